@@ -1,0 +1,287 @@
+# minidock -- one static binary from one C file.
+#
+# Targets
+#   make                 ./minidock: static, stripped, against the bundled deps
+#                        (mk/deps.sh builds zlib, libzstd, BearSSL, libarchive
+#                        from Debian sources once, cached outside the clone)
+#   make minimal         build/minimal/minidock with FEATURES=none
+#   make unit            build/unit-tests from tests/unit.c (-DMD_TEST)
+#   make check           mk/setup.sh test, ./minidock, minimal, tests/run.sh
+#   make fuzz            build tests/fuzz/fuzz_*.c with libFuzzer (clang, system
+#                        libs) into build/fuzz/, run each FUZZ_SECONDS
+#   make fuzz-build      build the fuzzers only
+#   make bench           ./minidock, then tests/bench/run.sh
+#   make demo            import a busybox rootfs and run a container (mk/demo.sh)
+#   make install         $(DESTDIR)$(BINDIR)/minidock, mode 0755
+#   make install-docker-link   install, plus a `docker` symlink beside it
+#   make clean           remove build/ and ./minidock (the deps cache stays)
+#   make distclean       clean, plus fuzz artifacts left in the top directory
+#   make help            this text
+#
+# Variables
+#   FEATURES="..."       tokens applied left to right: NAME or +NAME turns a
+#                        feature on, -NAME off, `none` all off, `all` all on.
+#                        Only mentioned features become -DMD_FEATURE_NAME=0|1;
+#                        minidock.c holds the defaults. Names: see KNOWN_FEATURES.
+#   BOARD=NAME           include board-configs/NAME.mk (may set CROSS_COMPILE,
+#                        CC, ARCH, BOARD_FEATURES or FEATURES, BOARD_CFLAGS,
+#                        DEPS_HOST) and pass board-configs/NAME.h as
+#                        MD_BOARD_HEADER when it exists. BOARD_FEATURES are
+#                        applied before FEATURES; a board's plain FEATURES is
+#                        replaced by a FEATURES given on the command line.
+#   CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, AR, RANLIB, CROSS_COMPILE
+#                        as OpenWrt and Buildroot pass them: CC given is used;
+#                        else $(CROSS_COMPILE)gcc when CROSS_COMPILE is set; else
+#                        musl-gcc (cc with DEPS=system). CFLAGS/LDFLAGS come
+#                        after ours.
+#   DEPS=bundled|system  bundled (default): static deps from mk/deps.sh, linked
+#                        into build/deps-$(ARCH). system: the distribution's
+#                        -dev packages via pkg-config, dynamic; install them
+#                        with `mk/setup.sh system` (make installs nothing then).
+#   DEPS_CFLAGS          extra flags for the bundled deps (default: $(CFLAGS)
+#                        when CC or CROSS_COMPILE come from outside, so a cross
+#                        toolchain's -march etc. reach them too)
+#   MD_DEPS_CACHE        deps cache root (default /var/cache/minidock-deps)
+#   WERROR=0             build without -Werror (for packagers)
+#   STRIP_LDFLAGS        default -s; empty keeps symbols
+#   PREFIX=/usr/local BINDIR=$(PREFIX)/bin DESTDIR=    for install
+#   FUZZ_SECONDS=30      per fuzzer; FUZZ_ARGS adds libFuzzer flags
+#
+# Nothing here downloads anything but Debian packages and Debian sources.
+
+KNOWN_FEATURES := pull tls net api seccomp ipv6 zstd userns
+
+MAKEFLAGS += -r
+.SUFFIXES:
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+# ---- board ----------------------------------------------------------------
+BOARD ?=
+ifneq ($(BOARD),)
+BOARD_MK := board-configs/$(BOARD).mk
+ifeq ($(wildcard $(BOARD_MK)),)
+$(error unknown BOARD '$(BOARD)': no $(BOARD_MK) (have: $(basename $(notdir $(wildcard board-configs/*.mk)))))
+endif
+include $(BOARD_MK)
+BOARD_H := $(wildcard board-configs/$(BOARD).h)
+BOARD_DEFS := $(if $(BOARD_H),-DMD_BOARD_HEADER='"$(BOARD_H)"')
+endif
+
+# ---- toolchain ------------------------------------------------------------
+DEPS ?= bundled
+ifeq ($(filter bundled system,$(DEPS)),)
+$(error DEPS must be bundled or system, not '$(DEPS)')
+endif
+CROSS_COMPILE ?=
+# Did CC come from the caller (command line, environment, board file)?
+MD_CC_GIVEN := $(if $(filter default,$(origin CC)),$(if $(CROSS_COMPILE),1),1)
+ifeq ($(origin CC),default)
+ifneq ($(CROSS_COMPILE),)
+CC := $(CROSS_COMPILE)gcc
+else ifeq ($(DEPS),system)
+CC := cc
+else
+CC := musl-gcc
+endif
+endif
+ifeq ($(origin AR),default)
+AR := $(CROSS_COMPILE)ar
+endif
+RANLIB ?= $(CROSS_COMPILE)ranlib
+PKG_CONFIG ?= pkg-config
+CC_NATIVE_MUSL ?= musl-gcc
+FUZZ_CC ?= clang
+NATIVE_ARCH := $(shell uname -m)
+# ARCH from a board file or the command line; an ARCH in the environment is
+# often the kernel's name (arm64), so ask the compiler (or the prefix of a
+# compiler not installed yet) instead.
+ifneq ($(filter undefined environment%,$(origin ARCH)),)
+ARCH := $(firstword $(subst -, ,$(or $(shell $(CC) -dumpmachine 2>/dev/null),$(CROSS_COMPILE),$(NATIVE_ARCH))))
+endif
+DEPS_HOST ?=
+
+# ---- features ---------------------------------------------------------------
+comma := ,
+md_tokens := $(subst $(comma), ,$(BOARD_FEATURES) $(FEATURES))
+md_names := $(patsubst +%,%,$(patsubst -%,%,$(filter-out none all,$(md_tokens))))
+md_unknown := $(filter-out $(KNOWN_FEATURES),$(md_names))
+ifneq ($(md_unknown),)
+$(error unknown feature '$(firstword $(md_unknown))' in FEATURES (known: $(KNOWN_FEATURES) none all))
+endif
+# Each token becomes NAME=0|1 words; the last word for a name wins.
+md_assign = $(if $(filter none,$1),$(KNOWN_FEATURES:%=%=0),$(if $(filter all,$1),$(KNOWN_FEATURES:%=%=1),$(if $(filter -%,$1),$(1:-%=%)=0,$(1:+%=%)=1)))
+md_upper = $(subst a,A,$(subst b,B,$(subst c,C,$(subst d,D,$(subst e,E,$(subst f,F,$(subst g,G,$(subst h,H,$(subst i,I,$(subst j,J,$(subst k,K,$(subst l,L,$(subst m,M,$(subst n,N,$(subst o,O,$(subst p,P,$(subst q,Q,$(subst r,R,$(subst s,S,$(subst t,T,$(subst u,U,$(subst v,V,$(subst w,W,$(subst x,X,$(subst y,Y,$(subst z,Z,$1))))))))))))))))))))))))))
+md_value = $(lastword $(patsubst $1=%,%,$(filter $1=%,$2)))
+md_feature_defs = $(foreach f,$(KNOWN_FEATURES),$(if $(call md_value,$f,$1),-DMD_FEATURE_$(call md_upper,$f)=$(call md_value,$f,$1)))
+FEATURE_DEFS := $(call md_feature_defs,$(foreach t,$(md_tokens),$(call md_assign,$t)))
+MINIMAL_FEATURE_DEFS := $(call md_feature_defs,$(call md_assign,none))
+
+# ---- flags ------------------------------------------------------------------
+WERROR ?= 1
+STRIP_LDFLAGS ?= -s
+WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
+MD_CFLAGS := -std=gnu11 -Os -ffunction-sections -fdata-sections $(WARN)
+MD_LDFLAGS := -Wl,--gc-sections $(STRIP_LDFLAGS)
+DEPS_LIBS_ORDER := -larchive -lzstd -lz -lbearssl
+
+ifeq ($(DEPS),bundled)
+DEPS_CFLAGS ?= $(if $(MD_CC_GIVEN),$(CFLAGS))
+DEPS_DIR := build/deps-$(ARCH)
+DEPS_ARGS := --cc '$(CC)' --ar '$(AR)' --ranlib '$(RANLIB)' --arch '$(ARCH)' \
+	$(if $(DEPS_HOST),--host '$(DEPS_HOST)') --cflags '$(strip $(BOARD_CFLAGS) $(DEPS_CFLAGS))'
+DEPS_STAMP := build/.deps-$(ARCH).stamp
+DEPS_CPPFLAGS := -isystem $(DEPS_DIR)/kinclude -I$(DEPS_DIR)/include
+DEPS_LIBS := -L$(DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
+MD_LDFLAGS += -static
+else
+DEPS_STAMP :=
+DEPS_CPPFLAGS := $(shell $(PKG_CONFIG) --cflags libarchive libzstd zlib 2>/dev/null)
+DEPS_LIBS := $(or $(shell $(PKG_CONFIG) --libs libarchive libzstd zlib 2>/dev/null),-larchive -lzstd -lz) \
+	$(or $(shell $(PKG_CONFIG) --libs bearssl 2>/dev/null),-lbearssl)
+endif
+
+# Unit tests always run here, so they use native musl deps (the same entry
+# as the main build when that is native and bundled).
+UNIT_DEPS_DIR := build/deps-native
+UNIT_DEPS_ARGS := --cc '$(CC_NATIVE_MUSL)' --ar ar --ranlib ranlib --arch '$(NATIVE_ARCH)' --cflags ''
+UNIT_DEPS_STAMP := build/.deps-native.stamp
+
+OUT ?= minidock
+FLAGS_STAMP ?= build/minidock.flags
+OUT_FEATURE_DEFS ?= $(FEATURE_DEFS)
+
+COMPILE = $(strip $(CC) $(MD_CFLAGS) $(OUT_FEATURE_DEFS) $(BOARD_DEFS) $(BOARD_CFLAGS) \
+	-I. $(DEPS_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(MD_LDFLAGS) $(LDFLAGS))
+UNIT_COMPILE = $(strip $(CC_NATIVE_MUSL) -DMD_TEST -g -O1 -std=gnu11 -Wall -Wextra $(FEATURE_DEFS) \
+	-I. -isystem $(UNIT_DEPS_DIR)/kinclude -I$(UNIT_DEPS_DIR)/include -static)
+FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -DMD_TEST -DMD_FUZZ
+FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs libarchive libzstd zlib) -lbearssl
+
+# Stamps: a file holding the command line, rewritten only when it changes,
+# so a new FEATURES, BOARD, CC or flag set rebuilds what depends on it.
+md_stamp = $(call md_stamp_,$1,$(strip $2),$(strip $(file <$1)))
+md_stamp_ = $(if $(subst $2,,$3)$(subst $3,,$2),$(shell mkdir -p $(dir $1))$(file >$1,$2))
+ifneq ($(filter-out clean distclean help,$(or $(MAKECMDGOALS),all)),)
+$(call md_stamp,$(FLAGS_STAMP),$(COMPILE) -o $(OUT) minidock.c $(DEPS_LIBS) $(LDLIBS))
+$(call md_stamp,build/unit.flags,$(UNIT_COMPILE))
+ifeq ($(DEPS),bundled)
+$(call md_stamp,build/.deps-$(ARCH).args,$(DEPS_ARGS) $(MD_DEPS_CACHE))
+endif
+$(call md_stamp,build/.deps-native.args,$(UNIT_DEPS_ARGS) $(MD_DEPS_CACHE))
+endif
+ifdef MD_DEPS_CACHE
+export MD_DEPS_CACHE
+endif
+
+.PHONY: all minimal unit check fuzz fuzz-build bench demo install install-docker-link \
+	clean distclean help deps FORCE
+
+all: $(OUT)
+
+# ---- deps ---------------------------------------------------------------------
+# deps.sh is cheap when its cache entry exists, but it runs only when its
+# arguments or the script changed, or the link to the entry is gone.
+deps: $(DEPS_STAMP)
+
+build/.deps-%.stamp: build/.deps-%.args mk/deps.sh mk/deps-probe.c
+	@bash mk/deps.sh $(if $(filter native,$*),$(UNIT_DEPS_ARGS),$(DEPS_ARGS)) --out build/deps-$*
+	@touch $@
+
+# A stamp whose cache entry has vanished is out of date.
+ifeq ($(DEPS),bundled)
+ifeq ($(wildcard $(DEPS_DIR)/key.txt),)
+$(DEPS_STAMP): FORCE
+endif
+endif
+ifeq ($(wildcard $(UNIT_DEPS_DIR)/key.txt),)
+$(UNIT_DEPS_STAMP): FORCE
+endif
+
+# ---- minidock -------------------------------------------------------------------
+$(OUT): minidock.c Makefile $(FLAGS_STAMP) $(DEPS_STAMP) $(BOARD_MK) $(BOARD_H)
+ifeq ($(DEPS),system)
+	@$(PKG_CONFIG) --exists libarchive libzstd zlib && [ -e /usr/include/bearssl.h ] || \
+		{ echo "minidock: DEPS=system needs libarchive-dev libbearssl-dev libzstd-dev zlib1g-dev (run: mk/setup.sh system)" >&2; exit 1; }
+endif
+	@mkdir -p $(dir $@)
+	$(COMPILE) -o $@ minidock.c $(DEPS_LIBS) $(LDLIBS)
+
+minimal: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory OUT=build/minimal/minidock FLAGS_STAMP=build/minimal/minidock.flags \
+		OUT_FEATURE_DEFS='$(MINIMAL_FEATURE_DEFS)' build/minimal/minidock
+
+unit: build/unit-tests
+
+build/unit-tests: tests/unit.c minidock.c Makefile build/unit.flags $(UNIT_DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(UNIT_COMPILE) -o $@ tests/unit.c -L$(UNIT_DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
+
+# ---- tests ------------------------------------------------------------------------
+check:
+	@bash mk/setup.sh test
+	@$(MAKE) --no-print-directory $(OUT) minimal
+	@bash tests/run.sh
+
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 30
+FUZZ_ARGS ?=
+
+fuzz-build:
+	@bash mk/setup.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_NAMES:%=build/fuzz/%)
+
+build/fuzz/%: tests/fuzz/%.c minidock.c Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FEATURE_DEFS) -I. -o $@ $< $(FUZZ_LIBS)
+
+# Each fuzzer works on a scratch copy of its corpus, so new inputs stay out
+# of the repo; crashes land in build/fuzz/NAME-crash-*.
+fuzz: fuzz-build
+	@set -e; [ -n "$(FUZZ_NAMES)" ] || { echo "fuzz: no tests/fuzz/fuzz_*.c"; exit 0; }; \
+	failed=""; \
+	for n in $(FUZZ_NAMES); do \
+		work=build/fuzz/corpus-$$n; rm -rf $$work; mkdir -p $$work; \
+		if [ -d tests/fuzz/corpus/$$n ]; then cp -R tests/fuzz/corpus/$$n/. $$work/; fi; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s (log: build/fuzz/$$n.log)"; \
+		if ! build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/$$n- \
+				$(FUZZ_ARGS) $$work >build/fuzz/$$n.log 2>&1; then \
+			tail -n 40 build/fuzz/$$n.log; failed="$$failed $$n"; \
+		fi; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz: FAILED:$$failed (inputs: build/fuzz/NAME-crash-*)"; exit 1; }; \
+	echo "fuzz: all passed"
+
+bench: $(OUT)
+	@bash tests/bench/run.sh
+
+demo:
+	@bash mk/setup.sh demo
+	@$(MAKE) --no-print-directory $(OUT)
+	@bash mk/demo.sh
+
+# ---- install --------------------------------------------------------------------
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
+
+install: $(OUT)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(OUT) $(DESTDIR)$(BINDIR)/minidock
+
+install-docker-link: install
+	ln -sfn minidock $(DESTDIR)$(BINDIR)/docker
+
+# ---- cleaning -----------------------------------------------------------------------
+clean:
+	rm -rf build minidock
+
+distclean: clean
+	rm -f crash-* leak-* timeout-* oom-* slow-unit-*
+	@echo "note: the deps cache ($(or $(MD_DEPS_CACHE),/var/cache/minidock-deps)) is kept"
+
+help:
+	@sed -n '1,/^$$/s/^# \{0,1\}//p' Makefile
+
+FORCE:

@@ -1,0 +1,361 @@
+#!/bin/bash
+# mk/deps.sh -- build minidock's static dependencies from Debian source packages.
+#
+#   mk/deps.sh [--cc CC] [--ar AR] [--ranlib RANLIB] [--host TRIPLET]
+#              [--arch ARCH] [--cflags "EXTRA"] [--out LINK] [--print-dir]
+#
+# Builds zlib, libzstd (decompression only), BearSSL and libarchive (tar,
+# pax, gzip and zstd; nothing else) with CC into a cache entry
+#
+#   $MD_DEPS_CACHE/<target, e.g. x86_64-linux-musl>-<16 hex of sha256(key)>/
+#       include/  lib/  kinclude/  key.txt  build.log
+#
+# The key (key.txt, in readable form) is made of the Debian source package
+# versions, the compiler's identity (-dumpmachine with the libc it really
+# uses, --version, a hash of the libc.a it links), AR/RANLIB, host/arch, the
+# flags and a hash of this script and its probe. A run whose entry exists
+# does nothing but (re)make the --out link. An entry is built in a temp dir
+# under a lock and renamed into place when complete, so an interrupted build
+# never looks finished; the next build clears such leftovers.
+#
+# kinclude/ holds symlinks to the kernel UAPI headers (linux/, asm/,
+# asm-generic/) for compilers that, like Debian's musl-gcc, do not see them;
+# it is empty when CC finds them itself. Compile minidock.c with
+# "-isystem ENTRY/kinclude -I ENTRY/include" and link "-LENTRY/lib".
+#
+# --out LINK makes LINK a symlink to the entry (the Makefile uses build/deps-ARCH).
+# --print-dir prints the entry's path on stdout.
+#
+# Environment (options win): CC, AR, RANLIB, CROSS_COMPILE (CC defaults to
+# ${CROSS_COMPILE}gcc when it is set, else musl-gcc), MD_DEPS_HOST,
+# MD_DEPS_ARCH, MD_DEPS_CFLAGS (extra flags), MD_DEPS_CACHE (cache root,
+# default /var/cache/minidock-deps), MD_KERNEL_ASM (the arch's asm/ headers
+# dir), MD_DEPS_KEEP=1 (keep the build tree of a finished build).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+orig_args=("$@")
+die() { echo "deps: $*" >&2; exit 1; }
+
+cc=${CC:-} ar=${AR:-} ranlib=${RANLIB:-}
+host=${MD_DEPS_HOST:-} arch=${MD_DEPS_ARCH:-} extra_cflags=${MD_DEPS_CFLAGS:-}
+out="" print_dir=no
+cross=${CROSS_COMPILE:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--cc) cc=$2; shift 2 ;;
+	--ar) ar=$2; shift 2 ;;
+	--ranlib) ranlib=$2; shift 2 ;;
+	--host) host=$2; shift 2 ;;
+	--arch) arch=$2; shift 2 ;;
+	--cflags) extra_cflags=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--print-dir) print_dir=yes; shift ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;/^set -e/d'; exit 0 ;;
+	*) die "unknown argument '$1' (see mk/deps.sh --help)" ;;
+	esac
+done
+[ -n "$cc" ] || if [ -n "$cross" ]; then cc=${cross}gcc; else cc=musl-gcc; fi
+[ -n "$ar" ] || ar=${cross}ar
+[ -n "$ranlib" ] || ranlib=${cross}ranlib
+cache_root=${MD_DEPS_CACHE:-/var/cache/minidock-deps}
+base_cflags="-Os -ffunction-sections -fdata-sections"
+cflags="$base_cflags${extra_cflags:+ $extra_cflags}"
+src_pkgs="zlib libzstd bearssl libarchive"
+
+# ---- tools ---------------------------------------------------------------
+need_tools() {
+	local missing=""
+	for t in apt-get dpkg-source cmake make; do
+		command -v "$t" >/dev/null || missing="$missing $t"
+	done
+	# shellcheck disable=SC2086 # CC may carry words (e.g. "ccache musl-gcc")
+	command -v ${cc%% *} >/dev/null || missing="$missing ${cc%% *}"
+	[ -z "$missing" ] && return 0
+	echo "deps: missing$missing; installing the build group" >&2
+	sh "$here/setup.sh" build >&2
+	# shellcheck disable=SC2086
+	command -v ${cc%% *} >/dev/null || die "compiler '$cc' not found"
+}
+need_tools
+
+# ---- deb-src -------------------------------------------------------------
+# Prints "zlib=1:1.2.13.dfsg-1 libzstd=... ..." : the newest version of each
+# source package in the local package lists (apt-cache is quick; apt-get
+# source --print-uris takes half a second). That exact version is fetched.
+source_versions() {
+	local p v best
+	for p in $src_pkgs; do
+		best=""
+		for v in $(apt-cache showsrc --only-source "$p" 2>/dev/null | sed -n 's/^Version: //p'); do
+			if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+		done
+		[ -z "$best" ] || printf '%s=%s ' "$p" "$best"
+	done
+}
+
+# Derive deb-src entries from the machine's own deb entries: no host name is
+# written here, each stanza is copied with only its Types changed.
+enable_deb_src() {
+	local f=/etc/apt/sources.list.d/minidock-src.sources
+	local l=/etc/apt/sources.list.d/minidock-src.list
+	local s
+	[ "$(id -u)" = 0 ] || die "no deb-src entries in the apt sources and not root to add them"
+	if [ ! -e "$f" ]; then
+		s=""
+		for src in /etc/apt/sources.list.d/*.sources; do
+			if [ ! -e "$src" ] || [ "$src" = "$f" ]; then continue; fi
+			s+=$(awk 'BEGIN { RS = ""; ORS = "\n\n" }
+				{
+					n = split($0, line, "\n"); types = ""; off = 0
+					for (i = 1; i <= n; i++) {
+						if (line[i] ~ /^Types:/) types = line[i]
+						if (line[i] ~ /^Enabled:[ \t]*(no|false)/) off = 1
+					}
+					if (off || types !~ /[ \t]deb([ \t]|$)/ || types ~ /deb-src/) next
+					out = ""
+					for (i = 1; i <= n; i++)
+						out = out (line[i] ~ /^Types:/ ? "Types: deb-src" : line[i]) "\n"
+					printf "%s", out; printf "\n"
+				}' "$src")
+			s+=$'\n\n'
+		done
+		s=$(printf '%s' "$s" | cat -s)
+		if [ -n "${s//[$'\n' ]/}" ]; then
+			printf '# Made by minidock mk/deps.sh from the deb entries of this machine.\n%s\n' "$s" >"$f"
+		fi
+	fi
+	if [ ! -e "$l" ] && [ -f /etc/apt/sources.list ] && grep -q '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list; then
+		{ echo "# Made by minidock mk/deps.sh from /etc/apt/sources.list."
+		  sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' /etc/apt/sources.list; } >"$l"
+	fi
+	[ -e "$f" ] || [ -e "$l" ] || die "found no deb entries in /etc/apt to derive deb-src entries from"
+	echo "deps: enabled deb-src entries derived from the apt sources; apt-get update" >&2
+	apt-get update -q >/dev/null 2>&1 || echo "deps: apt-get update reported errors; trying on" >&2
+}
+
+versions=$(source_versions)
+if [ "$(wc -w <<<"$versions")" -ne 4 ]; then
+	enable_deb_src
+	versions=$(source_versions)
+	[ "$(wc -w <<<"$versions")" -eq 4 ] ||
+		die "apt-get source cannot find all of: $src_pkgs (found: ${versions:-none})"
+fi
+
+# ---- compiler, arch, kernel headers ---------------------------------------
+# shellcheck disable=SC2086
+machine=$($cc -dumpmachine) || die "'$cc -dumpmachine' failed"
+# Debian's musl-gcc is gcc with a specs file and says x86_64-linux-gnu: name
+# the libc it really uses (x86_64-linux-musl, arm-linux-musleabihf, ...).
+# shellcheck disable=SC2086
+libc=$(printf '#include <limits.h>\n#if defined __GLIBC__\nlibc=gnu\n#elif defined __UCLIBC__\nlibc=uclibc\n#else\nlibc=other\n#endif\n' |
+	$cc -E -P -x c - 2>/dev/null | sed -n 's/^libc=//p')
+[ "$libc" != other ] || machine=${machine/-gnu/-musl}
+[ -n "$host" ] || host=$machine
+[ -n "$arch" ] || arch=${host%%-*}
+# shellcheck disable=SC2086
+cc_version=$($cc --version 2>/dev/null | head -n 1)
+# The libc the compiler really links (-print-file-name is fooled by musl-gcc).
+# shellcheck disable=SC2086
+libc_a=$(printf 'int main(void) { return 0; }\n' |
+	$cc -static -x c - -o /dev/null -Wl,-t 2>/dev/null | grep -m 1 '/libc\.a$' || true)
+libc_id=none
+[ -f "$libc_a" ] && libc_id=$(sha256sum "$libc_a" | cut -c1-16)
+
+# Where are the kernel UAPI headers for this arch? None needed if CC sees them.
+kasm=""
+# shellcheck disable=SC2086
+if ! printf '#include <linux/rtnetlink.h>\n#include <asm/types.h>\n' |
+	$cc $cflags -E -x c - >/dev/null 2>&1; then
+	[ -d /usr/include/linux ] || die "no /usr/include/linux: install linux-libc-dev"
+	gnu=${host/-musl/-gnu}
+	for d in ${MD_KERNEL_ASM:-} "/usr/include/$gnu/asm" "/usr/include/$arch-linux-gnu/asm" \
+		"/usr/include/$arch-linux-gnueabihf/asm" "/usr/include/$arch-linux-gnueabi/asm"; do
+		[ -d "$d" ] && { kasm=$d; break; }
+	done
+	[ -n "$kasm" ] || die "no asm/ UAPI headers for $host: install linux-libc-dev for that arch or set MD_KERNEL_ASM"
+fi
+
+# Comment lines do not change what gets built.
+recipe=$(cat "$0" "$here/deps-probe.c" | grep -v '^[[:space:]]*#[^!a-z]' | sha256sum | cut -c1-16)
+key="sources=${versions% }
+cc=$cc
+cc_machine=$machine
+cc_version=$cc_version
+cc_libc=$libc_id
+ar=$ar
+ranlib=$ranlib
+host=$host
+arch=$arch
+kasm=${kasm:-none}
+cflags=$cflags
+recipe=$recipe"
+hash=$(printf '%s\n' "$key" | sha256sum | cut -c1-16)
+entry=$cache_root/$machine-$hash
+
+finish() {
+	if [ -n "$out" ]; then
+		mkdir -p "$(dirname "$out")"
+		ln -sfn "$entry" "$out"
+	fi
+	[ $print_dir = no ] || echo "$entry"
+	return 0
+}
+
+if [ -f "$entry/key.txt" ]; then
+	echo "deps: cached in $entry" >&2
+	finish; exit 0
+fi
+
+# ---- build ---------------------------------------------------------------
+if ! { mkdir -p "$cache_root" 2>/dev/null && [ -w "$cache_root" ]; }; then
+	die "cannot write the cache root $cache_root (set MD_DEPS_CACHE, or run as root)"
+fi
+exec 9>"$cache_root/.lock-$machine-$hash"
+flock 9
+if [ -f "$entry/key.txt" ]; then    # someone else finished it while we waited
+	echo "deps: cached in $entry" >&2
+	finish; exit 0
+fi
+# Leftovers of killed or failed builds: any temp dir whose lock nobody holds.
+for t in "$cache_root"/.tmp-*; do
+	[ -d "$t" ] || continue
+	k=${t#"$cache_root"/.tmp-}; k=${k%.*}
+	if [ "$k" = "$machine-$hash" ]; then rm -rf "$t"; continue; fi
+	# shellcheck disable=SC2094 # the lock file is only locked, never read
+	( flock -n 8 && rm -rf "$t" "$cache_root/.lock-$k" ) 8>>"$cache_root/.lock-$k" || true
+done
+tmp=$(mktemp -d "$cache_root/.tmp-$machine-$hash.XXXXXX")
+prefix=$tmp/out
+src=$tmp/src
+log=$tmp/build.log
+mkdir -p "$prefix/include" "$prefix/lib" "$prefix/kinclude" "$src"
+started=$(date +%s)
+echo "deps: building ${versions% } with $cc ($machine) into $entry" >&2
+
+step="start"
+fail() {
+	echo "deps: FAILED at: $step; last lines of $log:" >&2
+	tail -n 40 "$log" >&2
+	echo "deps: FAILED at: $step (full log: $log)" >&2
+}
+# shellcheck disable=SC2154 # rc is assigned inside the trap
+trap 'rc=$?; [ $rc = 0 ] || fail; exit $rc' EXIT
+run() { echo "+ $*" >>"$log"; "$@" >>"$log" 2>&1; }
+
+if [ -n "$kasm" ]; then
+	ln -s /usr/include/linux "$prefix/kinclude/linux"
+	ln -s /usr/include/asm-generic "$prefix/kinclude/asm-generic"
+	ln -s "$kasm" "$prefix/kinclude/asm"
+fi
+all_cflags="$cflags -isystem $prefix/kinclude"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+step="apt-get source"
+# shellcheck disable=SC2086 # one word per package
+if ! (cd "$src" && run apt-get source -q --only-source $versions); then
+	# The lists may name a version the mirror no longer has: update, re-key.
+	if [ -z "${MD_DEPS_RETRIED:-}" ] && [ "$(id -u)" = 0 ]; then
+		echo "deps: apt-get source failed; apt-get update and retry" >&2
+		apt-get update -q >/dev/null 2>&1 || true
+		trap - EXIT
+		rm -rf "$tmp"
+		MD_DEPS_RETRIED=1 exec bash "$0" "${orig_args[@]}"
+	fi
+	false
+fi
+for v in $versions; do     # zlib=1:1.2.13.dfsg-1 -> zlib_1.2.13.dfsg-1.dsc
+	dsc=${v%%=*}_${v#*=}; dsc=${dsc/_*:/_}.dsc
+	[ -f "$src/$dsc" ] || { echo "expected $dsc after apt-get source" >>"$log"; false; }
+done
+srcdir() { find "$src" -mindepth 1 -maxdepth 1 -type d -name "$1-*" | head -n 1; }
+
+step="zlib"
+d=$(srcdir zlib)
+(cd "$d" && CC="$cc" AR="$ar" RANLIB="$ranlib" CFLAGS="$all_cflags" CHOST="$host" \
+	run ./configure --static --prefix="$prefix" &&
+	run make -j"$jobs" libz.a && run make install)
+
+step="libzstd"
+d=$(srcdir libzstd)
+# Decompression only, no legacy formats, no dictionary builder: about 60 KB.
+zstd_vars=(CC="$cc" AR="$ar" RANLIB="$ranlib" CFLAGS="$all_cflags" PREFIX="$prefix"
+	ZSTD_LIB_COMPRESSION=0 ZSTD_LIB_DICTBUILDER=0 ZSTD_LIB_DEPRECATED=0
+	ZSTD_LEGACY_SUPPORT=0 HUF_FORCE_DECOMPRESS_X1=1
+	ZSTD_FORCE_DECOMPRESS_SEQUENCES_SHORT=1 ZSTD_NO_INLINE=1)
+run make -C "$d/lib" -j"$jobs" "${zstd_vars[@]}" libzstd.a
+run make -C "$d/lib" "${zstd_vars[@]}" install-static install-includes
+
+step="bearssl"
+d=$(srcdir bearssl)
+run make -C "$d" -j"$jobs" CC="$cc" AR="$ar" CFLAGS="$all_cflags" lib
+cp "$d"/build/libbearssl.a "$prefix/lib/"
+cp "$d"/inc/*.h "$prefix/include/"
+
+step="libarchive"
+d=$(srcdir libarchive)
+# CMake wants one program as the compiler; CC may be "ccache musl-gcc".
+printf '#!/bin/sh\nexec %s "$@"\n' "$cc" >"$tmp/cc"
+chmod +x "$tmp/cc"
+cmake_cross=()
+if [ "$arch" != "$(uname -m)" ]; then
+	cmake_cross=(-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR="$arch")
+fi
+# Everything but zlib and zstd is off. Find only what is in $prefix, so no
+# library of the build machine (glibc's) leaks in. xattr support stays on but
+# through the libc's *xattr() calls, never libattr: it lets archive_write_disk
+# restore security.capability and friends (pax SCHILY.xattr parsing needs
+# nothing either way).
+run cmake -S "$d" -B "$tmp/build-libarchive" "${cmake_cross[@]}" \
+	-DCMAKE_BUILD_TYPE=MinSizeRel \
+	-DCMAKE_C_COMPILER="$tmp/cc" \
+	-DCMAKE_AR="$(command -v "$ar")" -DCMAKE_RANLIB="$(command -v "$ranlib")" \
+	-DCMAKE_C_FLAGS="$all_cflags" \
+	-DCMAKE_INSTALL_PREFIX="$prefix" \
+	-DCMAKE_FIND_ROOT_PATH="$prefix" \
+	-DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY \
+	-DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY \
+	-DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY \
+	-DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER \
+	-DBUILD_SHARED_LIBS=OFF \
+	-DBUILD_TESTING=OFF -DENABLE_TEST=OFF \
+	-DENABLE_TAR=OFF -DENABLE_CPIO=OFF -DENABLE_CAT=OFF -DENABLE_UNZIP=OFF \
+	-DENABLE_ZLIB=ON -DZLIB_INCLUDE_DIR="$prefix/include" -DZLIB_LIBRARY="$prefix/lib/libz.a" \
+	-DENABLE_ZSTD=ON -DZSTD_INCLUDE_DIR="$prefix/include" -DZSTD_LIBRARY="$prefix/lib/libzstd.a" \
+	-DENABLE_BZip2=OFF -DENABLE_LZMA=OFF -DENABLE_LZ4=OFF -DENABLE_LZO=OFF \
+	-DENABLE_LIBB2=OFF -DENABLE_LIBXML2=OFF -DENABLE_EXPAT=OFF \
+	-DENABLE_OPENSSL=OFF -DENABLE_MBEDTLS=OFF -DENABLE_NETTLE=OFF -DENABLE_CNG=OFF \
+	-DENABLE_PCREPOSIX=OFF -DENABLE_PCRE2POSIX=OFF -DENABLE_LibGCC=OFF \
+	-DENABLE_ICONV=OFF -DENABLE_ACL=OFF \
+	-DENABLE_XATTR=ON -DHAVE_LIBATTR=OFF -DHAVE_LIBATTR_GNU=OFF \
+	-DENABLE_WERROR=OFF -DENABLE_COVERAGE=OFF -DENABLE_INSTALL=OFF
+run cmake --build "$tmp/build-libarchive" --target archive_static -j"$jobs"
+grep -q '^#define ARCHIVE_XATTR_LINUX 1' "$tmp/build-libarchive/config.h" ||
+	echo "note: libarchive built without Linux xattr support" >>"$log"
+cp "$tmp/build-libarchive/libarchive/libarchive.a" "$prefix/lib/libarchive.a" 2>/dev/null ||
+	cp "$tmp/build-libarchive/libarchive/libarchive_static.a" "$prefix/lib/libarchive.a"
+cp "$d/libarchive/archive.h" "$d/libarchive/archive_entry.h" "$prefix/include/"
+
+# ---- probe ---------------------------------------------------------------
+step="probe (compile and link $here/deps-probe.c)"
+# shellcheck disable=SC2086
+run $cc -static -std=gnu11 $all_cflags -Wl,--gc-sections -I"$prefix/include" \
+	-o "$tmp/probe" "$here/deps-probe.c" -L"$prefix/lib" -larchive -lzstd -lz -lbearssl
+if [ "$arch" = "$(uname -m)" ]; then
+	step="probe (run)"
+	run "$tmp/probe"
+else
+	echo "(cross build for $arch: probe linked, not run)" >>"$log"
+fi
+
+# ---- commit --------------------------------------------------------------
+trap - EXIT
+printf '%s\n' "$key" >"$prefix/key.txt"
+echo "built in $(( $(date +%s) - started )) s" >>"$log"
+mv "$log" "$prefix/build.log"
+if [ "${MD_DEPS_KEEP:-0}" = 1 ]; then mv "$src" "$prefix/src"; fi
+mv -T "$prefix" "$entry" 2>/dev/null || [ -f "$entry/key.txt" ] || mv -T "$prefix" "$entry"
+rm -rf "$tmp"
+rm -f "$cache_root/.lock-$machine-$hash"
+echo "deps: built in $(( $(date +%s) - started )) s, cached in $entry" >&2
+finish

@@ -1,0 +1,676 @@
+/*
+ * Unit tests for minidock's parsers and helpers.  This file includes
+ * minidock.c itself (with MD_TEST, which renames its main) so the static
+ * functions are reachable.  Output: one `ok - NAME` / `not ok - NAME` line
+ * per test, then `# N passed, N failed`; exit status 1 on any failure.
+ */
+#define MD_TEST 1
+#include "../minidock.c"
+
+static int t_pass, t_fail;
+static const char *t_name;
+static int t_bad; /* failures inside the current test */
+
+#define CHECK(cond)                                                                  \
+	do {                                                                         \
+		if (!(cond)) {                                                       \
+			printf("#   %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			t_bad++;                                                     \
+		}                                                                    \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                         \
+	do {                                                                                    \
+		const char *a_ = (a), *b_ = (b);                                                \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                        \
+			printf("#   %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)", \
+			       b_ ? b_ : "(null)");                                             \
+			t_bad++;                                                                \
+		}                                                                               \
+	} while (0)
+
+static void t_begin(const char *name)
+{
+	t_name = name;
+	t_bad = 0;
+	md_errmsg[0] = 0;
+}
+
+static void t_end(void)
+{
+	if (t_bad) {
+		printf("not ok - %s\n", t_name);
+		t_fail++;
+	} else {
+		printf("ok - %s\n", t_name);
+		t_pass++;
+	}
+	fflush(stdout);
+}
+
+/* ---- json ---- */
+
+static char *t_roundtrip(const char *in)
+{
+	struct md_json *j = md_json_parse(in, strlen(in));
+	if (!j)
+		return NULL;
+	char *s = md_json_dump(j, 0);
+	md_json_free(j);
+	return s;
+}
+
+static void test_json_valid(void)
+{
+	t_begin("json: valid documents round-trip");
+	static const char *const cases[][2] = {
+		{"{}", "{}"},
+		{"[]", "[]"},
+		{" { \"a\" : 1 , \"b\" : [true,false,null] } ", "{\"a\":1,\"b\":[true,false,null]}"},
+		{"\"x\\ny\\t\\\"q\\\\\"", "\"x\\ny\\t\\\"q\\\\\""},
+		{"-0.5e+10", "-0.5e+10"},
+		{"[1,2.5,-3,0]", "[1,2.5,-3,0]"},
+		{"\"\\u00e9\\u20ac\"", "\"\xc3\xa9\xe2\x82\xac\""},
+		{"\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\""},   /* surrogate pair */
+		{"\"\\ud800x\"", "\"\xef\xbf\xbdx\""},           /* lone surrogate: U+FFFD */
+		{"\"<a&b>\"", "\"\\u003ca\\u0026b\\u003e\""},    /* escaped as Go does */
+		{"\"\\/\"", "\"/\""},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(cases); i++) {
+		char *s = t_roundtrip(cases[i][0]);
+		if (!s)
+			printf("#   parse failed for %s: %s\n", cases[i][0], md_errmsg);
+		CHECK_STR(s, cases[i][1]);
+		free(s);
+	}
+	t_end();
+}
+
+static void test_json_invalid(void)
+{
+	t_begin("json: hostile and invalid documents are refused");
+	static const char *const bad[] = {
+		"", " ", "{", "[", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "1.", ".5", "-",
+		"1e", "+1", "\"abc", "\"\\x\"", "\"\\u12\"", "\"a\x01b\"", "\"\\u0000\"", "tru", "nul",
+		"[1] x", "{}{}", "\"a\" \"b\"", "[\"\\ud800\\u00\"]", "NaN", "Infinity",
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		struct md_json *j = md_json_parse(bad[i], strlen(bad[i]));
+		if (j)
+			printf("#   accepted: %s\n", bad[i]);
+		CHECK(j == NULL);
+		CHECK(md_errmsg[0] != 0);
+		md_json_free(j);
+	}
+	/* deep nesting stops at the limit instead of exhausting the stack */
+	size_t n = 100000;
+	char *deep = malloc(n);
+	memset(deep, '[', n);
+	struct md_json *j = md_json_parse(deep, n);
+	CHECK(j == NULL);
+	CHECK(strstr(md_errmsg, "nested too deeply") != NULL);
+	memset(deep, '{', n);
+	j = md_json_parse(deep, n);
+	CHECK(j == NULL);
+	free(deep);
+	/* just under the limit is fine */
+	char ok[2 * MD_JSON_MAX_DEPTH + 1];
+	memset(ok, '[', MD_JSON_MAX_DEPTH);
+	memset(ok + MD_JSON_MAX_DEPTH, ']', MD_JSON_MAX_DEPTH);
+	j = md_json_parse(ok, 2 * MD_JSON_MAX_DEPTH);
+	CHECK(j != NULL);
+	md_json_free(j);
+	/* NUL bytes in the input are not whitespace */
+	j = md_json_parse("{}\0", 3);
+	CHECK(j == NULL);
+	t_end();
+}
+
+static void test_json_access(void)
+{
+	t_begin("json: lookups, duplicate keys, integers, building");
+	const char *doc = "{\"a\":1,\"a\":2,\"s\":\"x\",\"big\":9223372036854775807,\"over\":9223372036854775808,"
+	                  "\"f\":1.5,\"arr\":[10,20,30]}";
+	struct md_json *j = md_json_parse(doc, strlen(doc));
+	CHECK(j != NULL);
+	long long v = 0;
+	CHECK(md_json_int(md_json_get(j, "a"), &v) == 0 && v == 2); /* last wins, as Go */
+	CHECK_STR(md_json_gets(j, "s"), "x");
+	CHECK(md_json_gets(j, "a") == NULL);
+	CHECK(md_json_int(md_json_get(j, "big"), &v) == 0 && v == LLONG_MAX);
+	CHECK(md_json_int(md_json_get(j, "over"), &v) < 0);
+	CHECK(md_json_int(md_json_get(j, "f"), &v) < 0);
+	CHECK(md_json_int(md_json_at(md_json_get(j, "arr"), 2), &v) == 0 && v == 30);
+	CHECK(md_json_at(md_json_get(j, "arr"), 3) == NULL);
+	md_json_set(j, "s", md_json_newstr("y"));
+	md_json_del(j, "a");
+	md_json_seti(j, "n", 7);
+	char *s = md_json_dump(j, 0);
+	CHECK_STR(s, "{\"s\":\"y\",\"big\":9223372036854775807,\"over\":9223372036854775808,\"f\":1.5,"
+	             "\"arr\":[10,20,30],\"n\":7}");
+	free(s);
+	struct md_json *c = md_json_clone(j);
+	char *s1 = md_json_dump(j, 4), *s2 = md_json_dump(c, 4);
+	CHECK_STR(s1, s2);
+	CHECK(strstr(s1, "\n    \"s\": \"y\",\n") != NULL);
+	free(s1);
+	free(s2);
+	md_json_free(c);
+	md_json_free(j);
+	t_end();
+}
+
+/* ---- digests ---- */
+
+static void test_digests(void)
+{
+	t_begin("digests: validation, sha256, chain IDs");
+	char d[MD_DIGEST_LEN + 1];
+	md_sha256_buf("", 0, d);
+	CHECK_STR(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	md_sha256_buf("abc", 3, d);
+	CHECK_STR(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK(md_digest_valid(d));
+	CHECK(!md_digest_valid("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+	CHECK(!md_digest_valid("sha256:ba7816bf"));
+	CHECK(!md_digest_valid("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0"));
+	CHECK(!md_digest_valid("sha512:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+	CHECK(!md_digest_valid("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+	CHECK(!md_digest_valid(NULL));
+	CHECK(md_digest_check("sha512:abcd", "x") < 0 && strstr(md_errmsg, "unsupported digest algorithm"));
+	CHECK(md_digest_check("sha256:../../etc", "x") < 0 && strstr(md_errmsg, "invalid digest"));
+	/* chain(L0) = diff(L0); chain(L1) = sha256(chain(L0) + " " + diff(L1)) */
+	const char *a = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	char c0[MD_DIGEST_LEN + 1], c1[MD_DIGEST_LEN + 1], want[MD_DIGEST_LEN + 1];
+	md_chain_id(NULL, a, c0);
+	CHECK_STR(c0, a);
+	md_chain_id(c0, d, c1);
+	char buf[200];
+	snprintf(buf, sizeof buf, "%s %s", a, d);
+	md_sha256_buf(buf, strlen(buf), want);
+	CHECK_STR(c1, want);
+	t_end();
+}
+
+/* ---- references ---- */
+
+static void test_refs(void)
+{
+	t_begin("references: Docker's normalisation");
+	static const char *const ok[][3] = {
+		/* input, familiar, full */
+		{"busybox", "busybox:latest", MD_DEFAULT_DOMAIN "/library/busybox:latest"},
+		{"busybox:1.36", "busybox:1.36", MD_DEFAULT_DOMAIN "/library/busybox:1.36"},
+		{"library/busybox", "busybox:latest", MD_DEFAULT_DOMAIN "/library/busybox:latest"},
+		{MD_DEFAULT_DOMAIN "/library/busybox:x", "busybox:x", MD_DEFAULT_DOMAIN "/library/busybox:x"},
+		{"me/app", "me/app:latest", MD_DEFAULT_DOMAIN "/me/app:latest"},
+		{"localhost/app", "localhost/app:latest", "localhost/app:latest"},
+		{"localhost:5000/a/b/c:v1.2-rc_3", "localhost:5000/a/b/c:v1.2-rc_3", "localhost:5000/a/b/c:v1.2-rc_3"},
+		{"127.0.0.1:5000/app", "127.0.0.1:5000/app:latest", "127.0.0.1:5000/app:latest"},
+		{"reg.example:443/x__y/a-b.c", "reg.example:443/x__y/a-b.c:latest", "reg.example:443/x__y/a-b.c:latest"},
+		{"[::1]:5000/app:t", "[::1]:5000/app:t", "[::1]:5000/app:t"},
+		{"a---b", "a---b:latest", MD_DEFAULT_DOMAIN "/library/a---b:latest"},
+		{"app@sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		 "app@sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		 MD_DEFAULT_DOMAIN "/library/app:latest"},
+		{"app:t@sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "app:t",
+		 MD_DEFAULT_DOMAIN "/library/app:t"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(ok); i++) {
+		struct md_ref r;
+		char fam[800], full[900];
+		int rc = md_ref_parse(ok[i][0], &r);
+		if (rc < 0)
+			printf("#   refused %s: %s\n", ok[i][0], md_errmsg);
+		CHECK(rc == 0);
+		md_ref_familiar(&r, fam, sizeof fam);
+		md_ref_full(&r, full, sizeof full);
+		CHECK_STR(fam, ok[i][1]);
+		CHECK_STR(full, ok[i][2]);
+	}
+	static const char *const bad[][2] = {
+		{"", "empty"},
+		{"Busybox", "lowercase"},
+		{"me/App", "lowercase"},
+		{"app:", "bad tag"},
+		{"app:-x", "bad tag"},
+		{"app:a/b", "bad registry"},
+		{"-app", "bad name"},
+		{"app-", "bad name"},
+		{"a..b", "bad name"},
+		{"a/", "bad name"},
+		{"/a", "bad name"},
+		{"a//b", "bad name"},
+		{"http://x/y", "invalid reference"},
+		{"app@sha256:xyz", "invalid digest"},
+		{"app@md5:d41d8cd98f00b204e9800998ecf8427e", "unsupported digest"},
+		{"reg:port/app", "bad registry"},
+		{"-reg.x/app", "bad registry"},
+		{"app:0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+		 "01234567890123456789012345678", "bad tag"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		struct md_ref r;
+		int rc = md_ref_parse(bad[i][0], &r);
+		if (rc == 0)
+			printf("#   accepted %s\n", bad[i][0]);
+		CHECK(rc < 0);
+		if (rc < 0 && !strstr(md_errmsg, bad[i][1]))
+			printf("#   %s: message \"%s\" lacks \"%s\"\n", bad[i][0], md_errmsg, bad[i][1]);
+		CHECK(rc < 0 && strstr(md_errmsg, bad[i][1]));
+	}
+	char longname[400];
+	memset(longname, 'a', 300);
+	longname[300] = 0;
+	struct md_ref r;
+	CHECK(md_ref_parse(longname, &r) < 0 && strstr(md_errmsg, "255"));
+	char tag[100];
+	CHECK(md_ref_normalize_tag("app@sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", tag,
+	                           sizeof tag) < 0);
+	t_end();
+}
+
+/* ---- tar paths ---- */
+
+static void test_tar_paths(void)
+{
+	t_begin("tar: entry paths are cleaned or refused");
+	static const char *const ok[][2] = {
+		{"a", "a"}, {"./a", "a"}, {"a/b/", "a/b"}, {"./a/./b", "a/b"}, {".", ""}, {"./", ""},
+		{"a//b", "a/b"}, {"..foo", "..foo"}, {"a/..b/c..", "a/..b/c.."}, {"...", "..."},
+		{".wh..wh..opq", ".wh..wh..opq"},
+	};
+	char out[PATH_MAX];
+	for (size_t i = 0; i < MD_ARRAY_LEN(ok); i++) {
+		CHECK(md_tar_clean_path(ok[i][0], out, sizeof out) == 0);
+		CHECK_STR(out, ok[i][1]);
+	}
+	static const char *const bad[][2] = {
+		{"/etc/passwd", "absolute"}, {"//a", "absolute"}, {"..", ".."}, {"../a", ".."},
+		{"a/../../b", ".."}, {"a/..", ".."}, {"./../a", ".."}, {"a/b/../../..", ".."},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		CHECK(md_tar_clean_path(bad[i][0], out, sizeof out) < 0);
+		CHECK(strstr(md_errmsg, bad[i][1]) != NULL);
+	}
+	CHECK(md_tar_clean_path(NULL, out, sizeof out) < 0);
+	char big[NAME_MAX + 10];
+	memset(big, 'x', NAME_MAX + 1);
+	big[NAME_MAX + 1] = 0;
+	CHECK(md_tar_clean_path(big, out, sizeof out) < 0);
+	char small[8];
+	CHECK(md_tar_clean_path("abcd/efgh", small, sizeof small) < 0);
+	t_end();
+}
+
+/* ---- templates ---- */
+
+static void t_tmpl(const char *tmpl, const char *doc, const char *want)
+{
+	struct md_json *j = md_json_parse(doc, strlen(doc));
+	struct md_sb b = {0};
+	int r = md_tmpl_render(tmpl, j, &b);
+	if (want) {
+		if (r < 0)
+			printf("#   %s: %s\n", tmpl, md_errmsg);
+		CHECK(r == 0);
+		CHECK_STR(md_sb_str(&b), want);
+	} else {
+		CHECK(r < 0);
+	}
+	md_sb_free(&b);
+	md_json_free(j);
+}
+
+static void test_templates(void)
+{
+	t_begin("templates: the --format subset");
+	const char *doc = "{\"Id\":\"sha256:ab\",\"Config\":{\"Env\":[\"A=1\",\"B=2\"],\"Labels\":{\"k\":\"v\",\"a\":\"b\"},"
+	                  "\"Cmd\":null},\"Size\":123,\"Tags\":[],\"On\":true,\"Name\":\"x y\"}";
+	t_tmpl("{{.Id}}", doc, "sha256:ab");
+	t_tmpl("id={{ .Id }} size={{.Size}}", doc, "id=sha256:ab size=123");
+	t_tmpl("{{.Config.Env}}", doc, "[A=1 B=2]");
+	t_tmpl("{{.Config.Labels}}", doc, "map[a:b k:v]");
+	t_tmpl("{{json .Config.Env}}", doc, "[\"A=1\",\"B=2\"]");
+	t_tmpl("{{.Config.Env | json}}", doc, "[\"A=1\",\"B=2\"]");
+	t_tmpl("{{index .Config.Labels \"k\"}}", doc, "v");
+	t_tmpl("{{index .Config.Env 1}}", doc, "B=2");
+	t_tmpl("{{join .Config.Env \",\"}}", doc, "A=1,B=2");
+	t_tmpl("{{range .Config.Env}}[{{.}}]{{end}}", doc, "[A=1][B=2]");
+	t_tmpl("{{if .On}}yes{{else}}no{{end}}", doc, "yes");
+	t_tmpl("{{if .Tags}}yes{{else}}no{{end}}", doc, "no");
+	t_tmpl("{{with .Config}}{{len .Env}}{{end}}", doc, "2");
+	t_tmpl("{{.Missing}}", doc, "<no value>");
+	t_tmpl("{{.Config.Cmd}}", doc, "<no value>");
+	t_tmpl("{{upper .Name}} {{title .Name}}", doc, "X Y X Y");
+	t_tmpl("{{json .}}", "{\"a\":[1,{\"b\":null}]}", "{\"a\":[1,{\"b\":null}]}");
+	t_tmpl("a {{- \" b \" -}} c", doc, "a b c");
+	t_tmpl("{{(index .Config.Env 0)}}", doc, "A=1");
+	t_tmpl("{{split .Name \" \"}}", doc, "[x y]");
+	t_tmpl("plain text", doc, "plain text");
+	t_tmpl("", doc, "");
+	t_tmpl("{{.Id", doc, NULL);
+	t_tmpl("{{nosuch .Id}}", doc, NULL);
+	t_tmpl("{{if .On}}x", doc, NULL);
+	t_tmpl("{{end}}", doc, NULL);
+	t_tmpl("{{.Id.Sub}}", doc, NULL);
+	t_tmpl("{{\"unterminated}}", doc, NULL);
+	/* deep nesting of blocks and parentheses is bounded */
+	struct md_sb deep = {0};
+	for (int i = 0; i < 100; i++)
+		md_sb_puts(&deep, "{{if .On}}");
+	t_tmpl(md_sb_str(&deep), doc, NULL);
+	md_sb_free(&deep);
+	for (int i = 0; i < 100; i++)
+		md_sb_puts(&deep, "(");
+	char *t = md_asprintf("{{%s}}", md_sb_str(&deep));
+	t_tmpl(t, doc, NULL);
+	free(t);
+	md_sb_free(&deep);
+	t_end();
+}
+
+/* ---- options ---- */
+
+static void test_options(void)
+{
+	t_begin("options: Docker's flag syntax");
+	static const struct md_optdef defs[] = {
+		{"all", 'a', NULL, ""}, {"quiet", 'q', NULL, ""}, {"output", 'o', "file", ""},
+		{"format", 0, "string", ""}, {NULL, 0, NULL, NULL}};
+	char *argv1[] = {"-aq", "x", "--format={{.ID}}", "-ofile", "y", "--all=false", "--", "-z"};
+	struct md_args a = {0};
+	CHECK(md_args_parse(&a, defs, 8, argv1, 0) == 0);
+	CHECK(!md_flag(&a, "all"));
+	CHECK(md_flag(&a, "quiet"));
+	CHECK_STR(md_opt(&a, "output"), "file");
+	CHECK_STR(md_opt(&a, "format"), "{{.ID}}");
+	CHECK(a.pos.n == 3);
+	CHECK_STR(a.pos.v[2], "-z");
+	md_args_free(&a);
+	char *argv2[] = {"-o"};
+	memset(&a, 0, sizeof a);
+	CHECK(md_args_parse(&a, defs, 1, argv2, 0) < 0 && strstr(md_errmsg, "needs an argument"));
+	md_args_free(&a);
+	char *argv3[] = {"--nope"};
+	memset(&a, 0, sizeof a);
+	CHECK(md_args_parse(&a, defs, 1, argv3, 0) < 0 && strstr(md_errmsg, "unknown flag: --nope"));
+	md_args_free(&a);
+	char *argv4[] = {"-x"};
+	memset(&a, 0, sizeof a);
+	CHECK(md_args_parse(&a, defs, 1, argv4, 0) < 0 && strstr(md_errmsg, "unknown shorthand flag"));
+	md_args_free(&a);
+	char *argv5[] = {"--all=maybe"};
+	memset(&a, 0, sizeof a);
+	CHECK(md_args_parse(&a, defs, 1, argv5, 0) < 0);
+	md_args_free(&a);
+	char *argv6[] = {"img", "-a", "cmd"};
+	memset(&a, 0, sizeof a);
+	CHECK(md_args_parse(&a, defs, 3, argv6, 1) == 0 && a.pos.n == 3 && !md_flag(&a, "all"));
+	md_args_free(&a);
+	t_end();
+}
+
+/* ---- time and sizes ---- */
+
+static void test_time_size(void)
+{
+	t_begin("time and size formatting");
+	time_t t;
+	CHECK(md_time_parse("2020-01-02T03:04:05Z", &t) == 0 && t == 1577934245);
+	CHECK(md_time_parse("2020-01-02T03:04:05.123456789Z", &t) == 0 && t == 1577934245);
+	CHECK(md_time_parse("2020-01-02T05:04:05+02:00", &t) == 0 && t == 1577934245);
+	CHECK(md_time_parse("2020-01-02", &t) < 0);
+	CHECK(md_time_parse("2020-01-02T03:04:05Zjunk", &t) < 0);
+	CHECK(md_time_parse(NULL, &t) < 0);
+	char buf[64];
+	struct timespec ts = {1577934245, 500000000};
+	md_time_format(buf, sizeof buf, &ts);
+	CHECK_STR(buf, "2020-01-02T03:04:05.5Z");
+	md_human_size(buf, sizeof buf, 0);
+	CHECK_STR(buf, "0B");
+	md_human_size(buf, sizeof buf, 999);
+	CHECK_STR(buf, "999B");
+	md_human_size(buf, sizeof buf, 1500);
+	CHECK_STR(buf, "1.5kB");
+	md_human_size(buf, sizeof buf, 4261000);
+	CHECK_STR(buf, "4.26MB");
+	t_end();
+}
+
+/* ---- layers: unpack, then rebuild the exact tar from the tar-split ---- */
+
+struct t_entry {
+	const char *path;
+	int type; /* AE_IF* */
+	const char *data;
+	const char *link;
+};
+
+/* Write a tar (pax) with the given entries into fd; returns its sha256. */
+static void t_make_tar(int fd, const struct t_entry *es, size_t n, char digest[MD_DIGEST_LEN + 1], int gnu)
+{
+	struct archive *a = archive_write_new();
+	if (gnu)
+		archive_write_set_format_gnutar(a);
+	else
+		archive_write_set_format_pax(a);
+	archive_write_open_fd(a, fd);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, es[i].path);
+		archive_entry_set_mtime(e, 1600000000 + (time_t)i, 123);
+		archive_entry_set_uid(e, 1000 + (int)i);
+		archive_entry_set_gid(e, 2000);
+		if (es[i].type == AE_IFREG && es[i].link) {
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_hardlink(e, es[i].link);
+			archive_entry_set_perm(e, 0644);
+		} else {
+			archive_entry_set_filetype(e, (mode_t)es[i].type);
+			archive_entry_set_perm(e, es[i].type == AE_IFDIR ? 0750 : 04711);
+		}
+		if (es[i].type == AE_IFLNK)
+			archive_entry_set_symlink(e, es[i].link);
+		if (es[i].type == AE_IFCHR || es[i].type == AE_IFBLK)
+			archive_entry_set_rdev(e, makedev(8, 1));
+		if (es[i].type == AE_IFREG && !es[i].link)
+			archive_entry_set_size(e, (la_int64_t)strlen(es[i].data));
+		if (i == 1)
+			archive_entry_xattr_add_entry(e, "user.note", "hello", 5);
+		archive_write_header(a, e);
+		if (es[i].type == AE_IFREG && !es[i].link)
+			archive_write_data(a, es[i].data, strlen(es[i].data));
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	lseek(fd, 0, SEEK_SET);
+	uint64_t sz;
+	md_sha256_fd(fd, digest, &sz);
+	lseek(fd, 0, SEEK_SET);
+}
+
+static void t_layer_roundtrip(const char *name, const struct t_entry *es, size_t n, int gnu)
+{
+	char tmpl[] = "/tmp/md-unit-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char *tarp = md_asprintf("%s/in.tar", dir), *ldir = md_asprintf("%s/layer", dir);
+	int fd = open(tarp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	char want[MD_DIGEST_LEN + 1], got[MD_DIGEST_LEN + 1];
+	t_make_tar(fd, es, n, want, gnu);
+	struct md_layer_info li;
+	int r = md_layer_unpack(md_src_fd(fd), ldir, &li);
+	if (r < 0)
+		printf("#   %s: unpack failed: %s\n", name, md_errmsg);
+	CHECK(r == 0);
+	CHECK_STR(li.diff_id, want);
+	uint64_t size = 0;
+	r = md_layer_rebuild(ldir, -1, NULL, got, &size);
+	if (r < 0)
+		printf("#   %s: rebuild failed: %s\n", name, md_errmsg);
+	CHECK(r == 0);
+	CHECK_STR(got, want);
+	CHECK(size == li.tar_size);
+	close(fd);
+	md_rm_rf(dir);
+	free(tarp);
+	free(ldir);
+}
+
+static void test_layer_tarsplit(void)
+{
+	t_begin("layers: unpack and rebuild the identical tar (tar-split)");
+	static const struct t_entry plain[] = {
+		{"dir", AE_IFDIR, NULL, NULL},
+		{"dir/file", AE_IFREG, "content\n", NULL},
+		{"dir/empty", AE_IFREG, "", NULL},
+		{"dir/link", AE_IFLNK, NULL, "../elsewhere"},
+		{"dir/hard", AE_IFREG, NULL, "dir/file"},
+		{"implied/deep/file", AE_IFREG, "x", NULL},
+		{"fifo", AE_IFIFO, NULL, NULL},
+	};
+	t_layer_roundtrip("pax", plain, MD_ARRAY_LEN(plain), 0);
+	t_layer_roundtrip("gnu", plain, MD_ARRAY_LEN(plain), 1);
+	/* later entries replace earlier ones: their content goes to shadow/ */
+	static const struct t_entry dup[] = {
+		{"a", AE_IFDIR, NULL, NULL},
+		{"a/f", AE_IFREG, "first version", NULL},
+		{"a/f", AE_IFREG, "second", NULL},
+		{"a", AE_IFREG, "a is now a file", NULL},
+		{"b", AE_IFREG, "b file", NULL},
+		{"b", AE_IFDIR, NULL, NULL},
+		{"b/c", AE_IFREG, "in b", NULL},
+		{"b", AE_IFLNK, NULL, "a"},
+	};
+	t_layer_roundtrip("replaced entries", dup, MD_ARRAY_LEN(dup), 0);
+	/* a long name needs pax or GNU extension headers */
+	char longp[300];
+	memset(longp, 'n', 250);
+	strcpy(longp + 250, "/file");
+	longp[100] = '/';
+	struct t_entry lng[] = {{longp, AE_IFREG, "long", NULL}};
+	t_layer_roundtrip("long names pax", lng, 1, 0);
+	t_layer_roundtrip("long names gnu", lng, 1, 1);
+	/* a big file spans many read buffers */
+	char *bigdata = malloc(3 << 20);
+	for (int i = 0; i < (3 << 20) - 1; i++)
+		bigdata[i] = (char)('a' + i % 23);
+	bigdata[(3 << 20) - 1] = 0;
+	struct t_entry big[] = {{"big", AE_IFREG, bigdata, NULL}, {"after", AE_IFREG, "tail", NULL}};
+	t_layer_roundtrip("big file", big, 2, 0);
+	free(bigdata);
+	/* an empty archive is a valid (empty) layer */
+	t_layer_roundtrip("empty", NULL, 0, 0);
+	t_end();
+}
+
+static void test_layer_hostile(void)
+{
+	t_begin("layers: hostile entries are refused and named");
+	static const struct {
+		struct t_entry e[3];
+		size_t n;
+		const char *msg;
+	} cases[] = {
+		{{{"/abs", AE_IFREG, "x", NULL}}, 1, "\"/abs\": absolute path"},
+		{{{"../up", AE_IFREG, "x", NULL}}, 1, "\"../up\": path contains \"..\""},
+		{{{"l", AE_IFLNK, NULL, "/tmp"}, {"l/evil", AE_IFREG, "x", NULL}}, 2, "\"l/evil\": goes through symlink \"l\""},
+		{{{"f", AE_IFREG, "x", NULL}, {"f/evil", AE_IFREG, "x", NULL}}, 2, "\"f\" is not a directory"},
+		{{{"h", AE_IFREG, NULL, "../../etc/passwd"}}, 1, "hardlink target \"../../etc/passwd\""},
+		{{{"h", AE_IFREG, NULL, "nothere"}}, 1, "is not in the layer"},
+		{{{"l", AE_IFLNK, NULL, "/etc"}, {"h", AE_IFREG, NULL, "l/passwd"}}, 2, "goes through symlink"},
+		{{{".wh...", AE_IFREG, "", NULL}}, 1, "whiteout names a path outside"},
+		{{{"dev", AE_IFCHR, NULL, NULL}}, 1, "device nodes are not allowed"},
+		{{{"blk", AE_IFBLK, NULL, NULL}}, 1, "device nodes are not allowed"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(cases); i++) {
+		char tmpl[] = "/tmp/md-unit-XXXXXX";
+		char *dir = mkdtemp(tmpl);
+		char *tarp = md_asprintf("%s/in.tar", dir), *ldir = md_asprintf("%s/layer", dir);
+		int fd = open(tarp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		char want[MD_DIGEST_LEN + 1];
+		struct t_entry es[3];
+		memcpy(es, cases[i].e, sizeof es);
+		t_make_tar(fd, es, cases[i].n, want, 0);
+		struct md_layer_info li;
+		int r = md_layer_unpack(md_src_fd(fd), ldir, &li);
+		if (r == 0 || !strstr(md_errmsg, cases[i].msg))
+			printf("#   case %zu: r=%d message \"%s\", want \"%s\"\n", i, r, md_errmsg, cases[i].msg);
+		CHECK(r < 0);
+		CHECK(strstr(md_errmsg, cases[i].msg) != NULL);
+		close(fd);
+		md_rm_rf(dir);
+		free(tarp);
+		free(ldir);
+	}
+	t_end();
+}
+
+static void test_decompress(void)
+{
+	t_begin("decompression: gzip, multi-member gzip, garbage, truncation");
+	char tmpl[] = "/tmp/md-unit-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char *p = md_asprintf("%s/x.gz", dir);
+	/* two gzip members back to back decode as one stream */
+	for (int k = 0; k < 2; k++) {
+		gzFile g = gzopen(p, k ? "ab" : "wb");
+		gzputs(g, k ? "world\n" : "hello ");
+		gzclose(g);
+	}
+	int fd = open(p, O_RDONLY);
+	struct md_zr z;
+	CHECK(md_zr_open(&z, md_src_fd(fd)) == 0 && z.kind == MD_Z_GZIP);
+	char buf[64];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = md_zr_read(&z, buf + got, sizeof buf - got)) > 0)
+		got += (size_t)n;
+	CHECK(n == 0 && got == 12 && memcmp(buf, "hello world\n", 12) == 0);
+	md_zr_close(&z);
+	close(fd);
+	/* garbage after the stream */
+	fd = open(p, O_WRONLY | O_APPEND);
+	CHECK(write(fd, "JUNK", 4) == 4);
+	close(fd);
+	fd = open(p, O_RDONLY);
+	CHECK(md_zr_open(&z, md_src_fd(fd)) == 0);
+	while ((n = md_zr_read(&z, buf, sizeof buf)) > 0)
+		;
+	CHECK(n < 0 && strstr(md_errmsg, "after the end of the gzip stream"));
+	md_zr_close(&z);
+	close(fd);
+	/* truncated stream */
+	struct stat st;
+	stat(p, &st);
+	CHECK(truncate(p, st.st_size - 14) == 0);
+	fd = open(p, O_RDONLY);
+	CHECK(md_zr_open(&z, md_src_fd(fd)) == 0);
+	while ((n = md_zr_read(&z, buf, sizeof buf)) > 0)
+		;
+	CHECK(n < 0 && strstr(md_errmsg, "truncated"));
+	md_zr_close(&z);
+	close(fd);
+	md_rm_rf(dir);
+	free(p);
+	t_end();
+}
+
+int main(void)
+{
+	test_json_valid();
+	test_json_invalid();
+	test_json_access();
+	test_digests();
+	test_refs();
+	test_tar_paths();
+	test_templates();
+	test_options();
+	test_time_size();
+	test_decompress();
+	test_layer_tarsplit();
+	test_layer_hostile();
+	printf("# %d passed, %d failed\n", t_pass, t_fail);
+	return t_fail ? 1 : 0;
+}
