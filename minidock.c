@@ -17,10 +17,16 @@
  *   09  layers: tar entry checks, unpack, tar-split, reconstruct
  *   10  store: layout, locks, graph index, blobs, layers, images
  *   11  load, import, save
- *   12  image commands: images, inspect, history, tag, rmi, prune, df, check
- *   13  option parsing and help
- *   14  command table and dispatch
- *   15  main
+ *   12  seccomp [MD_FEATURE_SECCOMP]
+ *   13  cgroups: v1, v2 and hybrid hierarchies, limits, devices
+ *   14  containers: records, names, state
+ *   15  runtime: rootfs, namespaces, mounts, credentials
+ *   16  monitor: supervision, logs, attach, restart
+ *   17  option parsing
+ *   18  image commands: images, inspect, history, tag, rmi, prune, df, check
+ *   19  container commands: run, exec, ps, logs, cp, ... and volumes
+ *   20  command table and dispatch
+ *   21  main
  *
  * Conventions (see ../shared/STYLE.md): everything is static; names are
  * md_<subsystem>_<verb>; code that holds resources returns -1 after
@@ -103,10 +109,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <strings.h>
+#include <termios.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -114,6 +138,11 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -131,6 +160,7 @@
 #define MD_NORETURN __attribute__((noreturn))
 
 static char md_errmsg[1024];   /* the last error recorded by md_err() */
+static char **md_main_argv;     /* for re-executing ourselves */
 static const char *md_cmdname = "minidock"; /* for messages */
 
 /* Record an error message; always returns -1 so callers can `return md_err(...)`. */
@@ -2453,7 +2483,7 @@ struct md_tsw {
 
 static void md_tsw_flush(struct md_tsw *w)
 {
-	if (w->len && !w->err && md_write_all(w->fd, w->buf, w->len) < 0)
+	if (w->len && !w->err && w->fd >= 0 && md_write_all(w->fd, w->buf, w->len) < 0)
 		w->err = errno ? errno : EIO;
 	w->len = 0;
 }
@@ -2551,6 +2581,10 @@ struct md_unpack {
 	/* directories made only because an entry needed a parent */
 	struct md_strv implied;
 	int root_explicit;
+	/* plain mode (cp): no whiteouts, no tar-split, replaced entries are
+	 * removed; the top entry may be renamed; owners may be forced to root */
+	int plain, force_owner;
+	const char *top_from, *top_to;
 	/* results */
 	uint64_t size;        /* bytes of file contents (Docker's layer size) */
 	uint64_t nentries;
@@ -2733,6 +2767,11 @@ static int md_up_clear(struct md_unpack *u, int dfd, const char *name, const cha
 		return errno == ENOENT ? 0 : md_errno("stat %s", path);
 	if (S_ISDIR(st.st_mode) && want_dir)
 		return 1;
+	if (u->plain) {
+		if (S_ISDIR(st.st_mode))
+			md_up_cache_drop(u);
+		return md_rm_rf_at(dfd, name) < 0 ? -1 : 0;
+	}
 	if (u->shadowfd < 0) {
 		if (mkdir(u->shadow_path, 0700) < 0 && errno != EEXIST)
 			return md_errno("mkdir %s", u->shadow_path);
@@ -2776,8 +2815,8 @@ static int md_up_xattrs(struct md_unpack *u, struct archive_entry *e, int fd, co
 
 static int md_up_owner(struct md_unpack *u, int fd, int dfd, const char *name, struct archive_entry *e)
 {
-	uid_t uid = (uid_t)archive_entry_uid(e);
-	gid_t gid = (gid_t)archive_entry_gid(e);
+	uid_t uid = u->force_owner ? 0 : (uid_t)archive_entry_uid(e);
+	gid_t gid = u->force_owner ? 0 : (gid_t)archive_entry_gid(e);
 	int r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && !(errno == EPERM && geteuid() != 0))
 		return md_up_fail(u, "cannot set owner %u:%u: %s", (unsigned)uid, (unsigned)gid, strerror(errno));
@@ -2880,7 +2919,7 @@ static int md_up_dir(struct md_unpack *u, struct archive_entry *e, int dfd, cons
 	struct timespec ts[2];
 	md_up_times(e, ts);
 	dt.t[0] = ts[0].tv_sec, dt.t[1] = ts[0].tv_nsec, dt.t[2] = ts[1].tv_sec, dt.t[3] = ts[1].tv_nsec;
-	if (md_write_all(u->dtfd, &dt, sizeof dt) < 0 || md_write_all(u->dtfd, path, dt.len) < 0)
+	if (u->dtfd >= 0 && (md_write_all(u->dtfd, &dt, sizeof dt) < 0 || md_write_all(u->dtfd, path, dt.len) < 0))
 		return md_errno("write directory times");
 	return 0;
 }
@@ -2925,6 +2964,20 @@ static int md_up_entry(struct md_unpack *u, struct archive_entry *e)
 	if (md_tar_clean_path(raw, path, sizeof path) < 0)
 		return md_up_fail(u, "%s", md_errmsg);
 	const char *hl = archive_entry_hardlink(e);
+	if (u->top_from) { /* cp: the copy gets the destination's name */
+		size_t fl = strlen(u->top_from);
+		char *paths[2] = {path, NULL};
+		if (hl && md_tar_clean_path(hl, tpath, sizeof tpath) == 0)
+			paths[1] = tpath;
+		for (int k = 0; k < 2 && paths[k]; k++)
+			if (strncmp(paths[k], u->top_from, fl) == 0 && (paths[k][fl] == 0 || paths[k][fl] == '/')) {
+				char rest[PATH_MAX];
+				snprintf(rest, sizeof rest, "%s", paths[k] + fl);
+				snprintf(paths[k], PATH_MAX, "%s%s", u->top_to, rest);
+			}
+		if (paths[1])
+			hl = tpath;
+	}
 	mode_t type = archive_entry_filetype(e);
 	if (archive_entry_sparse_count(e) > 0)
 		return md_up_fail(u, "sparse files are not supported");
@@ -2939,7 +2992,7 @@ static int md_up_entry(struct md_unpack *u, struct archive_entry *e)
 	if (dfd < 0)
 		return -1;
 	/* whiteouts (OCI image spec, "changesets") */
-	if (md_startswith(base, ".wh.")) {
+	if (!u->plain && md_startswith(base, ".wh.")) {
 		if (type != AE_IFREG || hl)
 			return md_up_fail(u, "whiteout is not a regular file entry");
 		if (strcmp(base, ".wh..wh..opq") == 0) {
@@ -2965,7 +3018,7 @@ static int md_up_entry(struct md_unpack *u, struct archive_entry *e)
 		return 0;
 	}
 	if (hl) {
-		if (md_tar_clean_path(hl, tpath, sizeof tpath) < 0)
+		if (hl != tpath && md_tar_clean_path(hl, tpath, sizeof tpath) < 0)
 			return md_up_fail(u, "hardlink target \"%.300s\": %s", hl, md_errmsg);
 		if (!*tpath)
 			return md_up_fail(u, "hardlink target \"%.300s\" is the layer root", hl);
@@ -3193,6 +3246,65 @@ out:
 	free(u->shadow_path);
 	free(dir);
 	free(tsplit);
+	free(u);
+	return r;
+}
+
+/* Extract a tar (cp) into an existing directory with the same checks. */
+static int md_extract_plain(int infd, int dfd, const char *from, const char *to, int force_owner)
+{
+	struct md_unpack *u = md_alloc(sizeof *u);
+	struct md_zr z;
+	int r = -1;
+	u->shadowfd = u->cfd = u->ts.fd = -1;
+	u->plain = 1;
+	u->force_owner = force_owner;
+	u->top_from = from;
+	u->top_to = to;
+	u->z = &z;
+	u->rootfd = dup(dfd);
+	u->dtfd = memfd_create("minidock-dirtimes", MFD_CLOEXEC);
+	md_errmsg[0] = 0;
+	if (md_zr_open(&z, md_src_fd(infd)) < 0 || u->rootfd < 0)
+		goto out;
+	if (z.ilen == 0 && z.ieof) {
+		r = 0;
+		goto out;
+	}
+	u->a = archive_read_new();
+	archive_read_support_format_tar(u->a);
+	if (archive_read_open(u->a, u, NULL, md_up_read_cb, NULL) != ARCHIVE_OK) {
+		md_err("not a tar archive: %s", archive_error_string(u->a));
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *e;
+		md_errmsg[0] = 0;
+		int ar = archive_read_next_header(u->a, &e);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+			if (!md_errmsg[0])
+				md_err("bad tar stream: %s", archive_error_string(u->a));
+			goto out;
+		}
+		if (md_up_entry(u, e) < 0)
+			goto out;
+	}
+	if (u->dtfd >= 0)
+		md_up_apply_dirtimes(u);
+	r = 0;
+out:
+	if (u->a)
+		archive_read_free(u->a);
+	md_up_cache_drop(u);
+	if (u->rootfd >= 0)
+		close(u->rootfd);
+	if (u->dtfd >= 0)
+		close(u->dtfd);
+	free(u->pend);
+	md_zr_close(&z);
+	md_strv_free(&u->implied);
 	free(u);
 	return r;
 }
@@ -3983,7 +4095,7 @@ static void md_image_tags(struct md_json *idx, const char *id, struct md_strv *o
 static int md_image_in_use(struct md_json *idx, const char *id, const char **by)
 {
 	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next)
-		if (md_streq(md_json_str(c), id)) {
+		if (md_streq(md_json_gets(c, "image"), id)) {
 			if (by)
 				*by = c->key;
 			return 1;
@@ -5158,7 +5270,5293 @@ out:
 	return r;
 }
 
-/**** 12 option parsing *****************************************************/
+/**** 12 seccomp [MD_FEATURE_SECCOMP] ***************************************/
+/*
+ * Owns the containers' default seccomp filter: Docker's default profile
+ * (moby/profiles, seccomp/default_linux.go; the JSON is generated from it),
+ * compiled without libseccomp into a classic BPF program, and its
+ * installation.  The program covers the architecture minidock is built for
+ * and the compat ABIs Docker's archMap adds there (x86_64: x32 and i386;
+ * aarch64: arm); any other seccomp_data.arch kills the process, as
+ * libseccomp's bad-arch action does.
+ *
+ * The syscall table is generated by mk/gen-seccomp.py from the kernel's UAPI
+ * headers (see there for how to rerun it).  Its rules say when a name is
+ * allowed: always, with a capability ("includes": {"caps"}), on a kernel >=
+ * 4.8 ("minKernel"), for the daemon architecture ("arches"), or after an
+ * argument check (clone, socket, personality).  md_seccomp_build resolves
+ * them for one container's capabilities and emits:
+ *
+ *   ld arch; jeq <each known arch> -> its section; ret KILL_PROCESS
+ *   section: ld nr; a jump tree over ranges of nr (binary search, ~8
+ *   comparisons) whose leaves return ALLOW, ERRNO(EPERM), ERRNO(ENOSYS) or
+ *   check an argument first.
+ *
+ * As runc does for Docker, numbers above the highest one the filter names
+ * for an ABI fail with ENOSYS rather than EPERM, so libc falls back from
+ * syscalls newer than the profile.
+ *
+ * Calls md_err, md_errno, md_alloc, md_realloc.
+ *
+ * INCLUDES (for section 02; only needed with MD_FEATURE_SECCOMP):
+ *   #include <linux/audit.h>
+ *   #include <linux/filter.h>
+ *   #include <linux/seccomp.h>
+ *   #include <sys/prctl.h>
+ *   #include <sys/syscall.h>
+ *   (and <stddef.h>, <errno.h>, <stdio.h>, <stdlib.h>, <sys/utsname.h>,
+ *   <unistd.h>, already there)
+ */
+
+#if MD_FEATURE_SECCOMP
+
+/* Older UAPI headers lack some of these. */
+#ifndef SECCOMP_RET_KILL_PROCESS
+#define SECCOMP_RET_KILL_PROCESS 0x80000000u
+#endif
+#ifndef SECCOMP_RET_KILL_THREAD
+#define SECCOMP_RET_KILL_THREAD 0x00000000u
+#endif
+#ifndef SECCOMP_SET_MODE_FILTER
+#define SECCOMP_SET_MODE_FILTER 1
+#endif
+#ifndef SECCOMP_GET_ACTION_AVAIL
+#define SECCOMP_GET_ACTION_AVAIL 2
+#endif
+#ifndef AUDIT_ARCH_RISCV64
+#define AUDIT_ARCH_RISCV64 (243 /* EM_RISCV */ | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE)
+#endif
+
+/* The architecture minidock is built for picks the table's columns. */
+#if defined(__x86_64__)
+#define MD_SECCOMP_ARCH_X86_64 1 /* an x32 build of minidock too */
+#elif defined(__i386__)
+#define MD_SECCOMP_ARCH_I386 1
+#elif defined(__aarch64__) && !defined(__AARCH64EB__)
+#define MD_SECCOMP_ARCH_AARCH64 1
+#elif defined(__arm__) && defined(__ARM_EABI__) && !defined(__ARMEB__)
+#define MD_SECCOMP_ARCH_ARM 1
+#elif defined(__mips__) && defined(_MIPS_SIM) && _MIPS_SIM == _ABIO32
+#define MD_SECCOMP_ARCH_MIPS_O32 1
+#if defined(__MIPSEL__)
+#define MD_SECCOMP_AUDIT_MIPS AUDIT_ARCH_MIPSEL
+#else
+#define MD_SECCOMP_AUDIT_MIPS AUDIT_ARCH_MIPS
+#endif
+#elif defined(__riscv) && __riscv_xlen == 64
+#define MD_SECCOMP_ARCH_RISCV64 1
+#endif
+#ifndef MD_SECCOMP_ARCH_X86_64
+#define MD_SECCOMP_ARCH_X86_64 0
+#endif
+#ifndef MD_SECCOMP_ARCH_I386
+#define MD_SECCOMP_ARCH_I386 0
+#endif
+#ifndef MD_SECCOMP_ARCH_AARCH64
+#define MD_SECCOMP_ARCH_AARCH64 0
+#endif
+#ifndef MD_SECCOMP_ARCH_ARM
+#define MD_SECCOMP_ARCH_ARM 0
+#endif
+#ifndef MD_SECCOMP_ARCH_MIPS_O32
+#define MD_SECCOMP_ARCH_MIPS_O32 0
+#endif
+#ifndef MD_SECCOMP_ARCH_RISCV64
+#define MD_SECCOMP_ARCH_RISCV64 0
+#endif
+
+struct md_seccomp_abi {
+	uint32_t arch;  /* AUDIT_ARCH_* as seccomp_data.arch shows it */
+	uint32_t base;  /* added to the table's numbers */
+	uint8_t arg64;  /* arguments are 64 bits wide: compare both halves */
+};
+
+/* BEGIN GENERATED BY mk/gen-seccomp.py -- do not edit; rerun it. */
+/*
+ * Docker's default seccomp profile (moby/profiles seccomp/default_linux.go)
+ * with syscall numbers from linux-libc-dev 7.3.4-1~bpo13+1.
+ */
+#define MD_SECCOMP_CLONE_NS_FLAGS 0x7e020000u
+#define MD_SECCOMP_PERSONALITY_OK { 0x0u, 0x8u, 0x20000u, 0x20008u, 0xffffffffu }
+/* socket(2) domains: AF_UNSPEC..AF_ROSE, AF_NETBEUI..AF_ASH, AF_RDS..AF_SNA,
+ * AF_PPPOX, AF_LLC..AF_RXRPC, AF_PHONET..AF_IEEE802154, AF_NFC,
+ * AF_KCM..AF_MCTP */
+#define MD_SECCOMP_SOCKET_OK { {0, 11}, {13, 18}, {21, 22}, {24, 24}, {26, 33}, {35, 36}, {39, 39}, {41, 45} }
+
+/* The ABIs Docker filters on each architecture, and their columns below. */
+#if MD_SECCOMP_ARCH_X86_64 /* x86_64 */
+#define MD_SECCOMP_NABI 3
+#define MD_SECCOMP_COLS(x86_64, x32, i386, aarch64, arm, o32, riscv64) x86_64, x32, i386
+#define MD_SECCOMP_ABIS { \
+	{ AUDIT_ARCH_X86_64, 0, 1 }, /* x86_64 */ \
+	{ AUDIT_ARCH_X86_64, 0x40000000, 0 }, /* x32 */ \
+	{ AUDIT_ARCH_I386, 0, 0 }, /* i386 */ \
+}
+#elif MD_SECCOMP_ARCH_I386 /* i386 */
+#define MD_SECCOMP_NABI 1
+#define MD_SECCOMP_COLS(x86_64, x32, i386, aarch64, arm, o32, riscv64) i386
+#define MD_SECCOMP_ABIS { \
+	{ AUDIT_ARCH_I386, 0, 0 }, /* i386 */ \
+}
+#elif MD_SECCOMP_ARCH_AARCH64 /* aarch64 */
+#define MD_SECCOMP_NABI 2
+#define MD_SECCOMP_COLS(x86_64, x32, i386, aarch64, arm, o32, riscv64) aarch64, arm
+#define MD_SECCOMP_ABIS { \
+	{ AUDIT_ARCH_AARCH64, 0, 1 }, /* aarch64 */ \
+	{ AUDIT_ARCH_ARM, 0, 0 }, /* arm */ \
+}
+#elif MD_SECCOMP_ARCH_ARM /* arm (EABI) */
+#define MD_SECCOMP_NABI 1
+#define MD_SECCOMP_COLS(x86_64, x32, i386, aarch64, arm, o32, riscv64) arm
+#define MD_SECCOMP_ABIS { \
+	{ AUDIT_ARCH_ARM, 0, 0 }, /* arm */ \
+}
+#elif MD_SECCOMP_ARCH_MIPS_O32 /* mips/mipsel o32 */
+#define MD_SECCOMP_NABI 1
+#define MD_SECCOMP_COLS(x86_64, x32, i386, aarch64, arm, o32, riscv64) o32
+#define MD_SECCOMP_ABIS { \
+	{ MD_SECCOMP_AUDIT_MIPS, 4000, 0 }, /* o32 */ \
+}
+#elif MD_SECCOMP_ARCH_RISCV64 /* riscv64 */
+#define MD_SECCOMP_NABI 1
+#define MD_SECCOMP_COLS(x86_64, x32, i386, aarch64, arm, o32, riscv64) riscv64
+#define MD_SECCOMP_ABIS { \
+	{ AUDIT_ARCH_RISCV64, 0, 1 }, /* riscv64 */ \
+}
+#else
+#error "MD_FEATURE_SECCOMP: no syscall table for this architecture; build with -DMD_FEATURE_SECCOMP=0"
+#endif
+
+/* X(name, rule, numbers on x86_64, x32, i386, aarch64, arm, o32, riscv64),
+ * each less its ABI's base; NO: not a syscall of that ABI. */
+#define MD_SECCOMP_ROWS(X) \
+	X(_llseek,                      ALWAYS,            NO,   NO,  140,   NO,  140,  140,   NO) \
+	X(_newselect,                   ALWAYS,            NO,   NO,  142,   NO,  142,  142,   NO) \
+	X(accept,                       ALWAYS,            43,   43,   NO,  202,  285,  168,  202) \
+	X(accept4,                      ALWAYS,           288,  288,  364,  242,  366,  334,  242) \
+	X(access,                       ALWAYS,            21,   21,   33,   NO,   33,   33,   NO) \
+	X(acct,                         PACCT,            163,  163,   51,   89,   51,   51,   89) \
+	X(adjtimex,                     ALWAYS,           159,  159,  124,  171,  124,  124,  171) \
+	X(alarm,                        ALWAYS,            37,   37,   27,   NO,   NO,   27,   NO) \
+	X(arch_prctl,                   ON_AMD64,         158,  158,  384,   NO,   NO,   NO,   NO) \
+	X(arm_fadvise64_64,             ON_ARM,            NO,   NO,   NO,   NO,  270,   NO,   NO) \
+	X(arm_sync_file_range,          ON_ARM,            NO,   NO,   NO,   NO,  341,   NO,   NO) \
+	X(bind,                         ALWAYS,            49,   49,  361,  200,  282,  169,  200) \
+	X(bpf,                          ADMIN_BPF,        321,  321,  357,  280,  386,  355,  280) \
+	X(breakpoint,                   ON_ARM,            NO,   NO,   NO,   NO,0xf001,   NO,   NO) \
+	X(brk,                          ALWAYS,            12,   12,   45,  214,   45,   45,  214) \
+	X(cacheflush,                   ON_ARM,            NO,   NO,   NO,   NO,0xf002,  147,   NO) \
+	X(cachestat,                    ALWAYS,           451,  451,  451,  451,  451,  451,  451) \
+	X(capget,                       ALWAYS,           125,  125,  184,   90,  184,  204,   90) \
+	X(capset,                       ALWAYS,           126,  126,  185,   91,  185,  205,   91) \
+	X(chdir,                        ALWAYS,            80,   80,   12,   49,   12,   12,   49) \
+	X(chmod,                        ALWAYS,            90,   90,   15,   NO,   15,   15,   NO) \
+	X(chown,                        ALWAYS,            92,   92,  182,   NO,  182,  202,   NO) \
+	X(chown32,                      ALWAYS,            NO,   NO,  212,   NO,  212,   NO,   NO) \
+	X(chroot,                       CHROOT,           161,  161,   61,   51,   61,   61,   51) \
+	X(clock_adjtime,                ALWAYS,           305,  305,  343,  266,  372,  341,  266) \
+	X(clock_adjtime64,              ALWAYS,            NO,   NO,  405,   NO,  405,  405,   NO) \
+	X(clock_getres,                 ALWAYS,           229,  229,  266,  114,  264,  264,  114) \
+	X(clock_getres_time64,          ALWAYS,            NO,   NO,  406,   NO,  406,  406,   NO) \
+	X(clock_gettime,                ALWAYS,           228,  228,  265,  113,  263,  263,  113) \
+	X(clock_gettime64,              ALWAYS,            NO,   NO,  403,   NO,  403,  403,   NO) \
+	X(clock_nanosleep,              ALWAYS,           230,  230,  267,  115,  265,  265,  115) \
+	X(clock_nanosleep_time64,       ALWAYS,            NO,   NO,  407,   NO,  407,  407,   NO) \
+	X(clock_settime,                TIME,             227,  227,  264,  112,  262,  262,  112) \
+	X(clock_settime64,              TIME,              NO,   NO,  404,   NO,  404,  404,   NO) \
+	X(clone,                        CLONE,             56,   56,  120,  220,  120,  120,  220) \
+	X(clone3,                       CLONE3,           435,  435,  435,  435,  435,  435,  435) \
+	X(close,                        ALWAYS,             3,    3,    6,   57,    6,    6,   57) \
+	X(close_range,                  ALWAYS,           436,  436,  436,  436,  436,  436,  436) \
+	X(connect,                      ALWAYS,            42,   42,  362,  203,  283,  170,  203) \
+	X(copy_file_range,              ALWAYS,           326,  326,  377,  285,  391,  360,  285) \
+	X(creat,                        ALWAYS,            85,   85,    8,   NO,    8,    8,   NO) \
+	X(delete_module,                MODULE,           176,  176,  129,  106,  129,  129,  106) \
+	X(dup,                          ALWAYS,            32,   32,   41,   23,   41,   41,   23) \
+	X(dup2,                         ALWAYS,            33,   33,   63,   NO,   63,   63,   NO) \
+	X(dup3,                         ALWAYS,           292,  292,  330,   24,  358,  327,   24) \
+	X(epoll_create,                 ALWAYS,           213,  213,  254,   NO,  250,  248,   NO) \
+	X(epoll_create1,                ALWAYS,           291,  291,  329,   20,  357,  326,   20) \
+	X(epoll_ctl,                    ALWAYS,           233,  233,  255,   21,  251,  249,   21) \
+	X(epoll_ctl_old,                ALWAYS,           214,   NO,   NO,   NO,   NO,   NO,   NO) \
+	X(epoll_pwait,                  ALWAYS,           281,  281,  319,   22,  346,  313,   22) \
+	X(epoll_pwait2,                 ALWAYS,           441,  441,  441,  441,  441,  441,  441) \
+	X(epoll_wait,                   ALWAYS,           232,  232,  256,   NO,  252,  250,   NO) \
+	X(epoll_wait_old,               ALWAYS,           215,   NO,   NO,   NO,   NO,   NO,   NO) \
+	X(eventfd,                      ALWAYS,           284,  284,  323,   NO,  351,  319,   NO) \
+	X(eventfd2,                     ALWAYS,           290,  290,  328,   19,  356,  325,   19) \
+	X(execve,                       ALWAYS,            59,  520,   11,  221,   11,   11,  221) \
+	X(execveat,                     ALWAYS,           322,  545,  358,  281,  387,  356,  281) \
+	X(exit,                         ALWAYS,            60,   60,    1,   93,    1,    1,   93) \
+	X(exit_group,                   ALWAYS,           231,  231,  252,   94,  248,  246,   94) \
+	X(faccessat,                    ALWAYS,           269,  269,  307,   48,  334,  300,   48) \
+	X(faccessat2,                   ALWAYS,           439,  439,  439,  439,  439,  439,  439) \
+	X(fadvise64,                    ALWAYS,           221,  221,  250,  223,   NO,  254,  223) \
+	X(fadvise64_64,                 ALWAYS,            NO,   NO,  272,   NO,   NO,   NO,   NO) \
+	X(fallocate,                    ALWAYS,           285,  285,  324,   47,  352,  320,   47) \
+	X(fanotify_init,                ADMIN,            300,  300,  338,  262,  367,  336,  262) \
+	X(fanotify_mark,                ALWAYS,           301,  301,  339,  263,  368,  337,  263) \
+	X(fchdir,                       ALWAYS,            81,   81,  133,   50,  133,  133,   50) \
+	X(fchmod,                       ALWAYS,            91,   91,   94,   52,   94,   94,   52) \
+	X(fchmodat,                     ALWAYS,           268,  268,  306,   53,  333,  299,   53) \
+	X(fchmodat2,                    ALWAYS,           452,  452,  452,  452,  452,  452,  452) \
+	X(fchown,                       ALWAYS,            93,   93,   95,   55,   95,   95,   55) \
+	X(fchown32,                     ALWAYS,            NO,   NO,  207,   NO,  207,   NO,   NO) \
+	X(fchownat,                     ALWAYS,           260,  260,  298,   54,  325,  291,   54) \
+	X(fcntl,                        ALWAYS,            72,   72,   55,   25,   55,   55,   25) \
+	X(fcntl64,                      ALWAYS,            NO,   NO,  221,   NO,  221,  220,   NO) \
+	X(fdatasync,                    ALWAYS,            75,   75,  148,   83,  148,  152,   83) \
+	X(fgetxattr,                    ALWAYS,           193,  193,  231,   10,  231,  229,   10) \
+	X(finit_module,                 MODULE,           313,  313,  350,  273,  379,  348,  273) \
+	X(flistxattr,                   ALWAYS,           196,  196,  234,   13,  234,  232,   13) \
+	X(flock,                        ALWAYS,            73,   73,  143,   32,  143,  143,   32) \
+	X(fork,                         ALWAYS,            57,   57,    2,   NO,    2,    2,   NO) \
+	X(fremovexattr,                 ALWAYS,           199,  199,  237,   16,  237,  235,   16) \
+	X(fsconfig,                     ADMIN,            431,  431,  431,  431,  431,  431,  431) \
+	X(fsetxattr,                    ALWAYS,           190,  190,  228,    7,  228,  226,    7) \
+	X(fsmount,                      ADMIN,            432,  432,  432,  432,  432,  432,  432) \
+	X(fsopen,                       ADMIN,            430,  430,  430,  430,  430,  430,  430) \
+	X(fspick,                       ADMIN,            433,  433,  433,  433,  433,  433,  433) \
+	X(fstat,                        ALWAYS,             5,    5,  108,   80,  108,  108,   80) \
+	X(fstat64,                      ALWAYS,            NO,   NO,  197,   NO,  197,  215,   NO) \
+	X(fstatat64,                    ALWAYS,            NO,   NO,  300,   NO,  327,  293,   NO) \
+	X(fstatfs,                      ALWAYS,           138,  138,  100,   44,  100,  100,   44) \
+	X(fstatfs64,                    ALWAYS,            NO,   NO,  269,   NO,  267,  256,   NO) \
+	X(fsync,                        ALWAYS,            74,   74,  118,   82,  118,  118,   82) \
+	X(ftruncate,                    ALWAYS,            77,   77,   93,   46,   93,   93,   46) \
+	X(ftruncate64,                  ALWAYS,            NO,   NO,  194,   NO,  194,  212,   NO) \
+	X(futex,                        ALWAYS,           202,  202,  240,   98,  240,  238,   98) \
+	X(futex_requeue,                ALWAYS,           456,  456,  456,  456,  456,  456,  456) \
+	X(futex_time64,                 ALWAYS,            NO,   NO,  422,   NO,  422,  422,   NO) \
+	X(futex_wait,                   ALWAYS,           455,  455,  455,  455,  455,  455,  455) \
+	X(futex_waitv,                  ALWAYS,           449,  449,  449,  449,  449,  449,  449) \
+	X(futex_wake,                   ALWAYS,           454,  454,  454,  454,  454,  454,  454) \
+	X(futimesat,                    ALWAYS,           261,  261,  299,   NO,  326,  292,   NO) \
+	X(get_mempolicy,                NICE,             239,  239,  275,  236,  320,  269,  236) \
+	X(get_robust_list,              ALWAYS,           274,  531,  312,  100,  339,  310,  100) \
+	X(get_thread_area,              ALWAYS,           211,   NO,  244,   NO,   NO,   NO,   NO) \
+	X(getcpu,                       ALWAYS,           309,  309,  318,  168,  345,  312,  168) \
+	X(getcwd,                       ALWAYS,            79,   79,  183,   17,  183,  203,   17) \
+	X(getdents,                     ALWAYS,            78,   78,  141,   NO,  141,  141,   NO) \
+	X(getdents64,                   ALWAYS,           217,  217,  220,   61,  217,  219,   61) \
+	X(getegid,                      ALWAYS,           108,  108,   50,  177,   50,   50,  177) \
+	X(getegid32,                    ALWAYS,            NO,   NO,  202,   NO,  202,   NO,   NO) \
+	X(geteuid,                      ALWAYS,           107,  107,   49,  175,   49,   49,  175) \
+	X(geteuid32,                    ALWAYS,            NO,   NO,  201,   NO,  201,   NO,   NO) \
+	X(getgid,                       ALWAYS,           104,  104,   47,  176,   47,   47,  176) \
+	X(getgid32,                     ALWAYS,            NO,   NO,  200,   NO,  200,   NO,   NO) \
+	X(getgroups,                    ALWAYS,           115,  115,   80,  158,   80,   80,  158) \
+	X(getgroups32,                  ALWAYS,            NO,   NO,  205,   NO,  205,   NO,   NO) \
+	X(getitimer,                    ALWAYS,            36,   36,  105,  102,  105,  105,  102) \
+	X(getpeername,                  ALWAYS,            52,   52,  368,  205,  287,  171,  205) \
+	X(getpgid,                      ALWAYS,           121,  121,  132,  155,  132,  132,  155) \
+	X(getpgrp,                      ALWAYS,           111,  111,   65,   NO,   65,   65,   NO) \
+	X(getpid,                       ALWAYS,            39,   39,   20,  172,   20,   20,  172) \
+	X(getppid,                      ALWAYS,           110,  110,   64,  173,   64,   64,  173) \
+	X(getpriority,                  ALWAYS,           140,  140,   96,  141,   96,   96,  141) \
+	X(getrandom,                    ALWAYS,           318,  318,  355,  278,  384,  353,  278) \
+	X(getresgid,                    ALWAYS,           120,  120,  171,  150,  171,  191,  150) \
+	X(getresgid32,                  ALWAYS,            NO,   NO,  211,   NO,  211,   NO,   NO) \
+	X(getresuid,                    ALWAYS,           118,  118,  165,  148,  165,  186,  148) \
+	X(getresuid32,                  ALWAYS,            NO,   NO,  209,   NO,  209,   NO,   NO) \
+	X(getrlimit,                    ALWAYS,            97,   97,   76,  163,   NO,   76,  163) \
+	X(getrusage,                    ALWAYS,            98,   98,   77,  165,   77,   77,  165) \
+	X(getsid,                       ALWAYS,           124,  124,  147,  156,  147,  151,  156) \
+	X(getsockname,                  ALWAYS,            51,   51,  367,  204,  286,  172,  204) \
+	X(getsockopt,                   ALWAYS,            55,  542,  365,  209,  295,  173,  209) \
+	X(gettid,                       ALWAYS,           186,  186,  224,  178,  224,  222,  178) \
+	X(gettimeofday,                 ALWAYS,            96,   96,   78,  169,   78,   78,  169) \
+	X(getuid,                       ALWAYS,           102,  102,   24,  174,   24,   24,  174) \
+	X(getuid32,                     ALWAYS,            NO,   NO,  199,   NO,  199,   NO,   NO) \
+	X(getxattr,                     ALWAYS,           191,  191,  229,    8,  229,  227,    8) \
+	X(getxattrat,                   ALWAYS,           464,  464,  464,  464,  464,  464,  464) \
+	X(init_module,                  MODULE,           175,  175,  128,  105,  128,  128,  105) \
+	X(inotify_add_watch,            ALWAYS,           254,  254,  292,   27,  317,  285,   27) \
+	X(inotify_init,                 ALWAYS,           253,  253,  291,   NO,  316,  284,   NO) \
+	X(inotify_init1,                ALWAYS,           294,  294,  332,   26,  360,  329,   26) \
+	X(inotify_rm_watch,             ALWAYS,           255,  255,  293,   28,  318,  286,   28) \
+	X(io_cancel,                    ALWAYS,           210,  210,  249,    3,  247,  245,    3) \
+	X(io_destroy,                   ALWAYS,           207,  207,  246,    1,  244,  242,    1) \
+	X(io_getevents,                 ALWAYS,           208,  208,  247,    4,  245,  243,    4) \
+	X(io_pgetevents,                ALWAYS,           333,  333,  385,  292,  399,  368,  292) \
+	X(io_pgetevents_time64,         ALWAYS,            NO,   NO,  416,   NO,  416,  416,   NO) \
+	X(io_setup,                     ALWAYS,           206,  543,  245,    0,  243,  241,    0) \
+	X(io_submit,                    ALWAYS,           209,  544,  248,    2,  246,  244,    2) \
+	X(ioctl,                        ALWAYS,            16,  514,   54,   29,   54,   54,   29) \
+	X(ioperm,                       RAWIO,            173,  173,  101,   NO,   NO,  101,   NO) \
+	X(iopl,                         RAWIO,            172,  172,  110,   NO,   NO,  110,   NO) \
+	X(ioprio_get,                   ALWAYS,           252,  252,  290,   31,  315,  315,   31) \
+	X(ioprio_set,                   ALWAYS,           251,  251,  289,   30,  314,  314,   30) \
+	X(ipc,                          ALWAYS,            NO,   NO,  117,   NO,   NO,  117,   NO) \
+	X(kcmp,                         PTRACE,           312,  312,  349,  272,  378,  347,  272) \
+	X(kill,                         ALWAYS,            62,   62,   37,  129,   37,   37,  129) \
+	X(landlock_add_rule,            ALWAYS,           445,  445,  445,  445,  445,  445,  445) \
+	X(landlock_create_ruleset,      ALWAYS,           444,  444,  444,  444,  444,  444,  444) \
+	X(landlock_restrict_self,       ALWAYS,           446,  446,  446,  446,  446,  446,  446) \
+	X(lchown,                       ALWAYS,            94,   94,   16,   NO,   16,   16,   NO) \
+	X(lchown32,                     ALWAYS,            NO,   NO,  198,   NO,  198,   NO,   NO) \
+	X(lgetxattr,                    ALWAYS,           192,  192,  230,    9,  230,  228,    9) \
+	X(link,                         ALWAYS,            86,   86,    9,   NO,    9,    9,   NO) \
+	X(linkat,                       ALWAYS,           265,  265,  303,   37,  330,  296,   37) \
+	X(listen,                       ALWAYS,            50,   50,  363,  201,  284,  174,  201) \
+	X(listmount,                    ALWAYS,           458,  458,  458,  458,  458,  458,  458) \
+	X(listxattr,                    ALWAYS,           194,  194,  232,   11,  232,  230,   11) \
+	X(listxattrat,                  ALWAYS,           465,  465,  465,  465,  465,  465,  465) \
+	X(llistxattr,                   ALWAYS,           195,  195,  233,   12,  233,  231,   12) \
+	X(lookup_dcookie,               ADMIN,            212,  212,  253,   18,  249,  247,   18) \
+	X(lremovexattr,                 ALWAYS,           198,  198,  236,   15,  236,  234,   15) \
+	X(lseek,                        ALWAYS,             8,    8,   19,   62,   19,   19,   62) \
+	X(lsetxattr,                    ALWAYS,           189,  189,  227,    6,  227,  225,    6) \
+	X(lsm_get_self_attr,            ADMIN,            459,  459,  459,  459,  459,  459,  459) \
+	X(lsm_list_modules,             ADMIN,            461,  461,  461,  461,  461,  461,  461) \
+	X(lsm_set_self_attr,            ADMIN,            460,  460,  460,  460,  460,  460,  460) \
+	X(lstat,                        ALWAYS,             6,    6,  107,   NO,  107,  107,   NO) \
+	X(lstat64,                      ALWAYS,            NO,   NO,  196,   NO,  196,  214,   NO) \
+	X(madvise,                      ALWAYS,            28,   28,  219,  233,  220,  218,  233) \
+	X(map_shadow_stack,             ALWAYS,           453,  453,  453,  453,  453,  453,  453) \
+	X(mbind,                        NICE,             237,  237,  274,  235,  319,  268,  235) \
+	X(membarrier,                   ALWAYS,           324,  324,  375,  283,  389,  358,  283) \
+	X(memfd_create,                 ALWAYS,           319,  319,  356,  279,  385,  354,  279) \
+	X(memfd_secret,                 ALWAYS,           447,  447,  447,  447,   NO,   NO,  447) \
+	X(mincore,                      ALWAYS,            27,   27,  218,  232,  219,  217,  232) \
+	X(mkdir,                        ALWAYS,            83,   83,   39,   NO,   39,   39,   NO) \
+	X(mkdirat,                      ALWAYS,           258,  258,  296,   34,  323,  289,   34) \
+	X(mknod,                        ALWAYS,           133,  133,   14,   NO,   14,   14,   NO) \
+	X(mknodat,                      ALWAYS,           259,  259,  297,   33,  324,  290,   33) \
+	X(mlock,                        ALWAYS,           149,  149,  150,  228,  150,  154,  228) \
+	X(mlock2,                       ALWAYS,           325,  325,  376,  284,  390,  359,  284) \
+	X(mlockall,                     ALWAYS,           151,  151,  152,  230,  152,  156,  230) \
+	X(mmap,                         ALWAYS,             9,    9,   90,  222,   NO,   90,  222) \
+	X(mmap2,                        ALWAYS,            NO,   NO,  192,   NO,  192,  210,   NO) \
+	X(modify_ldt,                   ON_X86,           154,  154,  123,   NO,   NO,  123,   NO) \
+	X(mount,                        ADMIN,            165,  165,   21,   40,   21,   21,   40) \
+	X(mount_setattr,                ADMIN,            442,  442,  442,  442,  442,  442,  442) \
+	X(move_mount,                   ADMIN,            429,  429,  429,  429,  429,  429,  429) \
+	X(mprotect,                     ALWAYS,            10,   10,  125,  226,  125,  125,  226) \
+	X(mq_getsetattr,                ALWAYS,           245,  245,  282,  185,  279,  276,  185) \
+	X(mq_notify,                    ALWAYS,           244,  527,  281,  184,  278,  275,  184) \
+	X(mq_open,                      ALWAYS,           240,  240,  277,  180,  274,  271,  180) \
+	X(mq_timedreceive,              ALWAYS,           243,  243,  280,  183,  277,  274,  183) \
+	X(mq_timedreceive_time64,       ALWAYS,            NO,   NO,  419,   NO,  419,  419,   NO) \
+	X(mq_timedsend,                 ALWAYS,           242,  242,  279,  182,  276,  273,  182) \
+	X(mq_timedsend_time64,          ALWAYS,            NO,   NO,  418,   NO,  418,  418,   NO) \
+	X(mq_unlink,                    ALWAYS,           241,  241,  278,  181,  275,  272,  181) \
+	X(mremap,                       ALWAYS,            25,   25,  163,  216,  163,  167,  216) \
+	X(mseal,                        ALWAYS,           462,  462,  462,  462,  462,  462,  462) \
+	X(msgctl,                       ALWAYS,            71,   71,  402,  187,  304,  402,  187) \
+	X(msgget,                       ALWAYS,            68,   68,  399,  186,  303,  399,  186) \
+	X(msgrcv,                       ALWAYS,            70,   70,  401,  188,  302,  401,  188) \
+	X(msgsnd,                       ALWAYS,            69,   69,  400,  189,  301,  400,  189) \
+	X(msync,                        ALWAYS,            26,   26,  144,  227,  144,  144,  227) \
+	X(munlock,                      ALWAYS,           150,  150,  151,  229,  151,  155,  229) \
+	X(munlockall,                   ALWAYS,           152,  152,  153,  231,  153,  157,  231) \
+	X(munmap,                       ALWAYS,            11,   11,   91,  215,   91,   91,  215) \
+	X(name_to_handle_at,            ALWAYS,           303,  303,  341,  264,  370,  339,  264) \
+	X(nanosleep,                    ALWAYS,            35,   35,  162,  101,  162,  166,  101) \
+	X(newfstatat,                   ALWAYS,           262,  262,   NO,   79,   NO,   NO,   79) \
+	X(open,                         ALWAYS,             2,    2,    5,   NO,    5,    5,   NO) \
+	X(open_by_handle_at,            DAC_READ_SEARCH,  304,  304,  342,  265,  371,  340,  265) \
+	X(open_tree,                    ADMIN,            428,  428,  428,  428,  428,  428,  428) \
+	X(openat,                       ALWAYS,           257,  257,  295,   56,  322,  288,   56) \
+	X(openat2,                      ALWAYS,           437,  437,  437,  437,  437,  437,  437) \
+	X(pause,                        ALWAYS,            34,   34,   29,   NO,   29,   29,   NO) \
+	X(perf_event_open,              ADMIN_PERFMON,    298,  298,  336,  241,  364,  333,  241) \
+	X(personality,                  PERSONALITY,      135,  135,  136,   92,  136,  136,   92) \
+	X(pidfd_getfd,                  PTRACE,           438,  438,  438,  438,  438,  438,  438) \
+	X(pidfd_open,                   ALWAYS,           434,  434,  434,  434,  434,  434,  434) \
+	X(pidfd_send_signal,            ALWAYS,           424,  424,  424,  424,  424,  424,  424) \
+	X(pipe,                         ALWAYS,            22,   22,   42,   NO,   42,   42,   NO) \
+	X(pipe2,                        ALWAYS,           293,  293,  331,   59,  359,  328,   59) \
+	X(pkey_alloc,                   ALWAYS,           330,  330,  381,  289,  395,  364,  289) \
+	X(pkey_free,                    ALWAYS,           331,  331,  382,  290,  396,  365,  290) \
+	X(pkey_mprotect,                ALWAYS,           329,  329,  380,  288,  394,  363,  288) \
+	X(poll,                         ALWAYS,             7,    7,  168,   NO,  168,  188,   NO) \
+	X(ppoll,                        ALWAYS,           271,  271,  309,   73,  336,  302,   73) \
+	X(ppoll_time64,                 ALWAYS,            NO,   NO,  414,   NO,  414,  414,   NO) \
+	X(prctl,                        ALWAYS,           157,  157,  172,  167,  172,  192,  167) \
+	X(pread64,                      ALWAYS,            17,   17,  180,   67,  180,  200,   67) \
+	X(preadv,                       ALWAYS,           295,  534,  333,   69,  361,  330,   69) \
+	X(preadv2,                      ALWAYS,           327,  546,  378,  286,  392,  361,  286) \
+	X(prlimit64,                    ALWAYS,           302,  302,  340,  261,  369,  338,  261) \
+	X(process_madvise,              PTRACE,           440,  440,  440,  440,  440,  440,  440) \
+	X(process_mrelease,             ALWAYS,           448,  448,  448,  448,  448,  448,  448) \
+	X(process_vm_readv,             PTRACE_K48,       310,  539,  347,  270,  376,  345,  270) \
+	X(process_vm_writev,            PTRACE_K48,       311,  540,  348,  271,  377,  346,  271) \
+	X(pselect6,                     ALWAYS,           270,  270,  308,   72,  335,  301,   72) \
+	X(pselect6_time64,              ALWAYS,            NO,   NO,  413,   NO,  413,  413,   NO) \
+	X(ptrace,                       PTRACE_K48,       101,  521,   26,  117,   26,   26,  117) \
+	X(pwrite64,                     ALWAYS,            18,   18,  181,   68,  181,  201,   68) \
+	X(pwritev,                      ALWAYS,           296,  535,  334,   70,  362,  331,   70) \
+	X(pwritev2,                     ALWAYS,           328,  547,  379,  287,  393,  362,  287) \
+	X(quotactl,                     ADMIN,            179,  179,  131,   60,  131,  131,   60) \
+	X(quotactl_fd,                  ADMIN,            443,  443,  443,  443,  443,  443,  443) \
+	X(read,                         ALWAYS,             0,    0,    3,   63,    3,    3,   63) \
+	X(readahead,                    ALWAYS,           187,  187,  225,  213,  225,  223,  213) \
+	X(readlink,                     ALWAYS,            89,   89,   85,   NO,   85,   85,   NO) \
+	X(readlinkat,                   ALWAYS,           267,  267,  305,   78,  332,  298,   78) \
+	X(readv,                        ALWAYS,            19,  515,  145,   65,  145,  145,   65) \
+	X(reboot,                       BOOT,             169,  169,   88,  142,   88,   88,  142) \
+	X(recv,                         ALWAYS,            NO,   NO,   NO,   NO,  291,  175,   NO) \
+	X(recvfrom,                     ALWAYS,            45,  517,  371,  207,  292,  176,  207) \
+	X(recvmmsg,                     ALWAYS,           299,  537,  337,  243,  365,  335,  243) \
+	X(recvmmsg_time64,              ALWAYS,            NO,   NO,  417,   NO,  417,  417,   NO) \
+	X(recvmsg,                      ALWAYS,            47,  519,  372,  212,  297,  177,  212) \
+	X(remap_file_pages,             ALWAYS,           216,  216,  257,  234,  253,  251,  234) \
+	X(removexattr,                  ALWAYS,           197,  197,  235,   14,  235,  233,   14) \
+	X(removexattrat,                ALWAYS,           466,  466,  466,  466,  466,  466,  466) \
+	X(rename,                       ALWAYS,            82,   82,   38,   NO,   38,   38,   NO) \
+	X(renameat,                     ALWAYS,           264,  264,  302,   38,  329,  295,   NO) \
+	X(renameat2,                    ALWAYS,           316,  316,  353,  276,  382,  351,  276) \
+	X(restart_syscall,              ALWAYS,           219,  219,    0,  128,    0,  253,  128) \
+	X(riscv_flush_icache,           ON_RISCV64,        NO,   NO,   NO,   NO,   NO,   NO,  259) \
+	X(riscv_hwprobe,                ALWAYS,            NO,   NO,   NO,   NO,   NO,   NO,  258) \
+	X(rmdir,                        ALWAYS,            84,   84,   40,   NO,   40,   40,   NO) \
+	X(rseq,                         ALWAYS,           334,  334,  386,  293,  398,  367,  293) \
+	X(rt_sigaction,                 ALWAYS,            13,  512,  174,  134,  174,  194,  134) \
+	X(rt_sigpending,                ALWAYS,           127,  522,  176,  136,  176,  196,  136) \
+	X(rt_sigprocmask,               ALWAYS,            14,   14,  175,  135,  175,  195,  135) \
+	X(rt_sigqueueinfo,              ALWAYS,           129,  524,  178,  138,  178,  198,  138) \
+	X(rt_sigreturn,                 ALWAYS,            15,  513,  173,  139,  173,  193,  139) \
+	X(rt_sigsuspend,                ALWAYS,           130,  130,  179,  133,  179,  199,  133) \
+	X(rt_sigtimedwait,              ALWAYS,           128,  523,  177,  137,  177,  197,  137) \
+	X(rt_sigtimedwait_time64,       ALWAYS,            NO,   NO,  421,   NO,  421,  421,   NO) \
+	X(rt_tgsigqueueinfo,            ALWAYS,           297,  536,  335,  240,  363,  332,  240) \
+	X(sched_get_priority_max,       ALWAYS,           146,  146,  159,  125,  159,  163,  125) \
+	X(sched_get_priority_min,       ALWAYS,           147,  147,  160,  126,  160,  164,  126) \
+	X(sched_getaffinity,            ALWAYS,           204,  204,  242,  123,  242,  240,  123) \
+	X(sched_getattr,                ALWAYS,           315,  315,  352,  275,  381,  350,  275) \
+	X(sched_getparam,               ALWAYS,           143,  143,  155,  121,  155,  159,  121) \
+	X(sched_getscheduler,           ALWAYS,           145,  145,  157,  120,  157,  161,  120) \
+	X(sched_rr_get_interval,        ALWAYS,           148,  148,  161,  127,  161,  165,  127) \
+	X(sched_rr_get_interval_time64, ALWAYS,            NO,   NO,  423,   NO,  423,  423,   NO) \
+	X(sched_setaffinity,            ALWAYS,           203,  203,  241,  122,  241,  239,  122) \
+	X(sched_setattr,                ALWAYS,           314,  314,  351,  274,  380,  349,  274) \
+	X(sched_setparam,               ALWAYS,           142,  142,  154,  118,  154,  158,  118) \
+	X(sched_setscheduler,           ALWAYS,           144,  144,  156,  119,  156,  160,  119) \
+	X(sched_yield,                  ALWAYS,            24,   24,  158,  124,  158,  162,  124) \
+	X(seccomp,                      ALWAYS,           317,  317,  354,  277,  383,  352,  277) \
+	X(select,                       ALWAYS,            23,   23,   82,   NO,   NO,   NO,   NO) \
+	X(semctl,                       ALWAYS,            66,   66,  394,  191,  300,  394,  191) \
+	X(semget,                       ALWAYS,            64,   64,  393,  190,  299,  393,  190) \
+	X(semop,                        ALWAYS,            65,   65,   NO,  193,  298,   NO,  193) \
+	X(semtimedop,                   ALWAYS,           220,  220,   NO,  192,  312,   NO,  192) \
+	X(semtimedop_time64,            ALWAYS,            NO,   NO,  420,   NO,  420,  420,   NO) \
+	X(send,                         ALWAYS,            NO,   NO,   NO,   NO,  289,  178,   NO) \
+	X(sendfile,                     ALWAYS,            40,   40,  187,   71,  187,  207,   71) \
+	X(sendfile64,                   ALWAYS,            NO,   NO,  239,   NO,  239,  237,   NO) \
+	X(sendmmsg,                     ALWAYS,           307,  538,  345,  269,  374,  343,  269) \
+	X(sendmsg,                      ALWAYS,            46,  518,  370,  211,  296,  179,  211) \
+	X(sendto,                       ALWAYS,            44,   44,  369,  206,  290,  180,  206) \
+	X(set_mempolicy,                NICE,             238,  238,  276,  237,  321,  270,  237) \
+	X(set_mempolicy_home_node,      NICE,             450,  450,  450,  450,  450,  450,  450) \
+	X(set_robust_list,              ALWAYS,           273,  530,  311,   99,  338,  309,   99) \
+	X(set_thread_area,              ALWAYS,           205,   NO,  243,   NO,   NO,  283,   NO) \
+	X(set_tid_address,              ALWAYS,           218,  218,  258,   96,  256,  252,   96) \
+	X(set_tls,                      ON_ARM,            NO,   NO,   NO,   NO,0xf005,   NO,   NO) \
+	X(setdomainname,                ADMIN,            171,  171,  121,  162,  121,  121,  162) \
+	X(setfsgid,                     ALWAYS,           123,  123,  139,  152,  139,  139,  152) \
+	X(setfsgid32,                   ALWAYS,            NO,   NO,  216,   NO,  216,   NO,   NO) \
+	X(setfsuid,                     ALWAYS,           122,  122,  138,  151,  138,  138,  151) \
+	X(setfsuid32,                   ALWAYS,            NO,   NO,  215,   NO,  215,   NO,   NO) \
+	X(setgid,                       ALWAYS,           106,  106,   46,  144,   46,   46,  144) \
+	X(setgid32,                     ALWAYS,            NO,   NO,  214,   NO,  214,   NO,   NO) \
+	X(setgroups,                    ALWAYS,           116,  116,   81,  159,   81,   81,  159) \
+	X(setgroups32,                  ALWAYS,            NO,   NO,  206,   NO,  206,   NO,   NO) \
+	X(sethostname,                  ADMIN,            170,  170,   74,  161,   74,   74,  161) \
+	X(setitimer,                    ALWAYS,            38,   38,  104,  103,  104,  104,  103) \
+	X(setns,                        ADMIN,            308,  308,  346,  268,  375,  344,  268) \
+	X(setpgid,                      ALWAYS,           109,  109,   57,  154,   57,   57,  154) \
+	X(setpriority,                  ALWAYS,           141,  141,   97,  140,   97,   97,  140) \
+	X(setregid,                     ALWAYS,           114,  114,   71,  143,   71,   71,  143) \
+	X(setregid32,                   ALWAYS,            NO,   NO,  204,   NO,  204,   NO,   NO) \
+	X(setresgid,                    ALWAYS,           119,  119,  170,  149,  170,  190,  149) \
+	X(setresgid32,                  ALWAYS,            NO,   NO,  210,   NO,  210,   NO,   NO) \
+	X(setresuid,                    ALWAYS,           117,  117,  164,  147,  164,  185,  147) \
+	X(setresuid32,                  ALWAYS,            NO,   NO,  208,   NO,  208,   NO,   NO) \
+	X(setreuid,                     ALWAYS,           113,  113,   70,  145,   70,   70,  145) \
+	X(setreuid32,                   ALWAYS,            NO,   NO,  203,   NO,  203,   NO,   NO) \
+	X(setrlimit,                    ALWAYS,           160,  160,   75,  164,   75,   75,  164) \
+	X(setsid,                       ALWAYS,           112,  112,   66,  157,   66,   66,  157) \
+	X(setsockopt,                   ALWAYS,            54,  541,  366,  208,  294,  181,  208) \
+	X(settimeofday,                 TIME,             164,  164,   79,  170,   79,   79,  170) \
+	X(setuid,                       ALWAYS,           105,  105,   23,  146,   23,   23,  146) \
+	X(setuid32,                     ALWAYS,            NO,   NO,  213,   NO,  213,   NO,   NO) \
+	X(setxattr,                     ALWAYS,           188,  188,  226,    5,  226,  224,    5) \
+	X(setxattrat,                   ALWAYS,           463,  463,  463,  463,  463,  463,  463) \
+	X(shmat,                        ALWAYS,            30,   30,  397,  196,  305,  397,  196) \
+	X(shmctl,                       ALWAYS,            31,   31,  396,  195,  308,  396,  195) \
+	X(shmdt,                        ALWAYS,            67,   67,  398,  197,  306,  398,  197) \
+	X(shmget,                       ALWAYS,            29,   29,  395,  194,  307,  395,  194) \
+	X(shutdown,                     ALWAYS,            48,   48,  373,  210,  293,  182,  210) \
+	X(sigaltstack,                  ALWAYS,           131,  525,  186,  132,  186,  206,  132) \
+	X(signalfd,                     ALWAYS,           282,  282,  321,   NO,  349,  317,   NO) \
+	X(signalfd4,                    ALWAYS,           289,  289,  327,   74,  355,  324,   74) \
+	X(sigprocmask,                  ALWAYS,            NO,   NO,  126,   NO,  126,  126,   NO) \
+	X(sigreturn,                    ALWAYS,            NO,   NO,  119,   NO,  119,  119,   NO) \
+	X(socket,                       SOCKET,            41,   41,  359,  198,  281,  183,  198) \
+	X(socketcall,                   ALWAYS,            NO,   NO,  102,   NO,   NO,  102,   NO) \
+	X(socketpair,                   ALWAYS,            53,   53,  360,  199,  288,  184,  199) \
+	X(splice,                       ALWAYS,           275,  275,  313,   76,  340,  304,   76) \
+	X(stat,                         ALWAYS,             4,    4,  106,   NO,  106,  106,   NO) \
+	X(stat64,                       ALWAYS,            NO,   NO,  195,   NO,  195,  213,   NO) \
+	X(statfs,                       ALWAYS,           137,  137,   99,   43,   99,   99,   43) \
+	X(statfs64,                     ALWAYS,            NO,   NO,  268,   NO,  266,  255,   NO) \
+	X(statmount,                    ALWAYS,           457,  457,  457,  457,  457,  457,  457) \
+	X(statx,                        ALWAYS,           332,  332,  383,  291,  397,  366,  291) \
+	X(stime,                        TIME,              NO,   NO,   25,   NO,   NO,   25,   NO) \
+	X(symlink,                      ALWAYS,            88,   88,   83,   NO,   83,   83,   NO) \
+	X(symlinkat,                    ALWAYS,           266,  266,  304,   36,  331,  297,   36) \
+	X(sync,                         ALWAYS,           162,  162,   36,   81,   36,   36,   81) \
+	X(sync_file_range,              ALWAYS,           277,  277,  314,   84,   NO,  305,   84) \
+	X(syncfs,                       ALWAYS,           306,  306,  344,  267,  373,  342,  267) \
+	X(sysinfo,                      ALWAYS,            99,   99,  116,  179,  116,  116,  179) \
+	X(syslog,                       ADMIN_SYSLOG,     103,  103,  103,  116,  103,  103,  116) \
+	X(tee,                          ALWAYS,           276,  276,  315,   77,  342,  306,   77) \
+	X(tgkill,                       ALWAYS,           234,  234,  270,  131,  268,  266,  131) \
+	X(time,                         ALWAYS,           201,  201,   13,   NO,   NO,   13,   NO) \
+	X(timer_create,                 ALWAYS,           222,  526,  259,  107,  257,  257,  107) \
+	X(timer_delete,                 ALWAYS,           226,  226,  263,  111,  261,  261,  111) \
+	X(timer_getoverrun,             ALWAYS,           225,  225,  262,  109,  260,  260,  109) \
+	X(timer_gettime,                ALWAYS,           224,  224,  261,  108,  259,  259,  108) \
+	X(timer_gettime64,              ALWAYS,            NO,   NO,  408,   NO,  408,  408,   NO) \
+	X(timer_settime,                ALWAYS,           223,  223,  260,  110,  258,  258,  110) \
+	X(timer_settime64,              ALWAYS,            NO,   NO,  409,   NO,  409,  409,   NO) \
+	X(timerfd_create,               ALWAYS,           283,  283,  322,   85,  350,  321,   85) \
+	X(timerfd_gettime,              ALWAYS,           287,  287,  326,   87,  354,  322,   87) \
+	X(timerfd_gettime64,            ALWAYS,            NO,   NO,  410,   NO,  410,  410,   NO) \
+	X(timerfd_settime,              ALWAYS,           286,  286,  325,   86,  353,  323,   86) \
+	X(timerfd_settime64,            ALWAYS,            NO,   NO,  411,   NO,  411,  411,   NO) \
+	X(times,                        ALWAYS,           100,  100,   43,  153,   43,   43,  153) \
+	X(tkill,                        ALWAYS,           200,  200,  238,  130,  238,  236,  130) \
+	X(truncate,                     ALWAYS,            76,   76,   92,   45,   92,   92,   45) \
+	X(truncate64,                   ALWAYS,            NO,   NO,  193,   NO,  193,  211,   NO) \
+	X(ugetrlimit,                   ALWAYS,            NO,   NO,  191,   NO,  191,   NO,   NO) \
+	X(umask,                        ALWAYS,            95,   95,   60,  166,   60,   60,  166) \
+	X(umount,                       ADMIN,             NO,   NO,   22,   NO,   NO,   22,   NO) \
+	X(umount2,                      ADMIN,            166,  166,   52,   39,   52,   52,   39) \
+	X(uname,                        ALWAYS,            63,   63,  122,  160,  122,  122,  160) \
+	X(unlink,                       ALWAYS,            87,   87,   10,   NO,   10,   10,   NO) \
+	X(unlinkat,                     ALWAYS,           263,  263,  301,   35,  328,  294,   35) \
+	X(unshare,                      ADMIN,            272,  272,  310,   97,  337,  303,   97) \
+	X(uretprobe,                    ALWAYS,           335,  335,   NO,   NO,   NO,   NO,   NO) \
+	X(utime,                        ALWAYS,           132,  132,   30,   NO,   NO,   30,   NO) \
+	X(utimensat,                    ALWAYS,           280,  280,  320,   88,  348,  316,   88) \
+	X(utimensat_time64,             ALWAYS,            NO,   NO,  412,   NO,  412,  412,   NO) \
+	X(utimes,                       ALWAYS,           235,  235,  271,   NO,  269,  267,   NO) \
+	X(vfork,                        ALWAYS,            58,   58,  190,   NO,  190,   NO,   NO) \
+	X(vhangup,                      TTY_CONFIG,       153,  153,  111,   58,  111,  111,   58) \
+	X(vmsplice,                     ALWAYS,           278,  532,  316,   75,  343,  307,   75) \
+	X(wait4,                        ALWAYS,            61,   61,  114,  260,  114,  114,  260) \
+	X(waitid,                       ALWAYS,           247,  529,  284,   95,  280,  278,   95) \
+	X(waitpid,                      ALWAYS,            NO,   NO,    7,   NO,   NO,    7,   NO) \
+	X(write,                        ALWAYS,             1,    1,    4,   64,    4,    4,   64) \
+	X(writev,                       ALWAYS,            20,  516,  146,   66,  146,  146,   66) \
+	/* end */
+/* END GENERATED BY mk/gen-seccomp.py */
+
+/* Table numbers from 0xf000 stand for the ARM-private calls at 0x0f0000. */
+#define MD_SECCOMP_NR_PRIV 0xf000u
+#define MD_SECCOMP_ARM_PRIV 0x0f0000u
+
+/* What a rule allows: any of `caps`, else `how`. */
+enum md_seccomp_act {
+	MD_SECCOMP_A_EPERM,       /* the profile's default action */
+	MD_SECCOMP_A_ALLOW,
+	MD_SECCOMP_A_ENOSYS,      /* clone3; numbers past the table */
+	MD_SECCOMP_A_CLONE,       /* allow unless the flags ask for a namespace */
+	MD_SECCOMP_A_SOCKET,      /* allow the listed domains */
+	MD_SECCOMP_A_PERSONALITY, /* allow the listed personas */
+	MD_SECCOMP_A_K48,         /* allow on kernels >= 4.8 (only in rules) */
+};
+#define MD_SECCOMP_A_ARG64 0x80 /* or'ed into an argument check: 64-bit ABI */
+
+#define MD_SECCOMP_CAP(n) (UINT64_C(1) << (n))
+#define MD_SECCOMP_CAP_DAC_READ_SEARCH MD_SECCOMP_CAP(2)
+#define MD_SECCOMP_CAP_SYS_MODULE MD_SECCOMP_CAP(16)
+#define MD_SECCOMP_CAP_SYS_RAWIO MD_SECCOMP_CAP(17)
+#define MD_SECCOMP_CAP_SYS_CHROOT MD_SECCOMP_CAP(18)
+#define MD_SECCOMP_CAP_SYS_PTRACE MD_SECCOMP_CAP(19)
+#define MD_SECCOMP_CAP_SYS_PACCT MD_SECCOMP_CAP(20)
+#define MD_SECCOMP_CAP_SYS_ADMIN MD_SECCOMP_CAP(21)
+#define MD_SECCOMP_CAP_SYS_BOOT MD_SECCOMP_CAP(22)
+#define MD_SECCOMP_CAP_SYS_NICE MD_SECCOMP_CAP(23)
+#define MD_SECCOMP_CAP_SYS_TIME MD_SECCOMP_CAP(25)
+#define MD_SECCOMP_CAP_SYS_TTY_CONFIG MD_SECCOMP_CAP(26)
+#define MD_SECCOMP_CAP_SYSLOG MD_SECCOMP_CAP(34)
+#define MD_SECCOMP_CAP_PERFMON MD_SECCOMP_CAP(38)
+#define MD_SECCOMP_CAP_BPF MD_SECCOMP_CAP(39)
+
+/* The rules the generator names (MD_SECCOMP_ROWS' second column). */
+enum md_seccomp_rule {
+	MD_SECCOMP_R_ALWAYS,
+	MD_SECCOMP_R_ADMIN,
+	MD_SECCOMP_R_DAC_READ_SEARCH,
+	MD_SECCOMP_R_BOOT,
+	MD_SECCOMP_R_CHROOT,
+	MD_SECCOMP_R_MODULE,
+	MD_SECCOMP_R_PACCT,
+	MD_SECCOMP_R_PTRACE,
+	MD_SECCOMP_R_RAWIO,
+	MD_SECCOMP_R_TIME,
+	MD_SECCOMP_R_TTY_CONFIG,
+	MD_SECCOMP_R_NICE,
+	MD_SECCOMP_R_ADMIN_SYSLOG,
+	MD_SECCOMP_R_ADMIN_BPF,
+	MD_SECCOMP_R_ADMIN_PERFMON,
+	MD_SECCOMP_R_PTRACE_K48,
+	MD_SECCOMP_R_CLONE,
+	MD_SECCOMP_R_CLONE3,
+	MD_SECCOMP_R_SOCKET,
+	MD_SECCOMP_R_PERSONALITY,
+	MD_SECCOMP_R_ON_ARM,
+	MD_SECCOMP_R_ON_AMD64,
+	MD_SECCOMP_R_ON_X86,
+	MD_SECCOMP_R_ON_RISCV64,
+};
+
+/* "arches" filters compare with the daemon's architecture: decided here. */
+#define MD_SECCOMP_ON(cond) ((cond) ? MD_SECCOMP_A_ALLOW : MD_SECCOMP_A_EPERM)
+
+static const struct md_seccomp_rule_def {
+	uint64_t caps;
+	uint8_t how;
+} md_seccomp_rules[] = {
+	[MD_SECCOMP_R_ALWAYS] = {0, MD_SECCOMP_A_ALLOW},
+	[MD_SECCOMP_R_ADMIN] = {MD_SECCOMP_CAP_SYS_ADMIN, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_DAC_READ_SEARCH] = {MD_SECCOMP_CAP_DAC_READ_SEARCH, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_BOOT] = {MD_SECCOMP_CAP_SYS_BOOT, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_CHROOT] = {MD_SECCOMP_CAP_SYS_CHROOT, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_MODULE] = {MD_SECCOMP_CAP_SYS_MODULE, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_PACCT] = {MD_SECCOMP_CAP_SYS_PACCT, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_PTRACE] = {MD_SECCOMP_CAP_SYS_PTRACE, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_RAWIO] = {MD_SECCOMP_CAP_SYS_RAWIO, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_TIME] = {MD_SECCOMP_CAP_SYS_TIME, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_TTY_CONFIG] = {MD_SECCOMP_CAP_SYS_TTY_CONFIG, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_NICE] = {MD_SECCOMP_CAP_SYS_NICE, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_ADMIN_SYSLOG] = {MD_SECCOMP_CAP_SYS_ADMIN | MD_SECCOMP_CAP_SYSLOG,
+				       MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_ADMIN_BPF] = {MD_SECCOMP_CAP_SYS_ADMIN | MD_SECCOMP_CAP_BPF, MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_ADMIN_PERFMON] = {MD_SECCOMP_CAP_SYS_ADMIN | MD_SECCOMP_CAP_PERFMON,
+					MD_SECCOMP_A_EPERM},
+	[MD_SECCOMP_R_PTRACE_K48] = {MD_SECCOMP_CAP_SYS_PTRACE, MD_SECCOMP_A_K48},
+	[MD_SECCOMP_R_CLONE] = {MD_SECCOMP_CAP_SYS_ADMIN, MD_SECCOMP_A_CLONE},
+	[MD_SECCOMP_R_CLONE3] = {MD_SECCOMP_CAP_SYS_ADMIN, MD_SECCOMP_A_ENOSYS},
+	[MD_SECCOMP_R_SOCKET] = {0, MD_SECCOMP_A_SOCKET},
+	[MD_SECCOMP_R_PERSONALITY] = {0, MD_SECCOMP_A_PERSONALITY},
+	[MD_SECCOMP_R_ON_ARM] = {0, MD_SECCOMP_ON(MD_SECCOMP_ARCH_ARM || MD_SECCOMP_ARCH_AARCH64)},
+	[MD_SECCOMP_R_ON_AMD64] = {0, MD_SECCOMP_ON(MD_SECCOMP_ARCH_X86_64)},
+	[MD_SECCOMP_R_ON_X86] = {0, MD_SECCOMP_ON(MD_SECCOMP_ARCH_X86_64 || MD_SECCOMP_ARCH_I386)},
+	[MD_SECCOMP_R_ON_RISCV64] = {0, MD_SECCOMP_ON(MD_SECCOMP_ARCH_RISCV64)},
+};
+
+struct md_seccomp_row {
+	uint8_t rule;
+	uint16_t nr[MD_SECCOMP_NABI];
+};
+
+#define NO 0xffff
+#define MD_SECCOMP_ROW(name, rule, ...) {MD_SECCOMP_R_##rule, {MD_SECCOMP_COLS(__VA_ARGS__)}},
+static const struct md_seccomp_row md_seccomp_rows[] = {MD_SECCOMP_ROWS(MD_SECCOMP_ROW)};
+#undef MD_SECCOMP_ROW
+#undef NO
+static const struct md_seccomp_abi md_seccomp_abis[MD_SECCOMP_NABI] = MD_SECCOMP_ABIS;
+
+#ifdef MD_TEST
+#define MD_SECCOMP_NAME(name, ...) #name,
+static const char *const md_seccomp_names[] = {MD_SECCOMP_ROWS(MD_SECCOMP_NAME)};
+#undef MD_SECCOMP_NAME
+#endif
+
+/* Where seccomp_data keeps things; an argument's halves follow endianness. */
+#define MD_SECCOMP_OFF_NR ((uint32_t)offsetof(struct seccomp_data, nr))
+#define MD_SECCOMP_OFF_ARCH ((uint32_t)offsetof(struct seccomp_data, arch))
+#define MD_SECCOMP_OFF_ARG(i) ((uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i)))
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define MD_SECCOMP_OFF_LO(i) (MD_SECCOMP_OFF_ARG(i) + 4)
+#define MD_SECCOMP_OFF_HI(i) MD_SECCOMP_OFF_ARG(i)
+#else
+#define MD_SECCOMP_OFF_LO(i) MD_SECCOMP_OFF_ARG(i)
+#define MD_SECCOMP_OFF_HI(i) (MD_SECCOMP_OFF_ARG(i) + 4)
+#endif
+
+/* clone's flags are argument 0 everywhere minidock builds (1 on s390). */
+#define MD_SECCOMP_CLONE_FLAGS_ARG 0
+
+static const uint32_t md_seccomp_persona_ok[] = MD_SECCOMP_PERSONALITY_OK;
+static const uint8_t md_seccomp_socket_ok[][2] = MD_SECCOMP_SOCKET_OK;
+
+/* [lo, next segment's lo) -> act; a list of them covers all 2^32 numbers. */
+struct md_seccomp_seg {
+	uint32_t lo;
+	uint8_t act;
+};
+
+/* A range of numbers with an action while collecting: [lo, end). */
+struct md_seccomp_range {
+	uint32_t lo;
+	uint64_t end;
+	uint8_t act;
+};
+
+struct md_seccomp_gen {
+	struct sock_filter *f;
+	size_t n, cap;
+	uint32_t kill;
+	struct md_seccomp_seg dom[2 * MD_ARRAY_LEN(md_seccomp_socket_ok) + 1];
+	size_t ndom;
+};
+
+static void md_seccomp_put(struct md_seccomp_gen *g, uint16_t code, uint32_t k, uint8_t jt,
+			   uint8_t jf)
+{
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 256;
+		g->f = md_realloc(g->f, g->cap * sizeof *g->f);
+	}
+	g->f[g->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
+}
+
+static void md_seccomp_ret(struct md_seccomp_gen *g, uint32_t v)
+{
+	md_seccomp_put(g, BPF_RET | BPF_K, v, 0, 0);
+}
+
+static void md_seccomp_ld(struct md_seccomp_gen *g, uint32_t off)
+{
+	md_seccomp_put(g, BPF_LD | BPF_W | BPF_ABS, off, 0, 0);
+}
+
+static size_t md_seccomp_tree_size(const struct md_seccomp_gen *g,
+				   const struct md_seccomp_seg *s, size_t n);
+static void md_seccomp_tree_emit(struct md_seccomp_gen *g, const struct md_seccomp_seg *s,
+				 size_t n);
+
+/* Instructions a leaf takes: must match md_seccomp_leaf_emit. */
+static size_t md_seccomp_leaf_size(const struct md_seccomp_gen *g, uint8_t act)
+{
+	size_t hi = (act & MD_SECCOMP_A_ARG64) ? 3 : 0;
+	switch (act & ~MD_SECCOMP_A_ARG64) {
+	case MD_SECCOMP_A_CLONE:
+		return 4;
+	case MD_SECCOMP_A_PERSONALITY:
+		return hi + 1 + MD_ARRAY_LEN(md_seccomp_persona_ok) + 2;
+	case MD_SECCOMP_A_SOCKET:
+		return hi + 1 + md_seccomp_tree_size(g, g->dom, g->ndom);
+	default:
+		return 1;
+	}
+}
+
+static void md_seccomp_leaf_emit(struct md_seccomp_gen *g, uint8_t act)
+{
+	const uint32_t eperm = SECCOMP_RET_ERRNO | EPERM, allow = SECCOMP_RET_ALLOW;
+	uint8_t how = act & ~MD_SECCOMP_A_ARG64;
+	if (how == MD_SECCOMP_A_PERSONALITY || how == MD_SECCOMP_A_SOCKET) {
+		/* 64-bit ABIs compare the whole argument: the upper half is 0 */
+		if (act & MD_SECCOMP_A_ARG64) {
+			md_seccomp_ld(g, MD_SECCOMP_OFF_HI(0));
+			md_seccomp_put(g, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+			md_seccomp_ret(g, eperm);
+		}
+		md_seccomp_ld(g, MD_SECCOMP_OFF_LO(0));
+	}
+	switch (how) {
+	case MD_SECCOMP_A_ALLOW:
+		md_seccomp_ret(g, allow);
+		break;
+	case MD_SECCOMP_A_ENOSYS:
+		md_seccomp_ret(g, SECCOMP_RET_ERRNO | ENOSYS);
+		break;
+	case MD_SECCOMP_A_CLONE:
+		/* the namespace flags are all in the low half */
+		md_seccomp_ld(g, MD_SECCOMP_OFF_LO(MD_SECCOMP_CLONE_FLAGS_ARG));
+		md_seccomp_put(g, BPF_JMP | BPF_JSET | BPF_K, MD_SECCOMP_CLONE_NS_FLAGS, 1, 0);
+		md_seccomp_ret(g, allow);
+		md_seccomp_ret(g, eperm);
+		break;
+	case MD_SECCOMP_A_PERSONALITY: {
+		size_t v = MD_ARRAY_LEN(md_seccomp_persona_ok);
+		for (size_t i = 0; i < v; i++)
+			md_seccomp_put(g, BPF_JMP | BPF_JEQ | BPF_K, md_seccomp_persona_ok[i],
+				       (uint8_t)(v - i), 0);
+		md_seccomp_ret(g, eperm);
+		md_seccomp_ret(g, allow);
+		break;
+	}
+	case MD_SECCOMP_A_SOCKET:
+		md_seccomp_tree_emit(g, g->dom, g->ndom);
+		break;
+	default:
+		md_seccomp_ret(g, eperm);
+	}
+}
+
+/*
+ * A binary search over segments: "jge s[h].lo" splits them in halves.  The
+ * left half follows the test; when it is longer than a conditional jump
+ * reaches (255), an unconditional jump (32-bit offset) carries the "true"
+ * edge over it.
+ */
+static size_t md_seccomp_tree_size(const struct md_seccomp_gen *g,
+				   const struct md_seccomp_seg *s, size_t n)
+{
+	if (n == 1)
+		return md_seccomp_leaf_size(g, s[0].act);
+	size_t h = n / 2, l = md_seccomp_tree_size(g, s, h);
+	return (l > 255 ? 2 : 1) + l + md_seccomp_tree_size(g, s + h, n - h);
+}
+
+static void md_seccomp_tree_emit(struct md_seccomp_gen *g, const struct md_seccomp_seg *s,
+				 size_t n)
+{
+	if (n == 1) {
+		md_seccomp_leaf_emit(g, s[0].act);
+		return;
+	}
+	size_t h = n / 2, l = md_seccomp_tree_size(g, s, h);
+	if (l > 255) {
+		md_seccomp_put(g, BPF_JMP | BPF_JGE | BPF_K, s[h].lo, 0, 1);
+		md_seccomp_put(g, BPF_JMP | BPF_JA, (uint32_t)l, 0, 0);
+	} else {
+		md_seccomp_put(g, BPF_JMP | BPF_JGE | BPF_K, s[h].lo, (uint8_t)l, 0);
+	}
+	md_seccomp_tree_emit(g, s, h);
+	md_seccomp_tree_emit(g, s + h, n - h);
+}
+
+static int md_seccomp_range_cmp(const void *a, const void *b)
+{
+	const struct md_seccomp_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sorted, disjoint ranges -> segments covering [0, 2^32); gaps get EPERM. */
+static int md_seccomp_segments(struct md_seccomp_range *r, size_t nr,
+			       struct md_seccomp_seg *out, size_t *nout)
+{
+	size_t n = 0;
+	uint64_t at = 0;
+	qsort(r, nr, sizeof *r, md_seccomp_range_cmp);
+	for (size_t i = 0; i <= nr; i++) {
+		uint64_t lo = i < nr ? r[i].lo : UINT64_C(1) << 32;
+		if (lo < at)
+			return md_err("seccomp table: syscall %u listed twice", (unsigned)lo);
+		if (lo > at && (n == 0 || out[n - 1].act != MD_SECCOMP_A_EPERM))
+			out[n++] = (struct md_seccomp_seg){(uint32_t)at, MD_SECCOMP_A_EPERM};
+		if (i == nr)
+			break;
+		if (n == 0 || out[n - 1].act != r[i].act)
+			out[n++] = (struct md_seccomp_seg){r[i].lo, r[i].act};
+		at = r[i].end;
+	}
+	*nout = n;
+	return 0;
+}
+
+static uint32_t md_seccomp_nr(const struct md_seccomp_abi *abi, uint16_t v)
+{
+	return v >= MD_SECCOMP_NR_PRIV ? MD_SECCOMP_ARM_PRIV + (v - MD_SECCOMP_NR_PRIV)
+				       : abi->base + v;
+}
+
+static uint8_t md_seccomp_action(uint8_t rule, uint64_t caps, int k48)
+{
+	const struct md_seccomp_rule_def *r = &md_seccomp_rules[rule];
+	if (caps & r->caps)
+		return MD_SECCOMP_A_ALLOW;
+	if (r->how == MD_SECCOMP_A_K48)
+		return k48 ? MD_SECCOMP_A_ALLOW : MD_SECCOMP_A_EPERM;
+	return r->how;
+}
+
+/*
+ * The segments of one seccomp_data.arch value: every ABI that reports it
+ * (x86_64 and x32 share one; x32 numbers have bit 30 set), each ABI's
+ * numbers past its highest listed one -> ENOSYS up to where the next ABI's
+ * numbers begin.
+ */
+static int md_seccomp_arch_segments(uint32_t arch, uint64_t caps, int k48,
+				    struct md_seccomp_seg **segs, size_t *nsegs)
+{
+	size_t nrows = MD_ARRAY_LEN(md_seccomp_rows), n = 0;
+	struct md_seccomp_range *r = md_alloc((nrows + 1) * MD_SECCOMP_NABI * sizeof *r);
+	for (size_t a = 0; a < MD_SECCOMP_NABI; a++) {
+		const struct md_seccomp_abi *abi = &md_seccomp_abis[a];
+		if (abi->arch != arch)
+			continue;
+		uint32_t max = 0;
+		uint64_t end = UINT64_C(1) << 32;
+		for (size_t b = 0; b < MD_SECCOMP_NABI; b++)
+			if (md_seccomp_abis[b].arch == arch && md_seccomp_abis[b].base > abi->base &&
+			    md_seccomp_abis[b].base < end)
+				end = md_seccomp_abis[b].base;
+		for (size_t i = 0; i < nrows; i++) {
+			uint16_t v = md_seccomp_rows[i].nr[a];
+			uint8_t act = md_seccomp_action(md_seccomp_rows[i].rule, caps, k48);
+			if (v == 0xffff || act == MD_SECCOMP_A_EPERM)
+				continue;
+			if (abi->arg64 && (act == MD_SECCOMP_A_SOCKET || act == MD_SECCOMP_A_PERSONALITY))
+				act |= MD_SECCOMP_A_ARG64;
+			uint32_t nr = md_seccomp_nr(abi, v);
+			r[n++] = (struct md_seccomp_range){nr, (uint64_t)nr + 1, act};
+			if (nr > max)
+				max = nr;
+		}
+		if (max + UINT64_C(1) < end)
+			r[n++] = (struct md_seccomp_range){max + 1, end, MD_SECCOMP_A_ENOSYS};
+	}
+	*segs = md_alloc((2 * n + 1) * sizeof **segs);
+	int rc = md_seccomp_segments(r, n, *segs, nsegs);
+	free(r);
+	if (rc < 0) {
+		free(*segs);
+		*segs = NULL;
+	}
+	return rc;
+}
+
+/* Instructions since `start` must be what the size functions predicted. */
+static int md_seccomp_section(struct md_seccomp_gen *g, const struct md_seccomp_seg *s, size_t n)
+{
+	size_t start = g->n, want = 1 + md_seccomp_tree_size(g, s, n);
+	md_seccomp_ld(g, MD_SECCOMP_OFF_NR);
+	md_seccomp_tree_emit(g, s, n);
+	if (g->n - start != want)
+		return md_err("seccomp: emitted %zu instructions, expected %zu", g->n - start, want);
+	return 0;
+}
+
+static int md_seccomp_kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return 0;
+	return a > major || (a == major && b >= minor);
+}
+
+/* KILL_PROCESS came with Linux 4.14; older kernels kill the thread. */
+static uint32_t md_seccomp_kill_action(void)
+{
+#ifdef SYS_seccomp
+	uint32_t act = SECCOMP_RET_KILL_PROCESS;
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &act) == 0)
+		return SECCOMP_RET_KILL_PROCESS;
+#endif
+	return SECCOMP_RET_KILL_THREAD;
+}
+
+/* Build Docker's default profile for this machine's architecture and its
+ * compat ABIs, for a container with capabilities `caps` (bit n = capability
+ * n).  *out gets a malloc'd program; returns 0, or -1 with md_err. */
+static MD_UNUSED int md_seccomp_build(uint64_t caps, struct sock_fprog *out)
+{
+	struct md_seccomp_gen g = {0};
+	struct md_seccomp_seg *segs[MD_SECCOMP_NABI] = {0};
+	size_t nsegs[MD_SECCOMP_NABI] = {0}, ja[MD_SECCOMP_NABI] = {0};
+	uint32_t arches[MD_SECCOMP_NABI];
+	size_t narch = 0, i;
+	int k48 = md_seccomp_kernel_at_least(4, 8), rc = -1;
+
+	g.kill = md_seccomp_kill_action();
+	uint32_t at = 0;
+	for (i = 0; i < MD_ARRAY_LEN(md_seccomp_socket_ok); i++) {
+		if (md_seccomp_socket_ok[i][0] > at)
+			g.dom[g.ndom++] = (struct md_seccomp_seg){at, MD_SECCOMP_A_EPERM};
+		g.dom[g.ndom++] = (struct md_seccomp_seg){md_seccomp_socket_ok[i][0], MD_SECCOMP_A_ALLOW};
+		at = md_seccomp_socket_ok[i][1] + 1u;
+	}
+	g.dom[g.ndom++] = (struct md_seccomp_seg){at, MD_SECCOMP_A_EPERM};
+
+	for (i = 0; i < MD_SECCOMP_NABI; i++) {
+		size_t j = 0;
+		while (j < narch && arches[j] != md_seccomp_abis[i].arch)
+			j++;
+		if (j == narch)
+			arches[narch++] = md_seccomp_abis[i].arch;
+	}
+	for (i = 0; i < narch; i++)
+		if (md_seccomp_arch_segments(arches[i], caps, k48, &segs[i], &nsegs[i]) < 0)
+			goto out;
+
+	/* ld arch; [jeq A_i; ja section_i]...; jeq A_last ? skip : ret kill */
+	md_seccomp_ld(&g, MD_SECCOMP_OFF_ARCH);
+	for (i = 0; i + 1 < narch; i++) {
+		md_seccomp_put(&g, BPF_JMP | BPF_JEQ | BPF_K, arches[i], 0, 1);
+		ja[i] = g.n;
+		md_seccomp_put(&g, BPF_JMP | BPF_JA, 0, 0, 0);
+	}
+	md_seccomp_put(&g, BPF_JMP | BPF_JEQ | BPF_K, arches[narch - 1], 1, 0);
+	md_seccomp_ret(&g, g.kill);
+	if (md_seccomp_section(&g, segs[narch - 1], nsegs[narch - 1]) < 0)
+		goto out;
+	for (i = 0; i + 1 < narch; i++) {
+		g.f[ja[i]].k = (uint32_t)(g.n - ja[i] - 1);
+		if (md_seccomp_section(&g, segs[i], nsegs[i]) < 0)
+			goto out;
+	}
+	if (g.n > BPF_MAXINSNS) {
+		md_err("seccomp: the filter needs %zu instructions, the kernel takes %d", g.n,
+		       BPF_MAXINSNS);
+		goto out;
+	}
+	out->len = (unsigned short)g.n;
+	out->filter = g.f;
+	g.f = NULL;
+	rc = 0;
+out:
+	for (i = 0; i < narch; i++)
+		free(segs[i]);
+	free(g.f);
+	return rc;
+}
+
+/* Install the filter for the calling thread.  The caller has set
+ * no_new_privs or still holds CAP_SYS_ADMIN. */
+static MD_UNUSED int md_seccomp_install(const struct sock_fprog *prog)
+{
+#ifdef SYS_seccomp
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return md_errno("seccomp filter (%u instructions)", (unsigned)prog->len);
+#endif
+	/* kernels before 3.17 have no seccomp(2) */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (unsigned long)prog, 0UL, 0UL) == 0)
+		return 0;
+	return md_errno("prctl(PR_SET_SECCOMP) (%u instructions)", (unsigned)prog->len);
+}
+
+#else /* !MD_FEATURE_SECCOMP */
+
+struct sock_fprog;
+
+static MD_UNUSED int md_seccomp_build(uint64_t caps, struct sock_fprog *out)
+{
+	(void)caps;
+	(void)out;
+	return md_err("seccomp support is not built in (MD_FEATURE_SECCOMP=0)");
+}
+
+static MD_UNUSED int md_seccomp_install(const struct sock_fprog *prog)
+{
+	(void)prog;
+	return md_err("seccomp support is not built in (MD_FEATURE_SECCOMP=0)");
+}
+
+#endif /* MD_FEATURE_SECCOMP */
+
+/**** 13 cgroups ************************************************************/
+/*
+ * INCLUDES: <sys/resource.h> <sys/syscall.h> <sys/sysinfo.h>
+ *
+ * Owns a container's cgroups: finding the hierarchies from
+ * /proc/self/mountinfo (never from fixed paths), creating PARENT/NAME in
+ * each, applying limits, moving processes in, freezing, statistics, OOM
+ * detection, killing what is left and removing the directories, and the
+ * cgroup v2 device filter (a hand-assembled eBPF program loaded with bpf(2)).
+ * Calls only the utilities.
+ *
+ * Where each controller lives is decided per controller: a v1 hierarchy that
+ * has it mounted wins, else the v2 hierarchy when its root lists it in
+ * cgroup.controllers (cpuacct, devices and freezer are built into v2 as
+ * cpu.stat, the device program and cgroup.freeze).  Pure v1 (co-mounted
+ * cpu,cpuacct or not), pure v2, systemd's hybrid (v1 controllers plus an
+ * empty unified tree) and mixed hosts all take the same path.  Every other
+ * mounted hierarchy (name=systemd, net_cls, the unified tree of a hybrid
+ * host) is joined too, as runc does, but best effort: failing there is not
+ * an error.  PARENT/NAME is relative to each hierarchy's mount point.
+ */
+
+enum md_cg_mode { MD_CG_NONE, MD_CG_V1, MD_CG_V2, MD_CG_HYBRID };
+
+/* One device cgroup rule; all rules allow (the list is an allowlist). */
+struct md_cg_dev {
+	char type;            /* 'c', 'b', 'a' (both) */
+	int64_t major, minor; /* -1 = wildcard */
+	char access[4];       /* non-empty subset of "rwm" */
+};
+
+struct md_cg_limits {
+	int64_t memory;                /* bytes, 0 = unlimited (-m); update: 0 unchanged, -1 unlimited */
+	int64_t memory_swap;           /* memory+swap as Docker's --memory-swap: -1 unlimited swap,
+	                                  0 = default (create: twice memory; update: unchanged) */
+	int64_t cpu_quota, cpu_period; /* microseconds; --cpus N: period 100000, quota N*100000;
+	                                  0 = none (update: unchanged; quota -1 = unlimited) */
+	int64_t cpu_shares;            /* v1 cpu.shares; 0 = leave the kernel default; v2: cpu.weight */
+	int64_t pids;                  /* --pids-limit; create: 0 or -1 unlimited; update: 0 unchanged, -1 unlimited */
+	char cpuset_cpus[128], cpuset_mems[128]; /* "" = inherit / unchanged */
+	int devices_allow_all;                   /* --privileged */
+	struct md_cg_dev *devs;                  /* md_cg_default_devices() plus --device additions */
+	size_t ndevs;
+};
+
+struct md_cg_stats {
+	uint64_t mem_usage, mem_limit, mem_cache; /* mem_limit: host RAM when unlimited, as Docker */
+	uint64_t cpu_usage_ns;
+	uint64_t pids_current;
+	int64_t pids_limit; /* -1 = unlimited */
+	uint64_t blk_read, blk_write;
+	int oom_kills;
+};
+
+/*
+ * What a container's /sys/fs/cgroup should show.  name: the directory
+ * under /sys/fs/cgroup ("memory", "cpu,cpuacct", "systemd", "unified"; ""
+ * for a v2-only host, where the v2 tree is /sys/fs/cgroup itself).  host:
+ * the container's cgroup dir, to bind-mount.  opts: mount(2) data to mount
+ * cgroupfs inside a cgroup namespace instead ("cpu,cpuacct",
+ * "name=systemd"; "" for cgroup2).  For a co-mounted hierarchy the runtime
+ * adds the usual symlinks, one per controller in opts (cpu -> cpu,cpuacct).
+ */
+struct md_cg_mount {
+	char name[64];
+	char host[512];
+	char opts[128];
+	int v2;
+};
+
+enum {
+	MD_CG_C_MEMORY,
+	MD_CG_C_CPU,
+	MD_CG_C_CPUACCT,
+	MD_CG_C_CPUSET,
+	MD_CG_C_PIDS,
+	MD_CG_C_DEVICES,
+	MD_CG_C_FREEZER,
+	MD_CG_C_BLKIO,
+	MD_CG_NCTRL
+};
+static const char *const md_cg_ctrl_v1[MD_CG_NCTRL] = {"memory", "cpu",     "cpuacct", "cpuset",
+                                                       "pids",   "devices", "freezer", "blkio"};
+/* v2 names; NULL: built into cgroup2 itself, no controller to enable */
+static const char *const md_cg_ctrl_v2[MD_CG_NCTRL] = {"memory", "cpu", NULL, "cpuset", "pids", NULL, NULL, "io"};
+/* v1 controllers minidock does not drive but joins, as runc does */
+static const char *const md_cg_ctrl_other[] = {"net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc", "debug"};
+
+#define MD_CG_MAXH 16
+#define MD_CG_WAIT_MS 5000 /* freezing, killing and rmdir give up after this */
+
+struct md_cg_hier {
+	char mnt[512];  /* mount point */
+	char opts[128]; /* v1: controllers and name=X, as mount(2) takes them; v2: "" */
+	char name[64];  /* its directory under /sys/fs/cgroup */
+	int v2;
+	int noprefix; /* v1 mounted -o noprefix (Android's cpuset): "cpus", not "cpuset.cpus" */
+	int nctrl;    /* kernel controllers bound to it (0: a named hierarchy) */
+	int rootok;   /* the mount shows the hierarchy's root */
+};
+
+struct md_cg_layout {
+	enum md_cg_mode mode;
+	struct md_cg_hier h[MD_CG_MAXH];
+	size_t nh;
+	int ctrl[MD_CG_NCTRL]; /* index into h, -1: not available */
+	int uni;               /* the cgroup2 hierarchy, -1: none */
+};
+
+static struct md_cg_layout md_cg_lay;
+static int md_cg_lay_done;
+
+/* ---- time ---- */
+
+static int64_t md_cg_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void md_cg_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- finding the hierarchies ---- */
+
+static int md_cg_ctrl_index(const char *tok, int v2)
+{
+	for (int c = 0; c < MD_CG_NCTRL; c++) {
+		const char *n = v2 ? md_cg_ctrl_v2[c] : md_cg_ctrl_v1[c];
+		if (n && strcmp(n, tok) == 0)
+			return c;
+	}
+	return -1;
+}
+
+/* Is word in a list separated by spaces or commas? */
+static int md_cg_word(const char *list, const char *word)
+{
+	size_t l = strlen(word);
+	for (const char *p = list; *p;) {
+		p += strspn(p, " ,\n");
+		size_t k = strcspn(p, " ,\n");
+		if (k == l && memcmp(p, word, l) == 0)
+			return 1;
+		p += k;
+	}
+	return 0;
+}
+
+/* Undo mountinfo's octal escapes ("\040" for a space) in place. */
+static void md_cg_unescape(char *s)
+{
+	char *d = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*d++ = *s;
+		}
+	}
+	*d = 0;
+}
+
+/*
+ * Add the cgroup mounts of a mountinfo text to L->h; want: 1 v1
+ * hierarchies, 2 the v2 one, 3 both.  A hierarchy mounted twice (bind
+ * mounts) is kept once, preferring a mount of its root.
+ */
+static void md_cg_parse_mountinfo(char *text, int want, struct md_cg_layout *L)
+{
+	char *next;
+	for (char *line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char *f[64], *sv;
+		size_t nf = 0, sep = 0;
+		for (char *s = strtok_r(line, " ", &sv); s && nf < MD_ARRAY_LEN(f); s = strtok_r(NULL, " ", &sv))
+			f[nf++] = s;
+		for (size_t k = 6; k < nf; k++)
+			if (strcmp(f[k], "-") == 0) {
+				sep = k;
+				break;
+			}
+		if (!sep || sep + 3 >= nf)
+			continue;
+		int v2 = strcmp(f[sep + 1], "cgroup2") == 0;
+		if (!v2 && strcmp(f[sep + 1], "cgroup") != 0)
+			continue;
+		if (!(want & (v2 ? 2 : 1)))
+			continue;
+		char *root = f[3], *mnt = f[4];
+		md_cg_unescape(root);
+		md_cg_unescape(mnt);
+		struct md_cg_hier h = {.v2 = v2, .rootok = strcmp(root, "/") == 0};
+		if (strlen(mnt) >= sizeof h.mnt)
+			continue;
+		snprintf(h.mnt, sizeof h.mnt, "%s", mnt);
+		if (v2) {
+			snprintf(h.name, sizeof h.name, "unified"); /* "" on a v2-only host, see finish */
+		} else {
+			char named[64] = "";
+			struct md_sb o = {0};
+			char *tok, *sv2;
+			for (tok = strtok_r(f[sep + 3], ",", &sv2); tok; tok = strtok_r(NULL, ",", &sv2)) {
+				int known = md_cg_ctrl_index(tok, 0) >= 0;
+				for (size_t k = 0; !known && k < MD_ARRAY_LEN(md_cg_ctrl_other); k++)
+					known = strcmp(tok, md_cg_ctrl_other[k]) == 0;
+				if (known) {
+					md_sb_printf(&o, "%s%s", o.len ? "," : "", tok);
+					h.nctrl++;
+				} else if (md_startswith(tok, "name=")) {
+					snprintf(named, sizeof named, "%s", tok + 5);
+				} else if (strcmp(tok, "noprefix") == 0) {
+					h.noprefix = 1;
+				}
+			}
+			/* the directory name is the controllers, or the name of a named hierarchy */
+			snprintf(h.name, sizeof h.name, "%s", h.nctrl ? md_sb_str(&o) : named);
+			if (named[0])
+				md_sb_printf(&o, "%sname=%s", o.len ? "," : "", named);
+			snprintf(h.opts, sizeof h.opts, "%s", md_sb_str(&o));
+			md_sb_free(&o);
+			if (!h.opts[0])
+				continue;
+		}
+		size_t i;
+		for (i = 0; i < L->nh; i++)
+			if (L->h[i].v2 == v2 && strcmp(L->h[i].opts, h.opts) == 0)
+				break;
+		if (i < L->nh && (L->h[i].rootok || !h.rootok))
+			continue;
+		if (i == L->nh) {
+			if (L->nh == MD_CG_MAXH)
+				continue;
+			L->nh++;
+		}
+		L->h[i] = h;
+	}
+}
+
+/* Map controllers to hierarchies and name the mode; v2ctrls: the v2 root's cgroup.controllers. */
+static void md_cg_layout_finish(struct md_cg_layout *L, const char *v2ctrls)
+{
+	int any_v1 = 0;
+	L->uni = -1;
+	for (int c = 0; c < MD_CG_NCTRL; c++)
+		L->ctrl[c] = -1;
+	for (size_t i = 0; i < L->nh; i++) {
+		struct md_cg_hier *h = &L->h[i];
+		if (h->v2) {
+			L->uni = (int)i;
+			continue;
+		}
+		if (h->nctrl)
+			any_v1 = 1;
+		for (int c = 0; c < MD_CG_NCTRL; c++)
+			if (L->ctrl[c] < 0 && md_cg_word(h->opts, md_cg_ctrl_v1[c]))
+				L->ctrl[c] = (int)i;
+	}
+	if (L->uni >= 0) {
+		for (int c = 0; c < MD_CG_NCTRL; c++)
+			if (L->ctrl[c] < 0 && (md_cg_ctrl_v2[c] ? md_cg_word(v2ctrls, md_cg_ctrl_v2[c]) : 1))
+				L->ctrl[c] = L->uni;
+		if (!any_v1)
+			L->h[L->uni].name[0] = 0;
+	}
+	L->mode = any_v1 && L->uni >= 0 ? MD_CG_HYBRID : any_v1 ? MD_CG_V1 : L->uni >= 0 ? MD_CG_V2 : MD_CG_NONE;
+}
+
+static struct md_cg_layout *md_cg_layout(void)
+{
+	if (md_cg_lay_done)
+		return &md_cg_lay;
+	struct md_cg_layout *L = &md_cg_lay;
+	memset(L, 0, sizeof *L);
+	int want = 3;
+#ifdef MD_TEST
+	/* tests run the v1 or the v2 paths on a hybrid host */
+	const char *force = getenv("MINIDOCK_CGROUP_MODE");
+	if (md_streq(force, "v1"))
+		want = 1;
+	else if (md_streq(force, "v2"))
+		want = 2;
+	else if (md_streq(force, "none"))
+		want = 0;
+#endif
+	char *mi = md_read_file("/proc/self/mountinfo", 16u << 20, NULL);
+	if (mi)
+		md_cg_parse_mountinfo(mi, want, L);
+	free(mi);
+	char *ctl = NULL;
+	for (size_t i = 0; i < L->nh; i++)
+		if (L->h[i].v2 && !ctl) {
+			char *p = md_asprintf("%s/cgroup.controllers", L->h[i].mnt);
+			ctl = md_read_file(p, 4096, NULL);
+			free(p);
+		}
+	md_cg_layout_finish(L, ctl ? ctl : "");
+	free(ctl);
+	md_cg_lay_done = 1;
+	return L;
+}
+
+static MD_UNUSED enum md_cg_mode md_cg_detect(void)
+{
+	return md_cg_layout()->mode;
+}
+
+/* Forget the cached layout (tests switch MINIDOCK_CGROUP_MODE). */
+static MD_UNUSED void md_cg_reset(void)
+{
+	md_cg_lay_done = 0;
+}
+
+/* Why controller c is not available, for messages. */
+static const char *md_cg_missing(const struct md_cg_layout *L, int c, char *buf, size_t n)
+{
+	const char *name = md_cg_ctrl_v1[c];
+	char *pc = md_read_file("/proc/cgroups", 65536, NULL);
+	int found = 0, hier = 0, enabled = 0;
+	for (char *line = pc; line && *line;) {
+		char nm[64];
+		int hh, num, en;
+		if (sscanf(line, "%63s %d %d %d", nm, &hh, &num, &en) == 4 && strcmp(nm, name) == 0) {
+			found = 1, hier = hh, enabled = en;
+			break;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	free(pc);
+	if (!found)
+		snprintf(buf, n, "this kernel has no %s cgroup controller (it is not in /proc/cgroups)", name);
+	else if (!enabled)
+		snprintf(buf, n, "the %s cgroup controller is disabled (cgroup_disable=%s on the kernel command line?)",
+		         name, name);
+	else if (hier)
+		snprintf(buf, n,
+		         "the %s cgroup controller is mounted (hierarchy %d in /proc/cgroups) but not in this mount "
+		         "namespace",
+		         name, hier);
+	else if (L->uni >= 0)
+		snprintf(buf, n,
+		         "the %s cgroup controller is neither mounted as cgroup v1 nor listed in %s/cgroup.controllers",
+		         name, L->h[L->uni].mnt);
+	else
+		snprintf(buf, n, "the %s cgroup controller is not mounted", name);
+	return buf;
+}
+
+/* Does hierarchy i hold a controller minidock drives?  Then failing there is an error. */
+static int md_cg_required(const struct md_cg_layout *L, size_t i)
+{
+	for (int c = 0; c < MD_CG_NCTRL; c++)
+		if (L->ctrl[c] == (int)i)
+			return 1;
+	return 0;
+}
+
+/* PARENT/NAME, checked and normalised; NULL after md_err(). */
+static char *md_cg_rel(const char *parent, const char *name)
+{
+	if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		md_err("invalid cgroup name \"%s\"", name ? name : "");
+		return NULL;
+	}
+	struct md_sb b = {0};
+	for (const char *p = parent ? parent : ""; *p;) {
+		p += strspn(p, "/");
+		size_t l = strcspn(p, "/");
+		if (!l)
+			break;
+		if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.')) {
+			md_sb_free(&b);
+			md_err("invalid cgroup parent \"%s\": \".\" and \"..\" are not allowed", parent);
+			return NULL;
+		}
+		md_sb_putn(&b, p, l);
+		md_sb_putc(&b, '/');
+		p += l;
+	}
+	md_sb_puts(&b, name);
+	return b.s;
+}
+
+static char *md_cg_dir(const struct md_cg_layout *L, size_t i, const char *rel)
+{
+	return md_asprintf("%s/%s", L->h[i].mnt, rel);
+}
+
+/* ---- files ---- */
+
+static const char *md_cg_fname(const struct md_cg_hier *h, const char *file)
+{
+	const char *dot = strchr(file, '.');
+	if (h && h->noprefix && dot && !md_startswith(file, "cgroup.")) {
+		char ctl[32];
+		snprintf(ctl, sizeof ctl, "%.*s", (int)(dot - file), file);
+		if (md_cg_word(h->opts, ctl))
+			return dot + 1;
+	}
+	return file;
+}
+
+/* Write a value in one write(2), as cgroupfs wants; the message names the file and the value. */
+static int md_cg_write(const struct md_cg_hier *h, const char *dir, const char *file, const char *val)
+{
+	char *p = md_asprintf("%s/%s", dir, md_cg_fname(h, file));
+	int r = 0, fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = md_errno("open %s", p);
+	} else {
+		ssize_t w;
+		do
+			w = write(fd, val, strlen(val));
+		while (w < 0 && errno == EINTR);
+		if (w < 0)
+			r = md_errno("write \"%s\" to %s", val, p);
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	int e = errno;
+	free(p);
+	errno = e;
+	return r;
+}
+
+/* Read a small file, trailing whitespace removed. */
+static int md_cg_read(const struct md_cg_hier *h, const char *dir, const char *file, char *buf, size_t n)
+{
+	char *p = md_asprintf("%s/%s", dir, md_cg_fname(h, file));
+	int r = -1, fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		md_errno("open %s", p);
+	} else {
+		ssize_t got = md_read_full(fd, buf, n - 1);
+		if (got < 0) {
+			md_errno("read %s", p);
+		} else {
+			while (got > 0 && isspace((unsigned char)buf[got - 1]))
+				got--;
+			buf[got] = 0;
+			r = 0;
+		}
+		close(fd);
+	}
+	int e = errno;
+	free(p);
+	errno = e;
+	return r;
+}
+
+static char *md_cg_slurp(const struct md_cg_hier *h, const char *dir, const char *file)
+{
+	char *p = md_asprintf("%s/%s", dir, md_cg_fname(h, file));
+	char *s = md_read_file(p, 8u << 20, NULL);
+	free(p);
+	return s;
+}
+
+static int md_cg_has(const struct md_cg_hier *h, const char *dir, const char *file)
+{
+	char *p = md_asprintf("%s/%s", dir, md_cg_fname(h, file));
+	int r = access(p, F_OK) == 0;
+	free(p);
+	return r;
+}
+
+/* A number file; "max" (v2) and v1's "unlimited" page-counter maximum give UINT64_MAX. */
+static int md_cg_read_u64(const struct md_cg_hier *h, const char *dir, const char *file, uint64_t *v)
+{
+	char buf[64];
+	if (md_cg_read(h, dir, file, buf, sizeof buf) < 0)
+		return -1;
+	if (strcmp(buf, "max") == 0) {
+		*v = UINT64_MAX;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(buf, &end, 10);
+	if (end == buf || errno)
+		return md_err("%s/%s: not a number: \"%s\"", dir, file, buf);
+	*v = x;
+	return 0;
+}
+
+/* The value of "key N" in a flat-keyed file text (memory.stat, cpu.stat, memory.events). */
+static int md_cg_key(const char *text, const char *key, uint64_t *v)
+{
+	size_t l = strlen(key);
+	for (const char *p = text; p && *p;) {
+		if (strncmp(p, key, l) == 0 && p[l] == ' ') {
+			*v = strtoull(p + l + 1, NULL, 10);
+			return 1;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+/* Append the pids in dir/cgroup.procs; a missing dir adds nothing. */
+static int md_cg_read_procs(const char *dir, pid_t **v, size_t *n, size_t *cap)
+{
+	char *p = md_asprintf("%s/cgroup.procs", dir);
+	char *s = md_read_file(p, 16u << 20, NULL);
+	int r = 0;
+	if (!s) {
+		if (errno != ENOENT)
+			r = -1;
+	} else {
+		for (char *q = s; *q;) {
+			char *end;
+			long x = strtol(q, &end, 10);
+			if (end == q)
+				break;
+			if (x > 0) {
+				if (*n == *cap) {
+					*cap = *cap ? *cap * 2 : 16;
+					*v = md_realloc(*v, *cap * sizeof **v);
+				}
+				(*v)[(*n)++] = (pid_t)x;
+			}
+			q = end;
+		}
+	}
+	free(s);
+	free(p);
+	return r;
+}
+
+static int md_cg_pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Every process in any of the dirs, sorted, each once. */
+static int md_cg_collect(const struct md_cg_layout *L, char **dirs, pid_t **pids, size_t *n)
+{
+	size_t cap = 0;
+	*pids = NULL;
+	*n = 0;
+	for (size_t i = 0; i < L->nh; i++)
+		if (md_cg_read_procs(dirs[i], pids, n, &cap) < 0) {
+			free(*pids);
+			*pids = NULL;
+			*n = 0;
+			return -1;
+		}
+	if (*n > 1) {
+		qsort(*pids, *n, sizeof **pids, md_cg_pid_cmp);
+		size_t k = 1;
+		for (size_t i = 1; i < *n; i++)
+			if ((*pids)[i] != (*pids)[k - 1])
+				(*pids)[k++] = (*pids)[i];
+		*n = k;
+	}
+	return 0;
+}
+
+static char **md_cg_dirs(const struct md_cg_layout *L, const char *rel)
+{
+	char **d = md_alloc(MD_CG_MAXH * sizeof *d);
+	for (size_t i = 0; i < L->nh; i++)
+		d[i] = md_cg_dir(L, i, rel);
+	return d;
+}
+
+static void md_cg_dirs_free(char **d)
+{
+	for (size_t i = 0; d && i < MD_CG_MAXH; i++)
+		free(d[i]);
+	free(d);
+}
+
+/* ---- creating directories ---- */
+
+/* v1 cpuset: a new cgroup has no CPUs and no memory nodes; give it its parent's. */
+static int md_cg_cpuset_init(const struct md_cg_hier *h, const char *pdir, const char *dir)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	for (size_t k = 0; k < MD_ARRAY_LEN(files); k++) {
+		char cur[4096], par[4096];
+		if (md_cg_read(h, dir, files[k], cur, sizeof cur) < 0)
+			return -1;
+		if (cur[0])
+			continue;
+		if (md_cg_read(h, pdir, files[k], par, sizeof par) < 0 || md_cg_write(h, dir, files[k], par) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* v2: enable in dir's cgroup.subtree_control the controllers this hierarchy provides. */
+static int md_cg_enable(const struct md_cg_layout *L, size_t i, const char *dir)
+{
+	const struct md_cg_hier *h = &L->h[i];
+	char have[1024];
+	if (md_cg_read(h, dir, "cgroup.subtree_control", have, sizeof have) < 0)
+		return -1;
+	for (int c = 0; c < MD_CG_NCTRL; c++) {
+		const char *n = md_cg_ctrl_v2[c];
+		if (L->ctrl[c] != (int)i || !n || md_cg_word(have, n))
+			continue;
+		char v[32];
+		snprintf(v, sizeof v, "+%s", n);
+		if (md_cg_write(h, dir, "cgroup.subtree_control", v) == 0)
+			continue;
+		if (errno == EBUSY)
+			return md_err(
+			        "cannot enable the %s controller in %s/cgroup.subtree_control: %s (cgroup v2 lets only "
+			        "leaf cgroups hold processes, and this one holds some)",
+			        n, dir, strerror(EBUSY));
+		if (errno == ENOENT)
+			return md_err(
+			        "cannot enable the %s controller in %s/cgroup.subtree_control: %s (it is not in that "
+			        "cgroup's cgroup.controllers)",
+			        n, dir, strerror(errno));
+		if (errno == EINVAL && c == MD_CG_C_CPU)
+			return md_err("cannot enable the cpu controller in %s/cgroup.subtree_control: %s (a realtime "
+			              "process in that cgroup keeps it off when the kernel has CONFIG_RT_GROUP_SCHED)",
+			              dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir -p of rel in hierarchy i, recording what it made in created. */
+static int md_cg_mkdirs(const struct md_cg_layout *L, size_t i, const char *rel, struct md_strv *created)
+{
+	const struct md_cg_hier *h = &L->h[i];
+	struct md_sb path = {0};
+	md_sb_puts(&path, h->mnt);
+	int r = 0;
+	for (const char *p = rel; *p && r == 0;) {
+		size_t l = strcspn(p, "/");
+		char *pdir = md_strdup(md_sb_str(&path));
+		if (h->v2)
+			r = md_cg_enable(L, i, pdir);
+		md_sb_putc(&path, '/');
+		md_sb_putn(&path, p, l);
+		const char *d = md_sb_str(&path);
+		if (r == 0) {
+			if (mkdir(d, 0755) == 0)
+				md_strv_push(created, d);
+			else if (errno != EEXIST)
+				r = md_errno("create cgroup %s", d);
+		}
+		if (r == 0 && !h->v2 && md_cg_word(h->opts, "cpuset"))
+			r = md_cg_cpuset_init(h, pdir, d);
+		free(pdir);
+		p += l;
+		p += strspn(p, "/");
+	}
+	md_sb_free(&path);
+	return r;
+}
+
+/* ---- limits ---- */
+
+#define MD_CG_MIN_MEMORY (6 * 1024 * 1024) /* Docker's minimum */
+
+static int md_cg_check(const struct md_cg_layout *L, const struct md_cg_limits *l, int upd)
+{
+	char why[512];
+	if (l->memory > 0 && l->memory < MD_CG_MIN_MEMORY)
+		return md_err("memory limit %" PRId64 " bytes is too low: Minimum memory limit allowed is 6MB",
+		              l->memory);
+	if (l->memory > 0 && l->memory_swap > 0 && l->memory_swap < l->memory)
+		return md_err("memory+swap limit %" PRId64 " is below the memory limit %" PRId64
+		              ": Minimum memoryswap limit should be larger than memory limit",
+		              l->memory_swap, l->memory);
+	if (!upd && l->memory <= 0 && l->memory_swap > 0)
+		return md_err("memory+swap limit %" PRId64 " without a memory limit: You should always set the Memory "
+		              "limit when using Memoryswap limit",
+		              l->memory_swap);
+	if (l->cpu_quota > 0 && l->cpu_quota < 1000)
+		return md_err("CPU quota %" PRId64 " us: CPU cfs quota can not be less than 1ms (i.e. 1000)",
+		              l->cpu_quota);
+	if (l->cpu_period && (l->cpu_period < 1000 || l->cpu_period > 1000000))
+		return md_err("CPU period %" PRId64
+		              " us: CPU cfs period can not be less than 1ms (i.e. 1000) or larger "
+		              "than 1s (i.e. 1000000)",
+		              l->cpu_period);
+	if (l->cpu_shares < 0)
+		return md_err("CPU shares %" PRId64 " is negative", l->cpu_shares);
+	for (size_t k = 0; k < l->ndevs; k++) {
+		const struct md_cg_dev *d = &l->devs[k];
+		if ((d->type != 'a' && d->type != 'b' && d->type != 'c') || !memchr(d->access, 0, sizeof d->access) ||
+		    !d->access[0] ||
+		    strspn(d->access, "rwm") != strlen(d->access) || d->major < -1 || d->minor < -1 ||
+		    d->major > INT32_MAX || d->minor > INT32_MAX)
+			return md_err("invalid device cgroup rule %zu: type '%c' %" PRId64 ":%" PRId64 " \"%.4s\"", k,
+			              d->type ? d->type : '?', d->major, d->minor, d->access);
+	}
+	struct {
+		int need, c;
+		const char *what;
+	} need[] = {
+	        {l->memory != 0 || (l->memory_swap != 0 && upd), MD_CG_C_MEMORY, "memory limit"},
+	        {(l->cpu_shares > 0 && l->cpu_shares != 1024) || l->cpu_quota || l->cpu_period, MD_CG_C_CPU,
+	         "CPU limits"},
+	        {l->cpuset_cpus[0] || l->cpuset_mems[0], MD_CG_C_CPUSET, "cpuset"},
+	        {l->pids > 0 || (upd && l->pids < 0), MD_CG_C_PIDS, "pids limit"},
+	        {!upd && !l->devices_allow_all, MD_CG_C_DEVICES, "device restrictions"},
+	};
+	for (size_t k = 0; k < MD_ARRAY_LEN(need); k++)
+		if (need[k].need && L->ctrl[need[k].c] < 0)
+			return md_err("cannot apply the %s: %s", need[k].what,
+			              md_cg_missing(L, need[k].c, why, sizeof why));
+	return 0;
+}
+
+static int md_cg_memory(const struct md_cg_hier *h, const char *dir, const struct md_cg_limits *l, int upd)
+{
+	int64_t mem = l->memory, memsw = 0; /* memsw: memory+swap, -1 unlimited, 0 leave alone */
+	if (l->memory_swap < 0)
+		memsw = -1;
+	else if (l->memory_swap > 0)
+		memsw = l->memory_swap;
+	else if (!upd && mem > 0)
+		memsw = 2 * mem; /* Docker: as much swap as memory */
+	if (!mem && !memsw)
+		return 0;
+	const char *swfile = h->v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
+	if (memsw && !md_cg_has(h, dir, swfile)) {
+		if (memsw > 0)
+			md_warn("Your kernel does not support swap limit capabilities or the cgroup is not mounted. "
+			        "Memory limited without swap. (no %s)",
+			        swfile);
+		memsw = 0;
+	}
+	char mv[32], sv[32];
+	snprintf(mv, sizeof mv, "%" PRId64, mem > 0 ? mem : -1);
+	if (h->v2) {
+		if (mem && md_cg_write(h, dir, "memory.max", mem > 0 ? mv : "max") < 0)
+			return -1;
+		if (!memsw)
+			return 0;
+		if (memsw < 0)
+			return md_cg_write(h, dir, swfile, "max");
+		uint64_t base = (uint64_t)mem;
+		if (mem <= 0 && md_cg_read_u64(h, dir, "memory.max", &base) < 0)
+			return -1;
+		if (base == UINT64_MAX || (uint64_t)memsw < base)
+			return md_err("memory+swap limit %" PRId64
+			              " needs a memory limit at or below it (memory.max is %s)",
+			              memsw, mv);
+		snprintf(sv, sizeof sv, "%" PRIu64, (uint64_t)memsw - base);
+		return md_cg_write(h, dir, swfile, sv);
+	}
+	/* v1: memsw must stay >= memory at every step, so the order depends on the direction */
+	snprintf(sv, sizeof sv, "%" PRId64, memsw);
+	int swap_first = 0;
+	if (memsw && mem) {
+		uint64_t cur = 0;
+		if (md_cg_read_u64(h, dir, "memory.limit_in_bytes", &cur) < 0)
+			return -1;
+		swap_first = memsw < 0 || cur < (uint64_t)memsw;
+	}
+	if (memsw && swap_first && md_cg_write(h, dir, swfile, sv) < 0)
+		return -1;
+	if (mem && md_cg_write(h, dir, "memory.limit_in_bytes", mv) < 0) {
+		int e = errno;
+		uint64_t use = 0;
+		if (e == EBUSY && md_cg_read_u64(h, dir, "memory.usage_in_bytes", &use) == 0)
+			return md_err(
+			        "cannot set the memory limit to %s bytes (%s/memory.limit_in_bytes): its processes "
+			        "use %" PRIu64 " bytes and the kernel could not reclaim enough",
+			        mv, dir, use);
+		if (e == EINVAL && !memsw)
+			return md_err(
+			        "cannot set the memory limit to %s bytes (%s/memory.limit_in_bytes): it is above the "
+			        "memory+swap limit; set --memory-swap too",
+			        mv, dir);
+		return -1;
+	}
+	if (memsw && !swap_first && md_cg_write(h, dir, swfile, sv) < 0)
+		return -1;
+	return 0;
+}
+
+static int md_cg_cpu(const struct md_cg_hier *h, const char *dir, const struct md_cg_limits *l)
+{
+	char v[64], p[32];
+	if (l->cpu_shares > 0) {
+		if (h->v2) {
+			/* crun's and runc's conversion: [2, 262144] onto [1, 10000] */
+			int64_t s = l->cpu_shares < 2 ? 2 : l->cpu_shares > 262144 ? 262144 : l->cpu_shares;
+			snprintf(v, sizeof v, "%" PRId64, 1 + ((s - 2) * 9999) / 262142);
+			if (md_cg_write(h, dir, "cpu.weight", v) < 0)
+				return -1;
+		} else {
+			snprintf(v, sizeof v, "%" PRId64, l->cpu_shares);
+			if (md_cg_write(h, dir, "cpu.shares", v) < 0)
+				return -1;
+		}
+	}
+	if (!l->cpu_quota && !l->cpu_period)
+		return 0;
+	if (h->v2) {
+		char cur[64] = "max 100000", q[32] = "max";
+		long long cp = 100000;
+		md_cg_read(h, dir, "cpu.max", cur, sizeof cur);
+		if (sscanf(cur, "%31s %lld", q, &cp) < 1)
+			snprintf(q, sizeof q, "max");
+		int64_t period = l->cpu_period ? l->cpu_period : cp;
+		if (l->cpu_quota > 0)
+			snprintf(v, sizeof v, "%" PRId64 " %" PRId64, l->cpu_quota, period);
+		else if (l->cpu_quota < 0)
+			snprintf(v, sizeof v, "max %" PRId64, period);
+		else
+			snprintf(v, sizeof v, "%s %" PRId64, q, period);
+		return md_cg_write(h, dir, "cpu.max", v);
+	}
+	snprintf(v, sizeof v, "%" PRId64, l->cpu_quota > 0 ? l->cpu_quota : -1);
+	snprintf(p, sizeof p, "%" PRId64, l->cpu_period);
+	int quota_done = 0;
+	if (l->cpu_period && md_cg_write(h, dir, "cpu.cfs_period_us", p) < 0) {
+		/* the current quota may not fit the new period: quota first, then period */
+		if (errno != EINVAL || !l->cpu_quota || md_cg_write(h, dir, "cpu.cfs_quota_us", v) < 0 ||
+		    md_cg_write(h, dir, "cpu.cfs_period_us", p) < 0)
+			return -1;
+		quota_done = 1;
+	}
+	if (l->cpu_quota && !quota_done)
+		return md_cg_write(h, dir, "cpu.cfs_quota_us", v);
+	return 0;
+}
+
+static int md_cg_cpuset(const struct md_cg_hier *h, const char *dir, const struct md_cg_limits *l)
+{
+	const char *files[2] = {"cpuset.cpus", "cpuset.mems"}, *vals[2] = {l->cpuset_cpus, l->cpuset_mems};
+	for (int k = 0; k < 2; k++) {
+		if (!vals[k][0] || md_cg_write(h, dir, files[k], vals[k]) == 0)
+			continue;
+		int e = errno;
+		if (e != EINVAL && e != ERANGE && e != ENOSPC)
+			return -1;
+		char avail[4096] = "?";
+		char *pdir = md_dirname(dir);
+		if (h->v2) {
+			snprintf(avail, sizeof avail, "?");
+			char f[32];
+			snprintf(f, sizeof f, "%s.effective", files[k]);
+			md_cg_read(h, pdir, f, avail, sizeof avail);
+		} else {
+			md_cg_read(h, pdir, files[k], avail, sizeof avail);
+		}
+		free(pdir);
+		return md_err("cannot use %s \"%s\" (%s/%s): %s; the ones available are %s",
+		              k ? "memory nodes" : "CPUs", vals[k], dir, md_cg_fname(h, files[k]), strerror(e), avail);
+	}
+	return 0;
+}
+
+/* Device rule as v1's devices.allow takes it; 'a' with numbers or fewer rights becomes a c and a b rule. */
+static void md_cg_dev_fmt(const struct md_cg_dev *d, char type, char *buf, size_t n)
+{
+	char ma[24] = "*", mi[24] = "*";
+	if (d->major >= 0)
+		snprintf(ma, sizeof ma, "%" PRId64, d->major);
+	if (d->minor >= 0)
+		snprintf(mi, sizeof mi, "%" PRId64, d->minor);
+	snprintf(buf, n, "%c %s:%s %.3s", type, ma, mi, d->access);
+}
+
+static int md_cg_acc_bits(const char *a)
+{
+	/* BPF_DEVCG_ACC_MKNOD 1, _READ 2, _WRITE 4 */
+	return (strchr(a, 'm') ? 1 : 0) | (strchr(a, 'r') ? 2 : 0) | (strchr(a, 'w') ? 4 : 0);
+}
+
+static int md_cg_devices_v1(const struct md_cg_hier *h, const char *dir, const struct md_cg_limits *l)
+{
+	if (l->devices_allow_all)
+		return md_cg_write(h, dir, "devices.allow", "a");
+	if (md_cg_write(h, dir, "devices.deny", "a") < 0)
+		return -1;
+	for (size_t k = 0; k < l->ndevs; k++) {
+		const struct md_cg_dev *d = &l->devs[k];
+		char rule[80];
+		if (d->type == 'a' && d->major < 0 && d->minor < 0 && md_cg_acc_bits(d->access) == 7) {
+			if (md_cg_write(h, dir, "devices.allow", "a") < 0)
+				return -1;
+			continue;
+		}
+		for (const char *t = d->type == 'a' ? "cb" : (d->type == 'c' ? "c" : "b"); *t; t++) {
+			md_cg_dev_fmt(d, *t, rule, sizeof rule);
+			if (md_cg_write(h, dir, "devices.allow", rule) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the cgroup v2 device filter ---- */
+
+/*
+ * cgroup v2 has no devices files: a BPF_PROG_TYPE_CGROUP_DEVICE program
+ * attached to the cgroup decides each open and mknod, as runc and crun do.
+ * It sees struct bpf_cgroup_dev_ctx { u32 access_type (access << 16 |
+ * type), major, minor } and returns 1 to allow.  Instructions, constants and
+ * bpf_attr are spelled out here so no kernel headers (missing for musl) and
+ * no libbpf are needed.  The program calls no helpers, so the license string
+ * does not matter to the kernel; minidock's own is given.
+ */
+struct md_bpf_insn {
+	uint8_t code;
+	uint8_t dst : 4, src : 4; /* as the kernel's struct bpf_insn, so big-endian works too */
+	int16_t off;
+	int32_t imm;
+};
+
+#define MD_BPF_LDXW 0x61   /* dst = *(u32 *)(src + off) */
+#define MD_BPF_AND32K 0x54 /* dst = (u32)dst & imm */
+#define MD_BPF_RSH32K 0x74 /* dst = (u32)dst >> imm */
+#define MD_BPF_MOV64X 0xbf /* dst = src */
+#define MD_BPF_MOV64K 0xb7 /* dst = imm */
+#define MD_BPF_JNEK 0x55   /* if dst != imm goto pc + off */
+#define MD_BPF_JNEX 0x5d   /* if dst != src goto pc + off */
+#define MD_BPF_EXIT 0x95
+
+#define MD_BPF_PROG_LOAD 5
+#define MD_BPF_PROG_ATTACH 8
+#define MD_BPF_PROG_TYPE_CGROUP_DEVICE 15
+#define MD_BPF_CGROUP_DEVICE 6
+#define MD_BPF_F_ALLOW_MULTI 2
+
+union md_bpf_attr {
+	struct {
+		uint32_t prog_type, insn_cnt;
+		uint64_t insns __attribute__((aligned(8)));
+		uint64_t license __attribute__((aligned(8)));
+		uint32_t log_level, log_size;
+		uint64_t log_buf __attribute__((aligned(8)));
+		uint32_t kern_version, prog_flags;
+		char prog_name[16];
+	} load;
+	struct {
+		uint32_t target_fd, attach_bpf_fd, attach_type, attach_flags;
+	} attach;
+	char pad[128];
+};
+
+static struct md_bpf_insn md_bpf_i(uint8_t code, int dst, int src, int off, int32_t imm)
+{
+	struct md_bpf_insn i = {
+	        .code = code, .dst = (uint8_t)dst, .src = (uint8_t)src, .off = (int16_t)off, .imm = imm};
+	return i;
+}
+
+/* The program for an allowlist; out holds 8 + 8 * n instructions; returns how many it wrote. */
+static size_t md_cg_bpf_build(const struct md_cg_dev *d, size_t n, struct md_bpf_insn *out)
+{
+	size_t k = 0;
+	out[k++] = md_bpf_i(MD_BPF_LDXW, 2, 1, 0, 0); /* r2 = type */
+	out[k++] = md_bpf_i(MD_BPF_AND32K, 2, 0, 0, 0xffff);
+	out[k++] = md_bpf_i(MD_BPF_LDXW, 3, 1, 0, 0); /* r3 = access */
+	out[k++] = md_bpf_i(MD_BPF_RSH32K, 3, 0, 0, 16);
+	out[k++] = md_bpf_i(MD_BPF_LDXW, 4, 1, 4, 0); /* r4 = major */
+	out[k++] = md_bpf_i(MD_BPF_LDXW, 5, 1, 8, 0); /* r5 = minor */
+	for (size_t i = 0; i < n; i++) {
+		size_t start = k;
+		int acc = md_cg_acc_bits(d[i].access), cond = 0;
+		if (d[i].type != 'a')
+			out[k++] = md_bpf_i(MD_BPF_JNEK, 2, 0, -1, d[i].type == 'c' ? 2 : 1), cond = 1;
+		if (acc != 7) { /* the access asked for must be a subset of the rule's */
+			out[k++] = md_bpf_i(MD_BPF_MOV64X, 1, 3, 0, 0);
+			out[k++] = md_bpf_i(MD_BPF_AND32K, 1, 0, 0, acc);
+			out[k++] = md_bpf_i(MD_BPF_JNEX, 1, 3, -1, 0), cond = 1;
+		}
+		if (d[i].major >= 0)
+			out[k++] = md_bpf_i(MD_BPF_JNEK, 4, 0, -1, (int32_t)d[i].major), cond = 1;
+		if (d[i].minor >= 0)
+			out[k++] = md_bpf_i(MD_BPF_JNEK, 5, 0, -1, (int32_t)d[i].minor), cond = 1;
+		out[k++] = md_bpf_i(MD_BPF_MOV64K, 0, 0, 0, 1);
+		out[k++] = md_bpf_i(MD_BPF_EXIT, 0, 0, 0, 0);
+		if (!cond) /* allows everything: what follows is unreachable, which the verifier refuses */
+			return k;
+		for (size_t j = start; j < k; j++) /* "next rule" jumps land after this block */
+			if ((out[j].code == MD_BPF_JNEK || out[j].code == MD_BPF_JNEX) && out[j].off == -1)
+				out[j].off = (int16_t)(k - j - 1);
+	}
+	out[k++] = md_bpf_i(MD_BPF_MOV64K, 0, 0, 0, 0);
+	out[k++] = md_bpf_i(MD_BPF_EXIT, 0, 0, 0, 0);
+	return k;
+}
+
+static int md_cg_bpf(int cmd, union md_bpf_attr *a)
+{
+#ifdef SYS_bpf
+	return (int)syscall(SYS_bpf, cmd, a, sizeof *a);
+#else
+	(void)cmd, (void)a;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Load the device filter for an allowlist; returns its fd, or -1 after md_err(). */
+static int md_cg_bpf_load(const struct md_cg_dev *d, size_t n)
+{
+	struct md_bpf_insn *ins = md_alloc((8 + 8 * n) * sizeof *ins);
+	size_t cnt = md_cg_bpf_build(d, n, ins);
+	static char vlog[4096];
+	union md_bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.load.prog_type = MD_BPF_PROG_TYPE_CGROUP_DEVICE;
+	a.load.insn_cnt = (uint32_t)cnt;
+	a.load.insns = (uint64_t)(uintptr_t)ins;
+	a.load.license = (uint64_t)(uintptr_t) "MIT";
+	snprintf(a.load.prog_name, sizeof a.load.prog_name, "minidock_dev");
+	int fd = md_cg_bpf(MD_BPF_PROG_LOAD, &a);
+	if (fd < 0 && errno == EPERM) {
+		/* kernels before 5.11 charge BPF programs to RLIMIT_MEMLOCK */
+		struct rlimit old, inf = {RLIM_INFINITY, RLIM_INFINITY};
+		if (getrlimit(RLIMIT_MEMLOCK, &old) == 0 && setrlimit(RLIMIT_MEMLOCK, &inf) == 0) {
+			fd = md_cg_bpf(MD_BPF_PROG_LOAD, &a);
+			int e = errno;
+			setrlimit(RLIMIT_MEMLOCK, &old);
+			errno = e;
+		}
+	}
+	if (fd < 0 && (errno == EINVAL || errno == EACCES)) { /* again, for the verifier's reason */
+		int e = errno;
+		vlog[0] = 0;
+		a.load.log_level = 1;
+		a.load.log_size = sizeof vlog;
+		a.load.log_buf = (uint64_t)(uintptr_t)vlog;
+		fd = md_cg_bpf(MD_BPF_PROG_LOAD, &a);
+		if (fd < 0) {
+			size_t l = strlen(vlog);
+			while (l && vlog[l - 1] == '\n')
+				vlog[--l] = 0;
+			const char *last = strrchr(vlog, '\n');
+			errno = e;
+			md_err("the kernel refused the cgroup v2 device filter (bpf BPF_PROG_LOAD of a "
+			       "BPF_PROG_TYPE_CGROUP_DEVICE program, %zu instructions): %s%s%s",
+			       cnt, strerror(e), vlog[0] ? ": " : "", last ? last + 1 : vlog);
+		}
+	} else if (fd < 0) {
+		md_errno("cannot load the cgroup v2 device filter (bpf BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE; the "
+		         "kernel needs CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF to restrict devices on cgroup v2)");
+	}
+	free(ins);
+	return fd;
+}
+
+static int md_cg_bpf_attach(const char *dir, int prog)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return md_errno("open %s", dir);
+	union md_bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.attach.target_fd = (uint32_t)dfd;
+	a.attach.attach_bpf_fd = (uint32_t)prog;
+	a.attach.attach_type = MD_BPF_CGROUP_DEVICE;
+	a.attach.attach_flags = MD_BPF_F_ALLOW_MULTI;
+	int r = md_cg_bpf(MD_BPF_PROG_ATTACH, &a);
+	if (r < 0)
+		md_errno("cannot attach the device filter to %s (bpf BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, "
+		         "BPF_F_ALLOW_MULTI)",
+		         dir);
+	close(dfd);
+	return r < 0 ? -1 : 0;
+}
+
+static int md_cg_devices_v2(const char *dir, const struct md_cg_limits *l)
+{
+	if (l->devices_allow_all)
+		return 0;
+	int fd = md_cg_bpf_load(l->devs, l->ndevs);
+	if (fd < 0)
+		return -1;
+	int r = md_cg_bpf_attach(dir, fd); /* the attachment keeps the program alive */
+	close(fd);
+	return r;
+}
+
+/* Docker's default allowlist (runc's AllowedDevices plus Docker's own /dev/console);
+   copies at most max rules and returns how many there are. */
+static MD_UNUSED size_t md_cg_default_devices(struct md_cg_dev *out, size_t max)
+{
+	static const struct md_cg_dev def[] = {
+	        {'c', -1, -1, "m"},    {'b', -1, -1, "m"}, /* mknod of any device; using it needs a rule */
+	        {'c', 1, 3, "rwm"},                        /* null */
+	        {'c', 1, 5, "rwm"},                        /* zero */
+	        {'c', 1, 7, "rwm"},                        /* full */
+	        {'c', 1, 8, "rwm"},                        /* random */
+	        {'c', 1, 9, "rwm"},                        /* urandom */
+	        {'c', 5, 0, "rwm"},                        /* tty */
+	        {'c', 5, 1, "rwm"},                        /* console */
+	        {'c', 5, 2, "rwm"},                        /* ptmx */
+	        {'c', 136, -1, "rwm"},                     /* pts/N */
+	        {'c', 10, 200, "rwm"},                     /* net/tun */
+	};
+	for (size_t i = 0; i < max && i < MD_ARRAY_LEN(def); i++)
+		out[i] = def[i];
+	return MD_ARRAY_LEN(def);
+}
+
+static int md_cg_apply(const struct md_cg_layout *L, const char *rel, const struct md_cg_limits *l, int upd)
+{
+	int r = 0;
+	for (int c = 0; c < MD_CG_NCTRL && r == 0; c++) {
+		int i = L->ctrl[c];
+		if (i < 0)
+			continue;
+		const struct md_cg_hier *h = &L->h[i];
+		char *dir = md_cg_dir(L, (size_t)i, rel);
+		switch (c) {
+		case MD_CG_C_MEMORY:
+			r = md_cg_memory(h, dir, l, upd);
+			break;
+		case MD_CG_C_CPU:
+			r = md_cg_cpu(h, dir, l);
+			break;
+		case MD_CG_C_CPUSET:
+			r = md_cg_cpuset(h, dir, l);
+			break;
+		case MD_CG_C_PIDS:
+			if (l->pids > 0 || (upd && l->pids < 0)) {
+				char v[32];
+				snprintf(v, sizeof v, "%" PRId64, l->pids);
+				r = md_cg_write(h, dir, "pids.max", l->pids > 0 ? v : "max");
+			}
+			break;
+		case MD_CG_C_DEVICES: /* set once; `update` leaves devices alone, as Docker's does */
+			if (!upd)
+				r = h->v2 ? md_cg_devices_v2(dir, l) : md_cg_devices_v1(h, dir, l);
+			break;
+		}
+		free(dir);
+	}
+	return r;
+}
+
+/* ---- the API ---- */
+
+static MD_UNUSED int md_cg_create(const char *parent, const char *name, const struct md_cg_limits *lim)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	if (L->mode == MD_CG_NONE)
+		return md_err("no cgroup hierarchy is mounted (no cgroup or cgroup2 in /proc/self/mountinfo)");
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	struct md_strv created = {0};
+	int r = md_cg_check(L, lim, 0);
+	for (size_t i = 0; i < L->nh && r == 0; i++) {
+		size_t before = created.n;
+		if (md_cg_mkdirs(L, i, rel, &created) < 0) {
+			if (md_cg_required(L, i))
+				r = -1;
+			else /* a hierarchy minidock only joins: undo and go on */
+				while (created.n > before) {
+					rmdir(created.v[--created.n]);
+					free(created.v[created.n]);
+					created.v[created.n] = NULL;
+				}
+		}
+	}
+	if (r == 0)
+		r = md_cg_apply(L, rel, lim, 0);
+	if (r < 0) {
+		md_err_wrap("cgroup %s", rel);
+		for (size_t k = created.n; k-- > 0;)
+			rmdir(created.v[k]);
+	}
+	md_strv_free(&created);
+	free(rel);
+	return r;
+}
+
+static MD_UNUSED int md_cg_update(const char *parent, const char *name, const struct md_cg_limits *lim)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	int r = md_cg_check(L, lim, 1);
+	for (size_t i = 0; i < L->nh && r == 0; i++) {
+		char *d = md_cg_dir(L, i, rel);
+		if (md_cg_required(L, i) && !md_path_exists(d))
+			r = md_err("cgroup %s does not exist", d);
+		free(d);
+	}
+	if (r == 0 && md_cg_apply(L, rel, lim, 1) < 0)
+		r = md_err_wrap("update cgroup %s", rel);
+	free(rel);
+	return r;
+}
+
+static MD_UNUSED int md_cg_attach(const char *parent, const char *name, pid_t pid)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	char v[32];
+	snprintf(v, sizeof v, "%d", (int)pid);
+	int r = 0;
+	for (size_t i = 0; i < L->nh && r == 0; i++) {
+		int req = md_cg_required(L, i);
+		char *d = md_cg_dir(L, i, rel);
+		if (!md_path_exists(d)) {
+			if (req)
+				r = md_err("cannot move process %d into cgroup %s: it does not exist", (int)pid, d);
+		} else if (md_cg_write(&L->h[i], d, "cgroup.procs", v) < 0 && req) {
+			int e = errno;
+			r = -1;
+			if (e == ENOSPC && !L->h[i].v2)
+				md_err("cannot move process %d into %s: %s (its cpuset.cpus or cpuset.mems is empty)",
+				       (int)pid, d, strerror(e));
+			else if (e == EBUSY && L->h[i].v2)
+				md_err("cannot move process %d into %s: %s (cgroup v2 puts processes only in leaf "
+				       "cgroups)",
+				       (int)pid, d, strerror(e));
+		}
+		free(d);
+	}
+	free(rel);
+	return r;
+}
+
+/* Freeze or thaw one directory and wait until the state settles (at most ms). */
+static int md_cg_freeze_dir(const struct md_cg_hier *h, const char *dir, int frozen, int ms)
+{
+	int64_t deadline = md_cg_now_ms() + ms;
+	char st[256];
+	if (h->v2) {
+		if (md_cg_write(h, dir, "cgroup.freeze", frozen ? "1" : "0") < 0) {
+			if (errno == ENOENT)
+				return md_err("cannot freeze %s: no cgroup.freeze (cgroup v2 freezing needs Linux 5.2)",
+				              dir);
+			return -1;
+		}
+		for (int k = 0;; k++) {
+			char *ev = md_cg_slurp(h, dir, "cgroup.events");
+			uint64_t f = 2;
+			if (!ev)
+				return -1;
+			md_cg_key(ev, "frozen", &f);
+			free(ev);
+			if (f == (uint64_t)(frozen ? 1 : 0))
+				return 0;
+			if (md_cg_now_ms() > deadline) {
+				if (frozen)
+					md_cg_write(h, dir, "cgroup.freeze", "0");
+				return md_err(
+				        "cgroup %s did not become %s within %d ms (cgroup.events says frozen %" PRIu64
+				        ")",
+				        dir, frozen ? "frozen" : "thawed", ms, f);
+			}
+			md_cg_sleep_ms(k < 10 ? 1 : 10);
+		}
+	}
+	const char *want = frozen ? "FROZEN" : "THAWED";
+	for (int k = 0;; k++) {
+		/* runc's workaround: a group can stick in FREEZING while a task forks; thaw and retry */
+		if (frozen && k % 50 == 49) {
+			md_cg_write(h, dir, "freezer.state", "THAWED");
+			md_cg_sleep_ms(10);
+		}
+		if (md_cg_write(h, dir, "freezer.state", want) < 0 ||
+		    md_cg_read(h, dir, "freezer.state", st, sizeof st) < 0)
+			return -1;
+		if (strcmp(st, want) == 0)
+			return 0;
+		if (md_cg_now_ms() > deadline) {
+			if (frozen)
+				md_cg_write(h, dir, "freezer.state", "THAWED");
+			return md_err("cgroup %s/freezer.state stayed %s instead of %s for %d ms", dir, st, want, ms);
+		}
+		md_cg_sleep_ms(k < 10 ? 1 : 10);
+	}
+}
+
+static MD_UNUSED int md_cg_freeze(const char *parent, const char *name, int frozen)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	char why[512];
+	int i = L->ctrl[MD_CG_C_FREEZER];
+	if (i < 0)
+		return md_err("cannot %s: %s", frozen ? "pause" : "unpause",
+		              md_cg_missing(L, MD_CG_C_FREEZER, why, sizeof why));
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	char *d = md_cg_dir(L, (size_t)i, rel);
+	int r = md_path_exists(d) ? md_cg_freeze_dir(&L->h[i], d, frozen, MD_CG_WAIT_MS)
+	                          : md_err("cgroup %s does not exist", d);
+	free(d);
+	free(rel);
+	return r;
+}
+
+static MD_UNUSED int md_cg_pids(const char *parent, const char *name, pid_t **pids, size_t *n)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	*pids = NULL;
+	*n = 0;
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	char **dirs = md_cg_dirs(L, rel);
+	int r = md_cg_collect(L, dirs, pids, n);
+	md_cg_dirs_free(dirs);
+	free(rel);
+	return r;
+}
+
+static MD_UNUSED int md_cg_stats(const char *parent, const char *name, struct md_cg_stats *st)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	memset(st, 0, sizeof *st);
+	st->pids_limit = -1;
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	char **dirs = md_cg_dirs(L, rel);
+	int any = 0, r = 0;
+	for (size_t i = 0; i < L->nh; i++)
+		any |= md_cg_required(L, i) && md_path_exists(dirs[i]);
+	if (!any) {
+		r = md_err("cgroup %s does not exist", rel);
+		goto out;
+	}
+	int i;
+	if ((i = L->ctrl[MD_CG_C_MEMORY]) >= 0) {
+		const struct md_cg_hier *h = &L->h[i];
+		const char *d = dirs[i];
+		int v2 = h->v2;
+		uint64_t lim = UINT64_MAX, v = 0;
+		md_cg_read_u64(h, d, v2 ? "memory.current" : "memory.usage_in_bytes", &st->mem_usage);
+		md_cg_read_u64(h, d, v2 ? "memory.max" : "memory.limit_in_bytes", &lim);
+		char *s = md_cg_slurp(h, d, "memory.stat");
+		if (s && (md_cg_key(s, v2 ? "file" : "total_cache", &v) || md_cg_key(s, "cache", &v)))
+			st->mem_cache = v;
+		free(s);
+		s = md_cg_slurp(h, d, v2 ? "memory.events" : "memory.oom_control");
+		if (s && md_cg_key(s, "oom_kill", &v))
+			st->oom_kills = (int)v;
+		free(s);
+		struct sysinfo si; /* unlimited shows as the host's memory, as in Docker */
+		uint64_t ram = sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit : UINT64_MAX;
+		st->mem_limit = lim < ram ? lim : ram;
+	}
+	if ((i = L->ctrl[MD_CG_C_CPUACCT]) >= 0) {
+		const struct md_cg_hier *h = &L->h[i];
+		if (!h->v2) {
+			md_cg_read_u64(h, dirs[i], "cpuacct.usage", &st->cpu_usage_ns);
+		} else {
+			char *s = md_cg_slurp(h, dirs[i], "cpu.stat");
+			uint64_t us = 0;
+			if (s && md_cg_key(s, "usage_usec", &us))
+				st->cpu_usage_ns = us * 1000;
+			free(s);
+		}
+	}
+	if ((i = L->ctrl[MD_CG_C_PIDS]) >= 0) {
+		uint64_t v = UINT64_MAX;
+		md_cg_read_u64(&L->h[i], dirs[i], "pids.current", &st->pids_current);
+		if (md_cg_read_u64(&L->h[i], dirs[i], "pids.max", &v) == 0 && v != UINT64_MAX)
+			st->pids_limit = (int64_t)v;
+	} else {
+		pid_t *p;
+		size_t n;
+		if (md_cg_collect(L, dirs, &p, &n) == 0)
+			st->pids_current = n;
+		free(p);
+	}
+	if ((i = L->ctrl[MD_CG_C_BLKIO]) >= 0) {
+		const struct md_cg_hier *h = &L->h[i];
+		if (h->v2) { /* io.stat: "8:0 rbytes=N wbytes=N rios=..." per device */
+			char *s = md_cg_slurp(h, dirs[i], "io.stat");
+			for (char *q = s; q && (q = strstr(q, "bytes="));) {
+				uint64_t v = strtoull(q + 6, NULL, 10);
+				if (q > s && q[-1] == 'r')
+					st->blk_read += v;
+				else if (q > s && q[-1] == 'w')
+					st->blk_write += v;
+				q += 6;
+			}
+			free(s);
+		} else { /* "8:0 Read N" lines; the throttle files count all I/O */
+			static const char *const files[] = {"blkio.throttle.io_service_bytes_recursive",
+			                                    "blkio.throttle.io_service_bytes",
+			                                    "blkio.io_service_bytes_recursive"};
+			char *s = NULL;
+			for (size_t k = 0; !s && k < MD_ARRAY_LEN(files); k++)
+				s = md_cg_slurp(h, dirs[i], files[k]);
+			for (char *q = s; q && *q;) {
+				char dev[32], op[16];
+				unsigned long long v;
+				if (sscanf(q, "%31s %15s %llu", dev, op, &v) == 3) {
+					if (strcmp(op, "Read") == 0)
+						st->blk_read += v;
+					else if (strcmp(op, "Write") == 0)
+						st->blk_write += v;
+				}
+				q = strchr(q, '\n');
+				if (q)
+					q++;
+			}
+			free(s);
+		}
+	}
+out:
+	md_cg_dirs_free(dirs);
+	free(rel);
+	return r;
+}
+
+/*
+ * 1 if the kernel OOM-killed a process in the cgroup, 0 if not (or if no
+ * memory controller can tell), -1 if the cgroup is gone: ask before
+ * md_cg_destroy().  v2: memory.events oom_kill.  v1: memory.oom_control's
+ * oom_kill counter (Linux 4.13+); on older kernels a guess: the group hit
+ * its limit (memory.failcnt > 0) and its peak usage reached the limit
+ * (within a page).  The guess says 1 for a group that hit its limit and
+ * survived by reclaiming, so callers should also see the process die by
+ * SIGKILL before reporting OOMKilled.
+ */
+static MD_UNUSED int md_cg_oom_killed(const char *parent, const char *name)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	int i = L->ctrl[MD_CG_C_MEMORY];
+	if (i < 0)
+		return 0;
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	const struct md_cg_hier *h = &L->h[i];
+	char *d = md_cg_dir(L, (size_t)i, rel);
+	int r = 0;
+	char *s = md_cg_slurp(h, d, h->v2 ? "memory.events" : "memory.oom_control");
+	uint64_t v = 0, fail = 0, peak = 0, lim = 0;
+	if (!s)
+		r = md_err_wrap("cgroup %s", rel);
+	else if (md_cg_key(s, "oom_kill", &v))
+		r = v > 0;
+	else if (!h->v2 && md_cg_read_u64(h, d, "memory.failcnt", &fail) == 0 &&
+	         md_cg_read_u64(h, d, "memory.max_usage_in_bytes", &peak) == 0 &&
+	         md_cg_read_u64(h, d, "memory.limit_in_bytes", &lim) == 0)
+		r = fail > 0 && peak + 4096 >= lim;
+	free(s);
+	free(d);
+	free(rel);
+	return r;
+}
+
+/* Does dir have child cgroups?  (rmdir would fail with EBUSY forever.) */
+static int md_cg_has_children(const char *dir)
+{
+	DIR *dd = opendir(dir);
+	struct dirent *de;
+	int r = 0;
+	while (dd && !r && (de = readdir(dd)))
+		r = de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	if (dd)
+		closedir(dd);
+	return r;
+}
+
+/* SIGKILL everything in the dirs until they are empty; freezing first (v1, or v2 before
+   cgroup.kill) keeps anything from forking meanwhile. */
+static int md_cg_kill_all(const struct md_cg_layout *L, const char *rel, char **dirs)
+{
+	int fi = L->ctrl[MD_CG_C_FREEZER];
+	const struct md_cg_hier *fh = fi >= 0 && md_path_exists(dirs[fi]) ? &L->h[fi] : NULL;
+	if (L->uni >= 0 && md_cg_has(&L->h[L->uni], dirs[L->uni], "cgroup.kill")) {
+		md_cg_write(&L->h[L->uni], dirs[L->uni], "cgroup.kill", "1"); /* Linux 5.14+: atomic, forks included */
+		if (fh && fh->v2)
+			fh = NULL;
+	}
+	int64_t deadline = md_cg_now_ms() + MD_CG_WAIT_MS;
+	for (int round = 0;; round++) {
+		pid_t *p;
+		size_t n;
+		if (md_cg_collect(L, dirs, &p, &n) < 0)
+			return md_err_wrap("cgroup %s", rel);
+		if (!n) {
+			free(p);
+			return 0;
+		}
+		if (md_cg_now_ms() > deadline) {
+			md_err("cgroup %s still holds %zu processes (%d ...) %d ms after SIGKILL", rel, n, (int)p[0],
+			       MD_CG_WAIT_MS);
+			free(p);
+			return -1;
+		}
+		int frozen = fh && round < 3 && md_cg_freeze_dir(fh, dirs[fi], 1, 1000) == 0;
+		if (frozen) { /* what forked before the freeze took hold */
+			free(p);
+			md_cg_collect(L, dirs, &p, &n);
+		}
+		for (size_t k = 0; k < n; k++)
+			kill(p[k], SIGKILL);
+		free(p);
+		if (frozen)
+			md_cg_freeze_dir(fh, dirs[fi], 0, 1000);
+		md_cg_sleep_ms(round < 10 ? 1 : 10);
+	}
+}
+
+static MD_UNUSED int md_cg_destroy(const char *parent, const char *name)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	char **dirs = md_cg_dirs(L, rel);
+	int any = 0, r = 0;
+	for (size_t i = 0; i < L->nh; i++)
+		any |= md_path_exists(dirs[i]);
+	if (any)
+		r = md_cg_kill_all(L, rel, dirs);
+	/* one time budget for all of them, none if the processes would not die */
+	int64_t deadline = md_cg_now_ms() + (r == 0 ? MD_CG_WAIT_MS : 0);
+	for (size_t i = 0; any && i < L->nh; i++) {
+		for (int ms = 1;; ms = ms < 50 ? ms * 2 : 50) {
+			if (rmdir(dirs[i]) == 0 || errno == ENOENT)
+				break;
+			if (errno != EBUSY || md_cg_has_children(dirs[i]) || md_cg_now_ms() > deadline) {
+				if (r == 0)
+					r = md_errno("remove cgroup %s%s", dirs[i],
+					             md_cg_has_children(dirs[i]) ? " (it has child cgroups)" : "");
+				break;
+			}
+			md_cg_sleep_ms(ms); /* the kernel finishes tearing down killed tasks */
+		}
+	}
+	md_cg_dirs_free(dirs);
+	free(rel);
+	return r;
+}
+
+static MD_UNUSED int md_cg_mounts(const char *parent, const char *name, struct md_cg_mount **out, size_t *n)
+{
+	struct md_cg_layout *L = md_cg_layout();
+	*out = NULL;
+	*n = 0;
+	char *rel = md_cg_rel(parent, name);
+	if (!rel)
+		return -1;
+	struct md_cg_mount *m = md_alloc((L->nh ? L->nh : 1) * sizeof *m);
+	size_t k = 0;
+	int r = 0;
+	for (size_t i = 0; i < L->nh && r == 0; i++) {
+		char *d = md_cg_dir(L, i, rel);
+		if (!md_path_exists(d)) {
+			if (md_cg_required(L, i))
+				r = md_err("cgroup %s does not exist", d);
+		} else if (strlen(d) >= sizeof m->host) {
+			r = md_err("cgroup path %s is too long", d);
+		} else {
+			snprintf(m[k].name, sizeof m[k].name, "%s", L->h[i].name);
+			snprintf(m[k].host, sizeof m[k].host, "%s", d);
+			snprintf(m[k].opts, sizeof m[k].opts, "%s", L->h[i].opts);
+			m[k].v2 = L->h[i].v2;
+			k++;
+		}
+		free(d);
+	}
+	free(rel);
+	if (r < 0) {
+		free(m);
+		return -1;
+	}
+	*out = m;
+	*n = k;
+	return 0;
+}
+
+/**** 14 containers: records, names, state **********************************/
+/*
+ * A container is ROOT/containers/ID/ (persistent: config.json in the shape
+ * of Docker's create request plus what create resolved, state.json, the
+ * overlay upper/ and work/ dirs, hostname/hosts/resolv.conf, logs) and,
+ * while it runs, RUNROOT/containers/ID/ (volatile: the monitor's lock and
+ * attach socket, the rootfs mount point).  The index maps ID -> {image,
+ * name} so images in use are known and names are unique.  Whether a
+ * container runs is decided by its monitor's lock, never by a pid alone.
+ */
+
+struct md_ctr {
+	char id[65];
+	char *name;             /* without the leading '/' */
+	struct md_json *cfg;    /* config.json */
+	struct md_json *st;     /* state.json */
+};
+
+static char *md_ctr_path(const char *id, const char *file)
+{
+	return file ? md_sp("containers/%s/%s", id, file) : md_sp("containers/%s", id);
+}
+
+static char *md_ctr_rpath(const char *id, const char *file)
+{
+	return file ? md_asprintf("%s/containers/%s/%s", md_st.runroot, id, file)
+	            : md_asprintf("%s/containers/%s", md_st.runroot, id);
+}
+
+static void md_ctr_free(struct md_ctr *c)
+{
+	free(c->name);
+	md_json_free(c->cfg);
+	md_json_free(c->st);
+	memset(c, 0, sizeof *c);
+}
+
+/* Find a container by name ("/name" too), full ID or unique ID prefix. */
+static int md_ctr_resolve(struct md_json *idx, const char *name, char id[65])
+{
+	struct md_json *cs = md_json_get(idx, "containers");
+	const char *n = name[0] == '/' ? name + 1 : name;
+	for (struct md_json *c = cs->child; c; c = c->next)
+		if (md_streq(md_json_gets(c, "name"), n)) {
+			snprintf(id, 65, "%s", c->key);
+			return 0;
+		}
+	size_t l = strlen(n);
+	const char *found = NULL;
+	if (l > 0 && l <= 64) {
+		for (struct md_json *c = cs->child; c; c = c->next)
+			if (strncmp(c->key, n, l) == 0) {
+				if (found)
+					return md_err("multiple containers found with ID prefix %s", n);
+				found = c->key;
+			}
+	}
+	if (!found)
+		return md_err("No such container: %s", name);
+	snprintf(id, 65, "%s", found);
+	return 0;
+}
+
+static int md_ctr_load(const char *id, struct md_ctr *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->id, sizeof c->id, "%s", id);
+	char *p = md_ctr_path(id, "config.json");
+	c->cfg = md_json_parse_file(p);
+	free(p);
+	if (!c->cfg)
+		return md_err_wrap("container %.12s", id);
+	const char *n = md_json_gets(c->cfg, "Name");
+	c->name = md_strdup(n ? (n[0] == '/' ? n + 1 : n) : id);
+	p = md_ctr_path(id, "state.json");
+	c->st = md_path_exists(p) ? md_json_parse_file(p) : NULL;
+	free(p);
+	if (!c->st) {
+		c->st = md_json_new(MD_J_OBJ);
+		md_json_sets(c->st, "Status", "created");
+	}
+	return 0;
+}
+
+static int md_ctr_save_state(struct md_ctr *c)
+{
+	char *s = md_json_dump(c->st, 0);
+	char *p = md_ctr_path(c->id, "state.json");
+	int r = md_write_file_atomic(p, s, strlen(s), 0600);
+	free(p);
+	free(s);
+	return r;
+}
+
+/* The per-container lock serialises start, stop, rm and friends. */
+static int md_ctr_lock(const char *id)
+{
+	char *p = md_ctr_path(id, "lock");
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(p);
+	if (fd < 0)
+		return md_errno("lock container %.12s", id);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(fd);
+			return md_errno("lock container %.12s", id);
+		}
+	return fd;
+}
+
+/* Is the container's monitor alive?  It holds monitor.lock while it lives. */
+static int md_ctr_monitor_alive(const char *id)
+{
+	char *p = md_ctr_rpath(id, "monitor.lock");
+	int fd = open(p, O_RDWR | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return 0;
+	int alive = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return alive;
+}
+
+static const char *md_ctr_status_raw(struct md_ctr *c)
+{
+	const char *s = md_json_gets(c->st, "Status");
+	return s ? s : "created";
+}
+
+/* Adjectives and names for generated container names, as Docker does. */
+static const char *const md_name_left[] = {
+	"admiring", "bold", "brave", "busy", "calm", "clever", "eager", "elastic", "fervent", "focused",
+	"gallant", "gifted", "happy", "jolly", "keen", "kind", "lucid", "modest", "nifty", "quirky",
+	"serene", "sharp", "stoic", "tender", "upbeat", "vibrant", "wizardly", "zealous"};
+static const char *const md_name_right[] = {
+	"babbage", "bohr", "curie", "darwin", "dijkstra", "einstein", "euler", "fermi", "galileo",
+	"hopper", "kepler", "knuth", "lamport", "lovelace", "meitner", "newton", "noether", "pascal",
+	"ritchie", "shannon", "tesla", "thompson", "torvalds", "turing", "wozniak"};
+
+static int md_ctr_name_taken(struct md_json *idx, const char *name)
+{
+	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next)
+		if (md_streq(md_json_gets(c, "name"), name))
+			return 1;
+	return 0;
+}
+
+static char *md_ctr_gen_name(struct md_json *idx)
+{
+	for (int i = 0;; i++) {
+		unsigned char r[2];
+		char hx[5];
+		md_random_hex(hx, 2);
+		r[0] = (unsigned char)strtol((char[]){hx[0], hx[1], 0}, NULL, 16);
+		r[1] = (unsigned char)strtol((char[]){hx[2], hx[3], 0}, NULL, 16);
+		char *n = i < 20 ? md_asprintf("%s_%s", md_name_left[r[0] % MD_ARRAY_LEN(md_name_left)],
+		                               md_name_right[r[1] % MD_ARRAY_LEN(md_name_right)])
+		                 : md_asprintf("%s_%s%d", md_name_left[r[0] % MD_ARRAY_LEN(md_name_left)],
+		                               md_name_right[r[1] % MD_ARRAY_LEN(md_name_right)], i);
+		if (!md_ctr_name_taken(idx, n))
+			return n;
+		free(n);
+	}
+}
+
+static int md_ctr_name_valid(const char *n)
+{
+	/* Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+	if (!isalnum((unsigned char)n[0]) || strlen(n) < 2 || strlen(n) > 200)
+		return 0;
+	for (const char *p = n; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+			return 0;
+	return 1;
+}
+
+/**** 15 runtime: rootfs, namespaces, mounts, credentials *******************/
+/*
+ * What happens between clone() and execve() in a container's first
+ * process, and the spec it follows.  The monitor (section 16) builds the
+ * spec from config.json and the image, clones the child with new mount,
+ * pid, uts, ipc and network namespaces, puts it in its cgroup, and lets it
+ * go; the child mounts the overlay root and /proc, /dev, /sys, volumes,
+ * pivots into it, drops to Docker's default capabilities and seccomp
+ * filter, and executes the command.  Errors go back over the sync socket
+ * as "CODE message" (125, 126, 127 as Docker uses them).
+ */
+
+/* Linux capability names, by number. */
+static const char *const md_cap_names[] = {
+	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+	"SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+	"IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+	"LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+	"WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"};
+
+/* Docker's default set: CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID
+ * SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE. */
+#define MD_CAPS_DEFAULT                                                                        \
+	((1ull << 0) | (1ull << 1) | (1ull << 4) | (1ull << 3) | (1ull << 27) | (1ull << 13) |      \
+	 (1ull << 6) | (1ull << 7) | (1ull << 31) | (1ull << 8) | (1ull << 10) | (1ull << 18) |     \
+	 (1ull << 5) | (1ull << 29))
+
+static int md_cap_last(void)
+{
+	static int last = -1;
+	if (last < 0) {
+		char *s = md_read_file("/proc/sys/kernel/cap_last_cap", 64, NULL);
+		last = s ? atoi(s) : (int)MD_ARRAY_LEN(md_cap_names) - 1;
+		free(s);
+		md_errmsg[0] = 0;
+		if (last <= 0 || last > 63)
+			last = (int)MD_ARRAY_LEN(md_cap_names) - 1;
+	}
+	return last;
+}
+
+/* "NET_ADMIN", "cap_net_admin", "ALL" -> bit number, 64 for ALL, -1 unknown. */
+static int md_cap_parse(const char *s)
+{
+	char up[64];
+	size_t i;
+	for (i = 0; s[i] && i < sizeof up - 1; i++)
+		up[i] = (char)toupper((unsigned char)s[i]);
+	up[i] = 0;
+	const char *n = md_startswith(up, "CAP_") ? up + 4 : up;
+	if (strcmp(n, "ALL") == 0)
+		return 64;
+	for (i = 0; i < MD_ARRAY_LEN(md_cap_names); i++)
+		if (strcmp(md_cap_names[i], n) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* What we hold ourselves: a container can never get more. */
+static uint64_t md_caps_own(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &h, d) < 0)
+		return ~0ull;
+	return (uint64_t)d[0].permitted | ((uint64_t)d[1].permitted << 32);
+}
+
+/* The effective set for a container: defaults, --cap-add, --cap-drop, --privileged. */
+static int md_caps_compute(const struct md_json *hc, uint64_t *out)
+{
+	uint64_t all = (md_cap_last() >= 63 ? ~0ull : ((1ull << (md_cap_last() + 1)) - 1)) & md_caps_own();
+	uint64_t caps = MD_CAPS_DEFAULT & all;
+	if (md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE)) {
+		*out = all;
+		return 0;
+	}
+	struct md_json *drop = md_json_get(hc, "CapDrop"), *add = md_json_get(hc, "CapAdd");
+	for (struct md_json *c = drop ? drop->child : NULL; c; c = c->next) {
+		int b = md_cap_parse(md_json_str(c) ? c->s : "");
+		if (b < 0)
+			return md_err("unknown capability to drop: \"%s\"", md_json_str(c) ? c->s : "?");
+		caps &= b == 64 ? 0 : ~(1ull << b);
+	}
+	for (struct md_json *c = add ? add->child : NULL; c; c = c->next) {
+		int b = md_cap_parse(md_json_str(c) ? c->s : "");
+		if (b < 0)
+			return md_err("unknown capability to add: \"%s\"", md_json_str(c) ? c->s : "?");
+		caps |= b == 64 ? all : (1ull << b);
+	}
+	*out = caps & all;
+	return 0;
+}
+
+/* Drop every capability not in caps from the bounding set (needs CAP_SETPCAP). */
+static int md_caps_bound(uint64_t caps)
+{
+	for (int c = 0; c <= md_cap_last(); c++)
+		if (!(caps & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return md_errno("drop capability %s", c < (int)MD_ARRAY_LEN(md_cap_names) ? md_cap_names[c] : "?");
+	return 0;
+}
+
+/* The final sets: caps for root, none for other users (as Docker). */
+static int md_caps_apply(uint64_t caps, int root)
+{
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof d);
+	if (root) {
+		d[0].effective = d[0].permitted = (uint32_t)caps;
+		d[1].effective = d[1].permitted = (uint32_t)(caps >> 32);
+	}
+	if (syscall(SYS_capset, &h, d) < 0)
+		return md_errno("set capabilities");
+	return 0;
+}
+
+/* ---- paths inside a root, resolved as the container would see them ---- */
+
+/*
+ * Join `path` below `root` resolving every symlink as if root were "/", so
+ * a link in the image ("/data" -> "/etc") can never lead a mount outside
+ * the container's root.  out gets root + the resolved path.
+ */
+static int md_secure_join(const char *root, const char *path, char *out, size_t outsz)
+{
+	char cur[PATH_MAX] = "", rest[PATH_MAX];
+	int links = 0;
+	snprintf(rest, sizeof rest, "%s", path);
+	char *p = rest;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char comp[NAME_MAX + 1];
+		if (n > NAME_MAX)
+			return md_err("path component too long in %s", path);
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		p += n;
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			char *s = strrchr(cur, '/');
+			if (s)
+				*s = 0;
+			continue;
+		}
+		char full[2 * PATH_MAX + NAME_MAX + 2], target[PATH_MAX];
+		snprintf(full, sizeof full, "%s%s/%s", root, cur, comp);
+		ssize_t tl = readlink(full, target, sizeof target - 1);
+		if (tl < 0) {
+			if (strlen(cur) + n + 2 >= sizeof cur)
+				return md_err("path too long: %s", path);
+			strcat(cur, "/");
+			strcat(cur, comp);
+			continue;
+		}
+		if (++links > 40)
+			return md_err("too many levels of symbolic links in %s", path);
+		target[tl] = 0;
+		char nrest[2 * PATH_MAX + 2];
+		snprintf(nrest, sizeof nrest, "%s/%s", target, p);
+		if (strlen(nrest) >= sizeof rest)
+			return md_err("path too long: %s", path);
+		memcpy(rest, nrest, strlen(nrest) + 1);
+		p = rest;
+		if (target[0] == '/')
+			cur[0] = 0;
+	}
+	if ((size_t)snprintf(out, outsz, "%s%s", root, cur) >= outsz)
+		return md_err("path too long: %s", path);
+	return 0;
+}
+
+/* Make sure `path` exists as a directory (dir) or a file, creating parents. */
+static int md_ensure_path(const char *path, int dir)
+{
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return 0;
+	char *parent = md_dirname(path);
+	int r = md_mkdir_p(parent, 0755);
+	free(parent);
+	if (r < 0)
+		return -1;
+	if (dir)
+		return mkdir(path, 0755) < 0 && errno != EEXIST ? md_errno("mkdir %s", path) : 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return md_errno("create %s", path);
+	close(fd);
+	return 0;
+}
+
+/* ---- users: USER and -u resolved from the image's own files ---- */
+
+struct md_cred {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int ngroups;
+	char home[256];
+};
+
+/* Look name (or numeric id) up in an /etc/passwd- or /etc/group-style file. */
+static int md_pw_lookup(const char *file, const char *key, int want_fields, char **fields)
+{
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return 0;
+	char line[1024];
+	int found = 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *v[8] = {0};
+		int n = 0;
+		for (char *s = line, *c; n < 8; s = c + 1) {
+			v[n++] = s;
+			c = strchr(s, ':');
+			if (!c)
+				break;
+			*c = 0;
+		}
+		if (n < want_fields)
+			continue;
+		int numeric = key[0] && strspn(key, "0123456789") == strlen(key);
+		if (strcmp(v[0], key) == 0 || (numeric && strcmp(v[2], key) == 0)) {
+			for (int i = 0; i < n; i++)
+				fields[i] = md_strdup(v[i]);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Resolve "user[:group]" inside the current root (after pivot_root). */
+static int md_cred_resolve(const char *spec, struct md_cred *cr, const struct md_json *groupadd)
+{
+	char user[256] = "", group[256] = "";
+	memset(cr, 0, sizeof *cr);
+	snprintf(cr->home, sizeof cr->home, "/");
+	if (spec && *spec) {
+		const char *c = strchr(spec, ':');
+		snprintf(user, sizeof user, "%.*s", c ? (int)(c - spec) : (int)strlen(spec), spec);
+		if (c)
+			snprintf(group, sizeof group, "%s", c + 1);
+	}
+	if (!*user)
+		snprintf(user, sizeof user, "0");
+	char *pw[8] = {0};
+	int numeric = strspn(user, "0123456789") == strlen(user);
+	const char *uname = NULL;
+	if (md_pw_lookup("/etc/passwd", user, 7, pw)) {
+		cr->uid = (uid_t)strtoul(pw[2], NULL, 10);
+		cr->gid = (gid_t)strtoul(pw[3], NULL, 10);
+		snprintf(cr->home, sizeof cr->home, "%s", pw[5] ? pw[5] : "/");
+		uname = pw[0];
+	} else if (numeric) {
+		cr->uid = (uid_t)strtoul(user, NULL, 10);
+		cr->gid = cr->uid == 0 ? 0 : cr->uid; /* Docker: gid = uid when there is no entry? no: 0 */
+		cr->gid = 0;
+	} else {
+		return md_err("unable to find user %s: no matching entries in passwd file", user);
+	}
+	if (*group) {
+		char *gr[8] = {0};
+		if (md_pw_lookup("/etc/group", group, 3, gr))
+			cr->gid = (gid_t)strtoul(gr[2], NULL, 10);
+		else if (strspn(group, "0123456789") == strlen(group))
+			cr->gid = (gid_t)strtoul(group, NULL, 10);
+		else
+			return md_err("unable to find group %s: no matching entries in group file", group);
+		for (int i = 0; i < 8; i++)
+			free(gr[i]);
+	}
+	/* supplementary groups: every group that lists the user */
+	cr->groups[cr->ngroups++] = cr->gid;
+	FILE *f = uname ? fopen("/etc/group", "re") : NULL;
+	char line[4096];
+	while (f && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *name = strtok(line, ":"), *pass = strtok(NULL, ":"), *gid = strtok(NULL, ":"),
+		     *mem = strtok(NULL, ":");
+		(void)name;
+		(void)pass;
+		if (!gid || !mem)
+			continue;
+		for (char *m = strtok(mem, ","); m; m = strtok(NULL, ","))
+			if (strcmp(m, uname) == 0 && cr->ngroups < 64) {
+				gid_t g = (gid_t)strtoul(gid, NULL, 10);
+				int dup = 0;
+				for (int i = 0; i < cr->ngroups; i++)
+					dup |= cr->groups[i] == g;
+				if (!dup)
+					cr->groups[cr->ngroups++] = g;
+			}
+	}
+	if (f)
+		fclose(f);
+	for (struct md_json *g = groupadd ? groupadd->child : NULL; g && cr->ngroups < 64; g = g->next) {
+		char *gr[8] = {0};
+		const char *gs = md_json_str(g) ? g->s : "";
+		if (md_pw_lookup("/etc/group", gs, 3, gr))
+			cr->groups[cr->ngroups++] = (gid_t)strtoul(gr[2], NULL, 10);
+		else if (*gs && strspn(gs, "0123456789") == strlen(gs))
+			cr->groups[cr->ngroups++] = (gid_t)strtoul(gs, NULL, 10);
+		else
+			return md_err("unable to find group %s", gs);
+		for (int i = 0; i < 8; i++)
+			free(gr[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		free(pw[i]);
+	return 0;
+}
+
+/* ---- the spec: what the child does, computed in the monitor ---- */
+
+enum md_mtype { MD_M_BIND, MD_M_TMPFS, MD_M_VOLUME };
+
+struct md_mnt {
+	enum md_mtype type;
+	char *src, *dst, *opts;
+	int ro;
+	int copyup;  /* a new volume: copy the image's files at dst into it first */
+};
+
+struct md_dev {
+	char *host, *ctr;
+	char perms[4];
+	mode_t mode;
+	dev_t rdev;
+};
+
+enum md_netmode { MD_NET_NONE, MD_NET_HOST, MD_NET_BRIDGE, MD_NET_CONTAINER };
+
+struct md_spec {
+	char id[65];
+	/* root filesystem */
+	char *lower;           /* overlay lowerdir, relative to ROOT */
+	char *upper, *work;    /* absolute */
+	char *rootfs;          /* the mount point */
+	char *fallback;        /* NULL (overlay on the store), "tmpfs" or "copy" */
+	char *fallback_size;
+	char *copydir;         /* with "copy": the copied root */
+	int readonly;
+	/* process */
+	char **argv, **envp;
+	char *cwd, *user, *hostname;
+	struct md_json *groupadd;
+	int tty, init, privileged, nnp, seccomp;
+	uint64_t caps;
+	struct { int res; struct rlimit rl; } ulimits[16];
+	int nulimits;
+	/* mounts and devices */
+	struct md_mnt *mnts;
+	size_t nmnts;
+	struct md_dev *devs;
+	size_t ndevs;
+	char *hostsfile, *hostnamefile, *resolvfile;
+	char *shm_size;
+	enum md_netmode net;
+	pid_t netns_pid;       /* --network container:NAME */
+	int userns;
+	uid_t uid_base;
+	uint32_t uid_count;
+	int cgroupns;
+	/* sync with the monitor */
+	int fds[3];            /* the child's stdin, stdout, stderr */
+	int netns_fd;          /* --network container:NAME: its namespace, or -1 */
+	int sync;              /* the child's end of a socketpair */
+	int memfd;             /* a sealed copy of minidock for --init, or -1 */
+};
+
+/* Docker's masked and read-only paths. */
+static const char *const md_masked_paths[] = {
+	"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+	"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"};
+static const char *const md_readonly_paths[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+
+/* Send "CODE message" to the monitor and exit: the child's only way to fail. */
+static MD_NORETURN void md_child_fail(struct md_spec *sp, int code)
+{
+	char buf[1100];
+	int n = snprintf(buf, sizeof buf, "%d %s", code, md_errmsg[0] ? md_errmsg : "container setup failed");
+	if (n > 0)
+		md_write_all(sp->sync, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+	_exit(code);
+}
+
+static int md_mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
+{
+	if (mount(src, dst, type, flags, data) < 0)
+		return md_errno("mount %s on %s", type ? type : (src ? src : "?"), dst);
+	return 0;
+}
+
+/* Bind-remount read-only keeping the flags the kernel insists on (nosuid, ...). */
+static int md_remount_ro(const char *dst, int rec)
+{
+	struct statfs sf;
+	unsigned long keep = 0;
+	if (statfs(dst, &sf) == 0) {
+		if (sf.f_flags & ST_NOSUID)
+			keep |= MS_NOSUID;
+		if (sf.f_flags & ST_NODEV)
+			keep |= MS_NODEV;
+		if (sf.f_flags & ST_NOEXEC)
+			keep |= MS_NOEXEC;
+		if (sf.f_flags & ST_NOATIME)
+			keep |= MS_NOATIME;
+		if (sf.f_flags & ST_RELATIME)
+			keep |= MS_RELATIME;
+		if (sf.f_flags & ST_NODIRATIME)
+			keep |= MS_NODIRATIME;
+	}
+	return md_mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep | (rec ? MS_REC : 0), NULL);
+}
+
+static int md_bind(const char *src, const char *dst, int ro, int rec)
+{
+	if (md_mount(src, dst, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
+		return -1;
+	return ro ? md_remount_ro(dst, 0) : 0;
+}
+
+/* Copy a tree (volume copy-up and the "copy" root fallback): files, dirs,
+ * symlinks, owners, modes, times, xattrs; hardlinks are copied as files. */
+static int md_copy_tree(int sfd, int dfd)
+{
+	DIR *d = fdopendir(dup(sfd));
+	if (!d)
+		return md_errno("opendir");
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(dfd, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST) {
+				r = md_errno("mkdir %s", de->d_name);
+				break;
+			}
+			int s2 = openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s2 >= 0 && d2 >= 0) {
+				r = md_copy_tree(s2, d2);
+				if (fchown(d2, st.st_uid, st.st_gid) < 0) { /* best effort */ }
+				fchmod(d2, st.st_mode & 07777);
+				struct timespec ts[2] = {st.st_atim, st.st_mtim};
+				futimens(d2, ts);
+			}
+			if (s2 >= 0)
+				close(s2);
+			if (d2 >= 0)
+				close(d2);
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(sfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int out = openat(dfd, de->d_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (in < 0 || out < 0) {
+				r = md_errno("copy %s", de->d_name);
+			} else {
+				char buf[65536];
+				ssize_t n;
+				while ((n = read(in, buf, sizeof buf)) > 0)
+					if (md_write_all(out, buf, (size_t)n) < 0) {
+						r = md_errno("copy %s", de->d_name);
+						break;
+					}
+				if (fchown(out, st.st_uid, st.st_gid) < 0) { /* best effort */ }
+				fchmod(out, st.st_mode & 07777);
+				char names[4096];
+				ssize_t nn = flistxattr(in, names, sizeof names);
+				for (ssize_t i = 0; i < nn; i += (ssize_t)strlen(names + i) + 1) {
+					char val[4096];
+					ssize_t vl = fgetxattr(in, names + i, val, sizeof val);
+					if (vl >= 0 && !md_startswith(names + i, "trusted.overlay."))
+						fsetxattr(out, names + i, val, (size_t)vl, 0);
+				}
+				struct timespec ts[2] = {st.st_atim, st.st_mtim};
+				futimens(out, ts);
+			}
+			if (in >= 0)
+				close(in);
+			if (out >= 0)
+				close(out);
+		} else if (S_ISLNK(st.st_mode)) {
+			char t[PATH_MAX];
+			ssize_t tl = readlinkat(sfd, de->d_name, t, sizeof t - 1);
+			if (tl >= 0) {
+				t[tl] = 0;
+				if (symlinkat(t, dfd, de->d_name) == 0)
+					fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+			}
+		} else if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+			continue; /* an overlay whiteout: nothing to copy */
+		} else {
+			if (mknodat(dfd, de->d_name, st.st_mode, st.st_rdev) == 0)
+				fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int md_child_dev(const char *rootfs, const char *host, const char *ctr, mode_t mode, dev_t rdev)
+{
+	char p[PATH_MAX];
+	if (md_secure_join(rootfs, ctr, p, sizeof p) < 0)
+		return -1;
+	char *dir = md_dirname(p);
+	md_mkdir_p(dir, 0755);
+	free(dir);
+	unlink(p);
+	if (mknod(p, mode, rdev) == 0)
+		return 0;
+	/* no CAP_MKNOD (a user namespace): bind the host's node instead */
+	if (md_ensure_path(p, 0) < 0)
+		return -1;
+	return md_bind(host, p, 0, 0);
+}
+
+static int md_child_mount_dev(struct md_spec *sp, const char *rootfs)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/dev", rootfs);
+	if (md_ensure_path(p, 1) < 0 ||
+	    md_mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+		return -1;
+	static const struct { const char *name; unsigned maj, min; } devs[] = {
+		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(devs); i++) {
+		char host[64], ctr[64];
+		snprintf(host, sizeof host, "/dev/%s", devs[i].name);
+		snprintf(ctr, sizeof ctr, "/dev/%s", devs[i].name);
+		if (md_child_dev(rootfs, host, ctr, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
+			return -1;
+	}
+	snprintf(p, sizeof p, "%s/dev/pts", rootfs);
+	if (mkdir(p, 0755) < 0 ||
+	    md_mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+		return -1;
+	snprintf(p, sizeof p, "%s/dev/ptmx", rootfs);
+	if (symlink("pts/ptmx", p) < 0)
+		return md_errno("symlink %s", p);
+	snprintf(p, sizeof p, "%s/dev/shm", rootfs);
+	char opts[64];
+	snprintf(opts, sizeof opts, "mode=1777,size=%s", sp->shm_size ? sp->shm_size : "65536k");
+	if (mkdir(p, 01777) < 0 || md_mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+		return -1;
+	snprintf(p, sizeof p, "%s/dev/mqueue", rootfs);
+	if (mkdir(p, 0755) < 0 || md_mount("mqueue", p, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -1;
+	static const char *const links[][2] = {
+		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+		{"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(links); i++) {
+		snprintf(p, sizeof p, "%s/dev/%s", rootfs, links[i][1]);
+		if (i < 4 && symlink(links[i][0], p) < 0)
+			return md_errno("symlink %s", p);
+	}
+	if (sp->tty) {
+		snprintf(p, sizeof p, "%s/dev/console", rootfs);
+		if (md_ensure_path(p, 0) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sp->ndevs; i++)
+		if (md_child_dev(rootfs, sp->devs[i].host, sp->devs[i].ctr, sp->devs[i].mode, sp->devs[i].rdev) < 0)
+			return -1;
+	if (sp->privileged) {
+		/* every device of the host, as Docker's --privileged */
+		DIR *d = opendir("/dev");
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			struct stat st;
+			char host[PATH_MAX], ctr[PATH_MAX];
+			snprintf(host, sizeof host, "/dev/%s", de->d_name);
+			snprintf(ctr, sizeof ctr, "/dev/%s", de->d_name);
+			snprintf(p, sizeof p, "%s/dev/%s", rootfs, de->d_name);
+			if (lstat(host, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !md_path_exists(p))
+				md_child_dev(rootfs, host, ctr, st.st_mode, st.st_rdev);
+		}
+		if (d)
+			closedir(d);
+		md_errmsg[0] = 0;
+	}
+	return 0;
+}
+
+static int md_child_mount_sys(struct md_spec *sp, const char *rootfs)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/sys", rootfs);
+	if (md_ensure_path(p, 1) < 0)
+		return -1;
+	unsigned long ro = sp->privileged ? 0 : MS_RDONLY;
+	if (mount("sysfs", p, "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | ro, NULL) < 0) {
+		/* not our own network namespace (--network host): bind the host's */
+		if (md_bind("/sys", p, !sp->privileged, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Mirror the host's cgroup mounts, read-only; in the container's cgroup
+ * namespace they show the container's own cgroup as the root. */
+static int md_child_mount_cgroup(struct md_spec *sp, const char *rootfs)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/sys/fs/cgroup", rootfs);
+	if (!md_path_exists(p))
+		return 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	int have_tmpfs = 0, r = 0;
+	char line[4096];
+	while (r == 0 && fgets(line, sizeof line, f)) {
+		/* id parent maj:min root mountpoint opts ... - fstype source superopts */
+		char *sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		char mp[1024], fstype[64], src[256], sopts[1024];
+		if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1 || sscanf(sep + 3, "%63s %255s %1023s", fstype, src, sopts) != 3)
+			continue;
+		int v2 = strcmp(fstype, "cgroup2") == 0;
+		if (!v2 && strcmp(fstype, "cgroup") != 0)
+			continue;
+		if (!md_startswith(mp, "/sys/fs/cgroup"))
+			continue;
+		char target[PATH_MAX];
+		snprintf(target, sizeof target, "%s%s", rootfs, mp);
+		if (strcmp(mp, "/sys/fs/cgroup") != 0 && !have_tmpfs) {
+			if (md_mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+				r = -1;
+			have_tmpfs = 1;
+		}
+		if (r == 0 && md_ensure_path(target, 1) < 0)
+			r = -1;
+		/* cgroup v1 options: keep the controllers and name=, drop the rest */
+		char opts[1024] = "";
+		if (!v2)
+			for (char *o = strtok(sopts, ","); o; o = strtok(NULL, ","))
+				if (strcmp(o, "rw") && strcmp(o, "ro") && !md_startswith(o, "release_agent") &&
+				    !md_startswith(o, "clone_children"))
+					snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s%s", *opts ? "," : "", o);
+		unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC | (sp->privileged ? 0 : MS_RDONLY);
+		if (r == 0 && mount("cgroup", target, fstype, fl, v2 ? NULL : opts) < 0 &&
+		    md_bind(mp, target, !sp->privileged, 0) < 0)
+			r = -1;
+	}
+	fclose(f);
+	/* co-mounted controllers have symlinks (cpu -> cpu,cpuacct) */
+	DIR *d = have_tmpfs ? opendir("/sys/fs/cgroup") : NULL;
+	struct dirent *de;
+	while (r == 0 && d && (de = readdir(d))) {
+		char hp[PATH_MAX], t[PATH_MAX], cp[PATH_MAX + 256];
+		snprintf(hp, sizeof hp, "/sys/fs/cgroup/%s", de->d_name);
+		ssize_t tl = readlink(hp, t, sizeof t - 1);
+		if (tl <= 0)
+			continue;
+		t[tl] = 0;
+		snprintf(cp, sizeof cp, "%s/%s", p, de->d_name);
+		if (symlink(t, cp) < 0 && errno != EEXIST)
+			r = md_errno("symlink %s", cp);
+	}
+	if (r == 0 && have_tmpfs && !sp->privileged)
+		r = md_remount_ro(p, 0);
+	if (d)
+		closedir(d);
+	return r;
+}
+
+static int md_child_mount_proc(struct md_spec *sp, const char *rootfs)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/proc", rootfs);
+	if (md_ensure_path(p, 1) < 0 || md_mount("proc", p, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+		return -1;
+	(void)sp;
+	return 0;
+}
+
+static int md_child_mask(struct md_spec *sp, const char *rootfs)
+{
+	if (sp->privileged)
+		return 0;
+	char p[PATH_MAX];
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_masked_paths); i++) {
+		struct stat st;
+		snprintf(p, sizeof p, "%s%s", rootfs, md_masked_paths[i]);
+		if (lstat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (md_mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") < 0)
+				return -1;
+		} else if (md_bind("/dev/null", p, 0, 0) < 0) {
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_readonly_paths); i++) {
+		snprintf(p, sizeof p, "%s%s", rootfs, md_readonly_paths[i]);
+		if (!md_path_exists(p))
+			continue;
+		if (md_bind(p, p, 1, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int md_child_volumes(struct md_spec *sp, const char *rootfs)
+{
+	char p[PATH_MAX];
+	for (size_t i = 0; i < sp->nmnts; i++) {
+		struct md_mnt *m = &sp->mnts[i];
+		if (md_secure_join(rootfs, m->dst, p, sizeof p) < 0)
+			return -1;
+		struct stat st;
+		int isdir = m->type == MD_M_TMPFS || stat(m->src, &st) < 0 || S_ISDIR(st.st_mode);
+		if (m->copyup && isdir && md_path_exists(p)) {
+			/* Docker fills a new volume from the image's files at its path */
+			int s = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC), d = open(m->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (s >= 0 && d >= 0 && md_copy_tree(s, d) < 0) {
+				close(s);
+				close(d);
+				return md_err_wrap("copy image files into volume at %s", m->dst);
+			}
+			if (s >= 0) {
+				struct stat ss;
+				if (fstat(s, &ss) == 0 && d >= 0) {
+					if (fchown(d, ss.st_uid, ss.st_gid) < 0) { /* best effort */ }
+					fchmod(d, ss.st_mode & 07777);
+				}
+				close(s);
+			}
+			if (d >= 0)
+				close(d);
+		}
+		if (md_ensure_path(p, isdir) < 0)
+			return -1;
+		if (m->type == MD_M_TMPFS) {
+			unsigned long fl = MS_NOSUID | MS_NODEV | (m->ro ? MS_RDONLY : 0);
+			if (md_mount("tmpfs", p, "tmpfs", fl, m->opts && *m->opts ? m->opts : NULL) < 0)
+				return -1;
+		} else if (md_bind(m->src, p, m->ro, 1) < 0) {
+			return -1;
+		}
+	}
+	const char *etc[][2] = {{sp->hostsfile, "/etc/hosts"}, {sp->hostnamefile, "/etc/hostname"},
+	                        {sp->resolvfile, "/etc/resolv.conf"}};
+	for (size_t i = 0; i < 3; i++) {
+		if (!etc[i][0])
+			continue;
+		if (md_secure_join(rootfs, etc[i][1], p, sizeof p) < 0 || md_ensure_path(p, 0) < 0 ||
+		    md_bind(etc[i][0], p, 0, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int md_child_rootfs(struct md_spec *sp)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return md_errno("make mounts private");
+	const char *rootfs = sp->rootfs;
+	if (sp->fallback && strcmp(sp->fallback, "copy") == 0) {
+		if (md_bind(sp->copydir, rootfs, 0, 0) < 0)
+			return -1;
+	} else {
+		char *upper = sp->upper, *work = sp->work, *tu = NULL, *tw = NULL;
+		if (sp->fallback) { /* tmpfs upper: the store cannot hold one */
+			char *t = md_asprintf("%s.upper", rootfs);
+			char opts[64];
+			snprintf(opts, sizeof opts, "mode=755,size=%s", sp->fallback_size ? sp->fallback_size : "64m");
+			if (md_ensure_path(t, 1) < 0 || md_mount("tmpfs", t, "tmpfs", 0, opts) < 0) {
+				free(t);
+				return -1;
+			}
+			upper = tu = md_asprintf("%s/upper", t);
+			work = tw = md_asprintf("%s/work", t);
+			free(t);
+			if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+				return md_errno("mkdir %s", upper);
+		}
+		if (chdir(md_st.root) < 0)
+			return md_errno("chdir %s", md_st.root);
+		char *opts = md_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", sp->lower, upper, work);
+		if (strlen(opts) >= 4096) {
+			free(opts);
+			return md_err("the image has too many layers for one overlay mount");
+		}
+		int r = md_mount("overlay", rootfs, "overlay", 0, opts);
+		free(opts);
+		free(tu);
+		free(tw);
+		if (r < 0)
+			return -1;
+	}
+	if (md_child_mount_proc(sp, rootfs) < 0 || md_child_mount_dev(sp, rootfs) < 0 ||
+	    md_child_mount_sys(sp, rootfs) < 0 || md_child_mount_cgroup(sp, rootfs) < 0 ||
+	    md_child_volumes(sp, rootfs) < 0 || md_child_mask(sp, rootfs) < 0)
+		return -1;
+	/* pivot_root(".", ".") stacks the old root on the new one; then drop it */
+	if (chdir(rootfs) < 0)
+		return md_errno("chdir %s", rootfs);
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) < 0)
+			return md_errno("detach the old root");
+	} else if (errno == EINVAL) {
+		/* the host runs from an initramfs, where pivot_root is refused */
+		if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+			return md_errno("move into the root filesystem");
+	} else {
+		return md_errno("pivot_root");
+	}
+	if (chdir("/") < 0)
+		return md_errno("chdir /");
+	if (sp->readonly && md_remount_ro("/", 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* Bring the loopback interface up in a new network namespace. */
+static int md_net_lo_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return md_errno("socket");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	int r = 0;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
+		r = md_errno("bring up lo");
+	close(s);
+	return r;
+}
+
+/* Look a command up in PATH inside the container's root, as execvp would. */
+static int md_find_exec(const char *cmd, char **envp, char *out, size_t n)
+{
+	if (strchr(cmd, '/')) {
+		snprintf(out, n, "%s", cmd);
+		return access(out, F_OK) == 0 ? 0 : -1;
+	}
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (char **e = envp; e && *e; e++)
+		if (md_startswith(*e, "PATH="))
+			path = *e + 5;
+	for (const char *p = path;;) {
+		const char *c = strchr(p, ':');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		snprintf(out, n, "%.*s/%s", (int)l, l ? p : ".", cmd);
+		struct stat st;
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+			return 0;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return -1;
+}
+
+static void md_close_fds_from(int lo)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lo, ~0u, 0) == 0)
+		return;
+#endif
+	DIR *d = opendir("/proc/self/fd");
+	if (!d) {
+		for (int fd = lo; fd < 4096; fd++)
+			close(fd);
+		return;
+	}
+	int dfd = dirfd(d);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+		if (fd >= lo && fd != dfd)
+			close(fd);
+	}
+	closedir(d);
+}
+
+/* Credentials, capabilities, no_new_privs and seccomp, in the order that works. */
+static int md_child_privs(struct md_spec *sp, struct md_cred *cr)
+{
+#if MD_FEATURE_SECCOMP
+	struct sock_fprog prog = {0, NULL};
+	if (sp->seccomp && md_seccomp_build(sp->caps, &prog) < 0)
+		return -1;
+#endif
+	/* keep capabilities across setuid; the final sets come from capset */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return md_errno("keep capabilities");
+	if (setgroups((size_t)cr->ngroups, cr->groups) < 0)
+		return md_errno("setgroups");
+	if (setresgid(cr->gid, cr->gid, cr->gid) < 0)
+		return md_errno("setgid %u", (unsigned)cr->gid);
+#if MD_FEATURE_SECCOMP
+	/* without no_new_privs the filter must go in while CAP_SYS_ADMIN remains */
+	if (sp->seccomp && !sp->nnp && md_seccomp_install(&prog) < 0)
+		return -1;
+#endif
+	/* the bounding set while CAP_SETPCAP is still effective */
+	if (md_caps_bound(sp->caps) < 0)
+		return -1;
+	if (setresuid(cr->uid, cr->uid, cr->uid) < 0)
+		return md_errno("setuid %u", (unsigned)cr->uid);
+	if (md_caps_apply(sp->caps, cr->uid == 0) < 0)
+		return -1;
+	if (sp->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return md_errno("no_new_privs");
+#if MD_FEATURE_SECCOMP
+	if (sp->seccomp && sp->nnp && md_seccomp_install(&prog) < 0)
+		return -1;
+	free(prog.filter);
+#endif
+	return 0;
+}
+
+static int md_init_main(char **argv);
+
+/* The container's first process: runs in the new namespaces, never returns. */
+static int md_child_main(void *arg)
+{
+	struct md_spec *sp = arg;
+	char go;
+	md_errmsg[0] = 0;
+	/* wait until the monitor has put us in our cgroup (and network) */
+	if (read(sp->sync, &go, 1) != 1)
+		_exit(125);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* the monitor blocks signals it reads from a signalfd: not ours to keep */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	for (int i = 0; i < 3; i++)
+		if (sp->fds[i] >= 0 && sp->fds[i] != i && dup2(sp->fds[i], i) < 0) {
+			md_errno("set up stdio");
+			md_child_fail(sp, 125);
+		}
+	if (sp->netns_fd >= 0 && setns(sp->netns_fd, CLONE_NEWNET) < 0) {
+		md_errno("join the network namespace");
+		md_child_fail(sp, 125);
+	}
+	if (sp->cgroupns && unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL) {
+		md_errno("create cgroup namespace");
+		md_child_fail(sp, 125);
+	}
+	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER && md_net_lo_up() < 0)
+		md_child_fail(sp, 125);
+	if (sethostname(sp->hostname, strlen(sp->hostname)) < 0) {
+		md_errno("sethostname");
+		md_child_fail(sp, 125);
+	}
+	int ptymaster = -1, ptyslave = -1;
+	if (md_child_rootfs(sp) < 0)
+		md_child_fail(sp, 125);
+	if (sp->tty) {
+		/* a terminal of the container's own devpts, handed to the monitor */
+		ptymaster = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		int unlock = 0;
+		if (ptymaster < 0 || ioctl(ptymaster, TIOCSPTLCK, &unlock) < 0) {
+			md_errno("open a terminal");
+			md_child_fail(sp, 125);
+		}
+		ptyslave = ioctl(ptymaster, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+		if (ptyslave < 0) {
+			int n;
+			char name[64];
+			if (ioctl(ptymaster, TIOCGPTN, &n) == 0) {
+				snprintf(name, sizeof name, "/dev/pts/%d", n);
+				ptyslave = open(name, O_RDWR | O_NOCTTY);
+			}
+		}
+		if (ptyslave < 0) {
+			md_errno("open the terminal's peer");
+			md_child_fail(sp, 125);
+		}
+		int ptn;
+		if (ioctl(ptymaster, TIOCGPTN, &ptn) == 0) {
+			char sn[64];
+			snprintf(sn, sizeof sn, "/dev/pts/%d", ptn);
+			mount(sn, "/dev/console", NULL, MS_BIND, NULL);
+		}
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		memset(cbuf, 0, sizeof cbuf);
+		char b = 'T';
+		struct iovec iov = {&b, 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &ptymaster, sizeof(int));
+		if (sendmsg(sp->sync, &mh, 0) < 0) {
+			md_errno("pass the terminal");
+			md_child_fail(sp, 125);
+		}
+		close(ptymaster);
+		setsid();
+		if (ioctl(ptyslave, TIOCSCTTY, 0) < 0) { /* not fatal */ }
+		dup2(ptyslave, 0);
+		dup2(ptyslave, 1);
+		dup2(ptyslave, 2);
+		if (ptyslave > 2)
+			close(ptyslave);
+	}
+	for (int i = 0; i < sp->nulimits; i++)
+		if (setrlimit(sp->ulimits[i].res, &sp->ulimits[i].rl) < 0) {
+			md_errno("set ulimit");
+			md_child_fail(sp, 125);
+		}
+	struct md_cred cr;
+	if (md_cred_resolve(sp->user, &cr, sp->groupadd) < 0)
+		md_child_fail(sp, 125);
+	/* HOME comes from passwd unless set */
+	int have_home = 0, nenv = 0;
+	for (char **e = sp->envp; e && *e; e++, nenv++)
+		have_home |= md_startswith(*e, "HOME=");
+	if (!have_home) {
+		sp->envp = md_realloc(sp->envp, (size_t)(nenv + 2) * sizeof *sp->envp);
+		sp->envp[nenv] = md_asprintf("HOME=%s", cr.home);
+		sp->envp[nenv + 1] = NULL;
+	}
+	const char *cwd = sp->cwd && *sp->cwd ? sp->cwd : "/";
+	if (chdir(cwd) < 0) {
+		/* Docker creates a missing working directory */
+		if (errno != ENOENT || md_mkdir_p(cwd, 0755) < 0 || chown(cwd, cr.uid, cr.gid) < 0 || chdir(cwd) < 0) {
+			md_errno("chdir to working directory %s", cwd);
+			md_child_fail(sp, 125);
+		}
+	}
+	char exe[PATH_MAX];
+	if (!sp->argv || !sp->argv[0]) {
+		md_err("no command specified");
+		md_child_fail(sp, 125);
+	}
+	if (md_find_exec(sp->argv[0], sp->envp, exe, sizeof exe) < 0) {
+		md_err("exec: \"%s\": executable file not found in $PATH", sp->argv[0]);
+		md_child_fail(sp, 127);
+	}
+	if (md_child_privs(sp, &cr) < 0)
+		md_child_fail(sp, 125);
+	/* fds 0-2 stay; sync (and the memfd) are close-on-exec, so the monitor
+	 * sees EOF on success; nothing else of the host's may leak in */
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != sp->sync && fd != sp->memfd)
+			close(fd);
+	(void)md_close_fds_from;
+	/* credentials changed: the parent-death signal must be set again */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (sp->init) {
+		/* our own small init as PID 1, run from a sealed copy of minidock */
+		char **av = md_alloc((size_t)(32 + 2) * sizeof *av);
+		size_t n = 0;
+		av[n++] = "minidock-init";
+		av[n++] = exe;
+		for (char **a = sp->argv + 1; *a; a++) {
+			av = md_realloc(av, (n + 2) * sizeof *av);
+			av[n++] = *a;
+		}
+		av[n] = NULL;
+		if (sp->memfd >= 0)
+			fexecve(sp->memfd, av, sp->envp);
+		md_init_main(av); /* no memfd (old kernel): run it from here */
+	}
+	execve(exe, sp->argv, sp->envp);
+	int e = errno;
+	md_err("exec: \"%s\": %s", sp->argv[0], strerror(e));
+	md_child_fail(sp, e == ENOENT ? 127 : 126);
+}
+
+/* ---- --init: reap zombies and pass signals on, like tini ---- */
+
+static volatile sig_atomic_t md_init_sig;
+
+static void md_init_on_signal(int sig)
+{
+	md_init_sig = sig;
+}
+
+static int md_init_main(char **argv)
+{
+	/* argv: minidock-init EXE ARGS... */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid_t child = fork();
+	if (child == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		setpgid(0, 0);
+		if (isatty(0))
+			tcsetpgrp(0, getpid());
+		execv(argv[1], argv + 1);
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	if (child < 0)
+		_exit(125);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = md_init_on_signal;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
+			sigaction(s, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (;;) {
+		int status;
+		pid_t p = waitpid(-1, &status, 0);
+		if (p < 0 && errno == EINTR) {
+			if (md_init_sig) {
+				kill(child, md_init_sig);
+				md_init_sig = 0;
+			}
+			continue;
+		}
+		if (p < 0)
+			_exit(125);
+		if (p == child)
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+}
+
+/* A sealed in-memory copy of this binary, so code of ours that runs inside
+ * a container never maps the host's file (CVE-2019-5736). */
+static int md_exe_memfd(void)
+{
+#ifdef MFD_ALLOW_SEALING
+	int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return -1;
+	int fd = memfd_create("minidock", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		close(src);
+		return -1;
+	}
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(src, buf, sizeof buf)) > 0)
+		if (md_write_all(fd, buf, (size_t)n) < 0) {
+			n = -1;
+			break;
+		}
+	close(src);
+	if (n < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+#else
+	return -1;
+#endif
+}
+
+/**** 16 monitor: supervision, logs, attach, restart ************************/
+/*
+ * One small process per running container, the same binary run as
+ * `minidock __monitor ID`.  It starts the container (section 15), reaps
+ * its first process, records the exit in state.json, writes the logs,
+ * serves attach clients on RUNROOT/containers/ID/attach.sock, and applies
+ * the restart policy.  It holds monitor.lock while it lives: that lock,
+ * not a pid, is how everyone else knows the container runs.
+ *
+ * Attach protocol, both ways: frames of [type:1][length:4, big-endian][payload].
+ *   client -> monitor: H hello ("in out err"), I stdin data, C close stdin,
+ *                      R resize ("rows cols"), S signal ("N"), T stop ("secs"),
+ *                      W wait for the exit
+ *   monitor -> client: A started ("pid"), F failed ("code message"),
+ *                      O stdout, E stderr, X exited ("code")
+ */
+
+enum { MD_LOG_MAX_DEFAULT = 1 << 20, MD_LOG_FILES_DEFAULT = 2 };
+#ifndef MD_DEFAULT_LOG_MAX_SIZE
+#define MD_DEFAULT_LOG_MAX_SIZE "1m"
+#endif
+#ifndef MD_DEFAULT_LOG_MAX_FILE
+#define MD_DEFAULT_LOG_MAX_FILE "2"
+#endif
+/* Where logs go: "" beside the container in the data root, or a directory
+ * (a board on flash puts them in the volatile run root). */
+#ifndef MD_DEFAULT_LOG_DIR
+#define MD_DEFAULT_LOG_DIR ""
+#endif
+#ifndef MD_DEFAULT_OVERLAY_FALLBACK
+#define MD_DEFAULT_OVERLAY_FALLBACK "tmpfs"
+#endif
+#ifndef MD_DEFAULT_TMPFS_UPPER_SIZE
+#define MD_DEFAULT_TMPFS_UPPER_SIZE "64m"
+#endif
+#ifndef MD_DEFAULT_CGROUP_PARENT
+#define MD_DEFAULT_CGROUP_PARENT "minidock"
+#endif
+
+static const char *md_cgroup_parent(void)
+{
+	const char *p = getenv("MINIDOCK_CGROUP_PARENT");
+	return p && *p ? p : MD_DEFAULT_CGROUP_PARENT;
+}
+
+static char *md_ctr_logpath(const char *id)
+{
+	const char *dir = getenv("MINIDOCK_LOG_DIR");
+	if (!dir)
+		dir = MD_DEFAULT_LOG_DIR;
+	if (!*dir)
+		return md_ctr_path(id, "container.log");
+	if (strcmp(dir, "runroot") == 0)
+		return md_asprintf("%s/logs/%s.log", md_st.runroot, id);
+	return md_asprintf("%s/%s.log", dir, id);
+}
+
+/* "10m", "512k", "1g", "100" -> bytes; -1 if invalid. */
+static int64_t md_parse_size(const char *s)
+{
+	if (!s || !*s)
+		return -1;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	int64_t mul = 1;
+	switch (tolower((unsigned char)*end)) {
+	case 0: break;
+	case 'b': mul = 1; end++; break;
+	case 'k': mul = 1024; end++; break;
+	case 'm': mul = 1024 * 1024; end++; break;
+	case 'g': mul = 1024ll * 1024 * 1024; end++; break;
+	case 't': mul = 1024ll * 1024 * 1024 * 1024; end++; break;
+	default: return -1;
+	}
+	if (*end == 'b' || *end == 'B' || *end == 'i')
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	if (v * (double)mul > 9e18)
+		return -1;
+	return (int64_t)(v * (double)mul);
+}
+
+/* ---- frames ---- */
+
+static int md_frame_send(int fd, char type, const void *p, size_t n)
+{
+	unsigned char h[5] = {(unsigned char)type, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+	                      (unsigned char)(n >> 8), (unsigned char)n};
+	if (md_write_all(fd, h, 5) < 0 || (n && md_write_all(fd, p, n) < 0))
+		return -1;
+	return 0;
+}
+
+static int md_frame_sends(int fd, char type, const char *s)
+{
+	return md_frame_send(fd, type, s, strlen(s));
+}
+
+/* Read one frame (blocking); payload is NUL-terminated; -1 at EOF/error. */
+static int md_frame_recv(int fd, char *type, char *buf, size_t cap, size_t *len)
+{
+	unsigned char h[5];
+	if (md_read_full(fd, h, 5) != 5)
+		return -1;
+	size_t n = ((size_t)h[1] << 24) | ((size_t)h[2] << 16) | ((size_t)h[3] << 8) | h[4];
+	if (n >= cap)
+		return -1;
+	if (n && md_read_full(fd, buf, n) != (ssize_t)n)
+		return -1;
+	buf[n] = 0;
+	*type = (char)h[0];
+	*len = n;
+	return 0;
+}
+
+/* ---- logs: CRI format lines, "TIME STREAM F|P DATA", size-capped ---- */
+
+struct md_log {
+	char *path;
+	int fd;
+	int64_t size, max;
+	int files;
+	char part[2][16384]; /* a partial line per stream */
+	size_t plen[2];
+};
+
+static void md_log_open(struct md_log *lg)
+{
+	lg->fd = open(lg->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	struct stat st;
+	lg->size = lg->fd >= 0 && fstat(lg->fd, &st) == 0 ? st.st_size : 0;
+}
+
+static void md_log_rotate(struct md_log *lg)
+{
+	if (lg->files <= 1) {
+		if (ftruncate(lg->fd, 0) == 0)
+			lg->size = 0;
+		return;
+	}
+	for (int i = lg->files - 1; i >= 1; i--) {
+		char *from = i == 1 ? md_strdup(lg->path) : md_asprintf("%s.%d", lg->path, i - 1);
+		char *to = md_asprintf("%s.%d", lg->path, i);
+		rename(from, to);
+		free(from);
+		free(to);
+	}
+	close(lg->fd);
+	md_log_open(lg);
+}
+
+static void md_log_line(struct md_log *lg, int stream, const char *data, size_t n, int partial)
+{
+	if (lg->fd < 0)
+		return;
+	char ts[64];
+	md_time_now(ts, sizeof ts);
+	char head[96];
+	int hl = snprintf(head, sizeof head, "%s %s %c ", ts, stream ? "stderr" : "stdout", partial ? 'P' : 'F');
+	int64_t add = hl + (int64_t)n + 1;
+	if (lg->max > 0 && lg->size + add > lg->max && lg->size > 0)
+		md_log_rotate(lg);
+	struct iovec iov[3] = {{head, (size_t)hl}, {(void *)data, n}, {"\n", 1}};
+	if (writev(lg->fd, iov, 3) > 0)
+		lg->size += add;
+}
+
+static void md_log_write(struct md_log *lg, int stream, const char *p, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+		if (lg->plen[stream] + k >= sizeof lg->part[stream]) {
+			/* a very long line: write what we have as a partial line */
+			size_t room = sizeof lg->part[stream] - lg->plen[stream];
+			memcpy(lg->part[stream] + lg->plen[stream], p, room);
+			md_log_line(lg, stream, lg->part[stream], sizeof lg->part[stream], 1);
+			lg->plen[stream] = 0;
+			p += room;
+			n -= room;
+			continue;
+		}
+		memcpy(lg->part[stream] + lg->plen[stream], p, k);
+		lg->plen[stream] += k;
+		if (!nl)
+			break;
+		md_log_line(lg, stream, lg->part[stream], lg->plen[stream], 0);
+		lg->plen[stream] = 0;
+		p += k + 1;
+		n -= k + 1;
+	}
+}
+
+static void md_log_flush(struct md_log *lg)
+{
+	for (int s = 0; s < 2; s++)
+		if (lg->plen[s]) {
+			md_log_line(lg, s, lg->part[s], lg->plen[s], 1);
+			lg->plen[s] = 0;
+		}
+}
+
+/* ---- the monitor's state ---- */
+
+#define MD_MON_CLIENTS 16
+
+struct md_mclient {
+	int fd;
+	int out;       /* wants output */
+	int in;        /* sends stdin */
+	int wait;      /* wants the exit */
+};
+
+struct md_mon {
+	struct md_ctr c;
+	struct md_spec sp;
+	struct md_log log;
+	pid_t pid;               /* the container's first process, in our namespace */
+	int out[2];              /* read ends: stdout, stderr (or the pty master in out[0]) */
+	int in;                  /* write end of the container's stdin, or the pty master */
+	int pty;                 /* the pty master, when Tty */
+	int lsock;               /* attach.sock */
+	int sfd;                 /* signalfd */
+	struct md_mclient cl[MD_MON_CLIENTS];
+	int stopping;            /* a stop was asked for */
+	time_t kill_at;          /* when the stop timeout ends */
+	int exit_code;
+	int oom;
+	struct timespec started;
+	int restart_count;
+};
+
+static void md_mon_broadcast(struct md_mon *m, char type, const void *p, size_t n, int outonly)
+{
+	for (int i = 0; i < MD_MON_CLIENTS; i++) {
+		struct md_mclient *k = &m->cl[i];
+		if (k->fd < 0 || (outonly && !k->out))
+			continue;
+		if (md_frame_send(k->fd, type, p, n) < 0) {
+			close(k->fd);
+			k->fd = -1;
+		}
+	}
+}
+
+static int md_mon_add_client(struct md_mon *m, int fd)
+{
+	for (int i = 0; i < MD_MON_CLIENTS; i++)
+		if (m->cl[i].fd < 0) {
+			m->cl[i] = (struct md_mclient){fd, 0, 0, 0};
+			return i;
+		}
+	close(fd);
+	return -1;
+}
+
+static int md_parse_signal(const char *s);
+
+static void md_mon_stop(struct md_mon *m, int secs)
+{
+	if (m->pid <= 0)
+		return;
+	m->stopping = 1;
+	md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
+	md_ctr_save_state(&m->c);
+	const char *ss = md_json_gets(md_json_get(m->c.cfg, "Config"), "StopSignal");
+	int sig = ss ? md_parse_signal(ss) : SIGTERM;
+	if (sig <= 0)
+		sig = SIGTERM;
+	if (secs < 0) {
+		long long t = md_json_geti(md_json_get(m->c.cfg, "Config"), "StopTimeout", 10);
+		secs = t < 0 ? 10 : (int)t;
+	}
+	kill(m->pid, sig);
+	m->kill_at = time(NULL) + secs;
+	if (secs == 0)
+		kill(m->pid, SIGKILL);
+}
+
+/* Handle one frame from client i. */
+static void md_mon_client_frame(struct md_mon *m, int i)
+{
+	struct md_mclient *k = &m->cl[i];
+	char type, buf[65536];
+	size_t n;
+	if (md_frame_recv(k->fd, &type, buf, sizeof buf, &n) < 0) {
+		if (k->in && m->in >= 0 && m->pty < 0 && md_json_is(md_json_get(md_json_get(m->c.cfg, "Config"), "StdinOnce"), MD_J_TRUE)) {
+			close(m->in);
+			m->in = -1;
+		}
+		close(k->fd);
+		k->fd = -1;
+		return;
+	}
+	switch (type) {
+	case 'H':
+		k->out = strstr(buf, "out") != NULL || strstr(buf, "err") != NULL;
+		k->in = strstr(buf, "in") != NULL;
+		k->wait = strstr(buf, "wait") != NULL;
+		break;
+	case 'I':
+		if (m->in >= 0 && md_write_all(m->in, buf, n) < 0 && m->pty < 0) {
+			close(m->in);
+			m->in = -1;
+		}
+		break;
+	case 'C':
+		if (m->in >= 0 && m->pty < 0) {
+			close(m->in);
+			m->in = -1;
+		} else if (m->pty) {
+			char eot = 4; /* ^D: end of input on a terminal */
+			if (write(m->pty, &eot, 1) < 0) { /* nothing to do */ }
+		}
+		break;
+	case 'R':
+		if (m->pty >= 0) {
+			struct winsize ws = {0, 0, 0, 0};
+			unsigned rows, cols;
+			if (sscanf(buf, "%u %u", &rows, &cols) == 2) {
+				ws.ws_row = (unsigned short)rows;
+				ws.ws_col = (unsigned short)cols;
+				ioctl(m->pty, TIOCSWINSZ, &ws);
+			}
+		}
+		break;
+	case 'S':
+		if (m->pid > 0)
+			kill(m->pid, atoi(buf));
+		break;
+	case 'T':
+		md_mon_stop(m, n ? atoi(buf) : -1);
+		break;
+	case 'W':
+		k->wait = 1;
+		break;
+	}
+}
+
+/* ---- layer links and the root filesystem ---- */
+
+/* A short name for a layer's directory (ROOT/l/12HEX -> ../layers/HEX/diff),
+ * so the overlay option string fits in a page with ~250 layers. */
+static char *md_layer_link(const char *chain)
+{
+	char *ldir = md_sp("l");
+	mkdir(ldir, 0700);
+	free(ldir);
+	char want[128];
+	snprintf(want, sizeof want, "../layers/%s/diff", chain + 7);
+	char *link = md_sp("l/%.12s", chain + 7);
+	char cur[256];
+	ssize_t n = readlink(link, cur, sizeof cur - 1);
+	if (n > 0) {
+		cur[n] = 0;
+		if (strcmp(cur, want) == 0) {
+			free(link);
+			return md_asprintf("l/%.12s", chain + 7);
+		}
+		/* a different layer has these 12 digits: use the long path */
+		free(link);
+		return md_asprintf("layers/%s/diff", chain + 7);
+	}
+	char *tmp = md_asprintf("%s.tmp-%d", link, (int)getpid());
+	unlink(tmp);
+	if (symlink(want, tmp) < 0 || rename(tmp, link) < 0) {
+		unlink(tmp);
+		free(tmp);
+		free(link);
+		return md_asprintf("layers/%s/diff", chain + 7);
+	}
+	free(tmp);
+	free(link);
+	return md_asprintf("l/%.12s", chain + 7);
+}
+
+/* Can this directory's filesystem hold an overlay upper layer? */
+static const char *md_upper_unsupported(const char *dir)
+{
+	struct statfs sf;
+	if (statfs(dir, &sf) < 0)
+		return NULL;
+	switch ((unsigned long)sf.f_type) {
+	case 0x794c7630UL: return "overlayfs";
+	case 0x72b6UL: return "jffs2";
+	case 0x73717368UL: return "squashfs";
+	case 0x4d44UL: return "vfat";
+	case 0x65735546UL: return "fuse";
+	case 0x6969UL: return "nfs";
+	case 0x858458f6UL: return "ramfs";
+	default: return NULL;
+	}
+}
+
+/* Flatten layers (bottom first) into dir, applying whiteouts: the "copy"
+ * fallback for stores that cannot hold an overlay upper. */
+static int md_layers_flatten_one(int sfd, int dfd)
+{
+	DIR *d = fdopendir(dup(sfd));
+	if (!d)
+		return md_errno("opendir");
+	char v;
+	if (fgetxattr(sfd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') {
+		/* opaque: what lower layers put here goes */
+		DIR *dd = fdopendir(dup(dfd));
+		struct dirent *x;
+		while (dd && (x = readdir(dd)))
+			if (strcmp(x->d_name, ".") && strcmp(x->d_name, ".."))
+				md_rm_rf_at(dfd, x->d_name);
+		if (dd)
+			closedir(dd);
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st, dt;
+		if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		int exists = fstatat(dfd, de->d_name, &dt, AT_SYMLINK_NOFOLLOW) == 0;
+		if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+			if (exists)
+				r = md_rm_rf_at(dfd, de->d_name);
+			continue;
+		}
+		if (exists && !(S_ISDIR(st.st_mode) && S_ISDIR(dt.st_mode)))
+			if ((r = md_rm_rf_at(dfd, de->d_name)) < 0)
+				break;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(dfd, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST) {
+				r = md_errno("mkdir %s", de->d_name);
+				break;
+			}
+			int s2 = openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s2 < 0 || d2 < 0)
+				r = md_errno("open %s", de->d_name);
+			else
+				r = md_layers_flatten_one(s2, d2);
+			if (d2 >= 0) {
+				if (fchown(d2, st.st_uid, st.st_gid) < 0) { /* best effort */ }
+				fchmod(d2, st.st_mode & 07777);
+				struct timespec ts[2] = {st.st_atim, st.st_mtim};
+				futimens(d2, ts);
+				close(d2);
+			}
+			if (s2 >= 0)
+				close(s2);
+		} else {
+			if (S_ISREG(st.st_mode)) {
+				int in = openat(sfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+				int out = openat(dfd, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+				char buf[65536];
+				ssize_t n = 0;
+				while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+					if (md_write_all(out, buf, (size_t)n) < 0)
+						break;
+				if (in < 0 || out < 0 || n < 0)
+					r = md_errno("copy %s", de->d_name);
+				if (out >= 0) {
+					if (fchown(out, st.st_uid, st.st_gid) < 0) { /* best effort */ }
+					fchmod(out, st.st_mode & 07777);
+					struct timespec ts[2] = {st.st_atim, st.st_mtim};
+					futimens(out, ts);
+					close(out);
+				}
+				if (in >= 0)
+					close(in);
+			} else if (S_ISLNK(st.st_mode)) {
+				char t[PATH_MAX];
+				ssize_t tl = readlinkat(sfd, de->d_name, t, sizeof t - 1);
+				if (tl >= 0) {
+					t[tl] = 0;
+					if (symlinkat(t, dfd, de->d_name) == 0)
+						fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+				}
+			} else if (mknodat(dfd, de->d_name, st.st_mode, st.st_rdev) == 0) {
+				fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+			}
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int md_layers_flatten(struct md_json *chains, const char *dest)
+{
+	char *tmp = md_asprintf("%s.tmp", dest);
+	md_rm_rf(tmp);
+	if (mkdir(tmp, 0755) < 0) {
+		free(tmp);
+		return md_errno("mkdir %s", dest);
+	}
+	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = dfd < 0 ? -1 : 0;
+	for (struct md_json *c = chains ? chains->child : NULL; c && r == 0; c = c->next) {
+		char *dd = md_sp("layers/%s/diff", md_json_str(c) + 7);
+		int sfd = open(dd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(dd);
+		r = sfd < 0 ? md_errno("open layer %.19s", md_json_str(c)) : md_layers_flatten_one(sfd, dfd);
+		if (sfd >= 0) {
+			struct stat st;
+			if (fstat(sfd, &st) == 0) {
+				if (fchown(dfd, st.st_uid, st.st_gid) < 0) { /* best effort */ }
+				fchmod(dfd, st.st_mode & 07777);
+			}
+			close(sfd);
+		}
+	}
+	if (dfd >= 0)
+		close(dfd);
+	if (r == 0 && (md_store_syncfs() < 0 || rename(tmp, dest) < 0))
+		r = md_errno("store %s", dest);
+	if (r < 0)
+		md_rm_rf(tmp);
+	free(tmp);
+	return r;
+}
+
+static void md_spec_free(struct md_spec *sp)
+{
+	free(sp->lower);
+	free(sp->upper);
+	free(sp->work);
+	free(sp->rootfs);
+	free(sp->copydir);
+	for (char **a = sp->argv; a && *a; a++)
+		free(*a);
+	free(sp->argv);
+	for (char **a = sp->envp; a && *a; a++)
+		free(*a);
+	free(sp->envp);
+	for (size_t i = 0; i < sp->nmnts; i++) {
+		free(sp->mnts[i].src);
+		free(sp->mnts[i].dst);
+		free(sp->mnts[i].opts);
+	}
+	free(sp->mnts);
+	for (size_t i = 0; i < sp->ndevs; i++) {
+		free(sp->devs[i].host);
+		free(sp->devs[i].ctr);
+	}
+	free(sp->devs);
+	free(sp->hostsfile);
+	free(sp->hostnamefile);
+	free(sp->resolvfile);
+	md_json_free(sp->groupadd);
+	memset(sp, 0, sizeof *sp);
+}
+
+static char **md_json_to_argv(const struct md_json *a, const char *first)
+{
+	size_t n = (a ? a->n : 0) + 2, k = 0;
+	char **v = md_alloc(n * sizeof *v);
+	if (first)
+		v[k++] = md_strdup(first);
+	for (struct md_json *c = a ? a->child : NULL; c; c = c->next)
+		v[k++] = md_strdup(md_json_str(c) ? c->s : "");
+	v[k] = NULL;
+	return v;
+}
+
+static const struct { const char *name; int res; } md_rlimits[] = {
+	{"core", RLIMIT_CORE}, {"cpu", RLIMIT_CPU}, {"data", RLIMIT_DATA}, {"fsize", RLIMIT_FSIZE},
+	{"locks", RLIMIT_LOCKS}, {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE},
+	{"nice", RLIMIT_NICE}, {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}, {"rss", RLIMIT_RSS},
+	{"rtprio", RLIMIT_RTPRIO}, {"rttime", RLIMIT_RTTIME}, {"sigpending", RLIMIT_SIGPENDING},
+	{"stack", RLIMIT_STACK}, {"as", RLIMIT_AS}};
+
+static int md_rlimit_res(const char *name)
+{
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_rlimits); i++)
+		if (strcmp(md_rlimits[i].name, name) == 0)
+			return md_rlimits[i].res;
+	return -1;
+}
+
+static int md_secopt_has(const struct md_json *hc, const char *what)
+{
+	struct md_json *so = md_json_get(hc, "SecurityOpt");
+	size_t l = strlen(what);
+	for (struct md_json *c = so ? so->child : NULL; c; c = c->next) {
+		const char *s = md_json_str(c);
+		if (!s)
+			continue;
+		if (strcmp(s, what) == 0)
+			return 1;
+		/* "no-new-privileges:true", "seccomp=unconfined", "seccomp:unconfined" */
+		if (strncmp(s, what, l) == 0 && (s[l] == ':' || s[l] == '=') && strcmp(s + l + 1, "false") != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Build what the child needs from config.json and the image. */
+static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **notice)
+{
+	struct md_json *cfg = c->cfg, *cc = md_json_get(cfg, "Config"), *hc = md_json_get(cfg, "HostConfig");
+	memset(sp, 0, sizeof *sp);
+	sp->sync = sp->memfd = sp->netns_fd = -1;
+	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
+	snprintf(sp->id, sizeof sp->id, "%s", c->id);
+	*notice = NULL;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	const char *img = md_json_gets(cfg, "Image");
+	struct md_json *chains = md_json_clone(md_image_layers(idx, img ? img : ""));
+	md_json_free(idx);
+	if (!chains->n) {
+		md_json_free(chains);
+		return md_err("the container's image %.19s is missing from the store", img ? img : "?");
+	}
+	sp->upper = md_ctr_path(c->id, "upper");
+	sp->work = md_ctr_path(c->id, "work");
+	sp->rootfs = md_ctr_rpath(c->id, "rootfs");
+	/* the overlay cannot have its upper layer on some filesystems (OpenWrt's
+	 * root is an overlay itself): say so and fall back */
+	const char *bad = md_upper_unsupported(sp->upper);
+	const char *fb = getenv("MINIDOCK_OVERLAY_FALLBACK");
+	if (!fb || !*fb)
+		fb = MD_DEFAULT_OVERLAY_FALLBACK;
+	if (bad) {
+		if (strcmp(fb, "copy") == 0) {
+			sp->fallback = "copy";
+			sp->copydir = md_ctr_path(c->id, "rootfs");
+			if (!md_path_exists(sp->copydir) && md_layers_flatten(chains, sp->copydir) < 0) {
+				md_json_free(chains);
+				return md_err_wrap("copy the image into %s", sp->copydir);
+			}
+			*notice = md_asprintf("the store is on %s, which cannot hold an overlay upper layer: using a copied root "
+			                      "filesystem in %s", bad, sp->copydir);
+		} else if (strcmp(fb, "tmpfs") == 0) {
+			sp->fallback = "tmpfs";
+			sp->fallback_size = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
+			if (!sp->fallback_size || !*sp->fallback_size)
+				sp->fallback_size = MD_DEFAULT_TMPFS_UPPER_SIZE;
+			*notice = md_asprintf("the store is on %s, which cannot hold an overlay upper layer: using a tmpfs upper "
+			                      "layer (%s; changes are lost when the container stops)", bad, sp->fallback_size);
+		} else {
+			md_json_free(chains);
+			return md_err("the store is on %s, which cannot hold an overlay upper layer (set "
+			              "MINIDOCK_OVERLAY_FALLBACK=tmpfs or copy)", bad);
+		}
+	}
+	struct md_sb lower = {0};
+	for (size_t i = chains->n; i-- > 0;) {
+		char *l = md_layer_link(md_json_str(md_json_at(chains, i)));
+		md_sb_printf(&lower, "%s%s", lower.len ? ":" : "", l);
+		free(l);
+	}
+	sp->lower = lower.s;
+	md_json_free(chains);
+	sp->argv = md_json_to_argv(md_json_get(cfg, "Args"), md_json_gets(cfg, "Path"));
+	sp->envp = md_json_to_argv(md_json_get(cc, "Env"), NULL);
+	sp->cwd = (char *)md_json_gets(cc, "WorkingDir");
+	sp->user = (char *)md_json_gets(cc, "User");
+	sp->hostname = (char *)md_json_gets(cc, "Hostname");
+	if (!sp->hostname)
+		sp->hostname = c->id + 52;
+	sp->tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
+	sp->init = md_json_is(md_json_get(hc, "Init"), MD_J_TRUE);
+	sp->privileged = md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
+	sp->readonly = md_json_is(md_json_get(hc, "ReadonlyRootfs"), MD_J_TRUE);
+	sp->nnp = md_secopt_has(hc, "no-new-privileges");
+	sp->seccomp = MD_FEATURE_SECCOMP && !sp->privileged && !md_secopt_has(hc, "seccomp=unconfined") &&
+	              !md_secopt_has(hc, "seccomp:unconfined");
+	sp->groupadd = md_json_clone(md_json_get(hc, "GroupAdd"));
+	if (md_caps_compute(hc, &sp->caps) < 0)
+		return -1;
+	struct md_json *ul = md_json_get(hc, "Ulimits");
+	for (struct md_json *u = ul ? ul->child : NULL; u && sp->nulimits < 16; u = u->next) {
+		int res = md_rlimit_res(md_json_gets(u, "Name") ? md_json_gets(u, "Name") : "");
+		if (res < 0)
+			return md_err("unknown ulimit \"%s\"", md_json_gets(u, "Name") ? md_json_gets(u, "Name") : "?");
+		long long soft = md_json_geti(u, "Soft", 0), hard = md_json_geti(u, "Hard", soft);
+		sp->ulimits[sp->nulimits].res = res;
+		sp->ulimits[sp->nulimits].rl.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
+		sp->ulimits[sp->nulimits].rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
+		sp->nulimits++;
+	}
+	struct md_json *mts = md_json_get(cfg, "Mounts");
+	sp->mnts = md_alloc(((mts ? mts->n : 0) + 1) * sizeof *sp->mnts);
+	for (struct md_json *m = mts ? mts->child : NULL; m; m = m->next) {
+		struct md_mnt *x = &sp->mnts[sp->nmnts++];
+		const char *type = md_json_gets(m, "Type");
+		x->type = md_streq(type, "tmpfs") ? MD_M_TMPFS : md_streq(type, "volume") ? MD_M_VOLUME : MD_M_BIND;
+		x->src = md_strdup(md_json_gets(m, "Source") ? md_json_gets(m, "Source") : "");
+		x->dst = md_strdup(md_json_gets(m, "Destination") ? md_json_gets(m, "Destination") : "/");
+		x->opts = md_json_gets(m, "Options") ? md_strdup(md_json_gets(m, "Options")) : NULL;
+		x->ro = md_json_is(md_json_get(m, "RW"), MD_J_FALSE);
+		if (x->type == MD_M_VOLUME) {
+			/* a volume is filled from the image the first time it is used */
+			char *mark = md_asprintf("%s/../.initialized", x->src);
+			if (!md_path_exists(mark)) {
+				x->copyup = 1;
+				int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+				if (fd >= 0)
+					close(fd);
+			}
+			free(mark);
+		}
+	}
+	struct md_json *dv = md_json_get(hc, "Devices");
+	sp->devs = md_alloc(((dv ? dv->n : 0) + 1) * sizeof *sp->devs);
+	for (struct md_json *d = dv ? dv->child : NULL; d; d = d->next) {
+		const char *h = md_json_gets(d, "PathOnHost"), *ct = md_json_gets(d, "PathInContainer");
+		struct stat st;
+		if (!h || stat(h, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+			return md_err("error gathering device information while adding custom device \"%s\": not a device node",
+			              h ? h : "?");
+		struct md_dev *x = &sp->devs[sp->ndevs++];
+		x->host = md_strdup(h);
+		x->ctr = md_strdup(ct && *ct ? ct : h);
+		x->mode = st.st_mode;
+		x->rdev = st.st_rdev;
+	}
+	sp->hostsfile = md_ctr_path(c->id, "hosts");
+	sp->hostnamefile = md_ctr_path(c->id, "hostname");
+	sp->resolvfile = md_ctr_path(c->id, "resolv.conf");
+	const char *nm = md_json_gets(hc, "NetworkMode");
+	sp->net = md_streq(nm, "host") ? MD_NET_HOST : nm && md_startswith(nm, "container:") ? MD_NET_CONTAINER
+	          : md_streq(nm, "none") ? MD_NET_NONE : MD_NET_BRIDGE;
+	sp->cgroupns = 1;
+	long long shm = md_json_geti(hc, "ShmSize", 0);
+	if (shm > 0) {
+		static char buf[32];
+		snprintf(buf, sizeof buf, "%lld", shm);
+		sp->shm_size = buf;
+	}
+	return 0;
+}
+
+/* cgroup limits from HostConfig */
+static void md_cg_limits_from(const struct md_json *hc, struct md_cg_limits *lim, struct md_cg_dev *devs, size_t cap)
+{
+	memset(lim, 0, sizeof *lim);
+	lim->memory = md_json_geti(hc, "Memory", 0);
+	lim->memory_swap = md_json_geti(hc, "MemorySwap", 0);
+	long long nano = md_json_geti(hc, "NanoCpus", 0);
+	lim->cpu_period = md_json_geti(hc, "CpuPeriod", 0);
+	lim->cpu_quota = md_json_geti(hc, "CpuQuota", 0);
+	if (nano > 0) {
+		lim->cpu_period = 100000;
+		lim->cpu_quota = nano / 10000;
+	}
+	lim->cpu_shares = md_json_geti(hc, "CpuShares", 0);
+	lim->pids = md_json_geti(hc, "PidsLimit", 0);
+	snprintf(lim->cpuset_cpus, sizeof lim->cpuset_cpus, "%s", md_json_gets(hc, "CpusetCpus") ? md_json_gets(hc, "CpusetCpus") : "");
+	snprintf(lim->cpuset_mems, sizeof lim->cpuset_mems, "%s", md_json_gets(hc, "CpusetMems") ? md_json_gets(hc, "CpusetMems") : "");
+	lim->devices_allow_all = md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
+	size_t n = md_cg_default_devices(devs, cap);
+	struct md_json *dv = md_json_get(hc, "Devices");
+	for (struct md_json *d = dv ? dv->child : NULL; d && n < cap; d = d->next) {
+		struct stat st;
+		const char *h = md_json_gets(d, "PathOnHost");
+		if (!h || stat(h, &st) < 0)
+			continue;
+		const char *perm = md_json_gets(d, "CgroupPermissions");
+		devs[n].type = S_ISBLK(st.st_mode) ? 'b' : 'c';
+		devs[n].major = major(st.st_rdev);
+		devs[n].minor = minor(st.st_rdev);
+		snprintf(devs[n].access, sizeof devs[n].access, "%s", perm && *perm ? perm : "rwm");
+		n++;
+	}
+	lim->devs = devs;
+	lim->ndevs = n;
+}
+
+/* ---- starting, reaping, restarting ---- */
+
+static void md_state_set_time(struct md_json *st, const char *key)
+{
+	char t[64];
+	md_time_now(t, sizeof t);
+	md_json_sets(st, key, t);
+}
+
+/* Start the container's first process; on failure *code gets 125/126/127. */
+static int md_mon_start(struct md_mon *m, int *code)
+{
+	const char *notice = NULL;
+	*code = 125;
+	md_spec_free(&m->sp);
+	if (md_spec_build(&m->c, &m->sp, &notice) < 0)
+		return -1;
+	if (notice) {
+		md_mon_broadcast(m, 'N', notice, strlen(notice), 0);
+		free((char *)notice);
+	}
+	struct md_spec *sp = &m->sp;
+	struct md_json *cc = md_json_get(m->c.cfg, "Config"), *hc = md_json_get(m->c.cfg, "HostConfig");
+	if (md_ensure_path(sp->rootfs, 1) < 0)
+		return -1;
+	struct md_cg_dev devs[64];
+	struct md_cg_limits lim;
+	md_cg_limits_from(hc, &lim, devs, MD_ARRAY_LEN(devs));
+	md_cg_destroy(md_cgroup_parent(), m->c.id); /* leftovers of a crash */
+	if (md_cg_create(md_cgroup_parent(), m->c.id, &lim) < 0)
+		return -1;
+	int sv[2] = {-1, -1}, op[2] = {-1, -1}, ep[2] = {-1, -1}, ip[2] = {-1, -1};
+	int r = -1;
+	pid_t pid = -1;
+	char *stack = NULL;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		md_errno("socketpair");
+		goto fail;
+	}
+	m->pty = -1;
+	m->in = -1;
+	m->out[0] = m->out[1] = -1;
+	if (!sp->tty) {
+		if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+			md_errno("pipe");
+			goto fail;
+		}
+		sp->fds[1] = op[1];
+		sp->fds[2] = ep[1];
+	}
+	if (md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE) && !sp->tty) {
+		if (pipe2(ip, O_CLOEXEC) < 0) {
+			md_errno("pipe");
+			goto fail;
+		}
+		sp->fds[0] = ip[0];
+	} else {
+		sp->fds[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (sp->tty) {
+			sp->fds[1] = sp->fds[2] = sp->fds[0];
+		}
+	}
+	if (sp->net == MD_NET_CONTAINER) {
+		const char *nm = md_json_gets(hc, "NetworkMode");
+		struct md_json *idx = md_index_read();
+		char oid[65];
+		struct md_ctr o;
+		int ok = idx && md_ctr_resolve(idx, nm + 10, oid) == 0 && md_ctr_load(oid, &o) == 0;
+		md_json_free(idx);
+		if (!ok)
+			goto fail;
+		long long opid = md_json_geti(o.st, "Pid", 0);
+		int alive = md_ctr_monitor_alive(oid);
+		md_ctr_free(&o);
+		if (!alive || opid <= 0) {
+			md_err("cannot join network of a non running container: %s", nm + 10);
+			goto fail;
+		}
+		char *np = md_asprintf("/proc/%lld/ns/net", opid);
+		sp->netns_fd = open(np, O_RDONLY | O_CLOEXEC);
+		free(np);
+		if (sp->netns_fd < 0) {
+			md_errno("open the network namespace of %s", nm + 10);
+			goto fail;
+		}
+	}
+	if (sp->init)
+		sp->memfd = md_exe_memfd();
+	sp->sync = sv[1];
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER)
+		flags |= CLONE_NEWNET;
+	const size_t stacksz = 256 * 1024;
+	stack = mmap(NULL, stacksz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		stack = NULL;
+		md_errno("mmap");
+		goto fail;
+	}
+	pid = clone(md_child_main, stack + stacksz, flags, sp);
+	if (pid < 0) {
+		md_errno("clone");
+		goto fail;
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	for (int i = 0; i < 3; i++)
+		if (sp->fds[i] >= 0 && (i == 0 || sp->fds[i] != sp->fds[0]))
+			close(sp->fds[i]);
+	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
+	if (md_cg_attach(md_cgroup_parent(), m->c.id, pid) < 0)
+		goto fail;
+	if (write(sv[0], "g", 1) != 1) {
+		md_errno("start the container");
+		goto fail;
+	}
+	/* the child reports a terminal, an error, or nothing: EOF means exec'd */
+	for (;;) {
+		char buf[1200];
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = {buf, sizeof buf - 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+		ssize_t n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		if (buf[0] == 'T' && cm && cm->cmsg_type == SCM_RIGHTS) {
+			memcpy(&m->pty, CMSG_DATA(cm), sizeof(int));
+			if (n == 1)
+				continue;
+			memmove(buf, buf + 1, (size_t)--n);
+		}
+		buf[n] = 0;
+		/* "CODE message" */
+		*code = atoi(buf);
+		if (*code < 125 || *code > 127)
+			*code = 125;
+		const char *msg = strchr(buf, ' ');
+		md_err("%s", msg ? msg + 1 : buf);
+		int st;
+		waitpid(pid, &st, 0);
+		pid = -1;
+		goto fail;
+	}
+	m->pid = pid;
+	if (sp->tty) {
+		m->out[0] = m->pty;
+		m->in = m->pty;
+		struct winsize ws = {24, 80, 0, 0};
+		ioctl(m->pty, TIOCSWINSZ, &ws);
+	} else {
+		m->out[0] = op[0];
+		m->out[1] = ep[0];
+		op[0] = ep[0] = -1;
+		m->in = ip[1];
+		ip[1] = -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &m->started);
+	md_json_sets(m->c.st, "Status", "running");
+	md_json_seti(m->c.st, "Pid", pid);
+	md_json_seti(m->c.st, "ExitCode", 0);
+	md_json_set(m->c.st, "OOMKilled", md_json_newbool(0));
+	md_json_sets(m->c.st, "Error", "");
+	md_state_set_time(m->c.st, "StartedAt");
+	md_json_sets(m->c.st, "FinishedAt", "0001-01-01T00:00:00Z");
+	md_json_seti(m->c.st, "RestartCount", m->restart_count);
+	md_ctr_save_state(&m->c);
+	r = 0;
+fail:
+	if (stack)
+		munmap(stack, stacksz);
+	int fds[] = {sv[0], sv[1], op[0], op[1], ep[0], ep[1], ip[0], ip[1], sp->fds[0], sp->memfd, sp->netns_fd};
+	for (size_t i = 0; i < MD_ARRAY_LEN(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	sp->fds[0] = sp->memfd = sp->netns_fd = -1;
+	if (r < 0) {
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		char keep[sizeof md_errmsg];
+		memcpy(keep, md_errmsg, sizeof keep);
+		md_cg_destroy(md_cgroup_parent(), m->c.id);
+		memcpy(md_errmsg, keep, sizeof keep);
+	}
+	return r;
+}
+
+/* The container's first process ended: record it and clean up after it. */
+static void md_mon_exited(struct md_mon *m, int status)
+{
+	/* whatever the container wrote is still in the pipes: take it all */
+	for (int s = 0; s < 2; s++) {
+		if (m->out[s] < 0)
+			continue;
+		fcntl(m->out[s], F_SETFL, O_NONBLOCK);
+		char buf[16384];
+		ssize_t n;
+		while ((n = read(m->out[s], buf, sizeof buf)) > 0) {
+			md_log_write(&m->log, s, buf, (size_t)n);
+			md_mon_broadcast(m, s ? 'E' : 'O', buf, (size_t)n, 1);
+		}
+		close(m->out[s]);
+		m->out[s] = -1;
+	}
+	md_log_flush(&m->log);
+	if (m->in >= 0 && m->in != m->pty)
+		close(m->in);
+	m->in = -1;
+	m->pty = -1;
+	m->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	m->oom = md_cg_oom_killed(md_cgroup_parent(), m->c.id) > 0;
+	md_cg_destroy(md_cgroup_parent(), m->c.id);
+	m->pid = 0;
+	md_json_sets(m->c.st, "Status", "exited");
+	md_json_seti(m->c.st, "Pid", 0);
+	md_json_seti(m->c.st, "ExitCode", m->exit_code);
+	md_json_set(m->c.st, "OOMKilled", md_json_newbool(m->oom));
+	md_state_set_time(m->c.st, "FinishedAt");
+	md_ctr_save_state(&m->c);
+}
+
+static void md_mon_send_exit(struct md_mon *m)
+{
+	char code[16];
+	snprintf(code, sizeof code, "%d", m->exit_code);
+	md_mon_broadcast(m, 'X', code, strlen(code), 0);
+}
+
+/* Should the policy restart it?  Returns the delay in ms, or -1. */
+static long md_mon_restart_delay(struct md_mon *m)
+{
+	struct md_json *rp = md_json_get(md_json_get(m->c.cfg, "HostConfig"), "RestartPolicy");
+	const char *name = md_json_gets(rp, "Name");
+	long long max = md_json_geti(rp, "MaximumRetryCount", 0);
+	if (m->stopping || !name || !*name || strcmp(name, "no") == 0)
+		return -1;
+	if (strcmp(name, "on-failure") == 0 && (m->exit_code == 0 || (max > 0 && m->restart_count >= max)))
+		return -1;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	static int backoff;
+	if (now.tv_sec - m->started.tv_sec >= 10)
+		backoff = 0; /* it ran for a while: start over, as Docker does */
+	long delay = 100L << (backoff < 10 ? backoff : 10);
+	if (delay > 60000)
+		delay = 60000;
+	backoff++;
+	return delay;
+}
+
+static int md_ctr_remove_files(struct md_ctr *c, int volumes);
+
+/* The signals the monitor reads from its signalfd; blocked from the start,
+ * or a child that dies early would take its SIGCHLD with it. */
+static void md_mon_sigset(sigset_t *ss)
+{
+	sigemptyset(ss);
+	sigaddset(ss, SIGCHLD);
+	sigaddset(ss, SIGTERM);
+	sigaddset(ss, SIGINT);
+	sigaddset(ss, SIGHUP);
+	sigaddset(ss, SIGPIPE);
+}
+
+static int md_mon_loop(struct md_mon *m)
+{
+	sigset_t ss;
+	md_mon_sigset(&ss);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	m->sfd = signalfd(-1, &ss, SFD_CLOEXEC);
+	if (m->sfd < 0)
+		return md_errno("signalfd");
+	/* it may have ended already */
+	raise(SIGCHLD);
+	long restart_in = -1;
+	struct timespec restart_at = {0, 0};
+	for (;;) {
+		struct pollfd pf[4 + MD_MON_CLIENTS];
+		int n = 0;
+		pf[n++] = (struct pollfd){m->sfd, POLLIN, 0};
+		pf[n++] = (struct pollfd){m->lsock, POLLIN, 0};
+		pf[n++] = (struct pollfd){m->out[0], POLLIN, 0};
+		pf[n++] = (struct pollfd){m->out[1], POLLIN, 0};
+		for (int i = 0; i < MD_MON_CLIENTS; i++)
+			pf[n++] = (struct pollfd){m->cl[i].fd, POLLIN, 0};
+		int timeout = -1;
+		if (m->pid > 0 && m->kill_at)
+			timeout = (int)((m->kill_at - time(NULL)) * 1000);
+		if (restart_in >= 0) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			long left = (restart_at.tv_sec - now.tv_sec) * 1000 + (restart_at.tv_nsec - now.tv_nsec) / 1000000;
+			timeout = left < 0 ? 0 : (int)left;
+		}
+		if (timeout < -1)
+			timeout = 0;
+		int pr = poll(pf, (nfds_t)n, timeout);
+		if (pr < 0 && errno != EINTR)
+			return -1;
+		if (m->pid > 0 && m->kill_at && time(NULL) >= m->kill_at) {
+			kill(m->pid, SIGKILL);
+			m->kill_at = 0;
+		}
+		if (restart_in >= 0) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (m->stopping) {
+				restart_in = -1;
+				md_json_sets(m->c.st, "Status", "exited");
+				md_ctr_save_state(&m->c);
+				return 0;
+			}
+			if (now.tv_sec > restart_at.tv_sec || (now.tv_sec == restart_at.tv_sec && now.tv_nsec >= restart_at.tv_nsec)) {
+				restart_in = -1;
+				m->restart_count++;
+				int code;
+				if (md_mon_start(m, &code) < 0) {
+					md_json_sets(m->c.st, "Status", "exited");
+					md_json_sets(m->c.st, "Error", md_errmsg);
+					md_json_seti(m->c.st, "ExitCode", code);
+					md_ctr_save_state(&m->c);
+					return 0;
+				}
+				char pidb[16];
+				snprintf(pidb, sizeof pidb, "%d", (int)m->pid);
+				md_mon_broadcast(m, 'A', pidb, strlen(pidb), 0);
+			}
+		}
+		if (pr <= 0)
+			continue;
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(m->sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGCHLD) {
+					int status;
+					pid_t p;
+					while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+						if (p != m->pid)
+							continue;
+						md_mon_exited(m, status);
+						long d = md_mon_restart_delay(m);
+						if (d < 0)
+							return 0;
+						md_mon_send_exit(m);
+						md_json_sets(m->c.st, "Status", "restarting");
+						md_ctr_save_state(&m->c);
+						clock_gettime(CLOCK_MONOTONIC, &restart_at);
+						restart_at.tv_sec += d / 1000;
+						restart_at.tv_nsec += (d % 1000) * 1000000;
+						if (restart_at.tv_nsec >= 1000000000) {
+							restart_at.tv_sec++;
+							restart_at.tv_nsec -= 1000000000;
+						}
+						restart_in = d;
+					}
+				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
+					/* the system is going down: stop the container properly */
+					if (m->pid > 0)
+						md_mon_stop(m, -1);
+					else
+						m->stopping = 1;
+				}
+			}
+		}
+		if (pf[1].revents & POLLIN) {
+			int fd = accept4(m->lsock, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				md_mon_add_client(m, fd);
+		}
+		for (int s = 0; s < 2; s++) {
+			if (!(pf[2 + s].revents & (POLLIN | POLLHUP)))
+				continue;
+			char buf[16384];
+			ssize_t k = read(m->out[s], buf, sizeof buf);
+			if (k > 0) {
+				md_log_write(&m->log, s, buf, (size_t)k);
+				md_mon_broadcast(m, s ? 'E' : 'O', buf, (size_t)k, 1);
+			} else if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN)) {
+				/* EOF (or EIO on a pty whose last user left): stop polling it */
+				if (m->out[s] != m->pty)
+					close(m->out[s]);
+				m->out[s] = -1;
+			}
+		}
+		for (int i = 0; i < MD_MON_CLIENTS; i++)
+			if (m->cl[i].fd >= 0 && (pf[4 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+				md_mon_client_frame(m, i);
+	}
+}
+
+/* `minidock __monitor ID [FD]`: FD is the first client, already connected. */
+static int md_monitor_main(const char *id, int first)
+{
+	struct md_mon *m = md_alloc(sizeof *m);
+	sigset_t ss;
+	md_mon_sigset(&ss);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	for (int i = 0; i < MD_MON_CLIENTS; i++)
+		m->cl[i].fd = -1;
+	m->lsock = m->sfd = m->pty = m->in = -1;
+	m->out[0] = m->out[1] = -1;
+	m->log.fd = -1;
+	int code = 125, lockfd = -1, r = -1;
+	if (first >= 0) {
+		int i = md_mon_add_client(m, first);
+		/* the first client says what it wants before anything starts */
+		if (i >= 0)
+			md_mon_client_frame(m, i);
+	}
+	char *rdir = md_ctr_rpath(id, NULL);
+	if (md_mkdir_p(rdir, 0700) < 0)
+		goto out;
+	char *lp = md_ctr_rpath(id, "monitor.lock");
+	lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(lp);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+		md_err("container %.12s is already running", id);
+		goto out;
+	}
+	if (md_ctr_load(id, &m->c) < 0)
+		goto out;
+	/* the attach socket */
+	char *sp = md_ctr_rpath(id, "attach.sock");
+	unlink(sp);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(sp) >= sizeof sa.sun_path) {
+		md_err("run root path too long for a socket: %s", sp);
+		free(sp);
+		goto out;
+	}
+	strcpy(sa.sun_path, sp);
+	free(sp);
+	m->lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (m->lsock < 0 || bind(m->lsock, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(m->lsock, 8) < 0) {
+		md_errno("attach socket");
+		goto out;
+	}
+	chmod(sa.sun_path, 0600);
+	struct md_json *lc = md_json_get(md_json_get(md_json_get(m->c.cfg, "HostConfig"), "LogConfig"), "Config");
+	const char *ms = md_json_gets(lc, "max-size"), *mf = md_json_gets(lc, "max-file");
+	m->log.path = md_ctr_logpath(id);
+	char *ld = md_dirname(m->log.path);
+	md_mkdir_p(ld, 0700);
+	free(ld);
+	m->log.max = md_parse_size(ms ? ms : MD_DEFAULT_LOG_MAX_SIZE);
+	m->log.files = atoi(mf ? mf : MD_DEFAULT_LOG_MAX_FILE);
+	if (m->log.files < 1)
+		m->log.files = 1;
+	md_log_open(&m->log);
+	m->restart_count = (int)md_json_geti(m->c.st, "RestartCount", 0);
+	md_json_del(m->c.st, "ManuallyStopped");
+	if (md_mon_start(m, &code) < 0) {
+		md_json_sets(m->c.st, "Status", md_streq(md_ctr_status_raw(&m->c), "running") ? "exited" : md_ctr_status_raw(&m->c));
+		md_json_sets(m->c.st, "Error", md_errmsg);
+		md_json_seti(m->c.st, "ExitCode", code);
+		md_ctr_save_state(&m->c);
+		goto out;
+	}
+	char pidb[16];
+	snprintf(pidb, sizeof pidb, "%d", (int)m->pid);
+	md_mon_broadcast(m, 'A', pidb, strlen(pidb), 0);
+	r = md_mon_loop(m);
+	code = m->exit_code;
+out:
+	if (r < 0) {
+		char msg[1200];
+		snprintf(msg, sizeof msg, "%d %s", code, md_errmsg);
+		md_mon_broadcast(m, 'F', msg, strlen(msg), 0);
+	}
+	if (m->lsock >= 0) {
+		char *s = md_ctr_rpath(id, "attach.sock");
+		unlink(s);
+		free(s);
+	}
+	md_rm_rf(rdir);
+	free(rdir);
+	int autorm = m->c.cfg && md_json_is(md_json_get(md_json_get(m->c.cfg, "HostConfig"), "AutoRemove"), MD_J_TRUE);
+	if (autorm && r == 0)
+		md_ctr_remove_files(&m->c, 1);
+	/* clients hear of the exit last, so `run --rm` returns after the removal */
+	if (r == 0)
+		md_mon_send_exit(m);
+	for (int i = 0; i < MD_MON_CLIENTS; i++)
+		if (m->cl[i].fd >= 0)
+			close(m->cl[i].fd);
+	if (lockfd >= 0)
+		close(lockfd);
+	return r < 0 ? code : 0;
+}
+
+/**** 17 option parsing *****************************************************/
 /*
  * Docker's flag syntax: -a -q or -aq, -o FILE or -oFILE, --format X or
  * --format=X, --rm=false, "--" ends options.  Flags may follow positional
@@ -5311,7 +10709,7 @@ static int md_format_print(const char *tmpl, const struct md_json *v)
 	return 0;
 }
 
-/**** 13 image commands *****************************************************/
+/**** 18 image commands *****************************************************/
 
 static void md_short_id(const char *id, char out[13])
 {
@@ -5673,14 +11071,16 @@ static int md_cmd_image_inspect(struct md_args *a)
 	return rc;
 }
 
+static int md_cmd_inspect_ctr(struct md_args *a, int images_too);
+
 static int md_cmd_inspect(struct md_args *a)
 {
 	const char *type = md_opt(a, "type");
-	if (type && strcmp(type, "image") != 0) {
-		md_err("unsupported --type \"%s\" (supported: image)", type);
+	if (type && strcmp(type, "image") != 0 && strcmp(type, "container") != 0 && strcmp(type, "volume") != 0) {
+		md_err("unsupported --type \"%s\" (supported: container, image, volume)", type);
 		return md_fail(125);
 	}
-	return md_cmd_image_inspect(a);
+	return md_cmd_inspect_ctr(a, 1);
 }
 
 static void md_ellipsis(char *s, size_t max)
@@ -6465,7 +11865,3637 @@ static int md_cmd_version(struct md_args *a)
 	return 0;
 }
 
-/**** 14 command table and dispatch *****************************************/
+/**** 19 container commands *************************************************/
+/*
+ * The engine functions (md_ctr_create, md_ctr_start, md_ctr_stop, ...)
+ * take and give Docker's API shapes (a create request is {Config,
+ * HostConfig}), so `minidock serve` can share them; the md_cmd_*
+ * functions turn flags into those shapes and print results.
+ */
+
+static int md_parse_signal(const char *s)
+{
+	static const struct { const char *n; int s; } sigs[] = {
+		{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"ILL", SIGILL}, {"TRAP", SIGTRAP},
+		{"ABRT", SIGABRT}, {"BUS", SIGBUS}, {"FPE", SIGFPE}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+		{"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+		{"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+		{"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+		{"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"PWR", SIGPWR},
+		{"SYS", SIGSYS}};
+	if (!s || !*s)
+		return -1;
+	if (isdigit((unsigned char)s[0])) {
+		char *e;
+		long v = strtol(s, &e, 10);
+		return *e || v <= 0 || v >= NSIG ? -1 : (int)v;
+	}
+	const char *n = (strncasecmp(s, "SIG", 3) == 0) ? s + 3 : s;
+	for (size_t i = 0; i < MD_ARRAY_LEN(sigs); i++)
+		if (strcasecmp(sigs[i].n, n) == 0)
+			return sigs[i].s;
+	if (strncasecmp(n, "RTMIN", 5) == 0 || strncasecmp(n, "RTMAX", 5) == 0) {
+		int base = toupper((unsigned char)n[3]) == 'I' ? SIGRTMIN : SIGRTMAX;
+		int off = n[5] ? atoi(n + 5) : 0;
+		int v = base + off;
+		return v > 0 && v < NSIG ? v : -1;
+	}
+	return -1;
+}
+
+/* ---- volumes ---- */
+
+static int md_volume_name_valid(const char *n)
+{
+	/* Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+	return md_ctr_name_valid(n);
+}
+
+static char *md_volume_dir(const char *name)
+{
+	return md_sp("volumes/%s", name);
+}
+
+/* Create a named (or anonymous) volume if it does not exist. */
+static int md_volume_create(const char *name, const struct md_json *labels, int anonymous, int *created)
+{
+	if (!md_volume_name_valid(name))
+		return md_err("invalid volume name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	char *vd = md_volume_dir(name);
+	char *meta = md_asprintf("%s/volume.json", vd);
+	int r = 0;
+	if (created)
+		*created = 0;
+	if (!md_path_exists(meta)) {
+		char *vroot = md_sp("volumes");
+		char *tmp = md_asprintf("%s/.tmp-%s", vroot, name);
+		char *data = md_asprintf("%s/_data", tmp);
+		md_rm_rf(tmp);
+		struct md_json *j = md_json_new(MD_J_OBJ);
+		char now[64];
+		md_time_now(now, sizeof now);
+		md_json_sets(j, "CreatedAt", now);
+		md_json_sets(j, "Driver", "local");
+		md_json_set(j, "Labels", labels ? md_json_clone(labels) : md_json_new(MD_J_OBJ));
+		md_json_sets(j, "Mountpoint", "");
+		md_json_sets(j, "Name", name);
+		md_json_set(j, "Options", md_json_new(MD_J_OBJ));
+		md_json_sets(j, "Scope", "local");
+		if (anonymous)
+			md_json_set(j, "Anonymous", md_json_newbool(1));
+		char *s = md_json_dump(j, 0);
+		char *mp = md_asprintf("%s/volume.json", tmp);
+		if (md_mkdir_p(vroot, 0700) < 0 || md_mkdir_p(data, 0755) < 0 ||
+		    md_write_file_atomic(mp, s, strlen(s), 0600) < 0)
+			r = -1;
+		else if (rename(tmp, vd) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+			r = md_errno("create volume %s", name);
+		else if (created)
+			*created = 1;
+		if (r < 0 || md_path_exists(tmp))
+			md_rm_rf(tmp);
+		free(mp);
+		free(s);
+		md_json_free(j);
+		free(vroot);
+		free(tmp);
+		free(data);
+	}
+	free(meta);
+	free(vd);
+	return r;
+}
+
+static int md_volume_in_use(struct md_json *idx, const char *name, char *by, size_t bysz)
+{
+	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next) {
+		char *p = md_ctr_path(c->key, "config.json");
+		struct md_json *cfg = md_json_parse_file(p);
+		free(p);
+		struct md_json *ms = md_json_get(cfg, "Mounts");
+		int used = 0;
+		for (struct md_json *m = ms ? ms->child : NULL; m && !used; m = m->next)
+			used = md_streq(md_json_gets(m, "Type"), "volume") && md_streq(md_json_gets(m, "Name"), name);
+		md_json_free(cfg);
+		if (used) {
+			if (by)
+				snprintf(by, bysz, "%s", c->key);
+			md_errmsg[0] = 0;
+			return 1;
+		}
+	}
+	md_errmsg[0] = 0;
+	return 0;
+}
+
+/* ---- create ---- */
+
+static struct md_json *md_jarr_strs(const struct md_strv *v)
+{
+	struct md_json *a = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < v->n; i++)
+		md_json_push(a, md_json_newstr(v->v[i]));
+	return a;
+}
+
+/* Add a mount record {Type, Name, Source, Destination, RW, Options} */
+static void md_mount_add(struct md_json *ms, const char *type, const char *name, const char *src, const char *dst,
+                         int rw, const char *opts)
+{
+	/* a later mount at the same destination replaces an earlier one */
+	for (struct md_json *m = ms->child, *next; m; m = next) {
+		next = m->next;
+		if (md_streq(md_json_gets(m, "Destination"), dst)) {
+			struct md_json **pp = &ms->child, *prev = NULL;
+			while (*pp != m) {
+				prev = *pp;
+				pp = &(*pp)->next;
+			}
+			*pp = m->next;
+			if (ms->last == m)
+				ms->last = prev;
+			ms->n--;
+			md_json_free1(m);
+		}
+	}
+	struct md_json *m = md_json_push(ms, md_json_new(MD_J_OBJ));
+	md_json_sets(m, "Type", type);
+	if (name)
+		md_json_sets(m, "Name", name);
+	md_json_sets(m, "Source", src);
+	md_json_sets(m, "Destination", dst);
+	md_json_sets(m, "Mode", rw ? "" : "ro");
+	md_json_set(m, "RW", md_json_newbool(rw));
+	md_json_sets(m, "Propagation", "rprivate");
+	if (opts)
+		md_json_sets(m, "Options", opts);
+}
+
+static int md_path_clean_abs(const char *p, const char *what)
+{
+	if (!p || p[0] != '/')
+		return md_err("invalid %s \"%s\": must be an absolute path", what, p ? p : "");
+	return 0;
+}
+
+/* A volume mount of a named or new anonymous volume. */
+static int md_mount_volume(struct md_json *ms, const char *name, const char *dst, int rw, struct md_strv *newvols)
+{
+	char anon[65];
+	int anonymous = !name || !*name;
+	if (anonymous) {
+		md_random_hex(anon, 32);
+		name = anon;
+	}
+	int created;
+	if (md_volume_create(name, NULL, anonymous, &created) < 0)
+		return -1;
+	if (created)
+		md_strv_push(newvols, name);
+	char *vd = md_volume_dir(name), *src = md_asprintf("%s/_data", vd);
+	md_mount_add(ms, "volume", name, src, dst, rw, NULL);
+	free(vd);
+	free(src);
+	return 0;
+}
+
+/* "--mount type=bind,source=/a,target=/b,readonly" etc. */
+static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *newvols)
+{
+	char type[16] = "volume", src[PATH_MAX] = "", dst[PATH_MAX] = "", opts[256] = "";
+	int ro = 0;
+	char *s = md_strdup(spec);
+	for (char *kv = strtok(s, ","); kv; kv = strtok(NULL, ",")) {
+		char *eq = strchr(kv, '=');
+		const char *v = eq ? eq + 1 : "true";
+		if (eq)
+			*eq = 0;
+		if (!strcmp(kv, "type"))
+			snprintf(type, sizeof type, "%s", v);
+		else if (!strcmp(kv, "source") || !strcmp(kv, "src"))
+			snprintf(src, sizeof src, "%s", v);
+		else if (!strcmp(kv, "target") || !strcmp(kv, "dst") || !strcmp(kv, "destination"))
+			snprintf(dst, sizeof dst, "%s", v);
+		else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro"))
+			ro = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
+		else if (!strcmp(kv, "tmpfs-size")) {
+			int64_t b = md_parse_size(v);
+			if (b < 0) {
+				free(s);
+				return md_err("invalid tmpfs-size \"%s\"", v);
+			}
+			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%ssize=%lld", *opts ? "," : "", (long long)b);
+		} else if (!strcmp(kv, "tmpfs-mode")) {
+			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%smode=%s", *opts ? "," : "", v);
+		} else if (!strcmp(kv, "bind-propagation") || !strcmp(kv, "volume-nocopy") || !strcmp(kv, "consistency")) {
+			/* accepted */
+		} else {
+			md_err("unexpected key \"%s\" in --mount %s", kv, spec);
+			free(s);
+			return -1;
+		}
+	}
+	free(s);
+	if (md_path_clean_abs(dst, "mount target") < 0)
+		return -1;
+	if (!strcmp(type, "bind")) {
+		if (md_path_clean_abs(src, "bind source") < 0)
+			return -1;
+		if (!md_path_exists(src))
+			return md_err("invalid mount config for type \"bind\": bind source path does not exist: %s", src);
+		md_mount_add(ms, "bind", NULL, src, dst, !ro, NULL);
+	} else if (!strcmp(type, "volume")) {
+		return md_mount_volume(ms, src, dst, !ro, newvols);
+	} else if (!strcmp(type, "tmpfs")) {
+		if (*src)
+			return md_err("invalid mount config for type \"tmpfs\": source must not be specified");
+		md_mount_add(ms, "tmpfs", NULL, "", dst, !ro, opts);
+	} else {
+		return md_err("invalid mount type \"%s\" (supported: bind, volume, tmpfs)", type);
+	}
+	return 0;
+}
+
+/* "-v SRC:DST[:ro|rw]", "-v NAME:DST", "-v DST" (anonymous) */
+static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *newvols)
+{
+	char *s = md_strdup(spec);
+	char *parts[3] = {0};
+	int n = 0;
+	for (char *p = s; n < 3;) {
+		parts[n++] = p;
+		char *c = strchr(p, ':');
+		if (!c)
+			break;
+		*c = 0;
+		p = c + 1;
+	}
+	int r = 0, rw = 1;
+	const char *src = NULL, *dst = NULL, *mode = NULL;
+	if (n == 1)
+		dst = parts[0];
+	else {
+		src = parts[0];
+		dst = parts[1];
+		mode = n == 3 ? parts[2] : NULL;
+	}
+	if (mode) {
+		for (char *o = strtok((char *)mode, ","); o; o = strtok(NULL, ",")) {
+			if (!strcmp(o, "ro"))
+				rw = 0;
+			else if (!strcmp(o, "rw") || !strcmp(o, "z") || !strcmp(o, "Z") || !strcmp(o, "rprivate") ||
+			         !strcmp(o, "private") || !strcmp(o, "nocopy"))
+				;
+			else {
+				r = md_err("invalid mode \"%s\" in volume spec \"%s\"", o, spec);
+				goto out;
+			}
+		}
+	}
+	if (md_path_clean_abs(dst, "volume destination") < 0) {
+		r = -1;
+		goto out;
+	}
+	if (!src) {
+		r = md_mount_volume(ms, NULL, dst, rw, newvols);
+	} else if (src[0] == '/') {
+		/* as Docker, -v creates a missing host directory */
+		if (!md_path_exists(src) && md_mkdir_p(src, 0755) < 0)
+			r = -1;
+		else
+			md_mount_add(ms, "bind", NULL, src, dst, rw, NULL);
+	} else if (src[0] == '.' || strchr(src, '/')) {
+		r = md_err("invalid volume spec \"%s\": a bind source must be an absolute path", spec);
+	} else {
+		r = md_mount_volume(ms, src, dst, rw, newvols);
+	}
+out:
+	free(s);
+	return r;
+}
+
+static void md_write_hostfiles(const char *id, struct md_json *cc, struct md_json *hc)
+{
+	const char *hn = md_json_gets(cc, "Hostname");
+	char *p = md_ctr_path(id, "hostname");
+	char *s = md_asprintf("%s\n", hn ? hn : "");
+	md_write_file_atomic(p, s, strlen(s), 0644);
+	free(p);
+	free(s);
+	struct md_sb b = {0};
+	md_sb_puts(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+	               "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+	struct md_json *eh = md_json_get(hc, "ExtraHosts");
+	for (struct md_json *e = eh ? eh->child : NULL; e; e = e->next) {
+		const char *c = md_json_str(e) ? strchr(e->s, ':') : NULL;
+		if (c)
+			md_sb_printf(&b, "%s\t%.*s\n", c + 1, (int)(c - e->s), e->s);
+	}
+	p = md_ctr_path(id, "hosts");
+	md_write_file_atomic(p, b.s, b.len, 0644);
+	free(p);
+	md_sb_free(&b);
+	/* resolv.conf from the host, loopback nameservers dropped as Docker does */
+	char *host = md_read_file("/etc/resolv.conf", 1 << 16, NULL);
+	md_errmsg[0] = 0;
+	struct md_json *dns = md_json_get(hc, "Dns"), *search = md_json_get(hc, "DnsSearch"),
+	               *dopt = md_json_get(hc, "DnsOptions");
+	int ns = 0;
+	for (char *l = host ? strtok(host, "\n") : NULL; l; l = strtok(NULL, "\n")) {
+		if (md_startswith(l, "nameserver")) {
+			if (dns && dns->n)
+				continue;
+			const char *a = l + 10;
+			while (isspace((unsigned char)*a))
+				a++;
+			if (md_startswith(a, "127.") || strcmp(a, "::1") == 0)
+				continue;
+			ns++;
+		} else if ((md_startswith(l, "search") && search && search->n) || (md_startswith(l, "options") && dopt && dopt->n)) {
+			continue;
+		}
+		md_sb_printf(&b, "%s\n", l);
+	}
+	free(host);
+	for (struct md_json *d = dns ? dns->child : NULL; d; d = d->next, ns++)
+		md_sb_printf(&b, "nameserver %s\n", md_json_str(d) ? d->s : "");
+	if (!ns) /* Docker's defaults when the host has only loopback resolvers */
+		md_sb_puts(&b, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+	if (search && search->n) {
+		md_sb_puts(&b, "search");
+		for (struct md_json *d = search->child; d; d = d->next)
+			md_sb_printf(&b, " %s", md_json_str(d) ? d->s : "");
+		md_sb_putc(&b, '\n');
+	}
+	if (dopt && dopt->n) {
+		md_sb_puts(&b, "options");
+		for (struct md_json *d = dopt->child; d; d = d->next)
+			md_sb_printf(&b, " %s", md_json_str(d) ? d->s : "");
+		md_sb_putc(&b, '\n');
+	}
+	p = md_ctr_path(id, "resolv.conf");
+	md_write_file_atomic(p, md_sb_str(&b), b.len, 0644);
+	free(p);
+	md_sb_free(&b);
+}
+
+static long md_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+/* Check what Docker's daemon checks before it creates anything. */
+static int md_hostconfig_validate(struct md_json *hc)
+{
+	long long mem = md_json_geti(hc, "Memory", 0), swap = md_json_geti(hc, "MemorySwap", 0);
+	if (mem < 0)
+		return md_err("invalid memory limit %lld", mem);
+	if (mem > 0 && mem < 6 * 1024 * 1024)
+		return md_err("Minimum memory limit allowed is 6MB");
+	if (swap > 0 && mem == 0)
+		return md_err("You should always set the Memory limit when using Memoryswap limit, see usage");
+	if (swap > 0 && swap < mem)
+		return md_err("Minimum memoryswap limit should be larger than memory limit, see usage");
+	long long nano = md_json_geti(hc, "NanoCpus", 0);
+	if (nano < 0 || (nano > 0 && nano < 10000000) || nano > md_ncpus() * 1000000000LL)
+		return md_err("Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", md_ncpus(), md_ncpus());
+	long long shares = md_json_geti(hc, "CpuShares", 0);
+	if (shares < 0 || (shares > 0 && shares < 2) || shares > 262144)
+		return md_err("invalid --cpu-shares %lld: the range is 2 to 262144", shares);
+	const char *cs = md_json_gets(hc, "CpusetCpus");
+	if (cs && *cs) {
+		for (const char *p = cs; *p; p++)
+			if (!isdigit((unsigned char)*p) && *p != ',' && *p != '-')
+				return md_err("Invalid value %s for cpuset cpus", cs);
+		for (const char *p = cs; *p;) {
+			long v = strtol(p, (char **)&p, 10);
+			if (v >= md_ncpus())
+				return md_err("Requested CPUs are not available - requested %s, available: 0-%ld", cs, md_ncpus() - 1);
+			while (*p == ',' || *p == '-')
+				p++;
+		}
+	}
+	struct md_json *rp = md_json_get(hc, "RestartPolicy");
+	const char *rn = md_json_gets(rp, "Name");
+	if (rn && *rn && strcmp(rn, "no") && strcmp(rn, "always") && strcmp(rn, "unless-stopped") &&
+	    strcmp(rn, "on-failure"))
+		return md_err("invalid restart policy \"%s\" (no, always, unless-stopped, on-failure[:N])", rn);
+	if (md_json_geti(rp, "MaximumRetryCount", 0) != 0 && !md_streq(rn, "on-failure"))
+		return md_err("maximum retry count cannot be used with restart policy '%s'", rn ? rn : "");
+	if (md_json_is(md_json_get(hc, "AutoRemove"), MD_J_TRUE) && rn && *rn && strcmp(rn, "no"))
+		return md_err("conflicting options: cannot specify both --restart and --rm");
+	uint64_t caps;
+	if (md_caps_compute(hc, &caps) < 0)
+		return -1;
+	struct md_json *ul = md_json_get(hc, "Ulimits");
+	for (struct md_json *u = ul ? ul->child : NULL; u; u = u->next)
+		if (md_rlimit_res(md_json_gets(u, "Name") ? md_json_gets(u, "Name") : "") < 0)
+			return md_err("invalid ulimit type: %s", md_json_gets(u, "Name") ? md_json_gets(u, "Name") : "?");
+	struct md_json *dv = md_json_get(hc, "Devices");
+	for (struct md_json *d = dv ? dv->child : NULL; d; d = d->next) {
+		const char *h = md_json_gets(d, "PathOnHost");
+		struct stat st;
+		if (!h || stat(h, &st) < 0)
+			return md_err("error gathering device information while adding custom device \"%s\": no such file or directory", h ? h : "?");
+		if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+			return md_err("error gathering device information while adding custom device \"%s\": not a device node", h);
+	}
+	const char *nm = md_json_gets(hc, "NetworkMode");
+	if (nm && *nm && strcmp(nm, "none") && strcmp(nm, "host") && strcmp(nm, "bridge") && strcmp(nm, "default") &&
+	    !md_startswith(nm, "container:"))
+		return md_err("network %s not found", nm);
+	struct md_json *so = md_json_get(hc, "SecurityOpt");
+	for (struct md_json *o = so ? so->child : NULL; o; o = o->next) {
+		const char *s = md_json_str(o) ? o->s : "";
+		if (!md_startswith(s, "no-new-privileges") && strcmp(s, "seccomp=unconfined") && strcmp(s, "seccomp:unconfined") &&
+		    !md_startswith(s, "label") && !md_startswith(s, "apparmor"))
+			return md_err("invalid --security-opt \"%s\" (supported: no-new-privileges, seccomp=unconfined)", s);
+	}
+	const char *un = md_json_gets(hc, "UsernsMode");
+	if (un && *un && strcmp(un, "host") && strcmp(un, "remap") && !md_startswith(un, "remap="))
+		return md_err("invalid --userns \"%s\" (supported: host, remap)", un);
+	return 0;
+}
+
+/*
+ * Create a container from a Docker create request {Config, HostConfig}
+ * (Config.Image names the image).  Merges the image's config the way
+ * Docker does, makes volumes, and commits the container atomically.
+ */
+static int md_ctr_create(struct md_json *req, const char *name, char id[65])
+{
+	struct md_json *cc = md_json_get(req, "Config"), *hc = md_json_get(req, "HostConfig");
+	const char *image = md_json_gets(cc, "Image");
+	char imgid[MD_DIGEST_LEN + 1];
+	struct md_strv newvols = {0};
+	struct md_json *idx = NULL, *icfg = NULL, *cfg = NULL;
+	char *dir = NULL, *tmp = NULL;
+	int r = -1;
+	if (!image || !*image)
+		return md_err("no image given");
+	if (name && *name) {
+		if (name[0] == '/')
+			name++;
+		if (!md_ctr_name_valid(name))
+			return md_err("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	}
+	if (!md_json_is(hc, MD_J_OBJ))
+		hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
+	if (md_hostconfig_validate(hc) < 0)
+		return -1;
+	if (!(idx = md_index_read()))
+		return -1;
+	if (md_image_resolve(idx, image, imgid) < 0) {
+		md_json_free(idx);
+		return -1;
+	}
+	md_json_free(idx);
+	idx = NULL;
+	if (!(icfg = md_image_config(imgid)))
+		return -1;
+	struct md_json *ic = md_json_get(icfg, "config");
+	md_random_hex(id, 32);
+	/* Config: the image's, then the request's on top */
+	struct md_json *nc = md_json_clone(cc);
+	if (!md_json_gets(nc, "Hostname") || !*md_json_gets(nc, "Hostname")) {
+		char hn[13];
+		snprintf(hn, sizeof hn, "%.12s", id);
+		md_json_sets(nc, "Hostname", hn);
+	}
+	struct md_json *env = md_json_new(MD_J_ARR);
+	struct md_json *ienv = md_json_get(ic, "Env"), *cenv = md_json_get(cc, "Env");
+	for (struct md_json *e = ienv ? ienv->child : NULL; e; e = e->next)
+		if (md_json_str(e))
+			md_json_push(env, md_json_newstr(e->s));
+	for (struct md_json *e = cenv ? cenv->child : NULL; e; e = e->next) {
+		if (!md_json_str(e))
+			continue;
+		size_t kl = strcspn(e->s, "=");
+		int replaced = 0;
+		for (struct md_json *x = env->child; x; x = x->next)
+			if (strncmp(x->s, e->s, kl) == 0 && (x->s[kl] == '=' || x->s[kl] == 0)) {
+				free(x->s);
+				x->s = md_strdup(e->s);
+				replaced = 1;
+			}
+		if (!replaced)
+			md_json_push(env, md_json_newstr(e->s));
+	}
+	int has_path = 0;
+	for (struct md_json *x = env->child; x; x = x->next)
+		has_path |= md_startswith(x->s, "PATH=");
+	if (!has_path)
+		md_json_push(env, md_json_newstr("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+	md_json_set(nc, "Env", env);
+	struct md_json *ep = md_json_get(cc, "Entrypoint"), *cmd = md_json_get(cc, "Cmd");
+	int ep_given = ep && ep->t != MD_J_NULL;
+	if (!ep_given)
+		ep = md_json_get(ic, "Entrypoint");
+	if (!cmd || cmd->t == MD_J_NULL || !cmd->n)
+		cmd = ep_given ? NULL : md_json_get(ic, "Cmd");
+	md_json_set(nc, "Entrypoint", ep && ep->t == MD_J_ARR && ep->n ? md_json_clone(ep) : md_json_new(MD_J_NULL));
+	md_json_set(nc, "Cmd", cmd && cmd->t == MD_J_ARR ? md_json_clone(cmd) : md_json_new(MD_J_NULL));
+	static const char *const inherit[] = {"WorkingDir", "User", "StopSignal"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(inherit); i++) {
+		const char *v = md_json_gets(cc, inherit[i]);
+		if ((!v || !*v) && md_json_gets(ic, inherit[i]))
+			md_json_sets(nc, inherit[i], md_json_gets(ic, inherit[i]));
+	}
+	struct md_json *labels = md_json_clone(md_json_is(md_json_get(ic, "Labels"), MD_J_OBJ) ? md_json_get(ic, "Labels") : NULL);
+	if (labels->t != MD_J_OBJ) {
+		md_json_free(labels);
+		labels = md_json_new(MD_J_OBJ);
+	}
+	struct md_json *cl = md_json_get(cc, "Labels");
+	for (struct md_json *l = md_json_is(cl, MD_J_OBJ) ? cl->child : NULL; l; l = l->next)
+		md_json_set(labels, l->key, md_json_clone(l));
+	md_json_set(nc, "Labels", labels);
+	if (md_json_get(ic, "ExposedPorts") && !md_json_get(cc, "ExposedPorts"))
+		md_json_set(nc, "ExposedPorts", md_json_clone(md_json_get(ic, "ExposedPorts")));
+	if (md_json_get(ic, "Volumes") && !md_json_get(cc, "Volumes"))
+		md_json_set(nc, "Volumes", md_json_clone(md_json_get(ic, "Volumes")));
+	md_json_sets(nc, "Image", image);
+	/* Path and Args: entrypoint then command */
+	struct md_json *all = md_json_new(MD_J_ARR);
+	struct md_json *e2 = md_json_get(nc, "Entrypoint"), *c2 = md_json_get(nc, "Cmd");
+	for (struct md_json *x = md_json_is(e2, MD_J_ARR) ? e2->child : NULL; x; x = x->next)
+		md_json_push(all, md_json_clone(x));
+	for (struct md_json *x = md_json_is(c2, MD_J_ARR) ? c2->child : NULL; x; x = x->next)
+		md_json_push(all, md_json_clone(x));
+	if (!all->n) {
+		md_json_free(all);
+		md_json_free(nc);
+		md_err("no command specified");
+		goto out;
+	}
+	/* mounts: -v, --mount, --tmpfs, then the image's volumes not covered */
+	struct md_json *ms = md_json_new(MD_J_ARR);
+	struct md_json *binds = md_json_get(hc, "Binds"), *mnts = md_json_get(hc, "Mounts"), *tfs = md_json_get(hc, "Tmpfs");
+	for (struct md_json *b = binds ? binds->child : NULL; b; b = b->next)
+		if (md_bind_parse(ms, md_json_str(b) ? b->s : "", &newvols) < 0)
+			goto fail_ms;
+	for (struct md_json *b = mnts ? mnts->child : NULL; b; b = b->next) {
+		if (md_json_str(b)) {
+			if (md_mount_parse(ms, b->s, &newvols) < 0)
+				goto fail_ms;
+			continue;
+		}
+		/* the API's object form */
+		const char *t = md_json_gets(b, "Type"), *s = md_json_gets(b, "Source"), *d = md_json_gets(b, "Target");
+		char *spec = md_asprintf("type=%s,%s%s%starget=%s%s", t ? t : "volume", s && *s ? "source=" : "", s && *s ? s : "",
+		                         s && *s ? "," : "", d ? d : "", md_json_is(md_json_get(b, "ReadOnly"), MD_J_TRUE) ? ",readonly" : "");
+		int pr = md_mount_parse(ms, spec, &newvols);
+		free(spec);
+		if (pr < 0)
+			goto fail_ms;
+	}
+	for (struct md_json *t = md_json_is(tfs, MD_J_OBJ) ? tfs->child : NULL; t; t = t->next) {
+		if (md_path_clean_abs(t->key, "tmpfs destination") < 0)
+			goto fail_ms;
+		md_mount_add(ms, "tmpfs", NULL, "", t->key, 1, md_json_str(t) && *t->s ? t->s : NULL);
+	}
+	struct md_json *ivol = md_json_get(nc, "Volumes");
+	for (struct md_json *v = md_json_is(ivol, MD_J_OBJ) ? ivol->child : NULL; v; v = v->next) {
+		int covered = 0;
+		for (struct md_json *m = ms->child; m; m = m->next)
+			covered |= md_streq(md_json_gets(m, "Destination"), v->key);
+		if (!covered && md_mount_volume(ms, NULL, v->key, 1, &newvols) < 0)
+			goto fail_ms;
+	}
+	cfg = md_json_new(MD_J_OBJ);
+	md_json_sets(cfg, "Id", id);
+	char now[64];
+	md_time_now(now, sizeof now);
+	md_json_sets(cfg, "Created", now);
+	md_json_sets(cfg, "Path", md_json_str(all->child) ? all->child->s : "");
+	struct md_json *args = md_json_new(MD_J_ARR);
+	for (struct md_json *x = all->child ? all->child->next : NULL; x; x = x->next)
+		md_json_push(args, md_json_clone(x));
+	md_json_set(cfg, "Args", args);
+	md_json_free(all);
+	md_json_sets(cfg, "Image", imgid);
+	md_json_set(cfg, "Config", nc);
+	md_json_set(cfg, "HostConfig", md_json_clone(hc));
+	md_json_set(cfg, "Mounts", ms);
+	/* the container directory, made complete in tmp/ and then renamed */
+	if (md_store_ensure() < 0)
+		goto out;
+	char *cdir = md_sp("containers");
+	md_mkdir_p(cdir, 0700);
+	free(cdir);
+	tmp = md_sp("tmp/c-%s", id);
+	dir = md_ctr_path(id, NULL);
+	char *up = md_asprintf("%s/upper", tmp), *wk = md_asprintf("%s/work", tmp);
+	int mk = mkdir(tmp, 0700) < 0 || mkdir(up, 0755) < 0 || mkdir(wk, 0700) < 0;
+	free(up);
+	free(wk);
+	if (mk) {
+		md_errno("create container directory");
+		goto out;
+	}
+	struct md_json *st = md_json_new(MD_J_OBJ);
+	md_json_sets(st, "Status", "created");
+	char *sts = md_json_dump(st, 0), *cfs = md_json_dump(cfg, 0);
+	char *sp1 = md_asprintf("%s/state.json", tmp), *sp2 = md_asprintf("%s/config.json", tmp);
+	int wr = md_write_file_atomic(sp1, sts, strlen(sts), 0600) < 0 || md_write_file_atomic(sp2, cfs, strlen(cfs), 0600) < 0;
+	free(sts);
+	free(cfs);
+	free(sp1);
+	free(sp2);
+	md_json_free(st);
+	if (wr)
+		goto out;
+	if (md_store_lock() < 0)
+		goto out;
+	idx = md_index_read();
+	if (!idx) {
+		md_store_unlock();
+		goto out;
+	}
+	char *nm = name && *name ? md_strdup(name) : md_ctr_gen_name(idx);
+	if (md_ctr_name_taken(idx, nm)) {
+		char other[65] = "";
+		md_ctr_resolve(idx, nm, other);
+		md_err("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) "
+		       "that container to be able to reuse that name.", nm, other);
+		free(nm);
+		md_store_unlock();
+		goto out;
+	}
+	char *nmslash = md_asprintf("/%s", nm);
+	md_json_sets(cfg, "Name", nmslash);
+	free(nmslash);
+	cfs = md_json_dump(cfg, 0);
+	sp2 = md_asprintf("%s/config.json", tmp);
+	wr = md_write_file_atomic(sp2, cfs, strlen(cfs), 0600);
+	free(sp2);
+	free(cfs);
+	if (wr == 0 && rename(tmp, dir) < 0)
+		wr = md_errno("create container directory %s", dir);
+	if (wr == 0) {
+		char *cd = md_sp("containers");
+		md_fsync_dir(cd);
+		free(cd);
+		struct md_json *rec = md_json_set(md_json_get(idx, "containers"), id, md_json_new(MD_J_OBJ));
+		md_json_sets(rec, "image", imgid);
+		md_json_sets(rec, "name", nm);
+		wr = md_index_write(idx);
+		if (wr < 0)
+			md_rm_rf(dir);
+	}
+	free(nm);
+	md_store_unlock();
+	if (wr < 0)
+		goto out;
+	md_write_hostfiles(id, md_json_get(cfg, "Config"), hc);
+	r = 0;
+	goto out;
+fail_ms:
+	md_json_free(ms);
+	md_json_free(nc);
+	md_json_free(all);
+out:
+	if (r < 0) {
+		/* nothing half-made stays: the staged dir, new volumes */
+		char keep[sizeof md_errmsg];
+		memcpy(keep, md_errmsg, sizeof keep);
+		if (tmp)
+			md_rm_rf(tmp);
+		for (size_t i = 0; i < newvols.n; i++) {
+			char *vd = md_volume_dir(newvols.v[i]);
+			md_rm_rf(vd);
+			free(vd);
+		}
+		memcpy(md_errmsg, keep, sizeof keep);
+	}
+	md_strv_free(&newvols);
+	md_json_free(cfg);
+	md_json_free(icfg);
+	md_json_free(idx);
+	free(dir);
+	free(tmp);
+	return r;
+}
+
+/* ---- monitor connections and lifecycle ---- */
+
+static int md_mon_connect(const char *id, const char *hello)
+{
+	char *p = md_ctr_rpath(id, "attach.sock");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p);
+	free(p);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		md_errno("connect to the monitor of container %.12s", id);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (md_frame_sends(fd, 'H', hello) < 0) {
+		close(fd);
+		return md_errno("talk to the monitor");
+	}
+	return fd;
+}
+
+/* Start the monitor (detached from us) with fd as its first client. */
+static int md_mon_spawn(const char *id, const char *hello)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return md_errno("socketpair");
+	fflush(NULL);
+	pid_t p = fork();
+	if (p < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return md_errno("fork");
+	}
+	if (p == 0) {
+		/* double fork: the monitor must not be our child */
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		if (chdir("/") < 0)
+			_exit(125);
+		int nul = open("/dev/null", O_RDWR);
+		dup2(sv[1], 3);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		md_close_fds_from(4);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		char *argv[] = {"minidock", "--root", md_st.root, "--run-root", md_st.runroot, "__monitor", (char *)id, "3", NULL};
+		execv("/proc/self/exe", argv);
+		_exit(125);
+	}
+	close(sv[1]);
+	waitpid(p, NULL, 0);
+	if (md_frame_sends(sv[0], 'H', hello) < 0) {
+		close(sv[0]);
+		return md_errno("talk to the monitor");
+	}
+	return sv[0];
+}
+
+static void md_ctr_reconcile(struct md_ctr *c);
+
+/* Wait for the monitor's verdict: 'A' started, 'F' failed (exit code in *code). */
+static int md_mon_await_start(int fd, int *code)
+{
+	for (;;) {
+		char type, buf[65536];
+		size_t n;
+		if (md_frame_recv(fd, &type, buf, sizeof buf, &n) < 0) {
+			*code = 125;
+			return md_err("the monitor went away while starting the container");
+		}
+		if (type == 'A')
+			return 0;
+		if (type == 'N') {
+			fprintf(stderr, "minidock: %s: %s\n", md_cmdname, buf);
+			continue;
+		}
+		if (type == 'F') {
+			*code = atoi(buf);
+			const char *m = strchr(buf, ' ');
+			md_err("%s", m ? m + 1 : buf);
+			return -1;
+		}
+		if (type == 'X') {
+			*code = atoi(buf);
+			return 0;
+		}
+	}
+}
+
+/* Is it running (monitor alive and the state says so)? */
+static int md_ctr_running(struct md_ctr *c)
+{
+	const char *s = md_ctr_status_raw(c);
+	return (md_streq(s, "running") || md_streq(s, "restarting")) && md_ctr_monitor_alive(c->id);
+}
+
+static int md_ctr_paused(struct md_ctr *c)
+{
+	char *p = md_ctr_rpath(c->id, "paused");
+	int r = md_path_exists(p);
+	free(p);
+	return r;
+}
+
+/* Docker's status word: created, running, paused, restarting, exited, dead. */
+static const char *md_ctr_state(struct md_ctr *c)
+{
+	md_ctr_reconcile(c);
+	const char *s = md_ctr_status_raw(c);
+	if (md_streq(s, "running") && md_ctr_paused(c))
+		return "paused";
+	return s;
+}
+
+/* A container that claims to run but whose monitor is gone (killed, or the
+ * machine rebooted) is cleaned up and recorded as exited. */
+static void md_ctr_reconcile_locked(struct md_ctr *c, int lk);
+
+static void md_ctr_reconcile(struct md_ctr *c)
+{
+	md_ctr_reconcile_locked(c, -1);
+}
+
+/* lk: the container lock when the caller holds it, else -1 (taken here) */
+static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
+{
+	const char *s = md_ctr_status_raw(c);
+	if (!(md_streq(s, "running") || md_streq(s, "restarting")) || md_ctr_monitor_alive(c->id))
+		return;
+	int lk = held >= 0 ? -1 : md_ctr_lock(c->id);
+	/* reread: someone may have done this already */
+	char *p = md_ctr_path(c->id, "state.json");
+	struct md_json *st = md_json_parse_file(p);
+	free(p);
+	if (st) {
+		md_json_free(c->st);
+		c->st = st;
+	}
+	s = md_ctr_status_raw(c);
+	if ((md_streq(s, "running") || md_streq(s, "restarting")) && !md_ctr_monitor_alive(c->id)) {
+		char *rdir = md_ctr_rpath(c->id, NULL);
+		int crashed = md_path_exists(rdir);
+		md_cg_destroy(md_cgroup_parent(), c->id);
+		md_rm_rf(rdir);
+		free(rdir);
+		md_json_sets(c->st, "Status", "exited");
+		md_json_seti(c->st, "Pid", 0);
+		md_json_seti(c->st, "ExitCode", crashed ? 137 : 255);
+		md_json_sets(c->st, "Error", crashed ? "the container's monitor died" : "the machine restarted while the container ran");
+		md_state_set_time(c->st, "FinishedAt");
+		md_ctr_save_state(c);
+	}
+	md_errmsg[0] = 0;
+	if (lk >= 0)
+		close(lk);
+}
+
+/* Start a created or stopped container; with *fdp the monitor stays
+ * connected (for attaching), else the connection is closed. */
+static int md_ctr_start(const char *id, const char *hello, int *fdp, int *code)
+{
+	struct md_ctr c;
+	*code = 125;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	int lk = md_ctr_lock(id);
+	if (lk < 0) {
+		md_ctr_free(&c);
+		return -1;
+	}
+	md_ctr_reconcile_locked(&c, lk);
+	int r = 0;
+	if (md_ctr_running(&c)) {
+		if (fdp)
+			*fdp = md_mon_connect(id, hello);
+		r = fdp && *fdp < 0 ? -1 : 1;
+	} else {
+		int fd = md_mon_spawn(id, hello);
+		if (fd < 0 || md_mon_await_start(fd, code) < 0) {
+			if (fd >= 0)
+				close(fd);
+			r = -1;
+		} else if (fdp) {
+			*fdp = fd;
+		} else {
+			close(fd);
+		}
+	}
+	close(lk);
+	md_ctr_free(&c);
+	return r;
+}
+
+/* Stop: the monitor sends StopSignal, then SIGKILL after the timeout. */
+static int md_ctr_stop(const char *id, int secs)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	md_ctr_reconcile(&c);
+	int running = md_ctr_running(&c);
+	if (running && md_ctr_paused(&c))
+		md_cg_freeze(md_cgroup_parent(), id, 0);
+	md_ctr_free(&c);
+	if (!running)
+		return 0;
+	int fd = md_mon_connect(id, "wait");
+	if (fd < 0)
+		return 0; /* it went away meanwhile */
+	char b[16];
+	snprintf(b, sizeof b, "%d", secs);
+	md_frame_sends(fd, 'T', secs >= 0 ? b : "");
+	char type, buf[256];
+	size_t n;
+	while (md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0 && type != 'X')
+		;
+	close(fd);
+	/* the monitor may still be finishing: wait for its lock to go */
+	for (int i = 0; i < 500 && md_ctr_monitor_alive(id); i++)
+		usleep(10000);
+	return 0;
+}
+
+static int md_ctr_remove_files(struct md_ctr *c, int volumes)
+{
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	if (idx) {
+		md_json_del(md_json_get(idx, "containers"), c->id);
+		md_index_write(idx);
+	}
+	md_store_unlock();
+	md_cg_destroy(md_cgroup_parent(), c->id);
+	char *log = md_ctr_logpath(c->id);
+	for (int i = 0; i < 10; i++) {
+		char *p = i ? md_asprintf("%s.%d", log, i) : md_strdup(log);
+		unlink(p);
+		free(p);
+	}
+	free(log);
+	char *dir = md_ctr_path(c->id, NULL), rnd[9];
+	md_random_hex(rnd, 4);
+	char *trash = md_sp("tmp/trash-c-%.12s-%s", c->id, rnd);
+	if (rename(dir, trash) == 0)
+		md_rm_rf(trash);
+	else
+		md_rm_rf(dir);
+	free(dir);
+	free(trash);
+	char *rdir = md_ctr_rpath(c->id, NULL);
+	md_rm_rf(rdir);
+	free(rdir);
+	if (volumes) {
+		struct md_json *ms = md_json_get(c->cfg, "Mounts");
+		for (struct md_json *m = ms ? ms->child : NULL; m; m = m->next) {
+			const char *vn = md_json_gets(m, "Name");
+			if (!md_streq(md_json_gets(m, "Type"), "volume") || !vn)
+				continue;
+			char *vd = md_volume_dir(vn), *meta = md_asprintf("%s/volume.json", vd);
+			struct md_json *vj = md_json_parse_file(meta);
+			struct md_json *ix = md_index_read();
+			if (md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE) && ix && !md_volume_in_use(ix, vn, NULL, 0))
+				md_rm_rf(vd);
+			md_json_free(ix);
+			md_json_free(vj);
+			free(meta);
+			free(vd);
+		}
+	}
+	md_errmsg[0] = 0;
+	return 0;
+}
+
+static int md_ctr_rm(const char *id, int force, int volumes)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	md_ctr_reconcile(&c);
+	if (md_ctr_running(&c)) {
+		if (!force) {
+			md_err("You cannot remove a %s container %s. Stop the container before attempting removal or force remove",
+			       md_ctr_paused(&c) ? "paused" : "running", id);
+			md_ctr_free(&c);
+			return -1;
+		}
+		md_ctr_stop(id, 0);
+	}
+	int lk = md_ctr_lock(id);
+	int r = md_ctr_remove_files(&c, volumes);
+	if (lk >= 0)
+		close(lk);
+	md_ctr_free(&c);
+	return r;
+}
+
+/* ---- attaching the terminal ---- */
+
+static struct termios md_tty_saved;
+static int md_tty_raw;
+
+static void md_tty_restore(void)
+{
+	if (md_tty_raw) {
+		tcsetattr(0, TCSADRAIN, &md_tty_saved);
+		md_tty_raw = 0;
+	}
+}
+
+static void md_send_winsize(int fd)
+{
+	struct winsize ws;
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 || ioctl(0, TIOCGWINSZ, &ws) == 0) {
+		char b[32];
+		snprintf(b, sizeof b, "%u %u", ws.ws_row, ws.ws_col);
+		md_frame_sends(fd, 'R', b);
+	}
+}
+
+/* Relay our stdio to an attached monitor connection until the container
+ * exits; returns its exit code (or -1 if the connection broke). */
+static int md_attach_relay(int fd, int tty, int send_stdin)
+{
+	sigset_t ss, old;
+	sigemptyset(&ss);
+	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < MD_ARRAY_LEN(fwd); i++)
+		sigaddset(&ss, fwd[i]);
+	sigaddset(&ss, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &ss, &old);
+	int sfd = signalfd(-1, &ss, SFD_CLOEXEC);
+	if (tty && isatty(0) && tcgetattr(0, &md_tty_saved) == 0) {
+		struct termios raw = md_tty_saved;
+		cfmakeraw(&raw);
+		if (tcsetattr(0, TCSADRAIN, &raw) == 0) {
+			md_tty_raw = 1;
+			atexit(md_tty_restore);
+		}
+	}
+	if (tty)
+		md_send_winsize(fd);
+	int code = -1, in_open = send_stdin;
+	for (;;) {
+		struct pollfd pf[3] = {{fd, POLLIN, 0}, {sfd, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGWINCH) {
+					if (tty)
+						md_send_winsize(fd);
+				} else if (!tty && si.ssi_signo != SIGPIPE) {
+					char b[8];
+					snprintf(b, sizeof b, "%u", si.ssi_signo);
+					md_frame_sends(fd, 'S', b); /* --sig-proxy, as Docker */
+				}
+			}
+		}
+		if (pf[2].revents & (POLLIN | POLLHUP)) {
+			char buf[32768];
+			ssize_t n = read(0, buf, sizeof buf);
+			if (n > 0) {
+				md_frame_send(fd, 'I', buf, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				md_frame_send(fd, 'C', NULL, 0);
+				in_open = 0;
+			}
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			char type, buf[65536 + 1];
+			size_t n;
+			if (md_frame_recv(fd, &type, buf, sizeof buf, &n) < 0)
+				break;
+			if (type == 'O')
+				md_write_all(1, buf, n);
+			else if (type == 'E')
+				md_write_all(2, buf, n);
+			else if (type == 'N')
+				fprintf(stderr, "minidock: %s: %s\n", md_cmdname, buf);
+			else if (type == 'X') {
+				code = atoi(buf);
+				break;
+			} else if (type == 'F') {
+				code = atoi(buf);
+				const char *m = strchr(buf, ' ');
+				md_tty_restore();
+				fprintf(stderr, "minidock: %s: %s\n", md_cmdname, m ? m + 1 : buf);
+				break;
+			}
+		}
+	}
+	md_tty_restore();
+	close(sfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return code;
+}
+
+/* ---- run and create: flags -> a Docker create request ---- */
+
+static const struct md_optdef md_o_run[] = {
+	{"add-host", 0, "list", "Add a custom host-to-IP mapping (host:ip)"},
+	{"attach", 'a', "list", "Attach to STDIN, STDOUT or STDERR"},
+	{"cap-add", 0, "list", "Add Linux capabilities"},
+	{"cap-drop", 0, "list", "Drop Linux capabilities"},
+	{"cgroupns", 0, "string", "Cgroup namespace to use (private)"},
+	{"cpu-period", 0, "int", "Limit CPU CFS period"},
+	{"cpu-quota", 0, "int", "Limit CPU CFS quota"},
+	{"cpu-shares", 'c', "int", "CPU shares (relative weight)"},
+	{"cpus", 0, "decimal", "Number of CPUs"},
+	{"cpuset-cpus", 0, "string", "CPUs in which to allow execution (0-3, 0,1)"},
+	{"cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)"},
+	{"detach", 'd', NULL, "Run container in background and print container ID"},
+	{"device", 0, "list", "Add a host device to the container"},
+	{"dns", 0, "list", "Set custom DNS servers"},
+	{"dns-option", 0, "list", "Set DNS options"},
+	{"dns-search", 0, "list", "Set custom DNS search domains"},
+	{"entrypoint", 0, "string", "Overwrite the default ENTRYPOINT of the image"},
+	{"env", 'e', "list", "Set environment variables"},
+	{"env-file", 0, "list", "Read in a file of environment variables"},
+	{"expose", 0, "list", "Expose a port or a range of ports"},
+	{"group-add", 0, "list", "Add additional groups to join"},
+	{"hostname", 'h', "string", "Container host name"},
+	{"init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes"},
+	{"interactive", 'i', NULL, "Keep STDIN open even if not attached"},
+	{"ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)"},
+	{"label", 'l', "list", "Set meta data on a container"},
+	{"log-driver", 0, "string", "Logging driver for the container (only the built-in one)"},
+	{"log-opt", 0, "list", "Log driver options: max-size, max-file"},
+	{"mac-address", 0, "string", "Container MAC address"},
+	{"memory", 'm', "bytes", "Memory limit"},
+	{"memory-swap", 0, "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap"},
+	{"mount", 0, "mount", "Attach a filesystem mount to the container"},
+	{"name", 0, "string", "Assign a name to the container"},
+	{"net", 0, "network", "Connect a container to a network"},
+	{"network", 0, "network", "Connect a container to a network (bridge, host, none, container:NAME)"},
+	{"network-alias", 0, "list", "Add network-scoped alias for the container"},
+	{"pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)"},
+	{"platform", 0, "string", "Set platform if server is multi-platform capable"},
+	{"privileged", 0, NULL, "Give extended privileges to this container"},
+	{"publish", 'p', "list", "Publish a container's port(s) to the host"},
+	{"publish-all", 'P', NULL, "Publish all exposed ports to random ports"},
+	{"pull", 0, "string", "Pull image before running (always, missing, never)"},
+	{"read-only", 0, NULL, "Mount the container's root filesystem as read only"},
+	{"restart", 0, "string", "Restart policy to apply when a container exits"},
+	{"rm", 0, NULL, "Automatically remove the container when it exits"},
+	{"security-opt", 0, "list", "Security Options"},
+	{"shm-size", 0, "bytes", "Size of /dev/shm"},
+	{"sig-proxy", 0, NULL, "Proxy received signals to the process (default true)"},
+	{"stop-signal", 0, "string", "Signal to stop the container"},
+	{"stop-timeout", 0, "int", "Timeout (in seconds) to stop a container"},
+	{"tmpfs", 0, "list", "Mount a tmpfs directory"},
+	{"tty", 't', NULL, "Allocate a pseudo-TTY"},
+	{"ulimit", 0, "ulimit", "Ulimit options"},
+	{"user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])"},
+	{"userns", 0, "string", "User namespace to use"},
+	{"volume", 'v', "list", "Bind mount a volume"},
+	{"workdir", 'w', "string", "Working directory inside the container"},
+	{NULL, 0, NULL, NULL}};
+
+static int md_parse_int(const char *s, long long *out, const char *what)
+{
+	char *e;
+	errno = 0;
+	long long v = strtoll(s, &e, 10);
+	if (errno || e == s || *e)
+		return md_err("invalid value \"%s\" for %s: not an integer", s, what);
+	*out = v;
+	return 0;
+}
+
+/* Read KEY=VALUE lines of an --env-file (comments and blanks skipped). */
+static int md_env_file(const char *path, struct md_json *env)
+{
+	char *s = md_read_file(path, 1 << 20, NULL);
+	if (!s)
+		return md_err_wrap("--env-file");
+	for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n")) {
+		while (isspace((unsigned char)*l))
+			l++;
+		size_t n = strlen(l);
+		while (n && (l[n - 1] == '\r' || isspace((unsigned char)l[n - 1])))
+			l[--n] = 0;
+		if (!*l || *l == '#')
+			continue;
+		if (!strchr(l, '=')) {
+			const char *v = getenv(l);
+			if (!v)
+				continue;
+			char *kv = md_asprintf("%s=%s", l, v);
+			md_json_push(env, md_json_newstr(kv));
+			free(kv);
+		} else {
+			md_json_push(env, md_json_newstr(l));
+		}
+	}
+	free(s);
+	return 0;
+}
+
+/* Turn run/create flags and IMAGE [COMMAND...] into {Config, HostConfig}. */
+static struct md_json *md_run_request(struct md_args *a)
+{
+	struct md_json *req = md_json_new(MD_J_OBJ);
+	struct md_json *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
+	struct md_json *hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
+	const char *v;
+	long long n;
+	md_json_sets(cc, "Image", a->pos.v[0]);
+	if (a->pos.n > 1) {
+		struct md_json *cmd = md_json_set(cc, "Cmd", md_json_new(MD_J_ARR));
+		for (size_t i = 1; i < a->pos.n; i++)
+			md_json_push(cmd, md_json_newstr(a->pos.v[i]));
+	}
+	if ((v = md_opt(a, "entrypoint"))) {
+		struct md_json *ep = md_json_set(cc, "Entrypoint", md_json_new(MD_J_ARR));
+		if (*v)
+			md_json_push(ep, md_json_newstr(v));
+	}
+	struct md_json *env = md_json_new(MD_J_ARR);
+	const struct md_strv *ef = md_optv(a, "env-file");
+	for (size_t i = 0; i < ef->n; i++)
+		if (md_env_file(ef->v[i], env) < 0)
+			goto fail;
+	const struct md_strv *es = md_optv(a, "env");
+	for (size_t i = 0; i < es->n; i++) {
+		if (!es->v[i][0] || es->v[i][0] == '=') {
+			md_err("invalid environment variable: %s", es->v[i]);
+			goto fail;
+		}
+		if (strchr(es->v[i], '=')) {
+			md_json_push(env, md_json_newstr(es->v[i]));
+		} else if ((v = getenv(es->v[i]))) {
+			char *kv = md_asprintf("%s=%s", es->v[i], v);
+			md_json_push(env, md_json_newstr(kv));
+			free(kv);
+		}
+	}
+	md_json_set(cc, "Env", env);
+	static const char *const strs[][2] = {{"workdir", "WorkingDir"}, {"user", "User"}, {"hostname", "Hostname"},
+	                                      {"stop-signal", "StopSignal"}, {"mac-address", "MacAddress"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(strs); i++)
+		if ((v = md_opt(a, strs[i][0])))
+			md_json_sets(cc, strs[i][1], v);
+	if ((v = md_opt(a, "workdir")) && *v != '/') {
+		md_err("the working directory '%s' is invalid, it needs to be an absolute path", v);
+		goto fail;
+	}
+	if ((v = md_opt(a, "stop-signal")) && md_parse_signal(v) < 0) {
+		md_err("invalid signal: %s", v);
+		goto fail;
+	}
+	if ((v = md_opt(a, "stop-timeout"))) {
+		if (md_parse_int(v, &n, "--stop-timeout") < 0)
+			goto fail;
+		md_json_seti(cc, "StopTimeout", n);
+	}
+	int tty = md_flag(a, "tty"), in = md_flag(a, "interactive"), det = md_flag(a, "detach");
+	md_json_set(cc, "Tty", md_json_newbool(tty));
+	md_json_set(cc, "OpenStdin", md_json_newbool(in));
+	md_json_set(cc, "StdinOnce", md_json_newbool(in && !det));
+	const struct md_strv *att = md_optv(a, "attach");
+	int ain = !det && in, aout = !det, aerr = !det;
+	if (att->n) {
+		ain = aout = aerr = 0;
+		for (size_t i = 0; i < att->n; i++) {
+			if (!strcasecmp(att->v[i], "stdin"))
+				ain = 1;
+			else if (!strcasecmp(att->v[i], "stdout"))
+				aout = 1;
+			else if (!strcasecmp(att->v[i], "stderr"))
+				aerr = 1;
+			else {
+				md_err("invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR", att->v[i]);
+				goto fail;
+			}
+		}
+	}
+	md_json_set(cc, "AttachStdin", md_json_newbool(ain));
+	md_json_set(cc, "AttachStdout", md_json_newbool(aout));
+	md_json_set(cc, "AttachStderr", md_json_newbool(aerr));
+	struct md_json *labels = md_json_set(cc, "Labels", md_json_new(MD_J_OBJ));
+	const struct md_strv *ls = md_optv(a, "label");
+	for (size_t i = 0; i < ls->n; i++) {
+		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
+		if (eq)
+			*eq = 0;
+		md_json_sets(labels, k, eq ? eq + 1 : "");
+		free(k);
+	}
+	const struct md_strv *ex = md_optv(a, "expose");
+	if (ex->n) {
+		struct md_json *ep = md_json_set(cc, "ExposedPorts", md_json_new(MD_J_OBJ));
+		for (size_t i = 0; i < ex->n; i++) {
+			char *p = strchr(ex->v[i], '/') ? md_strdup(ex->v[i]) : md_asprintf("%s/tcp", ex->v[i]);
+			md_json_set(ep, p, md_json_new(MD_J_OBJ));
+			free(p);
+		}
+	}
+	/* HostConfig */
+	static const char *const lists[][2] = {
+		{"volume", "Binds"}, {"cap-add", "CapAdd"}, {"cap-drop", "CapDrop"}, {"security-opt", "SecurityOpt"},
+		{"dns", "Dns"}, {"dns-search", "DnsSearch"}, {"dns-option", "DnsOptions"}, {"add-host", "ExtraHosts"},
+		{"group-add", "GroupAdd"}, {"mount", "Mounts"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(lists); i++) {
+		const struct md_strv *l = md_optv(a, lists[i][0]);
+		if (l->n)
+			md_json_set(hc, lists[i][1], md_jarr_strs(l));
+	}
+	const struct md_strv *ah = md_optv(a, "add-host");
+	for (size_t i = 0; i < ah->n; i++)
+		if (!strchr(ah->v[i], ':')) {
+			md_err("bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
+			goto fail;
+		}
+	const struct md_strv *tf = md_optv(a, "tmpfs");
+	if (tf->n) {
+		struct md_json *t = md_json_set(hc, "Tmpfs", md_json_new(MD_J_OBJ));
+		for (size_t i = 0; i < tf->n; i++) {
+			char *d = md_strdup(tf->v[i]), *c = strchr(d, ':');
+			if (c)
+				*c = 0;
+			md_json_sets(t, d, c ? c + 1 : "");
+			free(d);
+		}
+	}
+	md_json_set(hc, "ReadonlyRootfs", md_json_newbool(md_flag(a, "read-only")));
+	md_json_set(hc, "Init", md_json_newbool(md_flag(a, "init")));
+	md_json_set(hc, "Privileged", md_json_newbool(md_flag(a, "privileged")));
+	md_json_set(hc, "AutoRemove", md_json_newbool(md_flag(a, "rm")));
+	struct md_json *rp = md_json_set(hc, "RestartPolicy", md_json_new(MD_J_OBJ));
+	md_json_sets(rp, "Name", "no");
+	md_json_seti(rp, "MaximumRetryCount", 0);
+	if ((v = md_opt(a, "restart"))) {
+		char *nm = md_strdup(v), *c = strchr(nm, ':');
+		if (c) {
+			*c = 0;
+			if (md_parse_int(c + 1, &n, "--restart") < 0 || n < 0) {
+				free(nm);
+				md_err("invalid restart policy \"%s\": the count must be a positive number", v);
+				goto fail;
+			}
+			md_json_seti(rp, "MaximumRetryCount", n);
+		}
+		md_json_sets(rp, "Name", *nm ? nm : "no");
+		free(nm);
+	}
+	const struct md_strv *dv = md_optv(a, "device");
+	if (dv->n) {
+		struct md_json *ds = md_json_set(hc, "Devices", md_json_new(MD_J_ARR));
+		for (size_t i = 0; i < dv->n; i++) {
+			char *s = md_strdup(dv->v[i]);
+			char *f[3] = {s, NULL, NULL};
+			char *c1 = strchr(s, ':');
+			if (c1) {
+				*c1 = 0;
+				f[1] = c1 + 1;
+				char *c2 = strchr(f[1], ':');
+				if (c2) {
+					*c2 = 0;
+					f[2] = c2 + 1;
+				}
+			}
+			/* "/dev/x:rwm": a second field of only r, w, m is the permissions */
+			if (f[1] && !f[2] && strspn(f[1], "rwm") == strlen(f[1]) && f[1][0] != '/') {
+				f[2] = f[1];
+				f[1] = NULL;
+			}
+			struct md_json *d = md_json_push(ds, md_json_new(MD_J_OBJ));
+			md_json_sets(d, "PathOnHost", f[0]);
+			md_json_sets(d, "PathInContainer", f[1] ? f[1] : f[0]);
+			md_json_sets(d, "CgroupPermissions", f[2] ? f[2] : "rwm");
+			free(s);
+		}
+	}
+	const struct md_strv *ul = md_optv(a, "ulimit");
+	if (ul->n) {
+		struct md_json *us = md_json_set(hc, "Ulimits", md_json_new(MD_J_ARR));
+		for (size_t i = 0; i < ul->n; i++) {
+			char *s = md_strdup(ul->v[i]), *eq = strchr(s, '=');
+			long long soft, hard;
+			if (!eq) {
+				free(s);
+				md_err("invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
+				goto fail;
+			}
+			*eq = 0;
+			char *c = strchr(eq + 1, ':');
+			if (c)
+				*c = 0;
+			if (md_parse_int(eq + 1, &soft, "--ulimit") < 0 || (c && md_parse_int(c + 1, &hard, "--ulimit") < 0)) {
+				free(s);
+				goto fail;
+			}
+			if (!c)
+				hard = soft;
+			if (soft > hard && hard >= 0) {
+				md_err("ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
+				free(s);
+				goto fail;
+			}
+			struct md_json *u = md_json_push(us, md_json_new(MD_J_OBJ));
+			md_json_sets(u, "Name", s);
+			md_json_seti(u, "Hard", hard);
+			md_json_seti(u, "Soft", soft);
+			free(s);
+		}
+	}
+	static const char *const sizes[][2] = {{"memory", "Memory"}, {"shm-size", "ShmSize"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(sizes); i++)
+		if ((v = md_opt(a, sizes[i][0]))) {
+			int64_t b = md_parse_size(v);
+			if (b < 0) {
+				md_err("invalid size: '%s'", v);
+				goto fail;
+			}
+			md_json_seti(hc, sizes[i][1], b);
+		}
+	if ((v = md_opt(a, "memory-swap"))) {
+		int64_t b = strcmp(v, "-1") == 0 ? -1 : md_parse_size(v);
+		if (b < -1 || (b < 0 && strcmp(v, "-1"))) {
+			md_err("invalid size: '%s'", v);
+			goto fail;
+		}
+		md_json_seti(hc, "MemorySwap", b);
+	}
+	if ((v = md_opt(a, "cpus"))) {
+		char *e;
+		double c = strtod(v, &e);
+		if (*e || c < 0) {
+			md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
+			goto fail;
+		}
+		md_json_seti(hc, "NanoCpus", (long long)(c * 1e9 + 0.5));
+	}
+	static const char *const ints[][2] = {{"cpu-shares", "CpuShares"}, {"pids-limit", "PidsLimit"},
+	                                      {"cpu-period", "CpuPeriod"}, {"cpu-quota", "CpuQuota"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(ints); i++)
+		if ((v = md_opt(a, ints[i][0]))) {
+			char what[32];
+			snprintf(what, sizeof what, "--%s", ints[i][0]);
+			if (md_parse_int(v, &n, what) < 0)
+				goto fail;
+			md_json_seti(hc, ints[i][1], n);
+		}
+	if ((v = md_opt(a, "cpuset-cpus")))
+		md_json_sets(hc, "CpusetCpus", v);
+	if ((v = md_opt(a, "cpuset-mems")))
+		md_json_sets(hc, "CpusetMems", v);
+	if ((v = md_opt(a, "userns")))
+		md_json_sets(hc, "UsernsMode", v);
+	if ((v = md_opt(a, "network")) || (v = md_opt(a, "net")))
+		md_json_sets(hc, "NetworkMode", v);
+	else
+		md_json_sets(hc, "NetworkMode", "default");
+	struct md_json *lc = md_json_set(hc, "LogConfig", md_json_new(MD_J_OBJ));
+	if ((v = md_opt(a, "log-driver")) && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock")) {
+		md_err("unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
+		goto fail;
+	}
+	md_json_sets(lc, "Type", "minidock");
+	struct md_json *lcc = md_json_set(lc, "Config", md_json_new(MD_J_OBJ));
+	const struct md_strv *lo = md_optv(a, "log-opt");
+	for (size_t i = 0; i < lo->n; i++) {
+		char *k = md_strdup(lo->v[i]), *eq = strchr(k, '=');
+		if (!eq || (strcmp(k, "max-size") && strncmp(k, "max-size=", 9) && strncmp(k, "max-file=", 9))) {
+			free(k);
+			md_err("unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
+			goto fail;
+		}
+		*eq = 0;
+		if ((!strcmp(k, "max-size") && md_parse_size(eq + 1) <= 0) ||
+		    (!strcmp(k, "max-file") && (atoi(eq + 1) < 1 || strspn(eq + 1, "0123456789") != strlen(eq + 1)))) {
+			md_err("invalid value for log opt %s: %s", k, eq + 1);
+			free(k);
+			goto fail;
+		}
+		md_json_sets(lcc, k, eq + 1);
+		free(k);
+	}
+	if (md_optv(a, "publish")->n || md_flag(a, "publish-all") || md_opt(a, "ip") || md_optv(a, "network-alias")->n) {
+		md_err("published ports and network addresses need bridge networking, which is not built yet");
+		goto fail;
+	}
+	return req;
+fail:
+	md_json_free(req);
+	return NULL;
+}
+
+static int md_cmd_create(struct md_args *a)
+{
+	struct md_json *req = md_run_request(a);
+	char id[65];
+	if (!req)
+		return md_fail(125);
+	int r = md_ctr_create(req, md_opt(a, "name"), id);
+	md_json_free(req);
+	if (r < 0)
+		return md_fail(125);
+	puts(id);
+	return 0;
+}
+
+static int md_cmd_run(struct md_args *a)
+{
+	if (md_flag(a, "detach") && md_flag(a, "rm") && 0)
+		return 0;
+	struct md_json *req = md_run_request(a);
+	char id[65];
+	if (!req)
+		return md_fail(125);
+	int r = md_ctr_create(req, md_opt(a, "name"), id);
+	struct md_json *cc = md_json_get(req, "Config");
+	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
+	int ain = md_json_is(md_json_get(cc, "AttachStdin"), MD_J_TRUE);
+	int aout = md_json_is(md_json_get(cc, "AttachStdout"), MD_J_TRUE) || md_json_is(md_json_get(cc, "AttachStderr"), MD_J_TRUE);
+	md_json_free(req);
+	if (r < 0)
+		return md_fail(125);
+	int code;
+	if (md_flag(a, "detach")) {
+		if (md_ctr_start(id, "", NULL, &code) < 0)
+			return md_fail(code);
+		puts(id);
+		return 0;
+	}
+	if (tty && ain && !isatty(0)) {
+		md_ctr_rm(id, 1, 1);
+		md_err("the input device is not a TTY");
+		return md_fail(1);
+	}
+	char hello[32];
+	snprintf(hello, sizeof hello, "%s%s", ain ? "in " : "", aout ? "out err" : "wait");
+	int fd = -1;
+	if (md_ctr_start(id, hello, &fd, &code) < 0) {
+		/* --rm: nothing of a container that never ran stays */
+		char keep[sizeof md_errmsg];
+		memcpy(keep, md_errmsg, sizeof keep);
+		struct md_ctr c;
+		if (md_ctr_load(id, &c) == 0) {
+			if (md_json_is(md_json_get(md_json_get(c.cfg, "HostConfig"), "AutoRemove"), MD_J_TRUE))
+				md_ctr_remove_files(&c, 1);
+			md_ctr_free(&c);
+		}
+		memcpy(md_errmsg, keep, sizeof keep);
+		return md_fail(code);
+	}
+	code = md_attach_relay(fd, tty, ain);
+	close(fd);
+	if (code < 0) {
+		/* the connection broke: read the recorded exit */
+		struct md_ctr c;
+		code = 125;
+		if (md_ctr_load(id, &c) == 0) {
+			for (int i = 0; i < 300 && md_ctr_running(&c); i++) {
+				usleep(10000);
+				md_ctr_free(&c);
+				if (md_ctr_load(id, &c) < 0)
+					return 125;
+			}
+			code = (int)md_json_geti(c.st, "ExitCode", 125);
+			md_ctr_free(&c);
+		}
+	}
+	return code;
+}
+
+/* Resolve a container name; prints the error when it fails. */
+static int md_ctr_find(const char *name, char id[65])
+{
+	struct md_json *idx = md_index_read();
+	int r = idx ? md_ctr_resolve(idx, name, id) : -1;
+	md_json_free(idx);
+	return r;
+}
+
+static int md_cmd_start(struct md_args *a)
+{
+	int attach = md_flag(a, "attach"), in = md_flag(a, "interactive");
+	if ((attach || in) && a->pos.n > 1) {
+		md_err("you cannot start and attach multiple containers at once");
+		return md_fail(1);
+	}
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		int code;
+		if (md_ctr_find(a->pos.v[i], id) < 0) {
+			rc = md_fail(1);
+			continue;
+		}
+		if (!attach && !in) {
+			if (md_ctr_start(id, "", NULL, &code) < 0)
+				rc = md_fail(1);
+			else
+				puts(a->pos.v[i]);
+			continue;
+		}
+		struct md_ctr c;
+		if (md_ctr_load(id, &c) < 0)
+			return md_fail(1);
+		int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
+		md_ctr_free(&c);
+		int fd = -1;
+		if (md_ctr_start(id, in ? "in out err" : "out err", &fd, &code) < 0)
+			return md_fail(code == 125 ? 1 : code);
+		code = md_attach_relay(fd, tty, in);
+		close(fd);
+		return code < 0 ? 1 : code;
+	}
+	return rc;
+}
+
+static int md_cmd_attach(struct md_args *a)
+{
+	char id[65];
+	struct md_ctr c;
+	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	if (!md_ctr_running(&c)) {
+		md_ctr_free(&c);
+		md_err("You cannot attach to a stopped container, start it first");
+		return md_fail(1);
+	}
+	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
+	int in = !md_flag(a, "no-stdin") && md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "OpenStdin"), MD_J_TRUE);
+	md_ctr_free(&c);
+	int fd = md_mon_connect(id, in ? "in out err" : "out err");
+	if (fd < 0)
+		return md_fail(1);
+	int code = md_attach_relay(fd, tty, in);
+	close(fd);
+	return code < 0 ? 1 : code;
+}
+
+static int md_cmd_stop(struct md_args *a)
+{
+	int secs = -1, rc = 0;
+	const char *t = md_opt(a, "time");
+	long long n;
+	if (t) {
+		if (md_parse_int(t, &n, "--time") < 0)
+			return md_fail(125);
+		secs = (int)n;
+	}
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_stop(id, secs) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_restart(struct md_args *a)
+{
+	int secs = -1, rc = 0;
+	const char *t = md_opt(a, "time");
+	long long n;
+	if (t) {
+		if (md_parse_int(t, &n, "--time") < 0)
+			return md_fail(125);
+		secs = (int)n;
+	}
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		int code;
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_stop(id, secs) < 0 || md_ctr_start(id, "", NULL, &code) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_kill(struct md_args *a)
+{
+	const char *s = md_opt(a, "signal");
+	int sig = s ? md_parse_signal(s) : SIGKILL, rc = 0;
+	if (sig <= 0) {
+		md_err("invalid signal: %s", s);
+		return md_fail(1);
+	}
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		struct md_ctr c;
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_load(id, &c) < 0) {
+			rc = md_fail(1);
+			continue;
+		}
+		md_ctr_reconcile(&c);
+		int running = md_ctr_running(&c);
+		md_ctr_free(&c);
+		if (!running) {
+			md_err("cannot kill container: %s: container %s is not running", a->pos.v[i], id);
+			rc = md_fail(1);
+			continue;
+		}
+		int fd = md_mon_connect(id, "");
+		char b[16];
+		snprintf(b, sizeof b, "%d", sig);
+		if (fd < 0 || md_frame_sends(fd, 'S', b) < 0) {
+			rc = md_fail(1);
+		} else {
+			puts(a->pos.v[i]);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return rc;
+}
+
+static int md_cmd_rm(struct md_args *a)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_rm(id, md_flag(a, "force"), md_flag(a, "volumes")) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_wait(struct md_args *a)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		struct md_ctr c;
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_load(id, &c) < 0) {
+			rc = md_fail(1);
+			continue;
+		}
+		md_ctr_reconcile(&c);
+		int code = -1;
+		if (md_ctr_running(&c)) {
+			int fd = md_mon_connect(id, "wait");
+			char type, buf[256];
+			size_t n;
+			while (fd >= 0 && md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0)
+				if (type == 'X') {
+					code = atoi(buf);
+					break;
+				}
+			if (fd >= 0)
+				close(fd);
+		}
+		if (code < 0) {
+			md_ctr_free(&c);
+			md_ctr_load(id, &c);
+			code = (int)md_json_geti(c.st, "ExitCode", 0);
+		}
+		md_ctr_free(&c);
+		printf("%d\n", code);
+	}
+	return rc;
+}
+
+/* ---- ps and inspect ---- */
+
+static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
+{
+	const char *state = md_ctr_state(c);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	static const char *const top[] = {"Id", "Created", "Path"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(top); i++)
+		md_json_sets(o, top[i], md_json_gets(c->cfg, top[i]) ? md_json_gets(c->cfg, top[i]) : "");
+	md_json_set(o, "Args", md_json_clone(md_json_get(c->cfg, "Args")));
+	struct md_json *st = md_json_set(o, "State", md_json_new(MD_J_OBJ));
+	int running = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+	md_json_sets(st, "Status", state);
+	md_json_set(st, "Running", md_json_newbool(running));
+	md_json_set(st, "Paused", md_json_newbool(md_streq(state, "paused")));
+	md_json_set(st, "Restarting", md_json_newbool(md_streq(state, "restarting")));
+	md_json_set(st, "OOMKilled", md_json_newbool(md_json_is(md_json_get(c->st, "OOMKilled"), MD_J_TRUE)));
+	md_json_set(st, "Dead", md_json_newbool(0));
+	md_json_seti(st, "Pid", running ? md_json_geti(c->st, "Pid", 0) : 0);
+	md_json_seti(st, "ExitCode", md_json_geti(c->st, "ExitCode", 0));
+	md_json_sets(st, "Error", md_json_gets(c->st, "Error") ? md_json_gets(c->st, "Error") : "");
+	md_json_sets(st, "StartedAt", md_json_gets(c->st, "StartedAt") ? md_json_gets(c->st, "StartedAt") : "0001-01-01T00:00:00Z");
+	md_json_sets(st, "FinishedAt", md_json_gets(c->st, "FinishedAt") ? md_json_gets(c->st, "FinishedAt") : "0001-01-01T00:00:00Z");
+	md_json_sets(o, "Image", md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "");
+	static const char *const files[][2] = {{"ResolvConfPath", "resolv.conf"}, {"HostnamePath", "hostname"}, {"HostsPath", "hosts"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(files); i++) {
+		char *p = md_ctr_path(c->id, files[i][1]);
+		md_json_sets(o, files[i][0], p);
+		free(p);
+	}
+	char *lp = md_ctr_logpath(c->id);
+	md_json_sets(o, "LogPath", lp);
+	free(lp);
+	char *nm = md_asprintf("/%s", c->name);
+	md_json_sets(o, "Name", nm);
+	free(nm);
+	md_json_seti(o, "RestartCount", md_json_geti(c->st, "RestartCount", 0));
+	md_json_sets(o, "Driver", "overlay2");
+	md_json_sets(o, "Platform", "linux");
+	md_json_set(o, "HostConfig", md_json_clone(md_json_get(c->cfg, "HostConfig")));
+	struct md_json *gd = md_json_set(o, "GraphDriver", md_json_new(MD_J_OBJ));
+	struct md_json *gdd = md_json_set(gd, "Data", md_json_new(MD_J_OBJ));
+	struct md_json *idx = md_index_read();
+	struct md_json *ls = idx ? md_image_layers(idx, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : NULL;
+	struct md_sb lower = {0};
+	for (size_t i = ls ? ls->n : 0; i-- > 0;) {
+		char *p = md_layer_path(md_json_str(md_json_at(ls, i)));
+		md_sb_printf(&lower, "%s%s/diff", lower.len ? ":" : "", p);
+		free(p);
+	}
+	md_json_free(idx);
+	md_errmsg[0] = 0;
+	md_json_sets(gdd, "LowerDir", md_sb_str(&lower));
+	md_sb_free(&lower);
+	char *p = md_ctr_rpath(c->id, "rootfs");
+	md_json_sets(gdd, "MergedDir", p);
+	free(p);
+	p = md_ctr_path(c->id, "upper");
+	md_json_sets(gdd, "UpperDir", p);
+	free(p);
+	p = md_ctr_path(c->id, "work");
+	md_json_sets(gdd, "WorkDir", p);
+	free(p);
+	md_json_sets(gd, "Name", "overlay2");
+	struct md_json *ms = md_json_set(o, "Mounts", md_json_new(MD_J_ARR));
+	struct md_json *cm = md_json_get(c->cfg, "Mounts");
+	for (struct md_json *m = cm ? cm->child : NULL; m; m = m->next) {
+		struct md_json *x = md_json_push(ms, md_json_new(MD_J_OBJ));
+		const char *t = md_json_gets(m, "Type");
+		md_json_sets(x, "Type", t ? t : "bind");
+		if (md_json_gets(m, "Name"))
+			md_json_sets(x, "Name", md_json_gets(m, "Name"));
+		md_json_sets(x, "Source", md_json_gets(m, "Source") ? md_json_gets(m, "Source") : "");
+		md_json_sets(x, "Destination", md_json_gets(m, "Destination") ? md_json_gets(m, "Destination") : "");
+		if (md_streq(t, "volume"))
+			md_json_sets(x, "Driver", "local");
+		md_json_sets(x, "Mode", md_json_gets(m, "Mode") ? md_json_gets(m, "Mode") : "");
+		md_json_set(x, "RW", md_json_newbool(!md_json_is(md_json_get(m, "RW"), MD_J_FALSE)));
+		md_json_sets(x, "Propagation", md_streq(t, "bind") ? "rprivate" : "");
+	}
+	md_json_set(o, "Config", md_json_clone(md_json_get(c->cfg, "Config")));
+	struct md_json *ns = md_json_set(o, "NetworkSettings", md_json_new(MD_J_OBJ));
+	md_json_set(ns, "Ports", md_json_new(MD_J_OBJ));
+	md_json_set(ns, "Networks", md_json_new(MD_J_OBJ));
+	return o;
+}
+
+static int md_cmd_inspect_ctr(struct md_args *a, int images_too)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	int rc = 0;
+	const char *type = md_opt(a, "type");
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65], iid[MD_DIGEST_LEN + 1];
+		struct md_ctr c;
+		if ((!type || !strcmp(type, "container")) && md_ctr_resolve(idx, a->pos.v[i], id) == 0 && md_ctr_load(id, &c) == 0) {
+			md_json_push(arr, md_ctr_inspect_json(&c));
+			md_ctr_free(&c);
+			continue;
+		}
+		struct md_json *o;
+		if (images_too && (!type || !strcmp(type, "image")) && md_image_resolve(idx, a->pos.v[i], iid) == 0 &&
+		    (o = md_image_inspect_json(idx, iid))) {
+			md_json_push(arr, o);
+			continue;
+		}
+		md_err("No such object: %s", a->pos.v[i]);
+		rc = md_fail(1);
+	}
+	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
+		rc = md_fail(1);
+	else if (!arr->n && !md_opt(a, "format"))
+		puts("[]");
+	md_json_free(arr);
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_cmd_container_inspect(struct md_args *a)
+{
+	return md_cmd_inspect_ctr(a, 0);
+}
+
+static uint64_t md_du(int dfd)
+{
+	uint64_t total = 0;
+	DIR *d = fdopendir(dup(dfd));
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int s = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s >= 0) {
+				total += md_du(s);
+				close(s);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			total += (uint64_t)st.st_size;
+		}
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
+static void md_ctr_status_text(struct md_ctr *c, const char *state, char *out, size_t n)
+{
+	time_t t = 0;
+	char ago[64];
+	if (md_streq(state, "running") || md_streq(state, "paused")) {
+		md_time_parse(md_json_gets(c->st, "StartedAt"), &t);
+		md_time_ago(ago, sizeof ago, t);
+		ago[strlen(ago) > 4 ? strlen(ago) - 4 : 0] = 0; /* "5 seconds ago" -> "5 seconds" */
+		snprintf(out, n, "Up %s%s", ago, md_streq(state, "paused") ? " (Paused)" : "");
+	} else if (md_streq(state, "exited") || md_streq(state, "restarting")) {
+		md_time_parse(md_json_gets(c->st, "FinishedAt"), &t);
+		md_time_ago(ago, sizeof ago, t);
+		snprintf(out, n, "%s (%lld) %s", md_streq(state, "exited") ? "Exited" : "Restarting",
+		         md_json_geti(c->st, "ExitCode", 0), ago);
+	} else {
+		snprintf(out, n, "Created");
+	}
+}
+
+static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_strv *filters)
+{
+	/* filters on different keys AND, on the same key OR, as Docker */
+	static const char *const keys[] = {"status", "name", "label", "id", "exited", "ancestor"};
+	for (size_t k = 0; k < MD_ARRAY_LEN(keys); k++) {
+		int seen = 0, ok = 0;
+		size_t kl = strlen(keys[k]);
+		for (size_t i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i];
+			if (strncmp(f, keys[k], kl) != 0 || f[kl] != '=')
+				continue;
+			seen = 1;
+			const char *v = f + kl + 1;
+			if (k == 0)
+				ok |= md_streq(state, v);
+			else if (k == 1)
+				ok |= strstr(c->name, v[0] == '/' ? v + 1 : v) != NULL;
+			else if (k == 2) {
+				struct md_json *l = md_json_get(md_json_get(c->cfg, "Config"), "Labels");
+				const char *eq = strchr(v, '=');
+				char key[256];
+				snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
+				const char *lv = md_json_gets(l, key);
+				ok |= lv && (!eq || strcmp(lv, eq + 1) == 0);
+			} else if (k == 3)
+				ok |= md_startswith(c->id, v);
+			else if (k == 4)
+				ok |= md_streq(state, "exited") && md_json_geti(c->st, "ExitCode", -1) == atoll(v);
+			else {
+				const char *img = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
+				ok |= md_streq(img, v) || md_streq(md_json_gets(c->cfg, "Image"), v);
+			}
+		}
+		if (seen && !ok)
+			return 0;
+	}
+	return 1;
+}
+
+static int md_cmd_ps(struct md_args *a)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	const struct md_strv *filters = md_optv(a, "filter");
+	for (size_t i = 0; i < filters->n; i++) {
+		const char *f = filters->v[i];
+		if (!md_startswith(f, "status=") && !md_startswith(f, "name=") && !md_startswith(f, "label=") &&
+		    !md_startswith(f, "id=") && !md_startswith(f, "exited=") && !md_startswith(f, "ancestor=")) {
+			md_json_free(idx);
+			md_err("invalid filter '%s' (supported: status, name, label, id, exited, ancestor)", f);
+			return md_fail(125);
+		}
+		if (md_startswith(f, "status=")) {
+			const char *v = f + 7;
+			if (strcmp(v, "created") && strcmp(v, "running") && strcmp(v, "paused") && strcmp(v, "restarting") &&
+			    strcmp(v, "exited") && strcmp(v, "removing") && strcmp(v, "dead")) {
+				md_json_free(idx);
+				md_err("invalid filter 'status=%s'", v);
+				return md_fail(125);
+			}
+		}
+	}
+	int all = md_flag(a, "all") || filters->n, quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc");
+	int size = md_flag(a, "size");
+	const char *fmt = md_opt(a, "format");
+	long long last = -1;
+	if (md_opt(a, "last") && md_parse_int(md_opt(a, "last"), &last, "--last") < 0) {
+		md_json_free(idx);
+		return md_fail(125);
+	}
+	if (md_flag(a, "latest"))
+		last = 1;
+	if (last > 0)
+		all = 1;
+	struct md_ctr *cs = NULL;
+	size_t nc = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		cs = md_realloc(cs, (nc + 1) * sizeof *cs);
+		cs[nc++] = c;
+	}
+	md_errmsg[0] = 0;
+	/* newest first */
+	for (size_t i = 1; i < nc; i++)
+		for (size_t k = i; k > 0; k--) {
+			time_t t1 = 0, t2 = 0;
+			md_time_parse(md_json_gets(cs[k - 1].cfg, "Created"), &t1);
+			md_time_parse(md_json_gets(cs[k].cfg, "Created"), &t2);
+			if (t1 >= t2)
+				break;
+			struct md_ctr t = cs[k];
+			cs[k] = cs[k - 1];
+			cs[k - 1] = t;
+		}
+	struct md_table tab = {size ? 8 : 7, {0}};
+	if (!quiet && !fmt) {
+		const char *h[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", "SIZE"};
+		md_table_add(&tab, h);
+	}
+	int rc = 0;
+	long long shown = 0;
+	for (size_t i = 0; i < nc; i++) {
+		struct md_ctr *c = &cs[i];
+		const char *state = md_ctr_state(c);
+		int up = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+		if ((!all && !up) || !md_ps_filter_ok(c, state, filters))
+			continue;
+		if (last > 0 && shown >= last)
+			break;
+		shown++;
+		char id[65], cmd[4096], created[64], status[128], sz[96] = "";
+		snprintf(id, sizeof id, notrunc ? "%s" : "%.12s", c->id);
+		struct md_sb cb = {0};
+		md_sb_puts(&cb, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
+		struct md_json *args = md_json_get(c->cfg, "Args");
+		for (struct md_json *x = args ? args->child : NULL; x; x = x->next)
+			md_sb_printf(&cb, " %s", md_json_str(x) ? x->s : "");
+		snprintf(cmd, sizeof cmd, "%s", md_sb_str(&cb));
+		md_sb_free(&cb);
+		if (!notrunc)
+			md_ellipsis(cmd, 20);
+		char qcmd[4200];
+		snprintf(qcmd, sizeof qcmd, "\"%s\"", cmd);
+		time_t t = 0;
+		md_time_parse(md_json_gets(c->cfg, "Created"), &t);
+		md_time_ago(created, sizeof created, t);
+		md_ctr_status_text(c, state, status, sizeof status);
+		const char *image = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
+		if (size) {
+			char *up = md_ctr_path(c->id, "upper");
+			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			free(up);
+			uint64_t u = fd >= 0 ? md_du(fd) : 0;
+			if (fd >= 0)
+				close(fd);
+			char s1[32], s2[32];
+			md_human_size(s1, sizeof s1, (double)u);
+			struct md_json *ix = md_index_read();
+			md_human_size(s2, sizeof s2, (double)(u + (ix ? md_image_size(ix, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : 0)));
+			md_json_free(ix);
+			snprintf(sz, sizeof sz, "%s (virtual %s)", s1, s2);
+		}
+		if (quiet) {
+			puts(id);
+		} else if (fmt) {
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "ID", id);
+			md_json_sets(o, "Image", image ? image : "");
+			md_json_sets(o, "Command", qcmd);
+			md_json_sets(o, "CreatedAt", md_json_gets(c->cfg, "Created") ? md_json_gets(c->cfg, "Created") : "");
+			md_json_sets(o, "RunningFor", created);
+			md_json_sets(o, "Ports", "");
+			md_json_sets(o, "State", state);
+			md_json_sets(o, "Status", status);
+			md_json_sets(o, "Size", sz);
+			md_json_sets(o, "Names", c->name);
+			struct md_json *l = md_json_get(md_json_get(c->cfg, "Config"), "Labels");
+			struct md_sb lb = {0};
+			for (struct md_json *x = md_json_is(l, MD_J_OBJ) ? l->child : NULL; x; x = x->next)
+				md_sb_printf(&lb, "%s%s=%s", lb.len ? "," : "", x->key, md_json_str(x) ? x->s : "");
+			md_json_sets(o, "Labels", md_sb_str(&lb));
+			md_sb_free(&lb);
+			md_json_sets(o, "Mounts", "");
+			md_json_sets(o, "Networks", "");
+			if (md_format_print(fmt, o) < 0)
+				rc = md_fail(125);
+			md_json_free(o);
+			if (rc)
+				break;
+		} else {
+			const char *row[] = {id, image ? image : "", qcmd, created, status, "", c->name, sz};
+			md_table_add(&tab, row);
+		}
+	}
+	if (!quiet && !fmt)
+		md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	for (size_t i = 0; i < nc; i++)
+		md_ctr_free(&cs[i]);
+	free(cs);
+	md_json_free(idx);
+	return rc;
+}
+
+/* ---- logs ---- */
+
+/* Parse "10m", "2h", "30s" (before now), RFC 3339, or a unix timestamp. */
+static int md_parse_since(const char *s, double *out)
+{
+	time_t t;
+	if (md_time_parse(s, &t) == 0) {
+		*out = (double)t;
+		return 0;
+	}
+	char *e;
+	double v = strtod(s, &e);
+	if (e == s)
+		return md_err("invalid time \"%s\"", s);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double n = (double)now.tv_sec + now.tv_nsec / 1e9;
+	if (!*e) {
+		*out = v; /* unix seconds */
+		return 0;
+	}
+	double mul = !strcmp(e, "s") ? 1 : !strcmp(e, "m") ? 60 : !strcmp(e, "h") ? 3600 : !strcmp(e, "ms") ? 0.001 : -1;
+	if (mul < 0)
+		return md_err("invalid time \"%s\"", s);
+	*out = n - v * mul;
+	return 0;
+}
+
+static double md_log_time(const char *line)
+{
+	time_t t;
+	char ts[64];
+	const char *sp = strchr(line, ' ');
+	if (!sp || sp - line >= (long)sizeof ts)
+		return 0;
+	memcpy(ts, line, (size_t)(sp - line));
+	ts[sp - line] = 0;
+	if (md_time_parse(ts, &t) < 0)
+		return 0;
+	const char *dot = strchr(ts, '.');
+	return (double)t + (dot ? strtod(dot, NULL) : 0);
+}
+
+struct md_logopt {
+	int timestamps;
+	double since, until;
+	int details;
+};
+
+/* Print one log line "TIME STREAM F|P DATA" to stdout or stderr. */
+static void md_log_emit(const char *line, size_t len, const struct md_logopt *o, int *partial_pending)
+{
+	char *copy = md_strndup(line, len);
+	char *t = copy, *s = strchr(t, ' ');
+	char *f = s ? strchr(s + 1, ' ') : NULL;
+	char *d = f ? strchr(f + 1, ' ') : NULL;
+	if (!s || !f || !d) {
+		free(copy);
+		return;
+	}
+	*s = *f = *d = 0;
+	double tm = md_log_time(line);
+	if ((o->since > 0 && tm < o->since) || (o->until > 0 && tm > o->until)) {
+		free(copy);
+		return;
+	}
+	int fd = strcmp(s + 1, "stderr") == 0 ? 2 : 1;
+	if (o->timestamps && !*partial_pending) {
+		md_write_all(fd, t, strlen(t));
+		md_write_all(fd, " ", 1);
+	}
+	md_write_all(fd, d + 1, strlen(d + 1));
+	if (f[1] == 'F')
+		md_write_all(fd, "\n", 1);
+	*partial_pending = f[1] == 'P';
+	free(copy);
+}
+
+static int md_cmd_logs(struct md_args *a)
+{
+	char id[65];
+	if (md_ctr_find(a->pos.v[0], id) < 0)
+		return md_fail(1);
+	struct md_logopt o = {md_flag(a, "timestamps"), 0, 0, 0};
+	const char *v;
+	if ((v = md_opt(a, "since")) && md_parse_since(v, &o.since) < 0)
+		return md_fail(1);
+	if ((v = md_opt(a, "until")) && md_parse_since(v, &o.until) < 0)
+		return md_fail(1);
+	long long tail = -1;
+	if ((v = md_opt(a, "tail")) && strcmp(v, "all") != 0 && (md_parse_int(v, &tail, "--tail") < 0 || tail < 0))
+		return md_fail(1);
+	char *log = md_ctr_logpath(id);
+	/* oldest rotated file first */
+	struct md_strv files = {0};
+	for (int i = 9; i >= 1; i--) {
+		char *p = md_asprintf("%s.%d", log, i);
+		if (md_path_exists(p))
+			md_strv_push(&files, p);
+		free(p);
+	}
+	md_strv_push(&files, log);
+	/* count lines to skip for --tail */
+	long long total = 0, skip = 0;
+	if (tail >= 0) {
+		for (size_t i = 0; i < files.n; i++) {
+			FILE *f = fopen(files.v[i], "re");
+			int c;
+			while (f && (c = getc(f)) != EOF)
+				total += c == '\n';
+			if (f)
+				fclose(f);
+		}
+		skip = total > tail ? total - tail : 0;
+	}
+	int partial = 0;
+	long long lineno = 0;
+	off_t pos = 0;
+	ino_t ino = 0;
+	for (size_t i = 0; i < files.n; i++) {
+		FILE *f = fopen(files.v[i], "re");
+		if (!f)
+			continue;
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		while ((n = getline(&line, &cap, f)) > 0) {
+			if (line[n - 1] != '\n')
+				break; /* a line still being written */
+			if (lineno++ >= skip)
+				md_log_emit(line, (size_t)n - 1, &o, &partial);
+			pos += n;
+		}
+		if (i + 1 == files.n) {
+			struct stat st;
+			if (fstat(fileno(f), &st) == 0)
+				ino = st.st_ino;
+			pos = n > 0 && line[n - 1] != '\n' ? ftello(f) - n : ftello(f);
+		}
+		free(line);
+		fclose(f);
+	}
+	md_strv_free(&files);
+	if (md_flag(a, "follow")) {
+		/* follow the file while the container runs (and across rotation) */
+		struct md_ctr c;
+		for (;;) {
+			int running = md_ctr_load(id, &c) == 0 && (md_ctr_reconcile(&c), md_ctr_running(&c));
+			md_ctr_free(&c);
+			int fd = open(log, O_RDONLY | O_CLOEXEC);
+			struct stat st;
+			if (fd >= 0 && fstat(fd, &st) == 0) {
+				if (st.st_ino != ino) {
+					pos = 0;
+					ino = st.st_ino;
+				}
+				if (st.st_size > pos) {
+					FILE *f = fdopen(fd, "re");
+					fd = -1;
+					fseeko(f, pos, SEEK_SET);
+					char *line = NULL;
+					size_t cap = 0;
+					ssize_t n;
+					while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+						md_log_emit(line, (size_t)n - 1, &o, &partial);
+						pos += n;
+					}
+					free(line);
+					fclose(f);
+				}
+			}
+			if (fd >= 0)
+				close(fd);
+			if (!running)
+				break;
+			usleep(100000);
+		}
+	}
+	free(log);
+	return 0;
+}
+
+/* ---- exec ---- */
+
+static const struct md_optdef md_o_exec[] = {
+	{"detach", 'd', NULL, "Detached mode: run command in the background"},
+	{"env", 'e', "list", "Set environment variables"},
+	{"env-file", 0, "list", "Read in a file of environment variables"},
+	{"interactive", 'i', NULL, "Keep STDIN open even if not attached"},
+	{"privileged", 0, NULL, "Give extended privileges to the command"},
+	{"tty", 't', NULL, "Allocate a pseudo-TTY"},
+	{"user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])"},
+	{"workdir", 'w', "string", "Working directory inside the container"},
+	{NULL, 0, NULL, NULL}};
+
+/* Copy between two fds until EOF on `from`. */
+static void md_pump(int from, int to)
+{
+	char buf[32768];
+	ssize_t n;
+	while ((n = read(from, buf, sizeof buf)) > 0)
+		if (md_write_all(to, buf, (size_t)n) < 0)
+			break;
+}
+
+static int md_cmd_exec(struct md_args *a)
+{
+	char id[65];
+	struct md_ctr c;
+	/* run from a sealed in-memory copy: the process that enters the
+	 * container must not map the host's binary (CVE-2019-5736) */
+	if (!getenv("MINIDOCK_SEALED")) {
+		int mfd = md_exe_memfd();
+		if (mfd >= 0) {
+			setenv("MINIDOCK_SEALED", "1", 1);
+			fexecve(mfd, md_main_argv, environ);
+			close(mfd); /* no luck: non-dumpable below is the remaining guard */
+		}
+	}
+	unsetenv("MINIDOCK_SEALED");
+	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	if (!md_ctr_running(&c) || md_streq(md_ctr_status_raw(&c), "restarting")) {
+		md_err("container %s is not running", id);
+		md_ctr_free(&c);
+		return md_fail(1);
+	}
+	if (md_ctr_paused(&c)) {
+		md_err("container %s is paused, unpause the container before exec", id);
+		md_ctr_free(&c);
+		return md_fail(1);
+	}
+	pid_t target = (pid_t)md_json_geti(c.st, "Pid", 0);
+	struct md_json *cc = md_json_get(c.cfg, "Config"), *hc = md_json_get(c.cfg, "HostConfig");
+	int tty = md_flag(a, "tty"), in = md_flag(a, "interactive"), det = md_flag(a, "detach");
+	/* the process spec: the container's, with the exec's changes */
+	struct md_spec sp;
+	memset(&sp, 0, sizeof sp);
+	sp.sync = sp.memfd = sp.netns_fd = -1;
+	struct md_json *env = md_json_clone(md_json_get(cc, "Env"));
+	if (env->t != MD_J_ARR) {
+		md_json_free(env);
+		env = md_json_new(MD_J_ARR);
+	}
+	const struct md_strv *ef = md_optv(a, "env-file");
+	for (size_t i = 0; i < ef->n; i++)
+		if (md_env_file(ef->v[i], env) < 0) {
+			md_json_free(env);
+			md_ctr_free(&c);
+			return md_fail(125);
+		}
+	const struct md_strv *es = md_optv(a, "env");
+	for (size_t i = 0; i < es->n; i++) {
+		const char *kv = es->v[i];
+		char *tmp = NULL;
+		if (!strchr(kv, '=')) {
+			const char *v = getenv(kv);
+			if (!v)
+				continue;
+			kv = tmp = md_asprintf("%s=%s", kv, v);
+		}
+		size_t kl = strcspn(kv, "=");
+		int done = 0;
+		for (struct md_json *x = env->child; x; x = x->next)
+			if (strncmp(x->s, kv, kl) == 0 && x->s[kl] == '=') {
+				free(x->s);
+				x->s = md_strdup(kv);
+				done = 1;
+			}
+		if (!done)
+			md_json_push(env, md_json_newstr(kv));
+		free(tmp);
+	}
+	sp.envp = md_json_to_argv(env, NULL);
+	md_json_free(env);
+	struct md_json *av = md_json_new(MD_J_ARR);
+	for (size_t i = 1; i < a->pos.n; i++)
+		md_json_push(av, md_json_newstr(a->pos.v[i]));
+	sp.argv = md_json_to_argv(av, NULL);
+	md_json_free(av);
+	sp.user = (char *)(md_opt(a, "user") ? md_opt(a, "user") : md_json_gets(cc, "User"));
+	sp.cwd = (char *)(md_opt(a, "workdir") ? md_opt(a, "workdir") : md_json_gets(cc, "WorkingDir"));
+	sp.privileged = md_flag(a, "privileged") || md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
+	sp.nnp = md_secopt_has(hc, "no-new-privileges");
+	sp.seccomp = MD_FEATURE_SECCOMP && !sp.privileged && !md_secopt_has(hc, "seccomp=unconfined") &&
+	             !md_secopt_has(hc, "seccomp:unconfined");
+	sp.groupadd = md_json_clone(md_json_get(hc, "GroupAdd"));
+	struct md_json *hc2 = md_json_clone(hc);
+	if (md_flag(a, "privileged"))
+		md_json_set(hc2, "Privileged", md_json_newbool(1));
+	int cr = md_caps_compute(hc2, &sp.caps);
+	md_json_free(hc2);
+	md_ctr_free(&c);
+	if (cr < 0)
+		return md_fail(125);
+	/* the namespaces, opened before we enter any of them */
+	static const struct { const char *n; int t; } nss[] = {
+		{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+		{"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+	int nsfd[6];
+	for (size_t i = 0; i < 6; i++) {
+		char *p = md_asprintf("/proc/%d/ns/%s", (int)target, nss[i].n);
+		nsfd[i] = open(p, O_RDONLY | O_CLOEXEC);
+		free(p);
+		if (nsfd[i] < 0 && nss[i].t != CLONE_NEWCGROUP) {
+			md_errno("open the container's %s namespace", nss[i].n);
+			return md_fail(126);
+		}
+	}
+	int pty = -1, pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return md_fail(126);
+	if (!tty && !det && (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 || (in && pipe2(pin, O_CLOEXEC) < 0)))
+		return md_fail(126);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (md_cg_attach(md_cgroup_parent(), id, getpid()) < 0)
+		return md_fail(126);
+	for (size_t i = 0; i < 6; i++)
+		if (nsfd[i] >= 0 && setns(nsfd[i], nss[i].t) < 0 && nss[i].t != CLONE_NEWCGROUP) {
+			md_errno("enter the container's %s namespace", nss[i].n);
+			return md_fail(126);
+		}
+	if (tty) {
+		pty = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		int unlock = 0;
+		if (pty < 0 || ioctl(pty, TIOCSPTLCK, &unlock) < 0) {
+			md_errno("open a terminal in the container");
+			return md_fail(126);
+		}
+		struct winsize ws;
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(pty, TIOCSWINSZ, &ws);
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return md_fail(126);
+	if (pid == 0) {
+		close(sv[0]);
+		sp.sync = sv[1];
+		if (det) {
+			int nul = open("/dev/null", O_RDWR);
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+			setsid();
+		} else if (tty) {
+			setsid();
+			int slave = ioctl(pty, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+			if (slave < 0) {
+				int n;
+				char name[64];
+				if (ioctl(pty, TIOCGPTN, &n) == 0) {
+					snprintf(name, sizeof name, "/dev/pts/%d", n);
+					slave = open(name, O_RDWR | O_NOCTTY);
+				}
+			}
+			if (slave < 0) {
+				md_errno("open the terminal");
+				md_child_fail(&sp, 126);
+			}
+			ioctl(slave, TIOCSCTTY, 0);
+			dup2(slave, 0);
+			dup2(slave, 1);
+			dup2(slave, 2);
+		} else {
+			int nul = open("/dev/null", O_RDWR);
+			dup2(in ? pin[0] : nul, 0);
+			dup2(pout[1], 1);
+			dup2(perr[1], 2);
+		}
+		struct md_cred crd;
+		if (md_cred_resolve(sp.user, &crd, sp.groupadd) < 0)
+			md_child_fail(&sp, 126);
+		int have_home = 0, nenv = 0;
+		for (char **e = sp.envp; e && *e; e++, nenv++)
+			have_home |= md_startswith(*e, "HOME=");
+		if (!have_home) {
+			sp.envp = md_realloc(sp.envp, (size_t)(nenv + 2) * sizeof *sp.envp);
+			sp.envp[nenv] = md_asprintf("HOME=%s", crd.home);
+			sp.envp[nenv + 1] = NULL;
+		}
+		if (chdir(sp.cwd && *sp.cwd ? sp.cwd : "/") < 0) {
+			md_errno("chdir to %s", sp.cwd);
+			md_child_fail(&sp, 126);
+		}
+		char exe[PATH_MAX];
+		if (md_find_exec(sp.argv[0], sp.envp, exe, sizeof exe) < 0) {
+			md_err("exec: \"%s\": executable file not found in $PATH", sp.argv[0]);
+			md_child_fail(&sp, 127);
+		}
+		if (md_child_privs(&sp, &crd) < 0)
+			md_child_fail(&sp, 126);
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != sp.sync)
+				close(fd);
+		execve(exe, sp.argv, sp.envp);
+		int e = errno;
+		md_err("exec: \"%s\": %s", sp.argv[0], strerror(e));
+		md_child_fail(&sp, e == ENOENT ? 127 : 126);
+	}
+	close(sv[1]);
+	if (pin[0] >= 0)
+		close(pin[0]);
+	if (pout[1] >= 0)
+		close(pout[1]);
+	if (perr[1] >= 0)
+		close(perr[1]);
+	/* a start error comes back on sv; EOF means the command runs */
+	char ebuf[1200];
+	ssize_t en = md_read_full(sv[0], ebuf, sizeof ebuf - 1);
+	close(sv[0]);
+	if (en > 0) {
+		ebuf[en] = 0;
+		int code = atoi(ebuf);
+		const char *m = strchr(ebuf, ' ');
+		md_err("%s", m ? m + 1 : ebuf);
+		waitpid(pid, NULL, 0);
+		return md_fail(code ? code : 126);
+	}
+	if (det)
+		return 0;
+	/* relay: our stdio <-> the command's pipes or terminal */
+	if (tty && isatty(0) && tcgetattr(0, &md_tty_saved) == 0) {
+		struct termios raw = md_tty_saved;
+		cfmakeraw(&raw);
+		if (tcsetattr(0, TCSADRAIN, &raw) == 0) {
+			md_tty_raw = 1;
+			atexit(md_tty_restore);
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	int in_open = in || tty;
+	int outs[2] = {tty ? pty : pout[0], tty ? -1 : perr[0]};
+	int tofd = tty ? pty : pin[1];
+	for (;;) {
+		struct pollfd pf[3] = {{outs[0], POLLIN, 0}, {outs[1], POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+		if (outs[0] < 0 && outs[1] < 0)
+			break;
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int s = 0; s < 2; s++) {
+			if (outs[s] < 0 || !(pf[s].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char buf[32768];
+			ssize_t n = read(outs[s], buf, sizeof buf);
+			if (n > 0)
+				md_write_all(s ? 2 : 1, buf, (size_t)n);
+			else {
+				if (outs[s] != pty)
+					close(outs[s]);
+				outs[s] = -1;
+			}
+		}
+		if (pf[2].revents & (POLLIN | POLLHUP)) {
+			char buf[32768];
+			ssize_t n = read(0, buf, sizeof buf);
+			if (n > 0)
+				md_write_all(tofd, buf, (size_t)n);
+			else {
+				in_open = 0;
+				if (!tty && tofd >= 0) {
+					close(tofd);
+					tofd = -1;
+				}
+			}
+		}
+	}
+	md_tty_restore();
+	(void)md_pump;
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- a tree as a tar stream (export, cp) ---- */
+
+struct md_hl {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
+struct md_tarw {
+	struct archive *aw;
+	struct md_hl *hl;
+	size_t nhl, cap;
+};
+
+static int md_tarw_entry(struct md_tarw *w, int dfd, const char *name, const char *apath, int recurse)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return md_errno("stat %s", apath);
+	if (S_ISSOCK(st.st_mode))
+		return 0;
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, apath);
+	archive_entry_copy_stat(e, &st);
+	int fd = -1, r = 0;
+	if (S_ISLNK(st.st_mode)) {
+		char t[PATH_MAX];
+		ssize_t n = readlinkat(dfd, name, t, sizeof t - 1);
+		if (n < 0) {
+			archive_entry_free(e);
+			return md_errno("readlink %s", apath);
+		}
+		t[n] = 0;
+		archive_entry_set_symlink(e, t);
+	} else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+		for (size_t i = 0; i < w->nhl; i++)
+			if (w->hl[i].dev == st.st_dev && w->hl[i].ino == st.st_ino) {
+				archive_entry_set_hardlink(e, w->hl[i].path);
+				archive_entry_set_size(e, 0);
+				goto header;
+			}
+		if (w->nhl == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 64;
+			w->hl = md_realloc(w->hl, w->cap * sizeof *w->hl);
+		}
+		w->hl[w->nhl++] = (struct md_hl){st.st_dev, st.st_ino, md_strdup(apath)};
+	}
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+		if (fd < 0) {
+			archive_entry_free(e);
+			return md_errno("open %s", apath);
+		}
+		char names[4096];
+		ssize_t nn = flistxattr(fd, names, sizeof names);
+		for (ssize_t i = 0; i < nn; i += (ssize_t)strlen(names + i) + 1) {
+			char val[4096];
+			if (md_startswith(names + i, "trusted.overlay."))
+				continue;
+			ssize_t vl = fgetxattr(fd, names + i, val, sizeof val);
+			if (vl >= 0)
+				archive_entry_xattr_add_entry(e, names + i, val, (size_t)vl);
+		}
+	}
+header:
+	if (archive_write_header(w->aw, e) != ARCHIVE_OK) {
+		r = md_err("write %s: %s", apath, archive_error_string(w->aw));
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && !archive_entry_hardlink(e)) {
+		char buf[65536];
+		ssize_t n;
+		off_t left = st.st_size;
+		while (left > 0 && (n = read(fd, buf, sizeof buf)) > 0) {
+			if (n > left)
+				n = left;
+			if (archive_write_data(w->aw, buf, (size_t)n) != n) {
+				r = md_err("write %s: %s", apath, archive_error_string(w->aw));
+				goto out;
+			}
+			left -= n;
+		}
+		if (left > 0) { /* it shrank: pad so the header stays true */
+			memset(buf, 0, sizeof buf);
+			while (left > 0) {
+				size_t k = left < (off_t)sizeof buf ? (size_t)left : sizeof buf;
+				archive_write_data(w->aw, buf, k);
+				left -= (off_t)k;
+			}
+		}
+	}
+	if (S_ISDIR(st.st_mode) && recurse) {
+		DIR *d = fdopendir(dup(fd));
+		struct dirent *de;
+		struct md_strv kids = {0};
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				md_strv_push(&kids, de->d_name);
+		if (d)
+			closedir(d);
+		if (kids.n)
+			qsort(kids.v, kids.n, sizeof *kids.v, md_strcmp_p);
+		for (size_t i = 0; i < kids.n && r == 0; i++) {
+			char *cp = *apath ? md_asprintf("%s/%s", apath, kids.v[i]) : md_strdup(kids.v[i]);
+			r = md_tarw_entry(w, fd, kids.v[i], cp, 1);
+			free(cp);
+		}
+		md_strv_free(&kids);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	return r;
+}
+
+/* Write dfd/name (recursively) as a tar to outfd, its top entry named top. */
+static int md_tar_tree(int outfd, int dfd, const char *name, const char *top)
+{
+	struct md_tarw w = {archive_write_new(), NULL, 0, 0};
+	archive_write_set_format_pax_restricted(w.aw);
+	int r = archive_write_open_fd(w.aw, outfd) == ARCHIVE_OK ? 0 : md_err("write archive");
+	if (r == 0 && strcmp(name, ".") == 0 && top[0] == 0) {
+		/* the contents of a directory, without itself */
+		DIR *d = fdopendir(dup(dfd));
+		struct dirent *de;
+		struct md_strv kids = {0};
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				md_strv_push(&kids, de->d_name);
+		if (d)
+			closedir(d);
+		if (kids.n)
+			qsort(kids.v, kids.n, sizeof *kids.v, md_strcmp_p);
+		for (size_t i = 0; i < kids.n && r == 0; i++)
+			r = md_tarw_entry(&w, dfd, kids.v[i], kids.v[i], 1);
+		md_strv_free(&kids);
+	} else if (r == 0) {
+		r = md_tarw_entry(&w, dfd, name, top, 1);
+	}
+	if (r == 0 && archive_write_close(w.aw) != ARCHIVE_OK)
+		r = md_err("write archive: %s", archive_error_string(w.aw));
+	archive_write_free(w.aw);
+	for (size_t i = 0; i < w.nhl; i++)
+		free(w.hl[i].path);
+	free(w.hl);
+	return r;
+}
+
+/* Enter a container's filesystem in this (forked) process: the running
+ * container's mount namespace, or a private mount of a stopped one's
+ * overlay.  Afterwards "/" is the container's root. */
+static int md_ctr_enter_fs(struct md_ctr *c, int writable)
+{
+	if (md_ctr_running(c) && !md_ctr_paused(c)) {
+		char *p = md_asprintf("/proc/%lld/ns/mnt", md_json_geti(c->st, "Pid", 0));
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		free(p);
+		if (fd < 0 || setns(fd, CLONE_NEWNS) < 0)
+			return md_errno("enter the container's mount namespace");
+		close(fd);
+		return chdir("/") < 0 ? md_errno("chdir /") : 0;
+	}
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return md_errno("make a private mount namespace");
+	struct md_spec sp;
+	const char *notice;
+	if (md_spec_build(c, &sp, &notice) < 0)
+		return -1;
+	free((char *)notice);
+	char *mnt = md_asprintf("%s.fs-%d", sp.rootfs, (int)getpid());
+	if (md_ensure_path(mnt, 1) < 0)
+		return -1;
+	int r;
+	if (sp.fallback && strcmp(sp.fallback, "copy") == 0) {
+		r = md_bind(sp.copydir, mnt, !writable, 0);
+	} else {
+		if (chdir(md_st.root) < 0)
+			return md_errno("chdir %s", md_st.root);
+		char *opts = writable && !sp.fallback
+		                 ? md_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", sp.lower, sp.upper, sp.work)
+		                 : md_asprintf("lowerdir=%s:%s", sp.upper, sp.lower);
+		r = md_mount("overlay", mnt, "overlay", writable ? 0 : MS_RDONLY, opts);
+		free(opts);
+	}
+	if (r == 0 && (chdir(mnt) < 0 || chroot(".") < 0 || chdir("/") < 0))
+		r = md_errno("enter the container's filesystem");
+	rmdir(mnt); /* busy while mounted; the mount goes with this process */
+	free(mnt);
+	md_spec_free(&sp);
+	return r;
+}
+
+static int md_cmd_export(struct md_args *a)
+{
+	char id[65];
+	struct md_ctr c;
+	const char *out = md_opt(a, "output");
+	if (!out && isatty(1)) {
+		md_err("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+		return md_fail(1);
+	}
+	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	char *tmp = out ? md_asprintf("%s.tmp-%d", out, (int)getpid()) : NULL;
+	int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
+	if (fd < 0) {
+		md_errno("create %s", tmp);
+		free(tmp);
+		md_ctr_free(&c);
+		return md_fail(1);
+	}
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		/* export is the root filesystem only, never volumes: a private overlay */
+		struct md_json *st = c.st;
+		c.st = md_json_new(MD_J_OBJ);
+		md_json_sets(c.st, "Status", "exited");
+		int r = md_ctr_enter_fs(&c, 0);
+		md_json_free(c.st);
+		c.st = st;
+		if (r == 0)
+			r = md_tar_tree(fd, AT_FDCWD, ".", "");
+		if (r < 0)
+			fprintf(stderr, "minidock: export: %s\n", md_errmsg);
+		_exit(r < 0 ? 1 : 0);
+	}
+	int status = 1;
+	waitpid(p, &status, 0);
+	int rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+	if (tmp) {
+		if (rc == 0 && (fsync(fd) < 0 || rename(tmp, out) < 0))
+			rc = (md_errno("write %s", out), md_fail(1));
+		close(fd);
+		if (rc)
+			unlink(tmp);
+		free(tmp);
+	}
+	md_ctr_free(&c);
+	return rc;
+}
+
+/* ---- cp ---- */
+
+/* Extract a tar stream into directory dfd with the layer unpacker's checks
+ * (no entry may leave dfd or go through a symlink), renaming the top entry
+ * from -> to when given; owner forced to uid/gid when force_owner. */
+static int md_extract_plain(int infd, int dfd, const char *from, const char *to, int force_owner);
+
+static int md_cmd_cp(struct md_args *a)
+{
+	const char *src = a->pos.v[0], *dst = a->pos.v[1];
+	const char *sc = strchr(src, ':'), *dc = strchr(dst, ':');
+	int to_ctr = dc && (!sc || src[0] == '/' || src[0] == '.' || strcmp(src, "-") == 0);
+	if ((sc && dc && src[0] != '/' && dst[0] != '/') || (!sc && !dc) || (src[0] == '/' && dst[0] == '/'))
+		to_ctr = -1;
+	if (to_ctr < 0) {
+		md_err("copying between containers or within the host is not supported: give one CONTAINER:PATH");
+		return md_fail(1);
+	}
+	const char *cspec = to_ctr ? dst : src, *hpath = to_ctr ? src : dst;
+	const char *colon = strchr(cspec, ':');
+	char cname[256], cpath[PATH_MAX];
+	snprintf(cname, sizeof cname, "%.*s", (int)(colon - cspec), cspec);
+	snprintf(cpath, sizeof cpath, "%s", colon + 1);
+	if (!*cpath)
+		snprintf(cpath, sizeof cpath, "/");
+	char id[65];
+	struct md_ctr c;
+	if (md_ctr_find(cname, id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return md_fail(1);
+	int contents = md_endswith(to_ctr ? hpath : cpath, "/.");
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		/* the container side: inside its filesystem, paths cannot escape */
+		int r = md_ctr_enter_fs(&c, to_ctr);
+		if (r == 0 && !to_ctr) {
+			close(pfd[0]);
+			char *dir = md_dirname(cpath);
+			const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
+			struct stat st;
+			if (contents) {
+				int dfd = open(cpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				r = dfd < 0 ? md_errno("%s", cpath) : md_tar_tree(pfd[1], dfd, ".", "");
+			} else if (lstat(cpath, &st) < 0) {
+				r = md_err("Could not find the file %s in container %s", cpath, cname);
+			} else {
+				int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				r = dfd < 0 ? md_errno("%s", dir) : md_tar_tree(pfd[1], dfd, *base ? base : ".", *base ? base : "root");
+			}
+			free(dir);
+		} else if (r == 0) {
+			close(pfd[1]);
+			/* copy into an existing directory, or as a new name in its parent */
+			struct stat st;
+			int isdir = stat(cpath, &st) == 0 && S_ISDIR(st.st_mode);
+			char *dir = isdir ? md_strdup(cpath) : md_dirname(cpath);
+			const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			const char *hb = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
+			if (dfd < 0)
+				r = md_err("Could not find the file %s in container %s", dir, cname);
+			else
+				r = md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : hb, isdir || contents ? NULL : base,
+				                     !md_flag(a, "archive"));
+			free(dir);
+		}
+		if (r < 0)
+			fprintf(stderr, "minidock: cp: %s\n", md_errmsg);
+		_exit(r < 0 ? 1 : 0);
+	}
+	int rc = 0;
+	if (to_ctr) {
+		close(pfd[0]);
+		/* the host side: a tar of the source */
+		if (strcmp(hpath, "-") == 0) {
+			md_pump(0, pfd[1]);
+		} else {
+			char *dir = md_dirname(hpath);
+			const char *base = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			struct stat st;
+			if (dfd < 0 || lstat(hpath, &st) < 0) {
+				md_errno("could not find %s", hpath);
+				rc = md_fail(1);
+			} else if (contents) {
+				int sfd = open(hpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				if (sfd < 0 || md_tar_tree(pfd[1], sfd, ".", "") < 0)
+					rc = md_fail(1);
+				if (sfd >= 0)
+					close(sfd);
+			} else if (md_tar_tree(pfd[1], dfd, base, base) < 0) {
+				rc = md_fail(1);
+			}
+			if (dfd >= 0)
+				close(dfd);
+			free(dir);
+		}
+		close(pfd[1]);
+	} else {
+		close(pfd[1]);
+		if (strcmp(hpath, "-") == 0) {
+			md_pump(pfd[0], 1);
+		} else {
+			struct stat st;
+			int isdir = stat(hpath, &st) == 0 && S_ISDIR(st.st_mode);
+			char *dir = isdir ? md_strdup(hpath) : md_dirname(hpath);
+			const char *base = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
+			const char *cb = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd < 0) {
+				md_errno("destination directory %s", dir);
+				rc = md_fail(1);
+				md_pump(pfd[0], open("/dev/null", O_WRONLY | O_CLOEXEC));
+			} else if (md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : cb, isdir || contents ? NULL : base, 0) < 0) {
+				rc = md_fail(1);
+			}
+			if (dfd >= 0)
+				close(dfd);
+			free(dir);
+		}
+		close(pfd[0]);
+	}
+	int status = 1;
+	waitpid(p, &status, 0);
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		rc = 1;
+	md_ctr_free(&c);
+	return rc;
+}
+
+/* ---- stats, top, pause ---- */
+
+static void md_human_bin(char *buf, size_t n, double v)
+{
+	static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	size_t i = 0;
+	while (v >= 1024 && i + 1 < MD_ARRAY_LEN(u)) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, n, i ? "%.4g%s" : "%.0f%s", v, u[i]);
+}
+
+static void md_netdev(pid_t pid, uint64_t *rx, uint64_t *tx)
+{
+	*rx = *tx = 0;
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/net/dev", (int)pid);
+	FILE *f = fopen(p, "re");
+	char line[512];
+	while (f && fgets(line, sizeof line, f)) {
+		char *c = strchr(line, ':');
+		if (!c)
+			continue;
+		*c = 0;
+		char *name = line;
+		while (*name == ' ')
+			name++;
+		if (strcmp(name, "lo") == 0)
+			continue;
+		unsigned long long v[16] = {0};
+		if (sscanf(c + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		           &v[6], &v[7], &v[8]) >= 9) {
+			*rx += v[0];
+			*tx += v[8];
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static uint64_t md_mem_total(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long kb = 0;
+	char line[256];
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+static int md_cmd_stats(struct md_args *a)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	struct md_strv ids = {0};
+	if (a->pos.n) {
+		for (size_t i = 0; i < a->pos.n; i++) {
+			char id[65];
+			if (md_ctr_resolve(idx, a->pos.v[i], id) < 0) {
+				md_json_free(idx);
+				md_strv_free(&ids);
+				return md_fail(1);
+			}
+			md_strv_push(&ids, id);
+		}
+	} else {
+		for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next)
+			md_strv_push(&ids, e->key);
+	}
+	md_json_free(idx);
+	int stream = !md_flag(a, "no-stream");
+	const char *fmt = md_opt(a, "format");
+	int all = md_flag(a, "all") || a->pos.n;
+	for (int round = 0;; round++) {
+		struct md_cg_stats s0[64], s1[64];
+		struct timespec t0, t1;
+		size_t n = ids.n < 64 ? ids.n : 64;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (size_t i = 0; i < n; i++) {
+			memset(&s0[i], 0, sizeof s0[i]);
+			md_cg_stats(md_cgroup_parent(), ids.v[i], &s0[i]);
+		}
+		usleep(500000);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double wall = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+		struct md_table tab = {8, {0}};
+		if (!fmt)
+			md_table_add(&tab, (const char *[]){"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
+			                                     "NET I/O", "BLOCK I/O", "PIDS"});
+		if (stream && round)
+			fputs("\033[2J\033[H", stdout);
+		for (size_t i = 0; i < n; i++) {
+			struct md_ctr c;
+			if (md_ctr_load(ids.v[i], &c) < 0)
+				continue;
+			const char *state = md_ctr_state(&c);
+			int up = md_streq(state, "running") || md_streq(state, "paused");
+			if (!up && !all) {
+				md_ctr_free(&c);
+				continue;
+			}
+			memset(&s1[i], 0, sizeof s1[i]);
+			if (up)
+				md_cg_stats(md_cgroup_parent(), ids.v[i], &s1[i]);
+			double cpu = up && wall > 0 ? (double)(s1[i].cpu_usage_ns - s0[i].cpu_usage_ns) / wall * 100.0 : 0;
+			if (cpu < 0)
+				cpu = 0;
+			uint64_t lim = s1[i].mem_limit && s1[i].mem_limit < md_mem_total() ? s1[i].mem_limit : md_mem_total();
+			uint64_t used = s1[i].mem_usage > s1[i].mem_cache ? s1[i].mem_usage - s1[i].mem_cache : s1[i].mem_usage;
+			uint64_t rx = 0, tx = 0;
+			if (up)
+				md_netdev((pid_t)md_json_geti(c.st, "Pid", 0), &rx, &tx);
+			char sid[13], cpus[16], mem[80], m1[32], m2[32], memp[16], net[80], n1[32], n2[32], blk[80], b1[32], b2[32], pids[24];
+			snprintf(sid, sizeof sid, "%.12s", c.id);
+			snprintf(cpus, sizeof cpus, "%.2f%%", cpu);
+			md_human_bin(m1, sizeof m1, (double)used);
+			md_human_bin(m2, sizeof m2, (double)lim);
+			snprintf(mem, sizeof mem, "%s / %s", m1, m2);
+			snprintf(memp, sizeof memp, "%.2f%%", lim ? (double)used * 100.0 / (double)lim : 0);
+			md_human_size(n1, sizeof n1, (double)rx);
+			md_human_size(n2, sizeof n2, (double)tx);
+			snprintf(net, sizeof net, "%s / %s", n1, n2);
+			md_human_size(b1, sizeof b1, (double)s1[i].blk_read);
+			md_human_size(b2, sizeof b2, (double)s1[i].blk_write);
+			snprintf(blk, sizeof blk, "%s / %s", b1, b2);
+			snprintf(pids, sizeof pids, "%llu", (unsigned long long)s1[i].pids_current);
+			if (fmt) {
+				struct md_json *o = md_json_new(MD_J_OBJ);
+				md_json_sets(o, "Container", sid);
+				md_json_sets(o, "ID", sid);
+				md_json_sets(o, "Name", c.name);
+				md_json_sets(o, "CPUPerc", cpus);
+				md_json_sets(o, "MemUsage", mem);
+				md_json_sets(o, "MemPerc", memp);
+				md_json_sets(o, "NetIO", net);
+				md_json_sets(o, "BlockIO", blk);
+				md_json_sets(o, "PIDs", pids);
+				int fr = md_format_print(fmt, o);
+				md_json_free(o);
+				if (fr < 0) {
+					md_ctr_free(&c);
+					md_strv_free(&ids);
+					md_strv_free(&tab.cells);
+					return md_fail(125);
+				}
+			} else {
+				md_table_add(&tab, (const char *[]){sid, c.name, cpus, mem, memp, net, blk, pids});
+			}
+			md_ctr_free(&c);
+		}
+		if (!fmt)
+			md_table_print(&tab, stdout);
+		md_strv_free(&tab.cells);
+		fflush(stdout);
+		if (!stream)
+			break;
+	}
+	md_strv_free(&ids);
+	return 0;
+}
+
+static int md_cmd_top(struct md_args *a)
+{
+	char id[65];
+	struct md_ctr c;
+	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	if (!md_ctr_running(&c)) {
+		md_ctr_free(&c);
+		md_err("container %s is not running", id);
+		return md_fail(1);
+	}
+	md_ctr_free(&c);
+	if (a->pos.n > 1) {
+		md_err("ps options are not supported: minidock top prints UID PID PPID C STIME TTY TIME CMD");
+		return md_fail(1);
+	}
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if (md_cg_pids(md_cgroup_parent(), id, &pids, &n) < 0)
+		return md_fail(1);
+	long hz = sysconf(_SC_CLK_TCK);
+	double uptime = 0;
+	char *up = md_read_file("/proc/uptime", 256, NULL);
+	if (up)
+		uptime = strtod(up, NULL);
+	free(up);
+	time_t boot = time(NULL) - (time_t)uptime;
+	struct md_table tab = {8, {0}};
+	md_table_add(&tab, (const char *[]){"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"});
+	for (size_t i = 0; i < n; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "/proc/%d/stat", (int)pids[i]);
+		char *stat = md_read_file(p, 4096, NULL);
+		if (!stat)
+			continue;
+		char *rp = strrchr(stat, ')');
+		int ppid = 0, tty = 0;
+		unsigned long long ut = 0, stt = 0, start = 0;
+		char st;
+		if (!rp || sscanf(rp + 2, "%c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+		                  &st, &ppid, &tty, &ut, &stt, &start) < 6) {
+			free(stat);
+			continue;
+		}
+		free(stat);
+		snprintf(p, sizeof p, "/proc/%d/status", (int)pids[i]);
+		char *status = md_read_file(p, 65536, NULL);
+		unsigned uid = 0;
+		char *u = status ? strstr(status, "\nUid:") : NULL;
+		if (u)
+			uid = (unsigned)strtoul(u + 5, NULL, 10);
+		free(status);
+		char uname[64];
+		char *pw[8] = {0};
+		char uidn[16];
+		snprintf(uidn, sizeof uidn, "%u", uid);
+		if (md_pw_lookup("/etc/passwd", uidn, 3, pw))
+			snprintf(uname, sizeof uname, "%s", pw[0]);
+		else
+			snprintf(uname, sizeof uname, "%u", uid);
+		for (int k = 0; k < 8; k++)
+			free(pw[k]);
+		snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pids[i]);
+		size_t cl = 0;
+		char *cmd = md_read_file(p, 65536, &cl);
+		for (size_t k = 0; cmd && k + 1 < cl; k++)
+			if (!cmd[k])
+				cmd[k] = ' ';
+		char spid[16], sppid[16], stime[16], ttys[16], tm[32], cpu[8];
+		snprintf(spid, sizeof spid, "%d", (int)pids[i]);
+		snprintf(sppid, sizeof sppid, "%d", ppid);
+		time_t started = boot + (time_t)(start / (unsigned long long)hz);
+		struct tm tmv;
+		localtime_r(&started, &tmv);
+		strftime(stime, sizeof stime, time(NULL) - started > 86400 ? "%b%d" : "%H:%M", &tmv);
+		snprintf(ttys, sizeof ttys, tty ? "pts/%d" : "?", minor((dev_t)tty));
+		unsigned long long secs = (ut + stt) / (unsigned long long)hz;
+		snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+		double age = uptime - (double)start / (double)hz;
+		snprintf(cpu, sizeof cpu, "%d", age > 0 ? (int)((double)(ut + stt) / (double)hz * 100.0 / age) : 0);
+		md_table_add(&tab, (const char *[]){uname, spid, sppid, cpu, stime, ttys, tm, cmd && *cmd ? cmd : "[?]"});
+		free(cmd);
+	}
+	md_errmsg[0] = 0;
+	free(pids);
+	md_table_print(&tab, stdout);
+	return 0;
+}
+
+static int md_cmd_pause(struct md_args *a, int on)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		struct md_ctr c;
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_load(id, &c) < 0) {
+			rc = md_fail(1);
+			continue;
+		}
+		md_ctr_reconcile(&c);
+		int running = md_ctr_running(&c), paused = md_ctr_paused(&c);
+		md_ctr_free(&c);
+		char *pp = md_ctr_rpath(id, "paused");
+		if (!running) {
+			md_err("Container %s is not running", id);
+			rc = md_fail(1);
+		} else if (on && paused) {
+			md_err("Container %s is already paused", id);
+			rc = md_fail(1);
+		} else if (!on && !paused) {
+			md_err("Container %s is not paused", id);
+			rc = md_fail(1);
+		} else if (md_cg_freeze(md_cgroup_parent(), id, on) < 0) {
+			rc = md_fail(1);
+		} else {
+			if (on) {
+				int fd = open(pp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+				if (fd >= 0)
+					close(fd);
+			} else {
+				unlink(pp);
+			}
+			puts(a->pos.v[i]);
+		}
+		free(pp);
+	}
+	return rc;
+}
+
+static int md_cmd_pause1(struct md_args *a)
+{
+	return md_cmd_pause(a, 1);
+}
+
+static int md_cmd_unpause(struct md_args *a)
+{
+	return md_cmd_pause(a, 0);
+}
+
+static int md_cmd_rename(struct md_args *a)
+{
+	const char *nn = a->pos.v[1][0] == '/' ? a->pos.v[1] + 1 : a->pos.v[1];
+	if (!md_ctr_name_valid(nn)) {
+		md_err("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", nn);
+		return md_fail(1);
+	}
+	if (md_store_lock() < 0)
+		return md_fail(1);
+	struct md_json *idx = md_index_read();
+	char id[65];
+	int rc = 0;
+	if (!idx || md_ctr_resolve(idx, a->pos.v[0], id) < 0) {
+		rc = md_fail(1);
+	} else if (md_ctr_name_taken(idx, nn)) {
+		md_err("Error when allocating new name: Conflict. The container name \"/%s\" is already in use", nn);
+		rc = md_fail(1);
+	} else {
+		struct md_ctr c;
+		if (md_ctr_load(id, &c) < 0) {
+			rc = md_fail(1);
+		} else {
+			char *slash = md_asprintf("/%s", nn);
+			md_json_sets(c.cfg, "Name", slash);
+			free(slash);
+			char *s = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
+			if (md_write_file_atomic(p, s, strlen(s), 0600) < 0)
+				rc = md_fail(1);
+			free(s);
+			free(p);
+			md_json_sets(md_json_get(md_json_get(idx, "containers"), id), "name", nn);
+			if (!rc && md_index_write(idx) < 0)
+				rc = md_fail(1);
+			md_ctr_free(&c);
+		}
+	}
+	md_json_free(idx);
+	md_store_unlock();
+	return rc;
+}
+
+static int md_cmd_container_prune(struct md_args *a)
+{
+	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all stopped containers."))
+		return 0;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	struct md_sb out = {0};
+	uint64_t reclaimed = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		const char *s = md_ctr_state(&c);
+		if (md_streq(s, "exited") || md_streq(s, "created")) {
+			char *up = md_ctr_path(c.id, "upper");
+			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			free(up);
+			if (fd >= 0) {
+				reclaimed += md_du(fd);
+				close(fd);
+			}
+			if (md_ctr_rm(c.id, 0, 0) == 0)
+				md_sb_printf(&out, "%s\n", c.id);
+		}
+		md_ctr_free(&c);
+	}
+	md_json_free(idx);
+	char sz[32];
+	md_human_size(sz, sizeof sz, (double)reclaimed);
+	if (out.len)
+		printf("Deleted Containers:\n%s\n", md_sb_str(&out));
+	printf("Total reclaimed space: %s\n", sz);
+	md_sb_free(&out);
+	return 0;
+}
+
+/* ---- volumes ---- */
+
+static struct md_json *md_volume_inspect_json(const char *name)
+{
+	char *vd = md_volume_dir(name), *meta = md_asprintf("%s/volume.json", vd);
+	struct md_json *j = md_path_exists(meta) ? md_json_parse_file(meta) : NULL;
+	if (j) {
+		char *mp = md_asprintf("%s/_data", vd);
+		md_json_sets(j, "Mountpoint", mp);
+		free(mp);
+		md_json_del(j, "Anonymous");
+	} else {
+		md_err("get %s: no such volume", name);
+	}
+	free(meta);
+	free(vd);
+	return j;
+}
+
+static void md_volume_list(struct md_strv *out)
+{
+	char *vr = md_sp("volumes");
+	DIR *d = opendir(vr);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *meta = md_asprintf("%s/%s/volume.json", vr, de->d_name);
+		if (md_path_exists(meta))
+			md_strv_push(out, de->d_name);
+		free(meta);
+	}
+	if (d)
+		closedir(d);
+	free(vr);
+	if (out->n)
+		qsort(out->v, out->n, sizeof *out->v, md_strcmp_p);
+}
+
+static int md_cmd_volume_create(struct md_args *a)
+{
+	char name[65];
+	if (a->pos.n)
+		snprintf(name, sizeof name, "%.64s", a->pos.v[0]);
+	else
+		md_random_hex(name, 32);
+	const char *drv = md_opt(a, "driver");
+	if (drv && strcmp(drv, "local") != 0) {
+		md_err("volume driver \"%s\" is not supported (only local)", drv);
+		return md_fail(1);
+	}
+	struct md_json *labels = md_json_new(MD_J_OBJ);
+	const struct md_strv *ls = md_optv(a, "label");
+	for (size_t i = 0; i < ls->n; i++) {
+		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
+		if (eq)
+			*eq = 0;
+		md_json_sets(labels, k, eq ? eq + 1 : "");
+		free(k);
+	}
+	int r = md_volume_create(name, labels, 0, NULL);
+	md_json_free(labels);
+	if (r < 0)
+		return md_fail(1);
+	puts(name);
+	return 0;
+}
+
+static int md_cmd_volume_ls(struct md_args *a)
+{
+	struct md_strv vs = {0};
+	md_volume_list(&vs);
+	struct md_json *idx = md_index_read();
+	const struct md_strv *filters = md_optv(a, "filter");
+	int dangling = -1;
+	for (size_t i = 0; i < filters->n; i++) {
+		if (md_startswith(filters->v[i], "dangling="))
+			dangling = !strcmp(filters->v[i] + 9, "true") || !strcmp(filters->v[i] + 9, "1");
+		else {
+			md_json_free(idx);
+			md_strv_free(&vs);
+			md_err("invalid filter '%s' (supported: dangling)", filters->v[i]);
+			return md_fail(125);
+		}
+	}
+	const char *fmt = md_opt(a, "format");
+	struct md_table tab = {2, {0}};
+	if (!md_flag(a, "quiet") && !fmt)
+		md_table_add(&tab, (const char *[]){"DRIVER", "VOLUME NAME"});
+	for (size_t i = 0; i < vs.n; i++) {
+		if (dangling >= 0 && idx && md_volume_in_use(idx, vs.v[i], NULL, 0) == dangling)
+			continue;
+		if (md_flag(a, "quiet"))
+			puts(vs.v[i]);
+		else if (fmt) {
+			struct md_json *o = md_volume_inspect_json(vs.v[i]);
+			if (o && md_format_print(fmt, o) < 0) {
+				md_json_free(o);
+				break;
+			}
+			md_json_free(o);
+		} else
+			md_table_add(&tab, (const char *[]){"local", vs.v[i]});
+	}
+	if (!md_flag(a, "quiet") && !fmt)
+		md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	md_strv_free(&vs);
+	md_json_free(idx);
+	return 0;
+}
+
+static int md_cmd_volume_inspect(struct md_args *a)
+{
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		struct md_json *o = md_volume_inspect_json(a->pos.v[i]);
+		if (!o)
+			rc = md_fail(1);
+		else
+			md_json_push(arr, o);
+	}
+	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
+		rc = md_fail(1);
+	else if (!arr->n && !md_opt(a, "format"))
+		puts("[]");
+	md_json_free(arr);
+	return rc;
+}
+
+static int md_cmd_volume_rm(struct md_args *a)
+{
+	int rc = 0;
+	struct md_json *idx = md_index_read();
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char by[65];
+		char *vd = md_volume_dir(a->pos.v[i]), *meta = md_asprintf("%s/volume.json", vd);
+		if (!md_path_exists(meta)) {
+			if (!md_flag(a, "force")) {
+				md_err("get %s: no such volume", a->pos.v[i]);
+				rc = md_fail(1);
+			}
+		} else if (idx && md_volume_in_use(idx, a->pos.v[i], by, sizeof by)) {
+			md_err("remove %s: volume is in use - [%s]", a->pos.v[i], by);
+			rc = md_fail(1);
+		} else {
+			char rnd[9];
+			md_random_hex(rnd, 4);
+			char *trash = md_sp("tmp/trash-v-%s", rnd);
+			if (rename(vd, trash) == 0)
+				md_rm_rf(trash);
+			free(trash);
+			puts(a->pos.v[i]);
+		}
+		free(meta);
+		free(vd);
+	}
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_cmd_volume_prune(struct md_args *a)
+{
+	int all = md_flag(a, "all");
+	if (!md_flag(a, "force") && !md_confirm(all ? "WARNING! This will remove all local volumes not used by at least one container."
+	                                            : "WARNING! This will remove anonymous local volumes not used by at least one container."))
+		return 0;
+	struct md_strv vs = {0};
+	md_volume_list(&vs);
+	struct md_json *idx = md_index_read();
+	struct md_sb out = {0};
+	uint64_t reclaimed = 0;
+	for (size_t i = 0; i < vs.n && idx; i++) {
+		if (md_volume_in_use(idx, vs.v[i], NULL, 0))
+			continue;
+		char *vd = md_volume_dir(vs.v[i]), *meta = md_asprintf("%s/volume.json", vd);
+		struct md_json *vj = md_json_parse_file(meta);
+		if (all || md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE)) {
+			int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd >= 0) {
+				reclaimed += md_du(fd);
+				close(fd);
+			}
+			md_rm_rf(vd);
+			md_sb_printf(&out, "%s\n", vs.v[i]);
+		}
+		md_json_free(vj);
+		free(meta);
+		free(vd);
+	}
+	md_errmsg[0] = 0;
+	char sz[32];
+	md_human_size(sz, sizeof sz, (double)reclaimed);
+	if (out.len)
+		printf("Deleted Volumes:\n%s\n", md_sb_str(&out));
+	printf("Total reclaimed space: %s\n", sz);
+	md_sb_free(&out);
+	md_strv_free(&vs);
+	md_json_free(idx);
+	return 0;
+}
+
+/* ---- boot: what an init script runs once the machine is up ---- */
+
+static int md_cmd_boot(struct md_args *a)
+{
+	(void)a;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	if (md_store_lock() == 0) {
+		md_store_gc_tmp(NULL);
+		md_store_unlock();
+	}
+	int rc = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		/* what was running when the machine went down */
+		int was_running = md_streq(md_ctr_status_raw(&c), "running") || md_streq(md_ctr_status_raw(&c), "restarting");
+		md_ctr_reconcile(&c);
+		struct md_json *rp = md_json_get(md_json_get(c.cfg, "HostConfig"), "RestartPolicy");
+		const char *pol = md_json_gets(rp, "Name");
+		int stopped = md_json_is(md_json_get(c.st, "ManuallyStopped"), MD_J_TRUE);
+		int start = !md_ctr_running(&c) &&
+		            (md_streq(pol, "always") || (md_streq(pol, "unless-stopped") && !stopped) ||
+		             (md_streq(pol, "on-failure") && was_running));
+		if (start) {
+			int code;
+			if (md_ctr_start(c.id, "", NULL, &code) < 0) {
+				fprintf(stderr, "minidock: boot: %s: %s\n", c.name, md_errmsg);
+				rc = 1;
+			} else {
+				printf("started %s\n", c.name);
+			}
+		}
+		md_ctr_free(&c);
+	}
+	md_json_free(idx);
+	return rc;
+}
+
+/**** 20 command table and dispatch *****************************************/
 
 static const struct md_optdef md_o_none[] = {{NULL, 0, NULL, NULL}};
 static const struct md_optdef md_o_images[] = {
@@ -6514,6 +15544,78 @@ static const struct md_optdef md_o_check[] = {
 	{"repair", 0, NULL, "Fix what is found, without losing any complete image"},
 	{NULL, 0, NULL, NULL}};
 
+static const struct md_optdef md_o_start[] = {
+	{"attach", 'a', NULL, "Attach STDOUT/STDERR and forward signals"},
+	{"interactive", 'i', NULL, "Attach container's STDIN"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_stop[] = {
+	{"signal", 's', "string", "Signal to send to the container (accepted; the container's StopSignal is used)"},
+	{"time", 't', "int", "Seconds to wait before killing the container"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_kill[] = {
+	{"signal", 's', "string", "Signal to send to the container (default \"KILL\")"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_rm[] = {
+	{"force", 'f', NULL, "Force the removal of a running container (uses SIGKILL)"},
+	{"link", 'l', NULL, "Remove the specified link (accepted, no effect)"},
+	{"volumes", 'v', NULL, "Remove anonymous volumes associated with the container"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_ps[] = {
+	{"all", 'a', NULL, "Show all containers (default shows just running)"},
+	{"filter", 'f', "filter", "Filter output: status=, name=, label=, id=, exited=, ancestor="},
+	{"format", 0, "string", "Format output using a Go template"},
+	{"last", 'n', "int", "Show n last created containers (includes all states)"},
+	{"latest", 'l', NULL, "Show the latest created container (includes all states)"},
+	{"no-trunc", 0, NULL, "Don't truncate output"},
+	{"quiet", 'q', NULL, "Only display container IDs"},
+	{"size", 's', NULL, "Display total file sizes"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_logs[] = {
+	{"details", 0, NULL, "Show extra details provided to logs (accepted)"},
+	{"follow", 'f', NULL, "Follow log output"},
+	{"since", 0, "string", "Show logs since timestamp or relative (e.g. 42m)"},
+	{"tail", 'n', "string", "Number of lines to show from the end of the logs"},
+	{"timestamps", 't', NULL, "Show timestamps"},
+	{"until", 0, "string", "Show logs before a timestamp or relative (e.g. 42m)"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_stats[] = {
+	{"all", 'a', NULL, "Show all containers (default shows just running)"},
+	{"format", 0, "string", "Format output using a Go template"},
+	{"no-stream", 0, NULL, "Disable streaming stats and only pull the first result"},
+	{"no-trunc", 0, NULL, "Do not truncate output"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_export[] = {
+	{"output", 'o', "file", "Write to a file, instead of STDOUT"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_cp[] = {
+	{"archive", 'a', NULL, "Archive mode (copy all uid/gid information)"},
+	{"follow-link", 'L', NULL, "Always follow symbol link in SRC_PATH (accepted)"},
+	{"quiet", 'q', NULL, "Suppress progress output"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_attach[] = {
+	{"no-stdin", 0, NULL, "Do not attach STDIN"},
+	{"sig-proxy", 0, NULL, "Proxy all received signals to the process (default true)"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_force[] = {
+	{"force", 'f', NULL, "Do not prompt for confirmation"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_vcreate[] = {
+	{"driver", 'd', "string", "Specify volume driver name (local)"},
+	{"label", 0, "list", "Set metadata for a volume"},
+	{"opt", 'o', "map", "Set driver specific options (accepted)"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_vls[] = {
+	{"filter", 'f', "filter", "Provide filter values (e.g. 'dangling=true')"},
+	{"format", 0, "string", "Format output using a Go template"},
+	{"quiet", 'q', NULL, "Only display volume names"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_vrm[] = {
+	{"force", 'f', NULL, "Force the removal of one or more volumes"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_vinspect[] = {
+	{"format", 'f', "string", "Format output using a Go template"},
+	{NULL, 0, NULL, NULL}};
+
 enum { MD_CMD_STOP_AT_POS = 1, MD_CMD_HIDDEN = 2 };
 
 struct md_cmd {
@@ -6528,6 +15630,26 @@ struct md_cmd {
 
 /* The command table drives dispatch, argv[0] dispatch and help. */
 static const struct md_cmd md_cmds[] = {
+	{"run", md_cmd_run, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", 1, -1, MD_CMD_STOP_AT_POS},
+	{"create", md_cmd_create, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"start", md_cmd_start, md_o_start, "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", 1, -1, 0},
+	{"stop", md_cmd_stop, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", 1, -1, 0},
+	{"restart", md_cmd_restart, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", 1, -1, 0},
+	{"kill", md_cmd_kill, md_o_kill, "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", 1, -1, 0},
+	{"rm", md_cmd_rm, md_o_rm, "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", 1, -1, 0},
+	{"ps", md_cmd_ps, md_o_ps, "[OPTIONS]", "List containers", 0, 0, 0},
+	{"logs", md_cmd_logs, md_o_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container", 1, 1, 0},
+	{"exec", md_cmd_exec, md_o_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", 2, -1, MD_CMD_STOP_AT_POS},
+	{"wait", md_cmd_wait, md_o_none, "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes", 1, -1, 0},
+	{"attach", md_cmd_attach, md_o_attach, "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container", 1, 1, 0},
+	{"stats", md_cmd_stats, md_o_stats, "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics", 0, -1, 0},
+	{"top", md_cmd_top, md_o_none, "CONTAINER", "Display the running processes of a container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"pause", md_cmd_pause1, md_o_none, "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", 1, -1, 0},
+	{"unpause", md_cmd_unpause, md_o_none, "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", 1, -1, 0},
+	{"export", md_cmd_export, md_o_export, "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", 1, 1, 0},
+	{"cp", md_cmd_cp, md_o_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
+	{"rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
+	{"boot", md_cmd_boot, md_o_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
 	{"images", md_cmd_images, md_o_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
 	{"inspect", md_cmd_inspect, md_o_inspect, "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on objects", 1, -1, 0},
 	{"history", md_cmd_history, md_o_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
@@ -6537,6 +15659,32 @@ static const struct md_cmd md_cmds[] = {
 	{"import", md_cmd_import, md_o_import, "[OPTIONS] FILE|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image", 1, 2, 0},
 	{"save", md_cmd_save, md_o_save, "[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", 1, -1, 0},
 	{"version", md_cmd_version, md_o_none, "", "Show the minidock version and compiled-in features", 0, 0, 0},
+	{"container ls", md_cmd_ps, md_o_ps, "[OPTIONS]", "List containers", 0, 0, 0},
+	{"container run", md_cmd_run, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"container create", md_cmd_create, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"container start", md_cmd_start, md_o_start, "[OPTIONS] CONTAINER [CONTAINER...]", "Start containers", 1, -1, 0},
+	{"container stop", md_cmd_stop, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Stop containers", 1, -1, 0},
+	{"container restart", md_cmd_restart, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Restart containers", 1, -1, 0},
+	{"container kill", md_cmd_kill, md_o_kill, "[OPTIONS] CONTAINER [CONTAINER...]", "Kill containers", 1, -1, 0},
+	{"container rm", md_cmd_rm, md_o_rm, "[OPTIONS] CONTAINER [CONTAINER...]", "Remove containers", 1, -1, 0},
+	{"container logs", md_cmd_logs, md_o_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container", 1, 1, 0},
+	{"container exec", md_cmd_exec, md_o_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", 2, -1, MD_CMD_STOP_AT_POS},
+	{"container wait", md_cmd_wait, md_o_none, "CONTAINER [CONTAINER...]", "Wait for containers to stop", 1, -1, 0},
+	{"container attach", md_cmd_attach, md_o_attach, "[OPTIONS] CONTAINER", "Attach to a running container", 1, 1, 0},
+	{"container inspect", md_cmd_container_inspect, md_o_inspect, "[OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers", 1, -1, 0},
+	{"container stats", md_cmd_stats, md_o_stats, "[OPTIONS] [CONTAINER...]", "Display resource usage statistics", 0, -1, 0},
+	{"container top", md_cmd_top, md_o_none, "CONTAINER", "Display the running processes of a container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"container pause", md_cmd_pause1, md_o_none, "CONTAINER [CONTAINER...]", "Pause containers", 1, -1, 0},
+	{"container unpause", md_cmd_unpause, md_o_none, "CONTAINER [CONTAINER...]", "Unpause containers", 1, -1, 0},
+	{"container export", md_cmd_export, md_o_export, "[OPTIONS] CONTAINER", "Export a container's filesystem", 1, 1, 0},
+	{"container cp", md_cmd_cp, md_o_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files", 2, 2, 0},
+	{"container rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
+	{"container prune", md_cmd_container_prune, md_o_force, "[OPTIONS]", "Remove all stopped containers", 0, 0, 0},
+	{"volume create", md_cmd_volume_create, md_o_vcreate, "[OPTIONS] [VOLUME]", "Create a volume", 0, 1, 0},
+	{"volume ls", md_cmd_volume_ls, md_o_vls, "[OPTIONS]", "List volumes", 0, 0, 0},
+	{"volume rm", md_cmd_volume_rm, md_o_vrm, "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", 1, -1, 0},
+	{"volume inspect", md_cmd_volume_inspect, md_o_vinspect, "[OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes", 1, -1, 0},
+	{"volume prune", md_cmd_volume_prune, md_o_prune, "[OPTIONS]", "Remove unused local volumes (anonymous ones; -a all)", 0, 0, 0},
 	{"image ls", md_cmd_images, md_o_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
 	{"image inspect", md_cmd_image_inspect, md_o_inspect, "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", 1, -1, 0},
 	{"image history", md_cmd_history, md_o_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
@@ -6553,6 +15701,8 @@ static const struct md_cmd md_cmds[] = {
 /* Aliases Docker has: `docker image list`, `docker images ls`... */
 static const struct { const char *alias, *name; } md_aliases[] = {
 	{"image list", "image ls"}, {"image remove", "image rm"}, {"image delete", "image rm"},
+	{"container list", "container ls"}, {"container ps", "container ls"}, {"container remove", "container rm"},
+	{"volume list", "volume ls"}, {"volume remove", "volume rm"},
 };
 
 static const struct md_cmd *md_cmd_find(const char *name)
@@ -6590,7 +15740,7 @@ static void md_help_main(FILE *f)
 		if (!strchr(md_cmds[i].name, ' ') && !(md_cmds[i].flags & MD_CMD_HIDDEN))
 			fprintf(f, "  %-10s  %s\n", md_cmds[i].name, md_cmds[i].summary);
 	fprintf(f, "\nManagement commands:\n");
-	const char *groups[] = {"image", "system"};
+	const char *groups[] = {"container", "image", "system", "volume"};
 	for (size_t g = 0; g < MD_ARRAY_LEN(groups); g++)
 		fprintf(f, "  %-10s  Manage %ss\n", groups[g], groups[g]);
 	fprintf(f, "\nRun 'minidock COMMAND --help' for more information on a command.\n");
@@ -6661,7 +15811,7 @@ static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
 	return r;
 }
 
-/**** 15 main ***************************************************************/
+/**** 21 main ***************************************************************/
 
 static char *md_abspath(const char *p)
 {
@@ -6685,6 +15835,10 @@ MD_MAIN(int argc, char **argv)
 	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	int i = 1;
 	umask(022);
+	md_main_argv = argv;
+	/* --init: PID 1 of a container, run from a sealed copy of minidock */
+	if (strcmp(base, "minidock-init") == 0 && argc >= 2)
+		return md_init_main(argv);
 	/* busybox style: a link named after a command runs that command */
 	if (strcmp(base, "minidock") != 0 && strcmp(base, "docker") != 0) {
 		const struct md_cmd *c = md_cmd_find(base);
@@ -6727,6 +15881,10 @@ MD_MAIN(int argc, char **argv)
 	if (i >= argc) {
 		md_help_main(stdout);
 		return 0;
+	}
+	if (strcmp(argv[i], "__monitor") == 0 && i + 1 < argc) {
+		md_cmdname = "monitor";
+		return md_monitor_main(argv[i + 1], i + 2 < argc ? atoi(argv[i + 2]) : -1);
 	}
 	const struct md_cmd *c = NULL;
 	if (i + 1 < argc) {
