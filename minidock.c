@@ -1361,7 +1361,168 @@ static char *md_json_dump(const struct md_json *j, int indent)
 }
 
 /**** 05 sha256 and digests *************************************************/
-/* Digests are "sha256:" + 64 lowercase hex digits; no other algorithm. */
+/*
+ * Digests are "sha256:" + 64 lowercase hex digits; no other algorithm.
+ * Hashing is BearSSL's, with its block function replaced by the CPU's
+ * SHA-256 instructions where there are some (x86 SHA-NI, ARMv8 SHA2):
+ * every byte of every layer is hashed, so this is the unpacker's hot loop.
+ */
+
+/* Process nblocks 64-byte blocks into state (BearSSL's word order). */
+typedef void (*md_sha_blocks_fn)(uint32_t *state, const unsigned char *p, size_t nblocks);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+__attribute__((target("sha,sse4.1"))) static void md_sha_blocks_shani(uint32_t *state, const unsigned char *p,
+                                                                      size_t nblocks)
+{
+	static const uint32_t k[64] __attribute__((aligned(16))) = {
+		0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+		0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+		0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+		0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+		0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+		0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+		0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+		0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	/* state words a..h -> the ABEF / CDGH layout the instructions use */
+	__m128i t = _mm_loadu_si128((const __m128i *)&state[0]);  /* a b c d */
+	__m128i s1 = _mm_loadu_si128((const __m128i *)&state[4]); /* e f g h */
+	t = _mm_shuffle_epi32(t, 0xb1);                           /* b a d c */
+	s1 = _mm_shuffle_epi32(s1, 0x1b);                         /* h g f e */
+	__m128i s0 = _mm_alignr_epi8(t, s1, 8);                   /* a b e f */
+	s1 = _mm_blend_epi16(s1, t, 0xf0);                        /* c d g h */
+	while (nblocks--) {
+		__m128i a0 = s0, c0 = s1, m[4], x;
+		for (int i = 0; i < 4; i++)
+			m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+		for (int r = 0; r < 16; r++) {
+			__m128i w = m[r & 3];
+			x = _mm_add_epi32(w, _mm_load_si128((const __m128i *)&k[4 * r]));
+			s1 = _mm_sha256rnds2_epu32(s1, s0, x);
+			x = _mm_shuffle_epi32(x, 0x0e);
+			s0 = _mm_sha256rnds2_epu32(s0, s1, x);
+			if (r < 12) {
+				/* next schedule words: m[r] for round r+4 */
+				__m128i n = _mm_sha256msg1_epu32(m[r & 3], m[(r + 1) & 3]);
+				n = _mm_add_epi32(n, _mm_alignr_epi8(m[(r + 3) & 3], m[(r + 2) & 3], 4));
+				m[r & 3] = _mm_sha256msg2_epu32(n, m[(r + 3) & 3]);
+			}
+		}
+		s0 = _mm_add_epi32(s0, a0);
+		s1 = _mm_add_epi32(s1, c0);
+		p += 64;
+	}
+	/* back to a..h */
+	t = _mm_shuffle_epi32(s0, 0x1b);   /* f e b a */
+	s1 = _mm_shuffle_epi32(s1, 0xb1);  /* d c h g */
+	s0 = _mm_blend_epi16(t, s1, 0xf0); /* d c b a */
+	s1 = _mm_alignr_epi8(s1, t, 8);    /* h g f e */
+	_mm_storeu_si128((__m128i *)&state[0], s0);
+	_mm_storeu_si128((__m128i *)&state[4], s1);
+}
+
+static md_sha_blocks_fn md_sha_accel(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 29)))
+		return NULL;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9)))
+		return NULL;
+	return md_sha_blocks_shani;
+}
+#elif defined(__aarch64__) && defined(__GNUC__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+#ifndef HWCAP_SHA2
+#define HWCAP_SHA2 (1 << 6)
+#endif
+
+__attribute__((target("+crypto"))) static void md_sha_blocks_arm(uint32_t *state, const unsigned char *p,
+                                                                 size_t nblocks)
+{
+	static const uint32_t k[64] = {
+		0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+		0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+		0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+		0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+		0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+		0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+		0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+		0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+	uint32x4_t s0 = vld1q_u32(&state[0]), s1 = vld1q_u32(&state[4]);
+	while (nblocks--) {
+		uint32x4_t a0 = s0, b0 = s1, m[4];
+		for (int i = 0; i < 4; i++)
+			m[i] = vreinterpretq_u32_u8(vrev32q_u8(vld1q_u8(p + 16 * i)));
+		for (int r = 0; r < 16; r++) {
+			uint32x4_t w = vaddq_u32(m[r & 3], vld1q_u32(&k[4 * r]));
+			uint32x4_t t = s0;
+			s0 = vsha256hq_u32(s0, s1, w);
+			s1 = vsha256h2q_u32(s1, t, w);
+			if (r < 12)
+				m[r & 3] = vsha256su1q_u32(vsha256su0q_u32(m[r & 3], m[(r + 1) & 3]), m[(r + 2) & 3], m[(r + 3) & 3]);
+		}
+		s0 = vaddq_u32(s0, a0);
+		s1 = vaddq_u32(s1, b0);
+		p += 64;
+	}
+	vst1q_u32(&state[0], s0);
+	vst1q_u32(&state[4], s1);
+}
+
+static md_sha_blocks_fn md_sha_accel(void)
+{
+	return (getauxval(AT_HWCAP) & HWCAP_SHA2) ? md_sha_blocks_arm : NULL;
+}
+#else
+static md_sha_blocks_fn md_sha_accel(void)
+{
+	return NULL;
+}
+#endif
+
+static md_sha_blocks_fn md_sha_fast;
+static int md_sha_probed;
+
+static void md_sha_init(br_sha256_context *c)
+{
+	if (!md_sha_probed) {
+		md_sha_fast = getenv("MINIDOCK_SHA_PORTABLE") ? NULL : md_sha_accel();
+		md_sha_probed = 1;
+	}
+	br_sha256_init(c);
+}
+
+/* br_sha256_update with the block function swapped for the CPU's. */
+static void md_sha_update(br_sha256_context *c, const void *data, size_t len)
+{
+	if (!md_sha_fast) {
+		br_sha256_update(c, data, len);
+		return;
+	}
+	const unsigned char *p = data;
+	size_t ptr = (size_t)(c->count & 63);
+	c->count += len;
+	if (ptr) {
+		size_t k = 64 - ptr < len ? 64 - ptr : len;
+		memcpy(c->buf + ptr, p, k);
+		p += k;
+		len -= k;
+		if (ptr + k < 64)
+			return;
+		md_sha_fast(c->val, c->buf, 1);
+	}
+	if (len >= 64) {
+		md_sha_fast(c->val, p, len / 64);
+		p += len & ~(size_t)63;
+		len &= 63;
+	}
+	memcpy(c->buf, p, len);
+}
 
 #define MD_DIGEST_LEN 71 /* strlen("sha256:") + 64 */
 
@@ -1381,8 +1542,8 @@ static void md_sha_hex(br_sha256_context *c, char out[MD_DIGEST_LEN + 1])
 static void md_sha256_buf(const void *p, size_t n, char out[MD_DIGEST_LEN + 1])
 {
 	br_sha256_context c;
-	br_sha256_init(&c);
-	br_sha256_update(&c, p, n);
+	md_sha_init(&c);
+	md_sha_update(&c, p, n);
 	md_sha_hex(&c, out);
 }
 
@@ -1416,7 +1577,7 @@ static int md_sha256_fd(int fd, char out[MD_DIGEST_LEN + 1], uint64_t *sizep)
 	br_sha256_context c;
 	static unsigned char buf[65536];
 	uint64_t total = 0;
-	br_sha256_init(&c);
+	md_sha_init(&c);
 	for (;;) {
 		ssize_t r = read(fd, buf, sizeof buf);
 		if (r < 0 && errno == EINTR)
@@ -1425,7 +1586,7 @@ static int md_sha256_fd(int fd, char out[MD_DIGEST_LEN + 1], uint64_t *sizep)
 			return -1;
 		if (r == 0)
 			break;
-		br_sha256_update(&c, buf, (size_t)r);
+		md_sha_update(&c, buf, (size_t)r);
 		total += (uint64_t)r;
 	}
 	md_sha_hex(&c, out);
@@ -2263,6 +2424,7 @@ struct md_zr {
 	uint64_t nraw, nout;
 	z_stream zs;
 	int zs_init;
+	int hash_raw, hash_out; /* which digests are wanted (each costs a pass) */
 #if MD_FEATURE_ZSTD
 	ZSTD_DStream *zd;
 #endif
@@ -2282,7 +2444,8 @@ static ssize_t md_zr_fill(struct md_zr *z)
 		z->ieof = 1;
 		return 0;
 	}
-	br_sha256_update(&z->hraw, z->ibuf, (size_t)r);
+	if (z->hash_raw)
+		md_sha_update(&z->hraw, z->ibuf, (size_t)r);
 	z->nraw += (uint64_t)r;
 	z->ipos = 0;
 	z->ilen = (size_t)r;
@@ -2294,13 +2457,17 @@ static const char *md_zkind_name(enum md_zkind k)
 	return k == MD_Z_GZIP ? "gzip" : k == MD_Z_ZSTD ? "zstd" : "uncompressed";
 }
 
-static int md_zr_open(struct md_zr *z, struct md_src in)
+enum { MD_ZR_HASH_RAW = 1, MD_ZR_HASH_OUT = 2 };
+
+static int md_zr_open(struct md_zr *z, struct md_src in, int hashes)
 {
 	memset(z, 0, sizeof *z);
 	z->in = in;
+	z->hash_raw = (hashes & MD_ZR_HASH_RAW) != 0;
+	z->hash_out = (hashes & MD_ZR_HASH_OUT) != 0;
 	z->ibuf = md_alloc(MD_ZR_BUF);
-	br_sha256_init(&z->hraw);
-	br_sha256_init(&z->hout);
+	md_sha_init(&z->hraw);
+	md_sha_init(&z->hout);
 	/* read at least 4 bytes of magic (short reads are legal) */
 	while (z->ilen < 4 && !z->ieof) {
 		ssize_t r = z->in.read(z->in.ctx, z->ibuf + z->ilen, MD_ZR_BUF - z->ilen);
@@ -2308,7 +2475,8 @@ static int md_zr_open(struct md_zr *z, struct md_src in)
 			return -1;
 		if (r == 0)
 			z->ieof = 1;
-		br_sha256_update(&z->hraw, z->ibuf + z->ilen, (size_t)r);
+		if (z->hash_raw)
+			md_sha_update(&z->hraw, z->ibuf + z->ilen, (size_t)r);
 		z->nraw += (uint64_t)r;
 		z->ilen += (size_t)r;
 	}
@@ -2405,7 +2573,8 @@ static ssize_t md_zr_read(struct md_zr *z, void *buf, size_t n)
 #endif
 	}
 	if (out) {
-		br_sha256_update(&z->hout, buf, out);
+		if (z->hash_out)
+			md_sha_update(&z->hout, buf, out);
 		z->nout += out;
 	}
 	return (ssize_t)out;
@@ -3113,8 +3282,7 @@ static int md_up_entry(struct md_unpack *u, struct archive_entry *e)
 
 struct md_layer_info {
 	char diff_id[MD_DIGEST_LEN + 1];  /* sha256 of the uncompressed tar */
-	char digest[MD_DIGEST_LEN + 1];   /* sha256 of the data as given */
-	uint64_t raw_size, tar_size, size;
+	uint64_t raw_size, tar_size, size; /* the blob's digest is its source's business */
 	enum md_zkind kind;
 };
 
@@ -3143,7 +3311,7 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 	}
 	u->z = &z;
 	md_errmsg[0] = 0;
-	if (md_zr_open(&z, src) < 0) {
+	if (md_zr_open(&z, src, MD_ZR_HASH_OUT) < 0) {
 		md_zr_close(&z);
 		free(dir);
 		free(tsplit);
@@ -3225,7 +3393,7 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 		md_errno("fsync %s", tsplit);
 		goto out;
 	}
-	md_zr_digests(&z, info->digest, info->diff_id);
+	md_zr_digests(&z, NULL, info->diff_id);
 	info->raw_size = z.nraw;
 	info->tar_size = z.nout;
 	info->size = u->size;
@@ -3268,7 +3436,7 @@ static int md_extract_plain(int infd, int dfd, const char *from, const char *to,
 	u->rootfd = dup(dfd);
 	u->dtfd = memfd_create("minidock-dirtimes", MFD_CLOEXEC);
 	md_errmsg[0] = 0;
-	if (md_zr_open(&z, md_src_fd(infd)) < 0 || u->rootfd < 0)
+	if (md_zr_open(&z, md_src_fd(infd), 0) < 0 || u->rootfd < 0)
 		goto out;
 	if (z.ilen == 0 && z.ieof) {
 		r = 0;
@@ -3578,7 +3746,7 @@ static int md_layer_rebuild(const char *layerdir, int outfd, struct archive *aw,
 	if (!t)
 		return -1;
 	br_sha256_context c;
-	br_sha256_init(&c);
+	md_sha_init(&c);
 	uint64_t total = 0;
 	static unsigned char buf[65536];
 	int r = 0;
@@ -3590,7 +3758,7 @@ static int md_layer_rebuild(const char *layerdir, int outfd, struct archive *aw,
 		}
 		if (n == 0)
 			break;
-		br_sha256_update(&c, buf, (size_t)n);
+		md_sha_update(&c, buf, (size_t)n);
 		total += (uint64_t)n;
 		if (outfd >= 0 && md_write_all(outfd, buf, (size_t)n) < 0) {
 			r = md_errno("write");
@@ -4311,7 +4479,7 @@ static ssize_t md_msrc_read(void *ctx, void *buf, size_t n)
 		const char *m = archive_error_string(s->a);
 		return md_err("reading the archive: %s", m ? m : "read error");
 	}
-	br_sha256_update(&s->h, buf, (size_t)r);
+	md_sha_update(&s->h, buf, (size_t)r);
 	s->n += (uint64_t)r;
 	return r;
 }
@@ -4344,7 +4512,7 @@ static int md_load_member(struct md_load *L, struct archive *a, struct archive_e
 	memset(m, 0, sizeof *m);
 	m->name = md_strdup(clean);
 	struct md_msrc s = {.a = a};
-	br_sha256_init(&s.h);
+	md_sha_init(&s.h);
 	while (s.peeklen < sizeof s.peek) {
 		la_ssize_t r = archive_read_data(a, s.peek + s.peeklen, sizeof s.peek - s.peeklen);
 		if (r < 0)
@@ -4353,7 +4521,7 @@ static int md_load_member(struct md_load *L, struct archive *a, struct archive_e
 			break;
 		s.peeklen += (size_t)r;
 	}
-	br_sha256_update(&s.h, s.peek, s.peeklen);
+	md_sha_update(&s.h, s.peek, s.peeklen);
 	s.n = s.peeklen;
 	struct md_src src = {md_msrc_read, &s};
 	if (md_looks_like_tar(s.peek, s.peeklen)) {
@@ -4904,7 +5072,7 @@ static int md_load_fd(int fd, int print)
 	struct md_zar *za = md_alloc(sizeof *za);
 	struct archive *a = NULL;
 	int r = -1;
-	if (md_zr_open(&za->z, md_src_fd(fd)) < 0)
+	if (md_zr_open(&za->z, md_src_fd(fd), 0) < 0)
 		goto out;
 	if (za->z.ilen == 0 && za->z.ieof) {
 		md_err("the input is empty");
@@ -13550,7 +13718,7 @@ static struct md_json *md_run_request(struct md_args *a)
 		if (*v)
 			md_json_push(ep, md_json_newstr(v));
 	}
-	struct md_json *env = md_json_new(MD_J_ARR);
+	struct md_json *env = md_json_set(cc, "Env", md_json_new(MD_J_ARR));
 	const struct md_strv *ef = md_optv(a, "env-file");
 	for (size_t i = 0; i < ef->n; i++)
 		if (md_env_file(ef->v[i], env) < 0)
@@ -13569,7 +13737,6 @@ static struct md_json *md_run_request(struct md_args *a)
 			free(kv);
 		}
 	}
-	md_json_set(cc, "Env", env);
 	static const char *const strs[][2] = {{"workdir", "WorkingDir"}, {"user", "User"}, {"hostname", "Hostname"},
 	                                      {"stop-signal", "StopSignal"}, {"mac-address", "MacAddress"}};
 	for (size_t i = 0; i < MD_ARRAY_LEN(strs); i++)

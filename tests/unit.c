@@ -621,7 +621,7 @@ static void test_decompress(void)
 	}
 	int fd = open(p, O_RDONLY);
 	struct md_zr z;
-	CHECK(md_zr_open(&z, md_src_fd(fd)) == 0 && z.kind == MD_Z_GZIP);
+	CHECK(md_zr_open(&z, md_src_fd(fd), 0) == 0 && z.kind == MD_Z_GZIP);
 	char buf[64];
 	size_t got = 0;
 	ssize_t n;
@@ -635,7 +635,7 @@ static void test_decompress(void)
 	CHECK(write(fd, "JUNK", 4) == 4);
 	close(fd);
 	fd = open(p, O_RDONLY);
-	CHECK(md_zr_open(&z, md_src_fd(fd)) == 0);
+	CHECK(md_zr_open(&z, md_src_fd(fd), 0) == 0);
 	while ((n = md_zr_read(&z, buf, sizeof buf)) > 0)
 		;
 	CHECK(n < 0 && strstr(md_errmsg, "after the end of the gzip stream"));
@@ -646,7 +646,7 @@ static void test_decompress(void)
 	stat(p, &st);
 	CHECK(truncate(p, st.st_size - 14) == 0);
 	fd = open(p, O_RDONLY);
-	CHECK(md_zr_open(&z, md_src_fd(fd)) == 0);
+	CHECK(md_zr_open(&z, md_src_fd(fd), 0) == 0);
 	while ((n = md_zr_read(&z, buf, sizeof buf)) > 0)
 		;
 	CHECK(n < 0 && strstr(md_errmsg, "truncated"));
@@ -657,12 +657,312 @@ static void test_decompress(void)
 	t_end();
 }
 
+/* ---- runtime parsers ---- */
+
+static void test_sizes_signals(void)
+{
+	t_begin("runtime: sizes, signals, capabilities");
+	CHECK(md_parse_size("0") == 0);
+	CHECK(md_parse_size("512") == 512);
+	CHECK(md_parse_size("1k") == 1024);
+	CHECK(md_parse_size("64m") == 64 << 20);
+	CHECK(md_parse_size("1.5g") == (int64_t)(1.5 * (1 << 30)));
+	CHECK(md_parse_size("10MB") == 10 << 20);
+	CHECK(md_parse_size("2GiB") == 2LL << 30);
+	static const char *const badsz[] = {"", "abc", "-1", "1x", "5 m", "1e999", "1kk", "m"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(badsz); i++)
+		CHECK(md_parse_size(badsz[i]) < 0);
+	CHECK(md_parse_size(NULL) < 0);
+	CHECK(md_parse_signal("SIGTERM") == SIGTERM);
+	CHECK(md_parse_signal("term") == SIGTERM);
+	CHECK(md_parse_signal("KILL") == SIGKILL);
+	CHECK(md_parse_signal("9") == 9);
+	CHECK(md_parse_signal("SIGRTMIN+2") == SIGRTMIN + 2);
+	CHECK(md_parse_signal("0") < 0);
+	CHECK(md_parse_signal("999") < 0);
+	CHECK(md_parse_signal("SIGNOPE") < 0);
+	CHECK(md_parse_signal("9x") < 0);
+	CHECK(md_parse_signal("") < 0);
+	CHECK(md_cap_parse("NET_ADMIN") == 12);
+	CHECK(md_cap_parse("cap_net_admin") == 12);
+	CHECK(md_cap_parse("all") == 64);
+	CHECK(md_cap_parse("CAP_") < 0);
+	CHECK(md_cap_parse("bogus") < 0);
+	struct md_json *hc = md_json_parse("{}", 2);
+	uint64_t caps;
+	CHECK(md_caps_compute(hc, &caps) == 0 && caps == (MD_CAPS_DEFAULT & md_caps_own()));
+	CHECK(caps == 0xa80425fbull || (md_caps_own() & 0xa80425fbull) != 0xa80425fbull);
+	md_json_free(hc);
+	const char *d = "{\"CapDrop\":[\"ALL\"],\"CapAdd\":[\"NET_ADMIN\",\"cap_chown\"]}";
+	hc = md_json_parse(d, strlen(d));
+	CHECK(md_caps_compute(hc, &caps) == 0 && caps == ((1ull << 12) | 1ull));
+	md_json_free(hc);
+	d = "{\"CapAdd\":[\"NOT_A_CAP\"]}";
+	hc = md_json_parse(d, strlen(d));
+	CHECK(md_caps_compute(hc, &caps) < 0 && strstr(md_errmsg, "NOT_A_CAP"));
+	md_json_free(hc);
+	t_end();
+}
+
+static void test_secure_join(void)
+{
+	t_begin("runtime: mount targets resolve inside the root");
+	char tmpl[] = "/tmp/md-unit-XXXXXX";
+	char *root = mkdtemp(tmpl);
+	char p[PATH_MAX], out[PATH_MAX];
+	snprintf(p, sizeof p, "%s/etc", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/abs", root);
+	CHECK(symlink("/etc", p) == 0);
+	snprintf(p, sizeof p, "%s/up", root);
+	CHECK(symlink("../../../..", p) == 0);
+	snprintf(p, sizeof p, "%s/loop", root);
+	CHECK(symlink("loop", p) == 0);
+	snprintf(p, sizeof p, "%s/rel", root);
+	CHECK(symlink("etc/x", p) == 0);
+	char want[PATH_MAX];
+	CHECK(md_secure_join(root, "/abs/passwd", out, sizeof out) == 0);
+	snprintf(want, sizeof want, "%s/etc/passwd", root);
+	CHECK_STR(out, want);
+	CHECK(md_secure_join(root, "/up/etc/passwd", out, sizeof out) == 0);
+	CHECK_STR(out, want);
+	CHECK(md_secure_join(root, "/../../etc/passwd", out, sizeof out) == 0);
+	CHECK_STR(out, want);
+	CHECK(md_secure_join(root, "/rel", out, sizeof out) == 0);
+	snprintf(want, sizeof want, "%s/etc/x", root);
+	CHECK_STR(out, want);
+	CHECK(md_secure_join(root, "/loop/a", out, sizeof out) < 0 && strstr(md_errmsg, "symbolic links"));
+	md_rm_rf(root);
+	t_end();
+}
+
+static struct md_json *t_run(int argc, char **argv)
+{
+	struct md_args a;
+	memset(&a, 0, sizeof a);
+	if (md_args_parse(&a, md_o_run, argc, argv, 1) < 0) {
+		md_args_free(&a);
+		return NULL;
+	}
+	struct md_json *r = md_run_request(&a);
+	md_args_free(&a);
+	return r;
+}
+
+static void test_run_flags(void)
+{
+	t_begin("runtime: run flags become Docker's create request");
+	char *ok[] = {"-d", "-e", "A=1", "-e", "B", "-w", "/w", "-u", "1000:50", "-h", "box", "-v", "/h:/c:ro",
+	              "--tmpfs", "/run:size=1m", "--read-only", "--init", "--restart", "on-failure:3", "--cap-add", "NET_ADMIN",
+	              "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--ulimit", "nofile=10:20", "-m", "64m",
+	              "--memory-swap", "-1", "--cpus", "1.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "--pids-limit",
+	              "50", "--stop-signal", "SIGINT", "--stop-timeout", "3", "-l", "k=v", "--log-opt", "max-size=1m",
+	              "--device", "/dev/null:/dev/n:rw", "--entrypoint", "/bin/sh", "img", "-c", "echo hi"};
+	struct md_json *r = t_run((int)MD_ARRAY_LEN(ok), ok);
+	if (!r)
+		printf("#   %s\n", md_errmsg);
+	CHECK(r != NULL);
+	struct md_json *cc = md_json_get(r, "Config"), *hc = md_json_get(r, "HostConfig");
+	CHECK_STR(md_json_gets(cc, "Image"), "img");
+	CHECK_STR(md_json_gets(cc, "WorkingDir"), "/w");
+	CHECK_STR(md_json_gets(cc, "User"), "1000:50");
+	CHECK_STR(md_json_gets(cc, "Hostname"), "box");
+	CHECK_STR(md_json_gets(cc, "StopSignal"), "SIGINT");
+	CHECK(md_json_geti(cc, "StopTimeout", 0) == 3);
+	CHECK_STR(md_json_gets(md_json_get(cc, "Labels"), "k"), "v");
+	CHECK_STR(md_json_str(md_json_at(md_json_get(cc, "Entrypoint"), 0)), "/bin/sh");
+	CHECK_STR(md_json_str(md_json_at(md_json_get(cc, "Cmd"), 1)), "echo hi");
+	CHECK_STR(md_json_str(md_json_at(md_json_get(cc, "Env"), 0)), "A=1");
+	CHECK(md_json_geti(hc, "Memory", 0) == 64 << 20);
+	CHECK(md_json_geti(hc, "MemorySwap", 0) == -1);
+	CHECK(md_json_geti(hc, "NanoCpus", 0) == 1500000000);
+	CHECK(md_json_geti(hc, "CpuShares", 0) == 512);
+	CHECK(md_json_geti(hc, "PidsLimit", 0) == 50);
+	CHECK_STR(md_json_gets(hc, "CpusetCpus"), "0");
+	CHECK_STR(md_json_gets(md_json_get(hc, "RestartPolicy"), "Name"), "on-failure");
+	CHECK(md_json_geti(md_json_get(hc, "RestartPolicy"), "MaximumRetryCount", 0) == 3);
+	CHECK(md_json_is(md_json_get(hc, "ReadonlyRootfs"), MD_J_TRUE));
+	CHECK(md_json_is(md_json_get(hc, "Init"), MD_J_TRUE));
+	CHECK(md_json_is(md_json_get(hc, "AutoRemove"), MD_J_FALSE));
+	CHECK_STR(md_json_str(md_json_at(md_json_get(hc, "Binds"), 0)), "/h:/c:ro");
+	CHECK_STR(md_json_gets(md_json_get(hc, "Tmpfs"), "/run"), "size=1m");
+	CHECK_STR(md_json_gets(md_json_at(md_json_get(hc, "Ulimits"), 0), "Name"), "nofile");
+	CHECK(md_json_geti(md_json_at(md_json_get(hc, "Ulimits"), 0), "Hard", 0) == 20);
+	CHECK_STR(md_json_gets(md_json_at(md_json_get(hc, "Devices"), 0), "PathInContainer"), "/dev/n");
+	CHECK_STR(md_json_gets(md_json_at(md_json_get(hc, "Devices"), 0), "CgroupPermissions"), "rw");
+	CHECK_STR(md_json_gets(md_json_get(md_json_get(hc, "LogConfig"), "Config"), "max-size"), "1m");
+	if (md_hostconfig_validate(hc) < 0)
+		printf("#   validate: %s\n", md_errmsg);
+	CHECK(md_hostconfig_validate(hc) == 0);
+	md_json_free(r);
+	/* hostile or wrong values: refused with a message naming them */
+	static const char *const bad[][3] = {
+		{"-m", "abc", "invalid size"},           {"--cpus", "x", "rational number"},
+		{"--restart", "on-failure:-1", "restart"}, {"--ulimit", "nofile", "ulimit"},
+		{"--ulimit", "nofile=20:10", "soft limit"}, {"--stop-signal", "SIGNOPE", "invalid signal"},
+		{"--stop-timeout", "1x", "not an integer"}, {"-w", "relative", "absolute path"},
+		{"--log-opt", "max-size=zz", "invalid value"}, {"--log-opt", "colour=red", "unknown log opt"},
+		{"--log-driver", "syslog", "unsupported log driver"}, {"-e", "=x", "invalid environment"},
+		{"--add-host", "nohost", "add-host"}, {"--attach", "stdbogus", "valid streams"},
+		{"--pids-limit", "lots", "not an integer"}, {"--memory-swap", "-5", "invalid size"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		char *argv[] = {(char *)bad[i][0], (char *)bad[i][1], "img"};
+		md_errmsg[0] = 0;
+		r = t_run(3, argv);
+		if (r || !strstr(md_errmsg, bad[i][2]))
+			printf("#   %s %s: \"%s\"\n", bad[i][0], bad[i][1], md_errmsg);
+		CHECK(r == NULL && strstr(md_errmsg, bad[i][2]));
+		md_json_free(r);
+	}
+	static const char *const badhc[][2] = {
+		{"{\"Memory\":4096}", "Minimum memory limit allowed is 6MB"},
+		{"{\"Memory\":10000000,\"MemorySwap\":5000000}", "memoryswap limit should be larger"},
+		{"{\"NanoCpus\":-1}", "Range of CPUs"},
+		{"{\"CpuShares\":1}", "cpu-shares"},
+		{"{\"CpusetCpus\":\"a-b\"}", "Invalid value"},
+		{"{\"CpusetCpus\":\"4096\"}", "not available"},
+		{"{\"RestartPolicy\":{\"Name\":\"sometimes\"}}", "invalid restart policy"},
+		{"{\"RestartPolicy\":{\"Name\":\"always\",\"MaximumRetryCount\":2}}", "maximum retry count"},
+		{"{\"AutoRemove\":true,\"RestartPolicy\":{\"Name\":\"always\"}}", "both --restart and --rm"},
+		{"{\"Ulimits\":[{\"Name\":\"bogus\",\"Soft\":1,\"Hard\":1}]}", "invalid ulimit type"},
+		{"{\"Devices\":[{\"PathOnHost\":\"/nonexistent/dev\"}]}", "no such file"},
+		{"{\"Devices\":[{\"PathOnHost\":\"/etc/passwd\"}]}", "not a device node"},
+		{"{\"NetworkMode\":\"nosuchnet\"}", "network nosuchnet not found"},
+		{"{\"SecurityOpt\":[\"seccomp=/tmp/profile.json\"]}", "invalid --security-opt"},
+		{"{\"UsernsMode\":\"private\"}", "invalid --userns"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(badhc); i++) {
+		struct md_json *h = md_json_parse(badhc[i][0], strlen(badhc[i][0]));
+		md_errmsg[0] = 0;
+		int rc = md_hostconfig_validate(h);
+		if (rc == 0 || !strstr(md_errmsg, badhc[i][1]))
+			printf("#   %s: \"%s\"\n", badhc[i][0], md_errmsg);
+		CHECK(rc < 0 && strstr(md_errmsg, badhc[i][1]));
+		md_json_free(h);
+	}
+	t_end();
+}
+
+static void test_frames_logs(void)
+{
+	t_begin("runtime: attach frames and log lines");
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(md_frame_sends(sv[0], 'O', "hello") == 0);
+	CHECK(md_frame_send(sv[0], 'X', NULL, 0) == 0);
+	char type, buf[64];
+	size_t n;
+	CHECK(md_frame_recv(sv[1], &type, buf, sizeof buf, &n) == 0 && type == 'O' && n == 5 && !strcmp(buf, "hello"));
+	CHECK(md_frame_recv(sv[1], &type, buf, sizeof buf, &n) == 0 && type == 'X' && n == 0);
+	/* a frame larger than the buffer is refused, not overflowed */
+	unsigned char big[5] = {'I', 0, 0, 1, 0};
+	CHECK(write(sv[0], big, 5) == 5);
+	CHECK(md_frame_recv(sv[1], &type, buf, sizeof buf, &n) < 0);
+	close(sv[0]);
+	CHECK(md_frame_recv(sv[1], &type, buf, sizeof buf, &n) < 0);
+	close(sv[1]);
+	char tmpl[] = "/tmp/md-unit-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct md_log lg;
+	memset(&lg, 0, sizeof lg);
+	lg.path = md_asprintf("%s/log", dir);
+	lg.max = 200;
+	lg.files = 3;
+	md_log_open(&lg);
+	md_log_write(&lg, 0, "one\ntw", 6);
+	md_log_write(&lg, 1, "err\n", 4);
+	md_log_write(&lg, 0, "o\n", 2);
+	for (int i = 0; i < 20; i++)
+		md_log_write(&lg, 0, "0123456789\n", 11);
+	md_log_write(&lg, 0, "partial", 7);
+	md_log_flush(&lg);
+	close(lg.fd);
+	char *l0 = md_read_file(lg.path, 1 << 20, NULL);
+	char *p1 = md_asprintf("%s.1", lg.path), *p2 = md_asprintf("%s.2", lg.path), *p3 = md_asprintf("%s.3", lg.path);
+	CHECK(l0 && md_path_exists(p1) && md_path_exists(p2) && !md_path_exists(p3));
+	CHECK(l0 && strlen(l0) <= 200);
+	CHECK(l0 && strstr(l0, " stdout P partial\n"));
+	char *l2 = md_read_file(p2, 1 << 20, NULL), *l1 = md_read_file(p1, 1 << 20, NULL);
+	CHECK(l1 && strstr(l1, " stdout F 0123456789\n"));
+	(void)l2;
+	free(l0);
+	free(l1);
+	free(l2);
+	free(p1);
+	free(p2);
+	free(p3);
+	free(lg.path);
+	md_rm_rf(dir);
+	t_end();
+}
+
+static void test_import_changes(void)
+{
+	t_begin("import: --change instructions");
+	struct md_json *c = md_json_new(MD_J_OBJ);
+	CHECK(md_import_change(c, "CMD [\"sh\",\"-c\",\"x\"]") == 0);
+	CHECK(md_import_change(c, "ENTRYPOINT /bin/run it") == 0);
+	CHECK(md_import_change(c, "ENV A=1") == 0);
+	CHECK(md_import_change(c, "ENV A 2") == 0);
+	CHECK(md_import_change(c, "env B=\"q\"") == 0);
+	CHECK(md_import_change(c, "WORKDIR /w") == 0);
+	CHECK(md_import_change(c, "USER u:g") == 0);
+	CHECK(md_import_change(c, "EXPOSE 80") == 0);
+	CHECK(md_import_change(c, "VOLUME [\"/data\"]") == 0);
+	CHECK(md_import_change(c, "LABEL k=v") == 0);
+	CHECK(md_import_change(c, "STOPSIGNAL SIGUSR1") == 0);
+	char *s = md_json_dump(c, 0);
+	CHECK_STR(s, "{\"Cmd\":[\"sh\",\"-c\",\"x\"],\"Entrypoint\":[\"/bin/sh\",\"-c\",\"/bin/run it\"],\"Env\":[\"A=2\",\"B=q\"],"
+	             "\"WorkingDir\":\"/w\",\"User\":\"u:g\",\"ExposedPorts\":{\"80/tcp\":{}},\"Volumes\":{\"/data\":{}},"
+	             "\"Labels\":{\"k\":\"v\"},\"StopSignal\":\"SIGUSR1\"}");
+	free(s);
+	CHECK(md_import_change(c, "RUN rm -rf /") < 0 && strstr(md_errmsg, "unsupported instruction RUN"));
+	CHECK(md_import_change(c, "CMD [1,2]") < 0 && strstr(md_errmsg, "JSON array of strings"));
+	CHECK(md_import_change(c, "CMD [\"unterminated") < 0);
+	CHECK(md_import_change(c, "ENV") < 0 && strstr(md_errmsg, "missing argument"));
+	CHECK(md_import_change(c, "ENV JUSTKEY") < 0 && strstr(md_errmsg, "KEY=VALUE"));
+	md_json_free(c);
+	CHECK(md_shift_id(0, 100000, 65536) == 100000);
+	CHECK(md_shift_id(65535, 100000, 65536) == 165535);
+	CHECK(md_shift_id(70000, 100000, 65536) == 165534);
+	t_end();
+}
+
+static void test_sha_accel(void)
+{
+	t_begin("sha256: the CPU's instructions agree with BearSSL's portable code");
+	md_sha_init(&(br_sha256_context){0});
+	if (!md_sha_fast)
+		printf("#   no SHA instructions on this CPU: the portable code is all there is\n");
+	unsigned char *buf = malloc(70000);
+	for (int i = 0; i < 70000; i++)
+		buf[i] = (unsigned char)(i * 7 + (i >> 8));
+	static const size_t lens[] = {0, 1, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4096, 65536, 70000};
+	for (size_t k = 0; k < MD_ARRAY_LEN(lens); k++) {
+		br_sha256_context a, b;
+		char da[MD_DIGEST_LEN + 1], db[MD_DIGEST_LEN + 1];
+		br_sha256_init(&a);
+		br_sha256_update(&a, buf, lens[k]);
+		md_sha_init(&b);
+		/* in uneven pieces, to cross block boundaries */
+		for (size_t off = 0, step = 1; off < lens[k]; off += step, step = step * 3 % 97 + 1)
+			md_sha_update(&b, buf + off, off + step > lens[k] ? lens[k] - off : step);
+		md_sha_hex(&a, da);
+		md_sha_hex(&b, db);
+		CHECK_STR(db, da);
+	}
+	free(buf);
+	t_end();
+}
+
 int main(void)
 {
 	test_json_valid();
 	test_json_invalid();
 	test_json_access();
 	test_digests();
+	test_sha_accel();
 	test_refs();
 	test_tar_paths();
 	test_templates();
@@ -671,6 +971,11 @@ int main(void)
 	test_decompress();
 	test_layer_tarsplit();
 	test_layer_hostile();
+	test_sizes_signals();
+	test_secure_join();
+	test_run_flags();
+	test_frames_logs();
+	test_import_changes();
 	printf("# %d passed, %d failed\n", t_pass, t_fail);
 	return t_fail ? 1 : 0;
 }
