@@ -8237,6 +8237,22 @@ static int md_ctr_lock(const char *id)
 	return fd;
 }
 
+/* The attach socket's address: through /proc/self/fd, so the run root may
+ * be longer than a socket path allows.  Returns the directory fd to close
+ * after bind or connect. */
+static int md_ctr_sockaddr(const char *id, struct sockaddr_un *sa)
+{
+	char *rdir = md_ctr_rpath(id, NULL);
+	int dfd = open(rdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(rdir);
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	if (dfd < 0)
+		return md_errno("container %.12s has no run state", id);
+	snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/attach.sock", dfd);
+	return dfd;
+}
+
 /* Is the container's monitor alive?  It holds monitor.lock while it lives. */
 static int md_ctr_monitor_alive(const char *id)
 {
@@ -11024,20 +11040,19 @@ static int md_monitor_main(const char *id, int first)
 	/* the attach socket */
 	char *sp = md_ctr_rpath(id, "attach.sock");
 	unlink(sp);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(sp) >= sizeof sa.sun_path) {
-		md_err("run root path too long for a socket: %s", sp);
-		free(sp);
-		goto out;
-	}
-	strcpy(sa.sun_path, sp);
 	free(sp);
+	struct sockaddr_un sa;
+	int dfd = md_ctr_sockaddr(id, &sa);
 	m->lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (m->lsock < 0 || bind(m->lsock, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(m->lsock, 8) < 0) {
+	mode_t um = umask(0177);
+	int br = dfd < 0 || m->lsock < 0 ? -1 : bind(m->lsock, (struct sockaddr *)&sa, sizeof sa);
+	umask(um);
+	if (dfd >= 0)
+		close(dfd);
+	if (br < 0 || listen(m->lsock, 8) < 0) {
 		md_errno("attach socket");
 		goto out;
 	}
-	chmod(sa.sun_path, 0600);
 	struct md_json *lc = md_json_get(md_json_get(md_json_get(m->c.cfg, "HostConfig"), "LogConfig"), "Config");
 	const char *ms = md_json_gets(lc, "max-size"), *mf = md_json_gets(lc, "max-file");
 	m->log.path = md_ctr_logpath(id);
@@ -13193,12 +13208,13 @@ out:
 
 static int md_mon_connect(const char *id, const char *hello)
 {
-	char *p = md_ctr_rpath(id, "attach.sock");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p);
-	free(p);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+	struct sockaddr_un sa;
+	int dfd = md_ctr_sockaddr(id, &sa);
+	int fd = dfd < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int cr = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	if (dfd >= 0)
+		close(dfd);
+	if (fd < 0 || cr < 0) {
 		md_errno("connect to the monitor of container %.12s", id);
 		if (fd >= 0)
 			close(fd);
