@@ -20,13 +20,15 @@
  *   12  seccomp [MD_FEATURE_SECCOMP]
  *   13  cgroups: v1, v2 and hybrid hierarchies, limits, devices
  *   14  containers: records, names, state
- *   15  runtime: rootfs, namespaces, mounts, credentials
- *   16  monitor: supervision, logs, attach, restart
- *   17  option parsing
- *   18  image commands: images, inspect, history, tag, rmi, prune, df, check
- *   19  container commands: run, exec, ps, logs, cp, ... and volumes
- *   20  command table and dispatch
- *   21  main
+ *   15  networking: rtnetlink, IPAM, NAT, published ports [MD_FEATURE_NET]
+ *   16  runtime: rootfs, namespaces, mounts, credentials
+ *   17  monitor: supervision, logs, attach, restart
+ *   18  option parsing
+ *   19  image commands: images, inspect, history, tag, rmi, prune, df, check
+ *   20  container commands: run, exec, ps, logs, cp, ... and volumes
+ *   21  network commands [MD_FEATURE_NET]
+ *   22  command table and dispatch
+ *   23  main
  *
  * Conventions (see ../shared/STYLE.md): everything is static; names are
  * md_<subsystem>_<verb>; code that holds resources returns -1 after
@@ -139,8 +141,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -1234,6 +1241,23 @@ static void md_json_del(struct md_json *o, const char *key)
 		pp = &c->next;
 	}
 	o->last = prev;
+}
+
+/* Remove one child node (of an array or object) and free it. */
+static MD_UNUSED void md_json_del_item(struct md_json *parent, struct md_json *item)
+{
+	struct md_json **pp = &parent->child, *prev = NULL;
+	while (*pp && *pp != item) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
+		return;
+	*pp = item->next;
+	if (parent->last == item)
+		parent->last = prev;
+	parent->n--;
+	md_json_free1(item);
 }
 
 /* Set o[key] = v (taking ownership of v), replacing any old value in place. */
@@ -8319,7 +8343,1414 @@ static int md_ctr_name_valid(const char *n)
 	return 1;
 }
 
-/**** 15 runtime: rootfs, namespaces, mounts, credentials *******************/
+/**** 15 networking: rtnetlink, addresses, bridges, NAT [MD_FEATURE_NET] *****/
+/*
+ * Docker's bridge model without iproute2: links, addresses and routes are
+ * made over rtnetlink by minidock itself; addresses come from a small IPAM
+ * kept in the graph index under the store lock; NAT, published ports and
+ * network isolation are one table of minidock's own in nftables (or chains
+ * of its own in iptables), regenerated from the index whenever a network or
+ * a container's ports change, so rules of containers that died with their
+ * monitor are gone on the next change.  IPv4 only unless MD_FEATURE_IPV6;
+ * the host's IPv6 is never touched.
+ */
+
+#if MD_FEATURE_NET
+
+#ifndef MD_DEFAULT_BRIDGE
+#define MD_DEFAULT_BRIDGE "md0"
+#endif
+#ifndef MD_DEFAULT_SUBNET
+#define MD_DEFAULT_SUBNET "10.87.0.0/16"
+#endif
+/* user networks get /24s from here unless --subnet says otherwise */
+#ifndef MD_DEFAULT_POOL
+#define MD_DEFAULT_POOL "10.89.0.0/16"
+#endif
+/* "auto", "nftables", "iptables" or "none" */
+#ifndef MD_DEFAULT_FIREWALL
+#define MD_DEFAULT_FIREWALL "auto"
+#endif
+
+/* ---- rtnetlink ---- */
+
+struct md_nlmsg {
+	union {
+		struct nlmsghdr h;
+		char buf[8192];
+	} u;
+	size_t nest[8];
+	int nnest;
+};
+
+static void md_nl_init(struct md_nlmsg *m, uint16_t type, uint16_t flags, const void *hdr, size_t hlen)
+{
+	memset(m, 0, sizeof *m);
+	m->u.h.nlmsg_len = (uint32_t)NLMSG_LENGTH(hlen);
+	m->u.h.nlmsg_type = type;
+	m->u.h.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | NLM_F_ACK | flags);
+	memcpy(NLMSG_DATA(&m->u.h), hdr, hlen);
+}
+
+static void md_nla_put(struct md_nlmsg *m, uint16_t type, const void *data, size_t len)
+{
+	size_t off = NLMSG_ALIGN(m->u.h.nlmsg_len);
+	struct rtattr *a = (struct rtattr *)(m->u.buf + off);
+	if (off + RTA_SPACE(len) > sizeof m->u.buf)
+		md_die(125, "netlink message too long");
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	m->u.h.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
+}
+
+static void md_nla_str(struct md_nlmsg *m, uint16_t type, const char *s)
+{
+	md_nla_put(m, type, s, strlen(s) + 1);
+}
+
+static void md_nla_u32(struct md_nlmsg *m, uint16_t type, uint32_t v)
+{
+	md_nla_put(m, type, &v, sizeof v);
+}
+
+static void md_nla_begin(struct md_nlmsg *m, uint16_t type)
+{
+	m->nest[m->nnest++] = NLMSG_ALIGN(m->u.h.nlmsg_len);
+	md_nla_put(m, type, NULL, 0);
+}
+
+static void md_nla_end(struct md_nlmsg *m)
+{
+	struct rtattr *a = (struct rtattr *)(m->u.buf + m->nest[--m->nnest]);
+	a->rta_len = (unsigned short)(m->u.h.nlmsg_len - m->nest[m->nnest]);
+}
+
+static int md_nl_socket(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return md_errno("netlink socket");
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(fd);
+		return md_errno("netlink bind");
+	}
+	return fd;
+}
+
+/* Send a request and wait for its acknowledgement; -1 with md_err (errno set). */
+static int md_nl_talk(int fd, struct md_nlmsg *m, const char *what)
+{
+	static uint32_t seq;
+	m->u.h.nlmsg_seq = ++seq;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	if (sendto(fd, m->u.buf, m->u.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return md_errno("%s", what);
+	for (;;) {
+		char buf[8192];
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return md_errno("%s", what);
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != m->u.h.nlmsg_seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+				if (e->error == 0)
+					return 0;
+				errno = -e->error;
+				return md_errno("%s", what);
+			}
+		}
+	}
+}
+
+/* Walk a dump (RTM_GETLINK/GETADDR/GETROUTE); cb returns nonzero to stop. */
+static int md_nl_dump(int fd, uint16_t type, int family, int (*cb)(struct nlmsghdr *, void *), void *ctx)
+{
+	struct {
+		struct nlmsghdr h;
+		struct rtgenmsg g;
+	} req;
+	memset(&req, 0, sizeof req);
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof req.g);
+	req.h.nlmsg_type = type;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 0x4d440000u + type;
+	req.g.rtgen_family = (unsigned char)family;
+	if (send(fd, &req, req.h.nlmsg_len, 0) < 0)
+		return md_errno("netlink dump");
+	int stop = 0;
+	for (;;) {
+		char buf[32768];
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return md_errno("netlink dump");
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+				errno = -e->error;
+				return md_errno("netlink dump");
+			}
+			if (!stop)
+				stop = cb(h, ctx);
+		}
+	}
+}
+
+static int md_link_index(const char *name)
+{
+	return (int)if_nametoindex(name);
+}
+
+static int md_link_new_bridge(int fd, const char *name)
+{
+	struct md_nlmsg m;
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	md_nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
+	md_nla_str(&m, IFLA_IFNAME, name);
+	md_nla_begin(&m, IFLA_LINKINFO);
+	md_nla_str(&m, IFLA_INFO_KIND, "bridge");
+	md_nla_end(&m);
+	if (md_nl_talk(fd, &m, "create bridge") < 0) {
+		if (errno == EOPNOTSUPP || errno == EINVAL)
+			return md_err("cannot create bridge %s: the kernel has no bridge support (CONFIG_BRIDGE)", name);
+		return md_err_wrap("%s", name);
+	}
+	return 0;
+}
+
+/* A veth pair: host end `host`, the other end created directly in the
+ * network namespace of pid `nspid`, named `peer`. */
+static int md_link_new_veth(int fd, const char *host, const char *peer, pid_t nspid, uint32_t mtu)
+{
+	struct md_nlmsg m;
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	md_nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
+	md_nla_str(&m, IFLA_IFNAME, host);
+	if (mtu)
+		md_nla_u32(&m, IFLA_MTU, mtu);
+	md_nla_begin(&m, IFLA_LINKINFO);
+	md_nla_str(&m, IFLA_INFO_KIND, "veth");
+	md_nla_begin(&m, IFLA_INFO_DATA);
+	md_nla_begin(&m, VETH_INFO_PEER);
+	/* the peer's ifinfomsg comes first, as a raw header */
+	struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC};
+	size_t off = m.u.h.nlmsg_len;
+	memcpy(m.u.buf + off, &pifi, sizeof pifi);
+	m.u.h.nlmsg_len += (uint32_t)NLMSG_ALIGN(sizeof pifi);
+	md_nla_str(&m, IFLA_IFNAME, peer);
+	md_nla_u32(&m, IFLA_NET_NS_PID, (uint32_t)nspid);
+	if (mtu)
+		md_nla_u32(&m, IFLA_MTU, mtu);
+	md_nla_end(&m);
+	md_nla_end(&m);
+	md_nla_end(&m);
+	if (md_nl_talk(fd, &m, "create veth pair") < 0) {
+		if (errno == EOPNOTSUPP)
+			return md_err("cannot create a veth pair: the kernel has no veth support (CONFIG_VETH)");
+		return md_err_wrap("%s", host);
+	}
+	return 0;
+}
+
+/* Set a link up (and its master, MTU, MAC when given). */
+static int md_link_set(int fd, int index, int up, int master, uint32_t mtu, const unsigned char *mac)
+{
+	struct md_nlmsg m;
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = index};
+	if (up) {
+		ifi.ifi_flags = IFF_UP;
+		ifi.ifi_change = IFF_UP;
+	}
+	md_nl_init(&m, RTM_NEWLINK, 0, &ifi, sizeof ifi);
+	if (master >= 0)
+		md_nla_u32(&m, IFLA_MASTER, (uint32_t)master);
+	if (mtu)
+		md_nla_u32(&m, IFLA_MTU, mtu);
+	if (mac)
+		md_nla_put(&m, IFLA_ADDRESS, mac, 6);
+	return md_nl_talk(fd, &m, "configure link");
+}
+
+static int md_link_del(int fd, const char *name)
+{
+	int idx = md_link_index(name);
+	if (!idx)
+		return 0;
+	struct md_nlmsg m;
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = idx};
+	md_nl_init(&m, RTM_DELLINK, 0, &ifi, sizeof ifi);
+	if (md_nl_talk(fd, &m, "delete link") < 0 && errno != ENODEV)
+		return md_err_wrap("%s", name);
+	return 0;
+}
+
+/* Bridge port option: hairpin mode, so a container reaches itself through a published port. */
+static int md_link_hairpin(int fd, int index)
+{
+	struct md_nlmsg m;
+	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = index};
+	md_nl_init(&m, RTM_SETLINK, 0, &ifi, sizeof ifi);
+	md_nla_begin(&m, IFLA_PROTINFO | NLA_F_NESTED);
+	unsigned char on = 1;
+	md_nla_put(&m, IFLA_BRPORT_MODE, &on, 1);
+	md_nla_end(&m);
+	return md_nl_talk(fd, &m, "set hairpin mode");
+}
+
+static int md_addr_add(int fd, int index, uint32_t ip, int prefix)
+{
+	struct md_nlmsg m;
+	struct ifaddrmsg ifa = {.ifa_family = AF_INET, .ifa_prefixlen = (unsigned char)prefix, .ifa_index = (unsigned)index};
+	md_nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa, sizeof ifa);
+	md_nla_put(&m, IFA_LOCAL, &ip, 4);
+	md_nla_put(&m, IFA_ADDRESS, &ip, 4);
+	uint32_t bcast = prefix < 31 ? ip | htonl(0xffffffffu >> prefix) : 0;
+	if (bcast)
+		md_nla_put(&m, IFA_BROADCAST, &bcast, 4);
+	return md_nl_talk(fd, &m, "add address");
+}
+
+static int md_route_default(int fd, int index, uint32_t gw)
+{
+	struct md_nlmsg m;
+	struct rtmsg rt = {.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT,
+	                   .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST};
+	md_nl_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof rt);
+	md_nla_put(&m, RTA_GATEWAY, &gw, 4);
+	md_nla_u32(&m, RTA_OIF, (uint32_t)index);
+	return md_nl_talk(fd, &m, "add default route");
+}
+
+/* ---- addresses of the host, for collisions, and the uplink's MTU ---- */
+
+struct md_hostaddr {
+	uint32_t addr[256];
+	int prefix[256];
+	int n;
+};
+
+static int md_dump_addr_cb(struct nlmsghdr *h, void *ctx)
+{
+	struct md_hostaddr *ha = ctx;
+	if (h->nlmsg_type != RTM_NEWADDR || ha->n >= 256)
+		return 0;
+	struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	if (ifa->ifa_family != AF_INET)
+		return 0;
+	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *ifa));
+	for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFA_LOCAL || (a->rta_type == IFA_ADDRESS)) {
+			memcpy(&ha->addr[ha->n], RTA_DATA(a), 4);
+			ha->prefix[ha->n] = ifa->ifa_prefixlen;
+			ha->n++;
+			break;
+		}
+	return 0;
+}
+
+struct md_defroute {
+	int oif;
+	uint32_t gw;
+};
+
+static int md_dump_route_cb(struct nlmsghdr *h, void *ctx)
+{
+	struct md_defroute *d = ctx;
+	struct rtmsg *rt = NLMSG_DATA(h);
+	if (h->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != AF_INET || rt->rtm_dst_len != 0 ||
+	    rt->rtm_table != RT_TABLE_MAIN)
+		return 0;
+	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *rt));
+	for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == RTA_OIF)
+			memcpy(&d->oif, RTA_DATA(a), 4);
+		if (a->rta_type == RTA_GATEWAY)
+			memcpy(&d->gw, RTA_DATA(a), 4);
+	}
+	return d->oif != 0;
+}
+
+/* The MTU of the interface of the default route (1500 without one). */
+static uint32_t md_uplink_mtu(int fd)
+{
+	struct md_defroute d = {0, 0};
+	md_nl_dump(fd, RTM_GETROUTE, AF_INET, md_dump_route_cb, &d);
+	md_errmsg[0] = 0;
+	if (!d.oif)
+		return 1500;
+	char name[IF_NAMESIZE];
+	if (!if_indextoname((unsigned)d.oif, name))
+		return 1500;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+	uint32_t mtu = s >= 0 && ioctl(s, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0 ? (uint32_t)ifr.ifr_mtu : 1500;
+	if (s >= 0)
+		close(s);
+	return mtu;
+}
+
+/* ---- CIDR helpers ---- */
+
+static int md_cidr_parse(const char *s, uint32_t *net, int *prefix)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s", s);
+	char *sl = strchr(buf, '/');
+	if (!sl)
+		return md_err("invalid subnet \"%s\": expected an IPv4 CIDR like 10.20.0.0/24", s);
+	*sl = 0;
+	struct in_addr a;
+	char *e;
+	long p = strtol(sl + 1, &e, 10);
+	if (inet_pton(AF_INET, buf, &a) != 1 || *e || p < 8 || p > 30)
+		return md_err("invalid subnet \"%s\": expected an IPv4 CIDR with a prefix of 8 to 30", s);
+	uint32_t mask = htonl(0xffffffffu << (32 - p));
+	if ((a.s_addr & ~mask) != 0)
+		return md_err("invalid subnet \"%s\": the address has bits outside the prefix", s);
+	*net = a.s_addr;
+	*prefix = (int)p;
+	return 0;
+}
+
+static uint32_t md_mask(int prefix)
+{
+	return prefix ? htonl(0xffffffffu << (32 - prefix)) : 0;
+}
+
+static int md_cidr_overlap(uint32_t a, int ap, uint32_t b, int bp)
+{
+	int p = ap < bp ? ap : bp;
+	return (a & md_mask(p)) == (b & md_mask(p));
+}
+
+static void md_ip_str(uint32_t ip, char *out, size_t n)
+{
+	struct in_addr a = {ip};
+	inet_ntop(AF_INET, &a, out, (socklen_t)n);
+}
+
+static int md_ip_parse(const char *s, uint32_t *ip)
+{
+	struct in_addr a;
+	*ip = 0;
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return md_err("invalid IPv4 address \"%s\"", s ? s : "");
+	*ip = a.s_addr;
+	return 0;
+}
+
+/* ---- networks in the graph index ---- */
+
+/*
+ * index.networks: NAME -> {Id, Name, Driver, Subnet, Gateway, Bridge,
+ *   Internal, Created, Labels}
+ * index.ipam:     NAME -> {IP -> container ID}
+ * The default "bridge" network is made on first use from the board's
+ * defaults.  A container's attachments live in its config.json
+ * ("Networks": [{Name, IPAddress?, Aliases, MacAddress?}]) and, while it
+ * runs, its addresses in the index ("ipam"), so nothing is given twice.
+ */
+
+static struct md_json *md_net_get(struct md_json *idx, const char *name)
+{
+	struct md_json *ns = md_index_section(idx, "networks");
+	struct md_json *n = md_json_get(ns, name);
+	if (n)
+		return n;
+	/* by ID prefix */
+	size_t l = strlen(name);
+	for (struct md_json *c = ns->child; c && l >= 3; c = c->next)
+		if (strncmp(md_json_gets(c, "Id") ? md_json_gets(c, "Id") : "", name, l) == 0)
+			return c;
+	return NULL;
+}
+
+/* Is the subnet free of the host's addresses and of other networks? */
+static int md_net_subnet_free(struct md_json *idx, uint32_t net, int prefix, const char *self, char *why, size_t wsz)
+{
+	int fd = md_nl_socket();
+	struct md_hostaddr ha;
+	memset(&ha, 0, sizeof ha);
+	if (fd >= 0) {
+		md_nl_dump(fd, RTM_GETADDR, AF_INET, md_dump_addr_cb, &ha);
+		close(fd);
+	}
+	md_errmsg[0] = 0;
+	for (int i = 0; i < ha.n; i++) {
+		/* our own bridges carry our gateways: not a collision */
+		char a[32];
+		md_ip_str(ha.addr[i], a, sizeof a);
+		int ours = 0;
+		for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
+			ours |= md_streq(md_json_gets(n, "Gateway"), a);
+		if (!ours && md_cidr_overlap(net, prefix, ha.addr[i], ha.prefix[i])) {
+			snprintf(why, wsz, "the host has address %s/%d in it", a, ha.prefix[i]);
+			return 0;
+		}
+	}
+	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next) {
+		uint32_t on;
+		int op;
+		if (self && strcmp(n->key, self) == 0)
+			continue;
+		if (md_json_gets(n, "Subnet") && md_cidr_parse(md_json_gets(n, "Subnet"), &on, &op) == 0 &&
+		    md_cidr_overlap(net, prefix, on, op)) {
+			snprintf(why, wsz, "network %s has %s", n->key, md_json_gets(n, "Subnet"));
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Add a network to the index (the caller holds the store lock and writes it). */
+static struct md_json *md_net_add(struct md_json *idx, const char *name, const char *subnet, const char *gateway,
+                                  const char *bridge, int internal, const struct md_json *labels)
+{
+	uint32_t net, gw;
+	int prefix;
+	char why[128], sub[32], gws[32];
+	if (subnet) {
+		if (md_cidr_parse(subnet, &net, &prefix) < 0)
+			return NULL;
+		if (!md_net_subnet_free(idx, net, prefix, NULL, why, sizeof why)) {
+			md_err("subnet %s overlaps %s", subnet, why);
+			return NULL;
+		}
+	} else {
+		/* the next free /24 of the pool */
+		uint32_t pool;
+		int pp, found = 0;
+		md_cidr_parse(MD_DEFAULT_POOL, &pool, &pp);
+		for (uint32_t i = 0; i < (1u << (24 - pp)) && !found; i++) {
+			net = htonl(ntohl(pool) + (i << 8));
+			prefix = 24;
+			found = md_net_subnet_free(idx, net, prefix, NULL, why, sizeof why);
+		}
+		if (!found) {
+			md_err("no free subnet left in %s (give one with --subnet)", MD_DEFAULT_POOL);
+			return NULL;
+		}
+	}
+	md_ip_str(net, sub, sizeof sub);
+	snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "/%d", prefix);
+	if (gateway) {
+		if (md_ip_parse(gateway, &gw) < 0)
+			return NULL;
+		if ((gw & md_mask(prefix)) != net || gw == net || gw == (net | ~md_mask(prefix))) {
+			md_err("gateway %s is not a host address of subnet %s", gateway, sub);
+			return NULL;
+		}
+	} else {
+		gw = htonl(ntohl(net) + 1);
+	}
+	md_ip_str(gw, gws, sizeof gws);
+	char id[65], now[64];
+	md_random_hex(id, 32);
+	md_time_now(now, sizeof now);
+	struct md_json *n = md_json_set(md_index_section(idx, "networks"), name, md_json_new(MD_J_OBJ));
+	md_json_sets(n, "Id", id);
+	md_json_sets(n, "Name", name);
+	md_json_sets(n, "Driver", "bridge");
+	md_json_sets(n, "Subnet", sub);
+	md_json_sets(n, "Gateway", gws);
+	char br[IF_NAMESIZE];
+	snprintf(br, sizeof br, "md-%.12s", id);
+	md_json_sets(n, "Bridge", bridge ? bridge : br);
+	md_json_set(n, "Internal", md_json_newbool(internal));
+	md_json_sets(n, "Created", now);
+	md_json_set(n, "Labels", labels ? md_json_clone(labels) : md_json_new(MD_J_OBJ));
+	return n;
+}
+
+/* The default network, made from the board's defaults the first time. */
+static struct md_json *md_net_default(struct md_json *idx)
+{
+	struct md_json *n = md_json_get(md_index_section(idx, "networks"), "bridge");
+	if (n)
+		return n;
+	const char *sub = getenv("MINIDOCK_DEFAULT_SUBNET"), *br = getenv("MINIDOCK_DEFAULT_BRIDGE");
+	n = md_net_add(idx, "bridge", sub && *sub ? sub : MD_DEFAULT_SUBNET, NULL, br && *br ? br : MD_DEFAULT_BRIDGE, 0, NULL);
+	if (!n)
+		md_err_wrap("the default network");
+	return n;
+}
+
+/* Give the container an address on the network (or the one it asked for). */
+static int md_ipam_lease(struct md_json *idx, struct md_json *net, const char *cid, const char *want, char out[32])
+{
+	uint32_t sub, gw;
+	int prefix;
+	if (md_cidr_parse(md_json_gets(net, "Subnet"), &sub, &prefix) < 0 || md_ip_parse(md_json_gets(net, "Gateway"), &gw) < 0)
+		return -1;
+	struct md_json *ipam = md_index_section(idx, "ipam");
+	struct md_json *leases = md_json_get(ipam, md_json_gets(net, "Name"));
+	if (!leases)
+		leases = md_json_set(ipam, md_json_gets(net, "Name"), md_json_new(MD_J_OBJ));
+	/* already leased to this container (a restart, or a repeat) */
+	for (struct md_json *l = leases->child; l; l = l->next)
+		if (md_streq(md_json_str(l), cid) && (!want || strcmp(l->key, want) == 0)) {
+			snprintf(out, 32, "%s", l->key);
+			return 0;
+		}
+	uint32_t bcast = sub | ~md_mask(prefix);
+	if (want) {
+		uint32_t ip;
+		if (md_ip_parse(want, &ip) < 0)
+			return -1;
+		if ((ip & md_mask(prefix)) != sub || ip == sub || ip == bcast || ip == gw)
+			return md_err("address %s is not usable on network %s (%s)", want, md_json_gets(net, "Name"),
+			              md_json_gets(net, "Subnet"));
+		const char *by = md_json_gets(leases, want);
+		if (by && strcmp(by, cid) != 0)
+			return md_err("Address already in use: %s is used by container %.12s", want, by);
+		md_json_sets(leases, want, cid);
+		snprintf(out, 32, "%s", want);
+		return 0;
+	}
+	for (uint32_t h = ntohl(sub) + 1; h < ntohl(bcast); h++) {
+		uint32_t ip = htonl(h);
+		char s[32];
+		if (ip == gw)
+			continue;
+		md_ip_str(ip, s, sizeof s);
+		if (md_json_get(leases, s))
+			continue;
+		md_json_sets(leases, s, cid);
+		snprintf(out, 32, "%s", s);
+		return 0;
+	}
+	return md_err("no free address left on network %s (%s)", md_json_gets(net, "Name"), md_json_gets(net, "Subnet"));
+}
+
+/* Drop every lease of a container (or, with cid NULL, of containers whose monitor is gone). */
+static int md_ipam_release(struct md_json *idx, const char *cid)
+{
+	int changed = 0;
+	for (struct md_json *nl = md_index_section(idx, "ipam")->child; nl; nl = nl->next)
+		for (struct md_json *l = nl->child, *next; l; l = next) {
+			next = l->next;
+			const char *owner = md_json_str(l);
+			if (!owner)
+				continue;
+			if (cid ? strcmp(owner, cid) == 0 : !md_ctr_monitor_alive(owner)) {
+				md_json_del(nl, l->key);
+				changed = 1;
+			}
+		}
+	return changed;
+}
+
+/* ---- the firewall: NAT, published ports, isolation ---- */
+
+/* Run a tool with optional stdin text; its stderr goes into md_errmsg. */
+static int md_run_tool(char *const argv[], const char *input)
+{
+	int in[2] = {-1, -1}, err[2];
+	if ((input && pipe2(in, O_CLOEXEC) < 0) || pipe2(err, O_CLOEXEC) < 0)
+		return md_errno("pipe");
+	fflush(NULL);
+	pid_t p = fork();
+	if (p < 0)
+		return md_errno("fork");
+	if (p == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(input ? in[0] : nul, 0);
+		dup2(nul, 1);
+		dup2(err[1], 2);
+		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(err[1]);
+	if (input) {
+		close(in[0]);
+		signal(SIGPIPE, SIG_IGN);
+		md_write_all(in[1], input, strlen(input));
+		close(in[1]);
+	}
+	char buf[1024];
+	ssize_t n = md_read_full(err[0], buf, sizeof buf - 1);
+	close(err[0]);
+	buf[n > 0 ? n : 0] = 0;
+	int st;
+	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		return md_err("%s is not installed (needed for NAT and published ports)", argv[0]);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		for (char *c = buf; *c; c++)
+			if (*c == '\n')
+				*c = *(c + 1) ? ' ' : 0;
+		return md_err("%s failed: %s", argv[0], *buf ? buf : "no message");
+	}
+	return 0;
+}
+
+static int md_tool_exists(const char *name)
+{
+	const char *dirs[] = {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/", "/usr/local/sbin/"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(dirs); i++) {
+		char p[128];
+		snprintf(p, sizeof p, "%s%s", dirs[i], name);
+		if (access(p, X_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Which firewall: board default, env MINIDOCK_FIREWALL, else what is there. */
+static const char *md_fw_backend(void)
+{
+	const char *b = getenv("MINIDOCK_FIREWALL");
+	if (!b || !*b)
+		b = MD_DEFAULT_FIREWALL;
+	if (strcmp(b, "auto") != 0)
+		return b;
+	if (md_tool_exists("nft"))
+		return "nftables";
+	if (md_tool_exists("iptables"))
+		return "iptables";
+	return "none";
+}
+
+static int md_sysctl_set(const char *path, const char *val)
+{
+	char *cur = md_read_file(path, 64, NULL);
+	if (cur && strncmp(cur, val, strlen(val)) == 0) {
+		free(cur);
+		return 0;
+	}
+	free(cur);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || md_write_all(fd, val, strlen(val)) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return md_errno("cannot set %s to %s (read-only /proc/sys, or locked by the system)", path, val);
+	}
+	close(fd);
+	return 0;
+}
+
+struct md_pub {
+	char proto[4];
+	uint32_t hostip; /* 0: every address */
+	int hostport, ctrport;
+	char ctrip[32];
+	char net[128];
+};
+
+/* The published ports of running containers, from their config and leases. */
+static size_t md_fw_ports(struct md_json *idx, struct md_pub **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next) {
+		if (!md_ctr_monitor_alive(c->key))
+			continue;
+		char *p = md_ctr_path(c->key, "config.json");
+		struct md_json *cfg = md_json_parse_file(p);
+		free(p);
+		struct md_json *ports = md_json_get(cfg, "Ports");
+		const char *netname = NULL;
+		struct md_json *nets = md_json_get(cfg, "Networks");
+		if (nets && nets->child)
+			netname = md_json_gets(nets->child, "Name");
+		char ip[32] = "";
+		struct md_json *leases = netname ? md_json_get(md_index_section(idx, "ipam"), netname) : NULL;
+		for (struct md_json *l = leases ? leases->child : NULL; l; l = l->next)
+			if (md_streq(md_json_str(l), c->key))
+				snprintf(ip, sizeof ip, "%s", l->key);
+		for (struct md_json *x = ports ? ports->child : NULL; x && *ip; x = x->next) {
+			*out = md_realloc(*out, (n + 1) * sizeof **out);
+			struct md_pub *pb = &(*out)[n++];
+			memset(pb, 0, sizeof *pb);
+			snprintf(pb->proto, sizeof pb->proto, "%s", md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp");
+			md_ip_parse(md_json_gets(x, "HostIp") && *md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0",
+			            &pb->hostip);
+			pb->hostport = (int)md_json_geti(x, "HostPort", 0);
+			pb->ctrport = (int)md_json_geti(x, "ContainerPort", 0);
+			snprintf(pb->ctrip, sizeof pb->ctrip, "%s", ip);
+			snprintf(pb->net, sizeof pb->net, "%s", netname);
+		}
+		md_json_free(cfg);
+	}
+	md_errmsg[0] = 0;
+	return n;
+}
+
+/* Regenerate minidock's rules from the index: masquerade per network,
+ * isolation between networks, published ports of running containers. */
+static int md_fw_sync(struct md_json *idx)
+{
+	const char *be = md_fw_backend();
+	struct md_json *nets = md_index_section(idx, "networks");
+	if (strcmp(be, "none") == 0) {
+		/* without a firewall tool, published ports cannot work: say so */
+		struct md_pub *pubs;
+		size_t np = md_fw_ports(idx, &pubs);
+		free(pubs);
+		if (np)
+			return md_err("no firewall tool (nft or iptables) found: published ports need one");
+		return 0;
+	}
+	if (!nets->child)
+		return 0;
+	if (md_sysctl_set("/proc/sys/net/ipv4/ip_forward", "1") < 0)
+		return -1;
+	struct md_pub *pubs;
+	size_t np = md_fw_ports(idx, &pubs);
+	struct md_sb b = {0};
+	int r;
+	if (strcmp(be, "nftables") == 0) {
+		md_sb_puts(&b, "add table ip minidock\n"
+		               "add chain ip minidock prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+		               "add chain ip minidock output { type nat hook output priority -100; policy accept; }\n"
+		               "add chain ip minidock postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+		               "add chain ip minidock forward { type filter hook forward priority filter; policy accept; }\n"
+		               "add chain ip minidock publish\n"
+		               "flush table ip minidock\n"
+		               "add rule ip minidock prerouting fib daddr type local jump publish\n"
+		               "add rule ip minidock output fib daddr type local jump publish\n");
+		for (struct md_json *n = nets->child; n; n = n->next) {
+			const char *br = md_json_gets(n, "Bridge"), *sub = md_json_gets(n, "Subnet");
+			int internal = md_json_is(md_json_get(n, "Internal"), MD_J_TRUE);
+			/* published ports reached from the host itself (127.0.0.1) and hairpin */
+			md_sb_printf(&b, "add rule ip minidock postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n", br);
+			md_sb_printf(&b, "add rule ip minidock postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade\n", br, sub);
+			if (!internal)
+				md_sb_printf(&b, "add rule ip minidock postrouting ip saddr %s oifname != \"%s\" masquerade\n", sub, br);
+			else
+				md_sb_printf(&b, "add rule ip minidock forward iifname \"%s\" oifname != \"%s\" drop\n"
+				                 "add rule ip minidock forward oifname \"%s\" iifname != \"%s\" drop\n", br, br, br, br);
+			for (struct md_json *o = nets->child; o; o = o->next)
+				if (o != n)
+					md_sb_printf(&b, "add rule ip minidock forward iifname \"%s\" oifname \"%s\" drop\n", br,
+					             md_json_gets(o, "Bridge"));
+		}
+		for (size_t i = 0; i < np; i++) {
+			char hip[32];
+			md_ip_str(pubs[i].hostip, hip, sizeof hip);
+			md_sb_printf(&b, "add rule ip minidock publish %s%s%s %s dport %d dnat to %s:%d\n",
+			             pubs[i].hostip ? "ip daddr " : "", pubs[i].hostip ? hip : "", pubs[i].hostip ? "" : "",
+			             pubs[i].proto, pubs[i].hostport, pubs[i].ctrip, pubs[i].ctrport);
+		}
+		char *argv[] = {"nft", "-f", "-", NULL};
+		r = md_run_tool(argv, md_sb_str(&b));
+		if (r < 0 && strstr(md_errmsg, "No such file or directory") && strstr(md_errmsg, "table"))
+			md_err("nftables is not available in this kernel (CONFIG_NF_TABLES, nft_nat, nft_fib): %s", md_errmsg);
+	} else {
+		/* iptables: chains of our own, refilled; jumps from the built-ins once */
+		md_sb_puts(&b, "*nat\n:MINIDOCK-PUBLISH - [0:0]\n:MINIDOCK-POSTROUTING - [0:0]\n"
+		               "-F MINIDOCK-PUBLISH\n-F MINIDOCK-POSTROUTING\n");
+		for (struct md_json *n = nets->child; n; n = n->next) {
+			const char *br = md_json_gets(n, "Bridge"), *sub = md_json_gets(n, "Subnet");
+			md_sb_printf(&b, "-A MINIDOCK-POSTROUTING -o %s -s 127.0.0.0/8 -j MASQUERADE\n", br);
+			md_sb_printf(&b, "-A MINIDOCK-POSTROUTING -o %s -s %s -m conntrack --ctstate DNAT -j MASQUERADE\n", br, sub);
+			if (!md_json_is(md_json_get(n, "Internal"), MD_J_TRUE))
+				md_sb_printf(&b, "-A MINIDOCK-POSTROUTING -s %s ! -o %s -j MASQUERADE\n", sub, br);
+		}
+		for (size_t i = 0; i < np; i++) {
+			char hip[32];
+			md_ip_str(pubs[i].hostip, hip, sizeof hip);
+			md_sb_printf(&b, "-A MINIDOCK-PUBLISH %s%s -p %s --dport %d -j DNAT --to-destination %s:%d\n",
+			             pubs[i].hostip ? "-d " : "", pubs[i].hostip ? hip : "", pubs[i].proto, pubs[i].hostport,
+			             pubs[i].ctrip, pubs[i].ctrport);
+		}
+		md_sb_puts(&b, "COMMIT\n*filter\n:MINIDOCK-FORWARD - [0:0]\n-F MINIDOCK-FORWARD\n");
+		for (struct md_json *n = nets->child; n; n = n->next) {
+			const char *br = md_json_gets(n, "Bridge");
+			if (md_json_is(md_json_get(n, "Internal"), MD_J_TRUE))
+				md_sb_printf(&b, "-A MINIDOCK-FORWARD -i %s ! -o %s -j DROP\n-A MINIDOCK-FORWARD -o %s ! -i %s -j DROP\n", br,
+				             br, br, br);
+			for (struct md_json *o = nets->child; o; o = o->next)
+				if (o != n)
+					md_sb_printf(&b, "-A MINIDOCK-FORWARD -i %s -o %s -j DROP\n", br, md_json_gets(o, "Bridge"));
+		}
+		md_sb_puts(&b, "COMMIT\n");
+		char *argv[] = {"iptables-restore", "--noflush", NULL};
+		r = md_run_tool(argv, md_sb_str(&b));
+		/* jumps from the built-in chains, added once */
+		static const char *const jumps[][4] = {
+			{"nat", "PREROUTING", "-m addrtype --dst-type LOCAL", "MINIDOCK-PUBLISH"},
+			{"nat", "OUTPUT", "-m addrtype --dst-type LOCAL", "MINIDOCK-PUBLISH"},
+			{"nat", "POSTROUTING", "", "MINIDOCK-POSTROUTING"},
+			{"filter", "FORWARD", "", "MINIDOCK-FORWARD"}};
+		for (size_t i = 0; r == 0 && i < MD_ARRAY_LEN(jumps); i++) {
+			char *av[16];
+			int k = 0;
+			char spec[128];
+			snprintf(spec, sizeof spec, "%s", jumps[i][2]);
+			av[k++] = "iptables";
+			av[k++] = "-t";
+			av[k++] = (char *)jumps[i][0];
+			av[k++] = "-C";
+			av[k++] = (char *)jumps[i][1];
+			for (char *t = strtok(spec, " "); t && k < 12; t = strtok(NULL, " "))
+				av[k++] = t;
+			av[k++] = "-j";
+			av[k++] = (char *)jumps[i][3];
+			av[k] = NULL;
+			if (md_run_tool(av, NULL) < 0) {
+				av[3] = "-I";
+				r = md_run_tool(av, NULL);
+			}
+		}
+	}
+	for (struct md_json *n = nets->child; r == 0 && n; n = n->next) {
+		char *p = md_asprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", md_json_gets(n, "Bridge"));
+		if (md_path_exists(p))
+			md_sysctl_set(p, "1"); /* published ports on 127.0.0.1 */
+		free(p);
+	}
+	md_sb_free(&b);
+	free(pubs);
+	return r;
+}
+
+/* ---- a container on its networks ---- */
+
+struct md_netif {
+	char net[128];       /* network name */
+	char bridge[IF_NAMESIZE];
+	char hostif[IF_NAMESIZE];
+	char ifname[IF_NAMESIZE];
+	uint32_t ip, gw;
+	int prefix;
+	unsigned char mac[6];
+	uint32_t mtu;
+	int internal;
+};
+
+/* Docker's MAC from the address: 02:42 then the four bytes of the IP. */
+static void md_mac_from_ip(uint32_t ip, unsigned char mac[6])
+{
+	const unsigned char *b = (const unsigned char *)&ip;
+	mac[0] = 0x02;
+	mac[1] = 0x42;
+	memcpy(mac + 2, b, 4);
+}
+
+static int md_mac_parse(const char *s, unsigned char mac[6])
+{
+	unsigned v[6];
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6 || strlen(s) != 17)
+		return md_err("invalid MAC address \"%s\"", s ? s : "");
+	for (int i = 0; i < 6; i++)
+		mac[i] = (unsigned char)v[i];
+	if (mac[0] & 1)
+		return md_err("invalid MAC address \"%s\": a multicast address", s);
+	return 0;
+}
+
+/* Make sure a network's bridge exists, has its gateway address and is up. */
+static int md_net_bridge_up(int fd, struct md_json *net, uint32_t mtu)
+{
+	const char *br = md_json_gets(net, "Bridge");
+	uint32_t sub, gw;
+	int prefix;
+	if (md_cidr_parse(md_json_gets(net, "Subnet"), &sub, &prefix) < 0 || md_ip_parse(md_json_gets(net, "Gateway"), &gw) < 0)
+		return -1;
+	int idx = md_link_index(br);
+	if (!idx) {
+		if (md_link_new_bridge(fd, br) < 0 && errno != EEXIST)
+			return -1;
+		idx = md_link_index(br);
+		if (!idx)
+			return md_err("bridge %s vanished", br);
+		if (md_link_set(fd, idx, 0, -1, mtu, NULL) < 0)
+			md_errmsg[0] = 0; /* a bridge takes its ports' MTU anyway */
+	}
+	if (md_addr_add(fd, idx, gw, prefix) < 0 && errno != EEXIST)
+		return md_err_wrap("bridge %s", br);
+	if (md_link_set(fd, idx, 1, -1, 0, NULL) < 0)
+		return md_err_wrap("bridge %s", br);
+	return 0;
+}
+
+/* Monitor side, once the container's first process exists: veth pairs
+ * into its network namespace, attached to the bridges. */
+static int md_net_plug(struct md_netif *ifs, int nifs, pid_t pid, const char *cid, int base)
+{
+	int fd = md_nl_socket();
+	if (fd < 0)
+		return -1;
+	int r = 0;
+	for (int i = 0; i < nifs && r == 0; i++) {
+		struct md_netif *x = &ifs[i];
+		snprintf(x->hostif, sizeof x->hostif, "md%.10s%d", cid, (base + i) % 10);
+		md_link_del(fd, x->hostif); /* left by a crash */
+		int br = md_link_index(x->bridge);
+		if (!br)
+			r = md_err("bridge %s of network %s is missing", x->bridge, x->net);
+		else if (md_link_new_veth(fd, x->hostif, x->ifname, pid, x->mtu) < 0)
+			r = -1;
+		else {
+			int hi = md_link_index(x->hostif);
+			if (!hi || md_link_set(fd, hi, 1, br, 0, NULL) < 0)
+				r = md_err_wrap("attach %s to %s", x->hostif, x->bridge);
+			else if (md_link_hairpin(fd, hi) < 0)
+				md_errmsg[0] = 0; /* without it only a container reaching itself fails */
+		}
+	}
+	close(fd);
+	return r;
+}
+
+static void md_net_unplug(const char *cid, int nifs)
+{
+	int fd = md_nl_socket();
+	if (fd < 0)
+		return;
+	for (int i = 0; i < nifs && i < 10; i++) {
+		char n[IF_NAMESIZE];
+		snprintf(n, sizeof n, "md%.10s%d", cid, i);
+		md_link_del(fd, n);
+	}
+	close(fd);
+	md_errmsg[0] = 0;
+}
+
+/* Child side, inside the new network namespace: addresses, MAC, routes. */
+static int md_net_configure(const struct md_netif *ifs, int nifs)
+{
+	int fd = md_nl_socket();
+	if (fd < 0)
+		return -1;
+	int r = 0;
+	for (int i = 0; i < nifs && r == 0; i++) {
+		const struct md_netif *x = &ifs[i];
+		int idx = md_link_index(x->ifname);
+		if (!idx)
+			r = md_err("interface %s did not arrive in the container", x->ifname);
+		else if (md_link_set(fd, idx, 0, -1, 0, x->mac) < 0 || md_addr_add(fd, idx, x->ip, x->prefix) < 0 ||
+		         md_link_set(fd, idx, 1, -1, 0, NULL) < 0)
+			r = md_err_wrap("configure %s", x->ifname);
+		else if (i == 0 && !x->internal && md_route_default(fd, idx, x->gw) < 0)
+			r = md_err_wrap("default route via %s", x->ifname);
+	}
+	close(fd);
+	return r;
+}
+
+/* Rewrite a container's /etc/hosts: its own names plus its network peers'. */
+static void md_net_hosts(struct md_json *idx, const char *cid)
+{
+	char *p = md_ctr_path(cid, "config.json");
+	struct md_json *cfg = md_json_parse_file(p);
+	free(p);
+	if (!cfg) {
+		md_errmsg[0] = 0;
+		return;
+	}
+	struct md_json *hc = md_json_get(cfg, "HostConfig");
+	struct md_sb b = {0};
+	md_sb_puts(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+	               "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+	struct md_json *eh = md_json_get(hc, "ExtraHosts");
+	for (struct md_json *e = eh ? eh->child : NULL; e; e = e->next) {
+		const char *c = md_json_str(e) ? strchr(e->s, ':') : NULL;
+		if (c)
+			md_sb_printf(&b, "%s\t%.*s\n", c + 1, (int)(c - e->s), e->s);
+	}
+	struct md_json *nets = md_json_get(cfg, "Networks");
+	for (struct md_json *n = nets ? nets->child : NULL; n; n = n->next) {
+		const char *nn = md_json_gets(n, "Name");
+		struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), nn ? nn : "");
+		for (struct md_json *l = leases ? leases->child : NULL; l; l = l->next) {
+			const char *owner = md_json_str(l);
+			if (!owner)
+				continue;
+			int self = strcmp(owner, cid) == 0;
+			/* peers by name only on user-defined networks, as Docker */
+			if (!self && md_streq(nn, "bridge"))
+				continue;
+			char *op = md_ctr_path(owner, "config.json");
+			struct md_json *ocfg = self ? NULL : md_json_parse_file(op);
+			free(op);
+			struct md_json *oc = self ? cfg : ocfg;
+			const char *oname = md_json_gets(oc, "Name");
+			md_sb_printf(&b, "%s\t%s", l->key, md_json_gets(md_json_get(oc, "Config"), "Hostname") ? md_json_gets(md_json_get(oc, "Config"), "Hostname") : "");
+			if (oname && !self)
+				md_sb_printf(&b, " %s", oname[0] == '/' ? oname + 1 : oname);
+			struct md_json *on = md_json_get(oc, "Networks");
+			for (struct md_json *x = on ? on->child : NULL; x; x = x->next)
+				if (md_streq(md_json_gets(x, "Name"), nn)) {
+					struct md_json *al = md_json_get(x, "Aliases");
+					for (struct md_json *a = al ? al->child : NULL; a; a = a->next)
+						if (md_json_str(a))
+							md_sb_printf(&b, " %s", a->s);
+				}
+			md_sb_putc(&b, '\n');
+			md_json_free(ocfg);
+		}
+	}
+	/* rewrite in place: the file is bind-mounted into the container */
+	p = md_ctr_path(cid, "hosts");
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0) {
+		md_write_all(fd, md_sb_str(&b), b.len);
+		close(fd);
+	}
+	free(p);
+	md_sb_free(&b);
+	md_json_free(cfg);
+	md_errmsg[0] = 0;
+}
+
+/* The containers that share a network with cid (cid included). */
+static void md_net_peers(struct md_json *idx, const char *cid, struct md_strv *out)
+{
+	for (struct md_json *nl = md_index_section(idx, "ipam")->child; nl; nl = nl->next) {
+		int member = 0;
+		for (struct md_json *l = nl->child; l; l = l->next)
+			member |= md_streq(md_json_str(l), cid);
+		if (!member)
+			continue;
+		for (struct md_json *l = nl->child; l; l = l->next)
+			if (md_json_str(l) && !md_strv_has(out, l->s))
+				md_strv_push(out, l->s);
+	}
+}
+
+/* Every running container that shares a network with cid gets a fresh /etc/hosts. */
+static void md_net_hosts_peers(struct md_json *idx, const char *cid)
+{
+	struct md_strv peers = {0};
+	md_net_peers(idx, cid, &peers);
+	for (size_t i = 0; i < peers.n; i++)
+		md_net_hosts(idx, peers.v[i]);
+	md_strv_free(&peers);
+}
+
+/* ---- ports: "-p [IP:]HOST:CTR[/proto]", "-p CTR", "-P" ---- */
+
+static int md_port_num(const char *s, int *out)
+{
+	char *e;
+	long v = strtol(s, &e, 10);
+	if (!*s || *e || v < 1 || v > 65535)
+		return md_err("invalid port \"%s\": must be 1 to 65535", s);
+	*out = (int)v;
+	return 0;
+}
+
+/* Parse one -p value into PortBindings[ctrport/proto] += {HostIp, HostPort}. */
+static int md_port_spec(struct md_json *bindings, const char *spec)
+{
+	char buf[256], proto[8] = "tcp";
+	snprintf(buf, sizeof buf, "%s", spec);
+	char *sl = strrchr(buf, '/');
+	if (sl) {
+		*sl = 0;
+		if (strcmp(sl + 1, "tcp") && strcmp(sl + 1, "udp"))
+			return md_err("invalid protocol \"%s\" in \"%s\" (tcp or udp)", sl + 1, spec);
+		snprintf(proto, sizeof proto, "%s", sl + 1);
+	}
+	char *parts[3];
+	int n = 0;
+	/* IP:HOST:CTR, HOST:CTR, CTR; an IP may be "" ("::80" is not IPv4) */
+	for (char *p = buf; n < 3;) {
+		parts[n++] = p;
+		char *c = strchr(p, ':');
+		if (!c)
+			break;
+		*c = 0;
+		p = c + 1;
+	}
+	if (n == 3 && strchr(parts[2], ':'))
+		return md_err("invalid port spec \"%s\"", spec);
+	const char *ip = n == 3 ? parts[0] : "", *hp = n >= 2 ? parts[n - 2] : "", *cp = parts[n - 1];
+	int ctr, host = 0;
+	uint32_t a;
+	if (md_port_num(cp, &ctr) < 0 || (*hp && md_port_num(hp, &host) < 0) || (*ip && md_ip_parse(ip, &a) < 0))
+		return md_err_wrap("-p %s", spec);
+	char key[32], hs[16];
+	snprintf(key, sizeof key, "%d/%s", ctr, proto);
+	snprintf(hs, sizeof hs, host ? "%d" : "", host);
+	struct md_json *l = md_json_get(bindings, key);
+	if (!l)
+		l = md_json_set(bindings, key, md_json_new(MD_J_ARR));
+	struct md_json *b = md_json_push(l, md_json_new(MD_J_OBJ));
+	md_json_sets(b, "HostIp", ip);
+	md_json_sets(b, "HostPort", hs);
+	return 0;
+}
+
+static int md_port_taken(struct md_json *idx, const char *self, const char *proto, int port)
+{
+	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next) {
+		if (self && strcmp(c->key, self) == 0)
+			continue;
+		char *p = md_ctr_path(c->key, "config.json");
+		struct md_json *cfg = md_json_parse_file(p);
+		free(p);
+		struct md_json *ports = md_json_get(cfg, "Ports");
+		int hit = 0;
+		for (struct md_json *x = ports ? ports->child : NULL; x && !hit; x = x->next)
+			hit = md_json_geti(x, "HostPort", 0) == port && md_streq(md_json_gets(x, "Proto"), proto);
+		md_json_free(cfg);
+		if (hit && md_ctr_monitor_alive(c->key)) {
+			md_errmsg[0] = 0;
+			return 1;
+		}
+	}
+	md_errmsg[0] = 0;
+	return 0;
+}
+
+/* A free port for "-p CTR": not published by a running container, and bindable here. */
+static int md_port_random(struct md_json *idx, const char *proto, const struct md_json *ports)
+{
+	unsigned char r[2];
+	char hx[5];
+	md_random_hex(hx, 2);
+	r[0] = (unsigned char)strtol((char[]){hx[0], hx[1], 0}, NULL, 16);
+	r[1] = (unsigned char)strtol((char[]){hx[2], hx[3], 0}, NULL, 16);
+	int start = 32768 + ((r[0] << 8 | r[1]) % 28000);
+	for (int i = 0; i < 28232; i++) {
+		int port = 32768 + (start - 32768 + i) % 28232;
+		int dup = 0;
+		for (struct md_json *x = ports ? ports->child : NULL; x; x = x->next)
+			dup |= md_json_geti(x, "HostPort", 0) == port;
+		if (dup || md_port_taken(idx, NULL, proto, port))
+			continue;
+		int s = socket(AF_INET, (strcmp(proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		int ok = s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0;
+		if (s >= 0)
+			close(s);
+		if (ok)
+			return port;
+	}
+	return md_err("no free host port for a random mapping");
+}
+
+/* At create: PortBindings (+PublishAllPorts over ExposedPorts) -> "Ports". */
+static struct md_json *md_ports_resolve(struct md_json *idx, struct md_json *cc, struct md_json *hc)
+{
+	struct md_json *out = md_json_new(MD_J_ARR);
+	struct md_json *pb = md_json_clone(md_json_is(md_json_get(hc, "PortBindings"), MD_J_OBJ) ? md_json_get(hc, "PortBindings") : NULL);
+	if (pb->t != MD_J_OBJ) {
+		md_json_free(pb);
+		pb = md_json_new(MD_J_OBJ);
+	}
+	if (md_json_is(md_json_get(hc, "PublishAllPorts"), MD_J_TRUE)) {
+		struct md_json *ep = md_json_get(cc, "ExposedPorts");
+		for (struct md_json *e = md_json_is(ep, MD_J_OBJ) ? ep->child : NULL; e; e = e->next)
+			if (!md_json_get(pb, e->key)) {
+				struct md_json *l = md_json_set(pb, e->key, md_json_new(MD_J_ARR));
+				md_json_push(l, md_json_new(MD_J_OBJ));
+			}
+	}
+	for (struct md_json *k = pb->child; k; k = k->next) {
+		int ctr;
+		char proto[8] = "tcp", num[16];
+		const char *sl = strchr(k->key, '/');
+		snprintf(num, sizeof num, "%.*s", sl ? (int)(sl - k->key) : (int)strlen(k->key), k->key);
+		if (sl)
+			snprintf(proto, sizeof proto, "%s", sl + 1);
+		if (md_port_num(num, &ctr) < 0 || (strcmp(proto, "tcp") && strcmp(proto, "udp"))) {
+			md_err("invalid port \"%s\"", k->key);
+			goto fail;
+		}
+		for (struct md_json *b = md_json_is(k, MD_J_ARR) ? k->child : NULL; b; b = b->next) {
+			const char *hp = md_json_gets(b, "HostPort"), *ip = md_json_gets(b, "HostIp");
+			int host = 0;
+			if (hp && *hp && md_port_num(hp, &host) < 0)
+				goto fail;
+			if (!host && (host = md_port_random(idx, proto, out)) < 0)
+				goto fail;
+			struct md_json *x = md_json_push(out, md_json_new(MD_J_OBJ));
+			md_json_seti(x, "ContainerPort", ctr);
+			md_json_sets(x, "Proto", proto);
+			md_json_sets(x, "HostIp", ip && *ip ? ip : "0.0.0.0");
+			md_json_seti(x, "HostPort", host);
+		}
+	}
+	md_json_free(pb);
+	return out;
+fail:
+	md_json_free(pb);
+	md_json_free(out);
+	return NULL;
+}
+
+/* "0.0.0.0:8080->80/tcp, ..." for ps */
+static void md_ports_text(const struct md_json *ports, struct md_sb *b)
+{
+	for (struct md_json *x = ports ? ports->child : NULL; x; x = x->next)
+		md_sb_printf(b, "%s%s:%lld->%lld/%s", b->len ? ", " : "", md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0",
+		             md_json_geti(x, "HostPort", 0), md_json_geti(x, "ContainerPort", 0),
+		             md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp");
+}
+
+/* ---- the monitor's part: leases, bridges, rules ---- */
+
+/* Under the store lock: the container's networks, addresses and rules.
+ * Fills ifs (up to max); returns how many, or -1. */
+static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif *ifs, int max)
+{
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	int n = 0, r = -1;
+	if (!idx)
+		goto out;
+	struct md_json *nets = md_json_get(cfg, "Networks");
+	struct md_json *want = nets && nets->n ? md_json_clone(nets) : NULL;
+	if (!want) {
+		want = md_json_new(MD_J_ARR);
+		struct md_json *x = md_json_push(want, md_json_new(MD_J_OBJ));
+		md_json_sets(x, "Name", "bridge");
+	}
+	/* published ports must not be in use by a running container */
+	struct md_json *ports = md_json_get(cfg, "Ports");
+	for (struct md_json *x = ports ? ports->child : NULL; x; x = x->next)
+		if (md_port_taken(idx, cid, md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp", (int)md_json_geti(x, "HostPort", 0))) {
+			md_err("Bind for %s:%lld failed: port is already allocated", md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0",
+			       md_json_geti(x, "HostPort", 0));
+			md_json_free(want);
+			goto out;
+		}
+	int fd = md_nl_socket();
+	if (fd < 0) {
+		md_json_free(want);
+		goto out;
+	}
+	uint32_t mtu = md_uplink_mtu(fd);
+	for (struct md_json *w = want->child; w && n < max; w = w->next, n++) {
+		const char *name = md_json_gets(w, "Name");
+		struct md_json *net = md_streq(name, "bridge") ? md_net_default(idx) : md_net_get(idx, name ? name : "");
+		if (!net) {
+			if (!md_errmsg[0] || !md_streq(name, "bridge"))
+				md_err("network %s not found", name ? name : "?");
+			break;
+		}
+		char ip[32];
+		const char *req = md_json_gets(w, "IPAddress");
+		if (md_ipam_lease(idx, net, cid, req && *req ? req : NULL, ip) < 0 || md_net_bridge_up(fd, net, mtu) < 0)
+			break;
+		struct md_netif *x = &ifs[n];
+		memset(x, 0, sizeof *x);
+		snprintf(x->net, sizeof x->net, "%s", md_json_gets(net, "Name"));
+		snprintf(x->bridge, sizeof x->bridge, "%s", md_json_gets(net, "Bridge"));
+		snprintf(x->ifname, sizeof x->ifname, "eth%d", n);
+		uint32_t sub;
+		md_cidr_parse(md_json_gets(net, "Subnet"), &sub, &x->prefix);
+		md_ip_parse(ip, &x->ip);
+		md_ip_parse(md_json_gets(net, "Gateway"), &x->gw);
+		x->mtu = mtu;
+		x->internal = md_json_is(md_json_get(net, "Internal"), MD_J_TRUE);
+		const char *mac = md_json_gets(w, "MacAddress");
+		if (!(mac && *mac && md_mac_parse(mac, x->mac) == 0))
+			md_mac_from_ip(x->ip, x->mac);
+	}
+	close(fd);
+	int ok = !md_errmsg[0] || n == (int)want->n;
+	md_json_free(want);
+	if (!ok || n == 0) {
+		md_ipam_release(idx, cid);
+		goto out;
+	}
+	if (md_index_write(idx) < 0 || md_fw_sync(idx) < 0) {
+		md_ipam_release(idx, cid);
+		md_index_write(idx);
+		goto out;
+	}
+	r = n;
+out:
+	md_json_free(idx);
+	md_store_unlock();
+	return r;
+}
+
+/* The container stopped (or died): its addresses and rules go. */
+static void md_net_teardown(const char *cid, int nifs)
+{
+	char keep[sizeof md_errmsg];
+	memcpy(keep, md_errmsg, sizeof keep);
+	md_net_unplug(cid, nifs > 0 ? nifs : 4);
+	if (md_store_lock() == 0) {
+		struct md_json *idx = md_index_read();
+		struct md_strv peers = {0};
+		if (idx)
+			md_net_peers(idx, cid, &peers);
+		if (idx && md_ipam_release(idx, cid)) {
+			md_index_write(idx);
+			md_fw_sync(idx);
+			for (size_t i = 0; i < peers.n; i++)
+				if (strcmp(peers.v[i], cid) != 0)
+					md_net_hosts(idx, peers.v[i]);
+		}
+		md_strv_free(&peers);
+		md_json_free(idx);
+		md_store_unlock();
+	}
+	memcpy(md_errmsg, keep, sizeof keep);
+}
+
+#else /* !MD_FEATURE_NET: only "none", "host" and "container:" networking */
+
+struct md_netif {
+	int unused;
+};
+
+static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif *ifs, int max)
+{
+	(void)cid, (void)cfg, (void)ifs, (void)max;
+	return md_err("bridge networking is not supported by this build (feature net is off): use --network none or host");
+}
+
+static int md_net_plug(struct md_netif *ifs, int nifs, pid_t pid, const char *cid, int base)
+{
+	(void)ifs, (void)nifs, (void)pid, (void)cid, (void)base;
+	return 0;
+}
+
+static int md_net_configure(const struct md_netif *ifs, int nifs)
+{
+	(void)ifs, (void)nifs;
+	return 0;
+}
+
+static void md_net_teardown(const char *cid, int nifs)
+{
+	(void)cid, (void)nifs;
+}
+
+static void md_net_hosts_peers(struct md_json *idx, const char *cid)
+{
+	(void)idx, (void)cid;
+}
+
+static void md_net_hosts(struct md_json *idx, const char *cid)
+{
+	(void)idx, (void)cid;
+}
+
+static void md_ports_text(const struct md_json *ports, struct md_sb *b)
+{
+	(void)ports, (void)b;
+}
+#endif
+
+/**** 16 runtime: rootfs, namespaces, mounts, credentials *******************/
 /*
  * What happens between clone() and execve() in a container's first
  * process, and the spec it follows.  The monitor (section 16) builds the
@@ -8691,6 +10122,8 @@ struct md_spec {
 	char *shm_size;
 	enum md_netmode net;
 	pid_t netns_pid;       /* --network container:NAME */
+	struct md_netif netifs[8]; /* bridge networking: set up by the monitor */
+	int nnetifs;
 	int userns;
 	uid_t uid_base;
 	uint32_t uid_count;
@@ -9310,6 +10743,8 @@ static int md_child_main(void *arg)
 	}
 	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER && md_net_lo_up() < 0)
 		md_child_fail(sp, 125);
+	if (sp->nnetifs && md_net_configure(sp->netifs, sp->nnetifs) < 0)
+		md_child_fail(sp, 125);
 	if (sethostname(sp->hostname, strlen(sp->hostname)) < 0) {
 		md_errno("sethostname");
 		md_child_fail(sp, 125);
@@ -9514,7 +10949,7 @@ static int md_exe_memfd(void)
 #endif
 }
 
-/**** 16 monitor: supervision, logs, attach, restart ************************/
+/**** 17 monitor: supervision, logs, attach, restart ************************/
 /*
  * One small process per running container, the same binary run as
  * `minidock __monitor ID`.  It starts the container (section 15), reaps
@@ -10140,7 +11575,7 @@ static int md_subid(const char *file, const char *user, uint32_t *base, uint32_t
 	return found;
 }
 
-static int md_userns_range(uint32_t *base, uint32_t *count)
+static MD_UNUSED int md_userns_range(uint32_t *base, uint32_t *count)
 {
 	const char *user = getenv("MINIDOCK_USERNS_USER");
 	uint32_t gb, gc;
@@ -10604,6 +12039,17 @@ static int md_mon_start(struct md_mon *m, int *code)
 	}
 	if (sp->init)
 		sp->memfd = md_exe_memfd();
+	if (sp->net == MD_NET_BRIDGE) {
+		int n = md_net_prepare(m->c.id, m->c.cfg, sp->netifs, (int)MD_ARRAY_LEN(sp->netifs));
+		if (n < 0)
+			goto fail;
+		sp->nnetifs = n;
+		/* its own /etc/hosts before it runs; its peers' once it does */
+		struct md_json *idx = md_index_read();
+		if (idx)
+			md_net_hosts(idx, m->c.id);
+		md_json_free(idx);
+	}
 	sp->sync = sv[1];
 	if (sp->userns) {
 		/* the root is mounted here, in the monitor's own mount namespace,
@@ -10661,6 +12107,8 @@ static int md_mon_start(struct md_mon *m, int *code)
 			close(sp->fds[i]);
 	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
 	if (md_cg_attach(md_cgroup_parent(), m->c.id, pid) < 0)
+		goto fail;
+	if (sp->nnetifs && md_net_plug(sp->netifs, sp->nnetifs, pid, m->c.id, 0) < 0)
 		goto fail;
 	if (sp->userns) {
 		char map[64];
@@ -10753,7 +12201,16 @@ fail:
 		char keep[sizeof md_errmsg];
 		memcpy(keep, md_errmsg, sizeof keep);
 		md_cg_destroy(md_cgroup_parent(), m->c.id);
+		if (sp->nnetifs)
+			md_net_teardown(m->c.id, sp->nnetifs);
 		memcpy(md_errmsg, keep, sizeof keep);
+	} else if (sp->nnetifs) {
+		/* names for the new address: its own /etc/hosts and its peers' */
+		struct md_json *idx = md_index_read();
+		if (idx)
+			md_net_hosts_peers(idx, m->c.id);
+		md_json_free(idx);
+		md_errmsg[0] = 0;
 	}
 	return r;
 }
@@ -10783,6 +12240,8 @@ static void md_mon_exited(struct md_mon *m, int status)
 	m->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	m->oom = md_cg_oom_killed(md_cgroup_parent(), m->c.id) > 0;
 	md_cg_destroy(md_cgroup_parent(), m->c.id);
+	if (m->sp.nnetifs)
+		md_net_teardown(m->c.id, m->sp.nnetifs);
 	m->pid = 0;
 	md_json_sets(m->c.st, "Status", "exited");
 	md_json_seti(m->c.st, "Pid", 0);
@@ -11105,7 +12564,7 @@ out:
 	return r < 0 ? code : 0;
 }
 
-/**** 17 option parsing *****************************************************/
+/**** 18 option parsing *****************************************************/
 /*
  * Docker's flag syntax: -a -q or -aq, -o FILE or -oFILE, --format X or
  * --format=X, --rm=false, "--" ends options.  Flags may follow positional
@@ -11258,7 +12717,7 @@ static int md_format_print(const char *tmpl, const struct md_json *v)
 	return 0;
 }
 
-/**** 18 image commands *****************************************************/
+/**** 19 image commands *****************************************************/
 
 static void md_short_id(const char *id, char out[13])
 {
@@ -12485,7 +13944,7 @@ static int md_cmd_version(struct md_args *a)
 	return 0;
 }
 
-/**** 19 container commands *************************************************/
+/**** 20 container commands *************************************************/
 /*
  * The engine functions (md_ctr_create, md_ctr_start, md_ctr_stop, ...)
  * take and give Docker's API shapes (a create request is {Config,
@@ -12922,9 +14381,8 @@ static int md_hostconfig_validate(struct md_json *hc)
 			return md_err("error gathering device information while adding custom device \"%s\": not a device node", h);
 	}
 	const char *nm = md_json_gets(hc, "NetworkMode");
-	if (nm && *nm && strcmp(nm, "none") && strcmp(nm, "host") && strcmp(nm, "bridge") && strcmp(nm, "default") &&
-	    !md_startswith(nm, "container:"))
-		return md_err("network %s not found", nm);
+	if (nm && md_startswith(nm, "container:") && !nm[10])
+		return md_err("invalid network mode \"container:\": name a container");
 	struct md_json *so = md_json_get(hc, "SecurityOpt");
 	for (struct md_json *o = so ? so->child : NULL; o; o = o->next) {
 		const char *s = md_json_str(o) ? o->s : "";
@@ -13086,6 +14544,72 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		if (!covered && md_mount_volume(ms, NULL, v->key, 1, &newvols) < 0)
 			goto fail_ms;
 	}
+	/* networks and published ports */
+	struct md_json *cnets = NULL, *cports = NULL;
+	{
+		char nmbuf[256];
+		const char *nm = md_json_gets(hc, "NetworkMode");
+		int dflt = !nm || !*nm || !strcmp(nm, "default");
+		snprintf(nmbuf, sizeof nmbuf, "%s", dflt ? (MD_FEATURE_NET ? "bridge" : "none") : nm);
+		nm = nmbuf;
+		md_json_sets(hc, "NetworkMode", nm);
+		struct md_json *pb = md_json_get(hc, "PortBindings");
+		int wants_ports = (md_json_is(pb, MD_J_OBJ) && pb->n) || md_json_is(md_json_get(hc, "PublishAllPorts"), MD_J_TRUE);
+		struct md_json *epc = md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig");
+		(void)epc;
+		if (strcmp(nm, "none") && strcmp(nm, "host") && !md_startswith(nm, "container:")) {
+#if MD_FEATURE_NET
+			struct md_json *ix = md_index_read();
+			int known = ix && (strcmp(nm, "bridge") == 0 || md_net_get(ix, nm));
+			struct md_json *e = md_json_get(epc, nm);
+			const char *ip = md_json_gets(md_json_get(e, "IPAMConfig"), "IPv4Address");
+			struct md_json *al = md_json_get(e, "Aliases");
+			if (!known) {
+				md_err("network %s not found", nm);
+			} else if (ip && *ip && strcmp(nm, "bridge") == 0) {
+				md_err("user specified IP address is supported on user defined networks only");
+			} else if (md_json_is(al, MD_J_ARR) && al->n && strcmp(nm, "bridge") == 0) {
+				md_err("network-scoped alias is supported only for containers in user defined networks");
+			} else if (md_json_gets(nc, "MacAddress") && *md_json_gets(nc, "MacAddress") &&
+			           md_mac_parse(md_json_gets(nc, "MacAddress"), (unsigned char[6]){0}) < 0) {
+				/* the message is set */
+			} else {
+				struct md_json *net = md_net_get(ix, nm);
+				cnets = md_json_new(MD_J_ARR);
+				struct md_json *x = md_json_push(cnets, md_json_new(MD_J_OBJ));
+				md_json_sets(x, "Name", net ? net->key : nm);
+				if (ip && *ip)
+					md_json_sets(x, "IPAddress", ip);
+				if (md_json_is(al, MD_J_ARR) && al->n)
+					md_json_set(x, "Aliases", md_json_clone(al));
+				if (md_json_gets(nc, "MacAddress") && *md_json_gets(nc, "MacAddress"))
+					md_json_sets(x, "MacAddress", md_json_gets(nc, "MacAddress"));
+				cports = md_ports_resolve(ix, nc, hc);
+				if (!cports) {
+					md_json_free(cnets);
+					cnets = NULL;
+				}
+			}
+			md_json_free(ix);
+#else
+			md_err("bridge networking is not supported by this build (feature net is off): use --network none or host");
+#endif
+			if (!cnets) {
+				md_json_free(ms);
+				md_json_free(nc);
+				md_json_free(all);
+				goto out;
+			}
+		} else if (wants_ports && strcmp(nm, "host") == 0) {
+			fprintf(stderr, "minidock: %s: WARNING: Published ports are discarded when using host network mode\n", md_cmdname);
+		} else if (wants_ports) {
+			md_err("published ports need a bridge network, not --network %s", nm);
+			md_json_free(ms);
+			md_json_free(nc);
+			md_json_free(all);
+			goto out;
+		}
+	}
 	cfg = md_json_new(MD_J_OBJ);
 	md_json_sets(cfg, "Id", id);
 	char now[64];
@@ -13101,6 +14625,10 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	md_json_set(cfg, "Config", nc);
 	md_json_set(cfg, "HostConfig", md_json_clone(hc));
 	md_json_set(cfg, "Mounts", ms);
+	if (cnets)
+		md_json_set(cfg, "Networks", cnets);
+	if (cports)
+		md_json_set(cfg, "Ports", cports);
 	/* the container directory, made complete in tmp/ and then renamed */
 	if (md_store_ensure() < 0)
 		goto out;
@@ -13354,6 +14882,7 @@ static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
 		char *rdir = md_ctr_rpath(c->id, NULL);
 		int crashed = md_path_exists(rdir);
 		md_cg_destroy(md_cgroup_parent(), c->id);
+		md_net_teardown(c->id, 8);
 		md_rm_rf(rdir);
 		free(rdir);
 		md_json_sets(c->st, "Status", "exited");
@@ -13994,9 +15523,36 @@ static struct md_json *md_run_request(struct md_args *a)
 		md_json_sets(lcc, k, eq + 1);
 		free(k);
 	}
-	if (md_optv(a, "publish")->n || md_flag(a, "publish-all") || md_opt(a, "ip") || md_optv(a, "network-alias")->n) {
-		md_err("published ports and network addresses need bridge networking, which is not built yet");
+	const struct md_strv *pubs = md_optv(a, "publish");
+	if (pubs->n) {
+#if MD_FEATURE_NET
+		struct md_json *pbs = md_json_set(hc, "PortBindings", md_json_new(MD_J_OBJ));
+		for (size_t i = 0; i < pubs->n; i++)
+			if (md_port_spec(pbs, pubs->v[i]) < 0)
+				goto fail;
+#else
+		md_err("published ports need bridge networking, which this build lacks (feature net is off)");
 		goto fail;
+#endif
+	}
+	md_json_set(hc, "PublishAllPorts", md_json_newbool(md_flag(a, "publish-all")));
+	if (md_opt(a, "ip") || md_optv(a, "network-alias")->n) {
+		const char *nm = md_json_gets(hc, "NetworkMode");
+		struct md_json *ep = md_json_set(md_json_set(md_json_set(req, "NetworkingConfig", md_json_new(MD_J_OBJ)),
+		                                              "EndpointsConfig", md_json_new(MD_J_OBJ)),
+		                                 strcmp(nm, "default") == 0 ? "bridge" : nm, md_json_new(MD_J_OBJ));
+		if (md_opt(a, "ip")) {
+			uint32_t ip4;
+			struct in_addr ia;
+			if (inet_pton(AF_INET, md_opt(a, "ip"), &ia) != 1) {
+				md_err("invalid IPv4 address: %s", md_opt(a, "ip"));
+				goto fail;
+			}
+			(void)ip4;
+			md_json_sets(md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", md_opt(a, "ip"));
+		}
+		if (md_optv(a, "network-alias")->n)
+			md_json_set(ep, "Aliases", md_jarr_strs(md_optv(a, "network-alias")));
 	}
 	return req;
 fail:
@@ -14359,8 +15915,61 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 	}
 	md_json_set(o, "Config", md_json_clone(md_json_get(c->cfg, "Config")));
 	struct md_json *ns = md_json_set(o, "NetworkSettings", md_json_new(MD_J_OBJ));
-	md_json_set(ns, "Ports", md_json_new(MD_J_OBJ));
-	md_json_set(ns, "Networks", md_json_new(MD_J_OBJ));
+	struct md_json *nports = md_json_set(ns, "Ports", md_json_new(MD_J_OBJ));
+	struct md_json *cports = md_json_get(c->cfg, "Ports");
+	for (struct md_json *x = cports ? cports->child : NULL; x; x = x->next) {
+		char key[32], hp[16];
+		snprintf(key, sizeof key, "%lld/%s", md_json_geti(x, "ContainerPort", 0), md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp");
+		snprintf(hp, sizeof hp, "%lld", md_json_geti(x, "HostPort", 0));
+		struct md_json *l = md_json_get(nports, key);
+		if (!l)
+			l = md_json_set(nports, key, md_json_new(MD_J_ARR));
+		struct md_json *b = md_json_push(l, md_json_new(MD_J_OBJ));
+		md_json_sets(b, "HostIp", md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0");
+		md_json_sets(b, "HostPort", hp);
+	}
+	struct md_json *nnets = md_json_set(ns, "Networks", md_json_new(MD_J_OBJ));
+	struct md_json *cnets = md_json_get(c->cfg, "Networks");
+	struct md_json *ix = md_index_read();
+	const char *first_ip = "", *first_gw = "", *first_mac = "";
+	for (struct md_json *x = cnets ? cnets->child : NULL; x && ix; x = x->next) {
+		const char *nn = md_json_gets(x, "Name");
+		struct md_json *e = md_json_set(nnets, nn ? nn : "?", md_json_new(MD_J_OBJ));
+		struct md_json *leases = md_json_get(md_json_get(ix, "ipam"), nn ? nn : "");
+		struct md_json *net = md_json_get(md_json_get(ix, "networks"), nn ? nn : "");
+		const char *ip = "";
+		for (struct md_json *l = leases && running ? leases->child : NULL; l; l = l->next)
+			if (md_streq(md_json_str(l), c->id))
+				ip = l->key;
+		md_json_sets(e, "NetworkID", md_json_gets(net, "Id") ? md_json_gets(net, "Id") : "");
+		md_json_sets(e, "IPAddress", ip);
+		const char *sub = md_json_gets(net, "Subnet");
+		md_json_seti(e, "IPPrefixLen", *ip && sub && strchr(sub, '/') ? atoi(strchr(sub, '/') + 1) : 0);
+		md_json_sets(e, "Gateway", *ip && md_json_gets(net, "Gateway") ? md_json_gets(net, "Gateway") : "");
+		char mac[20] = "";
+		if (*ip) {
+			if (md_json_gets(x, "MacAddress"))
+				snprintf(mac, sizeof mac, "%s", md_json_gets(x, "MacAddress"));
+			else {
+				struct in_addr ia;
+				inet_pton(AF_INET, ip, &ia);
+				const unsigned char *bb = (const unsigned char *)&ia.s_addr;
+				snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", bb[0], bb[1], bb[2], bb[3]);
+			}
+		}
+		md_json_sets(e, "MacAddress", mac);
+		md_json_set(e, "Aliases", md_json_clone(md_json_get(x, "Aliases") ? md_json_get(x, "Aliases") : &(struct md_json){.t = MD_J_NULL}));
+		if (x == cnets->child) {
+			first_ip = md_json_gets(e, "IPAddress");
+			first_gw = md_json_gets(e, "Gateway");
+			first_mac = md_json_gets(e, "MacAddress");
+		}
+	}
+	md_json_sets(ns, "IPAddress", first_ip);
+	md_json_sets(ns, "Gateway", first_gw);
+	md_json_sets(ns, "MacAddress", first_mac);
+	md_json_free(ix);
+	md_errmsg[0] = 0;
 	return o;
 }
 
@@ -14602,7 +16211,11 @@ static int md_cmd_ps(struct md_args *a)
 			md_json_sets(o, "Command", qcmd);
 			md_json_sets(o, "CreatedAt", md_json_gets(c->cfg, "Created") ? md_json_gets(c->cfg, "Created") : "");
 			md_json_sets(o, "RunningFor", created);
-			md_json_sets(o, "Ports", "");
+			struct md_sb pt = {0};
+			if (up)
+				md_ports_text(md_json_get(c->cfg, "Ports"), &pt);
+			md_json_sets(o, "Ports", md_sb_str(&pt));
+			md_sb_free(&pt);
 			md_json_sets(o, "State", state);
 			md_json_sets(o, "Status", status);
 			md_json_sets(o, "Size", sz);
@@ -14621,8 +16234,12 @@ static int md_cmd_ps(struct md_args *a)
 			if (rc)
 				break;
 		} else {
-			const char *row[] = {id, image ? image : "", qcmd, created, status, "", c->name, sz};
+			struct md_sb pt = {0};
+			if (up)
+				md_ports_text(md_json_get(c->cfg, "Ports"), &pt);
+			const char *row[] = {id, image ? image : "", qcmd, created, status, md_sb_str(&pt), c->name, sz};
 			md_table_add(&tab, row);
+			md_sb_free(&pt);
 		}
 	}
 	if (!quiet && !fmt)
@@ -16167,7 +17784,501 @@ static int md_cmd_boot(struct md_args *a)
 	return rc;
 }
 
-/**** 20 command table and dispatch *****************************************/
+/**** 21 network commands [MD_FEATURE_NET] **********************************/
+
+#if MD_FEATURE_NET
+static const struct md_optdef md_o_ncreate[] = {
+	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
+	{"gateway", 0, "string", "IPv4 Gateway for the master subnet"},
+	{"internal", 0, NULL, "Restrict external access to the network"},
+	{"label", 0, "list", "Set metadata on a network"},
+	{"opt", 'o', "map", "Set driver specific options (accepted)"},
+	{"subnet", 0, "string", "Subnet in CIDR format that represents a network segment"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_nls[] = {
+	{"filter", 'f', "filter", "Provide filter values (e.g. 'name=bridge')"},
+	{"format", 0, "string", "Format output using a Go template"},
+	{"no-trunc", 0, NULL, "Do not truncate the output"},
+	{"quiet", 'q', NULL, "Only display network IDs"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_nconnect[] = {
+	{"alias", 0, "list", "Add network-scoped alias for the container"},
+	{"ip", 0, "string", "IPv4 address (e.g., 10.89.0.10)"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_ndisconnect[] = {
+	{"force", 'f', NULL, "Force the container to disconnect from a network"},
+	{NULL, 0, NULL, NULL}};
+
+static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *n)
+{
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "Name", n->key);
+	md_json_sets(o, "Id", md_json_gets(n, "Id") ? md_json_gets(n, "Id") : "");
+	md_json_sets(o, "Created", md_json_gets(n, "Created") ? md_json_gets(n, "Created") : "");
+	md_json_sets(o, "Scope", "local");
+	md_json_sets(o, "Driver", "bridge");
+	md_json_set(o, "EnableIPv6", md_json_newbool(0));
+	struct md_json *ipam = md_json_set(o, "IPAM", md_json_new(MD_J_OBJ));
+	md_json_sets(ipam, "Driver", "default");
+	struct md_json *cf = md_json_push(md_json_set(ipam, "Config", md_json_new(MD_J_ARR)), md_json_new(MD_J_OBJ));
+	md_json_sets(cf, "Subnet", md_json_gets(n, "Subnet") ? md_json_gets(n, "Subnet") : "");
+	md_json_sets(cf, "Gateway", md_json_gets(n, "Gateway") ? md_json_gets(n, "Gateway") : "");
+	md_json_set(o, "Internal", md_json_newbool(md_json_is(md_json_get(n, "Internal"), MD_J_TRUE)));
+	struct md_json *cs = md_json_set(o, "Containers", md_json_new(MD_J_OBJ));
+	struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), n->key);
+	for (struct md_json *l = leases ? leases->child : NULL; l; l = l->next) {
+		if (!md_json_str(l))
+			continue;
+		struct md_json *c = md_json_set(cs, l->s, md_json_new(MD_J_OBJ));
+		const char *nm = md_json_gets(md_json_get(md_json_get(idx, "containers"), l->s), "name");
+		md_json_sets(c, "Name", nm ? nm : "");
+		char *ip = md_asprintf("%s/%s", l->key, strchr(md_json_gets(n, "Subnet"), '/') + 1);
+		md_json_sets(c, "IPv4Address", ip);
+		free(ip);
+	}
+	struct md_json *opts = md_json_set(o, "Options", md_json_new(MD_J_OBJ));
+	md_json_sets(opts, "com.docker.network.bridge.name", md_json_gets(n, "Bridge") ? md_json_gets(n, "Bridge") : "");
+	md_json_set(o, "Labels", md_json_clone(md_json_get(n, "Labels") ? md_json_get(n, "Labels") : &(struct md_json){.t = MD_J_OBJ}));
+	return o;
+}
+
+static int md_cmd_network_create(struct md_args *a)
+{
+	const char *name = a->pos.v[0], *drv = md_opt(a, "driver");
+	if (drv && strcmp(drv, "bridge") != 0) {
+		md_err("network driver \"%s\" is not supported (only bridge)", drv);
+		return md_fail(1);
+	}
+	if (!md_ctr_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
+	    strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0) {
+		md_err("invalid network name \"%s\"", name);
+		return md_fail(1);
+	}
+	if (md_store_lock() < 0)
+		return md_fail(1);
+	struct md_json *idx = md_index_read();
+	int rc = 0;
+	struct md_json *labels = md_json_new(MD_J_OBJ);
+	const struct md_strv *ls = md_optv(a, "label");
+	for (size_t i = 0; i < ls->n; i++) {
+		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
+		if (eq)
+			*eq = 0;
+		md_json_sets(labels, k, eq ? eq + 1 : "");
+		free(k);
+	}
+	struct md_json *n = NULL;
+	if (!idx) {
+		rc = md_fail(1);
+	} else if (md_json_get(md_index_section(idx, "networks"), name)) {
+		md_err("network with name %s already exists", name);
+		rc = md_fail(1);
+	} else if (!md_net_default(idx) || !(n = md_net_add(idx, name, md_opt(a, "subnet"), md_opt(a, "gateway"), NULL,
+	                                                    md_flag(a, "internal"), labels))) {
+		rc = md_fail(1);
+	} else if (md_index_write(idx) < 0) {
+		rc = md_fail(1);
+	} else {
+		puts(md_json_gets(n, "Id"));
+	}
+	md_json_free(labels);
+	md_json_free(idx);
+	md_store_unlock();
+	return rc;
+}
+
+static int md_cmd_network_ls(struct md_args *a)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	if (md_store_lock() == 0) { /* the default network always shows, as Docker's */
+		struct md_json *ix = md_index_read();
+		if (ix && !md_json_get(md_index_section(ix, "networks"), "bridge") && md_net_default(ix))
+			md_index_write(ix);
+		md_json_free(ix);
+		md_store_unlock();
+		md_json_free(idx);
+		idx = md_index_read();
+		md_errmsg[0] = 0;
+	}
+	const char *fmt = md_opt(a, "format");
+	const struct md_strv *filters = md_optv(a, "filter");
+	struct md_table tab = {4, {0}};
+	if (!md_flag(a, "quiet") && !fmt)
+		md_table_add(&tab, (const char *[]){"NETWORK ID", "NAME", "DRIVER", "SCOPE"});
+	struct md_json *all = md_json_new(MD_J_OBJ);
+	md_json_set(all, "host", md_json_new(MD_J_OBJ));
+	md_json_set(all, "none", md_json_new(MD_J_OBJ));
+	int rc = 0;
+	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
+		md_json_set(all, n->key, md_json_clone(n));
+	for (struct md_json *n = all->child; n; n = n->next) {
+		int ok = 1;
+		for (size_t i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i];
+			if (md_startswith(f, "name="))
+				ok &= strstr(n->key, f + 5) != NULL;
+			else if (md_startswith(f, "id="))
+				ok &= md_startswith(md_json_gets(n, "Id") ? md_json_gets(n, "Id") : "", f + 3);
+			else if (md_startswith(f, "driver="))
+				ok &= strcmp(f + 7, md_json_gets(n, "Id") ? "bridge" : n->key) == 0;
+			else {
+				md_err("invalid filter '%s' (supported: name, id, driver)", f);
+				rc = md_fail(125);
+				break;
+			}
+		}
+		if (rc)
+			break;
+		if (!ok)
+			continue;
+		char id[16];
+		const char *fid = md_json_gets(n, "Id");
+		char hx[13];
+		if (!fid) { /* host and none are not stored: a stable ID from their names */
+			char d[MD_DIGEST_LEN + 1];
+			md_sha256_buf(n->key, strlen(n->key), d);
+			snprintf(hx, sizeof hx, "%.12s", d + 7);
+			fid = hx;
+		}
+		snprintf(id, sizeof id, "%.12s", fid);
+		const char *drv = md_json_gets(n, "Id") ? "bridge" : n->key;
+		if (md_flag(a, "quiet"))
+			puts(id);
+		else if (fmt) {
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "ID", id);
+			md_json_sets(o, "Name", n->key);
+			md_json_sets(o, "Driver", drv);
+			md_json_sets(o, "Scope", "local");
+			if (md_format_print(fmt, o) < 0)
+				rc = md_fail(125);
+			md_json_free(o);
+		} else
+			md_table_add(&tab, (const char *[]){id, n->key, drv, "local"});
+	}
+	if (!md_flag(a, "quiet") && !fmt)
+		md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	md_json_free(all);
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_net_in_use(struct md_json *idx, const char *name, char by[65])
+{
+	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next) {
+		char *p = md_ctr_path(c->key, "config.json");
+		struct md_json *cfg = md_json_parse_file(p);
+		free(p);
+		struct md_json *ns = md_json_get(cfg, "Networks");
+		int uses = 0;
+		for (struct md_json *n = ns ? ns->child : NULL; n; n = n->next)
+			uses |= md_streq(md_json_gets(n, "Name"), name);
+		md_json_free(cfg);
+		if (uses) {
+			snprintf(by, 65, "%s", c->key);
+			md_errmsg[0] = 0;
+			return 1;
+		}
+	}
+	md_errmsg[0] = 0;
+	return 0;
+}
+
+static int md_net_remove(struct md_json *idx, const char *name)
+{
+	struct md_json *n = md_net_get(idx, name);
+	char by[65];
+	if (!n)
+		return md_err("network %s not found", name);
+	if (strcmp(n->key, "bridge") == 0)
+		return md_err("bridge is a pre-defined network and cannot be removed");
+	if (md_net_in_use(idx, n->key, by))
+		return md_err("error while removing network: network %s has active endpoints (container %.12s)", n->key, by);
+	int fd = md_nl_socket();
+	if (fd >= 0) {
+		md_link_del(fd, md_json_gets(n, "Bridge"));
+		close(fd);
+	}
+	md_json_del(md_index_section(idx, "ipam"), n->key);
+	md_json_del(md_index_section(idx, "networks"), n->key);
+	return 0;
+}
+
+static int md_cmd_network_rm(struct md_args *a)
+{
+	if (md_store_lock() < 0)
+		return md_fail(1);
+	struct md_json *idx = md_index_read();
+	int rc = idx ? 0 : md_fail(1), changed = 0;
+	for (size_t i = 0; idx && i < a->pos.n; i++) {
+		if (md_net_remove(idx, a->pos.v[i]) < 0)
+			rc = md_fail(1);
+		else {
+			changed = 1;
+			puts(a->pos.v[i]);
+		}
+	}
+	if (changed && (md_index_write(idx) < 0 || md_fw_sync(idx) < 0))
+		rc = md_fail(1);
+	md_json_free(idx);
+	md_store_unlock();
+	return rc;
+}
+
+static int md_cmd_network_prune(struct md_args *a)
+{
+	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all custom networks not used by at least one container."))
+		return 0;
+	if (md_store_lock() < 0)
+		return md_fail(1);
+	struct md_json *idx = md_index_read();
+	struct md_strv gone = {0};
+	for (struct md_json *n = idx ? md_index_section(idx, "networks")->child : NULL, *next; n; n = next) {
+		next = n->next;
+		char by[65];
+		if (strcmp(n->key, "bridge") != 0 && !md_net_in_use(idx, n->key, by)) {
+			md_strv_push(&gone, n->key);
+			md_net_remove(idx, n->key);
+		}
+	}
+	int rc = 0;
+	if (gone.n && (md_index_write(idx) < 0 || md_fw_sync(idx) < 0))
+		rc = md_fail(1);
+	else if (gone.n) {
+		puts("Deleted Networks:");
+		for (size_t i = 0; i < gone.n; i++)
+			puts(gone.v[i]);
+	}
+	md_strv_free(&gone);
+	md_json_free(idx);
+	md_store_unlock();
+	return rc;
+}
+
+static int md_cmd_network_inspect(struct md_args *a)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		struct md_json *n = md_net_get(idx, a->pos.v[i]);
+		if (!n) {
+			md_err("network %s not found", a->pos.v[i]);
+			rc = md_fail(1);
+			continue;
+		}
+		md_json_push(arr, md_net_inspect_json(idx, n));
+	}
+	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
+		rc = md_fail(1);
+	else if (!arr->n && !md_opt(a, "format"))
+		puts("[]");
+	md_json_free(arr);
+	md_json_free(idx);
+	return rc;
+}
+
+/* Configure interfaces inside a running container's network namespace. */
+static int md_net_configure_in(pid_t pid, struct md_netif *ifs, int n)
+{
+	fflush(NULL);
+	pid_t p = fork();
+	if (p < 0)
+		return md_errno("fork");
+	if (p == 0) {
+		char *np = md_asprintf("/proc/%d/ns/net", (int)pid);
+		int fd = open(np, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0 || md_net_configure(ifs, n) < 0) {
+			fprintf(stderr, "%s\n", md_errmsg[0] ? md_errmsg : strerror(errno));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : md_err("configuring the container's network failed");
+}
+
+static int md_cmd_network_connect(struct md_args *a)
+{
+	const char *netname = a->pos.v[0];
+	char id[65];
+	struct md_ctr c;
+	if (md_ctr_find(a->pos.v[1], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	const char *mode = md_json_gets(md_json_get(c.cfg, "HostConfig"), "NetworkMode");
+	if (md_streq(mode, "host") || md_streq(mode, "none") || (mode && md_startswith(mode, "container:"))) {
+		md_ctr_free(&c);
+		md_err("container %s uses network mode %s and cannot join a network", a->pos.v[1], mode);
+		return md_fail(1);
+	}
+	if (md_store_lock() < 0)
+		return md_fail(1);
+	struct md_json *idx = md_index_read();
+	struct md_json *net = idx ? md_net_get(idx, netname) : NULL;
+	int rc = 0;
+	if (!net) {
+		md_err("network %s not found", netname);
+		rc = md_fail(1);
+		goto out;
+	}
+	struct md_json *nets = md_json_get(c.cfg, "Networks");
+	if (!nets)
+		nets = md_json_set(c.cfg, "Networks", md_json_new(MD_J_ARR));
+	if (!nets->n) { /* it was on the default network implicitly */
+		struct md_json *d = md_json_push(nets, md_json_new(MD_J_OBJ));
+		md_json_sets(d, "Name", "bridge");
+	}
+	for (struct md_json *x = nets->child; x; x = x->next)
+		if (md_streq(md_json_gets(x, "Name"), net->key)) {
+			md_err("container %s is already connected to network %s", a->pos.v[1], net->key);
+			rc = md_fail(1);
+			goto out;
+		}
+	struct md_json *x = md_json_push(nets, md_json_new(MD_J_OBJ));
+	md_json_sets(x, "Name", net->key);
+	if (md_opt(a, "ip"))
+		md_json_sets(x, "IPAddress", md_opt(a, "ip"));
+	if (md_optv(a, "alias")->n)
+		md_json_set(x, "Aliases", md_jarr_strs(md_optv(a, "alias")));
+	if (md_ctr_running(&c)) {
+		/* plug it in now */
+		struct md_netif nif;
+		char ip[32];
+		memset(&nif, 0, sizeof nif);
+		int fd = md_nl_socket();
+		if (fd < 0 || md_ipam_lease(idx, net, id, md_opt(a, "ip"), ip) < 0 || md_net_bridge_up(fd, net, md_uplink_mtu(fd)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			rc = md_fail(1);
+			goto out;
+		}
+		snprintf(nif.net, sizeof nif.net, "%s", net->key);
+		snprintf(nif.bridge, sizeof nif.bridge, "%s", md_json_gets(net, "Bridge"));
+		int k = (int)nets->n - 1;
+		snprintf(nif.ifname, sizeof nif.ifname, "eth%d", k);
+		uint32_t sub;
+		md_cidr_parse(md_json_gets(net, "Subnet"), &sub, &nif.prefix);
+		md_ip_parse(ip, &nif.ip);
+		md_ip_parse(md_json_gets(net, "Gateway"), &nif.gw);
+		nif.mtu = md_uplink_mtu(fd);
+		nif.internal = 1; /* no second default route */
+		md_mac_from_ip(nif.ip, nif.mac);
+		close(fd);
+		pid_t pid = (pid_t)md_json_geti(c.st, "Pid", 0);
+		struct md_netif tmp = nif;
+		if (md_net_plug(&tmp, 1, pid, id, k) < 0) {
+			rc = md_fail(1);
+			goto out;
+		}
+		if (md_net_configure_in(pid, &nif, 1) < 0) {
+			rc = md_fail(1);
+			goto out;
+		}
+	}
+	char *s = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
+	if (md_write_file_atomic(p, s, strlen(s), 0600) < 0 || md_index_write(idx) < 0 || md_fw_sync(idx) < 0)
+		rc = md_fail(1);
+	free(s);
+	free(p);
+	md_net_hosts_peers(idx, id);
+out:
+	md_json_free(idx);
+	md_store_unlock();
+	md_ctr_free(&c);
+	return rc;
+}
+
+static int md_cmd_network_disconnect(struct md_args *a)
+{
+	const char *netname = a->pos.v[0];
+	char id[65];
+	struct md_ctr c;
+	if (md_ctr_find(a->pos.v[1], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	if (md_store_lock() < 0)
+		return md_fail(1);
+	struct md_json *idx = md_index_read();
+	struct md_json *net = idx ? md_net_get(idx, netname) : NULL;
+	struct md_json *nets = md_json_get(c.cfg, "Networks");
+	int rc = 0, k = -1, i = 0;
+	for (struct md_json *x = nets ? nets->child : NULL; x && net; x = x->next, i++)
+		if (md_streq(md_json_gets(x, "Name"), net->key))
+			k = i;
+	if (!net || k < 0) {
+		md_err("container %s is not connected to network %s", a->pos.v[1], netname);
+		rc = md_fail(1);
+		goto out;
+	}
+	struct md_json *peers_net = md_json_get(md_index_section(idx, "ipam"), net->key);
+	struct md_strv peers = {0};
+	md_net_peers(idx, id, &peers);
+	for (struct md_json *l = peers_net ? peers_net->child : NULL, *next; l; l = next) {
+		next = l->next;
+		if (md_streq(md_json_str(l), id))
+			md_json_del(peers_net, l->key);
+	}
+	struct md_json *gone = md_json_at(nets, (size_t)k);
+	md_json_del_item(nets, gone);
+	char hostif[IF_NAMESIZE];
+	snprintf(hostif, sizeof hostif, "md%.10s%d", id, k % 10);
+	int fd = md_nl_socket();
+	if (fd >= 0) {
+		md_link_del(fd, hostif);
+		close(fd);
+	}
+	char *s = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
+	if (md_write_file_atomic(p, s, strlen(s), 0600) < 0 || md_index_write(idx) < 0 || md_fw_sync(idx) < 0)
+		rc = md_fail(1);
+	free(s);
+	free(p);
+	for (size_t j = 0; j < peers.n; j++)
+		md_net_hosts(idx, peers.v[j]);
+	md_strv_free(&peers);
+out:
+	md_json_free(idx);
+	md_store_unlock();
+	md_ctr_free(&c);
+	return rc;
+}
+
+static int md_cmd_port(struct md_args *a)
+{
+	char id[65];
+	struct md_ctr c;
+	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	struct md_json *ports = md_json_get(c.cfg, "Ports");
+	const char *want = a->pos.n > 1 ? a->pos.v[1] : NULL;
+	int shown = 0;
+	for (struct md_json *x = ports ? ports->child : NULL; x; x = x->next) {
+		char key[32];
+		snprintf(key, sizeof key, "%lld/%s", md_json_geti(x, "ContainerPort", 0), md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp");
+		if (want && strcmp(want, key) != 0 && !(strchr(want, '/') == NULL && atoll(want) == md_json_geti(x, "ContainerPort", 0)))
+			continue;
+		if (want)
+			printf("%s:%lld\n", md_json_gets(x, "HostIp"), md_json_geti(x, "HostPort", 0));
+		else
+			printf("%s -> %s:%lld\n", key, md_json_gets(x, "HostIp"), md_json_geti(x, "HostPort", 0));
+		shown++;
+	}
+	md_ctr_free(&c);
+	if (want && !shown) {
+		md_err("No public port '%s' published for %s", want, a->pos.v[0]);
+		return md_fail(1);
+	}
+	return 0;
+}
+#endif
+
+/**** 22 command table and dispatch *****************************************/
 
 static const struct md_optdef md_o_none[] = {{NULL, 0, NULL, NULL}};
 static const struct md_optdef md_o_images[] = {
@@ -16322,6 +18433,17 @@ static const struct md_cmd md_cmds[] = {
 	{"cp", md_cmd_cp, md_o_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
 	{"rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
 	{"boot", md_cmd_boot, md_o_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
+#if MD_FEATURE_NET
+	{"port", md_cmd_port, md_o_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container", 1, 2, 0},
+	{"network create", md_cmd_network_create, md_o_ncreate, "[OPTIONS] NETWORK", "Create a network", 1, 1, 0},
+	{"network ls", md_cmd_network_ls, md_o_nls, "[OPTIONS]", "List networks", 0, 0, 0},
+	{"network rm", md_cmd_network_rm, md_o_none, "NETWORK [NETWORK...]", "Remove one or more networks", 1, -1, 0},
+	{"network inspect", md_cmd_network_inspect, md_o_vinspect, "[OPTIONS] NETWORK [NETWORK...]", "Display detailed information on one or more networks", 1, -1, 0},
+	{"network connect", md_cmd_network_connect, md_o_nconnect, "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network", 2, 2, 0},
+	{"network disconnect", md_cmd_network_disconnect, md_o_ndisconnect, "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network", 2, 2, 0},
+	{"network prune", md_cmd_network_prune, md_o_force, "[OPTIONS]", "Remove all unused networks", 0, 0, 0},
+	{"container port", md_cmd_port, md_o_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings", 1, 2, 0},
+#endif
 	{"images", md_cmd_images, md_o_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
 	{"inspect", md_cmd_inspect, md_o_inspect, "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on objects", 1, -1, 0},
 	{"history", md_cmd_history, md_o_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
@@ -16374,7 +18496,8 @@ static const struct md_cmd md_cmds[] = {
 static const struct { const char *alias, *name; } md_aliases[] = {
 	{"image list", "image ls"}, {"image remove", "image rm"}, {"image delete", "image rm"},
 	{"container list", "container ls"}, {"container ps", "container ls"}, {"container remove", "container rm"},
-	{"volume list", "volume ls"}, {"volume remove", "volume rm"},
+	{"volume list", "volume ls"}, {"volume remove", "volume rm"}, {"network list", "network ls"},
+	{"network remove", "network rm"},
 };
 
 static const struct md_cmd *md_cmd_find(const char *name)
@@ -16412,7 +18535,7 @@ static void md_help_main(FILE *f)
 		if (!strchr(md_cmds[i].name, ' ') && !(md_cmds[i].flags & MD_CMD_HIDDEN))
 			fprintf(f, "  %-10s  %s\n", md_cmds[i].name, md_cmds[i].summary);
 	fprintf(f, "\nManagement commands:\n");
-	const char *groups[] = {"container", "image", "system", "volume"};
+	const char *groups[] = {"container", "image", MD_FEATURE_NET ? "network" : "system", "system", "volume"};
 	for (size_t g = 0; g < MD_ARRAY_LEN(groups); g++)
 		fprintf(f, "  %-10s  Manage %ss\n", groups[g], groups[g]);
 	fprintf(f, "\nRun 'minidock COMMAND --help' for more information on a command.\n");
@@ -16483,7 +18606,7 @@ static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
 	return r;
 }
 
-/**** 21 main ***************************************************************/
+/**** 23 main ***************************************************************/
 
 static char *md_abspath(const char *p)
 {
