@@ -208,3 +208,211 @@ store_clean() {
     fi
     md_ok system check >/dev/null
 }
+
+# ---- containers (tests/integration/2*.sh)
+#
+# A test that starts containers calls ctr_setup first.  It gives the test a
+# cgroup parent of its own and, however the test ends, ctr_teardown removes
+# what the test's containers may have left: containers, processes, mounts,
+# cgroups.  The test itself should still end with assert_clean, which fails
+# when anything was left after its own `rm`: the teardown is a safety net
+# for the machine, not a way to make a leaking minidock pass.
+
+# ctr_setup [N]: export MINIDOCK_CGROUP_PARENT=mdtest-<pid>-<N> (unique to
+# this test; N defaults to 0, a test may switch to another parent with
+# another N) and arrange for ctr_teardown to run when the test exits.
+ctr_setup() {
+    require_root
+    export MINIDOCK_CGROUP_PARENT=mdtest-$$-${1:-0}
+    # The attach socket RUNROOT/containers/<64 hex>/attach.sock must fit in
+    # sun_path (108 bytes), which leaves 20 for RUNROOT: $T/run is longer.
+    # test_run_long_run_root (20-run.sh) checks that case on its own.
+    if [ "${CTR_LONG_RUNROOT:-0}" != 1 ]; then
+        export MINIDOCK_RUNROOT=/run/mdt-$$
+        mkdir -p "$MINIDOCK_RUNROOT"
+    fi
+    CTR_PARENTS=${CTR_PARENTS:-}" $MINIDOCK_CGROUP_PARENT"
+    trap 'ctr_teardown' EXIT
+    trap 'exit 143' TERM
+}
+
+# cgroup_parent_dirs [PARENT]: the directories of PARENT (default: this
+# test's) in every cgroup hierarchy (v1 controllers, the v2 unified one or a
+# pure v2 root), one a line.
+cgroup_parent_dirs() {
+    local p=${1:-$MINIDOCK_CGROUP_PARENT} d
+    for d in /sys/fs/cgroup/*/"$p" /sys/fs/cgroup/unified/"$p" /sys/fs/cgroup/"$p"; do
+        if [ -d "$d" ] && [ -e "$d/cgroup.procs" ]; then echo "$d"; fi
+    done | sort -u
+}
+
+# cgroup_dir CONTROLLER ID: the container's cgroup dir in one v1 controller
+# (memory, cpu, pids...), or in the v2 hierarchy for CONTROLLER "unified".
+cgroup_dir() {
+    local d=/sys/fs/cgroup/$1/$MINIDOCK_CGROUP_PARENT/$2
+    [ -d "$d" ] || fail "no cgroup dir $d"
+    echo "$d"
+}
+
+# ctr_teardown: remove everything the test's containers left (see above).
+# Only touches processes in this test's cgroup parent or whose command line
+# names $T, mounts under $T and this test's cgroup parent.
+ctr_teardown() {
+    local id p d i pids
+    trap - EXIT ERR
+    set +eE
+    if [ -x "$MINIDOCK" ] && [ -d "$MINIDOCK_ROOT" ]; then
+        for id in $(timeout 20 "$MINIDOCK" ps -aq --no-trunc 2>/dev/null); do
+            timeout 20 "$MINIDOCK" rm -f -v "$id" >/dev/null 2>&1
+        done
+    fi
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        pids=
+        for p in $CTR_PARENTS; do
+            for d in $(cgroup_parent_dirs "$p"); do
+                find "$d" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
+                pids="$pids $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)"
+            done
+        done
+        pids="$pids $(pgrep -f "$T" 2>/dev/null)"
+        [ -z "${pids// /}" ] && break
+        # shellcheck disable=SC2086
+        kill -KILL $pids 2>/dev/null
+        sleep 0.2
+    done
+    for d in "$T" "$MINIDOCK_RUNROOT"; do
+        for i in 1 2 3 4 5; do
+            awk -v t="$d" '$5 == t || index($5, t "/") == 1 { print $5 }' /proc/self/mountinfo |
+                sort -r | while read -r p; do umount -l "$p" 2>/dev/null; done
+        done
+    done
+    case $MINIDOCK_RUNROOT in "$T"/*) ;; /run/mdt-$$) rm -rf "$MINIDOCK_RUNROOT" ;; esac
+    for p in $CTR_PARENTS; do
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            for d in $(cgroup_parent_dirs "$p"); do
+                find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+            done
+            [ -z "$(cgroup_parent_dirs "$p")" ] && break
+            sleep 0.2
+        done
+        [ -z "$(cgroup_parent_dirs "$p")" ] ||
+            echo "warning: cgroup dirs left: $(cgroup_parent_dirs "$p" | tr '\n' ' ')" >&2
+    done
+}
+
+# bb_image [NAME]: import the busybox fixture as NAME (default bb:latest).
+bb_image() {
+    fixtures
+    md_ok import "$FIX/busybox-rootfs.tar" "${1:-bb:latest}" >/dev/null
+}
+
+# bb_user_image [NAME]: import (as NAME, default bbu:latest) the busybox
+# fixture plus /etc/passwd, /etc/group (users root 0, alice 1000:1000 also
+# in staff(50) and audio(29), bob 1001:1001), /tmp (1777), /home/alice
+# (owned by alice), /noexec (a 0644 script) and /w.
+bb_user_image() {
+    fixtures
+    "$PY" - "$FIX/busybox-rootfs.tar" "$T/bbu.tar" <<'PYEOF'
+import io, shutil, sys, tarfile
+shutil.copyfile(sys.argv[1], sys.argv[2])
+def add(t, name, data=None, mode=0o644, uid=0, gid=0, kind=tarfile.REGTYPE):
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.mode, ti.uid, ti.gid, ti.mtime = kind, mode, uid, gid, 1577836800
+    if data is not None:
+        ti.size = len(data)
+    t.addfile(ti, io.BytesIO(data) if data is not None else None)
+with tarfile.open(sys.argv[2], "a", format=tarfile.PAX_FORMAT) as t:
+    add(t, "./etc", mode=0o755, kind=tarfile.DIRTYPE)
+    add(t, "./etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
+        b"alice:x:1000:1000:Alice:/home/alice:/bin/sh\n"
+        b"bob:x:1001:1001:Bob:/:/bin/sh\n"
+        b"nobody:x:65534:65534:nobody:/:/bin/false\n")
+    add(t, "./etc/group", b"root:x:0:\naudio:x:29:alice\nstaff:x:50:alice,bob\n"
+        b"alice:x:1000:\nbob:x:1001:\nnogroup:x:65534:\n")
+    add(t, "./tmp", mode=0o1777, kind=tarfile.DIRTYPE)
+    add(t, "./root", mode=0o700, kind=tarfile.DIRTYPE)
+    add(t, "./home", mode=0o755, kind=tarfile.DIRTYPE)
+    add(t, "./home/alice", mode=0o755, uid=1000, gid=1000, kind=tarfile.DIRTYPE)
+    add(t, "./w", mode=0o755, kind=tarfile.DIRTYPE)
+    add(t, "./noexec", b"#!/bin/sh\necho no\n", mode=0o644)
+PYEOF
+    md_ok import "$T/bbu.tar" "${1:-bbu:latest}" >/dev/null
+}
+
+# ctr_state NAME: the container's State.Status.
+ctr_state() { md_ok inspect -f '{{.State.Status}}' "$1"; }
+
+# ctr_pid NAME: the container's State.Pid (its process as the host sees
+# it); fails unless it is a real process (never hand 0 or 1 to kill).
+ctr_pid() {
+    local pid
+    pid=$(md_ok inspect -f '{{.State.Pid}}' "$1")
+    [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] && [ -d "/proc/$pid" ] ||
+        fail "container $1 has no process (State.Pid '$pid')"
+    echo "$pid"
+}
+
+# wait_until SECONDS DESCRIPTION CMD...: run CMD every 0.1 s until it
+# succeeds; fail naming DESCRIPTION after SECONDS.
+wait_until() {
+    local secs=$1 what=$2 i
+    shift 2
+    for ((i = 0; i < secs * 10; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "timed out after ${secs}s waiting for: $what"
+}
+
+# state_is NAME STATUS: the container's State.Status is STATUS (for wait_until).
+state_is() { [ "$("$MINIDOCK" inspect -f '{{.State.Status}}' "$1" 2>/dev/null)" = "$2" ]; }
+
+# assert_one_line_error: the last md call wrote exactly one line on stderr,
+# starting with "minidock: ".
+assert_one_line_error() {
+    local err
+    err=$(md_stderr)
+    assert_match "$err" "^minidock: "
+    assert_eq "$(printf '%s\n' "$err" | wc -l)" 1 "lines on stderr ($err)"
+}
+
+# assert_ctr_gone ID: nothing of container ID (full ID) is left: no mount
+# naming it, no cgroup dir, no state dir in the data or run root.
+assert_ctr_gone() {
+    local id=$1 d
+    [ ${#id} = 64 ] || fail "assert_ctr_gone wants a full ID, got '$id'"
+    ! grep -q "$id" /proc/self/mountinfo || fail "mounts left for $id: $(grep "$id" /proc/self/mountinfo | cut -d' ' -f5)"
+    for d in $(cgroup_parent_dirs); do
+        assert_no_file "$d/$id"
+    done
+    assert_no_file "$MINIDOCK_ROOT/containers/$id"
+    assert_no_file "$MINIDOCK_RUNROOT/containers/$id"
+}
+
+# assert_clean: nothing of the test's containers is left: none in ps -a, no
+# mount under $T or the run root (but the test's own, listed in
+# CLEAN_MOUNTS_OK as mount points), no cgroup dir below the test's parent in any hierarchy, no
+# process in it or naming $T, no state under either root's containers/.
+assert_clean() {
+    local left d m
+    left=$(md_ok ps -aq)
+    [ -z "$left" ] || fail "containers left: $left"
+    left=
+    while read -r m; do
+        case " ${CLEAN_MOUNTS_OK:-} " in *" $m "*) continue ;; esac
+        left="$left $m"
+    done < <(awk -v t="$T" -v r="$MINIDOCK_RUNROOT" '$5 == t || index($5, t "/") == 1 ||
+        index($4, t "/") == 1 || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo)
+    [ -z "$left" ] || fail "mounts left:$left"
+    for d in $(cgroup_parent_dirs); do
+        left=$(find "$d" -mindepth 1 -type d)
+        [ -z "$left" ] || fail "cgroup dirs left: $left"
+        left=$(cat "$d/cgroup.procs")
+        [ -z "$left" ] || fail "processes left in $d: $left"
+    done
+    left=$(pgrep -af "$T" || true)
+    [ -z "$left" ] || fail "processes left: $left"
+    for d in "$MINIDOCK_ROOT/containers" "$MINIDOCK_RUNROOT/containers"; do
+        [ ! -d "$d" ] || [ -z "$(ls -A "$d")" ] || fail "state left in $d: $(ls -A "$d")"
+    done
+}

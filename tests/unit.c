@@ -828,7 +828,7 @@ static void test_run_flags(void)
 		{"{\"Ulimits\":[{\"Name\":\"bogus\",\"Soft\":1,\"Hard\":1}]}", "invalid ulimit type"},
 		{"{\"Devices\":[{\"PathOnHost\":\"/nonexistent/dev\"}]}", "no such file"},
 		{"{\"Devices\":[{\"PathOnHost\":\"/etc/passwd\"}]}", "not a device node"},
-		{"{\"NetworkMode\":\"nosuchnet\"}", "network nosuchnet not found"},
+		{"{\"NetworkMode\":\"container:\"}", "name a container"},
 		{"{\"SecurityOpt\":[\"seccomp=/tmp/profile.json\"]}", "invalid --security-opt"},
 		{"{\"UsernsMode\":\"private\"}", "invalid --userns"},
 	};
