@@ -9680,6 +9680,69 @@ out:
 	return r;
 }
 
+/* Links of ours in this namespace ("md" + 10 hex + digit). */
+static int md_dump_link_cb(struct nlmsghdr *h, void *ctx)
+{
+	struct md_strv *out = ctx;
+	struct ifinfomsg *ifi = NLMSG_DATA(h);
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *ifi));
+	for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_IFNAME) {
+			const char *n = RTA_DATA(a);
+			if (strlen(n) == 13 && n[0] == 'm' && n[1] == 'd' && strspn(n + 2, "0123456789abcdef") == 11)
+				md_strv_push(out, n);
+		}
+	return 0;
+}
+
+/*
+ * What a crash leaves: leases of containers whose monitor is gone, and
+ * their host-side veths.  Reports each (print != 0); with repair, removes
+ * them and regenerates the rules.  Call with the store lock held.
+ */
+static int md_net_reclaim(struct md_json *idx, int repair, int print)
+{
+	int problems = 0;
+	for (struct md_json *nl = md_index_section(idx, "ipam")->child; nl; nl = nl->next)
+		for (struct md_json *l = nl->child; l; l = l->next)
+			if (md_json_str(l) && !md_ctr_monitor_alive(l->s)) {
+				problems++;
+				if (print)
+					printf("%s: network %s: address %s is leased to container %.12s, which is not running\n",
+					       repair ? "repairing" : "problem", nl->key, l->key, l->s);
+			}
+	int fd = md_nl_socket();
+	struct md_strv links = {0};
+	if (fd >= 0)
+		md_nl_dump(fd, RTM_GETLINK, AF_UNSPEC, md_dump_link_cb, &links);
+	md_errmsg[0] = 0;
+	for (size_t i = 0; i < links.n; i++) {
+		/* the container whose ID starts with those 10 digits */
+		int alive = 0;
+		for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next)
+			if (strncmp(c->key, links.v[i] + 2, 10) == 0 && md_ctr_monitor_alive(c->key))
+				alive = 1;
+		if (alive)
+			continue;
+		problems++;
+		if (print)
+			printf("%s: link %s belongs to no running container\n", repair ? "repairing" : "problem", links.v[i]);
+		if (repair && fd >= 0)
+			md_link_del(fd, links.v[i]);
+	}
+	md_strv_free(&links);
+	if (fd >= 0)
+		close(fd);
+	if (repair && md_ipam_release(idx, NULL)) {
+		md_index_write(idx);
+		md_fw_sync(idx);
+	}
+	md_errmsg[0] = 0;
+	return problems;
+}
+
 /* The container stopped (or died): its addresses and rules go. */
 static void md_net_teardown(const char *cid, int nifs)
 {
@@ -9747,6 +9810,12 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 static void md_ports_text(const struct md_json *ports, struct md_sb *b)
 {
 	(void)ports, (void)b;
+}
+
+static int md_net_reclaim(struct md_json *idx, int repair, int print)
+{
+	(void)idx, (void)repair, (void)print;
+	return 0;
 }
 #endif
 
@@ -13792,6 +13861,9 @@ static int md_cmd_system_check(struct md_args *a)
 	}
 	if (d)
 		closedir(d);
+	if (ck.repair && changed && md_index_write(idx) == 0)
+		changed = 0;
+	ck.problems += md_net_reclaim(idx, ck.repair, 1);
 	if (ck.repair && changed && md_index_write(idx) < 0) {
 		md_strv_free(&badlayers);
 		md_strv_free(&badimages);
@@ -17753,6 +17825,10 @@ static int md_cmd_boot(struct md_args *a)
 		return md_fail(1);
 	if (md_store_lock() == 0) {
 		md_store_gc_tmp(NULL);
+		struct md_json *ix = md_index_read();
+		if (ix)
+			md_net_reclaim(ix, 1, 0); /* leases and links from before the reboot or a crash */
+		md_json_free(ix);
 		md_store_unlock();
 	}
 	int rc = 0;
