@@ -4805,10 +4805,102 @@ out:
 	return r;
 }
 
+/* ---- platforms: os/architecture/variant, as the OCI image index names them ---- */
+
+struct md_platform {
+	char os[32], arch[32], variant[16];
+};
+
+static struct md_platform md_want; /* what load and pull pick (--platform) */
+
+/* The ARM architecture version of this CPU, from /proc/cpuinfo. */
+static int md_arm_version(void)
+{
+	char *ci = md_read_file("/proc/cpuinfo", 1 << 20, NULL);
+	int v = 7;
+	const char *p = ci ? strstr(ci, "CPU architecture") : NULL;
+	if (p && (p = strchr(p, ':')))
+		v = atoi(p + 1);
+	free(ci);
+	md_errmsg[0] = 0;
+	return v >= 8 ? 8 : v > 0 ? v : 7;
+}
+
+static void md_platform_host(struct md_platform *p)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->os, sizeof p->os, "linux");
+	snprintf(p->arch, sizeof p->arch, "%s", md_host_arch());
+	if (strcmp(p->arch, "arm") == 0)
+		snprintf(p->variant, sizeof p->variant, "v%d", md_arm_version() > 7 ? 7 : md_arm_version());
+}
+
+/* "linux/arm/v7", "linux/arm64", "arm64", "aarch64", "armhf" ... */
+static int md_platform_parse(const char *s, struct md_platform *p)
+{
+	char buf[96], *f[3] = {0};
+	int n = 0;
+	memset(p, 0, sizeof *p);
+	snprintf(buf, sizeof buf, "%s", s);
+	for (char *t = strtok(buf, "/"); t && n < 3; t = strtok(NULL, "/"))
+		f[n++] = t;
+	if (!n || strchr(s, ' ') || strlen(s) > 90)
+		return md_err("invalid platform \"%s\": expected OS/ARCH[/VARIANT]", s);
+	const char *os = n >= 2 ? f[0] : "linux", *arch = n >= 2 ? f[1] : f[0], *var = n == 3 ? f[2] : "";
+	static const char *const alias[][3] = {{"x86_64", "amd64", ""},  {"x86-64", "amd64", ""}, {"aarch64", "arm64", ""},
+	                                       {"armhf", "arm", "v7"},   {"armel", "arm", "v6"},  {"i386", "386", ""},
+	                                       {"i686", "386", ""},      {"mipsel", "mipsle", ""}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(alias); i++)
+		if (strcmp(arch, alias[i][0]) == 0) {
+			arch = alias[i][1];
+			if (!*var)
+				var = alias[i][2];
+		}
+	static const char *const known[] = {"amd64", "arm64", "arm", "386", "mips", "mipsle", "mips64", "mips64le",
+	                                    "riscv64", "ppc64le", "s390x"};
+	int ok = 0;
+	for (size_t i = 0; i < MD_ARRAY_LEN(known); i++)
+		ok |= strcmp(arch, known[i]) == 0;
+	if (!ok || strcmp(os, "linux") != 0)
+		return md_err("unsupported platform \"%s\" (linux and one of amd64, arm64, arm/v5|v6|v7, 386, mips, mipsle, riscv64...)", s);
+	if (*var && !(var[0] == 'v' && isdigit((unsigned char)var[1]) && !var[2]))
+		return md_err("invalid platform variant \"%s\" in \"%s\"", var, s);
+	snprintf(p->os, sizeof p->os, "%s", os);
+	snprintf(p->arch, sizeof p->arch, "%s", arch);
+	snprintf(p->variant, sizeof p->variant, "%s", strcmp(arch, "arm64") == 0 && strcmp(var, "v8") == 0 ? "" : var);
+	return 0;
+}
+
+static void md_platform_str(const struct md_platform *p, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s%s%s", p->os, p->arch, p->variant[0] ? "/" : "", p->variant);
+}
+
+/*
+ * How well an image platform suits the wanted one: -1 not at all; higher is
+ * better.  ARM is strict: a v6 machine never gets a v7 image, a v7 one
+ * prefers v7, then v6, then v5; an image without a variant counts as v7.
+ */
+static int md_platform_score(const struct md_platform *want, const struct md_json *p)
+{
+	const char *os = md_json_gets(p, "os"), *arch = md_json_gets(p, "architecture"), *var = md_json_gets(p, "variant");
+	if (!md_streq(os, want->os) || !md_streq(arch, want->arch))
+		return -1;
+	if (strcmp(want->arch, "arm") == 0) {
+		int w = want->variant[0] ? atoi(want->variant + 1) : 7;
+		int v = var && var[0] == 'v' ? atoi(var + 1) : 7;
+		return v > w ? -1 : 10 - (w - v);
+	}
+	if (strcmp(want->arch, "arm64") == 0)
+		return !var || !*var || strcmp(var, "v8") == 0 ? 10 : 5;
+	return !var || !*var || md_streq(var, want->variant) ? 10 : 5;
+}
+
 static int md_platform_match(const struct md_json *p)
 {
-	const char *os = md_json_gets(p, "os"), *arch = md_json_gets(p, "architecture");
-	return md_streq(os, "linux") && md_streq(arch, md_host_arch());
+	if (!md_want.os[0])
+		md_platform_host(&md_want);
+	return md_platform_score(&md_want, p) >= 0;
 }
 
 /* Resolve a descriptor (manifest or nested index) into one image. */
@@ -4832,23 +4924,29 @@ static int md_load_oci_desc(struct md_load *L, const struct md_json *desc, const
 		const struct md_json *pick = NULL;
 		struct md_sb plats = {0};
 		size_t real = 0;
+		int best = -1;
+		if (!md_want.os[0])
+			md_platform_host(&md_want);
 		for (struct md_json *d = ms ? ms->child : NULL; d; d = d->next) {
 			const char *rt = md_json_gets(md_json_get(d, "annotations"), "vnd.docker.reference.type");
 			if (md_streq(rt, "attestation-manifest"))
 				continue;
 			struct md_json *p = md_json_get(d, "platform");
 			real++;
-			if (!p || md_platform_match(p)) {
-				if (!pick)
-					pick = d;
+			int sc = p ? md_platform_score(&md_want, p) : 0;
+			if (sc > best) {
+				best = sc;
+				pick = d;
 			}
 			if (p)
 				md_sb_printf(&plats, "%s%s/%s%s%s", plats.len ? ", " : "", md_json_gets(p, "os") ? md_json_gets(p, "os") : "?",
 				             md_json_gets(p, "architecture") ? md_json_gets(p, "architecture") : "?",
 				             md_json_gets(p, "variant") ? "/" : "", md_json_gets(p, "variant") ? md_json_gets(p, "variant") : "");
 		}
+		char want[96];
+		md_platform_str(&md_want, want, sizeof want);
 		if (!pick)
-			md_err("image index %.19s has no image for linux/%s (it has: %s)", mm->digest, md_host_arch(),
+			md_err("image index %.19s has no image for %s (it has: %s)", mm->digest, want,
 			       real ? md_sb_str(&plats) : "nothing");
 		else
 			r = md_load_oci_desc(L, pick, refname, depth + 1);
@@ -4899,7 +4997,7 @@ static int md_load_oci(struct md_load *L, struct md_member *ix)
 		r = md_load_oci_desc(L, d, name, 0);
 	}
 	if (r == 0 && L->nimg == before)
-		r = md_err("index.json has no image for linux/%s", md_host_arch());
+		r = md_err("index.json has no image for %s/%s", md_want.os, md_want.arch);
 out:
 	md_json_free(idx);
 	return r;
@@ -5276,7 +5374,11 @@ static int md_import_fd(int fd, const char *tag, const char *message, const stru
 	char now[64];
 	md_time_now(now, sizeof now);
 	struct md_json *cfg = md_json_new(MD_J_OBJ);
-	md_json_sets(cfg, "architecture", md_host_arch());
+	if (!md_want.os[0])
+		md_platform_host(&md_want);
+	md_json_sets(cfg, "architecture", md_want.arch);
+	if (md_want.variant[0])
+		md_json_sets(cfg, "variant", md_want.variant);
 	struct md_json *c = md_json_set(cfg, "config", md_json_new(MD_J_OBJ));
 	for (size_t i = 0; changes && i < changes->n; i++)
 		if (md_import_change(c, changes->v[i]) < 0) {
@@ -13895,6 +13997,8 @@ done:
 static int md_cmd_load(struct md_args *a)
 {
 	const char *in = md_opt(a, "input");
+	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
+		return md_fail(125);
 	int fd = 0;
 	if (in && strcmp(in, "-") != 0) {
 		fd = open(in, O_RDONLY | O_CLOEXEC);
@@ -13915,6 +14019,8 @@ static int md_cmd_load(struct md_args *a)
 static int md_cmd_import(struct md_args *a)
 {
 	const char *src = a->pos.v[0];
+	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
+		return md_fail(125);
 	int fd = 0;
 	if (strcmp(src, "-") != 0) {
 		fd = open(src, O_RDONLY | O_CLOEXEC);
@@ -17815,6 +17921,256 @@ static void md_df_volumes(struct md_json *idx, uint64_t out[4])
 	md_strv_free(&vs);
 }
 
+/* ---- info and check-config: what this kernel and host offer ---- */
+
+/* The running kernel's configuration (/proc/config.gz, /boot/config-RELEASE, or a given file). */
+static char *md_kconfig_read(const char *path, char *from, size_t fromsz)
+{
+	struct utsname u;
+	uname(&u);
+	char boot[300];
+	snprintf(boot, sizeof boot, "/boot/config-%s", u.release);
+	const char *cands[] = {path, "/proc/config.gz", boot, "/usr/src/linux/.config"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(cands); i++) {
+		if (!cands[i] || access(cands[i], R_OK) != 0)
+			continue;
+		gzFile g = gzopen(cands[i], "rb"); /* reads plain files too */
+		if (!g)
+			continue;
+		struct md_sb b = {0};
+		char buf[8192];
+		int n;
+		while ((n = gzread(g, buf, sizeof buf)) > 0 && b.len < (8u << 20))
+			md_sb_putn(&b, buf, (size_t)n);
+		gzclose(g);
+		if (b.len) {
+			snprintf(from, fromsz, "%s", cands[i]);
+			return b.s;
+		}
+		md_sb_free(&b);
+	}
+	return NULL;
+}
+
+/* 'y', 'm', or 0 for a CONFIG_ option; -1 when unknown (no config found). */
+static int md_kconfig_get(const char *cfg, const char *opt)
+{
+	if (!cfg)
+		return -1;
+	char key[96];
+	snprintf(key, sizeof key, "\nCONFIG_%s=", opt);
+	const char *p = strstr(cfg, key);
+	if (!p && strncmp(cfg, key + 1, strlen(key + 1)) == 0)
+		p = cfg - 1;
+	return p ? p[strlen(key)] : 0;
+}
+
+struct md_kcheck {
+	const char *opt;     /* CONFIG_ name */
+	const char *what;    /* what minidock uses it for */
+	int necessary;
+	int (*probe)(void);  /* runtime check when there is no config file */
+};
+
+static int md_probe_fs(const char *fs)
+{
+	char *f = md_read_file("/proc/filesystems", 1 << 16, NULL);
+	char key[64];
+	snprintf(key, sizeof key, "\t%s\n", fs);
+	int r = f && strstr(f, key) != NULL;
+	free(f);
+	md_errmsg[0] = 0;
+	return r;
+}
+
+static int md_probe_ns(const char *ns)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/self/ns/%s", ns);
+	return access(p, F_OK) == 0;
+}
+
+static int md_probe_cg(const char *ctl)
+{
+	char *f = md_read_file("/proc/cgroups", 1 << 16, NULL);
+	int r = 0;
+	for (char *l = f ? strtok(f, "\n") : NULL; l && !r; l = strtok(NULL, "\n")) {
+		size_t n = strlen(ctl);
+		r = strncmp(l, ctl, n) == 0 && (l[n] == '\t' || l[n] == ' ');
+	}
+	free(f);
+	md_errmsg[0] = 0;
+	return r || md_cg_detect() == MD_CG_V2;
+}
+
+static int md_pr_ns_net(void) { return md_probe_ns("net"); }
+static int md_pr_ns_pid(void) { return md_probe_ns("pid"); }
+static int md_pr_ns_ipc(void) { return md_probe_ns("ipc"); }
+static int md_pr_ns_uts(void) { return md_probe_ns("uts"); }
+static int md_pr_ns_user(void) { return md_probe_ns("user"); }
+static int md_pr_ns_cgroup(void) { return md_probe_ns("cgroup"); }
+static int md_pr_overlay(void) { return md_probe_fs("overlay"); }
+static int md_pr_mqueue(void) { return md_probe_fs("mqueue"); }
+static int md_pr_cgroup(void) { return md_probe_fs("cgroup") || md_probe_fs("cgroup2"); }
+static int md_pr_memcg(void) { return md_probe_cg("memory"); }
+static int md_pr_pids(void) { return md_probe_cg("pids"); }
+static int md_pr_cpuset(void) { return md_probe_cg("cpuset"); }
+static int md_pr_cpu(void) { return md_probe_cg("cpu"); }
+static int md_pr_devices(void) { return md_probe_cg("devices"); }
+static int md_pr_freezer(void) { return md_probe_cg("freezer"); }
+static int md_pr_seccomp(void) { return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0; }
+static int md_pr_devpts(void) { return md_probe_fs("devpts"); }
+
+static const struct md_kcheck md_kchecks[] = {
+	{"NAMESPACES", "namespaces", 1, NULL},
+	{"NET_NS", "network namespaces", 1, md_pr_ns_net},
+	{"PID_NS", "pid namespaces", 1, md_pr_ns_pid},
+	{"IPC_NS", "ipc namespaces", 1, md_pr_ns_ipc},
+	{"UTS_NS", "uts namespaces", 1, md_pr_ns_uts},
+	{"CGROUPS", "control groups", 1, md_pr_cgroup},
+	{"CGROUP_CPUACCT", "cpu accounting (stats)", 1, md_pr_cpu},
+	{"CGROUP_DEVICE", "the device allowlist", 1, md_pr_devices},
+	{"CGROUP_FREEZER", "pause and unpause", 1, md_pr_freezer},
+	{"CGROUP_SCHED", "cpu shares and quota", 1, md_pr_cpu},
+	{"CPUSETS", "--cpuset-cpus", 1, md_pr_cpuset},
+	{"MEMCG", "memory limits", 1, md_pr_memcg},
+	{"CGROUP_PIDS", "--pids-limit", 1, md_pr_pids},
+	{"OVERLAY_FS", "the overlay root filesystem", 1, md_pr_overlay},
+	{"POSIX_MQUEUE", "/dev/mqueue", 1, md_pr_mqueue},
+	{"UNIX98_PTYS", "/dev/pts", 1, md_pr_devpts},
+	{"UNIX", "the monitor's attach socket", 1, NULL},
+	{"CGROUP_NS", "cgroup namespaces", 0, md_pr_ns_cgroup},
+	{"USER_NS", "--userns=remap", 0, md_pr_ns_user},
+	{"SECCOMP", "the default seccomp filter", 0, md_pr_seccomp},
+	{"SECCOMP_FILTER", "the default seccomp filter", 0, md_pr_seccomp},
+	{"CGROUP_BPF", "the device allowlist on cgroup v2", 0, NULL},
+	{"BPF_SYSCALL", "the device allowlist on cgroup v2", 0, NULL},
+	{"MEMCG_SWAP", "--memory-swap (older kernels)", 0, NULL},
+	{"VETH", "bridge networking", 0, NULL},
+	{"BRIDGE", "bridge networking", 0, NULL},
+	{"NETFILTER", "NAT and published ports", 0, NULL},
+	{"NF_CONNTRACK", "NAT and published ports", 0, NULL},
+	{"NF_NAT", "NAT and published ports", 0, NULL},
+	{"NF_TABLES", "NAT with nftables", 0, NULL},
+	{"NFT_NAT", "NAT with nftables", 0, NULL},
+	{"NFT_MASQ", "masquerade with nftables", 0, NULL},
+	{"NFT_FIB_IPV4", "published ports with nftables", 0, NULL},
+	{"NFT_CT", "hairpin NAT with nftables", 0, NULL},
+	{"IP_NF_NAT", "NAT with iptables", 0, NULL},
+	{"IP_NF_TARGET_MASQUERADE", "masquerade with iptables", 0, NULL},
+	{"NETFILTER_XT_MATCH_ADDRTYPE", "published ports with iptables", 0, NULL},
+	{"NETFILTER_XT_MATCH_CONNTRACK", "hairpin NAT with iptables", 0, NULL},
+};
+
+static int md_cmd_check_config(struct md_args *a)
+{
+	char from[300] = "";
+	char *cfg = md_kconfig_read(a->pos.n ? a->pos.v[0] : NULL, from, sizeof from);
+	struct utsname u;
+	uname(&u);
+	printf("kernel: %s %s (%s)\n", u.sysname, u.release, u.machine);
+	if (cfg)
+		printf("info: reading kernel config from %s\n", from);
+	else
+		printf("info: no kernel config found (/proc/config.gz, /boot/config-%s): checking the running kernel instead\n",
+		       u.release);
+	int missing_needed = 0;
+	for (int sect = 1; sect >= 0; sect--) {
+		printf("\n%s:\n", sect ? "Generally Necessary" : "Optional Features");
+		for (size_t i = 0; i < MD_ARRAY_LEN(md_kchecks); i++) {
+			const struct md_kcheck *k = &md_kchecks[i];
+			if (k->necessary != sect)
+				continue;
+			int v = md_kconfig_get(cfg, k->opt);
+			const char *state;
+			if (v == 'y')
+				state = "enabled";
+			else if (v == 'm')
+				state = "enabled (as module)";
+			else if (k->probe && v <= 0 && k->probe())
+				state = "enabled (seen at run time)"; /* options newer kernels dropped */
+			else if (v == -1 && k->probe)
+				state = "missing";
+			else if (v == -1)
+				state = "unknown (no kernel config to read)";
+			else
+				state = "missing";
+			if (sect && !strcmp(state, "missing"))
+				missing_needed++;
+			printf("- CONFIG_%s: %s  (%s)\n", k->opt, state, k->what);
+		}
+	}
+	printf("\ncgroups: %s\n", md_cg_detect() == MD_CG_V2 ? "v2 (unified)" : md_cg_detect() == MD_CG_HYBRID ? "hybrid (v1 controllers)"
+	                                         : md_cg_detect() == MD_CG_V1 ? "v1" : "none mounted");
+#if MD_FEATURE_NET
+	const char *fw = md_fw_backend();
+	printf("firewall: %s%s\n", fw, strcmp(fw, "none") == 0 ? " (no nft or iptables: published ports and NAT will not work)" : "");
+	char *fwd = md_read_file("/proc/sys/net/ipv4/ip_forward", 16, NULL);
+	printf("ip_forward: %s\n", fwd ? (fwd[0] == '1' ? "on" : "off (minidock turns it on when a network is used)") : "unknown");
+	free(fwd);
+#endif
+	free(cfg);
+	md_errmsg[0] = 0;
+	if (missing_needed)
+		printf("\n%d necessary option%s missing: containers will not run on this kernel\n", missing_needed,
+		       missing_needed == 1 ? " is" : "s are");
+	return missing_needed ? 1 : 0;
+}
+
+static int md_cmd_info(struct md_args *a)
+{
+	(void)a;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	unsigned n = 0, running = 0, paused = 0, stopped = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		const char *st = md_ctr_state(&c);
+		n++;
+		if (md_streq(st, "running") || md_streq(st, "restarting"))
+			running++;
+		else if (md_streq(st, "paused"))
+			paused++;
+		else
+			stopped++;
+		md_ctr_free(&c);
+	}
+	struct utsname u;
+	uname(&u);
+	struct sysinfo si;
+	sysinfo(&si);
+	const char *bad = md_upper_unsupported(md_st.root);
+	char mem[32];
+	md_human_bin(mem, sizeof mem, (double)si.totalram * si.mem_unit);
+	printf("Containers: %u\n Running: %u\n Paused: %u\n Stopped: %u\n", n, running, paused, stopped);
+	printf("Images: %zu\n", md_json_get(idx, "images")->n);
+	printf("Server Version: %s (minidock, no daemon)\n", MD_VERSION);
+	printf("Storage Driver: overlay2\n");
+	if (bad)
+		printf(" Fallback: %s (the store is on %s)\n", getenv("MINIDOCK_OVERLAY_FALLBACK") ? getenv("MINIDOCK_OVERLAY_FALLBACK") : MD_DEFAULT_OVERLAY_FALLBACK, bad);
+	printf("Logging Driver: minidock (size-capped: %s x %s)\n", MD_DEFAULT_LOG_MAX_SIZE, MD_DEFAULT_LOG_MAX_FILE);
+	enum md_cg_mode cm = md_cg_detect();
+	printf("Cgroup Driver: cgroupfs\nCgroup Version: %s\n", cm == MD_CG_V2 ? "2" : cm == MD_CG_NONE ? "none" : "1");
+	printf("Features:");
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_features); i++)
+		printf(" %c%s", md_features[i].on ? '+' : '-', md_features[i].name);
+	printf("\nSecurity Options:\n%s%s", MD_FEATURE_SECCOMP ? " seccomp\n  Profile: builtin (Docker's default)\n" : "",
+	       MD_FEATURE_USERNS ? " userns (with --userns=remap)\n" : "");
+	printf("Kernel Version: %s\nOperating System: Linux\nOSType: linux\nArchitecture: %s\n", u.release, u.machine);
+	printf("CPUs: %ld\nTotal Memory: %s\n", md_ncpus(), mem);
+	printf("Name: %s\n", u.nodename);
+	printf("Minidock Root Dir: %s\nMinidock Run Root: %s\n", md_st.root, md_st.runroot);
+#if MD_FEATURE_NET
+	printf("Firewall: %s\n", md_fw_backend());
+#endif
+	md_json_free(idx);
+	md_errmsg[0] = 0;
+	return 0;
+}
+
 /* ---- boot: what an init script runs once the machine is up ---- */
 
 static int md_cmd_boot(struct md_args *a)
@@ -18387,12 +18743,13 @@ static const struct md_optdef md_o_prune[] = {
 	{NULL, 0, NULL, NULL}};
 static const struct md_optdef md_o_load[] = {
 	{"input", 'i', "file", "Read from tar archive file, instead of STDIN"},
+	{"platform", 0, "string", "From a multi-platform archive, load this platform (OS/ARCH[/VARIANT]); default: this machine's"},
 	{"quiet", 'q', NULL, "Suppress the load output"},
 	{NULL, 0, NULL, NULL}};
 static const struct md_optdef md_o_import[] = {
 	{"change", 'c', "list", "Apply Dockerfile instruction to the created image"},
 	{"message", 'm', "string", "Set commit message for imported image"},
-	{"platform", 0, "string", "Set platform (only this machine's is supported)"},
+	{"platform", 0, "string", "Set the image's platform (OS/ARCH[/VARIANT]; default: this machine's)"},
 	{NULL, 0, NULL, NULL}};
 static const struct md_optdef md_o_save[] = {
 	{"format", 0, "string", "Archive format: docker (default; docker-archive with an OCI layout) or oci"},
@@ -18509,6 +18866,9 @@ static const struct md_cmd md_cmds[] = {
 	{"cp", md_cmd_cp, md_o_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
 	{"rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
 	{"boot", md_cmd_boot, md_o_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
+	{"info", md_cmd_info, md_o_none, "", "Display system-wide information", 0, 0, 0},
+	{"check-config", md_cmd_check_config, md_o_none, "[KERNEL_CONFIG]", "Tell what the running kernel lacks for minidock", 0, 1, 0},
+	{"system info", md_cmd_info, md_o_none, "", "Display system-wide information", 0, 0, 0},
 #if MD_FEATURE_NET
 	{"port", md_cmd_port, md_o_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container", 1, 2, 0},
 	{"network create", md_cmd_network_create, md_o_ncreate, "[OPTIONS] NETWORK", "Create a network", 1, 1, 0},
