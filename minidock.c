@@ -17,18 +17,19 @@
  *   09  layers: tar entry checks, unpack, tar-split, reconstruct
  *   10  store: layout, locks, graph index, blobs, layers, images
  *   11  load, import, save
- *   12  seccomp [MD_FEATURE_SECCOMP]
- *   13  cgroups: v1, v2 and hybrid hierarchies, limits, devices
- *   14  containers: records, names, state
- *   15  networking: rtnetlink, IPAM, NAT, published ports [MD_FEATURE_NET]
- *   16  runtime: rootfs, namespaces, mounts, credentials
- *   17  monitor: supervision, logs, attach, restart
- *   18  option parsing
- *   19  image commands: images, inspect, history, tag, rmi, prune, df, check
- *   20  container commands: run, exec, ps, logs, cp, ... and volumes
- *   21  network commands [MD_FEATURE_NET]
- *   22  command table and dispatch
- *   23  main
+ *   12  registry client: HTTP/1.1 over BearSSL, auth, pull, push [MD_FEATURE_PULL]
+ *   13  seccomp [MD_FEATURE_SECCOMP]
+ *   14  cgroups: v1, v2 and hybrid hierarchies, limits, devices
+ *   15  containers: records, names, state
+ *   16  networking: rtnetlink, IPAM, NAT, published ports [MD_FEATURE_NET]
+ *   17  runtime: rootfs, namespaces, mounts, credentials
+ *   18  monitor: supervision, logs, attach, restart
+ *   19  option parsing
+ *   20  image commands: images, inspect, history, tag, rmi, prune, df, check
+ *   21  container commands: run, exec, ps, logs, cp, ...; volumes; pull, push, login
+ *   22  network commands [MD_FEATURE_NET]
+ *   23  command table and dispatch
+ *   24  main
  *
  * Conventions (see ../shared/STYLE.md): everything is static; names are
  * md_<subsystem>_<verb>; code that holds resources returns -1 after
@@ -142,6 +143,9 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/if_link.h>
@@ -5587,7 +5591,2463 @@ out:
 	return r;
 }
 
-/**** 12 seccomp [MD_FEATURE_SECCOMP] ***************************************/
+/**** 12 registry client: HTTP/1.1 over BearSSL, auth, pull, push [MD_FEATURE_PULL] */
+/*
+ * A small HTTP/1.1 client of minidock's own: TCP with timeouts, TLS through
+ * BearSSL (the system CA bundle, per-registry CAs and client certificates in
+ * Docker's certs.d layout, SNI and name checks), proxies via CONNECT,
+ * keep-alive, content-length, chunked and close-delimited bodies, redirects
+ * (never forwarding the registry's Authorization to another host), and the
+ * registry's auth (anonymous and authenticated bearer tokens, basic).  The
+ * response parsers take hostile input and are fuzzed.  On top: pull (one
+ * pass: download, hash, decompress, unpack), resumable through partial
+ * blobs kept in ROOT/pulls/, and push.
+ */
+
+#if MD_FEATURE_PULL
+
+#ifndef MD_CONFIG_DIR
+#define MD_CONFIG_DIR "/etc/minidock"
+#endif
+#ifndef MD_DEFAULT_CA_BUNDLE
+#define MD_DEFAULT_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#endif
+#define MD_HTTP_MAX_HEAD (64u << 10)   /* status line and headers */
+#define MD_HTTP_MAX_LINE (16u << 10)
+#define MD_HTTP_TIMEOUT_MS 30000
+
+static const char *md_config_dir(void)
+{
+	const char *d = getenv("MINIDOCK_CONFIG_DIR");
+	return d && *d ? d : MD_CONFIG_DIR;
+}
+
+/* ---- URLs ---- */
+
+struct md_url {
+	char scheme[8];
+	char host[256];  /* without brackets for IPv6 */
+	int port;
+	char path[4096]; /* with the query */
+};
+
+static int md_url_parse(const char *s, struct md_url *u)
+{
+	memset(u, 0, sizeof *u);
+	const char *p = strstr(s, "://");
+	if (!p || p - s >= (long)sizeof u->scheme)
+		return md_err("invalid URL \"%.200s\"", s);
+	memcpy(u->scheme, s, (size_t)(p - s));
+	for (char *c = u->scheme; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	int https = strcmp(u->scheme, "https") == 0;
+	if (!https && strcmp(u->scheme, "http") != 0)
+		return md_err("unsupported URL scheme in \"%.200s\"", s);
+	p += 3;
+	const char *end = p + strcspn(p, "/?#");
+	const char *hs = p, *he = end, *colon = NULL;
+	if (memchr(p, '@', (size_t)(end - p)))
+		return md_err("URLs with credentials are not supported: \"%.200s\"", s);
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+		if (!rb)
+			return md_err("invalid URL \"%.200s\"", s);
+		hs = p + 1;
+		he = rb;
+		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = memchr(p, ':', (size_t)(end - p));
+		if (colon)
+			he = colon;
+	}
+	if (he <= hs || he - hs >= (long)sizeof u->host)
+		return md_err("invalid host in URL \"%.200s\"", s);
+	memcpy(u->host, hs, (size_t)(he - hs));
+	u->port = https ? 443 : 80;
+	if (colon) {
+		char *e;
+		long v = strtol(colon + 1, &e, 10);
+		if (e != end || v < 1 || v > 65535)
+			return md_err("invalid port in URL \"%.200s\"", s);
+		u->port = (int)v;
+	}
+	for (const char *c = u->host; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != ':' && *c != '_')
+			return md_err("invalid host in URL \"%.200s\"", s);
+	const char *path = *end == '/' || *end == '?' ? end : "/";
+	if (strlen(path) >= sizeof u->path)
+		return md_err("URL too long");
+	snprintf(u->path, sizeof u->path, "%s%s", *path == '?' ? "/" : "", path);
+	char *hash = strchr(u->path, '#');
+	if (hash)
+		*hash = 0;
+	for (const char *c = u->path; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return md_err("invalid character in URL \"%.200s\"", s);
+	return 0;
+}
+
+/* Resolve a Location header against the URL it came from. */
+static int md_url_join(const struct md_url *base, const char *loc, struct md_url *out)
+{
+	if (strstr(loc, "://"))
+		return md_url_parse(loc, out);
+	*out = *base;
+	if (loc[0] == '/' && loc[1] == '/') {
+		char full[4400];
+		snprintf(full, sizeof full, "%s:%s", base->scheme, loc);
+		return md_url_parse(full, out);
+	}
+	if (loc[0] == '/') {
+		if (strlen(loc) >= sizeof out->path)
+			return md_err("redirect URL too long");
+		snprintf(out->path, sizeof out->path, "%s", loc);
+	} else {
+		char *sl = strrchr(out->path, '/');
+		size_t keep = sl ? (size_t)(sl - out->path) + 1 : 0;
+		if (keep + strlen(loc) >= sizeof out->path)
+			return md_err("redirect URL too long");
+		snprintf(out->path + keep, sizeof out->path - keep, "%s", loc);
+	}
+	for (const char *c = out->path; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return md_err("invalid character in redirect");
+	return 0;
+}
+
+/* ---- base64 ---- */
+
+static char *md_b64(const void *data, size_t n)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	char *o = md_alloc(4 * ((n + 2) / 3) + 1), *q = o;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+		*q++ = t[v >> 18];
+		*q++ = t[(v >> 12) & 63];
+		*q++ = i + 1 < n ? t[(v >> 6) & 63] : '=';
+		*q++ = i + 2 < n ? t[v & 63] : '=';
+	}
+	*q = 0;
+	return o;
+}
+
+/* Decode base64 (standard alphabet, padding optional); NULL if invalid. */
+static MD_UNUSED char *md_unb64(const char *s, size_t *outlen)
+{
+	size_t n = strlen(s);
+	char *o = md_alloc(n * 3 / 4 + 3);
+	size_t k = 0;
+	unsigned v = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int c = s[i];
+		int d = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+		        : c == '+' || c == '-' ? 62 : c == '/' || c == '_' ? 63 : c == '=' ? -2 : -1;
+		if (d == -2)
+			break;
+		if (d < 0) {
+			free(o);
+			return NULL;
+		}
+		v = v << 6 | (unsigned)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			o[k++] = (char)((v >> bits) & 0xff);
+		}
+	}
+	o[k] = 0;
+	if (outlen)
+		*outlen = k;
+	return o;
+}
+
+/* ---- HTTP response heads: a pure parser, for hostile input ---- */
+
+struct md_http_resp {
+	int status;
+	char reason[128];
+	struct md_strv hdr;   /* "name: value", names lower-cased */
+	int64_t clen;         /* -1 when not given */
+	int chunked;
+	/* body state */
+	uint64_t left;        /* content-length left, or chunk bytes left */
+	int chunk_state;      /* 0 size line next, 1 in chunk, 2 CRLF after chunk, 3 done */
+	int done;
+};
+
+static void md_http_resp_free(struct md_http_resp *r)
+{
+	md_strv_free(&r->hdr);
+	memset(r, 0, sizeof *r);
+}
+
+static const char *md_http_header(const struct md_http_resp *r, const char *name)
+{
+	size_t l = strlen(name);
+	for (size_t i = 0; i < r->hdr.n; i++)
+		if (strncmp(r->hdr.v[i], name, l) == 0 && r->hdr.v[i][l] == ':')
+			return r->hdr.v[i] + l + 2;
+	return NULL;
+}
+
+/*
+ * Parse a complete head ("HTTP/1.1 200 OK\r\n...\r\n\r\n", len bytes without
+ * anything after).  Refuses what a server has no business sending: bad
+ * status lines, control characters, folded or oversized headers, two
+ * different Content-Lengths, Content-Length with chunked.
+ */
+static int md_http_parse_head(const char *buf, size_t len, struct md_http_resp *r)
+{
+	memset(r, 0, sizeof *r);
+	r->clen = -1;
+	const char *p = buf, *end = buf + len;
+	const char *eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol || eol - p < 12 || strncmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
+		return md_err("not an HTTP/1.x response");
+	if (!isdigit((unsigned char)p[9]) || !isdigit((unsigned char)p[10]) || !isdigit((unsigned char)p[11]) ||
+	    (p + 12 < eol && p[12] != ' ' && p[12] != '\r'))
+		return md_err("bad HTTP status line");
+	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (r->status < 100 || r->status > 599)
+		return md_err("bad HTTP status %d", r->status);
+	const char *rs = p + 12 < eol ? p + 13 : eol;
+	size_t rl = (size_t)(eol - rs);
+	if (rl && rs[rl - 1] == '\r')
+		rl--;
+	snprintf(r->reason, sizeof r->reason, "%.*s", (int)(rl < sizeof r->reason ? rl : sizeof r->reason - 1), rs);
+	for (char *c = r->reason; *c; c++)
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			*c = '?';
+	p = eol + 1;
+	int te_chunked = 0, te_other = 0;
+	while (p < end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			return md_err("HTTP header without an end of line");
+		size_t l = (size_t)(eol - p);
+		if (l && p[l - 1] == '\r')
+			l--;
+		if (l == 0) {
+			p = eol + 1;
+			break;
+		}
+		if (p[0] == ' ' || p[0] == '\t')
+			return md_err("folded HTTP header");
+		const char *colon = memchr(p, ':', l);
+		if (!colon || colon == p || l > MD_HTTP_MAX_LINE)
+			return md_err("bad HTTP header");
+		for (const char *c = p; c < colon; c++)
+			if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+				return md_err("bad HTTP header name");
+		const char *v = colon + 1, *ve = p + l;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		for (const char *c = v; c < ve; c++)
+			if (((unsigned char)*c < ' ' && *c != '\t') || *c == 0x7f)
+				return md_err("control character in an HTTP header");
+		if (r->hdr.n >= 200)
+			return md_err("too many HTTP headers");
+		struct md_sb h = {0};
+		for (const char *c = p; c < colon; c++)
+			md_sb_putc(&h, (char)tolower((unsigned char)*c));
+		md_sb_puts(&h, ": ");
+		md_sb_putn(&h, v, (size_t)(ve - v));
+		if (md_startswith(h.s, "content-length: ")) {
+			char *e;
+			errno = 0;
+			long long cl = strtoll(h.s + 16, &e, 10);
+			if (errno || *e || cl < 0 || !isdigit((unsigned char)h.s[16]) || (r->clen >= 0 && r->clen != cl)) {
+				md_sb_free(&h);
+				return md_err("bad Content-Length");
+			}
+			r->clen = cl;
+		} else if (md_startswith(h.s, "transfer-encoding: ")) {
+			/* the last coding must be chunked; anything else we cannot read */
+			const char *te = h.s + 19;
+			for (const char *q = te; *q;) {
+				size_t n = strcspn(q, ",");
+				const char *a = q, *b = q + n;
+				while (a < b && isspace((unsigned char)*a))
+					a++;
+				while (b > a && isspace((unsigned char)b[-1]))
+					b--;
+				if ((size_t)(b - a) == 7 && strncasecmp(a, "chunked", 7) == 0)
+					te_chunked = 1;
+				else if (b > a && !((size_t)(b - a) == 8 && strncasecmp(a, "identity", 8) == 0))
+					te_other = 1;
+				q += n;
+				if (*q)
+					q++;
+			}
+		}
+		md_strv_push(&r->hdr, h.s);
+		md_sb_free(&h);
+		p = eol + 1;
+	}
+	if (p != end)
+		return md_err("data after the HTTP header block");
+	if (te_other)
+		return md_err("unsupported Transfer-Encoding");
+	if (te_chunked) {
+		if (r->clen >= 0)
+			return md_err("both Content-Length and chunked encoding");
+		r->chunked = 1;
+	}
+	if (r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200))
+		r->clen = 0;
+	r->left = r->clen >= 0 ? (uint64_t)r->clen : 0;
+	r->done = r->clen == 0 && !r->chunked;
+	return 0;
+}
+
+/* ---- WWW-Authenticate ---- */
+
+struct md_challenge {
+	char scheme[16];  /* "bearer" or "basic" */
+	char realm[1024], service[256], scope[1024];
+};
+
+/* Parse the first Bearer challenge (else the first Basic one). */
+static int md_auth_parse(const char *h, struct md_challenge *c)
+{
+	memset(c, 0, sizeof *c);
+	const char *p = h;
+	int have = 0;
+	while (*p && !(have && strcmp(c->scheme, "bearer") == 0)) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *s = p;
+		while (*p && *p != ' ' && *p != ',' && *p != '=')
+			p++;
+		if (p == s)
+			break;
+		char word[32];
+		snprintf(word, sizeof word, "%.*s", (int)(p - s < 31 ? p - s : 31), s);
+		for (char *w = word; *w; w++)
+			*w = (char)tolower((unsigned char)*w);
+		if (*p == '=') { /* a parameter of the current challenge */
+			p++;
+			char val[1024];
+			size_t k = 0;
+			if (*p == '"') {
+				p++;
+				while (*p && *p != '"') {
+					if (*p == '\\' && p[1])
+						p++;
+					if (k + 1 < sizeof val)
+						val[k++] = *p;
+					p++;
+				}
+				if (*p != '"')
+					return md_err("bad WWW-Authenticate header: unterminated quote");
+				p++;
+			} else {
+				while (*p && *p != ',' && *p != ' ') {
+					if (k + 1 < sizeof val)
+						val[k++] = *p;
+					p++;
+				}
+			}
+			val[k] = 0;
+			if (!have)
+				return md_err("bad WWW-Authenticate header: a parameter before any scheme");
+			if (strcmp(word, "realm") == 0)
+				snprintf(c->realm, sizeof c->realm, "%s", val);
+			else if (strcmp(word, "service") == 0)
+				snprintf(c->service, sizeof c->service, "%.255s", val);
+			else if (strcmp(word, "scope") == 0)
+				snprintf(c->scope, sizeof c->scope, "%s", val);
+			continue;
+		}
+		/* a new scheme: keep a Bearer over an earlier Basic */
+		if (!have || strcmp(word, "bearer") == 0) {
+			struct md_challenge keep = *c;
+			memset(c, 0, sizeof *c);
+			snprintf(c->scheme, sizeof c->scheme, "%.15s", word);
+			if (have && strcmp(keep.scheme, "bearer") == 0)
+				*c = keep;
+			have = 1;
+		}
+	}
+	if (!have)
+		return md_err("empty WWW-Authenticate header");
+	if (strcmp(c->scheme, "bearer") != 0 && strcmp(c->scheme, "basic") != 0)
+		return md_err("unsupported authentication scheme \"%s\"", c->scheme);
+	if (strcmp(c->scheme, "bearer") == 0 && !c->realm[0])
+		return md_err("bearer challenge without a realm");
+	return 0;
+}
+
+/* ---- TLS material: trust anchors, client certificates ---- */
+
+struct md_tls {
+	br_x509_trust_anchor *ta;
+	size_t nta;
+	br_x509_certificate *chain; /* client certificate, if any */
+	size_t nchain;
+	br_skey_decoder_context *skey;
+};
+
+static void md_pem_cb(void *ctx, const void *data, size_t len)
+{
+	md_sb_putn(ctx, data, len);
+}
+
+/* Each PEM object of a buffer: cb(name, der, len). */
+static int md_pem_each(const char *buf, size_t len, void (*cb)(void *, const char *, const unsigned char *, size_t),
+                       void *ctx)
+{
+	br_pem_decoder_context pc;
+	br_pem_decoder_init(&pc);
+	struct md_sb der = {0};
+	char name[128] = "";
+	int inobj = 0;
+	while (len > 0) {
+		size_t k = br_pem_decoder_push(&pc, buf, len);
+		buf += k;
+		len -= k;
+		switch (br_pem_decoder_event(&pc)) {
+		case BR_PEM_BEGIN_OBJ:
+			snprintf(name, sizeof name, "%s", br_pem_decoder_name(&pc));
+			der.len = 0;
+			br_pem_decoder_setdest(&pc, md_pem_cb, &der);
+			inobj = 1;
+			break;
+		case BR_PEM_END_OBJ:
+			if (inobj)
+				cb(ctx, name, (const unsigned char *)md_sb_str(&der), der.len);
+			inobj = 0;
+			break;
+		case BR_PEM_ERROR:
+			md_sb_free(&der);
+			return md_err("malformed PEM data");
+		default:
+			break;
+		}
+	}
+	md_sb_free(&der);
+	return 0;
+}
+
+static void md_dn_cb(void *ctx, const void *data, size_t len)
+{
+	md_sb_putn(ctx, data, len);
+}
+
+static void md_tls_add_ca(void *ctx, const char *name, const unsigned char *der, size_t len)
+{
+	struct md_tls *t = ctx;
+	if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CERTIFICATE") != 0)
+		return;
+	br_x509_decoder_context dc;
+	struct md_sb dn = {0};
+	br_x509_decoder_init(&dc, md_dn_cb, &dn);
+	br_x509_decoder_push(&dc, der, len);
+	br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
+	if (!pk || br_x509_decoder_last_error(&dc) != 0) {
+		md_sb_free(&dn);
+		return;
+	}
+	t->ta = md_realloc(t->ta, (t->nta + 1) * sizeof *t->ta);
+	br_x509_trust_anchor *ta = &t->ta[t->nta++];
+	memset(ta, 0, sizeof *ta);
+	ta->dn.data = (unsigned char *)md_strndup(md_sb_str(&dn), dn.len);
+	ta->dn.len = dn.len;
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	ta->pkey.key_type = pk->key_type;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		ta->pkey.key.rsa.n = memcpy(md_alloc(pk->key.rsa.nlen), pk->key.rsa.n, pk->key.rsa.nlen);
+		ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+		ta->pkey.key.rsa.e = memcpy(md_alloc(pk->key.rsa.elen), pk->key.rsa.e, pk->key.rsa.elen);
+		ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+	} else {
+		ta->pkey.key.ec.curve = pk->key.ec.curve;
+		ta->pkey.key.ec.q = memcpy(md_alloc(pk->key.ec.qlen), pk->key.ec.q, pk->key.ec.qlen);
+		ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+	}
+	md_sb_free(&dn);
+}
+
+static int md_tls_add_ca_file(struct md_tls *t, const char *path)
+{
+	size_t len;
+	char *buf = md_read_file(path, 8u << 20, &len);
+	if (!buf)
+		return -1;
+	size_t before = t->nta;
+	int r = md_pem_each(buf, len, md_tls_add_ca, t);
+	free(buf);
+	if (r < 0)
+		return md_err_wrap("%s", path);
+	if (t->nta == before)
+		return md_err("%s holds no CA certificate", path);
+	return 0;
+}
+
+static void md_tls_add_chain(void *ctx, const char *name, const unsigned char *der, size_t len)
+{
+	struct md_tls *t = ctx;
+	if (!strstr(name, "CERTIFICATE"))
+		return;
+	t->chain = md_realloc(t->chain, (t->nchain + 1) * sizeof *t->chain);
+	t->chain[t->nchain].data = memcpy(md_alloc(len), der, len);
+	t->chain[t->nchain].data_len = len;
+	t->nchain++;
+}
+
+static void md_tls_add_key(void *ctx, const char *name, const unsigned char *der, size_t len)
+{
+	struct md_tls *t = ctx;
+	if (!strstr(name, "PRIVATE KEY") || t->skey)
+		return;
+	t->skey = md_alloc(sizeof *t->skey);
+	br_skey_decoder_init(t->skey);
+	br_skey_decoder_push(t->skey, der, len);
+}
+
+/* CAs and client certificates of certs.d/HOST:PORT (minidock's and Docker's). */
+static int md_tls_certsd(struct md_tls *t, const char *hostport)
+{
+	char *dirs[2] = {md_asprintf("%s/certs.d/%s", md_config_dir(), hostport),
+	                 md_asprintf("/etc/docker/certs.d/%s", hostport)};
+	int r = 0;
+	for (int i = 0; i < 2 && r == 0; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *de;
+		char *cert = NULL, *key = NULL;
+		while (d && (de = readdir(d))) {
+			char *p = md_asprintf("%s/%s", dirs[i], de->d_name);
+			if (md_endswith(de->d_name, ".crt"))
+				r = md_tls_add_ca_file(t, p) < 0 ? -1 : r;
+			else if (md_endswith(de->d_name, ".cert") && !cert)
+				cert = md_strdup(p);
+			else if (md_endswith(de->d_name, ".key") && !key)
+				key = md_strdup(p);
+			free(p);
+		}
+		if (d)
+			closedir(d);
+		if (cert && key && r == 0 && !t->nchain) {
+			size_t l1, l2;
+			char *c = md_read_file(cert, 1 << 20, &l1), *k = md_read_file(key, 1 << 20, &l2);
+			if (c && k) {
+				md_pem_each(c, l1, md_tls_add_chain, t);
+				md_pem_each(k, l2, md_tls_add_key, t);
+			}
+			if (!t->nchain || !t->skey || br_skey_decoder_last_error(t->skey) != 0)
+				r = md_err("client certificate %s or key %s is not usable", cert, key);
+			free(c);
+			free(k);
+		}
+		free(cert);
+		free(key);
+	}
+	free(dirs[0]);
+	free(dirs[1]);
+	return r;
+}
+
+/* ---- connections ---- */
+
+struct md_conn {
+	int fd;
+	int tls;
+	br_ssl_client_context *sc;
+	br_x509_minimal_context *xc;
+	br_sslio_context io;
+	unsigned char *iobuf;
+	unsigned char rbuf[16384];
+	size_t rpos, rlen;
+	char host[256];
+	int port;
+	int proxied;
+};
+
+static int md_sock_wait(int fd, short ev)
+{
+	struct pollfd pf = {fd, ev, 0};
+	for (;;) {
+		int r = poll(&pf, 1, MD_HTTP_TIMEOUT_MS);
+		if (r > 0)
+			return 0;
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* read(2) with the timeout: > 0 bytes, 0 at EOF, -1 on error or timeout. */
+static ssize_t md_sock_read_raw(int fd, void *buf, size_t len)
+{
+	for (;;) {
+		if (md_sock_wait(fd, POLLIN) < 0)
+			return -1;
+		ssize_t r = read(fd, buf, len);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		return r;
+	}
+}
+
+/* BearSSL's callback: -1 for EOF and errors alike. */
+static int md_sock_read(void *ctx, unsigned char *buf, size_t len)
+{
+	ssize_t r = md_sock_read_raw(*(int *)ctx, buf, len);
+	return r <= 0 ? -1 : (int)r;
+}
+
+static int md_sock_write(void *ctx, const unsigned char *buf, size_t len)
+{
+	int fd = *(int *)ctx;
+	for (;;) {
+		if (md_sock_wait(fd, POLLOUT) < 0)
+			return -1;
+		ssize_t r = write(fd, buf, len);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		return r <= 0 ? -1 : (int)r;
+	}
+}
+
+static int md_tcp_connect(const char *host, int port)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+	char ps[16];
+	snprintf(ps, sizeof ps, "%d", port);
+	int e = getaddrinfo(host, ps, &hints, &res);
+	if (e)
+		return md_err("cannot resolve %s: %s", host, gai_strerror(e));
+	int fd = -1, err = 0;
+	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		int so = 0;
+		socklen_t sl = sizeof so;
+		if (md_sock_wait(fd, POLLOUT) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 || so) {
+			err = so ? so : errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		errno = err ? err : ECONNREFUSED;
+		return md_errno("connect to %s:%d", host, port);
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+static void md_conn_close(struct md_conn *c)
+{
+	if (c->fd >= 0) {
+		if (c->tls && c->sc)
+			br_sslio_close(&c->io);
+		close(c->fd);
+	}
+	free(c->sc);
+	free(c->xc);
+	free(c->iobuf);
+	c->sc = NULL;
+	c->xc = NULL;
+	c->iobuf = NULL;
+	c->fd = -1;
+	c->rpos = c->rlen = 0;
+}
+
+static const char *md_tls_error(struct md_conn *c)
+{
+	int e = c->sc ? br_ssl_engine_last_error(&c->sc->eng) : 0;
+	static char buf[64];
+	switch (e) {
+	case BR_ERR_X509_NOT_TRUSTED: return "certificate signed by unknown authority";
+	case BR_ERR_X509_BAD_SERVER_NAME: return "certificate is not valid for this host name";
+	case BR_ERR_X509_EXPIRED: return "certificate has expired or is not yet valid";
+	case BR_ERR_X509_NOT_CA: return "certificate chain: an issuer is not a CA";
+	case BR_ERR_X509_BAD_SIGNATURE: return "certificate has a bad signature";
+	case BR_ERR_X509_TIME_UNKNOWN: return "no clock to check the certificate's dates";
+	case BR_ERR_X509_CRITICAL_EXTENSION: return "certificate has an unsupported critical extension";
+	case BR_ERR_BAD_VERSION: case BR_ERR_BAD_CIPHER_SUITE: return "no TLS version or cipher in common";
+	case BR_ERR_IO: return errno ? strerror(errno) : "connection closed";
+	case 0: return "connection closed";
+	default:
+		snprintf(buf, sizeof buf, "TLS error %d", e);
+		return buf;
+	}
+}
+
+static int md_conn_write(struct md_conn *c, const void *p, size_t n)
+{
+	if (c->tls) {
+		if (br_sslio_write_all(&c->io, p, n) < 0 || br_sslio_flush(&c->io) < 0)
+			return md_err("TLS write to %s failed (%s)", c->host, md_tls_error(c));
+		return 0;
+	}
+	for (const char *q = p; n;) {
+		int w = md_sock_write(&c->fd, (const unsigned char *)q, n);
+		if (w < 0)
+			return md_errno("write to %s", c->host);
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Up to n bytes; 0 at EOF; -1 on error. */
+static ssize_t md_conn_read(struct md_conn *c, void *buf, size_t n)
+{
+	if (c->rpos < c->rlen) {
+		size_t k = c->rlen - c->rpos < n ? c->rlen - c->rpos : n;
+		memcpy(buf, c->rbuf + c->rpos, k);
+		c->rpos += k;
+		return (ssize_t)k;
+	}
+	if (c->tls) {
+		int r = br_sslio_read(&c->io, buf, n);
+		if (r < 0) {
+			int e = br_ssl_engine_last_error(&c->sc->eng);
+			if (e == BR_ERR_OK) /* the peer closed the connection properly */
+				return 0;
+			return md_err("TLS read from %s failed (%s)", c->host, md_tls_error(c));
+		}
+		return r;
+	}
+	ssize_t r = md_sock_read_raw(c->fd, buf, n);
+	if (r < 0)
+		return md_errno("read from %s", c->host);
+	return r;
+}
+
+/* Fill the read buffer (for line parsing). */
+static int md_conn_fill(struct md_conn *c)
+{
+	if (c->rpos > 0 && c->rpos < c->rlen)
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+	c->rlen -= c->rpos;
+	c->rpos = 0;
+	if (c->rlen == sizeof c->rbuf)
+		return 1;
+	ssize_t n;
+	size_t save = c->rlen;
+	c->rlen = 0; /* md_conn_read must read from the socket */
+	n = c->tls ? br_sslio_read(&c->io, c->rbuf + save, sizeof c->rbuf - save)
+	           : md_sock_read_raw(c->fd, c->rbuf + save, sizeof c->rbuf - save);
+	c->rlen = save;
+	if (n <= 0) {
+		if (c->tls && br_ssl_engine_last_error(&c->sc->eng) != BR_ERR_OK)
+			return md_err("TLS read from %s failed (%s)", c->host, md_tls_error(c));
+		if (!c->tls && n < 0)
+			return md_errno("read from %s", c->host);
+		return 0;
+	}
+	c->rlen += (size_t)n;
+	return 1;
+}
+
+/* Proxy for a URL from HTTPS_PROXY/HTTP_PROXY, unless NO_PROXY covers its host. */
+static int md_proxy_for(const struct md_url *u, struct md_url *proxy)
+{
+	const char *np = getenv("NO_PROXY");
+	if (!np)
+		np = getenv("no_proxy");
+	for (const char *p = np; p && *p;) {
+		size_t n = strcspn(p, ", ");
+		char item[256];
+		snprintf(item, sizeof item, "%.*s", (int)(n < 255 ? n : 255), p);
+		char *colon = strrchr(item, ':');
+		if (colon && strchr(item, ']') == NULL && strchr(colon, '.') == NULL)
+			*colon = 0; /* host:port entries match the host */
+		const char *it = item[0] == '.' ? item + 1 : item;
+		size_t hl = strlen(u->host), il = strlen(it);
+		if (strcmp(item, "*") == 0 || (il && (strcasecmp(u->host, it) == 0 ||
+		                                      (hl > il && u->host[hl - il - 1] == '.' && strcasecmp(u->host + hl - il, it) == 0))))
+			return 0;
+		p += n;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	int https = strcmp(u->scheme, "https") == 0;
+	const char *px = getenv(https ? "HTTPS_PROXY" : "HTTP_PROXY");
+	if (!px)
+		px = getenv(https ? "https_proxy" : "http_proxy");
+	if (!px || !*px)
+		return 0;
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s%s", strstr(px, "://") ? "" : "http://", px);
+	if (md_url_parse(buf, proxy) < 0)
+		return md_err_wrap("proxy");
+	return 1;
+}
+
+/* Read a response head from the connection (up to the blank line). */
+static int md_http_read_head(struct md_conn *c, struct md_http_resp *r)
+{
+	struct md_sb head = {0};
+	for (;;) {
+		if (c->rpos == c->rlen) {
+			int f = md_conn_fill(c);
+			if (f <= 0) {
+				md_sb_free(&head);
+				return f < 0 ? -1 : md_err("%s closed the connection without a response", c->host);
+			}
+		}
+		/* copy up to and including a "\n\n" or "\r\n\r\n" */
+		while (c->rpos < c->rlen) {
+			char ch = (char)c->rbuf[c->rpos++];
+			md_sb_putc(&head, ch);
+			size_t l = head.len;
+			if (ch == '\n' && ((l >= 2 && head.s[l - 2] == '\n') || (l >= 4 && memcmp(head.s + l - 4, "\r\n\r\n", 4) == 0))) {
+				int pr = md_http_parse_head(head.s, head.len, r);
+				md_sb_free(&head);
+				/* an interim 100 Continue: read the real one */
+				if (pr == 0 && r->status == 100) {
+					md_http_resp_free(r);
+					return md_http_read_head(c, r);
+				}
+				return pr;
+			}
+			if (head.len > MD_HTTP_MAX_HEAD) {
+				md_sb_free(&head);
+				return md_err("HTTP response head from %s is larger than %u bytes", c->host, MD_HTTP_MAX_HEAD);
+			}
+		}
+	}
+}
+
+/* Open a connection to u's host (through a proxy, and TLS when https). */
+static int md_conn_open(struct md_conn *c, const struct md_url *u, struct md_tls *tls)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	snprintf(c->host, sizeof c->host, "%s", u->host);
+	c->port = u->port;
+	struct md_url px;
+	int via = md_proxy_for(u, &px);
+	if (via < 0)
+		return -1;
+	c->fd = md_tcp_connect(via ? px.host : u->host, via ? px.port : u->port);
+	if (c->fd < 0)
+		return -1;
+	c->tls = strcmp(u->scheme, "https") == 0;
+	if (via && c->tls) {
+		/* CONNECT tunnel, then TLS inside it */
+		char req[700];
+		int n = snprintf(req, sizeof req, "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n", u->host, u->port, u->host, u->port);
+		int save = c->tls;
+		c->tls = 0;
+		struct md_http_resp r;
+		if (md_conn_write(c, req, (size_t)n) < 0 || md_http_read_head(c, &r) < 0) {
+			md_conn_close(c);
+			return md_err_wrap("proxy %s", px.host);
+		}
+		int st = r.status;
+		md_http_resp_free(&r);
+		if (st != 200) {
+			md_conn_close(c);
+			return md_err("proxy %s refused to connect to %s:%d (HTTP %d)", px.host, u->host, u->port, st);
+		}
+		c->tls = save;
+	} else if (via) {
+		c->proxied = 1;
+		snprintf(c->host, sizeof c->host, "%s", u->host);
+	}
+	if (!c->tls)
+		return 0;
+	c->sc = md_alloc(sizeof *c->sc);
+	c->xc = md_alloc(sizeof *c->xc);
+	c->iobuf = md_alloc(BR_SSL_BUFSIZE_BIDI);
+	br_ssl_client_init_full(c->sc, c->xc, tls->ta, tls->nta);
+	time_t now = time(NULL);
+	br_x509_minimal_set_time(c->xc, (uint32_t)(now / 86400 + 719528), (uint32_t)(now % 86400));
+	if (tls->nchain && tls->skey) {
+		if (br_skey_decoder_key_type(tls->skey) == BR_KEYTYPE_RSA)
+			br_ssl_client_set_single_rsa(c->sc, tls->chain, tls->nchain, br_skey_decoder_get_rsa(tls->skey),
+			                             br_rsa_pkcs1_sign_get_default());
+		else
+			br_ssl_client_set_single_ec(c->sc, tls->chain, tls->nchain, br_skey_decoder_get_ec(tls->skey),
+			                            BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN, BR_KEYTYPE_EC, br_ec_get_default(),
+			                            br_ecdsa_sign_asn1_get_default());
+	}
+	br_ssl_engine_set_buffer(&c->sc->eng, c->iobuf, BR_SSL_BUFSIZE_BIDI, 1);
+	if (!br_ssl_client_reset(c->sc, u->host, 0)) {
+		md_conn_close(c);
+		return md_err("TLS setup for %s failed", u->host);
+	}
+	br_sslio_init(&c->io, &c->sc->eng, md_sock_read, &c->fd, md_sock_write, &c->fd);
+	/* drive the handshake now, so a bad certificate is reported as such */
+	br_sslio_flush(&c->io);
+	unsigned st = br_ssl_engine_current_state(&c->sc->eng);
+	if (st == BR_SSL_CLOSED) {
+		int e = br_ssl_engine_last_error(&c->sc->eng);
+		const char *why = md_tls_error(c);
+		md_conn_close(c);
+		errno = 0;
+		return md_err("TLS handshake with %s:%d failed: %s%s", u->host, u->port, why, e == BR_ERR_IO ? "" : "");
+	}
+	return 0;
+}
+
+/* Send a request; body (if any) of blen bytes.  Reads the response head. */
+static int md_http_send(struct md_conn *c, const char *method, const struct md_url *u, const struct md_strv *hdrs,
+                        const void *body, int64_t blen, struct md_http_resp *r)
+{
+	struct md_sb q = {0};
+	if (c->proxied)
+		md_sb_printf(&q, "%s %s://%s:%d%s HTTP/1.1\r\n", method, u->scheme, u->host, u->port, u->path);
+	else
+		md_sb_printf(&q, "%s %s HTTP/1.1\r\n", method, u->path);
+	int defport = u->port == (strcmp(u->scheme, "https") == 0 ? 443 : 80);
+	md_sb_printf(&q, "Host: %s%s%s", strchr(u->host, ':') ? "[" : "", u->host, strchr(u->host, ':') ? "]" : "");
+	if (!defport)
+		md_sb_printf(&q, ":%d", u->port);
+	md_sb_printf(&q, "\r\nUser-Agent: minidock/%s\r\n", MD_VERSION);
+	for (size_t i = 0; hdrs && i < hdrs->n; i++)
+		md_sb_printf(&q, "%s\r\n", hdrs->v[i]);
+	if (blen >= 0)
+		md_sb_printf(&q, "Content-Length: %lld\r\n", (long long)blen);
+	md_sb_puts(&q, "\r\n");
+	int rc = md_conn_write(c, q.s, q.len);
+	md_sb_free(&q);
+	if (rc == 0 && body && blen > 0)
+		rc = md_conn_write(c, body, (size_t)blen);
+	if (rc < 0)
+		return -1;
+	if (!r)
+		return 0;
+	return md_http_read_head(c, r);
+}
+
+/* Read body bytes (content-length, chunked, or up to EOF); 0 when done. */
+static ssize_t md_http_body(struct md_conn *c, struct md_http_resp *r, void *buf, size_t n)
+{
+	if (r->done)
+		return 0;
+	if (!r->chunked) {
+		if (r->clen >= 0) {
+			if (r->left == 0) {
+				r->done = 1;
+				return 0;
+			}
+			if (n > r->left)
+				n = (size_t)r->left;
+		}
+		ssize_t k = md_conn_read(c, buf, n);
+		if (k < 0)
+			return -1;
+		if (k == 0) {
+			if (r->clen >= 0)
+				return md_err("connection to %s closed %llu bytes before the end of the body", c->host,
+				              (unsigned long long)r->left);
+			r->done = 1;
+			return 0;
+		}
+		if (r->clen >= 0)
+			r->left -= (uint64_t)k;
+		return k;
+	}
+	for (;;) {
+		if (r->chunk_state == 1) {
+			if (n > r->left)
+				n = (size_t)r->left;
+			ssize_t k = md_conn_read(c, buf, n);
+			if (k <= 0)
+				return k < 0 ? -1 : md_err("connection to %s closed inside a chunk", c->host);
+			r->left -= (uint64_t)k;
+			if (r->left == 0)
+				r->chunk_state = 2;
+			return k;
+		}
+		/* a line: chunk size, the CRLF after a chunk, or trailers */
+		char line[256];
+		size_t l = 0;
+		for (;;) {
+			if (c->rpos == c->rlen) {
+				int f = md_conn_fill(c);
+				if (f <= 0)
+					return f < 0 ? -1 : md_err("connection to %s closed inside chunked data", c->host);
+			}
+			char ch = (char)c->rbuf[c->rpos++];
+			if (ch == '\n')
+				break;
+			if (l + 1 >= sizeof line)
+				return md_err("chunk header from %s is too long", c->host);
+			line[l++] = ch;
+		}
+		if (l && line[l - 1] == '\r')
+			l--;
+		line[l] = 0;
+		if (r->chunk_state == 2) {
+			if (l)
+				return md_err("malformed chunked data from %s", c->host);
+			r->chunk_state = 0;
+			continue;
+		}
+		if (r->chunk_state == 3) { /* trailers, up to a blank line */
+			if (!l) {
+				r->done = 1;
+				return 0;
+			}
+			continue;
+		}
+		char *e;
+		errno = 0;
+		unsigned long long sz = strtoull(line, &e, 16);
+		if (errno || e == line || (*e && *e != ';' && *e != ' ' && *e != '\t') || !isxdigit((unsigned char)line[0]) ||
+		    strlen(line) > 16 + (size_t)(strchr(line, ';') ? strlen(strchr(line, ';')) : 0) + 16)
+			return md_err("malformed chunk size from %s", c->host);
+		if (sz == 0) {
+			r->chunk_state = 3;
+			continue;
+		}
+		r->left = sz;
+		r->chunk_state = 1;
+	}
+}
+
+/* Read a whole (small) body into memory. */
+static char *md_http_slurp(struct md_conn *c, struct md_http_resp *r, size_t max, size_t *lenp)
+{
+	struct md_sb b = {0};
+	char buf[16384];
+	ssize_t n;
+	while ((n = md_http_body(c, r, buf, sizeof buf)) > 0) {
+		if (b.len + (size_t)n > max) {
+			md_sb_free(&b);
+			md_err("response from %s is larger than %zu bytes", c->host, max);
+			return NULL;
+		}
+		md_sb_putn(&b, buf, (size_t)n);
+	}
+	if (n < 0) {
+		md_sb_free(&b);
+		return NULL;
+	}
+	if (lenp)
+		*lenp = b.len;
+	return b.s ? b.s : md_strdup("");
+}
+
+/* Discard the rest of a body so the connection can be reused (small ones only). */
+static int md_http_drain(struct md_conn *c, struct md_http_resp *r)
+{
+	char buf[8192];
+	ssize_t n;
+	size_t total = 0;
+	while ((n = md_http_body(c, r, buf, sizeof buf)) > 0)
+		if ((total += (size_t)n) > (1u << 20))
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
+/* ---- registries: configuration, credentials, authenticated requests ---- */
+
+struct md_reg {
+	char name[256];          /* the reference's registry (host[:port]) */
+	char repo[300];          /* library/busybox */
+	struct md_url base;      /* where requests go (scheme, host, port) */
+	struct md_tls tls;
+	struct md_conn conn;
+	char conn_key[300];      /* scheme://host:port of conn, "" if closed */
+	char *basic;             /* base64(user:pass), or NULL */
+	char *token;
+	time_t token_exp;
+	char token_scope[1100];
+	char actions[32];        /* "pull" or "pull,push" */
+};
+
+static struct md_json *md_regcfg(void)
+{
+	char *p = md_asprintf("%s/registries.json", md_config_dir());
+	struct md_json *j = md_path_exists(p) ? md_json_parse_file(p) : md_json_new(MD_J_OBJ);
+	free(p);
+	if (!j) {
+		md_err_wrap("registry configuration");
+		return NULL;
+	}
+	return j;
+}
+
+static int md_regcfg_listed(struct md_json *cfg, const char *key, const char *name)
+{
+	struct md_json *l = md_json_get(cfg, key);
+	for (struct md_json *x = l ? l->child : NULL; x; x = x->next) {
+		const char *v = md_json_str(x);
+		if (!v)
+			continue;
+		if (md_startswith(v, "http://"))
+			v += 7;
+		if (strcmp(v, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Stored credentials for a registry, base64(user:pass) (Docker's "auths"). */
+static char *md_creds_get(const char *registry)
+{
+	char *p = md_asprintf("%s/config.json", md_config_dir());
+	struct md_json *j = md_path_exists(p) ? md_json_parse_file(p) : NULL;
+	free(p);
+	md_errmsg[0] = 0;
+	struct md_json *auths = md_json_get(j, "auths");
+	const char *a = NULL;
+	for (struct md_json *e = auths ? auths->child : NULL; e && !a; e = e->next) {
+		const char *k = e->key;
+		if (md_startswith(k, "https://"))
+			k += 8;
+		else if (md_startswith(k, "http://"))
+			k += 7;
+		size_t l = strcspn(k, "/");
+		if (strlen(registry) == l && strncmp(k, registry, l) == 0)
+			a = md_json_gets(e, "auth");
+	}
+	char *r = a && *a ? md_strdup(a) : NULL;
+	md_json_free(j);
+	return r;
+}
+
+static int md_creds_set(const char *registry, const char *b64)
+{
+	const char *dir = md_config_dir();
+	if (md_mkdir_p(dir, 0755) < 0)
+		return -1;
+	char *p = md_asprintf("%s/config.json", dir);
+	struct md_json *j = md_path_exists(p) ? md_json_parse_file(p) : md_json_new(MD_J_OBJ);
+	int r = -1;
+	if (j) {
+		struct md_json *auths = md_json_get(j, "auths");
+		if (!md_json_is(auths, MD_J_OBJ))
+			auths = md_json_set(j, "auths", md_json_new(MD_J_OBJ));
+		if (b64)
+			md_json_sets(md_json_set(auths, registry, md_json_new(MD_J_OBJ)), "auth", b64);
+		else
+			md_json_del(auths, registry);
+		char *s = md_json_dump(j, 1);
+		r = md_write_file_atomic(p, s, strlen(s), 0600);
+		chmod(p, 0600);
+		free(s);
+	}
+	md_json_free(j);
+	free(p);
+	return r;
+}
+
+static void md_reg_close(struct md_reg *rg)
+{
+	md_conn_close(&rg->conn);
+	rg->conn_key[0] = 0;
+	free(rg->basic);
+	free(rg->token);
+	for (size_t i = 0; i < rg->tls.nta; i++) {
+		free((void *)rg->tls.ta[i].dn.data);
+		if (rg->tls.ta[i].pkey.key_type == BR_KEYTYPE_RSA) {
+			free(rg->tls.ta[i].pkey.key.rsa.n);
+			free(rg->tls.ta[i].pkey.key.rsa.e);
+		} else {
+			free(rg->tls.ta[i].pkey.key.ec.q);
+		}
+	}
+	free(rg->tls.ta);
+	for (size_t i = 0; i < rg->tls.nchain; i++)
+		free(rg->tls.chain[i].data);
+	free(rg->tls.chain);
+	free(rg->tls.skey);
+	memset(rg, 0, sizeof *rg);
+	rg->conn.fd = -1;
+}
+
+/* Where to talk to for a reference, with what trust and credentials. */
+static int md_reg_open(struct md_reg *rg, const struct md_ref *ref, const char *actions)
+{
+	memset(rg, 0, sizeof *rg);
+	rg->conn.fd = -1;
+	snprintf(rg->name, sizeof rg->name, "%s", ref->domain);
+	snprintf(rg->repo, sizeof rg->repo, "%s", ref->path);
+	snprintf(rg->actions, sizeof rg->actions, "%s", actions);
+	struct md_json *cfg = md_regcfg();
+	if (!cfg)
+		return -1;
+	char url[600];
+	int insecure = md_regcfg_listed(cfg, "insecure-registries", ref->domain);
+	if (strcmp(ref->domain, MD_DEFAULT_DOMAIN) == 0) {
+		/* the default registry is whatever the configuration says: a mirror,
+		 * or "default-registry-endpoint"; nothing is compiled in */
+		struct md_json *m = md_json_get(cfg, "registry-mirrors");
+		const char *ep = m && m->child ? md_json_str(m->child) : md_json_gets(cfg, "default-registry-endpoint");
+		if (!ep) {
+			md_json_free(cfg);
+			return md_err("no endpoint for %s images: set \"registry-mirrors\" (or \"default-registry-endpoint\") in %s/registries.json",
+			              MD_DEFAULT_DOMAIN, md_config_dir());
+		}
+		snprintf(url, sizeof url, "%s%s", strstr(ep, "://") ? "" : "https://", ep);
+	} else {
+		snprintf(url, sizeof url, "%s://%s", insecure ? "http" : "https", ref->domain);
+	}
+	if (md_url_parse(url, &rg->base) < 0) {
+		md_json_free(cfg);
+		return -1;
+	}
+	char hp[300];
+	snprintf(hp, sizeof hp, "%s:%d", rg->base.host, rg->base.port);
+	if (strcmp(rg->base.scheme, "http") == 0 && strcmp(ref->domain, MD_DEFAULT_DOMAIN) != 0 && !insecure) {
+		md_json_free(cfg);
+		return md_err("%s is not listed in insecure-registries: refusing plain HTTP", ref->domain);
+	}
+	if (strcmp(rg->base.scheme, "https") == 0) {
+		const char *bundle = md_json_gets(cfg, "ca-bundle");
+		if (!bundle)
+			bundle = getenv("MINIDOCK_CA_BUNDLE");
+		if (!bundle)
+			bundle = MD_DEFAULT_CA_BUNDLE;
+		if (md_path_exists(bundle) && md_tls_add_ca_file(&rg->tls, bundle) < 0) {
+			md_json_free(cfg);
+			return -1;
+		}
+		md_errmsg[0] = 0;
+		/* certs.d by the name in the reference ("host:port", or "host" for 443) */
+		if (md_tls_certsd(&rg->tls, ref->domain) < 0) {
+			md_json_free(cfg);
+			return -1;
+		}
+		if (!rg->tls.nta) {
+			md_json_free(cfg);
+			return md_err("no trusted CA certificates (%s is missing; add CAs in %s/certs.d/%s/)", bundle, md_config_dir(),
+			              ref->domain);
+		}
+	}
+	md_json_free(cfg);
+	rg->basic = md_creds_get(ref->domain);
+	return 0;
+}
+
+static int md_reg_conn(struct md_reg *rg, const struct md_url *u, struct md_conn **out, struct md_conn *tmp)
+{
+	char key[300];
+	snprintf(key, sizeof key, "%s://%s:%d", u->scheme, u->host, u->port);
+	int same = strcmp(u->host, rg->base.host) == 0 && u->port == rg->base.port && strcmp(u->scheme, rg->base.scheme) == 0;
+	if (!same) { /* another host (blob storage): a connection of its own */
+		if (md_conn_open(tmp, u, &rg->tls) < 0)
+			return -1;
+		*out = tmp;
+		return 0;
+	}
+	if (strcmp(key, rg->conn_key) != 0 || rg->conn.fd < 0) {
+		md_conn_close(&rg->conn);
+		if (md_conn_open(&rg->conn, u, &rg->tls) < 0)
+			return -1;
+		snprintf(rg->conn_key, sizeof rg->conn_key, "%s", key);
+	}
+	*out = &rg->conn;
+	return 0;
+}
+
+/* Get a bearer token for the challenge (anonymous, or with the credentials). */
+static int md_reg_token(struct md_reg *rg, const struct md_challenge *ch)
+{
+	struct md_sb u = {0};
+	md_sb_puts(&u, ch->realm);
+	char sep = strchr(ch->realm, '?') ? '&' : '?';
+	if (ch->service[0]) {
+		md_sb_printf(&u, "%cservice=", sep);
+		for (const char *p = ch->service; *p; p++)
+			md_sb_printf(&u, isalnum((unsigned char)*p) || strchr("-_.~", *p) ? "%c" : "%%%02X", (unsigned char)*p);
+		sep = '&';
+	}
+	char scope[1100];
+	if (ch->scope[0])
+		snprintf(scope, sizeof scope, "%s", ch->scope);
+	else
+		snprintf(scope, sizeof scope, "repository:%s:%s", rg->repo, rg->actions);
+	md_sb_printf(&u, "%cscope=", sep);
+	for (const char *p = scope; *p; p++)
+		md_sb_printf(&u, isalnum((unsigned char)*p) || strchr("-_.~/:,", *p) ? "%c" : "%%%02X", (unsigned char)*p);
+	struct md_url tu;
+	int r = md_url_parse(u.s, &tu);
+	md_sb_free(&u);
+	if (r < 0)
+		return md_err_wrap("token realm");
+	if (strcmp(tu.scheme, "http") == 0 && strcmp(rg->base.scheme, "https") == 0)
+		return md_err("refusing to send credentials to a plain-HTTP token realm %s", tu.host);
+	struct md_conn tmp, *c;
+	if (md_conn_open(&tmp, &tu, &rg->tls) < 0)
+		return md_err_wrap("token service");
+	c = &tmp;
+	struct md_strv h = {0};
+	if (rg->basic) {
+		char *a = md_asprintf("Authorization: Basic %s", rg->basic);
+		md_strv_push(&h, a);
+		free(a);
+	}
+	struct md_http_resp resp;
+	r = md_http_send(c, "GET", &tu, &h, NULL, -1, &resp);
+	md_strv_free(&h);
+	if (r < 0) {
+		md_conn_close(c);
+		return md_err_wrap("token service");
+	}
+	size_t len;
+	char *body = md_http_slurp(c, &resp, 1 << 20, &len);
+	md_conn_close(c);
+	int st = resp.status;
+	md_http_resp_free(&resp);
+	if (!body)
+		return -1;
+	if (st == 401 || st == 403) {
+		free(body);
+		return md_err("unauthorized: incorrect username or password for %s", rg->name);
+	}
+	if (st != 200) {
+		free(body);
+		return md_err("token service of %s answered HTTP %d", rg->name, st);
+	}
+	struct md_json *j = md_json_parse(body, len);
+	free(body);
+	const char *tok = md_json_gets(j, "token") ? md_json_gets(j, "token") : md_json_gets(j, "access_token");
+	if (!tok || !*tok) {
+		md_json_free(j);
+		return md_err("token service of %s gave no token", rg->name);
+	}
+	free(rg->token);
+	rg->token = md_strdup(tok);
+	long long ttl = md_json_geti(j, "expires_in", 60);
+	rg->token_exp = time(NULL) + (ttl > 10 ? ttl - 5 : ttl);
+	snprintf(rg->token_scope, sizeof rg->token_scope, "%s", scope);
+	md_json_free(j);
+	return 0;
+}
+
+/*
+ * An authenticated request to path (or a full URL).  Follows redirects
+ * (Authorization only to the registry's own host) and 401 challenges.
+ * On success *cp is the connection to read the body from (close it with
+ * md_reg_done).
+ */
+static int md_reg_req(struct md_reg *rg, const char *method, const char *pathurl, const struct md_strv *extra,
+                      const void *body, int64_t blen, struct md_http_resp *resp, struct md_conn **cp, struct md_conn *tmp)
+{
+	struct md_url u;
+	if (strstr(pathurl, "://")) {
+		if (md_url_parse(pathurl, &u) < 0)
+			return -1;
+	} else {
+		u = rg->base;
+		snprintf(u.path, sizeof u.path, "%s", pathurl);
+	}
+	int auth_tries = 0;
+	for (int hops = 0; hops < 6; hops++) {
+		int same = strcmp(u.host, rg->base.host) == 0 && u.port == rg->base.port;
+		struct md_strv h = {0};
+		for (size_t i = 0; extra && i < extra->n; i++)
+			md_strv_push(&h, extra->v[i]);
+		if (same && rg->token && time(NULL) < rg->token_exp) {
+			char *a = md_asprintf("Authorization: Bearer %s", rg->token);
+			md_strv_push(&h, a);
+			free(a);
+		} else if (same && rg->basic && !rg->token && auth_tries) {
+			char *a = md_asprintf("Authorization: Basic %s", rg->basic);
+			md_strv_push(&h, a);
+			free(a);
+		}
+		struct md_conn *c = NULL;
+		int r = -1;
+		for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
+			if (md_reg_conn(rg, &u, &c, tmp) < 0)
+				break;
+			r = md_http_send(c, method, &u, &h, body, blen, resp);
+			if (r < 0 && c == &rg->conn && attempt == 0) {
+				/* a kept-alive connection the server closed: once more on a new one */
+				md_conn_close(&rg->conn);
+				rg->conn_key[0] = 0;
+				continue;
+			}
+		}
+		md_strv_free(&h);
+		if (r < 0)
+			return md_err_wrap("%s %s", method, rg->name);
+		if (resp->status == 401 && auth_tries < 2 && same) {
+			const char *wa = md_http_header(resp, "www-authenticate");
+			struct md_challenge ch;
+			int pr = wa ? md_auth_parse(wa, &ch) : md_err("401 without a WWW-Authenticate header");
+			md_http_drain(c, resp);
+			md_http_resp_free(resp);
+			if (c != &rg->conn)
+				md_conn_close(c);
+			if (pr < 0)
+				return md_err_wrap("%s", rg->name);
+			auth_tries++;
+			if (strcmp(ch.scheme, "bearer") == 0) {
+				if (md_reg_token(rg, &ch) < 0)
+					return -1;
+			} else if (!rg->basic) {
+				return md_err("unauthorized: authentication required for %s (try: minidock login %s)", rg->name, rg->name);
+			} else if (auth_tries > 1) {
+				return md_err("unauthorized: incorrect username or password for %s", rg->name);
+			}
+			continue;
+		}
+		if (resp->status >= 300 && resp->status < 400 && resp->status != 304 && md_http_header(resp, "location")) {
+			struct md_url nu;
+			int jr = md_url_join(&u, md_http_header(resp, "location"), &nu);
+			md_http_drain(c, resp);
+			md_http_resp_free(resp);
+			if (c != &rg->conn)
+				md_conn_close(c);
+			if (jr < 0)
+				return -1;
+			if (strcmp(nu.scheme, "http") == 0 && strcmp(u.scheme, "https") == 0)
+				return md_err("refusing a redirect from HTTPS to plain HTTP (%s)", nu.host);
+			u = nu;
+			if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0)
+				return md_err("unexpected redirect of a %s", method);
+			continue;
+		}
+		*cp = c;
+		return 0;
+	}
+	return md_err("too many redirects from %s", rg->name);
+}
+
+/* After the body was read: keep the registry connection unless it must close. */
+static void md_reg_done(struct md_reg *rg, struct md_conn *c, struct md_http_resp *resp, int ok)
+{
+	const char *cn = md_http_header(resp, "connection");
+	int keep = ok && resp->done && !(cn && strcasecmp(cn, "close") == 0);
+	if (c == &rg->conn) {
+		if (!keep) {
+			md_conn_close(&rg->conn);
+			rg->conn_key[0] = 0;
+		}
+	} else if (c) {
+		md_conn_close(c);
+	}
+	md_http_resp_free(resp);
+}
+
+/* "unauthorized", "not found"... from a registry error body. */
+static void md_reg_errbody(struct md_conn *c, struct md_http_resp *resp, char *out, size_t n)
+{
+	size_t len = 0;
+	char *b = md_http_slurp(c, resp, 1 << 16, &len);
+	struct md_json *j = b ? md_json_parse(b, len) : NULL;
+	struct md_json *e = md_json_at(md_json_get(j, "errors"), 0);
+	snprintf(out, n, "%s", md_json_gets(e, "message") ? md_json_gets(e, "message") : resp->reason);
+	md_json_free(j);
+	free(b);
+	md_errmsg[0] = 0;
+}
+
+/* ---- pull ---- */
+
+static const char md_accept_manifests[] =
+	"Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
+	"application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/* GET a manifest (by tag or digest); verifies a digest reference; out gets
+ * the body's digest. */
+static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char digest[MD_DIGEST_LEN + 1], char **rawp,
+                                       size_t *rawlen)
+{
+	char path[800];
+	snprintf(path, sizeof path, "/v2/%s/manifests/%s", rg->repo, ref);
+	struct md_strv h = {0};
+	md_strv_push(&h, md_accept_manifests);
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	int r = md_reg_req(rg, "GET", path, &h, NULL, -1, &resp, &c, &tmp);
+	md_strv_free(&h);
+	if (r < 0)
+		return NULL;
+	if (resp.status != 200) {
+		char msg[300];
+		int st = resp.status;
+		md_reg_errbody(c, &resp, msg, sizeof msg);
+		md_reg_done(rg, c, &resp, 0);
+		if (st == 404)
+			md_err("manifest for %s/%s:%s not found: %s", rg->name, rg->repo, ref, msg);
+		else if (st == 401 || st == 403)
+			md_err("pull access denied for %s/%s: %s (try: minidock login %s)", rg->name, rg->repo, msg, rg->name);
+		else
+			md_err("%s answered HTTP %d for manifest %s: %s", rg->name, st, ref, msg);
+		return NULL;
+	}
+	size_t len;
+	char *body = md_http_slurp(c, &resp, 4u << 20, &len);
+	md_reg_done(rg, c, &resp, body != NULL);
+	if (!body)
+		return NULL;
+	md_sha256_buf(body, len, digest);
+	if (md_startswith(ref, "sha256:") && strcmp(ref, digest) != 0) {
+		free(body);
+		md_err("manifest %s from %s is corrupt: its content has digest %s", ref, rg->name, digest);
+		return NULL;
+	}
+	struct md_json *j = md_json_parse(body, len);
+	if (!j) {
+		free(body);
+		md_err_wrap("manifest %s", ref);
+		return NULL;
+	}
+	if (rawp) {
+		*rawp = body;
+		*rawlen = len;
+	} else {
+		free(body);
+	}
+	return j;
+}
+
+/* Per-layer progress: bars on a terminal, plain lines otherwise. */
+struct md_progress {
+	int tty, quiet;
+	size_t n;
+	char ids[64][13];
+	char status[64][96];
+};
+
+static void md_progress_draw(struct md_progress *p, size_t i, const char *fmt, ...) MD_PRINTF(3, 4);
+static void md_progress_draw(struct md_progress *p, size_t i, const char *fmt, ...)
+{
+	if (p->quiet || i >= p->n)
+		return;
+	char line[96];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (!p->tty) {
+		/* plain: only changes of phase, not every byte */
+		if (strncmp(p->status[i], line, 11) != 0)
+			printf("%s: %s\n", p->ids[i], line);
+		snprintf(p->status[i], sizeof p->status[i], "%s", line);
+		fflush(stdout);
+		return;
+	}
+	snprintf(p->status[i], sizeof p->status[i], "%s", line);
+	size_t up = p->n - i;
+	printf("\033[%zuA\r\033[2K%s: %s\033[%zuB\r", up, p->ids[i], line, up);
+	fflush(stdout);
+}
+
+static void md_progress_bar(struct md_progress *p, size_t i, const char *verb, uint64_t done, uint64_t total)
+{
+	char a[16], b[16], bar[52];
+	md_human_size(a, sizeof a, (double)done);
+	md_human_size(b, sizeof b, (double)total);
+	int w = total ? (int)(done * 50 / total) : 0;
+	if (w > 50)
+		w = 50;
+	memset(bar, ' ', 50);
+	memset(bar, '=', (size_t)w);
+	if (w < 50)
+		bar[w] = '>';
+	bar[50] = 0;
+	if (p->tty)
+		md_progress_draw(p, i, "%s [%s] %s/%s", verb, bar, a, b);
+	else
+		md_progress_draw(p, i, "%s", verb);
+}
+
+/* A blob read from a partial file first, then from the registry (resumed
+ * with Range), teed into the partial file and hashed on the way. */
+struct md_blobsrc {
+	struct md_reg *rg;
+	struct md_conn *c, tmp;
+	struct md_http_resp resp;
+	int open;                /* an HTTP body is being read */
+	int partfd;
+	uint64_t have, replayed; /* bytes in the partial file, and fed from it */
+	uint64_t got, total;
+	br_sha256_context h;
+	char digest[MD_DIGEST_LEN + 1];
+	struct md_progress *pg;
+	size_t pi;
+	time_t last;
+};
+
+static int md_blob_open_http(struct md_blobsrc *b)
+{
+	char path[800], range[64];
+	snprintf(path, sizeof path, "/v2/%s/blobs/%s", b->rg->repo, b->digest);
+	struct md_strv h = {0};
+	if (b->have) {
+		snprintf(range, sizeof range, "Range: bytes=%llu-", (unsigned long long)b->have);
+		md_strv_push(&h, range);
+	}
+	int r = md_reg_req(b->rg, "GET", path, &h, NULL, -1, &b->resp, &b->c, &b->tmp);
+	md_strv_free(&h);
+	if (r < 0)
+		return -1;
+	int st = b->resp.status;
+	if (st == 200 && b->have) {
+		/* the server ignored the range: start over */
+		if (ftruncate(b->partfd, 0) < 0 || lseek(b->partfd, 0, SEEK_SET) < 0)
+			return md_errno("truncate partial blob");
+		md_sha_init(&b->h);
+		b->have = b->replayed = b->got = 0;
+		return md_err("restart"); /* the caller restarts the unpack */
+	}
+	if (st != 200 && st != 206) {
+		char msg[300];
+		md_reg_errbody(b->c, &b->resp, msg, sizeof msg);
+		md_reg_done(b->rg, b->c, &b->resp, 0);
+		return md_err("blob %s: %s answered HTTP %d: %s", b->digest, b->rg->name, st, msg);
+	}
+	b->open = 1;
+	return 0;
+}
+
+static ssize_t md_blobsrc_read(void *ctx, void *buf, size_t n)
+{
+	struct md_blobsrc *b = ctx;
+	ssize_t k;
+	if (b->replayed < b->have) {
+		k = read(b->partfd, buf, n < b->have - b->replayed ? n : (size_t)(b->have - b->replayed));
+		if (k <= 0)
+			return md_errno("read partial blob");
+		b->replayed += (uint64_t)k;
+	} else {
+		if (!b->open) {
+			if (b->got >= b->total && b->total)
+				return 0;
+			if (md_blob_open_http(b) < 0)
+				return -1;
+		}
+		k = md_http_body(b->c, &b->resp, buf, n);
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			return 0;
+		if (b->got + (uint64_t)k > b->total && b->total)
+			return md_err("blob %s is larger than its %llu bytes", b->digest, (unsigned long long)b->total);
+		if (md_write_all(b->partfd, buf, (size_t)k) < 0)
+			return md_errno("write partial blob");
+		b->have += (uint64_t)k;
+		b->replayed = b->have;
+	}
+	md_sha_update(&b->h, buf, (size_t)k);
+	b->got += (uint64_t)k;
+	time_t now = time(NULL);
+	if (now != b->last) {
+		b->last = now;
+		md_progress_bar(b->pg, b->pi, "Downloading", b->got, b->total);
+	}
+	return k;
+}
+
+/* Find or make the layer for chain: already in the store, or downloaded,
+ * verified and unpacked into layers/ (pinned until the image commits). */
+static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json *desc, const char *diff, const char *chain,
+                         const char *parent, struct md_member *m, struct md_progress *pg, size_t pi)
+{
+	const char *dg = md_json_gets(desc, "digest");
+	long long size = md_json_geti(desc, "size", -1);
+	if (md_digest_check(dg, "layer descriptor") < 0)
+		return -1;
+	memset(m, 0, sizeof *m);
+	m->name = md_strdup(dg);
+	snprintf(m->digest, sizeof m->digest, "%s", dg);
+	snprintf(m->li.diff_id, sizeof m->li.diff_id, "%s", diff);
+	char *ldir = md_layer_path(chain);
+	char *meta = md_asprintf("%s/layer.json", ldir);
+	if (md_store_lock() < 0) {
+		free(ldir);
+		free(meta);
+		return -1;
+	}
+	struct md_json *idx = md_index_read();
+	struct md_json *have = idx ? md_json_get(md_json_get(idx, "layers"), chain) : NULL;
+	int exists = have || md_path_exists(meta);
+	if (exists) {
+		md_sess_pin(sess, chain);
+		struct md_json *lm = have ? NULL : md_json_parse_file(meta);
+		struct md_json *src = have ? have : lm;
+		m->li.size = (uint64_t)md_json_geti(src, "size", 0);
+		m->li.tar_size = (uint64_t)md_json_geti(src, "tar_size", 0);
+		md_json_free(lm);
+	}
+	md_json_free(idx);
+	md_store_unlock();
+	if (exists) {
+		m->ldir = ldir;
+		m->moved = 1;
+		free(meta);
+		md_progress_draw(pg, pi, "Already exists");
+		return 0;
+	}
+	free(meta);
+	/* the partial blob of an earlier, interrupted pull (one puller at a time) */
+	char *pd = md_sp("pulls");
+	md_mkdir_p(pd, 0700);
+	char *pp = md_asprintf("%s/%s", pd, dg + 7);
+	free(pd);
+	struct md_blobsrc b;
+	memset(&b, 0, sizeof b);
+	b.rg = rg;
+	b.pg = pg;
+	b.pi = pi;
+	b.total = size > 0 ? (uint64_t)size : 0;
+	snprintf(b.digest, sizeof b.digest, "%s", dg);
+	b.partfd = open(pp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int r = -1;
+	if (b.partfd < 0 || flock(b.partfd, LOCK_EX) < 0) {
+		md_errno("open %s", pp);
+		goto out;
+	}
+	struct stat st;
+	fstat(b.partfd, &st);
+	b.have = (uint64_t)st.st_size;
+	if (b.total && b.have > b.total) {
+		b.have = 0;
+		if (ftruncate(b.partfd, 0) < 0) {
+			md_errno("truncate %s", pp);
+			goto out;
+		}
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		md_sha_init(&b.h);
+		b.replayed = b.got = 0;
+		lseek(b.partfd, 0, SEEK_SET);
+		if (b.have)
+			md_progress_draw(pg, pi, "Resuming at %llu bytes", (unsigned long long)b.have);
+		free(m->ldir);
+		m->ldir = md_sess_path(sess, "L");
+		r = md_layer_unpack((struct md_src){md_blobsrc_read, &b}, m->ldir, &m->li);
+		if (b.open) {
+			md_reg_done(rg, b.c, &b.resp, r == 0);
+			b.open = 0;
+		}
+		if (r < 0 && strcmp(md_errmsg, "restart") == 0) {
+			md_rm_rf(m->ldir);
+			continue;
+		}
+		break;
+	}
+	if (r < 0) {
+		/* keep what arrived for a resume, unless the data itself was wrong */
+		if (strstr(md_errmsg, "corrupt") || strstr(md_errmsg, "not a valid tar") || strstr(md_errmsg, "entry \""))
+			unlink(pp);
+		md_err_wrap("layer %s", dg);
+		goto out;
+	}
+	char got[MD_DIGEST_LEN + 1];
+	md_sha_hex(&b.h, got);
+	if (strcmp(got, dg) != 0 || (b.total && b.got != b.total)) {
+		unlink(pp);
+		r = md_err("layer %s is corrupt: it has digest %s and %llu bytes", dg, got, (unsigned long long)b.got);
+		goto out;
+	}
+	if (strcmp(m->li.diff_id, diff) != 0) {
+		unlink(pp);
+		r = md_err("layer %s has DiffID %s, the image config expects %s", dg, m->li.diff_id, diff);
+		goto out;
+	}
+	md_progress_draw(pg, pi, "Extracting done");
+	/* into the store now (an orphan until the image commits), so a resumed
+	 * pull does not download it again */
+	r = md_store_lock();
+	if (r == 0) {
+		struct md_json *ix = md_index_read();
+		r = ix ? md_layer_fix_implied(ix, m->ldir, parent) : -1;
+		if (r == 0)
+			r = md_layer_write_meta(m->ldir, chain, parent, &m->li);
+		if (r == 0 && md_sess_pin(sess, chain) == 0 && md_store_syncfs() == 0 && !md_path_exists(ldir) &&
+		    rename(m->ldir, ldir) < 0)
+			r = md_errno("store layer %.19s", chain);
+		md_json_free(ix);
+		md_store_unlock();
+	}
+	if (r == 0) {
+		free(m->ldir);
+		m->ldir = md_strdup(ldir);
+		m->moved = 1;
+		unlink(pp);
+		md_progress_draw(pg, pi, "Pull complete");
+	}
+out:
+	if (b.partfd >= 0)
+		close(b.partfd);
+	free(pp);
+	free(ldir);
+	return r;
+}
+
+/* Pull ref; prints progress unless quiet; id gets the image ID. */
+static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
+{
+	struct md_ref ref;
+	if (md_ref_parse(refstr, &ref) < 0)
+		return -1;
+	char fam[800];
+	md_ref_familiar(&ref, fam, sizeof fam);
+	struct md_reg rg;
+	if (md_reg_open(&rg, &ref, "pull") < 0) {
+		md_reg_close(&rg);
+		return -1;
+	}
+	if (!md_want.os[0])
+		md_platform_host(&md_want);
+	struct md_load L;
+	memset(&L, 0, sizeof L);
+	struct md_json *man = NULL, *cfgj = NULL;
+	char top[MD_DIGEST_LEN + 1], dg[MD_DIGEST_LEN + 1];
+	char *cfgraw = NULL;
+	int r = -1;
+	if (!quiet)
+		printf("%s: Pulling from %s\n", ref.tag[0] ? ref.tag : ref.digest[0] ? ref.digest : "latest", ref.path);
+	man = md_reg_manifest(&rg, ref.digest[0] ? ref.digest : ref.tag[0] ? ref.tag : "latest", top, NULL, NULL);
+	if (!man)
+		goto out;
+	snprintf(dg, sizeof dg, "%s", top);
+	for (int depth = 0; md_json_get(man, "manifests"); depth++) {
+		/* an index: this machine's platform, attestations skipped */
+		const struct md_json *pick = NULL;
+		int best = -1;
+		struct md_sb plats = {0};
+		for (struct md_json *d = md_json_get(man, "manifests")->child; d; d = d->next) {
+			if (md_streq(md_json_gets(md_json_get(d, "annotations"), "vnd.docker.reference.type"), "attestation-manifest"))
+				continue;
+			struct md_json *p = md_json_get(d, "platform");
+			if (!p)
+				continue;
+			const char *os = md_json_gets(p, "os"), *ar = md_json_gets(p, "architecture"), *va = md_json_gets(p, "variant");
+			if (md_streq(os, "unknown"))
+				continue;
+			md_sb_printf(&plats, "%s%s/%s%s%s", plats.len ? ", " : "", os ? os : "?", ar ? ar : "?", va ? "/" : "", va ? va : "");
+			int sc = md_platform_score(&md_want, p);
+			if (sc > best) {
+				best = sc;
+				pick = d;
+			}
+		}
+		char want[96];
+		md_platform_str(&md_want, want, sizeof want);
+		if (!pick || depth > 3) {
+			md_err("no matching manifest for %s in the manifest list entries of %s (it has: %s)", want, fam,
+			       plats.len ? md_sb_str(&plats) : "none");
+			md_sb_free(&plats);
+			goto out;
+		}
+		md_sb_free(&plats);
+		const char *pd = md_json_gets(pick, "digest");
+		if (md_digest_check(pd, "manifest list entry") < 0)
+			goto out;
+		char pdc[MD_DIGEST_LEN + 1];
+		snprintf(pdc, sizeof pdc, "%s", pd);
+		md_json_free(man);
+		man = md_reg_manifest(&rg, pdc, dg, NULL, NULL);
+		if (!man)
+			goto out;
+	}
+	struct md_json *cdesc = md_json_get(man, "config"), *layers = md_json_get(man, "layers");
+	if (!md_json_is(cdesc, MD_J_OBJ) || !md_json_is(layers, MD_J_ARR)) {
+		md_err("manifest %s of %s is not an image manifest", dg, fam);
+		goto out;
+	}
+	const char *cd = md_json_gets(cdesc, "digest");
+	if (md_digest_check(cd, "config descriptor") < 0)
+		goto out;
+	/* the config */
+	{
+		char path[800];
+		snprintf(path, sizeof path, "/v2/%s/blobs/%s", rg.repo, cd);
+		struct md_http_resp resp;
+		struct md_conn *c, tmp;
+		if (md_reg_req(&rg, "GET", path, NULL, NULL, -1, &resp, &c, &tmp) < 0)
+			goto out;
+		size_t clen = 0;
+		if (resp.status != 200) {
+			char msg[300];
+			int st = resp.status;
+			md_reg_errbody(c, &resp, msg, sizeof msg);
+			md_reg_done(&rg, c, &resp, 0);
+			md_err("config %s: HTTP %d: %s", cd, st, msg);
+			goto out;
+		}
+		cfgraw = md_http_slurp(c, &resp, MD_JSON_MAX_DOC, &clen);
+		md_reg_done(&rg, c, &resp, cfgraw != NULL);
+		if (!cfgraw)
+			goto out;
+		char got[MD_DIGEST_LEN + 1];
+		md_sha256_buf(cfgraw, clen, got);
+		if (strcmp(got, cd) != 0) {
+			md_err("image config %s is corrupt: its content has digest %s", cd, got);
+			goto out;
+		}
+		if (strlen(cfgraw) != clen) {
+			md_err("image config %s contains NUL bytes", cd);
+			goto out;
+		}
+		cfgj = md_json_parse(cfgraw, clen);
+		if (!cfgj) {
+			md_err_wrap("image config %s", cd);
+			goto out;
+		}
+	}
+	struct md_json *diffs = md_json_get(md_json_get(cfgj, "rootfs"), "diff_ids");
+	if (!md_json_is(diffs, MD_J_ARR) || diffs->n != layers->n || layers->n > 64) {
+		md_err("image config %s lists %zu layers, the manifest %zu", cd, diffs ? diffs->n : 0, layers->n);
+		goto out;
+	}
+	if (md_sess_begin(&L.sess) < 0)
+		goto out;
+	struct md_progress pg;
+	memset(&pg, 0, sizeof pg);
+	pg.tty = isatty(1);
+	pg.quiet = quiet;
+	pg.n = layers->n;
+	size_t i = 0;
+	for (struct md_json *l = layers->child; l; l = l->next, i++)
+		snprintf(pg.ids[i], sizeof pg.ids[i], "%.12s", md_json_gets(l, "digest") && strlen(md_json_gets(l, "digest")) > 7 ? md_json_gets(l, "digest") + 7 : "?");
+	if (pg.tty && !quiet)
+		for (i = 0; i < pg.n; i++)
+			printf("%s: Waiting\n", pg.ids[i]);
+	L.m = md_alloc((layers->n + 1) * sizeof *L.m);
+	char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
+	i = 0;
+	for (struct md_json *l = layers->child; l; l = l->next, i++) {
+		const char *diff = md_json_str(md_json_at(diffs, i));
+		if (md_digest_check(diff, "image config diff_id") < 0)
+			goto out;
+		md_chain_id(parent, diff, chain);
+		L.nm++;
+		if (md_pull_layer(&rg, &L.sess, l, diff, chain, *parent ? parent : NULL, &L.m[i], &pg, i) < 0)
+			goto out;
+		strcpy(parent, chain);
+	}
+	/* commit the image: config, layers (already in place), tag, digest */
+	struct md_loadimg *img = md_load_newimg(&L);
+	snprintf(img->id, sizeof img->id, "%s", cd);
+	img->cfgdata = cfgraw;
+	cfgraw = NULL;
+	img->layers = md_alloc((L.nm + 1) * sizeof *img->layers);
+	for (i = 0; i < L.nm; i++)
+		img->layers[img->nlayers++] = &L.m[i];
+	snprintf(img->manifest, sizeof img->manifest, "%s", top);
+	if (!ref.tag[0] && !ref.digest[0])
+		snprintf(ref.tag, sizeof ref.tag, "latest");
+	if (ref.tag[0]) {
+		char t[800];
+		md_ref_familiar(&ref, t, sizeof t);
+		md_strv_push(&img->tags, t);
+	} else {
+		/* pulled by digest: the digest is recorded, no tag */
+		char name[600], t[800];
+		md_ref_name(&ref, name, sizeof name);
+		snprintf(t, sizeof t, "%s:%s", name, "");
+		(void)t;
+	}
+	struct md_json *before = md_index_read();
+	int had = before && md_json_get(md_json_get(before, "images"), cd) != NULL;
+	md_json_free(before);
+	if (md_load_commit(&L, 0) < 0)
+		goto out;
+	if (!img->tags.n) {
+		/* record name@digest so the image is found by it */
+		if (md_store_lock() == 0) {
+			struct md_json *ix = md_index_read();
+			struct md_json *rec = ix ? md_json_get(md_json_get(ix, "images"), cd) : NULL;
+			if (rec) {
+				char name[600], rd[800];
+				md_ref_name(&ref, name, sizeof name);
+				snprintf(rd, sizeof rd, "%s@%s", name, top);
+				struct md_json *ds = md_json_get(rec, "digests");
+				if (!ds)
+					ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
+				int dup = 0;
+				for (struct md_json *d = ds->child; d; d = d->next)
+					dup |= md_streq(md_json_str(d), rd);
+				if (!dup)
+					md_json_push(ds, md_json_newstr(rd));
+				md_index_write(ix);
+			}
+			md_json_free(ix);
+			md_store_unlock();
+		}
+	}
+	snprintf(id, MD_DIGEST_LEN + 1, "%s", cd);
+	if (!quiet)
+		printf("Digest: %s\nStatus: %s for %s\n", top, had ? "Image is up to date" : "Downloaded newer image", fam);
+	else
+		printf("%s\n", fam);
+	r = 0;
+out:
+	md_json_free(man);
+	md_json_free(cfgj);
+	free(cfgraw);
+	md_load_free(&L);
+	md_reg_close(&rg);
+	return r;
+}
+
+/* ---- push ---- */
+
+/* A layer's tar, rebuilt from the store and gzip-compressed, as a source. */
+struct md_gzsrc {
+	struct md_tsr *t;
+	z_stream zs;
+	unsigned char in[65536];
+	int eof, end;
+	br_sha256_context h;   /* of the compressed bytes */
+	uint64_t n;
+};
+
+static int md_gzsrc_open(struct md_gzsrc *g, const char *chain)
+{
+	memset(g, 0, sizeof *g);
+	char *dir = md_layer_path(chain);
+	g->t = md_tsr_open(dir);
+	free(dir);
+	if (!g->t)
+		return -1;
+	/* level 6, no name or time in the header: the same bytes every time */
+	if (deflateInit2(&g->zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		md_tsr_close(g->t);
+		return md_err("cannot initialise gzip compression");
+	}
+	md_sha_init(&g->h);
+	return 0;
+}
+
+static void md_gzsrc_close(struct md_gzsrc *g)
+{
+	if (g->t)
+		md_tsr_close(g->t);
+	deflateEnd(&g->zs);
+	g->t = NULL;
+}
+
+static ssize_t md_gzsrc_read(void *ctx, void *buf, size_t n)
+{
+	struct md_gzsrc *g = ctx;
+	if (g->end)
+		return 0;
+	g->zs.next_out = buf;
+	g->zs.avail_out = (uInt)n;
+	while (g->zs.avail_out == n || (g->zs.avail_out > 0 && g->eof && !g->end)) {
+		if (g->zs.avail_in == 0 && !g->eof) {
+			ssize_t k = md_tsr_read(g->t, g->in, sizeof g->in);
+			if (k < 0)
+				return -1;
+			if (k == 0)
+				g->eof = 1;
+			g->zs.next_in = g->in;
+			g->zs.avail_in = (uInt)k;
+		}
+		int r = deflate(&g->zs, g->eof ? Z_FINISH : Z_NO_FLUSH);
+		if (r == Z_STREAM_END) {
+			g->end = 1;
+			break;
+		}
+		if (r != Z_OK && r != Z_BUF_ERROR)
+			return md_err("gzip compression failed");
+		if (r == Z_BUF_ERROR && g->zs.avail_in == 0 && !g->eof)
+			continue;
+	}
+	size_t out = n - g->zs.avail_out;
+	md_sha_update(&g->h, buf, out);
+	g->n += out;
+	return (ssize_t)out;
+}
+
+/* Does the registry have this blob?  1 yes, 0 no, -1 error. */
+static int md_reg_has_blob(struct md_reg *rg, const char *digest)
+{
+	char path[800];
+	snprintf(path, sizeof path, "/v2/%s/blobs/%s", rg->repo, digest);
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	if (md_reg_req(rg, "HEAD", path, NULL, NULL, -1, &resp, &c, &tmp) < 0)
+		return -1;
+	int st = resp.status;
+	resp.done = 1; /* a HEAD response has no body */
+	md_reg_done(rg, c, &resp, 1);
+	return st == 200 ? 1 : st == 404 ? 0 : md_err("%s answered HTTP %d to HEAD %s", rg->name, st, digest);
+}
+
+/* Upload one blob: monolithic (one PUT with the body), or in chunks when
+ * the registry asks for them (OCI-Chunk-Min-Length).  src gives size bytes. */
+static int md_reg_upload(struct md_reg *rg, const char *digest, uint64_t size, struct md_src src, const char *mount_from)
+{
+	char path[1200];
+	if (mount_from)
+		snprintf(path, sizeof path, "/v2/%s/blobs/uploads/?mount=%s&from=%s", rg->repo, digest, mount_from);
+	else
+		snprintf(path, sizeof path, "/v2/%s/blobs/uploads/", rg->repo);
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	if (md_reg_req(rg, "POST", path, NULL, "", 0, &resp, &c, &tmp) < 0)
+		return -1;
+	int st = resp.status;
+	if (st == 201) { /* cross-repository mount done */
+		md_http_drain(c, &resp);
+		md_reg_done(rg, c, &resp, 1);
+		return 1;
+	}
+	if (st != 202 || !md_http_header(&resp, "location")) {
+		char msg[300];
+		md_reg_errbody(c, &resp, msg, sizeof msg);
+		md_reg_done(rg, c, &resp, 0);
+		return md_err("starting an upload to %s/%s: HTTP %d: %s", rg->name, rg->repo, st, msg);
+	}
+	struct md_url base = rg->base, loc;
+	snprintf(base.path, sizeof base.path, "%s", path);
+	if (md_url_join(&base, md_http_header(&resp, "location"), &loc) < 0) {
+		md_reg_done(rg, c, &resp, 0);
+		return -1;
+	}
+	const char *cm = md_http_header(&resp, "oci-chunk-min-length");
+	uint64_t chunk = cm ? strtoull(cm, NULL, 10) : 0;
+	md_http_drain(c, &resp);
+	md_reg_done(rg, c, &resp, 1);
+	char url[4600];
+	char buf[65536];
+	if (chunk) {
+		/* PATCH chunks of at least the asked size, then PUT the digest */
+		if (chunk < sizeof buf)
+			chunk = sizeof buf;
+		uint64_t off = 0;
+		char *cbuf = md_alloc(chunk);
+		while (off < size) {
+			size_t want = size - off < chunk ? (size_t)(size - off) : (size_t)chunk, got = 0;
+			while (got < want) {
+				ssize_t k = src.read(src.ctx, cbuf + got, want - got);
+				if (k <= 0) {
+					free(cbuf);
+					return k < 0 ? -1 : md_err("blob %s ended early", digest);
+				}
+				got += (size_t)k;
+			}
+			snprintf(url, sizeof url, "%s://%s:%d%s", loc.scheme, loc.host, loc.port, loc.path);
+			struct md_strv h = {0};
+			char cr[96];
+			snprintf(cr, sizeof cr, "Content-Range: %llu-%llu", (unsigned long long)off, (unsigned long long)(off + got - 1));
+			md_strv_push(&h, cr);
+			md_strv_push(&h, "Content-Type: application/octet-stream");
+			int r = md_reg_req(rg, "PATCH", url, &h, cbuf, (int64_t)got, &resp, &c, &tmp);
+			md_strv_free(&h);
+			if (r < 0) {
+				free(cbuf);
+				return -1;
+			}
+			st = resp.status;
+			const char *nl = md_http_header(&resp, "location");
+			struct md_url nloc;
+			int jr = nl ? md_url_join(&loc, nl, &nloc) : -1;
+			md_http_drain(c, &resp);
+			md_reg_done(rg, c, &resp, 1);
+			if (st != 202 || jr < 0) {
+				free(cbuf);
+				return md_err("uploading %s to %s: HTTP %d", digest, rg->name, st);
+			}
+			loc = nloc;
+			off += got;
+		}
+		free(cbuf);
+		snprintf(url, sizeof url, "%s://%s:%d%s%cdigest=%s", loc.scheme, loc.host, loc.port, loc.path,
+		         strchr(loc.path, '?') ? '&' : '?', digest);
+		if (md_reg_req(rg, "PUT", url, NULL, "", 0, &resp, &c, &tmp) < 0)
+			return -1;
+	} else {
+		snprintf(url, sizeof url, "%s://%s:%d%s%cdigest=%s", loc.scheme, loc.host, loc.port, loc.path,
+		         strchr(loc.path, '?') ? '&' : '?', digest);
+		/* the body streams after the head: send the head ourselves */
+		struct md_url pu;
+		if (md_url_parse(url, &pu) < 0 || md_reg_conn(rg, &pu, &c, &tmp) < 0)
+			return -1;
+		struct md_strv h = {0};
+		md_strv_push(&h, "Content-Type: application/octet-stream");
+		if (rg->token) {
+			char *a = md_asprintf("Authorization: Bearer %s", rg->token);
+			md_strv_push(&h, a);
+			free(a);
+		} else if (rg->basic) {
+			char *a = md_asprintf("Authorization: Basic %s", rg->basic);
+			md_strv_push(&h, a);
+			free(a);
+		}
+		int r = md_http_send(c, "PUT", &pu, &h, NULL, (int64_t)size, NULL);
+		md_strv_free(&h);
+		uint64_t sent = 0;
+		while (r == 0 && sent < size) {
+			ssize_t k = src.read(src.ctx, buf, sizeof buf);
+			if (k <= 0) {
+				r = k < 0 ? -1 : md_err("blob %s ended early", digest);
+				break;
+			}
+			r = md_conn_write(c, buf, (size_t)k);
+			sent += (uint64_t)k;
+		}
+		if (r < 0 || md_http_read_head(c, &resp) < 0) {
+			if (c == &rg->conn) {
+				md_conn_close(&rg->conn);
+				rg->conn_key[0] = 0;
+			} else {
+				md_conn_close(c);
+			}
+			return md_err_wrap("uploading %s", digest);
+		}
+	}
+	st = resp.status;
+	char msg[300] = "";
+	if (st != 201)
+		md_reg_errbody(c, &resp, msg, sizeof msg);
+	else
+		md_http_drain(c, &resp);
+	md_reg_done(rg, c, &resp, st == 201);
+	if (st != 201)
+		return md_err("finishing the upload of %s to %s: HTTP %d: %s", digest, rg->name, st, msg);
+	return 0;
+}
+
+struct md_bufsrc {
+	const char *p;
+	size_t left;
+};
+
+static ssize_t md_bufsrc_read(void *ctx, void *buf, size_t n)
+{
+	struct md_bufsrc *b = ctx;
+	size_t k = b->left < n ? b->left : n;
+	memcpy(buf, b->p, k);
+	b->p += k;
+	b->left -= k;
+	return (ssize_t)k;
+}
+
+/* Push a tagged image: layers (gzip, made from the store), config, manifest. */
+static int md_push(const char *refstr, int quiet)
+{
+	struct md_ref ref;
+	char fam[800], id[MD_DIGEST_LEN + 1];
+	if (md_ref_parse(refstr, &ref) < 0)
+		return -1;
+	if (ref.digest[0])
+		return md_err("cannot push a digest reference: push a tag");
+	md_ref_familiar(&ref, fam, sizeof fam);
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	if (md_image_resolve(idx, fam, id) < 0) {
+		md_json_free(idx);
+		return md_err("An image does not exist locally with the tag: %s", fam);
+	}
+	struct md_reg rg;
+	if (md_reg_open(&rg, &ref, "pull,push") < 0) {
+		md_reg_close(&rg);
+		md_json_free(idx);
+		return -1;
+	}
+	int r = -1;
+	char *cfgpath = md_blob_path(id);
+	size_t clen;
+	char *cfg = md_read_file(cfgpath, MD_JSON_MAX_DOC, &clen);
+	free(cfgpath);
+	struct md_json *ls = md_json_clone(md_image_layers(idx, id));
+	struct md_json *man = md_json_new(MD_J_OBJ), *mlayers = NULL;
+	if (!cfg)
+		goto out;
+	if (!quiet)
+		printf("The push refers to repository [%s/%s]\n", ref.domain, ref.path);
+	md_json_seti(man, "schemaVersion", 2);
+	md_json_sets(man, "mediaType", "application/vnd.docker.distribution.manifest.v2+json");
+	struct md_json *cd = md_json_set(man, "config", md_json_new(MD_J_OBJ));
+	md_json_sets(cd, "mediaType", "application/vnd.docker.container.image.v1+json");
+	md_json_seti(cd, "size", (long long)clen);
+	md_json_sets(cd, "digest", id);
+	mlayers = md_json_set(man, "layers", md_json_new(MD_J_ARR));
+	struct md_json *bmap = md_index_section(idx, "blobmap");
+	for (struct md_json *l = ls->child; l; l = l->next) {
+		const char *chain = md_json_str(l);
+		const char *diff = md_json_gets(md_json_get(md_json_get(idx, "layers"), chain), "diff");
+		if (!chain || !diff) {
+			md_err("layer %s is missing from the store index", chain ? chain : "?");
+			goto out;
+		}
+		/* its gzip digest: known from an earlier push, else a first pass */
+		struct md_json *known = md_json_get(bmap, diff);
+		char gd[MD_DIGEST_LEN + 1];
+		uint64_t gsize;
+		if (known && md_digest_valid(md_json_gets(known, "digest"))) {
+			snprintf(gd, sizeof gd, "%s", md_json_gets(known, "digest"));
+			gsize = (uint64_t)md_json_geti(known, "size", 0);
+		} else {
+			struct md_gzsrc g;
+			char tmpb[65536];
+			ssize_t k;
+			if (md_gzsrc_open(&g, chain) < 0)
+				goto out;
+			while ((k = md_gzsrc_read(&g, tmpb, sizeof tmpb)) > 0)
+				;
+			md_sha_hex(&g.h, gd);
+			gsize = g.n;
+			md_gzsrc_close(&g);
+			if (k < 0)
+				goto out;
+		}
+		char sid[13];
+		snprintf(sid, sizeof sid, "%.12s", gd + 7);
+		int has = md_reg_has_blob(&rg, gd);
+		if (has < 0)
+			goto out;
+		if (has) {
+			if (!quiet)
+				printf("%s: Layer already exists\n", sid);
+		} else {
+			const char *from = known ? md_json_gets(known, "repo") : NULL;
+			const char *freg = known ? md_json_gets(known, "registry") : NULL;
+			struct md_gzsrc g;
+			if (md_gzsrc_open(&g, chain) < 0)
+				goto out;
+			int ur = md_reg_upload(&rg, gd, gsize, (struct md_src){md_gzsrc_read, &g},
+			                       from && md_streq(freg, rg.name) && strcmp(from, rg.repo) != 0 ? from : NULL);
+			if (ur == 1) {
+				/* mounted from another repository; nothing was read */
+			} else if (ur == 0) {
+				char got[MD_DIGEST_LEN + 1];
+				md_sha_hex(&g.h, got);
+				if (strcmp(got, gd) != 0) {
+					md_gzsrc_close(&g);
+					md_err("layer %s compressed differently this time (%s): the store changed?", diff, got);
+					goto out;
+				}
+			}
+			md_gzsrc_close(&g);
+			if (ur < 0)
+				goto out;
+			if (!quiet)
+				printf("%s: %s\n", sid, ur == 1 ? "Mounted from another repository" : "Pushed");
+		}
+		struct md_json *bm = md_json_set(bmap, diff, md_json_new(MD_J_OBJ));
+		md_json_sets(bm, "digest", gd);
+		md_json_seti(bm, "size", (long long)gsize);
+		md_json_sets(bm, "registry", rg.name);
+		md_json_sets(bm, "repo", rg.repo);
+		struct md_json *ld = md_json_push(mlayers, md_json_new(MD_J_OBJ));
+		md_json_sets(ld, "mediaType", "application/vnd.docker.image.rootfs.diff.tar.gzip");
+		md_json_seti(ld, "size", (long long)gsize);
+		md_json_sets(ld, "digest", gd);
+	}
+	int has = md_reg_has_blob(&rg, id);
+	if (has < 0)
+		goto out;
+	if (!has) {
+		struct md_bufsrc bs = {cfg, clen};
+		if (md_reg_upload(&rg, id, clen, (struct md_src){md_bufsrc_read, &bs}, NULL) < 0)
+			goto out;
+	}
+	char *ms = md_json_dump(man, 0);
+	char mdg[MD_DIGEST_LEN + 1], path[800];
+	size_t msize = strlen(ms);
+	md_sha256_buf(ms, strlen(ms), mdg);
+	snprintf(path, sizeof path, "/v2/%s/manifests/%s", rg.repo, ref.tag[0] ? ref.tag : "latest");
+	struct md_strv h = {0};
+	md_strv_push(&h, "Content-Type: application/vnd.docker.distribution.manifest.v2+json");
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	int pr = md_reg_req(&rg, "PUT", path, &h, ms, (int64_t)strlen(ms), &resp, &c, &tmp);
+	md_strv_free(&h);
+	free(ms);
+	if (pr < 0)
+		goto out;
+	int st = resp.status;
+	char msg[300] = "";
+	if (st != 201)
+		md_reg_errbody(c, &resp, msg, sizeof msg);
+	else
+		md_http_drain(c, &resp);
+	md_reg_done(&rg, c, &resp, st == 201);
+	if (st != 201) {
+		md_err("pushing the manifest to %s: HTTP %d: %s", rg.name, st, msg);
+		goto out;
+	}
+	/* remember the compressed digests for the next push (under the lock) */
+	if (md_store_lock() == 0) {
+		struct md_json *ix = md_index_read();
+		if (ix) {
+			struct md_json *nb = md_index_section(ix, "blobmap");
+			for (struct md_json *x = bmap->child; x; x = x->next)
+				md_json_set(nb, x->key, md_json_clone(x));
+			char name[600], rd[800];
+			md_ref_name(&ref, name, sizeof name);
+			snprintf(rd, sizeof rd, "%s@%s", name, mdg);
+			struct md_json *rec = md_json_get(md_json_get(ix, "images"), id);
+			if (rec) {
+				struct md_json *ds = md_json_get(rec, "digests");
+				if (!ds)
+					ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
+				int dup = 0;
+				for (struct md_json *d = ds->child; d; d = d->next)
+					dup |= md_streq(md_json_str(d), rd);
+				if (!dup)
+					md_json_push(ds, md_json_newstr(rd));
+			}
+			md_index_write(ix);
+		}
+		md_json_free(ix);
+		md_store_unlock();
+	}
+	printf("%s: digest: %s size: %zu\n", ref.tag[0] ? ref.tag : "latest", mdg, msize);
+	r = 0;
+out:
+	free(cfg);
+	md_json_free(ls);
+	md_json_free(man);
+	md_json_free(idx);
+	md_reg_close(&rg);
+	return r;
+}
+
+/* ---- login and logout ---- */
+
+/* Check credentials against the registry's /v2/ (and its token service). */
+static int md_login_check(const char *registry, const char *b64)
+{
+	struct md_ref ref;
+	char tmp[600];
+	snprintf(tmp, sizeof tmp, "%s/library/x", registry);
+	if (md_ref_parse(tmp, &ref) < 0)
+		return md_err("invalid registry \"%s\"", registry);
+	struct md_reg rg;
+	if (md_reg_open(&rg, &ref, "pull") < 0) {
+		md_reg_close(&rg);
+		return -1;
+	}
+	free(rg.basic);
+	rg.basic = md_strdup(b64);
+	struct md_http_resp resp;
+	struct md_conn *c, tc;
+	int r = md_reg_req(&rg, "GET", "/v2/", NULL, NULL, -1, &resp, &c, &tc);
+	if (r == 0) {
+		int st = resp.status;
+		md_http_drain(c, &resp);
+		md_reg_done(&rg, c, &resp, 1);
+		if (st == 401 || st == 403)
+			r = md_err("unauthorized: incorrect username or password for %s", registry);
+		else if (st != 200)
+			r = md_err("%s answered HTTP %d to /v2/", registry, st);
+	}
+	md_reg_close(&rg);
+	return r;
+}
+#endif
+
+/**** 13 seccomp [MD_FEATURE_SECCOMP] ***************************************/
 /*
  * Owns the containers' default seccomp filter: Docker's default profile
  * (moby/profiles, seccomp/default_linux.go; the JSON is generated from it),
@@ -6663,7 +9123,7 @@ static MD_UNUSED int md_seccomp_install(const struct sock_fprog *prog)
 
 #endif /* MD_FEATURE_SECCOMP */
 
-/**** 13 cgroups ************************************************************/
+/**** 14 cgroups ************************************************************/
 /*
  * INCLUDES: <sys/resource.h> <sys/syscall.h> <sys/sysinfo.h>
  *
@@ -8253,7 +10713,7 @@ static MD_UNUSED int md_cg_mounts(const char *parent, const char *name, struct m
 	return 0;
 }
 
-/**** 14 containers: records, names, state **********************************/
+/**** 15 containers: records, names, state **********************************/
 /*
  * A container is ROOT/containers/ID/ (persistent: config.json in the shape
  * of Docker's create request plus what create resolved, state.json, the
@@ -8445,7 +10905,7 @@ static int md_ctr_name_valid(const char *n)
 	return 1;
 }
 
-/**** 15 networking: rtnetlink, addresses, bridges, NAT [MD_FEATURE_NET] *****/
+/**** 16 networking: rtnetlink, addresses, bridges, NAT [MD_FEATURE_NET] *****/
 /*
  * Docker's bridge model without iproute2: links, addresses and routes are
  * made over rtnetlink by minidock itself; addresses come from a small IPAM
@@ -9921,7 +12381,7 @@ static int md_net_reclaim(struct md_json *idx, int repair, int print)
 }
 #endif
 
-/**** 16 runtime: rootfs, namespaces, mounts, credentials *******************/
+/**** 17 runtime: rootfs, namespaces, mounts, credentials *******************/
 /*
  * What happens between clone() and execve() in a container's first
  * process, and the spec it follows.  The monitor (section 16) builds the
@@ -10751,8 +13211,21 @@ static int md_child_rootfs(struct md_spec *sp)
 	if (sp->userns && md_bind(rootfs, rootfs, 0, 1) < 0)
 		return -1;
 	if (md_child_mount_proc(sp, rootfs) < 0 || md_child_mount_dev(sp, rootfs) < 0 ||
-	    md_child_mount_sys(sp, rootfs) < 0 || md_child_mount_cgroup(sp, rootfs) < 0 ||
-	    md_child_volumes(sp, rootfs) < 0 || md_child_mask(sp, rootfs) < 0)
+	    md_child_mount_sys(sp, rootfs) < 0 || md_child_volumes(sp, rootfs) < 0 || md_child_mask(sp, rootfs) < 0)
+		return -1;
+	/*
+	 * Second go: meanwhile the monitor moved us into our cgroup (slow on
+	 * cgroup v1: the kernel waits for an RCU grace period) and plugged in
+	 * the network; from here on we need both.
+	 */
+	char go;
+	if (read(sp->sync, &go, 1) != 1)
+		_exit(125);
+	if (sp->cgroupns && unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL)
+		return md_errno("create cgroup namespace");
+	if (md_child_mount_cgroup(sp, rootfs) < 0)
+		return -1;
+	if (sp->nnetifs && md_net_configure(sp->netifs, sp->nnetifs) < 0)
 		return -1;
 	/* pivot_root(".", ".") stacks the old root on the new one; then drop it */
 	if (chdir(rootfs) < 0)
@@ -10883,7 +13356,8 @@ static int md_child_main(void *arg)
 	struct md_spec *sp = arg;
 	char go;
 	md_errmsg[0] = 0;
-	/* wait until the monitor has put us in our cgroup (and network) */
+	/* first go: the user namespace's maps are written; the cgroup and the
+	 * network come with the second one (md_child_rootfs) */
 	if (read(sp->sync, &go, 1) != 1)
 		_exit(125);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -10908,13 +13382,7 @@ static int md_child_main(void *arg)
 		md_errno("join the network namespace");
 		md_child_fail(sp, 125);
 	}
-	if (sp->cgroupns && unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL) {
-		md_errno("create cgroup namespace");
-		md_child_fail(sp, 125);
-	}
 	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER && md_net_lo_up() < 0)
-		md_child_fail(sp, 125);
-	if (sp->nnetifs && md_net_configure(sp->netifs, sp->nnetifs) < 0)
 		md_child_fail(sp, 125);
 	if (sethostname(sp->hostname, strlen(sp->hostname)) < 0) {
 		md_errno("sethostname");
@@ -11120,7 +13588,7 @@ static int md_exe_memfd(void)
 #endif
 }
 
-/**** 17 monitor: supervision, logs, attach, restart ************************/
+/**** 18 monitor: supervision, logs, attach, restart ************************/
 /*
  * One small process per running container, the same binary run as
  * `minidock __monitor ID`.  It starts the container (section 15), reaps
@@ -12277,10 +14745,6 @@ static int md_mon_start(struct md_mon *m, int *code)
 		if (sp->fds[i] >= 0 && (i == 0 || sp->fds[i] != sp->fds[0]))
 			close(sp->fds[i]);
 	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
-	if (md_cg_attach(md_cgroup_parent(), m->c.id, pid) < 0)
-		goto fail;
-	if (sp->nnetifs && md_net_plug(sp->netifs, sp->nnetifs, pid, m->c.id, 0) < 0)
-		goto fail;
 	if (sp->userns) {
 		char map[64];
 		snprintf(map, sizeof map, "0 %u %u\n", sp->uid_base, sp->uid_count);
@@ -12299,6 +14763,15 @@ static int md_mon_start(struct md_mon *m, int *code)
 		}
 	}
 	if (write(sv[0], "g", 1) != 1) {
+		md_errno("start the container");
+		goto fail;
+	}
+	/* while it mounts its root: its cgroup and its network */
+	if (md_cg_attach(md_cgroup_parent(), m->c.id, pid) < 0)
+		goto fail;
+	if (sp->nnetifs && md_net_plug(sp->netifs, sp->nnetifs, pid, m->c.id, 0) < 0)
+		goto fail;
+	if (write(sv[0], "c", 1) != 1) {
 		md_errno("start the container");
 		goto fail;
 	}
@@ -12735,7 +15208,7 @@ out:
 	return r < 0 ? code : 0;
 }
 
-/**** 18 option parsing *****************************************************/
+/**** 19 option parsing *****************************************************/
 /*
  * Docker's flag syntax: -a -q or -aq, -o FILE or -oFILE, --format X or
  * --format=X, --rm=false, "--" ends options.  Flags may follow positional
@@ -12888,7 +15361,7 @@ static int md_format_print(const char *tmpl, const struct md_json *v)
 	return 0;
 }
 
-/**** 19 image commands *****************************************************/
+/**** 20 image commands *****************************************************/
 
 static void md_short_id(const char *id, char out[13])
 {
@@ -14122,7 +16595,7 @@ static int md_cmd_version(struct md_args *a)
 	return 0;
 }
 
-/**** 20 container commands *************************************************/
+/**** 21 container commands *************************************************/
 /*
  * The engine functions (md_ctr_create, md_ctr_start, md_ctr_stop, ...)
  * take and give Docker's API shapes (a create request is {Config,
@@ -15738,12 +18211,18 @@ fail:
 	return NULL;
 }
 
+static int md_run_pull(struct md_args *a, const char *image);
+
 static int md_cmd_create(struct md_args *a)
 {
 	struct md_json *req = md_run_request(a);
 	char id[65];
 	if (!req)
 		return md_fail(125);
+	if (md_run_pull(a, a->pos.v[0]) < 0) {
+		md_json_free(req);
+		return md_fail(125);
+	}
 	int r = md_ctr_create(req, md_opt(a, "name"), id);
 	md_json_free(req);
 	if (r < 0)
@@ -15754,12 +18233,14 @@ static int md_cmd_create(struct md_args *a)
 
 static int md_cmd_run(struct md_args *a)
 {
-	if (md_flag(a, "detach") && md_flag(a, "rm") && 0)
-		return 0;
 	struct md_json *req = md_run_request(a);
 	char id[65];
 	if (!req)
 		return md_fail(125);
+	if (md_run_pull(a, a->pos.v[0]) < 0) {
+		md_json_free(req);
+		return md_fail(125);
+	}
 	int r = md_ctr_create(req, md_opt(a, "name"), id);
 	struct md_json *cc = md_json_get(req, "Config");
 	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
@@ -18216,7 +20697,230 @@ static int md_cmd_boot(struct md_args *a)
 	return rc;
 }
 
-/**** 21 network commands [MD_FEATURE_NET] **********************************/
+/* ---- registry commands [MD_FEATURE_PULL] ---- */
+
+#if MD_FEATURE_PULL
+static const struct md_optdef md_o_pull[] = {
+	{"all-tags", 'a', NULL, "Download all tagged images in the repository"},
+	{"platform", 0, "string", "Set platform if server is multi-platform capable (OS/ARCH[/VARIANT])"},
+	{"quiet", 'q', NULL, "Suppress verbose output"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_push[] = {
+	{"quiet", 'q', NULL, "Suppress verbose output"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_login[] = {
+	{"password", 'p', "string", "Password"},
+	{"password-stdin", 0, NULL, "Take the password from stdin"},
+	{"username", 'u', "string", "Username"},
+	{NULL, 0, NULL, NULL}};
+
+/* The tags of a repository (/v2/NAME/tags/list), for pull -a. */
+static int md_reg_tags(const char *refstr, struct md_strv *out)
+{
+	struct md_ref ref;
+	if (md_ref_parse(refstr, &ref) < 0)
+		return -1;
+	struct md_reg rg;
+	if (md_reg_open(&rg, &ref, "pull") < 0) {
+		md_reg_close(&rg);
+		return -1;
+	}
+	char path[800];
+	snprintf(path, sizeof path, "/v2/%s/tags/list", rg.repo);
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	int r = md_reg_req(&rg, "GET", path, NULL, NULL, -1, &resp, &c, &tmp);
+	if (r == 0) {
+		size_t len;
+		int st = resp.status;
+		char *b = md_http_slurp(c, &resp, 4u << 20, &len);
+		md_reg_done(&rg, c, &resp, b != NULL);
+		struct md_json *j = b && st == 200 ? md_json_parse(b, len) : NULL;
+		struct md_json *tags = md_json_get(j, "tags");
+		if (!md_json_is(tags, MD_J_ARR))
+			r = md_err("cannot list the tags of %s (HTTP %d)", refstr, st);
+		for (struct md_json *t = tags ? tags->child : NULL; t; t = t->next)
+			if (md_json_str(t) && md_ref_tag_ok(t->s))
+				md_strv_push(out, t->s);
+		md_json_free(j);
+		free(b);
+	}
+	md_reg_close(&rg);
+	return r;
+}
+
+static int md_cmd_pull(struct md_args *a)
+{
+	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
+		return md_fail(125);
+	char id[MD_DIGEST_LEN + 1];
+	if (!md_flag(a, "all-tags"))
+		return md_pull(a->pos.v[0], md_flag(a, "quiet"), id) < 0 ? md_fail(1) : 0;
+	struct md_ref ref;
+	if (md_ref_parse(a->pos.v[0], &ref) < 0)
+		return md_fail(1);
+	if (ref.tag[0] || ref.digest[0]) {
+		md_err("tag can't be used with --all-tags/-a");
+		return md_fail(1);
+	}
+	struct md_strv tags = {0};
+	if (md_reg_tags(a->pos.v[0], &tags) < 0)
+		return md_fail(1);
+	int rc = 0;
+	for (size_t i = 0; i < tags.n; i++) {
+		char name[600], full[800];
+		md_ref_name(&ref, name, sizeof name);
+		snprintf(full, sizeof full, "%s:%s", name, tags.v[i]);
+		if (md_pull(full, md_flag(a, "quiet"), id) < 0)
+			rc = md_fail(1);
+	}
+	md_strv_free(&tags);
+	return rc;
+}
+
+static int md_cmd_push(struct md_args *a)
+{
+	return md_push(a->pos.v[0], md_flag(a, "quiet")) < 0 ? md_fail(1) : 0;
+}
+
+static const char *md_login_registry(struct md_args *a)
+{
+	if (!a->pos.n)
+		return MD_DEFAULT_DOMAIN;
+	const char *r = a->pos.v[0];
+	if (md_startswith(r, "https://"))
+		r += 8;
+	else if (md_startswith(r, "http://"))
+		r += 7;
+	return r;
+}
+
+static int md_cmd_login(struct md_args *a)
+{
+	char reg[256];
+	snprintf(reg, sizeof reg, "%.*s", (int)strcspn(md_login_registry(a), "/"), md_login_registry(a));
+	const char *user = md_opt(a, "username"), *pass = md_opt(a, "password");
+	char pbuf[1024], ubuf[256];
+	if (md_flag(a, "password-stdin")) {
+		if (pass) {
+			md_err("--password and --password-stdin are mutually exclusive");
+			return md_fail(125);
+		}
+		if (!user) {
+			md_err("must provide --username with --password-stdin");
+			return md_fail(125);
+		}
+		ssize_t n = md_read_full(0, pbuf, sizeof pbuf - 1);
+		if (n < 0)
+			return md_fail(1);
+		pbuf[n] = 0;
+		pbuf[strcspn(pbuf, "\r\n")] = 0;
+		pass = pbuf;
+	}
+	if (!user) {
+		if (!isatty(0)) {
+			md_err("cannot ask for a username: stdin is not a terminal (use -u)");
+			return md_fail(1);
+		}
+		fprintf(stderr, "Username: ");
+		if (!fgets(ubuf, sizeof ubuf, stdin))
+			return md_fail(1);
+		ubuf[strcspn(ubuf, "\r\n")] = 0;
+		user = ubuf;
+	}
+	if (!pass) {
+		if (!isatty(0)) {
+			md_err("cannot ask for a password: stdin is not a terminal (use --password-stdin)");
+			return md_fail(1);
+		}
+		struct termios t, o;
+		tcgetattr(0, &o);
+		t = o;
+		t.c_lflag &= (tcflag_t)~ECHO;
+		fprintf(stderr, "Password: ");
+		tcsetattr(0, TCSANOW, &t);
+		char *g = fgets(pbuf, sizeof pbuf, stdin);
+		tcsetattr(0, TCSANOW, &o);
+		fputc('\n', stderr);
+		if (!g)
+			return md_fail(1);
+		pbuf[strcspn(pbuf, "\r\n")] = 0;
+		pass = pbuf;
+	} else if (!md_flag(a, "password-stdin")) {
+		fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
+	}
+	if (!*user || !*pass) {
+		md_err("username and password must not be empty");
+		return md_fail(1);
+	}
+	char *up = md_asprintf("%s:%s", user, pass), *b64 = md_b64(up, strlen(up));
+	memset(up, 0, strlen(up));
+	free(up);
+	int r = md_login_check(reg, b64) < 0 || md_creds_set(reg, b64) < 0;
+	free(b64);
+	if (r)
+		return md_fail(1);
+	puts("Login Succeeded");
+	return 0;
+}
+
+static int md_cmd_logout(struct md_args *a)
+{
+	char reg[256];
+	snprintf(reg, sizeof reg, "%.*s", (int)strcspn(md_login_registry(a), "/"), md_login_registry(a));
+	char *have = md_creds_get(reg);
+	if (!have) {
+		printf("Not logged in to %s\n", reg);
+		return 0;
+	}
+	free(have);
+	if (md_creds_set(reg, NULL) < 0)
+		return md_fail(1);
+	printf("Removing login credentials for %s\n", reg);
+	return 0;
+}
+#endif
+
+/* run/create: make sure the image is here, as --pull says. */
+static int md_run_pull(struct md_args *a, const char *image)
+{
+	const char *policy = md_opt(a, "pull");
+	if (!policy)
+		policy = "missing";
+	if (strcmp(policy, "missing") && strcmp(policy, "always") && strcmp(policy, "never"))
+		return md_err("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy);
+	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	char id[MD_DIGEST_LEN + 1];
+	int have = idx && md_image_resolve(idx, image, id) == 0;
+	md_json_free(idx);
+	md_errmsg[0] = 0;
+	if (have && strcmp(policy, "always") != 0)
+		return 0;
+	if (strcmp(policy, "never") == 0)
+		return md_err("No such image: %s", image);
+#if MD_FEATURE_PULL
+	struct md_ref ref;
+	if (md_ref_parse(image, &ref) < 0)
+		return -1;
+	char fam[800];
+	md_ref_familiar(&ref, fam, sizeof fam);
+	if (!have)
+		fprintf(stderr, "Unable to find image '%s' locally\n", fam);
+	int saved = dup(1);
+	dup2(2, 1); /* pull progress goes to stderr, as Docker's */
+	int r = md_pull(image, 0, id);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	return r;
+#else
+	return md_err("image %s not found (this build cannot pull: feature pull is off; use minidock load)", image);
+#endif
+}
+
+/**** 22 network commands [MD_FEATURE_NET] **********************************/
 
 #if MD_FEATURE_NET
 static const struct md_optdef md_o_ncreate[] = {
@@ -18710,7 +21414,7 @@ static int md_cmd_port(struct md_args *a)
 }
 #endif
 
-/**** 22 command table and dispatch *****************************************/
+/**** 23 command table and dispatch *****************************************/
 
 static const struct md_optdef md_o_none[] = {{NULL, 0, NULL, NULL}};
 static const struct md_optdef md_o_images[] = {
@@ -18867,6 +21571,14 @@ static const struct md_cmd md_cmds[] = {
 	{"rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
 	{"boot", md_cmd_boot, md_o_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
 	{"info", md_cmd_info, md_o_none, "", "Display system-wide information", 0, 0, 0},
+#if MD_FEATURE_PULL
+	{"pull", md_cmd_pull, md_o_pull, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", 1, 1, 0},
+	{"push", md_cmd_push, md_o_push, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", 1, 1, 0},
+	{"login", md_cmd_login, md_o_login, "[OPTIONS] [SERVER]", "Log in to a registry", 0, 1, 0},
+	{"logout", md_cmd_logout, md_o_none, "[SERVER]", "Log out from a registry", 0, 1, 0},
+	{"image pull", md_cmd_pull, md_o_pull, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", 1, 1, 0},
+	{"image push", md_cmd_push, md_o_push, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", 1, 1, 0},
+#endif
 	{"check-config", md_cmd_check_config, md_o_none, "[KERNEL_CONFIG]", "Tell what the running kernel lacks for minidock", 0, 1, 0},
 	{"system info", md_cmd_info, md_o_none, "", "Display system-wide information", 0, 0, 0},
 #if MD_FEATURE_NET
@@ -19042,7 +21754,7 @@ static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
 	return r;
 }
 
-/**** 23 main ***************************************************************/
+/**** 24 main ***************************************************************/
 
 static char *md_abspath(const char *p)
 {
