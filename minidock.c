@@ -684,6 +684,23 @@ static int md_time_parse(const char *s, time_t *out)
 	return 0;
 }
 
+/* md_time_parse, keeping the fraction of a second. */
+static int md_time_parsef(const char *s, double *out)
+{
+	time_t t;
+	if (md_time_parse(s, &t) < 0)
+		return -1;
+	*out = (double)t;
+	const char *dot = strchr(strchr(s, 'T'), '.'); /* md_time_parse saw the T */
+	if (dot && isdigit((unsigned char)dot[1])) {
+		double f = 0, scale = 0.1;
+		for (const char *p = dot + 1; isdigit((unsigned char)*p) && scale > 1e-10; p++, scale /= 10)
+			f += (*p - '0') * scale;
+		*out += f;
+	}
+	return 0;
+}
+
 /* Docker's units.HumanDuration, with " ago". */
 static void md_time_ago(char *buf, size_t n, time_t then)
 {
@@ -5298,45 +5315,66 @@ static int md_import_change(struct md_json *c, const char *chg)
 		struct md_json *l = md_json_get(c, env ? "Env" : "Labels");
 		if (!md_json_is(l, env ? MD_J_ARR : MD_J_OBJ))
 			l = md_json_set(c, env ? "Env" : "Labels", md_json_new(env ? MD_J_ARR : MD_J_OBJ));
-		char *kv = md_strdup(arg);
-		char *eq = strchr(kv, '=');
-		char *ws = kv + strcspn(kv, " \t");
-		if (!eq || ws < eq) { /* "ENV key value" */
-			if (!*ws) {
-				free(kv);
+		/* "KEY value" (one pair), or KEY=VALUE pairs with "..." or '...'
+		 * quoting and backslash escapes, as a Dockerfile has them */
+		struct md_strv kvs = {0};
+		const char *eq = strchr(arg, '='), *sp = arg + strcspn(arg, " \t");
+		if (!eq || sp < eq) {
+			const char *v = sp;
+			while (isspace((unsigned char)*v))
+				v++;
+			if (!*v)
 				return md_err("change \"%s\": expected KEY=VALUE", chg);
-			}
-			*ws++ = 0;
-			while (isspace((unsigned char)*ws))
-				ws++;
-			eq = NULL;
+			char *t = md_asprintf("%.*s=%s", (int)(sp - arg), arg, v);
+			md_strv_push(&kvs, t);
+			free(t);
 		} else {
-			*eq = 0;
-			ws = eq + 1;
-			size_t n = strlen(ws);
-			if (n >= 2 && ws[0] == '"' && ws[n - 1] == '"') {
-				ws[n - 1] = 0;
-				ws++;
-			}
-		}
-		if (env) {
-			char *pair = md_asprintf("%s=%s", kv, ws);
-			/* replace an existing KEY= */
-			for (struct md_json *x = l->child; x; x = x->next)
-				if (x->s && md_startswith(x->s, kv) && x->s[strlen(kv)] == '=') {
-					free(x->s);
-					x->s = pair;
-					pair = NULL;
+			for (const char *p = arg; *p;) {
+				while (isspace((unsigned char)*p))
+					p++;
+				if (!*p)
 					break;
+				struct md_sb b = {0};
+				char q = 0;
+				for (; *p && (q || !isspace((unsigned char)*p)); p++) {
+					if (q && *p == q)
+						q = 0;
+					else if (!q && (*p == '"' || *p == '\''))
+						q = *p;
+					else if (*p == '\\' && p[1] && q != '\'')
+						md_sb_putc(&b, *++p);
+					else
+						md_sb_putc(&b, *p);
 				}
-			if (pair) {
-				md_json_push(l, md_json_newstr(pair));
-				free(pair);
+				const char *s1 = md_sb_str(&b);
+				if (q || !strchr(s1, '=') || s1[0] == '=') {
+					md_sb_free(&b);
+					md_strv_free(&kvs);
+					return md_err("change \"%s\": expected KEY=VALUE pairs", chg);
+				}
+				md_strv_push(&kvs, s1);
+				md_sb_free(&b);
 			}
-		} else {
-			md_json_sets(l, kv, ws);
 		}
-		free(kv);
+		for (size_t i = 0; i < kvs.n; i++) {
+			char *kv = kvs.v[i];
+			size_t kl = strcspn(kv, "=");
+			if (env) {
+				int done = 0; /* replace an existing KEY= */
+				for (struct md_json *x = l->child; x && !done; x = x->next)
+					if (x->s && strncmp(x->s, kv, kl) == 0 && x->s[kl] == '=') {
+						free(x->s);
+						x->s = md_strdup(kv);
+						done = 1;
+					}
+				if (!done)
+					md_json_push(l, md_json_newstr(kv));
+			} else {
+				kv[kl] = 0;
+				md_json_sets(l, kv, kv + kl + 1);
+			}
+		}
+		md_strv_free(&kvs);
 	} else if (!strcmp(ins, "WORKDIR")) {
 		md_json_sets(c, "WorkingDir", arg);
 	} else if (!strcmp(ins, "USER")) {
@@ -11200,6 +11238,7 @@ static int md_route_default(int fd, int index, uint32_t gw)
 struct md_hostaddr {
 	uint32_t addr[256];
 	int prefix[256];
+	int ifindex[256];
 	int n;
 };
 
@@ -11216,6 +11255,7 @@ static int md_dump_addr_cb(struct nlmsghdr *h, void *ctx)
 		if (a->rta_type == IFA_LOCAL || (a->rta_type == IFA_ADDRESS)) {
 			memcpy(&ha->addr[ha->n], RTA_DATA(a), 4);
 			ha->prefix[ha->n] = ifa->ifa_prefixlen;
+			ha->ifindex[ha->n] = (int)ifa->ifa_index;
 			ha->n++;
 			break;
 		}
@@ -11342,8 +11382,10 @@ static struct md_json *md_net_get(struct md_json *idx, const char *name)
 }
 
 /* Is the subnet free of the host's addresses and of other networks? */
-static int md_net_subnet_free(struct md_json *idx, uint32_t net, int prefix, const char *self, char *why, size_t wsz)
+static int md_net_subnet_free(struct md_json *idx, uint32_t net, int prefix, const char *self, const char *bridge,
+                              char *why, size_t wsz)
 {
+	int brindex = bridge ? (int)if_nametoindex(bridge) : 0;
 	int fd = md_nl_socket();
 	struct md_hostaddr ha;
 	memset(&ha, 0, sizeof ha);
@@ -11356,11 +11398,11 @@ static int md_net_subnet_free(struct md_json *idx, uint32_t net, int prefix, con
 		/* our own bridges carry our gateways: not a collision */
 		char a[32];
 		md_ip_str(ha.addr[i], a, sizeof a);
-		int ours = 0;
+		int ours = brindex && ha.ifindex[i] == brindex; /* the bridge we would (re)use */
 		for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
 			ours |= md_streq(md_json_gets(n, "Gateway"), a);
 		if (!ours && md_cidr_overlap(net, prefix, ha.addr[i], ha.prefix[i])) {
-			snprintf(why, wsz, "the host has address %s/%d in it", a, ha.prefix[i]);
+			snprintf(why, wsz, "an address of the host (%s/%d)", a, ha.prefix[i]);
 			return 0;
 		}
 	}
@@ -11371,7 +11413,7 @@ static int md_net_subnet_free(struct md_json *idx, uint32_t net, int prefix, con
 			continue;
 		if (md_json_gets(n, "Subnet") && md_cidr_parse(md_json_gets(n, "Subnet"), &on, &op) == 0 &&
 		    md_cidr_overlap(net, prefix, on, op)) {
-			snprintf(why, wsz, "network %s has %s", n->key, md_json_gets(n, "Subnet"));
+			snprintf(why, wsz, "network %s (%s)", n->key, md_json_gets(n, "Subnet"));
 			return 0;
 		}
 	}
@@ -11388,7 +11430,7 @@ static struct md_json *md_net_add(struct md_json *idx, const char *name, const c
 	if (subnet) {
 		if (md_cidr_parse(subnet, &net, &prefix) < 0)
 			return NULL;
-		if (!md_net_subnet_free(idx, net, prefix, NULL, why, sizeof why)) {
+		if (!md_net_subnet_free(idx, net, prefix, NULL, bridge, why, sizeof why)) {
 			md_err("subnet %s overlaps %s", subnet, why);
 			return NULL;
 		}
@@ -11400,7 +11442,7 @@ static struct md_json *md_net_add(struct md_json *idx, const char *name, const c
 		for (uint32_t i = 0; i < (1u << (24 - pp)) && !found; i++) {
 			net = htonl(ntohl(pool) + (i << 8));
 			prefix = 24;
-			found = md_net_subnet_free(idx, net, prefix, NULL, why, sizeof why);
+			found = md_net_subnet_free(idx, net, prefix, NULL, bridge, why, sizeof why);
 		}
 		if (!found) {
 			md_err("no free subnet left in %s (give one with --subnet)", MD_DEFAULT_POOL);
@@ -11586,7 +11628,74 @@ static const char *md_fw_backend(void)
 		return "nftables";
 	if (md_tool_exists("iptables"))
 		return "iptables";
-	return "none";
+	return "missing";
+}
+
+/* Does nftables table "ip minidock" exist in this network namespace?  One
+ * netlink question (nfnetlink's NFT_MSG_GETTABLE), no nft process: 1 yes,
+ * 0 no, -1 cannot tell. */
+static int md_nft_table_exists(void)
+{
+	enum { NFNL_SUBSYS_NFT = 10, NFT_GETTABLE = 1, NFTA_TABLE_NAME_ = 1 };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 12 /* NETLINK_NETFILTER */);
+	if (fd < 0)
+		return -1;
+	struct {
+		struct nlmsghdr h;
+		struct { uint8_t family, version; uint16_t res_id; } g;
+		struct rtattr a;
+		char name[12];
+	} rq;
+	memset(&rq, 0, sizeof rq);
+	rq.h.nlmsg_len = sizeof rq;
+	rq.h.nlmsg_type = (NFNL_SUBSYS_NFT << 8) | NFT_GETTABLE;
+	rq.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	rq.h.nlmsg_seq = 1;
+	rq.g.family = 2; /* NFPROTO_IPV4 */
+	rq.a.rta_type = NFTA_TABLE_NAME_;
+	rq.a.rta_len = RTA_LENGTH(sizeof "minidock");
+	memcpy(rq.name, "minidock", sizeof "minidock");
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int r = -1;
+	struct timeval tv = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (sendto(fd, &rq, sizeof rq, 0, (struct sockaddr *)&sa, sizeof sa) == (ssize_t)sizeof rq) {
+		char buf[4096];
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		if (n >= (ssize_t)sizeof *h && NLMSG_OK(h, (size_t)n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				int err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+				r = err == 0 ? 1 : err == -ENOENT ? 0 : -1;
+			} else {
+				r = 1; /* the table itself came back */
+			}
+		}
+	}
+	close(fd);
+	return r;
+}
+
+/* The rules last applied in this network namespace are kept (as a digest)
+ * in the run root: a start or stop that changes nothing in them runs no
+ * firewall tool, which is most of what bridge networking costs. */
+static char *md_fw_stamp_path(void)
+{
+	return md_asprintf("%s/fw.applied", md_st.runroot);
+}
+
+static void md_fw_digest(const char *be, const char *rules, char out[MD_DIGEST_LEN + 1])
+{
+	struct stat st;
+	char head[96];
+	if (stat("/proc/self/ns/net", &st) < 0)
+		memset(&st, 0, sizeof st);
+	snprintf(head, sizeof head, "%s %llu %llu\n", be, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	br_sha256_context c;
+	md_sha_init(&c);
+	md_sha_update(&c, head, strlen(head));
+	md_sha_update(&c, rules, strlen(rules));
+	md_sha_hex(&c, out);
 }
 
 static int md_sysctl_set(const char *path, const char *val)
@@ -11662,6 +11771,19 @@ static int md_fw_sync(struct md_json *idx)
 {
 	const char *be = md_fw_backend();
 	struct md_json *nets = md_index_section(idx, "networks");
+	if (strcmp(be, "missing") == 0) {
+		/* chosen automatically and none there: egress NAT cannot work */
+		int needs = 0;
+		for (struct md_json *n = nets->child; n; n = n->next)
+			needs |= !md_json_is(md_json_get(n, "Internal"), MD_J_TRUE);
+		struct md_pub *pubs;
+		size_t np = md_fw_ports(idx, &pubs);
+		free(pubs);
+		if (needs || np)
+			return md_err("no firewall tool (nft or iptables) found: bridge networks need one for NAT "
+			              "(install nftables or iptables, or set MINIDOCK_FIREWALL=none)");
+		return 0;
+	}
 	if (strcmp(be, "none") == 0) {
 		/* without a firewall tool, published ports cannot work: say so */
 		struct md_pub *pubs;
@@ -11700,11 +11822,14 @@ static int md_fw_sync(struct md_json *idx)
 			else
 				md_sb_printf(&b, "add rule ip minidock forward iifname \"%s\" oifname != \"%s\" drop\n"
 				                 "add rule ip minidock forward oifname \"%s\" iifname != \"%s\" drop\n", br, br, br, br);
+		}
+		/* a published port is open to every network, as Docker's is */
+		md_sb_puts(&b, "add rule ip minidock forward ct status dnat accept\n");
+		for (struct md_json *n = nets->child; n; n = n->next)
 			for (struct md_json *o = nets->child; o; o = o->next)
 				if (o != n)
-					md_sb_printf(&b, "add rule ip minidock forward iifname \"%s\" oifname \"%s\" drop\n", br,
-					             md_json_gets(o, "Bridge"));
-		}
+					md_sb_printf(&b, "add rule ip minidock forward iifname \"%s\" oifname \"%s\" drop\n",
+					             md_json_gets(n, "Bridge"), md_json_gets(o, "Bridge"));
 		for (size_t i = 0; i < np; i++) {
 			char hip[32];
 			md_ip_str(pubs[i].hostip, hip, sizeof hip);
@@ -11712,8 +11837,25 @@ static int md_fw_sync(struct md_json *idx)
 			             pubs[i].hostip ? "ip daddr " : "", pubs[i].hostip ? hip : "", pubs[i].hostip ? "" : "",
 			             pubs[i].proto, pubs[i].hostport, pubs[i].ctrip, pubs[i].ctrport);
 		}
+		char dg[MD_DIGEST_LEN + 1], old[MD_DIGEST_LEN + 1] = "";
+		md_fw_digest(be, md_sb_str(&b), dg);
+		char *sp = md_fw_stamp_path();
+		int sf = open(sp, O_RDONLY | O_CLOEXEC);
+		if (sf >= 0) {
+			ssize_t k = md_read_full(sf, old, MD_DIGEST_LEN);
+			old[k > 0 ? k : 0] = 0;
+			close(sf);
+		}
 		char *argv[] = {"nft", "-f", "-", NULL};
-		r = md_run_tool(argv, md_sb_str(&b));
+		if (strcmp(old, dg) == 0 && md_nft_table_exists() == 1) {
+			r = 0; /* in place already */
+		} else {
+			unlink(sp);
+			r = md_run_tool(argv, md_sb_str(&b));
+			if (r == 0)
+				md_write_file_atomic(sp, dg, strlen(dg), 0600);
+		}
+		free(sp);
 		if (r < 0 && strstr(md_errmsg, "No such file or directory") && strstr(md_errmsg, "table"))
 			md_err("nftables is not available in this kernel (CONFIG_NF_TABLES, nft_nat, nft_fib): %s", md_errmsg);
 	} else {
@@ -11740,10 +11882,13 @@ static int md_fw_sync(struct md_json *idx)
 			if (md_json_is(md_json_get(n, "Internal"), MD_J_TRUE))
 				md_sb_printf(&b, "-A MINIDOCK-FORWARD -i %s ! -o %s -j DROP\n-A MINIDOCK-FORWARD -o %s ! -i %s -j DROP\n", br,
 				             br, br, br);
+		}
+		md_sb_puts(&b, "-A MINIDOCK-FORWARD -m conntrack --ctstate DNAT -j ACCEPT\n");
+		for (struct md_json *n = nets->child; n; n = n->next)
 			for (struct md_json *o = nets->child; o; o = o->next)
 				if (o != n)
-					md_sb_printf(&b, "-A MINIDOCK-FORWARD -i %s -o %s -j DROP\n", br, md_json_gets(o, "Bridge"));
-		}
+					md_sb_printf(&b, "-A MINIDOCK-FORWARD -i %s -o %s -j DROP\n", md_json_gets(n, "Bridge"),
+					             md_json_gets(o, "Bridge"));
 		md_sb_puts(&b, "COMMIT\n");
 		char *argv[] = {"iptables-restore", "--noflush", NULL};
 		r = md_run_tool(argv, md_sb_str(&b));
@@ -12196,6 +12341,10 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 		goto out;
 	}
 	uint32_t mtu = md_uplink_mtu(fd);
+	/* leases of containers whose monitor died (SIGKILL, power cut) go back
+	 * to the pool before any is handed out: a container dies with its
+	 * monitor (PDEATHSIG), so nothing uses those addresses any more */
+	md_ipam_release(idx, NULL);
 	for (struct md_json *w = want->child; w && n < max; w = w->next, n++) {
 		const char *name = md_json_gets(w, "Name");
 		struct md_json *net = md_streq(name, "bridge") ? md_net_default(idx) : md_net_get(idx, name ? name : "");
@@ -12305,15 +12454,21 @@ static int md_net_reclaim(struct md_json *idx, int repair, int print)
 	return problems;
 }
 
-/* The container stopped (or died): its addresses and rules go. */
-static void md_net_teardown(const char *cid, int nifs)
+/* The container stopped (or died): its addresses and rules go.
+ * lazy: the container's first process has ended and its network namespace
+ * dies with it, taking the veth pairs along; deleting them here would only
+ * wait for the kernel (some 20 ms each).  Unless another container shares
+ * the namespace (--network container:), which keeps it alive. */
+static void md_net_teardown(const char *cid, int nifs, int lazy)
 {
 	char keep[sizeof md_errmsg];
 	memcpy(keep, md_errmsg, sizeof keep);
-	md_net_unplug(cid, nifs > 0 ? nifs : 4);
+	int unplug = !lazy;
 	if (md_store_lock() == 0) {
 		struct md_json *idx = md_index_read();
 		struct md_strv peers = {0};
+		for (struct md_json *c = idx ? md_json_get(idx, "containers")->child : NULL; c; c = c->next)
+			unplug |= md_streq(md_json_gets(c, "netfrom"), cid);
 		if (idx)
 			md_net_peers(idx, cid, &peers);
 		if (idx && md_ipam_release(idx, cid)) {
@@ -12326,7 +12481,11 @@ static void md_net_teardown(const char *cid, int nifs)
 		md_strv_free(&peers);
 		md_json_free(idx);
 		md_store_unlock();
+	} else {
+		unplug = 1;
 	}
+	if (unplug)
+		md_net_unplug(cid, nifs > 0 ? nifs : 4);
 	memcpy(md_errmsg, keep, sizeof keep);
 }
 
@@ -12354,9 +12513,9 @@ static int md_net_configure(const struct md_netif *ifs, int nifs)
 	return 0;
 }
 
-static void md_net_teardown(const char *cid, int nifs)
+static void md_net_teardown(const char *cid, int nifs, int lazy)
 {
-	(void)cid, (void)nifs;
+	(void)cid, (void)nifs, (void)lazy;
 }
 
 static void md_net_hosts_peers(struct md_json *idx, const char *cid)
@@ -12741,6 +12900,7 @@ struct md_spec {
 	char *cwd, *user, *hostname;
 	struct md_json *groupadd;
 	int tty, init, privileged, nnp, seccomp;
+	unsigned short rows, cols; /* the terminal's size at start */
 	uint64_t caps;
 	struct { int res; struct rlimit rl; } ulimits[16];
 	int nulimits;
@@ -13412,6 +13572,8 @@ static int md_child_main(void *arg)
 			md_errno("open the terminal's peer");
 			md_child_fail(sp, 125);
 		}
+		struct winsize ws = {sp->rows, sp->cols, 0, 0};
+		ioctl(ptyslave, TIOCSWINSZ, &ws);
 		int ptn;
 		if (ioctl(ptymaster, TIOCGPTN, &ptn) == 0) {
 			char sn[64];
@@ -13692,6 +13854,96 @@ static int md_frame_sends(int fd, char type, const char *s)
 	return md_frame_send(fd, type, s, strlen(s));
 }
 
+/* A queue of bytes waiting for a non-blocking descriptor: the attach relay
+ * queues frames for the monitor, the monitor queues the container's stdin,
+ * so that neither side ever blocks writing while the other blocks too. */
+struct md_queue {
+	char *p;
+	size_t len, cap;
+};
+
+static int md_queue_add(struct md_queue *q, const void *p, size_t n)
+{
+	if (q->len + n > q->cap) {
+		size_t cap = q->cap ? q->cap : 4096;
+		while (cap < q->len + n)
+			cap *= 2;
+		char *np = realloc(q->p, cap);
+		if (!np)
+			return -1;
+		q->p = np;
+		q->cap = cap;
+	}
+	memcpy(q->p + q->len, p, n);
+	q->len += n;
+	return 0;
+}
+
+static int md_queue_frame(struct md_queue *q, char type, const void *p, size_t n)
+{
+	unsigned char h[5] = {(unsigned char)type, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+	                      (unsigned char)(n >> 8), (unsigned char)n};
+	return md_queue_add(q, h, 5) < 0 || (n && md_queue_add(q, p, n) < 0) ? -1 : 0;
+}
+
+/* Write what fd takes now; -1 (errno set) when fd is broken. */
+static int md_queue_flush(struct md_queue *q, int fd)
+{
+	while (q->len) {
+		ssize_t w = send(fd, q->p, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && errno == ENOTSOCK)
+			w = write(fd, q->p, q->len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -1;
+		}
+		memmove(q->p, q->p + w, q->len - (size_t)w);
+		q->len -= (size_t)w;
+	}
+	return 0;
+}
+
+static void md_queue_free(struct md_queue *q)
+{
+	free(q->p);
+	*q = (struct md_queue){NULL, 0, 0};
+}
+
+/* Pass a descriptor over a Unix socket (one byte 'T' carries it). */
+static int md_fd_pass(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof cbuf);
+	char b = 'T';
+	struct iovec iov = {&b, 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* Read bytes from sock; a descriptor passed with md_fd_pass lands in *fd
+ * and its 'T' byte is dropped. Returns the bytes left in buf. */
+static ssize_t md_fd_recv(int sock, char *buf, size_t cap, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {buf, cap};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return n;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && buf[0] == 'T') {
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+		memmove(buf, buf + 1, (size_t)--n);
+	}
+	return n;
+}
+
 /* Read one frame (blocking); payload is NUL-terminated; -1 at EOF/error. */
 static int md_frame_recv(int fd, char *type, char *buf, size_t cap, size_t *len)
 {
@@ -13818,6 +14070,9 @@ struct md_mon {
 	int lsock;               /* attach.sock */
 	int sfd;                 /* signalfd */
 	struct md_mclient cl[MD_MON_CLIENTS];
+	struct md_queue inq;     /* stdin the container has not taken yet */
+	unsigned short rows, cols; /* the first client's terminal size */
+	int in_eof;              /* close m->in once inq is drained */
 	int stopping;            /* a stop was asked for */
 	time_t kill_at;          /* when the stop timeout ends */
 	int exit_code;
@@ -13873,6 +14128,25 @@ static void md_mon_stop(struct md_mon *m, int secs)
 		kill(m->pid, SIGKILL);
 }
 
+/* Give the container what it takes of its queued stdin, without blocking;
+ * close its stdin when input has ended and all of it went through. */
+static void md_mon_feed(struct md_mon *m)
+{
+	if (m->in < 0) {
+		m->inq.len = 0;
+		return;
+	}
+	if (md_queue_flush(&m->inq, m->in) < 0 && m->pty < 0) {
+		m->inq.len = 0; /* the container closed its stdin */
+		m->in_eof = 1;
+	}
+	if (m->in_eof && !m->inq.len && m->pty < 0) {
+		close(m->in);
+		m->in = -1;
+		m->in_eof = 0;
+	}
+}
+
 /* Handle one frame from client i. */
 static void md_mon_client_frame(struct md_mon *m, int i)
 {
@@ -13881,33 +14155,40 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 	size_t n;
 	if (md_frame_recv(k->fd, &type, buf, sizeof buf, &n) < 0) {
 		if (k->in && m->in >= 0 && m->pty < 0 && md_json_is(md_json_get(md_json_get(m->c.cfg, "Config"), "StdinOnce"), MD_J_TRUE)) {
-			close(m->in);
-			m->in = -1;
+			m->in_eof = 1;
+			md_mon_feed(m);
 		}
 		close(k->fd);
 		k->fd = -1;
 		return;
 	}
 	switch (type) {
-	case 'H':
+	case 'H': {
+		/* "in out err wait size=ROWSxCOLS" */
+		const char *sz = strstr(buf, "size=");
+		unsigned rows, cols;
+		if (sz && sscanf(sz + 5, "%ux%u", &rows, &cols) == 2 && rows && cols && rows < 65536 && cols < 65536) {
+			m->rows = (unsigned short)rows;
+			m->cols = (unsigned short)cols;
+		}
 		k->out = strstr(buf, "out") != NULL || strstr(buf, "err") != NULL;
 		k->in = strstr(buf, "in") != NULL;
 		k->wait = strstr(buf, "wait") != NULL;
 		break;
+	}
 	case 'I':
-		if (m->in >= 0 && md_write_all(m->in, buf, n) < 0 && m->pty < 0) {
-			close(m->in);
-			m->in = -1;
-		}
+		if (m->in >= 0 && !m->in_eof)
+			md_queue_add(&m->inq, buf, n);
+		md_mon_feed(m);
 		break;
 	case 'C':
-		if (m->in >= 0 && m->pty < 0) {
-			close(m->in);
-			m->in = -1;
-		} else if (m->pty) {
+		if (m->in >= 0 && m->pty >= 0) {
 			char eot = 4; /* ^D: end of input on a terminal */
-			if (write(m->pty, &eot, 1) < 0) { /* nothing to do */ }
+			md_queue_add(&m->inq, &eot, 1);
+		} else if (m->in >= 0) {
+			m->in_eof = 1;
 		}
+		md_mon_feed(m);
 		break;
 	case 'R':
 		if (m->pty >= 0) {
@@ -13920,9 +14201,17 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 			}
 		}
 		break;
-	case 'S':
+	case 'S': /* a signal passed on by an attached client */
 		if (m->pid > 0)
 			kill(m->pid, atoi(buf));
+		break;
+	case 'K': /* `minidock kill`: as Docker, the restart policy no longer applies */
+		if (m->pid > 0) {
+			m->stopping = 1;
+			md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
+			md_ctr_save_state(&m->c);
+			kill(m->pid, atoi(buf));
+		}
 		break;
 	case 'T':
 		md_mon_stop(m, n ? atoi(buf) : -1);
@@ -14421,7 +14710,9 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 	/* the overlay cannot have its upper layer on some filesystems (OpenWrt's
 	 * root is an overlay itself): say so and fall back */
 	const char *bad = md_upper_unsupported(sp->upper);
-	const char *fb = getenv("MINIDOCK_OVERLAY_FALLBACK");
+	const char *fb = md_json_gets(cfg, "RootfsFallback"); /* chosen at create */
+	if (!fb || !*fb)
+		fb = getenv("MINIDOCK_OVERLAY_FALLBACK");
 	if (!fb || !*fb)
 		fb = MD_DEFAULT_OVERLAY_FALLBACK;
 	if (bad) {
@@ -14436,7 +14727,9 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 			                      "filesystem in %s", bad, sp->copydir);
 		} else if (strcmp(fb, "tmpfs") == 0) {
 			sp->fallback = "tmpfs";
-			sp->fallback_size = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
+			sp->fallback_size = (char *)md_json_gets(cfg, "RootfsFallbackSize");
+			if (!sp->fallback_size || !*sp->fallback_size)
+				sp->fallback_size = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
 			if (!sp->fallback_size || !*sp->fallback_size)
 				sp->fallback_size = MD_DEFAULT_TMPFS_UPPER_SIZE;
 			*notice = md_asprintf("the store is on %s, which cannot hold an overlay upper layer: using a tmpfs upper "
@@ -14475,13 +14768,33 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 	sp->lower = lower.s;
 	md_json_free(chains);
 	sp->argv = md_json_to_argv(md_json_get(cfg, "Args"), md_json_gets(cfg, "Path"));
-	sp->envp = md_json_to_argv(md_json_get(cc, "Env"), NULL);
 	sp->cwd = (char *)md_json_gets(cc, "WorkingDir");
 	sp->user = (char *)md_json_gets(cc, "User");
 	sp->hostname = (char *)md_json_gets(cc, "Hostname");
 	if (!sp->hostname)
 		sp->hostname = c->id + 52;
 	sp->tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
+	/* the process environment: Docker adds HOSTNAME, and TERM with -t,
+	 * unless the configuration sets them */
+	struct md_json *env = md_json_clone(md_json_get(cc, "Env"));
+	if (!md_json_is(env, MD_J_ARR)) {
+		md_json_free(env);
+		env = md_json_new(MD_J_ARR);
+	}
+	int has_hn = 0, has_term = 0;
+	for (struct md_json *e = env->child; e; e = e->next) {
+		has_hn |= md_json_str(e) && md_startswith(e->s, "HOSTNAME=");
+		has_term |= md_json_str(e) && md_startswith(e->s, "TERM=");
+	}
+	if (!has_hn) {
+		char *h = md_asprintf("HOSTNAME=%s", sp->hostname);
+		md_json_push(env, md_json_newstr(h));
+		free(h);
+	}
+	if (sp->tty && !has_term)
+		md_json_push(env, md_json_newstr("TERM=xterm"));
+	sp->envp = md_json_to_argv(env, NULL);
+	md_json_free(env);
 	sp->init = md_json_is(md_json_get(hc, "Init"), MD_J_TRUE);
 	sp->privileged = md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
 	sp->readonly = md_json_is(md_json_get(hc, "ReadonlyRootfs"), MD_J_TRUE);
@@ -14612,6 +14925,8 @@ static int md_mon_start(struct md_mon *m, int *code)
 		free((char *)notice);
 	}
 	struct md_spec *sp = &m->sp;
+	sp->rows = m->rows ? m->rows : 24;
+	sp->cols = m->cols ? m->cols : 80;
 	struct md_json *cc = md_json_get(m->c.cfg, "Config"), *hc = md_json_get(m->c.cfg, "HostConfig");
 	if (md_ensure_path(sp->rootfs, 1) < 0)
 		return -1;
@@ -14809,8 +15124,6 @@ static int md_mon_start(struct md_mon *m, int *code)
 	if (sp->tty) {
 		m->out[0] = m->pty;
 		m->in = m->pty;
-		struct winsize ws = {24, 80, 0, 0};
-		ioctl(m->pty, TIOCSWINSZ, &ws);
 	} else {
 		m->out[0] = op[0];
 		m->out[1] = ep[0];
@@ -14818,6 +15131,9 @@ static int md_mon_start(struct md_mon *m, int *code)
 		m->in = ip[1];
 		ip[1] = -1;
 	}
+	fcntl(m->in, F_SETFL, fcntl(m->in, F_GETFL) | O_NONBLOCK);
+	m->inq.len = 0;
+	m->in_eof = 0;
 	clock_gettime(CLOCK_MONOTONIC, &m->started);
 	md_json_sets(m->c.st, "Status", "running");
 	md_json_seti(m->c.st, "Pid", pid);
@@ -14846,7 +15162,7 @@ fail:
 		memcpy(keep, md_errmsg, sizeof keep);
 		md_cg_destroy(md_cgroup_parent(), m->c.id);
 		if (sp->nnetifs)
-			md_net_teardown(m->c.id, sp->nnetifs);
+			md_net_teardown(m->c.id, sp->nnetifs, 0);
 		memcpy(md_errmsg, keep, sizeof keep);
 	} else if (sp->nnetifs) {
 		/* names for the new address: its own /etc/hosts and its peers' */
@@ -14885,7 +15201,7 @@ static void md_mon_exited(struct md_mon *m, int status)
 	m->oom = md_cg_oom_killed(md_cgroup_parent(), m->c.id) > 0;
 	md_cg_destroy(md_cgroup_parent(), m->c.id);
 	if (m->sp.nnetifs)
-		md_net_teardown(m->c.id, m->sp.nnetifs);
+		md_net_teardown(m->c.id, m->sp.nnetifs, 1);
 	m->pid = 0;
 	md_json_sets(m->c.st, "Status", "exited");
 	md_json_seti(m->c.st, "Pid", 0);
@@ -14963,7 +15279,12 @@ static void md_mon_trim_init(void)
  * so what runs between the two touches as few pages as possible. */
 static int md_mon_sleep(struct pollfd *pf, nfds_t n, int timeout)
 {
-	struct timespec ts = {timeout / 1000, (timeout % 1000) * 1000000L};
+	struct timespec ts = {timeout / 1000, (timeout % 1000) * 1000000L}, zero = {0, 0};
+	/* busy (streaming output or input): no trimming, or every round
+	 * would fault the program back in */
+	int r = (int)syscall(SYS_ppoll, pf, n, &zero, NULL, (size_t)(_NSIG / 8));
+	if (r != 0 || timeout == 0)
+		return r;
 	for (size_t i = 0; i < MD_ARRAY_LEN(md_mon_ro); i++)
 		if (md_mon_ro[i].hi > md_mon_ro[i].lo)
 			syscall(SYS_madvise, md_mon_ro[i].lo, md_mon_ro[i].hi - md_mon_ro[i].lo, MADV_DONTNEED);
@@ -14996,14 +15317,18 @@ static int md_mon_loop(struct md_mon *m)
 	long restart_in = -1;
 	struct timespec restart_at = {0, 0};
 	for (;;) {
-		struct pollfd pf[4 + MD_MON_CLIENTS];
+		struct pollfd pf[5 + MD_MON_CLIENTS];
 		int n = 0;
 		pf[n++] = (struct pollfd){m->sfd, POLLIN, 0};
 		pf[n++] = (struct pollfd){m->lsock, POLLIN, 0};
 		pf[n++] = (struct pollfd){m->out[0], POLLIN, 0};
 		pf[n++] = (struct pollfd){m->out[1], POLLIN, 0};
+		/* while the container's stdin is backed up, leave its writers
+		 * unread: they wait, rather than the monitor's memory growing */
+		int full = m->inq.len >= 262144;
 		for (int i = 0; i < MD_MON_CLIENTS; i++)
-			pf[n++] = (struct pollfd){m->cl[i].fd, POLLIN, 0};
+			pf[n++] = (struct pollfd){full && m->cl[i].in ? -1 : m->cl[i].fd, POLLIN, 0};
+		pf[n++] = (struct pollfd){m->inq.len ? m->in : -1, POLLOUT, 0};
 		int timeout = -1;
 		if (m->pid > 0 && m->kill_at)
 			timeout = (int)((m->kill_at - time(NULL)) * 1000);
@@ -15106,6 +15431,8 @@ static int md_mon_loop(struct md_mon *m)
 		for (int i = 0; i < MD_MON_CLIENTS; i++)
 			if (m->cl[i].fd >= 0 && (pf[4 + i].revents & (POLLIN | POLLHUP | POLLERR)))
 				md_mon_client_frame(m, i);
+		if (pf[4 + MD_MON_CLIENTS].revents)
+			md_mon_feed(m);
 	}
 }
 
@@ -15192,6 +15519,11 @@ out:
 		unlink(s);
 		free(s);
 	}
+	/* with --userns the root is mounted in our own mount namespace: only
+	 * we can take it away, and it must go before its mount point can */
+	char *rfs = md_ctr_rpath(id, "rootfs");
+	umount2(rfs, MNT_DETACH);
+	free(rfs);
 	md_rm_rf(rdir);
 	free(rdir);
 	int autorm = m->c.cfg && md_json_is(md_json_get(md_json_get(m->c.cfg, "HostConfig"), "AutoRemove"), MD_J_TRUE);
@@ -16925,7 +17257,9 @@ static void md_write_hostfiles(const char *id, struct md_json *cc, struct md_jso
 	md_write_file_atomic(p, b.s, b.len, 0644);
 	free(p);
 	md_sb_free(&b);
-	/* resolv.conf from the host, loopback nameservers dropped as Docker does */
+	/* resolv.conf from the host, loopback nameservers dropped as Docker does
+	 * (with --network host they are reachable: kept) */
+	int hostnet = md_streq(md_json_gets(hc, "NetworkMode"), "host");
 	char *host = md_read_file("/etc/resolv.conf", 1 << 16, NULL);
 	md_errmsg[0] = 0;
 	struct md_json *dns = md_json_get(hc, "Dns"), *search = md_json_get(hc, "DnsSearch"),
@@ -16938,7 +17272,7 @@ static void md_write_hostfiles(const char *id, struct md_json *cc, struct md_jso
 			const char *a = l + 10;
 			while (isspace((unsigned char)*a))
 				a++;
-			if (md_startswith(a, "127.") || strcmp(a, "::1") == 0)
+			if (!hostnet && (md_startswith(a, "127.") || strcmp(a, "::1") == 0))
 				continue;
 			ns++;
 		} else if ((md_startswith(l, "search") && search && search->n) || (md_startswith(l, "options") && dopt && dopt->n)) {
@@ -16949,7 +17283,7 @@ static void md_write_hostfiles(const char *id, struct md_json *cc, struct md_jso
 	free(host);
 	for (struct md_json *d = dns ? dns->child : NULL; d; d = d->next, ns++)
 		md_sb_printf(&b, "nameserver %s\n", md_json_str(d) ? d->s : "");
-	if (!ns) /* Docker's defaults when the host has only loopback resolvers */
+	if (!ns && !hostnet) /* Docker's defaults when the host has only loopback resolvers */
 		md_sb_puts(&b, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
 	if (search && search->n) {
 		md_sb_puts(&b, "search");
@@ -16990,6 +17324,9 @@ static int md_hostconfig_validate(struct md_json *hc)
 	long long nano = md_json_geti(hc, "NanoCpus", 0);
 	if (nano < 0 || (nano > 0 && nano < 10000000) || nano > md_ncpus() * 1000000000LL)
 		return md_err("Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", md_ncpus(), md_ncpus());
+	if (nano > 0 && (md_json_geti(hc, "CpuPeriod", 0) || md_json_geti(hc, "CpuQuota", 0)))
+		return md_err("Conflicting options: Nano CPUs and CPU %s cannot both be set",
+		              md_json_geti(hc, "CpuPeriod", 0) ? "Period" : "Quota");
 	long long shares = md_json_geti(hc, "CpuShares", 0);
 	if (shares < 0 || (shares > 0 && shares < 2) || shares > 262144)
 		return md_err("invalid --cpu-shares %lld: the range is 2 to 262144", shares);
@@ -17276,6 +17613,18 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	md_json_set(cfg, "Config", nc);
 	md_json_set(cfg, "HostConfig", md_json_clone(hc));
 	md_json_set(cfg, "Mounts", ms);
+	{
+		/* the overlay fallback (if the store needs one) is chosen once,
+		 * here, so a later environment cannot change a container's root */
+		char *cd = md_sp("containers");
+		const char *bad = md_upper_unsupported(md_path_exists(cd) ? cd : md_st.root);
+		free(cd);
+		const char *fb = getenv("MINIDOCK_OVERLAY_FALLBACK"), *fs = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
+		if (bad)
+			md_json_sets(cfg, "RootfsFallback", fb && *fb ? fb : MD_DEFAULT_OVERLAY_FALLBACK);
+		if (bad && fs && *fs)
+			md_json_sets(cfg, "RootfsFallbackSize", fs);
+	}
 	if (cnets)
 		md_json_set(cfg, "Networks", cnets);
 	if (cports)
@@ -17344,6 +17693,11 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		struct md_json *rec = md_json_set(md_json_get(idx, "containers"), id, md_json_new(MD_J_OBJ));
 		md_json_sets(rec, "image", imgid);
 		md_json_sets(rec, "name", nm);
+		const char *nmode = md_json_gets(hc, "NetworkMode");
+		char from[65] = "";
+		if (nmode && md_startswith(nmode, "container:") && md_ctr_resolve(idx, nmode + 10, from) == 0)
+			md_json_sets(rec, "netfrom", from); /* it shares that container's network namespace */
+		md_errmsg[0] = 0;
 		wr = md_index_write(idx);
 		if (wr < 0)
 			md_rm_rf(dir);
@@ -17533,7 +17887,7 @@ static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
 		char *rdir = md_ctr_rpath(c->id, NULL);
 		int crashed = md_path_exists(rdir);
 		md_cg_destroy(md_cgroup_parent(), c->id);
-		md_net_teardown(c->id, 8);
+		md_net_teardown(c->id, 8, 0);
 		md_rm_rf(rdir);
 		free(rdir);
 		md_json_sets(c->st, "Status", "exited");
@@ -17568,7 +17922,15 @@ static int md_ctr_start(const char *id, const char *hello, int *fdp, int *code)
 			*fdp = md_mon_connect(id, hello);
 		r = fdp && *fdp < 0 ? -1 : 1;
 	} else {
-		int fd = md_mon_spawn(id, hello);
+		/* the terminal's size goes with the hello, so the container's
+		 * first process sees it (not 24x80) */
+		char h2[128];
+		struct winsize ws;
+		if (ioctl(1, TIOCGWINSZ, &ws) == 0 || ioctl(0, TIOCGWINSZ, &ws) == 0)
+			snprintf(h2, sizeof h2, "%s size=%ux%u", hello, ws.ws_row, ws.ws_col);
+		else
+			snprintf(h2, sizeof h2, "%s", hello);
+		int fd = md_mon_spawn(id, h2);
 		if (fd < 0 || md_mon_await_start(fd, code) < 0) {
 			if (fd >= 0)
 				close(fd);
@@ -17701,18 +18063,21 @@ static void md_tty_restore(void)
 	}
 }
 
-static void md_send_winsize(int fd)
+static void md_send_winsize(struct md_queue *q)
 {
 	struct winsize ws;
 	if (ioctl(1, TIOCGWINSZ, &ws) == 0 || ioctl(0, TIOCGWINSZ, &ws) == 0) {
 		char b[32];
 		snprintf(b, sizeof b, "%u %u", ws.ws_row, ws.ws_col);
-		md_frame_sends(fd, 'R', b);
+		md_queue_frame(q, 'R', b, strlen(b));
 	}
 }
 
 /* Relay our stdio to an attached monitor connection until the container
- * exits; returns its exit code (or -1 if the connection broke). */
+ * exits; returns its exit code (or -1 if the connection broke). Frames to
+ * the monitor go through a queue written without blocking, and stdin is
+ * read only while that queue is short: the monitor's output always gets
+ * read, so a container flooded with input cannot stall its own output. */
 static int md_attach_relay(int fd, int tty, int send_stdin)
 {
 	sigset_t ss, old;
@@ -17720,8 +18085,8 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 	for (size_t i = 0; i < MD_ARRAY_LEN(fwd); i++)
 		sigaddset(&ss, fwd[i]);
-	sigaddset(&ss, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &ss, &old);
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout or socket is an error, not a death */
 	int sfd = signalfd(-1, &ss, SFD_CLOEXEC);
 	if (tty && isatty(0) && tcgetattr(0, &md_tty_saved) == 0) {
 		struct termios raw = md_tty_saved;
@@ -17731,11 +18096,14 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 			atexit(md_tty_restore);
 		}
 	}
+	struct md_queue q = {NULL, 0, 0};
 	if (tty)
-		md_send_winsize(fd);
-	int code = -1, in_open = send_stdin;
+		md_send_winsize(&q);
+	int code = -1, in_open = send_stdin, sock_ok = 1;
 	for (;;) {
-		struct pollfd pf[3] = {{fd, POLLIN, 0}, {sfd, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+		short sev = POLLIN | (q.len && sock_ok ? POLLOUT : 0);
+		int want_in = in_open && q.len < 65536;
+		struct pollfd pf[3] = {{fd, sev, 0}, {sfd, POLLIN, 0}, {want_in ? 0 : -1, POLLIN, 0}};
 		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -17746,23 +18114,28 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 			if (read(sfd, &si, sizeof si) == sizeof si) {
 				if (si.ssi_signo == SIGWINCH) {
 					if (tty)
-						md_send_winsize(fd);
-				} else if (!tty && si.ssi_signo != SIGPIPE) {
+						md_send_winsize(&q);
+				} else if (!tty) {
 					char b[8];
 					snprintf(b, sizeof b, "%u", si.ssi_signo);
-					md_frame_sends(fd, 'S', b); /* --sig-proxy, as Docker */
+					md_queue_frame(&q, 'S', b, strlen(b)); /* --sig-proxy, as Docker */
 				}
 			}
 		}
-		if (pf[2].revents & (POLLIN | POLLHUP)) {
+		if (pf[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			char buf[32768];
 			ssize_t n = read(0, buf, sizeof buf);
 			if (n > 0) {
-				md_frame_send(fd, 'I', buf, (size_t)n);
+				md_queue_frame(&q, 'I', buf, (size_t)n);
 			} else if (n == 0 || errno != EINTR) {
-				md_frame_send(fd, 'C', NULL, 0);
+				md_queue_frame(&q, 'C', NULL, 0);
 				in_open = 0;
 			}
+		}
+		if (sock_ok && q.len && md_queue_flush(&q, fd) < 0) {
+			/* the monitor hung up on our input: keep reading what it sends */
+			sock_ok = in_open = 0;
+			q.len = 0;
 		}
 		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			char type, buf[65536 + 1];
@@ -17787,6 +18160,7 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 			}
 		}
 	}
+	md_queue_free(&q);
 	md_tty_restore();
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -18123,7 +18497,7 @@ static struct md_json *md_run_request(struct md_args *a)
 	if ((v = md_opt(a, "cpus"))) {
 		char *e;
 		double c = strtod(v, &e);
-		if (*e || c < 0) {
+		if (e == v || *e || !(c >= 0) || c > 1e6) {
 			md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
 			goto fail;
 		}
@@ -18433,7 +18807,7 @@ static int md_cmd_kill(struct md_args *a)
 		int fd = md_mon_connect(id, "");
 		char b[16];
 		snprintf(b, sizeof b, "%d", sig);
-		if (fd < 0 || md_frame_sends(fd, 'S', b) < 0) {
+		if (fd < 0 || md_frame_sends(fd, 'K', b) < 0) {
 			rc = md_fail(1);
 		} else {
 			puts(a->pos.v[i]);
@@ -18718,10 +19092,11 @@ static void md_ctr_status_text(struct md_ctr *c, const char *state, char *out, s
 
 static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_strv *filters)
 {
-	/* filters on different keys AND, on the same key OR, as Docker */
+	/* filters on different keys AND, on the same key OR (but every label
+	 * must match), as Docker */
 	static const char *const keys[] = {"status", "name", "label", "id", "exited", "ancestor"};
 	for (size_t k = 0; k < MD_ARRAY_LEN(keys); k++) {
-		int seen = 0, ok = 0;
+		int seen = 0, ok = k == 2;
 		size_t kl = strlen(keys[k]);
 		for (size_t i = 0; i < filters->n; i++) {
 			const char *f = filters->v[i];
@@ -18739,7 +19114,7 @@ static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_
 				char key[256];
 				snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
 				const char *lv = md_json_gets(l, key);
-				ok |= lv && (!eq || strcmp(lv, eq + 1) == 0);
+				ok &= lv && (!eq || strcmp(lv, eq + 1) == 0);
 			} else if (k == 3)
 				ok |= md_startswith(c->id, v);
 			else if (k == 4)
@@ -18804,9 +19179,9 @@ static int md_cmd_ps(struct md_args *a)
 	/* newest first */
 	for (size_t i = 1; i < nc; i++)
 		for (size_t k = i; k > 0; k--) {
-			time_t t1 = 0, t2 = 0;
-			md_time_parse(md_json_gets(cs[k - 1].cfg, "Created"), &t1);
-			md_time_parse(md_json_gets(cs[k].cfg, "Created"), &t2);
+			double t1 = 0, t2 = 0;
+			md_time_parsef(md_json_gets(cs[k - 1].cfg, "Created"), &t1);
+			md_time_parsef(md_json_gets(cs[k].cfg, "Created"), &t2);
 			if (t1 >= t2)
 				break;
 			struct md_ctr t = cs[k];
@@ -18916,11 +19291,8 @@ static int md_cmd_ps(struct md_args *a)
 /* Parse "10m", "2h", "30s" (before now), RFC 3339, or a unix timestamp. */
 static int md_parse_since(const char *s, double *out)
 {
-	time_t t;
-	if (md_time_parse(s, &t) == 0) {
-		*out = (double)t;
+	if (md_time_parsef(s, out) == 0)
 		return 0;
-	}
 	char *e;
 	double v = strtod(s, &e);
 	if (e == s)
@@ -18941,17 +19313,14 @@ static int md_parse_since(const char *s, double *out)
 
 static double md_log_time(const char *line)
 {
-	time_t t;
 	char ts[64];
+	double t;
 	const char *sp = strchr(line, ' ');
 	if (!sp || sp - line >= (long)sizeof ts)
 		return 0;
 	memcpy(ts, line, (size_t)(sp - line));
 	ts[sp - line] = 0;
-	if (md_time_parse(ts, &t) < 0)
-		return 0;
-	const char *dot = strchr(ts, '.');
-	return (double)t + (dot ? strtod(dot, NULL) : 0);
+	return md_time_parsef(ts, &t) < 0 ? 0 : t;
 }
 
 struct md_logopt {
@@ -18992,16 +19361,16 @@ static void md_log_emit(const char *line, size_t len, const struct md_logopt *o,
 static int md_cmd_logs(struct md_args *a)
 {
 	char id[65];
-	if (md_ctr_find(a->pos.v[0], id) < 0)
-		return md_fail(1);
 	struct md_logopt o = {md_flag(a, "timestamps"), 0, 0, 0};
 	const char *v;
 	if ((v = md_opt(a, "since")) && md_parse_since(v, &o.since) < 0)
-		return md_fail(1);
+		return md_fail(125);
 	if ((v = md_opt(a, "until")) && md_parse_since(v, &o.until) < 0)
-		return md_fail(1);
+		return md_fail(125);
 	long long tail = -1;
 	if ((v = md_opt(a, "tail")) && strcmp(v, "all") != 0 && (md_parse_int(v, &tail, "--tail") < 0 || tail < 0))
+		return md_fail(125);
+	if (md_ctr_find(a->pos.v[0], id) < 0)
 		return md_fail(1);
 	char *log = md_ctr_logpath(id);
 	/* oldest rotated file first */
@@ -19207,16 +19576,25 @@ static int md_cmd_exec(struct md_args *a)
 	md_ctr_free(&c);
 	if (cr < 0)
 		return md_fail(125);
-	/* the namespaces, opened before we enter any of them */
+	/* The namespaces, opened before anything enters them. A helper
+	 * process joins the container's cgroup and namespaces (its user
+	 * namespace first: with --userns=remap root inside is not root
+	 * outside) and forks the command into its PID namespace; this process
+	 * stays outside all of them and relays. */
 	static const struct { const char *n; int t; } nss[] = {
-		{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-		{"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
-	int nsfd[6];
-	for (size_t i = 0; i < 6; i++) {
+		{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
+		{"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+	int nsfd[7];
+	for (size_t i = 0; i < 7; i++) {
 		char *p = md_asprintf("/proc/%d/ns/%s", (int)target, nss[i].n);
 		nsfd[i] = open(p, O_RDONLY | O_CLOEXEC);
 		free(p);
-		if (nsfd[i] < 0 && nss[i].t != CLONE_NEWCGROUP) {
+		struct stat a1, a2;
+		if (nsfd[i] >= 0 && nss[i].t == CLONE_NEWUSER &&
+		    (stat("/proc/self/ns/user", &a1) < 0 || fstat(nsfd[i], &a2) < 0 || (a1.st_ino == a2.st_ino && a1.st_dev == a2.st_dev))) {
+			close(nsfd[i]); /* the host's own user namespace */
+			nsfd[i] = -1;
+		} else if (nsfd[i] < 0 && nss[i].t != CLONE_NEWCGROUP && nss[i].t != CLONE_NEWUSER) {
 			md_errno("open the container's %s namespace", nss[i].n);
 			return md_fail(126);
 		}
@@ -19226,38 +19604,67 @@ static int md_cmd_exec(struct md_args *a)
 		return md_fail(126);
 	if (!tty && !det && (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 || (in && pipe2(pin, O_CLOEXEC) < 0)))
 		return md_fail(126);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (md_cg_attach(md_cgroup_parent(), id, getpid()) < 0)
-		return md_fail(126);
-	for (size_t i = 0; i < 6; i++)
-		if (nsfd[i] >= 0 && setns(nsfd[i], nss[i].t) < 0 && nss[i].t != CLONE_NEWCGROUP) {
-			md_errno("enter the container's %s namespace", nss[i].n);
-			return md_fail(126);
-		}
-	if (tty) {
-		pty = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		int unlock = 0;
-		if (pty < 0 || ioctl(pty, TIOCSPTLCK, &unlock) < 0) {
-			md_errno("open a terminal in the container");
-			return md_fail(126);
-		}
-		struct winsize ws;
-		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-			ioctl(pty, TIOCSWINSZ, &ws);
-	}
 	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
+	pid_t helper = fork();
+	if (helper < 0) {
+		md_errno("fork");
 		return md_fail(126);
-	if (pid == 0) {
+	}
+	if (helper == 0) {
 		close(sv[0]);
+		/* the relay's ends of the pipes stay with the relay alone, or
+		 * the command would never see the end of its input */
+		int theirs[] = {pin[1], pout[0], perr[0]};
+		for (size_t i = 0; i < MD_ARRAY_LEN(theirs); i++)
+			if (theirs[i] >= 0)
+				close(theirs[i]);
 		sp.sync = sv[1];
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		if (det)
+			setsid();
+		if (md_cg_attach(md_cgroup_parent(), id, getpid()) < 0)
+			md_child_fail(&sp, 126);
+		for (size_t i = 0; i < 7; i++)
+			if (nsfd[i] >= 0 && setns(nsfd[i], nss[i].t) < 0 && nss[i].t != CLONE_NEWCGROUP) {
+				md_errno("enter the container's %s namespace", nss[i].n);
+				md_child_fail(&sp, 126);
+			}
+		if (tty) {
+			/* a terminal of the container's devpts, handed to the relay */
+			pty = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+			int unlock = 0;
+			if (pty < 0 || ioctl(pty, TIOCSPTLCK, &unlock) < 0) {
+				md_errno("open a terminal in the container");
+				md_child_fail(&sp, 126);
+			}
+			struct winsize ws;
+			if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0)
+				ioctl(pty, TIOCSWINSZ, &ws);
+			if (md_fd_pass(sv[1], pty) < 0) {
+				md_errno("pass the terminal");
+				md_child_fail(&sp, 126);
+			}
+		}
+		/* the command is forked as the relay's child (CLONE_PARENT, as
+		 * runc does): the helper can leave, and nothing but the command
+		 * stays in the container's cgroup */
+		fflush(NULL);
+		pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+		if (pid < 0) {
+			md_errno("fork in the container");
+			md_child_fail(&sp, 126);
+		}
+		if (pid > 0) {
+			char pb[24];
+			int n = snprintf(pb, sizeof pb, "p%d\n", (int)pid);
+			md_write_all(sv[1], pb, (size_t)n);
+			_exit(0);
+		}
 		if (det) {
 			int nul = open("/dev/null", O_RDWR);
 			dup2(nul, 0);
 			dup2(nul, 1);
 			dup2(nul, 2);
-			setsid();
 		} else if (tty) {
 			setsid();
 			int slave = ioctl(pty, TIOCGPTPEER, O_RDWR | O_NOCTTY);
@@ -19314,23 +19721,59 @@ static int md_cmd_exec(struct md_args *a)
 		md_child_fail(&sp, e == ENOENT ? 127 : 126);
 	}
 	close(sv[1]);
+	for (size_t i = 0; i < 7; i++)
+		if (nsfd[i] >= 0)
+			close(nsfd[i]);
 	if (pin[0] >= 0)
 		close(pin[0]);
 	if (pout[1] >= 0)
 		close(pout[1]);
 	if (perr[1] >= 0)
 		close(perr[1]);
-	/* a start error comes back on sv; EOF means the command runs */
+	/* the helper sends the terminal (with -t) and the command's PID
+	 * ("pPID\n"), then a start error or nothing: EOF means it runs */
 	char ebuf[1200];
-	ssize_t en = md_read_full(sv[0], ebuf, sizeof ebuf - 1);
+	size_t en = 0;
+	for (;;) {
+		int got = -1;
+		ssize_t n = md_fd_recv(sv[0], ebuf + en, sizeof ebuf - 1 - en, &got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (got >= 0) {
+			if (pty >= 0)
+				close(pty);
+			pty = got;
+			if (n == 0)
+				continue; /* the terminal's byte alone */
+		}
+		if (n <= 0 || en + (size_t)n >= sizeof ebuf - 1) {
+			if (n > 0)
+				en += (size_t)n;
+			break;
+		}
+		en += (size_t)n;
+	}
 	close(sv[0]);
-	if (en > 0) {
-		ebuf[en] = 0;
-		int code = atoi(ebuf);
-		const char *m = strchr(ebuf, ' ');
-		md_err("%s", m ? m + 1 : ebuf);
-		waitpid(pid, NULL, 0);
+	ebuf[en] = 0;
+	waitpid(helper, NULL, 0);
+	pid_t pid = -1;
+	char *msg = ebuf;
+	if (ebuf[0] == 'p') {
+		pid = (pid_t)atoi(ebuf + 1);
+		msg = strchr(ebuf, '\n');
+		msg = msg ? msg + 1 : ebuf + en;
+	}
+	if (*msg) {
+		int code = atoi(msg);
+		const char *m = strchr(msg, ' ');
+		md_err("%s", m ? m + 1 : msg);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
 		return md_fail(code ? code : 126);
+	}
+	if (pid <= 0 || (tty && pty < 0)) {
+		md_err("the command did not start in the container");
+		return md_fail(126);
 	}
 	if (det)
 		return 0;
@@ -19515,7 +19958,12 @@ static int md_tar_tree(int outfd, int dfd, const char *name, const char *top)
 	int r = archive_write_open_fd(w.aw, outfd) == ARCHIVE_OK ? 0 : md_err("write archive");
 	if (r == 0 && strcmp(name, ".") == 0 && top[0] == 0) {
 		/* the contents of a directory, without itself */
-		DIR *d = fdopendir(dup(dfd));
+		int lfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own offset; AT_FDCWD too */
+		DIR *d = lfd < 0 ? NULL : fdopendir(lfd);
+		if (!d && lfd >= 0)
+			close(lfd);
+		if (!d)
+			r = md_errno("read directory");
 		struct dirent *de;
 		struct md_strv kids = {0};
 		while (d && (de = readdir(d)))
@@ -20229,13 +20677,16 @@ static int md_cmd_volume_ls(struct md_args *a)
 	const struct md_strv *filters = md_optv(a, "filter");
 	int dangling = -1;
 	for (size_t i = 0; i < filters->n; i++) {
-		if (md_startswith(filters->v[i], "dangling="))
-			dangling = !strcmp(filters->v[i] + 9, "true") || !strcmp(filters->v[i] + 9, "1");
-		else {
-			md_json_free(idx);
-			md_strv_free(&vs);
-			md_err("invalid filter '%s' (supported: dangling)", filters->v[i]);
-			return md_fail(125);
+		const char *f = filters->v[i];
+		if (md_startswith(f, "dangling=")) {
+			if (strcmp(f + 9, "true") && strcmp(f + 9, "1") && strcmp(f + 9, "false") && strcmp(f + 9, "0")) {
+				md_err("invalid filter 'dangling=%s'", f + 9);
+				goto bad;
+			}
+			dangling = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
+		} else if (!md_startswith(f, "name=") && !md_startswith(f, "label=") && !md_startswith(f, "driver=")) {
+			md_err("invalid filter '%s' (supported: dangling=, driver=, label=, name=)", f);
+			goto bad;
 		}
 	}
 	const char *fmt = md_opt(a, "format");
@@ -20244,6 +20695,30 @@ static int md_cmd_volume_ls(struct md_args *a)
 		md_table_add(&tab, (const char *[]){"DRIVER", "VOLUME NAME"});
 	for (size_t i = 0; i < vs.n; i++) {
 		if (dangling >= 0 && idx && md_volume_in_use(idx, vs.v[i], NULL, 0) == dangling)
+			continue;
+		/* name= (a substring) and driver= OR among themselves; every label= must match */
+		int name_seen = 0, name_ok = 0, drv_seen = 0, drv_ok = 0, label_ok = 1;
+		struct md_json *vj = NULL;
+		for (size_t k = 0; k < filters->n; k++) {
+			const char *f = filters->v[k];
+			if (md_startswith(f, "name=")) {
+				name_seen = 1;
+				name_ok |= strstr(vs.v[i], f + 5) != NULL;
+			} else if (md_startswith(f, "driver=")) {
+				drv_seen = 1;
+				drv_ok |= strcmp(f + 7, "local") == 0;
+			} else if (md_startswith(f, "label=")) {
+				if (!vj)
+					vj = md_volume_inspect_json(vs.v[i]);
+				const char *v = f + 6, *eq = strchr(v, '=');
+				char key[256];
+				snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
+				const char *lv = md_json_gets(md_json_get(vj, "Labels"), key);
+				label_ok &= lv && (!eq || strcmp(lv, eq + 1) == 0);
+			}
+		}
+		md_json_free(vj);
+		if ((name_seen && !name_ok) || (drv_seen && !drv_ok) || !label_ok)
 			continue;
 		if (md_flag(a, "quiet"))
 			puts(vs.v[i]);
@@ -20263,6 +20738,10 @@ static int md_cmd_volume_ls(struct md_args *a)
 	md_strv_free(&vs);
 	md_json_free(idx);
 	return 0;
+bad:
+	md_json_free(idx);
+	md_strv_free(&vs);
+	return md_fail(125);
 }
 
 static int md_cmd_volume_inspect(struct md_args *a)
@@ -21445,6 +21924,10 @@ static const struct md_optdef md_o_prune[] = {
 	{"all", 'a', NULL, "Remove all unused images, not just dangling ones"},
 	{"force", 'f', NULL, "Do not prompt for confirmation"},
 	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_o_volume_prune[] = {
+	{"all", 'a', NULL, "Remove all unused volumes, not just anonymous ones"},
+	{"force", 'f', NULL, "Do not prompt for confirmation"},
+	{NULL, 0, NULL, NULL}};
 static const struct md_optdef md_o_load[] = {
 	{"input", 'i', "file", "Read from tar archive file, instead of STDIN"},
 	{"platform", 0, "string", "From a multi-platform archive, load this platform (OS/ARCH[/VARIANT]); default: this machine's"},
@@ -21626,7 +22109,7 @@ static const struct md_cmd md_cmds[] = {
 	{"volume ls", md_cmd_volume_ls, md_o_vls, "[OPTIONS]", "List volumes", 0, 0, 0},
 	{"volume rm", md_cmd_volume_rm, md_o_vrm, "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", 1, -1, 0},
 	{"volume inspect", md_cmd_volume_inspect, md_o_vinspect, "[OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes", 1, -1, 0},
-	{"volume prune", md_cmd_volume_prune, md_o_prune, "[OPTIONS]", "Remove unused local volumes (anonymous ones; -a all)", 0, 0, 0},
+	{"volume prune", md_cmd_volume_prune, md_o_volume_prune, "[OPTIONS]", "Remove unused local volumes (anonymous ones; -a all)", 0, 0, 0},
 	{"image ls", md_cmd_images, md_o_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
 	{"image inspect", md_cmd_image_inspect, md_o_inspect, "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", 1, -1, 0},
 	{"image history", md_cmd_history, md_o_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
@@ -21722,10 +22205,14 @@ static int md_usage_error(const char *cmd)
 static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
 {
 	md_cmdname = c->name;
+	/* -h is help, unless the command has a -h of its own (run -h HOSTNAME) */
+	int own_h = c->fn == md_cmd_history;
+	for (const struct md_optdef *o = c->opts; o && o->lng; o++)
+		own_h |= o->shrt == 'h';
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strcmp(argv[i], "--help") == 0 || (strcmp(argv[i], "-h") == 0 && c->fn != md_cmd_history)) {
+		if (strcmp(argv[i], "--help") == 0 || (strcmp(argv[i], "-h") == 0 && !own_h)) {
 			md_help_cmd(stdout, c);
 			return 0;
 		}

@@ -224,13 +224,6 @@ store_clean() {
 ctr_setup() {
     require_root
     export MINIDOCK_CGROUP_PARENT=mdtest-$$-${1:-0}
-    # The attach socket RUNROOT/containers/<64 hex>/attach.sock must fit in
-    # sun_path (108 bytes), which leaves 20 for RUNROOT: $T/run is longer.
-    # test_run_long_run_root (20-run.sh) checks that case on its own.
-    if [ "${CTR_LONG_RUNROOT:-0}" != 1 ]; then
-        export MINIDOCK_RUNROOT=/run/mdt-$$
-        mkdir -p "$MINIDOCK_RUNROOT"
-    fi
     CTR_PARENTS=${CTR_PARENTS:-}" $MINIDOCK_CGROUP_PARENT"
     trap 'ctr_teardown' EXIT
     trap 'exit 143' TERM
@@ -255,8 +248,9 @@ cgroup_dir() {
 }
 
 # ctr_teardown: remove everything the test's containers left (see above).
-# Only touches processes in this test's cgroup parent or whose command line
-# names $T, mounts under $T and this test's cgroup parent.
+# Only touches processes in this test's cgroup parents or whose command line
+# names $T, mounts under $T and the test's run root, and the test's cgroup
+# parents.
 ctr_teardown() {
     local id p d i pids
     trap - EXIT ERR
@@ -286,7 +280,6 @@ ctr_teardown() {
                 sort -r | while read -r p; do umount -l "$p" 2>/dev/null; done
         done
     done
-    case $MINIDOCK_RUNROOT in "$T"/*) ;; /run/mdt-$$) rm -rf "$MINIDOCK_RUNROOT" ;; esac
     for p in $CTR_PARENTS; do
         for i in 1 2 3 4 5 6 7 8 9 10; do
             for d in $(cgroup_parent_dirs "$p"); do
@@ -309,7 +302,8 @@ bb_image() {
 # bb_user_image [NAME]: import (as NAME, default bbu:latest) the busybox
 # fixture plus /etc/passwd, /etc/group (users root 0, alice 1000:1000 also
 # in staff(50) and audio(29), bob 1001:1001), /tmp (1777), /home/alice
-# (owned by alice), /noexec (a 0644 script) and /w.
+# (owned by alice), /noexec (a 0644 script), /w and /seed/hello.txt
+# ("seed", owned by 1000:1000).
 bb_user_image() {
     fixtures
     "$PY" - "$FIX/busybox-rootfs.tar" "$T/bbu.tar" <<'PYEOF'
@@ -335,6 +329,8 @@ with tarfile.open(sys.argv[2], "a", format=tarfile.PAX_FORMAT) as t:
     add(t, "./home/alice", mode=0o755, uid=1000, gid=1000, kind=tarfile.DIRTYPE)
     add(t, "./w", mode=0o755, kind=tarfile.DIRTYPE)
     add(t, "./noexec", b"#!/bin/sh\necho no\n", mode=0o644)
+    add(t, "./seed", mode=0o750, uid=1000, gid=1000, kind=tarfile.DIRTYPE)
+    add(t, "./seed/hello.txt", b"seed\n", uid=1000, gid=1000)
 PYEOF
     md_ok import "$T/bbu.tar" "${1:-bbu:latest}" >/dev/null
 }
@@ -391,8 +387,9 @@ assert_ctr_gone() {
 
 # assert_clean: nothing of the test's containers is left: none in ps -a, no
 # mount under $T or the run root (but the test's own, listed in
-# CLEAN_MOUNTS_OK as mount points), no cgroup dir below the test's parent in any hierarchy, no
-# process in it or naming $T, no state under either root's containers/.
+# CLEAN_MOUNTS_OK as mount points), no cgroup dir below the test's parent in
+# any hierarchy, no process in it or naming $T, no state under either
+# root's containers/.
 assert_clean() {
     local left d m
     left=$(md_ok ps -aq)

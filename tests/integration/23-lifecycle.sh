@@ -1,0 +1,630 @@
+# shellcheck shell=bash
+# Containers, part 4: the life of a container without a daemon.  create,
+# start (-a, -i), stop (-t, stop signals and timeouts), kill (-s), restart,
+# rm (-f), ps (-a -q -s -n -l --no-trunc --filter --format), logs (-f
+# --tail --since --until -t), exec (-i -t -d -e -u -w), wait, inspect,
+# rename, container prune; restart policies and `boot` after a simulated
+# reboot; the monitor or the foreground CLI killed with SIGKILL.
+
+# _monitor_pid ID: the PID of the container's monitor (its command line
+# names the full ID), or nothing.
+_monitor_pid() { pgrep -f "__monitor $1" || true; }
+
+# _restart_count NAME
+_restart_count() { md_ok inspect -f '{{.RestartCount}}' "$1"; }
+
+_count_is() { [ "$("$MINIDOCK" inspect -f '{{.RestartCount}}' "$1" 2>/dev/null)" = "$2" ]; }
+
+_rfc3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$'
+
+test_create_start_attach() {
+    ctr_setup
+    bb_image
+    id=$(md_ok create --network none --name made bb sh -c 'echo out; echo err >&2; exit 4')
+    assert_match "$id" '^[0-9a-f]{64}$'
+    assert_eq "$(ctr_state made)" created
+    assert_eq "$(md_ok inspect -f '{{.State.Pid}} {{.State.StartedAt}}' made)" "0 0001-01-01T00:00:00Z"
+    assert_match "$(md_ok ps -a --format '{{.Names}} {{.Status}}')" '^made Created$'
+    assert_eq "$(md_ok ps -q)" "" "a created container is not running"
+    # nothing runs and nothing is mounted before start
+    assert_eq "$(grep -c "$id" /proc/self/mountinfo || true)" 0 "mounts of a created container"
+    # start -a: the output, on the right streams, and the exit code
+    rc=0
+    md start -a made >"$T/out" 2>"$T/err" || rc=$?
+    assert_eq "$rc" 4 "exit code of start -a"
+    assert_eq "$(cat "$T/out")" out
+    assert_eq "$(grep -v '^minidock' "$T/err")" err
+    assert_eq "$(md_ok inspect -f '{{.State.Status}} {{.State.ExitCode}}' made)" "exited 4"
+    # start without -a prints the name and returns at once
+    assert_eq "$(md_ok start made)" made
+    md_ok wait made >/dev/null
+    # start -ai feeds stdin to a container created with -i
+    md_ok create --network none -i --name cat bb sh -c 'tr a-z A-Z' >/dev/null
+    assert_eq "$(echo hello | md_ok start -ai cat)" HELLO
+    # start of a running container is fine, of a missing one not
+    md_ok create --network none --name long bb sleep 30 >/dev/null
+    md_ok start long >/dev/null
+    md_ok start long >/dev/null
+    md_fail any start no-such-container
+    assert_one_line_error
+    md_ok rm -f made cat long >/dev/null
+    assert_clean
+}
+
+test_stop_timeout_and_signals() {
+    ctr_setup
+    bb_image
+    # sleep as PID 1 ignores SIGTERM: stop -t 1 kills it after a second
+    md_ok run -d --network none --name deaf bb sleep 60 >/dev/null
+    start=$(date +%s%N)
+    md_ok stop -t 1 deaf >/dev/null
+    ms=$((($(date +%s%N) - start) / 1000000))
+    [ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ] || fail "stop -t 1 took $ms ms"
+    assert_eq "$(md_ok inspect -f '{{.State.Status}} {{.State.ExitCode}}' deaf)" "exited 137"
+    assert_match "$(md_ok inspect -f '{{.State.FinishedAt}}' deaf)" "$_rfc3339"
+    # a process that handles SIGTERM exits with its own code, at once
+    md_ok run -d --network none --name polite bb sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done' >/dev/null
+    start=$SECONDS
+    md_ok stop polite >/dev/null
+    [ $((SECONDS - start)) -lt 5 ] || fail "stop of a TERM-handling container took $((SECONDS - start)) s"
+    assert_eq "$(md_ok inspect -f '{{.State.ExitCode}}' polite)" 7
+    # --stop-signal, and --stop-timeout as the default of stop -t
+    md_ok run -d --network none --name usr1 --stop-signal SIGUSR1 --stop-timeout 1 bb \
+        sh -c 'trap "exit 8" USR1; trap "" TERM; while :; do sleep 0.1; done' >/dev/null
+    md_ok stop usr1 >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.State.ExitCode}} {{.Config.StopSignal}}' usr1)" "8 SIGUSR1"
+    md_ok run -d --network none --name quick --stop-timeout 1 bb sleep 60 >/dev/null
+    start=$SECONDS
+    md_ok stop quick >/dev/null
+    [ $((SECONDS - start)) -lt 5 ] || fail "--stop-timeout 1 not used: stop took $((SECONDS - start)) s"
+    assert_eq "$(md_ok inspect -f '{{.Config.StopTimeout}}' quick)" 1
+    # the image's STOPSIGNAL
+    fixtures
+    md_ok import -c 'STOPSIGNAL SIGUSR2' "$FIX/busybox-rootfs.tar" sigimg >/dev/null
+    md_ok run -d --network none --name imgsig sigimg sh -c 'trap "exit 9" USR2; while :; do sleep 0.1; done' >/dev/null
+    md_ok stop -t 5 imgsig >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.State.ExitCode}}' imgsig)" 9
+    # stopping a stopped container is fine
+    md_ok stop imgsig >/dev/null
+    md_ok rm deaf polite usr1 quick imgsig >/dev/null
+    assert_clean
+}
+
+test_kill_signals() {
+    ctr_setup
+    bb_image
+    md_ok run -d --network none --name kl bb sh -c \
+        'trap "echo got-hup" HUP; trap "echo got-usr2" USR2; echo ready; while :; do sleep 0.1; done' >/dev/null
+    wait_until 5 ready sh -c "'$MINIDOCK' logs kl | grep -q ready"
+    # one at a time: standard signals sent together may merge
+    md_ok kill -s HUP kl >/dev/null
+    wait_until 5 "SIGHUP" sh -c "'$MINIDOCK' logs kl | grep -q got-hup"
+    md_ok kill --signal SIGUSR2 kl >/dev/null
+    wait_until 5 "SIGUSR2" sh -c "'$MINIDOCK' logs kl | grep -q got-usr2"
+    md_ok kill -s 1 kl >/dev/null
+    wait_until 5 "a second SIGHUP, by number" sh -c "[ \"\$('$MINIDOCK' logs kl | grep -c got-hup)\" = 2 ]"
+    assert_eq "$(ctr_state kl)" running
+    # default: SIGKILL
+    md_ok kill kl >/dev/null
+    assert_eq "$(md_ok wait kl)" 137
+    assert_eq "$(md_ok inspect -f '{{.State.ExitCode}}' kl)" 137
+    md_fail any kill kl
+    assert_one_line_error
+    md_ok start kl >/dev/null
+    md_fail any kill -s NOSUCHSIG kl
+    assert_one_line_error
+    md_ok rm -f kl >/dev/null
+    assert_clean
+}
+
+test_restart_command() {
+    ctr_setup
+    bb_image
+    md_ok run -d --network none --name rs bb sh -c 'echo start; exec sleep 60' >/dev/null
+    pid1=$(ctr_pid rs)
+    started1=$(md_ok inspect -f '{{.State.StartedAt}}' rs)
+    md_ok restart -t 1 rs >/dev/null
+    assert_eq "$(ctr_state rs)" running
+    pid2=$(ctr_pid rs)
+    [ "$pid1" != "$pid2" ] || fail "same process after restart"
+    [ ! -d "/proc/$pid1" ] || [ "$(awk '{ print $3 }' "/proc/$pid1/stat")" = Z ] || fail "old process still alive"
+    [ "$(md_ok inspect -f '{{.State.StartedAt}}' rs)" != "$started1" ] || fail "StartedAt unchanged"
+    assert_eq "$(md_ok logs rs | grep -c start)" 2 "log lines after restart"
+    # restart of a stopped container starts it
+    md_ok stop -t 1 rs >/dev/null
+    md_ok restart rs >/dev/null
+    assert_eq "$(ctr_state rs)" running
+    md_ok rm -f rs >/dev/null
+    assert_clean
+}
+
+test_rm_variants() {
+    ctr_setup
+    bb_image
+    id=$(md_ok run -d --network none --name busy bb sleep 60)
+    md_fail any rm busy
+    assert_one_line_error
+    assert_contains "$(md_stderr)" running
+    assert_eq "$(ctr_state busy)" running
+    md_ok rm -f busy >/dev/null
+    assert_ctr_gone "$id"
+    md_fail any rm busy
+    assert_one_line_error
+    # several at once, by name and by ID prefix; one missing does not stop
+    # the others
+    a=$(md_ok create --network none bb true)
+    b=$(md_ok create --network none --name bee bb true)
+    md_fail any rm "${a:0:12}" no-such-one bee
+    assert_eq "$(md_ok ps -aq)" ""
+    assert_ctr_gone "$a"
+    assert_ctr_gone "$b"
+    assert_clean
+}
+
+test_ps_options() {
+    ctr_setup
+    bb_image
+    up=$(md_ok run -d --network none --name up1 -l tier=web bb sleep 60)
+    ex=$(md_ok run -d --network none --name ex3 -l tier=db bb sh -c 'exit 3')
+    md_ok wait ex3 >/dev/null
+    cr=$(md_ok create --network none --name cr1 bb true)
+    # default: running only; -a: all (the order: test_ps_order)
+    assert_eq "$(md_ok ps -q)" "${up:0:12}"
+    assert_eq "$(md_ok ps -aq | sort | tr '\n' ' ')" "$(printf '%s\n' "${cr:0:12}" "${ex:0:12}" "${up:0:12}" | sort | tr '\n' ' ')"
+    assert_eq "$(md_ok ps -aq --no-trunc | sort | tr '\n' ' ')" "$(printf '%s\n' "$cr" "$ex" "$up" | sort | tr '\n' ' ')"
+    out=$(md_ok ps -a)
+    assert_match "$(head -n 1 <<<"$out")" '^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$'
+    assert_match "$out" "${up:0:12} +bb +\"sleep 60\" +.* Up .* up1"
+    assert_match "$out" "${ex:0:12} +bb .* Exited \\(3\\) .* ex3"
+    assert_match "$out" "${cr:0:12} +bb .* Created +cr1"
+    # -s: the size of the writable layer
+    md_ok exec up1 sh -c 'head -c 1048576 /dev/zero >/big'
+    out=$(md_ok ps -s --filter name=up1)
+    assert_match "$(head -n 1 <<<"$out")" 'SIZE$'
+    assert_match "$(tail -n 1 <<<"$out")" ' 1\.[0-9]+MB \(virtual [0-9.]+MB\)$'
+    # filters
+    assert_eq "$(md_ok ps -aq --filter status=exited)" "${ex:0:12}"
+    assert_eq "$(md_ok ps -aq --filter status=created)" "${cr:0:12}"
+    assert_eq "$(md_ok ps -aq --filter status=running)" "${up:0:12}"
+    assert_eq "$(md_ok ps -aq --filter name=ex)" "${ex:0:12}"
+    assert_eq "$(md_ok ps -aq --filter label=tier=db)" "${ex:0:12}"
+    assert_eq "$(md_ok ps -aq --filter label=tier | wc -l)" 2
+    assert_eq "$(md_ok ps -aq --filter exited=3)" "${ex:0:12}"
+    assert_eq "$(md_ok ps -aq --filter id="${up:0:6}")" "${up:0:12}"
+    assert_eq "$(md_ok ps -aq --filter ancestor=bb | wc -l)" 3
+    assert_eq "$(md_ok ps -aq --filter status=exited --filter status=created | wc -l)" 2
+    md_fail 125 ps --filter bogus=1
+    assert_one_line_error
+    # --format
+    assert_eq "$(md_ok ps -a --format '{{.Names}}:{{.State}}' | sort | tr '\n' ' ')" "cr1:created ex3:exited up1:running "
+    assert_eq "$(md_ok ps --format '{{.ID}} {{.Image}} {{.Command}} {{.Labels}}')" "${up:0:12} bb \"sleep 60\" tier=web"
+    assert_eq "$(md_ok ps --format '{{json .Names}}')" '"up1"'
+    md_ok rm -f up1 ex3 cr1 >/dev/null
+    assert_clean
+}
+
+# ps lists the newest container first, also when they were made within the
+# same second (Docker sorts on the full creation time); -n and -l follow.
+test_ps_order() {
+    ctr_setup
+    bb_image
+    a=$(md_ok create --network none bb true)
+    b=$(md_ok create --network none bb true)
+    c=$(md_ok create --network none bb true)
+    assert_eq "$(md_ok ps -aq | tr '\n' ' ')" "${c:0:12} ${b:0:12} ${a:0:12} " "ps -a order"
+    assert_eq "$(md_ok ps -q -n 2 | tr '\n' ' ')" "${c:0:12} ${b:0:12} " "ps -n 2"
+    assert_eq "$(md_ok ps -q -l)" "${c:0:12}" "ps -l"
+    sleep 1.1
+    d=$(md_ok create --network none bb true)
+    assert_eq "$(md_ok ps -q -l)" "${d:0:12}" "ps -l a second later"
+    md_ok rm "$a" "$b" "$c" "$d" >/dev/null
+    assert_clean
+}
+
+test_logs_options() {
+    ctr_setup
+    bb_image
+    # start early in a second, so that "one" and "two" (0.3 s apart) are in
+    # the same second: --since and --until must honour the fraction
+    wait_until 2 "the start of a second" sh -c '[ "$(date +%N)" -lt 200000000 ]'
+    md_ok run -d --network none --name lg bb sh -c \
+        'echo one; echo err1 >&2; sleep 0.3; echo two; echo three; sleep 60' >/dev/null
+    wait_until 5 "third line" sh -c "'$MINIDOCK' logs lg 2>/dev/null | grep -q three"
+    # the streams stay apart
+    assert_eq "$(md_ok logs lg 2>/dev/null | tr '\n' ' ')" "one two three "
+    assert_eq "$(md_ok logs lg 2>&1 >/dev/null | grep -v '^minidock' | tr '\n' ' ')" "err1 "
+    # -t: an RFC 3339 timestamp with nanoseconds before each line
+    md_ok logs -t lg 2>/dev/null >"$T/ts"
+    while read -r ts line; do
+        assert_match "$ts" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$'
+    done <"$T/ts"
+    assert_eq "$(cut -d' ' -f2 "$T/ts" | tr '\n' ' ')" "one two three "
+    ts_one=$(awk '$2 == "one" { print $1 }' "$T/ts")
+    ts_two=$(awk '$2 == "two" { print $1 }' "$T/ts")
+    # --tail
+    assert_eq "$(md_ok logs --tail 2 lg 2>/dev/null | tr '\n' ' ')" "two three "
+    assert_eq "$(md_ok logs -n 1 lg 2>/dev/null)" three
+    assert_eq "$(md_ok logs --tail 0 lg 2>&1)" ""
+    assert_eq "$(md_ok logs --tail all lg 2>/dev/null | wc -l)" 3
+    # --since and --until: RFC 3339 with nanoseconds, Unix time with a
+    # fraction, relative
+    assert_eq "$(md_ok logs --since "$ts_two" lg 2>&1 | tr '\n' ' ')" "two three " "--since $ts_two"
+    assert_eq "$(md_ok logs --since "$(date -d "$ts_two" +%s.%N)" lg 2>&1 | tr '\n' ' ')" "two three " \
+        "--since as Unix time"
+    assert_eq "$(md_ok logs --until "$ts_one" lg 2>/dev/null | tr '\n' ' ')" "one " "--until $ts_one"
+    assert_eq "$(md_ok logs --since 1h lg 2>/dev/null | wc -l)" 3
+    assert_eq "$(md_ok logs --since 2099-01-01T00:00:00Z lg 2>&1)" ""
+    md_fail 125 logs --since yesterday lg
+    assert_one_line_error
+    # -f follows new lines and ends when the container does
+    md_ok run -d --network none --name fl bb sh -c 'echo a; sleep 1; echo b; sleep 0.5' >/dev/null
+    out=$(timeout 10 "$MINIDOCK" logs -f fl) || fail "logs -f did not end with the container"
+    assert_eq "$(tr '\n' ' ' <<<"$out")" "a b "
+    md_ok rm -f lg fl >/dev/null
+    assert_clean
+}
+
+test_exec_options() {
+    ctr_setup
+    bb_user_image
+    md_ok run -d --network none --name ex -e FROM_RUN=1 bbu sleep 60 >/dev/null
+    assert_eq "$(md_ok exec ex echo hi)" hi
+    # the container's environment, plus -e and --env-file
+    printf 'FROM_FILE=f\n' >"$T/env"
+    out=$(md_ok exec -e EXTRA=x --env-file "$T/env" ex env)
+    for l in FROM_RUN=1 EXTRA=x FROM_FILE=f PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; do
+        grep -qxF "$l" <<<"$out" || fail "no $l in exec's environment: $out"
+    done
+    # -u (with supplementary groups) and -w
+    assert_eq "$(md_ok exec -u alice ex id -G | tr ' ' '\n' | sort -n | tr '\n' ' ')" "29 50 1000 "
+    assert_eq "$(md_ok exec -u 1001:50 ex sh -c 'id -u; id -g' | tr '\n' ' ')" "1001 50 "
+    assert_eq "$(md_ok exec -w /home/alice ex pwd)" /home/alice
+    st=$(md_ok exec -u alice ex cat /proc/self/status)
+    assert_eq "$(awk '$1 == "CapEff:" { print $2 }' <<<"$st")" 0000000000000000 "CapEff of exec -u alice"
+    assert_eq "$(awk '$1 == "Seccomp:" { print $2 }' <<<"$st")" 2 "Seccomp of exec"
+    # the same namespaces and cgroup as the container
+    pid=$(ctr_pid ex)
+    for ns in mnt pid uts ipc net cgroup; do
+        assert_eq "$(md_ok exec ex readlink /proc/self/ns/$ns)" "$(readlink "/proc/$pid/ns/$ns")" "$ns namespace of exec"
+    done
+    # -i
+    assert_eq "$(echo piped | md_ok exec -i ex cat)" piped
+    assert_eq "$(echo piped | md_ok exec ex cat)" ""
+    # -t
+    if command -v script >/dev/null; then
+        out=$(script -qec "'$MINIDOCK' exec -t ex sh -c 'tty; [ -t 0 ] && echo stdin-tty'" /dev/null </dev/null | tr -d '\r')
+        assert_match "$out" '/dev/pts/[0-9]+'
+        assert_contains "$out" stdin-tty
+    fi
+    # -d: runs on after exec returns
+    md_ok exec -d ex sh -c 'sleep 1; echo done >/tmp/detached'
+    assert_eq "$(md_ok exec ex cat /tmp/detached 2>/dev/null || true)" ""
+    wait_until 5 "the detached exec" md exec ex test -e /tmp/detached
+    # exit codes
+    md_fail 9 exec ex sh -c 'exit 9'
+    md_fail 127 exec ex no-such-command
+    assert_one_line_error
+    md_fail 126 exec ex /noexec
+    assert_one_line_error
+    md_fail 126 exec -u nosuch ex true
+    assert_one_line_error
+    # the exec'd process joins the container's cgroup; the exec CLI, which
+    # stays on the host, does not (it would count against the limits, freeze
+    # with pause and show in top)
+    "$MINIDOCK" exec ex sleep 5 &
+    bg=$!
+    d=$(cgroup_dir pids "$(md_ok inspect -f '{{.Id}}' ex)")
+    wait_until 5 "the exec'd sleep in the cgroup" sh -c "for p in \$(cat $d/cgroup.procs); do
+        tr '\\0' ' ' </proc/\$p/cmdline; echo; done | grep -qx 'sleep 5 '"
+    procs=$(cat "$d/cgroup.procs")
+    kill "$bg" 2>/dev/null || true
+    wait "$bg" || true
+    ! grep -qx "$bg" <<<"$procs" || fail "the exec CLI itself (PID $bg) is in the container's cgroup"
+    assert_eq "$(wc -l <<<"$procs")" 2 "processes in the container's cgroup during exec"
+    # not into a stopped container
+    md_ok stop -t 0 ex >/dev/null
+    md_fail any exec ex true
+    assert_one_line_error
+    md_ok rm ex >/dev/null
+    assert_clean
+}
+
+test_wait() {
+    ctr_setup
+    bb_image
+    md_ok run -d --network none --name w1 bb sh -c 'sleep 1; exit 7' >/dev/null
+    md_ok run -d --network none --name w2 bb sh -c 'sleep 0.5; exit 3' >/dev/null
+    start=$SECONDS
+    assert_eq "$(md_ok wait w1 w2 | tr '\n' ' ')" "7 3 "
+    [ $((SECONDS - start)) -lt 10 ] || fail "wait took too long"
+    # an exited container: at once
+    assert_eq "$(md_ok wait w1)" 7
+    md_fail any wait no-such-container
+    assert_one_line_error
+    md_ok rm w1 w2 >/dev/null
+    assert_clean
+}
+
+test_inspect_container() {
+    ctr_setup
+    bb_image
+    mkdir "$T/bind"
+    id=$(md_ok run -d --network none --name insp -e E=1 -l k=v -m 64m --restart unless-stopped \
+        --cap-add SYS_TIME --cap-drop NET_RAW -v "$T/bind:/b:ro" --tmpfs /t -w /b bb sleep 60)
+    md_ok inspect insp >"$T/i.json"
+    jq -e 'type == "array" and length == 1' "$T/i.json" >/dev/null || fail "not a one-element array"
+    jq -e --arg id "$id" --arg src "$T/bind" '.[0] |
+        .Id == $id and .Name == "/insp" and .Path == "sleep" and .Args == ["60"] and
+        .State.Status == "running" and .State.Running == true and .State.Paused == false and
+        .State.OOMKilled == false and .State.Dead == false and .State.ExitCode == 0 and
+        (.State.Pid | type) == "number" and .State.Pid > 1 and
+        (.Image | startswith("sha256:")) and .Config.Image == "bb" and
+        (.Config.Env | index("E=1")) != null and .Config.Labels.k == "v" and
+        .Config.Cmd == ["sleep", "60"] and .Config.WorkingDir == "/b" and
+        .HostConfig.Memory == 67108864 and
+        .HostConfig.RestartPolicy == {"Name": "unless-stopped", "MaximumRetryCount": 0} and
+        .HostConfig.CapAdd == ["SYS_TIME"] and .HostConfig.CapDrop == ["NET_RAW"] and
+        (.HostConfig.Binds | index($src + ":/b:ro")) != null and
+        .HostConfig.Tmpfs["/t"] == "" and
+        ([.Mounts[] | select(.Type == "bind" and .Source == $src and .Destination == "/b" and .RW == false)] | length) == 1
+        ' "$T/i.json" >/dev/null || fail "inspect fields: $(cat "$T/i.json")"
+    assert_match "$(md_ok inspect -f '{{.State.StartedAt}}' insp)" "$_rfc3339"
+    assert_eq "$(md_ok inspect -f '{{.State.FinishedAt}}' insp)" 0001-01-01T00:00:00Z
+    assert_eq "$(md_ok inspect -f '{{.State.Pid}}' insp)" "$(ctr_pid insp)"
+    # the PID is the container's process
+    assert_eq "$(tr '\0' ' ' <"/proc/$(ctr_pid insp)/cmdline")" "sleep 60 "
+    md_ok create --network none --name pol --restart on-failure:3 bb true >/dev/null
+    assert_eq "$(md_ok inspect -f '{{json .HostConfig.RestartPolicy}}' pol)" '{"Name":"on-failure","MaximumRetryCount":3}'
+    md_ok stop -t 0 insp >/dev/null
+    jq_out=$(md_ok inspect insp | jq -r '.[0].State | "\(.Status) \(.Running) \(.Pid) \(.ExitCode)"')
+    assert_eq "$jq_out" "exited false 0 137"
+    assert_match "$(md_ok inspect -f '{{.State.FinishedAt}}' insp)" "$_rfc3339"
+    # --type container, and container inspect
+    assert_eq "$(md_ok inspect --type container -f '{{.Name}}' insp)" /insp
+    assert_eq "$(md_ok container inspect -f '{{.Name}}' insp)" /insp
+    md_fail any inspect --type container bb
+    md_ok rm insp pol >/dev/null
+    assert_clean
+}
+
+test_rename_and_prune() {
+    ctr_setup
+    bb_image
+    md_ok run -d --network none --name old bb sleep 60 >/dev/null
+    md_ok create --network none --name other bb true >/dev/null
+    md_ok rename old new
+    assert_eq "$(md_ok inspect -f '{{.Name}}' new)" /new
+    md_fail any inspect old
+    assert_eq "$(md_ok exec new echo ok)" ok
+    md_fail any rename new other
+    assert_one_line_error
+    md_fail any rename new 'bad name!'
+    assert_one_line_error
+    # the old name is free again
+    md_ok create --network none --name old bb true >/dev/null
+    # prune: stopped and created containers go, running ones stay
+    e=$(md_ok run -d --network none bb true)
+    md_ok wait "$e" >/dev/null
+    out=$(md_ok container prune -f)
+    assert_contains "$out" "Deleted Containers:"
+    assert_contains "$out" "$e"
+    assert_match "$out" 'Total reclaimed space: '
+    assert_eq "$(md_ok ps -a --format '{{.Names}}')" new
+    assert_ctr_gone "$e"
+    md_ok rm -f new >/dev/null
+    assert_clean
+}
+
+# timeout: 60
+test_restart_policy_on_failure() {
+    ctr_setup
+    bb_image
+    md_ok run -d --network none --name of --restart on-failure:2 bb sh -c 'echo run; exit 1' >/dev/null
+    wait_until 20 "two restarts, then exited" sh -c \
+        "[ \"\$('$MINIDOCK' inspect -f '{{.RestartCount}} {{.State.Status}}' of)\" = '2 exited' ]"
+    sleep 1.5
+    assert_eq "$(md_ok inspect -f '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}' of)" "2 exited 1"
+    assert_eq "$(md_ok logs of | grep -c run)" 3 "runs with on-failure:2"
+    # exit 0 is no failure
+    md_ok run -d --network none --name ok0 --restart on-failure bb true >/dev/null
+    md_ok wait ok0 >/dev/null
+    sleep 1
+    assert_eq "$(md_ok inspect -f '{{.RestartCount}} {{.State.Status}}' ok0)" "0 exited"
+    # --restart and --rm do not go together
+    md_fail 125 run -d --network none --rm --restart always bb true
+    assert_one_line_error
+    md_ok rm -f of ok0 >/dev/null
+    assert_clean
+}
+
+# timeout: 60
+test_restart_policy_always() {
+    ctr_setup
+    bb_image
+    # restarts after the process exits by itself, whatever its code
+    md_ok run -d --network none --name al --restart always bb sh -c 'sleep 0.2; exit 0' >/dev/null
+    wait_until 20 "two restarts" sh -c "[ \"\$('$MINIDOCK' inspect -f '{{.RestartCount}}' al)\" -ge 2 ]"
+    md_ok rm -f al >/dev/null
+    # and after its process is killed from outside
+    md_ok run -d --network none --name al2 --restart always bb sleep 60 >/dev/null
+    pid=$(ctr_pid al2)
+    kill -KILL "$pid"
+    wait_until 10 "a restart after SIGKILL" _count_is al2 1
+    wait_until 10 "running again" state_is al2 running
+    pid2=$(ctr_pid al2)
+    [ "$pid2" != "$pid" ] || fail "same PID after the restart"
+    # stop prevents the restart
+    md_ok stop -t 1 al2 >/dev/null
+    sleep 1.5
+    assert_eq "$(md_ok inspect -f '{{.State.Status}} {{.RestartCount}}' al2)" "exited 1"
+    assert_eq "$(md_ok ps -q)" ""
+    # and start brings it back, still with its policy
+    md_ok start al2 >/dev/null
+    pid3=$(ctr_pid al2)
+    kill -KILL "$pid3"
+    wait_until 10 "a restart after start and SIGKILL" _count_is al2 2
+    md_ok rm -f al2 >/dev/null
+    # unless-stopped: the same while nobody stops it
+    md_ok run -d --network none --name us --restart unless-stopped bb sh -c 'sleep 0.2; exit 5' >/dev/null
+    wait_until 20 "unless-stopped restarts" sh -c "[ \"\$('$MINIDOCK' inspect -f '{{.RestartCount}}' us)\" -ge 2 ]"
+    md_ok stop -t 1 us >/dev/null
+    count=$(_restart_count us)
+    sleep 1
+    assert_eq "$(md_ok inspect -f '{{.State.Status}} {{.RestartCount}}' us)" "exited $count" "unless-stopped after stop"
+    md_ok rm -f us >/dev/null
+    assert_clean
+}
+
+# `docker kill` counts as stopping by hand (moby's killWithSignal sets
+# HasBeenManuallyStopped): an always container is not restarted after it.
+test_restart_policy_not_after_cli_kill() {
+    ctr_setup
+    bb_image
+    md_ok run -d --network none --name ak --restart always bb sleep 60 >/dev/null
+    md_ok kill ak >/dev/null
+    sleep 1.5
+    assert_eq "$(md_ok inspect -f '{{.State.Status}} {{.RestartCount}}' ak)" "exited 0"
+    md_ok rm -f ak >/dev/null
+    assert_clean
+}
+
+# _simulate_reboot ID...: what a power cut does to running containers:
+# their monitors and processes die at once (SIGKILL), their mounts, their
+# cgroups and the volatile run root vanish.
+_simulate_reboot() {
+    local id d pids i
+    for id in "$@"; do
+        pids=$(_monitor_pid "$id")
+        for d in $(cgroup_parent_dirs); do
+            [ -d "$d/$id" ] && pids="$pids $(cat "$d/$id/cgroup.procs")"
+        done
+        # shellcheck disable=SC2086
+        [ -z "${pids// /}" ] || kill -KILL $pids 2>/dev/null || true
+    done
+    for i in $(seq 1 50); do
+        pids=
+        for id in "$@"; do
+            pids="$pids$(_monitor_pid "$id")"
+            for d in $(cgroup_parent_dirs); do
+                [ ! -d "$d/$id" ] || pids="$pids$(cat "$d/$id/cgroup.procs")"
+            done
+        done
+        [ -z "$pids" ] && break
+        sleep 0.1
+    done
+    [ -z "$pids" ] || fail "processes survived the simulated reboot: $pids"
+    awk -v r="$MINIDOCK_RUNROOT" 'index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo |
+        sort -r | while read -r m; do umount -l "$m"; done
+    for id in "$@"; do
+        for d in $(cgroup_parent_dirs); do
+            [ ! -d "$d/$id" ] || rmdir "$d/$id"
+        done
+    done
+    rm -rf "${MINIDOCK_RUNROOT:?}"/*
+}
+
+# timeout: 60
+test_boot_after_reboot() {
+    ctr_setup
+    bb_image
+    al=$(md_ok run -d --network none --name al --restart always bb sleep 60)
+    us=$(md_ok run -d --network none --name us --restart unless-stopped bb sleep 60)
+    uss=$(md_ok run -d --network none --name uss --restart unless-stopped bb sleep 60)
+    md_ok stop -t 0 uss >/dev/null
+    no=$(md_ok run -d --network none --name no bb sleep 60)
+    of=$(md_ok run -d --network none --name of --restart on-failure bb sleep 60)
+    old_pid=$(ctr_pid al)
+    _simulate_reboot "$al" "$us" "$no" "$of"
+    # before boot: nothing runs, and ps says so
+    assert_eq "$(md_ok ps -q)" "" "running containers after the reboot"
+    assert_match "$(md_ok ps -a --filter name=al --format '{{.Status}}')" '^Exited '
+    md_ok boot >/dev/null
+    assert_eq "$(ctr_state al)" running "always after boot"
+    assert_eq "$(ctr_state us)" running "unless-stopped after boot"
+    assert_eq "$(ctr_state uss)" exited "stopped unless-stopped after boot"
+    assert_eq "$(ctr_state no)" exited "restart=no after boot"
+    new_pid=$(ctr_pid al)
+    [ "$new_pid" != "$old_pid" ] || fail "same PID after boot"
+    assert_eq "$(tr '\0' ' ' <"/proc/$new_pid/cmdline")" "sleep 60 "
+    # they work: exec, stop
+    assert_eq "$(md_ok exec al echo alive)" alive
+    # a second boot does not start them twice
+    md_ok boot >/dev/null
+    assert_eq "$(md_ok ps -q | wc -l)" 2 "running containers after a second boot"
+    md_ok rm -f al us uss no of >/dev/null
+    assert_clean
+}
+
+test_monitor_sigkill() {
+    ctr_setup
+    bb_image
+    id=$(md_ok run -d --network none --name mk -v mkvol:/v bb sh -c 'sleep 60 & exec sleep 61')
+    mon=$(_monitor_pid "$id")
+    [ -n "$mon" ] || fail "no monitor process for $id"
+    pid=$(ctr_pid mk)
+    d=$(cgroup_dir pids "$id")
+    kill -KILL "$mon"
+    # the container's processes die with their monitor
+    wait_until 10 "the container's processes to die" sh -c "[ -z \"\$(cat $d/cgroup.procs)\" ]"
+    [ ! -d "/proc/$pid" ] || [ "$(awk '{ print $3 }' "/proc/$pid/stat")" = Z ] || fail "PID $pid survived its monitor"
+    # ps and inspect say so
+    assert_match "$(md_ok ps -a --filter name=mk --format '{{.Status}}')" '^Exited \(137\) '
+    assert_eq "$(md_ok ps -q)" ""
+    assert_eq "$(md_ok inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}' mk)" "exited 137 false"
+    # and rm -f cleans mounts, cgroups and state
+    md_ok rm -f mk >/dev/null
+    assert_ctr_gone "$id"
+    # the named volume stays (it is not anonymous)
+    assert_eq "$(md_ok volume ls -q)" mkvol
+    md_ok volume rm mkvol >/dev/null
+    assert_clean
+}
+
+# The monitor dies while the container is being removed by rm -f: a second
+# rm -f still cleans up.  And a container whose monitor died can start again.
+test_monitor_sigkill_then_start() {
+    ctr_setup
+    bb_image
+    id=$(md_ok run -d --network none --name again bb sleep 60)
+    kill -KILL "$(_monitor_pid "$id")"
+    wait_until 10 "exited" state_is again exited
+    md_ok start again >/dev/null
+    assert_eq "$(ctr_state again)" running
+    assert_eq "$(md_ok exec again echo back)" back
+    md_ok rm -f again >/dev/null
+    assert_ctr_gone "$id"
+    assert_clean
+}
+
+test_cli_sigkill() {
+    ctr_setup
+    bb_image
+    # the foreground CLI is killed; the container lives on under its monitor
+    "$MINIDOCK" run --network none --name fg bb sh -c 'echo started; exec sleep 60' >"$T/fg.out" 2>&1 &
+    cli=$!
+    wait_until 10 "the container to run" grep -q started "$T/fg.out"
+    kill -KILL "$cli"
+    wait "$cli" 2>/dev/null || true
+    sleep 0.5
+    assert_eq "$(ctr_state fg)" running
+    assert_match "$(md_ok ps --filter name=fg --format '{{.Status}}')" '^Up '
+    assert_eq "$(md_ok exec fg echo still-here)" still-here
+    # the same with -i and -t, and for start -a
+    sleep 30 | "$MINIDOCK" run -i --network none --name fgi bb sh -c 'echo started; exec sleep 60' >"$T/fgi.out" 2>&1 &
+    cli=$!
+    wait_until 10 "the -i container to run" grep -q started "$T/fgi.out"
+    kill -KILL "$cli"
+    wait "$cli" 2>/dev/null || true
+    sleep 0.5
+    assert_eq "$(ctr_state fgi)" running
+    md_ok create --network none --name sa bb sh -c 'echo started; exec sleep 60' >/dev/null
+    "$MINIDOCK" start -a sa >"$T/sa.out" 2>&1 &
+    cli=$!
+    wait_until 10 "start -a container to run" grep -q started "$T/sa.out"
+    kill -KILL "$cli"
+    wait "$cli" 2>/dev/null || true
+    sleep 0.5
+    assert_eq "$(ctr_state sa)" running
+    md_ok rm -f fg fgi sa >/dev/null
+    assert_clean
+}

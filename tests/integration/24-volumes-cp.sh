@@ -1,0 +1,339 @@
+# shellcheck shell=bash
+# Containers, part 5: what containers keep and share.  Bind mounts (-v and
+# --mount, ro and rw), named and anonymous volumes and the volume commands,
+# cp in both directions, export (and import of the export), the root
+# filesystem when the data root is on overlayfs (the fallbacks), and an
+# image of 150 layers.
+
+test_bind_mounts() {
+    ctr_setup
+    bb_image
+    mkdir "$T/rw" "$T/ro"
+    echo from-host >"$T/rw/h"
+    echo file >"$T/single"
+    out=$(md_ok run --rm --network none -v "$T/rw:/rw" -v "$T/ro:/ro:ro" -v "$T/single:/etc/single:ro" bb sh -c '
+        cat /rw/h; echo from-ctr >/rw/c; (touch /ro/x) 2>&1; cat /etc/single; (echo x >/etc/single) 2>&1; true')
+    assert_contains "$out" from-host
+    assert_eq "$(cat "$T/rw/c")" from-ctr
+    assert_eq "$(grep -c 'Read-only file system' <<<"$out")" 2 "refused writes: $out"
+    assert_no_file "$T/ro/x"
+    assert_contains "$out" file
+    # --mount type=bind, with readonly and with bind-propagation accepted
+    out=$(md_ok run --rm --network none --mount "type=bind,source=$T/rw,target=/m,readonly" \
+        --mount "type=bind,src=$T/ro,dst=/m2" bb sh -c '(touch /m/x) 2>&1; touch /m2/y && echo wrote; true')
+    assert_contains "$out" "Read-only file system"
+    assert_contains "$out" wrote
+    assert_file "$T/ro/y"
+    # -v with a missing host path creates it (as Docker does); --mount does not
+    md_ok run --rm --network none -v "$T/made/by/v:/x" bb true
+    [ -d "$T/made/by/v" ] || fail "-v did not create the missing host directory"
+    md_fail 125 run --rm --network none --mount "type=bind,source=$T/missing,target=/x" bb true
+    assert_one_line_error
+    assert_no_file "$T/missing"
+    # binds go with the container, the host's data stays
+    id=$(md_ok run -d --network none -v "$T/rw:/rw" bb sleep 30)
+    assert_eq "$(md_ok inspect -f '{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}}{{end}}' "$id")" \
+        "bind $T/rw /rw true"
+    md_ok rm -f "$id" >/dev/null
+    assert_eq "$(cat "$T/rw/h")" from-host
+    assert_clean
+}
+
+test_named_volumes() {
+    ctr_setup
+    bb_user_image
+    assert_eq "$(md_ok volume create --label team=a v1)" v1
+    mp=$(md_ok volume inspect -f '{{.Mountpoint}}' v1)
+    assert_eq "$mp" "$MINIDOCK_ROOT/volumes/v1/_data"
+    [ -d "$mp" ] || fail "no volume dir $mp"
+    md_ok volume inspect v1 >"$T/v.json"
+    jq -e '.[0] | .Name == "v1" and .Driver == "local" and .Labels.team == "a" and .Scope == "local"' \
+        "$T/v.json" >/dev/null || fail "volume inspect: $(cat "$T/v.json")"
+    # data written by one container is read by the next
+    md_ok run --rm --network none -v v1:/data bbu sh -c 'echo kept >/data/f'
+    assert_eq "$(md_ok run --rm --network none -v v1:/other bbu cat /other/f)" kept
+    assert_eq "$(cat "$mp/f")" kept
+    # -v NAME:PATH creates the volume; --mount type=volume too
+    md_ok run --rm --network none -v auto1:/a --mount type=volume,source=auto2,target=/b bbu sh -c 'touch /a/x /b/y'
+    assert_eq "$(md_ok volume ls -q | sort | tr '\n' ' ')" "auto1 auto2 v1 "
+    out=$(md_ok volume ls)
+    assert_match "$(head -n 1 <<<"$out")" '^DRIVER +VOLUME NAME$'
+    assert_match "$out" $'\nlocal +v1'
+    assert_eq "$(md_ok volume ls --format '{{.Name}}:{{.Driver}}' | sort | tr '\n' ' ')" "auto1:local auto2:local v1:local "
+    # an empty volume mounted over image content gets a copy of it, owners
+    # included; a bind mount does not
+    out=$(md_ok run --rm --network none -v seeded:/seed bbu sh -c 'cat /seed/hello.txt; stat -c %u:%g /seed /seed/hello.txt')
+    assert_eq "$out" $'seed\n1000:1000\n1000:1000'
+    mkdir "$T/empty"
+    assert_eq "$(md_ok run --rm --network none -v "$T/empty:/seed" bbu ls -A /seed)" ""
+    # read-only volume
+    out=$(md_ok run --rm --network none -v v1:/data:ro bbu sh -c '(touch /data/x) 2>&1; true')
+    assert_contains "$out" "Read-only file system"
+    # in use: no rm; not in use: rm removes the data
+    id=$(md_ok run -d --network none -v v1:/data bbu sleep 30)
+    md_fail any volume rm v1
+    assert_one_line_error
+    assert_eq "$(md_ok inspect -f '{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}' "$id")" "volume v1 /data"
+    md_ok rm -f "$id" >/dev/null
+    md_ok volume rm v1 >/dev/null
+    assert_no_file "$MINIDOCK_ROOT/volumes/v1"
+    md_fail any volume rm v1
+    assert_one_line_error
+    md_fail any volume create 'bad/name'
+    assert_one_line_error
+    md_ok volume rm auto1 auto2 seeded >/dev/null
+    assert_eq "$(md_ok volume ls -q)" ""
+    assert_clean
+}
+
+# volume ls filters as Docker's: dangling, name (substring), label, driver.
+test_volume_ls_filters() {
+    ctr_setup
+    bb_image
+    md_ok volume create --label env=prod alpha >/dev/null
+    md_ok volume create --label env=dev beta >/dev/null
+    md_ok volume create alphabet >/dev/null
+    id=$(md_ok run -d --network none -v beta:/b bb sleep 30)
+    assert_eq "$(md_ok volume ls -q --filter dangling=true | sort | tr '\n' ' ')" "alpha alphabet "
+    assert_eq "$(md_ok volume ls -q --filter dangling=false)" beta
+    assert_eq "$(md_ok volume ls -q --filter name=alpha | sort | tr '\n' ' ')" "alpha alphabet "
+    assert_eq "$(md_ok volume ls -q --filter label=env=prod)" alpha
+    assert_eq "$(md_ok volume ls -q --filter label=env | sort | tr '\n' ' ')" "alpha beta "
+    assert_eq "$(md_ok volume ls -q --filter driver=local | wc -l)" 3
+    md_fail 125 volume ls --filter bogus=1
+    assert_one_line_error
+    md_ok rm -f "$id" >/dev/null
+    md_ok volume rm alpha beta alphabet >/dev/null
+    assert_clean
+}
+
+test_anonymous_volumes_and_prune() {
+    ctr_setup
+    bb_image
+    # -v /path: an anonymous volume, removed by rm -v and by --rm
+    id=$(md_ok run -d --network none -v /anon bb sh -c 'echo x >/anon/f; sleep 30')
+    anon=$(md_ok inspect -f '{{range .Mounts}}{{.Name}}{{end}}' "$id")
+    assert_match "$anon" '^[0-9a-f]{64}$'
+    md_ok rm -f -v "$id" >/dev/null
+    assert_no_file "$MINIDOCK_ROOT/volumes/$anon"
+    md_ok run --rm --network none -v /anon2 bb touch /anon2/f
+    assert_eq "$(md_ok volume ls -q)" "" "anonymous volume of a --rm container"
+    # rm without -v keeps it (dangling)
+    id=$(md_ok run -d --network none -v /anon3 bb true)
+    anon3=$(md_ok inspect -f '{{range .Mounts}}{{.Name}}{{end}}' "$id")
+    md_ok wait "$id" >/dev/null
+    md_ok rm "$id" >/dev/null
+    assert_eq "$(md_ok volume ls -q)" "$anon3"
+    assert_eq "$(md_ok volume ls -q --filter dangling=true)" "$anon3"
+    # prune: unused anonymous volumes; with -a unused named ones too; never
+    # one in use
+    md_ok volume create named-unused >/dev/null
+    md_ok volume create named-used >/dev/null
+    user=$(md_ok run -d --network none -v named-used:/u bb sleep 30)
+    out=$(md_ok volume prune -f)
+    assert_contains "$out" "$anon3"
+    assert_match "$out" 'Total reclaimed space: '
+    assert_eq "$(md_ok volume ls -q | sort | tr '\n' ' ')" "named-unused named-used "
+    md_ok volume prune -a -f >/dev/null
+    assert_eq "$(md_ok volume ls -q)" named-used
+    md_ok rm -f "$user" >/dev/null
+    md_ok volume rm named-used >/dev/null
+    assert_eq "$(find "$MINIDOCK_ROOT/volumes" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)" "" "volume dirs left"
+    assert_clean
+}
+
+test_cp_both_directions() {
+    ctr_setup
+    bb_user_image
+    id=$(md_ok run -d --network none --name cpc -v cpvol:/vol bbu sleep 60)
+    mkdir -p "$T/src/sub"
+    echo one >"$T/src/one"
+    echo two >"$T/src/sub/two"
+    ln -s one "$T/src/link"
+    chown 1234:5678 "$T/src/one"
+    # host -> container: a file, a directory (new name and into a dir)
+    md_ok cp "$T/src/one" cpc:/tmp/one-copy
+    assert_eq "$(md_ok exec cpc cat /tmp/one-copy)" one
+    md_ok cp "$T/src" cpc:/newdir
+    assert_eq "$(md_ok exec cpc cat /newdir/sub/two)" two
+    assert_eq "$(md_ok exec cpc readlink /newdir/link)" one
+    md_ok cp "$T/src" cpc:/tmp
+    assert_eq "$(md_ok exec cpc cat /tmp/src/sub/two)" two
+    # ownership: the container's root without -a, kept with -a
+    assert_eq "$(md_ok exec cpc stat -c %u:%g /tmp/one-copy)" 0:0
+    md_ok cp -a "$T/src/one" cpc:/tmp/one-a
+    assert_eq "$(md_ok exec cpc stat -c %u:%g /tmp/one-a)" 1234:5678
+    # into a volume mounted in the container
+    md_ok cp "$T/src/one" cpc:/vol/in-volume
+    assert_eq "$(cat "$(md_ok volume inspect -f '{{.Mountpoint}}' cpvol)/in-volume")" one
+    # container -> host
+    md_ok exec cpc sh -c 'mkdir -p /out/d && echo made >/out/d/f && chown 1000:1000 /out/d/f'
+    md_ok cp cpc:/out/d/f "$T/f-copy"
+    assert_eq "$(cat "$T/f-copy")" made
+    md_ok cp cpc:/out "$T/out-copy"
+    assert_eq "$(cat "$T/out-copy/d/f")" made
+    md_ok cp cpc:/seed/hello.txt "$T/"
+    assert_eq "$(cat "$T/hello.txt")" seed
+    # tar streams both ways
+    md_ok cp cpc:/out - >"$T/out.tar"
+    assert_eq "$(tar -tf "$T/out.tar" | sort | tr '\n' ' ')" "out/ out/d/ out/d/f "
+    tar -C "$T/src" -cf - sub | md_ok cp - cpc:/tmp
+    assert_eq "$(md_ok exec cpc cat /tmp/sub/two)" two
+    # a stopped container too
+    md_ok stop -t 0 cpc >/dev/null
+    md_ok cp "$T/src/one" cpc:/stopped-copy
+    md_ok cp cpc:/stopped-copy "$T/back"
+    assert_eq "$(cat "$T/back")" one
+    md_ok start cpc >/dev/null
+    assert_eq "$(md_ok exec cpc cat /stopped-copy)" one
+    # errors
+    md_fail any cp cpc:/no/such/file "$T/x"
+    assert_one_line_error
+    md_fail any cp "$T/no-such-file" cpc:/x
+    assert_one_line_error
+    md_fail any cp "$T/src/one" no-such-container:/x
+    assert_one_line_error
+    # a path that leaves the container through a symlink stays inside
+    md_ok exec cpc ln -s /../../../../.. /escape
+    md_ok cp "$T/src/one" cpc:/escape/tmp/escaped
+    assert_no_file /tmp/escaped
+    assert_eq "$(md_ok exec cpc cat /tmp/escaped)" one
+    md_ok rm -f -v cpc >/dev/null
+    md_ok volume rm cpvol >/dev/null
+    assert_clean
+}
+
+# export a container's filesystem, import it as an image, and run it: the
+# users the first container added work in the second.
+test_export_import() {
+    ctr_setup
+    bb_image
+    md_ok run --network none --name base bb sh -c '
+        mkdir -p /etc /home/carol /tmp && chmod 1777 /tmp
+        echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
+        echo "carol:x:2000:2000::/home/carol:/bin/sh" >>/etc/passwd
+        printf "root:x:0:\ncarol:x:2000:\nops:x:3000:carol\n" >/etc/group
+        chown 2000:2000 /home/carol; echo exported >/marker'
+    md_ok export -o "$T/base.tar" base
+    list=$(tar -tvf "$T/base.tar")
+    for f in etc/passwd etc/group marker bin/busybox home/carol/; do
+        grep -qE " \.?/?$f\$" <<<"$list" || fail "export has no $f"
+    done
+    assert_match "$(grep -E ' \.?/?home/carol/$' <<<"$list")" ' 2000/2000 '
+    # stdout gives the same content
+    md_ok export base >"$T/base2.tar"
+    assert_eq "$(tar -tf "$T/base2.tar" | sort | sha256sum)" "$(tar -tf "$T/base.tar" | sort | sha256sum)"
+    # nothing of /proc, /sys or /dev's mounts in it
+    n=$(tar -tf "$T/base.tar" | grep -cE '^\.?/?(proc|sys|dev)/.' || true)
+    assert_eq "$n" 0 "entries below /proc, /sys, /dev"
+    md_ok import "$T/base.tar" derived >/dev/null
+    assert_eq "$(md_ok run --rm --network none -u carol derived sh -c 'id -u; id -G; cat /marker; pwd' | tr '\n' ' ')" \
+        "2000 2000 3000 exported / "
+    # a running container can be exported too
+    id=$(md_ok run -d --network none bb sh -c 'echo live >/live; sleep 30')
+    sleep 0.3
+    md_ok export "$id" >"$T/live.tar"
+    tar -tf "$T/live.tar" | grep -qE '^\.?/?live$' || fail "export of a running container lacks /live"
+    md_fail any export no-such-container
+    assert_one_line_error
+    md_ok rm -f base "$id" >/dev/null
+    assert_clean
+}
+
+# The data root on overlayfs (OpenWrt's root is one): an overlay upper dir
+# cannot live there.  run must say which fallback it takes and work.
+test_overlay_fallback() {
+    ctr_setup
+    fixtures
+    mkdir -p "$T/ovl/lower" "$T/ovl/upper" "$T/ovl/work" "$T/ovl/merged"
+    mount -t overlay overlay -o "lowerdir=$T/ovl/lower,upperdir=$T/ovl/upper,workdir=$T/ovl/work" "$T/ovl/merged" ||
+        skip "cannot mount an overlayfs here"
+    CLEAN_MOUNTS_OK="$T/ovl/merged"
+    export MINIDOCK_ROOT=$T/ovl/merged/root
+    md_ok import "$FIX/busybox-rootfs.tar" bb >/dev/null
+    # default: a tmpfs upper layer, said on stderr
+    out=$(md_ok run --rm --network none bb sh -c 'echo hi >/x && cat /x')
+    assert_eq "$out" hi
+    assert_contains "$(md_stderr)" tmpfs
+    assert_not_contains "$(md_stderr)" "nvalid argument"
+    # copy: a copied root filesystem, said on stderr
+    out=$(MINIDOCK_OVERLAY_FALLBACK=copy md_ok run --network none --name cp1 bb \
+        sh -c 'if [ -e /x ]; then cat /x; else echo kept >/x && echo first; fi')
+    assert_eq "$out" first
+    assert_contains "$(md_stderr)" cop
+    assert_not_contains "$(md_stderr)" "nvalid argument"
+    # the copy is the container's: its changes survive a restart, also when
+    # the later start has another MINIDOCK_OVERLAY_FALLBACK (or none)
+    assert_eq "$(MINIDOCK_OVERLAY_FALLBACK=copy md_ok start -a cp1)" kept "second start, copy"
+    assert_eq "$(md_ok start -a cp1)" kept "third start, default fallback"
+    md_ok rm cp1 >/dev/null
+    # no fallback wanted: a one-line error that says what to do, and exit 125
+    MINIDOCK_OVERLAY_FALLBACK=none md_fail 125 run --rm --network none bb true
+    assert_one_line_error
+    assert_contains "$(md_stderr)" MINIDOCK_OVERLAY_FALLBACK
+    # with -d, exec, stop and rm as usual
+    id=$(md_ok run -d --network none bb sleep 30)
+    assert_eq "$(md_ok exec "$id" echo in)" in
+    md_ok rm -f "$id" >/dev/null
+    assert_ctr_gone "$id"
+    assert_clean
+    umount "$T/ovl/merged"
+}
+
+# An image of 150 layers (beyond what fits in one page of overlay mount
+# options with full paths) still runs, and sees its bottom and top layers.
+# timeout: 120
+test_many_layers() {
+    ctr_setup
+    fixtures
+    "$PY" - "$FIX/busybox-rootfs.tar" "$T/layout" 150 <<'PYEOF'
+import hashlib, io, json, os, shutil, sys, tarfile
+base, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+os.makedirs(out + "/blobs/sha256")
+def blob(data):
+    d = hashlib.sha256(data).hexdigest()
+    with open(f"{out}/blobs/sha256/{d}", "wb") as f:
+        f.write(data)
+    return "sha256:" + d, len(data)
+def add(t, name, data):
+    ti = tarfile.TarInfo(name); ti.size = len(data); ti.mtime = 1577836800
+    t.addfile(ti, io.BytesIO(data))
+layers = []
+for i in range(1, n + 1):
+    buf = io.BytesIO()
+    if i == 1:
+        buf.write(open(base, "rb").read())
+        buf.seek(0)
+        with tarfile.open(fileobj=buf, mode="a") as t:
+            add(t, "bottom.txt", b"bottom\n")
+    else:
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            add(t, f"layers/{i}", b"%d\n" % i)
+            add(t, "counter", b"%d\n" % i)
+            if i == n:
+                add(t, "top.txt", b"top\n")
+    layers.append(blob(buf.getvalue()))
+config = {"architecture": "amd64", "os": "linux",
+          "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["/bin/sh"]},
+          "rootfs": {"type": "layers", "diff_ids": [d for d, _ in layers]},
+          "history": [{"created_by": f"layer {i}"} for i in range(n)]}
+cd, cs = blob(json.dumps(config).encode())
+manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": s}
+                       for d, s in layers]}
+md, ms = blob(json.dumps(manifest).encode())
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "many:150"}}]},
+          open(out + "/index.json", "w"))
+json.dump({"imageLayoutVersion": "1.0.0"}, open(out + "/oci-layout", "w"))
+PYEOF
+    tar -C "$T/layout" -cf "$T/many.tar" .
+    md_ok load -i "$T/many.tar" >/dev/null
+    assert_eq "$(md_ok image inspect -f '{{len .RootFS.Layers}}' many:150)" 150
+    out=$(md_ok run --rm --network none many:150 sh -c 'cat /bottom.txt /layers/2 /layers/75 /top.txt /counter; ls /layers | wc -l')
+    assert_eq "$(tr '\n' ' ' <<<"$out")" "bottom 2 75 top 150 149 "
+    # and writes work on top of them
+    assert_eq "$(md_ok run --rm --network none many:150 sh -c 'echo w >/layers/3 && cat /layers/3')" w
+    assert_clean
+}

@@ -1,0 +1,883 @@
+# shellcheck shell=bash
+# Networking (issue 4): the default bridge and user networks, NAT out and
+# published ports in (nftables and iptables), hairpin and localhost, names
+# and aliases, --internal, --ip/--mac-address/--dns/--add-host, the
+# none/host/container: modes, connect/disconnect, IPAM under concurrent
+# runs, and that nothing leaks: veths, leases, rules, namespaces, cgroups,
+# also after the monitor is killed.
+#
+# No test touches the machine's own network namespace.  _net_setup gives
+# each test two namespaces of its own: "host" ($NH, where minidock runs:
+# every md call goes through a wrapper that does `nsenter --net`, not
+# `ip netns exec`, which remounts /sys and hides the cgroup hierarchies) and
+# "uplink" ($NU, another machine on the LAN), joined by a veth pair with
+# TEST-NET-1 addresses: host 192.0.2.1, uplink 192.0.2.2, the host's
+# default route via the uplink.  Bridges, rules, routes and ip_forward live
+# in $NH only; deleting the two namespaces afterwards removes all of it.
+# Traffic goes only to loopback and these namespaces' addresses.
+
+_HOST_IP=192.0.2.1
+_UP_IP=192.0.2.2
+
+# _net_setup: ctr_setup (own cgroup parent, teardown), then the
+# namespaces mdh-$$ and mdu-$$, and MINIDOCK pointed at a wrapper that
+# runs the binary under test inside the host namespace (so ctr_teardown's
+# rm -f runs there too).
+_net_setup() {
+    ctr_setup
+    require_cmd ip nsenter nft unshare busybox jq
+    NH=mdh-$$ NU=mdu-$$
+    NET_NS=${NET_NS:-}" $NH $NU"
+    NET_BG=${NET_BG:-}
+    trap '_net_teardown' EXIT
+    ip netns add "$NH"
+    ip netns add "$NU"
+    ip -n "$NH" link set lo up
+    ip -n "$NU" link set lo up
+    # created inside the namespaces: no link ever appears in the machine's own
+    ip -n "$NH" link add up0 type veth peer name up1 netns "$NU"
+    ip -n "$NH" addr add "$_HOST_IP/24" dev up0
+    ip -n "$NU" addr add "$_UP_IP/24" dev up1
+    ip -n "$NH" link set up0 up
+    ip -n "$NU" link set up1 up
+    ip -n "$NH" route add default via "$_UP_IP"
+    # a fresh namespace's forwarding setting depends on the kernel: start from 0
+    # so that it is minidock that turns it on
+    inh sysctl -q -w net.ipv4.ip_forward=0
+    MD_REAL=${MD_REAL:-$MINIDOCK}
+    printf '#!/bin/sh\nexec /usr/bin/nsenter --net=/run/netns/%s %s "$@"\n' "$NH" "$MD_REAL" >"$T/md-in-ns"
+    chmod 755 "$T/md-in-ns"
+    export MINIDOCK=$T/md-in-ns MD_REAL
+}
+
+_net_teardown() {
+    local p ns
+    ctr_teardown
+    for p in $NET_BG; do kill -KILL "$p" 2>/dev/null; done
+    for ns in $NET_NS; do
+        [ -e "/run/netns/$ns" ] && ip netns del "$ns"
+    done
+    return 0
+}
+
+# inh/inu CMD...: run CMD in the test's host or uplink namespace.
+inh() { nsenter --net="/run/netns/$NH" "$@"; }
+inu() { nsenter --net="/run/netns/$NU" "$@"; }
+
+# _bg NS CMD...: start CMD in the background in namespace NS (inh or inu);
+# it is killed at teardown or by _bg_stop.
+_bg() {
+    local ns
+    ns=$(_nsx "$1")
+    shift
+    nsenter "$ns" "$@" &
+    NET_BG="$NET_BG $!"
+}
+_bg_stop() {
+    local p
+    for p in $NET_BG; do kill -KILL "$p" 2>/dev/null || true; done
+    for p in $NET_BG; do wait "$p" 2>/dev/null || true; done
+    NET_BG=
+}
+
+# _nsx inh|inu: nsenter's option for that namespace (for timeout, which
+# cannot run a shell function).
+_nsx() { case $1 in inh) echo "--net=/run/netns/$NH" ;; inu) echo "--net=/run/netns/$NU" ;; esac; }
+
+# _get NS URL: the body, fetched with busybox wget from NS (inh or inu).
+_get() { timeout 5 nsenter "$(_nsx "$1")" busybox wget -q -O - "$2"; }
+
+# _no_get NS URL: the fetch fails (bounded: a dropped SYN times out in 3 s).
+# (Debian's busybox wget crashes with -T, hence timeout around it.)
+_no_get() {
+    if timeout 3 nsenter "$(_nsx "$1")" busybox wget -q -O - "$2" >"$T/no_get.out" 2>&1; then
+        fail "$2 is reachable from ${1#in}: $(cat "$T/no_get.out")"
+    fi
+}
+
+# _hosts_has CTR NAME: NAME is a name (a whole field) in CTR's /etc/hosts.
+_hosts_has() {
+    local h
+    h=$(md_ok exec "$1" cat /etc/hosts)
+    awk -v n="$2" '{ for (i = 2; i <= NF; i++) if ($i == n) f = 1 } END { exit !f }' <<<"$h"
+}
+
+# _md_no ARGS: minidock ARGS fails (any non-zero exit: a command inside
+# killed by timeout exits 143, which md_fail would call a crash).
+_md_no() {
+    local rc=0
+    md "$@" >/dev/null || rc=$?
+    [ "$rc" != 0 ] || fail "minidock $* succeeded, expected a failure"
+}
+
+# _uplink_httpd: a web server on the uplink (192.0.2.2:8000) whose log
+# ($T/up-httpd.log) names each client's address and port.
+_uplink_httpd() {
+    mkdir -p "$T/upwww"
+    echo uplink >"$T/upwww/index.html"
+    _bg inu busybox httpd -f -vv -p "$_UP_IP:8000" -h "$T/upwww" 2>>"$T/up-httpd.log"
+    wait_until 10 "uplink httpd" _get inu "http://$_UP_IP:8000/"
+    : >"$T/up-httpd.log"
+}
+
+# The command of a web container: serves its hostname on port 80 and logs
+# each client's address (httpd -vv, in its logs).
+_WEB=(sh -c 'mkdir -p /www && hostname >/www/index.html && exec httpd -f -vv -p 80 -h /www')
+
+# _web NAME RUN-OPTIONS...: start a web container and wait until it serves.
+_web() {
+    local name=$1
+    shift
+    md_ok run -d --name "$name" "$@" bb "${_WEB[@]}" >/dev/null
+    local ip
+    ip=$(_ip "$name")
+    if [ -n "$ip" ]; then
+        wait_until 10 "$name serving on $ip:80" _get inh "http://$ip:80/"
+    fi
+}
+
+# _ip NAME [NETWORK]: the container's address (on NETWORK).
+_ip() {
+    if [ $# = 2 ]; then
+        md_ok inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"
+    else
+        md_ok inspect -f '{{.NetworkSettings.IPAddress}}' "$1"
+    fi
+}
+
+# _hostname NAME: what the container's httpd serves (its hostname).
+_hostname() { md_ok inspect -f '{{.Config.Hostname}}' "$1"; }
+
+# _leases: every lease in the store ("NETWORK IP ID" lines).
+_leases() {
+    jq -r '(.ipam // {}) | to_entries[] | .key as $n | .value | to_entries[] |
+        "\($n) \(.key) \(.value)"' "$MINIDOCK_ROOT/index.json"
+}
+
+# _veths: the host-side veths of containers in the host namespace.
+_veths() { inh ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -E '^md[0-9a-f]{11}$' || true; }
+
+# _veths_settled: _veths, once the kernel has finished tearing down the
+# namespaces of containers that just exited.  minidock leaves a stopped
+# container's veth pair to go with its network namespace, which the kernel
+# destroys asynchronously (some 20 ms here), so give it up to 5 s.
+_veths_settled() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -z "$(_veths)" ] && return 0
+        sleep 0.1
+    done
+    _veths
+}
+
+# _nat_rules: minidock's DNAT rules in the host namespace, either backend.
+_nat_rules() {
+    { inh nft list table ip minidock 2>/dev/null || true; } | grep 'dnat to' || true
+    { inh iptables-save -t nat 2>/dev/null || true; } | grep -- '-j DNAT' || true
+}
+
+# _iperf_mounts: run options that make the machine's iperf3 work inside the
+# busybox image (its libraries and loader, read-only).
+_iperf_mounts() {
+    local m=(--tmpfs /tmp -v /usr/bin/iperf3:/usr/bin/iperf3:ro)
+    if [ -L /lib ]; then m+=(-v "$(readlink -f /lib):/lib:ro"); else m+=(-v /lib:/lib:ro); fi
+    [ -d /lib64 ] && m+=(-v "$(readlink -f /lib64):/lib64:ro")
+    [ -d /usr/lib ] && m+=(-v /usr/lib:/usr/lib:ro)
+    printf '%s\n' "${m[@]}"
+}
+
+# _net_clean: nothing of any container is left in the host namespace or the
+# store: no veth, no lease, no DNAT rule, no namespace bind mount; and
+# assert_clean.
+_net_clean() {
+    local left
+    left=$(_veths_settled)
+    [ -z "$left" ] || fail "veths left in the host namespace: $left"
+    left=$(_leases)
+    [ -z "$left" ] || fail "leases left in the store: $left"
+    left=$(_nat_rules)
+    [ -z "$left" ] || fail "DNAT rules left: $left"
+    left=$(grep nsfs /proc/self/mountinfo | grep -e "$T" -e "$MINIDOCK_RUNROOT" || true)
+    [ -z "$left" ] || fail "namespace bind mounts left: $left"
+    assert_clean
+}
+
+# _netns_of PID: the inode of the network namespace of PID.
+_netns_of() { stat -L -c %i "/proc/$1/ns/net"; }
+
+# _netns_alive INODE: some process, or a bind mount, still holds it.
+_netns_alive() {
+    local f
+    for f in /proc/[0-9]*/ns/net; do
+        [ "$(stat -L -c %i "$f" 2>/dev/null)" = "$1" ] && return 0
+    done
+    grep -q "net:\[$1\]" /proc/self/mountinfo
+}
+
+# ---- NAT out and published ports in, per backend
+
+# _masquerade BACKEND: a container's connection to the uplink arrives from
+# the host's uplink address, from the default bridge and a user network;
+# ip_forward was turned on in the host namespace only by minidock.
+_masquerade() {
+    export MINIDOCK_FIREWALL=$1
+    _net_setup
+    bb_image
+    _uplink_httpd
+    assert_eq "$(inh cat /proc/sys/net/ipv4/ip_forward)" 0 "ip_forward before"
+    assert_eq "$(md_ok run --rm --init bb timeout 3 wget -q -O - "http://$_UP_IP:8000/")" uplink
+    assert_eq "$(inh cat /proc/sys/net/ipv4/ip_forward)" 1 "ip_forward after a bridge run"
+    md_ok network create lan >/dev/null
+    assert_eq "$(md_ok run --rm --init --network lan bb timeout 3 wget -q -O - "http://$_UP_IP:8000/")" uplink
+    # the uplink saw both connections come from the host, none from 10.x
+    local peers
+    peers=$(sed -n 's/^\[*\(::ffff:\)*\([0-9.]*\)\]*:[0-9]*: url:.*/\2/p' "$T/up-httpd.log")
+    assert_eq "$(sort -u <<<"$peers")" "$_HOST_IP" "clients seen by the uplink (log: $(cat "$T/up-httpd.log"))"
+    assert_eq "$(wc -l <<<"$peers")" 2 "connections seen by the uplink"
+    # the rules are the backend's
+    case $1 in
+    nftables)
+        assert_contains "$(inh nft list table ip minidock)" masquerade
+        ;;
+    iptables)
+        assert_contains "$(inh iptables-save -t nat)" "-A MINIDOCK-POSTROUTING -s 10.87.0.0/16 ! -o md0 -j MASQUERADE"
+        ! inh nft list table ip minidock >/dev/null 2>&1 ||
+            fail "MINIDOCK_FIREWALL=iptables made nftables table ip minidock"
+        ;;
+    esac
+    _bg_stop
+    md_ok network rm lan >/dev/null
+    _net_clean
+}
+
+# _publish BACKEND: -p HOST:CTR from the uplink, from the host via its
+# uplink address and via 127.0.0.1, hairpin from another container and from
+# the container itself; -p IP:HOST:CTR only on that address; udp; rules
+# gone when the container stops; last, from a container on another network.
+_publish() {
+    export MINIDOCK_FIREWALL=$1
+    _net_setup
+    bb_image
+    # a second host address, to tell "every address" from "this one"
+    ip -n "$NH" addr add 192.0.2.3/24 dev up0
+    _web web -p 8080:80 -p 127.0.0.1:8081:80 -p "$_HOST_IP:8082:80"
+    local me
+    me=$(_hostname web)
+    assert_eq "$(_get inu "http://$_HOST_IP:8080/")" "$me" "uplink -> $_HOST_IP:8080"
+    assert_eq "$(_get inu "http://192.0.2.3:8080/")" "$me" "uplink -> 192.0.2.3:8080"
+    # the container sees the uplink's own address (no source NAT from outside)
+    assert_match "$(md_ok logs web 2>&1)" "192\\.0\\.2\\.2\\]?:[0-9]+: url:/"
+    assert_eq "$(_get inh "http://$_HOST_IP:8080/")" "$me" "host -> its own $_HOST_IP:8080"
+    assert_eq "$(_get inh "http://127.0.0.1:8080/")" "$me" "host -> 127.0.0.1:8080"
+    # hairpin: another container, and the container itself, via the host's address
+    assert_eq "$(md_ok run --rm --init bb timeout 3 wget -q -O - "http://$_HOST_IP:8080/")" "$me" "hairpin from another container"
+    assert_eq "$(md_ok exec web timeout 3 wget -q -O - "http://$_HOST_IP:8080/")" "$me" "hairpin to itself"
+    # -p 127.0.0.1:8081:80: on loopback only
+    assert_eq "$(_get inh "http://127.0.0.1:8081/")" "$me" "host -> 127.0.0.1:8081"
+    _no_get inu "http://$_HOST_IP:8081/"
+    # -p 192.0.2.1:8082:80: on that address only
+    assert_eq "$(_get inu "http://$_HOST_IP:8082/")" "$me" "uplink -> $_HOST_IP:8082"
+    _no_get inu "http://192.0.2.3:8082/"
+    # port and ps
+    assert_eq "$(md_ok port web 80/tcp | sort)" "$(printf '%s\n' 0.0.0.0:8080 127.0.0.1:8081 "$_HOST_IP:8082" | sort)" "port web 80/tcp"
+    assert_contains "$(md_ok ps --format '{{.Ports}}')" "0.0.0.0:8080->80/tcp"
+    assert_contains "$(md_ok ps --format '{{.Ports}}')" "127.0.0.1:8081->80/tcp"
+    assert_eq "$(md_ok inspect -f '{{json .NetworkSettings.Ports}}' web | jq -c '."80/tcp" | map(.HostPort) | sort')" \
+        '["8080","8081","8082"]' "NetworkSettings.Ports"
+    # a container on another network reaches it through the host too: a
+    # published port is a service of the host, open to every client (with
+    # Docker it is, through docker-proxy; moby#38784 calls it a bug where not)
+    md_ok network create other >/dev/null
+    assert_eq "$(md_ok run --rm --init --network other bb timeout 3 wget -q -O - "http://$_HOST_IP:8080/")" "$me" \
+        "published port from a user network"
+    # the rules follow the container
+    case $1 in
+    nftables) assert_contains "$(inh nft list table ip minidock)" "dport 8080 dnat to" ;;
+    iptables) assert_contains "$(inh iptables-save -t nat)" "--dport 8080 -j DNAT" ;;
+    esac
+    md_ok stop -t 1 web >/dev/null
+    assert_eq "$(_nat_rules)" "" "DNAT rules after stop"
+    _no_get inu "http://$_HOST_IP:8080/"
+    md_ok rm web >/dev/null
+    md_ok network rm other >/dev/null
+    _net_clean
+}
+
+# _publish_udp BACKEND: -p HOST:CTR/udp, datagrams both ways (iperf3 -u from
+# the uplink to an iperf3 server in the container; its control connection
+# goes through the published tcp port of the same number).
+_publish_udp() {
+    export MINIDOCK_FIREWALL=$1
+    _net_setup
+    require_cmd iperf3
+    bb_image
+    local mounts
+    mapfile -t mounts < <(_iperf_mounts)
+    md_ok run -d --name udp -p 5301:5201/tcp -p 5301:5201/udp "${mounts[@]}" bb iperf3 -s -1 -p 5201 >/dev/null
+    wait_until 10 "iperf3 in the container" md exec udp sh -c 'netstat -ltn | grep -q :5201'
+    assert_contains "$(md_ok port udp 5201/udp)" "0.0.0.0:5301"
+    case $1 in
+    nftables) assert_contains "$(inh nft list table ip minidock)" "udp dport 5301 dnat to" ;;
+    iptables) assert_contains "$(inh iptables-save -t nat)" "-p udp -m udp --dport 5301 -j DNAT" ;;
+    esac
+    timeout 30 nsenter "$(_nsx inu)" iperf3 -c "$_HOST_IP" -p 5301 -u -b 2M -t 1 -J >"$T/udp.json" ||
+        fail "iperf3 -u to the published udp port failed: $(jq -r '.error // empty' "$T/udp.json" 2>/dev/null)"
+    [ "$(jq '.end.sum.packets' "$T/udp.json")" -gt 0 ] || fail "no udp packet counted: $(jq -c .end.sum "$T/udp.json")"
+    [ "$(jq '.end.sum.lost_packets < .end.sum.packets' "$T/udp.json")" = true ] ||
+        fail "udp datagrams did not arrive: $(jq -c .end.sum "$T/udp.json")"
+    # iperf3 -s -1 exits after one test
+    md_ok rm -f udp >/dev/null
+    _net_clean
+}
+
+test_masquerade_nftables() { require_cmd nft; _masquerade nftables; }
+test_masquerade_iptables() { require_cmd iptables iptables-restore iptables-save; _masquerade iptables; }
+test_publish_nftables() { require_cmd nft; _publish nftables; }
+test_publish_iptables() { require_cmd iptables iptables-restore iptables-save; _publish iptables; }
+test_publish_udp_nftables() { require_cmd nft; _publish_udp nftables; }
+test_publish_udp_iptables() { require_cmd iptables iptables-restore iptables-save; _publish_udp iptables; }
+
+# -p CTR: a free port picked by minidock, shown by port, ps and inspect;
+# -P publishes the image's EXPOSE ports.
+test_publish_random_and_all() {
+    _net_setup
+    fixtures
+    md_ok import -c 'EXPOSE 80' -c 'EXPOSE 9000/udp' "$FIX/busybox-rootfs.tar" bb >/dev/null
+    _web rnd -p 80
+    local hp
+    hp=$(md_ok port rnd 80)
+    assert_match "$hp" '^0\.0\.0\.0:[0-9]+$'
+    hp=${hp##*:}
+    [ "$hp" -ge 1024 ] || fail "random host port $hp is privileged"
+    assert_eq "$(_get inu "http://$_HOST_IP:$hp/")" "$(_hostname rnd)" "uplink -> random port $hp"
+    assert_contains "$(md_ok ps --format '{{.Names}} {{.Ports}}')" "rnd 0.0.0.0:$hp->80/tcp"
+    assert_eq "$(md_ok inspect -f '{{json .NetworkSettings.Ports}}' rnd | jq -r '."80/tcp"[0].HostPort')" "$hp"
+    # -P: both exposed ports, each on its own random port
+    _web all -P
+    local p80 p9000
+    p80=$(md_ok port all 80/tcp)
+    p9000=$(md_ok port all 9000/udp)
+    assert_match "$p80" '^0\.0\.0\.0:[0-9]+$'
+    assert_match "$p9000" '^0\.0\.0\.0:[0-9]+$'
+    [ "${p80##*:}" != "$hp" ] || fail "-P reused the port of another container: $hp"
+    assert_eq "$(_get inu "http://$_HOST_IP:${p80##*:}/")" "$(_hostname all)" "uplink -> -P port ${p80##*:}"
+    assert_eq "$(md_ok port all | wc -l)" 2 "mappings of -P"
+    # without -P, EXPOSE publishes nothing
+    _web quiet
+    assert_eq "$(md_ok port quiet)" "" "port of a container without -p/-P"
+    md_ok rm -f rnd all quiet >/dev/null
+    _net_clean
+}
+
+# ---- names, isolation
+
+test_user_network_names_and_aliases() {
+    _net_setup
+    bb_image
+    md_ok network create front >/dev/null
+    md_ok run -d --name first --network front --network-alias alpha bb sleep 120 >/dev/null
+    # a container started later is visible to the earlier one, by name and alias
+    md_ok run -d --name second --network front --network-alias beta --network-alias gamma bb sleep 120 >/dev/null
+    local ip1 ip2
+    ip1=$(_ip first front)
+    ip2=$(_ip second front)
+    assert_match "$ip1" '^10\.89\.[0-9]+\.[0-9]+$'
+    assert_contains "$(md_ok exec first ping -c 1 -W 2 second)" "PING second ($ip2)"
+    assert_contains "$(md_ok exec first ping -c 1 -W 2 beta)" "PING beta ($ip2)"
+    assert_contains "$(md_ok exec first ping -c 1 -W 2 gamma)" "1 packets received"
+    assert_contains "$(md_ok exec second ping -c 1 -W 2 first)" "PING first ($ip1)"
+    assert_contains "$(md_ok exec second ping -c 1 -W 2 alpha)" "PING alpha ($ip1)"
+    # and over TCP, by name
+    md_ok exec -d second "${_WEB[@]}" >/dev/null
+    wait_until 10 "second serving" md exec first timeout 2 wget -q -O /dev/null http://second/
+    assert_eq "$(md_ok exec first timeout 3 wget -q -O - http://beta/)" "$(_hostname second)"
+    # a stopped container disappears from the others' /etc/hosts
+    md_ok stop -t 1 second >/dev/null
+    ! _hosts_has first second || fail "a stopped container is still in /etc/hosts: $(md_ok exec first cat /etc/hosts)"
+    ! _hosts_has first beta || fail "a stopped container's alias is still in /etc/hosts"
+    md_fail any exec first ping -c 1 -W 1 second
+    # and comes back when it starts again
+    md_ok start second >/dev/null
+    assert_contains "$(md_ok exec first ping -c 1 -W 2 second)" "1 packets received"
+    md_ok rm -f first second >/dev/null
+    md_ok network rm front >/dev/null
+    _net_clean
+}
+
+# The default bridge resolves no container names (as Docker), but addresses work.
+test_default_bridge_no_names() {
+    _net_setup
+    bb_image
+    md_ok run -d --name one bb sleep 120 >/dev/null
+    md_ok run -d --name two bb sleep 120 >/dev/null
+    local ip2
+    ip2=$(_ip two)
+    assert_match "$ip2" '^10\.87\.'
+    assert_contains "$(md_ok exec one ping -c 1 -W 2 "$ip2")" "1 packets received"
+    md_fail any exec one ping -c 1 -W 1 two
+    ! _hosts_has one two || fail "the default bridge put a peer's name in /etc/hosts"
+    md_ok rm -f one two >/dev/null
+    _net_clean
+}
+
+# Containers on different networks cannot reach each other, either way.
+test_networks_isolated() {
+    _net_setup
+    bb_image
+    md_ok network create red >/dev/null
+    md_ok network create blue >/dev/null
+    md_ok run -d --name rr --network red bb sleep 120 >/dev/null
+    md_ok run -d --name bl --network blue bb sleep 120 >/dev/null
+    md_ok run -d --name df bb sleep 120 >/dev/null
+    local r b d
+    r=$(_ip rr red) b=$(_ip bl blue) d=$(_ip df)
+    md_fail any exec rr ping -c 1 -W 1 "$b"
+    md_fail any exec bl ping -c 1 -W 1 "$r"
+    md_fail any exec df ping -c 1 -W 1 "$r"
+    md_fail any exec rr ping -c 1 -W 1 "$d"
+    # not by name either
+    md_fail any exec rr ping -c 1 -W 1 bl
+    # yet each reaches the uplink
+    for c in rr bl df; do
+        assert_contains "$(md_ok exec "$c" ping -c 1 -W 2 "$_UP_IP")" "1 packets received"
+    done
+    md_ok rm -f rr bl df >/dev/null
+    md_ok network rm red blue >/dev/null
+    _net_clean
+}
+
+# --internal: no egress (not to the uplink, not to the host), but peers on
+# the network reach each other.
+test_internal_network() {
+    _net_setup
+    bb_image
+    _uplink_httpd
+    md_ok network create --internal inner >/dev/null
+    assert_eq "$(md_ok network inspect -f '{{.Internal}}' inner)" true
+    md_ok run -d --name in1 --network inner bb sleep 120 >/dev/null
+    md_ok run -d --name in2 --network inner bb sleep 120 >/dev/null
+    assert_contains "$(md_ok exec in1 ping -c 1 -W 2 in2)" "1 packets received"
+    _md_no exec in1 timeout 2 wget -q -O - "http://$_UP_IP:8000/"
+    md_fail any exec in1 ping -c 1 -W 1 "$_UP_IP"
+    md_fail any exec in1 ping -c 1 -W 1 "$_HOST_IP"
+    assert_eq "$(md_ok exec in1 ip route | grep -c default || true)" 0 "default routes"
+    # even with a route of its own (a container with NET_ADMIN), nothing leaves
+    md_ok run -d --name in3 --network inner --cap-add NET_ADMIN bb sleep 120 >/dev/null
+    local gw
+    gw=$(md_ok network inspect -f '{{(index .IPAM.Config 0).Gateway}}' inner)
+    md_ok exec in3 ip route add default via "$gw" >/dev/null
+    _md_no exec in3 timeout 2 wget -q -O - "http://$_UP_IP:8000/"
+    [ ! -s "$T/up-httpd.log" ] || fail "the uplink saw a client of an internal network: $(cat "$T/up-httpd.log")"
+    _bg_stop
+    md_ok rm -f in1 in2 in3 >/dev/null
+    md_ok network rm inner >/dev/null
+    _net_clean
+}
+
+# ---- per-container settings
+
+test_ip_mac_dns_add_host() {
+    _net_setup
+    bb_image
+    md_ok network create --subnet 10.123.45.0/24 --gateway 10.123.45.254 fixed >/dev/null
+    md_ok run -d --name st --network fixed --ip 10.123.45.77 --mac-address 02:11:22:33:44:55 \
+        --dns 192.0.2.53 --dns-search example.test --dns-option ndots:2 \
+        --add-host db.test:192.0.2.99 --hostname box bb sleep 120 >/dev/null
+    local addr
+    addr=$(md_ok exec st ip -o -4 addr show dev eth0)
+    assert_contains "$addr" "inet 10.123.45.77/24"
+    assert_contains "$(md_ok exec st ip link show dev eth0)" "link/ether 02:11:22:33:44:55"
+    assert_eq "$(md_ok exec st ip route | awk '/^default/ { print $3 }')" 10.123.45.254 "default gateway"
+    assert_eq "$(_ip st fixed)" 10.123.45.77
+    assert_eq "$(md_ok inspect -f '{{(index .NetworkSettings.Networks "fixed").MacAddress}}' st)" 02:11:22:33:44:55
+    local rc
+    rc=$(md_ok exec st cat /etc/resolv.conf)
+    assert_eq "$(grep '^nameserver' <<<"$rc")" "nameserver 192.0.2.53" "resolv.conf nameservers"
+    assert_contains "$rc" "search example.test"
+    assert_contains "$rc" "options ndots:2"
+    assert_match "$(md_ok exec st cat /etc/hosts)" $'192\\.0\\.2\\.99[ \t]+db\\.test'
+    assert_match "$(md_ok exec st cat /etc/hosts)" $'10\\.123\\.45\\.77[ \t]+box'
+    assert_contains "$(md_ok exec st ping -c 1 -W 1 db.test 2>&1 || true)" "PING db.test (192.0.2.99)"
+    # the address is taken; one outside the subnet, or the gateway, is refused
+    md_fail any run --rm --network fixed --ip 10.123.45.77 bb true
+    assert_one_line_error
+    assert_contains "$(md_stderr)" 10.123.45.77
+    md_fail any run --rm --network fixed --ip 10.9.9.9 bb true
+    assert_one_line_error
+    md_fail any run --rm --network fixed --ip 10.123.45.254 bb true
+    # a failed run leaked no lease
+    assert_eq "$(_leases | wc -l)" 1 "leases after refused runs: $(_leases)"
+    md_ok rm -f st >/dev/null
+    md_ok network rm fixed >/dev/null
+    _net_clean
+}
+
+# /etc/resolv.conf comes from the host, with loopback nameservers dropped
+# (only loopback ones: Docker's defaults 8.8.8.8 and 8.8.4.4).  The host's
+# file is replaced in a private mount namespace of this test.
+test_resolv_conf_from_host() {
+    _net_setup
+    bb_image
+    printf 'nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch corp.test\noptions edns0\n' >"$T/resolv.mixed"
+    printf 'nameserver 127.0.0.53\nnameserver ::1\n' >"$T/resolv.loop"
+    local out
+    out=$(unshare -m --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" run --rm bb cat /etc/resolv.conf' \
+        _ "$T/resolv.mixed" "$MINIDOCK")
+    assert_eq "$(grep '^nameserver' <<<"$out")" "nameserver 192.0.2.53" "nameservers from a mixed host file ($out)"
+    assert_contains "$out" "search corp.test"
+    out=$(unshare -m --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" run --rm bb cat /etc/resolv.conf' \
+        _ "$T/resolv.loop" "$MINIDOCK")
+    assert_eq "$(grep '^nameserver' <<<"$out" | tr '\n' ' ')" "nameserver 8.8.8.8 nameserver 8.8.4.4 " \
+        "nameservers from a loopback-only host file ($out)"
+    # --network host keeps the host's file as it is
+    out=$(unshare -m --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" run --rm --network host bb cat /etc/resolv.conf' \
+        _ "$T/resolv.loop" "$MINIDOCK")
+    assert_contains "$out" "nameserver 127.0.0.53"
+    _net_clean
+}
+
+test_network_none_host_container() {
+    _net_setup
+    bb_image
+    # none: loopback only
+    local links
+    links=$(md_ok run --rm --network none bb ip -o link show)
+    assert_eq "$(wc -l <<<"$links")" 1 "links with --network none: $links"
+    assert_contains "$links" "lo:"
+    # host: the host namespace's interfaces (this test's, with its uplink address)
+    assert_contains "$(md_ok run --rm --network host bb ip -o -4 addr show)" "inet $_HOST_IP/24"
+    # container:NAME: the same interfaces and address as NAME
+    md_ok run -d --name base bb sleep 120 >/dev/null
+    local ip want got
+    ip=$(_ip base)
+    want=$(md_ok exec base ip -o -4 addr show | awk '{ print $2, $4 }')
+    got=$(md_ok run --rm --network container:base bb ip -o -4 addr show | awk '{ print $2, $4 }')
+    assert_eq "$got" "$want" "addresses with --network container:base"
+    assert_contains "$got" "eth0 $ip/16"
+    # a process in the joined container is reached on its loopback
+    md_ok exec -d base "${_WEB[@]}" >/dev/null
+    wait_until 10 "base serving" md exec base timeout 2 wget -q -O /dev/null http://127.0.0.1/
+    assert_eq "$(md_ok run --rm --init --network container:base bb timeout 3 wget -q -O - http://127.0.0.1/)" "$(_hostname base)"
+    # no second lease, no veth of its own
+    assert_eq "$(_leases | wc -l)" 1 "leases"
+    assert_eq "$(_veths | wc -l)" 1 "veths"
+    md_fail any run --rm --network container:no-such bb true
+    md_ok rm -f base >/dev/null
+    _net_clean
+}
+
+# ---- connect, disconnect
+
+test_connect_disconnect() {
+    _net_setup
+    bb_image
+    md_ok network create aa >/dev/null
+    md_ok network create bbnet >/dev/null
+    md_ok run -d --name c1 --network aa bb sleep 120 >/dev/null
+    md_ok run -d --name c2 --network bbnet bb sleep 120 >/dev/null
+    md_fail any exec c2 ping -c 1 -W 1 c1
+    assert_eq "$(md_ok exec c1 ip -o link show | grep -c 'eth[0-9]')" 1 "interfaces before connect"
+    md_ok network connect --alias extra bbnet c1 >/dev/null
+    local ip
+    ip=$(_ip c1 bbnet)
+    assert_match "$ip" '^10\.89\.'
+    assert_contains "$(md_ok exec c1 ip -o -4 addr show)" "inet $ip/24"
+    assert_eq "$(md_ok exec c1 ip -o link show | grep -c 'eth[0-9]')" 2 "interfaces after connect"
+    assert_eq "$(_veths | wc -l)" 3 "veths after connect"
+    assert_contains "$(md_ok exec c2 ping -c 1 -W 2 c1)" "PING c1 ($ip)"
+    assert_contains "$(md_ok exec c2 ping -c 1 -W 2 extra)" "1 packets received"
+    assert_contains "$(md_ok exec c1 ping -c 1 -W 2 c2)" "1 packets received"
+    assert_contains "$(md_ok network inspect -f '{{json .Containers}}' bbnet)" "$ip"
+    # a second connect to the same network is refused
+    md_fail any network connect bbnet c1
+    md_ok network disconnect bbnet c1 >/dev/null
+    assert_not_contains "$(md_ok exec c1 ip -o -4 addr show)" "$ip"
+    assert_eq "$(md_ok exec c1 ip -o link show | grep -c 'eth[0-9]')" 1 "interfaces after disconnect"
+    assert_eq "$(_veths | wc -l)" 2 "veths after disconnect"
+    ! _hosts_has c2 c1 || fail "c1 still in c2's /etc/hosts after disconnect: $(md_ok exec c2 cat /etc/hosts)"
+    md_fail any exec c2 ping -c 1 -W 1 "$ip"
+    assert_eq "$(_leases | grep -c "^bbnet " || true)" 1 "leases on bbnet after disconnect"
+    # connect with --ip, then the first network goes: still reachable on the second
+    md_ok network connect --ip "$(_net_prefix bbnet).99" bbnet c1 >/dev/null
+    assert_eq "$(_ip c1 bbnet)" "$(_net_prefix bbnet).99" "address of connect --ip"
+    md_ok network disconnect aa c1 >/dev/null
+    assert_contains "$(md_ok exec c2 ping -c 1 -W 2 c1)" "1 packets received"
+    assert_eq "$(_leases | grep -c "^aa " || true)" 0 "leases on aa after disconnect"
+    md_ok rm -f c1 c2 >/dev/null
+    md_ok network rm aa bbnet >/dev/null
+    _net_clean
+}
+
+# _net_prefix NET: the first three octets of a /24 network.
+_net_prefix() {
+    local s
+    s=$(md_ok network inspect -f '{{(index .IPAM.Config 0).Subnet}}' "$1")
+    echo "${s%.*}"
+}
+
+# ---- network objects
+
+test_network_create_rm_prune() {
+    _net_setup
+    bb_image
+    # a subnet that collides with an address of the host is refused, naming it
+    md_fail any network create --subnet 192.0.2.128/25 clash
+    assert_one_line_error
+    assert_contains "$(md_stderr)" 192.0.2.
+    md_fail any network create --subnet 192.0.0.0/16 clash
+    assert_contains "$(md_stderr)" 192.0.2.1
+    # ... and so is one that collides with another network's, or the default's
+    md_ok network create --subnet 10.50.0.0/24 first >/dev/null
+    md_fail any network create --subnet 10.50.0.128/25 second
+    assert_one_line_error
+    md_fail any network create --subnet 10.87.3.0/24 third
+    assert_one_line_error
+    md_fail any network create --subnet 10.60.0.0/24 --gateway 10.61.0.1 badgw
+    md_fail any network create first
+    assert_eq "$(md_ok network ls --format '{{.Name}}' | sort | tr '\n' ' ')" "bridge first host none " "networks"
+    # in use: rm refused; unused: rm works, its bridge goes
+    md_ok run -d --name user --network first bb sleep 120 >/dev/null
+    local br
+    br=$(md_ok network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' first)
+    inh ip link show "$br" >/dev/null || fail "no bridge $br for network first"
+    md_fail any network rm first
+    assert_one_line_error
+    md_fail any network rm bridge
+    md_fail any network rm host
+    md_fail any network rm no-such-net
+    # prune keeps the one in use and the predefined ones
+    md_ok network create spare1 >/dev/null
+    md_ok network create spare2 >/dev/null
+    md_ok run --rm --network spare2 bb true >/dev/null
+    out=$(md_ok network prune -f)
+    assert_contains "$out" spare1
+    assert_contains "$out" spare2
+    assert_not_contains "$out" first
+    assert_eq "$(md_ok network ls --format '{{.Name}}' | sort | tr '\n' ' ')" "bridge first host none " "networks after prune"
+    assert_eq "$(inh ip -o link show | awk -F': ' '{ print $2 }' | grep -c '^md-' || true)" 1 "user bridges after prune"
+    md_ok rm -f user >/dev/null
+    md_ok network rm first >/dev/null
+    ! inh ip link show "$br" >/dev/null 2>&1 || fail "bridge $br left after network rm"
+    # nothing about the network left in the rules
+    ! inh nft list table ip minidock 2>/dev/null | grep -q 10.50.0. || fail "rules of network first left"
+    _net_clean
+}
+
+# ---- IPAM under concurrency
+
+test_concurrent_runs_distinct_ips() {
+    _net_setup
+    bb_image
+    md_ok network create busy >/dev/null
+    local i pids=() net
+    for net in bridge busy; do
+        pids=()
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            timeout 120 "$MINIDOCK" run -d --name "$net-$i" --network "$net" bb sleep 300 \
+                >"$T/run-$net-$i.out" 2>&1 &
+            pids+=($!)
+        done
+        for i in "${!pids[@]}"; do
+            wait "${pids[i]}" || fail "parallel run $net-$((i + 1)) failed: $(cat "$T/run-$net-$((i + 1)).out")"
+        done
+        local ips
+        ips=$(for i in 1 2 3 4 5 6 7 8 9 10; do _ip "$net-$i" "$net"; done)
+        assert_eq "$(sort -u <<<"$ips" | grep -c .)" 10 "distinct addresses on $net: $(tr '\n' ' ' <<<"$ips")"
+        # the addresses really are distinct on the wire: each answers its own
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            [ "$(md_ok exec "$net-$i" ip -o -4 addr show dev eth0 | awk '{ print $4 }')" = \
+                "$(_ip "$net-$i" "$net")/$([ $net = bridge ] && echo 16 || echo 24)" ] ||
+                fail "$net-$i has not the address inspect shows"
+        done
+        assert_eq "$(_leases | grep -c "^$net ")" 10 "leases on $net"
+    done
+    assert_eq "$(_veths | wc -l)" 20 "veths"
+    # shellcheck disable=SC2046
+    md_ok rm -f $(md_ok ps -aq) >/dev/null
+    md_ok network rm busy >/dev/null
+    _net_clean
+}
+
+# ---- leaks
+
+test_no_leaks_after_rm() {
+    _net_setup
+    bb_image
+    md_ok network create lk >/dev/null
+    _web leaky --network lk -p 8090:80
+    local id pid ns ip veth
+    id=$(md_ok inspect -f '{{.Id}}' leaky)
+    pid=$(ctr_pid leaky)
+    ns=$(_netns_of "$pid")
+    ip=$(_ip leaky lk)
+    veth=$(_veths)
+    assert_match "$veth" "^md${id:0:10}[0-9]$"
+    assert_eq "$(_leases)" "lk $ip $id"
+    assert_contains "$(_nat_rules)" "$ip:80"
+    assert_eq "$(_get inu "http://$_HOST_IP:8090/")" "$(_hostname leaky)"
+    md_ok rm -f leaky >/dev/null
+    assert_eq "$(_veths_settled)" "" "veths after rm"
+    assert_eq "$(_leases)" "" "leases after rm"
+    assert_eq "$(_nat_rules)" "" "DNAT rules after rm"
+    ! _netns_alive "$ns" || fail "the container's network namespace ($ns) outlived it"
+    assert_ctr_gone "$id"
+    # the freed address is handed out again
+    md_ok run -d --name next --network lk bb sleep 60 >/dev/null
+    assert_eq "$(_ip next lk)" "$ip" "address of the next container"
+    md_ok rm -f next >/dev/null
+    # a container that exits by itself releases everything too
+    md_ok run --network lk --name quick -p 8091:80 bb true >/dev/null
+    assert_eq "$(_leases)" "" "leases after the container exited"
+    assert_eq "$(_nat_rules)" "" "DNAT rules after the container exited"
+    assert_eq "$(_veths_settled)" "" "veths after the container exited"
+    md_ok rm quick >/dev/null
+    # network rm: its bridge and rules go
+    local br
+    br=$(md_ok network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' lk)
+    md_ok network rm lk >/dev/null
+    ! inh ip link show "$br" >/dev/null 2>&1 || fail "bridge $br left after network rm"
+    ! inh nft list table ip minidock 2>/dev/null | grep -q "\"$br\"" || fail "rules naming $br left"
+    _net_clean
+}
+
+# _crash NAME: SIGKILL the container's monitor; wait until its process is gone.
+_crash() {
+    local id pid mon
+    id=$(md_ok inspect -f '{{.Id}}' "$1")
+    pid=$(ctr_pid "$1")
+    mon=$(pgrep -f "__monitor $id" || true)
+    [ -n "$mon" ] || fail "no monitor process for $1"
+    kill -KILL "$mon"
+    wait_until 10 "process $pid of $1 gone" sh -c "[ ! -d /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status"
+}
+
+# The monitor dies (SIGKILL): what it leaves (a lease and a DNAT rule; its
+# veth goes with the namespace) is reported by system check, and removed by
+# the next ps, the next run, boot and system check --repair.
+test_monitor_sigkill_reclaimed() {
+    _net_setup
+    bb_image
+    local id ip out
+    # 1. system check reports it; ps removes it
+    _web victim -p 8095:80
+    id=$(md_ok inspect -f '{{.Id}}' victim)
+    ip=$(_ip victim)
+    _crash victim
+    assert_eq "$(_leases)" "bridge $ip $id" "leases right after the crash"
+    assert_contains "$(_nat_rules)" "dport 8095"
+    rc=0
+    out=$(md system check 2>&1) || rc=$?
+    assert_contains "$out" "$ip"
+    [ "$rc" != 0 ] || fail "system check found nothing wrong after the crash: $out"
+    md_ok ps -a >/dev/null
+    assert_eq "$(_leases)" "" "leases after ps"
+    assert_eq "$(_nat_rules)" "" "DNAT rules after ps"
+    assert_eq "$(_veths_settled)" "" "veths after ps"
+    md_ok system check >/dev/null
+    md_ok rm victim >/dev/null
+    # 2. boot removes it too
+    _web victim3 -p 8097:80
+    id=$(md_ok inspect -f '{{.Id}}' victim3)
+    _crash victim3
+    md_ok boot >/dev/null
+    assert_eq "$(_leases | grep -c "$id" || true)" 0 "leases of the dead container after boot"
+    assert_not_contains "$(_nat_rules)" "dport 8097"
+    # 3. a link a crash left behind: a veth with a container veth's name whose
+    # peer's namespace lives on (here the uplink): check names it, boot and
+    # check --repair remove it
+    inh ip link add mdfeedbeef000 type veth peer name stale0 netns "$NU"
+    out=$(md system check 2>&1 || true)
+    assert_contains "$out" mdfeedbeef000
+    md_ok boot >/dev/null
+    ! inh ip link show mdfeedbeef000 >/dev/null 2>&1 || fail "boot left the stale link mdfeedbeef000"
+    inh ip link add mdfeedbeef001 type veth peer name stale1 netns "$NU"
+    md_ok system check --repair >/dev/null
+    ! inh ip link show mdfeedbeef001 >/dev/null 2>&1 || fail "system check --repair left the stale link mdfeedbeef001"
+    md_ok system check >/dev/null
+    # 4. the next run removes it, before it hands out addresses
+    _web victim2 -p 8095:80
+    id=$(md_ok inspect -f '{{.Id}}' victim2)
+    _crash victim2
+    _web other -p 8096:80
+    assert_not_contains "$(_nat_rules)" "dport 8095"
+    _no_get inu "http://$_HOST_IP:8095/"
+    assert_eq "$(_get inu "http://$_HOST_IP:8096/")" "$(_hostname other)"
+    assert_eq "$(_leases | grep -c "$id" || true)" 0 "leases of the dead container after the next run"
+    md_ok rm -f victim2 victim3 other >/dev/null
+    _net_clean
+}
+
+# ---- a host missing a piece
+
+test_firewall_tool_missing() {
+    _net_setup
+    bb_image
+    mkdir -p "$T/emptybin"
+    local be tool
+    for be in iptables nftables; do
+        case $be in iptables) tool=iptables ;; nftables) tool=nft ;; esac
+        rc=0
+        MINIDOCK_FIREWALL=$be PATH=$T/emptybin /usr/bin/nsenter --net="/run/netns/$NH" "$MD_REAL" \
+            run --rm -p 8080:80 bb true >"$T/out" 2>"$T/err" || rc=$?
+        [ "$rc" != 0 ] && [ "$rc" -lt 126 ] || fail "MINIDOCK_FIREWALL=$be without $tool: exit $rc ($(cat "$T/err"))"
+        assert_match "$(cat "$T/err")" "^minidock: .*$tool"
+        assert_eq "$(wc -l <"$T/err")" 1 "lines of error without $tool"
+        assert_eq "$(_leases)" "" "leases after the refused run ($be)"
+        assert_eq "$(_veths_settled)" "" "veths after the refused run ($be)"
+    done
+    # no firewall at all: published ports are refused with a clear error
+    MINIDOCK_FIREWALL=none md_fail any run --rm -p 8080:80 bb true
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "firewall"
+    md_ok ps -a >/dev/null
+    assert_eq "$(md_ok ps -aq)" "" "containers left by the refused runs"
+    _net_clean
+}
+
+# MINIDOCK_FIREWALL=auto on a board with neither nft nor iptables (hidden
+# here by an empty tmpfs over /usr/sbin in a private mount namespace): a
+# bridge network cannot reach out without NAT, so run says so, naming the
+# tools, instead of starting a container without egress.
+test_firewall_auto_without_tools() {
+    _net_setup
+    bb_image
+    _uplink_httpd
+    local hide='mount -t tmpfs -o size=1m,mode=755 mdtest /usr/sbin && ! command -v nft >/dev/null && ! command -v iptables >/dev/null'
+    [ -L /sbin ] || hide="$hide"' && mount -t tmpfs -o size=1m,mode=755 mdtest /sbin'
+    rc=0
+    unshare -m --propagation private sh -c "$hide"' && exec "$1" run --rm --init bb timeout 3 wget -q -O - "$2"' \
+        _ "$MINIDOCK" "http://$_UP_IP:8000/" >"$T/out" 2>"$T/err" || rc=$?
+    _bg_stop
+    [ "$rc" != 0 ] || fail "MINIDOCK_FIREWALL=auto without nft and iptables: the container reached the uplink?"
+    [[ $(cat "$T/err") =~ ^minidock:\ .*(nft|iptables) ]] ||
+        fail "run without nft and iptables: exit $rc, stderr '$(cat "$T/err")', expected an error naming nft or iptables"
+    assert_eq "$(_leases)" "" "leases after the refused run"
+    md_ok ps -a >/dev/null
+    _net_clean
+}
+
+# ip_forward cannot be set (/proc/sys read-only, as in a container or on a
+# locked-down board): a clear error naming it.  The read-only /proc/sys is
+# a bind mount in a private mount namespace of this test.
+test_ip_forward_locked() {
+    _net_setup
+    bb_image
+    assert_eq "$(inh cat /proc/sys/net/ipv4/ip_forward)" 0
+    rc=0
+    unshare -m --propagation private sh -c \
+        'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$1" run --rm bb true' \
+        _ "$MINIDOCK" >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" != 0 ] && [ "$rc" -lt 126 ] || fail "run with ip_forward locked: exit $rc ($(cat "$T/err"))"
+    assert_match "$(cat "$T/err")" "^minidock: .*ip_forward"
+    assert_eq "$(wc -l <"$T/err")" 1 "lines of error ($(cat "$T/err"))"
+    assert_eq "$(inh cat /proc/sys/net/ipv4/ip_forward)" 0 "ip_forward"
+    assert_eq "$(_leases)" "" "leases after the refused run"
+    assert_eq "$(_veths_settled)" "" "veths after the refused run"
+    md_ok ps -a >/dev/null
+    assert_eq "$(md_ok ps -aq)" "" "containers left by the refused run"
+    # --network none needs no forwarding
+    assert_eq "$(unshare -m --propagation private sh -c \
+        'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$1" run --rm --network none bb echo ok' \
+        _ "$MINIDOCK")" ok
+    _net_clean
+}
