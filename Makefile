@@ -7,6 +7,10 @@
 #   make minimal         build/minimal/minidock with FEATURES=none
 #   make unit            build/unit-tests from tests/unit.c (-DMD_TEST)
 #   make check           mk/setup.sh test, ./minidock, minimal, tests/run.sh
+#   make BOARD=NAME      build/boards/NAME/minidock for a board (cross, static)
+#   make BOARD=NAME unit build/boards/NAME/unit-tests (run it under qemu-user)
+#   make check-boards    tests/boards/run.sh: every board built, its tests run
+#                        under qemu-user, and a VM of its Debian kernel booted
 #   make fuzz            build tests/fuzz/fuzz_*.c with libFuzzer (clang, system
 #                        libs) into build/fuzz/, run each FUZZ_SECONDS
 #   make fuzz-build      build the fuzzers only
@@ -25,10 +29,15 @@
 #                        minidock.c holds the defaults. Names: see KNOWN_FEATURES.
 #   BOARD=NAME           include board-configs/NAME.mk (may set CROSS_COMPILE,
 #                        CC, ARCH, BOARD_FEATURES or FEATURES, BOARD_CFLAGS,
-#                        DEPS_HOST) and pass board-configs/NAME.h as
-#                        MD_BOARD_HEADER when it exists. BOARD_FEATURES are
-#                        applied before FEATURES; a board's plain FEATURES is
-#                        replaced by a FEATURES given on the command line.
+#                        BOARD_CPPFLAGS, BOARD_LDFLAGS, DEPS_HOST, BOARD_GNU,
+#                        BOARD_DEBARCH)
+#                        and pass board-configs/NAME.h as MD_BOARD_HEADER when
+#                        it exists. BOARD_FEATURES are applied before FEATURES;
+#                        a board's plain FEATURES is replaced by a FEATURES
+#                        given on the command line. Output: build/boards/NAME/.
+#                        BOARD_GNU: Debian's cross gcc, made a static musl
+#                        compiler by mk/cross.sh, unless CC or CROSS_COMPILE
+#                        is given.
 #   CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, AR, RANLIB, CROSS_COMPILE
 #                        as OpenWrt and Buildroot pass them: CC given is used;
 #                        else $(CROSS_COMPILE)gcc when CROSS_COMPILE is set; else
@@ -65,7 +74,24 @@ $(error unknown BOARD '$(BOARD)': no $(BOARD_MK) (have: $(basename $(notdir $(wi
 endif
 include $(BOARD_MK)
 BOARD_H := $(wildcard board-configs/$(BOARD).h)
-BOARD_DEFS := $(if $(BOARD_H),-DMD_BOARD_HEADER='"$(BOARD_H)"')
+BOARD_DEFS := $(if $(BOARD_H),-DMD_BOARD_HEADER='"$(BOARD_H)"') $(BOARD_CPPFLAGS) $(BOARD_LDFLAGS)
+# A board's build goes to build/boards/NAME/, deps linked per board.
+OUT ?= build/boards/$(BOARD)/minidock
+FLAGS_STAMP ?= build/boards/$(BOARD)/minidock.flags
+DEPS_NAME ?= board-$(BOARD)
+BOARD_UNIT := build/boards/$(BOARD)/unit-tests
+# BOARD_GNU names Debian's cross gcc; mk/cross.sh wraps it as a musl-gcc
+# (musl-dev and linux-libc-dev of BOARD_DEBARCH, kept in the deps cache)
+# unless the caller brings a compiler (CC or CROSS_COMPILE).
+ifneq ($(BOARD_GNU),)
+ifeq ($(origin CC)$(CROSS_COMPILE),default)
+BOARD_MUSL := $(patsubst %-gnueabihf,%-musleabihf,$(patsubst %-gnu,%-musl,$(BOARD_GNU)))
+BOARD_CC := $(or $(MD_DEPS_CACHE),/var/cache/minidock-deps)/toolchains/$(BOARD_MUSL)/bin/$(BOARD_MUSL)-gcc
+CC := $(BOARD_CC)
+AR := $(BOARD_GNU)-ar
+RANLIB := $(BOARD_GNU)-ranlib
+endif
+endif
 endif
 
 # ---- toolchain ------------------------------------------------------------
@@ -121,16 +147,17 @@ MINIMAL_FEATURE_DEFS := $(call md_feature_defs,$(call md_assign,none))
 WERROR ?= 1
 STRIP_LDFLAGS ?= -s
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
-MD_CFLAGS := -std=gnu11 -Os -ffunction-sections -fdata-sections $(WARN)
+MD_CFLAGS := -std=gnu11 -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables $(WARN)
 MD_LDFLAGS := -Wl,--gc-sections $(STRIP_LDFLAGS)
 DEPS_LIBS_ORDER := -larchive -lzstd -lz -lbearssl
 
 ifeq ($(DEPS),bundled)
 DEPS_CFLAGS ?= $(if $(MD_CC_GIVEN),$(CFLAGS))
-DEPS_DIR := build/deps-$(ARCH)
+DEPS_NAME ?= $(ARCH)
+DEPS_DIR := build/deps-$(DEPS_NAME)
 DEPS_ARGS := --cc '$(CC)' --ar '$(AR)' --ranlib '$(RANLIB)' --arch '$(ARCH)' \
 	$(if $(DEPS_HOST),--host '$(DEPS_HOST)') --cflags '$(strip $(BOARD_CFLAGS) $(DEPS_CFLAGS))'
-DEPS_STAMP := build/.deps-$(ARCH).stamp
+DEPS_STAMP := build/.deps-$(DEPS_NAME).stamp
 DEPS_CPPFLAGS := -isystem $(DEPS_DIR)/kinclude -I$(DEPS_DIR)/include
 DEPS_LIBS := -L$(DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
 MD_LDFLAGS += -static
@@ -167,7 +194,7 @@ ifneq ($(filter-out clean distclean help,$(or $(MAKECMDGOALS),all)),)
 $(call md_stamp,$(FLAGS_STAMP),$(COMPILE) -o $(OUT) minidock.c $(DEPS_LIBS) $(LDLIBS))
 $(call md_stamp,build/unit.flags,$(UNIT_COMPILE))
 ifeq ($(DEPS),bundled)
-$(call md_stamp,build/.deps-$(ARCH).args,$(DEPS_ARGS) $(MD_DEPS_CACHE))
+$(call md_stamp,build/.deps-$(DEPS_NAME).args,$(DEPS_ARGS) $(MD_DEPS_CACHE))
 endif
 $(call md_stamp,build/.deps-native.args,$(UNIT_DEPS_ARGS) $(MD_DEPS_CACHE))
 endif
@@ -175,7 +202,7 @@ ifdef MD_DEPS_CACHE
 export MD_DEPS_CACHE
 endif
 
-.PHONY: all minimal unit check fuzz fuzz-build bench demo install install-docker-link \
+.PHONY: all minimal unit check check-boards fuzz fuzz-build bench demo install install-docker-link \
 	clean distclean help deps FORCE
 
 all: $(OUT)
@@ -202,7 +229,8 @@ endif
 # ---- minidock -------------------------------------------------------------------
 $(OUT): minidock.c Makefile $(FLAGS_STAMP) $(DEPS_STAMP) $(BOARD_MK) $(BOARD_H)
 ifeq ($(DEPS),system)
-	@$(PKG_CONFIG) --exists libarchive libzstd zlib && [ -e /usr/include/bearssl.h ] || \
+	@$(PKG_CONFIG) --exists libarchive libzstd zlib && \
+		echo '#include <bearssl.h>' | $(CC) $(CPPFLAGS) $(CFLAGS) -E -x c - >/dev/null 2>&1 || \
 		{ echo "minidock: DEPS=system needs libarchive-dev libbearssl-dev libzstd-dev zlib1g-dev (run: mk/setup.sh system)" >&2; exit 1; }
 endif
 	@mkdir -p $(dir $@)
@@ -212,11 +240,30 @@ minimal: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory OUT=build/minimal/minidock FLAGS_STAMP=build/minimal/minidock.flags \
 		OUT_FEATURE_DEFS='$(MINIMAL_FEATURE_DEFS)' build/minimal/minidock
 
-unit: build/unit-tests
+unit: $(if $(BOARD),$(BOARD_UNIT),build/unit-tests)
 
 build/unit-tests: tests/unit.c minidock.c Makefile build/unit.flags $(UNIT_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(UNIT_COMPILE) -o $@ tests/unit.c -L$(UNIT_DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
+
+# ---- boards: cross builds, their unit tests, emulation ------------------------------
+# `make BOARD=NAME unit`: tests/unit.c for the board, run under qemu-user by
+# tests/boards/user.sh. `make check-boards`: tests/boards/run.sh (every
+# board: build, qemu-user tests, a VM boot of the board's Debian kernel).
+ifneq ($(BOARD),)
+$(BOARD_UNIT): tests/unit.c minidock.c Makefile $(FLAGS_STAMP) $(DEPS_STAMP) $(BOARD_MK) $(BOARD_H)
+	@mkdir -p $(dir $@)
+	$(strip $(CC) -DMD_TEST -g -O1 -std=gnu11 -Wall -Wextra $(FEATURE_DEFS) $(BOARD_DEFS) $(BOARD_CFLAGS) \
+		-I. $(DEPS_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -static $(LDFLAGS)) -o $@ tests/unit.c $(DEPS_LIBS) $(LDLIBS)
+endif
+ifneq ($(BOARD_CC),)
+$(DEPS_STAMP) $(OUT): | $(BOARD_CC)
+$(BOARD_CC):
+	@bash mk/cross.sh toolchain $(BOARD_DEBARCH) $(BOARD_GNU) >/dev/null
+endif
+
+check-boards:
+	@bash tests/boards/run.sh
 
 # ---- tests ------------------------------------------------------------------------
 check:

@@ -29,7 +29,8 @@
  *   21  container commands: run, exec, ps, logs, cp, ...; volumes; pull, push, login
  *   22  network commands [MD_FEATURE_NET]
  *   23  command table and dispatch
- *   24  main
+ *   24  api: `minidock serve`, the Docker Engine API [MD_FEATURE_API]
+ *   25  main
  *
  * Conventions (see ../shared/STYLE.md): everything is static; names are
  * md_<subsystem>_<verb>; code that holds resources returns -1 after
@@ -6737,8 +6738,14 @@ static int md_regcfg_listed(struct md_json *cfg, const char *key, const char *na
 }
 
 /* Stored credentials for a registry, base64(user:pass) (Docker's "auths"). */
+/* Credentials an API client sent with its request (X-Registry-Auth), as
+ * config.json's "auth" (base64 of user:password); they win over the file. */
+static char *md_creds_override;
+
 static char *md_creds_get(const char *registry)
 {
+	if (md_creds_override)
+		return md_strdup(md_creds_override);
 	char *p = md_asprintf("%s/config.json", md_config_dir());
 	struct md_json *j = md_path_exists(p) ? md_json_parse_file(p) : NULL;
 	free(p);
@@ -13910,6 +13917,49 @@ static void md_queue_free(struct md_queue *q)
 	*q = (struct md_queue){NULL, 0, 0};
 }
 
+/* Output of attach, logs and exec: to fd 1 or 2, or, for an API client
+ * without a terminal (MINIDOCK_API_STREAM=mux), to fd 1 in Docker's
+ * multiplexed stream format: [stream, 0, 0, 0, size (big-endian)] + data. */
+static int md_out_mux;
+static int md_api_child; /* serving an API client: no signals proxied, no terminal modes */
+
+static int md_out(int fd, const void *p, size_t n)
+{
+	if (!md_out_mux || (fd != 1 && fd != 2))
+		return md_write_all(fd, p, n);
+	while (n) {
+		size_t k = n > 1u << 20 ? 1u << 20 : n;
+		unsigned char h[8] = {(unsigned char)fd, 0, 0, 0, (unsigned char)(k >> 24), (unsigned char)(k >> 16),
+		                      (unsigned char)(k >> 8), (unsigned char)k};
+		if (md_write_all(1, h, 8) < 0 || md_write_all(1, p, k) < 0)
+			return -1;
+		p = (const char *)p + k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* The terminal size to give a container or exec: the API's (a file named
+ * by MINIDOCK_TTY_SIZE_FILE: "ROWS COLS"), else our terminal's. */
+static int md_tty_size(struct winsize *ws)
+{
+	const char *f = getenv("MINIDOCK_TTY_SIZE_FILE");
+	if (f && *f) {
+		char *t = md_read_file(f, 64, NULL);
+		unsigned r, c;
+		int ok = t && sscanf(t, "%u %u", &r, &c) == 2 && r && c && r < 65536 && c < 65536;
+		free(t);
+		md_errmsg[0] = 0;
+		if (ok) {
+			memset(ws, 0, sizeof *ws);
+			ws->ws_row = (unsigned short)r;
+			ws->ws_col = (unsigned short)c;
+		}
+		return ok ? 0 : -1;
+	}
+	return ioctl(1, TIOCGWINSZ, ws) == 0 || ioctl(0, TIOCGWINSZ, ws) == 0 ? 0 : -1;
+}
+
 /* Pass a descriptor over a Unix socket (one byte 'T' carries it). */
 static int md_fd_pass(int sock, int fd)
 {
@@ -14073,6 +14123,7 @@ struct md_mon {
 	struct md_queue inq;     /* stdin the container has not taken yet */
 	unsigned short rows, cols; /* the first client's terminal size */
 	int in_eof;              /* close m->in once inq is drained */
+	int hold, go;            /* wait for a 'G' frame before starting (API attach) */
 	int stopping;            /* a stop was asked for */
 	time_t kill_at;          /* when the stop timeout ends */
 	int exit_code;
@@ -14133,7 +14184,8 @@ static void md_mon_stop(struct md_mon *m, int secs)
 static void md_mon_feed(struct md_mon *m)
 {
 	if (m->in < 0) {
-		m->inq.len = 0;
+		if (m->pid > 0)
+			m->inq.len = 0;
 		return;
 	}
 	if (md_queue_flush(&m->inq, m->in) < 0 && m->pty < 0) {
@@ -14174,18 +14226,22 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 		k->out = strstr(buf, "out") != NULL || strstr(buf, "err") != NULL;
 		k->in = strstr(buf, "in") != NULL;
 		k->wait = strstr(buf, "wait") != NULL;
+		m->hold |= strstr(buf, "hold") != NULL;
 		break;
 	}
+	case 'G': /* start (a held monitor) */
+		m->go = 1;
+		break;
 	case 'I':
-		if (m->in >= 0 && !m->in_eof)
-			md_queue_add(&m->inq, buf, n);
+		if ((m->in >= 0 || m->pid == 0) && !m->in_eof)
+			md_queue_add(&m->inq, buf, n); /* before the start: kept for it */
 		md_mon_feed(m);
 		break;
 	case 'C':
 		if (m->in >= 0 && m->pty >= 0) {
 			char eot = 4; /* ^D: end of input on a terminal */
 			md_queue_add(&m->inq, &eot, 1);
-		} else if (m->in >= 0) {
+		} else if (m->in >= 0 || m->pid == 0) {
 			m->in_eof = 1;
 		}
 		md_mon_feed(m);
@@ -14925,8 +14981,12 @@ static int md_mon_start(struct md_mon *m, int *code)
 		free((char *)notice);
 	}
 	struct md_spec *sp = &m->sp;
-	sp->rows = m->rows ? m->rows : 24;
-	sp->cols = m->cols ? m->cols : 80;
+	/* the first client's terminal, else the API's ConsoleSize, else 24x80 */
+	struct md_json *csz = md_json_get(md_json_get(m->c.cfg, "HostConfig"), "ConsoleSize");
+	long long crow = md_json_is(csz, MD_J_ARR) && csz->n == 2 ? atoll(md_json_at(csz, 0)->s ? md_json_at(csz, 0)->s : "0") : 0;
+	long long ccol = md_json_is(csz, MD_J_ARR) && csz->n == 2 ? atoll(md_json_at(csz, 1)->s ? md_json_at(csz, 1)->s : "0") : 0;
+	sp->rows = m->rows ? m->rows : crow > 0 && crow < 65536 ? (unsigned short)crow : 24;
+	sp->cols = m->cols ? m->cols : ccol > 0 && ccol < 65536 ? (unsigned short)ccol : 80;
 	struct md_json *cc = md_json_get(m->c.cfg, "Config"), *hc = md_json_get(m->c.cfg, "HostConfig");
 	if (md_ensure_path(sp->rootfs, 1) < 0)
 		return -1;
@@ -15132,8 +15192,6 @@ static int md_mon_start(struct md_mon *m, int *code)
 		ip[1] = -1;
 	}
 	fcntl(m->in, F_SETFL, fcntl(m->in, F_GETFL) | O_NONBLOCK);
-	m->inq.len = 0;
-	m->in_eof = 0;
 	clock_gettime(CLOCK_MONOTONIC, &m->started);
 	md_json_sets(m->c.st, "Status", "running");
 	md_json_seti(m->c.st, "Pid", pid);
@@ -15436,6 +15494,42 @@ static int md_mon_loop(struct md_mon *m)
 	}
 }
 
+/* Held (an API client attached before the start): serve the attach socket
+ * until a client says 'G'; stdin that arrives meanwhile is queued for the
+ * container.  -1 when the last client leaves or a stop comes first: the
+ * container stays "created". */
+static int md_mon_hold(struct md_mon *m)
+{
+	md_mon_broadcast(m, 'Z', NULL, 0, 0); /* "held": the lock is ours */
+	while (!m->go) {
+		struct pollfd pf[1 + MD_MON_CLIENTS];
+		int n = 0, clients = 0;
+		pf[n++] = (struct pollfd){m->lsock, POLLIN, 0};
+		for (int i = 0; i < MD_MON_CLIENTS; i++) {
+			pf[n++] = (struct pollfd){m->cl[i].fd, POLLIN, 0};
+			clients += m->cl[i].fd >= 0;
+		}
+		if (!clients)
+			return -1;
+		if (poll(pf, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pf[0].revents & POLLIN) {
+			int fd = accept4(m->lsock, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				md_mon_add_client(m, fd);
+		}
+		for (int i = 0; i < MD_MON_CLIENTS; i++)
+			if (m->cl[i].fd >= 0 && (pf[1 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+				md_mon_client_frame(m, i);
+		if (m->stopping)
+			return -1;
+	}
+	return 0;
+}
+
 /* `minidock __monitor ID [FD]`: FD is the first client, already connected. */
 static int md_monitor_main(const char *id, int first)
 {
@@ -15448,7 +15542,7 @@ static int md_monitor_main(const char *id, int first)
 	m->lsock = m->sfd = m->pty = m->in = -1;
 	m->out[0] = m->out[1] = -1;
 	m->log.fd = -1;
-	int code = 125, lockfd = -1, r = -1;
+	int code = 125, lockfd = -1, r = -1, never_started = 0;
 	if (first >= 0) {
 		int i = md_mon_add_client(m, first);
 		/* the first client says what it wants before anything starts */
@@ -15495,6 +15589,11 @@ static int md_monitor_main(const char *id, int first)
 		m->log.files = 1;
 	md_log_open(&m->log);
 	m->restart_count = (int)md_json_geti(m->c.st, "RestartCount", 0);
+	if (m->hold && md_mon_hold(m) < 0) {
+		never_started = 1; /* everyone left, or a stop came, before the start */
+		r = 0;
+		goto out;
+	}
 	md_json_del(m->c.st, "ManuallyStopped");
 	if (md_mon_start(m, &code) < 0) {
 		md_json_sets(m->c.st, "Status", md_streq(md_ctr_status_raw(&m->c), "running") ? "exited" : md_ctr_status_raw(&m->c));
@@ -15527,10 +15626,11 @@ out:
 	md_rm_rf(rdir);
 	free(rdir);
 	int autorm = m->c.cfg && md_json_is(md_json_get(md_json_get(m->c.cfg, "HostConfig"), "AutoRemove"), MD_J_TRUE);
-	if (autorm && r == 0)
+	/* --rm: also when the start failed, as Docker removes it then too */
+	if (autorm && !never_started)
 		md_ctr_remove_files(&m->c, 1);
 	/* clients hear of the exit last, so `run --rm` returns after the removal */
-	if (r == 0)
+	if (r == 0 && !never_started)
 		md_mon_send_exit(m);
 	for (int i = 0; i < MD_MON_CLIENTS; i++)
 		if (m->cl[i].fd >= 0)
@@ -15676,6 +15776,12 @@ static void md_args_free(struct md_args *a)
 /* Print md_errmsg as "minidock: CMD: message" and return code. */
 static int md_fail(int code)
 {
+	if (md_out_mux) { /* an API stream: the error in its stderr frames */
+		char *l = md_asprintf("minidock: %s: %s\n", md_cmdname, md_errmsg);
+		md_out(2, l, strlen(l));
+		free(l);
+		return code;
+	}
 	fprintf(stderr, "minidock: %s: %s\n", md_cmdname, md_errmsg);
 	return code;
 }
@@ -16941,7 +17047,10 @@ static int md_parse_signal(const char *s)
 		{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"ILL", SIGILL}, {"TRAP", SIGTRAP},
 		{"ABRT", SIGABRT}, {"BUS", SIGBUS}, {"FPE", SIGFPE}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
 		{"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
-		{"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+#ifdef SIGSTKFLT /* not on MIPS */
+		{"STKFLT", SIGSTKFLT},
+#endif
+		{"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
 		{"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
 		{"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"PWR", SIGPWR},
 		{"SYS", SIGSYS}};
@@ -17926,11 +18035,17 @@ static int md_ctr_start(const char *id, const char *hello, int *fdp, int *code)
 		 * first process sees it (not 24x80) */
 		char h2[128];
 		struct winsize ws;
-		if (ioctl(1, TIOCGWINSZ, &ws) == 0 || ioctl(0, TIOCGWINSZ, &ws) == 0)
+		if (md_tty_size(&ws) == 0)
 			snprintf(h2, sizeof h2, "%s size=%ux%u", hello, ws.ws_row, ws.ws_col);
 		else
 			snprintf(h2, sizeof h2, "%s", hello);
-		int fd = md_mon_spawn(id, h2);
+		/* a monitor held for an API attach is told to go; else a new one */
+		int held = md_ctr_monitor_alive(id);
+		int fd = held ? md_mon_connect(id, h2) : md_mon_spawn(id, h2);
+		if (held && fd >= 0 && md_frame_send(fd, 'G', NULL, 0) < 0) {
+			close(fd);
+			fd = md_errno("talk to the monitor");
+		}
 		if (fd < 0 || md_mon_await_start(fd, code) < 0) {
 			if (fd >= 0)
 				close(fd);
@@ -18066,7 +18181,7 @@ static void md_tty_restore(void)
 static void md_send_winsize(struct md_queue *q)
 {
 	struct winsize ws;
-	if (ioctl(1, TIOCGWINSZ, &ws) == 0 || ioctl(0, TIOCGWINSZ, &ws) == 0) {
+	if (md_tty_size(&ws) == 0) {
 		char b[32];
 		snprintf(b, sizeof b, "%u %u", ws.ws_row, ws.ws_col);
 		md_queue_frame(q, 'R', b, strlen(b));
@@ -18085,9 +18200,11 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 	for (size_t i = 0; i < MD_ARRAY_LEN(fwd); i++)
 		sigaddset(&ss, fwd[i]);
-	sigprocmask(SIG_BLOCK, &ss, &old);
+	/* an API client's signals and window size come as requests, not here */
+	if (!md_api_child)
+		sigprocmask(SIG_BLOCK, &ss, &old);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout or socket is an error, not a death */
-	int sfd = signalfd(-1, &ss, SFD_CLOEXEC);
+	int sfd = md_api_child ? -1 : signalfd(-1, &ss, SFD_CLOEXEC);
 	if (tty && isatty(0) && tcgetattr(0, &md_tty_saved) == 0) {
 		struct termios raw = md_tty_saved;
 		cfmakeraw(&raw);
@@ -18143,9 +18260,9 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 			if (md_frame_recv(fd, &type, buf, sizeof buf, &n) < 0)
 				break;
 			if (type == 'O')
-				md_write_all(1, buf, n);
+				md_out(1, buf, n);
 			else if (type == 'E')
-				md_write_all(2, buf, n);
+				md_out(2, buf, n);
 			else if (type == 'N')
 				fprintf(stderr, "minidock: %s: %s\n", md_cmdname, buf);
 			else if (type == 'X') {
@@ -18162,8 +18279,10 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 	}
 	md_queue_free(&q);
 	md_tty_restore();
-	close(sfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (sfd >= 0) {
+		close(sfd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
 	return code;
 }
 
@@ -18905,7 +19024,28 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 	md_json_seti(o, "RestartCount", md_json_geti(c->st, "RestartCount", 0));
 	md_json_sets(o, "Driver", "overlay2");
 	md_json_sets(o, "Platform", "linux");
-	md_json_set(o, "HostConfig", md_json_clone(md_json_get(c->cfg, "HostConfig")));
+	struct md_json *ohc = md_json_set(o, "HostConfig", md_json_clone(md_json_get(c->cfg, "HostConfig")));
+	if (!md_json_is(ohc, MD_J_OBJ))
+		ohc = md_json_set(o, "HostConfig", md_json_new(MD_J_OBJ));
+	/* the fields every Docker client reads, with Docker's defaults */
+	struct md_json *lc = md_json_get(ohc, "LogConfig");
+	if (!md_json_is(lc, MD_J_OBJ))
+		lc = md_json_set(ohc, "LogConfig", md_json_new(MD_J_OBJ));
+	if (!md_json_gets(lc, "Type") || !*md_json_gets(lc, "Type"))
+		md_json_sets(lc, "Type", "json-file"); /* what clients know to read logs from */
+	if (!md_json_is(md_json_get(lc, "Config"), MD_J_OBJ))
+		md_json_set(lc, "Config", md_json_new(MD_J_OBJ));
+	struct md_json *rp = md_json_get(ohc, "RestartPolicy");
+	if (!md_json_is(rp, MD_J_OBJ))
+		rp = md_json_set(ohc, "RestartPolicy", md_json_new(MD_J_OBJ));
+	if (!md_json_gets(rp, "Name") || !*md_json_gets(rp, "Name"))
+		md_json_sets(rp, "Name", "no");
+	if (!md_json_get(rp, "MaximumRetryCount"))
+		md_json_seti(rp, "MaximumRetryCount", 0);
+	static const char *const bools[] = {"AutoRemove", "Privileged", "PublishAllPorts", "ReadonlyRootfs"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bools); i++)
+		if (!md_json_get(ohc, bools[i]))
+			md_json_set(ohc, bools[i], md_json_newbool(0));
 	struct md_json *gd = md_json_set(o, "GraphDriver", md_json_new(MD_J_OBJ));
 	struct md_json *gdd = md_json_set(gd, "Data", md_json_new(MD_J_OBJ));
 	struct md_json *idx = md_index_read();
@@ -19323,6 +19463,9 @@ static double md_log_time(const char *line)
 	return md_time_parsef(ts, &t) < 0 ? 0 : t;
 }
 
+/* logs for an API client that asked for one stream: 1 stdout, 2 stderr */
+static int md_log_only;
+
 struct md_logopt {
 	int timestamps;
 	double since, until;
@@ -19347,13 +19490,18 @@ static void md_log_emit(const char *line, size_t len, const struct md_logopt *o,
 		return;
 	}
 	int fd = strcmp(s + 1, "stderr") == 0 ? 2 : 1;
-	if (o->timestamps && !*partial_pending) {
-		md_write_all(fd, t, strlen(t));
-		md_write_all(fd, " ", 1);
+	if (md_log_only && md_log_only != fd) {
+		free(copy);
+		return;
 	}
-	md_write_all(fd, d + 1, strlen(d + 1));
+	struct md_sb b = {0};
+	if (o->timestamps && !*partial_pending)
+		md_sb_printf(&b, "%s ", t);
+	md_sb_puts(&b, d + 1);
 	if (f[1] == 'F')
-		md_write_all(fd, "\n", 1);
+		md_sb_putc(&b, '\n');
+	md_out(fd, b.s, b.len);
+	md_sb_free(&b);
 	*partial_pending = f[1] == 'P';
 	free(copy);
 }
@@ -19554,6 +19702,11 @@ static int md_cmd_exec(struct md_args *a)
 			md_json_push(env, md_json_newstr(kv));
 		free(tmp);
 	}
+	int has_term = 0;
+	for (struct md_json *x = env->child; x; x = x->next)
+		has_term |= md_json_str(x) && md_startswith(x->s, "TERM=");
+	if (tty && !has_term) /* as Docker does for exec -t */
+		md_json_push(env, md_json_newstr("TERM=xterm"));
 	sp.envp = md_json_to_argv(env, NULL);
 	md_json_free(env);
 	struct md_json *av = md_json_new(MD_J_ARR);
@@ -19604,6 +19757,9 @@ static int md_cmd_exec(struct md_args *a)
 		return md_fail(126);
 	if (!tty && !det && (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 || (in && pipe2(pin, O_CLOEXEC) < 0)))
 		return md_fail(126);
+	/* the terminal size, read here: the helper will not see our files */
+	struct winsize ws0;
+	int have_ws = tty && md_tty_size(&ws0) == 0;
 	fflush(NULL);
 	pid_t helper = fork();
 	if (helper < 0) {
@@ -19637,9 +19793,8 @@ static int md_cmd_exec(struct md_args *a)
 				md_errno("open a terminal in the container");
 				md_child_fail(&sp, 126);
 			}
-			struct winsize ws;
-			if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0)
-				ioctl(pty, TIOCSWINSZ, &ws);
+			if (have_ws)
+				ioctl(pty, TIOCSWINSZ, &ws0);
 			if (md_fd_pass(sv[1], pty) < 0) {
 				md_errno("pass the terminal");
 				md_child_fail(&sp, 126);
@@ -19787,17 +19942,29 @@ static int md_cmd_exec(struct md_args *a)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	sigset_t wss;
+	sigemptyset(&wss);
+	sigaddset(&wss, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &wss, NULL);
+	int wfd = tty ? signalfd(-1, &wss, SFD_CLOEXEC) : -1;
 	int in_open = in || tty;
 	int outs[2] = {tty ? pty : pout[0], tty ? -1 : perr[0]};
 	int tofd = tty ? pty : pin[1];
 	for (;;) {
-		struct pollfd pf[3] = {{outs[0], POLLIN, 0}, {outs[1], POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+		struct pollfd pf[4] = {{outs[0], POLLIN, 0}, {outs[1], POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {wfd, POLLIN, 0}};
 		if (outs[0] < 0 && outs[1] < 0)
 			break;
-		if (poll(pf, 3, -1) < 0) {
+		if (poll(pf, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (pf[3].revents & POLLIN) {
+			/* our terminal (or the API's resize) changed size: pass it on */
+			struct signalfd_siginfo si;
+			struct winsize ws;
+			if (read(wfd, &si, sizeof si) == sizeof si && md_tty_size(&ws) == 0)
+				ioctl(pty, TIOCSWINSZ, &ws);
 		}
 		for (int s = 0; s < 2; s++) {
 			if (outs[s] < 0 || !(pf[s].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -19805,7 +19972,7 @@ static int md_cmd_exec(struct md_args *a)
 			char buf[32768];
 			ssize_t n = read(outs[s], buf, sizeof buf);
 			if (n > 0)
-				md_write_all(s ? 2 : 1, buf, (size_t)n);
+				md_out(s ? 2 : 1, buf, (size_t)n);
 			else {
 				if (outs[s] != pty)
 					close(outs[s]);
@@ -22031,6 +22198,14 @@ struct md_cmd {
 	int flags;
 };
 
+#if MD_FEATURE_API
+static int md_cmd_serve(struct md_args *a);
+static const struct md_optdef md_o_serve[] = {
+	{"host", 'H', "unix:///PATH", "Socket to listen on (default: RUN-ROOT/docker.sock)"},
+	{"group", 'G', "GROUP", "Group that may use the socket besides root (mode 0660)"},
+	{NULL, 0, NULL, NULL}};
+#endif
+
 /* The command table drives dispatch, argv[0] dispatch and help. */
 static const struct md_cmd md_cmds[] = {
 	{"run", md_cmd_run, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", 1, -1, MD_CMD_STOP_AT_POS},
@@ -22121,6 +22296,9 @@ static const struct md_cmd md_cmds[] = {
 	{"image prune", md_cmd_image_prune, md_o_prune, "[OPTIONS]", "Remove unused images", 0, 0, 0},
 	{"system df", md_cmd_system_df, md_o_none, "", "Show disk usage", 0, 0, 0},
 	{"system check", md_cmd_system_check, md_o_check, "[OPTIONS]", "Verify the store; --repair fixes it", 0, 0, 0},
+#if MD_FEATURE_API
+	{"serve", md_cmd_serve, md_o_serve, "[OPTIONS]", "Serve the Docker Engine API on a unix socket", 0, 0, 0},
+#endif
 };
 
 /* Aliases Docker has: `docker image list`, `docker images ls`... */
@@ -22241,7 +22419,2407 @@ static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
 	return r;
 }
 
-/**** 24 main ***************************************************************/
+/**** 24 api: `minidock serve`, the Docker Engine API [MD_FEATURE_API] *****/
+/*
+ * A front end, not a second engine: each connection is served by a process
+ * forked from the listener, and each request is answered by the functions
+ * the CLI uses, or by running a CLI command itself in a child whose output
+ * is turned into Docker's JSON (md_api_cli).  Streams (attach, logs, exec)
+ * hand the client's socket to the CLI's relays as their stdio, writing
+ * Docker's multiplexed stream format when there is no terminal (md_out).
+ * The listener only accepts, forks and reaps; between connections it trims
+ * its resident pages like a monitor does, so it idles small.
+ *
+ * Limits: a request head is at most 64 KiB, a JSON body 1 MiB, an idle
+ * keep-alive connection lasts 60 s, a head or body that stalls for 30 s is
+ * dropped; at most MD_API_CONNS connections are served at once.
+ */
+
+#if MD_FEATURE_API
+
+#define MD_API_VERSION "1.43"
+#define MD_API_MIN_VERSION "1.24"
+#define MD_API_HEAD_MAX 65536
+#define MD_API_BODY_MAX (1 << 20)
+#define MD_API_CONNS 64
+
+/* A parsed request head (md_api_parse_head: no I/O, fuzzed). */
+struct md_api_req {
+	char method[16];
+	char path[4096];   /* decoded later, segment by segment */
+	char query[4096];  /* raw, without '?' */
+	struct md_strv hname, hval; /* header names lower-cased */
+	long long clen;    /* -1: none */
+	int chunked, upgrade, close;
+	int minor;         /* HTTP/1.minor */
+};
+
+static void md_api_req_free(struct md_api_req *r)
+{
+	md_strv_free(&r->hname);
+	md_strv_free(&r->hval);
+}
+
+static MD_UNUSED const char *md_api_header(const struct md_api_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->hname.n; i++)
+		if (strcmp(r->hname.v[i], name) == 0)
+			return r->hval.v[i];
+	return NULL;
+}
+
+/* Parse "METHOD TARGET HTTP/1.x\r\n" and headers, up to the blank line
+ * (buf holds exactly the head, len bytes, ending "\r\n\r\n").  0 or -1
+ * (md_err says why: the client gets 400). */
+static int md_api_parse_head(const char *buf, size_t len, struct md_api_req *r)
+{
+	memset(r, 0, sizeof *r);
+	r->clen = -1;
+	if (len < 4 || memcmp(buf + len - 4, "\r\n\r\n", 4) != 0)
+		return md_err("incomplete request head");
+	if (memchr(buf, 0, len))
+		return md_err("NUL byte in the request head");
+	const char *end = buf + len - 2, *p = buf;
+	const char *eol = memchr(p, '\r', (size_t)(end - p));
+	if (!eol || eol[1] != '\n')
+		return md_err("bad request line");
+	/* METHOD SP TARGET SP HTTP/1.x */
+	const char *sp1 = memchr(p, ' ', (size_t)(eol - p));
+	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+	if (!sp1 || !sp2 || sp1 == p || (size_t)(sp1 - p) >= sizeof r->method || sp2 == sp1 + 1)
+		return md_err("bad request line");
+	for (const char *q = p; q < sp1; q++)
+		if (!isupper((unsigned char)*q))
+			return md_err("bad method");
+	memcpy(r->method, p, (size_t)(sp1 - p));
+	const char *tgt = sp1 + 1, *ver = sp2 + 1;
+	if (eol - ver != 8 || memcmp(ver, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)ver[7]))
+		return md_err("bad HTTP version");
+	r->minor = ver[7] - '0';
+	if (*tgt != '/')
+		return md_err("request target must be a path");
+	const char *qm = memchr(tgt, '?', (size_t)(sp2 - tgt));
+	size_t pl = (size_t)((qm ? qm : sp2) - tgt), ql = qm ? (size_t)(sp2 - qm - 1) : 0;
+	if (pl >= sizeof r->path || ql >= sizeof r->query)
+		return md_err("request target too long");
+	memcpy(r->path, tgt, pl);
+	if (qm)
+		memcpy(r->query, qm + 1, ql);
+	for (const char *c = tgt; c < sp2; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return md_err("bad character in the request target");
+	r->close = r->minor == 0;
+	p = eol + 2;
+	while (p < end) {
+		eol = memchr(p, '\r', (size_t)(end - p + 1));
+		if (!eol || eol[1] != '\n')
+			return md_err("bad header line");
+		if (eol == p)
+			break;
+		if (*p == ' ' || *p == '\t')
+			return md_err("folded header lines are not accepted");
+		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		if (!colon || colon == p)
+			return md_err("bad header line");
+		for (const char *c = p; c < colon; c++)
+			if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+				return md_err("bad header name");
+		if (r->hname.n >= 100)
+			return md_err("too many headers");
+		const char *v = colon + 1, *ve = eol;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		char name[128];
+		size_t nl = (size_t)(colon - p);
+		if (nl >= sizeof name)
+			return md_err("header name too long");
+		for (size_t i = 0; i < nl; i++)
+			name[i] = (char)tolower((unsigned char)p[i]);
+		name[nl] = 0;
+		char *val = md_strndup(v, (size_t)(ve - v));
+		if (strcmp(name, "content-length") == 0) {
+			char *e;
+			errno = 0;
+			long long cl = strtoll(val, &e, 10);
+			if (!*val || *e || cl < 0 || errno || (r->clen >= 0 && r->clen != cl)) {
+				free(val);
+				return md_err("bad Content-Length");
+			}
+			r->clen = cl;
+		} else if (strcmp(name, "transfer-encoding") == 0) {
+			if (strcasecmp(val, "chunked") != 0) {
+				free(val);
+				return md_err("unsupported Transfer-Encoding");
+			}
+			r->chunked = 1;
+		} else if (strcmp(name, "connection") == 0) {
+			if (strcasestr(val, "close"))
+				r->close = 1;
+			if (strcasestr(val, "upgrade"))
+				r->upgrade = 1;
+			if (strcasestr(val, "keep-alive"))
+				r->close = 0;
+		}
+		md_strv_push(&r->hname, name);
+		md_strv_push(&r->hval, val);
+		free(val);
+		p = eol + 2;
+	}
+	if (r->chunked && r->clen >= 0)
+		return md_err("both Content-Length and chunked");
+	return 0;
+}
+
+/* Percent-decode (and '+' as space, in queries); -1 on a bad escape. */
+static int md_api_unescape(const char *s, size_t n, int plus, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%') {
+			if (i + 2 >= n + 0 || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+				return -1;
+			char hx[3] = {s[i + 1], s[i + 2], 0};
+			c = (char)strtol(hx, NULL, 16);
+			i += 2;
+			if (!c)
+				return -1;
+		} else if (c == '+' && plus) {
+			c = ' ';
+		}
+		if (k + 1 >= cap)
+			return -1;
+		out[k++] = c;
+	}
+	out[k] = 0;
+	return 0;
+}
+
+/* The value of query parameter name (decoded, static buffer per call
+ * site's copy), or NULL. */
+static char *md_api_q(const struct md_api_req *r, const char *name)
+{
+	static char val[4096];
+	size_t nl = strlen(name);
+	for (const char *p = r->query; *p;) {
+		const char *amp = strchr(p, '&'), *e = amp ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(e - p));
+		char key[256];
+		if (md_api_unescape(p, (size_t)((eq ? eq : e) - p), 1, key, sizeof key) == 0 && strlen(key) == nl &&
+		    memcmp(key, name, nl) == 0) {
+			if (!eq)
+				return (val[0] = 0, val);
+			if (md_api_unescape(eq + 1, (size_t)(e - eq - 1), 1, val, sizeof val) == 0)
+				return val;
+		}
+		p = amp ? amp + 1 : e;
+	}
+	return NULL;
+}
+
+/* All values of a repeated parameter (images/get?names=a&names=b). */
+static void md_api_qall(const struct md_api_req *r, const char *name, struct md_strv *out)
+{
+	size_t nl = strlen(name);
+	for (const char *p = r->query; *p;) {
+		const char *amp = strchr(p, '&'), *e = amp ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(e - p));
+		char key[256], val[4096];
+		if (eq && md_api_unescape(p, (size_t)(eq - p), 1, key, sizeof key) == 0 && strlen(key) == nl &&
+		    memcmp(key, name, nl) == 0 && md_api_unescape(eq + 1, (size_t)(e - eq - 1), 1, val, sizeof val) == 0)
+			md_strv_push(out, val);
+		p = amp ? amp + 1 : e;
+	}
+}
+
+/* Docker's boolean query values: 1/true/True; absent is def. */
+static int md_api_qbool(const struct md_api_req *r, const char *name, int def)
+{
+	const char *v = md_api_q(r, name);
+	if (!v)
+		return def;
+	return !strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !*v;
+}
+
+/* ---- one connection ---- */
+
+struct md_api_conn {
+	int fd;
+	char *buf;      /* bytes read past the current request's head */
+	size_t len, off;
+	struct md_api_req rq;
+	int keep;       /* keep the connection after this response */
+	int body_done;  /* the request's body has been read (or tried) */
+};
+
+/* Wait up to ms for fd; 1 ready, 0 timeout, -1 error. */
+static int md_api_wait(int fd, short ev, int ms)
+{
+	struct pollfd pf = {fd, ev, 0};
+	int r;
+	while ((r = poll(&pf, 1, ms)) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+static ssize_t md_api_read(struct md_api_conn *c, void *p, size_t n, int ms)
+{
+	if (c->off < c->len) {
+		size_t k = c->len - c->off < n ? c->len - c->off : n;
+		memcpy(p, c->buf + c->off, k);
+		c->off += k;
+		return (ssize_t)k;
+	}
+	if (md_api_wait(c->fd, POLLIN, ms) <= 0)
+		return -1;
+	ssize_t k;
+	while ((k = read(c->fd, p, n)) < 0 && errno == EINTR)
+		;
+	return k;
+}
+
+/* Read the next request head; 0, or -1 (closed, timed out, or bad: then
+ * *bad is set and md_err says why). */
+static int md_api_read_head(struct md_api_conn *c, int idle_ms, int *bad)
+{
+	*bad = 0;
+	/* keep what follows the previous request */
+	if (c->off)
+		memmove(c->buf, c->buf + c->off, c->len - c->off);
+	c->len -= c->off;
+	c->off = 0;
+	size_t scan = 0;
+	for (;;) {
+		for (; scan + 4 <= c->len; scan++)
+			if (memcmp(c->buf + scan, "\r\n\r\n", 4) == 0) {
+				size_t hl = scan + 4;
+				md_api_req_free(&c->rq);
+				if (md_api_parse_head(c->buf, hl, &c->rq) < 0) {
+					*bad = 1;
+					return -1;
+				}
+				c->off = hl;
+				c->body_done = 0;
+				return 0;
+			}
+		if (c->len >= MD_API_HEAD_MAX) {
+			*bad = 1;
+			return md_err("request head larger than %d bytes", MD_API_HEAD_MAX);
+		}
+		if (md_api_wait(c->fd, POLLIN, c->len ? 30000 : idle_ms) <= 0)
+			return -1;
+		ssize_t k = read(c->fd, c->buf + c->len, MD_API_HEAD_MAX - c->len);
+		if (k <= 0)
+			return -1;
+		c->len += (size_t)k;
+	}
+}
+
+/* Read a line (of a chunked body) into line; -1 on timeout or overflow. */
+static int md_api_line(struct md_api_conn *c, char *line, size_t cap)
+{
+	size_t k = 0;
+	for (;;) {
+		char ch;
+		if (md_api_read(c, &ch, 1, 30000) != 1)
+			return -1;
+		if (ch == '\n')
+			break;
+		if (k + 1 >= cap)
+			return -1;
+		line[k++] = ch;
+	}
+	if (k && line[k - 1] == '\r')
+		k--;
+	line[k] = 0;
+	return 0;
+}
+
+/* Stream the request body to fn (Content-Length or chunked); -1 on a bad
+ * or stalled body, or when fn fails. */
+static int md_api_body_each(struct md_api_conn *c, int (*fn)(void *, const char *, size_t), void *ctx)
+{
+	char buf[32768];
+	if (c->body_done)
+		return 0;
+	c->body_done = 1;
+	if (!c->rq.chunked) {
+		long long left = c->rq.clen < 0 ? 0 : c->rq.clen;
+		while (left > 0) {
+			ssize_t k = md_api_read(c, buf, left < (long long)sizeof buf ? (size_t)left : sizeof buf, 30000);
+			if (k <= 0)
+				return md_err("the request body ended early");
+			if (fn(ctx, buf, (size_t)k) < 0)
+				return -1;
+			left -= k;
+		}
+		return 0;
+	}
+	for (;;) {
+		char line[256];
+		if (md_api_line(c, line, sizeof line) < 0)
+			return md_err("bad chunked body");
+		char *e;
+		errno = 0;
+		unsigned long long n = strtoull(line, &e, 16);
+		if (e == line || (*e && *e != ';') || errno || n > (1ULL << 40))
+			return md_err("bad chunk size");
+		if (n == 0) {
+			/* trailers, up to the blank line */
+			do {
+				if (md_api_line(c, line, sizeof line) < 0)
+					return md_err("bad chunked body");
+			} while (line[0]);
+			return 0;
+		}
+		while (n > 0) {
+			ssize_t k = md_api_read(c, buf, n < sizeof buf ? (size_t)n : sizeof buf, 30000);
+			if (k <= 0)
+				return md_err("the request body ended early");
+			if (fn(ctx, buf, (size_t)k) < 0)
+				return -1;
+			n -= (size_t)k;
+		}
+		if (md_api_line(c, line, sizeof line) < 0 || line[0])
+			return md_err("bad chunked body");
+	}
+}
+
+static int md_api_sb_add(void *ctx, const char *p, size_t n)
+{
+	struct md_sb *b = ctx;
+	if (b->len + n > MD_API_BODY_MAX)
+		return md_err("request body larger than %d bytes", MD_API_BODY_MAX);
+	md_sb_putn(b, p, n);
+	return 0;
+}
+
+/* The request body as JSON (NULL body: an empty object). NULL on error. */
+static struct md_json *md_api_body_json(struct md_api_conn *c)
+{
+	struct md_sb b = {0};
+	if (md_api_body_each(c, md_api_sb_add, &b) < 0) {
+		md_sb_free(&b);
+		return NULL;
+	}
+	struct md_json *j = b.len ? md_json_parse(b.s, b.len) : md_json_new(MD_J_OBJ);
+	md_sb_free(&b);
+	if (!j)
+		md_err_wrap("request body");
+	return j;
+}
+
+static int md_api_discard(void *ctx, const char *p, size_t n)
+{
+	(void)ctx, (void)p, (void)n;
+	return 0;
+}
+
+/* ---- responses ---- */
+
+static const char *md_api_reason(int st)
+{
+	switch (st) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+/* Head of a response; len -1: the body runs to the end of the connection. */
+static int md_api_head(struct md_api_conn *c, int st, const char *ctype, long long len)
+{
+	struct md_sb h = {0};
+	if (len == -1)
+		c->keep = 0;
+	md_sb_printf(&h,
+	             "HTTP/1.1 %d %s\r\nApi-Version: " MD_API_VERSION "\r\nDocker-Experimental: false\r\nOstype: linux\r\n"
+	             "Server: minidock/" MD_VERSION "\r\n",
+	             st, md_api_reason(st));
+	if (ctype)
+		md_sb_printf(&h, "Content-Type: %s\r\n", ctype);
+	if (len >= 0)
+		md_sb_printf(&h, "Content-Length: %lld\r\n", len);
+	md_sb_printf(&h, "Connection: %s\r\n\r\n", c->keep ? "keep-alive" : "close");
+	int r = md_write_all(c->fd, h.s, h.len);
+	md_sb_free(&h);
+	return r;
+}
+
+static int md_api_send(struct md_api_conn *c, int st, const char *ctype, const char *body, size_t len)
+{
+	int r = md_api_head(c, st, len || ctype ? ctype : NULL, st == 204 || st == 304 ? -2 : (long long)len);
+	if (r == 0 && len)
+		r = md_write_all(c->fd, body, len);
+	return r;
+}
+
+static int md_api_json(struct md_api_conn *c, int st, struct md_json *j)
+{
+	char *s = md_json_dump(j, 0);
+	int r = md_api_send(c, st, "application/json", s, strlen(s));
+	free(s);
+	md_json_free(j);
+	return r;
+}
+
+static int md_api_err(struct md_api_conn *c, int st, const char *fmt, ...) MD_PRINTF(3, 4);
+static int md_api_err(struct md_api_conn *c, int st, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	struct md_json *j = md_json_new(MD_J_OBJ);
+	md_json_sets(j, "message", msg);
+	return md_api_json(c, st, j);
+}
+
+/* The status Docker gives an engine error, from its message. */
+static int md_api_status_of(const char *msg, int code)
+{
+	if (strstr(msg, "No such") || strstr(msg, "not found") || strstr(msg, "no such"))
+		return 404;
+	if (strstr(msg, "already") || strstr(msg, "in use") || strstr(msg, "is running") || strstr(msg, "not running") ||
+	    strstr(msg, "onflict") || strstr(msg, "is paused") || strstr(msg, "being used"))
+		return 409;
+	if (code == 125 || strstr(msg, "invalid") || strstr(msg, "Invalid") || strstr(msg, "requires") ||
+	    strstr(msg, "must") || strstr(msg, "not supported"))
+		return 400;
+	return 500;
+}
+
+static int md_api_engine_err(struct md_api_conn *c, int code)
+{
+	const char *m = md_errmsg[0] ? md_errmsg : "failed";
+	return md_api_err(c, md_api_status_of(m, code), "%s", m);
+}
+
+/* Take over the connection for a raw stream (attach, exec start): 101 if
+ * the client asked to upgrade, else 200; the caller owns the socket. */
+static int md_api_hijack(struct md_api_conn *c, int tty)
+{
+	const char *ct = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+	char h[300];
+	int n = c->rq.upgrade ? snprintf(h, sizeof h, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\n"
+	                                              "Upgrade: tcp\r\nApi-Version: " MD_API_VERSION "\r\n\r\n", ct)
+	                      : snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nApi-Version: " MD_API_VERSION
+	                                              "\r\n\r\n", ct);
+	c->keep = 0;
+	return md_write_all(c->fd, h, (size_t)n);
+}
+
+/* Put the client's socket where a CLI relay expects its stdio, in the
+ * stream format the client wants; the process ends with the stream. */
+static void md_api_stdio(struct md_api_conn *c, int mux)
+{
+	dup2(c->fd, 0);
+	dup2(c->fd, 1);
+	dup2(c->fd, 2);
+	md_out_mux = mux;
+	md_api_child = 1;
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- the CLI as the engine ---- */
+
+/* Run CLI command argv (argv[0] is the command's name, "network create")
+ * in a child, stdin from infd (-1: /dev/null).  Its stdout goes to line
+ * (called per line, may be NULL: then out collects it) and its stderr to
+ * err (the "minidock: CMD: " prefix taken off).  Returns its exit code. */
+static int md_api_cli(char **argv, int infd, void (*line)(void *, const char *), void *ctx, struct md_sb *out,
+                      struct md_sb *err)
+{
+	const struct md_cmd *cmd = md_cmd_find(argv[0]);
+	if (!cmd) {
+		md_sb_puts(err, "no such command");
+		return 125;
+	}
+	int op[2], ep[2];
+	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+		md_sb_printf(err, "pipe: %s", strerror(errno));
+		return 125;
+	}
+	fflush(NULL);
+	pid_t p = fork();
+	if (p < 0) {
+		md_sb_printf(err, "fork: %s", strerror(errno));
+		return 125;
+	}
+	if (p == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(infd >= 0 ? infd : nul, 0);
+		dup2(op[1], 1);
+		dup2(ep[1], 2);
+		md_api_child = 1;
+		int argc = 0;
+		while (argv[argc])
+			argc++;
+		int r = md_run_cmd(cmd, argc - 1, argv + 1);
+		fflush(NULL);
+		_exit(r);
+	}
+	close(op[1]);
+	close(ep[1]);
+	struct md_sb lb = {0};
+	int fds[2] = {op[0], ep[0]};
+	while (fds[0] >= 0 || fds[1] >= 0) {
+		struct pollfd pf[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int s = 0; s < 2; s++) {
+			if (fds[s] < 0 || !(pf[s].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char buf[8192];
+			ssize_t n = read(fds[s], buf, sizeof buf);
+			if (n <= 0) {
+				close(fds[s]);
+				fds[s] = -1;
+				continue;
+			}
+			if (s == 1) {
+				md_sb_putn(err, buf, (size_t)n);
+			} else if (!line) {
+				md_sb_putn(out, buf, (size_t)n);
+			} else {
+				md_sb_putn(&lb, buf, (size_t)n);
+				char *nl;
+				while ((nl = memchr(lb.s, '\n', lb.len))) {
+					*nl = 0;
+					line(ctx, lb.s);
+					size_t k = (size_t)(nl - lb.s) + 1;
+					memmove(lb.s, lb.s + k, lb.len - k);
+					lb.len -= k;
+					lb.s[lb.len] = 0;
+				}
+			}
+		}
+	}
+	if (line && lb.len)
+		line(ctx, md_sb_str(&lb));
+	md_sb_free(&lb);
+	int st;
+	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+		;
+	/* "minidock: network create: message\n" -> "message" */
+	const char *e = md_sb_str(err);
+	const char *last = e;
+	for (const char *q = e; *q; q++)
+		if (q[0] == '\n' && q[1])
+			last = q + 1;
+	if (md_startswith(last, "minidock: ")) {
+		const char *m = strstr(last + 10, ": ");
+		char *keep = md_strdup(m ? m + 2 : last + 10);
+		keep[strcspn(keep, "\n")] = 0;
+		err->len = 0;
+		md_sb_puts(err, keep);
+		free(keep);
+	} else {
+		while (err->len && (err->s[err->len - 1] == '\n'))
+			err->s[--err->len] = 0;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 125;
+}
+
+/* Run a CLI command for a request whose success has no body (204). */
+static int md_api_cli_reply(struct md_api_conn *c, char **argv, int ok_status)
+{
+	struct md_sb out = {0}, err = {0};
+	int code = md_api_cli(argv, -1, NULL, NULL, &out, &err);
+	int r = code == 0 ? md_api_send(c, ok_status, NULL, NULL, 0)
+	                  : md_api_err(c, md_api_status_of(md_sb_str(&err), code), "%s", err.len ? err.s : "failed");
+	md_sb_free(&out);
+	md_sb_free(&err);
+	return r;
+}
+
+/* ---- handlers ---- */
+
+struct md_api_ctx {
+	struct md_api_conn *c;
+	const struct md_api_req *r;
+	char *arg[2];   /* the path's captured segments */
+	double ver;     /* the API version asked for (/v1.43/...) */
+};
+
+typedef int (*md_api_fn)(struct md_api_ctx *);
+
+static int md_api_ping(struct md_api_ctx *x)
+{
+	if (strcmp(x->r->method, "HEAD") == 0)
+		return md_api_head(x->c, 200, "text/plain; charset=utf-8", 0);
+	return md_api_send(x->c, 200, "text/plain; charset=utf-8", "OK", 2);
+}
+
+static void md_api_uname(struct md_json *o, const char *os_key, const char *arch_key, const char *kern_key)
+{
+	struct utsname u;
+	uname(&u);
+	md_json_sets(o, os_key, "linux");
+	md_json_sets(o, arch_key, md_host_arch());
+	md_json_sets(o, kern_key, u.release);
+}
+
+static int md_api_version(struct md_api_ctx *x)
+{
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "Version", MD_VERSION);
+	md_json_sets(o, "ApiVersion", MD_API_VERSION);
+	md_json_sets(o, "MinAPIVersion", MD_API_MIN_VERSION);
+	md_json_sets(o, "GitCommit", "minidock");
+	md_json_sets(o, "GoVersion", "none (C, musl)");
+	md_api_uname(o, "Os", "Arch", "KernelVersion");
+	md_json_sets(o, "BuildTime", "");
+	struct md_json *pl = md_json_set(o, "Platform", md_json_new(MD_J_OBJ));
+	md_json_sets(pl, "Name", "minidock");
+	struct md_json *cs = md_json_set(o, "Components", md_json_new(MD_J_ARR));
+	struct md_json *e = md_json_push(cs, md_json_new(MD_J_OBJ));
+	md_json_sets(e, "Name", "Engine");
+	md_json_sets(e, "Version", MD_VERSION);
+	struct md_json *d = md_json_set(e, "Details", md_json_new(MD_J_OBJ));
+	md_json_sets(d, "ApiVersion", MD_API_VERSION);
+	md_json_sets(d, "MinAPIVersion", MD_API_MIN_VERSION);
+	md_api_uname(d, "Os", "Arch", "KernelVersion");
+	return md_api_json(x->c, 200, o);
+}
+
+static int md_api_info(struct md_api_ctx *x)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_api_engine_err(x->c, 1);
+	long long run = 0, paused = 0, stopped = 0, all = 0, imgs = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		const char *s = md_ctr_state(&c);
+		all++;
+		run += md_streq(s, "running") || md_streq(s, "restarting");
+		paused += md_streq(s, "paused");
+		md_ctr_free(&c);
+	}
+	stopped = all - run - paused;
+	for (struct md_json *e = md_json_get(idx, "images")->child; e; e = e->next)
+		imgs++;
+	md_json_free(idx);
+	md_errmsg[0] = 0;
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	char hn[256] = "";
+	gethostname(hn, sizeof hn - 1);
+	md_json_sets(o, "ID", hn);
+	md_json_seti(o, "Containers", all);
+	md_json_seti(o, "ContainersRunning", run);
+	md_json_seti(o, "ContainersPaused", paused);
+	md_json_seti(o, "ContainersStopped", stopped);
+	md_json_seti(o, "Images", imgs);
+	md_json_sets(o, "Driver", "overlay2");
+	struct md_json *ds = md_json_set(o, "DriverStatus", md_json_new(MD_J_ARR));
+	struct md_json *d1 = md_json_push(ds, md_json_new(MD_J_ARR));
+	md_json_push(d1, md_json_newstr("Backing Filesystem"));
+	md_json_push(d1, md_json_newstr("overlayfs layers in the minidock store"));
+	struct md_json *pl = md_json_set(o, "Plugins", md_json_new(MD_J_OBJ));
+	struct md_json *pv = md_json_set(pl, "Volume", md_json_new(MD_J_ARR));
+	md_json_push(pv, md_json_newstr("local"));
+	struct md_json *pn = md_json_set(pl, "Network", md_json_new(MD_J_ARR));
+	md_json_push(pn, md_json_newstr("bridge"));
+	md_json_push(pn, md_json_newstr("host"));
+	md_json_push(pn, md_json_newstr("none"));
+	struct md_json *plg = md_json_set(pl, "Log", md_json_new(MD_J_ARR));
+	md_json_push(plg, md_json_newstr("local"));
+	md_json_set(o, "MemoryLimit", md_json_newbool(1));
+	md_json_set(o, "SwapLimit", md_json_newbool(1));
+	md_json_set(o, "CpuCfsPeriod", md_json_newbool(1));
+	md_json_set(o, "CpuCfsQuota", md_json_newbool(1));
+	md_json_set(o, "CPUShares", md_json_newbool(1));
+	md_json_set(o, "CPUSet", md_json_newbool(1));
+	md_json_set(o, "PidsLimit", md_json_newbool(1));
+	md_json_set(o, "IPv4Forwarding", md_json_newbool(1));
+	md_json_set(o, "Debug", md_json_newbool(0));
+	md_json_seti(o, "NFd", 0);
+	md_json_seti(o, "NGoroutines", 0);
+	char now[64];
+	md_time_now(now, sizeof now);
+	md_json_sets(o, "SystemTime", now);
+	md_json_sets(o, "LoggingDriver", "local");
+	md_json_sets(o, "CgroupDriver", "cgroupfs");
+	enum md_cg_mode cm = md_cg_detect();
+	md_json_sets(o, "CgroupVersion", cm == MD_CG_V2 ? "2" : "1");
+	struct utsname u;
+	uname(&u);
+	md_json_sets(o, "KernelVersion", u.release);
+	md_json_sets(o, "OSType", "linux");
+	md_json_sets(o, "Architecture", u.machine);
+	md_json_sets(o, "OperatingSystem", "minidock on Linux");
+	md_json_sets(o, "OSVersion", "");
+	md_json_seti(o, "NCPU", md_ncpus());
+	long long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	md_json_seti(o, "MemTotal", pages > 0 && psz > 0 ? pages * psz : 0);
+	md_json_sets(o, "IndexServerAddress", "");
+	md_json_sets(o, "DockerRootDir", md_st.root);
+	md_json_sets(o, "Name", hn);
+	md_json_set(o, "Labels", md_json_new(MD_J_ARR));
+	md_json_set(o, "ExperimentalBuild", md_json_newbool(0));
+	md_json_sets(o, "ServerVersion", MD_VERSION);
+	md_json_sets(o, "DefaultRuntime", "minidock");
+	struct md_json *rt = md_json_set(o, "Runtimes", md_json_new(MD_J_OBJ));
+	struct md_json *rm = md_json_set(rt, "minidock", md_json_new(MD_J_OBJ));
+	md_json_sets(rm, "path", "minidock");
+	md_json_set(o, "LiveRestoreEnabled", md_json_newbool(1));
+	md_json_sets(o, "Isolation", "");
+	md_json_sets(o, "InitBinary", "minidock-init");
+	struct md_json *so = md_json_set(o, "SecurityOptions", md_json_new(MD_J_ARR));
+	if (MD_FEATURE_SECCOMP)
+		md_json_push(so, md_json_newstr("name=seccomp,profile=builtin"));
+	if (MD_FEATURE_USERNS)
+		md_json_push(so, md_json_newstr("name=userns"));
+	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
+	return md_api_json(x->c, 200, o);
+}
+
+/* ---- images ---- */
+
+static int md_api_images(struct md_api_ctx *x)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_api_engine_err(x->c, 1);
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
+		struct md_strv tags = {0};
+		md_image_tags(idx, im->key, &tags);
+		struct md_json *cfg = md_blob_json(im->key);
+		struct md_json *o = md_json_push(arr, md_json_new(MD_J_OBJ));
+		md_json_sets(o, "Id", im->key);
+		md_json_sets(o, "ParentId", "");
+		struct md_json *rt = md_json_set(o, "RepoTags", md_json_new(MD_J_ARR));
+		for (size_t i = 0; i < tags.n; i++)
+			md_json_push(rt, md_json_newstr(tags.v[i]));
+		struct md_json *rd = md_json_set(o, "RepoDigests", md_json_new(MD_J_ARR));
+		struct md_json *ds = md_json_get(im, "digests");
+		for (struct md_json *d = ds ? ds->child : NULL; d; d = d->next)
+			if (md_json_str(d))
+				md_json_push(rd, md_json_newstr(d->s));
+		md_json_seti(o, "Created", (long long)md_image_created(cfg));
+		long long sz = (long long)md_image_size(idx, im->key);
+		md_json_seti(o, "Size", sz);
+		md_json_seti(o, "VirtualSize", sz);
+		md_json_seti(o, "SharedSize", -1);
+		struct md_json *lb = md_json_get(md_json_get(cfg, "config"), "Labels");
+		md_json_set(o, "Labels", md_json_is(lb, MD_J_OBJ) ? md_json_clone(lb) : md_json_new(MD_J_OBJ));
+		md_json_seti(o, "Containers", -1);
+		md_json_free(cfg);
+		md_strv_free(&tags);
+	}
+	md_json_free(idx);
+	md_errmsg[0] = 0;
+	return md_api_json(x->c, 200, arr);
+}
+
+static int md_api_image_inspect(struct md_api_ctx *x)
+{
+	struct md_json *idx = md_index_read();
+	char id[MD_DIGEST_LEN + 1];
+	if (!idx || md_image_resolve(idx, x->arg[0], id) < 0) {
+		md_json_free(idx);
+		return md_api_err(x->c, 404, "No such image: %s", x->arg[0]);
+	}
+	struct md_json *o = md_image_inspect_json(idx, id);
+	md_json_free(idx);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c, 1);
+}
+
+/* "Untagged: x" / "Deleted: sha256:..." lines -> [{"Untagged": x}, ...] */
+static void md_api_rmi_line(void *ctx, const char *l)
+{
+	struct md_json *arr = ctx;
+	const char *c = strstr(l, ": ");
+	if (!c)
+		return;
+	char key[32];
+	snprintf(key, sizeof key, "%.*s", (int)(c - l), l);
+	struct md_json *o = md_json_push(arr, md_json_new(MD_J_OBJ));
+	md_json_sets(o, key, c + 2);
+}
+
+static int md_api_image_delete(struct md_api_ctx *x)
+{
+	int force = md_api_qbool(x->r, "force", 0);
+	char *argv[] = {"rmi", force ? "-f" : x->arg[0], force ? x->arg[0] : NULL, NULL};
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	struct md_sb err = {0};
+	int code = md_api_cli(argv, -1, md_api_rmi_line, arr, NULL, &err);
+	int r;
+	if (code == 0) {
+		r = md_api_json(x->c, 200, arr);
+	} else {
+		md_json_free(arr);
+		r = md_api_err(x->c, md_api_status_of(md_sb_str(&err), code), "%s", md_sb_str(&err));
+	}
+	md_sb_free(&err);
+	return r;
+}
+
+static int md_api_image_tag(struct md_api_ctx *x)
+{
+	const char *repo = md_api_q(x->r, "repo");
+	char target[1024];
+	snprintf(target, sizeof target, "%s", repo ? repo : "");
+	const char *tag = md_api_q(x->r, "tag");
+	if (!*target)
+		return md_api_err(x->c, 400, "repository name must have at least one component");
+	if (tag && *tag)
+		snprintf(target + strlen(target), sizeof target - strlen(target), ":%s", tag);
+	char *argv[] = {"tag", x->arg[0], target, NULL};
+	return md_api_cli_reply(x->c, argv, 201);
+}
+
+/* JSON-lines progress: each CLI line as {"status": ...} (with "id" when
+ * the line is "LAYER: status"), or {"stream": line}. */
+struct md_api_lines {
+	struct md_api_conn *c;
+	const char *key;
+};
+
+static void md_api_line_json(void *ctx, const char *l)
+{
+	struct md_api_lines *L = ctx;
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	const char *c = strstr(l, ": ");
+	size_t idl = c ? (size_t)(c - l) : 0;
+	int is_id = c && idl == 12;
+	for (size_t i = 0; is_id && i < idl; i++)
+		is_id = isxdigit((unsigned char)l[i]);
+	if (strcmp(L->key, "status") == 0 && is_id) {
+		char id[13];
+		snprintf(id, sizeof id, "%.12s", l);
+		md_json_sets(o, "status", c + 2);
+		md_json_set(o, "progressDetail", md_json_new(MD_J_OBJ));
+		md_json_sets(o, "id", id);
+	} else if (strcmp(L->key, "stream") == 0) {
+		char *s = md_asprintf("%s\n", l);
+		md_json_sets(o, "stream", s);
+		free(s);
+	} else {
+		md_json_sets(o, L->key, l);
+	}
+	char *s = md_json_dump(o, 0);
+	md_json_free(o);
+	md_write_all(L->c->fd, s, strlen(s));
+	md_write_all(L->c->fd, "\r\n", 2);
+	free(s);
+}
+
+static MD_UNUSED void md_api_stream_error(struct md_api_conn *c, const char *msg)
+{
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	struct md_json *d = md_json_set(o, "errorDetail", md_json_new(MD_J_OBJ));
+	md_json_sets(d, "message", msg);
+	md_json_sets(o, "error", msg);
+	char *s = md_json_dump(o, 0);
+	md_json_free(o);
+	md_write_all(c->fd, s, strlen(s));
+	md_write_all(c->fd, "\r\n", 2);
+	free(s);
+}
+
+#if MD_FEATURE_PULL
+static int md_api_image_create(struct md_api_ctx *x)
+{
+	const char *from = md_api_q(x->r, "fromImage");
+	if (!from || !*from) {
+		md_api_body_each(x->c, md_api_discard, NULL);
+		return md_api_err(x->c, 400, "fromImage is required (import from a URL or a request body is not supported)");
+	}
+	char ref[1024];
+	snprintf(ref, sizeof ref, "%s", from);
+	const char *tag = md_api_q(x->r, "tag");
+	if (tag && *tag)
+		snprintf(ref + strlen(ref), sizeof ref - strlen(ref), "%s%s", md_startswith(tag, "sha256:") ? "@" : ":", tag);
+	/* X-Registry-Auth: base64url of {"username", "password"} */
+	const char *xa = md_api_header(x->r, "x-registry-auth");
+	if (xa && *xa) {
+		char *js = md_unb64(xa, NULL);
+		struct md_json *j = js ? md_json_parse(js, strlen(js)) : NULL;
+		const char *u = md_json_gets(j, "username"), *p = md_json_gets(j, "password");
+		if (u && *u && p) {
+			char *up = md_asprintf("%s:%s", u, p);
+			free(md_creds_override);
+			md_creds_override = md_b64(up, strlen(up));
+			free(up);
+		}
+		md_json_free(j);
+		free(js);
+		md_errmsg[0] = 0;
+	}
+	const char *plat = md_api_q(x->r, "platform");
+	char pl[128];
+	snprintf(pl, sizeof pl, "%s", plat ? plat : "");
+	char *argv[] = {"pull", ref, *pl ? "--platform" : NULL, pl, NULL};
+	md_api_head(x->c, 200, "application/json", -1);
+	struct md_api_lines L = {x->c, "status"};
+	struct md_sb err = {0};
+	int code = md_api_cli(argv, -1, md_api_line_json, &L, NULL, &err);
+	if (code)
+		md_api_stream_error(x->c, err.len ? err.s : "pull failed");
+	md_sb_free(&err);
+	return -1; /* the body ran to the end of the connection */
+}
+#endif
+
+/* images/load: the body (a tar, often chunked) is fed to `minidock load`
+ * through a pipe by a child. */
+static int md_api_pipe_add(void *ctx, const char *p, size_t n)
+{
+	return md_write_all(*(int *)ctx, p, n);
+}
+
+static int md_api_image_load(struct md_api_ctx *x)
+{
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return md_api_err(x->c, 500, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid_t feeder = fork();
+	if (feeder == 0) {
+		close(pp[0]);
+		signal(SIGPIPE, SIG_IGN);
+		_exit(md_api_body_each(x->c, md_api_pipe_add, &pp[1]) < 0 ? 1 : 0);
+	}
+	close(pp[1]);
+	if (feeder < 0) {
+		close(pp[0]);
+		return md_api_err(x->c, 500, "fork: %s", strerror(errno));
+	}
+	/* the body's bytes are the feeder's now: this connection ends here */
+	x->c->off = x->c->len;
+	int quiet = md_api_qbool(x->r, "quiet", 0);
+	char *argv[] = {"load", quiet ? "-q" : NULL, NULL};
+	struct md_sb out = {0}, err = {0};
+	int code = md_api_cli(argv, pp[0], NULL, NULL, &out, &err);
+	close(pp[0]);
+	int st;
+	waitpid(feeder, &st, 0);
+	if (code) {
+		x->c->keep = 0;
+		md_api_err(x->c, md_api_status_of(md_sb_str(&err), code), "%s", md_sb_str(&err));
+		md_sb_free(&out);
+		md_sb_free(&err);
+		return -1;
+	}
+	md_api_head(x->c, 200, "application/json", -1);
+	struct md_api_lines L = {x->c, "stream"};
+	for (char *l = strtok(out.s ? out.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n"))
+		md_api_line_json(&L, l);
+	md_sb_free(&out);
+	md_sb_free(&err);
+	return -1;
+}
+
+static int md_api_image_get(struct md_api_ctx *x)
+{
+	struct md_strv names = {0};
+	if (x->arg[0])
+		md_strv_push(&names, x->arg[0]);
+	else
+		md_api_qall(x->r, "names", &names);
+	if (!names.n) {
+		md_strv_free(&names);
+		return md_api_err(x->c, 400, "no image names given");
+	}
+	/* check them first: once the tar flows, an error cannot be a status */
+	struct md_json *idx = md_index_read();
+	for (size_t i = 0; i < names.n; i++) {
+		char id[MD_DIGEST_LEN + 1];
+		if (!idx || md_image_resolve(idx, names.v[i], id) < 0) {
+			md_json_free(idx);
+			int r = md_api_err(x->c, 404, "No such image: %s", names.v[i]);
+			md_strv_free(&names);
+			return r;
+		}
+	}
+	md_json_free(idx);
+	md_api_head(x->c, 200, "application/x-tar", -1);
+	char **argv = md_alloc((names.n + 4) * sizeof *argv);
+	size_t k = 0;
+	argv[k++] = "save";
+	for (size_t i = 0; i < names.n; i++)
+		argv[k++] = names.v[i];
+	argv[k] = NULL;
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		dup2(x->c->fd, 1);
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 2);
+		_exit(md_run_cmd(md_cmd_find("save"), (int)k - 1, argv + 1));
+	}
+	if (p > 0)
+		waitpid(p, NULL, 0);
+	free(argv);
+	md_strv_free(&names);
+	return -1;
+}
+
+/* ---- containers ---- */
+
+/* The container named in the path, or a 404 already sent. */
+static int md_api_ctr(struct md_api_ctx *x, char id[65])
+{
+	if (md_ctr_find(x->arg[0], id) < 0) {
+		md_api_err(x->c, 404, "No such container: %s", x->arg[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int md_api_ctr_list(struct md_api_ctx *x)
+{
+	int all = md_api_qbool(x->r, "all", 0);
+	const char *lim = md_api_q(x->r, "limit");
+	long long limit = lim ? atoll(lim) : -1;
+	/* filters: {"status": ["running"], "label": ["a=b"]} -> status=running ... */
+	struct md_strv filters = {0};
+	const char *fq = md_api_q(x->r, "filters");
+	if (fq && *fq) {
+		struct md_json *fj = md_json_parse(fq, strlen(fq));
+		if (!md_json_is(fj, MD_J_OBJ)) {
+			md_json_free(fj);
+			return md_api_err(x->c, 400, "invalid filters: %s", fq);
+		}
+		for (struct md_json *k = fj->child; k; k = k->next) {
+			/* a list of values, or {"value": true} as older clients send */
+			for (struct md_json *v = k->child; v; v = v->next) {
+				const char *val = k->t == MD_J_OBJ ? v->key : md_json_str(v);
+				char *f = md_asprintf("%s=%s", k->key, val ? val : "");
+				md_strv_push(&filters, f);
+				free(f);
+			}
+		}
+		md_json_free(fj);
+	}
+	if (filters.n)
+		all = 1;
+	struct md_json *idx = md_index_read();
+	if (!idx) {
+		md_strv_free(&filters);
+		return md_api_engine_err(x->c, 1);
+	}
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	struct { struct md_json *o; double t; } *rows = NULL;
+	size_t n = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		const char *state = md_ctr_state(&c);
+		if ((!all && !md_streq(state, "running") && !md_streq(state, "paused") && !md_streq(state, "restarting")) ||
+		    !md_ps_filter_ok(&c, state, &filters)) {
+			md_ctr_free(&c);
+			continue;
+		}
+		struct md_json *o = md_json_new(MD_J_OBJ), *cc = md_json_get(c.cfg, "Config");
+		md_json_sets(o, "Id", c.id);
+		struct md_json *nm = md_json_set(o, "Names", md_json_new(MD_J_ARR));
+		char *slash = md_asprintf("/%s", c.name);
+		md_json_push(nm, md_json_newstr(slash));
+		free(slash);
+		md_json_sets(o, "Image", md_json_gets(cc, "Image") ? md_json_gets(cc, "Image") : "");
+		md_json_sets(o, "ImageID", md_json_gets(c.cfg, "Image") ? md_json_gets(c.cfg, "Image") : "");
+		struct md_sb cmd = {0};
+		md_sb_puts(&cmd, md_json_gets(c.cfg, "Path") ? md_json_gets(c.cfg, "Path") : "");
+		for (struct md_json *a = md_json_get(c.cfg, "Args") ? md_json_get(c.cfg, "Args")->child : NULL; a; a = a->next)
+			md_sb_printf(&cmd, " %s", md_json_str(a) ? a->s : "");
+		md_json_sets(o, "Command", md_sb_str(&cmd));
+		md_sb_free(&cmd);
+		double t = 0;
+		md_time_parsef(md_json_gets(c.cfg, "Created"), &t);
+		md_json_seti(o, "Created", (long long)t);
+		struct md_json *ports = md_json_set(o, "Ports", md_json_new(MD_J_ARR));
+		for (struct md_json *p = md_json_get(c.cfg, "Ports") ? md_json_get(c.cfg, "Ports")->child : NULL; p; p = p->next) {
+			struct md_json *po = md_json_push(ports, md_json_new(MD_J_OBJ));
+			const char *hip = md_json_gets(p, "HostIp");
+			md_json_sets(po, "IP", hip && *hip ? hip : "0.0.0.0");
+			md_json_seti(po, "PrivatePort", md_json_geti(p, "ContainerPort", 0));
+			md_json_seti(po, "PublicPort", md_json_geti(p, "HostPort", 0));
+			md_json_sets(po, "Type", md_json_gets(p, "Proto") ? md_json_gets(p, "Proto") : "tcp");
+		}
+		struct md_json *lb = md_json_get(cc, "Labels");
+		md_json_set(o, "Labels", md_json_is(lb, MD_J_OBJ) ? md_json_clone(lb) : md_json_new(MD_J_OBJ));
+		md_json_sets(o, "State", state);
+		char st[128];
+		md_ctr_status_text(&c, state, st, sizeof st);
+		md_json_sets(o, "Status", st);
+		struct md_json *hc = md_json_set(o, "HostConfig", md_json_new(MD_J_OBJ));
+		const char *nmode = md_json_gets(md_json_get(c.cfg, "HostConfig"), "NetworkMode");
+		md_json_sets(hc, "NetworkMode", nmode ? nmode : "bridge");
+		struct md_json *ins = md_ctr_inspect_json(&c);
+		md_json_set(o, "NetworkSettings", md_json_clone(md_json_get(ins, "NetworkSettings")));
+		md_json_set(o, "Mounts", md_json_clone(md_json_get(ins, "Mounts")));
+		md_json_free(ins);
+		rows = md_realloc(rows, (n + 1) * sizeof *rows);
+		rows[n].o = o;
+		rows[n].t = t;
+		n++;
+		md_ctr_free(&c);
+	}
+	md_json_free(idx);
+	md_strv_free(&filters);
+	md_errmsg[0] = 0;
+	/* newest first, as Docker */
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && rows[k - 1].t < rows[k].t; k--) {
+			__typeof__(*rows) tmp = rows[k];
+			rows[k] = rows[k - 1];
+			rows[k - 1] = tmp;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (limit < 0 || (long long)i < limit)
+			md_json_push(arr, rows[i].o);
+		else
+			md_json_free(rows[i].o);
+	}
+	free(rows);
+	return md_api_json(x->c, 200, arr);
+}
+
+/* HostConfig fields minidock applies; any other one set to something
+ * other than its zero value is refused (400), not silently ignored. */
+static const char *const md_api_hc_known[] = {
+	"Binds", "LogConfig", "NetworkMode", "PortBindings", "RestartPolicy", "AutoRemove", "CapAdd", "CapDrop",
+	"Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
+	"SecurityOpt", "Tmpfs", "UsernsMode", "ShmSize", "ConsoleSize", "CpuShares", "Memory", "NanoCpus", "CpuPeriod",
+	"CpuQuota", "CpusetCpus", "CpusetMems", "Devices", "MemorySwap", "PidsLimit", "Ulimits", "Init", "Mounts",
+	NULL};
+
+static int md_api_zero(const struct md_json *v)
+{
+	if (!v || v->t == MD_J_NULL || v->t == MD_J_FALSE)
+		return 1;
+	if (v->t == MD_J_STR)
+		return !v->s[0];
+	if (v->t == MD_J_NUM)
+		return strtod(v->s, NULL) == 0;
+	if (v->t == MD_J_ARR || v->t == MD_J_OBJ) {
+		for (const struct md_json *c = v->child; c; c = c->next)
+			if (!md_api_zero(c))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+static int md_api_hc_check(struct md_json *hc, char *bad, size_t n)
+{
+	for (struct md_json *f = hc ? hc->child : NULL; f; f = f->next) {
+		int known = 0;
+		for (size_t i = 0; md_api_hc_known[i] && !known; i++)
+			known = strcmp(f->key, md_api_hc_known[i]) == 0;
+		if (known || md_api_zero(f))
+			continue;
+		/* values that mean "the default" */
+		const char *s = md_json_str(f);
+		if ((!strcmp(f->key, "IpcMode") && (md_streq(s, "private") || md_streq(s, "shareable"))) ||
+		    (!strcmp(f->key, "CgroupnsMode") && (md_streq(s, "private") || md_streq(s, "host"))) ||
+		    (!strcmp(f->key, "Isolation") && md_streq(s, "default")) ||
+		    (!strcmp(f->key, "MemorySwappiness") && f->t == MD_J_NUM && atoll(f->s) == -1) ||
+		    (!strcmp(f->key, "OomScoreAdj") && 0) || !strcmp(f->key, "MaskedPaths") || !strcmp(f->key, "ReadonlyPaths"))
+			continue;
+		snprintf(bad, n, "%s", f->key);
+		return -1;
+	}
+	const char *lt = md_json_gets(md_json_get(hc, "LogConfig"), "Type");
+	if (lt && *lt && strcmp(lt, "json-file") && strcmp(lt, "local")) {
+		snprintf(bad, n, "LogConfig.Type %s", lt);
+		return -1;
+	}
+	return 0;
+}
+
+static int md_api_ctr_create(struct md_api_ctx *x)
+{
+	struct md_json *body = md_api_body_json(x->c);
+	if (!body)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	if (!md_json_is(body, MD_J_OBJ)) {
+		md_json_free(body);
+		return md_api_err(x->c, 400, "the request body must be a JSON object");
+	}
+	/* the API's flat Config + HostConfig -> the engine's request */
+	struct md_json *hc = md_json_get(body, "HostConfig");
+	char bad[160];
+	if (hc && md_api_hc_check(hc, bad, sizeof bad) < 0) {
+		md_json_free(body);
+		return md_api_err(x->c, 400, "HostConfig.%s is not supported by minidock", bad);
+	}
+	struct md_json *req = md_json_new(MD_J_OBJ);
+	struct md_json *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
+	for (struct md_json *f = body->child; f; f = f->next)
+		if (strcmp(f->key, "HostConfig") && strcmp(f->key, "NetworkingConfig") && strcmp(f->key, "Platform"))
+			md_json_set(cc, f->key, md_json_clone(f));
+	struct md_json *nhc = md_json_set(req, "HostConfig", hc ? md_json_clone(hc) : md_json_new(MD_J_OBJ));
+	(void)nhc;
+	/* NetworkingConfig.EndpointsConfig is the engine's own shape */
+	if (md_json_get(body, "NetworkingConfig"))
+		md_json_set(req, "NetworkingConfig", md_json_clone(md_json_get(body, "NetworkingConfig")));
+	md_json_free(body);
+	const char *name = md_api_q(x->r, "name");
+	char nbuf[256];
+	snprintf(nbuf, sizeof nbuf, "%s", name ? name : "");
+	char id[65];
+	md_errmsg[0] = 0;
+	int r = md_ctr_create(req, nbuf, id);
+	const char *img = md_json_gets(md_json_get(req, "Config"), "Image");
+	char ibuf[512];
+	snprintf(ibuf, sizeof ibuf, "%s", img ? img : "");
+	md_json_free(req);
+	if (r < 0) {
+		if (strstr(md_errmsg, "not found") && strstr(md_errmsg, "image"))
+			return md_api_err(x->c, 404, "No such image: %s", ibuf);
+		return md_api_engine_err(x->c, 125);
+	}
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "Id", id);
+	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
+	return md_api_json(x->c, 201, o);
+}
+
+static int md_api_ctr_inspect(struct md_api_ctx *x)
+{
+	char id[65];
+	struct md_ctr c;
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	if (md_ctr_load(id, &c) < 0)
+		return md_api_engine_err(x->c, 1);
+	struct md_json *o = md_ctr_inspect_json(&c);
+	md_ctr_free(&c);
+	return md_api_json(x->c, 200, o);
+}
+
+static int md_api_ctr_start(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	int code;
+	int r = md_ctr_start(id, "", NULL, &code);
+	if (r < 0)
+		return md_api_err(x->c, code == 126 || code == 127 ? 400 : md_api_status_of(md_errmsg, 1), "%s", md_errmsg);
+	return md_api_send(x->c, r == 1 ? 304 : 204, NULL, NULL, 0);
+}
+
+static int md_api_ctr_stop(struct md_api_ctx *x)
+{
+	char id[65];
+	struct md_ctr c;
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	if (md_ctr_load(id, &c) == 0) {
+		md_ctr_reconcile(&c);
+		int running = md_ctr_running(&c);
+		md_ctr_free(&c);
+		if (!running && strcmp(x->arg[1] ? x->arg[1] : "", "restart") != 0)
+			return md_api_send(x->c, 304, NULL, NULL, 0);
+	}
+	const char *t = md_api_q(x->r, "t");
+	char tb[32];
+	snprintf(tb, sizeof tb, "%s", t ? t : "");
+	char *argv[] = {x->arg[1] ? x->arg[1] : "stop", id, *tb ? "-t" : NULL, tb, NULL};
+	return md_api_cli_reply(x->c, argv, 204);
+}
+
+static int md_api_ctr_restart(struct md_api_ctx *x)
+{
+	x->arg[1] = "restart";
+	return md_api_ctr_stop(x);
+}
+
+static int md_api_ctr_kill(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	const char *s = md_api_q(x->r, "signal");
+	char sb[32];
+	snprintf(sb, sizeof sb, "%s", s && *s ? s : "KILL");
+	char *argv[] = {"kill", "-s", sb, id, NULL};
+	return md_api_cli_reply(x->c, argv, 204);
+}
+
+static int md_api_ctr_pause(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	char *argv[] = {x->arg[1], id, NULL};
+	return md_api_cli_reply(x->c, argv, 204);
+}
+
+static int md_api_ctr_delete(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	char *argv[5];
+	int k = 0;
+	argv[k++] = "rm";
+	if (md_api_qbool(x->r, "force", 0))
+		argv[k++] = "-f";
+	if (md_api_qbool(x->r, "v", 0))
+		argv[k++] = "-v";
+	argv[k++] = id;
+	argv[k] = NULL;
+	return md_api_cli_reply(x->c, argv, 204);
+}
+
+static int md_api_ctr_rename(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	const char *n = md_api_q(x->r, "name");
+	char nb[256];
+	snprintf(nb, sizeof nb, "%s", n ? n : "");
+	char *argv[] = {"rename", id, nb, NULL};
+	return md_api_cli_reply(x->c, argv, 204);
+}
+
+/* wait?condition=not-running (default) | next-exit | removed */
+static int md_api_ctr_wait(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	const char *cond = md_api_q(x->r, "condition");
+	char cb[32];
+	snprintf(cb, sizeof cb, "%s", cond ? cond : "not-running");
+	if (strcmp(cb, "not-running") && strcmp(cb, "next-exit") && strcmp(cb, "removed"))
+		return md_api_err(x->c, 400, "invalid condition: \"%s\"", cb);
+	/* the head goes at once: a client waits for it before it starts the
+	 * container (Docker's CLI does), the status follows at the exit */
+	md_api_head(x->c, 200, "application/json", -1);
+	long long code = -1;
+	for (;;) {
+		struct md_ctr c;
+		if (md_ctr_load(id, &c) < 0) {
+			if (!strcmp(cb, "removed") || code >= 0)
+				break;
+			const char *m = "{\"StatusCode\":-1,\"Error\":{\"Message\":\"the container is gone\"}}\n";
+			md_write_all(x->c->fd, m, strlen(m));
+			return -1;
+		}
+		md_ctr_reconcile(&c);
+		char st[32];
+		snprintf(st, sizeof st, "%s", md_ctr_status_raw(&c) ? md_ctr_status_raw(&c) : "");
+		int alive = md_ctr_monitor_alive(id);
+		long long ec = md_json_geti(c.st, "ExitCode", 0);
+		md_ctr_free(&c);
+		if (code < 0 && !strcmp(cb, "not-running") && !alive && !md_streq(st, "running"))
+			code = ec; /* already stopped (or never started) */
+		if (code >= 0 && strcmp(cb, "removed") != 0)
+			break;
+		if (alive && code < 0) {
+			int fd = md_mon_connect(id, "wait");
+			char type, buf[256];
+			size_t n;
+			while (fd >= 0 && md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0)
+				if (type == 'X') {
+					code = atoll(buf);
+					break;
+				}
+			if (fd >= 0)
+				close(fd);
+			md_errmsg[0] = 0;
+			continue;
+		}
+		/* not started yet (or being removed): look again shortly, unless
+		 * the client went away */
+		struct pollfd pf = {x->c->fd, POLLRDHUP, 0};
+		if (poll(&pf, 1, 50) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			return -1;
+	}
+	char b[96];
+	int n = snprintf(b, sizeof b, "{\"StatusCode\":%lld,\"Error\":null}\n", code < 0 ? 0 : code);
+	md_write_all(x->c->fd, b, (size_t)n);
+	return -1;
+}
+
+static int md_api_ctr_logs(struct md_api_ctx *x)
+{
+	char id[65];
+	struct md_ctr c;
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	if (md_ctr_load(id, &c) < 0)
+		return md_api_engine_err(x->c, 1);
+	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
+	md_ctr_free(&c);
+	int o = md_api_qbool(x->r, "stdout", 0), e = md_api_qbool(x->r, "stderr", 0);
+	if (!o && !e)
+		return md_api_err(x->c, 400, "Bad parameters: you must choose at least one stream");
+	char since[64] = "", until[64] = "", tail[32] = "";
+	const char *v;
+	if ((v = md_api_q(x->r, "since")) && strcmp(v, "0"))
+		snprintf(since, sizeof since, "%s", v);
+	if ((v = md_api_q(x->r, "until")) && strcmp(v, "0"))
+		snprintf(until, sizeof until, "%s", v);
+	if ((v = md_api_q(x->r, "tail")))
+		snprintf(tail, sizeof tail, "%s", v);
+	char *argv[16];
+	int k = 0;
+	argv[k++] = "logs";
+	if (md_api_qbool(x->r, "follow", 0))
+		argv[k++] = "-f";
+	if (md_api_qbool(x->r, "timestamps", 0))
+		argv[k++] = "-t";
+	if (*since) {
+		argv[k++] = "--since";
+		argv[k++] = since;
+	}
+	if (*until) {
+		argv[k++] = "--until";
+		argv[k++] = until;
+	}
+	if (*tail) {
+		argv[k++] = "--tail";
+		argv[k++] = tail;
+	}
+	argv[k++] = id;
+	argv[k] = NULL;
+	md_api_head(x->c, 200, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", -1);
+	md_api_stdio(x->c, !tty);
+	md_log_only = o && !e ? 1 : !o && e ? 2 : 0;
+	md_run_cmd(md_cmd_find("logs"), k - 1, argv + 1);
+	fflush(NULL);
+	_exit(0);
+}
+
+/* attach: an API client joins the container's stdio.  Before the start it
+ * holds a monitor of its own, which starts the container when told to, so
+ * no early output is lost. */
+static int md_api_ctr_attach(struct md_api_ctx *x)
+{
+	char id[65];
+	struct md_ctr c;
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	if (md_ctr_load(id, &c) < 0)
+		return md_api_engine_err(x->c, 1);
+	struct md_json *cc = md_json_get(c.cfg, "Config");
+	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
+	int in = md_api_qbool(x->r, "stdin", 0) && md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE);
+	int out = md_api_qbool(x->r, "stdout", 0), err = md_api_qbool(x->r, "stderr", 0);
+	char hello[64];
+	snprintf(hello, sizeof hello, "%s%s%s", in ? "in " : "", out ? "out " : "", err ? "err" : "");
+	int lk = md_ctr_lock(id);
+	md_ctr_reconcile_locked(&c, lk);
+	int fd = -1;
+	if (md_ctr_running(&c) || md_ctr_monitor_alive(id)) {
+		fd = md_mon_connect(id, hello);
+	} else if (md_streq(md_ctr_status_raw(&c), "created") || md_streq(md_ctr_status_raw(&c), "exited")) {
+		char h2[80];
+		snprintf(h2, sizeof h2, "%s hold", hello);
+		fd = md_mon_spawn(id, h2);
+		/* wait until it holds (a start now finds it), or failed */
+		char type, buf[1200];
+		size_t n;
+		while (fd >= 0) {
+			if (md_frame_recv(fd, &type, buf, sizeof buf, &n) < 0) {
+				close(fd);
+				fd = md_err("the monitor went away");
+			} else if (type == 'F') {
+				close(fd);
+				const char *msg = strchr(buf, ' ');
+				fd = md_err("%s", msg ? msg + 1 : buf);
+			} else if (type == 'Z') {
+				break;
+			}
+		}
+	}
+	if (lk >= 0)
+		close(lk);
+	md_ctr_free(&c);
+	if (fd < 0)
+		return md_api_err(x->c, 409, "%s", md_errmsg[0] ? md_errmsg : "cannot attach");
+	md_api_hijack(x->c, tty);
+	md_api_stdio(x->c, !tty);
+	md_attach_relay(fd, tty, in);
+	_exit(0);
+}
+
+static int md_api_ctr_resize(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	const char *h = md_api_q(x->r, "h");
+	unsigned rows = h ? (unsigned)atoi(h) : 0;
+	const char *w = md_api_q(x->r, "w");
+	unsigned cols = w ? (unsigned)atoi(w) : 0;
+	if (!rows || !cols || rows > 65535 || cols > 65535)
+		return md_api_err(x->c, 400, "bad terminal size h=%u w=%u", rows, cols);
+	int fd = md_mon_connect(id, "");
+	if (fd < 0)
+		return md_api_err(x->c, 409, "Container %s is not running", x->arg[0]);
+	char b[32];
+	snprintf(b, sizeof b, "%u %u", rows, cols);
+	md_frame_sends(fd, 'R', b);
+	close(fd);
+	return md_api_send(x->c, 200, NULL, NULL, 0);
+}
+
+static int md_api_ctr_top(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	char *argv[] = {"top", id, NULL};
+	struct md_sb out = {0}, err = {0};
+	int code = md_api_cli(argv, -1, NULL, NULL, &out, &err);
+	if (code) {
+		int r = md_api_err(x->c, md_api_status_of(md_sb_str(&err), code), "%s", md_sb_str(&err));
+		md_sb_free(&out);
+		md_sb_free(&err);
+		return r;
+	}
+	/* the table: columns split on runs of spaces; CMD takes the rest */
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	struct md_json *ti = md_json_set(o, "Titles", md_json_new(MD_J_ARR));
+	struct md_json *pr = md_json_set(o, "Processes", md_json_new(MD_J_ARR));
+	int ncol = 0, first = 1;
+	for (char *l = strtok(out.s ? out.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n")) {
+		struct md_json *row = first ? ti : md_json_push(pr, md_json_new(MD_J_ARR));
+		int col = 0;
+		char *p = l;
+		while (*p) {
+			while (*p == ' ')
+				p++;
+			if (!*p)
+				break;
+			char *e = p;
+			if (!first && col == ncol - 1)
+				e = p + strlen(p);
+			else
+				while (*e && *e != ' ')
+					e++;
+			char save = *e;
+			*e = 0;
+			md_json_push(row, md_json_newstr(p));
+			*e = save;
+			p = e;
+			col++;
+		}
+		if (first)
+			ncol = col;
+		first = 0;
+	}
+	md_sb_free(&out);
+	md_sb_free(&err);
+	return md_api_json(x->c, 200, o);
+}
+
+static int md_api_ctr_stats(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return md_api_engine_err(x->c, 1);
+	md_ctr_reconcile(&c);
+	int running = md_ctr_running(&c);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	char now[64];
+	md_time_now(now, sizeof now);
+	md_json_sets(o, "read", now);
+	md_json_sets(o, "preread", "0001-01-01T00:00:00Z");
+	char *nm = md_asprintf("/%s", c.name);
+	md_json_sets(o, "name", nm);
+	free(nm);
+	md_json_sets(o, "id", id);
+	struct md_cg_stats cs;
+	memset(&cs, 0, sizeof cs);
+	if (running)
+		md_cg_stats(md_cgroup_parent(), id, &cs);
+	md_errmsg[0] = 0;
+	struct md_json *ps = md_json_set(o, "pids_stats", md_json_new(MD_J_OBJ));
+	md_json_seti(ps, "current", (long long)cs.pids_current);
+	if (cs.pids_limit > 0)
+		md_json_seti(ps, "limit", (long long)cs.pids_limit);
+	struct md_json *cpu = md_json_set(o, "cpu_stats", md_json_new(MD_J_OBJ));
+	struct md_json *cu = md_json_set(cpu, "cpu_usage", md_json_new(MD_J_OBJ));
+	md_json_seti(cu, "total_usage", (long long)cs.cpu_usage_ns);
+	md_json_seti(cu, "usage_in_kernelmode", 0);
+	md_json_seti(cu, "usage_in_usermode", 0);
+	/* system time as Docker counts it: the sum of /proc/stat's cpu line, in ns */
+	unsigned long long sys = 0;
+	FILE *f = fopen("/proc/stat", "re");
+	if (f) {
+		char line[512];
+		if (fgets(line, sizeof line, f) && md_startswith(line, "cpu ")) {
+			char *p = line + 4;
+			for (int i = 0; i < 8; i++)
+				sys += strtoull(p, &p, 10);
+		}
+		fclose(f);
+	}
+	long hz = sysconf(_SC_CLK_TCK);
+	md_json_seti(cpu, "system_cpu_usage", (long long)(sys * (1000000000ULL / (unsigned long long)(hz > 0 ? hz : 100))));
+	md_json_seti(cpu, "online_cpus", md_ncpus());
+	struct md_json *th = md_json_set(cpu, "throttling_data", md_json_new(MD_J_OBJ));
+	md_json_seti(th, "periods", 0);
+	md_json_seti(th, "throttled_periods", 0);
+	md_json_seti(th, "throttled_time", 0);
+	md_json_set(o, "precpu_stats", md_json_clone(cpu));
+	struct md_json *mem = md_json_set(o, "memory_stats", md_json_new(MD_J_OBJ));
+	if (running) {
+		md_json_seti(mem, "usage", (long long)cs.mem_usage);
+		md_json_seti(mem, "limit", (long long)cs.mem_limit);
+		struct md_json *ms = md_json_set(mem, "stats", md_json_new(MD_J_OBJ));
+		md_json_seti(ms, "cache", (long long)cs.mem_cache);
+	}
+	md_json_set(o, "blkio_stats", md_json_new(MD_J_OBJ));
+	md_ctr_free(&c);
+	return md_api_json(x->c, 200, o);
+}
+
+/* ---- exec: instances are files in the run root, RUNROOT/execs/ID.json ---- */
+
+static char *md_api_exec_path(const char *eid, const char *ext)
+{
+	return md_asprintf("%s/execs/%s.%s", md_st.runroot, eid, ext);
+}
+
+static struct md_json *md_api_exec_load(const char *eid)
+{
+	for (const char *p = eid; *p; p++)
+		if (!isxdigit((unsigned char)*p))
+			return NULL;
+	if (strlen(eid) != 64)
+		return NULL;
+	char *p = md_api_exec_path(eid, "json");
+	struct md_json *j = md_path_exists(p) ? md_json_parse_file(p) : NULL;
+	free(p);
+	md_errmsg[0] = 0;
+	return j;
+}
+
+static int md_api_exec_save(const char *eid, struct md_json *j)
+{
+	char *d = md_asprintf("%s/execs", md_st.runroot);
+	md_mkdir_p(d, 0700);
+	free(d);
+	char *p = md_api_exec_path(eid, "json"), *s = md_json_dump(j, 0);
+	int r = md_write_file_atomic(p, s, strlen(s), 0600);
+	free(p);
+	free(s);
+	return r;
+}
+
+static int md_api_exec_create(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	struct md_json *body = md_api_body_json(x->c);
+	if (!body)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	struct md_json *cmd = md_json_get(body, "Cmd");
+	if (!md_json_is(cmd, MD_J_ARR) || !cmd->n) {
+		md_json_free(body);
+		return md_api_err(x->c, 400, "No exec command specified");
+	}
+	struct md_ctr c;
+	int running = 0;
+	if (md_ctr_load(id, &c) == 0) {
+		md_ctr_reconcile(&c);
+		running = md_ctr_running(&c);
+		if (running && md_ctr_paused(&c)) {
+			md_ctr_free(&c);
+			md_json_free(body);
+			return md_api_err(x->c, 409, "Container %s is paused, unpause the container before exec", id);
+		}
+		md_ctr_free(&c);
+	}
+	if (!running) {
+		md_json_free(body);
+		return md_api_err(x->c, 409, "Container %s is not running", id);
+	}
+	char eid[65];
+	md_random_hex(eid, 32);
+	struct md_json *j = md_json_new(MD_J_OBJ);
+	md_json_sets(j, "ID", eid);
+	md_json_sets(j, "ContainerID", id);
+	md_json_set(j, "Config", body);
+	md_json_set(j, "Running", md_json_newbool(0));
+	md_json_set(j, "ExitCode", md_json_new(MD_J_NULL));
+	md_json_seti(j, "Pid", 0);
+	if (md_api_exec_save(eid, j) < 0) {
+		md_json_free(j);
+		return md_api_engine_err(x->c, 1);
+	}
+	md_json_free(j);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "Id", eid);
+	return md_api_json(x->c, 201, o);
+}
+
+static int md_api_exec_start(struct md_api_ctx *x)
+{
+	struct md_json *j = md_api_exec_load(x->arg[0]);
+	if (!j)
+		return md_api_err(x->c, 404, "No such exec instance: %s", x->arg[0]);
+	struct md_json *body = md_api_body_json(x->c);
+	if (!body) {
+		md_json_free(j);
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	}
+	if (md_json_is(md_json_get(j, "Running"), MD_J_TRUE) || !md_json_is(md_json_get(j, "ExitCode"), MD_J_NULL)) {
+		md_json_free(j);
+		md_json_free(body);
+		return md_api_err(x->c, 409, "exec %s has already run", x->arg[0]);
+	}
+	struct md_json *cfg = md_json_get(j, "Config");
+	int det = md_json_is(md_json_get(body, "Detach"), MD_J_TRUE);
+	int tty = md_json_is(md_json_get(body, "Tty"), MD_J_TRUE) || md_json_is(md_json_get(cfg, "Tty"), MD_J_TRUE);
+	int in = md_json_is(md_json_get(cfg, "AttachStdin"), MD_J_TRUE);
+	/* the initial terminal size, for `exec -t` (resize updates it) */
+	struct md_json *cs = md_json_get(body, "ConsoleSize");
+	if (!md_json_is(cs, MD_J_ARR))
+		cs = md_json_get(cfg, "ConsoleSize");
+	char *szp = md_api_exec_path(x->arg[0], "size");
+	if (md_json_is(cs, MD_J_ARR) && cs->n == 2 && md_json_at(cs, 0)->s && md_json_at(cs, 1)->s && atoi(md_json_at(cs, 0)->s) > 0) {
+		char b[48];
+		snprintf(b, sizeof b, "%d %d\n", atoi(md_json_at(cs, 0)->s), atoi(md_json_at(cs, 1)->s));
+		md_write_file_atomic(szp, b, strlen(b), 0600);
+	}
+	struct md_strv av = {0};
+	md_strv_push(&av, "minidock");
+	md_strv_push(&av, "--root");
+	md_strv_push(&av, md_st.root);
+	md_strv_push(&av, "--run-root");
+	md_strv_push(&av, md_st.runroot);
+	md_strv_push(&av, "exec");
+	if (det)
+		md_strv_push(&av, "-d");
+	if (tty)
+		md_strv_push(&av, "-t");
+	if (in)
+		md_strv_push(&av, "-i");
+	if (md_json_is(md_json_get(cfg, "Privileged"), MD_J_TRUE))
+		md_strv_push(&av, "--privileged");
+	const char *u = md_json_gets(cfg, "User"), *w = md_json_gets(cfg, "WorkingDir");
+	if (u && *u) {
+		md_strv_push(&av, "-u");
+		md_strv_push(&av, u);
+	}
+	if (w && *w) {
+		md_strv_push(&av, "-w");
+		md_strv_push(&av, w);
+	}
+	struct md_json *env = md_json_get(cfg, "Env");
+	for (struct md_json *e = env ? env->child : NULL; e; e = e->next)
+		if (md_json_str(e)) {
+			md_strv_push(&av, "-e");
+			md_strv_push(&av, e->s);
+		}
+	md_strv_push(&av, md_json_gets(j, "ContainerID"));
+	for (struct md_json *a = md_json_get(cfg, "Cmd")->child; a; a = a->next)
+		md_strv_push(&av, md_json_str(a) ? a->s : "");
+	md_json_free(body);
+	if (!det) {
+		md_api_hijack(x->c, tty);
+	}
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		if (det) {
+			int nul = open("/dev/null", O_RDWR);
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		} else {
+			dup2(x->c->fd, 0);
+			dup2(x->c->fd, 1);
+			dup2(x->c->fd, 2);
+			setenv("MINIDOCK_API_STREAM", tty ? "raw" : "mux", 1);
+		}
+		setenv("MINIDOCK_TTY_SIZE_FILE", szp, 1);
+		md_close_fds_from(3);
+		execv("/proc/self/exe", av.v);
+		_exit(126);
+	}
+	md_strv_free(&av);
+	free(szp);
+	if (p < 0) {
+		md_json_free(j);
+		return md_api_err(x->c, 500, "fork: %s", strerror(errno));
+	}
+	md_json_set(j, "Running", md_json_newbool(1));
+	md_json_seti(j, "Pid", p);
+	md_api_exec_save(x->arg[0], j);
+	int st;
+	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+		;
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	md_json_set(j, "Running", md_json_newbool(0));
+	md_json_seti(j, "ExitCode", code);
+	md_api_exec_save(x->arg[0], j);
+	md_json_free(j);
+	if (det)
+		return md_api_send(x->c, 200, NULL, NULL, 0);
+	return -1;
+}
+
+static int md_api_exec_inspect(struct md_api_ctx *x)
+{
+	struct md_json *j = md_api_exec_load(x->arg[0]);
+	if (!j)
+		return md_api_err(x->c, 404, "No such exec instance: %s", x->arg[0]);
+	struct md_json *cfg = md_json_get(j, "Config");
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "ID", x->arg[0]);
+	md_json_sets(o, "ContainerID", md_json_gets(j, "ContainerID"));
+	md_json_set(o, "Running", md_json_clone(md_json_get(j, "Running")));
+	md_json_set(o, "ExitCode", md_json_clone(md_json_get(j, "ExitCode")));
+	md_json_set(o, "OpenStdin", md_json_newbool(md_json_is(md_json_get(cfg, "AttachStdin"), MD_J_TRUE)));
+	md_json_set(o, "OpenStdout", md_json_newbool(md_json_is(md_json_get(cfg, "AttachStdout"), MD_J_TRUE)));
+	md_json_set(o, "OpenStderr", md_json_newbool(md_json_is(md_json_get(cfg, "AttachStderr"), MD_J_TRUE)));
+	md_json_set(o, "CanRemove", md_json_newbool(0));
+	md_json_sets(o, "DetachKeys", "");
+	md_json_seti(o, "Pid", md_json_geti(j, "Pid", 0));
+	struct md_json *pc = md_json_set(o, "ProcessConfig", md_json_new(MD_J_OBJ));
+	md_json_set(pc, "tty", md_json_newbool(md_json_is(md_json_get(cfg, "Tty"), MD_J_TRUE)));
+	struct md_json *cmd = md_json_get(cfg, "Cmd");
+	md_json_sets(pc, "entrypoint", cmd && cmd->child && md_json_str(cmd->child) ? cmd->child->s : "");
+	struct md_json *args = md_json_set(pc, "arguments", md_json_new(MD_J_ARR));
+	for (struct md_json *a = cmd && cmd->child ? cmd->child->next : NULL; a; a = a->next)
+		md_json_push(args, md_json_clone(a));
+	md_json_set(pc, "privileged", md_json_newbool(md_json_is(md_json_get(cfg, "Privileged"), MD_J_TRUE)));
+	md_json_sets(pc, "user", md_json_gets(cfg, "User") ? md_json_gets(cfg, "User") : "");
+	md_json_free(j);
+	return md_api_json(x->c, 200, o);
+}
+
+static int md_api_exec_resize(struct md_api_ctx *x)
+{
+	struct md_json *j = md_api_exec_load(x->arg[0]);
+	if (!j)
+		return md_api_err(x->c, 404, "No such exec instance: %s", x->arg[0]);
+	const char *h = md_api_q(x->r, "h");
+	int rows = h ? atoi(h) : 0;
+	const char *w = md_api_q(x->r, "w");
+	int cols = w ? atoi(w) : 0;
+	if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535) {
+		md_json_free(j);
+		return md_api_err(x->c, 400, "bad terminal size");
+	}
+	char b[48], *p = md_api_exec_path(x->arg[0], "size");
+	snprintf(b, sizeof b, "%d %d\n", rows, cols);
+	md_write_file_atomic(p, b, strlen(b), 0600);
+	free(p);
+	pid_t pid = (pid_t)md_json_geti(j, "Pid", 0);
+	if (pid > 0 && md_json_is(md_json_get(j, "Running"), MD_J_TRUE))
+		kill(pid, SIGWINCH);
+	md_json_free(j);
+	return md_api_send(x->c, 200, NULL, NULL, 0);
+}
+
+/* ---- networks and volumes ---- */
+
+#if MD_FEATURE_NET
+static int md_api_networks(struct md_api_ctx *x)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_api_engine_err(x->c, 1);
+	md_net_default(idx); /* "bridge" is always listed */
+	md_errmsg[0] = 0;
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
+		md_json_push(arr, md_net_inspect_json(idx, n));
+	static const char *const builtin[][2] = {{"host", "host"}, {"none", "null"}};
+	for (size_t i = 0; i < 2; i++) {
+		struct md_json *o = md_json_push(arr, md_json_new(MD_J_OBJ));
+		md_json_sets(o, "Name", builtin[i][0]);
+		md_json_sets(o, "Id", builtin[i][0]);
+		md_json_sets(o, "Driver", builtin[i][1]);
+		md_json_sets(o, "Scope", "local");
+	}
+	md_json_free(idx);
+	return md_api_json(x->c, 200, arr);
+}
+
+static int md_api_network_inspect(struct md_api_ctx *x)
+{
+	struct md_json *idx = md_index_read();
+	struct md_json *n = idx ? (md_streq(x->arg[0], "bridge") ? md_net_default(idx) : md_net_get(idx, x->arg[0])) : NULL;
+	md_errmsg[0] = 0;
+	if (!n) {
+		md_json_free(idx);
+		return md_api_err(x->c, 404, "network %s not found", x->arg[0]);
+	}
+	struct md_json *o = md_net_inspect_json(idx, n);
+	md_json_free(idx);
+	return md_api_json(x->c, 200, o);
+}
+
+static int md_api_network_create(struct md_api_ctx *x)
+{
+	struct md_json *b = md_api_body_json(x->c);
+	if (!b)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	const char *drv = md_json_gets(b, "Driver");
+	if (drv && *drv && strcmp(drv, "bridge")) {
+		md_json_free(b);
+		return md_api_err(x->c, 400, "network driver %s is not supported (only bridge)", drv);
+	}
+	struct md_strv av = {0};
+	md_strv_push(&av, "network create");
+	struct md_json *cfg = md_json_get(md_json_get(b, "IPAM"), "Config");
+	struct md_json *c0 = md_json_is(cfg, MD_J_ARR) && cfg->child ? cfg->child : NULL;
+	if (md_json_gets(c0, "Subnet")) {
+		md_strv_push(&av, "--subnet");
+		md_strv_push(&av, md_json_gets(c0, "Subnet"));
+	}
+	if (md_json_gets(c0, "Gateway")) {
+		md_strv_push(&av, "--gateway");
+		md_strv_push(&av, md_json_gets(c0, "Gateway"));
+	}
+	if (md_json_is(md_json_get(b, "Internal"), MD_J_TRUE))
+		md_strv_push(&av, "--internal");
+	struct md_json *lb = md_json_get(b, "Labels");
+	for (struct md_json *l = md_json_is(lb, MD_J_OBJ) ? lb->child : NULL; l; l = l->next) {
+		char *kv = md_asprintf("%s=%s", l->key, md_json_str(l) ? l->s : "");
+		md_strv_push(&av, "--label");
+		md_strv_push(&av, kv);
+		free(kv);
+	}
+	md_strv_push(&av, md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "");
+	md_json_free(b);
+	struct md_sb out = {0}, err = {0};
+	int code = md_api_cli(av.v, -1, NULL, NULL, &out, &err);
+	md_strv_free(&av);
+	int r;
+	if (code) {
+		r = md_api_err(x->c, md_api_status_of(md_sb_str(&err), code), "%s", md_sb_str(&err));
+	} else {
+		struct md_json *o = md_json_new(MD_J_OBJ);
+		char *id = out.s ? out.s : (char[1]){0};
+		id[strcspn(id, "\n")] = 0;
+		md_json_sets(o, "Id", id);
+		md_json_sets(o, "Warning", "");
+		r = md_api_json(x->c, 201, o);
+	}
+	md_sb_free(&out);
+	md_sb_free(&err);
+	return r;
+}
+
+static int md_api_network_delete(struct md_api_ctx *x)
+{
+	char *argv[] = {"network rm", x->arg[0], NULL};
+	return md_api_cli_reply(x->c, argv, 204);
+}
+
+/* connect and disconnect: {"Container": X, "EndpointConfig": {...}} */
+static int md_api_network_connect(struct md_api_ctx *x)
+{
+	struct md_json *b = md_api_body_json(x->c);
+	if (!b)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	int dis = md_streq(x->arg[1], "disconnect");
+	struct md_strv av = {0};
+	md_strv_push(&av, dis ? "network disconnect" : "network connect");
+	if (dis && md_json_is(md_json_get(b, "Force"), MD_J_TRUE))
+		md_strv_push(&av, "-f");
+	struct md_json *ec = md_json_get(b, "EndpointConfig");
+	const char *ip = md_json_gets(md_json_get(ec, "IPAMConfig"), "IPv4Address");
+	if (!dis && ip && *ip) {
+		md_strv_push(&av, "--ip");
+		md_strv_push(&av, ip);
+	}
+	struct md_json *al = md_json_get(ec, "Aliases");
+	for (struct md_json *a = !dis && md_json_is(al, MD_J_ARR) ? al->child : NULL; a; a = a->next)
+		if (md_json_str(a)) {
+			md_strv_push(&av, "--alias");
+			md_strv_push(&av, a->s);
+		}
+	md_strv_push(&av, x->arg[0]);
+	md_strv_push(&av, md_json_gets(b, "Container") ? md_json_gets(b, "Container") : "");
+	md_json_free(b);
+	int r = md_api_cli_reply(x->c, av.v, 200);
+	md_strv_free(&av);
+	return r;
+}
+#endif
+
+static int md_api_volumes(struct md_api_ctx *x)
+{
+	struct md_strv vs = {0};
+	md_volume_list(&vs);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	struct md_json *arr = md_json_set(o, "Volumes", md_json_new(MD_J_ARR));
+	for (size_t i = 0; i < vs.n; i++) {
+		struct md_json *v = md_volume_inspect_json(vs.v[i]);
+		if (v)
+			md_json_push(arr, v);
+	}
+	md_strv_free(&vs);
+	md_errmsg[0] = 0;
+	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
+	return md_api_json(x->c, 200, o);
+}
+
+static int md_api_volume_inspect(struct md_api_ctx *x)
+{
+	struct md_json *v = md_volume_inspect_json(x->arg[0]);
+	if (!v)
+		return md_api_err(x->c, 404, "get %s: no such volume", x->arg[0]);
+	return md_api_json(x->c, 200, v);
+}
+
+static int md_api_volume_create(struct md_api_ctx *x)
+{
+	struct md_json *b = md_api_body_json(x->c);
+	if (!b)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	const char *drv = md_json_gets(b, "Driver");
+	if (drv && *drv && strcmp(drv, "local")) {
+		md_json_free(b);
+		return md_api_err(x->c, 400, "volume driver %s is not supported (only local)", drv);
+	}
+	struct md_json *opts = md_json_get(b, "DriverOpts");
+	if (opts && !md_api_zero(opts)) {
+		md_json_free(b);
+		return md_api_err(x->c, 400, "volume driver options are not supported");
+	}
+	char name[256];
+	const char *n = md_json_gets(b, "Name");
+	if (n && *n)
+		snprintf(name, sizeof name, "%s", n);
+	else
+		md_random_hex(name, 32);
+	int created = 0;
+	struct md_json *lb = md_json_get(b, "Labels");
+	int r = md_volume_create(name, md_json_is(lb, MD_J_OBJ) ? lb : NULL, !(n && *n), &created);
+	md_json_free(b);
+	if (r < 0)
+		return md_api_engine_err(x->c, 125);
+	struct md_json *v = md_volume_inspect_json(name);
+	return v ? md_api_json(x->c, 201, v) : md_api_engine_err(x->c, 1);
+}
+
+static int md_api_volume_delete(struct md_api_ctx *x)
+{
+	char *argv[] = {"volume rm", md_api_qbool(x->r, "force", 0) ? "-f" : x->arg[0], md_api_qbool(x->r, "force", 0) ? x->arg[0] : NULL, NULL};
+	return md_api_cli_reply(x->c, argv, 204);
+}
+
+/* ---- routing ---- */
+
+/* Patterns: '*' one path segment, '**' one or more (image names have
+ * slashes), the rest literal. */
+static const struct md_api_route {
+	const char *method, *pattern;
+	md_api_fn fn;
+	const char *extra; /* a fixed second argument */
+} md_api_routes[] = {
+	{"GET", "/_ping", md_api_ping, NULL},
+	{"HEAD", "/_ping", md_api_ping, NULL},
+	{"GET", "/version", md_api_version, NULL},
+	{"GET", "/info", md_api_info, NULL},
+	{"GET", "/images/json", md_api_images, NULL},
+#if MD_FEATURE_PULL
+	{"POST", "/images/create", md_api_image_create, NULL},
+#endif
+	{"POST", "/images/load", md_api_image_load, NULL},
+	{"GET", "/images/get", md_api_image_get, NULL},
+	{"GET", "/images/**/get", md_api_image_get, NULL},
+	{"GET", "/images/**/json", md_api_image_inspect, NULL},
+	{"POST", "/images/**/tag", md_api_image_tag, NULL},
+	{"DELETE", "/images/**", md_api_image_delete, NULL},
+	{"GET", "/containers/json", md_api_ctr_list, NULL},
+	{"POST", "/containers/create", md_api_ctr_create, NULL},
+	{"GET", "/containers/*/json", md_api_ctr_inspect, NULL},
+	{"POST", "/containers/*/start", md_api_ctr_start, NULL},
+	{"POST", "/containers/*/stop", md_api_ctr_stop, NULL},
+	{"POST", "/containers/*/restart", md_api_ctr_restart, NULL},
+	{"POST", "/containers/*/kill", md_api_ctr_kill, NULL},
+	{"POST", "/containers/*/pause", md_api_ctr_pause, "pause"},
+	{"POST", "/containers/*/unpause", md_api_ctr_pause, "unpause"},
+	{"POST", "/containers/*/rename", md_api_ctr_rename, NULL},
+	{"POST", "/containers/*/wait", md_api_ctr_wait, NULL},
+	{"GET", "/containers/*/logs", md_api_ctr_logs, NULL},
+	{"POST", "/containers/*/attach", md_api_ctr_attach, NULL},
+	{"POST", "/containers/*/resize", md_api_ctr_resize, NULL},
+	{"GET", "/containers/*/top", md_api_ctr_top, NULL},
+	{"GET", "/containers/*/stats", md_api_ctr_stats, NULL},
+	{"DELETE", "/containers/*", md_api_ctr_delete, NULL},
+	{"POST", "/containers/*/exec", md_api_exec_create, NULL},
+	{"POST", "/exec/*/start", md_api_exec_start, NULL},
+	{"GET", "/exec/*/json", md_api_exec_inspect, NULL},
+	{"POST", "/exec/*/resize", md_api_exec_resize, NULL},
+#if MD_FEATURE_NET
+	{"GET", "/networks", md_api_networks, NULL},
+	{"POST", "/networks/create", md_api_network_create, NULL},
+	{"GET", "/networks/*", md_api_network_inspect, NULL},
+	{"DELETE", "/networks/*", md_api_network_delete, NULL},
+	{"POST", "/networks/*/connect", md_api_network_connect, "connect"},
+	{"POST", "/networks/*/disconnect", md_api_network_connect, "disconnect"},
+#endif
+	{"GET", "/volumes", md_api_volumes, NULL},
+	{"POST", "/volumes/create", md_api_volume_create, NULL},
+	{"GET", "/volumes/*", md_api_volume_inspect, NULL},
+	{"DELETE", "/volumes/*", md_api_volume_delete, NULL},
+};
+
+/* Match path against pat; captures (decoded) go to cap[0..1]. */
+static int md_api_match(const char *pat, const char *path, char cap[2][1024])
+{
+	int nc = 0;
+	cap[0][0] = cap[1][0] = 0;
+	while (*pat && *path) {
+		if (pat[0] == '*' && pat[1] == '*') {
+			/* greedy: the longest run of segments after which the rest matches */
+			const char *rest = pat + 2;
+			size_t rl = strlen(rest), pl = strlen(path);
+			if (pl <= rl || (rl && strcmp(path + pl - rl, rest) != 0))
+				return 0;
+			if (nc >= 2 || md_api_unescape(path, pl - rl, 0, cap[nc], 1024) < 0 || !cap[nc][0])
+				return 0;
+			nc++;
+			return 1;
+		}
+		if (*pat == '*') {
+			size_t sl = strcspn(path, "/");
+			if (!sl || nc >= 2 || md_api_unescape(path, sl, 0, cap[nc], 1024) < 0)
+				return 0;
+			nc++;
+			path += sl;
+			pat++;
+			continue;
+		}
+		if (*pat != *path)
+			return 0;
+		pat++;
+		path++;
+	}
+	return !*pat && !*path;
+}
+
+/* Serve one request; 0 to go on with the connection, -1 to close it. */
+static int md_api_dispatch(struct md_api_conn *c)
+{
+	struct md_api_req *r = &c->rq;
+	c->keep = !r->close;
+	const char *path = r->path;
+	double ver = atof(MD_API_VERSION);
+	if (path[0] == '/' && path[1] == 'v' && isdigit((unsigned char)path[2])) {
+		char *e;
+		ver = strtod(path + 2, &e);
+		if (*e != '/')
+			return md_api_err(c, 404, "page not found"), 0;
+		if (ver < atof(MD_API_MIN_VERSION) || ver > 1.51) {
+			md_api_body_each(c, md_api_discard, NULL);
+			md_api_err(c, 400, "client version %.2f is not supported (minimum %s, maximum " MD_API_VERSION ")", ver,
+			           MD_API_MIN_VERSION);
+			return 0;
+		}
+		path = e;
+	}
+	/* a trailing slash is the same resource */
+	char pb[4096];
+	snprintf(pb, sizeof pb, "%s", path);
+	size_t pl = strlen(pb);
+	if (pl > 1 && pb[pl - 1] == '/')
+		pb[pl - 1] = 0;
+	int path_known = 0;
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_api_routes); i++) {
+		char cap[2][1024];
+		if (!md_api_match(md_api_routes[i].pattern, pb, cap))
+			continue;
+		path_known = 1;
+		if (strcmp(md_api_routes[i].method, r->method) != 0)
+			continue;
+		struct md_api_ctx x = {c, r, {cap[0][0] ? cap[0] : NULL, md_api_routes[i].extra ? (char *)md_api_routes[i].extra : cap[1][0] ? cap[1] : NULL}, ver};
+		md_errmsg[0] = 0;
+		int rr = md_api_routes[i].fn(&x);
+		/* a body the handler did not read goes before the next request */
+		if (rr == 0 && c->keep && md_api_body_each(c, md_api_discard, NULL) < 0)
+			return -1;
+		return rr < 0 || !c->keep ? -1 : 0;
+	}
+	md_api_body_each(c, md_api_discard, NULL);
+	if (path_known)
+		md_api_err(c, 405, "method %s not allowed here", r->method);
+	else
+		md_api_err(c, 404, "page not found");
+	return c->keep ? 0 : -1;
+}
+
+/* A connection's process: requests one after another until close. */
+static MD_NORETURN void md_api_conn_main(int fd)
+{
+	struct md_api_conn c;
+	memset(&c, 0, sizeof c);
+	c.fd = fd;
+	c.buf = md_alloc(MD_API_HEAD_MAX + 1);
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int bad;
+		if (md_api_read_head(&c, 60000, &bad) < 0) {
+			if (bad) {
+				c.keep = 0;
+				md_api_err(&c, 400, "%s", md_errmsg);
+			}
+			break;
+		}
+		if (md_api_dispatch(&c) < 0)
+			break;
+	}
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	_exit(0);
+}
+
+/* `minidock serve`: listen, and fork a process per connection. */
+static int md_cmd_serve(struct md_args *a)
+{
+	const char *host = md_opt(a, "host");
+	char *path = NULL;
+	if (host) {
+		if (!md_startswith(host, "unix://")) {
+			md_err("only unix:// sockets are served (got %s)", host);
+			return md_fail(125);
+		}
+		path = md_strdup(host + 7);
+	} else {
+		path = md_asprintf("%s/docker.sock", md_st.runroot);
+	}
+	int lfd = -1, own = 0;
+	/* socket activation (systemd, or an init that does the same) */
+	const char *lp = getenv("LISTEN_PID"), *lf = getenv("LISTEN_FDS");
+	if (lp && lf && atoi(lp) == (int)getpid() && atoi(lf) >= 1) {
+		lfd = 3;
+		fcntl(lfd, F_SETFD, FD_CLOEXEC);
+	} else {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		if (strlen(path) >= sizeof sa.sun_path) {
+			md_err("socket path %s is too long", path);
+			return md_fail(125);
+		}
+		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+		char *dir = md_dirname(path);
+		md_mkdir_p(dir, 0711);
+		free(dir);
+		/* a socket left by a crash: only if nobody answers on it */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			close(probe);
+			md_err("%s is in use: another server is listening there", path);
+			return md_fail(1);
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path);
+		lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		mode_t um = umask(0117);
+		int br = lfd < 0 ? -1 : bind(lfd, (struct sockaddr *)&sa, sizeof sa);
+		umask(um);
+		if (br < 0 || listen(lfd, 64) < 0) {
+			md_errno("listen on %s", path);
+			return md_fail(1);
+		}
+		own = 1;
+		/* access is the socket's permissions: root, and the group given */
+		const char *grp = md_opt(a, "group");
+		if (grp && *grp) {
+			struct group *g = getgrnam(grp);
+			if (!g) {
+				unlink(path);
+				md_err("group %s not found", grp);
+				return md_fail(125);
+			}
+			if (chown(path, 0, g->gr_gid) < 0) { /* reported below by access failures */ }
+		} else {
+			chmod(path, 0600);
+		}
+	}
+	sigset_t ss;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGCHLD);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	int sfd = signalfd(-1, &ss, SFD_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "minidock: serve: listening on unix://%s (API %s)\n", path, MD_API_VERSION);
+	fflush(NULL);
+	md_mon_trim_init();
+	int conns = 0, r = 0;
+	for (;;) {
+		struct pollfd pf[2] = {{sfd, POLLIN, 0}, {conns < MD_API_CONNS ? lfd : -1, POLLIN, 0}};
+		int pr = md_mon_sleep(pf, 2, -1);
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGCHLD) {
+					while (waitpid(-1, NULL, WNOHANG) > 0)
+						conns--;
+				} else {
+					break;
+				}
+			}
+		}
+		if (pf[1].revents & POLLIN) {
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+			pid_t p = fork();
+			if (p == 0) {
+				close(lfd);
+				close(sfd);
+				sigset_t none;
+				sigemptyset(&none);
+				sigprocmask(SIG_SETMASK, &none, NULL);
+				signal(SIGTERM, SIG_DFL);
+				md_api_conn_main(fd);
+			}
+			if (p > 0)
+				conns++;
+			close(fd);
+		}
+	}
+	if (own)
+		unlink(path);
+	free(path);
+	return r;
+}
+
+#endif /* MD_FEATURE_API */
+
+/**** 25 main ***************************************************************/
 
 static char *md_abspath(const char *p)
 {
@@ -22266,6 +24844,12 @@ MD_MAIN(int argc, char **argv)
 	int i = 1;
 	umask(022);
 	md_main_argv = argv;
+	/* an exec started by `minidock serve` streams to an API client */
+	const char *as = getenv("MINIDOCK_API_STREAM");
+	if (as && *as) {
+		md_api_child = 1;
+		md_out_mux = strcmp(as, "mux") == 0;
+	}
 	/* --init: PID 1 of a container, run from a sealed copy of minidock */
 	if (strcmp(base, "minidock-init") == 0 && argc >= 2)
 		return md_init_main(argv);
