@@ -8,6 +8,20 @@
  *   MD_DEFAULT_ROOT      "/var/lib/minidock"  images, layers, container state
  *   MD_DEFAULT_RUNROOT   "/run/minidock"      runtime state (tmpfs), sockets
  *   MD_DEFAULT_DOMAIN    "docker.io"          registry for short image names
+ *   MD_DEFAULT_LOG_DIR   ""                   container logs: "" in the data
+ *                                             root, "runroot" in the run root
+ *                                             (RAM), or a directory
+ *   MD_DEFAULT_LOG_MAX_SIZE "1m"  MD_DEFAULT_LOG_MAX_FILE "2"   log rotation
+ *   MD_DEFAULT_OVERLAY_FALLBACK "tmpfs"       when the data root cannot hold
+ *                                             an overlay upper layer: "tmpfs"
+ *                                             or "copy"
+ *   MD_DEFAULT_TMPFS_UPPER_SIZE "64m"         size of that tmpfs upper layer
+ *   MD_DEFAULT_CGROUP_PARENT "minidock"       cgroup under which containers go
+ *   MD_DEFAULT_BRIDGE    "md0"                the default network's bridge
+ *   MD_DEFAULT_SUBNET    "10.87.0.0/16"       ... and its subnet
+ *   MD_DEFAULT_POOL      "10.89.0.0/16"       subnets for `network create`
+ *   MD_DEFAULT_FIREWALL  "auto"               "nftables", "iptables", "none"
+ *   MD_DEFAULT_USERNS_USER "minidock"         /etc/subuid entry of --userns=remap
  *
  *   Feature switches, each 0 or 1 (FEATURES= on the make command line passes
  *   the same -DMD_FEATURE_*=0|1 and wins over a board header's value only if

@@ -7,13 +7,16 @@
 #   test    build + runtimes, tools and libraries that tests/run.sh uses
 #   demo    build + busybox-static (for `make demo`)
 #   fuzz    clang, libFuzzer's runtime and the -dev libraries (for `make fuzz`)
+#   boards  build + Debian's cross compilers (the musl side comes from
+#           mk/cross.sh), qemu-user-static and qemu-system for
+#           `make BOARD=...` and `make check-boards`
 #
 # Packages that are already installed are skipped, so a repeated run only
 # costs a dpkg-query. `apt-get update` runs at most once, and only when
 # something has to be installed. Needs root when it installs anything.
 set -eu
 
-usage() { echo "usage: mk/setup.sh build|system|test|demo|fuzz..." >&2; exit 2; }
+usage() { echo "usage: mk/setup.sh build|system|test|demo|fuzz|boards..." >&2; exit 2; }
 [ $# -gt 0 ] || usage
 
 build_pkgs="musl-tools musl-dev cmake make gcc dpkg-dev ca-certificates pkg-config file"
@@ -29,6 +32,9 @@ for group in "$@"; do
 		      clang $devlib_pkgs bats" ;;
 	demo)	want="$want $build_pkgs busybox-static" ;;
 	fuzz)	want="$want clang $devlib_pkgs libclang-rt-14-dev?" ;;
+	boards)	want="$want $build_pkgs gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+		      gcc-mipsel-linux-gnu qemu-user-static qemu-system-x86 qemu-system-arm
+		      qemu-system-mips cpio python3 xz-utils" ;;
 	*)	usage ;;
 	esac
 done
