@@ -242,7 +242,7 @@ minimal: $(DEPS_STAMP)
 
 unit: $(if $(BOARD),$(BOARD_UNIT),build/unit-tests)
 
-build/unit-tests: tests/unit.c minidock.c Makefile build/unit.flags $(UNIT_DEPS_STAMP)
+build/unit-tests: tests/unit.c tests/unit-registry.inc minidock.c Makefile build/unit.flags $(UNIT_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(UNIT_COMPILE) -o $@ tests/unit.c -L$(UNIT_DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
 
@@ -290,7 +290,7 @@ fuzz: fuzz-build
 	failed=""; \
 	for n in $(FUZZ_NAMES); do \
 		work=build/fuzz/corpus-$$n; rm -rf $$work; mkdir -p $$work; \
-		if [ -d tests/fuzz/corpus/$$n ]; then cp -R tests/fuzz/corpus/$$n/. $$work/; fi; \
+		c=tests/fuzz/corpus/$${n#fuzz_}; if [ -d $$c ]; then cp -R $$c/. $$work/; fi; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS) s (log: build/fuzz/$$n.log)"; \
 		if ! build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/$$n- \
 				$(FUZZ_ARGS) $$work >build/fuzz/$$n.log 2>&1; then \

@@ -5693,7 +5693,9 @@ static int md_url_parse(const char *s, struct md_url *u)
 			return md_err("invalid URL \"%.200s\"", s);
 		hs = p + 1;
 		he = rb;
-		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		if (rb + 1 < end && rb[1] != ':')
+			return md_err("invalid URL \"%.200s\"", s); /* "[::1]x" */
+		colon = rb + 1 < end ? rb + 1 : NULL;
 	} else {
 		colon = memchr(p, ':', (size_t)(end - p));
 		if (colon)
@@ -5705,7 +5707,7 @@ static int md_url_parse(const char *s, struct md_url *u)
 	u->port = https ? 443 : 80;
 	if (colon) {
 		char *e;
-		long v = strtol(colon + 1, &e, 10);
+		long v = isdigit((unsigned char)colon[1]) ? strtol(colon + 1, &e, 10) : (e = (char *)colon, 0);
 		if (e != end || v < 1 || v > 65535)
 			return md_err("invalid port in URL \"%.200s\"", s);
 		u->port = (int)v;
@@ -5729,7 +5731,9 @@ static int md_url_parse(const char *s, struct md_url *u)
 /* Resolve a Location header against the URL it came from. */
 static int md_url_join(const struct md_url *base, const char *loc, struct md_url *out)
 {
-	if (strstr(loc, "://"))
+	/* absolute when a scheme comes before any / ? # (a query may hold "://") */
+	const char *sch = strstr(loc, "://");
+	if (sch && (size_t)(sch - loc) <= strcspn(loc, "/?#"))
 		return md_url_parse(loc, out);
 	*out = *base;
 	if (loc[0] == '/' && loc[1] == '/') {
@@ -5838,7 +5842,18 @@ static const char *md_http_header(const struct md_http_resp *r, const char *name
  * status lines, control characters, folded or oversized headers, two
  * different Content-Lengths, Content-Length with chunked.
  */
+static int md_http_parse_head1(const char *buf, size_t len, struct md_http_resp *r);
+
+/* Parse a response head; on failure nothing is left allocated in r. */
 static int md_http_parse_head(const char *buf, size_t len, struct md_http_resp *r)
+{
+	int rc = md_http_parse_head1(buf, len, r);
+	if (rc < 0)
+		md_http_resp_free(r);
+	return rc;
+}
+
+static int md_http_parse_head1(const char *buf, size_t len, struct md_http_resp *r)
 {
 	memset(r, 0, sizeof *r);
 	r->clen = -1;
@@ -5879,7 +5894,7 @@ static int md_http_parse_head(const char *buf, size_t len, struct md_http_resp *
 		if (!colon || colon == p || l > MD_HTTP_MAX_LINE)
 			return md_err("bad HTTP header");
 		for (const char *c = p; c < colon; c++)
-			if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+			if (!isalnum((unsigned char)*c) && (!*c || !strchr("!#$%&'*+-.^_`|~", *c)))
 				return md_err("bad HTTP header name");
 		const char *v = colon + 1, *ve = p + l;
 		while (v < ve && (*v == ' ' || *v == '\t'))
@@ -5937,8 +5952,10 @@ static int md_http_parse_head(const char *buf, size_t len, struct md_http_resp *
 			return md_err("both Content-Length and chunked encoding");
 		r->chunked = 1;
 	}
-	if (r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200))
-		r->clen = 0;
+	if (r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200)) {
+		r->clen = 0; /* no body, whatever the headers say */
+		r->chunked = 0;
+	}
 	r->left = r->clen >= 0 ? (uint64_t)r->clen : 0;
 	r->done = r->clen == 0 && !r->chunked;
 	return 0;
@@ -5956,8 +5973,8 @@ static int md_auth_parse(const char *h, struct md_challenge *c)
 {
 	memset(c, 0, sizeof *c);
 	const char *p = h;
-	int have = 0;
-	while (*p && !(have && strcmp(c->scheme, "bearer") == 0)) {
+	int have = 0, ignore = 0; /* ignore: parameters of a scheme not taken */
+	while (*p) {
 		while (*p == ' ' || *p == ',')
 			p++;
 		const char *s = p;
@@ -5995,6 +6012,8 @@ static int md_auth_parse(const char *h, struct md_challenge *c)
 			val[k] = 0;
 			if (!have)
 				return md_err("bad WWW-Authenticate header: a parameter before any scheme");
+			if (ignore)
+				continue;
 			if (strcmp(word, "realm") == 0)
 				snprintf(c->realm, sizeof c->realm, "%s", val);
 			else if (strcmp(word, "service") == 0)
@@ -6003,14 +6022,17 @@ static int md_auth_parse(const char *h, struct md_challenge *c)
 				snprintf(c->scope, sizeof c->scope, "%s", val);
 			continue;
 		}
-		/* a new scheme: keep a Bearer over an earlier Basic */
+		/* a new scheme: the first Bearer wins (with its parameters), else
+		 * the first scheme */
+		if (have && strcmp(c->scheme, "bearer") == 0)
+			break;
 		if (!have || strcmp(word, "bearer") == 0) {
-			struct md_challenge keep = *c;
 			memset(c, 0, sizeof *c);
 			snprintf(c->scheme, sizeof c->scheme, "%.15s", word);
-			if (have && strcmp(keep.scheme, "bearer") == 0)
-				*c = keep;
 			have = 1;
+			ignore = 0;
+		} else {
+			ignore = 1;
 		}
 	}
 	if (!have)
@@ -6240,6 +6262,8 @@ static ssize_t md_sock_read_raw(int fd, void *buf, size_t len)
 static int md_sock_read(void *ctx, unsigned char *buf, size_t len)
 {
 	ssize_t r = md_sock_read_raw(*(int *)ctx, buf, len);
+	if (r == 0)
+		errno = 0; /* closed by the peer: no stale errno in the message */
 	return r <= 0 ? -1 : (int)r;
 }
 
@@ -7141,7 +7165,8 @@ static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char 
 		md_reg_errbody(c, &resp, msg, sizeof msg);
 		md_reg_done(rg, c, &resp, 0);
 		if (st == 404)
-			md_err("manifest for %s/%s:%s not found: %s", rg->name, rg->repo, ref, msg);
+			md_err("manifest for %s/%s%s%s not found: %s", rg->name, rg->repo, md_startswith(ref, "sha256:") ? "@" : ":",
+			       ref, msg);
 		else if (st == 401 || st == 403)
 			md_err("pull access denied for %s/%s: %s (try: minidock login %s)", rg->name, rg->repo, msg, rg->name);
 		else
@@ -7240,6 +7265,7 @@ struct md_blobsrc {
 	struct md_progress *pg;
 	size_t pi;
 	time_t last;
+	int netfail;             /* the connection failed (not the data) */
 };
 
 static int md_blob_open_http(struct md_blobsrc *b)
@@ -7288,11 +7314,11 @@ static ssize_t md_blobsrc_read(void *ctx, void *buf, size_t n)
 			if (b->got >= b->total && b->total)
 				return 0;
 			if (md_blob_open_http(b) < 0)
-				return -1;
+				return (b->netfail = 1), -1;
 		}
 		k = md_http_body(b->c, &b->resp, buf, n);
 		if (k < 0)
-			return -1;
+			return (b->netfail = 1), -1;
 		if (k == 0)
 			return 0;
 		if (b->got + (uint64_t)k > b->total && b->total)
@@ -7402,7 +7428,8 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 	}
 	if (r < 0) {
 		/* keep what arrived for a resume, unless the data itself was wrong */
-		if (strstr(md_errmsg, "corrupt") || strstr(md_errmsg, "not a valid tar") || strstr(md_errmsg, "entry \""))
+		if (!b.netfail && (strstr(md_errmsg, "corrupt") || strstr(md_errmsg, "not a valid tar") ||
+		                   strstr(md_errmsg, "entry \"")))
 			unlink(pp);
 		md_err_wrap("layer %s", dg);
 		goto out;
@@ -7475,11 +7502,12 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 	char top[MD_DIGEST_LEN + 1], dg[MD_DIGEST_LEN + 1];
 	char *cfgraw = NULL;
 	int r = -1;
-	if (!quiet)
-		printf("%s: Pulling from %s\n", ref.tag[0] ? ref.tag : ref.digest[0] ? ref.digest : "latest", ref.path);
 	man = md_reg_manifest(&rg, ref.digest[0] ? ref.digest : ref.tag[0] ? ref.tag : "latest", top, NULL, NULL);
 	if (!man)
 		goto out;
+	/* after the manifest came: a failed pull is one line, as Docker's */
+	if (!quiet)
+		printf("%s: Pulling from %s\n", ref.tag[0] ? ref.tag : ref.digest[0] ? ref.digest : "latest", ref.path);
 	snprintf(dg, sizeof dg, "%s", top);
 	for (int depth = 0; md_json_get(man, "manifests"); depth++) {
 		/* an index: this machine's platform, attestations skipped */
@@ -12218,7 +12246,10 @@ static int md_port_spec(struct md_json *bindings, const char *spec)
 		return md_err_wrap("-p %s", spec);
 	char key[32], hs[16];
 	snprintf(key, sizeof key, "%d/%s", ctr, proto);
-	snprintf(hs, sizeof hs, host ? "%d" : "", host);
+	if (host)
+		snprintf(hs, sizeof hs, "%d", host);
+	else
+		hs[0] = 0;
 	struct md_json *l = md_json_get(bindings, key);
 	if (!l)
 		l = md_json_set(bindings, key, md_json_new(MD_J_ARR));
@@ -22544,7 +22575,7 @@ static int md_api_parse_head(const char *buf, size_t len, struct md_api_req *r)
 		if (!colon || colon == p)
 			return md_err("bad header line");
 		for (const char *c = p; c < colon; c++)
-			if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+			if (!isalnum((unsigned char)*c) && (!*c || !strchr("!#$%&'*+-.^_`|~", *c)))
 				return md_err("bad header name");
 		if (r->hname.n >= 100)
 			return md_err("too many headers");

@@ -29,7 +29,11 @@ for group in "$@"; do
 	system)	want="$want $build_pkgs $devlib_pkgs" ;;
 	test)	want="$want $build_pkgs umoci skopeo podman crun runc python3 attr
 		      busybox-static jq e2fsprogs util-linux iproute2 nftables iptables
-		      clang $devlib_pkgs bats" ;;
+		      clang $devlib_pkgs bats zstd libcap2-bin docker-registry
+		      apache2-utils openssl curl iperf3 bsdutils python3-docker"
+		# the docker CLI for the API tests: this machine kind ships one;
+		# else Debian's docker.io has it
+		command -v docker >/dev/null 2>&1 || want="$want docker.io" ;;
 	demo)	want="$want $build_pkgs busybox-static" ;;
 	fuzz)	want="$want clang $devlib_pkgs libclang-rt-14-dev?" ;;
 	boards)	want="$want $build_pkgs gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf

@@ -956,6 +956,8 @@ static void test_sha_accel(void)
 	t_end();
 }
 
+#include "unit-registry.inc"
+
 int main(void)
 {
 	test_json_valid();
@@ -976,6 +978,7 @@ int main(void)
 	test_run_flags();
 	test_frames_logs();
 	test_import_changes();
+	t_registry_all();
 	printf("# %d passed, %d failed\n", t_pass, t_fail);
 	return t_fail ? 1 : 0;
 }
