@@ -242,7 +242,7 @@ minimal: $(DEPS_STAMP)
 
 unit: $(if $(BOARD),$(BOARD_UNIT),build/unit-tests)
 
-build/unit-tests: tests/unit.c tests/unit-registry.inc minidock.c Makefile build/unit.flags $(UNIT_DEPS_STAMP)
+build/unit-tests: tests/unit.c tests/unit-registry.inc tests/unit-api.inc minidock.c Makefile build/unit.flags $(UNIT_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(UNIT_COMPILE) -o $@ tests/unit.c -L$(UNIT_DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
 

@@ -4038,6 +4038,22 @@ static void md_store_gc_tmp(struct md_strv *removed)
 	}
 	closedir(d);
 	free(tmp);
+	/* temp files of atomic writes (index.json.tmp-PID) whose writer died */
+	d = opendir(md_st.root);
+	while (d && (de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp-");
+		if (!t || de->d_name[0] == '.')
+			continue;
+		long pid = strtol(t + 5, NULL, 10);
+		if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			char *p = md_sp("%s", de->d_name);
+			if (unlink(p) == 0 && removed)
+				md_strv_push(removed, p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
 }
 
 static int md_sess_begin(struct md_sess *s)
@@ -16916,8 +16932,14 @@ static int md_cmd_system_check(struct md_args *a)
 	free(td);
 	d = opendir(md_st.root);
 	while (d && (de = readdir(d))) {
-		if (!strstr(de->d_name, ".tmp-"))
+		const char *t = strstr(de->d_name, ".tmp-");
+		if (!t)
 			continue;
+		long pid = strtol(t + 5, NULL, 10);
+		if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
+			printf("note: %s: a command is writing it right now\n", de->d_name);
+			continue;
+		}
 		md_check_problem(&ck, "%s: a temporary file of an interrupted write", de->d_name);
 		if (ck.repair) {
 			char *p = md_sp("%s", de->d_name);
@@ -19767,8 +19789,11 @@ static int md_cmd_exec(struct md_args *a)
 		md_json_push(av, md_json_newstr(a->pos.v[i]));
 	sp.argv = md_json_to_argv(av, NULL);
 	md_json_free(av);
-	sp.user = (char *)(md_opt(a, "user") ? md_opt(a, "user") : md_json_gets(cc, "User"));
-	sp.cwd = (char *)(md_opt(a, "workdir") ? md_opt(a, "workdir") : md_json_gets(cc, "WorkingDir"));
+	/* copies: c, which holds the config, is freed below */
+	const char *su = md_opt(a, "user") ? md_opt(a, "user") : md_json_gets(cc, "User");
+	const char *sw = md_opt(a, "workdir") ? md_opt(a, "workdir") : md_json_gets(cc, "WorkingDir");
+	sp.user = su ? md_strdup(su) : NULL;
+	sp.cwd = sw ? md_strdup(sw) : NULL;
 	sp.privileged = md_flag(a, "privileged") || md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
 	sp.nnp = md_secopt_has(hc, "no-new-privileges");
 	sp.seccomp = MD_FEATURE_SECCOMP && !sp.privileged && !md_secopt_has(hc, "seccomp=unconfined") &&
@@ -22584,6 +22609,11 @@ static int md_api_parse_head(const char *buf, size_t len, struct md_api_req *r)
 			v++;
 		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
 			ve--;
+		/* CR, LF and other controls in a value are refused (RFC 9112): a
+		 * bare LF is where a proxy in front may see a second header */
+		for (const char *c = v; c < ve; c++)
+			if (((unsigned char)*c < ' ' && *c != '\t') || *c == 0x7f)
+				return md_err("bad character in header %.*s", (int)(colon - p < 64 ? colon - p : 64), p);
 		char name[128];
 		size_t nl = (size_t)(colon - p);
 		if (nl >= sizeof name)
@@ -22596,7 +22626,7 @@ static int md_api_parse_head(const char *buf, size_t len, struct md_api_req *r)
 			char *e;
 			errno = 0;
 			long long cl = strtoll(val, &e, 10);
-			if (!*val || *e || cl < 0 || errno || (r->clen >= 0 && r->clen != cl)) {
+			if (!*val || val[strspn(val, "0123456789")] || *e || cl < 0 || errno || (r->clen >= 0 && r->clen != cl)) {
 				free(val);
 				return md_err("bad Content-Length");
 			}
@@ -22687,13 +22717,24 @@ static void md_api_qall(const struct md_api_req *r, const char *name, struct md_
 	}
 }
 
-/* Docker's boolean query values: 1/true/True; absent is def. */
+/* Docker's boolean query values (httputils.BoolValue): false when empty,
+ * 0, no, false or none (any case, blanks trimmed), else true; absent is
+ * def.  So "?force" and "?force=" do not force, as with Docker. */
 static int md_api_qbool(const struct md_api_req *r, const char *name, int def)
 {
 	const char *v = md_api_q(r, name);
 	if (!v)
 		return def;
-	return !strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !*v;
+	while (isspace((unsigned char)*v))
+		v++;
+	size_t n = strlen(v);
+	while (n && isspace((unsigned char)v[n - 1]))
+		n--;
+	static const char *const no[] = {"", "0", "no", "false", "none"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(no); i++)
+		if (strlen(no[i]) == n && strncasecmp(v, no[i], n) == 0)
+			return 0;
+	return 1;
 }
 
 /* ---- one connection ---- */
@@ -22817,7 +22858,8 @@ static int md_api_body_each(struct md_api_conn *c, int (*fn)(void *, const char 
 		char *e;
 		errno = 0;
 		unsigned long long n = strtoull(line, &e, 16);
-		if (e == line || (*e && *e != ';') || errno || n > (1ULL << 40))
+		size_t hx = strspn(line, "0123456789abcdefABCDEF");
+		if (!hx || e != line + hx || (*e && *e != ';') || errno || n > (1ULL << 40))
 			return md_err("bad chunk size");
 		if (n == 0) {
 			/* trailers, up to the blank line */
@@ -24688,13 +24730,16 @@ static int md_api_dispatch(struct md_api_conn *c)
 	if (path[0] == '/' && path[1] == 'v' && isdigit((unsigned char)path[2])) {
 		char *e;
 		ver = strtod(path + 2, &e);
-		if (*e != '/')
-			return md_api_err(c, 404, "page not found"), 0;
-		if (ver < atof(MD_API_MIN_VERSION) || ver > 1.51) {
+		if (*e != '/') {
+			md_api_body_each(c, md_api_discard, NULL);
+			md_api_err(c, 404, "page not found");
+			return c->keep ? 0 : -1;
+		}
+		if (ver < atof(MD_API_MIN_VERSION) - 1e-9 || ver > 1.51 + 1e-9) {
 			md_api_body_each(c, md_api_discard, NULL);
 			md_api_err(c, 400, "client version %.2f is not supported (minimum %s, maximum " MD_API_VERSION ")", ver,
 			           MD_API_MIN_VERSION);
-			return 0;
+			return c->keep ? 0 : -1;
 		}
 		path = e;
 	}

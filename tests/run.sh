@@ -257,6 +257,12 @@ else
 fi
 [ "$run_unit_tests" = 1 ] && run_unit
 
+# The machine's own network namespace is not the tests' to change: its
+# links before, compared with after (a test that let a container onto a
+# bridge outside its own namespaces fails the run)
+host_links() { ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort; }
+links_before=$(host_links)
+
 for file in "$HERE"/integration/*.sh; do
     [ -f "$file" ] || continue
     base=$(basename "$file" .sh)
@@ -274,6 +280,14 @@ for file in "$HERE"/integration/*.sh; do
     done <<<"$tests"
 done
 
+if [ "${#PATTERNS[@]}" = 0 ] || [ "$npass$nfail" != 00 ]; then
+    new_links=$(comm -13 <(echo "$links_before") <(host_links) | tr '\n' ' ')
+    if [ -n "${new_links// /}" ]; then
+        failed "host-network-untouched" "links appeared in the machine's own network namespace: $new_links"
+    else
+        pass "host-network-untouched"
+    fi
+fi
 [ "$nskip" -gt 0 ] && echo "$nskip skipped"
 echo "$npass passed, $nfail failed"
 [ "$nfail" = 0 ]

@@ -957,6 +957,7 @@ static void test_sha_accel(void)
 }
 
 #include "unit-registry.inc"
+#include "unit-api.inc"
 
 int main(void)
 {
@@ -979,6 +980,7 @@ int main(void)
 	test_frames_logs();
 	test_import_changes();
 	t_registry_all();
+	t_api_all();
 	printf("# %d passed, %d failed\n", t_pass, t_fail);
 	return t_fail ? 1 : 0;
 }

@@ -287,6 +287,16 @@ test_exec_options() {
     for ns in mnt pid uts ipc net cgroup; do
         assert_eq "$(md_ok exec ex readlink /proc/self/ns/$ns)" "$(readlink "/proc/$pid/ns/$ns")" "$ns namespace of exec"
     done
+    # a config big enough to live in its own mapping (an environment of
+    # 320 KB): the user and working directory taken from it stay valid
+    # after the container's record is freed (they were read after the free)
+    local x
+    x=$(head -c 8000 /dev/zero | tr '\0' x)
+    for i in $(seq 40); do echo "BIG$i=$x"; done >"$T/big.env"
+    md_ok run -d --network none --name big -u alice -w /home/alice --env-file "$T/big.env" bbu sleep 60 >/dev/null
+    assert_eq "$(md_ok exec big sh -c 'id -un; pwd' | tr '\n' ' ')" "alice /home/alice "
+    md_fail 127 exec big no-such-command
+    md_ok rm -f big >/dev/null
     # -i
     assert_eq "$(echo piped | md_ok exec -i ex cat)" piped
     assert_eq "$(echo piped | md_ok exec ex cat)" ""
@@ -382,7 +392,9 @@ test_inspect_container() {
     # --type container, and container inspect
     assert_eq "$(md_ok inspect --type container -f '{{.Name}}' insp)" /insp
     assert_eq "$(md_ok container inspect -f '{{.Name}}' insp)" /insp
-    md_fail any inspect --type container bb
+    # (bb:latest, not bb: a container ID may start with "bb", and an ID
+    # prefix names a container, as with Docker)
+    md_fail any inspect --type container bb:latest
     md_ok rm insp pol >/dev/null
     assert_clean
 }

@@ -231,7 +231,7 @@ test_export_import() {
         "2000 2000 3000 exported / "
     # a running container can be exported too
     id=$(md_ok run -d --network none bb sh -c 'echo live >/live; sleep 30')
-    sleep 0.3
+    wait_until 10 "the container wrote /live" md exec "$id" test -e /live
     md_ok export "$id" >"$T/live.tar"
     tar -tf "$T/live.tar" | grep -qE '^\.?/?live$' || fail "export of a running container lacks /live"
     md_fail any export no-such-container

@@ -1,0 +1,966 @@
+# shellcheck shell=bash
+# The Docker Engine API (issue 7): `minidock serve` driven by clients that
+# minidock's authors did not write: the docker CLI (DOCKER_HOST=unix://...,
+# whichever `docker` is on PATH: 28.x here, Debian's docker.io has 20.10)
+# and python3-docker, plus hostile requests from curl and raw sockets, the
+# socket's permissions and socket activation (systemd-socket-activate).
+#
+# Each test starts its own server, `minidock serve -H unix://$T/docker.sock`,
+# in the background with the test's MINIDOCK_ROOT, MINIDOCK_RUNROOT and
+# MINIDOCK_CGROUP_PARENT (ctr_setup), and stops it before its last checks;
+# _api_teardown kills whatever is left.  The docker CLI gets a config dir of
+# the test's own (DOCKER_CONFIG=$T/docker-cli), so ~/.docker is untouched.
+#
+# Networking: every container is --network none, except in the tests that
+# call _api_netns: those run the server (and so every container it starts)
+# inside a network namespace of the test's own, entered with `nsenter --net`
+# (not `ip netns exec`, which remounts /sys and hides the cgroup
+# hierarchies), and check that the machine's own namespace gained no link
+# and no nftables table.  The pull test's registry listens on 127.0.0.1
+# inside that namespace too.
+#
+# Debian packages: curl python3 python3-docker docker-cli (or docker.io)
+# util-linux (script, nsenter, setpriv) iproute2 nftables openssl
+# docker-registry apache2-utils skopeo systemd (systemd-socket-activate) jq
+# (and the fixtures' own, see tests/tools/mkimages.sh)
+
+# ---- helpers
+
+# _api_setup: ctr_setup, the docker CLI's environment, and the teardown.
+_api_setup() {
+    ctr_setup
+    require_cmd docker curl
+    export DOCKER_HOST=unix://$T/docker.sock DOCKER_CONFIG=$T/docker-cli
+    unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_API_VERSION
+    mkdir -p "$DOCKER_CONFIG"
+    API_BG='' API_NS=''
+    trap '_api_teardown' EXIT
+}
+
+_api_teardown() {
+    local p
+    trap - EXIT ERR
+    set +eE
+    for p in $API_BG; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.2
+    for p in $API_BG; do kill -KILL "$p" 2>/dev/null; done
+    ctr_teardown
+    [ -z "$API_NS" ] || [ ! -e "/run/netns/$API_NS" ] || ip netns del "$API_NS"
+    return 0
+}
+
+# _api_netns: a network namespace of the test's own (lo up), and MINIDOCK
+# pointed at a wrapper that runs the binary under test inside it, so that
+# the server, md_ok and ctr_teardown's rm -f all run there.  Records the
+# machine's own links and nftables tables for _api_host_untouched.
+_api_netns() {
+    require_cmd ip nsenter
+    API_NS=mda-$$
+    ip netns add "$API_NS"
+    ip -n "$API_NS" link set lo up
+    MD_REAL=${MD_REAL:-$MINIDOCK}
+    printf '#!/bin/sh\nexec /usr/bin/nsenter --net=/run/netns/%s %s "$@"\n' "$API_NS" "$MD_REAL" >"$T/md-in-ns"
+    chmod 755 "$T/md-in-ns"
+    export MINIDOCK=$T/md-in-ns MD_REAL
+    _host_net_state >"$T/host-net.before"
+}
+
+# _host_net_state: the machine's own links and nftables tables.
+_host_net_state() {
+    ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print "link", $2 }' | sort
+    { nft list tables 2>/dev/null || true; } | sort
+}
+
+# _api_host_untouched: the machine's own namespace has the links and
+# tables it had before _api_netns.
+_api_host_untouched() {
+    _host_net_state >"$T/host-net.after"
+    diff "$T/host-net.before" "$T/host-net.after" >"$T/host-net.diff" ||
+        fail "the machine's own network namespace changed: $(cat "$T/host-net.diff")"
+}
+
+# _in_ns CMD...: run CMD in the test's namespace.
+_in_ns() { nsenter --net="/run/netns/$API_NS" "$@"; }
+
+# _ns_links: the links in the test's namespace but lo and the default bridge.
+_ns_links() { _in_ns ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -v -x -e lo -e md0 || true; }
+_ns_links_clean() { [ -z "$(_ns_links)" ]; }
+
+# _ping SOCKET: GET /_ping answers OK.
+_ping() { [ "$(curl -s --max-time 3 --unix-socket "$1" http://d/_ping)" = OK ]; }
+
+# _serve [SERVE-OPTIONS]: start `minidock serve -H unix://$API_SOCK`
+# (default $T/docker.sock) in the background and wait until it answers;
+# sets SERVE_PID.  Its stderr goes to $T/serve.log.
+_serve() {
+    local sock=${API_SOCK:-$T/docker.sock}
+    "$MINIDOCK" serve -H "unix://$sock" "$@" >>"$T/serve.log" 2>&1 &
+    SERVE_PID=$!
+    API_BG="$API_BG $SERVE_PID"
+    wait_until 10 "minidock serve answering on $sock" _ping "$sock"
+}
+
+# _serve_stop: SIGTERM the server and wait for it (it must exit 0 and
+# remove its socket), then for its connection processes, which end with
+# their clients.
+_serve_stop() {
+    local rc=0 sock=${API_SOCK:-$T/docker.sock}
+    kill -TERM "$SERVE_PID"
+    wait "$SERVE_PID" || rc=$?
+    assert_eq "$rc" 0 "minidock serve's exit status after SIGTERM (log: $(tail -n 3 "$T/serve.log"))"
+    assert_no_file "$sock"
+    wait_until 40 "the server's connection processes gone: $(pgrep -af "serve -H unix://$sock" || true)" \
+        _no_procs "serve -H unix://$sock"
+}
+
+# _no_procs PATTERN: no process's command line matches PATTERN.
+_no_procs() { ! pgrep -f "$1" >/dev/null; }
+
+# dk ARGS: the docker CLI; its stderr also goes to $T/dk.stderr.
+dk() {
+    local rc=0
+    timeout 120 docker "$@" 2>"$T/dk.stderr" || rc=$?
+    cat "$T/dk.stderr" >&2
+    return "$rc"
+}
+
+# dk_ok ARGS: dk, and fail the test unless it exits 0; prints its stdout.
+dk_ok() {
+    local rc=0
+    dk "$@" || rc=$?
+    [ "$rc" = 0 ] || fail "docker $* exited $rc: $(tail -n 3 "$T/dk.stderr")"
+}
+
+# dk_fail CODE ARGS: dk, and fail the test unless it exits with CODE
+# (any: any failure but a crash or a timeout).
+dk_fail() {
+    local want=$1 rc=0
+    shift
+    dk "$@" || rc=$?
+    if [ "$want" = any ]; then
+        [ "$rc" != 0 ] || fail "docker $* succeeded, expected a failure"
+        [ "$rc" -lt 124 ] || fail "docker $* crashed or timed out: exit $rc"
+    else
+        [ "$rc" = "$want" ] || fail "docker $* exited $rc, expected $want ($(tail -n 2 "$T/dk.stderr"))"
+    fi
+}
+
+# _req [CURL-OPTIONS] PATH: curl on the test's socket; prints "STATUS BODY".
+_req() {
+    local args=("$@") path
+    path=${args[-1]}
+    unset 'args[-1]'
+    curl -s --max-time 20 --unix-socket "${API_SOCK:-$T/docker.sock}" -w '\n%{http_code}' "${args[@]}" "http://d$path" |
+        awk '{ l[NR] = $0 } END { printf "%s", l[NR]; for (i = 1; i < NR; i++) printf " %s", l[i]; print "" }'
+}
+
+# _pyraw: write $T/raw.py, a raw-socket client: raw.py SOCKET < HEX-BYTES
+# sends the bytes, reads until the server closes (or TIMEOUT s, default 5)
+# and prints the status line, "closed" or "open", and the body.
+_pyraw() {
+    cat >"$T/raw.py" <<'PYEOF'
+import os, socket, sys, time
+sock, data = sys.argv[1], bytes.fromhex(sys.stdin.read().strip())
+limit = float(os.environ.get("TIMEOUT", "5"))
+s = socket.socket(socket.AF_UNIX)
+s.connect(sock)
+s.sendall(data)
+out, state, end = b"", "open", time.time() + limit
+s.settimeout(0.2)
+while time.time() < end:
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        continue
+    except ConnectionResetError:
+        state = "closed"   # a reset after the response: the server closed with input unread
+        break
+    if not d:
+        state = "closed"
+        break
+    out += d
+head, _, body = out.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode(errors="replace") or "-", state, body.decode(errors="replace"))
+PYEOF
+}
+
+# _raw BYTES: raw.py on the test's socket with printf-style BYTES.
+_raw() {
+    # shellcheck disable=SC2059
+    printf "$1" | od -An -tx1 -v | tr -d ' \n' | "$PY" "$T/raw.py" "${API_SOCK:-$T/docker.sock}"
+}
+
+# ---- the docker CLI
+
+test_api_version_and_info() {
+    _api_setup
+    bb_image
+    _serve
+    # /_ping, GET and HEAD, with the API-Version header the CLI negotiates with
+    assert_eq "$(_req /_ping)" "200 OK"
+    local h
+    h=$(curl -s -I --max-time 5 --unix-socket "$T/docker.sock" http://d/_ping | tr -d '\r')
+    assert_match "$h" "^HTTP/1.1 200"
+    grep -qix 'api-version: 1.43' <<<"$h" || fail "no API-Version: 1.43 on HEAD /_ping: $h"
+    # the CLI negotiates 1.43 (a client older than API 1.43, Docker 24, keeps its own)
+    local cv major
+    assert_eq "$(dk_ok version --format '{{.Server.APIVersion}}')" 1.43 "Server.APIVersion"
+    assert_eq "$(dk_ok version --format '{{.Server.MinAPIVersion}}')" 1.24 "Server.MinAPIVersion"
+    cv=$(dk_ok version --format '{{.Client.Version}}')
+    major=${cv%%.*}
+    if [ "$major" -ge 24 ]; then
+        assert_eq "$(dk_ok version --format '{{.Client.APIVersion}}')" 1.43 "the API version the CLI $cv negotiated"
+    fi
+    local ver
+    ver=$(md_ok version | awk 'NR == 1 { print $3 }')
+    assert_eq "$(dk_ok version --format '{{.Server.Version}}')" "$ver"
+    # docker info: the same store
+    assert_eq "$(dk_ok info --format '{{.ServerVersion}} {{.Images}} {{.Containers}} {{.OSType}}')" "$ver 1 0 linux"
+    md_ok create --network none --name made bb true >/dev/null
+    assert_eq "$(dk_ok info --format '{{.Containers}} {{.ContainersStopped}}')" "1 1"
+    md_ok rm made >/dev/null
+    # the /vX.YY prefix: old versions in range are served, newer than the server's refused
+    assert_eq "$(_req /v1.24/_ping)" "200 OK"
+    assert_match "$(_req /v1.43/version)" '^200 .*"ApiVersion":"1\.43"'
+    assert_match "$(_req /v1.12/version)" '^400 .*"message":'
+    _serve_stop
+    assert_clean
+}
+
+test_api_load_images_tag_save_rmi() {
+    _api_setup
+    bb_image
+    local id
+    id=$(md_ok image inspect -f '{{.Id}}' bb)
+    md_ok save -o "$T/bb.tar" bb >/dev/null
+    md_ok rmi bb >/dev/null
+    _serve
+    assert_eq "$(dk_ok images -q)" ""
+    # docker load -i of a tar made by minidock save
+    assert_contains "$(dk_ok load -i "$T/bb.tar")" "Loaded image: bb:latest"
+    assert_eq "$(dk_ok images --format '{{.Repository}}:{{.Tag}} {{.ID}}')" "bb:latest ${id:7:12}"
+    assert_eq "$(dk_ok image inspect -f '{{.Id}}' bb)" "$id"
+    assert_eq "$(md_ok image inspect -f '{{.Id}}' bb)" "$id" "minidock sees what docker load loaded"
+    # load from stdin too
+    dk_ok rmi bb >/dev/null
+    assert_contains "$(dk_ok load <"$T/bb.tar")" "Loaded image: bb:latest"
+    # tag, then untag
+    dk_ok tag bb example.org/team/bb:v2
+    assert_eq "$(md_ok images --format '{{.Repository}}:{{.Tag}}' | sort | tr '\n' ' ')" "bb:latest example.org/team/bb:v2 "
+    assert_contains "$(dk_ok rmi example.org/team/bb:v2)" "Untagged: example.org/team/bb:v2"
+    # docker save (images/get) makes a tar minidock loads back
+    dk_ok save -o "$T/out.tar" bb
+    tar -tf "$T/out.tar" | grep -qx manifest.json || fail "docker save's tar has no manifest.json: $(tar -tf "$T/out.tar" | head)"
+    # an image in use by a container: 409 conflict, and it stays
+    dk_ok create --network none --name user bb true >/dev/null
+    dk_fail 1 rmi bb
+    assert_contains "$(cat "$T/dk.stderr")" "conflict"
+    dk_ok rm user >/dev/null
+    # unknown image: 404, "No such image"
+    dk_fail 1 rmi no-such-image:latest
+    assert_contains "$(cat "$T/dk.stderr")" "No such image"
+    assert_contains "$(dk_ok rmi bb)" "Deleted: $id"
+    assert_eq "$(md_ok images -q)" ""
+    md_ok load -i "$T/out.tar" >/dev/null
+    assert_eq "$(md_ok image inspect -f '{{.Id}}' bb)" "$id" "the image docker save wrote"
+    md_ok rmi bb >/dev/null
+    _serve_stop
+    store_clean
+    assert_clean
+}
+
+test_api_run_rm_output_and_exit_codes() {
+    _api_setup
+    bb_image
+    _serve
+    assert_eq "$(dk_ok run --rm --network none bb echo hi)" hi
+    # stdout and stderr stay apart
+    assert_eq "$(dk_ok run --rm --network none bb sh -c 'echo out; echo err >&2' 2>/dev/null)" out
+    assert_eq "$(cat "$T/dk.stderr")" err
+    # the container's exit code is docker's
+    dk_fail 3 run --rm --network none bb sh -c 'exit 3'
+    dk_fail 127 run --rm --network none bb no-such-command
+    assert_contains "$(cat "$T/dk.stderr")" no-such-command
+    dk_fail 137 run --rm --init --network none bb sh -c 'kill -KILL $$; sleep 5'
+    # stdin with -i, to EOF
+    assert_eq "$(printf 'a\nb\nc\n' | dk_ok run --rm -i --network none bb wc -l)" 3
+    assert_eq "$(printf 'x' | dk_ok run --rm -i --network none bb cat)" x
+    # flags that go through Config and HostConfig
+    assert_eq "$(dk_ok run --rm --network none -e A=1 -w /tmp -u 1000:1000 -h hn bb sh -c 'echo $A $(pwd) $(id -u):$(id -g) $(hostname)')" \
+        "1 /tmp 1000:1000 hn"
+    assert_eq "$(dk_ok run --rm --network none --read-only bb sh -c 'touch /x 2>/dev/null && echo rw || echo ro')" ro
+    # a tty: -it under a pty, its size from the terminal
+    local out rc=0
+    out=$(TERM=xterm timeout 60 script -eqc "stty cols 93 rows 31; docker run --rm -it --network none bb sh -c 'stty size; tty; exit 6'" /dev/null < <(sleep 60)) || rc=$?
+    assert_eq "$rc" 6 "docker run -it's exit code under script (output: $out)"
+    assert_contains "$out" "31 93"
+    assert_contains "$out" /dev/pts/
+    # --rm left nothing
+    assert_eq "$(dk_ok ps -aq)" ""
+    # docker run of an image that is not there and cannot be pulled
+    dk_fail 125 run --rm --network none --pull never no-such-image true
+    _serve_stop
+    assert_clean
+}
+
+test_api_run_detached_logs_follow_wait() {
+    _api_setup
+    bb_image
+    _serve
+    local id
+    id=$(dk_ok run -d --network none --name lg bb sh -c 'for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.4; done; exit 2')
+    assert_match "$id" '^[0-9a-f]{64}$'
+    # logs -f follows to the container's end, then returns
+    timeout 30 docker logs -f lg >"$T/lo" 2>"$T/le" || fail "docker logs -f did not end with the container (exit $?)"
+    assert_eq "$(tr '\n' ' ' <"$T/lo")" "out1 out2 out3 "
+    assert_eq "$(tr '\n' ' ' <"$T/le")" "err1 err2 err3 "
+    assert_eq "$(dk_ok wait lg)" 2
+    assert_eq "$(dk_ok inspect -f '{{.State.Status}} {{.State.ExitCode}}' lg)" "exited 2"
+    # --tail counts the lines of both streams, as Docker's does: the last
+    # two are out3 and err3 (their order across the two pipes is not fixed)
+    assert_eq "$(dk_ok logs --tail 2 lg 2>&1 | sort | tr '\n' ' ')" "err3 out3 "
+    assert_eq "$(dk_ok logs --tail 1 lg 2>&1 | grep -c 3)" 1
+    assert_eq "$(dk_ok logs -t lg 2>/dev/null | head -n 1 | cut -d' ' -f2)" out1
+    # logs -f on a running container keeps following until it exits
+    dk_ok run -d --network none --name lg2 bb sh -c 'sleep 1; echo late' >/dev/null
+    assert_eq "$(timeout 30 docker logs -f lg2)" late
+    # start again, attach-less: docker start -a gives the new output
+    assert_contains "$(dk_ok start -a lg2)" late
+    dk_ok rm lg lg2 >/dev/null
+    # wait on an exited --rm container's id: 404 after removal
+    id=$(dk_ok run -d --rm --network none bb sh -c 'exit 4')
+    wait_until 10 "--rm container $id removed" sh -c "! docker inspect $id"
+    _serve_stop
+    assert_ctr_gone "$id"
+    assert_clean
+}
+
+test_api_exec() {
+    _api_setup
+    bb_image
+    _serve
+    dk_ok run -d --network none --name ex bb sleep 300 >/dev/null
+    # no tty: exit code, stdout and stderr apart
+    dk_fail 4 exec ex sh -c 'echo out; echo err >&2; exit 4' >"$T/eo"
+    assert_eq "$(cat "$T/eo")" out
+    assert_eq "$(cat "$T/dk.stderr")" err
+    assert_eq "$(dk_ok exec ex true; echo $?)" 0
+    dk_fail 127 exec ex no-such-command
+    # stdin with -i; -e, -w, -u
+    assert_eq "$(echo piped | dk_ok exec -i ex cat)" piped
+    assert_eq "$(dk_ok exec -e X=y -w /etc -u 1000 ex sh -c 'echo $X $(pwd) $(id -u)')" "y /etc 1000"
+    # -it under a pty: the terminal's size arrives, the exit code comes back
+    local out rc=0
+    out=$(TERM=xterm timeout 60 script -eqc "stty cols 91 rows 37; docker exec -it ex sh -c 'stty size; tty; exit 5'" /dev/null < <(sleep 60)) || rc=$?
+    assert_eq "$rc" 5 "docker exec -it's exit code under script (output: $out)"
+    assert_contains "$out" "37 91"
+    assert_contains "$out" /dev/pts/
+    # typed input reaches the shell in the container
+    rc=0
+    out=$(TERM=xterm timeout 60 script -eqc "docker exec -it ex sh" /dev/null < <(sleep 1; printf 'echo typed-$((6*7))\n'; sleep 1; printf 'exit 3\n'; sleep 30)) || rc=$?
+    assert_eq "$rc" 3 "docker exec -it sh, then typed 'exit 3' (output: $out)"
+    assert_contains "$out" typed-42
+    # exec in a stopped container: an error, not a hang
+    dk_ok stop -t 1 ex >/dev/null
+    dk_fail any exec ex true
+    assert_contains "$(cat "$T/dk.stderr")" "not running"
+    dk_ok rm ex >/dev/null
+    _serve_stop
+    assert_clean
+}
+
+# A command that stops at once on SIGTERM (sh as PID 1 ignores it otherwise).
+_TRAPPY=(sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done')
+
+test_api_ps_filters_top_stats_stop_rm() {
+    _api_setup
+    bb_image
+    _serve
+    dk_ok run -d --network none --name r1 --label app=web bb sleep 300 >/dev/null
+    dk_ok run -d --network none --name r2 bb "${_TRAPPY[@]}" >/dev/null
+    dk_fail 3 run --network none --name e3 bb sh -c 'exit 3'
+    dk_ok create --network none --name c4 bb true >/dev/null
+    _names() { dk_ok ps "$@" --format '{{.Names}}' | sort | tr '\n' ' '; }
+    assert_eq "$(_names)" "r1 r2 " "ps"
+    assert_eq "$(_names -a)" "c4 e3 r1 r2 " "ps -a"
+    assert_eq "$(_names -a --filter status=exited)" "e3 " "status=exited"
+    assert_eq "$(_names -a --filter status=created)" "c4 " "status=created"
+    assert_eq "$(_names --filter label=app=web)" "r1 " "label=app=web"
+    assert_eq "$(_names --filter label=app)" "r1 " "label=app"
+    assert_eq "$(_names -a --filter name=r2)" "r2 " "name=r2"
+    assert_eq "$(_names -a --filter exited=3)" "e3 " "exited=3"
+    assert_eq "$(_names -a --filter ancestor=bb)" "c4 e3 r1 r2 " "ancestor=bb"
+    assert_eq "$(_names -a --filter status=running --filter label=app=web)" "r1 " "two filters"
+    local id1
+    id1=$(dk_ok inspect -f '{{.Id}}' r1)
+    assert_eq "$(_names -a --filter "id=${id1:0:12}")" "r1 " "id=short"
+    assert_eq "$(dk_ok ps -q --no-trunc --filter name=r1)" "$id1"
+    assert_eq "$(dk_ok ps -a -n 1 --format '{{.Names}}')" c4 "ps -n 1: the newest"
+    assert_match "$(dk_ok ps -a --filter name=e3 --format '{{.Status}}')" '^Exited \(3\) '
+    # top and stats
+    assert_contains "$(dk_ok top r1)" "sleep 300"
+    assert_eq "$(dk_ok stats --no-stream --format '{{.Name}}' r1)" r1
+    # stop: SIGTERM first; the command that handles it stops at once
+    local t0 t1
+    t0=$(date +%s%N)
+    dk_ok stop r2 >/dev/null
+    t1=$(date +%s%N)
+    [ $(((t1 - t0) / 1000000)) -lt 5000 ] || fail "docker stop of a container that exits on SIGTERM took $(((t1 - t0) / 1000000)) ms"
+    assert_eq "$(dk_ok inspect -f '{{.State.Status}} {{.State.ExitCode}}' r2)" "exited 0"
+    # a running container is not removed without -f (409), with -f it is
+    dk_fail 1 rm r1
+    assert_contains "$(cat "$T/dk.stderr")" "running"
+    assert_eq "$(dk_ok inspect -f '{{.State.Running}}' r1)" true
+    dk_ok stop -t 1 r1 >/dev/null
+    assert_eq "$(dk_ok inspect -f '{{.State.ExitCode}}' r1)" 137 "sleep ignores SIGTERM: killed after -t 1"
+    dk_ok restart -t 1 r1 >/dev/null
+    assert_eq "$(dk_ok inspect -f '{{.State.Running}}' r1)" true
+    dk_ok rename r1 r1b
+    dk_ok rm -f r1b >/dev/null
+    dk_ok rm r2 e3 c4 >/dev/null
+    dk_fail 1 rm no-such-container
+    assert_contains "$(cat "$T/dk.stderr")" "No such container"
+    assert_eq "$(dk_ok ps -aq)" ""
+    _serve_stop
+    assert_ctr_gone "$id1"
+    assert_clean
+}
+
+test_api_cli_and_api_share_containers() {
+    _api_setup
+    bb_image
+    _serve
+    local mid did
+    mid=$(md_ok run -d --network none --name mdmade bb sleep 300)
+    did=$(dk_ok run -d --network none --name apimade bb sleep 300)
+    # each front end lists what the other made, with the same IDs
+    assert_eq "$(dk_ok ps --no-trunc --format '{{.ID}} {{.Names}}' | sort)" "$(printf '%s\n' "$did apimade" "$mid mdmade" | sort)"
+    assert_eq "$(md_ok ps --no-trunc --format '{{.ID}} {{.Names}}' | sort)" "$(printf '%s\n' "$did apimade" "$mid mdmade" | sort)"
+    # and works on it
+    assert_eq "$(dk_ok exec mdmade echo via-api)" via-api
+    assert_eq "$(md_ok exec apimade echo via-cli)" via-cli
+    assert_eq "$(dk_ok inspect -f '{{.State.Pid}}' mdmade)" "$(md_ok inspect -f '{{.State.Pid}}' mdmade)"
+    dk_ok stop -t 1 mdmade >/dev/null
+    assert_eq "$(ctr_state mdmade)" exited
+    md_ok stop -t 1 apimade >/dev/null
+    assert_eq "$(dk_ok inspect -f '{{.State.Status}}' apimade)" exited
+    dk_ok rm mdmade >/dev/null
+    md_ok rm apimade >/dev/null
+    assert_eq "$(dk_ok ps -aq)" ""
+    _serve_stop
+    assert_ctr_gone "$mid"
+    assert_ctr_gone "$did"
+    assert_clean
+}
+
+test_api_volumes() {
+    _api_setup
+    bb_image
+    _serve
+    assert_eq "$(dk_ok volume create vol1)" vol1
+    assert_contains "$(md_ok volume ls -q)" vol1
+    dk_ok run --rm --network none -v vol1:/data bb sh -c 'echo kept >/data/f'
+    assert_eq "$(dk_ok run --rm --network none -v vol1:/data:ro bb cat /data/f)" kept
+    assert_eq "$(dk_ok volume inspect -f '{{.Name}} {{.Driver}}' vol1)" "vol1 local"
+    assert_eq "$(dk_ok volume ls -q)" vol1
+    # a bind mount from the host
+    mkdir -p "$T/host"
+    echo from-host >"$T/host/f"
+    assert_eq "$(dk_ok run --rm --network none -v "$T/host:/h:ro" bb cat /h/f)" from-host
+    # in use: 409; then removed
+    dk_ok create --network none --name vuser -v vol1:/data bb true >/dev/null
+    dk_fail 1 volume rm vol1
+    dk_ok rm vuser >/dev/null
+    assert_eq "$(dk_ok volume rm vol1)" vol1
+    assert_eq "$(md_ok volume ls -q)" ""
+    _serve_stop
+    assert_clean
+}
+
+# timeout: 300
+test_api_network_create_and_run() {
+    _api_setup
+    _api_netns
+    require_cmd jq
+    bb_image
+    _serve
+    assert_contains "$(dk_ok network ls --format '{{.Name}}' | tr '\n' ' ')" "bridge host none"
+    dk_ok network create --subnet 10.231.0.0/24 --label t=1 tnet >/dev/null
+    assert_eq "$(dk_ok network inspect -f '{{.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' tnet)" \
+        "bridge 10.231.0.0/24 10.231.0.1"
+    assert_eq "$(md_ok network ls --format '{{.Name}}' | grep -c '^tnet$')" 1 "minidock sees the network"
+    dk_fail any network create --subnet 10.231.0.0/24 tnet
+    # a web server and a client on it, by name
+    dk_ok run -d --network tnet --name web bb sh -c 'mkdir -p /www && echo hello-web >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
+    local ip
+    ip=$(dk_ok inspect -f '{{(index .NetworkSettings.Networks "tnet").IPAddress}}' web)
+    assert_match "$ip" '^10\.231\.0\.[0-9]+$'
+    assert_eq "$(dk_ok run --rm --network tnet bb sh -c 'for i in $(seq 50); do wget -q -O - http://web/ && exit 0; sleep 0.1; done; exit 1')" hello-web
+    assert_eq "$(dk_ok run --rm --network tnet bb sh -c "wget -q -O - http://$ip/")" hello-web
+    # the default bridge, and --network none, in the same namespace
+    assert_match "$(dk_ok run --rm bb ip -4 -o addr show eth0)" 'inet 10\.'
+    assert_eq "$(dk_ok run --rm --network none bb sh -c 'ls /sys/class/net | tr "\n" " "')" "lo "
+    # connect and disconnect
+    dk_ok network create tnet2 >/dev/null
+    dk_ok network connect tnet2 web
+    assert_eq "$(dk_ok inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' web)" "tnet tnet2 "
+    assert_contains "$(dk_ok network inspect -f '{{range .Containers}}{{.Name}}{{end}}' tnet2)" web
+    dk_ok network disconnect tnet2 web
+    assert_eq "$(dk_ok inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' web)" "tnet "
+    # a network in use is not removed
+    dk_fail any network rm tnet
+    dk_ok rm -f web >/dev/null
+    dk_ok network rm tnet tnet2 >/dev/null
+    assert_not_contains "$(dk_ok network ls --format '{{.Name}}' | tr '\n' ' ')" tnet
+    _serve_stop
+    # nothing left in the test's namespace but the default bridge (veths go
+    # with their container's namespace, which the kernel ends a moment
+    # later), nothing at all in the machine's
+    wait_until 10 "links left in the test's namespace: $(_ns_links)" _ns_links_clean
+    _api_host_untouched
+    assert_clean
+}
+
+# _api_registry: a registry (Debian's docker-registry, TLS with a CA and a
+# certificate for DNS:localhost made here, htpasswd auth) on 127.0.0.1:5000
+# inside the test's namespace; MINIDOCK_CONFIG_DIR trusts the CA.  Sets REG.
+_API_REG_USER=mdtest
+_API_REG_PASS=pw-for-mdtest-0
+_api_registry() {
+    require_cmd docker-registry openssl htpasswd skopeo
+    local d=$T/pki
+    mkdir -p "$d/skopeo"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=minidock-api-test-ca -keyout "$d/ca.key" -out "$d/ca.crt" 2>"$d/openssl.log"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+        -keyout "$d/srv.key" -out "$d/srv.csr" 2>>"$d/openssl.log"
+    printf '%s\n' 'subjectAltName=DNS:localhost' 'basicConstraints=CA:FALSE' \
+        'keyUsage=digitalSignature' 'extendedKeyUsage=serverAuth' >"$d/srv.ext"
+    openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+        -extfile "$d/srv.ext" -out "$d/srv.crt" 2>>"$d/openssl.log" || fail "openssl: $(tail -n 3 "$d/openssl.log")"
+    cp "$d/ca.crt" "$d/skopeo/ca.crt"
+    htpasswd -Bbn "$_API_REG_USER" "$_API_REG_PASS" >"$d/htpasswd" 2>/dev/null
+    mkdir -p "$T/reg"
+    cat >"$T/reg/config.yml" <<EOF
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $T/reg/data
+http:
+  addr: 127.0.0.1:5000
+  tls:
+    certificate: $d/srv.crt
+    key: $d/srv.key
+auth:
+  htpasswd:
+    realm: minidock-api-test
+    path: $d/htpasswd
+EOF
+    _in_ns docker-registry serve "$T/reg/config.yml" >"$T/reg/log" 2>&1 &
+    REG_PID=$!
+    API_BG="$API_BG $REG_PID"
+    REG=localhost:5000
+    wait_until 20 "the registry on $REG ($(tail -n 2 "$T/reg/log"))" \
+        _in_ns curl -s --cacert "$d/ca.crt" -o /dev/null "https://$REG/v2/"
+    export MINIDOCK_CONFIG_DIR=$T/cfg
+    mkdir -p "$MINIDOCK_CONFIG_DIR/certs.d/$REG"
+    cp "$d/ca.crt" "$MINIDOCK_CONFIG_DIR/certs.d/$REG/ca.crt"
+}
+
+# timeout: 300
+test_api_pull_from_registry() {
+    _api_setup
+    _api_netns
+    bb_image
+    local id
+    id=$(md_ok image inspect -f '{{.Id}}' bb)
+    md_ok save -o "$T/bb.tar" bb >/dev/null
+    md_ok rmi bb >/dev/null
+    _api_registry
+    _in_ns skopeo --insecure-policy copy -q --dest-creds "$_API_REG_USER:$_API_REG_PASS" \
+        --dest-cert-dir "$T/pki/skopeo" "docker-archive:$T/bb.tar" "docker://$REG/test/bb:v1" >/dev/null ||
+        fail "skopeo could not push to $REG"
+    _serve
+    # the CLI sends the credentials of its config file as X-Registry-Auth
+    printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REG" "$(printf '%s:%s' "$_API_REG_USER" "$_API_REG_PASS" | base64 -w0)" \
+        >"$DOCKER_CONFIG/config.json"
+    dk_ok pull "$REG/test/bb:v1" >"$T/pull.out"
+    assert_contains "$(cat "$T/pull.out")" "$REG/test/bb:v1"
+    assert_eq "$(dk_ok image inspect -f '{{.Id}}' "$REG/test/bb:v1")" "$id" "the pulled image's ID"
+    assert_eq "$(md_ok images --format '{{.Repository}}:{{.Tag}}')" "$REG/test/bb:v1"
+    assert_eq "$(dk_ok run --rm --network none "$REG/test/bb:v1" echo pulled)" pulled
+    # the streamed progress is Docker's JSON, one object a line
+    local j
+    j=$(curl -s --max-time 60 --unix-socket "$T/docker.sock" -X POST \
+        -H "X-Registry-Auth: $(printf '{"username":"%s","password":"%s"}' "$_API_REG_USER" "$_API_REG_PASS" | base64 -w0 | tr '+/' '-_')" \
+        "http://d/v1.43/images/create?fromImage=$REG/test/bb&tag=v1")
+    jq -e -s 'length > 0 and all(.[]; type == "object" and (has("status") or has("error")))' <<<"$j" >/dev/null ||
+        fail "images/create's stream is not JSON objects: $j"
+    jq -e -s 'all(.[]; has("error") | not)' <<<"$j" >/dev/null || fail "images/create reported an error: $j"
+    # errors: a missing tag, wrong credentials
+    dk_fail 1 pull "$REG/test/bb:nope"
+    assert_match "$(cat "$T/dk.stderr")" "not found|unknown|404"
+    printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REG" "$(printf '%s:wrong' "$_API_REG_USER" | base64 -w0)" >"$DOCKER_CONFIG/config.json"
+    dk_fail 1 pull "$REG/test/bb:v1"
+    assert_match "$(cat "$T/dk.stderr")" "unauthorized|401|denied|authentication"
+    dk_ok rmi "$REG/test/bb:v1" >/dev/null
+    _serve_stop
+    # (_in_ns runs in a subshell of its own: the registry is its child)
+    pkill -TERM -f "docker-registry serve $T/reg/config.yml" || true
+    wait "$REG_PID" 2>/dev/null || true
+    wait_until 10 "the registry gone" _no_procs "docker-registry serve $T/reg/config.yml"
+    store_clean
+    _api_host_untouched
+    assert_clean
+}
+
+# ---- python3-docker
+
+# timeout: 300
+test_api_python_docker() {
+    _api_setup
+    "$PY" -c 'import docker' 2>/dev/null || skip "python3-docker not installed (for $PY)"
+    bb_image
+    _serve
+    cat >"$T/sdk.py" <<'PYEOF'
+import sys, time, docker
+sock, img_id = sys.argv[1], sys.argv[2]
+def check(what, got, want):
+    if got != want:
+        print(f"FAIL: {what}: got {got!r}, want {want!r}")
+        sys.exit(1)
+c = docker.DockerClient(base_url="unix://" + sock, timeout=60)
+check("ping", c.ping(), True)
+check("api version", c.version()["ApiVersion"], "1.43")
+check("images.list", sorted(t for i in c.images.list() for t in i.tags), ["bb:latest"])
+check("images.get", c.images.get("bb").id, img_id)
+c.images.get("bb").tag("py/bb", "t1")
+check("tag", sorted(c.images.get("py/bb:t1").tags), ["bb:latest", "py/bb:t1"])
+c.images.remove("py/bb:t1")
+# run: output, and a failing command raises ContainerError with the exit code
+check("run", c.containers.run("bb", ["echo", "hi-py"], remove=True, network_mode="none"), b"hi-py\n")
+try:
+    c.containers.run("bb", ["sh", "-c", "echo oops >&2; exit 9"], remove=True, network_mode="none")
+    check("run exit 9", "no error", "ContainerError")
+except docker.errors.ContainerError as e:
+    check("ContainerError.exit_status", e.exit_status, 9)
+# detached, logs (stream and follow), exec_run, wait, remove
+ct = c.containers.run("bb", ["sh", "-c", "echo a; echo b >&2; sleep 300"], detach=True,
+                      network_mode="none", name="py1", labels={"from": "py"})
+for _ in range(50):
+    if ct.logs() == b"a\nb\n":
+        break
+    time.sleep(0.1)
+check("logs", ct.logs(), b"a\nb\n")
+check("logs stdout", ct.logs(stderr=False), b"a\n")
+check("list by label", [x.name for x in c.containers.list(filters={"label": "from=py"})], ["py1"])
+r = ct.exec_run(["sh", "-c", "echo ex; exit 7"])
+check("exec_run", (r.exit_code, r.output), (7, b"ex\n"))
+r = ct.exec_run(["sh", "-c", "echo o; echo e >&2"], demux=True)
+check("exec_run demux", (r.exit_code, r.output), (0, (b"o\n", b"e\n")))
+r = ct.exec_run("id -u", user="1000")
+check("exec_run user", r.output, b"1000\n")
+ct.kill(signal="SIGKILL")
+check("wait", ct.wait(timeout=30), {"StatusCode": 137, "Error": None})
+ct.reload()
+check("status", (ct.status, ct.attrs["State"]["ExitCode"]), ("exited", 137))
+ct.remove()
+check("gone", [x.name for x in c.containers.list(all=True)], [])
+# follow a stream to the container's end
+ct = c.containers.run("bb", ["sh", "-c", "for i in 1 2 3; do echo l$i; sleep 0.2; done"], detach=True, network_mode="none")
+check("logs follow", b"".join(ct.logs(stream=True, follow=True)), b"l1\nl2\nl3\n")
+check("wait 0", ct.wait(timeout=30)["StatusCode"], 0)
+ct.remove()
+# attach through the SDK's socket: stdin in, stdout out
+ct = c.containers.create("bb", ["sh", "-c", "read x; echo got-$x"], stdin_open=True, network_mode="none")
+s = ct.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1})
+ct.start()
+s._sock.sendall(b"line\n")
+buf, end = b"", time.time() + 20
+s._sock.settimeout(1)
+while b"got-line" not in buf and time.time() < end:
+    try:
+        d = s._sock.recv(4096)
+    except OSError:
+        continue
+    if not d:
+        break
+    buf += d
+s.close()
+if b"got-line" not in buf:
+    check("attach", buf, b"...got-line...")
+check("attach wait", ct.wait(timeout=30)["StatusCode"], 0)
+ct.remove()
+# an unsupported HostConfig field: 400 naming it, no container made
+for kw, field in ((dict(pid_mode="host"), "PidMode"), (dict(sysctls={"net.core.somaxconn": "1024"}), "Sysctls"),
+                  (dict(oom_score_adj=500), "OomScoreAdj")):
+    try:
+        c.containers.create("bb", ["true"], network_mode="none", **kw)
+        check(f"HostConfig.{field}", "accepted", "400")
+    except docker.errors.APIError as e:
+        check(f"HostConfig.{field} status", e.status_code, 400)
+        if f"HostConfig.{field}" not in str(e.explanation) or "not supported" not in str(e.explanation):
+            check(f"HostConfig.{field} message", e.explanation, f"... HostConfig.{field} ... not supported ...")
+check("nothing made", c.containers.list(all=True), [])
+# not found: the SDK's NotFound (404)
+try:
+    c.containers.get("no-such-container")
+    check("get missing", "found", "NotFound")
+except docker.errors.NotFound:
+    pass
+try:
+    c.images.get("no-such-image")
+    check("image missing", "found", "ImageNotFound")
+except docker.errors.ImageNotFound:
+    pass
+print("ok")
+PYEOF
+    local out
+    out=$(timeout 240 "$PY" "$T/sdk.py" "$T/docker.sock" "$(md_ok image inspect -f '{{.Id}}' bb)" 2>&1) ||
+        fail "python3-docker script: $(tail -n 15 <<<"$out")"
+    assert_eq "$(tail -n 1 <<<"$out")" ok
+    assert_eq "$(md_ok ps -aq)" ""
+    _serve_stop
+    assert_clean
+}
+
+# ---- hostile requests
+
+test_api_hostile_malformed_requests() {
+    _api_setup
+    require_cmd curl
+    bb_image
+    _serve
+    _pyraw
+    # an oversized head: 400, the connection closed, the server still serves
+    local big
+    big=$(_raw "GET /_ping HTTP/1.1\r\nX-Big: $(head -c 70000 /dev/zero | tr '\0' a)\r\n\r\n")
+    assert_match "$big" '^HTTP/1.1 400 [A-Za-z ]+ closed .*larger than'
+    assert_eq "$(_req /_ping)" "200 OK" "ping after an oversized head"
+    # many headers, each small: still bounded
+    local hs
+    hs=$(for i in $(seq 200); do printf 'X-H%d: v\\r\\n' "$i"; done)
+    assert_match "$(_raw "GET /_ping HTTP/1.1\r\n${hs}\r\n")" '^HTTP/1.1 400 '
+    # malformed request lines and heads: 400 each, never a crash
+    local r
+    for r in 'GARBAGE\r\n\r\n' 'GET\r\n\r\n' 'GET /_ping\r\n\r\n' 'get /_ping HTTP/1.1\r\n\r\n' \
+        'GET /_ping HTTP/2.0\r\n\r\n' 'GET /_ping HTTP/1.1 extra\r\n\r\n' 'GET _ping HTTP/1.1\r\n\r\n' \
+        'GET http://x/_ping HTTP/1.1\r\n\r\n' 'GET /_p\x01ing HTTP/1.1\r\n\r\n' '\x00\x01\x02\r\n\r\n' \
+        'GET /_ping HTTP/1.1\r\nNo colon here\r\n\r\n' 'GET /_ping HTTP/1.1\r\n: empty name\r\n\r\n' \
+        'GET /_ping HTTP/1.1\r\n folded: x\r\n\r\n' 'GET /_ping HTTP/1.1\r\nContent-Length: -1\r\n\r\n' \
+        'GET /_ping HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n' \
+        'GET /_ping HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n' \
+        'POST /containers/create HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n' \
+        'POST /containers/create HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n'; do
+        assert_match "$(_raw "$r")" '^HTTP/1.1 400 ' 
+    done
+    assert_eq "$(_req /_ping)" "200 OK" "ping after the malformed heads"
+    # unknown path 404, wrong method 405, both as Docker's JSON
+    assert_eq "$(_req /no/such/path)" '404 {"message":"page not found"}'
+    assert_eq "$(_req /v1.43/no/such/path)" '404 {"message":"page not found"}'
+    assert_match "$(_req -X PUT /_ping)" '^405 \{"message":'
+    assert_match "$(_req -X DELETE /version)" '^405 \{"message":'
+    assert_match "$(_req -X POST /images/json)" '^405 \{"message":'
+    # a bad JSON body to /containers/create: 400, and no container
+    assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":' /containers/create)" '^400 \{"message":".*JSON'
+    assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '["bb"]' /containers/create)" '^400 \{"message":'
+    assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":"not-a-list","HostConfig":{"NetworkMode":"none"}}' /containers/create)" '^(400|201) '
+    assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","HostConfig":{"NetworkMode":"none","PidMode":"host"}}' /containers/create)" \
+        '^400 \{"message":"HostConfig.PidMode is not supported'
+    assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"no-such-image","HostConfig":{"NetworkMode":"none"}}' /containers/create)" \
+        '^404 \{"message":"No such image'
+    # a chunked body with a bad chunk size
+    assert_match "$(_raw 'POST /containers/create HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n')" '^HTTP/1.1 400 '
+    # a JSON body over the limit (1 MiB)
+    head -c 2000000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+    assert_match "$(_req -X POST -H 'Content-Type: application/json' --data-binary "@$T/big.json" /containers/create)" '^(400|413) '
+    # bad query values
+    assert_match "$(_req '/containers/json?filters=%7Bnot-json')" '^400 '
+    assert_match "$(_req '/containers/json?filters=%ZZ')" '^(200|400) '
+    # none of this made a container, and the server still works for the CLI
+    for id in $(md_ok ps -aq --no-trunc); do md_ok rm -f "$id" >/dev/null; done
+    assert_eq "$(dk_ok run --rm --network none bb echo still-fine)" still-fine
+    _serve_stop
+    assert_clean
+}
+
+# Connection: close (and HTTP/1.0 without keep-alive) ends the connection
+# after the response, whatever the response is.
+test_api_connection_close_honoured() {
+    _api_setup
+    _serve
+    _pyraw
+    local r
+    for r in 'GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n' 'GET /_ping HTTP/1.0\r\n\r\n' \
+        'GET /no/such/path HTTP/1.1\r\nConnection: close\r\n\r\n' 'PUT /_ping HTTP/1.1\r\nConnection: close\r\n\r\n' \
+        'GET /v1.12/version HTTP/1.1\r\nConnection: close\r\n\r\n' 'GET /v9.99/_ping HTTP/1.1\r\nConnection: close\r\n\r\n' \
+        'GET /v1x/_ping HTTP/1.1\r\nConnection: close\r\n\r\n' 'GET /v1.43 HTTP/1.1\r\nConnection: close\r\n\r\n'; do
+        assert_match "$(TIMEOUT=3 _raw "$r")" '^HTTP/1\.[01] [0-9]{3} [A-Za-z ]+ closed' "response to '$r' ends the connection"
+    done
+    # keep-alive: two requests on one connection, both answered
+    local two
+    two=$(TIMEOUT=2 _raw 'GET /_ping HTTP/1.1\r\n\r\nGET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n')
+    assert_match "$two" '^HTTP/1.1 200 OK closed OK.*HTTP/1.1 200 OK'
+    _serve_stop
+}
+
+# timeout: 200
+test_api_hostile_slow_clients_do_not_block_others() {
+    _api_setup
+    bb_image
+    _serve
+    cat >"$T/slow.py" <<'PYEOF'
+import socket, sys, time
+sock = sys.argv[1]
+def conn():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    return s
+held = []
+# a client that connects and sends nothing
+held.append(conn())
+# one that sends half a head and stalls
+s = conn(); s.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n"); held.append(s)
+# one that announces a huge body and trickles it
+slow = conn()
+slow.sendall(b"POST /containers/create HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 100000000000\r\n\r\n{")
+held.append(slow)
+# one that sends a huge chunk size and stalls
+s = conn(); s.sendall(b"POST /images/load HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\nab"); held.append(s)
+# one stuck in the middle of a keep-alive connection
+s = conn(); s.sendall(b"GET /_ping HTTP/1.1\r\n\r\n"); held.append(s)
+worst = 0.0
+for i in range(30):
+    t = time.time()
+    c = conn()
+    c.settimeout(5)
+    c.sendall(b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n")
+    out = b""
+    while True:
+        try:
+            d = c.recv(4096)
+        except socket.timeout:
+            print(f"FAIL: ping {i} got no answer in 5 s while slow clients are connected: {out!r}")
+            sys.exit(1)
+        if not d:
+            break
+        out += d
+    if not out.startswith(b"HTTP/1.1 200"):
+        print(f"FAIL: ping {i}: {out[:200]!r}")
+        sys.exit(1)
+    worst = max(worst, time.time() - t)
+    try:
+        slow.send(b" ")
+    except OSError:
+        pass
+    time.sleep(0.05)
+print(f"ok worst {worst * 1000:.1f} ms")
+# hold the slow clients while the shell runs docker commands
+sys.stdout.flush()
+time.sleep(float(sys.argv[2]))
+PYEOF
+    "$PY" "$T/slow.py" "$T/docker.sock" 30 >"$T/slow.out" 2>&1 &
+    local slowpid=$!
+    API_BG="$API_BG $slowpid"
+    wait_until 30 "the slow clients' pings ($(cat "$T/slow.out"))" grep -q '^ok\|^FAIL' "$T/slow.out"
+    assert_match "$(head -n 1 "$T/slow.out")" '^ok '
+    # and a whole docker run goes through meanwhile
+    assert_eq "$(dk_ok run --rm --network none bb echo while-slow)" while-slow
+    assert_eq "$(dk_ok version --format '{{.Server.APIVersion}}')" 1.43
+    kill "$slowpid" 2>/dev/null || true
+    wait "$slowpid" 2>/dev/null || true
+    assert_eq "$(md_ok ps -aq)" "" "the stalled create made no container"
+    _serve_stop
+    assert_clean
+}
+
+# ---- the socket
+
+test_api_socket_permissions() {
+    _api_setup
+    require_cmd setpriv stat
+    # a directory others may traverse, so that permissions are the socket's own
+    chmod 0711 "$T"
+    mkdir -p "$T/pub"
+    chmod 0755 "$T/pub"
+    API_SOCK=$T/pub/docker.sock
+    _serve
+    assert_eq "$(stat -c '%a %U %G' "$API_SOCK")" "600 root root" "default socket mode and owner"
+    # an unprivileged user cannot connect
+    local rc=0
+    setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping \
+        >/dev/null 2>&1 || rc=$?
+    [ "$rc" != 0 ] || fail "uid 65534 could use a 0600 root socket"
+    # a second server on the same socket is refused, the first keeps serving
+    md_fail any serve -H "unix://$API_SOCK"
+    assert_contains "$(md_stderr)" "in use"
+    assert_eq "$(API_SOCK=$API_SOCK _req /_ping)" "200 OK"
+    _serve_stop
+    # -G GROUP: mode 0660, group GROUP; a member may connect, others not
+    local grp gid
+    for grp in daemon adm staff users nogroup; do
+        gid=$(getent group "$grp" | cut -d: -f3) && [ -n "$gid" ] && [ "$gid" != 0 ] && break
+    done
+    [ -n "${gid:-}" ] || skip "no non-root group on this machine to test -G with"
+    _serve -G "$grp"
+    assert_eq "$(stat -c '%a %U %G' "$API_SOCK")" "660 root $grp" "socket mode and owner with -G $grp"
+    assert_eq "$(setpriv --reuid=65534 --regid=65534 --groups="$gid" curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping)" \
+        OK "a member of $grp"
+    rc=0
+    setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping \
+        >/dev/null 2>&1 || rc=$?
+    [ "$rc" != 0 ] || fail "uid 65534 outside $grp could use the 0660 socket"
+    _serve_stop
+    # an unknown group: refused, no socket left
+    md_fail 125 serve -H "unix://$API_SOCK" -G no-such-group-mdtest
+    assert_one_line_error
+    assert_no_file "$API_SOCK"
+    # a stale socket (nobody listening) is replaced
+    "$PY" -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$API_SOCK"
+    [ -S "$API_SOCK" ] || fail "could not make a stale socket"
+    _serve
+    assert_eq "$(stat -c '%a' "$API_SOCK")" 600
+    _serve_stop
+    # only unix:// is served
+    md_fail 125 serve -H tcp://127.0.0.1:2375
+    assert_one_line_error
+    # the default socket: RUN-ROOT/docker.sock
+    unset API_SOCK
+    "$MINIDOCK" serve >>"$T/serve.log" 2>&1 &
+    SERVE_PID=$!
+    API_BG="$API_BG $SERVE_PID"
+    wait_until 10 "minidock serve on $MINIDOCK_RUNROOT/docker.sock" _ping "$MINIDOCK_RUNROOT/docker.sock"
+    API_SOCK=$MINIDOCK_RUNROOT/docker.sock _serve_stop
+}
+
+test_api_socket_activation() {
+    _api_setup
+    command -v systemd-socket-activate >/dev/null 2>&1 ||
+        skip "systemd-socket-activate not installed (Debian package systemd)"
+    bb_image
+    # the socket is made by systemd-socket-activate; minidock is started on
+    # the first connection with it as fd 3 (LISTEN_FDS=1, LISTEN_PID)
+    systemd-socket-activate -l "$T/act.sock" -E MINIDOCK_ROOT -E MINIDOCK_RUNROOT -E MINIDOCK_CGROUP_PARENT \
+        -E PATH "$MINIDOCK" serve >>"$T/serve.log" 2>&1 &
+    SERVE_PID=$!
+    API_BG="$API_BG $SERVE_PID"
+    wait_until 10 "systemd-socket-activate listening ($(cat "$T/serve.log"))" test -S "$T/act.sock"
+    export DOCKER_HOST=unix://$T/act.sock
+    assert_eq "$(dk_ok version --format '{{.Server.APIVersion}}')" 1.43
+    assert_contains "$(cat "$T/serve.log")" "Execing"
+    assert_eq "$(tr '\0' ' ' <"/proc/$SERVE_PID/cmdline")" "$MINIDOCK serve " "the activated server replaced systemd-socket-activate"
+    # many connections on the inherited socket, the test's store
+    assert_eq "$(dk_ok images --format '{{.Repository}}')" bb
+    assert_eq "$(dk_ok run --rm --network none bb echo activated)" activated
+    local i
+    for i in 1 2 3 4 5; do _ping "$T/act.sock" || fail "ping $i on the activated socket"; done
+    # it made no socket of its own
+    assert_no_file "$MINIDOCK_RUNROOT/docker.sock"
+    kill -TERM "$SERVE_PID"
+    local rc=0
+    wait "$SERVE_PID" || rc=$?
+    assert_eq "$rc" 0 "exit status of the activated server after SIGTERM"
+    assert_clean
+}
