@@ -659,7 +659,7 @@ test_network_create_rm_prune() {
     md_ok network rm first >/dev/null
     ! inh ip link show "$br" >/dev/null 2>&1 || fail "bridge $br left after network rm"
     # nothing about the network left in the rules
-    ! inh nft list table ip minidock 2>/dev/null | grep -q 10.50.0. || fail "rules of network first left"
+    ! inh nft list table ip minidock 2>/dev/null | grep 10.50.0. >/dev/null || fail "rules of network first left"
     _net_clean
 }
 
@@ -736,7 +736,7 @@ test_no_leaks_after_rm() {
     br=$(md_ok network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' lk)
     md_ok network rm lk >/dev/null
     ! inh ip link show "$br" >/dev/null 2>&1 || fail "bridge $br left after network rm"
-    ! inh nft list table ip minidock 2>/dev/null | grep -q "\"$br\"" || fail "rules naming $br left"
+    ! inh nft list table ip minidock 2>/dev/null | grep "\"$br\"" >/dev/null || fail "rules naming $br left"
     _net_clean
 }
 

@@ -250,7 +250,7 @@ test_api_load_images_tag_save_rmi() {
     assert_contains "$(dk_ok rmi example.org/team/bb:v2)" "Untagged: example.org/team/bb:v2"
     # docker save (images/get) makes a tar minidock loads back
     dk_ok save -o "$T/out.tar" bb
-    tar -tf "$T/out.tar" | grep -qx manifest.json || fail "docker save's tar has no manifest.json: $(tar -tf "$T/out.tar" | head)"
+    tar -tf "$T/out.tar" | grep -x manifest.json >/dev/null || fail "docker save's tar has no manifest.json: $(tar -tf "$T/out.tar" | head)"
     # an image in use by a container: 409 conflict, and it stays
     dk_ok create --network none --name user bb true >/dev/null
     dk_fail 1 rmi bb
