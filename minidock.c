@@ -15373,10 +15373,45 @@ static int md_ctr_remove_files(struct md_ctr *c, int volumes);
  * Starting a container touches much of the program; supervising it touches
  * little.  Before each sleep the monitor lets the kernel drop its resident
  * copies of the program's read-only pages (they come back from the file
- * when needed), so an idle monitor stays small.  Only read-only private
- * mappings are dropped: nothing can be lost.
+ * when needed), and the part of its stack below the current frame (zero
+ * pages when touched again), so an idle monitor stays small.  Only
+ * read-only private mappings and dead stack are dropped: nothing is lost.
+ *
+ * A page touched after the drop faults in with its neighbours (the
+ * kernel's fault-around: 64 KiB), so what runs between the drop and the
+ * sleep matters.  Where minidock has its own syscall instruction (x86_64,
+ * arm64) that is md_mon_sleep alone, and the two pages that hold it are
+ * kept rather than dropped: the sleeping monitor maps no other code.
+ * Elsewhere it goes through libc's syscall(), a window or two more.
  */
 static struct { uintptr_t lo, hi; } md_mon_ro[4];
+static uintptr_t md_mon_stack_lo;
+
+#if defined(__x86_64__)
+#define MD_RAW_SYSCALL 1
+static inline __attribute__((always_inline)) long md_raw_syscall5(long n, long a, long b, long c, long d, long e)
+{
+	register long r10 __asm__("r10") = d, r8 __asm__("r8") = e;
+	long ret;
+	__asm__ volatile("syscall"
+	                 : "=a"(ret)
+	                 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+	                 : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+#define MD_RAW_SYSCALL 1
+static inline __attribute__((always_inline)) long md_raw_syscall5(long n, long a, long b, long c, long d, long e)
+{
+	register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c, x3 __asm__("x3") = d, x4 __asm__("x4") = e;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory", "cc");
+	return x0;
+}
+#else
+#define MD_RAW_SYSCALL 0
+#define md_raw_syscall5(n, a, b, c, d, e) syscall(n, a, b, c, d, e)
+#endif
 
 static void md_mon_trim_init(void)
 {
@@ -15386,11 +15421,17 @@ static void md_mon_trim_init(void)
 	size_t n = 0;
 	if (el > 0)
 		exe[el] = 0;
-	while (f && n < MD_ARRAY_LEN(md_mon_ro) && fgets(line, sizeof line, f)) {
+	while (f && fgets(line, sizeof line, f)) {
 		unsigned long lo, hi;
 		char perm[8];
 		const char *path = strchr(line, '/');
-		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3 || (strcmp(perm, "r-xp") != 0 && strcmp(perm, "r--p") != 0))
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3)
+			continue;
+		if (strstr(line, "[stack]")) {
+			md_mon_stack_lo = lo;
+			continue;
+		}
+		if (n >= MD_ARRAY_LEN(md_mon_ro) || (strcmp(perm, "r-xp") != 0 && strcmp(perm, "r--p") != 0))
 			continue;
 		if (!path || strncmp(path, exe, strlen(exe)) != 0)
 			continue;
@@ -15402,20 +15443,43 @@ static void md_mon_trim_init(void)
 		fclose(f);
 }
 
-/* Drop the read-only pages, then sleep in ppoll: both through syscall(),
- * so what runs between the two touches as few pages as possible. */
-static int md_mon_sleep(struct pollfd *pf, nfds_t n, int timeout)
+/* Drop the read-only pages and the dead stack, then sleep in ppoll.
+ * noinline: the pages kept are this function's own. */
+static __attribute__((noinline)) int md_mon_sleep(struct pollfd *pf, nfds_t n, int timeout)
 {
 	struct timespec ts = {timeout / 1000, (timeout % 1000) * 1000000L}, zero = {0, 0};
 	/* busy (streaming output or input): no trimming, or every round
 	 * would fault the program back in */
-	int r = (int)syscall(SYS_ppoll, pf, n, &zero, NULL, (size_t)(_NSIG / 8));
-	if (r != 0 || timeout == 0)
-		return r;
-	for (size_t i = 0; i < MD_ARRAY_LEN(md_mon_ro); i++)
-		if (md_mon_ro[i].hi > md_mon_ro[i].lo)
-			syscall(SYS_madvise, md_mon_ro[i].lo, md_mon_ro[i].hi - md_mon_ro[i].lo, MADV_DONTNEED);
-	return (int)syscall(SYS_ppoll, pf, n, timeout < 0 ? NULL : &ts, NULL, (size_t)(_NSIG / 8));
+	long r = md_raw_syscall5(SYS_ppoll, (long)pf, (long)n, (long)&zero, 0, _NSIG / 8);
+	if (r == 0 && timeout != 0) {
+		uintptr_t keep = MD_RAW_SYSCALL ? ((uintptr_t)md_mon_sleep & ~(uintptr_t)4095) : 0;
+		for (size_t i = 0; i < MD_ARRAY_LEN(md_mon_ro); i++) {
+			uintptr_t lo = md_mon_ro[i].lo, hi = md_mon_ro[i].hi;
+			if (hi <= lo)
+				continue;
+			if (keep >= lo && keep < hi) {
+				uintptr_t ke = keep + 8192 < hi ? keep + 8192 : hi;
+				if (keep > lo)
+					md_raw_syscall5(SYS_madvise, (long)lo, (long)(keep - lo), MADV_DONTNEED, 0, 0);
+				if (hi > ke)
+					md_raw_syscall5(SYS_madvise, (long)ke, (long)(hi - ke), MADV_DONTNEED, 0, 0);
+			} else {
+				md_raw_syscall5(SYS_madvise, (long)lo, (long)(hi - lo), MADV_DONTNEED, 0, 0);
+			}
+		}
+		/* the stack below this frame, a page of margin left: nothing
+		 * runs below it until the sleep is over (signals arrive through
+		 * a signalfd, never on this stack) */
+		uintptr_t sp = ((uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)4095) - 8192;
+		if (md_mon_stack_lo && sp > md_mon_stack_lo)
+			md_raw_syscall5(SYS_madvise, (long)md_mon_stack_lo, (long)(sp - md_mon_stack_lo), MADV_DONTNEED, 0, 0);
+		r = md_raw_syscall5(SYS_ppoll, (long)pf, (long)n, (long)(timeout < 0 ? NULL : &ts), 0, _NSIG / 8);
+	}
+	if (r < 0 && r > -4096 && MD_RAW_SYSCALL) {
+		errno = (int)-r;
+		r = -1;
+	}
+	return (int)r;
 }
 
 /* The signals the monitor reads from its signalfd; blocked from the start,
@@ -22638,11 +22702,24 @@ static int md_api_parse_head(const char *buf, size_t len, struct md_api_req *r)
 			}
 			r->chunked = 1;
 		} else if (strcmp(name, "connection") == 0) {
-			if (strcasestr(val, "close"))
+			/* a comma-separated list of tokens; close wins (RFC 9112 9.6) */
+			int cl = 0, ka = 0;
+			for (const char *t = val; *t;) {
+				t += strspn(t, " \t,");
+				size_t tl = strcspn(t, ",");
+				while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+					tl--;
+				if (tl == 5 && !strncasecmp(t, "close", 5))
+					cl = 1;
+				else if (tl == 10 && !strncasecmp(t, "keep-alive", 10))
+					ka = 1;
+				else if (tl == 7 && !strncasecmp(t, "upgrade", 7))
+					r->upgrade = 1;
+				t += strcspn(t, ",");
+			}
+			if (cl)
 				r->close = 1;
-			if (strcasestr(val, "upgrade"))
-				r->upgrade = 1;
-			if (strcasestr(val, "keep-alive"))
+			else if (ka)
 				r->close = 0;
 		}
 		md_strv_push(&r->hname, name);

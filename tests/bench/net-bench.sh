@@ -198,7 +198,7 @@ row() {   # KEY LABEL [NONEKEY]
 }
 row md_none '`minidock run --rm --network none`'
 row md_bridge '`minidock run --rm` (bridge)' md_none
-row md_nofw '`env MINIDOCK_FIREWALL=none minidock run --rm` (bridge, no NAT rules: where the time goes)' md_none
+row md_nofw '`env MINIDOCK_FIREWALL=none minidock run --rm` (bridge, no NAT rules)' md_none
 MD_EXTRA=$(median <<<"$(diffs md_none md_bridge)")
 if [ ${#PODMAN[@]} -gt 0 ]; then
     row pm_none '`podman run --rm --network none`'
@@ -207,7 +207,7 @@ if [ ${#PODMAN[@]} -gt 0 ]; then
 fi
 emit ""
 verdict="target ≤ 5 ms: $(awk -v u="$MD_EXTRA" 'BEGIN { print (u <= 5000 ? "met" : "NOT met") }')"
-line="Bridge setup and teardown add $(ms "$MD_EXTRA") to a minidock run ($verdict: a veth pair, an address lease in the store, the bridge's port, \`nft -f\` of minidock's table at start and at stop; firewall: ${MINIDOCK_FIREWALL:-auto})"
+line="Bridge setup and teardown add $(ms "$MD_EXTRA") to a minidock run ($verdict: a veth pair, an address lease in the store, the bridge's port; the firewall table is rewritten only when its rules change, which a run without published ports does not do once its network's rules are in place; firewall: ${MINIDOCK_FIREWALL:-auto})"
 if [ ${#PODMAN[@]} -gt 0 ]; then
     line="$line, podman's default network adds $(ms "$PM_EXTRA") (minidock/podman $(ratio "$MD_EXTRA" "$PM_EXTRA")). Podman: $PM_NOTE."
 else
