@@ -96,7 +96,7 @@ test_run_workdir_and_hostname() {
     out=$(md_ok run --rm --network none --hostname myhost bb sh -c 'hostname; cat /etc/hostname; echo $HOSTNAME')
     assert_eq "$out" $'myhost\nmyhost\nmyhost'
     # -h is --hostname for run and create, as in Docker (not --help)
-    assert_eq "$(md_ok run -h short --rm --network none bb hostname | head -n 1)" short "run -h short"
+    assert_eq "$(md_ok run -h short --rm --network none bb hostname | sed -n 1p)" short "run -h short"
     id=$(md_ok create -h made --network none bb hostname)
     assert_eq "$(md_ok inspect -f '{{.Config.Hostname}}' "$id")" made
     md_ok rm "$id" >/dev/null

@@ -320,7 +320,7 @@ test_api_run_detached_logs_follow_wait() {
     # two are out3 and err3 (their order across the two pipes is not fixed)
     assert_eq "$(dk_ok logs --tail 2 lg 2>&1 | sort | tr '\n' ' ')" "err3 out3 "
     assert_eq "$(dk_ok logs --tail 1 lg 2>&1 | grep -c 3)" 1
-    assert_eq "$(dk_ok logs -t lg 2>/dev/null | head -n 1 | cut -d' ' -f2)" out1
+    assert_eq "$(dk_ok logs -t lg 2>/dev/null | sed -n 1p | cut -d' ' -f2)" out1
     # logs -f on a running container keeps following until it exits
     dk_ok run -d --network none --name lg2 bb sh -c 'sleep 1; echo late' >/dev/null
     assert_eq "$(timeout 30 docker logs -f lg2)" late
