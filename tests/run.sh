@@ -260,7 +260,10 @@ fi
 # The machine's own network namespace is not the tests' to change: its
 # links before, compared with after (a test that let a container onto a
 # bridge outside its own namespaces fails the run)
-host_links() { ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort; }
+host_links() {
+    ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
+    { nft list tables 2>/dev/null || true; } | sed 's/^/nftables /'
+} 2>/dev/null | sort
 links_before=$(host_links)
 
 for file in "$HERE"/integration/*.sh; do
@@ -283,7 +286,7 @@ done
 if [ "${#PATTERNS[@]}" = 0 ] || [ "$npass$nfail" != 00 ]; then
     new_links=$(comm -13 <(echo "$links_before") <(host_links) | tr '\n' ' ')
     if [ -n "${new_links// /}" ]; then
-        failed "host-network-untouched" "links appeared in the machine's own network namespace: $new_links"
+        failed "host-network-untouched" "links or nftables tables appeared in the machine's own network namespace: $new_links"
     else
         pass "host-network-untouched"
     fi

@@ -90,6 +90,15 @@ EOF
 test_openwrt_init_with_minidock() {
     ctr_setup
     bb_image
+    # "plain" has the default network: a bridge, made in a network
+    # namespace of the test's own (MINIDOCK runs there), never the machine's
+    local ns=mdfw-$$
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    trap 'ctr_teardown; ip netns del '"$ns"' 2>/dev/null || true' EXIT
+    printf '#!/bin/sh\nexec /usr/bin/nsenter --net=/run/netns/%s %s "$@"\n' "$ns" "$MINIDOCK" >"$T/md-in-ns"
+    chmod 755 "$T/md-in-ns"
+    MINIDOCK=$T/md-in-ns
     _uci
     sed -i "s|/tmp/unused-root|$MINIDOCK_ROOT|; s|list volume .*||; s|list port .*||" "$T/config/minidock"
     sed -i "s|list command '-f'|list command '-f'\n\tlist command '-h'\n\tlist command '/'|" "$T/config/minidock"
