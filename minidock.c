@@ -19634,8 +19634,15 @@ static void md_log_emit(const char *line, size_t len, const struct md_logopt *o,
 		return;
 	}
 	struct md_sb b = {0};
-	if (o->timestamps && !*partial_pending)
-		md_sb_printf(&b, "%s ", t);
+	if (o->timestamps && !*partial_pending) {
+		/* the log keeps Go's RFC3339Nano (trailing zeros trimmed); logs -t
+		 * prints Docker's fixed width, nine digits always */
+		size_t sl = strcspn(t, ".Z");
+		const char *fr = t[sl] == '.' ? t + sl + 1 : "";
+		size_t fl = strspn(fr, "0123456789");
+		md_sb_printf(&b, "%.*s.%.*s%.*sZ ", (int)sl, t, (int)(fl > 9 ? 9 : fl), fr, (int)(fl < 9 ? 9 - fl : 0),
+		             "000000000");
+	}
 	md_sb_puts(&b, d + 1);
 	if (f[1] == 'F')
 		md_sb_putc(&b, '\n');

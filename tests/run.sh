@@ -261,9 +261,11 @@ fi
 # links before, compared with after (a test that let a container onto a
 # bridge outside its own namespaces fails the run)
 host_links() {
-    ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
-    { nft list tables 2>/dev/null || true; } | sed 's/^/nftables /'
-} 2>/dev/null | sort
+    {
+        ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
+        { nft list tables 2>/dev/null || true; } | sed 's/^/nftables /'
+    } | sort
+}
 links_before=$(host_links)
 
 for file in "$HERE"/integration/*.sh; do
