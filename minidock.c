@@ -8,7 +8,7 @@
  * Table of contents
  *   01  configuration and feature flags
  *   02  includes
- *   03  utilities: errors, memory, strings, files, time, tables
+ *   03  utilities: errors, memory, strings, scanning, patterns, files, time, tables
  *   04  json: parser, builder, writer
  *   05  sha256 and digests
  *   06  image references
@@ -390,6 +390,279 @@ static int md_strcmp_p(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* ---- scanning: words and numbers without scanf or strtod ---- */
+
+/* The next blank-separated word at p (leading blanks, newlines too, skipped)
+ * into buf, cut to n-1 bytes; returns the end of the word, NULL when there is
+ * none. The md_scan_* functions chain: q = md_scan_word(q, ...), and so on. */
+static const char *md_scan_word(const char *p, char *buf, size_t n)
+{
+	if (!p)
+		return NULL;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p)
+		return NULL;
+	size_t k = 0;
+	for (; *p && !isspace((unsigned char)*p); p++)
+		if (k + 1 < n)
+			buf[k++] = *p;
+	if (n)
+		buf[k] = 0;
+	return p;
+}
+
+/* A decimal integer at p (after blanks; an optional sign), as strtoll reads it. */
+static const char *md_scan_i64(const char *p, long long *v)
+{
+	if (!p)
+		return NULL;
+	while (isspace((unsigned char)*p))
+		p++;
+	const char *d = p + (*p == '-' || *p == '+');
+	if (!isdigit((unsigned char)*d))
+		return NULL;
+	char *e;
+	*v = strtoll(p, &e, 10);
+	return e;
+}
+
+/* An unsigned number at p (after blanks) in base 10 or 16 ("0x" allowed in 16). */
+static const char *md_scan_u64(const char *p, unsigned long long *v, int base)
+{
+	if (!p)
+		return NULL;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!isxdigit((unsigned char)*p) || (base == 10 && !isdigit((unsigned char)*p)))
+		return NULL;
+	char *e;
+	*v = strtoull(p, &e, base);
+	return e;
+}
+
+/* Exactly n decimal digits at p; NULL otherwise. */
+static const char *md_scan_digits(const char *p, int n, int *v)
+{
+	int x = 0;
+	if (!p)
+		return NULL;
+	for (int i = 0; i < n; i++, p++) {
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		x = x * 10 + (*p - '0');
+	}
+	*v = x;
+	return p;
+}
+
+/* p if it starts with the literal lit, then past it; NULL otherwise. */
+static const char *md_scan_lit(const char *p, const char *lit)
+{
+	size_t n = strlen(lit);
+	return p && strncmp(p, lit, n) == 0 ? p + n : NULL;
+}
+
+/* A decimal number: [+-]digits[.digits][e[+-]digits] or [+-].digits; no
+ * leading blanks, no hex, inf or nan (strtod's extras, which no flag, JSON
+ * number or /proc file here wants). *end is set past it, or to s when there
+ * is no number. 19 significant digits; ERANGE in errno when it
+ * overflows (the result is then HUGE_VAL). */
+static double md_strtod(const char *s, char **end)
+{
+	const char *p = s;
+	int neg = 0, digits = 0, exp10 = 0;
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	uint64_t m = 0;   /* up to 19 digits, exact; later ones only scale */
+	for (; isdigit((unsigned char)*p); p++, digits++) {
+		if (m < 1000000000000000000ull)
+			m = m * 10 + (uint64_t)(*p - '0');
+		else
+			exp10++;
+	}
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++, digits++)
+			if (m < 1000000000000000000ull) {
+				m = m * 10 + (uint64_t)(*p - '0');
+				exp10--;
+			}
+	if (!digits) {
+		if (end)
+			*end = (char *)(uintptr_t)s;
+		return 0;
+	}
+	if (*p == 'e' || *p == 'E') {
+		const char *q = p + 1;
+		int eneg = 0, e = 0;
+		if (*q == '+' || *q == '-')
+			eneg = *q++ == '-';
+		if (isdigit((unsigned char)*q)) {
+			for (; isdigit((unsigned char)*q); q++)
+				if (e < 100000)
+					e = e * 10 + (*q - '0');
+			exp10 += eneg ? -e : e;
+			p = q;
+		}
+	}
+	if (end)
+		*end = (char *)(uintptr_t)p;
+	/* powers up to 1e22 are exact doubles: one rounding for the usual inputs */
+	double r = (double)m;
+	for (int e = exp10 < 0 ? -exp10 : exp10; m && e;) {
+		double f = 1;
+		int k = e > 22 ? 22 : e;
+		for (int i = 0; i < k; i++)
+			f *= 10;
+		r = exp10 < 0 ? r / f : r * f;
+		e -= k;
+		if (r == 0 || r == __builtin_inf())
+			break;
+	}
+	if (r == __builtin_inf())
+		errno = ERANGE;
+	return neg ? -r : r;
+}
+
+/* ---- patterns: Go's path.Match, as Docker's reference filter uses it ---- */
+
+/* One escaped-or-plain pattern byte of a class; NULL when the class is malformed. */
+static const char *md_match_esc(const char *p, unsigned char *c)
+{
+	if (!*p || *p == '-' || *p == ']')
+		return NULL;
+	if (*p == '\\' && !*++p)
+		return NULL;
+	*c = (unsigned char)*p++;
+	return *p ? p : NULL;   /* a class must still be closed */
+}
+
+/* Match a star-free chunk at the start of *sp; advances *sp. 1 match, 0 not, -1 malformed. */
+static int md_match_chunk(const char *p, size_t plen, const char **sp)
+{
+	const char *s = *sp, *end = p + plen;
+	int failed = 0;
+	while (p < end) {
+		if (!failed && !*s)
+			failed = 1;
+		if (*p == '[') {
+			unsigned char c = failed ? 0 : (unsigned char)*s;
+			int neg = 0, hit = 0, n = 0;
+			if (!failed)
+				s++;
+			if (++p < end && *p == '^')
+				neg = 1, p++;
+			for (;;) {
+				if (p < end && *p == ']' && n > 0) {
+					p++;
+					break;
+				}
+				unsigned char lo, hi;
+				if (p >= end || !(p = md_match_esc(p, &lo)))
+					return -1;
+				hi = lo;
+				if (*p == '-' && !(p = md_match_esc(p + 1, &hi)))
+					return -1;
+				if (p > end)
+					return -1;
+				hit |= lo <= c && c <= hi;
+				n++;
+			}
+			if (hit == neg)
+				failed = 1;
+			continue;
+		}
+		if (*p == '?') {
+			if (!failed && *s++ == '/')
+				failed = 1;
+			p++;
+			continue;
+		}
+		if (*p == '\\' && ++p >= end)
+			return -1;
+		if (!failed && *p != *s++)
+			failed = 1;
+		p++;
+	}
+	if (failed)
+		return 0;
+	*sp = s;
+	return 1;
+}
+
+/* The next chunk of pat: leading stars skipped (*star set), then up to the next star outside [...]. */
+static const char *md_match_scan(const char *pat, int *star, size_t *len)
+{
+	*star = 0;
+	while (*pat == '*')
+		pat++, *star = 1;
+	int inrange = 0;
+	size_t i = 0;
+	for (; pat[i]; i++) {
+		if (pat[i] == '\\' && pat[i + 1])
+			i++;
+		else if (pat[i] == '[')
+			inrange = 1;
+		else if (pat[i] == ']')
+			inrange = 0;
+		else if (pat[i] == '*' && !inrange)
+			break;
+	}
+	*len = i;
+	return pat;
+}
+
+/* Go's path.Match(pat, name): '*' any run of non-'/' bytes, '?' one non-'/'
+ * byte, [^a-z] classes, '\\' escapes. 1 match, 0 no match, -1 malformed
+ * pattern (md_path_match(pat, "") checks the whole pattern). Linear in
+ * practice: a chunk after a star is tried at each start, first fit wins. */
+static int md_path_match(const char *pat, const char *name)
+{
+	while (*pat) {
+		int star;
+		size_t len;
+		const char *chunk = md_match_scan(pat, &star, &len);
+		pat = chunk + len;
+		if (star && !len)
+			return strchr(name, '/') == NULL;
+		const char *t = name;
+		int r = md_match_chunk(chunk, len, &t);
+		if (r < 0)
+			return -1;
+		if (r > 0 && (!*t || *pat)) {
+			name = t;
+			continue;
+		}
+		if (star) {
+			int found = 0;
+			for (size_t i = 0; name[i] && name[i] != '/'; i++) {
+				t = name + i + 1;
+				r = md_match_chunk(chunk, len, &t);
+				if (r < 0)
+					return -1;
+				if (r > 0) {
+					if (!*pat && *t)
+						continue;
+					name = t;
+					found = 1;
+					break;
+				}
+			}
+			if (found)
+				continue;
+		}
+		while (*pat) {   /* no match: the rest must still be well formed */
+			chunk = md_match_scan(pat, &star, &len);
+			pat = chunk + len;
+			const char *e = "";
+			if (md_match_chunk(chunk, len, &e) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	return !*name;
+}
+
 /* ---- files ---- */
 
 static int md_write_all(int fd, const void *buf, size_t n)
@@ -635,7 +908,9 @@ static void md_time_format(char *buf, size_t n, const struct timespec *ts)
 {
 	struct tm tm;
 	gmtime_r(&ts->tv_sec, &tm);
-	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	int w = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	size_t k = w < 0 ? 0 : (size_t)w < n ? (size_t)w : n ? n - 1 : 0;
 	if (ts->tv_nsec) {
 		char frac[16];
 		snprintf(frac, sizeof frac, ".%09ld", ts->tv_nsec);
@@ -659,13 +934,16 @@ static void md_time_now(char *buf, size_t n)
 static int md_time_parse(const char *s, time_t *out)
 {
 	struct tm tm = {0};
-	int n = 0;
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+	const char *p = s;
+	if (!(p = md_scan_digits(p, 4, &tm.tm_year)) || !(p = md_scan_lit(p, "-")) ||
+	    !(p = md_scan_digits(p, 2, &tm.tm_mon)) || !(p = md_scan_lit(p, "-")) ||
+	    !(p = md_scan_digits(p, 2, &tm.tm_mday)) || (*p != 'T' && *p != 't') ||
+	    !(p = md_scan_digits(p + 1, 2, &tm.tm_hour)) || !(p = md_scan_lit(p, ":")) ||
+	    !(p = md_scan_digits(p, 2, &tm.tm_min)) || !(p = md_scan_lit(p, ":")) ||
+	    !(p = md_scan_digits(p, 2, &tm.tm_sec)))
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	const char *p = s + n;
 	if (*p == '.')
 		for (p++; isdigit((unsigned char)*p); p++)
 			;
@@ -674,10 +952,11 @@ static int md_time_parse(const char *s, time_t *out)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		const char *q = md_scan_digits(p + 1, 2, &hh);
+		if (!(q = md_scan_lit(q, ":")) || !(q = md_scan_digits(q, 2, &mm)))
 			return -1;
 		t -= (*p == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-		p += 6;
+		p = q;
 	}
 	if (*p)
 		return -1;
@@ -2087,7 +2366,7 @@ static int md_tmpl_truth(const struct md_json *j)
 	case MD_J_NULL:
 	case MD_J_FALSE: return 0;
 	case MD_J_TRUE: return 1;
-	case MD_J_NUM: return strtod(j->s, NULL) != 0;
+	case MD_J_NUM: return md_strtod(j->s, NULL) != 0;
 	case MD_J_STR: return j->s[0] != 0;
 	default: return j->n != 0;
 	}
@@ -9117,8 +9396,9 @@ static int md_seccomp_section(struct md_seccomp_gen *g, const struct md_seccomp_
 static int md_seccomp_kernel_at_least(int major, int minor)
 {
 	struct utsname u;
-	int a = 0, b = 0;
-	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &a, &b) != 2)
+	long long a = 0, b = 0;
+	const char *q = uname(&u) == 0 ? md_scan_i64(u.release, &a) : NULL;
+	if (!(q = md_scan_lit(q, ".")) || !md_scan_i64(q, &b))
 		return 0;
 	return a > major || (a == major && b >= minor);
 }
@@ -9564,9 +9844,11 @@ static const char *md_cg_missing(const struct md_cg_layout *L, int c, char *buf,
 	int found = 0, hier = 0, enabled = 0;
 	for (char *line = pc; line && *line;) {
 		char nm[64];
-		int hh, num, en;
-		if (sscanf(line, "%63s %d %d %d", nm, &hh, &num, &en) == 4 && strcmp(nm, name) == 0) {
-			found = 1, hier = hh, enabled = en;
+		long long hh, num, en;
+		const char *q = md_scan_word(line, nm, sizeof nm);
+		q = md_scan_i64(md_scan_i64(md_scan_i64(q, &hh), &num), &en);
+		if (q && strcmp(nm, name) == 0) {
+			found = 1, hier = (int)hh, enabled = (int)en;
 			break;
 		}
 		line = strchr(line, '\n');
@@ -10051,8 +10333,11 @@ static int md_cg_cpu(const struct md_cg_hier *h, const char *dir, const struct m
 		char cur[64] = "max 100000", q[32] = "max";
 		long long cp = 100000;
 		md_cg_read(h, dir, "cpu.max", cur, sizeof cur);
-		if (sscanf(cur, "%31s %lld", q, &cp) < 1)
+		const char *w = md_scan_word(cur, q, sizeof q);
+		if (!w)
 			snprintf(q, sizeof q, "max");
+		else
+			md_scan_i64(w, &cp);
 		int64_t period = l->cpu_period ? l->cpu_period : cp;
 		if (l->cpu_quota > 0)
 			snprintf(v, sizeof v, "%" PRId64 " %" PRId64, l->cpu_quota, period);
@@ -10644,7 +10929,7 @@ static MD_UNUSED int md_cg_stats(const char *parent, const char *name, struct md
 			for (char *q = s; q && *q;) {
 				char dev[32], op[16];
 				unsigned long long v;
-				if (sscanf(q, "%31s %15s %llu", dev, op, &v) == 3) {
+				if (md_scan_u64(md_scan_word(md_scan_word(q, dev, sizeof dev), op, sizeof op), &v, 10)) {
 					if (strcmp(op, "Read") == 0)
 						st->blk_read += v;
 					else if (strcmp(op, "Write") == 0)
@@ -12028,11 +12313,15 @@ static void md_mac_from_ip(uint32_t ip, unsigned char mac[6])
 
 static int md_mac_parse(const char *s, unsigned char mac[6])
 {
-	unsigned v[6];
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6 || strlen(s) != 17)
+	int ok = s && strlen(s) == 17;
+	for (int i = 0; ok && i < 6; i++) {
+		const char *h = s + 3 * i;
+		ok = isxdigit((unsigned char)h[0]) && isxdigit((unsigned char)h[1]) && (i == 5 || h[2] == ':');
+		if (ok)
+			mac[i] = (unsigned char)strtoul((char[3]){h[0], h[1], 0}, NULL, 16);
+	}
+	if (!ok)
 		return md_err("invalid MAC address \"%s\"", s ? s : "");
-	for (int i = 0; i < 6; i++)
-		mac[i] = (unsigned char)v[i];
 	if (mac[0] & 1)
 		return md_err("invalid MAC address \"%s\": a multicast address", s);
 	return 0;
@@ -13256,7 +13545,11 @@ static int md_child_mount_cgroup(struct md_spec *sp, const char *rootfs)
 		if (!sep)
 			continue;
 		char mp[1024], fstype[64], src[256], sopts[1024];
-		if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1 || sscanf(sep + 3, "%63s %255s %1023s", fstype, src, sopts) != 3)
+		const char *q = line;
+		for (int k = 0; k < 4; k++)
+			q = md_scan_word(q, mp, sizeof mp);
+		if (!md_scan_word(q, mp, sizeof mp) ||
+		    !md_scan_word(md_scan_word(md_scan_word(sep + 3, fstype, sizeof fstype), src, sizeof src), sopts, sizeof sopts))
 			continue;
 		int v2 = strcmp(fstype, "cgroup2") == 0;
 		if (!v2 && strcmp(fstype, "cgroup") != 0)
@@ -13890,7 +14183,7 @@ static int64_t md_parse_size(const char *s)
 		return -1;
 	char *end;
 	errno = 0;
-	double v = strtod(s, &end);
+	double v = md_strtod(s, &end);
 	if (errno || end == s || v < 0)
 		return -1;
 	int64_t mul = 1;
@@ -14015,8 +14308,8 @@ static int md_tty_size(struct winsize *ws)
 	const char *f = getenv("MINIDOCK_TTY_SIZE_FILE");
 	if (f && *f) {
 		char *t = md_read_file(f, 64, NULL);
-		unsigned r, c;
-		int ok = t && sscanf(t, "%u %u", &r, &c) == 2 && r && c && r < 65536 && c < 65536;
+		unsigned long long r = 0, c = 0;
+		int ok = md_scan_u64(md_scan_u64(t, &r, 10), &c, 10) && r && c && r < 65536 && c < 65536;
 		free(t);
 		md_errmsg[0] = 0;
 		if (ok) {
@@ -14287,8 +14580,9 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 	case 'H': {
 		/* "in out err wait size=ROWSxCOLS" */
 		const char *sz = strstr(buf, "size=");
-		unsigned rows, cols;
-		if (sz && sscanf(sz + 5, "%ux%u", &rows, &cols) == 2 && rows && cols && rows < 65536 && cols < 65536) {
+		unsigned long long rows = 0, cols = 0;
+		if (sz && md_scan_u64(md_scan_lit(md_scan_u64(sz + 5, &rows, 10), "x"), &cols, 10) && rows && cols &&
+		    rows < 65536 && cols < 65536) {
 			m->rows = (unsigned short)rows;
 			m->cols = (unsigned short)cols;
 		}
@@ -14318,8 +14612,8 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 	case 'R':
 		if (m->pty >= 0) {
 			struct winsize ws = {0, 0, 0, 0};
-			unsigned rows, cols;
-			if (sscanf(buf, "%u %u", &rows, &cols) == 2) {
+			unsigned long long rows = 0, cols = 0;
+			if (md_scan_u64(md_scan_u64(buf, &rows, 10), &cols, 10)) {
 				ws.ws_row = (unsigned short)rows;
 				ws.ws_col = (unsigned short)cols;
 				ioctl(m->pty, TIOCSWINSZ, &ws);
@@ -14615,9 +14909,11 @@ static int md_subid(const char *file, const char *user, uint32_t *base, uint32_t
 	char line[256];
 	int found = 0;
 	while (f && !found && fgets(line, sizeof line, f)) {
-		char name[128];
-		unsigned long b, c;
-		if (sscanf(line, "%127[^:]:%lu:%lu", name, &b, &c) == 3 && strcmp(name, user) == 0 && c > 0) {
+		const char *colon = strchr(line, ':');
+		unsigned long long b = 0, c = 0;
+		const char *q = colon ? md_scan_u64(colon + 1, &b, 10) : NULL;
+		if (md_scan_u64(md_scan_lit(q, ":"), &c, 10) && (size_t)(colon - line) == strlen(user) &&
+		    strncmp(line, user, strlen(user)) == 0 && c > 0) {
 			*base = (uint32_t)b;
 			*count = (uint32_t)c;
 			found = 1;
@@ -15422,11 +15718,12 @@ static void md_mon_trim_init(void)
 	if (el > 0)
 		exe[el] = 0;
 	while (f && fgets(line, sizeof line, f)) {
-		unsigned long lo, hi;
+		unsigned long long lo64, hi64;
 		char perm[8];
 		const char *path = strchr(line, '/');
-		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3)
+		if (!md_scan_word(md_scan_u64(md_scan_lit(md_scan_u64(line, &lo64, 16), "-"), &hi64, 16), perm, sizeof perm))
 			continue;
+		unsigned long lo = (unsigned long)lo64, hi = (unsigned long)hi64;
 		if (strstr(line, "[stack]")) {
 			md_mon_stack_lo = lo;
 			continue;
@@ -16011,9 +16308,13 @@ static int md_cmd_images(struct md_args *a)
 		const char *f = filters->v[i];
 		if (md_startswith(f, "dangling="))
 			dangling = strcmp(f + 9, "true") == 0 || strcmp(f + 9, "1") == 0;
-		else if (md_startswith(f, "reference="))
+		else if (md_startswith(f, "reference=") && md_path_match(f + 10, "") >= 0)
 			refpat = f + 10;
-		else {
+		else if (md_startswith(f, "reference=")) {
+			md_json_free(idx);
+			md_err("invalid filter '%s': syntax error in pattern", f);
+			return md_fail(125);
+		} else {
 			md_json_free(idx);
 			md_err("invalid filter '%s' (supported: dangling=true|false, reference=PATTERN)", f);
 			return md_fail(125);
@@ -16062,8 +16363,7 @@ static int md_cmd_images(struct md_args *a)
 			}
 			if (refpat) {
 				char *full = md_asprintf("%s:%s", r.repo, r.tag);
-				extern int fnmatch(const char *, const char *, int);
-				int ok = fnmatch(refpat, full, 0) == 0 || fnmatch(refpat, r.repo, 0) == 0;
+				int ok = md_path_match(refpat, full) > 0 || md_path_match(refpat, r.repo) > 0;
 				free(full);
 				if (!ok) {
 					free(r.repo);
@@ -18754,7 +19054,7 @@ static struct md_json *md_run_request(struct md_args *a)
 	}
 	if ((v = md_opt(a, "cpus"))) {
 		char *e;
-		double c = strtod(v, &e);
+		double c = md_strtod(v, &e);
 		if (e == v || *e || !(c >= 0) || c > 1e6) {
 			md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
 			goto fail;
@@ -19573,7 +19873,7 @@ static int md_parse_since(const char *s, double *out)
 	if (md_time_parsef(s, out) == 0)
 		return 0;
 	char *e;
-	double v = strtod(s, &e);
+	double v = md_strtod(s, &e);
 	if (e == s)
 		return md_err("invalid time \"%s\"", s);
 	struct timespec now;
@@ -20564,8 +20864,10 @@ static void md_netdev(pid_t pid, uint64_t *rx, uint64_t *tx)
 		if (strcmp(name, "lo") == 0)
 			continue;
 		unsigned long long v[16] = {0};
-		if (sscanf(c + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		           &v[6], &v[7], &v[8]) >= 9) {
+		const char *q = c + 1;
+		for (int k = 0; q && k < 9; k++)
+			q = md_scan_u64(q, &v[k], 10);
+		if (q) {
 			*rx += v[0];
 			*tx += v[8];
 		}
@@ -20580,7 +20882,7 @@ static uint64_t md_mem_total(void)
 	unsigned long long kb = 0;
 	char line[256];
 	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+		if (md_scan_u64(md_scan_lit(line, "MemTotal:"), &kb, 10))
 			break;
 	if (f)
 		fclose(f);
@@ -20724,7 +21026,7 @@ static int md_cmd_top(struct md_args *a)
 	double uptime = 0;
 	char *up = md_read_file("/proc/uptime", 256, NULL);
 	if (up)
-		uptime = strtod(up, NULL);
+		uptime = md_strtod(up, NULL);
 	free(up);
 	time_t boot = time(NULL) - (time_t)uptime;
 	struct md_table tab = {8, {0}};
@@ -20738,12 +21040,20 @@ static int md_cmd_top(struct md_args *a)
 		char *rp = strrchr(stat, ')');
 		int ppid = 0, tty = 0;
 		unsigned long long ut = 0, stt = 0, start = 0;
-		char st;
-		if (!rp || sscanf(rp + 2, "%c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
-		                  &st, &ppid, &tty, &ut, &stt, &start) < 6) {
+		/* after "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt
+		 * cminflt majflt cmajflt utime stime cutime cstime priority nice
+		 * num_threads itrealvalue starttime */
+		long long f[20] = {0};
+		char st[8];
+		const char *q = rp ? md_scan_word(rp + 1, st, sizeof st) : NULL;
+		for (int k = 1; q && k < 20; k++)
+			q = md_scan_i64(q, &f[k]);
+		if (!q) {
 			free(stat);
 			continue;
 		}
+		ppid = (int)f[1], tty = (int)f[4];
+		ut = (unsigned long long)f[11], stt = (unsigned long long)f[12], start = (unsigned long long)f[19];
 		free(stat);
 		snprintf(p, sizeof p, "/proc/%d/status", (int)pids[i]);
 		char *status = md_read_file(p, 65536, NULL);
@@ -20774,7 +21084,11 @@ static int md_cmd_top(struct md_args *a)
 		time_t started = boot + (time_t)(start / (unsigned long long)hz);
 		struct tm tmv;
 		localtime_r(&started, &tmv);
-		strftime(stime, sizeof stime, time(NULL) - started > 86400 ? "%b%d" : "%H:%M", &tmv);
+		static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+		if (time(NULL) - started > 86400)   /* ps's "%b%d" */
+			snprintf(stime, sizeof stime, "%.3s%02d", months + 3 * (tmv.tm_mon % 12), tmv.tm_mday);
+		else
+			snprintf(stime, sizeof stime, "%02d:%02d", tmv.tm_hour, tmv.tm_min);
 		snprintf(ttys, sizeof ttys, tty ? "pts/%d" : "?", minor((dev_t)tty));
 		unsigned long long secs = (ut + stt) / (unsigned long long)hz;
 		snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
@@ -21199,6 +21513,36 @@ static void md_df_volumes(struct md_json *idx, uint64_t out[4])
 
 /* ---- info and check-config: what this kernel and host offer ---- */
 
+/* A gzip file's contents (at most 8 MiB), NUL-terminated; NULL when it is not valid gzip. */
+static char *md_kconfig_gunzip(const char *gz, size_t len)
+{
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	if (inflateInit2(&zs, 15 + 16) != Z_OK)
+		return NULL;
+	struct md_sb b = {0};
+	unsigned char out[16384];
+	zs.next_in = (unsigned char *)(uintptr_t)gz;
+	zs.avail_in = (uInt)len;
+	int r;
+	do {
+		zs.next_out = out;
+		zs.avail_out = sizeof out;
+		r = inflate(&zs, Z_NO_FLUSH);
+		if (r != Z_OK && r != Z_STREAM_END)
+			break;
+		md_sb_putn(&b, (const char *)out, sizeof out - zs.avail_out);
+	} while (r != Z_STREAM_END && b.len < (8u << 20) && (zs.avail_in || !zs.avail_out));
+	inflateEnd(&zs);
+	if (r != Z_STREAM_END && b.len < (8u << 20)) {
+		md_sb_free(&b);
+		return NULL;
+	}
+	if (!b.s)
+		b.s = md_strdup("");
+	return b.s;
+}
+
 /* The running kernel's configuration (/proc/config.gz, /boot/config-RELEASE, or a given file). */
 static char *md_kconfig_read(const char *path, char *from, size_t fromsz)
 {
@@ -21210,20 +21554,22 @@ static char *md_kconfig_read(const char *path, char *from, size_t fromsz)
 	for (size_t i = 0; i < MD_ARRAY_LEN(cands); i++) {
 		if (!cands[i] || access(cands[i], R_OK) != 0)
 			continue;
-		gzFile g = gzopen(cands[i], "rb"); /* reads plain files too */
-		if (!g)
+		size_t len = 0;
+		char *raw = md_read_file(cands[i], 8u << 20, &len);
+		if (!raw)
 			continue;
-		struct md_sb b = {0};
-		char buf[8192];
-		int n;
-		while ((n = gzread(g, buf, sizeof buf)) > 0 && b.len < (8u << 20))
-			md_sb_putn(&b, buf, (size_t)n);
-		gzclose(g);
-		if (b.len) {
-			snprintf(from, fromsz, "%s", cands[i]);
-			return b.s;
+		char *text = raw;
+		if (len >= 2 && (unsigned char)raw[0] == 0x1f && (unsigned char)raw[1] == 0x8b) {
+			/* gzip (/proc/config.gz): inflate, not gzopen, whose gzclose
+			 * would link zlib's whole deflate side into the binary */
+			text = md_kconfig_gunzip(raw, len);
+			free(raw);
 		}
-		md_sb_free(&b);
+		if (text && *text) {
+			snprintf(from, fromsz, "%s", cands[i]);
+			return text;
+		}
+		free(text);
 	}
 	return NULL;
 }
@@ -23794,7 +24140,7 @@ static int md_api_zero(const struct md_json *v)
 	if (v->t == MD_J_STR)
 		return !v->s[0];
 	if (v->t == MD_J_NUM)
-		return strtod(v->s, NULL) == 0;
+		return md_strtod(v->s, NULL) == 0;
 	if (v->t == MD_J_ARR || v->t == MD_J_OBJ) {
 		for (const struct md_json *c = v->child; c; c = c->next)
 			if (!md_api_zero(c))
@@ -24810,16 +25156,16 @@ static int md_api_dispatch(struct md_api_conn *c)
 	struct md_api_req *r = &c->rq;
 	c->keep = !r->close;
 	const char *path = r->path;
-	double ver = atof(MD_API_VERSION);
+	double ver = md_strtod(MD_API_VERSION, NULL);
 	if (path[0] == '/' && path[1] == 'v' && isdigit((unsigned char)path[2])) {
 		char *e;
-		ver = strtod(path + 2, &e);
+		ver = md_strtod(path + 2, &e);
 		if (*e != '/') {
 			md_api_body_each(c, md_api_discard, NULL);
 			md_api_err(c, 404, "page not found");
 			return c->keep ? 0 : -1;
 		}
-		if (ver < atof(MD_API_MIN_VERSION) - 1e-9 || ver > 1.51 + 1e-9) {
+		if (ver < md_strtod(MD_API_MIN_VERSION, NULL) - 1e-9 || ver > 1.51 + 1e-9) {
 			md_api_body_each(c, md_api_discard, NULL);
 			md_api_err(c, 400, "client version %.2f is not supported (minimum %s, maximum " MD_API_VERSION ")", ver,
 			           MD_API_MIN_VERSION);

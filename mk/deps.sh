@@ -59,7 +59,8 @@ done
 [ -n "$ar" ] || ar=${cross}ar
 [ -n "$ranlib" ] || ranlib=${cross}ranlib
 cache_root=${MD_DEPS_CACHE:-/var/cache/minidock-deps}
-base_cflags="-Os -ffunction-sections -fdata-sections"
+# No unwind tables: C never unwinds, and they were 20-46 KiB of the binary.
+base_cflags="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
 cflags="$base_cflags${extra_cflags:+ $extra_cflags}"
 src_pkgs="zlib libzstd bearssl libarchive"
 
@@ -272,17 +273,23 @@ srcdir() { find "$src" -mindepth 1 -maxdepth 1 -type d -name "$1-*" | head -n 1;
 
 step="zlib"
 d=$(srcdir zlib)
-(cd "$d" && CC="$cc" AR="$ar" RANLIB="$ranlib" CFLAGS="$all_cflags" CHOST="$host" \
+# DYNAMIC_CRC_TABLE: the CRC tables are computed once at first use (bss)
+# instead of 10 KB of rodata in the binary.
+(cd "$d" && CC="$cc" AR="$ar" RANLIB="$ranlib" CFLAGS="$all_cflags -DDYNAMIC_CRC_TABLE" CHOST="$host" \
 	run ./configure --static --prefix="$prefix" &&
 	run make -j"$jobs" libz.a && run make install)
 
 step="libzstd"
 d=$(srcdir libzstd)
-# Decompression only, no legacy formats, no dictionary builder: about 60 KB.
-zstd_vars=(CC="$cc" AR="$ar" RANLIB="$ranlib" CFLAGS="$all_cflags" PREFIX="$prefix"
+# Decompression only, no legacy formats, no dictionary builder, one Huffman
+# and one sequence decoder, no BMI2 twins, no x86 assembly: about 40 KB.
+# The size switches go into CFLAGS itself: libzstd.mk's "CFLAGS += -D..."
+# for HUF_FORCE_DECOMPRESS_X1=1 and friends is ignored once CFLAGS is
+# given on the command line.
+zstd_vars=(CC="$cc" AR="$ar" RANLIB="$ranlib" PREFIX="$prefix"
+	CFLAGS="$all_cflags -DHUF_FORCE_DECOMPRESS_X1 -DZSTD_FORCE_DECOMPRESS_SEQUENCES_SHORT -DZSTD_NO_INLINE -DDYNAMIC_BMI2=0 -DZSTD_DISABLE_ASM"
 	ZSTD_LIB_COMPRESSION=0 ZSTD_LIB_DICTBUILDER=0 ZSTD_LIB_DEPRECATED=0
-	ZSTD_LEGACY_SUPPORT=0 HUF_FORCE_DECOMPRESS_X1=1
-	ZSTD_FORCE_DECOMPRESS_SEQUENCES_SHORT=1 ZSTD_NO_INLINE=1)
+	ZSTD_LEGACY_SUPPORT=0 ZSTD_NO_ASM=1)
 run make -C "$d/lib" -j"$jobs" "${zstd_vars[@]}" libzstd.a
 run make -C "$d/lib" "${zstd_vars[@]}" install-static install-includes
 
@@ -294,6 +301,19 @@ cp "$d"/inc/*.h "$prefix/include/"
 
 step="libarchive"
 d=$(srcdir libarchive)
+# Unicode normalisation out: libarchive's archive_string.c NFC/NFD-normalises
+# names it converts from UTF-8 (an Apple-filesystem concern), which links
+# 22 KB of composition tables and 6 KB of code. minidock reads names as
+# bytes in the C locale (a layer's NFD name stays NFD, as Docker keeps it),
+# so the flags that ask for it are never set and the calls go, letting
+# --gc-sections drop the tables. Checked: the edit must hit every site.
+f=$d/libarchive/archive_string.c
+sed -i -e 's/^\([[:space:]]*\)\(sc->\)\{0,1\}flag |= SCONV_NORMALIZATION_[CD];/\1(void)0;/' \
+	-e 's/add_converter(sc, *archive_string_normalize_[CD]);/(void)0;/' \
+	-e 's/ret = archive_string_normalize_[CD](&u16, s, count, sc);/ret = -1;/' "$f"
+if grep -n 'flag |= SCONV_NORMALIZATION_\|add_converter(sc, *archive_string_normalize\|= archive_string_normalize_' "$f" >>"$log"; then
+	echo "libarchive: the Unicode normalisation edit missed the lines above" >>"$log"; false
+fi
 # CMake wants one program as the compiler; CC may be "ccache musl-gcc".
 printf '#!/bin/sh\nexec %s "$@"\n' "$cc" >"$tmp/cc"
 chmod +x "$tmp/cc"

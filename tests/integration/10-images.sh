@@ -322,6 +322,47 @@ test_rmi_several_tags_needs_force() {
     md_fail any rmi no/such:image
 }
 
+test_images_reference_filter() {
+    fixtures
+    md_ok load -i "$FIX/multi-docker.tar" >/dev/null
+    md_ok tag test/multi other/name:v1
+    md_ok tag test/multi other/name:v20
+    local id
+    id=$(_id12 "$MULTI_ID")
+    # Docker's reference filter is Go's path.Match on the familiar name:tag
+    # or the name alone; '*' does not cross '/'
+    assert_eq "$(md_ok images --format '{{.Repository}}:{{.Tag}}' --filter 'reference=other/*:v?' | tr '\n' ' ')" "other/name:v1 "
+    assert_eq "$(md_ok images --format '{{.Tag}}' --filter 'reference=other/name:v[0-9]*' | sort | tr '\n' ' ')" "v1 v20 "
+    assert_eq "$(md_ok images --format '{{.Repository}}' --filter 'reference=test/multi' | tr '\n' ' ')" "test/multi "
+    assert_eq "$(md_ok images -q --filter 'reference=*')" "" "'*' matches no name with a '/'"
+    assert_eq "$(md_ok images -q --filter 'reference=*/*' | sort -u)" "$id"
+    assert_eq "$(md_ok images -q --filter 'reference=other/[^n]*')" ""
+    md_fail 125 images --filter 'reference=other/[x-'
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "syntax error in pattern"
+}
+
+test_layer_names_kept_as_bytes() {
+    # pax path records in UTF-8, NFD and NFC forms of the same name, and a
+    # name that is not UTF-8 (GNU tar's binary hdrcharset): each lands on
+    # disk byte for byte (no Unicode normalisation, no conversion)
+    python3 - "$T/names.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for name in ["e\u0301-nfd", "\u00e9-nfc", "ascii"]:
+        ti = tarfile.TarInfo(name); ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+    ti = tarfile.TarInfo("latin1-\udce9"); ti.size = 1
+    ti.pax_headers = {"hdrcharset": "BINARY"}
+    t.addfile(ti, io.BytesIO(b"x"))
+PY
+    md_ok import "$T/names.tar" names:1 >/dev/null
+    local d
+    d=$(image_lowerdirs names:1)
+    assert_eq "$(LC_ALL=C ls "$d" | od -An -tx1 | tr -d ' \n')" \
+        "$(printf 'ascii\ne\xcc\x81-nfd\nlatin1-\xe9\n\xc3\xa9-nfc\n' | od -An -tx1 | tr -d ' \n')"
+}
+
 test_image_prune() {
     fixtures
     md_ok load -i "$FIX/multi-docker.tar" >/dev/null
