@@ -475,23 +475,30 @@ static double md_strtod(const char *s, char **end)
 	if (*p == '+' || *p == '-')
 		neg = *p++ == '-';
 	uint64_t m = 0;   /* up to 19 digits, exact; later ones only scale */
-	for (; isdigit((unsigned char)*p); p++, digits++) {
+	uint64_t ip = 0, fp = 0;   /* the integer part and up to 19 fraction digits */
+	int idigits = 0, fdigits = 0;
+	for (; isdigit((unsigned char)*p); p++, digits++, idigits++) {
+		ip = ip * 10 + (uint64_t)(*p - '0');
 		if (m < 1000000000000000000ull)
 			m = m * 10 + (uint64_t)(*p - '0');
 		else
 			exp10++;
 	}
 	if (*p == '.')
-		for (p++; isdigit((unsigned char)*p); p++, digits++)
+		for (p++; isdigit((unsigned char)*p); p++, digits++) {
+			if (++fdigits <= 19)
+				fp = fp * 10 + (uint64_t)(*p - '0');
 			if (m < 1000000000000000000ull) {
 				m = m * 10 + (uint64_t)(*p - '0');
 				exp10--;
 			}
+		}
 	if (!digits) {
 		if (end)
 			*end = (char *)(uintptr_t)s;
 		return 0;
 	}
+	int has_exp = 0;
 	if (*p == 'e' || *p == 'E') {
 		const char *q = p + 1;
 		int eneg = 0, e = 0;
@@ -503,10 +510,21 @@ static double md_strtod(const char *s, char **end)
 					e = e * 10 + (*q - '0');
 			exp10 += eneg ? -e : e;
 			p = q;
+			has_exp = 1;
 		}
 	}
 	if (end)
 		*end = (char *)(uintptr_t)p;
+	if (!has_exp && idigits <= 15 && fdigits <= 19) {
+		/* "SECONDS.FRACTION" without exponent: integer part plus fraction,
+		 * the same sum md_time_parsef makes, so that a Unix time and the
+		 * RFC 3339 time it came from compare equal */
+		double f = 1;
+		for (int i = 0; i < fdigits; i++)
+			f *= 10;
+		double r = (double)ip + (double)fp / f;
+		return neg ? -r : r;
+	}
 	/* powers up to 1e22 are exact doubles: one rounding for the usual inputs */
 	double r = (double)m;
 	for (int e = exp10 < 0 ? -exp10 : exp10; m && e;) {
@@ -971,13 +989,9 @@ static int md_time_parsef(const char *s, double *out)
 	if (md_time_parse(s, &t) < 0)
 		return -1;
 	*out = (double)t;
-	const char *dot = strchr(strchr(s, 'T'), '.'); /* md_time_parse saw the T */
-	if (dot && isdigit((unsigned char)dot[1])) {
-		double f = 0, scale = 0.1;
-		for (const char *p = dot + 1; isdigit((unsigned char)*p) && scale > 1e-10; p++, scale /= 10)
-			f += (*p - '0') * scale;
-		*out += f;
-	}
+	const char *dot = s + 19; /* md_time_parse saw "YYYY-MM-DDTHH:MM:SS" */
+	if (*dot == '.' && isdigit((unsigned char)dot[1]))
+		*out += md_strtod(dot, NULL); /* as md_strtod sums "SECONDS.FRACTION" */
 	return 0;
 }
 

@@ -592,6 +592,19 @@ static void test_scan_numbers(void)
 	CHECK(md_time_parse("2020-01-02t03:04:05z", &t) == 0 && t == 1577934245);
 	CHECK(md_time_parse("2020-01-02T03:04:05-01:30", &t) == 0 && t == 1577934245 + 5400);
 	CHECK(md_time_parse("2020-01-02T03:04:05+01:3", &t) < 0 && md_time_parse("2020-01-02T03:04:05+", &t) < 0);
+	/* a Unix time with a fraction equals the RFC 3339 time it was printed
+	 * from (logs --since "$(date -d TS +%s.%N)"), however many digits */
+	static const char *const pairs[][2] = {
+		{"2025-11-25T20:47:11.53519078Z", "1764103631.535190780"},
+		{"2025-11-25T20:47:11.123456789Z", "1764103631.123456789"},
+		{"2025-11-25T20:47:11.999999999Z", "1764103631.999999999"},
+		{"2025-11-25t20:47:11.000000001z", "1764103631.000000001"},
+		{"2025-11-25T20:47:11.5Z", "1764103631.5"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(pairs); i++) {
+		double a = 0;
+		CHECK(md_time_parsef(pairs[i][0], &a) == 0 && a == md_strtod(pairs[i][1], NULL));
+	}
 	/* MAC addresses */
 	unsigned char mac[6];
 	CHECK(md_mac_parse("02:42:ac:11:00:02", mac) == 0 && mac[0] == 2 && mac[2] == 0xac && mac[5] == 2);
