@@ -282,7 +282,7 @@ d=$(srcdir zlib)
 step="libzstd"
 d=$(srcdir libzstd)
 # Decompression only, no legacy formats, no dictionary builder, one Huffman
-# and one sequence decoder, no BMI2 twins, no x86 assembly: about 40 KB.
+# and one sequence decoder, no BMI2 twins, no x86 assembly: about 30 KB.
 # The size switches go into CFLAGS itself: libzstd.mk's "CFLAGS += -D..."
 # for HUF_FORCE_DECOMPRESS_X1=1 and friends is ignored once CFLAGS is
 # given on the command line.
