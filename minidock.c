@@ -16322,12 +16322,13 @@ static int md_cmd_images(struct md_args *a)
 		const char *f = filters->v[i];
 		if (md_startswith(f, "dangling="))
 			dangling = strcmp(f + 9, "true") == 0 || strcmp(f + 9, "1") == 0;
-		else if (md_startswith(f, "reference=") && md_path_match(f + 10, "") >= 0)
-			refpat = f + 10;
 		else if (md_startswith(f, "reference=")) {
-			md_json_free(idx);
-			md_err("invalid filter '%s': syntax error in pattern", f);
-			return md_fail(125);
+			refpat = f + 10;
+			if (md_path_match(refpat, "") < 0) {   /* matching "" checks the whole pattern */
+				md_json_free(idx);
+				md_err("invalid filter '%s': syntax error in pattern", f);
+				return md_fail(125);
+			}
 		} else {
 			md_json_free(idx);
 			md_err("invalid filter '%s' (supported: dangling=true|false, reference=PATTERN)", f);
@@ -21527,33 +21528,28 @@ static void md_df_volumes(struct md_json *idx, uint64_t out[4])
 
 /* ---- info and check-config: what this kernel and host offer ---- */
 
-/* A gzip file's contents (at most 8 MiB), NUL-terminated; NULL when it is not valid gzip. */
-static char *md_kconfig_gunzip(const char *gz, size_t len)
+/* One kernel config file, plain or compressed (/proc/config.gz), read
+ * through md_zr (inflate only: gzopen's gzclose would link all of deflate);
+ * at most 8 MiB of text. NULL when it cannot be read, is corrupt or
+ * truncated, or is empty. */
+static char *md_kconfig_load(const char *path)
 {
-	z_stream zs;
-	memset(&zs, 0, sizeof zs);
-	if (inflateInit2(&zs, 15 + 16) != Z_OK)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
+	struct md_zr z;
 	struct md_sb b = {0};
-	unsigned char out[16384];
-	zs.next_in = (unsigned char *)(uintptr_t)gz;
-	zs.avail_in = (uInt)len;
-	int r;
-	do {
-		zs.next_out = out;
-		zs.avail_out = sizeof out;
-		r = inflate(&zs, Z_NO_FLUSH);
-		if (r != Z_OK && r != Z_STREAM_END)
-			break;
-		md_sb_putn(&b, (const char *)out, sizeof out - zs.avail_out);
-	} while (r != Z_STREAM_END && b.len < (8u << 20) && (zs.avail_in || !zs.avail_out));
-	inflateEnd(&zs);
-	if (r != Z_STREAM_END && b.len < (8u << 20)) {
+	ssize_t n = md_zr_open(&z, md_src_fd(fd), 0);
+	char buf[16384];
+	while (n >= 0 && b.len < (8u << 20) && (n = md_zr_read(&z, buf, sizeof buf)) > 0)
+		md_sb_putn(&b, buf, (size_t)n);
+	md_zr_close(&z);
+	close(fd);
+	md_errmsg[0] = 0;   /* the next candidate is tried instead */
+	if (n < 0 || !b.len) {
 		md_sb_free(&b);
 		return NULL;
 	}
-	if (!b.s)
-		b.s = md_strdup("");
 	return b.s;
 }
 
@@ -21566,24 +21562,11 @@ static char *md_kconfig_read(const char *path, char *from, size_t fromsz)
 	snprintf(boot, sizeof boot, "/boot/config-%s", u.release);
 	const char *cands[] = {path, "/proc/config.gz", boot, "/usr/src/linux/.config"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(cands); i++) {
-		if (!cands[i] || access(cands[i], R_OK) != 0)
-			continue;
-		size_t len = 0;
-		char *raw = md_read_file(cands[i], 8u << 20, &len);
-		if (!raw)
-			continue;
-		char *text = raw;
-		if (len >= 2 && (unsigned char)raw[0] == 0x1f && (unsigned char)raw[1] == 0x8b) {
-			/* gzip (/proc/config.gz): inflate, not gzopen, whose gzclose
-			 * would link zlib's whole deflate side into the binary */
-			text = md_kconfig_gunzip(raw, len);
-			free(raw);
-		}
-		if (text && *text) {
+		char *text = cands[i] ? md_kconfig_load(cands[i]) : NULL;
+		if (text) {
 			snprintf(from, fromsz, "%s", cands[i]);
 			return text;
 		}
-		free(text);
 	}
 	return NULL;
 }

@@ -661,7 +661,19 @@ static void test_path_match(void)
 	t_end();
 }
 
-/* /proc/config.gz is read with inflate, not gzopen: good, truncated, corrupt, plain. */
+/* Write n bytes of buf to path and read it back as a kernel config. */
+static char *t_kconfig_load(const char *path, const void *buf, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	CHECK(f && fwrite(buf, 1, n, f) == n);
+	if (f)
+		fclose(f);
+	char *out = md_kconfig_load(path);
+	unlink(path);
+	return out;
+}
+
+/* /proc/config.gz is read with inflate (md_zr), not gzopen: good, truncated, corrupt, plain. */
 static void test_kconfig_gunzip(void)
 {
 	t_begin("kernel config: gzip and plain files, truncated and corrupt gzip refused");
@@ -677,24 +689,26 @@ static void test_kconfig_gunzip(void)
 	CHECK(deflate(&zs, Z_FINISH) == Z_STREAM_END);
 	size_t n = sizeof gz - zs.avail_out;
 	deflateEnd(&zs);
-	char *out = md_kconfig_gunzip((const char *)gz, n);
-	CHECK_STR(out, text);
-	free(out);
-	CHECK(md_kconfig_gunzip((const char *)gz, n / 2) == NULL);   /* truncated */
-	CHECK(md_kconfig_gunzip((const char *)gz, 10) == NULL);      /* header only */
-	unsigned char bad[sizeof gz];
-	memcpy(bad, gz, n);
-	bad[n - 5] ^= 0xff;                                        /* length trailer */
-	CHECK(md_kconfig_gunzip((const char *)bad, n) == NULL);
-	memcpy(bad, gz, n);
-	bad[12] ^= 0x55;                                           /* deflate data */
-	out = md_kconfig_gunzip((const char *)bad, n);
-	CHECK(out == NULL || strcmp(out, text) != 0);
-	free(out);
-	/* through md_kconfig_read, from a given path: gzip and plain */
 	char dir[] = "/tmp/md-unit-kcfg.XXXXXX", path[64], from[128];
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof path, "%s/config.gz", dir);
+	char *out = t_kconfig_load(path, gz, n);
+	CHECK_STR(out, text);
+	free(out);
+	CHECK(t_kconfig_load(path, gz, n / 2) == NULL);   /* truncated */
+	CHECK(t_kconfig_load(path, gz, 10) == NULL);      /* header only */
+	CHECK(t_kconfig_load(path, gz, 0) == NULL);       /* empty */
+	unsigned char bad[sizeof gz];
+	memcpy(bad, gz, n);
+	bad[n - 5] ^= 0xff;                               /* length trailer */
+	CHECK(t_kconfig_load(path, bad, n) == NULL);
+	memcpy(bad, gz, n);
+	bad[12] ^= 0x55;                                  /* deflate data */
+	out = t_kconfig_load(path, bad, n);
+	CHECK(out == NULL || strcmp(out, text) != 0);
+	free(out);
+	CHECK(md_errmsg[0] == 0);                         /* a bad candidate leaves no message behind */
+	/* through md_kconfig_read, from a given path: gzip and plain */
 	FILE *f = fopen(path, "wb");
 	CHECK(f && fwrite(gz, 1, n, f) == n);
 	if (f)
