@@ -93,6 +93,15 @@ pkg_version() {   # DEBARCH PKG
 	apt-cache "${o[@]}" policy "$2" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)' || true
 }
 
+pkg_versions() {   # DEBARCH PKG: every version in the lists, newest first
+	mapfile -t o < <(apt_opts "$1")
+	apt-cache "${o[@]}" madison "$2" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); if (!seen[$2]++) print $2 }'
+}
+
+download() {   # DIR PKG VERSION (o: the apt options)
+	(cd "$1" && apt-get "${o[@]}" download "$2=$3" >/dev/null 2>"$1/.download.err")
+}
+
 depends() {   # DEBARCH PKG: direct Depends and Pre-Depends (first alternative)
 	mapfile -t o < <(apt_opts "$1")
 	apt-cache "${o[@]}" depends --no-recommends --no-suggests --no-conflicts --no-breaks \
@@ -133,11 +142,15 @@ debs() {
 		# a real package name behind a virtual or meta one is fine: apt names the file
 		f=$(find "$dir" -maxdepth 1 -name "${p}_${v/:/%3a}_*.deb" -print -quit)
 		if [ -z "$f" ]; then
-			(cd "$dir" && apt-get "${o[@]}" download "$p" >/dev/null 2>"$dir/.download.err") || {
+			# A mirror may list a version (a security update) whose file it
+			# does not have: update once, then take the newest one it serves.
+			if ! download "$dir" "$p" "$v"; then
 				apt_update "$arch"
-				(cd "$dir" && apt-get "${o[@]}" download "$p" >/dev/null 2>"$dir/.download.err") ||
-					die "apt-get download $p ($arch) failed: $(tail -n 2 "$dir/.download.err")"
-			}
+				for v in $(pkg_versions "$arch" "$p") ""; do
+					[ -z "$v" ] || ! download "$dir" "$p" "$v" || break
+				done
+				[ -n "$v" ] || die "apt-get download $p ($arch) failed: $(tail -n 2 "$dir/.download.err")"
+			fi
 			f=$(find "$dir" -maxdepth 1 -name "${p}_${v/:/%3a}_*.deb" -print -quit)
 			[ -n "$f" ] || die "apt-get download $p ($arch) made no ${p}_${v/:/%3a}_*.deb"
 		fi

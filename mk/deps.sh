@@ -34,7 +34,6 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-orig_args=("$@")
 die() { echo "deps: $*" >&2; exit 1; }
 
 cc=${CC:-} ar=${AR:-} ranlib=${RANLIB:-}
@@ -81,17 +80,60 @@ need_tools() {
 need_tools
 
 # ---- deb-src -------------------------------------------------------------
-# Prints "zlib=1:1.2.13.dfsg-1 libzstd=... ..." : the newest version of each
-# source package in the local package lists (apt-cache is quick; apt-get
-# source --print-uris takes half a second). That exact version is fetched.
-source_versions() {
-	local p v best
-	for p in $src_pkgs; do
-		best=""
-		for v in $(apt-cache showsrc --only-source "$p" 2>/dev/null | sed -n 's/^Version: //p'); do
-			if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+# Source packages are downloaded once into $cache_root/sources/ (the .dsc is
+# moved in last, so its presence means the files it names are there) and
+# unpacked from there with dpkg-source. The version used is the newest one in
+# the package lists that can really be fetched: a mirror may list a security
+# update in its index and still answer 404 for its files, and the build then
+# falls back to the next older version instead of failing.
+store=$cache_root/sources
+
+# candidates PKG: the versions of source package PKG in the lists, newest first.
+candidates() {
+	local v c sorted=()
+	for v in $(apt-cache showsrc --only-source "$1" 2>/dev/null | sed -n 's/^Version: //p'); do
+		c=0
+		while [ $c -lt ${#sorted[@]} ]; do
+			[ "${sorted[c]}" = "$v" ] && continue 2
+			dpkg --compare-versions "$v" gt "${sorted[c]}" && break
+			c=$((c + 1))
 		done
-		[ -z "$best" ] || printf '%s=%s ' "$p" "$best"
+		sorted=("${sorted[@]:0:c}" "$v" "${sorted[@]:c}")
+	done
+	[ ${#sorted[@]} -eq 0 ] || printf '%s\n' "${sorted[@]}"
+}
+
+# dsc_name PKG VERSION: zlib 1:1.2.13.dfsg-1 -> zlib_1.2.13.dfsg-1.dsc
+dsc_name() { printf '%s_%s.dsc' "$1" "${2#*:}"; }
+
+# fetch_source PKG VERSION: make sure the store holds that source package.
+fetch_source() {
+	local dsc t f
+	dsc=$(dsc_name "$1" "$2")
+	[ -f "$store/$dsc" ] && return 0
+	mkdir -p "$store" 2>/dev/null && [ -w "$store" ] ||
+		die "cannot write $store (set MD_DEPS_CACHE, or run as root)"
+	t=$(mktemp -d "$store/.tmp.XXXXXX")
+	if (cd "$t" && apt-get source -q --download-only --only-source "$1=$2") >"$t/.log" 2>&1 &&
+		[ -f "$t/$dsc" ]; then
+		for f in "$t"/*; do [ "$f" = "$t/$dsc" ] || mv -f "$f" "$store/"; done
+		mv -f "$t/$dsc" "$store/$dsc"
+		rm -rf "$t"
+		return 0
+	fi
+	echo "deps: cannot fetch source $1 $2: $(grep -m 1 -E '^(E|Err):' "$t/.log" || tail -n 1 "$t/.log")" >&2
+	rm -rf "$t"
+	return 1
+}
+
+# Prints "zlib=1:1.2.13.dfsg-1 libzstd=... ..." : for each source package the
+# newest version that is in the store or can be fetched into it.
+source_versions() {
+	local p v
+	for p in $src_pkgs; do
+		for v in $(candidates "$p"); do
+			if fetch_source "$p" "$v"; then printf '%s=%s ' "$p" "$v"; break; fi
+		done
 	done
 }
 
@@ -135,12 +177,19 @@ enable_deb_src() {
 	apt-get update -q >/dev/null 2>&1 || echo "deps: apt-get update reported errors; trying on" >&2
 }
 
+# Leftover downloads of killed runs (a day old) go.
+find "$store" -maxdepth 1 -name '.tmp.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 versions=$(source_versions)
 if [ "$(wc -w <<<"$versions")" -ne 4 ]; then
-	enable_deb_src
+	# No deb-src entries yet, or lists older than the mirror: (re)make them.
+	if [ -z "$(candidates zlib)" ]; then
+		enable_deb_src
+	elif [ "$(id -u)" = 0 ]; then
+		apt-get update -q >/dev/null 2>&1 || true
+	fi
 	versions=$(source_versions)
 	[ "$(wc -w <<<"$versions")" -eq 4 ] ||
-		die "apt-get source cannot find all of: $src_pkgs (found: ${versions:-none})"
+		die "apt-get source cannot fetch all of: $src_pkgs (found: ${versions:-none})"
 fi
 
 # ---- compiler, arch, kernel headers ---------------------------------------
@@ -252,22 +301,10 @@ fi
 all_cflags="$cflags -isystem $prefix/kinclude"
 jobs=$(nproc 2>/dev/null || echo 2)
 
-step="apt-get source"
-# shellcheck disable=SC2086 # one word per package
-if ! (cd "$src" && run apt-get source -q --only-source $versions); then
-	# The lists may name a version the mirror no longer has: update, re-key.
-	if [ -z "${MD_DEPS_RETRIED:-}" ] && [ "$(id -u)" = 0 ]; then
-		echo "deps: apt-get source failed; apt-get update and retry" >&2
-		apt-get update -q >/dev/null 2>&1 || true
-		trap - EXIT
-		rm -rf "$tmp"
-		MD_DEPS_RETRIED=1 exec bash "$0" "${orig_args[@]}"
-	fi
-	false
-fi
-for v in $versions; do     # zlib=1:1.2.13.dfsg-1 -> zlib_1.2.13.dfsg-1.dsc
-	dsc=${v%%=*}_${v#*=}; dsc=${dsc/_*:/_}.dsc
-	[ -f "$src/$dsc" ] || { echo "expected $dsc after apt-get source" >>"$log"; false; }
+step="dpkg-source"
+for v in $versions; do
+	dsc=$(dsc_name "${v%%=*}" "${v#*=}")
+	(cd "$src" && run dpkg-source -x "$store/$dsc")
 done
 srcdir() { find "$src" -mindepth 1 -maxdepth 1 -type d -name "$1-*" | head -n 1; }
 
