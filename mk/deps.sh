@@ -137,6 +137,16 @@ source_versions() {
 	done
 }
 
+# The same without fetching: the newest version of each in the lists.
+newest_versions() {
+	local p v
+	for p in $src_pkgs; do
+		v=$(candidates "$p")
+		v=${v%%$'\n'*}
+		[ -z "$v" ] || printf '%s=%s ' "$p" "$v"
+	done
+}
+
 # Derive deb-src entries from the machine's own deb entries: no host name is
 # written here, each stanza is copied with only its Types changed.
 enable_deb_src() {
@@ -177,21 +187,6 @@ enable_deb_src() {
 	apt-get update -q >/dev/null 2>&1 || echo "deps: apt-get update reported errors; trying on" >&2
 }
 
-# Leftover downloads of killed runs (a day old) go.
-find "$store" -maxdepth 1 -name '.tmp.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
-versions=$(source_versions)
-if [ "$(wc -w <<<"$versions")" -ne 4 ]; then
-	# No deb-src entries yet, or lists older than the mirror: (re)make them.
-	if [ -z "$(candidates zlib)" ]; then
-		enable_deb_src
-	elif [ "$(id -u)" = 0 ]; then
-		apt-get update -q >/dev/null 2>&1 || true
-	fi
-	versions=$(source_versions)
-	[ "$(wc -w <<<"$versions")" -eq 4 ] ||
-		die "apt-get source cannot fetch all of: $src_pkgs (found: ${versions:-none})"
-fi
-
 # ---- compiler, arch, kernel headers ---------------------------------------
 # shellcheck disable=SC2086
 machine=$($cc -dumpmachine) || die "'$cc -dumpmachine' failed"
@@ -228,7 +223,8 @@ fi
 
 # Comment lines do not change what gets built.
 recipe=$(cat "$0" "$here/deps-probe.c" | grep -v '^[[:space:]]*#[^!a-z]' | sha256sum | cut -c1-16)
-key="sources=${versions% }
+set_key() {   # from $versions: key, hash, entry
+	key="sources=${versions% }
 cc=$cc
 cc_machine=$machine
 cc_version=$cc_version
@@ -240,8 +236,9 @@ arch=$arch
 kasm=${kasm:-none}
 cflags=$cflags
 recipe=$recipe"
-hash=$(printf '%s\n' "$key" | sha256sum | cut -c1-16)
-entry=$cache_root/$machine-$hash
+	hash=$(printf '%s\n' "$key" | sha256sum | cut -c1-16)
+	entry=$cache_root/$machine-$hash
+}
 
 finish() {
 	if [ -n "$out" ]; then
@@ -252,6 +249,32 @@ finish() {
 	return 0
 }
 
+# A cache entry for the newest versions in the lists needs no network. Else
+# the sources are fetched (or found in the store), falling back to older
+# versions the mirror serves, and the key is made from what was fetched.
+versions=$(newest_versions)
+if [ "$(wc -w <<<"$versions")" -eq 4 ]; then
+	set_key
+	if [ -f "$entry/key.txt" ]; then
+		echo "deps: cached in $entry" >&2
+		finish; exit 0
+	fi
+fi
+# Leftover downloads of killed runs (a day old) go.
+find "$store" -maxdepth 1 -name '.tmp.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+versions=$(source_versions)
+if [ "$(wc -w <<<"$versions")" -ne 4 ]; then
+	# No deb-src entries yet, or lists older than the mirror: (re)make them.
+	if [ -z "$(candidates zlib)" ]; then
+		enable_deb_src
+	elif [ "$(id -u)" = 0 ]; then
+		apt-get update -q >/dev/null 2>&1 || true
+	fi
+	versions=$(source_versions)
+	[ "$(wc -w <<<"$versions")" -eq 4 ] ||
+		die "apt-get source cannot fetch all of: $src_pkgs (found: ${versions:-none})"
+fi
+set_key
 if [ -f "$entry/key.txt" ]; then
 	echo "deps: cached in $entry" >&2
 	finish; exit 0
