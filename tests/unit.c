@@ -674,6 +674,37 @@ static char *t_kconfig_load(const char *path, const void *buf, size_t n)
 }
 
 /* /proc/config.gz is read with inflate (md_zr), not gzopen: good, truncated, corrupt, plain. */
+static void test_subid(void)
+{
+	t_begin("subordinate ids: the user's own line, ranges that do not fit 32 bits refused");
+	char path[] = "/tmp/md-unit-subid.XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	const char *text = "minidockx:1000:10\n"          /* a longer name */
+	                   "mini:2000:10\n"               /* a prefix of it */
+	                   "minidock\n"                   /* no fields */
+	                   "minidock:3000\n"              /* no count */
+	                   "minidock:4000:0\n"            /* empty range */
+	                   "minidock:4294967296:10\n"     /* base beyond 32 bits */
+	                   "minidock:4294967290:10\n"     /* end beyond 32 bits */
+	                   "minidock:-5:10\n"
+	                   "minidock:x:10\n"
+	                   "minidock:100000:65536\n"
+	                   "minidock:200000:65536\n";    /* the first good one wins */
+	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	uint32_t base = 0, count = 0;
+	CHECK(md_subid(path, "minidock", &base, &count) == 1);
+	CHECK(base == 100000 && count == 65536);
+	CHECK(md_subid(path, "minidockx", &base, &count) == 1 && base == 1000 && count == 10);
+	CHECK(md_subid(path, "mini", &base, &count) == 1 && base == 2000);
+	CHECK(md_subid(path, "nobody", &base, &count) == 0);
+	CHECK(md_subid(path, "", &base, &count) == 0);
+	CHECK(md_subid("/nonexistent/subuid", "minidock", &base, &count) == 0);
+	unlink(path);
+	t_end();
+}
+
 static void test_kconfig_gunzip(void)
 {
 	t_begin("kernel config: gzip and plain files, truncated and corrupt gzip refused");
@@ -1189,6 +1220,7 @@ int main(void)
 	test_path_match();
 	test_scan_numbers();
 	test_kconfig_gunzip();
+	test_subid();
 	test_decompress();
 	test_layer_tarsplit();
 	test_layer_hostile();

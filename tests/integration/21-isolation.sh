@@ -267,16 +267,32 @@ test_isolation_seccomp_and_nnp() {
     assert_clean
 }
 
-# _userns_setup: skip without a subordinate range; set USERNS_BASE.
+# _userns_setup: give this test a remap user of its own (mdtest-PID, through
+# MINIDOCK_USERNS_USER) with a subordinate range above every range already
+# in /etc/subuid and /etc/subgid, and remove its lines when the test ends;
+# the machine's own entries are left as they were. Sets USERNS_BASE.
 _userns_setup() {
     ctr_setup
     bb_image
-    grep -q '^minidock:' /etc/subuid 2>/dev/null && grep -q '^minidock:' /etc/subgid 2>/dev/null ||
-        skip "no subordinate ids for user minidock in /etc/subuid and /etc/subgid"
-    USERNS_BASE=$(awk -F: '$1 == "minidock" { print $2; exit }' /etc/subuid)
+    export MINIDOCK_USERNS_USER=mdtest-$$
+    USERNS_BASE=$({ cat /etc/subuid /etc/subgid 2>/dev/null || true; } |
+        awk -F: 'NF >= 3 && $2 + $3 > top { top = $2 + $3 } END { top = top < 100000 ? 100000 : top
+            printf "%d\n", int((top + 65535) / 65536) * 65536 }')
+    trap '_userns_teardown; ctr_teardown' EXIT
+    local f
+    for f in /etc/subuid /etc/subgid; do
+        echo "$MINIDOCK_USERNS_USER:$USERNS_BASE:65536" >>"$f"
+    done
     # the remapped root must be able to reach the data root, as with Docker
     # (which refuses a data root under a directory without o+x)
     chmod 711 "$T"
+}
+
+_userns_teardown() {
+    local f
+    for f in /etc/subuid /etc/subgid; do
+        if [ -f "$f" ]; then sed -i "/^$MINIDOCK_USERNS_USER:/d" "$f" || true; fi
+    done
 }
 
 test_isolation_userns_remap() {
