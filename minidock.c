@@ -14925,6 +14925,7 @@ static int md_subid(const char *file, const char *user, uint32_t *base, uint32_t
 	while (f && !found && fgets(line, sizeof line, f)) {
 		const char *colon = strchr(line, ':');
 		unsigned long long b = 0, c = 0;
+		/* ids b .. b+c-1 must stay below (uid_t)-1, which is no id */
 		const char *q = colon ? md_scan_u64(colon + 1, &b, 10) : NULL;
 		if (md_scan_u64(md_scan_lit(q, ":"), &c, 10) && (size_t)(colon - line) == strlen(user) &&
 		    strncmp(line, user, strlen(user)) == 0 && c > 0 && b <= UINT32_MAX && c <= UINT32_MAX - b) {

@@ -673,7 +673,6 @@ static char *t_kconfig_load(const char *path, const void *buf, size_t n)
 	return out;
 }
 
-/* /proc/config.gz is read with inflate (md_zr), not gzopen: good, truncated, corrupt, plain. */
 static void test_subid(void)
 {
 	t_begin("subordinate ids: the user's own line, ranges that do not fit 32 bits refused");
@@ -690,7 +689,9 @@ static void test_subid(void)
 	                   "minidock:-5:10\n"
 	                   "minidock:x:10\n"
 	                   "minidock:100000:65536\n"
-	                   "minidock:200000:65536\n";    /* the first good one wins */
+	                   "minidock:200000:65536\n"     /* the first good one wins */
+	                   "top:4294967285:10\n"          /* last id 4294967294 */
+	                   "over:4294967286:10\n";       /* would reach (uid_t)-1 */
 	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
 	close(fd);
 	uint32_t base = 0, count = 0;
@@ -698,6 +699,8 @@ static void test_subid(void)
 	CHECK(base == 100000 && count == 65536);
 	CHECK(md_subid(path, "minidockx", &base, &count) == 1 && base == 1000 && count == 10);
 	CHECK(md_subid(path, "mini", &base, &count) == 1 && base == 2000);
+	CHECK(md_subid(path, "top", &base, &count) == 1 && base == 4294967285u && count == 10);
+	CHECK(md_subid(path, "over", &base, &count) == 0);
 	CHECK(md_subid(path, "nobody", &base, &count) == 0);
 	CHECK(md_subid(path, "", &base, &count) == 0);
 	CHECK(md_subid("/nonexistent/subuid", "minidock", &base, &count) == 0);
@@ -705,6 +708,7 @@ static void test_subid(void)
 	t_end();
 }
 
+/* /proc/config.gz is read with inflate (md_zr), not gzopen: good, truncated, corrupt, plain. */
 static void test_kconfig_gunzip(void)
 {
 	t_begin("kernel config: gzip and plain files, truncated and corrupt gzip refused");
