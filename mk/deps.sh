@@ -249,16 +249,20 @@ finish() {
 	return 0
 }
 
+# An entry with its key.txt is complete: use it and stop.
+finish_if_cached() {
+	[ -f "$entry/key.txt" ] || return 0
+	echo "deps: cached in $entry" >&2
+	finish; exit 0
+}
+
 # A cache entry for the newest versions in the lists needs no network. Else
 # the sources are fetched (or found in the store), falling back to older
 # versions the mirror serves, and the key is made from what was fetched.
 versions=$(newest_versions)
 if [ "$(wc -w <<<"$versions")" -eq 4 ]; then
 	set_key
-	if [ -f "$entry/key.txt" ]; then
-		echo "deps: cached in $entry" >&2
-		finish; exit 0
-	fi
+	finish_if_cached
 fi
 # Leftover downloads of killed runs (a day old) go.
 find "$store" -maxdepth 1 -name '.tmp.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
@@ -275,10 +279,7 @@ if [ "$(wc -w <<<"$versions")" -ne 4 ]; then
 		die "apt-get source cannot fetch all of: $src_pkgs (found: ${versions:-none})"
 fi
 set_key
-if [ -f "$entry/key.txt" ]; then
-	echo "deps: cached in $entry" >&2
-	finish; exit 0
-fi
+finish_if_cached
 
 # ---- build ---------------------------------------------------------------
 if ! { mkdir -p "$cache_root" 2>/dev/null && [ -w "$cache_root" ]; }; then
@@ -286,10 +287,7 @@ if ! { mkdir -p "$cache_root" 2>/dev/null && [ -w "$cache_root" ]; }; then
 fi
 exec 9>"$cache_root/.lock-$machine-$hash"
 flock 9
-if [ -f "$entry/key.txt" ]; then    # someone else finished it while we waited
-	echo "deps: cached in $entry" >&2
-	finish; exit 0
-fi
+finish_if_cached    # someone else finished it while we waited
 # Leftovers of killed or failed builds: any temp dir whose lock nobody holds.
 for t in "$cache_root"/.tmp-*; do
 	[ -d "$t" ] || continue
