@@ -26,7 +26,7 @@
 #   FEATURES="..."       tokens applied left to right: NAME or +NAME turns a
 #                        feature on, -NAME off, `none` all off, `all` all on.
 #                        Only mentioned features become -DMD_FEATURE_NAME=0|1;
-#                        minidock.c holds the defaults. Names: see KNOWN_FEATURES.
+#                        minidock.c holds the names (MD_FEATURES) and defaults.
 #   BOARD=NAME           include board-configs/NAME.mk (may set CROSS_COMPILE,
 #                        CC, ARCH, BOARD_FEATURES or FEATURES, BOARD_CFLAGS,
 #                        BOARD_CPPFLAGS, BOARD_LDFLAGS, DEPS_HOST, BOARD_GNU,
@@ -58,7 +58,13 @@
 #
 # Nothing here downloads anything but Debian packages and Debian sources.
 
-KNOWN_FEATURES := pull tls net api seccomp ipv6 zstd userns
+# The feature names, from minidock.c's one list (MD_FEATURES: a tab, then
+# "X(NAME, name, summary)" per feature).
+md_paren := (
+KNOWN_FEATURES := $(shell sed -n '/^.define MD_FEATURES(X)/,/^$$/s/^\tX$(md_paren)[A-Z0-9_]*, *\([a-z0-9_]*\),.*/\1/p' minidock.c)
+ifeq ($(KNOWN_FEATURES),)
+$(error cannot read the feature list (MD_FEATURES) from minidock.c)
+endif
 
 MAKEFLAGS += -r
 .SUFFIXES:

@@ -47,30 +47,46 @@
 
 #define MD_VERSION "0.1.0"
 
-/* Features are 0 or 1.  A board header or -D may override each default. */
+/*
+ * Features.  MD_FEATURES is the one list: X(NAME, name, summary) per
+ * feature, in the order `minidock version` and `info` print them.  The
+ * Makefile reads its rows (the lines starting with a tab and "X(") for the
+ * names FEATURES= accepts.  Each feature is 0 or 1; its default is the
+ * #ifndef right below the list, which a board header or -D overrides.
+ */
+#define MD_FEATURES(X) \
+	X(PULL, pull, "registry client: pull, push, login") \
+	X(TLS, tls, "HTTPS through BearSSL") \
+	X(NET, net, "bridge networking, NAT, published ports") \
+	X(API, api, "`minidock serve`: the Docker Engine API") \
+	X(SECCOMP, seccomp, "default seccomp filter") \
+	X(IPV6, ipv6, "IPv6 on container networks") \
+	X(ZSTD, zstd, "zstd-compressed layers") \
+	X(USERNS, userns, "--userns=remap")
+
 #ifndef MD_FEATURE_PULL
-#define MD_FEATURE_PULL 1 /* registry client: pull, push, login */
+#define MD_FEATURE_PULL 1
 #endif
 #ifndef MD_FEATURE_TLS
-#define MD_FEATURE_TLS 1 /* HTTPS through BearSSL */
+#define MD_FEATURE_TLS 1
 #endif
 #ifndef MD_FEATURE_NET
-#define MD_FEATURE_NET 1 /* bridge networking, NAT, published ports */
+#define MD_FEATURE_NET 1
 #endif
 #ifndef MD_FEATURE_API
-#define MD_FEATURE_API 1 /* `minidock serve`: the Docker Engine API */
+#define MD_FEATURE_API 1
 #endif
 #ifndef MD_FEATURE_SECCOMP
-#define MD_FEATURE_SECCOMP 1 /* default seccomp filter */
+#define MD_FEATURE_SECCOMP 1
 #endif
 #ifndef MD_FEATURE_IPV6
-#define MD_FEATURE_IPV6 0 /* IPv6 on container networks */
+#define MD_FEATURE_IPV6 0
 #endif
 #ifndef MD_FEATURE_ZSTD
-#define MD_FEATURE_ZSTD 1 /* zstd-compressed layers */
+#define MD_FEATURE_ZSTD 1
 #endif
 #ifndef MD_FEATURE_USERNS
-#define MD_FEATURE_USERNS 1 /* --userns=remap */
+#define MD_FEATURE_USERNS 1
 #endif
 
 #if MD_FEATURE_TLS && !MD_FEATURE_PULL
@@ -79,6 +95,9 @@
 #if MD_FEATURE_IPV6 && !MD_FEATURE_NET
 #error "MD_FEATURE_IPV6 needs MD_FEATURE_NET"
 #endif
+#define MD_FEATURE_CHECK(U, n, d) _Static_assert(MD_FEATURE_##U == 0 || MD_FEATURE_##U == 1, "MD_FEATURE_" #U " must be 0 or 1");
+MD_FEATURES(MD_FEATURE_CHECK)
+#undef MD_FEATURE_CHECK
 
 /* Defaults a board header may override. */
 #ifndef MD_DEFAULT_ROOT
@@ -231,6 +250,14 @@ static MD_NORETURN MD_PRINTF(2, 3) void md_die(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);
+}
+
+/* " +pull +tls ... -ipv6 ...": the features built in (version, info). */
+static void md_features_print(FILE *f)
+{
+#define MD_FEATURE_PRINT(U, n, d) fprintf(f, " %c" #n, MD_FEATURE_##U ? '+' : '-');
+	MD_FEATURES(MD_FEATURE_PRINT)
+#undef MD_FEATURE_PRINT
 }
 
 static void *md_alloc(size_t n)
@@ -17467,19 +17494,13 @@ static int md_cmd_save(struct md_args *a)
 	return rc;
 }
 
-static const struct { const char *name; int on; } md_features[] = {
-	{"pull", MD_FEATURE_PULL}, {"tls", MD_FEATURE_TLS}, {"net", MD_FEATURE_NET},
-	{"api", MD_FEATURE_API}, {"seccomp", MD_FEATURE_SECCOMP}, {"ipv6", MD_FEATURE_IPV6},
-	{"zstd", MD_FEATURE_ZSTD}, {"userns", MD_FEATURE_USERNS},
-};
 
 static int md_cmd_version(struct md_args *a)
 {
 	(void)a;
 	printf("minidock version %s\n", MD_VERSION);
 	printf("features:");
-	for (size_t i = 0; i < MD_ARRAY_LEN(md_features); i++)
-		printf(" %c%s", md_features[i].on ? '+' : '-', md_features[i].name);
+	md_features_print(stdout);
 	printf("\nlibraries: libarchive %s, zlib %s", archive_version_details() ? ARCHIVE_VERSION_ONLY_STRING : "", zlibVersion());
 #if MD_FEATURE_ZSTD
 	printf(", zstd %s", ZSTD_versionString());
@@ -21775,8 +21796,7 @@ static int md_cmd_info(struct md_args *a)
 	enum md_cg_mode cm = md_cg_detect();
 	printf("Cgroup Driver: cgroupfs\nCgroup Version: %s\n", cm == MD_CG_V2 ? "2" : cm == MD_CG_NONE ? "none" : "1");
 	printf("Features:");
-	for (size_t i = 0; i < MD_ARRAY_LEN(md_features); i++)
-		printf(" %c%s", md_features[i].on ? '+' : '-', md_features[i].name);
+	md_features_print(stdout);
 	printf("\nSecurity Options:\n%s%s", MD_FEATURE_SECCOMP ? " seccomp\n  Profile: builtin (Docker's default)\n" : "",
 	       MD_FEATURE_USERNS ? " userns (with --userns=remap)\n" : "");
 	printf("Kernel Version: %s\nOperating System: Linux\nOSType: linux\nArchitecture: %s\n", u.release, u.machine);
@@ -22682,7 +22702,7 @@ static const struct md_optdef md_o_vinspect[] = {
 enum { MD_CMD_STOP_AT_POS = 1, MD_CMD_HIDDEN = 2 };
 
 struct md_cmd {
-	const char *name;
+	const char *names;      /* "rm|container rm|container remove": the first is the main one */
 	int (*fn)(struct md_args *);
 	const struct md_optdef *opts;
 	const char *usage;
@@ -22701,91 +22721,61 @@ static const struct md_optdef md_o_serve[] = {
 
 /* The command table drives dispatch, argv[0] dispatch and help. */
 static const struct md_cmd md_cmds[] = {
-	{"run", md_cmd_run, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", 1, -1, MD_CMD_STOP_AT_POS},
-	{"create", md_cmd_create, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", 1, -1, MD_CMD_STOP_AT_POS},
-	{"start", md_cmd_start, md_o_start, "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", 1, -1, 0},
-	{"stop", md_cmd_stop, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", 1, -1, 0},
-	{"restart", md_cmd_restart, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", 1, -1, 0},
-	{"kill", md_cmd_kill, md_o_kill, "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", 1, -1, 0},
-	{"rm", md_cmd_rm, md_o_rm, "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", 1, -1, 0},
-	{"ps", md_cmd_ps, md_o_ps, "[OPTIONS]", "List containers", 0, 0, 0},
-	{"logs", md_cmd_logs, md_o_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container", 1, 1, 0},
-	{"exec", md_cmd_exec, md_o_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", 2, -1, MD_CMD_STOP_AT_POS},
-	{"wait", md_cmd_wait, md_o_none, "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes", 1, -1, 0},
-	{"attach", md_cmd_attach, md_o_attach, "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container", 1, 1, 0},
-	{"stats", md_cmd_stats, md_o_stats, "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics", 0, -1, 0},
-	{"top", md_cmd_top, md_o_none, "CONTAINER", "Display the running processes of a container", 1, -1, MD_CMD_STOP_AT_POS},
-	{"pause", md_cmd_pause1, md_o_none, "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", 1, -1, 0},
-	{"unpause", md_cmd_unpause, md_o_none, "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", 1, -1, 0},
-	{"export", md_cmd_export, md_o_export, "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", 1, 1, 0},
-	{"cp", md_cmd_cp, md_o_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
-	{"rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
+	{"run|container run", md_cmd_run, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", 1, -1, MD_CMD_STOP_AT_POS},
+	{"create|container create", md_cmd_create, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"start|container start", md_cmd_start, md_o_start, "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", 1, -1, 0},
+	{"stop|container stop", md_cmd_stop, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", 1, -1, 0},
+	{"restart|container restart", md_cmd_restart, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", 1, -1, 0},
+	{"kill|container kill", md_cmd_kill, md_o_kill, "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", 1, -1, 0},
+	{"rm|container rm|container remove", md_cmd_rm, md_o_rm, "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", 1, -1, 0},
+	{"ps|container ls|container list|container ps", md_cmd_ps, md_o_ps, "[OPTIONS]", "List containers", 0, 0, 0},
+	{"logs|container logs", md_cmd_logs, md_o_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container", 1, 1, 0},
+	{"exec|container exec", md_cmd_exec, md_o_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", 2, -1, MD_CMD_STOP_AT_POS},
+	{"wait|container wait", md_cmd_wait, md_o_none, "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes", 1, -1, 0},
+	{"attach|container attach", md_cmd_attach, md_o_attach, "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container", 1, 1, 0},
+	{"stats|container stats", md_cmd_stats, md_o_stats, "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics", 0, -1, 0},
+	{"top|container top", md_cmd_top, md_o_none, "CONTAINER", "Display the running processes of a container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"pause|container pause", md_cmd_pause1, md_o_none, "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", 1, -1, 0},
+	{"unpause|container unpause", md_cmd_unpause, md_o_none, "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", 1, -1, 0},
+	{"export|container export", md_cmd_export, md_o_export, "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", 1, 1, 0},
+	{"cp|container cp", md_cmd_cp, md_o_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
+	{"rename|container rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
 	{"boot", md_cmd_boot, md_o_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
-	{"info", md_cmd_info, md_o_none, "", "Display system-wide information", 0, 0, 0},
+	{"info|system info", md_cmd_info, md_o_none, "", "Display system-wide information", 0, 0, 0},
 #if MD_FEATURE_PULL
-	{"pull", md_cmd_pull, md_o_pull, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", 1, 1, 0},
-	{"push", md_cmd_push, md_o_push, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", 1, 1, 0},
+	{"pull|image pull", md_cmd_pull, md_o_pull, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", 1, 1, 0},
+	{"push|image push", md_cmd_push, md_o_push, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", 1, 1, 0},
 	{"login", md_cmd_login, md_o_login, "[OPTIONS] [SERVER]", "Log in to a registry", 0, 1, 0},
 	{"logout", md_cmd_logout, md_o_none, "[SERVER]", "Log out from a registry", 0, 1, 0},
-	{"image pull", md_cmd_pull, md_o_pull, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", 1, 1, 0},
-	{"image push", md_cmd_push, md_o_push, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", 1, 1, 0},
 #endif
 	{"check-config", md_cmd_check_config, md_o_none, "[KERNEL_CONFIG]", "Tell what the running kernel lacks for minidock", 0, 1, 0},
-	{"system info", md_cmd_info, md_o_none, "", "Display system-wide information", 0, 0, 0},
 #if MD_FEATURE_NET
-	{"port", md_cmd_port, md_o_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container", 1, 2, 0},
+	{"port|container port", md_cmd_port, md_o_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container", 1, 2, 0},
 	{"network create", md_cmd_network_create, md_o_ncreate, "[OPTIONS] NETWORK", "Create a network", 1, 1, 0},
-	{"network ls", md_cmd_network_ls, md_o_nls, "[OPTIONS]", "List networks", 0, 0, 0},
-	{"network rm", md_cmd_network_rm, md_o_none, "NETWORK [NETWORK...]", "Remove one or more networks", 1, -1, 0},
+	{"network ls|network list", md_cmd_network_ls, md_o_nls, "[OPTIONS]", "List networks", 0, 0, 0},
+	{"network rm|network remove", md_cmd_network_rm, md_o_none, "NETWORK [NETWORK...]", "Remove one or more networks", 1, -1, 0},
 	{"network inspect", md_cmd_network_inspect, md_o_vinspect, "[OPTIONS] NETWORK [NETWORK...]", "Display detailed information on one or more networks", 1, -1, 0},
 	{"network connect", md_cmd_network_connect, md_o_nconnect, "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network", 2, 2, 0},
 	{"network disconnect", md_cmd_network_disconnect, md_o_ndisconnect, "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network", 2, 2, 0},
 	{"network prune", md_cmd_network_prune, md_o_force, "[OPTIONS]", "Remove all unused networks", 0, 0, 0},
-	{"container port", md_cmd_port, md_o_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings", 1, 2, 0},
 #endif
-	{"images", md_cmd_images, md_o_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
+	{"images|image ls|image list", md_cmd_images, md_o_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
 	{"inspect", md_cmd_inspect, md_o_inspect, "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on objects", 1, -1, 0},
-	{"history", md_cmd_history, md_o_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
-	{"tag", md_cmd_tag, md_o_none, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", 2, 2, 0},
-	{"rmi", md_cmd_rmi, md_o_rmi, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", 1, -1, 0},
-	{"load", md_cmd_load, md_o_load, "[OPTIONS]", "Load images from a tar archive (docker-archive or OCI layout) or STDIN", 0, 0, 0},
-	{"import", md_cmd_import, md_o_import, "[OPTIONS] FILE|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image", 1, 2, 0},
-	{"save", md_cmd_save, md_o_save, "[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", 1, -1, 0},
+	{"history|image history", md_cmd_history, md_o_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
+	{"tag|image tag", md_cmd_tag, md_o_none, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", 2, 2, 0},
+	{"rmi|image rm|image remove|image delete", md_cmd_rmi, md_o_rmi, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", 1, -1, 0},
+	{"load|image load", md_cmd_load, md_o_load, "[OPTIONS]", "Load images from a tar archive (docker-archive or OCI layout) or STDIN", 0, 0, 0},
+	{"import|image import", md_cmd_import, md_o_import, "[OPTIONS] FILE|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image", 1, 2, 0},
+	{"save|image save", md_cmd_save, md_o_save, "[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", 1, -1, 0},
 	{"version", md_cmd_version, md_o_none, "", "Show the minidock version and compiled-in features", 0, 0, 0},
-	{"container ls", md_cmd_ps, md_o_ps, "[OPTIONS]", "List containers", 0, 0, 0},
-	{"container run", md_cmd_run, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container", 1, -1, MD_CMD_STOP_AT_POS},
-	{"container create", md_cmd_create, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", 1, -1, MD_CMD_STOP_AT_POS},
-	{"container start", md_cmd_start, md_o_start, "[OPTIONS] CONTAINER [CONTAINER...]", "Start containers", 1, -1, 0},
-	{"container stop", md_cmd_stop, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Stop containers", 1, -1, 0},
-	{"container restart", md_cmd_restart, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Restart containers", 1, -1, 0},
-	{"container kill", md_cmd_kill, md_o_kill, "[OPTIONS] CONTAINER [CONTAINER...]", "Kill containers", 1, -1, 0},
-	{"container rm", md_cmd_rm, md_o_rm, "[OPTIONS] CONTAINER [CONTAINER...]", "Remove containers", 1, -1, 0},
-	{"container logs", md_cmd_logs, md_o_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container", 1, 1, 0},
-	{"container exec", md_cmd_exec, md_o_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", 2, -1, MD_CMD_STOP_AT_POS},
-	{"container wait", md_cmd_wait, md_o_none, "CONTAINER [CONTAINER...]", "Wait for containers to stop", 1, -1, 0},
-	{"container attach", md_cmd_attach, md_o_attach, "[OPTIONS] CONTAINER", "Attach to a running container", 1, 1, 0},
 	{"container inspect", md_cmd_container_inspect, md_o_inspect, "[OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers", 1, -1, 0},
-	{"container stats", md_cmd_stats, md_o_stats, "[OPTIONS] [CONTAINER...]", "Display resource usage statistics", 0, -1, 0},
-	{"container top", md_cmd_top, md_o_none, "CONTAINER", "Display the running processes of a container", 1, -1, MD_CMD_STOP_AT_POS},
-	{"container pause", md_cmd_pause1, md_o_none, "CONTAINER [CONTAINER...]", "Pause containers", 1, -1, 0},
-	{"container unpause", md_cmd_unpause, md_o_none, "CONTAINER [CONTAINER...]", "Unpause containers", 1, -1, 0},
-	{"container export", md_cmd_export, md_o_export, "[OPTIONS] CONTAINER", "Export a container's filesystem", 1, 1, 0},
-	{"container cp", md_cmd_cp, md_o_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files", 2, 2, 0},
-	{"container rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
 	{"container prune", md_cmd_container_prune, md_o_force, "[OPTIONS]", "Remove all stopped containers", 0, 0, 0},
 	{"volume create", md_cmd_volume_create, md_o_vcreate, "[OPTIONS] [VOLUME]", "Create a volume", 0, 1, 0},
-	{"volume ls", md_cmd_volume_ls, md_o_vls, "[OPTIONS]", "List volumes", 0, 0, 0},
-	{"volume rm", md_cmd_volume_rm, md_o_vrm, "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", 1, -1, 0},
+	{"volume ls|volume list", md_cmd_volume_ls, md_o_vls, "[OPTIONS]", "List volumes", 0, 0, 0},
+	{"volume rm|volume remove", md_cmd_volume_rm, md_o_vrm, "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", 1, -1, 0},
 	{"volume inspect", md_cmd_volume_inspect, md_o_vinspect, "[OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes", 1, -1, 0},
 	{"volume prune", md_cmd_volume_prune, md_o_volume_prune, "[OPTIONS]", "Remove unused local volumes (anonymous ones; -a all)", 0, 0, 0},
-	{"image ls", md_cmd_images, md_o_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
 	{"image inspect", md_cmd_image_inspect, md_o_inspect, "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", 1, -1, 0},
-	{"image history", md_cmd_history, md_o_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
-	{"image tag", md_cmd_tag, md_o_none, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag", 2, 2, 0},
-	{"image rm", md_cmd_rmi, md_o_rmi, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", 1, -1, 0},
-	{"image load", md_cmd_load, md_o_load, "[OPTIONS]", "Load images from a tar archive or STDIN", 0, 0, 0},
-	{"image import", md_cmd_import, md_o_import, "[OPTIONS] FILE|- [REPOSITORY[:TAG]]", "Import a root filesystem tarball", 1, 2, 0},
-	{"image save", md_cmd_save, md_o_save, "[OPTIONS] IMAGE [IMAGE...]", "Save images to a tar archive", 1, -1, 0},
 	{"image prune", md_cmd_image_prune, md_o_prune, "[OPTIONS]", "Remove unused images", 0, 0, 0},
 	{"system df", md_cmd_system_df, md_o_none, "", "Show disk usage", 0, 0, 0},
 	{"system check", md_cmd_system_check, md_o_check, "[OPTIONS]", "Verify the store; --repair fixes it", 0, 0, 0},
@@ -22794,30 +22784,49 @@ static const struct md_cmd md_cmds[] = {
 #endif
 };
 
-/* Aliases Docker has: `docker image list`, `docker images ls`... */
-static const struct { const char *alias, *name; } md_aliases[] = {
-	{"image list", "image ls"}, {"image remove", "image rm"}, {"image delete", "image rm"},
-	{"container list", "container ls"}, {"container ps", "container ls"}, {"container remove", "container rm"},
-	{"volume list", "volume ls"}, {"volume remove", "volume rm"}, {"network list", "network ls"},
-	{"network remove", "network rm"},
-};
-
-static const struct md_cmd *md_cmd_find(const char *name)
+/* The n-th of a row's names ("rm|container rm|container remove"), into
+ * buf; 0 when there is no n-th. */
+static int md_cmd_name(const struct md_cmd *c, int n, char *buf, size_t cap)
 {
-	for (size_t i = 0; i < MD_ARRAY_LEN(md_aliases); i++)
-		if (strcmp(name, md_aliases[i].alias) == 0)
-			name = md_aliases[i].name;
+	const char *p = c->names;
+	for (; n > 0 && p; n--)
+		p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
+	if (!p)
+		return 0;
+	snprintf(buf, cap, "%.*s", (int)strcspn(p, "|"), p);
+	return 1;
+}
+
+/* The row a command name (one word or two) selects; *as gets the name the
+ * user typed, for messages and help. */
+static const struct md_cmd *md_cmd_find(const char *name, const char **as)
+{
+	char nm[64];
 	for (size_t i = 0; i < MD_ARRAY_LEN(md_cmds); i++)
-		if (strcmp(md_cmds[i].name, name) == 0)
-			return &md_cmds[i];
+		for (int k = 0; md_cmd_name(&md_cmds[i], k, nm, sizeof nm); k++)
+			if (strcmp(nm, name) == 0) {
+				if (as)
+					*as = k ? name : NULL;
+				return &md_cmds[i];
+			}
+	return NULL;
+}
+
+/* The name of row c under group ("container ls" -> "ls"), or NULL. */
+static const char *md_cmd_in_group(const struct md_cmd *c, const char *group, char *buf, size_t cap)
+{
+	size_t l = strlen(group);
+	for (int k = 0; md_cmd_name(c, k, buf, cap); k++)
+		if (strncmp(buf, group, l) == 0 && buf[l] == ' ')
+			return buf + l + 1;
 	return NULL;
 }
 
 static int md_is_group(const char *w)
 {
-	size_t l = strlen(w);
+	char nm[64];
 	for (size_t i = 0; i < MD_ARRAY_LEN(md_cmds); i++)
-		if (strncmp(md_cmds[i].name, w, l) == 0 && md_cmds[i].name[l] == ' ')
+		if (md_cmd_in_group(&md_cmds[i], w, nm, sizeof nm))
 			return 1;
 	return 0;
 }
@@ -22833,9 +22842,10 @@ static void md_help_main(FILE *f)
 	           "  -v, --version           Print version information and quit\n\n"
 	           "Commands:\n",
 	        MD_DEFAULT_ROOT, MD_DEFAULT_RUNROOT);
+	char nm[64];
 	for (size_t i = 0; i < MD_ARRAY_LEN(md_cmds); i++)
-		if (!strchr(md_cmds[i].name, ' ') && !(md_cmds[i].flags & MD_CMD_HIDDEN))
-			fprintf(f, "  %-10s  %s\n", md_cmds[i].name, md_cmds[i].summary);
+		if (md_cmd_name(&md_cmds[i], 0, nm, sizeof nm) && !strchr(nm, ' ') && !(md_cmds[i].flags & MD_CMD_HIDDEN))
+			fprintf(f, "  %-10s  %s\n", nm, md_cmds[i].summary);
 	fprintf(f, "\nManagement commands:\n");
 	const char *groups[] = {"container", "image", MD_FEATURE_NET ? "network" : "system", "system", "volume"};
 	for (size_t g = 0; g < MD_ARRAY_LEN(groups); g++)
@@ -22846,16 +22856,22 @@ static void md_help_main(FILE *f)
 static void md_help_group(FILE *f, const char *group)
 {
 	fprintf(f, "Usage:  minidock %s COMMAND\n\nCommands:\n", group);
-	size_t l = strlen(group);
+	char nm[64];
+	const char *sub;
 	for (size_t i = 0; i < MD_ARRAY_LEN(md_cmds); i++)
-		if (strncmp(md_cmds[i].name, group, l) == 0 && md_cmds[i].name[l] == ' ')
-			fprintf(f, "  %-10s  %s\n", md_cmds[i].name + l + 1, md_cmds[i].summary);
+		if ((sub = md_cmd_in_group(&md_cmds[i], group, nm, sizeof nm)))
+			fprintf(f, "  %-10s  %s\n", sub, md_cmds[i].summary);
 	fprintf(f, "\nRun 'minidock %s COMMAND --help' for more information on a command.\n", group);
 }
 
-static void md_help_cmd(FILE *f, const struct md_cmd *c)
+static void md_help_cmd(FILE *f, const struct md_cmd *c, const char *as)
 {
-	fprintf(f, "Usage:  minidock %s %s\n\n%s\n", c->name, c->usage, c->summary);
+	fprintf(f, "Usage:  minidock %s %s\n\n%s\n", as, c->usage, c->summary);
+	char nm[64];
+	for (int k = 0; strchr(c->names, '|') && md_cmd_name(c, k, nm, sizeof nm); k++)
+		fprintf(f, "%sminidock %s", k ? ", " : "\nAliases:\n  ", nm);
+	if (strchr(c->names, '|'))
+		fputc('\n', f);
 	if (c->opts && c->opts[0].lng) {
 		fprintf(f, "\nOptions:\n");
 		for (const struct md_optdef *o = c->opts; o->lng; o++) {
@@ -22873,9 +22889,15 @@ static int md_usage_error(const char *cmd)
 	return 125;
 }
 
-static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
+/* Run row c as the user named it (as: NULL for its main name). */
+static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **argv)
 {
-	md_cmdname = c->name;
+	static char name[64];
+	if (as)
+		snprintf(name, sizeof name, "%s", as);
+	else
+		md_cmd_name(c, 0, name, sizeof name);
+	md_cmdname = name;
 	/* -h is help, unless the command has a -h of its own (run -h HOSTNAME) */
 	int own_h = c->fn == md_cmd_history;
 	for (const struct md_optdef *o = c->opts; o && o->lng; o++)
@@ -22884,7 +22906,7 @@ static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		if (strcmp(argv[i], "--help") == 0 || (strcmp(argv[i], "-h") == 0 && !own_h)) {
-			md_help_cmd(stdout, c);
+			md_help_cmd(stdout, c, name);
 			return 0;
 		}
 		if ((c->flags & MD_CMD_STOP_AT_POS) && argv[i][0] != '-')
@@ -22893,7 +22915,7 @@ static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
 	struct md_args a = {c, NULL, 0, NULL, {0}};
 	if (md_args_parse(&a, c->opts, argc, argv, c->flags & MD_CMD_STOP_AT_POS) < 0) {
 		md_args_free(&a);
-		return md_usage_error(c->name);
+		return md_usage_error(name);
 	}
 	int n = (int)a.pos.n;
 	if (n < c->minpos || (c->maxpos >= 0 && n > c->maxpos)) {
@@ -22904,7 +22926,7 @@ static int md_run_cmd(const struct md_cmd *c, int argc, char **argv)
 		else
 			md_err("accepts at most %d argument%s", c->maxpos, c->maxpos == 1 ? "" : "s");
 		md_args_free(&a);
-		return md_usage_error(c->name);
+		return md_usage_error(name);
 	}
 	int r = c->fn(&a);
 	md_args_free(&a);
@@ -23466,7 +23488,7 @@ static void md_api_stdio(struct md_api_conn *c, int mux)
 static int md_api_cli(char **argv, int infd, void (*line)(void *, const char *), void *ctx, struct md_sb *out,
                       struct md_sb *err)
 {
-	const struct md_cmd *cmd = md_cmd_find(argv[0]);
+	const struct md_cmd *cmd = md_cmd_find(argv[0], NULL);
 	if (!cmd) {
 		md_sb_puts(err, "no such command");
 		return 125;
@@ -23491,7 +23513,7 @@ static int md_api_cli(char **argv, int infd, void (*line)(void *, const char *),
 		int argc = 0;
 		while (argv[argc])
 			argc++;
-		int r = md_run_cmd(cmd, argc - 1, argv + 1);
+		int r = md_run_cmd(cmd, NULL, argc - 1, argv + 1);
 		fflush(NULL);
 		_exit(r);
 	}
@@ -23991,7 +24013,7 @@ static int md_api_image_get(struct md_api_ctx *x)
 		dup2(x->c->fd, 1);
 		int nul = open("/dev/null", O_RDWR);
 		dup2(nul, 2);
-		_exit(md_run_cmd(md_cmd_find("save"), (int)k - 1, argv + 1));
+		_exit(md_run_cmd(md_cmd_find("save", NULL), NULL, (int)k - 1, argv + 1));
 	}
 	if (p > 0)
 		waitpid(p, NULL, 0);
@@ -24429,7 +24451,7 @@ static int md_api_ctr_logs(struct md_api_ctx *x)
 	md_api_head(x->c, 200, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", -1);
 	md_api_stdio(x->c, !tty);
 	md_log_only = o && !e ? 1 : !o && e ? 2 : 0;
-	md_run_cmd(md_cmd_find("logs"), k - 1, argv + 1);
+	md_run_cmd(md_cmd_find("logs", NULL), NULL, k - 1, argv + 1);
 	fflush(NULL);
 	_exit(0);
 }
@@ -25381,11 +25403,12 @@ MD_MAIN(int argc, char **argv)
 		return md_init_main(argv);
 	/* busybox style: a link named after a command runs that command */
 	if (strcmp(base, "minidock") != 0 && strcmp(base, "docker") != 0) {
-		const struct md_cmd *c = md_cmd_find(base);
+		const char *named;
+		const struct md_cmd *c = md_cmd_find(base, &named);
 		if (c) {
 			md_st.root = md_abspath(root && *root ? root : MD_DEFAULT_ROOT);
 			md_st.runroot = md_abspath(runroot && *runroot ? runroot : MD_DEFAULT_RUNROOT);
-			return md_run_cmd(c, argc - 1, argv + 1);
+			return md_run_cmd(c, named, argc - 1, argv + 1);
 		}
 	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -25427,11 +25450,12 @@ MD_MAIN(int argc, char **argv)
 		return md_monitor_main(argv[i + 1], i + 2 < argc ? atoi(argv[i + 2]) : -1);
 	}
 	const struct md_cmd *c = NULL;
+	const char *named;
 	if (i + 1 < argc) {
 		char two[128];
 		snprintf(two, sizeof two, "%s %s", argv[i], argv[i + 1]);
-		if ((c = md_cmd_find(two)))
-			return md_run_cmd(c, argc - i - 2, argv + i + 2);
+		if ((c = md_cmd_find(two, &named)))
+			return md_run_cmd(c, named, argc - i - 2, argv + i + 2);
 	}
 	if (md_is_group(argv[i])) {
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0) {
@@ -25442,8 +25466,8 @@ MD_MAIN(int argc, char **argv)
 		        argv[i]);
 		return 125;
 	}
-	if ((c = md_cmd_find(argv[i])))
-		return md_run_cmd(c, argc - i - 1, argv + i + 1);
+	if ((c = md_cmd_find(argv[i], &named)))
+		return md_run_cmd(c, named, argc - i - 1, argv + i + 1);
 	fprintf(stderr, "minidock: unknown command: \"%s\" (see 'minidock --help')\n", argv[i]);
 	return 125;
 }
