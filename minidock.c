@@ -18764,66 +18764,6 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 
 /* ---- run and create: flags -> a Docker create request ---- */
 
-static const struct md_optdef md_o_run[] = {
-	{"add-host", 0, "list", "Add a custom host-to-IP mapping (host:ip)"},
-	{"attach", 'a', "list", "Attach to STDIN, STDOUT or STDERR"},
-	{"cap-add", 0, "list", "Add Linux capabilities"},
-	{"cap-drop", 0, "list", "Drop Linux capabilities"},
-	{"cgroupns", 0, "string", "Cgroup namespace to use (private)"},
-	{"cpu-period", 0, "int", "Limit CPU CFS period"},
-	{"cpu-quota", 0, "int", "Limit CPU CFS quota"},
-	{"cpu-shares", 'c', "int", "CPU shares (relative weight)"},
-	{"cpus", 0, "decimal", "Number of CPUs"},
-	{"cpuset-cpus", 0, "string", "CPUs in which to allow execution (0-3, 0,1)"},
-	{"cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)"},
-	{"detach", 'd', NULL, "Run container in background and print container ID"},
-	{"device", 0, "list", "Add a host device to the container"},
-	{"dns", 0, "list", "Set custom DNS servers"},
-	{"dns-option", 0, "list", "Set DNS options"},
-	{"dns-search", 0, "list", "Set custom DNS search domains"},
-	{"entrypoint", 0, "string", "Overwrite the default ENTRYPOINT of the image"},
-	{"env", 'e', "list", "Set environment variables"},
-	{"env-file", 0, "list", "Read in a file of environment variables"},
-	{"expose", 0, "list", "Expose a port or a range of ports"},
-	{"group-add", 0, "list", "Add additional groups to join"},
-	{"hostname", 'h', "string", "Container host name"},
-	{"init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes"},
-	{"interactive", 'i', NULL, "Keep STDIN open even if not attached"},
-	{"ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)"},
-	{"label", 'l', "list", "Set meta data on a container"},
-	{"log-driver", 0, "string", "Logging driver for the container (only the built-in one)"},
-	{"log-opt", 0, "list", "Log driver options: max-size, max-file"},
-	{"mac-address", 0, "string", "Container MAC address"},
-	{"memory", 'm', "bytes", "Memory limit"},
-	{"memory-swap", 0, "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap"},
-	{"mount", 0, "mount", "Attach a filesystem mount to the container"},
-	{"name", 0, "string", "Assign a name to the container"},
-	{"net", 0, "network", "Connect a container to a network"},
-	{"network", 0, "network", "Connect a container to a network (bridge, host, none, container:NAME)"},
-	{"network-alias", 0, "list", "Add network-scoped alias for the container"},
-	{"pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)"},
-	{"platform", 0, "string", "Set platform if server is multi-platform capable"},
-	{"privileged", 0, NULL, "Give extended privileges to this container"},
-	{"publish", 'p', "list", "Publish a container's port(s) to the host"},
-	{"publish-all", 'P', NULL, "Publish all exposed ports to random ports"},
-	{"pull", 0, "string", "Pull image before running (always, missing, never)"},
-	{"read-only", 0, NULL, "Mount the container's root filesystem as read only"},
-	{"restart", 0, "string", "Restart policy to apply when a container exits"},
-	{"rm", 0, NULL, "Automatically remove the container when it exits"},
-	{"security-opt", 0, "list", "Security Options"},
-	{"shm-size", 0, "bytes", "Size of /dev/shm"},
-	{"sig-proxy", 0, NULL, "Proxy received signals to the process (default true)"},
-	{"stop-signal", 0, "string", "Signal to stop the container"},
-	{"stop-timeout", 0, "int", "Timeout (in seconds) to stop a container"},
-	{"tmpfs", 0, "list", "Mount a tmpfs directory"},
-	{"tty", 't', NULL, "Allocate a pseudo-TTY"},
-	{"ulimit", 0, "ulimit", "Ulimit options"},
-	{"user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])"},
-	{"userns", 0, "string", "User namespace to use"},
-	{"volume", 'v', "list", "Bind mount a volume"},
-	{"workdir", 'w', "string", "Working directory inside the container"},
-	{NULL, 0, NULL, NULL}};
-
 static int md_parse_int(const char *s, long long *out, const char *what)
 {
 	char *e;
@@ -18864,36 +18804,123 @@ static int md_env_file(const char *path, struct md_json *env)
 	return 0;
 }
 
-/* Turn run/create flags and IMAGE [COMMAND...] into {Config, HostConfig}. */
-static struct md_json *md_run_request(struct md_args *a)
+/*
+ * The flags of run and create, one row each: the flag as md_args_parse
+ * takes it, where its value goes in the create request ("Config.X",
+ * "HostConfig.X"), and the function that checks and stores it.  Every row's
+ * function runs, in the table's order, given or not: a flag with a default
+ * stores it.  A row without a function is read by another row (env-file by
+ * env, net by network) or by the command (detach, name, pull, platform), or
+ * is accepted with no effect (cgroupns, sig-proxy).
+ */
+typedef int (*md_runset_fn)(struct md_json *req, const char *to, const struct md_args *a, const char *flag);
+
+/* Store v at path `to` of req ("HostConfig.Memory"), making the objects
+ * on the way; returns v. */
+static struct md_json *md_run_put(struct md_json *req, const char *to, struct md_json *v)
 {
-	struct md_json *req = md_json_new(MD_J_OBJ);
-	struct md_json *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
-	struct md_json *hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
-	const char *v;
+	struct md_json *o = req;
+	const char *dot;
+	while ((dot = strchr(to, '.'))) {
+		char part[32];
+		snprintf(part, sizeof part, "%.*s", (int)(dot - to), to);
+		struct md_json *n = md_json_get(o, part);
+		o = md_json_is(n, MD_J_OBJ) ? n : md_json_set(o, part, md_json_new(MD_J_OBJ));
+		to = dot + 1;
+	}
+	return md_json_set(o, to, v);
+}
+
+static int md_rf_str(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v)
+		md_run_put(req, to, md_json_newstr(v));
+	return 0;
+}
+
+static int md_rf_bool(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	md_run_put(req, to, md_json_newbool(md_flag(a, flag)));
+	return 0;
+}
+
+static int md_rf_strs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *l = md_optv(a, flag);
+	if (l->n)
+		md_run_put(req, to, md_jarr_strs(l));
+	return 0;
+}
+
+static int md_rf_int(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
 	long long n;
-	md_json_sets(cc, "Image", a->pos.v[0]);
-	if (a->pos.n > 1) {
-		struct md_json *cmd = md_json_set(cc, "Cmd", md_json_new(MD_J_ARR));
-		for (size_t i = 1; i < a->pos.n; i++)
-			md_json_push(cmd, md_json_newstr(a->pos.v[i]));
-	}
-	if ((v = md_opt(a, "entrypoint"))) {
-		struct md_json *ep = md_json_set(cc, "Entrypoint", md_json_new(MD_J_ARR));
-		if (*v)
-			md_json_push(ep, md_json_newstr(v));
-	}
-	struct md_json *env = md_json_set(cc, "Env", md_json_new(MD_J_ARR));
-	const struct md_strv *ef = md_optv(a, "env-file");
+	char what[32];
+	snprintf(what, sizeof what, "--%s", flag);
+	if (!v)
+		return 0;
+	if (md_parse_int(v, &n, what) < 0)
+		return -1;
+	md_run_put(req, to, md_json_newint(n));
+	return 0;
+}
+
+static int md_rf_size(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (!v)
+		return 0;
+	/* --memory-swap -1: unlimited swap */
+	int unlimited = strcmp(flag, "memory-swap") == 0 && strcmp(v, "-1") == 0;
+	int64_t b = unlimited ? -1 : md_parse_size(v);
+	if (b < 0 && !unlimited)
+		return md_err("invalid size: '%s'", v);
+	md_run_put(req, to, md_json_newint(b));
+	return 0;
+}
+
+static int md_rf_workdir(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v && *v != '/')
+		return md_err("the working directory '%s' is invalid, it needs to be an absolute path", v);
+	return md_rf_str(req, to, a, flag);
+}
+
+static int md_rf_signal(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v && md_parse_signal(v) < 0)
+		return md_err("invalid signal: %s", v);
+	return md_rf_str(req, to, a, flag);
+}
+
+static int md_rf_entrypoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (!v)
+		return 0;
+	struct md_json *ep = md_run_put(req, to, md_json_new(MD_J_ARR));
+	if (*v)
+		md_json_push(ep, md_json_newstr(v));
+	return 0;
+}
+
+/* --env-file files first, then -e (which wins, as with Docker); -e NAME
+ * takes NAME's value here, or nothing when it is unset. */
+static int md_rf_env(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	struct md_json *env = md_run_put(req, to, md_json_new(MD_J_ARR));
+	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, flag);
 	for (size_t i = 0; i < ef->n; i++)
 		if (md_env_file(ef->v[i], env) < 0)
-			goto fail;
-	const struct md_strv *es = md_optv(a, "env");
+			return -1;
 	for (size_t i = 0; i < es->n; i++) {
-		if (!es->v[i][0] || es->v[i][0] == '=') {
-			md_err("invalid environment variable: %s", es->v[i]);
-			goto fail;
-		}
+		const char *v;
+		if (!es->v[i][0] || es->v[i][0] == '=')
+			return md_err("invalid environment variable: %s", es->v[i]);
 		if (strchr(es->v[i], '=')) {
 			md_json_push(env, md_json_newstr(es->v[i]));
 		} else if ((v = getenv(es->v[i]))) {
@@ -18902,282 +18929,370 @@ static struct md_json *md_run_request(struct md_args *a)
 			free(kv);
 		}
 	}
-	static const char *const strs[][2] = {{"workdir", "WorkingDir"}, {"user", "User"}, {"hostname", "Hostname"},
-	                                      {"stop-signal", "StopSignal"}, {"mac-address", "MacAddress"}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(strs); i++)
-		if ((v = md_opt(a, strs[i][0])))
-			md_json_sets(cc, strs[i][1], v);
-	if ((v = md_opt(a, "workdir")) && *v != '/') {
-		md_err("the working directory '%s' is invalid, it needs to be an absolute path", v);
-		goto fail;
-	}
-	if ((v = md_opt(a, "stop-signal")) && md_parse_signal(v) < 0) {
-		md_err("invalid signal: %s", v);
-		goto fail;
-	}
-	if ((v = md_opt(a, "stop-timeout"))) {
-		if (md_parse_int(v, &n, "--stop-timeout") < 0)
-			goto fail;
-		md_json_seti(cc, "StopTimeout", n);
-	}
-	int tty = md_flag(a, "tty"), in = md_flag(a, "interactive"), det = md_flag(a, "detach");
-	md_json_set(cc, "Tty", md_json_newbool(tty));
-	md_json_set(cc, "OpenStdin", md_json_newbool(in));
-	md_json_set(cc, "StdinOnce", md_json_newbool(in && !det));
-	const struct md_strv *att = md_optv(a, "attach");
-	int ain = !det && in, aout = !det, aerr = !det;
-	if (att->n) {
+	return 0;
+}
+
+/* -i: OpenStdin, and StdinOnce unless detached. */
+static int md_rf_stdin(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	int in = md_flag(a, flag);
+	md_run_put(req, to, md_json_newbool(in));
+	md_run_put(req, "Config.StdinOnce", md_json_newbool(in && !md_flag(a, "detach")));
+	return 0;
+}
+
+/* -a: which streams are attached (default: all but stdin unless -i; none with -d). */
+static int md_rf_attach(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	int det = md_flag(a, "detach");
+	int ain = !det && md_flag(a, "interactive"), aout = !det, aerr = !det;
+	const struct md_strv *att = md_optv(a, flag);
+	if (att->n)
 		ain = aout = aerr = 0;
-		for (size_t i = 0; i < att->n; i++) {
-			if (!strcasecmp(att->v[i], "stdin"))
-				ain = 1;
-			else if (!strcasecmp(att->v[i], "stdout"))
-				aout = 1;
-			else if (!strcasecmp(att->v[i], "stderr"))
-				aerr = 1;
-			else {
-				md_err("invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR", att->v[i]);
-				goto fail;
-			}
-		}
+	for (size_t i = 0; i < att->n; i++) {
+		if (!strcasecmp(att->v[i], "stdin"))
+			ain = 1;
+		else if (!strcasecmp(att->v[i], "stdout"))
+			aout = 1;
+		else if (!strcasecmp(att->v[i], "stderr"))
+			aerr = 1;
+		else
+			return md_err("invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR",
+			              att->v[i]);
 	}
-	md_json_set(cc, "AttachStdin", md_json_newbool(ain));
-	md_json_set(cc, "AttachStdout", md_json_newbool(aout));
-	md_json_set(cc, "AttachStderr", md_json_newbool(aerr));
-	struct md_json *labels = md_json_set(cc, "Labels", md_json_new(MD_J_OBJ));
-	const struct md_strv *ls = md_optv(a, "label");
+	md_run_put(req, to, md_json_newbool(ain));
+	md_run_put(req, "Config.AttachStdout", md_json_newbool(aout));
+	md_run_put(req, "Config.AttachStderr", md_json_newbool(aerr));
+	return 0;
+}
+
+/* -l KEY=VALUE (or KEY: an empty value) */
+static int md_rf_labels(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	struct md_json *labels = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	const struct md_strv *ls = md_optv(a, flag);
 	for (size_t i = 0; i < ls->n; i++) {
-		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
+		char *kv = md_strdup(ls->v[i]), *eq = strchr(kv, '=');
 		if (eq)
 			*eq = 0;
-		md_json_sets(labels, k, eq ? eq + 1 : "");
-		free(k);
+		md_json_sets(labels, kv, eq ? eq + 1 : "");
+		free(kv);
 	}
-	const struct md_strv *ex = md_optv(a, "expose");
-	if (ex->n) {
-		struct md_json *ep = md_json_set(cc, "ExposedPorts", md_json_new(MD_J_OBJ));
-		for (size_t i = 0; i < ex->n; i++) {
-			char *p = strchr(ex->v[i], '/') ? md_strdup(ex->v[i]) : md_asprintf("%s/tcp", ex->v[i]);
-			md_json_set(ep, p, md_json_new(MD_J_OBJ));
-			free(p);
-		}
+	return 0;
+}
+
+/* --expose PORT[/PROTO] */
+static int md_rf_expose(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *ex = md_optv(a, flag);
+	if (!ex->n)
+		return 0;
+	struct md_json *ep = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	for (size_t i = 0; i < ex->n; i++) {
+		char *p = strchr(ex->v[i], '/') ? md_strdup(ex->v[i]) : md_asprintf("%s/tcp", ex->v[i]);
+		md_json_set(ep, p, md_json_new(MD_J_OBJ));
+		free(p);
 	}
-	/* HostConfig */
-	static const char *const lists[][2] = {
-		{"volume", "Binds"}, {"cap-add", "CapAdd"}, {"cap-drop", "CapDrop"}, {"security-opt", "SecurityOpt"},
-		{"dns", "Dns"}, {"dns-search", "DnsSearch"}, {"dns-option", "DnsOptions"}, {"add-host", "ExtraHosts"},
-		{"group-add", "GroupAdd"}, {"mount", "Mounts"}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(lists); i++) {
-		const struct md_strv *l = md_optv(a, lists[i][0]);
-		if (l->n)
-			md_json_set(hc, lists[i][1], md_jarr_strs(l));
-	}
-	const struct md_strv *ah = md_optv(a, "add-host");
+	return 0;
+}
+
+/* --add-host HOST:IP */
+static int md_rf_hosts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *ah = md_optv(a, flag);
 	for (size_t i = 0; i < ah->n; i++)
-		if (!strchr(ah->v[i], ':')) {
-			md_err("bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
-			goto fail;
-		}
-	const struct md_strv *tf = md_optv(a, "tmpfs");
-	if (tf->n) {
-		struct md_json *t = md_json_set(hc, "Tmpfs", md_json_new(MD_J_OBJ));
-		for (size_t i = 0; i < tf->n; i++) {
-			char *d = md_strdup(tf->v[i]), *c = strchr(d, ':');
-			if (c)
-				*c = 0;
-			md_json_sets(t, d, c ? c + 1 : "");
-			free(d);
-		}
-	}
-	md_json_set(hc, "ReadonlyRootfs", md_json_newbool(md_flag(a, "read-only")));
-	md_json_set(hc, "Init", md_json_newbool(md_flag(a, "init")));
-	md_json_set(hc, "Privileged", md_json_newbool(md_flag(a, "privileged")));
-	md_json_set(hc, "AutoRemove", md_json_newbool(md_flag(a, "rm")));
-	struct md_json *rp = md_json_set(hc, "RestartPolicy", md_json_new(MD_J_OBJ));
-	md_json_sets(rp, "Name", "no");
-	md_json_seti(rp, "MaximumRetryCount", 0);
-	if ((v = md_opt(a, "restart"))) {
-		char *nm = md_strdup(v), *c = strchr(nm, ':');
-		if (c) {
+		if (!strchr(ah->v[i], ':'))
+			return md_err("bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
+	return md_rf_strs(req, to, a, flag);
+}
+
+/* --tmpfs DEST[:OPTIONS] */
+static int md_rf_tmpfs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *tf = md_optv(a, flag);
+	if (!tf->n)
+		return 0;
+	struct md_json *t = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	for (size_t i = 0; i < tf->n; i++) {
+		char *d = md_strdup(tf->v[i]), *c = strchr(d, ':');
+		if (c)
 			*c = 0;
-			if (md_parse_int(c + 1, &n, "--restart") < 0 || n < 0) {
-				free(nm);
-				md_err("invalid restart policy \"%s\": the count must be a positive number", v);
-				goto fail;
-			}
-			md_json_seti(rp, "MaximumRetryCount", n);
-		}
-		md_json_sets(rp, "Name", *nm ? nm : "no");
-		free(nm);
+		md_json_sets(t, d, c ? c + 1 : "");
+		free(d);
 	}
-	const struct md_strv *dv = md_optv(a, "device");
-	if (dv->n) {
-		struct md_json *ds = md_json_set(hc, "Devices", md_json_new(MD_J_ARR));
-		for (size_t i = 0; i < dv->n; i++) {
-			char *s = md_strdup(dv->v[i]);
-			char *f[3] = {s, NULL, NULL};
-			char *c1 = strchr(s, ':');
-			if (c1) {
-				*c1 = 0;
-				f[1] = c1 + 1;
-				char *c2 = strchr(f[1], ':');
-				if (c2) {
-					*c2 = 0;
-					f[2] = c2 + 1;
-				}
-			}
-			/* "/dev/x:rwm": a second field of only r, w, m is the permissions */
-			if (f[1] && !f[2] && strspn(f[1], "rwm") == strlen(f[1]) && f[1][0] != '/') {
-				f[2] = f[1];
-				f[1] = NULL;
-			}
-			struct md_json *d = md_json_push(ds, md_json_new(MD_J_OBJ));
-			md_json_sets(d, "PathOnHost", f[0]);
-			md_json_sets(d, "PathInContainer", f[1] ? f[1] : f[0]);
-			md_json_sets(d, "CgroupPermissions", f[2] ? f[2] : "rwm");
-			free(s);
+	return 0;
+}
+
+/* --restart no|always|unless-stopped|on-failure[:N] (checked at create) */
+static int md_rf_restart(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	struct md_json *rp = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	long long n = 0;
+	char *nm = md_strdup(v ? v : "no"), *c = strchr(nm, ':');
+	if (c) {
+		*c = 0;
+		if (md_parse_int(c + 1, &n, "--restart") < 0 || n < 0) {
+			free(nm);
+			return md_err("invalid restart policy \"%s\": the count must be a positive number", v);
 		}
 	}
-	const struct md_strv *ul = md_optv(a, "ulimit");
-	if (ul->n) {
-		struct md_json *us = md_json_set(hc, "Ulimits", md_json_new(MD_J_ARR));
-		for (size_t i = 0; i < ul->n; i++) {
-			char *s = md_strdup(ul->v[i]), *eq = strchr(s, '=');
-			long long soft, hard;
-			if (!eq) {
-				free(s);
-				md_err("invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
-				goto fail;
+	md_json_sets(rp, "Name", *nm ? nm : "no");
+	md_json_seti(rp, "MaximumRetryCount", n);
+	free(nm);
+	return 0;
+}
+
+/* --device HOST[:CONTAINER][:PERMISSIONS] */
+static int md_rf_devices(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *dv = md_optv(a, flag);
+	if (!dv->n)
+		return 0;
+	struct md_json *ds = md_run_put(req, to, md_json_new(MD_J_ARR));
+	for (size_t i = 0; i < dv->n; i++) {
+		char *s = md_strdup(dv->v[i]);
+		char *f[3] = {s, NULL, NULL};
+		char *c1 = strchr(s, ':');
+		if (c1) {
+			*c1 = 0;
+			f[1] = c1 + 1;
+			char *c2 = strchr(f[1], ':');
+			if (c2) {
+				*c2 = 0;
+				f[2] = c2 + 1;
 			}
+		}
+		/* "/dev/x:rwm": a second field of only r, w, m is the permissions */
+		if (f[1] && !f[2] && strspn(f[1], "rwm") == strlen(f[1]) && f[1][0] != '/') {
+			f[2] = f[1];
+			f[1] = NULL;
+		}
+		struct md_json *d = md_json_push(ds, md_json_new(MD_J_OBJ));
+		md_json_sets(d, "PathOnHost", f[0]);
+		md_json_sets(d, "PathInContainer", f[1] ? f[1] : f[0]);
+		md_json_sets(d, "CgroupPermissions", f[2] ? f[2] : "rwm");
+		free(s);
+	}
+	return 0;
+}
+
+/* --ulimit NAME=SOFT[:HARD] */
+static int md_rf_ulimits(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *ul = md_optv(a, flag);
+	if (!ul->n)
+		return 0;
+	struct md_json *us = md_run_put(req, to, md_json_new(MD_J_ARR));
+	for (size_t i = 0; i < ul->n; i++) {
+		char *s = md_strdup(ul->v[i]), *eq = strchr(s, '='), *c = eq ? strchr(eq + 1, ':') : NULL;
+		long long soft, hard;
+		int r = 0;
+		if (!eq)
+			r = md_err("invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
+		if (!r) {
 			*eq = 0;
-			char *c = strchr(eq + 1, ':');
 			if (c)
 				*c = 0;
-			if (md_parse_int(eq + 1, &soft, "--ulimit") < 0 || (c && md_parse_int(c + 1, &hard, "--ulimit") < 0)) {
-				free(s);
-				goto fail;
-			}
-			if (!c)
-				hard = soft;
-			if (soft > hard && hard >= 0) {
-				md_err("ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
-				free(s);
-				goto fail;
-			}
+			if (md_parse_int(eq + 1, &soft, "--ulimit") < 0 || (c && md_parse_int(c + 1, &hard, "--ulimit") < 0))
+				r = -1;
+		}
+		if (!r && !c)
+			hard = soft;
+		if (!r && soft > hard && hard >= 0)
+			r = md_err("ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
+		if (!r) {
 			struct md_json *u = md_json_push(us, md_json_new(MD_J_OBJ));
 			md_json_sets(u, "Name", s);
 			md_json_seti(u, "Hard", hard);
 			md_json_seti(u, "Soft", soft);
-			free(s);
 		}
+		free(s);
+		if (r)
+			return -1;
 	}
-	static const char *const sizes[][2] = {{"memory", "Memory"}, {"shm-size", "ShmSize"}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(sizes); i++)
-		if ((v = md_opt(a, sizes[i][0]))) {
-			int64_t b = md_parse_size(v);
-			if (b < 0) {
-				md_err("invalid size: '%s'", v);
-				goto fail;
-			}
-			md_json_seti(hc, sizes[i][1], b);
-		}
-	if ((v = md_opt(a, "memory-swap"))) {
-		int64_t b = strcmp(v, "-1") == 0 ? -1 : md_parse_size(v);
-		if (b < -1 || (b < 0 && strcmp(v, "-1"))) {
-			md_err("invalid size: '%s'", v);
-			goto fail;
-		}
-		md_json_seti(hc, "MemorySwap", b);
-	}
-	if ((v = md_opt(a, "cpus"))) {
-		char *e;
-		double c = md_strtod(v, &e);
-		if (e == v || *e || !(c >= 0) || c > 1e6) {
-			md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
-			goto fail;
-		}
-		md_json_seti(hc, "NanoCpus", (long long)(c * 1e9 + 0.5));
-	}
-	static const char *const ints[][2] = {{"cpu-shares", "CpuShares"}, {"pids-limit", "PidsLimit"},
-	                                      {"cpu-period", "CpuPeriod"}, {"cpu-quota", "CpuQuota"}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(ints); i++)
-		if ((v = md_opt(a, ints[i][0]))) {
-			char what[32];
-			snprintf(what, sizeof what, "--%s", ints[i][0]);
-			if (md_parse_int(v, &n, what) < 0)
-				goto fail;
-			md_json_seti(hc, ints[i][1], n);
-		}
-	if ((v = md_opt(a, "cpuset-cpus")))
-		md_json_sets(hc, "CpusetCpus", v);
-	if ((v = md_opt(a, "cpuset-mems")))
-		md_json_sets(hc, "CpusetMems", v);
-	if ((v = md_opt(a, "userns")))
-		md_json_sets(hc, "UsernsMode", v);
-	if ((v = md_opt(a, "network")) || (v = md_opt(a, "net")))
-		md_json_sets(hc, "NetworkMode", v);
-	else
-		md_json_sets(hc, "NetworkMode", "default");
-	struct md_json *lc = md_json_set(hc, "LogConfig", md_json_new(MD_J_OBJ));
-	if ((v = md_opt(a, "log-driver")) && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock")) {
-		md_err("unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
-		goto fail;
-	}
-	md_json_sets(lc, "Type", "minidock");
-	struct md_json *lcc = md_json_set(lc, "Config", md_json_new(MD_J_OBJ));
-	const struct md_strv *lo = md_optv(a, "log-opt");
+	return 0;
+}
+
+/* --cpus 1.5: NanoCpus */
+static int md_rf_cpus(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (!v)
+		return 0;
+	char *e;
+	double c = md_strtod(v, &e);
+	if (e == v || *e || !(c >= 0) || c > 1e6)
+		return md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
+	md_run_put(req, to, md_json_newint((long long)(c * 1e9 + 0.5)));
+	return 0;
+}
+
+/* --network / --net NAME (default: "default") */
+static int md_rf_network(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (!v)
+		v = md_opt(a, "net");
+	md_run_put(req, to, md_json_newstr(v ? v : "default"));
+	return 0;
+}
+
+/* --ip and --network-alias: the endpoint config of the container's network */
+static int md_rf_endpoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *ip = md_opt(a, flag), *nm = md_opt(a, "network");
+	const struct md_strv *al = md_optv(a, "network-alias");
+	if (!nm)
+		nm = md_opt(a, "net");
+	if (!ip && !al->n)
+		return 0;
+	struct in_addr ia;
+	if (ip && inet_pton(AF_INET, ip, &ia) != 1)
+		return md_err("invalid IPv4 address: %s", ip);
+	struct md_json *eps = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	struct md_json *ep = md_json_set(eps, !nm || !strcmp(nm, "default") ? "bridge" : nm, md_json_new(MD_J_OBJ));
+	if (ip)
+		md_json_sets(md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", ip);
+	if (al->n)
+		md_json_set(ep, "Aliases", md_jarr_strs(al));
+	return 0;
+}
+
+/* --log-driver: minidock's own log (json-file and local are taken as it) */
+static int md_rf_logdriver(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock"))
+		return md_err("unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
+	md_run_put(req, to, md_json_newstr("minidock"));
+	return 0;
+}
+
+/* --log-opt max-size=SIZE|max-file=N */
+static int md_rf_logopts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	struct md_json *lcc = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	const struct md_strv *lo = md_optv(a, flag);
 	for (size_t i = 0; i < lo->n; i++) {
-		char *k = md_strdup(lo->v[i]), *eq = strchr(k, '=');
-		if (!eq || (strcmp(k, "max-size") && strncmp(k, "max-size=", 9) && strncmp(k, "max-file=", 9))) {
-			free(k);
-			md_err("unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
-			goto fail;
-		}
-		*eq = 0;
-		if ((!strcmp(k, "max-size") && md_parse_size(eq + 1) <= 0) ||
-		    (!strcmp(k, "max-file") && (atoi(eq + 1) < 1 || strspn(eq + 1, "0123456789") != strlen(eq + 1)))) {
-			md_err("invalid value for log opt %s: %s", k, eq + 1);
-			free(k);
-			goto fail;
-		}
-		md_json_sets(lcc, k, eq + 1);
-		free(k);
+		char *kv = md_strdup(lo->v[i]), *eq = strchr(kv, '=');
+		int r = 0;
+		if (!eq || (strncmp(kv, "max-size=", 9) && strncmp(kv, "max-file=", 9)))
+			r = md_err("unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
+		else if ((*eq = 0, !strcmp(kv, "max-size") && md_parse_size(eq + 1) <= 0) ||
+		         (!strcmp(kv, "max-file") && (atoi(eq + 1) < 1 || strspn(eq + 1, "0123456789") != strlen(eq + 1))))
+			r = md_err("invalid value for log opt %s: %s", kv, eq + 1);
+		else
+			md_json_sets(lcc, kv, eq + 1);
+		free(kv);
+		if (r)
+			return -1;
 	}
-	const struct md_strv *pubs = md_optv(a, "publish");
-	if (pubs->n) {
+	return 0;
+}
+
+/* -p [IP:][HOST:]CONTAINER[/PROTO] */
+static int md_rf_publish(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *pubs = md_optv(a, flag);
+	if (!pubs->n)
+		return 0;
 #if MD_FEATURE_NET
-		struct md_json *pbs = md_json_set(hc, "PortBindings", md_json_new(MD_J_OBJ));
-		for (size_t i = 0; i < pubs->n; i++)
-			if (md_port_spec(pbs, pubs->v[i]) < 0)
-				goto fail;
+	struct md_json *pbs = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	for (size_t i = 0; i < pubs->n; i++)
+		if (md_port_spec(pbs, pubs->v[i]) < 0)
+			return -1;
+	return 0;
 #else
-		md_err("published ports need bridge networking, which this build lacks (feature net is off)");
-		goto fail;
+	(void)req, (void)to;
+	return md_err("published ports need bridge networking, which this build lacks (feature net is off)");
 #endif
+}
+
+#define MD_RUN_FLAGS(X) \
+	X("add-host", 0, "list", "Add a custom host-to-IP mapping (host:ip)", "HostConfig.ExtraHosts", md_rf_hosts) \
+	X("attach", 'a', "list", "Attach to STDIN, STDOUT or STDERR", "Config.AttachStdin", md_rf_attach) \
+	X("cap-add", 0, "list", "Add Linux capabilities", "HostConfig.CapAdd", md_rf_strs) \
+	X("cap-drop", 0, "list", "Drop Linux capabilities", "HostConfig.CapDrop", md_rf_strs) \
+	X("cgroupns", 0, "string", "Cgroup namespace to use (private)", NULL, NULL) \
+	X("cpu-period", 0, "int", "Limit CPU CFS period", "HostConfig.CpuPeriod", md_rf_int) \
+	X("cpu-quota", 0, "int", "Limit CPU CFS quota", "HostConfig.CpuQuota", md_rf_int) \
+	X("cpu-shares", 'c', "int", "CPU shares (relative weight)", "HostConfig.CpuShares", md_rf_int) \
+	X("cpus", 0, "decimal", "Number of CPUs", "HostConfig.NanoCpus", md_rf_cpus) \
+	X("cpuset-cpus", 0, "string", "CPUs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetCpus", md_rf_str) \
+	X("cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetMems", md_rf_str) \
+	X("detach", 'd', NULL, "Run container in background and print container ID", NULL, NULL) \
+	X("device", 0, "list", "Add a host device to the container", "HostConfig.Devices", md_rf_devices) \
+	X("dns", 0, "list", "Set custom DNS servers", "HostConfig.Dns", md_rf_strs) \
+	X("dns-option", 0, "list", "Set DNS options", "HostConfig.DnsOptions", md_rf_strs) \
+	X("dns-search", 0, "list", "Set custom DNS search domains", "HostConfig.DnsSearch", md_rf_strs) \
+	X("entrypoint", 0, "string", "Overwrite the default ENTRYPOINT of the image", "Config.Entrypoint", md_rf_entrypoint) \
+	X("env", 'e', "list", "Set environment variables", "Config.Env", md_rf_env) \
+	X("env-file", 0, "list", "Read in a file of environment variables", NULL, NULL) \
+	X("expose", 0, "list", "Expose a port or a range of ports", "Config.ExposedPorts", md_rf_expose) \
+	X("group-add", 0, "list", "Add additional groups to join", "HostConfig.GroupAdd", md_rf_strs) \
+	X("hostname", 'h', "string", "Container host name", "Config.Hostname", md_rf_str) \
+	X("init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes", "HostConfig.Init", md_rf_bool) \
+	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_rf_stdin) \
+	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_rf_endpoint) \
+	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_rf_labels) \
+	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_rf_logdriver) \
+	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_rf_logopts) \
+	X("mac-address", 0, "string", "Container MAC address", "Config.MacAddress", md_rf_str) \
+	X("memory", 'm', "bytes", "Memory limit", "HostConfig.Memory", md_rf_size) \
+	X("memory-swap", 0, "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", "HostConfig.MemorySwap", md_rf_size) \
+	X("mount", 0, "mount", "Attach a filesystem mount to the container", "HostConfig.Mounts", md_rf_strs) \
+	X("name", 0, "string", "Assign a name to the container", NULL, NULL) \
+	X("net", 0, "network", "Connect a container to a network", NULL, NULL) \
+	X("network", 0, "network", "Connect a container to a network (bridge, host, none, container:NAME)", "HostConfig.NetworkMode", md_rf_network) \
+	X("network-alias", 0, "list", "Add network-scoped alias for the container", NULL, NULL) \
+	X("pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)", "HostConfig.PidsLimit", md_rf_int) \
+	X("platform", 0, "string", "Set platform if server is multi-platform capable", NULL, NULL) \
+	X("privileged", 0, NULL, "Give extended privileges to this container", "HostConfig.Privileged", md_rf_bool) \
+	X("publish", 'p', "list", "Publish a container's port(s) to the host", "HostConfig.PortBindings", md_rf_publish) \
+	X("publish-all", 'P', NULL, "Publish all exposed ports to random ports", "HostConfig.PublishAllPorts", md_rf_bool) \
+	X("pull", 0, "string", "Pull image before running (always, missing, never)", NULL, NULL) \
+	X("read-only", 0, NULL, "Mount the container's root filesystem as read only", "HostConfig.ReadonlyRootfs", md_rf_bool) \
+	X("restart", 0, "string", "Restart policy to apply when a container exits", "HostConfig.RestartPolicy", md_rf_restart) \
+	X("rm", 0, NULL, "Automatically remove the container when it exits", "HostConfig.AutoRemove", md_rf_bool) \
+	X("security-opt", 0, "list", "Security Options", "HostConfig.SecurityOpt", md_rf_strs) \
+	X("shm-size", 0, "bytes", "Size of /dev/shm", "HostConfig.ShmSize", md_rf_size) \
+	X("sig-proxy", 0, NULL, "Proxy received signals to the process (default true)", NULL, NULL) \
+	X("stop-signal", 0, "string", "Signal to stop the container", "Config.StopSignal", md_rf_signal) \
+	X("stop-timeout", 0, "int", "Timeout (in seconds) to stop a container", "Config.StopTimeout", md_rf_int) \
+	X("tmpfs", 0, "list", "Mount a tmpfs directory", "HostConfig.Tmpfs", md_rf_tmpfs) \
+	X("tty", 't', NULL, "Allocate a pseudo-TTY", "Config.Tty", md_rf_bool) \
+	X("ulimit", 0, "ulimit", "Ulimit options", "HostConfig.Ulimits", md_rf_ulimits) \
+	X("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])", "Config.User", md_rf_str) \
+	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_rf_str) \
+	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_rf_strs) \
+	X("workdir", 'w', "string", "Working directory inside the container", "Config.WorkingDir", md_rf_workdir)
+
+#define MD_RUN_OPT(lng, shrt, arg, help, to, fn) {lng, shrt, arg, help},
+static const struct md_optdef md_o_run[] = {MD_RUN_FLAGS(MD_RUN_OPT){NULL, 0, NULL, NULL}};
+#undef MD_RUN_OPT
+#define MD_RUN_SET(lng, shrt, arg, help, to, fn) {to, fn},
+static const struct { const char *to; md_runset_fn set; } md_run_sets[] = {MD_RUN_FLAGS(MD_RUN_SET)};
+#undef MD_RUN_SET
+
+/* Turn run/create flags and IMAGE [COMMAND...] into {Config, HostConfig}. */
+static struct md_json *md_run_request(struct md_args *a)
+{
+	struct md_json *req = md_json_new(MD_J_OBJ);
+	struct md_json *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
+	md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
+	md_json_sets(cc, "Image", a->pos.v[0]);
+	if (a->pos.n > 1) {
+		struct md_json *cmd = md_json_set(cc, "Cmd", md_json_new(MD_J_ARR));
+		for (size_t i = 1; i < a->pos.n; i++)
+			md_json_push(cmd, md_json_newstr(a->pos.v[i]));
 	}
-	md_json_set(hc, "PublishAllPorts", md_json_newbool(md_flag(a, "publish-all")));
-	if (md_opt(a, "ip") || md_optv(a, "network-alias")->n) {
-		const char *nm = md_json_gets(hc, "NetworkMode");
-		struct md_json *ep = md_json_set(md_json_set(md_json_set(req, "NetworkingConfig", md_json_new(MD_J_OBJ)),
-		                                              "EndpointsConfig", md_json_new(MD_J_OBJ)),
-		                                 strcmp(nm, "default") == 0 ? "bridge" : nm, md_json_new(MD_J_OBJ));
-		if (md_opt(a, "ip")) {
-			uint32_t ip4;
-			struct in_addr ia;
-			if (inet_pton(AF_INET, md_opt(a, "ip"), &ia) != 1) {
-				md_err("invalid IPv4 address: %s", md_opt(a, "ip"));
-				goto fail;
-			}
-			(void)ip4;
-			md_json_sets(md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", md_opt(a, "ip"));
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_run_sets); i++)
+		if (md_run_sets[i].set && md_run_sets[i].set(req, md_run_sets[i].to, a, md_o_run[i].lng) < 0) {
+			md_json_free(req);
+			return NULL;
 		}
-		if (md_optv(a, "network-alias")->n)
-			md_json_set(ep, "Aliases", md_jarr_strs(md_optv(a, "network-alias")));
-	}
 	return req;
-fail:
-	md_json_free(req);
-	return NULL;
 }
 
 static int md_run_pull(struct md_args *a, const char *image);
