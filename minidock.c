@@ -190,27 +190,70 @@ MD_FEATURES(MD_FEATURE_CHECK)
 #define MD_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define MD_NORETURN __attribute__((noreturn))
 
-static char md_errmsg[1024];   /* the last error recorded by md_err() */
+/*
+ * Errors.  Code that fails records one error and returns -1.  The error has
+ * a kind, which is what a caller may decide on (the API's HTTP status, a
+ * retry, a cleanup), the errno where there is one, and a one-line message
+ * that names what is wrong, for people.  No decision reads the message.
+ * md_err() and md_errno() record an internal error; md_errk() names the
+ * kind; md_err_wrap() adds context and keeps kind and errno (as crun's
+ * crun_error_wrap does).
+ */
+enum md_errkind {
+	MD_EK_INTERNAL,  /* what should have worked did not (I/O, a broken store) */
+	MD_EK_INVALID,   /* the caller's input is wrong: a flag, a request, a hostile file */
+	MD_EK_NOTFOUND,  /* no such container, image, network, volume, exec instance */
+	MD_EK_CONFLICT,  /* the object's state forbids it: a name in use, running, in use */
+	MD_EK_BUSY,      /* another operation holds what is needed; trying again may work */
+	MD_EK_NOTSUP,    /* this build or this machine cannot do it */
+	MD_EK_FORBIDDEN, /* the caller may not do it */
+};
+
+struct md_error {
+	enum md_errkind kind;
+	int errnum;     /* the errno behind it, or 0 */
+	char msg[1024];
+};
+
+static struct md_error md_error; /* the last error recorded */
+#define md_errmsg (md_error.msg)
 static char **md_main_argv;     /* for re-executing ourselves */
 static const char *md_cmdname = "minidock"; /* for messages */
 
-/* Record an error message; always returns -1 so callers can `return md_err(...)`. */
-static MD_PRINTF(1, 2) int md_err(const char *fmt, ...)
+static void md_err_vset(enum md_errkind kind, int errnum, const char *fmt, va_list ap)
+{
+	md_error.kind = kind;
+	md_error.errnum = errnum;
+	vsnprintf(md_error.msg, sizeof md_error.msg, fmt, ap);
+}
+
+/* Record an error of a kind; returns -1 so callers can `return md_errk(...)`. */
+static MD_PRINTF(2, 3) int md_errk(enum md_errkind kind, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(md_errmsg, sizeof md_errmsg, fmt, ap);
+	md_err_vset(kind, 0, fmt, ap);
 	va_end(ap);
 	return -1;
 }
 
-/* As md_err(), with ": strerror(errno)" appended. */
+/* Record an internal error. */
+static MD_PRINTF(1, 2) int md_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	md_err_vset(MD_EK_INTERNAL, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* As md_err(), with ": strerror(errno)" appended and errno kept. */
 static MD_PRINTF(1, 2) int md_errno(const char *fmt, ...)
 {
 	int e = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(md_errmsg, sizeof md_errmsg, fmt, ap);
+	md_err_vset(MD_EK_INTERNAL, e, fmt, ap);
 	va_end(ap);
 	size_t n = strlen(md_errmsg);
 	snprintf(md_errmsg + n, sizeof md_errmsg - n, ": %s", strerror(e));
@@ -229,6 +272,14 @@ static MD_PRINTF(1, 2) int md_err_wrap(const char *fmt, ...)
 	memcpy(old, md_errmsg, sizeof old);
 	snprintf(md_errmsg, sizeof md_errmsg, "%.500s: %.500s", pre, old);
 	return -1;
+}
+
+/* Forget the recorded error (after a failure that was expected and handled). */
+static void md_err_clear(void)
+{
+	md_error.kind = MD_EK_INTERNAL;
+	md_error.errnum = 0;
+	md_error.msg[0] = 0;
 }
 
 static MD_UNUSED MD_PRINTF(1, 2) void md_warn(const char *fmt, ...)
@@ -3415,7 +3466,7 @@ static int md_up_file(struct md_unpack *u, struct archive_entry *e, int dfd, con
 	struct timespec ts[2];
 	md_up_times(e, ts);
 	int r = 0;
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (md_up_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
 	    md_up_xattrs(u, e, fd, NULL) < 0 || futimens(fd, ts) < 0)
 		r = md_errmsg[0] ? -1 : md_up_fail(u, "%s", strerror(errno));
@@ -3444,7 +3495,7 @@ static int md_up_dir(struct md_unpack *u, struct archive_entry *e, int dfd, cons
 	}
 	if (fd < 0)
 		return md_up_fail(u, "open: %s", strerror(errno));
-	md_errmsg[0] = 0;
+	md_err_clear();
 	int r = 0;
 	if (md_up_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
 	    md_up_xattrs(u, e, fd, NULL) < 0)
@@ -3487,7 +3538,7 @@ static int md_up_apply_dirtimes(struct md_unpack *u)
 		}
 	}
 	fclose(f);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return 0;
 }
 
@@ -3676,7 +3727,7 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 		return -1;
 	}
 	u->z = &z;
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (md_zr_open(&z, src, MD_ZR_HASH_OUT) < 0) {
 		md_zr_close(&z);
 		free(dir);
@@ -3705,7 +3756,7 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 	}
 	for (;;) {
 		struct archive_entry *e;
-		md_errmsg[0] = 0;
+		md_err_clear();
 		int ar = archive_read_next_header(u->a, &e);
 		if (ar == ARCHIVE_EOF)
 			break;
@@ -3801,7 +3852,7 @@ static int md_extract_plain(int infd, int dfd, const char *from, const char *to,
 	u->z = &z;
 	u->rootfd = dup(dfd);
 	u->dtfd = memfd_create("minidock-dirtimes", MFD_CLOEXEC);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (md_zr_open(&z, md_src_fd(infd), 0) < 0 || u->rootfd < 0)
 		goto out;
 	if (z.ilen == 0 && z.ieof) {
@@ -3816,7 +3867,7 @@ static int md_extract_plain(int infd, int dfd, const char *from, const char *to,
 	}
 	for (;;) {
 		struct archive_entry *e;
-		md_errmsg[0] = 0;
+		md_err_clear();
 		int ar = archive_read_next_header(u->a, &e);
 		if (ar == ARCHIVE_EOF)
 			break;
@@ -4459,7 +4510,7 @@ static int md_store_pinned(const char *chain)
 	}
 	closedir(d);
 	free(tmp);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return found;
 }
 
@@ -4696,7 +4747,7 @@ static int md_image_resolve(struct md_json *idx, const char *name, char out[MD_D
 		for (struct md_json *im = images->child; im; im = im->next) {
 			if (strncmp(im->key + 7, hex, hl) == 0) {
 				if (found)
-					return md_err("multiple images found with ID prefix %s", hex);
+					return md_errk(MD_EK_INVALID, "multiple images found with ID prefix %s", hex);
 				found = im->key;
 			}
 		}
@@ -4705,7 +4756,7 @@ static int md_image_resolve(struct md_json *idx, const char *name, char out[MD_D
 			return 0;
 		}
 	}
-	return md_err("No such image: %s", name);
+	return md_errk(MD_EK_NOTFOUND, "No such image: %s", name);
 }
 
 static int md_layer_used(struct md_json *idx, const char *chain)
@@ -4792,7 +4843,7 @@ static void md_store_delete(const struct md_strv *gone)
 			closedir(d);
 		free(ud);
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 }
 
 /**** 11 load, import, save *************************************************/
@@ -5180,7 +5231,7 @@ static int md_arm_version(void)
 	if (p && (p = strchr(p, ':')))
 		v = atoi(p + 1);
 	free(ci);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return v >= 8 ? 8 : v > 0 ? v : 7;
 }
 
@@ -7126,7 +7177,7 @@ static char *md_creds_get(const char *registry)
 	char *p = md_asprintf("%s/config.json", md_config_dir());
 	struct md_json *j = md_path_exists(p) ? md_json_parse_file(p) : NULL;
 	free(p);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	struct md_json *auths = md_json_get(j, "auths");
 	const char *a = NULL;
 	for (struct md_json *e = auths ? auths->child : NULL; e && !a; e = e->next) {
@@ -7241,7 +7292,7 @@ static int md_reg_open(struct md_reg *rg, const struct md_ref *ref, const char *
 			md_json_free(cfg);
 			return -1;
 		}
-		md_errmsg[0] = 0;
+		md_err_clear();
 		/* certs.d by the name in the reference ("host:port", or "host" for 443) */
 		if (md_tls_certsd(&rg->tls, ref->domain) < 0) {
 			md_json_free(cfg);
@@ -7471,7 +7522,7 @@ static void md_reg_errbody(struct md_conn *c, struct md_http_resp *resp, char *o
 	snprintf(out, n, "%s", md_json_gets(e, "message") ? md_json_gets(e, "message") : resp->reason);
 	md_json_free(j);
 	free(b);
-	md_errmsg[0] = 0;
+	md_err_clear();
 }
 
 /* ---- pull ---- */
@@ -11203,12 +11254,12 @@ static int md_ctr_resolve(struct md_json *idx, const char *name, char id[65])
 		for (struct md_json *c = cs->child; c; c = c->next)
 			if (strncmp(c->key, n, l) == 0) {
 				if (found)
-					return md_err("multiple containers found with ID prefix %s", n);
+					return md_errk(MD_EK_INVALID, "multiple containers found with ID prefix %s", n);
 				found = c->key;
 			}
 	}
 	if (!found)
-		return md_err("No such container: %s", name);
+		return md_errk(MD_EK_NOTFOUND, "No such container: %s", name);
 	snprintf(id, 65, "%s", found);
 	return 0;
 }
@@ -11688,7 +11739,7 @@ static uint32_t md_uplink_mtu(int fd)
 {
 	struct md_defroute d = {0, 0};
 	md_nl_dump(fd, RTM_GETROUTE, AF_INET, md_dump_route_cb, &d);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (!d.oif)
 		return 1500;
 	char name[IF_NAMESIZE];
@@ -11792,7 +11843,7 @@ static int md_net_subnet_free(struct md_json *idx, uint32_t net, int prefix, con
 		md_nl_dump(fd, RTM_GETADDR, AF_INET, md_dump_addr_cb, &ha);
 		close(fd);
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	for (int i = 0; i < ha.n; i++) {
 		/* our own bridges carry our gateways: not a collision */
 		char a[32];
@@ -12160,7 +12211,7 @@ static size_t md_fw_ports(struct md_json *idx, struct md_pub **out)
 		}
 		md_json_free(cfg);
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return n;
 }
 
@@ -12384,7 +12435,7 @@ static int md_net_bridge_up(int fd, struct md_json *net, uint32_t mtu)
 		if (!idx)
 			return md_err("bridge %s vanished", br);
 		if (md_link_set(fd, idx, 0, -1, mtu, NULL) < 0)
-			md_errmsg[0] = 0; /* a bridge takes its ports' MTU anyway */
+			md_err_clear(); /* a bridge takes its ports' MTU anyway */
 	}
 	if (md_addr_add(fd, idx, gw, prefix) < 0 && errno != EEXIST)
 		return md_err_wrap("bridge %s", br);
@@ -12415,7 +12466,7 @@ static int md_net_plug(struct md_netif *ifs, int nifs, pid_t pid, const char *ci
 			if (!hi || md_link_set(fd, hi, 1, br, 0, NULL) < 0)
 				r = md_err_wrap("attach %s to %s", x->hostif, x->bridge);
 			else if (md_link_hairpin(fd, hi) < 0)
-				md_errmsg[0] = 0; /* without it only a container reaching itself fails */
+				md_err_clear(); /* without it only a container reaching itself fails */
 		}
 	}
 	close(fd);
@@ -12433,7 +12484,7 @@ static void md_net_unplug(const char *cid, int nifs)
 		md_link_del(fd, n);
 	}
 	close(fd);
-	md_errmsg[0] = 0;
+	md_err_clear();
 }
 
 /* Child side, inside the new network namespace: addresses, MAC, routes. */
@@ -12465,7 +12516,7 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 	struct md_json *cfg = md_json_parse_file(p);
 	free(p);
 	if (!cfg) {
-		md_errmsg[0] = 0;
+		md_err_clear();
 		return;
 	}
 	struct md_json *hc = md_json_get(cfg, "HostConfig");
@@ -12520,7 +12571,7 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 	free(p);
 	md_sb_free(&b);
 	md_json_free(cfg);
-	md_errmsg[0] = 0;
+	md_err_clear();
 }
 
 /* The containers that share a network with cid (cid included). */
@@ -12619,11 +12670,11 @@ static int md_port_taken(struct md_json *idx, const char *self, const char *prot
 			hit = md_json_geti(x, "HostPort", 0) == port && md_streq(md_json_gets(x, "Proto"), proto);
 		md_json_free(cfg);
 		if (hit && md_ctr_monitor_alive(c->key)) {
-			md_errmsg[0] = 0;
+			md_err_clear();
 			return 1;
 		}
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return 0;
 }
 
@@ -12834,7 +12885,7 @@ static int md_net_reclaim(struct md_json *idx, int repair, int print)
 	struct md_strv links = {0};
 	if (fd >= 0)
 		md_nl_dump(fd, RTM_GETLINK, AF_UNSPEC, md_dump_link_cb, &links);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	for (size_t i = 0; i < links.n; i++) {
 		/* the container whose ID starts with those 10 digits */
 		int alive = 0;
@@ -12856,7 +12907,7 @@ static int md_net_reclaim(struct md_json *idx, int repair, int print)
 		md_index_write(idx);
 		md_fw_sync(idx);
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return problems;
 }
 
@@ -12867,8 +12918,7 @@ static int md_net_reclaim(struct md_json *idx, int repair, int print)
  * the namespace (--network container:), which keeps it alive. */
 static void md_net_teardown(const char *cid, int nifs, int lazy)
 {
-	char keep[sizeof md_errmsg];
-	memcpy(keep, md_errmsg, sizeof keep);
+	struct md_error keep = md_error;
 	int unplug = !lazy;
 	if (md_store_lock() == 0) {
 		struct md_json *idx = md_index_read();
@@ -12892,7 +12942,7 @@ static void md_net_teardown(const char *cid, int nifs, int lazy)
 	}
 	if (unplug)
 		md_net_unplug(cid, nifs > 0 ? nifs : 4);
-	memcpy(md_errmsg, keep, sizeof keep);
+	md_error = keep;
 }
 
 #else /* !MD_FEATURE_NET: only "none", "host" and "container:" networking */
@@ -12981,7 +13031,7 @@ static int md_cap_last(void)
 		char *s = md_read_file("/proc/sys/kernel/cap_last_cap", 64, NULL);
 		last = s ? atoi(s) : (int)MD_ARRAY_LEN(md_cap_names) - 1;
 		free(s);
-		md_errmsg[0] = 0;
+		md_err_clear();
 		if (last <= 0 || last > 63)
 			last = (int)MD_ARRAY_LEN(md_cap_names) - 1;
 	}
@@ -13547,7 +13597,7 @@ static int md_child_mount_dev(struct md_spec *sp, const char *rootfs)
 		}
 		if (d)
 			closedir(d);
-		md_errmsg[0] = 0;
+		md_err_clear();
 	}
 	return 0;
 }
@@ -13925,7 +13975,7 @@ static int md_child_main(void *arg)
 {
 	struct md_spec *sp = arg;
 	char go;
-	md_errmsg[0] = 0;
+	md_err_clear();
 	/* first go: the user namespace's maps are written; the cgroup and the
 	 * network come with the second one (md_child_rootfs) */
 	if (read(sp->sync, &go, 1) != 1)
@@ -14352,7 +14402,7 @@ static int md_tty_size(struct winsize *ws)
 		unsigned long long r = 0, c = 0;
 		int ok = md_scan_u64(md_scan_u64(t, &r, 10), &c, 10) && r && c && r < 65536 && c < 65536;
 		free(t);
-		md_errmsg[0] = 0;
+		md_err_clear();
 		if (ok) {
 			memset(ws, 0, sizeof *ws);
 			ws->ws_row = (unsigned short)r;
@@ -15623,19 +15673,18 @@ fail:
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 		}
-		char keep[sizeof md_errmsg];
-		memcpy(keep, md_errmsg, sizeof keep);
+		struct md_error keep = md_error;
 		md_cg_destroy(md_cgroup_parent(), m->c.id);
 		if (sp->nnetifs)
 			md_net_teardown(m->c.id, sp->nnetifs, 0);
-		memcpy(md_errmsg, keep, sizeof keep);
+		md_error = keep;
 	} else if (sp->nnetifs) {
 		/* names for the new address: its own /etc/hosts and its peers' */
 		struct md_json *idx = md_index_read();
 		if (idx)
 			md_net_hosts_peers(idx, m->c.id);
 		md_json_free(idx);
-		md_errmsg[0] = 0;
+		md_err_clear();
 	}
 	return r;
 }
@@ -17088,7 +17137,7 @@ static struct md_json *md_check_rebuild_index(void)
 	if (d)
 		closedir(d);
 	free(bd);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return idx;
 }
 
@@ -17627,11 +17676,11 @@ static int md_volume_in_use(struct md_json *idx, const char *name, char *by, siz
 		if (used) {
 			if (by)
 				snprintf(by, bysz, "%s", c->key);
-			md_errmsg[0] = 0;
+			md_err_clear();
 			return 1;
 		}
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return 0;
 }
 
@@ -17846,7 +17895,7 @@ static void md_write_hostfiles(const char *id, struct md_json *cc, struct md_jso
 	 * (with --network host they are reachable: kept) */
 	int hostnet = md_streq(md_json_gets(hc, "NetworkMode"), "host");
 	char *host = md_read_file("/etc/resolv.conf", 1 << 16, NULL);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	struct md_json *dns = md_json_get(hc, "Dns"), *search = md_json_get(hc, "DnsSearch"),
 	               *dopt = md_json_get(hc, "DnsOptions");
 	int ns = 0;
@@ -18282,7 +18331,7 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		char from[65] = "";
 		if (nmode && md_startswith(nmode, "container:") && md_ctr_resolve(idx, nmode + 10, from) == 0)
 			md_json_sets(rec, "netfrom", from); /* it shares that container's network namespace */
-		md_errmsg[0] = 0;
+		md_err_clear();
 		wr = md_index_write(idx);
 		if (wr < 0)
 			md_rm_rf(dir);
@@ -18301,8 +18350,7 @@ fail_ms:
 out:
 	if (r < 0) {
 		/* nothing half-made stays: the staged dir, new volumes */
-		char keep[sizeof md_errmsg];
-		memcpy(keep, md_errmsg, sizeof keep);
+		struct md_error keep = md_error;
 		if (tmp)
 			md_rm_rf(tmp);
 		for (size_t i = 0; i < newvols.n; i++) {
@@ -18310,7 +18358,7 @@ out:
 			md_rm_rf(vd);
 			free(vd);
 		}
-		memcpy(md_errmsg, keep, sizeof keep);
+		md_error = keep;
 	}
 	md_strv_free(&newvols);
 	md_json_free(cfg);
@@ -18482,7 +18530,7 @@ static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
 		md_state_set_time(c->st, "FinishedAt");
 		md_ctr_save_state(c);
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (lk >= 0)
 		close(lk);
 }
@@ -18614,7 +18662,7 @@ static int md_ctr_remove_files(struct md_ctr *c, int volumes)
 			free(vd);
 		}
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return 0;
 }
 
@@ -19350,15 +19398,14 @@ static int md_cmd_run(struct md_args *a)
 	int fd = -1;
 	if (md_ctr_start(id, hello, &fd, &code) < 0) {
 		/* --rm: nothing of a container that never ran stays */
-		char keep[sizeof md_errmsg];
-		memcpy(keep, md_errmsg, sizeof keep);
+		struct md_error keep = md_error;
 		struct md_ctr c;
 		if (md_ctr_load(id, &c) == 0) {
 			if (md_json_is(md_json_get(md_json_get(c.cfg, "HostConfig"), "AutoRemove"), MD_J_TRUE))
 				md_ctr_remove_files(&c, 1);
 			md_ctr_free(&c);
 		}
-		memcpy(md_errmsg, keep, sizeof keep);
+		md_error = keep;
 		return md_fail(code);
 	}
 	code = md_attach_relay(fd, tty, ain);
@@ -19648,7 +19695,7 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 		free(p);
 	}
 	md_json_free(idx);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	md_json_sets(gdd, "LowerDir", md_sb_str(&lower));
 	md_sb_free(&lower);
 	char *p = md_ctr_rpath(c->id, "rootfs");
@@ -19733,7 +19780,7 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 	md_json_sets(ns, "Gateway", first_gw);
 	md_json_sets(ns, "MacAddress", first_mac);
 	md_json_free(ix);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return o;
 }
 
@@ -19906,7 +19953,7 @@ static int md_cmd_ps(struct md_args *a)
 		cs = md_realloc(cs, (nc + 1) * sizeof *cs);
 		cs[nc++] = c;
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	/* newest first */
 	for (size_t i = 1; i < nc; i++)
 		for (size_t k = i; k > 0; k--) {
@@ -21249,7 +21296,7 @@ static int md_cmd_top(struct md_args *a)
 		md_table_add(&tab, (const char *[]){uname, spid, sppid, cpu, stime, ttys, tm, cmd && *cmd ? cmd : "[?]"});
 		free(cmd);
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	free(pids);
 	md_table_print(&tab, stdout);
 	return 0;
@@ -21605,7 +21652,7 @@ static int md_cmd_volume_prune(struct md_args *a)
 		free(meta);
 		free(vd);
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	char sz[32];
 	md_human_size(sz, sizeof sz, (double)reclaimed);
 	if (out.len)
@@ -21639,7 +21686,7 @@ static void md_df_containers(struct md_json *idx, uint64_t out[4])
 		out[3] += up ? 0 : sz;
 		md_ctr_free(&c);
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 }
 
 static void md_df_volumes(struct md_json *idx, uint64_t out[4])
@@ -21682,7 +21729,7 @@ static char *md_kconfig_load(const char *path)
 		md_sb_putn(&b, buf, (size_t)n);
 	md_zr_close(&z);
 	close(fd);
-	md_errmsg[0] = 0;   /* the next candidate is tried instead */
+	md_err_clear();   /* the next candidate is tried instead */
 	if (n < 0 || !b.len) {
 		md_sb_free(&b);
 		return NULL;
@@ -21735,7 +21782,7 @@ static int md_probe_fs(const char *fs)
 	snprintf(key, sizeof key, "\t%s\n", fs);
 	int r = f && strstr(f, key) != NULL;
 	free(f);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return r;
 }
 
@@ -21755,7 +21802,7 @@ static int md_probe_cg(const char *ctl)
 		r = strncmp(l, ctl, n) == 0 && (l[n] == '\t' || l[n] == ' ');
 	}
 	free(f);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return r || md_cg_detect() == MD_CG_V2;
 }
 
@@ -21866,7 +21913,7 @@ static int md_cmd_check_config(struct md_args *a)
 	free(fwd);
 #endif
 	free(cfg);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (missing_needed)
 		printf("\n%d necessary option%s missing: containers will not run on this kernel\n", missing_needed,
 		       missing_needed == 1 ? " is" : "s are");
@@ -21922,7 +21969,7 @@ static int md_cmd_info(struct md_args *a)
 	printf("Firewall: %s\n", md_fw_backend());
 #endif
 	md_json_free(idx);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return 0;
 }
 
@@ -22169,7 +22216,7 @@ static int md_run_pull(struct md_args *a, const char *image)
 	char id[MD_DIGEST_LEN + 1];
 	int have = idx && md_image_resolve(idx, image, id) == 0;
 	md_json_free(idx);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (have && strcmp(policy, "always") != 0)
 		return 0;
 	if (strcmp(policy, "never") == 0)
@@ -22310,7 +22357,7 @@ static int md_cmd_network_ls(struct md_args *a)
 		md_store_unlock();
 		md_json_free(idx);
 		idx = md_index_read();
-		md_errmsg[0] = 0;
+		md_err_clear();
 	}
 	const char *fmt = md_opt(a, "format");
 	const struct md_strv *filters = md_optv(a, "filter");
@@ -22389,11 +22436,11 @@ static int md_net_in_use(struct md_json *idx, const char *name, char by[65])
 		md_json_free(cfg);
 		if (uses) {
 			snprintf(by, 65, "%s", c->key);
-			md_errmsg[0] = 0;
+			md_err_clear();
 			return 1;
 		}
 	}
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return 0;
 }
 
@@ -23779,7 +23826,7 @@ static int md_api_info(struct md_api_ctx *x)
 	for (struct md_json *e = md_json_get(idx, "images")->child; e; e = e->next)
 		imgs++;
 	md_json_free(idx);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	char hn[256] = "";
 	gethostname(hn, sizeof hn - 1);
@@ -23888,7 +23935,7 @@ static int md_api_images(struct md_api_ctx *x)
 		md_strv_free(&tags);
 	}
 	md_json_free(idx);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return md_api_json(x->c, 200, arr);
 }
 
@@ -24026,7 +24073,7 @@ static int md_api_image_create(struct md_api_ctx *x)
 		}
 		md_json_free(j);
 		free(js);
-		md_errmsg[0] = 0;
+		md_err_clear();
 	}
 	const char *plat = md_api_q(x->r, "platform");
 	char pl[128];
@@ -24241,7 +24288,7 @@ static int md_api_ctr_list(struct md_api_ctx *x)
 	}
 	md_json_free(idx);
 	md_strv_free(&filters);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	/* newest first, as Docker */
 	for (size_t i = 1; i < n; i++)
 		for (size_t k = i; k > 0 && rows[k - 1].t < rows[k].t; k--) {
@@ -24343,7 +24390,7 @@ static int md_api_ctr_create(struct md_api_ctx *x)
 	char nbuf[256];
 	snprintf(nbuf, sizeof nbuf, "%s", name ? name : "");
 	char id[65];
-	md_errmsg[0] = 0;
+	md_err_clear();
 	int r = md_ctr_create(req, nbuf, id);
 	const char *img = md_json_gets(md_json_get(req, "Config"), "Image");
 	char ibuf[512];
@@ -24506,7 +24553,7 @@ static int md_api_ctr_wait(struct md_api_ctx *x)
 				}
 			if (fd >= 0)
 				close(fd);
-			md_errmsg[0] = 0;
+			md_err_clear();
 			continue;
 		}
 		/* not started yet (or being removed): look again shortly, unless
@@ -24718,7 +24765,7 @@ static int md_api_ctr_stats(struct md_api_ctx *x)
 	memset(&cs, 0, sizeof cs);
 	if (running)
 		md_cg_stats(md_cgroup_parent(), id, &cs);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	struct md_json *ps = md_json_set(o, "pids_stats", md_json_new(MD_J_OBJ));
 	md_json_seti(ps, "current", (long long)cs.pids_current);
 	if (cs.pids_limit > 0)
@@ -24777,7 +24824,7 @@ static struct md_json *md_api_exec_load(const char *eid)
 	char *p = md_api_exec_path(eid, "json");
 	struct md_json *j = md_path_exists(p) ? md_json_parse_file(p) : NULL;
 	free(p);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	return j;
 }
 
@@ -25011,7 +25058,7 @@ static int md_api_networks(struct md_api_ctx *x)
 	if (!idx)
 		return md_api_engine_err(x->c, 1);
 	md_net_default(idx); /* "bridge" is always listed */
-	md_errmsg[0] = 0;
+	md_err_clear();
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
 		md_json_push(arr, md_net_inspect_json(idx, n));
@@ -25031,7 +25078,7 @@ static int md_api_network_inspect(struct md_api_ctx *x)
 {
 	struct md_json *idx = md_index_read();
 	struct md_json *n = idx ? (md_streq(x->arg[0], "bridge") ? md_net_default(idx) : md_net_get(idx, x->arg[0])) : NULL;
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (!n) {
 		md_json_free(idx);
 		return md_api_err(x->c, 404, "network %s not found", x->arg[0]);
@@ -25143,7 +25190,7 @@ static int md_api_volumes(struct md_api_ctx *x)
 			md_json_push(arr, v);
 	}
 	md_strv_free(&vs);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
 	return md_api_json(x->c, 200, o);
 }
@@ -25323,7 +25370,7 @@ static int md_api_dispatch(struct md_api_conn *c)
 		if (strcmp(md_api_routes[i].method, r->method) != 0)
 			continue;
 		struct md_api_ctx x = {c, r, {cap[0][0] ? cap[0] : NULL, md_api_routes[i].extra ? (char *)md_api_routes[i].extra : cap[1][0] ? cap[1] : NULL}, ver};
-		md_errmsg[0] = 0;
+		md_err_clear();
 		int rr = md_api_routes[i].fn(&x);
 		/* a body the handler did not read goes before the next request */
 		if (rr == 0 && c->keep && md_api_body_each(c, md_api_discard, NULL) < 0)
