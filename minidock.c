@@ -965,6 +965,152 @@ static int md_rm_rf(const char *path)
 	return md_rm_rf_at(AT_FDCWD, path);
 }
 
+/*
+ * Copying a tree: the one walker under every copy (a volume's copy-up and
+ * the "copy" root fallback, layers flattened for stores that cannot hold
+ * an overlay upper, layers copied with owners shifted for --userns=remap).
+ * Files, directories, symlinks, device nodes and fifos keep modes and
+ * times; hard links become separate files.
+ */
+struct md_copy {
+	uint32_t base, count; /* owners shifted into base..base+count-1 (count 0: kept) */
+	unsigned char layer;  /* the source is a layer over dfd: whiteouts and opaque
+	                       * directories apply, its entries replace dfd's */
+	unsigned char strict; /* an owner, mode or special-file error fails the copy */
+	unsigned char xattrs; /* 0: none; 1: all but overlay's own; 2: all */
+	unsigned char nodes;  /* whiteouts are copied as the device nodes they are */
+};
+
+static uint32_t md_copy_id(const struct md_copy *o, uint32_t id)
+{
+	/* ids beyond the range show as nobody in the container */
+	if (!o->count)
+		return id;
+	return id < o->count ? o->base + id : (o->count > 65534 ? o->base + 65534 : o->base + o->count - 1);
+}
+
+static void md_copy_xattrs(int from, int to, int which)
+{
+	char names[4096];
+	ssize_t nn = which ? flistxattr(from, names, sizeof names) : -1;
+	for (ssize_t i = 0; i < nn; i += (ssize_t)strlen(names + i) + 1) {
+		char val[4096];
+		ssize_t vl = fgetxattr(from, names + i, val, sizeof val);
+		if (vl >= 0 && (which == 2 || !md_startswith(names + i, "trusted.overlay.")))
+			fsetxattr(to, names + i, val, (size_t)vl, 0);
+	}
+}
+
+/* Owner, mode, xattrs and times of the copy fd (made from st and sfd). */
+static int md_copy_meta(const struct md_copy *o, int sfd, int fd, const struct stat *st, const char *name)
+{
+	md_copy_xattrs(sfd, fd, o->xattrs);
+	int bad = fchown(fd, md_copy_id(o, st->st_uid), md_copy_id(o, st->st_gid)) < 0;
+	bad |= fchmod(fd, st->st_mode & 07777) < 0;
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	futimens(fd, ts);
+	return bad && o->strict ? md_errno("chown %s", name) : 0;
+}
+
+static int md_copy_walk(int sfd, int dfd, const struct md_copy *o);
+
+static int md_copy_file(int sfd, int dfd, const char *name, const struct stat *st, const struct md_copy *o)
+{
+	int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int out = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	char buf[65536];
+	ssize_t n = 0;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (md_write_all(out, buf, (size_t)n) < 0) {
+			n = -1;
+			break;
+		}
+	int r = in < 0 || out < 0 || n < 0 ? md_errno("copy %s", name) : 0;
+	if (out >= 0 && md_copy_meta(o, in, out, st, name) < 0)
+		r = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return r;
+}
+
+static int md_copy_dir(int sfd, int dfd, const char *name, const struct stat *st, const struct md_copy *o)
+{
+	if (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)
+		return md_errno("mkdir %s", name);
+	int s2 = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int d2 = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = s2 < 0 || d2 < 0 ? md_errno("open %s", name) : md_copy_walk(s2, d2, o);
+	if (r == 0 && md_copy_meta(o, s2, d2, st, name) < 0)
+		r = -1;
+	if (s2 >= 0)
+		close(s2);
+	if (d2 >= 0)
+		close(d2);
+	return r;
+}
+
+/* A symlink, device node or fifo. */
+static int md_copy_special(int sfd, int dfd, const char *name, const struct stat *st, const struct md_copy *o)
+{
+	int made;
+	if (S_ISLNK(st->st_mode)) {
+		char t[PATH_MAX];
+		ssize_t tl = readlinkat(sfd, name, t, sizeof t - 1);
+		made = tl >= 0 && (t[tl] = 0, symlinkat(t, dfd, name) == 0);
+	} else {
+		made = mknodat(dfd, name, st->st_mode, st->st_rdev) == 0;
+	}
+	if (made && fchownat(dfd, name, md_copy_id(o, st->st_uid), md_copy_id(o, st->st_gid), AT_SYMLINK_NOFOLLOW) < 0)
+		made = 0;
+	return !made && o->strict ? md_errno("copy %s", name) : 0;
+}
+
+static int md_copy_walk(int sfd, int dfd, const struct md_copy *o)
+{
+	/* a dup shares the position: start from the top, whoever read it before */
+	DIR *d = fdopendir(dup(sfd));
+	if (!d)
+		return md_errno("opendir");
+	rewinddir(d);
+	char v;
+	if (o->layer && fgetxattr(sfd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') {
+		/* opaque: what lower layers put here goes */
+		DIR *dd = fdopendir(dup(dfd));
+		struct dirent *x;
+		if (dd)
+			rewinddir(dd);
+		while (dd && (x = readdir(dd)))
+			if (strcmp(x->d_name, ".") && strcmp(x->d_name, ".."))
+				md_rm_rf_at(dfd, x->d_name);
+		if (dd)
+			closedir(dd);
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		struct stat st, dt;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		int whiteout = S_ISCHR(st.st_mode) && st.st_rdev == 0;
+		if (o->layer && fstatat(dfd, de->d_name, &dt, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (whiteout || !(S_ISDIR(st.st_mode) && S_ISDIR(dt.st_mode))) && md_rm_rf_at(dfd, de->d_name) < 0)
+			r = -1;
+		else if (whiteout && !o->nodes)
+			continue; /* nothing to copy (or applied above) */
+		else if (S_ISDIR(st.st_mode))
+			r = md_copy_dir(sfd, dfd, de->d_name, &st, o);
+		else if (S_ISREG(st.st_mode))
+			r = md_copy_file(sfd, dfd, de->d_name, &st, o);
+		else
+			r = md_copy_special(sfd, dfd, de->d_name, &st, o);
+	}
+	closedir(d);
+	return r;
+}
+
 static int md_path_exists(const char *path)
 {
 	struct stat st;
@@ -13436,86 +13582,10 @@ static int md_bind(const char *src, const char *dst, int ro, int rec)
 	return ro ? md_remount_ro(dst, 0) : 0;
 }
 
-/* Copy a tree (volume copy-up and the "copy" root fallback): files, dirs,
- * symlinks, owners, modes, times, xattrs; hardlinks are copied as files. */
+/* Copy a tree (volume copy-up and the "copy" root fallback). */
 static int md_copy_tree(int sfd, int dfd)
 {
-	DIR *d = fdopendir(dup(sfd));
-	if (!d)
-		return md_errno("opendir");
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (mkdirat(dfd, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST) {
-				r = md_errno("mkdir %s", de->d_name);
-				break;
-			}
-			int s2 = openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			int d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (s2 >= 0 && d2 >= 0) {
-				r = md_copy_tree(s2, d2);
-				if (fchown(d2, st.st_uid, st.st_gid) < 0) { /* best effort */ }
-				fchmod(d2, st.st_mode & 07777);
-				struct timespec ts[2] = {st.st_atim, st.st_mtim};
-				futimens(d2, ts);
-			}
-			if (s2 >= 0)
-				close(s2);
-			if (d2 >= 0)
-				close(d2);
-		} else if (S_ISREG(st.st_mode)) {
-			int in = openat(sfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			int out = openat(dfd, de->d_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (in < 0 || out < 0) {
-				r = md_errno("copy %s", de->d_name);
-			} else {
-				char buf[65536];
-				ssize_t n;
-				while ((n = read(in, buf, sizeof buf)) > 0)
-					if (md_write_all(out, buf, (size_t)n) < 0) {
-						r = md_errno("copy %s", de->d_name);
-						break;
-					}
-				if (fchown(out, st.st_uid, st.st_gid) < 0) { /* best effort */ }
-				fchmod(out, st.st_mode & 07777);
-				char names[4096];
-				ssize_t nn = flistxattr(in, names, sizeof names);
-				for (ssize_t i = 0; i < nn; i += (ssize_t)strlen(names + i) + 1) {
-					char val[4096];
-					ssize_t vl = fgetxattr(in, names + i, val, sizeof val);
-					if (vl >= 0 && !md_startswith(names + i, "trusted.overlay."))
-						fsetxattr(out, names + i, val, (size_t)vl, 0);
-				}
-				struct timespec ts[2] = {st.st_atim, st.st_mtim};
-				futimens(out, ts);
-			}
-			if (in >= 0)
-				close(in);
-			if (out >= 0)
-				close(out);
-		} else if (S_ISLNK(st.st_mode)) {
-			char t[PATH_MAX];
-			ssize_t tl = readlinkat(sfd, de->d_name, t, sizeof t - 1);
-			if (tl >= 0) {
-				t[tl] = 0;
-				if (symlinkat(t, dfd, de->d_name) == 0)
-					fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-			}
-		} else if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
-			continue; /* an overlay whiteout: nothing to copy */
-		} else {
-			if (mknodat(dfd, de->d_name, st.st_mode, st.st_rdev) == 0)
-				fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-		}
-	}
-	closedir(d);
-	return r;
+	return md_copy_walk(sfd, dfd, &(struct md_copy){.xattrs = 1});
 }
 
 static int md_child_dev(const char *rootfs, const char *host, const char *ctr, mode_t mode, dev_t rdev)
@@ -14787,96 +14857,11 @@ static const char *md_upper_unsupported(const char *dir)
 	}
 }
 
-/* Flatten layers (bottom first) into dir, applying whiteouts: the "copy"
- * fallback for stores that cannot hold an overlay upper. */
+/* Apply one layer over dfd (whiteouts and opaque directories too): the
+ * "copy" fallback for stores that cannot hold an overlay upper. */
 static int md_layers_flatten_one(int sfd, int dfd)
 {
-	DIR *d = fdopendir(dup(sfd));
-	if (!d)
-		return md_errno("opendir");
-	char v;
-	if (fgetxattr(sfd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') {
-		/* opaque: what lower layers put here goes */
-		DIR *dd = fdopendir(dup(dfd));
-		struct dirent *x;
-		while (dd && (x = readdir(dd)))
-			if (strcmp(x->d_name, ".") && strcmp(x->d_name, ".."))
-				md_rm_rf_at(dfd, x->d_name);
-		if (dd)
-			closedir(dd);
-	}
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st, dt;
-		if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		int exists = fstatat(dfd, de->d_name, &dt, AT_SYMLINK_NOFOLLOW) == 0;
-		if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
-			if (exists)
-				r = md_rm_rf_at(dfd, de->d_name);
-			continue;
-		}
-		if (exists && !(S_ISDIR(st.st_mode) && S_ISDIR(dt.st_mode)))
-			if ((r = md_rm_rf_at(dfd, de->d_name)) < 0)
-				break;
-		if (S_ISDIR(st.st_mode)) {
-			if (mkdirat(dfd, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST) {
-				r = md_errno("mkdir %s", de->d_name);
-				break;
-			}
-			int s2 = openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			int d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (s2 < 0 || d2 < 0)
-				r = md_errno("open %s", de->d_name);
-			else
-				r = md_layers_flatten_one(s2, d2);
-			if (d2 >= 0) {
-				if (fchown(d2, st.st_uid, st.st_gid) < 0) { /* best effort */ }
-				fchmod(d2, st.st_mode & 07777);
-				struct timespec ts[2] = {st.st_atim, st.st_mtim};
-				futimens(d2, ts);
-				close(d2);
-			}
-			if (s2 >= 0)
-				close(s2);
-		} else {
-			if (S_ISREG(st.st_mode)) {
-				int in = openat(sfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-				int out = openat(dfd, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-				char buf[65536];
-				ssize_t n = 0;
-				while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-					if (md_write_all(out, buf, (size_t)n) < 0)
-						break;
-				if (in < 0 || out < 0 || n < 0)
-					r = md_errno("copy %s", de->d_name);
-				if (out >= 0) {
-					if (fchown(out, st.st_uid, st.st_gid) < 0) { /* best effort */ }
-					fchmod(out, st.st_mode & 07777);
-					struct timespec ts[2] = {st.st_atim, st.st_mtim};
-					futimens(out, ts);
-					close(out);
-				}
-				if (in >= 0)
-					close(in);
-			} else if (S_ISLNK(st.st_mode)) {
-				char t[PATH_MAX];
-				ssize_t tl = readlinkat(sfd, de->d_name, t, sizeof t - 1);
-				if (tl >= 0) {
-					t[tl] = 0;
-					if (symlinkat(t, dfd, de->d_name) == 0)
-						fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-				}
-			} else if (mknodat(dfd, de->d_name, st.st_mode, st.st_rdev) == 0) {
-				fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-			}
-		}
-	}
-	closedir(d);
-	return r;
+	return md_copy_walk(sfd, dfd, &(struct md_copy){.layer = 1});
 }
 
 static int md_layers_flatten(struct md_json *chains, const char *dest)
@@ -15032,101 +15017,16 @@ static MD_UNUSED int md_userns_range(uint32_t *base, uint32_t *count)
 	return 0;
 }
 
-static uid_t md_shift_id(uint32_t id, uint32_t base, uint32_t count)
-{
-	/* ids beyond the range show as nobody in the container */
-	return id < count ? base + id : (count > 65534 ? base + 65534 : base + count - 1);
-}
-
-/* Copy a layer with its owners shifted into the range (kernels without
- * idmapped overlay layers; the copy is made once per layer and range). */
+/* Copy a layer, its top directory too, with its owners shifted into the
+ * range (kernels without idmapped overlay layers; the copy is made once
+ * per layer and range). */
 static int md_copy_shift(int sfd, int dfd, uint32_t base, uint32_t count)
 {
-	DIR *d = fdopendir(dup(sfd));
-	if (!d)
-		return md_errno("opendir");
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		uid_t u = md_shift_id(st.st_uid, base, count);
-		gid_t g = md_shift_id(st.st_gid, base, count);
-		if (S_ISDIR(st.st_mode)) {
-			if (mkdirat(dfd, de->d_name, 0700) < 0) {
-				r = md_errno("mkdir %s", de->d_name);
-				break;
-			}
-			int s2 = openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			int d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (s2 < 0 || d2 < 0)
-				r = md_errno("open %s", de->d_name);
-			else
-				r = md_copy_shift(s2, d2, base, count);
-			if (d2 >= 0) {
-				char names[4096];
-				ssize_t nn = s2 >= 0 ? flistxattr(s2, names, sizeof names) : -1;
-				for (ssize_t i = 0; i < nn; i += (ssize_t)strlen(names + i) + 1) {
-					char val[4096];
-					ssize_t vl = fgetxattr(s2, names + i, val, sizeof val);
-					if (vl >= 0)
-						fsetxattr(d2, names + i, val, (size_t)vl, 0);
-				}
-				if (fchown(d2, u, g) < 0 || fchmod(d2, st.st_mode & 07777) < 0)
-					r = md_errno("chown %s", de->d_name);
-				struct timespec ts[2] = {st.st_atim, st.st_mtim};
-				futimens(d2, ts);
-				close(d2);
-			}
-			if (s2 >= 0)
-				close(s2);
-		} else if (S_ISREG(st.st_mode)) {
-			int in = openat(sfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			int out = openat(dfd, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			char buf[65536];
-			ssize_t n = 0;
-			while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-				if (md_write_all(out, buf, (size_t)n) < 0) {
-					n = -1;
-					break;
-				}
-			if (in < 0 || out < 0 || n < 0)
-				r = md_errno("copy %s", de->d_name);
-			if (out >= 0) {
-				if (fchown(out, u, g) < 0 || fchmod(out, st.st_mode & 07777) < 0)
-					r = md_errno("chown %s", de->d_name);
-				char names[4096];
-				ssize_t nn = in >= 0 ? flistxattr(in, names, sizeof names) : -1;
-				for (ssize_t i = 0; i < nn; i += (ssize_t)strlen(names + i) + 1) {
-					char val[4096];
-					ssize_t vl = fgetxattr(in, names + i, val, sizeof val);
-					if (vl >= 0)
-						fsetxattr(out, names + i, val, (size_t)vl, 0);
-				}
-				struct timespec ts[2] = {st.st_atim, st.st_mtim};
-				futimens(out, ts);
-				close(out);
-			}
-			if (in >= 0)
-				close(in);
-		} else if (S_ISLNK(st.st_mode)) {
-			char t[PATH_MAX];
-			ssize_t tl = readlinkat(sfd, de->d_name, t, sizeof t - 1);
-			if (tl < 0 || (t[tl] = 0, symlinkat(t, dfd, de->d_name) < 0) ||
-			    fchownat(dfd, de->d_name, u, g, AT_SYMLINK_NOFOLLOW) < 0)
-				r = md_errno("symlink %s", de->d_name);
-		} else {
-			/* whiteouts (0/0) and fifos */
-			if (mknodat(dfd, de->d_name, st.st_mode, st.st_rdev) < 0 ||
-			    fchownat(dfd, de->d_name, u, g, AT_SYMLINK_NOFOLLOW) < 0)
-				r = md_errno("mknod %s", de->d_name);
-		}
-	}
-	closedir(d);
-	return r;
+	struct md_copy o = {.base = base, .count = count, .strict = 1, .xattrs = 2, .nodes = 1};
+	struct stat st;
+	if (md_copy_walk(sfd, dfd, &o) < 0)
+		return -1;
+	return fstat(sfd, &st) < 0 ? md_errno("stat a layer") : md_copy_meta(&o, sfd, dfd, &st, "a layer");
 }
 
 /* The shifted copy of a layer for a range, made if missing; returns its
@@ -15150,12 +15050,7 @@ static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 				md_errno("mkdir %s", td);
 			} else {
 				int dfd = open(td, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				struct stat st;
-				r = dfd < 0 ? -1 : md_copy_shift(sfd, dfd, base, count);
-				if (r == 0 && fstat(sfd, &st) == 0 &&
-				    (fchown(dfd, md_shift_id(st.st_uid, base, count), md_shift_id(st.st_gid, base, count)) < 0 ||
-				     fchmod(dfd, st.st_mode & 07777) < 0))
-					r = md_errno("chown %s", td);
+				r = dfd < 0 ? md_errno("open %s", td) : md_copy_shift(sfd, dfd, base, count);
 				if (dfd >= 0)
 					close(dfd);
 			}

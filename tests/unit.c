@@ -1173,9 +1173,10 @@ static void test_import_changes(void)
 	CHECK(md_import_change(c, "ENV") < 0 && strstr(md_errmsg, "missing argument"));
 	CHECK(md_import_change(c, "ENV JUSTKEY") < 0 && strstr(md_errmsg, "KEY=VALUE"));
 	md_json_free(c);
-	CHECK(md_shift_id(0, 100000, 65536) == 100000);
-	CHECK(md_shift_id(65535, 100000, 65536) == 165535);
-	CHECK(md_shift_id(70000, 100000, 65536) == 165534);
+	struct md_copy sh = {.base = 100000, .count = 65536};
+	CHECK(md_copy_id(&sh, 0) == 100000);
+	CHECK(md_copy_id(&sh, 65535) == 165535);
+	CHECK(md_copy_id(&sh, 70000) == 165534);
 	t_end();
 }
 
@@ -1206,6 +1207,79 @@ static void test_sha_accel(void)
 	t_end();
 }
 
+/* ---- the tree walker under every copy ---- */
+
+static int t_open_dir(const char *p)
+{
+	return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static void test_copy_walk(void)
+{
+	t_begin("files: one tree walker copies, applies layers and shifts owners");
+	if (geteuid() != 0) {
+		printf("ok - %s # SKIP needs root (owners, device nodes)\n", t_name);
+		t_pass++;
+		return;
+	}
+	char tmpl[] = "/tmp/md-copywalk-XXXXXX";
+	char *base = mkdtemp(tmpl);
+	CHECK(base != NULL);
+	char *src = md_asprintf("%s/src", base), *dst = md_asprintf("%s/dst", base), *lay = md_asprintf("%s/lay", base);
+	char *sh = md_asprintf("%s/shift", base);
+	CHECK(mkdir(src, 0755) == 0 && mkdir(dst, 0755) == 0 && mkdir(lay, 0755) == 0 && mkdir(sh, 0755) == 0);
+	int s = t_open_dir(src);
+	CHECK(mkdirat(s, "d", 0750) == 0);
+	int f = openat(s, "d/f", O_WRONLY | O_CREAT, 0640);
+	CHECK(f >= 0 && write(f, "hello", 5) == 5);
+	close(f);
+	CHECK(fchownat(s, "d/f", 1000, 1001, 0) == 0);
+	CHECK(symlinkat("d/f", s, "ln") == 0);
+	CHECK(mkfifoat(s, "fifo", 0600) == 0);
+	CHECK(mknodat(s, "wh", S_IFCHR | 0000, 0) == 0); /* a whiteout */
+	/* a plain copy: the whiteout is skipped, the rest kept with modes and owners */
+	int d = t_open_dir(dst);
+	CHECK(md_copy_tree(s, d) == 0);
+	struct stat st;
+	CHECK(fstatat(d, "d", &st, 0) == 0 && (st.st_mode & 07777) == 0750);
+	CHECK(fstatat(d, "d/f", &st, 0) == 0 && st.st_size == 5 && st.st_uid == 1000 && st.st_gid == 1001);
+	char t[64] = "";
+	CHECK(readlinkat(d, "ln", t, sizeof t - 1) == 3 && !strcmp(t, "d/f"));
+	CHECK(fstatat(d, "fifo", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISFIFO(st.st_mode));
+	CHECK(fstatat(d, "wh", &st, AT_SYMLINK_NOFOLLOW) < 0);
+	/* a layer over it: its whiteout removes, its file replaces, its opaque dir empties */
+	int l = t_open_dir(lay);
+	CHECK(mknodat(l, "ln", S_IFCHR | 0000, 0) == 0);
+	CHECK(mkdirat(l, "d", 0700) == 0);
+	int ld = openat(l, "d", O_RDONLY | O_DIRECTORY);
+	CHECK(ld >= 0 && fsetxattr(ld, "trusted.overlay.opaque", "y", 1, 0) == 0);
+	f = openat(ld, "g", O_WRONLY | O_CREAT, 0600);
+	close(f);
+	close(ld);
+	f = openat(l, "fifo", O_WRONLY | O_CREAT, 0644);
+	close(f);
+	CHECK(md_layers_flatten_one(l, d) == 0);
+	CHECK(fstatat(d, "ln", &st, AT_SYMLINK_NOFOLLOW) < 0);
+	CHECK(fstatat(d, "d/f", &st, 0) < 0 && fstatat(d, "d/g", &st, 0) == 0);
+	CHECK(fstatat(d, "fifo", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode));
+	/* shifted: owners moved into the range, beyond it to the range's nobody, whiteouts kept */
+	int h = t_open_dir(sh);
+	CHECK(md_copy_shift(s, h, 100000, 1001) == 0);
+	CHECK(fstatat(h, "d/f", &st, 0) == 0 && st.st_uid == 101000 && st.st_gid == 101000);
+	CHECK(fstatat(h, "wh", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0);
+	CHECK(fstat(h, &st) == 0 && st.st_uid == 100000);
+	close(h);
+	close(l);
+	close(d);
+	close(s);
+	md_rm_rf(base);
+	free(src);
+	free(dst);
+	free(lay);
+	free(sh);
+	t_end();
+}
+
 #include "unit-registry.inc"
 #include "unit-api.inc"
 
@@ -1230,6 +1304,7 @@ int main(void)
 	test_layer_hostile();
 	test_sizes_signals();
 	test_secure_join();
+	test_copy_walk();
 	test_run_flags();
 	test_frames_logs();
 	test_import_changes();
