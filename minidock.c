@@ -15320,6 +15320,248 @@ static void md_state_set_time(struct md_json *st, const char *key)
 	md_json_sets(st, key, t);
 }
 
+/* The terminal size the first process sees: the first client's, else the
+ * API's ConsoleSize, else 24x80. */
+static void md_mon_console_size(struct md_mon *m, struct md_spec *sp)
+{
+	struct md_json *csz = md_json_get(md_json_get(m->c.cfg, "HostConfig"), "ConsoleSize");
+	long long crow = md_json_is(csz, MD_J_ARR) && csz->n == 2 ? atoll(md_json_at(csz, 0)->s ? md_json_at(csz, 0)->s : "0") : 0;
+	long long ccol = md_json_is(csz, MD_J_ARR) && csz->n == 2 ? atoll(md_json_at(csz, 1)->s ? md_json_at(csz, 1)->s : "0") : 0;
+	sp->rows = m->rows ? m->rows : crow > 0 && crow < 65536 ? (unsigned short)crow : 24;
+	sp->cols = m->cols ? m->cols : ccol > 0 && ccol < 65536 ? (unsigned short)ccol : 80;
+}
+
+/* The first process's stdio: pipes (p[0..1] stdout, p[2..3] stderr, p[4..5]
+ * stdin) without a terminal, /dev/null where nothing is attached. */
+static int md_mon_stdio(struct md_spec *sp, int open_stdin, int p[6])
+{
+	if (!sp->tty) {
+		if (pipe2(p, O_CLOEXEC) < 0 || pipe2(p + 2, O_CLOEXEC) < 0)
+			return md_errno("pipe");
+		sp->fds[1] = p[1];
+		sp->fds[2] = p[3];
+	}
+	if (open_stdin && !sp->tty) {
+		if (pipe2(p + 4, O_CLOEXEC) < 0)
+			return md_errno("pipe");
+		sp->fds[0] = p[4];
+	} else {
+		sp->fds[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (sp->tty)
+			sp->fds[1] = sp->fds[2] = sp->fds[0];
+	}
+	return 0;
+}
+
+/* --network container:NAME: open that running container's namespace. */
+static int md_mon_join_netns(struct md_spec *sp, const char *nm)
+{
+	struct md_json *idx = md_index_read();
+	char oid[65];
+	struct md_ctr o;
+	int ok = idx && md_ctr_resolve(idx, nm + 10, oid) == 0 && md_ctr_load(oid, &o) == 0;
+	md_json_free(idx);
+	if (!ok)
+		return -1;
+	long long opid = md_json_geti(o.st, "Pid", 0);
+	int alive = md_ctr_monitor_alive(oid);
+	md_ctr_free(&o);
+	if (!alive || opid <= 0)
+		return md_errk(MD_EK_CONFLICT, "cannot join network of a non running container: %s", nm + 10);
+	char *np = md_asprintf("/proc/%lld/ns/net", opid);
+	sp->netns_fd = open(np, O_RDONLY | O_CLOEXEC);
+	free(np);
+	return sp->netns_fd < 0 ? md_errno("open the network namespace of %s", nm + 10) : 0;
+}
+
+/* --userns=remap: the root is mounted here, in the monitor's own mount
+ * namespace, so nothing shows on the host and nothing outlives us; the
+ * container's root must be able to reach its own files (traversal only). */
+static int md_mon_userns_root(struct md_mon *m, struct md_spec *sp)
+{
+	static int private_ns;
+	if (!private_ns) {
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			return md_errno("private mount namespace for the user namespace root");
+		private_ns = 1;
+	}
+	umount2(sp->rootfs, MNT_DETACH);
+	char *paths[] = {md_st.runroot, md_asprintf("%s/containers", md_st.runroot), md_sp("containers"),
+	                 md_ctr_path(m->c.id, NULL), md_ctr_rpath(m->c.id, NULL), md_sp("volumes")};
+	for (size_t i = 0; i < MD_ARRAY_LEN(paths); i++) {
+		struct stat st;
+		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (i == 3 || i == 4) {
+				if (chown(paths[i], 0, sp->uid_base) < 0 || chmod(paths[i], 0710) < 0) { /* best effort */ }
+			} else if (!(st.st_mode & 0001)) {
+				chmod(paths[i], (st.st_mode & 07777) | 0111);
+			}
+		}
+		if (i)
+			free(paths[i]);
+	}
+	if (lchown(sp->upper, sp->uid_base, sp->uid_base) < 0 || lchown(sp->work, sp->uid_base, sp->uid_base) < 0)
+		return md_errno("chown the upper layer to the user namespace");
+	return md_rootfs_mount(sp);
+}
+
+static int md_mon_write_idmaps(const struct md_spec *sp, pid_t pid)
+{
+	char map[64];
+	snprintf(map, sizeof map, "0 %u %u\n", sp->uid_base, sp->uid_count);
+	static const char *const maps[] = {"uid_map", "gid_map"};
+	for (int k = 0; k < 2; k++) {
+		char *mp = md_asprintf("/proc/%d/%s", (int)pid, maps[k]);
+		int fd = open(mp, O_WRONLY | O_CLOEXEC);
+		free(mp);
+		if (fd < 0 || md_write_all(fd, map, strlen(map)) < 0) {
+			md_errno("write the user namespace's %s", maps[k]);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* The child reports a terminal, an error ("CODE message"), or nothing: EOF
+ * means it exec'd.  0, or -1 with *code 125..127. */
+static int md_mon_await_child(struct md_mon *m, int fd, int *code)
+{
+	for (;;) {
+		char buf[1200];
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = {buf, sizeof buf - 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+		ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		if (buf[0] == 'T' && cm && cm->cmsg_type == SCM_RIGHTS) {
+			memcpy(&m->pty, CMSG_DATA(cm), sizeof(int));
+			if (n == 1)
+				continue;
+			memmove(buf, buf + 1, (size_t)--n);
+		}
+		buf[n] = 0;
+		*code = atoi(buf);
+		if (*code < 125 || *code > 127)
+			*code = 125;
+		const char *msg = strchr(buf, ' ');
+		return md_err("%s", msg ? msg + 1 : buf);
+	}
+}
+
+/* It runs: the monitor takes the relay's ends, and the state says so. */
+static void md_mon_started(struct md_mon *m, pid_t pid, int p[6])
+{
+	m->pid = pid;
+	if (m->sp.tty) {
+		m->out[0] = m->pty;
+		m->in = m->pty;
+	} else {
+		m->out[0] = p[0];
+		m->out[1] = p[2];
+		m->in = p[5];
+		p[0] = p[2] = p[5] = -1;
+	}
+	fcntl(m->in, F_SETFL, fcntl(m->in, F_GETFL) | O_NONBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &m->started);
+	md_json_sets(m->c.st, "Status", "running");
+	md_json_seti(m->c.st, "Pid", pid);
+	md_json_seti(m->c.st, "ExitCode", 0);
+	md_json_set(m->c.st, "OOMKilled", md_json_newbool(0));
+	md_json_sets(m->c.st, "Error", "");
+	md_state_set_time(m->c.st, "StartedAt");
+	md_json_sets(m->c.st, "FinishedAt", "0001-01-01T00:00:00Z");
+	md_json_seti(m->c.st, "RestartCount", m->restart_count);
+	md_ctr_save_state(&m->c);
+}
+
+/* What the child needs before it is cloned: its cgroup, stdio, the
+ * namespaces it joins, its init, its network's interfaces, its root (with
+ * a user namespace). */
+static int md_mon_prepare(struct md_mon *m, int p[6])
+{
+	struct md_spec *sp = &m->sp;
+	struct md_json *cc = md_json_get(m->c.cfg, "Config"), *hc = md_json_get(m->c.cfg, "HostConfig");
+	if (md_ensure_path(sp->rootfs, 1) < 0)
+		return -1;
+	struct md_cg_dev devs[64];
+	struct md_cg_limits lim;
+	md_cg_limits_from(hc, &lim, devs, MD_ARRAY_LEN(devs));
+	md_cg_destroy(md_cgroup_parent(), m->c.id); /* leftovers of a crash */
+	if (md_cg_create(md_cgroup_parent(), m->c.id, &lim) < 0)
+		return -1;
+	m->pty = -1;
+	m->in = -1;
+	m->out[0] = m->out[1] = -1;
+	if (md_mon_stdio(sp, md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE), p) < 0)
+		return -1;
+	if (sp->net == MD_NET_CONTAINER && md_mon_join_netns(sp, md_json_gets(hc, "NetworkMode")) < 0)
+		return -1;
+	if (sp->init)
+		sp->memfd = md_exe_memfd();
+	if (sp->net == MD_NET_BRIDGE) {
+		int n = md_net_prepare(m->c.id, m->c.cfg, sp->netifs, (int)MD_ARRAY_LEN(sp->netifs));
+		if (n < 0)
+			return -1;
+		sp->nnetifs = n;
+		/* its own /etc/hosts before it runs; its peers' once it does */
+		struct md_json *idx = md_index_read();
+		if (idx)
+			md_net_hosts(idx, m->c.id);
+		md_json_free(idx);
+	}
+	return sp->userns ? md_mon_userns_root(m, sp) : 0;
+}
+
+/* Clone the child into its namespaces and walk it through its start:
+ * user namespace maps, "g", its cgroup and network, "c", its verdict. */
+static pid_t md_mon_clone(struct md_mon *m, int sv[2], int *code)
+{
+	struct md_spec *sp = &m->sp;
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD | (sp->userns ? CLONE_NEWUSER : 0);
+	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER)
+		flags |= CLONE_NEWNET;
+	const size_t stacksz = 256 * 1024;
+	char *stack = mmap(NULL, stacksz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return md_errno("mmap");
+	sp->sync = sv[1];
+	pid_t pid = clone(md_child_main, stack + stacksz, flags, sp);
+	munmap(stack, stacksz);
+	if (pid < 0)
+		return md_errno("clone");
+	close(sv[1]);
+	sv[1] = -1;
+	for (int i = 0; i < 3; i++)
+		if (sp->fds[i] >= 0 && (i == 0 || sp->fds[i] != sp->fds[0]))
+			close(sp->fds[i]);
+	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
+	int r = sp->userns ? md_mon_write_idmaps(sp, pid) : 0;
+	if (r == 0 && write(sv[0], "g", 1) != 1)
+		r = md_errno("start the container");
+	/* while it mounts its root: its cgroup and its network */
+	if (r == 0)
+		r = md_cg_attach(md_cgroup_parent(), m->c.id, pid);
+	if (r == 0 && sp->nnetifs)
+		r = md_net_plug(sp->netifs, sp->nnetifs, pid, m->c.id, 0);
+	if (r == 0 && write(sv[0], "c", 1) != 1)
+		r = md_errno("start the container");
+	if (r == 0)
+		r = md_mon_await_child(m, sv[0], code);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
 /* Start the container's first process; on failure *code gets 125/126/127. */
 static int md_mon_start(struct md_mon *m, int *code)
 {
@@ -15333,241 +15575,22 @@ static int md_mon_start(struct md_mon *m, int *code)
 		free((char *)notice);
 	}
 	struct md_spec *sp = &m->sp;
-	/* the first client's terminal, else the API's ConsoleSize, else 24x80 */
-	struct md_json *csz = md_json_get(md_json_get(m->c.cfg, "HostConfig"), "ConsoleSize");
-	long long crow = md_json_is(csz, MD_J_ARR) && csz->n == 2 ? atoll(md_json_at(csz, 0)->s ? md_json_at(csz, 0)->s : "0") : 0;
-	long long ccol = md_json_is(csz, MD_J_ARR) && csz->n == 2 ? atoll(md_json_at(csz, 1)->s ? md_json_at(csz, 1)->s : "0") : 0;
-	sp->rows = m->rows ? m->rows : crow > 0 && crow < 65536 ? (unsigned short)crow : 24;
-	sp->cols = m->cols ? m->cols : ccol > 0 && ccol < 65536 ? (unsigned short)ccol : 80;
-	struct md_json *cc = md_json_get(m->c.cfg, "Config"), *hc = md_json_get(m->c.cfg, "HostConfig");
-	if (md_ensure_path(sp->rootfs, 1) < 0)
-		return -1;
-	struct md_cg_dev devs[64];
-	struct md_cg_limits lim;
-	md_cg_limits_from(hc, &lim, devs, MD_ARRAY_LEN(devs));
-	md_cg_destroy(md_cgroup_parent(), m->c.id); /* leftovers of a crash */
-	if (md_cg_create(md_cgroup_parent(), m->c.id, &lim) < 0)
-		return -1;
-	int sv[2] = {-1, -1}, op[2] = {-1, -1}, ep[2] = {-1, -1}, ip[2] = {-1, -1};
-	int r = -1;
+	md_mon_console_size(m, sp);
+	int sv[2] = {-1, -1}, p[6] = {-1, -1, -1, -1, -1, -1};
 	pid_t pid = -1;
-	char *stack = NULL;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		md_errno("socketpair");
-		goto fail;
-	}
-	m->pty = -1;
-	m->in = -1;
-	m->out[0] = m->out[1] = -1;
-	if (!sp->tty) {
-		if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
-			md_errno("pipe");
-			goto fail;
-		}
-		sp->fds[1] = op[1];
-		sp->fds[2] = ep[1];
-	}
-	if (md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE) && !sp->tty) {
-		if (pipe2(ip, O_CLOEXEC) < 0) {
-			md_errno("pipe");
-			goto fail;
-		}
-		sp->fds[0] = ip[0];
-	} else {
-		sp->fds[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (sp->tty) {
-			sp->fds[1] = sp->fds[2] = sp->fds[0];
-		}
-	}
-	if (sp->net == MD_NET_CONTAINER) {
-		const char *nm = md_json_gets(hc, "NetworkMode");
-		struct md_json *idx = md_index_read();
-		char oid[65];
-		struct md_ctr o;
-		int ok = idx && md_ctr_resolve(idx, nm + 10, oid) == 0 && md_ctr_load(oid, &o) == 0;
-		md_json_free(idx);
-		if (!ok)
-			goto fail;
-		long long opid = md_json_geti(o.st, "Pid", 0);
-		int alive = md_ctr_monitor_alive(oid);
-		md_ctr_free(&o);
-		if (!alive || opid <= 0) {
-			md_err("cannot join network of a non running container: %s", nm + 10);
-			goto fail;
-		}
-		char *np = md_asprintf("/proc/%lld/ns/net", opid);
-		sp->netns_fd = open(np, O_RDONLY | O_CLOEXEC);
-		free(np);
-		if (sp->netns_fd < 0) {
-			md_errno("open the network namespace of %s", nm + 10);
-			goto fail;
-		}
-	}
-	if (sp->init)
-		sp->memfd = md_exe_memfd();
-	if (sp->net == MD_NET_BRIDGE) {
-		int n = md_net_prepare(m->c.id, m->c.cfg, sp->netifs, (int)MD_ARRAY_LEN(sp->netifs));
-		if (n < 0)
-			goto fail;
-		sp->nnetifs = n;
-		/* its own /etc/hosts before it runs; its peers' once it does */
-		struct md_json *idx = md_index_read();
-		if (idx)
-			md_net_hosts(idx, m->c.id);
-		md_json_free(idx);
-	}
-	sp->sync = sv[1];
-	if (sp->userns) {
-		/* the root is mounted here, in the monitor's own mount namespace,
-		 * so nothing shows on the host and nothing outlives us */
-		static int private_ns;
-		if (!private_ns) {
-			if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-				md_errno("private mount namespace for the user namespace root");
-				goto fail;
-			}
-			private_ns = 1;
-		}
-		umount2(sp->rootfs, MNT_DETACH);
-		/* its root must be able to reach its own files: traversal only */
-		char *paths[] = {md_st.runroot, md_asprintf("%s/containers", md_st.runroot), md_sp("containers"),
-		                 md_ctr_path(m->c.id, NULL), md_ctr_rpath(m->c.id, NULL), md_sp("volumes")};
-		for (size_t i = 0; i < MD_ARRAY_LEN(paths); i++) {
-			struct stat st;
-			if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-				if (i == 3 || i == 4) {
-					if (chown(paths[i], 0, sp->uid_base) < 0 || chmod(paths[i], 0710) < 0) { /* best effort */ }
-				} else if (!(st.st_mode & 0001)) {
-					chmod(paths[i], (st.st_mode & 07777) | 0111);
-				}
-			}
-			if (i)
-				free(paths[i]);
-		}
-		if (lchown(sp->upper, sp->uid_base, sp->uid_base) < 0 || lchown(sp->work, sp->uid_base, sp->uid_base) < 0) {
-			md_errno("chown the upper layer to the user namespace");
-			goto fail;
-		}
-		if (md_rootfs_mount(sp) < 0)
-			goto fail;
-	}
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD | (sp->userns ? CLONE_NEWUSER : 0);
-	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER)
-		flags |= CLONE_NEWNET;
-	const size_t stacksz = 256 * 1024;
-	stack = mmap(NULL, stacksz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		stack = NULL;
-		md_errno("mmap");
-		goto fail;
-	}
-	pid = clone(md_child_main, stack + stacksz, flags, sp);
-	if (pid < 0) {
-		md_errno("clone");
-		goto fail;
-	}
-	close(sv[1]);
-	sv[1] = -1;
-	for (int i = 0; i < 3; i++)
-		if (sp->fds[i] >= 0 && (i == 0 || sp->fds[i] != sp->fds[0]))
-			close(sp->fds[i]);
-	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
-	if (sp->userns) {
-		char map[64];
-		snprintf(map, sizeof map, "0 %u %u\n", sp->uid_base, sp->uid_count);
-		static const char *const maps[] = {"uid_map", "gid_map"};
-		for (int k = 0; k < 2; k++) {
-			char *mp = md_asprintf("/proc/%d/%s", (int)pid, maps[k]);
-			int fd = open(mp, O_WRONLY | O_CLOEXEC);
-			free(mp);
-			if (fd < 0 || md_write_all(fd, map, strlen(map)) < 0) {
-				md_errno("write the user namespace's %s", maps[k]);
-				if (fd >= 0)
-					close(fd);
-				goto fail;
-			}
-			close(fd);
-		}
-	}
-	if (write(sv[0], "g", 1) != 1) {
-		md_errno("start the container");
-		goto fail;
-	}
-	/* while it mounts its root: its cgroup and its network */
-	if (md_cg_attach(md_cgroup_parent(), m->c.id, pid) < 0)
-		goto fail;
-	if (sp->nnetifs && md_net_plug(sp->netifs, sp->nnetifs, pid, m->c.id, 0) < 0)
-		goto fail;
-	if (write(sv[0], "c", 1) != 1) {
-		md_errno("start the container");
-		goto fail;
-	}
-	/* the child reports a terminal, an error, or nothing: EOF means exec'd */
-	for (;;) {
-		char buf[1200];
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = {buf, sizeof buf - 1};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-		ssize_t n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		if (buf[0] == 'T' && cm && cm->cmsg_type == SCM_RIGHTS) {
-			memcpy(&m->pty, CMSG_DATA(cm), sizeof(int));
-			if (n == 1)
-				continue;
-			memmove(buf, buf + 1, (size_t)--n);
-		}
-		buf[n] = 0;
-		/* "CODE message" */
-		*code = atoi(buf);
-		if (*code < 125 || *code > 127)
-			*code = 125;
-		const char *msg = strchr(buf, ' ');
-		md_err("%s", msg ? msg + 1 : buf);
-		int st;
-		waitpid(pid, &st, 0);
-		pid = -1;
-		goto fail;
-	}
-	m->pid = pid;
-	if (sp->tty) {
-		m->out[0] = m->pty;
-		m->in = m->pty;
-	} else {
-		m->out[0] = op[0];
-		m->out[1] = ep[0];
-		op[0] = ep[0] = -1;
-		m->in = ip[1];
-		ip[1] = -1;
-	}
-	fcntl(m->in, F_SETFL, fcntl(m->in, F_GETFL) | O_NONBLOCK);
-	clock_gettime(CLOCK_MONOTONIC, &m->started);
-	md_json_sets(m->c.st, "Status", "running");
-	md_json_seti(m->c.st, "Pid", pid);
-	md_json_seti(m->c.st, "ExitCode", 0);
-	md_json_set(m->c.st, "OOMKilled", md_json_newbool(0));
-	md_json_sets(m->c.st, "Error", "");
-	md_state_set_time(m->c.st, "StartedAt");
-	md_json_sets(m->c.st, "FinishedAt", "0001-01-01T00:00:00Z");
-	md_json_seti(m->c.st, "RestartCount", m->restart_count);
-	md_ctr_save_state(&m->c);
-	r = 0;
-fail:
-	if (stack)
-		munmap(stack, stacksz);
-	int fds[] = {sv[0], sv[1], op[0], op[1], ep[0], ep[1], ip[0], ip[1], sp->fds[0], sp->memfd, sp->netns_fd};
+	int r = md_mon_prepare(m, p);
+	if (r == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		r = md_errno("socketpair");
+	if (r == 0 && (pid = md_mon_clone(m, sv, code)) < 0)
+		r = -1;
+	if (r == 0)
+		md_mon_started(m, pid, p);
+	int fds[] = {sv[0], sv[1], p[0], p[1], p[2], p[3], p[4], p[5], sp->fds[0], sp->memfd, sp->netns_fd};
 	for (size_t i = 0; i < MD_ARRAY_LEN(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	sp->fds[0] = sp->memfd = sp->netns_fd = -1;
 	if (r < 0) {
-		if (pid > 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-		}
 		struct md_error keep = md_error;
 		md_cg_destroy(md_cgroup_parent(), m->c.id);
 		if (sp->nnetifs)
