@@ -12361,36 +12361,38 @@ static size_t md_fw_ports(struct md_json *idx, struct md_pub **out)
 	return n;
 }
 
+/* Published ports are DNAT rules: without a firewall tool (none found, or
+ * MINIDOCK_FIREWALL=none) they cannot work, so they are refused. */
+static int md_fw_can_publish(void)
+{
+	const char *be = md_fw_backend();
+	if (strcmp(be, "missing") == 0)
+		return md_err("no firewall tool (nft or iptables) found: published ports need one (install nftables or iptables)");
+	if (strcmp(be, "none") == 0)
+		return md_err("the firewall is off (MINIDOCK_FIREWALL=none): published ports need nftables or iptables");
+	return 0;
+}
+
 /* Regenerate minidock's rules from the index: masquerade per network,
  * isolation between networks, published ports of running containers. */
 static int md_fw_sync(struct md_json *idx)
 {
 	const char *be = md_fw_backend();
 	struct md_json *nets = md_index_section(idx, "networks");
-	if (strcmp(be, "missing") == 0) {
-		/* chosen automatically and none there: egress NAT cannot work */
-		int needs = 0;
-		for (struct md_json *n = nets->child; n; n = n->next)
-			needs |= !md_json_is(md_json_get(n, "Internal"), MD_J_TRUE);
+	if (strcmp(be, "missing") == 0 || strcmp(be, "none") == 0) {
+		/* no rules: bridges work between host and containers, nothing is
+		 * NATed and ip_forward is left as it is; published ports cannot be */
 		struct md_pub *pubs;
 		size_t np = md_fw_ports(idx, &pubs);
 		free(pubs);
-		if (needs || np)
-			return md_err("no firewall tool (nft or iptables) found: bridge networks need one for NAT "
-			              "(install nftables or iptables, or set MINIDOCK_FIREWALL=none)");
-		return 0;
-	}
-	if (strcmp(be, "none") == 0) {
-		/* without a firewall tool, published ports cannot work: say so */
-		struct md_pub *pubs;
-		size_t np = md_fw_ports(idx, &pubs);
-		free(pubs);
-		if (np)
-			return md_err("no firewall tool (nft or iptables) found: published ports need one");
-		return 0;
+		return np ? md_fw_can_publish() : 0;
 	}
 	if (!nets->child)
 		return 0;
+	/* turned on here and the rules then fail: turned off again below */
+	char *fwd = md_read_file("/proc/sys/net/ipv4/ip_forward", 16, NULL);
+	int fwd_was_off = fwd && fwd[0] == '0';
+	free(fwd);
 	if (md_sysctl_set("/proc/sys/net/ipv4/ip_forward", "1") < 0)
 		return -1;
 	struct md_pub *pubs;
@@ -12521,6 +12523,12 @@ static int md_fw_sync(struct md_json *idx)
 			md_sysctl_set(p, "1"); /* published ports on 127.0.0.1 */
 		free(p);
 	}
+	if (r < 0 && fwd_was_off) {
+		char keep[sizeof md_errmsg];
+		memcpy(keep, md_errmsg, sizeof keep);
+		md_sysctl_set("/proc/sys/net/ipv4/ip_forward", "0");
+		memcpy(md_errmsg, keep, sizeof keep);
+	}
 	md_sb_free(&b);
 	free(pubs);
 	return r;
@@ -12565,17 +12573,23 @@ static int md_mac_parse(const char *s, unsigned char mac[6])
 	return 0;
 }
 
-/* Make sure a network's bridge exists, has its gateway address and is up. */
-static int md_net_bridge_up(int fd, struct md_json *net, uint32_t mtu)
+/* Make sure a network's bridge exists, has its gateway address and is up.
+ * *made (when given) is set when this call created the bridge: a caller
+ * that fails later deletes it again. */
+static int md_net_bridge_up(int fd, struct md_json *net, uint32_t mtu, int *made)
 {
 	const char *br = md_json_gets(net, "Bridge");
 	uint32_t sub, gw;
-	int prefix;
+	int prefix, mine = 0;
+	if (made)
+		*made = 0;
 	if (md_cidr_parse(md_json_gets(net, "Subnet"), &sub, &prefix) < 0 || md_ip_parse(md_json_gets(net, "Gateway"), &gw) < 0)
 		return -1;
 	int idx = md_link_index(br);
 	if (!idx) {
-		if (md_link_new_bridge(fd, br) < 0 && errno != EEXIST)
+		if (md_link_new_bridge(fd, br) == 0)
+			mine = 1;
+		else if (errno != EEXIST)
 			return -1;
 		idx = md_link_index(br);
 		if (!idx)
@@ -12583,10 +12597,18 @@ static int md_net_bridge_up(int fd, struct md_json *net, uint32_t mtu)
 		if (md_link_set(fd, idx, 0, -1, mtu, NULL) < 0)
 			md_err_clear(); /* a bridge takes its ports' MTU anyway */
 	}
-	if (md_addr_add(fd, idx, gw, prefix) < 0 && errno != EEXIST)
-		return md_err_wrap("bridge %s", br);
-	if (md_link_set(fd, idx, 1, -1, 0, NULL) < 0)
-		return md_err_wrap("bridge %s", br);
+	if ((md_addr_add(fd, idx, gw, prefix) < 0 && errno != EEXIST) || md_link_set(fd, idx, 1, -1, 0, NULL) < 0) {
+		md_err_wrap("bridge %s", br);
+		if (mine) {
+			char keep[sizeof md_errmsg];
+			memcpy(keep, md_errmsg, sizeof keep);
+			md_link_del(fd, br);
+			memcpy(md_errmsg, keep, sizeof keep);
+		}
+		return -1;
+	}
+	if (made)
+		*made = mine;
 	return 0;
 }
 
@@ -12938,11 +12960,16 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 			md_json_free(want);
 			goto out;
 		}
+	if (ports && ports->n && md_fw_can_publish() < 0) {
+		md_json_free(want);
+		goto out;
+	}
 	int fd = md_nl_socket();
 	if (fd < 0) {
 		md_json_free(want);
 		goto out;
 	}
+	struct md_strv made = {0}; /* bridges this start created */
 	uint32_t mtu = md_uplink_mtu(fd);
 	/* leases of containers whose monitor died (SIGKILL, power cut) go back
 	 * to the pool before any is handed out: a container dies with its
@@ -12958,8 +12985,11 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 		}
 		char ip[32];
 		const char *req = md_json_gets(w, "IPAddress");
-		if (md_ipam_lease(idx, net, cid, req && *req ? req : NULL, ip) < 0 || md_net_bridge_up(fd, net, mtu) < 0)
+		int mine = 0;
+		if (md_ipam_lease(idx, net, cid, req && *req ? req : NULL, ip) < 0 || md_net_bridge_up(fd, net, mtu, &mine) < 0)
 			break;
+		if (mine)
+			md_strv_push(&made, md_json_gets(net, "Bridge"));
 		struct md_netif *x = &ifs[n];
 		memset(x, 0, sizeof *x);
 		snprintf(x->net, sizeof x->net, "%s", md_json_gets(net, "Name"));
@@ -12975,23 +13005,41 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 		if (!(mac && *mac && md_mac_parse(mac, x->mac) == 0))
 			md_mac_from_ip(x->ip, x->mac);
 	}
-	close(fd);
 	int ok = !md_errmsg[0] || n == (int)want->n;
 	md_json_free(want);
 	if (!ok || n == 0) {
 		md_ipam_release(idx, cid);
-		goto out;
-	}
-	if (md_index_write(idx) < 0 || md_fw_sync(idx) < 0) {
+	} else if (md_index_write(idx) < 0 || md_fw_sync(idx) < 0) {
 		md_ipam_release(idx, cid);
 		md_index_write(idx);
-		goto out;
+	} else {
+		r = n;
 	}
-	r = n;
+	/* a start that fails leaves no bridge behind (the next one makes it);
+	 * under the store lock no other container can be on it yet */
+	char keep[sizeof md_errmsg];
+	memcpy(keep, md_errmsg, sizeof keep);
+	for (size_t i = 0; r < 0 && i < made.n; i++)
+		md_link_del(fd, made.v[i]);
+	memcpy(md_errmsg, keep, sizeof keep);
+	md_strv_free(&made);
+	close(fd);
 out:
 	md_json_free(idx);
 	md_store_unlock();
 	return r;
+}
+
+/* What a started container's user should know about its networks, or NULL:
+ * with no firewall tool found, a bridge gives no way out of the host (no
+ * NAT); MINIDOCK_FIREWALL=none chooses that and silences this. */
+static const char *md_net_notice(const struct md_netif *ifs, int nifs)
+{
+	for (int i = 0; i < nifs; i++)
+		if (!ifs[i].internal && strcmp(md_fw_backend(), "missing") == 0)
+			return "warning: no firewall tool (nft or iptables) found: no outbound NAT, the container reaches only the "
+			       "host and its own network (install nftables or iptables, or set MINIDOCK_FIREWALL=none)";
+	return NULL;
 }
 
 /* Links of ours in this namespace ("md" + 10 hex + digit). */
@@ -13107,6 +13155,12 @@ static int md_net_plug(struct md_netif *ifs, int nifs, pid_t pid, const char *ci
 {
 	(void)ifs, (void)nifs, (void)pid, (void)cid, (void)base;
 	return 0;
+}
+
+static const char *md_net_notice(const struct md_netif *ifs, int nifs)
+{
+	(void)ifs, (void)nifs;
+	return NULL;
 }
 
 static int md_net_configure(const struct md_netif *ifs, int nifs)
@@ -15510,6 +15564,9 @@ static int md_mon_prepare(struct md_mon *m, int p[6])
 		if (n < 0)
 			return -1;
 		sp->nnetifs = n;
+		const char *nn = md_net_notice(sp->netifs, n);
+		if (nn)
+			md_mon_broadcast(m, 'N', nn, strlen(nn), 0);
 		/* its own /etc/hosts before it runs; its peers' once it does */
 		struct md_json *idx = md_index_read();
 		if (idx)
@@ -21825,9 +21882,11 @@ static int md_cmd_check_config(struct md_args *a)
 	                                         : md_cg_detect() == MD_CG_V1 ? "v1" : "none mounted");
 #if MD_FEATURE_NET
 	const char *fw = md_fw_backend();
-	printf("firewall: %s%s\n", fw, strcmp(fw, "none") == 0 ? " (no nft or iptables: published ports and NAT will not work)" : "");
+	printf("firewall: %s%s\n", fw, strcmp(fw, "missing") == 0 ? " (no nft or iptables found: bridges get no NAT, published ports are refused)"
+	                               : strcmp(fw, "none") == 0 ? " (MINIDOCK_FIREWALL=none: bridges get no NAT, published ports are refused)" : "");
 	char *fwd = md_read_file("/proc/sys/net/ipv4/ip_forward", 16, NULL);
-	printf("ip_forward: %s\n", fwd ? (fwd[0] == '1' ? "on" : "off (minidock turns it on when a network is used)") : "unknown");
+	int rules = strcmp(fw, "missing") && strcmp(fw, "none");
+	printf("ip_forward: %s\n", fwd ? (fwd[0] == '1' ? "on" : rules ? "off (minidock turns it on when a network is used)" : "off") : "unknown");
 	free(fwd);
 #endif
 	free(cfg);
@@ -22528,7 +22587,7 @@ static int md_cmd_network_connect(struct md_args *a)
 		char ip[32];
 		memset(&nif, 0, sizeof nif);
 		int fd = md_nl_socket();
-		if (fd < 0 || md_ipam_lease(idx, net, id, md_opt(a, "ip"), ip) < 0 || md_net_bridge_up(fd, net, md_uplink_mtu(fd)) < 0) {
+		if (fd < 0 || md_ipam_lease(idx, net, id, md_opt(a, "ip"), ip) < 0 || md_net_bridge_up(fd, net, md_uplink_mtu(fd), NULL) < 0) {
 			if (fd >= 0)
 				close(fd);
 			rc = md_fail(1);

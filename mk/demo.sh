@@ -4,6 +4,9 @@
 # Run by `make demo` (which installs busybox-static and builds ./minidock
 # first). Everything lives in build/demo/: rootfs/ and rootfs.tar (the image),
 # root/ (minidock's data root) and run/ (its run root). Needs root.
+# The container runs with --network none: a first command should not leave
+# a bridge, firewall rules or ip_forward changed on the machine (the default
+# bridge stays once made, as docker0 does), and needs no nft or iptables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,4 +54,4 @@ echo "demo: rootfs.tar with busybox and $("$busybox" --list | wc -l) applets"
 dirs=(--root build/demo/root --run-root build/demo/run)
 md ./minidock "${dirs[@]}" import build/demo/rootfs.tar demo/busybox:latest
 md ./minidock "${dirs[@]}" images
-md ./minidock "${dirs[@]}" run --rm demo/busybox:latest echo "hello from a minidock container"
+md ./minidock "${dirs[@]}" run --rm --network none demo/busybox:latest echo "hello from a minidock container"
