@@ -17669,6 +17669,19 @@ static struct md_json *md_jarr_strs(const struct md_strv *v)
 	return a;
 }
 
+/* Set KEY=VALUE in an Env array: KEY's earlier value is replaced. */
+static void md_env_put(struct md_json *env, const char *kv)
+{
+	size_t kl = strcspn(kv, "=");
+	for (struct md_json *x = env->child; x; x = x->next)
+		if (md_json_str(x) && strncmp(x->s, kv, kl) == 0 && (x->s[kl] == '=' || x->s[kl] == 0)) {
+			free(x->s);
+			x->s = md_strdup(kv);
+			return;
+		}
+	md_json_push(env, md_json_newstr(kv));
+}
+
 /* Add a mount record {Type, Name, Source, Destination, RW, Options} */
 static void md_mount_add(struct md_json *ms, const char *type, const char *name, const char *src, const char *dst,
                          int rw, const char *opts)
@@ -18046,20 +18059,9 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	for (struct md_json *e = ienv ? ienv->child : NULL; e; e = e->next)
 		if (md_json_str(e))
 			md_json_push(env, md_json_newstr(e->s));
-	for (struct md_json *e = cenv ? cenv->child : NULL; e; e = e->next) {
-		if (!md_json_str(e))
-			continue;
-		size_t kl = strcspn(e->s, "=");
-		int replaced = 0;
-		for (struct md_json *x = env->child; x; x = x->next)
-			if (strncmp(x->s, e->s, kl) == 0 && (x->s[kl] == '=' || x->s[kl] == 0)) {
-				free(x->s);
-				x->s = md_strdup(e->s);
-				replaced = 1;
-			}
-		if (!replaced)
-			md_json_push(env, md_json_newstr(e->s));
-	}
+	for (struct md_json *e = cenv ? cenv->child : NULL; e; e = e->next)
+		if (md_json_str(e))
+			md_env_put(env, e->s);
 	int has_path = 0;
 	for (struct md_json *x = env->child; x; x = x->next)
 		has_path |= md_startswith(x->s, "PATH=");
@@ -20253,274 +20255,279 @@ static void md_pump(int from, int to)
 			break;
 }
 
-static int md_cmd_exec(struct md_args *a)
+/*
+ * An exec: a command run in a running container, the same for `minidock
+ * exec` and the API's exec start.  The process that enters the container
+ * must not map the host's binary (CVE-2019-5736), so md_exec runs the
+ * rest from a sealed in-memory copy of minidock (the `__exec` entry, with
+ * the spec in MINIDOCK_EXEC); where no sealed copy can be made, the
+ * helper's being non-dumpable is the remaining guard.
+ */
+struct md_exec {
+	char id[65];           /* the container, resolved */
+	struct md_json *cmd;   /* the command's argv */
+	struct md_json *env;   /* KEY=VALUE over the container's */
+	char *user, *workdir;  /* NULL: the container's */
+	int tty, in, detach, privileged;
+};
+
+static void md_exec_free(struct md_exec *e)
 {
-	char id[65];
-	struct md_ctr c;
-	/* run from a sealed in-memory copy: the process that enters the
-	 * container must not map the host's binary (CVE-2019-5736) */
-	if (!getenv("MINIDOCK_SEALED")) {
-		int mfd = md_exe_memfd();
-		if (mfd >= 0) {
-			setenv("MINIDOCK_SEALED", "1", 1);
-			fexecve(mfd, md_main_argv, environ);
-			close(mfd); /* no luck: non-dumpable below is the remaining guard */
-		}
+	md_json_free(e->cmd);
+	md_json_free(e->env);
+	free(e->user);
+	free(e->workdir);
+	memset(e, 0, sizeof *e);
+}
+
+static char *md_exec_dump(const struct md_exec *e)
+{
+	struct md_json *j = md_json_new(MD_J_OBJ);
+	md_json_sets(j, "Id", e->id);
+	md_json_set(j, "Cmd", md_json_clone(e->cmd));
+	md_json_set(j, "Env", e->env ? md_json_clone(e->env) : md_json_new(MD_J_ARR));
+	if (e->user)
+		md_json_sets(j, "User", e->user);
+	if (e->workdir)
+		md_json_sets(j, "WorkingDir", e->workdir);
+	int flags[] = {e->tty, e->in, e->detach, e->privileged};
+	static const char *const names[] = {"Tty", "Stdin", "Detach", "Privileged"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(flags); i++)
+		md_json_set(j, names[i], md_json_newbool(flags[i]));
+	char *out = md_json_dump(j, 0);
+	md_json_free(j);
+	return out;
+}
+
+static int md_exec_load(const char *js, struct md_exec *e)
+{
+	memset(e, 0, sizeof *e);
+	struct md_json *j = md_json_parse(js, strlen(js));
+	const char *id = md_json_gets(j, "Id"), *u = md_json_gets(j, "User"), *w = md_json_gets(j, "WorkingDir");
+	if (!id || !md_json_is(md_json_get(j, "Cmd"), MD_J_ARR) || !md_json_is(md_json_get(j, "Env"), MD_J_ARR)) {
+		md_json_free(j);
+		return md_errk(MD_EK_INVALID, "bad exec spec");
 	}
-	unsetenv("MINIDOCK_SEALED");
-	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
-		return md_fail(1);
-	md_ctr_reconcile(&c);
-	if (!md_ctr_running(&c) || md_streq(md_ctr_status_raw(&c), "restarting")) {
-		md_err("container %s is not running", id);
-		md_ctr_free(&c);
-		return md_fail(1);
-	}
-	if (md_ctr_paused(&c)) {
-		md_err("container %s is paused, unpause the container before exec", id);
-		md_ctr_free(&c);
-		return md_fail(1);
-	}
-	pid_t target = (pid_t)md_json_geti(c.st, "Pid", 0);
-	struct md_json *cc = md_json_get(c.cfg, "Config"), *hc = md_json_get(c.cfg, "HostConfig");
-	int tty = md_flag(a, "tty"), in = md_flag(a, "interactive"), det = md_flag(a, "detach");
-	/* the process spec: the container's, with the exec's changes */
-	struct md_spec sp;
-	memset(&sp, 0, sizeof sp);
-	sp.sync = sp.memfd = sp.netns_fd = -1;
+	snprintf(e->id, sizeof e->id, "%s", id);
+	e->cmd = md_json_clone(md_json_get(j, "Cmd"));
+	e->env = md_json_clone(md_json_get(j, "Env"));
+	e->user = u ? md_strdup(u) : NULL;
+	e->workdir = w ? md_strdup(w) : NULL;
+	e->tty = md_json_is(md_json_get(j, "Tty"), MD_J_TRUE);
+	e->in = md_json_is(md_json_get(j, "Stdin"), MD_J_TRUE);
+	e->detach = md_json_is(md_json_get(j, "Detach"), MD_J_TRUE);
+	e->privileged = md_json_is(md_json_get(j, "Privileged"), MD_J_TRUE);
+	md_json_free(j);
+	return 0;
+}
+
+/* The process spec: the container's, with the exec's changes.  c is the
+ * container, loaded; *target gets its first process. */
+static int md_exec_spec(const struct md_exec *e, struct md_ctr *c, struct md_spec *sp, pid_t *target)
+{
+	if (!md_ctr_running(c) || md_streq(md_ctr_status_raw(c), "restarting"))
+		return md_errk(MD_EK_CONFLICT, "container %s is not running", e->id);
+	if (md_ctr_paused(c))
+		return md_errk(MD_EK_CONFLICT, "container %s is paused, unpause the container before exec", e->id);
+	*target = (pid_t)md_json_geti(c->st, "Pid", 0);
+	struct md_json *cc = md_json_get(c->cfg, "Config"), *hc = md_json_get(c->cfg, "HostConfig");
+	memset(sp, 0, sizeof *sp);
+	sp->sync = sp->memfd = sp->netns_fd = -1;
 	struct md_json *env = md_json_clone(md_json_get(cc, "Env"));
 	if (env->t != MD_J_ARR) {
 		md_json_free(env);
 		env = md_json_new(MD_J_ARR);
 	}
-	const struct md_strv *ef = md_optv(a, "env-file");
-	for (size_t i = 0; i < ef->n; i++)
-		if (md_env_file(ef->v[i], env) < 0) {
-			md_json_free(env);
-			md_ctr_free(&c);
-			return md_fail(125);
-		}
-	const struct md_strv *es = md_optv(a, "env");
-	for (size_t i = 0; i < es->n; i++) {
-		const char *kv = es->v[i];
-		char *tmp = NULL;
-		if (!strchr(kv, '=')) {
-			const char *v = getenv(kv);
-			if (!v)
-				continue;
-			kv = tmp = md_asprintf("%s=%s", kv, v);
-		}
-		size_t kl = strcspn(kv, "=");
-		int done = 0;
-		for (struct md_json *x = env->child; x; x = x->next)
-			if (strncmp(x->s, kv, kl) == 0 && x->s[kl] == '=') {
-				free(x->s);
-				x->s = md_strdup(kv);
-				done = 1;
-			}
-		if (!done)
-			md_json_push(env, md_json_newstr(kv));
-		free(tmp);
-	}
+	for (struct md_json *x = e->env ? e->env->child : NULL; x; x = x->next)
+		if (md_json_str(x))
+			md_env_put(env, x->s);
 	int has_term = 0;
 	for (struct md_json *x = env->child; x; x = x->next)
 		has_term |= md_json_str(x) && md_startswith(x->s, "TERM=");
-	if (tty && !has_term) /* as Docker does for exec -t */
+	if (e->tty && !has_term) /* as Docker does for exec -t */
 		md_json_push(env, md_json_newstr("TERM=xterm"));
-	sp.envp = md_json_to_argv(env, NULL);
+	sp->envp = md_json_to_argv(env, NULL);
 	md_json_free(env);
-	struct md_json *av = md_json_new(MD_J_ARR);
-	for (size_t i = 1; i < a->pos.n; i++)
-		md_json_push(av, md_json_newstr(a->pos.v[i]));
-	sp.argv = md_json_to_argv(av, NULL);
-	md_json_free(av);
-	/* copies: c, which holds the config, is freed below */
-	const char *su = md_opt(a, "user") ? md_opt(a, "user") : md_json_gets(cc, "User");
-	const char *sw = md_opt(a, "workdir") ? md_opt(a, "workdir") : md_json_gets(cc, "WorkingDir");
-	sp.user = su ? md_strdup(su) : NULL;
-	sp.cwd = sw ? md_strdup(sw) : NULL;
-	sp.privileged = md_flag(a, "privileged") || md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
-	sp.nnp = md_secopt_has(hc, "no-new-privileges");
-	sp.seccomp = MD_FEATURE_SECCOMP && !sp.privileged && !md_secopt_has(hc, "seccomp=unconfined") &&
-	             !md_secopt_has(hc, "seccomp:unconfined");
-	sp.groupadd = md_json_clone(md_json_get(hc, "GroupAdd"));
+	sp->argv = md_json_to_argv(e->cmd, NULL);
+	const char *su = e->user ? e->user : md_json_gets(cc, "User");
+	const char *sw = e->workdir ? e->workdir : md_json_gets(cc, "WorkingDir");
+	sp->user = su ? md_strdup(su) : NULL;
+	sp->cwd = sw ? md_strdup(sw) : NULL;
+	sp->privileged = e->privileged || md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
+	sp->nnp = md_secopt_has(hc, "no-new-privileges");
+	sp->seccomp = MD_FEATURE_SECCOMP && !sp->privileged && !md_secopt_has(hc, "seccomp=unconfined") &&
+	              !md_secopt_has(hc, "seccomp:unconfined");
+	sp->groupadd = md_json_clone(md_json_get(hc, "GroupAdd"));
 	struct md_json *hc2 = md_json_clone(hc);
-	if (md_flag(a, "privileged"))
+	if (e->privileged)
 		md_json_set(hc2, "Privileged", md_json_newbool(1));
-	int cr = md_caps_compute(hc2, &sp.caps);
+	int cr = md_caps_compute(hc2, &sp->caps);
 	md_json_free(hc2);
-	md_ctr_free(&c);
-	if (cr < 0)
-		return md_fail(125);
-	/* The namespaces, opened before anything enters them. A helper
-	 * process joins the container's cgroup and namespaces (its user
-	 * namespace first: with --userns=remap root inside is not root
-	 * outside) and forks the command into its PID namespace; this process
-	 * stays outside all of them and relays. */
-	static const struct { const char *n; int t; } nss[] = {
-		{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
-		{"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
-	int nsfd[7];
+	return cr;
+}
+
+/* The container's namespaces, opened before anything enters them (its
+ * user namespace first: with --userns=remap root inside is not root
+ * outside).  A user namespace that is the host's own is not entered. */
+static const struct { const char *n; int t; } md_exec_nss[] = {
+	{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
+	{"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+
+static int md_exec_open_ns(pid_t target, int nsfd[7])
+{
+	for (size_t i = 0; i < 7; i++)
+		nsfd[i] = -1;
 	for (size_t i = 0; i < 7; i++) {
-		char *p = md_asprintf("/proc/%d/ns/%s", (int)target, nss[i].n);
+		char *p = md_asprintf("/proc/%d/ns/%s", (int)target, md_exec_nss[i].n);
 		nsfd[i] = open(p, O_RDONLY | O_CLOEXEC);
 		free(p);
 		struct stat a1, a2;
-		if (nsfd[i] >= 0 && nss[i].t == CLONE_NEWUSER &&
+		if (nsfd[i] >= 0 && md_exec_nss[i].t == CLONE_NEWUSER &&
 		    (stat("/proc/self/ns/user", &a1) < 0 || fstat(nsfd[i], &a2) < 0 || (a1.st_ino == a2.st_ino && a1.st_dev == a2.st_dev))) {
 			close(nsfd[i]); /* the host's own user namespace */
 			nsfd[i] = -1;
-		} else if (nsfd[i] < 0 && nss[i].t != CLONE_NEWCGROUP && nss[i].t != CLONE_NEWUSER) {
-			md_errno("open the container's %s namespace", nss[i].n);
-			return md_fail(126);
+		} else if (nsfd[i] < 0 && md_exec_nss[i].t != CLONE_NEWCGROUP && md_exec_nss[i].t != CLONE_NEWUSER) {
+			return md_errno("open the container's %s namespace", md_exec_nss[i].n);
 		}
 	}
-	int pty = -1, pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return md_fail(126);
-	if (!tty && !det && (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 || (in && pipe2(pin, O_CLOEXEC) < 0)))
-		return md_fail(126);
-	/* the terminal size, read here: the helper will not see our files */
-	struct winsize ws0;
-	int have_ws = tty && md_tty_size(&ws0) == 0;
-	fflush(NULL);
-	pid_t helper = fork();
-	if (helper < 0) {
-		md_errno("fork");
-		return md_fail(126);
+	return 0;
+}
+
+/* The command's stdio, in the container: /dev/null (detached), the
+ * terminal's slave side, or the relay's pipes. */
+static void md_exec_child_stdio(struct md_spec *sp, const struct md_exec *e, int pty, int pin, int pout, int perr)
+{
+	if (e->detach) {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+	} else if (e->tty) {
+		setsid();
+		int slave = ioctl(pty, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+		if (slave < 0) {
+			int n;
+			char name[64];
+			if (ioctl(pty, TIOCGPTN, &n) == 0) {
+				snprintf(name, sizeof name, "/dev/pts/%d", n);
+				slave = open(name, O_RDWR | O_NOCTTY);
+			}
+		}
+		if (slave < 0) {
+			md_errno("open the terminal");
+			md_child_fail(sp, 126);
+		}
+		ioctl(slave, TIOCSCTTY, 0);
+		dup2(slave, 0);
+		dup2(slave, 1);
+		dup2(slave, 2);
+	} else {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(e->in ? pin : nul, 0);
+		dup2(pout, 1);
+		dup2(perr, 2);
 	}
-	if (helper == 0) {
-		close(sv[0]);
-		/* the relay's ends of the pipes stay with the relay alone, or
-		 * the command would never see the end of its input */
-		int theirs[] = {pin[1], pout[0], perr[0]};
-		for (size_t i = 0; i < MD_ARRAY_LEN(theirs); i++)
-			if (theirs[i] >= 0)
-				close(theirs[i]);
-		sp.sync = sv[1];
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-		if (det)
-			setsid();
-		if (md_cg_attach(md_cgroup_parent(), id, getpid()) < 0)
-			md_child_fail(&sp, 126);
-		for (size_t i = 0; i < 7; i++)
-			if (nsfd[i] >= 0 && setns(nsfd[i], nss[i].t) < 0 && nss[i].t != CLONE_NEWCGROUP) {
-				md_errno("enter the container's %s namespace", nss[i].n);
-				md_child_fail(&sp, 126);
-			}
-		if (tty) {
-			/* a terminal of the container's devpts, handed to the relay */
-			pty = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-			int unlock = 0;
-			if (pty < 0 || ioctl(pty, TIOCSPTLCK, &unlock) < 0) {
-				md_errno("open a terminal in the container");
-				md_child_fail(&sp, 126);
-			}
-			if (have_ws)
-				ioctl(pty, TIOCSWINSZ, &ws0);
-			if (md_fd_pass(sv[1], pty) < 0) {
-				md_errno("pass the terminal");
-				md_child_fail(&sp, 126);
-			}
-		}
-		/* the command is forked as the relay's child (CLONE_PARENT, as
-		 * runc does): the helper can leave, and nothing but the command
-		 * stays in the container's cgroup */
-		fflush(NULL);
-		pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
-		if (pid < 0) {
-			md_errno("fork in the container");
-			md_child_fail(&sp, 126);
-		}
-		if (pid > 0) {
-			char pb[24];
-			int n = snprintf(pb, sizeof pb, "p%d\n", (int)pid);
-			md_write_all(sv[1], pb, (size_t)n);
-			_exit(0);
-		}
-		if (det) {
-			int nul = open("/dev/null", O_RDWR);
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		} else if (tty) {
-			setsid();
-			int slave = ioctl(pty, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-			if (slave < 0) {
-				int n;
-				char name[64];
-				if (ioctl(pty, TIOCGPTN, &n) == 0) {
-					snprintf(name, sizeof name, "/dev/pts/%d", n);
-					slave = open(name, O_RDWR | O_NOCTTY);
-				}
-			}
-			if (slave < 0) {
-				md_errno("open the terminal");
-				md_child_fail(&sp, 126);
-			}
-			ioctl(slave, TIOCSCTTY, 0);
-			dup2(slave, 0);
-			dup2(slave, 1);
-			dup2(slave, 2);
-		} else {
-			int nul = open("/dev/null", O_RDWR);
-			dup2(in ? pin[0] : nul, 0);
-			dup2(pout[1], 1);
-			dup2(perr[1], 2);
-		}
-		struct md_cred crd;
-		if (md_cred_resolve(sp.user, &crd, sp.groupadd) < 0)
-			md_child_fail(&sp, 126);
-		int have_home = 0, nenv = 0;
-		for (char **e = sp.envp; e && *e; e++, nenv++)
-			have_home |= md_startswith(*e, "HOME=");
-		if (!have_home) {
-			sp.envp = md_realloc(sp.envp, (size_t)(nenv + 2) * sizeof *sp.envp);
-			sp.envp[nenv] = md_asprintf("HOME=%s", crd.home);
-			sp.envp[nenv + 1] = NULL;
-		}
-		if (chdir(sp.cwd && *sp.cwd ? sp.cwd : "/") < 0) {
-			md_errno("chdir to %s", sp.cwd);
-			md_child_fail(&sp, 126);
-		}
-		char exe[PATH_MAX];
-		if (md_find_exec(sp.argv[0], sp.envp, exe, sizeof exe) < 0) {
-			md_err("exec: \"%s\": executable file not found in $PATH", sp.argv[0]);
-			md_child_fail(&sp, 127);
-		}
-		if (md_child_privs(&sp, &crd) < 0)
-			md_child_fail(&sp, 126);
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != sp.sync)
-				close(fd);
-		execve(exe, sp.argv, sp.envp);
-		int e = errno;
-		md_err("exec: \"%s\": %s", sp.argv[0], strerror(e));
-		md_child_fail(&sp, e == ENOENT ? 127 : 126);
+}
+
+/* The command itself, forked into the container's PID namespace: its
+ * credentials, home, working directory, privileges, then exec. */
+static MD_NORETURN void md_exec_command(struct md_spec *sp)
+{
+	struct md_cred crd;
+	if (md_cred_resolve(sp->user, &crd, sp->groupadd) < 0)
+		md_child_fail(sp, 126);
+	int have_home = 0, nenv = 0;
+	for (char **v = sp->envp; v && *v; v++, nenv++)
+		have_home |= md_startswith(*v, "HOME=");
+	if (!have_home) {
+		sp->envp = md_realloc(sp->envp, (size_t)(nenv + 2) * sizeof *sp->envp);
+		sp->envp[nenv] = md_asprintf("HOME=%s", crd.home);
+		sp->envp[nenv + 1] = NULL;
 	}
-	close(sv[1]);
+	if (chdir(sp->cwd && *sp->cwd ? sp->cwd : "/") < 0) {
+		md_errno("chdir to %s", sp->cwd);
+		md_child_fail(sp, 126);
+	}
+	char exe[PATH_MAX];
+	if (md_find_exec(sp->argv[0], sp->envp, exe, sizeof exe) < 0) {
+		md_err("exec: \"%s\": executable file not found in $PATH", sp->argv[0]);
+		md_child_fail(sp, 127);
+	}
+	if (md_child_privs(sp, &crd) < 0)
+		md_child_fail(sp, 126);
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != sp->sync)
+			close(fd);
+	execve(exe, sp->argv, sp->envp);
+	int err = errno;
+	md_err("exec: \"%s\": %s", sp->argv[0], strerror(err));
+	md_child_fail(sp, err == ENOENT ? 127 : 126);
+}
+
+/* The helper: joins the container's cgroup and namespaces, makes the
+ * terminal, and forks the command as the relay's child (CLONE_PARENT, as
+ * runc does), so that it can leave and nothing but the command stays in
+ * the container's cgroup.  It sends the terminal and "pPID\n". */
+static MD_NORETURN void md_exec_helper(struct md_spec *sp, const struct md_exec *e, int nsfd[7], int io[6],
+                                      const struct winsize *ws)
+{
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (e->detach)
+		setsid();
+	if (md_cg_attach(md_cgroup_parent(), e->id, getpid()) < 0)
+		md_child_fail(sp, 126);
 	for (size_t i = 0; i < 7; i++)
-		if (nsfd[i] >= 0)
-			close(nsfd[i]);
-	if (pin[0] >= 0)
-		close(pin[0]);
-	if (pout[1] >= 0)
-		close(pout[1]);
-	if (perr[1] >= 0)
-		close(perr[1]);
-	/* the helper sends the terminal (with -t) and the command's PID
-	 * ("pPID\n"), then a start error or nothing: EOF means it runs */
+		if (nsfd[i] >= 0 && setns(nsfd[i], md_exec_nss[i].t) < 0 && md_exec_nss[i].t != CLONE_NEWCGROUP) {
+			md_errno("enter the container's %s namespace", md_exec_nss[i].n);
+			md_child_fail(sp, 126);
+		}
+	int pty = -1;
+	if (e->tty) {
+		/* a terminal of the container's devpts, handed to the relay */
+		pty = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		int unlock = 0;
+		if (pty < 0 || ioctl(pty, TIOCSPTLCK, &unlock) < 0) {
+			md_errno("open a terminal in the container");
+			md_child_fail(sp, 126);
+		}
+		if (ws)
+			ioctl(pty, TIOCSWINSZ, ws);
+		if (md_fd_pass(sp->sync, pty) < 0) {
+			md_errno("pass the terminal");
+			md_child_fail(sp, 126);
+		}
+	}
+	fflush(NULL);
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0) {
+		md_errno("fork in the container");
+		md_child_fail(sp, 126);
+	}
+	if (pid > 0) {
+		char pb[24];
+		int n = snprintf(pb, sizeof pb, "p%d\n", (int)pid);
+		md_write_all(sp->sync, pb, (size_t)n);
+		_exit(0);
+	}
+	md_exec_child_stdio(sp, e, pty, io[0], io[3], io[5]);
+	md_exec_command(sp);
+}
+
+/* What the helper sent: the terminal (with -t), the command's PID, then a
+ * start error ("CODE message") or nothing.  The PID, or -1 with *code. */
+static pid_t md_exec_await(int fd, int *pty, int *code)
+{
 	char ebuf[1200];
 	size_t en = 0;
 	for (;;) {
 		int got = -1;
-		ssize_t n = md_fd_recv(sv[0], ebuf + en, sizeof ebuf - 1 - en, &got);
+		ssize_t n = md_fd_recv(fd, ebuf + en, sizeof ebuf - 1 - en, &got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (got >= 0) {
-			if (pty >= 0)
-				close(pty);
-			pty = got;
+			if (*pty >= 0)
+				close(*pty);
+			*pty = got;
 			if (n == 0)
 				continue; /* the terminal's byte alone */
 		}
@@ -20531,9 +20538,7 @@ static int md_cmd_exec(struct md_args *a)
 		}
 		en += (size_t)n;
 	}
-	close(sv[0]);
 	ebuf[en] = 0;
-	waitpid(helper, NULL, 0);
 	pid_t pid = -1;
 	char *msg = ebuf;
 	if (ebuf[0] == 'p') {
@@ -20541,22 +20546,23 @@ static int md_cmd_exec(struct md_args *a)
 		msg = strchr(ebuf, '\n');
 		msg = msg ? msg + 1 : ebuf + en;
 	}
+	*code = 126;
 	if (*msg) {
-		int code = atoi(msg);
+		*code = atoi(msg) ? atoi(msg) : 126;
 		const char *m = strchr(msg, ' ');
 		md_err("%s", m ? m + 1 : msg);
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
-		return md_fail(code ? code : 126);
+		return -1;
 	}
-	if (pid <= 0 || (tty && pty < 0)) {
-		md_err("the command did not start in the container");
-		return md_fail(126);
-	}
-	if (det)
-		return 0;
-	/* relay: our stdio <-> the command's pipes or terminal */
-	if (tty && isatty(0) && tcgetattr(0, &md_tty_saved) == 0) {
+	return pid > 0 ? pid : md_err("the command did not start in the container");
+}
+
+/* Relay our stdio to the command's terminal or pipes until its output ends;
+ * returns its exit status. */
+static int md_exec_relay(const struct md_exec *e, pid_t pid, int pty, int io[6])
+{
+	if (e->tty && isatty(0) && tcgetattr(0, &md_tty_saved) == 0) {
 		struct termios raw = md_tty_saved;
 		cfmakeraw(&raw);
 		if (tcsetattr(0, TCSADRAIN, &raw) == 0) {
@@ -20569,14 +20575,12 @@ static int md_cmd_exec(struct md_args *a)
 	sigemptyset(&wss);
 	sigaddset(&wss, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &wss, NULL);
-	int wfd = tty ? signalfd(-1, &wss, SFD_CLOEXEC) : -1;
-	int in_open = in || tty;
-	int outs[2] = {tty ? pty : pout[0], tty ? -1 : perr[0]};
-	int tofd = tty ? pty : pin[1];
-	for (;;) {
+	int wfd = e->tty ? signalfd(-1, &wss, SFD_CLOEXEC) : -1;
+	int in_open = e->in || e->tty;
+	int outs[2] = {e->tty ? pty : io[2], e->tty ? -1 : io[4]};
+	int tofd = e->tty ? pty : io[1];
+	while (outs[0] >= 0 || outs[1] >= 0) {
 		struct pollfd pf[4] = {{outs[0], POLLIN, 0}, {outs[1], POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {wfd, POLLIN, 0}};
-		if (outs[0] < 0 && outs[1] < 0)
-			break;
 		if (poll(pf, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -20609,7 +20613,7 @@ static int md_cmd_exec(struct md_args *a)
 				md_write_all(tofd, buf, (size_t)n);
 			else {
 				in_open = 0;
-				if (!tty && tofd >= 0) {
+				if (!e->tty && tofd >= 0) {
 					close(tofd);
 					tofd = -1;
 				}
@@ -20617,11 +20621,140 @@ static int md_cmd_exec(struct md_args *a)
 		}
 	}
 	md_tty_restore();
-	(void)md_pump;
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Run the exec here (already sealed, or no sealed copy possible).  The
+ * command's exit status (0 when detached), or -1 with *code: 126 or 127
+ * when the command could not start, 1 when the container cannot take it. */
+static int md_exec_run(const struct md_exec *e, int *code)
+{
+	struct md_ctr c;
+	struct md_spec sp;
+	pid_t target = 0;
+	*code = 1;
+	if (md_ctr_load(e->id, &c) < 0)
+		return -1;
+	md_ctr_reconcile(&c);
+	int r = md_exec_spec(e, &c, &sp, &target);
+	md_ctr_free(&c);
+	if (r < 0)
+		return -1;
+	*code = 126;
+	int nsfd[7], io[6] = {-1, -1, -1, -1, -1, -1}, sv[2], pty = -1;
+	if (md_exec_open_ns(target, nsfd) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return md_errno("socketpair");
+	if (!e->tty && !e->detach && (pipe2(io + 2, O_CLOEXEC) < 0 || pipe2(io + 4, O_CLOEXEC) < 0 || (e->in && pipe2(io, O_CLOEXEC) < 0)))
+		return md_errno("pipe");
+	/* the terminal size, read here: the helper will not see our files */
+	struct winsize ws0;
+	int have_ws = e->tty && md_tty_size(&ws0) == 0;
+	fflush(NULL);
+	pid_t helper = fork();
+	if (helper < 0)
+		return md_errno("fork");
+	if (helper == 0) {
+		/* the relay's ends of the pipes stay with the relay alone, or
+		 * the command would never see the end of its input */
+		close(sv[0]);
+		int theirs[] = {io[1], io[2], io[4]};
+		for (size_t i = 0; i < MD_ARRAY_LEN(theirs); i++)
+			if (theirs[i] >= 0)
+				close(theirs[i]);
+		sp.sync = sv[1];
+		md_exec_helper(&sp, e, nsfd, io, have_ws ? &ws0 : NULL);
+	}
+	close(sv[1]);
+	int ours[] = {nsfd[0], nsfd[1], nsfd[2], nsfd[3], nsfd[4], nsfd[5], nsfd[6], io[0], io[3], io[5]};
+	for (size_t i = 0; i < MD_ARRAY_LEN(ours); i++)
+		if (ours[i] >= 0)
+			close(ours[i]);
+	pid_t pid = md_exec_await(sv[0], &pty, code);
+	close(sv[0]);
+	waitpid(helper, NULL, 0);
+	if (pid < 0)
+		return -1;
+	if (e->tty && pty < 0)
+		return md_err("the command did not start in the container");
+	if (e->detach)
+		return 0;
+	return md_exec_relay(e, pid, pty, io);
+}
+
+/* Run an exec from a sealed copy of minidock: this process becomes it
+ * (its exit status is the command's).  Returns only where no sealed copy
+ * can be made, after running the exec here. */
+static int md_exec(const struct md_exec *e, int *code)
+{
+	if (!getenv("MINIDOCK_SEALED")) {
+		int mfd = md_exe_memfd();
+		if (mfd >= 0) {
+			char *js = md_exec_dump(e);
+			setenv("MINIDOCK_EXEC", js, 1);
+			setenv("MINIDOCK_SEALED", "1", 1);
+			free(js);
+			char *argv[] = {"minidock", "--root", md_st.root, "--run-root", md_st.runroot, "__exec", NULL};
+			fflush(NULL);
+			fexecve(mfd, argv, environ);
+			close(mfd); /* no luck: non-dumpable is the remaining guard */
+			unsetenv("MINIDOCK_EXEC");
+		}
+	}
+	unsetenv("MINIDOCK_SEALED");
+	return md_exec_run(e, code);
+}
+
+/* `__exec`: the sealed copy's side of md_exec. */
+static int md_exec_main(void)
+{
+	struct md_exec e;
+	const char *js = getenv("MINIDOCK_EXEC");
+	int code = 125;
+	md_cmdname = "exec";
+	if (!js || md_exec_load(js, &e) < 0)
+		return md_fail(125);
+	unsetenv("MINIDOCK_EXEC");
+	int r = md_exec_run(&e, &code);
+	md_exec_free(&e);
+	return r < 0 ? md_fail(code) : r;
+}
+
+static int md_cmd_exec(struct md_args *a)
+{
+	struct md_exec e;
+	memset(&e, 0, sizeof e);
+	if (md_ctr_find(a->pos.v[0], e.id) < 0)
+		return md_fail(1);
+	/* --env-file files, then -e; -e NAME takes NAME's value here */
+	e.env = md_json_new(MD_J_ARR);
+	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, "env");
+	for (size_t i = 0; i < ef->n; i++)
+		if (md_env_file(ef->v[i], e.env) < 0) {
+			md_exec_free(&e);
+			return md_fail(125);
+		}
+	for (size_t i = 0; i < es->n; i++) {
+		const char *v = strchr(es->v[i], '=') ? NULL : getenv(es->v[i]);
+		char *kv = v ? md_asprintf("%s=%s", es->v[i], v) : NULL;
+		if (v || strchr(es->v[i], '='))
+			md_json_push(e.env, md_json_newstr(kv ? kv : es->v[i]));
+		free(kv);
+	}
+	e.cmd = md_jarr_strs(&(struct md_strv){a->pos.v + 1, a->pos.n - 1, 0});
+	e.user = md_opt(a, "user") ? md_strdup(md_opt(a, "user")) : NULL;
+	e.workdir = md_opt(a, "workdir") ? md_strdup(md_opt(a, "workdir")) : NULL;
+	e.tty = md_flag(a, "tty");
+	e.in = md_flag(a, "interactive");
+	e.detach = md_flag(a, "detach");
+	e.privileged = md_flag(a, "privileged");
+	int code, r = md_exec(&e, &code);
+	md_exec_free(&e);
+	return r < 0 ? md_fail(code) : r;
 }
 
 /* ---- a tree as a tar stream (export, cp) ---- */
@@ -25584,6 +25717,8 @@ MD_MAIN(int argc, char **argv)
 		md_help_main(stdout);
 		return 0;
 	}
+	if (strcmp(argv[i], "__exec") == 0)
+		return md_exec_main();
 	if (strcmp(argv[i], "__monitor") == 0 && i + 1 < argc) {
 		md_cmdname = "monitor";
 		return md_monitor_main(argv[i + 1], i + 2 < argc ? atoi(argv[i + 2]) : -1);
