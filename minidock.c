@@ -20078,13 +20078,12 @@ static double md_log_time(const char *line)
 	return md_time_parsef(ts, &t) < 0 ? 0 : t;
 }
 
-/* logs for an API client that asked for one stream: 1 stdout, 2 stderr */
-static int md_log_only;
-
+/* What `logs` shows: streams 1 stdout, 2 stderr (3 both); lines within
+ * since..until (0: no bound), the last tail of them (-1: all). */
 struct md_logopt {
-	int timestamps;
+	int timestamps, follow, streams;
 	double since, until;
-	int details;
+	long long tail;
 };
 
 /* Print one log line "TIME STREAM F|P DATA" to stdout or stderr. */
@@ -20105,7 +20104,7 @@ static void md_log_emit(const char *line, size_t len, const struct md_logopt *o,
 		return;
 	}
 	int fd = strcmp(s + 1, "stderr") == 0 ? 2 : 1;
-	if (md_log_only && md_log_only != fd) {
+	if (!(o->streams & fd)) {
 		free(copy);
 		return;
 	}
@@ -20128,42 +20127,75 @@ static void md_log_emit(const char *line, size_t len, const struct md_logopt *o,
 	free(copy);
 }
 
-static int md_cmd_logs(struct md_args *a)
+/* The container's log files, oldest rotated one first. */
+static void md_log_files(const char *log, struct md_strv *files)
 {
-	char id[65];
-	struct md_logopt o = {md_flag(a, "timestamps"), 0, 0, 0};
-	const char *v;
-	if ((v = md_opt(a, "since")) && md_parse_since(v, &o.since) < 0)
-		return md_fail(125);
-	if ((v = md_opt(a, "until")) && md_parse_since(v, &o.until) < 0)
-		return md_fail(125);
-	long long tail = -1;
-	if ((v = md_opt(a, "tail")) && strcmp(v, "all") != 0 && (md_parse_int(v, &tail, "--tail") < 0 || tail < 0))
-		return md_fail(125);
-	if (md_ctr_find(a->pos.v[0], id) < 0)
-		return md_fail(1);
-	char *log = md_ctr_logpath(id);
-	/* oldest rotated file first */
-	struct md_strv files = {0};
 	for (int i = 9; i >= 1; i--) {
 		char *p = md_asprintf("%s.%d", log, i);
 		if (md_path_exists(p))
-			md_strv_push(&files, p);
+			md_strv_push(files, p);
 		free(p);
 	}
-	md_strv_push(&files, log);
-	/* count lines to skip for --tail */
+	md_strv_push(files, log);
+}
+
+/* Follow the log from pos while the container runs (and across rotation). */
+static void md_log_follow(const char *id, const char *log, off_t pos, ino_t ino, const struct md_logopt *o, int *partial)
+{
+	struct md_ctr c;
+	for (;;) {
+		int running = md_ctr_load(id, &c) == 0 && (md_ctr_reconcile(&c), md_ctr_running(&c));
+		md_ctr_free(&c);
+		int fd = open(log, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0) {
+			if (st.st_ino != ino) {
+				pos = 0;
+				ino = st.st_ino;
+			}
+			if (st.st_size > pos) {
+				FILE *f = fdopen(fd, "re");
+				fd = -1;
+				fseeko(f, pos, SEEK_SET);
+				char *line = NULL;
+				size_t cap = 0;
+				ssize_t n;
+				while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+					md_log_emit(line, (size_t)n - 1, o, partial);
+					pos += n;
+				}
+				free(line);
+				fclose(f);
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+		if (!running)
+			break;
+		usleep(100000);
+	}
+	md_err_clear();
+}
+
+/* Write a container's log to md_out, as o says (the CLI's logs and the
+ * API's). */
+static int md_ctr_logs(const char *id, const struct md_logopt *o)
+{
+	char *log = md_ctr_logpath(id);
+	struct md_strv files = {0};
+	md_log_files(log, &files);
+	/* count lines to skip for the tail */
 	long long total = 0, skip = 0;
-	if (tail >= 0) {
+	if (o->tail >= 0) {
 		for (size_t i = 0; i < files.n; i++) {
 			FILE *f = fopen(files.v[i], "re");
-			int c;
-			while (f && (c = getc(f)) != EOF)
-				total += c == '\n';
+			int ch;
+			while (f && (ch = getc(f)) != EOF)
+				total += ch == '\n';
 			if (f)
 				fclose(f);
 		}
-		skip = total > tail ? total - tail : 0;
+		skip = total > o->tail ? total - o->tail : 0;
 	}
 	int partial = 0;
 	long long lineno = 0;
@@ -20180,7 +20212,7 @@ static int md_cmd_logs(struct md_args *a)
 			if (line[n - 1] != '\n')
 				break; /* a line still being written */
 			if (lineno++ >= skip)
-				md_log_emit(line, (size_t)n - 1, &o, &partial);
+				md_log_emit(line, (size_t)n - 1, o, &partial);
 			pos += n;
 		}
 		if (i + 1 == files.n) {
@@ -20193,43 +20225,26 @@ static int md_cmd_logs(struct md_args *a)
 		fclose(f);
 	}
 	md_strv_free(&files);
-	if (md_flag(a, "follow")) {
-		/* follow the file while the container runs (and across rotation) */
-		struct md_ctr c;
-		for (;;) {
-			int running = md_ctr_load(id, &c) == 0 && (md_ctr_reconcile(&c), md_ctr_running(&c));
-			md_ctr_free(&c);
-			int fd = open(log, O_RDONLY | O_CLOEXEC);
-			struct stat st;
-			if (fd >= 0 && fstat(fd, &st) == 0) {
-				if (st.st_ino != ino) {
-					pos = 0;
-					ino = st.st_ino;
-				}
-				if (st.st_size > pos) {
-					FILE *f = fdopen(fd, "re");
-					fd = -1;
-					fseeko(f, pos, SEEK_SET);
-					char *line = NULL;
-					size_t cap = 0;
-					ssize_t n;
-					while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
-						md_log_emit(line, (size_t)n - 1, &o, &partial);
-						pos += n;
-					}
-					free(line);
-					fclose(f);
-				}
-			}
-			if (fd >= 0)
-				close(fd);
-			if (!running)
-				break;
-			usleep(100000);
-		}
-	}
+	if (o->follow)
+		md_log_follow(id, log, pos, ino, o, &partial);
 	free(log);
 	return 0;
+}
+
+static int md_cmd_logs(struct md_args *a)
+{
+	char id[65];
+	struct md_logopt o = {md_flag(a, "timestamps"), md_flag(a, "follow"), 3, 0, 0, -1};
+	const char *v;
+	if ((v = md_opt(a, "since")) && md_parse_since(v, &o.since) < 0)
+		return md_fail(125);
+	if ((v = md_opt(a, "until")) && md_parse_since(v, &o.until) < 0)
+		return md_fail(125);
+	if ((v = md_opt(a, "tail")) && strcmp(v, "all") != 0 && (md_parse_int(v, &o.tail, "--tail") < 0 || o.tail < 0))
+		return md_fail(125);
+	if (md_ctr_find(a->pos.v[0], id) < 0)
+		return md_fail(1);
+	return md_ctr_logs(id, &o) < 0 ? md_fail(1) : 0;
 }
 
 /* ---- exec ---- */
@@ -24691,39 +24706,17 @@ static int md_api_ctr_logs(struct md_api_ctx *x)
 	int o = md_api_qbool(x->r, "stdout", 0), e = md_api_qbool(x->r, "stderr", 0);
 	if (!o && !e)
 		return md_api_err(x->c, 400, "Bad parameters: you must choose at least one stream");
-	char since[64] = "", until[64] = "", tail[32] = "";
+	struct md_logopt lo = {md_api_qbool(x->r, "timestamps", 0), md_api_qbool(x->r, "follow", 0), o | e << 1, 0, 0, -1};
 	const char *v;
-	if ((v = md_api_q(x->r, "since")) && strcmp(v, "0"))
-		snprintf(since, sizeof since, "%s", v);
-	if ((v = md_api_q(x->r, "until")) && strcmp(v, "0"))
-		snprintf(until, sizeof until, "%s", v);
-	if ((v = md_api_q(x->r, "tail")))
-		snprintf(tail, sizeof tail, "%s", v);
-	char *argv[16];
-	int k = 0;
-	argv[k++] = "logs";
-	if (md_api_qbool(x->r, "follow", 0))
-		argv[k++] = "-f";
-	if (md_api_qbool(x->r, "timestamps", 0))
-		argv[k++] = "-t";
-	if (*since) {
-		argv[k++] = "--since";
-		argv[k++] = since;
-	}
-	if (*until) {
-		argv[k++] = "--until";
-		argv[k++] = until;
-	}
-	if (*tail) {
-		argv[k++] = "--tail";
-		argv[k++] = tail;
-	}
-	argv[k++] = id;
-	argv[k] = NULL;
+	if ((v = md_api_q(x->r, "since")) && strcmp(v, "0") && md_parse_since(v, &lo.since) < 0)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	if ((v = md_api_q(x->r, "until")) && strcmp(v, "0") && md_parse_since(v, &lo.until) < 0)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	if ((v = md_api_q(x->r, "tail")) && *v && strcmp(v, "all") && (md_parse_int(v, &lo.tail, "tail") < 0 || lo.tail < 0))
+		return md_api_err(x->c, 400, "%s", md_errmsg);
 	md_api_head(x->c, 200, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", -1);
 	md_api_stdio(x->c, !tty);
-	md_log_only = o && !e ? 1 : !o && e ? 2 : 0;
-	md_run_cmd(md_cmd_find("logs", NULL), NULL, k - 1, argv + 1);
+	md_ctr_logs(id, &lo);
 	fflush(NULL);
 	_exit(0);
 }
@@ -25027,63 +25020,44 @@ static int md_api_exec_start(struct md_api_ctx *x)
 		snprintf(b, sizeof b, "%d %d\n", atoi(md_json_at(cs, 0)->s), atoi(md_json_at(cs, 1)->s));
 		md_write_file_atomic(szp, b, strlen(b), 0600);
 	}
-	struct md_strv av = {0};
-	md_strv_push(&av, "minidock");
-	md_strv_push(&av, "--root");
-	md_strv_push(&av, md_st.root);
-	md_strv_push(&av, "--run-root");
-	md_strv_push(&av, md_st.runroot);
-	md_strv_push(&av, "exec");
-	if (det)
-		md_strv_push(&av, "-d");
-	if (tty)
-		md_strv_push(&av, "-t");
-	if (in)
-		md_strv_push(&av, "-i");
-	if (md_json_is(md_json_get(cfg, "Privileged"), MD_J_TRUE))
-		md_strv_push(&av, "--privileged");
-	const char *u = md_json_gets(cfg, "User"), *w = md_json_gets(cfg, "WorkingDir");
-	if (u && *u) {
-		md_strv_push(&av, "-u");
-		md_strv_push(&av, u);
-	}
-	if (w && *w) {
-		md_strv_push(&av, "-w");
-		md_strv_push(&av, w);
-	}
+	struct md_exec e;
+	memset(&e, 0, sizeof e);
+	snprintf(e.id, sizeof e.id, "%s", md_json_gets(j, "ContainerID") ? md_json_gets(j, "ContainerID") : "");
+	e.cmd = md_json_clone(md_json_get(cfg, "Cmd"));
+	e.env = md_json_new(MD_J_ARR);
 	struct md_json *env = md_json_get(cfg, "Env");
-	for (struct md_json *e = env ? env->child : NULL; e; e = e->next)
-		if (md_json_str(e)) {
-			md_strv_push(&av, "-e");
-			md_strv_push(&av, e->s);
-		}
-	md_strv_push(&av, md_json_gets(j, "ContainerID"));
-	for (struct md_json *a = md_json_get(cfg, "Cmd")->child; a; a = a->next)
-		md_strv_push(&av, md_json_str(a) ? a->s : "");
+	for (struct md_json *v = md_json_is(env, MD_J_ARR) ? env->child : NULL; v; v = v->next)
+		if (md_json_str(v) && strchr(v->s, '='))
+			md_json_push(e.env, md_json_newstr(v->s));
+	const char *u = md_json_gets(cfg, "User"), *w = md_json_gets(cfg, "WorkingDir");
+	e.user = u && *u ? md_strdup(u) : NULL;
+	e.workdir = w && *w ? md_strdup(w) : NULL;
+	e.tty = tty;
+	e.in = in;
+	e.detach = det;
+	e.privileged = md_json_is(md_json_get(cfg, "Privileged"), MD_J_TRUE);
 	md_json_free(body);
-	if (!det) {
+	if (!det)
 		md_api_hijack(x->c, tty);
-	}
 	fflush(NULL);
 	pid_t p = fork();
 	if (p == 0) {
-		if (det) {
-			int nul = open("/dev/null", O_RDWR);
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		} else {
-			dup2(x->c->fd, 0);
-			dup2(x->c->fd, 1);
-			dup2(x->c->fd, 2);
+		/* the exec's stdio is the client's stream (or nothing) */
+		int nul = open("/dev/null", O_RDWR), io = det ? nul : x->c->fd;
+		dup2(io, 0);
+		dup2(io, 1);
+		dup2(io, 2);
+		md_api_child = 1;
+		md_out_mux = !det && !tty;
+		if (!det)
 			setenv("MINIDOCK_API_STREAM", tty ? "raw" : "mux", 1);
-		}
 		setenv("MINIDOCK_TTY_SIZE_FILE", szp, 1);
 		md_close_fds_from(3);
-		execv("/proc/self/exe", av.v);
-		_exit(126);
+		int code, r = md_exec(&e, &code);
+		fflush(NULL);
+		_exit(r < 0 ? md_fail(code) : r);
 	}
-	md_strv_free(&av);
+	md_exec_free(&e);
 	free(szp);
 	if (p < 0) {
 		md_json_free(j);
