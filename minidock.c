@@ -21323,105 +21323,132 @@ static int md_cmd_stats(struct md_args *a)
 	return 0;
 }
 
-static int md_cmd_top(struct md_args *a)
+/* One process as `ps -ef` shows it: UID PID PPID C STIME TTY TIME CMD. */
+static struct md_json *md_top_row(pid_t pid, time_t boot, double uptime, long hz)
 {
-	char id[65];
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+	char *stat = md_read_file(p, 4096, NULL);
+	if (!stat)
+		return NULL;
+	char *rp = strrchr(stat, ')');
+	/* after "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime cutime cstime priority nice
+	 * num_threads itrealvalue starttime */
+	long long f[20] = {0};
+	char st[8];
+	const char *q = rp ? md_scan_word(rp + 1, st, sizeof st) : NULL;
+	for (int k = 1; q && k < 20; k++)
+		q = md_scan_i64(q, &f[k]);
+	free(stat);
+	if (!q)
+		return NULL;
+	int ppid = (int)f[1], tty = (int)f[4];
+	unsigned long long ut = (unsigned long long)f[11], stt = (unsigned long long)f[12], start = (unsigned long long)f[19];
+	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+	char *status = md_read_file(p, 65536, NULL);
+	char *u = status ? strstr(status, "\nUid:") : NULL;
+	unsigned uid = u ? (unsigned)strtoul(u + 5, NULL, 10) : 0;
+	free(status);
+	char uname[64], uidn[16], *pw[8] = {0};
+	snprintf(uidn, sizeof uidn, "%u", uid);
+	snprintf(uname, sizeof uname, "%s", md_pw_lookup("/etc/passwd", uidn, 3, pw) ? pw[0] : uidn);
+	for (int k = 0; k < 8; k++)
+		free(pw[k]);
+	snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
+	size_t cl = 0;
+	char *cmd = md_read_file(p, 65536, &cl);
+	for (size_t k = 0; cmd && k + 1 < cl; k++)
+		if (!cmd[k])
+			cmd[k] = ' ';
+	char spid[16], sppid[16], stime[16], ttys[16], tm[32], cpu[8];
+	snprintf(spid, sizeof spid, "%d", (int)pid);
+	snprintf(sppid, sizeof sppid, "%d", ppid);
+	time_t started = boot + (time_t)(start / (unsigned long long)hz);
+	struct tm tmv;
+	localtime_r(&started, &tmv);
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	if (time(NULL) - started > 86400) /* ps's "%b%d" */
+		snprintf(stime, sizeof stime, "%.3s%02d", months + 3 * (tmv.tm_mon % 12), tmv.tm_mday);
+	else
+		snprintf(stime, sizeof stime, "%02d:%02d", tmv.tm_hour, tmv.tm_min);
+	snprintf(ttys, sizeof ttys, tty ? "pts/%d" : "?", minor((dev_t)tty));
+	unsigned long long secs = (ut + stt) / (unsigned long long)hz;
+	snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+	double age = uptime - (double)start / (double)hz;
+	snprintf(cpu, sizeof cpu, "%d", age > 0 ? (int)((double)(ut + stt) / (double)hz * 100.0 / age) : 0);
+	const char *cells[] = {uname, spid, sppid, cpu, stime, ttys, tm, cmd && *cmd ? cmd : "[?]"};
+	struct md_json *row = md_json_new(MD_J_ARR);
+	for (size_t k = 0; k < MD_ARRAY_LEN(cells); k++)
+		md_json_push(row, md_json_newstr(cells[k]));
+	free(cmd);
+	return row;
+}
+
+/* The processes of a running container, as Docker's top answers:
+ * {"Titles": [...], "Processes": [[...], ...]}. */
+static struct md_json *md_ctr_top(const char *id)
+{
 	struct md_ctr c;
-	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
-		return md_fail(1);
+	if (md_ctr_load(id, &c) < 0)
+		return NULL;
 	md_ctr_reconcile(&c);
-	if (!md_ctr_running(&c)) {
-		md_ctr_free(&c);
-		md_err("container %s is not running", id);
-		return md_fail(1);
-	}
+	int running = md_ctr_running(&c);
 	md_ctr_free(&c);
-	if (a->pos.n > 1) {
-		md_err("ps options are not supported: minidock top prints UID PID PPID C STIME TTY TIME CMD");
-		return md_fail(1);
-	}
+	if (!running)
+		return md_errk(MD_EK_CONFLICT, "container %s is not running", id), NULL;
 	pid_t *pids = NULL;
 	size_t n = 0;
 	if (md_cg_pids(md_cgroup_parent(), id, &pids, &n) < 0)
-		return md_fail(1);
+		return NULL;
 	long hz = sysconf(_SC_CLK_TCK);
-	double uptime = 0;
 	char *up = md_read_file("/proc/uptime", 256, NULL);
-	if (up)
-		uptime = md_strtod(up, NULL);
+	double uptime = up ? md_strtod(up, NULL) : 0;
 	free(up);
 	time_t boot = time(NULL) - (time_t)uptime;
-	struct md_table tab = {8, {0}};
-	md_table_add(&tab, (const char *[]){"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"});
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	struct md_json *ti = md_json_set(o, "Titles", md_json_new(MD_J_ARR));
+	static const char *const titles[] = {"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"};
+	for (size_t k = 0; k < MD_ARRAY_LEN(titles); k++)
+		md_json_push(ti, md_json_newstr(titles[k]));
+	struct md_json *pr = md_json_set(o, "Processes", md_json_new(MD_J_ARR));
 	for (size_t i = 0; i < n; i++) {
-		char p[64];
-		snprintf(p, sizeof p, "/proc/%d/stat", (int)pids[i]);
-		char *stat = md_read_file(p, 4096, NULL);
-		if (!stat)
-			continue;
-		char *rp = strrchr(stat, ')');
-		int ppid = 0, tty = 0;
-		unsigned long long ut = 0, stt = 0, start = 0;
-		/* after "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt
-		 * cminflt majflt cmajflt utime stime cutime cstime priority nice
-		 * num_threads itrealvalue starttime */
-		long long f[20] = {0};
-		char st[8];
-		const char *q = rp ? md_scan_word(rp + 1, st, sizeof st) : NULL;
-		for (int k = 1; q && k < 20; k++)
-			q = md_scan_i64(q, &f[k]);
-		if (!q) {
-			free(stat);
-			continue;
-		}
-		ppid = (int)f[1], tty = (int)f[4];
-		ut = (unsigned long long)f[11], stt = (unsigned long long)f[12], start = (unsigned long long)f[19];
-		free(stat);
-		snprintf(p, sizeof p, "/proc/%d/status", (int)pids[i]);
-		char *status = md_read_file(p, 65536, NULL);
-		unsigned uid = 0;
-		char *u = status ? strstr(status, "\nUid:") : NULL;
-		if (u)
-			uid = (unsigned)strtoul(u + 5, NULL, 10);
-		free(status);
-		char uname[64];
-		char *pw[8] = {0};
-		char uidn[16];
-		snprintf(uidn, sizeof uidn, "%u", uid);
-		if (md_pw_lookup("/etc/passwd", uidn, 3, pw))
-			snprintf(uname, sizeof uname, "%s", pw[0]);
-		else
-			snprintf(uname, sizeof uname, "%u", uid);
-		for (int k = 0; k < 8; k++)
-			free(pw[k]);
-		snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pids[i]);
-		size_t cl = 0;
-		char *cmd = md_read_file(p, 65536, &cl);
-		for (size_t k = 0; cmd && k + 1 < cl; k++)
-			if (!cmd[k])
-				cmd[k] = ' ';
-		char spid[16], sppid[16], stime[16], ttys[16], tm[32], cpu[8];
-		snprintf(spid, sizeof spid, "%d", (int)pids[i]);
-		snprintf(sppid, sizeof sppid, "%d", ppid);
-		time_t started = boot + (time_t)(start / (unsigned long long)hz);
-		struct tm tmv;
-		localtime_r(&started, &tmv);
-		static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-		if (time(NULL) - started > 86400)   /* ps's "%b%d" */
-			snprintf(stime, sizeof stime, "%.3s%02d", months + 3 * (tmv.tm_mon % 12), tmv.tm_mday);
-		else
-			snprintf(stime, sizeof stime, "%02d:%02d", tmv.tm_hour, tmv.tm_min);
-		snprintf(ttys, sizeof ttys, tty ? "pts/%d" : "?", minor((dev_t)tty));
-		unsigned long long secs = (ut + stt) / (unsigned long long)hz;
-		snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
-		double age = uptime - (double)start / (double)hz;
-		snprintf(cpu, sizeof cpu, "%d", age > 0 ? (int)((double)(ut + stt) / (double)hz * 100.0 / age) : 0);
-		md_table_add(&tab, (const char *[]){uname, spid, sppid, cpu, stime, ttys, tm, cmd && *cmd ? cmd : "[?]"});
-		free(cmd);
+		struct md_json *row = md_top_row(pids[i], boot, uptime, hz > 0 ? hz : 100);
+		if (row)
+			md_json_push(pr, row);
 	}
 	md_err_clear();
 	free(pids);
+	return o;
+}
+
+static void md_top_table_row(struct md_table *tab, const struct md_json *row)
+{
+	const char *cells[8];
+	for (size_t k = 0; k < 8; k++)
+		cells[k] = md_json_str(md_json_at(row, k));
+	md_table_add(tab, cells);
+}
+
+static int md_cmd_top(struct md_args *a)
+{
+	char id[65];
+	if (md_ctr_find(a->pos.v[0], id) < 0)
+		return md_fail(1);
+	if (a->pos.n > 1) {
+		md_errk(MD_EK_NOTSUP, "ps options are not supported: minidock top prints UID PID PPID C STIME TTY TIME CMD");
+		return md_fail(1);
+	}
+	struct md_json *o = md_ctr_top(id);
+	if (!o)
+		return md_fail(1);
+	struct md_table tab = {8, {0}};
+	md_top_table_row(&tab, md_json_get(o, "Titles"));
+	for (struct md_json *r = md_json_get(o, "Processes")->child; r; r = r->next)
+		md_top_table_row(&tab, r);
 	md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	md_json_free(o);
 	return 0;
 }
 
@@ -24800,49 +24827,8 @@ static int md_api_ctr_top(struct md_api_ctx *x)
 	char id[65];
 	if (md_api_ctr(x, id) < 0)
 		return 0;
-	char *argv[] = {"top", id, NULL};
-	struct md_sb out = {0}, err = {0};
-	int code = md_api_cli(argv, -1, NULL, NULL, &out, &err);
-	if (code) {
-		int r = md_api_err(x->c, md_api_status_of(md_sb_str(&err), code), "%s", md_sb_str(&err));
-		md_sb_free(&out);
-		md_sb_free(&err);
-		return r;
-	}
-	/* the table: columns split on runs of spaces; CMD takes the rest */
-	struct md_json *o = md_json_new(MD_J_OBJ);
-	struct md_json *ti = md_json_set(o, "Titles", md_json_new(MD_J_ARR));
-	struct md_json *pr = md_json_set(o, "Processes", md_json_new(MD_J_ARR));
-	int ncol = 0, first = 1;
-	for (char *l = strtok(out.s ? out.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n")) {
-		struct md_json *row = first ? ti : md_json_push(pr, md_json_new(MD_J_ARR));
-		int col = 0;
-		char *p = l;
-		while (*p) {
-			while (*p == ' ')
-				p++;
-			if (!*p)
-				break;
-			char *e = p;
-			if (!first && col == ncol - 1)
-				e = p + strlen(p);
-			else
-				while (*e && *e != ' ')
-					e++;
-			char save = *e;
-			*e = 0;
-			md_json_push(row, md_json_newstr(p));
-			*e = save;
-			p = e;
-			col++;
-		}
-		if (first)
-			ncol = col;
-		first = 0;
-	}
-	md_sb_free(&out);
-	md_sb_free(&err);
-	return md_api_json(x->c, 200, o);
+	struct md_json *o = md_ctr_top(id);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c, 1);
 }
 
 static int md_api_ctr_stats(struct md_api_ctx *x)
