@@ -209,6 +209,21 @@ enum md_errkind {
 	MD_EK_FORBIDDEN, /* the caller may not do it */
 };
 
+/* Each kind's name and the HTTP status the API answers with (Docker's
+ * errdefs: invalid parameter 400, not found 404, conflict 409, not
+ * implemented 501, unavailable 503, forbidden 403, system 500).  The CLI's
+ * exit code does not depend on the kind: 125 for run and create, 1 for the
+ * others, as with Docker's CLI (md_cmd_fail_code). */
+static const struct {
+	const char *name;
+	short http;
+} md_errkinds[] = {
+	[MD_EK_INTERNAL] = {"internal", 500},     [MD_EK_INVALID] = {"invalid argument", 400},
+	[MD_EK_NOTFOUND] = {"not found", 404},    [MD_EK_CONFLICT] = {"conflict", 409},
+	[MD_EK_BUSY] = {"busy", 503},             [MD_EK_NOTSUP] = {"not supported", 501},
+	[MD_EK_FORBIDDEN] = {"forbidden", 403},
+};
+
 struct md_error {
 	enum md_errkind kind;
 	int errnum;     /* the errno behind it, or 0 */
@@ -2285,9 +2300,9 @@ static int md_ref_parse(const char *in, struct md_ref *r)
 	char buf[1024];
 	memset(r, 0, sizeof *r);
 	if (!in || !*in)
-		return md_err("invalid reference format: empty name");
+		return md_errk(MD_EK_INVALID, "invalid reference format: empty name");
 	if (strlen(in) >= sizeof buf)
-		return md_err("invalid reference format: name too long");
+		return md_errk(MD_EK_INVALID, "invalid reference format: name too long");
 	strcpy(buf, in);
 	char *at = strchr(buf, '@');
 	if (at) {
@@ -2301,14 +2316,14 @@ static int md_ref_parse(const char *in, struct md_ref *r)
 	if (colon && (!slash || colon > slash)) {
 		*colon = 0;
 		if (!md_ref_tag_ok(colon + 1))
-			return md_err("invalid reference format: bad tag \"%.130s\"", colon + 1);
+			return md_errk(MD_EK_INVALID, "invalid reference format: bad tag \"%.130s\"", colon + 1);
 		strcpy(r->tag, colon + 1);
 	}
 	char *name = buf;
 	if (!*name)
-		return md_err("invalid reference format: empty name");
+		return md_errk(MD_EK_INVALID, "invalid reference format: empty name");
 	if (strlen(name) > 255)
-		return md_err("invalid reference format: repository name must not be more than 255 characters");
+		return md_errk(MD_EK_INVALID, "invalid reference format: repository name must not be more than 255 characters");
 	char *first = strchr(name, '/');
 	const char *path = name;
 	int has_domain = 0;
@@ -2320,7 +2335,7 @@ static int md_ref_parse(const char *in, struct md_ref *r)
 		if (memchr(name, '.', fl) || memchr(name, ':', fl) ||
 		    (fl == 9 && memcmp(name, "localhost", 9) == 0) || upper) {
 			if (!md_ref_domain_ok(name, fl))
-				return md_err("invalid reference format: bad registry \"%.*s\"", (int)fl, name);
+				return md_errk(MD_EK_INVALID, "invalid reference format: bad registry \"%.*s\"", (int)fl, name);
 			memcpy(r->domain, name, fl);
 			r->domain[fl] = 0;
 			path = first + 1;
@@ -2338,9 +2353,9 @@ static int md_ref_parse(const char *in, struct md_ref *r)
 			if (isupper((unsigned char)p[i]))
 				lower_ok = 0;
 		if (!lower_ok)
-			return md_err("invalid reference format: repository name (%s) must be lowercase", path);
+			return md_errk(MD_EK_INVALID, "invalid reference format: repository name (%s) must be lowercase", path);
 		if (!md_ref_component_ok(p, n))
-			return md_err("invalid reference format: bad name component \"%.*s\"", (int)n, p);
+			return md_errk(MD_EK_INVALID, "invalid reference format: bad name component \"%.*s\"", (int)n, p);
 		if (!e)
 			break;
 		p = e + 1;
@@ -2397,7 +2412,7 @@ static int md_ref_normalize_tag(const char *in, char *out, size_t n)
 	if (md_ref_parse(in, &r) < 0)
 		return -1;
 	if (r.digest[0] && !r.tag[0])
-		return md_err("invalid reference format: \"%s\" names a digest, not a tag", in);
+		return md_errk(MD_EK_INVALID, "invalid reference format: \"%s\" names a digest, not a tag", in);
 	md_ref_familiar(&r, out, n);
 	return 0;
 }
@@ -5400,7 +5415,7 @@ static int md_platform_parse(const char *s, struct md_platform *p)
 	for (char *t = strtok(buf, "/"); t && n < 3; t = strtok(NULL, "/"))
 		f[n++] = t;
 	if (!n || strchr(s, ' ') || strlen(s) > 90)
-		return md_err("invalid platform \"%s\": expected OS/ARCH[/VARIANT]", s);
+		return md_errk(MD_EK_INVALID, "invalid platform \"%s\": expected OS/ARCH[/VARIANT]", s);
 	const char *os = n >= 2 ? f[0] : "linux", *arch = n >= 2 ? f[1] : f[0], *var = n == 3 ? f[2] : "";
 	static const char *const alias[][3] = {{"x86_64", "amd64", ""},  {"x86-64", "amd64", ""}, {"aarch64", "arm64", ""},
 	                                       {"armhf", "arm", "v7"},   {"armel", "arm", "v6"},  {"i386", "386", ""},
@@ -5417,9 +5432,9 @@ static int md_platform_parse(const char *s, struct md_platform *p)
 	for (size_t i = 0; i < MD_ARRAY_LEN(known); i++)
 		ok |= strcmp(arch, known[i]) == 0;
 	if (!ok || strcmp(os, "linux") != 0)
-		return md_err("unsupported platform \"%s\" (linux and one of amd64, arm64, arm/v5|v6|v7, 386, mips, mipsle, riscv64...)", s);
+		return md_errk(MD_EK_INVALID, "unsupported platform \"%s\" (linux and one of amd64, arm64, arm/v5|v6|v7, 386, mips, mipsle, riscv64...)", s);
 	if (*var && !(var[0] == 'v' && isdigit((unsigned char)var[1]) && !var[2]))
-		return md_err("invalid platform variant \"%s\" in \"%s\"", var, s);
+		return md_errk(MD_EK_INVALID, "invalid platform variant \"%s\" in \"%s\"", var, s);
 	snprintf(p->os, sizeof p->os, "%s", os);
 	snprintf(p->arch, sizeof p->arch, "%s", arch);
 	snprintf(p->variant, sizeof p->variant, "%s", strcmp(arch, "arm64") == 0 && strcmp(var, "v8") == 0 ? "" : var);
@@ -12116,7 +12131,7 @@ static int md_ipam_lease(struct md_json *idx, struct md_json *net, const char *c
 			              md_json_gets(net, "Subnet"));
 		const char *by = md_json_gets(leases, want);
 		if (by && strcmp(by, cid) != 0)
-			return md_err("Address already in use: %s is used by container %.12s", want, by);
+			return md_errk(MD_EK_CONFLICT, "Address already in use: %s is used by container %.12s", want, by);
 		md_json_sets(leases, want, cid);
 		snprintf(out, 32, "%s", want);
 		return 0;
@@ -12567,9 +12582,9 @@ static int md_mac_parse(const char *s, unsigned char mac[6])
 			mac[i] = (unsigned char)strtoul((char[3]){h[0], h[1], 0}, NULL, 16);
 	}
 	if (!ok)
-		return md_err("invalid MAC address \"%s\"", s ? s : "");
+		return md_errk(MD_EK_INVALID, "invalid MAC address \"%s\"", s ? s : "");
 	if (mac[0] & 1)
-		return md_err("invalid MAC address \"%s\": a multicast address", s);
+		return md_errk(MD_EK_INVALID, "invalid MAC address \"%s\": a multicast address", s);
 	return 0;
 }
 
@@ -12788,7 +12803,7 @@ static int md_port_spec(struct md_json *bindings, const char *spec)
 	if (sl) {
 		*sl = 0;
 		if (strcmp(sl + 1, "tcp") && strcmp(sl + 1, "udp"))
-			return md_err("invalid protocol \"%s\" in \"%s\" (tcp or udp)", sl + 1, spec);
+			return md_errk(MD_EK_INVALID, "invalid protocol \"%s\" in \"%s\" (tcp or udp)", sl + 1, spec);
 		snprintf(proto, sizeof proto, "%s", sl + 1);
 	}
 	char *parts[3];
@@ -12803,7 +12818,7 @@ static int md_port_spec(struct md_json *bindings, const char *spec)
 		p = c + 1;
 	}
 	if (n == 3 && strchr(parts[2], ':'))
-		return md_err("invalid port spec \"%s\"", spec);
+		return md_errk(MD_EK_INVALID, "invalid port spec \"%s\"", spec);
 	const char *ip = n == 3 ? parts[0] : "", *hp = n >= 2 ? parts[n - 2] : "", *cp = parts[n - 1];
 	int ctr, host = 0;
 	uint32_t a;
@@ -12898,7 +12913,7 @@ static struct md_json *md_ports_resolve(struct md_json *idx, struct md_json *cc,
 		if (sl)
 			snprintf(proto, sizeof proto, "%s", sl + 1);
 		if (md_port_num(num, &ctr) < 0 || (strcmp(proto, "tcp") && strcmp(proto, "udp"))) {
-			md_err("invalid port \"%s\"", k->key);
+			md_errk(MD_EK_INVALID, "invalid port \"%s\"", k->key);
 			goto fail;
 		}
 		for (struct md_json *b = md_json_is(k, MD_J_ARR) ? k->child : NULL; b; b = b->next) {
@@ -12955,7 +12970,7 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 	struct md_json *ports = md_json_get(cfg, "Ports");
 	for (struct md_json *x = ports ? ports->child : NULL; x; x = x->next)
 		if (md_port_taken(idx, cid, md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp", (int)md_json_geti(x, "HostPort", 0))) {
-			md_err("Bind for %s:%lld failed: port is already allocated", md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0",
+			md_errk(MD_EK_CONFLICT, "Bind for %s:%lld failed: port is already allocated", md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0",
 			       md_json_geti(x, "HostPort", 0));
 			md_json_free(want);
 			goto out;
@@ -13279,13 +13294,13 @@ static int md_caps_compute(const struct md_json *hc, uint64_t *out)
 	for (struct md_json *c = drop ? drop->child : NULL; c; c = c->next) {
 		int b = md_cap_parse(md_json_str(c) ? c->s : "");
 		if (b < 0)
-			return md_err("unknown capability to drop: \"%s\"", md_json_str(c) ? c->s : "?");
+			return md_errk(MD_EK_INVALID, "unknown capability to drop: \"%s\"", md_json_str(c) ? c->s : "?");
 		caps &= b == 64 ? 0 : ~(1ull << b);
 	}
 	for (struct md_json *c = add ? add->child : NULL; c; c = c->next) {
 		int b = md_cap_parse(md_json_str(c) ? c->s : "");
 		if (b < 0)
-			return md_err("unknown capability to add: \"%s\"", md_json_str(c) ? c->s : "?");
+			return md_errk(MD_EK_INVALID, "unknown capability to add: \"%s\"", md_json_str(c) ? c->s : "?");
 		caps |= b == 64 ? all : (1ull << b);
 	}
 	*out = caps & all;
@@ -17591,7 +17606,7 @@ static char *md_volume_dir(const char *name)
 static int md_volume_create(const char *name, const struct md_json *labels, int anonymous, int *created)
 {
 	if (!md_volume_name_valid(name))
-		return md_err("invalid volume name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+		return md_errk(MD_EK_INVALID, "invalid volume name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
 	char *vd = md_volume_dir(name);
 	char *meta = md_asprintf("%s/volume.json", vd);
 	int r = 0;
@@ -17718,7 +17733,7 @@ static void md_mount_add(struct md_json *ms, const char *type, const char *name,
 static int md_path_clean_abs(const char *p, const char *what)
 {
 	if (!p || p[0] != '/')
-		return md_err("invalid %s \"%s\": must be an absolute path", what, p ? p : "");
+		return md_errk(MD_EK_INVALID, "invalid %s \"%s\": must be an absolute path", what, p ? p : "");
 	return 0;
 }
 
@@ -17766,7 +17781,7 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 			int64_t b = md_parse_size(v);
 			if (b < 0) {
 				free(s);
-				return md_err("invalid tmpfs-size \"%s\"", v);
+				return md_errk(MD_EK_INVALID, "invalid tmpfs-size \"%s\"", v);
 			}
 			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%ssize=%lld", *opts ? "," : "", (long long)b);
 		} else if (!strcmp(kv, "tmpfs-mode")) {
@@ -17774,7 +17789,7 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 		} else if (!strcmp(kv, "bind-propagation") || !strcmp(kv, "volume-nocopy") || !strcmp(kv, "consistency")) {
 			/* accepted */
 		} else {
-			md_err("unexpected key \"%s\" in --mount %s", kv, spec);
+			md_errk(MD_EK_INVALID, "unexpected key \"%s\" in --mount %s", kv, spec);
 			free(s);
 			return -1;
 		}
@@ -17786,16 +17801,16 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 		if (md_path_clean_abs(src, "bind source") < 0)
 			return -1;
 		if (!md_path_exists(src))
-			return md_err("invalid mount config for type \"bind\": bind source path does not exist: %s", src);
+			return md_errk(MD_EK_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s", src);
 		md_mount_add(ms, "bind", NULL, src, dst, !ro, NULL);
 	} else if (!strcmp(type, "volume")) {
 		return md_mount_volume(ms, src, dst, !ro, newvols);
 	} else if (!strcmp(type, "tmpfs")) {
 		if (*src)
-			return md_err("invalid mount config for type \"tmpfs\": source must not be specified");
+			return md_errk(MD_EK_INVALID, "invalid mount config for type \"tmpfs\": source must not be specified");
 		md_mount_add(ms, "tmpfs", NULL, "", dst, !ro, opts);
 	} else {
-		return md_err("invalid mount type \"%s\" (supported: bind, volume, tmpfs)", type);
+		return md_errk(MD_EK_INVALID, "invalid mount type \"%s\" (supported: bind, volume, tmpfs)", type);
 	}
 	return 0;
 }
@@ -17831,7 +17846,7 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 			         !strcmp(o, "private") || !strcmp(o, "nocopy"))
 				;
 			else {
-				r = md_err("invalid mode \"%s\" in volume spec \"%s\"", o, spec);
+				r = md_errk(MD_EK_INVALID, "invalid mode \"%s\" in volume spec \"%s\"", o, spec);
 				goto out;
 			}
 		}
@@ -17849,7 +17864,7 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 		else
 			md_mount_add(ms, "bind", NULL, src, dst, rw, NULL);
 	} else if (src[0] == '.' || strchr(src, '/')) {
-		r = md_err("invalid volume spec \"%s\": a bind source must be an absolute path", spec);
+		r = md_errk(MD_EK_INVALID, "invalid volume spec \"%s\": a bind source must be an absolute path", spec);
 	} else {
 		r = md_mount_volume(ms, src, dst, rw, newvols);
 	}
@@ -17936,31 +17951,31 @@ static int md_hostconfig_validate(struct md_json *hc)
 {
 	long long mem = md_json_geti(hc, "Memory", 0), swap = md_json_geti(hc, "MemorySwap", 0);
 	if (mem < 0)
-		return md_err("invalid memory limit %lld", mem);
+		return md_errk(MD_EK_INVALID, "invalid memory limit %lld", mem);
 	if (mem > 0 && mem < 6 * 1024 * 1024)
-		return md_err("Minimum memory limit allowed is 6MB");
+		return md_errk(MD_EK_INVALID, "Minimum memory limit allowed is 6MB");
 	if (swap > 0 && mem == 0)
-		return md_err("You should always set the Memory limit when using Memoryswap limit, see usage");
+		return md_errk(MD_EK_INVALID, "You should always set the Memory limit when using Memoryswap limit, see usage");
 	if (swap > 0 && swap < mem)
-		return md_err("Minimum memoryswap limit should be larger than memory limit, see usage");
+		return md_errk(MD_EK_INVALID, "Minimum memoryswap limit should be larger than memory limit, see usage");
 	long long nano = md_json_geti(hc, "NanoCpus", 0);
 	if (nano < 0 || (nano > 0 && nano < 10000000) || nano > md_ncpus() * 1000000000LL)
-		return md_err("Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", md_ncpus(), md_ncpus());
+		return md_errk(MD_EK_INVALID, "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", md_ncpus(), md_ncpus());
 	if (nano > 0 && (md_json_geti(hc, "CpuPeriod", 0) || md_json_geti(hc, "CpuQuota", 0)))
-		return md_err("Conflicting options: Nano CPUs and CPU %s cannot both be set",
+		return md_errk(MD_EK_INVALID, "Conflicting options: Nano CPUs and CPU %s cannot both be set",
 		              md_json_geti(hc, "CpuPeriod", 0) ? "Period" : "Quota");
 	long long shares = md_json_geti(hc, "CpuShares", 0);
 	if (shares < 0 || (shares > 0 && shares < 2) || shares > 262144)
-		return md_err("invalid --cpu-shares %lld: the range is 2 to 262144", shares);
+		return md_errk(MD_EK_INVALID, "invalid --cpu-shares %lld: the range is 2 to 262144", shares);
 	const char *cs = md_json_gets(hc, "CpusetCpus");
 	if (cs && *cs) {
 		for (const char *p = cs; *p; p++)
 			if (!isdigit((unsigned char)*p) && *p != ',' && *p != '-')
-				return md_err("Invalid value %s for cpuset cpus", cs);
+				return md_errk(MD_EK_INVALID, "Invalid value %s for cpuset cpus", cs);
 		for (const char *p = cs; *p;) {
 			long v = strtol(p, (char **)&p, 10);
 			if (v >= md_ncpus())
-				return md_err("Requested CPUs are not available - requested %s, available: 0-%ld", cs, md_ncpus() - 1);
+				return md_errk(MD_EK_INVALID, "Requested CPUs are not available - requested %s, available: 0-%ld", cs, md_ncpus() - 1);
 			while (*p == ',' || *p == '-')
 				p++;
 		}
@@ -17969,40 +17984,40 @@ static int md_hostconfig_validate(struct md_json *hc)
 	const char *rn = md_json_gets(rp, "Name");
 	if (rn && *rn && strcmp(rn, "no") && strcmp(rn, "always") && strcmp(rn, "unless-stopped") &&
 	    strcmp(rn, "on-failure"))
-		return md_err("invalid restart policy \"%s\" (no, always, unless-stopped, on-failure[:N])", rn);
+		return md_errk(MD_EK_INVALID, "invalid restart policy \"%s\" (no, always, unless-stopped, on-failure[:N])", rn);
 	if (md_json_geti(rp, "MaximumRetryCount", 0) != 0 && !md_streq(rn, "on-failure"))
-		return md_err("maximum retry count cannot be used with restart policy '%s'", rn ? rn : "");
+		return md_errk(MD_EK_INVALID, "maximum retry count cannot be used with restart policy '%s'", rn ? rn : "");
 	if (md_json_is(md_json_get(hc, "AutoRemove"), MD_J_TRUE) && rn && *rn && strcmp(rn, "no"))
-		return md_err("conflicting options: cannot specify both --restart and --rm");
+		return md_errk(MD_EK_INVALID, "conflicting options: cannot specify both --restart and --rm");
 	uint64_t caps;
 	if (md_caps_compute(hc, &caps) < 0)
 		return -1;
 	struct md_json *ul = md_json_get(hc, "Ulimits");
 	for (struct md_json *u = ul ? ul->child : NULL; u; u = u->next)
 		if (md_rlimit_res(md_json_gets(u, "Name") ? md_json_gets(u, "Name") : "") < 0)
-			return md_err("invalid ulimit type: %s", md_json_gets(u, "Name") ? md_json_gets(u, "Name") : "?");
+			return md_errk(MD_EK_INVALID, "invalid ulimit type: %s", md_json_gets(u, "Name") ? md_json_gets(u, "Name") : "?");
 	struct md_json *dv = md_json_get(hc, "Devices");
 	for (struct md_json *d = dv ? dv->child : NULL; d; d = d->next) {
 		const char *h = md_json_gets(d, "PathOnHost");
 		struct stat st;
 		if (!h || stat(h, &st) < 0)
-			return md_err("error gathering device information while adding custom device \"%s\": no such file or directory", h ? h : "?");
+			return md_errk(MD_EK_INVALID, "error gathering device information while adding custom device \"%s\": no such file or directory", h ? h : "?");
 		if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-			return md_err("error gathering device information while adding custom device \"%s\": not a device node", h);
+			return md_errk(MD_EK_INVALID, "error gathering device information while adding custom device \"%s\": not a device node", h);
 	}
 	const char *nm = md_json_gets(hc, "NetworkMode");
 	if (nm && md_startswith(nm, "container:") && !nm[10])
-		return md_err("invalid network mode \"container:\": name a container");
+		return md_errk(MD_EK_INVALID, "invalid network mode \"container:\": name a container");
 	struct md_json *so = md_json_get(hc, "SecurityOpt");
 	for (struct md_json *o = so ? so->child : NULL; o; o = o->next) {
 		const char *s = md_json_str(o) ? o->s : "";
 		if (!md_startswith(s, "no-new-privileges") && strcmp(s, "seccomp=unconfined") && strcmp(s, "seccomp:unconfined") &&
 		    !md_startswith(s, "label") && !md_startswith(s, "apparmor"))
-			return md_err("invalid --security-opt \"%s\" (supported: no-new-privileges, seccomp=unconfined)", s);
+			return md_errk(MD_EK_INVALID, "invalid --security-opt \"%s\" (supported: no-new-privileges, seccomp=unconfined)", s);
 	}
 	const char *un = md_json_gets(hc, "UsernsMode");
 	if (un && *un && strcmp(un, "host") && strcmp(un, "remap") && !md_startswith(un, "remap="))
-		return md_err("invalid --userns \"%s\" (supported: host, remap)", un);
+		return md_errk(MD_EK_INVALID, "invalid --userns \"%s\" (supported: host, remap)", un);
 	return 0;
 }
 
@@ -18024,12 +18039,12 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	memset(&sess, 0, sizeof sess);
 	sess.lockfd = -1;
 	if (!image || !*image)
-		return md_err("no image given");
+		return md_errk(MD_EK_INVALID, "no image given");
 	if (name && *name) {
 		if (name[0] == '/')
 			name++;
 		if (!md_ctr_name_valid(name))
-			return md_err("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+			return md_errk(MD_EK_INVALID, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
 	}
 	if (!md_json_is(hc, MD_J_OBJ))
 		hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
@@ -18106,7 +18121,7 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	if (!all->n) {
 		md_json_free(all);
 		md_json_free(nc);
-		md_err("no command specified");
+		md_errk(MD_EK_INVALID, "no command specified");
 		goto out;
 	}
 	/* mounts: -v, --mount, --tmpfs, then the image's volumes not covered */
@@ -18164,11 +18179,11 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 			const char *ip = md_json_gets(md_json_get(e, "IPAMConfig"), "IPv4Address");
 			struct md_json *al = md_json_get(e, "Aliases");
 			if (!known) {
-				md_err("network %s not found", nm);
+				md_errk(MD_EK_NOTFOUND, "network %s not found", nm);
 			} else if (ip && *ip && strcmp(nm, "bridge") == 0) {
-				md_err("user specified IP address is supported on user defined networks only");
+				md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
 			} else if (md_json_is(al, MD_J_ARR) && al->n && strcmp(nm, "bridge") == 0) {
-				md_err("network-scoped alias is supported only for containers in user defined networks");
+				md_errk(MD_EK_INVALID, "network-scoped alias is supported only for containers in user defined networks");
 			} else if (md_json_gets(nc, "MacAddress") && *md_json_gets(nc, "MacAddress") &&
 			           md_mac_parse(md_json_gets(nc, "MacAddress"), (unsigned char[6]){0}) < 0) {
 				/* the message is set */
@@ -18191,7 +18206,7 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 			}
 			md_json_free(ix);
 #else
-			md_err("bridge networking is not supported by this build (feature net is off): use --network none or host");
+			md_errk(MD_EK_NOTSUP, "bridge networking is not supported by this build (feature net is off): use --network none or host");
 #endif
 			if (!cnets) {
 				md_json_free(ms);
@@ -18202,7 +18217,7 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		} else if (wants_ports && strcmp(nm, "host") == 0) {
 			fprintf(stderr, "minidock: %s: WARNING: Published ports are discarded when using host network mode\n", md_cmdname);
 		} else if (wants_ports) {
-			md_err("published ports need a bridge network, not --network %s", nm);
+			md_errk(MD_EK_INVALID, "published ports need a bridge network, not --network %s", nm);
 			md_json_free(ms);
 			md_json_free(nc);
 			md_json_free(all);
@@ -18281,7 +18296,7 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	if (md_ctr_name_taken(idx, nm)) {
 		char other[65] = "";
 		md_ctr_resolve(idx, nm, other);
-		md_err("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) "
+		md_errk(MD_EK_CONFLICT, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) "
 		       "that container to be able to reuse that name.", nm, other);
 		free(nm);
 		md_store_unlock();
@@ -18795,7 +18810,7 @@ static int md_parse_int(const char *s, long long *out, const char *what)
 	errno = 0;
 	long long v = strtoll(s, &e, 10);
 	if (errno || e == s || *e)
-		return md_err("invalid value \"%s\" for %s: not an integer", s, what);
+		return md_errk(MD_EK_INVALID, "invalid value \"%s\" for %s: not an integer", s, what);
 	*out = v;
 	return 0;
 }
@@ -19494,6 +19509,15 @@ static int md_cmd_stop(struct md_args *a)
 	return rc;
 }
 
+/* Stop (if it runs) and start again. */
+static int md_ctr_restart(const char *id, int secs)
+{
+	int code;
+	if (md_ctr_stop(id, secs) < 0)
+		return -1;
+	return md_ctr_start(id, "", NULL, &code) < 0 ? -1 : 0;
+}
+
 static int md_cmd_restart(struct md_args *a)
 {
 	int secs = -1, rc = 0;
@@ -19506,8 +19530,7 @@ static int md_cmd_restart(struct md_args *a)
 	}
 	for (size_t i = 0; i < a->pos.n; i++) {
 		char id[65];
-		int code;
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_stop(id, secs) < 0 || md_ctr_start(id, "", NULL, &code) < 0)
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_restart(id, secs) < 0)
 			rc = md_fail(1);
 		else
 			puts(a->pos.v[i]);
@@ -19515,39 +19538,42 @@ static int md_cmd_restart(struct md_args *a)
 	return rc;
 }
 
+/* Send sig to a running container's first process (through its monitor). */
+static int md_ctr_kill(const char *id, int sig)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	md_ctr_reconcile(&c);
+	int running = md_ctr_running(&c);
+	md_ctr_free(&c);
+	if (!running)
+		return md_errk(MD_EK_CONFLICT, "container %s is not running", id);
+	int fd = md_mon_connect(id, "");
+	char b[16];
+	snprintf(b, sizeof b, "%d", sig);
+	int r = fd < 0 || md_frame_sends(fd, 'K', b) < 0 ? -1 : 0;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 static int md_cmd_kill(struct md_args *a)
 {
 	const char *s = md_opt(a, "signal");
 	int sig = s ? md_parse_signal(s) : SIGKILL, rc = 0;
 	if (sig <= 0) {
-		md_err("invalid signal: %s", s);
+		md_errk(MD_EK_INVALID, "invalid signal: %s", s);
 		return md_fail(1);
 	}
 	for (size_t i = 0; i < a->pos.n; i++) {
 		char id[65];
-		struct md_ctr c;
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_load(id, &c) < 0) {
+		if (md_ctr_find(a->pos.v[i], id) < 0)
 			rc = md_fail(1);
-			continue;
-		}
-		md_ctr_reconcile(&c);
-		int running = md_ctr_running(&c);
-		md_ctr_free(&c);
-		if (!running) {
-			md_err("cannot kill container: %s: container %s is not running", a->pos.v[i], id);
-			rc = md_fail(1);
-			continue;
-		}
-		int fd = md_mon_connect(id, "");
-		char b[16];
-		snprintf(b, sizeof b, "%d", sig);
-		if (fd < 0 || md_frame_sends(fd, 'K', b) < 0) {
-			rc = md_fail(1);
-		} else {
+		else if (md_ctr_kill(id, sig) < 0)
+			rc = (md_err_wrap("cannot kill container: %s", a->pos.v[i]), md_fail(1));
+		else
 			puts(a->pos.v[i]);
-		}
-		if (fd >= 0)
-			close(fd);
 	}
 	return rc;
 }
@@ -20051,7 +20077,7 @@ static int md_parse_since(const char *s, double *out)
 	char *e;
 	double v = md_strtod(s, &e);
 	if (e == s)
-		return md_err("invalid time \"%s\"", s);
+		return md_errk(MD_EK_INVALID, "invalid time \"%s\"", s);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	double n = (double)now.tv_sec + now.tv_nsec / 1e9;
@@ -20061,7 +20087,7 @@ static int md_parse_since(const char *s, double *out)
 	}
 	double mul = !strcmp(e, "s") ? 1 : !strcmp(e, "m") ? 60 : !strcmp(e, "h") ? 3600 : !strcmp(e, "ms") ? 0.001 : -1;
 	if (mul < 0)
-		return md_err("invalid time \"%s\"", s);
+		return md_errk(MD_EK_INVALID, "invalid time \"%s\"", s);
 	*out = n - v * mul;
 	return 0;
 }
@@ -21452,42 +21478,43 @@ static int md_cmd_top(struct md_args *a)
 	return 0;
 }
 
+/* Freeze (on) or thaw a running container's processes. */
+static int md_ctr_pause(const char *id, int on)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	md_ctr_reconcile(&c);
+	int running = md_ctr_running(&c), paused = md_ctr_paused(&c);
+	md_ctr_free(&c);
+	if (!running)
+		return md_errk(MD_EK_CONFLICT, "Container %s is not running", id);
+	if (on && paused)
+		return md_errk(MD_EK_CONFLICT, "Container %s is already paused", id);
+	if (!on && !paused)
+		return md_errk(MD_EK_CONFLICT, "Container %s is not paused", id);
+	if (md_cg_freeze(md_cgroup_parent(), id, on) < 0)
+		return -1;
+	/* the mark lives in the run root: a reboot thaws everything */
+	char *pp = md_ctr_rpath(id, "paused");
+	int fd = on ? open(pp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+	if (fd >= 0)
+		close(fd);
+	else if (!on)
+		unlink(pp);
+	free(pp);
+	return 0;
+}
+
 static int md_cmd_pause(struct md_args *a, int on)
 {
 	int rc = 0;
 	for (size_t i = 0; i < a->pos.n; i++) {
 		char id[65];
-		struct md_ctr c;
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_load(id, &c) < 0) {
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_pause(id, on) < 0)
 			rc = md_fail(1);
-			continue;
-		}
-		md_ctr_reconcile(&c);
-		int running = md_ctr_running(&c), paused = md_ctr_paused(&c);
-		md_ctr_free(&c);
-		char *pp = md_ctr_rpath(id, "paused");
-		if (!running) {
-			md_err("Container %s is not running", id);
-			rc = md_fail(1);
-		} else if (on && paused) {
-			md_err("Container %s is already paused", id);
-			rc = md_fail(1);
-		} else if (!on && !paused) {
-			md_err("Container %s is not paused", id);
-			rc = md_fail(1);
-		} else if (md_cg_freeze(md_cgroup_parent(), id, on) < 0) {
-			rc = md_fail(1);
-		} else {
-			if (on) {
-				int fd = open(pp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-				if (fd >= 0)
-					close(fd);
-			} else {
-				unlink(pp);
-			}
+		else
 			puts(a->pos.v[i]);
-		}
-		free(pp);
 	}
 	return rc;
 }
@@ -23686,6 +23713,7 @@ static const char *md_api_reason(int st)
 	case 204: return "No Content";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
@@ -23761,10 +23789,11 @@ static int md_api_status_of(const char *msg, int code)
 	return 500;
 }
 
+/* The recorded engine error, with the status its kind gives. */
 static int md_api_engine_err(struct md_api_conn *c, int code)
 {
-	const char *m = md_errmsg[0] ? md_errmsg : "failed";
-	return md_api_err(c, md_api_status_of(m, code), "%s", m);
+	(void)code;
+	return md_api_err(c, md_errkinds[md_error.kind].http, "%s", md_errmsg[0] ? md_errmsg : "failed");
 }
 
 /* Take over the connection for a raw stream (attach, exec start): 101 if
@@ -24544,15 +24573,9 @@ static int md_api_ctr_create(struct md_api_ctx *x)
 	char id[65];
 	md_err_clear();
 	int r = md_ctr_create(req, nbuf, id);
-	const char *img = md_json_gets(md_json_get(req, "Config"), "Image");
-	char ibuf[512];
-	snprintf(ibuf, sizeof ibuf, "%s", img ? img : "");
 	md_json_free(req);
-	if (r < 0) {
-		if (strstr(md_errmsg, "not found") && strstr(md_errmsg, "image"))
-			return md_api_err(x->c, 404, "No such image: %s", ibuf);
+	if (r < 0)
 		return md_api_engine_err(x->c, 125);
-	}
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	md_json_sets(o, "Id", id);
 	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
@@ -24584,24 +24607,27 @@ static int md_api_ctr_start(struct md_api_ctx *x)
 	return md_api_send(x->c, r == 1 ? 304 : 204, NULL, NULL, 0);
 }
 
+/* stop and restart: ?t=SECONDS */
 static int md_api_ctr_stop(struct md_api_ctx *x)
 {
 	char id[65];
 	struct md_ctr c;
 	if (md_api_ctr(x, id) < 0)
 		return 0;
+	int restart = md_streq(x->arg[1], "restart");
 	if (md_ctr_load(id, &c) == 0) {
 		md_ctr_reconcile(&c);
 		int running = md_ctr_running(&c);
 		md_ctr_free(&c);
-		if (!running && strcmp(x->arg[1] ? x->arg[1] : "", "restart") != 0)
+		if (!running && !restart)
 			return md_api_send(x->c, 304, NULL, NULL, 0);
 	}
 	const char *t = md_api_q(x->r, "t");
-	char tb[32];
-	snprintf(tb, sizeof tb, "%s", t ? t : "");
-	char *argv[] = {x->arg[1] ? x->arg[1] : "stop", id, *tb ? "-t" : NULL, tb, NULL};
-	return md_api_cli_reply(x->c, argv, 204);
+	long long secs = -1;
+	if (t && *t && md_parse_int(t, &secs, "t") < 0)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	int r = restart ? md_ctr_restart(id, (int)secs) : md_ctr_stop(id, (int)secs);
+	return r < 0 ? md_api_engine_err(x->c, 1) : md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 static int md_api_ctr_restart(struct md_api_ctx *x)
@@ -24616,10 +24642,14 @@ static int md_api_ctr_kill(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	const char *s = md_api_q(x->r, "signal");
-	char sb[32];
-	snprintf(sb, sizeof sb, "%s", s && *s ? s : "KILL");
-	char *argv[] = {"kill", "-s", sb, id, NULL};
-	return md_api_cli_reply(x->c, argv, 204);
+	int sig = s && *s ? md_parse_signal(s) : SIGKILL;
+	if (sig <= 0)
+		return md_api_err(x->c, 400, "invalid signal: %s", s);
+	if (md_ctr_kill(id, sig) < 0) {
+		md_err_wrap("cannot kill container: %s", x->arg[0]);
+		return md_api_engine_err(x->c, 1);
+	}
+	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 static int md_api_ctr_pause(struct md_api_ctx *x)
@@ -24627,8 +24657,9 @@ static int md_api_ctr_pause(struct md_api_ctx *x)
 	char id[65];
 	if (md_api_ctr(x, id) < 0)
 		return 0;
-	char *argv[] = {x->arg[1], id, NULL};
-	return md_api_cli_reply(x->c, argv, 204);
+	if (md_ctr_pause(id, md_streq(x->arg[1], "pause")) < 0)
+		return md_api_engine_err(x->c, 1);
+	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 static int md_api_ctr_delete(struct md_api_ctx *x)
