@@ -19911,159 +19911,200 @@ static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_
 	return 1;
 }
 
-static int md_cmd_ps(struct md_args *a)
+/* Filters a list takes: "key=value" with status, name, label, id, exited
+ * or ancestor as the key. */
+static int md_ctr_filters_check(const struct md_strv *filters)
 {
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return md_fail(1);
-	const struct md_strv *filters = md_optv(a, "filter");
+	static const char *const states[] = {"created", "running", "paused", "restarting", "exited", "removing", "dead"};
 	for (size_t i = 0; i < filters->n; i++) {
 		const char *f = filters->v[i];
 		if (!md_startswith(f, "status=") && !md_startswith(f, "name=") && !md_startswith(f, "label=") &&
-		    !md_startswith(f, "id=") && !md_startswith(f, "exited=") && !md_startswith(f, "ancestor=")) {
-			md_json_free(idx);
-			md_err("invalid filter '%s' (supported: status, name, label, id, exited, ancestor)", f);
-			return md_fail(125);
-		}
-		if (md_startswith(f, "status=")) {
-			const char *v = f + 7;
-			if (strcmp(v, "created") && strcmp(v, "running") && strcmp(v, "paused") && strcmp(v, "restarting") &&
-			    strcmp(v, "exited") && strcmp(v, "removing") && strcmp(v, "dead")) {
-				md_json_free(idx);
-				md_err("invalid filter 'status=%s'", v);
-				return md_fail(125);
-			}
-		}
+		    !md_startswith(f, "id=") && !md_startswith(f, "exited=") && !md_startswith(f, "ancestor="))
+			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: status, name, label, id, exited, ancestor)", f);
+		int known = !md_startswith(f, "status=");
+		for (size_t k = 0; !known && k < MD_ARRAY_LEN(states); k++)
+			known = strcmp(f + 7, states[k]) == 0;
+		if (!known)
+			return md_errk(MD_EK_INVALID, "invalid filter '%s'", f);
 	}
-	int all = md_flag(a, "all") || filters->n, quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc");
-	int size = md_flag(a, "size");
-	const char *fmt = md_opt(a, "format");
-	long long last = -1;
-	if (md_opt(a, "last") && md_parse_int(md_opt(a, "last"), &last, "--last") < 0) {
-		md_json_free(idx);
-		return md_fail(125);
-	}
-	if (md_flag(a, "latest"))
-		last = 1;
-	if (last > 0)
-		all = 1;
+	return 0;
+}
+
+/* What a list shows: the filters' containers (all states when there are
+ * filters), else all states or only those up; the newest `last` (-1: no
+ * bound). */
+struct md_ctr_query {
+	const struct md_strv *filters;
+	int all;
+	long long last;
+};
+
+/* The containers a query selects, loaded, newest first. */
+static int md_ctr_list(const struct md_ctr_query *q, struct md_ctr **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (md_ctr_filters_check(q->filters) < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	int all = q->all || q->filters->n || q->last > 0;
 	struct md_ctr *cs = NULL;
+	double *ts = NULL;
 	size_t nc = 0;
 	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
 		struct md_ctr c;
 		if (md_ctr_load(e->key, &c) < 0)
 			continue;
-		cs = md_realloc(cs, (nc + 1) * sizeof *cs);
-		cs[nc++] = c;
-	}
-	md_err_clear();
-	/* newest first */
-	for (size_t i = 1; i < nc; i++)
-		for (size_t k = i; k > 0; k--) {
-			double t1 = 0, t2 = 0;
-			md_time_parsef(md_json_gets(cs[k - 1].cfg, "Created"), &t1);
-			md_time_parsef(md_json_gets(cs[k].cfg, "Created"), &t2);
-			if (t1 >= t2)
-				break;
-			struct md_ctr t = cs[k];
-			cs[k] = cs[k - 1];
-			cs[k - 1] = t;
-		}
-	struct md_table tab = {size ? 8 : 7, {0}};
-	if (!quiet && !fmt) {
-		const char *h[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", "SIZE"};
-		md_table_add(&tab, h);
-	}
-	int rc = 0;
-	long long shown = 0;
-	for (size_t i = 0; i < nc; i++) {
-		struct md_ctr *c = &cs[i];
-		const char *state = md_ctr_state(c);
+		const char *state = md_ctr_state(&c);
 		int up = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
-		if ((!all && !up) || !md_ps_filter_ok(c, state, filters))
+		if ((!all && !up) || !md_ps_filter_ok(&c, state, q->filters)) {
+			md_ctr_free(&c);
 			continue;
-		if (last > 0 && shown >= last)
-			break;
-		shown++;
-		char id[65], cmd[4096], created[64], status[128], sz[96] = "";
-		snprintf(id, sizeof id, notrunc ? "%s" : "%.12s", c->id);
-		struct md_sb cb = {0};
-		md_sb_puts(&cb, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
-		struct md_json *args = md_json_get(c->cfg, "Args");
-		for (struct md_json *x = args ? args->child : NULL; x; x = x->next)
-			md_sb_printf(&cb, " %s", md_json_str(x) ? x->s : "");
-		snprintf(cmd, sizeof cmd, "%s", md_sb_str(&cb));
-		md_sb_free(&cb);
-		if (!notrunc)
-			md_ellipsis(cmd, 20);
-		char qcmd[4200];
-		snprintf(qcmd, sizeof qcmd, "\"%s\"", cmd);
-		time_t t = 0;
-		md_time_parse(md_json_gets(c->cfg, "Created"), &t);
-		md_time_ago(created, sizeof created, t);
-		md_ctr_status_text(c, state, status, sizeof status);
-		const char *image = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
-		if (size) {
-			char *up = md_ctr_path(c->id, "upper");
-			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			free(up);
-			uint64_t u = fd >= 0 ? md_du(fd) : 0;
-			if (fd >= 0)
-				close(fd);
-			char s1[32], s2[32];
-			md_human_size(s1, sizeof s1, (double)u);
-			struct md_json *ix = md_index_read();
-			md_human_size(s2, sizeof s2, (double)(u + (ix ? md_image_size(ix, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : 0)));
-			md_json_free(ix);
-			snprintf(sz, sizeof sz, "%s (virtual %s)", s1, s2);
 		}
+		cs = md_realloc(cs, (nc + 1) * sizeof *cs);
+		ts = md_realloc(ts, (nc + 1) * sizeof *ts);
+		ts[nc] = 0;
+		md_time_parsef(md_json_gets(c.cfg, "Created"), &ts[nc]);
+		cs[nc++] = c;
+		/* newest first (insertion: lists are short) */
+		for (size_t k = nc - 1; k > 0 && ts[k - 1] < ts[k]; k--) {
+			struct md_ctr t = cs[k];
+			double tt = ts[k];
+			cs[k] = cs[k - 1], ts[k] = ts[k - 1];
+			cs[k - 1] = t, ts[k - 1] = tt;
+		}
+	}
+	md_json_free(idx);
+	free(ts);
+	md_err_clear();
+	for (size_t i = q->last >= 0 && (size_t)q->last < nc ? (size_t)q->last : nc; i < nc; i++)
+		md_ctr_free(&cs[i]);
+	*n = q->last >= 0 && (size_t)q->last < nc ? (size_t)q->last : nc;
+	*out = cs;
+	return 0;
+}
+
+static void md_ctr_list_free(struct md_ctr *cs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		md_ctr_free(&cs[i]);
+	free(cs);
+}
+
+/* ps: the cells of one container's row (SIZE only with -s). */
+struct md_ps_row {
+	char id[65], cmd[4200], created[64], status[128], size[96];
+	const char *state, *image;
+	int up;
+};
+
+static void md_ps_row(struct md_ctr *c, int notrunc, int size, struct md_ps_row *r)
+{
+	r->state = md_ctr_state(c);
+	r->up = md_streq(r->state, "running") || md_streq(r->state, "paused") || md_streq(r->state, "restarting");
+	snprintf(r->id, sizeof r->id, notrunc ? "%s" : "%.12s", c->id);
+	struct md_sb cb = {0};
+	md_sb_puts(&cb, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
+	struct md_json *args = md_json_get(c->cfg, "Args");
+	for (struct md_json *x = args ? args->child : NULL; x; x = x->next)
+		md_sb_printf(&cb, " %s", md_json_str(x) ? x->s : "");
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "%s", md_sb_str(&cb));
+	md_sb_free(&cb);
+	if (!notrunc)
+		md_ellipsis(cmd, 20);
+	snprintf(r->cmd, sizeof r->cmd, "\"%s\"", cmd);
+	time_t t = 0;
+	md_time_parse(md_json_gets(c->cfg, "Created"), &t);
+	md_time_ago(r->created, sizeof r->created, t);
+	md_ctr_status_text(c, r->state, r->status, sizeof r->status);
+	r->image = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
+	if (!r->image)
+		r->image = "";
+	r->size[0] = 0;
+	if (size) {
+		char *up = md_ctr_path(c->id, "upper");
+		int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(up);
+		uint64_t u = fd >= 0 ? md_du(fd) : 0;
+		if (fd >= 0)
+			close(fd);
+		char s1[32], s2[32];
+		md_human_size(s1, sizeof s1, (double)u);
+		struct md_json *ix = md_index_read();
+		md_human_size(s2, sizeof s2, (double)(u + (ix ? md_image_size(ix, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : 0)));
+		md_json_free(ix);
+		snprintf(r->size, sizeof r->size, "%s (virtual %s)", s1, s2);
+	}
+}
+
+/* ps --format: the fields Docker's templates know. */
+static struct md_json *md_ps_format_obj(struct md_ctr *c, const struct md_ps_row *r, const char *ports)
+{
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "ID", r->id);
+	md_json_sets(o, "Image", r->image);
+	md_json_sets(o, "Command", r->cmd);
+	md_json_sets(o, "CreatedAt", md_json_gets(c->cfg, "Created") ? md_json_gets(c->cfg, "Created") : "");
+	md_json_sets(o, "RunningFor", r->created);
+	md_json_sets(o, "Ports", ports);
+	md_json_sets(o, "State", r->state);
+	md_json_sets(o, "Status", r->status);
+	md_json_sets(o, "Size", r->size);
+	md_json_sets(o, "Names", c->name);
+	struct md_json *l = md_json_get(md_json_get(c->cfg, "Config"), "Labels");
+	struct md_sb lb = {0};
+	for (struct md_json *x = md_json_is(l, MD_J_OBJ) ? l->child : NULL; x; x = x->next)
+		md_sb_printf(&lb, "%s%s=%s", lb.len ? "," : "", x->key, md_json_str(x) ? x->s : "");
+	md_json_sets(o, "Labels", md_sb_str(&lb));
+	md_sb_free(&lb);
+	md_json_sets(o, "Mounts", "");
+	md_json_sets(o, "Networks", "");
+	return o;
+}
+
+static int md_cmd_ps(struct md_args *a)
+{
+	int quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc"), size = md_flag(a, "size");
+	const char *fmt = md_opt(a, "format");
+	struct md_ctr_query q = {md_optv(a, "filter"), md_flag(a, "all"), -1};
+	if (md_opt(a, "last") && md_parse_int(md_opt(a, "last"), &q.last, "--last") < 0)
+		return md_fail(125);
+	if (md_flag(a, "latest"))
+		q.last = 1;
+	struct md_ctr *cs;
+	size_t nc;
+	if (md_ctr_list(&q, &cs, &nc) < 0)
+		return md_fail(md_error.kind == MD_EK_INVALID ? 125 : 1);
+	struct md_table tab = {size ? 8 : 7, {0}};
+	if (!quiet && !fmt)
+		md_table_add(&tab, (const char *[]){"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", "SIZE"});
+	int rc = 0;
+	for (size_t i = 0; i < nc && !rc; i++) {
+		struct md_ps_row r;
+		md_ps_row(&cs[i], notrunc, size, &r);
+		struct md_sb pt = {0};
+		if (r.up)
+			md_ports_text(md_json_get(cs[i].cfg, "Ports"), &pt);
 		if (quiet) {
-			puts(id);
+			puts(r.id);
 		} else if (fmt) {
-			struct md_json *o = md_json_new(MD_J_OBJ);
-			md_json_sets(o, "ID", id);
-			md_json_sets(o, "Image", image ? image : "");
-			md_json_sets(o, "Command", qcmd);
-			md_json_sets(o, "CreatedAt", md_json_gets(c->cfg, "Created") ? md_json_gets(c->cfg, "Created") : "");
-			md_json_sets(o, "RunningFor", created);
-			struct md_sb pt = {0};
-			if (up)
-				md_ports_text(md_json_get(c->cfg, "Ports"), &pt);
-			md_json_sets(o, "Ports", md_sb_str(&pt));
-			md_sb_free(&pt);
-			md_json_sets(o, "State", state);
-			md_json_sets(o, "Status", status);
-			md_json_sets(o, "Size", sz);
-			md_json_sets(o, "Names", c->name);
-			struct md_json *l = md_json_get(md_json_get(c->cfg, "Config"), "Labels");
-			struct md_sb lb = {0};
-			for (struct md_json *x = md_json_is(l, MD_J_OBJ) ? l->child : NULL; x; x = x->next)
-				md_sb_printf(&lb, "%s%s=%s", lb.len ? "," : "", x->key, md_json_str(x) ? x->s : "");
-			md_json_sets(o, "Labels", md_sb_str(&lb));
-			md_sb_free(&lb);
-			md_json_sets(o, "Mounts", "");
-			md_json_sets(o, "Networks", "");
+			struct md_json *o = md_ps_format_obj(&cs[i], &r, md_sb_str(&pt));
 			if (md_format_print(fmt, o) < 0)
 				rc = md_fail(125);
 			md_json_free(o);
-			if (rc)
-				break;
 		} else {
-			struct md_sb pt = {0};
-			if (up)
-				md_ports_text(md_json_get(c->cfg, "Ports"), &pt);
-			const char *row[] = {id, image ? image : "", qcmd, created, status, md_sb_str(&pt), c->name, sz};
+			const char *row[] = {r.id, r.image, r.cmd, r.created, r.status, md_sb_str(&pt), cs[i].name, r.size};
 			md_table_add(&tab, row);
-			md_sb_free(&pt);
 		}
+		md_sb_free(&pt);
 	}
 	if (!quiet && !fmt)
 		md_table_print(&tab, stdout);
 	md_strv_free(&tab.cells);
-	for (size_t i = 0; i < nc; i++)
-		md_ctr_free(&cs[i]);
-	free(cs);
-	md_json_free(idx);
+	md_ctr_list_free(cs, nc);
 	return rc;
 }
 
@@ -24377,6 +24418,52 @@ static int md_api_ctr(struct md_api_ctx *x, char id[65])
 	return 0;
 }
 
+/* One container as GET /containers/json shows it. */
+static struct md_json *md_api_ctr_summary(struct md_ctr *c)
+{
+	const char *state = md_ctr_state(c);
+	struct md_json *o = md_json_new(MD_J_OBJ), *cc = md_json_get(c->cfg, "Config");
+	md_json_sets(o, "Id", c->id);
+	struct md_json *nm = md_json_set(o, "Names", md_json_new(MD_J_ARR));
+	char *slash = md_asprintf("/%s", c->name);
+	md_json_push(nm, md_json_newstr(slash));
+	free(slash);
+	md_json_sets(o, "Image", md_json_gets(cc, "Image") ? md_json_gets(cc, "Image") : "");
+	md_json_sets(o, "ImageID", md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "");
+	struct md_sb cmd = {0};
+	md_sb_puts(&cmd, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
+	for (struct md_json *a = md_json_get(c->cfg, "Args") ? md_json_get(c->cfg, "Args")->child : NULL; a; a = a->next)
+		md_sb_printf(&cmd, " %s", md_json_str(a) ? a->s : "");
+	md_json_sets(o, "Command", md_sb_str(&cmd));
+	md_sb_free(&cmd);
+	double t = 0;
+	md_time_parsef(md_json_gets(c->cfg, "Created"), &t);
+	md_json_seti(o, "Created", (long long)t);
+	struct md_json *ports = md_json_set(o, "Ports", md_json_new(MD_J_ARR));
+	for (struct md_json *p = md_json_get(c->cfg, "Ports") ? md_json_get(c->cfg, "Ports")->child : NULL; p; p = p->next) {
+		struct md_json *po = md_json_push(ports, md_json_new(MD_J_OBJ));
+		const char *hip = md_json_gets(p, "HostIp");
+		md_json_sets(po, "IP", hip && *hip ? hip : "0.0.0.0");
+		md_json_seti(po, "PrivatePort", md_json_geti(p, "ContainerPort", 0));
+		md_json_seti(po, "PublicPort", md_json_geti(p, "HostPort", 0));
+		md_json_sets(po, "Type", md_json_gets(p, "Proto") ? md_json_gets(p, "Proto") : "tcp");
+	}
+	struct md_json *lb = md_json_get(cc, "Labels");
+	md_json_set(o, "Labels", md_json_is(lb, MD_J_OBJ) ? md_json_clone(lb) : md_json_new(MD_J_OBJ));
+	md_json_sets(o, "State", state);
+	char st[128];
+	md_ctr_status_text(c, state, st, sizeof st);
+	md_json_sets(o, "Status", st);
+	struct md_json *hc = md_json_set(o, "HostConfig", md_json_new(MD_J_OBJ));
+	const char *nmode = md_json_gets(md_json_get(c->cfg, "HostConfig"), "NetworkMode");
+	md_json_sets(hc, "NetworkMode", nmode ? nmode : "bridge");
+	struct md_json *ins = md_ctr_inspect_json(c);
+	md_json_set(o, "NetworkSettings", md_json_clone(md_json_get(ins, "NetworkSettings")));
+	md_json_set(o, "Mounts", md_json_clone(md_json_get(ins, "Mounts")));
+	md_json_free(ins);
+	return o;
+}
+
 static int md_api_ctr_list(struct md_api_ctx *x)
 {
 	int all = md_api_qbool(x->r, "all", 0);
@@ -24402,88 +24489,17 @@ static int md_api_ctr_list(struct md_api_ctx *x)
 		}
 		md_json_free(fj);
 	}
-	if (filters.n)
-		all = 1;
-	struct md_json *idx = md_index_read();
-	if (!idx) {
-		md_strv_free(&filters);
-		return md_api_engine_err(x->c, 1);
-	}
-	struct md_json *arr = md_json_new(MD_J_ARR);
-	struct { struct md_json *o; double t; } *rows = NULL;
-	size_t n = 0;
-	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
-		struct md_ctr c;
-		if (md_ctr_load(e->key, &c) < 0)
-			continue;
-		const char *state = md_ctr_state(&c);
-		if ((!all && !md_streq(state, "running") && !md_streq(state, "paused") && !md_streq(state, "restarting")) ||
-		    !md_ps_filter_ok(&c, state, &filters)) {
-			md_ctr_free(&c);
-			continue;
-		}
-		struct md_json *o = md_json_new(MD_J_OBJ), *cc = md_json_get(c.cfg, "Config");
-		md_json_sets(o, "Id", c.id);
-		struct md_json *nm = md_json_set(o, "Names", md_json_new(MD_J_ARR));
-		char *slash = md_asprintf("/%s", c.name);
-		md_json_push(nm, md_json_newstr(slash));
-		free(slash);
-		md_json_sets(o, "Image", md_json_gets(cc, "Image") ? md_json_gets(cc, "Image") : "");
-		md_json_sets(o, "ImageID", md_json_gets(c.cfg, "Image") ? md_json_gets(c.cfg, "Image") : "");
-		struct md_sb cmd = {0};
-		md_sb_puts(&cmd, md_json_gets(c.cfg, "Path") ? md_json_gets(c.cfg, "Path") : "");
-		for (struct md_json *a = md_json_get(c.cfg, "Args") ? md_json_get(c.cfg, "Args")->child : NULL; a; a = a->next)
-			md_sb_printf(&cmd, " %s", md_json_str(a) ? a->s : "");
-		md_json_sets(o, "Command", md_sb_str(&cmd));
-		md_sb_free(&cmd);
-		double t = 0;
-		md_time_parsef(md_json_gets(c.cfg, "Created"), &t);
-		md_json_seti(o, "Created", (long long)t);
-		struct md_json *ports = md_json_set(o, "Ports", md_json_new(MD_J_ARR));
-		for (struct md_json *p = md_json_get(c.cfg, "Ports") ? md_json_get(c.cfg, "Ports")->child : NULL; p; p = p->next) {
-			struct md_json *po = md_json_push(ports, md_json_new(MD_J_OBJ));
-			const char *hip = md_json_gets(p, "HostIp");
-			md_json_sets(po, "IP", hip && *hip ? hip : "0.0.0.0");
-			md_json_seti(po, "PrivatePort", md_json_geti(p, "ContainerPort", 0));
-			md_json_seti(po, "PublicPort", md_json_geti(p, "HostPort", 0));
-			md_json_sets(po, "Type", md_json_gets(p, "Proto") ? md_json_gets(p, "Proto") : "tcp");
-		}
-		struct md_json *lb = md_json_get(cc, "Labels");
-		md_json_set(o, "Labels", md_json_is(lb, MD_J_OBJ) ? md_json_clone(lb) : md_json_new(MD_J_OBJ));
-		md_json_sets(o, "State", state);
-		char st[128];
-		md_ctr_status_text(&c, state, st, sizeof st);
-		md_json_sets(o, "Status", st);
-		struct md_json *hc = md_json_set(o, "HostConfig", md_json_new(MD_J_OBJ));
-		const char *nmode = md_json_gets(md_json_get(c.cfg, "HostConfig"), "NetworkMode");
-		md_json_sets(hc, "NetworkMode", nmode ? nmode : "bridge");
-		struct md_json *ins = md_ctr_inspect_json(&c);
-		md_json_set(o, "NetworkSettings", md_json_clone(md_json_get(ins, "NetworkSettings")));
-		md_json_set(o, "Mounts", md_json_clone(md_json_get(ins, "Mounts")));
-		md_json_free(ins);
-		rows = md_realloc(rows, (n + 1) * sizeof *rows);
-		rows[n].o = o;
-		rows[n].t = t;
-		n++;
-		md_ctr_free(&c);
-	}
-	md_json_free(idx);
+	struct md_ctr_query q = {&filters, all, limit};
+	struct md_ctr *cs;
+	size_t nc;
+	int r = md_ctr_list(&q, &cs, &nc);
 	md_strv_free(&filters);
-	md_err_clear();
-	/* newest first, as Docker */
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && rows[k - 1].t < rows[k].t; k--) {
-			__typeof__(*rows) tmp = rows[k];
-			rows[k] = rows[k - 1];
-			rows[k - 1] = tmp;
-		}
-	for (size_t i = 0; i < n; i++) {
-		if (limit < 0 || (long long)i < limit)
-			md_json_push(arr, rows[i].o);
-		else
-			md_json_free(rows[i].o);
-	}
-	free(rows);
+	if (r < 0)
+		return md_api_engine_err(x->c, 1);
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < nc; i++)
+		md_json_push(arr, md_api_ctr_summary(&cs[i]));
+	md_ctr_list_free(cs, nc);
 	return md_api_json(x->c, 200, arr);
 }
 
