@@ -18736,7 +18736,9 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 	for (;;) {
 		short sev = POLLIN | (q.len && sock_ok ? POLLOUT : 0);
 		int want_in = in_open && q.len < 65536;
-		struct pollfd pf[3] = {{fd, sev, 0}, {sfd, POLLIN, 0}, {want_in ? 0 : -1, POLLIN, 0}};
+		/* an API client's socket is watched for a hangup when not read */
+		int hup = !want_in && MD_FEATURE_API && md_api_child;
+		struct pollfd pf[3] = {{fd, sev, 0}, {sfd, POLLIN, 0}, {want_in ? 0 : hup ? 1 : -1, want_in ? POLLIN : 0, 0}};
 		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -18755,6 +18757,8 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 				}
 			}
 		}
+		if (hup && pf[2].revents)
+			break;
 		if (pf[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			char buf[32768];
 			ssize_t n = read(0, buf, sizeof buf);
@@ -20237,7 +20241,10 @@ static void md_log_follow(const char *id, const char *log, off_t pos, ino_t ino,
 		}
 		if (fd >= 0)
 			close(fd);
-		if (!running)
+		/* an API client that hung up ends the follow (and frees its
+		 * stream slot), output or not */
+		struct pollfd hp = {1, 0, 0};
+		if (!running || (MD_FEATURE_API && md_api_child && poll(&hp, 1, 0) > 0))
 			break;
 		usleep(100000);
 	}
@@ -23324,12 +23331,28 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
  * is turned into Docker's JSON (md_api_cli).  Streams (attach, logs, exec)
  * hand the client's socket to the CLI's relays as their stdio, writing
  * Docker's multiplexed stream format when there is no terminal (md_out).
- * The listener only accepts, forks and reaps; between connections it trims
- * its resident pages like a monitor does, so it idles small.
+ * The listener only accepts, admits or refuses, forks and reaps; between
+ * connections it trims its resident pages like a monitor does, so it
+ * idles small.
  *
- * Limits: a request head is at most 64 KiB, a JSON body 1 MiB, an idle
- * keep-alive connection lasts 60 s, a head or body that stalls for 30 s is
- * dropped; at most MD_API_CONNS connections are served at once.
+ * Limits, so that no client can hold the server: a request head is at
+ * most 64 KiB and must be whole 10 s after its first byte (a new
+ * connection's first head, 10 s after the connect); a body may take 10 s
+ * of waiting, plus a second for each KiB it brings (a big images/load runs
+ * as long as it moves, a trickle is cut), and never stalls for 30 s; a
+ * JSON body is at most 1 MiB; an idle keep-alive connection lasts 60 s.
+ * Connections: MD_API_CONNS for short requests, MD_API_STREAMS for long
+ * streams (responses that last as long as a container or the client
+ * wants: wait, logs -f, attach, exec, pull, save) in a budget of their
+ * own, so short requests always find a slot (a stream whose client hangs
+ * up ends); each uid but root (the socket's owner) holds at most
+ * MD_API_CONNS_PER_UID, streams included (SO_PEERCRED).  Past a limit the
+ * listener still accepts, answers 503 with Docker's {"message"} naming the
+ * limit and closes (md_api_refuse), never leaving a client queued; it
+ * never blocks on a client.  A connection learns that it is a stream only
+ * when its request is routed: it flags its slot in a page shared with the
+ * listener (md_api_stream_claim), which clears the flag when it reaps the
+ * process, so a killed connection never leaks a slot.
  */
 
 #if MD_FEATURE_API
@@ -23338,7 +23361,22 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
 #define MD_API_MIN_VERSION "1.24"
 #define MD_API_HEAD_MAX 65536
 #define MD_API_BODY_MAX (1 << 20)
-#define MD_API_CONNS 64
+#ifndef MD_API_CONNS
+#define MD_API_CONNS 64 /* connections for short requests */
+#endif
+#ifndef MD_API_STREAMS
+#define MD_API_STREAMS 32 /* long streams, besides those */
+#endif
+#ifndef MD_API_CONNS_PER_UID
+#define MD_API_CONNS_PER_UID 16 /* any uid but root, streams included */
+#endif
+#define MD_API_SLOTS (MD_API_CONNS + MD_API_STREAMS)
+#define MD_API_HEAD_MS 10000       /* a request head, from its first byte */
+#define MD_API_IDLE_MS 60000       /* keep-alive, between requests */
+#define MD_API_STALL_MS 30000      /* a body: the longest wait for a byte */
+#define MD_API_BODY_GRACE_MS 10000 /* a body: waiting allowed before ... */
+#define MD_API_BODY_RATE 1024      /* ... a second more per this many bytes */
+#define MD_API_REFUSING 16         /* 503s the listener delivers at once */
 
 /* A parsed request head (md_api_parse_head: no I/O, fuzzed). */
 struct md_api_req {
@@ -23578,6 +23616,8 @@ struct md_api_conn {
 	struct md_api_req rq;
 	int keep;       /* keep the connection after this response */
 	int body_done;  /* the request's body has been read (or tried) */
+	long long body_got;  /* bytes of the body read so far */
+	int64_t body_waited; /* ms spent waiting for them */
 };
 
 /* Wait up to ms for fd; 1 ready, 0 timeout, -1 error. */
@@ -23590,25 +23630,52 @@ static int md_api_wait(int fd, short ev, int ms)
 	return r;
 }
 
-static ssize_t md_api_read(struct md_api_conn *c, void *p, size_t n, int ms)
+/* What is left of a body's time: MD_API_BODY_GRACE_MS, and a second more
+ * for each MD_API_BODY_RATE bytes it brought, less the time spent waiting
+ * for the client (not the time the server took to use what came: a slow
+ * disk under images/load is not the client's fault). */
+static int64_t md_api_body_left(const struct md_api_conn *c)
 {
-	if (c->off < c->len) {
-		size_t k = c->len - c->off < n ? c->len - c->off : n;
-		memcpy(p, c->buf + c->off, k);
-		c->off += k;
-		return (ssize_t)k;
-	}
-	if (md_api_wait(c->fd, POLLIN, ms) <= 0)
-		return -1;
+	return MD_API_BODY_GRACE_MS + c->body_got * 1000 / MD_API_BODY_RATE - c->body_waited;
+}
+
+/* Read body bytes; 0 at the end of the stream, -1 when the body came too
+ * slowly, stalled, or the read failed (md_err says which). */
+static ssize_t md_api_read(struct md_api_conn *c, void *p, size_t n)
+{
 	ssize_t k;
+	if (c->off < c->len) {
+		k = (ssize_t)(c->len - c->off < n ? c->len - c->off : n);
+		memcpy(p, c->buf + c->off, (size_t)k);
+		c->off += (size_t)k;
+		c->body_got += k;
+		return k;
+	}
+	int64_t left = md_api_body_left(c), t0 = md_cg_now_ms();
+	if (left <= 0)
+		return md_err("the request body came slower than %d bytes/s", MD_API_BODY_RATE);
+	int w = md_api_wait(c->fd, POLLIN, left < MD_API_STALL_MS ? (int)left : MD_API_STALL_MS);
+	c->body_waited += md_cg_now_ms() - t0;
+	if (w < 0)
+		return md_errno("poll the connection");
+	if (w == 0 && left < MD_API_STALL_MS)
+		return md_err("the request body came slower than %d bytes/s", MD_API_BODY_RATE);
+	if (w == 0)
+		return md_err("the request body stalled for %d s", MD_API_STALL_MS / 1000);
 	while ((k = read(c->fd, p, n)) < 0 && errno == EINTR)
 		;
+	if (k < 0)
+		return md_errno("read the request body");
+	c->body_got += k;
 	return k;
 }
 
 /* Read the next request head; 0, or -1 (closed, timed out, or bad: then
- * *bad is set and md_err says why). */
-static int md_api_read_head(struct md_api_conn *c, int idle_ms, int *bad)
+ * *bad is set and md_err says why).  The head must be whole MD_API_HEAD_MS
+ * after its first byte, or after the connect for a fresh connection's
+ * first: a client that trickles bytes cannot keep its slot (Go's
+ * ReadHeaderTimeout); before that the connection idles up to idle_ms. */
+static int md_api_read_head(struct md_api_conn *c, int idle_ms, int fresh, int *bad)
 {
 	*bad = 0;
 	/* keep what follows the previous request */
@@ -23617,6 +23684,7 @@ static int md_api_read_head(struct md_api_conn *c, int idle_ms, int *bad)
 	c->len -= c->off;
 	c->off = 0;
 	size_t scan = 0;
+	int64_t until = c->len || fresh ? md_cg_now_ms() + MD_API_HEAD_MS : 0;
 	for (;;) {
 		for (; scan + 4 <= c->len; scan++)
 			if (memcmp(c->buf + scan, "\r\n\r\n", 4) == 0) {
@@ -23628,33 +23696,39 @@ static int md_api_read_head(struct md_api_conn *c, int idle_ms, int *bad)
 				}
 				c->off = hl;
 				c->body_done = 0;
+				c->body_got = c->body_waited = 0;
 				return 0;
 			}
 		if (c->len >= MD_API_HEAD_MAX) {
 			*bad = 1;
 			return md_err("request head larger than %d bytes", MD_API_HEAD_MAX);
 		}
-		if (md_api_wait(c->fd, POLLIN, c->len ? 30000 : idle_ms) <= 0)
+		int64_t left = until ? until - md_cg_now_ms() : idle_ms;
+		if (left <= 0 || md_api_wait(c->fd, POLLIN, (int)left) <= 0)
 			return -1;
 		ssize_t k = read(c->fd, c->buf + c->len, MD_API_HEAD_MAX - c->len);
 		if (k <= 0)
 			return -1;
 		c->len += (size_t)k;
+		if (!until)
+			until = md_cg_now_ms() + MD_API_HEAD_MS;
 	}
 }
 
-/* Read a line (of a chunked body) into line; -1 on timeout or overflow. */
+/* Read a line (of a chunked body) into line; -1 on timeout, end or
+ * overflow (md_err says which). */
 static int md_api_line(struct md_api_conn *c, char *line, size_t cap)
 {
 	size_t k = 0;
 	for (;;) {
 		char ch;
-		if (md_api_read(c, &ch, 1, 30000) != 1)
-			return -1;
+		ssize_t r = md_api_read(c, &ch, 1);
+		if (r != 1)
+			return r < 0 ? -1 : md_err("bad chunked body");
 		if (ch == '\n')
 			break;
 		if (k + 1 >= cap)
-			return -1;
+			return md_err("bad chunked body");
 		line[k++] = ch;
 	}
 	if (k && line[k - 1] == '\r')
@@ -23674,9 +23748,9 @@ static int md_api_body_each(struct md_api_conn *c, int (*fn)(void *, const char 
 	if (!c->rq.chunked) {
 		long long left = c->rq.clen < 0 ? 0 : c->rq.clen;
 		while (left > 0) {
-			ssize_t k = md_api_read(c, buf, left < (long long)sizeof buf ? (size_t)left : sizeof buf, 30000);
+			ssize_t k = md_api_read(c, buf, left < (long long)sizeof buf ? (size_t)left : sizeof buf);
 			if (k <= 0)
-				return md_err("the request body ended early");
+				return k < 0 ? -1 : md_err("the request body ended early");
 			if (fn(ctx, buf, (size_t)k) < 0)
 				return -1;
 			left -= k;
@@ -23686,7 +23760,7 @@ static int md_api_body_each(struct md_api_conn *c, int (*fn)(void *, const char 
 	for (;;) {
 		char line[256];
 		if (md_api_line(c, line, sizeof line) < 0)
-			return md_err("bad chunked body");
+			return -1;
 		char *e;
 		errno = 0;
 		unsigned long long n = strtoull(line, &e, 16);
@@ -23697,19 +23771,21 @@ static int md_api_body_each(struct md_api_conn *c, int (*fn)(void *, const char 
 			/* trailers, up to the blank line */
 			do {
 				if (md_api_line(c, line, sizeof line) < 0)
-					return md_err("bad chunked body");
+					return -1;
 			} while (line[0]);
 			return 0;
 		}
 		while (n > 0) {
-			ssize_t k = md_api_read(c, buf, n < sizeof buf ? (size_t)n : sizeof buf, 30000);
+			ssize_t k = md_api_read(c, buf, n < sizeof buf ? (size_t)n : sizeof buf);
 			if (k <= 0)
-				return md_err("the request body ended early");
+				return k < 0 ? -1 : md_err("the request body ended early");
 			if (fn(ctx, buf, (size_t)k) < 0)
 				return -1;
 			n -= (size_t)k;
 		}
-		if (md_api_line(c, line, sizeof line) < 0 || line[0])
+		if (md_api_line(c, line, sizeof line) < 0)
+			return -1;
+		if (line[0])
 			return md_err("bad chunked body");
 	}
 }
@@ -23835,6 +23911,41 @@ static int md_api_engine_err(struct md_api_conn *c, int code)
 {
 	(void)code;
 	return md_api_err(c, md_errkinds[md_error.kind].http, "%s", md_errmsg[0] ? md_errmsg : "failed");
+}
+
+/* The stream flags: one int per connection slot in a page shared by the
+ * listener and its connection processes (NULL outside serve: no limit),
+ * and this connection process's slot. */
+static int *md_api_streams;
+static int md_api_slot = -1;
+
+static int md_api_nstreams(void)
+{
+	int n = 0;
+	for (int i = 0; md_api_streams && i < MD_API_SLOTS; i++)
+		n += __atomic_load_n(&md_api_streams[i], __ATOMIC_SEQ_CST);
+	return n;
+}
+
+/* A handler whose response lasts as long as a container or the client
+ * wants moves its connection from the short-request budget to the stream
+ * budget before it answers, or answers 503 when that is full.  The flag
+ * is set, then counted: two claims racing for the last slot may both be
+ * refused, never both admitted.  The listener clears it at the reap. */
+static int md_api_stream_claim(struct md_api_conn *c)
+{
+	if (!md_api_streams || md_api_slot < 0)
+		return 0;
+	/* a stream never goes back to short requests: even an error that
+	 * follows ends the connection */
+	c->keep = 0;
+	__atomic_store_n(&md_api_streams[md_api_slot], 1, __ATOMIC_SEQ_CST);
+	if (md_api_nstreams() <= MD_API_STREAMS)
+		return 0;
+	__atomic_store_n(&md_api_streams[md_api_slot], 0, __ATOMIC_SEQ_CST);
+	md_api_err(c, 503, "too many streams: minidock serve holds at most %d streaming connections (wait, logs -f, "
+	                   "attach, exec, pull, save) at once", MD_API_STREAMS);
+	return -1;
 }
 
 /* Take over the connection for a raw stream (attach, exec start): 101 if
@@ -24301,6 +24412,8 @@ static int md_api_image_create(struct md_api_ctx *x)
 	char pl[128];
 	snprintf(pl, sizeof pl, "%s", plat ? plat : "");
 	char *argv[] = {"pull", ref, *pl ? "--platform" : NULL, pl, NULL};
+	if (md_api_stream_claim(x->c) < 0)
+		return -1;
 	md_api_head(x->c, 200, "application/json", -1);
 	struct md_api_lines L = {x->c, "status"};
 	struct md_sb err = {0};
@@ -24384,6 +24497,10 @@ static int md_api_image_get(struct md_api_ctx *x)
 		}
 	}
 	md_json_free(idx);
+	if (md_api_stream_claim(x->c) < 0) {
+		md_strv_free(&names);
+		return -1;
+	}
 	md_api_head(x->c, 200, "application/x-tar", -1);
 	char **argv = md_alloc((names.n + 4) * sizeof *argv);
 	size_t k = 0;
@@ -24718,6 +24835,8 @@ static int md_api_ctr_wait(struct md_api_ctx *x)
 	snprintf(cb, sizeof cb, "%s", cond ? cond : "not-running");
 	if (strcmp(cb, "not-running") && strcmp(cb, "next-exit") && strcmp(cb, "removed"))
 		return md_api_err(x->c, 400, "invalid condition: \"%s\"", cb);
+	if (md_api_stream_claim(x->c) < 0)
+		return -1;
 	/* the head goes at once: a client waits for it before it starts the
 	 * container (Docker's CLI does), the status follows at the exit */
 	md_api_head(x->c, 200, "application/json", -1);
@@ -24745,11 +24864,19 @@ static int md_api_ctr_wait(struct md_api_ctx *x)
 			int fd = md_mon_connect(id, "wait");
 			char type, buf[256];
 			size_t n;
-			while (fd >= 0 && md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0)
-				if (type == 'X') {
+			/* a client that hangs up ends the wait, and frees its stream slot */
+			struct pollfd pf[2] = {{fd, POLLIN, 0}, {x->c->fd, 0, 0}};
+			while (fd >= 0 && poll(pf, 2, -1) >= 0 && !pf[1].revents &&
+			       (!pf[0].revents || md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0))
+				if (pf[0].revents && type == 'X') {
 					code = atoll(buf);
 					break;
 				}
+			if (pf[1].revents) {
+				if (fd >= 0)
+					close(fd);
+				return -1;
+			}
 			if (fd >= 0)
 				close(fd);
 			md_err_clear();
@@ -24788,6 +24915,8 @@ static int md_api_ctr_logs(struct md_api_ctx *x)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	if ((v = md_api_q(x->r, "tail")) && *v && strcmp(v, "all") && (md_parse_int(v, &lo.tail, "tail") < 0 || lo.tail < 0))
 		return md_api_err(x->c, 400, "%s", md_errmsg);
+	if (lo.follow && md_api_stream_claim(x->c) < 0)
+		return -1;
 	md_api_head(x->c, 200, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", -1);
 	md_api_stdio(x->c, !tty);
 	md_ctr_logs(id, &lo);
@@ -24804,6 +24933,8 @@ static int md_api_ctr_attach(struct md_api_ctx *x)
 	struct md_ctr c;
 	if (md_api_ctr(x, id) < 0)
 		return 0;
+	if (md_api_stream_claim(x->c) < 0)
+		return -1;
 	if (md_ctr_load(id, &c) < 0)
 		return md_api_engine_err(x->c, 1);
 	struct md_json *cc = md_json_get(c.cfg, "Config");
@@ -25041,6 +25172,11 @@ static int md_api_exec_start(struct md_api_ctx *x)
 	}
 	struct md_json *cfg = md_json_get(j, "Config");
 	int det = md_json_is(md_json_get(body, "Detach"), MD_J_TRUE);
+	if (!det && md_api_stream_claim(x->c) < 0) {
+		md_json_free(j);
+		md_json_free(body);
+		return -1;
+	}
 	int tty = md_json_is(md_json_get(body, "Tty"), MD_J_TRUE) || md_json_is(md_json_get(cfg, "Tty"), MD_J_TRUE);
 	int in = md_json_is(md_json_get(cfg, "AttachStdin"), MD_J_TRUE);
 	/* the initial terminal size, for `exec -t` (resize updates it) */
@@ -25510,9 +25646,9 @@ static MD_NORETURN void md_api_conn_main(int fd)
 	c.fd = fd;
 	c.buf = md_alloc(MD_API_HEAD_MAX + 1);
 	signal(SIGPIPE, SIG_IGN);
-	for (;;) {
+	for (int fresh = 1;; fresh = 0) {
 		int bad;
-		if (md_api_read_head(&c, 60000, &bad) < 0) {
+		if (md_api_read_head(&c, MD_API_IDLE_MS, fresh, &bad) < 0) {
 			if (bad) {
 				c.keep = 0;
 				md_api_err(&c, 400, "%s", md_errmsg);
@@ -25525,6 +25661,208 @@ static MD_NORETURN void md_api_conn_main(int fd)
 	shutdown(fd, SHUT_WR);
 	close(fd);
 	_exit(0);
+}
+
+/* ---- the listener ---- */
+
+/* The listener's own table: the process and client uid of each slot
+ * (pid 0: free); a slot's stream flag is md_api_streams[slot]. */
+static pid_t md_api_pids[MD_API_SLOTS];
+static uid_t md_api_uids[MD_API_SLOTS];
+
+/* A connection past a limit.  The 503 goes once the client has spoken (an
+ * answer before the request is "unsolicited" to some clients) or at the
+ * deadline; then the listener shuts its side and reads what the client
+ * still sends, so that the client's write does not fail before it reads
+ * the answer.  Closed at the client's end, or 2 s after the accept. */
+struct md_api_refusal {
+	int fd, answered;
+	int64_t until;
+	char msg[128];
+};
+static struct md_api_refusal md_api_refusals[MD_API_REFUSING];
+
+static void md_api_refuse_answer(struct md_api_refusal *f)
+{
+	char b[512];
+	int n = snprintf(b, sizeof b,
+	                 "HTTP/1.1 503 Service Unavailable\r\nApi-Version: " MD_API_VERSION "\r\nContent-Type: "
+	                 "application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n{\"message\":\"%s\"}",
+	                 (int)strlen(f->msg) + 14, f->msg);
+	if (send(f->fd, b, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) { /* the client is gone */ }
+	shutdown(f->fd, SHUT_WR);
+	f->answered = 1;
+}
+
+/* A refusal's events (revents 0: only its deadline may have come). */
+static void md_api_refuse_io(struct md_api_refusal *f, short revents, int64_t now)
+{
+	int end = now >= f->until;
+	for (int i = 0; revents && i < 16; i++) {
+		char buf[4096];
+		ssize_t k = recv(f->fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (k <= 0) {
+			end |= k == 0 || errno != EAGAIN;
+			break;
+		}
+	}
+	if (!f->answered && (revents || end))
+		md_api_refuse_answer(f);
+	if (end) {
+		close(f->fd);
+		f->fd = -1;
+	}
+}
+
+/* Refuse fd with msg (the listener keeps it until answered); with every
+ * refusal entry busy, answer at once and close. */
+static void md_api_refuse(int fd, const char *msg)
+{
+	struct md_api_refusal *f = NULL, now1 = {fd, 0, 0, ""};
+	for (int i = 0; i < MD_API_REFUSING && !f; i++)
+		if (md_api_refusals[i].fd < 0)
+			f = &md_api_refusals[i];
+	if (!f)
+		f = &now1;
+	f->fd = fd;
+	f->answered = 0;
+	f->until = md_cg_now_ms() + 2000;
+	snprintf(f->msg, sizeof f->msg, "%s", msg);
+	if (f == &now1)
+		md_api_refuse_io(f, 0, f->until);
+}
+
+/* The slot for a new connection from uid, or -1 with why set: the short
+ * requests' budget is full, or uid (not root) holds its share. */
+static int md_api_admit(uid_t uid, char *why, size_t cap)
+{
+	int shorts = 0, mine = 0, slot = -1;
+	for (int i = 0; i < MD_API_SLOTS; i++) {
+		if (!md_api_pids[i]) {
+			slot = slot < 0 ? i : slot;
+			continue;
+		}
+		shorts += !__atomic_load_n(&md_api_streams[i], __ATOMIC_SEQ_CST);
+		mine += md_api_uids[i] == uid;
+	}
+	if (shorts >= MD_API_CONNS || slot < 0)
+		snprintf(why, cap, "too many connections: minidock serve serves at most %d requests at once", MD_API_CONNS);
+	else if (uid != 0 && mine >= MD_API_CONNS_PER_UID)
+		snprintf(why, cap, "too many connections from uid %u: at most %d at once for a user other than root",
+		         (unsigned)uid, MD_API_CONNS_PER_UID);
+	else
+		return slot;
+	return -1;
+}
+
+static void md_api_accept(int lfd, int sfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct ucred cr;
+	socklen_t cl = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
+		cr.uid = (uid_t)-1; /* unknown: a user like any other */
+	char why[128];
+	int slot = md_api_admit(cr.uid, why, sizeof why);
+	if (slot < 0) {
+		md_api_refuse(fd, why);
+		return;
+	}
+	pid_t p = fork();
+	if (p == 0) {
+		close(lfd);
+		close(sfd);
+		for (int i = 0; i < MD_API_REFUSING; i++)
+			if (md_api_refusals[i].fd >= 0)
+				close(md_api_refusals[i].fd);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		md_api_slot = slot;
+		md_api_conn_main(fd);
+	}
+	if (p < 0) {
+		md_api_refuse(fd, "cannot start a connection process");
+		return;
+	}
+	md_api_pids[slot] = p;
+	md_api_uids[slot] = cr.uid;
+	close(fd);
+}
+
+/* Accept, admit or refuse, fork, reap, until SIGTERM, SIGINT or SIGHUP;
+ * never blocks on a client.  Between events it trims its resident pages
+ * like a monitor. */
+static void md_api_listen(int lfd, int sfd)
+{
+	struct md_api_refusal *rf = md_api_refusals;
+	for (int i = 0; i < MD_API_REFUSING; i++)
+		rf[i].fd = -1;
+	for (;;) {
+		struct pollfd pf[2 + MD_API_REFUSING] = {{sfd, POLLIN, 0}, {lfd, POLLIN, 0}};
+		int map[MD_API_REFUSING], n = 2;
+		int64_t now = md_cg_now_ms(), next = -1;
+		for (int i = 0; i < MD_API_REFUSING; i++) {
+			if (rf[i].fd < 0)
+				continue;
+			map[n - 2] = i;
+			pf[n++] = (struct pollfd){rf[i].fd, POLLIN, 0};
+			next = next < 0 || rf[i].until < next ? rf[i].until : next;
+		}
+		int pr = md_mon_sleep(pf, (nfds_t)n, next < 0 ? -1 : next > now ? (int)(next - now) : 0);
+		if (pr < 0 && errno != EINTR)
+			return;
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
+				return;
+			pid_t p;
+			while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
+				for (int i = 0; i < MD_API_SLOTS; i++)
+					if (md_api_pids[i] == p) {
+						md_api_pids[i] = 0;
+						__atomic_store_n(&md_api_streams[i], 0, __ATOMIC_SEQ_CST);
+					}
+		}
+		now = md_cg_now_ms();
+		for (int k = 2; k < n; k++)
+			md_api_refuse_io(&rf[map[k - 2]], pf[k].revents, now);
+		if (pf[1].revents & POLLIN)
+			md_api_accept(lfd, sfd);
+	}
+}
+
+/* -G: the group's members reach the socket (0660, group gid) only through
+ * directories they may search.  The run root (the default socket's
+ * directory, 0700 as the monitor makes it) gets search for that group
+ * alone, 0710 with group gid: its entries keep their own modes, root's
+ * and closed to others, so nothing else in it opens.  Any other directory
+ * on the way that the group cannot search is the administrator's to
+ * change: a warning names it.  *saved: the run root's group and mode
+ * before (st_mode 0: unchanged), put back at exit. */
+static void md_api_sock_reach(const char *path, gid_t gid, const char *grp, struct stat *saved)
+{
+	char d[PATH_MAX];
+	saved->st_mode = 0;
+	snprintf(d, sizeof d, "%s", path);
+	for (char *sl; (sl = strrchr(d, '/')) && d[1];) {
+		sl[sl == d] = 0;
+		struct stat st;
+		if (stat(d, &st) < 0)
+			break;
+		if (st.st_gid == gid ? st.st_mode & 0010 : st.st_mode & 0001)
+			continue;
+		if (!saved->st_mode && strcmp(d, md_st.runroot) == 0 && chown(d, (uid_t)-1, gid) == 0 &&
+		    chmod(d, (st.st_mode & 07707) | 0010) == 0) {
+			*saved = st;
+			continue;
+		}
+		fprintf(stderr, "minidock: serve: warning: members of group %s cannot reach %s: %s is mode %04o, group %u\n",
+		        grp, path, d, (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid);
+	}
 }
 
 /* `minidock serve`: listen, and fork a process per connection. */
@@ -25542,6 +25880,8 @@ static int md_cmd_serve(struct md_args *a)
 		path = md_asprintf("%s/docker.sock", md_st.runroot);
 	}
 	int lfd = -1, own = 0;
+	struct stat saved = {0};
+	gid_t gid = 0;
 	/* socket activation (systemd, or an init that does the same) */
 	const char *lp = getenv("LISTEN_PID"), *lf = getenv("LISTEN_FDS");
 	if (lp && lf && atoi(lp) == (int)getpid() && atoi(lf) >= 1) {
@@ -25554,8 +25894,17 @@ static int md_cmd_serve(struct md_args *a)
 			return md_fail(125);
 		}
 		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+		const char *grp = md_opt(a, "group");
+		struct group *g = grp && *grp ? getgrnam(grp) : NULL;
+		if (grp && *grp && !g) {
+			md_err("group %s not found", grp);
+			return md_fail(125);
+		}
+		gid = g ? g->gr_gid : 0;
+		/* the run root as the monitor makes it; directories of a -H path
+		 * that anyone may pass (the socket's mode decides) */
 		char *dir = md_dirname(path);
-		md_mkdir_p(dir, 0711);
+		md_mkdir_p(dir, host ? 0711 : 0700);
 		free(dir);
 		/* a socket left by a crash: only if nobody answers on it */
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -25568,7 +25917,9 @@ static int md_cmd_serve(struct md_args *a)
 			close(probe);
 		unlink(path);
 		lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		mode_t um = umask(0117);
+		/* access is the socket's permissions: root, and the group given
+		 * (made 0600 or 0660 root:root, then given to the group) */
+		mode_t um = umask(g ? 0117 : 0177);
 		int br = lfd < 0 ? -1 : bind(lfd, (struct sockaddr *)&sa, sizeof sa);
 		umask(um);
 		if (br < 0 || listen(lfd, 64) < 0) {
@@ -25576,19 +25927,17 @@ static int md_cmd_serve(struct md_args *a)
 			return md_fail(1);
 		}
 		own = 1;
-		/* access is the socket's permissions: root, and the group given */
-		const char *grp = md_opt(a, "group");
-		if (grp && *grp) {
-			struct group *g = getgrnam(grp);
-			if (!g) {
-				unlink(path);
-				md_err("group %s not found", grp);
-				return md_fail(125);
-			}
-			if (chown(path, 0, g->gr_gid) < 0) { /* reported below by access failures */ }
-		} else {
-			chmod(path, 0600);
+		if (g) {
+			if (chown(path, 0, gid) < 0) { /* reported below by access failures */ }
+			md_api_sock_reach(path, gid, grp, &saved);
 		}
+	}
+	md_api_streams = mmap(NULL, MD_API_SLOTS * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (md_api_streams == MAP_FAILED) {
+		if (own)
+			unlink(path);
+		md_errno("shared memory for the stream budget");
+		return md_fail(1);
 	}
 	sigset_t ss;
 	sigemptyset(&ss);
@@ -25602,46 +25951,19 @@ static int md_cmd_serve(struct md_args *a)
 	fprintf(stderr, "minidock: serve: listening on unix://%s (API %s)\n", path, MD_API_VERSION);
 	fflush(NULL);
 	md_mon_trim_init();
-	int conns = 0, r = 0;
-	for (;;) {
-		struct pollfd pf[2] = {{sfd, POLLIN, 0}, {conns < MD_API_CONNS ? lfd : -1, POLLIN, 0}};
-		int pr = md_mon_sleep(pf, 2, -1);
-		if (pr < 0 && errno != EINTR)
-			break;
-		if (pf[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof si) == sizeof si) {
-				if (si.ssi_signo == SIGCHLD) {
-					while (waitpid(-1, NULL, WNOHANG) > 0)
-						conns--;
-				} else {
-					break;
-				}
-			}
-		}
-		if (pf[1].revents & POLLIN) {
-			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd < 0)
-				continue;
-			pid_t p = fork();
-			if (p == 0) {
-				close(lfd);
-				close(sfd);
-				sigset_t none;
-				sigemptyset(&none);
-				sigprocmask(SIG_SETMASK, &none, NULL);
-				signal(SIGTERM, SIG_DFL);
-				md_api_conn_main(fd);
-			}
-			if (p > 0)
-				conns++;
-			close(fd);
-		}
-	}
+	md_api_listen(lfd, sfd);
 	if (own)
 		unlink(path);
+	/* the run root as it was, unless someone changed it since */
+	struct stat st;
+	if (saved.st_mode && stat(md_st.runroot, &st) == 0 && st.st_gid == gid &&
+	    (st.st_mode & 07777) == ((saved.st_mode & 07707) | 0010)) {
+		if (chown(md_st.runroot, (uid_t)-1, saved.st_gid) < 0 || chmod(md_st.runroot, saved.st_mode & 07777) < 0) {
+			/* best effort: the group keeps only search */
+		}
+	}
 	free(path);
-	return r;
+	return 0;
 }
 
 #endif /* MD_FEATURE_API */

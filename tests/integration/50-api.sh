@@ -876,6 +876,248 @@ PYEOF
     assert_clean
 }
 
+# _api_group: GRP and GID, a group other than root's that every Debian
+# machine has (the test adds none), or skip.
+_api_group() {
+    for GRP in daemon adm staff users nogroup; do
+        GID=$(getent group "$GRP" | cut -d: -f3) && [ -n "$GID" ] && [ "$GID" != 0 ] && return 0
+    done
+    skip "no non-root group on this machine to test -G with"
+}
+
+# _as_member CMD...: CMD as uid 65534 with $GID as its only group; _as_other:
+# as uid 65534 in no group.  (setpriv: no change to /etc.)
+_as_member() { setpriv --reuid=65534 --regid=65534 --groups="$GID" "$@"; }
+_as_other() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+# _api_farm: write $T/farm.py (readable by uid 65534), many clients at once:
+#   farm.py SOCK trickle N SECS: N connections, each sending one byte of a
+#     head that never ends every 2 s; prints "connected" once all are, then
+#     one line per connection when it closes or SECS pass: its status ("-":
+#     none) and when it was closed, in seconds after its connect, or "open"
+#   farm.py SOCK hold N SECS [REQ]: N connections that send REQ (default:
+#     half a head) and read what comes; prints "held N STATUSES" once each
+#     has its response head (or, without REQ, at once), then holds them
+#     SECS seconds
+_api_farm() {
+    chmod 0711 "$T"
+    cat >"$T/farm.py" <<'PYEOF'
+import select, socket, sys, time
+sock, mode, n, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+def conn():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)  # blocking: a full backlog makes a connect with a timeout fail at once
+    s.settimeout(10)
+    return s
+if mode == "trickle":
+    head = b"GET /_ping HTTP/1.1\r\nX-Slow: " + b"a" * 1000
+    cs = []
+    for i in range(n):
+        s = conn()
+        s.setblocking(False)
+        cs.append({"s": s, "t0": time.time(), "sent": 0, "next": time.time(), "got": b"", "end": None})
+    print("connected", n, flush=True)
+    stop = time.time() + secs
+    while time.time() < stop and any(c["end"] is None for c in cs):
+        now = time.time()
+        for c in cs:
+            if c["end"] is None and now >= c["next"]:
+                try:
+                    c["s"].send(head[c["sent"]:c["sent"] + 1])
+                    c["sent"] += 1
+                except OSError:
+                    pass
+                c["next"] = now + 2
+        live = [c for c in cs if c["end"] is None]
+        r, _, _ = select.select([c["s"] for c in live], [], [], 0.1)
+        for c in live:
+            if c["s"] in r:
+                try:
+                    d = c["s"].recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    d = b""
+                c["got"] += d
+                if not d:
+                    c["end"] = time.time() - c["t0"]
+                    c["s"].close()
+    for c in cs:
+        st = c["got"].split(b" ")[1].decode() if c["got"].startswith(b"HTTP/") else "-"
+        body = c["got"].partition(b"\r\n\r\n")[2].decode(errors="replace")
+        print(st, "open" if c["end"] is None else "%.1f" % c["end"], body)
+elif mode == "hold":
+    req = sys.argv[5].encode().decode("unicode_escape").encode() if len(sys.argv) > 5 else b"GET /_ping HTTP/1.1\r\n"
+    cs = []
+    for i in range(n):
+        s = conn()
+        s.sendall(req)
+        cs.append(s)
+    sts = []
+    for s in cs:
+        got = b""
+        while len(sys.argv) > 5 and b"\r\n\r\n" not in got:
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+        sts.append(got.split(b" ")[1].decode() if got.startswith(b"HTTP/") else "-")
+    print("held", n, " ".join(sorted(set(sts))), flush=True)
+    time.sleep(secs)
+PYEOF
+    chmod 0644 "$T/farm.py"
+}
+
+# _head_200 REQ [N]: REQ on N connections (default 1) to $API_SOCK at once
+# gets a response head with status 200 on each.
+_head_200() { [ "$("$PY" "$T/farm.py" "$API_SOCK" hold "${2:-1}" 0 "$1")" = "held ${2:-1} 200" ]; }
+
+# _curl_code [CURL-OPTIONS] PATH: "STATUS BODY" of a request on $API_SOCK
+# within 5 s ("000" when none came).
+_curl_code() {
+    local args=("$@") path
+    path=${args[-1]}
+    unset 'args[-1]'
+    { curl -s --max-time 5 --unix-socket "$API_SOCK" -w '\n%{http_code}' "${args[@]}" "http://d$path" || true; } |
+        awk '{ l[NR] = $0 } END { printf "%s", l[NR]; for (i = 1; i < NR; i++) printf " %s", l[i]; print "" }'
+}
+
+# Slowloris: more clients than the old limit of 64 connections, each sending
+# one header byte every 2 s (the old 30 s stall timeout restarted at each
+# byte, and the listener stopped accepting at 64).  Now a head must be whole
+# 10 s after its first byte, a uid but root holds at most 16 connections
+# and the others get 503 at once, so /_ping from root answers meanwhile.
+# timeout: 120
+test_api_hostile_slowloris_heads() {
+    _api_setup
+    require_cmd setpriv
+    _api_group
+    _api_farm
+    mkdir -m 0755 "$T/pub"
+    API_SOCK=$T/pub/docker.sock
+    _serve -G "$GRP"
+    _as_member "$PY" "$T/farm.py" "$API_SOCK" trickle 70 20 >"$T/user.out" 2>&1 &
+    local upid=$! rpid i t0 t1 st when
+    API_BG="$API_BG $upid"
+    "$PY" "$T/farm.py" "$API_SOCK" trickle 4 20 >"$T/root.out" 2>&1 &
+    rpid=$!
+    API_BG="$API_BG $rpid"
+    wait_until 15 "uid 65534's trickling clients connected ($(head -c 300 "$T/user.out"))" grep -q '^connected' "$T/user.out"
+    wait_until 5 "root's trickling clients connected ($(head -c 300 "$T/root.out"))" grep -q '^connected' "$T/root.out"
+    # while they trickle, /_ping from root answers at once, five times
+    for i in 1 2 3 4 5; do
+        t0=$(date +%s%N)
+        assert_eq "$(_curl_code /_ping)" "200 OK" "ping $i while 74 clients trickle their heads"
+        t1=$(date +%s%N)
+        [ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "ping $i took $(((t1 - t0) / 1000000)) ms"
+        sleep 0.5
+    done
+    wait "$upid" "$rpid" || true
+    # root's four: closed without an answer by the head deadline (10 s after
+    # the connect), not before it, not much after it
+    assert_eq "$(grep -c . "$T/root.out")" 5 "lines from the root clients: $(cat "$T/root.out")"
+    while read -r st when _; do
+        [ "$st" = connected ] && continue
+        assert_eq "$st" - "a trickling root client got an answer: $st $when"
+        [ "$when" != open ] || fail "a trickling root client was still connected after 20 s"
+        awk -v w="$when" 'BEGIN { exit !(w >= 9 && w <= 15) }' || fail "a trickling root client closed after ${when} s"
+    done <"$T/root.out"
+    # uid 65534's seventy: 16 served (and closed by the deadline), the rest
+    # refused with 503 naming the limit
+    assert_eq "$(grep -c '^- ' "$T/user.out")" 16 "uid 65534's connections served: $(sort "$T/user.out" | uniq -c | head)"
+    assert_eq "$(grep -c '^503 ' "$T/user.out")" 54 "uid 65534's connections refused"
+    assert_contains "$(grep -m1 '^503 ' "$T/user.out")" '{"message":"too many connections from uid 65534: at most 16'
+    ! grep -q ' open' "$T/user.out" || fail "uid 65534's clients still connected after 20 s"
+    while read -r st when _; do
+        [ "$st" = - ] || continue
+        awk -v w="$when" 'BEGIN { exit !(w >= 9 && w <= 15) }' || fail "a trickling client of uid 65534 closed after ${when} s"
+    done <"$T/user.out"
+    assert_eq "$(_curl_code /_ping)" "200 OK"
+    _serve_stop
+}
+
+# Each uid but root holds at most 16 connections at once: its 17th gets 503
+# naming the limit, and another uid, and root, are still served.
+test_api_per_uid_connection_cap() {
+    _api_setup
+    require_cmd setpriv
+    _api_group
+    _api_farm
+    mkdir -m 0755 "$T/pub"
+    API_SOCK=$T/pub/docker.sock
+    _serve -G "$GRP"
+    _as_member "$PY" "$T/farm.py" "$API_SOCK" hold 16 30 >"$T/hold.out" 2>&1 &
+    local hpid=$!
+    API_BG="$API_BG $hpid"
+    wait_until 8 "uid 65534 holding 16 connections ($(cat "$T/hold.out"))" grep -q '^held 16' "$T/hold.out"
+    assert_match "$(_as_member curl -s --max-time 5 --unix-socket "$API_SOCK" -w ' %{http_code}' http://d/_ping)" \
+        '^\{"message":"too many connections from uid 65534: at most 16 at once for a user other than root"\} 503$'
+    # another uid of the group, and root, are served meanwhile
+    assert_eq "$(setpriv --reuid=65533 --regid=65533 --groups="$GID" curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping)" \
+        OK "uid 65533 while uid 65534 holds its 16"
+    assert_eq "$(_curl_code /_ping)" "200 OK" "root while uid 65534 holds its 16"
+    # when they go, uid 65534 is served again
+    kill "$hpid"
+    wait "$hpid" 2>/dev/null || true
+    wait_until 10 "uid 65534 served again" _as_member "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n")
+sys.exit(not s.recv(100).startswith(b"HTTP/1.1 200"))' "$API_SOCK"
+    _serve_stop
+}
+
+# Long streams (wait, logs -f) have a budget of their own (32): with it full,
+# and as many short connections open besides (together the old limit of 64),
+# short requests still answer; one more stream gets 503; a stream that ends
+# frees its slot.
+# timeout: 150
+test_api_streams_have_their_own_budget() {
+    _api_setup
+    bb_image
+    _api_farm
+    _serve
+    local id
+    id=$(md_ok run -d --network none bb sleep 300)
+    # 8 waits (the monitor serves 16 clients) and 24 logs -f
+    "$PY" "$T/farm.py" "$T/docker.sock" hold 8 60 "POST /containers/$id/wait HTTP/1.1\r\nHost: d\r\n\r\n" >"$T/waits.out" 2>&1 &
+    local wpid=$!
+    API_BG="$API_BG $wpid"
+    "$PY" "$T/farm.py" "$T/docker.sock" hold 24 60 "GET /containers/$id/logs?follow=1&stdout=1 HTTP/1.1\r\nHost: d\r\n\r\n" \
+        >"$T/logs.out" 2>&1 &
+    local lpid=$!
+    API_BG="$API_BG $lpid"
+    wait_until 20 "8 waits streaming ($(cat "$T/waits.out"))" grep -q '^held 8' "$T/waits.out"
+    wait_until 20 "24 logs -f streaming ($(cat "$T/logs.out"))" grep -q '^held 24' "$T/logs.out"
+    assert_eq "$(cat "$T/waits.out")" "held 8 200"
+    assert_eq "$(cat "$T/logs.out")" "held 24 200"
+    # 32 short connections besides, idle in their heads
+    "$PY" "$T/farm.py" "$T/docker.sock" hold 32 30 >"$T/idle.out" 2>&1 &
+    local ipid=$!
+    API_BG="$API_BG $ipid"
+    wait_until 5 "32 idle connections" grep -q '^held 32' "$T/idle.out"
+    API_SOCK=$T/docker.sock
+    assert_eq "$(_curl_code /_ping)" "200 OK" "ping with 32 streams and 32 idle connections"
+    assert_match "$(_curl_code /containers/json)" '^200 \[' "a list with 32 streams and 32 idle connections"
+    assert_match "$(_curl_code "/containers/$id/logs?stdout=1")" '^200' "logs without follow are not a stream"
+    # one stream more: 503, naming the budget
+    assert_match "$(_curl_code -X POST "/containers/$id/wait")" '^503 \{"message":"too many streams: minidock serve holds at most 32 '
+    assert_match "$(_curl_code "/containers/$id/logs?follow=1&stdout=1")" '^503 \{"message":"too many streams'
+    assert_match "$(_curl_code -X POST "/containers/$id/attach?stream=1&stdout=1")" '^503 \{"message":"too many streams'
+    # the waits end: their slots are free again
+    kill "$wpid"
+    wait "$wpid" 2>/dev/null || true
+    wait_until 10 "a wait stream admitted again" _head_200 "POST /containers/$id/wait HTTP/1.1\r\nHost: d\r\n\r\n"
+    # so do the logs -f, though the container writes nothing
+    kill "$lpid" "$ipid"
+    wait "$lpid" "$ipid" 2>/dev/null || true
+    wait_until 10 "24 logs -f admitted again" \
+        _head_200 "GET /containers/$id/logs?follow=1&stdout=1 HTTP/1.1\r\nHost: d\r\n\r\n" 24
+    md_ok rm -f "$id" >/dev/null
+    _serve_stop
+}
+
 # ---- the socket
 
 test_api_socket_permissions() {
@@ -933,6 +1175,61 @@ test_api_socket_permissions() {
     API_BG="$API_BG $SERVE_PID"
     wait_until 10 "minidock serve on $MINIDOCK_RUNROOT/docker.sock" _ping "$MINIDOCK_RUNROOT/docker.sock"
     API_SOCK=$MINIDOCK_RUNROOT/docker.sock _serve_stop
+}
+
+# -G GROUP with the default socket, RUN-ROOT/docker.sock: the run root (0700:
+# it holds container state) lets the group search it (0710, group GROUP)
+# and nothing more, while serve runs; a member connects, others do not.  A
+# -H socket in directories minidock makes is reached the same way; a
+# directory on the way the group cannot search is named in a warning.
+test_api_group_reaches_default_socket() {
+    _api_setup
+    require_cmd setpriv stat
+    _api_group
+    local rr=$MINIDOCK_RUNROOT sock=$MINIDOCK_RUNROOT/docker.sock
+    mkdir -p "$rr/containers/x"
+    chmod 0700 "$rr" "$rr/containers"
+    echo secret >"$rr/containers/x/state"
+    # $T stands for /run (0755 or 0711)
+    chmod 0711 "$T"
+    "$MINIDOCK" serve -G "$GRP" >>"$T/serve.log" 2>&1 &
+    SERVE_PID=$!
+    API_BG="$API_BG $SERVE_PID"
+    wait_until 10 "minidock serve on $sock" _ping "$sock"
+    assert_eq "$(_as_member curl -s --max-time 5 --unix-socket "$sock" http://d/_ping)" OK "a member of $GRP on the default socket"
+    assert_not_contains "$(cat "$T/serve.log")" warning
+    assert_eq "$(stat -c '%a %U %G' "$sock")" "660 root $GRP" "the socket"
+    assert_eq "$(stat -c '%a %U %G' "$rr")" "710 root $GRP" "the run root while serve -G runs"
+    local rc=0
+    _as_other curl -s --max-time 5 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 || rc=$?
+    [ "$rc" != 0 ] || fail "uid 65534 outside $GRP could use the default socket"
+    # the rest of the run root stays closed to the member
+    rc=0
+    _as_member ls "$rr" >/dev/null 2>&1 || rc=$?
+    [ "$rc" != 0 ] || fail "a member of $GRP could list the run root"
+    rc=0
+    _as_member cat "$rr/containers/x/state" >/dev/null 2>&1 || rc=$?
+    [ "$rc" != 0 ] || fail "a member of $GRP could read container state in the run root"
+    API_SOCK=$sock _serve_stop
+    assert_eq "$(stat -c '%a %U %G' "$rr")" "700 root root" "the run root after serve -G"
+    # -H in directories minidock makes: passable, the socket's mode decides
+    API_SOCK=$T/made/sub/docker.sock
+    _serve -G "$GRP"
+    assert_eq "$(stat -c '%a' "$T/made" "$T/made/sub" | tr '\n' ' ')" "711 711 "
+    assert_eq "$(_as_member curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping)" OK "a member of $GRP on a -H socket"
+    rc=0
+    _as_other curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping >/dev/null 2>&1 || rc=$?
+    [ "$rc" != 0 ] || fail "uid 65534 outside $GRP could use the -H socket"
+    _serve_stop
+    # with $T 0700 again the group cannot reach the socket, and serve says so
+    chmod 0700 "$T"
+    : >"$T/serve.log"
+    "$MINIDOCK" serve -G "$GRP" >>"$T/serve.log" 2>&1 &
+    SERVE_PID=$!
+    API_BG="$API_BG $SERVE_PID"
+    wait_until 10 "minidock serve on $sock" _ping "$sock"
+    assert_contains "$(cat "$T/serve.log")" "warning: members of group $GRP cannot reach $sock: $T is mode 0700"
+    API_SOCK=$sock _serve_stop
 }
 
 test_api_socket_activation() {
