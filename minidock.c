@@ -19470,22 +19470,61 @@ static int md_cmd_start(struct md_args *a)
 	return rc;
 }
 
+/* Join a container's stdio: streams 1 stdin, 2 stdout, 4 stderr.  It
+ * must run, unless hold: then a container that is created or exited gets
+ * a monitor of its own that holds until a start tells it to go, so that
+ * no early output is lost (the API's attach-then-start).  The monitor's
+ * connection, for md_attach_relay. */
+static int md_ctr_attach(const char *id, int streams, int hold)
+{
+	struct md_ctr c;
+	char hello[80];
+	snprintf(hello, sizeof hello, "%s%s%s", streams & 1 ? "in " : "", streams & 2 ? "out " : "", streams & 4 ? "err" : "");
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	int lk = md_ctr_lock(id);
+	md_ctr_reconcile_locked(&c, lk);
+	const char *st = md_ctr_status_raw(&c);
+	int fd = -1;
+	if (md_ctr_running(&c) || (hold && md_ctr_monitor_alive(id))) {
+		fd = md_mon_connect(id, hello);
+	} else if (!hold || !(md_streq(st, "created") || md_streq(st, "exited"))) {
+		md_errk(MD_EK_CONFLICT, "You cannot attach to a stopped container, start it first");
+	} else {
+		snprintf(hello + strlen(hello), sizeof hello - strlen(hello), " hold");
+		fd = md_mon_spawn(id, hello);
+		/* wait until it holds (a start now finds it), or failed */
+		char type, buf[1200];
+		size_t n;
+		while (fd >= 0) {
+			if (md_frame_recv(fd, &type, buf, sizeof buf, &n) < 0) {
+				close(fd);
+				fd = md_err("the monitor went away");
+			} else if (type == 'F') {
+				close(fd);
+				const char *msg = strchr(buf, ' ');
+				fd = md_err("%s", msg ? msg + 1 : buf);
+			} else if (type == 'Z') {
+				break;
+			}
+		}
+	}
+	if (lk >= 0)
+		close(lk);
+	md_ctr_free(&c);
+	return fd;
+}
+
 static int md_cmd_attach(struct md_args *a)
 {
 	char id[65];
 	struct md_ctr c;
 	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
 		return md_fail(1);
-	md_ctr_reconcile(&c);
-	if (!md_ctr_running(&c)) {
-		md_ctr_free(&c);
-		md_err("You cannot attach to a stopped container, start it first");
-		return md_fail(1);
-	}
 	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
 	int in = !md_flag(a, "no-stdin") && md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "OpenStdin"), MD_J_TRUE);
 	md_ctr_free(&c);
-	int fd = md_mon_connect(id, in ? "in out err" : "out err");
+	int fd = md_ctr_attach(id, in | 2 | 4, 0);
 	if (fd < 0)
 		return md_fail(1);
 	int code = md_attach_relay(fd, tty, in);
@@ -19595,37 +19634,70 @@ static int md_cmd_rm(struct md_args *a)
 	return rc;
 }
 
+/* What a wait waits for: the container not running (now or at its exit),
+ * its next exit, or its removal. */
+enum md_wait_cond { MD_WAIT_NOT_RUNNING, MD_WAIT_NEXT_EXIT, MD_WAIT_REMOVED };
+
+/* Wait until cond holds; *code gets the exit code (0 when none was seen).
+ * 0; -1 when the container is gone before an exit was seen; -2 when the
+ * waiter on `hangup` (an API client's socket; -1: none) went away. */
+static int md_ctr_wait(const char *id, enum md_wait_cond cond, int hangup, long long *code)
+{
+	*code = -1;
+	for (;;) {
+		struct md_ctr c;
+		if (md_ctr_load(id, &c) < 0) {
+			if (cond == MD_WAIT_REMOVED || *code >= 0)
+				break;
+			return md_errk(MD_EK_NOTFOUND, "container %.12s is gone", id);
+		}
+		md_ctr_reconcile(&c);
+		int alive = md_ctr_monitor_alive(id), running = md_streq(md_ctr_status_raw(&c), "running");
+		long long ec = md_json_geti(c.st, "ExitCode", 0);
+		md_ctr_free(&c);
+		if (*code < 0 && cond == MD_WAIT_NOT_RUNNING && !alive && !running)
+			*code = ec; /* already stopped (or never started) */
+		if (*code >= 0 && cond != MD_WAIT_REMOVED)
+			break;
+		if (alive && *code < 0) {
+			int fd = md_mon_connect(id, "wait");
+			char type, buf[256];
+			size_t n;
+			/* a waiter that hangs up ends the wait */
+			struct pollfd pf[2] = {{fd, POLLIN, 0}, {hangup, 0, 0}};
+			while (fd >= 0 && poll(pf, 2, -1) >= 0 && !pf[1].revents &&
+			       (!pf[0].revents || md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0))
+				if (pf[0].revents && type == 'X') {
+					*code = atoll(buf);
+					break;
+				}
+			if (fd >= 0)
+				close(fd);
+			if (pf[1].revents)
+				return -2;
+			md_err_clear();
+			continue;
+		}
+		/* not started yet (or being removed): look again shortly */
+		struct pollfd pf = {hangup, POLLRDHUP, 0};
+		if (poll(&pf, 1, 50) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			return -2;
+	}
+	if (*code < 0)
+		*code = 0;
+	return 0;
+}
+
 static int md_cmd_wait(struct md_args *a)
 {
 	int rc = 0;
 	for (size_t i = 0; i < a->pos.n; i++) {
 		char id[65];
-		struct md_ctr c;
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_load(id, &c) < 0) {
+		long long code;
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_wait(id, MD_WAIT_NOT_RUNNING, -1, &code) < 0)
 			rc = md_fail(1);
-			continue;
-		}
-		md_ctr_reconcile(&c);
-		int code = -1;
-		if (md_ctr_running(&c)) {
-			int fd = md_mon_connect(id, "wait");
-			char type, buf[256];
-			size_t n;
-			while (fd >= 0 && md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0)
-				if (type == 'X') {
-					code = atoi(buf);
-					break;
-				}
-			if (fd >= 0)
-				close(fd);
-		}
-		if (code < 0) {
-			md_ctr_free(&c);
-			md_ctr_load(id, &c);
-			code = (int)md_json_geti(c.st, "ExitCode", 0);
-		}
-		md_ctr_free(&c);
-		printf("%d\n", code);
+		else
+			printf("%lld\n", code);
 	}
 	return rc;
 }
@@ -24831,66 +24903,24 @@ static int md_api_ctr_wait(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	const char *cond = md_api_q(x->r, "condition");
-	char cb[32];
-	snprintf(cb, sizeof cb, "%s", cond ? cond : "not-running");
-	if (strcmp(cb, "not-running") && strcmp(cb, "next-exit") && strcmp(cb, "removed"))
-		return md_api_err(x->c, 400, "invalid condition: \"%s\"", cb);
+	static const char *const conds[] = {"not-running", "next-exit", "removed"};
+	size_t k = 0;
+	while (cond && k < MD_ARRAY_LEN(conds) && strcmp(cond, conds[k]))
+		k++;
+	if (k == MD_ARRAY_LEN(conds))
+		return md_api_err(x->c, 400, "invalid condition: \"%s\"", cond);
 	if (md_api_stream_claim(x->c) < 0)
 		return -1;
 	/* the head goes at once: a client waits for it before it starts the
 	 * container (Docker's CLI does), the status follows at the exit */
 	md_api_head(x->c, 200, "application/json", -1);
-	long long code = -1;
-	for (;;) {
-		struct md_ctr c;
-		if (md_ctr_load(id, &c) < 0) {
-			if (!strcmp(cb, "removed") || code >= 0)
-				break;
-			const char *m = "{\"StatusCode\":-1,\"Error\":{\"Message\":\"the container is gone\"}}\n";
-			md_write_all(x->c->fd, m, strlen(m));
-			return -1;
-		}
-		md_ctr_reconcile(&c);
-		char st[32];
-		snprintf(st, sizeof st, "%s", md_ctr_status_raw(&c) ? md_ctr_status_raw(&c) : "");
-		int alive = md_ctr_monitor_alive(id);
-		long long ec = md_json_geti(c.st, "ExitCode", 0);
-		md_ctr_free(&c);
-		if (code < 0 && !strcmp(cb, "not-running") && !alive && !md_streq(st, "running"))
-			code = ec; /* already stopped (or never started) */
-		if (code >= 0 && strcmp(cb, "removed") != 0)
-			break;
-		if (alive && code < 0) {
-			int fd = md_mon_connect(id, "wait");
-			char type, buf[256];
-			size_t n;
-			/* a client that hangs up ends the wait, and frees its stream slot */
-			struct pollfd pf[2] = {{fd, POLLIN, 0}, {x->c->fd, 0, 0}};
-			while (fd >= 0 && poll(pf, 2, -1) >= 0 && !pf[1].revents &&
-			       (!pf[0].revents || md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0))
-				if (pf[0].revents && type == 'X') {
-					code = atoll(buf);
-					break;
-				}
-			if (pf[1].revents) {
-				if (fd >= 0)
-					close(fd);
-				return -1;
-			}
-			if (fd >= 0)
-				close(fd);
-			md_err_clear();
-			continue;
-		}
-		/* not started yet (or being removed): look again shortly, unless
-		 * the client went away */
-		struct pollfd pf = {x->c->fd, POLLRDHUP, 0};
-		if (poll(&pf, 1, 50) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR)))
-			return -1;
-	}
-	char b[96];
-	int n = snprintf(b, sizeof b, "{\"StatusCode\":%lld,\"Error\":null}\n", code < 0 ? 0 : code);
-	md_write_all(x->c->fd, b, (size_t)n);
+	long long code;
+	int r = md_ctr_wait(id, (enum md_wait_cond)k, x->c->fd, &code);
+	char b[160];
+	int n = r == 0 ? snprintf(b, sizeof b, "{\"StatusCode\":%lld,\"Error\":null}\n", code)
+	               : snprintf(b, sizeof b, "{\"StatusCode\":-1,\"Error\":{\"Message\":\"the container is gone\"}}\n");
+	if (r != -2) /* the client is still there */
+		md_write_all(x->c->fd, b, (size_t)n);
 	return -1;
 }
 
@@ -24941,38 +24971,10 @@ static int md_api_ctr_attach(struct md_api_ctx *x)
 	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
 	int in = md_api_qbool(x->r, "stdin", 0) && md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE);
 	int out = md_api_qbool(x->r, "stdout", 0), err = md_api_qbool(x->r, "stderr", 0);
-	char hello[64];
-	snprintf(hello, sizeof hello, "%s%s%s", in ? "in " : "", out ? "out " : "", err ? "err" : "");
-	int lk = md_ctr_lock(id);
-	md_ctr_reconcile_locked(&c, lk);
-	int fd = -1;
-	if (md_ctr_running(&c) || md_ctr_monitor_alive(id)) {
-		fd = md_mon_connect(id, hello);
-	} else if (md_streq(md_ctr_status_raw(&c), "created") || md_streq(md_ctr_status_raw(&c), "exited")) {
-		char h2[80];
-		snprintf(h2, sizeof h2, "%s hold", hello);
-		fd = md_mon_spawn(id, h2);
-		/* wait until it holds (a start now finds it), or failed */
-		char type, buf[1200];
-		size_t n;
-		while (fd >= 0) {
-			if (md_frame_recv(fd, &type, buf, sizeof buf, &n) < 0) {
-				close(fd);
-				fd = md_err("the monitor went away");
-			} else if (type == 'F') {
-				close(fd);
-				const char *msg = strchr(buf, ' ');
-				fd = md_err("%s", msg ? msg + 1 : buf);
-			} else if (type == 'Z') {
-				break;
-			}
-		}
-	}
-	if (lk >= 0)
-		close(lk);
 	md_ctr_free(&c);
+	int fd = md_ctr_attach(id, in | out << 1 | err << 2, 1);
 	if (fd < 0)
-		return md_api_err(x->c, 409, "%s", md_errmsg[0] ? md_errmsg : "cannot attach");
+		return md_api_engine_err(x->c, 1);
 	md_api_hijack(x->c, tty);
 	md_api_stdio(x->c, !tty);
 	md_attach_relay(fd, tty, in);
