@@ -21739,7 +21739,7 @@ static struct md_json *md_volume_inspect_json(const char *name)
 		free(mp);
 		md_json_del(j, "Anonymous");
 	} else {
-		md_err("get %s: no such volume", name);
+		md_errk(MD_EK_NOTFOUND, "get %s: no such volume", name);
 	}
 	free(meta);
 	free(vd);
@@ -21889,48 +21889,59 @@ static int md_cmd_volume_inspect(struct md_args *a)
 	return rc;
 }
 
+/* Remove a volume no container uses (force: a missing one is no error). */
+static int md_volume_remove(const char *name, int force)
+{
+	char *vd = md_volume_dir(name), *meta = md_asprintf("%s/volume.json", vd), by[65];
+	int r = 0;
+	if (md_store_lock() < 0) {
+		r = -1;
+	} else if (!md_volume_name_valid(name) || !md_path_exists(meta)) {
+		r = force ? 0 : md_errk(MD_EK_NOTFOUND, "get %s: no such volume", name);
+	} else {
+		struct md_json *idx = md_index_read();
+		if (!idx)
+			r = -1;
+		else if (md_volume_in_use(idx, name, by, sizeof by))
+			r = md_errk(MD_EK_CONFLICT, "remove %s: volume is in use - [%s]", name, by);
+		md_json_free(idx);
+		/* renamed away first: a crash leaves trash, never half a volume */
+		char rnd[9];
+		md_random_hex(rnd, 4);
+		char *trash = md_sp("tmp/trash-v-%s", rnd);
+		if (r == 0 && rename(vd, trash) < 0)
+			r = md_errno("remove volume %s", name);
+		else if (r == 0)
+			md_rm_rf(trash);
+		free(trash);
+	}
+	md_store_unlock();
+	free(meta);
+	free(vd);
+	return r;
+}
+
 static int md_cmd_volume_rm(struct md_args *a)
 {
 	int rc = 0;
-	struct md_json *idx = md_index_read();
 	for (size_t i = 0; i < a->pos.n; i++) {
-		char by[65];
-		char *vd = md_volume_dir(a->pos.v[i]), *meta = md_asprintf("%s/volume.json", vd);
-		if (!md_path_exists(meta)) {
-			if (!md_flag(a, "force")) {
-				md_err("get %s: no such volume", a->pos.v[i]);
-				rc = md_fail(1);
-			}
-		} else if (idx && md_volume_in_use(idx, a->pos.v[i], by, sizeof by)) {
-			md_err("remove %s: volume is in use - [%s]", a->pos.v[i], by);
+		if (md_volume_remove(a->pos.v[i], md_flag(a, "force")) < 0)
 			rc = md_fail(1);
-		} else {
-			char rnd[9];
-			md_random_hex(rnd, 4);
-			char *trash = md_sp("tmp/trash-v-%s", rnd);
-			if (rename(vd, trash) == 0)
-				md_rm_rf(trash);
-			free(trash);
+		else
 			puts(a->pos.v[i]);
-		}
-		free(meta);
-		free(vd);
 	}
-	md_json_free(idx);
 	return rc;
 }
 
-static int md_cmd_volume_prune(struct md_args *a)
+/* Remove the volumes no container uses: anonymous ones, or all. */
+static int md_volume_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 {
-	int all = md_flag(a, "all");
-	if (!md_flag(a, "force") && !md_confirm(all ? "WARNING! This will remove all local volumes not used by at least one container."
-	                                            : "WARNING! This will remove anonymous local volumes not used by at least one container."))
-		return 0;
 	struct md_strv vs = {0};
+	*reclaimed = 0;
+	if (md_store_lock() < 0)
+		return -1;
 	md_volume_list(&vs);
 	struct md_json *idx = md_index_read();
-	struct md_sb out = {0};
-	uint64_t reclaimed = 0;
 	for (size_t i = 0; i < vs.n && idx; i++) {
 		if (md_volume_in_use(idx, vs.v[i], NULL, 0))
 			continue;
@@ -21939,25 +21950,45 @@ static int md_cmd_volume_prune(struct md_args *a)
 		if (all || md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE)) {
 			int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fd >= 0) {
-				reclaimed += md_du(fd);
+				*reclaimed += md_du(fd);
 				close(fd);
 			}
 			md_rm_rf(vd);
-			md_sb_printf(&out, "%s\n", vs.v[i]);
+			md_strv_push(gone, vs.v[i]);
 		}
 		md_json_free(vj);
 		free(meta);
 		free(vd);
 	}
-	md_err_clear();
+	int r = idx ? 0 : -1;
+	if (idx)
+		md_err_clear();
+	md_json_free(idx);
+	md_strv_free(&vs);
+	md_store_unlock();
+	return r;
+}
+
+static int md_cmd_volume_prune(struct md_args *a)
+{
+	int all = md_flag(a, "all");
+	if (!md_flag(a, "force") && !md_confirm(all ? "WARNING! This will remove all local volumes not used by at least one container."
+	                                            : "WARNING! This will remove anonymous local volumes not used by at least one container."))
+		return 0;
+	struct md_strv gone = {0};
+	uint64_t reclaimed;
+	if (md_volume_prune(all, &gone, &reclaimed) < 0)
+		return md_fail(1);
 	char sz[32];
 	md_human_size(sz, sizeof sz, (double)reclaimed);
-	if (out.len)
-		printf("Deleted Volumes:\n%s\n", md_sb_str(&out));
+	if (gone.n) {
+		printf("Deleted Volumes:\n");
+		for (size_t i = 0; i < gone.n; i++)
+			printf("%s\n", gone.v[i]);
+		printf("\n");
+	}
 	printf("Total reclaimed space: %s\n", sz);
-	md_sb_free(&out);
-	md_strv_free(&vs);
-	md_json_free(idx);
+	md_strv_free(&gone);
 	return 0;
 }
 
@@ -25491,8 +25522,9 @@ static int md_api_volume_create(struct md_api_ctx *x)
 
 static int md_api_volume_delete(struct md_api_ctx *x)
 {
-	char *argv[] = {"volume rm", md_api_qbool(x->r, "force", 0) ? "-f" : x->arg[0], md_api_qbool(x->r, "force", 0) ? x->arg[0] : NULL, NULL};
-	return md_api_cli_reply(x->c, argv, 204);
+	if (md_volume_remove(x->arg[0], md_api_qbool(x->r, "force", 0)) < 0)
+		return md_api_engine_err(x->c, 1);
+	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 /* ---- routing ---- */
