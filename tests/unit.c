@@ -1280,6 +1280,108 @@ static void test_copy_walk(void)
 	t_end();
 }
 
+/* ---- errors: kinds, HTTP statuses, exit codes ---- */
+
+static int t_run_cmd(const char *name, int argc, char **argv)
+{
+	const char *as;
+	const struct md_cmd *c = md_cmd_find(name, &as);
+	if (!c)
+		return -1;
+	fflush(NULL);
+	/* the expected messages and output go nowhere */
+	int so = dup(1), se = dup(2), nul = open("/dev/null", O_WRONLY);
+	dup2(nul, 1);
+	dup2(nul, 2);
+	int r = md_run_cmd(c, as, argc, argv);
+	fflush(NULL);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	close(nul);
+	return r;
+}
+
+static void test_error_kinds(void)
+{
+	t_begin("errors: kinds, errno and context; the HTTP status and exit code of each");
+	CHECK(md_err("x %d", 1) == -1 && md_error.kind == MD_EK_INTERNAL && md_error.errnum == 0);
+	CHECK_STR(md_errmsg, "x 1");
+	errno = ENOSPC;
+	CHECK(md_errno("write %s", "f") == -1 && md_error.kind == MD_EK_INTERNAL && md_error.errnum == ENOSPC);
+	CHECK(strstr(md_errmsg, "write f: ") == md_errmsg);
+	CHECK(md_errk(MD_EK_CONFLICT, "in use") == -1 && md_error.kind == MD_EK_CONFLICT);
+	md_err_wrap("remove %s", "v");
+	CHECK(md_error.kind == MD_EK_CONFLICT);
+	CHECK_STR(md_errmsg, "remove v: in use");
+	md_err_clear();
+	CHECK(md_error.kind == MD_EK_INTERNAL && !md_errmsg[0]);
+	/* Docker's statuses: errdefs' invalid parameter, not found, conflict, ... */
+	static const short want[] = {[MD_EK_INTERNAL] = 500, [MD_EK_INVALID] = 400, [MD_EK_NOTFOUND] = 404,
+	                             [MD_EK_CONFLICT] = 409, [MD_EK_BUSY] = 503, [MD_EK_NOTSUP] = 501,
+	                             [MD_EK_FORBIDDEN] = 403};
+	CHECK(MD_ARRAY_LEN(md_errkinds) == MD_ARRAY_LEN(want));
+	for (size_t k = 0; k < MD_ARRAY_LEN(want); k++)
+		CHECK(md_errkinds[k].http == want[k] && md_errkinds[k].name && *md_errkinds[k].name);
+
+	/* the engine's operations say which kind, on a store of our own */
+	char tmpl[] = "/tmp/md-errkinds-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	CHECK(dir != NULL);
+	char *oroot = md_st.root, *orun = md_st.runroot;
+	md_st.root = md_asprintf("%s/root", dir);
+	md_st.runroot = md_asprintf("%s/run", dir);
+	char id[65], img[MD_DIGEST_LEN + 1];
+	CHECK(md_ctr_find("nosuch", id) < 0 && md_error.kind == MD_EK_NOTFOUND);
+	CHECK(md_volume_remove("nosuch", 0) < 0 && md_error.kind == MD_EK_NOTFOUND);
+	CHECK(md_volume_remove("nosuch", 1) == 0);
+	CHECK(md_ctr_filters_check(&(struct md_strv){(char *[]){"colour=red"}, 1, 0}) < 0 && md_error.kind == MD_EK_INVALID);
+	struct md_json *hc = md_json_parse("{\"Memory\":4096}", strlen("{\"Memory\":4096}"));
+	CHECK(md_hostconfig_validate(hc) < 0 && md_error.kind == MD_EK_INVALID);
+	md_json_free(hc);
+	/* an image from an empty tar, then containers from it */
+	int pp[2];
+	CHECK(pipe(pp) == 0);
+	char zero[1024] = {0};
+	CHECK(write(pp[1], zero, sizeof zero) == (ssize_t)sizeof zero);
+	close(pp[1]);
+	CHECK(md_import_fd(pp[0], "kinds:1", NULL, &(struct md_strv){0}, img) == 0);
+	close(pp[0]);
+	const char *req = "{\"Config\":{\"Image\":\"kinds:1\",\"Cmd\":[\"true\"]},\"HostConfig\":{\"NetworkMode\":\"none\"}}";
+	struct md_json *rq = md_json_parse(req, strlen(req));
+	if (md_ctr_create(rq, "one", id) < 0)
+		printf("#   create: %s\n", md_errmsg);
+	CHECK(md_ctr_find("one", id) == 0);
+	CHECK(md_ctr_create(rq, "one", id) < 0 && md_error.kind == MD_EK_CONFLICT);
+	CHECK(md_ctr_create(rq, "bad name!", id) < 0 && md_error.kind == MD_EK_INVALID);
+	md_json_free(rq);
+	req = "{\"Config\":{\"Image\":\"kinds:2\"}}";
+	rq = md_json_parse(req, strlen(req));
+	CHECK(md_ctr_create(rq, NULL, id) < 0 && md_error.kind == MD_EK_NOTFOUND);
+	md_json_free(rq);
+	CHECK(md_ctr_find("one", id) == 0);
+	CHECK(md_ctr_kill(id, SIGTERM) < 0 && md_error.kind == MD_EK_CONFLICT);
+	CHECK(md_ctr_pause(id, 1) < 0 && md_error.kind == MD_EK_CONFLICT);
+	CHECK(md_ctr_top(id) == NULL && md_error.kind == MD_EK_CONFLICT);
+	/* exit codes: run and create 125, others 1, usage errors 125 */
+	CHECK(t_run_cmd("run", 4, (char *[]){"--pull", "never", "nosuch:1", "true"}) == 125);
+	CHECK(t_run_cmd("create", 2, (char *[]){"--name", "one"}) == 125);
+	CHECK(t_run_cmd("create", 4, (char *[]){"--name", "one", "kinds:1", "true"}) == 125);
+	CHECK(t_run_cmd("stop", 1, (char *[]){"nosuch"}) == 1);
+	CHECK(t_run_cmd("container rm", 1, (char *[]){"nosuch"}) == 1);
+	CHECK(t_run_cmd("kill", 1, (char *[]){"one"}) == 1);
+	CHECK(t_run_cmd("rm", 1, (char *[]){"--bogus"}) == 125);
+	CHECK(t_run_cmd("rm", 1, (char *[]){"one"}) == 0);
+	md_rm_rf(dir);
+	free(md_st.root);
+	free(md_st.runroot);
+	md_st.root = oroot;
+	md_st.runroot = orun;
+	md_err_clear();
+	t_end();
+}
+
 #include "unit-registry.inc"
 #include "unit-api.inc"
 
@@ -1305,6 +1407,7 @@ int main(void)
 	test_sizes_signals();
 	test_secure_join();
 	test_copy_walk();
+	test_error_kinds();
 	test_run_flags();
 	test_frames_logs();
 	test_import_changes();
