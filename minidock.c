@@ -20277,13 +20277,14 @@ static const struct md_optdef md_o_exec[] = {
 	{NULL, 0, NULL, NULL}};
 
 /* Copy between two fds until EOF on `from`. */
-static void md_pump(int from, int to)
+static int md_pump(int from, int to)
 {
 	char buf[32768];
 	ssize_t n;
 	while ((n = read(from, buf, sizeof buf)) > 0)
 		if (md_write_all(to, buf, (size_t)n) < 0)
-			break;
+			return md_errno("write");
+	return n < 0 ? md_errno("read") : 0;
 }
 
 static int md_cmd_exec(struct md_args *a)
@@ -20936,14 +20937,17 @@ static int md_cmd_cp(struct md_args *a)
 	if (md_ctr_find(cname, id) < 0 || md_ctr_load(id, &c) < 0)
 		return md_fail(1);
 	md_ctr_reconcile(&c);
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	/* the tar stream, and the child's error message: of the two sides only
+	 * one may print, the one that failed first */
+	int pfd[2], efd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(efd, O_CLOEXEC) < 0)
 		return md_fail(1);
 	int contents = md_endswith(to_ctr ? hpath : cpath, "/.");
 	fflush(NULL);
 	pid_t p = fork();
 	if (p == 0) {
 		/* the container side: inside its filesystem, paths cannot escape */
+		close(efd[0]);
 		int r = md_ctr_enter_fs(&c, to_ctr);
 		if (r == 0 && !to_ctr) {
 			close(pfd[0]);
@@ -20977,36 +20981,41 @@ static int md_cmd_cp(struct md_args *a)
 			free(dir);
 		}
 		if (r < 0)
-			fprintf(stderr, "minidock: cp: %s\n", md_errmsg);
+			md_write_all(efd[1], md_errmsg, strlen(md_errmsg));
 		_exit(r < 0 ? 1 : 0);
 	}
-	int rc = 0;
+	close(efd[1]);
+	int rc = 0; /* 1: this side failed, its message in md_errmsg */
 	if (to_ctr) {
 		close(pfd[0]);
+		/* a child that stopped reading has failed: EPIPE, not death */
+		signal(SIGPIPE, SIG_IGN);
 		/* the host side: a tar of the source */
 		if (strcmp(hpath, "-") == 0) {
-			md_pump(0, pfd[1]);
+			rc = md_pump(0, pfd[1]) < 0;
 		} else {
 			char *dir = md_dirname(hpath);
 			const char *base = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
 			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			struct stat st;
 			if (dfd < 0 || lstat(hpath, &st) < 0) {
-				md_errno("could not find %s", hpath);
-				rc = md_fail(1);
+				rc = md_errno("could not find %s", hpath) < 0;
 			} else if (contents) {
 				int sfd = open(hpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				if (sfd < 0 || md_tar_tree(pfd[1], sfd, ".", "") < 0)
-					rc = md_fail(1);
+				rc = sfd < 0 ? md_errno("%s", hpath) < 0 : md_tar_tree(pfd[1], sfd, ".", "") < 0;
 				if (sfd >= 0)
 					close(sfd);
-			} else if (md_tar_tree(pfd[1], dfd, base, base) < 0) {
-				rc = md_fail(1);
+			} else {
+				rc = md_tar_tree(pfd[1], dfd, base, base) < 0;
 			}
 			if (dfd >= 0)
 				close(dfd);
 			free(dir);
 		}
+		/* no reader left: the child ended first, and its word counts */
+		struct pollfd pw = {pfd[1], 0, 0};
+		if (rc && poll(&pw, 1, 0) == 1 && (pw.revents & POLLERR))
+			rc = 0;
 		close(pfd[1]);
 	} else {
 		close(pfd[1]);
@@ -21020,11 +21029,13 @@ static int md_cmd_cp(struct md_args *a)
 			const char *cb = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
 			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (dfd < 0) {
-				md_errno("destination directory %s", dir);
-				rc = md_fail(1);
-				md_pump(pfd[0], open("/dev/null", O_WRONLY | O_CLOEXEC));
-			} else if (md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : cb, isdir || contents ? NULL : base, 0) < 0) {
-				rc = md_fail(1);
+				rc = md_errno("destination directory %s", dir) < 0;
+				int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+				md_pump(pfd[0], null);
+				if (null >= 0)
+					close(null);
+			} else {
+				rc = md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : cb, isdir || contents ? NULL : base, 0) < 0;
 			}
 			if (dfd >= 0)
 				close(dfd);
@@ -21032,12 +21043,19 @@ static int md_cmd_cp(struct md_args *a)
 		}
 		close(pfd[0]);
 	}
+	char own[sizeof md_errmsg];
+	memcpy(own, md_errmsg, sizeof own);
 	int status = 1;
 	waitpid(p, &status, 0);
-	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		rc = 1;
+	ssize_t n = read(efd[0], md_errmsg, sizeof md_errmsg - 1);
+	close(efd[0]);
+	md_errmsg[n > 0 ? n : 0] = 0;
+	if (rc)
+		memcpy(md_errmsg, own, sizeof own);
+	else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !md_errmsg[0])
+		md_err("the copy ended early (%s)", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no reason given");
 	md_ctr_free(&c);
-	return rc;
+	return rc || !(WIFEXITED(status) && WEXITSTATUS(status) == 0) ? md_fail(1) : 0;
 }
 
 /* ---- stats, top, pause ---- */
