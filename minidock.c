@@ -13413,6 +13413,169 @@ static int md_ensure_path(const char *path, int dir)
 	return 0;
 }
 
+/*
+ * Mount points are opened, then mounted on through /proc/self/fd/N: the
+ * kernel then mounts on the object we opened, never on whatever a path
+ * string names by the time mount() reads it.  Before pivot_root the
+ * host's procfs serves /proc/self (we are in its pid namespace's tree).
+ */
+#ifndef RESOLVE_IN_ROOT
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_IN_ROOT 0x10
+#endif
+
+enum md_mk { MD_MK_NONE, MD_MK_DIR, MD_MK_FILE };
+
+static int md_no_openat2; /* the kernel has none (before 5.6): walk instead */
+
+/* One step of md_root_open's walk: comp below fd, created when allowed. */
+static int md_root_step(int fd, const char *comp, enum md_mk mk, int last)
+{
+	int nfd = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (nfd >= 0 || errno != ENOENT || mk == MD_MK_NONE)
+		return nfd;
+	if (last && mk == MD_MK_FILE) {
+		int c = openat(fd, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (c < 0 && errno != EEXIST)
+			return -1;
+		if (c >= 0)
+			close(c);
+	} else if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+		return -1;
+	}
+	return openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/*
+ * Open `rel` below the root directory rootfd as an O_PATH descriptor,
+ * following no symlink in any component.  rel comes from md_secure_join
+ * (or is one of our own paths), so a symlink met here appeared after that
+ * check: it fails with ELOOP instead of leading anywhere.  Missing
+ * components are created as mk says (the last one as a file with
+ * MD_MK_FILE).  `what` names the path in errors; errno is kept for the
+ * caller.  openat2() does the walk in one call where the kernel has it.
+ */
+static int md_root_open(int rootfd, const char *rel, enum md_mk mk, const char *what)
+{
+	while (*rel == '/')
+		rel++;
+#ifdef SYS_openat2
+	if (!md_no_openat2) {
+		struct { uint64_t flags, mode, resolve; } how = {
+			O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+		int fd = (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
+		if (fd >= 0)
+			return fd;
+		if (errno == ENOSYS || errno == EPERM || errno == E2BIG)
+			md_no_openat2 = 1;
+		/* otherwise the walk creates what is missing or names what is wrong */
+	}
+#endif
+	int fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC), e = 0;
+	if (fd < 0)
+		e = errno;
+	for (const char *p = rel; fd >= 0 && *p;) {
+		size_t n = strcspn(p, "/");
+		char comp[NAME_MAX + 1];
+		if (n > NAME_MAX) {
+			e = ENAMETOOLONG;
+		} else {
+			memcpy(comp, p, n);
+			comp[n] = 0;
+		}
+		p += n;
+		while (*p == '/')
+			p++;
+		if (!e && strcmp(comp, ".") == 0)
+			continue;
+		if (!e && strcmp(comp, "..") == 0)
+			e = EINVAL; /* md_secure_join never leaves one: refuse to climb */
+		int nfd = e ? -1 : md_root_step(fd, comp, mk, !*p);
+		struct stat st;
+		if (nfd < 0 && !e)
+			e = errno;
+		else if (nfd >= 0 && fstat(nfd, &st) < 0)
+			e = errno;
+		else if (nfd >= 0 && S_ISLNK(st.st_mode))
+			e = ELOOP;
+		else if (nfd >= 0 && *p && !S_ISDIR(st.st_mode))
+			e = ENOTDIR;
+		close(fd);
+		fd = nfd;
+		if (e && fd >= 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0)
+		return fd;
+	if (e == ELOOP)
+		md_err("mount point %s: its path changed during container setup (a symbolic link appeared)", what);
+	else
+		md_err("mount point %s: %s", what, strerror(e));
+	errno = e;
+	return -1;
+}
+
+/* mount() onto what fd holds; `what` names it in errors. */
+static int md_mount_fd(const char *src, int fd, const char *type, unsigned long flags, const char *data,
+                       const char *what)
+{
+	char t[32];
+	snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
+	if (mount(src, t, type, flags, data) < 0)
+		return md_errno("mount %s on %s", type ? type : (src ? src : "?"), what);
+	return 0;
+}
+
+static int md_remount_ro(const char *dst, int rec);
+
+/* Make the mount at rel read-only.  It is opened anew: a descriptor opened
+ * before the mount still names the directory underneath. */
+static int md_remount_ro_in(int rootfd, const char *rel, const char *what)
+{
+	int fd = md_root_open(rootfd, rel, MD_MK_NONE, what);
+	if (fd < 0)
+		return -1;
+	char t[32];
+	snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
+	int r = md_remount_ro(t, 0);
+	close(fd);
+	return r < 0 ? md_err_wrap("make %s read-only", what) : 0;
+}
+
+/* Open rel below rootfd (md_root_open), mount on it, and with ro_bind make
+ * the new bind mount read-only. */
+static int md_mount_in(int rootfd, const char *rel, enum md_mk mk, const char *what, const char *src,
+                       const char *type, unsigned long flags, const char *data, int ro_bind)
+{
+	int fd = md_root_open(rootfd, rel, mk, what);
+	if (fd < 0)
+		return -1;
+	int r = md_mount_fd(src, fd, type, flags, data, what);
+	close(fd);
+	if (r == 0 && ro_bind)
+		r = md_remount_ro_in(rootfd, rel, what);
+	return r;
+}
+
+/*
+ * /proc, /dev and /sys get the kernel's filesystems on the image's own
+ * directory.  Where the image has a symlink instead, mounting through it
+ * put them where the link points, outside the root too (runc's
+ * CVE-2019-19921); runc and crun refuse a symlink at /proc and /sys, we
+ * refuse anything but a directory at all three.  A missing one is made.
+ */
+static int md_child_kernel_dir(int rootfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+		return 0;
+	return md_err("/%s in the image is %s: it must be a directory", name,
+	              S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+}
+
 /* ---- users: USER and -u resolved from the image's own files ---- */
 
 struct md_cred {
@@ -13657,82 +13820,75 @@ static int md_copy_tree(int sfd, int dfd)
 	return md_copy_walk(sfd, dfd, &(struct md_copy){.xattrs = 1});
 }
 
-static int md_child_dev(const char *rootfs, const char *host, const char *ctr, mode_t mode, dev_t rdev)
+static int md_child_dev(int rootfd, const char *rootfs, const char *host, const char *ctr, mode_t mode, dev_t rdev)
 {
 	char p[PATH_MAX];
 	if (md_secure_join(rootfs, ctr, p, sizeof p) < 0)
 		return -1;
-	char *dir = md_dirname(p);
-	md_mkdir_p(dir, 0755);
-	free(dir);
-	unlink(p);
-	if (mknod(p, mode, rdev) == 0)
-		return 0;
-	/* no CAP_MKNOD (a user namespace): bind the host's node instead */
-	if (md_ensure_path(p, 0) < 0)
+	char *rel = p + strlen(rootfs), *base = strrchr(rel, '/');
+	if (!base || !base[1])
+		return md_err("device path %s: not a file name", ctr);
+	*base++ = 0;
+	int dfd = md_root_open(rootfd, rel, MD_MK_DIR, ctr);
+	if (dfd < 0)
 		return -1;
-	return md_bind(host, p, 0, 0);
+	unlinkat(dfd, base, 0);
+	int r = 0;
+	/* no CAP_MKNOD (a user namespace): bind the host's node instead */
+	if (mknodat(dfd, base, mode, rdev) < 0)
+		r = md_mount_in(dfd, base, MD_MK_FILE, ctr, host, NULL, MS_BIND, NULL, 0);
+	close(dfd);
+	return r;
 }
 
-static int md_child_mount_dev(struct md_spec *sp, const char *rootfs)
+/* The container's /dev: a tmpfs with Docker's nodes, devpts, shm, mqueue;
+ * everything in it is made relative to dfd, the new tmpfs. */
+static int md_child_dev_fill(struct md_spec *sp, int rootfd, int dfd, const char *rootfs)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/dev", rootfs);
-	if (md_ensure_path(p, 1) < 0 ||
-	    md_mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
-		return -1;
 	static const struct { const char *name; unsigned maj, min; } devs[] = {
 		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 	for (size_t i = 0; i < MD_ARRAY_LEN(devs); i++) {
-		char host[64], ctr[64];
+		char host[64];
 		snprintf(host, sizeof host, "/dev/%s", devs[i].name);
-		snprintf(ctr, sizeof ctr, "/dev/%s", devs[i].name);
-		if (md_child_dev(rootfs, host, ctr, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
+		if (md_child_dev(rootfd, rootfs, host, host, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
 			return -1;
 	}
-	snprintf(p, sizeof p, "%s/dev/pts", rootfs);
-	if (mkdir(p, 0755) < 0 ||
-	    md_mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+	if (md_mount_in(dfd, "pts", MD_MK_DIR, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+	                "newinstance,ptmxmode=0666,mode=0620,gid=5", 0) < 0)
 		return -1;
-	snprintf(p, sizeof p, "%s/dev/ptmx", rootfs);
-	if (symlink("pts/ptmx", p) < 0)
-		return md_errno("symlink %s", p);
-	snprintf(p, sizeof p, "%s/dev/shm", rootfs);
+	if (symlinkat("pts/ptmx", dfd, "ptmx") < 0)
+		return md_errno("symlink /dev/ptmx");
 	char opts[64];
 	snprintf(opts, sizeof opts, "mode=1777,size=%s", sp->shm_size ? sp->shm_size : "65536k");
-	if (mkdir(p, 01777) < 0 || md_mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
-		return -1;
-	snprintf(p, sizeof p, "%s/dev/mqueue", rootfs);
-	if (mkdir(p, 0755) < 0 || md_mount("mqueue", p, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (md_mount_in(dfd, "shm", MD_MK_DIR, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, 0) < 0 ||
+	    md_mount_in(dfd, "mqueue", MD_MK_DIR, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0) < 0)
 		return -1;
 	static const char *const links[][2] = {
 		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-		{"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(links); i++) {
-		snprintf(p, sizeof p, "%s/dev/%s", rootfs, links[i][1]);
-		if (i < 4 && symlink(links[i][0], p) < 0)
-			return md_errno("symlink %s", p);
-	}
+		{"/proc/self/fd/2", "stderr"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(links); i++)
+		if (symlinkat(links[i][0], dfd, links[i][1]) < 0)
+			return md_errno("symlink /dev/%s", links[i][1]);
 	if (sp->tty) {
-		snprintf(p, sizeof p, "%s/dev/console", rootfs);
-		if (md_ensure_path(p, 0) < 0)
+		int c = md_root_open(dfd, "console", MD_MK_FILE, "/dev/console");
+		if (c < 0)
 			return -1;
+		close(c);
 	}
 	for (size_t i = 0; i < sp->ndevs; i++)
-		if (md_child_dev(rootfs, sp->devs[i].host, sp->devs[i].ctr, sp->devs[i].mode, sp->devs[i].rdev) < 0)
+		if (md_child_dev(rootfd, rootfs, sp->devs[i].host, sp->devs[i].ctr, sp->devs[i].mode, sp->devs[i].rdev) < 0)
 			return -1;
 	if (sp->privileged) {
 		/* every device of the host, as Docker's --privileged */
 		DIR *d = opendir("/dev");
 		struct dirent *de;
 		while (d && (de = readdir(d))) {
-			struct stat st;
-			char host[PATH_MAX], ctr[PATH_MAX];
+			struct stat st, cst;
+			char host[PATH_MAX];
 			snprintf(host, sizeof host, "/dev/%s", de->d_name);
-			snprintf(ctr, sizeof ctr, "/dev/%s", de->d_name);
-			snprintf(p, sizeof p, "%s/dev/%s", rootfs, de->d_name);
-			if (lstat(host, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !md_path_exists(p))
-				md_child_dev(rootfs, host, ctr, st.st_mode, st.st_rdev);
+			if (lstat(host, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+			    fstatat(dfd, de->d_name, &cst, AT_SYMLINK_NOFOLLOW) < 0)
+				md_child_dev(rootfd, rootfs, host, host, st.st_mode, st.st_rdev);
 		}
 		if (d)
 			closedir(d);
@@ -13741,16 +13897,28 @@ static int md_child_mount_dev(struct md_spec *sp, const char *rootfs)
 	return 0;
 }
 
-static int md_child_mount_sys(struct md_spec *sp, const char *rootfs)
+static int md_child_mount_dev(struct md_spec *sp, int rootfd, const char *rootfs)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/sys", rootfs);
-	if (md_ensure_path(p, 1) < 0)
+	if (md_child_kernel_dir(rootfd, "dev") < 0 ||
+	    md_mount_in(rootfd, "dev", MD_MK_DIR, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+	                "mode=755,size=65536k", 0) < 0)
+		return -1;
+	int dfd = md_root_open(rootfd, "dev", MD_MK_NONE, "/dev");
+	if (dfd < 0)
+		return -1;
+	int r = md_child_dev_fill(sp, rootfd, dfd, rootfs);
+	close(dfd);
+	return r;
+}
+
+static int md_child_mount_sys(struct md_spec *sp, int rootfd)
+{
+	if (md_child_kernel_dir(rootfd, "sys") < 0)
 		return -1;
 	unsigned long ro = sp->privileged ? 0 : MS_RDONLY;
-	if (mount("sysfs", p, "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | ro, NULL) < 0) {
+	if (md_mount_in(rootfd, "sys", MD_MK_DIR, "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | ro, NULL, 0) < 0) {
 		/* not our own network namespace (--network host): bind the host's */
-		if (md_bind("/sys", p, !sp->privileged, 1) < 0)
+		if (md_mount_in(rootfd, "sys", MD_MK_DIR, "/sys", "/sys", NULL, MS_BIND | MS_REC, NULL, !sp->privileged) < 0)
 			return -1;
 	}
 	return 0;
@@ -13758,12 +13926,14 @@ static int md_child_mount_sys(struct md_spec *sp, const char *rootfs)
 
 /* Mirror the host's cgroup mounts, read-only; in the container's cgroup
  * namespace they show the container's own cgroup as the root. */
-static int md_child_mount_cgroup(struct md_spec *sp, const char *rootfs)
+static int md_child_mount_cgroup(struct md_spec *sp, int rootfd)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/sys/fs/cgroup", rootfs);
-	if (!md_path_exists(p))
+	const char *p = "/sys/fs/cgroup";
+	int cfd = md_root_open(rootfd, p, MD_MK_NONE, p);
+	md_errmsg[0] = 0;
+	if (cfd < 0)
 		return 0;
+	close(cfd);
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return 0;
@@ -13786,15 +13956,11 @@ static int md_child_mount_cgroup(struct md_spec *sp, const char *rootfs)
 			continue;
 		if (!md_startswith(mp, "/sys/fs/cgroup"))
 			continue;
-		char target[PATH_MAX];
-		snprintf(target, sizeof target, "%s%s", rootfs, mp);
 		if (strcmp(mp, "/sys/fs/cgroup") != 0 && !have_tmpfs) {
-			if (md_mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+			if (md_mount_in(rootfd, p, MD_MK_NONE, p, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", 0) < 0)
 				r = -1;
 			have_tmpfs = 1;
 		}
-		if (r == 0 && md_ensure_path(target, 1) < 0)
-			r = -1;
 		/* cgroup v1 options: keep the controllers and name=, drop the rest */
 		char opts[1024] = "";
 		if (!v2)
@@ -13803,114 +13969,132 @@ static int md_child_mount_cgroup(struct md_spec *sp, const char *rootfs)
 				    !md_startswith(o, "clone_children"))
 					snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s%s", *opts ? "," : "", o);
 		unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC | (sp->privileged ? 0 : MS_RDONLY);
-		if (r == 0 && mount("cgroup", target, fstype, fl, v2 ? NULL : opts) < 0 &&
-		    md_bind(mp, target, !sp->privileged, 0) < 0)
+		if (r == 0 && md_mount_in(rootfd, mp, MD_MK_DIR, mp, "cgroup", fstype, fl, v2 ? NULL : opts, 0) < 0 &&
+		    md_mount_in(rootfd, mp, MD_MK_DIR, mp, mp, NULL, MS_BIND, NULL, !sp->privileged) < 0)
 			r = -1;
 	}
 	fclose(f);
 	/* co-mounted controllers have symlinks (cpu -> cpu,cpuacct) */
 	DIR *d = have_tmpfs ? opendir("/sys/fs/cgroup") : NULL;
+	cfd = d ? md_root_open(rootfd, p, MD_MK_NONE, p) : -1;
+	if (d && cfd < 0)
+		r = -1;
 	struct dirent *de;
 	while (r == 0 && d && (de = readdir(d))) {
-		char hp[PATH_MAX], t[PATH_MAX], cp[PATH_MAX + 256];
+		char hp[PATH_MAX], t[PATH_MAX];
 		snprintf(hp, sizeof hp, "/sys/fs/cgroup/%s", de->d_name);
 		ssize_t tl = readlink(hp, t, sizeof t - 1);
 		if (tl <= 0)
 			continue;
 		t[tl] = 0;
-		snprintf(cp, sizeof cp, "%s/%s", p, de->d_name);
-		if (symlink(t, cp) < 0 && errno != EEXIST)
-			r = md_errno("symlink %s", cp);
+		if (symlinkat(t, cfd, de->d_name) < 0 && errno != EEXIST)
+			r = md_errno("symlink %s", hp);
 	}
+	if (cfd >= 0)
+		close(cfd);
 	if (r == 0 && have_tmpfs && !sp->privileged)
-		r = md_remount_ro(p, 0);
+		r = md_remount_ro_in(rootfd, p, p);
 	if (d)
 		closedir(d);
 	return r;
 }
 
-static int md_child_mount_proc(struct md_spec *sp, const char *rootfs)
+static int md_child_mount_proc(int rootfd)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/proc", rootfs);
-	if (md_ensure_path(p, 1) < 0 || md_mount("proc", p, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+	if (md_child_kernel_dir(rootfd, "proc") < 0)
 		return -1;
-	(void)sp;
-	return 0;
+	return md_mount_in(rootfd, "proc", MD_MK_DIR, "/proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, 0);
 }
 
-static int md_child_mask(struct md_spec *sp, const char *rootfs)
+static int md_child_mask(struct md_spec *sp, int rootfd)
 {
 	if (sp->privileged)
 		return 0;
-	char p[PATH_MAX];
 	for (size_t i = 0; i < MD_ARRAY_LEN(md_masked_paths); i++) {
-		struct stat st;
-		snprintf(p, sizeof p, "%s%s", rootfs, md_masked_paths[i]);
-		if (lstat(p, &st) < 0)
+		const char *path = md_masked_paths[i];
+		int fd = md_root_open(rootfd, path, MD_MK_NONE, path);
+		if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (md_mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") < 0)
-				return -1;
-		} else if (md_bind("/dev/null", p, 0, 0) < 0) {
+		struct stat st;
+		int r = fd < 0 || fstat(fd, &st) < 0 ? -1
+		        : S_ISDIR(st.st_mode) ? md_mount_fd("tmpfs", fd, "tmpfs", MS_RDONLY, "size=0", path)
+		                              : md_mount_fd("/dev/null", fd, NULL, MS_BIND, NULL, path);
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
 			return -1;
-		}
 	}
 	for (size_t i = 0; i < MD_ARRAY_LEN(md_readonly_paths); i++) {
-		snprintf(p, sizeof p, "%s%s", rootfs, md_readonly_paths[i]);
-		if (!md_path_exists(p))
+		const char *path = md_readonly_paths[i];
+		int fd = md_root_open(rootfd, path, MD_MK_NONE, path);
+		if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 			continue;
-		if (md_bind(p, p, 1, 1) < 0)
+		char t[32];
+		snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
+		int r = fd < 0 ? -1 : md_mount_fd(t, fd, NULL, MS_BIND | MS_REC, NULL, path);
+		if (fd >= 0)
+			close(fd);
+		if (r < 0 || md_remount_ro_in(rootfd, path, path) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int md_child_volumes(struct md_spec *sp, const char *rootfs)
+/* Docker fills a new volume from the image's files at its path (fd). */
+static int md_volume_copyup(struct md_mnt *m, int fd)
+{
+	int s = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), d = open(m->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = s >= 0 && d >= 0 && md_copy_tree(s, d) < 0 ? md_err_wrap("copy image files into volume at %s", m->dst) : 0;
+	struct stat ss;
+	if (r == 0 && s >= 0 && d >= 0 && fstat(s, &ss) == 0) {
+		if (fchown(d, ss.st_uid, ss.st_gid) < 0) { /* best effort */ }
+		fchmod(d, ss.st_mode & 07777);
+	}
+	if (s >= 0)
+		close(s);
+	if (d >= 0)
+		close(d);
+	return r;
+}
+
+static int md_child_volumes(struct md_spec *sp, int rootfd, const char *rootfs)
 {
 	char p[PATH_MAX];
+	size_t rl = strlen(rootfs);
 	for (size_t i = 0; i < sp->nmnts; i++) {
 		struct md_mnt *m = &sp->mnts[i];
 		if (md_secure_join(rootfs, m->dst, p, sizeof p) < 0)
 			return -1;
 		struct stat st;
 		int isdir = m->type == MD_M_TMPFS || stat(m->src, &st) < 0 || S_ISDIR(st.st_mode);
-		if (m->copyup && isdir && md_path_exists(p)) {
-			/* Docker fills a new volume from the image's files at its path */
-			int s = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC), d = open(m->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (s >= 0 && d >= 0 && md_copy_tree(s, d) < 0) {
-				close(s);
-				close(d);
-				return md_err_wrap("copy image files into volume at %s", m->dst);
-			}
-			if (s >= 0) {
-				struct stat ss;
-				if (fstat(s, &ss) == 0 && d >= 0) {
-					if (fchown(d, ss.st_uid, ss.st_gid) < 0) { /* best effort */ }
-					fchmod(d, ss.st_mode & 07777);
-				}
-				close(s);
-			}
-			if (d >= 0)
-				close(d);
+		/* one descriptor for the copy and the mount: both act on what was resolved */
+		int fd = md_root_open(rootfd, p + rl, MD_MK_NONE, m->dst), made = 0;
+		if (fd < 0 && errno == ENOENT) {
+			fd = md_root_open(rootfd, p + rl, isdir ? MD_MK_DIR : MD_MK_FILE, m->dst);
+			made = 1;
 		}
-		if (md_ensure_path(p, isdir) < 0)
+		if (fd < 0)
 			return -1;
-		if (m->type == MD_M_TMPFS) {
+		int r = m->copyup && isdir && !made ? md_volume_copyup(m, fd) : 0;
+		if (r == 0 && m->type == MD_M_TMPFS) {
 			unsigned long fl = MS_NOSUID | MS_NODEV | (m->ro ? MS_RDONLY : 0);
-			if (md_mount("tmpfs", p, "tmpfs", fl, m->opts && *m->opts ? m->opts : NULL) < 0)
-				return -1;
-		} else if (md_bind(m->src, p, m->ro, 1) < 0) {
-			return -1;
+			r = md_mount_fd("tmpfs", fd, "tmpfs", fl, m->opts && *m->opts ? m->opts : NULL, m->dst);
+		} else if (r == 0) {
+			r = md_mount_fd(m->src, fd, NULL, MS_BIND | MS_REC, NULL, m->dst);
 		}
+		close(fd);
+		if (r == 0 && m->type != MD_M_TMPFS && m->ro)
+			r = md_remount_ro_in(rootfd, p + rl, m->dst);
+		if (r < 0)
+			return -1;
 	}
 	const char *etc[][2] = {{sp->hostsfile, "/etc/hosts"}, {sp->hostnamefile, "/etc/hostname"},
 	                        {sp->resolvfile, "/etc/resolv.conf"}};
 	for (size_t i = 0; i < 3; i++) {
 		if (!etc[i][0])
 			continue;
-		if (md_secure_join(rootfs, etc[i][1], p, sizeof p) < 0 || md_ensure_path(p, 0) < 0 ||
-		    md_bind(etc[i][0], p, 0, 0) < 0)
+		if (md_secure_join(rootfs, etc[i][1], p, sizeof p) < 0 ||
+		    md_mount_in(rootfd, p + rl, MD_MK_FILE, etc[i][1], etc[i][0], NULL, MS_BIND, NULL, 0) < 0)
 			return -1;
 	}
 	return 0;
@@ -13969,8 +14153,12 @@ static int md_child_rootfs(struct md_spec *sp)
 		return -1;
 	if (sp->userns && md_bind(rootfs, rootfs, 0, 1) < 0)
 		return -1;
-	if (md_child_mount_proc(sp, rootfs) < 0 || md_child_mount_dev(sp, rootfs) < 0 ||
-	    md_child_mount_sys(sp, rootfs) < 0 || md_child_volumes(sp, rootfs) < 0 || md_child_mask(sp, rootfs) < 0)
+	/* every mount point below is opened relative to this, see md_root_open */
+	int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return md_errno("open %s", rootfs);
+	if (md_child_mount_proc(rootfd) < 0 || md_child_mount_dev(sp, rootfd, rootfs) < 0 ||
+	    md_child_mount_sys(sp, rootfd) < 0 || md_child_volumes(sp, rootfd, rootfs) < 0 || md_child_mask(sp, rootfd) < 0)
 		return -1;
 	/*
 	 * Second go: meanwhile the monitor moved us into our cgroup (slow on
@@ -13982,7 +14170,9 @@ static int md_child_rootfs(struct md_spec *sp)
 		_exit(125);
 	if (sp->cgroupns && unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL)
 		return md_errno("create cgroup namespace");
-	if (md_child_mount_cgroup(sp, rootfs) < 0)
+	int r = md_child_mount_cgroup(sp, rootfd);
+	close(rootfd);
+	if (r < 0)
 		return -1;
 	if (sp->nnetifs && md_net_configure(sp->netifs, sp->nnetifs) < 0)
 		return -1;
@@ -14173,12 +14363,14 @@ static int md_child_main(void *arg)
 		}
 		struct winsize ws = {sp->rows, sp->cols, 0, 0};
 		ioctl(ptyslave, TIOCSWINSZ, &ws);
-		int ptn;
-		if (ioctl(ptymaster, TIOCGPTN, &ptn) == 0) {
+		int ptn, cfd = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd >= 0 && ioctl(ptymaster, TIOCGPTN, &ptn) == 0) {
 			char sn[64];
 			snprintf(sn, sizeof sn, "/dev/pts/%d", ptn);
-			mount(sn, "/dev/console", NULL, MS_BIND, NULL);
+			md_mount_fd(sn, cfd, NULL, MS_BIND, NULL, "/dev/console"); /* not fatal */
 		}
+		if (cfd >= 0)
+			close(cfd);
 		char cbuf[CMSG_SPACE(sizeof(int))];
 		memset(cbuf, 0, sizeof cbuf);
 		char b = 'T';
@@ -15624,8 +15816,12 @@ static pid_t md_mon_clone(struct md_mon *m, int sv[2], int *code)
 		r = md_net_plug(sp->netifs, sp->nnetifs, pid, m->c.id, 0);
 	if (r == 0 && write(sv[0], "c", 1) != 1)
 		r = md_errno("start the container");
-	if (r == 0)
-		r = md_mon_await_child(m, sv[0], code);
+	/* a child that failed first (and so broke the pipe or left its cgroup
+	 * empty) says why: that is the error to report */
+	if (r < 0)
+		kill(pid, SIGKILL);
+	if (md_mon_await_child(m, sv[0], code) < 0)
+		r = -1;
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -20407,13 +20603,14 @@ static const struct md_optdef md_o_exec[] = {
 	{NULL, 0, NULL, NULL}};
 
 /* Copy between two fds until EOF on `from`. */
-static void md_pump(int from, int to)
+static int md_pump(int from, int to)
 {
 	char buf[32768];
 	ssize_t n;
 	while ((n = read(from, buf, sizeof buf)) > 0)
 		if (md_write_all(to, buf, (size_t)n) < 0)
-			break;
+			return md_errno("write");
+	return n < 0 ? md_errno("read") : 0;
 }
 
 /*
@@ -21197,14 +21394,17 @@ static int md_cmd_cp(struct md_args *a)
 	if (md_ctr_find(cname, id) < 0 || md_ctr_load(id, &c) < 0)
 		return md_fail(1);
 	md_ctr_reconcile(&c);
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	/* the tar stream, and the child's error message: of the two sides only
+	 * one may print, the one that failed first */
+	int pfd[2], efd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(efd, O_CLOEXEC) < 0)
 		return md_fail(1);
 	int contents = md_endswith(to_ctr ? hpath : cpath, "/.");
 	fflush(NULL);
 	pid_t p = fork();
 	if (p == 0) {
 		/* the container side: inside its filesystem, paths cannot escape */
+		close(efd[0]);
 		int r = md_ctr_enter_fs(&c, to_ctr);
 		if (r == 0 && !to_ctr) {
 			close(pfd[0]);
@@ -21238,36 +21438,41 @@ static int md_cmd_cp(struct md_args *a)
 			free(dir);
 		}
 		if (r < 0)
-			fprintf(stderr, "minidock: cp: %s\n", md_errmsg);
+			md_write_all(efd[1], md_errmsg, strlen(md_errmsg));
 		_exit(r < 0 ? 1 : 0);
 	}
-	int rc = 0;
+	close(efd[1]);
+	int rc = 0; /* 1: this side failed, its message in md_errmsg */
 	if (to_ctr) {
 		close(pfd[0]);
+		/* a child that stopped reading has failed: EPIPE, not death */
+		signal(SIGPIPE, SIG_IGN);
 		/* the host side: a tar of the source */
 		if (strcmp(hpath, "-") == 0) {
-			md_pump(0, pfd[1]);
+			rc = md_pump(0, pfd[1]) < 0;
 		} else {
 			char *dir = md_dirname(hpath);
 			const char *base = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
 			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			struct stat st;
 			if (dfd < 0 || lstat(hpath, &st) < 0) {
-				md_errno("could not find %s", hpath);
-				rc = md_fail(1);
+				rc = md_errno("could not find %s", hpath) < 0;
 			} else if (contents) {
 				int sfd = open(hpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				if (sfd < 0 || md_tar_tree(pfd[1], sfd, ".", "") < 0)
-					rc = md_fail(1);
+				rc = sfd < 0 ? md_errno("%s", hpath) < 0 : md_tar_tree(pfd[1], sfd, ".", "") < 0;
 				if (sfd >= 0)
 					close(sfd);
-			} else if (md_tar_tree(pfd[1], dfd, base, base) < 0) {
-				rc = md_fail(1);
+			} else {
+				rc = md_tar_tree(pfd[1], dfd, base, base) < 0;
 			}
 			if (dfd >= 0)
 				close(dfd);
 			free(dir);
 		}
+		/* no reader left: the child ended first, and its word counts */
+		struct pollfd pw = {pfd[1], 0, 0};
+		if (rc && poll(&pw, 1, 0) == 1 && (pw.revents & POLLERR))
+			rc = 0;
 		close(pfd[1]);
 	} else {
 		close(pfd[1]);
@@ -21281,11 +21486,13 @@ static int md_cmd_cp(struct md_args *a)
 			const char *cb = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
 			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (dfd < 0) {
-				md_errno("destination directory %s", dir);
-				rc = md_fail(1);
-				md_pump(pfd[0], open("/dev/null", O_WRONLY | O_CLOEXEC));
-			} else if (md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : cb, isdir || contents ? NULL : base, 0) < 0) {
-				rc = md_fail(1);
+				rc = md_errno("destination directory %s", dir) < 0;
+				int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+				md_pump(pfd[0], null);
+				if (null >= 0)
+					close(null);
+			} else {
+				rc = md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : cb, isdir || contents ? NULL : base, 0) < 0;
 			}
 			if (dfd >= 0)
 				close(dfd);
@@ -21293,12 +21500,19 @@ static int md_cmd_cp(struct md_args *a)
 		}
 		close(pfd[0]);
 	}
+	char own[sizeof md_errmsg];
+	memcpy(own, md_errmsg, sizeof own);
 	int status = 1;
 	waitpid(p, &status, 0);
-	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		rc = 1;
+	ssize_t n = read(efd[0], md_errmsg, sizeof md_errmsg - 1);
+	close(efd[0]);
+	md_errmsg[n > 0 ? n : 0] = 0;
+	if (rc)
+		memcpy(md_errmsg, own, sizeof own);
+	else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !md_errmsg[0])
+		md_err("the copy ended early (%s)", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no reason given");
 	md_ctr_free(&c);
-	return rc;
+	return rc || !(WIFEXITED(status) && WEXITSTATUS(status) == 0) ? md_fail(1) : 0;
 }
 
 /* ---- stats, top, pause ---- */

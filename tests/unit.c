@@ -986,6 +986,124 @@ static void test_secure_join(void)
 	t_end();
 }
 
+/* What fd names, as the kernel sees it. */
+static void t_fd_path(int fd, char *out, size_t n)
+{
+	char l[64];
+	snprintf(l, sizeof l, "/proc/self/fd/%d", fd);
+	ssize_t k = readlink(l, out, n - 1);
+	out[k > 0 ? k : 0] = 0;
+}
+
+static void test_root_open(void)
+{
+	char tmpl[] = "/tmp/md-unit-XXXXXX";
+	char *top = mkdtemp(tmpl), root[64], p[PATH_MAX], got[PATH_MAX], want[PATH_MAX];
+	snprintf(root, sizeof root, "%s/root", top);
+	mkdir(root, 0755);
+	snprintf(p, sizeof p, "%s/outside", top);
+	mkdir(p, 0755);
+	static const char *const dirs[] = {"etc", "a", "a/b"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(dirs); i++) {
+		snprintf(p, sizeof p, "%s/%s", root, dirs[i]);
+		mkdir(p, 0755);
+	}
+	static const char *const links[][2] = {
+		{"abs", "/etc"}, {"up", "../../../.."}, {"loop", "loop"}, {"out", "../outside"},
+		{"a/b/back", "../../etc"}, {"deep", "/../../../../../../../../tmp"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(links); i++) {
+		snprintf(p, sizeof p, "%s/%s", root, links[i][0]);
+		CHECK(symlink(links[i][1], p) == 0);
+	}
+	snprintf(p, sizeof p, "%s/etc/passwd", root);
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char escape[64], longname[NAME_MAX + 8];
+	snprintf(escape, sizeof escape, "md-unit-escape-%d", (int)getpid());
+	memset(longname, 'a', NAME_MAX + 1);
+	longname[NAME_MAX + 1] = 0;
+	/* the kernel's walk (openat2) and ours (old kernels) must agree */
+	for (int walk = 0; walk < 2; walk++) {
+		t_begin(walk ? "runtime: mount points open inside the root (component walk)"
+		             : "runtime: mount points open inside the root (openat2)");
+		md_no_openat2 = walk;
+		int fd = md_root_open(rootfd, "/etc//./passwd", MD_MK_NONE, "/etc/passwd");
+		t_fd_path(fd, got, sizeof got);
+		snprintf(want, sizeof want, "%s/etc/passwd", root);
+		CHECK(fd >= 0);
+		CHECK_STR(got, want);
+		close(fd);
+		fd = md_root_open(rootfd, "", MD_MK_NONE, "/");
+		t_fd_path(fd, got, sizeof got);
+		CHECK_STR(got, root);
+		close(fd);
+		/* a symlink anywhere on the way is refused, never followed */
+		static const char *const bad[] = {"abs/passwd", "abs", "up/tmp", "loop", "loop/x", "out/x",
+		                                  "a/b/back/passwd", "deep"};
+		for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+			errno = 0;
+			CHECK(md_root_open(rootfd, bad[i], MD_MK_DIR, "/x") < 0 && errno == ELOOP);
+			CHECK(strstr(md_errmsg, "mount point /x: ") && strstr(md_errmsg, "symbolic link"));
+		}
+		/* nothing made through them, nor by climbing out */
+		char made[PATH_MAX + 64];
+		snprintf(made, sizeof made, "%s/%s", "../outside", escape);
+		CHECK(md_root_open(rootfd, made, MD_MK_DIR, "/x") < 0);
+		snprintf(made, sizeof made, "abs/%s", escape);
+		CHECK(md_root_open(rootfd, made, MD_MK_FILE, "/x") < 0 && errno == ELOOP);
+		snprintf(made, sizeof made, "/etc/%s", escape);
+		CHECK(!md_path_exists(made));
+		snprintf(made, sizeof made, "%s/outside/%s", top, escape);
+		CHECK(!md_path_exists(made));
+		/* a file on the way, a name too long, a missing path without mk */
+		CHECK(md_root_open(rootfd, "etc/passwd/x", MD_MK_DIR, "/x") < 0 && errno == ENOTDIR);
+		snprintf(made, sizeof made, "a/%s/x", longname);
+		CHECK(md_root_open(rootfd, made, MD_MK_DIR, "/x") < 0 && errno == ENAMETOOLONG);
+		CHECK(md_root_open(rootfd, "no/such", MD_MK_NONE, "/no/such") < 0 && errno == ENOENT);
+		CHECK(strstr(md_errmsg, "mount point /no/such: ") != NULL);
+		/* missing components are made inside the root */
+		const char *mkd = walk ? "w/new/dir" : "o/new/dir", *mkf = walk ? "w/file" : "o/file";
+		struct stat st;
+		fd = md_root_open(rootfd, mkd, MD_MK_DIR, "/x");
+		CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode));
+		t_fd_path(fd, got, sizeof got);
+		snprintf(want, sizeof want, "%s/%s", root, mkd);
+		CHECK_STR(got, want);
+		close(fd);
+		fd = md_root_open(rootfd, mkf, MD_MK_FILE, "/x");
+		CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode));
+		close(fd);
+		/* Docker's way for volumes: resolve inside the root first, then open */
+		CHECK(md_secure_join(root, "/abs/passwd", p, sizeof p) == 0);
+		fd = md_root_open(rootfd, p + strlen(root), MD_MK_NONE, "/abs/passwd");
+		t_fd_path(fd, got, sizeof got);
+		snprintf(want, sizeof want, "%s/etc/passwd", root);
+		CHECK_STR(got, want);
+		close(fd);
+		CHECK(md_secure_join(root, "/deep/x", p, sizeof p) == 0);
+		fd = md_root_open(rootfd, p + strlen(root), MD_MK_DIR, "/deep/x");
+		t_fd_path(fd, got, sizeof got);
+		snprintf(want, sizeof want, "%s/tmp/x", root);
+		CHECK_STR(got, want);
+		close(fd);
+		t_end();
+	}
+	md_no_openat2 = 0;
+	t_begin("runtime: /proc, /dev and /sys must be directories of the image");
+	snprintf(p, sizeof p, "%s/proc", root);
+	CHECK(symlink("/../../tmp", p) == 0);
+	snprintf(p, sizeof p, "%s/sys", root);
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	CHECK(md_child_kernel_dir(rootfd, "proc") < 0 &&
+	      strcmp(md_errmsg, "/proc in the image is a symbolic link: it must be a directory") == 0);
+	CHECK(md_child_kernel_dir(rootfd, "sys") < 0 && strstr(md_errmsg, "/sys in the image is not a directory"));
+	CHECK(md_child_kernel_dir(rootfd, "dev") == 0); /* missing: made later */
+	CHECK(md_child_kernel_dir(rootfd, "etc") == 0);
+	t_end();
+	close(rootfd);
+	md_rm_rf(top);
+}
+
 static struct md_json *t_run(int argc, char **argv)
 {
 	struct md_args a;
@@ -1406,6 +1524,7 @@ int main(void)
 	test_layer_hostile();
 	test_sizes_signals();
 	test_secure_join();
+	test_root_open();
 	test_copy_walk();
 	test_error_kinds();
 	test_run_flags();

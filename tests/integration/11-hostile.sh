@@ -4,6 +4,8 @@
 # as it was (no image, no layer dir, nothing in tmp/) and everything outside
 # the store untouched; the controls must load.  Each case gets a store of its
 # own; a group runs all its cases and then names every case that failed.
+# At the end, images that run: mount points the image controls (symlinks at
+# /proc, /dev, /sys, on a volume's way, or swapped in while it is mounted).
 
 # _outside_state: what a hostile layer could have changed outside the store.
 _outside_state() {
@@ -139,4 +141,120 @@ test_hostile_keeps_existing_images() {
     [ "$(tree_snapshot "$MINIDOCK_ROOT/layers")" = "$before" ] ||
         fail "layers/ changed"
     md_ok system check >/dev/null
+}
+
+# ---- hostile images that run: mount points the image controls
+
+# _bb_hostile NAME ENTRY...: the busybox fixture plus each ENTRY at the top
+# of the image (NAME=TARGET a symlink, NAME alone a regular file),
+# imported as NAME:latest.
+_bb_hostile() {
+    local img=$1 e n
+    local -a names=()
+    shift
+    fixtures
+    mkdir "$T/$img.d"
+    cp "$FIX/busybox-rootfs.tar" "$T/$img.tar"
+    for e in "$@"; do
+        n=${e%%=*}
+        if [ "$n" = "$e" ]; then echo hostile >"$T/$img.d/$n"; else ln -s "${e#*=}" "$T/$img.d/$n"; fi
+        names+=("./$n")
+    done
+    tar -C "$T/$img.d" --owner=0 --group=0 -rf "$T/$img.tar" "${names[@]}"
+    md_ok import "$T/$img.tar" "$img" >/dev/null
+}
+
+# /proc, /dev and /sys are where the kernel's filesystems go.  An image
+# that puts a symlink (or a file) there is refused with one line naming the
+# path: mounting through the link put procfs or the /dev tmpfs where it
+# pointed (outside the root: the runc CVE-2019-19921 class) and the
+# container ran with no /proc or with its devices in /etc.
+test_hostile_run_kernel_dirs() {
+    ctr_setup
+    mkdir "$T/outside"
+    local up=../../../../../../../../.. spec img entry dir bad=
+    for spec in "proc-abs proc=/$up$T/outside" "proc-rel proc=$up$T/outside" "proc-file proc" \
+        "dev-etc dev=/etc" "dev-rel dev=$up$T/outside" "sys-abs sys=/$up$T/outside" "sys-rel sys=$up/etc"; do
+        read -r img entry <<<"$spec"
+        _bb_hostile "$img" "$entry"
+        dir=/${entry%%=*}
+        echo "--- $img: $entry" >&2
+        # what the container sees, should it start
+        if ! (md_fail 125 run --rm --network none "$img" sh -c \
+            "ls -ld $dir; head -n 1 /proc/self/status; ls $dir | head -n 3" &&
+            assert_one_line_error &&
+            assert_contains "$(md_stderr)" "minidock: run: $dir in the image is "); then
+            bad="$bad $img"
+        fi
+    done
+    [ -z "$bad" ] || fail "not refused:$bad"
+    assert_eq "$(ls -A "$T/outside")" "" "files made outside"
+    assert_clean
+}
+
+# A volume whose destination goes through a symlink of the image works as
+# in Docker: the link is followed inside the container's root, wherever it
+# points, so nothing lands outside.
+test_hostile_run_volume_through_symlink() {
+    ctr_setup
+    mkdir "$T/outside" "$T/src"
+    echo from-host >"$T/src/f"
+    local up=../../../../../../../../..
+    _bb_hostile vlink "data=/$up$T/outside" "rel=$up$T/outside/r"
+    out=$(md_ok run --rm --network none -v "$T/src:/data/sub" -v "$T/src:/rel/sub:ro" vlink \
+        sh -c "cat /data/sub/f /rel/sub/f; ls -d $T/outside/sub $T/outside/r/sub")
+    assert_eq "$out" "$(printf 'from-host\nfrom-host\n%s\n%s' "$T/outside/r/sub" "$T/outside/sub")"
+    assert_eq "$(ls -A "$T/outside")" "" "files made outside"
+    assert_clean
+}
+
+# The race between checking a mount point and mounting on it: a volume's
+# destination inside another volume (shared with the host, or with another
+# container) is swapped for a symlink that leads out after minidock looked
+# at it.  A write lease on a file there makes the timing exact: the copy of
+# the image's files into the new volume opens it, the lease holder is told,
+# swaps the directory for the symlink and lets the copy go on.  Following
+# the symlink then mounted the new volume outside the root, where the
+# container never sees it; now the mount goes onto the directory that was
+# checked (and copied from), or the run is refused.
+test_hostile_run_volume_swapped() {
+    ctr_setup
+    bb_image
+    md_ok volume create shared >/dev/null
+    mp=$(md_ok volume inspect -f '{{.Mountpoint}}' shared)
+    mkdir "$mp/sub" "$T/outside"
+    echo data >"$mp/sub/aaa"
+    "$PY" - "$mp/sub" "/../../../../../../../../..$T/outside" "$T/ready" <<'PYEOF' &
+import fcntl, os, signal, sys
+sub, target, ready = sys.argv[1:4]
+fd = os.open(sub + "/aaa", os.O_RDWR)
+def on_break(sig, frame):
+    os.rename(sub, sub + ".old")
+    os.symlink(target, sub)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    os._exit(0)
+signal.signal(signal.SIGIO, on_break)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+open(ready, "w").close()
+signal.alarm(60)
+while True:
+    signal.pause()
+PYEOF
+    lease=$!
+    wait_until 20 "the lease on $mp/sub/aaa" test -e "$T/ready"
+    rc=0
+    md run --rm --network none -v shared:/v --mount type=volume,src=fresh,dst=/v/sub bb \
+        sh -c 'touch /v/sub.old/from-ctr /v/sub/from-ctr 2>/dev/null; mount | grep " /v"; true' || rc=$?
+    kill "$lease" 2>/dev/null || true
+    wait "$lease" || true
+    [ -L "$mp/sub" ] || fail "no race: the copy never opened $mp/sub/aaa"
+    fresh=$(md_ok volume inspect -f '{{.Mountpoint}}' fresh)
+    if [ "$rc" = 0 ]; then
+        assert_file "$fresh/from-ctr"
+    else
+        assert_eq "$rc" 125
+        assert_one_line_error
+    fi
+    assert_eq "$(ls -A "$T/outside")" "" "files made outside"
+    assert_clean
 }

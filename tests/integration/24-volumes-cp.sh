@@ -203,6 +203,41 @@ test_cp_both_directions() {
     assert_clean
 }
 
+# cp to or from a directory that does not exist: one error line and exit
+# 1, in both directions and with tar on stdin or stdout.  The side that
+# still writes (more than a pipe holds) used to die of SIGPIPE (exit 141)
+# after the other side had printed its error.
+test_cp_missing_directory() {
+    ctr_setup
+    bb_image
+    md_ok run -d --network none --name cpm bb sleep 60 >/dev/null
+    mkdir -p "$T/src/sub"
+    head -c 1048576 /dev/urandom >"$T/src/big"
+    echo small >"$T/src/sub/small"
+    local src
+    for src in "$T/src/big" "$T/src" "$T/src/sub/small"; do
+        md_fail 1 cp "$src" cpm:/no/such/dir/x
+        assert_one_line_error
+        assert_contains "$(md_stderr)" /no/such/dir
+    done
+    tar -C "$T/src" -cf "$T/src.tar" .
+    md_fail 1 cp - cpm:/no/such/dir <"$T/src.tar"
+    assert_one_line_error
+    # the other direction
+    md_fail 1 cp cpm:/bin/busybox "$T/no/such/dir/x"
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "$T/no/such/dir"
+    md_fail 1 cp cpm:/no/such/file - >"$T/out.tar"
+    assert_one_line_error
+    assert_eq "$(stat -c %s "$T/out.tar")" 0
+    # and the working case still copies all of it
+    md_ok cp "$T/src/big" cpm:/big
+    md_ok cp cpm:/big "$T/big-back"
+    cmp "$T/src/big" "$T/big-back" || fail "big file changed in the round trip"
+    md_ok rm -f cpm >/dev/null
+    assert_clean
+}
+
 # export a container's filesystem, import it as an image, and run it: the
 # users the first container added work in the second.
 test_export_import() {
