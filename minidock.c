@@ -110,6 +110,54 @@ MD_FEATURES(MD_FEATURE_CHECK)
 #ifndef MD_DEFAULT_DOMAIN
 #define MD_DEFAULT_DOMAIN "docker.io"
 #endif
+/* The registry client: where logins live, the CA bundle (with TLS). */
+#ifndef MD_CONFIG_DIR
+#define MD_CONFIG_DIR "/etc/minidock"
+#endif
+#ifndef MD_DEFAULT_CA_BUNDLE
+#define MD_DEFAULT_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#endif
+/* Networking: the default network's bridge and subnet, the pool user
+ * networks get /24s from (unless --subnet says otherwise), the firewall
+ * tool ("auto", "nftables", "iptables" or "none"). */
+#ifndef MD_DEFAULT_BRIDGE
+#define MD_DEFAULT_BRIDGE "md0"
+#endif
+#ifndef MD_DEFAULT_SUBNET
+#define MD_DEFAULT_SUBNET "10.87.0.0/16"
+#endif
+#ifndef MD_DEFAULT_POOL
+#define MD_DEFAULT_POOL "10.89.0.0/16"
+#endif
+#ifndef MD_DEFAULT_FIREWALL
+#define MD_DEFAULT_FIREWALL "auto"
+#endif
+/* Containers: log rotation; where logs go ("" beside the container in the
+ * data root, or a directory: a board on flash puts them in the volatile
+ * run root); the root when the store cannot hold an overlay upper (tmpfs,
+ * copy) and that tmpfs's size; the cgroup containers go under; the user
+ * whose subordinate ids --userns=remap uses. */
+#ifndef MD_DEFAULT_LOG_MAX_SIZE
+#define MD_DEFAULT_LOG_MAX_SIZE "1m"
+#endif
+#ifndef MD_DEFAULT_LOG_MAX_FILE
+#define MD_DEFAULT_LOG_MAX_FILE "2"
+#endif
+#ifndef MD_DEFAULT_LOG_DIR
+#define MD_DEFAULT_LOG_DIR ""
+#endif
+#ifndef MD_DEFAULT_OVERLAY_FALLBACK
+#define MD_DEFAULT_OVERLAY_FALLBACK "tmpfs"
+#endif
+#ifndef MD_DEFAULT_TMPFS_UPPER_SIZE
+#define MD_DEFAULT_TMPFS_UPPER_SIZE "64m"
+#endif
+#ifndef MD_DEFAULT_CGROUP_PARENT
+#define MD_DEFAULT_CGROUP_PARENT "minidock"
+#endif
+#ifndef MD_DEFAULT_USERNS_USER
+#define MD_DEFAULT_USERNS_USER "minidock"
+#endif
 
 /* Hard limits on untrusted input. */
 #define MD_JSON_MAX_DEPTH 128
@@ -6193,12 +6241,6 @@ out:
 
 #if MD_FEATURE_PULL
 
-#ifndef MD_CONFIG_DIR
-#define MD_CONFIG_DIR "/etc/minidock"
-#endif
-#ifndef MD_DEFAULT_CA_BUNDLE
-#define MD_DEFAULT_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
-#endif
 #define MD_HTTP_MAX_HEAD (64u << 10)   /* status line and headers */
 #define MD_HTTP_MAX_LINE (16u << 10)
 #define MD_HTTP_TIMEOUT_MS 30000
@@ -11568,21 +11610,6 @@ static int md_ctr_name_valid(const char *n)
 
 #if MD_FEATURE_NET
 
-#ifndef MD_DEFAULT_BRIDGE
-#define MD_DEFAULT_BRIDGE "md0"
-#endif
-#ifndef MD_DEFAULT_SUBNET
-#define MD_DEFAULT_SUBNET "10.87.0.0/16"
-#endif
-/* user networks get /24s from here unless --subnet says otherwise */
-#ifndef MD_DEFAULT_POOL
-#define MD_DEFAULT_POOL "10.89.0.0/16"
-#endif
-/* "auto", "nftables", "iptables" or "none" */
-#ifndef MD_DEFAULT_FIREWALL
-#define MD_DEFAULT_FIREWALL "auto"
-#endif
-
 /* ---- rtnetlink ---- */
 
 struct md_nlmsg {
@@ -14559,26 +14586,6 @@ static int md_exe_memfd(void)
  */
 
 enum { MD_LOG_MAX_DEFAULT = 1 << 20, MD_LOG_FILES_DEFAULT = 2 };
-#ifndef MD_DEFAULT_LOG_MAX_SIZE
-#define MD_DEFAULT_LOG_MAX_SIZE "1m"
-#endif
-#ifndef MD_DEFAULT_LOG_MAX_FILE
-#define MD_DEFAULT_LOG_MAX_FILE "2"
-#endif
-/* Where logs go: "" beside the container in the data root, or a directory
- * (a board on flash puts them in the volatile run root). */
-#ifndef MD_DEFAULT_LOG_DIR
-#define MD_DEFAULT_LOG_DIR ""
-#endif
-#ifndef MD_DEFAULT_OVERLAY_FALLBACK
-#define MD_DEFAULT_OVERLAY_FALLBACK "tmpfs"
-#endif
-#ifndef MD_DEFAULT_TMPFS_UPPER_SIZE
-#define MD_DEFAULT_TMPFS_UPPER_SIZE "64m"
-#endif
-#ifndef MD_DEFAULT_CGROUP_PARENT
-#define MD_DEFAULT_CGROUP_PARENT "minidock"
-#endif
 
 static const char *md_cgroup_parent(void)
 {
@@ -15234,10 +15241,6 @@ static int md_secopt_has(const struct md_json *hc, const char *what)
 }
 
 /* ---- user namespaces: --userns=remap ---- */
-
-#ifndef MD_DEFAULT_USERNS_USER
-#define MD_DEFAULT_USERNS_USER "minidock"
-#endif
 
 /* The subordinate range of the remap user in /etc/subuid or /etc/subgid. */
 static int md_subid(const char *file, const char *user, uint32_t *base, uint32_t *count)
