@@ -4417,9 +4417,12 @@ static int md_layer_rebuild(const char *layerdir, int outfd, struct archive *aw,
  * Crash safety: objects are made complete in tmp/, synced, then renamed
  * into place; the index is written last (temp, fsync, rename, fsync dir),
  * so it only ever names complete objects and an image becomes visible
- * only when all its layers are.  What a crash leaves behind is unnamed
- * garbage that `system check --repair` (and the next writer) removes.
- * Readers parse index.json without a lock: rename makes it atomic.
+ * only when all its layers are.  Removal goes the other way: the index
+ * first, then the objects, through tmp/.  A change that can leave unnamed
+ * objects between those steps runs in a session, so a crash leaves a dead
+ * session behind; whoever takes the lock next sweeps it and what the
+ * index does not name (md_store_sweep), and system check sweeps before it
+ * judges.  Readers parse index.json without a lock: rename makes it atomic.
  * Writers hold `lock` for read-modify-write of the index; long work
  * (unpacking) happens outside it in a staging session whose own lock
  * tells others it is alive, and whose pins keep layers it reuses.
@@ -4429,9 +4432,10 @@ struct md_store {
 	char *root, *runroot;
 	int lockfd;
 	int lockdepth;
+	struct md_strv *swept; /* system check: sweep all unnamed objects, list them */
 };
 
-static struct md_store md_st = {NULL, NULL, -1, 0};
+static struct md_store md_st = {NULL, NULL, -1, 0, NULL};
 
 static MD_PRINTF(1, 2) char *md_sp(const char *fmt, ...)
 {
@@ -4456,6 +4460,9 @@ static int md_store_ensure(void)
 	return 0;
 }
 
+enum { MD_SWEEP_ALL = 1, MD_SWEEP_NOINDEX = 2 };
+static void md_store_sweep(int all, struct md_strv *removed);
+
 static int md_store_lock(void)
 {
 	if (md_st.lockdepth++ > 0)
@@ -4477,6 +4484,7 @@ static int md_store_lock(void)
 			goto fail;
 		}
 	}
+	md_store_sweep(md_st.swept ? MD_SWEEP_ALL : 0, md_st.swept);
 	return 0;
 fail:
 	md_st.lockdepth--;
@@ -4596,46 +4604,6 @@ static int md_sess_is_alive(const char *dir)
 	return alive;
 }
 
-/* Remove dead sessions and trash.  Call with the store lock held. */
-static void md_store_gc_tmp(struct md_strv *removed)
-{
-	char *tmp = md_sp("tmp");
-	DIR *d = opendir(tmp);
-	if (!d) {
-		free(tmp);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *p = md_asprintf("%s/%s", tmp, de->d_name);
-		if (!md_startswith(de->d_name, "s-") || !md_sess_is_alive(p)) {
-			if (md_rm_rf(p) == 0 && removed)
-				md_strv_push(removed, p);
-		}
-		free(p);
-	}
-	closedir(d);
-	free(tmp);
-	/* temp files of atomic writes (index.json.tmp-PID) whose writer died */
-	d = opendir(md_st.root);
-	while (d && (de = readdir(d))) {
-		const char *t = strstr(de->d_name, ".tmp-");
-		if (!t || de->d_name[0] == '.')
-			continue;
-		long pid = strtol(t + 5, NULL, 10);
-		if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-			char *p = md_sp("%s", de->d_name);
-			if (unlink(p) == 0 && removed)
-				md_strv_push(removed, p);
-			free(p);
-		}
-	}
-	if (d)
-		closedir(d);
-}
-
 static int md_sess_begin(struct md_sess *s)
 {
 	char rnd[17];
@@ -4643,7 +4611,6 @@ static int md_sess_begin(struct md_sess *s)
 	s->lockfd = -1;
 	if (md_store_lock() < 0)
 		return -1;
-	md_store_gc_tmp(NULL);
 	md_random_hex(rnd, 8);
 	s->dir = md_sp("tmp/s-%d-%s", (int)getpid(), rnd);
 	int r = -1;
@@ -4690,6 +4657,26 @@ static MD_UNUSED int md_sess_pin(struct md_sess *s, const char *chain)
 	int r = md_write_all(fd, chain, strlen(chain)) < 0 || md_write_all(fd, "\n", 1) < 0 ? md_errno("pin layer") : 0;
 	close(fd);
 	return r;
+}
+
+/* The store lock for a change that deletes objects after the index names
+ * them no more: should the command die in between, its session is left
+ * dead, and the next command sweeps what the index does not name. */
+static int md_store_lock_change(struct md_sess *s)
+{
+	if (md_sess_begin(s) < 0)
+		return -1;
+	if (md_store_lock() < 0) {
+		md_sess_end(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void md_store_unlock_change(struct md_sess *s)
+{
+	md_store_unlock();
+	md_sess_end(s);
 }
 
 /* Is the layer pinned by a live session?  Call with the store lock held. */
@@ -5015,6 +5002,26 @@ static void md_index_drop_image(struct md_json *idx, const char *id, struct md_s
 	free(p);
 }
 
+/* A fresh name in tmp/ for something to delete; the PID in it tells the
+ * sweep whether its owner is still deleting it. */
+static char *md_store_trash(const char *what)
+{
+	char rnd[9];
+	md_random_hex(rnd, 4);
+	return md_sp("tmp/trash-%d-%.12s-%s", (int)getpid(), what, rnd);
+}
+
+/* Delete path through the trash, so that a crash never leaves a half-deleted
+ * object under its own name (a load would take a layer dir for complete).
+ * -1: it could not be moved and is still whole. */
+static int md_store_trash_rm(const char *path, const char *what)
+{
+	char *dst = md_store_trash(what);
+	int r = rename(path, dst) < 0 && errno != ENOENT ? md_errno("move %s to the trash", path) : md_rm_rf(dst);
+	free(dst);
+	return r;
+}
+
 /* After the index no longer names them: move to trash, then delete. */
 static void md_store_delete(const struct md_strv *gone)
 {
@@ -5024,13 +5031,8 @@ static void md_store_delete(const struct md_strv *gone)
 			continue;
 		}
 		char *src = md_layer_path(gone->v[i]);
-		char rnd[9];
-		md_random_hex(rnd, 4);
-		char *dst = md_sp("tmp/trash-%.12s-%s", gone->v[i] + 7, rnd);
-		if (rename(src, dst) == 0)
-			md_rm_rf(dst);
+		md_store_trash_rm(src, gone->v[i] + 7);
 		free(src);
-		free(dst);
 		/* its short link, and its copies for user namespaces */
 		char *link = md_sp("l/%.12s", gone->v[i] + 7);
 		unlink(link);
@@ -5053,6 +5055,201 @@ static void md_store_delete(const struct md_strv *gone)
 		free(ud);
 	}
 	md_err_clear();
+}
+
+/* ---- sweeping what dead writers left ---- */
+
+/* Is the process whose PID begins s (in a temp file's or trash's name)
+ * alive?  A PID reused since then only delays the sweep. */
+static int md_pid_alive(const char *s)
+{
+	char *e;
+	long pid = strtol(s, &e, 10);
+	if (e == s || pid <= 0 || (*e && *e != '-'))
+		return 0;
+	return pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+/* A pull keeps the layers it stored ahead of its image for a resume. */
+static char *md_pull_keep_path(const char *chain)
+{
+	return md_sp("pulls/%.64s.layer", chain + 7);
+}
+
+/* Call fn for every entry of ROOT/sub (ROOT itself for "").  getdents64
+ * with a buffer on the stack: this runs whenever the lock is taken, and
+ * opendir's allocation costs more than the reading. */
+static void md_store_sweep_dir(const char *sub, void (*fn)(const char *name, const char *path, void *ctx), void *ctx)
+{
+	char *dir = *sub ? md_sp("%s", sub) : md_strdup(md_st.root);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+	while (fd >= 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent *de = (struct dirent *)(buf + off); /* linux_dirent64's layout */
+			off += de->d_reclen;
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			char *p = md_asprintf("%s/%s", dir, de->d_name);
+			fn(de->d_name, p, ctx);
+			free(p);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+}
+
+struct md_sweep {
+	struct md_json *idx;
+	struct md_strv gone, *removed, dead;
+};
+
+static void md_sweep_note(struct md_sweep *w, const char *fmt, const char *name)
+{
+	if (w->removed) {
+		char *m = md_asprintf(fmt, name);
+		md_strv_push(w->removed, m);
+		free(m);
+	}
+}
+
+static void md_sweep_layer(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	char key[80];
+	snprintf(key, sizeof key, "sha256:%.64s", name);
+	(void)path;
+	if (!md_hex64_valid(name) || md_json_get(md_json_get(w->idx, "layers"), key) || md_store_pinned(key))
+		return;
+	char *kp = md_pull_keep_path(key);
+	int kept = md_path_exists(kp);
+	free(kp);
+	if (!kept) {
+		md_strv_push(&w->gone, key);
+		md_sweep_note(w, "layers/%s", name);
+	}
+}
+
+static void md_sweep_blob(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	char key[80];
+	snprintf(key, sizeof key, "sha256:%.64s", name);
+	const char *t = strstr(name, ".tmp-");
+	if ((md_hex64_valid(name) && md_json_get(md_json_get(w->idx, "images"), key)) || (t && md_pid_alive(t + 5)))
+		return;
+	md_strv_push(&w->gone, path); /* a path: md_store_delete unlinks it */
+	md_sweep_note(w, "blobs/sha256/%s", name);
+}
+
+static void md_sweep_ctr(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	if (name[0] == '.' || md_json_get(md_json_get(w->idx, "containers"), name))
+		return;
+	/* created or removed under the store lock: a command that died between
+	 * the directory and the index */
+	char *dst = md_store_trash(name);
+	md_rm_rf(rename(path, dst) == 0 ? dst : path);
+	free(dst);
+	md_sweep_note(w, "containers/%s", name);
+}
+
+static void md_sweep_volume(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	char *meta = md_asprintf("%s/volume.json", path);
+	/* staged by a dead `volume create`, or half-deleted by a dead prune */
+	int dead = md_startswith(name, ".tmp-") ? !md_pid_alive(name + 5) : !md_path_exists(meta);
+	free(meta);
+	if (dead) {
+		md_rm_rf(path);
+		md_sweep_note(w, "volumes/%s", name);
+	}
+}
+
+static void md_sweep_pullkeep(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	char key[80];
+	snprintf(key, sizeof key, "sha256:%.64s", name);
+	if (!md_endswith(name, ".layer") || strlen(name) != 70)
+		return;
+	char *ld = md_layer_path(key);
+	/* its layer went, or an image names it now */
+	if (!md_path_exists(ld) || md_json_get(md_json_get(w->idx, "layers"), key))
+		unlink(path);
+	free(ld);
+}
+
+/* Objects the index does not name.  Only with an index (unless noindex):
+ * without one everything looks unnamed, and that is damage for system
+ * check, or a store whose first commit failed. */
+static void md_store_sweep_orphans(struct md_sweep *w, int noindex)
+{
+	char *ip = md_sp("index.json");
+	w->idx = noindex || md_path_exists(ip) ? md_index_read() : NULL;
+	free(ip);
+	if (!w->idx)
+		return;
+	md_store_sweep_dir("layers", md_sweep_layer, w);
+	md_store_sweep_dir("blobs/sha256", md_sweep_blob, w);
+	md_store_sweep_dir("containers", md_sweep_ctr, w);
+	md_store_sweep_dir("volumes", md_sweep_volume, w);
+	md_store_sweep_dir("pulls", md_sweep_pullkeep, w);
+	md_store_delete(&w->gone);
+	md_json_free(w->idx);
+}
+
+static void md_sweep_tmp(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	int live = md_startswith(name, "s-")       ? md_sess_is_alive(path)
+	           : md_startswith(name, "trash-") ? md_pid_alive(name + 6)
+	                                          : 0;
+	if (!live)
+		md_strv_push(&w->dead, path);
+}
+
+static void md_sweep_tmpfile(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	const char *t = strstr(name, ".tmp-");
+	if (t && !md_pid_alive(t + 5))
+		md_strv_push(&w->dead, path);
+}
+
+/*
+ * Sweep what dead writers left; with the store lock held, from
+ * md_store_lock.  With nothing to sweep it costs two directory reads.  A
+ * session whose lock nobody holds, or trash or a temp file whose PID is
+ * gone, means a command died in the middle of a change (SIGKILL, power
+ * cut): then what the index does not name is its leftover too.  That goes
+ * first and the dead writer's own files last, so that a crash in here
+ * leaves the evidence for the next sweep.  Nothing of a live writer is
+ * touched: its session holds its lock and pins the layers it relies on,
+ * its temp files and trash carry its PID.  all (MD_SWEEP_ALL): sweep
+ * unnamed objects even without such evidence (system check; a commit that
+ * failed, which with MD_SWEEP_NOINDEX had found no index).  removed gets
+ * what went.
+ */
+static void md_store_sweep(int all, struct md_strv *removed)
+{
+	struct md_error keep = md_error;
+	struct md_sweep w = {NULL, {0}, removed, {0}};
+	md_store_sweep_dir("tmp", md_sweep_tmp, &w);
+	md_store_sweep_dir("", md_sweep_tmpfile, &w);
+	if (w.dead.n || all)
+		md_store_sweep_orphans(&w, all & MD_SWEEP_NOINDEX);
+	size_t rl = strlen(md_st.root) + 1;
+	for (size_t i = 0; i < w.dead.n; i++)
+		if (md_rm_rf(w.dead.v[i]) == 0)
+			md_sweep_note(&w, "%s", w.dead.v[i] + rl);
+	md_strv_free(&w.gone);
+	md_strv_free(&w.dead);
+	md_error = keep;
 }
 
 /**** 11 load, import, save *************************************************/
@@ -5085,6 +5282,7 @@ struct md_loadimg {
 	struct md_member **layers;
 	size_t nlayers;
 	struct md_strv tags;
+	char *digname;                 /* pulled by digest: the repository, no tag */
 	char manifest[MD_DIGEST_LEN + 1];
 };
 
@@ -5651,6 +5849,7 @@ static void md_load_free(struct md_load *L)
 		md_json_free(L->img[i].cfg);
 		free(L->img[i].layers);
 		free(L->img[i].cfgdata);
+		free(L->img[i].digname);
 		md_strv_free(&L->img[i].tags);
 	}
 	free(L->m);
@@ -5707,6 +5906,9 @@ static int md_load_commit(struct md_load *L, int print)
 {
 	if (md_store_syncfs() < 0 || md_store_lock() < 0)
 		return -1;
+	char *ip = md_sp("index.json");
+	int fresh = !md_path_exists(ip); /* the store's first commit */
+	free(ip);
 	struct md_json *idx = md_index_read();
 	struct md_strv msgs = {0};
 	int r = -1;
@@ -5750,16 +5952,21 @@ static int md_load_commit(struct md_load *L, int print)
 		} else {
 			md_json_free(chains);
 		}
-		if (img->manifest[0] && img->tags.n) {
+		if (img->manifest[0] && (img->tags.n || img->digname)) {
 			struct md_json *ds = md_json_get(rec, "digests");
 			if (!ds)
 				ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
-			for (size_t t = 0; t < img->tags.n; t++) {
+			for (size_t t = 0; t <= img->tags.n; t++) {
 				struct md_ref ref;
 				char name[600], rd[800];
-				if (md_ref_parse(img->tags.v[t], &ref) < 0)
+				if (t == img->tags.n)
+					snprintf(name, sizeof name, "%s", img->digname ? img->digname : "");
+				else if (md_ref_parse(img->tags.v[t], &ref) == 0)
+					md_ref_name(&ref, name, sizeof name);
+				else
 					continue;
-				md_ref_name(&ref, name, sizeof name);
+				if (!name[0])
+					continue;
 				snprintf(rd, sizeof rd, "%s@%s", name, img->manifest);
 				int have = 0;
 				for (struct md_json *d = ds->child; d; d = d->next)
@@ -5796,6 +6003,8 @@ static int md_load_commit(struct md_load *L, int print)
 		}
 	}
 out:
+	if (r < 0 && idx) /* what this commit put in place, unnamed: the store as it was */
+		md_store_sweep(MD_SWEEP_ALL | (fresh ? MD_SWEEP_NOINDEX : 0), NULL);
 	md_json_free(idx);
 	md_strv_free(&msgs);
 	md_store_unlock();
@@ -7928,6 +8137,21 @@ static ssize_t md_blobsrc_read(void *ctx, void *buf, size_t n)
 	return k;
 }
 
+/* Mark (or unmark) a layer stored ahead of its image as kept for a resumed
+ * pull: the sweep leaves such a layer alone. */
+static int md_pull_keep(const char *chain, int keep)
+{
+	char *p = md_pull_keep_path(chain);
+	int fd = keep ? open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+	int r = keep && fd < 0 ? md_errno("create %s", p) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (!keep)
+		unlink(p);
+	free(p);
+	return r;
+}
+
 /* Find or make the layer for chain: already in the store, or downloaded,
  * verified and unpacked into layers/ (pinned until the image commits). */
 static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json *desc, const char *diff, const char *chain,
@@ -8050,8 +8274,13 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 		r = ix ? md_layer_fix_implied(ix, m->ldir, parent) : -1;
 		if (r == 0)
 			r = md_layer_write_meta(m->ldir, chain, parent, &m->li);
-		if (r == 0 && md_sess_pin(sess, chain) == 0 && md_store_syncfs() == 0 && !md_path_exists(ldir) &&
-		    rename(m->ldir, ldir) < 0)
+		if (r == 0)
+			r = md_sess_pin(sess, chain);
+		if (r == 0)
+			r = md_pull_keep(chain, 1);
+		if (r == 0)
+			r = md_store_syncfs();
+		if (r == 0 && !md_path_exists(ldir) && rename(m->ldir, ldir) < 0)
 			r = md_errno("store layer %.19s", chain);
 		md_json_free(ix);
 		md_store_unlock();
@@ -8231,39 +8460,21 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 		md_ref_familiar(&ref, t, sizeof t);
 		md_strv_push(&img->tags, t);
 	} else {
-		/* pulled by digest: the digest is recorded, no tag */
-		char name[600], t[800];
+		/* pulled by digest: no tag, the commit records name@digest */
+		char name[600];
 		md_ref_name(&ref, name, sizeof name);
-		snprintf(t, sizeof t, "%s:%s", name, "");
-		(void)t;
+		img->digname = md_strdup(name);
 	}
 	struct md_json *before = md_index_read();
 	int had = before && md_json_get(md_json_get(before, "images"), cd) != NULL;
 	md_json_free(before);
 	if (md_load_commit(&L, 0) < 0)
 		goto out;
-	if (!img->tags.n) {
-		/* record name@digest so the image is found by it */
-		if (md_store_lock() == 0) {
-			struct md_json *ix = md_index_read();
-			struct md_json *rec = ix ? md_json_get(md_json_get(ix, "images"), cd) : NULL;
-			if (rec) {
-				char name[600], rd[800];
-				md_ref_name(&ref, name, sizeof name);
-				snprintf(rd, sizeof rd, "%s@%s", name, top);
-				struct md_json *ds = md_json_get(rec, "digests");
-				if (!ds)
-					ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
-				int dup = 0;
-				for (struct md_json *d = ds->child; d; d = d->next)
-					dup |= md_streq(md_json_str(d), rd);
-				if (!dup)
-					md_json_push(ds, md_json_newstr(rd));
-				md_index_write(ix);
-			}
-			md_json_free(ix);
-			md_store_unlock();
-		}
+	/* its layers are named now: no longer kept for a resume */
+	for (i = 0; i < img->nlayers; i++) {
+		md_chain_id(i ? parent : "", img->layers[i]->li.diff_id, chain);
+		md_pull_keep(chain, 0);
+		strcpy(parent, chain);
 	}
 	snprintf(id, MD_DIGEST_LEN + 1, "%s", cd);
 	if (!quiet)
@@ -8662,6 +8873,7 @@ static int md_push(const char *refstr, int quiet)
 		goto out;
 	}
 	/* remember the compressed digests for the next push (under the lock) */
+	int wr = -1;
 	if (md_store_lock() == 0) {
 		struct md_json *ix = md_index_read();
 		if (ix) {
@@ -8682,10 +8894,14 @@ static int md_push(const char *refstr, int quiet)
 				if (!dup)
 					md_json_push(ds, md_json_newstr(rd));
 			}
-			md_index_write(ix);
+			wr = md_index_write(ix);
 		}
 		md_json_free(ix);
 		md_store_unlock();
+	}
+	if (wr < 0) { /* the registry has it; only the store could not take note */
+		md_err_wrap("pushed as %s, but the store could not record it", mdg);
+		goto out;
 	}
 	printf("%s: digest: %s size: %zu\n", ref.tag[0] ? ref.tag : "latest", mdg, msize);
 	r = 0;
@@ -12566,10 +12782,9 @@ static int md_fw_sync(struct md_json *idx)
 		free(p);
 	}
 	if (r < 0 && fwd_was_off) {
-		char keep[sizeof md_errmsg];
-		memcpy(keep, md_errmsg, sizeof keep);
+		struct md_error keep = md_error;
 		md_sysctl_set("/proc/sys/net/ipv4/ip_forward", "0");
-		memcpy(md_errmsg, keep, sizeof keep);
+		md_error = keep;
 	}
 	md_sb_free(&b);
 	free(pubs);
@@ -12642,10 +12857,9 @@ static int md_net_bridge_up(int fd, struct md_json *net, uint32_t mtu, int *made
 	if ((md_addr_add(fd, idx, gw, prefix) < 0 && errno != EEXIST) || md_link_set(fd, idx, 1, -1, 0, NULL) < 0) {
 		md_err_wrap("bridge %s", br);
 		if (mine) {
-			char keep[sizeof md_errmsg];
-			memcpy(keep, md_errmsg, sizeof keep);
+			struct md_error keep = md_error;
 			md_link_del(fd, br);
-			memcpy(md_errmsg, keep, sizeof keep);
+			md_error = keep;
 		}
 		return -1;
 	}
@@ -13051,19 +13265,27 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 	md_json_free(want);
 	if (!ok || n == 0) {
 		md_ipam_release(idx, cid);
-	} else if (md_index_write(idx) < 0 || md_fw_sync(idx) < 0) {
+		goto out;
+	}
+	if (md_index_write(idx) < 0)
+		goto out; /* nothing leased */
+	if (md_fw_sync(idx) < 0) {
+		/* the leases go back; should that write fail too, they are leases
+		 * of a container whose monitor is gone, which the next command
+		 * reclaims (md_ipam_release) */
+		struct md_error keep = md_error;
 		md_ipam_release(idx, cid);
-		md_index_write(idx);
-	} else {
-		r = n;
+		if (md_index_write(idx) == 0)
+			md_fw_sync(idx);
+		md_error = keep;
+		goto out;
 	}
 	/* a start that fails leaves no bridge behind (the next one makes it);
 	 * under the store lock no other container can be on it yet */
-	char keep[sizeof md_errmsg];
-	memcpy(keep, md_errmsg, sizeof keep);
+	struct md_error keep = md_error;
 	for (size_t i = 0; r < 0 && i < made.n; i++)
 		md_link_del(fd, made.v[i]);
-	memcpy(md_errmsg, keep, sizeof keep);
+	md_error = keep;
 	md_strv_free(&made);
 	close(fd);
 out:
@@ -13104,7 +13326,8 @@ static int md_dump_link_cb(struct nlmsghdr *h, void *ctx)
 /*
  * What a crash leaves: leases of containers whose monitor is gone, and
  * their host-side veths.  Reports each (print != 0); with repair, removes
- * them and regenerates the rules.  Call with the store lock held.
+ * them and regenerates the rules.  Call with the store lock held.  Returns
+ * how many there were, or -1 when the repair could not be written.
  */
 static int md_net_reclaim(struct md_json *idx, int repair, int print)
 {
@@ -13139,10 +13362,8 @@ static int md_net_reclaim(struct md_json *idx, int repair, int print)
 	md_strv_free(&links);
 	if (fd >= 0)
 		close(fd);
-	if (repair && md_ipam_release(idx, NULL)) {
-		md_index_write(idx);
-		md_fw_sync(idx);
-	}
+	if (repair && md_ipam_release(idx, NULL) && (md_index_write(idx) < 0 || md_fw_sync(idx) < 0))
+		return -1; /* the leases stay for the next command to reclaim */
 	md_err_clear();
 	return problems;
 }
@@ -13164,6 +13385,9 @@ static void md_net_teardown(const char *cid, int nifs, int lazy)
 		if (idx)
 			md_net_peers(idx, cid, &peers);
 		if (idx && md_ipam_release(idx, cid)) {
+			/* the rules go with the container either way; a lease the
+			 * write could not drop is reclaimed by the next command, as
+			 * its monitor is gone */
 			md_index_write(idx);
 			md_fw_sync(idx);
 			for (size_t i = 0; i < peers.n; i++)
@@ -13957,7 +14181,7 @@ static int md_child_mount_cgroup(struct md_spec *sp, int rootfd)
 {
 	const char *p = "/sys/fs/cgroup";
 	int cfd = md_root_open(rootfd, p, MD_MK_NONE, p);
-	md_errmsg[0] = 0;
+	md_err_clear();
 	if (cfd < 0)
 		return 0;
 	close(cfd);
@@ -17077,12 +17301,14 @@ out:
 
 static int md_cmd_rmi(struct md_args *a)
 {
-	if (md_store_lock() < 0)
+	struct md_sess sess;
+	if (md_store_lock_change(&sess) < 0)
 		return md_fail(1);
 	struct md_json *idx = md_index_read();
 	if (!idx) {
-		md_store_unlock();
-		return md_fail(1);
+		md_fail(1);
+		md_store_unlock_change(&sess);
+		return 1;
 	}
 	int rc = 0, changed = 0;
 	struct md_strv gone = {0};
@@ -17102,7 +17328,7 @@ static int md_cmd_rmi(struct md_args *a)
 	md_sb_free(&out);
 	md_strv_free(&gone);
 	md_json_free(idx);
-	md_store_unlock();
+	md_store_unlock_change(&sess);
 	return rc;
 }
 
@@ -17122,12 +17348,14 @@ static int md_cmd_image_prune(struct md_args *a)
 	    !md_confirm(all ? "WARNING! This will remove all images without at least one container associated to them."
 	                    : "WARNING! This will remove all dangling images."))
 		return 0;
-	if (md_store_lock() < 0)
+	struct md_sess sess;
+	if (md_store_lock_change(&sess) < 0)
 		return md_fail(1);
 	struct md_json *idx = md_index_read();
 	if (!idx) {
-		md_store_unlock();
-		return md_fail(1);
+		md_fail(1);
+		md_store_unlock_change(&sess);
+		return 1;
 	}
 	struct md_strv gone = {0}, ids = {0};
 	struct md_sb out = {0};
@@ -17171,7 +17399,7 @@ static int md_cmd_image_prune(struct md_args *a)
 	md_strv_free(&gone);
 	md_strv_free(&ids);
 	md_json_free(idx);
-	md_store_unlock();
+	md_store_unlock_change(&sess);
 	return rc;
 }
 
@@ -17338,7 +17566,15 @@ static int md_cmd_system_check(struct md_args *a)
 		printf("store %s is empty\n", md_st.root);
 		return 0;
 	}
-	if (md_store_lock() < 0)
+	/* what dead writers left is swept as by any command, not judged */
+	struct md_strv swept = {0};
+	md_st.swept = &swept;
+	int locked = md_store_lock();
+	md_st.swept = NULL;
+	for (size_t i = 0; i < swept.n; i++)
+		printf("note: %s: left by a command that died, removed\n", swept.v[i]);
+	md_strv_free(&swept);
+	if (locked < 0)
 		return md_fail(1);
 	int changed = 0;
 	struct md_json *idx = md_index_read();
@@ -17485,7 +17721,9 @@ static int md_cmd_system_check(struct md_args *a)
 		if (!strcmp(cde->d_name, ".") || !strcmp(cde->d_name, ".."))
 			continue;
 		char *meta = md_asprintf("%s/%s/volume.json", vdir, cde->d_name);
-		if (!md_path_exists(meta)) {
+		if (md_startswith(cde->d_name, ".tmp-") && md_pid_alive(cde->d_name + 5)) {
+			printf("note: volumes/%s: a command is creating it right now\n", cde->d_name);
+		} else if (!md_path_exists(meta)) {
 			md_check_problem(&ck, "volumes/%s: an unfinished volume", cde->d_name);
 			if (ck.repair) {
 				char *p = md_asprintf("%s/%s", vdir, cde->d_name);
@@ -17524,6 +17762,13 @@ static int md_cmd_system_check(struct md_args *a)
 			continue;
 		if (md_hex64_valid(de->d_name) && md_store_pinned(key))
 			continue;
+		char *kp = md_hex64_valid(de->d_name) ? md_pull_keep_path(key) : NULL;
+		int kept = kp && md_path_exists(kp);
+		free(kp);
+		if (kept && !ck.repair) {
+			printf("note: layers/%s: kept for an interrupted pull to resume\n", de->d_name);
+			continue;
+		}
 		md_check_problem(&ck, "layers/%s: not in the index (left by an interrupted command)", de->d_name);
 		if (ck.repair && md_hex64_valid(de->d_name) && !md_strv_has(&gone, key))
 			md_strv_push(&gone, key);
@@ -17547,6 +17792,10 @@ static int md_cmd_system_check(struct md_args *a)
 		int named = im && !(ck.repair && md_strv_has(&badimages, key));
 		if (named && md_hex64_valid(de->d_name))
 			continue;
+		if (strstr(de->d_name, ".tmp-") && md_pid_alive(strstr(de->d_name, ".tmp-") + 5)) {
+			printf("note: blobs/sha256/%s: a command is writing it right now\n", de->d_name);
+			continue;
+		}
 		md_check_problem(&ck, "blobs/sha256/%s: not used by any image", de->d_name);
 		if (ck.repair) {
 			char *p = md_asprintf("%s/%s", bd, de->d_name);
@@ -17563,7 +17812,8 @@ static int md_cmd_system_check(struct md_args *a)
 		if (de->d_name[0] == '.')
 			continue;
 		char *p = md_asprintf("%s/%s", td, de->d_name);
-		if (md_startswith(de->d_name, "s-") && md_sess_is_alive(p)) {
+		if ((md_startswith(de->d_name, "s-") && md_sess_is_alive(p)) ||
+		    (md_startswith(de->d_name, "trash-") && md_pid_alive(de->d_name + 6))) {
 			printf("note: tmp/%s: a command is working right now\n", de->d_name);
 		} else {
 			md_check_problem(&ck, "tmp/%s: unfinished work of an interrupted command", de->d_name);
@@ -17596,8 +17846,9 @@ static int md_cmd_system_check(struct md_args *a)
 		closedir(d);
 	if (ck.repair && changed && md_index_write(idx) == 0)
 		changed = 0;
-	ck.problems += md_net_reclaim(idx, ck.repair, 1);
-	if (ck.repair && changed && md_index_write(idx) < 0) {
+	int np = md_net_reclaim(idx, ck.repair, 1);
+	ck.problems += np > 0 ? np : 0;
+	if (np < 0 || (ck.repair && changed && md_index_write(idx) < 0)) {
 		md_strv_free(&badlayers);
 		md_strv_free(&badimages);
 		md_strv_free(&gone);
@@ -17813,7 +18064,7 @@ static int md_volume_create(const char *name, const struct md_json *labels, int 
 		*created = 0;
 	if (!md_path_exists(meta)) {
 		char *vroot = md_sp("volumes");
-		char *tmp = md_asprintf("%s/.tmp-%s", vroot, name);
+		char *tmp = md_asprintf("%s/.tmp-%d-%s", vroot, (int)getpid(), name);
 		char *data = md_asprintf("%s/_data", tmp);
 		md_rm_rf(tmp);
 		struct md_json *j = md_json_new(MD_J_OBJ);
@@ -18072,12 +18323,13 @@ out:
 	return r;
 }
 
-static void md_write_hostfiles(const char *id, struct md_json *cc, struct md_json *hc)
+/* hostname, hosts and resolv.conf in a container directory being made */
+static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_json *hc)
 {
 	const char *hn = md_json_gets(cc, "Hostname");
-	char *p = md_ctr_path(id, "hostname");
+	char *p = md_asprintf("%s/hostname", dir);
 	char *s = md_asprintf("%s\n", hn ? hn : "");
-	md_write_file_atomic(p, s, strlen(s), 0644);
+	int r = md_write_file_atomic(p, s, strlen(s), 0644);
 	free(p);
 	free(s);
 	struct md_sb b = {0};
@@ -18089,10 +18341,13 @@ static void md_write_hostfiles(const char *id, struct md_json *cc, struct md_jso
 		if (c)
 			md_sb_printf(&b, "%s\t%.*s\n", c + 1, (int)(c - e->s), e->s);
 	}
-	p = md_ctr_path(id, "hosts");
-	md_write_file_atomic(p, b.s, b.len, 0644);
+	p = md_asprintf("%s/hosts", dir);
+	if (r == 0)
+		r = md_write_file_atomic(p, b.s, b.len, 0644);
 	free(p);
 	md_sb_free(&b);
+	if (r < 0)
+		return -1;
 	/* resolv.conf from the host, loopback nameservers dropped as Docker does
 	 * (with --network host they are reachable: kept) */
 	int hostnet = md_streq(md_json_gets(hc, "NetworkMode"), "host");
@@ -18133,10 +18388,11 @@ static void md_write_hostfiles(const char *id, struct md_json *cc, struct md_jso
 			md_sb_printf(&b, " %s", md_json_str(d) ? d->s : "");
 		md_sb_putc(&b, '\n');
 	}
-	p = md_ctr_path(id, "resolv.conf");
-	md_write_file_atomic(p, md_sb_str(&b), b.len, 0644);
+	p = md_asprintf("%s/resolv.conf", dir);
+	r = md_write_file_atomic(p, md_sb_str(&b), b.len, 0644);
 	free(p);
 	md_sb_free(&b);
+	return r;
 }
 
 static long md_ncpus(void)
@@ -18476,7 +18732,8 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	md_json_sets(st, "Status", "created");
 	char *sts = md_json_dump(st, 0), *cfs = md_json_dump(cfg, 0);
 	char *sp1 = md_asprintf("%s/state.json", tmp), *sp2 = md_asprintf("%s/config.json", tmp);
-	int wr = md_write_file_atomic(sp1, sts, strlen(sts), 0600) < 0 || md_write_file_atomic(sp2, cfs, strlen(cfs), 0600) < 0;
+	int wr = md_write_file_atomic(sp1, sts, strlen(sts), 0600) < 0 || md_write_file_atomic(sp2, cfs, strlen(cfs), 0600) < 0 ||
+	         md_write_hostfiles(tmp, md_json_get(cfg, "Config"), hc) < 0;
 	free(sts);
 	free(cfs);
 	free(sp1);
@@ -18524,14 +18781,13 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 			md_json_sets(rec, "netfrom", from); /* it shares that container's network namespace */
 		md_err_clear();
 		wr = md_index_write(idx);
-		if (wr < 0)
+		if (wr < 0 && rename(dir, tmp) < 0) /* back into the session, which goes */
 			md_rm_rf(dir);
 	}
 	free(nm);
 	md_store_unlock();
 	if (wr < 0)
 		goto out;
-	md_write_hostfiles(id, md_json_get(cfg, "Config"), hc);
 	r = 0;
 	goto out;
 fail_ms:
@@ -18808,14 +19064,31 @@ static int md_ctr_stop(const char *id, int secs)
 
 static int md_ctr_remove_files(struct md_ctr *c, int volumes)
 {
-	if (md_store_lock() < 0)
+	/* the index first: if that write fails, nothing is touched; then the
+	 * directory goes into the session, deleted with it (a crash between
+	 * the two leaves the session dead: the next command sweeps) */
+	struct md_sess sess;
+	if (md_store_lock_change(&sess) < 0)
 		return -1;
 	struct md_json *idx = md_index_read();
+	int r = -1;
 	if (idx) {
 		md_json_del(md_json_get(idx, "containers"), c->id);
-		md_index_write(idx);
+		r = md_index_write(idx);
 	}
+	md_json_free(idx);
+	char *dir = md_ctr_path(c->id, NULL), *trash = md_asprintf("%s/c", sess.dir);
+	if (r == 0 && rename(dir, trash) < 0)
+		md_rm_rf(dir);
+	free(dir);
+	free(trash);
 	md_store_unlock();
+	if (r < 0) {
+		struct md_error keep = md_error;
+		md_sess_end(&sess);
+		md_error = keep;
+		return -1;
+	}
 	md_cg_destroy(md_cgroup_parent(), c->id);
 	char *log = md_ctr_logpath(c->id);
 	for (int i = 0; i < 10; i++) {
@@ -18824,15 +19097,7 @@ static int md_ctr_remove_files(struct md_ctr *c, int volumes)
 		free(p);
 	}
 	free(log);
-	char *dir = md_ctr_path(c->id, NULL), rnd[9];
-	md_random_hex(rnd, 4);
-	char *trash = md_sp("tmp/trash-c-%.12s-%s", c->id, rnd);
-	if (rename(dir, trash) == 0)
-		md_rm_rf(trash);
-	else
-		md_rm_rf(dir);
-	free(dir);
-	free(trash);
+	md_sess_end(&sess);
 	char *rdir = md_ctr_rpath(c->id, NULL);
 	md_rm_rf(rdir);
 	free(rdir);
@@ -18845,7 +19110,8 @@ static int md_ctr_remove_files(struct md_ctr *c, int volumes)
 			char *vd = md_volume_dir(vn), *meta = md_asprintf("%s/volume.json", vd);
 			struct md_json *vj = md_json_parse_file(meta);
 			struct md_json *ix = md_index_read();
-			if (md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE) && ix && !md_volume_in_use(ix, vn, NULL, 0))
+			if (md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE) && ix && !md_volume_in_use(ix, vn, NULL, 0) &&
+			    md_store_trash_rm(vd, vn) < 0)
 				md_rm_rf(vd);
 			md_json_free(ix);
 			md_json_free(vj);
@@ -21503,15 +21769,14 @@ static int md_cmd_cp(struct md_args *a)
 		}
 		close(pfd[0]);
 	}
-	char own[sizeof md_errmsg];
-	memcpy(own, md_errmsg, sizeof own);
+	struct md_error own = md_error;
 	int status = 1;
 	waitpid(p, &status, 0);
 	ssize_t n = read(efd[0], md_errmsg, sizeof md_errmsg - 1);
 	close(efd[0]);
 	md_errmsg[n > 0 ? n : 0] = 0;
 	if (rc)
-		memcpy(md_errmsg, own, sizeof own);
+		md_error = own;
 	else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !md_errmsg[0])
 		md_err("the copy ended early (%s)", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no reason given");
 	md_ctr_free(&c);
@@ -21892,13 +22157,22 @@ static int md_cmd_rename(struct md_args *a)
 			md_json_sets(c.cfg, "Name", slash);
 			free(slash);
 			char *s = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
-			if (md_write_file_atomic(p, s, strlen(s), 0600) < 0)
+			/* the index (where names are unique) first, then the config;
+			 * if that fails, the index gets the old name back */
+			struct md_json *rec = md_json_get(md_json_get(idx, "containers"), id);
+			char *old = md_strdup(md_json_gets(rec, "name") ? md_json_gets(rec, "name") : c.name);
+			md_json_sets(rec, "name", nn);
+			if (md_index_write(idx) < 0) {
 				rc = md_fail(1);
+			} else if (md_write_file_atomic(p, s, strlen(s), 0600) < 0) {
+				md_json_sets(rec, "name", old);
+				if (md_index_write(idx) < 0)
+					md_err_wrap("%s is renamed in the index only", c.name);
+				rc = md_fail(1);
+			}
+			free(old);
 			free(s);
 			free(p);
-			md_json_sets(md_json_get(md_json_get(idx, "containers"), id), "name", nn);
-			if (!rc && md_index_write(idx) < 0)
-				rc = md_fail(1);
 			md_ctr_free(&c);
 		}
 	}
@@ -21916,6 +22190,7 @@ static int md_cmd_container_prune(struct md_args *a)
 		return md_fail(1);
 	struct md_sb out = {0};
 	uint64_t reclaimed = 0;
+	int rc = 0;
 	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
 		struct md_ctr c;
 		if (md_ctr_load(e->key, &c) < 0)
@@ -21925,12 +22200,15 @@ static int md_cmd_container_prune(struct md_args *a)
 			char *up = md_ctr_path(c.id, "upper");
 			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			free(up);
-			if (fd >= 0) {
-				reclaimed += md_du(fd);
+			uint64_t sz = fd >= 0 ? md_du(fd) : 0;
+			if (fd >= 0)
 				close(fd);
-			}
-			if (md_ctr_rm(c.id, 0, 0) == 0)
+			if (md_ctr_rm(c.id, 0, 0) == 0) {
 				md_sb_printf(&out, "%s\n", c.id);
+				reclaimed += sz;
+			} else {
+				rc = md_fail(1);
+			}
 		}
 		md_ctr_free(&c);
 	}
@@ -21941,7 +22219,7 @@ static int md_cmd_container_prune(struct md_args *a)
 		printf("Deleted Containers:\n%s\n", md_sb_str(&out));
 	printf("Total reclaimed space: %s\n", sz);
 	md_sb_free(&out);
-	return 0;
+	return rc;
 }
 
 /* ---- volumes ---- */
@@ -22123,14 +22401,8 @@ static int md_volume_remove(const char *name, int force)
 			r = md_errk(MD_EK_CONFLICT, "remove %s: volume is in use - [%s]", name, by);
 		md_json_free(idx);
 		/* renamed away first: a crash leaves trash, never half a volume */
-		char rnd[9];
-		md_random_hex(rnd, 4);
-		char *trash = md_sp("tmp/trash-v-%s", rnd);
-		if (r == 0 && rename(vd, trash) < 0)
-			r = md_errno("remove volume %s", name);
-		else if (r == 0)
-			md_rm_rf(trash);
-		free(trash);
+		if (r == 0)
+			r = md_store_trash_rm(vd, name);
 	}
 	md_store_unlock();
 	free(meta);
@@ -22528,8 +22800,7 @@ static int md_cmd_boot(struct md_args *a)
 	struct md_json *idx = md_index_read();
 	if (!idx)
 		return md_fail(1);
-	if (md_store_lock() == 0) {
-		md_store_gc_tmp(NULL);
+	if (md_store_lock() == 0) { /* which sweeps what a crash left in the store */
 		struct md_json *ix = md_index_read();
 		if (ix)
 			md_net_reclaim(ix, 1, 0); /* leases and links from before the reboot or a crash */
@@ -22898,8 +23169,13 @@ static int md_cmd_network_ls(struct md_args *a)
 		return md_fail(1);
 	if (md_store_lock() == 0) { /* the default network always shows, as Docker's */
 		struct md_json *ix = md_index_read();
-		if (ix && !md_json_get(md_index_section(ix, "networks"), "bridge") && md_net_default(ix))
-			md_index_write(ix);
+		if (ix && !md_json_get(md_index_section(ix, "networks"), "bridge") && md_net_default(ix) &&
+		    md_index_write(ix) < 0) {
+			md_json_free(ix);
+			md_json_free(idx);
+			md_store_unlock();
+			return md_fail(1);
+		}
 		md_json_free(ix);
 		md_store_unlock();
 		md_json_free(idx);
@@ -23017,16 +23293,23 @@ static int md_cmd_network_rm(struct md_args *a)
 		return md_fail(1);
 	struct md_json *idx = md_index_read();
 	int rc = idx ? 0 : md_fail(1), changed = 0;
+	struct md_sb out = {0};
 	for (size_t i = 0; idx && i < a->pos.n; i++) {
 		if (md_net_remove(idx, a->pos.v[i]) < 0)
 			rc = md_fail(1);
 		else {
 			changed = 1;
-			puts(a->pos.v[i]);
+			md_sb_printf(&out, "%s\n", a->pos.v[i]);
 		}
 	}
-	if (changed && (md_index_write(idx) < 0 || md_fw_sync(idx) < 0))
-		rc = md_fail(1);
+	if (changed && md_index_write(idx) < 0) {
+		rc = md_fail(1); /* none removed (a bridge is made again when needed) */
+	} else {
+		fputs(md_sb_str(&out), stdout);
+		if (changed && md_fw_sync(idx) < 0)
+			rc = md_fail(1);
+	}
+	md_sb_free(&out);
 	md_json_free(idx);
 	md_store_unlock();
 	return rc;
@@ -23049,12 +23332,14 @@ static int md_cmd_network_prune(struct md_args *a)
 		}
 	}
 	int rc = 0;
-	if (gone.n && (md_index_write(idx) < 0 || md_fw_sync(idx) < 0))
+	if (gone.n && md_index_write(idx) < 0)
 		rc = md_fail(1);
 	else if (gone.n) {
 		puts("Deleted Networks:");
 		for (size_t i = 0; i < gone.n; i++)
 			puts(gone.v[i]);
+		if (md_fw_sync(idx) < 0)
+			rc = md_fail(1);
 	}
 	md_strv_free(&gone);
 	md_json_free(idx);
@@ -23108,6 +23393,25 @@ static int md_net_configure_in(pid_t pid, struct md_netif *ifs, int n)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : md_err("configuring the container's network failed");
 }
 
+/* Write a change of a container's networks: the index (its leases), then
+ * its config; if the config cannot be written, the index as it was before. */
+static int md_net_save(struct md_json *idx, struct md_json *before, struct md_ctr *c)
+{
+	char *s = md_json_dump(c->cfg, 0), *p = md_ctr_path(c->id, "config.json");
+	int r = md_index_write(idx);
+	if (r == 0 && md_write_file_atomic(p, s, strlen(s), 0600) < 0) {
+		r = -1;
+		struct md_error keep = md_error;
+		if (md_index_write(before) < 0)
+			md_err_wrap("the index keeps the change");
+		else
+			md_error = keep;
+	}
+	free(s);
+	free(p);
+	return r;
+}
+
 static int md_cmd_network_connect(struct md_args *a)
 {
 	const char *netname = a->pos.v[0];
@@ -23125,8 +23429,10 @@ static int md_cmd_network_connect(struct md_args *a)
 	if (md_store_lock() < 0)
 		return md_fail(1);
 	struct md_json *idx = md_index_read();
+	struct md_json *before = idx ? md_json_clone(idx) : NULL; /* to take a change back */
 	struct md_json *net = idx ? md_net_get(idx, netname) : NULL;
 	int rc = 0;
+	char plugged[IF_NAMESIZE] = "";
 	if (!net) {
 		md_err("network %s not found", netname);
 		rc = md_fail(1);
@@ -23181,18 +23487,29 @@ static int md_cmd_network_connect(struct md_args *a)
 			rc = md_fail(1);
 			goto out;
 		}
+		snprintf(plugged, sizeof plugged, "%s", tmp.hostif);
 		if (md_net_configure_in(pid, &nif, 1) < 0) {
 			rc = md_fail(1);
 			goto out;
 		}
 	}
-	char *s = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
-	if (md_write_file_atomic(p, s, strlen(s), 0600) < 0 || md_index_write(idx) < 0 || md_fw_sync(idx) < 0)
+	/* the lease, then the config; should one fail, nothing stays connected */
+	if (md_net_save(idx, before, &c) < 0) {
 		rc = md_fail(1);
-	free(s);
-	free(p);
+		if (plugged[0]) {
+			int fd = md_nl_socket();
+			if (fd >= 0) {
+				md_link_del(fd, plugged);
+				close(fd);
+			}
+		}
+		goto out;
+	}
+	if (md_fw_sync(idx) < 0)
+		rc = md_fail(1);
 	md_net_hosts_peers(idx, id);
 out:
+	md_json_free(before);
 	md_json_free(idx);
 	md_store_unlock();
 	md_ctr_free(&c);
@@ -23210,6 +23527,7 @@ static int md_cmd_network_disconnect(struct md_args *a)
 	if (md_store_lock() < 0)
 		return md_fail(1);
 	struct md_json *idx = md_index_read();
+	struct md_json *before = idx ? md_json_clone(idx) : NULL; /* to take a change back */
 	struct md_json *net = idx ? md_net_get(idx, netname) : NULL;
 	struct md_json *nets = md_json_get(c.cfg, "Networks");
 	int rc = 0, k = -1, i = 0;
@@ -23231,6 +23549,12 @@ static int md_cmd_network_disconnect(struct md_args *a)
 	}
 	struct md_json *gone = md_json_at(nets, (size_t)k);
 	md_json_del_item(nets, gone);
+	/* the link goes once the store says so */
+	if (md_net_save(idx, before, &c) < 0) {
+		rc = md_fail(1);
+		md_strv_free(&peers);
+		goto out;
+	}
 	char hostif[IF_NAMESIZE];
 	snprintf(hostif, sizeof hostif, "md%.10s%d", id, k % 10);
 	int fd = md_nl_socket();
@@ -23238,15 +23562,13 @@ static int md_cmd_network_disconnect(struct md_args *a)
 		md_link_del(fd, hostif);
 		close(fd);
 	}
-	char *s = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
-	if (md_write_file_atomic(p, s, strlen(s), 0600) < 0 || md_index_write(idx) < 0 || md_fw_sync(idx) < 0)
+	if (md_fw_sync(idx) < 0)
 		rc = md_fail(1);
-	free(s);
-	free(p);
 	for (size_t j = 0; j < peers.n; j++)
 		md_net_hosts(idx, peers.v[j]);
 	md_strv_free(&peers);
 out:
+	md_json_free(before);
 	md_json_free(idx);
 	md_store_unlock();
 	md_ctr_free(&c);

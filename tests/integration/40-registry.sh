@@ -3,8 +3,9 @@
 # -a, multi-platform indexes), run --pull, and failures that must be a
 # clear one-line error and leave nothing behind: unknown CA, host name
 # mismatch, expired certificate, wrong password, missing tag, a tampered
-# blob, a connection cut mid-blob (then resumed), a pull killed by SIGKILL
-# (then finished), and HTTPS_PROXY via CONNECT.
+# blob, a connection cut mid-blob (then resumed, also with the layers
+# stored before the cut kept), a pull killed by SIGKILL (then finished),
+# and HTTPS_PROXY via CONNECT.
 #
 # Each test starts its own registry: Debian's docker-registry (the
 # distribution registry) on a free loopback port, with TLS (a CA and
@@ -780,6 +781,9 @@ test_pull_sigkill_resume() {
         fail "partial blob has $have of $SEED_SIZE bytes"
     fi
     assert_eq "$(md_ok images -a -q)" "" "images after SIGKILL"
+    # what the dead pull left is swept, not damage; its partial blob stays
+    md_ok system check >/dev/null
+    assert_eq "$(stat -c %s "$part")" "$have" "partial blob after system check"
     out=$(md_ok pull "$PX/test/bb:v1")
     assert_eq "$(md_ok inspect -f '{{.Id}}' "$PX/test/bb:v1")" "$SEED_ID"
     grep -E "^GET /v2/test/bb/blobs/$SEED_LAYER range=bytes=[1-9][0-9]*- status=206" "$PX_LOG" >/dev/null ||
@@ -787,6 +791,38 @@ test_pull_sigkill_resume() {
     _pulls_empty
     [ ! -d "$MINIDOCK_ROOT/tmp" ] || [ -z "$(ls -A "$MINIDOCK_ROOT/tmp")" ] ||
         fail "staging left in tmp/: $(ls -A "$MINIDOCK_ROOT/tmp")"
+    md_ok system check >/dev/null
+}
+
+# A pull cut in its last layer keeps the layers it stored before for the
+# resume: system check passes as it is and leaves them, and the resumed
+# pull does not download them again.
+# timeout: 400
+test_pull_cut_keeps_stored_layers() {
+    require_cmd "$PY"
+    _reg_start
+    _login "$REG"
+    fixtures
+    local m last size d
+    _sk_push "oci:$FIX/oci:multi" test/multi:latest
+    m=$(_oci_manifest "$FIX/oci" multi)
+    last=$(jq -r '.layers[2].digest' "$m")
+    size=$(jq -r '.layers[2].size' "$m")
+    _proxy_start cut cut --match "$last" --after $((size / 2))
+    _login "$PX"
+    md_fail 1 pull "$PX/test/multi"
+    assert_one_line_error
+    assert_eq "$(md_ok images -a -q)" "" "images after the cut"
+    assert_eq "$(find "$MINIDOCK_ROOT/layers" -mindepth 1 -maxdepth 1 | wc -l)" 2 "layer dirs after the cut"
+    out=$(md_ok system check)
+    assert_contains "$out" "kept for an interrupted pull"
+    assert_eq "$(find "$MINIDOCK_ROOT/layers" -mindepth 1 -maxdepth 1 | wc -l)" 2 "layer dirs after system check"
+    md_ok pull "$PX/test/multi" >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.Id}}' "$PX/test/multi")" "$MULTI_ID"
+    for d in $(jq -r '.layers[0:2][].digest' "$m"); do
+        assert_eq "$(grep -cE "^GET /v2/test/multi/blobs/$d .* status=20[06] " "$PX_LOG")" 1 "downloads of $d"
+    done
+    _pulls_empty
     md_ok system check >/dev/null
 }
 
