@@ -17211,28 +17211,31 @@ static int md_cmd_history(struct md_args *a)
 	return rc;
 }
 
-static int md_cmd_tag(struct md_args *a)
+/* Tag an image: target is NAME[:TAG] (normalized as Docker's). */
+static int md_image_tag(const char *image, const char *target)
 {
 	char tag[800], id[MD_DIGEST_LEN + 1];
-	if (md_ref_normalize_tag(a->pos.v[1], tag, sizeof tag) < 0)
-		return md_fail(1);
+	if (md_ref_normalize_tag(target, tag, sizeof tag) < 0)
+		return -1;
 	if (md_store_lock() < 0)
-		return md_fail(1);
+		return -1;
 	struct md_json *idx = md_index_read();
-	int rc = 0;
-	if (!idx || md_image_resolve(idx, a->pos.v[0], id) < 0) {
-		rc = md_fail(1);
-	} else {
+	int r = -1;
+	if (idx && md_image_resolve(idx, image, id) == 0) {
 		char now[64];
 		md_time_now(now, sizeof now);
 		md_json_sets(md_json_get(idx, "tags"), tag, id);
 		md_json_sets(md_json_get(md_json_get(idx, "images"), id), "tagged", now);
-		if (md_index_write(idx) < 0)
-			rc = md_fail(1);
+		r = md_index_write(idx);
 	}
 	md_json_free(idx);
 	md_store_unlock();
-	return rc;
+	return r;
+}
+
+static int md_cmd_tag(struct md_args *a)
+{
+	return md_image_tag(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
 }
 
 /* Is `name` a reference to a tag (as opposed to an image ID or prefix)? */
@@ -17264,7 +17267,7 @@ static int md_rmi_one(struct md_json *idx, const char *name, int force, struct m
 		md_ref_parse(name, &ref);
 		md_ref_familiar(&ref, fam, sizeof fam);
 		if (tags.n == 1 && used && !force) {
-			r = md_err("conflict: unable to remove repository reference \"%s\" (must force) - container %.12s is using its referenced image %s",
+			r = md_errk(MD_EK_CONFLICT, "conflict: unable to remove repository reference \"%s\" (must force) - container %.12s is using its referenced image %s",
 			           name, user, sid);
 			goto out;
 		}
@@ -17274,11 +17277,11 @@ static int md_rmi_one(struct md_json *idx, const char *name, int force, struct m
 			goto out;
 	} else {
 		if (tags.n > 1 && !force) {
-			r = md_err("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", sid);
+			r = md_errk(MD_EK_CONFLICT, "conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", sid);
 			goto out;
 		}
 		if (used && !force) {
-			r = md_err("conflict: unable to delete %s (must be forced) - image is being used by container %.12s", sid, user);
+			r = md_errk(MD_EK_CONFLICT, "conflict: unable to delete %s (must be forced) - image is being used by container %.12s", sid, user);
 			goto out;
 		}
 		for (size_t i = 0; i < tags.n; i++) {
@@ -17299,36 +17302,53 @@ out:
 	return r;
 }
 
-static int md_cmd_rmi(struct md_args *a)
+/* Remove images (names, IDs or tags): all in one index change; what was
+ * untagged and deleted goes to out as "Untagged: X" / "Deleted: X" lines,
+ * once the change is stored.  The first failure's error, or 0; the other
+ * names are still removed. */
+static int md_image_remove(char *const *names, size_t n, int force, struct md_sb *out)
 {
 	struct md_sess sess;
 	if (md_store_lock_change(&sess) < 0)
-		return md_fail(1);
+		return -1;
 	struct md_json *idx = md_index_read();
-	if (!idx) {
-		md_fail(1);
-		md_store_unlock_change(&sess);
-		return 1;
-	}
-	int rc = 0, changed = 0;
+	int r = idx ? 0 : -1, changed = 0;
 	struct md_strv gone = {0};
-	struct md_sb out = {0};
-	for (size_t i = 0; i < a->pos.n; i++) {
-		if (md_rmi_one(idx, a->pos.v[i], md_flag(a, "force"), &gone, &out) < 0)
-			rc = md_fail(1);
-		else
+	struct md_sb did = {0};
+	struct md_error first = {0};
+	for (size_t i = 0; idx && i < n; i++) {
+		if (md_rmi_one(idx, names[i], force, &gone, &did) == 0)
 			changed = 1;
+		else if (r == 0)
+			r = -1, first = md_error;
 	}
-	if (changed && md_index_write(idx) < 0)
-		rc = md_fail(1);
-	else if (changed) {
-		md_store_delete(&gone);
-		fputs(md_sb_str(&out), stdout);
+	if (changed && md_index_write(idx) < 0) {
+		r = -1;
+	} else {
+		if (changed) {
+			md_store_delete(&gone);
+			md_sb_puts(out, md_sb_str(&did));
+		}
+		if (r < 0)
+			md_error = first;
 	}
-	md_sb_free(&out);
+	md_sb_free(&did);
 	md_strv_free(&gone);
 	md_json_free(idx);
 	md_store_unlock_change(&sess);
+	return r;
+}
+
+static int md_cmd_rmi(struct md_args *a)
+{
+	struct md_sb out = {0};
+	int rc = 0;
+	/* one at a time, so that each failure gets its line */
+	for (size_t i = 0; i < a->pos.n; i++)
+		if (md_image_remove(&a->pos.v[i], 1, md_flag(a, "force"), &out) < 0)
+			rc = md_fail(1);
+	fputs(md_sb_str(&out), stdout);
+	md_sb_free(&out);
 	return rc;
 }
 
@@ -19131,7 +19151,7 @@ static int md_ctr_rm(const char *id, int force, int volumes)
 	md_ctr_reconcile(&c);
 	if (md_ctr_running(&c)) {
 		if (!force) {
-			md_err("You cannot remove a %s container %s. Stop the container before attempting removal or force remove",
+			md_errk(MD_EK_CONFLICT, "You cannot remove a %s container %s. Stop the container before attempting removal or force remove",
 			       md_ctr_paused(&c) ? "paused" : "running", id);
 			md_ctr_free(&c);
 			return -1;
@@ -22131,54 +22151,57 @@ static int md_cmd_unpause(struct md_args *a)
 	return md_cmd_pause(a, 0);
 }
 
-static int md_cmd_rename(struct md_args *a)
+/* Give a container a new name (unique among containers). */
+static int md_ctr_rename(const char *name, const char *newname)
 {
-	const char *nn = a->pos.v[1][0] == '/' ? a->pos.v[1] + 1 : a->pos.v[1];
-	if (!md_ctr_name_valid(nn)) {
-		md_err("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", nn);
-		return md_fail(1);
-	}
+	const char *nn = newname[0] == '/' ? newname + 1 : newname;
+	if (!md_ctr_name_valid(nn))
+		return md_errk(MD_EK_INVALID, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", nn);
 	if (md_store_lock() < 0)
-		return md_fail(1);
+		return -1;
 	struct md_json *idx = md_index_read();
 	char id[65];
-	int rc = 0;
-	if (!idx || md_ctr_resolve(idx, a->pos.v[0], id) < 0) {
-		rc = md_fail(1);
+	struct md_ctr c;
+	int r = -1;
+	if (!idx || md_ctr_resolve(idx, name, id) < 0) {
+		/* the message is set */
 	} else if (md_ctr_name_taken(idx, nn)) {
-		md_err("Error when allocating new name: Conflict. The container name \"/%s\" is already in use", nn);
-		rc = md_fail(1);
-	} else {
-		struct md_ctr c;
-		if (md_ctr_load(id, &c) < 0) {
-			rc = md_fail(1);
+		md_errk(MD_EK_CONFLICT, "Error when allocating new name: Conflict. The container name \"/%s\" is already in use", nn);
+	} else if (md_ctr_load(id, &c) == 0) {
+		char *slash = md_asprintf("/%s", nn);
+		md_json_sets(c.cfg, "Name", slash);
+		free(slash);
+		char *js = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
+		/* the index (where names are unique) first, then the config; if
+		 * that fails, the index gets the old name back */
+		struct md_json *rec = md_json_get(md_json_get(idx, "containers"), id);
+		char *old = md_strdup(md_json_gets(rec, "name") ? md_json_gets(rec, "name") : c.name);
+		md_json_sets(rec, "name", nn);
+		if (md_index_write(idx) < 0) {
+			/* nothing changed */
+		} else if (md_write_file_atomic(p, js, strlen(js), 0600) == 0) {
+			r = 0;
 		} else {
-			char *slash = md_asprintf("/%s", nn);
-			md_json_sets(c.cfg, "Name", slash);
-			free(slash);
-			char *s = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
-			/* the index (where names are unique) first, then the config;
-			 * if that fails, the index gets the old name back */
-			struct md_json *rec = md_json_get(md_json_get(idx, "containers"), id);
-			char *old = md_strdup(md_json_gets(rec, "name") ? md_json_gets(rec, "name") : c.name);
-			md_json_sets(rec, "name", nn);
-			if (md_index_write(idx) < 0) {
-				rc = md_fail(1);
-			} else if (md_write_file_atomic(p, s, strlen(s), 0600) < 0) {
-				md_json_sets(rec, "name", old);
-				if (md_index_write(idx) < 0)
-					md_err_wrap("%s is renamed in the index only", c.name);
-				rc = md_fail(1);
-			}
-			free(old);
-			free(s);
-			free(p);
-			md_ctr_free(&c);
+			struct md_error keep = md_error;
+			md_json_sets(rec, "name", old);
+			if (md_index_write(idx) < 0)
+				md_err_wrap("%s is renamed in the index only", c.name);
+			else
+				md_error = keep;
 		}
+		free(old);
+		free(js);
+		free(p);
+		md_ctr_free(&c);
 	}
 	md_json_free(idx);
 	md_store_unlock();
-	return rc;
+	return r;
+}
+
+static int md_cmd_rename(struct md_args *a)
+{
+	return md_ctr_rename(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
 }
 
 static int md_cmd_container_prune(struct md_args *a)
@@ -24927,35 +24950,24 @@ static int md_api_image_inspect(struct md_api_ctx *x)
 	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c, 1);
 }
 
-/* "Untagged: x" / "Deleted: sha256:..." lines -> [{"Untagged": x}, ...] */
-static void md_api_rmi_line(void *ctx, const char *l)
-{
-	struct md_json *arr = ctx;
-	const char *c = strstr(l, ": ");
-	if (!c)
-		return;
-	char key[32];
-	snprintf(key, sizeof key, "%.*s", (int)(c - l), l);
-	struct md_json *o = md_json_push(arr, md_json_new(MD_J_OBJ));
-	md_json_sets(o, key, c + 2);
-}
-
 static int md_api_image_delete(struct md_api_ctx *x)
 {
-	int force = md_api_qbool(x->r, "force", 0);
-	char *argv[] = {"rmi", force ? "-f" : x->arg[0], force ? x->arg[0] : NULL, NULL};
-	struct md_json *arr = md_json_new(MD_J_ARR);
-	struct md_sb err = {0};
-	int code = md_api_cli(argv, -1, md_api_rmi_line, arr, NULL, &err);
-	int r;
-	if (code == 0) {
-		r = md_api_json(x->c, 200, arr);
-	} else {
-		md_json_free(arr);
-		r = md_api_err(x->c, md_api_status_of(md_sb_str(&err), code), "%s", md_sb_str(&err));
+	struct md_sb out = {0};
+	if (md_image_remove(&x->arg[0], 1, md_api_qbool(x->r, "force", 0), &out) < 0) {
+		md_sb_free(&out);
+		return md_api_engine_err(x->c, 1);
 	}
-	md_sb_free(&err);
-	return r;
+	/* "Untagged: x" / "Deleted: sha256:..." lines -> [{"Untagged": x}, ...] */
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	for (char *l = strtok(out.s ? out.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n")) {
+		char *c = strstr(l, ": ");
+		if (c) {
+			*c = 0;
+			md_json_sets(md_json_push(arr, md_json_new(MD_J_OBJ)), l, c + 2);
+		}
+	}
+	md_sb_free(&out);
+	return md_api_json(x->c, 200, arr);
 }
 
 static int md_api_image_tag(struct md_api_ctx *x)
@@ -24968,8 +24980,9 @@ static int md_api_image_tag(struct md_api_ctx *x)
 		return md_api_err(x->c, 400, "repository name must have at least one component");
 	if (tag && *tag)
 		snprintf(target + strlen(target), sizeof target - strlen(target), ":%s", tag);
-	char *argv[] = {"tag", x->arg[0], target, NULL};
-	return md_api_cli_reply(x->c, argv, 201);
+	if (md_image_tag(x->arg[0], target) < 0)
+		return md_api_engine_err(x->c, 1);
+	return md_api_send(x->c, 201, NULL, NULL, 0);
 }
 
 /* JSON-lines progress: each CLI line as {"status": ...} (with "id" when
@@ -25442,16 +25455,9 @@ static int md_api_ctr_delete(struct md_api_ctx *x)
 	char id[65];
 	if (md_api_ctr(x, id) < 0)
 		return 0;
-	char *argv[5];
-	int k = 0;
-	argv[k++] = "rm";
-	if (md_api_qbool(x->r, "force", 0))
-		argv[k++] = "-f";
-	if (md_api_qbool(x->r, "v", 0))
-		argv[k++] = "-v";
-	argv[k++] = id;
-	argv[k] = NULL;
-	return md_api_cli_reply(x->c, argv, 204);
+	if (md_ctr_rm(id, md_api_qbool(x->r, "force", 0), md_api_qbool(x->r, "v", 0)) < 0)
+		return md_api_engine_err(x->c, 1);
+	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 static int md_api_ctr_rename(struct md_api_ctx *x)
@@ -25460,10 +25466,9 @@ static int md_api_ctr_rename(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	const char *n = md_api_q(x->r, "name");
-	char nb[256];
-	snprintf(nb, sizeof nb, "%s", n ? n : "");
-	char *argv[] = {"rename", id, nb, NULL};
-	return md_api_cli_reply(x->c, argv, 204);
+	if (md_ctr_rename(id, n ? n : "") < 0)
+		return md_api_engine_err(x->c, 1);
+	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 /* wait?condition=not-running (default) | next-exit | removed */
