@@ -5902,7 +5902,8 @@ static int md_load_commit_layer(struct md_load *L, struct md_json *idx, struct m
 }
 
 /* Make the loaded images visible: layers, configs, then the index, under the lock. */
-static int md_load_commit(struct md_load *L, int print)
+/* report (may be NULL) gets a line per image loaded, once it is stored. */
+static int md_load_commit(struct md_load *L, struct md_sb *report)
 {
 	if (md_store_syncfs() < 0 || md_store_lock() < 0)
 		return -1;
@@ -5992,14 +5993,14 @@ static int md_load_commit(struct md_load *L, int print)
 	r = md_fsync_dir(ld) < 0 || md_fsync_dir(bd) < 0 ? -1 : md_index_write(idx);
 	free(ld);
 	free(bd);
-	if (r == 0 && print) {
+	if (r == 0 && report) {
 		for (size_t i = 0; i < msgs.n; i++)
-			printf("%s\n", msgs.v[i]);
+			md_sb_printf(report, "%s\n", msgs.v[i]);
 		for (size_t k = 0; k < L->nimg; k++) {
 			if (!L->img[k].tags.n)
-				printf("Loaded image ID: %s\n", L->img[k].id);
+				md_sb_printf(report, "Loaded image ID: %s\n", L->img[k].id);
 			for (size_t t = 0; t < L->img[k].tags.n; t++)
-				printf("Loaded image: %s\n", L->img[k].tags.v[t]);
+				md_sb_printf(report, "Loaded image: %s\n", L->img[k].tags.v[t]);
 		}
 	}
 out:
@@ -6012,7 +6013,9 @@ out:
 }
 
 /* Load every image of a docker-archive or OCI layout archive read from fd. */
-static int md_load_fd(int fd, int print)
+/* Load a docker-archive or OCI layout from fd into the store; report as
+ * md_load_commit. */
+static int md_load_fd(int fd, struct md_sb *report)
 {
 	struct md_load L;
 	memset(&L, 0, sizeof L);
@@ -6056,7 +6059,7 @@ static int md_load_fd(int fd, int print)
 	else
 		r = md_err("not a docker-archive or OCI image layout: no manifest.json or index.json in the archive");
 	if (r == 0)
-		r = md_load_commit(&L, print);
+		r = md_load_commit(&L, report);
 out:
 	if (a)
 		archive_read_free(a);
@@ -6253,7 +6256,7 @@ static int md_import_fd(int fd, const char *tag, const char *message, const stru
 	img->nlayers = 1;
 	if (tag && md_load_add_tag(img, tag) < 0)
 		goto out;
-	if (md_load_commit(&L, 0) < 0)
+	if (md_load_commit(&L, NULL) < 0)
 		goto out;
 	snprintf(id, MD_DIGEST_LEN + 1, "%s", img->id);
 	r = 0;
@@ -8468,7 +8471,7 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 	struct md_json *before = md_index_read();
 	int had = before && md_json_get(md_json_get(before, "images"), cd) != NULL;
 	md_json_free(before);
-	if (md_load_commit(&L, 0) < 0)
+	if (md_load_commit(&L, NULL) < 0)
 		goto out;
 	/* its layers are named now: no longer kept for a resume */
 	for (i = 0; i < img->nlayers; i++) {
@@ -13265,11 +13268,9 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 	md_json_free(want);
 	if (!ok || n == 0) {
 		md_ipam_release(idx, cid);
-		goto out;
-	}
-	if (md_index_write(idx) < 0)
-		goto out; /* nothing leased */
-	if (md_fw_sync(idx) < 0) {
+	} else if (md_index_write(idx) < 0) {
+		/* nothing leased */
+	} else if (md_fw_sync(idx) < 0) {
 		/* the leases go back; should that write fail too, they are leases
 		 * of a container whose monitor is gone, which the next command
 		 * reclaims (md_ipam_release) */
@@ -13278,7 +13279,8 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 		if (md_index_write(idx) == 0)
 			md_fw_sync(idx);
 		md_error = keep;
-		goto out;
+	} else {
+		r = n;
 	}
 	/* a start that fails leaves no bridge behind (the next one makes it);
 	 * under the store lock no other container can be on it yet */
@@ -17912,9 +17914,12 @@ static int md_cmd_load(struct md_args *a)
 		md_err("requested load from stdin, but stdin is a terminal (use -i FILE or a pipe)");
 		return md_fail(1);
 	}
-	int r = md_load_fd(fd, 1);
+	struct md_sb report = {0};
+	int r = md_load_fd(fd, &report); /* -q: there is no progress to suppress */
 	if (fd)
 		close(fd);
+	fputs(md_sb_str(&report), stdout);
+	md_sb_free(&report);
 	return r < 0 ? md_fail(1) : 0;
 }
 
@@ -17941,66 +17946,61 @@ static int md_cmd_import(struct md_args *a)
 	return 0;
 }
 
-static int md_cmd_save(struct md_args *a)
+/* Write images (names, IDs or tags; a tag named is kept in the archive)
+ * to fd as a docker-archive with an OCI layout, or an OCI layout alone. */
+static int md_image_save(char *const *names, size_t n, int fd, int oci)
 {
-	const char *out = md_opt(a, "output"), *format = md_opt(a, "format");
-	int oci = 0;
-	if (format && strcmp(format, "oci") == 0)
-		oci = 1;
-	else if (format && strcmp(format, "docker") != 0) {
-		md_err("unsupported --format \"%s\" (supported: docker, oci)", format);
-		return md_fail(125);
-	}
-	if (!out && isatty(1)) {
-		md_err("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-		return md_fail(1);
-	}
-	struct md_json *idx;
-	if (md_index_or_fail(&idx) < 0)
-		return md_fail(1);
-	struct md_saveimg *imgs = md_alloc((a->pos.n + 1) * sizeof *imgs);
-	size_t n = 0;
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n && !rc; i++) {
-		char id[MD_DIGEST_LEN + 1];
-		if (md_image_resolve(idx, a->pos.v[i], id) < 0) {
-			rc = md_fail(1);
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	struct md_saveimg *imgs = md_alloc((n + 1) * sizeof *imgs);
+	size_t k, ni = 0;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char id[MD_DIGEST_LEN + 1], fam[800];
+		if ((r = md_image_resolve(idx, names[i], id)) < 0)
 			break;
-		}
-		size_t k;
-		for (k = 0; k < n; k++)
-			if (strcmp(imgs[k].id, id) == 0)
-				break;
-		if (k == n)
-			snprintf(imgs[n++].id, sizeof imgs[0].id, "%s", id);
-		char fam[800];
-		if (md_is_tag_ref(idx, a->pos.v[i]) && md_ref_normalize_tag(a->pos.v[i], fam, sizeof fam) == 0 &&
+		for (k = 0; k < ni && strcmp(imgs[k].id, id) != 0; k++)
+			;
+		if (k == ni)
+			snprintf(imgs[ni++].id, sizeof imgs[0].id, "%s", id);
+		if (md_is_tag_ref(idx, names[i]) && md_ref_normalize_tag(names[i], fam, sizeof fam) == 0 &&
 		    !md_strv_has(&imgs[k].tags, fam))
 			md_strv_push(&imgs[k].tags, fam);
 	}
-	char *tmp = NULL;
-	int fd = 1;
-	if (!rc && out) {
-		tmp = md_asprintf("%s.tmp-%d", out, (int)getpid());
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			rc = (md_errno("create %s", tmp), md_fail(1));
+	if (r == 0)
+		r = md_save_write(fd, idx, imgs, ni, oci);
+	for (k = 0; k < ni; k++)
+		md_strv_free(&imgs[k].tags);
+	free(imgs);
+	md_json_free(idx);
+	return r;
+}
+
+static int md_cmd_save(struct md_args *a)
+{
+	const char *out = md_opt(a, "output"), *format = md_opt(a, "format");
+	if (format && strcmp(format, "oci") != 0 && strcmp(format, "docker") != 0) {
+		md_errk(MD_EK_INVALID, "unsupported --format \"%s\" (supported: docker, oci)", format);
+		return md_fail(125);
 	}
-	if (!rc && md_save_write(fd, idx, imgs, n, oci) < 0)
-		rc = md_fail(1);
+	if (!out && isatty(1)) {
+		md_errk(MD_EK_INVALID, "cowardly refusing to save to a terminal. Use the -o flag or redirect");
+		return md_fail(1);
+	}
+	/* a file appears whole or not at all */
+	char *tmp = out ? md_asprintf("%s.tmp-%d", out, (int)getpid()) : NULL;
+	int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
+	int r = fd < 0 ? md_errno("create %s", tmp) : md_image_save(a->pos.v, a->pos.n, fd, format && !strcmp(format, "oci"));
 	if (tmp && fd >= 0) {
-		if (!rc && (fsync(fd) < 0 || rename(tmp, out) < 0))
-			rc = (md_errno("write %s", out), md_fail(1));
+		if (r == 0 && (fsync(fd) < 0 || rename(tmp, out) < 0))
+			r = md_errno("write %s", out);
 		close(fd);
-		if (rc)
+		if (r < 0)
 			unlink(tmp);
 	}
 	free(tmp);
-	for (size_t i = 0; i < n; i++)
-		md_strv_free(&imgs[i].tags);
-	free(imgs);
-	md_json_free(idx);
-	return rc;
+	return r < 0 ? md_fail(1) : 0;
 }
 
 
@@ -23140,22 +23140,45 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 	return o;
 }
 
+/* A network to create: a bridge with its subnet (NULL: the next free /24
+ * of the pool), gateway (NULL: the subnet's first address), labels. */
+struct md_network_spec {
+	const char *name, *subnet, *gateway;
+	int internal;
+	const struct md_json *labels;
+};
+
+static int md_network_create(const struct md_network_spec *ns, char id[65])
+{
+	const char *name = ns->name;
+	if (!md_ctr_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
+	    strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
+		return md_errk(MD_EK_INVALID, "invalid network name \"%s\"", name);
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read(), *n = NULL;
+	int r = -1;
+	if (!idx) {
+		/* the message is set */
+	} else if (md_json_get(md_index_section(idx, "networks"), name)) {
+		md_errk(MD_EK_CONFLICT, "network with name %s already exists", name);
+	} else if (md_net_default(idx) && (n = md_net_add(idx, name, ns->subnet, ns->gateway, NULL, ns->internal, ns->labels)) &&
+	           md_index_write(idx) == 0) {
+		snprintf(id, 65, "%s", md_json_gets(n, "Id"));
+		r = 0;
+	}
+	md_json_free(idx);
+	md_store_unlock();
+	return r;
+}
+
 static int md_cmd_network_create(struct md_args *a)
 {
-	const char *name = a->pos.v[0], *drv = md_opt(a, "driver");
+	const char *drv = md_opt(a, "driver");
 	if (drv && strcmp(drv, "bridge") != 0) {
-		md_err("network driver \"%s\" is not supported (only bridge)", drv);
+		md_errk(MD_EK_NOTSUP, "network driver \"%s\" is not supported (only bridge)", drv);
 		return md_fail(1);
 	}
-	if (!md_ctr_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
-	    strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0) {
-		md_err("invalid network name \"%s\"", name);
-		return md_fail(1);
-	}
-	if (md_store_lock() < 0)
-		return md_fail(1);
-	struct md_json *idx = md_index_read();
-	int rc = 0;
 	struct md_json *labels = md_json_new(MD_J_OBJ);
 	const struct md_strv *ls = md_optv(a, "label");
 	for (size_t i = 0; i < ls->n; i++) {
@@ -23165,24 +23188,14 @@ static int md_cmd_network_create(struct md_args *a)
 		md_json_sets(labels, k, eq ? eq + 1 : "");
 		free(k);
 	}
-	struct md_json *n = NULL;
-	if (!idx) {
-		rc = md_fail(1);
-	} else if (md_json_get(md_index_section(idx, "networks"), name)) {
-		md_err("network with name %s already exists", name);
-		rc = md_fail(1);
-	} else if (!md_net_default(idx) || !(n = md_net_add(idx, name, md_opt(a, "subnet"), md_opt(a, "gateway"), NULL,
-	                                                    md_flag(a, "internal"), labels))) {
-		rc = md_fail(1);
-	} else if (md_index_write(idx) < 0) {
-		rc = md_fail(1);
-	} else {
-		puts(md_json_gets(n, "Id"));
-	}
+	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels};
+	char id[65];
+	int r = md_network_create(&ns, id);
 	md_json_free(labels);
-	md_json_free(idx);
-	md_store_unlock();
-	return rc;
+	if (r < 0)
+		return md_fail(1);
+	puts(id);
+	return 0;
 }
 
 static int md_cmd_network_ls(struct md_args *a)
@@ -23295,11 +23308,11 @@ static int md_net_remove(struct md_json *idx, const char *name)
 	struct md_json *n = md_net_get(idx, name);
 	char by[65];
 	if (!n)
-		return md_err("network %s not found", name);
+		return md_errk(MD_EK_NOTFOUND, "network %s not found", name);
 	if (strcmp(n->key, "bridge") == 0)
-		return md_err("bridge is a pre-defined network and cannot be removed");
+		return md_errk(MD_EK_FORBIDDEN, "bridge is a pre-defined network and cannot be removed");
 	if (md_net_in_use(idx, n->key, by))
-		return md_err("error while removing network: network %s has active endpoints (container %.12s)", n->key, by);
+		return md_errk(MD_EK_FORBIDDEN, "error while removing network: network %s has active endpoints (container %.12s)", n->key, by);
 	int fd = md_nl_socket();
 	if (fd >= 0) {
 		md_link_del(fd, md_json_gets(n, "Bridge"));
@@ -23310,31 +23323,27 @@ static int md_net_remove(struct md_json *idx, const char *name)
 	return 0;
 }
 
-static int md_cmd_network_rm(struct md_args *a)
+/* Remove a network no container uses. */
+static int md_network_remove(const char *name)
 {
 	if (md_store_lock() < 0)
-		return md_fail(1);
+		return -1;
 	struct md_json *idx = md_index_read();
-	int rc = idx ? 0 : md_fail(1), changed = 0;
-	struct md_sb out = {0};
-	for (size_t i = 0; idx && i < a->pos.n; i++) {
-		if (md_net_remove(idx, a->pos.v[i]) < 0)
-			rc = md_fail(1);
-		else {
-			changed = 1;
-			md_sb_printf(&out, "%s\n", a->pos.v[i]);
-		}
-	}
-	if (changed && md_index_write(idx) < 0) {
-		rc = md_fail(1); /* none removed (a bridge is made again when needed) */
-	} else {
-		fputs(md_sb_str(&out), stdout);
-		if (changed && md_fw_sync(idx) < 0)
-			rc = md_fail(1);
-	}
-	md_sb_free(&out);
+	/* a bridge left by a failed write is made again when needed */
+	int r = !idx || md_net_remove(idx, name) < 0 || md_index_write(idx) < 0 ? -1 : md_fw_sync(idx);
 	md_json_free(idx);
 	md_store_unlock();
+	return r;
+}
+
+static int md_cmd_network_rm(struct md_args *a)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++)
+		if (md_network_remove(a->pos.v[i]) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
 	return rc;
 }
 
@@ -23435,30 +23444,31 @@ static int md_net_save(struct md_json *idx, struct md_json *before, struct md_ct
 	return r;
 }
 
-static int md_cmd_network_connect(struct md_args *a)
+/* Connect a container to a network (plugged in at once if it runs), with
+ * an address of its own (ip, NULL: the next free) and aliases. */
+static int md_network_connect(const char *netname, const char *ctr, const char *want_ip, const struct md_strv *aliases)
 {
-	const char *netname = a->pos.v[0];
 	char id[65];
 	struct md_ctr c;
-	if (md_ctr_find(a->pos.v[1], id) < 0 || md_ctr_load(id, &c) < 0)
-		return md_fail(1);
+	if (md_ctr_find(ctr, id) < 0 || md_ctr_load(id, &c) < 0)
+		return -1;
 	md_ctr_reconcile(&c);
 	const char *mode = md_json_gets(md_json_get(c.cfg, "HostConfig"), "NetworkMode");
 	if (md_streq(mode, "host") || md_streq(mode, "none") || (mode && md_startswith(mode, "container:"))) {
 		md_ctr_free(&c);
-		md_err("container %s uses network mode %s and cannot join a network", a->pos.v[1], mode);
-		return md_fail(1);
+		return md_errk(MD_EK_CONFLICT, "container %s uses network mode %s and cannot join a network", ctr, mode);
 	}
-	if (md_store_lock() < 0)
-		return md_fail(1);
+	if (md_store_lock() < 0) {
+		md_ctr_free(&c);
+		return -1;
+	}
 	struct md_json *idx = md_index_read();
 	struct md_json *before = idx ? md_json_clone(idx) : NULL; /* to take a change back */
 	struct md_json *net = idx ? md_net_get(idx, netname) : NULL;
-	int rc = 0;
+	int rc = -1;
 	char plugged[IF_NAMESIZE] = "";
 	if (!net) {
-		md_err("network %s not found", netname);
-		rc = md_fail(1);
+		md_errk(MD_EK_NOTFOUND, "network %s not found", netname);
 		goto out;
 	}
 	struct md_json *nets = md_json_get(c.cfg, "Networks");
@@ -23470,26 +23480,24 @@ static int md_cmd_network_connect(struct md_args *a)
 	}
 	for (struct md_json *x = nets->child; x; x = x->next)
 		if (md_streq(md_json_gets(x, "Name"), net->key)) {
-			md_err("container %s is already connected to network %s", a->pos.v[1], net->key);
-			rc = md_fail(1);
+			md_errk(MD_EK_CONFLICT, "container %s is already connected to network %s", ctr, net->key);
 			goto out;
 		}
 	struct md_json *x = md_json_push(nets, md_json_new(MD_J_OBJ));
 	md_json_sets(x, "Name", net->key);
-	if (md_opt(a, "ip"))
-		md_json_sets(x, "IPAddress", md_opt(a, "ip"));
-	if (md_optv(a, "alias")->n)
-		md_json_set(x, "Aliases", md_jarr_strs(md_optv(a, "alias")));
+	if (want_ip)
+		md_json_sets(x, "IPAddress", want_ip);
+	if (aliases && aliases->n)
+		md_json_set(x, "Aliases", md_jarr_strs(aliases));
 	if (md_ctr_running(&c)) {
 		/* plug it in now */
 		struct md_netif nif;
 		char ip[32];
 		memset(&nif, 0, sizeof nif);
 		int fd = md_nl_socket();
-		if (fd < 0 || md_ipam_lease(idx, net, id, md_opt(a, "ip"), ip) < 0 || md_net_bridge_up(fd, net, md_uplink_mtu(fd), NULL) < 0) {
+		if (fd < 0 || md_ipam_lease(idx, net, id, want_ip, ip) < 0 || md_net_bridge_up(fd, net, md_uplink_mtu(fd), NULL) < 0) {
 			if (fd >= 0)
 				close(fd);
-			rc = md_fail(1);
 			goto out;
 		}
 		snprintf(nif.net, sizeof nif.net, "%s", net->key);
@@ -23506,19 +23514,14 @@ static int md_cmd_network_connect(struct md_args *a)
 		close(fd);
 		pid_t pid = (pid_t)md_json_geti(c.st, "Pid", 0);
 		struct md_netif tmp = nif;
-		if (md_net_plug(&tmp, 1, pid, id, k) < 0) {
-			rc = md_fail(1);
+		if (md_net_plug(&tmp, 1, pid, id, k) < 0)
 			goto out;
-		}
 		snprintf(plugged, sizeof plugged, "%s", tmp.hostif);
-		if (md_net_configure_in(pid, &nif, 1) < 0) {
-			rc = md_fail(1);
+		if (md_net_configure_in(pid, &nif, 1) < 0)
 			goto out;
-		}
 	}
 	/* the lease, then the config; should one fail, nothing stays connected */
 	if (md_net_save(idx, before, &c) < 0) {
-		rc = md_fail(1);
 		if (plugged[0]) {
 			int fd = md_nl_socket();
 			if (fd >= 0) {
@@ -23528,8 +23531,7 @@ static int md_cmd_network_connect(struct md_args *a)
 		}
 		goto out;
 	}
-	if (md_fw_sync(idx) < 0)
-		rc = md_fail(1);
+	rc = md_fw_sync(idx);
 	md_net_hosts_peers(idx, id);
 out:
 	md_json_free(before);
@@ -23539,27 +23541,29 @@ out:
 	return rc;
 }
 
-static int md_cmd_network_disconnect(struct md_args *a)
+/* Disconnect a container from a network: its link goes once the store
+ * says so, and its peers' /etc/hosts forget it. */
+static int md_network_disconnect(const char *netname, const char *ctr)
 {
-	const char *netname = a->pos.v[0];
 	char id[65];
 	struct md_ctr c;
-	if (md_ctr_find(a->pos.v[1], id) < 0 || md_ctr_load(id, &c) < 0)
-		return md_fail(1);
+	if (md_ctr_find(ctr, id) < 0 || md_ctr_load(id, &c) < 0)
+		return -1;
 	md_ctr_reconcile(&c);
-	if (md_store_lock() < 0)
-		return md_fail(1);
+	if (md_store_lock() < 0) {
+		md_ctr_free(&c);
+		return -1;
+	}
 	struct md_json *idx = md_index_read();
 	struct md_json *before = idx ? md_json_clone(idx) : NULL; /* to take a change back */
 	struct md_json *net = idx ? md_net_get(idx, netname) : NULL;
 	struct md_json *nets = md_json_get(c.cfg, "Networks");
-	int rc = 0, k = -1, i = 0;
+	int rc = -1, k = -1, i = 0;
 	for (struct md_json *x = nets ? nets->child : NULL; x && net; x = x->next, i++)
 		if (md_streq(md_json_gets(x, "Name"), net->key))
 			k = i;
 	if (!net || k < 0) {
-		md_err("container %s is not connected to network %s", a->pos.v[1], netname);
-		rc = md_fail(1);
+		md_errk(MD_EK_NOTFOUND, "container %s is not connected to network %s", ctr, netname);
 		goto out;
 	}
 	struct md_json *peers_net = md_json_get(md_index_section(idx, "ipam"), net->key);
@@ -23574,7 +23578,6 @@ static int md_cmd_network_disconnect(struct md_args *a)
 	md_json_del_item(nets, gone);
 	/* the link goes once the store says so */
 	if (md_net_save(idx, before, &c) < 0) {
-		rc = md_fail(1);
 		md_strv_free(&peers);
 		goto out;
 	}
@@ -23585,8 +23588,7 @@ static int md_cmd_network_disconnect(struct md_args *a)
 		md_link_del(fd, hostif);
 		close(fd);
 	}
-	if (md_fw_sync(idx) < 0)
-		rc = md_fail(1);
+	rc = md_fw_sync(idx);
 	for (size_t j = 0; j < peers.n; j++)
 		md_net_hosts(idx, peers.v[j]);
 	md_strv_free(&peers);
@@ -23596,6 +23598,16 @@ out:
 	md_store_unlock();
 	md_ctr_free(&c);
 	return rc;
+}
+
+static int md_cmd_network_connect(struct md_args *a)
+{
+	return md_network_connect(a->pos.v[0], a->pos.v[1], md_opt(a, "ip"), md_optv(a, "alias")) < 0 ? md_fail(1) : 0;
+}
+
+static int md_cmd_network_disconnect(struct md_args *a)
+{
+	return md_network_disconnect(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
 }
 
 static int md_cmd_port(struct md_args *a)
@@ -24742,18 +24754,6 @@ static int md_api_cli(char **argv, int infd, void (*line)(void *, const char *),
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 125;
 }
 
-/* Run a CLI command for a request whose success has no body (204). */
-static int md_api_cli_reply(struct md_api_conn *c, char **argv, int ok_status)
-{
-	struct md_sb out = {0}, err = {0};
-	int code = md_api_cli(argv, -1, NULL, NULL, &out, &err);
-	int r = code == 0 ? md_api_send(c, ok_status, NULL, NULL, 0)
-	                  : md_api_err(c, md_api_status_of(md_sb_str(&err), code), "%s", err.len ? err.s : "failed");
-	md_sb_free(&out);
-	md_sb_free(&err);
-	return r;
-}
-
 /* ---- handlers ---- */
 
 struct md_api_ctx {
@@ -25106,26 +25106,22 @@ static int md_api_image_load(struct md_api_ctx *x)
 	}
 	/* the body's bytes are the feeder's now: this connection ends here */
 	x->c->off = x->c->len;
-	int quiet = md_api_qbool(x->r, "quiet", 0);
-	char *argv[] = {"load", quiet ? "-q" : NULL, NULL};
-	struct md_sb out = {0}, err = {0};
-	int code = md_api_cli(argv, pp[0], NULL, NULL, &out, &err);
+	struct md_sb report = {0};
+	int r = md_load_fd(pp[0], &report);
 	close(pp[0]);
 	int st;
 	waitpid(feeder, &st, 0);
-	if (code) {
+	if (r < 0) {
 		x->c->keep = 0;
-		md_api_err(x->c, md_api_status_of(md_sb_str(&err), code), "%s", md_sb_str(&err));
-		md_sb_free(&out);
-		md_sb_free(&err);
+		md_api_engine_err(x->c, 1);
+		md_sb_free(&report);
 		return -1;
 	}
 	md_api_head(x->c, 200, "application/json", -1);
 	struct md_api_lines L = {x->c, "stream"};
-	for (char *l = strtok(out.s ? out.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n"))
+	for (char *l = strtok(report.s ? report.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n"))
 		md_api_line_json(&L, l);
-	md_sb_free(&out);
-	md_sb_free(&err);
+	md_sb_free(&report);
 	return -1;
 }
 
@@ -25157,23 +25153,8 @@ static int md_api_image_get(struct md_api_ctx *x)
 		return -1;
 	}
 	md_api_head(x->c, 200, "application/x-tar", -1);
-	char **argv = md_alloc((names.n + 4) * sizeof *argv);
-	size_t k = 0;
-	argv[k++] = "save";
-	for (size_t i = 0; i < names.n; i++)
-		argv[k++] = names.v[i];
-	argv[k] = NULL;
-	fflush(NULL);
-	pid_t p = fork();
-	if (p == 0) {
-		dup2(x->c->fd, 1);
-		int nul = open("/dev/null", O_RDWR);
-		dup2(nul, 2);
-		_exit(md_run_cmd(md_cmd_find("save", NULL), NULL, (int)k - 1, argv + 1));
-	}
-	if (p > 0)
-		waitpid(p, NULL, 0);
-	free(argv);
+	/* the tar flows: an error now can only end the connection */
+	md_image_save(names.v, names.n, x->c->fd, 0);
 	md_strv_free(&names);
 	return -1;
 }
@@ -25924,56 +25905,29 @@ static int md_api_network_create(struct md_api_ctx *x)
 	if (!b)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	const char *drv = md_json_gets(b, "Driver");
-	if (drv && *drv && strcmp(drv, "bridge")) {
-		md_json_free(b);
-		return md_api_err(x->c, 400, "network driver %s is not supported (only bridge)", drv);
-	}
-	struct md_strv av = {0};
-	md_strv_push(&av, "network create");
 	struct md_json *cfg = md_json_get(md_json_get(b, "IPAM"), "Config");
 	struct md_json *c0 = md_json_is(cfg, MD_J_ARR) && cfg->child ? cfg->child : NULL;
-	if (md_json_gets(c0, "Subnet")) {
-		md_strv_push(&av, "--subnet");
-		md_strv_push(&av, md_json_gets(c0, "Subnet"));
-	}
-	if (md_json_gets(c0, "Gateway")) {
-		md_strv_push(&av, "--gateway");
-		md_strv_push(&av, md_json_gets(c0, "Gateway"));
-	}
-	if (md_json_is(md_json_get(b, "Internal"), MD_J_TRUE))
-		md_strv_push(&av, "--internal");
 	struct md_json *lb = md_json_get(b, "Labels");
-	for (struct md_json *l = md_json_is(lb, MD_J_OBJ) ? lb->child : NULL; l; l = l->next) {
-		char *kv = md_asprintf("%s=%s", l->key, md_json_str(l) ? l->s : "");
-		md_strv_push(&av, "--label");
-		md_strv_push(&av, kv);
-		free(kv);
-	}
-	md_strv_push(&av, md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "");
+	struct md_network_spec ns = {md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "", md_json_gets(c0, "Subnet"),
+	                             md_json_gets(c0, "Gateway"), md_json_is(md_json_get(b, "Internal"), MD_J_TRUE),
+	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL};
+	char id[65];
+	int r = drv && *drv && strcmp(drv, "bridge") ? md_errk(MD_EK_NOTSUP, "network driver %s is not supported (only bridge)", drv)
+	                                             : md_network_create(&ns, id);
 	md_json_free(b);
-	struct md_sb out = {0}, err = {0};
-	int code = md_api_cli(av.v, -1, NULL, NULL, &out, &err);
-	md_strv_free(&av);
-	int r;
-	if (code) {
-		r = md_api_err(x->c, md_api_status_of(md_sb_str(&err), code), "%s", md_sb_str(&err));
-	} else {
-		struct md_json *o = md_json_new(MD_J_OBJ);
-		char *id = out.s ? out.s : (char[1]){0};
-		id[strcspn(id, "\n")] = 0;
-		md_json_sets(o, "Id", id);
-		md_json_sets(o, "Warning", "");
-		r = md_api_json(x->c, 201, o);
-	}
-	md_sb_free(&out);
-	md_sb_free(&err);
-	return r;
+	if (r < 0)
+		return md_api_engine_err(x->c, 1);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "Id", id);
+	md_json_sets(o, "Warning", "");
+	return md_api_json(x->c, 201, o);
 }
 
 static int md_api_network_delete(struct md_api_ctx *x)
 {
-	char *argv[] = {"network rm", x->arg[0], NULL};
-	return md_api_cli_reply(x->c, argv, 204);
+	if (md_network_remove(x->arg[0]) < 0)
+		return md_api_engine_err(x->c, 1);
+	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 /* connect and disconnect: {"Container": X, "EndpointConfig": {...}} */
@@ -25982,29 +25936,23 @@ static int md_api_network_connect(struct md_api_ctx *x)
 	struct md_json *b = md_api_body_json(x->c);
 	if (!b)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
-	int dis = md_streq(x->arg[1], "disconnect");
-	struct md_strv av = {0};
-	md_strv_push(&av, dis ? "network disconnect" : "network connect");
-	if (dis && md_json_is(md_json_get(b, "Force"), MD_J_TRUE))
-		md_strv_push(&av, "-f");
-	struct md_json *ec = md_json_get(b, "EndpointConfig");
-	const char *ip = md_json_gets(md_json_get(ec, "IPAMConfig"), "IPv4Address");
-	if (!dis && ip && *ip) {
-		md_strv_push(&av, "--ip");
-		md_strv_push(&av, ip);
+	const char *ctr = md_json_gets(b, "Container") ? md_json_gets(b, "Container") : "";
+	int r;
+	if (md_streq(x->arg[1], "disconnect")) {
+		r = md_network_disconnect(x->arg[0], ctr);
+	} else {
+		struct md_json *ec = md_json_get(b, "EndpointConfig");
+		const char *ip = md_json_gets(md_json_get(ec, "IPAMConfig"), "IPv4Address");
+		struct md_json *al = md_json_get(ec, "Aliases");
+		struct md_strv aliases = {0};
+		for (struct md_json *a = md_json_is(al, MD_J_ARR) ? al->child : NULL; a; a = a->next)
+			if (md_json_str(a))
+				md_strv_push(&aliases, a->s);
+		r = md_network_connect(x->arg[0], ctr, ip && *ip ? ip : NULL, &aliases);
+		md_strv_free(&aliases);
 	}
-	struct md_json *al = md_json_get(ec, "Aliases");
-	for (struct md_json *a = !dis && md_json_is(al, MD_J_ARR) ? al->child : NULL; a; a = a->next)
-		if (md_json_str(a)) {
-			md_strv_push(&av, "--alias");
-			md_strv_push(&av, a->s);
-		}
-	md_strv_push(&av, x->arg[0]);
-	md_strv_push(&av, md_json_gets(b, "Container") ? md_json_gets(b, "Container") : "");
 	md_json_free(b);
-	int r = md_api_cli_reply(x->c, av.v, 200);
-	md_strv_free(&av);
-	return r;
+	return r < 0 ? md_api_engine_err(x->c, 1) : md_api_send(x->c, 200, NULL, NULL, 0);
 }
 #endif
 
