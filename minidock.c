@@ -16722,6 +16722,20 @@ static int md_fail(int code)
 	return code;
 }
 
+/* prune's report: "Deleted X:" and the IDs, then the space reclaimed */
+static void md_prune_report(const char *what, const struct md_strv *gone, uint64_t reclaimed)
+{
+	char sz[32];
+	md_human_size(sz, sizeof sz, (double)reclaimed);
+	if (gone->n) {
+		printf("Deleted %s:\n", what);
+		for (size_t i = 0; i < gone->n; i++)
+			printf("%s\n", gone->v[i]);
+		printf("\n");
+	}
+	printf("Total reclaimed space: %s\n", sz);
+}
+
 /* Print a --format template over each value; one line each. */
 static int md_format_print(const char *tmpl, const struct md_json *v)
 {
@@ -17363,25 +17377,20 @@ static int md_confirm(const char *warning)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-static int md_cmd_image_prune(struct md_args *a)
+/* Remove unused images: untagged ones, or all without a container.  What
+ * goes is reported as "untagged: X" / "deleted: X" lines in gone. */
+static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 {
-	int all = md_flag(a, "all");
-	if (!md_flag(a, "force") &&
-	    !md_confirm(all ? "WARNING! This will remove all images without at least one container associated to them."
-	                    : "WARNING! This will remove all dangling images."))
-		return 0;
 	struct md_sess sess;
+	*reclaimed = 0;
 	if (md_store_lock_change(&sess) < 0)
-		return md_fail(1);
+		return -1;
 	struct md_json *idx = md_index_read();
 	if (!idx) {
-		md_fail(1);
 		md_store_unlock_change(&sess);
-		return 1;
+		return -1;
 	}
-	struct md_strv gone = {0}, ids = {0};
-	struct md_sb out = {0};
-	uint64_t reclaimed = 0;
+	struct md_strv files = {0}, ids = {0}, report = {0};
 	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
 		struct md_strv tags = {0};
 		md_image_tags(idx, im->key, &tags);
@@ -17392,37 +17401,59 @@ static int md_cmd_image_prune(struct md_args *a)
 	for (size_t i = 0; i < ids.n; i++) {
 		struct md_strv tags = {0};
 		md_image_tags(idx, ids.v[i], &tags);
-		for (size_t t = 0; t < tags.n; t++)
-			md_sb_printf(&out, "untagged: %s\n", tags.v[t]);
+		for (size_t t = 0; t < tags.n; t++) {
+			char *l = md_asprintf("untagged: %s", tags.v[t]);
+			md_strv_push(&report, l);
+			free(l);
+		}
 		md_strv_free(&tags);
-		size_t before = gone.n;
+		size_t before = files.n;
 		struct md_json *layers = md_json_clone(md_json_get(idx, "layers"));
-		md_index_drop_image(idx, ids.v[i], &gone);
-		md_sb_printf(&out, "deleted: %s\n", ids.v[i]);
-		for (size_t k = before; k < gone.n; k++)
-			if (gone.v[k][0] != '/') {
-				md_sb_printf(&out, "deleted: %s\n", gone.v[k]);
-				reclaimed += (uint64_t)md_json_geti(md_json_get(layers, gone.v[k]), "size", 0);
+		md_index_drop_image(idx, ids.v[i], &files);
+		char *l = md_asprintf("deleted: %s", ids.v[i]);
+		md_strv_push(&report, l);
+		free(l);
+		for (size_t k = before; k < files.n; k++)
+			if (files.v[k][0] != '/') {
+				l = md_asprintf("deleted: %s", files.v[k]);
+				md_strv_push(&report, l);
+				free(l);
+				*reclaimed += (uint64_t)md_json_geti(md_json_get(layers, files.v[k]), "size", 0);
 			}
 		md_json_free(layers);
 	}
-	int rc = 0;
-	if (ids.n && md_index_write(idx) < 0)
-		rc = md_fail(1);
-	else {
-		md_store_delete(&gone);
-		char sz[32];
-		md_human_size(sz, sizeof sz, (double)reclaimed);
-		if (out.len)
-			printf("Deleted Images:\n%s\n", md_sb_str(&out));
-		printf("Total reclaimed space: %s\n", sz);
+	int r = ids.n ? md_index_write(idx) : 0;
+	if (r == 0) {
+		md_store_delete(&files);
+		for (size_t i = 0; i < report.n; i++)
+			md_strv_push(gone, report.v[i]);
+	} else {
+		*reclaimed = 0;
 	}
-	md_sb_free(&out);
-	md_strv_free(&gone);
+	md_strv_free(&report);
+	md_strv_free(&files);
 	md_strv_free(&ids);
 	md_json_free(idx);
 	md_store_unlock_change(&sess);
-	return rc;
+	return r;
+}
+
+static int md_cmd_image_prune(struct md_args *a)
+{
+	int all = md_flag(a, "all");
+	if (!md_flag(a, "force") &&
+	    !md_confirm(all ? "WARNING! This will remove all images without at least one container associated to them."
+	                    : "WARNING! This will remove all dangling images."))
+		return 0;
+	struct md_strv gone = {0};
+	uint64_t reclaimed;
+	if (md_image_prune(all, &gone, &reclaimed) < 0) {
+		md_strv_free(&gone);
+		return md_fail(1);
+	}
+	md_prune_report("Images", &gone, reclaimed);
+	md_strv_free(&gone);
+	return 0;
 }
 
 static void md_df_containers(struct md_json *idx, uint64_t out[4]);
@@ -22204,22 +22235,22 @@ static int md_cmd_rename(struct md_args *a)
 	return md_ctr_rename(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
 }
 
-static int md_cmd_container_prune(struct md_args *a)
+/* Remove every container that is not running; their IDs go to gone.  The
+ * first failure's error, or 0 (the others are still removed). */
+static int md_ctr_prune(struct md_strv *gone, uint64_t *reclaimed)
 {
-	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all stopped containers."))
-		return 0;
 	struct md_json *idx = md_index_read();
+	*reclaimed = 0;
 	if (!idx)
-		return md_fail(1);
-	struct md_sb out = {0};
-	uint64_t reclaimed = 0;
-	int rc = 0;
+		return -1;
+	int r = 0;
+	struct md_error first = {0};
 	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
 		struct md_ctr c;
 		if (md_ctr_load(e->key, &c) < 0)
 			continue;
-		const char *s = md_ctr_state(&c);
-		if (md_streq(s, "exited") || md_streq(s, "created")) {
+		const char *st = md_ctr_state(&c);
+		if (md_streq(st, "exited") || md_streq(st, "created")) {
 			char *up = md_ctr_path(c.id, "upper");
 			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			free(up);
@@ -22227,22 +22258,33 @@ static int md_cmd_container_prune(struct md_args *a)
 			if (fd >= 0)
 				close(fd);
 			if (md_ctr_rm(c.id, 0, 0) == 0) {
-				md_sb_printf(&out, "%s\n", c.id);
-				reclaimed += sz;
-			} else {
-				rc = md_fail(1);
+				md_strv_push(gone, c.id);
+				*reclaimed += sz;
+			} else if (r == 0) {
+				r = -1;
+				first = md_error;
 			}
 		}
 		md_ctr_free(&c);
 	}
 	md_json_free(idx);
-	char sz[32];
-	md_human_size(sz, sizeof sz, (double)reclaimed);
-	if (out.len)
-		printf("Deleted Containers:\n%s\n", md_sb_str(&out));
-	printf("Total reclaimed space: %s\n", sz);
-	md_sb_free(&out);
-	return rc;
+	if (r < 0)
+		md_error = first;
+	return r;
+}
+
+static int md_cmd_container_prune(struct md_args *a)
+{
+	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all stopped containers."))
+		return 0;
+	struct md_strv gone = {0};
+	uint64_t reclaimed;
+	int r = md_ctr_prune(&gone, &reclaimed);
+	if (r < 0)
+		md_fail(1);
+	md_prune_report("Containers", &gone, reclaimed);
+	md_strv_free(&gone);
+	return r < 0 ? 1 : 0;
 }
 
 /* ---- volumes ---- */
@@ -22491,15 +22533,7 @@ static int md_cmd_volume_prune(struct md_args *a)
 	uint64_t reclaimed;
 	if (md_volume_prune(all, &gone, &reclaimed) < 0)
 		return md_fail(1);
-	char sz[32];
-	md_human_size(sz, sizeof sz, (double)reclaimed);
-	if (gone.n) {
-		printf("Deleted Volumes:\n");
-		for (size_t i = 0; i < gone.n; i++)
-			printf("%s\n", gone.v[i]);
-		printf("\n");
-	}
-	printf("Total reclaimed space: %s\n", sz);
+	md_prune_report("Volumes", &gone, reclaimed);
 	md_strv_free(&gone);
 	return 0;
 }
