@@ -5,37 +5,58 @@
  * and stores container images in a crash-safe local store and runs
  * containers from them.  MIT licensed; see LICENSE.
  *
- * Table of contents
- *   01  configuration and feature flags
+ * Table of contents.  Each section may call only the sections above it
+ * (its opening comment says which); calls never run up the file, but for
+ * recursion.  The engine (19-20) is below the front ends: the CLI (21-25)
+ * and the API (26) turn flags or HTTP into engine calls and the engine's
+ * results and typed errors into text or JSON; neither runs the other.
+ *
+ *   01  configuration: the feature list (MD_FEATURES), MD_DEFAULT_* settings
  *   02  includes
- *   03  utilities: errors, memory, strings, scanning, patterns, files, time, tables
+ *   03  utilities: errors (kinds), memory, strings, scanning, files, the tree
+ *       walker, time, tables
  *   04  json: parser, builder, writer
  *   05  sha256 and digests
  *   06  image references
  *   07  templates (the Go-template subset of --format)
  *   08  byte sources and decompression (gzip, zstd, plain)
  *   09  layers: tar entry checks, unpack, tar-split, reconstruct
- *   10  store: layout, locks, graph index, blobs, layers, images
+ *   10  store: layout, sweep, locks, graph index, blobs, layers, images
  *   11  load, import, save
  *   12  registry client: HTTP/1.1 over BearSSL, auth, pull, push [MD_FEATURE_PULL]
  *   13  seccomp [MD_FEATURE_SECCOMP]
  *   14  cgroups: v1, v2 and hybrid hierarchies, limits, devices
- *   15  containers: records, names, state
+ *   15  containers: records, names, volumes, removing a container's files
  *   16  networking: rtnetlink, IPAM, NAT, published ports [MD_FEATURE_NET]
- *   17  runtime: rootfs, namespaces, mounts, credentials
- *   18  monitor: supervision, logs, attach, restart
- *   19  option parsing
- *   20  image commands: images, inspect, history, tag, rmi, prune, df, check
- *   21  container commands: run, exec, ps, logs, cp, ...; volumes; pull, push, login
- *   22  network commands [MD_FEATURE_NET]
- *   23  command table and dispatch
- *   24  api: `minidock serve`, the Docker Engine API [MD_FEATURE_API]
- *   25  main
+ *   17  runtime: rootfs, namespaces, mounts, credentials, --init
+ *   18  monitor: supervision, logs, attach, restart; its clients; state
+ *   19  engine: containers (create, start, stop, kill, pause, rm, attach,
+ *       wait, logs, exec, inspect, list, top)
+ *   20  engine: images, volumes, networks, the system
+ *   21  cli: option parsing and output
+ *   22  cli: image commands (and registry commands)
+ *   23  cli: container commands
+ *   24  cli: volume, network and system commands
+ *   25  cli: command table and dispatch
+ *   26  api: `minidock serve`, the Docker Engine API [MD_FEATURE_API]
+ *   27  main
  *
- * Conventions (see ../shared/STYLE.md): everything is static; names are
- * md_<subsystem>_<verb>; code that holds resources returns -1 after
- * recording a message with md_err() and unwinds; only the command layer
- * prints "minidock: <cmd>: <message>" and picks the exit code.
+ * Names: md_<subsystem>_<verb>, everything static.  The subsystems:
+ *   err error records      sb  string builder     strv string vector
+ *   json JSON              sha digests            ref  image references
+ *   tmpl templates         decomp decompression   unpack layer unpacking
+ *   tarsplit tar-split     store/index/blob/layer/sess  the store
+ *   load/save/import       reg/http/tls/conn registry client
+ *   seccomp/bpf filters    cg  cgroups            ctr  containers
+ *   net/nl/link/ipam/fw networking               spec/child/cred runtime
+ *   mon/frame monitor      exec exec              image/volume/network engine
+ *   cmd/args/opt CLI       api the Engine API
+ *
+ * Errors: a function that fails records one error (md_errk/md_err: a kind,
+ * the errno, a one-line message) and returns -1, after undoing what it
+ * did; the front ends print it ("minidock: <cmd>: <message>") or answer
+ * it (the kind's HTTP status) and pick the exit code.  See README.md,
+ * "How the source is laid out".
  */
 
 /**** 01 configuration and feature flags ************************************/
@@ -262,7 +283,7 @@ enum md_errkind {
  * implemented 501, unavailable 503, forbidden 403, system 500).  The CLI's
  * exit code does not depend on the kind: 125 for run and create, 1 for the
  * others, as with Docker's CLI (md_cmd_fail_code). */
-static const struct {
+static MD_UNUSED const struct {
 	const char *name;
 	short http;
 } md_errkinds[] = {
@@ -1364,6 +1385,105 @@ static void md_table_print(struct md_table *t, FILE *f)
 	md_strv_free(&t->cells);
 }
 
+static int md_parse_signal(const char *s)
+{
+	static const struct { const char *n; int s; } sigs[] = {
+		{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"ILL", SIGILL}, {"TRAP", SIGTRAP},
+		{"ABRT", SIGABRT}, {"BUS", SIGBUS}, {"FPE", SIGFPE}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+		{"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+#ifdef SIGSTKFLT /* not on MIPS */
+		{"STKFLT", SIGSTKFLT},
+#endif
+		{"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+		{"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+		{"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"PWR", SIGPWR},
+		{"SYS", SIGSYS}};
+	if (!s || !*s)
+		return -1;
+	if (isdigit((unsigned char)s[0])) {
+		char *e;
+		long v = strtol(s, &e, 10);
+		return *e || v <= 0 || v >= NSIG ? -1 : (int)v;
+	}
+	const char *n = (strncasecmp(s, "SIG", 3) == 0) ? s + 3 : s;
+	for (size_t i = 0; i < MD_ARRAY_LEN(sigs); i++)
+		if (strcasecmp(sigs[i].n, n) == 0)
+			return sigs[i].s;
+	if (strncasecmp(n, "RTMIN", 5) == 0 || strncasecmp(n, "RTMAX", 5) == 0) {
+		int base = toupper((unsigned char)n[3]) == 'I' ? SIGRTMIN : SIGRTMAX;
+		int off = n[5] ? atoi(n + 5) : 0;
+		int v = base + off;
+		return v > 0 && v < NSIG ? v : -1;
+	}
+	return -1;
+}
+
+static int md_parse_int(const char *s, long long *out, const char *what)
+{
+	char *e;
+	errno = 0;
+	long long v = strtoll(s, &e, 10);
+	if (errno || e == s || *e)
+		return md_errk(MD_EK_INVALID, "invalid value \"%s\" for %s: not an integer", s, what);
+	*out = v;
+	return 0;
+}
+
+/* Parse "10m", "2h", "30s" (before now), RFC 3339, or a unix timestamp. */
+static int md_parse_since(const char *s, double *out)
+{
+	if (md_time_parsef(s, out) == 0)
+		return 0;
+	char *e;
+	double v = md_strtod(s, &e);
+	if (e == s)
+		return md_errk(MD_EK_INVALID, "invalid time \"%s\"", s);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double n = (double)now.tv_sec + now.tv_nsec / 1e9;
+	if (!*e) {
+		*out = v; /* unix seconds */
+		return 0;
+	}
+	double mul = !strcmp(e, "s") ? 1 : !strcmp(e, "m") ? 60 : !strcmp(e, "h") ? 3600 : !strcmp(e, "ms") ? 0.001 : -1;
+	if (mul < 0)
+		return md_errk(MD_EK_INVALID, "invalid time \"%s\"", s);
+	*out = n - v * mul;
+	return 0;
+}
+
+static uint64_t md_du(int dfd)
+{
+	uint64_t total = 0;
+	DIR *d = fdopendir(dup(dfd));
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int s = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s >= 0) {
+				total += md_du(s);
+				close(s);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			total += (uint64_t)st.st_size;
+		}
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
+static long md_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
 /**** 04 json ***************************************************************/
 /*
  * A small DOM parser for untrusted JSON (image configs, manifests, indexes),
@@ -1986,6 +2106,14 @@ static char *md_json_dump(const struct md_json *j, int indent)
 	return b.s ? b.s : md_strdup("");
 }
 
+static struct md_json *md_jarr_strs(const struct md_strv *v)
+{
+	struct md_json *a = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < v->n; i++)
+		md_json_push(a, md_json_newstr(v->v[i]));
+	return a;
+}
+
 /**** 05 sha256 and digests *************************************************/
 /*
  * Digests are "sha256:" + 64 lowercase hex digits; no other algorithm.
@@ -2243,6 +2371,11 @@ static void md_chain_id(const char *parent, const char *diff, char out[MD_DIGEST
 	char buf[2 * MD_DIGEST_LEN + 2];
 	snprintf(buf, sizeof buf, "%s %s", parent, diff);
 	md_sha256_buf(buf, strlen(buf), out);
+}
+
+static void md_short_id(const char *id, char out[13])
+{
+	snprintf(out, 13, "%.12s", md_startswith(id, "sha256:") ? id + 7 : id);
 }
 
 /**** 06 image references ***************************************************/
@@ -4461,7 +4594,333 @@ static int md_store_ensure(void)
 }
 
 enum { MD_SWEEP_ALL = 1, MD_SWEEP_NOINDEX = 2 };
-static void md_store_sweep(int all, struct md_strv *removed);
+static struct md_json *md_index_section(struct md_json *idx, const char *name)
+{
+	struct md_json *s = md_json_get(idx, name);
+	if (!md_json_is(s, MD_J_OBJ))
+		s = md_json_set(idx, name, md_json_new(MD_J_OBJ));
+	return s;
+}
+
+/* Read the graph index (an empty one if there is none yet). */
+static struct md_json *md_index_read(void)
+{
+	char *p = md_sp("index.json");
+	struct md_json *idx = NULL;
+	if (md_path_exists(p)) {
+		idx = md_json_parse_file(p);
+		if (!idx || idx->t != MD_J_OBJ) {
+			md_json_free(idx);
+			md_err("the store index %s is unreadable (try: minidock system check --repair)", p);
+			free(p);
+			return NULL;
+		}
+	} else {
+		idx = md_json_new(MD_J_OBJ);
+		md_json_seti(idx, "version", 1);
+	}
+	free(p);
+	static const char *const secs[] = {"images", "layers", "tags", "containers"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(secs); i++)
+		md_index_section(idx, secs[i]);
+	return idx;
+}
+
+static char *md_layer_path(const char *chain)
+{
+	return md_sp("layers/%s", chain + 7);
+}
+
+static int md_sess_is_alive(const char *dir)
+{
+	char *p = md_asprintf("%s/lock", dir);
+	int fd = open(p, O_RDWR | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return 0;
+	int alive = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return alive;
+}
+
+/* Is the layer pinned by a live session?  Call with the store lock held. */
+static int md_store_pinned(const char *chain)
+{
+	char *tmp = md_sp("tmp");
+	DIR *d = opendir(tmp);
+	int found = 0;
+	if (!d) {
+		free(tmp);
+		return 0;
+	}
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		if (!md_startswith(de->d_name, "s-"))
+			continue;
+		char *dir = md_asprintf("%s/%s", tmp, de->d_name);
+		char *pp = md_asprintf("%s/pins", dir);
+		char *pins = md_sess_is_alive(dir) ? md_read_file(pp, 1 << 20, NULL) : NULL;
+		if (pins) {
+			for (char *l = strtok(pins, "\n"); l && !found; l = strtok(NULL, "\n"))
+				found = strcmp(l, chain) == 0;
+			free(pins);
+		}
+		free(pp);
+		free(dir);
+	}
+	closedir(d);
+	free(tmp);
+	md_err_clear();
+	return found;
+}
+
+/* A fresh name in tmp/ for something to delete; the PID in it tells the
+ * sweep whether its owner is still deleting it. */
+static char *md_store_trash(const char *what)
+{
+	char rnd[9];
+	md_random_hex(rnd, 4);
+	return md_sp("tmp/trash-%d-%.12s-%s", (int)getpid(), what, rnd);
+}
+
+/* Delete path through the trash, so that a crash never leaves a half-deleted
+ * object under its own name (a load would take a layer dir for complete).
+ * -1: it could not be moved and is still whole. */
+static int md_store_trash_rm(const char *path, const char *what)
+{
+	char *dst = md_store_trash(what);
+	int r = rename(path, dst) < 0 && errno != ENOENT ? md_errno("move %s to the trash", path) : md_rm_rf(dst);
+	free(dst);
+	return r;
+}
+
+/* After the index no longer names them: move to trash, then delete. */
+static void md_store_delete(const struct md_strv *gone)
+{
+	for (size_t i = 0; i < gone->n; i++) {
+		if (gone->v[i][0] == '/') {
+			unlink(gone->v[i]);
+			continue;
+		}
+		char *src = md_layer_path(gone->v[i]);
+		md_store_trash_rm(src, gone->v[i] + 7);
+		free(src);
+		/* its short link, and its copies for user namespaces */
+		char *link = md_sp("l/%.12s", gone->v[i] + 7);
+		unlink(link);
+		free(link);
+		char *ud = md_sp("userns");
+		DIR *d = opendir(ud);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			char *cp = md_asprintf("%s/%s/%s", ud, de->d_name, gone->v[i] + 7);
+			char *cl = md_asprintf("%s/%s/l/%.12s", ud, de->d_name, gone->v[i] + 7);
+			md_rm_rf(cp);
+			unlink(cl);
+			free(cp);
+			free(cl);
+		}
+		if (d)
+			closedir(d);
+		free(ud);
+	}
+	md_err_clear();
+}
+
+/* Is the process whose PID begins s (in a temp file's or trash's name)
+ * alive?  A PID reused since then only delays the sweep. */
+static int md_pid_alive(const char *s)
+{
+	char *e;
+	long pid = strtol(s, &e, 10);
+	if (e == s || pid <= 0 || (*e && *e != '-'))
+		return 0;
+	return pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+/* A pull keeps the layers it stored ahead of its image for a resume. */
+static char *md_pull_keep_path(const char *chain)
+{
+	return md_sp("pulls/%.64s.layer", chain + 7);
+}
+
+/* Call fn for every entry of ROOT/sub (ROOT itself for "").  getdents64
+ * with a buffer on the stack: this runs whenever the lock is taken, and
+ * opendir's allocation costs more than the reading. */
+static void md_store_sweep_dir(const char *sub, void (*fn)(const char *name, const char *path, void *ctx), void *ctx)
+{
+	char *dir = *sub ? md_sp("%s", sub) : md_strdup(md_st.root);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+	while (fd >= 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent *de = (struct dirent *)(buf + off); /* linux_dirent64's layout */
+			off += de->d_reclen;
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			char *p = md_asprintf("%s/%s", dir, de->d_name);
+			fn(de->d_name, p, ctx);
+			free(p);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+}
+
+struct md_sweep {
+	struct md_json *idx;
+	struct md_strv gone, *removed, dead;
+};
+
+static void md_sweep_note(struct md_sweep *w, const char *fmt, const char *name)
+{
+	if (w->removed) {
+		char *m = md_asprintf(fmt, name);
+		md_strv_push(w->removed, m);
+		free(m);
+	}
+}
+
+static void md_sweep_layer(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	char key[80];
+	snprintf(key, sizeof key, "sha256:%.64s", name);
+	(void)path;
+	if (!md_hex64_valid(name) || md_json_get(md_json_get(w->idx, "layers"), key) || md_store_pinned(key))
+		return;
+	char *kp = md_pull_keep_path(key);
+	int kept = md_path_exists(kp);
+	free(kp);
+	if (!kept) {
+		md_strv_push(&w->gone, key);
+		md_sweep_note(w, "layers/%s", name);
+	}
+}
+
+static void md_sweep_blob(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	char key[80];
+	snprintf(key, sizeof key, "sha256:%.64s", name);
+	const char *t = strstr(name, ".tmp-");
+	if ((md_hex64_valid(name) && md_json_get(md_json_get(w->idx, "images"), key)) || (t && md_pid_alive(t + 5)))
+		return;
+	md_strv_push(&w->gone, path); /* a path: md_store_delete unlinks it */
+	md_sweep_note(w, "blobs/sha256/%s", name);
+}
+
+static void md_sweep_ctr(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	if (name[0] == '.' || md_json_get(md_json_get(w->idx, "containers"), name))
+		return;
+	/* created or removed under the store lock: a command that died between
+	 * the directory and the index */
+	char *dst = md_store_trash(name);
+	md_rm_rf(rename(path, dst) == 0 ? dst : path);
+	free(dst);
+	md_sweep_note(w, "containers/%s", name);
+}
+
+static void md_sweep_volume(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	char *meta = md_asprintf("%s/volume.json", path);
+	/* staged by a dead `volume create`, or half-deleted by a dead prune */
+	int dead = md_startswith(name, ".tmp-") ? !md_pid_alive(name + 5) : !md_path_exists(meta);
+	free(meta);
+	if (dead) {
+		md_rm_rf(path);
+		md_sweep_note(w, "volumes/%s", name);
+	}
+}
+
+static void md_sweep_pullkeep(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	char key[80];
+	snprintf(key, sizeof key, "sha256:%.64s", name);
+	if (!md_endswith(name, ".layer") || strlen(name) != 70)
+		return;
+	char *ld = md_layer_path(key);
+	/* its layer went, or an image names it now */
+	if (!md_path_exists(ld) || md_json_get(md_json_get(w->idx, "layers"), key))
+		unlink(path);
+	free(ld);
+}
+
+/* Objects the index does not name.  Only with an index (unless noindex):
+ * without one everything looks unnamed, and that is damage for system
+ * check, or a store whose first commit failed. */
+static void md_store_sweep_orphans(struct md_sweep *w, int noindex)
+{
+	char *ip = md_sp("index.json");
+	w->idx = noindex || md_path_exists(ip) ? md_index_read() : NULL;
+	free(ip);
+	if (!w->idx)
+		return;
+	md_store_sweep_dir("layers", md_sweep_layer, w);
+	md_store_sweep_dir("blobs/sha256", md_sweep_blob, w);
+	md_store_sweep_dir("containers", md_sweep_ctr, w);
+	md_store_sweep_dir("volumes", md_sweep_volume, w);
+	md_store_sweep_dir("pulls", md_sweep_pullkeep, w);
+	md_store_delete(&w->gone);
+	md_json_free(w->idx);
+}
+
+static void md_sweep_tmp(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	int live = md_startswith(name, "s-")       ? md_sess_is_alive(path)
+	           : md_startswith(name, "trash-") ? md_pid_alive(name + 6)
+	                                          : 0;
+	if (!live)
+		md_strv_push(&w->dead, path);
+}
+
+static void md_sweep_tmpfile(const char *name, const char *path, void *ctx)
+{
+	struct md_sweep *w = ctx;
+	const char *t = strstr(name, ".tmp-");
+	if (t && !md_pid_alive(t + 5))
+		md_strv_push(&w->dead, path);
+}
+
+/*
+ * Sweep what dead writers left; with the store lock held, from
+ * md_store_lock.  With nothing to sweep it costs two directory reads.  A
+ * session whose lock nobody holds, or trash or a temp file whose PID is
+ * gone, means a command died in the middle of a change (SIGKILL, power
+ * cut): then what the index does not name is its leftover too.  That goes
+ * first and the dead writer's own files last, so that a crash in here
+ * leaves the evidence for the next sweep.  Nothing of a live writer is
+ * touched: its session holds its lock and pins the layers it relies on,
+ * its temp files and trash carry its PID.  all (MD_SWEEP_ALL): sweep
+ * unnamed objects even without such evidence (system check; a commit that
+ * failed, which with MD_SWEEP_NOINDEX had found no index).  removed gets
+ * what went.
+ */
+static void md_store_sweep(int all, struct md_strv *removed)
+{
+	struct md_error keep = md_error;
+	struct md_sweep w = {NULL, {0}, removed, {0}};
+	md_store_sweep_dir("tmp", md_sweep_tmp, &w);
+	md_store_sweep_dir("", md_sweep_tmpfile, &w);
+	if (w.dead.n || all)
+		md_store_sweep_orphans(&w, all & MD_SWEEP_NOINDEX);
+	size_t rl = strlen(md_st.root) + 1;
+	for (size_t i = 0; i < w.dead.n; i++)
+		if (md_rm_rf(w.dead.v[i]) == 0)
+			md_sweep_note(&w, "%s", w.dead.v[i] + rl);
+	md_strv_free(&w.gone);
+	md_strv_free(&w.dead);
+	md_error = keep;
+}
 
 static int md_store_lock(void)
 {
@@ -4499,38 +4958,6 @@ static void md_store_unlock(void)
 	md_st.lockfd = -1;
 }
 
-static struct md_json *md_index_section(struct md_json *idx, const char *name)
-{
-	struct md_json *s = md_json_get(idx, name);
-	if (!md_json_is(s, MD_J_OBJ))
-		s = md_json_set(idx, name, md_json_new(MD_J_OBJ));
-	return s;
-}
-
-/* Read the graph index (an empty one if there is none yet). */
-static struct md_json *md_index_read(void)
-{
-	char *p = md_sp("index.json");
-	struct md_json *idx = NULL;
-	if (md_path_exists(p)) {
-		idx = md_json_parse_file(p);
-		if (!idx || idx->t != MD_J_OBJ) {
-			md_json_free(idx);
-			md_err("the store index %s is unreadable (try: minidock system check --repair)", p);
-			free(p);
-			return NULL;
-		}
-	} else {
-		idx = md_json_new(MD_J_OBJ);
-		md_json_seti(idx, "version", 1);
-	}
-	free(p);
-	static const char *const secs[] = {"images", "layers", "tags", "containers"};
-	for (size_t i = 0; i < MD_ARRAY_LEN(secs); i++)
-		md_index_section(idx, secs[i]);
-	return idx;
-}
-
 static int md_index_write(struct md_json *idx)
 {
 	char *s = md_json_dump(idx, 0);
@@ -4544,11 +4971,6 @@ static int md_index_write(struct md_json *idx)
 static char *md_blob_path(const char *digest)
 {
 	return md_sp("blobs/sha256/%s", digest + 7);
-}
-
-static char *md_layer_path(const char *chain)
-{
-	return md_sp("layers/%s", chain + 7);
 }
 
 /* Move a complete, synced file into the blob store (or drop it if present). */
@@ -4591,18 +5013,6 @@ struct md_sess {
 	int lockfd;
 	unsigned seq;
 };
-
-static int md_sess_is_alive(const char *dir)
-{
-	char *p = md_asprintf("%s/lock", dir);
-	int fd = open(p, O_RDWR | O_CLOEXEC);
-	free(p);
-	if (fd < 0)
-		return 0;
-	int alive = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(fd);
-	return alive;
-}
 
 static int md_sess_begin(struct md_sess *s)
 {
@@ -4677,37 +5087,6 @@ static void md_store_unlock_change(struct md_sess *s)
 {
 	md_store_unlock();
 	md_sess_end(s);
-}
-
-/* Is the layer pinned by a live session?  Call with the store lock held. */
-static int md_store_pinned(const char *chain)
-{
-	char *tmp = md_sp("tmp");
-	DIR *d = opendir(tmp);
-	int found = 0;
-	if (!d) {
-		free(tmp);
-		return 0;
-	}
-	struct dirent *de;
-	while (!found && (de = readdir(d))) {
-		if (!md_startswith(de->d_name, "s-"))
-			continue;
-		char *dir = md_asprintf("%s/%s", tmp, de->d_name);
-		char *pp = md_asprintf("%s/pins", dir);
-		char *pins = md_sess_is_alive(dir) ? md_read_file(pp, 1 << 20, NULL) : NULL;
-		if (pins) {
-			for (char *l = strtok(pins, "\n"); l && !found; l = strtok(NULL, "\n"))
-				found = strcmp(l, chain) == 0;
-			free(pins);
-		}
-		free(pp);
-		free(dir);
-	}
-	closedir(d);
-	free(tmp);
-	md_err_clear();
-	return found;
 }
 
 /* ---- layers and images in the index ---- */
@@ -5002,254 +5381,21 @@ static void md_index_drop_image(struct md_json *idx, const char *id, struct md_s
 	free(p);
 }
 
-/* A fresh name in tmp/ for something to delete; the PID in it tells the
- * sweep whether its owner is still deleting it. */
-static char *md_store_trash(const char *what)
-{
-	char rnd[9];
-	md_random_hex(rnd, 4);
-	return md_sp("tmp/trash-%d-%.12s-%s", (int)getpid(), what, rnd);
-}
-
-/* Delete path through the trash, so that a crash never leaves a half-deleted
- * object under its own name (a load would take a layer dir for complete).
- * -1: it could not be moved and is still whole. */
-static int md_store_trash_rm(const char *path, const char *what)
-{
-	char *dst = md_store_trash(what);
-	int r = rename(path, dst) < 0 && errno != ENOENT ? md_errno("move %s to the trash", path) : md_rm_rf(dst);
-	free(dst);
-	return r;
-}
-
-/* After the index no longer names them: move to trash, then delete. */
-static void md_store_delete(const struct md_strv *gone)
-{
-	for (size_t i = 0; i < gone->n; i++) {
-		if (gone->v[i][0] == '/') {
-			unlink(gone->v[i]);
-			continue;
-		}
-		char *src = md_layer_path(gone->v[i]);
-		md_store_trash_rm(src, gone->v[i] + 7);
-		free(src);
-		/* its short link, and its copies for user namespaces */
-		char *link = md_sp("l/%.12s", gone->v[i] + 7);
-		unlink(link);
-		free(link);
-		char *ud = md_sp("userns");
-		DIR *d = opendir(ud);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			char *cp = md_asprintf("%s/%s/%s", ud, de->d_name, gone->v[i] + 7);
-			char *cl = md_asprintf("%s/%s/l/%.12s", ud, de->d_name, gone->v[i] + 7);
-			md_rm_rf(cp);
-			unlink(cl);
-			free(cp);
-			free(cl);
-		}
-		if (d)
-			closedir(d);
-		free(ud);
-	}
-	md_err_clear();
-}
-
 /* ---- sweeping what dead writers left ---- */
 
-/* Is the process whose PID begins s (in a temp file's or trash's name)
- * alive?  A PID reused since then only delays the sweep. */
-static int md_pid_alive(const char *s)
+static struct md_json *md_image_config(const char *id)
 {
-	char *e;
-	long pid = strtol(s, &e, 10);
-	if (e == s || pid <= 0 || (*e && *e != '-'))
-		return 0;
-	return pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	struct md_json *c = md_blob_json(id);
+	if (!c)
+		md_err_wrap("image %.19s", id);
+	return c;
 }
 
-/* A pull keeps the layers it stored ahead of its image for a resume. */
-static char *md_pull_keep_path(const char *chain)
+static time_t md_image_created(const struct md_json *cfg)
 {
-	return md_sp("pulls/%.64s.layer", chain + 7);
-}
-
-/* Call fn for every entry of ROOT/sub (ROOT itself for "").  getdents64
- * with a buffer on the stack: this runs whenever the lock is taken, and
- * opendir's allocation costs more than the reading. */
-static void md_store_sweep_dir(const char *sub, void (*fn)(const char *name, const char *path, void *ctx), void *ctx)
-{
-	char *dir = *sub ? md_sp("%s", sub) : md_strdup(md_st.root);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char buf[4096] __attribute__((aligned(8)));
-	long n;
-	while (fd >= 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
-		for (long off = 0; off < n;) {
-			struct dirent *de = (struct dirent *)(buf + off); /* linux_dirent64's layout */
-			off += de->d_reclen;
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			char *p = md_asprintf("%s/%s", dir, de->d_name);
-			fn(de->d_name, p, ctx);
-			free(p);
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-}
-
-struct md_sweep {
-	struct md_json *idx;
-	struct md_strv gone, *removed, dead;
-};
-
-static void md_sweep_note(struct md_sweep *w, const char *fmt, const char *name)
-{
-	if (w->removed) {
-		char *m = md_asprintf(fmt, name);
-		md_strv_push(w->removed, m);
-		free(m);
-	}
-}
-
-static void md_sweep_layer(const char *name, const char *path, void *ctx)
-{
-	struct md_sweep *w = ctx;
-	char key[80];
-	snprintf(key, sizeof key, "sha256:%.64s", name);
-	(void)path;
-	if (!md_hex64_valid(name) || md_json_get(md_json_get(w->idx, "layers"), key) || md_store_pinned(key))
-		return;
-	char *kp = md_pull_keep_path(key);
-	int kept = md_path_exists(kp);
-	free(kp);
-	if (!kept) {
-		md_strv_push(&w->gone, key);
-		md_sweep_note(w, "layers/%s", name);
-	}
-}
-
-static void md_sweep_blob(const char *name, const char *path, void *ctx)
-{
-	struct md_sweep *w = ctx;
-	char key[80];
-	snprintf(key, sizeof key, "sha256:%.64s", name);
-	const char *t = strstr(name, ".tmp-");
-	if ((md_hex64_valid(name) && md_json_get(md_json_get(w->idx, "images"), key)) || (t && md_pid_alive(t + 5)))
-		return;
-	md_strv_push(&w->gone, path); /* a path: md_store_delete unlinks it */
-	md_sweep_note(w, "blobs/sha256/%s", name);
-}
-
-static void md_sweep_ctr(const char *name, const char *path, void *ctx)
-{
-	struct md_sweep *w = ctx;
-	if (name[0] == '.' || md_json_get(md_json_get(w->idx, "containers"), name))
-		return;
-	/* created or removed under the store lock: a command that died between
-	 * the directory and the index */
-	char *dst = md_store_trash(name);
-	md_rm_rf(rename(path, dst) == 0 ? dst : path);
-	free(dst);
-	md_sweep_note(w, "containers/%s", name);
-}
-
-static void md_sweep_volume(const char *name, const char *path, void *ctx)
-{
-	struct md_sweep *w = ctx;
-	char *meta = md_asprintf("%s/volume.json", path);
-	/* staged by a dead `volume create`, or half-deleted by a dead prune */
-	int dead = md_startswith(name, ".tmp-") ? !md_pid_alive(name + 5) : !md_path_exists(meta);
-	free(meta);
-	if (dead) {
-		md_rm_rf(path);
-		md_sweep_note(w, "volumes/%s", name);
-	}
-}
-
-static void md_sweep_pullkeep(const char *name, const char *path, void *ctx)
-{
-	struct md_sweep *w = ctx;
-	char key[80];
-	snprintf(key, sizeof key, "sha256:%.64s", name);
-	if (!md_endswith(name, ".layer") || strlen(name) != 70)
-		return;
-	char *ld = md_layer_path(key);
-	/* its layer went, or an image names it now */
-	if (!md_path_exists(ld) || md_json_get(md_json_get(w->idx, "layers"), key))
-		unlink(path);
-	free(ld);
-}
-
-/* Objects the index does not name.  Only with an index (unless noindex):
- * without one everything looks unnamed, and that is damage for system
- * check, or a store whose first commit failed. */
-static void md_store_sweep_orphans(struct md_sweep *w, int noindex)
-{
-	char *ip = md_sp("index.json");
-	w->idx = noindex || md_path_exists(ip) ? md_index_read() : NULL;
-	free(ip);
-	if (!w->idx)
-		return;
-	md_store_sweep_dir("layers", md_sweep_layer, w);
-	md_store_sweep_dir("blobs/sha256", md_sweep_blob, w);
-	md_store_sweep_dir("containers", md_sweep_ctr, w);
-	md_store_sweep_dir("volumes", md_sweep_volume, w);
-	md_store_sweep_dir("pulls", md_sweep_pullkeep, w);
-	md_store_delete(&w->gone);
-	md_json_free(w->idx);
-}
-
-static void md_sweep_tmp(const char *name, const char *path, void *ctx)
-{
-	struct md_sweep *w = ctx;
-	int live = md_startswith(name, "s-")       ? md_sess_is_alive(path)
-	           : md_startswith(name, "trash-") ? md_pid_alive(name + 6)
-	                                          : 0;
-	if (!live)
-		md_strv_push(&w->dead, path);
-}
-
-static void md_sweep_tmpfile(const char *name, const char *path, void *ctx)
-{
-	struct md_sweep *w = ctx;
-	const char *t = strstr(name, ".tmp-");
-	if (t && !md_pid_alive(t + 5))
-		md_strv_push(&w->dead, path);
-}
-
-/*
- * Sweep what dead writers left; with the store lock held, from
- * md_store_lock.  With nothing to sweep it costs two directory reads.  A
- * session whose lock nobody holds, or trash or a temp file whose PID is
- * gone, means a command died in the middle of a change (SIGKILL, power
- * cut): then what the index does not name is its leftover too.  That goes
- * first and the dead writer's own files last, so that a crash in here
- * leaves the evidence for the next sweep.  Nothing of a live writer is
- * touched: its session holds its lock and pins the layers it relies on,
- * its temp files and trash carry its PID.  all (MD_SWEEP_ALL): sweep
- * unnamed objects even without such evidence (system check; a commit that
- * failed, which with MD_SWEEP_NOINDEX had found no index).  removed gets
- * what went.
- */
-static void md_store_sweep(int all, struct md_strv *removed)
-{
-	struct md_error keep = md_error;
-	struct md_sweep w = {NULL, {0}, removed, {0}};
-	md_store_sweep_dir("tmp", md_sweep_tmp, &w);
-	md_store_sweep_dir("", md_sweep_tmpfile, &w);
-	if (w.dead.n || all)
-		md_store_sweep_orphans(&w, all & MD_SWEEP_NOINDEX);
-	size_t rl = strlen(md_st.root) + 1;
-	for (size_t i = 0; i < w.dead.n; i++)
-		if (md_rm_rf(w.dead.v[i]) == 0)
-			md_sweep_note(&w, "%s", w.dead.v[i] + rl);
-	md_strv_free(&w.gone);
-	md_strv_free(&w.dead);
-	md_error = keep;
+	time_t t = 0;
+	md_time_parse(md_json_gets(cfg, "created"), &t);
+	return t;
 }
 
 /**** 11 load, import, save *************************************************/
@@ -6644,17 +6790,6 @@ static const char *md_http_header(const struct md_http_resp *r, const char *name
  * status lines, control characters, folded or oversized headers, two
  * different Content-Lengths, Content-Length with chunked.
  */
-static int md_http_parse_head1(const char *buf, size_t len, struct md_http_resp *r);
-
-/* Parse a response head; on failure nothing is left allocated in r. */
-static int md_http_parse_head(const char *buf, size_t len, struct md_http_resp *r)
-{
-	int rc = md_http_parse_head1(buf, len, r);
-	if (rc < 0)
-		md_http_resp_free(r);
-	return rc;
-}
-
 static int md_http_parse_head1(const char *buf, size_t len, struct md_http_resp *r)
 {
 	memset(r, 0, sizeof *r);
@@ -6761,6 +6896,15 @@ static int md_http_parse_head1(const char *buf, size_t len, struct md_http_resp 
 	r->left = r->clen >= 0 ? (uint64_t)r->clen : 0;
 	r->done = r->clen == 0 && !r->chunked;
 	return 0;
+}
+
+/* Parse a response head; on failure nothing is left allocated in r. */
+static int md_http_parse_head(const char *buf, size_t len, struct md_http_resp *r)
+{
+	int rc = md_http_parse_head1(buf, len, r);
+	if (rc < 0)
+		md_http_resp_free(r);
+	return rc;
 }
 
 /* ---- WWW-Authenticate ---- */
@@ -11623,6 +11767,12 @@ static MD_UNUSED int md_cg_mounts(const char *parent, const char *name, struct m
 	return 0;
 }
 
+static const char *md_cgroup_parent(void)
+{
+	const char *p = getenv("MINIDOCK_CGROUP_PARENT");
+	return p && *p ? p : MD_DEFAULT_CGROUP_PARENT;
+}
+
 /**** 15 containers: records, names, state **********************************/
 /*
  * A container is ROOT/containers/ID/ (persistent: config.json in the shape
@@ -11813,6 +11963,166 @@ static int md_ctr_name_valid(const char *n)
 		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
 			return 0;
 	return 1;
+}
+
+/* ---- volumes: named and anonymous, in ROOT/volumes/NAME/ ---- */
+
+static int md_volume_name_valid(const char *n)
+{
+	/* Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+	return md_ctr_name_valid(n);
+}
+
+static char *md_volume_dir(const char *name)
+{
+	return md_sp("volumes/%s", name);
+}
+
+/* Create a named (or anonymous) volume if it does not exist. */
+static int md_volume_create(const char *name, const struct md_json *labels, int anonymous, int *created)
+{
+	if (!md_volume_name_valid(name))
+		return md_errk(MD_EK_INVALID, "invalid volume name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	char *vd = md_volume_dir(name);
+	char *meta = md_asprintf("%s/volume.json", vd);
+	int r = 0;
+	if (created)
+		*created = 0;
+	if (!md_path_exists(meta)) {
+		char *vroot = md_sp("volumes");
+		char *tmp = md_asprintf("%s/.tmp-%d-%s", vroot, (int)getpid(), name);
+		char *data = md_asprintf("%s/_data", tmp);
+		md_rm_rf(tmp);
+		struct md_json *j = md_json_new(MD_J_OBJ);
+		char now[64];
+		md_time_now(now, sizeof now);
+		md_json_sets(j, "CreatedAt", now);
+		md_json_sets(j, "Driver", "local");
+		md_json_set(j, "Labels", labels ? md_json_clone(labels) : md_json_new(MD_J_OBJ));
+		md_json_sets(j, "Mountpoint", "");
+		md_json_sets(j, "Name", name);
+		md_json_set(j, "Options", md_json_new(MD_J_OBJ));
+		md_json_sets(j, "Scope", "local");
+		if (anonymous)
+			md_json_set(j, "Anonymous", md_json_newbool(1));
+		char *s = md_json_dump(j, 0);
+		char *mp = md_asprintf("%s/volume.json", tmp);
+		if (md_mkdir_p(vroot, 0700) < 0 || md_mkdir_p(data, 0755) < 0 ||
+		    md_write_file_atomic(mp, s, strlen(s), 0600) < 0)
+			r = -1;
+		else if (rename(tmp, vd) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+			r = md_errno("create volume %s", name);
+		else if (created)
+			*created = 1;
+		if (r < 0 || md_path_exists(tmp))
+			md_rm_rf(tmp);
+		free(mp);
+		free(s);
+		md_json_free(j);
+		free(vroot);
+		free(tmp);
+		free(data);
+	}
+	free(meta);
+	free(vd);
+	return r;
+}
+
+static int md_volume_in_use(struct md_json *idx, const char *name, char *by, size_t bysz)
+{
+	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next) {
+		char *p = md_ctr_path(c->key, "config.json");
+		struct md_json *cfg = md_json_parse_file(p);
+		free(p);
+		struct md_json *ms = md_json_get(cfg, "Mounts");
+		int used = 0;
+		for (struct md_json *m = ms ? ms->child : NULL; m && !used; m = m->next)
+			used = md_streq(md_json_gets(m, "Type"), "volume") && md_streq(md_json_gets(m, "Name"), name);
+		md_json_free(cfg);
+		if (used) {
+			if (by)
+				snprintf(by, bysz, "%s", c->key);
+			md_err_clear();
+			return 1;
+		}
+	}
+	md_err_clear();
+	return 0;
+}
+
+/* ---- removing a container's files ---- */
+
+static char *md_ctr_logpath(const char *id)
+{
+	const char *dir = getenv("MINIDOCK_LOG_DIR");
+	if (!dir)
+		dir = MD_DEFAULT_LOG_DIR;
+	if (!*dir)
+		return md_ctr_path(id, "container.log");
+	if (strcmp(dir, "runroot") == 0)
+		return md_asprintf("%s/logs/%s.log", md_st.runroot, id);
+	return md_asprintf("%s/%s.log", dir, id);
+}
+
+static int md_ctr_remove_files(struct md_ctr *c, int volumes)
+{
+	/* the index first: if that write fails, nothing is touched; then the
+	 * directory goes into the session, deleted with it (a crash between
+	 * the two leaves the session dead: the next command sweeps) */
+	struct md_sess sess;
+	if (md_store_lock_change(&sess) < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	int r = -1;
+	if (idx) {
+		md_json_del(md_json_get(idx, "containers"), c->id);
+		r = md_index_write(idx);
+	}
+	md_json_free(idx);
+	char *dir = md_ctr_path(c->id, NULL), *trash = md_asprintf("%s/c", sess.dir);
+	if (r == 0 && rename(dir, trash) < 0)
+		md_rm_rf(dir);
+	free(dir);
+	free(trash);
+	md_store_unlock();
+	if (r < 0) {
+		struct md_error keep = md_error;
+		md_sess_end(&sess);
+		md_error = keep;
+		return -1;
+	}
+	md_cg_destroy(md_cgroup_parent(), c->id);
+	char *log = md_ctr_logpath(c->id);
+	for (int i = 0; i < 10; i++) {
+		char *p = i ? md_asprintf("%s.%d", log, i) : md_strdup(log);
+		unlink(p);
+		free(p);
+	}
+	free(log);
+	md_sess_end(&sess);
+	char *rdir = md_ctr_rpath(c->id, NULL);
+	md_rm_rf(rdir);
+	free(rdir);
+	if (volumes) {
+		struct md_json *ms = md_json_get(c->cfg, "Mounts");
+		for (struct md_json *m = ms ? ms->child : NULL; m; m = m->next) {
+			const char *vn = md_json_gets(m, "Name");
+			if (!md_streq(md_json_gets(m, "Type"), "volume") || !vn)
+				continue;
+			char *vd = md_volume_dir(vn), *meta = md_asprintf("%s/volume.json", vd);
+			struct md_json *vj = md_json_parse_file(meta);
+			struct md_json *ix = md_index_read();
+			if (md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE) && ix && !md_volume_in_use(ix, vn, NULL, 0) &&
+			    md_store_trash_rm(vd, vn) < 0)
+				md_rm_rf(vd);
+			md_json_free(ix);
+			md_json_free(vj);
+			free(meta);
+			free(vd);
+		}
+	}
+	md_err_clear();
+	return 0;
 }
 
 /**** 16 networking: rtnetlink, addresses, bridges, NAT [MD_FEATURE_NET] *****/
@@ -13782,7 +14092,34 @@ static int md_mount_fd(const char *src, int fd, const char *type, unsigned long 
 	return 0;
 }
 
-static int md_remount_ro(const char *dst, int rec);
+static int md_mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
+{
+	if (mount(src, dst, type, flags, data) < 0)
+		return md_errno("mount %s on %s", type ? type : (src ? src : "?"), dst);
+	return 0;
+}
+
+/* Bind-remount read-only keeping the flags the kernel insists on (nosuid, ...). */
+static int md_remount_ro(const char *dst, int rec)
+{
+	struct statfs sf;
+	unsigned long keep = 0;
+	if (statfs(dst, &sf) == 0) {
+		if (sf.f_flags & ST_NOSUID)
+			keep |= MS_NOSUID;
+		if (sf.f_flags & ST_NODEV)
+			keep |= MS_NODEV;
+		if (sf.f_flags & ST_NOEXEC)
+			keep |= MS_NOEXEC;
+		if (sf.f_flags & ST_NOATIME)
+			keep |= MS_NOATIME;
+		if (sf.f_flags & ST_RELATIME)
+			keep |= MS_RELATIME;
+		if (sf.f_flags & ST_NODIRATIME)
+			keep |= MS_NODIRATIME;
+	}
+	return md_mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep | (rec ? MS_REC : 0), NULL);
+}
 
 /* Make the mount at rel read-only.  It is opened anew: a descriptor opened
  * before the mount still names the directory underneath. */
@@ -14029,35 +14366,6 @@ static MD_NORETURN void md_child_fail(struct md_spec *sp, int code)
 	if (n > 0)
 		md_write_all(sp->sync, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 	_exit(code);
-}
-
-static int md_mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
-{
-	if (mount(src, dst, type, flags, data) < 0)
-		return md_errno("mount %s on %s", type ? type : (src ? src : "?"), dst);
-	return 0;
-}
-
-/* Bind-remount read-only keeping the flags the kernel insists on (nosuid, ...). */
-static int md_remount_ro(const char *dst, int rec)
-{
-	struct statfs sf;
-	unsigned long keep = 0;
-	if (statfs(dst, &sf) == 0) {
-		if (sf.f_flags & ST_NOSUID)
-			keep |= MS_NOSUID;
-		if (sf.f_flags & ST_NODEV)
-			keep |= MS_NODEV;
-		if (sf.f_flags & ST_NOEXEC)
-			keep |= MS_NOEXEC;
-		if (sf.f_flags & ST_NOATIME)
-			keep |= MS_NOATIME;
-		if (sf.f_flags & ST_RELATIME)
-			keep |= MS_RELATIME;
-		if (sf.f_flags & ST_NODIRATIME)
-			keep |= MS_NODIRATIME;
-	}
-	return md_mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep | (rec ? MS_REC : 0), NULL);
 }
 
 static int md_bind(const char *src, const char *dst, int ro, int rec)
@@ -14550,7 +14858,56 @@ static int md_child_privs(struct md_spec *sp, struct md_cred *cr)
 	return 0;
 }
 
-static int md_init_main(char **argv);
+/* ---- --init: reap zombies and pass signals on, like tini ---- */
+
+static volatile sig_atomic_t md_init_sig;
+
+static void md_init_on_signal(int sig)
+{
+	md_init_sig = sig;
+}
+
+static int md_init_main(char **argv)
+{
+	/* argv: minidock-init EXE ARGS... */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid_t child = fork();
+	if (child == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		setpgid(0, 0);
+		if (isatty(0))
+			tcsetpgrp(0, getpid());
+		execv(argv[1], argv + 1);
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	if (child < 0)
+		_exit(125);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = md_init_on_signal;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
+			sigaction(s, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (;;) {
+		int status;
+		pid_t p = waitpid(-1, &status, 0);
+		if (p < 0 && errno == EINTR) {
+			if (md_init_sig) {
+				kill(child, md_init_sig);
+				md_init_sig = 0;
+			}
+			continue;
+		}
+		if (p < 0)
+			_exit(125);
+		if (p == child)
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+}
 
 /* The container's first process: runs in the new namespaces, never returns. */
 static int md_child_main(void *arg)
@@ -14712,57 +15069,6 @@ static int md_child_main(void *arg)
 	md_child_fail(sp, e == ENOENT ? 127 : 126);
 }
 
-/* ---- --init: reap zombies and pass signals on, like tini ---- */
-
-static volatile sig_atomic_t md_init_sig;
-
-static void md_init_on_signal(int sig)
-{
-	md_init_sig = sig;
-}
-
-static int md_init_main(char **argv)
-{
-	/* argv: minidock-init EXE ARGS... */
-	sigset_t all, old;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	pid_t child = fork();
-	if (child == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		setpgid(0, 0);
-		if (isatty(0))
-			tcsetpgrp(0, getpid());
-		execv(argv[1], argv + 1);
-		_exit(errno == ENOENT ? 127 : 126);
-	}
-	if (child < 0)
-		_exit(125);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = md_init_on_signal;
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
-			sigaction(s, &sa, NULL);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	for (;;) {
-		int status;
-		pid_t p = waitpid(-1, &status, 0);
-		if (p < 0 && errno == EINTR) {
-			if (md_init_sig) {
-				kill(child, md_init_sig);
-				md_init_sig = 0;
-			}
-			continue;
-		}
-		if (p < 0)
-			_exit(125);
-		if (p == child)
-			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
-}
-
 /* A sealed in-memory copy of this binary, so code of ours that runs inside
  * a container never maps the host's file (CVE-2019-5736). */
 static int md_exe_memfd(void)
@@ -14812,24 +15118,6 @@ static int md_exe_memfd(void)
  */
 
 enum { MD_LOG_MAX_DEFAULT = 1 << 20, MD_LOG_FILES_DEFAULT = 2 };
-
-static const char *md_cgroup_parent(void)
-{
-	const char *p = getenv("MINIDOCK_CGROUP_PARENT");
-	return p && *p ? p : MD_DEFAULT_CGROUP_PARENT;
-}
-
-static char *md_ctr_logpath(const char *id)
-{
-	const char *dir = getenv("MINIDOCK_LOG_DIR");
-	if (!dir)
-		dir = MD_DEFAULT_LOG_DIR;
-	if (!*dir)
-		return md_ctr_path(id, "container.log");
-	if (strcmp(dir, "runroot") == 0)
-		return md_asprintf("%s/logs/%s.log", md_st.runroot, id);
-	return md_asprintf("%s/%s.log", dir, id);
-}
 
 /* "10m", "512k", "1g", "100" -> bytes; -1 if invalid. */
 static int64_t md_parse_size(const char *s)
@@ -15172,8 +15460,6 @@ static int md_mon_add_client(struct md_mon *m, int fd)
 	close(fd);
 	return -1;
 }
-
-static int md_parse_signal(const char *s);
 
 static void md_mon_stop(struct md_mon *m, int secs)
 {
@@ -16169,8 +16455,6 @@ static long md_mon_restart_delay(struct md_mon *m)
 	return delay;
 }
 
-static int md_ctr_remove_files(struct md_ctr *c, int volumes);
-
 /*
  * Starting a container touches much of the program; supervising it touches
  * little.  Before each sleep the monitor lets the kernel drop its resident
@@ -16576,1614 +16860,181 @@ out:
 	return r < 0 ? code : 0;
 }
 
-/**** 19 option parsing *****************************************************/
-/*
- * Docker's flag syntax: -a -q or -aq, -o FILE or -oFILE, --format X or
- * --format=X, --rm=false, "--" ends options.  Flags may follow positional
- * arguments, except for commands that run a command line (run, exec),
- * where the first positional argument ends option parsing.
- */
+/* ---- the monitor's clients, and a container's state as its monitor tells ---- */
 
-struct md_optdef {
-	const char *lng;
-	char shrt;
-	const char *arg;   /* NULL: a boolean flag; else the value's name */
-	const char *help;
-};
-
-struct md_cmd;
-
-struct md_args {
-	const struct md_cmd *cmd;
-	const struct md_optdef *defs;
-	size_t ndefs;
-	struct md_strv *vals; /* per definition, every value given */
-	struct md_strv pos;
-};
-
-static int md_args_find(const struct md_args *a, const char *lng)
+static int md_mon_connect(const char *id, const char *hello)
 {
-	for (size_t i = 0; i < a->ndefs; i++)
-		if (strcmp(a->defs[i].lng, lng) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* The last value given for --lng, or NULL. */
-static const char *md_opt(const struct md_args *a, const char *lng)
-{
-	int i = md_args_find(a, lng);
-	return i >= 0 && a->vals[i].n ? a->vals[i].v[a->vals[i].n - 1] : NULL;
-}
-
-static int md_flag(const struct md_args *a, const char *lng)
-{
-	const char *v = md_opt(a, lng);
-	return v && strcmp(v, "false") != 0;
-}
-
-static const struct md_strv *md_optv(const struct md_args *a, const char *lng)
-{
-	static const struct md_strv empty;
-	int i = md_args_find(a, lng);
-	return i >= 0 ? &a->vals[i] : &empty;
-}
-
-static int md_args_parse(struct md_args *a, const struct md_optdef *defs, int argc, char **argv, int stop_at_pos)
-{
-	a->defs = defs;
-	for (a->ndefs = 0; defs && defs[a->ndefs].lng; a->ndefs++)
-		;
-	a->vals = md_alloc((a->ndefs + 1) * sizeof *a->vals);
-	int only_pos = 0;
-	for (int i = 0; i < argc; i++) {
-		char *s = argv[i];
-		if (only_pos || s[0] != '-' || s[1] == 0) {
-			md_strv_push(&a->pos, s);
-			if (stop_at_pos)
-				only_pos = 1;
-			continue;
-		}
-		if (strcmp(s, "--") == 0) {
-			only_pos = 1;
-			continue;
-		}
-		if (s[1] == '-') {
-			char *name = s + 2, *eq = strchr(name, '=');
-			size_t nl = eq ? (size_t)(eq - name) : strlen(name);
-			size_t k;
-			for (k = 0; k < a->ndefs; k++)
-				if (strlen(defs[k].lng) == nl && strncmp(defs[k].lng, name, nl) == 0)
-					break;
-			if (k == a->ndefs)
-				return md_err("unknown flag: --%.*s", (int)nl, name);
-			const char *val;
-			if (defs[k].arg) {
-				if (eq)
-					val = eq + 1;
-				else if (i + 1 < argc)
-					val = argv[++i];
-				else
-					return md_err("flag needs an argument: --%s", defs[k].lng);
-			} else {
-				val = eq ? eq + 1 : "true";
-				if (strcmp(val, "true") && strcmp(val, "false") && strcmp(val, "1") && strcmp(val, "0"))
-					return md_err("invalid argument \"%s\" for \"--%s\" flag: expected true or false", val,
-					              defs[k].lng);
-				if (strcmp(val, "0") == 0)
-					val = "false";
-			}
-			md_strv_push(&a->vals[k], val);
-			continue;
-		}
-		for (char *p = s + 1; *p; p++) {
-			size_t k;
-			for (k = 0; k < a->ndefs; k++)
-				if (defs[k].shrt == *p)
-					break;
-			if (k == a->ndefs)
-				return md_err("unknown shorthand flag: '%c' in %s", *p, s);
-			if (!defs[k].arg) {
-				md_strv_push(&a->vals[k], "true");
-				continue;
-			}
-			const char *val;
-			if (p[1])
-				val = p[1] == '=' ? p + 2 : p + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else
-				return md_err("flag needs an argument: '%c' in %s", *p, s);
-			md_strv_push(&a->vals[k], val);
-			break;
-		}
-	}
-	return 0;
-}
-
-static void md_args_free(struct md_args *a)
-{
-	for (size_t i = 0; i < a->ndefs; i++)
-		md_strv_free(&a->vals[i]);
-	free(a->vals);
-	md_strv_free(&a->pos);
-}
-
-/* Print md_errmsg as "minidock: CMD: message" and return code. */
-static int md_fail(int code)
-{
-	if (md_out_mux) { /* an API stream: the error in its stderr frames */
-		char *l = md_asprintf("minidock: %s: %s\n", md_cmdname, md_errmsg);
-		md_out(2, l, strlen(l));
-		free(l);
-		return code;
-	}
-	fprintf(stderr, "minidock: %s: %s\n", md_cmdname, md_errmsg);
-	return code;
-}
-
-/* prune's report: "Deleted X:" and the IDs, then the space reclaimed */
-static void md_prune_report(const char *what, const struct md_strv *gone, uint64_t reclaimed)
-{
-	char sz[32];
-	md_human_size(sz, sizeof sz, (double)reclaimed);
-	if (gone->n) {
-		printf("Deleted %s:\n", what);
-		for (size_t i = 0; i < gone->n; i++)
-			printf("%s\n", gone->v[i]);
-		printf("\n");
-	}
-	printf("Total reclaimed space: %s\n", sz);
-}
-
-/* Print a --format template over each value; one line each. */
-static int md_format_print(const char *tmpl, const struct md_json *v)
-{
-	struct md_sb b = {0};
-	if (md_tmpl_render(tmpl, v, &b) < 0) {
-		md_sb_free(&b);
+	struct sockaddr_un sa;
+	int dfd = md_ctr_sockaddr(id, &sa);
+	int fd = dfd < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int cr = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	if (dfd >= 0)
+		close(dfd);
+	if (fd < 0 || cr < 0) {
+		md_errno("connect to the monitor of container %.12s", id);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	puts(md_sb_str(&b));
-	md_sb_free(&b);
-	return 0;
-}
-
-/**** 20 image commands *****************************************************/
-
-static void md_short_id(const char *id, char out[13])
-{
-	snprintf(out, 13, "%.12s", md_startswith(id, "sha256:") ? id + 7 : id);
-}
-
-static struct md_json *md_image_config(const char *id)
-{
-	struct md_json *c = md_blob_json(id);
-	if (!c)
-		md_err_wrap("image %.19s", id);
-	return c;
-}
-
-static time_t md_image_created(const struct md_json *cfg)
-{
-	time_t t = 0;
-	md_time_parse(md_json_gets(cfg, "created"), &t);
-	return t;
-}
-
-static int md_index_or_fail(struct md_json **idx)
-{
-	*idx = md_index_read();
-	return *idx ? 0 : -1;
-}
-
-struct md_imgrow {
-	const char *id;
-	char *repo, *tag, *digest;
-	time_t created;
-	uint64_t size;
-};
-
-static int md_imgrow_cmp(const void *a, const void *b)
-{
-	const struct md_imgrow *x = a, *y = b;
-	if (x->created != y->created)
-		return x->created < y->created ? 1 : -1;
-	int c = strcmp(x->repo, y->repo);
-	return c ? c : strcmp(x->tag, y->tag);
-}
-
-static void md_split_tag(const char *fam, char **repo, char **tag)
-{
-	const char *c = strrchr(fam, ':');
-	const char *s = strrchr(fam, '/');
-	if (c && (!s || c > s)) {
-		*repo = md_strndup(fam, (size_t)(c - fam));
-		*tag = md_strdup(c + 1);
-	} else {
-		*repo = md_strdup(fam);
-		*tag = md_strdup("<none>");
+	if (md_frame_sends(fd, 'H', hello) < 0) {
+		close(fd);
+		return md_errno("talk to the monitor");
 	}
+	return fd;
 }
 
-static void md_images_tree(struct md_json *idx);
-
-static int md_cmd_images(struct md_args *a)
+/* Start the monitor (detached from us) with fd as its first client. */
+static int md_mon_spawn(const char *id, const char *hello)
 {
-	struct md_json *idx;
-	if (md_index_or_fail(&idx) < 0)
-		return md_fail(1);
-	if (md_flag(a, "tree")) {
-		md_images_tree(idx);
-		md_json_free(idx);
-		return 0;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return md_errno("socketpair");
+	fflush(NULL);
+	pid_t p = fork();
+	if (p < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return md_errno("fork");
 	}
-	int quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc"), digests = md_flag(a, "digests");
-	const char *fmt = md_opt(a, "format");
-	const char *want = a->pos.n ? a->pos.v[0] : NULL;
-	int dangling = -1;
-	const char *refpat = NULL;
-	const struct md_strv *filters = md_optv(a, "filter");
-	for (size_t i = 0; i < filters->n; i++) {
-		const char *f = filters->v[i];
-		if (md_startswith(f, "dangling="))
-			dangling = strcmp(f + 9, "true") == 0 || strcmp(f + 9, "1") == 0;
-		else if (md_startswith(f, "reference=")) {
-			refpat = f + 10;
-			if (md_path_match(refpat, "") < 0) {   /* matching "" checks the whole pattern */
-				md_json_free(idx);
-				md_err("invalid filter '%s': syntax error in pattern", f);
-				return md_fail(125);
-			}
-		} else {
-			md_json_free(idx);
-			md_err("invalid filter '%s' (supported: dangling=true|false, reference=PATTERN)", f);
-			return md_fail(125);
+	if (p == 0) {
+		/* double fork: the monitor must not be our child */
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		if (chdir("/") < 0)
+			_exit(125);
+		int nul = open("/dev/null", O_RDWR);
+		dup2(sv[1], 3);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		md_close_fds_from(4);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		char *argv[] = {"minidock", "--root", md_st.root, "--run-root", md_st.runroot, "__monitor", (char *)id, "3", NULL};
+		execv("/proc/self/exe", argv);
+		_exit(125);
+	}
+	close(sv[1]);
+	waitpid(p, NULL, 0);
+	if (md_frame_sends(sv[0], 'H', hello) < 0) {
+		close(sv[0]);
+		return md_errno("talk to the monitor");
+	}
+	return sv[0];
+}
+
+/* Wait for the monitor's verdict: 'A' started, 'F' failed (exit code in *code). */
+static int md_mon_await_start(int fd, int *code)
+{
+	for (;;) {
+		char type, buf[65536];
+		size_t n;
+		if (md_frame_recv(fd, &type, buf, sizeof buf, &n) < 0) {
+			*code = 125;
+			return md_err("the monitor went away while starting the container");
 		}
-	}
-	struct md_imgrow *rows = NULL;
-	size_t nrows = 0;
-	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
-		struct md_strv tags = {0};
-		md_image_tags(idx, im->key, &tags);
-		struct md_json *cfg = md_blob_json(im->key);
-		time_t created = md_image_created(cfg);
-		md_json_free(cfg);
-		uint64_t size = md_image_size(idx, im->key);
-		if (dangling == 1 && tags.n) {
-			md_strv_free(&tags);
+		if (type == 'A')
+			return 0;
+		if (type == 'N') {
+			fprintf(stderr, "minidock: %s: %s\n", md_cmdname, buf);
 			continue;
 		}
-		if (dangling == 0 && !tags.n) {
-			md_strv_free(&tags);
-			continue;
+		if (type == 'F') {
+			*code = atoi(buf);
+			const char *m = strchr(buf, ' ');
+			md_err("%s", m ? m + 1 : buf);
+			return -1;
 		}
-		for (size_t t = 0; t < (tags.n ? tags.n : 1); t++) {
-			struct md_imgrow r = {im->key, NULL, NULL, NULL, created, size};
-			if (tags.n) {
-				md_split_tag(tags.v[t], &r.repo, &r.tag);
-			} else {
-				r.repo = md_strdup("<none>");
-				r.tag = md_strdup("<none>");
-			}
-			if (want) {
-				char wrepo[600], wtag[200] = "";
-				struct md_ref ref;
-				if (md_ref_parse(want, &ref) < 0) {
-					free(r.repo);
-					free(r.tag);
-					continue;
-				}
-				md_ref_name(&ref, wrepo, sizeof wrepo);
-				snprintf(wtag, sizeof wtag, "%s", ref.tag);
-				if (strcmp(wrepo, r.repo) != 0 || (*wtag && strcmp(wtag, r.tag) != 0)) {
-					free(r.repo);
-					free(r.tag);
-					continue;
-				}
-			}
-			if (refpat) {
-				char *full = md_asprintf("%s:%s", r.repo, r.tag);
-				int ok = md_path_match(refpat, full) > 0 || md_path_match(refpat, r.repo) > 0;
-				free(full);
-				if (!ok) {
-					free(r.repo);
-					free(r.tag);
-					continue;
-				}
-			}
-			r.digest = md_strdup("<none>");
-			struct md_json *ds = md_json_get(im, "digests");
-			for (struct md_json *d = ds ? ds->child : NULL; d; d = d->next) {
-				const char *at = strchr(md_json_str(d) ? md_json_str(d) : "", '@');
-				if (at && (size_t)(at - d->s) == strlen(r.repo) && strncmp(d->s, r.repo, strlen(r.repo)) == 0) {
-					free(r.digest);
-					r.digest = md_strdup(at + 1);
-				}
-			}
-			rows = md_realloc(rows, (nrows + 1) * sizeof *rows);
-			rows[nrows++] = r;
-		}
-		md_strv_free(&tags);
-	}
-	if (nrows)
-		qsort(rows, nrows, sizeof *rows, md_imgrow_cmp);
-	struct md_table tab = {digests ? 6 : 5, {0}};
-	if (!quiet && !fmt) {
-		const char *hd[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
-		const char *hdd[] = {"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"};
-		md_table_add(&tab, digests ? hdd : hd);
-	}
-	struct md_strv seen = {0};
-	int rc = 0;
-	for (size_t i = 0; i < nrows; i++) {
-		struct md_imgrow *r = &rows[i];
-		char id[MD_DIGEST_LEN + 1], ago[64], size[32], at[64];
-		if (notrunc)
-			snprintf(id, sizeof id, "%s", r->id);
-		else
-			md_short_id(r->id, id);
-		md_time_ago(ago, sizeof ago, r->created);
-		md_human_size(size, sizeof size, (double)r->size);
-		if (quiet) {
-			if (!md_strv_has(&seen, id)) {
-				md_strv_push(&seen, id);
-				puts(id);
-			}
-		} else if (fmt) {
-			struct timespec ts = {r->created, 0};
-			md_time_format(at, sizeof at, &ts);
-			struct md_json *o = md_json_new(MD_J_OBJ);
-			md_json_sets(o, "Repository", r->repo);
-			md_json_sets(o, "Tag", r->tag);
-			md_json_sets(o, "ID", id);
-			md_json_sets(o, "Digest", r->digest);
-			md_json_sets(o, "CreatedSince", ago);
-			md_json_sets(o, "CreatedAt", at);
-			md_json_sets(o, "Size", size);
-			if (md_format_print(fmt, o) < 0)
-				rc = md_fail(125);
-			md_json_free(o);
-			if (rc)
-				break;
-		} else {
-			const char *row[] = {r->repo, r->tag, id, ago, size};
-			const char *rowd[] = {r->repo, r->tag, r->digest, id, ago, size};
-			md_table_add(&tab, digests ? rowd : row);
+		if (type == 'X') {
+			*code = atoi(buf);
+			return 0;
 		}
 	}
-	if (!quiet && !fmt)
-		md_table_print(&tab, stdout);
-	for (size_t i = 0; i < nrows; i++) {
-		free(rows[i].repo);
-		free(rows[i].tag);
-		free(rows[i].digest);
-	}
-	free(rows);
-	md_strv_free(&seen);
-	md_strv_free(&tab.cells);
-	md_json_free(idx);
-	return rc;
 }
 
-/* The layer graph: each chain under its parent, with the images it tops. */
-static void md_images_tree_node(struct md_json *idx, const char *chain, const char *prefix, int last, int depth)
+/* Is it running (monitor alive and the state says so)? */
+static int md_ctr_running(struct md_ctr *c)
 {
-	struct md_json *l = md_json_get(md_json_get(idx, "layers"), chain);
-	char size[32], users[16];
-	md_human_size(size, sizeof size, (double)md_json_geti(l, "size", 0));
-	struct md_sb imgs = {0};
-	int nusers = 0;
-	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
-		struct md_json *ls = md_json_get(im, "layers");
-		int uses = 0;
-		for (struct md_json *c = ls ? ls->child : NULL; c; c = c->next)
-			uses |= md_streq(md_json_str(c), chain);
-		nusers += uses;
-		if (!ls || !ls->last || !md_streq(md_json_str(ls->last), chain))
-			continue;
-		struct md_strv tags = {0};
-		md_image_tags(idx, im->key, &tags);
-		char sid[13];
-		md_short_id(im->key, sid);
-		if (!tags.n)
-			md_sb_printf(&imgs, "%s<none> (%s)", imgs.len ? ", " : "", sid);
-		for (size_t t = 0; t < tags.n; t++)
-			md_sb_printf(&imgs, "%s%s", imgs.len ? ", " : "", tags.v[t]);
-		md_strv_free(&tags);
-	}
-	snprintf(users, sizeof users, "%d", nusers);
-	char label[128];
-	snprintf(label, sizeof label, "%s%s%.19s", prefix, depth ? (last ? "└─ " : "├─ ") : "", chain);
-	printf("%-*s  %-9s %-6s %s\n", (int)(40 + (depth ? 4 : 0)), label, size, users, md_sb_str(&imgs));
-	md_sb_free(&imgs);
-	char *np = md_asprintf("%s%s", prefix, depth ? (last ? "   " : "│  ") : "");
-	struct md_strv kids = {0};
-	for (struct md_json *c = md_json_get(idx, "layers")->child; c; c = c->next)
-		if (md_streq(md_json_gets(c, "parent"), chain))
-			md_strv_push(&kids, c->key);
-	if (kids.n)
-		qsort(kids.v, kids.n, sizeof *kids.v, md_strcmp_p);
-	for (size_t i = 0; i < kids.n && depth < 200; i++)
-		md_images_tree_node(idx, kids.v[i], np, i + 1 == kids.n, depth + 1);
-	md_strv_free(&kids);
-	free(np);
+	const char *s = md_ctr_status_raw(c);
+	return (md_streq(s, "running") || md_streq(s, "restarting")) && md_ctr_monitor_alive(c->id);
 }
 
-static void md_images_tree(struct md_json *idx)
+static int md_ctr_paused(struct md_ctr *c)
 {
-	printf("%-40s  %-9s %-6s %s\n", "LAYER (CHAIN ID)", "SIZE", "USERS", "IMAGES");
-	struct md_strv roots = {0};
-	for (struct md_json *c = md_json_get(idx, "layers")->child; c; c = c->next)
-		if (!md_json_gets(c, "parent"))
-			md_strv_push(&roots, c->key);
-	if (roots.n)
-		qsort(roots.v, roots.n, sizeof *roots.v, md_strcmp_p);
-	for (size_t i = 0; i < roots.n; i++)
-		md_images_tree_node(idx, roots.v[i], "", i + 1 == roots.n, 0);
-	md_strv_free(&roots);
+	char *p = md_ctr_rpath(c->id, "paused");
+	int r = md_path_exists(p);
+	free(p);
+	return r;
 }
 
-/* Docker's image inspect document. */
-static struct md_json *md_image_inspect_json(struct md_json *idx, const char *id)
+/* lk: the container lock when the caller holds it, else -1 (taken here) */
+static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
 {
-	struct md_json *cfg = md_image_config(id);
-	if (!cfg)
-		return NULL;
-	struct md_json *rec = md_json_get(md_json_get(idx, "images"), id);
-	struct md_json *o = md_json_new(MD_J_OBJ);
-	md_json_sets(o, "Id", id);
-	struct md_strv tags = {0};
-	md_image_tags(idx, id, &tags);
-	struct md_json *rt = md_json_set(o, "RepoTags", md_json_new(MD_J_ARR));
-	for (size_t i = 0; i < tags.n; i++)
-		md_json_push(rt, md_json_newstr(tags.v[i]));
-	md_strv_free(&tags);
-	md_json_set(o, "RepoDigests", md_json_clone(md_json_get(rec, "digests") ? md_json_get(rec, "digests") : &(struct md_json){.t = MD_J_ARR}));
-	md_json_sets(o, "Parent", "");
-	md_json_sets(o, "Comment", md_json_gets(cfg, "comment") ? md_json_gets(cfg, "comment") : "");
-	md_json_sets(o, "Created", md_json_gets(cfg, "created") ? md_json_gets(cfg, "created") : "");
-	md_json_sets(o, "DockerVersion", md_json_gets(cfg, "docker_version") ? md_json_gets(cfg, "docker_version") : "");
-	md_json_sets(o, "Author", md_json_gets(cfg, "author") ? md_json_gets(cfg, "author") : "");
-	struct md_json *c = md_json_get(cfg, "config");
-	md_json_set(o, "Config", c ? md_json_clone(c) : md_json_new(MD_J_OBJ));
-	md_json_sets(o, "Architecture", md_json_gets(cfg, "architecture") ? md_json_gets(cfg, "architecture") : "");
-	if (md_json_gets(cfg, "variant"))
-		md_json_sets(o, "Variant", md_json_gets(cfg, "variant"));
-	md_json_sets(o, "Os", md_json_gets(cfg, "os") ? md_json_gets(cfg, "os") : "");
-	md_json_seti(o, "Size", (long long)md_image_size(idx, id));
-	struct md_json *gd = md_json_set(o, "GraphDriver", md_json_new(MD_J_OBJ));
-	struct md_json *data = md_json_set(gd, "Data", md_json_new(MD_J_OBJ));
-	struct md_sb lower = {0};
-	struct md_json *ls = md_image_layers(idx, id);
-	for (size_t i = ls ? ls->n : 0; i-- > 0;) {
-		char *p = md_layer_path(md_json_str(md_json_at(ls, i)));
-		md_sb_printf(&lower, "%s%s/diff", lower.len ? ":" : "", p);
-		free(p);
-	}
-	md_json_sets(data, "LowerDir", md_sb_str(&lower));
-	md_sb_free(&lower);
-	md_json_sets(gd, "Name", "overlay2");
-	struct md_json *rfs = md_json_set(o, "RootFS", md_json_new(MD_J_OBJ));
-	md_json_sets(rfs, "Type", "layers");
-	struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
-	md_json_set(rfs, "Layers", diffs ? md_json_clone(diffs) : md_json_new(MD_J_ARR));
-	struct md_json *meta = md_json_set(o, "Metadata", md_json_new(MD_J_OBJ));
-	const char *tt = md_json_gets(rec, "tagged");
-	md_json_sets(meta, "LastTagTime", tt ? tt : "0001-01-01T00:00:00Z");
-	md_json_free(cfg);
-	return o;
-}
-
-/* Print inspect results: a JSON array, or the template once per object. */
-static int md_inspect_print(struct md_json *arr, const char *fmt)
-{
-	if (fmt) {
-		for (struct md_json *c = arr->child; c; c = c->next)
-			if (md_format_print(fmt, c) < 0)
-				return -1;
-		return 0;
-	}
-	char *s = md_json_dump(arr, 4);
-	puts(s);
-	free(s);
-	return 0;
-}
-
-static int md_cmd_image_inspect(struct md_args *a)
-{
-	struct md_json *idx;
-	if (md_index_or_fail(&idx) < 0)
-		return md_fail(1);
-	struct md_json *arr = md_json_new(MD_J_ARR);
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[MD_DIGEST_LEN + 1];
-		struct md_json *o = NULL;
-		if (md_image_resolve(idx, a->pos.v[i], id) < 0 || !(o = md_image_inspect_json(idx, id))) {
-			rc = md_fail(1);
-			continue;
-		}
-		md_json_push(arr, o);
-	}
-	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
-		rc = md_fail(1);
-	else if (!arr->n && !md_opt(a, "format"))
-		puts("[]");
-	md_json_free(arr);
-	md_json_free(idx);
-	return rc;
-}
-
-static int md_cmd_inspect_ctr(struct md_args *a, int images_too);
-
-static int md_cmd_inspect(struct md_args *a)
-{
-	const char *type = md_opt(a, "type");
-	if (type && strcmp(type, "image") != 0 && strcmp(type, "container") != 0 && strcmp(type, "volume") != 0) {
-		md_err("unsupported --type \"%s\" (supported: container, image, volume)", type);
-		return md_fail(125);
-	}
-	return md_cmd_inspect_ctr(a, 1);
-}
-
-static void md_ellipsis(char *s, size_t max)
-{
-	/* Docker's stringutils.Ellipsis: keep max-1 characters and add "…" */
-	size_t n = 0, i = 0;
-	for (; s[i]; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80 && ++n > max - 1)
-			break;
-	if (!s[i])
+	const char *s = md_ctr_status_raw(c);
+	if (!(md_streq(s, "running") || md_streq(s, "restarting")) || md_ctr_monitor_alive(c->id))
 		return;
-	size_t rest = 0;
-	for (size_t k = i; s[k]; k++)
-		rest += ((unsigned char)s[k] & 0xc0) != 0x80;
-	if (n - 1 + rest <= max)
-		return;
-	strcpy(s + i, "…");
-}
-
-static int md_cmd_history(struct md_args *a)
-{
-	struct md_json *idx, *cfg = NULL;
-	char id[MD_DIGEST_LEN + 1];
-	if (md_index_or_fail(&idx) < 0 || md_image_resolve(idx, a->pos.v[0], id) < 0 || !(cfg = md_image_config(id))) {
-		md_json_free(idx);
-		return md_fail(1);
+	int lk = held >= 0 ? -1 : md_ctr_lock(c->id);
+	/* reread: someone may have done this already */
+	char *p = md_ctr_path(c->id, "state.json");
+	struct md_json *st = md_json_parse_file(p);
+	free(p);
+	if (st) {
+		md_json_free(c->st);
+		c->st = st;
 	}
-	int notrunc = md_flag(a, "no-trunc"), quiet = md_flag(a, "quiet");
-	int human = !md_opt(a, "human") || md_flag(a, "human");
-	const char *fmt = md_opt(a, "format");
-	struct md_json *hist = md_json_get(cfg, "history");
-	struct md_json *ls = md_image_layers(idx, id);
-	struct md_json *layers = md_json_get(idx, "layers");
-	/* one row per history entry; sizes from the layers in order */
-	size_t nh = md_json_is(hist, MD_J_ARR) ? hist->n : 0;
-	size_t nrow = nh ? nh : (ls ? ls->n : 0);
-	struct md_table tab = {5, {0}};
-	if (!quiet && !fmt)
-		md_table_add(&tab, (const char *[]){"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"});
-	char **cells = md_alloc(nrow * 5 * sizeof *cells + 1);
-	size_t li = 0;
-	for (size_t r = 0; r < nrow; r++) {
-		struct md_json *h = nh ? md_json_at(hist, r) : NULL;
-		uint64_t size = 0;
-		if (!nh || !md_json_is(md_json_get(h, "empty_layer"), MD_J_TRUE)) {
-			const char *chain = md_json_str(md_json_at(ls, li++));
-			size = (uint64_t)md_json_geti(md_json_get(layers, chain ? chain : ""), "size", 0);
-		}
-		char ago[64] = "", sz[32];
-		time_t t = 0;
-		if (md_time_parse(md_json_gets(h, "created"), &t) == 0)
-			human ? md_time_ago(ago, sizeof ago, t) : (void)snprintf(ago, sizeof ago, "%s", md_json_gets(h, "created"));
-		if (human)
-			md_human_size(sz, sizeof sz, (double)size);
-		else
-			snprintf(sz, sizeof sz, "%" PRIu64, size);
-		char by[4096];
-		snprintf(by, sizeof by, "%s", md_json_gets(h, "created_by") ? md_json_gets(h, "created_by") : "");
-		for (char *p = by; *p; p++)
-			if (*p == '\n' || *p == '\t')
-				*p = ' ';
-		if (!notrunc)
-			md_ellipsis(by, 45);
-		char sid[MD_DIGEST_LEN + 1];
-		if (notrunc)
-			snprintf(sid, sizeof sid, "%s", id);
-		else
-			md_short_id(id, sid);
-		cells[r * 5] = md_strdup(r + 1 == nrow ? sid : "<missing>");
-		cells[r * 5 + 1] = md_strdup(ago);
-		cells[r * 5 + 2] = md_strdup(by);
-		cells[r * 5 + 3] = md_strdup(sz);
-		cells[r * 5 + 4] = md_strdup(md_json_gets(h, "comment") ? md_json_gets(h, "comment") : "");
-	}
-	int rc = 0;
-	for (size_t r = nrow; r-- > 0;) { /* newest first */
-		if (quiet)
-			puts(cells[r * 5]);
-		else if (fmt) {
-			struct md_json *o = md_json_new(MD_J_OBJ);
-			md_json_sets(o, "ID", cells[r * 5]);
-			md_json_sets(o, "CreatedSince", cells[r * 5 + 1]);
-			md_json_sets(o, "CreatedBy", cells[r * 5 + 2]);
-			md_json_sets(o, "Size", cells[r * 5 + 3]);
-			md_json_sets(o, "Comment", cells[r * 5 + 4]);
-			if (!rc && md_format_print(fmt, o) < 0)
-				rc = md_fail(125);
-			md_json_free(o);
-		} else
-			md_table_add(&tab, (const char *const *)&cells[r * 5]);
-	}
-	if (!quiet && !fmt)
-		md_table_print(&tab, stdout);
-	for (size_t i = 0; i < nrow * 5; i++)
-		free(cells[i]);
-	free(cells);
-	md_strv_free(&tab.cells);
-	md_json_free(cfg);
-	md_json_free(idx);
-	return rc;
-}
-
-/* Tag an image: target is NAME[:TAG] (normalized as Docker's). */
-static int md_image_tag(const char *image, const char *target)
-{
-	char tag[800], id[MD_DIGEST_LEN + 1];
-	if (md_ref_normalize_tag(target, tag, sizeof tag) < 0)
-		return -1;
-	if (md_store_lock() < 0)
-		return -1;
-	struct md_json *idx = md_index_read();
-	int r = -1;
-	if (idx && md_image_resolve(idx, image, id) == 0) {
-		char now[64];
-		md_time_now(now, sizeof now);
-		md_json_sets(md_json_get(idx, "tags"), tag, id);
-		md_json_sets(md_json_get(md_json_get(idx, "images"), id), "tagged", now);
-		r = md_index_write(idx);
-	}
-	md_json_free(idx);
-	md_store_unlock();
-	return r;
-}
-
-static int md_cmd_tag(struct md_args *a)
-{
-	return md_image_tag(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
-}
-
-/* Is `name` a reference to a tag (as opposed to an image ID or prefix)? */
-static int md_is_tag_ref(struct md_json *idx, const char *name)
-{
-	char fam[800];
-	struct md_ref r;
-	if (md_startswith(name, "sha256:") || md_ref_parse(name, &r) < 0 || r.digest[0])
-		return 0;
-	md_ref_familiar(&r, fam, sizeof fam);
-	return md_json_gets(md_json_get(idx, "tags"), fam) != NULL;
-}
-
-/* Remove one name; deletions are appended to gone for md_store_delete. */
-static int md_rmi_one(struct md_json *idx, const char *name, int force, struct md_strv *gone, struct md_sb *out)
-{
-	char id[MD_DIGEST_LEN + 1], fam[800];
-	if (md_image_resolve(idx, name, id) < 0)
-		return -1;
-	struct md_strv tags = {0};
-	md_image_tags(idx, id, &tags);
-	const char *user = NULL;
-	int used = md_image_in_use(idx, id, &user);
-	char sid[13];
-	md_short_id(id, sid);
-	int r = 0;
-	if (md_is_tag_ref(idx, name)) {
-		struct md_ref ref;
-		md_ref_parse(name, &ref);
-		md_ref_familiar(&ref, fam, sizeof fam);
-		if (tags.n == 1 && used && !force) {
-			r = md_errk(MD_EK_CONFLICT, "conflict: unable to remove repository reference \"%s\" (must force) - container %.12s is using its referenced image %s",
-			           name, user, sid);
-			goto out;
-		}
-		md_json_del(md_json_get(idx, "tags"), fam);
-		md_sb_printf(out, "Untagged: %s\n", fam);
-		if (tags.n > 1 || used)
-			goto out;
-	} else {
-		if (tags.n > 1 && !force) {
-			r = md_errk(MD_EK_CONFLICT, "conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", sid);
-			goto out;
-		}
-		if (used && !force) {
-			r = md_errk(MD_EK_CONFLICT, "conflict: unable to delete %s (must be forced) - image is being used by container %.12s", sid, user);
-			goto out;
-		}
-		for (size_t i = 0; i < tags.n; i++) {
-			md_json_del(md_json_get(idx, "tags"), tags.v[i]);
-			md_sb_printf(out, "Untagged: %s\n", tags.v[i]);
-		}
-		if (used)
-			goto out; /* kept, untagged, until its containers are gone */
-	}
-	size_t before = gone->n;
-	md_index_drop_image(idx, id, gone);
-	md_sb_printf(out, "Deleted: %s\n", id);
-	for (size_t i = before; i < gone->n; i++)
-		if (gone->v[i][0] != '/')
-			md_sb_printf(out, "Deleted: %s\n", gone->v[i]);
-out:
-	md_strv_free(&tags);
-	return r;
-}
-
-/* Remove images (names, IDs or tags): all in one index change; what was
- * untagged and deleted goes to out as "Untagged: X" / "Deleted: X" lines,
- * once the change is stored.  The first failure's error, or 0; the other
- * names are still removed. */
-static int md_image_remove(char *const *names, size_t n, int force, struct md_sb *out)
-{
-	struct md_sess sess;
-	if (md_store_lock_change(&sess) < 0)
-		return -1;
-	struct md_json *idx = md_index_read();
-	int r = idx ? 0 : -1, changed = 0;
-	struct md_strv gone = {0};
-	struct md_sb did = {0};
-	struct md_error first = {0};
-	for (size_t i = 0; idx && i < n; i++) {
-		if (md_rmi_one(idx, names[i], force, &gone, &did) == 0)
-			changed = 1;
-		else if (r == 0)
-			r = -1, first = md_error;
-	}
-	if (changed && md_index_write(idx) < 0) {
-		r = -1;
-	} else {
-		if (changed) {
-			md_store_delete(&gone);
-			md_sb_puts(out, md_sb_str(&did));
-		}
-		if (r < 0)
-			md_error = first;
-	}
-	md_sb_free(&did);
-	md_strv_free(&gone);
-	md_json_free(idx);
-	md_store_unlock_change(&sess);
-	return r;
-}
-
-static int md_cmd_rmi(struct md_args *a)
-{
-	struct md_sb out = {0};
-	int rc = 0;
-	/* one at a time, so that each failure gets its line */
-	for (size_t i = 0; i < a->pos.n; i++)
-		if (md_image_remove(&a->pos.v[i], 1, md_flag(a, "force"), &out) < 0)
-			rc = md_fail(1);
-	fputs(md_sb_str(&out), stdout);
-	md_sb_free(&out);
-	return rc;
-}
-
-static int md_confirm(const char *warning)
-{
-	fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
-	char line[32];
-	if (!fgets(line, sizeof line, stdin))
-		return 0;
-	return line[0] == 'y' || line[0] == 'Y';
-}
-
-/* Remove unused images: untagged ones, or all without a container.  What
- * goes is reported as "untagged: X" / "deleted: X" lines in gone. */
-static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
-{
-	struct md_sess sess;
-	*reclaimed = 0;
-	if (md_store_lock_change(&sess) < 0)
-		return -1;
-	struct md_json *idx = md_index_read();
-	if (!idx) {
-		md_store_unlock_change(&sess);
-		return -1;
-	}
-	struct md_strv files = {0}, ids = {0}, report = {0};
-	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
-		struct md_strv tags = {0};
-		md_image_tags(idx, im->key, &tags);
-		if ((all || !tags.n) && !md_image_in_use(idx, im->key, NULL))
-			md_strv_push(&ids, im->key);
-		md_strv_free(&tags);
-	}
-	for (size_t i = 0; i < ids.n; i++) {
-		struct md_strv tags = {0};
-		md_image_tags(idx, ids.v[i], &tags);
-		for (size_t t = 0; t < tags.n; t++) {
-			char *l = md_asprintf("untagged: %s", tags.v[t]);
-			md_strv_push(&report, l);
-			free(l);
-		}
-		md_strv_free(&tags);
-		size_t before = files.n;
-		struct md_json *layers = md_json_clone(md_json_get(idx, "layers"));
-		md_index_drop_image(idx, ids.v[i], &files);
-		char *l = md_asprintf("deleted: %s", ids.v[i]);
-		md_strv_push(&report, l);
-		free(l);
-		for (size_t k = before; k < files.n; k++)
-			if (files.v[k][0] != '/') {
-				l = md_asprintf("deleted: %s", files.v[k]);
-				md_strv_push(&report, l);
-				free(l);
-				*reclaimed += (uint64_t)md_json_geti(md_json_get(layers, files.v[k]), "size", 0);
-			}
-		md_json_free(layers);
-	}
-	int r = ids.n ? md_index_write(idx) : 0;
-	if (r == 0) {
-		md_store_delete(&files);
-		for (size_t i = 0; i < report.n; i++)
-			md_strv_push(gone, report.v[i]);
-	} else {
-		*reclaimed = 0;
-	}
-	md_strv_free(&report);
-	md_strv_free(&files);
-	md_strv_free(&ids);
-	md_json_free(idx);
-	md_store_unlock_change(&sess);
-	return r;
-}
-
-static int md_cmd_image_prune(struct md_args *a)
-{
-	int all = md_flag(a, "all");
-	if (!md_flag(a, "force") &&
-	    !md_confirm(all ? "WARNING! This will remove all images without at least one container associated to them."
-	                    : "WARNING! This will remove all dangling images."))
-		return 0;
-	struct md_strv gone = {0};
-	uint64_t reclaimed;
-	if (md_image_prune(all, &gone, &reclaimed) < 0) {
-		md_strv_free(&gone);
-		return md_fail(1);
-	}
-	md_prune_report("Images", &gone, reclaimed);
-	md_strv_free(&gone);
-	return 0;
-}
-
-static void md_df_containers(struct md_json *idx, uint64_t out[4]);
-static void md_df_volumes(struct md_json *idx, uint64_t out[4]);
-
-static int md_cmd_system_df(struct md_args *a)
-{
-	(void)a;
-	struct md_json *idx;
-	if (md_index_or_fail(&idx) < 0)
-		return md_fail(1);
-	size_t nimg = 0, active = 0;
-	uint64_t total = 0, used = 0;
-	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
-		nimg++;
-		active += md_image_in_use(idx, im->key, NULL);
-	}
-	/* layers are shared: count each once; used if an active image has it */
-	for (struct md_json *l = md_json_get(idx, "layers")->child; l; l = l->next) {
-		uint64_t sz = (uint64_t)md_json_geti(l, "size", 0);
-		total += sz;
-		for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
-			struct md_json *ls = md_json_get(im, "layers");
-			int has = 0;
-			for (struct md_json *c = ls ? ls->child : NULL; c; c = c->next)
-				has |= md_streq(md_json_str(c), l->key);
-			if (has && md_image_in_use(idx, im->key, NULL)) {
-				used += sz;
-				break;
-			}
-		}
-	}
-	char n1[16], n2[16], s1[32], s2[32], s3[48];
-	snprintf(n1, sizeof n1, "%zu", nimg);
-	snprintf(n2, sizeof n2, "%zu", active);
-	md_human_size(s1, sizeof s1, (double)total);
-	md_human_size(s2, sizeof s2, (double)(total - used));
-	snprintf(s3, sizeof s3, "%s (%d%%)", s2, total ? (int)((total - used) * 100 / total) : 0);
-	struct md_table tab = {5, {0}};
-	md_table_add(&tab, (const char *[]){"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"});
-	md_table_add(&tab, (const char *[]){"Images", n1, n2, s1, s3});
-	uint64_t cn[4], vn[4];
-	md_df_containers(idx, cn);
-	md_df_volumes(idx, vn);
-	char c1[16], c2[16], c3[32], c4[48], v1[16], v2[16], v3[32], v4[48], tmp[32];
-	snprintf(c1, sizeof c1, "%llu", (unsigned long long)cn[0]);
-	snprintf(c2, sizeof c2, "%llu", (unsigned long long)cn[1]);
-	md_human_size(c3, sizeof c3, (double)cn[2]);
-	md_human_size(tmp, sizeof tmp, (double)cn[3]);
-	snprintf(c4, sizeof c4, "%s (%d%%)", tmp, cn[2] ? (int)(cn[3] * 100 / cn[2]) : 0);
-	snprintf(v1, sizeof v1, "%llu", (unsigned long long)vn[0]);
-	snprintf(v2, sizeof v2, "%llu", (unsigned long long)vn[1]);
-	md_human_size(v3, sizeof v3, (double)vn[2]);
-	md_human_size(tmp, sizeof tmp, (double)vn[3]);
-	snprintf(v4, sizeof v4, "%s (%d%%)", tmp, vn[2] ? (int)(vn[3] * 100 / vn[2]) : 0);
-	md_table_add(&tab, (const char *[]){"Containers", c1, c2, c3, cn[2] ? c4 : "0B"});
-	md_table_add(&tab, (const char *[]){"Local Volumes", v1, v2, v3, vn[2] ? v4 : "0B"});
-	md_table_add(&tab, (const char *[]){"Build Cache", "0", "0", "0B", "0B"});
-	md_table_print(&tab, stdout);
-	md_json_free(idx);
-	return 0;
-}
-
-/* ---- system check ---- */
-
-struct md_check {
-	int repair;
-	int problems, repaired;
-};
-
-static MD_PRINTF(2, 3) void md_check_problem(struct md_check *ck, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	printf("%s: ", ck->repair ? "repairing" : "problem");
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	ck->problems++;
-}
-
-/* Verify one stored layer: files present and the tar rebuilds to its DiffID. */
-static int md_check_layer(struct md_json *l, const char *chain)
-{
-	char *dir = md_layer_path(chain);
-	char got[MD_DIGEST_LEN + 1];
-	uint64_t size = 0;
-	int r = md_layer_rebuild(dir, -1, NULL, got, &size);
-	free(dir);
-	if (r < 0)
-		return -1;
-	if (!md_streq(got, md_json_gets(l, "diff")))
-		return md_err("content rebuilds to %s, expected %s", got, md_json_gets(l, "diff"));
-	if ((long long)size != md_json_geti(l, "tar_size", -1))
-		return md_err("content rebuilds to %" PRIu64 " bytes, expected %lld", size, md_json_geti(l, "tar_size", -1));
-	return 0;
-}
-
-/* Rebuild an index from what is on disk: config blobs whose layers all exist. */
-static struct md_json *md_check_rebuild_index(void)
-{
-	struct md_json *idx = md_json_new(MD_J_OBJ);
-	md_json_seti(idx, "version", 1);
-	static const char *const secs[] = {"images", "layers", "tags", "containers"};
-	for (size_t i = 0; i < MD_ARRAY_LEN(secs); i++)
-		md_index_section(idx, secs[i]);
-	char *bd = md_sp("blobs/sha256");
-	DIR *d = opendir(bd);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (!md_hex64_valid(de->d_name))
-			continue;
-		char dg[MD_DIGEST_LEN + 1];
-		snprintf(dg, sizeof dg, "sha256:%.64s", de->d_name);
-		struct md_json *cfg = md_blob_json(dg);
-		struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
-		if (md_json_is(diffs, MD_J_ARR)) {
-			char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
-			struct md_json *chains = md_json_new(MD_J_ARR);
-			int ok = 1;
-			for (struct md_json *x = diffs->child; x && ok; x = x->next) {
-				if (!md_digest_valid(md_json_str(x))) {
-					ok = 0;
-					break;
-				}
-				md_chain_id(parent, x->s, chain);
-				char *lp = md_layer_path(chain);
-				char *mp = md_asprintf("%s/layer.json", lp);
-				struct md_json *meta = md_path_exists(mp) ? md_json_parse_file(mp) : NULL;
-				free(mp);
-				free(lp);
-				if (!meta || !md_streq(md_json_gets(meta, "diff"), x->s)) {
-					ok = 0;
-				} else if (!md_json_get(md_json_get(idx, "layers"), chain)) {
-					md_index_add_layer(idx, chain, *parent ? parent : NULL, x->s,
-					                   (uint64_t)md_json_geti(meta, "size", 0), (uint64_t)md_json_geti(meta, "tar_size", 0));
-				}
-				md_json_free(meta);
-				md_json_push(chains, md_json_newstr(chain));
-				strcpy(parent, chain);
-			}
-			if (ok) {
-				struct md_json *rec = md_json_set(md_json_get(idx, "images"), dg, md_json_new(MD_J_OBJ));
-				md_json_set(rec, "layers", chains);
-			} else {
-				md_json_free(chains);
-			}
-		}
-		md_json_free(cfg);
-	}
-	if (d)
-		closedir(d);
-	free(bd);
-	md_err_clear();
-	return idx;
-}
-
-static int md_cmd_system_check(struct md_args *a)
-{
-	struct md_check ck = {md_flag(a, "repair"), 0, 0};
-	int quick = md_flag(a, "quick");
-	if (!md_path_exists(md_st.root)) {
-		printf("store %s is empty\n", md_st.root);
-		return 0;
-	}
-	/* what dead writers left is swept as by any command, not judged */
-	struct md_strv swept = {0};
-	md_st.swept = &swept;
-	int locked = md_store_lock();
-	md_st.swept = NULL;
-	for (size_t i = 0; i < swept.n; i++)
-		printf("note: %s: left by a command that died, removed\n", swept.v[i]);
-	md_strv_free(&swept);
-	if (locked < 0)
-		return md_fail(1);
-	int changed = 0;
-	struct md_json *idx = md_index_read();
-	if (!idx) {
-		md_check_problem(&ck, "%s", md_errmsg);
-		if (!ck.repair)
-			goto done;
-		idx = md_check_rebuild_index();
-		changed = 1;
-	}
-	struct md_json *images = md_json_get(idx, "images"), *layers = md_json_get(idx, "layers");
-	struct md_json *tags = md_json_get(idx, "tags");
-	struct md_strv badlayers = {0}, gone = {0};
-	/* layers: present and intact, parents known */
-	for (struct md_json *l = layers->child; l; l = l->next) {
-		const char *parent = md_json_gets(l, "parent");
-		if (!md_digest_valid(l->key) || !md_digest_valid(md_json_gets(l, "diff"))) {
-			md_check_problem(&ck, "layer %.80s: malformed index entry", l->key);
-			md_strv_push(&badlayers, l->key);
-			continue;
-		}
-		if (parent && !md_json_get(layers, parent)) {
-			md_check_problem(&ck, "layer %s: parent %s is missing", l->key, parent);
-			md_strv_push(&badlayers, l->key);
-			continue;
-		}
-		char *dir = md_layer_path(l->key);
-		char *diff = md_asprintf("%s/diff", dir);
-		int present = md_path_exists(diff);
-		free(diff);
-		free(dir);
-		if (!present) {
-			md_check_problem(&ck, "layer %s: directory is missing", l->key);
-			md_strv_push(&badlayers, l->key);
-		} else if (!quick && md_check_layer(l, l->key) < 0) {
-			md_check_problem(&ck, "layer %s: %s", l->key, md_errmsg);
-			md_strv_push(&badlayers, l->key);
-		}
-	}
-	/* a layer whose parent is bad is bad too */
-	for (int again = 1; again;) {
-		again = 0;
-		for (struct md_json *l = layers->child; l; l = l->next)
-			if (!md_strv_has(&badlayers, l->key) && md_json_gets(l, "parent") &&
-			    md_strv_has(&badlayers, md_json_gets(l, "parent"))) {
-				md_strv_push(&badlayers, l->key);
-				again = 1;
-			}
-	}
-	/* images: config present and matching, layers consistent */
-	struct md_strv badimages = {0};
-	for (struct md_json *im = images->child; im; im = im->next) {
-		char got[MD_DIGEST_LEN + 1];
-		char *cp = md_digest_valid(im->key) ? md_blob_path(im->key) : NULL;
-		struct md_json *ls = md_json_get(im, "layers");
-		struct md_json *cfg = NULL;
-		const char *why = NULL;
-		if (!cp)
-			why = "malformed image ID";
-		else if (md_sha256_file(cp, got, NULL) < 0)
-			why = "config blob is missing";
-		else if (strcmp(got, im->key) != 0)
-			why = "config blob is corrupt";
-		else if (!(cfg = md_json_parse_file(cp)))
-			why = "config blob is not valid JSON";
-		free(cp);
-		if (!why) {
-			struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
-			char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
-			if (!md_json_is(diffs, MD_J_ARR) || !md_json_is(ls, MD_J_ARR) || diffs->n != ls->n)
-				why = "layer list does not match its config";
-			for (size_t i = 0; !why && i < diffs->n; i++) {
-				const char *d = md_json_str(md_json_at(diffs, i));
-				const char *c = md_json_str(md_json_at(ls, i));
-				if (!md_digest_valid(d) || !c) {
-					why = "layer list does not match its config";
-					break;
-				}
-				md_chain_id(parent, d, chain);
-				if (strcmp(chain, c) != 0)
-					why = "layer list does not match its config";
-				else if (!md_json_get(layers, c))
-					why = "a layer is missing";
-				else if (md_strv_has(&badlayers, c))
-					why = "a layer is damaged";
-				strcpy(parent, chain);
-			}
-		}
-		md_json_free(cfg);
-		if (why) {
-			md_check_problem(&ck, "image %s: %s", im->key, why);
-			md_strv_push(&badimages, im->key);
-		}
-	}
-	for (struct md_json *t = tags->child; t; t = t->next)
-		if (!md_json_get(images, md_json_str(t) ? md_json_str(t) : "")) {
-			md_check_problem(&ck, "tag %s: names a missing image", t->key);
-			if (ck.repair) {
-				md_json_del(tags, t->key);
-				changed = 1;
-				t = tags->child;
-				if (!t)
-					break;
-			}
-		}
-	/* containers: every index entry has its directory and image, every
-	 * directory an index entry */
-	struct md_json *ctrs = md_index_section(idx, "containers");
-	for (struct md_json *ce = ctrs->child, *next; ce; ce = next) {
-		next = ce->next;
-		char *cp = md_sp("containers/%s/config.json", ce->key);
-		int present = md_path_exists(cp);
-		free(cp);
-		if (!present) {
-			md_check_problem(&ck, "container %.12s: its directory is missing", ce->key);
-			if (ck.repair) {
-				md_json_del(ctrs, ce->key);
-				changed = 1;
-			}
-		} else if (!md_json_get(images, md_json_gets(ce, "image") ? md_json_gets(ce, "image") : "")) {
-			md_check_problem(&ck, "container %.12s: its image %.19s is missing (remove the container)", ce->key,
-			                 md_json_gets(ce, "image") ? md_json_gets(ce, "image") : "?");
-		}
-	}
-	char *cdir = md_sp("containers");
-	DIR *cd = opendir(cdir);
-	struct dirent *cde;
-	while (cd && (cde = readdir(cd))) {
-		if (cde->d_name[0] == '.' || md_json_get(ctrs, cde->d_name))
-			continue;
-		md_check_problem(&ck, "containers/%s: not in the index (left by an interrupted command)", cde->d_name);
-		if (ck.repair) {
-			char *p = md_asprintf("%s/%s", cdir, cde->d_name);
-			md_rm_rf(p);
-			free(p);
-		}
-	}
-	if (cd)
-		closedir(cd);
-	free(cdir);
-	char *vdir = md_sp("volumes");
-	DIR *vd = opendir(vdir);
-	while (vd && (cde = readdir(vd))) {
-		if (!strcmp(cde->d_name, ".") || !strcmp(cde->d_name, ".."))
-			continue;
-		char *meta = md_asprintf("%s/%s/volume.json", vdir, cde->d_name);
-		if (md_startswith(cde->d_name, ".tmp-") && md_pid_alive(cde->d_name + 5)) {
-			printf("note: volumes/%s: a command is creating it right now\n", cde->d_name);
-		} else if (!md_path_exists(meta)) {
-			md_check_problem(&ck, "volumes/%s: an unfinished volume", cde->d_name);
-			if (ck.repair) {
-				char *p = md_asprintf("%s/%s", vdir, cde->d_name);
-				md_rm_rf(p);
-				free(p);
-			}
-		}
-		free(meta);
-	}
-	if (vd)
-		closedir(vd);
-	free(vdir);
-	if (ck.repair) {
-		for (size_t i = 0; i < badimages.n; i++) {
-			md_index_drop_image(idx, badimages.v[i], &gone);
-			changed = 1;
-		}
-		for (size_t i = 0; i < badlayers.n; i++) {
-			if (md_json_get(layers, badlayers.v[i])) {
-				md_json_del(layers, badlayers.v[i]);
-				md_strv_push(&gone, badlayers.v[i]);
-				changed = 1;
-			}
-		}
-	}
-	/* orphans: layer dirs and blobs nothing names, unfinished work in tmp/ */
-	char *ld = md_sp("layers");
-	DIR *d = opendir(ld);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char key[80];
-		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
-		if (md_hex64_valid(de->d_name) && md_json_get(layers, key))
-			continue;
-		if (md_hex64_valid(de->d_name) && md_store_pinned(key))
-			continue;
-		char *kp = md_hex64_valid(de->d_name) ? md_pull_keep_path(key) : NULL;
-		int kept = kp && md_path_exists(kp);
-		free(kp);
-		if (kept && !ck.repair) {
-			printf("note: layers/%s: kept for an interrupted pull to resume\n", de->d_name);
-			continue;
-		}
-		md_check_problem(&ck, "layers/%s: not in the index (left by an interrupted command)", de->d_name);
-		if (ck.repair && md_hex64_valid(de->d_name) && !md_strv_has(&gone, key))
-			md_strv_push(&gone, key);
-		else if (ck.repair) {
-			char *p = md_asprintf("%s/%s", ld, de->d_name);
-			md_rm_rf(p);
-			free(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	free(ld);
-	char *bd = md_sp("blobs/sha256");
-	d = opendir(bd);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char key[80];
-		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
-		struct md_json *im = md_json_get(images, key);
-		int named = im && !(ck.repair && md_strv_has(&badimages, key));
-		if (named && md_hex64_valid(de->d_name))
-			continue;
-		if (strstr(de->d_name, ".tmp-") && md_pid_alive(strstr(de->d_name, ".tmp-") + 5)) {
-			printf("note: blobs/sha256/%s: a command is writing it right now\n", de->d_name);
-			continue;
-		}
-		md_check_problem(&ck, "blobs/sha256/%s: not used by any image", de->d_name);
-		if (ck.repair) {
-			char *p = md_asprintf("%s/%s", bd, de->d_name);
-			unlink(p);
-			free(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	free(bd);
-	char *td = md_sp("tmp");
-	d = opendir(td);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *p = md_asprintf("%s/%s", td, de->d_name);
-		if ((md_startswith(de->d_name, "s-") && md_sess_is_alive(p)) ||
-		    (md_startswith(de->d_name, "trash-") && md_pid_alive(de->d_name + 6))) {
-			printf("note: tmp/%s: a command is working right now\n", de->d_name);
-		} else {
-			md_check_problem(&ck, "tmp/%s: unfinished work of an interrupted command", de->d_name);
-			if (ck.repair)
-				md_rm_rf(p);
-		}
-		free(p);
-	}
-	if (d)
-		closedir(d);
-	free(td);
-	d = opendir(md_st.root);
-	while (d && (de = readdir(d))) {
-		const char *t = strstr(de->d_name, ".tmp-");
-		if (!t)
-			continue;
-		long pid = strtol(t + 5, NULL, 10);
-		if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
-			printf("note: %s: a command is writing it right now\n", de->d_name);
-			continue;
-		}
-		md_check_problem(&ck, "%s: a temporary file of an interrupted write", de->d_name);
-		if (ck.repair) {
-			char *p = md_sp("%s", de->d_name);
-			unlink(p);
-			free(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	if (ck.repair && changed && md_index_write(idx) == 0)
-		changed = 0;
-	int np = md_net_reclaim(idx, ck.repair, 1);
-	ck.problems += np > 0 ? np : 0;
-	if (np < 0 || (ck.repair && changed && md_index_write(idx) < 0)) {
-		md_strv_free(&badlayers);
-		md_strv_free(&badimages);
-		md_strv_free(&gone);
-		md_json_free(idx);
-		md_store_unlock();
-		return md_fail(1);
-	}
-	if (ck.repair)
-		md_store_delete(&gone);
-	md_strv_free(&badlayers);
-	md_strv_free(&badimages);
-	md_strv_free(&gone);
-done:
-	md_json_free(idx);
-	md_store_unlock();
-	if (ck.problems == 0)
-		printf("store %s is consistent\n", md_st.root);
-	else if (ck.repair)
-		printf("repaired %d problem%s in %s\n", ck.problems, ck.problems == 1 ? "" : "s", md_st.root);
-	else
-		printf("%d problem%s found in %s (fix with: minidock system check --repair)\n", ck.problems,
-		       ck.problems == 1 ? "" : "s", md_st.root);
-	return ck.problems && !ck.repair ? 1 : 0;
-}
-
-/* ---- load, import, save, version ---- */
-
-static int md_cmd_load(struct md_args *a)
-{
-	const char *in = md_opt(a, "input");
-	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
-		return md_fail(125);
-	int fd = 0;
-	if (in && strcmp(in, "-") != 0) {
-		fd = open(in, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			md_errno("open %s", in);
-			return md_fail(1);
-		}
-	} else if (isatty(0)) {
-		md_err("requested load from stdin, but stdin is a terminal (use -i FILE or a pipe)");
-		return md_fail(1);
-	}
-	struct md_sb report = {0};
-	int r = md_load_fd(fd, &report); /* -q: there is no progress to suppress */
-	if (fd)
-		close(fd);
-	fputs(md_sb_str(&report), stdout);
-	md_sb_free(&report);
-	return r < 0 ? md_fail(1) : 0;
-}
-
-static int md_cmd_import(struct md_args *a)
-{
-	const char *src = a->pos.v[0];
-	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
-		return md_fail(125);
-	int fd = 0;
-	if (strcmp(src, "-") != 0) {
-		fd = open(src, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			md_errno("open %s", src);
-			return md_fail(1);
-		}
-	}
-	char id[MD_DIGEST_LEN + 1];
-	int r = md_import_fd(fd, a->pos.n > 1 ? a->pos.v[1] : NULL, md_opt(a, "message"), md_optv(a, "change"), id);
-	if (fd)
-		close(fd);
-	if (r < 0)
-		return md_fail(1);
-	puts(id);
-	return 0;
-}
-
-/* Write images (names, IDs or tags; a tag named is kept in the archive)
- * to fd as a docker-archive with an OCI layout, or an OCI layout alone. */
-static int md_image_save(char *const *names, size_t n, int fd, int oci)
-{
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return -1;
-	struct md_saveimg *imgs = md_alloc((n + 1) * sizeof *imgs);
-	size_t k, ni = 0;
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		char id[MD_DIGEST_LEN + 1], fam[800];
-		if ((r = md_image_resolve(idx, names[i], id)) < 0)
-			break;
-		for (k = 0; k < ni && strcmp(imgs[k].id, id) != 0; k++)
-			;
-		if (k == ni)
-			snprintf(imgs[ni++].id, sizeof imgs[0].id, "%s", id);
-		if (md_is_tag_ref(idx, names[i]) && md_ref_normalize_tag(names[i], fam, sizeof fam) == 0 &&
-		    !md_strv_has(&imgs[k].tags, fam))
-			md_strv_push(&imgs[k].tags, fam);
-	}
-	if (r == 0)
-		r = md_save_write(fd, idx, imgs, ni, oci);
-	for (k = 0; k < ni; k++)
-		md_strv_free(&imgs[k].tags);
-	free(imgs);
-	md_json_free(idx);
-	return r;
-}
-
-static int md_cmd_save(struct md_args *a)
-{
-	const char *out = md_opt(a, "output"), *format = md_opt(a, "format");
-	if (format && strcmp(format, "oci") != 0 && strcmp(format, "docker") != 0) {
-		md_errk(MD_EK_INVALID, "unsupported --format \"%s\" (supported: docker, oci)", format);
-		return md_fail(125);
-	}
-	if (!out && isatty(1)) {
-		md_errk(MD_EK_INVALID, "cowardly refusing to save to a terminal. Use the -o flag or redirect");
-		return md_fail(1);
-	}
-	/* a file appears whole or not at all */
-	char *tmp = out ? md_asprintf("%s.tmp-%d", out, (int)getpid()) : NULL;
-	int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
-	int r = fd < 0 ? md_errno("create %s", tmp) : md_image_save(a->pos.v, a->pos.n, fd, format && !strcmp(format, "oci"));
-	if (tmp && fd >= 0) {
-		if (r == 0 && (fsync(fd) < 0 || rename(tmp, out) < 0))
-			r = md_errno("write %s", out);
-		close(fd);
-		if (r < 0)
-			unlink(tmp);
-	}
-	free(tmp);
-	return r < 0 ? md_fail(1) : 0;
-}
-
-
-static int md_cmd_version(struct md_args *a)
-{
-	(void)a;
-	printf("minidock version %s\n", MD_VERSION);
-	printf("features:");
-	md_features_print(stdout);
-	printf("\nlibraries: libarchive %s, zlib %s", archive_version_details() ? ARCHIVE_VERSION_ONLY_STRING : "", zlibVersion());
-#if MD_FEATURE_ZSTD
-	printf(", zstd %s", ZSTD_versionString());
-#endif
-	printf(", BearSSL\nos/arch: linux/%s\n", md_host_arch());
-	return 0;
-}
-
-/**** 21 container commands *************************************************/
-/*
- * The engine functions (md_ctr_create, md_ctr_start, md_ctr_stop, ...)
- * take and give Docker's API shapes (a create request is {Config,
- * HostConfig}), so `minidock serve` can share them; the md_cmd_*
- * functions turn flags into those shapes and print results.
- */
-
-static int md_parse_signal(const char *s)
-{
-	static const struct { const char *n; int s; } sigs[] = {
-		{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"ILL", SIGILL}, {"TRAP", SIGTRAP},
-		{"ABRT", SIGABRT}, {"BUS", SIGBUS}, {"FPE", SIGFPE}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-		{"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
-#ifdef SIGSTKFLT /* not on MIPS */
-		{"STKFLT", SIGSTKFLT},
-#endif
-		{"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
-		{"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
-		{"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"PWR", SIGPWR},
-		{"SYS", SIGSYS}};
-	if (!s || !*s)
-		return -1;
-	if (isdigit((unsigned char)s[0])) {
-		char *e;
-		long v = strtol(s, &e, 10);
-		return *e || v <= 0 || v >= NSIG ? -1 : (int)v;
-	}
-	const char *n = (strncasecmp(s, "SIG", 3) == 0) ? s + 3 : s;
-	for (size_t i = 0; i < MD_ARRAY_LEN(sigs); i++)
-		if (strcasecmp(sigs[i].n, n) == 0)
-			return sigs[i].s;
-	if (strncasecmp(n, "RTMIN", 5) == 0 || strncasecmp(n, "RTMAX", 5) == 0) {
-		int base = toupper((unsigned char)n[3]) == 'I' ? SIGRTMIN : SIGRTMAX;
-		int off = n[5] ? atoi(n + 5) : 0;
-		int v = base + off;
-		return v > 0 && v < NSIG ? v : -1;
-	}
-	return -1;
-}
-
-/* ---- volumes ---- */
-
-static int md_volume_name_valid(const char *n)
-{
-	/* Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
-	return md_ctr_name_valid(n);
-}
-
-static char *md_volume_dir(const char *name)
-{
-	return md_sp("volumes/%s", name);
-}
-
-/* Create a named (or anonymous) volume if it does not exist. */
-static int md_volume_create(const char *name, const struct md_json *labels, int anonymous, int *created)
-{
-	if (!md_volume_name_valid(name))
-		return md_errk(MD_EK_INVALID, "invalid volume name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
-	char *vd = md_volume_dir(name);
-	char *meta = md_asprintf("%s/volume.json", vd);
-	int r = 0;
-	if (created)
-		*created = 0;
-	if (!md_path_exists(meta)) {
-		char *vroot = md_sp("volumes");
-		char *tmp = md_asprintf("%s/.tmp-%d-%s", vroot, (int)getpid(), name);
-		char *data = md_asprintf("%s/_data", tmp);
-		md_rm_rf(tmp);
-		struct md_json *j = md_json_new(MD_J_OBJ);
-		char now[64];
-		md_time_now(now, sizeof now);
-		md_json_sets(j, "CreatedAt", now);
-		md_json_sets(j, "Driver", "local");
-		md_json_set(j, "Labels", labels ? md_json_clone(labels) : md_json_new(MD_J_OBJ));
-		md_json_sets(j, "Mountpoint", "");
-		md_json_sets(j, "Name", name);
-		md_json_set(j, "Options", md_json_new(MD_J_OBJ));
-		md_json_sets(j, "Scope", "local");
-		if (anonymous)
-			md_json_set(j, "Anonymous", md_json_newbool(1));
-		char *s = md_json_dump(j, 0);
-		char *mp = md_asprintf("%s/volume.json", tmp);
-		if (md_mkdir_p(vroot, 0700) < 0 || md_mkdir_p(data, 0755) < 0 ||
-		    md_write_file_atomic(mp, s, strlen(s), 0600) < 0)
-			r = -1;
-		else if (rename(tmp, vd) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-			r = md_errno("create volume %s", name);
-		else if (created)
-			*created = 1;
-		if (r < 0 || md_path_exists(tmp))
-			md_rm_rf(tmp);
-		free(mp);
-		free(s);
-		md_json_free(j);
-		free(vroot);
-		free(tmp);
-		free(data);
-	}
-	free(meta);
-	free(vd);
-	return r;
-}
-
-static int md_volume_in_use(struct md_json *idx, const char *name, char *by, size_t bysz)
-{
-	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next) {
-		char *p = md_ctr_path(c->key, "config.json");
-		struct md_json *cfg = md_json_parse_file(p);
-		free(p);
-		struct md_json *ms = md_json_get(cfg, "Mounts");
-		int used = 0;
-		for (struct md_json *m = ms ? ms->child : NULL; m && !used; m = m->next)
-			used = md_streq(md_json_gets(m, "Type"), "volume") && md_streq(md_json_gets(m, "Name"), name);
-		md_json_free(cfg);
-		if (used) {
-			if (by)
-				snprintf(by, bysz, "%s", c->key);
-			md_err_clear();
-			return 1;
-		}
+	s = md_ctr_status_raw(c);
+	if ((md_streq(s, "running") || md_streq(s, "restarting")) && !md_ctr_monitor_alive(c->id)) {
+		char *rdir = md_ctr_rpath(c->id, NULL);
+		int crashed = md_path_exists(rdir);
+		md_cg_destroy(md_cgroup_parent(), c->id);
+		md_net_teardown(c->id, 8, 0);
+		md_rm_rf(rdir);
+		free(rdir);
+		md_json_sets(c->st, "Status", "exited");
+		md_json_seti(c->st, "Pid", 0);
+		md_json_seti(c->st, "ExitCode", crashed ? 137 : 255);
+		md_json_sets(c->st, "Error", crashed ? "the container's monitor died" : "the machine restarted while the container ran");
+		md_state_set_time(c->st, "FinishedAt");
+		md_ctr_save_state(c);
 	}
 	md_err_clear();
-	return 0;
+	if (lk >= 0)
+		close(lk);
 }
+
+static void md_ctr_reconcile(struct md_ctr *c)
+{
+	md_ctr_reconcile_locked(c, -1);
+}
+
+/* Docker's status word: created, running, paused, restarting, exited, dead. */
+static const char *md_ctr_state(struct md_ctr *c)
+{
+	md_ctr_reconcile(c);
+	const char *s = md_ctr_status_raw(c);
+	if (md_streq(s, "running") && md_ctr_paused(c))
+		return "paused";
+	return s;
+}
+
+/**** 19 engine: containers *************************************************/
+/*
+ * The engine: what minidock does to containers, whoever asks.  The CLI
+ * (sections 21-25) and the API (section 26) are front ends over it: they
+ * turn flags or HTTP requests into these calls, and the calls' results or
+ * errors into text or JSON.  An operation takes typed arguments (an ID, a
+ * spec struct, a create request in Docker's {Config, HostConfig} shape)
+ * and returns 0 or -1 with the error recorded (md_error: kind, errno,
+ * message; section 03); it prints nothing.  Streams (attach, logs, exec)
+ * write through md_out, which a front end points at a terminal or at an
+ * API client's socket.
+ *
+ * May call: sections 01-18.  Called by: 21-27.
+ */
 
 /* ---- create ---- */
-
-static struct md_json *md_jarr_strs(const struct md_strv *v)
-{
-	struct md_json *a = md_json_new(MD_J_ARR);
-	for (size_t i = 0; i < v->n; i++)
-		md_json_push(a, md_json_newstr(v->v[i]));
-	return a;
-}
 
 /* Set KEY=VALUE in an Env array: KEY's earlier value is replaced. */
 static void md_env_put(struct md_json *env, const char *kv)
@@ -18444,12 +17295,6 @@ static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_jso
 	free(p);
 	md_sb_free(&b);
 	return r;
-}
-
-static long md_ncpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? n : 1;
 }
 
 /* Check what Docker's daemon checks before it creates anything. */
@@ -18868,169 +17713,15 @@ out:
 	return r;
 }
 
-/* ---- monitor connections and lifecycle ---- */
+/* ---- start, stop, kill, pause, remove, rename ---- */
 
-static int md_mon_connect(const char *id, const char *hello)
+/* Resolve a container name; prints the error when it fails. */
+static int md_ctr_find(const char *name, char id[65])
 {
-	struct sockaddr_un sa;
-	int dfd = md_ctr_sockaddr(id, &sa);
-	int fd = dfd < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int cr = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof sa);
-	if (dfd >= 0)
-		close(dfd);
-	if (fd < 0 || cr < 0) {
-		md_errno("connect to the monitor of container %.12s", id);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (md_frame_sends(fd, 'H', hello) < 0) {
-		close(fd);
-		return md_errno("talk to the monitor");
-	}
-	return fd;
-}
-
-/* Start the monitor (detached from us) with fd as its first client. */
-static int md_mon_spawn(const char *id, const char *hello)
-{
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return md_errno("socketpair");
-	fflush(NULL);
-	pid_t p = fork();
-	if (p < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return md_errno("fork");
-	}
-	if (p == 0) {
-		/* double fork: the monitor must not be our child */
-		if (fork() != 0)
-			_exit(0);
-		setsid();
-		if (chdir("/") < 0)
-			_exit(125);
-		int nul = open("/dev/null", O_RDWR);
-		dup2(sv[1], 3);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		md_close_fds_from(4);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		char *argv[] = {"minidock", "--root", md_st.root, "--run-root", md_st.runroot, "__monitor", (char *)id, "3", NULL};
-		execv("/proc/self/exe", argv);
-		_exit(125);
-	}
-	close(sv[1]);
-	waitpid(p, NULL, 0);
-	if (md_frame_sends(sv[0], 'H', hello) < 0) {
-		close(sv[0]);
-		return md_errno("talk to the monitor");
-	}
-	return sv[0];
-}
-
-static void md_ctr_reconcile(struct md_ctr *c);
-
-/* Wait for the monitor's verdict: 'A' started, 'F' failed (exit code in *code). */
-static int md_mon_await_start(int fd, int *code)
-{
-	for (;;) {
-		char type, buf[65536];
-		size_t n;
-		if (md_frame_recv(fd, &type, buf, sizeof buf, &n) < 0) {
-			*code = 125;
-			return md_err("the monitor went away while starting the container");
-		}
-		if (type == 'A')
-			return 0;
-		if (type == 'N') {
-			fprintf(stderr, "minidock: %s: %s\n", md_cmdname, buf);
-			continue;
-		}
-		if (type == 'F') {
-			*code = atoi(buf);
-			const char *m = strchr(buf, ' ');
-			md_err("%s", m ? m + 1 : buf);
-			return -1;
-		}
-		if (type == 'X') {
-			*code = atoi(buf);
-			return 0;
-		}
-	}
-}
-
-/* Is it running (monitor alive and the state says so)? */
-static int md_ctr_running(struct md_ctr *c)
-{
-	const char *s = md_ctr_status_raw(c);
-	return (md_streq(s, "running") || md_streq(s, "restarting")) && md_ctr_monitor_alive(c->id);
-}
-
-static int md_ctr_paused(struct md_ctr *c)
-{
-	char *p = md_ctr_rpath(c->id, "paused");
-	int r = md_path_exists(p);
-	free(p);
+	struct md_json *idx = md_index_read();
+	int r = idx ? md_ctr_resolve(idx, name, id) : -1;
+	md_json_free(idx);
 	return r;
-}
-
-/* Docker's status word: created, running, paused, restarting, exited, dead. */
-static const char *md_ctr_state(struct md_ctr *c)
-{
-	md_ctr_reconcile(c);
-	const char *s = md_ctr_status_raw(c);
-	if (md_streq(s, "running") && md_ctr_paused(c))
-		return "paused";
-	return s;
-}
-
-/* A container that claims to run but whose monitor is gone (killed, or the
- * machine rebooted) is cleaned up and recorded as exited. */
-static void md_ctr_reconcile_locked(struct md_ctr *c, int lk);
-
-static void md_ctr_reconcile(struct md_ctr *c)
-{
-	md_ctr_reconcile_locked(c, -1);
-}
-
-/* lk: the container lock when the caller holds it, else -1 (taken here) */
-static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
-{
-	const char *s = md_ctr_status_raw(c);
-	if (!(md_streq(s, "running") || md_streq(s, "restarting")) || md_ctr_monitor_alive(c->id))
-		return;
-	int lk = held >= 0 ? -1 : md_ctr_lock(c->id);
-	/* reread: someone may have done this already */
-	char *p = md_ctr_path(c->id, "state.json");
-	struct md_json *st = md_json_parse_file(p);
-	free(p);
-	if (st) {
-		md_json_free(c->st);
-		c->st = st;
-	}
-	s = md_ctr_status_raw(c);
-	if ((md_streq(s, "running") || md_streq(s, "restarting")) && !md_ctr_monitor_alive(c->id)) {
-		char *rdir = md_ctr_rpath(c->id, NULL);
-		int crashed = md_path_exists(rdir);
-		md_cg_destroy(md_cgroup_parent(), c->id);
-		md_net_teardown(c->id, 8, 0);
-		md_rm_rf(rdir);
-		free(rdir);
-		md_json_sets(c->st, "Status", "exited");
-		md_json_seti(c->st, "Pid", 0);
-		md_json_seti(c->st, "ExitCode", crashed ? 137 : 255);
-		md_json_sets(c->st, "Error", crashed ? "the container's monitor died" : "the machine restarted while the container ran");
-		md_state_set_time(c->st, "FinishedAt");
-		md_ctr_save_state(c);
-	}
-	md_err_clear();
-	if (lk >= 0)
-		close(lk);
 }
 
 /* Start a created or stopped container; with *fdp the monitor stays
@@ -19113,64 +17804,60 @@ static int md_ctr_stop(const char *id, int secs)
 	return 0;
 }
 
-static int md_ctr_remove_files(struct md_ctr *c, int volumes)
+/* Stop (if it runs) and start again. */
+static int md_ctr_restart(const char *id, int secs)
 {
-	/* the index first: if that write fails, nothing is touched; then the
-	 * directory goes into the session, deleted with it (a crash between
-	 * the two leaves the session dead: the next command sweeps) */
-	struct md_sess sess;
-	if (md_store_lock_change(&sess) < 0)
+	int code;
+	if (md_ctr_stop(id, secs) < 0)
 		return -1;
-	struct md_json *idx = md_index_read();
-	int r = -1;
-	if (idx) {
-		md_json_del(md_json_get(idx, "containers"), c->id);
-		r = md_index_write(idx);
-	}
-	md_json_free(idx);
-	char *dir = md_ctr_path(c->id, NULL), *trash = md_asprintf("%s/c", sess.dir);
-	if (r == 0 && rename(dir, trash) < 0)
-		md_rm_rf(dir);
-	free(dir);
-	free(trash);
-	md_store_unlock();
-	if (r < 0) {
-		struct md_error keep = md_error;
-		md_sess_end(&sess);
-		md_error = keep;
+	return md_ctr_start(id, "", NULL, &code) < 0 ? -1 : 0;
+}
+
+/* Send sig to a running container's first process (through its monitor). */
+static int md_ctr_kill(const char *id, int sig)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
 		return -1;
-	}
-	md_cg_destroy(md_cgroup_parent(), c->id);
-	char *log = md_ctr_logpath(c->id);
-	for (int i = 0; i < 10; i++) {
-		char *p = i ? md_asprintf("%s.%d", log, i) : md_strdup(log);
-		unlink(p);
-		free(p);
-	}
-	free(log);
-	md_sess_end(&sess);
-	char *rdir = md_ctr_rpath(c->id, NULL);
-	md_rm_rf(rdir);
-	free(rdir);
-	if (volumes) {
-		struct md_json *ms = md_json_get(c->cfg, "Mounts");
-		for (struct md_json *m = ms ? ms->child : NULL; m; m = m->next) {
-			const char *vn = md_json_gets(m, "Name");
-			if (!md_streq(md_json_gets(m, "Type"), "volume") || !vn)
-				continue;
-			char *vd = md_volume_dir(vn), *meta = md_asprintf("%s/volume.json", vd);
-			struct md_json *vj = md_json_parse_file(meta);
-			struct md_json *ix = md_index_read();
-			if (md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE) && ix && !md_volume_in_use(ix, vn, NULL, 0) &&
-			    md_store_trash_rm(vd, vn) < 0)
-				md_rm_rf(vd);
-			md_json_free(ix);
-			md_json_free(vj);
-			free(meta);
-			free(vd);
-		}
-	}
-	md_err_clear();
+	md_ctr_reconcile(&c);
+	int running = md_ctr_running(&c);
+	md_ctr_free(&c);
+	if (!running)
+		return md_errk(MD_EK_CONFLICT, "container %s is not running", id);
+	int fd = md_mon_connect(id, "");
+	char b[16];
+	snprintf(b, sizeof b, "%d", sig);
+	int r = fd < 0 || md_frame_sends(fd, 'K', b) < 0 ? -1 : 0;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Freeze (on) or thaw a running container's processes. */
+static int md_ctr_pause(const char *id, int on)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	md_ctr_reconcile(&c);
+	int running = md_ctr_running(&c), paused = md_ctr_paused(&c);
+	md_ctr_free(&c);
+	if (!running)
+		return md_errk(MD_EK_CONFLICT, "Container %s is not running", id);
+	if (on && paused)
+		return md_errk(MD_EK_CONFLICT, "Container %s is already paused", id);
+	if (!on && !paused)
+		return md_errk(MD_EK_CONFLICT, "Container %s is not paused", id);
+	if (md_cg_freeze(md_cgroup_parent(), id, on) < 0)
+		return -1;
+	/* the mark lives in the run root: a reboot thaws everything */
+	char *pp = md_ctr_rpath(id, "paused");
+	int fd = on ? open(pp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+	if (fd >= 0)
+		close(fd);
+	else if (!on)
+		unlink(pp);
+	free(pp);
 	return 0;
 }
 
@@ -19197,9 +17884,96 @@ static int md_ctr_rm(const char *id, int force, int volumes)
 	return r;
 }
 
-/* ---- attaching the terminal ---- */
+/* Give a container a new name (unique among containers). */
+static int md_ctr_rename(const char *name, const char *newname)
+{
+	const char *nn = newname[0] == '/' ? newname + 1 : newname;
+	if (!md_ctr_name_valid(nn))
+		return md_errk(MD_EK_INVALID, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", nn);
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	char id[65];
+	struct md_ctr c;
+	int r = -1;
+	if (!idx || md_ctr_resolve(idx, name, id) < 0) {
+		/* the message is set */
+	} else if (md_ctr_name_taken(idx, nn)) {
+		md_errk(MD_EK_CONFLICT, "Error when allocating new name: Conflict. The container name \"/%s\" is already in use", nn);
+	} else if (md_ctr_load(id, &c) == 0) {
+		char *slash = md_asprintf("/%s", nn);
+		md_json_sets(c.cfg, "Name", slash);
+		free(slash);
+		char *js = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
+		/* the index (where names are unique) first, then the config; if
+		 * that fails, the index gets the old name back */
+		struct md_json *rec = md_json_get(md_json_get(idx, "containers"), id);
+		char *old = md_strdup(md_json_gets(rec, "name") ? md_json_gets(rec, "name") : c.name);
+		md_json_sets(rec, "name", nn);
+		if (md_index_write(idx) < 0) {
+			/* nothing changed */
+		} else if (md_write_file_atomic(p, js, strlen(js), 0600) == 0) {
+			r = 0;
+		} else {
+			struct md_error keep = md_error;
+			md_json_sets(rec, "name", old);
+			if (md_index_write(idx) < 0)
+				md_err_wrap("%s is renamed in the index only", c.name);
+			else
+				md_error = keep;
+		}
+		free(old);
+		free(js);
+		free(p);
+		md_ctr_free(&c);
+	}
+	md_json_free(idx);
+	md_store_unlock();
+	return r;
+}
+
+/* Remove every container that is not running; their IDs go to gone.  The
+ * first failure's error, or 0 (the others are still removed). */
+static int md_ctr_prune(struct md_strv *gone, uint64_t *reclaimed)
+{
+	struct md_json *idx = md_index_read();
+	*reclaimed = 0;
+	if (!idx)
+		return -1;
+	int r = 0;
+	struct md_error first = {0};
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		const char *st = md_ctr_state(&c);
+		if (md_streq(st, "exited") || md_streq(st, "created")) {
+			char *up = md_ctr_path(c.id, "upper");
+			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			free(up);
+			uint64_t sz = fd >= 0 ? md_du(fd) : 0;
+			if (fd >= 0)
+				close(fd);
+			if (md_ctr_rm(c.id, 0, 0) == 0) {
+				md_strv_push(gone, c.id);
+				*reclaimed += sz;
+			} else if (r == 0) {
+				r = -1;
+				first = md_error;
+			}
+		}
+		md_ctr_free(&c);
+	}
+	md_json_free(idx);
+	if (r < 0)
+		md_error = first;
+	return r;
+}
+
+/* ---- attach, wait, logs ---- */
 
 static struct termios md_tty_saved;
+
 static int md_tty_raw;
 
 static void md_tty_restore(void)
@@ -19322,670 +18096,6 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 	return code;
 }
 
-/* ---- run and create: flags -> a Docker create request ---- */
-
-static int md_parse_int(const char *s, long long *out, const char *what)
-{
-	char *e;
-	errno = 0;
-	long long v = strtoll(s, &e, 10);
-	if (errno || e == s || *e)
-		return md_errk(MD_EK_INVALID, "invalid value \"%s\" for %s: not an integer", s, what);
-	*out = v;
-	return 0;
-}
-
-/* Read KEY=VALUE lines of an --env-file (comments and blanks skipped). */
-static int md_env_file(const char *path, struct md_json *env)
-{
-	char *s = md_read_file(path, 1 << 20, NULL);
-	if (!s)
-		return md_err_wrap("--env-file");
-	for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n")) {
-		while (isspace((unsigned char)*l))
-			l++;
-		size_t n = strlen(l);
-		while (n && (l[n - 1] == '\r' || isspace((unsigned char)l[n - 1])))
-			l[--n] = 0;
-		if (!*l || *l == '#')
-			continue;
-		if (!strchr(l, '=')) {
-			const char *v = getenv(l);
-			if (!v)
-				continue;
-			char *kv = md_asprintf("%s=%s", l, v);
-			md_json_push(env, md_json_newstr(kv));
-			free(kv);
-		} else {
-			md_json_push(env, md_json_newstr(l));
-		}
-	}
-	free(s);
-	return 0;
-}
-
-/*
- * The flags of run and create, one row each: the flag as md_args_parse
- * takes it, where its value goes in the create request ("Config.X",
- * "HostConfig.X"), and the function that checks and stores it.  Every row's
- * function runs, in the table's order, given or not: a flag with a default
- * stores it.  A row without a function is read by another row (env-file by
- * env, net by network) or by the command (detach, name, pull, platform), or
- * is accepted with no effect (cgroupns, sig-proxy).
- */
-typedef int (*md_runset_fn)(struct md_json *req, const char *to, const struct md_args *a, const char *flag);
-
-/* Store v at path `to` of req ("HostConfig.Memory"), making the objects
- * on the way; returns v. */
-static struct md_json *md_run_put(struct md_json *req, const char *to, struct md_json *v)
-{
-	struct md_json *o = req;
-	const char *dot;
-	while ((dot = strchr(to, '.'))) {
-		char part[32];
-		snprintf(part, sizeof part, "%.*s", (int)(dot - to), to);
-		struct md_json *n = md_json_get(o, part);
-		o = md_json_is(n, MD_J_OBJ) ? n : md_json_set(o, part, md_json_new(MD_J_OBJ));
-		to = dot + 1;
-	}
-	return md_json_set(o, to, v);
-}
-
-static int md_rf_str(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	if (v)
-		md_run_put(req, to, md_json_newstr(v));
-	return 0;
-}
-
-static int md_rf_bool(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	md_run_put(req, to, md_json_newbool(md_flag(a, flag)));
-	return 0;
-}
-
-static int md_rf_strs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const struct md_strv *l = md_optv(a, flag);
-	if (l->n)
-		md_run_put(req, to, md_jarr_strs(l));
-	return 0;
-}
-
-static int md_rf_int(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	long long n;
-	char what[32];
-	snprintf(what, sizeof what, "--%s", flag);
-	if (!v)
-		return 0;
-	if (md_parse_int(v, &n, what) < 0)
-		return -1;
-	md_run_put(req, to, md_json_newint(n));
-	return 0;
-}
-
-static int md_rf_size(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	if (!v)
-		return 0;
-	/* --memory-swap -1: unlimited swap */
-	int unlimited = strcmp(flag, "memory-swap") == 0 && strcmp(v, "-1") == 0;
-	int64_t b = unlimited ? -1 : md_parse_size(v);
-	if (b < 0 && !unlimited)
-		return md_err("invalid size: '%s'", v);
-	md_run_put(req, to, md_json_newint(b));
-	return 0;
-}
-
-static int md_rf_workdir(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	if (v && *v != '/')
-		return md_err("the working directory '%s' is invalid, it needs to be an absolute path", v);
-	return md_rf_str(req, to, a, flag);
-}
-
-static int md_rf_signal(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	if (v && md_parse_signal(v) < 0)
-		return md_err("invalid signal: %s", v);
-	return md_rf_str(req, to, a, flag);
-}
-
-static int md_rf_entrypoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	if (!v)
-		return 0;
-	struct md_json *ep = md_run_put(req, to, md_json_new(MD_J_ARR));
-	if (*v)
-		md_json_push(ep, md_json_newstr(v));
-	return 0;
-}
-
-/* --env-file files first, then -e (which wins, as with Docker); -e NAME
- * takes NAME's value here, or nothing when it is unset. */
-static int md_rf_env(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	struct md_json *env = md_run_put(req, to, md_json_new(MD_J_ARR));
-	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, flag);
-	for (size_t i = 0; i < ef->n; i++)
-		if (md_env_file(ef->v[i], env) < 0)
-			return -1;
-	for (size_t i = 0; i < es->n; i++) {
-		const char *v;
-		if (!es->v[i][0] || es->v[i][0] == '=')
-			return md_err("invalid environment variable: %s", es->v[i]);
-		if (strchr(es->v[i], '=')) {
-			md_json_push(env, md_json_newstr(es->v[i]));
-		} else if ((v = getenv(es->v[i]))) {
-			char *kv = md_asprintf("%s=%s", es->v[i], v);
-			md_json_push(env, md_json_newstr(kv));
-			free(kv);
-		}
-	}
-	return 0;
-}
-
-/* -i: OpenStdin, and StdinOnce unless detached. */
-static int md_rf_stdin(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	int in = md_flag(a, flag);
-	md_run_put(req, to, md_json_newbool(in));
-	md_run_put(req, "Config.StdinOnce", md_json_newbool(in && !md_flag(a, "detach")));
-	return 0;
-}
-
-/* -a: which streams are attached (default: all but stdin unless -i; none with -d). */
-static int md_rf_attach(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	int det = md_flag(a, "detach");
-	int ain = !det && md_flag(a, "interactive"), aout = !det, aerr = !det;
-	const struct md_strv *att = md_optv(a, flag);
-	if (att->n)
-		ain = aout = aerr = 0;
-	for (size_t i = 0; i < att->n; i++) {
-		if (!strcasecmp(att->v[i], "stdin"))
-			ain = 1;
-		else if (!strcasecmp(att->v[i], "stdout"))
-			aout = 1;
-		else if (!strcasecmp(att->v[i], "stderr"))
-			aerr = 1;
-		else
-			return md_err("invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR",
-			              att->v[i]);
-	}
-	md_run_put(req, to, md_json_newbool(ain));
-	md_run_put(req, "Config.AttachStdout", md_json_newbool(aout));
-	md_run_put(req, "Config.AttachStderr", md_json_newbool(aerr));
-	return 0;
-}
-
-/* -l KEY=VALUE (or KEY: an empty value) */
-static int md_rf_labels(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	struct md_json *labels = md_run_put(req, to, md_json_new(MD_J_OBJ));
-	const struct md_strv *ls = md_optv(a, flag);
-	for (size_t i = 0; i < ls->n; i++) {
-		char *kv = md_strdup(ls->v[i]), *eq = strchr(kv, '=');
-		if (eq)
-			*eq = 0;
-		md_json_sets(labels, kv, eq ? eq + 1 : "");
-		free(kv);
-	}
-	return 0;
-}
-
-/* --expose PORT[/PROTO] */
-static int md_rf_expose(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const struct md_strv *ex = md_optv(a, flag);
-	if (!ex->n)
-		return 0;
-	struct md_json *ep = md_run_put(req, to, md_json_new(MD_J_OBJ));
-	for (size_t i = 0; i < ex->n; i++) {
-		char *p = strchr(ex->v[i], '/') ? md_strdup(ex->v[i]) : md_asprintf("%s/tcp", ex->v[i]);
-		md_json_set(ep, p, md_json_new(MD_J_OBJ));
-		free(p);
-	}
-	return 0;
-}
-
-/* --add-host HOST:IP */
-static int md_rf_hosts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const struct md_strv *ah = md_optv(a, flag);
-	for (size_t i = 0; i < ah->n; i++)
-		if (!strchr(ah->v[i], ':'))
-			return md_err("bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
-	return md_rf_strs(req, to, a, flag);
-}
-
-/* --tmpfs DEST[:OPTIONS] */
-static int md_rf_tmpfs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const struct md_strv *tf = md_optv(a, flag);
-	if (!tf->n)
-		return 0;
-	struct md_json *t = md_run_put(req, to, md_json_new(MD_J_OBJ));
-	for (size_t i = 0; i < tf->n; i++) {
-		char *d = md_strdup(tf->v[i]), *c = strchr(d, ':');
-		if (c)
-			*c = 0;
-		md_json_sets(t, d, c ? c + 1 : "");
-		free(d);
-	}
-	return 0;
-}
-
-/* --restart no|always|unless-stopped|on-failure[:N] (checked at create) */
-static int md_rf_restart(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	struct md_json *rp = md_run_put(req, to, md_json_new(MD_J_OBJ));
-	long long n = 0;
-	char *nm = md_strdup(v ? v : "no"), *c = strchr(nm, ':');
-	if (c) {
-		*c = 0;
-		if (md_parse_int(c + 1, &n, "--restart") < 0 || n < 0) {
-			free(nm);
-			return md_err("invalid restart policy \"%s\": the count must be a positive number", v);
-		}
-	}
-	md_json_sets(rp, "Name", *nm ? nm : "no");
-	md_json_seti(rp, "MaximumRetryCount", n);
-	free(nm);
-	return 0;
-}
-
-/* --device HOST[:CONTAINER][:PERMISSIONS] */
-static int md_rf_devices(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const struct md_strv *dv = md_optv(a, flag);
-	if (!dv->n)
-		return 0;
-	struct md_json *ds = md_run_put(req, to, md_json_new(MD_J_ARR));
-	for (size_t i = 0; i < dv->n; i++) {
-		char *s = md_strdup(dv->v[i]);
-		char *f[3] = {s, NULL, NULL};
-		char *c1 = strchr(s, ':');
-		if (c1) {
-			*c1 = 0;
-			f[1] = c1 + 1;
-			char *c2 = strchr(f[1], ':');
-			if (c2) {
-				*c2 = 0;
-				f[2] = c2 + 1;
-			}
-		}
-		/* "/dev/x:rwm": a second field of only r, w, m is the permissions */
-		if (f[1] && !f[2] && strspn(f[1], "rwm") == strlen(f[1]) && f[1][0] != '/') {
-			f[2] = f[1];
-			f[1] = NULL;
-		}
-		struct md_json *d = md_json_push(ds, md_json_new(MD_J_OBJ));
-		md_json_sets(d, "PathOnHost", f[0]);
-		md_json_sets(d, "PathInContainer", f[1] ? f[1] : f[0]);
-		md_json_sets(d, "CgroupPermissions", f[2] ? f[2] : "rwm");
-		free(s);
-	}
-	return 0;
-}
-
-/* --ulimit NAME=SOFT[:HARD] */
-static int md_rf_ulimits(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const struct md_strv *ul = md_optv(a, flag);
-	if (!ul->n)
-		return 0;
-	struct md_json *us = md_run_put(req, to, md_json_new(MD_J_ARR));
-	for (size_t i = 0; i < ul->n; i++) {
-		char *s = md_strdup(ul->v[i]), *eq = strchr(s, '='), *c = eq ? strchr(eq + 1, ':') : NULL;
-		long long soft, hard;
-		int r = 0;
-		if (!eq)
-			r = md_err("invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
-		if (!r) {
-			*eq = 0;
-			if (c)
-				*c = 0;
-			if (md_parse_int(eq + 1, &soft, "--ulimit") < 0 || (c && md_parse_int(c + 1, &hard, "--ulimit") < 0))
-				r = -1;
-		}
-		if (!r && !c)
-			hard = soft;
-		if (!r && soft > hard && hard >= 0)
-			r = md_err("ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
-		if (!r) {
-			struct md_json *u = md_json_push(us, md_json_new(MD_J_OBJ));
-			md_json_sets(u, "Name", s);
-			md_json_seti(u, "Hard", hard);
-			md_json_seti(u, "Soft", soft);
-		}
-		free(s);
-		if (r)
-			return -1;
-	}
-	return 0;
-}
-
-/* --cpus 1.5: NanoCpus */
-static int md_rf_cpus(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	if (!v)
-		return 0;
-	char *e;
-	double c = md_strtod(v, &e);
-	if (e == v || *e || !(c >= 0) || c > 1e6)
-		return md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
-	md_run_put(req, to, md_json_newint((long long)(c * 1e9 + 0.5)));
-	return 0;
-}
-
-/* --network / --net NAME (default: "default") */
-static int md_rf_network(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	if (!v)
-		v = md_opt(a, "net");
-	md_run_put(req, to, md_json_newstr(v ? v : "default"));
-	return 0;
-}
-
-/* --ip and --network-alias: the endpoint config of the container's network */
-static int md_rf_endpoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *ip = md_opt(a, flag), *nm = md_opt(a, "network");
-	const struct md_strv *al = md_optv(a, "network-alias");
-	if (!nm)
-		nm = md_opt(a, "net");
-	if (!ip && !al->n)
-		return 0;
-	struct in_addr ia;
-	if (ip && inet_pton(AF_INET, ip, &ia) != 1)
-		return md_err("invalid IPv4 address: %s", ip);
-	struct md_json *eps = md_run_put(req, to, md_json_new(MD_J_OBJ));
-	struct md_json *ep = md_json_set(eps, !nm || !strcmp(nm, "default") ? "bridge" : nm, md_json_new(MD_J_OBJ));
-	if (ip)
-		md_json_sets(md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", ip);
-	if (al->n)
-		md_json_set(ep, "Aliases", md_jarr_strs(al));
-	return 0;
-}
-
-/* --log-driver: minidock's own log (json-file and local are taken as it) */
-static int md_rf_logdriver(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const char *v = md_opt(a, flag);
-	if (v && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock"))
-		return md_err("unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
-	md_run_put(req, to, md_json_newstr("minidock"));
-	return 0;
-}
-
-/* --log-opt max-size=SIZE|max-file=N */
-static int md_rf_logopts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	struct md_json *lcc = md_run_put(req, to, md_json_new(MD_J_OBJ));
-	const struct md_strv *lo = md_optv(a, flag);
-	for (size_t i = 0; i < lo->n; i++) {
-		char *kv = md_strdup(lo->v[i]), *eq = strchr(kv, '=');
-		int r = 0;
-		if (!eq || (strncmp(kv, "max-size=", 9) && strncmp(kv, "max-file=", 9)))
-			r = md_err("unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
-		else if ((*eq = 0, !strcmp(kv, "max-size") && md_parse_size(eq + 1) <= 0) ||
-		         (!strcmp(kv, "max-file") && (atoi(eq + 1) < 1 || strspn(eq + 1, "0123456789") != strlen(eq + 1))))
-			r = md_err("invalid value for log opt %s: %s", kv, eq + 1);
-		else
-			md_json_sets(lcc, kv, eq + 1);
-		free(kv);
-		if (r)
-			return -1;
-	}
-	return 0;
-}
-
-/* -p [IP:][HOST:]CONTAINER[/PROTO] */
-static int md_rf_publish(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
-{
-	const struct md_strv *pubs = md_optv(a, flag);
-	if (!pubs->n)
-		return 0;
-#if MD_FEATURE_NET
-	struct md_json *pbs = md_run_put(req, to, md_json_new(MD_J_OBJ));
-	for (size_t i = 0; i < pubs->n; i++)
-		if (md_port_spec(pbs, pubs->v[i]) < 0)
-			return -1;
-	return 0;
-#else
-	(void)req, (void)to;
-	return md_err("published ports need bridge networking, which this build lacks (feature net is off)");
-#endif
-}
-
-#define MD_RUN_FLAGS(X) \
-	X("add-host", 0, "list", "Add a custom host-to-IP mapping (host:ip)", "HostConfig.ExtraHosts", md_rf_hosts) \
-	X("attach", 'a', "list", "Attach to STDIN, STDOUT or STDERR", "Config.AttachStdin", md_rf_attach) \
-	X("cap-add", 0, "list", "Add Linux capabilities", "HostConfig.CapAdd", md_rf_strs) \
-	X("cap-drop", 0, "list", "Drop Linux capabilities", "HostConfig.CapDrop", md_rf_strs) \
-	X("cgroupns", 0, "string", "Cgroup namespace to use (private)", NULL, NULL) \
-	X("cpu-period", 0, "int", "Limit CPU CFS period", "HostConfig.CpuPeriod", md_rf_int) \
-	X("cpu-quota", 0, "int", "Limit CPU CFS quota", "HostConfig.CpuQuota", md_rf_int) \
-	X("cpu-shares", 'c', "int", "CPU shares (relative weight)", "HostConfig.CpuShares", md_rf_int) \
-	X("cpus", 0, "decimal", "Number of CPUs", "HostConfig.NanoCpus", md_rf_cpus) \
-	X("cpuset-cpus", 0, "string", "CPUs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetCpus", md_rf_str) \
-	X("cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetMems", md_rf_str) \
-	X("detach", 'd', NULL, "Run container in background and print container ID", NULL, NULL) \
-	X("device", 0, "list", "Add a host device to the container", "HostConfig.Devices", md_rf_devices) \
-	X("dns", 0, "list", "Set custom DNS servers", "HostConfig.Dns", md_rf_strs) \
-	X("dns-option", 0, "list", "Set DNS options", "HostConfig.DnsOptions", md_rf_strs) \
-	X("dns-search", 0, "list", "Set custom DNS search domains", "HostConfig.DnsSearch", md_rf_strs) \
-	X("entrypoint", 0, "string", "Overwrite the default ENTRYPOINT of the image", "Config.Entrypoint", md_rf_entrypoint) \
-	X("env", 'e', "list", "Set environment variables", "Config.Env", md_rf_env) \
-	X("env-file", 0, "list", "Read in a file of environment variables", NULL, NULL) \
-	X("expose", 0, "list", "Expose a port or a range of ports", "Config.ExposedPorts", md_rf_expose) \
-	X("group-add", 0, "list", "Add additional groups to join", "HostConfig.GroupAdd", md_rf_strs) \
-	X("hostname", 'h', "string", "Container host name", "Config.Hostname", md_rf_str) \
-	X("init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes", "HostConfig.Init", md_rf_bool) \
-	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_rf_stdin) \
-	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_rf_endpoint) \
-	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_rf_labels) \
-	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_rf_logdriver) \
-	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_rf_logopts) \
-	X("mac-address", 0, "string", "Container MAC address", "Config.MacAddress", md_rf_str) \
-	X("memory", 'm', "bytes", "Memory limit", "HostConfig.Memory", md_rf_size) \
-	X("memory-swap", 0, "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", "HostConfig.MemorySwap", md_rf_size) \
-	X("mount", 0, "mount", "Attach a filesystem mount to the container", "HostConfig.Mounts", md_rf_strs) \
-	X("name", 0, "string", "Assign a name to the container", NULL, NULL) \
-	X("net", 0, "network", "Connect a container to a network", NULL, NULL) \
-	X("network", 0, "network", "Connect a container to a network (bridge, host, none, container:NAME)", "HostConfig.NetworkMode", md_rf_network) \
-	X("network-alias", 0, "list", "Add network-scoped alias for the container", NULL, NULL) \
-	X("pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)", "HostConfig.PidsLimit", md_rf_int) \
-	X("platform", 0, "string", "Set platform if server is multi-platform capable", NULL, NULL) \
-	X("privileged", 0, NULL, "Give extended privileges to this container", "HostConfig.Privileged", md_rf_bool) \
-	X("publish", 'p', "list", "Publish a container's port(s) to the host", "HostConfig.PortBindings", md_rf_publish) \
-	X("publish-all", 'P', NULL, "Publish all exposed ports to random ports", "HostConfig.PublishAllPorts", md_rf_bool) \
-	X("pull", 0, "string", "Pull image before running (always, missing, never)", NULL, NULL) \
-	X("read-only", 0, NULL, "Mount the container's root filesystem as read only", "HostConfig.ReadonlyRootfs", md_rf_bool) \
-	X("restart", 0, "string", "Restart policy to apply when a container exits", "HostConfig.RestartPolicy", md_rf_restart) \
-	X("rm", 0, NULL, "Automatically remove the container when it exits", "HostConfig.AutoRemove", md_rf_bool) \
-	X("security-opt", 0, "list", "Security Options", "HostConfig.SecurityOpt", md_rf_strs) \
-	X("shm-size", 0, "bytes", "Size of /dev/shm", "HostConfig.ShmSize", md_rf_size) \
-	X("sig-proxy", 0, NULL, "Proxy received signals to the process (default true)", NULL, NULL) \
-	X("stop-signal", 0, "string", "Signal to stop the container", "Config.StopSignal", md_rf_signal) \
-	X("stop-timeout", 0, "int", "Timeout (in seconds) to stop a container", "Config.StopTimeout", md_rf_int) \
-	X("tmpfs", 0, "list", "Mount a tmpfs directory", "HostConfig.Tmpfs", md_rf_tmpfs) \
-	X("tty", 't', NULL, "Allocate a pseudo-TTY", "Config.Tty", md_rf_bool) \
-	X("ulimit", 0, "ulimit", "Ulimit options", "HostConfig.Ulimits", md_rf_ulimits) \
-	X("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])", "Config.User", md_rf_str) \
-	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_rf_str) \
-	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_rf_strs) \
-	X("workdir", 'w', "string", "Working directory inside the container", "Config.WorkingDir", md_rf_workdir)
-
-#define MD_RUN_OPT(lng, shrt, arg, help, to, fn) {lng, shrt, arg, help},
-static const struct md_optdef md_o_run[] = {MD_RUN_FLAGS(MD_RUN_OPT){NULL, 0, NULL, NULL}};
-#undef MD_RUN_OPT
-#define MD_RUN_SET(lng, shrt, arg, help, to, fn) {to, fn},
-static const struct { const char *to; md_runset_fn set; } md_run_sets[] = {MD_RUN_FLAGS(MD_RUN_SET)};
-#undef MD_RUN_SET
-
-/* Turn run/create flags and IMAGE [COMMAND...] into {Config, HostConfig}. */
-static struct md_json *md_run_request(struct md_args *a)
-{
-	struct md_json *req = md_json_new(MD_J_OBJ);
-	struct md_json *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
-	md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
-	md_json_sets(cc, "Image", a->pos.v[0]);
-	if (a->pos.n > 1) {
-		struct md_json *cmd = md_json_set(cc, "Cmd", md_json_new(MD_J_ARR));
-		for (size_t i = 1; i < a->pos.n; i++)
-			md_json_push(cmd, md_json_newstr(a->pos.v[i]));
-	}
-	for (size_t i = 0; i < MD_ARRAY_LEN(md_run_sets); i++)
-		if (md_run_sets[i].set && md_run_sets[i].set(req, md_run_sets[i].to, a, md_o_run[i].lng) < 0) {
-			md_json_free(req);
-			return NULL;
-		}
-	return req;
-}
-
-static int md_run_pull(struct md_args *a, const char *image);
-
-static int md_cmd_create(struct md_args *a)
-{
-	struct md_json *req = md_run_request(a);
-	char id[65];
-	if (!req)
-		return md_fail(125);
-	if (md_run_pull(a, a->pos.v[0]) < 0) {
-		md_json_free(req);
-		return md_fail(125);
-	}
-	int r = md_ctr_create(req, md_opt(a, "name"), id);
-	md_json_free(req);
-	if (r < 0)
-		return md_fail(125);
-	puts(id);
-	return 0;
-}
-
-static int md_cmd_run(struct md_args *a)
-{
-	struct md_json *req = md_run_request(a);
-	char id[65];
-	if (!req)
-		return md_fail(125);
-	if (md_run_pull(a, a->pos.v[0]) < 0) {
-		md_json_free(req);
-		return md_fail(125);
-	}
-	int r = md_ctr_create(req, md_opt(a, "name"), id);
-	struct md_json *cc = md_json_get(req, "Config");
-	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
-	int ain = md_json_is(md_json_get(cc, "AttachStdin"), MD_J_TRUE);
-	int aout = md_json_is(md_json_get(cc, "AttachStdout"), MD_J_TRUE) || md_json_is(md_json_get(cc, "AttachStderr"), MD_J_TRUE);
-	md_json_free(req);
-	if (r < 0)
-		return md_fail(125);
-	int code;
-	if (md_flag(a, "detach")) {
-		if (md_ctr_start(id, "", NULL, &code) < 0)
-			return md_fail(code);
-		puts(id);
-		return 0;
-	}
-	if (tty && ain && !isatty(0)) {
-		md_ctr_rm(id, 1, 1);
-		md_err("the input device is not a TTY");
-		return md_fail(1);
-	}
-	char hello[32];
-	snprintf(hello, sizeof hello, "%s%s", ain ? "in " : "", aout ? "out err" : "wait");
-	int fd = -1;
-	if (md_ctr_start(id, hello, &fd, &code) < 0) {
-		/* --rm: nothing of a container that never ran stays */
-		struct md_error keep = md_error;
-		struct md_ctr c;
-		if (md_ctr_load(id, &c) == 0) {
-			if (md_json_is(md_json_get(md_json_get(c.cfg, "HostConfig"), "AutoRemove"), MD_J_TRUE))
-				md_ctr_remove_files(&c, 1);
-			md_ctr_free(&c);
-		}
-		md_error = keep;
-		return md_fail(code);
-	}
-	code = md_attach_relay(fd, tty, ain);
-	close(fd);
-	if (code < 0) {
-		/* the connection broke: read the recorded exit */
-		struct md_ctr c;
-		code = 125;
-		if (md_ctr_load(id, &c) == 0) {
-			for (int i = 0; i < 300 && md_ctr_running(&c); i++) {
-				usleep(10000);
-				md_ctr_free(&c);
-				if (md_ctr_load(id, &c) < 0)
-					return 125;
-			}
-			code = (int)md_json_geti(c.st, "ExitCode", 125);
-			md_ctr_free(&c);
-		}
-	}
-	return code;
-}
-
-/* Resolve a container name; prints the error when it fails. */
-static int md_ctr_find(const char *name, char id[65])
-{
-	struct md_json *idx = md_index_read();
-	int r = idx ? md_ctr_resolve(idx, name, id) : -1;
-	md_json_free(idx);
-	return r;
-}
-
-static int md_cmd_start(struct md_args *a)
-{
-	int attach = md_flag(a, "attach"), in = md_flag(a, "interactive");
-	if ((attach || in) && a->pos.n > 1) {
-		md_err("you cannot start and attach multiple containers at once");
-		return md_fail(1);
-	}
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65];
-		int code;
-		if (md_ctr_find(a->pos.v[i], id) < 0) {
-			rc = md_fail(1);
-			continue;
-		}
-		if (!attach && !in) {
-			if (md_ctr_start(id, "", NULL, &code) < 0)
-				rc = md_fail(1);
-			else
-				puts(a->pos.v[i]);
-			continue;
-		}
-		struct md_ctr c;
-		if (md_ctr_load(id, &c) < 0)
-			return md_fail(1);
-		int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
-		md_ctr_free(&c);
-		int fd = -1;
-		if (md_ctr_start(id, in ? "in out err" : "out err", &fd, &code) < 0)
-			return md_fail(code == 125 ? 1 : code);
-		code = md_attach_relay(fd, tty, in);
-		close(fd);
-		return code < 0 ? 1 : code;
-	}
-	return rc;
-}
-
 /* Join a container's stdio: streams 1 stdin, 2 stdout, 4 stderr.  It
  * must run, unless hold: then a container that is created or exited gets
  * a monitor of its own that holds until a start tells it to go, so that
@@ -20029,125 +18139,6 @@ static int md_ctr_attach(const char *id, int streams, int hold)
 		close(lk);
 	md_ctr_free(&c);
 	return fd;
-}
-
-static int md_cmd_attach(struct md_args *a)
-{
-	char id[65];
-	struct md_ctr c;
-	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
-		return md_fail(1);
-	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
-	int in = !md_flag(a, "no-stdin") && md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "OpenStdin"), MD_J_TRUE);
-	md_ctr_free(&c);
-	int fd = md_ctr_attach(id, in | 2 | 4, 0);
-	if (fd < 0)
-		return md_fail(1);
-	int code = md_attach_relay(fd, tty, in);
-	close(fd);
-	return code < 0 ? 1 : code;
-}
-
-static int md_cmd_stop(struct md_args *a)
-{
-	int secs = -1, rc = 0;
-	const char *t = md_opt(a, "time");
-	long long n;
-	if (t) {
-		if (md_parse_int(t, &n, "--time") < 0)
-			return md_fail(125);
-		secs = (int)n;
-	}
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_stop(id, secs) < 0)
-			rc = md_fail(1);
-		else
-			puts(a->pos.v[i]);
-	}
-	return rc;
-}
-
-/* Stop (if it runs) and start again. */
-static int md_ctr_restart(const char *id, int secs)
-{
-	int code;
-	if (md_ctr_stop(id, secs) < 0)
-		return -1;
-	return md_ctr_start(id, "", NULL, &code) < 0 ? -1 : 0;
-}
-
-static int md_cmd_restart(struct md_args *a)
-{
-	int secs = -1, rc = 0;
-	const char *t = md_opt(a, "time");
-	long long n;
-	if (t) {
-		if (md_parse_int(t, &n, "--time") < 0)
-			return md_fail(125);
-		secs = (int)n;
-	}
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_restart(id, secs) < 0)
-			rc = md_fail(1);
-		else
-			puts(a->pos.v[i]);
-	}
-	return rc;
-}
-
-/* Send sig to a running container's first process (through its monitor). */
-static int md_ctr_kill(const char *id, int sig)
-{
-	struct md_ctr c;
-	if (md_ctr_load(id, &c) < 0)
-		return -1;
-	md_ctr_reconcile(&c);
-	int running = md_ctr_running(&c);
-	md_ctr_free(&c);
-	if (!running)
-		return md_errk(MD_EK_CONFLICT, "container %s is not running", id);
-	int fd = md_mon_connect(id, "");
-	char b[16];
-	snprintf(b, sizeof b, "%d", sig);
-	int r = fd < 0 || md_frame_sends(fd, 'K', b) < 0 ? -1 : 0;
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-static int md_cmd_kill(struct md_args *a)
-{
-	const char *s = md_opt(a, "signal");
-	int sig = s ? md_parse_signal(s) : SIGKILL, rc = 0;
-	if (sig <= 0) {
-		md_errk(MD_EK_INVALID, "invalid signal: %s", s);
-		return md_fail(1);
-	}
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0)
-			rc = md_fail(1);
-		else if (md_ctr_kill(id, sig) < 0)
-			rc = (md_err_wrap("cannot kill container: %s", a->pos.v[i]), md_fail(1));
-		else
-			puts(a->pos.v[i]);
-	}
-	return rc;
-}
-
-static int md_cmd_rm(struct md_args *a)
-{
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_rm(id, md_flag(a, "force"), md_flag(a, "volumes")) < 0)
-			rc = md_fail(1);
-		else
-			puts(a->pos.v[i]);
-	}
-	return rc;
 }
 
 /* What a wait waits for: the container not running (now or at its exit),
@@ -20201,527 +18192,6 @@ static int md_ctr_wait(const char *id, enum md_wait_cond cond, int hangup, long 
 	}
 	if (*code < 0)
 		*code = 0;
-	return 0;
-}
-
-static int md_cmd_wait(struct md_args *a)
-{
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65];
-		long long code;
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_wait(id, MD_WAIT_NOT_RUNNING, -1, &code) < 0)
-			rc = md_fail(1);
-		else
-			printf("%lld\n", code);
-	}
-	return rc;
-}
-
-/* ---- ps and inspect ---- */
-
-static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
-{
-	const char *state = md_ctr_state(c);
-	struct md_json *o = md_json_new(MD_J_OBJ);
-	static const char *const top[] = {"Id", "Created", "Path"};
-	for (size_t i = 0; i < MD_ARRAY_LEN(top); i++)
-		md_json_sets(o, top[i], md_json_gets(c->cfg, top[i]) ? md_json_gets(c->cfg, top[i]) : "");
-	md_json_set(o, "Args", md_json_clone(md_json_get(c->cfg, "Args")));
-	struct md_json *st = md_json_set(o, "State", md_json_new(MD_J_OBJ));
-	int running = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
-	md_json_sets(st, "Status", state);
-	md_json_set(st, "Running", md_json_newbool(running));
-	md_json_set(st, "Paused", md_json_newbool(md_streq(state, "paused")));
-	md_json_set(st, "Restarting", md_json_newbool(md_streq(state, "restarting")));
-	md_json_set(st, "OOMKilled", md_json_newbool(md_json_is(md_json_get(c->st, "OOMKilled"), MD_J_TRUE)));
-	md_json_set(st, "Dead", md_json_newbool(0));
-	md_json_seti(st, "Pid", running ? md_json_geti(c->st, "Pid", 0) : 0);
-	md_json_seti(st, "ExitCode", md_json_geti(c->st, "ExitCode", 0));
-	md_json_sets(st, "Error", md_json_gets(c->st, "Error") ? md_json_gets(c->st, "Error") : "");
-	md_json_sets(st, "StartedAt", md_json_gets(c->st, "StartedAt") ? md_json_gets(c->st, "StartedAt") : "0001-01-01T00:00:00Z");
-	md_json_sets(st, "FinishedAt", md_json_gets(c->st, "FinishedAt") ? md_json_gets(c->st, "FinishedAt") : "0001-01-01T00:00:00Z");
-	md_json_sets(o, "Image", md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "");
-	static const char *const files[][2] = {{"ResolvConfPath", "resolv.conf"}, {"HostnamePath", "hostname"}, {"HostsPath", "hosts"}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(files); i++) {
-		char *p = md_ctr_path(c->id, files[i][1]);
-		md_json_sets(o, files[i][0], p);
-		free(p);
-	}
-	char *lp = md_ctr_logpath(c->id);
-	md_json_sets(o, "LogPath", lp);
-	free(lp);
-	char *nm = md_asprintf("/%s", c->name);
-	md_json_sets(o, "Name", nm);
-	free(nm);
-	md_json_seti(o, "RestartCount", md_json_geti(c->st, "RestartCount", 0));
-	md_json_sets(o, "Driver", "overlay2");
-	md_json_sets(o, "Platform", "linux");
-	struct md_json *ohc = md_json_set(o, "HostConfig", md_json_clone(md_json_get(c->cfg, "HostConfig")));
-	if (!md_json_is(ohc, MD_J_OBJ))
-		ohc = md_json_set(o, "HostConfig", md_json_new(MD_J_OBJ));
-	/* the fields every Docker client reads, with Docker's defaults */
-	struct md_json *lc = md_json_get(ohc, "LogConfig");
-	if (!md_json_is(lc, MD_J_OBJ))
-		lc = md_json_set(ohc, "LogConfig", md_json_new(MD_J_OBJ));
-	if (!md_json_gets(lc, "Type") || !*md_json_gets(lc, "Type"))
-		md_json_sets(lc, "Type", "json-file"); /* what clients know to read logs from */
-	if (!md_json_is(md_json_get(lc, "Config"), MD_J_OBJ))
-		md_json_set(lc, "Config", md_json_new(MD_J_OBJ));
-	struct md_json *rp = md_json_get(ohc, "RestartPolicy");
-	if (!md_json_is(rp, MD_J_OBJ))
-		rp = md_json_set(ohc, "RestartPolicy", md_json_new(MD_J_OBJ));
-	if (!md_json_gets(rp, "Name") || !*md_json_gets(rp, "Name"))
-		md_json_sets(rp, "Name", "no");
-	if (!md_json_get(rp, "MaximumRetryCount"))
-		md_json_seti(rp, "MaximumRetryCount", 0);
-	static const char *const bools[] = {"AutoRemove", "Privileged", "PublishAllPorts", "ReadonlyRootfs"};
-	for (size_t i = 0; i < MD_ARRAY_LEN(bools); i++)
-		if (!md_json_get(ohc, bools[i]))
-			md_json_set(ohc, bools[i], md_json_newbool(0));
-	struct md_json *gd = md_json_set(o, "GraphDriver", md_json_new(MD_J_OBJ));
-	struct md_json *gdd = md_json_set(gd, "Data", md_json_new(MD_J_OBJ));
-	struct md_json *idx = md_index_read();
-	struct md_json *ls = idx ? md_image_layers(idx, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : NULL;
-	struct md_sb lower = {0};
-	for (size_t i = ls ? ls->n : 0; i-- > 0;) {
-		char *p = md_layer_path(md_json_str(md_json_at(ls, i)));
-		md_sb_printf(&lower, "%s%s/diff", lower.len ? ":" : "", p);
-		free(p);
-	}
-	md_json_free(idx);
-	md_err_clear();
-	md_json_sets(gdd, "LowerDir", md_sb_str(&lower));
-	md_sb_free(&lower);
-	char *p = md_ctr_rpath(c->id, "rootfs");
-	md_json_sets(gdd, "MergedDir", p);
-	free(p);
-	p = md_ctr_path(c->id, "upper");
-	md_json_sets(gdd, "UpperDir", p);
-	free(p);
-	p = md_ctr_path(c->id, "work");
-	md_json_sets(gdd, "WorkDir", p);
-	free(p);
-	md_json_sets(gd, "Name", "overlay2");
-	struct md_json *ms = md_json_set(o, "Mounts", md_json_new(MD_J_ARR));
-	struct md_json *cm = md_json_get(c->cfg, "Mounts");
-	for (struct md_json *m = cm ? cm->child : NULL; m; m = m->next) {
-		struct md_json *x = md_json_push(ms, md_json_new(MD_J_OBJ));
-		const char *t = md_json_gets(m, "Type");
-		md_json_sets(x, "Type", t ? t : "bind");
-		if (md_json_gets(m, "Name"))
-			md_json_sets(x, "Name", md_json_gets(m, "Name"));
-		md_json_sets(x, "Source", md_json_gets(m, "Source") ? md_json_gets(m, "Source") : "");
-		md_json_sets(x, "Destination", md_json_gets(m, "Destination") ? md_json_gets(m, "Destination") : "");
-		if (md_streq(t, "volume"))
-			md_json_sets(x, "Driver", "local");
-		md_json_sets(x, "Mode", md_json_gets(m, "Mode") ? md_json_gets(m, "Mode") : "");
-		md_json_set(x, "RW", md_json_newbool(!md_json_is(md_json_get(m, "RW"), MD_J_FALSE)));
-		md_json_sets(x, "Propagation", md_streq(t, "bind") ? "rprivate" : "");
-	}
-	md_json_set(o, "Config", md_json_clone(md_json_get(c->cfg, "Config")));
-	struct md_json *ns = md_json_set(o, "NetworkSettings", md_json_new(MD_J_OBJ));
-	struct md_json *nports = md_json_set(ns, "Ports", md_json_new(MD_J_OBJ));
-	struct md_json *cports = md_json_get(c->cfg, "Ports");
-	for (struct md_json *x = cports ? cports->child : NULL; x; x = x->next) {
-		char key[32], hp[16];
-		snprintf(key, sizeof key, "%lld/%s", md_json_geti(x, "ContainerPort", 0), md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp");
-		snprintf(hp, sizeof hp, "%lld", md_json_geti(x, "HostPort", 0));
-		struct md_json *l = md_json_get(nports, key);
-		if (!l)
-			l = md_json_set(nports, key, md_json_new(MD_J_ARR));
-		struct md_json *b = md_json_push(l, md_json_new(MD_J_OBJ));
-		md_json_sets(b, "HostIp", md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0");
-		md_json_sets(b, "HostPort", hp);
-	}
-	struct md_json *nnets = md_json_set(ns, "Networks", md_json_new(MD_J_OBJ));
-	struct md_json *cnets = md_json_get(c->cfg, "Networks");
-	struct md_json *ix = md_index_read();
-	const char *first_ip = "", *first_gw = "", *first_mac = "";
-	for (struct md_json *x = cnets ? cnets->child : NULL; x && ix; x = x->next) {
-		const char *nn = md_json_gets(x, "Name");
-		struct md_json *e = md_json_set(nnets, nn ? nn : "?", md_json_new(MD_J_OBJ));
-		struct md_json *leases = md_json_get(md_json_get(ix, "ipam"), nn ? nn : "");
-		struct md_json *net = md_json_get(md_json_get(ix, "networks"), nn ? nn : "");
-		const char *ip = "";
-		for (struct md_json *l = leases && running ? leases->child : NULL; l; l = l->next)
-			if (md_streq(md_json_str(l), c->id))
-				ip = l->key;
-		md_json_sets(e, "NetworkID", md_json_gets(net, "Id") ? md_json_gets(net, "Id") : "");
-		md_json_sets(e, "IPAddress", ip);
-		const char *sub = md_json_gets(net, "Subnet");
-		md_json_seti(e, "IPPrefixLen", *ip && sub && strchr(sub, '/') ? atoi(strchr(sub, '/') + 1) : 0);
-		md_json_sets(e, "Gateway", *ip && md_json_gets(net, "Gateway") ? md_json_gets(net, "Gateway") : "");
-		char mac[20] = "";
-		if (*ip) {
-			if (md_json_gets(x, "MacAddress"))
-				snprintf(mac, sizeof mac, "%s", md_json_gets(x, "MacAddress"));
-			else {
-				struct in_addr ia;
-				inet_pton(AF_INET, ip, &ia);
-				const unsigned char *bb = (const unsigned char *)&ia.s_addr;
-				snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", bb[0], bb[1], bb[2], bb[3]);
-			}
-		}
-		md_json_sets(e, "MacAddress", mac);
-		md_json_set(e, "Aliases", md_json_clone(md_json_get(x, "Aliases") ? md_json_get(x, "Aliases") : &(struct md_json){.t = MD_J_NULL}));
-		if (x == cnets->child) {
-			first_ip = md_json_gets(e, "IPAddress");
-			first_gw = md_json_gets(e, "Gateway");
-			first_mac = md_json_gets(e, "MacAddress");
-		}
-	}
-	md_json_sets(ns, "IPAddress", first_ip);
-	md_json_sets(ns, "Gateway", first_gw);
-	md_json_sets(ns, "MacAddress", first_mac);
-	md_json_free(ix);
-	md_err_clear();
-	return o;
-}
-
-static int md_cmd_inspect_ctr(struct md_args *a, int images_too)
-{
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return md_fail(1);
-	struct md_json *arr = md_json_new(MD_J_ARR);
-	int rc = 0;
-	const char *type = md_opt(a, "type");
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65], iid[MD_DIGEST_LEN + 1];
-		struct md_ctr c;
-		if ((!type || !strcmp(type, "container")) && md_ctr_resolve(idx, a->pos.v[i], id) == 0 && md_ctr_load(id, &c) == 0) {
-			md_json_push(arr, md_ctr_inspect_json(&c));
-			md_ctr_free(&c);
-			continue;
-		}
-		struct md_json *o;
-		if (images_too && (!type || !strcmp(type, "image")) && md_image_resolve(idx, a->pos.v[i], iid) == 0 &&
-		    (o = md_image_inspect_json(idx, iid))) {
-			md_json_push(arr, o);
-			continue;
-		}
-		md_err("No such object: %s", a->pos.v[i]);
-		rc = md_fail(1);
-	}
-	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
-		rc = md_fail(1);
-	else if (!arr->n && !md_opt(a, "format"))
-		puts("[]");
-	md_json_free(arr);
-	md_json_free(idx);
-	return rc;
-}
-
-static int md_cmd_container_inspect(struct md_args *a)
-{
-	return md_cmd_inspect_ctr(a, 0);
-}
-
-static uint64_t md_du(int dfd)
-{
-	uint64_t total = 0;
-	DIR *d = fdopendir(dup(dfd));
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			int s = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (s >= 0) {
-				total += md_du(s);
-				close(s);
-			}
-		} else if (S_ISREG(st.st_mode)) {
-			total += (uint64_t)st.st_size;
-		}
-	}
-	if (d)
-		closedir(d);
-	return total;
-}
-
-static void md_ctr_status_text(struct md_ctr *c, const char *state, char *out, size_t n)
-{
-	time_t t = 0;
-	char ago[64];
-	if (md_streq(state, "running") || md_streq(state, "paused")) {
-		md_time_parse(md_json_gets(c->st, "StartedAt"), &t);
-		md_time_ago(ago, sizeof ago, t);
-		ago[strlen(ago) > 4 ? strlen(ago) - 4 : 0] = 0; /* "5 seconds ago" -> "5 seconds" */
-		snprintf(out, n, "Up %s%s", ago, md_streq(state, "paused") ? " (Paused)" : "");
-	} else if (md_streq(state, "exited") || md_streq(state, "restarting")) {
-		md_time_parse(md_json_gets(c->st, "FinishedAt"), &t);
-		md_time_ago(ago, sizeof ago, t);
-		snprintf(out, n, "%s (%lld) %s", md_streq(state, "exited") ? "Exited" : "Restarting",
-		         md_json_geti(c->st, "ExitCode", 0), ago);
-	} else {
-		snprintf(out, n, "Created");
-	}
-}
-
-static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_strv *filters)
-{
-	/* filters on different keys AND, on the same key OR (but every label
-	 * must match), as Docker */
-	static const char *const keys[] = {"status", "name", "label", "id", "exited", "ancestor"};
-	for (size_t k = 0; k < MD_ARRAY_LEN(keys); k++) {
-		int seen = 0, ok = k == 2;
-		size_t kl = strlen(keys[k]);
-		for (size_t i = 0; i < filters->n; i++) {
-			const char *f = filters->v[i];
-			if (strncmp(f, keys[k], kl) != 0 || f[kl] != '=')
-				continue;
-			seen = 1;
-			const char *v = f + kl + 1;
-			if (k == 0)
-				ok |= md_streq(state, v);
-			else if (k == 1)
-				ok |= strstr(c->name, v[0] == '/' ? v + 1 : v) != NULL;
-			else if (k == 2) {
-				struct md_json *l = md_json_get(md_json_get(c->cfg, "Config"), "Labels");
-				const char *eq = strchr(v, '=');
-				char key[256];
-				snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
-				const char *lv = md_json_gets(l, key);
-				ok &= lv && (!eq || strcmp(lv, eq + 1) == 0);
-			} else if (k == 3)
-				ok |= md_startswith(c->id, v);
-			else if (k == 4)
-				ok |= md_streq(state, "exited") && md_json_geti(c->st, "ExitCode", -1) == atoll(v);
-			else {
-				const char *img = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
-				ok |= md_streq(img, v) || md_streq(md_json_gets(c->cfg, "Image"), v);
-			}
-		}
-		if (seen && !ok)
-			return 0;
-	}
-	return 1;
-}
-
-/* Filters a list takes: "key=value" with status, name, label, id, exited
- * or ancestor as the key. */
-static int md_ctr_filters_check(const struct md_strv *filters)
-{
-	static const char *const states[] = {"created", "running", "paused", "restarting", "exited", "removing", "dead"};
-	for (size_t i = 0; i < filters->n; i++) {
-		const char *f = filters->v[i];
-		if (!md_startswith(f, "status=") && !md_startswith(f, "name=") && !md_startswith(f, "label=") &&
-		    !md_startswith(f, "id=") && !md_startswith(f, "exited=") && !md_startswith(f, "ancestor="))
-			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: status, name, label, id, exited, ancestor)", f);
-		int known = !md_startswith(f, "status=");
-		for (size_t k = 0; !known && k < MD_ARRAY_LEN(states); k++)
-			known = strcmp(f + 7, states[k]) == 0;
-		if (!known)
-			return md_errk(MD_EK_INVALID, "invalid filter '%s'", f);
-	}
-	return 0;
-}
-
-/* What a list shows: the filters' containers (all states when there are
- * filters), else all states or only those up; the newest `last` (-1: no
- * bound). */
-struct md_ctr_query {
-	const struct md_strv *filters;
-	int all;
-	long long last;
-};
-
-/* The containers a query selects, loaded, newest first. */
-static int md_ctr_list(const struct md_ctr_query *q, struct md_ctr **out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	if (md_ctr_filters_check(q->filters) < 0)
-		return -1;
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return -1;
-	int all = q->all || q->filters->n || q->last > 0;
-	struct md_ctr *cs = NULL;
-	double *ts = NULL;
-	size_t nc = 0;
-	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
-		struct md_ctr c;
-		if (md_ctr_load(e->key, &c) < 0)
-			continue;
-		const char *state = md_ctr_state(&c);
-		int up = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
-		if ((!all && !up) || !md_ps_filter_ok(&c, state, q->filters)) {
-			md_ctr_free(&c);
-			continue;
-		}
-		cs = md_realloc(cs, (nc + 1) * sizeof *cs);
-		ts = md_realloc(ts, (nc + 1) * sizeof *ts);
-		ts[nc] = 0;
-		md_time_parsef(md_json_gets(c.cfg, "Created"), &ts[nc]);
-		cs[nc++] = c;
-		/* newest first (insertion: lists are short) */
-		for (size_t k = nc - 1; k > 0 && ts[k - 1] < ts[k]; k--) {
-			struct md_ctr t = cs[k];
-			double tt = ts[k];
-			cs[k] = cs[k - 1], ts[k] = ts[k - 1];
-			cs[k - 1] = t, ts[k - 1] = tt;
-		}
-	}
-	md_json_free(idx);
-	free(ts);
-	md_err_clear();
-	for (size_t i = q->last >= 0 && (size_t)q->last < nc ? (size_t)q->last : nc; i < nc; i++)
-		md_ctr_free(&cs[i]);
-	*n = q->last >= 0 && (size_t)q->last < nc ? (size_t)q->last : nc;
-	*out = cs;
-	return 0;
-}
-
-static void md_ctr_list_free(struct md_ctr *cs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		md_ctr_free(&cs[i]);
-	free(cs);
-}
-
-/* ps: the cells of one container's row (SIZE only with -s). */
-struct md_ps_row {
-	char id[65], cmd[4200], created[64], status[128], size[96];
-	const char *state, *image;
-	int up;
-};
-
-static void md_ps_row(struct md_ctr *c, int notrunc, int size, struct md_ps_row *r)
-{
-	r->state = md_ctr_state(c);
-	r->up = md_streq(r->state, "running") || md_streq(r->state, "paused") || md_streq(r->state, "restarting");
-	snprintf(r->id, sizeof r->id, notrunc ? "%s" : "%.12s", c->id);
-	struct md_sb cb = {0};
-	md_sb_puts(&cb, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
-	struct md_json *args = md_json_get(c->cfg, "Args");
-	for (struct md_json *x = args ? args->child : NULL; x; x = x->next)
-		md_sb_printf(&cb, " %s", md_json_str(x) ? x->s : "");
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "%s", md_sb_str(&cb));
-	md_sb_free(&cb);
-	if (!notrunc)
-		md_ellipsis(cmd, 20);
-	snprintf(r->cmd, sizeof r->cmd, "\"%s\"", cmd);
-	time_t t = 0;
-	md_time_parse(md_json_gets(c->cfg, "Created"), &t);
-	md_time_ago(r->created, sizeof r->created, t);
-	md_ctr_status_text(c, r->state, r->status, sizeof r->status);
-	r->image = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
-	if (!r->image)
-		r->image = "";
-	r->size[0] = 0;
-	if (size) {
-		char *up = md_ctr_path(c->id, "upper");
-		int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		free(up);
-		uint64_t u = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
-		char s1[32], s2[32];
-		md_human_size(s1, sizeof s1, (double)u);
-		struct md_json *ix = md_index_read();
-		md_human_size(s2, sizeof s2, (double)(u + (ix ? md_image_size(ix, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : 0)));
-		md_json_free(ix);
-		snprintf(r->size, sizeof r->size, "%s (virtual %s)", s1, s2);
-	}
-}
-
-/* ps --format: the fields Docker's templates know. */
-static struct md_json *md_ps_format_obj(struct md_ctr *c, const struct md_ps_row *r, const char *ports)
-{
-	struct md_json *o = md_json_new(MD_J_OBJ);
-	md_json_sets(o, "ID", r->id);
-	md_json_sets(o, "Image", r->image);
-	md_json_sets(o, "Command", r->cmd);
-	md_json_sets(o, "CreatedAt", md_json_gets(c->cfg, "Created") ? md_json_gets(c->cfg, "Created") : "");
-	md_json_sets(o, "RunningFor", r->created);
-	md_json_sets(o, "Ports", ports);
-	md_json_sets(o, "State", r->state);
-	md_json_sets(o, "Status", r->status);
-	md_json_sets(o, "Size", r->size);
-	md_json_sets(o, "Names", c->name);
-	struct md_json *l = md_json_get(md_json_get(c->cfg, "Config"), "Labels");
-	struct md_sb lb = {0};
-	for (struct md_json *x = md_json_is(l, MD_J_OBJ) ? l->child : NULL; x; x = x->next)
-		md_sb_printf(&lb, "%s%s=%s", lb.len ? "," : "", x->key, md_json_str(x) ? x->s : "");
-	md_json_sets(o, "Labels", md_sb_str(&lb));
-	md_sb_free(&lb);
-	md_json_sets(o, "Mounts", "");
-	md_json_sets(o, "Networks", "");
-	return o;
-}
-
-static int md_cmd_ps(struct md_args *a)
-{
-	int quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc"), size = md_flag(a, "size");
-	const char *fmt = md_opt(a, "format");
-	struct md_ctr_query q = {md_optv(a, "filter"), md_flag(a, "all"), -1};
-	if (md_opt(a, "last") && md_parse_int(md_opt(a, "last"), &q.last, "--last") < 0)
-		return md_fail(125);
-	if (md_flag(a, "latest"))
-		q.last = 1;
-	struct md_ctr *cs;
-	size_t nc;
-	if (md_ctr_list(&q, &cs, &nc) < 0)
-		return md_fail(md_error.kind == MD_EK_INVALID ? 125 : 1);
-	struct md_table tab = {size ? 8 : 7, {0}};
-	if (!quiet && !fmt)
-		md_table_add(&tab, (const char *[]){"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", "SIZE"});
-	int rc = 0;
-	for (size_t i = 0; i < nc && !rc; i++) {
-		struct md_ps_row r;
-		md_ps_row(&cs[i], notrunc, size, &r);
-		struct md_sb pt = {0};
-		if (r.up)
-			md_ports_text(md_json_get(cs[i].cfg, "Ports"), &pt);
-		if (quiet) {
-			puts(r.id);
-		} else if (fmt) {
-			struct md_json *o = md_ps_format_obj(&cs[i], &r, md_sb_str(&pt));
-			if (md_format_print(fmt, o) < 0)
-				rc = md_fail(125);
-			md_json_free(o);
-		} else {
-			const char *row[] = {r.id, r.image, r.cmd, r.created, r.status, md_sb_str(&pt), cs[i].name, r.size};
-			md_table_add(&tab, row);
-		}
-		md_sb_free(&pt);
-	}
-	if (!quiet && !fmt)
-		md_table_print(&tab, stdout);
-	md_strv_free(&tab.cells);
-	md_ctr_list_free(cs, nc);
-	return rc;
-}
-
-/* ---- logs ---- */
-
-/* Parse "10m", "2h", "30s" (before now), RFC 3339, or a unix timestamp. */
-static int md_parse_since(const char *s, double *out)
-{
-	if (md_time_parsef(s, out) == 0)
-		return 0;
-	char *e;
-	double v = md_strtod(s, &e);
-	if (e == s)
-		return md_errk(MD_EK_INVALID, "invalid time \"%s\"", s);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	double n = (double)now.tv_sec + now.tv_nsec / 1e9;
-	if (!*e) {
-		*out = v; /* unix seconds */
-		return 0;
-	}
-	double mul = !strcmp(e, "s") ? 1 : !strcmp(e, "m") ? 60 : !strcmp(e, "h") ? 3600 : !strcmp(e, "ms") ? 0.001 : -1;
-	if (mul < 0)
-		return md_errk(MD_EK_INVALID, "invalid time \"%s\"", s);
-	*out = n - v * mul;
 	return 0;
 }
 
@@ -20893,34 +18363,7 @@ static int md_ctr_logs(const char *id, const struct md_logopt *o)
 	return 0;
 }
 
-static int md_cmd_logs(struct md_args *a)
-{
-	char id[65];
-	struct md_logopt o = {md_flag(a, "timestamps"), md_flag(a, "follow"), 3, 0, 0, -1};
-	const char *v;
-	if ((v = md_opt(a, "since")) && md_parse_since(v, &o.since) < 0)
-		return md_fail(125);
-	if ((v = md_opt(a, "until")) && md_parse_since(v, &o.until) < 0)
-		return md_fail(125);
-	if ((v = md_opt(a, "tail")) && strcmp(v, "all") != 0 && (md_parse_int(v, &o.tail, "--tail") < 0 || o.tail < 0))
-		return md_fail(125);
-	if (md_ctr_find(a->pos.v[0], id) < 0)
-		return md_fail(1);
-	return md_ctr_logs(id, &o) < 0 ? md_fail(1) : 0;
-}
-
 /* ---- exec ---- */
-
-static const struct md_optdef md_o_exec[] = {
-	{"detach", 'd', NULL, "Detached mode: run command in the background"},
-	{"env", 'e', "list", "Set environment variables"},
-	{"env-file", 0, "list", "Read in a file of environment variables"},
-	{"interactive", 'i', NULL, "Keep STDIN open even if not attached"},
-	{"privileged", 0, NULL, "Give extended privileges to the command"},
-	{"tty", 't', NULL, "Allocate a pseudo-TTY"},
-	{"user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])"},
-	{"workdir", 'w', "string", "Working directory inside the container"},
-	{NULL, 0, NULL, NULL}};
 
 /* Copy between two fds until EOF on `from`. */
 static int md_pump(int from, int to)
@@ -21387,52 +18830,405 @@ static int md_exec(const struct md_exec *e, int *code)
 	return md_exec_run(e, code);
 }
 
-/* `__exec`: the sealed copy's side of md_exec. */
-static int md_exec_main(void)
+/* ---- inspect, list, top ---- */
+
+static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 {
-	struct md_exec e;
-	const char *js = getenv("MINIDOCK_EXEC");
-	int code = 125;
-	md_cmdname = "exec";
-	if (!js || md_exec_load(js, &e) < 0)
-		return md_fail(125);
-	unsetenv("MINIDOCK_EXEC");
-	int r = md_exec_run(&e, &code);
-	md_exec_free(&e);
-	return r < 0 ? md_fail(code) : r;
+	const char *state = md_ctr_state(c);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	static const char *const top[] = {"Id", "Created", "Path"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(top); i++)
+		md_json_sets(o, top[i], md_json_gets(c->cfg, top[i]) ? md_json_gets(c->cfg, top[i]) : "");
+	md_json_set(o, "Args", md_json_clone(md_json_get(c->cfg, "Args")));
+	struct md_json *st = md_json_set(o, "State", md_json_new(MD_J_OBJ));
+	int running = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+	md_json_sets(st, "Status", state);
+	md_json_set(st, "Running", md_json_newbool(running));
+	md_json_set(st, "Paused", md_json_newbool(md_streq(state, "paused")));
+	md_json_set(st, "Restarting", md_json_newbool(md_streq(state, "restarting")));
+	md_json_set(st, "OOMKilled", md_json_newbool(md_json_is(md_json_get(c->st, "OOMKilled"), MD_J_TRUE)));
+	md_json_set(st, "Dead", md_json_newbool(0));
+	md_json_seti(st, "Pid", running ? md_json_geti(c->st, "Pid", 0) : 0);
+	md_json_seti(st, "ExitCode", md_json_geti(c->st, "ExitCode", 0));
+	md_json_sets(st, "Error", md_json_gets(c->st, "Error") ? md_json_gets(c->st, "Error") : "");
+	md_json_sets(st, "StartedAt", md_json_gets(c->st, "StartedAt") ? md_json_gets(c->st, "StartedAt") : "0001-01-01T00:00:00Z");
+	md_json_sets(st, "FinishedAt", md_json_gets(c->st, "FinishedAt") ? md_json_gets(c->st, "FinishedAt") : "0001-01-01T00:00:00Z");
+	md_json_sets(o, "Image", md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "");
+	static const char *const files[][2] = {{"ResolvConfPath", "resolv.conf"}, {"HostnamePath", "hostname"}, {"HostsPath", "hosts"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(files); i++) {
+		char *p = md_ctr_path(c->id, files[i][1]);
+		md_json_sets(o, files[i][0], p);
+		free(p);
+	}
+	char *lp = md_ctr_logpath(c->id);
+	md_json_sets(o, "LogPath", lp);
+	free(lp);
+	char *nm = md_asprintf("/%s", c->name);
+	md_json_sets(o, "Name", nm);
+	free(nm);
+	md_json_seti(o, "RestartCount", md_json_geti(c->st, "RestartCount", 0));
+	md_json_sets(o, "Driver", "overlay2");
+	md_json_sets(o, "Platform", "linux");
+	struct md_json *ohc = md_json_set(o, "HostConfig", md_json_clone(md_json_get(c->cfg, "HostConfig")));
+	if (!md_json_is(ohc, MD_J_OBJ))
+		ohc = md_json_set(o, "HostConfig", md_json_new(MD_J_OBJ));
+	/* the fields every Docker client reads, with Docker's defaults */
+	struct md_json *lc = md_json_get(ohc, "LogConfig");
+	if (!md_json_is(lc, MD_J_OBJ))
+		lc = md_json_set(ohc, "LogConfig", md_json_new(MD_J_OBJ));
+	if (!md_json_gets(lc, "Type") || !*md_json_gets(lc, "Type"))
+		md_json_sets(lc, "Type", "json-file"); /* what clients know to read logs from */
+	if (!md_json_is(md_json_get(lc, "Config"), MD_J_OBJ))
+		md_json_set(lc, "Config", md_json_new(MD_J_OBJ));
+	struct md_json *rp = md_json_get(ohc, "RestartPolicy");
+	if (!md_json_is(rp, MD_J_OBJ))
+		rp = md_json_set(ohc, "RestartPolicy", md_json_new(MD_J_OBJ));
+	if (!md_json_gets(rp, "Name") || !*md_json_gets(rp, "Name"))
+		md_json_sets(rp, "Name", "no");
+	if (!md_json_get(rp, "MaximumRetryCount"))
+		md_json_seti(rp, "MaximumRetryCount", 0);
+	static const char *const bools[] = {"AutoRemove", "Privileged", "PublishAllPorts", "ReadonlyRootfs"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bools); i++)
+		if (!md_json_get(ohc, bools[i]))
+			md_json_set(ohc, bools[i], md_json_newbool(0));
+	struct md_json *gd = md_json_set(o, "GraphDriver", md_json_new(MD_J_OBJ));
+	struct md_json *gdd = md_json_set(gd, "Data", md_json_new(MD_J_OBJ));
+	struct md_json *idx = md_index_read();
+	struct md_json *ls = idx ? md_image_layers(idx, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : NULL;
+	struct md_sb lower = {0};
+	for (size_t i = ls ? ls->n : 0; i-- > 0;) {
+		char *p = md_layer_path(md_json_str(md_json_at(ls, i)));
+		md_sb_printf(&lower, "%s%s/diff", lower.len ? ":" : "", p);
+		free(p);
+	}
+	md_json_free(idx);
+	md_err_clear();
+	md_json_sets(gdd, "LowerDir", md_sb_str(&lower));
+	md_sb_free(&lower);
+	char *p = md_ctr_rpath(c->id, "rootfs");
+	md_json_sets(gdd, "MergedDir", p);
+	free(p);
+	p = md_ctr_path(c->id, "upper");
+	md_json_sets(gdd, "UpperDir", p);
+	free(p);
+	p = md_ctr_path(c->id, "work");
+	md_json_sets(gdd, "WorkDir", p);
+	free(p);
+	md_json_sets(gd, "Name", "overlay2");
+	struct md_json *ms = md_json_set(o, "Mounts", md_json_new(MD_J_ARR));
+	struct md_json *cm = md_json_get(c->cfg, "Mounts");
+	for (struct md_json *m = cm ? cm->child : NULL; m; m = m->next) {
+		struct md_json *x = md_json_push(ms, md_json_new(MD_J_OBJ));
+		const char *t = md_json_gets(m, "Type");
+		md_json_sets(x, "Type", t ? t : "bind");
+		if (md_json_gets(m, "Name"))
+			md_json_sets(x, "Name", md_json_gets(m, "Name"));
+		md_json_sets(x, "Source", md_json_gets(m, "Source") ? md_json_gets(m, "Source") : "");
+		md_json_sets(x, "Destination", md_json_gets(m, "Destination") ? md_json_gets(m, "Destination") : "");
+		if (md_streq(t, "volume"))
+			md_json_sets(x, "Driver", "local");
+		md_json_sets(x, "Mode", md_json_gets(m, "Mode") ? md_json_gets(m, "Mode") : "");
+		md_json_set(x, "RW", md_json_newbool(!md_json_is(md_json_get(m, "RW"), MD_J_FALSE)));
+		md_json_sets(x, "Propagation", md_streq(t, "bind") ? "rprivate" : "");
+	}
+	md_json_set(o, "Config", md_json_clone(md_json_get(c->cfg, "Config")));
+	struct md_json *ns = md_json_set(o, "NetworkSettings", md_json_new(MD_J_OBJ));
+	struct md_json *nports = md_json_set(ns, "Ports", md_json_new(MD_J_OBJ));
+	struct md_json *cports = md_json_get(c->cfg, "Ports");
+	for (struct md_json *x = cports ? cports->child : NULL; x; x = x->next) {
+		char key[32], hp[16];
+		snprintf(key, sizeof key, "%lld/%s", md_json_geti(x, "ContainerPort", 0), md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp");
+		snprintf(hp, sizeof hp, "%lld", md_json_geti(x, "HostPort", 0));
+		struct md_json *l = md_json_get(nports, key);
+		if (!l)
+			l = md_json_set(nports, key, md_json_new(MD_J_ARR));
+		struct md_json *b = md_json_push(l, md_json_new(MD_J_OBJ));
+		md_json_sets(b, "HostIp", md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0");
+		md_json_sets(b, "HostPort", hp);
+	}
+	struct md_json *nnets = md_json_set(ns, "Networks", md_json_new(MD_J_OBJ));
+	struct md_json *cnets = md_json_get(c->cfg, "Networks");
+	struct md_json *ix = md_index_read();
+	const char *first_ip = "", *first_gw = "", *first_mac = "";
+	for (struct md_json *x = cnets ? cnets->child : NULL; x && ix; x = x->next) {
+		const char *nn = md_json_gets(x, "Name");
+		struct md_json *e = md_json_set(nnets, nn ? nn : "?", md_json_new(MD_J_OBJ));
+		struct md_json *leases = md_json_get(md_json_get(ix, "ipam"), nn ? nn : "");
+		struct md_json *net = md_json_get(md_json_get(ix, "networks"), nn ? nn : "");
+		const char *ip = "";
+		for (struct md_json *l = leases && running ? leases->child : NULL; l; l = l->next)
+			if (md_streq(md_json_str(l), c->id))
+				ip = l->key;
+		md_json_sets(e, "NetworkID", md_json_gets(net, "Id") ? md_json_gets(net, "Id") : "");
+		md_json_sets(e, "IPAddress", ip);
+		const char *sub = md_json_gets(net, "Subnet");
+		md_json_seti(e, "IPPrefixLen", *ip && sub && strchr(sub, '/') ? atoi(strchr(sub, '/') + 1) : 0);
+		md_json_sets(e, "Gateway", *ip && md_json_gets(net, "Gateway") ? md_json_gets(net, "Gateway") : "");
+		char mac[20] = "";
+		if (*ip) {
+			if (md_json_gets(x, "MacAddress"))
+				snprintf(mac, sizeof mac, "%s", md_json_gets(x, "MacAddress"));
+			else {
+				struct in_addr ia;
+				inet_pton(AF_INET, ip, &ia);
+				const unsigned char *bb = (const unsigned char *)&ia.s_addr;
+				snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", bb[0], bb[1], bb[2], bb[3]);
+			}
+		}
+		md_json_sets(e, "MacAddress", mac);
+		md_json_set(e, "Aliases", md_json_clone(md_json_get(x, "Aliases") ? md_json_get(x, "Aliases") : &(struct md_json){.t = MD_J_NULL}));
+		if (x == cnets->child) {
+			first_ip = md_json_gets(e, "IPAddress");
+			first_gw = md_json_gets(e, "Gateway");
+			first_mac = md_json_gets(e, "MacAddress");
+		}
+	}
+	md_json_sets(ns, "IPAddress", first_ip);
+	md_json_sets(ns, "Gateway", first_gw);
+	md_json_sets(ns, "MacAddress", first_mac);
+	md_json_free(ix);
+	md_err_clear();
+	return o;
 }
 
-static int md_cmd_exec(struct md_args *a)
+static void md_ctr_status_text(struct md_ctr *c, const char *state, char *out, size_t n)
 {
-	struct md_exec e;
-	memset(&e, 0, sizeof e);
-	if (md_ctr_find(a->pos.v[0], e.id) < 0)
-		return md_fail(1);
-	/* --env-file files, then -e; -e NAME takes NAME's value here */
-	e.env = md_json_new(MD_J_ARR);
-	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, "env");
-	for (size_t i = 0; i < ef->n; i++)
-		if (md_env_file(ef->v[i], e.env) < 0) {
-			md_exec_free(&e);
-			return md_fail(125);
-		}
-	for (size_t i = 0; i < es->n; i++) {
-		const char *v = strchr(es->v[i], '=') ? NULL : getenv(es->v[i]);
-		char *kv = v ? md_asprintf("%s=%s", es->v[i], v) : NULL;
-		if (v || strchr(es->v[i], '='))
-			md_json_push(e.env, md_json_newstr(kv ? kv : es->v[i]));
-		free(kv);
+	time_t t = 0;
+	char ago[64];
+	if (md_streq(state, "running") || md_streq(state, "paused")) {
+		md_time_parse(md_json_gets(c->st, "StartedAt"), &t);
+		md_time_ago(ago, sizeof ago, t);
+		ago[strlen(ago) > 4 ? strlen(ago) - 4 : 0] = 0; /* "5 seconds ago" -> "5 seconds" */
+		snprintf(out, n, "Up %s%s", ago, md_streq(state, "paused") ? " (Paused)" : "");
+	} else if (md_streq(state, "exited") || md_streq(state, "restarting")) {
+		md_time_parse(md_json_gets(c->st, "FinishedAt"), &t);
+		md_time_ago(ago, sizeof ago, t);
+		snprintf(out, n, "%s (%lld) %s", md_streq(state, "exited") ? "Exited" : "Restarting",
+		         md_json_geti(c->st, "ExitCode", 0), ago);
+	} else {
+		snprintf(out, n, "Created");
 	}
-	e.cmd = md_jarr_strs(&(struct md_strv){a->pos.v + 1, a->pos.n - 1, 0});
-	e.user = md_opt(a, "user") ? md_strdup(md_opt(a, "user")) : NULL;
-	e.workdir = md_opt(a, "workdir") ? md_strdup(md_opt(a, "workdir")) : NULL;
-	e.tty = md_flag(a, "tty");
-	e.in = md_flag(a, "interactive");
-	e.detach = md_flag(a, "detach");
-	e.privileged = md_flag(a, "privileged");
-	int code, r = md_exec(&e, &code);
-	md_exec_free(&e);
-	return r < 0 ? md_fail(code) : r;
+}
+
+static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_strv *filters)
+{
+	/* filters on different keys AND, on the same key OR (but every label
+	 * must match), as Docker */
+	static const char *const keys[] = {"status", "name", "label", "id", "exited", "ancestor"};
+	for (size_t k = 0; k < MD_ARRAY_LEN(keys); k++) {
+		int seen = 0, ok = k == 2;
+		size_t kl = strlen(keys[k]);
+		for (size_t i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i];
+			if (strncmp(f, keys[k], kl) != 0 || f[kl] != '=')
+				continue;
+			seen = 1;
+			const char *v = f + kl + 1;
+			if (k == 0)
+				ok |= md_streq(state, v);
+			else if (k == 1)
+				ok |= strstr(c->name, v[0] == '/' ? v + 1 : v) != NULL;
+			else if (k == 2) {
+				struct md_json *l = md_json_get(md_json_get(c->cfg, "Config"), "Labels");
+				const char *eq = strchr(v, '=');
+				char key[256];
+				snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
+				const char *lv = md_json_gets(l, key);
+				ok &= lv && (!eq || strcmp(lv, eq + 1) == 0);
+			} else if (k == 3)
+				ok |= md_startswith(c->id, v);
+			else if (k == 4)
+				ok |= md_streq(state, "exited") && md_json_geti(c->st, "ExitCode", -1) == atoll(v);
+			else {
+				const char *img = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
+				ok |= md_streq(img, v) || md_streq(md_json_gets(c->cfg, "Image"), v);
+			}
+		}
+		if (seen && !ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* Filters a list takes: "key=value" with status, name, label, id, exited
+ * or ancestor as the key. */
+static int md_ctr_filters_check(const struct md_strv *filters)
+{
+	static const char *const states[] = {"created", "running", "paused", "restarting", "exited", "removing", "dead"};
+	for (size_t i = 0; i < filters->n; i++) {
+		const char *f = filters->v[i];
+		if (!md_startswith(f, "status=") && !md_startswith(f, "name=") && !md_startswith(f, "label=") &&
+		    !md_startswith(f, "id=") && !md_startswith(f, "exited=") && !md_startswith(f, "ancestor="))
+			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: status, name, label, id, exited, ancestor)", f);
+		int known = !md_startswith(f, "status=");
+		for (size_t k = 0; !known && k < MD_ARRAY_LEN(states); k++)
+			known = strcmp(f + 7, states[k]) == 0;
+		if (!known)
+			return md_errk(MD_EK_INVALID, "invalid filter '%s'", f);
+	}
+	return 0;
+}
+
+/* What a list shows: the filters' containers (all states when there are
+ * filters), else all states or only those up; the newest `last` (-1: no
+ * bound). */
+struct md_ctr_query {
+	const struct md_strv *filters;
+	int all;
+	long long last;
+};
+
+/* The containers a query selects, loaded, newest first. */
+static int md_ctr_list(const struct md_ctr_query *q, struct md_ctr **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (md_ctr_filters_check(q->filters) < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	int all = q->all || q->filters->n || q->last > 0;
+	struct md_ctr *cs = NULL;
+	double *ts = NULL;
+	size_t nc = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		const char *state = md_ctr_state(&c);
+		int up = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+		if ((!all && !up) || !md_ps_filter_ok(&c, state, q->filters)) {
+			md_ctr_free(&c);
+			continue;
+		}
+		cs = md_realloc(cs, (nc + 1) * sizeof *cs);
+		ts = md_realloc(ts, (nc + 1) * sizeof *ts);
+		ts[nc] = 0;
+		md_time_parsef(md_json_gets(c.cfg, "Created"), &ts[nc]);
+		cs[nc++] = c;
+		/* newest first (insertion: lists are short) */
+		for (size_t k = nc - 1; k > 0 && ts[k - 1] < ts[k]; k--) {
+			struct md_ctr t = cs[k];
+			double tt = ts[k];
+			cs[k] = cs[k - 1], ts[k] = ts[k - 1];
+			cs[k - 1] = t, ts[k - 1] = tt;
+		}
+	}
+	md_json_free(idx);
+	free(ts);
+	md_err_clear();
+	for (size_t i = q->last >= 0 && (size_t)q->last < nc ? (size_t)q->last : nc; i < nc; i++)
+		md_ctr_free(&cs[i]);
+	*n = q->last >= 0 && (size_t)q->last < nc ? (size_t)q->last : nc;
+	*out = cs;
+	return 0;
+}
+
+static void md_ctr_list_free(struct md_ctr *cs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		md_ctr_free(&cs[i]);
+	free(cs);
+}
+
+/* One process as `ps -ef` shows it: UID PID PPID C STIME TTY TIME CMD. */
+static struct md_json *md_top_row(pid_t pid, time_t boot, double uptime, long hz)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+	char *stat = md_read_file(p, 4096, NULL);
+	if (!stat)
+		return NULL;
+	char *rp = strrchr(stat, ')');
+	/* after "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime cutime cstime priority nice
+	 * num_threads itrealvalue starttime */
+	long long f[20] = {0};
+	char st[8];
+	const char *q = rp ? md_scan_word(rp + 1, st, sizeof st) : NULL;
+	for (int k = 1; q && k < 20; k++)
+		q = md_scan_i64(q, &f[k]);
+	free(stat);
+	if (!q)
+		return NULL;
+	int ppid = (int)f[1], tty = (int)f[4];
+	unsigned long long ut = (unsigned long long)f[11], stt = (unsigned long long)f[12], start = (unsigned long long)f[19];
+	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+	char *status = md_read_file(p, 65536, NULL);
+	char *u = status ? strstr(status, "\nUid:") : NULL;
+	unsigned uid = u ? (unsigned)strtoul(u + 5, NULL, 10) : 0;
+	free(status);
+	char uname[64], uidn[16], *pw[8] = {0};
+	snprintf(uidn, sizeof uidn, "%u", uid);
+	snprintf(uname, sizeof uname, "%s", md_pw_lookup("/etc/passwd", uidn, 3, pw) ? pw[0] : uidn);
+	for (int k = 0; k < 8; k++)
+		free(pw[k]);
+	snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
+	size_t cl = 0;
+	char *cmd = md_read_file(p, 65536, &cl);
+	for (size_t k = 0; cmd && k + 1 < cl; k++)
+		if (!cmd[k])
+			cmd[k] = ' ';
+	char spid[16], sppid[16], stime[16], ttys[16], tm[32], cpu[8];
+	snprintf(spid, sizeof spid, "%d", (int)pid);
+	snprintf(sppid, sizeof sppid, "%d", ppid);
+	time_t started = boot + (time_t)(start / (unsigned long long)hz);
+	struct tm tmv;
+	localtime_r(&started, &tmv);
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	if (time(NULL) - started > 86400) /* ps's "%b%d" */
+		snprintf(stime, sizeof stime, "%.3s%02d", months + 3 * (tmv.tm_mon % 12), tmv.tm_mday);
+	else
+		snprintf(stime, sizeof stime, "%02d:%02d", tmv.tm_hour, tmv.tm_min);
+	snprintf(ttys, sizeof ttys, tty ? "pts/%d" : "?", minor((dev_t)tty));
+	unsigned long long secs = (ut + stt) / (unsigned long long)hz;
+	snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+	double age = uptime - (double)start / (double)hz;
+	snprintf(cpu, sizeof cpu, "%d", age > 0 ? (int)((double)(ut + stt) / (double)hz * 100.0 / age) : 0);
+	const char *cells[] = {uname, spid, sppid, cpu, stime, ttys, tm, cmd && *cmd ? cmd : "[?]"};
+	struct md_json *row = md_json_new(MD_J_ARR);
+	for (size_t k = 0; k < MD_ARRAY_LEN(cells); k++)
+		md_json_push(row, md_json_newstr(cells[k]));
+	free(cmd);
+	return row;
+}
+
+/* The processes of a running container, as Docker's top answers:
+ * {"Titles": [...], "Processes": [[...], ...]}. */
+static struct md_json *md_ctr_top(const char *id)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return NULL;
+	md_ctr_reconcile(&c);
+	int running = md_ctr_running(&c);
+	md_ctr_free(&c);
+	if (!running)
+		return md_errk(MD_EK_CONFLICT, "container %s is not running", id), NULL;
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if (md_cg_pids(md_cgroup_parent(), id, &pids, &n) < 0)
+		return NULL;
+	long hz = sysconf(_SC_CLK_TCK);
+	char *up = md_read_file("/proc/uptime", 256, NULL);
+	double uptime = up ? md_strtod(up, NULL) : 0;
+	free(up);
+	time_t boot = time(NULL) - (time_t)uptime;
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	struct md_json *ti = md_json_set(o, "Titles", md_json_new(MD_J_ARR));
+	static const char *const titles[] = {"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"};
+	for (size_t k = 0; k < MD_ARRAY_LEN(titles); k++)
+		md_json_push(ti, md_json_newstr(titles[k]));
+	struct md_json *pr = md_json_set(o, "Processes", md_json_new(MD_J_ARR));
+	for (size_t i = 0; i < n; i++) {
+		struct md_json *row = md_top_row(pids[i], boot, uptime, hz > 0 ? hz : 100);
+		if (row)
+			md_json_push(pr, row);
+	}
+	md_err_clear();
+	free(pids);
+	return o;
 }
 
 /* ---- a tree as a tar stream (export, cp) ---- */
@@ -21633,659 +19429,323 @@ static int md_ctr_enter_fs(struct md_ctr *c, int writable)
 	return r;
 }
 
-static int md_cmd_export(struct md_args *a)
+/**** 20 engine: images, volumes, networks, the system ***********************/
+/*
+ * The rest of the engine: images in the store (inspect, tag, remove,
+ * prune, save; loading, importing and pulling are sections 11 and 12),
+ * volumes, networks, and what the system offers (disk use, the store's
+ * check, the kernel's features).  As section 19: typed arguments, a
+ * typed error, no printing (a report, where there is one, is returned).
+ *
+ * May call: sections 01-19.  Called by: 21-27.
+ */
+
+/* ---- images ---- */
+
+/* Docker's image inspect document. */
+static struct md_json *md_image_inspect_json(struct md_json *idx, const char *id)
 {
-	char id[65];
-	struct md_ctr c;
-	const char *out = md_opt(a, "output");
-	if (!out && isatty(1)) {
-		md_err("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-		return md_fail(1);
-	}
-	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
-		return md_fail(1);
-	md_ctr_reconcile(&c);
-	char *tmp = out ? md_asprintf("%s.tmp-%d", out, (int)getpid()) : NULL;
-	int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
-	if (fd < 0) {
-		md_errno("create %s", tmp);
-		free(tmp);
-		md_ctr_free(&c);
-		return md_fail(1);
-	}
-	fflush(NULL);
-	pid_t p = fork();
-	if (p == 0) {
-		/* export is the root filesystem only, never volumes: a private overlay */
-		struct md_json *st = c.st;
-		c.st = md_json_new(MD_J_OBJ);
-		md_json_sets(c.st, "Status", "exited");
-		int r = md_ctr_enter_fs(&c, 0);
-		md_json_free(c.st);
-		c.st = st;
-		if (r == 0)
-			r = md_tar_tree(fd, AT_FDCWD, ".", "");
-		if (r < 0)
-			fprintf(stderr, "minidock: export: %s\n", md_errmsg);
-		_exit(r < 0 ? 1 : 0);
-	}
-	int status = 1;
-	waitpid(p, &status, 0);
-	int rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
-	if (tmp) {
-		if (rc == 0 && (fsync(fd) < 0 || rename(tmp, out) < 0))
-			rc = (md_errno("write %s", out), md_fail(1));
-		close(fd);
-		if (rc)
-			unlink(tmp);
-		free(tmp);
-	}
-	md_ctr_free(&c);
-	return rc;
-}
-
-/* ---- cp ---- */
-
-/* Extract a tar stream into directory dfd with the layer unpacker's checks
- * (no entry may leave dfd or go through a symlink), renaming the top entry
- * from -> to when given; owner forced to uid/gid when force_owner. */
-static int md_extract_plain(int infd, int dfd, const char *from, const char *to, int force_owner);
-
-static int md_cmd_cp(struct md_args *a)
-{
-	const char *src = a->pos.v[0], *dst = a->pos.v[1];
-	const char *sc = strchr(src, ':'), *dc = strchr(dst, ':');
-	int to_ctr = dc && (!sc || src[0] == '/' || src[0] == '.' || strcmp(src, "-") == 0);
-	if ((sc && dc && src[0] != '/' && dst[0] != '/') || (!sc && !dc) || (src[0] == '/' && dst[0] == '/'))
-		to_ctr = -1;
-	if (to_ctr < 0) {
-		md_err("copying between containers or within the host is not supported: give one CONTAINER:PATH");
-		return md_fail(1);
-	}
-	const char *cspec = to_ctr ? dst : src, *hpath = to_ctr ? src : dst;
-	const char *colon = strchr(cspec, ':');
-	char cname[256], cpath[PATH_MAX];
-	snprintf(cname, sizeof cname, "%.*s", (int)(colon - cspec), cspec);
-	snprintf(cpath, sizeof cpath, "%s", colon + 1);
-	if (!*cpath)
-		snprintf(cpath, sizeof cpath, "/");
-	char id[65];
-	struct md_ctr c;
-	if (md_ctr_find(cname, id) < 0 || md_ctr_load(id, &c) < 0)
-		return md_fail(1);
-	md_ctr_reconcile(&c);
-	/* the tar stream, and the child's error message: of the two sides only
-	 * one may print, the one that failed first */
-	int pfd[2], efd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(efd, O_CLOEXEC) < 0)
-		return md_fail(1);
-	int contents = md_endswith(to_ctr ? hpath : cpath, "/.");
-	fflush(NULL);
-	pid_t p = fork();
-	if (p == 0) {
-		/* the container side: inside its filesystem, paths cannot escape */
-		close(efd[0]);
-		int r = md_ctr_enter_fs(&c, to_ctr);
-		if (r == 0 && !to_ctr) {
-			close(pfd[0]);
-			char *dir = md_dirname(cpath);
-			const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
-			struct stat st;
-			if (contents) {
-				int dfd = open(cpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				r = dfd < 0 ? md_errno("%s", cpath) : md_tar_tree(pfd[1], dfd, ".", "");
-			} else if (lstat(cpath, &st) < 0) {
-				r = md_err("Could not find the file %s in container %s", cpath, cname);
-			} else {
-				int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				r = dfd < 0 ? md_errno("%s", dir) : md_tar_tree(pfd[1], dfd, *base ? base : ".", *base ? base : "root");
-			}
-			free(dir);
-		} else if (r == 0) {
-			close(pfd[1]);
-			/* copy into an existing directory, or as a new name in its parent */
-			struct stat st;
-			int isdir = stat(cpath, &st) == 0 && S_ISDIR(st.st_mode);
-			char *dir = isdir ? md_strdup(cpath) : md_dirname(cpath);
-			const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
-			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			const char *hb = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
-			if (dfd < 0)
-				r = md_err("Could not find the file %s in container %s", dir, cname);
-			else
-				r = md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : hb, isdir || contents ? NULL : base,
-				                     !md_flag(a, "archive"));
-			free(dir);
-		}
-		if (r < 0)
-			md_write_all(efd[1], md_errmsg, strlen(md_errmsg));
-		_exit(r < 0 ? 1 : 0);
-	}
-	close(efd[1]);
-	int rc = 0; /* 1: this side failed, its message in md_errmsg */
-	if (to_ctr) {
-		close(pfd[0]);
-		/* a child that stopped reading has failed: EPIPE, not death */
-		signal(SIGPIPE, SIG_IGN);
-		/* the host side: a tar of the source */
-		if (strcmp(hpath, "-") == 0) {
-			rc = md_pump(0, pfd[1]) < 0;
-		} else {
-			char *dir = md_dirname(hpath);
-			const char *base = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
-			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			struct stat st;
-			if (dfd < 0 || lstat(hpath, &st) < 0) {
-				rc = md_errno("could not find %s", hpath) < 0;
-			} else if (contents) {
-				int sfd = open(hpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				rc = sfd < 0 ? md_errno("%s", hpath) < 0 : md_tar_tree(pfd[1], sfd, ".", "") < 0;
-				if (sfd >= 0)
-					close(sfd);
-			} else {
-				rc = md_tar_tree(pfd[1], dfd, base, base) < 0;
-			}
-			if (dfd >= 0)
-				close(dfd);
-			free(dir);
-		}
-		/* no reader left: the child ended first, and its word counts */
-		struct pollfd pw = {pfd[1], 0, 0};
-		if (rc && poll(&pw, 1, 0) == 1 && (pw.revents & POLLERR))
-			rc = 0;
-		close(pfd[1]);
-	} else {
-		close(pfd[1]);
-		if (strcmp(hpath, "-") == 0) {
-			md_pump(pfd[0], 1);
-		} else {
-			struct stat st;
-			int isdir = stat(hpath, &st) == 0 && S_ISDIR(st.st_mode);
-			char *dir = isdir ? md_strdup(hpath) : md_dirname(hpath);
-			const char *base = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
-			const char *cb = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
-			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd < 0) {
-				rc = md_errno("destination directory %s", dir) < 0;
-				int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-				md_pump(pfd[0], null);
-				if (null >= 0)
-					close(null);
-			} else {
-				rc = md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : cb, isdir || contents ? NULL : base, 0) < 0;
-			}
-			if (dfd >= 0)
-				close(dfd);
-			free(dir);
-		}
-		close(pfd[0]);
-	}
-	struct md_error own = md_error;
-	int status = 1;
-	waitpid(p, &status, 0);
-	ssize_t n = read(efd[0], md_errmsg, sizeof md_errmsg - 1);
-	close(efd[0]);
-	md_errmsg[n > 0 ? n : 0] = 0;
-	if (rc)
-		md_error = own;
-	else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !md_errmsg[0])
-		md_err("the copy ended early (%s)", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no reason given");
-	md_ctr_free(&c);
-	return rc || !(WIFEXITED(status) && WEXITSTATUS(status) == 0) ? md_fail(1) : 0;
-}
-
-/* ---- stats, top, pause ---- */
-
-static void md_human_bin(char *buf, size_t n, double v)
-{
-	static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	size_t i = 0;
-	while (v >= 1024 && i + 1 < MD_ARRAY_LEN(u)) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(buf, n, i ? "%.4g%s" : "%.0f%s", v, u[i]);
-}
-
-static void md_netdev(pid_t pid, uint64_t *rx, uint64_t *tx)
-{
-	*rx = *tx = 0;
-	char p[64];
-	snprintf(p, sizeof p, "/proc/%d/net/dev", (int)pid);
-	FILE *f = fopen(p, "re");
-	char line[512];
-	while (f && fgets(line, sizeof line, f)) {
-		char *c = strchr(line, ':');
-		if (!c)
-			continue;
-		*c = 0;
-		char *name = line;
-		while (*name == ' ')
-			name++;
-		if (strcmp(name, "lo") == 0)
-			continue;
-		unsigned long long v[16] = {0};
-		const char *q = c + 1;
-		for (int k = 0; q && k < 9; k++)
-			q = md_scan_u64(q, &v[k], 10);
-		if (q) {
-			*rx += v[0];
-			*tx += v[8];
-		}
-	}
-	if (f)
-		fclose(f);
-}
-
-static uint64_t md_mem_total(void)
-{
-	FILE *f = fopen("/proc/meminfo", "re");
-	unsigned long long kb = 0;
-	char line[256];
-	while (f && fgets(line, sizeof line, f))
-		if (md_scan_u64(md_scan_lit(line, "MemTotal:"), &kb, 10))
-			break;
-	if (f)
-		fclose(f);
-	return kb * 1024;
-}
-
-static int md_cmd_stats(struct md_args *a)
-{
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return md_fail(1);
-	struct md_strv ids = {0};
-	if (a->pos.n) {
-		for (size_t i = 0; i < a->pos.n; i++) {
-			char id[65];
-			if (md_ctr_resolve(idx, a->pos.v[i], id) < 0) {
-				md_json_free(idx);
-				md_strv_free(&ids);
-				return md_fail(1);
-			}
-			md_strv_push(&ids, id);
-		}
-	} else {
-		for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next)
-			md_strv_push(&ids, e->key);
-	}
-	md_json_free(idx);
-	int stream = !md_flag(a, "no-stream");
-	const char *fmt = md_opt(a, "format");
-	int all = md_flag(a, "all") || a->pos.n;
-	for (int round = 0;; round++) {
-		struct md_cg_stats s0[64], s1[64];
-		struct timespec t0, t1;
-		size_t n = ids.n < 64 ? ids.n : 64;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (size_t i = 0; i < n; i++) {
-			memset(&s0[i], 0, sizeof s0[i]);
-			md_cg_stats(md_cgroup_parent(), ids.v[i], &s0[i]);
-		}
-		usleep(500000);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		double wall = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
-		struct md_table tab = {8, {0}};
-		if (!fmt)
-			md_table_add(&tab, (const char *[]){"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
-			                                     "NET I/O", "BLOCK I/O", "PIDS"});
-		if (stream && round)
-			fputs("\033[2J\033[H", stdout);
-		for (size_t i = 0; i < n; i++) {
-			struct md_ctr c;
-			if (md_ctr_load(ids.v[i], &c) < 0)
-				continue;
-			const char *state = md_ctr_state(&c);
-			int up = md_streq(state, "running") || md_streq(state, "paused");
-			if (!up && !all) {
-				md_ctr_free(&c);
-				continue;
-			}
-			memset(&s1[i], 0, sizeof s1[i]);
-			if (up)
-				md_cg_stats(md_cgroup_parent(), ids.v[i], &s1[i]);
-			double cpu = up && wall > 0 ? (double)(s1[i].cpu_usage_ns - s0[i].cpu_usage_ns) / wall * 100.0 : 0;
-			if (cpu < 0)
-				cpu = 0;
-			uint64_t lim = s1[i].mem_limit && s1[i].mem_limit < md_mem_total() ? s1[i].mem_limit : md_mem_total();
-			uint64_t used = s1[i].mem_usage > s1[i].mem_cache ? s1[i].mem_usage - s1[i].mem_cache : s1[i].mem_usage;
-			uint64_t rx = 0, tx = 0;
-			if (up)
-				md_netdev((pid_t)md_json_geti(c.st, "Pid", 0), &rx, &tx);
-			char sid[13], cpus[16], mem[80], m1[32], m2[32], memp[16], net[80], n1[32], n2[32], blk[80], b1[32], b2[32], pids[24];
-			snprintf(sid, sizeof sid, "%.12s", c.id);
-			snprintf(cpus, sizeof cpus, "%.2f%%", cpu);
-			md_human_bin(m1, sizeof m1, (double)used);
-			md_human_bin(m2, sizeof m2, (double)lim);
-			snprintf(mem, sizeof mem, "%s / %s", m1, m2);
-			snprintf(memp, sizeof memp, "%.2f%%", lim ? (double)used * 100.0 / (double)lim : 0);
-			md_human_size(n1, sizeof n1, (double)rx);
-			md_human_size(n2, sizeof n2, (double)tx);
-			snprintf(net, sizeof net, "%s / %s", n1, n2);
-			md_human_size(b1, sizeof b1, (double)s1[i].blk_read);
-			md_human_size(b2, sizeof b2, (double)s1[i].blk_write);
-			snprintf(blk, sizeof blk, "%s / %s", b1, b2);
-			snprintf(pids, sizeof pids, "%llu", (unsigned long long)s1[i].pids_current);
-			if (fmt) {
-				struct md_json *o = md_json_new(MD_J_OBJ);
-				md_json_sets(o, "Container", sid);
-				md_json_sets(o, "ID", sid);
-				md_json_sets(o, "Name", c.name);
-				md_json_sets(o, "CPUPerc", cpus);
-				md_json_sets(o, "MemUsage", mem);
-				md_json_sets(o, "MemPerc", memp);
-				md_json_sets(o, "NetIO", net);
-				md_json_sets(o, "BlockIO", blk);
-				md_json_sets(o, "PIDs", pids);
-				int fr = md_format_print(fmt, o);
-				md_json_free(o);
-				if (fr < 0) {
-					md_ctr_free(&c);
-					md_strv_free(&ids);
-					md_strv_free(&tab.cells);
-					return md_fail(125);
-				}
-			} else {
-				md_table_add(&tab, (const char *[]){sid, c.name, cpus, mem, memp, net, blk, pids});
-			}
-			md_ctr_free(&c);
-		}
-		if (!fmt)
-			md_table_print(&tab, stdout);
-		md_strv_free(&tab.cells);
-		fflush(stdout);
-		if (!stream)
-			break;
-	}
-	md_strv_free(&ids);
-	return 0;
-}
-
-/* One process as `ps -ef` shows it: UID PID PPID C STIME TTY TIME CMD. */
-static struct md_json *md_top_row(pid_t pid, time_t boot, double uptime, long hz)
-{
-	char p[64];
-	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-	char *stat = md_read_file(p, 4096, NULL);
-	if (!stat)
+	struct md_json *cfg = md_image_config(id);
+	if (!cfg)
 		return NULL;
-	char *rp = strrchr(stat, ')');
-	/* after "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt
-	 * cminflt majflt cmajflt utime stime cutime cstime priority nice
-	 * num_threads itrealvalue starttime */
-	long long f[20] = {0};
-	char st[8];
-	const char *q = rp ? md_scan_word(rp + 1, st, sizeof st) : NULL;
-	for (int k = 1; q && k < 20; k++)
-		q = md_scan_i64(q, &f[k]);
-	free(stat);
-	if (!q)
-		return NULL;
-	int ppid = (int)f[1], tty = (int)f[4];
-	unsigned long long ut = (unsigned long long)f[11], stt = (unsigned long long)f[12], start = (unsigned long long)f[19];
-	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
-	char *status = md_read_file(p, 65536, NULL);
-	char *u = status ? strstr(status, "\nUid:") : NULL;
-	unsigned uid = u ? (unsigned)strtoul(u + 5, NULL, 10) : 0;
-	free(status);
-	char uname[64], uidn[16], *pw[8] = {0};
-	snprintf(uidn, sizeof uidn, "%u", uid);
-	snprintf(uname, sizeof uname, "%s", md_pw_lookup("/etc/passwd", uidn, 3, pw) ? pw[0] : uidn);
-	for (int k = 0; k < 8; k++)
-		free(pw[k]);
-	snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
-	size_t cl = 0;
-	char *cmd = md_read_file(p, 65536, &cl);
-	for (size_t k = 0; cmd && k + 1 < cl; k++)
-		if (!cmd[k])
-			cmd[k] = ' ';
-	char spid[16], sppid[16], stime[16], ttys[16], tm[32], cpu[8];
-	snprintf(spid, sizeof spid, "%d", (int)pid);
-	snprintf(sppid, sizeof sppid, "%d", ppid);
-	time_t started = boot + (time_t)(start / (unsigned long long)hz);
-	struct tm tmv;
-	localtime_r(&started, &tmv);
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	if (time(NULL) - started > 86400) /* ps's "%b%d" */
-		snprintf(stime, sizeof stime, "%.3s%02d", months + 3 * (tmv.tm_mon % 12), tmv.tm_mday);
-	else
-		snprintf(stime, sizeof stime, "%02d:%02d", tmv.tm_hour, tmv.tm_min);
-	snprintf(ttys, sizeof ttys, tty ? "pts/%d" : "?", minor((dev_t)tty));
-	unsigned long long secs = (ut + stt) / (unsigned long long)hz;
-	snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
-	double age = uptime - (double)start / (double)hz;
-	snprintf(cpu, sizeof cpu, "%d", age > 0 ? (int)((double)(ut + stt) / (double)hz * 100.0 / age) : 0);
-	const char *cells[] = {uname, spid, sppid, cpu, stime, ttys, tm, cmd && *cmd ? cmd : "[?]"};
-	struct md_json *row = md_json_new(MD_J_ARR);
-	for (size_t k = 0; k < MD_ARRAY_LEN(cells); k++)
-		md_json_push(row, md_json_newstr(cells[k]));
-	free(cmd);
-	return row;
-}
-
-/* The processes of a running container, as Docker's top answers:
- * {"Titles": [...], "Processes": [[...], ...]}. */
-static struct md_json *md_ctr_top(const char *id)
-{
-	struct md_ctr c;
-	if (md_ctr_load(id, &c) < 0)
-		return NULL;
-	md_ctr_reconcile(&c);
-	int running = md_ctr_running(&c);
-	md_ctr_free(&c);
-	if (!running)
-		return md_errk(MD_EK_CONFLICT, "container %s is not running", id), NULL;
-	pid_t *pids = NULL;
-	size_t n = 0;
-	if (md_cg_pids(md_cgroup_parent(), id, &pids, &n) < 0)
-		return NULL;
-	long hz = sysconf(_SC_CLK_TCK);
-	char *up = md_read_file("/proc/uptime", 256, NULL);
-	double uptime = up ? md_strtod(up, NULL) : 0;
-	free(up);
-	time_t boot = time(NULL) - (time_t)uptime;
+	struct md_json *rec = md_json_get(md_json_get(idx, "images"), id);
 	struct md_json *o = md_json_new(MD_J_OBJ);
-	struct md_json *ti = md_json_set(o, "Titles", md_json_new(MD_J_ARR));
-	static const char *const titles[] = {"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"};
-	for (size_t k = 0; k < MD_ARRAY_LEN(titles); k++)
-		md_json_push(ti, md_json_newstr(titles[k]));
-	struct md_json *pr = md_json_set(o, "Processes", md_json_new(MD_J_ARR));
-	for (size_t i = 0; i < n; i++) {
-		struct md_json *row = md_top_row(pids[i], boot, uptime, hz > 0 ? hz : 100);
-		if (row)
-			md_json_push(pr, row);
+	md_json_sets(o, "Id", id);
+	struct md_strv tags = {0};
+	md_image_tags(idx, id, &tags);
+	struct md_json *rt = md_json_set(o, "RepoTags", md_json_new(MD_J_ARR));
+	for (size_t i = 0; i < tags.n; i++)
+		md_json_push(rt, md_json_newstr(tags.v[i]));
+	md_strv_free(&tags);
+	md_json_set(o, "RepoDigests", md_json_clone(md_json_get(rec, "digests") ? md_json_get(rec, "digests") : &(struct md_json){.t = MD_J_ARR}));
+	md_json_sets(o, "Parent", "");
+	md_json_sets(o, "Comment", md_json_gets(cfg, "comment") ? md_json_gets(cfg, "comment") : "");
+	md_json_sets(o, "Created", md_json_gets(cfg, "created") ? md_json_gets(cfg, "created") : "");
+	md_json_sets(o, "DockerVersion", md_json_gets(cfg, "docker_version") ? md_json_gets(cfg, "docker_version") : "");
+	md_json_sets(o, "Author", md_json_gets(cfg, "author") ? md_json_gets(cfg, "author") : "");
+	struct md_json *c = md_json_get(cfg, "config");
+	md_json_set(o, "Config", c ? md_json_clone(c) : md_json_new(MD_J_OBJ));
+	md_json_sets(o, "Architecture", md_json_gets(cfg, "architecture") ? md_json_gets(cfg, "architecture") : "");
+	if (md_json_gets(cfg, "variant"))
+		md_json_sets(o, "Variant", md_json_gets(cfg, "variant"));
+	md_json_sets(o, "Os", md_json_gets(cfg, "os") ? md_json_gets(cfg, "os") : "");
+	md_json_seti(o, "Size", (long long)md_image_size(idx, id));
+	struct md_json *gd = md_json_set(o, "GraphDriver", md_json_new(MD_J_OBJ));
+	struct md_json *data = md_json_set(gd, "Data", md_json_new(MD_J_OBJ));
+	struct md_sb lower = {0};
+	struct md_json *ls = md_image_layers(idx, id);
+	for (size_t i = ls ? ls->n : 0; i-- > 0;) {
+		char *p = md_layer_path(md_json_str(md_json_at(ls, i)));
+		md_sb_printf(&lower, "%s%s/diff", lower.len ? ":" : "", p);
+		free(p);
 	}
-	md_err_clear();
-	free(pids);
+	md_json_sets(data, "LowerDir", md_sb_str(&lower));
+	md_sb_free(&lower);
+	md_json_sets(gd, "Name", "overlay2");
+	struct md_json *rfs = md_json_set(o, "RootFS", md_json_new(MD_J_OBJ));
+	md_json_sets(rfs, "Type", "layers");
+	struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
+	md_json_set(rfs, "Layers", diffs ? md_json_clone(diffs) : md_json_new(MD_J_ARR));
+	struct md_json *meta = md_json_set(o, "Metadata", md_json_new(MD_J_OBJ));
+	const char *tt = md_json_gets(rec, "tagged");
+	md_json_sets(meta, "LastTagTime", tt ? tt : "0001-01-01T00:00:00Z");
+	md_json_free(cfg);
 	return o;
 }
 
-static void md_top_table_row(struct md_table *tab, const struct md_json *row)
+/* Tag an image: target is NAME[:TAG] (normalized as Docker's). */
+static int md_image_tag(const char *image, const char *target)
 {
-	const char *cells[8];
-	for (size_t k = 0; k < 8; k++)
-		cells[k] = md_json_str(md_json_at(row, k));
-	md_table_add(tab, cells);
-}
-
-static int md_cmd_top(struct md_args *a)
-{
-	char id[65];
-	if (md_ctr_find(a->pos.v[0], id) < 0)
-		return md_fail(1);
-	if (a->pos.n > 1) {
-		md_errk(MD_EK_NOTSUP, "ps options are not supported: minidock top prints UID PID PPID C STIME TTY TIME CMD");
-		return md_fail(1);
-	}
-	struct md_json *o = md_ctr_top(id);
-	if (!o)
-		return md_fail(1);
-	struct md_table tab = {8, {0}};
-	md_top_table_row(&tab, md_json_get(o, "Titles"));
-	for (struct md_json *r = md_json_get(o, "Processes")->child; r; r = r->next)
-		md_top_table_row(&tab, r);
-	md_table_print(&tab, stdout);
-	md_strv_free(&tab.cells);
-	md_json_free(o);
-	return 0;
-}
-
-/* Freeze (on) or thaw a running container's processes. */
-static int md_ctr_pause(const char *id, int on)
-{
-	struct md_ctr c;
-	if (md_ctr_load(id, &c) < 0)
+	char tag[800], id[MD_DIGEST_LEN + 1];
+	if (md_ref_normalize_tag(target, tag, sizeof tag) < 0)
 		return -1;
-	md_ctr_reconcile(&c);
-	int running = md_ctr_running(&c), paused = md_ctr_paused(&c);
-	md_ctr_free(&c);
-	if (!running)
-		return md_errk(MD_EK_CONFLICT, "Container %s is not running", id);
-	if (on && paused)
-		return md_errk(MD_EK_CONFLICT, "Container %s is already paused", id);
-	if (!on && !paused)
-		return md_errk(MD_EK_CONFLICT, "Container %s is not paused", id);
-	if (md_cg_freeze(md_cgroup_parent(), id, on) < 0)
-		return -1;
-	/* the mark lives in the run root: a reboot thaws everything */
-	char *pp = md_ctr_rpath(id, "paused");
-	int fd = on ? open(pp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
-	if (fd >= 0)
-		close(fd);
-	else if (!on)
-		unlink(pp);
-	free(pp);
-	return 0;
-}
-
-static int md_cmd_pause(struct md_args *a, int on)
-{
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_pause(id, on) < 0)
-			rc = md_fail(1);
-		else
-			puts(a->pos.v[i]);
-	}
-	return rc;
-}
-
-static int md_cmd_pause1(struct md_args *a)
-{
-	return md_cmd_pause(a, 1);
-}
-
-static int md_cmd_unpause(struct md_args *a)
-{
-	return md_cmd_pause(a, 0);
-}
-
-/* Give a container a new name (unique among containers). */
-static int md_ctr_rename(const char *name, const char *newname)
-{
-	const char *nn = newname[0] == '/' ? newname + 1 : newname;
-	if (!md_ctr_name_valid(nn))
-		return md_errk(MD_EK_INVALID, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", nn);
 	if (md_store_lock() < 0)
 		return -1;
 	struct md_json *idx = md_index_read();
-	char id[65];
-	struct md_ctr c;
 	int r = -1;
-	if (!idx || md_ctr_resolve(idx, name, id) < 0) {
-		/* the message is set */
-	} else if (md_ctr_name_taken(idx, nn)) {
-		md_errk(MD_EK_CONFLICT, "Error when allocating new name: Conflict. The container name \"/%s\" is already in use", nn);
-	} else if (md_ctr_load(id, &c) == 0) {
-		char *slash = md_asprintf("/%s", nn);
-		md_json_sets(c.cfg, "Name", slash);
-		free(slash);
-		char *js = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
-		/* the index (where names are unique) first, then the config; if
-		 * that fails, the index gets the old name back */
-		struct md_json *rec = md_json_get(md_json_get(idx, "containers"), id);
-		char *old = md_strdup(md_json_gets(rec, "name") ? md_json_gets(rec, "name") : c.name);
-		md_json_sets(rec, "name", nn);
-		if (md_index_write(idx) < 0) {
-			/* nothing changed */
-		} else if (md_write_file_atomic(p, js, strlen(js), 0600) == 0) {
-			r = 0;
-		} else {
-			struct md_error keep = md_error;
-			md_json_sets(rec, "name", old);
-			if (md_index_write(idx) < 0)
-				md_err_wrap("%s is renamed in the index only", c.name);
-			else
-				md_error = keep;
-		}
-		free(old);
-		free(js);
-		free(p);
-		md_ctr_free(&c);
+	if (idx && md_image_resolve(idx, image, id) == 0) {
+		char now[64];
+		md_time_now(now, sizeof now);
+		md_json_sets(md_json_get(idx, "tags"), tag, id);
+		md_json_sets(md_json_get(md_json_get(idx, "images"), id), "tagged", now);
+		r = md_index_write(idx);
 	}
 	md_json_free(idx);
 	md_store_unlock();
 	return r;
 }
 
-static int md_cmd_rename(struct md_args *a)
+/* Is `name` a reference to a tag (as opposed to an image ID or prefix)? */
+static int md_is_tag_ref(struct md_json *idx, const char *name)
 {
-	return md_ctr_rename(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
+	char fam[800];
+	struct md_ref r;
+	if (md_startswith(name, "sha256:") || md_ref_parse(name, &r) < 0 || r.digest[0])
+		return 0;
+	md_ref_familiar(&r, fam, sizeof fam);
+	return md_json_gets(md_json_get(idx, "tags"), fam) != NULL;
 }
 
-/* Remove every container that is not running; their IDs go to gone.  The
- * first failure's error, or 0 (the others are still removed). */
-static int md_ctr_prune(struct md_strv *gone, uint64_t *reclaimed)
+/* Remove one name; deletions are appended to gone for md_store_delete. */
+static int md_rmi_one(struct md_json *idx, const char *name, int force, struct md_strv *gone, struct md_sb *out)
 {
-	struct md_json *idx = md_index_read();
-	*reclaimed = 0;
-	if (!idx)
+	char id[MD_DIGEST_LEN + 1], fam[800];
+	if (md_image_resolve(idx, name, id) < 0)
 		return -1;
+	struct md_strv tags = {0};
+	md_image_tags(idx, id, &tags);
+	const char *user = NULL;
+	int used = md_image_in_use(idx, id, &user);
+	char sid[13];
+	md_short_id(id, sid);
 	int r = 0;
-	struct md_error first = {0};
-	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
-		struct md_ctr c;
-		if (md_ctr_load(e->key, &c) < 0)
-			continue;
-		const char *st = md_ctr_state(&c);
-		if (md_streq(st, "exited") || md_streq(st, "created")) {
-			char *up = md_ctr_path(c.id, "upper");
-			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			free(up);
-			uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-			if (fd >= 0)
-				close(fd);
-			if (md_ctr_rm(c.id, 0, 0) == 0) {
-				md_strv_push(gone, c.id);
-				*reclaimed += sz;
-			} else if (r == 0) {
-				r = -1;
-				first = md_error;
-			}
+	if (md_is_tag_ref(idx, name)) {
+		struct md_ref ref;
+		md_ref_parse(name, &ref);
+		md_ref_familiar(&ref, fam, sizeof fam);
+		if (tags.n == 1 && used && !force) {
+			r = md_errk(MD_EK_CONFLICT, "conflict: unable to remove repository reference \"%s\" (must force) - container %.12s is using its referenced image %s",
+			           name, user, sid);
+			goto out;
 		}
-		md_ctr_free(&c);
+		md_json_del(md_json_get(idx, "tags"), fam);
+		md_sb_printf(out, "Untagged: %s\n", fam);
+		if (tags.n > 1 || used)
+			goto out;
+	} else {
+		if (tags.n > 1 && !force) {
+			r = md_errk(MD_EK_CONFLICT, "conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", sid);
+			goto out;
+		}
+		if (used && !force) {
+			r = md_errk(MD_EK_CONFLICT, "conflict: unable to delete %s (must be forced) - image is being used by container %.12s", sid, user);
+			goto out;
+		}
+		for (size_t i = 0; i < tags.n; i++) {
+			md_json_del(md_json_get(idx, "tags"), tags.v[i]);
+			md_sb_printf(out, "Untagged: %s\n", tags.v[i]);
+		}
+		if (used)
+			goto out; /* kept, untagged, until its containers are gone */
 	}
-	md_json_free(idx);
-	if (r < 0)
-		md_error = first;
+	size_t before = gone->n;
+	md_index_drop_image(idx, id, gone);
+	md_sb_printf(out, "Deleted: %s\n", id);
+	for (size_t i = before; i < gone->n; i++)
+		if (gone->v[i][0] != '/')
+			md_sb_printf(out, "Deleted: %s\n", gone->v[i]);
+out:
+	md_strv_free(&tags);
 	return r;
 }
 
-static int md_cmd_container_prune(struct md_args *a)
+/* Remove images (names, IDs or tags): all in one index change; what was
+ * untagged and deleted goes to out as "Untagged: X" / "Deleted: X" lines,
+ * once the change is stored.  The first failure's error, or 0; the other
+ * names are still removed. */
+static int md_image_remove(char *const *names, size_t n, int force, struct md_sb *out)
 {
-	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all stopped containers."))
-		return 0;
+	struct md_sess sess;
+	if (md_store_lock_change(&sess) < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	int r = idx ? 0 : -1, changed = 0;
 	struct md_strv gone = {0};
-	uint64_t reclaimed;
-	int r = md_ctr_prune(&gone, &reclaimed);
-	if (r < 0)
-		md_fail(1);
-	md_prune_report("Containers", &gone, reclaimed);
+	struct md_sb did = {0};
+	struct md_error first = {0};
+	for (size_t i = 0; idx && i < n; i++) {
+		if (md_rmi_one(idx, names[i], force, &gone, &did) == 0)
+			changed = 1;
+		else if (r == 0)
+			r = -1, first = md_error;
+	}
+	if (changed && md_index_write(idx) < 0) {
+		r = -1;
+	} else {
+		if (changed) {
+			md_store_delete(&gone);
+			md_sb_puts(out, md_sb_str(&did));
+		}
+		if (r < 0)
+			md_error = first;
+	}
+	md_sb_free(&did);
 	md_strv_free(&gone);
-	return r < 0 ? 1 : 0;
+	md_json_free(idx);
+	md_store_unlock_change(&sess);
+	return r;
 }
+
+/* Remove unused images: untagged ones, or all without a container.  What
+ * goes is reported as "untagged: X" / "deleted: X" lines in gone. */
+static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
+{
+	struct md_sess sess;
+	*reclaimed = 0;
+	if (md_store_lock_change(&sess) < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	if (!idx) {
+		md_store_unlock_change(&sess);
+		return -1;
+	}
+	struct md_strv files = {0}, ids = {0}, report = {0};
+	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
+		struct md_strv tags = {0};
+		md_image_tags(idx, im->key, &tags);
+		if ((all || !tags.n) && !md_image_in_use(idx, im->key, NULL))
+			md_strv_push(&ids, im->key);
+		md_strv_free(&tags);
+	}
+	for (size_t i = 0; i < ids.n; i++) {
+		struct md_strv tags = {0};
+		md_image_tags(idx, ids.v[i], &tags);
+		for (size_t t = 0; t < tags.n; t++) {
+			char *l = md_asprintf("untagged: %s", tags.v[t]);
+			md_strv_push(&report, l);
+			free(l);
+		}
+		md_strv_free(&tags);
+		size_t before = files.n;
+		struct md_json *layers = md_json_clone(md_json_get(idx, "layers"));
+		md_index_drop_image(idx, ids.v[i], &files);
+		char *l = md_asprintf("deleted: %s", ids.v[i]);
+		md_strv_push(&report, l);
+		free(l);
+		for (size_t k = before; k < files.n; k++)
+			if (files.v[k][0] != '/') {
+				l = md_asprintf("deleted: %s", files.v[k]);
+				md_strv_push(&report, l);
+				free(l);
+				*reclaimed += (uint64_t)md_json_geti(md_json_get(layers, files.v[k]), "size", 0);
+			}
+		md_json_free(layers);
+	}
+	int r = ids.n ? md_index_write(idx) : 0;
+	if (r == 0) {
+		md_store_delete(&files);
+		for (size_t i = 0; i < report.n; i++)
+			md_strv_push(gone, report.v[i]);
+	} else {
+		*reclaimed = 0;
+	}
+	md_strv_free(&report);
+	md_strv_free(&files);
+	md_strv_free(&ids);
+	md_json_free(idx);
+	md_store_unlock_change(&sess);
+	return r;
+}
+
+/* Write images (names, IDs or tags; a tag named is kept in the archive)
+ * to fd as a docker-archive with an OCI layout, or an OCI layout alone. */
+static int md_image_save(char *const *names, size_t n, int fd, int oci)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	struct md_saveimg *imgs = md_alloc((n + 1) * sizeof *imgs);
+	size_t k, ni = 0;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char id[MD_DIGEST_LEN + 1], fam[800];
+		if ((r = md_image_resolve(idx, names[i], id)) < 0)
+			break;
+		for (k = 0; k < ni && strcmp(imgs[k].id, id) != 0; k++)
+			;
+		if (k == ni)
+			snprintf(imgs[ni++].id, sizeof imgs[0].id, "%s", id);
+		if (md_is_tag_ref(idx, names[i]) && md_ref_normalize_tag(names[i], fam, sizeof fam) == 0 &&
+		    !md_strv_has(&imgs[k].tags, fam))
+			md_strv_push(&imgs[k].tags, fam);
+	}
+	if (r == 0)
+		r = md_save_write(fd, idx, imgs, ni, oci);
+	for (k = 0; k < ni; k++)
+		md_strv_free(&imgs[k].tags);
+	free(imgs);
+	md_json_free(idx);
+	return r;
+}
+
+#if MD_FEATURE_PULL
+
+/* The tags of a repository (/v2/NAME/tags/list), for pull -a. */
+static int md_reg_tags(const char *refstr, struct md_strv *out)
+{
+	struct md_ref ref;
+	if (md_ref_parse(refstr, &ref) < 0)
+		return -1;
+	struct md_reg rg;
+	if (md_reg_open(&rg, &ref, "pull") < 0) {
+		md_reg_close(&rg);
+		return -1;
+	}
+	char path[800];
+	snprintf(path, sizeof path, "/v2/%s/tags/list", rg.repo);
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	int r = md_reg_req(&rg, "GET", path, NULL, NULL, -1, &resp, &c, &tmp);
+	if (r == 0) {
+		size_t len;
+		int st = resp.status;
+		char *b = md_http_slurp(c, &resp, 4u << 20, &len);
+		md_reg_done(&rg, c, &resp, b != NULL);
+		struct md_json *j = b && st == 200 ? md_json_parse(b, len) : NULL;
+		struct md_json *tags = md_json_get(j, "tags");
+		if (!md_json_is(tags, MD_J_ARR))
+			r = md_err("cannot list the tags of %s (HTTP %d)", refstr, st);
+		for (struct md_json *t = tags ? tags->child : NULL; t; t = t->next)
+			if (md_json_str(t) && md_ref_tag_ok(t->s))
+				md_strv_push(out, t->s);
+		md_json_free(j);
+		free(b);
+	}
+	md_reg_close(&rg);
+	return r;
+}
+
+#endif
 
 /* ---- volumes ---- */
 
@@ -22326,129 +19786,6 @@ static void md_volume_list(struct md_strv *out)
 		qsort(out->v, out->n, sizeof *out->v, md_strcmp_p);
 }
 
-static int md_cmd_volume_create(struct md_args *a)
-{
-	char name[65];
-	if (a->pos.n)
-		snprintf(name, sizeof name, "%.64s", a->pos.v[0]);
-	else
-		md_random_hex(name, 32);
-	const char *drv = md_opt(a, "driver");
-	if (drv && strcmp(drv, "local") != 0) {
-		md_err("volume driver \"%s\" is not supported (only local)", drv);
-		return md_fail(1);
-	}
-	struct md_json *labels = md_json_new(MD_J_OBJ);
-	const struct md_strv *ls = md_optv(a, "label");
-	for (size_t i = 0; i < ls->n; i++) {
-		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
-		if (eq)
-			*eq = 0;
-		md_json_sets(labels, k, eq ? eq + 1 : "");
-		free(k);
-	}
-	int r = md_volume_create(name, labels, 0, NULL);
-	md_json_free(labels);
-	if (r < 0)
-		return md_fail(1);
-	puts(name);
-	return 0;
-}
-
-static int md_cmd_volume_ls(struct md_args *a)
-{
-	struct md_strv vs = {0};
-	md_volume_list(&vs);
-	struct md_json *idx = md_index_read();
-	const struct md_strv *filters = md_optv(a, "filter");
-	int dangling = -1;
-	for (size_t i = 0; i < filters->n; i++) {
-		const char *f = filters->v[i];
-		if (md_startswith(f, "dangling=")) {
-			if (strcmp(f + 9, "true") && strcmp(f + 9, "1") && strcmp(f + 9, "false") && strcmp(f + 9, "0")) {
-				md_err("invalid filter 'dangling=%s'", f + 9);
-				goto bad;
-			}
-			dangling = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
-		} else if (!md_startswith(f, "name=") && !md_startswith(f, "label=") && !md_startswith(f, "driver=")) {
-			md_err("invalid filter '%s' (supported: dangling=, driver=, label=, name=)", f);
-			goto bad;
-		}
-	}
-	const char *fmt = md_opt(a, "format");
-	struct md_table tab = {2, {0}};
-	if (!md_flag(a, "quiet") && !fmt)
-		md_table_add(&tab, (const char *[]){"DRIVER", "VOLUME NAME"});
-	for (size_t i = 0; i < vs.n; i++) {
-		if (dangling >= 0 && idx && md_volume_in_use(idx, vs.v[i], NULL, 0) == dangling)
-			continue;
-		/* name= (a substring) and driver= OR among themselves; every label= must match */
-		int name_seen = 0, name_ok = 0, drv_seen = 0, drv_ok = 0, label_ok = 1;
-		struct md_json *vj = NULL;
-		for (size_t k = 0; k < filters->n; k++) {
-			const char *f = filters->v[k];
-			if (md_startswith(f, "name=")) {
-				name_seen = 1;
-				name_ok |= strstr(vs.v[i], f + 5) != NULL;
-			} else if (md_startswith(f, "driver=")) {
-				drv_seen = 1;
-				drv_ok |= strcmp(f + 7, "local") == 0;
-			} else if (md_startswith(f, "label=")) {
-				if (!vj)
-					vj = md_volume_inspect_json(vs.v[i]);
-				const char *v = f + 6, *eq = strchr(v, '=');
-				char key[256];
-				snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
-				const char *lv = md_json_gets(md_json_get(vj, "Labels"), key);
-				label_ok &= lv && (!eq || strcmp(lv, eq + 1) == 0);
-			}
-		}
-		md_json_free(vj);
-		if ((name_seen && !name_ok) || (drv_seen && !drv_ok) || !label_ok)
-			continue;
-		if (md_flag(a, "quiet"))
-			puts(vs.v[i]);
-		else if (fmt) {
-			struct md_json *o = md_volume_inspect_json(vs.v[i]);
-			if (o && md_format_print(fmt, o) < 0) {
-				md_json_free(o);
-				break;
-			}
-			md_json_free(o);
-		} else
-			md_table_add(&tab, (const char *[]){"local", vs.v[i]});
-	}
-	if (!md_flag(a, "quiet") && !fmt)
-		md_table_print(&tab, stdout);
-	md_strv_free(&tab.cells);
-	md_strv_free(&vs);
-	md_json_free(idx);
-	return 0;
-bad:
-	md_json_free(idx);
-	md_strv_free(&vs);
-	return md_fail(125);
-}
-
-static int md_cmd_volume_inspect(struct md_args *a)
-{
-	struct md_json *arr = md_json_new(MD_J_ARR);
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++) {
-		struct md_json *o = md_volume_inspect_json(a->pos.v[i]);
-		if (!o)
-			rc = md_fail(1);
-		else
-			md_json_push(arr, o);
-	}
-	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
-		rc = md_fail(1);
-	else if (!arr->n && !md_opt(a, "format"))
-		puts("[]");
-	md_json_free(arr);
-	return rc;
-}
-
 /* Remove a volume no container uses (force: a missing one is no error). */
 static int md_volume_remove(const char *name, int force)
 {
@@ -22473,18 +19810,6 @@ static int md_volume_remove(const char *name, int force)
 	free(meta);
 	free(vd);
 	return r;
-}
-
-static int md_cmd_volume_rm(struct md_args *a)
-{
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++) {
-		if (md_volume_remove(a->pos.v[i], md_flag(a, "force")) < 0)
-			rc = md_fail(1);
-		else
-			puts(a->pos.v[i]);
-	}
-	return rc;
 }
 
 /* Remove the volumes no container uses: anonymous ones, or all. */
@@ -22523,623 +19848,9 @@ static int md_volume_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 	return r;
 }
 
-static int md_cmd_volume_prune(struct md_args *a)
-{
-	int all = md_flag(a, "all");
-	if (!md_flag(a, "force") && !md_confirm(all ? "WARNING! This will remove all local volumes not used by at least one container."
-	                                            : "WARNING! This will remove anonymous local volumes not used by at least one container."))
-		return 0;
-	struct md_strv gone = {0};
-	uint64_t reclaimed;
-	if (md_volume_prune(all, &gone, &reclaimed) < 0)
-		return md_fail(1);
-	md_prune_report("Volumes", &gone, reclaimed);
-	md_strv_free(&gone);
-	return 0;
-}
-
-/* system df: {total, active, size, reclaimable} */
-static void md_df_containers(struct md_json *idx, uint64_t out[4])
-{
-	memset(out, 0, 4 * sizeof *out);
-	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
-		struct md_ctr c;
-		if (md_ctr_load(e->key, &c) < 0)
-			continue;
-		const char *st = md_ctr_state(&c);
-		int up = md_streq(st, "running") || md_streq(st, "paused") || md_streq(st, "restarting");
-		char *u = md_ctr_path(c.id, "upper");
-		int fd = open(u, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		free(u);
-		uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
-		out[0]++;
-		out[1] += up;
-		out[2] += sz;
-		out[3] += up ? 0 : sz;
-		md_ctr_free(&c);
-	}
-	md_err_clear();
-}
-
-static void md_df_volumes(struct md_json *idx, uint64_t out[4])
-{
-	struct md_strv vs = {0};
-	memset(out, 0, 4 * sizeof *out);
-	md_volume_list(&vs);
-	for (size_t i = 0; i < vs.n; i++) {
-		char *vd = md_volume_dir(vs.v[i]);
-		int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
-		free(vd);
-		int used = md_volume_in_use(idx, vs.v[i], NULL, 0);
-		out[0]++;
-		out[1] += used;
-		out[2] += sz;
-		out[3] += used ? 0 : sz;
-	}
-	md_strv_free(&vs);
-}
-
-/* ---- info and check-config: what this kernel and host offer ---- */
-
-/* One kernel config file, plain or compressed (/proc/config.gz), read
- * through md_zr (inflate only: gzopen's gzclose would link all of deflate);
- * at most 8 MiB of text. NULL when it cannot be read, is corrupt or
- * truncated, or is empty. */
-static char *md_kconfig_load(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct md_zr z;
-	struct md_sb b = {0};
-	ssize_t n = md_zr_open(&z, md_src_fd(fd), 0);
-	char buf[16384];
-	while (n >= 0 && b.len < (8u << 20) && (n = md_zr_read(&z, buf, sizeof buf)) > 0)
-		md_sb_putn(&b, buf, (size_t)n);
-	md_zr_close(&z);
-	close(fd);
-	md_err_clear();   /* the next candidate is tried instead */
-	if (n < 0 || !b.len) {
-		md_sb_free(&b);
-		return NULL;
-	}
-	return b.s;
-}
-
-/* The running kernel's configuration (/proc/config.gz, /boot/config-RELEASE, or a given file). */
-static char *md_kconfig_read(const char *path, char *from, size_t fromsz)
-{
-	struct utsname u;
-	uname(&u);
-	char boot[300];
-	snprintf(boot, sizeof boot, "/boot/config-%s", u.release);
-	const char *cands[] = {path, "/proc/config.gz", boot, "/usr/src/linux/.config"};
-	for (size_t i = 0; i < MD_ARRAY_LEN(cands); i++) {
-		char *text = cands[i] ? md_kconfig_load(cands[i]) : NULL;
-		if (text) {
-			snprintf(from, fromsz, "%s", cands[i]);
-			return text;
-		}
-	}
-	return NULL;
-}
-
-/* 'y', 'm', or 0 for a CONFIG_ option; -1 when unknown (no config found). */
-static int md_kconfig_get(const char *cfg, const char *opt)
-{
-	if (!cfg)
-		return -1;
-	char key[96];
-	snprintf(key, sizeof key, "\nCONFIG_%s=", opt);
-	const char *p = strstr(cfg, key);
-	if (!p && strncmp(cfg, key + 1, strlen(key + 1)) == 0)
-		p = cfg - 1;
-	return p ? p[strlen(key)] : 0;
-}
-
-struct md_kcheck {
-	const char *opt;     /* CONFIG_ name */
-	const char *what;    /* what minidock uses it for */
-	int necessary;
-	int (*probe)(void);  /* runtime check when there is no config file */
-};
-
-static int md_probe_fs(const char *fs)
-{
-	char *f = md_read_file("/proc/filesystems", 1 << 16, NULL);
-	char key[64];
-	snprintf(key, sizeof key, "\t%s\n", fs);
-	int r = f && strstr(f, key) != NULL;
-	free(f);
-	md_err_clear();
-	return r;
-}
-
-static int md_probe_ns(const char *ns)
-{
-	char p[64];
-	snprintf(p, sizeof p, "/proc/self/ns/%s", ns);
-	return access(p, F_OK) == 0;
-}
-
-static int md_probe_cg(const char *ctl)
-{
-	char *f = md_read_file("/proc/cgroups", 1 << 16, NULL);
-	int r = 0;
-	for (char *l = f ? strtok(f, "\n") : NULL; l && !r; l = strtok(NULL, "\n")) {
-		size_t n = strlen(ctl);
-		r = strncmp(l, ctl, n) == 0 && (l[n] == '\t' || l[n] == ' ');
-	}
-	free(f);
-	md_err_clear();
-	return r || md_cg_detect() == MD_CG_V2;
-}
-
-static int md_pr_ns_net(void) { return md_probe_ns("net"); }
-static int md_pr_ns_pid(void) { return md_probe_ns("pid"); }
-static int md_pr_ns_ipc(void) { return md_probe_ns("ipc"); }
-static int md_pr_ns_uts(void) { return md_probe_ns("uts"); }
-static int md_pr_ns_user(void) { return md_probe_ns("user"); }
-static int md_pr_ns_cgroup(void) { return md_probe_ns("cgroup"); }
-static int md_pr_overlay(void) { return md_probe_fs("overlay"); }
-static int md_pr_mqueue(void) { return md_probe_fs("mqueue"); }
-static int md_pr_cgroup(void) { return md_probe_fs("cgroup") || md_probe_fs("cgroup2"); }
-static int md_pr_memcg(void) { return md_probe_cg("memory"); }
-static int md_pr_pids(void) { return md_probe_cg("pids"); }
-static int md_pr_cpuset(void) { return md_probe_cg("cpuset"); }
-static int md_pr_cpu(void) { return md_probe_cg("cpu"); }
-static int md_pr_devices(void) { return md_probe_cg("devices"); }
-static int md_pr_freezer(void) { return md_probe_cg("freezer"); }
-static int md_pr_seccomp(void) { return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0; }
-static int md_pr_devpts(void) { return md_probe_fs("devpts"); }
-
-static const struct md_kcheck md_kchecks[] = {
-	{"NAMESPACES", "namespaces", 1, NULL},
-	{"NET_NS", "network namespaces", 1, md_pr_ns_net},
-	{"PID_NS", "pid namespaces", 1, md_pr_ns_pid},
-	{"IPC_NS", "ipc namespaces", 1, md_pr_ns_ipc},
-	{"UTS_NS", "uts namespaces", 1, md_pr_ns_uts},
-	{"CGROUPS", "control groups", 1, md_pr_cgroup},
-	{"CGROUP_CPUACCT", "cpu accounting (stats)", 1, md_pr_cpu},
-	{"CGROUP_DEVICE", "the device allowlist", 1, md_pr_devices},
-	{"CGROUP_FREEZER", "pause and unpause", 1, md_pr_freezer},
-	{"CGROUP_SCHED", "cpu shares and quota", 1, md_pr_cpu},
-	{"CPUSETS", "--cpuset-cpus", 1, md_pr_cpuset},
-	{"MEMCG", "memory limits", 1, md_pr_memcg},
-	{"CGROUP_PIDS", "--pids-limit", 1, md_pr_pids},
-	{"OVERLAY_FS", "the overlay root filesystem", 1, md_pr_overlay},
-	{"POSIX_MQUEUE", "/dev/mqueue", 1, md_pr_mqueue},
-	{"UNIX98_PTYS", "/dev/pts", 1, md_pr_devpts},
-	{"UNIX", "the monitor's attach socket", 1, NULL},
-	{"CGROUP_NS", "cgroup namespaces", 0, md_pr_ns_cgroup},
-	{"USER_NS", "--userns=remap", 0, md_pr_ns_user},
-	{"SECCOMP", "the default seccomp filter", 0, md_pr_seccomp},
-	{"SECCOMP_FILTER", "the default seccomp filter", 0, md_pr_seccomp},
-	{"CGROUP_BPF", "the device allowlist on cgroup v2", 0, NULL},
-	{"BPF_SYSCALL", "the device allowlist on cgroup v2", 0, NULL},
-	{"MEMCG_SWAP", "--memory-swap (older kernels)", 0, NULL},
-	{"VETH", "bridge networking", 0, NULL},
-	{"BRIDGE", "bridge networking", 0, NULL},
-	{"NETFILTER", "NAT and published ports", 0, NULL},
-	{"NF_CONNTRACK", "NAT and published ports", 0, NULL},
-	{"NF_NAT", "NAT and published ports", 0, NULL},
-	{"NF_TABLES", "NAT with nftables", 0, NULL},
-	{"NFT_NAT", "NAT with nftables", 0, NULL},
-	{"NFT_MASQ", "masquerade with nftables", 0, NULL},
-	{"NFT_FIB_IPV4", "published ports with nftables", 0, NULL},
-	{"NFT_CT", "hairpin NAT with nftables", 0, NULL},
-	{"IP_NF_NAT", "NAT with iptables", 0, NULL},
-	{"IP_NF_TARGET_MASQUERADE", "masquerade with iptables", 0, NULL},
-	{"NETFILTER_XT_MATCH_ADDRTYPE", "published ports with iptables", 0, NULL},
-	{"NETFILTER_XT_MATCH_CONNTRACK", "hairpin NAT with iptables", 0, NULL},
-};
-
-static int md_cmd_check_config(struct md_args *a)
-{
-	char from[300] = "";
-	char *cfg = md_kconfig_read(a->pos.n ? a->pos.v[0] : NULL, from, sizeof from);
-	struct utsname u;
-	uname(&u);
-	printf("kernel: %s %s (%s)\n", u.sysname, u.release, u.machine);
-	if (cfg)
-		printf("info: reading kernel config from %s\n", from);
-	else
-		printf("info: no kernel config found (/proc/config.gz, /boot/config-%s): checking the running kernel instead\n",
-		       u.release);
-	int missing_needed = 0;
-	for (int sect = 1; sect >= 0; sect--) {
-		printf("\n%s:\n", sect ? "Generally Necessary" : "Optional Features");
-		for (size_t i = 0; i < MD_ARRAY_LEN(md_kchecks); i++) {
-			const struct md_kcheck *k = &md_kchecks[i];
-			if (k->necessary != sect)
-				continue;
-			int v = md_kconfig_get(cfg, k->opt);
-			const char *state;
-			if (v == 'y')
-				state = "enabled";
-			else if (v == 'm')
-				state = "enabled (as module)";
-			else if (k->probe && v <= 0 && k->probe())
-				state = "enabled (seen at run time)"; /* options newer kernels dropped */
-			else if (v == -1 && k->probe)
-				state = "missing";
-			else if (v == -1)
-				state = "unknown (no kernel config to read)";
-			else
-				state = "missing";
-			if (sect && !strcmp(state, "missing"))
-				missing_needed++;
-			printf("- CONFIG_%s: %s  (%s)\n", k->opt, state, k->what);
-		}
-	}
-	printf("\ncgroups: %s\n", md_cg_detect() == MD_CG_V2 ? "v2 (unified)" : md_cg_detect() == MD_CG_HYBRID ? "hybrid (v1 controllers)"
-	                                         : md_cg_detect() == MD_CG_V1 ? "v1" : "none mounted");
-#if MD_FEATURE_NET
-	const char *fw = md_fw_backend();
-	printf("firewall: %s%s\n", fw, strcmp(fw, "missing") == 0 ? " (no nft or iptables found: bridges get no NAT, published ports are refused)"
-	                               : strcmp(fw, "none") == 0 ? " (MINIDOCK_FIREWALL=none: bridges get no NAT, published ports are refused)" : "");
-	char *fwd = md_read_file("/proc/sys/net/ipv4/ip_forward", 16, NULL);
-	int rules = strcmp(fw, "missing") && strcmp(fw, "none");
-	printf("ip_forward: %s\n", fwd ? (fwd[0] == '1' ? "on" : rules ? "off (minidock turns it on when a network is used)" : "off") : "unknown");
-	free(fwd);
-#endif
-	free(cfg);
-	md_err_clear();
-	if (missing_needed)
-		printf("\n%d necessary option%s missing: containers will not run on this kernel\n", missing_needed,
-		       missing_needed == 1 ? " is" : "s are");
-	return missing_needed ? 1 : 0;
-}
-
-static int md_cmd_info(struct md_args *a)
-{
-	(void)a;
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return md_fail(1);
-	unsigned n = 0, running = 0, paused = 0, stopped = 0;
-	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
-		struct md_ctr c;
-		if (md_ctr_load(e->key, &c) < 0)
-			continue;
-		const char *st = md_ctr_state(&c);
-		n++;
-		if (md_streq(st, "running") || md_streq(st, "restarting"))
-			running++;
-		else if (md_streq(st, "paused"))
-			paused++;
-		else
-			stopped++;
-		md_ctr_free(&c);
-	}
-	struct utsname u;
-	uname(&u);
-	struct sysinfo si;
-	sysinfo(&si);
-	const char *bad = md_upper_unsupported(md_st.root);
-	char mem[32];
-	md_human_bin(mem, sizeof mem, (double)si.totalram * si.mem_unit);
-	printf("Containers: %u\n Running: %u\n Paused: %u\n Stopped: %u\n", n, running, paused, stopped);
-	printf("Images: %zu\n", md_json_get(idx, "images")->n);
-	printf("Server Version: %s (minidock, no daemon)\n", MD_VERSION);
-	printf("Storage Driver: overlay2\n");
-	if (bad)
-		printf(" Fallback: %s (the store is on %s)\n", getenv("MINIDOCK_OVERLAY_FALLBACK") ? getenv("MINIDOCK_OVERLAY_FALLBACK") : MD_DEFAULT_OVERLAY_FALLBACK, bad);
-	printf("Logging Driver: minidock (size-capped: %s x %s)\n", MD_DEFAULT_LOG_MAX_SIZE, MD_DEFAULT_LOG_MAX_FILE);
-	enum md_cg_mode cm = md_cg_detect();
-	printf("Cgroup Driver: cgroupfs\nCgroup Version: %s\n", cm == MD_CG_V2 ? "2" : cm == MD_CG_NONE ? "none" : "1");
-	printf("Features:");
-	md_features_print(stdout);
-	printf("\nSecurity Options:\n%s%s", MD_FEATURE_SECCOMP ? " seccomp\n  Profile: builtin (Docker's default)\n" : "",
-	       MD_FEATURE_USERNS ? " userns (with --userns=remap)\n" : "");
-	printf("Kernel Version: %s\nOperating System: Linux\nOSType: linux\nArchitecture: %s\n", u.release, u.machine);
-	printf("CPUs: %ld\nTotal Memory: %s\n", md_ncpus(), mem);
-	printf("Name: %s\n", u.nodename);
-	printf("Minidock Root Dir: %s\nMinidock Run Root: %s\n", md_st.root, md_st.runroot);
-#if MD_FEATURE_NET
-	printf("Firewall: %s\n", md_fw_backend());
-#endif
-	md_json_free(idx);
-	md_err_clear();
-	return 0;
-}
-
-/* ---- boot: what an init script runs once the machine is up ---- */
-
-static int md_cmd_boot(struct md_args *a)
-{
-	(void)a;
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return md_fail(1);
-	if (md_store_lock() == 0) { /* which sweeps what a crash left in the store */
-		struct md_json *ix = md_index_read();
-		if (ix)
-			md_net_reclaim(ix, 1, 0); /* leases and links from before the reboot or a crash */
-		md_json_free(ix);
-		md_store_unlock();
-	}
-	int rc = 0;
-	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
-		struct md_ctr c;
-		if (md_ctr_load(e->key, &c) < 0)
-			continue;
-		/* what was running when the machine went down */
-		int was_running = md_streq(md_ctr_status_raw(&c), "running") || md_streq(md_ctr_status_raw(&c), "restarting");
-		md_ctr_reconcile(&c);
-		struct md_json *rp = md_json_get(md_json_get(c.cfg, "HostConfig"), "RestartPolicy");
-		const char *pol = md_json_gets(rp, "Name");
-		int stopped = md_json_is(md_json_get(c.st, "ManuallyStopped"), MD_J_TRUE);
-		int start = !md_ctr_running(&c) &&
-		            (md_streq(pol, "always") || (md_streq(pol, "unless-stopped") && !stopped) ||
-		             (md_streq(pol, "on-failure") && was_running));
-		if (start) {
-			int code;
-			if (md_ctr_start(c.id, "", NULL, &code) < 0) {
-				fprintf(stderr, "minidock: boot: %s: %s\n", c.name, md_errmsg);
-				rc = 1;
-			} else {
-				printf("started %s\n", c.name);
-			}
-		}
-		md_ctr_free(&c);
-	}
-	md_json_free(idx);
-	return rc;
-}
-
-/* ---- registry commands [MD_FEATURE_PULL] ---- */
-
-#if MD_FEATURE_PULL
-static const struct md_optdef md_o_pull[] = {
-	{"all-tags", 'a', NULL, "Download all tagged images in the repository"},
-	{"platform", 0, "string", "Set platform if server is multi-platform capable (OS/ARCH[/VARIANT])"},
-	{"quiet", 'q', NULL, "Suppress verbose output"},
-	{NULL, 0, NULL, NULL}};
-static const struct md_optdef md_o_push[] = {
-	{"quiet", 'q', NULL, "Suppress verbose output"},
-	{NULL, 0, NULL, NULL}};
-static const struct md_optdef md_o_login[] = {
-	{"password", 'p', "string", "Password"},
-	{"password-stdin", 0, NULL, "Take the password from stdin"},
-	{"username", 'u', "string", "Username"},
-	{NULL, 0, NULL, NULL}};
-
-/* The tags of a repository (/v2/NAME/tags/list), for pull -a. */
-static int md_reg_tags(const char *refstr, struct md_strv *out)
-{
-	struct md_ref ref;
-	if (md_ref_parse(refstr, &ref) < 0)
-		return -1;
-	struct md_reg rg;
-	if (md_reg_open(&rg, &ref, "pull") < 0) {
-		md_reg_close(&rg);
-		return -1;
-	}
-	char path[800];
-	snprintf(path, sizeof path, "/v2/%s/tags/list", rg.repo);
-	struct md_http_resp resp;
-	struct md_conn *c, tmp;
-	int r = md_reg_req(&rg, "GET", path, NULL, NULL, -1, &resp, &c, &tmp);
-	if (r == 0) {
-		size_t len;
-		int st = resp.status;
-		char *b = md_http_slurp(c, &resp, 4u << 20, &len);
-		md_reg_done(&rg, c, &resp, b != NULL);
-		struct md_json *j = b && st == 200 ? md_json_parse(b, len) : NULL;
-		struct md_json *tags = md_json_get(j, "tags");
-		if (!md_json_is(tags, MD_J_ARR))
-			r = md_err("cannot list the tags of %s (HTTP %d)", refstr, st);
-		for (struct md_json *t = tags ? tags->child : NULL; t; t = t->next)
-			if (md_json_str(t) && md_ref_tag_ok(t->s))
-				md_strv_push(out, t->s);
-		md_json_free(j);
-		free(b);
-	}
-	md_reg_close(&rg);
-	return r;
-}
-
-static int md_cmd_pull(struct md_args *a)
-{
-	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
-		return md_fail(125);
-	char id[MD_DIGEST_LEN + 1];
-	if (!md_flag(a, "all-tags"))
-		return md_pull(a->pos.v[0], md_flag(a, "quiet"), id) < 0 ? md_fail(1) : 0;
-	struct md_ref ref;
-	if (md_ref_parse(a->pos.v[0], &ref) < 0)
-		return md_fail(1);
-	if (ref.tag[0] || ref.digest[0]) {
-		md_err("tag can't be used with --all-tags/-a");
-		return md_fail(1);
-	}
-	struct md_strv tags = {0};
-	if (md_reg_tags(a->pos.v[0], &tags) < 0)
-		return md_fail(1);
-	int rc = 0;
-	for (size_t i = 0; i < tags.n; i++) {
-		char name[600], full[800];
-		md_ref_name(&ref, name, sizeof name);
-		snprintf(full, sizeof full, "%s:%s", name, tags.v[i]);
-		if (md_pull(full, md_flag(a, "quiet"), id) < 0)
-			rc = md_fail(1);
-	}
-	md_strv_free(&tags);
-	return rc;
-}
-
-static int md_cmd_push(struct md_args *a)
-{
-	return md_push(a->pos.v[0], md_flag(a, "quiet")) < 0 ? md_fail(1) : 0;
-}
-
-static const char *md_login_registry(struct md_args *a)
-{
-	if (!a->pos.n)
-		return MD_DEFAULT_DOMAIN;
-	const char *r = a->pos.v[0];
-	if (md_startswith(r, "https://"))
-		r += 8;
-	else if (md_startswith(r, "http://"))
-		r += 7;
-	return r;
-}
-
-static int md_cmd_login(struct md_args *a)
-{
-	char reg[256];
-	snprintf(reg, sizeof reg, "%.*s", (int)strcspn(md_login_registry(a), "/"), md_login_registry(a));
-	const char *user = md_opt(a, "username"), *pass = md_opt(a, "password");
-	char pbuf[1024], ubuf[256];
-	if (md_flag(a, "password-stdin")) {
-		if (pass) {
-			md_err("--password and --password-stdin are mutually exclusive");
-			return md_fail(125);
-		}
-		if (!user) {
-			md_err("must provide --username with --password-stdin");
-			return md_fail(125);
-		}
-		ssize_t n = md_read_full(0, pbuf, sizeof pbuf - 1);
-		if (n < 0)
-			return md_fail(1);
-		pbuf[n] = 0;
-		pbuf[strcspn(pbuf, "\r\n")] = 0;
-		pass = pbuf;
-	}
-	if (!user) {
-		if (!isatty(0)) {
-			md_err("cannot ask for a username: stdin is not a terminal (use -u)");
-			return md_fail(1);
-		}
-		fprintf(stderr, "Username: ");
-		if (!fgets(ubuf, sizeof ubuf, stdin))
-			return md_fail(1);
-		ubuf[strcspn(ubuf, "\r\n")] = 0;
-		user = ubuf;
-	}
-	if (!pass) {
-		if (!isatty(0)) {
-			md_err("cannot ask for a password: stdin is not a terminal (use --password-stdin)");
-			return md_fail(1);
-		}
-		struct termios t, o;
-		tcgetattr(0, &o);
-		t = o;
-		t.c_lflag &= (tcflag_t)~ECHO;
-		fprintf(stderr, "Password: ");
-		tcsetattr(0, TCSANOW, &t);
-		char *g = fgets(pbuf, sizeof pbuf, stdin);
-		tcsetattr(0, TCSANOW, &o);
-		fputc('\n', stderr);
-		if (!g)
-			return md_fail(1);
-		pbuf[strcspn(pbuf, "\r\n")] = 0;
-		pass = pbuf;
-	} else if (!md_flag(a, "password-stdin")) {
-		fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
-	}
-	if (!*user || !*pass) {
-		md_err("username and password must not be empty");
-		return md_fail(1);
-	}
-	char *up = md_asprintf("%s:%s", user, pass), *b64 = md_b64(up, strlen(up));
-	memset(up, 0, strlen(up));
-	free(up);
-	int r = md_login_check(reg, b64) < 0 || md_creds_set(reg, b64) < 0;
-	free(b64);
-	if (r)
-		return md_fail(1);
-	puts("Login Succeeded");
-	return 0;
-}
-
-static int md_cmd_logout(struct md_args *a)
-{
-	char reg[256];
-	snprintf(reg, sizeof reg, "%.*s", (int)strcspn(md_login_registry(a), "/"), md_login_registry(a));
-	char *have = md_creds_get(reg);
-	if (!have) {
-		printf("Not logged in to %s\n", reg);
-		return 0;
-	}
-	free(have);
-	if (md_creds_set(reg, NULL) < 0)
-		return md_fail(1);
-	printf("Removing login credentials for %s\n", reg);
-	return 0;
-}
-#endif
-
-/* run/create: make sure the image is here, as --pull says. */
-static int md_run_pull(struct md_args *a, const char *image)
-{
-	const char *policy = md_opt(a, "pull");
-	if (!policy)
-		policy = "missing";
-	if (strcmp(policy, "missing") && strcmp(policy, "always") && strcmp(policy, "never"))
-		return md_err("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy);
-	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
-		return -1;
-	struct md_json *idx = md_index_read();
-	char id[MD_DIGEST_LEN + 1];
-	int have = idx && md_image_resolve(idx, image, id) == 0;
-	md_json_free(idx);
-	md_err_clear();
-	if (have && strcmp(policy, "always") != 0)
-		return 0;
-	if (strcmp(policy, "never") == 0)
-		return md_err("No such image: %s", image);
-#if MD_FEATURE_PULL
-	struct md_ref ref;
-	if (md_ref_parse(image, &ref) < 0)
-		return -1;
-	char fam[800];
-	md_ref_familiar(&ref, fam, sizeof fam);
-	if (!have)
-		fprintf(stderr, "Unable to find image '%s' locally\n", fam);
-	int saved = dup(1);
-	dup2(2, 1); /* pull progress goes to stderr, as Docker's */
-	int r = md_pull(image, 0, id);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	return r;
-#else
-	return md_err("image %s not found (this build cannot pull: feature pull is off; use minidock load)", image);
-#endif
-}
-
-/**** 22 network commands [MD_FEATURE_NET] **********************************/
+/* ---- networks [MD_FEATURE_NET] ---- */
 
 #if MD_FEATURE_NET
-static const struct md_optdef md_o_ncreate[] = {
-	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
-	{"gateway", 0, "string", "IPv4 Gateway for the master subnet"},
-	{"internal", 0, NULL, "Restrict external access to the network"},
-	{"label", 0, "list", "Set metadata on a network"},
-	{"opt", 'o', "map", "Set driver specific options (accepted)"},
-	{"subnet", 0, "string", "Subnet in CIDR format that represents a network segment"},
-	{NULL, 0, NULL, NULL}};
-static const struct md_optdef md_o_nls[] = {
-	{"filter", 'f', "filter", "Provide filter values (e.g. 'name=bridge')"},
-	{"format", 0, "string", "Format output using a Go template"},
-	{"no-trunc", 0, NULL, "Do not truncate the output"},
-	{"quiet", 'q', NULL, "Only display network IDs"},
-	{NULL, 0, NULL, NULL}};
-static const struct md_optdef md_o_nconnect[] = {
-	{"alias", 0, "list", "Add network-scoped alias for the container"},
-	{"ip", 0, "string", "IPv4 address (e.g., 10.89.0.10)"},
-	{NULL, 0, NULL, NULL}};
-static const struct md_optdef md_o_ndisconnect[] = {
-	{"force", 'f', NULL, "Force the container to disconnect from a network"},
-	{NULL, 0, NULL, NULL}};
 
 static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *n)
 {
@@ -23206,116 +19917,6 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 	return r;
 }
 
-static int md_cmd_network_create(struct md_args *a)
-{
-	const char *drv = md_opt(a, "driver");
-	if (drv && strcmp(drv, "bridge") != 0) {
-		md_errk(MD_EK_NOTSUP, "network driver \"%s\" is not supported (only bridge)", drv);
-		return md_fail(1);
-	}
-	struct md_json *labels = md_json_new(MD_J_OBJ);
-	const struct md_strv *ls = md_optv(a, "label");
-	for (size_t i = 0; i < ls->n; i++) {
-		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
-		if (eq)
-			*eq = 0;
-		md_json_sets(labels, k, eq ? eq + 1 : "");
-		free(k);
-	}
-	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels};
-	char id[65];
-	int r = md_network_create(&ns, id);
-	md_json_free(labels);
-	if (r < 0)
-		return md_fail(1);
-	puts(id);
-	return 0;
-}
-
-static int md_cmd_network_ls(struct md_args *a)
-{
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return md_fail(1);
-	if (md_store_lock() == 0) { /* the default network always shows, as Docker's */
-		struct md_json *ix = md_index_read();
-		if (ix && !md_json_get(md_index_section(ix, "networks"), "bridge") && md_net_default(ix) &&
-		    md_index_write(ix) < 0) {
-			md_json_free(ix);
-			md_json_free(idx);
-			md_store_unlock();
-			return md_fail(1);
-		}
-		md_json_free(ix);
-		md_store_unlock();
-		md_json_free(idx);
-		idx = md_index_read();
-		md_err_clear();
-	}
-	const char *fmt = md_opt(a, "format");
-	const struct md_strv *filters = md_optv(a, "filter");
-	struct md_table tab = {4, {0}};
-	if (!md_flag(a, "quiet") && !fmt)
-		md_table_add(&tab, (const char *[]){"NETWORK ID", "NAME", "DRIVER", "SCOPE"});
-	struct md_json *all = md_json_new(MD_J_OBJ);
-	md_json_set(all, "host", md_json_new(MD_J_OBJ));
-	md_json_set(all, "none", md_json_new(MD_J_OBJ));
-	int rc = 0;
-	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
-		md_json_set(all, n->key, md_json_clone(n));
-	for (struct md_json *n = all->child; n; n = n->next) {
-		int ok = 1;
-		for (size_t i = 0; i < filters->n; i++) {
-			const char *f = filters->v[i];
-			if (md_startswith(f, "name="))
-				ok &= strstr(n->key, f + 5) != NULL;
-			else if (md_startswith(f, "id="))
-				ok &= md_startswith(md_json_gets(n, "Id") ? md_json_gets(n, "Id") : "", f + 3);
-			else if (md_startswith(f, "driver="))
-				ok &= strcmp(f + 7, md_json_gets(n, "Id") ? "bridge" : n->key) == 0;
-			else {
-				md_err("invalid filter '%s' (supported: name, id, driver)", f);
-				rc = md_fail(125);
-				break;
-			}
-		}
-		if (rc)
-			break;
-		if (!ok)
-			continue;
-		char id[16];
-		const char *fid = md_json_gets(n, "Id");
-		char hx[13];
-		if (!fid) { /* host and none are not stored: a stable ID from their names */
-			char d[MD_DIGEST_LEN + 1];
-			md_sha256_buf(n->key, strlen(n->key), d);
-			snprintf(hx, sizeof hx, "%.12s", d + 7);
-			fid = hx;
-		}
-		snprintf(id, sizeof id, "%.12s", fid);
-		const char *drv = md_json_gets(n, "Id") ? "bridge" : n->key;
-		if (md_flag(a, "quiet"))
-			puts(id);
-		else if (fmt) {
-			struct md_json *o = md_json_new(MD_J_OBJ);
-			md_json_sets(o, "ID", id);
-			md_json_sets(o, "Name", n->key);
-			md_json_sets(o, "Driver", drv);
-			md_json_sets(o, "Scope", "local");
-			if (md_format_print(fmt, o) < 0)
-				rc = md_fail(125);
-			md_json_free(o);
-		} else
-			md_table_add(&tab, (const char *[]){id, n->key, drv, "local"});
-	}
-	if (!md_flag(a, "quiet") && !fmt)
-		md_table_print(&tab, stdout);
-	md_strv_free(&tab.cells);
-	md_json_free(all);
-	md_json_free(idx);
-	return rc;
-}
-
 static int md_net_in_use(struct md_json *idx, const char *name, char by[65])
 {
 	for (struct md_json *c = md_json_get(idx, "containers")->child; c; c = c->next) {
@@ -23368,74 +19969,6 @@ static int md_network_remove(const char *name)
 	md_json_free(idx);
 	md_store_unlock();
 	return r;
-}
-
-static int md_cmd_network_rm(struct md_args *a)
-{
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++)
-		if (md_network_remove(a->pos.v[i]) < 0)
-			rc = md_fail(1);
-		else
-			puts(a->pos.v[i]);
-	return rc;
-}
-
-static int md_cmd_network_prune(struct md_args *a)
-{
-	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all custom networks not used by at least one container."))
-		return 0;
-	if (md_store_lock() < 0)
-		return md_fail(1);
-	struct md_json *idx = md_index_read();
-	struct md_strv gone = {0};
-	for (struct md_json *n = idx ? md_index_section(idx, "networks")->child : NULL, *next; n; n = next) {
-		next = n->next;
-		char by[65];
-		if (strcmp(n->key, "bridge") != 0 && !md_net_in_use(idx, n->key, by)) {
-			md_strv_push(&gone, n->key);
-			md_net_remove(idx, n->key);
-		}
-	}
-	int rc = 0;
-	if (gone.n && md_index_write(idx) < 0)
-		rc = md_fail(1);
-	else if (gone.n) {
-		puts("Deleted Networks:");
-		for (size_t i = 0; i < gone.n; i++)
-			puts(gone.v[i]);
-		if (md_fw_sync(idx) < 0)
-			rc = md_fail(1);
-	}
-	md_strv_free(&gone);
-	md_json_free(idx);
-	md_store_unlock();
-	return rc;
-}
-
-static int md_cmd_network_inspect(struct md_args *a)
-{
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return md_fail(1);
-	struct md_json *arr = md_json_new(MD_J_ARR);
-	int rc = 0;
-	for (size_t i = 0; i < a->pos.n; i++) {
-		struct md_json *n = md_net_get(idx, a->pos.v[i]);
-		if (!n) {
-			md_err("network %s not found", a->pos.v[i]);
-			rc = md_fail(1);
-			continue;
-		}
-		md_json_push(arr, md_net_inspect_json(idx, n));
-	}
-	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
-		rc = md_fail(1);
-	else if (!arr->n && !md_opt(a, "format"))
-		puts("[]");
-	md_json_free(arr);
-	md_json_free(idx);
-	return rc;
 }
 
 /* Configure interfaces inside a running container's network namespace. */
@@ -23634,15 +20167,3022 @@ out:
 	return rc;
 }
 
-static int md_cmd_network_connect(struct md_args *a)
+#endif
+
+/* ---- disk use and the store's check ---- */
+
+/* system df: {total, active, size, reclaimable} */
+static void md_df_containers(struct md_json *idx, uint64_t out[4])
 {
-	return md_network_connect(a->pos.v[0], a->pos.v[1], md_opt(a, "ip"), md_optv(a, "alias")) < 0 ? md_fail(1) : 0;
+	memset(out, 0, 4 * sizeof *out);
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		const char *st = md_ctr_state(&c);
+		int up = md_streq(st, "running") || md_streq(st, "paused") || md_streq(st, "restarting");
+		char *u = md_ctr_path(c.id, "upper");
+		int fd = open(u, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(u);
+		uint64_t sz = fd >= 0 ? md_du(fd) : 0;
+		if (fd >= 0)
+			close(fd);
+		out[0]++;
+		out[1] += up;
+		out[2] += sz;
+		out[3] += up ? 0 : sz;
+		md_ctr_free(&c);
+	}
+	md_err_clear();
 }
 
-static int md_cmd_network_disconnect(struct md_args *a)
+static void md_df_volumes(struct md_json *idx, uint64_t out[4])
 {
-	return md_network_disconnect(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
+	struct md_strv vs = {0};
+	memset(out, 0, 4 * sizeof *out);
+	md_volume_list(&vs);
+	for (size_t i = 0; i < vs.n; i++) {
+		char *vd = md_volume_dir(vs.v[i]);
+		int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		uint64_t sz = fd >= 0 ? md_du(fd) : 0;
+		if (fd >= 0)
+			close(fd);
+		free(vd);
+		int used = md_volume_in_use(idx, vs.v[i], NULL, 0);
+		out[0]++;
+		out[1] += used;
+		out[2] += sz;
+		out[3] += used ? 0 : sz;
+	}
+	md_strv_free(&vs);
 }
+
+struct md_check {
+	int repair;
+	int problems, repaired;
+};
+
+static MD_PRINTF(2, 3) void md_check_problem(struct md_check *ck, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("%s: ", ck->repair ? "repairing" : "problem");
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	ck->problems++;
+}
+
+/* Verify one stored layer: files present and the tar rebuilds to its DiffID. */
+static int md_check_layer(struct md_json *l, const char *chain)
+{
+	char *dir = md_layer_path(chain);
+	char got[MD_DIGEST_LEN + 1];
+	uint64_t size = 0;
+	int r = md_layer_rebuild(dir, -1, NULL, got, &size);
+	free(dir);
+	if (r < 0)
+		return -1;
+	if (!md_streq(got, md_json_gets(l, "diff")))
+		return md_err("content rebuilds to %s, expected %s", got, md_json_gets(l, "diff"));
+	if ((long long)size != md_json_geti(l, "tar_size", -1))
+		return md_err("content rebuilds to %" PRIu64 " bytes, expected %lld", size, md_json_geti(l, "tar_size", -1));
+	return 0;
+}
+
+/* Rebuild an index from what is on disk: config blobs whose layers all exist. */
+static struct md_json *md_check_rebuild_index(void)
+{
+	struct md_json *idx = md_json_new(MD_J_OBJ);
+	md_json_seti(idx, "version", 1);
+	static const char *const secs[] = {"images", "layers", "tags", "containers"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(secs); i++)
+		md_index_section(idx, secs[i]);
+	char *bd = md_sp("blobs/sha256");
+	DIR *d = opendir(bd);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!md_hex64_valid(de->d_name))
+			continue;
+		char dg[MD_DIGEST_LEN + 1];
+		snprintf(dg, sizeof dg, "sha256:%.64s", de->d_name);
+		struct md_json *cfg = md_blob_json(dg);
+		struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
+		if (md_json_is(diffs, MD_J_ARR)) {
+			char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
+			struct md_json *chains = md_json_new(MD_J_ARR);
+			int ok = 1;
+			for (struct md_json *x = diffs->child; x && ok; x = x->next) {
+				if (!md_digest_valid(md_json_str(x))) {
+					ok = 0;
+					break;
+				}
+				md_chain_id(parent, x->s, chain);
+				char *lp = md_layer_path(chain);
+				char *mp = md_asprintf("%s/layer.json", lp);
+				struct md_json *meta = md_path_exists(mp) ? md_json_parse_file(mp) : NULL;
+				free(mp);
+				free(lp);
+				if (!meta || !md_streq(md_json_gets(meta, "diff"), x->s)) {
+					ok = 0;
+				} else if (!md_json_get(md_json_get(idx, "layers"), chain)) {
+					md_index_add_layer(idx, chain, *parent ? parent : NULL, x->s,
+					                   (uint64_t)md_json_geti(meta, "size", 0), (uint64_t)md_json_geti(meta, "tar_size", 0));
+				}
+				md_json_free(meta);
+				md_json_push(chains, md_json_newstr(chain));
+				strcpy(parent, chain);
+			}
+			if (ok) {
+				struct md_json *rec = md_json_set(md_json_get(idx, "images"), dg, md_json_new(MD_J_OBJ));
+				md_json_set(rec, "layers", chains);
+			} else {
+				md_json_free(chains);
+			}
+		}
+		md_json_free(cfg);
+	}
+	if (d)
+		closedir(d);
+	free(bd);
+	md_err_clear();
+	return idx;
+}
+
+/* ---- what this kernel and host offer (check-config, info) ---- */
+
+/* One kernel config file, plain or compressed (/proc/config.gz), read
+ * through md_zr (inflate only: gzopen's gzclose would link all of deflate);
+ * at most 8 MiB of text. NULL when it cannot be read, is corrupt or
+ * truncated, or is empty. */
+static char *md_kconfig_load(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct md_zr z;
+	struct md_sb b = {0};
+	ssize_t n = md_zr_open(&z, md_src_fd(fd), 0);
+	char buf[16384];
+	while (n >= 0 && b.len < (8u << 20) && (n = md_zr_read(&z, buf, sizeof buf)) > 0)
+		md_sb_putn(&b, buf, (size_t)n);
+	md_zr_close(&z);
+	close(fd);
+	md_err_clear();   /* the next candidate is tried instead */
+	if (n < 0 || !b.len) {
+		md_sb_free(&b);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* The running kernel's configuration (/proc/config.gz, /boot/config-RELEASE, or a given file). */
+static char *md_kconfig_read(const char *path, char *from, size_t fromsz)
+{
+	struct utsname u;
+	uname(&u);
+	char boot[300];
+	snprintf(boot, sizeof boot, "/boot/config-%s", u.release);
+	const char *cands[] = {path, "/proc/config.gz", boot, "/usr/src/linux/.config"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(cands); i++) {
+		char *text = cands[i] ? md_kconfig_load(cands[i]) : NULL;
+		if (text) {
+			snprintf(from, fromsz, "%s", cands[i]);
+			return text;
+		}
+	}
+	return NULL;
+}
+
+/* 'y', 'm', or 0 for a CONFIG_ option; -1 when unknown (no config found). */
+static int md_kconfig_get(const char *cfg, const char *opt)
+{
+	if (!cfg)
+		return -1;
+	char key[96];
+	snprintf(key, sizeof key, "\nCONFIG_%s=", opt);
+	const char *p = strstr(cfg, key);
+	if (!p && strncmp(cfg, key + 1, strlen(key + 1)) == 0)
+		p = cfg - 1;
+	return p ? p[strlen(key)] : 0;
+}
+
+struct md_kcheck {
+	const char *opt;     /* CONFIG_ name */
+	const char *what;    /* what minidock uses it for */
+	int necessary;
+	int (*probe)(void);  /* runtime check when there is no config file */
+};
+
+static int md_probe_fs(const char *fs)
+{
+	char *f = md_read_file("/proc/filesystems", 1 << 16, NULL);
+	char key[64];
+	snprintf(key, sizeof key, "\t%s\n", fs);
+	int r = f && strstr(f, key) != NULL;
+	free(f);
+	md_err_clear();
+	return r;
+}
+
+static int md_probe_ns(const char *ns)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/self/ns/%s", ns);
+	return access(p, F_OK) == 0;
+}
+
+static int md_probe_cg(const char *ctl)
+{
+	char *f = md_read_file("/proc/cgroups", 1 << 16, NULL);
+	int r = 0;
+	for (char *l = f ? strtok(f, "\n") : NULL; l && !r; l = strtok(NULL, "\n")) {
+		size_t n = strlen(ctl);
+		r = strncmp(l, ctl, n) == 0 && (l[n] == '\t' || l[n] == ' ');
+	}
+	free(f);
+	md_err_clear();
+	return r || md_cg_detect() == MD_CG_V2;
+}
+
+static int md_pr_ns_net(void) { return md_probe_ns("net"); }
+
+static int md_pr_ns_pid(void) { return md_probe_ns("pid"); }
+
+static int md_pr_ns_ipc(void) { return md_probe_ns("ipc"); }
+
+static int md_pr_ns_uts(void) { return md_probe_ns("uts"); }
+
+static int md_pr_ns_user(void) { return md_probe_ns("user"); }
+
+static int md_pr_ns_cgroup(void) { return md_probe_ns("cgroup"); }
+
+static int md_pr_overlay(void) { return md_probe_fs("overlay"); }
+
+static int md_pr_mqueue(void) { return md_probe_fs("mqueue"); }
+
+static int md_pr_cgroup(void) { return md_probe_fs("cgroup") || md_probe_fs("cgroup2"); }
+
+static int md_pr_memcg(void) { return md_probe_cg("memory"); }
+
+static int md_pr_pids(void) { return md_probe_cg("pids"); }
+
+static int md_pr_cpuset(void) { return md_probe_cg("cpuset"); }
+
+static int md_pr_cpu(void) { return md_probe_cg("cpu"); }
+
+static int md_pr_devices(void) { return md_probe_cg("devices"); }
+
+static int md_pr_freezer(void) { return md_probe_cg("freezer"); }
+
+static int md_pr_seccomp(void) { return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0; }
+
+static int md_pr_devpts(void) { return md_probe_fs("devpts"); }
+
+static const struct md_kcheck md_kchecks[] = {
+	{"NAMESPACES", "namespaces", 1, NULL},
+	{"NET_NS", "network namespaces", 1, md_pr_ns_net},
+	{"PID_NS", "pid namespaces", 1, md_pr_ns_pid},
+	{"IPC_NS", "ipc namespaces", 1, md_pr_ns_ipc},
+	{"UTS_NS", "uts namespaces", 1, md_pr_ns_uts},
+	{"CGROUPS", "control groups", 1, md_pr_cgroup},
+	{"CGROUP_CPUACCT", "cpu accounting (stats)", 1, md_pr_cpu},
+	{"CGROUP_DEVICE", "the device allowlist", 1, md_pr_devices},
+	{"CGROUP_FREEZER", "pause and unpause", 1, md_pr_freezer},
+	{"CGROUP_SCHED", "cpu shares and quota", 1, md_pr_cpu},
+	{"CPUSETS", "--cpuset-cpus", 1, md_pr_cpuset},
+	{"MEMCG", "memory limits", 1, md_pr_memcg},
+	{"CGROUP_PIDS", "--pids-limit", 1, md_pr_pids},
+	{"OVERLAY_FS", "the overlay root filesystem", 1, md_pr_overlay},
+	{"POSIX_MQUEUE", "/dev/mqueue", 1, md_pr_mqueue},
+	{"UNIX98_PTYS", "/dev/pts", 1, md_pr_devpts},
+	{"UNIX", "the monitor's attach socket", 1, NULL},
+	{"CGROUP_NS", "cgroup namespaces", 0, md_pr_ns_cgroup},
+	{"USER_NS", "--userns=remap", 0, md_pr_ns_user},
+	{"SECCOMP", "the default seccomp filter", 0, md_pr_seccomp},
+	{"SECCOMP_FILTER", "the default seccomp filter", 0, md_pr_seccomp},
+	{"CGROUP_BPF", "the device allowlist on cgroup v2", 0, NULL},
+	{"BPF_SYSCALL", "the device allowlist on cgroup v2", 0, NULL},
+	{"MEMCG_SWAP", "--memory-swap (older kernels)", 0, NULL},
+	{"VETH", "bridge networking", 0, NULL},
+	{"BRIDGE", "bridge networking", 0, NULL},
+	{"NETFILTER", "NAT and published ports", 0, NULL},
+	{"NF_CONNTRACK", "NAT and published ports", 0, NULL},
+	{"NF_NAT", "NAT and published ports", 0, NULL},
+	{"NF_TABLES", "NAT with nftables", 0, NULL},
+	{"NFT_NAT", "NAT with nftables", 0, NULL},
+	{"NFT_MASQ", "masquerade with nftables", 0, NULL},
+	{"NFT_FIB_IPV4", "published ports with nftables", 0, NULL},
+	{"NFT_CT", "hairpin NAT with nftables", 0, NULL},
+	{"IP_NF_NAT", "NAT with iptables", 0, NULL},
+	{"IP_NF_TARGET_MASQUERADE", "masquerade with iptables", 0, NULL},
+	{"NETFILTER_XT_MATCH_ADDRTYPE", "published ports with iptables", 0, NULL},
+	{"NETFILTER_XT_MATCH_CONNTRACK", "hairpin NAT with iptables", 0, NULL},
+};
+
+/**** 21 cli: option parsing and output *************************************/
+/*
+ * The command line, the first front end: Docker's flag syntax (-a -q or
+ * -aq, -o FILE or -oFILE, --format X or --format=X, --rm=false, "--" ends
+ * options; flags may follow positional arguments, except for commands
+ * that run a command line, run and exec, where the first positional
+ * argument ends option parsing) and the helpers its commands print with.
+ * Only this front end prints "minidock: CMD: message" (md_fail) and picks
+ * the exit code: 125 for run and create and for usage errors, 1 for the
+ * others, the command's own for run and exec.
+ *
+ * May call: sections 01-20.
+ */
+
+struct md_optdef {
+	const char *lng;
+	char shrt;
+	const char *arg;   /* NULL: a boolean flag; else the value's name */
+	const char *help;
+};
+
+struct md_cmd;
+
+struct md_args {
+	const struct md_cmd *cmd;
+	const struct md_optdef *defs;
+	size_t ndefs;
+	struct md_strv *vals; /* per definition, every value given */
+	struct md_strv pos;
+};
+
+static int md_args_find(const struct md_args *a, const char *lng)
+{
+	for (size_t i = 0; i < a->ndefs; i++)
+		if (strcmp(a->defs[i].lng, lng) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The last value given for --lng, or NULL. */
+static const char *md_opt(const struct md_args *a, const char *lng)
+{
+	int i = md_args_find(a, lng);
+	return i >= 0 && a->vals[i].n ? a->vals[i].v[a->vals[i].n - 1] : NULL;
+}
+
+static int md_flag(const struct md_args *a, const char *lng)
+{
+	const char *v = md_opt(a, lng);
+	return v && strcmp(v, "false") != 0;
+}
+
+static const struct md_strv *md_optv(const struct md_args *a, const char *lng)
+{
+	static const struct md_strv empty;
+	int i = md_args_find(a, lng);
+	return i >= 0 ? &a->vals[i] : &empty;
+}
+
+static int md_args_parse(struct md_args *a, const struct md_optdef *defs, int argc, char **argv, int stop_at_pos)
+{
+	a->defs = defs;
+	for (a->ndefs = 0; defs && defs[a->ndefs].lng; a->ndefs++)
+		;
+	a->vals = md_alloc((a->ndefs + 1) * sizeof *a->vals);
+	int only_pos = 0;
+	for (int i = 0; i < argc; i++) {
+		char *s = argv[i];
+		if (only_pos || s[0] != '-' || s[1] == 0) {
+			md_strv_push(&a->pos, s);
+			if (stop_at_pos)
+				only_pos = 1;
+			continue;
+		}
+		if (strcmp(s, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		if (s[1] == '-') {
+			char *name = s + 2, *eq = strchr(name, '=');
+			size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+			size_t k;
+			for (k = 0; k < a->ndefs; k++)
+				if (strlen(defs[k].lng) == nl && strncmp(defs[k].lng, name, nl) == 0)
+					break;
+			if (k == a->ndefs)
+				return md_err("unknown flag: --%.*s", (int)nl, name);
+			const char *val;
+			if (defs[k].arg) {
+				if (eq)
+					val = eq + 1;
+				else if (i + 1 < argc)
+					val = argv[++i];
+				else
+					return md_err("flag needs an argument: --%s", defs[k].lng);
+			} else {
+				val = eq ? eq + 1 : "true";
+				if (strcmp(val, "true") && strcmp(val, "false") && strcmp(val, "1") && strcmp(val, "0"))
+					return md_err("invalid argument \"%s\" for \"--%s\" flag: expected true or false", val,
+					              defs[k].lng);
+				if (strcmp(val, "0") == 0)
+					val = "false";
+			}
+			md_strv_push(&a->vals[k], val);
+			continue;
+		}
+		for (char *p = s + 1; *p; p++) {
+			size_t k;
+			for (k = 0; k < a->ndefs; k++)
+				if (defs[k].shrt == *p)
+					break;
+			if (k == a->ndefs)
+				return md_err("unknown shorthand flag: '%c' in %s", *p, s);
+			if (!defs[k].arg) {
+				md_strv_push(&a->vals[k], "true");
+				continue;
+			}
+			const char *val;
+			if (p[1])
+				val = p[1] == '=' ? p + 2 : p + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				return md_err("flag needs an argument: '%c' in %s", *p, s);
+			md_strv_push(&a->vals[k], val);
+			break;
+		}
+	}
+	return 0;
+}
+
+static void md_args_free(struct md_args *a)
+{
+	for (size_t i = 0; i < a->ndefs; i++)
+		md_strv_free(&a->vals[i]);
+	free(a->vals);
+	md_strv_free(&a->pos);
+}
+
+/* Print md_errmsg as "minidock: CMD: message" and return code. */
+static int md_fail(int code)
+{
+	if (md_out_mux) { /* an API stream: the error in its stderr frames */
+		char *l = md_asprintf("minidock: %s: %s\n", md_cmdname, md_errmsg);
+		md_out(2, l, strlen(l));
+		free(l);
+		return code;
+	}
+	fprintf(stderr, "minidock: %s: %s\n", md_cmdname, md_errmsg);
+	return code;
+}
+
+/* prune's report: "Deleted X:" and the IDs, then the space reclaimed */
+static void md_prune_report(const char *what, const struct md_strv *gone, uint64_t reclaimed)
+{
+	char sz[32];
+	md_human_size(sz, sizeof sz, (double)reclaimed);
+	if (gone->n) {
+		printf("Deleted %s:\n", what);
+		for (size_t i = 0; i < gone->n; i++)
+			printf("%s\n", gone->v[i]);
+		printf("\n");
+	}
+	printf("Total reclaimed space: %s\n", sz);
+}
+
+/* Print a --format template over each value; one line each. */
+static int md_format_print(const char *tmpl, const struct md_json *v)
+{
+	struct md_sb b = {0};
+	if (md_tmpl_render(tmpl, v, &b) < 0) {
+		md_sb_free(&b);
+		return -1;
+	}
+	puts(md_sb_str(&b));
+	md_sb_free(&b);
+	return 0;
+}
+
+static void md_ellipsis(char *s, size_t max)
+{
+	/* Docker's stringutils.Ellipsis: keep max-1 characters and add "…" */
+	size_t n = 0, i = 0;
+	for (; s[i]; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && ++n > max - 1)
+			break;
+	if (!s[i])
+		return;
+	size_t rest = 0;
+	for (size_t k = i; s[k]; k++)
+		rest += ((unsigned char)s[k] & 0xc0) != 0x80;
+	if (n - 1 + rest <= max)
+		return;
+	strcpy(s + i, "…");
+}
+
+static int md_confirm(const char *warning)
+{
+	fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
+	char line[32];
+	if (!fgets(line, sizeof line, stdin))
+		return 0;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+/* Print inspect results: a JSON array, or the template once per object. */
+static int md_inspect_print(struct md_json *arr, const char *fmt)
+{
+	if (fmt) {
+		for (struct md_json *c = arr->child; c; c = c->next)
+			if (md_format_print(fmt, c) < 0)
+				return -1;
+		return 0;
+	}
+	char *s = md_json_dump(arr, 4);
+	puts(s);
+	free(s);
+	return 0;
+}
+
+static int md_index_or_fail(struct md_json **idx)
+{
+	*idx = md_index_read();
+	return *idx ? 0 : -1;
+}
+
+static void md_human_bin(char *buf, size_t n, double v)
+{
+	static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	size_t i = 0;
+	while (v >= 1024 && i + 1 < MD_ARRAY_LEN(u)) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, n, i ? "%.4g%s" : "%.0f%s", v, u[i]);
+}
+
+/* Read KEY=VALUE lines of an --env-file (comments and blanks skipped). */
+static int md_env_file(const char *path, struct md_json *env)
+{
+	char *s = md_read_file(path, 1 << 20, NULL);
+	if (!s)
+		return md_err_wrap("--env-file");
+	for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n")) {
+		while (isspace((unsigned char)*l))
+			l++;
+		size_t n = strlen(l);
+		while (n && (l[n - 1] == '\r' || isspace((unsigned char)l[n - 1])))
+			l[--n] = 0;
+		if (!*l || *l == '#')
+			continue;
+		if (!strchr(l, '=')) {
+			const char *v = getenv(l);
+			if (!v)
+				continue;
+			char *kv = md_asprintf("%s=%s", l, v);
+			md_json_push(env, md_json_newstr(kv));
+			free(kv);
+		} else {
+			md_json_push(env, md_json_newstr(l));
+		}
+	}
+	free(s);
+	return 0;
+}
+
+/**** 22 cli: image commands ************************************************/
+/* May call: sections 01-21. */
+
+struct md_imgrow {
+	const char *id;
+	char *repo, *tag, *digest;
+	time_t created;
+	uint64_t size;
+};
+
+static int md_imgrow_cmp(const void *a, const void *b)
+{
+	const struct md_imgrow *x = a, *y = b;
+	if (x->created != y->created)
+		return x->created < y->created ? 1 : -1;
+	int c = strcmp(x->repo, y->repo);
+	return c ? c : strcmp(x->tag, y->tag);
+}
+
+static void md_split_tag(const char *fam, char **repo, char **tag)
+{
+	const char *c = strrchr(fam, ':');
+	const char *s = strrchr(fam, '/');
+	if (c && (!s || c > s)) {
+		*repo = md_strndup(fam, (size_t)(c - fam));
+		*tag = md_strdup(c + 1);
+	} else {
+		*repo = md_strdup(fam);
+		*tag = md_strdup("<none>");
+	}
+}
+
+/* The layer graph: each chain under its parent, with the images it tops. */
+static void md_images_tree_node(struct md_json *idx, const char *chain, const char *prefix, int last, int depth)
+{
+	struct md_json *l = md_json_get(md_json_get(idx, "layers"), chain);
+	char size[32], users[16];
+	md_human_size(size, sizeof size, (double)md_json_geti(l, "size", 0));
+	struct md_sb imgs = {0};
+	int nusers = 0;
+	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
+		struct md_json *ls = md_json_get(im, "layers");
+		int uses = 0;
+		for (struct md_json *c = ls ? ls->child : NULL; c; c = c->next)
+			uses |= md_streq(md_json_str(c), chain);
+		nusers += uses;
+		if (!ls || !ls->last || !md_streq(md_json_str(ls->last), chain))
+			continue;
+		struct md_strv tags = {0};
+		md_image_tags(idx, im->key, &tags);
+		char sid[13];
+		md_short_id(im->key, sid);
+		if (!tags.n)
+			md_sb_printf(&imgs, "%s<none> (%s)", imgs.len ? ", " : "", sid);
+		for (size_t t = 0; t < tags.n; t++)
+			md_sb_printf(&imgs, "%s%s", imgs.len ? ", " : "", tags.v[t]);
+		md_strv_free(&tags);
+	}
+	snprintf(users, sizeof users, "%d", nusers);
+	char label[128];
+	snprintf(label, sizeof label, "%s%s%.19s", prefix, depth ? (last ? "└─ " : "├─ ") : "", chain);
+	printf("%-*s  %-9s %-6s %s\n", (int)(40 + (depth ? 4 : 0)), label, size, users, md_sb_str(&imgs));
+	md_sb_free(&imgs);
+	char *np = md_asprintf("%s%s", prefix, depth ? (last ? "   " : "│  ") : "");
+	struct md_strv kids = {0};
+	for (struct md_json *c = md_json_get(idx, "layers")->child; c; c = c->next)
+		if (md_streq(md_json_gets(c, "parent"), chain))
+			md_strv_push(&kids, c->key);
+	if (kids.n)
+		qsort(kids.v, kids.n, sizeof *kids.v, md_strcmp_p);
+	for (size_t i = 0; i < kids.n && depth < 200; i++)
+		md_images_tree_node(idx, kids.v[i], np, i + 1 == kids.n, depth + 1);
+	md_strv_free(&kids);
+	free(np);
+}
+
+static void md_images_tree(struct md_json *idx)
+{
+	printf("%-40s  %-9s %-6s %s\n", "LAYER (CHAIN ID)", "SIZE", "USERS", "IMAGES");
+	struct md_strv roots = {0};
+	for (struct md_json *c = md_json_get(idx, "layers")->child; c; c = c->next)
+		if (!md_json_gets(c, "parent"))
+			md_strv_push(&roots, c->key);
+	if (roots.n)
+		qsort(roots.v, roots.n, sizeof *roots.v, md_strcmp_p);
+	for (size_t i = 0; i < roots.n; i++)
+		md_images_tree_node(idx, roots.v[i], "", i + 1 == roots.n, 0);
+	md_strv_free(&roots);
+}
+
+static int md_cmd_images(struct md_args *a)
+{
+	struct md_json *idx;
+	if (md_index_or_fail(&idx) < 0)
+		return md_fail(1);
+	if (md_flag(a, "tree")) {
+		md_images_tree(idx);
+		md_json_free(idx);
+		return 0;
+	}
+	int quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc"), digests = md_flag(a, "digests");
+	const char *fmt = md_opt(a, "format");
+	const char *want = a->pos.n ? a->pos.v[0] : NULL;
+	int dangling = -1;
+	const char *refpat = NULL;
+	const struct md_strv *filters = md_optv(a, "filter");
+	for (size_t i = 0; i < filters->n; i++) {
+		const char *f = filters->v[i];
+		if (md_startswith(f, "dangling="))
+			dangling = strcmp(f + 9, "true") == 0 || strcmp(f + 9, "1") == 0;
+		else if (md_startswith(f, "reference=")) {
+			refpat = f + 10;
+			if (md_path_match(refpat, "") < 0) {   /* matching "" checks the whole pattern */
+				md_json_free(idx);
+				md_err("invalid filter '%s': syntax error in pattern", f);
+				return md_fail(125);
+			}
+		} else {
+			md_json_free(idx);
+			md_err("invalid filter '%s' (supported: dangling=true|false, reference=PATTERN)", f);
+			return md_fail(125);
+		}
+	}
+	struct md_imgrow *rows = NULL;
+	size_t nrows = 0;
+	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
+		struct md_strv tags = {0};
+		md_image_tags(idx, im->key, &tags);
+		struct md_json *cfg = md_blob_json(im->key);
+		time_t created = md_image_created(cfg);
+		md_json_free(cfg);
+		uint64_t size = md_image_size(idx, im->key);
+		if (dangling == 1 && tags.n) {
+			md_strv_free(&tags);
+			continue;
+		}
+		if (dangling == 0 && !tags.n) {
+			md_strv_free(&tags);
+			continue;
+		}
+		for (size_t t = 0; t < (tags.n ? tags.n : 1); t++) {
+			struct md_imgrow r = {im->key, NULL, NULL, NULL, created, size};
+			if (tags.n) {
+				md_split_tag(tags.v[t], &r.repo, &r.tag);
+			} else {
+				r.repo = md_strdup("<none>");
+				r.tag = md_strdup("<none>");
+			}
+			if (want) {
+				char wrepo[600], wtag[200] = "";
+				struct md_ref ref;
+				if (md_ref_parse(want, &ref) < 0) {
+					free(r.repo);
+					free(r.tag);
+					continue;
+				}
+				md_ref_name(&ref, wrepo, sizeof wrepo);
+				snprintf(wtag, sizeof wtag, "%s", ref.tag);
+				if (strcmp(wrepo, r.repo) != 0 || (*wtag && strcmp(wtag, r.tag) != 0)) {
+					free(r.repo);
+					free(r.tag);
+					continue;
+				}
+			}
+			if (refpat) {
+				char *full = md_asprintf("%s:%s", r.repo, r.tag);
+				int ok = md_path_match(refpat, full) > 0 || md_path_match(refpat, r.repo) > 0;
+				free(full);
+				if (!ok) {
+					free(r.repo);
+					free(r.tag);
+					continue;
+				}
+			}
+			r.digest = md_strdup("<none>");
+			struct md_json *ds = md_json_get(im, "digests");
+			for (struct md_json *d = ds ? ds->child : NULL; d; d = d->next) {
+				const char *at = strchr(md_json_str(d) ? md_json_str(d) : "", '@');
+				if (at && (size_t)(at - d->s) == strlen(r.repo) && strncmp(d->s, r.repo, strlen(r.repo)) == 0) {
+					free(r.digest);
+					r.digest = md_strdup(at + 1);
+				}
+			}
+			rows = md_realloc(rows, (nrows + 1) * sizeof *rows);
+			rows[nrows++] = r;
+		}
+		md_strv_free(&tags);
+	}
+	if (nrows)
+		qsort(rows, nrows, sizeof *rows, md_imgrow_cmp);
+	struct md_table tab = {digests ? 6 : 5, {0}};
+	if (!quiet && !fmt) {
+		const char *hd[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
+		const char *hdd[] = {"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"};
+		md_table_add(&tab, digests ? hdd : hd);
+	}
+	struct md_strv seen = {0};
+	int rc = 0;
+	for (size_t i = 0; i < nrows; i++) {
+		struct md_imgrow *r = &rows[i];
+		char id[MD_DIGEST_LEN + 1], ago[64], size[32], at[64];
+		if (notrunc)
+			snprintf(id, sizeof id, "%s", r->id);
+		else
+			md_short_id(r->id, id);
+		md_time_ago(ago, sizeof ago, r->created);
+		md_human_size(size, sizeof size, (double)r->size);
+		if (quiet) {
+			if (!md_strv_has(&seen, id)) {
+				md_strv_push(&seen, id);
+				puts(id);
+			}
+		} else if (fmt) {
+			struct timespec ts = {r->created, 0};
+			md_time_format(at, sizeof at, &ts);
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "Repository", r->repo);
+			md_json_sets(o, "Tag", r->tag);
+			md_json_sets(o, "ID", id);
+			md_json_sets(o, "Digest", r->digest);
+			md_json_sets(o, "CreatedSince", ago);
+			md_json_sets(o, "CreatedAt", at);
+			md_json_sets(o, "Size", size);
+			if (md_format_print(fmt, o) < 0)
+				rc = md_fail(125);
+			md_json_free(o);
+			if (rc)
+				break;
+		} else {
+			const char *row[] = {r->repo, r->tag, id, ago, size};
+			const char *rowd[] = {r->repo, r->tag, r->digest, id, ago, size};
+			md_table_add(&tab, digests ? rowd : row);
+		}
+	}
+	if (!quiet && !fmt)
+		md_table_print(&tab, stdout);
+	for (size_t i = 0; i < nrows; i++) {
+		free(rows[i].repo);
+		free(rows[i].tag);
+		free(rows[i].digest);
+	}
+	free(rows);
+	md_strv_free(&seen);
+	md_strv_free(&tab.cells);
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_cmd_image_inspect(struct md_args *a)
+{
+	struct md_json *idx;
+	if (md_index_or_fail(&idx) < 0)
+		return md_fail(1);
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[MD_DIGEST_LEN + 1];
+		struct md_json *o = NULL;
+		if (md_image_resolve(idx, a->pos.v[i], id) < 0 || !(o = md_image_inspect_json(idx, id))) {
+			rc = md_fail(1);
+			continue;
+		}
+		md_json_push(arr, o);
+	}
+	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
+		rc = md_fail(1);
+	else if (!arr->n && !md_opt(a, "format"))
+		puts("[]");
+	md_json_free(arr);
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_cmd_history(struct md_args *a)
+{
+	struct md_json *idx, *cfg = NULL;
+	char id[MD_DIGEST_LEN + 1];
+	if (md_index_or_fail(&idx) < 0 || md_image_resolve(idx, a->pos.v[0], id) < 0 || !(cfg = md_image_config(id))) {
+		md_json_free(idx);
+		return md_fail(1);
+	}
+	int notrunc = md_flag(a, "no-trunc"), quiet = md_flag(a, "quiet");
+	int human = !md_opt(a, "human") || md_flag(a, "human");
+	const char *fmt = md_opt(a, "format");
+	struct md_json *hist = md_json_get(cfg, "history");
+	struct md_json *ls = md_image_layers(idx, id);
+	struct md_json *layers = md_json_get(idx, "layers");
+	/* one row per history entry; sizes from the layers in order */
+	size_t nh = md_json_is(hist, MD_J_ARR) ? hist->n : 0;
+	size_t nrow = nh ? nh : (ls ? ls->n : 0);
+	struct md_table tab = {5, {0}};
+	if (!quiet && !fmt)
+		md_table_add(&tab, (const char *[]){"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"});
+	char **cells = md_alloc(nrow * 5 * sizeof *cells + 1);
+	size_t li = 0;
+	for (size_t r = 0; r < nrow; r++) {
+		struct md_json *h = nh ? md_json_at(hist, r) : NULL;
+		uint64_t size = 0;
+		if (!nh || !md_json_is(md_json_get(h, "empty_layer"), MD_J_TRUE)) {
+			const char *chain = md_json_str(md_json_at(ls, li++));
+			size = (uint64_t)md_json_geti(md_json_get(layers, chain ? chain : ""), "size", 0);
+		}
+		char ago[64] = "", sz[32];
+		time_t t = 0;
+		if (md_time_parse(md_json_gets(h, "created"), &t) == 0)
+			human ? md_time_ago(ago, sizeof ago, t) : (void)snprintf(ago, sizeof ago, "%s", md_json_gets(h, "created"));
+		if (human)
+			md_human_size(sz, sizeof sz, (double)size);
+		else
+			snprintf(sz, sizeof sz, "%" PRIu64, size);
+		char by[4096];
+		snprintf(by, sizeof by, "%s", md_json_gets(h, "created_by") ? md_json_gets(h, "created_by") : "");
+		for (char *p = by; *p; p++)
+			if (*p == '\n' || *p == '\t')
+				*p = ' ';
+		if (!notrunc)
+			md_ellipsis(by, 45);
+		char sid[MD_DIGEST_LEN + 1];
+		if (notrunc)
+			snprintf(sid, sizeof sid, "%s", id);
+		else
+			md_short_id(id, sid);
+		cells[r * 5] = md_strdup(r + 1 == nrow ? sid : "<missing>");
+		cells[r * 5 + 1] = md_strdup(ago);
+		cells[r * 5 + 2] = md_strdup(by);
+		cells[r * 5 + 3] = md_strdup(sz);
+		cells[r * 5 + 4] = md_strdup(md_json_gets(h, "comment") ? md_json_gets(h, "comment") : "");
+	}
+	int rc = 0;
+	for (size_t r = nrow; r-- > 0;) { /* newest first */
+		if (quiet)
+			puts(cells[r * 5]);
+		else if (fmt) {
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "ID", cells[r * 5]);
+			md_json_sets(o, "CreatedSince", cells[r * 5 + 1]);
+			md_json_sets(o, "CreatedBy", cells[r * 5 + 2]);
+			md_json_sets(o, "Size", cells[r * 5 + 3]);
+			md_json_sets(o, "Comment", cells[r * 5 + 4]);
+			if (!rc && md_format_print(fmt, o) < 0)
+				rc = md_fail(125);
+			md_json_free(o);
+		} else
+			md_table_add(&tab, (const char *const *)&cells[r * 5]);
+	}
+	if (!quiet && !fmt)
+		md_table_print(&tab, stdout);
+	for (size_t i = 0; i < nrow * 5; i++)
+		free(cells[i]);
+	free(cells);
+	md_strv_free(&tab.cells);
+	md_json_free(cfg);
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_cmd_tag(struct md_args *a)
+{
+	return md_image_tag(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
+}
+
+static int md_cmd_rmi(struct md_args *a)
+{
+	struct md_sb out = {0};
+	int rc = 0;
+	/* one at a time, so that each failure gets its line */
+	for (size_t i = 0; i < a->pos.n; i++)
+		if (md_image_remove(&a->pos.v[i], 1, md_flag(a, "force"), &out) < 0)
+			rc = md_fail(1);
+	fputs(md_sb_str(&out), stdout);
+	md_sb_free(&out);
+	return rc;
+}
+
+static int md_cmd_image_prune(struct md_args *a)
+{
+	int all = md_flag(a, "all");
+	if (!md_flag(a, "force") &&
+	    !md_confirm(all ? "WARNING! This will remove all images without at least one container associated to them."
+	                    : "WARNING! This will remove all dangling images."))
+		return 0;
+	struct md_strv gone = {0};
+	uint64_t reclaimed;
+	if (md_image_prune(all, &gone, &reclaimed) < 0) {
+		md_strv_free(&gone);
+		return md_fail(1);
+	}
+	md_prune_report("Images", &gone, reclaimed);
+	md_strv_free(&gone);
+	return 0;
+}
+
+static int md_cmd_system_df(struct md_args *a)
+{
+	(void)a;
+	struct md_json *idx;
+	if (md_index_or_fail(&idx) < 0)
+		return md_fail(1);
+	size_t nimg = 0, active = 0;
+	uint64_t total = 0, used = 0;
+	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
+		nimg++;
+		active += md_image_in_use(idx, im->key, NULL);
+	}
+	/* layers are shared: count each once; used if an active image has it */
+	for (struct md_json *l = md_json_get(idx, "layers")->child; l; l = l->next) {
+		uint64_t sz = (uint64_t)md_json_geti(l, "size", 0);
+		total += sz;
+		for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
+			struct md_json *ls = md_json_get(im, "layers");
+			int has = 0;
+			for (struct md_json *c = ls ? ls->child : NULL; c; c = c->next)
+				has |= md_streq(md_json_str(c), l->key);
+			if (has && md_image_in_use(idx, im->key, NULL)) {
+				used += sz;
+				break;
+			}
+		}
+	}
+	char n1[16], n2[16], s1[32], s2[32], s3[48];
+	snprintf(n1, sizeof n1, "%zu", nimg);
+	snprintf(n2, sizeof n2, "%zu", active);
+	md_human_size(s1, sizeof s1, (double)total);
+	md_human_size(s2, sizeof s2, (double)(total - used));
+	snprintf(s3, sizeof s3, "%s (%d%%)", s2, total ? (int)((total - used) * 100 / total) : 0);
+	struct md_table tab = {5, {0}};
+	md_table_add(&tab, (const char *[]){"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"});
+	md_table_add(&tab, (const char *[]){"Images", n1, n2, s1, s3});
+	uint64_t cn[4], vn[4];
+	md_df_containers(idx, cn);
+	md_df_volumes(idx, vn);
+	char c1[16], c2[16], c3[32], c4[48], v1[16], v2[16], v3[32], v4[48], tmp[32];
+	snprintf(c1, sizeof c1, "%llu", (unsigned long long)cn[0]);
+	snprintf(c2, sizeof c2, "%llu", (unsigned long long)cn[1]);
+	md_human_size(c3, sizeof c3, (double)cn[2]);
+	md_human_size(tmp, sizeof tmp, (double)cn[3]);
+	snprintf(c4, sizeof c4, "%s (%d%%)", tmp, cn[2] ? (int)(cn[3] * 100 / cn[2]) : 0);
+	snprintf(v1, sizeof v1, "%llu", (unsigned long long)vn[0]);
+	snprintf(v2, sizeof v2, "%llu", (unsigned long long)vn[1]);
+	md_human_size(v3, sizeof v3, (double)vn[2]);
+	md_human_size(tmp, sizeof tmp, (double)vn[3]);
+	snprintf(v4, sizeof v4, "%s (%d%%)", tmp, vn[2] ? (int)(vn[3] * 100 / vn[2]) : 0);
+	md_table_add(&tab, (const char *[]){"Containers", c1, c2, c3, cn[2] ? c4 : "0B"});
+	md_table_add(&tab, (const char *[]){"Local Volumes", v1, v2, v3, vn[2] ? v4 : "0B"});
+	md_table_add(&tab, (const char *[]){"Build Cache", "0", "0", "0B", "0B"});
+	md_table_print(&tab, stdout);
+	md_json_free(idx);
+	return 0;
+}
+
+static int md_cmd_system_check(struct md_args *a)
+{
+	struct md_check ck = {md_flag(a, "repair"), 0, 0};
+	int quick = md_flag(a, "quick");
+	if (!md_path_exists(md_st.root)) {
+		printf("store %s is empty\n", md_st.root);
+		return 0;
+	}
+	/* what dead writers left is swept as by any command, not judged */
+	struct md_strv swept = {0};
+	md_st.swept = &swept;
+	int locked = md_store_lock();
+	md_st.swept = NULL;
+	for (size_t i = 0; i < swept.n; i++)
+		printf("note: %s: left by a command that died, removed\n", swept.v[i]);
+	md_strv_free(&swept);
+	if (locked < 0)
+		return md_fail(1);
+	int changed = 0;
+	struct md_json *idx = md_index_read();
+	if (!idx) {
+		md_check_problem(&ck, "%s", md_errmsg);
+		if (!ck.repair)
+			goto done;
+		idx = md_check_rebuild_index();
+		changed = 1;
+	}
+	struct md_json *images = md_json_get(idx, "images"), *layers = md_json_get(idx, "layers");
+	struct md_json *tags = md_json_get(idx, "tags");
+	struct md_strv badlayers = {0}, gone = {0};
+	/* layers: present and intact, parents known */
+	for (struct md_json *l = layers->child; l; l = l->next) {
+		const char *parent = md_json_gets(l, "parent");
+		if (!md_digest_valid(l->key) || !md_digest_valid(md_json_gets(l, "diff"))) {
+			md_check_problem(&ck, "layer %.80s: malformed index entry", l->key);
+			md_strv_push(&badlayers, l->key);
+			continue;
+		}
+		if (parent && !md_json_get(layers, parent)) {
+			md_check_problem(&ck, "layer %s: parent %s is missing", l->key, parent);
+			md_strv_push(&badlayers, l->key);
+			continue;
+		}
+		char *dir = md_layer_path(l->key);
+		char *diff = md_asprintf("%s/diff", dir);
+		int present = md_path_exists(diff);
+		free(diff);
+		free(dir);
+		if (!present) {
+			md_check_problem(&ck, "layer %s: directory is missing", l->key);
+			md_strv_push(&badlayers, l->key);
+		} else if (!quick && md_check_layer(l, l->key) < 0) {
+			md_check_problem(&ck, "layer %s: %s", l->key, md_errmsg);
+			md_strv_push(&badlayers, l->key);
+		}
+	}
+	/* a layer whose parent is bad is bad too */
+	for (int again = 1; again;) {
+		again = 0;
+		for (struct md_json *l = layers->child; l; l = l->next)
+			if (!md_strv_has(&badlayers, l->key) && md_json_gets(l, "parent") &&
+			    md_strv_has(&badlayers, md_json_gets(l, "parent"))) {
+				md_strv_push(&badlayers, l->key);
+				again = 1;
+			}
+	}
+	/* images: config present and matching, layers consistent */
+	struct md_strv badimages = {0};
+	for (struct md_json *im = images->child; im; im = im->next) {
+		char got[MD_DIGEST_LEN + 1];
+		char *cp = md_digest_valid(im->key) ? md_blob_path(im->key) : NULL;
+		struct md_json *ls = md_json_get(im, "layers");
+		struct md_json *cfg = NULL;
+		const char *why = NULL;
+		if (!cp)
+			why = "malformed image ID";
+		else if (md_sha256_file(cp, got, NULL) < 0)
+			why = "config blob is missing";
+		else if (strcmp(got, im->key) != 0)
+			why = "config blob is corrupt";
+		else if (!(cfg = md_json_parse_file(cp)))
+			why = "config blob is not valid JSON";
+		free(cp);
+		if (!why) {
+			struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
+			char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
+			if (!md_json_is(diffs, MD_J_ARR) || !md_json_is(ls, MD_J_ARR) || diffs->n != ls->n)
+				why = "layer list does not match its config";
+			for (size_t i = 0; !why && i < diffs->n; i++) {
+				const char *d = md_json_str(md_json_at(diffs, i));
+				const char *c = md_json_str(md_json_at(ls, i));
+				if (!md_digest_valid(d) || !c) {
+					why = "layer list does not match its config";
+					break;
+				}
+				md_chain_id(parent, d, chain);
+				if (strcmp(chain, c) != 0)
+					why = "layer list does not match its config";
+				else if (!md_json_get(layers, c))
+					why = "a layer is missing";
+				else if (md_strv_has(&badlayers, c))
+					why = "a layer is damaged";
+				strcpy(parent, chain);
+			}
+		}
+		md_json_free(cfg);
+		if (why) {
+			md_check_problem(&ck, "image %s: %s", im->key, why);
+			md_strv_push(&badimages, im->key);
+		}
+	}
+	for (struct md_json *t = tags->child; t; t = t->next)
+		if (!md_json_get(images, md_json_str(t) ? md_json_str(t) : "")) {
+			md_check_problem(&ck, "tag %s: names a missing image", t->key);
+			if (ck.repair) {
+				md_json_del(tags, t->key);
+				changed = 1;
+				t = tags->child;
+				if (!t)
+					break;
+			}
+		}
+	/* containers: every index entry has its directory and image, every
+	 * directory an index entry */
+	struct md_json *ctrs = md_index_section(idx, "containers");
+	for (struct md_json *ce = ctrs->child, *next; ce; ce = next) {
+		next = ce->next;
+		char *cp = md_sp("containers/%s/config.json", ce->key);
+		int present = md_path_exists(cp);
+		free(cp);
+		if (!present) {
+			md_check_problem(&ck, "container %.12s: its directory is missing", ce->key);
+			if (ck.repair) {
+				md_json_del(ctrs, ce->key);
+				changed = 1;
+			}
+		} else if (!md_json_get(images, md_json_gets(ce, "image") ? md_json_gets(ce, "image") : "")) {
+			md_check_problem(&ck, "container %.12s: its image %.19s is missing (remove the container)", ce->key,
+			                 md_json_gets(ce, "image") ? md_json_gets(ce, "image") : "?");
+		}
+	}
+	char *cdir = md_sp("containers");
+	DIR *cd = opendir(cdir);
+	struct dirent *cde;
+	while (cd && (cde = readdir(cd))) {
+		if (cde->d_name[0] == '.' || md_json_get(ctrs, cde->d_name))
+			continue;
+		md_check_problem(&ck, "containers/%s: not in the index (left by an interrupted command)", cde->d_name);
+		if (ck.repair) {
+			char *p = md_asprintf("%s/%s", cdir, cde->d_name);
+			md_rm_rf(p);
+			free(p);
+		}
+	}
+	if (cd)
+		closedir(cd);
+	free(cdir);
+	char *vdir = md_sp("volumes");
+	DIR *vd = opendir(vdir);
+	while (vd && (cde = readdir(vd))) {
+		if (!strcmp(cde->d_name, ".") || !strcmp(cde->d_name, ".."))
+			continue;
+		char *meta = md_asprintf("%s/%s/volume.json", vdir, cde->d_name);
+		if (md_startswith(cde->d_name, ".tmp-") && md_pid_alive(cde->d_name + 5)) {
+			printf("note: volumes/%s: a command is creating it right now\n", cde->d_name);
+		} else if (!md_path_exists(meta)) {
+			md_check_problem(&ck, "volumes/%s: an unfinished volume", cde->d_name);
+			if (ck.repair) {
+				char *p = md_asprintf("%s/%s", vdir, cde->d_name);
+				md_rm_rf(p);
+				free(p);
+			}
+		}
+		free(meta);
+	}
+	if (vd)
+		closedir(vd);
+	free(vdir);
+	if (ck.repair) {
+		for (size_t i = 0; i < badimages.n; i++) {
+			md_index_drop_image(idx, badimages.v[i], &gone);
+			changed = 1;
+		}
+		for (size_t i = 0; i < badlayers.n; i++) {
+			if (md_json_get(layers, badlayers.v[i])) {
+				md_json_del(layers, badlayers.v[i]);
+				md_strv_push(&gone, badlayers.v[i]);
+				changed = 1;
+			}
+		}
+	}
+	/* orphans: layer dirs and blobs nothing names, unfinished work in tmp/ */
+	char *ld = md_sp("layers");
+	DIR *d = opendir(ld);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char key[80];
+		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
+		if (md_hex64_valid(de->d_name) && md_json_get(layers, key))
+			continue;
+		if (md_hex64_valid(de->d_name) && md_store_pinned(key))
+			continue;
+		char *kp = md_hex64_valid(de->d_name) ? md_pull_keep_path(key) : NULL;
+		int kept = kp && md_path_exists(kp);
+		free(kp);
+		if (kept && !ck.repair) {
+			printf("note: layers/%s: kept for an interrupted pull to resume\n", de->d_name);
+			continue;
+		}
+		md_check_problem(&ck, "layers/%s: not in the index (left by an interrupted command)", de->d_name);
+		if (ck.repair && md_hex64_valid(de->d_name) && !md_strv_has(&gone, key))
+			md_strv_push(&gone, key);
+		else if (ck.repair) {
+			char *p = md_asprintf("%s/%s", ld, de->d_name);
+			md_rm_rf(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	free(ld);
+	char *bd = md_sp("blobs/sha256");
+	d = opendir(bd);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char key[80];
+		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
+		struct md_json *im = md_json_get(images, key);
+		int named = im && !(ck.repair && md_strv_has(&badimages, key));
+		if (named && md_hex64_valid(de->d_name))
+			continue;
+		if (strstr(de->d_name, ".tmp-") && md_pid_alive(strstr(de->d_name, ".tmp-") + 5)) {
+			printf("note: blobs/sha256/%s: a command is writing it right now\n", de->d_name);
+			continue;
+		}
+		md_check_problem(&ck, "blobs/sha256/%s: not used by any image", de->d_name);
+		if (ck.repair) {
+			char *p = md_asprintf("%s/%s", bd, de->d_name);
+			unlink(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	free(bd);
+	char *td = md_sp("tmp");
+	d = opendir(td);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *p = md_asprintf("%s/%s", td, de->d_name);
+		if ((md_startswith(de->d_name, "s-") && md_sess_is_alive(p)) ||
+		    (md_startswith(de->d_name, "trash-") && md_pid_alive(de->d_name + 6))) {
+			printf("note: tmp/%s: a command is working right now\n", de->d_name);
+		} else {
+			md_check_problem(&ck, "tmp/%s: unfinished work of an interrupted command", de->d_name);
+			if (ck.repair)
+				md_rm_rf(p);
+		}
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(td);
+	d = opendir(md_st.root);
+	while (d && (de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp-");
+		if (!t)
+			continue;
+		long pid = strtol(t + 5, NULL, 10);
+		if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
+			printf("note: %s: a command is writing it right now\n", de->d_name);
+			continue;
+		}
+		md_check_problem(&ck, "%s: a temporary file of an interrupted write", de->d_name);
+		if (ck.repair) {
+			char *p = md_sp("%s", de->d_name);
+			unlink(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (ck.repair && changed && md_index_write(idx) == 0)
+		changed = 0;
+	int np = md_net_reclaim(idx, ck.repair, 1);
+	ck.problems += np > 0 ? np : 0;
+	if (np < 0 || (ck.repair && changed && md_index_write(idx) < 0)) {
+		md_strv_free(&badlayers);
+		md_strv_free(&badimages);
+		md_strv_free(&gone);
+		md_json_free(idx);
+		md_store_unlock();
+		return md_fail(1);
+	}
+	if (ck.repair)
+		md_store_delete(&gone);
+	md_strv_free(&badlayers);
+	md_strv_free(&badimages);
+	md_strv_free(&gone);
+done:
+	md_json_free(idx);
+	md_store_unlock();
+	if (ck.problems == 0)
+		printf("store %s is consistent\n", md_st.root);
+	else if (ck.repair)
+		printf("repaired %d problem%s in %s\n", ck.problems, ck.problems == 1 ? "" : "s", md_st.root);
+	else
+		printf("%d problem%s found in %s (fix with: minidock system check --repair)\n", ck.problems,
+		       ck.problems == 1 ? "" : "s", md_st.root);
+	return ck.problems && !ck.repair ? 1 : 0;
+}
+
+static int md_cmd_load(struct md_args *a)
+{
+	const char *in = md_opt(a, "input");
+	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
+		return md_fail(125);
+	int fd = 0;
+	if (in && strcmp(in, "-") != 0) {
+		fd = open(in, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			md_errno("open %s", in);
+			return md_fail(1);
+		}
+	} else if (isatty(0)) {
+		md_err("requested load from stdin, but stdin is a terminal (use -i FILE or a pipe)");
+		return md_fail(1);
+	}
+	struct md_sb report = {0};
+	int r = md_load_fd(fd, &report); /* -q: there is no progress to suppress */
+	if (fd)
+		close(fd);
+	fputs(md_sb_str(&report), stdout);
+	md_sb_free(&report);
+	return r < 0 ? md_fail(1) : 0;
+}
+
+static int md_cmd_import(struct md_args *a)
+{
+	const char *src = a->pos.v[0];
+	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
+		return md_fail(125);
+	int fd = 0;
+	if (strcmp(src, "-") != 0) {
+		fd = open(src, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			md_errno("open %s", src);
+			return md_fail(1);
+		}
+	}
+	char id[MD_DIGEST_LEN + 1];
+	int r = md_import_fd(fd, a->pos.n > 1 ? a->pos.v[1] : NULL, md_opt(a, "message"), md_optv(a, "change"), id);
+	if (fd)
+		close(fd);
+	if (r < 0)
+		return md_fail(1);
+	puts(id);
+	return 0;
+}
+
+static int md_cmd_save(struct md_args *a)
+{
+	const char *out = md_opt(a, "output"), *format = md_opt(a, "format");
+	if (format && strcmp(format, "oci") != 0 && strcmp(format, "docker") != 0) {
+		md_errk(MD_EK_INVALID, "unsupported --format \"%s\" (supported: docker, oci)", format);
+		return md_fail(125);
+	}
+	if (!out && isatty(1)) {
+		md_errk(MD_EK_INVALID, "cowardly refusing to save to a terminal. Use the -o flag or redirect");
+		return md_fail(1);
+	}
+	/* a file appears whole or not at all */
+	char *tmp = out ? md_asprintf("%s.tmp-%d", out, (int)getpid()) : NULL;
+	int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
+	int r = fd < 0 ? md_errno("create %s", tmp) : md_image_save(a->pos.v, a->pos.n, fd, format && !strcmp(format, "oci"));
+	if (tmp && fd >= 0) {
+		if (r == 0 && (fsync(fd) < 0 || rename(tmp, out) < 0))
+			r = md_errno("write %s", out);
+		close(fd);
+		if (r < 0)
+			unlink(tmp);
+	}
+	free(tmp);
+	return r < 0 ? md_fail(1) : 0;
+}
+
+static int md_cmd_version(struct md_args *a)
+{
+	(void)a;
+	printf("minidock version %s\n", MD_VERSION);
+	printf("features:");
+	md_features_print(stdout);
+	printf("\nlibraries: libarchive %s, zlib %s", archive_version_details() ? ARCHIVE_VERSION_ONLY_STRING : "", zlibVersion());
+#if MD_FEATURE_ZSTD
+	printf(", zstd %s", ZSTD_versionString());
+#endif
+	printf(", BearSSL\nos/arch: linux/%s\n", md_host_arch());
+	return 0;
+}
+
+/* ---- registry commands [MD_FEATURE_PULL] ---- */
+
+#if MD_FEATURE_PULL
+
+static const struct md_optdef md_o_pull[] = {
+	{"all-tags", 'a', NULL, "Download all tagged images in the repository"},
+	{"platform", 0, "string", "Set platform if server is multi-platform capable (OS/ARCH[/VARIANT])"},
+	{"quiet", 'q', NULL, "Suppress verbose output"},
+	{NULL, 0, NULL, NULL}};
+
+static const struct md_optdef md_o_push[] = {
+	{"quiet", 'q', NULL, "Suppress verbose output"},
+	{NULL, 0, NULL, NULL}};
+
+static const struct md_optdef md_o_login[] = {
+	{"password", 'p', "string", "Password"},
+	{"password-stdin", 0, NULL, "Take the password from stdin"},
+	{"username", 'u', "string", "Username"},
+	{NULL, 0, NULL, NULL}};
+
+static int md_cmd_pull(struct md_args *a)
+{
+	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
+		return md_fail(125);
+	char id[MD_DIGEST_LEN + 1];
+	if (!md_flag(a, "all-tags"))
+		return md_pull(a->pos.v[0], md_flag(a, "quiet"), id) < 0 ? md_fail(1) : 0;
+	struct md_ref ref;
+	if (md_ref_parse(a->pos.v[0], &ref) < 0)
+		return md_fail(1);
+	if (ref.tag[0] || ref.digest[0]) {
+		md_err("tag can't be used with --all-tags/-a");
+		return md_fail(1);
+	}
+	struct md_strv tags = {0};
+	if (md_reg_tags(a->pos.v[0], &tags) < 0)
+		return md_fail(1);
+	int rc = 0;
+	for (size_t i = 0; i < tags.n; i++) {
+		char name[600], full[800];
+		md_ref_name(&ref, name, sizeof name);
+		snprintf(full, sizeof full, "%s:%s", name, tags.v[i]);
+		if (md_pull(full, md_flag(a, "quiet"), id) < 0)
+			rc = md_fail(1);
+	}
+	md_strv_free(&tags);
+	return rc;
+}
+
+static int md_cmd_push(struct md_args *a)
+{
+	return md_push(a->pos.v[0], md_flag(a, "quiet")) < 0 ? md_fail(1) : 0;
+}
+
+static const char *md_login_registry(struct md_args *a)
+{
+	if (!a->pos.n)
+		return MD_DEFAULT_DOMAIN;
+	const char *r = a->pos.v[0];
+	if (md_startswith(r, "https://"))
+		r += 8;
+	else if (md_startswith(r, "http://"))
+		r += 7;
+	return r;
+}
+
+static int md_cmd_login(struct md_args *a)
+{
+	char reg[256];
+	snprintf(reg, sizeof reg, "%.*s", (int)strcspn(md_login_registry(a), "/"), md_login_registry(a));
+	const char *user = md_opt(a, "username"), *pass = md_opt(a, "password");
+	char pbuf[1024], ubuf[256];
+	if (md_flag(a, "password-stdin")) {
+		if (pass) {
+			md_err("--password and --password-stdin are mutually exclusive");
+			return md_fail(125);
+		}
+		if (!user) {
+			md_err("must provide --username with --password-stdin");
+			return md_fail(125);
+		}
+		ssize_t n = md_read_full(0, pbuf, sizeof pbuf - 1);
+		if (n < 0)
+			return md_fail(1);
+		pbuf[n] = 0;
+		pbuf[strcspn(pbuf, "\r\n")] = 0;
+		pass = pbuf;
+	}
+	if (!user) {
+		if (!isatty(0)) {
+			md_err("cannot ask for a username: stdin is not a terminal (use -u)");
+			return md_fail(1);
+		}
+		fprintf(stderr, "Username: ");
+		if (!fgets(ubuf, sizeof ubuf, stdin))
+			return md_fail(1);
+		ubuf[strcspn(ubuf, "\r\n")] = 0;
+		user = ubuf;
+	}
+	if (!pass) {
+		if (!isatty(0)) {
+			md_err("cannot ask for a password: stdin is not a terminal (use --password-stdin)");
+			return md_fail(1);
+		}
+		struct termios t, o;
+		tcgetattr(0, &o);
+		t = o;
+		t.c_lflag &= (tcflag_t)~ECHO;
+		fprintf(stderr, "Password: ");
+		tcsetattr(0, TCSANOW, &t);
+		char *g = fgets(pbuf, sizeof pbuf, stdin);
+		tcsetattr(0, TCSANOW, &o);
+		fputc('\n', stderr);
+		if (!g)
+			return md_fail(1);
+		pbuf[strcspn(pbuf, "\r\n")] = 0;
+		pass = pbuf;
+	} else if (!md_flag(a, "password-stdin")) {
+		fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
+	}
+	if (!*user || !*pass) {
+		md_err("username and password must not be empty");
+		return md_fail(1);
+	}
+	char *up = md_asprintf("%s:%s", user, pass), *b64 = md_b64(up, strlen(up));
+	memset(up, 0, strlen(up));
+	free(up);
+	int r = md_login_check(reg, b64) < 0 || md_creds_set(reg, b64) < 0;
+	free(b64);
+	if (r)
+		return md_fail(1);
+	puts("Login Succeeded");
+	return 0;
+}
+
+static int md_cmd_logout(struct md_args *a)
+{
+	char reg[256];
+	snprintf(reg, sizeof reg, "%.*s", (int)strcspn(md_login_registry(a), "/"), md_login_registry(a));
+	char *have = md_creds_get(reg);
+	if (!have) {
+		printf("Not logged in to %s\n", reg);
+		return 0;
+	}
+	free(have);
+	if (md_creds_set(reg, NULL) < 0)
+		return md_fail(1);
+	printf("Removing login credentials for %s\n", reg);
+	return 0;
+}
+
+#endif
+
+/**** 23 cli: container commands ********************************************/
+/* May call: sections 01-22. */
+
+/* ---- run and create: flags -> a Docker create request ---- */
+
+/*
+ * The flags of run and create, one row each: the flag as md_args_parse
+ * takes it, where its value goes in the create request ("Config.X",
+ * "HostConfig.X"), and the function that checks and stores it.  Every row's
+ * function runs, in the table's order, given or not: a flag with a default
+ * stores it.  A row without a function is read by another row (env-file by
+ * env, net by network) or by the command (detach, name, pull, platform), or
+ * is accepted with no effect (cgroupns, sig-proxy).
+ */
+typedef int (*md_runset_fn)(struct md_json *req, const char *to, const struct md_args *a, const char *flag);
+
+/* Store v at path `to` of req ("HostConfig.Memory"), making the objects
+ * on the way; returns v. */
+static struct md_json *md_run_put(struct md_json *req, const char *to, struct md_json *v)
+{
+	struct md_json *o = req;
+	const char *dot;
+	while ((dot = strchr(to, '.'))) {
+		char part[32];
+		snprintf(part, sizeof part, "%.*s", (int)(dot - to), to);
+		struct md_json *n = md_json_get(o, part);
+		o = md_json_is(n, MD_J_OBJ) ? n : md_json_set(o, part, md_json_new(MD_J_OBJ));
+		to = dot + 1;
+	}
+	return md_json_set(o, to, v);
+}
+
+static int md_rf_str(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v)
+		md_run_put(req, to, md_json_newstr(v));
+	return 0;
+}
+
+static int md_rf_bool(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	md_run_put(req, to, md_json_newbool(md_flag(a, flag)));
+	return 0;
+}
+
+static int md_rf_strs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *l = md_optv(a, flag);
+	if (l->n)
+		md_run_put(req, to, md_jarr_strs(l));
+	return 0;
+}
+
+static int md_rf_int(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	long long n;
+	char what[32];
+	snprintf(what, sizeof what, "--%s", flag);
+	if (!v)
+		return 0;
+	if (md_parse_int(v, &n, what) < 0)
+		return -1;
+	md_run_put(req, to, md_json_newint(n));
+	return 0;
+}
+
+static int md_rf_size(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (!v)
+		return 0;
+	/* --memory-swap -1: unlimited swap */
+	int unlimited = strcmp(flag, "memory-swap") == 0 && strcmp(v, "-1") == 0;
+	int64_t b = unlimited ? -1 : md_parse_size(v);
+	if (b < 0 && !unlimited)
+		return md_err("invalid size: '%s'", v);
+	md_run_put(req, to, md_json_newint(b));
+	return 0;
+}
+
+static int md_rf_workdir(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v && *v != '/')
+		return md_err("the working directory '%s' is invalid, it needs to be an absolute path", v);
+	return md_rf_str(req, to, a, flag);
+}
+
+static int md_rf_signal(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v && md_parse_signal(v) < 0)
+		return md_err("invalid signal: %s", v);
+	return md_rf_str(req, to, a, flag);
+}
+
+static int md_rf_entrypoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (!v)
+		return 0;
+	struct md_json *ep = md_run_put(req, to, md_json_new(MD_J_ARR));
+	if (*v)
+		md_json_push(ep, md_json_newstr(v));
+	return 0;
+}
+
+/* --env-file files first, then -e (which wins, as with Docker); -e NAME
+ * takes NAME's value here, or nothing when it is unset. */
+static int md_rf_env(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	struct md_json *env = md_run_put(req, to, md_json_new(MD_J_ARR));
+	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, flag);
+	for (size_t i = 0; i < ef->n; i++)
+		if (md_env_file(ef->v[i], env) < 0)
+			return -1;
+	for (size_t i = 0; i < es->n; i++) {
+		const char *v;
+		if (!es->v[i][0] || es->v[i][0] == '=')
+			return md_err("invalid environment variable: %s", es->v[i]);
+		if (strchr(es->v[i], '=')) {
+			md_json_push(env, md_json_newstr(es->v[i]));
+		} else if ((v = getenv(es->v[i]))) {
+			char *kv = md_asprintf("%s=%s", es->v[i], v);
+			md_json_push(env, md_json_newstr(kv));
+			free(kv);
+		}
+	}
+	return 0;
+}
+
+/* -i: OpenStdin, and StdinOnce unless detached. */
+static int md_rf_stdin(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	int in = md_flag(a, flag);
+	md_run_put(req, to, md_json_newbool(in));
+	md_run_put(req, "Config.StdinOnce", md_json_newbool(in && !md_flag(a, "detach")));
+	return 0;
+}
+
+/* -a: which streams are attached (default: all but stdin unless -i; none with -d). */
+static int md_rf_attach(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	int det = md_flag(a, "detach");
+	int ain = !det && md_flag(a, "interactive"), aout = !det, aerr = !det;
+	const struct md_strv *att = md_optv(a, flag);
+	if (att->n)
+		ain = aout = aerr = 0;
+	for (size_t i = 0; i < att->n; i++) {
+		if (!strcasecmp(att->v[i], "stdin"))
+			ain = 1;
+		else if (!strcasecmp(att->v[i], "stdout"))
+			aout = 1;
+		else if (!strcasecmp(att->v[i], "stderr"))
+			aerr = 1;
+		else
+			return md_err("invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR",
+			              att->v[i]);
+	}
+	md_run_put(req, to, md_json_newbool(ain));
+	md_run_put(req, "Config.AttachStdout", md_json_newbool(aout));
+	md_run_put(req, "Config.AttachStderr", md_json_newbool(aerr));
+	return 0;
+}
+
+/* -l KEY=VALUE (or KEY: an empty value) */
+static int md_rf_labels(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	struct md_json *labels = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	const struct md_strv *ls = md_optv(a, flag);
+	for (size_t i = 0; i < ls->n; i++) {
+		char *kv = md_strdup(ls->v[i]), *eq = strchr(kv, '=');
+		if (eq)
+			*eq = 0;
+		md_json_sets(labels, kv, eq ? eq + 1 : "");
+		free(kv);
+	}
+	return 0;
+}
+
+/* --expose PORT[/PROTO] */
+static int md_rf_expose(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *ex = md_optv(a, flag);
+	if (!ex->n)
+		return 0;
+	struct md_json *ep = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	for (size_t i = 0; i < ex->n; i++) {
+		char *p = strchr(ex->v[i], '/') ? md_strdup(ex->v[i]) : md_asprintf("%s/tcp", ex->v[i]);
+		md_json_set(ep, p, md_json_new(MD_J_OBJ));
+		free(p);
+	}
+	return 0;
+}
+
+/* --add-host HOST:IP */
+static int md_rf_hosts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *ah = md_optv(a, flag);
+	for (size_t i = 0; i < ah->n; i++)
+		if (!strchr(ah->v[i], ':'))
+			return md_err("bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
+	return md_rf_strs(req, to, a, flag);
+}
+
+/* --tmpfs DEST[:OPTIONS] */
+static int md_rf_tmpfs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *tf = md_optv(a, flag);
+	if (!tf->n)
+		return 0;
+	struct md_json *t = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	for (size_t i = 0; i < tf->n; i++) {
+		char *d = md_strdup(tf->v[i]), *c = strchr(d, ':');
+		if (c)
+			*c = 0;
+		md_json_sets(t, d, c ? c + 1 : "");
+		free(d);
+	}
+	return 0;
+}
+
+/* --restart no|always|unless-stopped|on-failure[:N] (checked at create) */
+static int md_rf_restart(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	struct md_json *rp = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	long long n = 0;
+	char *nm = md_strdup(v ? v : "no"), *c = strchr(nm, ':');
+	if (c) {
+		*c = 0;
+		if (md_parse_int(c + 1, &n, "--restart") < 0 || n < 0) {
+			free(nm);
+			return md_err("invalid restart policy \"%s\": the count must be a positive number", v);
+		}
+	}
+	md_json_sets(rp, "Name", *nm ? nm : "no");
+	md_json_seti(rp, "MaximumRetryCount", n);
+	free(nm);
+	return 0;
+}
+
+/* --device HOST[:CONTAINER][:PERMISSIONS] */
+static int md_rf_devices(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *dv = md_optv(a, flag);
+	if (!dv->n)
+		return 0;
+	struct md_json *ds = md_run_put(req, to, md_json_new(MD_J_ARR));
+	for (size_t i = 0; i < dv->n; i++) {
+		char *s = md_strdup(dv->v[i]);
+		char *f[3] = {s, NULL, NULL};
+		char *c1 = strchr(s, ':');
+		if (c1) {
+			*c1 = 0;
+			f[1] = c1 + 1;
+			char *c2 = strchr(f[1], ':');
+			if (c2) {
+				*c2 = 0;
+				f[2] = c2 + 1;
+			}
+		}
+		/* "/dev/x:rwm": a second field of only r, w, m is the permissions */
+		if (f[1] && !f[2] && strspn(f[1], "rwm") == strlen(f[1]) && f[1][0] != '/') {
+			f[2] = f[1];
+			f[1] = NULL;
+		}
+		struct md_json *d = md_json_push(ds, md_json_new(MD_J_OBJ));
+		md_json_sets(d, "PathOnHost", f[0]);
+		md_json_sets(d, "PathInContainer", f[1] ? f[1] : f[0]);
+		md_json_sets(d, "CgroupPermissions", f[2] ? f[2] : "rwm");
+		free(s);
+	}
+	return 0;
+}
+
+/* --ulimit NAME=SOFT[:HARD] */
+static int md_rf_ulimits(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *ul = md_optv(a, flag);
+	if (!ul->n)
+		return 0;
+	struct md_json *us = md_run_put(req, to, md_json_new(MD_J_ARR));
+	for (size_t i = 0; i < ul->n; i++) {
+		char *s = md_strdup(ul->v[i]), *eq = strchr(s, '='), *c = eq ? strchr(eq + 1, ':') : NULL;
+		long long soft, hard;
+		int r = 0;
+		if (!eq)
+			r = md_err("invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
+		if (!r) {
+			*eq = 0;
+			if (c)
+				*c = 0;
+			if (md_parse_int(eq + 1, &soft, "--ulimit") < 0 || (c && md_parse_int(c + 1, &hard, "--ulimit") < 0))
+				r = -1;
+		}
+		if (!r && !c)
+			hard = soft;
+		if (!r && soft > hard && hard >= 0)
+			r = md_err("ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
+		if (!r) {
+			struct md_json *u = md_json_push(us, md_json_new(MD_J_OBJ));
+			md_json_sets(u, "Name", s);
+			md_json_seti(u, "Hard", hard);
+			md_json_seti(u, "Soft", soft);
+		}
+		free(s);
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+/* --cpus 1.5: NanoCpus */
+static int md_rf_cpus(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (!v)
+		return 0;
+	char *e;
+	double c = md_strtod(v, &e);
+	if (e == v || *e || !(c >= 0) || c > 1e6)
+		return md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
+	md_run_put(req, to, md_json_newint((long long)(c * 1e9 + 0.5)));
+	return 0;
+}
+
+/* --network / --net NAME (default: "default") */
+static int md_rf_network(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (!v)
+		v = md_opt(a, "net");
+	md_run_put(req, to, md_json_newstr(v ? v : "default"));
+	return 0;
+}
+
+/* --ip and --network-alias: the endpoint config of the container's network */
+static int md_rf_endpoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *ip = md_opt(a, flag), *nm = md_opt(a, "network");
+	const struct md_strv *al = md_optv(a, "network-alias");
+	if (!nm)
+		nm = md_opt(a, "net");
+	if (!ip && !al->n)
+		return 0;
+	struct in_addr ia;
+	if (ip && inet_pton(AF_INET, ip, &ia) != 1)
+		return md_err("invalid IPv4 address: %s", ip);
+	struct md_json *eps = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	struct md_json *ep = md_json_set(eps, !nm || !strcmp(nm, "default") ? "bridge" : nm, md_json_new(MD_J_OBJ));
+	if (ip)
+		md_json_sets(md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", ip);
+	if (al->n)
+		md_json_set(ep, "Aliases", md_jarr_strs(al));
+	return 0;
+}
+
+/* --log-driver: minidock's own log (json-file and local are taken as it) */
+static int md_rf_logdriver(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock"))
+		return md_err("unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
+	md_run_put(req, to, md_json_newstr("minidock"));
+	return 0;
+}
+
+/* --log-opt max-size=SIZE|max-file=N */
+static int md_rf_logopts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	struct md_json *lcc = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	const struct md_strv *lo = md_optv(a, flag);
+	for (size_t i = 0; i < lo->n; i++) {
+		char *kv = md_strdup(lo->v[i]), *eq = strchr(kv, '=');
+		int r = 0;
+		if (!eq || (strncmp(kv, "max-size=", 9) && strncmp(kv, "max-file=", 9)))
+			r = md_err("unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
+		else if ((*eq = 0, !strcmp(kv, "max-size") && md_parse_size(eq + 1) <= 0) ||
+		         (!strcmp(kv, "max-file") && (atoi(eq + 1) < 1 || strspn(eq + 1, "0123456789") != strlen(eq + 1))))
+			r = md_err("invalid value for log opt %s: %s", kv, eq + 1);
+		else
+			md_json_sets(lcc, kv, eq + 1);
+		free(kv);
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+/* -p [IP:][HOST:]CONTAINER[/PROTO] */
+static int md_rf_publish(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const struct md_strv *pubs = md_optv(a, flag);
+	if (!pubs->n)
+		return 0;
+#if MD_FEATURE_NET
+	struct md_json *pbs = md_run_put(req, to, md_json_new(MD_J_OBJ));
+	for (size_t i = 0; i < pubs->n; i++)
+		if (md_port_spec(pbs, pubs->v[i]) < 0)
+			return -1;
+	return 0;
+#else
+	(void)req, (void)to;
+	return md_err("published ports need bridge networking, which this build lacks (feature net is off)");
+#endif
+}
+
+#define MD_RUN_FLAGS(X) \
+	X("add-host", 0, "list", "Add a custom host-to-IP mapping (host:ip)", "HostConfig.ExtraHosts", md_rf_hosts) \
+	X("attach", 'a', "list", "Attach to STDIN, STDOUT or STDERR", "Config.AttachStdin", md_rf_attach) \
+	X("cap-add", 0, "list", "Add Linux capabilities", "HostConfig.CapAdd", md_rf_strs) \
+	X("cap-drop", 0, "list", "Drop Linux capabilities", "HostConfig.CapDrop", md_rf_strs) \
+	X("cgroupns", 0, "string", "Cgroup namespace to use (private)", NULL, NULL) \
+	X("cpu-period", 0, "int", "Limit CPU CFS period", "HostConfig.CpuPeriod", md_rf_int) \
+	X("cpu-quota", 0, "int", "Limit CPU CFS quota", "HostConfig.CpuQuota", md_rf_int) \
+	X("cpu-shares", 'c', "int", "CPU shares (relative weight)", "HostConfig.CpuShares", md_rf_int) \
+	X("cpus", 0, "decimal", "Number of CPUs", "HostConfig.NanoCpus", md_rf_cpus) \
+	X("cpuset-cpus", 0, "string", "CPUs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetCpus", md_rf_str) \
+	X("cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetMems", md_rf_str) \
+	X("detach", 'd', NULL, "Run container in background and print container ID", NULL, NULL) \
+	X("device", 0, "list", "Add a host device to the container", "HostConfig.Devices", md_rf_devices) \
+	X("dns", 0, "list", "Set custom DNS servers", "HostConfig.Dns", md_rf_strs) \
+	X("dns-option", 0, "list", "Set DNS options", "HostConfig.DnsOptions", md_rf_strs) \
+	X("dns-search", 0, "list", "Set custom DNS search domains", "HostConfig.DnsSearch", md_rf_strs) \
+	X("entrypoint", 0, "string", "Overwrite the default ENTRYPOINT of the image", "Config.Entrypoint", md_rf_entrypoint) \
+	X("env", 'e', "list", "Set environment variables", "Config.Env", md_rf_env) \
+	X("env-file", 0, "list", "Read in a file of environment variables", NULL, NULL) \
+	X("expose", 0, "list", "Expose a port or a range of ports", "Config.ExposedPorts", md_rf_expose) \
+	X("group-add", 0, "list", "Add additional groups to join", "HostConfig.GroupAdd", md_rf_strs) \
+	X("hostname", 'h', "string", "Container host name", "Config.Hostname", md_rf_str) \
+	X("init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes", "HostConfig.Init", md_rf_bool) \
+	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_rf_stdin) \
+	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_rf_endpoint) \
+	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_rf_labels) \
+	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_rf_logdriver) \
+	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_rf_logopts) \
+	X("mac-address", 0, "string", "Container MAC address", "Config.MacAddress", md_rf_str) \
+	X("memory", 'm', "bytes", "Memory limit", "HostConfig.Memory", md_rf_size) \
+	X("memory-swap", 0, "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", "HostConfig.MemorySwap", md_rf_size) \
+	X("mount", 0, "mount", "Attach a filesystem mount to the container", "HostConfig.Mounts", md_rf_strs) \
+	X("name", 0, "string", "Assign a name to the container", NULL, NULL) \
+	X("net", 0, "network", "Connect a container to a network", NULL, NULL) \
+	X("network", 0, "network", "Connect a container to a network (bridge, host, none, container:NAME)", "HostConfig.NetworkMode", md_rf_network) \
+	X("network-alias", 0, "list", "Add network-scoped alias for the container", NULL, NULL) \
+	X("pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)", "HostConfig.PidsLimit", md_rf_int) \
+	X("platform", 0, "string", "Set platform if server is multi-platform capable", NULL, NULL) \
+	X("privileged", 0, NULL, "Give extended privileges to this container", "HostConfig.Privileged", md_rf_bool) \
+	X("publish", 'p', "list", "Publish a container's port(s) to the host", "HostConfig.PortBindings", md_rf_publish) \
+	X("publish-all", 'P', NULL, "Publish all exposed ports to random ports", "HostConfig.PublishAllPorts", md_rf_bool) \
+	X("pull", 0, "string", "Pull image before running (always, missing, never)", NULL, NULL) \
+	X("read-only", 0, NULL, "Mount the container's root filesystem as read only", "HostConfig.ReadonlyRootfs", md_rf_bool) \
+	X("restart", 0, "string", "Restart policy to apply when a container exits", "HostConfig.RestartPolicy", md_rf_restart) \
+	X("rm", 0, NULL, "Automatically remove the container when it exits", "HostConfig.AutoRemove", md_rf_bool) \
+	X("security-opt", 0, "list", "Security Options", "HostConfig.SecurityOpt", md_rf_strs) \
+	X("shm-size", 0, "bytes", "Size of /dev/shm", "HostConfig.ShmSize", md_rf_size) \
+	X("sig-proxy", 0, NULL, "Proxy received signals to the process (default true)", NULL, NULL) \
+	X("stop-signal", 0, "string", "Signal to stop the container", "Config.StopSignal", md_rf_signal) \
+	X("stop-timeout", 0, "int", "Timeout (in seconds) to stop a container", "Config.StopTimeout", md_rf_int) \
+	X("tmpfs", 0, "list", "Mount a tmpfs directory", "HostConfig.Tmpfs", md_rf_tmpfs) \
+	X("tty", 't', NULL, "Allocate a pseudo-TTY", "Config.Tty", md_rf_bool) \
+	X("ulimit", 0, "ulimit", "Ulimit options", "HostConfig.Ulimits", md_rf_ulimits) \
+	X("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])", "Config.User", md_rf_str) \
+	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_rf_str) \
+	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_rf_strs) \
+	X("workdir", 'w', "string", "Working directory inside the container", "Config.WorkingDir", md_rf_workdir)
+
+#define MD_RUN_OPT(lng, shrt, arg, help, to, fn) {lng, shrt, arg, help},
+
+static const struct md_optdef md_o_run[] = {MD_RUN_FLAGS(MD_RUN_OPT){NULL, 0, NULL, NULL}};
+
+#undef MD_RUN_OPT
+#define MD_RUN_SET(lng, shrt, arg, help, to, fn) {to, fn},
+
+static const struct { const char *to; md_runset_fn set; } md_run_sets[] = {MD_RUN_FLAGS(MD_RUN_SET)};
+
+#undef MD_RUN_SET
+
+/* Turn run/create flags and IMAGE [COMMAND...] into {Config, HostConfig}. */
+static struct md_json *md_run_request(struct md_args *a)
+{
+	struct md_json *req = md_json_new(MD_J_OBJ);
+	struct md_json *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
+	md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
+	md_json_sets(cc, "Image", a->pos.v[0]);
+	if (a->pos.n > 1) {
+		struct md_json *cmd = md_json_set(cc, "Cmd", md_json_new(MD_J_ARR));
+		for (size_t i = 1; i < a->pos.n; i++)
+			md_json_push(cmd, md_json_newstr(a->pos.v[i]));
+	}
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_run_sets); i++)
+		if (md_run_sets[i].set && md_run_sets[i].set(req, md_run_sets[i].to, a, md_o_run[i].lng) < 0) {
+			md_json_free(req);
+			return NULL;
+		}
+	return req;
+}
+
+/* run/create: make sure the image is here, as --pull says. */
+static int md_run_pull(struct md_args *a, const char *image)
+{
+	const char *policy = md_opt(a, "pull");
+	if (!policy)
+		policy = "missing";
+	if (strcmp(policy, "missing") && strcmp(policy, "always") && strcmp(policy, "never"))
+		return md_err("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy);
+	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	char id[MD_DIGEST_LEN + 1];
+	int have = idx && md_image_resolve(idx, image, id) == 0;
+	md_json_free(idx);
+	md_err_clear();
+	if (have && strcmp(policy, "always") != 0)
+		return 0;
+	if (strcmp(policy, "never") == 0)
+		return md_err("No such image: %s", image);
+#if MD_FEATURE_PULL
+	struct md_ref ref;
+	if (md_ref_parse(image, &ref) < 0)
+		return -1;
+	char fam[800];
+	md_ref_familiar(&ref, fam, sizeof fam);
+	if (!have)
+		fprintf(stderr, "Unable to find image '%s' locally\n", fam);
+	int saved = dup(1);
+	dup2(2, 1); /* pull progress goes to stderr, as Docker's */
+	int r = md_pull(image, 0, id);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	return r;
+#else
+	return md_err("image %s not found (this build cannot pull: feature pull is off; use minidock load)", image);
+#endif
+}
+
+static int md_cmd_create(struct md_args *a)
+{
+	struct md_json *req = md_run_request(a);
+	char id[65];
+	if (!req)
+		return md_fail(125);
+	if (md_run_pull(a, a->pos.v[0]) < 0) {
+		md_json_free(req);
+		return md_fail(125);
+	}
+	int r = md_ctr_create(req, md_opt(a, "name"), id);
+	md_json_free(req);
+	if (r < 0)
+		return md_fail(125);
+	puts(id);
+	return 0;
+}
+
+static int md_cmd_run(struct md_args *a)
+{
+	struct md_json *req = md_run_request(a);
+	char id[65];
+	if (!req)
+		return md_fail(125);
+	if (md_run_pull(a, a->pos.v[0]) < 0) {
+		md_json_free(req);
+		return md_fail(125);
+	}
+	int r = md_ctr_create(req, md_opt(a, "name"), id);
+	struct md_json *cc = md_json_get(req, "Config");
+	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
+	int ain = md_json_is(md_json_get(cc, "AttachStdin"), MD_J_TRUE);
+	int aout = md_json_is(md_json_get(cc, "AttachStdout"), MD_J_TRUE) || md_json_is(md_json_get(cc, "AttachStderr"), MD_J_TRUE);
+	md_json_free(req);
+	if (r < 0)
+		return md_fail(125);
+	int code;
+	if (md_flag(a, "detach")) {
+		if (md_ctr_start(id, "", NULL, &code) < 0)
+			return md_fail(code);
+		puts(id);
+		return 0;
+	}
+	if (tty && ain && !isatty(0)) {
+		md_ctr_rm(id, 1, 1);
+		md_err("the input device is not a TTY");
+		return md_fail(1);
+	}
+	char hello[32];
+	snprintf(hello, sizeof hello, "%s%s", ain ? "in " : "", aout ? "out err" : "wait");
+	int fd = -1;
+	if (md_ctr_start(id, hello, &fd, &code) < 0) {
+		/* --rm: nothing of a container that never ran stays */
+		struct md_error keep = md_error;
+		struct md_ctr c;
+		if (md_ctr_load(id, &c) == 0) {
+			if (md_json_is(md_json_get(md_json_get(c.cfg, "HostConfig"), "AutoRemove"), MD_J_TRUE))
+				md_ctr_remove_files(&c, 1);
+			md_ctr_free(&c);
+		}
+		md_error = keep;
+		return md_fail(code);
+	}
+	code = md_attach_relay(fd, tty, ain);
+	close(fd);
+	if (code < 0) {
+		/* the connection broke: read the recorded exit */
+		struct md_ctr c;
+		code = 125;
+		if (md_ctr_load(id, &c) == 0) {
+			for (int i = 0; i < 300 && md_ctr_running(&c); i++) {
+				usleep(10000);
+				md_ctr_free(&c);
+				if (md_ctr_load(id, &c) < 0)
+					return 125;
+			}
+			code = (int)md_json_geti(c.st, "ExitCode", 125);
+			md_ctr_free(&c);
+		}
+	}
+	return code;
+}
+
+/* ---- lifecycle ---- */
+
+static int md_cmd_start(struct md_args *a)
+{
+	int attach = md_flag(a, "attach"), in = md_flag(a, "interactive");
+	if ((attach || in) && a->pos.n > 1) {
+		md_err("you cannot start and attach multiple containers at once");
+		return md_fail(1);
+	}
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		int code;
+		if (md_ctr_find(a->pos.v[i], id) < 0) {
+			rc = md_fail(1);
+			continue;
+		}
+		if (!attach && !in) {
+			if (md_ctr_start(id, "", NULL, &code) < 0)
+				rc = md_fail(1);
+			else
+				puts(a->pos.v[i]);
+			continue;
+		}
+		struct md_ctr c;
+		if (md_ctr_load(id, &c) < 0)
+			return md_fail(1);
+		int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
+		md_ctr_free(&c);
+		int fd = -1;
+		if (md_ctr_start(id, in ? "in out err" : "out err", &fd, &code) < 0)
+			return md_fail(code == 125 ? 1 : code);
+		code = md_attach_relay(fd, tty, in);
+		close(fd);
+		return code < 0 ? 1 : code;
+	}
+	return rc;
+}
+
+static int md_cmd_attach(struct md_args *a)
+{
+	char id[65];
+	struct md_ctr c;
+	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
+	int in = !md_flag(a, "no-stdin") && md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "OpenStdin"), MD_J_TRUE);
+	md_ctr_free(&c);
+	int fd = md_ctr_attach(id, in | 2 | 4, 0);
+	if (fd < 0)
+		return md_fail(1);
+	int code = md_attach_relay(fd, tty, in);
+	close(fd);
+	return code < 0 ? 1 : code;
+}
+
+static int md_cmd_stop(struct md_args *a)
+{
+	int secs = -1, rc = 0;
+	const char *t = md_opt(a, "time");
+	long long n;
+	if (t) {
+		if (md_parse_int(t, &n, "--time") < 0)
+			return md_fail(125);
+		secs = (int)n;
+	}
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_stop(id, secs) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_restart(struct md_args *a)
+{
+	int secs = -1, rc = 0;
+	const char *t = md_opt(a, "time");
+	long long n;
+	if (t) {
+		if (md_parse_int(t, &n, "--time") < 0)
+			return md_fail(125);
+		secs = (int)n;
+	}
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_restart(id, secs) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_kill(struct md_args *a)
+{
+	const char *s = md_opt(a, "signal");
+	int sig = s ? md_parse_signal(s) : SIGKILL, rc = 0;
+	if (sig <= 0) {
+		md_errk(MD_EK_INVALID, "invalid signal: %s", s);
+		return md_fail(1);
+	}
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		if (md_ctr_find(a->pos.v[i], id) < 0)
+			rc = md_fail(1);
+		else if (md_ctr_kill(id, sig) < 0)
+			rc = (md_err_wrap("cannot kill container: %s", a->pos.v[i]), md_fail(1));
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_rm(struct md_args *a)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_rm(id, md_flag(a, "force"), md_flag(a, "volumes")) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_wait(struct md_args *a)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		long long code;
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_wait(id, MD_WAIT_NOT_RUNNING, -1, &code) < 0)
+			rc = md_fail(1);
+		else
+			printf("%lld\n", code);
+	}
+	return rc;
+}
+
+static int md_cmd_pause(struct md_args *a, int on)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65];
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_pause(id, on) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_pause1(struct md_args *a)
+{
+	return md_cmd_pause(a, 1);
+}
+
+static int md_cmd_unpause(struct md_args *a)
+{
+	return md_cmd_pause(a, 0);
+}
+
+static int md_cmd_rename(struct md_args *a)
+{
+	return md_ctr_rename(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
+}
+
+static int md_cmd_container_prune(struct md_args *a)
+{
+	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all stopped containers."))
+		return 0;
+	struct md_strv gone = {0};
+	uint64_t reclaimed;
+	int r = md_ctr_prune(&gone, &reclaimed);
+	if (r < 0)
+		md_fail(1);
+	md_prune_report("Containers", &gone, reclaimed);
+	md_strv_free(&gone);
+	return r < 0 ? 1 : 0;
+}
+
+/* ---- inspect, ps, logs, top, stats ---- */
+
+static int md_cmd_inspect_ctr(struct md_args *a, int images_too)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	int rc = 0;
+	const char *type = md_opt(a, "type");
+	for (size_t i = 0; i < a->pos.n; i++) {
+		char id[65], iid[MD_DIGEST_LEN + 1];
+		struct md_ctr c;
+		if ((!type || !strcmp(type, "container")) && md_ctr_resolve(idx, a->pos.v[i], id) == 0 && md_ctr_load(id, &c) == 0) {
+			md_json_push(arr, md_ctr_inspect_json(&c));
+			md_ctr_free(&c);
+			continue;
+		}
+		struct md_json *o;
+		if (images_too && (!type || !strcmp(type, "image")) && md_image_resolve(idx, a->pos.v[i], iid) == 0 &&
+		    (o = md_image_inspect_json(idx, iid))) {
+			md_json_push(arr, o);
+			continue;
+		}
+		md_err("No such object: %s", a->pos.v[i]);
+		rc = md_fail(1);
+	}
+	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
+		rc = md_fail(1);
+	else if (!arr->n && !md_opt(a, "format"))
+		puts("[]");
+	md_json_free(arr);
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_cmd_container_inspect(struct md_args *a)
+{
+	return md_cmd_inspect_ctr(a, 0);
+}
+
+static int md_cmd_inspect(struct md_args *a)
+{
+	const char *type = md_opt(a, "type");
+	if (type && strcmp(type, "image") != 0 && strcmp(type, "container") != 0 && strcmp(type, "volume") != 0) {
+		md_err("unsupported --type \"%s\" (supported: container, image, volume)", type);
+		return md_fail(125);
+	}
+	return md_cmd_inspect_ctr(a, 1);
+}
+
+/* ps: the cells of one container's row (SIZE only with -s). */
+struct md_ps_row {
+	char id[65], cmd[4200], created[64], status[128], size[96];
+	const char *state, *image;
+	int up;
+};
+
+static void md_ps_row(struct md_ctr *c, int notrunc, int size, struct md_ps_row *r)
+{
+	r->state = md_ctr_state(c);
+	r->up = md_streq(r->state, "running") || md_streq(r->state, "paused") || md_streq(r->state, "restarting");
+	snprintf(r->id, sizeof r->id, notrunc ? "%s" : "%.12s", c->id);
+	struct md_sb cb = {0};
+	md_sb_puts(&cb, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
+	struct md_json *args = md_json_get(c->cfg, "Args");
+	for (struct md_json *x = args ? args->child : NULL; x; x = x->next)
+		md_sb_printf(&cb, " %s", md_json_str(x) ? x->s : "");
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "%s", md_sb_str(&cb));
+	md_sb_free(&cb);
+	if (!notrunc)
+		md_ellipsis(cmd, 20);
+	snprintf(r->cmd, sizeof r->cmd, "\"%s\"", cmd);
+	time_t t = 0;
+	md_time_parse(md_json_gets(c->cfg, "Created"), &t);
+	md_time_ago(r->created, sizeof r->created, t);
+	md_ctr_status_text(c, r->state, r->status, sizeof r->status);
+	r->image = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
+	if (!r->image)
+		r->image = "";
+	r->size[0] = 0;
+	if (size) {
+		char *up = md_ctr_path(c->id, "upper");
+		int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(up);
+		uint64_t u = fd >= 0 ? md_du(fd) : 0;
+		if (fd >= 0)
+			close(fd);
+		char s1[32], s2[32];
+		md_human_size(s1, sizeof s1, (double)u);
+		struct md_json *ix = md_index_read();
+		md_human_size(s2, sizeof s2, (double)(u + (ix ? md_image_size(ix, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : 0)));
+		md_json_free(ix);
+		snprintf(r->size, sizeof r->size, "%s (virtual %s)", s1, s2);
+	}
+}
+
+/* ps --format: the fields Docker's templates know. */
+static struct md_json *md_ps_format_obj(struct md_ctr *c, const struct md_ps_row *r, const char *ports)
+{
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "ID", r->id);
+	md_json_sets(o, "Image", r->image);
+	md_json_sets(o, "Command", r->cmd);
+	md_json_sets(o, "CreatedAt", md_json_gets(c->cfg, "Created") ? md_json_gets(c->cfg, "Created") : "");
+	md_json_sets(o, "RunningFor", r->created);
+	md_json_sets(o, "Ports", ports);
+	md_json_sets(o, "State", r->state);
+	md_json_sets(o, "Status", r->status);
+	md_json_sets(o, "Size", r->size);
+	md_json_sets(o, "Names", c->name);
+	struct md_json *l = md_json_get(md_json_get(c->cfg, "Config"), "Labels");
+	struct md_sb lb = {0};
+	for (struct md_json *x = md_json_is(l, MD_J_OBJ) ? l->child : NULL; x; x = x->next)
+		md_sb_printf(&lb, "%s%s=%s", lb.len ? "," : "", x->key, md_json_str(x) ? x->s : "");
+	md_json_sets(o, "Labels", md_sb_str(&lb));
+	md_sb_free(&lb);
+	md_json_sets(o, "Mounts", "");
+	md_json_sets(o, "Networks", "");
+	return o;
+}
+
+static int md_cmd_ps(struct md_args *a)
+{
+	int quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc"), size = md_flag(a, "size");
+	const char *fmt = md_opt(a, "format");
+	struct md_ctr_query q = {md_optv(a, "filter"), md_flag(a, "all"), -1};
+	if (md_opt(a, "last") && md_parse_int(md_opt(a, "last"), &q.last, "--last") < 0)
+		return md_fail(125);
+	if (md_flag(a, "latest"))
+		q.last = 1;
+	struct md_ctr *cs;
+	size_t nc;
+	if (md_ctr_list(&q, &cs, &nc) < 0)
+		return md_fail(md_error.kind == MD_EK_INVALID ? 125 : 1);
+	struct md_table tab = {size ? 8 : 7, {0}};
+	if (!quiet && !fmt)
+		md_table_add(&tab, (const char *[]){"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", "SIZE"});
+	int rc = 0;
+	for (size_t i = 0; i < nc && !rc; i++) {
+		struct md_ps_row r;
+		md_ps_row(&cs[i], notrunc, size, &r);
+		struct md_sb pt = {0};
+		if (r.up)
+			md_ports_text(md_json_get(cs[i].cfg, "Ports"), &pt);
+		if (quiet) {
+			puts(r.id);
+		} else if (fmt) {
+			struct md_json *o = md_ps_format_obj(&cs[i], &r, md_sb_str(&pt));
+			if (md_format_print(fmt, o) < 0)
+				rc = md_fail(125);
+			md_json_free(o);
+		} else {
+			const char *row[] = {r.id, r.image, r.cmd, r.created, r.status, md_sb_str(&pt), cs[i].name, r.size};
+			md_table_add(&tab, row);
+		}
+		md_sb_free(&pt);
+	}
+	if (!quiet && !fmt)
+		md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	md_ctr_list_free(cs, nc);
+	return rc;
+}
+
+static int md_cmd_logs(struct md_args *a)
+{
+	char id[65];
+	struct md_logopt o = {md_flag(a, "timestamps"), md_flag(a, "follow"), 3, 0, 0, -1};
+	const char *v;
+	if ((v = md_opt(a, "since")) && md_parse_since(v, &o.since) < 0)
+		return md_fail(125);
+	if ((v = md_opt(a, "until")) && md_parse_since(v, &o.until) < 0)
+		return md_fail(125);
+	if ((v = md_opt(a, "tail")) && strcmp(v, "all") != 0 && (md_parse_int(v, &o.tail, "--tail") < 0 || o.tail < 0))
+		return md_fail(125);
+	if (md_ctr_find(a->pos.v[0], id) < 0)
+		return md_fail(1);
+	return md_ctr_logs(id, &o) < 0 ? md_fail(1) : 0;
+}
+
+static void md_top_table_row(struct md_table *tab, const struct md_json *row)
+{
+	const char *cells[8];
+	for (size_t k = 0; k < 8; k++)
+		cells[k] = md_json_str(md_json_at(row, k));
+	md_table_add(tab, cells);
+}
+
+static int md_cmd_top(struct md_args *a)
+{
+	char id[65];
+	if (md_ctr_find(a->pos.v[0], id) < 0)
+		return md_fail(1);
+	if (a->pos.n > 1) {
+		md_errk(MD_EK_NOTSUP, "ps options are not supported: minidock top prints UID PID PPID C STIME TTY TIME CMD");
+		return md_fail(1);
+	}
+	struct md_json *o = md_ctr_top(id);
+	if (!o)
+		return md_fail(1);
+	struct md_table tab = {8, {0}};
+	md_top_table_row(&tab, md_json_get(o, "Titles"));
+	for (struct md_json *r = md_json_get(o, "Processes")->child; r; r = r->next)
+		md_top_table_row(&tab, r);
+	md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	md_json_free(o);
+	return 0;
+}
+
+static void md_netdev(pid_t pid, uint64_t *rx, uint64_t *tx)
+{
+	*rx = *tx = 0;
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/net/dev", (int)pid);
+	FILE *f = fopen(p, "re");
+	char line[512];
+	while (f && fgets(line, sizeof line, f)) {
+		char *c = strchr(line, ':');
+		if (!c)
+			continue;
+		*c = 0;
+		char *name = line;
+		while (*name == ' ')
+			name++;
+		if (strcmp(name, "lo") == 0)
+			continue;
+		unsigned long long v[16] = {0};
+		const char *q = c + 1;
+		for (int k = 0; q && k < 9; k++)
+			q = md_scan_u64(q, &v[k], 10);
+		if (q) {
+			*rx += v[0];
+			*tx += v[8];
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static uint64_t md_mem_total(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long kb = 0;
+	char line[256];
+	while (f && fgets(line, sizeof line, f))
+		if (md_scan_u64(md_scan_lit(line, "MemTotal:"), &kb, 10))
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+static int md_cmd_stats(struct md_args *a)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	struct md_strv ids = {0};
+	if (a->pos.n) {
+		for (size_t i = 0; i < a->pos.n; i++) {
+			char id[65];
+			if (md_ctr_resolve(idx, a->pos.v[i], id) < 0) {
+				md_json_free(idx);
+				md_strv_free(&ids);
+				return md_fail(1);
+			}
+			md_strv_push(&ids, id);
+		}
+	} else {
+		for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next)
+			md_strv_push(&ids, e->key);
+	}
+	md_json_free(idx);
+	int stream = !md_flag(a, "no-stream");
+	const char *fmt = md_opt(a, "format");
+	int all = md_flag(a, "all") || a->pos.n;
+	for (int round = 0;; round++) {
+		struct md_cg_stats s0[64], s1[64];
+		struct timespec t0, t1;
+		size_t n = ids.n < 64 ? ids.n : 64;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (size_t i = 0; i < n; i++) {
+			memset(&s0[i], 0, sizeof s0[i]);
+			md_cg_stats(md_cgroup_parent(), ids.v[i], &s0[i]);
+		}
+		usleep(500000);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double wall = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+		struct md_table tab = {8, {0}};
+		if (!fmt)
+			md_table_add(&tab, (const char *[]){"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
+			                                     "NET I/O", "BLOCK I/O", "PIDS"});
+		if (stream && round)
+			fputs("\033[2J\033[H", stdout);
+		for (size_t i = 0; i < n; i++) {
+			struct md_ctr c;
+			if (md_ctr_load(ids.v[i], &c) < 0)
+				continue;
+			const char *state = md_ctr_state(&c);
+			int up = md_streq(state, "running") || md_streq(state, "paused");
+			if (!up && !all) {
+				md_ctr_free(&c);
+				continue;
+			}
+			memset(&s1[i], 0, sizeof s1[i]);
+			if (up)
+				md_cg_stats(md_cgroup_parent(), ids.v[i], &s1[i]);
+			double cpu = up && wall > 0 ? (double)(s1[i].cpu_usage_ns - s0[i].cpu_usage_ns) / wall * 100.0 : 0;
+			if (cpu < 0)
+				cpu = 0;
+			uint64_t lim = s1[i].mem_limit && s1[i].mem_limit < md_mem_total() ? s1[i].mem_limit : md_mem_total();
+			uint64_t used = s1[i].mem_usage > s1[i].mem_cache ? s1[i].mem_usage - s1[i].mem_cache : s1[i].mem_usage;
+			uint64_t rx = 0, tx = 0;
+			if (up)
+				md_netdev((pid_t)md_json_geti(c.st, "Pid", 0), &rx, &tx);
+			char sid[13], cpus[16], mem[80], m1[32], m2[32], memp[16], net[80], n1[32], n2[32], blk[80], b1[32], b2[32], pids[24];
+			snprintf(sid, sizeof sid, "%.12s", c.id);
+			snprintf(cpus, sizeof cpus, "%.2f%%", cpu);
+			md_human_bin(m1, sizeof m1, (double)used);
+			md_human_bin(m2, sizeof m2, (double)lim);
+			snprintf(mem, sizeof mem, "%s / %s", m1, m2);
+			snprintf(memp, sizeof memp, "%.2f%%", lim ? (double)used * 100.0 / (double)lim : 0);
+			md_human_size(n1, sizeof n1, (double)rx);
+			md_human_size(n2, sizeof n2, (double)tx);
+			snprintf(net, sizeof net, "%s / %s", n1, n2);
+			md_human_size(b1, sizeof b1, (double)s1[i].blk_read);
+			md_human_size(b2, sizeof b2, (double)s1[i].blk_write);
+			snprintf(blk, sizeof blk, "%s / %s", b1, b2);
+			snprintf(pids, sizeof pids, "%llu", (unsigned long long)s1[i].pids_current);
+			if (fmt) {
+				struct md_json *o = md_json_new(MD_J_OBJ);
+				md_json_sets(o, "Container", sid);
+				md_json_sets(o, "ID", sid);
+				md_json_sets(o, "Name", c.name);
+				md_json_sets(o, "CPUPerc", cpus);
+				md_json_sets(o, "MemUsage", mem);
+				md_json_sets(o, "MemPerc", memp);
+				md_json_sets(o, "NetIO", net);
+				md_json_sets(o, "BlockIO", blk);
+				md_json_sets(o, "PIDs", pids);
+				int fr = md_format_print(fmt, o);
+				md_json_free(o);
+				if (fr < 0) {
+					md_ctr_free(&c);
+					md_strv_free(&ids);
+					md_strv_free(&tab.cells);
+					return md_fail(125);
+				}
+			} else {
+				md_table_add(&tab, (const char *[]){sid, c.name, cpus, mem, memp, net, blk, pids});
+			}
+			md_ctr_free(&c);
+		}
+		if (!fmt)
+			md_table_print(&tab, stdout);
+		md_strv_free(&tab.cells);
+		fflush(stdout);
+		if (!stream)
+			break;
+	}
+	md_strv_free(&ids);
+	return 0;
+}
+
+/* ---- exec, export, cp, port ---- */
+
+static const struct md_optdef md_o_exec[] = {
+	{"detach", 'd', NULL, "Detached mode: run command in the background"},
+	{"env", 'e', "list", "Set environment variables"},
+	{"env-file", 0, "list", "Read in a file of environment variables"},
+	{"interactive", 'i', NULL, "Keep STDIN open even if not attached"},
+	{"privileged", 0, NULL, "Give extended privileges to the command"},
+	{"tty", 't', NULL, "Allocate a pseudo-TTY"},
+	{"user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])"},
+	{"workdir", 'w', "string", "Working directory inside the container"},
+	{NULL, 0, NULL, NULL}};
+
+static int md_cmd_exec(struct md_args *a)
+{
+	struct md_exec e;
+	memset(&e, 0, sizeof e);
+	if (md_ctr_find(a->pos.v[0], e.id) < 0)
+		return md_fail(1);
+	/* --env-file files, then -e; -e NAME takes NAME's value here */
+	e.env = md_json_new(MD_J_ARR);
+	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, "env");
+	for (size_t i = 0; i < ef->n; i++)
+		if (md_env_file(ef->v[i], e.env) < 0) {
+			md_exec_free(&e);
+			return md_fail(125);
+		}
+	for (size_t i = 0; i < es->n; i++) {
+		const char *v = strchr(es->v[i], '=') ? NULL : getenv(es->v[i]);
+		char *kv = v ? md_asprintf("%s=%s", es->v[i], v) : NULL;
+		if (v || strchr(es->v[i], '='))
+			md_json_push(e.env, md_json_newstr(kv ? kv : es->v[i]));
+		free(kv);
+	}
+	e.cmd = md_jarr_strs(&(struct md_strv){a->pos.v + 1, a->pos.n - 1, 0});
+	e.user = md_opt(a, "user") ? md_strdup(md_opt(a, "user")) : NULL;
+	e.workdir = md_opt(a, "workdir") ? md_strdup(md_opt(a, "workdir")) : NULL;
+	e.tty = md_flag(a, "tty");
+	e.in = md_flag(a, "interactive");
+	e.detach = md_flag(a, "detach");
+	e.privileged = md_flag(a, "privileged");
+	int code, r = md_exec(&e, &code);
+	md_exec_free(&e);
+	return r < 0 ? md_fail(code) : r;
+}
+
+/* `__exec`: the sealed copy's side of md_exec. */
+static int md_exec_main(void)
+{
+	struct md_exec e;
+	const char *js = getenv("MINIDOCK_EXEC");
+	int code = 125;
+	md_cmdname = "exec";
+	if (!js || md_exec_load(js, &e) < 0)
+		return md_fail(125);
+	unsetenv("MINIDOCK_EXEC");
+	int r = md_exec_run(&e, &code);
+	md_exec_free(&e);
+	return r < 0 ? md_fail(code) : r;
+}
+
+static int md_cmd_export(struct md_args *a)
+{
+	char id[65];
+	struct md_ctr c;
+	const char *out = md_opt(a, "output");
+	if (!out && isatty(1)) {
+		md_err("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+		return md_fail(1);
+	}
+	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	char *tmp = out ? md_asprintf("%s.tmp-%d", out, (int)getpid()) : NULL;
+	int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
+	if (fd < 0) {
+		md_errno("create %s", tmp);
+		free(tmp);
+		md_ctr_free(&c);
+		return md_fail(1);
+	}
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		/* export is the root filesystem only, never volumes: a private overlay */
+		struct md_json *st = c.st;
+		c.st = md_json_new(MD_J_OBJ);
+		md_json_sets(c.st, "Status", "exited");
+		int r = md_ctr_enter_fs(&c, 0);
+		md_json_free(c.st);
+		c.st = st;
+		if (r == 0)
+			r = md_tar_tree(fd, AT_FDCWD, ".", "");
+		if (r < 0)
+			fprintf(stderr, "minidock: export: %s\n", md_errmsg);
+		_exit(r < 0 ? 1 : 0);
+	}
+	int status = 1;
+	waitpid(p, &status, 0);
+	int rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+	if (tmp) {
+		if (rc == 0 && (fsync(fd) < 0 || rename(tmp, out) < 0))
+			rc = (md_errno("write %s", out), md_fail(1));
+		close(fd);
+		if (rc)
+			unlink(tmp);
+		free(tmp);
+	}
+	md_ctr_free(&c);
+	return rc;
+}
+
+static int md_cmd_cp(struct md_args *a)
+{
+	const char *src = a->pos.v[0], *dst = a->pos.v[1];
+	const char *sc = strchr(src, ':'), *dc = strchr(dst, ':');
+	int to_ctr = dc && (!sc || src[0] == '/' || src[0] == '.' || strcmp(src, "-") == 0);
+	if ((sc && dc && src[0] != '/' && dst[0] != '/') || (!sc && !dc) || (src[0] == '/' && dst[0] == '/'))
+		to_ctr = -1;
+	if (to_ctr < 0) {
+		md_err("copying between containers or within the host is not supported: give one CONTAINER:PATH");
+		return md_fail(1);
+	}
+	const char *cspec = to_ctr ? dst : src, *hpath = to_ctr ? src : dst;
+	const char *colon = strchr(cspec, ':');
+	char cname[256], cpath[PATH_MAX];
+	snprintf(cname, sizeof cname, "%.*s", (int)(colon - cspec), cspec);
+	snprintf(cpath, sizeof cpath, "%s", colon + 1);
+	if (!*cpath)
+		snprintf(cpath, sizeof cpath, "/");
+	char id[65];
+	struct md_ctr c;
+	if (md_ctr_find(cname, id) < 0 || md_ctr_load(id, &c) < 0)
+		return md_fail(1);
+	md_ctr_reconcile(&c);
+	/* the tar stream, and the child's error message: of the two sides only
+	 * one may print, the one that failed first */
+	int pfd[2], efd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(efd, O_CLOEXEC) < 0)
+		return md_fail(1);
+	int contents = md_endswith(to_ctr ? hpath : cpath, "/.");
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		/* the container side: inside its filesystem, paths cannot escape */
+		close(efd[0]);
+		int r = md_ctr_enter_fs(&c, to_ctr);
+		if (r == 0 && !to_ctr) {
+			close(pfd[0]);
+			char *dir = md_dirname(cpath);
+			const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
+			struct stat st;
+			if (contents) {
+				int dfd = open(cpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				r = dfd < 0 ? md_errno("%s", cpath) : md_tar_tree(pfd[1], dfd, ".", "");
+			} else if (lstat(cpath, &st) < 0) {
+				r = md_err("Could not find the file %s in container %s", cpath, cname);
+			} else {
+				int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				r = dfd < 0 ? md_errno("%s", dir) : md_tar_tree(pfd[1], dfd, *base ? base : ".", *base ? base : "root");
+			}
+			free(dir);
+		} else if (r == 0) {
+			close(pfd[1]);
+			/* copy into an existing directory, or as a new name in its parent */
+			struct stat st;
+			int isdir = stat(cpath, &st) == 0 && S_ISDIR(st.st_mode);
+			char *dir = isdir ? md_strdup(cpath) : md_dirname(cpath);
+			const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			const char *hb = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
+			if (dfd < 0)
+				r = md_err("Could not find the file %s in container %s", dir, cname);
+			else
+				r = md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : hb, isdir || contents ? NULL : base,
+				                     !md_flag(a, "archive"));
+			free(dir);
+		}
+		if (r < 0)
+			md_write_all(efd[1], md_errmsg, strlen(md_errmsg));
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(efd[1]);
+	int rc = 0; /* 1: this side failed, its message in md_errmsg */
+	if (to_ctr) {
+		close(pfd[0]);
+		/* a child that stopped reading has failed: EPIPE, not death */
+		signal(SIGPIPE, SIG_IGN);
+		/* the host side: a tar of the source */
+		if (strcmp(hpath, "-") == 0) {
+			rc = md_pump(0, pfd[1]) < 0;
+		} else {
+			char *dir = md_dirname(hpath);
+			const char *base = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			struct stat st;
+			if (dfd < 0 || lstat(hpath, &st) < 0) {
+				rc = md_errno("could not find %s", hpath) < 0;
+			} else if (contents) {
+				int sfd = open(hpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				rc = sfd < 0 ? md_errno("%s", hpath) < 0 : md_tar_tree(pfd[1], sfd, ".", "") < 0;
+				if (sfd >= 0)
+					close(sfd);
+			} else {
+				rc = md_tar_tree(pfd[1], dfd, base, base) < 0;
+			}
+			if (dfd >= 0)
+				close(dfd);
+			free(dir);
+		}
+		/* no reader left: the child ended first, and its word counts */
+		struct pollfd pw = {pfd[1], 0, 0};
+		if (rc && poll(&pw, 1, 0) == 1 && (pw.revents & POLLERR))
+			rc = 0;
+		close(pfd[1]);
+	} else {
+		close(pfd[1]);
+		if (strcmp(hpath, "-") == 0) {
+			md_pump(pfd[0], 1);
+		} else {
+			struct stat st;
+			int isdir = stat(hpath, &st) == 0 && S_ISDIR(st.st_mode);
+			char *dir = isdir ? md_strdup(hpath) : md_dirname(hpath);
+			const char *base = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
+			const char *cb = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd < 0) {
+				rc = md_errno("destination directory %s", dir) < 0;
+				int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+				md_pump(pfd[0], null);
+				if (null >= 0)
+					close(null);
+			} else {
+				rc = md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : cb, isdir || contents ? NULL : base, 0) < 0;
+			}
+			if (dfd >= 0)
+				close(dfd);
+			free(dir);
+		}
+		close(pfd[0]);
+	}
+	struct md_error own = md_error;
+	int status = 1;
+	waitpid(p, &status, 0);
+	ssize_t n = read(efd[0], md_errmsg, sizeof md_errmsg - 1);
+	close(efd[0]);
+	md_errmsg[n > 0 ? n : 0] = 0;
+	if (rc)
+		md_error = own;
+	else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !md_errmsg[0])
+		md_err("the copy ended early (%s)", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no reason given");
+	md_ctr_free(&c);
+	return rc || !(WIFEXITED(status) && WEXITSTATUS(status) == 0) ? md_fail(1) : 0;
+}
+
+#if MD_FEATURE_NET
 
 static int md_cmd_port(struct md_args *a)
 {
@@ -23671,11 +23211,538 @@ static int md_cmd_port(struct md_args *a)
 	}
 	return 0;
 }
+
 #endif
 
-/**** 23 command table and dispatch *****************************************/
+/**** 24 cli: volume, network and system commands ***************************/
+/* May call: sections 01-23. */
+
+static int md_cmd_volume_create(struct md_args *a)
+{
+	char name[65];
+	if (a->pos.n)
+		snprintf(name, sizeof name, "%.64s", a->pos.v[0]);
+	else
+		md_random_hex(name, 32);
+	const char *drv = md_opt(a, "driver");
+	if (drv && strcmp(drv, "local") != 0) {
+		md_err("volume driver \"%s\" is not supported (only local)", drv);
+		return md_fail(1);
+	}
+	struct md_json *labels = md_json_new(MD_J_OBJ);
+	const struct md_strv *ls = md_optv(a, "label");
+	for (size_t i = 0; i < ls->n; i++) {
+		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
+		if (eq)
+			*eq = 0;
+		md_json_sets(labels, k, eq ? eq + 1 : "");
+		free(k);
+	}
+	int r = md_volume_create(name, labels, 0, NULL);
+	md_json_free(labels);
+	if (r < 0)
+		return md_fail(1);
+	puts(name);
+	return 0;
+}
+
+static int md_cmd_volume_ls(struct md_args *a)
+{
+	struct md_strv vs = {0};
+	md_volume_list(&vs);
+	struct md_json *idx = md_index_read();
+	const struct md_strv *filters = md_optv(a, "filter");
+	int dangling = -1;
+	for (size_t i = 0; i < filters->n; i++) {
+		const char *f = filters->v[i];
+		if (md_startswith(f, "dangling=")) {
+			if (strcmp(f + 9, "true") && strcmp(f + 9, "1") && strcmp(f + 9, "false") && strcmp(f + 9, "0")) {
+				md_err("invalid filter 'dangling=%s'", f + 9);
+				goto bad;
+			}
+			dangling = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
+		} else if (!md_startswith(f, "name=") && !md_startswith(f, "label=") && !md_startswith(f, "driver=")) {
+			md_err("invalid filter '%s' (supported: dangling=, driver=, label=, name=)", f);
+			goto bad;
+		}
+	}
+	const char *fmt = md_opt(a, "format");
+	struct md_table tab = {2, {0}};
+	if (!md_flag(a, "quiet") && !fmt)
+		md_table_add(&tab, (const char *[]){"DRIVER", "VOLUME NAME"});
+	for (size_t i = 0; i < vs.n; i++) {
+		if (dangling >= 0 && idx && md_volume_in_use(idx, vs.v[i], NULL, 0) == dangling)
+			continue;
+		/* name= (a substring) and driver= OR among themselves; every label= must match */
+		int name_seen = 0, name_ok = 0, drv_seen = 0, drv_ok = 0, label_ok = 1;
+		struct md_json *vj = NULL;
+		for (size_t k = 0; k < filters->n; k++) {
+			const char *f = filters->v[k];
+			if (md_startswith(f, "name=")) {
+				name_seen = 1;
+				name_ok |= strstr(vs.v[i], f + 5) != NULL;
+			} else if (md_startswith(f, "driver=")) {
+				drv_seen = 1;
+				drv_ok |= strcmp(f + 7, "local") == 0;
+			} else if (md_startswith(f, "label=")) {
+				if (!vj)
+					vj = md_volume_inspect_json(vs.v[i]);
+				const char *v = f + 6, *eq = strchr(v, '=');
+				char key[256];
+				snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
+				const char *lv = md_json_gets(md_json_get(vj, "Labels"), key);
+				label_ok &= lv && (!eq || strcmp(lv, eq + 1) == 0);
+			}
+		}
+		md_json_free(vj);
+		if ((name_seen && !name_ok) || (drv_seen && !drv_ok) || !label_ok)
+			continue;
+		if (md_flag(a, "quiet"))
+			puts(vs.v[i]);
+		else if (fmt) {
+			struct md_json *o = md_volume_inspect_json(vs.v[i]);
+			if (o && md_format_print(fmt, o) < 0) {
+				md_json_free(o);
+				break;
+			}
+			md_json_free(o);
+		} else
+			md_table_add(&tab, (const char *[]){"local", vs.v[i]});
+	}
+	if (!md_flag(a, "quiet") && !fmt)
+		md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	md_strv_free(&vs);
+	md_json_free(idx);
+	return 0;
+bad:
+	md_json_free(idx);
+	md_strv_free(&vs);
+	return md_fail(125);
+}
+
+static int md_cmd_volume_inspect(struct md_args *a)
+{
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		struct md_json *o = md_volume_inspect_json(a->pos.v[i]);
+		if (!o)
+			rc = md_fail(1);
+		else
+			md_json_push(arr, o);
+	}
+	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
+		rc = md_fail(1);
+	else if (!arr->n && !md_opt(a, "format"))
+		puts("[]");
+	md_json_free(arr);
+	return rc;
+}
+
+static int md_cmd_volume_rm(struct md_args *a)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		if (md_volume_remove(a->pos.v[i], md_flag(a, "force")) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	}
+	return rc;
+}
+
+static int md_cmd_volume_prune(struct md_args *a)
+{
+	int all = md_flag(a, "all");
+	if (!md_flag(a, "force") && !md_confirm(all ? "WARNING! This will remove all local volumes not used by at least one container."
+	                                            : "WARNING! This will remove anonymous local volumes not used by at least one container."))
+		return 0;
+	struct md_strv gone = {0};
+	uint64_t reclaimed;
+	if (md_volume_prune(all, &gone, &reclaimed) < 0)
+		return md_fail(1);
+	md_prune_report("Volumes", &gone, reclaimed);
+	md_strv_free(&gone);
+	return 0;
+}
+
+#if MD_FEATURE_NET
+
+static const struct md_optdef md_o_ncreate[] = {
+	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
+	{"gateway", 0, "string", "IPv4 Gateway for the master subnet"},
+	{"internal", 0, NULL, "Restrict external access to the network"},
+	{"label", 0, "list", "Set metadata on a network"},
+	{"opt", 'o', "map", "Set driver specific options (accepted)"},
+	{"subnet", 0, "string", "Subnet in CIDR format that represents a network segment"},
+	{NULL, 0, NULL, NULL}};
+
+static const struct md_optdef md_o_nls[] = {
+	{"filter", 'f', "filter", "Provide filter values (e.g. 'name=bridge')"},
+	{"format", 0, "string", "Format output using a Go template"},
+	{"no-trunc", 0, NULL, "Do not truncate the output"},
+	{"quiet", 'q', NULL, "Only display network IDs"},
+	{NULL, 0, NULL, NULL}};
+
+static const struct md_optdef md_o_nconnect[] = {
+	{"alias", 0, "list", "Add network-scoped alias for the container"},
+	{"ip", 0, "string", "IPv4 address (e.g., 10.89.0.10)"},
+	{NULL, 0, NULL, NULL}};
+
+static const struct md_optdef md_o_ndisconnect[] = {
+	{"force", 'f', NULL, "Force the container to disconnect from a network"},
+	{NULL, 0, NULL, NULL}};
+
+static int md_cmd_network_create(struct md_args *a)
+{
+	const char *drv = md_opt(a, "driver");
+	if (drv && strcmp(drv, "bridge") != 0) {
+		md_errk(MD_EK_NOTSUP, "network driver \"%s\" is not supported (only bridge)", drv);
+		return md_fail(1);
+	}
+	struct md_json *labels = md_json_new(MD_J_OBJ);
+	const struct md_strv *ls = md_optv(a, "label");
+	for (size_t i = 0; i < ls->n; i++) {
+		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
+		if (eq)
+			*eq = 0;
+		md_json_sets(labels, k, eq ? eq + 1 : "");
+		free(k);
+	}
+	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels};
+	char id[65];
+	int r = md_network_create(&ns, id);
+	md_json_free(labels);
+	if (r < 0)
+		return md_fail(1);
+	puts(id);
+	return 0;
+}
+
+static int md_cmd_network_ls(struct md_args *a)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	if (md_store_lock() == 0) { /* the default network always shows, as Docker's */
+		struct md_json *ix = md_index_read();
+		if (ix && !md_json_get(md_index_section(ix, "networks"), "bridge") && md_net_default(ix) &&
+		    md_index_write(ix) < 0) {
+			md_json_free(ix);
+			md_json_free(idx);
+			md_store_unlock();
+			return md_fail(1);
+		}
+		md_json_free(ix);
+		md_store_unlock();
+		md_json_free(idx);
+		idx = md_index_read();
+		md_err_clear();
+	}
+	const char *fmt = md_opt(a, "format");
+	const struct md_strv *filters = md_optv(a, "filter");
+	struct md_table tab = {4, {0}};
+	if (!md_flag(a, "quiet") && !fmt)
+		md_table_add(&tab, (const char *[]){"NETWORK ID", "NAME", "DRIVER", "SCOPE"});
+	struct md_json *all = md_json_new(MD_J_OBJ);
+	md_json_set(all, "host", md_json_new(MD_J_OBJ));
+	md_json_set(all, "none", md_json_new(MD_J_OBJ));
+	int rc = 0;
+	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
+		md_json_set(all, n->key, md_json_clone(n));
+	for (struct md_json *n = all->child; n; n = n->next) {
+		int ok = 1;
+		for (size_t i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i];
+			if (md_startswith(f, "name="))
+				ok &= strstr(n->key, f + 5) != NULL;
+			else if (md_startswith(f, "id="))
+				ok &= md_startswith(md_json_gets(n, "Id") ? md_json_gets(n, "Id") : "", f + 3);
+			else if (md_startswith(f, "driver="))
+				ok &= strcmp(f + 7, md_json_gets(n, "Id") ? "bridge" : n->key) == 0;
+			else {
+				md_err("invalid filter '%s' (supported: name, id, driver)", f);
+				rc = md_fail(125);
+				break;
+			}
+		}
+		if (rc)
+			break;
+		if (!ok)
+			continue;
+		char id[16];
+		const char *fid = md_json_gets(n, "Id");
+		char hx[13];
+		if (!fid) { /* host and none are not stored: a stable ID from their names */
+			char d[MD_DIGEST_LEN + 1];
+			md_sha256_buf(n->key, strlen(n->key), d);
+			snprintf(hx, sizeof hx, "%.12s", d + 7);
+			fid = hx;
+		}
+		snprintf(id, sizeof id, "%.12s", fid);
+		const char *drv = md_json_gets(n, "Id") ? "bridge" : n->key;
+		if (md_flag(a, "quiet"))
+			puts(id);
+		else if (fmt) {
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "ID", id);
+			md_json_sets(o, "Name", n->key);
+			md_json_sets(o, "Driver", drv);
+			md_json_sets(o, "Scope", "local");
+			if (md_format_print(fmt, o) < 0)
+				rc = md_fail(125);
+			md_json_free(o);
+		} else
+			md_table_add(&tab, (const char *[]){id, n->key, drv, "local"});
+	}
+	if (!md_flag(a, "quiet") && !fmt)
+		md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	md_json_free(all);
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_cmd_network_rm(struct md_args *a)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++)
+		if (md_network_remove(a->pos.v[i]) < 0)
+			rc = md_fail(1);
+		else
+			puts(a->pos.v[i]);
+	return rc;
+}
+
+static int md_cmd_network_prune(struct md_args *a)
+{
+	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all custom networks not used by at least one container."))
+		return 0;
+	if (md_store_lock() < 0)
+		return md_fail(1);
+	struct md_json *idx = md_index_read();
+	struct md_strv gone = {0};
+	for (struct md_json *n = idx ? md_index_section(idx, "networks")->child : NULL, *next; n; n = next) {
+		next = n->next;
+		char by[65];
+		if (strcmp(n->key, "bridge") != 0 && !md_net_in_use(idx, n->key, by)) {
+			md_strv_push(&gone, n->key);
+			md_net_remove(idx, n->key);
+		}
+	}
+	int rc = 0;
+	if (gone.n && md_index_write(idx) < 0)
+		rc = md_fail(1);
+	else if (gone.n) {
+		puts("Deleted Networks:");
+		for (size_t i = 0; i < gone.n; i++)
+			puts(gone.v[i]);
+		if (md_fw_sync(idx) < 0)
+			rc = md_fail(1);
+	}
+	md_strv_free(&gone);
+	md_json_free(idx);
+	md_store_unlock();
+	return rc;
+}
+
+static int md_cmd_network_inspect(struct md_args *a)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		struct md_json *n = md_net_get(idx, a->pos.v[i]);
+		if (!n) {
+			md_err("network %s not found", a->pos.v[i]);
+			rc = md_fail(1);
+			continue;
+		}
+		md_json_push(arr, md_net_inspect_json(idx, n));
+	}
+	if (arr->n && md_inspect_print(arr, md_opt(a, "format")) < 0)
+		rc = md_fail(1);
+	else if (!arr->n && !md_opt(a, "format"))
+		puts("[]");
+	md_json_free(arr);
+	md_json_free(idx);
+	return rc;
+}
+
+static int md_cmd_network_connect(struct md_args *a)
+{
+	return md_network_connect(a->pos.v[0], a->pos.v[1], md_opt(a, "ip"), md_optv(a, "alias")) < 0 ? md_fail(1) : 0;
+}
+
+static int md_cmd_network_disconnect(struct md_args *a)
+{
+	return md_network_disconnect(a->pos.v[0], a->pos.v[1]) < 0 ? md_fail(1) : 0;
+}
+
+#endif
+
+static int md_cmd_check_config(struct md_args *a)
+{
+	char from[300] = "";
+	char *cfg = md_kconfig_read(a->pos.n ? a->pos.v[0] : NULL, from, sizeof from);
+	struct utsname u;
+	uname(&u);
+	printf("kernel: %s %s (%s)\n", u.sysname, u.release, u.machine);
+	if (cfg)
+		printf("info: reading kernel config from %s\n", from);
+	else
+		printf("info: no kernel config found (/proc/config.gz, /boot/config-%s): checking the running kernel instead\n",
+		       u.release);
+	int missing_needed = 0;
+	for (int sect = 1; sect >= 0; sect--) {
+		printf("\n%s:\n", sect ? "Generally Necessary" : "Optional Features");
+		for (size_t i = 0; i < MD_ARRAY_LEN(md_kchecks); i++) {
+			const struct md_kcheck *k = &md_kchecks[i];
+			if (k->necessary != sect)
+				continue;
+			int v = md_kconfig_get(cfg, k->opt);
+			const char *state;
+			if (v == 'y')
+				state = "enabled";
+			else if (v == 'm')
+				state = "enabled (as module)";
+			else if (k->probe && v <= 0 && k->probe())
+				state = "enabled (seen at run time)"; /* options newer kernels dropped */
+			else if (v == -1 && k->probe)
+				state = "missing";
+			else if (v == -1)
+				state = "unknown (no kernel config to read)";
+			else
+				state = "missing";
+			if (sect && !strcmp(state, "missing"))
+				missing_needed++;
+			printf("- CONFIG_%s: %s  (%s)\n", k->opt, state, k->what);
+		}
+	}
+	printf("\ncgroups: %s\n", md_cg_detect() == MD_CG_V2 ? "v2 (unified)" : md_cg_detect() == MD_CG_HYBRID ? "hybrid (v1 controllers)"
+	                                         : md_cg_detect() == MD_CG_V1 ? "v1" : "none mounted");
+#if MD_FEATURE_NET
+	const char *fw = md_fw_backend();
+	printf("firewall: %s%s\n", fw, strcmp(fw, "missing") == 0 ? " (no nft or iptables found: bridges get no NAT, published ports are refused)"
+	                               : strcmp(fw, "none") == 0 ? " (MINIDOCK_FIREWALL=none: bridges get no NAT, published ports are refused)" : "");
+	char *fwd = md_read_file("/proc/sys/net/ipv4/ip_forward", 16, NULL);
+	int rules = strcmp(fw, "missing") && strcmp(fw, "none");
+	printf("ip_forward: %s\n", fwd ? (fwd[0] == '1' ? "on" : rules ? "off (minidock turns it on when a network is used)" : "off") : "unknown");
+	free(fwd);
+#endif
+	free(cfg);
+	md_err_clear();
+	if (missing_needed)
+		printf("\n%d necessary option%s missing: containers will not run on this kernel\n", missing_needed,
+		       missing_needed == 1 ? " is" : "s are");
+	return missing_needed ? 1 : 0;
+}
+
+static int md_cmd_info(struct md_args *a)
+{
+	(void)a;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	unsigned n = 0, running = 0, paused = 0, stopped = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		const char *st = md_ctr_state(&c);
+		n++;
+		if (md_streq(st, "running") || md_streq(st, "restarting"))
+			running++;
+		else if (md_streq(st, "paused"))
+			paused++;
+		else
+			stopped++;
+		md_ctr_free(&c);
+	}
+	struct utsname u;
+	uname(&u);
+	struct sysinfo si;
+	sysinfo(&si);
+	const char *bad = md_upper_unsupported(md_st.root);
+	char mem[32];
+	md_human_bin(mem, sizeof mem, (double)si.totalram * si.mem_unit);
+	printf("Containers: %u\n Running: %u\n Paused: %u\n Stopped: %u\n", n, running, paused, stopped);
+	printf("Images: %zu\n", md_json_get(idx, "images")->n);
+	printf("Server Version: %s (minidock, no daemon)\n", MD_VERSION);
+	printf("Storage Driver: overlay2\n");
+	if (bad)
+		printf(" Fallback: %s (the store is on %s)\n", getenv("MINIDOCK_OVERLAY_FALLBACK") ? getenv("MINIDOCK_OVERLAY_FALLBACK") : MD_DEFAULT_OVERLAY_FALLBACK, bad);
+	printf("Logging Driver: minidock (size-capped: %s x %s)\n", MD_DEFAULT_LOG_MAX_SIZE, MD_DEFAULT_LOG_MAX_FILE);
+	enum md_cg_mode cm = md_cg_detect();
+	printf("Cgroup Driver: cgroupfs\nCgroup Version: %s\n", cm == MD_CG_V2 ? "2" : cm == MD_CG_NONE ? "none" : "1");
+	printf("Features:");
+	md_features_print(stdout);
+	printf("\nSecurity Options:\n%s%s", MD_FEATURE_SECCOMP ? " seccomp\n  Profile: builtin (Docker's default)\n" : "",
+	       MD_FEATURE_USERNS ? " userns (with --userns=remap)\n" : "");
+	printf("Kernel Version: %s\nOperating System: Linux\nOSType: linux\nArchitecture: %s\n", u.release, u.machine);
+	printf("CPUs: %ld\nTotal Memory: %s\n", md_ncpus(), mem);
+	printf("Name: %s\n", u.nodename);
+	printf("Minidock Root Dir: %s\nMinidock Run Root: %s\n", md_st.root, md_st.runroot);
+#if MD_FEATURE_NET
+	printf("Firewall: %s\n", md_fw_backend());
+#endif
+	md_json_free(idx);
+	md_err_clear();
+	return 0;
+}
+
+/* ---- boot: what an init script runs once the machine is up ---- */
+
+static int md_cmd_boot(struct md_args *a)
+{
+	(void)a;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_fail(1);
+	if (md_store_lock() == 0) { /* which sweeps what a crash left in the store */
+		struct md_json *ix = md_index_read();
+		if (ix)
+			md_net_reclaim(ix, 1, 0); /* leases and links from before the reboot or a crash */
+		md_json_free(ix);
+		md_store_unlock();
+	}
+	int rc = 0;
+	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
+		struct md_ctr c;
+		if (md_ctr_load(e->key, &c) < 0)
+			continue;
+		/* what was running when the machine went down */
+		int was_running = md_streq(md_ctr_status_raw(&c), "running") || md_streq(md_ctr_status_raw(&c), "restarting");
+		md_ctr_reconcile(&c);
+		struct md_json *rp = md_json_get(md_json_get(c.cfg, "HostConfig"), "RestartPolicy");
+		const char *pol = md_json_gets(rp, "Name");
+		int stopped = md_json_is(md_json_get(c.st, "ManuallyStopped"), MD_J_TRUE);
+		int start = !md_ctr_running(&c) &&
+		            (md_streq(pol, "always") || (md_streq(pol, "unless-stopped") && !stopped) ||
+		             (md_streq(pol, "on-failure") && was_running));
+		if (start) {
+			int code;
+			if (md_ctr_start(c.id, "", NULL, &code) < 0) {
+				fprintf(stderr, "minidock: boot: %s: %s\n", c.name, md_errmsg);
+				rc = 1;
+			} else {
+				printf("started %s\n", c.name);
+			}
+		}
+		md_ctr_free(&c);
+	}
+	md_json_free(idx);
+	return rc;
+}
+
+/**** 25 cli: command table and dispatch ************************************/
+/* May call: sections 01-24. */
 
 static const struct md_optdef md_o_none[] = {{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_images[] = {
 	{"all", 'a', NULL, "Show all images (intermediate images too)"},
 	{"digests", 0, NULL, "Show digests"},
@@ -23685,43 +23752,52 @@ static const struct md_optdef md_o_images[] = {
 	{"quiet", 'q', NULL, "Only show image IDs"},
 	{"tree", 0, NULL, "Show the layer graph: which images share which layers"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_inspect[] = {
 	{"format", 'f', "string", "Format output using a Go template"},
 	{"size", 's', NULL, "Display total file sizes (accepted; sizes are always shown)"},
 	{"type", 0, "string", "Only inspect objects of the given type (image)"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_history[] = {
 	{"format", 0, "string", "Format output using a Go template"},
 	{"human", 'H', NULL, "Print sizes and dates in human readable format (default true)"},
 	{"no-trunc", 0, NULL, "Don't truncate output"},
 	{"quiet", 'q', NULL, "Only show image IDs"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_rmi[] = {
 	{"force", 'f', NULL, "Force removal of the image"},
 	{"no-prune", 0, NULL, "Do not delete untagged parents (accepted for compatibility)"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_prune[] = {
 	{"all", 'a', NULL, "Remove all unused images, not just dangling ones"},
 	{"force", 'f', NULL, "Do not prompt for confirmation"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_volume_prune[] = {
 	{"all", 'a', NULL, "Remove all unused volumes, not just anonymous ones"},
 	{"force", 'f', NULL, "Do not prompt for confirmation"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_load[] = {
 	{"input", 'i', "file", "Read from tar archive file, instead of STDIN"},
 	{"platform", 0, "string", "From a multi-platform archive, load this platform (OS/ARCH[/VARIANT]); default: this machine's"},
 	{"quiet", 'q', NULL, "Suppress the load output"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_import[] = {
 	{"change", 'c', "list", "Apply Dockerfile instruction to the created image"},
 	{"message", 'm', "string", "Set commit message for imported image"},
 	{"platform", 0, "string", "Set the image's platform (OS/ARCH[/VARIANT]; default: this machine's)"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_save[] = {
 	{"format", 0, "string", "Archive format: docker (default; docker-archive with an OCI layout) or oci"},
 	{"output", 'o', "file", "Write to a file, instead of STDOUT"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_check[] = {
 	{"quick", 0, NULL, "Skip rebuilding every layer to verify its DiffID"},
 	{"repair", 0, NULL, "Fix what is found, without losing any complete image"},
@@ -23731,18 +23807,22 @@ static const struct md_optdef md_o_start[] = {
 	{"attach", 'a', NULL, "Attach STDOUT/STDERR and forward signals"},
 	{"interactive", 'i', NULL, "Attach container's STDIN"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_stop[] = {
 	{"signal", 's', "string", "Signal to send to the container (accepted; the container's StopSignal is used)"},
 	{"time", 't', "int", "Seconds to wait before killing the container"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_kill[] = {
 	{"signal", 's', "string", "Signal to send to the container (default \"KILL\")"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_rm[] = {
 	{"force", 'f', NULL, "Force the removal of a running container (uses SIGKILL)"},
 	{"link", 'l', NULL, "Remove the specified link (accepted, no effect)"},
 	{"volumes", 'v', NULL, "Remove anonymous volumes associated with the container"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_ps[] = {
 	{"all", 'a', NULL, "Show all containers (default shows just running)"},
 	{"filter", 'f', "filter", "Filter output: status=, name=, label=, id=, exited=, ancestor="},
@@ -23753,6 +23833,7 @@ static const struct md_optdef md_o_ps[] = {
 	{"quiet", 'q', NULL, "Only display container IDs"},
 	{"size", 's', NULL, "Display total file sizes"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_logs[] = {
 	{"details", 0, NULL, "Show extra details provided to logs (accepted)"},
 	{"follow", 'f', NULL, "Follow log output"},
@@ -23761,40 +23842,49 @@ static const struct md_optdef md_o_logs[] = {
 	{"timestamps", 't', NULL, "Show timestamps"},
 	{"until", 0, "string", "Show logs before a timestamp or relative (e.g. 42m)"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_stats[] = {
 	{"all", 'a', NULL, "Show all containers (default shows just running)"},
 	{"format", 0, "string", "Format output using a Go template"},
 	{"no-stream", 0, NULL, "Disable streaming stats and only pull the first result"},
 	{"no-trunc", 0, NULL, "Do not truncate output"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_export[] = {
 	{"output", 'o', "file", "Write to a file, instead of STDOUT"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_cp[] = {
 	{"archive", 'a', NULL, "Archive mode (copy all uid/gid information)"},
 	{"follow-link", 'L', NULL, "Always follow symbol link in SRC_PATH (accepted)"},
 	{"quiet", 'q', NULL, "Suppress progress output"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_attach[] = {
 	{"no-stdin", 0, NULL, "Do not attach STDIN"},
 	{"sig-proxy", 0, NULL, "Proxy all received signals to the process (default true)"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_force[] = {
 	{"force", 'f', NULL, "Do not prompt for confirmation"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_vcreate[] = {
 	{"driver", 'd', "string", "Specify volume driver name (local)"},
 	{"label", 0, "list", "Set metadata for a volume"},
 	{"opt", 'o', "map", "Set driver specific options (accepted)"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_vls[] = {
 	{"filter", 'f', "filter", "Provide filter values (e.g. 'dangling=true')"},
 	{"format", 0, "string", "Format output using a Go template"},
 	{"quiet", 'q', NULL, "Only display volume names"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_vrm[] = {
 	{"force", 'f', NULL, "Force the removal of one or more volumes"},
 	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_o_vinspect[] = {
 	{"format", 'f', "string", "Format output using a Go template"},
 	{NULL, 0, NULL, NULL}};
@@ -23812,11 +23902,14 @@ struct md_cmd {
 };
 
 #if MD_FEATURE_API
+
 static int md_cmd_serve(struct md_args *a);
+
 static const struct md_optdef md_o_serve[] = {
 	{"host", 'H', "unix:///PATH", "Socket to listen on (default: RUN-ROOT/docker.sock)"},
 	{"group", 'G', "GROUP", "Group that may use the socket besides root (mode 0660)"},
 	{NULL, 0, NULL, NULL}};
+
 #endif
 
 /* The command table drives dispatch, argv[0] dispatch and help. */
@@ -24034,7 +24127,7 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
 	return r;
 }
 
-/**** 24 api: `minidock serve`, the Docker Engine API [MD_FEATURE_API] *****/
+/**** 26 api: `minidock serve`, the Docker Engine API [MD_FEATURE_API] *****/
 /*
  * A front end, not a second engine: each connection is served by a process
  * forked from the listener, and each request is answered by the functions
@@ -24691,7 +24784,7 @@ static void md_api_stdio(struct md_api_conn *c, int mux)
  * in a child, stdin from infd (-1: /dev/null).  Its stdout goes to line
  * (called per line, may be NULL: then out collects it) and its stderr to
  * err (the "minidock: CMD: " prefix taken off).  Returns its exit code. */
-static int md_api_cli(char **argv, int infd, void (*line)(void *, const char *), void *ctx, struct md_sb *out,
+static MD_UNUSED int md_api_cli(char **argv, int infd, void (*line)(void *, const char *), void *ctx, struct md_sb *out,
                       struct md_sb *err)
 {
 	const struct md_cmd *cmd = md_cmd_find(argv[0], NULL);
@@ -26528,7 +26621,7 @@ static int md_cmd_serve(struct md_args *a)
 
 #endif /* MD_FEATURE_API */
 
-/**** 25 main ***************************************************************/
+/**** 27 main ***************************************************************/
 
 static char *md_abspath(const char *p)
 {
