@@ -17372,48 +17372,11 @@ static int md_hostconfig_validate(struct md_json *hc)
 	return 0;
 }
 
-/*
- * Create a container from a Docker create request {Config, HostConfig}
- * (Config.Image names the image).  Merges the image's config the way
- * Docker does, makes volumes, and commits the container atomically.
- */
-static int md_ctr_create(struct md_json *req, const char *name, char id[65])
+/* The container's Config: the image's, then the request's on top (env by
+ * key, entrypoint and command as Docker pairs them, working directory,
+ * user, stop signal, labels, exposed ports and volumes). */
+static struct md_json *md_create_config(const struct md_json *cc, const struct md_json *ic, const char *image, const char *id)
 {
-	struct md_json *cc = md_json_get(req, "Config"), *hc = md_json_get(req, "HostConfig");
-	const char *image = md_json_gets(cc, "Image");
-	char imgid[MD_DIGEST_LEN + 1];
-	struct md_strv newvols = {0};
-	struct md_json *idx = NULL, *icfg = NULL, *cfg = NULL;
-	char *dir = NULL, *tmp = NULL;
-	struct md_sess sess;
-	int r = -1;
-	memset(&sess, 0, sizeof sess);
-	sess.lockfd = -1;
-	if (!image || !*image)
-		return md_errk(MD_EK_INVALID, "no image given");
-	if (name && *name) {
-		if (name[0] == '/')
-			name++;
-		if (!md_ctr_name_valid(name))
-			return md_errk(MD_EK_INVALID, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
-	}
-	if (!md_json_is(hc, MD_J_OBJ))
-		hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
-	if (md_hostconfig_validate(hc) < 0)
-		return -1;
-	if (!(idx = md_index_read()))
-		return -1;
-	if (md_image_resolve(idx, image, imgid) < 0) {
-		md_json_free(idx);
-		return -1;
-	}
-	md_json_free(idx);
-	idx = NULL;
-	if (!(icfg = md_image_config(imgid)))
-		return -1;
-	struct md_json *ic = md_json_get(icfg, "config");
-	md_random_hex(id, 32);
-	/* Config: the image's, then the request's on top */
 	struct md_json *nc = md_json_clone(cc);
 	if (!md_json_gets(nc, "Hostname") || !*md_json_gets(nc, "Hostname")) {
 		char hn[13];
@@ -17448,12 +17411,8 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		if ((!v || !*v) && md_json_gets(ic, inherit[i]))
 			md_json_sets(nc, inherit[i], md_json_gets(ic, inherit[i]));
 	}
-	struct md_json *labels = md_json_clone(md_json_is(md_json_get(ic, "Labels"), MD_J_OBJ) ? md_json_get(ic, "Labels") : NULL);
-	if (labels->t != MD_J_OBJ) {
-		md_json_free(labels);
-		labels = md_json_new(MD_J_OBJ);
-	}
-	struct md_json *cl = md_json_get(cc, "Labels");
+	struct md_json *il = md_json_get(ic, "Labels"), *cl = md_json_get(cc, "Labels");
+	struct md_json *labels = md_json_is(il, MD_J_OBJ) ? md_json_clone(il) : md_json_new(MD_J_OBJ);
 	for (struct md_json *l = md_json_is(cl, MD_J_OBJ) ? cl->child : NULL; l; l = l->next)
 		md_json_set(labels, l->key, md_json_clone(l));
 	md_json_set(nc, "Labels", labels);
@@ -17462,209 +17421,194 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	if (md_json_get(ic, "Volumes") && !md_json_get(cc, "Volumes"))
 		md_json_set(nc, "Volumes", md_json_clone(md_json_get(ic, "Volumes")));
 	md_json_sets(nc, "Image", image);
-	/* Path and Args: entrypoint then command */
-	struct md_json *all = md_json_new(MD_J_ARR);
-	struct md_json *e2 = md_json_get(nc, "Entrypoint"), *c2 = md_json_get(nc, "Cmd");
-	for (struct md_json *x = md_json_is(e2, MD_J_ARR) ? e2->child : NULL; x; x = x->next)
-		md_json_push(all, md_json_clone(x));
-	for (struct md_json *x = md_json_is(c2, MD_J_ARR) ? c2->child : NULL; x; x = x->next)
-		md_json_push(all, md_json_clone(x));
-	if (!all->n) {
-		md_json_free(all);
-		md_json_free(nc);
-		md_errk(MD_EK_INVALID, "no command specified");
-		goto out;
-	}
-	/* mounts: -v, --mount, --tmpfs, then the image's volumes not covered */
+	return nc;
+}
+
+/* The mounts: -v, --mount (strings or the API's objects), --tmpfs, then the
+ * image's volumes that none of those covers.  Volumes made on the way are
+ * added to newvols (to go again if the create fails). */
+static struct md_json *md_create_mounts(const struct md_json *hc, const struct md_json *nc, struct md_strv *newvols)
+{
 	struct md_json *ms = md_json_new(MD_J_ARR);
 	struct md_json *binds = md_json_get(hc, "Binds"), *mnts = md_json_get(hc, "Mounts"), *tfs = md_json_get(hc, "Tmpfs");
-	for (struct md_json *b = binds ? binds->child : NULL; b; b = b->next)
-		if (md_bind_parse(ms, md_json_str(b) ? b->s : "", &newvols) < 0)
-			goto fail_ms;
-	for (struct md_json *b = mnts ? mnts->child : NULL; b; b = b->next) {
+	int r = 0;
+	for (struct md_json *b = binds ? binds->child : NULL; b && r == 0; b = b->next)
+		r = md_bind_parse(ms, md_json_str(b) ? b->s : "", newvols);
+	for (struct md_json *b = mnts ? mnts->child : NULL; b && r == 0; b = b->next) {
 		if (md_json_str(b)) {
-			if (md_mount_parse(ms, b->s, &newvols) < 0)
-				goto fail_ms;
+			r = md_mount_parse(ms, b->s, newvols);
 			continue;
 		}
-		/* the API's object form */
-		const char *t = md_json_gets(b, "Type"), *s = md_json_gets(b, "Source"), *d = md_json_gets(b, "Target");
-		char *spec = md_asprintf("type=%s,%s%s%starget=%s%s", t ? t : "volume", s && *s ? "source=" : "", s && *s ? s : "",
-		                         s && *s ? "," : "", d ? d : "", md_json_is(md_json_get(b, "ReadOnly"), MD_J_TRUE) ? ",readonly" : "");
-		int pr = md_mount_parse(ms, spec, &newvols);
+		const char *t = md_json_gets(b, "Type"), *src = md_json_gets(b, "Source"), *d = md_json_gets(b, "Target");
+		char *spec = md_asprintf("type=%s,%s%s%starget=%s%s", t ? t : "volume", src && *src ? "source=" : "",
+		                         src && *src ? src : "", src && *src ? "," : "", d ? d : "",
+		                         md_json_is(md_json_get(b, "ReadOnly"), MD_J_TRUE) ? ",readonly" : "");
+		r = md_mount_parse(ms, spec, newvols);
 		free(spec);
-		if (pr < 0)
-			goto fail_ms;
 	}
-	for (struct md_json *t = md_json_is(tfs, MD_J_OBJ) ? tfs->child : NULL; t; t = t->next) {
-		if (md_path_clean_abs(t->key, "tmpfs destination") < 0)
-			goto fail_ms;
-		md_mount_add(ms, "tmpfs", NULL, "", t->key, 1, md_json_str(t) && *t->s ? t->s : NULL);
-	}
+	for (struct md_json *t = md_json_is(tfs, MD_J_OBJ) ? tfs->child : NULL; t && r == 0; t = t->next)
+		if ((r = md_path_clean_abs(t->key, "tmpfs destination")) == 0)
+			md_mount_add(ms, "tmpfs", NULL, "", t->key, 1, md_json_str(t) && *t->s ? t->s : NULL);
 	struct md_json *ivol = md_json_get(nc, "Volumes");
-	for (struct md_json *v = md_json_is(ivol, MD_J_OBJ) ? ivol->child : NULL; v; v = v->next) {
+	for (struct md_json *v = md_json_is(ivol, MD_J_OBJ) ? ivol->child : NULL; v && r == 0; v = v->next) {
 		int covered = 0;
 		for (struct md_json *m = ms->child; m; m = m->next)
 			covered |= md_streq(md_json_gets(m, "Destination"), v->key);
-		if (!covered && md_mount_volume(ms, NULL, v->key, 1, &newvols) < 0)
-			goto fail_ms;
+		if (!covered)
+			r = md_mount_volume(ms, NULL, v->key, 1, newvols);
 	}
-	/* networks and published ports */
-	struct md_json *cnets = NULL, *cports = NULL;
-	{
-		char nmbuf[256];
-		const char *nm = md_json_gets(hc, "NetworkMode");
-		int dflt = !nm || !*nm || !strcmp(nm, "default");
-		snprintf(nmbuf, sizeof nmbuf, "%s", dflt ? (MD_FEATURE_NET ? "bridge" : "none") : nm);
-		nm = nmbuf;
-		md_json_sets(hc, "NetworkMode", nm);
-		struct md_json *pb = md_json_get(hc, "PortBindings");
-		int wants_ports = (md_json_is(pb, MD_J_OBJ) && pb->n) || md_json_is(md_json_get(hc, "PublishAllPorts"), MD_J_TRUE);
-		struct md_json *epc = md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig");
-		(void)epc;
-		if (strcmp(nm, "none") && strcmp(nm, "host") && !md_startswith(nm, "container:")) {
-#if MD_FEATURE_NET
-			struct md_json *ix = md_index_read();
-			int known = ix && (strcmp(nm, "bridge") == 0 || md_net_get(ix, nm));
-			struct md_json *e = md_json_get(epc, nm);
-			const char *ip = md_json_gets(md_json_get(e, "IPAMConfig"), "IPv4Address");
-			struct md_json *al = md_json_get(e, "Aliases");
-			if (!known) {
-				md_errk(MD_EK_NOTFOUND, "network %s not found", nm);
-			} else if (ip && *ip && strcmp(nm, "bridge") == 0) {
-				md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
-			} else if (md_json_is(al, MD_J_ARR) && al->n && strcmp(nm, "bridge") == 0) {
-				md_errk(MD_EK_INVALID, "network-scoped alias is supported only for containers in user defined networks");
-			} else if (md_json_gets(nc, "MacAddress") && *md_json_gets(nc, "MacAddress") &&
-			           md_mac_parse(md_json_gets(nc, "MacAddress"), (unsigned char[6]){0}) < 0) {
-				/* the message is set */
-			} else {
-				struct md_json *net = md_net_get(ix, nm);
-				cnets = md_json_new(MD_J_ARR);
-				struct md_json *x = md_json_push(cnets, md_json_new(MD_J_OBJ));
-				md_json_sets(x, "Name", net ? net->key : nm);
-				if (ip && *ip)
-					md_json_sets(x, "IPAddress", ip);
-				if (md_json_is(al, MD_J_ARR) && al->n)
-					md_json_set(x, "Aliases", md_json_clone(al));
-				if (md_json_gets(nc, "MacAddress") && *md_json_gets(nc, "MacAddress"))
-					md_json_sets(x, "MacAddress", md_json_gets(nc, "MacAddress"));
-				cports = md_ports_resolve(ix, nc, hc);
-				if (!cports) {
-					md_json_free(cnets);
-					cnets = NULL;
-				}
-			}
-			md_json_free(ix);
-#else
-			md_errk(MD_EK_NOTSUP, "bridge networking is not supported by this build (feature net is off): use --network none or host");
-#endif
-			if (!cnets) {
-				md_json_free(ms);
-				md_json_free(nc);
-				md_json_free(all);
-				goto out;
-			}
-		} else if (wants_ports && strcmp(nm, "host") == 0) {
+	if (r < 0) {
+		md_json_free(ms);
+		return NULL;
+	}
+	return ms;
+}
+
+/* The network mode (default: the bridge), and on a bridge network the
+ * container's endpoint (address, aliases, MAC) and its published ports.
+ * 0, or -1; *nets and *ports stay NULL off a bridge network. */
+static int md_create_network(const struct md_json *req, struct md_json *hc, struct md_json *nc, struct md_json **nets,
+                             struct md_json **ports)
+{
+	char nm[256];
+	const char *mode = md_json_gets(hc, "NetworkMode");
+	int dflt = !mode || !*mode || !strcmp(mode, "default");
+	snprintf(nm, sizeof nm, "%s", dflt ? (MD_FEATURE_NET ? "bridge" : "none") : mode);
+	md_json_sets(hc, "NetworkMode", nm);
+	struct md_json *pb = md_json_get(hc, "PortBindings");
+	int wants_ports = (md_json_is(pb, MD_J_OBJ) && pb->n) || md_json_is(md_json_get(hc, "PublishAllPorts"), MD_J_TRUE);
+	*nets = *ports = NULL;
+	if (!strcmp(nm, "host")) {
+		if (wants_ports)
 			fprintf(stderr, "minidock: %s: WARNING: Published ports are discarded when using host network mode\n", md_cmdname);
-		} else if (wants_ports) {
-			md_errk(MD_EK_INVALID, "published ports need a bridge network, not --network %s", nm);
-			md_json_free(ms);
-			md_json_free(nc);
-			md_json_free(all);
-			goto out;
-		}
+		return 0;
 	}
-	cfg = md_json_new(MD_J_OBJ);
+	if (!strcmp(nm, "none") || md_startswith(nm, "container:"))
+		return wants_ports ? md_errk(MD_EK_INVALID, "published ports need a bridge network, not --network %s", nm) : 0;
+#if MD_FEATURE_NET
+	struct md_json *ix = md_index_read();
+	struct md_json *e = md_json_get(md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig"), nm);
+	const char *ip = md_json_gets(md_json_get(e, "IPAMConfig"), "IPv4Address"), *mac = md_json_gets(nc, "MacAddress");
+	struct md_json *al = md_json_get(e, "Aliases"), *net = ix ? md_net_get(ix, nm) : NULL;
+	int r = -1;
+	if (!ix || (strcmp(nm, "bridge") && !net))
+		r = ix ? md_errk(MD_EK_NOTFOUND, "network %s not found", nm) : -1;
+	else if (ip && *ip && strcmp(nm, "bridge") == 0)
+		md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
+	else if (md_json_is(al, MD_J_ARR) && al->n && strcmp(nm, "bridge") == 0)
+		md_errk(MD_EK_INVALID, "network-scoped alias is supported only for containers in user defined networks");
+	else if (mac && *mac && md_mac_parse(mac, (unsigned char[6]){0}) < 0)
+		; /* the message is set */
+	else if ((*ports = md_ports_resolve(ix, nc, hc)))
+		r = 0;
+	if (r == 0) {
+		*nets = md_json_new(MD_J_ARR);
+		struct md_json *x = md_json_push(*nets, md_json_new(MD_J_OBJ));
+		md_json_sets(x, "Name", net ? net->key : nm);
+		if (ip && *ip)
+			md_json_sets(x, "IPAddress", ip);
+		if (md_json_is(al, MD_J_ARR) && al->n)
+			md_json_set(x, "Aliases", md_json_clone(al));
+		if (mac && *mac)
+			md_json_sets(x, "MacAddress", mac);
+	}
+	md_json_free(ix);
+	return r;
+#else
+	(void)req, (void)nc;
+	return md_errk(MD_EK_NOTSUP, "bridge networking is not supported by this build (feature net is off): use --network none or host");
+#endif
+}
+
+/* The container's config.json: what create resolved, in Docker's inspect
+ * shape.  Takes nc, ms, nets and ports; all (Entrypoint + Cmd) is read. */
+static struct md_json *md_create_record(const char *id, const char *imgid, struct md_json *nc, const struct md_json *hc,
+                                        const struct md_json *all, struct md_json *ms, struct md_json *nets,
+                                        struct md_json *ports)
+{
+	struct md_json *cfg = md_json_new(MD_J_OBJ);
 	md_json_sets(cfg, "Id", id);
 	char now[64];
 	md_time_now(now, sizeof now);
 	md_json_sets(cfg, "Created", now);
 	md_json_sets(cfg, "Path", md_json_str(all->child) ? all->child->s : "");
-	struct md_json *args = md_json_new(MD_J_ARR);
+	struct md_json *args = md_json_set(cfg, "Args", md_json_new(MD_J_ARR));
 	for (struct md_json *x = all->child ? all->child->next : NULL; x; x = x->next)
 		md_json_push(args, md_json_clone(x));
-	md_json_set(cfg, "Args", args);
-	md_json_free(all);
 	md_json_sets(cfg, "Image", imgid);
 	md_json_set(cfg, "Config", nc);
 	md_json_set(cfg, "HostConfig", md_json_clone(hc));
 	md_json_set(cfg, "Mounts", ms);
-	{
-		/* the overlay fallback (if the store needs one) is chosen once,
-		 * here, so a later environment cannot change a container's root */
-		char *cd = md_sp("containers");
-		const char *bad = md_upper_unsupported(md_path_exists(cd) ? cd : md_st.root);
-		free(cd);
-		const char *fb = getenv("MINIDOCK_OVERLAY_FALLBACK"), *fs = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
-		if (bad)
-			md_json_sets(cfg, "RootfsFallback", fb && *fb ? fb : MD_DEFAULT_OVERLAY_FALLBACK);
-		if (bad && fs && *fs)
-			md_json_sets(cfg, "RootfsFallbackSize", fs);
-	}
-	if (cnets)
-		md_json_set(cfg, "Networks", cnets);
-	if (cports)
-		md_json_set(cfg, "Ports", cports);
-	/* the container directory, made complete in tmp/ and then renamed */
-	if (md_store_ensure() < 0)
-		goto out;
-	char *cdir = md_sp("containers");
-	md_mkdir_p(cdir, 0700);
-	free(cdir);
-	if (md_sess_begin(&sess) < 0)
-		goto out;
-	tmp = md_asprintf("%s/c", sess.dir);
-	dir = md_ctr_path(id, NULL);
+	/* the overlay fallback (if the store needs one) is chosen once, here,
+	 * so a later environment cannot change a container's root */
+	char *cd = md_sp("containers");
+	const char *bad = md_upper_unsupported(md_path_exists(cd) ? cd : md_st.root);
+	free(cd);
+	const char *fb = getenv("MINIDOCK_OVERLAY_FALLBACK"), *fs = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
+	if (bad)
+		md_json_sets(cfg, "RootfsFallback", fb && *fb ? fb : MD_DEFAULT_OVERLAY_FALLBACK);
+	if (bad && fs && *fs)
+		md_json_sets(cfg, "RootfsFallbackSize", fs);
+	if (nets)
+		md_json_set(cfg, "Networks", nets);
+	if (ports)
+		md_json_set(cfg, "Ports", ports);
+	return cfg;
+}
+
+/* The container's directory, made complete in the session's tmp (upper,
+ * work, state, config, hostname, hosts, resolv.conf) before it exists. */
+static int md_create_stage(const char *tmp, const struct md_json *cfg, struct md_json *hc)
+{
 	char *up = md_asprintf("%s/upper", tmp), *wk = md_asprintf("%s/work", tmp);
 	int mk = mkdir(tmp, 0700) < 0 || mkdir(up, 0755) < 0 || mkdir(wk, 0700) < 0;
 	free(up);
 	free(wk);
-	if (mk) {
-		md_errno("create container directory");
-		goto out;
-	}
-	struct md_json *st = md_json_new(MD_J_OBJ);
-	md_json_sets(st, "Status", "created");
-	char *sts = md_json_dump(st, 0), *cfs = md_json_dump(cfg, 0);
+	if (mk)
+		return md_errno("create container directory");
+	char *sts = "{\"Status\":\"created\"}", *cfs = md_json_dump(cfg, 0);
 	char *sp1 = md_asprintf("%s/state.json", tmp), *sp2 = md_asprintf("%s/config.json", tmp);
-	int wr = md_write_file_atomic(sp1, sts, strlen(sts), 0600) < 0 || md_write_file_atomic(sp2, cfs, strlen(cfs), 0600) < 0 ||
-	         md_write_hostfiles(tmp, md_json_get(cfg, "Config"), hc) < 0;
-	free(sts);
+	int r = md_write_file_atomic(sp1, sts, strlen(sts), 0600) < 0 || md_write_file_atomic(sp2, cfs, strlen(cfs), 0600) < 0 ||
+	                md_write_hostfiles(tmp, md_json_get(cfg, "Config"), hc) < 0
+	            ? -1
+	            : 0;
 	free(cfs);
 	free(sp1);
 	free(sp2);
-	md_json_free(st);
-	if (wr)
-		goto out;
+	return r;
+}
+
+/* Under the store lock: the name (given, or one made up) must be free; the
+ * staged directory is renamed into place and the index names it.  If the
+ * index write fails, the directory goes back into the session. */
+static int md_create_commit(const char *id, const char *imgid, const char *name, struct md_json *cfg,
+                            const struct md_json *hc, const char *tmp)
+{
 	if (md_store_lock() < 0)
-		goto out;
-	idx = md_index_read();
+		return -1;
+	struct md_json *idx = md_index_read();
+	char *nm = !idx ? NULL : name && *name ? md_strdup(name) : md_ctr_gen_name(idx);
+	char *dir = md_ctr_path(id, NULL);
+	int r = -1;
 	if (!idx) {
-		md_store_unlock();
-		goto out;
-	}
-	char *nm = name && *name ? md_strdup(name) : md_ctr_gen_name(idx);
-	if (md_ctr_name_taken(idx, nm)) {
+		/* the message is set */
+	} else if (md_ctr_name_taken(idx, nm)) {
 		char other[65] = "";
 		md_ctr_resolve(idx, nm, other);
 		md_errk(MD_EK_CONFLICT, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) "
-		       "that container to be able to reuse that name.", nm, other);
-		free(nm);
-		md_store_unlock();
-		goto out;
+		        "that container to be able to reuse that name.", nm, other);
+	} else {
+		char *nmslash = md_asprintf("/%s", nm), *cfs, *cp = md_asprintf("%s/config.json", tmp);
+		md_json_sets(cfg, "Name", nmslash);
+		cfs = md_json_dump(cfg, 0);
+		r = md_write_file_atomic(cp, cfs, strlen(cfs), 0600);
+		free(cp);
+		free(cfs);
+		free(nmslash);
+		if (r == 0 && rename(tmp, dir) < 0)
+			r = md_errno("create container directory %s", dir);
 	}
-	char *nmslash = md_asprintf("/%s", nm);
-	md_json_sets(cfg, "Name", nmslash);
-	free(nmslash);
-	cfs = md_json_dump(cfg, 0);
-	sp2 = md_asprintf("%s/config.json", tmp);
-	wr = md_write_file_atomic(sp2, cfs, strlen(cfs), 0600);
-	free(sp2);
-	free(cfs);
-	if (wr == 0 && rename(tmp, dir) < 0)
-		wr = md_errno("create container directory %s", dir);
-	if (wr == 0) {
+	if (r == 0) {
 		char *cd = md_sp("containers");
 		md_fsync_dir(cd);
 		free(cd);
@@ -17676,21 +17620,71 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		if (nmode && md_startswith(nmode, "container:") && md_ctr_resolve(idx, nmode + 10, from) == 0)
 			md_json_sets(rec, "netfrom", from); /* it shares that container's network namespace */
 		md_err_clear();
-		wr = md_index_write(idx);
-		if (wr < 0 && rename(dir, tmp) < 0) /* back into the session, which goes */
+		r = md_index_write(idx);
+		if (r < 0 && rename(dir, tmp) < 0) /* back into the session, which goes */
 			md_rm_rf(dir);
 	}
 	free(nm);
+	free(dir);
+	md_json_free(idx);
 	md_store_unlock();
-	if (wr < 0)
-		goto out;
-	r = 0;
-	goto out;
-fail_ms:
-	md_json_free(ms);
-	md_json_free(nc);
-	md_json_free(all);
-out:
+	return r;
+}
+
+/*
+ * Create a container from a Docker create request {Config, HostConfig,
+ * NetworkingConfig} (Config.Image names the image): merge the image's
+ * config as Docker does, make the volumes it needs, and commit the
+ * container atomically.  Nothing half-made stays when it fails.
+ */
+static int md_ctr_create(struct md_json *req, const char *name, char id[65])
+{
+	struct md_json *cc = md_json_get(req, "Config"), *hc = md_json_get(req, "HostConfig");
+	const char *image = md_json_gets(cc, "Image");
+	char imgid[MD_DIGEST_LEN + 1];
+	struct md_strv newvols = {0};
+	struct md_json *idx, *icfg = NULL, *cfg = NULL, *nc = NULL, *all = NULL, *ms = NULL, *nets = NULL, *ports = NULL;
+	struct md_sess sess;
+	char *tmp = NULL;
+	int r = -1;
+	memset(&sess, 0, sizeof sess);
+	sess.lockfd = -1;
+	if (!image || !*image)
+		return md_errk(MD_EK_INVALID, "no image given");
+	if (name && *name && !md_ctr_name_valid(name[0] == '/' ? name + 1 : name))
+		return md_errk(MD_EK_INVALID, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	if (name && name[0] == '/')
+		name++;
+	if (!md_json_is(hc, MD_J_OBJ))
+		hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
+	if (md_hostconfig_validate(hc) < 0 || !(idx = md_index_read()))
+		return -1;
+	int found = md_image_resolve(idx, image, imgid);
+	md_json_free(idx);
+	if (found < 0 || !(icfg = md_image_config(imgid)))
+		return -1;
+	md_random_hex(id, 32);
+	nc = md_create_config(cc, md_json_get(icfg, "config"), image, id);
+	/* Path and Args: entrypoint then command */
+	all = md_json_new(MD_J_ARR);
+	struct md_json *e2 = md_json_get(nc, "Entrypoint"), *c2 = md_json_get(nc, "Cmd");
+	for (struct md_json *x = md_json_is(e2, MD_J_ARR) ? e2->child : NULL; x; x = x->next)
+		md_json_push(all, md_json_clone(x));
+	for (struct md_json *x = md_json_is(c2, MD_J_ARR) ? c2->child : NULL; x; x = x->next)
+		md_json_push(all, md_json_clone(x));
+	if (!all->n)
+		md_errk(MD_EK_INVALID, "no command specified");
+	else if ((ms = md_create_mounts(hc, nc, &newvols)) && md_create_network(req, hc, nc, &nets, &ports) == 0) {
+		cfg = md_create_record(id, imgid, nc, hc, all, ms, nets, ports);
+		nc = ms = nets = ports = NULL; /* cfg holds them */
+	}
+	char *cdir = md_sp("containers");
+	if (cfg && md_store_ensure() == 0 && (md_mkdir_p(cdir, 0700), md_sess_begin(&sess) == 0)) {
+		tmp = md_asprintf("%s/c", sess.dir);
+		if (md_create_stage(tmp, cfg, hc) == 0 && md_create_commit(id, imgid, name, cfg, hc, tmp) == 0)
+			r = 0;
+	}
+	free(cdir);
 	if (r < 0) {
 		/* nothing half-made stays: the staged dir, new volumes */
 		struct md_error keep = md_error;
@@ -17703,11 +17697,14 @@ out:
 		}
 		md_error = keep;
 	}
+	md_json_free(nc);
+	md_json_free(all);
+	md_json_free(ms);
+	md_json_free(nets);
+	md_json_free(ports);
 	md_strv_free(&newvols);
 	md_json_free(cfg);
 	md_json_free(icfg);
-	md_json_free(idx);
-	free(dir);
 	free(tmp);
 	md_sess_end(&sess);
 	return r;
