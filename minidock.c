@@ -18829,14 +18829,9 @@ static int md_exec(const struct md_exec *e, int *code)
 
 /* ---- inspect, list, top ---- */
 
-static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
+/* inspect's State: what the container is doing, and how it last ended. */
+static void md_inspect_state(struct md_ctr *c, const char *state, struct md_json *o)
 {
-	const char *state = md_ctr_state(c);
-	struct md_json *o = md_json_new(MD_J_OBJ);
-	static const char *const top[] = {"Id", "Created", "Path"};
-	for (size_t i = 0; i < MD_ARRAY_LEN(top); i++)
-		md_json_sets(o, top[i], md_json_gets(c->cfg, top[i]) ? md_json_gets(c->cfg, top[i]) : "");
-	md_json_set(o, "Args", md_json_clone(md_json_get(c->cfg, "Args")));
 	struct md_json *st = md_json_set(o, "State", md_json_new(MD_J_OBJ));
 	int running = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
 	md_json_sets(st, "Status", state);
@@ -18850,26 +18845,15 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 	md_json_sets(st, "Error", md_json_gets(c->st, "Error") ? md_json_gets(c->st, "Error") : "");
 	md_json_sets(st, "StartedAt", md_json_gets(c->st, "StartedAt") ? md_json_gets(c->st, "StartedAt") : "0001-01-01T00:00:00Z");
 	md_json_sets(st, "FinishedAt", md_json_gets(c->st, "FinishedAt") ? md_json_gets(c->st, "FinishedAt") : "0001-01-01T00:00:00Z");
-	md_json_sets(o, "Image", md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "");
-	static const char *const files[][2] = {{"ResolvConfPath", "resolv.conf"}, {"HostnamePath", "hostname"}, {"HostsPath", "hosts"}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(files); i++) {
-		char *p = md_ctr_path(c->id, files[i][1]);
-		md_json_sets(o, files[i][0], p);
-		free(p);
-	}
-	char *lp = md_ctr_logpath(c->id);
-	md_json_sets(o, "LogPath", lp);
-	free(lp);
-	char *nm = md_asprintf("/%s", c->name);
-	md_json_sets(o, "Name", nm);
-	free(nm);
-	md_json_seti(o, "RestartCount", md_json_geti(c->st, "RestartCount", 0));
-	md_json_sets(o, "Driver", "overlay2");
-	md_json_sets(o, "Platform", "linux");
+}
+
+/* inspect's HostConfig: the container's, with the fields every Docker
+ * client reads given Docker's defaults. */
+static void md_inspect_hostconfig(struct md_ctr *c, struct md_json *o)
+{
 	struct md_json *ohc = md_json_set(o, "HostConfig", md_json_clone(md_json_get(c->cfg, "HostConfig")));
 	if (!md_json_is(ohc, MD_J_OBJ))
 		ohc = md_json_set(o, "HostConfig", md_json_new(MD_J_OBJ));
-	/* the fields every Docker client reads, with Docker's defaults */
 	struct md_json *lc = md_json_get(ohc, "LogConfig");
 	if (!md_json_is(lc, MD_J_OBJ))
 		lc = md_json_set(ohc, "LogConfig", md_json_new(MD_J_OBJ));
@@ -18888,6 +18872,11 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 	for (size_t i = 0; i < MD_ARRAY_LEN(bools); i++)
 		if (!md_json_get(ohc, bools[i]))
 			md_json_set(ohc, bools[i], md_json_newbool(0));
+}
+
+/* inspect's GraphDriver: the overlay's layers, upper, work and merged dirs. */
+static void md_inspect_graphdriver(struct md_ctr *c, struct md_json *o)
+{
 	struct md_json *gd = md_json_set(o, "GraphDriver", md_json_new(MD_J_OBJ));
 	struct md_json *gdd = md_json_set(gd, "Data", md_json_new(MD_J_OBJ));
 	struct md_json *idx = md_index_read();
@@ -18912,6 +18901,12 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 	md_json_sets(gdd, "WorkDir", p);
 	free(p);
 	md_json_sets(gd, "Name", "overlay2");
+	md_err_clear();
+}
+
+/* inspect's Mounts. */
+static void md_inspect_mounts(struct md_ctr *c, struct md_json *o)
+{
 	struct md_json *ms = md_json_set(o, "Mounts", md_json_new(MD_J_ARR));
 	struct md_json *cm = md_json_get(c->cfg, "Mounts");
 	for (struct md_json *m = cm ? cm->child : NULL; m; m = m->next) {
@@ -18928,7 +18923,12 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 		md_json_set(x, "RW", md_json_newbool(!md_json_is(md_json_get(m, "RW"), MD_J_FALSE)));
 		md_json_sets(x, "Propagation", md_streq(t, "bind") ? "rprivate" : "");
 	}
-	md_json_set(o, "Config", md_json_clone(md_json_get(c->cfg, "Config")));
+}
+
+/* inspect's NetworkSettings: published ports, and each network's address
+ * (while it runs), gateway, MAC and aliases; the first network's on top. */
+static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
+{
 	struct md_json *ns = md_json_set(o, "NetworkSettings", md_json_new(MD_J_OBJ));
 	struct md_json *nports = md_json_set(ns, "Ports", md_json_new(MD_J_OBJ));
 	struct md_json *cports = md_json_get(c->cfg, "Ports");
@@ -18985,6 +18985,40 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 	md_json_sets(ns, "MacAddress", first_mac);
 	md_json_free(ix);
 	md_err_clear();
+}
+
+/* A container as Docker's inspect shows it. */
+static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
+{
+	const char *state = md_ctr_state(c);
+	int running = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	static const char *const top[] = {"Id", "Created", "Path"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(top); i++)
+		md_json_sets(o, top[i], md_json_gets(c->cfg, top[i]) ? md_json_gets(c->cfg, top[i]) : "");
+	md_json_set(o, "Args", md_json_clone(md_json_get(c->cfg, "Args")));
+	md_inspect_state(c, state, o);
+	md_json_sets(o, "Image", md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "");
+	static const char *const files[][2] = {{"ResolvConfPath", "resolv.conf"}, {"HostnamePath", "hostname"}, {"HostsPath", "hosts"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(files); i++) {
+		char *p = md_ctr_path(c->id, files[i][1]);
+		md_json_sets(o, files[i][0], p);
+		free(p);
+	}
+	char *lp = md_ctr_logpath(c->id);
+	md_json_sets(o, "LogPath", lp);
+	free(lp);
+	char *nm = md_asprintf("/%s", c->name);
+	md_json_sets(o, "Name", nm);
+	free(nm);
+	md_json_seti(o, "RestartCount", md_json_geti(c->st, "RestartCount", 0));
+	md_json_sets(o, "Driver", "overlay2");
+	md_json_sets(o, "Platform", "linux");
+	md_inspect_hostconfig(c, o);
+	md_inspect_graphdriver(c, o);
+	md_inspect_mounts(c, o);
+	md_json_set(o, "Config", md_json_clone(md_json_get(c->cfg, "Config")));
+	md_inspect_network(c, running, o);
 	return o;
 }
 
