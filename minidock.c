@@ -97,6 +97,11 @@
 #define MD_JSON_MAX_DOC (16u << 20)   /* configs, manifests, index files */
 #define MD_TAR_MAX_HEADER (16u << 20) /* one tar header with extensions */
 #define MD_OCI_MAX_NEST 8             /* nested image indexes */
+/* Layers of one image: a container's root is one overlay mount whose
+ * options, one page, list every layer in 15 bytes (ROOT/l/ links) and the
+ * upper and work dirs in full: 200 layers leave room for a store path of
+ * ~450 bytes (Docker stops at 125). */
+#define MD_IMAGE_MAX_LAYERS 200
 
 /**** 02 includes ***********************************************************/
 
@@ -4970,6 +4975,15 @@ static struct md_member *md_load_blob(struct md_load *L, const struct md_json *d
 	return m;
 }
 
+/* Refuse an image with more layers than a container's root can mount. */
+static int md_image_layer_limit(const char *name, size_t n)
+{
+	if (n <= MD_IMAGE_MAX_LAYERS)
+		return 0;
+	return md_err("image %s has %zu layers; minidock supports at most %d (the overlay mount's lowerdir limit)", name, n,
+	              MD_IMAGE_MAX_LAYERS);
+}
+
 /* Check a config against its layers; fills img->cfg and the ID. */
 static int md_load_check_image(struct md_loadimg *img)
 {
@@ -5030,6 +5044,9 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 			md_err("manifest.json: an entry has no Config or Layers");
 			goto out;
 		}
+		const char *tag0 = md_json_str(md_json_at(md_json_get(e, "RepoTags"), 0));
+		if (md_image_layer_limit(tag0 ? tag0 : cpath, layers->n) < 0)
+			goto out;
 		struct md_loadimg *img = md_load_newimg(L);
 		img->config = md_load_find(L, cpath);
 		if (!img->config) {
@@ -5103,7 +5120,7 @@ static const char *md_host_arch(void)
 #endif
 }
 
-static int md_load_oci_manifest(struct md_load *L, struct md_member *mm, struct md_loadimg *img)
+static int md_load_oci_manifest(struct md_load *L, struct md_member *mm, struct md_loadimg *img, const char *refname)
 {
 	struct md_json *man = md_load_member_json(mm);
 	if (!man)
@@ -5115,6 +5132,8 @@ static int md_load_oci_manifest(struct md_load *L, struct md_member *mm, struct 
 		md_err("manifest %s has no config or layers", mm->digest);
 		goto out;
 	}
+	if (md_image_layer_limit(refname ? refname : mm->digest, layers->n) < 0)
+		goto out;
 	if (!(img->config = md_load_blob(L, cdesc, "image config")))
 		goto out;
 	snprintf(img->id, sizeof img->id, "%s", img->config->digest);
@@ -5238,7 +5257,8 @@ static int md_platform_match(const struct md_json *p)
 static int md_load_oci_desc(struct md_load *L, const struct md_json *desc, const char *refname, int depth)
 {
 	if (depth > MD_OCI_MAX_NEST)
-		return md_err("image indexes nested more than %d deep", MD_OCI_MAX_NEST);
+		return md_err("image index of %s nested more than %d deep", refname ? refname : "index.json",
+		              MD_OCI_MAX_NEST);
 	struct md_member *mm = md_load_blob(L, desc, "manifest");
 	if (!mm)
 		return -1;
@@ -5284,7 +5304,7 @@ static int md_load_oci_desc(struct md_load *L, const struct md_json *desc, const
 		md_sb_free(&plats);
 	} else {
 		struct md_loadimg *img = md_load_newimg(L);
-		r = md_load_oci_manifest(L, mm, img);
+		r = md_load_oci_manifest(L, mm, img, refname);
 		if (r == 0 && refname)
 			r = md_load_add_tag(img, refname);
 	}
@@ -7768,8 +7788,8 @@ static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char 
 struct md_progress {
 	int tty, quiet;
 	size_t n;
-	char ids[64][13];
-	char status[64][96];
+	char ids[MD_IMAGE_MAX_LAYERS][13];
+	char status[MD_IMAGE_MAX_LAYERS][96];
 };
 
 static void md_progress_draw(struct md_progress *p, size_t i, const char *fmt, ...) MD_PRINTF(3, 4);
@@ -8095,9 +8115,14 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 				pick = d;
 			}
 		}
+		if (depth >= MD_OCI_MAX_NEST) {
+			md_err("image index of %s nested more than %d deep", fam, MD_OCI_MAX_NEST);
+			md_sb_free(&plats);
+			goto out;
+		}
 		char want[96];
 		md_platform_str(&md_want, want, sizeof want);
-		if (!pick || depth > 3) {
+		if (!pick) {
 			md_err("no matching manifest for %s in the manifest list entries of %s (it has: %s)", want, fam,
 			       plats.len ? md_sb_str(&plats) : "none");
 			md_sb_free(&plats);
@@ -8120,7 +8145,7 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 		goto out;
 	}
 	const char *cd = md_json_gets(cdesc, "digest");
-	if (md_digest_check(cd, "config descriptor") < 0)
+	if (md_digest_check(cd, "config descriptor") < 0 || md_image_layer_limit(fam, layers->n) < 0)
 		goto out;
 	/* the config */
 	{
@@ -8160,7 +8185,7 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 		}
 	}
 	struct md_json *diffs = md_json_get(md_json_get(cfgj, "rootfs"), "diff_ids");
-	if (!md_json_is(diffs, MD_J_ARR) || diffs->n != layers->n || layers->n > 64) {
+	if (!md_json_is(diffs, MD_J_ARR) || diffs->n != layers->n) {
 		md_err("image config %s lists %zu layers, the manifest %zu", cd, diffs ? diffs->n : 0, layers->n);
 		goto out;
 	}
@@ -13956,6 +13981,16 @@ static int md_child_volumes(struct md_spec *sp, const char *rootfs)
 	return 0;
 }
 
+/* Into the directory sp->lower's entries are relative to: ROOT, or a user
+ * namespace range's copies. */
+static int md_lower_chdir(const struct md_spec *sp)
+{
+	char *d = sp->userns ? md_sp("userns/%u-%u", sp->uid_base, sp->uid_count) : md_strdup(md_st.root);
+	int r = chdir(d) < 0 ? md_errno("chdir %s", d) : 0;
+	free(d);
+	return r;
+}
+
 /* Mount the container's root filesystem at sp->rootfs: the overlay of the
  * image's layers and the container's upper layer, or a fallback. */
 static int md_rootfs_mount(struct md_spec *sp)
@@ -13980,12 +14015,14 @@ static int md_rootfs_mount(struct md_spec *sp)
 			if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
 				return md_errno("mkdir %s", upper);
 		}
-		if (chdir(md_st.root) < 0)
-			return md_errno("chdir %s", md_st.root);
+		if (md_lower_chdir(sp) < 0)
+			return -1;
 		char *opts = md_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", sp->lower, upper, work);
 		if (strlen(opts) >= 4096) {
+			size_t n = strlen(opts);
 			free(opts);
-			return md_err("the image has too many layers for one overlay mount");
+			return md_err("the overlay mount of the image's layers needs %zu bytes of options, more than a page "
+			              "(4096): a shorter store path leaves more room", n);
 		}
 		int r = md_mount("overlay", rootfs, "overlay", 0, opts);
 		free(opts);
@@ -15309,7 +15346,8 @@ static int md_copy_shift(int sfd, int dfd, uint32_t base, uint32_t count)
 }
 
 /* The shifted copy of a layer for a range, made if missing; returns its
- * lowerdir entry relative to ROOT. */
+ * lowerdir entry relative to ROOT/userns/BASE-COUNT (md_lower_chdir), as
+ * short as ROOT/l/'s. */
 static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 {
 	char *rel = md_asprintf("userns/%u-%u", base, count);
@@ -15359,7 +15397,7 @@ static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 	char cur[256];
 	ssize_t n = readlink(link, cur, sizeof cur - 1);
 	if (n > 0 && (cur[n] = 0, strcmp(cur, want) != 0)) {
-		out = md_asprintf("%s/%s/diff", rel, chain + 7);
+		out = md_asprintf("%s/diff", chain + 7);
 	} else {
 		if (n <= 0) {
 			char *tmp = md_asprintf("%s.tmp-%d", link, (int)getpid());
@@ -15368,7 +15406,7 @@ static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 				unlink(tmp);
 			free(tmp);
 		}
-		out = md_asprintf("%s/l/%.12s", rel, chain + 7);
+		out = md_asprintf("l/%.12s", chain + 7);
 	}
 out:
 	free(rel);
@@ -15782,7 +15820,10 @@ static int md_mon_start(struct md_mon *m, int *code)
 		goto fail;
 	if (sp->nnetifs && md_net_plug(sp->netifs, sp->nnetifs, pid, m->c.id, 0) < 0)
 		goto fail;
-	if (write(sv[0], "c", 1) != 1) {
+	/* a child that failed already has said why and gone: read it below */
+	int werr = write(sv[0], "c", 1) == 1 ? 0 : errno;
+	if (werr && werr != EPIPE) {
+		errno = werr;
 		md_errno("start the container");
 		goto fail;
 	}
@@ -15795,6 +15836,11 @@ static int md_mon_start(struct md_mon *m, int *code)
 		ssize_t n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n <= 0 && werr) {
+			errno = werr;
+			md_errno("start the container");
+			goto fail;
+		}
 		if (n <= 0)
 			break;
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
@@ -20904,8 +20950,8 @@ static int md_ctr_enter_fs(struct md_ctr *c, int writable)
 	if (sp.fallback && strcmp(sp.fallback, "copy") == 0) {
 		r = md_bind(sp.copydir, mnt, !writable, 0);
 	} else {
-		if (chdir(md_st.root) < 0)
-			return md_errno("chdir %s", md_st.root);
+		if (md_lower_chdir(&sp) < 0)
+			return -1;
 		char *opts = writable && !sp.fallback
 		                 ? md_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", sp.lower, sp.upper, sp.work)
 		                 : md_asprintf("lowerdir=%s:%s", sp.upper, sp.lower);

@@ -1,11 +1,11 @@
 # shellcheck shell=bash
 # Registry client (issue 5): login/logout, push, pull (by tag, by digest,
-# -a, multi-platform indexes, by IPv4 and IPv6 address), run --pull, and
-# failures that must be a clear one-line error and leave nothing behind:
-# unknown CA, host name or IP address mismatch, expired certificate, wrong
-# password, missing tag, a tampered blob, a connection cut mid-blob (then
-# resumed), a pull killed by SIGKILL (then finished), and HTTPS_PROXY via
-# CONNECT.
+# -a, multi-platform indexes, by IPv4 and IPv6 address), run --pull, the
+# image limits, and failures that must be a clear one-line error and leave
+# nothing behind: unknown CA, host name or IP address mismatch, expired
+# certificate, wrong password, missing tag, a tampered blob, a connection
+# cut mid-blob (then resumed), a pull killed by SIGKILL (then finished),
+# and HTTPS_PROXY via CONNECT.
 #
 # Each test starts its own registry: Debian's docker-registry (the
 # distribution registry) on a free loopback port, with TLS (a CA and
@@ -14,12 +14,12 @@
 # addressed as localhost:PORT, or by IP with a certificate naming the
 # address in an iPAddress entry) and htpasswd basic auth.  Images go in
 # with skopeo (made by umoci from the busybox fixture), or with minidock's
-# own push.  tests/tools/regproxy.py sits between
+# own push (nested indexes with curl).  tests/tools/regproxy.py sits between
 # minidock and the registry where the network must misbehave.  Everything
 # lives in $T; all traffic stays on loopback.
 #
 # Debian packages: docker-registry skopeo umoci apache2-utils openssl jq
-# python3 (and the fixtures' own, see tests/tools/mkimages.sh)
+# curl python3 (and the fixtures' own, see tests/tools/mkimages.sh)
 
 _REG_USER=mdtest
 _REG_PASS=pw-for-mdtest-0
@@ -589,6 +589,60 @@ test_pull_by_digest() {
     _fails_clean 1 "invalid|digest" pull "$REG/test/dig@sha256:1234"
     _fails_clean 1 "not found" pull "$REG/test/dig@$none"
     assert_contains "$FAIL_ERR" "$REG/test/dig@$none"
+}
+
+# The image limits, at pull: an image of 201 layers (one more than a
+# container's overlay mount holds) is refused by name before any blob
+# comes; 200 layers pull.  umoci's image, tiny layers, pushed with skopeo.
+# timeout: 400
+test_pull_layer_limit() {
+    _reg_start
+    _login "$REG"
+    lay=$T/oci
+    umoci --log error init --layout "$lay"
+    umoci --log error new --image "$lay:many"
+    umoci --log error config --image "$lay:many" --no-history --os linux --architecture amd64 \
+        --created 2020-01-01T00:00:00Z
+    mkdir "$T/l"
+    for i in $(seq 0 200); do
+        printf '%s\n' "$i" >"$T/l/l$i"
+        tar -C "$T/l" --numeric-owner --owner=0 --group=0 --mtime=2020-01-01 -cf "$T/l$i.tar" "l$i"
+        umoci --log error raw add-layer --image "$lay:many" --no-history "$T/l$i.tar"
+        [ "$i" != 199 ] || umoci --log error tag --image "$lay:many" many200
+    done
+    _sk_push "oci:$lay:many" test/many:201
+    _fails_clean 1 "image $REG/test/many:201 has 201 layers; minidock supports at most 200 " pull "$REG/test/many:201"
+    _sk_push "oci:$lay:many200" test/many:200
+    md_ok pull -q "$REG/test/many:200" >/dev/null
+    assert_eq "$(md_ok inspect -f '{{json .RootFS.Layers}}' "$REG/test/many:200" | jq length)" 200 "layers pulled"
+    _pulls_empty
+    md_ok system check >/dev/null
+}
+
+# An image under 8 nested image indexes pulls; under 9 it is refused as
+# such, not as "no matching manifest".  The indexes go in with curl (skopeo
+# copies no nested index).
+test_pull_nested_index_limit() {
+    require_cmd curl
+    _reg_start
+    _login "$REG"
+    _seed test/nest:base
+    _sk_inspect test/nest:base --raw >"$T/m0"
+    mt=$(jq -r .mediaType "$T/m0") dg=$(_sk_inspect test/nest:base | jq -r .Digest)
+    for k in $(seq 1 9); do
+        jq -cn --arg mt "$mt" --arg d "$dg" --argjson s "$(wc -c <"$T/m$((k - 1))")" \
+            '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+              manifests: [{mediaType: $mt, digest: $d, size: $s, platform: {architecture: "amd64", os: "linux"}}]}' \
+            | tr -d '\n' >"$T/m$k"
+        curl -sSf --cacert "$T/pki/ca.crt" -u "$_REG_USER:$_REG_PASS" -X PUT \
+            -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary "@$T/m$k" \
+            "https://$REG/v2/test/nest/manifests/nest$k" >/dev/null || fail "PUT of index nest$k failed"
+        mt=application/vnd.oci.image.index.v1+json dg=sha256:$(sha256sum <"$T/m$k" | cut -d' ' -f1)
+    done
+    _fails_clean 1 "image index of $REG/test/nest:nest9 nested more than 8 deep" pull "$REG/test/nest:nest9"
+    md_ok pull -q "$REG/test/nest:nest8" >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.Id}}' "$REG/test/nest:nest8")" "$SEED_ID" "image under 8 indexes"
+    _pulls_empty
 }
 
 # timeout: 400
