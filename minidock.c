@@ -185,6 +185,11 @@ MD_FEATURES(MD_FEATURE_CHECK)
 #define MD_JSON_MAX_DOC (16u << 20)   /* configs, manifests, index files */
 #define MD_TAR_MAX_HEADER (16u << 20) /* one tar header with extensions */
 #define MD_OCI_MAX_NEST 8             /* nested image indexes */
+/* Layers of one image: a container's root is one overlay mount whose
+ * options, one page, list every layer in 15 bytes (ROOT/l/ links) and the
+ * upper and work dirs in full: 200 layers leave room for a store path of
+ * ~450 bytes (Docker stops at 125). */
+#define MD_IMAGE_MAX_LAYERS 200
 
 /**** 02 includes ***********************************************************/
 
@@ -5601,6 +5606,15 @@ static struct md_member *md_load_blob(struct md_load *L, const struct md_json *d
 	return m;
 }
 
+/* Refuse an image with more layers than a container's root can mount. */
+static int md_image_layer_limit(const char *name, size_t n)
+{
+	if (n <= MD_IMAGE_MAX_LAYERS)
+		return 0;
+	return md_errk(MD_EK_NOTSUP, "image %s has %zu layers; minidock supports at most %d (the overlay mount's lowerdir limit)", name, n,
+	              MD_IMAGE_MAX_LAYERS);
+}
+
 /* Check a config against its layers; fills img->cfg and the ID. */
 static int md_load_check_image(struct md_loadimg *img)
 {
@@ -5661,6 +5675,9 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 			md_err("manifest.json: an entry has no Config or Layers");
 			goto out;
 		}
+		const char *tag0 = md_json_str(md_json_at(md_json_get(e, "RepoTags"), 0));
+		if (md_image_layer_limit(tag0 ? tag0 : cpath, layers->n) < 0)
+			goto out;
 		struct md_loadimg *img = md_load_newimg(L);
 		img->config = md_load_find(L, cpath);
 		if (!img->config) {
@@ -5734,7 +5751,7 @@ static const char *md_host_arch(void)
 #endif
 }
 
-static int md_load_oci_manifest(struct md_load *L, struct md_member *mm, struct md_loadimg *img)
+static int md_load_oci_manifest(struct md_load *L, struct md_member *mm, struct md_loadimg *img, const char *refname)
 {
 	struct md_json *man = md_load_member_json(mm);
 	if (!man)
@@ -5746,6 +5763,8 @@ static int md_load_oci_manifest(struct md_load *L, struct md_member *mm, struct 
 		md_err("manifest %s has no config or layers", mm->digest);
 		goto out;
 	}
+	if (md_image_layer_limit(refname ? refname : mm->digest, layers->n) < 0)
+		goto out;
 	if (!(img->config = md_load_blob(L, cdesc, "image config")))
 		goto out;
 	snprintf(img->id, sizeof img->id, "%s", img->config->digest);
@@ -5869,7 +5888,8 @@ static int md_platform_match(const struct md_json *p)
 static int md_load_oci_desc(struct md_load *L, const struct md_json *desc, const char *refname, int depth)
 {
 	if (depth > MD_OCI_MAX_NEST)
-		return md_err("image indexes nested more than %d deep", MD_OCI_MAX_NEST);
+		return md_errk(MD_EK_NOTSUP, "image index of %s nested more than %d deep", refname ? refname : "index.json",
+		              MD_OCI_MAX_NEST);
 	struct md_member *mm = md_load_blob(L, desc, "manifest");
 	if (!mm)
 		return -1;
@@ -5915,7 +5935,7 @@ static int md_load_oci_desc(struct md_load *L, const struct md_json *desc, const
 		md_sb_free(&plats);
 	} else {
 		struct md_loadimg *img = md_load_newimg(L);
-		r = md_load_oci_manifest(L, mm, img);
+		r = md_load_oci_manifest(L, mm, img, refname);
 		if (r == 0 && refname)
 			r = md_load_add_tag(img, refname);
 	}
@@ -6618,6 +6638,10 @@ struct md_url {
 	char path[4096]; /* with the query */
 };
 
+/* A host in a URL or message: an IPv6 literal in brackets. */
+#define MD_HOST_FMT "%s%s%s"
+#define MD_HOST_ARGS(h) (strchr((h), ':') ? "[" : ""), (h), (strchr((h), ':') ? "]" : "")
+
 static int md_url_parse(const char *s, struct md_url *u)
 {
 	memset(u, 0, sizeof *u);
@@ -7159,6 +7183,237 @@ static int md_tls_certsd(struct md_tls *t, const char *hostport)
 	return r;
 }
 
+/* ---- the server certificate's names: IP addresses ---- */
+
+/*
+ * BearSSL's minimal X.509 engine matches the host name against dNSName
+ * entries only.  A registry addressed by IP must be named by an iPAddress
+ * entry of the end-entity certificate (as Go's crypto/x509 checks, which
+ * Docker uses; never the CN).  md_x509w wraps the minimal engine: every
+ * call goes through to it, so the chain is validated exactly as before,
+ * and the first certificate's DER is kept for a small DER walker that
+ * reads its subjectAltName.  It also explains BearSSL's own refusal of a
+ * DNS name by listing what the certificate names.  The walker reads
+ * untrusted bytes (only after the chain validated, but it is unit-tested
+ * and fuzzed as if not).
+ */
+#define MD_X509_MAX_EE (64u << 10) /* a larger end-entity certificate is refused */
+
+/* One DER TLV at *p (before end): single-byte tags, definite lengths of at
+ * most 4 bytes; *p moves past it.  -1 when it does not fit. */
+static int md_der_next(const unsigned char **p, const unsigned char *end, unsigned *tag, const unsigned char **val,
+                       size_t *len)
+{
+	const unsigned char *q = *p;
+	if (end - q < 2 || (q[0] & 0x1f) == 0x1f)
+		return -1;
+	*tag = *q++;
+	size_t n = *q++;
+	if (n & 0x80) {
+		size_t k = n & 0x7f;
+		if (k == 0 || k > 4 || (size_t)(end - q) < k)
+			return -1;
+		for (n = 0; k--;)
+			n = n << 8 | *q++;
+	}
+	if (n > (size_t)(end - q))
+		return -1;
+	*val = q;
+	*len = n;
+	*p = q + n;
+	return 0;
+}
+
+/* The next TLV must have tag t. */
+static int md_der_want(const unsigned char **p, const unsigned char *end, unsigned t, const unsigned char **val,
+                       size_t *len)
+{
+	unsigned tag;
+	return md_der_next(p, end, &tag, val, len) < 0 || tag != t ? -1 : 0;
+}
+
+/* cb(ctx, tag, value, len) for each dNSName (tag 0x82) and iPAddress (0x87,
+ * 4 or 16 bytes) of a certificate's subjectAltName; 0 (also without one),
+ * or -1 when the certificate is malformed on the way there. */
+static int md_x509_san(const unsigned char *der, size_t len, void (*cb)(void *, unsigned, const unsigned char *, size_t),
+                       void *ctx)
+{
+	const unsigned char *p = der, *end = der + len, *v;
+	size_t n;
+	unsigned tag;
+	/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { ..., [3] extensions }, ... } */
+	if (md_der_want(&p, end, 0x30, &v, &n) < 0 || (p = v, end = v + n, md_der_want(&p, end, 0x30, &v, &n) < 0))
+		return md_err("malformed certificate");
+	int seen = 0;
+	for (p = v, end = v + n; p < end;) {
+		if (md_der_next(&p, end, &tag, &v, &n) < 0)
+			return md_err("malformed certificate");
+		if (tag != 0xa3)
+			continue;
+		const unsigned char *xp = v, *xe = v + n;
+		if (md_der_want(&xp, xe, 0x30, &v, &n) < 0 || xp != xe)
+			return md_err("malformed certificate extensions");
+		/* Extension ::= SEQUENCE { extnID OID, critical BOOLEAN OPTIONAL, extnValue OCTET STRING } */
+		for (xp = v, xe = v + n; xp < xe;) {
+			const unsigned char *ep, *ee;
+			if (md_der_want(&xp, xe, 0x30, &ep, &n) < 0 || (ee = ep + n, md_der_want(&ep, ee, 0x06, &v, &n) < 0))
+				return md_err("malformed certificate extension");
+			if (n != 3 || memcmp(v, "\x55\x1d\x11", 3) != 0) /* 2.5.29.17 */
+				continue;
+			if (seen++)
+				return md_err("certificate has two subjectAltName extensions");
+			if (md_der_next(&ep, ee, &tag, &v, &n) < 0 || (tag == 0x01 && md_der_next(&ep, ee, &tag, &v, &n) < 0) ||
+			    tag != 0x04 || ep != ee)
+				return md_err("malformed subjectAltName extension");
+			/* GeneralNames ::= SEQUENCE OF GeneralName (tagged choices) */
+			const unsigned char *gp = v, *ge = v + n;
+			if (md_der_want(&gp, ge, 0x30, &v, &n) < 0 || gp != ge)
+				return md_err("malformed subjectAltName");
+			for (gp = v, ge = v + n; gp < ge;) {
+				if (md_der_next(&gp, ge, &tag, &v, &n) < 0)
+					return md_err("malformed subjectAltName");
+				if (tag == 0x87 && n != 4 && n != 16)
+					return md_err("subjectAltName has an iPAddress of %zu bytes", n);
+				if (tag == 0x82 || tag == 0x87)
+					cb(ctx, tag, v, n);
+			}
+		}
+	}
+	return 0;
+}
+
+/* What a subjectAltName names, and whether it names one address. */
+struct md_san_names {
+	const unsigned char *ip; /* the address wanted (4 or 16 bytes), or NULL */
+	size_t iplen;
+	int found;
+	unsigned n;
+	char list[256]; /* the first names, for the message */
+};
+
+static void md_san_collect(void *ctx, unsigned tag, const unsigned char *v, size_t n)
+{
+	struct md_san_names *s = ctx;
+	char one[80];
+	if (tag == 0x87) {
+		char a[INET6_ADDRSTRLEN];
+		if (s->ip && n == s->iplen && memcmp(v, s->ip, n) == 0)
+			s->found = 1;
+		inet_ntop(n == 4 ? AF_INET : AF_INET6, v, a, sizeof a);
+		snprintf(one, sizeof one, "IP:%s", a);
+	} else {
+		size_t k = 0;
+		for (; k < n && k < 64; k++)
+			one[k] = v[k] > 0x20 && v[k] < 0x7f ? (char)v[k] : '?';
+		snprintf(one + k, sizeof one - k, "%s", k < n ? "..." : "");
+	}
+	size_t l = strlen(s->list);
+	if (s->n++ < 6)
+		snprintf(s->list + l, sizeof s->list - l, "%s%s%s", l ? ", " : "", tag == 0x82 ? "DNS:" : "", one);
+	else if (s->n == 7)
+		snprintf(s->list + l, sizeof s->list - l, ", ...");
+}
+
+/* The X.509 class wrapped around BearSSL's minimal engine. */
+struct md_x509w {
+	const br_x509_class *vtable;
+	br_x509_minimal_context *in;
+	char host[256];      /* as addressed */
+	unsigned char ip[16];
+	size_t iplen;        /* 4 or 16 when host is an IP literal, else 0 */
+	unsigned char *ee;   /* the end-entity certificate's DER */
+	size_t eelen, eemax;
+	int ncert;
+	char why[640];       /* the refusal, said in full */
+};
+
+#define MD_XW(ctx) ((struct md_x509w *)(void *)(ctx))
+#define MD_XIN(w) (&(w)->in->vtable)
+
+static void md_xw_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct md_x509w *w = MD_XW(ctx);
+	w->ncert = 0;
+	w->why[0] = 0;
+	w->in->vtable->start_chain(MD_XIN(w), server_name);
+}
+
+static void md_xw_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct md_x509w *w = MD_XW(ctx);
+	if (w->ncert == 0) {
+		free(w->ee);
+		w->ee = length <= MD_X509_MAX_EE ? md_alloc(length) : NULL;
+		w->eemax = w->ee ? length : 0;
+		w->eelen = 0;
+	}
+	w->in->vtable->start_cert(MD_XIN(w), length);
+}
+
+static void md_xw_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	struct md_x509w *w = MD_XW(ctx);
+	if (w->ncert == 0 && w->ee) {
+		size_t k = len < w->eemax - w->eelen ? len : w->eemax - w->eelen;
+		memcpy(w->ee + w->eelen, buf, k);
+		w->eelen += k;
+	}
+	w->in->vtable->append(MD_XIN(w), buf, len);
+}
+
+static void md_xw_end_cert(const br_x509_class **ctx)
+{
+	struct md_x509w *w = MD_XW(ctx);
+	w->ncert++;
+	w->in->vtable->end_cert(MD_XIN(w));
+}
+
+/* The minimal engine's verdict first; then, for an IP literal, the address
+ * among the iPAddress entries.  A name refusal gets its explanation. */
+static unsigned md_xw_end_chain(const br_x509_class **ctx)
+{
+	struct md_x509w *w = MD_XW(ctx);
+	unsigned err = w->in->vtable->end_chain(MD_XIN(w));
+	if ((err != 0 && err != BR_ERR_X509_BAD_SERVER_NAME) || (err == 0 && !w->iplen))
+		return err;
+	struct md_san_names s = {.ip = w->iplen ? w->ip : NULL, .iplen = w->iplen};
+	const char *what = w->iplen ? "IP address" : "host name";
+	int rd = !w->ee || w->eelen != w->eemax || w->ncert == 0 ? md_err("larger than %u bytes", MD_X509_MAX_EE)
+	                                                         : md_x509_san(w->ee, w->eelen, md_san_collect, &s);
+	if (rd == 0 && s.found && err == 0)
+		return 0;
+	if (rd < 0 && w->iplen) /* (a DNS name keeps BearSSL's own words) */
+		snprintf(w->why, sizeof w->why, "certificate is not valid for %s %s (%.200s)", what, w->host, md_errmsg);
+	else if (rd == 0)
+		snprintf(w->why, sizeof w->why, "certificate is not valid for %s %s (it names%s%s)", what, w->host,
+		         s.n ? ": " : " no DNS name or IP address", s.list);
+	return BR_ERR_X509_BAD_SERVER_NAME;
+}
+
+static const br_x509_pkey *md_xw_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	const struct md_x509w *w = (const void *)ctx;
+	return w->why[0] ? NULL : w->in->vtable->get_pkey((const br_x509_class *const *)MD_XIN(w), usages);
+}
+
+static const br_x509_class md_x509w_vtable = {
+	sizeof(struct md_x509w), md_xw_start_chain, md_xw_start_cert, md_xw_append,
+	md_xw_end_cert,          md_xw_end_chain,   md_xw_get_pkey,
+};
+
+/* Set up w around the minimal engine xc for a server addressed as host. */
+static void md_xw_init(struct md_x509w *w, br_x509_minimal_context *xc, const char *host)
+{
+	memset(w, 0, sizeof *w);
+	w->vtable = &md_x509w_vtable;
+	w->in = xc;
+	snprintf(w->host, sizeof w->host, "%s", host);
+	if (inet_pton(AF_INET, host, w->ip) == 1)
+		w->iplen = 4;
+	else if (inet_pton(AF_INET6, host, w->ip) == 1)
+		w->iplen = 16;
+}
+
 /* ---- connections ---- */
 
 struct md_conn {
@@ -7166,6 +7421,7 @@ struct md_conn {
 	int tls;
 	br_ssl_client_context *sc;
 	br_x509_minimal_context *xc;
+	struct md_x509w *xw;
 	br_sslio_context io;
 	unsigned char *iobuf;
 	unsigned char rbuf[16384];
@@ -7272,9 +7528,13 @@ static void md_conn_close(struct md_conn *c)
 	}
 	free(c->sc);
 	free(c->xc);
+	if (c->xw)
+		free(c->xw->ee);
+	free(c->xw);
 	free(c->iobuf);
 	c->sc = NULL;
 	c->xc = NULL;
+	c->xw = NULL;
 	c->iobuf = NULL;
 	c->fd = -1;
 	c->rpos = c->rlen = 0;
@@ -7283,7 +7543,11 @@ static void md_conn_close(struct md_conn *c)
 static const char *md_tls_error(struct md_conn *c)
 {
 	int e = c->sc ? br_ssl_engine_last_error(&c->sc->eng) : 0;
-	static char buf[64];
+	static char buf[sizeof c->xw->why];
+	if (e == BR_ERR_X509_BAD_SERVER_NAME && c->xw && c->xw->why[0]) {
+		snprintf(buf, sizeof buf, "%s", c->xw->why); /* outlives md_conn_close */
+		return buf;
+	}
 	switch (e) {
 	case BR_ERR_X509_NOT_TRUSTED: return "certificate signed by unknown authority";
 	case BR_ERR_X509_BAD_SERVER_NAME: return "certificate is not valid for this host name";
@@ -7457,7 +7721,8 @@ static int md_conn_open(struct md_conn *c, const struct md_url *u, struct md_tls
 	if (via && c->tls) {
 		/* CONNECT tunnel, then TLS inside it */
 		char req[700];
-		int n = snprintf(req, sizeof req, "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n", u->host, u->port, u->host, u->port);
+		int n = snprintf(req, sizeof req, "CONNECT " MD_HOST_FMT ":%d HTTP/1.1\r\nHost: " MD_HOST_FMT ":%d\r\n\r\n",
+		                 MD_HOST_ARGS(u->host), u->port, MD_HOST_ARGS(u->host), u->port);
 		int save = c->tls;
 		c->tls = 0;
 		struct md_http_resp r;
@@ -7482,6 +7747,9 @@ static int md_conn_open(struct md_conn *c, const struct md_url *u, struct md_tls
 	c->xc = md_alloc(sizeof *c->xc);
 	c->iobuf = md_alloc(BR_SSL_BUFSIZE_BIDI);
 	br_ssl_client_init_full(c->sc, c->xc, tls->ta, tls->nta);
+	c->xw = md_alloc(sizeof *c->xw);
+	md_xw_init(c->xw, c->xc, u->host);
+	br_ssl_engine_set_x509(&c->sc->eng, &c->xw->vtable);
 	/* With AES instructions, AES-GCM first: a Go server (the registry)
 	 * picks ChaCha20 when a client lists it first, at twice the CPU here.
 	 * Without them (ARM, MIPS), BearSSL's order stands. */
@@ -7511,7 +7779,9 @@ static int md_conn_open(struct md_conn *c, const struct md_url *u, struct md_tls
 			                            br_ecdsa_sign_asn1_get_default());
 	}
 	br_ssl_engine_set_buffer(&c->sc->eng, c->iobuf, BR_SSL_BUFSIZE_BIDI, 1);
-	if (!br_ssl_client_reset(c->sc, u->host, 0)) {
+	/* an IP literal: no SNI (RFC 6066), and no DNS name check; md_x509w
+	 * checks the address */
+	if (!br_ssl_client_reset(c->sc, c->xw->iplen ? NULL : u->host, 0)) {
 		md_conn_close(c);
 		return md_err("TLS setup for %s failed", u->host);
 	}
@@ -7524,7 +7794,8 @@ static int md_conn_open(struct md_conn *c, const struct md_url *u, struct md_tls
 		const char *why = md_tls_error(c);
 		md_conn_close(c);
 		errno = 0;
-		return md_err("TLS handshake with %s:%d failed: %s%s", u->host, u->port, why, e == BR_ERR_IO ? "" : "");
+		return md_err("TLS handshake with " MD_HOST_FMT ":%d failed: %s%s", MD_HOST_ARGS(u->host), u->port, why,
+		              e == BR_ERR_IO ? "" : "");
 	}
 	return 0;
 }
@@ -7535,7 +7806,8 @@ static int md_http_send(struct md_conn *c, const char *method, const struct md_u
 {
 	struct md_sb q = {0};
 	if (c->proxied)
-		md_sb_printf(&q, "%s %s://%s:%d%s HTTP/1.1\r\n", method, u->scheme, u->host, u->port, u->path);
+		md_sb_printf(&q, "%s %s://" MD_HOST_FMT ":%d%s HTTP/1.1\r\n", method, u->scheme, MD_HOST_ARGS(u->host), u->port,
+		             u->path);
 	else
 		md_sb_printf(&q, "%s %s HTTP/1.1\r\n", method, u->path);
 	int defport = u->port == (strcmp(u->scheme, "https") == 0 ? 443 : 80);
@@ -7556,7 +7828,11 @@ static int md_http_send(struct md_conn *c, const char *method, const struct md_u
 		return -1;
 	if (!r)
 		return 0;
-	return md_http_read_head(c, r);
+	if (md_http_read_head(c, r) < 0)
+		return -1;
+	if (strcmp(method, "HEAD") == 0)
+		r->done = 1; /* its Content-Length is the GET's: no body follows */
+	return 0;
 }
 
 /* Read body bytes (content-length, chunked, or up to EOF); 0 when done. */
@@ -8149,8 +8425,8 @@ static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char 
 struct md_progress {
 	int tty, quiet;
 	size_t n;
-	char ids[64][13];
-	char status[64][96];
+	char ids[MD_IMAGE_MAX_LAYERS][13];
+	char status[MD_IMAGE_MAX_LAYERS][96];
 };
 
 static void md_progress_draw(struct md_progress *p, size_t i, const char *fmt, ...) MD_PRINTF(3, 4);
@@ -8496,9 +8772,14 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 				pick = d;
 			}
 		}
+		if (depth >= MD_OCI_MAX_NEST) {
+			md_errk(MD_EK_NOTSUP, "image index of %s nested more than %d deep", fam, MD_OCI_MAX_NEST);
+			md_sb_free(&plats);
+			goto out;
+		}
 		char want[96];
 		md_platform_str(&md_want, want, sizeof want);
-		if (!pick || depth > 3) {
+		if (!pick) {
 			md_err("no matching manifest for %s in the manifest list entries of %s (it has: %s)", want, fam,
 			       plats.len ? md_sb_str(&plats) : "none");
 			md_sb_free(&plats);
@@ -8521,7 +8802,7 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 		goto out;
 	}
 	const char *cd = md_json_gets(cdesc, "digest");
-	if (md_digest_check(cd, "config descriptor") < 0)
+	if (md_digest_check(cd, "config descriptor") < 0 || md_image_layer_limit(fam, layers->n) < 0)
 		goto out;
 	/* the config */
 	{
@@ -8561,7 +8842,7 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 		}
 	}
 	struct md_json *diffs = md_json_get(md_json_get(cfgj, "rootfs"), "diff_ids");
-	if (!md_json_is(diffs, MD_J_ARR) || diffs->n != layers->n || layers->n > 64) {
+	if (!md_json_is(diffs, MD_J_ARR) || diffs->n != layers->n) {
 		md_err("image config %s lists %zu layers, the manifest %zu", cd, diffs ? diffs->n : 0, layers->n);
 		goto out;
 	}
@@ -8776,7 +9057,7 @@ static int md_reg_upload(struct md_reg *rg, const char *digest, uint64_t size, s
 				}
 				got += (size_t)k;
 			}
-			snprintf(url, sizeof url, "%s://%s:%d%s", loc.scheme, loc.host, loc.port, loc.path);
+			snprintf(url, sizeof url, "%s://" MD_HOST_FMT ":%d%s", loc.scheme, MD_HOST_ARGS(loc.host), loc.port, loc.path);
 			struct md_strv h = {0};
 			char cr[96];
 			snprintf(cr, sizeof cr, "Content-Range: %llu-%llu", (unsigned long long)off, (unsigned long long)(off + got - 1));
@@ -8802,12 +9083,12 @@ static int md_reg_upload(struct md_reg *rg, const char *digest, uint64_t size, s
 			off += got;
 		}
 		free(cbuf);
-		snprintf(url, sizeof url, "%s://%s:%d%s%cdigest=%s", loc.scheme, loc.host, loc.port, loc.path,
+		snprintf(url, sizeof url, "%s://" MD_HOST_FMT ":%d%s%cdigest=%s", loc.scheme, MD_HOST_ARGS(loc.host), loc.port, loc.path,
 		         strchr(loc.path, '?') ? '&' : '?', digest);
 		if (md_reg_req(rg, "PUT", url, NULL, "", 0, &resp, &c, &tmp) < 0)
 			return -1;
 	} else {
-		snprintf(url, sizeof url, "%s://%s:%d%s%cdigest=%s", loc.scheme, loc.host, loc.port, loc.path,
+		snprintf(url, sizeof url, "%s://" MD_HOST_FMT ":%d%s%cdigest=%s", loc.scheme, MD_HOST_ARGS(loc.host), loc.port, loc.path,
 		         strchr(loc.path, '?') ? '&' : '?', digest);
 		/* the body streams after the head: send the head ourselves */
 		struct md_url pu;
@@ -14661,6 +14942,16 @@ static int md_child_volumes(struct md_spec *sp, int rootfd, const char *rootfs)
 	return 0;
 }
 
+/* Into the directory sp->lower's entries are relative to: ROOT, or a user
+ * namespace range's copies. */
+static int md_lower_chdir(const struct md_spec *sp)
+{
+	char *d = sp->userns ? md_sp("userns/%u-%u", sp->uid_base, sp->uid_count) : md_strdup(md_st.root);
+	int r = chdir(d) < 0 ? md_errno("chdir %s", d) : 0;
+	free(d);
+	return r;
+}
+
 /* Mount the container's root filesystem at sp->rootfs: the overlay of the
  * image's layers and the container's upper layer, or a fallback. */
 static int md_rootfs_mount(struct md_spec *sp)
@@ -14685,12 +14976,14 @@ static int md_rootfs_mount(struct md_spec *sp)
 			if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
 				return md_errno("mkdir %s", upper);
 		}
-		if (chdir(md_st.root) < 0)
-			return md_errno("chdir %s", md_st.root);
+		if (md_lower_chdir(sp) < 0)
+			return -1;
 		char *opts = md_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", sp->lower, upper, work);
 		if (strlen(opts) >= 4096) {
+			size_t n = strlen(opts);
 			free(opts);
-			return md_err("the image has too many layers for one overlay mount");
+			return md_err("the overlay mount of the image's layers needs %zu bytes of options, more than a page "
+			              "(4096): a shorter store path leaves more room", n);
 		}
 		int r = md_mount("overlay", rootfs, "overlay", 0, opts);
 		free(opts);
@@ -15806,7 +16099,8 @@ static int md_copy_shift(int sfd, int dfd, uint32_t base, uint32_t count)
 }
 
 /* The shifted copy of a layer for a range, made if missing; returns its
- * lowerdir entry relative to ROOT. */
+ * lowerdir entry relative to ROOT/userns/BASE-COUNT (md_lower_chdir), as
+ * short as ROOT/l/'s. */
 static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 {
 	char *rel = md_asprintf("userns/%u-%u", base, count);
@@ -15851,7 +16145,7 @@ static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 	char cur[256];
 	ssize_t n = readlink(link, cur, sizeof cur - 1);
 	if (n > 0 && (cur[n] = 0, strcmp(cur, want) != 0)) {
-		out = md_asprintf("%s/%s/diff", rel, chain + 7);
+		out = md_asprintf("%s/diff", chain + 7);
 	} else {
 		if (n <= 0) {
 			char *tmp = md_asprintf("%s.tmp-%d", link, (int)getpid());
@@ -15860,7 +16154,7 @@ static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 				unlink(tmp);
 			free(tmp);
 		}
-		out = md_asprintf("%s/l/%.12s", rel, chain + 7);
+		out = md_asprintf("l/%.12s", chain + 7);
 	}
 out:
 	free(rel);
@@ -19444,8 +19738,8 @@ static int md_ctr_enter_fs(struct md_ctr *c, int writable)
 	if (sp.fallback && strcmp(sp.fallback, "copy") == 0) {
 		r = md_bind(sp.copydir, mnt, !writable, 0);
 	} else {
-		if (chdir(md_st.root) < 0)
-			return md_errno("chdir %s", md_st.root);
+		if (md_lower_chdir(&sp) < 0)
+			return -1;
 		char *opts = writable && !sp.fallback
 		                 ? md_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", sp.lower, sp.upper, sp.work)
 		                 : md_asprintf("lowerdir=%s:%s", sp.upper, sp.lower);

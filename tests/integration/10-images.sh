@@ -530,6 +530,38 @@ test_load_nested_index() {
     assert_eq "$(md_ok inspect -f '{{.Id}}' test/child:latest)" "$CHILD_ID"
 }
 
+# The image limits, at load: more layers than a container's one overlay
+# mount holds (200) are refused with the image's name and the limit,
+# leaving nothing behind, from a docker-archive and from an OCI archive;
+# 200 layers load.
+test_load_layer_limit() {
+    "$PY" "$MD_TOOLS/mklayers.py" docker "$T/d201.tar" 201 --tag many:201
+    "$PY" "$MD_TOOLS/mklayers.py" oci "$T/o201.tar" 201 --tag many:o201
+    "$PY" "$MD_TOOLS/mklayers.py" oci "$T/o200.tar" 200 --tag many:o200
+    md_fail 1 load -i "$T/d201.tar"
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "image many:201 has 201 layers; minidock supports at most 200"
+    store_clean
+    md_fail 1 load -i "$T/o201.tar"
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "image many:o201 has 201 layers; minidock supports at most 200"
+    store_clean
+    assert_eq "$(md_ok load -i "$T/o200.tar")" "Loaded image: many:o200"
+    assert_eq "$(md_ok inspect -f '{{json .RootFS.Layers}}' many:o200 | jq length)" 200 "layers of many:o200"
+    md_ok system check >/dev/null
+}
+
+# Image indexes nested 8 deep load; 9 deep are refused as such.
+test_load_nested_index_limit() {
+    "$PY" "$MD_TOOLS/mklayers.py" oci "$T/n8.tar" 2 --tag nest:8 --nest 8
+    "$PY" "$MD_TOOLS/mklayers.py" oci "$T/n9.tar" 2 --tag nest:9 --nest 9
+    md_fail 1 load -i "$T/n9.tar"
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "image index of nest:9 nested more than 8 deep"
+    store_clean
+    assert_eq "$(md_ok load -i "$T/n8.tar")" "Loaded image: nest:8"
+}
+
 test_system_check() {
     require_root
     fixtures

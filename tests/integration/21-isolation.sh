@@ -328,6 +328,26 @@ test_isolation_userns_exec() {
     assert_clean
 }
 
+# An image at the layer limit (200, MD_IMAGE_MAX_LAYERS) runs: its layers
+# fit the one page of the overlay mount's options, also with --userns=remap
+# (whose shifted copies are listed as briefly), and cp reaches a stopped
+# remapped container's overlay.
+# timeout: 300
+test_isolation_userns_many_layers() {
+    _userns_setup
+    fixtures
+    "$PY" "$MD_TOOLS/mklayers.py" docker "$T/many.tar" 200 --base "$FIX/busybox-rootfs.tar" --tag many:200
+    md_ok load -i "$T/many.tar" >/dev/null
+    assert_eq "$(md_ok run --rm --network none many:200 cat /l1 /l199)" $'1\n199' "files of the first and last layers"
+    out=$(md_ok run --rm --network none --userns=remap many:200 sh -c 'cat /l199; stat -c %u /l199')
+    assert_eq "$out" $'199\n0' "the last layer's file and its owner, remapped"
+    id=$(md_ok create --network none --userns=remap many:200 true)
+    md_ok cp "$id:/l198" "$T/l198" >/dev/null
+    assert_eq "$(cat "$T/l198")" 198 "copied from a stopped remapped container"
+    md_ok rm "$id" >/dev/null
+    assert_clean
+}
+
 test_isolation_etc_files() {
     ctr_setup
     bb_image

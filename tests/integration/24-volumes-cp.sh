@@ -3,7 +3,7 @@
 # --mount, ro and rw), named and anonymous volumes and the volume commands,
 # cp in both directions, export (and import of the export), the root
 # filesystem when the data root is on overlayfs (the fallbacks), and an
-# image of 150 layers.
+# image of 150 layers (and of 200 under a long store path).
 
 test_bind_mounts() {
     ctr_setup
@@ -372,3 +372,22 @@ PYEOF
     assert_eq "$(md_ok run --rm --network none many:150 sh -c 'echo w >/layers/3 && cat /layers/3')" w
     assert_clean
 }
+
+# The same page limit met through a long store path: 200 layers (the most
+# an image may have) with a store path of over 450 bytes do not fit one
+# overlay mount's options; run says so (and how much it needed), rather
+# than losing the container's report in a broken pipe.
+test_many_layers_long_store_path() {
+    ctr_setup
+    fixtures
+    d=$(printf '%0120d' 0)
+    export MINIDOCK_ROOT=$T/$d/$d/$d/$d/root
+    mkdir -p "$MINIDOCK_ROOT"
+    "$PY" "$MD_TOOLS/mklayers.py" docker "$T/many.tar" 200 --base "$FIX/busybox-rootfs.tar" --tag many:200
+    md_ok load -i "$T/many.tar" >/dev/null
+    md_fail 125 run --rm --network none many:200 true
+    assert_one_line_error
+    assert_match "$(md_stderr)" "needs 4[0-9]{3} bytes of options, more than a page \(4096\): a shorter store path"
+    assert_clean
+}
+
