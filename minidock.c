@@ -371,6 +371,29 @@ static void md_err_clear(void)
 	md_error.msg[0] = 0;
 }
 
+/*
+ * What a long operation (pull, push) says while it works: a line about an
+ * item (a layer's short ID) or, with id NULL, about the whole, and while
+ * data moves, bytes done of total (else 0 of 0).  The engine says it; the
+ * front ends show it: the CLI prints lines or redraws bars, the API sends
+ * Docker's JSON progress messages.  A NULL report says nothing.
+ */
+struct md_report {
+	void (*fn)(struct md_report *r, const char *id, const char *status, uint64_t done, uint64_t total);
+};
+
+static MD_UNUSED MD_PRINTF(5, 6) void md_reportf(struct md_report *r, const char *id, uint64_t done, uint64_t total, const char *fmt, ...)
+{
+	if (!r)
+		return;
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	r->fn(r, id, line, done, total);
+}
+
 static MD_UNUSED MD_PRINTF(1, 2) void md_warn(const char *fmt, ...)
 {
 	va_list ap;
@@ -8421,57 +8444,6 @@ static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char 
 	return j;
 }
 
-/* Per-layer progress: bars on a terminal, plain lines otherwise. */
-struct md_progress {
-	int tty, quiet;
-	size_t n;
-	char ids[MD_IMAGE_MAX_LAYERS][13];
-	char status[MD_IMAGE_MAX_LAYERS][96];
-};
-
-static void md_progress_draw(struct md_progress *p, size_t i, const char *fmt, ...) MD_PRINTF(3, 4);
-static void md_progress_draw(struct md_progress *p, size_t i, const char *fmt, ...)
-{
-	if (p->quiet || i >= p->n)
-		return;
-	char line[96];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (!p->tty) {
-		/* plain: only changes of phase, not every byte */
-		if (strncmp(p->status[i], line, 11) != 0)
-			printf("%s: %s\n", p->ids[i], line);
-		snprintf(p->status[i], sizeof p->status[i], "%s", line);
-		fflush(stdout);
-		return;
-	}
-	snprintf(p->status[i], sizeof p->status[i], "%s", line);
-	size_t up = p->n - i;
-	printf("\033[%zuA\r\033[2K%s: %s\033[%zuB\r", up, p->ids[i], line, up);
-	fflush(stdout);
-}
-
-static void md_progress_bar(struct md_progress *p, size_t i, const char *verb, uint64_t done, uint64_t total)
-{
-	char a[16], b[16], bar[52];
-	md_human_size(a, sizeof a, (double)done);
-	md_human_size(b, sizeof b, (double)total);
-	int w = total ? (int)(done * 50 / total) : 0;
-	if (w > 50)
-		w = 50;
-	memset(bar, ' ', 50);
-	memset(bar, '=', (size_t)w);
-	if (w < 50)
-		bar[w] = '>';
-	bar[50] = 0;
-	if (p->tty)
-		md_progress_draw(p, i, "%s [%s] %s/%s", verb, bar, a, b);
-	else
-		md_progress_draw(p, i, "%s", verb);
-}
-
 /* A blob read from a partial file first, then from the registry (resumed
  * with Range), teed into the partial file and hashed on the way. */
 struct md_blobsrc {
@@ -8484,8 +8456,8 @@ struct md_blobsrc {
 	uint64_t got, total;
 	br_sha256_context h;
 	char digest[MD_DIGEST_LEN + 1];
-	struct md_progress *pg;
-	size_t pi;
+	struct md_report *rep;
+	const char *id;          /* the layer's short ID, for the report */
 	time_t last;
 	int netfail;             /* the connection failed (not the data) */
 };
@@ -8555,7 +8527,7 @@ static ssize_t md_blobsrc_read(void *ctx, void *buf, size_t n)
 	time_t now = time(NULL);
 	if (now != b->last) {
 		b->last = now;
-		md_progress_bar(b->pg, b->pi, "Downloading", b->got, b->total);
+		md_reportf(b->rep, b->id, b->got, b->total, "Downloading");
 	}
 	return k;
 }
@@ -8578,7 +8550,7 @@ static int md_pull_keep(const char *chain, int keep)
 /* Find or make the layer for chain: already in the store, or downloaded,
  * verified and unpacked into layers/ (pinned until the image commits). */
 static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json *desc, const char *diff, const char *chain,
-                         const char *parent, struct md_member *m, struct md_progress *pg, size_t pi)
+                         const char *parent, struct md_member *m, struct md_report *rep, const char *sid)
 {
 	const char *dg = md_json_gets(desc, "digest");
 	long long size = md_json_geti(desc, "size", -1);
@@ -8612,7 +8584,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 		m->ldir = ldir;
 		m->moved = 1;
 		free(meta);
-		md_progress_draw(pg, pi, "Already exists");
+		md_reportf(rep, sid, 0, 0, "Already exists");
 		return 0;
 	}
 	free(meta);
@@ -8624,8 +8596,8 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 	struct md_blobsrc b;
 	memset(&b, 0, sizeof b);
 	b.rg = rg;
-	b.pg = pg;
-	b.pi = pi;
+	b.rep = rep;
+	b.id = sid;
 	b.total = size > 0 ? (uint64_t)size : 0;
 	snprintf(b.digest, sizeof b.digest, "%s", dg);
 	b.partfd = open(pp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -8649,7 +8621,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 		b.replayed = b.got = 0;
 		lseek(b.partfd, 0, SEEK_SET);
 		if (b.have)
-			md_progress_draw(pg, pi, "Resuming at %llu bytes", (unsigned long long)b.have);
+			md_reportf(rep, sid, 0, 0, "Resuming at %llu bytes", (unsigned long long)b.have);
 		free(m->ldir);
 		m->ldir = md_sess_path(sess, "L");
 		r = md_layer_unpack((struct md_src){md_blobsrc_read, &b}, m->ldir, &m->li);
@@ -8683,7 +8655,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 		r = md_err("layer %s has DiffID %s, the image config expects %s", dg, m->li.diff_id, diff);
 		goto out;
 	}
-	md_progress_draw(pg, pi, "Extracting done");
+	md_reportf(rep, sid, 0, 0, "Extracting done");
 	/* The layer is whole and verified: the compressed copy kept for a
 	 * resume is emptied now, so the sync below does not write it to flash
 	 * only for it to be deleted (power lost before the rename costs this
@@ -8713,7 +8685,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 		m->ldir = md_strdup(ldir);
 		m->moved = 1;
 		unlink(pp);
-		md_progress_draw(pg, pi, "Pull complete");
+		md_reportf(rep, sid, 0, 0, "Pull complete");
 	}
 out:
 	if (b.partfd >= 0)
@@ -8724,39 +8696,16 @@ out:
 }
 
 /* Pull ref; prints progress unless quiet; id gets the image ID. */
-static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
+/* From an index (or an index of indexes, at most MD_OCI_MAX_NEST deep),
+ * this machine's platform (md_want), attestations skipped: *man becomes
+ * that image manifest, dg its digest. */
+static int md_pull_pick(struct md_reg *rg, const char *fam, struct md_json **man, char dg[MD_DIGEST_LEN + 1])
 {
-	struct md_ref ref;
-	if (md_ref_parse(refstr, &ref) < 0)
-		return -1;
-	char fam[800];
-	md_ref_familiar(&ref, fam, sizeof fam);
-	struct md_reg rg;
-	if (md_reg_open(&rg, &ref, "pull") < 0) {
-		md_reg_close(&rg);
-		return -1;
-	}
-	if (!md_want.os[0])
-		md_platform_host(&md_want);
-	struct md_load L;
-	memset(&L, 0, sizeof L);
-	struct md_json *man = NULL, *cfgj = NULL;
-	char top[MD_DIGEST_LEN + 1], dg[MD_DIGEST_LEN + 1];
-	char *cfgraw = NULL;
-	int r = -1;
-	man = md_reg_manifest(&rg, ref.digest[0] ? ref.digest : ref.tag[0] ? ref.tag : "latest", top, NULL, NULL);
-	if (!man)
-		goto out;
-	/* after the manifest came: a failed pull is one line, as Docker's */
-	if (!quiet)
-		printf("%s: Pulling from %s\n", ref.tag[0] ? ref.tag : ref.digest[0] ? ref.digest : "latest", ref.path);
-	snprintf(dg, sizeof dg, "%s", top);
-	for (int depth = 0; md_json_get(man, "manifests"); depth++) {
-		/* an index: this machine's platform, attestations skipped */
+	for (int depth = 0; md_json_get(*man, "manifests"); depth++) {
 		const struct md_json *pick = NULL;
 		int best = -1;
 		struct md_sb plats = {0};
-		for (struct md_json *d = md_json_get(man, "manifests")->child; d; d = d->next) {
+		for (struct md_json *d = md_json_get(*man, "manifests")->child; d; d = d->next) {
 			if (md_streq(md_json_gets(md_json_get(d, "annotations"), "vnd.docker.reference.type"), "attestation-manifest"))
 				continue;
 			struct md_json *p = md_json_get(d, "platform");
@@ -8772,143 +8721,183 @@ static int md_pull(const char *refstr, int quiet, char id[MD_DIGEST_LEN + 1])
 				pick = d;
 			}
 		}
-		if (depth >= MD_OCI_MAX_NEST) {
-			md_errk(MD_EK_NOTSUP, "image index of %s nested more than %d deep", fam, MD_OCI_MAX_NEST);
-			md_sb_free(&plats);
-			goto out;
-		}
 		char want[96];
 		md_platform_str(&md_want, want, sizeof want);
-		if (!pick) {
-			md_err("no matching manifest for %s in the manifest list entries of %s (it has: %s)", want, fam,
-			       plats.len ? md_sb_str(&plats) : "none");
-			md_sb_free(&plats);
-			goto out;
-		}
+		int r = 0;
+		if (depth >= MD_OCI_MAX_NEST)
+			r = md_errk(MD_EK_NOTSUP, "image index of %s nested more than %d deep", fam, MD_OCI_MAX_NEST);
+		else if (!pick)
+			r = md_errk(MD_EK_NOTFOUND, "no matching manifest for %s in the manifest list entries of %s (it has: %s)", want, fam,
+			            plats.len ? md_sb_str(&plats) : "none");
 		md_sb_free(&plats);
-		const char *pd = md_json_gets(pick, "digest");
-		if (md_digest_check(pd, "manifest list entry") < 0)
-			goto out;
+		const char *pd = r == 0 ? md_json_gets(pick, "digest") : NULL;
+		if (r < 0 || md_digest_check(pd, "manifest list entry") < 0)
+			return -1;
 		char pdc[MD_DIGEST_LEN + 1];
 		snprintf(pdc, sizeof pdc, "%s", pd);
-		md_json_free(man);
-		man = md_reg_manifest(&rg, pdc, dg, NULL, NULL);
-		if (!man)
-			goto out;
+		md_json_free(*man);
+		if (!(*man = md_reg_manifest(rg, pdc, dg, NULL, NULL)))
+			return -1;
 	}
-	struct md_json *cdesc = md_json_get(man, "config"), *layers = md_json_get(man, "layers");
-	if (!md_json_is(cdesc, MD_J_OBJ) || !md_json_is(layers, MD_J_ARR)) {
-		md_err("manifest %s of %s is not an image manifest", dg, fam);
-		goto out;
+	return 0;
+}
+
+/* The image config blob cd, checked against its digest; its text in *raw,
+ * parsed in *cfgj. */
+static int md_pull_config(struct md_reg *rg, const char *cd, char **raw, struct md_json **cfgj)
+{
+	char path[800];
+	snprintf(path, sizeof path, "/v2/%s/blobs/%s", rg->repo, cd);
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	if (md_reg_req(rg, "GET", path, NULL, NULL, -1, &resp, &c, &tmp) < 0)
+		return -1;
+	size_t clen = 0;
+	if (resp.status != 200) {
+		char msg[300];
+		int st = resp.status;
+		md_reg_errbody(c, &resp, msg, sizeof msg);
+		md_reg_done(rg, c, &resp, 0);
+		return md_err("config %s: HTTP %d: %s", cd, st, msg);
 	}
-	const char *cd = md_json_gets(cdesc, "digest");
-	if (md_digest_check(cd, "config descriptor") < 0 || md_image_layer_limit(fam, layers->n) < 0)
-		goto out;
-	/* the config */
-	{
-		char path[800];
-		snprintf(path, sizeof path, "/v2/%s/blobs/%s", rg.repo, cd);
-		struct md_http_resp resp;
-		struct md_conn *c, tmp;
-		if (md_reg_req(&rg, "GET", path, NULL, NULL, -1, &resp, &c, &tmp) < 0)
-			goto out;
-		size_t clen = 0;
-		if (resp.status != 200) {
-			char msg[300];
-			int st = resp.status;
-			md_reg_errbody(c, &resp, msg, sizeof msg);
-			md_reg_done(&rg, c, &resp, 0);
-			md_err("config %s: HTTP %d: %s", cd, st, msg);
-			goto out;
-		}
-		cfgraw = md_http_slurp(c, &resp, MD_JSON_MAX_DOC, &clen);
-		md_reg_done(&rg, c, &resp, cfgraw != NULL);
-		if (!cfgraw)
-			goto out;
-		char got[MD_DIGEST_LEN + 1];
-		md_sha256_buf(cfgraw, clen, got);
-		if (strcmp(got, cd) != 0) {
-			md_err("image config %s is corrupt: its content has digest %s", cd, got);
-			goto out;
-		}
-		if (strlen(cfgraw) != clen) {
-			md_err("image config %s contains NUL bytes", cd);
-			goto out;
-		}
-		cfgj = md_json_parse(cfgraw, clen);
-		if (!cfgj) {
-			md_err_wrap("image config %s", cd);
-			goto out;
-		}
-	}
-	struct md_json *diffs = md_json_get(md_json_get(cfgj, "rootfs"), "diff_ids");
-	if (!md_json_is(diffs, MD_J_ARR) || diffs->n != layers->n) {
-		md_err("image config %s lists %zu layers, the manifest %zu", cd, diffs ? diffs->n : 0, layers->n);
-		goto out;
-	}
-	if (md_sess_begin(&L.sess) < 0)
-		goto out;
-	struct md_progress pg;
-	memset(&pg, 0, sizeof pg);
-	pg.tty = isatty(1);
-	pg.quiet = quiet;
-	pg.n = layers->n;
+	*raw = md_http_slurp(c, &resp, MD_JSON_MAX_DOC, &clen);
+	md_reg_done(rg, c, &resp, *raw != NULL);
+	if (!*raw)
+		return -1;
+	char got[MD_DIGEST_LEN + 1];
+	md_sha256_buf(*raw, clen, got);
+	if (strcmp(got, cd) != 0)
+		return md_errk(MD_EK_INVALID, "image config %s is corrupt: its content has digest %s", cd, got);
+	if (strlen(*raw) != clen)
+		return md_errk(MD_EK_INVALID, "image config %s contains NUL bytes", cd);
+	if (!(*cfgj = md_json_parse(*raw, clen)))
+		return md_err_wrap("image config %s", cd);
+	return 0;
+}
+
+/* The layers, each unless the store has it, in the session of L. */
+static int md_pull_layers(struct md_reg *rg, struct md_load *L, struct md_json *layers, struct md_json *diffs,
+                          struct md_report *rep)
+{
+	char(*ids)[13] = md_alloc((layers->n + 1) * sizeof *ids);
 	size_t i = 0;
-	for (struct md_json *l = layers->child; l; l = l->next, i++)
-		snprintf(pg.ids[i], sizeof pg.ids[i], "%.12s", md_json_gets(l, "digest") && strlen(md_json_gets(l, "digest")) > 7 ? md_json_gets(l, "digest") + 7 : "?");
-	if (pg.tty && !quiet)
-		for (i = 0; i < pg.n; i++)
-			printf("%s: Waiting\n", pg.ids[i]);
-	L.m = md_alloc((layers->n + 1) * sizeof *L.m);
-	char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
-	i = 0;
 	for (struct md_json *l = layers->child; l; l = l->next, i++) {
+		const char *d = md_json_gets(l, "digest");
+		snprintf(ids[i], sizeof ids[i], "%.12s", d && strlen(d) > 7 ? d + 7 : "?");
+		md_reportf(rep, ids[i], 0, 0, "Waiting");
+	}
+	L->m = md_alloc((layers->n + 1) * sizeof *L->m);
+	char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
+	int r = 0;
+	i = 0;
+	for (struct md_json *l = layers->child; l && r == 0; l = l->next, i++) {
 		const char *diff = md_json_str(md_json_at(diffs, i));
-		if (md_digest_check(diff, "image config diff_id") < 0)
-			goto out;
+		if ((r = md_digest_check(diff, "image config diff_id")) < 0)
+			break;
 		md_chain_id(parent, diff, chain);
-		L.nm++;
-		if (md_pull_layer(&rg, &L.sess, l, diff, chain, *parent ? parent : NULL, &L.m[i], &pg, i) < 0)
-			goto out;
+		L->nm++;
+		r = md_pull_layer(rg, &L->sess, l, diff, chain, *parent ? parent : NULL, &L->m[i], rep, ids[i]);
 		strcpy(parent, chain);
 	}
-	/* commit the image: config, layers (already in place), tag, digest */
-	struct md_loadimg *img = md_load_newimg(&L);
+	free(ids);
+	return r;
+}
+
+/* Commit the pulled image: config, layers (already in place), the tag or
+ * name@digest; then its layers are no longer kept for a resume. */
+static int md_pull_commit(struct md_load *L, struct md_ref *ref, const char *cd, char **cfgraw, const char *top)
+{
+	struct md_loadimg *img = md_load_newimg(L);
 	snprintf(img->id, sizeof img->id, "%s", cd);
-	img->cfgdata = cfgraw;
-	cfgraw = NULL;
-	img->layers = md_alloc((L.nm + 1) * sizeof *img->layers);
-	for (i = 0; i < L.nm; i++)
-		img->layers[img->nlayers++] = &L.m[i];
+	img->cfgdata = *cfgraw;
+	*cfgraw = NULL;
+	img->layers = md_alloc((L->nm + 1) * sizeof *img->layers);
+	for (size_t i = 0; i < L->nm; i++)
+		img->layers[img->nlayers++] = &L->m[i];
 	snprintf(img->manifest, sizeof img->manifest, "%s", top);
-	if (!ref.tag[0] && !ref.digest[0])
-		snprintf(ref.tag, sizeof ref.tag, "latest");
-	if (ref.tag[0]) {
+	if (!ref->tag[0] && !ref->digest[0])
+		snprintf(ref->tag, sizeof ref->tag, "latest");
+	if (ref->tag[0]) {
 		char t[800];
-		md_ref_familiar(&ref, t, sizeof t);
+		md_ref_familiar(ref, t, sizeof t);
 		md_strv_push(&img->tags, t);
 	} else {
 		/* pulled by digest: no tag, the commit records name@digest */
 		char name[600];
-		md_ref_name(&ref, name, sizeof name);
+		md_ref_name(ref, name, sizeof name);
 		img->digname = md_strdup(name);
 	}
-	struct md_json *before = md_index_read();
-	int had = before && md_json_get(md_json_get(before, "images"), cd) != NULL;
-	md_json_free(before);
-	if (md_load_commit(&L, NULL) < 0)
-		goto out;
-	/* its layers are named now: no longer kept for a resume */
-	for (i = 0; i < img->nlayers; i++) {
+	if (md_load_commit(L, NULL) < 0)
+		return -1;
+	char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
+	for (size_t i = 0; i < img->nlayers; i++) {
 		md_chain_id(i ? parent : "", img->layers[i]->li.diff_id, chain);
 		md_pull_keep(chain, 0);
 		strcpy(parent, chain);
 	}
-	snprintf(id, MD_DIGEST_LEN + 1, "%s", cd);
-	if (!quiet)
-		printf("Digest: %s\nStatus: %s for %s\n", top, had ? "Image is up to date" : "Downloaded newer image", fam);
-	else
-		printf("%s\n", fam);
+	return 0;
+}
+
+/* What a pull did: the image's ID, its manifest's digest, its name, and
+ * whether the store had it already. */
+struct md_pulled {
+	char id[MD_DIGEST_LEN + 1], digest[MD_DIGEST_LEN + 1], name[800];
+	int had;
+};
+
+/* Pull an image (for md_want's platform) into the store, saying what it
+ * does through rep. */
+static int md_pull(const char *refstr, struct md_report *rep, struct md_pulled *out)
+{
+	struct md_ref ref;
+	memset(out, 0, sizeof *out);
+	if (md_ref_parse(refstr, &ref) < 0)
+		return -1;
+	char *fam = out->name;
+	md_ref_familiar(&ref, fam, sizeof out->name);
+	struct md_reg rg;
+	if (md_reg_open(&rg, &ref, "pull") < 0) {
+		md_reg_close(&rg);
+		return -1;
+	}
+	if (!md_want.os[0])
+		md_platform_host(&md_want);
+	struct md_load L;
+	memset(&L, 0, sizeof L);
+	struct md_json *man = NULL, *cfgj = NULL;
+	char *top = out->digest, dg[MD_DIGEST_LEN + 1];
+	char *cfgraw = NULL;
+	int r = -1;
+	man = md_reg_manifest(&rg, ref.digest[0] ? ref.digest : ref.tag[0] ? ref.tag : "latest", top, NULL, NULL);
+	if (!man)
+		goto out;
+	/* after the manifest came: a failed pull is one line, as Docker's */
+	md_reportf(rep, NULL, 0, 0, "%s: Pulling from %s", ref.tag[0] ? ref.tag : ref.digest[0] ? ref.digest : "latest", ref.path);
+	snprintf(dg, sizeof dg, "%s", top);
+	if (md_pull_pick(&rg, fam, &man, dg) < 0)
+		goto out;
+	struct md_json *cdesc = md_json_get(man, "config"), *layers = md_json_get(man, "layers");
+	if (!md_json_is(cdesc, MD_J_OBJ) || !md_json_is(layers, MD_J_ARR)) {
+		md_errk(MD_EK_INVALID, "manifest %s of %s is not an image manifest", dg, fam);
+		goto out;
+	}
+	const char *cd = md_json_gets(cdesc, "digest");
+	if (md_digest_check(cd, "config descriptor") < 0 || md_image_layer_limit(fam, layers->n) < 0 ||
+	    md_pull_config(&rg, cd, &cfgraw, &cfgj) < 0)
+		goto out;
+	struct md_json *diffs = md_json_get(md_json_get(cfgj, "rootfs"), "diff_ids");
+	if (!md_json_is(diffs, MD_J_ARR) || diffs->n != layers->n) {
+		md_errk(MD_EK_INVALID, "image config %s lists %zu layers, the manifest %zu", cd, diffs ? diffs->n : 0, layers->n);
+		goto out;
+	}
+	if (md_sess_begin(&L.sess) < 0 || md_pull_layers(&rg, &L, layers, diffs, rep) < 0)
+		goto out;
+	struct md_json *before = md_index_read();
+	out->had = before && md_json_get(md_json_get(before, "images"), cd) != NULL;
+	md_json_free(before);
+	if (md_pull_commit(&L, &ref, cd, &cfgraw, top) < 0)
+		goto out;
+	snprintf(out->id, sizeof out->id, "%s", cd);
 	r = 0;
 out:
 	md_json_free(man);
@@ -9155,21 +9144,148 @@ static ssize_t md_bufsrc_read(void *ctx, void *buf, size_t n)
 }
 
 /* Push a tagged image: layers (gzip, made from the store), config, manifest. */
-static int md_push(const char *refstr, int quiet)
+/* Push one layer (chain, whose DiffID is diff): its gzip digest known from
+ * an earlier push or found by a first pass, then uploaded unless the
+ * registry has it (or mounted from the repository it went to before);
+ * its descriptor is added to mlayers and bmap notes it for the next push. */
+static int md_push_layer(struct md_reg *rg, const char *chain, const char *diff, struct md_json *bmap,
+                         struct md_json *mlayers, struct md_report *rep)
+{
+	struct md_json *known = md_json_get(bmap, diff);
+	char gd[MD_DIGEST_LEN + 1], sid[13];
+	uint64_t gsize;
+	if (known && md_digest_valid(md_json_gets(known, "digest"))) {
+		snprintf(gd, sizeof gd, "%s", md_json_gets(known, "digest"));
+		gsize = (uint64_t)md_json_geti(known, "size", 0);
+	} else {
+		struct md_gzsrc g;
+		char tmpb[65536];
+		ssize_t k;
+		if (md_gzsrc_open(&g, chain) < 0)
+			return -1;
+		while ((k = md_gzsrc_read(&g, tmpb, sizeof tmpb)) > 0)
+			;
+		md_sha_hex(&g.h, gd);
+		gsize = g.n;
+		md_gzsrc_close(&g);
+		if (k < 0)
+			return -1;
+	}
+	snprintf(sid, sizeof sid, "%.12s", gd + 7);
+	int has = md_reg_has_blob(rg, gd);
+	if (has < 0)
+		return -1;
+	if (has) {
+		md_reportf(rep, sid, 0, 0, "Layer already exists");
+	} else {
+		const char *from = known ? md_json_gets(known, "repo") : NULL;
+		const char *freg = known ? md_json_gets(known, "registry") : NULL;
+		struct md_gzsrc g;
+		if (md_gzsrc_open(&g, chain) < 0)
+			return -1;
+		int ur = md_reg_upload(rg, gd, gsize, (struct md_src){md_gzsrc_read, &g},
+		                       from && md_streq(freg, rg->name) && strcmp(from, rg->repo) != 0 ? from : NULL);
+		char got[MD_DIGEST_LEN + 1];
+		md_sha_hex(&g.h, got);
+		md_gzsrc_close(&g);
+		if (ur == 0 && strcmp(got, gd) != 0)
+			return md_err("layer %s compressed differently this time (%s): the store changed?", diff, got);
+		if (ur < 0)
+			return -1;
+		md_reportf(rep, sid, 0, 0, "%s", ur == 1 ? "Mounted from another repository" : "Pushed");
+	}
+	struct md_json *bm = md_json_set(bmap, diff, md_json_new(MD_J_OBJ));
+	md_json_sets(bm, "digest", gd);
+	md_json_seti(bm, "size", (long long)gsize);
+	md_json_sets(bm, "registry", rg->name);
+	md_json_sets(bm, "repo", rg->repo);
+	struct md_json *ld = md_json_push(mlayers, md_json_new(MD_J_OBJ));
+	md_json_sets(ld, "mediaType", "application/vnd.docker.image.rootfs.diff.tar.gzip");
+	md_json_seti(ld, "size", (long long)gsize);
+	md_json_sets(ld, "digest", gd);
+	return 0;
+}
+
+/* PUT the manifest ms under the tag. */
+static int md_push_manifest(struct md_reg *rg, const char *tag, const char *ms)
+{
+	char path[800];
+	snprintf(path, sizeof path, "/v2/%s/manifests/%s", rg->repo, tag);
+	struct md_strv h = {0};
+	md_strv_push(&h, "Content-Type: application/vnd.docker.distribution.manifest.v2+json");
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	int pr = md_reg_req(rg, "PUT", path, &h, ms, (int64_t)strlen(ms), &resp, &c, &tmp);
+	md_strv_free(&h);
+	if (pr < 0)
+		return -1;
+	int st = resp.status;
+	char msg[300] = "";
+	if (st != 201)
+		md_reg_errbody(c, &resp, msg, sizeof msg);
+	else
+		md_http_drain(c, &resp);
+	md_reg_done(rg, c, &resp, st == 201);
+	return st == 201 ? 0 : md_err("pushing the manifest to %s: HTTP %d: %s", rg->name, st, msg);
+}
+
+/* After a push: the compressed digests, for the next push, and the image's
+ * name@digest, under the store lock. */
+static int md_push_record(const char *id, const struct md_ref *ref, const struct md_json *bmap, const char *mdg)
+{
+	int wr = -1;
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *ix = md_index_read();
+	if (ix) {
+		struct md_json *nb = md_index_section(ix, "blobmap");
+		for (struct md_json *x = bmap->child; x; x = x->next)
+			md_json_set(nb, x->key, md_json_clone(x));
+		char name[600], rd[800];
+		md_ref_name(ref, name, sizeof name);
+		snprintf(rd, sizeof rd, "%s@%s", name, mdg);
+		struct md_json *rec = md_json_get(md_json_get(ix, "images"), id);
+		if (rec) {
+			struct md_json *ds = md_json_get(rec, "digests");
+			if (!ds)
+				ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
+			int dup = 0;
+			for (struct md_json *d = ds->child; d; d = d->next)
+				dup |= md_streq(md_json_str(d), rd);
+			if (!dup)
+				md_json_push(ds, md_json_newstr(rd));
+		}
+		wr = md_index_write(ix);
+	}
+	md_json_free(ix);
+	md_store_unlock();
+	return wr;
+}
+
+/* What a push did: the tag, the manifest's digest and size. */
+struct md_pushed {
+	char tag[130], digest[MD_DIGEST_LEN + 1];
+	size_t size;
+};
+
+/* Push a tagged image (gzip layers, a Docker v2 manifest), saying what it
+ * does through rep. */
+static int md_push(const char *refstr, struct md_report *rep, struct md_pushed *out)
 {
 	struct md_ref ref;
 	char fam[800], id[MD_DIGEST_LEN + 1];
+	memset(out, 0, sizeof *out);
 	if (md_ref_parse(refstr, &ref) < 0)
 		return -1;
 	if (ref.digest[0])
-		return md_err("cannot push a digest reference: push a tag");
+		return md_errk(MD_EK_INVALID, "cannot push a digest reference: push a tag");
 	md_ref_familiar(&ref, fam, sizeof fam);
 	struct md_json *idx = md_index_read();
 	if (!idx)
 		return -1;
 	if (md_image_resolve(idx, fam, id) < 0) {
 		md_json_free(idx);
-		return md_err("An image does not exist locally with the tag: %s", fam);
+		return md_errk(MD_EK_NOTFOUND, "An image does not exist locally with the tag: %s", fam);
 	}
 	struct md_reg rg;
 	if (md_reg_open(&rg, &ref, "pull,push") < 0) {
@@ -9186,8 +9302,7 @@ static int md_push(const char *refstr, int quiet)
 	struct md_json *man = md_json_new(MD_J_OBJ), *mlayers = NULL;
 	if (!cfg)
 		goto out;
-	if (!quiet)
-		printf("The push refers to repository [%s/%s]\n", ref.domain, ref.path);
+	md_reportf(rep, NULL, 0, 0, "The push refers to repository [%s/%s]", ref.domain, ref.path);
 	md_json_seti(man, "schemaVersion", 2);
 	md_json_sets(man, "mediaType", "application/vnd.docker.distribution.manifest.v2+json");
 	struct md_json *cd = md_json_set(man, "config", md_json_new(MD_J_OBJ));
@@ -9203,135 +9318,25 @@ static int md_push(const char *refstr, int quiet)
 			md_err("layer %s is missing from the store index", chain ? chain : "?");
 			goto out;
 		}
-		/* its gzip digest: known from an earlier push, else a first pass */
-		struct md_json *known = md_json_get(bmap, diff);
-		char gd[MD_DIGEST_LEN + 1];
-		uint64_t gsize;
-		if (known && md_digest_valid(md_json_gets(known, "digest"))) {
-			snprintf(gd, sizeof gd, "%s", md_json_gets(known, "digest"));
-			gsize = (uint64_t)md_json_geti(known, "size", 0);
-		} else {
-			struct md_gzsrc g;
-			char tmpb[65536];
-			ssize_t k;
-			if (md_gzsrc_open(&g, chain) < 0)
-				goto out;
-			while ((k = md_gzsrc_read(&g, tmpb, sizeof tmpb)) > 0)
-				;
-			md_sha_hex(&g.h, gd);
-			gsize = g.n;
-			md_gzsrc_close(&g);
-			if (k < 0)
-				goto out;
-		}
-		char sid[13];
-		snprintf(sid, sizeof sid, "%.12s", gd + 7);
-		int has = md_reg_has_blob(&rg, gd);
-		if (has < 0)
+		if (md_push_layer(&rg, chain, diff, bmap, mlayers, rep) < 0)
 			goto out;
-		if (has) {
-			if (!quiet)
-				printf("%s: Layer already exists\n", sid);
-		} else {
-			const char *from = known ? md_json_gets(known, "repo") : NULL;
-			const char *freg = known ? md_json_gets(known, "registry") : NULL;
-			struct md_gzsrc g;
-			if (md_gzsrc_open(&g, chain) < 0)
-				goto out;
-			int ur = md_reg_upload(&rg, gd, gsize, (struct md_src){md_gzsrc_read, &g},
-			                       from && md_streq(freg, rg.name) && strcmp(from, rg.repo) != 0 ? from : NULL);
-			if (ur == 1) {
-				/* mounted from another repository; nothing was read */
-			} else if (ur == 0) {
-				char got[MD_DIGEST_LEN + 1];
-				md_sha_hex(&g.h, got);
-				if (strcmp(got, gd) != 0) {
-					md_gzsrc_close(&g);
-					md_err("layer %s compressed differently this time (%s): the store changed?", diff, got);
-					goto out;
-				}
-			}
-			md_gzsrc_close(&g);
-			if (ur < 0)
-				goto out;
-			if (!quiet)
-				printf("%s: %s\n", sid, ur == 1 ? "Mounted from another repository" : "Pushed");
-		}
-		struct md_json *bm = md_json_set(bmap, diff, md_json_new(MD_J_OBJ));
-		md_json_sets(bm, "digest", gd);
-		md_json_seti(bm, "size", (long long)gsize);
-		md_json_sets(bm, "registry", rg.name);
-		md_json_sets(bm, "repo", rg.repo);
-		struct md_json *ld = md_json_push(mlayers, md_json_new(MD_J_OBJ));
-		md_json_sets(ld, "mediaType", "application/vnd.docker.image.rootfs.diff.tar.gzip");
-		md_json_seti(ld, "size", (long long)gsize);
-		md_json_sets(ld, "digest", gd);
 	}
 	int has = md_reg_has_blob(&rg, id);
-	if (has < 0)
+	struct md_bufsrc bs = {cfg, clen};
+	if (has < 0 || (!has && md_reg_upload(&rg, id, clen, (struct md_src){md_bufsrc_read, &bs}, NULL) < 0))
 		goto out;
-	if (!has) {
-		struct md_bufsrc bs = {cfg, clen};
-		if (md_reg_upload(&rg, id, clen, (struct md_src){md_bufsrc_read, &bs}, NULL) < 0)
-			goto out;
-	}
 	char *ms = md_json_dump(man, 0);
-	char mdg[MD_DIGEST_LEN + 1], path[800];
-	size_t msize = strlen(ms);
-	md_sha256_buf(ms, strlen(ms), mdg);
-	snprintf(path, sizeof path, "/v2/%s/manifests/%s", rg.repo, ref.tag[0] ? ref.tag : "latest");
-	struct md_strv h = {0};
-	md_strv_push(&h, "Content-Type: application/vnd.docker.distribution.manifest.v2+json");
-	struct md_http_resp resp;
-	struct md_conn *c, tmp;
-	int pr = md_reg_req(&rg, "PUT", path, &h, ms, (int64_t)strlen(ms), &resp, &c, &tmp);
-	md_strv_free(&h);
+	snprintf(out->tag, sizeof out->tag, "%s", ref.tag[0] ? ref.tag : "latest");
+	out->size = strlen(ms);
+	md_sha256_buf(ms, strlen(ms), out->digest);
+	int pr = md_push_manifest(&rg, out->tag, ms);
 	free(ms);
 	if (pr < 0)
 		goto out;
-	int st = resp.status;
-	char msg[300] = "";
-	if (st != 201)
-		md_reg_errbody(c, &resp, msg, sizeof msg);
-	else
-		md_http_drain(c, &resp);
-	md_reg_done(&rg, c, &resp, st == 201);
-	if (st != 201) {
-		md_err("pushing the manifest to %s: HTTP %d: %s", rg.name, st, msg);
+	if (md_push_record(id, &ref, bmap, out->digest) < 0) { /* the registry has it; only the store could not take note */
+		md_err_wrap("pushed as %s, but the store could not record it", out->digest);
 		goto out;
 	}
-	/* remember the compressed digests for the next push (under the lock) */
-	int wr = -1;
-	if (md_store_lock() == 0) {
-		struct md_json *ix = md_index_read();
-		if (ix) {
-			struct md_json *nb = md_index_section(ix, "blobmap");
-			for (struct md_json *x = bmap->child; x; x = x->next)
-				md_json_set(nb, x->key, md_json_clone(x));
-			char name[600], rd[800];
-			md_ref_name(&ref, name, sizeof name);
-			snprintf(rd, sizeof rd, "%s@%s", name, mdg);
-			struct md_json *rec = md_json_get(md_json_get(ix, "images"), id);
-			if (rec) {
-				struct md_json *ds = md_json_get(rec, "digests");
-				if (!ds)
-					ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
-				int dup = 0;
-				for (struct md_json *d = ds->child; d; d = d->next)
-					dup |= md_streq(md_json_str(d), rd);
-				if (!dup)
-					md_json_push(ds, md_json_newstr(rd));
-			}
-			wr = md_index_write(ix);
-		}
-		md_json_free(ix);
-		md_store_unlock();
-	}
-	if (wr < 0) { /* the registry has it; only the store could not take note */
-		md_err_wrap("pushed as %s, but the store could not record it", mdg);
-		goto out;
-	}
-	printf("%s: digest: %s size: %zu\n", ref.tag[0] ? ref.tag : "latest", mdg, msize);
 	r = 0;
 out:
 	free(cfg);
@@ -17124,7 +17129,7 @@ static int md_monitor_main(const char *id, int first)
 out:
 	if (r < 0) {
 		char msg[1200];
-		snprintf(msg, sizeof msg, "%d %s", code, md_errmsg);
+		snprintf(msg, sizeof msg, "%d %d %s", code, (int)md_error.kind, md_errmsg);
 		md_mon_broadcast(m, 'F', msg, strlen(msg), 0);
 	}
 	if (m->lsock >= 0) {
@@ -17219,6 +17224,19 @@ static int md_mon_spawn(const char *id, const char *hello)
 	return sv[0];
 }
 
+/* A monitor's 'F' frame, "CODE KIND message": the container could not
+ * start (or run); its error is recorded as the monitor had it. */
+static int md_mon_failure(const char *buf, int *code)
+{
+	char *e;
+	long kind = 0;
+	*code = atoi(buf);
+	const char *m = strchr(buf, ' ');
+	if (m && (kind = strtol(m + 1, &e, 10), e != m + 1 && *e == ' ' && kind >= 0 && kind <= MD_EK_FORBIDDEN))
+		m = e;
+	return md_errk((enum md_errkind)kind, "%s", m ? m + 1 : buf);
+}
+
 /* Wait for the monitor's verdict: 'A' started, 'F' failed (exit code in *code). */
 static int md_mon_await_start(int fd, int *code)
 {
@@ -17235,12 +17253,8 @@ static int md_mon_await_start(int fd, int *code)
 			fprintf(stderr, "minidock: %s: %s\n", md_cmdname, buf);
 			continue;
 		}
-		if (type == 'F') {
-			*code = atoi(buf);
-			const char *m = strchr(buf, ' ');
-			md_err("%s", m ? m + 1 : buf);
-			return -1;
-		}
+		if (type == 'F')
+			return md_mon_failure(buf, code);
 		if (type == 'X') {
 			*code = atoi(buf);
 			return 0;
@@ -18370,10 +18384,9 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 				code = atoi(buf);
 				break;
 			} else if (type == 'F') {
-				code = atoi(buf);
-				const char *m = strchr(buf, ' ');
+				md_mon_failure(buf, &code);
 				md_tty_restore();
-				fprintf(stderr, "minidock: %s: %s\n", md_cmdname, m ? m + 1 : buf);
+				fprintf(stderr, "minidock: %s: %s\n", md_cmdname, md_errmsg);
 				break;
 			}
 		}
@@ -18418,9 +18431,9 @@ static int md_ctr_attach(const char *id, int streams, int hold)
 				close(fd);
 				fd = md_err("the monitor went away");
 			} else if (type == 'F') {
+				int code;
 				close(fd);
-				const char *msg = strchr(buf, ' ');
-				fd = md_err("%s", msg ? msg + 1 : buf);
+				fd = md_mon_failure(buf, &code);
 			} else if (type == 'Z') {
 				break;
 			}
@@ -21071,6 +21084,99 @@ static int md_env_file(const char *path, struct md_json *env)
 	return 0;
 }
 
+#if MD_FEATURE_PULL
+/* The CLI's side of an engine report (md_report): lines about the whole as
+ * they come; per layer, on a terminal a line redrawn in place (with a bar
+ * while bytes move), else one line per change of phase ("Downloading",
+ * "Pull complete"), not per byte. */
+struct md_progress {
+	struct md_report r;
+	FILE *f;
+	int tty, quiet;
+	size_t n;
+	char (*ids)[13];
+	char (*status)[96];
+};
+
+static void md_progress_fn(struct md_report *r, const char *id, const char *status, uint64_t done, uint64_t total)
+{
+	struct md_progress *p = (struct md_progress *)r;
+	if (p->quiet)
+		return;
+	if (!id) {
+		fprintf(p->f, "%s\n", status);
+		fflush(p->f);
+		return;
+	}
+	size_t i = 0;
+	while (i < p->n && strcmp(p->ids[i], id) != 0)
+		i++;
+	if (i == p->n) { /* a new layer: its line ("Waiting" only on a terminal) */
+		p->ids = md_realloc(p->ids, (p->n + 1) * sizeof *p->ids);
+		p->status = md_realloc(p->status, (p->n + 1) * sizeof *p->status);
+		snprintf(p->ids[i], sizeof p->ids[i], "%s", id);
+		snprintf(p->status[i], sizeof p->status[i], "%s", p->tty ? status : "");
+		p->n++;
+		if (p->tty)
+			fprintf(p->f, "%s: %s\n", id, status);
+		if (p->tty || !strcmp(status, "Waiting")) {
+			fflush(p->f);
+			return;
+		}
+	}
+	char line[96];
+	if (p->tty && total) {
+		char a[16], b[16], bar[52];
+		md_human_size(a, sizeof a, (double)done);
+		md_human_size(b, sizeof b, (double)total);
+		int w = (int)(done * 50 / total);
+		w = w > 50 ? 50 : w;
+		memset(bar, ' ', 50);
+		memset(bar, '=', (size_t)w);
+		if (w < 50)
+			bar[w] = '>';
+		bar[50] = 0;
+		snprintf(line, sizeof line, "%s [%s] %s/%s", status, bar, a, b);
+	} else {
+		snprintf(line, sizeof line, "%s", status);
+	}
+	if (p->tty) {
+		size_t up = p->n - i;
+		fprintf(p->f, "\033[%zuA\r\033[2K%s: %s\033[%zuB\r", up, p->ids[i], line, up);
+	} else if (strncmp(p->status[i], line, 11) != 0) {
+		fprintf(p->f, "%s: %s\n", p->ids[i], line);
+	}
+	snprintf(p->status[i], sizeof p->status[i], "%s", line);
+	fflush(p->f);
+}
+
+static struct md_progress md_progress_on(FILE *f, int quiet)
+{
+	return (struct md_progress){{md_progress_fn}, f, isatty(fileno(f)), quiet, 0, NULL, NULL};
+}
+
+static void md_progress_free(struct md_progress *p)
+{
+	free(p->ids);
+	free(p->status);
+}
+
+/* A pull from the CLI: progress and the result (quiet: the name only). */
+static int md_pull_cli(const char *ref, FILE *f, int quiet)
+{
+	struct md_progress pg = md_progress_on(f, quiet);
+	struct md_pulled pd;
+	int r = md_pull(ref, &pg.r, &pd);
+	md_progress_free(&pg);
+	if (r == 0 && quiet)
+		fprintf(f, "%s\n", pd.name);
+	else if (r == 0)
+		fprintf(f, "Digest: %s\nStatus: %s for %s\n", pd.digest, pd.had ? "Image is up to date" : "Downloaded newer image", pd.name);
+	fflush(f);
+	return r;
+}
+#endif
+
 /**** 22 cli: image commands ************************************************/
 /* May call: sections 01-21. */
 
@@ -21949,9 +22055,8 @@ static int md_cmd_pull(struct md_args *a)
 {
 	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
 		return md_fail(125);
-	char id[MD_DIGEST_LEN + 1];
 	if (!md_flag(a, "all-tags"))
-		return md_pull(a->pos.v[0], md_flag(a, "quiet"), id) < 0 ? md_fail(1) : 0;
+		return md_pull_cli(a->pos.v[0], stdout, md_flag(a, "quiet")) < 0 ? md_fail(1) : 0;
 	struct md_ref ref;
 	if (md_ref_parse(a->pos.v[0], &ref) < 0)
 		return md_fail(1);
@@ -21967,7 +22072,7 @@ static int md_cmd_pull(struct md_args *a)
 		char name[600], full[800];
 		md_ref_name(&ref, name, sizeof name);
 		snprintf(full, sizeof full, "%s:%s", name, tags.v[i]);
-		if (md_pull(full, md_flag(a, "quiet"), id) < 0)
+		if (md_pull_cli(full, stdout, md_flag(a, "quiet")) < 0)
 			rc = md_fail(1);
 	}
 	md_strv_free(&tags);
@@ -21976,7 +22081,14 @@ static int md_cmd_pull(struct md_args *a)
 
 static int md_cmd_push(struct md_args *a)
 {
-	return md_push(a->pos.v[0], md_flag(a, "quiet")) < 0 ? md_fail(1) : 0;
+	struct md_progress pg = md_progress_on(stdout, md_flag(a, "quiet"));
+	struct md_pushed pd;
+	int r = md_push(a->pos.v[0], &pg.r, &pd);
+	md_progress_free(&pg);
+	if (r < 0)
+		return md_fail(1);
+	printf("%s: digest: %s size: %zu\n", pd.tag, pd.digest, pd.size);
+	return 0;
 }
 
 static const char *md_login_registry(struct md_args *a)
@@ -22605,13 +22717,7 @@ static int md_run_pull(struct md_args *a, const char *image)
 	md_ref_familiar(&ref, fam, sizeof fam);
 	if (!have)
 		fprintf(stderr, "Unable to find image '%s' locally\n", fam);
-	int saved = dup(1);
-	dup2(2, 1); /* pull progress goes to stderr, as Docker's */
-	int r = md_pull(image, 0, id);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	return r;
+	return md_pull_cli(image, stderr, 0); /* progress goes to stderr, as Docker's */
 #else
 	return md_err("image %s not found (this build cannot pull: feature pull is off; use minidock load)", image);
 #endif
@@ -24454,12 +24560,17 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
 
 /**** 26 api: `minidock serve`, the Docker Engine API [MD_FEATURE_API] *****/
 /*
- * A front end, not a second engine: each connection is served by a process
- * forked from the listener, and each request is answered by the functions
- * the CLI uses, or by running a CLI command itself in a child whose output
- * is turned into Docker's JSON (md_api_cli).  Streams (attach, logs, exec)
- * hand the client's socket to the CLI's relays as their stdio, writing
- * Docker's multiplexed stream format when there is no terminal (md_out).
+ * The second front end, beside the CLI: each connection is served by a
+ * process forked from the listener; a request's handler turns the query
+ * and JSON body into an engine call (sections 19-20) and the result into
+ * Docker's JSON, or the engine's error into {"message"} with the status of
+ * its kind (md_errkinds).  It never runs the CLI nor reads its text.
+ * Streams (attach, logs, exec) hand the client's socket to the engine's
+ * relays as their stdio, writing Docker's multiplexed stream format when
+ * there is no terminal (md_out); long operations (pull) report through
+ * md_report as Docker's JSON progress messages.
+ *
+ * May call: sections 01-20 (and md_fail of 21, in an exec's child).
  * The listener only accepts, admits or refuses, forks and reaps; between
  * connections it trims its resident pages like a monitor does, so it
  * idles small.
@@ -25021,20 +25132,6 @@ static int md_api_err(struct md_api_conn *c, int st, const char *fmt, ...)
 	return md_api_json(c, st, j);
 }
 
-/* The status Docker gives an engine error, from its message. */
-static int md_api_status_of(const char *msg, int code)
-{
-	if (strstr(msg, "No such") || strstr(msg, "not found") || strstr(msg, "no such"))
-		return 404;
-	if (strstr(msg, "already") || strstr(msg, "in use") || strstr(msg, "is running") || strstr(msg, "not running") ||
-	    strstr(msg, "onflict") || strstr(msg, "is paused") || strstr(msg, "being used"))
-		return 409;
-	if (code == 125 || strstr(msg, "invalid") || strstr(msg, "Invalid") || strstr(msg, "requires") ||
-	    strstr(msg, "must") || strstr(msg, "not supported"))
-		return 400;
-	return 500;
-}
-
 /* The recorded engine error, with the status its kind gives. */
 static int md_api_engine_err(struct md_api_conn *c, int code)
 {
@@ -25101,109 +25198,6 @@ static void md_api_stdio(struct md_api_conn *c, int mux)
 	md_out_mux = mux;
 	md_api_child = 1;
 	signal(SIGPIPE, SIG_IGN);
-}
-
-/* ---- the CLI as the engine ---- */
-
-/* Run CLI command argv (argv[0] is the command's name, "network create")
- * in a child, stdin from infd (-1: /dev/null).  Its stdout goes to line
- * (called per line, may be NULL: then out collects it) and its stderr to
- * err (the "minidock: CMD: " prefix taken off).  Returns its exit code. */
-static MD_UNUSED int md_api_cli(char **argv, int infd, void (*line)(void *, const char *), void *ctx, struct md_sb *out,
-                      struct md_sb *err)
-{
-	const struct md_cmd *cmd = md_cmd_find(argv[0], NULL);
-	if (!cmd) {
-		md_sb_puts(err, "no such command");
-		return 125;
-	}
-	int op[2], ep[2];
-	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
-		md_sb_printf(err, "pipe: %s", strerror(errno));
-		return 125;
-	}
-	fflush(NULL);
-	pid_t p = fork();
-	if (p < 0) {
-		md_sb_printf(err, "fork: %s", strerror(errno));
-		return 125;
-	}
-	if (p == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		dup2(infd >= 0 ? infd : nul, 0);
-		dup2(op[1], 1);
-		dup2(ep[1], 2);
-		md_api_child = 1;
-		int argc = 0;
-		while (argv[argc])
-			argc++;
-		int r = md_run_cmd(cmd, NULL, argc - 1, argv + 1);
-		fflush(NULL);
-		_exit(r);
-	}
-	close(op[1]);
-	close(ep[1]);
-	struct md_sb lb = {0};
-	int fds[2] = {op[0], ep[0]};
-	while (fds[0] >= 0 || fds[1] >= 0) {
-		struct pollfd pf[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int s = 0; s < 2; s++) {
-			if (fds[s] < 0 || !(pf[s].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			char buf[8192];
-			ssize_t n = read(fds[s], buf, sizeof buf);
-			if (n <= 0) {
-				close(fds[s]);
-				fds[s] = -1;
-				continue;
-			}
-			if (s == 1) {
-				md_sb_putn(err, buf, (size_t)n);
-			} else if (!line) {
-				md_sb_putn(out, buf, (size_t)n);
-			} else {
-				md_sb_putn(&lb, buf, (size_t)n);
-				char *nl;
-				while ((nl = memchr(lb.s, '\n', lb.len))) {
-					*nl = 0;
-					line(ctx, lb.s);
-					size_t k = (size_t)(nl - lb.s) + 1;
-					memmove(lb.s, lb.s + k, lb.len - k);
-					lb.len -= k;
-					lb.s[lb.len] = 0;
-				}
-			}
-		}
-	}
-	if (line && lb.len)
-		line(ctx, md_sb_str(&lb));
-	md_sb_free(&lb);
-	int st;
-	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
-		;
-	/* "minidock: network create: message\n" -> "message" */
-	const char *e = md_sb_str(err);
-	const char *last = e;
-	for (const char *q = e; *q; q++)
-		if (q[0] == '\n' && q[1])
-			last = q + 1;
-	if (md_startswith(last, "minidock: ")) {
-		const char *m = strstr(last + 10, ": ");
-		char *keep = md_strdup(m ? m + 2 : last + 10);
-		keep[strcspn(keep, "\n")] = 0;
-		err->len = 0;
-		md_sb_puts(err, keep);
-		free(keep);
-	} else {
-		while (err->len && (err->s[err->len - 1] == '\n'))
-			err->s[--err->len] = 0;
-	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 125;
 }
 
 /* ---- handlers ---- */
@@ -25487,6 +25481,42 @@ static MD_UNUSED void md_api_stream_error(struct md_api_conn *c, const char *msg
 }
 
 #if MD_FEATURE_PULL
+/* The API's side of an engine report: Docker's JSON progress messages, a
+ * layer's bytes at most once per 1% (or 256 KiB). */
+struct md_api_progress {
+	struct md_report r;
+	struct md_api_conn *c;
+	char id[16], status[32];
+	uint64_t done;
+};
+
+static void md_api_progress_fn(struct md_report *r, const char *id, const char *status, uint64_t done, uint64_t total)
+{
+	struct md_api_progress *p = (struct md_api_progress *)r;
+	uint64_t step = total / 100 > (256u << 10) ? total / 100 : 256u << 10;
+	if (id && total && done < total && md_streq(p->id, id) && !strncmp(p->status, status, sizeof p->status - 1) &&
+	    done - p->done < step)
+		return;
+	snprintf(p->id, sizeof p->id, "%s", id ? id : "");
+	snprintf(p->status, sizeof p->status, "%s", status);
+	p->done = done;
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "status", status);
+	if (id) {
+		struct md_json *pd = md_json_set(o, "progressDetail", md_json_new(MD_J_OBJ));
+		if (total) {
+			md_json_seti(pd, "current", (long long)done);
+			md_json_seti(pd, "total", (long long)total);
+		}
+		md_json_sets(o, "id", id);
+	}
+	char *js = md_json_dump(o, 0);
+	md_json_free(o);
+	md_write_all(p->c->fd, js, strlen(js));
+	md_write_all(p->c->fd, "\r\n", 2);
+	free(js);
+}
+
 static int md_api_image_create(struct md_api_ctx *x)
 {
 	const char *from = md_api_q(x->r, "fromImage");
@@ -25516,18 +25546,19 @@ static int md_api_image_create(struct md_api_ctx *x)
 		md_err_clear();
 	}
 	const char *plat = md_api_q(x->r, "platform");
-	char pl[128];
-	snprintf(pl, sizeof pl, "%s", plat ? plat : "");
-	char *argv[] = {"pull", ref, *pl ? "--platform" : NULL, pl, NULL};
+	if (plat && *plat && md_platform_parse(plat, &md_want) < 0)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
 	if (md_api_stream_claim(x->c) < 0)
 		return -1;
 	md_api_head(x->c, 200, "application/json", -1);
-	struct md_api_lines L = {x->c, "status"};
-	struct md_sb err = {0};
-	int code = md_api_cli(argv, -1, md_api_line_json, &L, NULL, &err);
-	if (code)
-		md_api_stream_error(x->c, err.len ? err.s : "pull failed");
-	md_sb_free(&err);
+	struct md_api_progress pg = {{md_api_progress_fn}, x->c, "", "", 0};
+	struct md_pulled pd;
+	if (md_pull(ref, &pg.r, &pd) < 0) {
+		md_api_stream_error(x->c, md_errmsg[0] ? md_errmsg : "pull failed");
+	} else {
+		md_reportf(&pg.r, NULL, 0, 0, "Digest: %s", pd.digest);
+		md_reportf(&pg.r, NULL, 0, 0, "Status: %s for %s", pd.had ? "Image is up to date" : "Downloaded newer image", pd.name);
+	}
 	return -1; /* the body ran to the end of the connection */
 }
 #endif
@@ -25824,7 +25855,7 @@ static int md_api_ctr_start(struct md_api_ctx *x)
 	int code;
 	int r = md_ctr_start(id, "", NULL, &code);
 	if (r < 0)
-		return md_api_err(x->c, code == 126 || code == 127 ? 400 : md_api_status_of(md_errmsg, 1), "%s", md_errmsg);
+		return code == 126 || code == 127 ? md_api_err(x->c, 400, "%s", md_errmsg) : md_api_engine_err(x->c, 1);
 	return md_api_send(x->c, r == 1 ? 304 : 204, NULL, NULL, 0);
 }
 
