@@ -13927,16 +13927,15 @@ static int md_dump_link_cb(struct nlmsghdr *h, void *ctx)
  * them and regenerates the rules.  Call with the store lock held.  Returns
  * how many there were, or -1 when the repair could not be written.
  */
-static int md_net_reclaim(struct md_json *idx, int repair, int print)
+static int md_net_reclaim(struct md_json *idx, int repair, struct md_report *rep)
 {
 	int problems = 0;
 	for (struct md_json *nl = md_index_section(idx, "ipam")->child; nl; nl = nl->next)
 		for (struct md_json *l = nl->child; l; l = l->next)
 			if (md_json_str(l) && !md_ctr_monitor_alive(l->s)) {
 				problems++;
-				if (print)
-					printf("%s: network %s: address %s is leased to container %.12s, which is not running\n",
-					       repair ? "repairing" : "problem", nl->key, l->key, l->s);
+				md_reportf(rep, repair ? "repairing" : "problem", 0, 0,
+				           "network %s: address %s is leased to container %.12s, which is not running", nl->key, l->key, l->s);
 			}
 	int fd = md_nl_socket();
 	struct md_strv links = {0};
@@ -13952,8 +13951,7 @@ static int md_net_reclaim(struct md_json *idx, int repair, int print)
 		if (alive)
 			continue;
 		problems++;
-		if (print)
-			printf("%s: link %s belongs to no running container\n", repair ? "repairing" : "problem", links.v[i]);
+		md_reportf(rep, repair ? "repairing" : "problem", 0, 0, "link %s belongs to no running container", links.v[i]);
 		if (repair && fd >= 0)
 			md_link_del(fd, links.v[i]);
 	}
@@ -14053,9 +14051,9 @@ static void md_ports_text(const struct md_json *ports, struct md_sb *b)
 	(void)ports, (void)b;
 }
 
-static int md_net_reclaim(struct md_json *idx, int repair, int print)
+static int md_net_reclaim(struct md_json *idx, int repair, struct md_report *rep)
 {
-	(void)idx, (void)repair, (void)print;
+	(void)idx, (void)repair, (void)rep;
 	return 0;
 }
 #endif
@@ -20555,22 +20553,25 @@ static void md_df_volumes(struct md_json *idx, uint64_t out[4])
 	md_strv_free(&vs);
 }
 
+/* A check of the store: what it finds goes to rep, as "problem" (or, while
+ * repairing, "repairing") and "note" lines. */
 struct md_check {
-	int repair;
-	int problems, repaired;
+	int repair, quick;
+	int problems, changed;
+	struct md_report *rep;
+	struct md_strv badlayers, badimages, gone;
 };
 
 static MD_PRINTF(2, 3) void md_check_problem(struct md_check *ck, const char *fmt, ...)
 {
+	char line[1200];
 	va_list ap;
 	va_start(ap, fmt);
-	printf("%s: ", ck->repair ? "repairing" : "problem");
-	vprintf(fmt, ap);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	md_reportf(ck->rep, ck->repair ? "repairing" : "problem", 0, 0, "%s", line);
 	ck->problems++;
 }
-
 /* Verify one stored layer: files present and the tar rebuilds to its DiffID. */
 static int md_check_layer(struct md_json *l, const char *chain)
 {
@@ -20645,6 +20646,345 @@ static struct md_json *md_check_rebuild_index(void)
 	free(bd);
 	md_err_clear();
 	return idx;
+}
+
+/* Layers: present and intact (unless quick), parents known; a layer whose
+ * parent is bad is bad too. */
+static void md_check_layers(struct md_check *ck, struct md_json *layers)
+{
+	for (struct md_json *l = layers->child; l; l = l->next) {
+		const char *parent = md_json_gets(l, "parent");
+		if (!md_digest_valid(l->key) || !md_digest_valid(md_json_gets(l, "diff"))) {
+			md_check_problem(ck, "layer %.80s: malformed index entry", l->key);
+			md_strv_push(&ck->badlayers, l->key);
+			continue;
+		}
+		if (parent && !md_json_get(layers, parent)) {
+			md_check_problem(ck, "layer %s: parent %s is missing", l->key, parent);
+			md_strv_push(&ck->badlayers, l->key);
+			continue;
+		}
+		char *dir = md_layer_path(l->key);
+		char *diff = md_asprintf("%s/diff", dir);
+		int present = md_path_exists(diff);
+		free(diff);
+		free(dir);
+		if (!present) {
+			md_check_problem(ck, "layer %s: directory is missing", l->key);
+			md_strv_push(&ck->badlayers, l->key);
+		} else if (!ck->quick && md_check_layer(l, l->key) < 0) {
+			md_check_problem(ck, "layer %s: %s", l->key, md_errmsg);
+			md_strv_push(&ck->badlayers, l->key);
+		}
+	}
+	for (int again = 1; again;) {
+		again = 0;
+		for (struct md_json *l = layers->child; l; l = l->next)
+			if (!md_strv_has(&ck->badlayers, l->key) && md_json_gets(l, "parent") &&
+			    md_strv_has(&ck->badlayers, md_json_gets(l, "parent"))) {
+				md_strv_push(&ck->badlayers, l->key);
+				again = 1;
+			}
+	}
+}
+
+/* What is wrong with image im (NULL: nothing): its config present and
+ * matching its ID, its layers those of the config, present and sound. */
+static const char *md_check_image(struct md_check *ck, struct md_json *im, struct md_json *layers)
+{
+	char got[MD_DIGEST_LEN + 1];
+	char *cp = md_digest_valid(im->key) ? md_blob_path(im->key) : NULL;
+	struct md_json *ls = md_json_get(im, "layers"), *cfg = NULL;
+	const char *why = NULL;
+	if (!cp)
+		why = "malformed image ID";
+	else if (md_sha256_file(cp, got, NULL) < 0)
+		why = "config blob is missing";
+	else if (strcmp(got, im->key) != 0)
+		why = "config blob is corrupt";
+	else if (!(cfg = md_json_parse_file(cp)))
+		why = "config blob is not valid JSON";
+	free(cp);
+	struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
+	char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
+	if (!why && (!md_json_is(diffs, MD_J_ARR) || !md_json_is(ls, MD_J_ARR) || diffs->n != ls->n))
+		why = "layer list does not match its config";
+	for (size_t i = 0; !why && i < diffs->n; i++) {
+		const char *d = md_json_str(md_json_at(diffs, i)), *c = md_json_str(md_json_at(ls, i));
+		if (!md_digest_valid(d) || !c)
+			why = "layer list does not match its config";
+		else if (md_chain_id(parent, d, chain), strcmp(chain, c) != 0)
+			why = "layer list does not match its config";
+		else if (!md_json_get(layers, c))
+			why = "a layer is missing";
+		else if (md_strv_has(&ck->badlayers, c))
+			why = "a layer is damaged";
+		strcpy(parent, chain);
+	}
+	md_json_free(cfg);
+	return why;
+}
+
+/* Images, and tags that name a missing image. */
+static void md_check_images(struct md_check *ck, struct md_json *idx)
+{
+	struct md_json *images = md_json_get(idx, "images"), *tags = md_json_get(idx, "tags");
+	for (struct md_json *im = images->child; im; im = im->next) {
+		const char *why = md_check_image(ck, im, md_json_get(idx, "layers"));
+		if (why) {
+			md_check_problem(ck, "image %s: %s", im->key, why);
+			md_strv_push(&ck->badimages, im->key);
+		}
+	}
+	for (struct md_json *t = tags->child; t; t = t->next)
+		if (!md_json_get(images, md_json_str(t) ? md_json_str(t) : "")) {
+			md_check_problem(ck, "tag %s: names a missing image", t->key);
+			if (ck->repair) {
+				md_json_del(tags, t->key);
+				ck->changed = 1;
+				t = tags->child;
+				if (!t)
+					break;
+			}
+		}
+}
+
+/* Containers: every index entry has its directory and image, every
+ * directory an index entry. */
+static void md_check_containers(struct md_check *ck, struct md_json *idx)
+{
+	struct md_json *images = md_json_get(idx, "images"), *ctrs = md_index_section(idx, "containers");
+	for (struct md_json *ce = ctrs->child, *next; ce; ce = next) {
+		next = ce->next;
+		char *cp = md_sp("containers/%s/config.json", ce->key);
+		int present = md_path_exists(cp);
+		free(cp);
+		const char *img = md_json_gets(ce, "image");
+		if (!present) {
+			md_check_problem(ck, "container %.12s: its directory is missing", ce->key);
+			if (ck->repair) {
+				md_json_del(ctrs, ce->key);
+				ck->changed = 1;
+			}
+		} else if (!md_json_get(images, img ? img : "")) {
+			md_check_problem(ck, "container %.12s: its image %.19s is missing (remove the container)", ce->key, img ? img : "?");
+		}
+	}
+	char *cdir = md_sp("containers");
+	DIR *cd = opendir(cdir);
+	struct dirent *de;
+	while (cd && (de = readdir(cd))) {
+		if (de->d_name[0] == '.' || md_json_get(ctrs, de->d_name))
+			continue;
+		md_check_problem(ck, "containers/%s: not in the index (left by an interrupted command)", de->d_name);
+		if (ck->repair) {
+			char *p = md_asprintf("%s/%s", cdir, de->d_name);
+			md_rm_rf(p);
+			free(p);
+		}
+	}
+	if (cd)
+		closedir(cd);
+	free(cdir);
+}
+
+/* Volumes: each has its volume.json (unless one is being made now). */
+static void md_check_volumes(struct md_check *ck)
+{
+	char *vdir = md_sp("volumes");
+	DIR *vd = opendir(vdir);
+	struct dirent *de;
+	while (vd && (de = readdir(vd))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *meta = md_asprintf("%s/%s/volume.json", vdir, de->d_name);
+		if (md_startswith(de->d_name, ".tmp-") && md_pid_alive(de->d_name + 5)) {
+			md_reportf(ck->rep, "note", 0, 0, "volumes/%s: a command is creating it right now", de->d_name);
+		} else if (!md_path_exists(meta)) {
+			md_check_problem(ck, "volumes/%s: an unfinished volume", de->d_name);
+			if (ck->repair) {
+				char *p = md_asprintf("%s/%s", vdir, de->d_name);
+				md_rm_rf(p);
+				free(p);
+			}
+		}
+		free(meta);
+	}
+	if (vd)
+		closedir(vd);
+	free(vdir);
+}
+
+/* Layer directories nothing names (but those kept for a pull to resume,
+ * and those a live session pins). */
+static void md_check_orphan_layers(struct md_check *ck, struct md_json *layers)
+{
+	char *ld = md_sp("layers");
+	DIR *d = opendir(ld);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char key[80];
+		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
+		int hex = md_hex64_valid(de->d_name);
+		if (hex && (md_json_get(layers, key) || md_store_pinned(key)))
+			continue;
+		char *kp = hex ? md_pull_keep_path(key) : NULL;
+		int kept = kp && md_path_exists(kp);
+		free(kp);
+		if (kept && !ck->repair) {
+			md_reportf(ck->rep, "note", 0, 0, "layers/%s: kept for an interrupted pull to resume", de->d_name);
+			continue;
+		}
+		md_check_problem(ck, "layers/%s: not in the index (left by an interrupted command)", de->d_name);
+		if (ck->repair && hex && !md_strv_has(&ck->gone, key)) {
+			md_strv_push(&ck->gone, key);
+		} else if (ck->repair) {
+			char *p = md_asprintf("%s/%s", ld, de->d_name);
+			md_rm_rf(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	free(ld);
+}
+
+/* Blobs no (sound) image uses, but those being written now. */
+static void md_check_orphan_blobs(struct md_check *ck, struct md_json *images)
+{
+	char *bd = md_sp("blobs/sha256");
+	DIR *d = opendir(bd);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char key[80];
+		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
+		int named = md_json_get(images, key) && !(ck->repair && md_strv_has(&ck->badimages, key));
+		if (named && md_hex64_valid(de->d_name))
+			continue;
+		if (strstr(de->d_name, ".tmp-") && md_pid_alive(strstr(de->d_name, ".tmp-") + 5)) {
+			md_reportf(ck->rep, "note", 0, 0, "blobs/sha256/%s: a command is writing it right now", de->d_name);
+			continue;
+		}
+		md_check_problem(ck, "blobs/sha256/%s: not used by any image", de->d_name);
+		if (ck->repair) {
+			char *p = md_asprintf("%s/%s", bd, de->d_name);
+			unlink(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	free(bd);
+}
+
+/* Unfinished work: tmp/ (but live sessions and trash), temporary files in
+ * the root (but those of live writers). */
+static void md_check_unfinished(struct md_check *ck)
+{
+	char *td = md_sp("tmp");
+	DIR *d = opendir(td);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *p = md_asprintf("%s/%s", td, de->d_name);
+		if ((md_startswith(de->d_name, "s-") && md_sess_is_alive(p)) ||
+		    (md_startswith(de->d_name, "trash-") && md_pid_alive(de->d_name + 6))) {
+			md_reportf(ck->rep, "note", 0, 0, "tmp/%s: a command is working right now", de->d_name);
+		} else {
+			md_check_problem(ck, "tmp/%s: unfinished work of an interrupted command", de->d_name);
+			if (ck->repair)
+				md_rm_rf(p);
+		}
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(td);
+	d = opendir(md_st.root);
+	while (d && (de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp-");
+		if (!t)
+			continue;
+		long pid = strtol(t + 5, NULL, 10);
+		if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
+			md_reportf(ck->rep, "note", 0, 0, "%s: a command is writing it right now", de->d_name);
+			continue;
+		}
+		md_check_problem(ck, "%s: a temporary file of an interrupted write", de->d_name);
+		if (ck->repair) {
+			char *p = md_sp("%s", de->d_name);
+			unlink(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+/*
+ * Check the store (and repair it: what a complete image needs stays, what
+ * is damaged or unfinished goes), saying what it finds through rep.  What
+ * dead writers left is swept first, as by any command, and reported as
+ * notes, not judged.  The number of problems found, or -1.
+ */
+static int md_store_check(int repair, int quick, struct md_report *rep)
+{
+	struct md_check ck = {repair, quick, 0, 0, rep, {0}, {0}, {0}};
+	struct md_strv swept = {0};
+	md_st.swept = &swept;
+	int locked = md_store_lock();
+	md_st.swept = NULL;
+	for (size_t i = 0; i < swept.n; i++)
+		md_reportf(rep, "note", 0, 0, "%s: left by a command that died, removed", swept.v[i]);
+	md_strv_free(&swept);
+	if (locked < 0)
+		return -1;
+	int r = 0;
+	struct md_json *idx = md_index_read();
+	if (!idx) {
+		md_check_problem(&ck, "%s", md_errmsg);
+		if (repair) {
+			idx = md_check_rebuild_index();
+			ck.changed = 1;
+		}
+	}
+	if (idx) {
+		struct md_json *layers = md_json_get(idx, "layers");
+		md_check_layers(&ck, layers);
+		md_check_images(&ck, idx);
+		md_check_containers(&ck, idx);
+		md_check_volumes(&ck);
+		for (size_t i = 0; repair && i < ck.badimages.n; i++, ck.changed = 1)
+			md_index_drop_image(idx, ck.badimages.v[i], &ck.gone);
+		for (size_t i = 0; repair && i < ck.badlayers.n; i++)
+			if (md_json_get(layers, ck.badlayers.v[i])) {
+				md_json_del(layers, ck.badlayers.v[i]);
+				md_strv_push(&ck.gone, ck.badlayers.v[i]);
+				ck.changed = 1;
+			}
+		md_check_orphan_layers(&ck, layers);
+		md_check_orphan_blobs(&ck, md_json_get(idx, "images"));
+		md_check_unfinished(&ck);
+		if (repair && ck.changed && md_index_write(idx) == 0)
+			ck.changed = 0;
+		int np = md_net_reclaim(idx, repair, rep);
+		ck.problems += np > 0 ? np : 0;
+		if (np < 0 || (repair && ck.changed && md_index_write(idx) < 0))
+			r = -1;
+		else if (repair)
+			md_store_delete(&ck.gone);
+	}
+	md_strv_free(&ck.badlayers);
+	md_strv_free(&ck.badimages);
+	md_strv_free(&ck.gone);
+	md_json_free(idx);
+	md_store_unlock();
+	return r < 0 ? -1 : ck.problems;
 }
 
 /* ---- what this kernel and host offer (check-config, info) ---- */
@@ -21627,321 +21967,34 @@ static int md_cmd_system_df(struct md_args *a)
 	return 0;
 }
 
+/* The CLI's side of a store check's report: "problem: ...", "note: ...". */
+static void md_check_print(struct md_report *r, const char *id, const char *status, uint64_t done, uint64_t total)
+{
+	(void)r, (void)done, (void)total;
+	printf("%s: %s\n", id ? id : "note", status);
+}
+
 static int md_cmd_system_check(struct md_args *a)
 {
-	struct md_check ck = {md_flag(a, "repair"), 0, 0};
-	int quick = md_flag(a, "quick");
+	int repair = md_flag(a, "repair");
 	if (!md_path_exists(md_st.root)) {
 		printf("store %s is empty\n", md_st.root);
 		return 0;
 	}
-	/* what dead writers left is swept as by any command, not judged */
-	struct md_strv swept = {0};
-	md_st.swept = &swept;
-	int locked = md_store_lock();
-	md_st.swept = NULL;
-	for (size_t i = 0; i < swept.n; i++)
-		printf("note: %s: left by a command that died, removed\n", swept.v[i]);
-	md_strv_free(&swept);
-	if (locked < 0)
+	struct md_report rep = {md_check_print};
+	int problems = md_store_check(repair, md_flag(a, "quick"), &rep);
+	if (problems < 0)
 		return md_fail(1);
-	int changed = 0;
-	struct md_json *idx = md_index_read();
-	if (!idx) {
-		md_check_problem(&ck, "%s", md_errmsg);
-		if (!ck.repair)
-			goto done;
-		idx = md_check_rebuild_index();
-		changed = 1;
-	}
-	struct md_json *images = md_json_get(idx, "images"), *layers = md_json_get(idx, "layers");
-	struct md_json *tags = md_json_get(idx, "tags");
-	struct md_strv badlayers = {0}, gone = {0};
-	/* layers: present and intact, parents known */
-	for (struct md_json *l = layers->child; l; l = l->next) {
-		const char *parent = md_json_gets(l, "parent");
-		if (!md_digest_valid(l->key) || !md_digest_valid(md_json_gets(l, "diff"))) {
-			md_check_problem(&ck, "layer %.80s: malformed index entry", l->key);
-			md_strv_push(&badlayers, l->key);
-			continue;
-		}
-		if (parent && !md_json_get(layers, parent)) {
-			md_check_problem(&ck, "layer %s: parent %s is missing", l->key, parent);
-			md_strv_push(&badlayers, l->key);
-			continue;
-		}
-		char *dir = md_layer_path(l->key);
-		char *diff = md_asprintf("%s/diff", dir);
-		int present = md_path_exists(diff);
-		free(diff);
-		free(dir);
-		if (!present) {
-			md_check_problem(&ck, "layer %s: directory is missing", l->key);
-			md_strv_push(&badlayers, l->key);
-		} else if (!quick && md_check_layer(l, l->key) < 0) {
-			md_check_problem(&ck, "layer %s: %s", l->key, md_errmsg);
-			md_strv_push(&badlayers, l->key);
-		}
-	}
-	/* a layer whose parent is bad is bad too */
-	for (int again = 1; again;) {
-		again = 0;
-		for (struct md_json *l = layers->child; l; l = l->next)
-			if (!md_strv_has(&badlayers, l->key) && md_json_gets(l, "parent") &&
-			    md_strv_has(&badlayers, md_json_gets(l, "parent"))) {
-				md_strv_push(&badlayers, l->key);
-				again = 1;
-			}
-	}
-	/* images: config present and matching, layers consistent */
-	struct md_strv badimages = {0};
-	for (struct md_json *im = images->child; im; im = im->next) {
-		char got[MD_DIGEST_LEN + 1];
-		char *cp = md_digest_valid(im->key) ? md_blob_path(im->key) : NULL;
-		struct md_json *ls = md_json_get(im, "layers");
-		struct md_json *cfg = NULL;
-		const char *why = NULL;
-		if (!cp)
-			why = "malformed image ID";
-		else if (md_sha256_file(cp, got, NULL) < 0)
-			why = "config blob is missing";
-		else if (strcmp(got, im->key) != 0)
-			why = "config blob is corrupt";
-		else if (!(cfg = md_json_parse_file(cp)))
-			why = "config blob is not valid JSON";
-		free(cp);
-		if (!why) {
-			struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
-			char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
-			if (!md_json_is(diffs, MD_J_ARR) || !md_json_is(ls, MD_J_ARR) || diffs->n != ls->n)
-				why = "layer list does not match its config";
-			for (size_t i = 0; !why && i < diffs->n; i++) {
-				const char *d = md_json_str(md_json_at(diffs, i));
-				const char *c = md_json_str(md_json_at(ls, i));
-				if (!md_digest_valid(d) || !c) {
-					why = "layer list does not match its config";
-					break;
-				}
-				md_chain_id(parent, d, chain);
-				if (strcmp(chain, c) != 0)
-					why = "layer list does not match its config";
-				else if (!md_json_get(layers, c))
-					why = "a layer is missing";
-				else if (md_strv_has(&badlayers, c))
-					why = "a layer is damaged";
-				strcpy(parent, chain);
-			}
-		}
-		md_json_free(cfg);
-		if (why) {
-			md_check_problem(&ck, "image %s: %s", im->key, why);
-			md_strv_push(&badimages, im->key);
-		}
-	}
-	for (struct md_json *t = tags->child; t; t = t->next)
-		if (!md_json_get(images, md_json_str(t) ? md_json_str(t) : "")) {
-			md_check_problem(&ck, "tag %s: names a missing image", t->key);
-			if (ck.repair) {
-				md_json_del(tags, t->key);
-				changed = 1;
-				t = tags->child;
-				if (!t)
-					break;
-			}
-		}
-	/* containers: every index entry has its directory and image, every
-	 * directory an index entry */
-	struct md_json *ctrs = md_index_section(idx, "containers");
-	for (struct md_json *ce = ctrs->child, *next; ce; ce = next) {
-		next = ce->next;
-		char *cp = md_sp("containers/%s/config.json", ce->key);
-		int present = md_path_exists(cp);
-		free(cp);
-		if (!present) {
-			md_check_problem(&ck, "container %.12s: its directory is missing", ce->key);
-			if (ck.repair) {
-				md_json_del(ctrs, ce->key);
-				changed = 1;
-			}
-		} else if (!md_json_get(images, md_json_gets(ce, "image") ? md_json_gets(ce, "image") : "")) {
-			md_check_problem(&ck, "container %.12s: its image %.19s is missing (remove the container)", ce->key,
-			                 md_json_gets(ce, "image") ? md_json_gets(ce, "image") : "?");
-		}
-	}
-	char *cdir = md_sp("containers");
-	DIR *cd = opendir(cdir);
-	struct dirent *cde;
-	while (cd && (cde = readdir(cd))) {
-		if (cde->d_name[0] == '.' || md_json_get(ctrs, cde->d_name))
-			continue;
-		md_check_problem(&ck, "containers/%s: not in the index (left by an interrupted command)", cde->d_name);
-		if (ck.repair) {
-			char *p = md_asprintf("%s/%s", cdir, cde->d_name);
-			md_rm_rf(p);
-			free(p);
-		}
-	}
-	if (cd)
-		closedir(cd);
-	free(cdir);
-	char *vdir = md_sp("volumes");
-	DIR *vd = opendir(vdir);
-	while (vd && (cde = readdir(vd))) {
-		if (!strcmp(cde->d_name, ".") || !strcmp(cde->d_name, ".."))
-			continue;
-		char *meta = md_asprintf("%s/%s/volume.json", vdir, cde->d_name);
-		if (md_startswith(cde->d_name, ".tmp-") && md_pid_alive(cde->d_name + 5)) {
-			printf("note: volumes/%s: a command is creating it right now\n", cde->d_name);
-		} else if (!md_path_exists(meta)) {
-			md_check_problem(&ck, "volumes/%s: an unfinished volume", cde->d_name);
-			if (ck.repair) {
-				char *p = md_asprintf("%s/%s", vdir, cde->d_name);
-				md_rm_rf(p);
-				free(p);
-			}
-		}
-		free(meta);
-	}
-	if (vd)
-		closedir(vd);
-	free(vdir);
-	if (ck.repair) {
-		for (size_t i = 0; i < badimages.n; i++) {
-			md_index_drop_image(idx, badimages.v[i], &gone);
-			changed = 1;
-		}
-		for (size_t i = 0; i < badlayers.n; i++) {
-			if (md_json_get(layers, badlayers.v[i])) {
-				md_json_del(layers, badlayers.v[i]);
-				md_strv_push(&gone, badlayers.v[i]);
-				changed = 1;
-			}
-		}
-	}
-	/* orphans: layer dirs and blobs nothing names, unfinished work in tmp/ */
-	char *ld = md_sp("layers");
-	DIR *d = opendir(ld);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char key[80];
-		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
-		if (md_hex64_valid(de->d_name) && md_json_get(layers, key))
-			continue;
-		if (md_hex64_valid(de->d_name) && md_store_pinned(key))
-			continue;
-		char *kp = md_hex64_valid(de->d_name) ? md_pull_keep_path(key) : NULL;
-		int kept = kp && md_path_exists(kp);
-		free(kp);
-		if (kept && !ck.repair) {
-			printf("note: layers/%s: kept for an interrupted pull to resume\n", de->d_name);
-			continue;
-		}
-		md_check_problem(&ck, "layers/%s: not in the index (left by an interrupted command)", de->d_name);
-		if (ck.repair && md_hex64_valid(de->d_name) && !md_strv_has(&gone, key))
-			md_strv_push(&gone, key);
-		else if (ck.repair) {
-			char *p = md_asprintf("%s/%s", ld, de->d_name);
-			md_rm_rf(p);
-			free(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	free(ld);
-	char *bd = md_sp("blobs/sha256");
-	d = opendir(bd);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char key[80];
-		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
-		struct md_json *im = md_json_get(images, key);
-		int named = im && !(ck.repair && md_strv_has(&badimages, key));
-		if (named && md_hex64_valid(de->d_name))
-			continue;
-		if (strstr(de->d_name, ".tmp-") && md_pid_alive(strstr(de->d_name, ".tmp-") + 5)) {
-			printf("note: blobs/sha256/%s: a command is writing it right now\n", de->d_name);
-			continue;
-		}
-		md_check_problem(&ck, "blobs/sha256/%s: not used by any image", de->d_name);
-		if (ck.repair) {
-			char *p = md_asprintf("%s/%s", bd, de->d_name);
-			unlink(p);
-			free(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	free(bd);
-	char *td = md_sp("tmp");
-	d = opendir(td);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *p = md_asprintf("%s/%s", td, de->d_name);
-		if ((md_startswith(de->d_name, "s-") && md_sess_is_alive(p)) ||
-		    (md_startswith(de->d_name, "trash-") && md_pid_alive(de->d_name + 6))) {
-			printf("note: tmp/%s: a command is working right now\n", de->d_name);
-		} else {
-			md_check_problem(&ck, "tmp/%s: unfinished work of an interrupted command", de->d_name);
-			if (ck.repair)
-				md_rm_rf(p);
-		}
-		free(p);
-	}
-	if (d)
-		closedir(d);
-	free(td);
-	d = opendir(md_st.root);
-	while (d && (de = readdir(d))) {
-		const char *t = strstr(de->d_name, ".tmp-");
-		if (!t)
-			continue;
-		long pid = strtol(t + 5, NULL, 10);
-		if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
-			printf("note: %s: a command is writing it right now\n", de->d_name);
-			continue;
-		}
-		md_check_problem(&ck, "%s: a temporary file of an interrupted write", de->d_name);
-		if (ck.repair) {
-			char *p = md_sp("%s", de->d_name);
-			unlink(p);
-			free(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	if (ck.repair && changed && md_index_write(idx) == 0)
-		changed = 0;
-	int np = md_net_reclaim(idx, ck.repair, 1);
-	ck.problems += np > 0 ? np : 0;
-	if (np < 0 || (ck.repair && changed && md_index_write(idx) < 0)) {
-		md_strv_free(&badlayers);
-		md_strv_free(&badimages);
-		md_strv_free(&gone);
-		md_json_free(idx);
-		md_store_unlock();
-		return md_fail(1);
-	}
-	if (ck.repair)
-		md_store_delete(&gone);
-	md_strv_free(&badlayers);
-	md_strv_free(&badimages);
-	md_strv_free(&gone);
-done:
-	md_json_free(idx);
-	md_store_unlock();
-	if (ck.problems == 0)
+	if (problems == 0)
 		printf("store %s is consistent\n", md_st.root);
-	else if (ck.repair)
-		printf("repaired %d problem%s in %s\n", ck.problems, ck.problems == 1 ? "" : "s", md_st.root);
+	else if (repair)
+		printf("repaired %d problem%s in %s\n", problems, problems == 1 ? "" : "s", md_st.root);
 	else
-		printf("%d problem%s found in %s (fix with: minidock system check --repair)\n", ck.problems,
-		       ck.problems == 1 ? "" : "s", md_st.root);
-	return ck.problems && !ck.repair ? 1 : 0;
+		printf("%d problem%s found in %s (fix with: minidock system check --repair)\n", problems, problems == 1 ? "" : "s",
+		       md_st.root);
+	return problems && !repair ? 1 : 0;
 }
+
 
 static int md_cmd_load(struct md_args *a)
 {
@@ -24136,7 +24189,7 @@ static int md_cmd_boot(struct md_args *a)
 	if (md_store_lock() == 0) { /* which sweeps what a crash left in the store */
 		struct md_json *ix = md_index_read();
 		if (ix)
-			md_net_reclaim(ix, 1, 0); /* leases and links from before the reboot or a crash */
+			md_net_reclaim(ix, 1, NULL); /* leases and links from before the reboot or a crash */
 		md_json_free(ix);
 		md_store_unlock();
 	}
