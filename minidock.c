@@ -3912,135 +3912,123 @@ static int md_up_apply_dirtimes(struct md_unpack *u)
 	return 0;
 }
 
-static int md_up_entry(struct md_unpack *u, struct archive_entry *e)
+/* cp: the entry and its hardlink target get the destination's name. */
+static void md_up_rename_top(struct md_unpack *u, char *path, char *tpath, const char **hl)
 {
-	char path[PATH_MAX], tpath[PATH_MAX];
-	const char *raw = archive_entry_pathname(e);
-	snprintf(u->entry, sizeof u->entry, "%s", raw ? raw : "?");
-	u->nentries++;
-	/* the bytes up to here were this entry's headers */
-	md_up_ts_flush(u, (uint64_t)archive_filter_bytes(u->a, 0));
-	if (md_tar_clean_path(raw, path, sizeof path) < 0)
-		return md_up_fail(u, "%s", md_errmsg);
-	const char *hl = archive_entry_hardlink(e);
-	if (u->top_from) { /* cp: the copy gets the destination's name */
-		size_t fl = strlen(u->top_from);
-		char *paths[2] = {path, NULL};
-		if (hl && md_tar_clean_path(hl, tpath, sizeof tpath) == 0)
-			paths[1] = tpath;
-		for (int k = 0; k < 2 && paths[k]; k++)
-			if (strncmp(paths[k], u->top_from, fl) == 0 && (paths[k][fl] == 0 || paths[k][fl] == '/')) {
-				char rest[PATH_MAX];
-				snprintf(rest, sizeof rest, "%s", paths[k] + fl);
-				snprintf(paths[k], PATH_MAX, "%s%s", u->top_to, rest);
-			}
-		if (paths[1])
-			hl = tpath;
-	}
-	mode_t type = archive_entry_filetype(e);
-	if (archive_entry_sparse_count(e) > 0)
-		return md_up_fail(u, "sparse files are not supported");
-	if (!*path) {
-		if (type != AE_IFDIR || hl)
-			return md_up_fail(u, "the layer root must be a directory");
-		u->root_explicit = 1;
-		return md_up_dir(u, e, u->rootfd, ".", "");
-	}
-	const char *base;
-	int dfd = md_up_parent(u, path, 1, &base);
-	if (dfd < 0)
-		return -1;
-	/* whiteouts (OCI image spec, "changesets") */
-	if (!u->plain && md_startswith(base, ".wh.")) {
-		if (type != AE_IFREG || hl)
-			return md_up_fail(u, "whiteout is not a regular file entry");
-		if (strcmp(base, ".wh..wh..opq") == 0) {
-			if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-				return md_up_fail(u, "cannot mark directory opaque: %s", strerror(errno));
-			return 0;
+	size_t fl = strlen(u->top_from);
+	char *paths[2] = {path, NULL};
+	if (*hl && md_tar_clean_path(*hl, tpath, PATH_MAX) == 0)
+		paths[1] = tpath;
+	for (int k = 0; k < 2 && paths[k]; k++)
+		if (strncmp(paths[k], u->top_from, fl) == 0 && (paths[k][fl] == 0 || paths[k][fl] == '/')) {
+			char rest[PATH_MAX];
+			snprintf(rest, sizeof rest, "%s", paths[k] + fl);
+			snprintf(paths[k], PATH_MAX, "%s%s", u->top_to, rest);
 		}
-		if (md_startswith(base, ".wh..wh."))
-			return 0; /* AUFS metadata: nothing to do */
-		const char *victim = base + 4;
-		if (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
-			return md_up_fail(u, "whiteout names a path outside the layer");
-		char vpath[PATH_MAX];
-		snprintf(vpath, sizeof vpath, "%.*s%s", (int)(base - path), path, victim);
-		if (md_up_clear(u, dfd, victim, vpath, 0) < 0)
-			return -1;
-		if (u->cfd < 0 && (dfd = md_up_parent(u, path, 1, &base)) < 0)
-			return -1;
-		if (mknodat(dfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
-			return md_up_fail(u, "cannot create whiteout: %s", strerror(errno));
-		if (md_up_owner(u, -1, dfd, victim, e) < 0)
-			return -1;
+	if (paths[1])
+		*hl = tpath;
+}
+
+/* A whiteout entry (OCI image spec, "changesets") as overlayfs wants it. */
+static int md_up_whiteout(struct md_unpack *u, struct archive_entry *e, int dfd, const char *path, const char *base)
+{
+	if (strcmp(base, ".wh..wh..opq") == 0) {
+		if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+			return md_up_fail(u, "cannot mark directory opaque: %s", strerror(errno));
 		return 0;
 	}
-	if (hl) {
-		if (hl != tpath && md_tar_clean_path(hl, tpath, sizeof tpath) < 0)
-			return md_up_fail(u, "hardlink target \"%.300s\": %s", hl, md_errmsg);
-		if (!*tpath)
-			return md_up_fail(u, "hardlink target \"%.300s\" is the layer root", hl);
-		const char *tbase;
-		/* resolve the target without the cache: its parent may differ */
-		char *tdir = md_strndup(tpath, strrchr(tpath, '/') ? (size_t)(strrchr(tpath, '/') - tpath) : 0);
-		tbase = strrchr(tpath, '/') ? strrchr(tpath, '/') + 1 : tpath;
-		int tfd = md_up_opendir(u, tdir, 0);
-		free(tdir);
-		if (tfd < 0)
-			return md_err_wrap("hardlink target \"%.300s\"", hl);
-		struct stat st;
-		if (fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			close(tfd);
-			return md_up_fail(u, "hardlink target \"%.300s\" is not in the layer", hl);
-		}
-		if (S_ISDIR(st.st_mode)) {
-			close(tfd);
-			return md_up_fail(u, "hardlink target \"%.300s\" is a directory", hl);
-		}
-		struct stat cur;
-		if (fstatat(dfd, base, &cur, AT_SYMLINK_NOFOLLOW) == 0 && cur.st_ino == st.st_ino &&
-		    cur.st_dev == st.st_dev) {
-			close(tfd);
-			return 0;
-		}
-		int r = md_up_clear(u, dfd, base, path, 0);
-		if (r >= 0 && u->cfd < 0)
-			r = (dfd = md_up_parent(u, path, 1, &base)) < 0 ? -1 : 0;
-		if (r >= 0 && linkat(tfd, tbase, dfd, base, 0) < 0)
-			r = md_up_fail(u, "cannot link to \"%.300s\": %s", hl, strerror(errno));
-		close(tfd);
-		return r < 0 ? -1 : 0;
-	}
-	if (type == AE_IFDIR)
-		return md_up_dir(u, e, dfd, base, path);
-	if (md_up_clear(u, dfd, base, path, 0) < 0)
+	if (md_startswith(base, ".wh..wh."))
+		return 0; /* AUFS metadata: nothing to do */
+	const char *victim = base + 4;
+	if (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
+		return md_up_fail(u, "whiteout names a path outside the layer");
+	char vpath[PATH_MAX];
+	snprintf(vpath, sizeof vpath, "%.*s%s", (int)(base - path), path, victim);
+	if (md_up_clear(u, dfd, victim, vpath, 0) < 0)
 		return -1;
 	if (u->cfd < 0 && (dfd = md_up_parent(u, path, 1, &base)) < 0)
 		return -1;
+	if (mknodat(dfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
+		return md_up_fail(u, "cannot create whiteout: %s", strerror(errno));
+	if (md_up_owner(u, -1, dfd, victim, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* A hardlink entry: its target must be an earlier non-directory of the layer. */
+static int md_up_hardlink(struct md_unpack *u, int dfd, const char *path, const char *base, const char *hl,
+                          char *tpath)
+{
+	if (hl != tpath && md_tar_clean_path(hl, tpath, PATH_MAX) < 0)
+		return md_up_fail(u, "hardlink target \"%.300s\": %s", hl, md_errmsg);
+	if (!*tpath)
+		return md_up_fail(u, "hardlink target \"%.300s\" is the layer root", hl);
+	const char *tbase;
+	/* resolve the target without the cache: its parent may differ */
+	char *tdir = md_strndup(tpath, strrchr(tpath, '/') ? (size_t)(strrchr(tpath, '/') - tpath) : 0);
+	tbase = strrchr(tpath, '/') ? strrchr(tpath, '/') + 1 : tpath;
+	int tfd = md_up_opendir(u, tdir, 0);
+	free(tdir);
+	if (tfd < 0)
+		return md_err_wrap("hardlink target \"%.300s\"", hl);
+	struct stat st;
+	if (fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		close(tfd);
+		return md_up_fail(u, "hardlink target \"%.300s\" is not in the layer", hl);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(tfd);
+		return md_up_fail(u, "hardlink target \"%.300s\" is a directory", hl);
+	}
+	struct stat cur;
+	if (fstatat(dfd, base, &cur, AT_SYMLINK_NOFOLLOW) == 0 && cur.st_ino == st.st_ino &&
+	    cur.st_dev == st.st_dev) {
+		close(tfd);
+		return 0;
+	}
+	int r = md_up_clear(u, dfd, base, path, 0);
+	if (r >= 0 && u->cfd < 0)
+		r = (dfd = md_up_parent(u, path, 1, &base)) < 0 ? -1 : 0;
+	if (r >= 0 && linkat(tfd, tbase, dfd, base, 0) < 0)
+		r = md_up_fail(u, "cannot link to \"%.300s\": %s", hl, strerror(errno));
+	close(tfd);
+	return r < 0 ? -1 : 0;
+}
+
+/* A symlink entry, with the owner, xattrs and times of the link itself. */
+static int md_up_symlink(struct md_unpack *u, struct archive_entry *e, int dfd, const char *base,
+                         const struct timespec ts[2])
+{
+	const char *target = archive_entry_symlink(e);
+	if (!target || !*target)
+		return md_up_fail(u, "symlink without a target");
+	if (symlinkat(target, dfd, base) < 0)
+		return md_up_fail(u, "cannot create symlink: %s", strerror(errno));
+	if (md_up_owner(u, -1, dfd, base, e) < 0)
+		return -1;
+	if (archive_entry_xattr_count(e) > 0) {
+		char *lp = md_asprintf("/proc/self/fd/%d/%s", dfd, base);
+		int r = md_up_xattrs(u, e, -1, lp);
+		free(lp);
+		if (r < 0)
+			return -1;
+	}
+	utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* A file, symlink or fifo in place of whatever had its name; device nodes
+ * are refused (but for overlayfs whiteouts). */
+static int md_up_node(struct md_unpack *u, struct archive_entry *e, int dfd, const char *base, const char *path,
+                      mode_t type)
+{
 	struct timespec ts[2];
 	md_up_times(e, ts);
 	switch (type) {
 	case AE_IFREG:
 		return md_up_file(u, e, dfd, base, path);
-	case AE_IFLNK: {
-		const char *target = archive_entry_symlink(e);
-		if (!target || !*target)
-			return md_up_fail(u, "symlink without a target");
-		if (symlinkat(target, dfd, base) < 0)
-			return md_up_fail(u, "cannot create symlink: %s", strerror(errno));
-		if (md_up_owner(u, -1, dfd, base, e) < 0)
-			return -1;
-		if (archive_entry_xattr_count(e) > 0) {
-			char *lp = md_asprintf("/proc/self/fd/%d/%s", dfd, base);
-			int r = md_up_xattrs(u, e, -1, lp);
-			free(lp);
-			if (r < 0)
-				return -1;
-		}
-		utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
-		return 0;
-	}
+	case AE_IFLNK:
+		return md_up_symlink(u, e, dfd, base, ts);
 	case AE_IFIFO: {
 		if (mknodat(dfd, base, S_IFIFO | (archive_entry_mode(e) & 07777), 0) < 0)
 			return md_up_fail(u, "cannot create fifo: %s", strerror(errno));
@@ -4065,6 +4053,49 @@ static int md_up_entry(struct md_unpack *u, struct archive_entry *e)
 	default:
 		return md_up_fail(u, "unsupported entry type 0%o", (unsigned)type);
 	}
+}
+
+static int md_up_entry(struct md_unpack *u, struct archive_entry *e)
+{
+	char path[PATH_MAX], tpath[PATH_MAX];
+	const char *raw = archive_entry_pathname(e);
+	snprintf(u->entry, sizeof u->entry, "%s", raw ? raw : "?");
+	u->nentries++;
+	/* the bytes up to here were this entry's headers */
+	md_up_ts_flush(u, (uint64_t)archive_filter_bytes(u->a, 0));
+	if (md_tar_clean_path(raw, path, sizeof path) < 0)
+		return md_up_fail(u, "%s", md_errmsg);
+	const char *hl = archive_entry_hardlink(e);
+	if (u->top_from) /* cp: the copy gets the destination's name */
+		md_up_rename_top(u, path, tpath, &hl);
+	mode_t type = archive_entry_filetype(e);
+	if (archive_entry_sparse_count(e) > 0)
+		return md_up_fail(u, "sparse files are not supported");
+	if (!*path) {
+		if (type != AE_IFDIR || hl)
+			return md_up_fail(u, "the layer root must be a directory");
+		u->root_explicit = 1;
+		return md_up_dir(u, e, u->rootfd, ".", "");
+	}
+	const char *base;
+	int dfd = md_up_parent(u, path, 1, &base);
+	if (dfd < 0)
+		return -1;
+	/* whiteouts (OCI image spec, "changesets") */
+	if (!u->plain && md_startswith(base, ".wh.")) {
+		if (type != AE_IFREG || hl)
+			return md_up_fail(u, "whiteout is not a regular file entry");
+		return md_up_whiteout(u, e, dfd, path, base);
+	}
+	if (hl)
+		return md_up_hardlink(u, dfd, path, base, hl, tpath);
+	if (type == AE_IFDIR)
+		return md_up_dir(u, e, dfd, base, path);
+	if (md_up_clear(u, dfd, base, path, 0) < 0)
+		return -1;
+	if (u->cfd < 0 && (dfd = md_up_parent(u, path, 1, &base)) < 0)
+		return -1;
+	return md_up_node(u, e, dfd, base, path, type);
 }
 
 struct md_layer_info {
@@ -13230,6 +13261,141 @@ static int md_fw_can_publish(void)
 	return 0;
 }
 
+/* The nftables script: table "ip minidock", flushed and refilled whole. */
+static void md_fw_nft_rules(struct md_sb *b, struct md_json *nets, const struct md_pub *pubs, size_t np)
+{
+	md_sb_puts(b, "add table ip minidock\n"
+	              "add chain ip minidock prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+	              "add chain ip minidock output { type nat hook output priority -100; policy accept; }\n"
+	              "add chain ip minidock postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+	              "add chain ip minidock forward { type filter hook forward priority filter; policy accept; }\n"
+	              "add chain ip minidock publish\n"
+	              "flush table ip minidock\n"
+	              "add rule ip minidock prerouting fib daddr type local jump publish\n"
+	              "add rule ip minidock output fib daddr type local jump publish\n");
+	for (struct md_json *n = nets->child; n; n = n->next) {
+		const char *br = md_json_gets(n, "Bridge"), *sub = md_json_gets(n, "Subnet");
+		int internal = md_json_is(md_json_get(n, "Internal"), MD_J_TRUE);
+		/* published ports reached from the host itself (127.0.0.1) and hairpin */
+		md_sb_printf(b, "add rule ip minidock postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n", br);
+		md_sb_printf(b, "add rule ip minidock postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade\n", br, sub);
+		if (!internal)
+			md_sb_printf(b, "add rule ip minidock postrouting ip saddr %s oifname != \"%s\" masquerade\n", sub, br);
+		else
+			md_sb_printf(b, "add rule ip minidock forward iifname \"%s\" oifname != \"%s\" drop\n"
+			                "add rule ip minidock forward oifname \"%s\" iifname != \"%s\" drop\n", br, br, br, br);
+	}
+	/* a published port is open to every network, as Docker's is */
+	md_sb_puts(b, "add rule ip minidock forward ct status dnat accept\n");
+	for (struct md_json *n = nets->child; n; n = n->next)
+		for (struct md_json *o = nets->child; o; o = o->next)
+			if (o != n)
+				md_sb_printf(b, "add rule ip minidock forward iifname \"%s\" oifname \"%s\" drop\n",
+				             md_json_gets(n, "Bridge"), md_json_gets(o, "Bridge"));
+	for (size_t i = 0; i < np; i++) {
+		char hip[32];
+		md_ip_str(pubs[i].hostip, hip, sizeof hip);
+		md_sb_printf(b, "add rule ip minidock publish %s%s%s %s dport %d dnat to %s:%d\n",
+		             pubs[i].hostip ? "ip daddr " : "", pubs[i].hostip ? hip : "", pubs[i].hostip ? "" : "",
+		             pubs[i].proto, pubs[i].hostport, pubs[i].ctrip, pubs[i].ctrport);
+	}
+}
+
+/* Run nft on the script unless the stamp says it is in place already. */
+static int md_fw_nft_apply(const char *be, const char *rules)
+{
+	int r;
+	char dg[MD_DIGEST_LEN + 1], old[MD_DIGEST_LEN + 1] = "";
+	md_fw_digest(be, rules, dg);
+	char *sp = md_fw_stamp_path();
+	int sf = open(sp, O_RDONLY | O_CLOEXEC);
+	if (sf >= 0) {
+		ssize_t k = md_read_full(sf, old, MD_DIGEST_LEN);
+		old[k > 0 ? k : 0] = 0;
+		close(sf);
+	}
+	char *argv[] = {"nft", "-f", "-", NULL};
+	if (strcmp(old, dg) == 0 && md_nft_table_exists() == 1) {
+		r = 0; /* in place already */
+	} else {
+		unlink(sp);
+		r = md_run_tool(argv, rules);
+		if (r == 0)
+			md_write_file_atomic(sp, dg, strlen(dg), 0600);
+	}
+	free(sp);
+	if (r < 0 && strstr(md_errmsg, "No such file or directory") && strstr(md_errmsg, "table"))
+		md_err("nftables is not available in this kernel (CONFIG_NF_TABLES, nft_nat, nft_fib): %s", md_errmsg);
+	return r;
+}
+
+/* The iptables-restore input: chains of our own, refilled. */
+static void md_fw_ipt_rules(struct md_sb *b, struct md_json *nets, const struct md_pub *pubs, size_t np)
+{
+	md_sb_puts(b, "*nat\n:MINIDOCK-PUBLISH - [0:0]\n:MINIDOCK-POSTROUTING - [0:0]\n"
+	              "-F MINIDOCK-PUBLISH\n-F MINIDOCK-POSTROUTING\n");
+	for (struct md_json *n = nets->child; n; n = n->next) {
+		const char *br = md_json_gets(n, "Bridge"), *sub = md_json_gets(n, "Subnet");
+		md_sb_printf(b, "-A MINIDOCK-POSTROUTING -o %s -s 127.0.0.0/8 -j MASQUERADE\n", br);
+		md_sb_printf(b, "-A MINIDOCK-POSTROUTING -o %s -s %s -m conntrack --ctstate DNAT -j MASQUERADE\n", br, sub);
+		if (!md_json_is(md_json_get(n, "Internal"), MD_J_TRUE))
+			md_sb_printf(b, "-A MINIDOCK-POSTROUTING -s %s ! -o %s -j MASQUERADE\n", sub, br);
+	}
+	for (size_t i = 0; i < np; i++) {
+		char hip[32];
+		md_ip_str(pubs[i].hostip, hip, sizeof hip);
+		md_sb_printf(b, "-A MINIDOCK-PUBLISH %s%s -p %s --dport %d -j DNAT --to-destination %s:%d\n",
+		             pubs[i].hostip ? "-d " : "", pubs[i].hostip ? hip : "", pubs[i].proto, pubs[i].hostport,
+		             pubs[i].ctrip, pubs[i].ctrport);
+	}
+	md_sb_puts(b, "COMMIT\n*filter\n:MINIDOCK-FORWARD - [0:0]\n-F MINIDOCK-FORWARD\n");
+	for (struct md_json *n = nets->child; n; n = n->next) {
+		const char *br = md_json_gets(n, "Bridge");
+		if (md_json_is(md_json_get(n, "Internal"), MD_J_TRUE))
+			md_sb_printf(b, "-A MINIDOCK-FORWARD -i %s ! -o %s -j DROP\n-A MINIDOCK-FORWARD -o %s ! -i %s -j DROP\n", br,
+			             br, br, br);
+	}
+	md_sb_puts(b, "-A MINIDOCK-FORWARD -m conntrack --ctstate DNAT -j ACCEPT\n");
+	for (struct md_json *n = nets->child; n; n = n->next)
+		for (struct md_json *o = nets->child; o; o = o->next)
+			if (o != n)
+				md_sb_printf(b, "-A MINIDOCK-FORWARD -i %s -o %s -j DROP\n", md_json_gets(n, "Bridge"),
+				             md_json_gets(o, "Bridge"));
+	md_sb_puts(b, "COMMIT\n");
+}
+
+/* Jumps from the built-in chains to ours, added once: checked, then inserted. */
+static int md_fw_ipt_jumps(void)
+{
+	static const char *const jumps[][4] = {
+		{"nat", "PREROUTING", "-m addrtype --dst-type LOCAL", "MINIDOCK-PUBLISH"},
+		{"nat", "OUTPUT", "-m addrtype --dst-type LOCAL", "MINIDOCK-PUBLISH"},
+		{"nat", "POSTROUTING", "", "MINIDOCK-POSTROUTING"},
+		{"filter", "FORWARD", "", "MINIDOCK-FORWARD"}};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < MD_ARRAY_LEN(jumps); i++) {
+		char *av[16];
+		int k = 0;
+		char spec[128];
+		snprintf(spec, sizeof spec, "%s", jumps[i][2]);
+		av[k++] = "iptables";
+		av[k++] = "-t";
+		av[k++] = (char *)jumps[i][0];
+		av[k++] = "-C";
+		av[k++] = (char *)jumps[i][1];
+		for (char *t = strtok(spec, " "); t && k < 12; t = strtok(NULL, " "))
+			av[k++] = t;
+		av[k++] = "-j";
+		av[k++] = (char *)jumps[i][3];
+		av[k] = NULL;
+		if (md_run_tool(av, NULL) < 0) {
+			av[3] = "-I";
+			r = md_run_tool(av, NULL);
+		}
+	}
+	return r;
+}
+
 /* Regenerate minidock's rules from the index: masquerade per network,
  * isolation between networks, published ports of running containers. */
 static int md_fw_sync(struct md_json *idx)
@@ -13257,122 +13423,14 @@ static int md_fw_sync(struct md_json *idx)
 	struct md_sb b = {0};
 	int r;
 	if (strcmp(be, "nftables") == 0) {
-		md_sb_puts(&b, "add table ip minidock\n"
-		               "add chain ip minidock prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
-		               "add chain ip minidock output { type nat hook output priority -100; policy accept; }\n"
-		               "add chain ip minidock postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
-		               "add chain ip minidock forward { type filter hook forward priority filter; policy accept; }\n"
-		               "add chain ip minidock publish\n"
-		               "flush table ip minidock\n"
-		               "add rule ip minidock prerouting fib daddr type local jump publish\n"
-		               "add rule ip minidock output fib daddr type local jump publish\n");
-		for (struct md_json *n = nets->child; n; n = n->next) {
-			const char *br = md_json_gets(n, "Bridge"), *sub = md_json_gets(n, "Subnet");
-			int internal = md_json_is(md_json_get(n, "Internal"), MD_J_TRUE);
-			/* published ports reached from the host itself (127.0.0.1) and hairpin */
-			md_sb_printf(&b, "add rule ip minidock postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n", br);
-			md_sb_printf(&b, "add rule ip minidock postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade\n", br, sub);
-			if (!internal)
-				md_sb_printf(&b, "add rule ip minidock postrouting ip saddr %s oifname != \"%s\" masquerade\n", sub, br);
-			else
-				md_sb_printf(&b, "add rule ip minidock forward iifname \"%s\" oifname != \"%s\" drop\n"
-				                 "add rule ip minidock forward oifname \"%s\" iifname != \"%s\" drop\n", br, br, br, br);
-		}
-		/* a published port is open to every network, as Docker's is */
-		md_sb_puts(&b, "add rule ip minidock forward ct status dnat accept\n");
-		for (struct md_json *n = nets->child; n; n = n->next)
-			for (struct md_json *o = nets->child; o; o = o->next)
-				if (o != n)
-					md_sb_printf(&b, "add rule ip minidock forward iifname \"%s\" oifname \"%s\" drop\n",
-					             md_json_gets(n, "Bridge"), md_json_gets(o, "Bridge"));
-		for (size_t i = 0; i < np; i++) {
-			char hip[32];
-			md_ip_str(pubs[i].hostip, hip, sizeof hip);
-			md_sb_printf(&b, "add rule ip minidock publish %s%s%s %s dport %d dnat to %s:%d\n",
-			             pubs[i].hostip ? "ip daddr " : "", pubs[i].hostip ? hip : "", pubs[i].hostip ? "" : "",
-			             pubs[i].proto, pubs[i].hostport, pubs[i].ctrip, pubs[i].ctrport);
-		}
-		char dg[MD_DIGEST_LEN + 1], old[MD_DIGEST_LEN + 1] = "";
-		md_fw_digest(be, md_sb_str(&b), dg);
-		char *sp = md_fw_stamp_path();
-		int sf = open(sp, O_RDONLY | O_CLOEXEC);
-		if (sf >= 0) {
-			ssize_t k = md_read_full(sf, old, MD_DIGEST_LEN);
-			old[k > 0 ? k : 0] = 0;
-			close(sf);
-		}
-		char *argv[] = {"nft", "-f", "-", NULL};
-		if (strcmp(old, dg) == 0 && md_nft_table_exists() == 1) {
-			r = 0; /* in place already */
-		} else {
-			unlink(sp);
-			r = md_run_tool(argv, md_sb_str(&b));
-			if (r == 0)
-				md_write_file_atomic(sp, dg, strlen(dg), 0600);
-		}
-		free(sp);
-		if (r < 0 && strstr(md_errmsg, "No such file or directory") && strstr(md_errmsg, "table"))
-			md_err("nftables is not available in this kernel (CONFIG_NF_TABLES, nft_nat, nft_fib): %s", md_errmsg);
+		md_fw_nft_rules(&b, nets, pubs, np);
+		r = md_fw_nft_apply(be, md_sb_str(&b));
 	} else {
-		/* iptables: chains of our own, refilled; jumps from the built-ins once */
-		md_sb_puts(&b, "*nat\n:MINIDOCK-PUBLISH - [0:0]\n:MINIDOCK-POSTROUTING - [0:0]\n"
-		               "-F MINIDOCK-PUBLISH\n-F MINIDOCK-POSTROUTING\n");
-		for (struct md_json *n = nets->child; n; n = n->next) {
-			const char *br = md_json_gets(n, "Bridge"), *sub = md_json_gets(n, "Subnet");
-			md_sb_printf(&b, "-A MINIDOCK-POSTROUTING -o %s -s 127.0.0.0/8 -j MASQUERADE\n", br);
-			md_sb_printf(&b, "-A MINIDOCK-POSTROUTING -o %s -s %s -m conntrack --ctstate DNAT -j MASQUERADE\n", br, sub);
-			if (!md_json_is(md_json_get(n, "Internal"), MD_J_TRUE))
-				md_sb_printf(&b, "-A MINIDOCK-POSTROUTING -s %s ! -o %s -j MASQUERADE\n", sub, br);
-		}
-		for (size_t i = 0; i < np; i++) {
-			char hip[32];
-			md_ip_str(pubs[i].hostip, hip, sizeof hip);
-			md_sb_printf(&b, "-A MINIDOCK-PUBLISH %s%s -p %s --dport %d -j DNAT --to-destination %s:%d\n",
-			             pubs[i].hostip ? "-d " : "", pubs[i].hostip ? hip : "", pubs[i].proto, pubs[i].hostport,
-			             pubs[i].ctrip, pubs[i].ctrport);
-		}
-		md_sb_puts(&b, "COMMIT\n*filter\n:MINIDOCK-FORWARD - [0:0]\n-F MINIDOCK-FORWARD\n");
-		for (struct md_json *n = nets->child; n; n = n->next) {
-			const char *br = md_json_gets(n, "Bridge");
-			if (md_json_is(md_json_get(n, "Internal"), MD_J_TRUE))
-				md_sb_printf(&b, "-A MINIDOCK-FORWARD -i %s ! -o %s -j DROP\n-A MINIDOCK-FORWARD -o %s ! -i %s -j DROP\n", br,
-				             br, br, br);
-		}
-		md_sb_puts(&b, "-A MINIDOCK-FORWARD -m conntrack --ctstate DNAT -j ACCEPT\n");
-		for (struct md_json *n = nets->child; n; n = n->next)
-			for (struct md_json *o = nets->child; o; o = o->next)
-				if (o != n)
-					md_sb_printf(&b, "-A MINIDOCK-FORWARD -i %s -o %s -j DROP\n", md_json_gets(n, "Bridge"),
-					             md_json_gets(o, "Bridge"));
-		md_sb_puts(&b, "COMMIT\n");
+		md_fw_ipt_rules(&b, nets, pubs, np);
 		char *argv[] = {"iptables-restore", "--noflush", NULL};
 		r = md_run_tool(argv, md_sb_str(&b));
-		/* jumps from the built-in chains, added once */
-		static const char *const jumps[][4] = {
-			{"nat", "PREROUTING", "-m addrtype --dst-type LOCAL", "MINIDOCK-PUBLISH"},
-			{"nat", "OUTPUT", "-m addrtype --dst-type LOCAL", "MINIDOCK-PUBLISH"},
-			{"nat", "POSTROUTING", "", "MINIDOCK-POSTROUTING"},
-			{"filter", "FORWARD", "", "MINIDOCK-FORWARD"}};
-		for (size_t i = 0; r == 0 && i < MD_ARRAY_LEN(jumps); i++) {
-			char *av[16];
-			int k = 0;
-			char spec[128];
-			snprintf(spec, sizeof spec, "%s", jumps[i][2]);
-			av[k++] = "iptables";
-			av[k++] = "-t";
-			av[k++] = (char *)jumps[i][0];
-			av[k++] = "-C";
-			av[k++] = (char *)jumps[i][1];
-			for (char *t = strtok(spec, " "); t && k < 12; t = strtok(NULL, " "))
-				av[k++] = t;
-			av[k++] = "-j";
-			av[k++] = (char *)jumps[i][3];
-			av[k] = NULL;
-			if (md_run_tool(av, NULL) < 0) {
-				av[3] = "-I";
-				r = md_run_tool(av, NULL);
-			}
-		}
+		if (r == 0)
+			r = md_fw_ipt_jumps();
 	}
 	for (struct md_json *n = nets->child; r == 0 && n; n = n->next) {
 		char *p = md_asprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", md_json_gets(n, "Bridge"));
@@ -15205,12 +15263,10 @@ static int md_init_main(char **argv)
 	}
 }
 
-/* The container's first process: runs in the new namespaces, never returns. */
-static int md_child_main(void *arg)
+/* Before the root filesystem: ids, signals, stdio, network namespace, hostname. */
+static void md_child_enter(struct md_spec *sp)
 {
-	struct md_spec *sp = arg;
 	char go;
-	md_err_clear();
 	/* first go: the user namespace's maps are written; the cgroup and the
 	 * network come with the second one (md_child_rootfs) */
 	if (read(sp->sync, &go, 1) != 1)
@@ -15243,99 +15299,99 @@ static int md_child_main(void *arg)
 		md_errno("sethostname");
 		md_child_fail(sp, 125);
 	}
-	int ptymaster = -1, ptyslave = -1;
-	if (md_child_rootfs(sp) < 0)
+}
+
+/* The monitor holds the terminal's master side: it goes over the sync socket. */
+static void md_child_tty_pass(struct md_spec *sp, int ptymaster)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof cbuf);
+	char b = 'T';
+	struct iovec iov = {&b, 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &ptymaster, sizeof(int));
+	if (sendmsg(sp->sync, &mh, 0) < 0) {
+		md_errno("pass the terminal");
 		md_child_fail(sp, 125);
-	if (sp->tty) {
-		/* a terminal of the container's own devpts, handed to the monitor */
-		ptymaster = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		int unlock = 0;
-		if (ptymaster < 0 || ioctl(ptymaster, TIOCSPTLCK, &unlock) < 0) {
-			md_errno("open a terminal");
-			md_child_fail(sp, 125);
-		}
-		ptyslave = ioctl(ptymaster, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-		if (ptyslave < 0) {
-			int n;
-			char name[64];
-			if (ioctl(ptymaster, TIOCGPTN, &n) == 0) {
-				snprintf(name, sizeof name, "/dev/pts/%d", n);
-				ptyslave = open(name, O_RDWR | O_NOCTTY);
-			}
-		}
-		if (ptyslave < 0) {
-			md_errno("open the terminal's peer");
-			md_child_fail(sp, 125);
-		}
-		struct winsize ws = {sp->rows, sp->cols, 0, 0};
-		ioctl(ptyslave, TIOCSWINSZ, &ws);
-		int ptn, cfd = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (cfd >= 0 && ioctl(ptymaster, TIOCGPTN, &ptn) == 0) {
-			char sn[64];
-			snprintf(sn, sizeof sn, "/dev/pts/%d", ptn);
-			md_mount_fd(sn, cfd, NULL, MS_BIND, NULL, "/dev/console"); /* not fatal */
-		}
-		if (cfd >= 0)
-			close(cfd);
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		memset(cbuf, 0, sizeof cbuf);
-		char b = 'T';
-		struct iovec iov = {&b, 1};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &ptymaster, sizeof(int));
-		if (sendmsg(sp->sync, &mh, 0) < 0) {
-			md_errno("pass the terminal");
-			md_child_fail(sp, 125);
-		}
-		close(ptymaster);
-		setsid();
-		if (ioctl(ptyslave, TIOCSCTTY, 0) < 0) { /* not fatal */ }
-		dup2(ptyslave, 0);
-		dup2(ptyslave, 1);
-		dup2(ptyslave, 2);
-		if (ptyslave > 2)
-			close(ptyslave);
 	}
-	for (int i = 0; i < sp->nulimits; i++)
-		if (setrlimit(sp->ulimits[i].res, &sp->ulimits[i].rl) < 0) {
-			md_errno("set ulimit");
-			md_child_fail(sp, 125);
-		}
-	struct md_cred cr;
-	if (md_cred_resolve(sp->user, &cr, sp->groupadd) < 0)
+}
+
+/* -t: a terminal of the container's own devpts, handed to the monitor. */
+static void md_child_tty(struct md_spec *sp)
+{
+	int ptymaster = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int unlock = 0;
+	if (ptymaster < 0 || ioctl(ptymaster, TIOCSPTLCK, &unlock) < 0) {
+		md_errno("open a terminal");
 		md_child_fail(sp, 125);
-	/* HOME comes from passwd unless set */
+	}
+	int ptyslave = ioctl(ptymaster, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (ptyslave < 0) {
+		int n;
+		char name[64];
+		if (ioctl(ptymaster, TIOCGPTN, &n) == 0) {
+			snprintf(name, sizeof name, "/dev/pts/%d", n);
+			ptyslave = open(name, O_RDWR | O_NOCTTY);
+		}
+	}
+	if (ptyslave < 0) {
+		md_errno("open the terminal's peer");
+		md_child_fail(sp, 125);
+	}
+	struct winsize ws = {sp->rows, sp->cols, 0, 0};
+	ioctl(ptyslave, TIOCSWINSZ, &ws);
+	int ptn, cfd = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd >= 0 && ioctl(ptymaster, TIOCGPTN, &ptn) == 0) {
+		char sn[64];
+		snprintf(sn, sizeof sn, "/dev/pts/%d", ptn);
+		md_mount_fd(sn, cfd, NULL, MS_BIND, NULL, "/dev/console"); /* not fatal */
+	}
+	if (cfd >= 0)
+		close(cfd);
+	md_child_tty_pass(sp, ptymaster);
+	close(ptymaster);
+	setsid();
+	if (ioctl(ptyslave, TIOCSCTTY, 0) < 0) { /* not fatal */ }
+	dup2(ptyslave, 0);
+	dup2(ptyslave, 1);
+	dup2(ptyslave, 2);
+	if (ptyslave > 2)
+		close(ptyslave);
+}
+
+/* HOME comes from passwd unless set. */
+static void md_child_home(struct md_spec *sp, const struct md_cred *cr)
+{
 	int have_home = 0, nenv = 0;
 	for (char **e = sp->envp; e && *e; e++, nenv++)
 		have_home |= md_startswith(*e, "HOME=");
 	if (!have_home) {
 		sp->envp = md_realloc(sp->envp, (size_t)(nenv + 2) * sizeof *sp->envp);
-		sp->envp[nenv] = md_asprintf("HOME=%s", cr.home);
+		sp->envp[nenv] = md_asprintf("HOME=%s", cr->home);
 		sp->envp[nenv + 1] = NULL;
 	}
+}
+
+/* The process starts in its working directory, made if missing. */
+static void md_child_workdir(struct md_spec *sp, const struct md_cred *cr)
+{
 	const char *cwd = sp->cwd && *sp->cwd ? sp->cwd : "/";
 	if (chdir(cwd) < 0) {
 		/* Docker creates a missing working directory */
-		if (errno != ENOENT || md_mkdir_p(cwd, 0755) < 0 || chown(cwd, cr.uid, cr.gid) < 0 || chdir(cwd) < 0) {
+		if (errno != ENOENT || md_mkdir_p(cwd, 0755) < 0 || chown(cwd, cr->uid, cr->gid) < 0 || chdir(cwd) < 0) {
 			md_errno("chdir to working directory %s", cwd);
 			md_child_fail(sp, 125);
 		}
 	}
-	char exe[PATH_MAX];
-	if (!sp->argv || !sp->argv[0]) {
-		md_err("no command specified");
-		md_child_fail(sp, 125);
-	}
-	if (md_find_exec(sp->argv[0], sp->envp, exe, sizeof exe) < 0) {
-		md_err("exec: \"%s\": executable file not found in $PATH", sp->argv[0]);
-		md_child_fail(sp, 127);
-	}
-	if (md_child_privs(sp, &cr) < 0)
-		md_child_fail(sp, 125);
+}
+
+/* Replace ourselves with the command (or --init running it); never returns. */
+static MD_NORETURN void md_child_exec(struct md_spec *sp, char *exe)
+{
 	/* fds 0-2 stay; sync (and the memfd) are close-on-exec, so the monitor
 	 * sees EOF on success; nothing else of the host's may leak in */
 	for (int fd = 3; fd < 1024; fd++)
@@ -15363,6 +15419,40 @@ static int md_child_main(void *arg)
 	int e = errno;
 	md_err("exec: \"%s\": %s", sp->argv[0], strerror(e));
 	md_child_fail(sp, e == ENOENT ? 127 : 126);
+}
+
+/* The container's first process: runs in the new namespaces, never returns. */
+static int md_child_main(void *arg)
+{
+	struct md_spec *sp = arg;
+	md_err_clear();
+	md_child_enter(sp);
+	if (md_child_rootfs(sp) < 0)
+		md_child_fail(sp, 125);
+	if (sp->tty)
+		md_child_tty(sp);
+	for (int i = 0; i < sp->nulimits; i++)
+		if (setrlimit(sp->ulimits[i].res, &sp->ulimits[i].rl) < 0) {
+			md_errno("set ulimit");
+			md_child_fail(sp, 125);
+		}
+	struct md_cred cr;
+	if (md_cred_resolve(sp->user, &cr, sp->groupadd) < 0)
+		md_child_fail(sp, 125);
+	md_child_home(sp, &cr);
+	md_child_workdir(sp, &cr);
+	char exe[PATH_MAX];
+	if (!sp->argv || !sp->argv[0]) {
+		md_err("no command specified");
+		md_child_fail(sp, 125);
+	}
+	if (md_find_exec(sp->argv[0], sp->envp, exe, sizeof exe) < 0) {
+		md_err("exec: \"%s\": executable file not found in $PATH", sp->argv[0]);
+		md_child_fail(sp, 127);
+	}
+	if (md_child_privs(sp, &cr) < 0)
+		md_child_fail(sp, 125);
+	md_child_exec(sp, exe);
 }
 
 /* A sealed in-memory copy of this binary, so code of ours that runs inside
@@ -16166,25 +16256,11 @@ out:
 	return out;
 }
 
-/* Build what the child needs from config.json and the image. */
-static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **notice)
+/* The overlay's upper, work and root directories, and what replaces the
+ * upper when the store cannot hold it. */
+static int md_spec_rootfs(struct md_ctr *c, struct md_spec *sp, struct md_json *chains, const char **notice)
 {
-	struct md_json *cfg = c->cfg, *cc = md_json_get(cfg, "Config"), *hc = md_json_get(cfg, "HostConfig");
-	memset(sp, 0, sizeof *sp);
-	sp->sync = sp->memfd = sp->netns_fd = -1;
-	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
-	snprintf(sp->id, sizeof sp->id, "%s", c->id);
-	*notice = NULL;
-	struct md_json *idx = md_index_read();
-	if (!idx)
-		return -1;
-	const char *img = md_json_gets(cfg, "Image");
-	struct md_json *chains = md_json_clone(md_image_layers(idx, img ? img : ""));
-	md_json_free(idx);
-	if (!chains->n) {
-		md_json_free(chains);
-		return md_err("the container's image %.19s is missing from the store", img ? img : "?");
-	}
+	struct md_json *cfg = c->cfg;
 	sp->upper = md_ctr_path(c->id, "upper");
 	sp->work = md_ctr_path(c->id, "work");
 	sp->rootfs = md_ctr_rpath(c->id, "rootfs");
@@ -16196,67 +16272,91 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 		fb = getenv("MINIDOCK_OVERLAY_FALLBACK");
 	if (!fb || !*fb)
 		fb = MD_DEFAULT_OVERLAY_FALLBACK;
-	if (bad) {
-		if (strcmp(fb, "copy") == 0) {
-			sp->fallback = "copy";
-			sp->copydir = md_ctr_path(c->id, "rootfs");
-			if (!md_path_exists(sp->copydir) && md_layers_flatten(chains, sp->copydir) < 0) {
-				md_json_free(chains);
-				return md_err_wrap("copy the image into %s", sp->copydir);
-			}
-			*notice = md_asprintf("the store is on %s, which cannot hold an overlay upper layer: using a copied root "
-			                      "filesystem in %s", bad, sp->copydir);
-		} else if (strcmp(fb, "tmpfs") == 0) {
-			sp->fallback = "tmpfs";
-			sp->fallback_size = (char *)md_json_gets(cfg, "RootfsFallbackSize");
-			if (!sp->fallback_size || !*sp->fallback_size)
-				sp->fallback_size = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
-			if (!sp->fallback_size || !*sp->fallback_size)
-				sp->fallback_size = MD_DEFAULT_TMPFS_UPPER_SIZE;
-			*notice = md_asprintf("the store is on %s, which cannot hold an overlay upper layer: using a tmpfs upper "
-			                      "layer (%s; changes are lost when the container stops)", bad, sp->fallback_size);
-		} else {
-			md_json_free(chains);
-			return md_err("the store is on %s, which cannot hold an overlay upper layer (set "
-			              "MINIDOCK_OVERLAY_FALLBACK=tmpfs or copy)", bad);
-		}
+	if (!bad)
+		return 0;
+	if (strcmp(fb, "copy") == 0) {
+		sp->fallback = "copy";
+		sp->copydir = md_ctr_path(c->id, "rootfs");
+		if (!md_path_exists(sp->copydir) && md_layers_flatten(chains, sp->copydir) < 0)
+			return md_err_wrap("copy the image into %s", sp->copydir);
+		*notice = md_asprintf("the store is on %s, which cannot hold an overlay upper layer: using a copied root "
+		                      "filesystem in %s", bad, sp->copydir);
+	} else if (strcmp(fb, "tmpfs") == 0) {
+		sp->fallback = "tmpfs";
+		sp->fallback_size = (char *)md_json_gets(cfg, "RootfsFallbackSize");
+		if (!sp->fallback_size || !*sp->fallback_size)
+			sp->fallback_size = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
+		if (!sp->fallback_size || !*sp->fallback_size)
+			sp->fallback_size = MD_DEFAULT_TMPFS_UPPER_SIZE;
+		*notice = md_asprintf("the store is on %s, which cannot hold an overlay upper layer: using a tmpfs upper "
+		                      "layer (%s; changes are lost when the container stops)", bad, sp->fallback_size);
+	} else {
+		return md_err("the store is on %s, which cannot hold an overlay upper layer (set "
+		              "MINIDOCK_OVERLAY_FALLBACK=tmpfs or copy)", bad);
 	}
+	return 0;
+}
+
+/* --userns=remap: the subordinate id range the container's ids map to. */
+static int md_spec_userns(const struct md_json *cfg, struct md_spec *sp)
+{
 	const char *um = md_json_gets(md_json_get(cfg, "HostConfig"), "UsernsMode");
 	if (um && md_startswith(um, "remap")) {
 #if MD_FEATURE_USERNS
 		sp->userns = 1;
-		if (md_userns_range(&sp->uid_base, &sp->uid_count) < 0) {
-			md_json_free(chains);
+		if (md_userns_range(&sp->uid_base, &sp->uid_count) < 0)
 			return -1;
-		}
 #else
-		md_json_free(chains);
+		(void)sp;
 		return md_err("--userns=remap is not supported by this build (feature userns is off)");
 #endif
 	}
+	return 0;
+}
+
+/* The overlay's lowerdir, top layer first (shifted copies with a user namespace). */
+static int md_spec_lower(struct md_spec *sp, struct md_json *chains)
+{
 	struct md_sb lower = {0};
 	for (size_t i = chains->n; i-- > 0;) {
 		const char *chain = md_json_str(md_json_at(chains, i));
 		char *l = sp->userns ? md_userns_layer(chain, sp->uid_base, sp->uid_count) : md_layer_link(chain);
 		if (!l) {
 			md_sb_free(&lower);
-			md_json_free(chains);
 			return md_err_wrap("user namespace copy of layer %.19s", chain);
 		}
 		md_sb_printf(&lower, "%s%s", lower.len ? ":" : "", l);
 		free(l);
 	}
 	sp->lower = lower.s;
+	return 0;
+}
+
+/* The root filesystem from the image's layers in the store. */
+static int md_spec_layers(struct md_ctr *c, struct md_spec *sp, const char **notice)
+{
+	struct md_json *cfg = c->cfg;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	const char *img = md_json_gets(cfg, "Image");
+	struct md_json *chains = md_json_clone(md_image_layers(idx, img ? img : ""));
+	md_json_free(idx);
+	if (!chains->n) {
+		md_json_free(chains);
+		return md_err("the container's image %.19s is missing from the store", img ? img : "?");
+	}
+	int r = 0;
+	if (md_spec_rootfs(c, sp, chains, notice) < 0 || md_spec_userns(cfg, sp) < 0 || md_spec_lower(sp, chains) < 0)
+		r = -1;
 	md_json_free(chains);
-	sp->argv = md_json_to_argv(md_json_get(cfg, "Args"), md_json_gets(cfg, "Path"));
-	sp->cwd = (char *)md_json_gets(cc, "WorkingDir");
-	sp->user = (char *)md_json_gets(cc, "User");
-	sp->hostname = (char *)md_json_gets(cc, "Hostname");
-	if (!sp->hostname)
-		sp->hostname = c->id + 52;
-	sp->tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
-	/* the process environment: Docker adds HOSTNAME, and TERM with -t,
-	 * unless the configuration sets them */
+	return r;
+}
+
+/* The process environment: Docker adds HOSTNAME, and TERM with -t, unless
+ * the configuration sets them. */
+static void md_spec_env(struct md_spec *sp, const struct md_json *cc)
+{
 	struct md_json *env = md_json_clone(md_json_get(cc, "Env"));
 	if (!md_json_is(env, MD_J_ARR)) {
 		md_json_free(env);
@@ -16276,15 +16376,11 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 		md_json_push(env, md_json_newstr("TERM=xterm"));
 	sp->envp = md_json_to_argv(env, NULL);
 	md_json_free(env);
-	sp->init = md_json_is(md_json_get(hc, "Init"), MD_J_TRUE);
-	sp->privileged = md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
-	sp->readonly = md_json_is(md_json_get(hc, "ReadonlyRootfs"), MD_J_TRUE);
-	sp->nnp = md_secopt_has(hc, "no-new-privileges");
-	sp->seccomp = MD_FEATURE_SECCOMP && !sp->privileged && !md_secopt_has(hc, "seccomp=unconfined") &&
-	              !md_secopt_has(hc, "seccomp:unconfined");
-	sp->groupadd = md_json_clone(md_json_get(hc, "GroupAdd"));
-	if (md_caps_compute(hc, &sp->caps) < 0)
-		return -1;
+}
+
+/* --ulimit: at most 16, each a known resource (a negative value: unlimited). */
+static int md_spec_ulimits(struct md_spec *sp, const struct md_json *hc)
+{
 	struct md_json *ul = md_json_get(hc, "Ulimits");
 	for (struct md_json *u = ul ? ul->child : NULL; u && sp->nulimits < 16; u = u->next) {
 		int res = md_rlimit_res(md_json_gets(u, "Name") ? md_json_gets(u, "Name") : "");
@@ -16296,6 +16392,13 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 		sp->ulimits[sp->nulimits].rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
 		sp->nulimits++;
 	}
+	return 0;
+}
+
+/* Binds, volumes and tmpfs mounts; a volume used for the first time is
+ * marked so that the image's files are copied into it once. */
+static void md_spec_mounts(struct md_spec *sp, const struct md_json *cfg)
+{
 	struct md_json *mts = md_json_get(cfg, "Mounts");
 	sp->mnts = md_alloc(((mts ? mts->n : 0) + 1) * sizeof *sp->mnts);
 	for (struct md_json *m = mts ? mts->child : NULL; m; m = m->next) {
@@ -16318,6 +16421,11 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 			free(mark);
 		}
 	}
+}
+
+/* --device: each must be a device node on the host now. */
+static int md_spec_devices(struct md_spec *sp, const struct md_json *hc)
+{
 	struct md_json *dv = md_json_get(hc, "Devices");
 	sp->devs = md_alloc(((dv ? dv->n : 0) + 1) * sizeof *sp->devs);
 	for (struct md_json *d = dv ? dv->child : NULL; d; d = d->next) {
@@ -16332,6 +16440,42 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 		x->mode = st.st_mode;
 		x->rdev = st.st_rdev;
 	}
+	return 0;
+}
+
+/* Build what the child needs from config.json and the image. */
+static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **notice)
+{
+	struct md_json *cfg = c->cfg, *cc = md_json_get(cfg, "Config"), *hc = md_json_get(cfg, "HostConfig");
+	memset(sp, 0, sizeof *sp);
+	sp->sync = sp->memfd = sp->netns_fd = -1;
+	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
+	snprintf(sp->id, sizeof sp->id, "%s", c->id);
+	*notice = NULL;
+	if (md_spec_layers(c, sp, notice) < 0)
+		return -1;
+	sp->argv = md_json_to_argv(md_json_get(cfg, "Args"), md_json_gets(cfg, "Path"));
+	sp->cwd = (char *)md_json_gets(cc, "WorkingDir");
+	sp->user = (char *)md_json_gets(cc, "User");
+	sp->hostname = (char *)md_json_gets(cc, "Hostname");
+	if (!sp->hostname)
+		sp->hostname = c->id + 52;
+	sp->tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
+	md_spec_env(sp, cc);
+	sp->init = md_json_is(md_json_get(hc, "Init"), MD_J_TRUE);
+	sp->privileged = md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
+	sp->readonly = md_json_is(md_json_get(hc, "ReadonlyRootfs"), MD_J_TRUE);
+	sp->nnp = md_secopt_has(hc, "no-new-privileges");
+	sp->seccomp = MD_FEATURE_SECCOMP && !sp->privileged && !md_secopt_has(hc, "seccomp=unconfined") &&
+	              !md_secopt_has(hc, "seccomp:unconfined");
+	sp->groupadd = md_json_clone(md_json_get(hc, "GroupAdd"));
+	if (md_caps_compute(hc, &sp->caps) < 0)
+		return -1;
+	if (md_spec_ulimits(sp, hc) < 0)
+		return -1;
+	md_spec_mounts(sp, cfg);
+	if (md_spec_devices(sp, hc) < 0)
+		return -1;
 	sp->hostsfile = md_ctr_path(c->id, "hosts");
 	sp->hostnamefile = md_ctr_path(c->id, "hostname");
 	sp->resolvfile = md_ctr_path(c->id, "resolv.conf");
