@@ -21751,56 +21751,59 @@ static void md_images_tree(struct md_json *idx)
 	md_strv_free(&roots);
 }
 
-static int md_cmd_images(struct md_args *a)
+/* images --filter: dangling=BOOL, reference=PATTERN (checked here). */
+static int md_images_filters(const struct md_strv *filters, int *dangling, const char **refpat)
 {
-	struct md_json *idx;
-	if (md_index_or_fail(&idx) < 0)
-		return md_fail(1);
-	if (md_flag(a, "tree")) {
-		md_images_tree(idx);
-		md_json_free(idx);
-		return 0;
-	}
-	int quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc"), digests = md_flag(a, "digests");
-	const char *fmt = md_opt(a, "format");
-	const char *want = a->pos.n ? a->pos.v[0] : NULL;
-	int dangling = -1;
-	const char *refpat = NULL;
-	const struct md_strv *filters = md_optv(a, "filter");
 	for (size_t i = 0; i < filters->n; i++) {
 		const char *f = filters->v[i];
 		if (md_startswith(f, "dangling="))
-			dangling = strcmp(f + 9, "true") == 0 || strcmp(f + 9, "1") == 0;
-		else if (md_startswith(f, "reference=")) {
-			refpat = f + 10;
-			if (md_path_match(refpat, "") < 0) {   /* matching "" checks the whole pattern */
-				md_json_free(idx);
-				md_err("invalid filter '%s': syntax error in pattern", f);
-				return md_fail(125);
-			}
-		} else {
-			md_json_free(idx);
-			md_err("invalid filter '%s' (supported: dangling=true|false, reference=PATTERN)", f);
-			return md_fail(125);
-		}
+			*dangling = strcmp(f + 9, "true") == 0 || strcmp(f + 9, "1") == 0;
+		else if (!md_startswith(f, "reference="))
+			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: dangling=true|false, reference=PATTERN)", f);
+		else if (*refpat = f + 10, md_path_match(*refpat, "") < 0) /* matching "" checks the whole pattern */
+			return md_errk(MD_EK_INVALID, "invalid filter '%s': syntax error in pattern", f);
 	}
+	return 0;
+}
+
+/* Does row r show, for the name asked for (REPO[:TAG]) and the reference
+ * pattern? */
+static int md_images_wanted(const struct md_imgrow *r, const char *want, const char *refpat)
+{
+	if (want) {
+		char wrepo[600];
+		struct md_ref ref;
+		if (md_ref_parse(want, &ref) < 0)
+			return 0;
+		md_ref_name(&ref, wrepo, sizeof wrepo);
+		if (strcmp(wrepo, r->repo) != 0 || (ref.tag[0] && strcmp(ref.tag, r->tag) != 0))
+			return 0;
+	}
+	if (refpat) {
+		char *full = md_asprintf("%s:%s", r->repo, r->tag);
+		int ok = md_path_match(refpat, full) > 0 || md_path_match(refpat, r->repo) > 0;
+		free(full);
+		return ok;
+	}
+	return 1;
+}
+
+/* The rows of images: one per tag (or one <none> row), sorted. */
+static size_t md_images_rows(struct md_json *idx, const char *want, int dangling, const char *refpat, struct md_imgrow **out)
+{
 	struct md_imgrow *rows = NULL;
 	size_t nrows = 0;
 	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
 		struct md_strv tags = {0};
 		md_image_tags(idx, im->key, &tags);
+		if ((dangling == 1 && tags.n) || (dangling == 0 && !tags.n)) {
+			md_strv_free(&tags);
+			continue;
+		}
 		struct md_json *cfg = md_blob_json(im->key);
 		time_t created = md_image_created(cfg);
 		md_json_free(cfg);
 		uint64_t size = md_image_size(idx, im->key);
-		if (dangling == 1 && tags.n) {
-			md_strv_free(&tags);
-			continue;
-		}
-		if (dangling == 0 && !tags.n) {
-			md_strv_free(&tags);
-			continue;
-		}
 		for (size_t t = 0; t < (tags.n ? tags.n : 1); t++) {
 			struct md_imgrow r = {im->key, NULL, NULL, NULL, created, size};
 			if (tags.n) {
@@ -21809,31 +21812,10 @@ static int md_cmd_images(struct md_args *a)
 				r.repo = md_strdup("<none>");
 				r.tag = md_strdup("<none>");
 			}
-			if (want) {
-				char wrepo[600], wtag[200] = "";
-				struct md_ref ref;
-				if (md_ref_parse(want, &ref) < 0) {
-					free(r.repo);
-					free(r.tag);
-					continue;
-				}
-				md_ref_name(&ref, wrepo, sizeof wrepo);
-				snprintf(wtag, sizeof wtag, "%s", ref.tag);
-				if (strcmp(wrepo, r.repo) != 0 || (*wtag && strcmp(wtag, r.tag) != 0)) {
-					free(r.repo);
-					free(r.tag);
-					continue;
-				}
-			}
-			if (refpat) {
-				char *full = md_asprintf("%s:%s", r.repo, r.tag);
-				int ok = md_path_match(refpat, full) > 0 || md_path_match(refpat, r.repo) > 0;
-				free(full);
-				if (!ok) {
-					free(r.repo);
-					free(r.tag);
-					continue;
-				}
+			if (!md_images_wanted(&r, want, refpat)) {
+				free(r.repo);
+				free(r.tag);
+				continue;
 			}
 			r.digest = md_strdup("<none>");
 			struct md_json *ds = md_json_get(im, "digests");
@@ -21849,8 +21831,50 @@ static int md_cmd_images(struct md_args *a)
 		}
 		md_strv_free(&tags);
 	}
+	md_err_clear();
 	if (nrows)
 		qsort(rows, nrows, sizeof *rows, md_imgrow_cmp);
+	*out = rows;
+	return nrows;
+}
+
+/* images --format: the fields Docker's templates know. */
+static int md_images_format(const char *fmt, const struct md_imgrow *r, const char *id, const char *ago, const char *size)
+{
+	char at[64];
+	struct timespec ts = {r->created, 0};
+	md_time_format(at, sizeof at, &ts);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "Repository", r->repo);
+	md_json_sets(o, "Tag", r->tag);
+	md_json_sets(o, "ID", id);
+	md_json_sets(o, "Digest", r->digest);
+	md_json_sets(o, "CreatedSince", ago);
+	md_json_sets(o, "CreatedAt", at);
+	md_json_sets(o, "Size", size);
+	int r2 = md_format_print(fmt, o);
+	md_json_free(o);
+	return r2;
+}
+
+static int md_cmd_images(struct md_args *a)
+{
+	struct md_json *idx;
+	if (md_index_or_fail(&idx) < 0)
+		return md_fail(1);
+	if (md_flag(a, "tree")) {
+		md_images_tree(idx);
+		md_json_free(idx);
+		return 0;
+	}
+	int quiet = md_flag(a, "quiet"), notrunc = md_flag(a, "no-trunc"), digests = md_flag(a, "digests"), dangling = -1;
+	const char *fmt = md_opt(a, "format"), *refpat = NULL;
+	if (md_images_filters(md_optv(a, "filter"), &dangling, &refpat) < 0) {
+		md_json_free(idx);
+		return md_fail(125);
+	}
+	struct md_imgrow *rows;
+	size_t nrows = md_images_rows(idx, a->pos.n ? a->pos.v[0] : NULL, dangling, refpat, &rows);
 	struct md_table tab = {digests ? 6 : 5, {0}};
 	if (!quiet && !fmt) {
 		const char *hd[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
@@ -21859,37 +21883,21 @@ static int md_cmd_images(struct md_args *a)
 	}
 	struct md_strv seen = {0};
 	int rc = 0;
-	for (size_t i = 0; i < nrows; i++) {
+	for (size_t i = 0; i < nrows && !rc; i++) {
 		struct md_imgrow *r = &rows[i];
-		char id[MD_DIGEST_LEN + 1], ago[64], size[32], at[64];
+		char id[MD_DIGEST_LEN + 1], ago[64], size[32];
 		if (notrunc)
 			snprintf(id, sizeof id, "%s", r->id);
 		else
 			md_short_id(r->id, id);
 		md_time_ago(ago, sizeof ago, r->created);
 		md_human_size(size, sizeof size, (double)r->size);
-		if (quiet) {
-			if (!md_strv_has(&seen, id)) {
-				md_strv_push(&seen, id);
-				puts(id);
-			}
-		} else if (fmt) {
-			struct timespec ts = {r->created, 0};
-			md_time_format(at, sizeof at, &ts);
-			struct md_json *o = md_json_new(MD_J_OBJ);
-			md_json_sets(o, "Repository", r->repo);
-			md_json_sets(o, "Tag", r->tag);
-			md_json_sets(o, "ID", id);
-			md_json_sets(o, "Digest", r->digest);
-			md_json_sets(o, "CreatedSince", ago);
-			md_json_sets(o, "CreatedAt", at);
-			md_json_sets(o, "Size", size);
-			if (md_format_print(fmt, o) < 0)
-				rc = md_fail(125);
-			md_json_free(o);
-			if (rc)
-				break;
-		} else {
+		if (quiet && !md_strv_has(&seen, id)) {
+			md_strv_push(&seen, id);
+			puts(id);
+		} else if (!quiet && fmt && md_images_format(fmt, r, id, ago, size) < 0) {
+			rc = md_fail(125);
+		} else if (!quiet && !fmt) {
 			const char *row[] = {r->repo, r->tag, id, ago, size};
 			const char *rowd[] = {r->repo, r->tag, r->digest, id, ago, size};
 			md_table_add(&tab, digests ? rowd : row);
