@@ -1564,18 +1564,18 @@ struct md_jparse {
 	int depth;
 };
 
-static int md_jp_err(struct md_jparse *jp, const char *what)
+static int md_json_parse_err(struct md_jparse *jp, const char *what)
 {
 	return md_err("invalid JSON at offset %zu: %s", (size_t)(jp->p - jp->start), what);
 }
 
-static void md_jp_ws(struct md_jparse *jp)
+static void md_json_parse_ws(struct md_jparse *jp)
 {
 	while (jp->p < jp->end && (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n' || *jp->p == '\r'))
 		jp->p++;
 }
 
-static int md_jp_hex4(struct md_jparse *jp, unsigned *out)
+static int md_json_parse_hex4(struct md_jparse *jp, unsigned *out)
 {
 	unsigned v = 0;
 	if (jp->end - jp->p < 4)
@@ -1622,13 +1622,13 @@ static void md_utf8_put(struct md_sb *b, unsigned cp)
 }
 
 /* Parse a string at jp->p (which points at the opening quote). */
-static char *md_jp_string(struct md_jparse *jp)
+static char *md_json_parse_string(struct md_jparse *jp)
 {
 	struct md_sb b = {0};
 	jp->p++;
 	for (;;) {
 		if (jp->p >= jp->end) {
-			md_jp_err(jp, "unterminated string");
+			md_json_parse_err(jp, "unterminated string");
 			goto fail;
 		}
 		unsigned char c = (unsigned char)*jp->p;
@@ -1637,7 +1637,7 @@ static char *md_jp_string(struct md_jparse *jp)
 			break;
 		}
 		if (c < 0x20) {
-			md_jp_err(jp, "control character in string");
+			md_json_parse_err(jp, "control character in string");
 			goto fail;
 		}
 		if (c != '\\') {
@@ -1650,7 +1650,7 @@ static char *md_jp_string(struct md_jparse *jp)
 		}
 		jp->p++;
 		if (jp->p >= jp->end) {
-			md_jp_err(jp, "unterminated escape");
+			md_json_parse_err(jp, "unterminated escape");
 			goto fail;
 		}
 		char e = *jp->p++;
@@ -1665,16 +1665,16 @@ static char *md_jp_string(struct md_jparse *jp)
 		case 't': md_sb_putc(&b, '\t'); break;
 		case 'u': {
 			unsigned cp;
-			if (md_jp_hex4(jp, &cp) < 0) {
-				md_jp_err(jp, "bad \\u escape");
+			if (md_json_parse_hex4(jp, &cp) < 0) {
+				md_json_parse_err(jp, "bad \\u escape");
 				goto fail;
 			}
 			if (cp >= 0xd800 && cp < 0xdc00) {
 				unsigned lo;
 				if (jp->end - jp->p >= 6 && jp->p[0] == '\\' && jp->p[1] == 'u') {
 					jp->p += 2;
-					if (md_jp_hex4(jp, &lo) < 0) {
-						md_jp_err(jp, "bad \\u escape");
+					if (md_json_parse_hex4(jp, &lo) < 0) {
+						md_json_parse_err(jp, "bad \\u escape");
 						goto fail;
 					}
 					if (lo >= 0xdc00 && lo < 0xe000) {
@@ -1690,14 +1690,14 @@ static char *md_jp_string(struct md_jparse *jp)
 				cp = 0xfffd;
 			}
 			if (cp == 0) {
-				md_jp_err(jp, "NUL character in string");
+				md_json_parse_err(jp, "NUL character in string");
 				goto fail;
 			}
 			md_utf8_put(&b, cp);
 			break;
 		}
 		default:
-			md_jp_err(jp, "bad escape");
+			md_json_parse_err(jp, "bad escape");
 			goto fail;
 		}
 	}
@@ -1709,14 +1709,14 @@ fail:
 	return NULL;
 }
 
-static int md_jp_number(struct md_jparse *jp, struct md_json *j)
+static int md_json_parse_number(struct md_jparse *jp, struct md_json *j)
 {
 	const char *s = jp->p;
 	const char *p = s;
 	if (p < jp->end && *p == '-')
 		p++;
 	if (p >= jp->end || !isdigit((unsigned char)*p))
-		return md_jp_err(jp, "bad number");
+		return md_json_parse_err(jp, "bad number");
 	if (*p == '0')
 		p++;
 	else
@@ -1725,7 +1725,7 @@ static int md_jp_number(struct md_jparse *jp, struct md_json *j)
 	if (p < jp->end && *p == '.') {
 		p++;
 		if (p >= jp->end || !isdigit((unsigned char)*p))
-			return md_jp_err(jp, "bad number");
+			return md_json_parse_err(jp, "bad number");
 		while (p < jp->end && isdigit((unsigned char)*p))
 			p++;
 	}
@@ -1734,12 +1734,12 @@ static int md_jp_number(struct md_jparse *jp, struct md_json *j)
 		if (p < jp->end && (*p == '+' || *p == '-'))
 			p++;
 		if (p >= jp->end || !isdigit((unsigned char)*p))
-			return md_jp_err(jp, "bad number");
+			return md_json_parse_err(jp, "bad number");
 		while (p < jp->end && isdigit((unsigned char)*p))
 			p++;
 	}
 	if (p - s > 64)
-		return md_jp_err(jp, "number too long");
+		return md_json_parse_err(jp, "number too long");
 	j->s = md_strndup(s, (size_t)(p - s));
 	jp->p = p;
 	return 0;
@@ -1756,24 +1756,24 @@ static void md_json_append(struct md_json *parent, struct md_json *c)
 	parent->n++;
 }
 
-static struct md_json *md_jp_value(struct md_jparse *jp)
+static struct md_json *md_json_parse_value(struct md_jparse *jp)
 {
-	md_jp_ws(jp);
+	md_json_parse_ws(jp);
 	if (jp->p >= jp->end) {
-		md_jp_err(jp, "unexpected end of input");
+		md_json_parse_err(jp, "unexpected end of input");
 		return NULL;
 	}
 	struct md_json *j = NULL;
 	char c = *jp->p;
 	if (c == '{' || c == '[') {
 		if (++jp->depth > MD_JSON_MAX_DEPTH) {
-			md_jp_err(jp, "nested too deeply");
+			md_json_parse_err(jp, "nested too deeply");
 			return NULL;
 		}
 		int obj = c == '{';
 		j = md_json_new(obj ? MD_J_OBJ : MD_J_ARR);
 		jp->p++;
-		md_jp_ws(jp);
+		md_json_parse_ws(jp);
 		if (jp->p < jp->end && *jp->p == (obj ? '}' : ']')) {
 			jp->p++;
 			jp->depth--;
@@ -1782,29 +1782,29 @@ static struct md_json *md_jp_value(struct md_jparse *jp)
 		for (;;) {
 			char *key = NULL;
 			if (obj) {
-				md_jp_ws(jp);
+				md_json_parse_ws(jp);
 				if (jp->p >= jp->end || *jp->p != '"') {
-					md_jp_err(jp, "expected a string key");
+					md_json_parse_err(jp, "expected a string key");
 					goto fail;
 				}
-				if (!(key = md_jp_string(jp)))
+				if (!(key = md_json_parse_string(jp)))
 					goto fail;
-				md_jp_ws(jp);
+				md_json_parse_ws(jp);
 				if (jp->p >= jp->end || *jp->p != ':') {
 					free(key);
-					md_jp_err(jp, "expected ':'");
+					md_json_parse_err(jp, "expected ':'");
 					goto fail;
 				}
 				jp->p++;
 			}
-			struct md_json *v = md_jp_value(jp);
+			struct md_json *v = md_json_parse_value(jp);
 			if (!v) {
 				free(key);
 				goto fail;
 			}
 			v->key = key;
 			md_json_append(j, v);
-			md_jp_ws(jp);
+			md_json_parse_ws(jp);
 			if (jp->p < jp->end && *jp->p == ',') {
 				jp->p++;
 				continue;
@@ -1813,14 +1813,14 @@ static struct md_json *md_jp_value(struct md_jparse *jp)
 				jp->p++;
 				break;
 			}
-			md_jp_err(jp, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+			md_json_parse_err(jp, obj ? "expected ',' or '}'" : "expected ',' or ']'");
 			goto fail;
 		}
 		jp->depth--;
 		return j;
 	}
 	if (c == '"') {
-		char *s = md_jp_string(jp);
+		char *s = md_json_parse_string(jp);
 		if (!s)
 			return NULL;
 		j = md_json_new(MD_J_STR);
@@ -1829,7 +1829,7 @@ static struct md_json *md_jp_value(struct md_jparse *jp)
 	}
 	if (c == '-' || isdigit((unsigned char)c)) {
 		j = md_json_new(MD_J_NUM);
-		if (md_jp_number(jp, j) < 0)
+		if (md_json_parse_number(jp, j) < 0)
 			goto fail;
 		return j;
 	}
@@ -1842,7 +1842,7 @@ static struct md_json *md_jp_value(struct md_jparse *jp)
 			return md_json_new(lit[i].t);
 		}
 	}
-	md_jp_err(jp, "unexpected character");
+	md_json_parse_err(jp, "unexpected character");
 	return NULL;
 fail:
 	md_json_free(j);
@@ -1853,12 +1853,12 @@ fail:
 static struct md_json *md_json_parse(const char *buf, size_t len)
 {
 	struct md_jparse jp = {buf, buf + len, buf, 0};
-	struct md_json *j = md_jp_value(&jp);
+	struct md_json *j = md_json_parse_value(&jp);
 	if (!j)
 		return NULL;
-	md_jp_ws(&jp);
+	md_json_parse_ws(&jp);
 	if (jp.p != jp.end) {
-		md_jp_err(&jp, "trailing data after the value");
+		md_json_parse_err(&jp, "trailing data after the value");
 		md_json_free(j);
 		return NULL;
 	}
@@ -2635,20 +2635,20 @@ static int md_ref_normalize_tag(const char *in, char *out, size_t n)
  * Values print as Go prints decoded JSON: [a b], map[k:v], <no value>.
  */
 
-enum md_tkind { MD_T_TEXT, MD_T_EXPR, MD_T_IF, MD_T_RANGE, MD_T_WITH };
+enum md_tmpl_kind { MD_T_TEXT, MD_T_EXPR, MD_T_IF, MD_T_RANGE, MD_T_WITH };
 
-struct md_tnode {
-	enum md_tkind kind;
+struct md_tmpl_node {
+	enum md_tmpl_kind kind;
 	char *text; /* literal text, or the expression */
-	struct md_tnode *body, *els, *next;
+	struct md_tmpl_node *body, *els, *next;
 };
 
-struct md_tval {
+struct md_tmpl_val {
 	struct md_json *j;
 	int own;
 };
 
-static void md_tval_drop(struct md_tval *v)
+static void md_tmpl_val_drop(struct md_tmpl_val *v)
 {
 	if (v->own)
 		md_json_free1(v->j);
@@ -2656,10 +2656,10 @@ static void md_tval_drop(struct md_tval *v)
 	v->own = 0;
 }
 
-static void md_tmpl_free(struct md_tnode *n)
+static void md_tmpl_free(struct md_tmpl_node *n)
 {
 	while (n) {
-		struct md_tnode *next = n->next;
+		struct md_tmpl_node *next = n->next;
 		free(n->text);
 		md_tmpl_free(n->body);
 		md_tmpl_free(n->els);
@@ -2669,9 +2669,9 @@ static void md_tmpl_free(struct md_tnode *n)
 }
 
 /* Build the tree from *pp up to {{end}}/{{else}} (reported in *stop). */
-static int md_tmpl_parse_list(const char **pp, const char **stop, int depth, struct md_tnode **out)
+static int md_tmpl_parse_list(const char **pp, const char **stop, int depth, struct md_tmpl_node **out)
 {
-	struct md_tnode *head = NULL, **tail = &head;
+	struct md_tmpl_node *head = NULL, **tail = &head;
 	const char *p = *pp;
 	*stop = NULL;
 	*out = NULL;
@@ -2686,7 +2686,7 @@ static int md_tmpl_parse_list(const char **pp, const char **stop, int depth, str
 			while (te > p && isspace((unsigned char)te[-1]))
 				te--;
 		if (te > p) {
-			struct md_tnode *t = md_alloc(sizeof *t);
+			struct md_tmpl_node *t = md_alloc(sizeof *t);
 			t->kind = MD_T_TEXT;
 			t->text = md_strndup(p, (size_t)(te - p));
 			*tail = t;
@@ -2722,11 +2722,11 @@ static int md_tmpl_parse_list(const char **pp, const char **stop, int depth, str
 			*out = head;
 			return 0;
 		}
-		struct md_tnode *t = md_alloc(sizeof *t);
+		struct md_tmpl_node *t = md_alloc(sizeof *t);
 		*tail = t;
 		tail = &t->next;
 		static const char *const kw[] = {"if ", "range ", "with "};
-		static const enum md_tkind kk[] = {MD_T_IF, MD_T_RANGE, MD_T_WITH};
+		static const enum md_tmpl_kind kk[] = {MD_T_IF, MD_T_RANGE, MD_T_WITH};
 		t->kind = MD_T_EXPR;
 		for (int i = 0; i < 3; i++)
 			if (md_startswith(act, kw[i])) {
@@ -2761,7 +2761,7 @@ fail:
 	return -1;
 }
 
-static int md_tmpl_parse(const char *src, struct md_tnode **out)
+static int md_tmpl_parse(const char *src, struct md_tmpl_node **out)
 {
 	const char *p = src, *stop;
 	if (md_tmpl_parse_list(&p, &stop, 0, out) < 0)
@@ -2834,22 +2834,22 @@ static int md_tmpl_truth(const struct md_json *j)
 	}
 }
 
-struct md_texpr {
+struct md_tmpl_expr {
 	const char *p;
 	const struct md_json *dot;
 	int depth;
 };
 
-static void md_tx_ws(struct md_texpr *x)
+static void md_tmpl_ws(struct md_tmpl_expr *x)
 {
 	while (isspace((unsigned char)*x->p))
 		x->p++;
 }
 
-static int md_tx_pipeline(struct md_texpr *x, struct md_tval *out, char endc);
+static int md_tmpl_pipeline(struct md_tmpl_expr *x, struct md_tmpl_val *out, char endc);
 
 /* Follow ".A.B" from v (already the base value). */
-static int md_tx_fields(struct md_texpr *x, struct md_tval *v)
+static int md_tmpl_fields(struct md_tmpl_expr *x, struct md_tmpl_val *v)
 {
 	while (*x->p == '.' && (isalnum((unsigned char)x->p[1]) || x->p[1] == '_')) {
 		const char *s = ++x->p;
@@ -2865,40 +2865,40 @@ static int md_tx_fields(struct md_texpr *x, struct md_tval *v)
 			return -1;
 		}
 		free(f);
-		struct md_tval nv = {n ? md_json_clone(n) : NULL, 1};
+		struct md_tmpl_val nv = {n ? md_json_clone(n) : NULL, 1};
 		if (!v->own) {
 			md_json_free1(nv.j);
 			nv.j = n;
 			nv.own = 0;
 		}
-		md_tval_drop(v);
+		md_tmpl_val_drop(v);
 		*v = nv;
 	}
 	return 0;
 }
 
-static int md_tx_operand1(struct md_texpr *x, struct md_tval *out);
+static int md_tmpl_operand1(struct md_tmpl_expr *x, struct md_tmpl_val *out);
 
 /* An operand; on failure nothing is left in out. */
-static int md_tx_operand(struct md_texpr *x, struct md_tval *out)
+static int md_tmpl_operand(struct md_tmpl_expr *x, struct md_tmpl_val *out)
 {
-	if (md_tx_operand1(x, out) < 0) {
-		md_tval_drop(out);
+	if (md_tmpl_operand1(x, out) < 0) {
+		md_tmpl_val_drop(out);
 		return -1;
 	}
 	return 0;
 }
 
-static int md_tx_operand1(struct md_texpr *x, struct md_tval *out)
+static int md_tmpl_operand1(struct md_tmpl_expr *x, struct md_tmpl_val *out)
 {
-	md_tx_ws(x);
+	md_tmpl_ws(x);
 	out->j = NULL;
 	out->own = 0;
 	if (*x->p == '.') {
 		out->j = (struct md_json *)x->dot;
 		if (x->p[1] == '.' || !(isalnum((unsigned char)x->p[1]) || x->p[1] == '_'))
 			x->p++;
-		return md_tx_fields(x, out);
+		return md_tmpl_fields(x, out);
 	}
 	if (*x->p == '"' || *x->p == '`') {
 		char q = *x->p++;
@@ -2936,19 +2936,19 @@ static int md_tx_operand1(struct md_texpr *x, struct md_tval *out)
 		x->p++;
 		if (++x->depth > 16)
 			return md_err("template: nested too deeply");
-		if (md_tx_pipeline(x, out, ')') < 0)
+		if (md_tmpl_pipeline(x, out, ')') < 0)
 			return -1;
 		x->depth--;
 		if (*x->p != ')')
 			return md_err("template: missing ')'");
 		x->p++;
-		return md_tx_fields(x, out);
+		return md_tmpl_fields(x, out);
 	}
 	return md_err("template: unexpected \"%.20s\"", x->p);
 }
 
 /* Apply function name to args (the last may come from a pipe). */
-static int md_tx_call(const char *fn, struct md_tval *args, int nargs, struct md_tval *out)
+static int md_tmpl_call(const char *fn, struct md_tmpl_val *args, int nargs, struct md_tmpl_val *out)
 {
 	struct md_sb b = {0};
 	out->own = 1;
@@ -3032,26 +3032,26 @@ static int md_tx_call(const char *fn, struct md_tval *args, int nargs, struct md
 	return 0;
 }
 
-static int md_tx_command(struct md_texpr *x, struct md_tval *piped, struct md_tval *out, char endc)
+static int md_tmpl_command(struct md_tmpl_expr *x, struct md_tmpl_val *piped, struct md_tmpl_val *out, char endc)
 {
-	md_tx_ws(x);
+	md_tmpl_ws(x);
 	if (isalpha((unsigned char)*x->p)) {
 		const char *s = x->p;
 		while (isalnum((unsigned char)*x->p) || *x->p == '_')
 			x->p++;
 		char fn[32];
 		snprintf(fn, sizeof fn, "%.*s", (int)(x->p - s), s);
-		struct md_tval args[8];
+		struct md_tmpl_val args[8];
 		int n = 0, r = 0;
 		for (;;) {
-			md_tx_ws(x);
+			md_tmpl_ws(x);
 			if (!*x->p || *x->p == '|' || *x->p == endc)
 				break;
 			if (n >= 7) {
 				r = md_err("template: too many arguments");
 				break;
 			}
-			if (md_tx_operand(x, &args[n]) < 0) {
+			if (md_tmpl_operand(x, &args[n]) < 0) {
 				r = -1;
 				break;
 			}
@@ -3064,35 +3064,35 @@ static int md_tx_command(struct md_texpr *x, struct md_tval *piped, struct md_tv
 			n++;
 		}
 		if (r == 0)
-			r = md_tx_call(fn, args, n, out);
+			r = md_tmpl_call(fn, args, n, out);
 		for (int i = 0; i < n; i++)
-			md_tval_drop(&args[i]);
+			md_tmpl_val_drop(&args[i]);
 		return r;
 	}
 	if (piped && piped->j)
 		return md_err("template: cannot pipe into a value");
-	return md_tx_operand(x, out);
+	return md_tmpl_operand(x, out);
 }
 
-static int md_tx_pipeline(struct md_texpr *x, struct md_tval *out, char endc)
+static int md_tmpl_pipeline(struct md_tmpl_expr *x, struct md_tmpl_val *out, char endc)
 {
-	struct md_tval cur = {0};
-	if (md_tx_command(x, NULL, &cur, endc) < 0) {
-		md_tval_drop(&cur);
+	struct md_tmpl_val cur = {0};
+	if (md_tmpl_command(x, NULL, &cur, endc) < 0) {
+		md_tmpl_val_drop(&cur);
 		return -1;
 	}
 	for (;;) {
-		md_tx_ws(x);
+		md_tmpl_ws(x);
 		if (*x->p != '|')
 			break;
 		x->p++;
-		struct md_tval next = {0};
+		struct md_tmpl_val next = {0};
 		if (cur.j == NULL)
 			cur.j = md_json_new(MD_J_NULL), cur.own = 1;
-		int r = md_tx_command(x, &cur, &next, endc);
-		md_tval_drop(&cur);
+		int r = md_tmpl_command(x, &cur, &next, endc);
+		md_tmpl_val_drop(&cur);
 		if (r < 0) {
-			md_tval_drop(&next);
+			md_tmpl_val_drop(&next);
 			return -1;
 		}
 		cur = next;
@@ -3101,28 +3101,28 @@ static int md_tx_pipeline(struct md_texpr *x, struct md_tval *out, char endc)
 	return 0;
 }
 
-static int md_tx_eval(const char *src, const struct md_json *dot, struct md_tval *out)
+static int md_tmpl_eval(const char *src, const struct md_json *dot, struct md_tmpl_val *out)
 {
-	struct md_texpr x = {src, dot, 0};
-	if (md_tx_pipeline(&x, out, 0) < 0)
+	struct md_tmpl_expr x = {src, dot, 0};
+	if (md_tmpl_pipeline(&x, out, 0) < 0)
 		return -1;
-	md_tx_ws(&x);
+	md_tmpl_ws(&x);
 	if (*x.p) {
-		md_tval_drop(out);
+		md_tmpl_val_drop(out);
 		return md_err("template: unexpected \"%.20s\"", x.p);
 	}
 	return 0;
 }
 
-static int md_tmpl_exec(const struct md_tnode *n, const struct md_json *dot, struct md_sb *b)
+static int md_tmpl_exec(const struct md_tmpl_node *n, const struct md_json *dot, struct md_sb *b)
 {
 	for (; n; n = n->next) {
 		if (n->kind == MD_T_TEXT) {
 			md_sb_puts(b, n->text);
 			continue;
 		}
-		struct md_tval v = {0};
-		if (md_tx_eval(n->text, dot, &v) < 0)
+		struct md_tmpl_val v = {0};
+		if (md_tmpl_eval(n->text, dot, &v) < 0)
 			return -1;
 		int r = 0;
 		switch (n->kind) {
@@ -3146,7 +3146,7 @@ static int md_tmpl_exec(const struct md_tnode *n, const struct md_json *dot, str
 		default:
 			break;
 		}
-		md_tval_drop(&v);
+		md_tmpl_val_drop(&v);
 		if (r < 0)
 			return -1;
 	}
@@ -3156,7 +3156,7 @@ static int md_tmpl_exec(const struct md_tnode *n, const struct md_json *dot, str
 /* Render template src over dot into b; Docker's --format behaviour. */
 static int md_tmpl_render(const char *src, const struct md_json *dot, struct md_sb *b)
 {
-	struct md_tnode *t;
+	struct md_tmpl_node *t;
 	if (md_tmpl_parse(src, &t) < 0)
 		return -1;
 	int r = md_tmpl_exec(t, dot, b);
@@ -3167,7 +3167,7 @@ static int md_tmpl_render(const char *src, const struct md_json *dot, struct md_
 /**** 08 byte sources and decompression *************************************/
 /*
  * A source is a pull-based byte stream (a file descriptor, a member of an
- * outer archive, a reconstructed layer).  md_zr reads a source, detects
+ * outer archive, a reconstructed layer).  md_decomp reads a source, detects
  * gzip, zstd or plain data by its magic number, and returns decompressed
  * bytes, hashing both the raw and the decompressed stream on the way so a
  * layer is downloaded, verified, decompressed and unpacked in one pass.
@@ -3196,13 +3196,13 @@ static struct md_src md_src_fd(int fd)
 	return (struct md_src){md_src_fd_read, (void *)(intptr_t)fd};
 }
 
-enum md_zkind { MD_Z_PLAIN, MD_Z_GZIP, MD_Z_ZSTD };
+enum md_decomp_kind { MD_Z_PLAIN, MD_Z_GZIP, MD_Z_ZSTD };
 
 #define MD_ZR_BUF 65536
 
-struct md_zr {
+struct md_decomp {
 	struct md_src in;
-	enum md_zkind kind;
+	enum md_decomp_kind kind;
 	unsigned char *ibuf;
 	size_t ipos, ilen;
 	int ieof;      /* the source returned EOF */
@@ -3218,7 +3218,7 @@ struct md_zr {
 };
 
 /* Refill the input buffer; returns bytes available, 0 at EOF, -1 on error. */
-static ssize_t md_zr_fill(struct md_zr *z)
+static ssize_t md_decomp_fill(struct md_decomp *z)
 {
 	if (z->ipos < z->ilen)
 		return (ssize_t)(z->ilen - z->ipos);
@@ -3239,14 +3239,14 @@ static ssize_t md_zr_fill(struct md_zr *z)
 	return r;
 }
 
-static const char *md_zkind_name(enum md_zkind k)
+static const char *md_decomp_kind_name(enum md_decomp_kind k)
 {
 	return k == MD_Z_GZIP ? "gzip" : k == MD_Z_ZSTD ? "zstd" : "uncompressed";
 }
 
 enum { MD_ZR_HASH_RAW = 1, MD_ZR_HASH_OUT = 2 };
 
-static int md_zr_open(struct md_zr *z, struct md_src in, int hashes)
+static int md_decomp_open(struct md_decomp *z, struct md_src in, int hashes)
 {
 	memset(z, 0, sizeof *z);
 	z->in = in;
@@ -3288,7 +3288,7 @@ static int md_zr_open(struct md_zr *z, struct md_src in, int hashes)
 	return 0;
 }
 
-static void md_zr_close(struct md_zr *z)
+static void md_decomp_close(struct md_decomp *z)
 {
 	if (z->zs_init)
 		inflateEnd(&z->zs);
@@ -3301,11 +3301,11 @@ static void md_zr_close(struct md_zr *z)
 }
 
 /* Decompressed bytes; 0 at the end of the stream, -1 on error (md_err set). */
-static ssize_t md_zr_read(struct md_zr *z, void *buf, size_t n)
+static ssize_t md_decomp_read(struct md_decomp *z, void *buf, size_t n)
 {
 	size_t out = 0;
 	while (out == 0) {
-		ssize_t avail = md_zr_fill(z);
+		ssize_t avail = md_decomp_fill(z);
 		if (avail < 0)
 			return -1;
 		if (z->kind == MD_Z_PLAIN) {
@@ -3331,7 +3331,7 @@ static ssize_t md_zr_read(struct md_zr *z, void *buf, size_t n)
 			}
 		}
 		if (avail == 0)
-			return md_err("%s stream is truncated", md_zkind_name(z->kind));
+			return md_err("%s stream is truncated", md_decomp_kind_name(z->kind));
 		if (z->kind == MD_Z_GZIP) {
 			z->zs.next_in = z->ibuf + z->ipos;
 			z->zs.avail_in = (uInt)avail;
@@ -3367,7 +3367,7 @@ static ssize_t md_zr_read(struct md_zr *z, void *buf, size_t n)
 	return (ssize_t)out;
 }
 
-static void md_zr_digests(struct md_zr *z, char raw[MD_DIGEST_LEN + 1], char out[MD_DIGEST_LEN + 1])
+static void md_decomp_digests(struct md_decomp *z, char raw[MD_DIGEST_LEN + 1], char out[MD_DIGEST_LEN + 1])
 {
 	br_sha256_context c = z->hraw;
 	if (raw)
@@ -3433,26 +3433,26 @@ static int md_tar_clean_path(const char *in, char *out, size_t outsz)
 
 /* ---- tar-split writer ---- */
 
-struct md_tsw {
+struct md_tarsplit_out {
 	int fd;
 	unsigned char buf[65536];
 	size_t len;
 	int err;
 };
 
-static void md_tsw_flush(struct md_tsw *w)
+static void md_tarsplit_out_flush(struct md_tarsplit_out *w)
 {
 	if (w->len && !w->err && w->fd >= 0 && md_write_all(w->fd, w->buf, w->len) < 0)
 		w->err = errno ? errno : EIO;
 	w->len = 0;
 }
 
-static void md_tsw_put(struct md_tsw *w, const void *p, size_t n)
+static void md_tarsplit_out_put(struct md_tarsplit_out *w, const void *p, size_t n)
 {
 	const unsigned char *s = p;
 	while (n) {
 		if (w->len == sizeof w->buf)
-			md_tsw_flush(w);
+			md_tarsplit_out_flush(w);
 		size_t k = sizeof w->buf - w->len < n ? sizeof w->buf - w->len : n;
 		memcpy(w->buf + w->len, s, k);
 		w->len += k;
@@ -3461,7 +3461,7 @@ static void md_tsw_put(struct md_tsw *w, const void *p, size_t n)
 	}
 }
 
-static void md_tsw_varint(struct md_tsw *w, uint64_t v)
+static void md_tarsplit_out_varint(struct md_tarsplit_out *w, uint64_t v)
 {
 	unsigned char b[10];
 	size_t n = 0;
@@ -3472,11 +3472,11 @@ static void md_tsw_varint(struct md_tsw *w, uint64_t v)
 			b[n] |= 0x80;
 		n++;
 	} while (v);
-	md_tsw_put(w, b, n);
+	md_tarsplit_out_put(w, b, n);
 }
 
 /* Raw bytes, with runs of zeros (most of a tar header) stored as 'Z'. */
-static void md_tsw_raw(struct md_tsw *w, const unsigned char *p, size_t n)
+static void md_tarsplit_out_raw(struct md_tarsplit_out *w, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -3484,8 +3484,8 @@ static void md_tsw_raw(struct md_tsw *w, const unsigned char *p, size_t n)
 		while (z < n && p[z] == 0)
 			z++;
 		if (z - i >= 8 || (z == n && z > i)) {
-			md_tsw_put(w, "Z", 1);
-			md_tsw_varint(w, z - i);
+			md_tarsplit_out_put(w, "Z", 1);
+			md_tarsplit_out_varint(w, z - i);
 			i = z;
 			continue;
 		}
@@ -3499,20 +3499,20 @@ static void md_tsw_raw(struct md_tsw *w, const unsigned char *p, size_t n)
 				break;
 			e = k > e ? k : e + 1;
 		}
-		md_tsw_put(w, "R", 1);
-		md_tsw_varint(w, e - i);
-		md_tsw_put(w, p + i, e - i);
+		md_tarsplit_out_put(w, "R", 1);
+		md_tarsplit_out_varint(w, e - i);
+		md_tarsplit_out_put(w, p + i, e - i);
 		i = e;
 	}
 }
 
-static void md_tsw_path(struct md_tsw *w, const char *tag, uint64_t size, const char *path)
+static void md_tarsplit_out_path(struct md_tarsplit_out *w, const char *tag, uint64_t size, const char *path)
 {
-	md_tsw_put(w, tag, 1);
+	md_tarsplit_out_put(w, tag, 1);
 	if (tag[0] == 'F')
-		md_tsw_varint(w, size);
-	md_tsw_varint(w, strlen(path));
-	md_tsw_put(w, path, strlen(path));
+		md_tarsplit_out_varint(w, size);
+	md_tarsplit_out_varint(w, strlen(path));
+	md_tarsplit_out_put(w, path, strlen(path));
 }
 
 /* ---- unpacker ---- */
@@ -3523,8 +3523,8 @@ struct md_unpack {
 	char *shadow_path;
 	unsigned nshadow;
 	struct archive *a;
-	struct md_zr *z;
-	struct md_tsw ts;
+	struct md_decomp *z;
+	struct md_tarsplit_out ts;
 	unsigned char rbuf[65536];
 	/* tar-split bookkeeping: bytes given to libarchive but not yet classified */
 	unsigned char *pend;
@@ -3550,10 +3550,10 @@ struct md_unpack {
 	char entry[320];      /* current entry, for messages */
 };
 
-static la_ssize_t md_up_read_cb(struct archive *a, void *ud, const void **buf)
+static la_ssize_t md_unpack_read_cb(struct archive *a, void *ud, const void **buf)
 {
 	struct md_unpack *u = ud;
-	ssize_t n = md_zr_read(u->z, u->rbuf, sizeof u->rbuf);
+	ssize_t n = md_decomp_read(u->z, u->rbuf, sizeof u->rbuf);
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", md_errmsg);
 		return -1;
@@ -3587,19 +3587,19 @@ static la_ssize_t md_up_read_cb(struct archive *a, void *ud, const void **buf)
 }
 
 /* Everything before stream offset `upto` that is pending is tar metadata. */
-static void md_up_ts_flush(struct md_unpack *u, uint64_t upto)
+static void md_unpack_ts_flush(struct md_unpack *u, uint64_t upto)
 {
 	if (!u->plen || upto <= u->pstart)
 		return;
 	size_t k = upto - u->pstart < u->plen ? (size_t)(upto - u->pstart) : u->plen;
-	md_tsw_raw(&u->ts, u->pend, k);
+	md_tarsplit_out_raw(&u->ts, u->pend, k);
 	memmove(u->pend, u->pend + k, u->plen - k);
 	u->plen -= k;
 	u->pstart += k;
 }
 
 /* The next `size` bytes from offset `from` are file contents: drop them. */
-static void md_up_ts_skip(struct md_unpack *u, uint64_t from, uint64_t size)
+static void md_unpack_ts_skip(struct md_unpack *u, uint64_t from, uint64_t size)
 {
 	u->skip_hi = from + size;
 	if (!u->plen)
@@ -3616,7 +3616,7 @@ static void md_up_ts_skip(struct md_unpack *u, uint64_t from, uint64_t size)
 	}
 }
 
-static void md_up_cache_drop(struct md_unpack *u)
+static void md_unpack_cache_drop(struct md_unpack *u)
 {
 	if (u->cfd >= 0 && u->cfd != u->rootfd)
 		close(u->cfd);
@@ -3625,8 +3625,8 @@ static void md_up_cache_drop(struct md_unpack *u)
 	u->cdir = NULL;
 }
 
-static int md_up_fail(struct md_unpack *u, const char *fmt, ...) MD_PRINTF(2, 3);
-static int md_up_fail(struct md_unpack *u, const char *fmt, ...)
+static int md_unpack_fail(struct md_unpack *u, const char *fmt, ...) MD_PRINTF(2, 3);
+static int md_unpack_fail(struct md_unpack *u, const char *fmt, ...)
 {
 	char m[512];
 	va_list ap;
@@ -3641,7 +3641,7 @@ static int md_up_fail(struct md_unpack *u, const char *fmt, ...)
  * one component at a time without following symlinks.  With create,
  * missing directories are made (0755, as Docker does for implied parents).
  */
-static int md_up_opendir(struct md_unpack *u, const char *dir, int create)
+static int md_unpack_opendir(struct md_unpack *u, const char *dir, int create)
 {
 	if (!*dir)
 		return dup(u->rootfd);
@@ -3669,11 +3669,11 @@ static int md_up_opendir(struct md_unpack *u, const char *dir, int create)
 			struct stat st;
 			if ((e2 == ELOOP || e2 == ENOTDIR) && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 				if (S_ISLNK(st.st_mode))
-					md_up_fail(u, "goes through symlink \"%.*s\"", (int)(p - dir + n), dir);
+					md_unpack_fail(u, "goes through symlink \"%.*s\"", (int)(p - dir + n), dir);
 				else
-					md_up_fail(u, "\"%.*s\" is not a directory", (int)(p - dir + n), dir);
+					md_unpack_fail(u, "\"%.*s\" is not a directory", (int)(p - dir + n), dir);
 			} else if (e2 == ENOENT) {
-				md_up_fail(u, "\"%.*s\" does not exist in the layer", (int)(p - dir + n), dir);
+				md_unpack_fail(u, "\"%.*s\" does not exist in the layer", (int)(p - dir + n), dir);
 			} else {
 				errno = e2;
 				md_errno("open %.*s", (int)(p - dir + n), dir);
@@ -3695,7 +3695,7 @@ fail:
 }
 
 /* The parent directory fd of a clean path (cached); *base gets the last component. */
-static int md_up_parent(struct md_unpack *u, const char *path, int create, const char **base)
+static int md_unpack_parent(struct md_unpack *u, const char *path, int create, const char **base)
 {
 	const char *slash = strrchr(path, '/');
 	size_t dl = slash ? (size_t)(slash - path) : 0;
@@ -3703,12 +3703,12 @@ static int md_up_parent(struct md_unpack *u, const char *path, int create, const
 	if (u->cdir && strlen(u->cdir) == dl && memcmp(u->cdir, path, dl) == 0)
 		return u->cfd;
 	char *dir = md_strndup(path, dl);
-	int fd = md_up_opendir(u, dir, create);
+	int fd = md_unpack_opendir(u, dir, create);
 	if (fd < 0) {
 		free(dir);
 		return -1;
 	}
-	md_up_cache_drop(u);
+	md_unpack_cache_drop(u);
 	u->cdir = dir;
 	u->cfd = fd;
 	return fd;
@@ -3719,7 +3719,7 @@ static int md_up_parent(struct md_unpack *u, const char *path, int create, const
  * the new entry is a directory; anything else is moved aside to shadow/
  * (its contents may be needed to rebuild the tar) and recorded with 'M'.
  */
-static int md_up_clear(struct md_unpack *u, int dfd, const char *name, const char *path, int want_dir)
+static int md_unpack_clear(struct md_unpack *u, int dfd, const char *name, const char *path, int want_dir)
 {
 	struct stat st;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -3728,7 +3728,7 @@ static int md_up_clear(struct md_unpack *u, int dfd, const char *name, const cha
 		return 1;
 	if (u->plain) {
 		if (S_ISDIR(st.st_mode))
-			md_up_cache_drop(u);
+			md_unpack_cache_drop(u);
 		return md_rm_rf_at(dfd, name) < 0 ? -1 : 0;
 	}
 	if (u->shadowfd < 0) {
@@ -3742,17 +3742,17 @@ static int md_up_clear(struct md_unpack *u, int dfd, const char *name, const cha
 	snprintf(sname, sizeof sname, "%u", u->nshadow++);
 	if (renameat(dfd, name, u->shadowfd, sname) < 0)
 		return md_errno("move aside %s", path);
-	md_tsw_put(&u->ts, "M", 1);
-	md_tsw_varint(&u->ts, strlen(path));
-	md_tsw_put(&u->ts, path, strlen(path));
-	md_tsw_varint(&u->ts, strlen(sname));
-	md_tsw_put(&u->ts, sname, strlen(sname));
+	md_tarsplit_out_put(&u->ts, "M", 1);
+	md_tarsplit_out_varint(&u->ts, strlen(path));
+	md_tarsplit_out_put(&u->ts, path, strlen(path));
+	md_tarsplit_out_varint(&u->ts, strlen(sname));
+	md_tarsplit_out_put(&u->ts, sname, strlen(sname));
 	if (S_ISDIR(st.st_mode))
-		md_up_cache_drop(u); /* the cached fd may be inside what moved */
+		md_unpack_cache_drop(u); /* the cached fd may be inside what moved */
 	return 0;
 }
 
-static int md_up_xattrs(struct md_unpack *u, struct archive_entry *e, int fd, const char *lpath)
+static int md_unpack_xattrs(struct md_unpack *u, struct archive_entry *e, int fd, const char *lpath)
 {
 	const char *name;
 	const void *val;
@@ -3766,23 +3766,23 @@ static int md_up_xattrs(struct md_unpack *u, struct archive_entry *e, int fd, co
 		if (r < 0) {
 			if (fd < 0 && (errno == EPERM || errno == ENOTSUP) && md_startswith(name, "user."))
 				continue; /* user.* xattrs cannot be set on symlinks */
-			return md_up_fail(u, "cannot set xattr %s: %s", name, strerror(errno));
+			return md_unpack_fail(u, "cannot set xattr %s: %s", name, strerror(errno));
 		}
 	}
 	return 0;
 }
 
-static int md_up_owner(struct md_unpack *u, int fd, int dfd, const char *name, struct archive_entry *e)
+static int md_unpack_owner(struct md_unpack *u, int fd, int dfd, const char *name, struct archive_entry *e)
 {
 	uid_t uid = u->force_owner ? 0 : (uid_t)archive_entry_uid(e);
 	gid_t gid = u->force_owner ? 0 : (gid_t)archive_entry_gid(e);
 	int r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && !(errno == EPERM && geteuid() != 0))
-		return md_up_fail(u, "cannot set owner %u:%u: %s", (unsigned)uid, (unsigned)gid, strerror(errno));
+		return md_unpack_fail(u, "cannot set owner %u:%u: %s", (unsigned)uid, (unsigned)gid, strerror(errno));
 	return 0;
 }
 
-static void md_up_times(struct archive_entry *e, struct timespec ts[2])
+static void md_unpack_times(struct archive_entry *e, struct timespec ts[2])
 {
 	ts[1].tv_sec = archive_entry_mtime(e);
 	ts[1].tv_nsec = archive_entry_mtime_nsec(e);
@@ -3794,17 +3794,17 @@ static void md_up_times(struct archive_entry *e, struct timespec ts[2])
 	}
 }
 
-static int md_up_file(struct md_unpack *u, struct archive_entry *e, int dfd, const char *name,
+static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd, const char *name,
                       const char *path)
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return md_up_fail(u, "cannot create: %s", strerror(errno));
+		return md_unpack_fail(u, "cannot create: %s", strerror(errno));
 	uint64_t size = (uint64_t)archive_entry_size(e);
 	uint64_t start = (uint64_t)archive_filter_bytes(u->a, 0);
 	if (size)
-		md_tsw_path(&u->ts, "F", size, path);
-	md_up_ts_skip(u, start, size);
+		md_tarsplit_out_path(&u->ts, "F", size, path);
+	md_unpack_ts_skip(u, start, size);
 	uint64_t written = 0;
 	for (;;) {
 		const void *buf;
@@ -3815,31 +3815,31 @@ static int md_up_file(struct md_unpack *u, struct archive_entry *e, int dfd, con
 			break;
 		if (r != ARCHIVE_OK) {
 			close(fd);
-			return md_up_fail(u, "%s", archive_error_string(u->a) ? archive_error_string(u->a) : "read error");
+			return md_unpack_fail(u, "%s", archive_error_string(u->a) ? archive_error_string(u->a) : "read error");
 		}
 		if ((uint64_t)off != written) {
 			close(fd);
-			return md_up_fail(u, "sparse files are not supported");
+			return md_unpack_fail(u, "sparse files are not supported");
 		}
 		if (md_write_all(fd, buf, n) < 0) {
 			int er = errno;
 			close(fd);
-			return md_up_fail(u, "write: %s", strerror(er));
+			return md_unpack_fail(u, "write: %s", strerror(er));
 		}
 		written += n;
 	}
 	if (written != size) {
 		close(fd);
-		return md_up_fail(u, "truncated: %" PRIu64 " of %" PRIu64 " bytes", written, size);
+		return md_unpack_fail(u, "truncated: %" PRIu64 " of %" PRIu64 " bytes", written, size);
 	}
 	u->size += size;
 	struct timespec ts[2];
-	md_up_times(e, ts);
+	md_unpack_times(e, ts);
 	int r = 0;
 	md_err_clear();
-	if (md_up_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
-	    md_up_xattrs(u, e, fd, NULL) < 0 || futimens(fd, ts) < 0)
-		r = md_errmsg[0] ? -1 : md_up_fail(u, "%s", strerror(errno));
+	if (md_unpack_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
+	    md_unpack_xattrs(u, e, fd, NULL) < 0 || futimens(fd, ts) < 0)
+		r = md_errmsg[0] ? -1 : md_unpack_fail(u, "%s", strerror(errno));
 	close(fd);
 	return r;
 }
@@ -3849,41 +3849,41 @@ struct md_dirtime {
 	uint32_t len;
 };
 
-static int md_up_dir(struct md_unpack *u, struct archive_entry *e, int dfd, const char *name,
+static int md_unpack_dir(struct md_unpack *u, struct archive_entry *e, int dfd, const char *name,
                      const char *path)
 {
 	int fd;
 	if (!*path) {
 		fd = dup(u->rootfd);
 	} else {
-		int keep = md_up_clear(u, dfd, name, path, 1);
+		int keep = md_unpack_clear(u, dfd, name, path, 1);
 		if (keep < 0)
 			return -1;
 		if (!keep && mkdirat(dfd, name, 0700) < 0)
-			return md_up_fail(u, "mkdir: %s", strerror(errno));
+			return md_unpack_fail(u, "mkdir: %s", strerror(errno));
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return md_up_fail(u, "open: %s", strerror(errno));
+		return md_unpack_fail(u, "open: %s", strerror(errno));
 	md_err_clear();
 	int r = 0;
-	if (md_up_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
-	    md_up_xattrs(u, e, fd, NULL) < 0)
-		r = md_errmsg[0] ? -1 : md_up_fail(u, "%s", strerror(errno));
+	if (md_unpack_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
+	    md_unpack_xattrs(u, e, fd, NULL) < 0)
+		r = md_errmsg[0] ? -1 : md_unpack_fail(u, "%s", strerror(errno));
 	close(fd);
 	if (r < 0)
 		return -1;
 	/* children change a directory's mtime: set it when the layer is done */
 	struct md_dirtime dt = {{0}, (uint32_t)strlen(path)};
 	struct timespec ts[2];
-	md_up_times(e, ts);
+	md_unpack_times(e, ts);
 	dt.t[0] = ts[0].tv_sec, dt.t[1] = ts[0].tv_nsec, dt.t[2] = ts[1].tv_sec, dt.t[3] = ts[1].tv_nsec;
 	if (u->dtfd >= 0 && (md_write_all(u->dtfd, &dt, sizeof dt) < 0 || md_write_all(u->dtfd, path, dt.len) < 0))
 		return md_errno("write directory times");
 	return 0;
 }
 
-static int md_up_apply_dirtimes(struct md_unpack *u)
+static int md_unpack_apply_dirtimes(struct md_unpack *u)
 {
 	if (lseek(u->dtfd, 0, SEEK_SET) < 0)
 		return md_errno("seek");
@@ -3901,7 +3901,7 @@ static int md_up_apply_dirtimes(struct md_unpack *u)
 				u->implied.v[i][0] = 0; /* an entry named it after all */
 		struct timespec ts[2] = {{dt.t[0], dt.t[1]}, {dt.t[2], dt.t[3]}};
 		/* the directory may have been replaced since; then this is moot */
-		int fd = *path ? md_up_opendir(u, path, 0) : dup(u->rootfd);
+		int fd = *path ? md_unpack_opendir(u, path, 0) : dup(u->rootfd);
 		if (fd >= 0) {
 			futimens(fd, ts);
 			close(fd);
@@ -3913,7 +3913,7 @@ static int md_up_apply_dirtimes(struct md_unpack *u)
 }
 
 /* cp: the entry and its hardlink target get the destination's name. */
-static void md_up_rename_top(struct md_unpack *u, char *path, char *tpath, const char **hl)
+static void md_unpack_rename_top(struct md_unpack *u, char *path, char *tpath, const char **hl)
 {
 	size_t fl = strlen(u->top_from);
 	char *paths[2] = {path, NULL};
@@ -3930,55 +3930,55 @@ static void md_up_rename_top(struct md_unpack *u, char *path, char *tpath, const
 }
 
 /* A whiteout entry (OCI image spec, "changesets") as overlayfs wants it. */
-static int md_up_whiteout(struct md_unpack *u, struct archive_entry *e, int dfd, const char *path, const char *base)
+static int md_unpack_whiteout(struct md_unpack *u, struct archive_entry *e, int dfd, const char *path, const char *base)
 {
 	if (strcmp(base, ".wh..wh..opq") == 0) {
 		if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-			return md_up_fail(u, "cannot mark directory opaque: %s", strerror(errno));
+			return md_unpack_fail(u, "cannot mark directory opaque: %s", strerror(errno));
 		return 0;
 	}
 	if (md_startswith(base, ".wh..wh."))
 		return 0; /* AUFS metadata: nothing to do */
 	const char *victim = base + 4;
 	if (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
-		return md_up_fail(u, "whiteout names a path outside the layer");
+		return md_unpack_fail(u, "whiteout names a path outside the layer");
 	char vpath[PATH_MAX];
 	snprintf(vpath, sizeof vpath, "%.*s%s", (int)(base - path), path, victim);
-	if (md_up_clear(u, dfd, victim, vpath, 0) < 0)
+	if (md_unpack_clear(u, dfd, victim, vpath, 0) < 0)
 		return -1;
-	if (u->cfd < 0 && (dfd = md_up_parent(u, path, 1, &base)) < 0)
+	if (u->cfd < 0 && (dfd = md_unpack_parent(u, path, 1, &base)) < 0)
 		return -1;
 	if (mknodat(dfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
-		return md_up_fail(u, "cannot create whiteout: %s", strerror(errno));
-	if (md_up_owner(u, -1, dfd, victim, e) < 0)
+		return md_unpack_fail(u, "cannot create whiteout: %s", strerror(errno));
+	if (md_unpack_owner(u, -1, dfd, victim, e) < 0)
 		return -1;
 	return 0;
 }
 
 /* A hardlink entry: its target must be an earlier non-directory of the layer. */
-static int md_up_hardlink(struct md_unpack *u, int dfd, const char *path, const char *base, const char *hl,
+static int md_unpack_hardlink(struct md_unpack *u, int dfd, const char *path, const char *base, const char *hl,
                           char *tpath)
 {
 	if (hl != tpath && md_tar_clean_path(hl, tpath, PATH_MAX) < 0)
-		return md_up_fail(u, "hardlink target \"%.300s\": %s", hl, md_errmsg);
+		return md_unpack_fail(u, "hardlink target \"%.300s\": %s", hl, md_errmsg);
 	if (!*tpath)
-		return md_up_fail(u, "hardlink target \"%.300s\" is the layer root", hl);
+		return md_unpack_fail(u, "hardlink target \"%.300s\" is the layer root", hl);
 	const char *tbase;
 	/* resolve the target without the cache: its parent may differ */
 	char *tdir = md_strndup(tpath, strrchr(tpath, '/') ? (size_t)(strrchr(tpath, '/') - tpath) : 0);
 	tbase = strrchr(tpath, '/') ? strrchr(tpath, '/') + 1 : tpath;
-	int tfd = md_up_opendir(u, tdir, 0);
+	int tfd = md_unpack_opendir(u, tdir, 0);
 	free(tdir);
 	if (tfd < 0)
 		return md_err_wrap("hardlink target \"%.300s\"", hl);
 	struct stat st;
 	if (fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		close(tfd);
-		return md_up_fail(u, "hardlink target \"%.300s\" is not in the layer", hl);
+		return md_unpack_fail(u, "hardlink target \"%.300s\" is not in the layer", hl);
 	}
 	if (S_ISDIR(st.st_mode)) {
 		close(tfd);
-		return md_up_fail(u, "hardlink target \"%.300s\" is a directory", hl);
+		return md_unpack_fail(u, "hardlink target \"%.300s\" is a directory", hl);
 	}
 	struct stat cur;
 	if (fstatat(dfd, base, &cur, AT_SYMLINK_NOFOLLOW) == 0 && cur.st_ino == st.st_ino &&
@@ -3986,29 +3986,29 @@ static int md_up_hardlink(struct md_unpack *u, int dfd, const char *path, const 
 		close(tfd);
 		return 0;
 	}
-	int r = md_up_clear(u, dfd, base, path, 0);
+	int r = md_unpack_clear(u, dfd, base, path, 0);
 	if (r >= 0 && u->cfd < 0)
-		r = (dfd = md_up_parent(u, path, 1, &base)) < 0 ? -1 : 0;
+		r = (dfd = md_unpack_parent(u, path, 1, &base)) < 0 ? -1 : 0;
 	if (r >= 0 && linkat(tfd, tbase, dfd, base, 0) < 0)
-		r = md_up_fail(u, "cannot link to \"%.300s\": %s", hl, strerror(errno));
+		r = md_unpack_fail(u, "cannot link to \"%.300s\": %s", hl, strerror(errno));
 	close(tfd);
 	return r < 0 ? -1 : 0;
 }
 
 /* A symlink entry, with the owner, xattrs and times of the link itself. */
-static int md_up_symlink(struct md_unpack *u, struct archive_entry *e, int dfd, const char *base,
+static int md_unpack_symlink(struct md_unpack *u, struct archive_entry *e, int dfd, const char *base,
                          const struct timespec ts[2])
 {
 	const char *target = archive_entry_symlink(e);
 	if (!target || !*target)
-		return md_up_fail(u, "symlink without a target");
+		return md_unpack_fail(u, "symlink without a target");
 	if (symlinkat(target, dfd, base) < 0)
-		return md_up_fail(u, "cannot create symlink: %s", strerror(errno));
-	if (md_up_owner(u, -1, dfd, base, e) < 0)
+		return md_unpack_fail(u, "cannot create symlink: %s", strerror(errno));
+	if (md_unpack_owner(u, -1, dfd, base, e) < 0)
 		return -1;
 	if (archive_entry_xattr_count(e) > 0) {
 		char *lp = md_asprintf("/proc/self/fd/%d/%s", dfd, base);
-		int r = md_up_xattrs(u, e, -1, lp);
+		int r = md_unpack_xattrs(u, e, -1, lp);
 		free(lp);
 		if (r < 0)
 			return -1;
@@ -4019,20 +4019,20 @@ static int md_up_symlink(struct md_unpack *u, struct archive_entry *e, int dfd, 
 
 /* A file, symlink or fifo in place of whatever had its name; device nodes
  * are refused (but for overlayfs whiteouts). */
-static int md_up_node(struct md_unpack *u, struct archive_entry *e, int dfd, const char *base, const char *path,
+static int md_unpack_node(struct md_unpack *u, struct archive_entry *e, int dfd, const char *base, const char *path,
                       mode_t type)
 {
 	struct timespec ts[2];
-	md_up_times(e, ts);
+	md_unpack_times(e, ts);
 	switch (type) {
 	case AE_IFREG:
-		return md_up_file(u, e, dfd, base, path);
+		return md_unpack_file(u, e, dfd, base, path);
 	case AE_IFLNK:
-		return md_up_symlink(u, e, dfd, base, ts);
+		return md_unpack_symlink(u, e, dfd, base, ts);
 	case AE_IFIFO: {
 		if (mknodat(dfd, base, S_IFIFO | (archive_entry_mode(e) & 07777), 0) < 0)
-			return md_up_fail(u, "cannot create fifo: %s", strerror(errno));
-		if (md_up_owner(u, -1, dfd, base, e) < 0)
+			return md_unpack_fail(u, "cannot create fifo: %s", strerror(errno));
+		if (md_unpack_owner(u, -1, dfd, base, e) < 0)
 			return -1;
 		fchmodat(dfd, base, archive_entry_mode(e) & 07777, 0);
 		utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
@@ -4042,66 +4042,66 @@ static int md_up_node(struct md_unpack *u, struct archive_entry *e, int dfd, con
 		if (archive_entry_rdevmajor(e) == 0 && archive_entry_rdevminor(e) == 0) {
 			/* an overlayfs whiteout already in the layer */
 			if (mknodat(dfd, base, S_IFCHR | 0, makedev(0, 0)) < 0)
-				return md_up_fail(u, "cannot create whiteout: %s", strerror(errno));
-			return md_up_owner(u, -1, dfd, base, e);
+				return md_unpack_fail(u, "cannot create whiteout: %s", strerror(errno));
+			return md_unpack_owner(u, -1, dfd, base, e);
 		}
-		return md_up_fail(u, "device nodes are not allowed in layers (character device %u:%u)",
+		return md_unpack_fail(u, "device nodes are not allowed in layers (character device %u:%u)",
 		                  (unsigned)archive_entry_rdevmajor(e), (unsigned)archive_entry_rdevminor(e));
 	case AE_IFBLK:
-		return md_up_fail(u, "device nodes are not allowed in layers (block device %u:%u)",
+		return md_unpack_fail(u, "device nodes are not allowed in layers (block device %u:%u)",
 		                  (unsigned)archive_entry_rdevmajor(e), (unsigned)archive_entry_rdevminor(e));
 	default:
-		return md_up_fail(u, "unsupported entry type 0%o", (unsigned)type);
+		return md_unpack_fail(u, "unsupported entry type 0%o", (unsigned)type);
 	}
 }
 
-static int md_up_entry(struct md_unpack *u, struct archive_entry *e)
+static int md_unpack_entry(struct md_unpack *u, struct archive_entry *e)
 {
 	char path[PATH_MAX], tpath[PATH_MAX];
 	const char *raw = archive_entry_pathname(e);
 	snprintf(u->entry, sizeof u->entry, "%s", raw ? raw : "?");
 	u->nentries++;
 	/* the bytes up to here were this entry's headers */
-	md_up_ts_flush(u, (uint64_t)archive_filter_bytes(u->a, 0));
+	md_unpack_ts_flush(u, (uint64_t)archive_filter_bytes(u->a, 0));
 	if (md_tar_clean_path(raw, path, sizeof path) < 0)
-		return md_up_fail(u, "%s", md_errmsg);
+		return md_unpack_fail(u, "%s", md_errmsg);
 	const char *hl = archive_entry_hardlink(e);
 	if (u->top_from) /* cp: the copy gets the destination's name */
-		md_up_rename_top(u, path, tpath, &hl);
+		md_unpack_rename_top(u, path, tpath, &hl);
 	mode_t type = archive_entry_filetype(e);
 	if (archive_entry_sparse_count(e) > 0)
-		return md_up_fail(u, "sparse files are not supported");
+		return md_unpack_fail(u, "sparse files are not supported");
 	if (!*path) {
 		if (type != AE_IFDIR || hl)
-			return md_up_fail(u, "the layer root must be a directory");
+			return md_unpack_fail(u, "the layer root must be a directory");
 		u->root_explicit = 1;
-		return md_up_dir(u, e, u->rootfd, ".", "");
+		return md_unpack_dir(u, e, u->rootfd, ".", "");
 	}
 	const char *base;
-	int dfd = md_up_parent(u, path, 1, &base);
+	int dfd = md_unpack_parent(u, path, 1, &base);
 	if (dfd < 0)
 		return -1;
 	/* whiteouts (OCI image spec, "changesets") */
 	if (!u->plain && md_startswith(base, ".wh.")) {
 		if (type != AE_IFREG || hl)
-			return md_up_fail(u, "whiteout is not a regular file entry");
-		return md_up_whiteout(u, e, dfd, path, base);
+			return md_unpack_fail(u, "whiteout is not a regular file entry");
+		return md_unpack_whiteout(u, e, dfd, path, base);
 	}
 	if (hl)
-		return md_up_hardlink(u, dfd, path, base, hl, tpath);
+		return md_unpack_hardlink(u, dfd, path, base, hl, tpath);
 	if (type == AE_IFDIR)
-		return md_up_dir(u, e, dfd, base, path);
-	if (md_up_clear(u, dfd, base, path, 0) < 0)
+		return md_unpack_dir(u, e, dfd, base, path);
+	if (md_unpack_clear(u, dfd, base, path, 0) < 0)
 		return -1;
-	if (u->cfd < 0 && (dfd = md_up_parent(u, path, 1, &base)) < 0)
+	if (u->cfd < 0 && (dfd = md_unpack_parent(u, path, 1, &base)) < 0)
 		return -1;
-	return md_up_node(u, e, dfd, base, path, type);
+	return md_unpack_node(u, e, dfd, base, path, type);
 }
 
 struct md_layer_info {
 	char diff_id[MD_DIGEST_LEN + 1];  /* sha256 of the uncompressed tar */
 	uint64_t raw_size, tar_size, size; /* the blob's digest is its source's business */
-	enum md_zkind kind;
+	enum md_decomp_kind kind;
 };
 
 /*
@@ -4114,7 +4114,7 @@ struct md_layer_info {
 static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_info *info)
 {
 	struct md_unpack *u = md_alloc(sizeof *u);
-	struct md_zr z;
+	struct md_decomp z;
 	int r = -1;
 	char *dir = md_asprintf("%s/diff", ldir), *tsplit = md_asprintf("%s/tar-split", ldir);
 	u->rootfd = u->shadowfd = u->cfd = u->dtfd = u->ts.fd = -1;
@@ -4129,8 +4129,8 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 	}
 	u->z = &z;
 	md_err_clear();
-	if (md_zr_open(&z, src, MD_ZR_HASH_OUT) < 0) {
-		md_zr_close(&z);
+	if (md_decomp_open(&z, src, MD_ZR_HASH_OUT) < 0) {
+		md_decomp_close(&z);
 		free(dir);
 		free(tsplit);
 		free(u->shadow_path);
@@ -4150,7 +4150,7 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 	}
 	u->a = archive_read_new();
 	archive_read_support_format_tar(u->a);
-	if (archive_read_open(u->a, u, NULL, md_up_read_cb, NULL) != ARCHIVE_OK) {
+	if (archive_read_open(u->a, u, NULL, md_unpack_read_cb, NULL) != ARCHIVE_OK) {
 		if (!md_errmsg[0])
 			md_err("not a tar archive: %s", archive_error_string(u->a));
 		goto out;
@@ -4173,27 +4173,27 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 				md_err("after entry \"%.300s\": %s", u->entry, m ? m : "bad tar header");
 			goto out;
 		}
-		if (md_up_entry(u, e) < 0)
+		if (md_unpack_entry(u, e) < 0)
 			goto out;
 	}
 	/* whatever follows the end-of-archive blocks is part of the DiffID too */
 	unsigned char tail[16384];
 	ssize_t n;
-	while ((n = md_zr_read(&z, tail, sizeof tail)) > 0) {
-		md_up_ts_flush(u, u->delivered);
-		md_tsw_raw(&u->ts, tail, (size_t)n);
+	while ((n = md_decomp_read(&z, tail, sizeof tail)) > 0) {
+		md_unpack_ts_flush(u, u->delivered);
+		md_tarsplit_out_raw(&u->ts, tail, (size_t)n);
 		u->delivered += (uint64_t)n;
 	}
 	if (n < 0)
 		goto out;
-	md_up_ts_flush(u, UINT64_MAX);
-	md_tsw_flush(&u->ts);
+	md_unpack_ts_flush(u, UINT64_MAX);
+	md_tarsplit_out_flush(&u->ts);
 	if (u->ts.err) {
 		errno = u->ts.err;
 		md_errno("write %s", tsplit);
 		goto out;
 	}
-	if (md_up_apply_dirtimes(u) < 0)
+	if (md_unpack_apply_dirtimes(u) < 0)
 		goto out;
 	if (!u->root_explicit)
 		md_strv_push(&u->implied, ".");
@@ -4211,7 +4211,7 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 		md_errno("fsync %s", tsplit);
 		goto out;
 	}
-	md_zr_digests(&z, NULL, info->diff_id);
+	md_decomp_digests(&z, NULL, info->diff_id);
 	info->raw_size = z.nraw;
 	info->tar_size = z.nout;
 	info->size = u->size;
@@ -4220,7 +4220,7 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 out:
 	if (u->a)
 		archive_read_free(u->a);
-	md_up_cache_drop(u);
+	md_unpack_cache_drop(u);
 	if (u->rootfd >= 0)
 		close(u->rootfd);
 	if (u->shadowfd >= 0)
@@ -4230,7 +4230,7 @@ out:
 	if (u->dtfd >= 0)
 		close(u->dtfd);
 	free(u->pend);
-	md_zr_close(&z);
+	md_decomp_close(&z);
 	md_strv_free(&u->implied);
 	free(u->shadow_path);
 	free(dir);
@@ -4243,7 +4243,7 @@ out:
 static int md_extract_plain(int infd, int dfd, const char *from, const char *to, int force_owner)
 {
 	struct md_unpack *u = md_alloc(sizeof *u);
-	struct md_zr z;
+	struct md_decomp z;
 	int r = -1;
 	u->shadowfd = u->cfd = u->ts.fd = -1;
 	u->plain = 1;
@@ -4254,7 +4254,7 @@ static int md_extract_plain(int infd, int dfd, const char *from, const char *to,
 	u->rootfd = dup(dfd);
 	u->dtfd = memfd_create("minidock-dirtimes", MFD_CLOEXEC);
 	md_err_clear();
-	if (md_zr_open(&z, md_src_fd(infd), 0) < 0 || u->rootfd < 0)
+	if (md_decomp_open(&z, md_src_fd(infd), 0) < 0 || u->rootfd < 0)
 		goto out;
 	if (z.ilen == 0 && z.ieof) {
 		r = 0;
@@ -4262,7 +4262,7 @@ static int md_extract_plain(int infd, int dfd, const char *from, const char *to,
 	}
 	u->a = archive_read_new();
 	archive_read_support_format_tar(u->a);
-	if (archive_read_open(u->a, u, NULL, md_up_read_cb, NULL) != ARCHIVE_OK) {
+	if (archive_read_open(u->a, u, NULL, md_unpack_read_cb, NULL) != ARCHIVE_OK) {
 		md_err("not a tar archive: %s", archive_error_string(u->a));
 		goto out;
 	}
@@ -4277,22 +4277,22 @@ static int md_extract_plain(int infd, int dfd, const char *from, const char *to,
 				md_err("bad tar stream: %s", archive_error_string(u->a));
 			goto out;
 		}
-		if (md_up_entry(u, e) < 0)
+		if (md_unpack_entry(u, e) < 0)
 			goto out;
 	}
 	if (u->dtfd >= 0)
-		md_up_apply_dirtimes(u);
+		md_unpack_apply_dirtimes(u);
 	r = 0;
 out:
 	if (u->a)
 		archive_read_free(u->a);
-	md_up_cache_drop(u);
+	md_unpack_cache_drop(u);
 	if (u->rootfd >= 0)
 		close(u->rootfd);
 	if (u->dtfd >= 0)
 		close(u->dtfd);
 	free(u->pend);
-	md_zr_close(&z);
+	md_decomp_close(&z);
 	md_strv_free(&u->implied);
 	free(u);
 	return r;
@@ -4305,7 +4305,7 @@ struct md_tsmove {
 	char *from, *to;
 };
 
-struct md_tsr {
+struct md_tarsplit_in {
 	int fd;                 /* tar-split */
 	int rootfd, shadowfd;   /* diff/ and shadow/ */
 	unsigned char buf[65536];
@@ -4320,7 +4320,7 @@ struct md_tsr {
 	char *fpath;
 };
 
-static int md_tsr_byte(struct md_tsr *t)
+static int md_tarsplit_in_byte(struct md_tarsplit_in *t)
 {
 	if (t->pos == t->len) {
 		ssize_t r = md_read_full(t->fd, t->buf, sizeof t->buf);
@@ -4332,11 +4332,11 @@ static int md_tsr_byte(struct md_tsr *t)
 	return t->buf[t->pos++];
 }
 
-static int md_tsr_varint(struct md_tsr *t, uint64_t *v)
+static int md_tarsplit_in_varint(struct md_tarsplit_in *t, uint64_t *v)
 {
 	*v = 0;
 	for (int sh = 0; sh < 64; sh += 7) {
-		int c = md_tsr_byte(t);
+		int c = md_tarsplit_in_byte(t);
 		if (c < 0)
 			return -1;
 		*v |= (uint64_t)(c & 0x7f) << sh;
@@ -4346,14 +4346,14 @@ static int md_tsr_varint(struct md_tsr *t, uint64_t *v)
 	return -1;
 }
 
-static char *md_tsr_str(struct md_tsr *t)
+static char *md_tarsplit_in_str(struct md_tarsplit_in *t)
 {
 	uint64_t n;
-	if (md_tsr_varint(t, &n) < 0 || n >= PATH_MAX)
+	if (md_tarsplit_in_varint(t, &n) < 0 || n >= PATH_MAX)
 		return NULL;
 	char *s = md_alloc((size_t)n + 1);
 	for (uint64_t i = 0; i < n; i++) {
-		int c = md_tsr_byte(t);
+		int c = md_tarsplit_in_byte(t);
 		if (c < 0) {
 			free(s);
 			return NULL;
@@ -4363,7 +4363,7 @@ static char *md_tsr_str(struct md_tsr *t)
 	return s;
 }
 
-static void md_tsr_close(struct md_tsr *t)
+static void md_tarsplit_in_close(struct md_tarsplit_in *t)
 {
 	if (t->fd >= 0)
 		close(t->fd);
@@ -4383,31 +4383,31 @@ static void md_tsr_close(struct md_tsr *t)
 }
 
 /* Scan the records once for 'M' (moves), then rewind. */
-static int md_tsr_scan_moves(struct md_tsr *t)
+static int md_tarsplit_in_scan_moves(struct md_tarsplit_in *t)
 {
 	for (uint64_t rec = 0;; rec++) {
-		int c = md_tsr_byte(t);
+		int c = md_tarsplit_in_byte(t);
 		if (c == -1)
 			break;
 		uint64_t n;
 		if (c < 0)
 			return md_errno("read tar-split");
 		if (c == 'R') {
-			if (md_tsr_varint(t, &n) < 0)
+			if (md_tarsplit_in_varint(t, &n) < 0)
 				return md_err("tar-split is corrupt");
 			for (uint64_t i = 0; i < n; i++)
-				if (md_tsr_byte(t) < 0)
+				if (md_tarsplit_in_byte(t) < 0)
 					return md_err("tar-split is corrupt");
 		} else if (c == 'Z') {
-			if (md_tsr_varint(t, &n) < 0)
+			if (md_tarsplit_in_varint(t, &n) < 0)
 				return md_err("tar-split is corrupt");
 		} else if (c == 'F') {
 			char *p;
-			if (md_tsr_varint(t, &n) < 0 || !(p = md_tsr_str(t)))
+			if (md_tarsplit_in_varint(t, &n) < 0 || !(p = md_tarsplit_in_str(t)))
 				return md_err("tar-split is corrupt");
 			free(p);
 		} else if (c == 'M') {
-			char *a = md_tsr_str(t), *b = a ? md_tsr_str(t) : NULL;
+			char *a = md_tarsplit_in_str(t), *b = a ? md_tarsplit_in_str(t) : NULL;
 			if (!b) {
 				free(a);
 				return md_err("tar-split is corrupt");
@@ -4424,9 +4424,9 @@ static int md_tsr_scan_moves(struct md_tsr *t)
 	return 0;
 }
 
-static struct md_tsr *md_tsr_open(const char *layerdir)
+static struct md_tarsplit_in *md_tarsplit_in_open(const char *layerdir)
 {
-	struct md_tsr *t = md_alloc(sizeof *t);
+	struct md_tarsplit_in *t = md_alloc(sizeof *t);
 	t->fd = t->rootfd = t->shadowfd = t->ffd = -1;
 	char *p = md_asprintf("%s/tar-split", layerdir);
 	t->fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -4439,18 +4439,18 @@ static struct md_tsr *md_tsr_open(const char *layerdir)
 	free(p);
 	if (t->fd < 0 || t->rootfd < 0) {
 		md_errno("open layer %s", layerdir);
-		md_tsr_close(t);
+		md_tarsplit_in_close(t);
 		return NULL;
 	}
-	if (md_tsr_scan_moves(t) < 0) {
-		md_tsr_close(t);
+	if (md_tarsplit_in_scan_moves(t) < 0) {
+		md_tarsplit_in_close(t);
 		return NULL;
 	}
 	return t;
 }
 
 /* Open the file that record `rec` named at `path`, following later moves. */
-static int md_tsr_open_file(struct md_tsr *t, const char *path)
+static int md_tarsplit_in_open_file(struct md_tarsplit_in *t, const char *path)
 {
 	char cur[PATH_MAX];
 	int base = t->rootfd;
@@ -4487,9 +4487,9 @@ static int md_tsr_open_file(struct md_tsr *t, const char *path)
 	return fd;
 }
 
-static ssize_t md_tsr_read(void *ctx, void *out, size_t n)
+static ssize_t md_tarsplit_in_read(void *ctx, void *out, size_t n)
 {
-	struct md_tsr *t = ctx;
+	struct md_tarsplit_in *t = ctx;
 	unsigned char *o = out;
 	size_t done = 0;
 	while (done < n) {
@@ -4502,7 +4502,7 @@ static ssize_t md_tsr_read(void *ctx, void *out, size_t n)
 				close(t->ffd);
 				t->ffd = -1;
 			}
-			int c = md_tsr_byte(t);
+			int c = md_tarsplit_in_byte(t);
 			if (c == -1)
 				break;
 			if (c < 0)
@@ -4511,19 +4511,19 @@ static ssize_t md_tsr_read(void *ctx, void *out, size_t n)
 			uint64_t v;
 			t->kind = c;
 			if (c == 'R' || c == 'Z') {
-				if (md_tsr_varint(t, &v) < 0)
+				if (md_tarsplit_in_varint(t, &v) < 0)
 					return md_err("tar-split is corrupt");
 				t->left = v;
 			} else if (c == 'F') {
 				free(t->fpath);
-				if (md_tsr_varint(t, &v) < 0 || !(t->fpath = md_tsr_str(t)))
+				if (md_tarsplit_in_varint(t, &v) < 0 || !(t->fpath = md_tarsplit_in_str(t)))
 					return md_err("tar-split is corrupt");
 				t->left = v;
-				t->ffd = md_tsr_open_file(t, t->fpath);
+				t->ffd = md_tarsplit_in_open_file(t, t->fpath);
 				if (t->ffd < 0)
 					return -1;
 			} else if (c == 'M') {
-				char *a = md_tsr_str(t), *b = a ? md_tsr_str(t) : NULL;
+				char *a = md_tarsplit_in_str(t), *b = a ? md_tarsplit_in_str(t) : NULL;
 				free(a);
 				free(b);
 				if (!b)
@@ -4538,7 +4538,7 @@ static ssize_t md_tsr_read(void *ctx, void *out, size_t n)
 			memset(o + done, 0, k);
 		} else if (t->kind == 'R') {
 			for (size_t i = 0; i < k; i++) {
-				int c = md_tsr_byte(t);
+				int c = md_tarsplit_in_byte(t);
 				if (c < 0)
 					return md_err("tar-split is corrupt");
 				o[done + i] = (unsigned char)c;
@@ -4560,7 +4560,7 @@ static ssize_t md_tsr_read(void *ctx, void *out, size_t n)
 static int md_layer_rebuild(const char *layerdir, int outfd, struct archive *aw,
                             char diff[MD_DIGEST_LEN + 1], uint64_t *sizep)
 {
-	struct md_tsr *t = md_tsr_open(layerdir);
+	struct md_tarsplit_in *t = md_tarsplit_in_open(layerdir);
 	if (!t)
 		return -1;
 	br_sha256_context c;
@@ -4569,7 +4569,7 @@ static int md_layer_rebuild(const char *layerdir, int outfd, struct archive *aw,
 	static unsigned char buf[65536];
 	int r = 0;
 	for (;;) {
-		ssize_t n = md_tsr_read(t, buf, sizeof buf);
+		ssize_t n = md_tarsplit_in_read(t, buf, sizeof buf);
 		if (n < 0) {
 			r = -1;
 			break;
@@ -4587,7 +4587,7 @@ static int md_layer_rebuild(const char *layerdir, int outfd, struct archive *aw,
 			break;
 		}
 	}
-	md_tsr_close(t);
+	md_tarsplit_in_close(t);
 	if (r == 0) {
 		md_sha_hex(&c, diff);
 		if (sizep)
@@ -4627,23 +4627,23 @@ struct md_store {
 	struct md_strv *swept; /* system check: sweep all unnamed objects, list them */
 };
 
-static struct md_store md_st = {NULL, NULL, -1, 0, NULL};
+static struct md_store md_store = {NULL, NULL, -1, 0, NULL};
 
-static MD_PRINTF(1, 2) char *md_sp(const char *fmt, ...)
+static MD_PRINTF(1, 2) char *md_store_path(const char *fmt, ...)
 {
 	char rel[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(rel, sizeof rel, fmt, ap);
 	va_end(ap);
-	return md_asprintf("%s/%s", md_st.root, rel);
+	return md_asprintf("%s/%s", md_store.root, rel);
 }
 
 static int md_store_ensure(void)
 {
 	static const char *const dirs[] = {"", "/blobs", "/blobs/sha256", "/layers", "/tmp"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(dirs); i++) {
-		char *p = md_asprintf("%s%s", md_st.root, dirs[i]);
+		char *p = md_asprintf("%s%s", md_store.root, dirs[i]);
 		int r = i == 0 ? md_mkdir_p(p, 0711) : (mkdir(p, 0700) < 0 && errno != EEXIST ? md_errno("mkdir %s", p) : 0);
 		free(p);
 		if (r < 0)
@@ -4664,7 +4664,7 @@ static struct md_json *md_index_section(struct md_json *idx, const char *name)
 /* Read the graph index (an empty one if there is none yet). */
 static struct md_json *md_index_read(void)
 {
-	char *p = md_sp("index.json");
+	char *p = md_store_path("index.json");
 	struct md_json *idx = NULL;
 	if (md_path_exists(p)) {
 		idx = md_json_parse_file(p);
@@ -4687,7 +4687,7 @@ static struct md_json *md_index_read(void)
 
 static char *md_layer_path(const char *chain)
 {
-	return md_sp("layers/%s", chain + 7);
+	return md_store_path("layers/%s", chain + 7);
 }
 
 static int md_sess_is_alive(const char *dir)
@@ -4705,7 +4705,7 @@ static int md_sess_is_alive(const char *dir)
 /* Is the layer pinned by a live session?  Call with the store lock held. */
 static int md_store_pinned(const char *chain)
 {
-	char *tmp = md_sp("tmp");
+	char *tmp = md_store_path("tmp");
 	DIR *d = opendir(tmp);
 	int found = 0;
 	if (!d) {
@@ -4739,7 +4739,7 @@ static char *md_store_trash(const char *what)
 {
 	char rnd[9];
 	md_random_hex(rnd, 4);
-	return md_sp("tmp/trash-%d-%.12s-%s", (int)getpid(), what, rnd);
+	return md_store_path("tmp/trash-%d-%.12s-%s", (int)getpid(), what, rnd);
 }
 
 /* Delete path through the trash, so that a crash never leaves a half-deleted
@@ -4765,10 +4765,10 @@ static void md_store_delete(const struct md_strv *gone)
 		md_store_trash_rm(src, gone->v[i] + 7);
 		free(src);
 		/* its short link, and its copies for user namespaces */
-		char *link = md_sp("l/%.12s", gone->v[i] + 7);
+		char *link = md_store_path("l/%.12s", gone->v[i] + 7);
 		unlink(link);
 		free(link);
-		char *ud = md_sp("userns");
+		char *ud = md_store_path("userns");
 		DIR *d = opendir(ud);
 		struct dirent *de;
 		while (d && (de = readdir(d))) {
@@ -4802,7 +4802,7 @@ static int md_pid_alive(const char *s)
 /* A pull keeps the layers it stored ahead of its image for a resume. */
 static char *md_pull_keep_path(const char *chain)
 {
-	return md_sp("pulls/%.64s.layer", chain + 7);
+	return md_store_path("pulls/%.64s.layer", chain + 7);
 }
 
 /* Call fn for every entry of ROOT/sub (ROOT itself for "").  getdents64
@@ -4810,7 +4810,7 @@ static char *md_pull_keep_path(const char *chain)
  * opendir's allocation costs more than the reading. */
 static void md_store_sweep_dir(const char *sub, void (*fn)(const char *name, const char *path, void *ctx), void *ctx)
 {
-	char *dir = *sub ? md_sp("%s", sub) : md_strdup(md_st.root);
+	char *dir = *sub ? md_store_path("%s", sub) : md_strdup(md_store.root);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char buf[4096] __attribute__((aligned(8)));
 	long n;
@@ -4918,7 +4918,7 @@ static void md_sweep_pullkeep(const char *name, const char *path, void *ctx)
  * check, or a store whose first commit failed. */
 static void md_store_sweep_orphans(struct md_sweep *w, int noindex)
 {
-	char *ip = md_sp("index.json");
+	char *ip = md_store_path("index.json");
 	w->idx = noindex || md_path_exists(ip) ? md_index_read() : NULL;
 	free(ip);
 	if (!w->idx)
@@ -4972,7 +4972,7 @@ static void md_store_sweep(int all, struct md_strv *removed)
 	md_store_sweep_dir("", md_sweep_tmpfile, &w);
 	if (w.dead.n || all)
 		md_store_sweep_orphans(&w, all & MD_SWEEP_NOINDEX);
-	size_t rl = strlen(md_st.root) + 1;
+	size_t rl = strlen(md_store.root) + 1;
 	for (size_t i = 0; i < w.dead.n; i++)
 		if (md_rm_rf(w.dead.v[i]) == 0)
 			md_sweep_note(&w, "%s", w.dead.v[i] + rl);
@@ -4983,44 +4983,44 @@ static void md_store_sweep(int all, struct md_strv *removed)
 
 static int md_store_lock(void)
 {
-	if (md_st.lockdepth++ > 0)
+	if (md_store.lockdepth++ > 0)
 		return 0;
 	if (md_store_ensure() < 0)
 		goto fail;
-	char *p = md_sp("lock");
-	md_st.lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char *p = md_store_path("lock");
+	md_store.lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(p);
-	if (md_st.lockfd < 0) {
-		md_errno("open %s/lock", md_st.root);
+	if (md_store.lockfd < 0) {
+		md_errno("open %s/lock", md_store.root);
 		goto fail;
 	}
-	while (flock(md_st.lockfd, LOCK_EX) < 0) {
+	while (flock(md_store.lockfd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
-			md_errno("lock %s", md_st.root);
-			close(md_st.lockfd);
-			md_st.lockfd = -1;
+			md_errno("lock %s", md_store.root);
+			close(md_store.lockfd);
+			md_store.lockfd = -1;
 			goto fail;
 		}
 	}
-	md_store_sweep(md_st.swept ? MD_SWEEP_ALL : 0, md_st.swept);
+	md_store_sweep(md_store.swept ? MD_SWEEP_ALL : 0, md_store.swept);
 	return 0;
 fail:
-	md_st.lockdepth--;
+	md_store.lockdepth--;
 	return -1;
 }
 
 static void md_store_unlock(void)
 {
-	if (md_st.lockdepth <= 0 || --md_st.lockdepth > 0)
+	if (md_store.lockdepth <= 0 || --md_store.lockdepth > 0)
 		return;
-	close(md_st.lockfd);
-	md_st.lockfd = -1;
+	close(md_store.lockfd);
+	md_store.lockfd = -1;
 }
 
 static int md_index_write(struct md_json *idx)
 {
 	char *s = md_json_dump(idx, 0);
-	char *p = md_sp("index.json");
+	char *p = md_store_path("index.json");
 	int r = md_write_file_atomic(p, s, strlen(s), 0600);
 	free(p);
 	free(s);
@@ -5029,7 +5029,7 @@ static int md_index_write(struct md_json *idx)
 
 static char *md_blob_path(const char *digest)
 {
-	return md_sp("blobs/sha256/%s", digest + 7);
+	return md_store_path("blobs/sha256/%s", digest + 7);
 }
 
 /* Move a complete, synced file into the blob store (or drop it if present). */
@@ -5081,7 +5081,7 @@ static int md_sess_begin(struct md_sess *s)
 	if (md_store_lock() < 0)
 		return -1;
 	md_random_hex(rnd, 8);
-	s->dir = md_sp("tmp/s-%d-%s", (int)getpid(), rnd);
+	s->dir = md_store_path("tmp/s-%d-%s", (int)getpid(), rnd);
 	int r = -1;
 	if (mkdir(s->dir, 0700) < 0) {
 		md_errno("mkdir %s", s->dir);
@@ -5152,12 +5152,12 @@ static void md_store_unlock_change(struct md_sess *s)
 
 static int md_store_syncfs(void)
 {
-	int fd = open(md_st.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(md_store.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return md_errno("open %s", md_st.root);
+		return md_errno("open %s", md_store.root);
 	int r = syncfs(fd);
 	close(fd);
-	return r < 0 ? md_errno("sync %s", md_st.root) : 0;
+	return r < 0 ? md_errno("sync %s", md_store.root) : 0;
 }
 
 /*
@@ -5500,7 +5500,7 @@ struct md_load {
 };
 
 /* A member of the outer archive as a source, hashed as it is read. */
-struct md_msrc {
+struct md_member_src {
 	struct archive *a;
 	br_sha256_context h;
 	uint64_t n;
@@ -5509,9 +5509,9 @@ struct md_msrc {
 	int failed;                    /* the outer archive itself failed */
 };
 
-static ssize_t md_msrc_read(void *ctx, void *buf, size_t n)
+static ssize_t md_member_src_read(void *ctx, void *buf, size_t n)
 {
-	struct md_msrc *s = ctx;
+	struct md_member_src *s = ctx;
 	if (s->peekpos < s->peeklen) {
 		size_t k = s->peeklen - s->peekpos < n ? s->peeklen - s->peekpos : n;
 		memcpy(buf, s->peek + s->peekpos, k);
@@ -5556,7 +5556,7 @@ static int md_load_member(struct md_load *L, struct archive *a, struct archive_e
 	struct md_member *m = &L->m[L->nm++];
 	memset(m, 0, sizeof *m);
 	m->name = md_strdup(clean);
-	struct md_msrc s = {.a = a};
+	struct md_member_src s = {.a = a};
 	md_sha_init(&s.h);
 	while (s.peeklen < sizeof s.peek) {
 		la_ssize_t r = archive_read_data(a, s.peek + s.peeklen, sizeof s.peek - s.peeklen);
@@ -5568,7 +5568,7 @@ static int md_load_member(struct md_load *L, struct archive *a, struct archive_e
 	}
 	md_sha_update(&s.h, s.peek, s.peeklen);
 	s.n = s.peeklen;
-	struct md_src src = {md_msrc_read, &s};
+	struct md_src src = {md_member_src_read, &s};
 	if (md_looks_like_tar(s.peek, s.peeklen)) {
 		m->ldir = md_sess_path(&L->sess, "L");
 		int r = md_layer_unpack(src, m->ldir, &m->li);
@@ -5587,7 +5587,7 @@ static int md_load_member(struct md_load *L, struct archive *a, struct archive_e
 			return md_errno("create %s", m->file);
 		unsigned char buf[65536];
 		ssize_t n;
-		while ((n = md_msrc_read(&s, buf, sizeof buf)) > 0)
+		while ((n = md_member_src_read(&s, buf, sizeof buf)) > 0)
 			if (md_write_all(fd, buf, (size_t)n) < 0) {
 				close(fd);
 				return md_errno("write %s", m->file);
@@ -5599,7 +5599,7 @@ static int md_load_member(struct md_load *L, struct archive *a, struct archive_e
 	/* finish the digest over whatever is left unread */
 	unsigned char buf[65536];
 	ssize_t n;
-	while ((n = md_msrc_read(&s, buf, sizeof buf)) > 0)
+	while ((n = md_member_src_read(&s, buf, sizeof buf)) > 0)
 		;
 	if (n < 0)
 		return -1;
@@ -5776,7 +5776,7 @@ out:
 	return r;
 }
 
-static int md_mt_is_index(const char *mt)
+static int md_media_is_index(const char *mt)
 {
 	return md_streq(mt, "application/vnd.oci.image.index.v1+json") ||
 	       md_streq(mt, "application/vnd.docker.distribution.manifest.list.v2+json");
@@ -5954,7 +5954,7 @@ static int md_load_oci_desc(struct md_load *L, const struct md_json *desc, const
 	if (!mt)
 		mt = md_json_gets(doc, "mediaType");
 	int r = -1;
-	if (md_mt_is_index(mt) || (!mt && md_json_get(doc, "manifests"))) {
+	if (md_media_is_index(mt) || (!mt && md_json_get(doc, "manifests"))) {
 		/* pick this machine's platform, skipping attestations */
 		struct md_json *ms = md_json_get(doc, "manifests");
 		const struct md_json *pick = NULL;
@@ -6039,16 +6039,16 @@ out:
 	return r;
 }
 
-/* An archive read through md_zr (so the outer archive may be compressed). */
-struct md_zar {
-	struct md_zr z;
+/* An archive read through md_decomp (so the outer archive may be compressed). */
+struct md_decomp_archive {
+	struct md_decomp z;
 	unsigned char buf[65536];
 };
 
-static la_ssize_t md_zar_read(struct archive *a, void *ud, const void **buf)
+static la_ssize_t md_decomp_archive_read(struct archive *a, void *ud, const void **buf)
 {
-	struct md_zar *za = ud;
-	ssize_t n = md_zr_read(&za->z, za->buf, sizeof za->buf);
+	struct md_decomp_archive *za = ud;
+	ssize_t n = md_decomp_read(&za->z, za->buf, sizeof za->buf);
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", md_errmsg);
 		return -1;
@@ -6101,10 +6101,10 @@ static int md_load_commit_layer(struct md_load *L, struct md_json *idx, struct m
 		/* the same DiffID under another parent: rebuild a second copy */
 		char *nd = md_sess_path(&L->sess, "L");
 		struct md_layer_info li;
-		struct md_tsr *t = md_tsr_open(lm->ldir);
-		r = t ? md_layer_unpack((struct md_src){md_tsr_read, t}, nd, &li) : -1;
+		struct md_tarsplit_in *t = md_tarsplit_in_open(lm->ldir);
+		r = t ? md_layer_unpack((struct md_src){md_tarsplit_in_read, t}, nd, &li) : -1;
 		if (t)
-			md_tsr_close(t);
+			md_tarsplit_in_close(t);
 		if (r == 0 && strcmp(li.diff_id, lm->li.diff_id) != 0)
 			r = md_err("layer %s changed while it was copied", lm->li.diff_id);
 		if (r == 0)
@@ -6127,7 +6127,7 @@ static int md_load_commit(struct md_load *L, struct md_sb *report)
 {
 	if (md_store_syncfs() < 0 || md_store_lock() < 0)
 		return -1;
-	char *ip = md_sp("index.json");
+	char *ip = md_store_path("index.json");
 	int fresh = !md_path_exists(ip); /* the store's first commit */
 	free(ip);
 	struct md_json *idx = md_index_read();
@@ -6209,7 +6209,7 @@ static int md_load_commit(struct md_load *L, struct md_sb *report)
 			md_json_sets(rec, "tagged", now);
 		}
 	}
-	char *ld = md_sp("layers"), *bd = md_sp("blobs/sha256");
+	char *ld = md_store_path("layers"), *bd = md_store_path("blobs/sha256");
 	r = md_fsync_dir(ld) < 0 || md_fsync_dir(bd) < 0 ? -1 : md_index_write(idx);
 	free(ld);
 	free(bd);
@@ -6241,10 +6241,10 @@ static int md_load_fd(int fd, struct md_sb *report)
 	memset(&L, 0, sizeof L);
 	if (md_sess_begin(&L.sess) < 0)
 		return -1;
-	struct md_zar *za = md_alloc(sizeof *za);
+	struct md_decomp_archive *za = md_alloc(sizeof *za);
 	struct archive *a = NULL;
 	int r = -1;
-	if (md_zr_open(&za->z, md_src_fd(fd), 0) < 0)
+	if (md_decomp_open(&za->z, md_src_fd(fd), 0) < 0)
 		goto out;
 	if (za->z.ilen == 0 && za->z.ieof) {
 		md_err("the input is empty");
@@ -6252,7 +6252,7 @@ static int md_load_fd(int fd, struct md_sb *report)
 	}
 	a = archive_read_new();
 	archive_read_support_format_tar(a);
-	if (archive_read_open(a, za, NULL, md_zar_read, NULL) != ARCHIVE_OK) {
+	if (archive_read_open(a, za, NULL, md_decomp_archive_read, NULL) != ARCHIVE_OK) {
 		md_err("not a tar archive: %s", archive_error_string(a));
 		goto out;
 	}
@@ -6283,7 +6283,7 @@ static int md_load_fd(int fd, struct md_sb *report)
 out:
 	if (a)
 		archive_read_free(a);
-	md_zr_close(&za->z);
+	md_decomp_close(&za->z);
 	free(za);
 	md_load_free(&L);
 	return r;
@@ -7119,7 +7119,7 @@ static int md_pem_each(const char *buf, size_t len, void (*cb)(void *, const cha
 	return 0;
 }
 
-static void md_dn_cb(void *ctx, const void *data, size_t len)
+static void md_x509_dn_cb(void *ctx, const void *data, size_t len)
 {
 	md_sb_putn(ctx, data, len);
 }
@@ -7131,7 +7131,7 @@ static void md_tls_add_ca(void *ctx, const char *name, const unsigned char *der,
 		return;
 	br_x509_decoder_context dc;
 	struct md_sb dn = {0};
-	br_x509_decoder_init(&dc, md_dn_cb, &dn);
+	br_x509_decoder_init(&dc, md_x509_dn_cb, &dn);
 	br_x509_decoder_push(&dc, der, len);
 	br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
 	if (!pk || br_x509_decoder_last_error(&dc) != 0) {
@@ -8620,7 +8620,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 	}
 	free(meta);
 	/* the partial blob of an earlier, interrupted pull (one puller at a time) */
-	char *pd = md_sp("pulls");
+	char *pd = md_store_path("pulls");
 	md_mkdir_p(pd, 0700);
 	char *pp = md_asprintf("%s/%s", pd, dg + 7);
 	free(pd);
@@ -8943,7 +8943,7 @@ out:
 
 /* A layer's tar, rebuilt from the store and gzip-compressed, as a source. */
 struct md_gzsrc {
-	struct md_tsr *t;
+	struct md_tarsplit_in *t;
 	z_stream zs;
 	unsigned char in[65536];
 	int eof, end;
@@ -8955,13 +8955,13 @@ static int md_gzsrc_open(struct md_gzsrc *g, const char *chain)
 {
 	memset(g, 0, sizeof *g);
 	char *dir = md_layer_path(chain);
-	g->t = md_tsr_open(dir);
+	g->t = md_tarsplit_in_open(dir);
 	free(dir);
 	if (!g->t)
 		return -1;
 	/* level 6, no name or time in the header: the same bytes every time */
 	if (deflateInit2(&g->zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		md_tsr_close(g->t);
+		md_tarsplit_in_close(g->t);
 		return md_err("cannot initialise gzip compression");
 	}
 	md_sha_init(&g->h);
@@ -8971,7 +8971,7 @@ static int md_gzsrc_open(struct md_gzsrc *g, const char *chain)
 static void md_gzsrc_close(struct md_gzsrc *g)
 {
 	if (g->t)
-		md_tsr_close(g->t);
+		md_tarsplit_in_close(g->t);
 	deflateEnd(&g->zs);
 	g->t = NULL;
 }
@@ -8985,7 +8985,7 @@ static ssize_t md_gzsrc_read(void *ctx, void *buf, size_t n)
 	g->zs.avail_out = (uInt)n;
 	while (g->zs.avail_out == n || (g->zs.avail_out > 0 && g->eof && !g->end)) {
 		if (g->zs.avail_in == 0 && !g->eof) {
-			ssize_t k = md_tsr_read(g->t, g->in, sizeof g->in);
+			ssize_t k = md_tarsplit_in_read(g->t, g->in, sizeof g->in);
 			if (k < 0)
 				return -1;
 			if (k == 0)
@@ -12110,13 +12110,13 @@ struct md_ctr {
 
 static char *md_ctr_path(const char *id, const char *file)
 {
-	return file ? md_sp("containers/%s/%s", id, file) : md_sp("containers/%s", id);
+	return file ? md_store_path("containers/%s/%s", id, file) : md_store_path("containers/%s", id);
 }
 
 static char *md_ctr_rpath(const char *id, const char *file)
 {
-	return file ? md_asprintf("%s/containers/%s/%s", md_st.runroot, id, file)
-	            : md_asprintf("%s/containers/%s", md_st.runroot, id);
+	return file ? md_asprintf("%s/containers/%s/%s", md_store.runroot, id, file)
+	            : md_asprintf("%s/containers/%s", md_store.runroot, id);
 }
 
 static void md_ctr_free(struct md_ctr *c)
@@ -12292,7 +12292,7 @@ static int md_volume_name_valid(const char *n)
 
 static char *md_volume_dir(const char *name)
 {
-	return md_sp("volumes/%s", name);
+	return md_store_path("volumes/%s", name);
 }
 
 /* Create a named (or anonymous) volume if it does not exist. */
@@ -12306,7 +12306,7 @@ static int md_volume_create(const char *name, const struct md_json *labels, int 
 	if (created)
 		*created = 0;
 	if (!md_path_exists(meta)) {
-		char *vroot = md_sp("volumes");
+		char *vroot = md_store_path("volumes");
 		char *tmp = md_asprintf("%s/.tmp-%d-%s", vroot, (int)getpid(), name);
 		char *data = md_asprintf("%s/_data", tmp);
 		md_rm_rf(tmp);
@@ -12377,7 +12377,7 @@ static char *md_ctr_logpath(const char *id)
 	if (!*dir)
 		return md_ctr_path(id, "container.log");
 	if (strcmp(dir, "runroot") == 0)
-		return md_asprintf("%s/logs/%s.log", md_st.runroot, id);
+		return md_asprintf("%s/logs/%s.log", md_store.runroot, id);
 	return md_asprintf("%s/%s.log", dir, id);
 }
 
@@ -12476,7 +12476,7 @@ static void md_nl_init(struct md_nlmsg *m, uint16_t type, uint16_t flags, const 
 	memcpy(NLMSG_DATA(&m->u.h), hdr, hlen);
 }
 
-static void md_nla_put(struct md_nlmsg *m, uint16_t type, const void *data, size_t len)
+static void md_nl_attr_put(struct md_nlmsg *m, uint16_t type, const void *data, size_t len)
 {
 	size_t off = NLMSG_ALIGN(m->u.h.nlmsg_len);
 	struct rtattr *a = (struct rtattr *)(m->u.buf + off);
@@ -12489,23 +12489,23 @@ static void md_nla_put(struct md_nlmsg *m, uint16_t type, const void *data, size
 	m->u.h.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
 }
 
-static void md_nla_str(struct md_nlmsg *m, uint16_t type, const char *s)
+static void md_nl_attr_str(struct md_nlmsg *m, uint16_t type, const char *s)
 {
-	md_nla_put(m, type, s, strlen(s) + 1);
+	md_nl_attr_put(m, type, s, strlen(s) + 1);
 }
 
-static void md_nla_u32(struct md_nlmsg *m, uint16_t type, uint32_t v)
+static void md_nl_attr_u32(struct md_nlmsg *m, uint16_t type, uint32_t v)
 {
-	md_nla_put(m, type, &v, sizeof v);
+	md_nl_attr_put(m, type, &v, sizeof v);
 }
 
-static void md_nla_begin(struct md_nlmsg *m, uint16_t type)
+static void md_nl_attr_begin(struct md_nlmsg *m, uint16_t type)
 {
 	m->nest[m->nnest++] = NLMSG_ALIGN(m->u.h.nlmsg_len);
-	md_nla_put(m, type, NULL, 0);
+	md_nl_attr_put(m, type, NULL, 0);
 }
 
-static void md_nla_end(struct md_nlmsg *m)
+static void md_nl_attr_end(struct md_nlmsg *m)
 {
 	struct rtattr *a = (struct rtattr *)(m->u.buf + m->nest[--m->nnest]);
 	a->rta_len = (unsigned short)(m->u.h.nlmsg_len - m->nest[m->nnest]);
@@ -12602,10 +12602,10 @@ static int md_link_new_bridge(int fd, const char *name)
 	struct md_nlmsg m;
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
 	md_nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	md_nla_str(&m, IFLA_IFNAME, name);
-	md_nla_begin(&m, IFLA_LINKINFO);
-	md_nla_str(&m, IFLA_INFO_KIND, "bridge");
-	md_nla_end(&m);
+	md_nl_attr_str(&m, IFLA_IFNAME, name);
+	md_nl_attr_begin(&m, IFLA_LINKINFO);
+	md_nl_attr_str(&m, IFLA_INFO_KIND, "bridge");
+	md_nl_attr_end(&m);
 	if (md_nl_talk(fd, &m, "create bridge") < 0) {
 		if (errno == EOPNOTSUPP || errno == EINVAL)
 			return md_err("cannot create bridge %s: the kernel has no bridge support (CONFIG_BRIDGE)", name);
@@ -12621,25 +12621,25 @@ static int md_link_new_veth(int fd, const char *host, const char *peer, pid_t ns
 	struct md_nlmsg m;
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
 	md_nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	md_nla_str(&m, IFLA_IFNAME, host);
+	md_nl_attr_str(&m, IFLA_IFNAME, host);
 	if (mtu)
-		md_nla_u32(&m, IFLA_MTU, mtu);
-	md_nla_begin(&m, IFLA_LINKINFO);
-	md_nla_str(&m, IFLA_INFO_KIND, "veth");
-	md_nla_begin(&m, IFLA_INFO_DATA);
-	md_nla_begin(&m, VETH_INFO_PEER);
+		md_nl_attr_u32(&m, IFLA_MTU, mtu);
+	md_nl_attr_begin(&m, IFLA_LINKINFO);
+	md_nl_attr_str(&m, IFLA_INFO_KIND, "veth");
+	md_nl_attr_begin(&m, IFLA_INFO_DATA);
+	md_nl_attr_begin(&m, VETH_INFO_PEER);
 	/* the peer's ifinfomsg comes first, as a raw header */
 	struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC};
 	size_t off = m.u.h.nlmsg_len;
 	memcpy(m.u.buf + off, &pifi, sizeof pifi);
 	m.u.h.nlmsg_len += (uint32_t)NLMSG_ALIGN(sizeof pifi);
-	md_nla_str(&m, IFLA_IFNAME, peer);
-	md_nla_u32(&m, IFLA_NET_NS_PID, (uint32_t)nspid);
+	md_nl_attr_str(&m, IFLA_IFNAME, peer);
+	md_nl_attr_u32(&m, IFLA_NET_NS_PID, (uint32_t)nspid);
 	if (mtu)
-		md_nla_u32(&m, IFLA_MTU, mtu);
-	md_nla_end(&m);
-	md_nla_end(&m);
-	md_nla_end(&m);
+		md_nl_attr_u32(&m, IFLA_MTU, mtu);
+	md_nl_attr_end(&m);
+	md_nl_attr_end(&m);
+	md_nl_attr_end(&m);
 	if (md_nl_talk(fd, &m, "create veth pair") < 0) {
 		if (errno == EOPNOTSUPP)
 			return md_err("cannot create a veth pair: the kernel has no veth support (CONFIG_VETH)");
@@ -12659,11 +12659,11 @@ static int md_link_set(int fd, int index, int up, int master, uint32_t mtu, cons
 	}
 	md_nl_init(&m, RTM_NEWLINK, 0, &ifi, sizeof ifi);
 	if (master >= 0)
-		md_nla_u32(&m, IFLA_MASTER, (uint32_t)master);
+		md_nl_attr_u32(&m, IFLA_MASTER, (uint32_t)master);
 	if (mtu)
-		md_nla_u32(&m, IFLA_MTU, mtu);
+		md_nl_attr_u32(&m, IFLA_MTU, mtu);
 	if (mac)
-		md_nla_put(&m, IFLA_ADDRESS, mac, 6);
+		md_nl_attr_put(&m, IFLA_ADDRESS, mac, 6);
 	return md_nl_talk(fd, &m, "configure link");
 }
 
@@ -12686,10 +12686,10 @@ static int md_link_hairpin(int fd, int index)
 	struct md_nlmsg m;
 	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = index};
 	md_nl_init(&m, RTM_SETLINK, 0, &ifi, sizeof ifi);
-	md_nla_begin(&m, IFLA_PROTINFO | NLA_F_NESTED);
+	md_nl_attr_begin(&m, IFLA_PROTINFO | NLA_F_NESTED);
 	unsigned char on = 1;
-	md_nla_put(&m, IFLA_BRPORT_MODE, &on, 1);
-	md_nla_end(&m);
+	md_nl_attr_put(&m, IFLA_BRPORT_MODE, &on, 1);
+	md_nl_attr_end(&m);
 	return md_nl_talk(fd, &m, "set hairpin mode");
 }
 
@@ -12698,11 +12698,11 @@ static int md_addr_add(int fd, int index, uint32_t ip, int prefix)
 	struct md_nlmsg m;
 	struct ifaddrmsg ifa = {.ifa_family = AF_INET, .ifa_prefixlen = (unsigned char)prefix, .ifa_index = (unsigned)index};
 	md_nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa, sizeof ifa);
-	md_nla_put(&m, IFA_LOCAL, &ip, 4);
-	md_nla_put(&m, IFA_ADDRESS, &ip, 4);
+	md_nl_attr_put(&m, IFA_LOCAL, &ip, 4);
+	md_nl_attr_put(&m, IFA_ADDRESS, &ip, 4);
 	uint32_t bcast = prefix < 31 ? ip | htonl(0xffffffffu >> prefix) : 0;
 	if (bcast)
-		md_nla_put(&m, IFA_BROADCAST, &bcast, 4);
+		md_nl_attr_put(&m, IFA_BROADCAST, &bcast, 4);
 	return md_nl_talk(fd, &m, "add address");
 }
 
@@ -12712,8 +12712,8 @@ static int md_route_default(int fd, int index, uint32_t gw)
 	struct rtmsg rt = {.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT,
 	                   .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST};
 	md_nl_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof rt);
-	md_nla_put(&m, RTA_GATEWAY, &gw, 4);
-	md_nla_u32(&m, RTA_OIF, (uint32_t)index);
+	md_nl_attr_put(&m, RTA_GATEWAY, &gw, 4);
+	md_nl_attr_u32(&m, RTA_OIF, (uint32_t)index);
 	return md_nl_talk(fd, &m, "add default route");
 }
 
@@ -13165,7 +13165,7 @@ static int md_nft_table_exists(void)
  * firewall tool, which is most of what bridge networking costs. */
 static char *md_fw_stamp_path(void)
 {
-	return md_asprintf("%s/fw.applied", md_st.runroot);
+	return md_asprintf("%s/fw.applied", md_store.runroot);
 }
 
 static void md_fw_digest(const char *be, const char *rules, char out[MD_DIGEST_LEN + 1])
@@ -13202,7 +13202,7 @@ static int md_sysctl_set(const char *path, const char *val)
 	return 0;
 }
 
-struct md_pub {
+struct md_published {
 	char proto[4];
 	uint32_t hostip; /* 0: every address */
 	int hostport, ctrport;
@@ -13211,7 +13211,7 @@ struct md_pub {
 };
 
 /* The published ports of running containers, from their config and leases. */
-static size_t md_fw_ports(struct md_json *idx, struct md_pub **out)
+static size_t md_fw_ports(struct md_json *idx, struct md_published **out)
 {
 	size_t n = 0;
 	*out = NULL;
@@ -13233,7 +13233,7 @@ static size_t md_fw_ports(struct md_json *idx, struct md_pub **out)
 				snprintf(ip, sizeof ip, "%s", l->key);
 		for (struct md_json *x = ports ? ports->child : NULL; x && *ip; x = x->next) {
 			*out = md_realloc(*out, (n + 1) * sizeof **out);
-			struct md_pub *pb = &(*out)[n++];
+			struct md_published *pb = &(*out)[n++];
 			memset(pb, 0, sizeof *pb);
 			snprintf(pb->proto, sizeof pb->proto, "%s", md_json_gets(x, "Proto") ? md_json_gets(x, "Proto") : "tcp");
 			md_ip_parse(md_json_gets(x, "HostIp") && *md_json_gets(x, "HostIp") ? md_json_gets(x, "HostIp") : "0.0.0.0",
@@ -13262,7 +13262,7 @@ static int md_fw_can_publish(void)
 }
 
 /* The nftables script: table "ip minidock", flushed and refilled whole. */
-static void md_fw_nft_rules(struct md_sb *b, struct md_json *nets, const struct md_pub *pubs, size_t np)
+static void md_fw_nft_rules(struct md_sb *b, struct md_json *nets, const struct md_published *pubs, size_t np)
 {
 	md_sb_puts(b, "add table ip minidock\n"
 	              "add chain ip minidock prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
@@ -13330,7 +13330,7 @@ static int md_fw_nft_apply(const char *be, const char *rules)
 }
 
 /* The iptables-restore input: chains of our own, refilled. */
-static void md_fw_ipt_rules(struct md_sb *b, struct md_json *nets, const struct md_pub *pubs, size_t np)
+static void md_fw_ipt_rules(struct md_sb *b, struct md_json *nets, const struct md_published *pubs, size_t np)
 {
 	md_sb_puts(b, "*nat\n:MINIDOCK-PUBLISH - [0:0]\n:MINIDOCK-POSTROUTING - [0:0]\n"
 	              "-F MINIDOCK-PUBLISH\n-F MINIDOCK-POSTROUTING\n");
@@ -13405,7 +13405,7 @@ static int md_fw_sync(struct md_json *idx)
 	if (strcmp(be, "missing") == 0 || strcmp(be, "none") == 0) {
 		/* no rules: bridges work between host and containers, nothing is
 		 * NATed and ip_forward is left as it is; published ports cannot be */
-		struct md_pub *pubs;
+		struct md_published *pubs;
 		size_t np = md_fw_ports(idx, &pubs);
 		free(pubs);
 		return np ? md_fw_can_publish() : 0;
@@ -13418,7 +13418,7 @@ static int md_fw_sync(struct md_json *idx)
 	free(fwd);
 	if (md_sysctl_set("/proc/sys/net/ipv4/ip_forward", "1") < 0)
 		return -1;
-	struct md_pub *pubs;
+	struct md_published *pubs;
 	size_t np = md_fw_ports(idx, &pubs);
 	struct md_sb b = {0};
 	int r;
@@ -14633,10 +14633,10 @@ static int md_cred_resolve(const char *spec, struct md_cred *cr, const struct md
 
 /* ---- the spec: what the child does, computed in the monitor ---- */
 
-enum md_mtype { MD_M_BIND, MD_M_TMPFS, MD_M_VOLUME };
+enum md_media_type { MD_M_BIND, MD_M_TMPFS, MD_M_VOLUME };
 
 struct md_mnt {
-	enum md_mtype type;
+	enum md_media_type type;
 	char *src, *dst, *opts;
 	int ro;
 	int copyup;  /* a new volume: copy the image's files at dst into it first */
@@ -15007,7 +15007,7 @@ static int md_child_volumes(struct md_spec *sp, int rootfd, const char *rootfs)
  * namespace range's copies. */
 static int md_lower_chdir(const struct md_spec *sp)
 {
-	char *d = sp->userns ? md_sp("userns/%u-%u", sp->uid_base, sp->uid_count) : md_strdup(md_st.root);
+	char *d = sp->userns ? md_store_path("userns/%u-%u", sp->uid_base, sp->uid_count) : md_strdup(md_store.root);
 	int r = chdir(d) < 0 ? md_errno("chdir %s", d) : 0;
 	free(d);
 	return r;
@@ -15793,7 +15793,7 @@ static void md_log_flush(struct md_log *lg)
 
 #define MD_MON_CLIENTS 16
 
-struct md_mclient {
+struct md_mon_client {
 	int fd;
 	int out;       /* wants output */
 	int in;        /* sends stdin */
@@ -15810,7 +15810,7 @@ struct md_mon {
 	int pty;                 /* the pty master, when Tty */
 	int lsock;               /* attach.sock */
 	int sfd;                 /* signalfd */
-	struct md_mclient cl[MD_MON_CLIENTS];
+	struct md_mon_client cl[MD_MON_CLIENTS];
 	struct md_queue inq;     /* stdin the container has not taken yet */
 	unsigned short rows, cols; /* the first client's terminal size */
 	int in_eof;              /* close m->in once inq is drained */
@@ -15826,7 +15826,7 @@ struct md_mon {
 static void md_mon_broadcast(struct md_mon *m, char type, const void *p, size_t n, int outonly)
 {
 	for (int i = 0; i < MD_MON_CLIENTS; i++) {
-		struct md_mclient *k = &m->cl[i];
+		struct md_mon_client *k = &m->cl[i];
 		if (k->fd < 0 || (outonly && !k->out))
 			continue;
 		if (md_frame_send(k->fd, type, p, n) < 0) {
@@ -15840,7 +15840,7 @@ static int md_mon_add_client(struct md_mon *m, int fd)
 {
 	for (int i = 0; i < MD_MON_CLIENTS; i++)
 		if (m->cl[i].fd < 0) {
-			m->cl[i] = (struct md_mclient){fd, 0, 0, 0};
+			m->cl[i] = (struct md_mon_client){fd, 0, 0, 0};
 			return i;
 		}
 	close(fd);
@@ -15891,7 +15891,7 @@ static void md_mon_feed(struct md_mon *m)
 /* Handle one frame from client i. */
 static void md_mon_client_frame(struct md_mon *m, int i)
 {
-	struct md_mclient *k = &m->cl[i];
+	struct md_mon_client *k = &m->cl[i];
 	char type, buf[65536];
 	size_t n;
 	if (md_frame_recv(k->fd, &type, buf, sizeof buf, &n) < 0) {
@@ -15974,12 +15974,12 @@ static void md_mon_client_frame(struct md_mon *m, int i)
  * so the overlay option string fits in a page with ~250 layers. */
 static char *md_layer_link(const char *chain)
 {
-	char *ldir = md_sp("l");
+	char *ldir = md_store_path("l");
 	mkdir(ldir, 0700);
 	free(ldir);
 	char want[128];
 	snprintf(want, sizeof want, "../layers/%s/diff", chain + 7);
-	char *link = md_sp("l/%.12s", chain + 7);
+	char *link = md_store_path("l/%.12s", chain + 7);
 	char cur[256];
 	ssize_t n = readlink(link, cur, sizeof cur - 1);
 	if (n > 0) {
@@ -16040,7 +16040,7 @@ static int md_layers_flatten(struct md_json *chains, const char *dest)
 	}
 	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = dfd < 0 ? -1 : 0;
 	for (struct md_json *c = chains ? chains->child : NULL; c && r == 0; c = c->next) {
-		char *dd = md_sp("layers/%s/diff", md_json_str(c) + 7);
+		char *dd = md_store_path("layers/%s/diff", md_json_str(c) + 7);
 		int sfd = open(dd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		free(dd);
 		r = sfd < 0 ? md_errno("open layer %.19s", md_json_str(c)) : md_layers_flatten_one(sfd, dfd);
@@ -16197,12 +16197,12 @@ static int md_copy_shift(int sfd, int dfd, uint32_t base, uint32_t count)
 static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 {
 	char *rel = md_asprintf("userns/%u-%u", base, count);
-	char *dir = md_sp("%s/%s", rel, chain + 7);
-	char *link = md_sp("%s/l/%.12s", rel, chain + 7);
+	char *dir = md_store_path("%s/%s", rel, chain + 7);
+	char *link = md_store_path("%s/l/%.12s", rel, chain + 7);
 	char *out = NULL;
 	if (!md_path_exists(dir)) {
 		char *tmp = md_asprintf("%s.tmp-%d", dir, (int)getpid());
-		char *src = md_sp("layers/%s/diff", chain + 7);
+		char *src = md_store_path("layers/%s/diff", chain + 7);
 		md_rm_rf(tmp);
 		int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
 		if (sfd < 0)
@@ -16230,7 +16230,7 @@ static char *md_userns_layer(const char *chain, uint32_t base, uint32_t count)
 		if (r < 0)
 			goto out;
 	}
-	char *ld = md_sp("%s/l", rel);
+	char *ld = md_store_path("%s/l", rel);
 	md_mkdir_p(ld, 0700);
 	free(ld);
 	char want[128];
@@ -16603,8 +16603,8 @@ static int md_mon_userns_root(struct md_mon *m, struct md_spec *sp)
 		private_ns = 1;
 	}
 	umount2(sp->rootfs, MNT_DETACH);
-	char *paths[] = {md_st.runroot, md_asprintf("%s/containers", md_st.runroot), md_sp("containers"),
-	                 md_ctr_path(m->c.id, NULL), md_ctr_rpath(m->c.id, NULL), md_sp("volumes")};
+	char *paths[] = {md_store.runroot, md_asprintf("%s/containers", md_store.runroot), md_store_path("containers"),
+	                 md_ctr_path(m->c.id, NULL), md_ctr_rpath(m->c.id, NULL), md_store_path("volumes")};
 	for (size_t i = 0; i < MD_ARRAY_LEN(paths); i++) {
 		struct stat st;
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -17353,7 +17353,7 @@ static int md_mon_spawn(const char *id, const char *hello)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		char *argv[] = {"minidock", "--root", md_st.root, "--run-root", md_st.runroot, "__monitor", (char *)id, "3", NULL};
+		char *argv[] = {"minidock", "--root", md_store.root, "--run-root", md_store.runroot, "__monitor", (char *)id, "3", NULL};
 		execv("/proc/self/exe", argv);
 		_exit(125);
 	}
@@ -17991,8 +17991,8 @@ static struct md_json *md_create_record(const char *id, const char *imgid, struc
 	md_json_set(cfg, "Mounts", ms);
 	/* the overlay fallback (if the store needs one) is chosen once, here,
 	 * so a later environment cannot change a container's root */
-	char *cd = md_sp("containers");
-	const char *bad = md_upper_unsupported(md_path_exists(cd) ? cd : md_st.root);
+	char *cd = md_store_path("containers");
+	const char *bad = md_upper_unsupported(md_path_exists(cd) ? cd : md_store.root);
 	free(cd);
 	const char *fb = getenv("MINIDOCK_OVERLAY_FALLBACK"), *fs = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
 	if (bad)
@@ -18059,7 +18059,7 @@ static int md_create_commit(const char *id, const char *imgid, const char *name,
 			r = md_errno("create container directory %s", dir);
 	}
 	if (r == 0) {
-		char *cd = md_sp("containers");
+		char *cd = md_store_path("containers");
 		md_fsync_dir(cd);
 		free(cd);
 		struct md_json *rec = md_json_set(md_json_get(idx, "containers"), id, md_json_new(MD_J_OBJ));
@@ -18128,7 +18128,7 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		cfg = md_create_record(id, imgid, nc, hc, all, ms, nets, ports);
 		nc = ms = nets = ports = NULL; /* cfg holds them */
 	}
-	char *cdir = md_sp("containers");
+	char *cdir = md_store_path("containers");
 	if (cfg && md_store_ensure() == 0 && (md_mkdir_p(cdir, 0700), md_sess_begin(&sess) == 0)) {
 		tmp = md_asprintf("%s/c", sess.dir);
 		if (md_create_stage(tmp, cfg, hc) == 0 && md_create_commit(id, imgid, name, cfg, hc, tmp) == 0)
@@ -19265,7 +19265,7 @@ static int md_exec(const struct md_exec *e, int *code)
 			setenv("MINIDOCK_EXEC", js, 1);
 			setenv("MINIDOCK_SEALED", "1", 1);
 			free(js);
-			char *argv[] = {"minidock", "--root", md_st.root, "--run-root", md_st.runroot, "__exec", NULL};
+			char *argv[] = {"minidock", "--root", md_store.root, "--run-root", md_store.runroot, "__exec", NULL};
 			fflush(NULL);
 			fexecve(mfd, argv, environ);
 			close(mfd); /* no luck: non-dumpable is the remaining guard */
@@ -19713,7 +19713,7 @@ static struct md_json *md_ctr_top(const char *id)
 
 /* ---- a tree as a tar stream (export, cp) ---- */
 
-struct md_hl {
+struct md_hardlink {
 	dev_t dev;
 	ino_t ino;
 	char *path;
@@ -19721,7 +19721,7 @@ struct md_hl {
 
 struct md_tarw {
 	struct archive *aw;
-	struct md_hl *hl;
+	struct md_hardlink *hl;
 	size_t nhl, cap;
 };
 
@@ -19756,7 +19756,7 @@ static int md_tarw_entry(struct md_tarw *w, int dfd, const char *name, const cha
 			w->cap = w->cap ? w->cap * 2 : 64;
 			w->hl = md_realloc(w->hl, w->cap * sizeof *w->hl);
 		}
-		w->hl[w->nhl++] = (struct md_hl){st.st_dev, st.st_ino, md_strdup(apath)};
+		w->hl[w->nhl++] = (struct md_hardlink){st.st_dev, st.st_ino, md_strdup(apath)};
 	}
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
 		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
@@ -20248,7 +20248,7 @@ static struct md_json *md_volume_inspect_json(const char *name)
 
 static void md_volume_list(struct md_strv *out)
 {
-	char *vr = md_sp("volumes");
+	char *vr = md_store_path("volumes");
 	DIR *d = opendir(vr);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
@@ -20741,7 +20741,7 @@ static struct md_json *md_check_rebuild_index(void)
 	static const char *const secs[] = {"images", "layers", "tags", "containers"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(secs); i++)
 		md_index_section(idx, secs[i]);
-	char *bd = md_sp("blobs/sha256");
+	char *bd = md_store_path("blobs/sha256");
 	DIR *d = opendir(bd);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
@@ -20900,7 +20900,7 @@ static void md_check_containers(struct md_check *ck, struct md_json *idx)
 	struct md_json *images = md_json_get(idx, "images"), *ctrs = md_index_section(idx, "containers");
 	for (struct md_json *ce = ctrs->child, *next; ce; ce = next) {
 		next = ce->next;
-		char *cp = md_sp("containers/%s/config.json", ce->key);
+		char *cp = md_store_path("containers/%s/config.json", ce->key);
 		int present = md_path_exists(cp);
 		free(cp);
 		const char *img = md_json_gets(ce, "image");
@@ -20914,7 +20914,7 @@ static void md_check_containers(struct md_check *ck, struct md_json *idx)
 			md_check_problem(ck, "container %.12s: its image %.19s is missing (remove the container)", ce->key, img ? img : "?");
 		}
 	}
-	char *cdir = md_sp("containers");
+	char *cdir = md_store_path("containers");
 	DIR *cd = opendir(cdir);
 	struct dirent *de;
 	while (cd && (de = readdir(cd))) {
@@ -20935,7 +20935,7 @@ static void md_check_containers(struct md_check *ck, struct md_json *idx)
 /* Volumes: each has its volume.json (unless one is being made now). */
 static void md_check_volumes(struct md_check *ck)
 {
-	char *vdir = md_sp("volumes");
+	char *vdir = md_store_path("volumes");
 	DIR *vd = opendir(vdir);
 	struct dirent *de;
 	while (vd && (de = readdir(vd))) {
@@ -20963,7 +20963,7 @@ static void md_check_volumes(struct md_check *ck)
  * and those a live session pins). */
 static void md_check_orphan_layers(struct md_check *ck, struct md_json *layers)
 {
-	char *ld = md_sp("layers");
+	char *ld = md_store_path("layers");
 	DIR *d = opendir(ld);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
@@ -20998,7 +20998,7 @@ static void md_check_orphan_layers(struct md_check *ck, struct md_json *layers)
 /* Blobs no (sound) image uses, but those being written now. */
 static void md_check_orphan_blobs(struct md_check *ck, struct md_json *images)
 {
-	char *bd = md_sp("blobs/sha256");
+	char *bd = md_store_path("blobs/sha256");
 	DIR *d = opendir(bd);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
@@ -21029,7 +21029,7 @@ static void md_check_orphan_blobs(struct md_check *ck, struct md_json *images)
  * the root (but those of live writers). */
 static void md_check_unfinished(struct md_check *ck)
 {
-	char *td = md_sp("tmp");
+	char *td = md_store_path("tmp");
 	DIR *d = opendir(td);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
@@ -21049,7 +21049,7 @@ static void md_check_unfinished(struct md_check *ck)
 	if (d)
 		closedir(d);
 	free(td);
-	d = opendir(md_st.root);
+	d = opendir(md_store.root);
 	while (d && (de = readdir(d))) {
 		const char *t = strstr(de->d_name, ".tmp-");
 		if (!t)
@@ -21061,7 +21061,7 @@ static void md_check_unfinished(struct md_check *ck)
 		}
 		md_check_problem(ck, "%s: a temporary file of an interrupted write", de->d_name);
 		if (ck->repair) {
-			char *p = md_sp("%s", de->d_name);
+			char *p = md_store_path("%s", de->d_name);
 			unlink(p);
 			free(p);
 		}
@@ -21080,9 +21080,9 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 {
 	struct md_check ck = {repair, quick, 0, 0, rep, {0}, {0}, {0}};
 	struct md_strv swept = {0};
-	md_st.swept = &swept;
+	md_store.swept = &swept;
 	int locked = md_store_lock();
-	md_st.swept = NULL;
+	md_store.swept = NULL;
 	for (size_t i = 0; i < swept.n; i++)
 		md_reportf(rep, "note", 0, 0, "%s: left by a command that died, removed", swept.v[i]);
 	md_strv_free(&swept);
@@ -21134,7 +21134,7 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 /* ---- what this kernel and host offer (check-config, info) ---- */
 
 /* One kernel config file, plain or compressed (/proc/config.gz), read
- * through md_zr (inflate only: gzopen's gzclose would link all of deflate);
+ * through md_decomp (inflate only: gzopen's gzclose would link all of deflate);
  * at most 8 MiB of text. NULL when it cannot be read, is corrupt or
  * truncated, or is empty. */
 static char *md_kconfig_load(const char *path)
@@ -21142,13 +21142,13 @@ static char *md_kconfig_load(const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	struct md_zr z;
+	struct md_decomp z;
 	struct md_sb b = {0};
-	ssize_t n = md_zr_open(&z, md_src_fd(fd), 0);
+	ssize_t n = md_decomp_open(&z, md_src_fd(fd), 0);
 	char buf[16384];
-	while (n >= 0 && b.len < (8u << 20) && (n = md_zr_read(&z, buf, sizeof buf)) > 0)
+	while (n >= 0 && b.len < (8u << 20) && (n = md_decomp_read(&z, buf, sizeof buf)) > 0)
 		md_sb_putn(&b, buf, (size_t)n);
-	md_zr_close(&z);
+	md_decomp_close(&z);
 	close(fd);
 	md_err_clear();   /* the next candidate is tried instead */
 	if (n < 0 || !b.len) {
@@ -21227,62 +21227,62 @@ static int md_probe_cg(const char *ctl)
 	return r || md_cg_detect() == MD_CG_V2;
 }
 
-static int md_pr_ns_net(void) { return md_probe_ns("net"); }
+static int md_probe_ns_net(void) { return md_probe_ns("net"); }
 
-static int md_pr_ns_pid(void) { return md_probe_ns("pid"); }
+static int md_probe_ns_pid(void) { return md_probe_ns("pid"); }
 
-static int md_pr_ns_ipc(void) { return md_probe_ns("ipc"); }
+static int md_probe_ns_ipc(void) { return md_probe_ns("ipc"); }
 
-static int md_pr_ns_uts(void) { return md_probe_ns("uts"); }
+static int md_probe_ns_uts(void) { return md_probe_ns("uts"); }
 
-static int md_pr_ns_user(void) { return md_probe_ns("user"); }
+static int md_probe_ns_user(void) { return md_probe_ns("user"); }
 
-static int md_pr_ns_cgroup(void) { return md_probe_ns("cgroup"); }
+static int md_probe_ns_cgroup(void) { return md_probe_ns("cgroup"); }
 
-static int md_pr_overlay(void) { return md_probe_fs("overlay"); }
+static int md_probe_overlay(void) { return md_probe_fs("overlay"); }
 
-static int md_pr_mqueue(void) { return md_probe_fs("mqueue"); }
+static int md_probe_mqueue(void) { return md_probe_fs("mqueue"); }
 
-static int md_pr_cgroup(void) { return md_probe_fs("cgroup") || md_probe_fs("cgroup2"); }
+static int md_probe_cgroup(void) { return md_probe_fs("cgroup") || md_probe_fs("cgroup2"); }
 
-static int md_pr_memcg(void) { return md_probe_cg("memory"); }
+static int md_probe_memcg(void) { return md_probe_cg("memory"); }
 
-static int md_pr_pids(void) { return md_probe_cg("pids"); }
+static int md_probe_pids(void) { return md_probe_cg("pids"); }
 
-static int md_pr_cpuset(void) { return md_probe_cg("cpuset"); }
+static int md_probe_cpuset(void) { return md_probe_cg("cpuset"); }
 
-static int md_pr_cpu(void) { return md_probe_cg("cpu"); }
+static int md_probe_cpu(void) { return md_probe_cg("cpu"); }
 
-static int md_pr_devices(void) { return md_probe_cg("devices"); }
+static int md_probe_devices(void) { return md_probe_cg("devices"); }
 
-static int md_pr_freezer(void) { return md_probe_cg("freezer"); }
+static int md_probe_freezer(void) { return md_probe_cg("freezer"); }
 
-static int md_pr_seccomp(void) { return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0; }
+static int md_probe_seccomp(void) { return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0; }
 
-static int md_pr_devpts(void) { return md_probe_fs("devpts"); }
+static int md_probe_devpts(void) { return md_probe_fs("devpts"); }
 
 static const struct md_kcheck md_kchecks[] = {
 	{"NAMESPACES", "namespaces", 1, NULL},
-	{"NET_NS", "network namespaces", 1, md_pr_ns_net},
-	{"PID_NS", "pid namespaces", 1, md_pr_ns_pid},
-	{"IPC_NS", "ipc namespaces", 1, md_pr_ns_ipc},
-	{"UTS_NS", "uts namespaces", 1, md_pr_ns_uts},
-	{"CGROUPS", "control groups", 1, md_pr_cgroup},
-	{"CGROUP_CPUACCT", "cpu accounting (stats)", 1, md_pr_cpu},
-	{"CGROUP_DEVICE", "the device allowlist", 1, md_pr_devices},
-	{"CGROUP_FREEZER", "pause and unpause", 1, md_pr_freezer},
-	{"CGROUP_SCHED", "cpu shares and quota", 1, md_pr_cpu},
-	{"CPUSETS", "--cpuset-cpus", 1, md_pr_cpuset},
-	{"MEMCG", "memory limits", 1, md_pr_memcg},
-	{"CGROUP_PIDS", "--pids-limit", 1, md_pr_pids},
-	{"OVERLAY_FS", "the overlay root filesystem", 1, md_pr_overlay},
-	{"POSIX_MQUEUE", "/dev/mqueue", 1, md_pr_mqueue},
-	{"UNIX98_PTYS", "/dev/pts", 1, md_pr_devpts},
+	{"NET_NS", "network namespaces", 1, md_probe_ns_net},
+	{"PID_NS", "pid namespaces", 1, md_probe_ns_pid},
+	{"IPC_NS", "ipc namespaces", 1, md_probe_ns_ipc},
+	{"UTS_NS", "uts namespaces", 1, md_probe_ns_uts},
+	{"CGROUPS", "control groups", 1, md_probe_cgroup},
+	{"CGROUP_CPUACCT", "cpu accounting (stats)", 1, md_probe_cpu},
+	{"CGROUP_DEVICE", "the device allowlist", 1, md_probe_devices},
+	{"CGROUP_FREEZER", "pause and unpause", 1, md_probe_freezer},
+	{"CGROUP_SCHED", "cpu shares and quota", 1, md_probe_cpu},
+	{"CPUSETS", "--cpuset-cpus", 1, md_probe_cpuset},
+	{"MEMCG", "memory limits", 1, md_probe_memcg},
+	{"CGROUP_PIDS", "--pids-limit", 1, md_probe_pids},
+	{"OVERLAY_FS", "the overlay root filesystem", 1, md_probe_overlay},
+	{"POSIX_MQUEUE", "/dev/mqueue", 1, md_probe_mqueue},
+	{"UNIX98_PTYS", "/dev/pts", 1, md_probe_devpts},
 	{"UNIX", "the monitor's attach socket", 1, NULL},
-	{"CGROUP_NS", "cgroup namespaces", 0, md_pr_ns_cgroup},
-	{"USER_NS", "--userns=remap", 0, md_pr_ns_user},
-	{"SECCOMP", "the default seccomp filter", 0, md_pr_seccomp},
-	{"SECCOMP_FILTER", "the default seccomp filter", 0, md_pr_seccomp},
+	{"CGROUP_NS", "cgroup namespaces", 0, md_probe_ns_cgroup},
+	{"USER_NS", "--userns=remap", 0, md_probe_ns_user},
+	{"SECCOMP", "the default seccomp filter", 0, md_probe_seccomp},
+	{"SECCOMP_FILTER", "the default seccomp filter", 0, md_probe_seccomp},
 	{"CGROUP_BPF", "the device allowlist on cgroup v2", 0, NULL},
 	{"BPF_SYSCALL", "the device allowlist on cgroup v2", 0, NULL},
 	{"MEMCG_SWAP", "--memory-swap (older kernels)", 0, NULL},
@@ -22129,8 +22129,8 @@ static void md_check_print(struct md_report *r, const char *id, const char *stat
 static int md_cmd_system_check(struct md_args *a)
 {
 	int repair = md_flag(a, "repair");
-	if (!md_path_exists(md_st.root)) {
-		printf("store %s is empty\n", md_st.root);
+	if (!md_path_exists(md_store.root)) {
+		printf("store %s is empty\n", md_store.root);
 		return 0;
 	}
 	struct md_report rep = {md_check_print};
@@ -22138,12 +22138,12 @@ static int md_cmd_system_check(struct md_args *a)
 	if (problems < 0)
 		return md_fail(1);
 	if (problems == 0)
-		printf("store %s is consistent\n", md_st.root);
+		printf("store %s is consistent\n", md_store.root);
 	else if (repair)
-		printf("repaired %d problem%s in %s\n", problems, problems == 1 ? "" : "s", md_st.root);
+		printf("repaired %d problem%s in %s\n", problems, problems == 1 ? "" : "s", md_store.root);
 	else
 		printf("%d problem%s found in %s (fix with: minidock system check --repair)\n", problems, problems == 1 ? "" : "s",
-		       md_st.root);
+		       md_store.root);
 	return problems && !repair ? 1 : 0;
 }
 
@@ -22240,17 +22240,17 @@ static int md_cmd_version(struct md_args *a)
 
 #if MD_FEATURE_PULL
 
-static const struct md_optdef md_o_pull[] = {
+static const struct md_optdef md_opts_pull[] = {
 	{"all-tags", 'a', NULL, "Download all tagged images in the repository"},
 	{"platform", 0, "string", "Set platform if server is multi-platform capable (OS/ARCH[/VARIANT])"},
 	{"quiet", 'q', NULL, "Suppress verbose output"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_push[] = {
+static const struct md_optdef md_opts_push[] = {
 	{"quiet", 'q', NULL, "Suppress verbose output"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_login[] = {
+static const struct md_optdef md_opts_login[] = {
 	{"password", 'p', "string", "Password"},
 	{"password-stdin", 0, NULL, "Take the password from stdin"},
 	{"username", 'u', "string", "Username"},
@@ -22427,7 +22427,7 @@ static struct md_json *md_run_put(struct md_json *req, const char *to, struct md
 	return md_json_set(o, to, v);
 }
 
-static int md_rf_str(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_str(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	if (v)
@@ -22435,13 +22435,13 @@ static int md_rf_str(struct md_json *req, const char *to, const struct md_args *
 	return 0;
 }
 
-static int md_rf_bool(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_bool(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	md_run_put(req, to, md_json_newbool(md_flag(a, flag)));
 	return 0;
 }
 
-static int md_rf_strs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_strs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const struct md_strv *l = md_optv(a, flag);
 	if (l->n)
@@ -22449,7 +22449,7 @@ static int md_rf_strs(struct md_json *req, const char *to, const struct md_args 
 	return 0;
 }
 
-static int md_rf_int(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_int(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	long long n;
@@ -22463,7 +22463,7 @@ static int md_rf_int(struct md_json *req, const char *to, const struct md_args *
 	return 0;
 }
 
-static int md_rf_size(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_size(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	if (!v)
@@ -22477,23 +22477,23 @@ static int md_rf_size(struct md_json *req, const char *to, const struct md_args 
 	return 0;
 }
 
-static int md_rf_workdir(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_workdir(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	if (v && *v != '/')
 		return md_err("the working directory '%s' is invalid, it needs to be an absolute path", v);
-	return md_rf_str(req, to, a, flag);
+	return md_runflag_str(req, to, a, flag);
 }
 
-static int md_rf_signal(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_signal(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	if (v && md_parse_signal(v) < 0)
 		return md_err("invalid signal: %s", v);
-	return md_rf_str(req, to, a, flag);
+	return md_runflag_str(req, to, a, flag);
 }
 
-static int md_rf_entrypoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_entrypoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	if (!v)
@@ -22506,7 +22506,7 @@ static int md_rf_entrypoint(struct md_json *req, const char *to, const struct md
 
 /* --env-file files first, then -e (which wins, as with Docker); -e NAME
  * takes NAME's value here, or nothing when it is unset. */
-static int md_rf_env(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_env(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	struct md_json *env = md_run_put(req, to, md_json_new(MD_J_ARR));
 	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, flag);
@@ -22529,7 +22529,7 @@ static int md_rf_env(struct md_json *req, const char *to, const struct md_args *
 }
 
 /* -i: OpenStdin, and StdinOnce unless detached. */
-static int md_rf_stdin(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_stdin(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	int in = md_flag(a, flag);
 	md_run_put(req, to, md_json_newbool(in));
@@ -22538,7 +22538,7 @@ static int md_rf_stdin(struct md_json *req, const char *to, const struct md_args
 }
 
 /* -a: which streams are attached (default: all but stdin unless -i; none with -d). */
-static int md_rf_attach(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_attach(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	int det = md_flag(a, "detach");
 	int ain = !det && md_flag(a, "interactive"), aout = !det, aerr = !det;
@@ -22563,7 +22563,7 @@ static int md_rf_attach(struct md_json *req, const char *to, const struct md_arg
 }
 
 /* -l KEY=VALUE (or KEY: an empty value) */
-static int md_rf_labels(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_labels(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	struct md_json *labels = md_run_put(req, to, md_json_new(MD_J_OBJ));
 	const struct md_strv *ls = md_optv(a, flag);
@@ -22578,7 +22578,7 @@ static int md_rf_labels(struct md_json *req, const char *to, const struct md_arg
 }
 
 /* --expose PORT[/PROTO] */
-static int md_rf_expose(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_expose(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const struct md_strv *ex = md_optv(a, flag);
 	if (!ex->n)
@@ -22593,17 +22593,17 @@ static int md_rf_expose(struct md_json *req, const char *to, const struct md_arg
 }
 
 /* --add-host HOST:IP */
-static int md_rf_hosts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_hosts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const struct md_strv *ah = md_optv(a, flag);
 	for (size_t i = 0; i < ah->n; i++)
 		if (!strchr(ah->v[i], ':'))
 			return md_err("bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
-	return md_rf_strs(req, to, a, flag);
+	return md_runflag_strs(req, to, a, flag);
 }
 
 /* --tmpfs DEST[:OPTIONS] */
-static int md_rf_tmpfs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_tmpfs(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const struct md_strv *tf = md_optv(a, flag);
 	if (!tf->n)
@@ -22620,7 +22620,7 @@ static int md_rf_tmpfs(struct md_json *req, const char *to, const struct md_args
 }
 
 /* --restart no|always|unless-stopped|on-failure[:N] (checked at create) */
-static int md_rf_restart(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_restart(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	struct md_json *rp = md_run_put(req, to, md_json_new(MD_J_OBJ));
@@ -22640,7 +22640,7 @@ static int md_rf_restart(struct md_json *req, const char *to, const struct md_ar
 }
 
 /* --device HOST[:CONTAINER][:PERMISSIONS] */
-static int md_rf_devices(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_devices(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const struct md_strv *dv = md_optv(a, flag);
 	if (!dv->n)
@@ -22674,7 +22674,7 @@ static int md_rf_devices(struct md_json *req, const char *to, const struct md_ar
 }
 
 /* --ulimit NAME=SOFT[:HARD] */
-static int md_rf_ulimits(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_ulimits(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const struct md_strv *ul = md_optv(a, flag);
 	if (!ul->n)
@@ -22711,7 +22711,7 @@ static int md_rf_ulimits(struct md_json *req, const char *to, const struct md_ar
 }
 
 /* --cpus 1.5: NanoCpus */
-static int md_rf_cpus(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_cpus(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	if (!v)
@@ -22725,7 +22725,7 @@ static int md_rf_cpus(struct md_json *req, const char *to, const struct md_args 
 }
 
 /* --network / --net NAME (default: "default") */
-static int md_rf_network(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_network(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	if (!v)
@@ -22735,7 +22735,7 @@ static int md_rf_network(struct md_json *req, const char *to, const struct md_ar
 }
 
 /* --ip and --network-alias: the endpoint config of the container's network */
-static int md_rf_endpoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_endpoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *ip = md_opt(a, flag), *nm = md_opt(a, "network");
 	const struct md_strv *al = md_optv(a, "network-alias");
@@ -22756,7 +22756,7 @@ static int md_rf_endpoint(struct md_json *req, const char *to, const struct md_a
 }
 
 /* --log-driver: minidock's own log (json-file and local are taken as it) */
-static int md_rf_logdriver(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_logdriver(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
 	if (v && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock"))
@@ -22766,7 +22766,7 @@ static int md_rf_logdriver(struct md_json *req, const char *to, const struct md_
 }
 
 /* --log-opt max-size=SIZE|max-file=N */
-static int md_rf_logopts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_logopts(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	struct md_json *lcc = md_run_put(req, to, md_json_new(MD_J_OBJ));
 	const struct md_strv *lo = md_optv(a, flag);
@@ -22788,7 +22788,7 @@ static int md_rf_logopts(struct md_json *req, const char *to, const struct md_ar
 }
 
 /* -p [IP:][HOST:]CONTAINER[/PROTO] */
-static int md_rf_publish(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+static int md_runflag_publish(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const struct md_strv *pubs = md_optv(a, flag);
 	if (!pubs->n)
@@ -22806,67 +22806,67 @@ static int md_rf_publish(struct md_json *req, const char *to, const struct md_ar
 }
 
 #define MD_RUN_FLAGS(X) \
-	X("add-host", 0, "list", "Add a custom host-to-IP mapping (host:ip)", "HostConfig.ExtraHosts", md_rf_hosts) \
-	X("attach", 'a', "list", "Attach to STDIN, STDOUT or STDERR", "Config.AttachStdin", md_rf_attach) \
-	X("cap-add", 0, "list", "Add Linux capabilities", "HostConfig.CapAdd", md_rf_strs) \
-	X("cap-drop", 0, "list", "Drop Linux capabilities", "HostConfig.CapDrop", md_rf_strs) \
+	X("add-host", 0, "list", "Add a custom host-to-IP mapping (host:ip)", "HostConfig.ExtraHosts", md_runflag_hosts) \
+	X("attach", 'a', "list", "Attach to STDIN, STDOUT or STDERR", "Config.AttachStdin", md_runflag_attach) \
+	X("cap-add", 0, "list", "Add Linux capabilities", "HostConfig.CapAdd", md_runflag_strs) \
+	X("cap-drop", 0, "list", "Drop Linux capabilities", "HostConfig.CapDrop", md_runflag_strs) \
 	X("cgroupns", 0, "string", "Cgroup namespace to use (private)", NULL, NULL) \
-	X("cpu-period", 0, "int", "Limit CPU CFS period", "HostConfig.CpuPeriod", md_rf_int) \
-	X("cpu-quota", 0, "int", "Limit CPU CFS quota", "HostConfig.CpuQuota", md_rf_int) \
-	X("cpu-shares", 'c', "int", "CPU shares (relative weight)", "HostConfig.CpuShares", md_rf_int) \
-	X("cpus", 0, "decimal", "Number of CPUs", "HostConfig.NanoCpus", md_rf_cpus) \
-	X("cpuset-cpus", 0, "string", "CPUs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetCpus", md_rf_str) \
-	X("cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetMems", md_rf_str) \
+	X("cpu-period", 0, "int", "Limit CPU CFS period", "HostConfig.CpuPeriod", md_runflag_int) \
+	X("cpu-quota", 0, "int", "Limit CPU CFS quota", "HostConfig.CpuQuota", md_runflag_int) \
+	X("cpu-shares", 'c', "int", "CPU shares (relative weight)", "HostConfig.CpuShares", md_runflag_int) \
+	X("cpus", 0, "decimal", "Number of CPUs", "HostConfig.NanoCpus", md_runflag_cpus) \
+	X("cpuset-cpus", 0, "string", "CPUs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetCpus", md_runflag_str) \
+	X("cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetMems", md_runflag_str) \
 	X("detach", 'd', NULL, "Run container in background and print container ID", NULL, NULL) \
-	X("device", 0, "list", "Add a host device to the container", "HostConfig.Devices", md_rf_devices) \
-	X("dns", 0, "list", "Set custom DNS servers", "HostConfig.Dns", md_rf_strs) \
-	X("dns-option", 0, "list", "Set DNS options", "HostConfig.DnsOptions", md_rf_strs) \
-	X("dns-search", 0, "list", "Set custom DNS search domains", "HostConfig.DnsSearch", md_rf_strs) \
-	X("entrypoint", 0, "string", "Overwrite the default ENTRYPOINT of the image", "Config.Entrypoint", md_rf_entrypoint) \
-	X("env", 'e', "list", "Set environment variables", "Config.Env", md_rf_env) \
+	X("device", 0, "list", "Add a host device to the container", "HostConfig.Devices", md_runflag_devices) \
+	X("dns", 0, "list", "Set custom DNS servers", "HostConfig.Dns", md_runflag_strs) \
+	X("dns-option", 0, "list", "Set DNS options", "HostConfig.DnsOptions", md_runflag_strs) \
+	X("dns-search", 0, "list", "Set custom DNS search domains", "HostConfig.DnsSearch", md_runflag_strs) \
+	X("entrypoint", 0, "string", "Overwrite the default ENTRYPOINT of the image", "Config.Entrypoint", md_runflag_entrypoint) \
+	X("env", 'e', "list", "Set environment variables", "Config.Env", md_runflag_env) \
 	X("env-file", 0, "list", "Read in a file of environment variables", NULL, NULL) \
-	X("expose", 0, "list", "Expose a port or a range of ports", "Config.ExposedPorts", md_rf_expose) \
-	X("group-add", 0, "list", "Add additional groups to join", "HostConfig.GroupAdd", md_rf_strs) \
-	X("hostname", 'h', "string", "Container host name", "Config.Hostname", md_rf_str) \
-	X("init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes", "HostConfig.Init", md_rf_bool) \
-	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_rf_stdin) \
-	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_rf_endpoint) \
-	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_rf_labels) \
-	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_rf_logdriver) \
-	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_rf_logopts) \
-	X("mac-address", 0, "string", "Container MAC address", "Config.MacAddress", md_rf_str) \
-	X("memory", 'm', "bytes", "Memory limit", "HostConfig.Memory", md_rf_size) \
-	X("memory-swap", 0, "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", "HostConfig.MemorySwap", md_rf_size) \
-	X("mount", 0, "mount", "Attach a filesystem mount to the container", "HostConfig.Mounts", md_rf_strs) \
+	X("expose", 0, "list", "Expose a port or a range of ports", "Config.ExposedPorts", md_runflag_expose) \
+	X("group-add", 0, "list", "Add additional groups to join", "HostConfig.GroupAdd", md_runflag_strs) \
+	X("hostname", 'h', "string", "Container host name", "Config.Hostname", md_runflag_str) \
+	X("init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes", "HostConfig.Init", md_runflag_bool) \
+	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_runflag_stdin) \
+	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_runflag_endpoint) \
+	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_runflag_labels) \
+	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_runflag_logdriver) \
+	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_runflag_logopts) \
+	X("mac-address", 0, "string", "Container MAC address", "Config.MacAddress", md_runflag_str) \
+	X("memory", 'm', "bytes", "Memory limit", "HostConfig.Memory", md_runflag_size) \
+	X("memory-swap", 0, "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", "HostConfig.MemorySwap", md_runflag_size) \
+	X("mount", 0, "mount", "Attach a filesystem mount to the container", "HostConfig.Mounts", md_runflag_strs) \
 	X("name", 0, "string", "Assign a name to the container", NULL, NULL) \
 	X("net", 0, "network", "Connect a container to a network", NULL, NULL) \
-	X("network", 0, "network", "Connect a container to a network (bridge, host, none, container:NAME)", "HostConfig.NetworkMode", md_rf_network) \
+	X("network", 0, "network", "Connect a container to a network (bridge, host, none, container:NAME)", "HostConfig.NetworkMode", md_runflag_network) \
 	X("network-alias", 0, "list", "Add network-scoped alias for the container", NULL, NULL) \
-	X("pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)", "HostConfig.PidsLimit", md_rf_int) \
+	X("pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)", "HostConfig.PidsLimit", md_runflag_int) \
 	X("platform", 0, "string", "Set platform if server is multi-platform capable", NULL, NULL) \
-	X("privileged", 0, NULL, "Give extended privileges to this container", "HostConfig.Privileged", md_rf_bool) \
-	X("publish", 'p', "list", "Publish a container's port(s) to the host", "HostConfig.PortBindings", md_rf_publish) \
-	X("publish-all", 'P', NULL, "Publish all exposed ports to random ports", "HostConfig.PublishAllPorts", md_rf_bool) \
+	X("privileged", 0, NULL, "Give extended privileges to this container", "HostConfig.Privileged", md_runflag_bool) \
+	X("publish", 'p', "list", "Publish a container's port(s) to the host", "HostConfig.PortBindings", md_runflag_publish) \
+	X("publish-all", 'P', NULL, "Publish all exposed ports to random ports", "HostConfig.PublishAllPorts", md_runflag_bool) \
 	X("pull", 0, "string", "Pull image before running (always, missing, never)", NULL, NULL) \
-	X("read-only", 0, NULL, "Mount the container's root filesystem as read only", "HostConfig.ReadonlyRootfs", md_rf_bool) \
-	X("restart", 0, "string", "Restart policy to apply when a container exits", "HostConfig.RestartPolicy", md_rf_restart) \
-	X("rm", 0, NULL, "Automatically remove the container when it exits", "HostConfig.AutoRemove", md_rf_bool) \
-	X("security-opt", 0, "list", "Security Options", "HostConfig.SecurityOpt", md_rf_strs) \
-	X("shm-size", 0, "bytes", "Size of /dev/shm", "HostConfig.ShmSize", md_rf_size) \
+	X("read-only", 0, NULL, "Mount the container's root filesystem as read only", "HostConfig.ReadonlyRootfs", md_runflag_bool) \
+	X("restart", 0, "string", "Restart policy to apply when a container exits", "HostConfig.RestartPolicy", md_runflag_restart) \
+	X("rm", 0, NULL, "Automatically remove the container when it exits", "HostConfig.AutoRemove", md_runflag_bool) \
+	X("security-opt", 0, "list", "Security Options", "HostConfig.SecurityOpt", md_runflag_strs) \
+	X("shm-size", 0, "bytes", "Size of /dev/shm", "HostConfig.ShmSize", md_runflag_size) \
 	X("sig-proxy", 0, NULL, "Proxy received signals to the process (default true)", NULL, NULL) \
-	X("stop-signal", 0, "string", "Signal to stop the container", "Config.StopSignal", md_rf_signal) \
-	X("stop-timeout", 0, "int", "Timeout (in seconds) to stop a container", "Config.StopTimeout", md_rf_int) \
-	X("tmpfs", 0, "list", "Mount a tmpfs directory", "HostConfig.Tmpfs", md_rf_tmpfs) \
-	X("tty", 't', NULL, "Allocate a pseudo-TTY", "Config.Tty", md_rf_bool) \
-	X("ulimit", 0, "ulimit", "Ulimit options", "HostConfig.Ulimits", md_rf_ulimits) \
-	X("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])", "Config.User", md_rf_str) \
-	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_rf_str) \
-	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_rf_strs) \
-	X("workdir", 'w', "string", "Working directory inside the container", "Config.WorkingDir", md_rf_workdir)
+	X("stop-signal", 0, "string", "Signal to stop the container", "Config.StopSignal", md_runflag_signal) \
+	X("stop-timeout", 0, "int", "Timeout (in seconds) to stop a container", "Config.StopTimeout", md_runflag_int) \
+	X("tmpfs", 0, "list", "Mount a tmpfs directory", "HostConfig.Tmpfs", md_runflag_tmpfs) \
+	X("tty", 't', NULL, "Allocate a pseudo-TTY", "Config.Tty", md_runflag_bool) \
+	X("ulimit", 0, "ulimit", "Ulimit options", "HostConfig.Ulimits", md_runflag_ulimits) \
+	X("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])", "Config.User", md_runflag_str) \
+	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_runflag_str) \
+	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_runflag_strs) \
+	X("workdir", 'w', "string", "Working directory inside the container", "Config.WorkingDir", md_runflag_workdir)
 
 #define MD_RUN_OPT(lng, shrt, arg, help, to, fn) {lng, shrt, arg, help},
 
-static const struct md_optdef md_o_run[] = {MD_RUN_FLAGS(MD_RUN_OPT){NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_run[] = {MD_RUN_FLAGS(MD_RUN_OPT){NULL, 0, NULL, NULL}};
 
 #undef MD_RUN_OPT
 #define MD_RUN_SET(lng, shrt, arg, help, to, fn) {to, fn},
@@ -22888,7 +22888,7 @@ static struct md_json *md_run_request(struct md_args *a)
 			md_json_push(cmd, md_json_newstr(a->pos.v[i]));
 	}
 	for (size_t i = 0; i < MD_ARRAY_LEN(md_run_sets); i++)
-		if (md_run_sets[i].set && md_run_sets[i].set(req, md_run_sets[i].to, a, md_o_run[i].lng) < 0) {
+		if (md_run_sets[i].set && md_run_sets[i].set(req, md_run_sets[i].to, a, md_opts_run[i].lng) < 0) {
 			md_json_free(req);
 			return NULL;
 		}
@@ -23565,7 +23565,7 @@ static int md_cmd_stats(struct md_args *a)
 
 /* ---- exec, export, cp, port ---- */
 
-static const struct md_optdef md_o_exec[] = {
+static const struct md_optdef md_opts_exec[] = {
 	{"detach", 'd', NULL, "Detached mode: run command in the background"},
 	{"env", 'e', "list", "Set environment variables"},
 	{"env-file", 0, "list", "Read in a file of environment variables"},
@@ -24005,7 +24005,7 @@ static int md_cmd_volume_prune(struct md_args *a)
 
 #if MD_FEATURE_NET
 
-static const struct md_optdef md_o_ncreate[] = {
+static const struct md_optdef md_opts_ncreate[] = {
 	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
 	{"gateway", 0, "string", "IPv4 Gateway for the master subnet"},
 	{"internal", 0, NULL, "Restrict external access to the network"},
@@ -24014,19 +24014,19 @@ static const struct md_optdef md_o_ncreate[] = {
 	{"subnet", 0, "string", "Subnet in CIDR format that represents a network segment"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_nls[] = {
+static const struct md_optdef md_opts_nls[] = {
 	{"filter", 'f', "filter", "Provide filter values (e.g. 'name=bridge')"},
 	{"format", 0, "string", "Format output using a Go template"},
 	{"no-trunc", 0, NULL, "Do not truncate the output"},
 	{"quiet", 'q', NULL, "Only display network IDs"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_nconnect[] = {
+static const struct md_optdef md_opts_nconnect[] = {
 	{"alias", 0, "list", "Add network-scoped alias for the container"},
 	{"ip", 0, "string", "IPv4 address (e.g., 10.89.0.10)"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_ndisconnect[] = {
+static const struct md_optdef md_opts_ndisconnect[] = {
 	{"force", 'f', NULL, "Force the container to disconnect from a network"},
 	{NULL, 0, NULL, NULL}};
 
@@ -24302,7 +24302,7 @@ static int md_cmd_info(struct md_args *a)
 	uname(&u);
 	struct sysinfo si;
 	sysinfo(&si);
-	const char *bad = md_upper_unsupported(md_st.root);
+	const char *bad = md_upper_unsupported(md_store.root);
 	char mem[32];
 	md_human_bin(mem, sizeof mem, (double)si.totalram * si.mem_unit);
 	printf("Containers: %u\n Running: %u\n Paused: %u\n Stopped: %u\n", n, running, paused, stopped);
@@ -24321,7 +24321,7 @@ static int md_cmd_info(struct md_args *a)
 	printf("Kernel Version: %s\nOperating System: Linux\nOSType: linux\nArchitecture: %s\n", u.release, u.machine);
 	printf("CPUs: %ld\nTotal Memory: %s\n", md_ncpus(), mem);
 	printf("Name: %s\n", u.nodename);
-	printf("Minidock Root Dir: %s\nMinidock Run Root: %s\n", md_st.root, md_st.runroot);
+	printf("Minidock Root Dir: %s\nMinidock Run Root: %s\n", md_store.root, md_store.runroot);
 #if MD_FEATURE_NET
 	printf("Firewall: %s\n", md_fw_backend());
 #endif
@@ -24377,9 +24377,9 @@ static int md_cmd_boot(struct md_args *a)
 /**** 25 cli: command table and dispatch ************************************/
 /* May call: sections 01-24. */
 
-static const struct md_optdef md_o_none[] = {{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_none[] = {{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_images[] = {
+static const struct md_optdef md_opts_images[] = {
 	{"all", 'a', NULL, "Show all images (intermediate images too)"},
 	{"digests", 0, NULL, "Show digests"},
 	{"filter", 'f', "filter", "Filter output: dangling=true|false, reference=PATTERN"},
@@ -24389,77 +24389,77 @@ static const struct md_optdef md_o_images[] = {
 	{"tree", 0, NULL, "Show the layer graph: which images share which layers"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_inspect[] = {
+static const struct md_optdef md_opts_inspect[] = {
 	{"format", 'f', "string", "Format output using a Go template"},
 	{"size", 's', NULL, "Display total file sizes (accepted; sizes are always shown)"},
 	{"type", 0, "string", "Only inspect objects of the given type (image)"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_history[] = {
+static const struct md_optdef md_opts_history[] = {
 	{"format", 0, "string", "Format output using a Go template"},
 	{"human", 'H', NULL, "Print sizes and dates in human readable format (default true)"},
 	{"no-trunc", 0, NULL, "Don't truncate output"},
 	{"quiet", 'q', NULL, "Only show image IDs"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_rmi[] = {
+static const struct md_optdef md_opts_rmi[] = {
 	{"force", 'f', NULL, "Force removal of the image"},
 	{"no-prune", 0, NULL, "Do not delete untagged parents (accepted for compatibility)"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_prune[] = {
+static const struct md_optdef md_opts_prune[] = {
 	{"all", 'a', NULL, "Remove all unused images, not just dangling ones"},
 	{"force", 'f', NULL, "Do not prompt for confirmation"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_volume_prune[] = {
+static const struct md_optdef md_opts_volume_prune[] = {
 	{"all", 'a', NULL, "Remove all unused volumes, not just anonymous ones"},
 	{"force", 'f', NULL, "Do not prompt for confirmation"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_load[] = {
+static const struct md_optdef md_opts_load[] = {
 	{"input", 'i', "file", "Read from tar archive file, instead of STDIN"},
 	{"platform", 0, "string", "From a multi-platform archive, load this platform (OS/ARCH[/VARIANT]); default: this machine's"},
 	{"quiet", 'q', NULL, "Suppress the load output"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_import[] = {
+static const struct md_optdef md_opts_import[] = {
 	{"change", 'c', "list", "Apply Dockerfile instruction to the created image"},
 	{"message", 'm', "string", "Set commit message for imported image"},
 	{"platform", 0, "string", "Set the image's platform (OS/ARCH[/VARIANT]; default: this machine's)"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_save[] = {
+static const struct md_optdef md_opts_save[] = {
 	{"format", 0, "string", "Archive format: docker (default; docker-archive with an OCI layout) or oci"},
 	{"output", 'o', "file", "Write to a file, instead of STDOUT"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_check[] = {
+static const struct md_optdef md_opts_check[] = {
 	{"quick", 0, NULL, "Skip rebuilding every layer to verify its DiffID"},
 	{"repair", 0, NULL, "Fix what is found, without losing any complete image"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_start[] = {
+static const struct md_optdef md_opts_start[] = {
 	{"attach", 'a', NULL, "Attach STDOUT/STDERR and forward signals"},
 	{"interactive", 'i', NULL, "Attach container's STDIN"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_stop[] = {
+static const struct md_optdef md_opts_stop[] = {
 	{"signal", 's', "string", "Signal to send to the container (accepted; the container's StopSignal is used)"},
 	{"time", 't', "int", "Seconds to wait before killing the container"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_kill[] = {
+static const struct md_optdef md_opts_kill[] = {
 	{"signal", 's', "string", "Signal to send to the container (default \"KILL\")"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_rm[] = {
+static const struct md_optdef md_opts_rm[] = {
 	{"force", 'f', NULL, "Force the removal of a running container (uses SIGKILL)"},
 	{"link", 'l', NULL, "Remove the specified link (accepted, no effect)"},
 	{"volumes", 'v', NULL, "Remove anonymous volumes associated with the container"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_ps[] = {
+static const struct md_optdef md_opts_ps[] = {
 	{"all", 'a', NULL, "Show all containers (default shows just running)"},
 	{"filter", 'f', "filter", "Filter output: status=, name=, label=, id=, exited=, ancestor="},
 	{"format", 0, "string", "Format output using a Go template"},
@@ -24470,7 +24470,7 @@ static const struct md_optdef md_o_ps[] = {
 	{"size", 's', NULL, "Display total file sizes"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_logs[] = {
+static const struct md_optdef md_opts_logs[] = {
 	{"details", 0, NULL, "Show extra details provided to logs (accepted)"},
 	{"follow", 'f', NULL, "Follow log output"},
 	{"since", 0, "string", "Show logs since timestamp or relative (e.g. 42m)"},
@@ -24479,49 +24479,49 @@ static const struct md_optdef md_o_logs[] = {
 	{"until", 0, "string", "Show logs before a timestamp or relative (e.g. 42m)"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_stats[] = {
+static const struct md_optdef md_opts_stats[] = {
 	{"all", 'a', NULL, "Show all containers (default shows just running)"},
 	{"format", 0, "string", "Format output using a Go template"},
 	{"no-stream", 0, NULL, "Disable streaming stats and only pull the first result"},
 	{"no-trunc", 0, NULL, "Do not truncate output"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_export[] = {
+static const struct md_optdef md_opts_export[] = {
 	{"output", 'o', "file", "Write to a file, instead of STDOUT"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_cp[] = {
+static const struct md_optdef md_opts_cp[] = {
 	{"archive", 'a', NULL, "Archive mode (copy all uid/gid information)"},
 	{"follow-link", 'L', NULL, "Always follow symbol link in SRC_PATH (accepted)"},
 	{"quiet", 'q', NULL, "Suppress progress output"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_attach[] = {
+static const struct md_optdef md_opts_attach[] = {
 	{"no-stdin", 0, NULL, "Do not attach STDIN"},
 	{"sig-proxy", 0, NULL, "Proxy all received signals to the process (default true)"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_force[] = {
+static const struct md_optdef md_opts_force[] = {
 	{"force", 'f', NULL, "Do not prompt for confirmation"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_vcreate[] = {
+static const struct md_optdef md_opts_vcreate[] = {
 	{"driver", 'd', "string", "Specify volume driver name (local)"},
 	{"label", 0, "list", "Set metadata for a volume"},
 	{"opt", 'o', "map", "Set driver specific options (accepted)"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_vls[] = {
+static const struct md_optdef md_opts_vls[] = {
 	{"filter", 'f', "filter", "Provide filter values (e.g. 'dangling=true')"},
 	{"format", 0, "string", "Format output using a Go template"},
 	{"quiet", 'q', NULL, "Only display volume names"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_vrm[] = {
+static const struct md_optdef md_opts_vrm[] = {
 	{"force", 'f', NULL, "Force the removal of one or more volumes"},
 	{NULL, 0, NULL, NULL}};
 
-static const struct md_optdef md_o_vinspect[] = {
+static const struct md_optdef md_opts_vinspect[] = {
 	{"format", 'f', "string", "Format output using a Go template"},
 	{NULL, 0, NULL, NULL}};
 
@@ -24541,7 +24541,7 @@ struct md_cmd {
 
 static int md_cmd_serve(struct md_args *a);
 
-static const struct md_optdef md_o_serve[] = {
+static const struct md_optdef md_opts_serve[] = {
 	{"host", 'H', "unix:///PATH", "Socket to listen on (default: RUN-ROOT/docker.sock)"},
 	{"group", 'G', "GROUP", "Group that may use the socket besides root (mode 0660)"},
 	{NULL, 0, NULL, NULL}};
@@ -24550,66 +24550,66 @@ static const struct md_optdef md_o_serve[] = {
 
 /* The command table drives dispatch, argv[0] dispatch and help. */
 static const struct md_cmd md_cmds[] = {
-	{"run|container run", md_cmd_run, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", 1, -1, MD_CMD_STOP_AT_POS},
-	{"create|container create", md_cmd_create, md_o_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", 1, -1, MD_CMD_STOP_AT_POS},
-	{"start|container start", md_cmd_start, md_o_start, "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", 1, -1, 0},
-	{"stop|container stop", md_cmd_stop, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", 1, -1, 0},
-	{"restart|container restart", md_cmd_restart, md_o_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", 1, -1, 0},
-	{"kill|container kill", md_cmd_kill, md_o_kill, "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", 1, -1, 0},
-	{"rm|container rm|container remove", md_cmd_rm, md_o_rm, "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", 1, -1, 0},
-	{"ps|container ls|container list|container ps", md_cmd_ps, md_o_ps, "[OPTIONS]", "List containers", 0, 0, 0},
-	{"logs|container logs", md_cmd_logs, md_o_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container", 1, 1, 0},
-	{"exec|container exec", md_cmd_exec, md_o_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", 2, -1, MD_CMD_STOP_AT_POS},
-	{"wait|container wait", md_cmd_wait, md_o_none, "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes", 1, -1, 0},
-	{"attach|container attach", md_cmd_attach, md_o_attach, "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container", 1, 1, 0},
-	{"stats|container stats", md_cmd_stats, md_o_stats, "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics", 0, -1, 0},
-	{"top|container top", md_cmd_top, md_o_none, "CONTAINER", "Display the running processes of a container", 1, -1, MD_CMD_STOP_AT_POS},
-	{"pause|container pause", md_cmd_pause1, md_o_none, "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", 1, -1, 0},
-	{"unpause|container unpause", md_cmd_unpause, md_o_none, "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", 1, -1, 0},
-	{"export|container export", md_cmd_export, md_o_export, "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", 1, 1, 0},
-	{"cp|container cp", md_cmd_cp, md_o_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
-	{"rename|container rename", md_cmd_rename, md_o_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
-	{"boot", md_cmd_boot, md_o_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
-	{"info|system info", md_cmd_info, md_o_none, "", "Display system-wide information", 0, 0, 0},
+	{"run|container run", md_cmd_run, md_opts_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", 1, -1, MD_CMD_STOP_AT_POS},
+	{"create|container create", md_cmd_create, md_opts_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"start|container start", md_cmd_start, md_opts_start, "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", 1, -1, 0},
+	{"stop|container stop", md_cmd_stop, md_opts_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", 1, -1, 0},
+	{"restart|container restart", md_cmd_restart, md_opts_stop, "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", 1, -1, 0},
+	{"kill|container kill", md_cmd_kill, md_opts_kill, "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", 1, -1, 0},
+	{"rm|container rm|container remove", md_cmd_rm, md_opts_rm, "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", 1, -1, 0},
+	{"ps|container ls|container list|container ps", md_cmd_ps, md_opts_ps, "[OPTIONS]", "List containers", 0, 0, 0},
+	{"logs|container logs", md_cmd_logs, md_opts_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container", 1, 1, 0},
+	{"exec|container exec", md_cmd_exec, md_opts_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", 2, -1, MD_CMD_STOP_AT_POS},
+	{"wait|container wait", md_cmd_wait, md_opts_none, "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes", 1, -1, 0},
+	{"attach|container attach", md_cmd_attach, md_opts_attach, "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container", 1, 1, 0},
+	{"stats|container stats", md_cmd_stats, md_opts_stats, "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics", 0, -1, 0},
+	{"top|container top", md_cmd_top, md_opts_none, "CONTAINER", "Display the running processes of a container", 1, -1, MD_CMD_STOP_AT_POS},
+	{"pause|container pause", md_cmd_pause1, md_opts_none, "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", 1, -1, 0},
+	{"unpause|container unpause", md_cmd_unpause, md_opts_none, "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", 1, -1, 0},
+	{"export|container export", md_cmd_export, md_opts_export, "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", 1, 1, 0},
+	{"cp|container cp", md_cmd_cp, md_opts_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
+	{"rename|container rename", md_cmd_rename, md_opts_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
+	{"boot", md_cmd_boot, md_opts_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
+	{"info|system info", md_cmd_info, md_opts_none, "", "Display system-wide information", 0, 0, 0},
 #if MD_FEATURE_PULL
-	{"pull|image pull", md_cmd_pull, md_o_pull, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", 1, 1, 0},
-	{"push|image push", md_cmd_push, md_o_push, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", 1, 1, 0},
-	{"login", md_cmd_login, md_o_login, "[OPTIONS] [SERVER]", "Log in to a registry", 0, 1, 0},
-	{"logout", md_cmd_logout, md_o_none, "[SERVER]", "Log out from a registry", 0, 1, 0},
+	{"pull|image pull", md_cmd_pull, md_opts_pull, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", 1, 1, 0},
+	{"push|image push", md_cmd_push, md_opts_push, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", 1, 1, 0},
+	{"login", md_cmd_login, md_opts_login, "[OPTIONS] [SERVER]", "Log in to a registry", 0, 1, 0},
+	{"logout", md_cmd_logout, md_opts_none, "[SERVER]", "Log out from a registry", 0, 1, 0},
 #endif
-	{"check-config", md_cmd_check_config, md_o_none, "[KERNEL_CONFIG]", "Tell what the running kernel lacks for minidock", 0, 1, 0},
+	{"check-config", md_cmd_check_config, md_opts_none, "[KERNEL_CONFIG]", "Tell what the running kernel lacks for minidock", 0, 1, 0},
 #if MD_FEATURE_NET
-	{"port|container port", md_cmd_port, md_o_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container", 1, 2, 0},
-	{"network create", md_cmd_network_create, md_o_ncreate, "[OPTIONS] NETWORK", "Create a network", 1, 1, 0},
-	{"network ls|network list", md_cmd_network_ls, md_o_nls, "[OPTIONS]", "List networks", 0, 0, 0},
-	{"network rm|network remove", md_cmd_network_rm, md_o_none, "NETWORK [NETWORK...]", "Remove one or more networks", 1, -1, 0},
-	{"network inspect", md_cmd_network_inspect, md_o_vinspect, "[OPTIONS] NETWORK [NETWORK...]", "Display detailed information on one or more networks", 1, -1, 0},
-	{"network connect", md_cmd_network_connect, md_o_nconnect, "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network", 2, 2, 0},
-	{"network disconnect", md_cmd_network_disconnect, md_o_ndisconnect, "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network", 2, 2, 0},
-	{"network prune", md_cmd_network_prune, md_o_force, "[OPTIONS]", "Remove all unused networks", 0, 0, 0},
+	{"port|container port", md_cmd_port, md_opts_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container", 1, 2, 0},
+	{"network create", md_cmd_network_create, md_opts_ncreate, "[OPTIONS] NETWORK", "Create a network", 1, 1, 0},
+	{"network ls|network list", md_cmd_network_ls, md_opts_nls, "[OPTIONS]", "List networks", 0, 0, 0},
+	{"network rm|network remove", md_cmd_network_rm, md_opts_none, "NETWORK [NETWORK...]", "Remove one or more networks", 1, -1, 0},
+	{"network inspect", md_cmd_network_inspect, md_opts_vinspect, "[OPTIONS] NETWORK [NETWORK...]", "Display detailed information on one or more networks", 1, -1, 0},
+	{"network connect", md_cmd_network_connect, md_opts_nconnect, "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network", 2, 2, 0},
+	{"network disconnect", md_cmd_network_disconnect, md_opts_ndisconnect, "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network", 2, 2, 0},
+	{"network prune", md_cmd_network_prune, md_opts_force, "[OPTIONS]", "Remove all unused networks", 0, 0, 0},
 #endif
-	{"images|image ls|image list", md_cmd_images, md_o_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
-	{"inspect", md_cmd_inspect, md_o_inspect, "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on objects", 1, -1, 0},
-	{"history|image history", md_cmd_history, md_o_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
-	{"tag|image tag", md_cmd_tag, md_o_none, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", 2, 2, 0},
-	{"rmi|image rm|image remove|image delete", md_cmd_rmi, md_o_rmi, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", 1, -1, 0},
-	{"load|image load", md_cmd_load, md_o_load, "[OPTIONS]", "Load images from a tar archive (docker-archive or OCI layout) or STDIN", 0, 0, 0},
-	{"import|image import", md_cmd_import, md_o_import, "[OPTIONS] FILE|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image", 1, 2, 0},
-	{"save|image save", md_cmd_save, md_o_save, "[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", 1, -1, 0},
-	{"version", md_cmd_version, md_o_none, "", "Show the minidock version and compiled-in features", 0, 0, 0},
-	{"container inspect", md_cmd_container_inspect, md_o_inspect, "[OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers", 1, -1, 0},
-	{"container prune", md_cmd_container_prune, md_o_force, "[OPTIONS]", "Remove all stopped containers", 0, 0, 0},
-	{"volume create", md_cmd_volume_create, md_o_vcreate, "[OPTIONS] [VOLUME]", "Create a volume", 0, 1, 0},
-	{"volume ls|volume list", md_cmd_volume_ls, md_o_vls, "[OPTIONS]", "List volumes", 0, 0, 0},
-	{"volume rm|volume remove", md_cmd_volume_rm, md_o_vrm, "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", 1, -1, 0},
-	{"volume inspect", md_cmd_volume_inspect, md_o_vinspect, "[OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes", 1, -1, 0},
-	{"volume prune", md_cmd_volume_prune, md_o_volume_prune, "[OPTIONS]", "Remove unused local volumes (anonymous ones; -a all)", 0, 0, 0},
-	{"image inspect", md_cmd_image_inspect, md_o_inspect, "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", 1, -1, 0},
-	{"image prune", md_cmd_image_prune, md_o_prune, "[OPTIONS]", "Remove unused images", 0, 0, 0},
-	{"system df", md_cmd_system_df, md_o_none, "", "Show disk usage", 0, 0, 0},
-	{"system check", md_cmd_system_check, md_o_check, "[OPTIONS]", "Verify the store; --repair fixes it", 0, 0, 0},
+	{"images|image ls|image list", md_cmd_images, md_opts_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, 0},
+	{"inspect", md_cmd_inspect, md_opts_inspect, "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on objects", 1, -1, 0},
+	{"history|image history", md_cmd_history, md_opts_history, "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, 0},
+	{"tag|image tag", md_cmd_tag, md_opts_none, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", 2, 2, 0},
+	{"rmi|image rm|image remove|image delete", md_cmd_rmi, md_opts_rmi, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", 1, -1, 0},
+	{"load|image load", md_cmd_load, md_opts_load, "[OPTIONS]", "Load images from a tar archive (docker-archive or OCI layout) or STDIN", 0, 0, 0},
+	{"import|image import", md_cmd_import, md_opts_import, "[OPTIONS] FILE|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image", 1, 2, 0},
+	{"save|image save", md_cmd_save, md_opts_save, "[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", 1, -1, 0},
+	{"version", md_cmd_version, md_opts_none, "", "Show the minidock version and compiled-in features", 0, 0, 0},
+	{"container inspect", md_cmd_container_inspect, md_opts_inspect, "[OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers", 1, -1, 0},
+	{"container prune", md_cmd_container_prune, md_opts_force, "[OPTIONS]", "Remove all stopped containers", 0, 0, 0},
+	{"volume create", md_cmd_volume_create, md_opts_vcreate, "[OPTIONS] [VOLUME]", "Create a volume", 0, 1, 0},
+	{"volume ls|volume list", md_cmd_volume_ls, md_opts_vls, "[OPTIONS]", "List volumes", 0, 0, 0},
+	{"volume rm|volume remove", md_cmd_volume_rm, md_opts_vrm, "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", 1, -1, 0},
+	{"volume inspect", md_cmd_volume_inspect, md_opts_vinspect, "[OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes", 1, -1, 0},
+	{"volume prune", md_cmd_volume_prune, md_opts_volume_prune, "[OPTIONS]", "Remove unused local volumes (anonymous ones; -a all)", 0, 0, 0},
+	{"image inspect", md_cmd_image_inspect, md_opts_inspect, "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", 1, -1, 0},
+	{"image prune", md_cmd_image_prune, md_opts_prune, "[OPTIONS]", "Remove unused images", 0, 0, 0},
+	{"system df", md_cmd_system_df, md_opts_none, "", "Show disk usage", 0, 0, 0},
+	{"system check", md_cmd_system_check, md_opts_check, "[OPTIONS]", "Verify the store; --repair fixes it", 0, 0, 0},
 #if MD_FEATURE_API
-	{"serve", md_cmd_serve, md_o_serve, "[OPTIONS]", "Serve the Docker Engine API on a unix socket", 0, 0, 0},
+	{"serve", md_cmd_serve, md_opts_serve, "[OPTIONS]", "Serve the Docker Engine API on a unix socket", 0, 0, 0},
 #endif
 };
 
@@ -25528,7 +25528,7 @@ static int md_api_info(struct md_api_ctx *x)
 	long long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 	md_json_seti(o, "MemTotal", pages > 0 && psz > 0 ? pages * psz : 0);
 	md_json_sets(o, "IndexServerAddress", "");
-	md_json_sets(o, "DockerRootDir", md_st.root);
+	md_json_sets(o, "DockerRootDir", md_store.root);
 	md_json_sets(o, "Name", hn);
 	md_json_set(o, "Labels", md_json_new(MD_J_ARR));
 	md_json_set(o, "ExperimentalBuild", md_json_newbool(0));
@@ -26324,7 +26324,7 @@ static int md_api_ctr_stats(struct md_api_ctx *x)
 
 static char *md_api_exec_path(const char *eid, const char *ext)
 {
-	return md_asprintf("%s/execs/%s.%s", md_st.runroot, eid, ext);
+	return md_asprintf("%s/execs/%s.%s", md_store.runroot, eid, ext);
 }
 
 static struct md_json *md_api_exec_load(const char *eid)
@@ -26343,7 +26343,7 @@ static struct md_json *md_api_exec_load(const char *eid)
 
 static int md_api_exec_save(const char *eid, struct md_json *j)
 {
-	char *d = md_asprintf("%s/execs", md_st.runroot);
+	char *d = md_asprintf("%s/execs", md_store.runroot);
 	md_mkdir_p(d, 0700);
 	free(d);
 	char *p = md_api_exec_path(eid, "json"), *s = md_json_dump(j, 0);
@@ -27069,7 +27069,7 @@ static void md_api_sock_reach(const char *path, gid_t gid, const char *grp, stru
 			break;
 		if (st.st_gid == gid ? st.st_mode & 0010 : st.st_mode & 0001)
 			continue;
-		if (!saved->st_mode && strcmp(d, md_st.runroot) == 0 && chown(d, (uid_t)-1, gid) == 0 &&
+		if (!saved->st_mode && strcmp(d, md_store.runroot) == 0 && chown(d, (uid_t)-1, gid) == 0 &&
 		    chmod(d, (st.st_mode & 07707) | 0010) == 0) {
 			*saved = st;
 			continue;
@@ -27091,7 +27091,7 @@ static int md_cmd_serve(struct md_args *a)
 		}
 		path = md_strdup(host + 7);
 	} else {
-		path = md_asprintf("%s/docker.sock", md_st.runroot);
+		path = md_asprintf("%s/docker.sock", md_store.runroot);
 	}
 	int lfd = -1, own = 0;
 	struct stat saved = {0};
@@ -27170,9 +27170,9 @@ static int md_cmd_serve(struct md_args *a)
 		unlink(path);
 	/* the run root as it was, unless someone changed it since */
 	struct stat st;
-	if (saved.st_mode && stat(md_st.runroot, &st) == 0 && st.st_gid == gid &&
+	if (saved.st_mode && stat(md_store.runroot, &st) == 0 && st.st_gid == gid &&
 	    (st.st_mode & 07777) == ((saved.st_mode & 07707) | 0010)) {
-		if (chown(md_st.runroot, (uid_t)-1, saved.st_gid) < 0 || chmod(md_st.runroot, saved.st_mode & 07777) < 0) {
+		if (chown(md_store.runroot, (uid_t)-1, saved.st_gid) < 0 || chmod(md_store.runroot, saved.st_mode & 07777) < 0) {
 			/* best effort: the group keeps only search */
 		}
 	}
@@ -27221,8 +27221,8 @@ MD_MAIN(int argc, char **argv)
 		const char *named;
 		const struct md_cmd *c = md_cmd_find(base, &named);
 		if (c) {
-			md_st.root = md_abspath(root && *root ? root : MD_DEFAULT_ROOT);
-			md_st.runroot = md_abspath(runroot && *runroot ? runroot : MD_DEFAULT_RUNROOT);
+			md_store.root = md_abspath(root && *root ? root : MD_DEFAULT_ROOT);
+			md_store.runroot = md_abspath(runroot && *runroot ? runroot : MD_DEFAULT_RUNROOT);
 			return md_run_cmd(c, named, argc - 1, argv + 1);
 		}
 	}
@@ -27254,8 +27254,8 @@ MD_MAIN(int argc, char **argv)
 			return 125;
 		}
 	}
-	md_st.root = md_abspath(root && *root ? root : MD_DEFAULT_ROOT);
-	md_st.runroot = md_abspath(runroot && *runroot ? runroot : MD_DEFAULT_RUNROOT);
+	md_store.root = md_abspath(root && *root ? root : MD_DEFAULT_ROOT);
+	md_store.runroot = md_abspath(runroot && *runroot ? runroot : MD_DEFAULT_RUNROOT);
 	if (i >= argc) {
 		md_help_main(stdout);
 		return 0;

@@ -708,7 +708,7 @@ static void test_subid(void)
 	t_end();
 }
 
-/* /proc/config.gz is read with inflate (md_zr), not gzopen: good, truncated, corrupt, plain. */
+/* /proc/config.gz is read with inflate (md_decomp), not gzopen: good, truncated, corrupt, plain. */
 static void test_kconfig_gunzip(void)
 {
 	t_begin("kernel config: gzip and plain files, truncated and corrupt gzip refused");
@@ -870,37 +870,37 @@ static void test_decompress(void)
 		gzclose(g);
 	}
 	int fd = open(p, O_RDONLY);
-	struct md_zr z;
-	CHECK(md_zr_open(&z, md_src_fd(fd), 0) == 0 && z.kind == MD_Z_GZIP);
+	struct md_decomp z;
+	CHECK(md_decomp_open(&z, md_src_fd(fd), 0) == 0 && z.kind == MD_Z_GZIP);
 	char buf[64];
 	size_t got = 0;
 	ssize_t n;
-	while ((n = md_zr_read(&z, buf + got, sizeof buf - got)) > 0)
+	while ((n = md_decomp_read(&z, buf + got, sizeof buf - got)) > 0)
 		got += (size_t)n;
 	CHECK(n == 0 && got == 12 && memcmp(buf, "hello world\n", 12) == 0);
-	md_zr_close(&z);
+	md_decomp_close(&z);
 	close(fd);
 	/* garbage after the stream */
 	fd = open(p, O_WRONLY | O_APPEND);
 	CHECK(write(fd, "JUNK", 4) == 4);
 	close(fd);
 	fd = open(p, O_RDONLY);
-	CHECK(md_zr_open(&z, md_src_fd(fd), 0) == 0);
-	while ((n = md_zr_read(&z, buf, sizeof buf)) > 0)
+	CHECK(md_decomp_open(&z, md_src_fd(fd), 0) == 0);
+	while ((n = md_decomp_read(&z, buf, sizeof buf)) > 0)
 		;
 	CHECK(n < 0 && strstr(md_errmsg, "after the end of the gzip stream"));
-	md_zr_close(&z);
+	md_decomp_close(&z);
 	close(fd);
 	/* truncated stream */
 	struct stat st;
 	stat(p, &st);
 	CHECK(truncate(p, st.st_size - 14) == 0);
 	fd = open(p, O_RDONLY);
-	CHECK(md_zr_open(&z, md_src_fd(fd), 0) == 0);
-	while ((n = md_zr_read(&z, buf, sizeof buf)) > 0)
+	CHECK(md_decomp_open(&z, md_src_fd(fd), 0) == 0);
+	while ((n = md_decomp_read(&z, buf, sizeof buf)) > 0)
 		;
 	CHECK(n < 0 && strstr(md_errmsg, "truncated"));
-	md_zr_close(&z);
+	md_decomp_close(&z);
 	close(fd);
 	md_rm_rf(dir);
 	free(p);
@@ -1108,7 +1108,7 @@ static struct md_json *t_run(int argc, char **argv)
 {
 	struct md_args a;
 	memset(&a, 0, sizeof a);
-	if (md_args_parse(&a, md_o_run, argc, argv, 1) < 0) {
+	if (md_args_parse(&a, md_opts_run, argc, argv, 1) < 0) {
 		md_args_free(&a);
 		return NULL;
 	}
@@ -1447,9 +1447,9 @@ static void test_error_kinds(void)
 	char tmpl[] = "/tmp/md-errkinds-XXXXXX";
 	char *dir = mkdtemp(tmpl);
 	CHECK(dir != NULL);
-	char *oroot = md_st.root, *orun = md_st.runroot;
-	md_st.root = md_asprintf("%s/root", dir);
-	md_st.runroot = md_asprintf("%s/run", dir);
+	char *oroot = md_store.root, *orun = md_store.runroot;
+	md_store.root = md_asprintf("%s/root", dir);
+	md_store.runroot = md_asprintf("%s/run", dir);
 	char id[65], img[MD_DIGEST_LEN + 1];
 	CHECK(md_ctr_find("nosuch", id) < 0 && md_error.kind == MD_EK_NOTFOUND);
 	CHECK(md_volume_remove("nosuch", 0) < 0 && md_error.kind == MD_EK_NOTFOUND);
@@ -1492,10 +1492,10 @@ static void test_error_kinds(void)
 	CHECK(t_run_cmd("rm", 1, (char *[]){"--bogus"}) == 125);
 	CHECK(t_run_cmd("rm", 1, (char *[]){"one"}) == 0);
 	md_rm_rf(dir);
-	free(md_st.root);
-	free(md_st.runroot);
-	md_st.root = oroot;
-	md_st.runroot = orun;
+	free(md_store.root);
+	free(md_store.runroot);
+	md_store.root = oroot;
+	md_store.runroot = orun;
 	md_err_clear();
 	t_end();
 }
