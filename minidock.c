@@ -15301,8 +15301,8 @@ static void md_child_enter(struct md_spec *sp)
 	}
 }
 
-/* The monitor holds the terminal's master side: it goes over the sync socket. */
-static void md_child_tty_pass(struct md_spec *sp, int ptymaster)
+/* Pass a descriptor over a Unix socket (one byte 'T' carries it). */
+static int md_fd_pass(int sock, int fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	memset(cbuf, 0, sizeof cbuf);
@@ -15313,8 +15313,14 @@ static void md_child_tty_pass(struct md_spec *sp, int ptymaster)
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &ptymaster, sizeof(int));
-	if (sendmsg(sp->sync, &mh, 0) < 0) {
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* The monitor holds the terminal's master side: it goes over the sync socket. */
+static void md_child_tty_pass(struct md_spec *sp, int ptymaster)
+{
+	if (md_fd_pass(sp->sync, ptymaster) < 0) {
 		md_errno("pass the terminal");
 		md_child_fail(sp, 125);
 	}
@@ -15649,22 +15655,6 @@ static int md_tty_size(struct winsize *ws)
 		return ok ? 0 : -1;
 	}
 	return ioctl(1, TIOCGWINSZ, ws) == 0 || ioctl(0, TIOCGWINSZ, ws) == 0 ? 0 : -1;
-}
-
-/* Pass a descriptor over a Unix socket (one byte 'T' carries it). */
-static int md_fd_pass(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	memset(cbuf, 0, sizeof cbuf);
-	char b = 'T';
-	struct iovec iov = {&b, 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
 /* Read bytes from sock; a descriptor passed with md_fd_pass lands in *fd
@@ -18431,6 +18421,20 @@ static void md_tty_restore(void)
 	}
 }
 
+/* Our terminal (stdin, if it is one) in raw mode until md_tty_restore or
+ * the exit: keys go to the container as typed. */
+static void md_tty_make_raw(void)
+{
+	if (!isatty(0) || tcgetattr(0, &md_tty_saved) < 0)
+		return;
+	struct termios raw = md_tty_saved;
+	cfmakeraw(&raw);
+	if (tcsetattr(0, TCSADRAIN, &raw) == 0) {
+		md_tty_raw = 1;
+		atexit(md_tty_restore);
+	}
+}
+
 static void md_send_winsize(struct md_queue *q)
 {
 	struct winsize ws;
@@ -18458,14 +18462,8 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 		sigprocmask(SIG_BLOCK, &ss, &old);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout or socket is an error, not a death */
 	int sfd = md_api_child ? -1 : signalfd(-1, &ss, SFD_CLOEXEC);
-	if (tty && isatty(0) && tcgetattr(0, &md_tty_saved) == 0) {
-		struct termios raw = md_tty_saved;
-		cfmakeraw(&raw);
-		if (tcsetattr(0, TCSADRAIN, &raw) == 0) {
-			md_tty_raw = 1;
-			atexit(md_tty_restore);
-		}
-	}
+	if (tty)
+		md_tty_make_raw();
 	struct md_queue q = {NULL, 0, 0};
 	if (tty)
 		md_send_winsize(&q);
@@ -19129,14 +19127,8 @@ static pid_t md_exec_await(int fd, int *pty, int *code)
  * returns its exit status. */
 static int md_exec_relay(const struct md_exec *e, pid_t pid, int pty, int io[6])
 {
-	if (e->tty && isatty(0) && tcgetattr(0, &md_tty_saved) == 0) {
-		struct termios raw = md_tty_saved;
-		cfmakeraw(&raw);
-		if (tcsetattr(0, TCSADRAIN, &raw) == 0) {
-			md_tty_raw = 1;
-			atexit(md_tty_restore);
-		}
-	}
+	if (e->tty)
+		md_tty_make_raw();
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t wss;
 	sigemptyset(&wss);
@@ -20703,6 +20695,7 @@ struct md_check {
 	int repair, quick;
 	int problems, changed;
 	struct md_report *rep;
+	struct md_json *idx;
 	struct md_strv badlayers, badimages, gone;
 };
 
@@ -20933,141 +20926,92 @@ static void md_check_containers(struct md_check *ck, struct md_json *idx)
 }
 
 /* Volumes: each has its volume.json (unless one is being made now). */
-static void md_check_volumes(struct md_check *ck)
+static void md_check_volume(const char *name, const char *path, void *ctx)
 {
-	char *vdir = md_store_path("volumes");
-	DIR *vd = opendir(vdir);
-	struct dirent *de;
-	while (vd && (de = readdir(vd))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char *meta = md_asprintf("%s/%s/volume.json", vdir, de->d_name);
-		if (md_startswith(de->d_name, ".tmp-") && md_pid_alive(de->d_name + 5)) {
-			md_reportf(ck->rep, "note", 0, 0, "volumes/%s: a command is creating it right now", de->d_name);
-		} else if (!md_path_exists(meta)) {
-			md_check_problem(ck, "volumes/%s: an unfinished volume", de->d_name);
-			if (ck->repair) {
-				char *p = md_asprintf("%s/%s", vdir, de->d_name);
-				md_rm_rf(p);
-				free(p);
-			}
-		}
-		free(meta);
+	struct md_check *ck = ctx;
+	char *meta = md_asprintf("%s/volume.json", path);
+	if (md_startswith(name, ".tmp-") && md_pid_alive(name + 5)) {
+		md_reportf(ck->rep, "note", 0, 0, "volumes/%s: a command is creating it right now", name);
+	} else if (!md_path_exists(meta)) {
+		md_check_problem(ck, "volumes/%s: an unfinished volume", name);
+		if (ck->repair)
+			md_rm_rf(path);
 	}
-	if (vd)
-		closedir(vd);
-	free(vdir);
+	free(meta);
 }
 
 /* Layer directories nothing names (but those kept for a pull to resume,
  * and those a live session pins). */
-static void md_check_orphan_layers(struct md_check *ck, struct md_json *layers)
+static void md_check_orphan_layer(const char *name, const char *path, void *ctx)
 {
-	char *ld = md_store_path("layers");
-	DIR *d = opendir(ld);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char key[80];
-		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
-		int hex = md_hex64_valid(de->d_name);
-		if (hex && (md_json_get(layers, key) || md_store_pinned(key)))
-			continue;
-		char *kp = hex ? md_pull_keep_path(key) : NULL;
-		int kept = kp && md_path_exists(kp);
-		free(kp);
-		if (kept && !ck->repair) {
-			md_reportf(ck->rep, "note", 0, 0, "layers/%s: kept for an interrupted pull to resume", de->d_name);
-			continue;
-		}
-		md_check_problem(ck, "layers/%s: not in the index (left by an interrupted command)", de->d_name);
-		if (ck->repair && hex && !md_strv_has(&ck->gone, key)) {
-			md_strv_push(&ck->gone, key);
-		} else if (ck->repair) {
-			char *p = md_asprintf("%s/%s", ld, de->d_name);
-			md_rm_rf(p);
-			free(p);
-		}
+	struct md_check *ck = ctx;
+	char key[80];
+	snprintf(key, sizeof key, "sha256:%.64s", name);
+	int hex = md_hex64_valid(name);
+	if (name[0] == '.' || (hex && (md_json_get(md_json_get(ck->idx, "layers"), key) || md_store_pinned(key))))
+		return;
+	char *kp = hex ? md_pull_keep_path(key) : NULL;
+	int kept = kp && md_path_exists(kp);
+	free(kp);
+	if (kept && !ck->repair) {
+		md_reportf(ck->rep, "note", 0, 0, "layers/%s: kept for an interrupted pull to resume", name);
+		return;
 	}
-	if (d)
-		closedir(d);
-	free(ld);
+	md_check_problem(ck, "layers/%s: not in the index (left by an interrupted command)", name);
+	if (ck->repair && hex && !md_strv_has(&ck->gone, key))
+		md_strv_push(&ck->gone, key);
+	else if (ck->repair)
+		md_rm_rf(path);
 }
 
 /* Blobs no (sound) image uses, but those being written now. */
-static void md_check_orphan_blobs(struct md_check *ck, struct md_json *images)
+static void md_check_orphan_blob(const char *name, const char *path, void *ctx)
 {
-	char *bd = md_store_path("blobs/sha256");
-	DIR *d = opendir(bd);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char key[80];
-		snprintf(key, sizeof key, "sha256:%.64s", de->d_name);
-		int named = md_json_get(images, key) && !(ck->repair && md_strv_has(&ck->badimages, key));
-		if (named && md_hex64_valid(de->d_name))
-			continue;
-		if (strstr(de->d_name, ".tmp-") && md_pid_alive(strstr(de->d_name, ".tmp-") + 5)) {
-			md_reportf(ck->rep, "note", 0, 0, "blobs/sha256/%s: a command is writing it right now", de->d_name);
-			continue;
-		}
-		md_check_problem(ck, "blobs/sha256/%s: not used by any image", de->d_name);
-		if (ck->repair) {
-			char *p = md_asprintf("%s/%s", bd, de->d_name);
-			unlink(p);
-			free(p);
-		}
+	struct md_check *ck = ctx;
+	char key[80];
+	snprintf(key, sizeof key, "sha256:%.64s", name);
+	int named = md_json_get(md_json_get(ck->idx, "images"), key) && !(ck->repair && md_strv_has(&ck->badimages, key));
+	if (name[0] == '.' || (named && md_hex64_valid(name)))
+		return;
+	if (strstr(name, ".tmp-") && md_pid_alive(strstr(name, ".tmp-") + 5)) {
+		md_reportf(ck->rep, "note", 0, 0, "blobs/sha256/%s: a command is writing it right now", name);
+		return;
 	}
-	if (d)
-		closedir(d);
-	free(bd);
+	md_check_problem(ck, "blobs/sha256/%s: not used by any image", name);
+	if (ck->repair)
+		unlink(path);
 }
 
-/* Unfinished work: tmp/ (but live sessions and trash), temporary files in
- * the root (but those of live writers). */
-static void md_check_unfinished(struct md_check *ck)
+/* Unfinished work in tmp/ (but live sessions and trash). */
+static void md_check_tmp(const char *name, const char *path, void *ctx)
 {
-	char *td = md_store_path("tmp");
-	DIR *d = opendir(td);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *p = md_asprintf("%s/%s", td, de->d_name);
-		if ((md_startswith(de->d_name, "s-") && md_sess_is_alive(p)) ||
-		    (md_startswith(de->d_name, "trash-") && md_pid_alive(de->d_name + 6))) {
-			md_reportf(ck->rep, "note", 0, 0, "tmp/%s: a command is working right now", de->d_name);
-		} else {
-			md_check_problem(ck, "tmp/%s: unfinished work of an interrupted command", de->d_name);
-			if (ck->repair)
-				md_rm_rf(p);
-		}
-		free(p);
+	struct md_check *ck = ctx;
+	if (name[0] == '.')
+		return;
+	if ((md_startswith(name, "s-") && md_sess_is_alive(path)) || (md_startswith(name, "trash-") && md_pid_alive(name + 6))) {
+		md_reportf(ck->rep, "note", 0, 0, "tmp/%s: a command is working right now", name);
+	} else {
+		md_check_problem(ck, "tmp/%s: unfinished work of an interrupted command", name);
+		if (ck->repair)
+			md_rm_rf(path);
 	}
-	if (d)
-		closedir(d);
-	free(td);
-	d = opendir(md_store.root);
-	while (d && (de = readdir(d))) {
-		const char *t = strstr(de->d_name, ".tmp-");
-		if (!t)
-			continue;
-		long pid = strtol(t + 5, NULL, 10);
-		if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
-			md_reportf(ck->rep, "note", 0, 0, "%s: a command is writing it right now", de->d_name);
-			continue;
-		}
-		md_check_problem(ck, "%s: a temporary file of an interrupted write", de->d_name);
-		if (ck->repair) {
-			char *p = md_store_path("%s", de->d_name);
-			unlink(p);
-			free(p);
-		}
+}
+
+/* Temporary files in the store's root (but those of live writers). */
+static void md_check_tmpfile(const char *name, const char *path, void *ctx)
+{
+	struct md_check *ck = ctx;
+	const char *t = strstr(name, ".tmp-");
+	long pid = t ? strtol(t + 5, NULL, 10) : 0;
+	if (!t)
+		return;
+	if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
+		md_reportf(ck->rep, "note", 0, 0, "%s: a command is writing it right now", name);
+		return;
 	}
-	if (d)
-		closedir(d);
+	md_check_problem(ck, "%s: a temporary file of an interrupted write", name);
+	if (ck->repair)
+		unlink(path);
 }
 
 /*
@@ -21078,7 +21022,7 @@ static void md_check_unfinished(struct md_check *ck)
  */
 static int md_store_check(int repair, int quick, struct md_report *rep)
 {
-	struct md_check ck = {repair, quick, 0, 0, rep, {0}, {0}, {0}};
+	struct md_check ck = {repair, quick, 0, 0, rep, NULL, {0}, {0}, {0}};
 	struct md_strv swept = {0};
 	md_store.swept = &swept;
 	int locked = md_store_lock();
@@ -21102,7 +21046,8 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 		md_check_layers(&ck, layers);
 		md_check_images(&ck, idx);
 		md_check_containers(&ck, idx);
-		md_check_volumes(&ck);
+		ck.idx = idx;
+		md_store_sweep_dir("volumes", md_check_volume, &ck);
 		for (size_t i = 0; repair && i < ck.badimages.n; i++, ck.changed = 1)
 			md_index_drop_image(idx, ck.badimages.v[i], &ck.gone);
 		for (size_t i = 0; repair && i < ck.badlayers.n; i++)
@@ -21111,9 +21056,10 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 				md_strv_push(&ck.gone, ck.badlayers.v[i]);
 				ck.changed = 1;
 			}
-		md_check_orphan_layers(&ck, layers);
-		md_check_orphan_blobs(&ck, md_json_get(idx, "images"));
-		md_check_unfinished(&ck);
+		md_store_sweep_dir("layers", md_check_orphan_layer, &ck);
+		md_store_sweep_dir("blobs/sha256", md_check_orphan_blob, &ck);
+		md_store_sweep_dir("tmp", md_check_tmp, &ck);
+		md_store_sweep_dir("", md_check_tmpfile, &ck);
 		if (repair && ck.changed && md_index_write(idx) == 0)
 			ck.changed = 0;
 		int np = md_net_reclaim(idx, repair, rep);
@@ -21537,6 +21483,21 @@ static void md_human_bin(char *buf, size_t n, double v)
 		i++;
 	}
 	snprintf(buf, n, i ? "%.4g%s" : "%.0f%s", v, u[i]);
+}
+
+/* --label KEY=VALUE (or KEY: an empty value), as a JSON object. */
+static struct md_json *md_opt_labels(const struct md_args *a, const char *flag)
+{
+	struct md_json *labels = md_json_new(MD_J_OBJ);
+	const struct md_strv *ls = md_optv(a, flag);
+	for (size_t i = 0; i < ls->n; i++) {
+		char *kv = md_strdup(ls->v[i]), *eq = strchr(kv, '=');
+		if (eq)
+			*eq = 0;
+		md_json_sets(labels, kv, eq ? eq + 1 : "");
+		free(kv);
+	}
+	return labels;
 }
 
 /* Read KEY=VALUE lines of an --env-file (comments and blanks skipped). */
@@ -22565,15 +22526,7 @@ static int md_runflag_attach(struct md_json *req, const char *to, const struct m
 /* -l KEY=VALUE (or KEY: an empty value) */
 static int md_runflag_labels(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
-	struct md_json *labels = md_run_put(req, to, md_json_new(MD_J_OBJ));
-	const struct md_strv *ls = md_optv(a, flag);
-	for (size_t i = 0; i < ls->n; i++) {
-		char *kv = md_strdup(ls->v[i]), *eq = strchr(kv, '=');
-		if (eq)
-			*eq = 0;
-		md_json_sets(labels, kv, eq ? eq + 1 : "");
-		free(kv);
-	}
+	md_run_put(req, to, md_opt_labels(a, flag));
 	return 0;
 }
 
@@ -22928,42 +22881,40 @@ static int md_run_pull(struct md_args *a, const char *image)
 #endif
 }
 
-static int md_cmd_create(struct md_args *a)
+/* run and create: the request from the flags, the image as --pull says,
+ * the container.  The request (for run to read), or NULL. */
+static struct md_json *md_run_create(struct md_args *a, char id[65])
 {
 	struct md_json *req = md_run_request(a);
+	if (req && (md_run_pull(a, a->pos.v[0]) < 0 || md_ctr_create(req, md_opt(a, "name"), id) < 0)) {
+		md_json_free(req);
+		req = NULL;
+	}
+	return req;
+}
+
+static int md_cmd_create(struct md_args *a)
+{
 	char id[65];
+	struct md_json *req = md_run_create(a, id);
 	if (!req)
 		return md_fail(125);
-	if (md_run_pull(a, a->pos.v[0]) < 0) {
-		md_json_free(req);
-		return md_fail(125);
-	}
-	int r = md_ctr_create(req, md_opt(a, "name"), id);
 	md_json_free(req);
-	if (r < 0)
-		return md_fail(125);
 	puts(id);
 	return 0;
 }
 
 static int md_cmd_run(struct md_args *a)
 {
-	struct md_json *req = md_run_request(a);
 	char id[65];
+	struct md_json *req = md_run_create(a, id);
 	if (!req)
 		return md_fail(125);
-	if (md_run_pull(a, a->pos.v[0]) < 0) {
-		md_json_free(req);
-		return md_fail(125);
-	}
-	int r = md_ctr_create(req, md_opt(a, "name"), id);
 	struct md_json *cc = md_json_get(req, "Config");
 	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
 	int ain = md_json_is(md_json_get(cc, "AttachStdin"), MD_J_TRUE);
 	int aout = md_json_is(md_json_get(cc, "AttachStdout"), MD_J_TRUE) || md_json_is(md_json_get(cc, "AttachStderr"), MD_J_TRUE);
 	md_json_free(req);
-	if (r < 0)
-		return md_fail(125);
 	int code;
 	if (md_flag(a, "detach")) {
 		if (md_ctr_start(id, "", NULL, &code) < 0)
@@ -23067,7 +23018,8 @@ static int md_cmd_attach(struct md_args *a)
 	return code < 0 ? 1 : code;
 }
 
-static int md_cmd_stop(struct md_args *a)
+/* stop and restart: -t SECONDS, then op on each container named. */
+static int md_cmd_stop_each(struct md_args *a, int (*op)(const char *id, int secs))
 {
 	int secs = -1, rc = 0;
 	const char *t = md_opt(a, "time");
@@ -23079,7 +23031,7 @@ static int md_cmd_stop(struct md_args *a)
 	}
 	for (size_t i = 0; i < a->pos.n; i++) {
 		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_stop(id, secs) < 0)
+		if (md_ctr_find(a->pos.v[i], id) < 0 || op(id, secs) < 0)
 			rc = md_fail(1);
 		else
 			puts(a->pos.v[i]);
@@ -23087,24 +23039,14 @@ static int md_cmd_stop(struct md_args *a)
 	return rc;
 }
 
+static int md_cmd_stop(struct md_args *a)
+{
+	return md_cmd_stop_each(a, md_ctr_stop);
+}
+
 static int md_cmd_restart(struct md_args *a)
 {
-	int secs = -1, rc = 0;
-	const char *t = md_opt(a, "time");
-	long long n;
-	if (t) {
-		if (md_parse_int(t, &n, "--time") < 0)
-			return md_fail(125);
-		secs = (int)n;
-	}
-	for (size_t i = 0; i < a->pos.n; i++) {
-		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_restart(id, secs) < 0)
-			rc = md_fail(1);
-		else
-			puts(a->pos.v[i]);
-	}
-	return rc;
+	return md_cmd_stop_each(a, md_ctr_restart);
 }
 
 static int md_cmd_kill(struct md_args *a)
@@ -23865,15 +23807,7 @@ static int md_cmd_volume_create(struct md_args *a)
 		md_err("volume driver \"%s\" is not supported (only local)", drv);
 		return md_fail(1);
 	}
-	struct md_json *labels = md_json_new(MD_J_OBJ);
-	const struct md_strv *ls = md_optv(a, "label");
-	for (size_t i = 0; i < ls->n; i++) {
-		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
-		if (eq)
-			*eq = 0;
-		md_json_sets(labels, k, eq ? eq + 1 : "");
-		free(k);
-	}
+	struct md_json *labels = md_opt_labels(a, "label");
 	int r = md_volume_create(name, labels, 0, NULL);
 	md_json_free(labels);
 	if (r < 0)
@@ -24037,15 +23971,7 @@ static int md_cmd_network_create(struct md_args *a)
 		md_errk(MD_EK_NOTSUP, "network driver \"%s\" is not supported (only bridge)", drv);
 		return md_fail(1);
 	}
-	struct md_json *labels = md_json_new(MD_J_OBJ);
-	const struct md_strv *ls = md_optv(a, "label");
-	for (size_t i = 0; i < ls->n; i++) {
-		char *k = md_strdup(ls->v[i]), *eq = strchr(k, '=');
-		if (eq)
-			*eq = 0;
-		md_json_sets(labels, k, eq ? eq + 1 : "");
-		free(k);
-	}
+	struct md_json *labels = md_opt_labels(a, "label");
 	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels};
 	char id[65];
 	int r = md_network_create(&ns, id);
