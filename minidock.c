@@ -3343,7 +3343,7 @@ static ssize_t md_decomp_read(struct md_decomp *z, void *buf, size_t n)
 			if (r == Z_STREAM_END)
 				z->zdone = 1;
 			else if (r != Z_OK && !(r == Z_BUF_ERROR && out == 0 && z->zs.avail_in == 0))
-				return md_err("gzip data is corrupt (%s)", z->zs.msg ? z->zs.msg : "inflate failed");
+				return md_errk(MD_EK_INVALID, "gzip data is corrupt (%s)", z->zs.msg ? z->zs.msg : "inflate failed");
 		}
 #if MD_FEATURE_ZSTD
 		else {
@@ -3351,7 +3351,7 @@ static ssize_t md_decomp_read(struct md_decomp *z, void *buf, size_t n)
 			ZSTD_outBuffer ob = {buf, n, 0};
 			size_t r = ZSTD_decompressStream(z->zd, &ob, &ib);
 			if (ZSTD_isError(r))
-				return md_err("zstd data is corrupt (%s)", ZSTD_getErrorName(r));
+				return md_errk(MD_EK_INVALID, "zstd data is corrupt (%s)", ZSTD_getErrorName(r));
 			z->ipos += ib.pos;
 			out = ob.pos;
 			if (r == 0)
@@ -3633,7 +3633,7 @@ static int md_unpack_fail(struct md_unpack *u, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m, sizeof m, fmt, ap);
 	va_end(ap);
-	return md_err("entry \"%.300s\": %s", u->entry, m);
+	return md_errk(MD_EK_INVALID, "entry \"%.300s\": %s", u->entry, m);
 }
 
 /*
@@ -4168,9 +4168,9 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 			if (md_errmsg[0])
 				; /* the source failed (truncated or corrupt compressed data) */
 			else if (!u->entry[0])
-				md_err("not a valid tar archive: %s", m ? m : "bad header");
+				md_errk(MD_EK_INVALID, "not a valid tar archive: %s", m ? m : "bad header");
 			else
-				md_err("after entry \"%.300s\": %s", u->entry, m ? m : "bad tar header");
+				md_errk(MD_EK_INVALID, "after entry \"%.300s\": %s", u->entry, m ? m : "bad tar header");
 			goto out;
 		}
 		if (md_unpack_entry(u, e) < 0)
@@ -5632,7 +5632,7 @@ static struct md_json *md_load_member_json(struct md_member *m)
 static int md_load_check_blobname(struct md_member *m)
 {
 	if (md_startswith(m->name, "blobs/sha256/") && strcmp(m->name + 13, m->digest + 7) != 0)
-		return md_err("%s is corrupt: its content has digest %s", m->name, m->digest);
+		return md_errk(MD_EK_INVALID, "%s is corrupt: its content has digest %s", m->name, m->digest);
 	return 0;
 }
 
@@ -5649,7 +5649,7 @@ static struct md_member *md_load_blob(struct md_load *L, const struct md_json *d
 		return NULL;
 	}
 	if (strcmp(m->digest, d) != 0) {
-		md_err("%s %s is corrupt: its content has digest %s", what, d, m->digest);
+		md_errk(MD_EK_INVALID, "%s %s is corrupt: its content has digest %s", what, d, m->digest);
 		return NULL;
 	}
 	long long size;
@@ -5743,7 +5743,7 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 		/* legacy archives name the config HEX.json */
 		const char *base = strrchr(img->config->name, '/') ? strrchr(img->config->name, '/') + 1 : img->config->name;
 		if (strlen(base) == 69 && md_endswith(base, ".json") && strncmp(base, img->config->digest + 7, 64) != 0) {
-			md_err("config %s is corrupt: its content has digest %s", img->config->name, img->config->digest);
+			md_errk(MD_EK_INVALID, "config %s is corrupt: its content has digest %s", img->config->name, img->config->digest);
 			goto out;
 		}
 		snprintf(img->id, sizeof img->id, "%s", img->config->digest);
@@ -8457,7 +8457,7 @@ static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char 
 	md_sha256_buf(body, len, digest);
 	if (md_startswith(ref, "sha256:") && strcmp(ref, digest) != 0) {
 		free(body);
-		md_err("manifest %s from %s is corrupt: its content has digest %s", ref, rg->name, digest);
+		md_errk(MD_EK_INVALID, "manifest %s from %s is corrupt: its content has digest %s", ref, rg->name, digest);
 		return NULL;
 	}
 	struct md_json *j = md_json_parse(body, len);
@@ -8489,6 +8489,7 @@ struct md_blobsrc {
 	char digest[MD_DIGEST_LEN + 1];
 	struct md_report *rep;
 	const char *id;          /* the layer's short ID, for the report */
+	int restart;             /* the server ignored the range: unpack again */
 	time_t last;
 	int netfail;             /* the connection failed (not the data) */
 };
@@ -8513,7 +8514,8 @@ static int md_blob_open_http(struct md_blobsrc *b)
 			return md_errno("truncate partial blob");
 		md_sha_init(&b->h);
 		b->have = b->replayed = b->got = 0;
-		return md_err("restart"); /* the caller restarts the unpack */
+		b->restart = 1; /* the caller restarts the unpack */
+		return md_err("the registry sent the blob %s from its start", b->digest);
 	}
 	if (st != 200 && st != 206) {
 		char msg[300];
@@ -8547,7 +8549,7 @@ static ssize_t md_blobsrc_read(void *ctx, void *buf, size_t n)
 		if (k == 0)
 			return 0;
 		if (b->got + (uint64_t)k > b->total && b->total)
-			return md_err("blob %s is larger than its %llu bytes", b->digest, (unsigned long long)b->total);
+			return md_errk(MD_EK_INVALID, "blob %s is larger than its %llu bytes", b->digest, (unsigned long long)b->total);
 		if (md_write_all(b->partfd, buf, (size_t)k) < 0)
 			return md_errno("write partial blob");
 		b->have += (uint64_t)k;
@@ -8660,7 +8662,8 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 			md_reg_done(rg, b.c, &b.resp, r == 0);
 			b.open = 0;
 		}
-		if (r < 0 && strcmp(md_errmsg, "restart") == 0) {
+		if (r < 0 && b.restart) {
+			b.restart = 0;
 			md_rm_rf(m->ldir);
 			continue;
 		}
@@ -8668,8 +8671,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 	}
 	if (r < 0) {
 		/* keep what arrived for a resume, unless the data itself was wrong */
-		if (!b.netfail && (strstr(md_errmsg, "corrupt") || strstr(md_errmsg, "not a valid tar") ||
-		                   strstr(md_errmsg, "entry \"")))
+		if (!b.netfail && md_error.kind == MD_EK_INVALID)
 			unlink(pp);
 		md_err_wrap("layer %s", dg);
 		goto out;
@@ -8678,7 +8680,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 	md_sha_hex(&b.h, got);
 	if (strcmp(got, dg) != 0 || (b.total && b.got != b.total)) {
 		unlink(pp);
-		r = md_err("layer %s is corrupt: it has digest %s and %llu bytes", dg, got, (unsigned long long)b.got);
+		r = md_errk(MD_EK_INVALID, "layer %s is corrupt: it has digest %s and %llu bytes", dg, got, (unsigned long long)b.got);
 		goto out;
 	}
 	if (strcmp(m->li.diff_id, diff) != 0) {
@@ -13045,6 +13047,11 @@ static int md_ipam_release(struct md_json *idx, const char *cid)
 /* ---- the firewall: NAT, published ports, isolation ---- */
 
 /* Run a tool with optional stdin text; its stderr goes into md_errmsg. */
+/* Run a firewall tool with input on its stdin.  Its stderr (the first
+ * KiB) is kept in md_tool_said: a caller may have to tell one of its
+ * failures from another, and it has nothing but its words to tell them by. */
+static char md_tool_said[1024];
+
 static int md_run_tool(char *const argv[], const char *input)
 {
 	int in[2] = {-1, -1}, err[2];
@@ -13070,8 +13077,8 @@ static int md_run_tool(char *const argv[], const char *input)
 		md_write_all(in[1], input, strlen(input));
 		close(in[1]);
 	}
-	char buf[1024];
-	ssize_t n = md_read_full(err[0], buf, sizeof buf - 1);
+	char *buf = md_tool_said;
+	ssize_t n = md_read_full(err[0], buf, sizeof md_tool_said - 1);
 	close(err[0]);
 	buf[n > 0 ? n : 0] = 0;
 	int st;
@@ -13324,7 +13331,8 @@ static int md_fw_nft_apply(const char *be, const char *rules)
 			md_write_file_atomic(sp, dg, strlen(dg), 0600);
 	}
 	free(sp);
-	if (r < 0 && strstr(md_errmsg, "No such file or directory") && strstr(md_errmsg, "table"))
+	/* nft says so when the kernel lacks nf_tables (or its nat, fib) */
+	if (r < 0 && strstr(md_tool_said, "No such file or directory") && strstr(md_tool_said, "table"))
 		md_err("nftables is not available in this kernel (CONFIG_NF_TABLES, nft_nat, nft_fib): %s", md_errmsg);
 	return r;
 }

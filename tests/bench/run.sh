@@ -76,6 +76,10 @@
 #                        journal, else 0)
 #   BENCH_FEATURE_SETS   ;-separated FEATURES values for the size table
 #   BENCH_OUT=FILE       also write the final markdown section to FILE
+#   BENCH_MINIDOCK_B=PATH a second minidock binary (an earlier build, say)
+#                        timed in the start benchmark beside ./minidock,
+#                        alternately, on a store of its own; its row's ratio
+#                        is ./minidock's median over its
 #
 # Needs root (umoci unpack keeps ownership; the inputs need root to build).
 # Debian packages: umoci skopeo jq time busybox-static; debootstrap
@@ -496,6 +500,13 @@ rt_setup() {
         { tail -n 20 "$W/cmd.log" >&2; die "minidock import failed"; }
     RT_TOOLS="minidock"
     RT_LABEL[minidock]='`minidock run --rm --network none`'
+    if [ -n "${BENCH_MINIDOCK_B:-}" ]; then
+        MDB=("$(realpath "$BENCH_MINIDOCK_B")" --root "$RT/mdb-root" --run-root "$RT/mdb-run")
+        "${MDB[@]}" import "$IN/$SMALL_LAYERS" bench/small:latest >>"$W/cmd.log" 2>&1 ||
+            { tail -n 20 "$W/cmd.log" >&2; die "minidock import (BENCH_MINIDOCK_B) failed"; }
+        RT_TOOLS="$RT_TOOLS minidock_b"
+        RT_LABEL[minidock_b]="\`minidock run --rm --network none\`, BENCH_MINIDOCK_B ($(basename "$BENCH_MINIDOCK_B"), $(stat -c %s "$BENCH_MINIDOCK_B") bytes)"
+    fi
     # podman (its seccomp rendering is borrowed for the OCI bundle)
     local seccomp=null id cfg t
     RT_PODMAN_NOTE=""
@@ -558,7 +569,7 @@ rt_setup() {
     fi
     # in this order in each round
     local order=""
-    for t in minidock crun runc podman; do
+    for t in minidock minidock_b crun runc podman; do
         case " $RT_TOOLS " in *" $t "*) order="$order $t" ;; esac
     done
     RT_TOOLS=${order# }
@@ -573,6 +584,8 @@ bench_run() {
             case $t in
             minidock) printf 'minidock\thost'
                 printf '\t%s' "${MDR[@]}" run --rm --network none bench/small:latest /bin/true ;;
+            minidock_b) printf 'minidock_b\thost'
+                printf '\t%s' "${MDB[@]}" run --rm --network none bench/small:latest /bin/true ;;
             crun) printf 'crun\tnocg2'   # crun refuses this hybrid cgroup host: see above
                 printf '\t%s' crun --root "$RT/crun-state" run --bundle "$RT/crun" "$RT_ID-crun" ;;
             runc) printf 'runc\thost'
