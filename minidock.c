@@ -15644,6 +15644,21 @@ static int md_out(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* Print the recorded error as "minidock: CMD: message" (on stderr, or in an
+ * API stream's stderr frames) and return code: the CLI's commands, and the
+ * processes that stand in for them (the sealed __exec, an API exec). */
+static int md_fail(int code)
+{
+	if (md_out_mux) { /* an API stream: the error in its stderr frames */
+		char *l = md_asprintf("minidock: %s: %s\n", md_cmdname, md_errmsg);
+		md_out(2, l, strlen(l));
+		free(l);
+		return code;
+	}
+	fprintf(stderr, "minidock: %s: %s\n", md_cmdname, md_errmsg);
+	return code;
+}
+
 /* The terminal size to give a container or exec: the API's (a file named
  * by MINIDOCK_TTY_SIZE_FILE: "ROWS COLS"), else our terminal's. */
 static int md_tty_size(struct winsize *ws)
@@ -21395,19 +21410,6 @@ static void md_args_free(struct md_args *a)
 	md_strv_free(&a->pos);
 }
 
-/* Print md_errmsg as "minidock: CMD: message" and return code. */
-static int md_fail(int code)
-{
-	if (md_out_mux) { /* an API stream: the error in its stderr frames */
-		char *l = md_asprintf("minidock: %s: %s\n", md_cmdname, md_errmsg);
-		md_out(2, l, strlen(l));
-		free(l);
-		return code;
-	}
-	fprintf(stderr, "minidock: %s: %s\n", md_cmdname, md_errmsg);
-	return code;
-}
-
 /* prune's report: "Deleted X:" and the IDs, then the space reclaimed */
 static void md_prune_report(const char *what, const struct md_strv *gone, uint64_t reclaimed)
 {
@@ -24709,7 +24711,7 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
  * there is no terminal (md_out); long operations (pull) report through
  * md_report as Docker's JSON progress messages.
  *
- * May call: sections 01-20 (and md_fail of 21, in an exec's child).
+ * May call: sections 01-20.
  * The listener only accepts, admits or refuses, forks and reaps; between
  * connections it trims its resident pages like a monitor does, so it
  * idles small.
