@@ -76,10 +76,12 @@
 #                        journal, else 0)
 #   BENCH_FEATURE_SETS   ;-separated FEATURES values for the size table
 #   BENCH_OUT=FILE       also write the final markdown section to FILE
-#   BENCH_MINIDOCK_B=PATH a second minidock binary (an earlier build, say)
-#                        timed in the start benchmark beside ./minidock,
-#                        alternately, on a store of its own; its row's ratio
-#                        is ./minidock's median over its
+#   BENCH_MINIDOCK_B=PATH a second minidock binary (an earlier build, say):
+#                        after the start benchmark, a second one times only
+#                        ./minidock and it, alternately (each start follows
+#                        the other's, so neither gains from the cgroup move
+#                        just before it), on stores of their own; a row of
+#                        its own, ratio ./minidock's median over its
 #
 # Needs root (umoci unpack keeps ownership; the inputs need root to build).
 # Debian packages: umoci skopeo jq time busybox-static; debootstrap
@@ -504,7 +506,6 @@ rt_setup() {
         MDB=("$(realpath "$BENCH_MINIDOCK_B")" --root "$RT/mdb-root" --run-root "$RT/mdb-run")
         "${MDB[@]}" import "$IN/$SMALL_LAYERS" bench/small:latest >>"$W/cmd.log" 2>&1 ||
             { tail -n 20 "$W/cmd.log" >&2; die "minidock import (BENCH_MINIDOCK_B) failed"; }
-        RT_TOOLS="$RT_TOOLS minidock_b"
         RT_LABEL[minidock_b]="\`minidock run --rm --network none\`, BENCH_MINIDOCK_B ($(basename "$BENCH_MINIDOCK_B"), $(stat -c %s "$BENCH_MINIDOCK_B") bytes)"
     fi
     # podman (its seccomp rendering is borrowed for the OCI bundle)
@@ -569,7 +570,7 @@ rt_setup() {
     fi
     # in this order in each round
     local order=""
-    for t in minidock minidock_b crun runc podman; do
+    for t in minidock crun runc podman; do
         case " $RT_TOOLS " in *" $t "*) order="$order $t" ;; esac
     done
     RT_TOOLS=${order# }
@@ -612,6 +613,32 @@ bench_run() {
         emit "| ${RT_LABEL[$t]} | $(ms "$m") | $(ms "$lo") – $(ms "$hi") | $(spread "$m" "$lo" "$hi") | $rt |"
         echo "RUN_$t=$m" >>"$RESULTS"
     done
+    [ -n "${MDB[*]:-}" ] || return 0
+    # ./minidock against BENCH_MINIDOCK_B alone, alternately
+    printf 'minidock\thost' >"$RT/plan-b"
+    printf '\t%s' "${MDR[@]}" run --rm --network none bench/small:latest /bin/true >>"$RT/plan-b"
+    printf '\nminidock_b\thost' >>"$RT/plan-b"
+    printf '\t%s' "${MDB[@]}" run --rm --network none bench/small:latest /bin/true >>"$RT/plan-b"
+    printf '\n' >>"$RT/plan-b"
+    log "run: 1 warm-up + $RUN_N rounds of: minidock minidock_b ($RUN_GAP ms apart)"
+    "$W/bin/runtimes" -s "$RT" -g "$RUN_GAP" "$RUN_N" "$RT/plan-b" >"$RT/times-b.tsv" 2>>"$W/cmd.log" ||
+        { tail -n 20 "$W/cmd.log" >&2; die "the start benchmark of BENCH_MINIDOCK_B failed (see $W/cmd.log)"; }
+    local ta="" tb=""
+    while IFS=$'\t' read -r t r us; do
+        printf 'runb|%s\t%s\t%s\n' "$t" "$r" "$us" >>"$W/raw.tsv"
+        [ "$r" -gt 0 ] || continue
+        if [ "$t" = minidock ]; then ta="$ta $us"; else tb="$tb $us"; fi
+    done <"$RT/times-b.tsv"
+    read -r m0 lo hi < <(stats "$ta")
+    emit ""
+    emit "The same start, \`./minidock\` and BENCH_MINIDOCK_B alone, alternately ($RUN_N rounds):"
+    emit ""
+    emit "| command | median | min – max | spread | minidock/B |"
+    emit "|---|--:|--:|--:|--:|"
+    emit "| ${RT_LABEL[minidock]} | $(ms "$m0") | $(ms "$lo") – $(ms "$hi") | $(spread "$m0" "$lo" "$hi") | — |"
+    read -r m lo hi < <(stats "$tb")
+    emit "| ${RT_LABEL[minidock_b]} | $(ms "$m") | $(ms "$lo") – $(ms "$hi") | $(spread "$m" "$lo" "$hi") | $(ratio "$m0" "$m") |"
+    echo "RUN_minidock_b=$m" >>"$RESULTS"
 }
 
 # bench_monitor: idle RSS of the process that stays beside a detached
