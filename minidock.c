@@ -258,6 +258,7 @@ MD_FEATURES(MD_FEATURE_CHECK)
 #endif
 
 /**** 03 utilities **********************************************************/
+/* May call: sections 01-02. */
 
 #define MD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MD_UNUSED __attribute__((unused))
@@ -1518,6 +1519,8 @@ static long md_ncpus(void)
  * a builder, and a writer (compact, or indented as Docker's inspect).
  * Limits: nesting depth MD_JSON_MAX_DEPTH; strings may not contain NUL.
  * Duplicate object keys are kept; lookups return the last one, as Go does.
+ *
+ * May call: sections 01-03.
  */
 
 enum md_jtype { MD_J_NULL, MD_J_FALSE, MD_J_TRUE, MD_J_NUM, MD_J_STR, MD_J_ARR, MD_J_OBJ };
@@ -2148,6 +2151,8 @@ static struct md_json *md_jarr_strs(const struct md_strv *v)
  * Hashing is BearSSL's, with its block function replaced by the CPU's
  * SHA-256 instructions where there are some (x86 SHA-NI, ARMv8 SHA2):
  * every byte of every layer is hashed, so this is the unpacker's hot loop.
+ *
+ * May call: sections 01-04.
  */
 
 /* Process nblocks 64-byte blocks into state (BearSSL's word order). */
@@ -2413,6 +2418,8 @@ static void md_short_id(const char *id, char out[13])
  * A first component is a domain when it has '.' or ':', is "localhost", or
  * has upper case.  Short names get MD_DEFAULT_DOMAIN and "library/".  The
  * store keeps and shows the familiar form ("busybox:latest").
+ *
+ * May call: sections 01-05.
  */
 
 struct md_ref {
@@ -2633,6 +2640,8 @@ static int md_ref_normalize_tag(const char *in, char *out, size_t n)
  * {{upper/lower/title/len/split ...}}, pipelines with '|', and
  * {{if}}/{{else}}/{{range}}/{{with}}/{{end}}; "{{-" and "-}}" trim spaces.
  * Values print as Go prints decoded JSON: [a b], map[k:v], <no value>.
+ *
+ * May call: sections 01-06.
  */
 
 enum md_tmpl_kind { MD_T_TEXT, MD_T_EXPR, MD_T_IF, MD_T_RANGE, MD_T_WITH };
@@ -3171,6 +3180,8 @@ static int md_tmpl_render(const char *src, const struct md_json *dot, struct md_
  * gzip, zstd or plain data by its magic number, and returns decompressed
  * bytes, hashing both the raw and the decompressed stream on the way so a
  * layer is downloaded, verified, decompressed and unpacked in one pass.
+ *
+ * May call: sections 01-07.
  */
 
 struct md_src {
@@ -3393,6 +3404,8 @@ static void md_decomp_digests(struct md_decomp *z, char raw[MD_DIGEST_LEN + 1], 
  * of a layer is kept.  Records: 'R' len bytes (raw), 'Z' len (zeros),
  * 'F' size pathlen path (file contents), 'M' oldlen old newlen new (a path
  * moved aside to shadow/ because a later entry replaced it).
+ *
+ * May call: sections 01-08.
  */
 
 /* Clean a tar path: strip "./" and empty components; refuse absolute
@@ -4618,6 +4631,8 @@ static int md_layer_rebuild(const char *layerdir, int outfd, struct archive *aw,
  * Writers hold `lock` for read-modify-write of the index; long work
  * (unpacking) happens outside it in a staging session whose own lock
  * tells others it is alive, and whose pins keep layers it reuses.
+ *
+ * May call: sections 01-09.
  */
 
 struct md_store {
@@ -5466,6 +5481,8 @@ static time_t md_image_created(const struct md_json *cfg)
  * When the archive is done, the manifests say which members are which
  * image's config and layers; digests are checked, chain IDs computed, and
  * the images committed into the store under the lock.
+ *
+ * May call: sections 01-10.
  */
 
 struct md_member {
@@ -6669,6 +6686,8 @@ out:
  * response parsers take hostile input and are fuzzed.  On top: pull (one
  * pass: download, hash, decompress, unpack), resumable through partial
  * blobs kept in ROOT/pulls/, and push.
+ *
+ * May call: sections 01-11.
  */
 
 #if MD_FEATURE_PULL
@@ -9450,6 +9469,8 @@ static int md_login_check(const char *registry, const char *b64)
  *   #include <sys/syscall.h>
  *   (and <stddef.h>, <errno.h>, <stdio.h>, <stdlib.h>, <sys/utsname.h>,
  *   <unistd.h>, already there)
+ *
+ * May call: sections 01-12.
  */
 
 #if MD_FEATURE_SECCOMP
@@ -10511,6 +10532,8 @@ static MD_UNUSED int md_seccomp_install(const struct sock_fprog *prog)
  * mounted hierarchy (name=systemd, net_cls, the unified tree of a hybrid
  * host) is joined too, as runc does, but best effort: failing there is not
  * an error.  PARENT/NAME is relative to each hierarchy's mount point.
+ *
+ * May call: sections 01-13.
  */
 
 enum md_cg_mode { MD_CG_NONE, MD_CG_V1, MD_CG_V2, MD_CG_HYBRID };
@@ -12101,6 +12124,8 @@ static const char *md_cgroup_parent(void)
  * attach socket, the rootfs mount point).  The index maps ID -> {image,
  * name} so images in use are known and names are unique.  Whether a
  * container runs is decided by its monitor's lock, never by a pid alone.
+ *
+ * May call: sections 01-14.
  */
 
 struct md_ctr {
@@ -12454,6 +12479,8 @@ static int md_ctr_remove_files(struct md_ctr *c, int volumes)
  * a container's ports change, so rules of containers that died with their
  * monitor are gone on the next change.  IPv4 only unless MD_FEATURE_IPV6;
  * the host's IPv6 is never touched.
+ *
+ * May call: sections 01-15.
  */
 
 #if MD_FEATURE_NET
@@ -14134,6 +14161,8 @@ static int md_net_reclaim(struct md_json *idx, int repair, struct md_report *rep
  * pivots into it, drops to Docker's default capabilities and seccomp
  * filter, and executes the command.  Errors go back over the sync socket
  * as "CODE message" (125, 126, 127 as Docker uses them).
+ *
+ * May call: sections 01-16.
  */
 
 /* Linux capability names, by number. */
@@ -15528,8 +15557,10 @@ static int md_exe_memfd(void)
  *   client -> monitor: H hello ("in out err"), I stdin data, C close stdin,
  *                      R resize ("rows cols"), S signal ("N"), T stop ("secs"),
  *                      W wait for the exit
- *   monitor -> client: A started ("pid"), F failed ("code message"),
+ *   monitor -> client: A started ("pid"), F failed ("code kind message"),
  *                      O stdout, E stderr, X exited ("code")
+ *
+ * May call: sections 01-17.
  */
 
 enum { MD_LOG_MAX_DEFAULT = 1 << 20, MD_LOG_FILES_DEFAULT = 2 };
@@ -24724,7 +24755,8 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
  * there is no terminal (md_out); long operations (pull) report through
  * md_report as Docker's JSON progress messages.
  *
- * May call: sections 01-20.
+ * May call: sections 01-20 (and md_cmd_serve, the `serve` command that
+ * starts this front end, reads its flags with section 21's md_opt).
  * The listener only accepts, admits or refuses, forks and reaps; between
  * connections it trims its resident pages like a monitor does, so it
  * idles small.
@@ -27132,6 +27164,7 @@ static int md_cmd_serve(struct md_args *a)
 #endif /* MD_FEATURE_API */
 
 /**** 27 main ***************************************************************/
+/* May call: every section. */
 
 static char *md_abspath(const char *p)
 {
