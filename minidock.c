@@ -4165,7 +4165,7 @@ static int md_layer_unpack(struct md_src src, const char *ldir, struct md_layer_
 	archive_read_support_format_tar(u->a);
 	if (archive_read_open(u->a, u, NULL, md_unpack_read_cb, NULL) != ARCHIVE_OK) {
 		if (!md_errmsg[0])
-			md_err("not a tar archive: %s", archive_error_string(u->a));
+			md_errk(MD_EK_INVALID, "not a tar archive: %s", archive_error_string(u->a));
 		goto out;
 	}
 	for (;;) {
@@ -4276,7 +4276,7 @@ static int md_extract_plain(int infd, int dfd, const char *from, const char *to,
 	u->a = archive_read_new();
 	archive_read_support_format_tar(u->a);
 	if (archive_read_open(u->a, u, NULL, md_unpack_read_cb, NULL) != ARCHIVE_OK) {
-		md_err("not a tar archive: %s", archive_error_string(u->a));
+		md_errk(MD_EK_INVALID, "not a tar archive: %s", archive_error_string(u->a));
 		goto out;
 	}
 	for (;;) {
@@ -6264,13 +6264,13 @@ static int md_load_fd(int fd, struct md_sb *report)
 	if (md_decomp_open(&za->z, md_src_fd(fd), 0) < 0)
 		goto out;
 	if (za->z.ilen == 0 && za->z.ieof) {
-		md_err("the input is empty");
+		md_errk(MD_EK_INVALID, "the input is empty");
 		goto out;
 	}
 	a = archive_read_new();
 	archive_read_support_format_tar(a);
 	if (archive_read_open(a, za, NULL, md_decomp_archive_read, NULL) != ARCHIVE_OK) {
-		md_err("not a tar archive: %s", archive_error_string(a));
+		md_errk(MD_EK_INVALID, "not a tar archive: %s", archive_error_string(a));
 		goto out;
 	}
 	for (;;) {
@@ -6279,7 +6279,7 @@ static int md_load_fd(int fd, struct md_sb *report)
 		if (ar == ARCHIVE_EOF)
 			break;
 		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			md_err("not a valid image archive: %s", archive_error_string(a));
+			md_errk(MD_EK_INVALID, "not a valid image archive: %s", archive_error_string(a));
 			goto out;
 		}
 		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
@@ -6294,7 +6294,7 @@ static int md_load_fd(int fd, struct md_sb *report)
 	else if (ix)
 		r = md_load_oci(&L, ix);
 	else
-		r = md_err("not a docker-archive or OCI image layout: no manifest.json or index.json in the archive");
+		r = md_errk(MD_EK_INVALID, "not a docker-archive or OCI image layout: no manifest.json or index.json in the archive");
 	if (r == 0)
 		r = md_load_commit(&L, report);
 out:
@@ -20481,10 +20481,11 @@ static int md_net_remove(struct md_json *idx, const char *name)
 {
 	struct md_json *n = md_net_get(idx, name);
 	char by[65];
+	/* the default network, made or not yet, and host and none are Docker's pre-defined ones */
+	if (md_streq(name, "bridge") || md_streq(name, "host") || md_streq(name, "none") || (n && md_streq(n->key, "bridge")))
+		return md_errk(MD_EK_FORBIDDEN, "%s is a pre-defined network and cannot be removed", n ? n->key : name);
 	if (!n)
 		return md_errk(MD_EK_NOTFOUND, "network %s not found", name);
-	if (strcmp(n->key, "bridge") == 0)
-		return md_errk(MD_EK_FORBIDDEN, "bridge is a pre-defined network and cannot be removed");
 	if (md_net_in_use(idx, n->key, by))
 		return md_errk(MD_EK_FORBIDDEN, "error while removing network: network %s has active endpoints (container %.12s)", n->key, by);
 	int fd = md_nl_socket();
