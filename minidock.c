@@ -874,11 +874,14 @@ static int md_path_match(const char *pat, const char *name)
 
 /* ---- files ---- */
 
-static int md_write_all(int fd, const void *buf, size_t n)
+/* Write all of buf; sock: fd is a socket, sent with MSG_NOSIGNAL (a peer
+ * that died is EPIPE for the caller to report, not a SIGPIPE that ends the
+ * process with no word). */
+static int md_put_all(int fd, const void *buf, size_t n, int sock)
 {
 	const char *p = buf;
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -888,6 +891,11 @@ static int md_write_all(int fd, const void *buf, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static int md_write_all(int fd, const void *buf, size_t n)
+{
+	return md_put_all(fd, buf, n, 0);
 }
 
 /* Read up to n bytes, retrying short reads; returns bytes read (< n at EOF). */
@@ -15598,11 +15606,12 @@ static int64_t md_parse_size(const char *s)
 
 /* ---- frames ---- */
 
+/* Frames go over unix sockets only (md_put_all's sock). */
 static int md_frame_send(int fd, char type, const void *p, size_t n)
 {
 	unsigned char h[5] = {(unsigned char)type, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
 	                      (unsigned char)(n >> 8), (unsigned char)n};
-	if (md_write_all(fd, h, 5) < 0 || (n && md_write_all(fd, p, n) < 0))
+	if (md_put_all(fd, h, 5, 1) < 0 || (n && md_put_all(fd, p, n, 1) < 0))
 		return -1;
 	return 0;
 }
@@ -17383,6 +17392,19 @@ static int md_mon_connect(const char *id, const char *hello)
 	return fd;
 }
 
+/* A monitor's 'F' frame, "CODE KIND message": the container could not
+ * start (or run); its error is recorded as the monitor had it. */
+static int md_mon_failure(const char *buf, int *code)
+{
+	char *e;
+	long kind = 0;
+	*code = atoi(buf);
+	const char *m = strchr(buf, ' ');
+	if (m && (kind = strtol(m + 1, &e, 10), e != m + 1 && *e == ' ' && kind >= 0 && kind <= MD_EK_FORBIDDEN))
+		m = e;
+	return md_errk((enum md_errkind)kind, "%s", m ? m + 1 : buf);
+}
+
 /* Start the monitor (detached from us) with fd as its first client. */
 static int md_mon_spawn(const char *id, const char *hello)
 {
@@ -17414,28 +17436,27 @@ static int md_mon_spawn(const char *id, const char *hello)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		char *argv[] = {"minidock", "--root", md_store.root, "--run-root", md_store.runroot, "__monitor", (char *)id, "3", NULL};
 		execv("/proc/self/exe", argv);
+		char why[256];
+		snprintf(why, sizeof why, "125 0 cannot start the container's monitor: exec /proc/self/exe: %s", strerror(errno));
+		md_frame_sends(3, 'F', why);
 		_exit(125);
 	}
 	close(sv[1]);
 	waitpid(p, NULL, 0);
 	if (md_frame_sends(sv[0], 'H', hello) < 0) {
+		/* the monitor died at once: its 'F' frame says why, if it could */
+		char type, buf[512];
+		size_t n;
+		int code;
+		if (md_frame_recv(sv[0], &type, buf, sizeof buf, &n) == 0 && type == 'F') {
+			md_mon_failure(buf, &code);
+		} else {
+			md_errno("talk to the monitor");
+		}
 		close(sv[0]);
-		return md_errno("talk to the monitor");
+		return -1;
 	}
 	return sv[0];
-}
-
-/* A monitor's 'F' frame, "CODE KIND message": the container could not
- * start (or run); its error is recorded as the monitor had it. */
-static int md_mon_failure(const char *buf, int *code)
-{
-	char *e;
-	long kind = 0;
-	*code = atoi(buf);
-	const char *m = strchr(buf, ' ');
-	if (m && (kind = strtol(m + 1, &e, 10), e != m + 1 && *e == ' ' && kind >= 0 && kind <= MD_EK_FORBIDDEN))
-		m = e;
-	return md_errk((enum md_errkind)kind, "%s", m ? m + 1 : buf);
 }
 
 /* Wait for the monitor's verdict: 'A' started, 'F' failed (exit code in *code). */

@@ -21,13 +21,17 @@
 #   MINIDOCK_MINIMAL    the minimal build (default: build/minimal/minidock)
 #   MD_TEST_STRICT=1    a skip counts as a failure (CI sets it)
 #   MD_TEST_TIMEOUT     default timeout per test in seconds (300); a line
-#                       `# timeout: N` right above a function overrides it
+#                       `# timeout: N` in the comment right above a
+#                       function overrides it
+#   MD_TEST_EMULATED    the binary runs under this emulator (qemu-user, set
+#                       by tests/boards/user.sh): tests whose comment has a
+#                       line `# native: WHY` are listed as NATIVE, not run
 #   MD_TEST_TIMEOUT_SCALE  integer factor for every timeout (slow boards)
 #   MD_TEST_LOGDIR      where the logs go (default: build/test-logs)
 #   MD_TEST_KEEP=1      keep each test's $T (mounts are still undone)
 #   MD_FIXTURES         image fixture cache (default /var/tmp/minidock-fixtures)
 #
-# Output: PASS/FAIL/SKIP lines (a FAIL is followed by the end of its log),
+# Output: PASS/FAIL/SKIP/NATIVE lines (a FAIL is followed by the end of its log),
 # then `N skipped` when there were skips, and last `N passed, N failed`.
 # Exit status 1 when anything failed.
 set -u -o pipefail
@@ -41,11 +45,12 @@ MINIDOCK_MINIMAL=$(realpath -m "${MINIDOCK_MINIMAL:-$REPO/build/minimal/minidock
 export MINIDOCK MINIDOCK_MINIMAL
 STRICT=${MD_TEST_STRICT:-0}
 DEFAULT_TIMEOUT=${MD_TEST_TIMEOUT:-300}
+EMULATED=${MD_TEST_EMULATED:-}
 SCALE=${MD_TEST_TIMEOUT_SCALE:-1}
 LOGDIR=$(realpath -m "${MD_TEST_LOGDIR:-$REPO/build/test-logs}")
 PATTERNS=("$@")
 
-npass=0 nfail=0 nskip=0
+npass=0 nfail=0 nskip=0 nnative=0
 CUR_PID='' CUR_T=''
 
 selected() {
@@ -193,14 +198,25 @@ list_tests() {   # FILE -> "LINE NAME" lines, in definition order
         awk -v f="$1" '$3 == f { print $2, $1 }' | sort -n
 }
 
-test_timeout() {   # FILE LINE -> seconds
-    local above=$(($2 - 1)) t=$DEFAULT_TIMEOUT l
-    if [ "$above" -ge 1 ]; then
-        l=$(sed -n "${above}p" "$1")
-        if [[ $l =~ ^[[:space:]]*#[[:space:]]*timeout:[[:space:]]*([0-9]+) ]]; then
-            t=${BASH_REMATCH[1]}
+# test_note FILE LINE KEY: the value of a `# KEY: VALUE` line in the
+# comment block right above the function at LINE (empty when none).
+test_note() {
+    local i=$(($2 - 1)) l
+    while [ "$i" -ge 1 ]; do
+        l=$(sed -n "${i}p" "$1")
+        [[ $l =~ ^[[:space:]]*# ]] || break
+        if [[ $l =~ ^[[:space:]]*#[[:space:]]*$3:[[:space:]]*(.*)$ ]]; then
+            echo "${BASH_REMATCH[1]}"
+            return 0
         fi
-    fi
+        i=$((i - 1))
+    done
+}
+
+test_timeout() {   # FILE LINE -> seconds
+    local t
+    t=$(test_note "$1" "$2" timeout)
+    [[ $t =~ ^([0-9]+) ]] && t=${BASH_REMATCH[1]} || t=$DEFAULT_TIMEOUT
     echo $((t * SCALE))
 }
 
@@ -281,6 +297,11 @@ for file in "$HERE"/integration/*.sh; do
     while read -r line fn; do
         name=$base:$fn
         selected "$name" || continue
+        if [ -n "$EMULATED" ] && native=$(test_note "$file" "$line" native) && [ -n "$native" ]; then
+            echo "NATIVE  $name (not run under $EMULATED: $native)"
+            nnative=$((nnative + 1))
+            continue
+        fi
         run_test "$file" "$fn" "$(test_timeout "$file" "$line")" "$name"
     done <<<"$tests"
 done
@@ -294,5 +315,6 @@ if [ "${#PATTERNS[@]}" = 0 ] || [ "$npass$nfail" != 00 ]; then
     fi
 fi
 [ "$nskip" -gt 0 ] && echo "$nskip skipped"
+[ "$nnative" -gt 0 ] && echo "$nnative not run under $EMULATED (native only)"
 echo "$npass passed, $nfail failed"
 [ "$nfail" = 0 ]

@@ -9,6 +9,12 @@
 # linux/amd64` to `load` so that a multi-platform index is read as on the
 # machine they were made for (a cross binary would otherwise look for its
 # own platform in them, as it should on the board).
+#
+# Tests marked `# native:` are not run under qemu (MD_TEST_EMULATED): those
+# that start containers (the monitor is the binary exec'd again, and this
+# machine has no binfmt_misc entry for a foreign one) and those that count
+# system calls with strace (it would trace qemu).  The VM test runs
+# containers on each board's kernel.
 set -euo pipefail
 # shellcheck source=tests/boards/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -37,4 +43,5 @@ exec $run "$dir/minidock" "\$@"
 WRAP
 chmod 755 "$dir/minidock-user"
 echo "# $BOARD: tests/run.sh 10-images 11-hostile 12-crash with MINIDOCK=$dir/minidock-user"
-MINIDOCK=$dir/minidock-user MD_TEST_LOGDIR=$dir/user-logs bash tests/run.sh 10-images 11-hostile 12-crash
+MINIDOCK=$dir/minidock-user MD_TEST_LOGDIR=$dir/user-logs MD_TEST_EMULATED=$run \
+	bash tests/run.sh 10-images 11-hostile 12-crash

@@ -172,6 +172,7 @@ _kill_at() {
 # A load killed at each of its renames and syncs: every step of staging and
 # of the commit (layers into layers/, the config blob, the index).
 # timeout: 400
+# native: counts system calls with strace, which would see the emulator's
 test_crash_load_at_each_step() {
     require_root
     require_cmd strace
@@ -195,6 +196,7 @@ test_crash_load_at_each_step() {
 # The sweep takes only what the dead writer left: a layer whose content
 # changed and an image whose config blob is gone are still reported, and
 # nothing of the killed load is.
+# native: counts system calls with strace, which would see the emulator's
 test_crash_sweep_keeps_real_damage() {
     require_root
     require_cmd strace
@@ -233,6 +235,7 @@ test_crash_sweep_keeps_real_damage() {
 # rm killed at each of its renames, syncs and deletions: the container is
 # there and whole, or gone, and system check passes as it is.
 # timeout: 300
+# native: counts system calls with strace, which would see the emulator's
 test_crash_rm_at_each_step() {
     ctr_setup
     require_cmd strace

@@ -448,6 +448,24 @@ test_run_bad_input() {
     assert_clean
 }
 
+# A monitor that cannot start (the binary is run again through
+# /proc/self/exe; here /proc is hidden, as in an initramfs that has not
+# mounted it yet) is one line naming the exec and its reason, exit 125, and
+# run --rm leaves nothing.  The build before issue 12 said "the monitor
+# went away", or died of SIGPIPE with no word at all.
+test_run_monitor_exec_fails() {
+    ctr_setup
+    bb_image
+    local rc=0 out
+    out=$(unshare -m sh -c 'mount -t tmpfs none /proc && exec "$0" run --rm --network none bb true' "$MINIDOCK" 2>&1) || rc=$?
+    assert_eq "$rc" 125 "exit status: $out"
+    assert_eq "$(wc -l <<<"$out")" 1 "lines: $out"
+    assert_contains "$out" "minidock: run: cannot start the container's monitor: exec /proc/self/exe: No such file or directory"
+    assert_eq "$(md_ok ps -aq | wc -l)" 0 "containers left"
+    md_ok system check >/dev/null
+    assert_clean
+}
+
 # A run root whose attach socket path would not fit in sun_path (108 bytes)
 # must still work (Docker's own paths are as long).
 test_run_long_run_root() {
