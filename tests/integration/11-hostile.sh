@@ -169,8 +169,7 @@ _bb_hostile() {
 # path: mounting through the link put procfs or the /dev tmpfs where it
 # pointed (outside the root: the runc CVE-2019-19921 class) and the
 # container ran with no /proc or with its devices in /etc.
-# native: starts containers; their monitor is this binary run again, which a foreign
-# architecture needs binfmt_misc for
+# native: starts containers (their monitor is this binary exec'd again)
 test_hostile_run_kernel_dirs() {
     ctr_setup
     mkdir "$T/outside"
@@ -197,8 +196,7 @@ test_hostile_run_kernel_dirs() {
 # A volume whose destination goes through a symlink of the image works as
 # in Docker: the link is followed inside the container's root, wherever it
 # points, so nothing lands outside.
-# native: starts containers; their monitor is this binary run again, which a foreign
-# architecture needs binfmt_misc for
+# native: starts containers (their monitor is this binary exec'd again)
 test_hostile_run_volume_through_symlink() {
     ctr_setup
     mkdir "$T/outside" "$T/src"
@@ -221,8 +219,7 @@ test_hostile_run_volume_through_symlink() {
 # the symlink then mounted the new volume outside the root, where the
 # container never sees it; now the mount goes onto the directory that was
 # checked (and copied from), or the run is refused.
-# native: starts containers; their monitor is this binary run again, which a foreign
-# architecture needs binfmt_misc for
+# native: starts containers (their monitor is this binary exec'd again)
 test_hostile_run_volume_swapped() {
     ctr_setup
     bb_image
