@@ -310,11 +310,15 @@ static struct md_error md_error; /* the last error recorded */
 static char **md_main_argv;     /* for re-executing ourselves */
 static const char *md_cmdname = "minidock"; /* for messages */
 
+/* Formatted aside first: the arguments may be the old message itself
+ * ("...: %s", md_errmsg) to keep what a failed step said. */
 static void md_err_vset(enum md_errkind kind, int errnum, const char *fmt, va_list ap)
 {
+	char msg[sizeof md_error.msg];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	memcpy(md_error.msg, msg, sizeof msg);
 	md_error.kind = kind;
 	md_error.errnum = errnum;
-	vsnprintf(md_error.msg, sizeof md_error.msg, fmt, ap);
 }
 
 /* Record an error of a kind; returns -1 so callers can `return md_errk(...)`. */
@@ -13081,7 +13085,6 @@ static int md_ipam_release(struct md_json *idx, const char *cid)
 
 /* ---- the firewall: NAT, published ports, isolation ---- */
 
-/* Run a tool with optional stdin text; its stderr goes into md_errmsg. */
 /* Run a firewall tool with input on its stdin.  Its stderr (the first
  * KiB) is kept in md_tool_said: a caller may have to tell one of its
  * failures from another, and it has nothing but its words to tell them by. */
@@ -13090,6 +13093,7 @@ static char md_tool_said[1024];
 static int md_run_tool(char *const argv[], const char *input)
 {
 	int in[2] = {-1, -1}, err[2];
+	md_tool_said[0] = 0; /* nothing said by a tool that never ran */
 	if ((input && pipe2(in, O_CLOEXEC) < 0) || pipe2(err, O_CLOEXEC) < 0)
 		return md_errno("pipe");
 	fflush(NULL);

@@ -1433,6 +1433,10 @@ static void test_error_kinds(void)
 	md_err_wrap("remove %s", "v");
 	CHECK(md_error.kind == MD_EK_CONFLICT);
 	CHECK_STR(md_errmsg, "remove v: in use");
+	/* the old message as an argument of the new one */
+	md_err("nft: %s", "no table");
+	md_err("not available: %s", md_errmsg);
+	CHECK_STR(md_errmsg, "not available: nft: no table");
 	md_err_clear();
 	CHECK(md_error.kind == MD_EK_INTERNAL && !md_errmsg[0]);
 	/* Docker's statuses: errdefs' invalid parameter, not found, conflict, ... */
