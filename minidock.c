@@ -15703,18 +15703,25 @@ static int md_out(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* Print the recorded error as "minidock: CMD: message" (on stderr, or in an
- * API stream's stderr frames) and return code: the CLI's commands, and the
- * processes that stand in for them (the sealed __exec, an API exec). */
-static int md_fail(int code)
+/* Say "minidock: CMD: message" on stderr, or in an API stream's stderr
+ * frames, where it must not break the stream's framing. */
+static void md_say(const char *msg)
 {
-	if (md_out_mux) { /* an API stream: the error in its stderr frames */
-		char *l = md_asprintf("minidock: %s: %s\n", md_cmdname, md_errmsg);
+	if (md_out_mux) {
+		char *l = md_asprintf("minidock: %s: %s\n", md_cmdname, msg);
 		md_out(2, l, strlen(l));
 		free(l);
-		return code;
+		return;
 	}
-	fprintf(stderr, "minidock: %s: %s\n", md_cmdname, md_errmsg);
+	fprintf(stderr, "minidock: %s: %s\n", md_cmdname, msg);
+}
+
+/* Print the recorded error (md_say) and return code: the CLI's commands,
+ * and the processes that stand in for them (the sealed __exec, an API
+ * exec, an API attach). */
+static int md_fail(int code)
+{
+	md_say(md_errmsg);
 	return code;
 }
 
@@ -17401,11 +17408,13 @@ static int md_mon_connect(const char *id, const char *hello)
 static int md_mon_failure(const char *buf, int *code)
 {
 	char *e;
-	long kind = 0;
+	long kind = MD_EK_INTERNAL, k;
 	*code = atoi(buf);
 	const char *m = strchr(buf, ' ');
-	if (m && (kind = strtol(m + 1, &e, 10), e != m + 1 && *e == ' ' && kind >= 0 && kind <= MD_EK_FORBIDDEN))
+	if (m && (k = strtol(m + 1, &e, 10), e != m + 1 && *e == ' ' && k >= 0 && k <= MD_EK_FORBIDDEN)) {
+		kind = k;
 		m = e;
+	}
 	return md_errk((enum md_errkind)kind, "%s", m ? m + 1 : buf);
 }
 
@@ -17476,7 +17485,7 @@ static int md_mon_await_start(int fd, int *code)
 		if (type == 'A')
 			return 0;
 		if (type == 'N') {
-			fprintf(stderr, "minidock: %s: %s\n", md_cmdname, buf);
+			md_say(buf);
 			continue;
 		}
 		if (type == 'F')
@@ -18613,14 +18622,14 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 			else if (type == 'E')
 				md_out(2, buf, n);
 			else if (type == 'N')
-				fprintf(stderr, "minidock: %s: %s\n", md_cmdname, buf);
+				md_say(buf);
 			else if (type == 'X') {
 				code = atoi(buf);
 				break;
 			} else if (type == 'F') {
 				md_mon_failure(buf, &code);
 				md_tty_restore();
-				fprintf(stderr, "minidock: %s: %s\n", md_cmdname, md_errmsg);
+				md_fail(0);
 				break;
 			}
 		}

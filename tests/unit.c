@@ -1437,6 +1437,13 @@ static void test_error_kinds(void)
 	md_err("nft: %s", "no table");
 	md_err("not available: %s", md_errmsg);
 	CHECK_STR(md_errmsg, "not available: nft: no table");
+	/* the monitor's failure frame, "CODE KIND message", kind checked */
+	int code = 0;
+	CHECK(md_mon_failure("127 1 exec: \"x\": not found", &code) == -1 && code == 127);
+	CHECK(md_error.kind == MD_EK_INVALID);
+	CHECK_STR(md_errmsg, "exec: \"x\": not found");
+	CHECK(md_mon_failure("125 99 odd", &code) == -1 && code == 125 && md_error.kind == MD_EK_INTERNAL);
+	CHECK(md_mon_failure("125 7x odd", &code) == -1 && md_error.kind == MD_EK_INTERNAL);
 	md_err_clear();
 	CHECK(md_error.kind == MD_EK_INTERNAL && !md_errmsg[0]);
 	/* Docker's statuses: errdefs' invalid parameter, not found, conflict, ... */

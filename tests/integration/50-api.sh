@@ -225,6 +225,66 @@ test_api_error_statuses_from_kinds() {
     assert_eq "$(_st /containers/k1/json)" 404 "inspect after rm"
 }
 
+# A container that fails to start, attached without a terminal: the error
+# reaches the attached client inside the multiplexed stream's stderr
+# frames (it was written raw onto the connection, which broke the framing
+# for Docker's clients).
+test_api_attach_sees_start_failure_framed() {
+    _api_setup
+    bb_image
+    _serve
+    local id out
+    id=$(md_ok create --network none bb no-such-command)
+    cat >"$T/attach.py" <<'PYEOF'
+import socket, sys
+path, cid = sys.argv[1], sys.argv[2]
+def conn():
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    s.connect(path)
+    return s
+a = conn()
+a.sendall(("POST /containers/%s/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\n"
+           "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" % cid).encode())
+buf = b""
+while b"\r\n\r\n" not in buf:
+    d = a.recv(4096)
+    if not d:
+        sys.exit("attach: closed before its answer")
+    buf += d
+head, data = buf.split(b"\r\n\r\n", 1)
+print("attach", head.split(b"\r\n")[0].decode())
+s = conn()
+s.sendall(("POST /containers/%s/start HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n"
+           "Connection: close\r\n\r\n" % cid).encode())
+r = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    r += d
+print("start", r.split(b"\r\n")[0].decode())
+while True:
+    d = a.recv(65536)
+    if not d:
+        break
+    data += d
+i, out = 0, {1: b"", 2: b""}
+while i < len(data):
+    if len(data) - i < 8 or data[i] not in (1, 2) or data[i + 1:i + 4] != b"\0\0\0":
+        sys.exit("not a stream frame at byte %d: %r" % (i, data[i:i + 60]))
+    n = int.from_bytes(data[i + 4:i + 8], "big")
+    out[data[i]] += data[i + 8:i + 8 + n]
+    i += 8 + n
+print("stderr", out[2].decode(errors="replace").strip())
+PYEOF
+    out=$(python3 "$T/attach.py" "$T/docker.sock" "$id" 2>&1) || fail "attach client: $out"
+    assert_contains "$out" "attach HTTP/1.1 101"
+    assert_contains "$out" "start HTTP/1.1 400"
+    assert_match "$out" 'stderr minidock: [a-z]+: exec: "no-such-command": executable file not found'
+    md_ok rm "$id" >/dev/null
+}
+
 test_api_version_and_info() {
     _api_setup
     bb_image
