@@ -18713,26 +18713,27 @@ static int md_ctr_wait(const char *id, enum md_wait_cond cond, int hangup, long 
 			*code = ec; /* already stopped (or never started) */
 		if (*code >= 0 && cond != MD_WAIT_REMOVED)
 			break;
-		if (alive && *code < 0) {
-			int fd = md_mon_connect(id, "wait");
+		int fd = alive && *code < 0 ? md_mon_connect(id, "wait") : -1;
+		if (fd >= 0) {
 			char type, buf[256];
 			size_t n;
 			/* a waiter that hangs up ends the wait */
 			struct pollfd pf[2] = {{fd, POLLIN, 0}, {hangup, 0, 0}};
-			while (fd >= 0 && poll(pf, 2, -1) >= 0 && !pf[1].revents &&
+			while (poll(pf, 2, -1) >= 0 && !pf[1].revents &&
 			       (!pf[0].revents || md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0))
 				if (pf[0].revents && type == 'X') {
 					*code = atoll(buf);
 					break;
 				}
-			if (fd >= 0)
-				close(fd);
+			close(fd);
 			if (pf[1].revents)
 				return -2;
 			md_err_clear();
 			continue;
 		}
-		/* not started yet (or being removed): look again shortly */
+		md_err_clear();
+		/* not started yet, being removed, or its monitor not listening
+		 * (yet, or any more): look again shortly */
 		struct pollfd pf = {hangup, POLLRDHUP, 0};
 		if (poll(&pf, 1, 50) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR)))
 			return -2;
@@ -20659,21 +20660,22 @@ static int md_network_connect(const char *netname, const char *ctr, const char *
 			goto out;
 		snprintf(plugged, sizeof plugged, "%s", tmp.hostif);
 		if (md_net_configure_in(pid, &nif, 1) < 0)
-			goto out;
+			goto unplug;
 	}
 	/* the lease, then the config; should one fail, nothing stays connected */
-	if (md_net_save(idx, before, &c) < 0) {
-		if (plugged[0]) {
-			int fd = md_nl_socket();
-			if (fd >= 0) {
-				md_link_del(fd, plugged);
-				close(fd);
-			}
-		}
-		goto out;
-	}
+	if (md_net_save(idx, before, &c) < 0)
+		goto unplug;
 	rc = md_fw_sync(idx);
 	md_net_hosts_peers(idx, id);
+	goto out;
+unplug: /* nothing stays connected that the store does not record */
+	if (plugged[0]) {
+		int fd = md_nl_socket();
+		if (fd >= 0) {
+			md_link_del(fd, plugged);
+			close(fd);
+		}
+	}
 out:
 	md_json_free(before);
 	md_json_free(idx);
@@ -23732,11 +23734,17 @@ static int md_cmd_cp(struct md_args *a)
 	/* the tar stream, and the child's error message: of the two sides only
 	 * one may print, the one that failed first */
 	int pfd[2], efd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(efd, O_CLOEXEC) < 0)
+	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(efd, O_CLOEXEC) < 0) {
+		md_errno("pipe");
 		return md_fail(1);
+	}
 	int contents = md_endswith(to_ctr ? hpath : cpath, "/.");
 	fflush(NULL);
 	pid_t p = fork();
+	if (p < 0) {
+		md_errno("fork");
+		return md_fail(1);
+	}
 	if (p == 0) {
 		/* the container side: inside its filesystem, paths cannot escape */
 		close(efd[0]);
@@ -27109,6 +27117,13 @@ static int md_cmd_serve(struct md_args *a)
 	} else {
 		path = md_asprintf("%s/docker.sock", md_store.runroot);
 	}
+	/* before the socket and the run root's group are touched: a failure
+	 * here leaves nothing to undo */
+	md_api_streams = mmap(NULL, MD_API_SLOTS * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (md_api_streams == MAP_FAILED) {
+		md_errno("shared memory for the stream budget");
+		return md_fail(1);
+	}
 	int lfd = -1, own = 0;
 	struct stat saved = {0};
 	gid_t gid = 0;
@@ -27161,13 +27176,6 @@ static int md_cmd_serve(struct md_args *a)
 			if (chown(path, 0, gid) < 0) { /* reported below by access failures */ }
 			md_api_sock_reach(path, gid, grp, &saved);
 		}
-	}
-	md_api_streams = mmap(NULL, MD_API_SLOTS * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (md_api_streams == MAP_FAILED) {
-		if (own)
-			unlink(path);
-		md_errno("shared memory for the stream budget");
-		return md_fail(1);
 	}
 	sigset_t ss;
 	sigemptyset(&ss);

@@ -355,6 +355,24 @@ test_wait() {
     assert_clean
 }
 
+# A waiter whose container's monitor is alive but not listening (its
+# socket gone, as for a moment while a monitor starts or ends) looks
+# again every 50 ms, not in a busy loop, and still gets the exit code.
+test_wait_monitor_not_listening() {
+    ctr_setup
+    bb_image
+    local id cpu
+    id=$(md_ok run -d --network none bb sh -c 'sleep 3; exit 4')
+    rm "$MINIDOCK_RUNROOT/containers/$id/attach.sock"
+    /usr/bin/time -f '%U %S' -o "$T/time" "$MINIDOCK" wait "$id" >"$T/wait.out" 2>"$T/wait.err" ||
+        fail "wait failed: $(cat "$T/wait.err")"
+    assert_eq "$(cat "$T/wait.out")" 4
+    cpu=$(awk '{ print $1 + $2 }' "$T/time")
+    awk -v c="$cpu" 'BEGIN { exit !(c < 1.0) }' || fail "wait used ${cpu} s of CPU over 3 s"
+    md_ok rm "$id" >/dev/null
+    assert_clean
+}
+
 test_inspect_container() {
     ctr_setup
     bb_image
