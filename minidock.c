@@ -14401,6 +14401,17 @@ static int md_root_step(int fd, const char *comp, enum md_mk mk, int last)
 	return openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* The error of a mount point that cannot be opened (errno e kept). */
+static int md_root_fail(const char *what, int e)
+{
+	if (e == ELOOP)
+		md_err("mount point %s: its path changed during container setup (a symbolic link appeared)", what);
+	else
+		md_err("mount point %s: %s", what, strerror(e));
+	errno = e;
+	return -1;
+}
+
 /*
  * Open `rel` below the root directory rootfd as an O_PATH descriptor,
  * following no symlink in any component.  rel comes from md_secure_join
@@ -14414,22 +14425,36 @@ static int md_root_open(int rootfd, const char *rel, enum md_mk mk, const char *
 {
 	while (*rel == '/')
 		rel++;
+	int fd = -1, e = 0;
+	const char *walk = rel; /* what the walk below opens, from fd */
 #ifdef SYS_openat2
 	if (!md_no_openat2) {
 		struct { uint64_t flags, mode, resolve; } how = {
 			O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-		int fd = (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
+		fd = (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
 		if (fd >= 0)
 			return fd;
-		if (errno == ENOSYS || errno == EPERM || errno == E2BIG)
+		const char *last = strrchr(rel, '/');
+		char parent[PATH_MAX];
+		if (errno == ENOSYS || errno == EPERM || errno == E2BIG) {
 			md_no_openat2 = 1;
+		} else if (mk == MD_MK_NONE && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) {
+			return md_root_fail(what, errno); /* the walk would end the same */
+		} else if (errno == ENOENT && last && last[1] && (size_t)(last - rel) < sizeof parent) {
+			/* a mount point to make is mostly the last component alone:
+			 * the walk makes it from its parent, if that is there */
+			memcpy(parent, rel, (size_t)(last - rel));
+			parent[last - rel] = 0;
+			fd = (int)syscall(SYS_openat2, rootfd, parent, &how, sizeof how);
+			if (fd >= 0)
+				walk = last + 1;
+		}
 		/* otherwise the walk creates what is missing or names what is wrong */
 	}
 #endif
-	int fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC), e = 0;
-	if (fd < 0)
+	if (fd < 0 && (fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		e = errno;
-	for (const char *p = rel; fd >= 0 && *p;) {
+	for (const char *p = walk; fd >= 0 && *p;) {
 		size_t n = strcspn(p, "/");
 		char comp[NAME_MAX + 1];
 		if (n > NAME_MAX) {
@@ -14462,14 +14487,7 @@ static int md_root_open(int rootfd, const char *rel, enum md_mk mk, const char *
 			fd = -1;
 		}
 	}
-	if (fd >= 0)
-		return fd;
-	if (e == ELOOP)
-		md_err("mount point %s: its path changed during container setup (a symbolic link appeared)", what);
-	else
-		md_err("mount point %s: %s", what, strerror(e));
-	errno = e;
-	return -1;
+	return fd >= 0 ? fd : md_root_fail(what, e);
 }
 
 /* mount() onto what fd holds; `what` names it in errors. */
@@ -14772,6 +14790,18 @@ static int md_copy_tree(int sfd, int dfd)
 	return md_copy_walk(sfd, dfd, &(struct md_copy){.xattrs = 1});
 }
 
+/* The node `name` in the directory dfd (`what` in errors), as the host's
+ * `host`. */
+static int md_child_node(int dfd, const char *name, const char *what, const char *host, mode_t mode, dev_t rdev)
+{
+	unlinkat(dfd, name, 0);
+	/* no CAP_MKNOD (a user namespace): bind the host's node instead */
+	if (mknodat(dfd, name, mode, rdev) < 0)
+		return md_mount_in(dfd, name, MD_MK_FILE, what, host, NULL, MS_BIND, NULL, 0);
+	return 0;
+}
+
+/* A --device node at its path in the container, its directories made. */
 static int md_child_dev(int rootfd, const char *rootfs, const char *host, const char *ctr, mode_t mode, dev_t rdev)
 {
 	char p[PATH_MAX];
@@ -14784,11 +14814,7 @@ static int md_child_dev(int rootfd, const char *rootfs, const char *host, const 
 	int dfd = md_root_open(rootfd, rel, MD_MK_DIR, ctr);
 	if (dfd < 0)
 		return -1;
-	unlinkat(dfd, base, 0);
-	int r = 0;
-	/* no CAP_MKNOD (a user namespace): bind the host's node instead */
-	if (mknodat(dfd, base, mode, rdev) < 0)
-		r = md_mount_in(dfd, base, MD_MK_FILE, ctr, host, NULL, MS_BIND, NULL, 0);
+	int r = md_child_node(dfd, base, ctr, host, mode, rdev);
 	close(dfd);
 	return r;
 }
@@ -14802,7 +14828,7 @@ static int md_child_dev_fill(struct md_spec *sp, int rootfd, int dfd, const char
 	for (size_t i = 0; i < MD_ARRAY_LEN(devs); i++) {
 		char host[64];
 		snprintf(host, sizeof host, "/dev/%s", devs[i].name);
-		if (md_child_dev(rootfd, rootfs, host, host, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
+		if (md_child_node(dfd, devs[i].name, host, host, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
 			return -1;
 	}
 	if (md_mount_in(dfd, "pts", MD_MK_DIR, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
@@ -14840,7 +14866,7 @@ static int md_child_dev_fill(struct md_spec *sp, int rootfd, int dfd, const char
 			snprintf(host, sizeof host, "/dev/%s", de->d_name);
 			if (lstat(host, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
 			    fstatat(dfd, de->d_name, &cst, AT_SYMLINK_NOFOLLOW) < 0)
-				md_child_dev(rootfd, rootfs, host, host, st.st_mode, st.st_rdev);
+				md_child_node(dfd, de->d_name, host, host, st.st_mode, st.st_rdev);
 		}
 		if (d)
 			closedir(d);
