@@ -18125,8 +18125,9 @@ static struct md_json *md_create_record(const char *id, const char *imgid, struc
 	return cfg;
 }
 
-/* The container's directory, made complete in the session's tmp (upper,
- * work, state, config, hostname, hosts, resolv.conf) before it exists. */
+/* The container's directory, made in the session's tmp (upper, work,
+ * state, hostname, hosts, resolv.conf; the commit adds config.json) before
+ * it exists. */
 static int md_create_stage(const char *tmp, const struct md_json *cfg, struct md_json *hc)
 {
 	char *up = md_asprintf("%s/upper", tmp), *wk = md_asprintf("%s/work", tmp);
@@ -18135,15 +18136,12 @@ static int md_create_stage(const char *tmp, const struct md_json *cfg, struct md
 	free(wk);
 	if (mk)
 		return md_errno("create container directory");
-	char *sts = "{\"Status\":\"created\"}", *cfs = md_json_dump(cfg, 0);
-	char *sp1 = md_asprintf("%s/state.json", tmp), *sp2 = md_asprintf("%s/config.json", tmp);
-	int r = md_write_file_atomic(sp1, sts, strlen(sts), 0600) < 0 || md_write_file_atomic(sp2, cfs, strlen(cfs), 0600) < 0 ||
-	                md_write_hostfiles(tmp, md_json_get(cfg, "Config"), hc) < 0
+	/* config.json is written by the commit, once the name is known */
+	char *sts = "{\"Status\":\"created\"}", *sp = md_asprintf("%s/state.json", tmp);
+	int r = md_write_file_atomic(sp, sts, strlen(sts), 0600) < 0 || md_write_hostfiles(tmp, md_json_get(cfg, "Config"), hc) < 0
 	            ? -1
 	            : 0;
-	free(cfs);
-	free(sp1);
-	free(sp2);
+	free(sp);
 	return r;
 }
 
