@@ -7875,12 +7875,10 @@ static int md_conn_open(struct md_conn *c, const struct md_url *u, struct md_tls
 	br_sslio_flush(&c->io);
 	unsigned st = br_ssl_engine_current_state(&c->sc->eng);
 	if (st == BR_SSL_CLOSED) {
-		int e = br_ssl_engine_last_error(&c->sc->eng);
 		const char *why = md_tls_error(c);
 		md_conn_close(c);
 		errno = 0;
-		return md_err("TLS handshake with " MD_HOST_FMT ":%d failed: %s%s", MD_HOST_ARGS(u->host), u->port, why,
-		              e == BR_ERR_IO ? "" : "");
+		return md_err("TLS handshake with " MD_HOST_FMT ":%d failed: %s", MD_HOST_ARGS(u->host), u->port, why);
 	}
 	return 0;
 }
@@ -7896,7 +7894,7 @@ static int md_http_send(struct md_conn *c, const char *method, const struct md_u
 	else
 		md_sb_printf(&q, "%s %s HTTP/1.1\r\n", method, u->path);
 	int defport = u->port == (strcmp(u->scheme, "https") == 0 ? 443 : 80);
-	md_sb_printf(&q, "Host: %s%s%s", strchr(u->host, ':') ? "[" : "", u->host, strchr(u->host, ':') ? "]" : "");
+	md_sb_printf(&q, "Host: " MD_HOST_FMT, MD_HOST_ARGS(u->host));
 	if (!defport)
 		md_sb_printf(&q, ":%d", u->port);
 	md_sb_printf(&q, "\r\nUser-Agent: minidock/%s\r\n", MD_VERSION);
@@ -8759,7 +8757,6 @@ out:
 	return r;
 }
 
-/* Pull ref; prints progress unless quiet; id gets the image ID. */
 /* From an index (or an index of indexes, at most MD_OCI_MAX_NEST deep),
  * this machine's platform (md_want), attestations skipped: *man becomes
  * that image manifest, dg its digest. */
@@ -9207,7 +9204,6 @@ static ssize_t md_bufsrc_read(void *ctx, void *buf, size_t n)
 	return (ssize_t)k;
 }
 
-/* Push a tagged image: layers (gzip, made from the store), config, manifest. */
 /* Push one layer (chain, whose DiffID is diff): its gzip digest known from
  * an earlier push or found by a first pass, then uploaded unless the
  * registry has it (or mounted from the repository it went to before);
@@ -17538,7 +17534,7 @@ static int md_ctr_paused(struct md_ctr *c)
 	return r;
 }
 
-/* lk: the container lock when the caller holds it, else -1 (taken here) */
+/* held: the container lock when the caller holds it, else -1 (taken here) */
 static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
 {
 	const char *s = md_ctr_status_raw(c);
@@ -18279,7 +18275,7 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 
 /* ---- start, stop, kill, pause, remove, rename ---- */
 
-/* Resolve a container name; prints the error when it fails. */
+/* Resolve a container name (records the error when none is found). */
 static int md_ctr_find(const char *name, char id[65])
 {
 	struct md_json *idx = md_index_read();
