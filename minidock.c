@@ -13445,14 +13445,12 @@ static int md_fw_sync(struct md_json *idx)
 {
 	const char *be = md_fw_backend();
 	struct md_json *nets = md_index_section(idx, "networks");
-	if (strcmp(be, "missing") == 0 || strcmp(be, "none") == 0) {
-		/* no rules: bridges work between host and containers, nothing is
-		 * NATed and ip_forward is left as it is; published ports cannot be */
-		struct md_published *pubs;
-		size_t np = md_fw_ports(idx, &pubs);
-		free(pubs);
-		return np ? md_fw_can_publish() : 0;
-	}
+	/* no rules: bridges work between host and containers, nothing is
+	 * NATed and ip_forward is left as it is; a container's published ports
+	 * are refused when it starts (md_net_prepare), not here, where they
+	 * would fail whatever else changes the networks */
+	if (strcmp(be, "missing") == 0 || strcmp(be, "none") == 0)
+		return 0;
 	if (!nets->child)
 		return 0;
 	/* turned on here and the rules then fail: turned off again below */

@@ -928,6 +928,24 @@ test_firewall_auto_without_tools_publish() {
     _net_clean
 }
 
+# A container that published a port while the firewall was on keeps
+# running when the firewall is then turned off; others still start (its
+# ports were refused only to it, at its own start, not to every change of
+# the networks).
+test_firewall_off_with_a_publisher_running() {
+    _net_setup
+    bb_image
+    md_ok run -d --name pub -p 8080:80 bb sleep 60 >/dev/null
+    assert_eq "$(MINIDOCK_FIREWALL=none md_ok run --rm bb echo other)" other
+    # its own next start is where its ports are refused
+    md_ok stop -t 0 pub >/dev/null
+    MINIDOCK_FIREWALL=none md_fail any start pub
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "(MINIDOCK_FIREWALL=none): published ports need nftables or iptables"
+    md_ok rm -f pub >/dev/null
+    _net_clean
+}
+
 # ip_forward cannot be set (/proc/sys read-only, as in a container or on a
 # locked-down board): a clear error naming it.  The read-only /proc/sys is
 # a bind mount in a private mount namespace of this test.
