@@ -15222,41 +15222,35 @@ static int md_find_exec(const char *cmd, char **envp, char *out, size_t n)
 	return -1;
 }
 
-/* Nothing from lo up survives the exec that follows, but keep1 and keep2
- * stay open until then: every descriptor is marked close-on-exec in one
- * call (close_range, Linux 5.11+; it spares a thousand close calls per
- * start), or, on older kernels, closed one by one. */
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-static void md_close_on_exec_from(int lo, int keep1, int keep2)
-{
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, lo, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
-		return;
-#endif
-	for (int fd = lo; fd < 1024; fd++)
-		if (fd != keep1 && fd != keep2)
-			close(fd);
-}
+/* Descriptors from lo up are closed; or, with cloexec, gone by the exec
+ * that follows, keep1 and keep2 usable until then (marked close-on-exec,
+ * or closed but for those two).  One close_range call on Linux 5.11+;
+ * before, /proc/self/fd says which to close (a loop when /proc is not
+ * there). */
+static int md_no_close_range; /* the kernel has none (before 5.11) */
 
-static void md_close_fds_from(int lo)
+static void md_close_from(int lo, int cloexec, int keep1, int keep2)
 {
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, lo, ~0u, 0) == 0)
+	if (!md_no_close_range && syscall(SYS_close_range, lo, ~0u, cloexec ? CLOSE_RANGE_CLOEXEC : 0) == 0)
 		return;
+	md_no_close_range = 1;
 #endif
 	DIR *d = opendir("/proc/self/fd");
 	if (!d) {
 		for (int fd = lo; fd < 4096; fd++)
-			close(fd);
+			if (fd != keep1 && fd != keep2)
+				close(fd);
 		return;
 	}
 	int dfd = dirfd(d);
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		int fd = atoi(de->d_name);
-		if (fd >= lo && fd != dfd)
+		if (fd >= lo && fd != dfd && fd != keep1 && fd != keep2)
 			close(fd);
 	}
 	closedir(d);
@@ -15487,7 +15481,7 @@ static MD_NORETURN void md_child_exec(struct md_spec *sp, char *exe)
 {
 	/* fds 0-2 stay; sync (and the memfd) are close-on-exec, so the monitor
 	 * sees EOF on success; nothing else of the host's may leak in */
-	md_close_on_exec_from(3, sp->sync, sp->memfd);
+	md_close_from(3, 1, sp->sync, sp->memfd);
 	/* credentials changed: the parent-death signal must be set again */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (sp->init) {
@@ -17463,7 +17457,7 @@ static int md_mon_spawn(const char *id, const char *hello)
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(nul, 2);
-		md_close_fds_from(4);
+		md_close_from(4, 0, -1, -1);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -19142,7 +19136,7 @@ static MD_NORETURN void md_exec_command(struct md_spec *sp)
 	}
 	if (md_child_privs(sp, &crd) < 0)
 		md_child_fail(sp, 126);
-	md_close_on_exec_from(3, sp->sync, -1);
+	md_close_from(3, 1, sp->sync, -1);
 	execve(exe, sp->argv, sp->envp);
 	int err = errno;
 	md_err("exec: \"%s\": %s", sp->argv[0], strerror(err));
@@ -26509,7 +26503,7 @@ static int md_api_exec_start(struct md_api_ctx *x)
 		if (!det)
 			setenv("MINIDOCK_API_STREAM", tty ? "raw" : "mux", 1);
 		setenv("MINIDOCK_TTY_SIZE_FILE", szp, 1);
-		md_close_fds_from(3);
+		md_close_from(3, 0, -1, -1);
 		int code, r = md_exec(&e, &code);
 		fflush(NULL);
 		_exit(r < 0 ? md_fail(code) : r);

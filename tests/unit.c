@@ -1332,6 +1332,39 @@ static int t_open_dir(const char *p)
 	return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* md_close_from in a child: fds from b up closed, or with cloexec gone by
+ * the exec (marked close-on-exec, or closed but for the one kept); with
+ * close_range and, as on kernels before 5.11, without. */
+static int t_close_from_child(int no_range, int cloexec)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY), c = open("/dev/null", O_RDONLY);
+		int hi = fcntl(a, F_DUPFD, 200);
+		md_no_close_range = no_range;
+		md_close_from(b, cloexec, cloexec ? c : -1, -1);
+		int ok = fcntl(a, F_GETFD) == 0 && (cloexec ? fcntl(c, F_GETFD) >= 0 : fcntl(c, F_GETFD) < 0);
+		if (cloexec && !no_range) /* marked, not closed */
+			ok = ok && fcntl(b, F_GETFD) == FD_CLOEXEC && fcntl(hi, F_GETFD) == FD_CLOEXEC &&
+			     fcntl(c, F_GETFD) == FD_CLOEXEC;
+		else
+			ok = ok && fcntl(b, F_GETFD) < 0 && fcntl(hi, F_GETFD) < 0;
+		_exit(ok ? 0 : 1);
+	}
+	int st = 0;
+	return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void test_close_from(void)
+{
+	t_begin("runtime: descriptors closed or marked close-on-exec from a number up, with and without close_range");
+	CHECK(t_close_from_child(0, 0));
+	CHECK(t_close_from_child(0, 1));
+	CHECK(t_close_from_child(1, 0));
+	CHECK(t_close_from_child(1, 1));
+	t_end();
+}
+
 static void test_copy_walk(void)
 {
 	t_begin("files: one tree walker copies, applies layers and shifts owners");
@@ -1537,6 +1570,7 @@ int main(void)
 	test_secure_join();
 	test_root_open();
 	test_copy_walk();
+	test_close_from();
 	test_error_kinds();
 	test_run_flags();
 	test_frames_logs();
