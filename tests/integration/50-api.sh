@@ -145,12 +145,20 @@ dk_fail() {
     fi
 }
 
-# _req [CURL-OPTIONS] PATH: curl on the test's socket; prints "STATUS BODY".
+# _req [--within SECS] [CURL-OPTIONS] PATH: curl on the test's socket
+# ($API_SOCK, default $T/docker.sock); prints "STATUS BODY".  The request
+# has 20 s and a curl error fails; with --within it has SECS and a curl
+# error is none of _req's ("000" when no answer came).
 _req() {
-    local args=("$@") path
+    local max=20 tolerant=false args path
+    if [ "$1" = --within ]; then
+        max=$2 tolerant=true
+        shift 2
+    fi
+    args=("$@")
     path=${args[-1]}
     unset 'args[-1]'
-    curl -s --max-time 20 --unix-socket "${API_SOCK:-$T/docker.sock}" -w '\n%{http_code}' "${args[@]}" "http://d$path" |
+    { curl -s --max-time "$max" --unix-socket "${API_SOCK:-$T/docker.sock}" -w '\n%{http_code}' "${args[@]}" "http://d$path" || $tolerant; } |
         awk '{ l[NR] = $0 } END { printf "%s", l[NR]; for (i = 1; i < NR; i++) printf " %s", l[i]; print "" }'
 }
 
@@ -1005,16 +1013,6 @@ PYEOF
 # gets a response head with status 200 on each.
 _head_200() { [ "$("$PY" "$T/farm.py" "$API_SOCK" hold "${2:-1}" 0 "$1")" = "held ${2:-1} 200" ]; }
 
-# _curl_code [CURL-OPTIONS] PATH: "STATUS BODY" of a request on $API_SOCK
-# within 5 s ("000" when none came).
-_curl_code() {
-    local args=("$@") path
-    path=${args[-1]}
-    unset 'args[-1]'
-    { curl -s --max-time 5 --unix-socket "$API_SOCK" -w '\n%{http_code}' "${args[@]}" "http://d$path" || true; } |
-        awk '{ l[NR] = $0 } END { printf "%s", l[NR]; for (i = 1; i < NR; i++) printf " %s", l[i]; print "" }'
-}
-
 # Slowloris: more clients than the old limit of 64 connections, each sending
 # one header byte every 2 s (the old 30 s stall timeout restarted at each
 # byte, and the listener stopped accepting at 64).  Now a head must be whole
@@ -1040,7 +1038,7 @@ test_api_hostile_slowloris_heads() {
     # while they trickle, /_ping from root answers at once, five times
     for i in 1 2 3 4 5; do
         t0=$(date +%s%N)
-        assert_eq "$(_curl_code /_ping)" "200 OK" "ping $i while 74 clients trickle their heads"
+        assert_eq "$(_req --within 5 /_ping)" "200 OK" "ping $i while 74 clients trickle their heads"
         t1=$(date +%s%N)
         [ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "ping $i took $(((t1 - t0) / 1000000)) ms"
         sleep 0.5
@@ -1065,7 +1063,7 @@ test_api_hostile_slowloris_heads() {
         [ "$st" = - ] || continue
         awk -v w="$when" 'BEGIN { exit !(w >= 9 && w <= 15) }' || fail "a trickling client of uid 65534 closed after ${when} s"
     done <"$T/user.out"
-    assert_eq "$(_curl_code /_ping)" "200 OK"
+    assert_eq "$(_req --within 5 /_ping)" "200 OK"
     _serve_stop
 }
 
@@ -1088,7 +1086,7 @@ test_api_per_uid_connection_cap() {
     # another uid of the group, and root, are served meanwhile
     assert_eq "$(setpriv --reuid=65533 --regid=65533 --groups="$GID" curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping)" \
         OK "uid 65533 while uid 65534 holds its 16"
-    assert_eq "$(_curl_code /_ping)" "200 OK" "root while uid 65534 holds its 16"
+    assert_eq "$(_req --within 5 /_ping)" "200 OK" "root while uid 65534 holds its 16"
     # when they go, uid 65534 is served again
     kill "$hpid"
     wait "$hpid" 2>/dev/null || true
@@ -1131,13 +1129,13 @@ test_api_streams_have_their_own_budget() {
     API_BG="$API_BG $ipid"
     wait_until 5 "32 idle connections" grep -q '^held 32' "$T/idle.out"
     API_SOCK=$T/docker.sock
-    assert_eq "$(_curl_code /_ping)" "200 OK" "ping with 32 streams and 32 idle connections"
-    assert_match "$(_curl_code /containers/json)" '^200 \[' "a list with 32 streams and 32 idle connections"
-    assert_match "$(_curl_code "/containers/$id/logs?stdout=1")" '^200' "logs without follow are not a stream"
+    assert_eq "$(_req --within 5 /_ping)" "200 OK" "ping with 32 streams and 32 idle connections"
+    assert_match "$(_req --within 5 /containers/json)" '^200 \[' "a list with 32 streams and 32 idle connections"
+    assert_match "$(_req --within 5 "/containers/$id/logs?stdout=1")" '^200' "logs without follow are not a stream"
     # one stream more: 503, naming the budget
-    assert_match "$(_curl_code -X POST "/containers/$id/wait")" '^503 \{"message":"too many streams: minidock serve holds at most 32 '
-    assert_match "$(_curl_code "/containers/$id/logs?follow=1&stdout=1")" '^503 \{"message":"too many streams'
-    assert_match "$(_curl_code -X POST "/containers/$id/attach?stream=1&stdout=1")" '^503 \{"message":"too many streams'
+    assert_match "$(_req --within 5 -X POST "/containers/$id/wait")" '^503 \{"message":"too many streams: minidock serve holds at most 32 '
+    assert_match "$(_req --within 5 "/containers/$id/logs?follow=1&stdout=1")" '^503 \{"message":"too many streams'
+    assert_match "$(_req --within 5 -X POST "/containers/$id/attach?stream=1&stdout=1")" '^503 \{"message":"too many streams'
     # the waits end: their slots are free again
     kill "$wpid"
     wait "$wpid" 2>/dev/null || true
