@@ -90,11 +90,17 @@ _ns_links_clean() { [ -z "$(_ns_links)" ]; }
 _ping() { [ "$(curl -s --max-time 3 --unix-socket "$1" http://d/_ping)" = OK ]; }
 
 # _serve [SERVE-OPTIONS]: start `minidock serve -H unix://$API_SOCK`
-# (default $T/docker.sock) in the background and wait until it answers;
-# sets SERVE_PID.  Its stderr goes to $T/serve.log.
+# (default $T/docker.sock; API_SOCK=default: no -H, so serve's own default,
+# RUN-ROOT/docker.sock) in the background and wait until it answers; sets
+# SERVE_PID.  Its stderr goes to $T/serve.log.
 _serve() {
-    local sock=${API_SOCK:-$T/docker.sock}
-    "$MINIDOCK" serve -H "unix://$sock" "$@" >>"$T/serve.log" 2>&1 &
+    local sock=${API_SOCK:-$T/docker.sock} h=()
+    if [ "$sock" = default ]; then
+        sock=$MINIDOCK_RUNROOT/docker.sock
+    else
+        h=(-H "unix://$sock")
+    fi
+    "$MINIDOCK" serve "${h[@]}" "$@" >>"$T/serve.log" 2>&1 &
     SERVE_PID=$!
     API_BG="$API_BG $SERVE_PID"
     wait_until 10 "minidock serve answering on $sock" _ping "$sock"
@@ -1193,11 +1199,7 @@ test_api_socket_permissions() {
     md_fail 125 serve -H tcp://127.0.0.1:2375
     assert_one_line_error
     # the default socket: RUN-ROOT/docker.sock
-    unset API_SOCK
-    "$MINIDOCK" serve >>"$T/serve.log" 2>&1 &
-    SERVE_PID=$!
-    API_BG="$API_BG $SERVE_PID"
-    wait_until 10 "minidock serve on $MINIDOCK_RUNROOT/docker.sock" _ping "$MINIDOCK_RUNROOT/docker.sock"
+    API_SOCK=default _serve
     API_SOCK=$MINIDOCK_RUNROOT/docker.sock _serve_stop
 }
 
@@ -1216,10 +1218,7 @@ test_api_group_reaches_default_socket() {
     echo secret >"$rr/containers/x/state"
     # $T stands for /run (0755 or 0711)
     chmod 0711 "$T"
-    "$MINIDOCK" serve -G "$GRP" >>"$T/serve.log" 2>&1 &
-    SERVE_PID=$!
-    API_BG="$API_BG $SERVE_PID"
-    wait_until 10 "minidock serve on $sock" _ping "$sock"
+    API_SOCK=default _serve -G "$GRP"
     assert_eq "$(_as_member curl -s --max-time 5 --unix-socket "$sock" http://d/_ping)" OK "a member of $GRP on the default socket"
     assert_not_contains "$(cat "$T/serve.log")" warning
     assert_eq "$(stat -c '%a %U %G' "$sock")" "660 root $GRP" "the socket"
@@ -1248,10 +1247,7 @@ test_api_group_reaches_default_socket() {
     # with $T 0700 again the group cannot reach the socket, and serve says so
     chmod 0700 "$T"
     : >"$T/serve.log"
-    "$MINIDOCK" serve -G "$GRP" >>"$T/serve.log" 2>&1 &
-    SERVE_PID=$!
-    API_BG="$API_BG $SERVE_PID"
-    wait_until 10 "minidock serve on $sock" _ping "$sock"
+    API_SOCK=default _serve -G "$GRP"
     assert_contains "$(cat "$T/serve.log")" "warning: members of group $GRP cannot reach $sock: $T is mode 0700"
     API_SOCK=$sock _serve_stop
 }
