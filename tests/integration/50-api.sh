@@ -1019,13 +1019,10 @@ PYEOF
 # gets a response head with status 200 on each.
 _head_200() { [ "$("$PY" "$T/farm.py" "$API_SOCK" hold "${2:-1}" 0 "$1")" = "held ${2:-1} 200" ]; }
 
-# Slowloris: more clients than the old limit of 64 connections, each sending
-# one header byte every 2 s (the old 30 s stall timeout restarted at each
-# byte, and the listener stopped accepting at 64).  Now a head must be whole
-# 10 s after its first byte, a uid but root holds at most 16 connections
-# and the others get 503 at once, so /_ping from root answers meanwhile.
-# timeout: 120
-test_api_hostile_slowloris_heads() {
+# _api_group_setup: _api_setup, a group (_api_group), farm.py (_api_farm)
+# and a server with -G $GRP on API_SOCK=$T/pub/docker.sock, which uid 65534
+# can reach.
+_api_group_setup() {
     _api_setup
     require_cmd setpriv
     _api_group
@@ -1033,6 +1030,16 @@ test_api_hostile_slowloris_heads() {
     mkdir -m 0755 "$T/pub"
     API_SOCK=$T/pub/docker.sock
     _serve -G "$GRP"
+}
+
+# Slowloris: more clients than the old limit of 64 connections, each sending
+# one header byte every 2 s (the old 30 s stall timeout restarted at each
+# byte, and the listener stopped accepting at 64).  Now a head must be whole
+# 10 s after its first byte, a uid but root holds at most 16 connections
+# and the others get 503 at once, so /_ping from root answers meanwhile.
+# timeout: 120
+test_api_hostile_slowloris_heads() {
+    _api_group_setup
     _as_member "$PY" "$T/farm.py" "$API_SOCK" trickle 70 20 >"$T/user.out" 2>&1 &
     local upid=$! rpid i t0 t1 st when
     API_BG="$API_BG $upid"
@@ -1076,13 +1083,7 @@ test_api_hostile_slowloris_heads() {
 # Each uid but root holds at most 16 connections at once: its 17th gets 503
 # naming the limit, and another uid, and root, are still served.
 test_api_per_uid_connection_cap() {
-    _api_setup
-    require_cmd setpriv
-    _api_group
-    _api_farm
-    mkdir -m 0755 "$T/pub"
-    API_SOCK=$T/pub/docker.sock
-    _serve -G "$GRP"
+    _api_group_setup
     _as_member "$PY" "$T/farm.py" "$API_SOCK" hold 16 30 >"$T/hold.out" 2>&1 &
     local hpid=$!
     API_BG="$API_BG $hpid"
