@@ -295,10 +295,9 @@ _fill_leaving() {
 # timeout: 200
 test_full_disk_rm() {
     ctr_setup
-    fixtures
     _small_fs
     local n rc
-    md_ok import "$FIX/busybox-rootfs.tar" bb >/dev/null
+    bb_image
     id=$(md_ok create --network none --name victim bb true)
     md_ok create --network none --name other bb true >/dev/null
     for n in $(seq 0 32); do
@@ -346,10 +345,9 @@ _store_state() {
 # timeout: 200
 test_full_disk_import() {
     require_root
-    fixtures
     _small_fs
     local n rc before at_index=0
-    md_ok import "$FIX/busybox-rootfs.tar" bb >/dev/null
+    bb_image
     mkdir "$T/tiny"
     echo hello >"$T/tiny/hello"
     tar -C "$T/tiny" -cf "$T/tiny.tar" .
