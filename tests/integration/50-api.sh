@@ -214,29 +214,28 @@ test_api_error_statuses_from_kinds() {
     bb_image
     _serve
     local r
-    _st() { r=$(_req "$@"); echo "${r%% *}"; }
     r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"nosuch:1","Cmd":["true"]}' /containers/create)
     assert_eq "${r%% *}" 404 "create, no such image"
     assert_contains "$r" '"message":"No such image: nosuch:1"'
-    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["sleep","60"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1')" 201 "create"
-    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1')" 409 "create, the name in use"
-    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"Memory":4096}}' /containers/create)" 400 "create, memory under the minimum"
-    assert_eq "$(_st -X POST /containers/k1/kill)" 409 "kill of a container that is not running"
-    assert_eq "$(_st -X POST /containers/k1/start)" 204 "start"
-    assert_eq "$(_st -X POST '/containers/k1/kill?signal=NOSUCH')" 400 "kill, a bad signal"
-    assert_eq "$(_st -X DELETE /containers/k1)" 409 "rm of a running container"
-    assert_eq "$(_st -X POST /containers/k1/pause)" 204 "pause"
-    assert_eq "$(_st -X POST /containers/k1/pause)" 409 "pause twice"
-    assert_eq "$(_st -X POST /containers/k1/unpause)" 204 "unpause"
-    assert_eq "$(_st -X DELETE /images/bb)" 409 "rmi of an image a container uses"
-    assert_eq "$(_st '/containers/json?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D')" 400 "an unknown filter"
-    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Name":"bad name!"}' /networks/create)" 400 "a bad network name"
-    assert_eq "$(_st -X DELETE /networks/bridge)" 403 "rm of the default network"
-    assert_eq "$(_st -X DELETE /networks/nosuch)" 404 "rm of no network"
-    assert_eq "$(_st -X DELETE /volumes/nosuch)" 404 "rm of no volume"
-    assert_eq "$(_st -X POST --data-binary 'not a tar' /images/load)" 400 "load of garbage"
-    assert_eq "$(_st -X DELETE '/containers/k1?force=1')" 204 "rm -f"
-    assert_eq "$(_st /containers/k1/json)" 404 "inspect after rm"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["sleep","60"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1' | cut -d' ' -f1)" 201 "create"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1' | cut -d' ' -f1)" 409 "create, the name in use"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"Memory":4096}}' /containers/create | cut -d' ' -f1)" 400 "create, memory under the minimum"
+    assert_eq "$(_req -X POST /containers/k1/kill | cut -d' ' -f1)" 409 "kill of a container that is not running"
+    assert_eq "$(_req -X POST /containers/k1/start | cut -d' ' -f1)" 204 "start"
+    assert_eq "$(_req -X POST '/containers/k1/kill?signal=NOSUCH' | cut -d' ' -f1)" 400 "kill, a bad signal"
+    assert_eq "$(_req -X DELETE /containers/k1 | cut -d' ' -f1)" 409 "rm of a running container"
+    assert_eq "$(_req -X POST /containers/k1/pause | cut -d' ' -f1)" 204 "pause"
+    assert_eq "$(_req -X POST /containers/k1/pause | cut -d' ' -f1)" 409 "pause twice"
+    assert_eq "$(_req -X POST /containers/k1/unpause | cut -d' ' -f1)" 204 "unpause"
+    assert_eq "$(_req -X DELETE /images/bb | cut -d' ' -f1)" 409 "rmi of an image a container uses"
+    assert_eq "$(_req '/containers/json?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D' | cut -d' ' -f1)" 400 "an unknown filter"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"bad name!"}' /networks/create | cut -d' ' -f1)" 400 "a bad network name"
+    assert_eq "$(_req -X DELETE /networks/bridge | cut -d' ' -f1)" 403 "rm of the default network"
+    assert_eq "$(_req -X DELETE /networks/nosuch | cut -d' ' -f1)" 404 "rm of no network"
+    assert_eq "$(_req -X DELETE /volumes/nosuch | cut -d' ' -f1)" 404 "rm of no volume"
+    assert_eq "$(_req -X POST --data-binary 'not a tar' /images/load | cut -d' ' -f1)" 400 "load of garbage"
+    assert_eq "$(_req -X DELETE '/containers/k1?force=1' | cut -d' ' -f1)" 204 "rm -f"
+    assert_eq "$(_req /containers/k1/json | cut -d' ' -f1)" 404 "inspect after rm"
 }
 
 test_api_version_and_info() {
