@@ -576,27 +576,28 @@ rt_setup() {
     RT_TOOLS=${order# }
 }
 
+# plan_line TOOL: TOOL's line of a runtimes.c plan (name, cgroup mode, argv).
+plan_line() {
+    case $1 in
+    minidock) printf 'minidock\thost'
+        printf '\t%s' "${MDR[@]}" run --rm --network none bench/small:latest /bin/true ;;
+    minidock_b) printf 'minidock_b\thost'
+        printf '\t%s' "${MDB[@]}" run --rm --network none bench/small:latest /bin/true ;;
+    crun) printf 'crun\tnocg2'   # crun refuses this hybrid cgroup host: see above
+        printf '\t%s' crun --root "$RT/crun-state" run --bundle "$RT/crun" "$RT_ID-crun" ;;
+    runc) printf 'runc\thost'
+        printf '\t%s' runc --root "$RT/runc-state" run --bundle "$RT/runc" "$RT_ID-runc" ;;
+    podman) printf 'podman\thost'
+        printf '\t%s' "${PODMAN[@]}" "${PODMAN_RUN[@]}" --rm localhost/small:latest /bin/true ;;
+    esac
+    printf '\n'
+}
+
 # bench_run: `/bin/true` starts of each tool in RT_TOOLS, timed by runtimes.c
 # (1 warm-up + RUN_N rounds, the tools alternately, RUN_GAP ms apart)
 bench_run() {
     local plan=$RT/plan t r us
-    {
-        for t in $RT_TOOLS; do
-            case $t in
-            minidock) printf 'minidock\thost'
-                printf '\t%s' "${MDR[@]}" run --rm --network none bench/small:latest /bin/true ;;
-            minidock_b) printf 'minidock_b\thost'
-                printf '\t%s' "${MDB[@]}" run --rm --network none bench/small:latest /bin/true ;;
-            crun) printf 'crun\tnocg2'   # crun refuses this hybrid cgroup host: see above
-                printf '\t%s' crun --root "$RT/crun-state" run --bundle "$RT/crun" "$RT_ID-crun" ;;
-            runc) printf 'runc\thost'
-                printf '\t%s' runc --root "$RT/runc-state" run --bundle "$RT/runc" "$RT_ID-runc" ;;
-            podman) printf 'podman\thost'
-                printf '\t%s' "${PODMAN[@]}" "${PODMAN_RUN[@]}" --rm localhost/small:latest /bin/true ;;
-            esac
-            printf '\n'
-        done
-    } >"$plan"
+    for t in $RT_TOOLS; do plan_line "$t"; done >"$plan"
     log "run: 1 warm-up + $RUN_N rounds of: $RT_TOOLS ($RUN_GAP ms apart)"
     "$W/bin/runtimes" -s "$RT" -g "$RUN_GAP" "$RUN_N" "$plan" >"$RT/times.tsv" 2>>"$W/cmd.log" ||
         { tail -n 20 "$W/cmd.log" >&2; die "the container start benchmark failed (see $W/cmd.log)"; }
@@ -615,11 +616,7 @@ bench_run() {
     done
     [ -n "${MDB[*]:-}" ] || return 0
     # ./minidock against BENCH_MINIDOCK_B alone, alternately
-    printf 'minidock\thost' >"$RT/plan-b"
-    printf '\t%s' "${MDR[@]}" run --rm --network none bench/small:latest /bin/true >>"$RT/plan-b"
-    printf '\nminidock_b\thost' >>"$RT/plan-b"
-    printf '\t%s' "${MDB[@]}" run --rm --network none bench/small:latest /bin/true >>"$RT/plan-b"
-    printf '\n' >>"$RT/plan-b"
+    { plan_line minidock; plan_line minidock_b; } >"$RT/plan-b"
     log "run: 1 warm-up + $RUN_N rounds of: minidock minidock_b ($RUN_GAP ms apart)"
     "$W/bin/runtimes" -s "$RT" -g "$RUN_GAP" "$RUN_N" "$RT/plan-b" >"$RT/times-b.tsv" 2>>"$W/cmd.log" ||
         { tail -n 20 "$W/cmd.log" >&2; die "the start benchmark of BENCH_MINIDOCK_B failed (see $W/cmd.log)"; }

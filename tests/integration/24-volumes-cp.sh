@@ -390,4 +390,3 @@ test_many_layers_long_store_path() {
     assert_match "$(md_stderr)" "needs 4[0-9]{3} bytes of options, more than a page \(4096\): a shorter store path"
     assert_clean
 }
-

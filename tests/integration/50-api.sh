@@ -90,11 +90,17 @@ _ns_links_clean() { [ -z "$(_ns_links)" ]; }
 _ping() { [ "$(curl -s --max-time 3 --unix-socket "$1" http://d/_ping)" = OK ]; }
 
 # _serve [SERVE-OPTIONS]: start `minidock serve -H unix://$API_SOCK`
-# (default $T/docker.sock) in the background and wait until it answers;
-# sets SERVE_PID.  Its stderr goes to $T/serve.log.
+# (default $T/docker.sock; API_SOCK=default: no -H, so serve's own default,
+# RUN-ROOT/docker.sock) in the background and wait until it answers; sets
+# SERVE_PID.  Its stderr goes to $T/serve.log.
 _serve() {
-    local sock=${API_SOCK:-$T/docker.sock}
-    "$MINIDOCK" serve -H "unix://$sock" "$@" >>"$T/serve.log" 2>&1 &
+    local sock=${API_SOCK:-$T/docker.sock} h=()
+    if [ "$sock" = default ]; then
+        sock=$MINIDOCK_RUNROOT/docker.sock
+    else
+        h=(-H "unix://$sock")
+    fi
+    "$MINIDOCK" serve "${h[@]}" "$@" >>"$T/serve.log" 2>&1 &
     SERVE_PID=$!
     API_BG="$API_BG $SERVE_PID"
     wait_until 10 "minidock serve answering on $sock" _ping "$sock"
@@ -145,12 +151,20 @@ dk_fail() {
     fi
 }
 
-# _req [CURL-OPTIONS] PATH: curl on the test's socket; prints "STATUS BODY".
+# _req [--within SECS] [CURL-OPTIONS] PATH: curl on the test's socket
+# ($API_SOCK, default $T/docker.sock); prints "STATUS BODY".  The request
+# has 20 s and a curl error fails; with --within it has SECS and a curl
+# error is none of _req's ("000" when no answer came).
 _req() {
-    local args=("$@") path
+    local max=20 tolerant=false args path
+    if [ "$1" = --within ]; then
+        max=$2 tolerant=true
+        shift 2
+    fi
+    args=("$@")
     path=${args[-1]}
     unset 'args[-1]'
-    curl -s --max-time 20 --unix-socket "${API_SOCK:-$T/docker.sock}" -w '\n%{http_code}' "${args[@]}" "http://d$path" |
+    { curl -s --max-time "$max" --unix-socket "${API_SOCK:-$T/docker.sock}" -w '\n%{http_code}' "${args[@]}" "http://d$path" || $tolerant; } |
         awk '{ l[NR] = $0 } END { printf "%s", l[NR]; for (i = 1; i < NR; i++) printf " %s", l[i]; print "" }'
 }
 
@@ -200,29 +214,28 @@ test_api_error_statuses_from_kinds() {
     bb_image
     _serve
     local r
-    _st() { r=$(_req "$@"); echo "${r%% *}"; }
     r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"nosuch:1","Cmd":["true"]}' /containers/create)
     assert_eq "${r%% *}" 404 "create, no such image"
     assert_contains "$r" '"message":"No such image: nosuch:1"'
-    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["sleep","60"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1')" 201 "create"
-    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1')" 409 "create, the name in use"
-    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"Memory":4096}}' /containers/create)" 400 "create, memory under the minimum"
-    assert_eq "$(_st -X POST /containers/k1/kill)" 409 "kill of a container that is not running"
-    assert_eq "$(_st -X POST /containers/k1/start)" 204 "start"
-    assert_eq "$(_st -X POST '/containers/k1/kill?signal=NOSUCH')" 400 "kill, a bad signal"
-    assert_eq "$(_st -X DELETE /containers/k1)" 409 "rm of a running container"
-    assert_eq "$(_st -X POST /containers/k1/pause)" 204 "pause"
-    assert_eq "$(_st -X POST /containers/k1/pause)" 409 "pause twice"
-    assert_eq "$(_st -X POST /containers/k1/unpause)" 204 "unpause"
-    assert_eq "$(_st -X DELETE /images/bb)" 409 "rmi of an image a container uses"
-    assert_eq "$(_st '/containers/json?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D')" 400 "an unknown filter"
-    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Name":"bad name!"}' /networks/create)" 400 "a bad network name"
-    assert_eq "$(_st -X DELETE /networks/bridge)" 403 "rm of the default network"
-    assert_eq "$(_st -X DELETE /networks/nosuch)" 404 "rm of no network"
-    assert_eq "$(_st -X DELETE /volumes/nosuch)" 404 "rm of no volume"
-    assert_eq "$(_st -X POST --data-binary 'not a tar' /images/load)" 400 "load of garbage"
-    assert_eq "$(_st -X DELETE '/containers/k1?force=1')" 204 "rm -f"
-    assert_eq "$(_st /containers/k1/json)" 404 "inspect after rm"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["sleep","60"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1' | cut -d' ' -f1)" 201 "create"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1' | cut -d' ' -f1)" 409 "create, the name in use"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"Memory":4096}}' /containers/create | cut -d' ' -f1)" 400 "create, memory under the minimum"
+    assert_eq "$(_req -X POST /containers/k1/kill | cut -d' ' -f1)" 409 "kill of a container that is not running"
+    assert_eq "$(_req -X POST /containers/k1/start | cut -d' ' -f1)" 204 "start"
+    assert_eq "$(_req -X POST '/containers/k1/kill?signal=NOSUCH' | cut -d' ' -f1)" 400 "kill, a bad signal"
+    assert_eq "$(_req -X DELETE /containers/k1 | cut -d' ' -f1)" 409 "rm of a running container"
+    assert_eq "$(_req -X POST /containers/k1/pause | cut -d' ' -f1)" 204 "pause"
+    assert_eq "$(_req -X POST /containers/k1/pause | cut -d' ' -f1)" 409 "pause twice"
+    assert_eq "$(_req -X POST /containers/k1/unpause | cut -d' ' -f1)" 204 "unpause"
+    assert_eq "$(_req -X DELETE /images/bb | cut -d' ' -f1)" 409 "rmi of an image a container uses"
+    assert_eq "$(_req '/containers/json?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D' | cut -d' ' -f1)" 400 "an unknown filter"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"bad name!"}' /networks/create | cut -d' ' -f1)" 400 "a bad network name"
+    assert_eq "$(_req -X DELETE /networks/bridge | cut -d' ' -f1)" 403 "rm of the default network"
+    assert_eq "$(_req -X DELETE /networks/nosuch | cut -d' ' -f1)" 404 "rm of no network"
+    assert_eq "$(_req -X DELETE /volumes/nosuch | cut -d' ' -f1)" 404 "rm of no volume"
+    assert_eq "$(_req -X POST --data-binary 'not a tar' /images/load | cut -d' ' -f1)" 400 "load of garbage"
+    assert_eq "$(_req -X DELETE '/containers/k1?force=1' | cut -d' ' -f1)" 204 "rm -f"
+    assert_eq "$(_req /containers/k1/json | cut -d' ' -f1)" 404 "inspect after rm"
 }
 
 # A container that fails to start, attached without a terminal: the error
@@ -1065,14 +1078,17 @@ PYEOF
 # gets a response head with status 200 on each.
 _head_200() { [ "$("$PY" "$T/farm.py" "$API_SOCK" hold "${2:-1}" 0 "$1")" = "held ${2:-1} 200" ]; }
 
-# _curl_code [CURL-OPTIONS] PATH: "STATUS BODY" of a request on $API_SOCK
-# within 5 s ("000" when none came).
-_curl_code() {
-    local args=("$@") path
-    path=${args[-1]}
-    unset 'args[-1]'
-    { curl -s --max-time 5 --unix-socket "$API_SOCK" -w '\n%{http_code}' "${args[@]}" "http://d$path" || true; } |
-        awk '{ l[NR] = $0 } END { printf "%s", l[NR]; for (i = 1; i < NR; i++) printf " %s", l[i]; print "" }'
+# _api_group_setup: _api_setup, a group (_api_group), farm.py (_api_farm)
+# and a server with -G $GRP on API_SOCK=$T/pub/docker.sock, which uid 65534
+# can reach.
+_api_group_setup() {
+    _api_setup
+    require_cmd setpriv
+    _api_group
+    _api_farm
+    mkdir -m 0755 "$T/pub"
+    API_SOCK=$T/pub/docker.sock
+    _serve -G "$GRP"
 }
 
 # Slowloris: more clients than the old limit of 64 connections, each sending
@@ -1082,13 +1098,7 @@ _curl_code() {
 # and the others get 503 at once, so /_ping from root answers meanwhile.
 # timeout: 120
 test_api_hostile_slowloris_heads() {
-    _api_setup
-    require_cmd setpriv
-    _api_group
-    _api_farm
-    mkdir -m 0755 "$T/pub"
-    API_SOCK=$T/pub/docker.sock
-    _serve -G "$GRP"
+    _api_group_setup
     _as_member "$PY" "$T/farm.py" "$API_SOCK" trickle 70 20 >"$T/user.out" 2>&1 &
     local upid=$! rpid i t0 t1 st when
     API_BG="$API_BG $upid"
@@ -1100,7 +1110,7 @@ test_api_hostile_slowloris_heads() {
     # while they trickle, /_ping from root answers at once, five times
     for i in 1 2 3 4 5; do
         t0=$(date +%s%N)
-        assert_eq "$(_curl_code /_ping)" "200 OK" "ping $i while 74 clients trickle their heads"
+        assert_eq "$(_req --within 5 /_ping)" "200 OK" "ping $i while 74 clients trickle their heads"
         t1=$(date +%s%N)
         [ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "ping $i took $(((t1 - t0) / 1000000)) ms"
         sleep 0.5
@@ -1125,20 +1135,14 @@ test_api_hostile_slowloris_heads() {
         [ "$st" = - ] || continue
         awk -v w="$when" 'BEGIN { exit !(w >= 9 && w <= 15) }' || fail "a trickling client of uid 65534 closed after ${when} s"
     done <"$T/user.out"
-    assert_eq "$(_curl_code /_ping)" "200 OK"
+    assert_eq "$(_req --within 5 /_ping)" "200 OK"
     _serve_stop
 }
 
 # Each uid but root holds at most 16 connections at once: its 17th gets 503
 # naming the limit, and another uid, and root, are still served.
 test_api_per_uid_connection_cap() {
-    _api_setup
-    require_cmd setpriv
-    _api_group
-    _api_farm
-    mkdir -m 0755 "$T/pub"
-    API_SOCK=$T/pub/docker.sock
-    _serve -G "$GRP"
+    _api_group_setup
     _as_member "$PY" "$T/farm.py" "$API_SOCK" hold 16 30 >"$T/hold.out" 2>&1 &
     local hpid=$!
     API_BG="$API_BG $hpid"
@@ -1148,7 +1152,7 @@ test_api_per_uid_connection_cap() {
     # another uid of the group, and root, are served meanwhile
     assert_eq "$(setpriv --reuid=65533 --regid=65533 --groups="$GID" curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping)" \
         OK "uid 65533 while uid 65534 holds its 16"
-    assert_eq "$(_curl_code /_ping)" "200 OK" "root while uid 65534 holds its 16"
+    assert_eq "$(_req --within 5 /_ping)" "200 OK" "root while uid 65534 holds its 16"
     # when they go, uid 65534 is served again
     kill "$hpid"
     wait "$hpid" 2>/dev/null || true
@@ -1191,13 +1195,13 @@ test_api_streams_have_their_own_budget() {
     API_BG="$API_BG $ipid"
     wait_until 5 "32 idle connections" grep -q '^held 32' "$T/idle.out"
     API_SOCK=$T/docker.sock
-    assert_eq "$(_curl_code /_ping)" "200 OK" "ping with 32 streams and 32 idle connections"
-    assert_match "$(_curl_code /containers/json)" '^200 \[' "a list with 32 streams and 32 idle connections"
-    assert_match "$(_curl_code "/containers/$id/logs?stdout=1")" '^200' "logs without follow are not a stream"
+    assert_eq "$(_req --within 5 /_ping)" "200 OK" "ping with 32 streams and 32 idle connections"
+    assert_match "$(_req --within 5 /containers/json)" '^200 \[' "a list with 32 streams and 32 idle connections"
+    assert_match "$(_req --within 5 "/containers/$id/logs?stdout=1")" '^200' "logs without follow are not a stream"
     # one stream more: 503, naming the budget
-    assert_match "$(_curl_code -X POST "/containers/$id/wait")" '^503 \{"message":"too many streams: minidock serve holds at most 32 '
-    assert_match "$(_curl_code "/containers/$id/logs?follow=1&stdout=1")" '^503 \{"message":"too many streams'
-    assert_match "$(_curl_code -X POST "/containers/$id/attach?stream=1&stdout=1")" '^503 \{"message":"too many streams'
+    assert_match "$(_req --within 5 -X POST "/containers/$id/wait")" '^503 \{"message":"too many streams: minidock serve holds at most 32 '
+    assert_match "$(_req --within 5 "/containers/$id/logs?follow=1&stdout=1")" '^503 \{"message":"too many streams'
+    assert_match "$(_req --within 5 -X POST "/containers/$id/attach?stream=1&stdout=1")" '^503 \{"message":"too many streams'
     # the waits end: their slots are free again
     kill "$wpid"
     wait "$wpid" 2>/dev/null || true
@@ -1225,8 +1229,7 @@ test_api_socket_permissions() {
     assert_eq "$(stat -c '%a %U %G' "$API_SOCK")" "600 root root" "default socket mode and owner"
     # an unprivileged user cannot connect
     local rc=0
-    setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping \
-        >/dev/null 2>&1 || rc=$?
+    _as_other curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping >/dev/null 2>&1 || rc=$?
     [ "$rc" != 0 ] || fail "uid 65534 could use a 0600 root socket"
     # a second server on the same socket is refused, the first keeps serving
     md_fail any serve -H "unix://$API_SOCK"
@@ -1234,19 +1237,13 @@ test_api_socket_permissions() {
     assert_eq "$(API_SOCK=$API_SOCK _req /_ping)" "200 OK"
     _serve_stop
     # -G GROUP: mode 0660, group GROUP; a member may connect, others not
-    local grp gid
-    for grp in daemon adm staff users nogroup; do
-        gid=$(getent group "$grp" | cut -d: -f3) && [ -n "$gid" ] && [ "$gid" != 0 ] && break
-    done
-    [ -n "${gid:-}" ] || skip "no non-root group on this machine to test -G with"
-    _serve -G "$grp"
-    assert_eq "$(stat -c '%a %U %G' "$API_SOCK")" "660 root $grp" "socket mode and owner with -G $grp"
-    assert_eq "$(setpriv --reuid=65534 --regid=65534 --groups="$gid" curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping)" \
-        OK "a member of $grp"
+    _api_group
+    _serve -G "$GRP"
+    assert_eq "$(stat -c '%a %U %G' "$API_SOCK")" "660 root $GRP" "socket mode and owner with -G $GRP"
+    assert_eq "$(_as_member curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping)" OK "a member of $GRP"
     rc=0
-    setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping \
-        >/dev/null 2>&1 || rc=$?
-    [ "$rc" != 0 ] || fail "uid 65534 outside $grp could use the 0660 socket"
+    _as_other curl -s --max-time 5 --unix-socket "$API_SOCK" http://d/_ping >/dev/null 2>&1 || rc=$?
+    [ "$rc" != 0 ] || fail "uid 65534 outside $GRP could use the 0660 socket"
     _serve_stop
     # an unknown group: refused, no socket left
     md_fail 125 serve -H "unix://$API_SOCK" -G no-such-group-mdtest
@@ -1262,11 +1259,7 @@ test_api_socket_permissions() {
     md_fail 125 serve -H tcp://127.0.0.1:2375
     assert_one_line_error
     # the default socket: RUN-ROOT/docker.sock
-    unset API_SOCK
-    "$MINIDOCK" serve >>"$T/serve.log" 2>&1 &
-    SERVE_PID=$!
-    API_BG="$API_BG $SERVE_PID"
-    wait_until 10 "minidock serve on $MINIDOCK_RUNROOT/docker.sock" _ping "$MINIDOCK_RUNROOT/docker.sock"
+    API_SOCK=default _serve
     API_SOCK=$MINIDOCK_RUNROOT/docker.sock _serve_stop
 }
 
@@ -1285,10 +1278,7 @@ test_api_group_reaches_default_socket() {
     echo secret >"$rr/containers/x/state"
     # $T stands for /run (0755 or 0711)
     chmod 0711 "$T"
-    "$MINIDOCK" serve -G "$GRP" >>"$T/serve.log" 2>&1 &
-    SERVE_PID=$!
-    API_BG="$API_BG $SERVE_PID"
-    wait_until 10 "minidock serve on $sock" _ping "$sock"
+    API_SOCK=default _serve -G "$GRP"
     assert_eq "$(_as_member curl -s --max-time 5 --unix-socket "$sock" http://d/_ping)" OK "a member of $GRP on the default socket"
     assert_not_contains "$(cat "$T/serve.log")" warning
     assert_eq "$(stat -c '%a %U %G' "$sock")" "660 root $GRP" "the socket"
@@ -1317,10 +1307,7 @@ test_api_group_reaches_default_socket() {
     # with $T 0700 again the group cannot reach the socket, and serve says so
     chmod 0700 "$T"
     : >"$T/serve.log"
-    "$MINIDOCK" serve -G "$GRP" >>"$T/serve.log" 2>&1 &
-    SERVE_PID=$!
-    API_BG="$API_BG $SERVE_PID"
-    wait_until 10 "minidock serve on $sock" _ping "$sock"
+    API_SOCK=default _serve -G "$GRP"
     assert_contains "$(cat "$T/serve.log")" "warning: members of group $GRP cannot reach $sock: $T is mode 0700"
     API_SOCK=$sock _serve_stop
 }
