@@ -3657,6 +3657,22 @@ static int md_unpack_fail(struct md_unpack *u, const char *fmt, ...)
 	return md_errk(MD_EK_INVALID, "entry \"%.300s\": %s", u->entry, m);
 }
 
+/* As md_unpack_fail, for what the host failed to do (write, create, chown:
+ * a full disk, a read-only store): an internal error with errno and
+ * ": strerror(errno)" appended, so a pull keeps its partial download. */
+static int md_unpack_sysfail(struct md_unpack *u, const char *fmt, ...) MD_PRINTF(2, 3);
+static int md_unpack_sysfail(struct md_unpack *u, const char *fmt, ...)
+{
+	int e = errno;
+	char m[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	errno = e;
+	return md_errno("entry \"%.300s\": %s", u->entry, m);
+}
+
 /*
  * Open the directory `dir` (a clean relative path) below the layer root,
  * one component at a time without following symlinks.  With create,
@@ -3787,7 +3803,7 @@ static int md_unpack_xattrs(struct md_unpack *u, struct archive_entry *e, int fd
 		if (r < 0) {
 			if (fd < 0 && (errno == EPERM || errno == ENOTSUP) && md_startswith(name, "user."))
 				continue; /* user.* xattrs cannot be set on symlinks */
-			return md_unpack_fail(u, "cannot set xattr %s: %s", name, strerror(errno));
+			return md_unpack_sysfail(u, "cannot set xattr %s", name);
 		}
 	}
 	return 0;
@@ -3799,7 +3815,7 @@ static int md_unpack_owner(struct md_unpack *u, int fd, int dfd, const char *nam
 	gid_t gid = u->force_owner ? 0 : (gid_t)archive_entry_gid(e);
 	int r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && !(errno == EPERM && geteuid() != 0))
-		return md_unpack_fail(u, "cannot set owner %u:%u: %s", (unsigned)uid, (unsigned)gid, strerror(errno));
+		return md_unpack_sysfail(u, "cannot set owner %u:%u", (unsigned)uid, (unsigned)gid);
 	return 0;
 }
 
@@ -3820,7 +3836,7 @@ static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd,
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return md_unpack_fail(u, "cannot create: %s", strerror(errno));
+		return md_unpack_sysfail(u, "cannot create");
 	uint64_t size = (uint64_t)archive_entry_size(e);
 	uint64_t start = (uint64_t)archive_filter_bytes(u->a, 0);
 	if (size)
@@ -3836,6 +3852,8 @@ static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd,
 			break;
 		if (r != ARCHIVE_OK) {
 			close(fd);
+			if (md_errmsg[0]) /* the source failed: its error, with its kind */
+				return md_err_wrap("entry \"%.300s\"", u->entry);
 			return md_unpack_fail(u, "%s", archive_error_string(u->a) ? archive_error_string(u->a) : "read error");
 		}
 		if ((uint64_t)off != written) {
@@ -3845,7 +3863,8 @@ static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd,
 		if (md_write_all(fd, buf, n) < 0) {
 			int er = errno;
 			close(fd);
-			return md_unpack_fail(u, "write: %s", strerror(er));
+			errno = er;
+			return md_unpack_sysfail(u, "write");
 		}
 		written += n;
 	}
@@ -3860,7 +3879,7 @@ static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd,
 	md_err_clear();
 	if (md_unpack_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
 	    md_unpack_xattrs(u, e, fd, NULL) < 0 || futimens(fd, ts) < 0)
-		r = md_errmsg[0] ? -1 : md_unpack_fail(u, "%s", strerror(errno));
+		r = md_errmsg[0] ? -1 : md_errno("entry \"%.300s\"", u->entry);
 	close(fd);
 	return r;
 }
@@ -3881,16 +3900,16 @@ static int md_unpack_dir(struct md_unpack *u, struct archive_entry *e, int dfd, 
 		if (keep < 0)
 			return -1;
 		if (!keep && mkdirat(dfd, name, 0700) < 0)
-			return md_unpack_fail(u, "mkdir: %s", strerror(errno));
+			return md_unpack_sysfail(u, "mkdir");
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return md_unpack_fail(u, "open: %s", strerror(errno));
+		return md_unpack_sysfail(u, "open");
 	md_err_clear();
 	int r = 0;
 	if (md_unpack_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
 	    md_unpack_xattrs(u, e, fd, NULL) < 0)
-		r = md_errmsg[0] ? -1 : md_unpack_fail(u, "%s", strerror(errno));
+		r = md_errmsg[0] ? -1 : md_errno("entry \"%.300s\"", u->entry);
 	close(fd);
 	if (r < 0)
 		return -1;
@@ -3955,7 +3974,7 @@ static int md_unpack_whiteout(struct md_unpack *u, struct archive_entry *e, int 
 {
 	if (strcmp(base, ".wh..wh..opq") == 0) {
 		if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-			return md_unpack_fail(u, "cannot mark directory opaque: %s", strerror(errno));
+			return md_unpack_sysfail(u, "cannot mark directory opaque");
 		return 0;
 	}
 	if (md_startswith(base, ".wh..wh."))
@@ -3970,7 +3989,7 @@ static int md_unpack_whiteout(struct md_unpack *u, struct archive_entry *e, int 
 	if (u->cfd < 0 && (dfd = md_unpack_parent(u, path, 1, &base)) < 0)
 		return -1;
 	if (mknodat(dfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
-		return md_unpack_fail(u, "cannot create whiteout: %s", strerror(errno));
+		return md_unpack_sysfail(u, "cannot create whiteout");
 	if (md_unpack_owner(u, -1, dfd, victim, e) < 0)
 		return -1;
 	return 0;
@@ -4011,7 +4030,7 @@ static int md_unpack_hardlink(struct md_unpack *u, int dfd, const char *path, co
 	if (r >= 0 && u->cfd < 0)
 		r = (dfd = md_unpack_parent(u, path, 1, &base)) < 0 ? -1 : 0;
 	if (r >= 0 && linkat(tfd, tbase, dfd, base, 0) < 0)
-		r = md_unpack_fail(u, "cannot link to \"%.300s\": %s", hl, strerror(errno));
+		r = md_unpack_sysfail(u, "cannot link to \"%.300s\"", hl);
 	close(tfd);
 	return r < 0 ? -1 : 0;
 }
@@ -4024,7 +4043,7 @@ static int md_unpack_symlink(struct md_unpack *u, struct archive_entry *e, int d
 	if (!target || !*target)
 		return md_unpack_fail(u, "symlink without a target");
 	if (symlinkat(target, dfd, base) < 0)
-		return md_unpack_fail(u, "cannot create symlink: %s", strerror(errno));
+		return md_unpack_sysfail(u, "cannot create symlink");
 	if (md_unpack_owner(u, -1, dfd, base, e) < 0)
 		return -1;
 	if (archive_entry_xattr_count(e) > 0) {
@@ -4052,7 +4071,7 @@ static int md_unpack_node(struct md_unpack *u, struct archive_entry *e, int dfd,
 		return md_unpack_symlink(u, e, dfd, base, ts);
 	case AE_IFIFO: {
 		if (mknodat(dfd, base, S_IFIFO | (archive_entry_mode(e) & 07777), 0) < 0)
-			return md_unpack_fail(u, "cannot create fifo: %s", strerror(errno));
+			return md_unpack_sysfail(u, "cannot create fifo");
 		if (md_unpack_owner(u, -1, dfd, base, e) < 0)
 			return -1;
 		fchmodat(dfd, base, archive_entry_mode(e) & 07777, 0);
@@ -4063,7 +4082,7 @@ static int md_unpack_node(struct md_unpack *u, struct archive_entry *e, int dfd,
 		if (archive_entry_rdevmajor(e) == 0 && archive_entry_rdevminor(e) == 0) {
 			/* an overlayfs whiteout already in the layer */
 			if (mknodat(dfd, base, S_IFCHR | 0, makedev(0, 0)) < 0)
-				return md_unpack_fail(u, "cannot create whiteout: %s", strerror(errno));
+				return md_unpack_sysfail(u, "cannot create whiteout");
 			return md_unpack_owner(u, -1, dfd, base, e);
 		}
 		return md_unpack_fail(u, "device nodes are not allowed in layers (character device %u:%u)",

@@ -849,11 +849,112 @@ static void test_layer_hostile(void)
 			printf("#   case %zu: r=%d message \"%s\", want \"%s\"\n", i, r, md_errmsg, cases[i].msg);
 		CHECK(r < 0);
 		CHECK(strstr(md_errmsg, cases[i].msg) != NULL);
+		CHECK(md_error.kind == MD_EK_INVALID);
 		close(fd);
 		md_rm_rf(dir);
 		free(tarp);
 		free(ldir);
 	}
+	t_end();
+}
+
+/* A source that gives `left` bytes of fd, then fails as a full disk does
+ * while a pull saves its partial blob. */
+struct t_failsrc {
+	int fd;
+	size_t left;
+};
+
+static ssize_t t_failsrc_read(void *ctx, void *buf, size_t n)
+{
+	struct t_failsrc *f = ctx;
+	if (!f->left) {
+		errno = ENOSPC;
+		return md_errno("write partial blob");
+	}
+	ssize_t k = read(f->fd, buf, n < f->left ? n : f->left);
+	if (k > 0)
+		f->left -= (size_t)k;
+	return k;
+}
+
+/* What the host failed to do is internal (a pull keeps its partial blob);
+ * what the layer got wrong is invalid (a pull deletes it). */
+static void test_layer_host_failure(void)
+{
+	t_begin("layers: a full disk or a failing source is internal, a corrupt entry invalid");
+	char tmpl[] = "/tmp/md-unit-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char *tarp = md_asprintf("%s/in.tar", dir), *ldir = md_asprintf("%s/layer", dir);
+	char *big = malloc(256 << 10);
+	memset(big, 'x', (256 << 10) - 1);
+	big[(256 << 10) - 1] = 0;
+	struct t_entry es[] = {{"d", AE_IFDIR, NULL, NULL}, {"d/big", AE_IFREG, big, NULL}};
+	int fd = open(tarp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	char want[MD_DIGEST_LEN + 1];
+	t_make_tar(fd, es, 2, want, 0);
+	struct md_layer_info li;
+	/* the source fails in the middle of an entry: its own error and kind */
+	struct t_failsrc fs = {fd, 4096};
+	int r = md_layer_unpack((struct md_src){t_failsrc_read, &fs}, ldir, &li);
+	if (r == 0 || md_error.kind != MD_EK_INTERNAL || !strstr(md_errmsg, "write partial blob"))
+		printf("#   failing source: r=%d kind %d \"%s\"\n", r, (int)md_error.kind, md_errmsg);
+	CHECK(r < 0 && md_error.kind == MD_EK_INTERNAL && md_error.errnum == ENOSPC);
+	CHECK(strstr(md_errmsg, "entry \"d/big\": write partial blob: ") == md_errmsg);
+	md_rm_rf(ldir);
+	/* the same tar cut short inside the file: the layer is wrong */
+	struct stat st;
+	fstat(fd, &st);
+	char *cutp = md_asprintf("%s/cut.tar", dir);
+	int cfd = open(cutp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	char buf[8192];
+	CHECK(pread(fd, buf, sizeof buf, 0) == (ssize_t)sizeof buf && write(cfd, buf, sizeof buf) == (ssize_t)sizeof buf);
+	lseek(cfd, 0, SEEK_SET);
+	r = md_layer_unpack(md_src_fd(cfd), ldir, &li);
+	if (r == 0 || md_error.kind != MD_EK_INVALID)
+		printf("#   truncated tar: r=%d kind %d \"%s\"\n", r, (int)md_error.kind, md_errmsg);
+	CHECK(r < 0 && md_error.kind == MD_EK_INVALID);
+	md_rm_rf(ldir);
+	close(cfd);
+	free(cutp);
+	/* a full disk (a 64 KiB tmpfs, in a mount namespace of a child's own) */
+	if (geteuid() != 0) {
+		printf("#   full disk: skipped, needs root (mounts a tmpfs)\n");
+	} else {
+		int pp[2];
+		CHECK(pipe(pp) == 0);
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(pp[0]);
+			char *small = md_asprintf("%s/small", dir), *sl = md_asprintf("%s/small/layer", dir);
+			struct md_error got = {MD_EK_INVALID, 0, "cannot mount a tmpfs"};
+			lseek(fd, 0, SEEK_SET);
+			if (mkdir(small, 0700) == 0 && unshare(CLONE_NEWNS) == 0 &&
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+			    mount("tmpfs", small, "tmpfs", 0, "size=64k") == 0) {
+				got.kind = MD_EK_NOTFOUND;
+				if (md_layer_unpack(md_src_fd(fd), sl, &li) < 0)
+					got = md_error;
+			}
+			_exit(write(pp[1], &got, sizeof got) == (ssize_t)sizeof got ? 0 : 1);
+		}
+		close(pp[1]);
+		struct md_error got = {MD_EK_NOTFOUND, 0, "no answer"};
+		CHECK(read(pp[0], &got, sizeof got) == (ssize_t)sizeof got);
+		close(pp[0]);
+		waitpid(pid, NULL, 0);
+		if (got.kind != MD_EK_INTERNAL || got.errnum != ENOSPC)
+			printf("#   full disk: kind %d errno %d \"%s\"\n", (int)got.kind, got.errnum, got.msg);
+		CHECK(got.kind == MD_EK_INTERNAL && got.errnum == ENOSPC);
+		CHECK(strstr(got.msg, "entry \"d/big\": write: ") == got.msg);
+	}
+	close(fd);
+	md_rm_rf(dir);
+	free(big);
+	free(tarp);
+	free(ldir);
+	md_err_clear();
 	t_end();
 }
 
@@ -1522,6 +1623,7 @@ int main(void)
 	test_decompress();
 	test_layer_tarsplit();
 	test_layer_hostile();
+	test_layer_host_failure();
 	test_sizes_signals();
 	test_secure_join();
 	test_root_open();
