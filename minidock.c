@@ -2359,11 +2359,11 @@ static int md_digest_valid(const char *d)
 static int md_digest_check(const char *d, const char *what)
 {
 	if (!d)
-		return md_err("%s: missing digest", what);
+		return md_errk(MD_EK_INVALID, "%s: missing digest", what);
 	if (strncmp(d, "sha256:", 7) != 0 && strchr(d, ':'))
-		return md_err("%s: unsupported digest algorithm in \"%.80s\" (only sha256)", what, d);
+		return md_errk(MD_EK_INVALID, "%s: unsupported digest algorithm in \"%.80s\" (only sha256)", what, d);
 	if (!md_digest_valid(d))
-		return md_err("%s: invalid digest \"%.80s\"", what, d);
+		return md_errk(MD_EK_INVALID, "%s: invalid digest \"%.80s\"", what, d);
 	return 0;
 }
 

@@ -1536,6 +1536,11 @@ static void test_error_kinds(void)
 	CHECK_STR(md_errmsg, "remove v: in use");
 	md_err_clear();
 	CHECK(md_error.kind == MD_EK_INTERNAL && !md_errmsg[0]);
+	/* a bad digest in a reference is the caller's input */
+	struct md_ref ref;
+	CHECK(md_ref_parse("bb@sha256:zz", &ref) < 0 && md_error.kind == MD_EK_INVALID);
+	CHECK(md_ref_parse("bb@md5:0123", &ref) < 0 && md_error.kind == MD_EK_INVALID);
+	CHECK(md_digest_check(NULL, "layer") < 0 && md_error.kind == MD_EK_INVALID);
 	/* Docker's statuses: errdefs' invalid parameter, not found, conflict, ... */
 	static const short want[] = {[MD_EK_INTERNAL] = 500, [MD_EK_INVALID] = 400, [MD_EK_NOTFOUND] = 404,
 	                             [MD_EK_CONFLICT] = 409, [MD_EK_BUSY] = 503, [MD_EK_NOTSUP] = 501,

@@ -204,6 +204,8 @@ test_api_error_statuses_from_kinds() {
     r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"nosuch:1","Cmd":["true"]}' /containers/create)
     assert_eq "${r%% *}" 404 "create, no such image"
     assert_contains "$r" '"message":"No such image: nosuch:1"'
+    r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb@sha256:zz","Cmd":["true"]}' /containers/create)
+    assert_eq "${r%% *}" 400 "create, a bad digest in the image reference: $r"
     assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["sleep","60"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1')" 201 "create"
     assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1')" 409 "create, the name in use"
     assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"Memory":4096}}' /containers/create)" 400 "create, memory under the minimum"
