@@ -5518,7 +5518,7 @@ struct md_member {
 	uint64_t size;
 	char *file;                    /* staged copy of a small non-layer member */
 	char *ldir;                    /* staged layer: ldir/diff, ldir/tar-split */
-	char *lerr;                    /* why it could not be unpacked as a layer */
+	struct md_error *lerr;         /* why it could not be unpacked as a layer */
 	struct md_layer_info li;
 	int moved;                     /* ldir was renamed into the store */
 };
@@ -5619,7 +5619,8 @@ static int md_load_member(struct md_load *L, struct archive *a, struct archive_e
 		if (s.failed)
 			return -1;
 		if (r < 0) {
-			m->lerr = md_strdup(md_errmsg);
+			m->lerr = md_alloc(sizeof *m->lerr);
+			*m->lerr = md_error; /* its kind too: a hostile tar, or a full disk */
 			md_rm_rf(m->ldir);
 			free(m->ldir);
 			m->ldir = NULL;
@@ -5666,10 +5667,13 @@ static struct md_member *md_load_find(struct md_load *L, const char *name)
 static struct md_json *md_load_member_json(struct md_member *m)
 {
 	if (!m->file) {
-		md_err("%s is not a JSON document", m->name);
+		md_errk(MD_EK_INVALID, "%s is not a JSON document", m->name);
 		return NULL;
 	}
-	return md_json_parse_file(m->file);
+	struct md_json *j = md_json_parse_file(m->file);
+	if (!j && !md_error.errnum)
+		md_error.kind = MD_EK_INVALID; /* malformed JSON in the archive (a read error stays internal) */
+	return j;
 }
 
 /* A member named blobs/sha256/HEX must hash to HEX. */
@@ -5689,7 +5693,7 @@ static struct md_member *md_load_blob(struct md_load *L, const struct md_json *d
 	snprintf(name, sizeof name, "blobs/sha256/%s", d + 7);
 	struct md_member *m = md_load_find(L, name);
 	if (!m) {
-		md_err("%s %s is missing from the archive", what, d);
+		md_errk(MD_EK_INVALID, "%s %s is missing from the archive", what, d);
 		return NULL;
 	}
 	if (strcmp(m->digest, d) != 0) {
@@ -5698,7 +5702,7 @@ static struct md_member *md_load_blob(struct md_load *L, const struct md_json *d
 	}
 	long long size;
 	if (md_json_int(md_json_get(desc, "size"), &size) == 0 && (uint64_t)size != m->size) {
-		md_err("%s %s has %" PRIu64 " bytes, the manifest says %lld", what, d, m->size, size);
+		md_errk(MD_EK_INVALID, "%s %s has %" PRIu64 " bytes, the manifest says %lld", what, d, m->size, size);
 		return NULL;
 	}
 	return m;
@@ -5719,20 +5723,25 @@ static int md_load_check_image(struct md_loadimg *img)
 	struct md_json *cfg = img->cfg;
 	struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
 	if (!md_json_is(cfg, MD_J_OBJ) || !md_json_is(diffs, MD_J_ARR))
-		return md_err("image config %.19s has no rootfs.diff_ids", img->id);
+		return md_errk(MD_EK_INVALID, "image config %.19s has no rootfs.diff_ids", img->id);
 	if (diffs->n != img->nlayers)
-		return md_err("image config %.19s lists %zu layers, the manifest %zu", img->id, diffs->n,
-		              img->nlayers);
+		return md_errk(MD_EK_INVALID, "image config %.19s lists %zu layers, the manifest %zu", img->id, diffs->n,
+		               img->nlayers);
 	size_t i = 0;
 	for (struct md_json *d = diffs->child; d; d = d->next, i++) {
 		struct md_member *lm = img->layers[i];
 		if (md_digest_check(md_json_str(d), "image config diff_id") < 0)
 			return -1;
-		if (!lm->ldir && !lm->moved)
-			return md_err("layer %s: %s", lm->name, lm->lerr ? lm->lerr : "not a tar archive");
+		if (!lm->ldir && !lm->moved && !lm->lerr)
+			return md_errk(MD_EK_INVALID, "layer %s: not a tar archive", lm->name);
+		if (!lm->ldir && !lm->moved) {
+			md_errk(lm->lerr->kind, "layer %s: %s", lm->name, lm->lerr->msg);
+			md_error.errnum = lm->lerr->errnum;
+			return -1;
+		}
 		if (strcmp(lm->li.diff_id, md_json_str(d)) != 0)
-			return md_err("layer %s has DiffID %s, the image config expects %s", lm->name,
-			              lm->li.diff_id, md_json_str(d));
+			return md_errk(MD_EK_INVALID, "layer %s has DiffID %s, the image config expects %s", lm->name,
+			               lm->li.diff_id, md_json_str(d));
 	}
 	return 0;
 }
@@ -5763,14 +5772,14 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 		return md_err_wrap("manifest.json");
 	int r = -1;
 	if (!md_json_is(man, MD_J_ARR) || man->n == 0) {
-		md_err("manifest.json: expected a list of images");
+		md_errk(MD_EK_INVALID, "manifest.json: expected a list of images");
 		goto out;
 	}
 	for (struct md_json *e = man->child; e; e = e->next) {
 		const char *cpath = md_json_gets(e, "Config");
 		struct md_json *layers = md_json_get(e, "Layers");
 		if (!cpath || !md_json_is(layers, MD_J_ARR)) {
-			md_err("manifest.json: an entry has no Config or Layers");
+			md_errk(MD_EK_INVALID, "manifest.json: an entry has no Config or Layers");
 			goto out;
 		}
 		const char *tag0 = md_json_str(md_json_at(md_json_get(e, "RepoTags"), 0));
@@ -5779,7 +5788,7 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 		struct md_loadimg *img = md_load_newimg(L);
 		img->config = md_load_find(L, cpath);
 		if (!img->config) {
-			md_err("manifest.json names config %.200s, which is not in the archive", cpath);
+			md_errk(MD_EK_INVALID, "manifest.json names config %.200s, which is not in the archive", cpath);
 			goto out;
 		}
 		if (md_load_check_blobname(img->config) < 0)
@@ -5800,7 +5809,7 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 			const char *lp = md_json_str(l);
 			struct md_member *lm = lp ? md_load_find(L, lp) : NULL;
 			if (!lm) {
-				md_err("manifest.json names layer %.200s, which is not in the archive", lp ? lp : "?");
+				md_errk(MD_EK_INVALID, "manifest.json names layer %.200s, which is not in the archive", lp ? lp : "?");
 				goto out;
 			}
 			if (md_load_check_blobname(lm) < 0)
@@ -5858,7 +5867,7 @@ static int md_load_oci_manifest(struct md_load *L, struct md_member *mm, struct 
 	struct md_json *cdesc = md_json_get(man, "config");
 	struct md_json *layers = md_json_get(man, "layers");
 	if (!md_json_is(cdesc, MD_J_OBJ) || !md_json_is(layers, MD_J_ARR)) {
-		md_err("manifest %s has no config or layers", mm->digest);
+		md_errk(MD_EK_INVALID, "manifest %s has no config or layers", mm->digest);
 		goto out;
 	}
 	if (md_image_layer_limit(refname ? refname : mm->digest, layers->n) < 0)
@@ -6026,8 +6035,8 @@ static int md_load_oci_desc(struct md_load *L, const struct md_json *desc, const
 		char want[96];
 		md_platform_str(&md_want, want, sizeof want);
 		if (!pick)
-			md_err("image index %.19s has no image for %s (it has: %s)", mm->digest, want,
-			       real ? md_sb_str(&plats) : "nothing");
+			md_errk(MD_EK_NOTFOUND, "image index %.19s has no image for %s (it has: %s)", mm->digest, want,
+			        real ? md_sb_str(&plats) : "nothing");
 		else
 			r = md_load_oci_desc(L, pick, refname, depth + 1);
 		md_sb_free(&plats);
@@ -6050,7 +6059,7 @@ static int md_load_oci(struct md_load *L, struct md_member *ix)
 	struct md_json *ms = md_json_get(idx, "manifests");
 	int r = -1;
 	if (!md_json_is(ms, MD_J_ARR) || ms->n == 0) {
-		md_err("index.json lists no manifests");
+		md_errk(MD_EK_INVALID, "index.json lists no manifests");
 		goto out;
 	}
 	/* descriptors with platforms but no names form one multi-platform image */
@@ -6077,7 +6086,7 @@ static int md_load_oci(struct md_load *L, struct md_member *ix)
 		r = md_load_oci_desc(L, d, name, 0);
 	}
 	if (r == 0 && L->nimg == before)
-		r = md_err("index.json has no image for %s/%s", md_want.os, md_want.arch);
+		r = md_errk(MD_EK_NOTFOUND, "index.json has no image for %s/%s", md_want.os, md_want.arch);
 out:
 	md_json_free(idx);
 	return r;
@@ -8731,7 +8740,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 	}
 	if (strcmp(m->li.diff_id, diff) != 0) {
 		unlink(pp);
-		r = md_err("layer %s has DiffID %s, the image config expects %s", dg, m->li.diff_id, diff);
+		r = md_errk(MD_EK_INVALID, "layer %s has DiffID %s, the image config expects %s", dg, m->li.diff_id, diff);
 		goto out;
 	}
 	md_reportf(rep, sid, 0, 0, "Extracting done");

@@ -223,6 +223,22 @@ test_api_error_statuses_from_kinds() {
     assert_eq "$(_st -X DELETE /networks/nosuch)" 404 "rm of no network"
     assert_eq "$(_st -X DELETE /volumes/nosuch)" 404 "rm of no volume"
     assert_eq "$(_st -X POST --data-binary 'not a tar' /images/load)" 400 "load of garbage"
+    # malformed archives: the archive is wrong (400), not the server (500)
+    mkdir "$T/arc"
+    echo '[{"Config":"nosuch.json","RepoTags":["arc:1"],"Layers":[]}]' >"$T/arc/manifest.json"
+    tar -C "$T/arc" -cf "$T/noconfig.tar" manifest.json
+    r=$(_req -X POST --data-binary "@$T/noconfig.tar" /images/load)
+    assert_eq "${r%% *}" 400 "load, manifest.json names a missing config: $r"
+    echo '[{"Config":' >"$T/arc/manifest.json"
+    tar -C "$T/arc" -cf "$T/badjson.tar" manifest.json
+    r=$(_req -X POST --data-binary "@$T/badjson.tar" /images/load)
+    assert_eq "${r%% *}" 400 "load, manifest.json is not JSON: $r"
+    rm "$T/arc/manifest.json"
+    echo '{"schemaVersion":2,"manifests":[]}' >"$T/arc/index.json"
+    echo '{"imageLayoutVersion":"1.0.0"}' >"$T/arc/oci-layout"
+    tar -C "$T/arc" -cf "$T/noman.tar" index.json oci-layout
+    r=$(_req -X POST --data-binary "@$T/noman.tar" /images/load)
+    assert_eq "${r%% *}" 400 "load, index.json lists no manifests: $r"
     assert_eq "$(_st -X DELETE '/containers/k1?force=1')" 204 "rm -f"
     assert_eq "$(_st /containers/k1/json)" 404 "inspect after rm"
 }
