@@ -16764,7 +16764,9 @@ static int md_mon_await_child(struct md_mon *m, int fd, int *code)
 		if (*code < 125 || *code > 127)
 			*code = 125;
 		const char *msg = strchr(buf, ' ');
-		return md_err("%s", msg ? msg + 1 : buf);
+		/* 126/127: the command cannot be run or found, the caller's input
+		 * (Docker answers 400); 125: minidock's own failure */
+		return md_errk(*code == 125 ? MD_EK_INTERNAL : MD_EK_INVALID, "%s", msg ? msg + 1 : buf);
 	}
 }
 
@@ -26091,7 +26093,7 @@ static int md_api_ctr_start(struct md_api_ctx *x)
 	int code;
 	int r = md_ctr_start(id, "", NULL, &code);
 	if (r < 0)
-		return code == 126 || code == 127 ? md_api_err(x->c, 400, "%s", md_errmsg) : md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c, 1);
 	return md_api_send(x->c, r == 1 ? 304 : 204, NULL, NULL, 0);
 }
 

@@ -240,6 +240,17 @@ test_api_error_statuses_from_kinds() {
     r=$(_req -X POST --data-binary "@$T/noman.tar" /images/load)
     assert_eq "${r%% *}" 400 "load, index.json lists no manifests: $r"
     assert_eq "$(_st -X DELETE '/containers/k1?force=1')" 204 "rm -f"
+    # a command that cannot be found is the request's fault (400, as Docker's
+    # 127); a user that cannot be found fails minidock's own setup (500, 125)
+    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["no-such-command"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k2')" 201 "create k2"
+    r=$(_req -X POST /containers/k2/start)
+    assert_eq "${r%% *}" 400 "start, no such command: $r"
+    assert_contains "$r" no-such-command
+    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"User":"no-such-user","HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k3')" 201 "create k3"
+    r=$(_req -X POST /containers/k3/start)
+    assert_eq "${r%% *}" 500 "start, no such user: $r"
+    assert_eq "$(_st -X DELETE /containers/k2)" 204 "rm k2"
+    assert_eq "$(_st -X DELETE /containers/k3)" 204 "rm k3"
     assert_eq "$(_st /containers/k1/json)" 404 "inspect after rm"
 }
 
