@@ -25371,9 +25371,8 @@ static int md_api_err(struct md_api_conn *c, int st, const char *fmt, ...)
 }
 
 /* The recorded engine error, with the status its kind gives. */
-static int md_api_engine_err(struct md_api_conn *c, int code)
+static int md_api_engine_err(struct md_api_conn *c)
 {
-	(void)code;
 	return md_api_err(c, md_errkinds[md_error.kind].http, "%s", md_errmsg[0] ? md_errmsg : "failed");
 }
 
@@ -25492,7 +25491,7 @@ static int md_api_info(struct md_api_ctx *x)
 {
 	struct md_json *idx = md_index_read();
 	if (!idx)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	long long run = 0, paused = 0, stopped = 0, all = 0, imgs = 0;
 	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
 		struct md_ctr c;
@@ -25588,7 +25587,7 @@ static int md_api_images(struct md_api_ctx *x)
 {
 	struct md_json *idx = md_index_read();
 	if (!idx)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
 		struct md_strv tags = {0};
@@ -25631,7 +25630,7 @@ static int md_api_image_inspect(struct md_api_ctx *x)
 	}
 	struct md_json *o = md_image_inspect_json(idx, id);
 	md_json_free(idx);
-	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c, 1);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c);
 }
 
 static int md_api_image_delete(struct md_api_ctx *x)
@@ -25639,7 +25638,7 @@ static int md_api_image_delete(struct md_api_ctx *x)
 	struct md_sb out = {0};
 	if (md_image_remove(&x->arg[0], 1, md_api_qbool(x->r, "force", 0), &out) < 0) {
 		md_sb_free(&out);
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	}
 	/* "Untagged: x" / "Deleted: sha256:..." lines -> [{"Untagged": x}, ...] */
 	struct md_json *arr = md_json_new(MD_J_ARR);
@@ -25665,7 +25664,7 @@ static int md_api_image_tag(struct md_api_ctx *x)
 	if (tag && *tag)
 		snprintf(target + strlen(target), sizeof target - strlen(target), ":%s", tag);
 	if (md_image_tag(x->arg[0], target) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 201, NULL, NULL, 0);
 }
 
@@ -25834,7 +25833,7 @@ static int md_api_image_load(struct md_api_ctx *x)
 	waitpid(feeder, &st, 0);
 	if (r < 0) {
 		x->c->keep = 0;
-		md_api_engine_err(x->c, 1);
+		md_api_engine_err(x->c);
 		md_sb_free(&report);
 		return -1;
 	}
@@ -25969,7 +25968,7 @@ static int md_api_ctr_list(struct md_api_ctx *x)
 	int r = md_ctr_list(&q, &cs, &nc);
 	md_strv_free(&filters);
 	if (r < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (size_t i = 0; i < nc; i++)
 		md_json_push(arr, md_api_ctr_summary(&cs[i]));
@@ -26065,7 +26064,7 @@ static int md_api_ctr_create(struct md_api_ctx *x)
 	int r = md_ctr_create(req, nbuf, id);
 	md_json_free(req);
 	if (r < 0)
-		return md_api_engine_err(x->c, 125);
+		return md_api_engine_err(x->c);
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	md_json_sets(o, "Id", id);
 	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
@@ -26079,7 +26078,7 @@ static int md_api_ctr_inspect(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_load(id, &c) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *o = md_ctr_inspect_json(&c);
 	md_ctr_free(&c);
 	return md_api_json(x->c, 200, o);
@@ -26093,7 +26092,7 @@ static int md_api_ctr_start(struct md_api_ctx *x)
 	int code;
 	int r = md_ctr_start(id, "", NULL, &code);
 	if (r < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, r == 1 ? 304 : 204, NULL, NULL, 0);
 }
 
@@ -26117,7 +26116,7 @@ static int md_api_ctr_stop(struct md_api_ctx *x)
 	if (t && *t && md_parse_int(t, &secs, "t") < 0)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	int r = restart ? md_ctr_restart(id, (int)secs) : md_ctr_stop(id, (int)secs);
-	return r < 0 ? md_api_engine_err(x->c, 1) : md_api_send(x->c, 204, NULL, NULL, 0);
+	return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 static int md_api_ctr_restart(struct md_api_ctx *x)
@@ -26137,7 +26136,7 @@ static int md_api_ctr_kill(struct md_api_ctx *x)
 		return md_api_err(x->c, 400, "invalid signal: %s", s);
 	if (md_ctr_kill(id, sig) < 0) {
 		md_err_wrap("cannot kill container: %s", x->arg[0]);
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	}
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
@@ -26148,7 +26147,7 @@ static int md_api_ctr_pause(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_pause(id, md_streq(x->arg[1], "pause")) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
@@ -26158,7 +26157,7 @@ static int md_api_ctr_delete(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_rm(id, md_api_qbool(x->r, "force", 0), md_api_qbool(x->r, "v", 0)) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
@@ -26169,7 +26168,7 @@ static int md_api_ctr_rename(struct md_api_ctx *x)
 		return 0;
 	const char *n = md_api_q(x->r, "name");
 	if (md_ctr_rename(id, n ? n : "") < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
@@ -26208,7 +26207,7 @@ static int md_api_ctr_logs(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_load(id, &c) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
 	md_ctr_free(&c);
 	int o = md_api_qbool(x->r, "stdout", 0), e = md_api_qbool(x->r, "stderr", 0);
@@ -26243,7 +26242,7 @@ static int md_api_ctr_attach(struct md_api_ctx *x)
 	if (md_api_stream_claim(x->c) < 0)
 		return -1;
 	if (md_ctr_load(id, &c) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *cc = md_json_get(c.cfg, "Config");
 	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
 	int in = md_api_qbool(x->r, "stdin", 0) && md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE);
@@ -26251,7 +26250,7 @@ static int md_api_ctr_attach(struct md_api_ctx *x)
 	md_ctr_free(&c);
 	int fd = md_ctr_attach(id, in | out << 1 | err << 2, 1);
 	if (fd < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	md_api_hijack(x->c, tty);
 	md_api_stdio(x->c, !tty);
 	md_attach_relay(fd, tty, in);
@@ -26285,7 +26284,7 @@ static int md_api_ctr_top(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	struct md_json *o = md_ctr_top(id);
-	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c, 1);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c);
 }
 
 static int md_api_ctr_stats(struct md_api_ctx *x)
@@ -26295,7 +26294,7 @@ static int md_api_ctr_stats(struct md_api_ctx *x)
 		return 0;
 	struct md_ctr c;
 	if (md_ctr_load(id, &c) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	md_ctr_reconcile(&c);
 	int running = md_ctr_running(&c);
 	struct md_json *o = md_json_new(MD_J_OBJ);
@@ -26426,7 +26425,7 @@ static int md_api_exec_create(struct md_api_ctx *x)
 	md_json_seti(j, "Pid", 0);
 	if (md_api_exec_save(eid, j) < 0) {
 		md_json_free(j);
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	}
 	md_json_free(j);
 	struct md_json *o = md_json_new(MD_J_OBJ);
@@ -26588,7 +26587,7 @@ static int md_api_networks(struct md_api_ctx *x)
 {
 	struct md_json *idx = md_index_read();
 	if (!idx)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	md_net_default(idx); /* "bridge" is always listed */
 	md_err_clear();
 	struct md_json *arr = md_json_new(MD_J_ARR);
@@ -26637,7 +26636,7 @@ static int md_api_network_create(struct md_api_ctx *x)
 	                                             : md_network_create(&ns, id);
 	md_json_free(b);
 	if (r < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	md_json_sets(o, "Id", id);
 	md_json_sets(o, "Warning", "");
@@ -26647,7 +26646,7 @@ static int md_api_network_create(struct md_api_ctx *x)
 static int md_api_network_delete(struct md_api_ctx *x)
 {
 	if (md_network_remove(x->arg[0]) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
@@ -26673,7 +26672,7 @@ static int md_api_network_connect(struct md_api_ctx *x)
 		md_strv_free(&aliases);
 	}
 	md_json_free(b);
-	return r < 0 ? md_api_engine_err(x->c, 1) : md_api_send(x->c, 200, NULL, NULL, 0);
+	return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 200, NULL, NULL, 0);
 }
 #endif
 
@@ -26728,15 +26727,15 @@ static int md_api_volume_create(struct md_api_ctx *x)
 	int r = md_volume_create(name, md_json_is(lb, MD_J_OBJ) ? lb : NULL, !(n && *n), &created);
 	md_json_free(b);
 	if (r < 0)
-		return md_api_engine_err(x->c, 125);
+		return md_api_engine_err(x->c);
 	struct md_json *v = md_volume_inspect_json(name);
-	return v ? md_api_json(x->c, 201, v) : md_api_engine_err(x->c, 1);
+	return v ? md_api_json(x->c, 201, v) : md_api_engine_err(x->c);
 }
 
 static int md_api_volume_delete(struct md_api_ctx *x)
 {
 	if (md_volume_remove(x->arg[0], md_api_qbool(x->r, "force", 0)) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
