@@ -25668,39 +25668,17 @@ static int md_api_image_tag(struct md_api_ctx *x)
 	return md_api_send(x->c, 201, NULL, NULL, 0);
 }
 
-/* JSON-lines progress: each CLI line as {"status": ...} (with "id" when
- * the line is "LAYER: status"), or {"stream": line}. */
-struct md_api_lines {
-	struct md_api_conn *c;
-	const char *key;
-};
-
-static void md_api_line_json(void *ctx, const char *l)
+/* A line of a JSON-lines answer as {"stream": "line\n"} (what load says). */
+static void md_api_line_json(struct md_api_conn *c, const char *l)
 {
-	struct md_api_lines *L = ctx;
 	struct md_json *o = md_json_new(MD_J_OBJ);
-	const char *c = strstr(l, ": ");
-	size_t idl = c ? (size_t)(c - l) : 0;
-	int is_id = c && idl == 12;
-	for (size_t i = 0; is_id && i < idl; i++)
-		is_id = isxdigit((unsigned char)l[i]);
-	if (strcmp(L->key, "status") == 0 && is_id) {
-		char id[13];
-		snprintf(id, sizeof id, "%.12s", l);
-		md_json_sets(o, "status", c + 2);
-		md_json_set(o, "progressDetail", md_json_new(MD_J_OBJ));
-		md_json_sets(o, "id", id);
-	} else if (strcmp(L->key, "stream") == 0) {
-		char *s = md_asprintf("%s\n", l);
-		md_json_sets(o, "stream", s);
-		free(s);
-	} else {
-		md_json_sets(o, L->key, l);
-	}
-	char *s = md_json_dump(o, 0);
+	char *s = md_asprintf("%s\n", l);
+	md_json_sets(o, "stream", s);
+	free(s);
+	s = md_json_dump(o, 0);
 	md_json_free(o);
-	md_write_all(L->c->fd, s, strlen(s));
-	md_write_all(L->c->fd, "\r\n", 2);
+	md_write_all(c->fd, s, strlen(s));
+	md_write_all(c->fd, "\r\n", 2);
 	free(s);
 }
 
@@ -25800,8 +25778,8 @@ static int md_api_image_create(struct md_api_ctx *x)
 }
 #endif
 
-/* images/load: the body (a tar, often chunked) is fed to `minidock load`
- * through a pipe by a child. */
+/* images/load: the body (a tar, often chunked) is fed to the engine's
+ * load (md_load_fd) through a pipe by a child. */
 static int md_api_pipe_add(void *ctx, const char *p, size_t n)
 {
 	return md_write_all(*(int *)ctx, p, n);
@@ -25838,9 +25816,8 @@ static int md_api_image_load(struct md_api_ctx *x)
 		return -1;
 	}
 	md_api_head(x->c, 200, "application/json", -1);
-	struct md_api_lines L = {x->c, "stream"};
 	for (char *l = strtok(report.s ? report.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n"))
-		md_api_line_json(&L, l);
+		md_api_line_json(x->c, l);
 	md_sb_free(&report);
 	return -1;
 }
