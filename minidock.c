@@ -12347,6 +12347,15 @@ static int md_ctr_name_valid(const char *n)
 
 /* ---- volumes: named and anonymous, in ROOT/volumes/NAME/ ---- */
 
+/* A volume or network driver other than the built-in one (NULL or "": that
+ * one) is a plugin minidock does not have: not found, in Docker's words. */
+static int md_driver_check(const char *what, const char *driver, const char *only)
+{
+	if (!driver || !*driver || strcmp(driver, only) == 0)
+		return 0;
+	return md_errk(MD_EK_NOTFOUND, "plugin \"%.100s\" not found (minidock's only %s driver is %s)", driver, what, only);
+}
+
 static int md_volume_name_valid(const char *n)
 {
 	/* Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
@@ -12358,9 +12367,13 @@ static char *md_volume_dir(const char *name)
 	return md_store_path("volumes/%s", name);
 }
 
-/* Create a named (or anonymous) volume if it does not exist. */
-static int md_volume_create(const char *name, const struct md_json *labels, int anonymous, int *created)
+/* Create a named (or anonymous) volume if it does not exist; driver NULL
+ * or "" is "local", the only one. */
+static int md_volume_create(const char *name, const char *driver, const struct md_json *labels, int anonymous,
+                            int *created)
 {
+	if (md_driver_check("volume", driver, "local") < 0)
+		return -1;
 	if (!md_volume_name_valid(name))
 		return md_errk(MD_EK_INVALID, "invalid volume name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
 	char *vd = md_volume_dir(name);
@@ -17659,7 +17672,7 @@ static int md_mount_volume(struct md_json *ms, const char *name, const char *dst
 		name = anon;
 	}
 	int created;
-	if (md_volume_create(name, NULL, anonymous, &created) < 0)
+	if (md_volume_create(name, NULL, NULL, anonymous, &created) < 0)
 		return -1;
 	if (created)
 		md_strv_push(newvols, name);
@@ -20476,16 +20489,20 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 }
 
 /* A network to create: a bridge with its subnet (NULL: the next free /24
- * of the pool), gateway (NULL: the subnet's first address), labels. */
+ * of the pool), gateway (NULL: the subnet's first address), labels; driver
+ * NULL or "" is "bridge", the only one. */
 struct md_network_spec {
 	const char *name, *subnet, *gateway;
 	int internal;
 	const struct md_json *labels;
+	const char *driver;
 };
 
 static int md_network_create(const struct md_network_spec *ns, char id[65])
 {
 	const char *name = ns->name;
+	if (md_driver_check("network", ns->driver, "bridge") < 0)
+		return -1;
 	if (!md_ctr_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
 	    strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
 		return md_errk(MD_EK_INVALID, "invalid network name \"%s\"", name);
@@ -23908,13 +23925,8 @@ static int md_cmd_volume_create(struct md_args *a)
 		snprintf(name, sizeof name, "%.64s", a->pos.v[0]);
 	else
 		md_random_hex(name, 32);
-	const char *drv = md_opt(a, "driver");
-	if (drv && strcmp(drv, "local") != 0) {
-		md_err("volume driver \"%s\" is not supported (only local)", drv);
-		return md_fail(1);
-	}
 	struct md_json *labels = md_opt_labels(a, "label");
-	int r = md_volume_create(name, labels, 0, NULL);
+	int r = md_volume_create(name, md_opt(a, "driver"), labels, 0, NULL);
 	md_json_free(labels);
 	if (r < 0)
 		return md_fail(1);
@@ -24072,13 +24084,9 @@ static const struct md_optdef md_opts_ndisconnect[] = {
 
 static int md_cmd_network_create(struct md_args *a)
 {
-	const char *drv = md_opt(a, "driver");
-	if (drv && strcmp(drv, "bridge") != 0) {
-		md_errk(MD_EK_NOTSUP, "network driver \"%s\" is not supported (only bridge)", drv);
-		return md_fail(1);
-	}
 	struct md_json *labels = md_opt_labels(a, "label");
-	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels};
+	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels,
+	                             md_opt(a, "driver")};
 	char id[65];
 	int r = md_network_create(&ns, id);
 	md_json_free(labels);
@@ -26601,16 +26609,14 @@ static int md_api_network_create(struct md_api_ctx *x)
 	struct md_json *b = md_api_body_json(x->c);
 	if (!b)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
-	const char *drv = md_json_gets(b, "Driver");
 	struct md_json *cfg = md_json_get(md_json_get(b, "IPAM"), "Config");
 	struct md_json *c0 = md_json_is(cfg, MD_J_ARR) && cfg->child ? cfg->child : NULL;
 	struct md_json *lb = md_json_get(b, "Labels");
 	struct md_network_spec ns = {md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "", md_json_gets(c0, "Subnet"),
 	                             md_json_gets(c0, "Gateway"), md_json_is(md_json_get(b, "Internal"), MD_J_TRUE),
-	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL};
+	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL, md_json_gets(b, "Driver")};
 	char id[65];
-	int r = drv && *drv && strcmp(drv, "bridge") ? md_errk(MD_EK_NOTSUP, "network driver %s is not supported (only bridge)", drv)
-	                                             : md_network_create(&ns, id);
+	int r = md_network_create(&ns, id);
 	md_json_free(b);
 	if (r < 0)
 		return md_api_engine_err(x->c);
@@ -26683,11 +26689,6 @@ static int md_api_volume_create(struct md_api_ctx *x)
 	struct md_json *b = md_api_body_json(x->c);
 	if (!b)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
-	const char *drv = md_json_gets(b, "Driver");
-	if (drv && *drv && strcmp(drv, "local")) {
-		md_json_free(b);
-		return md_api_err(x->c, 400, "volume driver %s is not supported (only local)", drv);
-	}
 	struct md_json *opts = md_json_get(b, "DriverOpts");
 	if (opts && !md_api_zero(opts)) {
 		md_json_free(b);
@@ -26701,7 +26702,7 @@ static int md_api_volume_create(struct md_api_ctx *x)
 		md_random_hex(name, 32);
 	int created = 0;
 	struct md_json *lb = md_json_get(b, "Labels");
-	int r = md_volume_create(name, md_json_is(lb, MD_J_OBJ) ? lb : NULL, !(n && *n), &created);
+	int r = md_volume_create(name, md_json_gets(b, "Driver"), md_json_is(lb, MD_J_OBJ) ? lb : NULL, !(n && *n), &created);
 	md_json_free(b);
 	if (r < 0)
 		return md_api_engine_err(x->c);

@@ -1560,6 +1560,16 @@ static void test_error_kinds(void)
 	CHECK(md_ctr_find("nosuch", id) < 0 && md_error.kind == MD_EK_NOTFOUND);
 	CHECK(md_volume_remove("nosuch", 0) < 0 && md_error.kind == MD_EK_NOTFOUND);
 	CHECK(md_volume_remove("nosuch", 1) == 0);
+	/* a driver minidock does not have: Docker's "plugin not found" */
+	CHECK(md_volume_create("v1", "nfs", NULL, 0, NULL) < 0 && md_error.kind == MD_EK_NOTFOUND);
+	CHECK(strstr(md_errmsg, "plugin \"nfs\" not found") == md_errmsg);
+#if MD_FEATURE_NET
+	CHECK(md_network_create(&(struct md_network_spec){.name = "n1", .driver = "macvlan"}, id) < 0 &&
+	      md_error.kind == MD_EK_NOTFOUND);
+	CHECK(strstr(md_errmsg, "plugin \"macvlan\" not found") == md_errmsg);
+	CHECK(t_run_cmd("network create", 3, (char *[]){"-d", "macvlan", "n1"}) == 1);
+#endif
+	CHECK(t_run_cmd("volume create", 3, (char *[]){"-d", "nfs", "v1"}) == 1);
 	CHECK(md_ctr_filters_check(&(struct md_strv){(char *[]){"colour=red"}, 1, 0}) < 0 && md_error.kind == MD_EK_INVALID);
 	struct md_json *hc = md_json_parse("{\"Memory\":4096}", strlen("{\"Memory\":4096}"));
 	CHECK(md_hostconfig_validate(hc) < 0 && md_error.kind == MD_EK_INVALID);

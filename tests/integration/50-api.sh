@@ -222,6 +222,15 @@ test_api_error_statuses_from_kinds() {
     assert_eq "$(_st -X DELETE /networks/bridge)" 403 "rm of the default network"
     assert_eq "$(_st -X DELETE /networks/nosuch)" 404 "rm of no network"
     assert_eq "$(_st -X DELETE /volumes/nosuch)" 404 "rm of no volume"
+    # a driver minidock does not have is a plugin not found, as Docker says
+    r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"v9","Driver":"nfs"}' /volumes/create)
+    assert_eq "${r%% *}" 404 "volume create, an unknown driver: $r"
+    assert_contains "$r" 'plugin \"nfs\" not found'
+    r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"n9","Driver":"macvlan"}' /networks/create)
+    assert_eq "${r%% *}" 404 "network create, an unknown driver: $r"
+    assert_contains "$r" 'plugin \"macvlan\" not found'
+    assert_eq "$(_st -X POST -H 'Content-Type: application/json' -d '{"Name":"v9","Driver":"local"}' /volumes/create)" 201 "volume create, driver local"
+    assert_eq "$(_st -X DELETE /volumes/v9)" 204 "rm v9"
     assert_eq "$(_st -X POST --data-binary 'not a tar' /images/load)" 400 "load of garbage"
     # malformed archives: the archive is wrong (400), not the server (500)
     mkdir "$T/arc"
