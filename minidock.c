@@ -22556,7 +22556,7 @@ static int md_runflag_size(struct md_json *req, const char *to, const struct md_
 	int unlimited = strcmp(flag, "memory-swap") == 0 && strcmp(v, "-1") == 0;
 	int64_t b = unlimited ? -1 : md_parse_size(v);
 	if (b < 0 && !unlimited)
-		return md_err("invalid size: '%s'", v);
+		return md_errk(MD_EK_INVALID, "invalid size: '%s'", v);
 	md_run_put(req, to, md_json_newint(b));
 	return 0;
 }
@@ -22565,7 +22565,7 @@ static int md_runflag_workdir(struct md_json *req, const char *to, const struct 
 {
 	const char *v = md_opt(a, flag);
 	if (v && *v != '/')
-		return md_err("the working directory '%s' is invalid, it needs to be an absolute path", v);
+		return md_errk(MD_EK_INVALID, "the working directory '%s' is invalid, it needs to be an absolute path", v);
 	return md_runflag_str(req, to, a, flag);
 }
 
@@ -22573,7 +22573,7 @@ static int md_runflag_signal(struct md_json *req, const char *to, const struct m
 {
 	const char *v = md_opt(a, flag);
 	if (v && md_parse_signal(v) < 0)
-		return md_err("invalid signal: %s", v);
+		return md_errk(MD_EK_INVALID, "invalid signal: %s", v);
 	return md_runflag_str(req, to, a, flag);
 }
 
@@ -22600,7 +22600,7 @@ static int md_runflag_env(struct md_json *req, const char *to, const struct md_a
 	for (size_t i = 0; i < es->n; i++) {
 		const char *v;
 		if (!es->v[i][0] || es->v[i][0] == '=')
-			return md_err("invalid environment variable: %s", es->v[i]);
+			return md_errk(MD_EK_INVALID, "invalid environment variable: %s", es->v[i]);
 		if (strchr(es->v[i], '=')) {
 			md_json_push(env, md_json_newstr(es->v[i]));
 		} else if ((v = getenv(es->v[i]))) {
@@ -22637,8 +22637,9 @@ static int md_runflag_attach(struct md_json *req, const char *to, const struct m
 		else if (!strcasecmp(att->v[i], "stderr"))
 			aerr = 1;
 		else
-			return md_err("invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR",
-			              att->v[i]);
+			return md_errk(MD_EK_INVALID,
+			               "invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR",
+			               att->v[i]);
 	}
 	md_run_put(req, to, md_json_newbool(ain));
 	md_run_put(req, "Config.AttachStdout", md_json_newbool(aout));
@@ -22674,7 +22675,7 @@ static int md_runflag_hosts(struct md_json *req, const char *to, const struct md
 	const struct md_strv *ah = md_optv(a, flag);
 	for (size_t i = 0; i < ah->n; i++)
 		if (!strchr(ah->v[i], ':'))
-			return md_err("bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
+			return md_errk(MD_EK_INVALID, "bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
 	return md_runflag_strs(req, to, a, flag);
 }
 
@@ -22706,7 +22707,7 @@ static int md_runflag_restart(struct md_json *req, const char *to, const struct 
 		*c = 0;
 		if (md_parse_int(c + 1, &n, "--restart") < 0 || n < 0) {
 			free(nm);
-			return md_err("invalid restart policy \"%s\": the count must be a positive number", v);
+			return md_errk(MD_EK_INVALID, "invalid restart policy \"%s\": the count must be a positive number", v);
 		}
 	}
 	md_json_sets(rp, "Name", *nm ? nm : "no");
@@ -22761,7 +22762,7 @@ static int md_runflag_ulimits(struct md_json *req, const char *to, const struct 
 		long long soft, hard;
 		int r = 0;
 		if (!eq)
-			r = md_err("invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
+			r = md_errk(MD_EK_INVALID, "invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
 		if (!r) {
 			*eq = 0;
 			if (c)
@@ -22772,7 +22773,7 @@ static int md_runflag_ulimits(struct md_json *req, const char *to, const struct 
 		if (!r && !c)
 			hard = soft;
 		if (!r && soft > hard && hard >= 0)
-			r = md_err("ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
+			r = md_errk(MD_EK_INVALID, "ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
 		if (!r) {
 			struct md_json *u = md_json_push(us, md_json_new(MD_J_OBJ));
 			md_json_sets(u, "Name", s);
@@ -22795,7 +22796,7 @@ static int md_runflag_cpus(struct md_json *req, const char *to, const struct md_
 	char *e;
 	double c = md_strtod(v, &e);
 	if (e == v || *e || !(c >= 0) || c > 1e6)
-		return md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
+		return md_errk(MD_EK_INVALID, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
 	md_run_put(req, to, md_json_newint((long long)(c * 1e9 + 0.5)));
 	return 0;
 }
@@ -22821,7 +22822,7 @@ static int md_runflag_endpoint(struct md_json *req, const char *to, const struct
 		return 0;
 	struct in_addr ia;
 	if (ip && inet_pton(AF_INET, ip, &ia) != 1)
-		return md_err("invalid IPv4 address: %s", ip);
+		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", ip);
 	struct md_json *eps = md_run_put(req, to, md_json_new(MD_J_OBJ));
 	struct md_json *ep = md_json_set(eps, !nm || !strcmp(nm, "default") ? "bridge" : nm, md_json_new(MD_J_OBJ));
 	if (ip)
@@ -22836,7 +22837,7 @@ static int md_runflag_logdriver(struct md_json *req, const char *to, const struc
 {
 	const char *v = md_opt(a, flag);
 	if (v && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock"))
-		return md_err("unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
+		return md_errk(MD_EK_INVALID, "unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
 	md_run_put(req, to, md_json_newstr("minidock"));
 	return 0;
 }
@@ -22850,10 +22851,10 @@ static int md_runflag_logopts(struct md_json *req, const char *to, const struct 
 		char *kv = md_strdup(lo->v[i]), *eq = strchr(kv, '=');
 		int r = 0;
 		if (!eq || (strncmp(kv, "max-size=", 9) && strncmp(kv, "max-file=", 9)))
-			r = md_err("unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
+			r = md_errk(MD_EK_INVALID, "unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
 		else if ((*eq = 0, !strcmp(kv, "max-size") && md_parse_size(eq + 1) <= 0) ||
 		         (!strcmp(kv, "max-file") && (atoi(eq + 1) < 1 || strspn(eq + 1, "0123456789") != strlen(eq + 1))))
-			r = md_err("invalid value for log opt %s: %s", kv, eq + 1);
+			r = md_errk(MD_EK_INVALID, "invalid value for log opt %s: %s", kv, eq + 1);
 		else
 			md_json_sets(lcc, kv, eq + 1);
 		free(kv);
@@ -22877,7 +22878,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	return 0;
 #else
 	(void)req, (void)to;
-	return md_err("published ports need bridge networking, which this build lacks (feature net is off)");
+	return md_errk(MD_EK_NOTSUP, "published ports need bridge networking, which this build lacks (feature net is off)");
 #endif
 }
 
@@ -22978,7 +22979,7 @@ static int md_run_pull(struct md_args *a, const char *image)
 	if (!policy)
 		policy = "missing";
 	if (strcmp(policy, "missing") && strcmp(policy, "always") && strcmp(policy, "never"))
-		return md_err("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy);
+		return md_errk(MD_EK_INVALID, "invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy);
 	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
 		return -1;
 	struct md_json *idx = md_index_read();
@@ -22989,7 +22990,7 @@ static int md_run_pull(struct md_args *a, const char *image)
 	if (have && strcmp(policy, "always") != 0)
 		return 0;
 	if (strcmp(policy, "never") == 0)
-		return md_err("No such image: %s", image);
+		return md_errk(MD_EK_NOTFOUND, "No such image: %s", image);
 #if MD_FEATURE_PULL
 	struct md_ref ref;
 	if (md_ref_parse(image, &ref) < 0)
@@ -23000,7 +23001,7 @@ static int md_run_pull(struct md_args *a, const char *image)
 		fprintf(stderr, "Unable to find image '%s' locally\n", fam);
 	return md_pull_cli(image, stderr, 0); /* progress goes to stderr, as Docker's */
 #else
-	return md_err("image %s not found (this build cannot pull: feature pull is off; use minidock load)", image);
+	return md_errk(MD_EK_NOTFOUND, "image %s not found (this build cannot pull: feature pull is off; use minidock load)", image);
 #endif
 }
 

@@ -1282,6 +1282,7 @@ static void test_run_flags(void)
 		if (r || !strstr(md_errmsg, bad[i][2]))
 			printf("#   %s %s: \"%s\"\n", bad[i][0], bad[i][1], md_errmsg);
 		CHECK(r == NULL && strstr(md_errmsg, bad[i][2]));
+		CHECK(md_error.kind == MD_EK_INVALID);
 		md_json_free(r);
 	}
 	static const char *const badhc[][2] = {
@@ -1600,6 +1601,8 @@ static void test_error_kinds(void)
 	CHECK(md_ctr_top(id) == NULL && md_error.kind == MD_EK_CONFLICT);
 	/* exit codes: run and create 125, others 1, usage errors 125 */
 	CHECK(t_run_cmd("run", 4, (char *[]){"--pull", "never", "nosuch:1", "true"}) == 125);
+	CHECK(md_error.kind == MD_EK_NOTFOUND && strstr(md_errmsg, "No such image: nosuch:1"));
+	CHECK(t_run_cmd("create", 3, (char *[]){"--pull", "sometimes", "kinds:1"}) == 125 && md_error.kind == MD_EK_INVALID);
 	CHECK(t_run_cmd("create", 2, (char *[]){"--name", "one"}) == 125);
 	CHECK(t_run_cmd("create", 4, (char *[]){"--name", "one", "kinds:1", "true"}) == 125);
 	CHECK(t_run_cmd("stop", 1, (char *[]){"nosuch"}) == 1);
