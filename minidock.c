@@ -287,8 +287,9 @@ enum md_errkind {
 /* Each kind's name and the HTTP status the API answers with (Docker's
  * errdefs: invalid parameter 400, not found 404, conflict 409, not
  * implemented 501, unavailable 503, forbidden 403, system 500).  The CLI's
- * exit code does not depend on the kind: 125 for run and create, 1 for the
- * others, as with Docker's CLI (md_cmd_fail_code). */
+ * exit code does not depend on the kind: each command passes its own to
+ * md_fail, 125 for run and create (and usage errors), 1 for the others, as
+ * Docker's CLI does. */
 static MD_UNUSED const struct {
 	const char *name;
 	short http;
@@ -23397,7 +23398,7 @@ static int md_cmd_ps(struct md_args *a)
 	struct md_ctr *cs;
 	size_t nc;
 	if (md_ctr_list(&q, &cs, &nc) < 0)
-		return md_fail(md_error.kind == MD_EK_INVALID ? 125 : 1);
+		return md_fail(1); /* a bad filter too: Docker's daemon refuses it, its CLI exits 1 */
 	struct md_table tab = {size ? 8 : 7, {0}};
 	if (!quiet && !fmt)
 		md_table_add(&tab, (const char *[]){"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", "SIZE"});

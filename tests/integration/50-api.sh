@@ -466,6 +466,7 @@ test_api_ps_filters_top_stats_stop_rm() {
     id1=$(dk_ok inspect -f '{{.Id}}' r1)
     assert_eq "$(_names -a --filter "id=${id1:0:12}")" "r1 " "id=short"
     assert_eq "$(dk_ok ps -q --no-trunc --filter name=r1)" "$id1"
+    dk_fail 1 ps --filter bogus=1    # Docker's CLI: the daemon's 400, exit 1 (minidock ps too)
     assert_eq "$(dk_ok ps -a -n 1 --format '{{.Names}}')" c4 "ps -n 1: the newest"
     assert_match "$(dk_ok ps -a --filter name=e3 --format '{{.Status}}')" '^Exited \(3\) '
     # top and stats
