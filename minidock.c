@@ -287,8 +287,9 @@ enum md_errkind {
 /* Each kind's name and the HTTP status the API answers with (Docker's
  * errdefs: invalid parameter 400, not found 404, conflict 409, not
  * implemented 501, unavailable 503, forbidden 403, system 500).  The CLI's
- * exit code does not depend on the kind: 125 for run and create, 1 for the
- * others, as with Docker's CLI (md_cmd_fail_code). */
+ * exit code does not depend on the kind: each command passes its own to
+ * md_fail, 125 for run and create (and usage errors), 1 for the others, as
+ * Docker's CLI does. */
 static MD_UNUSED const struct {
 	const char *name;
 	short http;
@@ -2363,11 +2364,11 @@ static int md_digest_valid(const char *d)
 static int md_digest_check(const char *d, const char *what)
 {
 	if (!d)
-		return md_err("%s: missing digest", what);
+		return md_errk(MD_EK_INVALID, "%s: missing digest", what);
 	if (strncmp(d, "sha256:", 7) != 0 && strchr(d, ':'))
-		return md_err("%s: unsupported digest algorithm in \"%.80s\" (only sha256)", what, d);
+		return md_errk(MD_EK_INVALID, "%s: unsupported digest algorithm in \"%.80s\" (only sha256)", what, d);
 	if (!md_digest_valid(d))
-		return md_err("%s: invalid digest \"%.80s\"", what, d);
+		return md_errk(MD_EK_INVALID, "%s: invalid digest \"%.80s\"", what, d);
 	return 0;
 }
 
@@ -3661,6 +3662,22 @@ static int md_unpack_fail(struct md_unpack *u, const char *fmt, ...)
 	return md_errk(MD_EK_INVALID, "entry \"%.300s\": %s", u->entry, m);
 }
 
+/* As md_unpack_fail, for what the host failed to do (write, create, chown:
+ * a full disk, a read-only store): an internal error with errno and
+ * ": strerror(errno)" appended, so a pull keeps its partial download. */
+static int md_unpack_sysfail(struct md_unpack *u, const char *fmt, ...) MD_PRINTF(2, 3);
+static int md_unpack_sysfail(struct md_unpack *u, const char *fmt, ...)
+{
+	int e = errno;
+	char m[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	errno = e;
+	return md_errno("entry \"%.300s\": %s", u->entry, m);
+}
+
 /*
  * Open the directory `dir` (a clean relative path) below the layer root,
  * one component at a time without following symlinks.  With create,
@@ -3791,7 +3808,7 @@ static int md_unpack_xattrs(struct md_unpack *u, struct archive_entry *e, int fd
 		if (r < 0) {
 			if (fd < 0 && (errno == EPERM || errno == ENOTSUP) && md_startswith(name, "user."))
 				continue; /* user.* xattrs cannot be set on symlinks */
-			return md_unpack_fail(u, "cannot set xattr %s: %s", name, strerror(errno));
+			return md_unpack_sysfail(u, "cannot set xattr %s", name);
 		}
 	}
 	return 0;
@@ -3803,7 +3820,7 @@ static int md_unpack_owner(struct md_unpack *u, int fd, int dfd, const char *nam
 	gid_t gid = u->force_owner ? 0 : (gid_t)archive_entry_gid(e);
 	int r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && !(errno == EPERM && geteuid() != 0))
-		return md_unpack_fail(u, "cannot set owner %u:%u: %s", (unsigned)uid, (unsigned)gid, strerror(errno));
+		return md_unpack_sysfail(u, "cannot set owner %u:%u", (unsigned)uid, (unsigned)gid);
 	return 0;
 }
 
@@ -3824,7 +3841,7 @@ static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd,
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return md_unpack_fail(u, "cannot create: %s", strerror(errno));
+		return md_unpack_sysfail(u, "cannot create");
 	uint64_t size = (uint64_t)archive_entry_size(e);
 	uint64_t start = (uint64_t)archive_filter_bytes(u->a, 0);
 	if (size)
@@ -3840,6 +3857,8 @@ static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd,
 			break;
 		if (r != ARCHIVE_OK) {
 			close(fd);
+			if (md_errmsg[0]) /* the source failed: its error, with its kind */
+				return md_err_wrap("entry \"%.300s\"", u->entry);
 			return md_unpack_fail(u, "%s", archive_error_string(u->a) ? archive_error_string(u->a) : "read error");
 		}
 		if ((uint64_t)off != written) {
@@ -3849,7 +3868,8 @@ static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd,
 		if (md_write_all(fd, buf, n) < 0) {
 			int er = errno;
 			close(fd);
-			return md_unpack_fail(u, "write: %s", strerror(er));
+			errno = er;
+			return md_unpack_sysfail(u, "write");
 		}
 		written += n;
 	}
@@ -3864,7 +3884,7 @@ static int md_unpack_file(struct md_unpack *u, struct archive_entry *e, int dfd,
 	md_err_clear();
 	if (md_unpack_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
 	    md_unpack_xattrs(u, e, fd, NULL) < 0 || futimens(fd, ts) < 0)
-		r = md_errmsg[0] ? -1 : md_unpack_fail(u, "%s", strerror(errno));
+		r = md_errmsg[0] ? -1 : md_errno("entry \"%.300s\"", u->entry);
 	close(fd);
 	return r;
 }
@@ -3885,16 +3905,16 @@ static int md_unpack_dir(struct md_unpack *u, struct archive_entry *e, int dfd, 
 		if (keep < 0)
 			return -1;
 		if (!keep && mkdirat(dfd, name, 0700) < 0)
-			return md_unpack_fail(u, "mkdir: %s", strerror(errno));
+			return md_unpack_sysfail(u, "mkdir");
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return md_unpack_fail(u, "open: %s", strerror(errno));
+		return md_unpack_sysfail(u, "open");
 	md_err_clear();
 	int r = 0;
 	if (md_unpack_owner(u, fd, -1, NULL, e) < 0 || fchmod(fd, archive_entry_mode(e) & 07777) < 0 ||
 	    md_unpack_xattrs(u, e, fd, NULL) < 0)
-		r = md_errmsg[0] ? -1 : md_unpack_fail(u, "%s", strerror(errno));
+		r = md_errmsg[0] ? -1 : md_errno("entry \"%.300s\"", u->entry);
 	close(fd);
 	if (r < 0)
 		return -1;
@@ -3959,7 +3979,7 @@ static int md_unpack_whiteout(struct md_unpack *u, struct archive_entry *e, int 
 {
 	if (strcmp(base, ".wh..wh..opq") == 0) {
 		if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-			return md_unpack_fail(u, "cannot mark directory opaque: %s", strerror(errno));
+			return md_unpack_sysfail(u, "cannot mark directory opaque");
 		return 0;
 	}
 	if (md_startswith(base, ".wh..wh."))
@@ -3974,7 +3994,7 @@ static int md_unpack_whiteout(struct md_unpack *u, struct archive_entry *e, int 
 	if (u->cfd < 0 && (dfd = md_unpack_parent(u, path, 1, &base)) < 0)
 		return -1;
 	if (mknodat(dfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
-		return md_unpack_fail(u, "cannot create whiteout: %s", strerror(errno));
+		return md_unpack_sysfail(u, "cannot create whiteout");
 	if (md_unpack_owner(u, -1, dfd, victim, e) < 0)
 		return -1;
 	return 0;
@@ -4015,7 +4035,7 @@ static int md_unpack_hardlink(struct md_unpack *u, int dfd, const char *path, co
 	if (r >= 0 && u->cfd < 0)
 		r = (dfd = md_unpack_parent(u, path, 1, &base)) < 0 ? -1 : 0;
 	if (r >= 0 && linkat(tfd, tbase, dfd, base, 0) < 0)
-		r = md_unpack_fail(u, "cannot link to \"%.300s\": %s", hl, strerror(errno));
+		r = md_unpack_sysfail(u, "cannot link to \"%.300s\"", hl);
 	close(tfd);
 	return r < 0 ? -1 : 0;
 }
@@ -4028,7 +4048,7 @@ static int md_unpack_symlink(struct md_unpack *u, struct archive_entry *e, int d
 	if (!target || !*target)
 		return md_unpack_fail(u, "symlink without a target");
 	if (symlinkat(target, dfd, base) < 0)
-		return md_unpack_fail(u, "cannot create symlink: %s", strerror(errno));
+		return md_unpack_sysfail(u, "cannot create symlink");
 	if (md_unpack_owner(u, -1, dfd, base, e) < 0)
 		return -1;
 	if (archive_entry_xattr_count(e) > 0) {
@@ -4056,7 +4076,7 @@ static int md_unpack_node(struct md_unpack *u, struct archive_entry *e, int dfd,
 		return md_unpack_symlink(u, e, dfd, base, ts);
 	case AE_IFIFO: {
 		if (mknodat(dfd, base, S_IFIFO | (archive_entry_mode(e) & 07777), 0) < 0)
-			return md_unpack_fail(u, "cannot create fifo: %s", strerror(errno));
+			return md_unpack_sysfail(u, "cannot create fifo");
 		if (md_unpack_owner(u, -1, dfd, base, e) < 0)
 			return -1;
 		fchmodat(dfd, base, archive_entry_mode(e) & 07777, 0);
@@ -4067,7 +4087,7 @@ static int md_unpack_node(struct md_unpack *u, struct archive_entry *e, int dfd,
 		if (archive_entry_rdevmajor(e) == 0 && archive_entry_rdevminor(e) == 0) {
 			/* an overlayfs whiteout already in the layer */
 			if (mknodat(dfd, base, S_IFCHR | 0, makedev(0, 0)) < 0)
-				return md_unpack_fail(u, "cannot create whiteout: %s", strerror(errno));
+				return md_unpack_sysfail(u, "cannot create whiteout");
 			return md_unpack_owner(u, -1, dfd, base, e);
 		}
 		return md_unpack_fail(u, "device nodes are not allowed in layers (character device %u:%u)",
@@ -5503,7 +5523,7 @@ struct md_member {
 	uint64_t size;
 	char *file;                    /* staged copy of a small non-layer member */
 	char *ldir;                    /* staged layer: ldir/diff, ldir/tar-split */
-	char *lerr;                    /* why it could not be unpacked as a layer */
+	struct md_error *lerr;         /* why it could not be unpacked as a layer */
 	struct md_layer_info li;
 	int moved;                     /* ldir was renamed into the store */
 };
@@ -5604,7 +5624,8 @@ static int md_load_member(struct md_load *L, struct archive *a, struct archive_e
 		if (s.failed)
 			return -1;
 		if (r < 0) {
-			m->lerr = md_strdup(md_errmsg);
+			m->lerr = md_alloc(sizeof *m->lerr);
+			*m->lerr = md_error; /* its kind too: a hostile tar, or a full disk */
 			md_rm_rf(m->ldir);
 			free(m->ldir);
 			m->ldir = NULL;
@@ -5651,10 +5672,13 @@ static struct md_member *md_load_find(struct md_load *L, const char *name)
 static struct md_json *md_load_member_json(struct md_member *m)
 {
 	if (!m->file) {
-		md_err("%s is not a JSON document", m->name);
+		md_errk(MD_EK_INVALID, "%s is not a JSON document", m->name);
 		return NULL;
 	}
-	return md_json_parse_file(m->file);
+	struct md_json *j = md_json_parse_file(m->file);
+	if (!j && !md_error.errnum)
+		md_error.kind = MD_EK_INVALID; /* malformed JSON in the archive (a read error stays internal) */
+	return j;
 }
 
 /* A member named blobs/sha256/HEX must hash to HEX. */
@@ -5674,7 +5698,7 @@ static struct md_member *md_load_blob(struct md_load *L, const struct md_json *d
 	snprintf(name, sizeof name, "blobs/sha256/%s", d + 7);
 	struct md_member *m = md_load_find(L, name);
 	if (!m) {
-		md_err("%s %s is missing from the archive", what, d);
+		md_errk(MD_EK_INVALID, "%s %s is missing from the archive", what, d);
 		return NULL;
 	}
 	if (strcmp(m->digest, d) != 0) {
@@ -5683,7 +5707,7 @@ static struct md_member *md_load_blob(struct md_load *L, const struct md_json *d
 	}
 	long long size;
 	if (md_json_int(md_json_get(desc, "size"), &size) == 0 && (uint64_t)size != m->size) {
-		md_err("%s %s has %" PRIu64 " bytes, the manifest says %lld", what, d, m->size, size);
+		md_errk(MD_EK_INVALID, "%s %s has %" PRIu64 " bytes, the manifest says %lld", what, d, m->size, size);
 		return NULL;
 	}
 	return m;
@@ -5704,20 +5728,25 @@ static int md_load_check_image(struct md_loadimg *img)
 	struct md_json *cfg = img->cfg;
 	struct md_json *diffs = md_json_get(md_json_get(cfg, "rootfs"), "diff_ids");
 	if (!md_json_is(cfg, MD_J_OBJ) || !md_json_is(diffs, MD_J_ARR))
-		return md_err("image config %.19s has no rootfs.diff_ids", img->id);
+		return md_errk(MD_EK_INVALID, "image config %.19s has no rootfs.diff_ids", img->id);
 	if (diffs->n != img->nlayers)
-		return md_err("image config %.19s lists %zu layers, the manifest %zu", img->id, diffs->n,
-		              img->nlayers);
+		return md_errk(MD_EK_INVALID, "image config %.19s lists %zu layers, the manifest %zu", img->id, diffs->n,
+		               img->nlayers);
 	size_t i = 0;
 	for (struct md_json *d = diffs->child; d; d = d->next, i++) {
 		struct md_member *lm = img->layers[i];
 		if (md_digest_check(md_json_str(d), "image config diff_id") < 0)
 			return -1;
-		if (!lm->ldir && !lm->moved)
-			return md_err("layer %s: %s", lm->name, lm->lerr ? lm->lerr : "not a tar archive");
+		if (!lm->ldir && !lm->moved && !lm->lerr)
+			return md_errk(MD_EK_INVALID, "layer %s: not a tar archive", lm->name);
+		if (!lm->ldir && !lm->moved) {
+			md_errk(lm->lerr->kind, "layer %s: %s", lm->name, lm->lerr->msg);
+			md_error.errnum = lm->lerr->errnum;
+			return -1;
+		}
 		if (strcmp(lm->li.diff_id, md_json_str(d)) != 0)
-			return md_err("layer %s has DiffID %s, the image config expects %s", lm->name,
-			              lm->li.diff_id, md_json_str(d));
+			return md_errk(MD_EK_INVALID, "layer %s has DiffID %s, the image config expects %s", lm->name,
+			               lm->li.diff_id, md_json_str(d));
 	}
 	return 0;
 }
@@ -5748,14 +5777,14 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 		return md_err_wrap("manifest.json");
 	int r = -1;
 	if (!md_json_is(man, MD_J_ARR) || man->n == 0) {
-		md_err("manifest.json: expected a list of images");
+		md_errk(MD_EK_INVALID, "manifest.json: expected a list of images");
 		goto out;
 	}
 	for (struct md_json *e = man->child; e; e = e->next) {
 		const char *cpath = md_json_gets(e, "Config");
 		struct md_json *layers = md_json_get(e, "Layers");
 		if (!cpath || !md_json_is(layers, MD_J_ARR)) {
-			md_err("manifest.json: an entry has no Config or Layers");
+			md_errk(MD_EK_INVALID, "manifest.json: an entry has no Config or Layers");
 			goto out;
 		}
 		const char *tag0 = md_json_str(md_json_at(md_json_get(e, "RepoTags"), 0));
@@ -5764,7 +5793,7 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 		struct md_loadimg *img = md_load_newimg(L);
 		img->config = md_load_find(L, cpath);
 		if (!img->config) {
-			md_err("manifest.json names config %.200s, which is not in the archive", cpath);
+			md_errk(MD_EK_INVALID, "manifest.json names config %.200s, which is not in the archive", cpath);
 			goto out;
 		}
 		if (md_load_check_blobname(img->config) < 0)
@@ -5785,7 +5814,7 @@ static int md_load_docker(struct md_load *L, struct md_member *mf)
 			const char *lp = md_json_str(l);
 			struct md_member *lm = lp ? md_load_find(L, lp) : NULL;
 			if (!lm) {
-				md_err("manifest.json names layer %.200s, which is not in the archive", lp ? lp : "?");
+				md_errk(MD_EK_INVALID, "manifest.json names layer %.200s, which is not in the archive", lp ? lp : "?");
 				goto out;
 			}
 			if (md_load_check_blobname(lm) < 0)
@@ -5843,7 +5872,7 @@ static int md_load_oci_manifest(struct md_load *L, struct md_member *mm, struct 
 	struct md_json *cdesc = md_json_get(man, "config");
 	struct md_json *layers = md_json_get(man, "layers");
 	if (!md_json_is(cdesc, MD_J_OBJ) || !md_json_is(layers, MD_J_ARR)) {
-		md_err("manifest %s has no config or layers", mm->digest);
+		md_errk(MD_EK_INVALID, "manifest %s has no config or layers", mm->digest);
 		goto out;
 	}
 	if (md_image_layer_limit(refname ? refname : mm->digest, layers->n) < 0)
@@ -6011,8 +6040,8 @@ static int md_load_oci_desc(struct md_load *L, const struct md_json *desc, const
 		char want[96];
 		md_platform_str(&md_want, want, sizeof want);
 		if (!pick)
-			md_err("image index %.19s has no image for %s (it has: %s)", mm->digest, want,
-			       real ? md_sb_str(&plats) : "nothing");
+			md_errk(MD_EK_NOTFOUND, "image index %.19s has no image for %s (it has: %s)", mm->digest, want,
+			        real ? md_sb_str(&plats) : "nothing");
 		else
 			r = md_load_oci_desc(L, pick, refname, depth + 1);
 		md_sb_free(&plats);
@@ -6035,7 +6064,7 @@ static int md_load_oci(struct md_load *L, struct md_member *ix)
 	struct md_json *ms = md_json_get(idx, "manifests");
 	int r = -1;
 	if (!md_json_is(ms, MD_J_ARR) || ms->n == 0) {
-		md_err("index.json lists no manifests");
+		md_errk(MD_EK_INVALID, "index.json lists no manifests");
 		goto out;
 	}
 	/* descriptors with platforms but no names form one multi-platform image */
@@ -6062,7 +6091,7 @@ static int md_load_oci(struct md_load *L, struct md_member *ix)
 		r = md_load_oci_desc(L, d, name, 0);
 	}
 	if (r == 0 && L->nimg == before)
-		r = md_err("index.json has no image for %s/%s", md_want.os, md_want.arch);
+		r = md_errk(MD_EK_NOTFOUND, "index.json has no image for %s/%s", md_want.os, md_want.arch);
 out:
 	md_json_free(idx);
 	return r;
@@ -8714,7 +8743,7 @@ static int md_pull_layer(struct md_reg *rg, struct md_sess *sess, struct md_json
 	}
 	if (strcmp(m->li.diff_id, diff) != 0) {
 		unlink(pp);
-		r = md_err("layer %s has DiffID %s, the image config expects %s", dg, m->li.diff_id, diff);
+		r = md_errk(MD_EK_INVALID, "layer %s has DiffID %s, the image config expects %s", dg, m->li.diff_id, diff);
 		goto out;
 	}
 	md_reportf(rep, sid, 0, 0, "Extracting done");
@@ -12319,6 +12348,15 @@ static int md_ctr_name_valid(const char *n)
 
 /* ---- volumes: named and anonymous, in ROOT/volumes/NAME/ ---- */
 
+/* A volume or network driver other than the built-in one (NULL or "": that
+ * one) is a plugin minidock does not have: not found, in Docker's words. */
+static int md_driver_check(const char *what, const char *driver, const char *only)
+{
+	if (!driver || !*driver || strcmp(driver, only) == 0)
+		return 0;
+	return md_errk(MD_EK_NOTFOUND, "plugin \"%.100s\" not found (minidock's only %s driver is %s)", driver, what, only);
+}
+
 static int md_volume_name_valid(const char *n)
 {
 	/* Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
@@ -12330,9 +12368,13 @@ static char *md_volume_dir(const char *name)
 	return md_store_path("volumes/%s", name);
 }
 
-/* Create a named (or anonymous) volume if it does not exist. */
-static int md_volume_create(const char *name, const struct md_json *labels, int anonymous, int *created)
+/* Create a named (or anonymous) volume if it does not exist; driver NULL
+ * or "" is "local", the only one. */
+static int md_volume_create(const char *name, const char *driver, const struct md_json *labels, int anonymous,
+                            int *created)
 {
+	if (md_driver_check("volume", driver, "local") < 0)
+		return -1;
 	if (!md_volume_name_valid(name))
 		return md_errk(MD_EK_INVALID, "invalid volume name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
 	char *vd = md_volume_dir(name);
@@ -16761,7 +16803,9 @@ static int md_mon_await_child(struct md_mon *m, int fd, int *code)
 		if (*code < 125 || *code > 127)
 			*code = 125;
 		const char *msg = strchr(buf, ' ');
-		return md_err("%s", msg ? msg + 1 : buf);
+		/* 126/127: the command cannot be run or found, the caller's input
+		 * (Docker answers 400); 125: minidock's own failure */
+		return md_errk(*code == 125 ? MD_EK_INTERNAL : MD_EK_INVALID, "%s", msg ? msg + 1 : buf);
 	}
 }
 
@@ -17656,7 +17700,7 @@ static int md_mount_volume(struct md_json *ms, const char *name, const char *dst
 		name = anon;
 	}
 	int created;
-	if (md_volume_create(name, NULL, anonymous, &created) < 0)
+	if (md_volume_create(name, NULL, NULL, anonymous, &created) < 0)
 		return -1;
 	if (created)
 		md_strv_push(newvols, name);
@@ -20472,16 +20516,20 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 }
 
 /* A network to create: a bridge with its subnet (NULL: the next free /24
- * of the pool), gateway (NULL: the subnet's first address), labels. */
+ * of the pool), gateway (NULL: the subnet's first address), labels; driver
+ * NULL or "" is "bridge", the only one. */
 struct md_network_spec {
 	const char *name, *subnet, *gateway;
 	int internal;
 	const struct md_json *labels;
+	const char *driver;
 };
 
 static int md_network_create(const struct md_network_spec *ns, char id[65])
 {
 	const char *name = ns->name;
+	if (md_driver_check("network", ns->driver, "bridge") < 0)
+		return -1;
 	if (!md_ctr_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
 	    strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
 		return md_errk(MD_EK_INVALID, "invalid network name \"%s\"", name);
@@ -22536,7 +22584,7 @@ static int md_runflag_size(struct md_json *req, const char *to, const struct md_
 	int unlimited = strcmp(flag, "memory-swap") == 0 && strcmp(v, "-1") == 0;
 	int64_t b = unlimited ? -1 : md_parse_size(v);
 	if (b < 0 && !unlimited)
-		return md_err("invalid size: '%s'", v);
+		return md_errk(MD_EK_INVALID, "invalid size: '%s'", v);
 	md_run_put(req, to, md_json_newint(b));
 	return 0;
 }
@@ -22545,7 +22593,7 @@ static int md_runflag_workdir(struct md_json *req, const char *to, const struct 
 {
 	const char *v = md_opt(a, flag);
 	if (v && *v != '/')
-		return md_err("the working directory '%s' is invalid, it needs to be an absolute path", v);
+		return md_errk(MD_EK_INVALID, "the working directory '%s' is invalid, it needs to be an absolute path", v);
 	return md_runflag_str(req, to, a, flag);
 }
 
@@ -22553,7 +22601,7 @@ static int md_runflag_signal(struct md_json *req, const char *to, const struct m
 {
 	const char *v = md_opt(a, flag);
 	if (v && md_parse_signal(v) < 0)
-		return md_err("invalid signal: %s", v);
+		return md_errk(MD_EK_INVALID, "invalid signal: %s", v);
 	return md_runflag_str(req, to, a, flag);
 }
 
@@ -22580,7 +22628,7 @@ static int md_runflag_env(struct md_json *req, const char *to, const struct md_a
 	for (size_t i = 0; i < es->n; i++) {
 		const char *v;
 		if (!es->v[i][0] || es->v[i][0] == '=')
-			return md_err("invalid environment variable: %s", es->v[i]);
+			return md_errk(MD_EK_INVALID, "invalid environment variable: %s", es->v[i]);
 		if (strchr(es->v[i], '=')) {
 			md_json_push(env, md_json_newstr(es->v[i]));
 		} else if ((v = getenv(es->v[i]))) {
@@ -22617,8 +22665,9 @@ static int md_runflag_attach(struct md_json *req, const char *to, const struct m
 		else if (!strcasecmp(att->v[i], "stderr"))
 			aerr = 1;
 		else
-			return md_err("invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR",
-			              att->v[i]);
+			return md_errk(MD_EK_INVALID,
+			               "invalid argument \"%s\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR",
+			               att->v[i]);
 	}
 	md_run_put(req, to, md_json_newbool(ain));
 	md_run_put(req, "Config.AttachStdout", md_json_newbool(aout));
@@ -22654,7 +22703,7 @@ static int md_runflag_hosts(struct md_json *req, const char *to, const struct md
 	const struct md_strv *ah = md_optv(a, flag);
 	for (size_t i = 0; i < ah->n; i++)
 		if (!strchr(ah->v[i], ':'))
-			return md_err("bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
+			return md_errk(MD_EK_INVALID, "bad format for add-host: \"%s\" (use host:ip)", ah->v[i]);
 	return md_runflag_strs(req, to, a, flag);
 }
 
@@ -22686,7 +22735,7 @@ static int md_runflag_restart(struct md_json *req, const char *to, const struct 
 		*c = 0;
 		if (md_parse_int(c + 1, &n, "--restart") < 0 || n < 0) {
 			free(nm);
-			return md_err("invalid restart policy \"%s\": the count must be a positive number", v);
+			return md_errk(MD_EK_INVALID, "invalid restart policy \"%s\": the count must be a positive number", v);
 		}
 	}
 	md_json_sets(rp, "Name", *nm ? nm : "no");
@@ -22741,7 +22790,7 @@ static int md_runflag_ulimits(struct md_json *req, const char *to, const struct 
 		long long soft, hard;
 		int r = 0;
 		if (!eq)
-			r = md_err("invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
+			r = md_errk(MD_EK_INVALID, "invalid ulimit argument: %s (use name=soft[:hard])", ul->v[i]);
 		if (!r) {
 			*eq = 0;
 			if (c)
@@ -22752,7 +22801,7 @@ static int md_runflag_ulimits(struct md_json *req, const char *to, const struct 
 		if (!r && !c)
 			hard = soft;
 		if (!r && soft > hard && hard >= 0)
-			r = md_err("ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
+			r = md_errk(MD_EK_INVALID, "ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft, hard);
 		if (!r) {
 			struct md_json *u = md_json_push(us, md_json_new(MD_J_OBJ));
 			md_json_sets(u, "Name", s);
@@ -22775,7 +22824,7 @@ static int md_runflag_cpus(struct md_json *req, const char *to, const struct md_
 	char *e;
 	double c = md_strtod(v, &e);
 	if (e == v || *e || !(c >= 0) || c > 1e6)
-		return md_err("invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
+		return md_errk(MD_EK_INVALID, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", v, v);
 	md_run_put(req, to, md_json_newint((long long)(c * 1e9 + 0.5)));
 	return 0;
 }
@@ -22801,7 +22850,7 @@ static int md_runflag_endpoint(struct md_json *req, const char *to, const struct
 		return 0;
 	struct in_addr ia;
 	if (ip && inet_pton(AF_INET, ip, &ia) != 1)
-		return md_err("invalid IPv4 address: %s", ip);
+		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", ip);
 	struct md_json *eps = md_run_put(req, to, md_json_new(MD_J_OBJ));
 	struct md_json *ep = md_json_set(eps, !nm || !strcmp(nm, "default") ? "bridge" : nm, md_json_new(MD_J_OBJ));
 	if (ip)
@@ -22816,7 +22865,7 @@ static int md_runflag_logdriver(struct md_json *req, const char *to, const struc
 {
 	const char *v = md_opt(a, flag);
 	if (v && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock"))
-		return md_err("unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
+		return md_errk(MD_EK_INVALID, "unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
 	md_run_put(req, to, md_json_newstr("minidock"));
 	return 0;
 }
@@ -22830,10 +22879,10 @@ static int md_runflag_logopts(struct md_json *req, const char *to, const struct 
 		char *kv = md_strdup(lo->v[i]), *eq = strchr(kv, '=');
 		int r = 0;
 		if (!eq || (strncmp(kv, "max-size=", 9) && strncmp(kv, "max-file=", 9)))
-			r = md_err("unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
+			r = md_errk(MD_EK_INVALID, "unknown log opt '%s' (supported: max-size, max-file)", lo->v[i]);
 		else if ((*eq = 0, !strcmp(kv, "max-size") && md_parse_size(eq + 1) <= 0) ||
 		         (!strcmp(kv, "max-file") && (atoi(eq + 1) < 1 || strspn(eq + 1, "0123456789") != strlen(eq + 1))))
-			r = md_err("invalid value for log opt %s: %s", kv, eq + 1);
+			r = md_errk(MD_EK_INVALID, "invalid value for log opt %s: %s", kv, eq + 1);
 		else
 			md_json_sets(lcc, kv, eq + 1);
 		free(kv);
@@ -22857,7 +22906,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	return 0;
 #else
 	(void)req, (void)to;
-	return md_err("published ports need bridge networking, which this build lacks (feature net is off)");
+	return md_errk(MD_EK_NOTSUP, "published ports need bridge networking, which this build lacks (feature net is off)");
 #endif
 }
 
@@ -22958,7 +23007,7 @@ static int md_run_pull(struct md_args *a, const char *image)
 	if (!policy)
 		policy = "missing";
 	if (strcmp(policy, "missing") && strcmp(policy, "always") && strcmp(policy, "never"))
-		return md_err("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy);
+		return md_errk(MD_EK_INVALID, "invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy);
 	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
 		return -1;
 	struct md_json *idx = md_index_read();
@@ -22969,7 +23018,7 @@ static int md_run_pull(struct md_args *a, const char *image)
 	if (have && strcmp(policy, "always") != 0)
 		return 0;
 	if (strcmp(policy, "never") == 0)
-		return md_err("No such image: %s", image);
+		return md_errk(MD_EK_NOTFOUND, "No such image: %s", image);
 #if MD_FEATURE_PULL
 	struct md_ref ref;
 	if (md_ref_parse(image, &ref) < 0)
@@ -22980,7 +23029,7 @@ static int md_run_pull(struct md_args *a, const char *image)
 		fprintf(stderr, "Unable to find image '%s' locally\n", fam);
 	return md_pull_cli(image, stderr, 0); /* progress goes to stderr, as Docker's */
 #else
-	return md_err("image %s not found (this build cannot pull: feature pull is off; use minidock load)", image);
+	return md_errk(MD_EK_NOTFOUND, "image %s not found (this build cannot pull: feature pull is off; use minidock load)", image);
 #endif
 }
 
@@ -23376,7 +23425,7 @@ static int md_cmd_ps(struct md_args *a)
 	struct md_ctr *cs;
 	size_t nc;
 	if (md_ctr_list(&q, &cs, &nc) < 0)
-		return md_fail(md_error.kind == MD_EK_INVALID ? 125 : 1);
+		return md_fail(1); /* a bad filter too: Docker's daemon refuses it, its CLI exits 1 */
 	struct md_table tab = {size ? 8 : 7, {0}};
 	if (!quiet && !fmt)
 		md_table_add(&tab, (const char *[]){"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", "SIZE"});
@@ -23911,13 +23960,8 @@ static int md_cmd_volume_create(struct md_args *a)
 		snprintf(name, sizeof name, "%.64s", a->pos.v[0]);
 	else
 		md_random_hex(name, 32);
-	const char *drv = md_opt(a, "driver");
-	if (drv && strcmp(drv, "local") != 0) {
-		md_err("volume driver \"%s\" is not supported (only local)", drv);
-		return md_fail(1);
-	}
 	struct md_json *labels = md_opt_labels(a, "label");
-	int r = md_volume_create(name, labels, 0, NULL);
+	int r = md_volume_create(name, md_opt(a, "driver"), labels, 0, NULL);
 	md_json_free(labels);
 	if (r < 0)
 		return md_fail(1);
@@ -24075,13 +24119,9 @@ static const struct md_optdef md_opts_ndisconnect[] = {
 
 static int md_cmd_network_create(struct md_args *a)
 {
-	const char *drv = md_opt(a, "driver");
-	if (drv && strcmp(drv, "bridge") != 0) {
-		md_errk(MD_EK_NOTSUP, "network driver \"%s\" is not supported (only bridge)", drv);
-		return md_fail(1);
-	}
 	struct md_json *labels = md_opt_labels(a, "label");
-	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels};
+	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels,
+	                             md_opt(a, "driver")};
 	char id[65];
 	int r = md_network_create(&ns, id);
 	md_json_free(labels);
@@ -25374,9 +25414,8 @@ static int md_api_err(struct md_api_conn *c, int st, const char *fmt, ...)
 }
 
 /* The recorded engine error, with the status its kind gives. */
-static int md_api_engine_err(struct md_api_conn *c, int code)
+static int md_api_engine_err(struct md_api_conn *c)
 {
-	(void)code;
 	return md_api_err(c, md_errkinds[md_error.kind].http, "%s", md_errmsg[0] ? md_errmsg : "failed");
 }
 
@@ -25495,7 +25534,7 @@ static int md_api_info(struct md_api_ctx *x)
 {
 	struct md_json *idx = md_index_read();
 	if (!idx)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	long long run = 0, paused = 0, stopped = 0, all = 0, imgs = 0;
 	for (struct md_json *e = md_json_get(idx, "containers")->child; e; e = e->next) {
 		struct md_ctr c;
@@ -25591,7 +25630,7 @@ static int md_api_images(struct md_api_ctx *x)
 {
 	struct md_json *idx = md_index_read();
 	if (!idx)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
 		struct md_strv tags = {0};
@@ -25634,7 +25673,7 @@ static int md_api_image_inspect(struct md_api_ctx *x)
 	}
 	struct md_json *o = md_image_inspect_json(idx, id);
 	md_json_free(idx);
-	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c, 1);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c);
 }
 
 static int md_api_image_delete(struct md_api_ctx *x)
@@ -25642,7 +25681,7 @@ static int md_api_image_delete(struct md_api_ctx *x)
 	struct md_sb out = {0};
 	if (md_image_remove(&x->arg[0], 1, md_api_qbool(x->r, "force", 0), &out) < 0) {
 		md_sb_free(&out);
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	}
 	/* "Untagged: x" / "Deleted: sha256:..." lines -> [{"Untagged": x}, ...] */
 	struct md_json *arr = md_json_new(MD_J_ARR);
@@ -25668,43 +25707,21 @@ static int md_api_image_tag(struct md_api_ctx *x)
 	if (tag && *tag)
 		snprintf(target + strlen(target), sizeof target - strlen(target), ":%s", tag);
 	if (md_image_tag(x->arg[0], target) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 201, NULL, NULL, 0);
 }
 
-/* JSON-lines progress: each CLI line as {"status": ...} (with "id" when
- * the line is "LAYER: status"), or {"stream": line}. */
-struct md_api_lines {
-	struct md_api_conn *c;
-	const char *key;
-};
-
-static void md_api_line_json(void *ctx, const char *l)
+/* A line of a JSON-lines answer as {"stream": "line\n"} (what load says). */
+static void md_api_line_json(struct md_api_conn *c, const char *l)
 {
-	struct md_api_lines *L = ctx;
 	struct md_json *o = md_json_new(MD_J_OBJ);
-	const char *c = strstr(l, ": ");
-	size_t idl = c ? (size_t)(c - l) : 0;
-	int is_id = c && idl == 12;
-	for (size_t i = 0; is_id && i < idl; i++)
-		is_id = isxdigit((unsigned char)l[i]);
-	if (strcmp(L->key, "status") == 0 && is_id) {
-		char id[13];
-		snprintf(id, sizeof id, "%.12s", l);
-		md_json_sets(o, "status", c + 2);
-		md_json_set(o, "progressDetail", md_json_new(MD_J_OBJ));
-		md_json_sets(o, "id", id);
-	} else if (strcmp(L->key, "stream") == 0) {
-		char *s = md_asprintf("%s\n", l);
-		md_json_sets(o, "stream", s);
-		free(s);
-	} else {
-		md_json_sets(o, L->key, l);
-	}
-	char *s = md_json_dump(o, 0);
+	char *s = md_asprintf("%s\n", l);
+	md_json_sets(o, "stream", s);
+	free(s);
+	s = md_json_dump(o, 0);
 	md_json_free(o);
-	md_write_all(L->c->fd, s, strlen(s));
-	md_write_all(L->c->fd, "\r\n", 2);
+	md_write_all(c->fd, s, strlen(s));
+	md_write_all(c->fd, "\r\n", 2);
 	free(s);
 }
 
@@ -25804,8 +25821,8 @@ static int md_api_image_create(struct md_api_ctx *x)
 }
 #endif
 
-/* images/load: the body (a tar, often chunked) is fed to `minidock load`
- * through a pipe by a child. */
+/* images/load: the body (a tar, often chunked) is fed to the engine's
+ * load (md_load_fd) through a pipe by a child. */
 static int md_api_pipe_add(void *ctx, const char *p, size_t n)
 {
 	return md_write_all(*(int *)ctx, p, n);
@@ -25837,14 +25854,13 @@ static int md_api_image_load(struct md_api_ctx *x)
 	waitpid(feeder, &st, 0);
 	if (r < 0) {
 		x->c->keep = 0;
-		md_api_engine_err(x->c, 1);
+		md_api_engine_err(x->c);
 		md_sb_free(&report);
 		return -1;
 	}
 	md_api_head(x->c, 200, "application/json", -1);
-	struct md_api_lines L = {x->c, "stream"};
 	for (char *l = strtok(report.s ? report.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n"))
-		md_api_line_json(&L, l);
+		md_api_line_json(x->c, l);
 	md_sb_free(&report);
 	return -1;
 }
@@ -25972,7 +25988,7 @@ static int md_api_ctr_list(struct md_api_ctx *x)
 	int r = md_ctr_list(&q, &cs, &nc);
 	md_strv_free(&filters);
 	if (r < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (size_t i = 0; i < nc; i++)
 		md_json_push(arr, md_api_ctr_summary(&cs[i]));
@@ -26068,7 +26084,7 @@ static int md_api_ctr_create(struct md_api_ctx *x)
 	int r = md_ctr_create(req, nbuf, id);
 	md_json_free(req);
 	if (r < 0)
-		return md_api_engine_err(x->c, 125);
+		return md_api_engine_err(x->c);
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	md_json_sets(o, "Id", id);
 	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
@@ -26082,7 +26098,7 @@ static int md_api_ctr_inspect(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_load(id, &c) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *o = md_ctr_inspect_json(&c);
 	md_ctr_free(&c);
 	return md_api_json(x->c, 200, o);
@@ -26096,7 +26112,7 @@ static int md_api_ctr_start(struct md_api_ctx *x)
 	int code;
 	int r = md_ctr_start(id, "", NULL, &code);
 	if (r < 0)
-		return code == 126 || code == 127 ? md_api_err(x->c, 400, "%s", md_errmsg) : md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, r == 1 ? 304 : 204, NULL, NULL, 0);
 }
 
@@ -26120,7 +26136,7 @@ static int md_api_ctr_stop(struct md_api_ctx *x)
 	if (t && *t && md_parse_int(t, &secs, "t") < 0)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	int r = restart ? md_ctr_restart(id, (int)secs) : md_ctr_stop(id, (int)secs);
-	return r < 0 ? md_api_engine_err(x->c, 1) : md_api_send(x->c, 204, NULL, NULL, 0);
+	return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
 static int md_api_ctr_restart(struct md_api_ctx *x)
@@ -26140,7 +26156,7 @@ static int md_api_ctr_kill(struct md_api_ctx *x)
 		return md_api_err(x->c, 400, "invalid signal: %s", s);
 	if (md_ctr_kill(id, sig) < 0) {
 		md_err_wrap("cannot kill container: %s", x->arg[0]);
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	}
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
@@ -26151,7 +26167,7 @@ static int md_api_ctr_pause(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_pause(id, md_streq(x->arg[1], "pause")) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
@@ -26161,7 +26177,7 @@ static int md_api_ctr_delete(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_rm(id, md_api_qbool(x->r, "force", 0), md_api_qbool(x->r, "v", 0)) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
@@ -26172,7 +26188,7 @@ static int md_api_ctr_rename(struct md_api_ctx *x)
 		return 0;
 	const char *n = md_api_q(x->r, "name");
 	if (md_ctr_rename(id, n ? n : "") < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
@@ -26211,7 +26227,7 @@ static int md_api_ctr_logs(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_load(id, &c) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
 	md_ctr_free(&c);
 	int o = md_api_qbool(x->r, "stdout", 0), e = md_api_qbool(x->r, "stderr", 0);
@@ -26246,7 +26262,7 @@ static int md_api_ctr_attach(struct md_api_ctx *x)
 	if (md_api_stream_claim(x->c) < 0)
 		return -1;
 	if (md_ctr_load(id, &c) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *cc = md_json_get(c.cfg, "Config");
 	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
 	int in = md_api_qbool(x->r, "stdin", 0) && md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE);
@@ -26254,7 +26270,7 @@ static int md_api_ctr_attach(struct md_api_ctx *x)
 	md_ctr_free(&c);
 	int fd = md_ctr_attach(id, in | out << 1 | err << 2, 1);
 	if (fd < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	md_api_hijack(x->c, tty);
 	md_api_stdio(x->c, !tty);
 	md_attach_relay(fd, tty, in);
@@ -26288,7 +26304,7 @@ static int md_api_ctr_top(struct md_api_ctx *x)
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	struct md_json *o = md_ctr_top(id);
-	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c, 1);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c);
 }
 
 static int md_api_ctr_stats(struct md_api_ctx *x)
@@ -26298,7 +26314,7 @@ static int md_api_ctr_stats(struct md_api_ctx *x)
 		return 0;
 	struct md_ctr c;
 	if (md_ctr_load(id, &c) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	md_ctr_reconcile(&c);
 	int running = md_ctr_running(&c);
 	struct md_json *o = md_json_new(MD_J_OBJ);
@@ -26429,7 +26445,7 @@ static int md_api_exec_create(struct md_api_ctx *x)
 	md_json_seti(j, "Pid", 0);
 	if (md_api_exec_save(eid, j) < 0) {
 		md_json_free(j);
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	}
 	md_json_free(j);
 	struct md_json *o = md_json_new(MD_J_OBJ);
@@ -26591,7 +26607,7 @@ static int md_api_networks(struct md_api_ctx *x)
 {
 	struct md_json *idx = md_index_read();
 	if (!idx)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	md_net_default(idx); /* "bridge" is always listed */
 	md_err_clear();
 	struct md_json *arr = md_json_new(MD_J_ARR);
@@ -26628,19 +26644,17 @@ static int md_api_network_create(struct md_api_ctx *x)
 	struct md_json *b = md_api_body_json(x->c);
 	if (!b)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
-	const char *drv = md_json_gets(b, "Driver");
 	struct md_json *cfg = md_json_get(md_json_get(b, "IPAM"), "Config");
 	struct md_json *c0 = md_json_is(cfg, MD_J_ARR) && cfg->child ? cfg->child : NULL;
 	struct md_json *lb = md_json_get(b, "Labels");
 	struct md_network_spec ns = {md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "", md_json_gets(c0, "Subnet"),
 	                             md_json_gets(c0, "Gateway"), md_json_is(md_json_get(b, "Internal"), MD_J_TRUE),
-	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL};
+	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL, md_json_gets(b, "Driver")};
 	char id[65];
-	int r = drv && *drv && strcmp(drv, "bridge") ? md_errk(MD_EK_NOTSUP, "network driver %s is not supported (only bridge)", drv)
-	                                             : md_network_create(&ns, id);
+	int r = md_network_create(&ns, id);
 	md_json_free(b);
 	if (r < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	md_json_sets(o, "Id", id);
 	md_json_sets(o, "Warning", "");
@@ -26650,7 +26664,7 @@ static int md_api_network_create(struct md_api_ctx *x)
 static int md_api_network_delete(struct md_api_ctx *x)
 {
 	if (md_network_remove(x->arg[0]) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
@@ -26676,7 +26690,7 @@ static int md_api_network_connect(struct md_api_ctx *x)
 		md_strv_free(&aliases);
 	}
 	md_json_free(b);
-	return r < 0 ? md_api_engine_err(x->c, 1) : md_api_send(x->c, 200, NULL, NULL, 0);
+	return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 200, NULL, NULL, 0);
 }
 #endif
 
@@ -26710,11 +26724,6 @@ static int md_api_volume_create(struct md_api_ctx *x)
 	struct md_json *b = md_api_body_json(x->c);
 	if (!b)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
-	const char *drv = md_json_gets(b, "Driver");
-	if (drv && *drv && strcmp(drv, "local")) {
-		md_json_free(b);
-		return md_api_err(x->c, 400, "volume driver %s is not supported (only local)", drv);
-	}
 	struct md_json *opts = md_json_get(b, "DriverOpts");
 	if (opts && !md_api_zero(opts)) {
 		md_json_free(b);
@@ -26728,18 +26737,18 @@ static int md_api_volume_create(struct md_api_ctx *x)
 		md_random_hex(name, 32);
 	int created = 0;
 	struct md_json *lb = md_json_get(b, "Labels");
-	int r = md_volume_create(name, md_json_is(lb, MD_J_OBJ) ? lb : NULL, !(n && *n), &created);
+	int r = md_volume_create(name, md_json_gets(b, "Driver"), md_json_is(lb, MD_J_OBJ) ? lb : NULL, !(n && *n), &created);
 	md_json_free(b);
 	if (r < 0)
-		return md_api_engine_err(x->c, 125);
+		return md_api_engine_err(x->c);
 	struct md_json *v = md_volume_inspect_json(name);
-	return v ? md_api_json(x->c, 201, v) : md_api_engine_err(x->c, 1);
+	return v ? md_api_json(x->c, 201, v) : md_api_engine_err(x->c);
 }
 
 static int md_api_volume_delete(struct md_api_ctx *x)
 {
 	if (md_volume_remove(x->arg[0], md_api_qbool(x->r, "force", 0)) < 0)
-		return md_api_engine_err(x->c, 1);
+		return md_api_engine_err(x->c);
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 

@@ -849,11 +849,112 @@ static void test_layer_hostile(void)
 			printf("#   case %zu: r=%d message \"%s\", want \"%s\"\n", i, r, md_errmsg, cases[i].msg);
 		CHECK(r < 0);
 		CHECK(strstr(md_errmsg, cases[i].msg) != NULL);
+		CHECK(md_error.kind == MD_EK_INVALID);
 		close(fd);
 		md_rm_rf(dir);
 		free(tarp);
 		free(ldir);
 	}
+	t_end();
+}
+
+/* A source that gives `left` bytes of fd, then fails as a full disk does
+ * while a pull saves its partial blob. */
+struct t_failsrc {
+	int fd;
+	size_t left;
+};
+
+static ssize_t t_failsrc_read(void *ctx, void *buf, size_t n)
+{
+	struct t_failsrc *f = ctx;
+	if (!f->left) {
+		errno = ENOSPC;
+		return md_errno("write partial blob");
+	}
+	ssize_t k = read(f->fd, buf, n < f->left ? n : f->left);
+	if (k > 0)
+		f->left -= (size_t)k;
+	return k;
+}
+
+/* What the host failed to do is internal (a pull keeps its partial blob);
+ * what the layer got wrong is invalid (a pull deletes it). */
+static void test_layer_host_failure(void)
+{
+	t_begin("layers: a full disk or a failing source is internal, a corrupt entry invalid");
+	char tmpl[] = "/tmp/md-unit-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char *tarp = md_asprintf("%s/in.tar", dir), *ldir = md_asprintf("%s/layer", dir);
+	char *big = malloc(256 << 10);
+	memset(big, 'x', (256 << 10) - 1);
+	big[(256 << 10) - 1] = 0;
+	struct t_entry es[] = {{"d", AE_IFDIR, NULL, NULL}, {"d/big", AE_IFREG, big, NULL}};
+	int fd = open(tarp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	char want[MD_DIGEST_LEN + 1];
+	t_make_tar(fd, es, 2, want, 0);
+	struct md_layer_info li;
+	/* the source fails in the middle of an entry: its own error and kind */
+	struct t_failsrc fs = {fd, 4096};
+	int r = md_layer_unpack((struct md_src){t_failsrc_read, &fs}, ldir, &li);
+	if (r == 0 || md_error.kind != MD_EK_INTERNAL || !strstr(md_errmsg, "write partial blob"))
+		printf("#   failing source: r=%d kind %d \"%s\"\n", r, (int)md_error.kind, md_errmsg);
+	CHECK(r < 0 && md_error.kind == MD_EK_INTERNAL && md_error.errnum == ENOSPC);
+	CHECK(strstr(md_errmsg, "entry \"d/big\": write partial blob: ") == md_errmsg);
+	md_rm_rf(ldir);
+	/* the same tar cut short inside the file: the layer is wrong */
+	struct stat st;
+	fstat(fd, &st);
+	char *cutp = md_asprintf("%s/cut.tar", dir);
+	int cfd = open(cutp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	char buf[8192];
+	CHECK(pread(fd, buf, sizeof buf, 0) == (ssize_t)sizeof buf && write(cfd, buf, sizeof buf) == (ssize_t)sizeof buf);
+	lseek(cfd, 0, SEEK_SET);
+	r = md_layer_unpack(md_src_fd(cfd), ldir, &li);
+	if (r == 0 || md_error.kind != MD_EK_INVALID)
+		printf("#   truncated tar: r=%d kind %d \"%s\"\n", r, (int)md_error.kind, md_errmsg);
+	CHECK(r < 0 && md_error.kind == MD_EK_INVALID);
+	md_rm_rf(ldir);
+	close(cfd);
+	free(cutp);
+	/* a full disk (a 64 KiB tmpfs, in a mount namespace of a child's own) */
+	if (geteuid() != 0) {
+		printf("#   full disk: skipped, needs root (mounts a tmpfs)\n");
+	} else {
+		int pp[2];
+		CHECK(pipe(pp) == 0);
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(pp[0]);
+			char *small = md_asprintf("%s/small", dir), *sl = md_asprintf("%s/small/layer", dir);
+			struct md_error got = {MD_EK_INVALID, 0, "cannot mount a tmpfs"};
+			lseek(fd, 0, SEEK_SET);
+			if (mkdir(small, 0700) == 0 && unshare(CLONE_NEWNS) == 0 &&
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+			    mount("tmpfs", small, "tmpfs", 0, "size=64k") == 0) {
+				got.kind = MD_EK_NOTFOUND;
+				if (md_layer_unpack(md_src_fd(fd), sl, &li) < 0)
+					got = md_error;
+			}
+			_exit(write(pp[1], &got, sizeof got) == (ssize_t)sizeof got ? 0 : 1);
+		}
+		close(pp[1]);
+		struct md_error got = {MD_EK_NOTFOUND, 0, "no answer"};
+		CHECK(read(pp[0], &got, sizeof got) == (ssize_t)sizeof got);
+		close(pp[0]);
+		waitpid(pid, NULL, 0);
+		if (got.kind != MD_EK_INTERNAL || got.errnum != ENOSPC)
+			printf("#   full disk: kind %d errno %d \"%s\"\n", (int)got.kind, got.errnum, got.msg);
+		CHECK(got.kind == MD_EK_INTERNAL && got.errnum == ENOSPC);
+		CHECK(strstr(got.msg, "entry \"d/big\": write: ") == got.msg);
+	}
+	close(fd);
+	md_rm_rf(dir);
+	free(big);
+	free(tarp);
+	free(ldir);
+	md_err_clear();
 	t_end();
 }
 
@@ -1181,6 +1282,7 @@ static void test_run_flags(void)
 		if (r || !strstr(md_errmsg, bad[i][2]))
 			printf("#   %s %s: \"%s\"\n", bad[i][0], bad[i][1], md_errmsg);
 		CHECK(r == NULL && strstr(md_errmsg, bad[i][2]));
+		CHECK(md_error.kind == MD_EK_INVALID);
 		md_json_free(r);
 	}
 	static const char *const badhc[][2] = {
@@ -1479,6 +1581,11 @@ static void test_error_kinds(void)
 	CHECK(md_mon_failure("125 7x odd", &code) == -1 && md_error.kind == MD_EK_INTERNAL);
 	md_err_clear();
 	CHECK(md_error.kind == MD_EK_INTERNAL && !md_errmsg[0]);
+	/* a bad digest in a reference is the caller's input */
+	struct md_ref ref;
+	CHECK(md_ref_parse("bb@sha256:zz", &ref) < 0 && md_error.kind == MD_EK_INVALID);
+	CHECK(md_ref_parse("bb@md5:0123", &ref) < 0 && md_error.kind == MD_EK_INVALID);
+	CHECK(md_digest_check(NULL, "layer") < 0 && md_error.kind == MD_EK_INVALID);
 	/* Docker's statuses: errdefs' invalid parameter, not found, conflict, ... */
 	static const short want[] = {[MD_EK_INTERNAL] = 500, [MD_EK_INVALID] = 400, [MD_EK_NOTFOUND] = 404,
 	                             [MD_EK_CONFLICT] = 409, [MD_EK_BUSY] = 503, [MD_EK_NOTSUP] = 501,
@@ -1498,6 +1605,16 @@ static void test_error_kinds(void)
 	CHECK(md_ctr_find("nosuch", id) < 0 && md_error.kind == MD_EK_NOTFOUND);
 	CHECK(md_volume_remove("nosuch", 0) < 0 && md_error.kind == MD_EK_NOTFOUND);
 	CHECK(md_volume_remove("nosuch", 1) == 0);
+	/* a driver minidock does not have: Docker's "plugin not found" */
+	CHECK(md_volume_create("v1", "nfs", NULL, 0, NULL) < 0 && md_error.kind == MD_EK_NOTFOUND);
+	CHECK(strstr(md_errmsg, "plugin \"nfs\" not found") == md_errmsg);
+#if MD_FEATURE_NET
+	CHECK(md_network_create(&(struct md_network_spec){.name = "n1", .driver = "macvlan"}, id) < 0 &&
+	      md_error.kind == MD_EK_NOTFOUND);
+	CHECK(strstr(md_errmsg, "plugin \"macvlan\" not found") == md_errmsg);
+	CHECK(t_run_cmd("network create", 3, (char *[]){"-d", "macvlan", "n1"}) == 1);
+#endif
+	CHECK(t_run_cmd("volume create", 3, (char *[]){"-d", "nfs", "v1"}) == 1);
 	CHECK(md_ctr_filters_check(&(struct md_strv){(char *[]){"colour=red"}, 1, 0}) < 0 && md_error.kind == MD_EK_INVALID);
 	struct md_json *hc = md_json_parse("{\"Memory\":4096}", strlen("{\"Memory\":4096}"));
 	CHECK(md_hostconfig_validate(hc) < 0 && md_error.kind == MD_EK_INVALID);
@@ -1528,6 +1645,8 @@ static void test_error_kinds(void)
 	CHECK(md_ctr_top(id) == NULL && md_error.kind == MD_EK_CONFLICT);
 	/* exit codes: run and create 125, others 1, usage errors 125 */
 	CHECK(t_run_cmd("run", 4, (char *[]){"--pull", "never", "nosuch:1", "true"}) == 125);
+	CHECK(md_error.kind == MD_EK_NOTFOUND && strstr(md_errmsg, "No such image: nosuch:1"));
+	CHECK(t_run_cmd("create", 3, (char *[]){"--pull", "sometimes", "kinds:1"}) == 125 && md_error.kind == MD_EK_INVALID);
 	CHECK(t_run_cmd("create", 2, (char *[]){"--name", "one"}) == 125);
 	CHECK(t_run_cmd("create", 4, (char *[]){"--name", "one", "kinds:1", "true"}) == 125);
 	CHECK(t_run_cmd("stop", 1, (char *[]){"nosuch"}) == 1);
@@ -1566,6 +1685,7 @@ int main(void)
 	test_decompress();
 	test_layer_tarsplit();
 	test_layer_hostile();
+	test_layer_host_failure();
 	test_sizes_signals();
 	test_secure_join();
 	test_root_open();

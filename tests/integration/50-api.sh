@@ -217,6 +217,8 @@ test_api_error_statuses_from_kinds() {
     r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"nosuch:1","Cmd":["true"]}' /containers/create)
     assert_eq "${r%% *}" 404 "create, no such image"
     assert_contains "$r" '"message":"No such image: nosuch:1"'
+    r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb@sha256:zz","Cmd":["true"]}' /containers/create)
+    assert_eq "${r%% *}" 400 "create, a bad digest in the image reference: $r"
     assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["sleep","60"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1' | cut -d' ' -f1)" 201 "create"
     assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k1' | cut -d' ' -f1)" 409 "create, the name in use"
     assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"HostConfig":{"Memory":4096}}' /containers/create | cut -d' ' -f1)" 400 "create, memory under the minimum"
@@ -233,8 +235,44 @@ test_api_error_statuses_from_kinds() {
     assert_eq "$(_req -X DELETE /networks/bridge | cut -d' ' -f1)" 403 "rm of the default network"
     assert_eq "$(_req -X DELETE /networks/nosuch | cut -d' ' -f1)" 404 "rm of no network"
     assert_eq "$(_req -X DELETE /volumes/nosuch | cut -d' ' -f1)" 404 "rm of no volume"
+    # a driver minidock does not have is a plugin not found, as Docker says
+    r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"v9","Driver":"nfs"}' /volumes/create)
+    assert_eq "${r%% *}" 404 "volume create, an unknown driver: $r"
+    assert_contains "$r" 'plugin \"nfs\" not found'
+    r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"n9","Driver":"macvlan"}' /networks/create)
+    assert_eq "${r%% *}" 404 "network create, an unknown driver: $r"
+    assert_contains "$r" 'plugin \"macvlan\" not found'
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"v9","Driver":"local"}' /volumes/create | cut -d' ' -f1)" 201 "volume create, driver local"
+    assert_eq "$(_req -X DELETE /volumes/v9 | cut -d' ' -f1)" 204 "rm v9"
     assert_eq "$(_req -X POST --data-binary 'not a tar' /images/load | cut -d' ' -f1)" 400 "load of garbage"
+    # malformed archives: the archive is wrong (400), not the server (500)
+    mkdir "$T/arc"
+    echo '[{"Config":"nosuch.json","RepoTags":["arc:1"],"Layers":[]}]' >"$T/arc/manifest.json"
+    tar -C "$T/arc" -cf "$T/noconfig.tar" manifest.json
+    r=$(_req -X POST --data-binary "@$T/noconfig.tar" /images/load)
+    assert_eq "${r%% *}" 400 "load, manifest.json names a missing config: $r"
+    echo '[{"Config":' >"$T/arc/manifest.json"
+    tar -C "$T/arc" -cf "$T/badjson.tar" manifest.json
+    r=$(_req -X POST --data-binary "@$T/badjson.tar" /images/load)
+    assert_eq "${r%% *}" 400 "load, manifest.json is not JSON: $r"
+    rm "$T/arc/manifest.json"
+    echo '{"schemaVersion":2,"manifests":[]}' >"$T/arc/index.json"
+    echo '{"imageLayoutVersion":"1.0.0"}' >"$T/arc/oci-layout"
+    tar -C "$T/arc" -cf "$T/noman.tar" index.json oci-layout
+    r=$(_req -X POST --data-binary "@$T/noman.tar" /images/load)
+    assert_eq "${r%% *}" 400 "load, index.json lists no manifests: $r"
     assert_eq "$(_req -X DELETE '/containers/k1?force=1' | cut -d' ' -f1)" 204 "rm -f"
+    # a command that cannot be found is the request's fault (400, as Docker's
+    # 127); a user that cannot be found fails minidock's own setup (500, 125)
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["no-such-command"],"HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k2' | cut -d' ' -f1)" 201 "create k2"
+    r=$(_req -X POST /containers/k2/start)
+    assert_eq "${r%% *}" 400 "start, no such command: $r"
+    assert_contains "$r" no-such-command
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":["true"],"User":"no-such-user","HostConfig":{"NetworkMode":"none"}}' '/containers/create?name=k3' | cut -d' ' -f1)" 201 "create k3"
+    r=$(_req -X POST /containers/k3/start)
+    assert_eq "${r%% *}" 500 "start, no such user: $r"
+    assert_eq "$(_req -X DELETE /containers/k2 | cut -d' ' -f1)" 204 "rm k2"
+    assert_eq "$(_req -X DELETE /containers/k3 | cut -d' ' -f1)" 204 "rm k3"
     assert_eq "$(_req /containers/k1/json | cut -d' ' -f1)" 404 "inspect after rm"
 }
 
@@ -501,6 +539,7 @@ test_api_ps_filters_top_stats_stop_rm() {
     id1=$(dk_ok inspect -f '{{.Id}}' r1)
     assert_eq "$(_names -a --filter "id=${id1:0:12}")" "r1 " "id=short"
     assert_eq "$(dk_ok ps -q --no-trunc --filter name=r1)" "$id1"
+    dk_fail 1 ps --filter bogus=1    # Docker's CLI: the daemon's 400, exit 1 (minidock ps too)
     assert_eq "$(dk_ok ps -a -n 1 --format '{{.Names}}')" c4 "ps -n 1: the newest"
     assert_match "$(dk_ok ps -a --filter name=e3 --format '{{.Status}}')" '^Exited \(3\) '
     # top and stats
