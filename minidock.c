@@ -19640,17 +19640,19 @@ static void md_ctr_status_text(struct md_ctr *c, const char *state, char *out, s
 	}
 }
 
+/* The filters a container list takes, in md_ps_filter_ok's order. */
+static const char *const md_ps_filter_keys[] = {"status", "name", "label", "id", "exited", "ancestor"};
+
 static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_strv *filters)
 {
 	/* filters on different keys AND, on the same key OR (but every label
 	 * must match), as Docker */
-	static const char *const keys[] = {"status", "name", "label", "id", "exited", "ancestor"};
-	for (size_t k = 0; k < MD_ARRAY_LEN(keys); k++) {
+	for (size_t k = 0; k < MD_ARRAY_LEN(md_ps_filter_keys); k++) {
 		int seen = 0, ok = k == 2;
-		size_t kl = strlen(keys[k]);
+		size_t kl = strlen(md_ps_filter_keys[k]);
 		for (size_t i = 0; i < filters->n; i++) {
 			const char *f = filters->v[i];
-			if (strncmp(f, keys[k], kl) != 0 || f[kl] != '=')
+			if (strncmp(f, md_ps_filter_keys[k], kl) != 0 || f[kl] != '=')
 				continue;
 			seen = 1;
 			const char *v = f + kl + 1;
@@ -19687,8 +19689,10 @@ static int md_ctr_filters_check(const struct md_strv *filters)
 	static const char *const states[] = {"created", "running", "paused", "restarting", "exited", "removing", "dead"};
 	for (size_t i = 0; i < filters->n; i++) {
 		const char *f = filters->v[i];
-		if (!md_startswith(f, "status=") && !md_startswith(f, "name=") && !md_startswith(f, "label=") &&
-		    !md_startswith(f, "id=") && !md_startswith(f, "exited=") && !md_startswith(f, "ancestor="))
+		size_t k = 0, kl = strcspn(f, "=");
+		while (k < MD_ARRAY_LEN(md_ps_filter_keys) && (strlen(md_ps_filter_keys[k]) != kl || strncmp(f, md_ps_filter_keys[k], kl)))
+			k++;
+		if (!f[kl] || k == MD_ARRAY_LEN(md_ps_filter_keys))
 			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: status, name, label, id, exited, ancestor)", f);
 		int known = !md_startswith(f, "status=");
 		for (size_t k = 0; !known && k < MD_ARRAY_LEN(states); k++)
@@ -23422,6 +23426,12 @@ static int md_cmd_ps(struct md_args *a)
 		return md_fail(125);
 	if (md_flag(a, "latest"))
 		q.last = 1;
+	for (size_t i = 0; i < q.filters->n; i++)
+		if (!strchr(q.filters->v[i], '=')) { /* the flag's format, Docker's CLI checks it: 125 */
+			md_errk(MD_EK_INVALID, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)",
+			        q.filters->v[i]);
+			return md_fail(125);
+		}
 	struct md_ctr *cs;
 	size_t nc;
 	if (md_ctr_list(&q, &cs, &nc) < 0)

@@ -195,6 +195,9 @@ test_ps_options() {
     assert_eq "$(md_ok ps -aq --filter status=exited --filter status=created | wc -l)" 2
     md_fail 1 ps --filter bogus=1    # as docker ps (the daemon refuses the filter)
     assert_one_line_error
+    md_fail 125 ps --filter bogus      # no "=": the CLI refuses the flag, as docker's
+    assert_contains "$(md_stderr)" "bad format of filter (expected name=value)"
+    assert_one_line_error
     # --format
     assert_eq "$(md_ok ps -a --format '{{.Names}}:{{.State}}' | sort | tr '\n' ' ')" "cr1:created ex3:exited up1:running "
     assert_eq "$(md_ok ps --format '{{.ID}} {{.Image}} {{.Command}} {{.Labels}}')" "${up:0:12} bb \"sleep 60\" tier=web"
