@@ -16783,21 +16783,17 @@ static int md_mon_await_child(struct md_mon *m, int fd, int *code)
 {
 	for (;;) {
 		char buf[1200];
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = {buf, sizeof buf - 1};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-		ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		int pty = -1;
+		ssize_t n = md_fd_recv(fd, buf, sizeof buf - 1, &pty);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (pty >= 0) { /* the terminal's master, from the child */
+			m->pty = pty;
+			if (n == 0)
+				continue;
+		}
 		if (n <= 0)
 			return 0;
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		if (buf[0] == 'T' && cm && cm->cmsg_type == SCM_RIGHTS) {
-			memcpy(&m->pty, CMSG_DATA(cm), sizeof(int));
-			if (n == 1)
-				continue;
-			memmove(buf, buf + 1, (size_t)--n);
-		}
 		buf[n] = 0;
 		*code = atoi(buf);
 		if (*code < 125 || *code > 127)
