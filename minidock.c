@@ -22618,9 +22618,10 @@ static int md_runflag_entrypoint(struct md_json *req, const char *to, const stru
 
 /* --env-file files first, then -e (which wins, as with Docker); -e NAME
  * takes NAME's value here, or nothing when it is unset. */
-static int md_runflag_env(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+/* --env-file files, then -e/--env (flag): into env; -e NAME takes NAME's
+ * value from here (run and exec). */
+static int md_opt_env(const struct md_args *a, const char *flag, struct md_json *env)
 {
-	struct md_json *env = md_run_put(req, to, md_json_new(MD_J_ARR));
 	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, flag);
 	for (size_t i = 0; i < ef->n; i++)
 		if (md_env_file(ef->v[i], env) < 0)
@@ -22638,6 +22639,11 @@ static int md_runflag_env(struct md_json *req, const char *to, const struct md_a
 		}
 	}
 	return 0;
+}
+
+static int md_runflag_env(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	return md_opt_env(a, flag, md_run_put(req, to, md_json_new(MD_J_ARR)));
 }
 
 /* -i: OpenStdin, and StdinOnce unless detached. */
@@ -23682,20 +23688,10 @@ static int md_cmd_exec(struct md_args *a)
 	memset(&e, 0, sizeof e);
 	if (md_ctr_find(a->pos.v[0], e.id) < 0)
 		return md_fail(1);
-	/* --env-file files, then -e; -e NAME takes NAME's value here */
 	e.env = md_json_new(MD_J_ARR);
-	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, "env");
-	for (size_t i = 0; i < ef->n; i++)
-		if (md_env_file(ef->v[i], e.env) < 0) {
-			md_exec_free(&e);
-			return md_fail(125);
-		}
-	for (size_t i = 0; i < es->n; i++) {
-		const char *v = strchr(es->v[i], '=') ? NULL : getenv(es->v[i]);
-		char *kv = v ? md_asprintf("%s=%s", es->v[i], v) : NULL;
-		if (v || strchr(es->v[i], '='))
-			md_json_push(e.env, md_json_newstr(kv ? kv : es->v[i]));
-		free(kv);
+	if (md_opt_env(a, "env", e.env) < 0) {
+		md_exec_free(&e);
+		return md_fail(125);
 	}
 	e.cmd = md_jarr_strs(&(struct md_strv){a->pos.v + 1, a->pos.n - 1, 0});
 	e.user = md_opt(a, "user") ? md_strdup(md_opt(a, "user")) : NULL;

@@ -278,6 +278,13 @@ test_exec_options() {
     for l in FROM_RUN=1 EXTRA=x FROM_FILE=f PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; do
         grep -qxF "$l" <<<"$out" || fail "no $l in exec's environment: $out"
     done
+    # -e NAME takes NAME's value here (unset: left out); a name-less one is refused, as run's
+    out=$(FROM_HERE=h md_ok exec -e FROM_HERE -e NOT_SET_HERE ex env)
+    grep -qxF FROM_HERE=h <<<"$out" || fail "no FROM_HERE=h in exec's environment: $out"
+    ! grep -q '^NOT_SET_HERE' <<<"$out" || fail "NOT_SET_HERE in exec's environment: $out"
+    md_fail 125 exec -e =x ex true
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "invalid environment variable: =x"
     # -u (with supplementary groups) and -w
     assert_eq "$(md_ok exec -u alice ex id -G | tr ' ' '\n' | sort -n | tr '\n' ' ')" "29 50 1000 "
     assert_eq "$(md_ok exec -u 1001:50 ex sh -c 'id -u; id -g' | tr '\n' ' ')" "1001 50 "
