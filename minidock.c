@@ -6179,8 +6179,9 @@ static int md_load_commit_layer(struct md_load *L, struct md_json *idx, struct m
 	return r;
 }
 
-/* Make the loaded images visible: layers, configs, then the index, under the lock. */
-/* report (may be NULL) gets a line per image loaded, once it is stored. */
+/* Make the loaded images visible: layers, configs, then the index, under
+ * the lock; report (may be NULL) gets a line per image loaded, once it is
+ * stored. */
 static int md_load_commit(struct md_load *L, struct md_sb *report)
 {
 	if (md_store_syncfs() < 0 || md_store_lock() < 0)
@@ -6290,7 +6291,6 @@ out:
 	return r;
 }
 
-/* Load every image of a docker-archive or OCI layout archive read from fd. */
 /* Load a docker-archive or OCI layout from fd into the store; report as
  * md_load_commit. */
 static int md_load_fd(int fd, struct md_sb *report)
@@ -8112,11 +8112,11 @@ static int md_regcfg_listed(struct md_json *cfg, const char *key, const char *na
 	return 0;
 }
 
-/* Stored credentials for a registry, base64(user:pass) (Docker's "auths"). */
 /* Credentials an API client sent with its request (X-Registry-Auth), as
  * config.json's "auth" (base64 of user:password); they win over the file. */
 static char *md_creds_override;
 
+/* Stored credentials for a registry, base64(user:pass) (Docker's "auths"). */
 static char *md_creds_get(const char *registry)
 {
 	if (md_creds_override)
@@ -22616,10 +22616,9 @@ static int md_runflag_entrypoint(struct md_json *req, const char *to, const stru
 	return 0;
 }
 
-/* --env-file files first, then -e (which wins, as with Docker); -e NAME
- * takes NAME's value here, or nothing when it is unset. */
-/* --env-file files, then -e/--env (flag): into env; -e NAME takes NAME's
- * value from here (run and exec). */
+/* --env-file files first, then -e/--env (flag; it wins, as with Docker),
+ * into env; -e NAME takes NAME's value here, or nothing when it is unset
+ * (run and exec). */
 static int md_opt_env(const struct md_args *a, const char *flag, struct md_json *env)
 {
 	const struct md_strv *ef = md_optv(a, "env-file"), *es = md_optv(a, flag);
