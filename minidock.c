@@ -6179,6 +6179,18 @@ static int md_load_commit_layer(struct md_load *L, struct md_json *idx, struct m
 	return r;
 }
 
+/* Add "name@digest" to an image record's digests (RepoDigests), once. */
+static void md_image_add_digest(struct md_json *rec, const char *rd)
+{
+	struct md_json *ds = md_json_get(rec, "digests");
+	if (!ds)
+		ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
+	for (struct md_json *d = ds->child; d; d = d->next)
+		if (md_streq(md_json_str(d), rd))
+			return;
+	md_json_push(ds, md_json_newstr(rd));
+}
+
 /* Make the loaded images visible: layers, configs, then the index, under
  * the lock; report (may be NULL) gets a line per image loaded, once it is
  * stored. */
@@ -6233,9 +6245,6 @@ static int md_load_commit(struct md_load *L, struct md_sb *report)
 			md_json_free(chains);
 		}
 		if (img->manifest[0] && (img->tags.n || img->digname)) {
-			struct md_json *ds = md_json_get(rec, "digests");
-			if (!ds)
-				ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
 			for (size_t t = 0; t <= img->tags.n; t++) {
 				struct md_ref ref;
 				char name[600], rd[800];
@@ -6248,11 +6257,7 @@ static int md_load_commit(struct md_load *L, struct md_sb *report)
 				if (!name[0])
 					continue;
 				snprintf(rd, sizeof rd, "%s@%s", name, img->manifest);
-				int have = 0;
-				for (struct md_json *d = ds->child; d; d = d->next)
-					have |= md_streq(md_json_str(d), rd);
-				if (!have)
-					md_json_push(ds, md_json_newstr(rd));
+				md_image_add_digest(rec, rd);
 			}
 		}
 		struct md_json *tags = md_json_get(idx, "tags");
@@ -9334,16 +9339,8 @@ static int md_push_record(const char *id, const struct md_ref *ref, const struct
 		md_ref_name(ref, name, sizeof name);
 		snprintf(rd, sizeof rd, "%s@%s", name, mdg);
 		struct md_json *rec = md_json_get(md_json_get(ix, "images"), id);
-		if (rec) {
-			struct md_json *ds = md_json_get(rec, "digests");
-			if (!ds)
-				ds = md_json_set(rec, "digests", md_json_new(MD_J_ARR));
-			int dup = 0;
-			for (struct md_json *d = ds->child; d; d = d->next)
-				dup |= md_streq(md_json_str(d), rd);
-			if (!dup)
-				md_json_push(ds, md_json_newstr(rd));
-		}
+		if (rec)
+			md_image_add_digest(rec, rd);
 		wr = md_index_write(ix);
 	}
 	md_json_free(ix);
