@@ -17613,6 +17613,21 @@ static const char *md_ctr_state(struct md_ctr *c)
 	return s;
 }
 
+/* The command as ps and the API's list show it: Path and Args, by spaces. */
+static void md_ctr_cmdline(const struct md_ctr *c, struct md_sb *sb)
+{
+	md_sb_puts(sb, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
+	struct md_json *args = md_json_get(c->cfg, "Args");
+	for (struct md_json *x = args ? args->child : NULL; x; x = x->next)
+		md_sb_printf(sb, " %s", md_json_str(x) ? x->s : "");
+}
+
+/* A state with a process behind it (Docker's State.Running; ps without -a). */
+static int md_state_up(const char *state)
+{
+	return md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+}
+
 /**** 19 engine: containers *************************************************/
 /*
  * The engine: what minidock does to containers, whoever asks.  The CLI
@@ -19425,7 +19440,7 @@ static int md_exec(const struct md_exec *e, int *code)
 static void md_inspect_state(struct md_ctr *c, const char *state, struct md_json *o)
 {
 	struct md_json *st = md_json_set(o, "State", md_json_new(MD_J_OBJ));
-	int running = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+	int running = md_state_up(state);
 	md_json_sets(st, "Status", state);
 	md_json_set(st, "Running", md_json_newbool(running));
 	md_json_set(st, "Paused", md_json_newbool(md_streq(state, "paused")));
@@ -19583,7 +19598,7 @@ static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
 static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 {
 	const char *state = md_ctr_state(c);
-	int running = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+	int running = md_state_up(state);
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	static const char *const top[] = {"Id", "Created", "Path"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(top); i++)
@@ -19724,7 +19739,7 @@ static int md_ctr_list(const struct md_ctr_query *q, struct md_ctr **out, size_t
 		if (md_ctr_load(e->key, &c) < 0)
 			continue;
 		const char *state = md_ctr_state(&c);
-		int up = md_streq(state, "running") || md_streq(state, "paused") || md_streq(state, "restarting");
+		int up = md_state_up(state);
 		if ((!all && !up) || !md_ps_filter_ok(&c, state, q->filters)) {
 			md_ctr_free(&c);
 			continue;
@@ -23353,13 +23368,10 @@ struct md_ps_row {
 static void md_ps_row(struct md_ctr *c, int notrunc, int size, struct md_ps_row *r)
 {
 	r->state = md_ctr_state(c);
-	r->up = md_streq(r->state, "running") || md_streq(r->state, "paused") || md_streq(r->state, "restarting");
+	r->up = md_state_up(r->state);
 	snprintf(r->id, sizeof r->id, notrunc ? "%s" : "%.12s", c->id);
 	struct md_sb cb = {0};
-	md_sb_puts(&cb, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
-	struct md_json *args = md_json_get(c->cfg, "Args");
-	for (struct md_json *x = args ? args->child : NULL; x; x = x->next)
-		md_sb_printf(&cb, " %s", md_json_str(x) ? x->s : "");
+	md_ctr_cmdline(c, &cb);
 	char cmd[4096];
 	snprintf(cmd, sizeof cmd, "%s", md_sb_str(&cb));
 	md_sb_free(&cb);
@@ -25922,9 +25934,7 @@ static struct md_json *md_api_ctr_summary(struct md_ctr *c)
 	md_json_sets(o, "Image", md_json_gets(cc, "Image") ? md_json_gets(cc, "Image") : "");
 	md_json_sets(o, "ImageID", md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "");
 	struct md_sb cmd = {0};
-	md_sb_puts(&cmd, md_json_gets(c->cfg, "Path") ? md_json_gets(c->cfg, "Path") : "");
-	for (struct md_json *a = md_json_get(c->cfg, "Args") ? md_json_get(c->cfg, "Args")->child : NULL; a; a = a->next)
-		md_sb_printf(&cmd, " %s", md_json_str(a) ? a->s : "");
+	md_ctr_cmdline(c, &cmd);
 	md_json_sets(o, "Command", md_sb_str(&cmd));
 	md_sb_free(&cmd);
 	double t = 0;
@@ -25948,10 +25958,9 @@ static struct md_json *md_api_ctr_summary(struct md_ctr *c)
 	struct md_json *hc = md_json_set(o, "HostConfig", md_json_new(MD_J_OBJ));
 	const char *nmode = md_json_gets(md_json_get(c->cfg, "HostConfig"), "NetworkMode");
 	md_json_sets(hc, "NetworkMode", nmode ? nmode : "bridge");
-	struct md_json *ins = md_ctr_inspect_json(c);
-	md_json_set(o, "NetworkSettings", md_json_clone(md_json_get(ins, "NetworkSettings")));
-	md_json_set(o, "Mounts", md_json_clone(md_json_get(ins, "Mounts")));
-	md_json_free(ins);
+	/* the two parts of inspect a list shows, without the rest of it */
+	md_inspect_network(c, md_state_up(state), o);
+	md_inspect_mounts(c, o);
 	return o;
 }
 
