@@ -18827,6 +18827,23 @@ struct md_logopt {
 	long long tail;
 };
 
+/* since and until (md_parse_since) and tail ("all", or "" as an API
+ * client may send, for every line; tailname names it in errors), each
+ * NULL when not given. */
+static int md_logopt_parse(struct md_logopt *o, const char *since, const char *until, const char *tail,
+                           const char *tailname)
+{
+	if ((since && md_parse_since(since, &o->since) < 0) || (until && md_parse_since(until, &o->until) < 0))
+		return -1;
+	if (!tail || !*tail || strcmp(tail, "all") == 0)
+		return 0;
+	if (md_parse_int(tail, &o->tail, tailname) < 0)
+		return -1;
+	if (o->tail < 0)
+		return md_errk(MD_EK_INVALID, "invalid value \"%s\" for %s: a number of lines, or all", tail, tailname);
+	return 0;
+}
+
 /* Print one log line "TIME STREAM F|P DATA" to stdout or stderr. */
 static void md_log_emit(const char *line, size_t len, const struct md_logopt *o, int *partial_pending)
 {
@@ -23480,12 +23497,7 @@ static int md_cmd_logs(struct md_args *a)
 {
 	char id[65];
 	struct md_logopt o = {md_flag(a, "timestamps"), md_flag(a, "follow"), 3, 0, 0, -1};
-	const char *v;
-	if ((v = md_opt(a, "since")) && md_parse_since(v, &o.since) < 0)
-		return md_fail(125);
-	if ((v = md_opt(a, "until")) && md_parse_since(v, &o.until) < 0)
-		return md_fail(125);
-	if ((v = md_opt(a, "tail")) && strcmp(v, "all") != 0 && (md_parse_int(v, &o.tail, "--tail") < 0 || o.tail < 0))
+	if (md_logopt_parse(&o, md_opt(a, "since"), md_opt(a, "until"), md_opt(a, "tail"), "--tail") < 0)
 		return md_fail(125);
 	if (md_ctr_find(a->pos.v[0], id) < 0)
 		return md_fail(1);
@@ -26241,12 +26253,7 @@ static int md_api_ctr_logs(struct md_api_ctx *x)
 	if (!o && !e)
 		return md_api_err(x->c, 400, "Bad parameters: you must choose at least one stream");
 	struct md_logopt lo = {md_api_qbool(x->r, "timestamps", 0), md_api_qbool(x->r, "follow", 0), o | e << 1, 0, 0, -1};
-	const char *v;
-	if ((v = md_api_q(x->r, "since")) && strcmp(v, "0") && md_parse_since(v, &lo.since) < 0)
-		return md_api_err(x->c, 400, "%s", md_errmsg);
-	if ((v = md_api_q(x->r, "until")) && strcmp(v, "0") && md_parse_since(v, &lo.until) < 0)
-		return md_api_err(x->c, 400, "%s", md_errmsg);
-	if ((v = md_api_q(x->r, "tail")) && *v && strcmp(v, "all") && (md_parse_int(v, &lo.tail, "tail") < 0 || lo.tail < 0))
+	if (md_logopt_parse(&lo, md_api_q(x->r, "since"), md_api_q(x->r, "until"), md_api_q(x->r, "tail"), "tail") < 0)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	if (lo.follow && md_api_stream_claim(x->c) < 0)
 		return -1;

@@ -259,6 +259,9 @@ test_logs_options() {
     assert_eq "$(md_ok logs --since 2099-01-01T00:00:00Z lg 2>&1)" ""
     md_fail 125 logs --since yesterday lg
     assert_one_line_error
+    md_fail 125 logs --tail -3 lg
+    assert_one_line_error
+    assert_contains "$(md_stderr)" 'invalid value "-3" for --tail'
     # -f follows new lines and ends when the container does
     md_ok run -d --network none --name fl bb sh -c 'echo a; sleep 1; echo b; sleep 0.5' >/dev/null
     out=$(timeout 10 "$MINIDOCK" logs -f fl) || fail "logs -f did not end with the container"
