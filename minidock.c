@@ -4836,10 +4836,19 @@ static void md_store_sweep_dir(const char *sub, void (*fn)(const char *name, con
 	char *dir = *sub ? md_store_path("%s", sub) : md_strdup(md_store.root);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char buf[4096] __attribute__((aligned(8)));
+	/* the kernel's layout; libc's struct dirent matches it only with 64-bit
+	 * offsets (a 32-bit glibc's has d_off 4 bytes wide) */
+	struct md_dirent64 {
+		uint64_t d_ino;
+		int64_t d_off;
+		unsigned short d_reclen;
+		unsigned char d_type;
+		char d_name[];
+	};
 	long n;
 	while (fd >= 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n;) {
-			struct dirent *de = (struct dirent *)(buf + off); /* linux_dirent64's layout */
+			struct md_dirent64 *de = (struct md_dirent64 *)(buf + off);
 			off += de->d_reclen;
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 				continue;
