@@ -5165,10 +5165,12 @@ static MD_UNUSED int md_sess_pin(struct md_sess *s, const char *chain)
  * dead, and the next command sweeps what the index does not name. */
 static int md_store_lock_change(struct md_sess *s)
 {
-	if (md_sess_begin(s) < 0)
+	/* the lock first: md_sess_begin's own is then nested (no second flock
+	 * and sweep) */
+	if (md_store_lock() < 0)
 		return -1;
-	if (md_store_lock() < 0) {
-		md_sess_end(s);
+	if (md_sess_begin(s) < 0) {
+		md_store_unlock();
 		return -1;
 	}
 	return 0;
