@@ -20398,13 +20398,17 @@ static int md_volume_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 		char *vd = md_volume_dir(vs.v[i]), *meta = md_asprintf("%s/volume.json", vd);
 		struct md_json *vj = md_json_parse_file(meta);
 		if (all || md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE)) {
+			uint64_t size = 0;
 			int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fd >= 0) {
-				*reclaimed += md_du(fd);
+				size = md_du(fd);
 				close(fd);
 			}
-			md_rm_rf(vd);
-			md_strv_push(gone, vs.v[i]);
+			/* as md_volume_remove: a crash leaves trash, never half a volume */
+			if (md_store_trash_rm(vd, vs.v[i]) == 0) {
+				*reclaimed += size;
+				md_strv_push(gone, vs.v[i]);
+			}
 		}
 		md_json_free(vj);
 		free(meta);
