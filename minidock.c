@@ -4911,10 +4911,9 @@ static void md_sweep_ctr(const char *name, const char *path, void *ctx)
 	if (name[0] == '.' || md_json_get(md_json_get(w->idx, "containers"), name))
 		return;
 	/* created or removed under the store lock: a command that died between
-	 * the directory and the index */
-	char *dst = md_store_trash(name);
-	md_rm_rf(rename(path, dst) == 0 ? dst : path);
-	free(dst);
+	 * the directory and the index; one that cannot be moved goes in place */
+	if (md_store_trash_rm(path, name) < 0)
+		md_rm_rf(path);
 	md_sweep_note(w, "containers/%s", name);
 }
 
