@@ -21105,10 +21105,9 @@ static void md_check_tmpfile(const char *name, const char *path, void *ctx)
 {
 	struct md_check *ck = ctx;
 	const char *t = strstr(name, ".tmp-");
-	long pid = t ? strtol(t + 5, NULL, 10) : 0;
 	if (!t)
 		return;
-	if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
+	if (md_pid_alive(t + 5)) {
 		md_reportf(ck->rep, "note", 0, 0, "%s: a command is writing it right now", name);
 		return;
 	}

@@ -585,3 +585,24 @@ test_system_check() {
     [ -z "$(ls -A "$MINIDOCK_ROOT/tmp" 2>/dev/null)" ] || fail "tmp/ not empty after repair"
     md_ok system check >/dev/null
 }
+
+# A temporary file whose writer is alive but another user's (kill(PID, 0)
+# says EPERM) is a write in progress: system check --repair of a store owned
+# by uid 65534 keeps it.
+test_system_check_keeps_other_users_tmpfile() {
+    require_root
+    require_cmd setpriv
+    local pid out
+    md_ok volume create vol >/dev/null
+    sleep 60 &
+    pid=$!
+    echo x >"$MINIDOCK_ROOT/index.json.tmp-$pid"
+    chmod 755 "$T"
+    mkdir -p "$MINIDOCK_RUNROOT"
+    chown -R 65534:65534 "$MINIDOCK_ROOT" "$MINIDOCK_RUNROOT"
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$MINIDOCK" system check --repair 2>&1) ||
+        fail "system check --repair as uid 65534 failed: $out"
+    assert_contains "$out" "index.json.tmp-$pid: a command is writing it right now"
+    assert_file "$MINIDOCK_ROOT/index.json.tmp-$pid"
+    kill "$pid"
+}
