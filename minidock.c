@@ -20976,17 +20976,16 @@ static void md_check_images(struct md_check *ck, struct md_json *idx)
 			md_strv_push(&ck->badimages, im->key);
 		}
 	}
-	for (struct md_json *t = tags->child; t; t = t->next)
+	for (struct md_json *t = tags->child, *next; t; t = next) {
+		next = t->next;
 		if (!md_json_get(images, md_json_str(t) ? md_json_str(t) : "")) {
 			md_check_problem(ck, "tag %s: names a missing image", t->key);
 			if (ck->repair) {
-				md_json_del(tags, t->key);
+				md_json_del_item(tags, t); /* this node only: next stays valid */
 				ck->changed = 1;
-				t = tags->child;
-				if (!t)
-					break;
 			}
 		}
+	}
 }
 
 /* Containers: every index entry has its directory and image, every

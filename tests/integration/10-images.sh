@@ -586,6 +586,28 @@ test_system_check() {
     md_ok system check >/dev/null
 }
 
+# Two tags in a row that name a missing image: check names both, one
+# --repair removes both and keeps the sound tag.
+test_system_check_repairs_broken_tags() {
+    fixtures
+    local id out
+    id=$(md_ok import "$FIX/busybox-rootfs.tar" bb:1)
+    "$PY" - "$MINIDOCK_ROOT/index.json" <<'PYEOF'
+import json, sys
+p = sys.argv[1]
+idx = json.load(open(p))
+idx["tags"] = {"gone:1": "sha256:" + "1" * 64, "gone:2": "sha256:" + "2" * 64, **idx["tags"]}
+json.dump(idx, open(p, "w"))
+PYEOF
+    out=$(md_fail 1 system check 2>&1)
+    assert_contains "$out" "tag gone:1: names a missing image"
+    assert_contains "$out" "tag gone:2: names a missing image"
+    md_ok system check --repair >/dev/null
+    md_ok system check >/dev/null
+    assert_eq "$(md_ok images --format '{{.Repository}}:{{.Tag}}')" "bb:1"
+    assert_eq "$(md_ok inspect -f '{{.Id}}' bb:1)" "$id"
+}
+
 # A temporary file whose writer is alive but another user's (kill(PID, 0)
 # says EPERM) is a write in progress: system check --repair of a store owned
 # by uid 65534 keeps it.
