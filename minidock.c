@@ -20988,8 +20988,19 @@ static void md_check_images(struct md_check *ck, struct md_json *idx)
 	}
 }
 
+/* A directory in containers/ the index does not name. */
+static void md_check_orphan_ctr(const char *name, const char *path, void *ctx)
+{
+	struct md_check *ck = ctx;
+	if (name[0] == '.' || md_json_get(md_json_get(ck->idx, "containers"), name))
+		return;
+	md_check_problem(ck, "containers/%s: not in the index (left by an interrupted command)", name);
+	if (ck->repair)
+		md_rm_rf(path);
+}
+
 /* Containers: every index entry has its directory and image, every
- * directory an index entry. */
+ * directory an index entry (ck->idx is idx). */
 static void md_check_containers(struct md_check *ck, struct md_json *idx)
 {
 	struct md_json *images = md_json_get(idx, "images"), *ctrs = md_index_section(idx, "containers");
@@ -21009,22 +21020,7 @@ static void md_check_containers(struct md_check *ck, struct md_json *idx)
 			md_check_problem(ck, "container %.12s: its image %.19s is missing (remove the container)", ce->key, img ? img : "?");
 		}
 	}
-	char *cdir = md_store_path("containers");
-	DIR *cd = opendir(cdir);
-	struct dirent *de;
-	while (cd && (de = readdir(cd))) {
-		if (de->d_name[0] == '.' || md_json_get(ctrs, de->d_name))
-			continue;
-		md_check_problem(ck, "containers/%s: not in the index (left by an interrupted command)", de->d_name);
-		if (ck->repair) {
-			char *p = md_asprintf("%s/%s", cdir, de->d_name);
-			md_rm_rf(p);
-			free(p);
-		}
-	}
-	if (cd)
-		closedir(cd);
-	free(cdir);
+	md_store_sweep_dir("containers", md_check_orphan_ctr, ck);
 }
 
 /* Volumes: each has its volume.json (unless one is being made now). */
@@ -21146,8 +21142,8 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 		struct md_json *layers = md_json_get(idx, "layers");
 		md_check_layers(&ck, layers);
 		md_check_images(&ck, idx);
-		md_check_containers(&ck, idx);
 		ck.idx = idx;
+		md_check_containers(&ck, idx);
 		md_store_sweep_dir("volumes", md_check_volume, &ck);
 		for (size_t i = 0; repair && i < ck.badimages.n; i++, ck.changed = 1)
 			md_index_drop_image(idx, ck.badimages.v[i], &ck.gone);
