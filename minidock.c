@@ -21157,11 +21157,10 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 		md_store_sweep_dir("blobs/sha256", md_check_orphan_blob, &ck);
 		md_store_sweep_dir("tmp", md_check_tmp, &ck);
 		md_store_sweep_dir("", md_check_tmpfile, &ck);
-		if (repair && ck.changed && md_index_write(idx) == 0)
-			ck.changed = 0;
-		int np = md_net_reclaim(idx, repair, rep);
+		/* written once: md_net_reclaim writes its own repair */
+		int np = repair && ck.changed && md_index_write(idx) < 0 ? -1 : md_net_reclaim(idx, repair, rep);
 		ck.problems += np > 0 ? np : 0;
-		if (np < 0 || (repair && ck.changed && md_index_write(idx) < 0))
+		if (np < 0)
 			r = -1;
 		else if (repair)
 			md_store_delete(&ck.gone);
