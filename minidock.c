@@ -1515,6 +1515,16 @@ static uint64_t md_du(int dfd)
 	return total;
 }
 
+/* md_du of the directory at path (0 when it cannot be opened). */
+static uint64_t md_du_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint64_t total = fd >= 0 ? md_du(fd) : 0;
+	if (fd >= 0)
+		close(fd);
+	return total;
+}
+
 static long md_ncpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -18486,11 +18496,8 @@ static int md_ctr_prune(struct md_strv *gone, uint64_t *reclaimed)
 		const char *st = md_ctr_state(&c);
 		if (md_streq(st, "exited") || md_streq(st, "created")) {
 			char *up = md_ctr_path(c.id, "upper");
-			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			uint64_t sz = md_du_path(up);
 			free(up);
-			uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-			if (fd >= 0)
-				close(fd);
 			if (md_ctr_rm(c.id, 0, 0) == 0) {
 				md_strv_push(gone, c.id);
 				*reclaimed += sz;
@@ -20397,12 +20404,7 @@ static int md_volume_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 		char *vd = md_volume_dir(vs.v[i]), *meta = md_asprintf("%s/volume.json", vd);
 		struct md_json *vj = md_json_parse_file(meta);
 		if (all || md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE)) {
-			uint64_t size = 0;
-			int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd >= 0) {
-				size = md_du(fd);
-				close(fd);
-			}
+			uint64_t size = md_du_path(vd);
 			/* as md_volume_remove: a crash leaves trash, never half a volume */
 			if (md_store_trash_rm(vd, vs.v[i]) == 0) {
 				*reclaimed += size;
@@ -20757,11 +20759,8 @@ static void md_df_containers(struct md_json *idx, uint64_t out[4])
 		const char *st = md_ctr_state(&c);
 		int up = md_streq(st, "running") || md_streq(st, "paused") || md_streq(st, "restarting");
 		char *u = md_ctr_path(c.id, "upper");
-		int fd = open(u, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		uint64_t sz = md_du_path(u);
 		free(u);
-		uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
 		out[0]++;
 		out[1] += up;
 		out[2] += sz;
@@ -20778,10 +20777,7 @@ static void md_df_volumes(struct md_json *idx, uint64_t out[4])
 	md_volume_list(&vs);
 	for (size_t i = 0; i < vs.n; i++) {
 		char *vd = md_volume_dir(vs.v[i]);
-		int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
+		uint64_t sz = md_du_path(vd);
 		free(vd);
 		int used = md_volume_in_use(idx, vs.v[i], NULL, 0);
 		out[0]++;
@@ -23305,11 +23301,8 @@ static void md_ps_row(struct md_ctr *c, int notrunc, int size, struct md_ps_row 
 	r->size[0] = 0;
 	if (size) {
 		char *up = md_ctr_path(c->id, "upper");
-		int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		uint64_t u = md_du_path(up);
 		free(up);
-		uint64_t u = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
 		char s1[32], s2[32];
 		md_human_size(s1, sizeof s1, (double)u);
 		struct md_json *ix = md_index_read();
