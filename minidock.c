@@ -20548,6 +20548,34 @@ static int md_network_remove(const char *name)
 	return r;
 }
 
+/* Remove every network but the default one that no container uses; gone
+ * gets their names, and stays empty when nothing was removed (the index
+ * could not be written).  -1 as well when the rules could not follow. */
+static int md_network_prune(struct md_strv *gone)
+{
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	for (struct md_json *n = idx ? md_index_section(idx, "networks")->child : NULL, *next; n; n = next) {
+		next = n->next;
+		char by[65];
+		if (strcmp(n->key, "bridge") != 0 && !md_net_in_use(idx, n->key, by)) {
+			md_strv_push(gone, n->key);
+			md_net_remove(idx, n->key);
+		}
+	}
+	int r = 0;
+	if (gone->n && md_index_write(idx) < 0) {
+		md_strv_free(gone);
+		r = -1;
+	} else if (gone->n) {
+		r = md_fw_sync(idx);
+	}
+	md_json_free(idx);
+	md_store_unlock();
+	return r;
+}
+
 /* Configure interfaces inside a running container's network namespace. */
 static int md_net_configure_in(pid_t pid, struct md_netif *ifs, int n)
 {
@@ -24157,32 +24185,15 @@ static int md_cmd_network_prune(struct md_args *a)
 {
 	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all custom networks not used by at least one container."))
 		return 0;
-	if (md_store_lock() < 0)
-		return md_fail(1);
-	struct md_json *idx = md_index_read();
 	struct md_strv gone = {0};
-	for (struct md_json *n = idx ? md_index_section(idx, "networks")->child : NULL, *next; n; n = next) {
-		next = n->next;
-		char by[65];
-		if (strcmp(n->key, "bridge") != 0 && !md_net_in_use(idx, n->key, by)) {
-			md_strv_push(&gone, n->key);
-			md_net_remove(idx, n->key);
-		}
-	}
-	int rc = 0;
-	if (gone.n && md_index_write(idx) < 0)
-		rc = md_fail(1);
-	else if (gone.n) {
+	int r = md_network_prune(&gone);
+	if (gone.n) {
 		puts("Deleted Networks:");
 		for (size_t i = 0; i < gone.n; i++)
 			puts(gone.v[i]);
-		if (md_fw_sync(idx) < 0)
-			rc = md_fail(1);
 	}
 	md_strv_free(&gone);
-	md_json_free(idx);
-	md_store_unlock();
-	return rc;
+	return r < 0 ? md_fail(1) : 0;
 }
 
 static int md_cmd_network_inspect(struct md_args *a)
