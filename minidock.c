@@ -20214,6 +20214,8 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 			md_strv_push(&ids, im->key);
 		md_strv_free(&tags);
 	}
+	/* the sizes of the layers as they were: dropping an image drops them */
+	struct md_json *layers = ids.n ? md_json_clone(md_json_get(idx, "layers")) : NULL;
 	for (size_t i = 0; i < ids.n; i++) {
 		struct md_strv tags = {0};
 		md_image_tags(idx, ids.v[i], &tags);
@@ -20224,7 +20226,6 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 		}
 		md_strv_free(&tags);
 		size_t before = files.n;
-		struct md_json *layers = md_json_clone(md_json_get(idx, "layers"));
 		md_index_drop_image(idx, ids.v[i], &files);
 		char *l = md_asprintf("deleted: %s", ids.v[i]);
 		md_strv_push(&report, l);
@@ -20236,8 +20237,8 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 				free(l);
 				*reclaimed += (uint64_t)md_json_geti(md_json_get(layers, files.v[k]), "size", 0);
 			}
-		md_json_free(layers);
 	}
+	md_json_free(layers);
 	int r = ids.n ? md_index_write(idx) : 0;
 	if (r == 0) {
 		md_store_delete(&files);
