@@ -14782,10 +14782,15 @@ static int md_bind(const char *src, const char *dst, int ro, int rec)
 	return ro ? md_remount_ro(dst, 0) : 0;
 }
 
-/* Copy a tree (volume copy-up and the "copy" root fallback). */
+/* Copy a tree, and the owner, mode, xattrs and times of its top directory
+ * (a volume's copy-up); owners, modes and special files as best effort. */
 static int md_copy_tree(int sfd, int dfd)
 {
-	return md_copy_walk(sfd, dfd, &(struct md_copy){.xattrs = 1});
+	struct md_copy o = {.xattrs = 1};
+	struct stat st;
+	if (md_copy_walk(sfd, dfd, &o) < 0)
+		return -1;
+	return fstat(sfd, &st) < 0 ? 0 : md_copy_meta(&o, sfd, dfd, &st, ".");
 }
 
 static int md_child_dev(int rootfd, const char *rootfs, const char *host, const char *ctr, mode_t mode, dev_t rdev)
@@ -15013,11 +15018,6 @@ static int md_volume_copyup(struct md_mnt *m, int fd)
 {
 	int s = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), d = open(m->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = s >= 0 && d >= 0 && md_copy_tree(s, d) < 0 ? md_err_wrap("copy image files into volume at %s", m->dst) : 0;
-	struct stat ss;
-	if (r == 0 && s >= 0 && d >= 0 && fstat(s, &ss) == 0) {
-		if (fchown(d, ss.st_uid, ss.st_gid) < 0) { /* best effort */ }
-		fchmod(d, ss.st_mode & 07777);
-	}
 	if (s >= 0)
 		close(s);
 	if (d >= 0)
