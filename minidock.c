@@ -1126,31 +1126,40 @@ static void md_copy_xattrs(int from, int to, int which)
 static int md_copy_meta(const struct md_copy *o, int sfd, int fd, const struct stat *st, const char *name)
 {
 	md_copy_xattrs(sfd, fd, o->xattrs);
-	int bad = fchown(fd, md_copy_id(o, st->st_uid), md_copy_id(o, st->st_gid)) < 0;
-	bad |= fchmod(fd, st->st_mode & 07777) < 0;
+	const char *bad = NULL;
+	int err = 0;
+	if (fchown(fd, md_copy_id(o, st->st_uid), md_copy_id(o, st->st_gid)) < 0)
+		bad = "chown", err = errno;
+	if (fchmod(fd, st->st_mode & 07777) < 0 && !bad)
+		bad = "chmod", err = errno;
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	futimens(fd, ts);
-	return bad && o->strict ? md_errno("chown %s", name) : 0;
+	if (!bad || !o->strict)
+		return 0;
+	errno = err;
+	return md_errno("%s %s", bad, name);
 }
 
-static int md_copy_walk(int sfd, int dfd, const struct md_copy *o);
+static int md_copy_walk(int sfd, int dfd, const char *name, const struct md_copy *o);
 
 static int md_copy_file(int sfd, int dfd, const char *name, const struct stat *st, const struct md_copy *o)
 {
+	/* the source first: one that cannot be read leaves the destination as it was */
 	int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return md_errno("copy %s", name);
 	int out = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	char buf[65536];
 	ssize_t n = 0;
-	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+	while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
 		if (md_write_all(out, buf, (size_t)n) < 0) {
 			n = -1;
 			break;
 		}
-	int r = in < 0 || out < 0 || n < 0 ? md_errno("copy %s", name) : 0;
+	int r = out < 0 || n < 0 ? md_errno("copy %s", name) : 0;
 	if (out >= 0 && md_copy_meta(o, in, out, st, name) < 0)
 		r = -1;
-	if (in >= 0)
-		close(in);
+	close(in);
 	if (out >= 0)
 		close(out);
 	return r;
@@ -1162,7 +1171,7 @@ static int md_copy_dir(int sfd, int dfd, const char *name, const struct stat *st
 		return md_errno("mkdir %s", name);
 	int s2 = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int d2 = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int r = s2 < 0 || d2 < 0 ? md_errno("open %s", name) : md_copy_walk(s2, d2, o);
+	int r = s2 < 0 || d2 < 0 ? md_errno("open %s", name) : md_copy_walk(s2, d2, name, o);
 	if (r == 0 && md_copy_meta(o, s2, d2, st, name) < 0)
 		r = -1;
 	if (s2 >= 0)
@@ -1188,17 +1197,31 @@ static int md_copy_special(int sfd, int dfd, const char *name, const struct stat
 	return !made && o->strict ? md_errno("copy %s", name) : 0;
 }
 
-static int md_copy_walk(int sfd, int dfd, const struct md_copy *o)
+/* A directory stream over a duplicate of fd (fd stays open), or NULL. */
+static DIR *md_opendir_dup(int fd)
+{
+	int d = dup(fd);
+	DIR *dir = d >= 0 ? fdopendir(d) : NULL;
+	if (!dir && d >= 0) {
+		int e = errno;
+		close(d);
+		errno = e;
+	}
+	return dir;
+}
+
+/* Copy what directory sfd holds into dfd (name: the source's, for errors). */
+static int md_copy_walk(int sfd, int dfd, const char *name, const struct md_copy *o)
 {
 	/* a dup shares the position: start from the top, whoever read it before */
-	DIR *d = fdopendir(dup(sfd));
+	DIR *d = md_opendir_dup(sfd);
 	if (!d)
-		return md_errno("opendir");
+		return md_errno("open directory %s", name);
 	rewinddir(d);
 	char v;
 	if (o->layer && fgetxattr(sfd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') {
 		/* opaque: what lower layers put here goes */
-		DIR *dd = fdopendir(dup(dfd));
+		DIR *dd = md_opendir_dup(dfd);
 		struct dirent *x;
 		if (dd)
 			rewinddir(dd);
@@ -14788,7 +14811,7 @@ static int md_copy_tree(int sfd, int dfd)
 {
 	struct md_copy o = {.xattrs = 1};
 	struct stat st;
-	if (md_copy_walk(sfd, dfd, &o) < 0)
+	if (md_copy_walk(sfd, dfd, ".", &o) < 0)
 		return -1;
 	return fstat(sfd, &st) < 0 ? 0 : md_copy_meta(&o, sfd, dfd, &st, ".");
 }
@@ -16115,7 +16138,7 @@ static const char *md_upper_unsupported(const char *dir)
  * "copy" fallback for stores that cannot hold an overlay upper. */
 static int md_layers_flatten_one(int sfd, int dfd)
 {
-	return md_copy_walk(sfd, dfd, &(struct md_copy){.layer = 1});
+	return md_copy_walk(sfd, dfd, "a layer", &(struct md_copy){.layer = 1});
 }
 
 static int md_layers_flatten(struct md_json *chains, const char *dest)
@@ -16274,7 +16297,7 @@ static int md_copy_shift(int sfd, int dfd, uint32_t base, uint32_t count)
 {
 	struct md_copy o = {.base = base, .count = count, .strict = 1, .xattrs = 2, .nodes = 1};
 	struct stat st;
-	if (md_copy_walk(sfd, dfd, &o) < 0)
+	if (md_copy_walk(sfd, dfd, "a layer", &o) < 0)
 		return -1;
 	return fstat(sfd, &st) < 0 ? md_errno("stat a layer") : md_copy_meta(&o, sfd, dfd, &st, "a layer");
 }
