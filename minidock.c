@@ -1515,7 +1515,7 @@ static int md_parse_since(const char *s, double *out)
 static uint64_t md_du(int dfd)
 {
 	uint64_t total = 0;
-	DIR *d = fdopendir(dup(dfd));
+	DIR *d = md_opendir_dup(dfd);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -19923,7 +19923,7 @@ header:
 		}
 	}
 	if (S_ISDIR(st.st_mode) && recurse) {
-		DIR *d = fdopendir(dup(fd));
+		DIR *d = md_opendir_dup(fd);
 		struct dirent *de;
 		struct md_strv kids = {0};
 		while (d && (de = readdir(d)))
