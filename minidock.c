@@ -1131,31 +1131,40 @@ static void md_copy_xattrs(int from, int to, int which)
 static int md_copy_meta(const struct md_copy *o, int sfd, int fd, const struct stat *st, const char *name)
 {
 	md_copy_xattrs(sfd, fd, o->xattrs);
-	int bad = fchown(fd, md_copy_id(o, st->st_uid), md_copy_id(o, st->st_gid)) < 0;
-	bad |= fchmod(fd, st->st_mode & 07777) < 0;
+	const char *bad = NULL;
+	int err = 0;
+	if (fchown(fd, md_copy_id(o, st->st_uid), md_copy_id(o, st->st_gid)) < 0)
+		bad = "chown", err = errno;
+	if (fchmod(fd, st->st_mode & 07777) < 0 && !bad)
+		bad = "chmod", err = errno;
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	futimens(fd, ts);
-	return bad && o->strict ? md_errno("chown %s", name) : 0;
+	if (!bad || !o->strict)
+		return 0;
+	errno = err;
+	return md_errno("%s %s", bad, name);
 }
 
-static int md_copy_walk(int sfd, int dfd, const struct md_copy *o);
+static int md_copy_walk(int sfd, int dfd, const char *name, const struct md_copy *o);
 
 static int md_copy_file(int sfd, int dfd, const char *name, const struct stat *st, const struct md_copy *o)
 {
+	/* the source first: one that cannot be read leaves the destination as it was */
 	int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return md_errno("copy %s", name);
 	int out = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	char buf[65536];
 	ssize_t n = 0;
-	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+	while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
 		if (md_write_all(out, buf, (size_t)n) < 0) {
 			n = -1;
 			break;
 		}
-	int r = in < 0 || out < 0 || n < 0 ? md_errno("copy %s", name) : 0;
+	int r = out < 0 || n < 0 ? md_errno("copy %s", name) : 0;
 	if (out >= 0 && md_copy_meta(o, in, out, st, name) < 0)
 		r = -1;
-	if (in >= 0)
-		close(in);
+	close(in);
 	if (out >= 0)
 		close(out);
 	return r;
@@ -1167,7 +1176,7 @@ static int md_copy_dir(int sfd, int dfd, const char *name, const struct stat *st
 		return md_errno("mkdir %s", name);
 	int s2 = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int d2 = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int r = s2 < 0 || d2 < 0 ? md_errno("open %s", name) : md_copy_walk(s2, d2, o);
+	int r = s2 < 0 || d2 < 0 ? md_errno("open %s", name) : md_copy_walk(s2, d2, name, o);
 	if (r == 0 && md_copy_meta(o, s2, d2, st, name) < 0)
 		r = -1;
 	if (s2 >= 0)
@@ -1193,17 +1202,31 @@ static int md_copy_special(int sfd, int dfd, const char *name, const struct stat
 	return !made && o->strict ? md_errno("copy %s", name) : 0;
 }
 
-static int md_copy_walk(int sfd, int dfd, const struct md_copy *o)
+/* A directory stream over a duplicate of fd (fd stays open), or NULL. */
+static DIR *md_opendir_dup(int fd)
+{
+	int d = dup(fd);
+	DIR *dir = d >= 0 ? fdopendir(d) : NULL;
+	if (!dir && d >= 0) {
+		int e = errno;
+		close(d);
+		errno = e;
+	}
+	return dir;
+}
+
+/* Copy what directory sfd holds into dfd (name: the source's, for errors). */
+static int md_copy_walk(int sfd, int dfd, const char *name, const struct md_copy *o)
 {
 	/* a dup shares the position: start from the top, whoever read it before */
-	DIR *d = fdopendir(dup(sfd));
+	DIR *d = md_opendir_dup(sfd);
 	if (!d)
-		return md_errno("opendir");
+		return md_errno("open directory %s", name);
 	rewinddir(d);
 	char v;
 	if (o->layer && fgetxattr(sfd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') {
 		/* opaque: what lower layers put here goes */
-		DIR *dd = fdopendir(dup(dfd));
+		DIR *dd = md_opendir_dup(dfd);
 		struct dirent *x;
 		if (dd)
 			rewinddir(dd);
@@ -1497,7 +1520,7 @@ static int md_parse_since(const char *s, double *out)
 static uint64_t md_du(int dfd)
 {
 	uint64_t total = 0;
-	DIR *d = fdopendir(dup(dfd));
+	DIR *d = md_opendir_dup(dfd);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -1517,6 +1540,16 @@ static uint64_t md_du(int dfd)
 	}
 	if (d)
 		closedir(d);
+	return total;
+}
+
+/* md_du of the directory at path (0 when it cannot be opened). */
+static uint64_t md_du_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint64_t total = fd >= 0 ? md_du(fd) : 0;
+	if (fd >= 0)
+		close(fd);
 	return total;
 }
 
@@ -4860,10 +4893,19 @@ static void md_store_sweep_dir(const char *sub, void (*fn)(const char *name, con
 	char *dir = *sub ? md_store_path("%s", sub) : md_strdup(md_store.root);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char buf[4096] __attribute__((aligned(8)));
+	/* the kernel's layout; libc's struct dirent matches it only with 64-bit
+	 * offsets (a 32-bit glibc's has d_off 4 bytes wide) */
+	struct md_dirent64 {
+		uint64_t d_ino;
+		int64_t d_off;
+		unsigned short d_reclen;
+		unsigned char d_type;
+		char d_name[];
+	};
 	long n;
 	while (fd >= 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n;) {
-			struct dirent *de = (struct dirent *)(buf + off); /* linux_dirent64's layout */
+			struct md_dirent64 *de = (struct md_dirent64 *)(buf + off);
 			off += de->d_reclen;
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 				continue;
@@ -4926,10 +4968,9 @@ static void md_sweep_ctr(const char *name, const char *path, void *ctx)
 	if (name[0] == '.' || md_json_get(md_json_get(w->idx, "containers"), name))
 		return;
 	/* created or removed under the store lock: a command that died between
-	 * the directory and the index */
-	char *dst = md_store_trash(name);
-	md_rm_rf(rename(path, dst) == 0 ? dst : path);
-	free(dst);
+	 * the directory and the index; one that cannot be moved goes in place */
+	if (md_store_trash_rm(path, name) < 0)
+		md_rm_rf(path);
 	md_sweep_note(w, "containers/%s", name);
 }
 
@@ -5180,10 +5221,12 @@ static MD_UNUSED int md_sess_pin(struct md_sess *s, const char *chain)
  * dead, and the next command sweeps what the index does not name. */
 static int md_store_lock_change(struct md_sess *s)
 {
-	if (md_sess_begin(s) < 0)
+	/* the lock first: md_sess_begin's own is then nested (no second flock
+	 * and sweep) */
+	if (md_store_lock() < 0)
 		return -1;
-	if (md_store_lock() < 0) {
-		md_sess_end(s);
+	if (md_sess_begin(s) < 0) {
+		md_store_unlock();
 		return -1;
 	}
 	return 0;
@@ -14817,10 +14860,15 @@ static int md_bind(const char *src, const char *dst, int ro, int rec)
 	return ro ? md_remount_ro(dst, 0) : 0;
 }
 
-/* Copy a tree (volume copy-up and the "copy" root fallback). */
+/* Copy a tree, and the owner, mode, xattrs and times of its top directory
+ * (a volume's copy-up); owners, modes and special files as best effort. */
 static int md_copy_tree(int sfd, int dfd)
 {
-	return md_copy_walk(sfd, dfd, &(struct md_copy){.xattrs = 1});
+	struct md_copy o = {.xattrs = 1};
+	struct stat st;
+	if (md_copy_walk(sfd, dfd, ".", &o) < 0)
+		return -1;
+	return fstat(sfd, &st) < 0 ? 0 : md_copy_meta(&o, sfd, dfd, &st, ".");
 }
 
 /* The node `name` in the directory dfd (`what` in errors), as the host's
@@ -15056,11 +15104,6 @@ static int md_volume_copyup(struct md_mnt *m, int fd)
 {
 	int s = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), d = open(m->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = s >= 0 && d >= 0 && md_copy_tree(s, d) < 0 ? md_err_wrap("copy image files into volume at %s", m->dst) : 0;
-	struct stat ss;
-	if (r == 0 && s >= 0 && d >= 0 && fstat(s, &ss) == 0) {
-		if (fchown(d, ss.st_uid, ss.st_gid) < 0) { /* best effort */ }
-		fchmod(d, ss.st_mode & 07777);
-	}
 	if (s >= 0)
 		close(s);
 	if (d >= 0)
@@ -16159,7 +16202,7 @@ static const char *md_upper_unsupported(const char *dir)
  * "copy" fallback for stores that cannot hold an overlay upper. */
 static int md_layers_flatten_one(int sfd, int dfd)
 {
-	return md_copy_walk(sfd, dfd, &(struct md_copy){.layer = 1});
+	return md_copy_walk(sfd, dfd, "a layer", &(struct md_copy){.layer = 1});
 }
 
 static int md_layers_flatten(struct md_json *chains, const char *dest)
@@ -16318,7 +16361,7 @@ static int md_copy_shift(int sfd, int dfd, uint32_t base, uint32_t count)
 {
 	struct md_copy o = {.base = base, .count = count, .strict = 1, .xattrs = 2, .nodes = 1};
 	struct stat st;
-	if (md_copy_walk(sfd, dfd, &o) < 0)
+	if (md_copy_walk(sfd, dfd, "a layer", &o) < 0)
 		return -1;
 	return fstat(sfd, &st) < 0 ? md_errno("stat a layer") : md_copy_meta(&o, sfd, dfd, &st, "a layer");
 }
@@ -18553,11 +18596,8 @@ static int md_ctr_prune(struct md_strv *gone, uint64_t *reclaimed)
 		const char *st = md_ctr_state(&c);
 		if (md_streq(st, "exited") || md_streq(st, "created")) {
 			char *up = md_ctr_path(c.id, "upper");
-			int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			uint64_t sz = md_du_path(up);
 			free(up);
-			uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-			if (fd >= 0)
-				close(fd);
 			if (md_ctr_rm(c.id, 0, 0) == 0) {
 				md_strv_push(gone, c.id);
 				*reclaimed += sz;
@@ -19982,7 +20022,7 @@ header:
 		}
 	}
 	if (S_ISDIR(st.st_mode) && recurse) {
-		DIR *d = fdopendir(dup(fd));
+		DIR *d = md_opendir_dup(fd);
 		struct dirent *de;
 		struct md_strv kids = {0};
 		while (d && (de = readdir(d)))
@@ -20296,6 +20336,8 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 			md_strv_push(&ids, im->key);
 		md_strv_free(&tags);
 	}
+	/* the sizes of the layers as they were: dropping an image drops them */
+	struct md_json *layers = ids.n ? md_json_clone(md_json_get(idx, "layers")) : NULL;
 	for (size_t i = 0; i < ids.n; i++) {
 		struct md_strv tags = {0};
 		md_image_tags(idx, ids.v[i], &tags);
@@ -20306,7 +20348,6 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 		}
 		md_strv_free(&tags);
 		size_t before = files.n;
-		struct md_json *layers = md_json_clone(md_json_get(idx, "layers"));
 		md_index_drop_image(idx, ids.v[i], &files);
 		char *l = md_asprintf("deleted: %s", ids.v[i]);
 		md_strv_push(&report, l);
@@ -20318,8 +20359,8 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 				free(l);
 				*reclaimed += (uint64_t)md_json_geti(md_json_get(layers, files.v[k]), "size", 0);
 			}
-		md_json_free(layers);
 	}
+	md_json_free(layers);
 	int r = ids.n ? md_index_write(idx) : 0;
 	if (r == 0) {
 		md_store_delete(&files);
@@ -20486,13 +20527,12 @@ static int md_volume_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 		char *vd = md_volume_dir(vs.v[i]), *meta = md_asprintf("%s/volume.json", vd);
 		struct md_json *vj = md_json_parse_file(meta);
 		if (all || md_json_is(md_json_get(vj, "Anonymous"), MD_J_TRUE)) {
-			int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd >= 0) {
-				*reclaimed += md_du(fd);
-				close(fd);
+			uint64_t size = md_du_path(vd);
+			/* as md_volume_remove: a crash leaves trash, never half a volume */
+			if (md_store_trash_rm(vd, vs.v[i]) == 0) {
+				*reclaimed += size;
+				md_strv_push(gone, vs.v[i]);
 			}
-			md_rm_rf(vd);
-			md_strv_push(gone, vs.v[i]);
 		}
 		md_json_free(vj);
 		free(meta);
@@ -20630,6 +20670,34 @@ static int md_network_remove(const char *name)
 	struct md_json *idx = md_index_read();
 	/* a bridge left by a failed write is made again when needed */
 	int r = !idx || md_net_remove(idx, name) < 0 || md_index_write(idx) < 0 ? -1 : md_fw_sync(idx);
+	md_json_free(idx);
+	md_store_unlock();
+	return r;
+}
+
+/* Remove every network but the default one that no container uses; gone
+ * gets their names, and stays empty when nothing was removed (the index
+ * could not be written).  -1 as well when the rules could not follow. */
+static int md_network_prune(struct md_strv *gone)
+{
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	for (struct md_json *n = idx ? md_index_section(idx, "networks")->child : NULL, *next; n; n = next) {
+		next = n->next;
+		char by[65];
+		if (strcmp(n->key, "bridge") != 0 && !md_net_in_use(idx, n->key, by)) {
+			md_strv_push(gone, n->key);
+			md_net_remove(idx, n->key);
+		}
+	}
+	int r = 0;
+	if (gone->n && md_index_write(idx) < 0) {
+		md_strv_free(gone);
+		r = -1;
+	} else if (gone->n) {
+		r = md_fw_sync(idx);
+	}
 	md_json_free(idx);
 	md_store_unlock();
 	return r;
@@ -20847,11 +20915,8 @@ static void md_df_containers(struct md_json *idx, uint64_t out[4])
 		const char *st = md_ctr_state(&c);
 		int up = md_streq(st, "running") || md_streq(st, "paused") || md_streq(st, "restarting");
 		char *u = md_ctr_path(c.id, "upper");
-		int fd = open(u, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		uint64_t sz = md_du_path(u);
 		free(u);
-		uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
 		out[0]++;
 		out[1] += up;
 		out[2] += sz;
@@ -20868,10 +20933,7 @@ static void md_df_volumes(struct md_json *idx, uint64_t out[4])
 	md_volume_list(&vs);
 	for (size_t i = 0; i < vs.n; i++) {
 		char *vd = md_volume_dir(vs.v[i]);
-		int fd = open(vd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		uint64_t sz = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
+		uint64_t sz = md_du_path(vd);
 		free(vd);
 		int used = md_volume_in_use(idx, vs.v[i], NULL, 0);
 		out[0]++;
@@ -21066,21 +21128,31 @@ static void md_check_images(struct md_check *ck, struct md_json *idx)
 			md_strv_push(&ck->badimages, im->key);
 		}
 	}
-	for (struct md_json *t = tags->child; t; t = t->next)
+	for (struct md_json *t = tags->child, *next; t; t = next) {
+		next = t->next;
 		if (!md_json_get(images, md_json_str(t) ? md_json_str(t) : "")) {
 			md_check_problem(ck, "tag %s: names a missing image", t->key);
 			if (ck->repair) {
-				md_json_del(tags, t->key);
+				md_json_del_item(tags, t); /* this node only: next stays valid */
 				ck->changed = 1;
-				t = tags->child;
-				if (!t)
-					break;
 			}
 		}
+	}
+}
+
+/* A directory in containers/ the index does not name. */
+static void md_check_orphan_ctr(const char *name, const char *path, void *ctx)
+{
+	struct md_check *ck = ctx;
+	if (name[0] == '.' || md_json_get(md_json_get(ck->idx, "containers"), name))
+		return;
+	md_check_problem(ck, "containers/%s: not in the index (left by an interrupted command)", name);
+	if (ck->repair)
+		md_rm_rf(path);
 }
 
 /* Containers: every index entry has its directory and image, every
- * directory an index entry. */
+ * directory an index entry (ck->idx is idx). */
 static void md_check_containers(struct md_check *ck, struct md_json *idx)
 {
 	struct md_json *images = md_json_get(idx, "images"), *ctrs = md_index_section(idx, "containers");
@@ -21100,22 +21172,7 @@ static void md_check_containers(struct md_check *ck, struct md_json *idx)
 			md_check_problem(ck, "container %.12s: its image %.19s is missing (remove the container)", ce->key, img ? img : "?");
 		}
 	}
-	char *cdir = md_store_path("containers");
-	DIR *cd = opendir(cdir);
-	struct dirent *de;
-	while (cd && (de = readdir(cd))) {
-		if (de->d_name[0] == '.' || md_json_get(ctrs, de->d_name))
-			continue;
-		md_check_problem(ck, "containers/%s: not in the index (left by an interrupted command)", de->d_name);
-		if (ck->repair) {
-			char *p = md_asprintf("%s/%s", cdir, de->d_name);
-			md_rm_rf(p);
-			free(p);
-		}
-	}
-	if (cd)
-		closedir(cd);
-	free(cdir);
+	md_store_sweep_dir("containers", md_check_orphan_ctr, ck);
 }
 
 /* Volumes: each has its volume.json (unless one is being made now). */
@@ -21195,10 +21252,9 @@ static void md_check_tmpfile(const char *name, const char *path, void *ctx)
 {
 	struct md_check *ck = ctx;
 	const char *t = strstr(name, ".tmp-");
-	long pid = t ? strtol(t + 5, NULL, 10) : 0;
 	if (!t)
 		return;
-	if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
+	if (md_pid_alive(t + 5)) {
 		md_reportf(ck->rep, "note", 0, 0, "%s: a command is writing it right now", name);
 		return;
 	}
@@ -21238,8 +21294,8 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 		struct md_json *layers = md_json_get(idx, "layers");
 		md_check_layers(&ck, layers);
 		md_check_images(&ck, idx);
-		md_check_containers(&ck, idx);
 		ck.idx = idx;
+		md_check_containers(&ck, idx);
 		md_store_sweep_dir("volumes", md_check_volume, &ck);
 		for (size_t i = 0; repair && i < ck.badimages.n; i++, ck.changed = 1)
 			md_index_drop_image(idx, ck.badimages.v[i], &ck.gone);
@@ -21253,11 +21309,10 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 		md_store_sweep_dir("blobs/sha256", md_check_orphan_blob, &ck);
 		md_store_sweep_dir("tmp", md_check_tmp, &ck);
 		md_store_sweep_dir("", md_check_tmpfile, &ck);
-		if (repair && ck.changed && md_index_write(idx) == 0)
-			ck.changed = 0;
-		int np = md_net_reclaim(idx, repair, rep);
+		/* written once: md_net_reclaim writes its own repair */
+		int np = repair && ck.changed && md_index_write(idx) < 0 ? -1 : md_net_reclaim(idx, repair, rep);
 		ck.problems += np > 0 ? np : 0;
-		if (np < 0 || (repair && ck.changed && md_index_write(idx) < 0))
+		if (np < 0)
 			r = -1;
 		else if (repair)
 			md_store_delete(&ck.gone);
@@ -23405,11 +23460,8 @@ static void md_ps_row(struct md_ctr *c, int notrunc, int size, struct md_ps_row 
 	r->size[0] = 0;
 	if (size) {
 		char *up = md_ctr_path(c->id, "upper");
-		int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		uint64_t u = md_du_path(up);
 		free(up);
-		uint64_t u = fd >= 0 ? md_du(fd) : 0;
-		if (fd >= 0)
-			close(fd);
 		char s1[32], s2[32];
 		md_human_size(s1, sizeof s1, (double)u);
 		struct md_json *ix = md_index_read();
@@ -24252,32 +24304,15 @@ static int md_cmd_network_prune(struct md_args *a)
 {
 	if (!md_flag(a, "force") && !md_confirm("WARNING! This will remove all custom networks not used by at least one container."))
 		return 0;
-	if (md_store_lock() < 0)
-		return md_fail(1);
-	struct md_json *idx = md_index_read();
 	struct md_strv gone = {0};
-	for (struct md_json *n = idx ? md_index_section(idx, "networks")->child : NULL, *next; n; n = next) {
-		next = n->next;
-		char by[65];
-		if (strcmp(n->key, "bridge") != 0 && !md_net_in_use(idx, n->key, by)) {
-			md_strv_push(&gone, n->key);
-			md_net_remove(idx, n->key);
-		}
-	}
-	int rc = 0;
-	if (gone.n && md_index_write(idx) < 0)
-		rc = md_fail(1);
-	else if (gone.n) {
+	int r = md_network_prune(&gone);
+	if (gone.n) {
 		puts("Deleted Networks:");
 		for (size_t i = 0; i < gone.n; i++)
 			puts(gone.v[i]);
-		if (md_fw_sync(idx) < 0)
-			rc = md_fail(1);
 	}
 	md_strv_free(&gone);
-	md_json_free(idx);
-	md_store_unlock();
-	return rc;
+	return r < 0 ? md_fail(1) : 0;
 }
 
 static int md_cmd_network_inspect(struct md_args *a)

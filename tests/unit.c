@@ -1533,6 +1533,38 @@ static void test_copy_walk(void)
 	t_end();
 }
 
+static void test_copy_errors(void)
+{
+	t_begin("files: a copy that fails leaves the destination's file whole and no descriptor behind");
+	char tmpl[] = "/tmp/md-copyerr-XXXXXX";
+	char *base = mkdtemp(tmpl);
+	CHECK(base != NULL);
+	char *src = md_asprintf("%s/src", base), *dst = md_asprintf("%s/dst", base);
+	CHECK(mkdir(src, 0755) == 0 && mkdir(dst, 0755) == 0);
+	int s = t_open_dir(src), d = t_open_dir(dst);
+	int f = openat(d, "f", O_WRONLY | O_CREAT, 0644);
+	CHECK(f >= 0 && write(f, "kept", 4) == 4);
+	close(f);
+	/* a source that cannot be opened: the destination is not emptied */
+	struct stat st = {.st_mode = S_IFREG | 0644};
+	CHECK(md_copy_file(s, d, "f", &st, &(struct md_copy){0}) < 0 && strstr(md_errmsg, "copy f"));
+	CHECK(fstatat(d, "f", &st, 0) == 0 && st.st_size == 4);
+	/* a source that is no directory: named, and its duplicate closed */
+	int file = openat(d, "f", O_RDONLY | O_CLOEXEC), probe = dup(0);
+	close(probe);
+	CHECK(md_copy_walk(file, d, "f", &(struct md_copy){0}) < 0 && strstr(md_errmsg, "open directory f"));
+	int again = dup(0);
+	CHECK(again == probe);
+	close(again);
+	close(file);
+	close(d);
+	close(s);
+	md_rm_rf(base);
+	free(src);
+	free(dst);
+	t_end();
+}
+
 /* ---- errors: kinds, HTTP statuses, exit codes ---- */
 
 static int t_run_cmd(const char *name, int argc, char **argv)
@@ -1691,6 +1723,7 @@ int main(void)
 	test_root_open();
 	test_copy_walk();
 	test_close_from();
+	test_copy_errors();
 	test_error_kinds();
 	test_run_flags();
 	test_frames_logs();

@@ -585,3 +585,46 @@ test_system_check() {
     [ -z "$(ls -A "$MINIDOCK_ROOT/tmp" 2>/dev/null)" ] || fail "tmp/ not empty after repair"
     md_ok system check >/dev/null
 }
+
+# Two tags in a row that name a missing image: check names both, one
+# --repair removes both and keeps the sound tag.
+test_system_check_repairs_broken_tags() {
+    fixtures
+    local id out
+    id=$(md_ok import "$FIX/busybox-rootfs.tar" bb:1)
+    "$PY" - "$MINIDOCK_ROOT/index.json" <<'PYEOF'
+import json, sys
+p = sys.argv[1]
+idx = json.load(open(p))
+idx["tags"] = {"gone:1": "sha256:" + "1" * 64, "gone:2": "sha256:" + "2" * 64, **idx["tags"]}
+json.dump(idx, open(p, "w"))
+PYEOF
+    out=$(md_fail 1 system check 2>&1)
+    assert_contains "$out" "tag gone:1: names a missing image"
+    assert_contains "$out" "tag gone:2: names a missing image"
+    md_ok system check --repair >/dev/null
+    md_ok system check >/dev/null
+    assert_eq "$(md_ok images --format '{{.Repository}}:{{.Tag}}')" "bb:1"
+    assert_eq "$(md_ok inspect -f '{{.Id}}' bb:1)" "$id"
+}
+
+# A temporary file whose writer is alive but another user's (kill(PID, 0)
+# says EPERM) is a write in progress: system check --repair of a store owned
+# by uid 65534 keeps it.
+test_system_check_keeps_other_users_tmpfile() {
+    require_root
+    require_cmd setpriv
+    local pid out
+    md_ok volume create vol >/dev/null
+    sleep 60 &
+    pid=$!
+    echo x >"$MINIDOCK_ROOT/index.json.tmp-$pid"
+    chmod 755 "$T"
+    mkdir -p "$MINIDOCK_RUNROOT"
+    chown -R 65534:65534 "$MINIDOCK_ROOT" "$MINIDOCK_RUNROOT"
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$MINIDOCK" system check --repair 2>&1) ||
+        fail "system check --repair as uid 65534 failed: $out"
+    assert_contains "$out" "index.json.tmp-$pid: a command is writing it right now"
+    assert_file "$MINIDOCK_ROOT/index.json.tmp-$pid"
+    kill "$pid"
+}

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Crash safety: `load` killed with SIGKILL at random moments and at each of
 # its renames and syncs (strace's fault injection), `rm` at each of its
-# renames, syncs and deletions.  After every kill
+# renames, syncs and deletions, `volume prune` at each of its renames and
+# deletions.  After every kill
 # `system check` must pass without --repair (the leftovers of a dead writer
 # are swept, not damage), the image being loaded must be there whole or not
 # at all, and the image that was complete before must still be there, whole.
@@ -265,6 +266,40 @@ test_crash_rm_at_each_step() {
     done
     md_ok system check >/dev/null
     assert_clean
+}
+
+# volume prune killed at each of its renames and deletions: the volume's
+# directory is whole (its metadata and every file) or gone, before any
+# other command has swept, and system check passes as it is.
+# native: counts system calls with strace, which would see the emulator's
+test_crash_volume_prune_at_each_step() {
+    require_root
+    require_cmd strace
+    local sc n i f d=$MINIDOCK_ROOT/volumes/victim
+    _victim_volume() {
+        md_ok volume create victim >/dev/null
+        for f in 1 2 3 4 5 6; do echo "$f" >"$d/_data/f$f"; done
+        mkdir "$d/_data/sub"
+        echo x >"$d/_data/sub/g"
+    }
+    for sc in unlinkat rename; do
+        _victim_volume
+        n=$(_count_calls "$sc" volume prune -a -f) || n=0
+        [ "$n" -gt 0 ] || fail "volume prune makes no $sc call"
+        for ((i = 1; i <= n; i++)); do
+            _victim_volume
+            _kill_at "$sc" "$i" volume prune -a -f
+            if [ -e "$d" ]; then
+                for f in volume.json _data/f1 _data/f2 _data/f3 _data/f4 _data/f5 _data/f6 _data/sub/g; do
+                    [ -e "$d/$f" ] || fail "SIGKILL at $sc #$i of $n: half a volume left, $f is gone"
+                done
+            fi
+            md system check >"$T/check.out" ||
+                fail "SIGKILL at $sc #$i of $n: system check fails: $(grep -v '^note' "$T/check.out" | head -n 3)"
+            md_ok volume rm -f victim >/dev/null
+        done
+    done
+    assert_no_file "$d"
 }
 
 # ---- a full filesystem
