@@ -297,6 +297,10 @@ for file in "$HERE"/integration/*.sh; do
     while read -r line fn; do
         name=$base:$fn
         selected "$name" || continue
+        # the line of "NAME() {" itself: bash's own line number is off for a
+        # function that defines another inside it
+        def=$(grep -n -m1 "^$fn() *{" "$file" | cut -d: -f1)
+        line=${def:-$line}
         if [ -n "$EMULATED" ] && native=$(test_note "$file" "$line" native) && [ -n "$native" ]; then
             echo "NATIVE  $name (not run under $EMULATED: $native)"
             nnative=$((nnative + 1))
