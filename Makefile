@@ -255,7 +255,7 @@ minimal: $(DEPS_STAMP)
 
 unit: $(if $(BOARD),$(BOARD_UNIT),build/unit-tests)
 
-build/unit-tests: tests/unit.c tests/unit-registry.inc tests/unit-api.inc minidock.c Makefile build/unit.flags $(UNIT_DEPS_STAMP)
+build/unit-tests: tests/unit.c tests/unit-registry.inc tests/unit-api.inc tests/unit-sign.inc minidock.c Makefile build/unit.flags $(UNIT_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(UNIT_COMPILE) -o $@ tests/unit.c -L$(UNIT_DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
 
@@ -264,7 +264,7 @@ build/unit-tests: tests/unit.c tests/unit-registry.inc tests/unit-api.inc minido
 # tests/boards/user.sh. `make check-boards`: tests/boards/run.sh (every
 # board: build, qemu-user tests, a VM boot of the board's Debian kernel).
 ifneq ($(BOARD),)
-$(BOARD_UNIT): tests/unit.c tests/unit-registry.inc tests/unit-api.inc minidock.c Makefile $(FLAGS_STAMP) $(DEPS_STAMP) $(BOARD_MK) $(BOARD_H)
+$(BOARD_UNIT): tests/unit.c tests/unit-registry.inc tests/unit-api.inc tests/unit-sign.inc minidock.c Makefile $(FLAGS_STAMP) $(DEPS_STAMP) $(BOARD_MK) $(BOARD_H)
 	@mkdir -p $(dir $@)
 	$(strip $(CC) -DMD_TEST -g -O1 -std=gnu11 -Wall -Wextra $(FEATURE_DEFS) $(BOARD_DEFS) $(BOARD_CFLAGS) \
 		-I. $(DEPS_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -static $(LDFLAGS)) -o $@ tests/unit.c $(DEPS_LIBS) $(LDLIBS)

@@ -83,7 +83,8 @@
 	X(SECCOMP, seccomp, "default seccomp filter") \
 	X(IPV6, ipv6, "IPv6 on container networks") \
 	X(ZSTD, zstd, "zstd-compressed layers") \
-	X(USERNS, userns, "--userns=remap")
+	X(USERNS, userns, "--userns=remap") \
+	X(SIGN, sign, "signed images: sigstore signatures checked under a containers-policy.json")
 
 #ifndef MD_FEATURE_PULL
 #define MD_FEATURE_PULL 1
@@ -109,9 +110,15 @@
 #ifndef MD_FEATURE_USERNS
 #define MD_FEATURE_USERNS 1
 #endif
+#ifndef MD_FEATURE_SIGN
+#define MD_FEATURE_SIGN MD_FEATURE_PULL /* FEATURES=-pull takes it along */
+#endif
 
 #if MD_FEATURE_TLS && !MD_FEATURE_PULL
 #error "MD_FEATURE_TLS needs MD_FEATURE_PULL (TLS is only used by the registry client)"
+#endif
+#if MD_FEATURE_SIGN && !MD_FEATURE_PULL
+#error "MD_FEATURE_SIGN needs MD_FEATURE_PULL (signatures are checked when an image is pulled)"
 #endif
 #if MD_FEATURE_IPV6 && !MD_FEATURE_NET
 #error "MD_FEATURE_IPV6 needs MD_FEATURE_NET"
@@ -126,6 +133,11 @@ MD_FEATURES(MD_FEATURE_CHECK)
 #endif
 #ifndef MD_DEFAULT_RUNROOT
 #define MD_DEFAULT_RUNROOT "/run/minidock"
+#endif
+/* The signature policy (containers-policy.json format) read when it exists;
+ * MINIDOCK_POLICY names another file. */
+#ifndef MD_DEFAULT_POLICY
+#define MD_DEFAULT_POLICY "/etc/minidock/policy.json"
 #endif
 /* The registry domain Docker assumes for short names (docker's own). */
 #ifndef MD_DEFAULT_DOMAIN
@@ -311,12 +323,22 @@ static struct md_error md_error; /* the last error recorded */
 static char **md_main_argv;     /* for re-executing ourselves */
 static const char *md_cmdname = "minidock"; /* for messages */
 
+/* An error is one line: control characters that came in with hostile
+ * input (a JSON key, a reference) are shown as '?'. */
+static void md_err_oneline(char *m)
+{
+	for (; *m; m++)
+		if ((unsigned char)*m < ' ' || *m == 0x7f)
+			*m = '?';
+}
+
 /* Formatted aside first: the arguments may be the old message itself
  * ("...: %s", md_errmsg) to keep what a failed step said. */
 static void md_err_vset(enum md_errkind kind, int errnum, const char *fmt, va_list ap)
 {
 	char msg[sizeof md_error.msg];
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	md_err_oneline(msg);
 	memcpy(md_error.msg, msg, sizeof msg);
 	md_error.kind = kind;
 	md_error.errnum = errnum;
@@ -366,6 +388,7 @@ static MD_PRINTF(1, 2) int md_err_wrap(const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, md_errmsg, sizeof old);
 	snprintf(md_errmsg, sizeof md_errmsg, "%.500s: %.500s", pre, old);
+	md_err_oneline(md_errmsg);
 	return -1;
 }
 
@@ -5581,6 +5604,7 @@ struct md_loadimg {
 	struct md_strv tags;
 	char *digname;                 /* pulled by digest: the repository, no tag */
 	char manifest[MD_DIGEST_LEN + 1];
+	struct md_json *sig;           /* what verified its signature, or NULL */
 };
 
 struct md_load {
@@ -6171,6 +6195,7 @@ static void md_load_free(struct md_load *L)
 		free(L->img[i].layers);
 		free(L->img[i].cfgdata);
 		free(L->img[i].digname);
+		md_json_free(L->img[i].sig);
 		md_strv_free(&L->img[i].tags);
 	}
 	free(L->m);
@@ -6287,6 +6312,10 @@ static int md_load_commit(struct md_load *L, struct md_sb *report)
 		} else {
 			md_json_free(chains);
 		}
+		if (img->sig) {
+			md_json_sets(img->sig, "verified", now);
+			md_json_set(rec, "signature", md_json_clone(img->sig));
+		}
 		if (img->manifest[0] && (img->tags.n || img->digname)) {
 			for (size_t t = 0; t <= img->tags.n; t++) {
 				struct md_ref ref;
@@ -6341,7 +6370,7 @@ out:
 
 /* Load a docker-archive or OCI layout from fd into the store; report as
  * md_load_commit. */
-static int md_load_fd(int fd, struct md_sb *report)
+static int md_load_fd(int fd, int (*admit)(const char *transport), struct md_sb *report)
 {
 	struct md_load L;
 	memset(&L, 0, sizeof L);
@@ -6384,6 +6413,8 @@ static int md_load_fd(int fd, struct md_sb *report)
 		r = md_load_oci(&L, ix);
 	else
 		r = md_errk(MD_EK_INVALID, "not a docker-archive or OCI image layout: no manifest.json or index.json in the archive");
+	if (r == 0 && admit)
+		r = admit(mf ? "docker-archive" : "oci-archive");
 	if (r == 0)
 		r = md_load_commit(&L, report);
 out:
@@ -6532,10 +6563,12 @@ static int md_import_change(struct md_json *c, const char *chg)
 
 /* Import a root filesystem tarball as a one-layer image; id gets its ID. */
 static int md_import_fd(int fd, const char *tag, const char *message, const struct md_strv *changes,
-                        char id[MD_DIGEST_LEN + 1])
+                        int (*admit)(const char *transport), char id[MD_DIGEST_LEN + 1])
 {
 	struct md_load L;
 	memset(&L, 0, sizeof L);
+	if (admit && admit(NULL) < 0)
+		return -1;
 	if (md_sess_begin(&L.sess) < 0)
 		return -1;
 	int r = -1;
@@ -8528,18 +8561,25 @@ static const char md_accept_manifests[] =
 
 /* GET a manifest (by tag or digest); verifies a digest reference; out gets
  * the body's digest. */
-static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char digest[MD_DIGEST_LEN + 1], char **rawp,
-                                       size_t *rawlen)
+/* Send GET for the manifest ref (a tag or digest); the response's head is read. */
+static int md_reg_manifest_get(struct md_reg *rg, const char *ref, struct md_http_resp *resp, struct md_conn **c,
+                               struct md_conn *tmp)
 {
 	char path[800];
 	snprintf(path, sizeof path, "/v2/%s/manifests/%s", rg->repo, ref);
 	struct md_strv h = {0};
 	md_strv_push(&h, md_accept_manifests);
+	int r = md_reg_req(rg, "GET", path, &h, NULL, -1, resp, c, tmp);
+	md_strv_free(&h);
+	return r;
+}
+
+static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char digest[MD_DIGEST_LEN + 1], char **rawp,
+                                       size_t *rawlen)
+{
 	struct md_http_resp resp;
 	struct md_conn *c, tmp;
-	int r = md_reg_req(rg, "GET", path, &h, NULL, -1, &resp, &c, &tmp);
-	md_strv_free(&h);
-	if (r < 0)
+	if (md_reg_manifest_get(rg, ref, &resp, &c, &tmp) < 0)
 		return NULL;
 	if (resp.status != 200) {
 		char msg[300];
@@ -8882,30 +8922,42 @@ static int md_pull_pick(struct md_reg *rg, const char *fam, struct md_json **man
 
 /* The image config blob cd, checked against its digest; its text in *raw,
  * parsed in *cfgj. */
-static int md_pull_config(struct md_reg *rg, const char *cd, char **raw, struct md_json **cfgj)
+/* A small blob (a config, a signature payload) read whole, at most max
+ * bytes, checked against its digest; what names it in errors. */
+static char *md_reg_small_blob(struct md_reg *rg, const char *digest, size_t max, size_t *len, const char *what)
 {
 	char path[800];
-	snprintf(path, sizeof path, "/v2/%s/blobs/%s", rg->repo, cd);
+	snprintf(path, sizeof path, "/v2/%s/blobs/%s", rg->repo, digest);
 	struct md_http_resp resp;
 	struct md_conn *c, tmp;
 	if (md_reg_req(rg, "GET", path, NULL, NULL, -1, &resp, &c, &tmp) < 0)
-		return -1;
-	size_t clen = 0;
+		return NULL;
 	if (resp.status != 200) {
 		char msg[300];
 		int st = resp.status;
 		md_reg_errbody(c, &resp, msg, sizeof msg);
 		md_reg_done(rg, c, &resp, 0);
-		return md_err("config %s: HTTP %d: %s", cd, st, msg);
+		md_err("%s %s: %s answered HTTP %d: %s", what, digest, rg->name, st, msg);
+		return NULL;
 	}
-	*raw = md_http_slurp(c, &resp, MD_JSON_MAX_DOC, &clen);
-	md_reg_done(rg, c, &resp, *raw != NULL);
-	if (!*raw)
-		return -1;
+	char *b = md_http_slurp(c, &resp, max, len);
+	md_reg_done(rg, c, &resp, b != NULL);
 	char got[MD_DIGEST_LEN + 1];
-	md_sha256_buf(*raw, clen, got);
-	if (strcmp(got, cd) != 0)
-		return md_errk(MD_EK_INVALID, "image config %s is corrupt: its content has digest %s", cd, got);
+	if (b)
+		md_sha256_buf(b, *len, got);
+	if (b && strcmp(got, digest) != 0) {
+		free(b);
+		md_errk(MD_EK_INVALID, "%s %s is corrupt: its content has digest %s", what, digest, got);
+		return NULL;
+	}
+	return b;
+}
+
+static int md_pull_config(struct md_reg *rg, const char *cd, char **raw, struct md_json **cfgj)
+{
+	size_t clen = 0;
+	if (!(*raw = md_reg_small_blob(rg, cd, MD_JSON_MAX_DOC, &clen, "image config")))
+		return -1;
 	if (strlen(*raw) != clen)
 		return md_errk(MD_EK_INVALID, "image config %s contains NUL bytes", cd);
 	if (!(*cfgj = md_json_parse(*raw, clen)))
@@ -8943,9 +8995,11 @@ static int md_pull_layers(struct md_reg *rg, struct md_load *L, struct md_json *
 
 /* Commit the pulled image: config, layers (already in place), the tag or
  * name@digest; then its layers are no longer kept for a resume. */
-static int md_pull_commit(struct md_load *L, struct md_ref *ref, const char *cd, char **cfgraw, const char *top)
+static int md_pull_commit(struct md_load *L, struct md_ref *ref, const char *cd, char **cfgraw, const char *top,
+                          struct md_json *sig)
 {
 	struct md_loadimg *img = md_load_newimg(L);
+	img->sig = sig;
 	snprintf(img->id, sizeof img->id, "%s", cd);
 	img->cfgdata = *cfgraw;
 	*cfgraw = NULL;
@@ -8976,6 +9030,893 @@ static int md_pull_commit(struct md_load *L, struct md_ref *ref, const char *cd,
 	return 0;
 }
 
+/* ---- signatures: a containers-policy.json, sigstore (cosign) signatures [MD_FEATURE_SIGN] ---- */
+/*
+ * The policy file is the one podman and skopeo read (containers-policy.json(5)):
+ * {"default": [REQ...], "transports": {"docker": {SCOPE: [REQ...]}}}.  The
+ * most specific scope of a reference wins ("host:port/repo:tag", then
+ * "host:port/repo", its parent namespaces, "host:port", "*.domain" from the
+ * longest), then the transport's "" scope, then "default"; every requirement
+ * of the scope must pass.  Requirements: insecureAcceptAnything, reject and
+ * sigstoreSigned with keys (keyPath, keyPaths, keyData, keyDatas: any one key
+ * may have signed) and a signedIdentity.  What minidock cannot check
+ * (signedBy's GPG keys, signedBaseLayer, fulcio, pki, rekorPublicKey*) is
+ * refused when the file is read, never taken as accepted.  Parsing is as
+ * strict as containers/image's: unknown and duplicate fields are errors.
+ *
+ * A sigstore signature (cosign's SIGNATURE_SPEC) is a layer of the manifest
+ * tagged "sha256-<hex>.sig" beside the image: its blob is the payload (JSON:
+ * critical.identity.docker-reference, critical.image.docker-manifest-digest,
+ * critical.type), its annotation dev.cosignproject.cosign/signature the
+ * base64 of an ASN.1 ECDSA signature over SHA-256 of the payload.  Keys are
+ * ECDSA (P-256, P-384, P-521) public keys in PEM, checked with BearSSL.
+ */
+#if MD_FEATURE_SIGN
+
+#define MD_SIG_MIME "application/vnd.dev.cosign.simplesigning.v1+json"
+#define MD_SIG_ANNOTATION "dev.cosignproject.cosign/signature"
+#define MD_SIG_BUNDLE "dev.sigstore.cosign/bundle"
+#define MD_SIG_TYPE "cosign container image signature"
+#define MD_SIG_MAX 32                 /* signatures looked at per manifest */
+#define MD_SIG_PAYLOAD_MAX (64u << 10)
+#define MD_POLICY_MAX (1u << 20)
+
+enum md_pr_type { MD_PR_ACCEPT, MD_PR_REJECT, MD_PR_SIGSTORE };
+enum md_prm_type { MD_PRM_DIGEST_OR_EXACT, MD_PRM_EXACT, MD_PRM_REPO, MD_PRM_EXACT_REF, MD_PRM_EXACT_REPO, MD_PRM_REMAP };
+
+static const char *const md_prm_names[] = {
+	[MD_PRM_DIGEST_OR_EXACT] = "matchRepoDigestOrExact", [MD_PRM_EXACT] = "matchExact",
+	[MD_PRM_REPO] = "matchRepository", [MD_PRM_EXACT_REF] = "exactReference",
+	[MD_PRM_EXACT_REPO] = "exactRepository", [MD_PRM_REMAP] = "remapIdentity",
+};
+
+/* A public key of a requirement: where it came from, its curve and point. */
+struct md_sigkey {
+	char name[300];            /* the keyPath, or "keyData", "keyDatas[N]" */
+	int curve;                 /* BR_EC_secp256r1 ... */
+	unsigned char q[133];      /* uncompressed point */
+	size_t qlen;
+};
+
+/* One requirement of a scope, as the policy file states it (keys are read
+ * when a signature is checked, as containers/image does). */
+struct md_policy_req {
+	enum md_pr_type type;
+	struct md_strv keypaths;   /* keyPath(s) */
+	struct md_strv keydatas;   /* keyData(s), decoded PEM text */
+	enum md_prm_type prm;
+	struct md_ref prm_ref;     /* exactReference, exactRepository */
+	char *prefix, *signed_prefix; /* remapIdentity */
+};
+
+/* A signature as found beside an image. */
+struct md_sig {
+	char *payload;
+	size_t plen;
+	char *sig;                 /* the annotation's base64, or NULL */
+	char *bundle;              /* the cosign bundle annotation, or NULL */
+};
+
+/* What accepted an image: for inspect and the pull's report. */
+struct md_sig_ok {
+	char key[300];             /* the key that verified, "" if none was needed */
+	char identity[600];        /* the signature's docker-reference */
+	char digest[MD_DIGEST_LEN + 1]; /* the manifest it signs */
+	char scope[1100];          /* the policy scope that applied */
+};
+
+static void md_sig_free(struct md_sig *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].payload);
+		free(s[i].sig);
+		free(s[i].bundle);
+	}
+	free(s);
+}
+
+/* Standard base64 as Go's StdEncoding reads it: padding required, nothing
+ * after it, no other alphabet; NULL if invalid.  The result is NUL-ended. */
+static char *md_b64_strict(const char *s, size_t *outlen)
+{
+	size_t n = strlen(s);
+	if (n % 4)
+		return NULL;
+	size_t pad = n >= 1 && s[n - 1] == '=' ? (n >= 2 && s[n - 2] == '=' ? 2 : 1) : 0;
+	for (size_t i = 0; i < n - pad; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '/'))
+			return NULL;
+	return md_unb64(s, outlen);
+}
+
+/* ---- DER and PEM public keys ---- */
+
+/* A SubjectPublicKeyInfo (DER) holding an ECDSA key. */
+static int md_sigkey_der(const unsigned char *der, size_t n, struct md_sigkey *k)
+{
+	static const unsigned char ec_oid[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+	static const struct {
+		unsigned char oid[8];
+		size_t n, qlen;
+		int curve;
+	} curves[] = {
+		{{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, 8, 65, BR_EC_secp256r1},
+		{{0x2b, 0x81, 0x04, 0x00, 0x22}, 5, 97, BR_EC_secp384r1},
+		{{0x2b, 0x81, 0x04, 0x00, 0x23}, 5, 133, BR_EC_secp521r1},
+	};
+	const unsigned char *p = der, *end = der + n, *spki, *alg, *bits, *oid, *par;
+	size_t sl, al, bl, ol, pl;
+	unsigned t;
+	if (md_der_next(&p, end, &t, &spki, &sl) < 0 || t != 0x30 || p != end)
+		return md_errk(MD_EK_INVALID, "key %s: not a DER SubjectPublicKeyInfo", k->name);
+	p = spki;
+	end = spki + sl;
+	if (md_der_next(&p, end, &t, &alg, &al) < 0 || t != 0x30 || md_der_next(&p, end, &t, &bits, &bl) < 0 ||
+	    t != 0x03 || p != end)
+		return md_errk(MD_EK_INVALID, "key %s: not a DER SubjectPublicKeyInfo", k->name);
+	const unsigned char *a = alg, *ae = alg + al;
+	if (md_der_next(&a, ae, &t, &oid, &ol) < 0 || t != 0x06)
+		return md_errk(MD_EK_INVALID, "key %s: no algorithm in the SubjectPublicKeyInfo", k->name);
+	if (ol != sizeof ec_oid || memcmp(oid, ec_oid, ol) != 0)
+		return md_errk(MD_EK_NOTSUP, "key %s is not an ECDSA key (minidock checks ECDSA P-256, P-384 and P-521 keys)",
+		               k->name);
+	if (md_der_next(&a, ae, &t, &par, &pl) < 0 || t != 0x06 || a != ae)
+		return md_errk(MD_EK_INVALID, "key %s: no named curve in the SubjectPublicKeyInfo", k->name);
+	for (size_t i = 0; i < sizeof curves / sizeof *curves; i++) {
+		if (pl != curves[i].n || memcmp(par, curves[i].oid, pl) != 0)
+			continue;
+		if (bl != curves[i].qlen + 1 || bits[0] != 0 || bits[1] != 0x04)
+			return md_errk(MD_EK_INVALID, "key %s: not an uncompressed point of its curve", k->name);
+		memcpy(k->q, bits + 1, curves[i].qlen);
+		k->qlen = curves[i].qlen;
+		k->curve = curves[i].curve;
+		return 0;
+	}
+	return md_errk(MD_EK_NOTSUP, "key %s: its curve is not P-256, P-384 or P-521", k->name);
+}
+
+struct md_pem_first {
+	struct md_sb der;
+	char name[64];
+	int n;
+};
+
+static void md_pem_first_cb(void *ctx, const char *name, const unsigned char *der, size_t len)
+{
+	struct md_pem_first *f = ctx;
+	if (f->n++)
+		return;
+	snprintf(f->name, sizeof f->name, "%s", name);
+	md_sb_putn(&f->der, der, len);
+}
+
+/* A PEM "PUBLIC KEY" (the first PEM object of the text) into k. */
+static int md_sigkey_pem(const char *pem, size_t len, struct md_sigkey *k)
+{
+	struct md_pem_first f = {0};
+	int r = md_pem_each(pem, len, md_pem_first_cb, &f);
+	if (r < 0)
+		r = md_errk(MD_EK_INVALID, "key %s: malformed PEM data", k->name);
+	else if (!f.n)
+		r = md_errk(MD_EK_INVALID, "key %s: no PEM object in it", k->name);
+	else if (strcmp(f.name, "PUBLIC KEY") != 0)
+		r = md_errk(MD_EK_INVALID, "key %s: a PEM \"%s\", not a \"PUBLIC KEY\"", k->name, f.name);
+	else
+		r = md_sigkey_der((const unsigned char *)md_sb_str(&f.der), f.der.len, k);
+	md_sb_free(&f.der);
+	return r;
+}
+
+/* The keys of a sigstoreSigned requirement, read now. */
+static int md_sigkey_load(const struct md_policy_req *pr, struct md_sigkey **keys, size_t *n)
+{
+	*n = 0;
+	*keys = md_alloc((pr->keypaths.n + pr->keydatas.n + 1) * sizeof **keys);
+	for (size_t i = 0; i < pr->keypaths.n; i++) {
+		struct md_sigkey *k = &(*keys)[(*n)++];
+		snprintf(k->name, sizeof k->name, "%s", pr->keypaths.v[i]);
+		size_t len;
+		char *pem = md_read_file(pr->keypaths.v[i], 1u << 16, &len);
+		int r = pem ? md_sigkey_pem(pem, len, k) : md_err_wrap("key %s", k->name);
+		free(pem);
+		if (r < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < pr->keydatas.n; i++) {
+		struct md_sigkey *k = &(*keys)[(*n)++];
+		if (pr->keydatas.n == 1)
+			snprintf(k->name, sizeof k->name, "keyData");
+		else
+			snprintf(k->name, sizeof k->name, "keyDatas[%zu]", i);
+		if (md_sigkey_pem(pr->keydatas.v[i], strlen(pr->keydatas.v[i]), k) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Does the ASN.1 ECDSA signature sig verify over data with key k? */
+static int md_sigkey_verify(const struct md_sigkey *k, const void *data, size_t n, const unsigned char *sig, size_t siglen)
+{
+	unsigned char h[32];
+	br_sha256_context c;
+	br_sha256_init(&c);
+	br_sha256_update(&c, data, n);
+	br_sha256_out(&c, h);
+	br_ec_public_key pk = {.curve = k->curve, .q = (unsigned char *)k->q, .qlen = k->qlen};
+	return br_ecdsa_vrfy_asn1_get_default()(br_ec_get_default(), h, sizeof h, &pk, sig, siglen) == 1;
+}
+
+/* ---- the policy file ---- */
+
+static const char *md_policy_file = "";
+
+/* Every member of o is one of names (a NULL-ended list), none twice. */
+static int md_policy_fields(const struct md_json *o, const char *const *names, const char *what)
+{
+	for (const struct md_json *c = o->child; c; c = c->next) {
+		size_t i = 0;
+		while (names[i] && strcmp(names[i], c->key) != 0)
+			i++;
+		if (!names[i])
+			return md_errk(MD_EK_INVALID, "policy %s: %s: unknown field \"%.100s\"", md_policy_file, what, c->key);
+		for (const struct md_json *d = c->next; d; d = d->next)
+			if (strcmp(d->key, c->key) == 0)
+				return md_errk(MD_EK_INVALID, "policy %s: %s: field \"%.100s\" given twice", md_policy_file, what,
+				               c->key);
+	}
+	return 0;
+}
+
+/* A string member, or NULL; an error if it is there and not a string. */
+static int md_policy_str(const struct md_json *o, const char *name, const char *what, const char **out)
+{
+	const struct md_json *v = md_json_get((struct md_json *)o, name);
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (v->t != MD_J_STR)
+		return md_errk(MD_EK_INVALID, "policy %s: %s: \"%s\" is not a string", md_policy_file, what, name);
+	*out = v->s;
+	return 0;
+}
+
+/* remapIdentity's prefixes: a host[:port] or a repository name, as given. */
+static int md_policy_prefix_ok(const char *s)
+{
+	if (md_ref_domain_ok(s, strlen(s)))
+		return 1;
+	struct md_ref r;
+	char full[800];
+	if (md_ref_parse(s, &r) < 0 || r.tag[0] || r.digest[0])
+		return 0;
+	snprintf(full, sizeof full, "%s/%s", r.domain, r.path);
+	return strcmp(full, s) == 0;
+}
+
+static int md_policy_identity(const struct md_json *j, struct md_policy_req *pr, const char *what)
+{
+	pr->prm = MD_PRM_DIGEST_OR_EXACT;
+	if (!j)
+		return 0;
+	if (j->t != MD_J_OBJ)
+		return md_errk(MD_EK_INVALID, "policy %s: %s: signedIdentity is not an object", md_policy_file, what);
+	const char *type, *a = NULL, *b = NULL;
+	if (md_policy_str(j, "type", what, &type) < 0)
+		return -1;
+	size_t t = 0;
+	while (t < sizeof md_prm_names / sizeof *md_prm_names && !md_streq(type, md_prm_names[t]))
+		t++;
+	if (!type || t == sizeof md_prm_names / sizeof *md_prm_names)
+		return md_errk(MD_EK_INVALID, "policy %s: %s: unknown signedIdentity type \"%.100s\"", md_policy_file, what,
+		               type ? type : "");
+	pr->prm = (enum md_prm_type)t;
+	static const char *const plain[] = {"type", NULL}, *const ref[] = {"type", "dockerReference", NULL},
+	                         *const repo[] = {"type", "dockerRepository", NULL},
+	                         *const remap[] = {"type", "prefix", "signedPrefix", NULL};
+	switch (pr->prm) {
+	case MD_PRM_EXACT_REF:
+		if (md_policy_fields(j, ref, what) < 0 || md_policy_str(j, "dockerReference", what, &a) < 0)
+			return -1;
+		if (!a || md_ref_parse(a, &pr->prm_ref) < 0 || (!pr->prm_ref.tag[0] && !pr->prm_ref.digest[0]))
+			return md_errk(MD_EK_INVALID, "policy %s: %s: exactReference needs a dockerReference with a tag or digest",
+			               md_policy_file, what);
+		return 0;
+	case MD_PRM_EXACT_REPO:
+		if (md_policy_fields(j, repo, what) < 0 || md_policy_str(j, "dockerRepository", what, &a) < 0)
+			return -1;
+		if (!a || md_ref_parse(a, &pr->prm_ref) < 0 || pr->prm_ref.tag[0] || pr->prm_ref.digest[0])
+			return md_errk(MD_EK_INVALID, "policy %s: %s: exactRepository needs a dockerRepository (a name alone)",
+			               md_policy_file, what);
+		return 0;
+	case MD_PRM_REMAP:
+		if (md_policy_fields(j, remap, what) < 0 || md_policy_str(j, "prefix", what, &a) < 0 ||
+		    md_policy_str(j, "signedPrefix", what, &b) < 0)
+			return -1;
+		if (!a || !b || !md_policy_prefix_ok(a) || !md_policy_prefix_ok(b))
+			return md_errk(MD_EK_INVALID,
+			               "policy %s: %s: remapIdentity needs a prefix and a signedPrefix, each a host[:port] or a repository",
+			               md_policy_file, what);
+		pr->prefix = md_strdup(a);
+		pr->signed_prefix = md_strdup(b);
+		return 0;
+	default:
+		return md_policy_fields(j, plain, what);
+	}
+}
+
+/* A list of strings (keyPaths: non-empty; keyDatas: base64 each). */
+static int md_policy_strlist(const struct md_json *v, const char *name, int b64, struct md_strv *out, const char *what)
+{
+	if (!md_json_is((struct md_json *)v, MD_J_ARR) || v->n == 0)
+		return md_errk(MD_EK_INVALID, "policy %s: %s: \"%s\" is not a non-empty list", md_policy_file, what, name);
+	for (const struct md_json *c = v->child; c; c = c->next) {
+		if (c->t != MD_J_STR)
+			return md_errk(MD_EK_INVALID, "policy %s: %s: \"%s\" holds a non-string", md_policy_file, what, name);
+		char *d = b64 ? md_b64_strict(c->s, NULL) : md_strdup(c->s);
+		if (!d)
+			return md_errk(MD_EK_INVALID, "policy %s: %s: \"%s\" is not base64", md_policy_file, what, name);
+		md_strv_push(out, d);
+		free(d);
+	}
+	return 0;
+}
+
+static void md_policy_req_free(struct md_policy_req *pr)
+{
+	md_strv_free(&pr->keypaths);
+	md_strv_free(&pr->keydatas);
+	free(pr->prefix);
+	free(pr->signed_prefix);
+	memset(pr, 0, sizeof *pr);
+}
+
+static int md_policy_sigstore(const struct md_json *j, struct md_policy_req *pr, const char *what)
+{
+	static const char *const fields[] = {"type", "keyPath", "keyPaths", "keyData", "keyDatas", "signedIdentity",
+	                                     "fulcio", "pki", "rekorPublicKeyPath", "rekorPublicKeyPaths",
+	                                     "rekorPublicKeyData", "rekorPublicKeyDatas", NULL};
+	if (md_policy_fields(j, fields, what) < 0)
+		return -1;
+	for (size_t i = 6; fields[i]; i++)
+		if (md_json_get((struct md_json *)j, fields[i]))
+			return md_errk(MD_EK_NOTSUP,
+			               "policy %s: %s: sigstoreSigned with \"%s\" is not supported by minidock (it checks signatures with keys: keyPath, keyPaths, keyData, keyDatas)",
+			               md_policy_file, what, fields[i]);
+	const struct md_json *kp = md_json_get((struct md_json *)j, "keyPath"), *kps = md_json_get((struct md_json *)j, "keyPaths"),
+	                     *kd = md_json_get((struct md_json *)j, "keyData"), *kds = md_json_get((struct md_json *)j, "keyDatas");
+	if (!!kp + !!kps + !!kd + !!kds != 1)
+		return md_errk(MD_EK_INVALID, "policy %s: %s: sigstoreSigned needs exactly one of keyPath, keyPaths, keyData, keyDatas",
+		               md_policy_file, what);
+	if (kp || kd) {
+		if (!md_json_is((struct md_json *)(kp ? kp : kd), MD_J_STR))
+			return md_errk(MD_EK_INVALID, "policy %s: %s: \"%s\" is not a string", md_policy_file, what, kp ? "keyPath" : "keyData");
+		char *d = kp ? md_strdup(kp->s) : md_b64_strict(kd->s, NULL);
+		if (!d)
+			return md_errk(MD_EK_INVALID, "policy %s: %s: \"keyData\" is not base64", md_policy_file, what);
+		md_strv_push(kp ? &pr->keypaths : &pr->keydatas, d);
+		free(d);
+	} else if (md_policy_strlist(kps ? kps : kds, kps ? "keyPaths" : "keyDatas", kds != NULL, kps ? &pr->keypaths : &pr->keydatas,
+	                             what) < 0) {
+		return -1;
+	}
+	const struct md_json *id = md_json_get((struct md_json *)j, "signedIdentity");
+	if (id && id->t == MD_J_NULL)
+		return md_errk(MD_EK_INVALID, "policy %s: %s: signedIdentity is null", md_policy_file, what);
+	return md_policy_identity(id, pr, what);
+}
+
+/* One requirement (an object of the policy), checked and read into pr. */
+static int md_policy_req_parse(const struct md_json *j, struct md_policy_req *pr, const char *what)
+{
+	static const char *const plain[] = {"type", NULL};
+	memset(pr, 0, sizeof *pr);
+	const char *type;
+	if (!md_json_is((struct md_json *)j, MD_J_OBJ))
+		return md_errk(MD_EK_INVALID, "policy %s: %s: a requirement is not an object", md_policy_file, what);
+	if (md_policy_str(j, "type", what, &type) < 0)
+		return -1;
+	if (!type)
+		return md_errk(MD_EK_INVALID, "policy %s: %s: a requirement has no \"type\"", md_policy_file, what);
+	int r;
+	if (strcmp(type, "insecureAcceptAnything") == 0)
+		pr->type = MD_PR_ACCEPT, r = md_policy_fields(j, plain, what);
+	else if (strcmp(type, "reject") == 0)
+		pr->type = MD_PR_REJECT, r = md_policy_fields(j, plain, what);
+	else if (strcmp(type, "sigstoreSigned") == 0)
+		pr->type = MD_PR_SIGSTORE, r = md_policy_sigstore(j, pr, what);
+	else if (strcmp(type, "signedBy") == 0 || strcmp(type, "signedBaseLayer") == 0)
+		r = md_errk(MD_EK_NOTSUP,
+		            "policy %s: %s: requirement type \"%s\" (GPG or base-layer signatures) is not supported by minidock (use sigstoreSigned)",
+		            md_policy_file, what, type);
+	else
+		r = md_errk(MD_EK_INVALID, "policy %s: %s: unknown requirement type \"%.100s\"", md_policy_file, what, type);
+	if (r < 0)
+		md_policy_req_free(pr);
+	return r;
+}
+
+/* A scope's requirements: a non-empty list of valid requirements. */
+static int md_policy_reqs_check(const struct md_json *a, const char *what)
+{
+	if (!md_json_is((struct md_json *)a, MD_J_ARR) || a->n == 0)
+		return md_errk(MD_EK_INVALID, "policy %s: %s: not a non-empty list of requirements", md_policy_file, what);
+	for (const struct md_json *c = a->child; c; c = c->next) {
+		struct md_policy_req pr;
+		if (md_policy_req_parse(c, &pr, what) < 0)
+			return -1;
+		md_policy_req_free(&pr);
+	}
+	return 0;
+}
+
+/* Parse and check a policy file's text (file names it in errors). */
+static struct md_json *md_policy_parse(const char *text, size_t len, const char *file)
+{
+	static const char *const top[] = {"default", "transports", NULL};
+	md_policy_file = file;
+	struct md_json *p = md_json_parse(text, len);
+	if (!p) {
+		md_errk(MD_EK_INVALID, "policy %s: %s", file, md_errmsg);
+		return NULL;
+	}
+	int r = md_json_is(p, MD_J_OBJ) ? md_policy_fields(p, top, "the top level")
+	                                  : md_errk(MD_EK_INVALID, "policy %s: not a JSON object", file);
+	if (r == 0 && !md_json_get(p, "default"))
+		r = md_errk(MD_EK_INVALID, "policy %s: no \"default\" requirements", file);
+	if (r == 0)
+		r = md_policy_reqs_check(md_json_get(p, "default"), "default");
+	struct md_json *tr = r == 0 ? md_json_get(p, "transports") : NULL;
+	if (tr && tr->t != MD_J_OBJ)
+		r = md_errk(MD_EK_INVALID, "policy %s: \"transports\" is not an object", file);
+	for (struct md_json *t = tr && r == 0 ? tr->child : NULL; t && r == 0; t = t->next) {
+		for (struct md_json *d = t->next; d && r == 0; d = d->next)
+			if (strcmp(d->key, t->key) == 0)
+				r = md_errk(MD_EK_INVALID, "policy %s: transport \"%.100s\" given twice", file, t->key);
+		if (r == 0 && t->t != MD_J_OBJ)
+			r = md_errk(MD_EK_INVALID, "policy %s: transport \"%.100s\" is not an object", file, t->key);
+		for (struct md_json *s = r == 0 ? t->child : NULL; s && r == 0; s = s->next) {
+			char what[400];
+			snprintf(what, sizeof what, "scope \"%.200s\" of %.100s", s->key, t->key);
+			for (struct md_json *d = s->next; d && r == 0; d = d->next)
+				if (strcmp(d->key, s->key) == 0)
+					r = md_errk(MD_EK_INVALID, "policy %s: %s given twice", file, what);
+			if (r == 0)
+				r = md_policy_reqs_check(s, what);
+		}
+	}
+	if (r < 0) {
+		md_json_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* The policy in force: the file MINIDOCK_POLICY names (it must exist), or
+ * MD_DEFAULT_POLICY if it exists; *pol is NULL without one (everything is
+ * accepted).  Read again at each call (`serve` sees a new policy at once);
+ * *pol stays valid until the next call. */
+static int md_policy_load(const struct md_json **pol, const char **file)
+{
+	static struct md_json *cached;
+	static char *path;
+	const char *env = getenv("MINIDOCK_POLICY");
+	md_json_free(cached);
+	cached = NULL;
+	free(path);
+	path = md_strdup(env && *env ? env : MD_DEFAULT_POLICY);
+	*pol = NULL;
+	*file = path;
+	size_t len;
+	char *text = md_read_file(path, MD_POLICY_MAX, &len);
+	if (!text)
+		return errno == ENOENT && !(env && *env) ? 0 : md_err_wrap("signature policy %s", path);
+	cached = md_policy_parse(text, len, path);
+	free(text);
+	*pol = cached;
+	return cached ? 0 : -1;
+}
+
+/* The requirements for a reference of a transport (ref NULL: the
+ * transport's "" scope or the default); the scope's name in scope. */
+static const struct md_json *md_policy_scope(const struct md_json *pol, const char *transport, const struct md_ref *ref,
+                                             char *scope, size_t n)
+{
+	struct md_json *t = md_json_get(md_json_get((struct md_json *)pol, "transports"), transport);
+	if (t && ref) {
+		char s[1100];
+		const struct md_json *r;
+		snprintf(s, sizeof s, "%s/%s%s%s", ref->domain, ref->path, ref->digest[0] ? "@" : ":",
+		         ref->digest[0] ? ref->digest : ref->tag[0] ? ref->tag : "latest");
+		if ((r = md_json_get(t, s)))
+			goto found;
+		/* the repository, then its namespaces up to the host */
+		*strpbrk(s + strlen(ref->domain) + 1, ref->digest[0] ? "@" : ":") = 0;
+		for (char *sl; strlen(s) >= strlen(ref->domain); *sl = 0) {
+			if ((r = md_json_get(t, s)))
+				goto found;
+			if (!(sl = strrchr(s, '/')))
+				break;
+		}
+		/* wildcards, from the longest, the port left out: a.b.c:5000: *.b.c, *.c */
+		char host[256];
+		snprintf(host, sizeof host, "%s", ref->domain);
+		if (host[0] != '[' && strchr(host, ':'))
+			*strchr(host, ':') = 0;
+		for (const char *d = host[0] != '[' ? strchr(host, '.') : NULL; d; d = strchr(d + 1, '.')) {
+			snprintf(s, sizeof s, "*%s", d);
+			if ((r = md_json_get(t, s)))
+				goto found;
+		}
+		if (0) {
+		found:
+			snprintf(scope, n, "%s", s);
+			return r;
+		}
+	}
+	const struct md_json *r = md_json_get(t, "");
+	snprintf(scope, n, "%s", r ? "\"\" of the transport" : "default");
+	return r ? r : md_json_get((struct md_json *)pol, "default");
+}
+
+/* ---- checking a signature ---- */
+
+/* The payload's digest and docker-reference (strictly: what containers/image
+ * reads of critical, which must hold nothing else). */
+static int md_sig_payload(const char *p, size_t n, char *dg, size_t dgn, char *ref, size_t refn)
+{
+	static const char *const top[] = {"critical", "optional", NULL}, *const crit[] = {"identity", "image", "type", NULL},
+	                         *const img[] = {"docker-manifest-digest", NULL}, *const id[] = {"docker-reference", NULL};
+	md_policy_file = "payload";
+	struct md_json *j = md_json_parse(p, n);
+	if (!j)
+		return md_errk(MD_EK_INVALID, "its payload is not JSON: %s", md_errmsg);
+	struct md_json *c = md_json_get(j, "critical"), *o = md_json_get(j, "optional");
+	struct md_json *im = md_json_get(c, "image"), *idn = md_json_get(c, "identity");
+	const char *t = md_json_gets(c, "type"), *d = md_json_gets(im, "docker-manifest-digest"),
+	           *r = md_json_gets(idn, "docker-reference");
+	int bad = !md_json_is(j, MD_J_OBJ) || md_policy_fields(j, top, "") < 0 || !md_json_is(c, MD_J_OBJ) ||
+	          md_policy_fields(c, crit, "") < 0 || (o && o->t != MD_J_OBJ && o->t != MD_J_NULL) || !md_json_is(im, MD_J_OBJ) ||
+	          md_policy_fields(im, img, "") < 0 || !md_json_is(idn, MD_J_OBJ) || md_policy_fields(idn, id, "") < 0 || !t || !d || !r;
+	int ret = 0;
+	if (bad)
+		ret = md_errk(MD_EK_INVALID, "its payload is not a simple-signing payload (critical.type, critical.image, critical.identity)");
+	else if (strcmp(t, MD_SIG_TYPE) != 0)
+		ret = md_errk(MD_EK_INVALID, "its payload's type is \"%.100s\", not \"%s\"", t, MD_SIG_TYPE);
+	else if (md_digest_check(d, "its payload's manifest digest") < 0)
+		ret = -1;
+	else {
+		snprintf(dg, dgn, "%s", d);
+		snprintf(ref, refn, "%s", r);
+	}
+	md_json_free(j);
+	return ret;
+}
+
+static int md_sig_same_repo(const struct md_ref *a, const struct md_ref *b)
+{
+	return strcmp(a->domain, b->domain) == 0 && strcmp(a->path, b->path) == 0;
+}
+
+/* The same repository and the same tag or digest (a name alone is never exact). */
+static int md_sig_same_ref(const struct md_ref *a, const struct md_ref *b)
+{
+	if (!md_sig_same_repo(a, b))
+		return 0;
+	if (a->digest[0] || b->digest[0])
+		return strcmp(a->digest, b->digest) == 0;
+	return a->tag[0] && strcmp(a->tag, b->tag) == 0;
+}
+
+/* Does a signature's identity satisfy the requirement's signedIdentity for
+ * the image reference img? */
+static int md_sig_identity(const struct md_policy_req *pr, const struct md_ref *img, const struct md_ref *sig)
+{
+	switch (pr->prm) {
+	case MD_PRM_EXACT:
+		return (img->tag[0] || img->digest[0]) && md_sig_same_ref(img, sig);
+	case MD_PRM_DIGEST_OR_EXACT:
+		if (img->digest[0])
+			return md_sig_same_repo(img, sig);
+		return img->tag[0] && md_sig_same_ref(img, sig);
+	case MD_PRM_REPO:
+		return md_sig_same_repo(img, sig);
+	case MD_PRM_EXACT_REF:
+		return md_sig_same_ref(&pr->prm_ref, sig);
+	case MD_PRM_EXACT_REPO:
+		return md_sig_same_repo(&pr->prm_ref, sig);
+	case MD_PRM_REMAP: {
+		char s[1100];
+		snprintf(s, sizeof s, "%s/%s%s%s", img->domain, img->path, img->digest[0] ? "@" : img->tag[0] ? ":" : "",
+		         img->digest[0] ? img->digest : img->tag);
+		size_t pl = strlen(pr->prefix);
+		char c = s[pl];
+		struct md_ref m = *img;
+		if (strncmp(s, pr->prefix, pl) == 0 && (c == 0 || c == '/' || (strchr(pr->prefix, '/') && (c == ':' || c == '@')))) {
+			char *re = md_asprintf("%s%s", pr->signed_prefix, s + pl);
+			int ok = md_ref_parse(re, &m) == 0;
+			free(re);
+			if (!ok)
+				return 0;
+		}
+		if (m.digest[0])
+			return md_sig_same_repo(&m, sig);
+		return m.tag[0] && md_sig_same_ref(&m, sig);
+	}
+	}
+	return 0;
+}
+
+/* Check one signature against one sigstoreSigned requirement whose keys are
+ * loaded: 1 accepted (ok filled), 0 refused (why says by which check). */
+static int md_sig_check(const struct md_policy_req *pr, const struct md_sigkey *keys, size_t nkeys, const struct md_sig *s,
+                        const struct md_ref *img, const char *const *digests, size_t nd, struct md_sig_ok *ok, char *why,
+                        size_t wn)
+{
+	size_t sl = 0;
+	unsigned char *sig = s->sig ? (unsigned char *)md_b64_strict(s->sig, &sl) : NULL;
+	const struct md_sigkey *by = NULL;
+	int r = 0;
+	char dg[MD_DIGEST_LEN + 1], ref[600];
+	if (!s->sig) {
+		snprintf(why, wn, "it has no %s annotation", MD_SIG_ANNOTATION);
+		goto out;
+	}
+	if (!sig) {
+		snprintf(why, wn, "its %s annotation is not base64", MD_SIG_ANNOTATION);
+		goto out;
+	}
+	for (size_t i = 0; i < nkeys && !by; i++)
+		if (md_sigkey_verify(&keys[i], s->payload, s->plen, sig, sl))
+			by = &keys[i];
+	if (!by) {
+		snprintf(why, wn, "the signature does not verify with %s%s", nkeys > 1 ? "any of the keys " : "the key ",
+		         nkeys > 1 ? "of the requirement" : keys[0].name);
+		goto out;
+	}
+	if (s->bundle) {
+		/* cosign's bundle (a Rekor entry) carries the signature again */
+		struct md_json *b = md_json_parse(s->bundle, strlen(s->bundle)), *body = NULL;
+		const char *pb = md_json_gets(md_json_get(b, "Payload"), "body");
+		char *bt = pb ? md_b64_strict(pb, NULL) : NULL;
+		body = bt ? md_json_parse(bt, strlen(bt)) : NULL;
+		const char *c = md_json_gets(md_json_get(md_json_get(body, "spec"), "signature"), "content");
+		size_t bl = 0;
+		char *bs = c ? md_b64_strict(c, &bl) : NULL;
+		int same = bs && bl == sl && memcmp(bs, sig, sl) == 0;
+		free(bs);
+		free(bt);
+		md_json_free(body);
+		md_json_free(b);
+		if (!same) {
+			snprintf(why, wn, "its cosign bundle does not carry the same signature");
+			goto out;
+		}
+	}
+	if (md_sig_payload(s->payload, s->plen, dg, sizeof dg, ref, sizeof ref) < 0) {
+		snprintf(why, wn, "%.500s", md_errmsg);
+		goto out;
+	}
+	size_t i = 0;
+	while (i < nd && strcmp(digests[i], dg) != 0)
+		i++;
+	if (i == nd) {
+		snprintf(why, wn, "the signature is for the manifest %.80s, not %.80s", dg, digests[0]);
+		goto out;
+	}
+	struct md_ref sr;
+	if (md_ref_parse(ref, &sr) < 0) {
+		snprintf(why, wn, "its identity \"%.200s\" is not a reference: %.300s", ref, md_errmsg);
+		goto out;
+	}
+	if (!md_sig_identity(pr, img, &sr)) {
+		char want[1100];
+		snprintf(want, sizeof want, "%s/%s%s%s", img->domain, img->path, img->digest[0] ? "@" : ":",
+		         img->digest[0] ? img->digest : img->tag);
+		snprintf(why, wn, "its identity \"%.200s\" does not match \"%.300s\" (signedIdentity %s)", ref, want,
+		         md_prm_names[pr->prm]);
+		goto out;
+	}
+	snprintf(ok->key, sizeof ok->key, "%s", by->name);
+	snprintf(ok->identity, sizeof ok->identity, "%s", ref);
+	snprintf(ok->digest, sizeof ok->digest, "%s", dg);
+	r = 1;
+out:
+	md_err_oneline(why);
+	free(sig);
+	return r;
+}
+
+/* Evaluate the requirements reqs of a scope for the image img (the
+ * manifests it may be signed as: the list, the platform's manifest) with the
+ * signatures found: 0 accepted (ok filled), -1 refused (a FORBIDDEN error
+ * that names the check that failed). */
+static int md_policy_eval(const struct md_json *reqs, const struct md_ref *img, const char *const *digests, size_t nd,
+                          const struct md_sig *sigs, size_t nsigs, struct md_sig_ok *ok)
+{
+	char name[1100];
+	snprintf(name, sizeof name, "%s/%s%s%s", img->domain, img->path, img->digest[0] ? "@" : ":",
+	         img->digest[0] ? img->digest : img->tag[0] ? img->tag : "latest");
+	for (const struct md_json *c = reqs->child; c; c = c->next) {
+		struct md_policy_req pr;
+		if (md_policy_req_parse(c, &pr, ok->scope) < 0)
+			return -1;
+		int r = 0;
+		if (pr.type == MD_PR_REJECT) {
+			r = md_errk(MD_EK_FORBIDDEN, "%s is refused by the signature policy %s (scope %s: reject)", name, md_policy_file,
+			            ok->scope);
+		} else if (pr.type == MD_PR_SIGSTORE) {
+			struct md_sigkey *keys = NULL;
+			size_t nk = 0;
+			char why[600] = "", first[600] = "";
+			if (md_sigkey_load(&pr, &keys, &nk) < 0) {
+				r = md_errk(MD_EK_FORBIDDEN, "%s: the signature policy %s (scope %s) cannot be used: %s", name, md_policy_file,
+				            ok->scope, md_errmsg);
+			} else {
+				int accepted = 0;
+				for (size_t i = 0; i < nsigs && !accepted; i++) {
+					accepted = md_sig_check(&pr, keys, nk, &sigs[i], img, digests, nd, ok, why, sizeof why);
+					if (!accepted && !first[0])
+						snprintf(first, sizeof first, "%s", why);
+				}
+				if (!nsigs)
+					r = md_errk(MD_EK_FORBIDDEN, "%s: no sigstore signature found, and the signature policy %s (scope %s) requires one",
+					            name, md_policy_file, ok->scope);
+				else if (!accepted)
+					r = md_errk(MD_EK_FORBIDDEN, "%s: no signature is accepted by the signature policy %s (scope %s): %s%s",
+					            name, md_policy_file, ok->scope, first, nsigs > 1 ? " (and the others as well)" : "");
+			}
+			free(keys);
+		}
+		md_policy_req_free(&pr);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* What accepted an image, as the image's record and inspect show it. */
+static struct md_json *md_sig_ok_json(const struct md_sig_ok *ok)
+{
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "Key", ok->key);
+	md_json_sets(o, "Identity", ok->identity);
+	md_json_sets(o, "Manifest", ok->digest);
+	md_json_sets(o, "Scope", ok->scope);
+	md_json_sets(o, "Policy", md_policy_file);
+	return o;
+}
+
+/* Does the scope need signatures?  1 yes, 0 no (accept or reject only). */
+static int md_policy_needs_sigs(const struct md_json *reqs)
+{
+	for (const struct md_json *c = reqs->child; c; c = c->next)
+		if (md_streq(md_json_gets((struct md_json *)c, "type"), "sigstoreSigned"))
+			return 1;
+	return 0;
+}
+
+/* The policy for what has no signatures (load: "docker-archive" or
+ * "oci-archive"; import: NULL, the default): 0 accepted, -1 refused. */
+static int md_policy_admit_unsigned(const char *transport, const char *what)
+{
+	const struct md_json *pol;
+	const char *file;
+	if (md_policy_load(&pol, &file) < 0)
+		return -1;
+	if (!pol)
+		return 0;
+	struct md_sig_ok ok = {0};
+	const struct md_json *reqs = md_policy_scope(pol, transport ? transport : "", NULL, ok.scope, sizeof ok.scope);
+	md_policy_file = file;
+	for (const struct md_json *c = reqs->child; c; c = c->next) {
+		const char *t = md_json_gets((struct md_json *)c, "type");
+		if (md_streq(t, "reject"))
+			return md_errk(MD_EK_FORBIDDEN, "%s is refused by the signature policy %s (%s%s scope %s: reject)", what, file,
+			               transport ? transport : "", transport ? "," : "", ok.scope);
+		if (md_streq(t, "sigstoreSigned"))
+			return md_errk(MD_EK_FORBIDDEN,
+			               "%s: the signature policy %s (%s%s scope %s) requires sigstore signatures, which an archive does not carry",
+			               what, file, transport ? transport : "", transport ? "," : "", ok.scope);
+	}
+	return 0;
+}
+
+#endif /* MD_FEATURE_SIGN */
+
+#if MD_FEATURE_SIGN
+/* ---- signatures beside an image in a registry ---- */
+
+/* The sigstore signatures of the manifest digest: the layers of the
+ * manifest tagged "sha256-<hex>.sig" (none if the registry has no such tag). */
+static int md_sig_fetch(struct md_reg *rg, const char *digest, struct md_sig **sigs, size_t *n)
+{
+	char tag[80];
+	snprintf(tag, sizeof tag, "sha256-%.64s.sig", digest + 7);
+	struct md_http_resp resp;
+	struct md_conn *c, tmp;
+	int r = md_reg_manifest_get(rg, tag, &resp, &c, &tmp);
+	if (r < 0)
+		return md_err_wrap("signatures of %s", digest);
+	if (resp.status == 404) {
+		md_reg_done(rg, c, &resp, 0);
+		return 0;
+	}
+	if (resp.status != 200) {
+		char msg[300];
+		int st = resp.status;
+		md_reg_errbody(c, &resp, msg, sizeof msg);
+		md_reg_done(rg, c, &resp, 0);
+		return md_err("signatures of %s: %s answered HTTP %d: %s", digest, rg->name, st, msg);
+	}
+	size_t len;
+	char *body = md_http_slurp(c, &resp, 1u << 20, &len);
+	md_reg_done(rg, c, &resp, body != NULL);
+	if (!body)
+		return md_err_wrap("signatures of %s", digest);
+	struct md_json *m = md_json_parse(body, len);
+	free(body);
+	if (!m)
+		return md_errk(MD_EK_INVALID, "signatures of %s: their manifest is not JSON: %s", digest, md_errmsg);
+	struct md_json *layers = md_json_get(m, "layers");
+	r = 0;
+	for (struct md_json *l = md_json_is(layers, MD_J_ARR) ? layers->child : NULL; l && r == 0; l = l->next) {
+		if (!md_streq(md_json_gets(l, "mediaType"), MD_SIG_MIME) || *n >= MD_SIG_MAX)
+			continue; /* another kind of attachment */
+		const char *d = md_json_gets(l, "digest");
+		struct md_json *ann = md_json_get(l, "annotations");
+		if (md_digest_check(d, "signature layer") < 0) {
+			r = -1;
+			break;
+		}
+		*sigs = md_realloc(*sigs, (*n + 1) * sizeof **sigs);
+		struct md_sig *s = &(*sigs)[*n];
+		memset(s, 0, sizeof *s);
+		if (!(s->payload = md_reg_small_blob(rg, d, MD_SIG_PAYLOAD_MAX, &s->plen, "signature payload"))) {
+			r = -1;
+			break;
+		}
+		(*n)++;
+		const char *sg = md_json_gets(ann, MD_SIG_ANNOTATION), *bu = md_json_gets(ann, MD_SIG_BUNDLE);
+		s->sig = sg ? md_strdup(sg) : NULL;
+		s->bundle = bu ? md_strdup(bu) : NULL;
+	}
+	md_json_free(m);
+	return r;
+}
+
+/* Check a pulled image against the signature policy before anything is
+ * stored: ref as pulled, top the digest of the manifest (or list) its name
+ * gave, dg the platform's manifest.  0 accepted (ok says by what), -1 not. */
+static int md_sig_pull_check(struct md_reg *rg, const struct md_ref *ref, const char *top, const char *dg,
+                             struct md_sig_ok *ok)
+{
+	const struct md_json *pol;
+	const char *file;
+	memset(ok, 0, sizeof *ok);
+	if (md_policy_load(&pol, &file) < 0)
+		return -1;
+	if (!pol)
+		return 0;
+	md_policy_file = file;
+	struct md_ref img = *ref;
+	if (!img.tag[0] && !img.digest[0])
+		snprintf(img.tag, sizeof img.tag, "latest");
+	const struct md_json *reqs = md_policy_scope(pol, "docker", &img, ok->scope, sizeof ok->scope);
+	struct md_sig *sigs = NULL;
+	size_t n = 0;
+	const char *digests[2] = {top, dg};
+	size_t nd = strcmp(top, dg) != 0 ? 2 : 1;
+	int r = 0;
+	if (md_policy_needs_sigs(reqs))
+		for (size_t i = 0; i < nd && r == 0; i++)
+			r = md_sig_fetch(rg, digests[i], &sigs, &n);
+	if (r == 0)
+		r = md_policy_eval(reqs, &img, digests, nd, sigs, n, ok);
+	md_sig_free(sigs, n);
+	return r;
+}
+#endif /* MD_FEATURE_SIGN */
+
 /* What a pull did: the image's ID, its manifest's digest, its name, and
  * whether the store had it already. */
 struct md_pulled {
@@ -9002,7 +9943,7 @@ static int md_pull(const char *refstr, struct md_report *rep, struct md_pulled *
 		md_platform_host(&md_want);
 	struct md_load L;
 	memset(&L, 0, sizeof L);
-	struct md_json *man = NULL, *cfgj = NULL;
+	struct md_json *man = NULL, *cfgj = NULL, *sig = NULL;
 	char *top = out->digest, dg[MD_DIGEST_LEN + 1];
 	char *cfgraw = NULL;
 	int r = -1;
@@ -9014,6 +9955,15 @@ static int md_pull(const char *refstr, struct md_report *rep, struct md_pulled *
 	snprintf(dg, sizeof dg, "%s", top);
 	if (md_pull_pick(&rg, fam, &man, dg) < 0)
 		goto out;
+#if MD_FEATURE_SIGN
+	struct md_sig_ok sok;
+	if (md_sig_pull_check(&rg, &ref, top, dg, &sok) < 0)
+		goto out;
+	if (sok.key[0]) {
+		sig = md_sig_ok_json(&sok);
+		md_reportf(rep, NULL, 0, 0, "Signature: verified with %s (identity %s)", sok.key, sok.identity);
+	}
+#endif
 	struct md_json *cdesc = md_json_get(man, "config"), *layers = md_json_get(man, "layers");
 	if (!md_json_is(cdesc, MD_J_OBJ) || !md_json_is(layers, MD_J_ARR)) {
 		md_errk(MD_EK_INVALID, "manifest %s of %s is not an image manifest", dg, fam);
@@ -9033,13 +9983,16 @@ static int md_pull(const char *refstr, struct md_report *rep, struct md_pulled *
 	struct md_json *before = md_index_read();
 	out->had = before && md_json_get(md_json_get(before, "images"), cd) != NULL;
 	md_json_free(before);
-	if (md_pull_commit(&L, &ref, cd, &cfgraw, top) < 0)
+	struct md_json *sigrec = sig;
+	sig = NULL; /* the load owns it from here */
+	if (md_pull_commit(&L, &ref, cd, &cfgraw, top, sigrec) < 0)
 		goto out;
 	snprintf(out->id, sizeof out->id, "%s", cd);
 	r = 0;
 out:
 	md_json_free(man);
 	md_json_free(cfgj);
+	md_json_free(sig);
 	free(cfgraw);
 	md_load_free(&L);
 	md_reg_close(&rg);
@@ -20141,6 +21094,127 @@ static int md_ctr_enter_fs(struct md_ctr *c, int writable)
 
 /* ---- images ---- */
 
+/* The signature policy's word on an image with no signatures to check: a
+ * load (its archive's transport) or an import (NULL: the default scope). */
+static int md_image_admit(const char *transport)
+{
+#if MD_FEATURE_SIGN
+	return md_policy_admit_unsigned(transport, transport ? "the image archive" : "the imported image");
+#else
+	(void)transport;
+	return 0;
+#endif
+}
+
+#if MD_FEATURE_SIGN
+/* Fetch the manifest top (a digest) of refstr again, pick the platform's
+ * manifest and check the signatures beside them against the policy. */
+static int md_image_verify_ref(const char *refstr, const char *top, struct md_sig_ok *ok)
+{
+	struct md_ref ref;
+	struct md_reg rg;
+	if (md_ref_parse(refstr, &ref) < 0)
+		return -1;
+	if (md_reg_open(&rg, &ref, "pull") < 0) {
+		md_reg_close(&rg);
+		return -1;
+	}
+	char got[MD_DIGEST_LEN + 1], dg[MD_DIGEST_LEN + 1], fam[800];
+	struct md_json *man = md_reg_manifest(&rg, top, got, NULL, NULL);
+	int r = -1;
+	md_ref_familiar(&ref, fam, sizeof fam);
+	snprintf(dg, sizeof dg, "%s", got);
+	if (man && md_pull_pick(&rg, fam, &man, dg) == 0)
+		r = md_sig_pull_check(&rg, &ref, top, dg, ok);
+	md_json_free(man);
+	md_reg_close(&rg);
+	return r;
+}
+
+/* The names to verify an image under: each "name@digest" it was pulled as,
+ * by the image's tags of that name (the identity a pull by tag checks), or
+ * by the digest when no tag of that name is left.  Pairs ref, top digest. */
+static void md_image_verify_names(struct md_json *idx, const char *id, struct md_strv *out)
+{
+	struct md_json *digs = md_json_get(md_json_get(md_json_get(idx, "images"), id), "digests");
+	struct md_strv tags = {0};
+	md_image_tags(idx, id, &tags);
+	for (struct md_json *d = md_json_is(digs, MD_J_ARR) ? digs->child : NULL; d; d = d->next) {
+		const char *rd = md_json_str(d), *at = rd ? strchr(rd, '@') : NULL;
+		struct md_ref dr, tr;
+		if (!at || md_ref_parse(rd, &dr) < 0)
+			continue;
+		size_t before = out->n;
+		for (size_t i = 0; i < tags.n; i++) {
+			if (md_ref_parse(tags.v[i], &tr) < 0 || strcmp(tr.domain, dr.domain) != 0 || strcmp(tr.path, dr.path) != 0)
+				continue;
+			md_strv_push(out, tags.v[i]);
+			md_strv_push(out, at + 1);
+		}
+		if (out->n == before) {
+			md_strv_push(out, rd);
+			md_strv_push(out, at + 1);
+		}
+	}
+	md_strv_free(&tags);
+}
+
+/* Check an image of the store against the signature policy as it is now (a
+ * fleet that rotates its keys): its signatures are fetched again from the
+ * registry under each name it was pulled as; the first that passes is
+ * recorded in the image's record (inspect's "Signature").  0 verified. */
+static int md_image_verify(const char *image, struct md_sig_ok *ok)
+{
+	struct md_json *idx = md_index_read(), *cfg = NULL;
+	char id[MD_DIGEST_LEN + 1];
+	struct md_strv names = {0};
+	int r = -1;
+	if (!idx || md_image_resolve(idx, image, id) < 0 || !(cfg = md_image_config(id)))
+		goto out;
+	md_image_verify_names(idx, id, &names);
+	/* the manifest of the platform the image is for */
+	memset(&md_want, 0, sizeof md_want);
+	snprintf(md_want.os, sizeof md_want.os, "%s", md_json_gets(cfg, "os") ? md_json_gets(cfg, "os") : "linux");
+	snprintf(md_want.arch, sizeof md_want.arch, "%s", md_json_gets(cfg, "architecture") ? md_json_gets(cfg, "architecture") : "");
+	snprintf(md_want.variant, sizeof md_want.variant, "%s", md_json_gets(cfg, "variant") ? md_json_gets(cfg, "variant") : "");
+	if (!names.n) {
+		md_errk(MD_EK_NOTFOUND, "image %s has no registry name to fetch its signatures from (it was loaded or imported)", image);
+		goto out;
+	}
+	struct md_error first = {0};
+	for (size_t i = 0; i + 1 < names.n && r < 0; i += 2) {
+		r = md_image_verify_ref(names.v[i], names.v[i + 1], ok);
+		if (r < 0 && i == 0)
+			first = md_error;
+	}
+	if (r < 0) {
+		md_error = first;
+		goto out;
+	}
+	if (!ok->key[0])
+		goto out; /* the policy asks for no signature: nothing to record */
+	if (md_store_lock() < 0) {
+		r = -1;
+		goto out;
+	}
+	struct md_json *now = md_index_read(), *rec = md_json_get(md_json_get(now, "images"), id);
+	if (rec) {
+		char t[64];
+		md_time_now(t, sizeof t);
+		struct md_json *s = md_json_set(rec, "signature", md_sig_ok_json(ok));
+		md_json_sets(s, "verified", t);
+		r = md_index_write(now);
+	}
+	md_json_free(now);
+	md_store_unlock();
+out:
+	md_strv_free(&names);
+	md_json_free(cfg);
+	md_json_free(idx);
+	return r;
+}
+#endif /* MD_FEATURE_SIGN */
+
 /* Docker's image inspect document. */
 static struct md_json *md_image_inspect_json(struct md_json *idx, const char *id)
 {
@@ -20188,6 +21262,8 @@ static struct md_json *md_image_inspect_json(struct md_json *idx, const char *id
 	struct md_json *meta = md_json_set(o, "Metadata", md_json_new(MD_J_OBJ));
 	const char *tt = md_json_gets(rec, "tagged");
 	md_json_sets(meta, "LastTagTime", tt ? tt : "0001-01-01T00:00:00Z");
+	if (md_json_get(rec, "signature"))
+		md_json_set(o, "Signature", md_json_clone(md_json_get(rec, "signature")));
 	md_json_free(cfg);
 	return o;
 }
@@ -22361,7 +23437,7 @@ static int md_cmd_load(struct md_args *a)
 		return md_fail(1);
 	}
 	struct md_sb report = {0};
-	int r = md_load_fd(fd, &report); /* -q: there is no progress to suppress */
+	int r = md_load_fd(fd, md_image_admit, &report); /* -q: there is no progress to suppress */
 	if (fd)
 		close(fd);
 	fputs(md_sb_str(&report), stdout);
@@ -22383,7 +23459,7 @@ static int md_cmd_import(struct md_args *a)
 		}
 	}
 	char id[MD_DIGEST_LEN + 1];
-	int r = md_import_fd(fd, a->pos.n > 1 ? a->pos.v[1] : NULL, md_opt(a, "message"), md_optv(a, "change"), id);
+	int r = md_import_fd(fd, a->pos.n > 1 ? a->pos.v[1] : NULL, md_opt(a, "message"), md_optv(a, "change"), md_image_admit, id);
 	if (fd)
 		close(fd);
 	if (r < 0)
@@ -22479,6 +23555,24 @@ static int md_cmd_pull(struct md_args *a)
 	md_strv_free(&tags);
 	return rc;
 }
+
+#if MD_FEATURE_SIGN
+static int md_cmd_image_verify(struct md_args *a)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->pos.n; i++) {
+		struct md_sig_ok ok;
+		memset(&ok, 0, sizeof ok);
+		if (md_image_verify(a->pos.v[i], &ok) < 0)
+			rc = md_fail(1);
+		else if (ok.key[0])
+			printf("%s: verified with %s (identity %s, manifest %s)\n", a->pos.v[i], ok.key, ok.identity, ok.digest);
+		else
+			printf("%s: accepted (the signature policy's scope %s asks for no signature)\n", a->pos.v[i], ok.scope[0] ? ok.scope : "default");
+	}
+	return rc;
+}
+#endif
 
 static int md_cmd_push(struct md_args *a)
 {
@@ -24709,6 +25803,9 @@ static const struct md_cmd md_cmds[] = {
 	{"login", md_cmd_login, md_opts_login, "[OPTIONS] [SERVER]", "Log in to a registry", 0, 1, 0},
 	{"logout", md_cmd_logout, md_opts_none, "[SERVER]", "Log out from a registry", 0, 1, 0},
 #endif
+#if MD_FEATURE_SIGN
+	{"image verify", md_cmd_image_verify, md_opts_none, "IMAGE [IMAGE...]", "Check images of the store against the signature policy now", 1, -1, 0},
+#endif
 	{"check-config", md_cmd_check_config, md_opts_none, "[KERNEL_CONFIG]", "Tell what the running kernel lacks for minidock", 0, 1, 0},
 #if MD_FEATURE_NET
 	{"port|container port", md_cmd_port, md_opts_none, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container", 1, 2, 0},
@@ -25905,7 +27002,7 @@ static int md_api_image_load(struct md_api_ctx *x)
 	/* the body's bytes are the feeder's now: this connection ends here */
 	x->c->off = x->c->len;
 	struct md_sb report = {0};
-	int r = md_load_fd(pp[0], &report);
+	int r = md_load_fd(pp[0], md_image_admit, &report);
 	close(pp[0]);
 	int st;
 	waitpid(feeder, &st, 0);

@@ -22,6 +22,8 @@
  *   MD_DEFAULT_POOL      "10.89.0.0/16"       subnets for `network create`
  *   MD_DEFAULT_FIREWALL  "auto"               "nftables", "iptables", "none"
  *   MD_DEFAULT_USERNS_USER "minidock"         /etc/subuid entry of --userns=remap
+ *   MD_DEFAULT_POLICY    "/etc/minidock/policy.json"  signature policy, read
+ *                                             when it exists
  *
  *   Feature switches, each 0 or 1 (FEATURES= on the make command line passes
  *   the same -DMD_FEATURE_*=0|1 and wins over a board header's value only if
@@ -34,6 +36,8 @@
  *   MD_FEATURE_IPV6      IPv6 on container networks (needs NET)
  *   MD_FEATURE_ZSTD      zstd-compressed layers
  *   MD_FEATURE_USERNS    --userns=remap
+ *   MD_FEATURE_SIGN      signed images: sigstore signatures under a
+ *                        containers-policy.json (needs PULL; off with it)
  *
  * Example for a small flash-only board:
  *   #define MD_DEFAULT_ROOT "/overlay/minidock"

@@ -1657,7 +1657,7 @@ static void test_error_kinds(void)
 	char zero[1024] = {0};
 	CHECK(write(pp[1], zero, sizeof zero) == (ssize_t)sizeof zero);
 	close(pp[1]);
-	CHECK(md_import_fd(pp[0], "kinds:1", NULL, &(struct md_strv){0}, img) == 0);
+	CHECK(md_import_fd(pp[0], "kinds:1", NULL, &(struct md_strv){0}, NULL, img) == 0);
 	close(pp[0]);
 	const char *req = "{\"Config\":{\"Image\":\"kinds:1\",\"Cmd\":[\"true\"]},\"HostConfig\":{\"NetworkMode\":\"none\"}}";
 	struct md_json *rq = md_json_parse(req, strlen(req));
@@ -1697,6 +1697,7 @@ static void test_error_kinds(void)
 
 #include "unit-registry.inc"
 #include "unit-api.inc"
+#include "unit-sign.inc"
 
 int main(void)
 {
@@ -1730,6 +1731,7 @@ int main(void)
 	test_import_changes();
 	t_registry_all();
 	t_api_all();
+	t_sign_all();
 	printf("# %d passed, %d failed\n", t_pass, t_fail);
 	return t_fail ? 1 : 0;
 }

@@ -64,7 +64,7 @@
 #   BENCH_RSS_N=3        runs per tool for peak RSS
 #   BENCH_RUN_N=25       timed rounds of the container start (after 1 warm-up)
 #   BENCH_RUN_GAP_MS=100 idle time between two container starts (untimed)
-#   BENCH_ONLY=unpack,save,rss,profile,run,monitor,size,net,pull,api   which parts to run
+#   BENCH_ONLY=unpack,save,rss,profile,run,monitor,size,net,pull,api,sign   which parts to run
 #                        (in that order: run and monitor remove files, so
 #                        they come after the unpack and save timings)
 #   BENCH_PROFILE=auto   auto: profile when minidock unpacks slower than tar;
@@ -95,14 +95,14 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tests/bench
 N=${BENCH_N:-7}
 RSS_N=${BENCH_RSS_N:-3}
-ONLY=${BENCH_ONLY:-unpack,save,rss,profile,run,monitor,size,net,pull,api}
+ONLY=${BENCH_ONLY:-unpack,save,rss,profile,run,monitor,size,net,pull,api,sign}
 RUN_N=${BENCH_RUN_N:-25}
 RUN_GAP=${BENCH_RUN_GAP_MS:-100}
 PROFILE=${BENCH_PROFILE:-auto}
 BASE=${BENCH_DIR:-/var/tmp/minidock-bench}
 CLEAN=${BENCH_CLEAN:-defer}
 SETTLE=${BENCH_SETTLE:-auto}
-FEATURE_SETS=${BENCH_FEATURE_SETS:-"-zstd;-seccomp;-api;-pull -tls;-pull -tls -api -net -userns"}
+FEATURE_SETS=${BENCH_FEATURE_SETS:-"-sign;-zstd;-seccomp;-api;-pull -tls;-pull -tls -api -net -userns"}
 OUTFILE=${BENCH_OUT:-}
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -830,7 +830,7 @@ if want size; then
 fi
 # the standalone benchmarks, each in namespaces and temp dirs of its own;
 # they append their markdown sections to $BENCH_OUT
-for part in net pull api; do
+for part in net pull api sign; do
     want "$part" || continue
     [ -f "$HERE/$part-bench.sh" ] || continue
     log "$part: tests/bench/$part-bench.sh"
