@@ -9516,44 +9516,44 @@ static int md_policy_load(const struct md_json **pol, const char **file)
 	return cached ? 0 : -1;
 }
 
+/* The most specific scope of the transport t naming ref; its name in s. */
+static const struct md_json *md_policy_scope_of(const struct md_json *t, const struct md_ref *ref, char *s, size_t n)
+{
+	const struct md_json *r;
+	snprintf(s, n, "%s/%s%s%s", ref->domain, ref->path, ref->digest[0] ? "@" : ":",
+	         ref->digest[0] ? ref->digest : ref->tag[0] ? ref->tag : "latest");
+	if ((r = md_json_get((struct md_json *)t, s)))
+		return r;
+	/* the repository, then its namespaces, then the host */
+	s[strlen(ref->domain) + 1 + strlen(ref->path)] = 0;
+	for (char *sl = s; sl; sl = strrchr(s, '/')) {
+		*sl = sl == s ? *sl : 0;
+		if ((r = md_json_get((struct md_json *)t, s)))
+			return r;
+	}
+	/* wildcards, from the longest, the port left out: a.b.c:5000 gives *.b.c, *.c */
+	char host[256];
+	snprintf(host, sizeof host, "%s", ref->domain);
+	if (host[0] != '[' && strchr(host, ':'))
+		*strchr(host, ':') = 0;
+	for (const char *d = host[0] != '[' ? strchr(host, '.') : NULL; d; d = strchr(d + 1, '.')) {
+		snprintf(s, n, "*%s", d);
+		if ((r = md_json_get((struct md_json *)t, s)))
+			return r;
+	}
+	return NULL;
+}
+
 /* The requirements for a reference of a transport (ref NULL: the
  * transport's "" scope or the default); the scope's name in scope. */
 static const struct md_json *md_policy_scope(const struct md_json *pol, const char *transport, const struct md_ref *ref,
                                              char *scope, size_t n)
 {
 	struct md_json *t = md_json_get(md_json_get((struct md_json *)pol, "transports"), transport);
-	if (t && ref) {
-		char s[1100];
-		const struct md_json *r;
-		snprintf(s, sizeof s, "%s/%s%s%s", ref->domain, ref->path, ref->digest[0] ? "@" : ":",
-		         ref->digest[0] ? ref->digest : ref->tag[0] ? ref->tag : "latest");
-		if ((r = md_json_get(t, s)))
-			goto found;
-		/* the repository, then its namespaces up to the host */
-		*strpbrk(s + strlen(ref->domain) + 1, ref->digest[0] ? "@" : ":") = 0;
-		for (char *sl; strlen(s) >= strlen(ref->domain); *sl = 0) {
-			if ((r = md_json_get(t, s)))
-				goto found;
-			if (!(sl = strrchr(s, '/')))
-				break;
-		}
-		/* wildcards, from the longest, the port left out: a.b.c:5000: *.b.c, *.c */
-		char host[256];
-		snprintf(host, sizeof host, "%s", ref->domain);
-		if (host[0] != '[' && strchr(host, ':'))
-			*strchr(host, ':') = 0;
-		for (const char *d = host[0] != '[' ? strchr(host, '.') : NULL; d; d = strchr(d + 1, '.')) {
-			snprintf(s, sizeof s, "*%s", d);
-			if ((r = md_json_get(t, s)))
-				goto found;
-		}
-		if (0) {
-		found:
-			snprintf(scope, n, "%s", s);
-			return r;
-		}
-	}
-	const struct md_json *r = md_json_get(t, "");
+	const struct md_json *r = t && ref ? md_policy_scope_of(t, ref, scope, n) : NULL;
+	if (r)
+		return r;
+	r = md_json_get(t, "");
 	snprintf(scope, n, "%s", r ? "\"\" of the transport" : "default");
 	return r ? r : md_json_get((struct md_json *)pol, "default");
 }
@@ -9566,7 +9566,6 @@ static int md_sig_payload(const char *p, size_t n, char *dg, size_t dgn, char *r
 {
 	static const char *const top[] = {"critical", "optional", NULL}, *const crit[] = {"identity", "image", "type", NULL},
 	                         *const img[] = {"docker-manifest-digest", NULL}, *const id[] = {"docker-reference", NULL};
-	md_policy_file = "payload";
 	struct md_json *j = md_json_parse(p, n);
 	if (!j)
 		return md_errk(MD_EK_INVALID, "its payload is not JSON: %s", md_errmsg);
@@ -9858,10 +9857,11 @@ static int md_sig_fetch(struct md_reg *rg, const char *digest, struct md_sig **s
 	if (!m)
 		return md_errk(MD_EK_INVALID, "signatures of %s: their manifest is not JSON: %s", digest, md_errmsg);
 	struct md_json *layers = md_json_get(m, "layers");
+	size_t taken = 0;
 	r = 0;
 	for (struct md_json *l = md_json_is(layers, MD_J_ARR) ? layers->child : NULL; l && r == 0; l = l->next) {
-		if (!md_streq(md_json_gets(l, "mediaType"), MD_SIG_MIME) || *n >= MD_SIG_MAX)
-			continue; /* another kind of attachment */
+		if (!md_streq(md_json_gets(l, "mediaType"), MD_SIG_MIME) || taken++ >= MD_SIG_MAX)
+			continue; /* another kind of attachment, or one too many */
 		const char *d = md_json_gets(l, "digest");
 		struct md_json *ann = md_json_get(l, "annotations");
 		if (md_digest_check(d, "signature layer") < 0) {
