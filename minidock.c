@@ -1011,16 +1011,37 @@ static char *md_dirname(const char *path)
 }
 
 /* Crash-safe replace: write a temp file beside path, fsync, rename, fsync dir. */
-static int md_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* The run root (section 10 sets it): RAM, where nothing survives a reboot,
+ * so nothing written there is synced. */
+static const char *md_volatile_dir;
+
+static int md_path_volatile(const char *path)
+{
+	size_t n = md_volatile_dir ? strlen(md_volatile_dir) : 0;
+	return n && strncmp(path, md_volatile_dir, n) == 0 && path[n] == '/';
+}
+
+/* How md_write_file_atomic_f makes the new file durable (in the run root:
+ * not at all). */
+enum {
+	MD_WF_NOSYNC = 1,    /* not now: a later sync of the store covers it */
+	MD_WF_SYNCFS = 2,    /* syncfs() before the rename: this file and all
+	                        that was written before it, in one call */
+	MD_WF_NODIRSYNC = 4, /* the replaced file is old or new after a crash:
+	                        the directory is not synced */
+};
+
+static int md_write_file_atomic_f(const char *path, const void *data, size_t len, mode_t mode, int flags)
 {
 	char *tmp = md_asprintf("%s.tmp-%d", path, (int)getpid());
+	int sync = !md_path_volatile(path) && !(flags & MD_WF_NOSYNC);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		md_errno("create %s", tmp);
 		free(tmp);
 		return -1;
 	}
-	if (md_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (md_write_all(fd, data, len) < 0 || (sync && ((flags & MD_WF_SYNCFS) ? syncfs(fd) : fsync(fd)) < 0)) {
 		md_errno("write %s", tmp);
 		close(fd);
 		unlink(tmp);
@@ -1035,10 +1056,17 @@ static int md_write_file_atomic(const char *path, const void *data, size_t len, 
 		return -1;
 	}
 	free(tmp);
+	if (!sync || (flags & MD_WF_NODIRSYNC))
+		return 0;
 	char *dir = md_dirname(path);
 	int r = md_fsync_dir(dir);
 	free(dir);
 	return r;
+}
+
+static int md_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return md_write_file_atomic_f(path, data, len, mode, 0);
 }
 
 static int md_mkdir_p(const char *path, mode_t mode)
@@ -4764,20 +4792,52 @@ static struct md_json *md_index_section(struct md_json *idx, const char *name)
 	return s;
 }
 
+/*
+ * The index has two files.  ROOT/index.json holds images, layers, tags and
+ * the containers that outlive their process; a container removed when it
+ * ends (run --rm) is volatile: it is listed in RUNROOT/index.json, in RAM,
+ * with its record (see section 15), so that it costs the flash nothing and
+ * is gone after a reboot.  So are the address leases ("ipam"): they hold
+ * only while containers run.  md_index_read merges the two (a volatile
+ * container's entry has "volatile": true) and md_index_write puts each part
+ * back, writing a file only when its content changed.
+ */
+struct md_index_seen {
+	char *path;                        /* the file as last read or written */
+	char digest[MD_DIGEST_LEN + 1];    /* of its content ("" if none) */
+};
+static struct md_index_seen md_index_seen[2]; /* the store's, the run root's */
+
+static char *md_index_read_file(const char *p, struct md_index_seen *seen, struct md_json **out)
+{
+	size_t len = 0;
+	char *buf = md_path_exists(p) ? md_read_file(p, MD_JSON_MAX_DOC, &len) : NULL;
+	free(seen->path);
+	seen->path = md_strdup(p);
+	seen->digest[0] = 0;
+	*out = NULL;
+	if (buf) {
+		md_sha256_buf(buf, len, seen->digest);
+		*out = md_json_parse(buf, len);
+	}
+	return buf;
+}
+
 /* Read the graph index (an empty one if there is none yet). */
 static struct md_json *md_index_read(void)
 {
-	char *p = md_store_path("index.json");
-	struct md_json *idx = NULL;
-	if (md_path_exists(p)) {
-		idx = md_json_parse_file(p);
-		if (!idx || idx->t != MD_J_OBJ) {
-			md_json_free(idx);
-			md_err("the store index %s is unreadable (try: minidock system check --repair)", p);
-			free(p);
-			return NULL;
-		}
-	} else {
+	char *p = md_store_path("index.json"), *rp = md_asprintf("%s/index.json", md_store.runroot);
+	struct md_json *idx = NULL, *vol = NULL;
+	int there = md_path_exists(p);
+	free(md_index_read_file(p, &md_index_seen[0], &idx));
+	if (there && (!idx || idx->t != MD_J_OBJ)) {
+		md_json_free(idx);
+		md_err("the store index %s is unreadable (try: minidock system check --repair)", p);
+		free(p);
+		free(rp);
+		return NULL;
+	}
+	if (!idx) {
 		idx = md_json_new(MD_J_OBJ);
 		md_json_seti(idx, "version", 1);
 	}
@@ -4785,6 +4845,18 @@ static struct md_json *md_index_read(void)
 	static const char *const secs[] = {"images", "layers", "tags", "containers"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(secs); i++)
 		md_index_section(idx, secs[i]);
+	/* the volatile containers (a run root that cannot be read has none) */
+	free(md_index_read_file(rp, &md_index_seen[1], &vol));
+	free(rp);
+	struct md_json *vc = md_json_get(vol, "containers"), *cs = md_json_get(idx, "containers");
+	for (struct md_json *c = md_json_is(vc, MD_J_OBJ) ? vc->child : NULL; c; c = c->next)
+		if (md_json_is(c, MD_J_OBJ) && !md_json_get(cs, c->key))
+			md_json_set(md_json_set(cs, c->key, md_json_clone(c)), "volatile", md_json_newbool(1));
+	/* the leases are the run root's (a store from before keeps its own
+	 * until the first write moves them) */
+	if (md_json_is(md_json_get(vol, "ipam"), MD_J_OBJ))
+		md_json_set(idx, "ipam", md_json_clone(md_json_get(vol, "ipam")));
+	md_json_free(vol);
 	return idx;
 }
 
@@ -5128,14 +5200,65 @@ static void md_store_unlock(void)
 	md_store.lockfd = -1;
 }
 
+/* Write text to an index file unless it holds that already. */
+static int md_index_put(const char *p, struct md_index_seen *seen, const char *text, int flags)
+{
+	char dg[MD_DIGEST_LEN + 1];
+	md_sha256_buf(text, strlen(text), dg);
+	if (seen->path && strcmp(seen->path, p) == 0 && strcmp(seen->digest, dg) == 0)
+		return 0;
+	if (md_write_file_atomic_f(p, text, strlen(text), 0600, flags) < 0)
+		return -1;
+	free(seen->path);
+	seen->path = md_strdup(p);
+	snprintf(seen->digest, sizeof seen->digest, "%s", dg);
+	return 0;
+}
+
+/* Write the index back: the volatile containers to the run root's file, the
+ * rest to the store's; each only if it changed.  flags: md_write_file_atomic_f's
+ * for the store's file. */
+static int md_index_write_f(struct md_json *idx, int flags)
+{
+	struct md_json *vol = md_json_new(MD_J_OBJ), *vc = md_json_set(vol, "containers", md_json_new(MD_J_OBJ));
+	struct md_json *cs = md_json_get(idx, "containers");
+	for (struct md_json *c = cs ? cs->child : NULL, *next; c; c = next) {
+		next = c->next;
+		if (!md_json_is(md_json_get(c, "volatile"), MD_J_TRUE))
+			continue;
+		md_json_del(md_json_set(vc, c->key, md_json_clone(c)), "volatile");
+		md_json_del_item(cs, c);
+	}
+	/* the leases: moved out for the dump, put back below */
+	struct md_json *ipam = md_json_get(idx, "ipam"), *ipv = NULL;
+	if (ipam) {
+		ipv = md_json_set(vol, "ipam", md_json_clone(ipam));
+		md_json_del(idx, "ipam");
+	}
+	int leases = ipv && ipv->n;
+	char *s = md_json_dump(idx, 0), *vs = md_json_dump(vol, 0);
+	if (ipv)
+		md_json_set(idx, "ipam", md_json_clone(ipv));
+	char *p = md_store_path("index.json"), *rp = md_asprintf("%s/index.json", md_store.runroot);
+	int r = 0;
+	if (vc->n || leases || (md_index_seen[1].path && strcmp(md_index_seen[1].path, rp) == 0 && md_index_seen[1].digest[0]))
+		r = md_mkdir_p(md_store.runroot, 0711) < 0 || md_index_put(rp, &md_index_seen[1], vs, 0) < 0 ? -1 : 0;
+	if (r == 0)
+		r = md_index_put(p, &md_index_seen[0], s, flags);
+	/* the caller's index stays whole */
+	for (struct md_json *c = vc->child; c; c = c->next)
+		md_json_set(md_json_set(cs, c->key, md_json_clone(c)), "volatile", md_json_newbool(1));
+	free(p);
+	free(rp);
+	free(s);
+	free(vs);
+	md_json_free(vol);
+	return r;
+}
+
 static int md_index_write(struct md_json *idx)
 {
-	char *s = md_json_dump(idx, 0);
-	char *p = md_store_path("index.json");
-	int r = md_write_file_atomic(p, s, strlen(s), 0600);
-	free(p);
-	free(s);
-	return r;
+	return md_index_write_f(idx, 0);
 }
 
 static char *md_blob_path(const char *digest)
@@ -13155,6 +13278,20 @@ static const char *md_cgroup_parent(void)
  * name} so images in use are known and names are unique.  Whether a
  * container runs is decided by its monitor's lock, never by a pid alone.
  *
+ * State by lifetime, so that a start costs the flash nothing: what only
+ * matters during this boot lives in RUNROOT/containers/ID/ for every
+ * container: state.json (the live state), hosts, hostname, resolv.conf
+ * (written at each start), the lock.  The store keeps config.json (written
+ * once, at create), the overlay's upper/ and work/, the log and, for a
+ * container with a restart policy, an exit record (ROOT/containers/ID/
+ * state.json: running or not, stopped by hand or not: what `boot` needs),
+ * written only when that changes.  A volatile container (run --rm: removed
+ * when it ends) keeps only its writable layer (upper/, work/) on the store,
+ * where a big write cannot fill RAM; its config and log are in the run root
+ * too, and its index entry in the run root's index (section 10): it costs
+ * the flash no fsync and no record, and after a power cut its layer is an
+ * orphan the next sweep removes.  md_ctr_path knows where each file is.
+ *
  * May call: sections 01-14.
  */
 
@@ -13165,15 +13302,52 @@ struct md_ctr {
 	struct md_json *st;     /* state.json */
 };
 
-static char *md_ctr_path(const char *id, const char *file)
-{
-	return file ? md_store_path("containers/%s/%s", id, file) : md_store_path("containers/%s", id);
-}
-
 static char *md_ctr_rpath(const char *id, const char *file)
 {
 	return file ? md_asprintf("%s/containers/%s/%s", md_store.runroot, id, file)
 	            : md_asprintf("%s/containers/%s", md_store.runroot, id);
+}
+
+/* Is the container volatile (its record in the run root)? */
+static int md_ctr_volatile(const char *id)
+{
+	char *p = md_ctr_rpath(id, "config.json");
+	int v = md_path_exists(p);
+	free(p);
+	return v;
+}
+
+/* What a container's run leaves in the run root goes when it stops; its
+ * state and host files stay (and a volatile container's record). */
+static void md_ctr_rclean(const char *id)
+{
+	static const char *const run[] = {"rootfs", "paused", "attach.sock", "monitor.lock"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(run); i++) {
+		char *p = md_ctr_rpath(id, run[i]);
+		if (unlink(p) < 0 && (errno == EISDIR || errno == EPERM))
+			rmdir(p);
+		free(p);
+	}
+}
+
+/* A file of the container's record, or (file NULL) its directory on the
+ * store: state, host files and lock in the run root; a volatile
+ * container's config and log there too; the layer on the store. */
+static char *md_ctr_path(const char *id, const char *file)
+{
+	static const char *const run[] = {"state.json", "hosts", "hostname", "resolv.conf", "lock"};
+	int layer = !file || strcmp(file, "upper") == 0 || strcmp(file, "work") == 0 || strcmp(file, "rootfs") == 0, inrun = 0;
+	for (size_t i = 0; file && i < MD_ARRAY_LEN(run); i++)
+		inrun |= strcmp(file, run[i]) == 0;
+	if (inrun || (!layer && md_ctr_volatile(id)))
+		return md_ctr_rpath(id, file);
+	return file ? md_store_path("containers/%s/%s", id, file) : md_store_path("containers/%s", id);
+}
+
+/* The exit record of a container with a restart policy, on the store. */
+static char *md_ctr_exit_record(const char *id)
+{
+	return md_store_path("containers/%s/state.json", id);
 }
 
 static void md_ctr_free(struct md_ctr *c)
@@ -13221,31 +13395,169 @@ static int md_ctr_load(const char *id, struct md_ctr *c)
 		return md_err_wrap("container %.12s", id);
 	const char *n = md_json_gets(c->cfg, "Name");
 	c->name = md_strdup(n ? (n[0] == '/' ? n + 1 : n) : id);
+	/* this boot's state, else the exit record (after a reboot, or a store
+	 * from before state by lifetime), else it was never started */
 	p = md_ctr_path(id, "state.json");
+	if (!md_path_exists(p)) {
+		free(p);
+		p = md_ctr_exit_record(id);
+	}
 	c->st = md_path_exists(p) ? md_json_parse_file(p) : NULL;
 	free(p);
 	if (!c->st) {
+		/* no state: never started, or started before this boot, which the
+		 * overlay's work/work (made at its first mount) tells, for free */
+		char *ww = md_store_path("containers/%s/work/work", id);
+		int ran = md_path_exists(ww);
+		free(ww);
 		c->st = md_json_new(MD_J_OBJ);
-		md_json_sets(c->st, "Status", "created");
+		md_json_sets(c->st, "Status", ran ? "exited" : "created");
+		if (ran) {
+			struct timespec boot;
+			clock_gettime(CLOCK_REALTIME, &boot);
+			struct timespec up;
+			clock_gettime(CLOCK_BOOTTIME, &up);
+			boot.tv_sec -= up.tv_sec;
+			char t[64];
+			md_time_format(t, sizeof t, &boot);
+			md_json_seti(c->st, "ExitCode", 255);
+			md_json_sets(c->st, "Error", "the machine restarted since the container last ran");
+			md_json_sets(c->st, "FinishedAt", t);
+		}
 	}
 	return 0;
 }
 
+/* What `boot` reads of a state under a restart policy: for on-failure,
+ * whether it was running; for unless-stopped, whether it was stopped by
+ * hand; for always, nothing (it starts whatever the record says). */
+static int md_ctr_boot_bits(const struct md_json *st, const char *pol)
+{
+	const char *s = md_json_gets((struct md_json *)st, "Status");
+	if (md_streq(pol, "on-failure"))
+		return md_streq(s, "running") || md_streq(s, "restarting") || md_streq(s, "paused");
+	if (md_streq(pol, "unless-stopped"))
+		return md_json_is(md_json_get((struct md_json *)st, "ManuallyStopped"), MD_J_TRUE);
+	return 0;
+}
+
+/* Save the state in the run root; for a container with a restart policy,
+ * the exit record on the store too when what `boot` reads of it changed
+ * (one fsync, the directory not synced: the record is old or new). */
 static int md_ctr_save_state(struct md_ctr *c)
 {
 	char *s = md_json_dump(c->st, 0);
-	char *p = md_ctr_path(c->id, "state.json");
-	int r = md_write_file_atomic(p, s, strlen(s), 0600);
+	char *rdir = md_ctr_rpath(c->id, NULL), *p = md_ctr_path(c->id, "state.json");
+	int r = md_mkdir_p(rdir, 0700) < 0 ? -1 : md_write_file_atomic(p, s, strlen(s), 0600);
+	const char *pol = md_json_gets(md_json_get(md_json_get(c->cfg, "HostConfig"), "RestartPolicy"), "Name");
+	if (r == 0 && pol && *pol && strcmp(pol, "no") != 0 && !md_ctr_volatile(c->id)) {
+		char *ep = md_ctr_exit_record(c->id);
+		struct md_json *old = md_path_exists(ep) ? md_json_parse_file(ep) : NULL;
+		int bits = md_ctr_boot_bits(c->st, pol);
+		if (old ? md_ctr_boot_bits(old, pol) != bits : bits != 0)
+			r = md_write_file_atomic_f(ep, s, strlen(s), 0600, MD_WF_NODIRSYNC);
+		md_json_free(old);
+		free(ep);
+	}
+	free(rdir);
 	free(p);
 	free(s);
+	return r;
+}
+
+/* hostname, hosts and resolv.conf in a container directory being made */
+static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_json *hc)
+{
+	const char *hn = md_json_gets(cc, "Hostname");
+	char *p = md_asprintf("%s/hostname", dir);
+	char *s = md_asprintf("%s\n", hn ? hn : "");
+	int r = md_write_file_atomic(p, s, strlen(s), 0644);
+	free(p);
+	free(s);
+	struct md_sb b = {0};
+	md_sb_puts(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+	               "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+	struct md_json *eh = md_json_get(hc, "ExtraHosts");
+	for (struct md_json *e = eh ? eh->child : NULL; e; e = e->next) {
+		const char *c = md_json_str(e) ? strchr(e->s, ':') : NULL;
+		if (c)
+			md_sb_printf(&b, "%s\t%.*s\n", c + 1, (int)(c - e->s), e->s);
+	}
+	p = md_asprintf("%s/hosts", dir);
+	if (r == 0)
+		r = md_write_file_atomic(p, b.s, b.len, 0644);
+	free(p);
+	md_sb_free(&b);
+	if (r < 0)
+		return -1;
+	/* resolv.conf from the host, loopback nameservers dropped as Docker does
+	 * (with --network host they are reachable: kept) */
+	int hostnet = md_streq(md_json_gets(hc, "NetworkMode"), "host");
+	char *host = md_read_file("/etc/resolv.conf", 1 << 16, NULL);
+	md_err_clear();
+	struct md_json *dns = md_json_get(hc, "Dns"), *search = md_json_get(hc, "DnsSearch"),
+	               *dopt = md_json_get(hc, "DnsOptions");
+	int ns = 0;
+	for (char *l = host ? strtok(host, "\n") : NULL; l; l = strtok(NULL, "\n")) {
+		if (md_startswith(l, "nameserver")) {
+			if (dns && dns->n)
+				continue;
+			const char *a = l + 10;
+			while (isspace((unsigned char)*a))
+				a++;
+			if (!hostnet && (md_startswith(a, "127.") || strcmp(a, "::1") == 0))
+				continue;
+			ns++;
+		} else if ((md_startswith(l, "search") && search && search->n) || (md_startswith(l, "options") && dopt && dopt->n)) {
+			continue;
+		}
+		md_sb_printf(&b, "%s\n", l);
+	}
+	free(host);
+	for (struct md_json *d = dns ? dns->child : NULL; d; d = d->next, ns++)
+		md_sb_printf(&b, "nameserver %s\n", md_json_str(d) ? d->s : "");
+	if (!ns && !hostnet) /* Docker's defaults when the host has only loopback resolvers */
+		md_sb_puts(&b, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+	if (search && search->n) {
+		md_sb_puts(&b, "search");
+		for (struct md_json *d = search->child; d; d = d->next)
+			md_sb_printf(&b, " %s", md_json_str(d) ? d->s : "");
+		md_sb_putc(&b, '\n');
+	}
+	if (dopt && dopt->n) {
+		md_sb_puts(&b, "options");
+		for (struct md_json *d = dopt->child; d; d = d->next)
+			md_sb_printf(&b, " %s", md_json_str(d) ? d->s : "");
+		md_sb_putc(&b, '\n');
+	}
+	p = md_asprintf("%s/resolv.conf", dir);
+	r = md_write_file_atomic(p, md_sb_str(&b), b.len, 0644);
+	free(p);
+	md_sb_free(&b);
+	return r;
+}
+
+/* The host files a start bind-mounts, in the run root: written when they
+ * are not there (the first start of this boot). */
+static int md_ctr_hostfiles(struct md_ctr *c)
+{
+	char *rdir = md_ctr_rpath(c->id, NULL), *hp = md_ctr_path(c->id, "hosts"), *rp = md_ctr_path(c->id, "resolv.conf");
+	int r = 0;
+	if (!md_path_exists(hp) || !md_path_exists(rp))
+		r = md_mkdir_p(rdir, 0700) < 0 ? -1
+		                                : md_write_hostfiles(rdir, md_json_get(c->cfg, "Config"), md_json_get(c->cfg, "HostConfig"));
+	free(rdir);
+	free(hp);
+	free(rp);
 	return r;
 }
 
 /* The per-container lock serialises start, stop, rm and friends. */
 static int md_ctr_lock(const char *id)
 {
-	char *p = md_ctr_path(id, "lock");
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char *rdir = md_ctr_rpath(id, NULL), *p = md_ctr_path(id, "lock");
+	int fd = md_mkdir_p(rdir, 0700) < 0 ? -1 : open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(rdir);
 	free(p);
 	if (fd < 0)
 		return md_errno("lock container %.12s", id);
@@ -13457,7 +13769,13 @@ static int md_ctr_remove_files(struct md_ctr *c, int volumes)
 	 * directory goes into the session, deleted with it (a crash between
 	 * the two leaves the session dead: the next command sweeps) */
 	struct md_sess sess;
-	if (md_store_lock_change(&sess) < 0)
+	memset(&sess, 0, sizeof sess);
+	sess.lockfd = -1;
+	/* a volatile container writes nothing to the store but its layer's
+	 * removal: no session (its layer, out of the index, is an orphan the
+	 * sweep would remove if this command died) */
+	int vol = md_ctr_volatile(c->id);
+	if ((vol ? md_store_lock() : md_store_lock_change(&sess)) < 0)
 		return -1;
 	struct md_json *idx = md_index_read();
 	int r = -1;
@@ -13466,12 +13784,14 @@ static int md_ctr_remove_files(struct md_ctr *c, int volumes)
 		r = md_index_write(idx);
 	}
 	md_json_free(idx);
-	char *dir = md_ctr_path(c->id, NULL), *trash = md_asprintf("%s/c", sess.dir);
-	if (r == 0 && rename(dir, trash) < 0)
+	char *dir = md_ctr_path(c->id, NULL), *trash = vol ? NULL : md_asprintf("%s/c", sess.dir);
+	if (r == 0 && !vol && rename(dir, trash) < 0)
 		md_rm_rf(dir);
-	free(dir);
 	free(trash);
 	md_store_unlock();
+	if (r == 0 && vol)
+		md_rm_rf(dir);
+	free(dir);
 	if (r < 0) {
 		struct md_error keep = md_error;
 		md_sess_end(&sess);
@@ -17604,6 +17924,8 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 	md_spec_mounts(sp, cfg);
 	if (md_spec_devices(sp, hc) < 0)
 		return -1;
+	if (md_ctr_hostfiles(c) < 0)
+		return -1;
 	sp->hostsfile = md_ctr_path(c->id, "hosts");
 	sp->hostnamefile = md_ctr_path(c->id, "hostname");
 	sp->resolvfile = md_ctr_path(c->id, "resolv.conf");
@@ -17990,7 +18312,8 @@ static void md_mon_exited(struct md_mon *m, int status)
 	md_json_seti(m->c.st, "ExitCode", m->exit_code);
 	md_json_set(m->c.st, "OOMKilled", md_json_newbool(m->oom));
 	md_state_set_time(m->c.st, "FinishedAt");
-	md_ctr_save_state(&m->c);
+	/* saved by the caller, once it knows whether a restart follows: a
+	 * restart by the policy writes nothing to the store */
 }
 
 static void md_mon_send_exit(struct md_mon *m)
@@ -18230,8 +18553,10 @@ static int md_mon_loop(struct md_mon *m)
 							continue;
 						md_mon_exited(m, status);
 						long d = md_mon_restart_delay(m);
-						if (d < 0)
+						if (d < 0) {
+							md_ctr_save_state(&m->c);
 							return 0;
+						}
 						md_mon_send_exit(m);
 						md_json_sets(m->c.st, "Status", "restarting");
 						md_ctr_save_state(&m->c);
@@ -18410,7 +18735,7 @@ out:
 	char *rfs = md_ctr_rpath(id, "rootfs");
 	umount2(rfs, MNT_DETACH);
 	free(rfs);
-	md_rm_rf(rdir);
+	md_ctr_rclean(id);
 	free(rdir);
 	int autorm = m->c.cfg && md_json_is(md_json_get(md_json_get(m->c.cfg, "HostConfig"), "AutoRemove"), MD_J_TRUE);
 	/* --rm: also when the start failed, as Docker removes it then too */
@@ -18576,12 +18901,13 @@ static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
 	}
 	s = md_ctr_status_raw(c);
 	if ((md_streq(s, "running") || md_streq(s, "restarting")) && !md_ctr_monitor_alive(c->id)) {
-		char *rdir = md_ctr_rpath(c->id, NULL);
-		int crashed = md_path_exists(rdir);
+		char *rdir = md_ctr_rpath(c->id, NULL), *lk = md_ctr_rpath(c->id, "monitor.lock");
+		int crashed = md_path_exists(lk);
 		md_cg_destroy(md_cgroup_parent(), c->id);
 		md_net_teardown(c->id, 8, 0);
-		md_rm_rf(rdir);
+		md_ctr_rclean(c->id);
 		free(rdir);
+		free(lk);
 		md_json_sets(c->st, "Status", "exited");
 		md_json_seti(c->st, "Pid", 0);
 		md_json_seti(c->st, "ExitCode", crashed ? 137 : 255);
@@ -18772,6 +19098,7 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 	return 0;
 }
 
+
 /* "-v SRC:DST[:ro|rw]", "-v NAME:DST", "-v DST" (anonymous) */
 static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *newvols)
 {
@@ -18827,78 +19154,6 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 	}
 out:
 	free(s);
-	return r;
-}
-
-/* hostname, hosts and resolv.conf in a container directory being made */
-static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_json *hc)
-{
-	const char *hn = md_json_gets(cc, "Hostname");
-	char *p = md_asprintf("%s/hostname", dir);
-	char *s = md_asprintf("%s\n", hn ? hn : "");
-	int r = md_write_file_atomic(p, s, strlen(s), 0644);
-	free(p);
-	free(s);
-	struct md_sb b = {0};
-	md_sb_puts(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-	               "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-	struct md_json *eh = md_json_get(hc, "ExtraHosts");
-	for (struct md_json *e = eh ? eh->child : NULL; e; e = e->next) {
-		const char *c = md_json_str(e) ? strchr(e->s, ':') : NULL;
-		if (c)
-			md_sb_printf(&b, "%s\t%.*s\n", c + 1, (int)(c - e->s), e->s);
-	}
-	p = md_asprintf("%s/hosts", dir);
-	if (r == 0)
-		r = md_write_file_atomic(p, b.s, b.len, 0644);
-	free(p);
-	md_sb_free(&b);
-	if (r < 0)
-		return -1;
-	/* resolv.conf from the host, loopback nameservers dropped as Docker does
-	 * (with --network host they are reachable: kept) */
-	int hostnet = md_streq(md_json_gets(hc, "NetworkMode"), "host");
-	char *host = md_read_file("/etc/resolv.conf", 1 << 16, NULL);
-	md_err_clear();
-	struct md_json *dns = md_json_get(hc, "Dns"), *search = md_json_get(hc, "DnsSearch"),
-	               *dopt = md_json_get(hc, "DnsOptions");
-	int ns = 0;
-	for (char *l = host ? strtok(host, "\n") : NULL; l; l = strtok(NULL, "\n")) {
-		if (md_startswith(l, "nameserver")) {
-			if (dns && dns->n)
-				continue;
-			const char *a = l + 10;
-			while (isspace((unsigned char)*a))
-				a++;
-			if (!hostnet && (md_startswith(a, "127.") || strcmp(a, "::1") == 0))
-				continue;
-			ns++;
-		} else if ((md_startswith(l, "search") && search && search->n) || (md_startswith(l, "options") && dopt && dopt->n)) {
-			continue;
-		}
-		md_sb_printf(&b, "%s\n", l);
-	}
-	free(host);
-	for (struct md_json *d = dns ? dns->child : NULL; d; d = d->next, ns++)
-		md_sb_printf(&b, "nameserver %s\n", md_json_str(d) ? d->s : "");
-	if (!ns && !hostnet) /* Docker's defaults when the host has only loopback resolvers */
-		md_sb_puts(&b, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-	if (search && search->n) {
-		md_sb_puts(&b, "search");
-		for (struct md_json *d = search->child; d; d = d->next)
-			md_sb_printf(&b, " %s", md_json_str(d) ? d->s : "");
-		md_sb_putc(&b, '\n');
-	}
-	if (dopt && dopt->n) {
-		md_sb_puts(&b, "options");
-		for (struct md_json *d = dopt->child; d; d = d->next)
-			md_sb_printf(&b, " %s", md_json_str(d) ? d->s : "");
-		md_sb_putc(&b, '\n');
-	}
-	p = md_asprintf("%s/resolv.conf", dir);
-	r = md_write_file_atomic(p, md_sb_str(&b), b.len, 0644);
-	free(p);
-	md_sb_free(&b);
 	return r;
 }
 
@@ -19164,26 +19419,41 @@ static struct md_json *md_create_record(const char *id, const char *imgid, struc
 /* The container's directory, made in the session's tmp (upper, work,
  * state, hostname, hosts, resolv.conf; the commit adds config.json) before
  * it exists. */
-static int md_create_stage(const char *tmp, const struct md_json *cfg, struct md_json *hc)
+static int md_create_stage(const char *tmp, int vol)
 {
+	/* a volatile container's layer is made on the store by the commit */
 	char *up = md_asprintf("%s/upper", tmp), *wk = md_asprintf("%s/work", tmp);
-	int mk = mkdir(tmp, 0700) < 0 || mkdir(up, 0755) < 0 || mkdir(wk, 0700) < 0;
+	int mk = mkdir(tmp, 0700) < 0 || (!vol && (mkdir(up, 0755) < 0 || mkdir(wk, 0700) < 0));
 	free(up);
 	free(wk);
 	if (mk)
 		return md_errno("create container directory");
-	/* config.json is written by the commit, once the name is known */
-	char *sts = "{\"Status\":\"created\"}", *sp = md_asprintf("%s/state.json", tmp);
-	int r = md_write_file_atomic(sp, sts, strlen(sts), 0600) < 0 || md_write_hostfiles(tmp, md_json_get(cfg, "Config"), hc) < 0
-	            ? -1
-	            : 0;
-	free(sp);
-	return r;
+	/* config.json is written by the commit, once the name is known; the
+	 * state and the host files are the run root's, made by the start */
+	return 0;
 }
 
 /* Under the store lock: the name (given, or one made up) must be free; the
  * staged directory is renamed into place and the index names it.  If the
  * index write fails, the directory goes back into the session. */
+/* A volatile container's layer on the store, and its record into place in
+ * the run root (no sync: nothing of it survives a reboot). */
+static int md_create_volatile(const char *id, const char *dir, const char *tmp)
+{
+	char *up = md_asprintf("%s/upper", dir), *wk = md_asprintf("%s/work", dir), *rdir = md_ctr_rpath(id, NULL);
+	int r = 0;
+	if (mkdir(dir, 0700) < 0 || mkdir(up, 0755) < 0 || mkdir(wk, 0700) < 0)
+		r = md_errno("create container directory %s", dir);
+	else if (rename(tmp, rdir) < 0)
+		r = md_errno("create container record %s", rdir);
+	if (r < 0)
+		md_rm_rf(dir);
+	free(up);
+	free(wk);
+	free(rdir);
+	return r;
+}
+
 static int md_create_commit(const char *id, const char *imgid, const char *name, struct md_json *cfg,
                             const struct md_json *hc, const char *tmp)
 {
@@ -19192,6 +19462,7 @@ static int md_create_commit(const char *id, const char *imgid, const char *name,
 	struct md_json *idx = md_index_read();
 	char *nm = !idx ? NULL : name && *name ? md_strdup(name) : md_ctr_gen_name(idx);
 	char *dir = md_ctr_path(id, NULL);
+	int vol = md_json_is(md_json_get(hc, "AutoRemove"), MD_J_TRUE);
 	int r = -1;
 	if (!idx) {
 		/* the message is set */
@@ -19204,28 +19475,37 @@ static int md_create_commit(const char *id, const char *imgid, const char *name,
 		char *nmslash = md_asprintf("/%s", nm), *cfs, *cp = md_asprintf("%s/config.json", tmp);
 		md_json_sets(cfg, "Name", nmslash);
 		cfs = md_json_dump(cfg, 0);
-		r = md_write_file_atomic(cp, cfs, strlen(cfs), 0600);
+		r = md_write_file_atomic_f(cp, cfs, strlen(cfs), 0600, MD_WF_NOSYNC);
 		free(cp);
 		free(cfs);
 		free(nmslash);
-		if (r == 0 && rename(tmp, dir) < 0)
+		if (r == 0 && vol)
+			r = md_create_volatile(id, dir, tmp);
+		else if (r == 0 && rename(tmp, dir) < 0)
 			r = md_errno("create container directory %s", dir);
 	}
 	if (r == 0) {
-		char *cd = md_store_path("containers");
-		md_fsync_dir(cd);
-		free(cd);
 		struct md_json *rec = md_json_set(md_json_get(idx, "containers"), id, md_json_new(MD_J_OBJ));
 		md_json_sets(rec, "image", imgid);
 		md_json_sets(rec, "name", nm);
+		if (vol)
+			md_json_set(rec, "volatile", md_json_newbool(1));
 		const char *nmode = md_json_gets(hc, "NetworkMode");
 		char from[65] = "";
 		if (nmode && md_startswith(nmode, "container:") && md_ctr_resolve(idx, nmode + 10, from) == 0)
 			md_json_sets(rec, "netfrom", from); /* it shares that container's network namespace */
 		md_err_clear();
-		r = md_index_write(idx);
-		if (r < 0 && rename(dir, tmp) < 0) /* back into the session, which goes */
+		/* one syncfs makes config.json, the directory's new name and the
+		 * index durable before the index is renamed into place */
+		r = md_index_write_f(idx, vol ? 0 : MD_WF_SYNCFS);
+		if (r < 0 && vol) {
+			char *rdir = md_ctr_rpath(id, NULL);
+			md_rm_rf(rdir);
 			md_rm_rf(dir);
+			free(rdir);
+		} else if (r < 0 && rename(dir, tmp) < 0) { /* back into the session, which goes */
+			md_rm_rf(dir);
+		}
 	}
 	free(nm);
 	free(dir);
@@ -19282,11 +19562,16 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		nc = ms = nets = ports = NULL; /* cfg holds them */
 	}
 	char *cdir = md_store_path("containers");
-	if (cfg && md_store_ensure() == 0 && (md_mkdir_p(cdir, 0700), md_sess_begin(&sess) == 0)) {
-		tmp = md_asprintf("%s/c", sess.dir);
-		if (md_create_stage(tmp, cfg, hc) == 0 && md_create_commit(id, imgid, name, cfg, hc, tmp) == 0)
+	/* a volatile container is staged in the run root, the others in a session of the store */
+	int vol = md_json_is(md_json_get(hc, "AutoRemove"), MD_J_TRUE);
+	char *rcdir = md_asprintf("%s/containers", md_store.runroot);
+	if (cfg && md_store_ensure() == 0 &&
+	    (md_mkdir_p(cdir, 0700), vol ? md_mkdir_p(rcdir, 0700) == 0 : md_sess_begin(&sess) == 0)) {
+		tmp = vol ? md_asprintf("%s/.new-%s", rcdir, id) : md_asprintf("%s/c", sess.dir);
+		if (md_create_stage(tmp, vol) == 0 && md_create_commit(id, imgid, name, cfg, hc, tmp) == 0)
 			r = 0;
 	}
+	free(rcdir);
 	free(cdir);
 	if (r < 0) {
 		/* nothing half-made stays: the staged dir, new volumes */
@@ -22234,7 +22519,7 @@ static void md_check_containers(struct md_check *ck, struct md_json *idx)
 	struct md_json *images = md_json_get(idx, "images"), *ctrs = md_index_section(idx, "containers");
 	for (struct md_json *ce = ctrs->child, *next; ce; ce = next) {
 		next = ce->next;
-		char *cp = md_store_path("containers/%s/config.json", ce->key);
+		char *cp = md_ctr_path(ce->key, "config.json");
 		int present = md_path_exists(cp);
 		free(cp);
 		const char *img = md_json_gets(ce, "image");
@@ -28415,6 +28700,7 @@ MD_MAIN(int argc, char **argv)
 		if (c) {
 			md_store.root = md_abspath(root && *root ? root : MD_DEFAULT_ROOT);
 			md_store.runroot = md_abspath(runroot && *runroot ? runroot : MD_DEFAULT_RUNROOT);
+			md_volatile_dir = md_store.runroot;
 			return md_run_cmd(c, named, argc - 1, argv + 1);
 		}
 	}
@@ -28448,6 +28734,7 @@ MD_MAIN(int argc, char **argv)
 	}
 	md_store.root = md_abspath(root && *root ? root : MD_DEFAULT_ROOT);
 	md_store.runroot = md_abspath(runroot && *runroot ? runroot : MD_DEFAULT_RUNROOT);
+	md_volatile_dir = md_store.runroot;
 	if (i >= argc) {
 		md_help_main(stdout);
 		return 0;
