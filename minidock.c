@@ -9933,12 +9933,12 @@ static int md_policy_admit_unsigned(const char *transport, const char *what)
 	for (const struct md_json *c = reqs->child; c; c = c->next) {
 		const char *t = md_json_gets((struct md_json *)c, "type");
 		if (md_streq(t, "reject"))
-			return md_errk(MD_EK_FORBIDDEN, "%s is refused by the signature policy %s (%s%s scope %s: reject)", what, file,
-			               transport ? transport : "", transport ? "," : "", ok.scope);
+			return md_errk(MD_EK_FORBIDDEN, "%s is refused by the signature policy %s (%s%sscope %s: reject)", what, file,
+			               transport ? transport : "", transport ? ", " : "", ok.scope);
 		if (md_streq(t, "sigstoreSigned"))
 			return md_errk(MD_EK_FORBIDDEN,
-			               "%s: the signature policy %s (%s%s scope %s) requires sigstore signatures, which an archive does not carry",
-			               what, file, transport ? transport : "", transport ? "," : "", ok.scope);
+			               "%s: the signature policy %s (%s%sscope %s) requires sigstore signatures, which an archive does not carry",
+			               what, file, transport ? transport : "", transport ? ", " : "", ok.scope);
 	}
 	return 0;
 }
@@ -21391,115 +21391,6 @@ static int md_image_admit(const char *transport)
 #endif
 }
 
-#if MD_FEATURE_SIGN
-/* Fetch the manifest top (a digest) of refstr again, pick the platform's
- * manifest and check the signatures beside them against the policy. */
-static int md_image_verify_ref(const char *refstr, const char *top, struct md_sig_ok *ok)
-{
-	struct md_ref ref;
-	struct md_reg rg;
-	if (md_ref_parse(refstr, &ref) < 0)
-		return -1;
-	if (md_reg_open(&rg, &ref, "pull") < 0) {
-		md_reg_close(&rg);
-		return -1;
-	}
-	char got[MD_DIGEST_LEN + 1], dg[MD_DIGEST_LEN + 1], fam[800];
-	struct md_json *man = md_reg_manifest(&rg, top, got, NULL, NULL);
-	int r = -1;
-	md_ref_familiar(&ref, fam, sizeof fam);
-	snprintf(dg, sizeof dg, "%s", got);
-	if (man && md_pull_pick(&rg, fam, &man, dg) == 0)
-		r = md_sig_pull_check(&rg, &ref, top, dg, ok);
-	md_json_free(man);
-	md_reg_close(&rg);
-	return r;
-}
-
-/* The names to verify an image under: each "name@digest" it was pulled as,
- * by the image's tags of that name (the identity a pull by tag checks), or
- * by the digest when no tag of that name is left.  Pairs ref, top digest. */
-static void md_image_verify_names(struct md_json *idx, const char *id, struct md_strv *out)
-{
-	struct md_json *digs = md_json_get(md_json_get(md_json_get(idx, "images"), id), "digests");
-	struct md_strv tags = {0};
-	md_image_tags(idx, id, &tags);
-	for (struct md_json *d = md_json_is(digs, MD_J_ARR) ? digs->child : NULL; d; d = d->next) {
-		const char *rd = md_json_str(d), *at = rd ? strchr(rd, '@') : NULL;
-		struct md_ref dr, tr;
-		if (!at || md_ref_parse(rd, &dr) < 0)
-			continue;
-		size_t before = out->n;
-		for (size_t i = 0; i < tags.n; i++) {
-			if (md_ref_parse(tags.v[i], &tr) < 0 || strcmp(tr.domain, dr.domain) != 0 || strcmp(tr.path, dr.path) != 0)
-				continue;
-			md_strv_push(out, tags.v[i]);
-			md_strv_push(out, at + 1);
-		}
-		if (out->n == before) {
-			md_strv_push(out, rd);
-			md_strv_push(out, at + 1);
-		}
-	}
-	md_strv_free(&tags);
-}
-
-/* Check an image of the store against the signature policy as it is now (a
- * fleet that rotates its keys): its signatures are fetched again from the
- * registry under each name it was pulled as; the first that passes is
- * recorded in the image's record (inspect's "Signature").  0 verified. */
-static int md_image_verify(const char *image, struct md_sig_ok *ok)
-{
-	struct md_json *idx = md_index_read(), *cfg = NULL;
-	char id[MD_DIGEST_LEN + 1];
-	struct md_strv names = {0};
-	int r = -1;
-	if (!idx || md_image_resolve(idx, image, id) < 0 || !(cfg = md_image_config(id)))
-		goto out;
-	md_image_verify_names(idx, id, &names);
-	/* the manifest of the platform the image is for */
-	memset(&md_want, 0, sizeof md_want);
-	snprintf(md_want.os, sizeof md_want.os, "%s", md_json_gets(cfg, "os") ? md_json_gets(cfg, "os") : "linux");
-	snprintf(md_want.arch, sizeof md_want.arch, "%s", md_json_gets(cfg, "architecture") ? md_json_gets(cfg, "architecture") : "");
-	snprintf(md_want.variant, sizeof md_want.variant, "%s", md_json_gets(cfg, "variant") ? md_json_gets(cfg, "variant") : "");
-	if (!names.n) {
-		md_errk(MD_EK_NOTFOUND, "image %s has no registry name to fetch its signatures from (it was loaded or imported)", image);
-		goto out;
-	}
-	struct md_error first = {0};
-	for (size_t i = 0; i + 1 < names.n && r < 0; i += 2) {
-		r = md_image_verify_ref(names.v[i], names.v[i + 1], ok);
-		if (r < 0 && i == 0)
-			first = md_error;
-	}
-	if (r < 0) {
-		md_error = first;
-		goto out;
-	}
-	if (!ok->key[0])
-		goto out; /* the policy asks for no signature: nothing to record */
-	if (md_store_lock() < 0) {
-		r = -1;
-		goto out;
-	}
-	struct md_json *now = md_index_read(), *rec = md_json_get(md_json_get(now, "images"), id);
-	if (rec) {
-		char t[64];
-		md_time_now(t, sizeof t);
-		struct md_json *s = md_json_set(rec, "signature", md_sig_ok_json(ok));
-		md_json_sets(s, "verified", t);
-		r = md_index_write(now);
-	}
-	md_json_free(now);
-	md_store_unlock();
-out:
-	md_strv_free(&names);
-	md_json_free(cfg);
-	md_json_free(idx);
-	return r;
-}
-#endif /* MD_FEATURE_SIGN */
-
 /* Docker's image inspect document. */
 static struct md_json *md_image_inspect_json(struct md_json *idx, const char *id)
 {
@@ -21585,6 +21476,122 @@ static int md_is_tag_ref(struct md_json *idx, const char *name)
 	md_ref_familiar(&r, fam, sizeof fam);
 	return md_json_gets(md_json_get(idx, "tags"), fam) != NULL;
 }
+
+#if MD_FEATURE_SIGN
+/* Fetch the manifest top (a digest) of refstr again, pick the platform's
+ * manifest and check the signatures beside them against the policy. */
+static int md_image_verify_ref(const char *refstr, const char *top, struct md_sig_ok *ok)
+{
+	struct md_ref ref;
+	struct md_reg rg;
+	if (md_ref_parse(refstr, &ref) < 0)
+		return -1;
+	if (md_reg_open(&rg, &ref, "pull") < 0) {
+		md_reg_close(&rg);
+		return -1;
+	}
+	char got[MD_DIGEST_LEN + 1], dg[MD_DIGEST_LEN + 1], fam[800];
+	struct md_json *man = md_reg_manifest(&rg, top, got, NULL, NULL);
+	int r = -1;
+	md_ref_familiar(&ref, fam, sizeof fam);
+	snprintf(dg, sizeof dg, "%s", got);
+	if (man && md_pull_pick(&rg, fam, &man, dg) == 0)
+		r = md_sig_pull_check(&rg, &ref, top, dg, ok);
+	md_json_free(man);
+	md_reg_close(&rg);
+	return r;
+}
+
+/* The names to verify an image under: each "name@digest" it was pulled as,
+ * by the image's tags of that name (the identity a pull by tag checks), or
+ * by the digest when no tag of that name is left.  Pairs ref, top digest. */
+static void md_image_verify_names(struct md_json *idx, const char *id, const char *only, struct md_strv *out)
+{
+	struct md_json *digs = md_json_get(md_json_get(md_json_get(idx, "images"), id), "digests");
+	struct md_strv tags = {0};
+	if (only)
+		md_strv_push(&tags, only);
+	else
+		md_image_tags(idx, id, &tags);
+	for (struct md_json *d = md_json_is(digs, MD_J_ARR) ? digs->child : NULL; d; d = d->next) {
+		const char *rd = md_json_str(d), *at = rd ? strchr(rd, '@') : NULL;
+		struct md_ref dr, tr;
+		if (!at || md_ref_parse(rd, &dr) < 0)
+			continue;
+		size_t before = out->n;
+		for (size_t i = 0; i < tags.n; i++) {
+			if (md_ref_parse(tags.v[i], &tr) < 0 || strcmp(tr.domain, dr.domain) != 0 || strcmp(tr.path, dr.path) != 0)
+				continue;
+			md_strv_push(out, tags.v[i]);
+			md_strv_push(out, at + 1);
+		}
+		if (out->n == before && !only) {
+			md_strv_push(out, rd);
+			md_strv_push(out, at + 1);
+		}
+	}
+	md_strv_free(&tags);
+}
+
+/* Check an image of the store against the signature policy as it is now (a
+ * fleet that rotates its keys): its signatures are fetched again from the
+ * registry under the name given (a tag), or, for an image ID, under each
+ * name it was pulled as, the first that passes recorded in the image's
+ * record (inspect's "Signature").  0 verified. */
+static int md_image_verify(const char *image, struct md_sig_ok *ok)
+{
+	struct md_json *idx = md_index_read(), *cfg = NULL;
+	char id[MD_DIGEST_LEN + 1];
+	struct md_strv names = {0};
+	int r = -1;
+	if (!idx || md_image_resolve(idx, image, id) < 0 || !(cfg = md_image_config(id)))
+		goto out;
+	char fam[800];
+	int bytag = md_is_tag_ref(idx, image) && md_ref_normalize_tag(image, fam, sizeof fam) == 0;
+	md_image_verify_names(idx, id, bytag ? fam : NULL, &names);
+	/* the manifest of the platform the image is for */
+	memset(&md_want, 0, sizeof md_want);
+	snprintf(md_want.os, sizeof md_want.os, "%s", md_json_gets(cfg, "os") ? md_json_gets(cfg, "os") : "linux");
+	snprintf(md_want.arch, sizeof md_want.arch, "%s", md_json_gets(cfg, "architecture") ? md_json_gets(cfg, "architecture") : "");
+	snprintf(md_want.variant, sizeof md_want.variant, "%s", md_json_gets(cfg, "variant") ? md_json_gets(cfg, "variant") : "");
+	if (!names.n) {
+		md_errk(MD_EK_NOTFOUND, "image %s has no registry name to fetch its signatures from (%s)", image,
+		        bytag ? "that tag was not pulled from a registry" : "it was loaded or imported");
+		goto out;
+	}
+	struct md_error first = {0};
+	for (size_t i = 0; i + 1 < names.n && r < 0; i += 2) {
+		r = md_image_verify_ref(names.v[i], names.v[i + 1], ok);
+		if (r < 0 && i == 0)
+			first = md_error;
+	}
+	if (r < 0) {
+		md_error = first;
+		goto out;
+	}
+	if (!ok->key[0])
+		goto out; /* the policy asks for no signature: nothing to record */
+	if (md_store_lock() < 0) {
+		r = -1;
+		goto out;
+	}
+	struct md_json *now = md_index_read(), *rec = md_json_get(md_json_get(now, "images"), id);
+	if (rec) {
+		char t[64];
+		md_time_now(t, sizeof t);
+		struct md_json *s = md_json_set(rec, "signature", md_sig_ok_json(ok));
+		md_json_sets(s, "verified", t);
+		r = md_index_write(now);
+	}
+	md_json_free(now);
+	md_store_unlock();
+out:
+	md_strv_free(&names);
+	md_json_free(cfg);
+	md_json_free(idx);
+	return r;
+}
+#endif /* MD_FEATURE_SIGN */
 
 /* Remove one name; deletions are appended to gone for md_store_delete. */
 static int md_rmi_one(struct md_json *idx, const char *name, int force, struct md_strv *gone, struct md_sb *out)
