@@ -67,6 +67,7 @@
 #   BENCH_ONLY=unpack,save,rss,profile,run,monitor,size,net,pull,api,sign   which parts to run
 #                        (in that order: run and monitor remove files, so
 #                        they come after the unpack and save timings)
+#                        (flash: tests/bench/flash-bench.sh, a VM, about 5 minutes: not in the default set)
 #   BENCH_PROFILE=auto   auto: profile when minidock unpacks slower than tar;
 #                        1: always; 0: never
 #   BENCH_DIR=/var/tmp/minidock-bench    inputs cache and scratch space
@@ -830,7 +831,7 @@ if want size; then
 fi
 # the standalone benchmarks, each in namespaces and temp dirs of its own;
 # they append their markdown sections to $BENCH_OUT
-for part in net pull api sign; do
+for part in net pull api sign flash; do
     want "$part" || continue
     [ -f "$HERE/$part-bench.sh" ] || continue
     log "$part: tests/bench/$part-bench.sh"
