@@ -148,10 +148,13 @@ _ip() {
 # _hostname NAME: what the container's httpd serves (its hostname).
 _hostname() { md_ok inspect -f '{{.Config.Hostname}}' "$1"; }
 
-# _leases: every lease in the store ("NETWORK IP ID" lines).
+# _leases: every address lease ("NETWORK IP ID" lines): run-time state,
+# in the run root's index.
 _leases() {
+    local f=$MINIDOCK_RUNROOT/index.json
+    [ -f "$f" ] || return 0
     jq -r '(.ipam // {}) | to_entries[] | .key as $n | .value | to_entries[] |
-        "\($n) \(.key) \(.value)"' "$MINIDOCK_ROOT/index.json"
+        "\($n) \(.key) \(.value)"' "$f"
 }
 
 # _veths: the host-side veths of containers in the host namespace.
@@ -562,7 +565,15 @@ test_network_none_host_container() {
     assert_eq "$(_leases | wc -l)" 1 "leases"
     assert_eq "$(_veths | wc -l)" 1 "veths"
     md_fail any run --rm --network container:no-such bb true
-    md_ok rm -f base >/dev/null
+    # a container without a network of its own cannot join one: a one-line
+    # refusal (the message used the freed record and the command crashed)
+    md_ok run -d --name alone --network none bb sleep 120 >/dev/null
+    md_ok network create joinme >/dev/null
+    md_fail 1 network connect joinme alone
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "container alone uses network mode none and cannot join a network"
+    md_ok rm -f base alone >/dev/null
+    md_ok network rm joinme >/dev/null
     _net_clean
 }
 
