@@ -13478,6 +13478,20 @@ static int md_ctr_save_state(struct md_ctr *c)
 }
 
 /* hostname, hosts and resolv.conf in a container directory being made */
+/* The lines every container's /etc/hosts starts with: localhost, then
+ * --add-host's. */
+static void md_hosts_base(struct md_sb *b, const struct md_json *hc)
+{
+	md_sb_puts(b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+	              "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+	struct md_json *eh = md_json_get((struct md_json *)hc, "ExtraHosts");
+	for (struct md_json *e = eh ? eh->child : NULL; e; e = e->next) {
+		const char *c = md_json_str(e) ? strchr(e->s, ':') : NULL;
+		if (c)
+			md_sb_printf(b, "%s\t%.*s\n", c + 1, (int)(c - e->s), e->s);
+	}
+}
+
 static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_json *hc)
 {
 	const char *hn = md_json_gets(cc, "Hostname");
@@ -13487,14 +13501,7 @@ static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_jso
 	free(p);
 	free(s);
 	struct md_sb b = {0};
-	md_sb_puts(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-	               "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-	struct md_json *eh = md_json_get(hc, "ExtraHosts");
-	for (struct md_json *e = eh ? eh->child : NULL; e; e = e->next) {
-		const char *c = md_json_str(e) ? strchr(e->s, ':') : NULL;
-		if (c)
-			md_sb_printf(&b, "%s\t%.*s\n", c + 1, (int)(c - e->s), e->s);
-	}
+	md_hosts_base(&b, hc);
 	p = md_asprintf("%s/hosts", dir);
 	if (r == 0)
 		r = md_write_file_atomic(p, b.s, b.len, 0644);
@@ -15010,14 +15017,7 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 	}
 	struct md_json *hc = md_json_get(cfg, "HostConfig");
 	struct md_sb b = {0};
-	md_sb_puts(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-	               "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-	struct md_json *eh = md_json_get(hc, "ExtraHosts");
-	for (struct md_json *e = eh ? eh->child : NULL; e; e = e->next) {
-		const char *c = md_json_str(e) ? strchr(e->s, ':') : NULL;
-		if (c)
-			md_sb_printf(&b, "%s\t%.*s\n", c + 1, (int)(c - e->s), e->s);
-	}
+	md_hosts_base(&b, hc);
 	struct md_json *nets = md_json_get(cfg, "Networks");
 	for (struct md_json *n = nets ? nets->child : NULL; n; n = n->next) {
 		const char *nn = md_json_gets(n, "Name");
