@@ -13435,19 +13435,22 @@ static int md_ctr_load(const char *id, struct md_ctr *c)
 			md_json_seti(c->st, "ExitCode", 255);
 			md_json_sets(c->st, "Error", "the machine restarted since the container last ran");
 			md_json_sets(c->st, "FinishedAt", t);
+			md_json_set(c->st, "Rebooted", md_json_newbool(1));
 		}
 	}
 	return 0;
 }
 
 /* What `boot` reads of a state under a restart policy: for on-failure,
- * whether it was running; for unless-stopped, whether it was stopped by
- * hand; for always, nothing (it starts whatever the record says). */
+ * whether it ended (exited for good, or stopped: no record while it runs,
+ * so that a start costs nothing; a container that ran and has no record
+ * was running when the machine went down); for unless-stopped, whether it
+ * was stopped by hand; for always, nothing (it starts whatever happened). */
 static int md_ctr_boot_bits(const struct md_json *st, const char *pol)
 {
 	const char *s = md_json_gets((struct md_json *)st, "Status");
 	if (md_streq(pol, "on-failure"))
-		return md_streq(s, "running") || md_streq(s, "restarting") || md_streq(s, "paused");
+		return !(md_streq(s, "running") || md_streq(s, "restarting") || md_streq(s, "paused"));
 	if (md_streq(pol, "unless-stopped"))
 		return md_json_is(md_json_get((struct md_json *)st, "ManuallyStopped"), MD_J_TRUE);
 	return 0;
@@ -25901,9 +25904,11 @@ static int md_cmd_boot(struct md_args *a)
 		struct md_json *rp = md_json_get(md_json_get(c.cfg, "HostConfig"), "RestartPolicy");
 		const char *pol = md_json_gets(rp, "Name");
 		int stopped = md_json_is(md_json_get(c.st, "ManuallyStopped"), MD_J_TRUE);
+		/* no record of an on-failure container that ran: it was running */
+		int rebooted = md_json_is(md_json_get(c.st, "Rebooted"), MD_J_TRUE);
 		int start = !md_ctr_running(&c) &&
 		            (md_streq(pol, "always") || (md_streq(pol, "unless-stopped") && !stopped) ||
-		             (md_streq(pol, "on-failure") && was_running));
+		             (md_streq(pol, "on-failure") && (was_running || rebooted)));
 		if (start) {
 			int code;
 			if (md_ctr_start(c.id, "", NULL, &code) < 0) {

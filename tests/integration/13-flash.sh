@@ -115,6 +115,11 @@ test_flash_budget() {
     _budget 1 stop-unless stop -t 1 fd
     _budget 1 start-unless start fd
     _budget 2 rm-unless rm -f fd
+    # on-failure: no record while it runs; stopped (ended), then started
+    _budget 2 run-d-onfail run -d --name fo --restart on-failure --network none bb:1 sleep 1000
+    _budget 1 stop-onfail stop -t 1 fo
+    _budget 1 start-onfail start fo
+    _budget 2 rm-onfail rm -f fo
 }
 
 # The default bridge network: a run --rm, a run -d, stop, start and rm cost

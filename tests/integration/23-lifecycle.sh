@@ -586,6 +586,9 @@ test_boot_after_reboot() {
     assert_eq "$(ctr_state us)" running "unless-stopped after boot"
     assert_eq "$(ctr_state uss)" exited "stopped unless-stopped after boot"
     assert_eq "$(ctr_state no)" exited "restart=no after boot"
+    # on-failure: it was running when the machine went down (exit 255, as
+    # Docker counts it), so it starts
+    assert_eq "$(ctr_state of)" running "on-failure after boot"
     new_pid=$(ctr_pid al)
     [ "$new_pid" != "$old_pid" ] || fail "same PID after boot"
     assert_eq "$(tr '\0' ' ' <"/proc/$new_pid/cmdline")" "sleep 60 "
@@ -593,7 +596,7 @@ test_boot_after_reboot() {
     assert_eq "$(md_ok exec al echo alive)" alive
     # a second boot does not start them twice
     md_ok boot >/dev/null
-    assert_eq "$(md_ok ps -q | wc -l)" 2 "running containers after a second boot"
+    assert_eq "$(md_ok ps -q | wc -l)" 3 "running containers after a second boot"
     md_ok rm -f al us uss no of >/dev/null
     assert_clean
 }
