@@ -23,7 +23,8 @@
  *   09  layers: tar entry checks, unpack, tar-split, reconstruct
  *   10  store: layout, sweep, locks, graph index, blobs, layers, images
  *   11  load, import, save
- *   12  registry client: HTTP/1.1 over BearSSL, auth, pull, push [MD_FEATURE_PULL]
+ *   12  registry client: HTTP/1.1 over BearSSL, auth, signatures (policy,
+ *       sigstore) [MD_FEATURE_SIGN], pull, push [MD_FEATURE_PULL]
  *   13  seccomp [MD_FEATURE_SECCOMP]
  *   14  cgroups: v1, v2 and hybrid hierarchies, limits, devices
  *   15  containers: records, names, volumes, removing a container's files
@@ -44,6 +45,7 @@
  * Names: md_<subsystem>_<verb>, everything static.  The subsystems:
  *   err error records      sb  string builder     strv string vector
  *   json JSON              sha digests            ref  image references
+ *   policy/sig/sigkey signature policies, sigstore signatures, their keys
  *   tmpl templates         decomp decompression   unpack layer unpacking
  *   tarsplit tar-split     store/index/blob/layer/sess  the store
  *   load/save/import       reg/http/tls/conn registry client
@@ -6932,7 +6934,7 @@ out:
 	return r;
 }
 
-/**** 12 registry client: HTTP/1.1 over BearSSL, auth, pull, push [MD_FEATURE_PULL] */
+/**** 12 registry client: HTTP/1.1 over BearSSL, auth, signatures, pull, push [MD_FEATURE_PULL] */
 /*
  * A small HTTP/1.1 client of minidock's own: TCP with timeouts, TLS through
  * BearSSL (the system CA bundle, per-registry CAs and client certificates in
