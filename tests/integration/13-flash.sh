@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # What each container command costs the store (issue 18): the fsync budget
-# README.md states ("Flash budget"), counted with strace over the command
+# README.md states ("What a container costs the flash", in "The store"),
+# counted with strace over the command
 # and what it leaves running (the container's monitor, traced for 0.5 s
 # after the command returns): fsync, fdatasync, syncfs, sync,
 # sync_file_range and msync calls.  For `run --rm`, also every change the
