@@ -1012,7 +1012,6 @@ static char *md_dirname(const char *path)
 	return md_strndup(path, (size_t)(s - path));
 }
 
-/* Crash-safe replace: write a temp file beside path, fsync, rename, fsync dir. */
 /* The run root (section 10 sets it): RAM, where nothing survives a reboot,
  * so nothing written there is synced. */
 static const char *md_volatile_dir;
@@ -1033,6 +1032,8 @@ enum {
 	                        the directory is not synced */
 };
 
+/* Crash-safe replace: write a temp file beside path, fsync, rename, fsync
+ * the directory (flags: less, where that is enough). */
 static int md_write_file_atomic_f(const char *path, const void *data, size_t len, mode_t mode, int flags)
 {
 	char *tmp = md_asprintf("%s.tmp-%d", path, (int)getpid());
@@ -2712,6 +2713,14 @@ static void md_ref_familiar(const struct md_ref *r, char *out, size_t n)
 		snprintf(out, n, "%s@%s", name, r->digest);
 	else
 		snprintf(out, n, "%s:latest", name);
+}
+
+/* Fully qualified "domain/path@digest", else "domain/path:TAG" with the
+ * tag, or deftag when it has none (NULL: the name alone). */
+static MD_UNUSED void md_ref_canonical(const struct md_ref *r, const char *deftag, char *out, size_t n)
+{
+	const char *t = r->tag[0] ? r->tag : deftag;
+	snprintf(out, n, "%s/%s%s%s", r->domain, r->path, r->digest[0] ? "@" : t ? ":" : "", r->digest[0] ? r->digest : t ? t : "");
 }
 
 /* Fully qualified "domain/path:tag". */
@@ -4810,10 +4819,14 @@ struct md_index_seen {
 };
 static struct md_index_seen md_index_seen[2]; /* the store's, the run root's */
 
-static char *md_index_read_file(const char *p, struct md_index_seen *seen, struct md_json **out)
+/* One of the index files, parsed into *out (NULL if unreadable); seen
+ * remembers its content.  1 if the file is there, 0 if not. */
+static int md_index_read_file(const char *p, struct md_index_seen *seen, struct md_json **out)
 {
 	size_t len = 0;
-	char *buf = md_path_exists(p) ? md_read_file(p, MD_JSON_MAX_DOC, &len) : NULL;
+	struct md_error keep = md_error; /* a reader keeps what was said before */
+	char *buf = md_read_file(p, MD_JSON_MAX_DOC, &len);
+	int there = buf || errno != ENOENT;
 	free(seen->path);
 	seen->path = md_strdup(p);
 	seen->digest[0] = 0;
@@ -4822,7 +4835,9 @@ static char *md_index_read_file(const char *p, struct md_index_seen *seen, struc
 		md_sha256_buf(buf, len, seen->digest);
 		*out = md_json_parse(buf, len);
 	}
-	return buf;
+	free(buf);
+	md_error = keep; /* the caller tells what is wrong */
+	return there;
 }
 
 /* Read the graph index (an empty one if there is none yet). */
@@ -4830,8 +4845,7 @@ static struct md_json *md_index_read(void)
 {
 	char *p = md_store_path("index.json"), *rp = md_asprintf("%s/index.json", md_store.runroot);
 	struct md_json *idx = NULL, *vol = NULL;
-	int there = md_path_exists(p);
-	free(md_index_read_file(p, &md_index_seen[0], &idx));
+	int there = md_index_read_file(p, &md_index_seen[0], &idx);
 	if (there && (!idx || idx->t != MD_J_OBJ)) {
 		md_json_free(idx);
 		md_err("the store index %s is unreadable (try: minidock system check --repair)", p);
@@ -4848,7 +4862,7 @@ static struct md_json *md_index_read(void)
 	for (size_t i = 0; i < MD_ARRAY_LEN(secs); i++)
 		md_index_section(idx, secs[i]);
 	/* the volatile containers (a run root that cannot be read has none) */
-	free(md_index_read_file(rp, &md_index_seen[1], &vol));
+	md_index_read_file(rp, &md_index_seen[1], &vol);
 	free(rp);
 	struct md_json *vc = md_json_get(vol, "containers"), *cs = md_json_get(idx, "containers");
 	for (struct md_json *c = md_json_is(vc, MD_J_OBJ) ? vc->child : NULL; c; c = c->next)
@@ -8696,8 +8710,6 @@ static const char md_accept_manifests[] =
 	"Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
 	"application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
-/* GET a manifest (by tag or digest); verifies a digest reference; out gets
- * the body's digest. */
 /* Send GET for the manifest ref (a tag or digest); the response's head is read. */
 static int md_reg_manifest_get(struct md_reg *rg, const char *ref, struct md_http_resp *resp, struct md_conn **c,
                                struct md_conn *tmp)
@@ -8711,6 +8723,8 @@ static int md_reg_manifest_get(struct md_reg *rg, const char *ref, struct md_htt
 	return r;
 }
 
+/* GET a manifest (by tag or digest); verifies a digest reference; out gets
+ * the body's digest. */
 static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char digest[MD_DIGEST_LEN + 1], char **rawp,
                                        size_t *rawlen)
 {
@@ -9057,8 +9071,6 @@ static int md_pull_pick(struct md_reg *rg, const char *fam, struct md_json **man
 	return 0;
 }
 
-/* The image config blob cd, checked against its digest; its text in *raw,
- * parsed in *cfgj. */
 /* A small blob (a config, a signature payload) read whole, at most max
  * bytes, checked against its digest; what names it in errors. */
 static char *md_reg_small_blob(struct md_reg *rg, const char *digest, size_t max, size_t *len, const char *what)
@@ -9090,6 +9102,8 @@ static char *md_reg_small_blob(struct md_reg *rg, const char *digest, size_t max
 	return b;
 }
 
+/* The image config blob cd, checked against its digest; its text in *raw,
+ * parsed in *cfgj. */
 static int md_pull_config(struct md_reg *rg, const char *cd, char **raw, struct md_json **cfgj)
 {
 	size_t clen = 0;
@@ -9283,23 +9297,21 @@ static int md_sigkey_der(const unsigned char *der, size_t n, struct md_sigkey *k
 	};
 	const unsigned char *p = der, *end = der + n, *spki, *alg, *bits, *oid, *par;
 	size_t sl, al, bl, ol, pl;
-	unsigned t;
-	if (md_der_next(&p, end, &t, &spki, &sl) < 0 || t != 0x30 || p != end)
+	if (md_der_want(&p, end, 0x30, &spki, &sl) < 0 || p != end)
 		return md_errk(MD_EK_INVALID, "key %s: not a DER SubjectPublicKeyInfo", k->name);
 	p = spki;
 	end = spki + sl;
-	if (md_der_next(&p, end, &t, &alg, &al) < 0 || t != 0x30 || md_der_next(&p, end, &t, &bits, &bl) < 0 ||
-	    t != 0x03 || p != end)
+	if (md_der_want(&p, end, 0x30, &alg, &al) < 0 || md_der_want(&p, end, 0x03, &bits, &bl) < 0 || p != end)
 		return md_errk(MD_EK_INVALID, "key %s: not a DER SubjectPublicKeyInfo", k->name);
 	const unsigned char *a = alg, *ae = alg + al;
-	if (md_der_next(&a, ae, &t, &oid, &ol) < 0 || t != 0x06)
+	if (md_der_want(&a, ae, 0x06, &oid, &ol) < 0)
 		return md_errk(MD_EK_INVALID, "key %s: no algorithm in the SubjectPublicKeyInfo", k->name);
 	if (ol != sizeof ec_oid || memcmp(oid, ec_oid, ol) != 0)
 		return md_errk(MD_EK_NOTSUP, "key %s is not an ECDSA key (minidock checks ECDSA P-256, P-384 and P-521 keys)",
 		               k->name);
-	if (md_der_next(&a, ae, &t, &par, &pl) < 0 || t != 0x06 || a != ae)
+	if (md_der_want(&a, ae, 0x06, &par, &pl) < 0 || a != ae)
 		return md_errk(MD_EK_INVALID, "key %s: no named curve in the SubjectPublicKeyInfo", k->name);
-	for (size_t i = 0; i < sizeof curves / sizeof *curves; i++) {
+	for (size_t i = 0; i < MD_ARRAY_LEN(curves); i++) {
 		if (pl != curves[i].n || memcmp(par, curves[i].oid, pl) != 0)
 			continue;
 		if (bl != curves[i].qlen + 1 || bits[0] != 0 || bits[1] != 0x04)
@@ -9387,6 +9399,17 @@ static int md_sigkey_verify(const struct md_sigkey *k, const void *data, size_t 
 
 static const char *md_policy_file = "";
 
+/* The first member name of object o given twice (the JSON parser keeps
+ * both), or NULL. */
+static const char *md_policy_dup(const struct md_json *o)
+{
+	for (const struct md_json *c = o->child; c; c = c->next)
+		for (const struct md_json *d = c->next; d; d = d->next)
+			if (strcmp(d->key, c->key) == 0)
+				return c->key;
+	return NULL;
+}
+
 /* Every member of o is one of names (a NULL-ended list), none twice. */
 static int md_policy_fields(const struct md_json *o, const char *const *names, const char *what)
 {
@@ -9396,12 +9419,9 @@ static int md_policy_fields(const struct md_json *o, const char *const *names, c
 			i++;
 		if (!names[i])
 			return md_errk(MD_EK_INVALID, "policy %s: %s: unknown field \"%.100s\"", md_policy_file, what, c->key);
-		for (const struct md_json *d = c->next; d; d = d->next)
-			if (strcmp(d->key, c->key) == 0)
-				return md_errk(MD_EK_INVALID, "policy %s: %s: field \"%.100s\" given twice", md_policy_file, what,
-				               c->key);
 	}
-	return 0;
+	const char *dup = md_policy_dup(o);
+	return dup ? md_errk(MD_EK_INVALID, "policy %s: %s: field \"%.100s\" given twice", md_policy_file, what, dup) : 0;
 }
 
 /* A string member, or NULL; an error if it is there and not a string. */
@@ -9441,9 +9461,9 @@ static int md_policy_identity(const struct md_json *j, struct md_policy_req *pr,
 	if (md_policy_str(j, "type", what, &type) < 0)
 		return -1;
 	size_t t = 0;
-	while (t < sizeof md_prm_names / sizeof *md_prm_names && !md_streq(type, md_prm_names[t]))
+	while (t < MD_ARRAY_LEN(md_prm_names) && !md_streq(type, md_prm_names[t]))
 		t++;
-	if (!type || t == sizeof md_prm_names / sizeof *md_prm_names)
+	if (!type || t == MD_ARRAY_LEN(md_prm_names))
 		return md_errk(MD_EK_INVALID, "policy %s: %s: unknown signedIdentity type \"%.100s\"", md_policy_file, what,
 		               type ? type : "");
 	pr->prm = (enum md_prm_type)t;
@@ -9509,16 +9529,18 @@ static void md_policy_req_free(struct md_policy_req *pr)
 
 static int md_policy_sigstore(const struct md_json *j, struct md_policy_req *pr, const char *what)
 {
+	/* the fields containers/image knows; minidock refuses the last six */
 	static const char *const fields[] = {"type", "keyPath", "keyPaths", "keyData", "keyDatas", "signedIdentity",
 	                                     "fulcio", "pki", "rekorPublicKeyPath", "rekorPublicKeyPaths",
 	                                     "rekorPublicKeyData", "rekorPublicKeyDatas", NULL};
+	static const char *const *const unsupported = fields + 6;
 	if (md_policy_fields(j, fields, what) < 0)
 		return -1;
-	for (size_t i = 6; fields[i]; i++)
-		if (md_json_get((struct md_json *)j, fields[i]))
+	for (size_t i = 0; unsupported[i]; i++)
+		if (md_json_get((struct md_json *)j, unsupported[i]))
 			return md_errk(MD_EK_NOTSUP,
 			               "policy %s: %s: sigstoreSigned with \"%s\" is not supported by minidock (it checks signatures with keys: keyPath, keyPaths, keyData, keyDatas)",
-			               md_policy_file, what, fields[i]);
+			               md_policy_file, what, unsupported[i]);
 	const struct md_json *kp = md_json_get((struct md_json *)j, "keyPath"), *kps = md_json_get((struct md_json *)j, "keyPaths"),
 	                     *kd = md_json_get((struct md_json *)j, "keyData"), *kds = md_json_get((struct md_json *)j, "keyDatas");
 	if (!!kp + !!kps + !!kd + !!kds != 1)
@@ -9603,22 +9625,20 @@ static struct md_json *md_policy_parse(const char *text, size_t len, const char 
 	if (r == 0)
 		r = md_policy_reqs_check(md_json_get(p, "default"), "default");
 	struct md_json *tr = r == 0 ? md_json_get(p, "transports") : NULL;
+	const char *dup;
 	if (tr && tr->t != MD_J_OBJ)
 		r = md_errk(MD_EK_INVALID, "policy %s: \"transports\" is not an object", file);
+	else if (tr && (dup = md_policy_dup(tr)))
+		r = md_errk(MD_EK_INVALID, "policy %s: transport \"%.100s\" given twice", file, dup);
 	for (struct md_json *t = tr && r == 0 ? tr->child : NULL; t && r == 0; t = t->next) {
-		for (struct md_json *d = t->next; d && r == 0; d = d->next)
-			if (strcmp(d->key, t->key) == 0)
-				r = md_errk(MD_EK_INVALID, "policy %s: transport \"%.100s\" given twice", file, t->key);
-		if (r == 0 && t->t != MD_J_OBJ)
+		if (t->t != MD_J_OBJ)
 			r = md_errk(MD_EK_INVALID, "policy %s: transport \"%.100s\" is not an object", file, t->key);
+		else if ((dup = md_policy_dup(t)))
+			r = md_errk(MD_EK_INVALID, "policy %s: scope \"%.200s\" of %.100s given twice", file, dup, t->key);
 		for (struct md_json *s = r == 0 ? t->child : NULL; s && r == 0; s = s->next) {
 			char what[400];
 			snprintf(what, sizeof what, "scope \"%.200s\" of %.100s", s->key, t->key);
-			for (struct md_json *d = s->next; d && r == 0; d = d->next)
-				if (strcmp(d->key, s->key) == 0)
-					r = md_errk(MD_EK_INVALID, "policy %s: %s given twice", file, what);
-			if (r == 0)
-				r = md_policy_reqs_check(s, what);
+			r = md_policy_reqs_check(s, what);
 		}
 	}
 	if (r < 0) {
@@ -9657,16 +9677,18 @@ static int md_policy_load(const struct md_json **pol, const char **file)
 static const struct md_json *md_policy_scope_of(const struct md_json *t, const struct md_ref *ref, char *s, size_t n)
 {
 	const struct md_json *r;
-	snprintf(s, n, "%s/%s%s%s", ref->domain, ref->path, ref->digest[0] ? "@" : ":",
-	         ref->digest[0] ? ref->digest : ref->tag[0] ? ref->tag : "latest");
+	md_ref_canonical(ref, "latest", s, n);
 	if ((r = md_json_get((struct md_json *)t, s)))
 		return r;
 	/* the repository, then its namespaces, then the host */
-	s[strlen(ref->domain) + 1 + strlen(ref->path)] = 0;
-	for (char *sl = s; sl; sl = strrchr(s, '/')) {
-		*sl = sl == s ? *sl : 0;
+	snprintf(s, n, "%s/%s", ref->domain, ref->path);
+	for (;;) {
 		if ((r = md_json_get((struct md_json *)t, s)))
 			return r;
+		char *sl = strrchr(s, '/');
+		if (!sl)
+			break;
+		*sl = 0;
 	}
 	/* wildcards, from the longest, the port left out: a.b.c:5000 gives *.b.c, *.c */
 	char host[256];
@@ -9762,8 +9784,7 @@ static int md_sig_identity(const struct md_policy_req *pr, const struct md_ref *
 		return md_sig_same_repo(&pr->prm_ref, sig);
 	case MD_PRM_REMAP: {
 		char s[1100];
-		snprintf(s, sizeof s, "%s/%s%s%s", img->domain, img->path, img->digest[0] ? "@" : img->tag[0] ? ":" : "",
-		         img->digest[0] ? img->digest : img->tag);
+		md_ref_canonical(img, NULL, s, sizeof s);
 		size_t pl = strlen(pr->prefix);
 		char c = s[pl];
 		struct md_ref m = *img;
@@ -9846,8 +9867,7 @@ static int md_sig_check(const struct md_policy_req *pr, const struct md_sigkey *
 	}
 	if (!md_sig_identity(pr, img, &sr)) {
 		char want[1100];
-		snprintf(want, sizeof want, "%s/%s%s%s", img->domain, img->path, img->digest[0] ? "@" : ":",
-		         img->digest[0] ? img->digest : img->tag);
+		md_ref_canonical(img, NULL, want, sizeof want);
 		snprintf(why, wn, "its identity \"%.200s\" does not match \"%.300s\" (signedIdentity %s)", ref, want,
 		         md_prm_names[pr->prm]);
 		goto out;
@@ -9870,8 +9890,7 @@ static int md_policy_eval(const struct md_json *reqs, const struct md_ref *img, 
                           const struct md_sig *sigs, size_t nsigs, struct md_sig_ok *ok)
 {
 	char name[1100];
-	snprintf(name, sizeof name, "%s/%s%s%s", img->domain, img->path, img->digest[0] ? "@" : ":",
-	         img->digest[0] ? img->digest : img->tag[0] ? img->tag : "latest");
+	md_ref_canonical(img, "latest", name, sizeof name);
 	for (const struct md_json *c = reqs->child; c; c = c->next) {
 		struct md_policy_req pr;
 		if (md_policy_req_parse(c, &pr, ok->scope) < 0)
@@ -9957,9 +9976,6 @@ static int md_policy_admit_unsigned(const char *transport, const char *what)
 	return 0;
 }
 
-#endif /* MD_FEATURE_SIGN */
-
-#if MD_FEATURE_SIGN
 /* ---- signatures beside an image in a registry ---- */
 
 /* The sigstore signatures of the manifest digest: the layers of the
@@ -13285,10 +13301,10 @@ static const char *md_cgroup_parent(void)
 /**** 15 containers: records, names, state **********************************/
 /*
  * A container is ROOT/containers/ID/ (persistent: config.json in the shape
- * of Docker's create request plus what create resolved, state.json, the
- * overlay upper/ and work/ dirs, hostname/hosts/resolv.conf, logs) and,
- * while it runs, RUNROOT/containers/ID/ (volatile: the monitor's lock and
- * attach socket, the rootfs mount point).  The index maps ID -> {image,
+ * of Docker's create request plus what create resolved, the overlay upper/
+ * and work/ dirs, the log) and RUNROOT/containers/ID/ (this boot's: state,
+ * host files, lock; while it runs the monitor's lock and attach socket, the
+ * rootfs mount point).  The index maps ID -> {image,
  * name} so images in use are known and names are unique.  Whether a
  * container runs is decided by its monitor's lock, never by a pid alone.
  *
@@ -13298,7 +13314,7 @@ static const char *md_cgroup_parent(void)
  * (written at each start), the lock.  The store keeps config.json (written
  * once, at create), the overlay's upper/ and work/, the log and, for a
  * container with a restart policy, an exit record (ROOT/containers/ID/
- * state.json: running or not, stopped by hand or not: what `boot` needs),
+ * state.json: ended or not, stopped by hand or not: what `boot` needs),
  * written only when that changes.  A volatile container (run --rm: removed
  * when it ends) keeps only its writable layer (upper/, work/) on the store,
  * where a big write cannot fill RAM; its config and log are in the run root
@@ -13482,7 +13498,6 @@ static int md_ctr_save_state(struct md_ctr *c)
 	return r;
 }
 
-/* hostname, hosts and resolv.conf in a container directory being made */
 /* The lines every container's /etc/hosts starts with: localhost, then
  * --add-host's. */
 static void md_hosts_base(struct md_sb *b, const struct md_json *hc)
@@ -13497,6 +13512,7 @@ static void md_hosts_base(struct md_sb *b, const struct md_json *hc)
 	}
 }
 
+/* hostname, hosts and resolv.conf in dir (the container's run-root directory) */
 static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_json *hc)
 {
 	const char *hn = md_json_gets(cc, "Hostname");
@@ -18931,12 +18947,11 @@ static void md_ctr_reconcile_locked(struct md_ctr *c, int held)
 	}
 	s = md_ctr_status_raw(c);
 	if ((md_streq(s, "running") || md_streq(s, "restarting")) && !md_ctr_monitor_alive(c->id)) {
-		char *rdir = md_ctr_rpath(c->id, NULL), *lk = md_ctr_rpath(c->id, "monitor.lock");
-		int crashed = md_path_exists(lk);
+		char *lk = md_ctr_rpath(c->id, "monitor.lock");
+		int crashed = md_path_exists(lk); /* the monitor died, or the machine restarted */
 		md_cg_destroy(md_cgroup_parent(), c->id);
 		md_net_teardown(c->id, 8, 0);
 		md_ctr_rclean(c->id);
-		free(rdir);
 		free(lk);
 		md_json_sets(c->st, "Status", "exited");
 		md_json_seti(c->st, "Pid", 0);
@@ -19127,7 +19142,6 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 	}
 	return 0;
 }
-
 
 /* "-v SRC:DST[:ro|rw]", "-v NAME:DST", "-v DST" (anonymous) */
 static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *newvols)
@@ -19446,9 +19460,9 @@ static struct md_json *md_create_record(const char *id, const char *imgid, struc
 	return cfg;
 }
 
-/* The container's directory, made in the session's tmp (upper, work,
- * state, hostname, hosts, resolv.conf; the commit adds config.json) before
- * it exists. */
+/* The container's directory, made before it exists: in the session's tmp
+ * (upper, work), or for a volatile container in the run root (empty); the
+ * commit adds config.json. */
 static int md_create_stage(const char *tmp, int vol)
 {
 	/* a volatile container's layer is made on the store by the commit */
@@ -19463,9 +19477,6 @@ static int md_create_stage(const char *tmp, int vol)
 	return 0;
 }
 
-/* Under the store lock: the name (given, or one made up) must be free; the
- * staged directory is renamed into place and the index names it.  If the
- * index write fails, the directory goes back into the session. */
 /* A volatile container's layer on the store, and its record into place in
  * the run root (no sync: nothing of it survives a reboot). */
 static int md_create_volatile(const char *id, const char *dir, const char *tmp)
@@ -19484,6 +19495,10 @@ static int md_create_volatile(const char *id, const char *dir, const char *tmp)
 	return r;
 }
 
+/* Under the store lock: the name (given, or one made up) must be free; the
+ * staged directory is renamed into place (a volatile one's record into the
+ * run root, its layer made on the store) and the index names it.  If the
+ * index write fails, the directory goes back into the session. */
 static int md_create_commit(const char *id, const char *imgid, const char *name, struct md_json *cfg,
                             const struct md_json *hc, const char *tmp)
 {
