@@ -194,17 +194,8 @@ mkdir -p "$F/crun/rootfs"
 python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import mkimage; sys.stdout.buffer.write(mkimage.layer(sys.argv[2])[0])' \
 	"$REPO/tests/boards" "$bb" | tar -x -C "$F/crun/rootfs"
 (cd "$W" && crun spec && mv config.json spec.json)
-jq '.root = {path: "rootfs", readonly: false}
-	| .process.args = ["/bin/true"] | .process.terminal = false
-	| .process.noNewPrivileges = false
-	| .process.capabilities = (["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
-		"CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-		"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"] as $c
-		| {bounding: $c, effective: $c, permitted: $c})
-	| .linux.namespaces = [{type: "pid"}, {type: "network"}, {type: "ipc"}, {type: "uts"},
-		{type: "mount"}, {type: "cgroup"}]
-	| .linux.cgroupsPath = "/flashbench/crun"
-	| del(.linux.seccomp)' "$W/spec.json" >"$F/crun/config.json" || die "jq failed on crun's spec"
+jq --arg root rootfs --arg cg /flashbench/crun --argjson sc null -f "$HERE/oci-config.jq" "$W/spec.json" \
+	>"$F/crun/config.json" || die "jq failed on crun's spec"
 
 # ---- the initramfs ----------------------------------------------------------
 mkdir -p "$R/bin" "$R/sbin" "$R/usr/bin" "$R/usr/sbin" "$R/etc" "$R/images" "$R/root" "$R/var/tmp" "$R/var/lib"

@@ -546,19 +546,8 @@ rt_setup() {
         for t in crun runc; do
             command -v $t >/dev/null || continue
             mkdir -p "$RT/$t" "$RT/$t-state"
-            jq --arg root "$RT/oci/rootfs" --arg cg "/$RT_ID-oci/$t" --argjson sc "$seccomp" '
-                .root = {path: $root, readonly: false}
-                | .process.args = ["/bin/true"] | .process.terminal = false
-                | .process.noNewPrivileges = false
-                | .process.capabilities = (["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
-                    "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-                    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"] as $c
-                    | {bounding: $c, effective: $c, permitted: $c})
-                | .linux.namespaces = [{type: "pid"}, {type: "network"}, {type: "ipc"}, {type: "uts"},
-                    {type: "mount"}, {type: "cgroup"}]
-                | .linux.cgroupsPath = $cg
-                | if $sc == null then del(.linux.seccomp) else .linux.seccomp = $sc end
-                ' "$RT/oci/config.json" >"$RT/$t/config.json" || die "jq failed on the OCI config"
+            jq --arg root "$RT/oci/rootfs" --arg cg "/$RT_ID-oci/$t" --argjson sc "$seccomp" -f "$HERE/oci-config.jq" \
+                "$RT/oci/config.json" >"$RT/$t/config.json" || die "jq failed on the OCI config"
         done
         if command -v crun >/dev/null; then
             RT_TOOLS="$RT_TOOLS crun"
