@@ -11673,6 +11673,8 @@ static MD_UNUSED int md_seccomp_install(const struct sock_fprog *prog)
 	/* kernels before 3.17 have no seccomp(2) */
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (unsigned long)prog, 0UL, 0UL) == 0)
 		return 0;
+	if (errno == EINVAL) /* CONFIG_SECCOMP_FILTER off, or qemu-user (it refuses both calls) */
+		return md_err("this system refuses seccomp filters (kernel without CONFIG_SECCOMP_FILTER, or an emulator such as qemu-user): --security-opt seccomp=unconfined runs without one");
 	return md_errno("prctl(PR_SET_SECCOMP) (%u instructions)", (unsigned)prog->len);
 }
 
@@ -13330,6 +13332,7 @@ struct md_ctr {
 	char *name;             /* without the leading '/' */
 	struct md_json *cfg;    /* config.json */
 	struct md_json *st;     /* state.json */
+	int removing;           /* stopped by `rm -f`: no exit record on the store */
 };
 
 static char *md_ctr_rpath(const char *id, const char *file)
@@ -13483,7 +13486,7 @@ static int md_ctr_save_state(struct md_ctr *c)
 	char *rdir = md_ctr_rpath(c->id, NULL), *p = md_ctr_path(c->id, "state.json");
 	int r = md_mkdir_p(rdir, 0700) < 0 ? -1 : md_write_file_atomic(p, s, strlen(s), 0600);
 	const char *pol = md_json_gets(md_json_get(md_json_get(c->cfg, "HostConfig"), "RestartPolicy"), "Name");
-	if (r == 0 && pol && *pol && strcmp(pol, "no") != 0 && !md_ctr_volatile(c->id)) {
+	if (r == 0 && pol && *pol && strcmp(pol, "no") != 0 && !c->removing && !md_ctr_volatile(c->id)) {
 		char *ep = md_ctr_exit_record(c->id);
 		struct md_json *old = md_path_exists(ep) ? md_json_parse_file(ep) : NULL;
 		int bits = md_ctr_boot_bits(c->st, pol);
@@ -16982,7 +16985,8 @@ static int md_exe_memfd(void)
  * Attach protocol, both ways: frames of [type:1][length:4, big-endian][payload].
  *   client -> monitor: H hello ("in out err"), I stdin data, C close stdin,
  *                      R resize ("rows cols"), S signal ("N"), T stop ("secs"),
- *                      W wait for the exit
+ *                      D stop for `rm -f` ("secs": no exit record), K kill
+ *                      ("N": by hand), W wait for the exit
  *   monitor -> client: A started ("pid"), F failed ("code kind message"),
  *                      O stdout, E stderr, X exited ("code")
  *
@@ -17345,8 +17349,10 @@ static void md_mon_stop(struct md_mon *m, int secs)
 	if (m->pid <= 0)
 		return;
 	m->stopping = 1;
-	md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
-	md_ctr_save_state(&m->c);
+	if (!m->c.removing) {
+		md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
+		md_ctr_save_state(&m->c);
+	}
 	const char *ss = md_json_gets(md_json_get(m->c.cfg, "Config"), "StopSignal");
 	int sig = ss ? md_parse_signal(ss) : SIGTERM;
 	if (sig <= 0)
@@ -17452,6 +17458,10 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 			kill(m->pid, atoi(buf));
 		}
 		break;
+	case 'D': /* `rm -f`: if a power cut comes before the removal is
+		           * durable, the container is as it was, so nothing is recorded */
+		m->c.removing = 1;
+		/* fall through */
 	case 'T':
 		md_mon_stop(m, n ? atoi(buf) : -1);
 		break;
@@ -18233,6 +18243,55 @@ static int md_mon_prepare(struct md_mon *m, int p[6])
 	return sp->userns ? md_mon_userns_root(m, sp) : 0;
 }
 
+/* The child made without clone(2)'s namespace flags, which qemu-user refuses
+ * (EINVAL: it emulates only fork-like and thread-like clones, and refuses
+ * PR_SET_CHILD_SUBREAPER and CLONE_PARENT too), so that a board's binary runs
+ * containers under emulation as well: the monitor unshares the namespaces,
+ * forks the child (PID 1 of the new PID namespace) and goes back to its own.
+ * Not for a user namespace, which a threaded process cannot unshare. */
+static pid_t md_mon_fork_unshared(struct md_spec *sp, int flags)
+{
+	static const struct {
+		int t;
+		const char *path;
+	} ns[] = {
+		{CLONE_NEWNS, "/proc/self/ns/mnt"},
+		{CLONE_NEWPID, "/proc/self/ns/pid"},
+		{CLONE_NEWUTS, "/proc/self/ns/uts"},
+		{CLONE_NEWIPC, "/proc/self/ns/ipc"},
+		{CLONE_NEWNET, "/proc/self/ns/net"},
+	};
+	int fd[MD_ARRAY_LEN(ns)], e = 0;
+	pid_t pid = -1;
+	if (flags & CLONE_NEWUSER) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < MD_ARRAY_LEN(ns); i++) {
+		fd[i] = (flags & ns[i].t) ? open(ns[i].path, O_RDONLY | O_CLOEXEC) : -1;
+		if ((flags & ns[i].t) && fd[i] < 0 && !e)
+			e = errno;
+	}
+	if (!e && unshare(flags & ~CSIGNAL) < 0)
+		e = errno;
+	else if (!e && (pid = fork()) == 0)
+		_exit(md_child_main(sp));
+	else if (!e && pid < 0)
+		e = errno;
+	for (size_t i = 0; i < MD_ARRAY_LEN(ns); i++) {
+		if (fd[i] >= 0 && setns(fd[i], ns[i].t) < 0) {
+			/* never left in the container's namespaces */
+			if (pid > 0)
+				kill(pid, SIGKILL);
+			md_die(125, "cannot return to the monitor's namespaces: %s", strerror(errno));
+		}
+		if (fd[i] >= 0)
+			close(fd[i]);
+	}
+	errno = e;
+	return e ? -1 : pid;
+}
+
 /* Clone the child into its namespaces and walk it through its start:
  * user namespace maps, "g", its cgroup and network, "c", its verdict. */
 static pid_t md_mon_clone(struct md_mon *m, int sv[2], int *code)
@@ -18248,6 +18307,13 @@ static pid_t md_mon_clone(struct md_mon *m, int sv[2], int *code)
 	sp->sync = sv[1];
 	pid_t pid = clone(md_child_main, stack + stacksz, flags, sp);
 	munmap(stack, stacksz);
+	if (pid < 0 && errno == EINVAL) {
+		pid = md_mon_fork_unshared(sp, flags);
+		if (pid < 0 && errno == EINVAL) /* the kernel's answer, then */
+			return md_errno("clone");
+		if (pid < 0)
+			return md_errno("unshare the container's namespaces");
+	}
 	if (pid < 0)
 		return md_errno("clone");
 	close(sv[1]);
@@ -19704,8 +19770,9 @@ static int md_ctr_start(const char *id, const char *hello, int *fdp, int *code)
 	return r;
 }
 
-/* Stop: the monitor sends StopSignal, then SIGKILL after the timeout. */
-static int md_ctr_stop(const char *id, int secs)
+/* Stop: the monitor sends StopSignal, then SIGKILL after the timeout; how
+ * is the frame that asks it, 'T' (stop) or 'D' (for `rm -f`). */
+static int md_ctr_stop_as(const char *id, int secs, char how)
 {
 	struct md_ctr c;
 	if (md_ctr_load(id, &c) < 0)
@@ -19722,7 +19789,7 @@ static int md_ctr_stop(const char *id, int secs)
 		return 0; /* it went away meanwhile */
 	char b[16];
 	snprintf(b, sizeof b, "%d", secs);
-	md_frame_sends(fd, 'T', secs >= 0 ? b : "");
+	md_frame_sends(fd, how, secs >= 0 ? b : "");
 	char type, buf[256];
 	size_t n;
 	while (md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0 && type != 'X')
@@ -19732,6 +19799,13 @@ static int md_ctr_stop(const char *id, int secs)
 	for (int i = 0; i < 500 && md_ctr_monitor_alive(id); i++)
 		usleep(10000);
 	return 0;
+}
+
+/* Stop a container (if it runs); a monitor that is not there any more has
+ * nothing to stop. */
+static int md_ctr_stop(const char *id, int secs)
+{
+	return md_ctr_stop_as(id, secs, 'T');
 }
 
 /* Stop (if it runs) and start again. */
@@ -19804,7 +19878,7 @@ static int md_ctr_rm(const char *id, int force, int volumes)
 			md_ctr_free(&c);
 			return -1;
 		}
-		md_ctr_stop(id, 0);
+		md_ctr_stop_as(id, 0, 'D');
 	}
 	int lk = md_ctr_lock(id);
 	int r = md_ctr_remove_files(&c, volumes);

@@ -10,6 +10,10 @@
 # $MINIDOCK_ROOT): only the container's writable layer may be touched.
 # A restart by the restart policy is counted on the monitor alone.
 #
+# tests/boards/user.sh runs this file with each board's binary under
+# qemu-user too (strace then counts qemu's calls: one host call for each
+# emulated sync call, and none of qemu's own).
+#
 # The bridge case runs in network namespaces of its own (30-network.sh's
 # _net_setup, sourced from there): the address leases are run-time state.
 #
@@ -19,12 +23,16 @@
 # shellcheck disable=SC1091
 . "$MD_REPO/tests/integration/30-network.sh"
 
-# _traced NAME CMD...: minidock CMD under strace -f, the trace in
-# $T/trace.NAME; prints its number of sync calls.
+# _traced NAME CMD...: minidock CMD under strace -f, with the monitors of
+# the store's running containers (they write what `stop` or `kill` change),
+# the trace in $T/trace.NAME; prints its number of sync calls.
 _traced() {
-    local name=$1 sp child i
+    local name=$1 sp child i m mons=()
     shift
-    strace -f -qq -o "$T/trace.$name" \
+    for m in $(pgrep -f -- "--root $MINIDOCK_ROOT .*__monitor " || true); do
+        mons+=(-p "$m")
+    done
+    strace -f -qq -o "$T/trace.$name" "${mons[@]}" \
         -e trace=fsync,fdatasync,syncfs,sync,sync_file_range,msync,open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,rmdir,truncate,ftruncate \
         "$MINIDOCK" "$@" >"$T/out.$name" 2>&1 &
     sp=$!
@@ -70,7 +78,6 @@ _store_writes() {
         grep -vE "\"$root/lock\"" || true
 }
 
-# native: counts system calls with strace (which would see the emulator's) and starts containers
 test_flash_budget() {
     require_root
     require_cmd strace
@@ -115,6 +122,8 @@ test_flash_budget() {
     _budget 2 run-d-unless run -d --name fd --restart unless-stopped --network none bb:1 sleep 1000
     _budget 1 stop-unless stop -t 1 fd
     _budget 1 start-unless start fd
+    _budget 1 kill-unless kill fd
+    _budget 1 start-unless-again start fd
     _budget 2 rm-unless rm -f fd
     # on-failure: no record while it runs; stopped (ended), then started
     _budget 2 run-d-onfail run -d --name fo --restart on-failure --network none bb:1 sleep 1000
@@ -125,7 +134,6 @@ test_flash_budget() {
 
 # The default bridge network: a run --rm, a run -d, stop, start and rm cost
 # what they cost with --network none (the leases live in the run root).
-# native: counts system calls with strace (which would see the emulator's) and starts containers
 test_flash_budget_bridge() {
     require_root
     require_cmd strace
