@@ -8472,15 +8472,24 @@ static int md_reg_open(struct md_reg *rg, const struct md_ref *ref, const char *
 			return -1;
 		}
 		md_err_clear();
-		/* certs.d by the name in the reference ("host:port", or "host" for 443) */
-		if (md_tls_certsd(&rg->tls, ref->domain) < 0) {
+		/* certs.d by the name in the reference ("host:port", or "host" for
+		 * 443); for the default registry, by the endpoint's, as Docker
+		 * looks a mirror up */
+		char ep[300];
+		const char *v6 = strchr(rg->base.host, ':') ? "[" : "";
+		if (rg->base.port == 443)
+			snprintf(ep, sizeof ep, "%s%s%s", v6, rg->base.host, *v6 ? "]" : "");
+		else
+			snprintf(ep, sizeof ep, "%s%s%s:%d", v6, rg->base.host, *v6 ? "]" : "", rg->base.port);
+		const char *cname = strcmp(ref->domain, MD_DEFAULT_DOMAIN) == 0 ? ep : ref->domain;
+		if (md_tls_certsd(&rg->tls, cname) < 0) {
 			md_json_free(cfg);
 			return -1;
 		}
 		if (!rg->tls.nta) {
 			md_json_free(cfg);
 			return md_err("no trusted CA certificates (%s is missing; add CAs in %s/certs.d/%s/)", bundle, md_config_dir(),
-			              ref->domain);
+			              cname);
 		}
 	}
 	md_json_free(cfg);
@@ -16422,12 +16431,17 @@ static int md_volume_copyup(struct md_mnt *m, int fd)
 	return r;
 }
 
-static int md_child_volumes(struct md_spec *sp, int rootfd, const char *rootfs)
+/* The container's binds and volumes (copied up from the image the first
+ * time), its tmpfs mounts and /etc files; for cp into a stopped container
+ * (for_cp), the binds and volumes alone. */
+static int md_child_volumes(struct md_spec *sp, int rootfd, const char *rootfs, int for_cp)
 {
 	char p[PATH_MAX];
 	size_t rl = strlen(rootfs);
 	for (size_t i = 0; i < sp->nmnts; i++) {
 		struct md_mnt *m = &sp->mnts[i];
+		if (for_cp && m->type == MD_M_TMPFS)
+			continue;
 		if (md_secure_join(rootfs, m->dst, p, sizeof p) < 0)
 			return -1;
 		struct stat st;
@@ -16455,7 +16469,7 @@ static int md_child_volumes(struct md_spec *sp, int rootfd, const char *rootfs)
 	}
 	const char *etc[][2] = {{sp->hostsfile, "/etc/hosts"}, {sp->hostnamefile, "/etc/hostname"},
 	                        {sp->resolvfile, "/etc/resolv.conf"}};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 3 && !for_cp; i++) {
 		if (!etc[i][0])
 			continue;
 		if (md_secure_join(rootfs, etc[i][1], p, sizeof p) < 0 ||
@@ -16545,7 +16559,7 @@ static int md_child_rootfs(struct md_spec *sp)
 	if (rootfd < 0)
 		return md_errno("open %s", rootfs);
 	if (md_child_mount_proc(rootfd) < 0 || md_child_mount_dev(sp, rootfd, rootfs) < 0 ||
-	    md_child_mount_sys(sp, rootfd) < 0 || md_child_volumes(sp, rootfd, rootfs) < 0 || md_child_mask(sp, rootfd) < 0)
+	    md_child_mount_sys(sp, rootfd) < 0 || md_child_volumes(sp, rootfd, rootfs, 0) < 0 || md_child_mask(sp, rootfd) < 0)
 		return -1;
 	/*
 	 * Second go: meanwhile the monitor moved us into our cgroup (slow on
@@ -19824,14 +19838,21 @@ static int md_ctr_kill(const char *id, int sig)
 	if (md_ctr_load(id, &c) < 0)
 		return -1;
 	md_ctr_reconcile(&c);
-	int running = md_ctr_running(&c);
+	int running = md_ctr_running(&c), paused = running && md_ctr_paused(&c);
 	md_ctr_free(&c);
 	if (!running)
 		return md_errk(MD_EK_CONFLICT, "container %s is not running", id);
-	int fd = md_mon_connect(id, "");
+	/* as Docker, a SIGKILL has taken effect when kill returns (a frozen
+	 * container dies when thawed: not waited for) */
+	int wait = sig == SIGKILL && !paused;
+	int fd = md_mon_connect(id, wait ? "wait" : "");
 	char b[16];
 	snprintf(b, sizeof b, "%d", sig);
 	int r = fd < 0 || md_frame_sends(fd, 'K', b) < 0 ? -1 : 0;
+	char type, buf[256];
+	size_t n;
+	while (r == 0 && wait && md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0 && type != 'X')
+		;
 	if (fd >= 0)
 		close(fd);
 	return r;
@@ -20009,8 +20030,61 @@ static void md_send_winsize(struct md_queue *q)
 	}
 }
 
+/* Docker's detach keys: typed on an attached terminal, they end the attach
+ * and leave the container running (default ctrl-p ctrl-q). */
+static unsigned char md_detach_seq[16] = {0x10, 0x11};
+static size_t md_detach_len = 2;
+
+/* "ctrl-p,ctrl-q", "a,b", "ctrl-@" (Docker's syntax) into md_detach_seq;
+ * -1 (nothing changed) when s is not such a list. */
+static int md_detach_keys_parse(const char *s)
+{
+	static const char ctl[] = "@abcdefghijklmnopqrstuvwxyz[\\]^_";
+	unsigned char seq[sizeof md_detach_seq];
+	size_t n = 0;
+	for (const char *p = s; p && *p;) {
+		size_t l = strcspn(p, ",");
+		const char *c = l == 6 && strncmp(p, "ctrl-", 5) == 0 ? strchr(ctl, p[5]) : NULL;
+		if (n == sizeof seq || !(l == 1 || (c && *c)))
+			return -1;
+		seq[n++] = l == 1 ? (unsigned char)p[0] : (unsigned char)(c - ctl);
+		p += l;
+		if (*p == ',' && !*++p)
+			return -1;
+	}
+	if (!n)
+		return -1;
+	memcpy(md_detach_seq, seq, n);
+	md_detach_len = n;
+	return 0;
+}
+
+/* Take the detach keys out of n bytes of terminal input: what goes on is
+ * copied to out (room for n + sizeof md_detach_seq) and counted in the
+ * return; *held counts the keys typed so far (held back, across reads);
+ * *detached is set once they all came (the rest of buf is dropped). */
+static size_t md_detach_filter(const char *buf, size_t n, char *out, size_t *held, int *detached)
+{
+	size_t on = 0;
+	for (size_t i = 0; i < n && !*detached; i++) {
+		unsigned char b = (unsigned char)buf[i];
+		if (b != md_detach_seq[*held] && *held) {
+			/* not the keys after all: what was held goes on */
+			memcpy(out + on, md_detach_seq, *held);
+			on += *held;
+			*held = 0;
+		}
+		if (b == md_detach_seq[*held])
+			*detached = ++*held == md_detach_len;
+		else
+			out[on++] = (char)b;
+	}
+	return on;
+}
+
 /* Relay our stdio to an attached monitor connection until the container
- * exits; returns its exit code (or -1 if the connection broke). Frames to
+ * exits (or, on a terminal, the detach keys are typed: 0 then); returns its
+ * exit code (or -1 if the connection broke). Frames to
  * the monitor go through a queue written without blocking, and stdin is
  * read only while that queue is short: the monitor's output always gets
  * read, so a container flooded with input cannot stall its own output. */
@@ -20031,7 +20105,8 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 	struct md_queue q = {NULL, 0, 0};
 	if (tty)
 		md_send_winsize(&q);
-	int code = -1, in_open = send_stdin, sock_ok = 1;
+	int code = -1, in_open = send_stdin, sock_ok = 1, detached = 0;
+	size_t dmatch = 0; /* bytes of the detach keys typed so far, held back */
 	for (;;) {
 		short sev = POLLIN | (q.len && sock_ok ? POLLOUT : 0);
 		int want_in = in_open && q.len < 65536;
@@ -20059,9 +20134,13 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 		if (hup && pf[2].revents)
 			break;
 		if (pf[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			char buf[32768];
+			char buf[32768], ob[sizeof buf + sizeof md_detach_seq];
 			ssize_t n = read(0, buf, sizeof buf);
-			if (n > 0) {
+			if (n > 0 && tty) {
+				size_t on = md_detach_filter(buf, (size_t)n, ob, &dmatch, &detached);
+				if (on)
+					md_queue_frame(&q, 'I', ob, on);
+			} else if (n > 0) {
 				md_queue_frame(&q, 'I', buf, (size_t)n);
 			} else if (n == 0 || errno != EINTR) {
 				md_queue_frame(&q, 'C', NULL, 0);
@@ -20072,6 +20151,10 @@ static int md_attach_relay(int fd, int tty, int send_stdin)
 			/* the monitor hung up on our input: keep reading what it sends */
 			sock_ok = in_open = 0;
 			q.len = 0;
+		}
+		if (detached) {
+			code = 0;
+			break;
 		}
 		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			char type, buf[65536 + 1];
@@ -20715,10 +20798,11 @@ static int md_exec_relay(const struct md_exec *e, pid_t pid, int pty, int io[6])
 	sigaddset(&wss, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &wss, NULL);
 	int wfd = e->tty ? signalfd(-1, &wss, SFD_CLOEXEC) : -1;
-	int in_open = e->in || e->tty;
+	int in_open = e->in || e->tty, detached = 0;
+	size_t held = 0;
 	int outs[2] = {e->tty ? pty : io[2], e->tty ? -1 : io[4]};
 	int tofd = e->tty ? pty : io[1];
-	while (outs[0] >= 0 || outs[1] >= 0) {
+	while ((outs[0] >= 0 || outs[1] >= 0) && !detached) {
 		struct pollfd pf[4] = {{outs[0], POLLIN, 0}, {outs[1], POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {wfd, POLLIN, 0}};
 		if (poll(pf, 4, -1) < 0) {
 			if (errno == EINTR)
@@ -20746,9 +20830,11 @@ static int md_exec_relay(const struct md_exec *e, pid_t pid, int pty, int io[6])
 			}
 		}
 		if (pf[2].revents & (POLLIN | POLLHUP)) {
-			char buf[32768];
+			char buf[32768], ob[sizeof buf + sizeof md_detach_seq];
 			ssize_t n = read(0, buf, sizeof buf);
-			if (n > 0)
+			if (n > 0 && e->tty)
+				md_write_all(tofd, ob, md_detach_filter(buf, (size_t)n, ob, &held, &detached));
+			else if (n > 0)
 				md_write_all(tofd, buf, (size_t)n);
 			else {
 				in_open = 0;
@@ -20760,6 +20846,8 @@ static int md_exec_relay(const struct md_exec *e, pid_t pid, int pty, int io[6])
 		}
 	}
 	md_tty_restore();
+	if (detached)
+		return 0; /* the detach keys: the attach ends here */
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -20889,6 +20977,9 @@ static void md_inspect_hostconfig(struct md_ctr *c, struct md_json *o)
 		md_json_sets(rp, "Name", "no");
 	if (!md_json_get(rp, "MaximumRetryCount"))
 		md_json_seti(rp, "MaximumRetryCount", 0);
+	/* "runc" is the name Docker's clients know the default runtime by */
+	if (!md_json_gets(ohc, "Runtime") || !*md_json_gets(ohc, "Runtime"))
+		md_json_sets(ohc, "Runtime", "runc");
 	static const char *const bools[] = {"AutoRemove", "Privileged", "PublishAllPorts", "ReadonlyRootfs"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(bools); i++)
 		if (!md_json_get(ohc, bools[i]))
@@ -20995,6 +21086,13 @@ static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
 		}
 		md_json_sets(e, "MacAddress", mac);
 		md_json_set(e, "Aliases", md_json_clone(md_json_get(x, "Aliases") ? md_json_get(x, "Aliases") : &(struct md_json){.t = MD_J_NULL}));
+		/* the address asked for at create or connect, as Docker echoes it */
+		const char *want = md_json_gets(x, "IPAddress");
+		if (want && *want)
+			md_json_sets(md_json_set(e, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", want);
+		else
+			md_json_set(e, "IPAMConfig", md_json_new(MD_J_NULL));
+		md_json_set(e, "Links", md_json_new(MD_J_NULL));
 		if (x == cnets->child) {
 			first_ip = md_json_gets(e, "IPAddress");
 			first_gw = md_json_gets(e, "Gateway");
@@ -21250,6 +21348,120 @@ static struct md_json *md_top_row(pid_t pid, time_t boot, double uptime, long hz
 	return row;
 }
 
+/* ---- diff: the changes of a container's writable layer ---- */
+
+/* What minidock itself makes in a writable layer, as Docker's init layer
+ * holds it below the container's: the mount points of /proc, /sys, /dev
+ * and the files it binds over /etc/hosts, /etc/hostname, /etc/resolv.conf.
+ * They (and /etc, made for them) count as the image's, and are not
+ * changes of their own. */
+static int md_diff_own(const char *rel, int *is_mountpoint)
+{
+	static const char *const mp[] = {"/proc", "/sys", "/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"};
+	*is_mountpoint = 0;
+	for (size_t i = 0; i < MD_ARRAY_LEN(mp); i++)
+		if (md_streq(rel, mp[i]))
+			return *is_mountpoint = 1;
+	return md_streq(rel, "/etc");
+}
+
+/* Is rel ("/a/b") in one of the image's layers (dirs: their diff dirs)? */
+static int md_diff_in_lower(const struct md_strv *lowers, const char *rel)
+{
+	for (size_t i = 0; i < lowers->n; i++) {
+		char *p = md_asprintf("%s%s", lowers->v[i], rel);
+		struct stat st;
+		int e = lstat(p, &st) == 0;
+		free(p);
+		if (e)
+			return !(S_ISCHR(st.st_mode) && st.st_rdev == 0); /* a whiteout there: gone */
+	}
+	return 0;
+}
+
+/* Walk upper/rel: each change as "PATH\tKIND" in out (0 changed, 1 added,
+ * 2 deleted). A directory of the image is a change only when something
+ * under it is (overlayfs copies it up for its children); an added one
+ * brings all that is under it. Returns the number of changes under rel. */
+static size_t md_diff_walk(const char *upper, const char *rel, const struct md_strv *lowers, int added, struct md_strv *out)
+{
+	char *dp = md_asprintf("%s%s", upper, rel);
+	DIR *d = opendir(dp);
+	free(dp);
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (md_streq(de->d_name, ".") || md_streq(de->d_name, ".."))
+			continue;
+		char *r = md_asprintf("%s/%s", md_streq(rel, "/") ? "" : rel, de->d_name);
+		char *p = md_asprintf("%s%s", upper, r);
+		struct stat st;
+		int own, mountpoint;
+		if (lstat(p, &st) < 0) {
+			free(p);
+			free(r);
+			continue;
+		}
+		free(p);
+		own = md_diff_own(r, &mountpoint);
+		int kind = S_ISCHR(st.st_mode) && st.st_rdev == 0 ? 2 : (added || !(own || md_diff_in_lower(lowers, r))) ? 1 : 0;
+		if (mountpoint && kind != 2) {
+			free(r);
+			continue;
+		}
+		size_t below = kind != 2 && S_ISDIR(st.st_mode) ? md_diff_walk(upper, r, lowers, kind == 1, out) : 0;
+		if (kind != 0 || !S_ISDIR(st.st_mode) || below) {
+			char *l = md_asprintf("%s\t%d", r, kind);
+			md_strv_push(out, l);
+			free(l);
+			n++;
+		}
+		n += below;
+		free(r);
+	}
+	closedir(d);
+	return n;
+}
+
+/* A container's changes against its image, as Docker's diff answers:
+ * [{"Path": "/a", "Kind": 0|1|2}, ...] by path; NULL with the error set. */
+static struct md_json *md_ctr_changes(const char *id)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return NULL;
+	struct md_json *idx = md_index_read();
+	struct md_json *ls = idx ? md_image_layers(idx, md_json_gets(c.cfg, "Image") ? md_json_gets(c.cfg, "Image") : "") : NULL;
+	struct md_strv lowers = {0}, ch = {0};
+	for (size_t i = ls ? ls->n : 0; i-- > 0;) { /* the top layer first */
+		char *lp = md_layer_path(md_json_str(md_json_at(ls, i)));
+		char *dp = md_asprintf("%s/diff", lp);
+		md_strv_push(&lowers, dp);
+		free(dp);
+		free(lp);
+	}
+	md_json_free(idx);
+	md_err_clear();
+	char *upper = md_ctr_path(c.id, "upper");
+	md_diff_walk(upper, "/", &lowers, 0, &ch);
+	free(upper);
+	md_ctr_free(&c);
+	md_strv_free(&lowers);
+	qsort(ch.v, ch.n, sizeof *ch.v, md_strcmp_p);
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < ch.n; i++) {
+		char *tab = strrchr(ch.v[i], '\t');
+		*tab = 0;
+		struct md_json *o = md_json_push(arr, md_json_new(MD_J_OBJ));
+		md_json_sets(o, "Path", ch.v[i]);
+		md_json_seti(o, "Kind", atoi(tab + 1));
+	}
+	md_strv_free(&ch);
+	return arr;
+}
+
 /* The processes of a running container, as Docker's top answers:
  * {"Titles": [...], "Processes": [[...], ...]}. */
 static struct md_json *md_ctr_top(const char *id)
@@ -21477,6 +21689,16 @@ static int md_ctr_enter_fs(struct md_ctr *c, int writable)
 		r = md_mount("overlay", mnt, "overlay", writable ? 0 : MS_RDONLY, opts);
 		free(opts);
 	}
+	/* its binds and volumes, as it sees them (a volume new to it gets the
+	 * image's files first, as at a start); reading, a mount point that
+	 * is not there yet just leaves the volume out */
+	int rootfd = r == 0 ? open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (rootfd >= 0 && md_child_volumes(&sp, rootfd, mnt, 1) < 0 && writable)
+		r = -1;
+	else
+		md_err_clear();
+	if (rootfd >= 0)
+		close(rootfd);
 	if (r == 0 && (chdir(mnt) < 0 || chroot(".") < 0 || chdir("/") < 0))
 		r = md_errno("enter the container's filesystem");
 	rmdir(mnt); /* busy while mounted; the mount goes with this process */
@@ -25071,6 +25293,21 @@ static void md_top_table_row(struct md_table *tab, const struct md_json *row)
 	md_table_add(tab, cells);
 }
 
+/* diff: "C /etc", "A /etc/foo", "D /bin/ls", by path. */
+static int md_cmd_diff(struct md_args *a)
+{
+	char id[65];
+	if (md_ctr_find(a->pos.v[0], id) < 0)
+		return md_fail(1);
+	struct md_json *o = md_ctr_changes(id);
+	if (!o)
+		return md_fail(1);
+	for (struct md_json *e = o->child; e; e = e->next)
+		printf("%c %s\n", "CAD"[md_json_geti(e, "Kind", 0) % 3], md_json_gets(e, "Path"));
+	md_json_free(o);
+	return 0;
+}
+
 static int md_cmd_top(struct md_args *a)
 {
 	char id[65];
@@ -25093,9 +25330,13 @@ static int md_cmd_top(struct md_args *a)
 	return 0;
 }
 
-static void md_netdev(pid_t pid, uint64_t *rx, uint64_t *tx)
+/* The interfaces of pid's network namespace but lo, from /proc/PID/net/dev,
+ * as Docker's stats "networks": {"eth0": {"rx_bytes": N, ...}}. */
+static struct md_json *md_netdev_json(pid_t pid)
 {
-	*rx = *tx = 0;
+	static const char *const col[12] = {"rx_bytes", "rx_packets", "rx_errors", "rx_dropped", NULL, NULL,
+	                                    NULL, NULL, "tx_bytes", "tx_packets", "tx_errors", "tx_dropped"};
+	struct md_json *o = md_json_new(MD_J_OBJ);
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/net/dev", (int)pid);
 	FILE *f = fopen(p, "re");
@@ -25110,17 +25351,31 @@ static void md_netdev(pid_t pid, uint64_t *rx, uint64_t *tx)
 			name++;
 		if (strcmp(name, "lo") == 0)
 			continue;
-		unsigned long long v[16] = {0};
+		unsigned long long v[12] = {0};
 		const char *q = c + 1;
-		for (int k = 0; q && k < 9; k++)
+		for (int k = 0; q && k < 12; k++)
 			q = md_scan_u64(q, &v[k], 10);
-		if (q) {
-			*rx += v[0];
-			*tx += v[8];
-		}
+		if (!q)
+			continue;
+		struct md_json *e = md_json_set(o, name, md_json_new(MD_J_OBJ));
+		for (int k = 0; k < 12; k++)
+			if (col[k])
+				md_json_seti(e, col[k], (long long)v[k]);
 	}
 	if (f)
 		fclose(f);
+	return o;
+}
+
+static void md_netdev(pid_t pid, uint64_t *rx, uint64_t *tx)
+{
+	struct md_json *n = md_netdev_json(pid);
+	*rx = *tx = 0;
+	for (struct md_json *e = n->child; e; e = e->next) {
+		*rx += (uint64_t)md_json_geti(e, "rx_bytes", 0);
+		*tx += (uint64_t)md_json_geti(e, "tx_bytes", 0);
+	}
+	md_json_free(n);
 }
 
 static uint64_t md_mem_total(void)
@@ -25350,6 +25605,44 @@ static int md_cmd_export(struct md_args *a)
 	return rc;
 }
 
+/* The container side of cp, in a process that entered the container's
+ * filesystem (md_ctr_enter_fs): from the container, a tar of cpath to fd
+ * (contents: what is in the directory, for "DIR/."); to it, the tar read
+ * from fd, extracted into cpath when it is a directory (or contents), or
+ * as cpath, its top entry hbase renamed; squash: files owned by root, as
+ * cp without -a makes them. */
+static int md_cp_ctr_side(const char *cname, const char *cpath, int to_ctr, int contents, int fd, const char *hbase,
+                          int squash)
+{
+	int r;
+	struct stat st;
+	const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
+	if (!to_ctr) {
+		char *dir = md_dirname(cpath);
+		if (contents) {
+			int dfd = open(cpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = dfd < 0 ? md_errno("%s", cpath) : md_tar_tree(fd, dfd, ".", "");
+		} else if (lstat(cpath, &st) < 0) {
+			r = md_errk(MD_EK_NOTFOUND, "Could not find the file %s in container %s", cpath, cname);
+		} else {
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = dfd < 0 ? md_errno("%s", dir) : md_tar_tree(fd, dfd, *base ? base : ".", *base ? base : "root");
+		}
+		free(dir);
+		return r;
+	}
+	/* copy into an existing directory, or as a new name in its parent */
+	int isdir = stat(cpath, &st) == 0 && S_ISDIR(st.st_mode);
+	char *dir = isdir ? md_strdup(cpath) : md_dirname(cpath);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		r = md_errk(MD_EK_NOTFOUND, "Could not find the file %s in container %s", dir, cname);
+	else
+		r = md_extract_plain(fd, dfd, isdir || contents ? NULL : hbase, isdir || contents ? NULL : base, squash);
+	free(dir);
+	return r;
+}
+
 static int md_cmd_cp(struct md_args *a)
 {
 	const char *src = a->pos.v[0], *dst = a->pos.v[1];
@@ -25390,38 +25683,11 @@ static int md_cmd_cp(struct md_args *a)
 	if (p == 0) {
 		/* the container side: inside its filesystem, paths cannot escape */
 		close(efd[0]);
+		close(to_ctr ? pfd[1] : pfd[0]);
 		int r = md_ctr_enter_fs(&c, to_ctr);
-		if (r == 0 && !to_ctr) {
-			close(pfd[0]);
-			char *dir = md_dirname(cpath);
-			const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
-			struct stat st;
-			if (contents) {
-				int dfd = open(cpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				r = dfd < 0 ? md_errno("%s", cpath) : md_tar_tree(pfd[1], dfd, ".", "");
-			} else if (lstat(cpath, &st) < 0) {
-				r = md_err("Could not find the file %s in container %s", cpath, cname);
-			} else {
-				int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				r = dfd < 0 ? md_errno("%s", dir) : md_tar_tree(pfd[1], dfd, *base ? base : ".", *base ? base : "root");
-			}
-			free(dir);
-		} else if (r == 0) {
-			close(pfd[1]);
-			/* copy into an existing directory, or as a new name in its parent */
-			struct stat st;
-			int isdir = stat(cpath, &st) == 0 && S_ISDIR(st.st_mode);
-			char *dir = isdir ? md_strdup(cpath) : md_dirname(cpath);
-			const char *base = strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath;
-			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			const char *hb = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
-			if (dfd < 0)
-				r = md_err("Could not find the file %s in container %s", dir, cname);
-			else
-				r = md_extract_plain(pfd[0], dfd, isdir || contents ? NULL : hb, isdir || contents ? NULL : base,
-				                     !md_flag(a, "archive"));
-			free(dir);
-		}
+		const char *hb = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
+		if (r == 0)
+			r = md_cp_ctr_side(cname, cpath, to_ctr, contents, to_ctr ? pfd[0] : pfd[1], hb, !md_flag(a, "archive"));
 		if (r < 0)
 			md_write_all(efd[1], md_errmsg, strlen(md_errmsg));
 		_exit(r < 0 ? 1 : 0);
@@ -26209,6 +26475,7 @@ static const struct md_cmd md_cmds[] = {
 	{"unpause|container unpause", md_cmd_unpause, md_opts_none, "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", 1, -1, 0},
 	{"export|container export", md_cmd_export, md_opts_export, "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", 1, 1, 0},
 	{"cp|container cp", md_cmd_cp, md_opts_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
+	{"diff|container diff", md_cmd_diff, md_opts_none, "CONTAINER", "Inspect changes to files or directories on a container's filesystem", 1, 1, 0},
 	{"rename|container rename", md_cmd_rename, md_opts_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
 	{"boot", md_cmd_boot, md_opts_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
 	{"info|system info", md_cmd_info, md_opts_none, "", "Display system-wide information", 0, 0, 0},
@@ -26708,6 +26975,7 @@ struct md_api_conn {
 	int body_done;  /* the request's body has been read (or tried) */
 	long long body_got;  /* bytes of the body read so far */
 	int64_t body_waited; /* ms spent waiting for them */
+	int chunked;    /* the response's body goes in chunks (md_api_out) */
 };
 
 /* Wait up to ms for fd; 1 ready, 0 timeout, -1 error. */
@@ -26933,11 +27201,17 @@ static const char *md_api_reason(int st)
 }
 
 /* Head of a response; len -1: the body runs to the end of the connection. */
+/* len: the body's length; -1 until the connection closes; -2 none (204,
+ * 304); MD_API_CHUNKED in chunks, as Docker sends its JSON progress
+ * streams (a client reading one JSON value per chunk needs them). */
+enum { MD_API_CHUNKED = -3 };
+
 static int md_api_head(struct md_api_conn *c, int st, const char *ctype, long long len)
 {
 	struct md_sb h = {0};
 	if (len == -1)
 		c->keep = 0;
+	c->chunked = len == MD_API_CHUNKED;
 	md_sb_printf(&h,
 	             "HTTP/1.1 %d %s\r\nApi-Version: " MD_API_VERSION "\r\nDocker-Experimental: false\r\nOstype: linux\r\n"
 	             "Server: minidock/" MD_VERSION "\r\n",
@@ -26946,10 +27220,55 @@ static int md_api_head(struct md_api_conn *c, int st, const char *ctype, long lo
 		md_sb_printf(&h, "Content-Type: %s\r\n", ctype);
 	if (len >= 0)
 		md_sb_printf(&h, "Content-Length: %lld\r\n", len);
+	if (c->chunked)
+		md_sb_puts(&h, "Transfer-Encoding: chunked\r\n");
 	md_sb_printf(&h, "Connection: %s\r\n\r\n", c->keep ? "keep-alive" : "close");
 	int r = md_write_all(c->fd, h.s, h.len);
 	md_sb_free(&h);
 	return r;
+}
+
+/* Body bytes of a streamed response: a chunk each, or as they are. */
+static int md_api_out(struct md_api_conn *c, const char *p, size_t n)
+{
+	if (!c->chunked)
+		return md_write_all(c->fd, p, n);
+	if (!n)
+		return 0;
+	char h[24];
+	int hl = snprintf(h, sizeof h, "%zx\r\n", n);
+	struct iovec iov[3] = {{h, (size_t)hl}, {(void *)p, n}, {"\r\n", 2}};
+	size_t want = (size_t)hl + n + 2;
+	ssize_t w = writev(c->fd, iov, 3);
+	if (w == (ssize_t)want)
+		return 0;
+	/* a short write (a slow client): the rest one piece after another */
+	char *all = md_alloc(want);
+	memcpy(all, h, (size_t)hl);
+	memcpy(all + hl, p, n);
+	memcpy(all + hl + n, "\r\n", 2);
+	int r = w < 0 && errno != EINTR && errno != EAGAIN ? -1 : md_write_all(c->fd, all + (w > 0 ? w : 0), want - (size_t)(w > 0 ? w : 0));
+	free(all);
+	return r;
+}
+
+/* One JSON value of a streamed answer, and its "\r\n", as one chunk. */
+static int md_api_out_json(struct md_api_conn *c, struct md_json *o)
+{
+	char *s = md_json_dump(o, 0);
+	md_json_free(o);
+	size_t n = strlen(s);
+	s = md_realloc(s, n + 3);
+	memcpy(s + n, "\r\n", 3);
+	int r = md_api_out(c, s, n + 2);
+	free(s);
+	return r;
+}
+
+/* The end of a chunked body (nothing for the others). */
+static int md_api_out_end(struct md_api_conn *c)
+{
+	return c->chunked ? md_write_all(c->fd, "0\r\n\r\n", 5) : 0;
 }
 
 static int md_api_send(struct md_api_conn *c, int st, const char *ctype, const char *body, size_t len)
@@ -27057,6 +27376,40 @@ struct md_api_ctx {
 	char *arg[2];   /* the path's captured segments */
 	double ver;     /* the API version asked for (/v1.43/...) */
 };
+
+/* The query's filters, {"status": ["running"], "label": ["a=b"]}, as
+ * "status=running", "label=a=b" in out; -1 when they are not valid (a 400
+ * is sent). */
+static int md_api_filters(struct md_api_ctx *x, struct md_strv *out)
+{
+	const char *fq = md_api_q(x->r, "filters");
+	if (!fq || !*fq)
+		return 0;
+	struct md_json *fj = md_json_parse(fq, strlen(fq));
+	if (!md_json_is(fj, MD_J_OBJ)) {
+		md_json_free(fj);
+		md_err_clear();
+		md_api_err(x->c, 400, "invalid filters: %s", fq);
+		return -1;
+	}
+	for (struct md_json *k = fj->child; k; k = k->next) {
+		/* a list of values, or {"value": true} as older clients send */
+		for (struct md_json *v = k->child; v; v = v->next) {
+			const char *val = k->t == MD_J_OBJ ? v->key : md_json_str(v);
+			char *f = md_asprintf("%s=%s", k->key, val ? val : "");
+			md_strv_push(out, f);
+			free(f);
+		}
+	}
+	md_json_free(fj);
+	return 0;
+}
+
+/* A filter the handler does not know: 400 naming it (never ignored). */
+static int md_api_filter_refused(struct md_api_ctx *x, const char *f)
+{
+	return md_api_err(x->c, 400, "invalid filter '%.*s'", (int)strcspn(f, "="), f);
+}
 
 typedef int (*md_api_fn)(struct md_api_ctx *);
 
@@ -27195,16 +27548,76 @@ static int md_api_info(struct md_api_ctx *x)
 
 /* ---- images ---- */
 
+/* Does a label filter ("k" or "k=v") hold for labels (an object, or NULL)? */
+static int md_api_label_match(const struct md_json *labels, const char *f)
+{
+	size_t kl = strcspn(f, "=");
+	char *k = md_strndup(f, kl);
+	struct md_json *v = md_json_get((struct md_json *)labels, k);
+	free(k);
+	return v && (!f[kl] || md_streq(md_json_str(v), f + kl + 1));
+}
+
+/* GET /images/json; filters dangling, reference (a pattern on REPO or
+ * REPO:TAG; the image lists the tags that match, as Docker's) and label. */
 static int md_api_images(struct md_api_ctx *x)
 {
+	struct md_strv f = {0}, refs = {0}, labels = {0};
+	int dangling = -1;
+	if (md_api_filters(x, &f) < 0)
+		return 0;
+	for (size_t i = 0; i < f.n; i++) {
+		const char *v = strchr(f.v[i], '=') + 1;
+		if (md_startswith(f.v[i], "dangling=") && (md_streq(v, "true") || md_streq(v, "1")))
+			dangling = 1;
+		else if (md_startswith(f.v[i], "dangling=") && (md_streq(v, "false") || md_streq(v, "0")))
+			dangling = 0;
+		else if (md_startswith(f.v[i], "reference=") && md_path_match(v, "") >= 0)
+			md_strv_push(&refs, v);
+		else if (md_startswith(f.v[i], "label="))
+			md_strv_push(&labels, v);
+		else {
+			int r = md_api_filter_refused(x, f.v[i]);
+			md_strv_free(&f);
+			md_strv_free(&refs);
+			md_strv_free(&labels);
+			return r;
+		}
+	}
+	md_strv_free(&f);
 	struct md_json *idx = md_index_read();
-	if (!idx)
+	if (!idx) {
+		md_strv_free(&refs);
+		md_strv_free(&labels);
 		return md_api_engine_err(x->c);
+	}
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
-		struct md_strv tags = {0};
-		md_image_tags(idx, im->key, &tags);
-		struct md_json *cfg = md_blob_json(im->key);
+		struct md_strv all = {0}, tags = {0};
+		md_image_tags(idx, im->key, &all);
+		for (size_t i = 0; i < all.n; i++) {
+			int hit = !refs.n;
+			for (size_t k = 0; k < refs.n && !hit; k++) {
+				char *repo, *tag;
+				md_split_tag(all.v[i], &repo, &tag);
+				hit = md_path_match(refs.v[k], all.v[i]) > 0 || md_path_match(refs.v[k], repo) > 0;
+				free(repo);
+				free(tag);
+			}
+			if (hit)
+				md_strv_push(&tags, all.v[i]);
+		}
+		int skip = (refs.n && !tags.n) || (dangling == 1 && all.n) || (dangling == 0 && !all.n);
+		md_strv_free(&all);
+		struct md_json *cfg = skip ? NULL : md_blob_json(im->key);
+		struct md_json *lb = md_json_get(md_json_get(cfg, "config"), "Labels");
+		for (size_t k = 0; k < labels.n && !skip; k++)
+			skip = !md_api_label_match(lb, labels.v[k]);
+		if (skip) {
+			md_json_free(cfg);
+			md_strv_free(&tags);
+			continue;
+		}
 		struct md_json *o = md_json_push(arr, md_json_new(MD_J_OBJ));
 		md_json_sets(o, "Id", im->key);
 		md_json_sets(o, "ParentId", "");
@@ -27221,13 +27634,14 @@ static int md_api_images(struct md_api_ctx *x)
 		md_json_seti(o, "Size", sz);
 		md_json_seti(o, "VirtualSize", sz);
 		md_json_seti(o, "SharedSize", -1);
-		struct md_json *lb = md_json_get(md_json_get(cfg, "config"), "Labels");
 		md_json_set(o, "Labels", md_json_is(lb, MD_J_OBJ) ? md_json_clone(lb) : md_json_new(MD_J_OBJ));
 		md_json_seti(o, "Containers", -1);
 		md_json_free(cfg);
 		md_strv_free(&tags);
 	}
 	md_json_free(idx);
+	md_strv_free(&refs);
+	md_strv_free(&labels);
 	md_err_clear();
 	return md_api_json(x->c, 200, arr);
 }
@@ -27287,11 +27701,7 @@ static void md_api_line_json(struct md_api_conn *c, const char *l)
 	char *s = md_asprintf("%s\n", l);
 	md_json_sets(o, "stream", s);
 	free(s);
-	s = md_json_dump(o, 0);
-	md_json_free(o);
-	md_write_all(c->fd, s, strlen(s));
-	md_write_all(c->fd, "\r\n", 2);
-	free(s);
+	md_api_out_json(c, o);
 }
 
 static MD_UNUSED void md_api_stream_error(struct md_api_conn *c, const char *msg)
@@ -27300,11 +27710,7 @@ static MD_UNUSED void md_api_stream_error(struct md_api_conn *c, const char *msg
 	struct md_json *d = md_json_set(o, "errorDetail", md_json_new(MD_J_OBJ));
 	md_json_sets(d, "message", msg);
 	md_json_sets(o, "error", msg);
-	char *s = md_json_dump(o, 0);
-	md_json_free(o);
-	md_write_all(c->fd, s, strlen(s));
-	md_write_all(c->fd, "\r\n", 2);
-	free(s);
+	md_api_out_json(c, o);
 }
 
 #if MD_FEATURE_PULL
@@ -27337,19 +27743,19 @@ static void md_api_progress_fn(struct md_report *r, const char *id, const char *
 		}
 		md_json_sets(o, "id", id);
 	}
-	char *js = md_json_dump(o, 0);
-	md_json_free(o);
-	md_write_all(p->c->fd, js, strlen(js));
-	md_write_all(p->c->fd, "\r\n", 2);
-	free(js);
+	md_api_out_json(p->c, o);
 }
+
+static int md_api_image_import(struct md_api_ctx *x, const char *src);
 
 static int md_api_image_create(struct md_api_ctx *x)
 {
-	const char *from = md_api_q(x->r, "fromImage");
+	const char *from = md_api_q(x->r, "fromImage"), *src = md_api_q(x->r, "fromSrc");
+	if (src && *src)
+		return md_api_image_import(x, src);
 	if (!from || !*from) {
 		md_api_body_each(x->c, md_api_discard, NULL);
-		return md_api_err(x->c, 400, "fromImage is required (import from a URL or a request body is not supported)");
+		return md_api_err(x->c, 400, "fromImage or fromSrc is required");
 	}
 	char ref[1024];
 	snprintf(ref, sizeof ref, "%s", from);
@@ -27377,7 +27783,7 @@ static int md_api_image_create(struct md_api_ctx *x)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	if (md_api_stream_claim(x->c) < 0)
 		return -1;
-	md_api_head(x->c, 200, "application/json", -1);
+	md_api_head(x->c, 200, "application/json", MD_API_CHUNKED);
 	struct md_api_progress pg = {{md_api_progress_fn}, x->c, "", "", 0};
 	struct md_pulled pd;
 	if (md_pull(ref, &pg.r, &pd) < 0) {
@@ -27386,7 +27792,8 @@ static int md_api_image_create(struct md_api_ctx *x)
 		md_reportf(&pg.r, NULL, 0, 0, "Digest: %s", pd.digest);
 		md_reportf(&pg.r, NULL, 0, 0, "Status: %s for %s", pd.had ? "Image is up to date" : "Downloaded newer image", pd.name);
 	}
-	return -1; /* the body ran to the end of the connection */
+	md_api_out_end(x->c);
+	return -1; /* a stream's connection ends with it */
 }
 #endif
 
@@ -27397,39 +27804,111 @@ static int md_api_pipe_add(void *ctx, const char *p, size_t n)
 	return md_write_all(*(int *)ctx, p, n);
 }
 
-static int md_api_image_load(struct md_api_ctx *x)
+/* The request's body through a pipe, fed by a child (*feeder); the read
+ * end, or -1 with a 500 sent. The connection ends with this request. */
+static int md_api_body_pipe(struct md_api_ctx *x, pid_t *feeder)
 {
 	int pp[2];
-	if (pipe2(pp, O_CLOEXEC) < 0)
-		return md_api_err(x->c, 500, "pipe: %s", strerror(errno));
+	if (pipe2(pp, O_CLOEXEC) < 0) {
+		md_api_err(x->c, 500, "pipe: %s", strerror(errno));
+		return -1;
+	}
 	fflush(NULL);
-	pid_t feeder = fork();
-	if (feeder == 0) {
+	*feeder = fork();
+	if (*feeder == 0) {
 		close(pp[0]);
 		signal(SIGPIPE, SIG_IGN);
 		_exit(md_api_body_each(x->c, md_api_pipe_add, &pp[1]) < 0 ? 1 : 0);
 	}
 	close(pp[1]);
-	if (feeder < 0) {
+	if (*feeder < 0) {
 		close(pp[0]);
-		return md_api_err(x->c, 500, "fork: %s", strerror(errno));
-	}
-	/* the body's bytes are the feeder's now: this connection ends here */
-	x->c->off = x->c->len;
-	struct md_sb report = {0};
-	int r = md_load_fd(pp[0], md_image_admit, &report);
-	close(pp[0]);
-	int st;
-	waitpid(feeder, &st, 0);
-	if (r < 0) {
-		x->c->keep = 0;
-		md_api_engine_err(x->c);
-		md_sb_free(&report);
+		md_api_err(x->c, 500, "fork: %s", strerror(errno));
 		return -1;
 	}
-	md_api_head(x->c, 200, "application/json", -1);
+	/* the body's bytes are the feeder's now */
+	x->c->off = x->c->len;
+	x->c->keep = 0;
+	return pp[0];
+}
+
+/* POST /images/create?fromSrc=-: import the body (a root filesystem tar)
+ * as an image: repo, tag, message, changes (Dockerfile instructions) and
+ * platform, as `import` takes them; answers Docker's JSON stream, its last
+ * line {"status": "sha256:ID"} or the error. */
+static int md_api_image_import(struct md_api_ctx *x, const char *src)
+{
+	if (!md_streq(src, "-")) {
+		md_api_body_each(x->c, md_api_discard, NULL);
+		return md_api_err(x->c, 400, "import from a URL is not supported by minidock (send the archive as the body, fromSrc=-)");
+	}
+	const char *plat = md_api_q(x->r, "platform");
+	if (plat && *plat && md_platform_parse(plat, &md_want) < 0)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	/* (md_api_q's answer lasts until its next call) */
+	char ref[1024] = "";
+	const char *q = md_api_q(x->r, "repo");
+	snprintf(ref, sizeof ref, "%s", q ? q : "");
+	q = md_api_q(x->r, "tag");
+	if (*ref && q && *q)
+		snprintf(ref + strlen(ref), sizeof ref - strlen(ref), ":%s", q);
+	struct md_strv changes = {0};
+	md_api_qall(x->r, "changes", &changes);
+	pid_t feeder;
+	int fd = md_api_body_pipe(x, &feeder);
+	if (fd < 0) {
+		md_strv_free(&changes);
+		return -1;
+	}
+	char id[MD_DIGEST_LEN + 1];
+	int r = md_import_fd(fd, *ref ? ref : NULL, md_api_q(x->r, "message"), &changes, md_image_admit, id);
+	close(fd);
+	int st;
+	waitpid(feeder, &st, 0);
+	md_strv_free(&changes);
+	md_api_head(x->c, 200, "application/json", MD_API_CHUNKED);
+	if (r < 0) {
+		md_api_stream_error(x->c, md_errmsg[0] ? md_errmsg : "import failed");
+	} else {
+		struct md_json *o = md_json_new(MD_J_OBJ);
+		md_json_sets(o, "status", id);
+		md_api_out_json(x->c, o);
+	}
+	md_api_out_end(x->c);
+	return -1;
+}
+
+/* /images/create in a build without pull: imports only. */
+static MD_UNUSED int md_api_image_create_nopull(struct md_api_ctx *x)
+{
+	const char *src = md_api_q(x->r, "fromSrc");
+	if (!src || !*src) {
+		md_api_body_each(x->c, md_api_discard, NULL);
+		return md_api_err(x->c, 400, "fromSrc is required (this minidock is built without pull)");
+	}
+	return md_api_image_import(x, src);
+}
+
+static int md_api_image_load(struct md_api_ctx *x)
+{
+	pid_t feeder;
+	int fd = md_api_body_pipe(x, &feeder);
+	if (fd < 0)
+		return -1;
+	struct md_sb report = {0};
+	int r = md_load_fd(fd, md_image_admit, &report);
+	close(fd);
+	int st;
+	waitpid(feeder, &st, 0);
+	/* as Docker: 200 and the stream, which ends with the error if any
+	 * (the SDKs and the CLI raise it from there) */
+	x->c->keep = 0;
+	md_api_head(x->c, 200, "application/json", MD_API_CHUNKED);
 	for (char *l = strtok(report.s ? report.s : (char[1]){0}, "\n"); l; l = strtok(NULL, "\n"))
 		md_api_line_json(x->c, l);
+	if (r < 0)
+		md_api_stream_error(x->c, md_errmsg[0] ? md_errmsg : "load failed");
+	md_api_out_end(x->c);
 	md_sb_free(&report);
 	return -1;
 }
@@ -27528,26 +28007,9 @@ static int md_api_ctr_list(struct md_api_ctx *x)
 	int all = md_api_qbool(x->r, "all", 0);
 	const char *lim = md_api_q(x->r, "limit");
 	long long limit = lim ? atoll(lim) : -1;
-	/* filters: {"status": ["running"], "label": ["a=b"]} -> status=running ... */
 	struct md_strv filters = {0};
-	const char *fq = md_api_q(x->r, "filters");
-	if (fq && *fq) {
-		struct md_json *fj = md_json_parse(fq, strlen(fq));
-		if (!md_json_is(fj, MD_J_OBJ)) {
-			md_json_free(fj);
-			return md_api_err(x->c, 400, "invalid filters: %s", fq);
-		}
-		for (struct md_json *k = fj->child; k; k = k->next) {
-			/* a list of values, or {"value": true} as older clients send */
-			for (struct md_json *v = k->child; v; v = v->next) {
-				const char *val = k->t == MD_J_OBJ ? v->key : md_json_str(v);
-				char *f = md_asprintf("%s=%s", k->key, val ? val : "");
-				md_strv_push(&filters, f);
-				free(f);
-			}
-		}
-		md_json_free(fj);
-	}
+	if (md_api_filters(x, &filters) < 0)
+		return 0;
 	struct md_ctr_query q = {&filters, all, limit};
 	struct md_ctr *cs;
 	size_t nc;
@@ -27569,7 +28031,7 @@ static const char *const md_api_hc_known[] = {
 	"Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
 	"SecurityOpt", "Tmpfs", "UsernsMode", "ShmSize", "ConsoleSize", "CpuShares", "Memory", "NanoCpus", "CpuPeriod",
 	"CpuQuota", "CpusetCpus", "CpusetMems", "Devices", "MemorySwap", "PidsLimit", "Ulimits", "Init", "Mounts",
-	NULL};
+	"Runtime", NULL};
 
 static int md_api_zero(const struct md_json *v)
 {
@@ -27607,12 +28069,47 @@ static int md_api_hc_check(struct md_json *hc, char *bad, size_t n)
 		snprintf(bad, n, "%s", f->key);
 		return -1;
 	}
-	const char *lt = md_json_gets(md_json_get(hc, "LogConfig"), "Type");
-	if (lt && *lt && strcmp(lt, "json-file") && strcmp(lt, "local")) {
-		snprintf(bad, n, "LogConfig.Type %s", lt);
-		return -1;
-	}
 	return 0;
+}
+
+/* HostConfig values refused with Docker's own words: an unknown runtime
+ * (the default one answers to "runc", Docker's name for it, and to
+ * "minidock") or log driver. 0, or -1 with Docker's message in msg. */
+static int md_api_hc_names(const struct md_json *hc, char *msg, size_t n)
+{
+	const char *rt = md_json_gets((struct md_json *)hc, "Runtime");
+	const char *lt = md_json_gets(md_json_get((struct md_json *)hc, "LogConfig"), "Type");
+	if (rt && *rt && !md_streq(rt, "runc") && !md_streq(rt, "minidock"))
+		snprintf(msg, n, "unknown or invalid runtime name: %s", rt);
+	else if (lt && *lt && strcmp(lt, "json-file") && strcmp(lt, "local"))
+		snprintf(msg, n, "logger: no log driver named '%s' is registered", lt);
+	else
+		return 0;
+	return -1;
+}
+
+/* Every network NetworkingConfig.EndpointsConfig names exists (404, as
+ * Docker's, for one that does not): 0, or -1 with the answer sent. */
+static int md_api_endpoints_check(struct md_api_ctx *x, struct md_json *body)
+{
+	struct md_json *ec = md_json_get(md_json_get(body, "NetworkingConfig"), "EndpointsConfig");
+	if (!md_json_is(ec, MD_J_OBJ) || !ec->child)
+		return 0;
+	struct md_json *idx = md_index_read();
+	int r = 0;
+	for (struct md_json *e = ec->child; e && r == 0; e = e->next) {
+		int known = md_streq(e->key, "bridge") || md_streq(e->key, "host") || md_streq(e->key, "none") ||
+		            md_streq(e->key, "default") || md_startswith(e->key, "container:");
+#if MD_FEATURE_NET
+		if (!known && idx)
+			known = md_net_get(idx, e->key) != NULL;
+#endif
+		if (!known)
+			r = -1, md_api_err(x->c, 404, "network %s not found", e->key);
+	}
+	md_json_free(idx);
+	md_err_clear();
+	return r;
 }
 
 static int md_api_ctr_create(struct md_api_ctx *x)
@@ -27630,6 +28127,14 @@ static int md_api_ctr_create(struct md_api_ctx *x)
 	if (hc && md_api_hc_check(hc, bad, sizeof bad) < 0) {
 		md_json_free(body);
 		return md_api_err(x->c, 400, "HostConfig.%s is not supported by minidock", bad);
+	}
+	if (hc && md_api_hc_names(hc, bad, sizeof bad) < 0) {
+		md_json_free(body);
+		return md_api_err(x->c, 400, "%s", bad);
+	}
+	if (md_api_endpoints_check(x, body) < 0) {
+		md_json_free(body);
+		return 0;
 	}
 	struct md_json *req = md_json_new(MD_J_OBJ);
 	struct md_json *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
@@ -27828,10 +28333,34 @@ static int md_api_ctr_attach(struct md_api_ctx *x)
 	int tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
 	int in = md_api_qbool(x->r, "stdin", 0) && md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE);
 	int out = md_api_qbool(x->r, "stdout", 0), err = md_api_qbool(x->r, "stderr", 0);
+	int logs = md_api_qbool(x->r, "logs", 0), stream = md_api_qbool(x->r, "stream", 0);
 	md_ctr_free(&c);
+	const char *dk = md_api_q(x->r, "detachKeys");
+	if (dk && *dk && md_detach_keys_parse(dk) < 0)
+		return md_api_err(x->c, 400, "Invalid detach keys (%s) provided", dk);
+	struct md_logopt lo = {0, 0, out | err << 1, 0, 0, -1};
+	if (!stream) {
+		/* as Docker: logs=1 sends what it wrote so far, and without
+		 * stream=1 that is all: nothing is attached, nothing held */
+		md_api_hijack(x->c, tty);
+		md_api_stdio(x->c, !tty);
+		if (logs && (out || err))
+			md_ctr_logs(id, &lo);
+		fflush(NULL);
+		_exit(0);
+	}
 	int fd = md_ctr_attach(id, in | out << 1 | err << 2, 1);
 	if (fd < 0)
 		return md_api_engine_err(x->c);
+	if (logs && (out || err)) {
+		/* what it wrote before, then the live streams */
+		md_api_hijack(x->c, tty);
+		md_api_stdio(x->c, !tty);
+		md_ctr_logs(id, &lo);
+		fflush(NULL);
+		md_attach_relay(fd, tty, in);
+		_exit(0);
+	}
 	md_api_hijack(x->c, tty);
 	md_api_stdio(x->c, !tty);
 	md_attach_relay(fd, tty, in);
@@ -27857,6 +28386,221 @@ static int md_api_ctr_resize(struct md_api_ctx *x)
 	md_frame_sends(fd, 'R', b);
 	close(fd);
 	return md_api_send(x->c, 200, NULL, NULL, 0);
+}
+
+/* ---- archive: the API's cp ---- */
+
+/* An error a child sends back on fd: "KIND message". */
+static void md_api_child_err(int fd)
+{
+	char b[sizeof md_errmsg + 8];
+	int n = snprintf(b, sizeof b, "%d %s", (int)md_error.kind, md_errmsg);
+	md_write_all(fd, b, (size_t)n);
+}
+
+/* Read what md_api_child_err sent (nothing: 0) into md_error. */
+static int md_api_child_err_read(int fd)
+{
+	char b[sizeof md_errmsg + 8];
+	ssize_t n = read(fd, b, sizeof b - 1);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	int kind = atoi(b);
+	const char *m = strchr(b, ' ') ? strchr(b, ' ') + 1 : b;
+	md_errk(kind >= 0 && kind < (int)MD_ARRAY_LEN(md_errkinds) ? (enum md_errkind)kind : MD_EK_INTERNAL, "%s", m);
+	return -1;
+}
+
+/* A path's stat as Docker's X-Docker-Container-Path-Stat carries it:
+ * {"name", "size", "mode" (Go's FileMode bits), "mtime", "linkTarget"}. */
+static struct md_json *md_api_path_stat(const char *path, const struct stat *st)
+{
+	uint32_t mode = st->st_mode & 07777 & ~(uint32_t)(S_ISUID | S_ISGID | S_ISVTX);
+	if (S_ISDIR(st->st_mode))
+		mode |= 1u << 31;
+	else if (S_ISLNK(st->st_mode))
+		mode |= 1u << 27;
+	else if (S_ISBLK(st->st_mode))
+		mode |= 1u << 26;
+	else if (S_ISCHR(st->st_mode))
+		mode |= 1u << 26 | 1u << 21;
+	else if (S_ISFIFO(st->st_mode))
+		mode |= 1u << 25;
+	else if (S_ISSOCK(st->st_mode))
+		mode |= 1u << 24;
+	mode |= (st->st_mode & S_ISUID ? 1u << 23 : 0) | (st->st_mode & S_ISGID ? 1u << 22 : 0) |
+	        (st->st_mode & S_ISVTX ? 1u << 20 : 0);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	const char *base = strrchr(path, '/') && strrchr(path, '/')[1] ? strrchr(path, '/') + 1 : path;
+	md_json_sets(o, "name", *base ? base : "/");
+	md_json_seti(o, "size", (long long)st->st_size);
+	md_json_seti(o, "mode", (long long)mode);
+	char t[64];
+	md_time_format(t, sizeof t, &st->st_mtim);
+	md_json_sets(o, "mtime", t);
+	char lt[PATH_MAX] = "";
+	ssize_t n = S_ISLNK(st->st_mode) ? readlink(path, lt, sizeof lt - 1) : -1;
+	lt[n > 0 ? n : 0] = 0;
+	md_json_sets(o, "linkTarget", lt);
+	return o;
+}
+
+/* The archive endpoints' container (loaded, reconciled) and ?path=; -1
+ * when the request is answered already (*rv: what the handler returns). */
+static int md_api_archive_open(struct md_api_ctx *x, struct md_ctr *c, char *cpath, size_t n, int *rv)
+{
+	char id[65];
+	const char *q;
+	if (md_api_ctr(x, id) < 0)
+		*rv = 0;
+	else if (!(q = md_api_q(x->r, "path")) || !*q)
+		*rv = md_api_err(x->c, 400, "path is required");
+	else if (snprintf(cpath, n, "%s", q), md_ctr_load(id, c) < 0)
+		*rv = md_api_engine_err(x->c);
+	else
+		return md_ctr_reconcile(c), 0;
+	return -1;
+}
+
+/* GET and HEAD /containers/{id}/archive?path=P: a tar of P (of what is in
+ * it for "DIR/."), with its stat in the X-Docker-Container-Path-Stat
+ * header (base64 JSON); HEAD: the header alone. */
+static int md_api_ctr_archive_get(struct md_api_ctx *x)
+{
+	char cpath[PATH_MAX];
+	struct md_ctr c;
+	int head = md_streq(x->r->method, "HEAD"), rv;
+	if (md_api_archive_open(x, &c, cpath, sizeof cpath, &rv) < 0)
+		return rv;
+	int sp[2], tp[2];
+	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(tp, O_CLOEXEC) < 0) {
+		md_ctr_free(&c);
+		return md_api_err(x->c, 500, "pipe: %s", strerror(errno));
+	}
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		/* inside the container's filesystem: its paths cannot lead out */
+		close(sp[0]);
+		close(tp[0]);
+		signal(SIGPIPE, SIG_IGN);
+		struct stat st;
+		int r = md_ctr_enter_fs(&c, 0);
+		if (r == 0 && lstat(cpath, &st) < 0)
+			r = md_errk(MD_EK_NOTFOUND, "Could not find the file %s in container %s", cpath, x->arg[0]);
+		if (r < 0) {
+			md_api_child_err(sp[1]);
+			_exit(1);
+		}
+		struct md_json *sj = md_api_path_stat(cpath, &st);
+		char *js = md_json_dump(sj, 0);
+		md_write_all(sp[1], "S", 1);
+		md_write_all(sp[1], js, strlen(js));
+		close(sp[1]);
+		if (!head && md_cp_ctr_side(x->arg[0], cpath, 0, md_endswith(cpath, "/."), tp[1], NULL, 0) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	md_ctr_free(&c);
+	close(sp[1]);
+	close(tp[1]);
+	if (p < 0) {
+		close(sp[0]);
+		close(tp[0]);
+		return md_api_err(x->c, 500, "fork: %s", strerror(errno));
+	}
+	char sb[PATH_MAX + 512];
+	size_t sn = 0;
+	ssize_t n;
+	while (sn < sizeof sb - 1 && (n = read(sp[0], sb + sn, sizeof sb - 1 - sn)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		sn += (size_t)n;
+	}
+	sb[sn] = 0;
+	close(sp[0]);
+	if (sb[0] != 'S') {
+		close(tp[0]);
+		waitpid(p, NULL, 0);
+		int k = atoi(sb);
+		const char *m = strchr(sb, ' ') ? strchr(sb, ' ') + 1 : "cannot read the container's files";
+		return md_api_err(x->c, md_errkinds[k >= 0 && k < (int)MD_ARRAY_LEN(md_errkinds) ? k : 0].http, "%s", m);
+	}
+	char *b64 = md_b64(sb + 1, sn - 1);
+	char *h = md_asprintf("HTTP/1.1 200 OK\r\nApi-Version: " MD_API_VERSION "\r\nServer: minidock/" MD_VERSION
+	                      "\r\nContent-Type: application/x-tar\r\nX-Docker-Container-Path-Stat: %s\r\n%s"
+	                      "Connection: close\r\n\r\n", b64, head ? "Content-Length: 0\r\n" : "");
+	md_write_all(x->c->fd, h, strlen(h));
+	free(h);
+	free(b64);
+	if (!head)
+		md_pump(tp[0], x->c->fd);
+	close(tp[0]);
+	waitpid(p, NULL, 0);
+	return -1; /* the tar ran to the end of the connection */
+}
+
+/* PUT /containers/{id}/archive?path=DIR: the body, a tar, extracted into
+ * the container's directory DIR (which must exist), owners as in the tar. */
+static int md_api_ctr_archive_put(struct md_api_ctx *x)
+{
+	char cpath[PATH_MAX];
+	struct md_ctr c;
+	int rv;
+	if (md_api_archive_open(x, &c, cpath, sizeof cpath, &rv) < 0)
+		return rv;
+	pid_t feeder;
+	int in = md_api_body_pipe(x, &feeder);
+	if (in < 0) {
+		md_ctr_free(&c);
+		return -1;
+	}
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		md_ctr_free(&c);
+		close(in);
+		return md_api_err(x->c, 500, "pipe: %s", strerror(errno));
+	}
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		close(ep[0]);
+		struct stat st;
+		int r = md_ctr_enter_fs(&c, 1);
+		if (r == 0 && stat(cpath, &st) < 0)
+			r = md_errk(MD_EK_NOTFOUND, "Could not find the file %s in container %s", cpath, x->arg[0]);
+		else if (r == 0 && !S_ISDIR(st.st_mode))
+			r = md_errk(MD_EK_INVALID, "extraction point is not a directory: %s", cpath);
+		if (r == 0)
+			r = md_cp_ctr_side(x->arg[0], cpath, 1, 1, in, NULL, 0);
+		if (r < 0)
+			md_api_child_err(ep[1]);
+		_exit(r < 0 ? 1 : 0);
+	}
+	md_ctr_free(&c);
+	close(ep[1]);
+	int st = 1;
+	if (p > 0)
+		waitpid(p, &st, 0);
+	close(in);
+	waitpid(feeder, NULL, 0);
+	int r = p < 0 ? md_errno("fork") : md_api_child_err_read(ep[0]);
+	close(ep[0]);
+	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		r = md_err("the archive could not be extracted into %s", cpath);
+	return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 200, NULL, NULL, 0);
+}
+
+static int md_api_ctr_changes(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	struct md_json *o = md_ctr_changes(id);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c);
 }
 
 static int md_api_ctr_top(struct md_api_ctx *x)
@@ -27929,6 +28673,14 @@ static int md_api_ctr_stats(struct md_api_ctx *x)
 		md_json_seti(ms, "cache", (long long)cs.mem_cache);
 	}
 	md_json_set(o, "blkio_stats", md_json_new(MD_J_OBJ));
+	/* its interfaces (none with --network none or host: left out, as Docker does) */
+	long long pid = md_json_geti(c.st, "Pid", 0);
+	const char *nmode = md_json_gets(md_json_get(c.cfg, "HostConfig"), "NetworkMode");
+	struct md_json *nets = running && pid > 0 && !md_streq(nmode, "host") ? md_netdev_json((pid_t)pid) : NULL;
+	if (nets && nets->child)
+		md_json_set(o, "networks", nets);
+	else
+		md_json_free(nets);
 	md_ctr_free(&c);
 	return md_api_json(x->c, 200, o);
 }
@@ -28036,7 +28788,15 @@ static int md_api_exec_start(struct md_api_ctx *x)
 		md_json_free(body);
 		return -1;
 	}
-	int tty = md_json_is(md_json_get(body, "Tty"), MD_J_TRUE) || md_json_is(md_json_get(cfg, "Tty"), MD_J_TRUE);
+	const char *dk = md_json_gets(cfg, "DetachKeys");
+	if (dk && *dk && md_detach_keys_parse(dk) < 0) {
+		md_json_free(j);
+		md_json_free(body);
+		return md_api_err(x->c, 400, "Invalid detach keys (%s) provided", dk);
+	}
+	/* as Docker: the exec's terminal comes from its create, whether the
+	 * stream is multiplexed from the start's Tty */
+	int tty = md_json_is(md_json_get(cfg, "Tty"), MD_J_TRUE), raw = md_json_is(md_json_get(body, "Tty"), MD_J_TRUE);
 	int in = md_json_is(md_json_get(cfg, "AttachStdin"), MD_J_TRUE);
 	/* the initial terminal size, for `exec -t` (resize updates it) */
 	struct md_json *cs = md_json_get(body, "ConsoleSize");
@@ -28066,7 +28826,7 @@ static int md_api_exec_start(struct md_api_ctx *x)
 	e.privileged = md_json_is(md_json_get(cfg, "Privileged"), MD_J_TRUE);
 	md_json_free(body);
 	if (!det)
-		md_api_hijack(x->c, tty);
+		md_api_hijack(x->c, raw);
 	fflush(NULL);
 	pid_t p = fork();
 	if (p == 0) {
@@ -28076,9 +28836,11 @@ static int md_api_exec_start(struct md_api_ctx *x)
 		dup2(io, 1);
 		dup2(io, 2);
 		md_api_child = 1;
-		md_out_mux = !det && !tty;
+		md_out_mux = !det && !raw;
 		if (!det)
-			setenv("MINIDOCK_API_STREAM", tty ? "raw" : "mux", 1);
+			setenv("MINIDOCK_API_STREAM", raw ? "raw" : "mux", 1);
+		if (dk && *dk) /* for the sealed copy that runs the exec */
+			setenv("MINIDOCK_DETACH_KEYS", dk, 1);
 		setenv("MINIDOCK_TTY_SIZE_FILE", szp, 1);
 		md_close_from(3, 0, -1, -1);
 		int code, r = md_exec(&e, &code);
@@ -28164,25 +28926,115 @@ static int md_api_exec_resize(struct md_api_ctx *x)
 /* ---- networks and volumes ---- */
 
 #if MD_FEATURE_NET
+/* The networks every host has besides "bridge": host and none (Docker's
+ * "null" driver), as inspect shows them; NULL for any other name. */
+static struct md_json *md_api_net_builtin(const char *name)
+{
+	static const char *const builtin[][2] = {{"host", "host"}, {"none", "null"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(builtin); i++) {
+		if (!md_streq(name, builtin[i][0]))
+			continue;
+		struct md_json *o = md_json_new(MD_J_OBJ);
+		md_json_sets(o, "Name", builtin[i][0]);
+		md_json_sets(o, "Id", builtin[i][0]);
+		md_json_sets(o, "Created", "0001-01-01T00:00:00Z");
+		md_json_sets(o, "Scope", "local");
+		md_json_sets(o, "Driver", builtin[i][1]);
+		md_json_set(o, "EnableIPv6", md_json_newbool(0));
+		struct md_json *ipam = md_json_set(o, "IPAM", md_json_new(MD_J_OBJ));
+		md_json_sets(ipam, "Driver", "default");
+		md_json_set(ipam, "Config", md_json_new(MD_J_ARR));
+		md_json_set(o, "Internal", md_json_newbool(0));
+		md_json_set(o, "Attachable", md_json_newbool(0));
+		md_json_set(o, "Ingress", md_json_newbool(0));
+		md_json_set(o, "Containers", md_json_new(MD_J_OBJ));
+		md_json_set(o, "Options", md_json_new(MD_J_OBJ));
+		md_json_set(o, "Labels", md_json_new(MD_J_OBJ));
+		return o;
+	}
+	return NULL;
+}
+
+/* Does network o pass the filters (name: a substring, id: a prefix,
+ * driver, type custom|builtin, label k or k=v)? Values of one key are
+ * alternatives; keys must all match. -1 (and *bad) for an unknown key. */
+static int md_api_net_filter(const struct md_json *o, const struct md_strv *f, const char **bad)
+{
+	static const char *const keys[] = {"name", "id", "driver", "type", "label"};
+	struct md_json *on = (struct md_json *)o;
+	const char *name = md_json_gets(on, "Name"), *id = md_json_gets(on, "Id");
+	for (size_t i = 0; i < f->n; i++) {
+		size_t k = 0, kl = strcspn(f->v[i], "=");
+		while (k < MD_ARRAY_LEN(keys) && !(strlen(keys[k]) == kl && strncmp(f->v[i], keys[k], kl) == 0))
+			k++;
+		if (k == MD_ARRAY_LEN(keys)) {
+			*bad = f->v[i];
+			return -1;
+		}
+	}
+	for (size_t k = 0; k < MD_ARRAY_LEN(keys); k++) {
+		int seen = 0, hit = 0;
+		size_t kl = strlen(keys[k]);
+		for (size_t i = 0; i < f->n; i++) {
+			if (strncmp(f->v[i], keys[k], kl) != 0 || f->v[i][kl] != '=')
+				continue;
+			seen = 1;
+			const char *v = f->v[i] + kl + 1;
+			int builtin = md_streq(name, "bridge") || md_streq(name, "host") || md_streq(name, "none");
+			if (k == 0)
+				hit |= name && strstr(name, v) != NULL;
+			else if (k == 1)
+				hit |= id && *v && strncmp(id, v, strlen(v)) == 0;
+			else if (k == 2)
+				hit |= md_streq(md_json_gets(on, "Driver"), v);
+			else if (k == 3)
+				hit |= md_streq(v, builtin ? "builtin" : "custom");
+			else {
+				size_t ll = strcspn(v, "=");
+				char *lk = md_strndup(v, ll);
+				struct md_json *lv = md_json_get(md_json_get(on, "Labels"), lk);
+				hit |= lv && (!v[ll] || md_streq(md_json_str(lv), v + ll + 1));
+				free(lk);
+			}
+		}
+		if (seen && !hit)
+			return 0;
+	}
+	return 1;
+}
+
 static int md_api_networks(struct md_api_ctx *x)
 {
+	struct md_strv f = {0};
+	if (md_api_filters(x, &f) < 0)
+		return 0;
 	struct md_json *idx = md_index_read();
-	if (!idx)
+	if (!idx) {
+		md_strv_free(&f);
 		return md_api_engine_err(x->c);
+	}
 	md_net_default(idx); /* "bridge" is always listed */
 	md_err_clear();
 	struct md_json *arr = md_json_new(MD_J_ARR);
+	const char *bad = NULL;
 	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
 		md_json_push(arr, md_net_inspect_json(idx, n));
-	static const char *const builtin[][2] = {{"host", "host"}, {"none", "null"}};
-	for (size_t i = 0; i < 2; i++) {
-		struct md_json *o = md_json_push(arr, md_json_new(MD_J_OBJ));
-		md_json_sets(o, "Name", builtin[i][0]);
-		md_json_sets(o, "Id", builtin[i][0]);
-		md_json_sets(o, "Driver", builtin[i][1]);
-		md_json_sets(o, "Scope", "local");
-	}
+	md_json_push(arr, md_api_net_builtin("host"));
+	md_json_push(arr, md_api_net_builtin("none"));
 	md_json_free(idx);
+	for (struct md_json *o = arr->child, *next; o; o = next) {
+		next = o->next;
+		int m = md_api_net_filter(o, &f, &bad);
+		if (m < 0)
+			break;
+		if (!m)
+			md_json_del_item(arr, o);
+	}
+	md_strv_free(&f);
+	if (bad) {
+		md_json_free(arr);
+		return md_api_filter_refused(x, bad);
+	}
 	return md_api_json(x->c, 200, arr);
 }
 
@@ -28191,6 +29043,11 @@ static int md_api_network_inspect(struct md_api_ctx *x)
 	struct md_json *idx = md_index_read();
 	struct md_json *n = idx ? (md_streq(x->arg[0], "bridge") ? md_net_default(idx) : md_net_get(idx, x->arg[0])) : NULL;
 	md_err_clear();
+	struct md_json *b = n ? NULL : md_api_net_builtin(x->arg[0]);
+	if (b) {
+		md_json_free(idx);
+		return md_api_json(x->c, 200, b);
+	}
 	if (!n) {
 		md_json_free(idx);
 		return md_api_err(x->c, 404, "network %s not found", x->arg[0]);
@@ -28255,17 +29112,58 @@ static int md_api_network_connect(struct md_api_ctx *x)
 }
 #endif
 
+/* GET /volumes; filters name (a substring), driver, label and dangling
+ * (no container uses it). */
 static int md_api_volumes(struct md_api_ctx *x)
 {
-	struct md_strv vs = {0};
+	struct md_strv vs = {0}, f = {0};
+	if (md_api_filters(x, &f) < 0)
+		return 0;
+	static const char *const keys[] = {"name=", "driver=", "label=", "dangling="};
+	for (size_t i = 0; i < f.n; i++) {
+		size_t k = 0;
+		while (k < MD_ARRAY_LEN(keys) && !md_startswith(f.v[i], keys[k]))
+			k++;
+		if (k == MD_ARRAY_LEN(keys)) {
+			int r = md_api_filter_refused(x, f.v[i]);
+			md_strv_free(&f);
+			return r;
+		}
+	}
 	md_volume_list(&vs);
+	struct md_json *idx = f.n ? md_index_read() : NULL;
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	struct md_json *arr = md_json_set(o, "Volumes", md_json_new(MD_J_ARR));
 	for (size_t i = 0; i < vs.n; i++) {
 		struct md_json *v = md_volume_inspect_json(vs.v[i]);
+		/* keys must all hold; values of one key are alternatives */
+		for (size_t k = 0; v && k < MD_ARRAY_LEN(keys); k++) {
+			int seen = 0, hit = 0;
+			for (size_t j = 0; j < f.n; j++) {
+				if (!md_startswith(f.v[j], keys[k]))
+					continue;
+				const char *val = f.v[j] + strlen(keys[k]);
+				char by[80];
+				seen = 1;
+				if (k == 0)
+					hit |= strstr(vs.v[i], val) != NULL;
+				else if (k == 1)
+					hit |= md_streq(md_json_gets(v, "Driver"), val);
+				else if (k == 2)
+					hit |= md_api_label_match(md_json_get(v, "Labels"), val);
+				else
+					hit |= (md_streq(val, "true") || md_streq(val, "1")) == !(idx && md_volume_in_use(idx, vs.v[i], by, sizeof by));
+			}
+			if (seen && !hit) {
+				md_json_free(v);
+				v = NULL;
+			}
+		}
 		if (v)
 			md_json_push(arr, v);
 	}
+	md_json_free(idx);
+	md_strv_free(&f);
 	md_strv_free(&vs);
 	md_err_clear();
 	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
@@ -28313,10 +29211,236 @@ static int md_api_volume_delete(struct md_api_ctx *x)
 	return md_api_send(x->c, 204, NULL, NULL, 0);
 }
 
+/* ---- prune ---- */
+
+static struct md_json *md_api_strv_arr(const struct md_strv *v)
+{
+	if (!v->n)
+		return md_json_new(MD_J_NULL); /* as Docker: null when nothing went */
+	struct md_json *a = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < v->n; i++)
+		md_json_push(a, md_json_newstr(v->v[i]));
+	return a;
+}
+
+/* The filters of a prune: none, or key=BOOL (true, 1, false, 0), the last
+ * one's value in *val (left alone without one). 0, or -1 with the 400 sent. */
+static int md_api_prune_filter(struct md_api_ctx *x, const char *key, int *val)
+{
+	struct md_strv f = {0};
+	if (md_api_filters(x, &f) < 0)
+		return -1;
+	size_t kl = key ? strlen(key) : 0;
+	for (size_t i = 0; i < f.n; i++) {
+		int t = -1;
+		if (key && strncmp(f.v[i], key, kl) == 0 && f.v[i][kl] == '=') {
+			const char *v = f.v[i] + kl + 1;
+			t = md_streq(v, "true") || md_streq(v, "1") ? 1 : md_streq(v, "false") || md_streq(v, "0") ? 0 : -1;
+		}
+		if (t < 0) {
+			md_api_filter_refused(x, f.v[i]);
+			md_strv_free(&f);
+			return -1;
+		}
+		*val = t;
+	}
+	md_strv_free(&f);
+	return 0;
+}
+
+/* POST /containers/prune: every container that does not run. */
+static int md_api_ctr_prune(struct md_api_ctx *x)
+{
+	struct md_strv gone = {0};
+	int unused = 0;
+	if (md_api_prune_filter(x, NULL, &unused) < 0)
+		return 0;
+	uint64_t rec = 0;
+	int r = md_ctr_prune(&gone, &rec);
+	if (r < 0 && !gone.n) {
+		md_strv_free(&gone);
+		return md_api_engine_err(x->c);
+	}
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_set(o, "ContainersDeleted", md_api_strv_arr(&gone));
+	md_json_seti(o, "SpaceReclaimed", (long long)rec);
+	md_strv_free(&gone);
+	return md_api_json(x->c, 200, o);
+}
+
+/* POST /images/prune: dangling images, or (dangling=false) every image no
+ * container uses. */
+static int md_api_image_prune(struct md_api_ctx *x)
+{
+	struct md_strv gone = {0};
+	int dangling = 1;
+	if (md_api_prune_filter(x, "dangling", &dangling) < 0)
+		return 0;
+	uint64_t rec = 0;
+	if (md_image_prune(!dangling, &gone, &rec) < 0) {
+		md_strv_free(&gone);
+		return md_api_engine_err(x->c);
+	}
+	struct md_json *o = md_json_new(MD_J_OBJ), *a = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < gone.n; i++) {
+		/* "untagged: REF" or "deleted: ID" (images and layers) */
+		int untag = strncmp(gone.v[i], "untagged: ", 10) == 0;
+		struct md_json *e = md_json_push(a, md_json_new(MD_J_OBJ));
+		md_json_sets(e, untag ? "Untagged" : "Deleted", strchr(gone.v[i], ' ') + 1);
+	}
+	if (!gone.n) {
+		md_json_free(a);
+		a = md_json_new(MD_J_NULL);
+	}
+	md_json_set(o, "ImagesDeleted", a);
+	md_json_seti(o, "SpaceReclaimed", (long long)rec);
+	md_strv_free(&gone);
+	return md_api_json(x->c, 200, o);
+}
+
+/* POST /volumes/prune: the anonymous volumes no container uses, or all of
+ * them with all=true (API 1.42 on; before, all was the default). */
+static int md_api_volume_prune(struct md_api_ctx *x)
+{
+	struct md_strv gone = {0};
+	int all = x->ver < 1.42 - 1e-9;
+	if (md_api_prune_filter(x, "all", &all) < 0)
+		return 0;
+	uint64_t rec = 0;
+	if (md_volume_prune(all, &gone, &rec) < 0 && !gone.n) {
+		md_strv_free(&gone);
+		return md_api_engine_err(x->c);
+	}
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_set(o, "VolumesDeleted", md_api_strv_arr(&gone));
+	md_json_seti(o, "SpaceReclaimed", (long long)rec);
+	md_strv_free(&gone);
+	return md_api_json(x->c, 200, o);
+}
+
+#if MD_FEATURE_NET
+/* POST /networks/prune: every network no container uses, but the default. */
+static int md_api_network_prune(struct md_api_ctx *x)
+{
+	struct md_strv gone = {0};
+	int unused = 0;
+	if (md_api_prune_filter(x, NULL, &unused) < 0)
+		return 0;
+	if (md_network_prune(&gone) < 0 && !gone.n) {
+		md_strv_free(&gone);
+		return md_api_engine_err(x->c);
+	}
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_set(o, "NetworksDeleted", md_api_strv_arr(&gone));
+	md_strv_free(&gone);
+	return md_api_json(x->c, 200, o);
+}
+#endif
+
+/* POST /build/prune: minidock keeps no build cache, so nothing goes. */
+static int md_api_build_prune(struct md_api_ctx *x)
+{
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_set(o, "CachesDeleted", md_json_new(MD_J_NULL));
+	md_json_seti(o, "SpaceReclaimed", 0);
+	return md_api_json(x->c, 200, o);
+}
+
+/* ---- system ---- */
+
+/* GET /system/df: the layers' size, each image, container (with the size
+ * of its writable layer) and volume (with its usage), as Docker's. */
+static int md_api_system_df(struct md_api_ctx *x)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return md_api_engine_err(x->c);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	long long layers = 0;
+	for (struct md_json *l = md_json_get(idx, "layers")->child; l; l = l->next)
+		layers += md_json_geti(l, "size", 0);
+	md_json_seti(o, "LayersSize", layers);
+	struct md_json *imgs = md_json_set(o, "Images", md_json_new(MD_J_ARR));
+	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
+		struct md_strv tags = {0};
+		md_image_tags(idx, im->key, &tags);
+		struct md_json *cfg = md_blob_json(im->key), *e = md_json_push(imgs, md_json_new(MD_J_OBJ));
+		md_json_sets(e, "Id", im->key);
+		md_json_sets(e, "ParentId", "");
+		struct md_json *rt = md_json_set(e, "RepoTags", md_json_new(MD_J_ARR));
+		for (size_t i = 0; i < tags.n; i++)
+			md_json_push(rt, md_json_newstr(tags.v[i]));
+		md_json_seti(e, "Created", (long long)md_image_created(cfg));
+		long long sz = (long long)md_image_size(idx, im->key);
+		md_json_seti(e, "Size", sz);
+		md_json_seti(e, "VirtualSize", sz);
+		md_json_seti(e, "SharedSize", -1);
+		md_json_seti(e, "Containers", md_image_in_use(idx, im->key, NULL));
+		md_json_free(cfg);
+		md_strv_free(&tags);
+	}
+	struct md_json *ctrs = md_json_set(o, "Containers", md_json_new(MD_J_ARR));
+	struct md_strv nof = {0};
+	struct md_ctr_query q = {&nof, 1, -1};
+	struct md_ctr *cs = NULL;
+	size_t nc = 0;
+	if (md_ctr_list(&q, &cs, &nc) == 0) {
+		for (size_t i = 0; i < nc; i++) {
+			struct md_json *e = md_json_push(ctrs, md_api_ctr_summary(&cs[i]));
+			char *up = md_ctr_path(cs[i].id, "upper");
+			long long rw = (long long)md_du_path(up);
+			free(up);
+			char iid[MD_DIGEST_LEN + 1];
+			const char *img = md_json_gets(cs[i].cfg, "Image");
+			md_json_seti(e, "SizeRw", rw);
+			md_json_seti(e, "SizeRootFs", rw + (img && md_image_resolve(idx, img, iid) == 0 ? (long long)md_image_size(idx, iid) : 0));
+		}
+		md_ctr_list_free(cs, nc);
+	}
+	struct md_json *vols = md_json_set(o, "Volumes", md_json_new(MD_J_ARR));
+	struct md_strv vs = {0};
+	md_volume_list(&vs);
+	for (size_t i = 0; i < vs.n; i++) {
+		struct md_json *v = md_volume_inspect_json(vs.v[i]);
+		if (!v)
+			continue;
+		char *vd = md_volume_dir(vs.v[i]);
+		struct md_json *u = md_json_set(v, "UsageData", md_json_new(MD_J_OBJ));
+		md_json_seti(u, "Size", (long long)md_du_path(vd));
+		md_json_seti(u, "RefCount", md_volume_in_use(idx, vs.v[i], NULL, 0));
+		free(vd);
+		md_json_push(vols, v);
+	}
+	md_strv_free(&vs);
+	md_json_set(o, "BuildCache", md_json_new(MD_J_ARR));
+	md_json_free(idx);
+	md_err_clear();
+	return md_api_json(x->c, 200, o);
+}
+
+/* ---- swarm: answered as a Docker that is not part of one ---- */
+
+/* Swarm, services, nodes, tasks, secrets and configs: 503, the message
+ * Docker gives outside a swarm (clients read "not part of a swarm" on
+ * leave as nothing to do). */
+static int md_api_no_swarm(struct md_api_ctx *x)
+{
+	if (md_streq(x->r->method, "POST") && strstr(x->r->path, "/swarm/leave"))
+		return md_api_err(x->c, 503, "This node is not part of a swarm");
+	return md_api_err(x->c, 503, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" "
+	                              "to connect this node to swarm and try again.");
+}
+
+/* GET /plugins: minidock runs no plugins. */
+static int md_api_plugins(struct md_api_ctx *x)
+{
+	return md_api_json(x->c, 200, md_json_new(MD_J_ARR));
+}
+
 /* ---- routing ---- */
 
 /* Patterns: '*' one path segment, '**' one or more (image names have
- * slashes), the rest literal. */
+ * slashes), the rest literal; method "*": any. The first match wins. */
 static const struct md_api_route {
 	const char *method, *pattern;
 	md_api_fn fn;
@@ -28327,8 +29451,16 @@ static const struct md_api_route {
 	{"GET", "/version", md_api_version, NULL},
 	{"GET", "/info", md_api_info, NULL},
 	{"GET", "/images/json", md_api_images, NULL},
+	{"POST", "/images/prune", md_api_image_prune, NULL},
+	{"POST", "/containers/prune", md_api_ctr_prune, NULL},
+	{"POST", "/volumes/prune", md_api_volume_prune, NULL},
+	{"POST", "/build/prune", md_api_build_prune, NULL},
+	{"GET", "/plugins", md_api_plugins, NULL},
+	{"GET", "/system/df", md_api_system_df, NULL},
 #if MD_FEATURE_PULL
 	{"POST", "/images/create", md_api_image_create, NULL},
+#else
+	{"POST", "/images/create", md_api_image_create_nopull, NULL},
 #endif
 	{"POST", "/images/load", md_api_image_load, NULL},
 	{"GET", "/images/get", md_api_image_get, NULL},
@@ -28351,6 +29483,10 @@ static const struct md_api_route {
 	{"POST", "/containers/*/attach", md_api_ctr_attach, NULL},
 	{"POST", "/containers/*/resize", md_api_ctr_resize, NULL},
 	{"GET", "/containers/*/top", md_api_ctr_top, NULL},
+	{"GET", "/containers/*/changes", md_api_ctr_changes, NULL},
+	{"GET", "/containers/*/archive", md_api_ctr_archive_get, NULL},
+	{"HEAD", "/containers/*/archive", md_api_ctr_archive_get, NULL},
+	{"PUT", "/containers/*/archive", md_api_ctr_archive_put, NULL},
 	{"GET", "/containers/*/stats", md_api_ctr_stats, NULL},
 	{"DELETE", "/containers/*", md_api_ctr_delete, NULL},
 	{"POST", "/containers/*/exec", md_api_exec_create, NULL},
@@ -28358,6 +29494,7 @@ static const struct md_api_route {
 	{"GET", "/exec/*/json", md_api_exec_inspect, NULL},
 	{"POST", "/exec/*/resize", md_api_exec_resize, NULL},
 #if MD_FEATURE_NET
+	{"POST", "/networks/prune", md_api_network_prune, NULL},
 	{"GET", "/networks", md_api_networks, NULL},
 	{"POST", "/networks/create", md_api_network_create, NULL},
 	{"GET", "/networks/*", md_api_network_inspect, NULL},
@@ -28369,6 +29506,18 @@ static const struct md_api_route {
 	{"POST", "/volumes/create", md_api_volume_create, NULL},
 	{"GET", "/volumes/*", md_api_volume_inspect, NULL},
 	{"DELETE", "/volumes/*", md_api_volume_delete, NULL},
+	{"*", "/swarm", md_api_no_swarm, NULL},
+	{"*", "/swarm/**", md_api_no_swarm, NULL},
+	{"*", "/services", md_api_no_swarm, NULL},
+	{"*", "/services/**", md_api_no_swarm, NULL},
+	{"*", "/nodes", md_api_no_swarm, NULL},
+	{"*", "/nodes/**", md_api_no_swarm, NULL},
+	{"*", "/tasks", md_api_no_swarm, NULL},
+	{"*", "/tasks/**", md_api_no_swarm, NULL},
+	{"*", "/secrets", md_api_no_swarm, NULL},
+	{"*", "/secrets/**", md_api_no_swarm, NULL},
+	{"*", "/configs", md_api_no_swarm, NULL},
+	{"*", "/configs/**", md_api_no_swarm, NULL},
 };
 
 /* Match path against pat; captures (decoded) go to cap[0..1]. */
@@ -28440,7 +29589,7 @@ static int md_api_dispatch(struct md_api_conn *c)
 		if (!md_api_match(md_api_routes[i].pattern, pb, cap))
 			continue;
 		path_known = 1;
-		if (strcmp(md_api_routes[i].method, r->method) != 0)
+		if (strcmp(md_api_routes[i].method, "*") != 0 && strcmp(md_api_routes[i].method, r->method) != 0)
 			continue;
 		struct md_api_ctx x = {c, r, {cap[0][0] ? cap[0] : NULL, md_api_routes[i].extra ? (char *)md_api_routes[i].extra : cap[1][0] ? cap[1] : NULL}, ver};
 		md_err_clear();
@@ -28819,6 +29968,9 @@ MD_MAIN(int argc, char **argv)
 	if (as && *as) {
 		md_api_child = 1;
 		md_out_mux = strcmp(as, "mux") == 0;
+		const char *dk = getenv("MINIDOCK_DETACH_KEYS");
+		if (dk && *dk)
+			md_detach_keys_parse(dk); /* checked by serve */
 	}
 	/* --init: PID 1 of a container, run from a sealed copy of minidock */
 	if (strcmp(base, "minidock-init") == 0 && argc >= 2)

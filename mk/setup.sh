@@ -31,7 +31,8 @@ for group in "$@"; do
 		      busybox-static jq e2fsprogs util-linux iproute2 nftables iptables
 		      clang $devlib_pkgs bats zstd libcap2-bin docker-registry
 		      apache2-utils openssl curl iperf3 bsdutils python3-docker
-		      python3-cryptography"
+		      python3-cryptography python3-pytest python3-pytest-timeout
+		      python3-requests python3-paramiko python3-websocket"
 		# the docker CLI for the API tests: this machine kind ships one;
 		# else Debian's docker.io has it
 		command -v docker >/dev/null 2>&1 || want="$want docker.io" ;;

@@ -2,7 +2,8 @@
  * on arbitrary bytes, with "\r\n\r\n" appended as the reader does, then
  * what dispatch does with a parsed head: the route table (md_api_match)
  * on its path, and query lookups (md_api_q, md_api_qall, md_api_qbool)
- * on its query, with names taken from the query itself.  What parses must
+ * on its query, with names taken from the query itself, each value also
+ * as detach keys (md_detach_keys_parse).  What parses must
  * be consistent: an upper-case method, a path that starts with '/' and
  * holds no space or control byte, lower-case token header names, trimmed
  * values, a Content-Length only when the header was there, never both it
@@ -58,6 +59,14 @@ static void check_query(const struct md_api_req *r)
 		const char *v = md_api_q(r, names[i]);
 		if (v)
 			check_str(v, 4096);
+		/* each value as detachKeys: 1 to 16 keys, or the keys untouched */
+		unsigned char before[sizeof md_detach_seq];
+		size_t bl = md_detach_len;
+		memcpy(before, md_detach_seq, sizeof before);
+		int dr = v ? md_detach_keys_parse(v) : -1;
+		if (dr == 0 ? md_detach_len < 1 || md_detach_len > sizeof md_detach_seq
+		            : md_detach_len != bl || memcmp(before, md_detach_seq, sizeof before) != 0)
+			__builtin_trap();
 		(void)md_api_qbool(r, names[i], 0);
 		struct md_strv all = {0};
 		md_api_qall(r, names[i], &all);
