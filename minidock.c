@@ -32,7 +32,7 @@
  *   17  runtime: rootfs, namespaces, mounts, credentials, --init
  *   18  monitor: supervision, logs, attach, restart; its clients; state
  *   19  engine: containers (create, start, stop, kill, pause, rm, attach,
- *       wait, logs, exec, inspect, list, top)
+ *       wait, logs, exec, inspect, list, top, update, diff, commit)
  *   20  engine: images, volumes, networks, the system
  *   21  cli: option parsing and output
  *   22  cli: image commands (and registry commands)
@@ -2074,6 +2074,24 @@ static struct md_json *md_json_clone(const struct md_json *j)
 		md_json_append(c, kc);
 	}
 	return c;
+}
+
+/* Is v a zero value (null, false, "", 0, or made only of those)? */
+static int md_json_zero(const struct md_json *v)
+{
+	if (!v || v->t == MD_J_NULL || v->t == MD_J_FALSE)
+		return 1;
+	if (v->t == MD_J_STR)
+		return !v->s[0];
+	if (v->t == MD_J_NUM)
+		return md_strtod(v->s, NULL) == 0;
+	if (v->t == MD_J_ARR || v->t == MD_J_OBJ) {
+		for (const struct md_json *c = v->child; c; c = c->next)
+			if (!md_json_zero(c))
+				return 0;
+		return 1;
+	}
+	return 0;
 }
 
 /* Remove key from o (every occurrence). */
@@ -5754,6 +5772,7 @@ struct md_loadimg {
 	size_t nlayers;
 	struct md_strv tags;
 	char *digname;                 /* pulled by digest: the repository, no tag */
+	char parent[MD_DIGEST_LEN + 1]; /* commit: the container's image (inspect's Parent) */
 	char manifest[MD_DIGEST_LEN + 1];
 	struct md_json *sig;           /* what verified its signature, or NULL */
 };
@@ -6363,6 +6382,9 @@ static int md_load_commit_layer(struct md_load *L, struct md_json *idx, struct m
 	int r = 0;
 	if (md_path_exists(dst)) {
 		/* a complete layer from an interrupted load: renamed dirs are complete */
+	} else if (!lm->ldir) {
+		/* commit names its image's layers: one went meanwhile */
+		r = md_errk(MD_EK_CONFLICT, "layer %s is no longer in the store", lm->li.diff_id);
 	} else if (!lm->moved) {
 		r = md_layer_fix_implied(idx, lm->ldir, parent);
 		if (r == 0)
@@ -6460,6 +6482,8 @@ static int md_load_commit(struct md_load *L, struct md_sb *report)
 			rec = md_json_set(images, img->id, md_json_new(MD_J_OBJ));
 			md_json_set(rec, "layers", chains);
 			md_json_sets(rec, "loaded", now);
+			if (img->parent[0])
+				md_json_sets(rec, "parent", img->parent);
 		} else {
 			md_json_free(chains);
 		}
@@ -7076,9 +7100,11 @@ static int md_url_join(const struct md_url *base, const char *loc, struct md_url
 	return 0;
 }
 
+#endif /* MD_FEATURE_PULL: base64 is also the API's (the archive stat header) */
+
 /* ---- base64 ---- */
 
-static char *md_b64(const void *data, size_t n)
+static MD_UNUSED char *md_b64(const void *data, size_t n)
 {
 	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = data;
@@ -7124,6 +7150,8 @@ static MD_UNUSED char *md_unb64(const char *s, size_t *outlen)
 		*outlen = k;
 	return o;
 }
+
+#if MD_FEATURE_PULL
 
 /* ---- HTTP response heads: a pure parser, for hostile input ---- */
 
@@ -8747,10 +8775,11 @@ static struct md_json *md_reg_manifest(struct md_reg *rg, const char *ref, char 
 		md_reg_errbody(c, &resp, msg, sizeof msg);
 		md_reg_done(rg, c, &resp, 0);
 		if (st == 404)
-			md_err("manifest for %s/%s%s%s not found: %s", rg->name, rg->repo, md_startswith(ref, "sha256:") ? "@" : ":",
-			       ref, msg);
+			md_errk(MD_EK_NOTFOUND, "manifest for %s/%s%s%s not found: %s", rg->name, rg->repo,
+			        md_startswith(ref, "sha256:") ? "@" : ":", ref, msg);
 		else if (st == 401 || st == 403)
-			md_err("pull access denied for %s/%s: %s (try: minidock login %s)", rg->name, rg->repo, msg, rg->name);
+			md_errk(MD_EK_FORBIDDEN, "pull access denied for %s/%s: %s (try: minidock login %s)", rg->name, rg->repo, msg,
+			        rg->name);
 		else
 			md_err("%s answered HTTP %d for manifest %s: %s", rg->name, st, ref, msg);
 		return NULL;
@@ -11747,6 +11776,7 @@ struct md_cg_limits {
 	                                  0 = none (update: unchanged; quota -1 = unlimited) */
 	int64_t cpu_shares;            /* v1 cpu.shares; 0 = leave the kernel default; v2: cpu.weight */
 	int64_t pids;                  /* --pids-limit; create: 0 or -1 unlimited; update: 0 unchanged, -1 unlimited */
+	int swappiness;                /* --memory-swappiness N as N+1 (v1 memory.swappiness); 0 = leave alone */
 	char cpuset_cpus[128], cpuset_mems[128]; /* "" = inherit / unchanged */
 	int devices_allow_all;                   /* --privileged */
 	struct md_cg_dev *devs;                  /* md_cg_default_devices() plus --device additions */
@@ -12422,7 +12452,7 @@ static int md_cg_check(const struct md_cg_layout *L, const struct md_cg_limits *
 		int need, c;
 		const char *what;
 	} need[] = {
-	        {l->memory != 0 || (l->memory_swap != 0 && upd), MD_CG_C_MEMORY, "memory limit"},
+	        {l->memory != 0 || (l->memory_swap != 0 && upd) || l->swappiness, MD_CG_C_MEMORY, "memory limit"},
 	        {(l->cpu_shares > 0 && l->cpu_shares != 1024) || l->cpu_quota || l->cpu_period, MD_CG_C_CPU,
 	         "CPU limits"},
 	        {l->cpuset_cpus[0] || l->cpuset_mems[0], MD_CG_C_CPUSET, "cpuset"},
@@ -12445,6 +12475,16 @@ static int md_cg_memory(const struct md_cg_hier *h, const char *dir, const struc
 		memsw = l->memory_swap;
 	else if (!upd && mem > 0)
 		memsw = 2 * mem; /* Docker: as much swap as memory */
+	if (l->swappiness) {
+		/* v1 only; cgroup v2 has no such knob: Docker warns and drops it too */
+		char b[16];
+		snprintf(b, sizeof b, "%d", l->swappiness - 1);
+		if (h->v2 || !md_cg_has(h, dir, "memory.swappiness"))
+			md_warn("Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. "
+			        "Memory swappiness discarded.");
+		else if (md_cg_write(h, dir, "memory.swappiness", b) < 0)
+			return -1;
+	}
 	if (!mem && !memsw)
 		return 0;
 	const char *swfile = h->v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
@@ -13348,6 +13388,12 @@ static char *md_ctr_rpath(const char *id, const char *file)
 {
 	return file ? md_asprintf("%s/containers/%s/%s", md_store.runroot, id, file)
 	            : md_asprintf("%s/containers/%s", md_store.runroot, id);
+}
+
+/* Does the container keep no log (--log-driver none)? */
+static int md_ctr_log_none(const struct md_json *cfg)
+{
+	return md_streq(md_json_gets(md_json_get(md_json_get((struct md_json *)cfg, "HostConfig"), "LogConfig"), "Type"), "none");
 }
 
 /* Is the container volatile (its record in the run root)? */
@@ -16148,6 +16194,8 @@ struct md_spec {
 	uid_t uid_base;
 	uint32_t uid_count;
 	int cgroupns;
+	int uts_host;          /* --uts host: the host's UTS namespace, its hostname */
+	int pid_host;          /* --pid host: the host's PID namespace */
 	/* sync with the monitor */
 	int fds[3];            /* the child's stdin, stdout, stderr */
 	int netns_fd;          /* --network container:NAME: its namespace, or -1 */
@@ -16793,7 +16841,7 @@ static void md_child_enter(struct md_spec *sp)
 	}
 	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER && md_net_lo_up() < 0)
 		md_child_fail(sp, 125);
-	if (sethostname(sp->hostname, strlen(sp->hostname)) < 0) {
+	if (!sp->uts_host && sethostname(sp->hostname, strlen(sp->hostname)) < 0) {
 		md_errno("sethostname");
 		md_child_fail(sp, 125);
 	}
@@ -17000,7 +17048,8 @@ static int md_exe_memfd(void)
  *   client -> monitor: H hello ("in out err"), I stdin data, C close stdin,
  *                      R resize ("rows cols"), S signal ("N"), T stop ("secs"),
  *                      D stop for `rm -f` ("secs": no exit record), K kill
- *                      ("N": by hand), W wait for the exit
+ *                      ("N": by hand), U config.json changed (update), W
+ *                      wait for the exit
  *   monitor -> client: A started ("pid"), F failed ("code kind message"),
  *                      O stdout, E stderr, X exited ("code")
  *
@@ -17464,6 +17513,17 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 		if (m->pid > 0)
 			kill(m->pid, atoi(buf));
 		break;
+	case 'U': { /* `update` changed config.json (a restart policy): read it again */
+		struct md_ctr nc;
+		if (md_ctr_load(m->c.id, &nc) == 0) {
+			md_json_free(m->c.cfg);
+			m->c.cfg = nc.cfg;
+			nc.cfg = NULL;
+			md_ctr_free(&nc);
+		}
+		md_err_clear();
+		break;
+	}
 	case 'K': /* `minidock kill`: as Docker, the restart policy no longer applies */
 		if (m->pid > 0) {
 			m->stopping = 1;
@@ -17977,6 +18037,8 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 	sp->hostname = (char *)md_json_gets(cc, "Hostname");
 	if (!sp->hostname)
 		sp->hostname = c->id + 52;
+	sp->uts_host = md_streq(md_json_gets(hc, "UTSMode"), "host");
+	sp->pid_host = md_streq(md_json_gets(hc, "PidMode"), "host");
 	sp->tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
 	md_spec_env(sp, cc);
 	sp->init = md_json_is(md_json_get(hc, "Init"), MD_J_TRUE);
@@ -18027,6 +18089,8 @@ static void md_cg_limits_from(const struct md_json *hc, struct md_cg_limits *lim
 	}
 	lim->cpu_shares = md_json_geti(hc, "CpuShares", 0);
 	lim->pids = md_json_geti(hc, "PidsLimit", 0);
+	long long sw = md_json_geti(hc, "MemorySwappiness", -1);
+	lim->swappiness = sw >= 0 && sw <= 100 ? (int)sw + 1 : 0;
 	snprintf(lim->cpuset_cpus, sizeof lim->cpuset_cpus, "%s", md_json_gets(hc, "CpusetCpus") ? md_json_gets(hc, "CpusetCpus") : "");
 	snprintf(lim->cpuset_mems, sizeof lim->cpuset_mems, "%s", md_json_gets(hc, "CpusetMems") ? md_json_gets(hc, "CpusetMems") : "");
 	lim->devices_allow_all = md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
@@ -18311,7 +18375,8 @@ static pid_t md_mon_fork_unshared(struct md_spec *sp, int flags)
 static pid_t md_mon_clone(struct md_mon *m, int sv[2], int *code)
 {
 	struct md_spec *sp = &m->sp;
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD | (sp->userns ? CLONE_NEWUSER : 0);
+	int flags = CLONE_NEWNS | (sp->pid_host ? 0 : CLONE_NEWPID) | (sp->uts_host ? 0 : CLONE_NEWUTS) | CLONE_NEWIPC |
+	            SIGCHLD | (sp->userns ? CLONE_NEWUSER : 0);
 	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER)
 		flags |= CLONE_NEWNET;
 	const size_t stacksz = 256 * 1024;
@@ -18825,7 +18890,9 @@ static int md_monitor_main(const char *id, int first)
 	m->log.files = atoi(mf ? mf : MD_DEFAULT_LOG_MAX_FILE);
 	if (m->log.files < 1)
 		m->log.files = 1;
-	md_log_open(&m->log);
+	m->log.fd = -1;
+	if (!md_ctr_log_none(m->c.cfg)) /* --log-driver none: nothing kept */
+		md_log_open(&m->log);
 	m->restart_count = (int)md_json_geti(m->c.st, "RestartCount", 0);
 	if (m->hold && md_mon_hold(m) < 0) {
 		never_started = 1; /* everyone left, or a stop came, before the start */
@@ -19284,6 +19351,15 @@ out:
 /* Check what Docker's daemon checks before it creates anything. */
 static int md_hostconfig_validate(struct md_json *hc)
 {
+	const char *uts = md_json_gets(hc, "UTSMode"), *pid = md_json_gets(hc, "PidMode");
+	if (uts && *uts && !md_streq(uts, "host"))
+		return md_errk(MD_EK_INVALID, "invalid UTS mode: %s (supported: host, or the default, a namespace of its own)", uts);
+	if (pid && *pid && !md_streq(pid, "host"))
+		return md_errk(MD_EK_INVALID, "invalid PID mode: %s (supported: host, or the default, a namespace of its own)", pid);
+	struct md_json *sw = md_json_get(hc, "MemorySwappiness");
+	long long swv = 0;
+	if (sw && !md_json_is(sw, MD_J_NULL) && (md_json_int(sw, &swv) < 0 || swv < -1 || swv > 100))
+		return md_errk(MD_EK_INVALID, "Invalid value: %s, valid memory swappiness range is 0-100", sw->s ? sw->s : "?");
 	long long mem = md_json_geti(hc, "Memory", 0), swap = md_json_geti(hc, "MemorySwap", 0);
 	if (mem < 0)
 		return md_errk(MD_EK_INVALID, "invalid memory limit %lld", mem);
@@ -19672,7 +19748,16 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 	if (found < 0 || !(icfg = md_image_config(imgid)))
 		return -1;
 	md_random_hex(id, 32);
+	const char *rh = md_json_gets(cc, "Hostname");
+	int uts_host = md_streq(md_json_gets(hc, "UTSMode"), "host");
+	if (uts_host && rh && *rh) {
+		md_json_free(icfg);
+		return md_errk(MD_EK_INVALID, "Conflicting options: hostname and the UTS mode");
+	}
 	nc = md_create_config(cc, md_json_get(icfg, "config"), image, id);
+	char hn[256];
+	if (uts_host && gethostname(hn, sizeof hn - 1) == 0) /* as Docker: the host's name */
+		hn[sizeof hn - 1] = 0, md_json_sets(nc, "Hostname", hn);
 	/* Path and Args: entrypoint then command */
 	all = md_json_new(MD_J_ARR);
 	struct md_json *e2 = md_json_get(nc, "Entrypoint"), *c2 = md_json_get(nc, "Cmd");
@@ -19954,6 +20039,98 @@ static int md_ctr_rename(const char *name, const char *newname)
 	}
 	md_json_free(idx);
 	md_store_unlock();
+	return r;
+}
+
+/* What `update` may change, as Docker's UpdateConfig names it. */
+static const char *const md_update_fields[] = {"Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuPeriod",
+                                               "CpuQuota", "CpusetCpus", "CpusetMems", "PidsLimit", "RestartPolicy"};
+
+/* Change a container's resources (its cgroup at once when it runs) and
+ * restart policy, as Docker's update: upd holds UpdateConfig's fields, a
+ * zero value meaning "unchanged" (the docker CLI sends them all); any
+ * other field set is refused. config.json is written last, whole. */
+static int md_ctr_update(const char *id, const struct md_json *upd)
+{
+	for (struct md_json *f = upd ? upd->child : NULL; f; f = f->next) {
+		size_t k = 0;
+		while (k < MD_ARRAY_LEN(md_update_fields) && strcmp(f->key, md_update_fields[k]) != 0)
+			k++;
+		if (k == MD_ARRAY_LEN(md_update_fields) && !md_json_zero(f))
+			return md_errk(MD_EK_INVALID, "%s cannot be updated by minidock", f->key);
+	}
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	int lk = md_ctr_lock(c.id);
+	md_ctr_reconcile(&c);
+	struct md_json *hc = md_json_get(c.cfg, "HostConfig");
+	if (!md_json_is(hc, MD_J_OBJ))
+		hc = md_json_set(c.cfg, "HostConfig", md_json_new(MD_J_OBJ));
+	struct md_json *nhc = md_json_clone(hc);
+	struct md_cg_limits lim;
+	memset(&lim, 0, sizeof lim);
+	int r = 0, cg = 0;
+	for (size_t k = 0; k < MD_ARRAY_LEN(md_update_fields); k++) {
+		struct md_json *v = md_json_get((struct md_json *)upd, md_update_fields[k]);
+		if (!v || md_json_zero(v))
+			continue;
+		cg |= k < 9;
+		md_json_set(nhc, md_update_fields[k], md_json_clone(v));
+		long long n = 0;
+		md_json_int(v, &n);
+		switch (k) {
+		case 0: lim.memory = n > 0 ? n : -1; break;
+		case 1: lim.memory_swap = n > 0 ? n : -1; break;
+		case 2: lim.cpu_period = 100000, lim.cpu_quota = n / 10000; break;
+		case 3: lim.cpu_shares = n; break;
+		case 4: lim.cpu_period = n; break;
+		case 5: lim.cpu_quota = n; break;
+		case 6: snprintf(lim.cpuset_cpus, sizeof lim.cpuset_cpus, "%s", md_json_str(v) ? v->s : ""); break;
+		case 7: snprintf(lim.cpuset_mems, sizeof lim.cpuset_mems, "%s", md_json_str(v) ? v->s : ""); break;
+		case 8: lim.pids = n > 0 ? n : -1; break;
+		default: break;
+		}
+	}
+	/* NanoCpus and CpuPeriod/CpuQuota replace each other */
+	if (md_json_get((struct md_json *)upd, "NanoCpus") && !md_json_zero(md_json_get((struct md_json *)upd, "NanoCpus"))) {
+		md_json_del(nhc, "CpuPeriod");
+		md_json_del(nhc, "CpuQuota");
+	}
+	struct md_json *rp = md_json_get((struct md_json *)upd, "RestartPolicy");
+	if (rp && !md_json_zero(rp) && md_json_is(md_json_get(hc, "AutoRemove"), MD_J_TRUE))
+		r = md_errk(MD_EK_INVALID, "Restart policy cannot be updated because AutoRemove is enabled for the container");
+	const char *rn = md_json_gets(rp, "Name");
+	if (r == 0 && rn && *rn && !md_streq(rn, "no") && !md_streq(rn, "always") && !md_streq(rn, "unless-stopped") &&
+	    !md_streq(rn, "on-failure"))
+		r = md_errk(MD_EK_INVALID, "invalid restart policy '%s'", rn);
+	if (r == 0)
+		r = md_hostconfig_validate(nhc);
+	int running = md_ctr_running(&c);
+	if (r == 0 && cg && running && md_cg_update(md_cgroup_parent(), c.id, &lim) < 0)
+		r = -1;
+	if (r == 0) {
+		md_json_set(c.cfg, "HostConfig", nhc);
+		nhc = NULL;
+		char *js = md_json_dump(c.cfg, 0), *p = md_ctr_path(c.id, "config.json");
+		r = md_write_file_atomic(p, js, strlen(js), 0600);
+		free(js);
+		free(p);
+	}
+	if (r == 0 && running && rp && !md_json_zero(rp)) {
+		/* the monitor applies the policy: it reads the config again */
+		int fd = md_mon_connect(c.id, "");
+		if (fd >= 0) {
+			md_frame_sends(fd, 'U', "");
+			close(fd);
+		}
+	}
+	md_json_free(nhc);
+	if (r < 0)
+		md_err_wrap("Cannot update container %.12s", c.id);
+	if (lk >= 0)
+		close(lk);
+	md_ctr_free(&c);
 	return r;
 }
 
@@ -20420,6 +20597,12 @@ static void md_log_follow(const char *id, const char *log, off_t pos, ino_t ino,
 
 /* Write a container's log to md_out, as o says (the CLI's logs and the
  * API's). */
+/* The logs of a container that keeps none: Docker's refusal. */
+static int md_ctr_logs_refused(void)
+{
+	return md_errk(MD_EK_NOTSUP, "configured logging driver does not support reading");
+}
+
 static int md_ctr_logs(const char *id, const struct md_logopt *o)
 {
 	char *log = md_ctr_logpath(id);
@@ -21125,7 +21308,7 @@ static struct md_json *md_ctr_inspect_json(struct md_ctr *c)
 		free(p);
 	}
 	char *lp = md_ctr_logpath(c->id);
-	md_json_sets(o, "LogPath", lp);
+	md_json_sets(o, "LogPath", md_ctr_log_none(c->cfg) ? "" : lp); /* none: no file, as Docker shows it */
 	free(lp);
 	char *nm = md_asprintf("/%s", c->name);
 	md_json_sets(o, "Name", nm);
@@ -21379,6 +21562,17 @@ static int md_diff_in_lower(const struct md_strv *lowers, const char *rel)
 	return 0;
 }
 
+/* Is dfd/rel an overlay directory made opaque (trusted.overlay.opaque)? */
+static int md_dir_opaque(int dfd, const char *rel)
+{
+	int fd = openat(dfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char v[2];
+	ssize_t n = fd < 0 ? -1 : fgetxattr(fd, "trusted.overlay.opaque", v, sizeof v);
+	if (fd >= 0)
+		close(fd);
+	return n == 1 && v[0] == 'y';
+}
+
 /* Walk upper/rel: each change as "PATH\tKIND" in out (0 changed, 1 added,
  * 2 deleted). A directory of the image is a change only when something
  * under it is (overlayfs copies it up for its children); an added one
@@ -21404,15 +21598,18 @@ static size_t md_diff_walk(const char *upper, const char *rel, const struct md_s
 			free(r);
 			continue;
 		}
-		free(p);
 		own = md_diff_own(r, &mountpoint);
 		int kind = S_ISCHR(st.st_mode) && st.st_rdev == 0 ? 2 : (added || !(own || md_diff_in_lower(lowers, r))) ? 1 : 0;
+		/* an opaque directory (removed and made again) hides the image's:
+		 * a change even when empty */
+		int opaque = S_ISDIR(st.st_mode) && kind == 0 && md_dir_opaque(AT_FDCWD, p);
+		free(p);
 		if (mountpoint && kind != 2) {
 			free(r);
 			continue;
 		}
 		size_t below = kind != 2 && S_ISDIR(st.st_mode) ? md_diff_walk(upper, r, lowers, kind == 1, out) : 0;
-		if (kind != 0 || !S_ISDIR(st.st_mode) || below) {
+		if (kind != 0 || !S_ISDIR(st.st_mode) || below || opaque) {
 			char *l = md_asprintf("%s\t%d", r, kind);
 			md_strv_push(out, l);
 			free(l);
@@ -21653,6 +21850,173 @@ static int md_tar_tree(int outfd, int dfd, const char *name, const char *top)
 	return r;
 }
 
+/* ---- commit: a container's writable layer as a new image ---- */
+
+/* The writable layer at upper as an OCI layer tar on outfd: each change
+ * (md_ctr_changes' list), a deletion as a whiteout file (.wh.NAME), an
+ * opaque directory followed by its .wh..wh..opq; the upper's own files
+ * and their metadata otherwise. */
+static int md_commit_tar(const char *upper, const struct md_json *changes, int outfd)
+{
+	struct md_tarw w = {archive_write_new(), NULL, 0, 0};
+	archive_write_set_format_pax_restricted(w.aw);
+	int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = ufd < 0 ? md_errno("open %s", upper) : archive_write_open_fd(w.aw, outfd) == ARCHIVE_OK ? 0 : md_err("write archive");
+	for (struct md_json *c = changes ? changes->child : NULL; c && r == 0; c = c->next) {
+		const char *p = md_json_gets(c, "Path") + 1; /* relative: "etc/foo" */
+		const char *slash = strrchr(p, '/');
+		char wh[PATH_MAX + 16];
+		if (md_json_geti(c, "Kind", 0) == 2) {
+			snprintf(wh, sizeof wh, "%.*s.wh.%s", slash ? (int)(slash - p + 1) : 0, p, slash ? slash + 1 : p);
+		} else {
+			r = md_tarw_entry(&w, ufd, p, p, 0);
+			if (r < 0 || !md_dir_opaque(ufd, p))
+				continue;
+			snprintf(wh, sizeof wh, "%s/.wh..wh..opq", p);
+		}
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, wh);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, 0);
+		if (archive_write_header(w.aw, e) != ARCHIVE_OK)
+			r = md_err("write %s: %s", wh, archive_error_string(w.aw));
+		archive_entry_free(e);
+	}
+	if (r == 0 && archive_write_close(w.aw) != ARCHIVE_OK)
+		r = md_err("write archive: %s", archive_error_string(w.aw));
+	archive_write_free(w.aw);
+	for (size_t i = 0; i < w.nhl; i++)
+		free(w.hl[i].path);
+	free(w.hl);
+	if (ufd >= 0)
+		close(ufd);
+	return r;
+}
+
+/* Make an image of container id: its image's layers and one more, its
+ * writable layer (the container frozen meanwhile when it runs and pause is
+ * set, as Docker does); its configuration (over: fields replacing it, the
+ * API's body; changes: Dockerfile instructions, as import takes them);
+ * tagged tag when given. out gets the new image's ID. */
+static int md_ctr_commit(const char *id, const char *tag, const char *comment, const char *author,
+                         const struct md_strv *changes, const struct md_json *over, int pause, char out[MD_DIGEST_LEN + 1])
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	md_ctr_reconcile(&c);
+	struct md_json *icfg = md_image_config(md_json_gets(c.cfg, "Image") ? md_json_gets(c.cfg, "Image") : "");
+	struct md_json *chg = icfg ? md_ctr_changes(c.id) : NULL;
+	struct md_load L;
+	memset(&L, 0, sizeof L);
+	int r = -1, frozen = 0;
+	if (!chg || md_sess_begin(&L.sess) < 0)
+		goto out;
+	/* its image's layers (in the store: found by chain ID) and the new one */
+	struct md_json *ids = md_json_get(md_json_get(icfg, "rootfs"), "diff_ids");
+	size_t nl = md_json_is(ids, MD_J_ARR) ? ids->n : 0;
+	L.m = md_alloc((nl + 1) * sizeof *L.m);
+	memset(L.m, 0, (nl + 1) * sizeof *L.m);
+	L.nm = nl + 1;
+	for (size_t i = 0; i < nl; i++) {
+		snprintf(L.m[i].li.diff_id, sizeof L.m[i].li.diff_id, "%s", md_json_str(md_json_at(ids, i)) ? md_json_at(ids, i)->s : "");
+		L.m[i].name = md_asprintf("layer%zu", i);
+	}
+	struct md_member *m = &L.m[nl];
+	m->name = md_strdup("rw");
+	m->ldir = md_sess_path(&L.sess, "L");
+	if (pause && md_ctr_running(&c) && !md_ctr_paused(&c))
+		frozen = md_cg_freeze(md_cgroup_parent(), c.id, 1) == 0;
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC) < 0) {
+		md_errno("pipe");
+		goto out;
+	}
+	fflush(NULL);
+	pid_t wp = fork();
+	if (wp == 0) {
+		close(pp[0]);
+		char *up = md_ctr_path(c.id, "upper");
+		_exit(md_commit_tar(up, chg, pp[1]) < 0 ? 1 : 0);
+	}
+	close(pp[1]);
+	r = wp < 0 ? md_errno("fork") : md_layer_unpack(md_src_fd(pp[0]), m->ldir, &m->li);
+	close(pp[0]);
+	int st = 0;
+	if (wp > 0)
+		waitpid(wp, &st, 0);
+	if (frozen)
+		md_cg_freeze(md_cgroup_parent(), c.id, 0);
+	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		r = md_err("cannot read the container's writable layer");
+	if (r < 0)
+		goto out;
+	r = -1;
+	/* the configuration: the image's, with the container's config */
+	char now[64];
+	md_time_now(now, sizeof now);
+	struct md_json *cfg = md_json_clone(icfg);
+	struct md_json *cc = md_json_set(cfg, "config", md_json_clone(md_json_get(c.cfg, "Config")));
+	static const char *const drop[] = {"Hostname", "Domainname", "Image", "AttachStdin", "AttachStdout",
+	                                   "AttachStderr", "Tty", "OpenStdin", "StdinOnce"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(drop); i++)
+		md_json_del(cc, drop[i]);
+	for (struct md_json *f = over ? over->child : NULL; f; f = f->next)
+		md_json_set(cc, f->key, md_json_clone(f));
+	for (size_t i = 0; changes && i < changes->n; i++)
+		if (md_import_change(cc, changes->v[i]) < 0) {
+			md_json_free(cfg);
+			goto out;
+		}
+	md_json_sets(cfg, "created", now);
+	if (author && *author)
+		md_json_sets(cfg, "author", author);
+	struct md_json *rootfs = md_json_get(cfg, "rootfs");
+	if (!md_json_is(rootfs, MD_J_OBJ))
+		rootfs = md_json_set(cfg, "rootfs", md_json_new(MD_J_OBJ));
+	md_json_sets(rootfs, "type", "layers");
+	struct md_json *dids = md_json_get(rootfs, "diff_ids");
+	if (!md_json_is(dids, MD_J_ARR))
+		dids = md_json_set(rootfs, "diff_ids", md_json_new(MD_J_ARR));
+	md_json_push(dids, md_json_newstr(m->li.diff_id));
+	struct md_json *h = md_json_get(cfg, "history");
+	if (!md_json_is(h, MD_J_ARR))
+		h = md_json_set(cfg, "history", md_json_new(MD_J_ARR));
+	struct md_json *he = md_json_push(h, md_json_new(MD_J_OBJ));
+	md_json_sets(he, "created", now);
+	struct md_sb by = {0};
+	md_sb_puts(&by, md_json_gets(c.cfg, "Path") ? md_json_gets(c.cfg, "Path") : "");
+	struct md_json *args = md_json_get(c.cfg, "Args");
+	for (struct md_json *a = args ? args->child : NULL; a; a = a->next)
+		md_sb_printf(&by, " %s", md_json_str(a) ? a->s : "");
+	md_json_sets(he, "created_by", md_sb_str(&by));
+	md_sb_free(&by);
+	if (author && *author)
+		md_json_sets(he, "author", author);
+	if (comment && *comment)
+		md_json_sets(he, "comment", comment);
+	struct md_loadimg *img = md_load_newimg(&L);
+	img->cfgdata = md_json_dump(cfg, 0);
+	img->cfg = cfg;
+	md_sha256_buf(img->cfgdata, strlen(img->cfgdata), img->id);
+	img->layers = md_alloc(L.nm * sizeof *img->layers);
+	for (size_t i = 0; i < L.nm; i++)
+		img->layers[i] = &L.m[i];
+	snprintf(img->parent, sizeof img->parent, "%s", md_json_gets(c.cfg, "Image") ? md_json_gets(c.cfg, "Image") : "");
+	img->nlayers = L.nm;
+	if ((tag && *tag && md_load_add_tag(img, tag) < 0) || md_load_commit(&L, NULL) < 0)
+		goto out;
+	snprintf(out, MD_DIGEST_LEN + 1, "%s", img->id);
+	r = 0;
+out:
+	md_load_free(&L);
+	md_json_free(chg);
+	md_json_free(icfg);
+	md_ctr_free(&c);
+	return r;
+}
+
 /* Enter a container's filesystem in this (forked) process: the running
  * container's mount namespace, or a private mount of a stopped one's
  * overlay.  Afterwards "/" is the container's root. */
@@ -21748,7 +22112,9 @@ static struct md_json *md_image_inspect_json(struct md_json *idx, const char *id
 		md_json_push(rt, md_json_newstr(tags.v[i]));
 	md_strv_free(&tags);
 	md_json_set(o, "RepoDigests", md_json_clone(md_json_get(rec, "digests") ? md_json_get(rec, "digests") : &(struct md_json){.t = MD_J_ARR}));
-	md_json_sets(o, "Parent", "");
+	/* a committed image's (the store keeps it while both are there) */
+	const char *par = md_json_gets(rec, "parent");
+	md_json_sets(o, "Parent", par && md_json_get(md_json_get(idx, "images"), par) ? par : "");
 	md_json_sets(o, "Comment", md_json_gets(cfg, "comment") ? md_json_gets(cfg, "comment") : "");
 	md_json_sets(o, "Created", md_json_gets(cfg, "created") ? md_json_gets(cfg, "created") : "");
 	md_json_sets(o, "DockerVersion", md_json_gets(cfg, "docker_version") ? md_json_gets(cfg, "docker_version") : "");
@@ -22118,6 +22484,56 @@ static int md_image_save(char *const *names, size_t n, int fd, int oci)
 }
 
 #if MD_FEATURE_PULL
+
+/* What the registry holds for a reference, as Docker's distribution inspect
+ * answers: {"Descriptor": {mediaType, digest, size}, "Platforms": [...]}
+ * (an index's platforms, or the one of a single manifest's config). */
+static struct md_json *md_reg_distribution(const char *refstr)
+{
+	struct md_ref ref;
+	if (md_ref_parse(refstr, &ref) < 0)
+		return NULL;
+	struct md_reg rg;
+	if (md_reg_open(&rg, &ref, "pull") < 0) {
+		md_reg_close(&rg);
+		return NULL;
+	}
+	char digest[MD_DIGEST_LEN + 1], *raw = NULL;
+	size_t rawlen = 0;
+	struct md_json *man = md_reg_manifest(&rg, ref.digest[0] ? ref.digest : ref.tag[0] ? ref.tag : "latest", digest, &raw, &rawlen);
+	struct md_json *o = NULL;
+	if (man) {
+		struct md_json *list = md_json_get(man, "manifests");
+		const char *mt = md_json_gets(man, "mediaType");
+		o = md_json_new(MD_J_OBJ);
+		struct md_json *d = md_json_set(o, "Descriptor", md_json_new(MD_J_OBJ));
+		md_json_sets(d, "mediaType", mt ? mt : list ? "application/vnd.oci.image.index.v1+json" : "application/vnd.oci.image.manifest.v1+json");
+		md_json_sets(d, "digest", digest);
+		md_json_seti(d, "size", (long long)rawlen);
+		struct md_json *pl = md_json_set(o, "Platforms", md_json_new(MD_J_ARR));
+		for (struct md_json *m = md_json_is(list, MD_J_ARR) ? list->child : NULL; m; m = m->next)
+			if (md_json_is(md_json_get(m, "platform"), MD_J_OBJ))
+				md_json_push(pl, md_json_clone(md_json_get(m, "platform")));
+		const char *cd = list ? NULL : md_json_gets(md_json_get(man, "config"), "digest");
+		size_t cl;
+		char *cb = cd ? md_reg_small_blob(&rg, cd, 1u << 20, &cl, "config") : NULL;
+		struct md_json *cj = cb ? md_json_parse(cb, cl) : NULL;
+		if (cj) {
+			struct md_json *p = md_json_push(pl, md_json_new(MD_J_OBJ));
+			static const char *const keys[] = {"architecture", "os", "variant"};
+			for (size_t i = 0; i < MD_ARRAY_LEN(keys); i++)
+				if (md_json_gets(cj, keys[i]))
+					md_json_sets(p, keys[i], md_json_gets(cj, keys[i]));
+		}
+		md_json_free(cj);
+		free(cb);
+		md_json_free(man);
+		free(raw);
+		md_err_clear();
+	}
+	md_reg_close(&rg);
+	return o;
+}
 
 /* The tags of a repository (/v2/NAME/tags/list), for pull -a. */
 static int md_reg_tags(const char *refstr, struct md_strv *out)
@@ -24682,9 +25098,9 @@ static int md_runflag_endpoint(struct md_json *req, const char *to, const struct
 static int md_runflag_logdriver(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
-	if (v && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock"))
-		return md_errk(MD_EK_INVALID, "unsupported log driver \"%s\" (minidock writes its own size-capped log)", v);
-	md_run_put(req, to, md_json_newstr("minidock"));
+	if (v && strcmp(v, "json-file") && strcmp(v, "local") && strcmp(v, "minidock") && strcmp(v, "none"))
+		return md_errk(MD_EK_INVALID, "unsupported log driver \"%s\" (minidock writes its own size-capped log, or none)", v);
+	md_run_put(req, to, md_json_newstr(md_streq(v, "none") ? "none" : "minidock"));
 	return 0;
 }
 
@@ -24783,6 +25199,9 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("tty", 't', NULL, "Allocate a pseudo-TTY", "Config.Tty", md_runflag_bool) \
 	X("ulimit", 0, "ulimit", "Ulimit options", "HostConfig.Ulimits", md_runflag_ulimits) \
 	X("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])", "Config.User", md_runflag_str) \
+	X("uts", 0, "string", "UTS namespace to use (host)", "HostConfig.UTSMode", md_runflag_str) \
+	X("pid", 0, "string", "PID namespace to use (host)", "HostConfig.PidMode", md_runflag_str) \
+	X("memory-swappiness", 0, "int", "Tune container memory swappiness (0 to 100; cgroup v1)", "HostConfig.MemorySwappiness", md_runflag_int) \
 	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_runflag_str) \
 	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_runflag_strs) \
 	X("workdir", 'w', "string", "Working directory inside the container", "Config.WorkingDir", md_runflag_workdir)
@@ -25280,8 +25699,13 @@ static int md_cmd_logs(struct md_args *a)
 	struct md_logopt o = {md_flag(a, "timestamps"), md_flag(a, "follow"), 3, 0, 0, -1};
 	if (md_logopt_parse(&o, md_opt(a, "since"), md_opt(a, "until"), md_opt(a, "tail"), "--tail") < 0)
 		return md_fail(125);
-	if (md_ctr_find(a->pos.v[0], id) < 0)
+	struct md_ctr c;
+	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
 		return md_fail(1);
+	int none = md_ctr_log_none(c.cfg);
+	md_ctr_free(&c);
+	if (none)
+		return md_ctr_logs_refused(), md_fail(1);
 	return md_ctr_logs(id, &o) < 0 ? md_fail(1) : 0;
 }
 
@@ -25291,6 +25715,59 @@ static void md_top_table_row(struct md_table *tab, const struct md_json *row)
 	for (size_t k = 0; k < 8; k++)
 		cells[k] = md_json_str(md_json_at(row, k));
 	md_table_add(tab, cells);
+}
+
+/* commit CONTAINER [REPO[:TAG]]: prints the new image's ID. */
+static int md_cmd_commit(struct md_args *a)
+{
+	char id[65], img[MD_DIGEST_LEN + 1];
+	if (md_ctr_find(a->pos.v[0], id) < 0)
+		return md_fail(1);
+	const char *pz = md_opt(a, "pause");
+	int pause = !pz || md_streq(pz, "true") || md_streq(pz, "1");
+	if (pz && !pause && !md_streq(pz, "false") && !md_streq(pz, "0")) {
+		md_errk(MD_EK_INVALID, "invalid --pause value \"%s\" (true or false)", pz);
+		return md_fail(1);
+	}
+	if (md_ctr_commit(id, a->pos.n > 1 ? a->pos.v[1] : NULL, md_opt(a, "message"), md_opt(a, "author"),
+	                  md_optv(a, "change"), NULL, pause, img) < 0)
+		return md_fail(1);
+	puts(img);
+	return 0;
+}
+
+/* update: the flags as run parses them, into Docker's UpdateConfig. */
+static int md_cmd_update(struct md_args *a)
+{
+	static const struct {
+		const char *flag, *to;
+		md_runset_fn fn;
+	} fl[] = {
+	    {"memory", "HostConfig.Memory", md_runflag_size},         {"memory-swap", "HostConfig.MemorySwap", md_runflag_size},
+	    {"cpus", "HostConfig.NanoCpus", md_runflag_cpus},         {"cpu-shares", "HostConfig.CpuShares", md_runflag_int},
+	    {"cpu-period", "HostConfig.CpuPeriod", md_runflag_int},   {"cpu-quota", "HostConfig.CpuQuota", md_runflag_int},
+	    {"cpuset-cpus", "HostConfig.CpusetCpus", md_runflag_str}, {"cpuset-mems", "HostConfig.CpusetMems", md_runflag_str},
+	    {"pids-limit", "HostConfig.PidsLimit", md_runflag_int},   {"restart", "HostConfig.RestartPolicy", md_runflag_restart},
+	};
+	struct md_json *req = md_json_new(MD_J_OBJ);
+	int rc = 0;
+	for (size_t i = 0; i < MD_ARRAY_LEN(fl) && rc == 0; i++)
+		if (md_opt(a, fl[i].flag) && fl[i].fn(req, fl[i].to, a, fl[i].flag) < 0)
+			rc = md_fail(1);
+	struct md_json *u = md_json_get(req, "HostConfig");
+	if (rc == 0 && !u) {
+		md_errk(MD_EK_INVALID, "you must provide one or more flags when using this command");
+		rc = md_fail(1);
+	}
+	for (size_t i = 0; rc == 0 && i < a->pos.n; i++) {
+		char id[65];
+		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_update(id, u) < 0)
+			rc = md_fail(1); /* said; the others are still updated, as Docker does */
+		else
+			puts(a->pos.v[i]);
+	}
+	md_json_free(req);
+	return rc;
 }
 
 /* diff: "C /etc", "A /etc/foo", "D /bin/ls", by path. */
@@ -26286,6 +26763,26 @@ static int md_cmd_boot(struct md_args *a)
 
 static const struct md_optdef md_opts_none[] = {{NULL, 0, NULL, NULL}};
 
+static const struct md_optdef md_opts_commit[] = {
+	{"author", 'a', "string", "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"},
+	{"change", 'c', "list", "Apply Dockerfile instruction to the created image"},
+	{"message", 'm', "string", "Commit message"},
+	{"pause", 'p', "bool", "Pause container during commit (default true)"},
+	{NULL, 0, NULL, NULL}};
+
+static const struct md_optdef md_opts_update[] = {
+	{"cpu-period", 0, "int", "Limit CPU CFS period"},
+	{"cpu-quota", 0, "int", "Limit CPU CFS quota"},
+	{"cpu-shares", 'c', "int", "CPU shares (relative weight)"},
+	{"cpus", 0, "decimal", "Number of CPUs"},
+	{"cpuset-cpus", 0, "string", "CPUs in which to allow execution (0-3, 0,1)"},
+	{"cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)"},
+	{"memory", 'm', "bytes", "Memory limit"},
+	{"memory-swap", 0, "bytes", "Swap limit equal to memory plus swap: -1 to enable unlimited swap"},
+	{"pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)"},
+	{"restart", 0, "string", "Restart policy to apply when a container exits"},
+	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_opts_images[] = {
 	{"all", 'a', NULL, "Show all images (intermediate images too)"},
 	{"digests", 0, NULL, "Show digests"},
@@ -26476,6 +26973,8 @@ static const struct md_cmd md_cmds[] = {
 	{"export|container export", md_cmd_export, md_opts_export, "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", 1, 1, 0},
 	{"cp|container cp", md_cmd_cp, md_opts_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
 	{"diff|container diff", md_cmd_diff, md_opts_none, "CONTAINER", "Inspect changes to files or directories on a container's filesystem", 1, 1, 0},
+	{"commit|container commit", md_cmd_commit, md_opts_commit, "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", 1, 2, 0},
+	{"update|container update", md_cmd_update, md_opts_update, "[OPTIONS] CONTAINER [CONTAINER...]", "Update the resources and restart policy of one or more containers", 1, -1, 0},
 	{"rename|container rename", md_cmd_rename, md_opts_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
 	{"boot", md_cmd_boot, md_opts_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
 	{"info|system info", md_cmd_info, md_opts_none, "", "Display system-wide information", 0, 0, 0},
@@ -27748,6 +28247,27 @@ static void md_api_progress_fn(struct md_report *r, const char *id, const char *
 
 static int md_api_image_import(struct md_api_ctx *x, const char *src);
 
+/* X-Registry-Auth (base64url of {"username", "password"}): the credentials
+ * this request's registry calls use. */
+static void md_api_registry_auth(struct md_api_ctx *x)
+{
+	const char *xa = md_api_header(x->r, "x-registry-auth");
+	if (!xa || !*xa)
+		return;
+	char *js = md_unb64(xa, NULL);
+	struct md_json *j = js ? md_json_parse(js, strlen(js)) : NULL;
+	const char *u = md_json_gets(j, "username"), *p = md_json_gets(j, "password");
+	if (u && *u && p) {
+		char *up = md_asprintf("%s:%s", u, p);
+		free(md_creds_override);
+		md_creds_override = md_b64(up, strlen(up));
+		free(up);
+	}
+	md_json_free(j);
+	free(js);
+	md_err_clear();
+}
+
 static int md_api_image_create(struct md_api_ctx *x)
 {
 	const char *from = md_api_q(x->r, "fromImage"), *src = md_api_q(x->r, "fromSrc");
@@ -27762,22 +28282,7 @@ static int md_api_image_create(struct md_api_ctx *x)
 	const char *tag = md_api_q(x->r, "tag");
 	if (tag && *tag)
 		snprintf(ref + strlen(ref), sizeof ref - strlen(ref), "%s%s", md_startswith(tag, "sha256:") ? "@" : ":", tag);
-	/* X-Registry-Auth: base64url of {"username", "password"} */
-	const char *xa = md_api_header(x->r, "x-registry-auth");
-	if (xa && *xa) {
-		char *js = md_unb64(xa, NULL);
-		struct md_json *j = js ? md_json_parse(js, strlen(js)) : NULL;
-		const char *u = md_json_gets(j, "username"), *p = md_json_gets(j, "password");
-		if (u && *u && p) {
-			char *up = md_asprintf("%s:%s", u, p);
-			free(md_creds_override);
-			md_creds_override = md_b64(up, strlen(up));
-			free(up);
-		}
-		md_json_free(j);
-		free(js);
-		md_err_clear();
-	}
+	md_api_registry_auth(x);
 	const char *plat = md_api_q(x->r, "platform");
 	if (plat && *plat && md_platform_parse(plat, &md_want) < 0)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
@@ -28031,24 +28536,8 @@ static const char *const md_api_hc_known[] = {
 	"Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
 	"SecurityOpt", "Tmpfs", "UsernsMode", "ShmSize", "ConsoleSize", "CpuShares", "Memory", "NanoCpus", "CpuPeriod",
 	"CpuQuota", "CpusetCpus", "CpusetMems", "Devices", "MemorySwap", "PidsLimit", "Ulimits", "Init", "Mounts",
-	"Runtime", NULL};
+	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", NULL};
 
-static int md_api_zero(const struct md_json *v)
-{
-	if (!v || v->t == MD_J_NULL || v->t == MD_J_FALSE)
-		return 1;
-	if (v->t == MD_J_STR)
-		return !v->s[0];
-	if (v->t == MD_J_NUM)
-		return md_strtod(v->s, NULL) == 0;
-	if (v->t == MD_J_ARR || v->t == MD_J_OBJ) {
-		for (const struct md_json *c = v->child; c; c = c->next)
-			if (!md_api_zero(c))
-				return 0;
-		return 1;
-	}
-	return 0;
-}
 
 static int md_api_hc_check(struct md_json *hc, char *bad, size_t n)
 {
@@ -28056,7 +28545,7 @@ static int md_api_hc_check(struct md_json *hc, char *bad, size_t n)
 		int known = 0;
 		for (size_t i = 0; md_api_hc_known[i] && !known; i++)
 			known = strcmp(f->key, md_api_hc_known[i]) == 0;
-		if (known || md_api_zero(f))
+		if (known || md_json_zero(f))
 			continue;
 		/* values that mean "the default" */
 		const char *s = md_json_str(f);
@@ -28081,7 +28570,7 @@ static int md_api_hc_names(const struct md_json *hc, char *msg, size_t n)
 	const char *lt = md_json_gets(md_json_get((struct md_json *)hc, "LogConfig"), "Type");
 	if (rt && *rt && !md_streq(rt, "runc") && !md_streq(rt, "minidock"))
 		snprintf(msg, n, "unknown or invalid runtime name: %s", rt);
-	else if (lt && *lt && strcmp(lt, "json-file") && strcmp(lt, "local"))
+	else if (lt && *lt && strcmp(lt, "json-file") && strcmp(lt, "local") && strcmp(lt, "none"))
 		snprintf(msg, n, "logger: no log driver named '%s' is registered", lt);
 	else
 		return 0;
@@ -28299,8 +28788,10 @@ static int md_api_ctr_logs(struct md_api_ctx *x)
 		return 0;
 	if (md_ctr_load(id, &c) < 0)
 		return md_api_engine_err(x->c);
-	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE);
+	int tty = md_json_is(md_json_get(md_json_get(c.cfg, "Config"), "Tty"), MD_J_TRUE), none = md_ctr_log_none(c.cfg);
 	md_ctr_free(&c);
+	if (none)
+		return md_ctr_logs_refused(), md_api_engine_err(x->c);
 	int o = md_api_qbool(x->r, "stdout", 0), e = md_api_qbool(x->r, "stderr", 0);
 	if (!o && !e)
 		return md_api_err(x->c, 400, "Bad parameters: you must choose at least one stream");
@@ -28594,6 +29085,68 @@ static int md_api_ctr_archive_put(struct md_api_ctx *x)
 	return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 200, NULL, NULL, 0);
 }
 
+/* POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=;
+ * a body, when there is one, is a container Config whose fields replace
+ * the container's in the image. */
+static int md_api_commit(struct md_api_ctx *x)
+{
+	char id[65], ref[1024] = "", img[MD_DIGEST_LEN + 1];
+	const char *q = md_api_q(x->r, "container");
+	struct md_json *idx = md_index_read();
+	int found = idx && q && md_ctr_resolve(idx, q, id) == 0;
+	md_json_free(idx);
+	if (!found) {
+		md_api_body_each(x->c, md_api_discard, NULL);
+		return md_api_err(x->c, 404, "No such container: %s", q ? q : "");
+	}
+	/* (md_api_q's answer lasts until its next call) */
+	q = md_api_q(x->r, "repo");
+	snprintf(ref, sizeof ref, "%s", q ? q : "");
+	q = md_api_q(x->r, "tag");
+	if (*ref && q && *q)
+		snprintf(ref + strlen(ref), sizeof ref - strlen(ref), ":%s", q);
+	char comment[1024], author[256];
+	q = md_api_q(x->r, "comment");
+	snprintf(comment, sizeof comment, "%s", q ? q : "");
+	q = md_api_q(x->r, "author");
+	snprintf(author, sizeof author, "%s", q ? q : "");
+	struct md_strv changes = {0};
+	md_api_qall(x->r, "changes", &changes);
+	struct md_json *over = x->r->clen > 0 || x->r->chunked ? md_api_body_json(x->c) : NULL;
+	if ((x->r->clen > 0 || x->r->chunked) && !md_json_is(over, MD_J_OBJ) && !md_json_is(over, MD_J_NULL)) {
+		md_json_free(over);
+		md_strv_free(&changes);
+		return md_api_err(x->c, 400, "the request body must be a container Config object");
+	}
+	int r = md_ctr_commit(id, ref, comment, author, &changes, md_json_is(over, MD_J_OBJ) ? over : NULL,
+	                      md_api_qbool(x->r, "pause", 1), img);
+	md_json_free(over);
+	md_strv_free(&changes);
+	if (r < 0)
+		return md_api_engine_err(x->c);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "Id", img);
+	return md_api_json(x->c, 201, o);
+}
+
+/* POST /containers/{id}/update: Docker's UpdateConfig. */
+static int md_api_ctr_update(struct md_api_ctx *x)
+{
+	char id[65];
+	if (md_api_ctr(x, id) < 0)
+		return 0;
+	struct md_json *b = md_api_body_json(x->c);
+	if (!b)
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	int r = md_json_is(b, MD_J_OBJ) ? md_ctr_update(id, b) : md_errk(MD_EK_INVALID, "the request body must be a JSON object");
+	md_json_free(b);
+	if (r < 0)
+		return md_api_engine_err(x->c);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_set(o, "Warnings", md_json_new(MD_J_ARR));
+	return md_api_json(x->c, 200, o);
+}
+
 static int md_api_ctr_changes(struct md_api_ctx *x)
 {
 	char id[65];
@@ -28788,7 +29341,8 @@ static int md_api_exec_start(struct md_api_ctx *x)
 		md_json_free(body);
 		return -1;
 	}
-	const char *dk = md_json_gets(cfg, "DetachKeys");
+	/* docker-py spells it "detachKeys": Docker's decoder ignores case */
+	const char *dk = md_json_gets(cfg, "DetachKeys") ? md_json_gets(cfg, "DetachKeys") : md_json_gets(cfg, "detachKeys");
 	if (dk && *dk && md_detach_keys_parse(dk) < 0) {
 		md_json_free(j);
 		md_json_free(body);
@@ -29184,7 +29738,7 @@ static int md_api_volume_create(struct md_api_ctx *x)
 	if (!b)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	struct md_json *opts = md_json_get(b, "DriverOpts");
-	if (opts && !md_api_zero(opts)) {
+	if (opts && !md_json_zero(opts)) {
 		md_json_free(b);
 		return md_api_err(x->c, 400, "volume driver options are not supported");
 	}
@@ -29337,6 +29891,17 @@ static int md_api_network_prune(struct md_api_ctx *x)
 }
 #endif
 
+#if MD_FEATURE_PULL
+/* GET /distribution/{name}/json: the registry's descriptor and platforms
+ * for a reference (X-Registry-Auth honoured as for a pull). */
+static int md_api_distribution(struct md_api_ctx *x)
+{
+	md_api_registry_auth(x);
+	struct md_json *o = md_reg_distribution(x->arg[0]);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c);
+}
+#endif
+
 /* POST /build/prune: minidock keeps no build cache, so nothing goes. */
 static int md_api_build_prune(struct md_api_ctx *x)
 {
@@ -29458,6 +30023,9 @@ static const struct md_api_route {
 	{"GET", "/plugins", md_api_plugins, NULL},
 	{"GET", "/system/df", md_api_system_df, NULL},
 #if MD_FEATURE_PULL
+	{"GET", "/distribution/**/json", md_api_distribution, NULL},
+#endif
+#if MD_FEATURE_PULL
 	{"POST", "/images/create", md_api_image_create, NULL},
 #else
 	{"POST", "/images/create", md_api_image_create_nopull, NULL},
@@ -29484,6 +30052,8 @@ static const struct md_api_route {
 	{"POST", "/containers/*/resize", md_api_ctr_resize, NULL},
 	{"GET", "/containers/*/top", md_api_ctr_top, NULL},
 	{"GET", "/containers/*/changes", md_api_ctr_changes, NULL},
+	{"POST", "/containers/*/update", md_api_ctr_update, NULL},
+	{"POST", "/commit", md_api_commit, NULL},
 	{"GET", "/containers/*/archive", md_api_ctr_archive_get, NULL},
 	{"HEAD", "/containers/*/archive", md_api_ctr_archive_get, NULL},
 	{"PUT", "/containers/*/archive", md_api_ctr_archive_put, NULL},

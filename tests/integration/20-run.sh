@@ -374,6 +374,22 @@ test_run_log_rotation() {
     assert_clean
 }
 
+# --log-driver none (issue 13): the output still reaches an attached
+# client, nothing is kept, and `logs` says so as Docker does.
+test_run_log_driver_none() {
+    ctr_setup
+    bb_image
+    assert_eq "$(md_ok run --name ln --log-driver none --network none bb echo shown)" shown "attached output"
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.LogConfig.Type}}|{{.LogPath}}' ln)" "none|"
+    assert_eq "$(find "$MINIDOCK_ROOT" -name 'container.log*' | wc -l)" 0 "log files kept"
+    md_fail 1 logs ln
+    assert_contains "$(md_stderr)" "configured logging driver does not support reading"
+    md_fail 125 run --rm --network none --log-driver syslog bb true
+    assert_one_line_error
+    md_ok rm ln >/dev/null
+    assert_clean
+}
+
 # _cgroup_count: container cgroup dirs below the test's parent, in all
 # hierarchies.
 _cgroup_count() {

@@ -39,6 +39,45 @@ test_isolation_namespaces() {
     assert_clean
 }
 
+# --uts host (HostConfig.UTSMode, issue 13): the host's UTS namespace and
+# name, the other namespaces still the container's own; with --hostname,
+# or any other mode, refused as Docker refuses it.
+test_isolation_uts_host() {
+    ctr_setup
+    bb_image
+    out=$(md_ok run --rm --network none --uts host bb sh -c 'hostname; cat /etc/hostname; readlink /proc/self/ns/uts; readlink /proc/self/ns/mnt')
+    assert_eq "$(sed -n 1p <<<"$out")" "$(hostname)" "hostname with --uts host"
+    assert_eq "$(sed -n 2p <<<"$out")" "$(hostname)" "/etc/hostname with --uts host"
+    assert_eq "$(sed -n 3p <<<"$out")" "$(readlink /proc/self/ns/uts)" "the UTS namespace"
+    [ "$(sed -n 4p <<<"$out")" != "$(readlink /proc/self/ns/mnt)" ] || fail "--uts host shares the mount namespace too"
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.UTSMode}}' "$(md_ok create --network none --uts host bb true)")" host
+    md_fail 125 run --rm --network none --uts host --hostname x bb true
+    assert_contains "$(md_stderr)" "Conflicting options: hostname and the UTS mode"
+    md_fail 125 run --rm --network none --uts container:x bb true
+    assert_contains "$(md_stderr)" 'invalid UTS mode: container:x'
+    md_ok container prune -f >/dev/null
+    assert_clean
+}
+
+# --pid host (HostConfig.PidMode, issue 13): the host's PID namespace (its
+# processes in /proc), stop still works; other modes refused.
+test_isolation_pid_host() {
+    ctr_setup
+    bb_image
+    out=$(md_ok run --rm --network none --pid host bb sh -c 'echo $$; readlink /proc/self/ns/pid; test -d /proc/1 && echo has-init')
+    [ "$(sed -n 1p <<<"$out")" != 1 ] || fail "PID 1 with --pid host"
+    assert_eq "$(sed -n 2p <<<"$out")" "$(readlink /proc/self/ns/pid)" "the PID namespace"
+    assert_eq "$(sed -n 3p <<<"$out")" has-init
+    id=$(md_ok run -d --network none --pid host bb sleep 300)
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.PidMode}}' "$id")" host
+    md_ok stop -t 2 "$id" >/dev/null
+    assert_eq "$(ctr_state "$id")" exited "state after stop"
+    md_ok rm "$id" >/dev/null
+    md_fail 125 run --rm --network none --pid container:x bb true
+    assert_contains "$(md_stderr)" 'invalid PID mode: container:x'
+    assert_clean
+}
+
 test_isolation_proc_masked_paths() {
     ctr_setup
     bb_image

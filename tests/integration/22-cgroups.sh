@@ -139,6 +139,57 @@ test_cgroup_cpu() {
     assert_clean
 }
 
+# update (issue 13): the limits of a running container change in its
+# cgroup at once and in its configuration; a restart policy set on a running
+# container is applied by its monitor; a stopped one gets the new limits at
+# its next start; what update cannot change is refused.
+test_cgroup_update() {
+    ctr_setup
+    _need_v1 cpu
+    _need_v1 memory
+    _need_v1 pids
+    bb_image
+    id=$(md_ok run -d --network none -m 64m --pids-limit 20 --memory-swappiness 40 bb sleep 300)
+    assert_eq "$(cat "$(cgroup_dir memory "$id")/memory.swappiness")" 40 "memory.swappiness (--memory-swappiness)"
+    md_fail 125 run --rm --network none --memory-swappiness 101 bb true
+    assert_contains "$(md_stderr)" "valid memory swappiness range is 0-100"
+    assert_eq "$(md_ok update -m 128m --memory-swap 256m --cpus 0.5 --pids-limit 50 "$id")" "$id"
+    assert_eq "$(cat "$(cgroup_dir memory "$id")/memory.limit_in_bytes")" 134217728 memory.limit_in_bytes
+    assert_eq "$(cat "$(cgroup_dir cpu "$id")/cpu.cfs_quota_us")" 50000 cpu.cfs_quota_us
+    assert_eq "$(cat "$(cgroup_dir pids "$id")/pids.max")" 50 pids.max
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}' "$id")" \
+        "134217728 268435456 500000000 50"
+    # what run would refuse, update refuses, and nothing changes
+    md_fail 1 update --cpus "$(($(nproc) + 1))" "$id"
+    assert_one_line_error
+    md_fail 1 update -m 4k "$id"
+    assert_one_line_error
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}' "$id")" "134217728 500000000" "after the refusals"
+    md_fail 1 update "$id"
+    assert_contains "$(md_stderr)" "you must provide one or more flags"
+    md_fail 1 update --restart sometimes "$id"
+    assert_one_line_error
+    md_ok rm -f "$id" >/dev/null
+    # a restart policy given to a running container
+    id=$(md_ok run -d --network none bb sh -c 'sleep 1; exit 3')
+    md_ok update --restart always "$id" >/dev/null
+    _restarted() { [ "$("$MINIDOCK" inspect -f '{{.RestartCount}}' "$1")" -ge 1 ]; }
+    wait_until 20 "a restart by the updated policy" _restarted "$id"
+    md_ok rm -f "$id" >/dev/null
+    # a stopped one: at its next start
+    id=$(md_ok create --network none bb sleep 300)
+    md_ok update --pids-limit 30 "$id" >/dev/null
+    md_ok start "$id" >/dev/null
+    assert_eq "$(cat "$(cgroup_dir pids "$id")/pids.max")" 30 "pids.max after the start"
+    md_ok rm -f "$id" >/dev/null
+    # --rm containers keep no restart policy
+    id=$(md_ok run -d --rm --network none bb sleep 300)
+    md_fail 1 update --restart always "$id"
+    assert_contains "$(md_stderr)" "AutoRemove is enabled"
+    md_ok rm -f "$id" >/dev/null
+    assert_clean
+}
+
 # _count NAME: the counter the pause test's container writes.
 _count() { cat "$T/vol/count" 2>/dev/null || echo 0; }
 

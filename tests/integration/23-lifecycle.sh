@@ -674,3 +674,40 @@ test_cli_sigkill() {
     md_ok rm -f fg fgi sa >/dev/null
     assert_clean
 }
+
+# commit (issue 13): the writable layer becomes a layer of a new image on
+# top of the container's: new files, hard links, deletions (whiteouts), an
+# opaque directory, the container's config with -c changes, the author and
+# message in the history; a running container is frozen meanwhile and goes
+# on running; diff lists what commit takes.
+test_commit() {
+    ctr_setup
+    bb_image
+    md_ok run --name c1 --network none bb sh -c 'echo hello >/greeting; ln /greeting /hl; rm /bin/ls; mkdir -p /d/e; echo x >/d/e/f' >/dev/null
+    assert_eq "$(md_ok diff c1 | tr '\n' ' ')" "C /bin D /bin/ls A /d A /d/e A /d/e/f A /greeting A /hl " "diff before the commit"
+    id=$(md_ok commit -m "first change" -a tester -c 'CMD ["cat","/greeting"]' -c 'ENV A=1' c1 com:1)
+    assert_match "$id" '^sha256:[0-9a-f]{64}$'
+    assert_eq "$(md_ok run --rm --network none com:1)" hello "the committed CMD"
+    out=$(md_ok run --rm --network none com:1 sh -c 'test -e /bin/ls && echo ls-there; cat /d/e/f; stat -c %h /hl; echo $A')
+    assert_eq "$(tr '\n' ' ' <<<"$out")" "x 2 1 " "files, deletion, hard link and ENV in the new image"
+    assert_eq "$(md_ok image inspect -f '{{.Author}} {{len .RootFS.Layers}}' com:1)" "tester 2"
+    assert_eq "$(md_ok image inspect -f '{{.Parent}}' com:1)" "$(md_ok image inspect -f '{{.Id}}' bb)" "Parent"
+    assert_contains "$(md_ok history com:1)" "first change"
+    # an opaque directory: the image's /d is gone, the new one alone stays
+    md_ok run --name c2 --network none com:1 sh -c 'rm -rf /d; mkdir /d; echo n >/d/new' >/dev/null
+    md_ok commit c2 com:2 >/dev/null
+    assert_eq "$(md_ok run --rm --network none com:2 find /d | sort | tr '\n' ' ')" "/d /d/new " "an opaque directory"
+    # a running container: frozen for the commit, running after it
+    md_ok run -d --name c3 --network none bb sh -c 'echo live >/live; sleep 300' >/dev/null
+    wait_until 10 "the file written" md_ok exec c3 test -e /live
+    md_ok commit c3 com:3 >/dev/null
+    assert_eq "$(ctr_state c3)" running "state after the commit"
+    assert_eq "$(md_ok run --rm --network none com:3 cat /live)" live
+    md_fail 1 commit -c 'FROM x' c1 com:4
+    assert_one_line_error
+    md_fail 1 commit nosuch com:5
+    assert_one_line_error
+    md_ok rm -f c1 c2 c3 >/dev/null
+    md_ok rmi com:1 com:2 com:3 >/dev/null
+    assert_clean
+}

@@ -705,6 +705,15 @@ test_api_sdk_endpoints() {
     r=$(_req /containers/d1/changes)
     assert_eq "${r#* }" '[{"Path":"/a","Kind":1},{"Path":"/a/b","Kind":1},{"Path":"/bin","Kind":0},{"Path":"/bin/ls","Kind":2},{"Path":"/test","Kind":1}]' "changes"
     assert_eq "$(md_ok diff d1 | tr '\n' ' ')" "A /a A /a/b C /bin D /bin/ls A /test " "minidock diff"
+    # commit: the changes as a new image, the body's Config fields over the container's
+    r=$(_req -X POST -H 'Content-Type: application/json' -d '{"Labels":{"made":"by-api"}}' \
+        '/commit?container=d1&repo=api/c&tag=1&comment=via%20api&changes=WORKDIR%20/a')
+    assert_eq "${r%% *}" 201 "commit: $r"
+    assert_match "$r" '"Id":"sha256:[0-9a-f]{64}"'
+    assert_eq "$(md_ok image inspect -f '{{.Config.Labels.made}} {{.Config.WorkingDir}}' api/c:1)" "by-api /a"
+    assert_eq "$(md_ok run --rm --network none api/c:1 cat b)" x "a file of the committed layer"
+    assert_eq "$(_req -X POST '/commit?container=nosuch' | cut -d' ' -f1)" 404 "commit of no container"
+    md_ok rmi api/c:1 >/dev/null
     r=$(_req /system/df)
     assert_eq "$(jq -r '[has("LayersSize"), (.Images | length), (.Containers | length), (.Volumes | length)] | join(" ")' <<<"${r#* }")" "true 1 2 0" "system/df: $r"
     assert_eq "$(jq -r '[.Containers[] | select(.Names == ["/d1"]) | .SizeRw > 0] | join(" ")' <<<"${r#* }")" true "d1's SizeRw"
@@ -895,6 +904,14 @@ test_api_pull_from_registry() {
     jq -e -s 'length > 0 and all(.[]; type == "object" and (has("status") or has("error")))' <<<"$j" >/dev/null ||
         fail "images/create's stream is not JSON objects: $j"
     jq -e -s 'all(.[]; has("error") | not)' <<<"$j" >/dev/null || fail "images/create reported an error: $j"
+    # what the registry holds, without pulling (distribution inspect)
+    j=$(curl -s --max-time 60 --unix-socket "$T/docker.sock" \
+        -H "X-Registry-Auth: $(printf '{"username":"%s","password":"%s"}' "$_API_REG_USER" "$_API_REG_PASS" | base64 -w0 | tr '+/' '-_')" \
+        "http://d/v1.43/distribution/$REG/test/bb:v1/json")
+    assert_eq "$(jq -r '"\(.Descriptor.digest | startswith("sha256:")) \(.Descriptor.size > 0) \(.Platforms[0].os)/\(.Platforms[0].architecture)"' <<<"$j")" \
+        "true true linux/amd64" "distribution inspect: $j"
+    assert_eq "$(_req -H "X-Registry-Auth: $(printf '{"username":"%s","password":"%s"}' "$_API_REG_USER" "$_API_REG_PASS" | base64 -w0 | tr '+/' '-_')" \
+        "/distribution/$REG/test/bb:nosuch/json" | cut -d' ' -f1)" 404 "distribution inspect of no such tag"
     # errors: a missing tag, wrong credentials
     dk_fail 1 pull "$REG/test/bb:nope"
     assert_match "$(cat "$T/dk.stderr")" "not found|unknown|404"
