@@ -27773,7 +27773,9 @@ static int md_api_out_end(struct md_api_conn *c)
 static int md_api_send(struct md_api_conn *c, int st, const char *ctype, const char *body, size_t len)
 {
 	int r = md_api_head(c, st, len || ctype ? ctype : NULL, st == 204 || st == 304 ? -2 : (long long)len);
-	if (r == 0 && len)
+	/* an answer to HEAD has the head alone (a body would be read as the
+	 * next response on a kept connection) */
+	if (r == 0 && len && !md_streq(c->rq.method, "HEAD"))
 		r = md_write_all(c->fd, body, len);
 	return r;
 }

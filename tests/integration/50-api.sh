@@ -779,6 +779,37 @@ PYEOF
     assert_clean
 }
 
+# The docker CLI's own commands over the endpoints above (issue 13):
+# commit, diff, cp both ways (the archive endpoints), update, system df
+# and system prune -f.
+# timeout: 300
+test_api_docker_cli_commit_cp_update_df() {
+    _api_setup
+    bb_image
+    _serve
+    dk_ok run --name dc1 --network none bb sh -c 'echo one >/f1; rm /bin/ls' >/dev/null
+    assert_eq "$(dk_ok diff dc1 | tr '\n' ' ')" "C /bin D /bin/ls A /f1 " "docker diff"
+    dk_ok commit -m "by the docker CLI" -c 'CMD ["cat","/f1"]' dc1 dcli/c:1 >/dev/null
+    assert_eq "$(dk_ok run --rm --network none dcli/c:1)" one "docker commit, then run"
+    # cp: out of and into a stopped container
+    dk_ok cp dc1:/f1 "$T/f1.out"
+    assert_eq "$(cat "$T/f1.out")" one "docker cp out"
+    echo two >"$T/f2"
+    dk_ok cp "$T/f2" dc1:/f2
+    assert_eq "$(md_ok cp dc1:/f2 - | tar -xO f2)" two "docker cp in"
+    # update of a running container
+    dk_ok run -d --name dc2 --network none bb sleep 300 >/dev/null
+    dk_ok update --memory 96m --memory-swap 192m --pids-limit 40 dc2 >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' dc2)" "100663296 40" "docker update"
+    assert_contains "$(dk_ok system df)" "Images"
+    dk_ok rm -f dc2 >/dev/null
+    dk_ok system prune -f >/dev/null
+    assert_eq "$(md_ok ps -aq)" "" "containers after docker system prune -f"
+    dk_ok rmi dcli/c:1 >/dev/null
+    _serve_stop
+    assert_clean
+}
+
 # timeout: 300
 test_api_network_create_and_run() {
     _api_setup
@@ -1007,7 +1038,7 @@ if b"got-line" not in buf:
 check("attach wait", ct.wait(timeout=30)["StatusCode"], 0)
 ct.remove()
 # an unsupported HostConfig field: 400 naming it, no container made
-for kw, field in ((dict(pid_mode="host"), "PidMode"), (dict(sysctls={"net.core.somaxconn": "1024"}), "Sysctls"),
+for kw, field in ((dict(blkio_weight=300), "BlkioWeight"), (dict(sysctls={"net.core.somaxconn": "1024"}), "Sysctls"),
                   (dict(oom_score_adj=500), "OomScoreAdj")):
     try:
         c.containers.create("bb", ["true"], network_mode="none", **kw)
@@ -1080,8 +1111,8 @@ test_api_hostile_malformed_requests() {
     assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":' /containers/create)" '^400 \{"message":".*JSON'
     assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '["bb"]' /containers/create)" '^400 \{"message":'
     assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","Cmd":"not-a-list","HostConfig":{"NetworkMode":"none"}}' /containers/create)" '^(400|201) '
-    assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","HostConfig":{"NetworkMode":"none","PidMode":"host"}}' /containers/create)" \
-        '^400 \{"message":"HostConfig.PidMode is not supported'
+    assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"bb","HostConfig":{"NetworkMode":"none","BlkioWeight":300}}' /containers/create)" \
+        '^400 \{"message":"HostConfig.BlkioWeight is not supported'
     assert_match "$(_req -X POST -H 'Content-Type: application/json' -d '{"Image":"no-such-image","HostConfig":{"NetworkMode":"none"}}' /containers/create)" \
         '^404 \{"message":"No such image'
     # a chunked body with a bad chunk size
