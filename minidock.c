@@ -17409,8 +17409,15 @@ static int md_mon_add_client(struct md_mon *m, int fd)
 
 static void md_mon_stop(struct md_mon *m, int secs)
 {
-	if (m->pid <= 0)
+	if (m->pid <= 0) {
+		/* between two runs (restarting): no restart, as Docker's stop */
+		m->stopping = 1;
+		if (!m->c.removing) {
+			md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
+			md_ctr_save_state(&m->c);
+		}
 		return;
+	}
 	m->stopping = 1;
 	if (!m->c.removing) {
 		md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
@@ -17524,13 +17531,13 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 		md_err_clear();
 		break;
 	}
-	case 'K': /* `minidock kill`: as Docker, the restart policy no longer applies */
-		if (m->pid > 0) {
-			m->stopping = 1;
-			md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
-			md_ctr_save_state(&m->c);
+	case 'K': /* `minidock kill`: as Docker, the restart policy no longer applies
+		   * (between two runs, that alone ends it) */
+		m->stopping = 1;
+		md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
+		md_ctr_save_state(&m->c);
+		if (m->pid > 0)
 			kill(m->pid, atoi(buf));
-		}
 		break;
 	case 'D': /* `rm -f`: if a power cut comes before the removal is
 		           * durable, the container is as it was, so nothing is recorded */
@@ -18697,8 +18704,8 @@ static int md_mon_loop(struct md_mon *m)
 			long left = (restart_at.tv_sec - now.tv_sec) * 1000 + (restart_at.tv_nsec - now.tv_nsec) / 1000000;
 			timeout = left < 0 ? 0 : (int)left;
 		}
-		if (timeout < -1)
-			timeout = 0;
+		if (timeout < -1 || (restart_in >= 0 && m->stopping))
+			timeout = 0; /* a stop between two runs ends the wait for the next */
 		int pr = md_mon_sleep(pf, (nfds_t)n, timeout);
 		if (pr < 0 && errno != EINTR)
 			return -1;
@@ -19936,6 +19943,9 @@ static int md_ctr_kill(const char *id, int sig)
 	int r = fd < 0 || md_frame_sends(fd, 'K', b) < 0 ? -1 : 0;
 	char type, buf[256];
 	size_t n;
+	struct timeval tv = {30, 0}; /* a process stuck in the kernel: do not wait forever */
+	if (wait && fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	while (r == 0 && wait && md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0 && type != 'X')
 		;
 	if (fd >= 0)
@@ -21860,8 +21870,10 @@ static int md_commit_tar(const char *upper, const struct md_json *changes, int o
 {
 	struct md_tarw w = {archive_write_new(), NULL, 0, 0};
 	archive_write_set_format_pax_restricted(w.aw);
+	/* a container never started has no writable layer yet: an empty one */
 	int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = ufd < 0 ? md_errno("open %s", upper) : archive_write_open_fd(w.aw, outfd) == ARCHIVE_OK ? 0 : md_err("write archive");
+	int r = ufd < 0 && errno != ENOENT ? md_errno("open %s", upper)
+	        : archive_write_open_fd(w.aw, outfd) == ARCHIVE_OK ? 0 : md_err("write archive");
 	for (struct md_json *c = changes ? changes->child : NULL; c && r == 0; c = c->next) {
 		const char *p = md_json_gets(c, "Path") + 1; /* relative: "etc/foo" */
 		const char *slash = strrchr(p, '/');
@@ -21926,8 +21938,10 @@ static int md_ctr_commit(const char *id, const char *tag, const char *comment, c
 	struct md_member *m = &L.m[nl];
 	m->name = md_strdup("rw");
 	m->ldir = md_sess_path(&L.sess, "L");
+	/* paused as `pause` does it (marker included), so that a commit killed
+	 * midway leaves a container `unpause` thaws, not a hidden frozen one */
 	if (pause && md_ctr_running(&c) && !md_ctr_paused(&c))
-		frozen = md_cg_freeze(md_cgroup_parent(), c.id, 1) == 0;
+		frozen = md_ctr_pause(c.id, 1) == 0;
 	int pp[2];
 	if (pipe2(pp, O_CLOEXEC) < 0) {
 		md_errno("pipe");
@@ -21947,7 +21961,7 @@ static int md_ctr_commit(const char *id, const char *tag, const char *comment, c
 	if (wp > 0)
 		waitpid(wp, &st, 0);
 	if (frozen)
-		md_cg_freeze(md_cgroup_parent(), c.id, 0);
+		md_ctr_pause(c.id, 0);
 	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
 		r = md_err("cannot read the container's writable layer");
 	if (r < 0)
@@ -28991,6 +29005,8 @@ static int md_api_ctr_archive_get(struct md_api_ctx *x)
 		md_write_all(sp[1], "S", 1);
 		md_write_all(sp[1], js, strlen(js));
 		close(sp[1]);
+		md_json_free(sj);
+		free(js);
 		if (!head && md_cp_ctr_side(x->arg[0], cpath, 0, md_endswith(cpath, "/."), tp[1], NULL, 0) < 0)
 			_exit(1);
 		_exit(0);

@@ -703,6 +703,12 @@ test_commit() {
     md_ok commit c3 com:3 >/dev/null
     assert_eq "$(ctr_state c3)" running "state after the commit"
     assert_eq "$(md_ok run --rm --network none com:3 cat /live)" live
+    # a container never started: its image, unchanged, with its config
+    md_ok create --name c4 --network none bb echo created >/dev/null
+    md_ok commit c4 com:6 >/dev/null
+    assert_eq "$(md_ok run --rm --network none com:6)" created "a commit of a created container"
+    md_ok rm c4 >/dev/null
+    md_ok rmi com:6 >/dev/null
     md_fail 1 commit -c 'FROM x' c1 com:4
     assert_one_line_error
     md_fail 1 commit nosuch com:5
@@ -711,3 +717,24 @@ test_commit() {
     md_ok rmi com:1 com:2 com:3 >/dev/null
     assert_clean
 }
+
+# A container in a restart loop (between two runs, "restarting"): kill and
+# stop end the loop at once, as Docker's do (the monitor ignored them while
+# no process ran, and the loop went on).
+test_restart_loop_kill_stop() {
+    ctr_setup
+    bb_image
+    local cmd n
+    for cmd in kill stop; do
+        md_ok run -d --name rl --restart always --network none bb sh -c 'exit 1' >/dev/null
+        wait_until 20 "a restart" _restarted_twice rl
+        md_ok "$cmd" rl >/dev/null
+        wait_until 10 "rl exited after $cmd" state_is rl exited
+        n=$(md_ok inspect -f '{{.RestartCount}}' rl)
+        sleep 2
+        assert_eq "$(md_ok inspect -f '{{.State.Status}} {{.RestartCount}}' rl)" "exited $n" "no restart after $cmd"
+        md_ok rm rl >/dev/null
+    done
+    assert_clean
+}
+_restarted_twice() { [ "$("$MINIDOCK" inspect -f '{{.RestartCount}}' "$1")" -ge 2 ]; }
