@@ -22502,7 +22502,7 @@ static int md_image_save(char *const *names, size_t n, int fd, int oci)
 /* What the registry holds for a reference, as Docker's distribution inspect
  * answers: {"Descriptor": {mediaType, digest, size}, "Platforms": [...]}
  * (an index's platforms, or the one of a single manifest's config). */
-static struct md_json *md_reg_distribution(const char *refstr)
+static MD_UNUSED struct md_json *md_reg_distribution(const char *refstr)
 {
 	struct md_ref ref;
 	if (md_ref_parse(refstr, &ref) < 0)
