@@ -17520,7 +17520,7 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 		if (m->pid > 0)
 			kill(m->pid, atoi(buf));
 		break;
-	case 'U': { /* `update` changed config.json (a restart policy): read it again */
+	case 'U': { /* `update` changed config.json (limits, restart policy): read it again */
 		struct md_ctr nc;
 		if (md_ctr_load(m->c.id, &nc) == 0) {
 			md_json_free(m->c.cfg);
@@ -20127,8 +20127,9 @@ static int md_ctr_update(const char *id, const struct md_json *upd)
 		free(js);
 		free(p);
 	}
-	if (r == 0 && running && rp && !md_json_zero(rp)) {
-		/* the monitor applies the policy: it reads the config again */
+	if (r == 0 && running) {
+		/* its monitor reads the config again: the policy it applies, and
+		 * the limits it gives the container's next run */
 		int fd = md_mon_connect(c.id, "");
 		if (fd >= 0) {
 			md_frame_sends(fd, 'U', "");

@@ -170,11 +170,22 @@ test_cgroup_update() {
     md_fail 1 update --restart sometimes "$id"
     assert_one_line_error
     md_ok rm -f "$id" >/dev/null
-    # a restart policy given to a running container
-    id=$(md_ok run -d --network none bb sh -c 'sleep 1; exit 3')
-    md_ok update --restart always "$id" >/dev/null
+    # a restart policy given to a running container, and limits its next
+    # runs keep
+    id=$(md_ok run -d --network none -m 64m bb sh -c 'sleep 1; exit 3')
+    md_ok update --restart always -m 96m "$id" >/dev/null
     _restarted() { [ "$("$MINIDOCK" inspect -f '{{.RestartCount}}' "$1")" -ge 1 ]; }
     wait_until 20 "a restart by the updated policy" _restarted "$id"
+    wait_until 10 "running again" state_is "$id" running
+    assert_eq "$(cat "$(cgroup_dir memory "$id")/memory.limit_in_bytes")" 100663296 "the memory limit after a restart"
+    # a limit alone: the monitor's next run of it takes it too
+    local n0
+    n0=$(md_ok inspect -f '{{.RestartCount}}' "$id")
+    md_ok update -m 112m "$id" >/dev/null
+    _restarted_after() { [ "$("$MINIDOCK" inspect -f '{{.RestartCount}}' "$1")" -gt "$2" ]; }
+    wait_until 20 "another restart" _restarted_after "$id" "$n0"
+    wait_until 10 "running again" state_is "$id" running
+    assert_eq "$(cat "$(cgroup_dir memory "$id")/memory.limit_in_bytes")" 117440512 "a limit updated alone, after a restart"
     md_ok rm -f "$id" >/dev/null
     # a stopped one: at its next start
     id=$(md_ok create --network none bb sleep 300)
