@@ -8483,8 +8483,6 @@ static int md_reg_open(struct md_reg *rg, const struct md_ref *ref, const char *
 		md_json_free(cfg);
 		return -1;
 	}
-	char hp[300];
-	snprintf(hp, sizeof hp, "%s:%d", rg->base.host, rg->base.port);
 	if (strcmp(rg->base.scheme, "http") == 0 && strcmp(ref->domain, MD_DEFAULT_DOMAIN) != 0 && !insecure) {
 		md_json_free(cfg);
 		return md_err("%s is not listed in insecure-registries: refusing plain HTTP", ref->domain);
@@ -8504,11 +8502,8 @@ static int md_reg_open(struct md_reg *rg, const struct md_ref *ref, const char *
 		 * 443); for the default registry, by the endpoint's, as Docker
 		 * looks a mirror up */
 		char ep[300];
-		const char *v6 = strchr(rg->base.host, ':') ? "[" : "";
-		if (rg->base.port == 443)
-			snprintf(ep, sizeof ep, "%s%s%s", v6, rg->base.host, *v6 ? "]" : "");
-		else
-			snprintf(ep, sizeof ep, "%s%s%s:%d", v6, rg->base.host, *v6 ? "]" : "", rg->base.port);
+		snprintf(ep, sizeof ep, rg->base.port == 443 ? MD_HOST_FMT : MD_HOST_FMT ":%d", MD_HOST_ARGS(rg->base.host),
+		         rg->base.port);
 		const char *cname = strcmp(ref->domain, MD_DEFAULT_DOMAIN) == 0 ? ep : ref->domain;
 		if (md_tls_certsd(&rg->tls, cname) < 0) {
 			md_json_free(cfg);
@@ -17407,22 +17402,23 @@ static int md_mon_add_client(struct md_mon *m, int fd)
 	return -1;
 }
 
-static void md_mon_stop(struct md_mon *m, int secs)
+/* A stop or kill by hand: as Docker, the restart policy no longer applies
+ * (and, between two runs, that alone ends the container); recorded unless
+ * the container is being removed. */
+static void md_mon_stopped_by_hand(struct md_mon *m)
 {
-	if (m->pid <= 0) {
-		/* between two runs (restarting): no restart, as Docker's stop */
-		m->stopping = 1;
-		if (!m->c.removing) {
-			md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
-			md_ctr_save_state(&m->c);
-		}
-		return;
-	}
 	m->stopping = 1;
 	if (!m->c.removing) {
 		md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
 		md_ctr_save_state(&m->c);
 	}
+}
+
+static void md_mon_stop(struct md_mon *m, int secs)
+{
+	md_mon_stopped_by_hand(m);
+	if (m->pid <= 0)
+		return; /* between two runs (restarting) */
 	const char *ss = md_json_gets(md_json_get(m->c.cfg, "Config"), "StopSignal");
 	int sig = ss ? md_parse_signal(ss) : SIGTERM;
 	if (sig <= 0)
@@ -17531,11 +17527,8 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 		md_err_clear();
 		break;
 	}
-	case 'K': /* `minidock kill`: as Docker, the restart policy no longer applies
-		   * (between two runs, that alone ends it) */
-		m->stopping = 1;
-		md_json_set(m->c.st, "ManuallyStopped", md_json_newbool(1));
-		md_ctr_save_state(&m->c);
+	case 'K': /* `minidock kill` */
+		md_mon_stopped_by_hand(m);
 		if (m->pid > 0)
 			kill(m->pid, atoi(buf));
 		break;
@@ -18328,6 +18321,12 @@ static int md_mon_prepare(struct md_mon *m, int p[6])
 	return sp->userns ? md_mon_userns_root(m, sp) : 0;
 }
 
+/* Namespaces: their names in /proc/PID/ns and their clone flags, in the
+ * order exec enters them (the user namespace first, mnt last). */
+static const struct { const char *n; int t; } md_nss[] = {
+	{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
+	{"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+
 /* The child made without clone(2)'s namespace flags, which qemu-user refuses
  * (EINVAL: it emulates only fork-like and thread-like clones, and refuses
  * PR_SET_CHILD_SUBREAPER and CLONE_PARENT too), so that a board's binary runs
@@ -18336,25 +18335,17 @@ static int md_mon_prepare(struct md_mon *m, int p[6])
  * Not for a user namespace, which a threaded process cannot unshare. */
 static pid_t md_mon_fork_unshared(struct md_spec *sp, int flags)
 {
-	static const struct {
-		int t;
-		const char *path;
-	} ns[] = {
-		{CLONE_NEWNS, "/proc/self/ns/mnt"},
-		{CLONE_NEWPID, "/proc/self/ns/pid"},
-		{CLONE_NEWUTS, "/proc/self/ns/uts"},
-		{CLONE_NEWIPC, "/proc/self/ns/ipc"},
-		{CLONE_NEWNET, "/proc/self/ns/net"},
-	};
-	int fd[MD_ARRAY_LEN(ns)], e = 0;
+	int fd[MD_ARRAY_LEN(md_nss)], e = 0;
 	pid_t pid = -1;
 	if (flags & CLONE_NEWUSER) {
 		errno = EINVAL;
 		return -1;
 	}
-	for (size_t i = 0; i < MD_ARRAY_LEN(ns); i++) {
-		fd[i] = (flags & ns[i].t) ? open(ns[i].path, O_RDONLY | O_CLOEXEC) : -1;
-		if ((flags & ns[i].t) && fd[i] < 0 && !e)
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_nss); i++) {
+		char p[32];
+		snprintf(p, sizeof p, "/proc/self/ns/%s", md_nss[i].n);
+		fd[i] = (flags & md_nss[i].t) ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+		if ((flags & md_nss[i].t) && fd[i] < 0 && !e)
 			e = errno;
 	}
 	if (!e && unshare(flags & ~CSIGNAL) < 0)
@@ -18363,8 +18354,8 @@ static pid_t md_mon_fork_unshared(struct md_spec *sp, int flags)
 		_exit(md_child_main(sp));
 	else if (!e && pid < 0)
 		e = errno;
-	for (size_t i = 0; i < MD_ARRAY_LEN(ns); i++) {
-		if (fd[i] >= 0 && setns(fd[i], ns[i].t) < 0) {
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_nss); i++) {
+		if (fd[i] >= 0 && setns(fd[i], md_nss[i].t) < 0) {
 			/* never left in the container's namespaces */
 			if (pid > 0)
 				kill(pid, SIGKILL);
@@ -20060,7 +20051,7 @@ static const char *const md_update_fields[] = {"Memory", "MemorySwap", "NanoCpus
  * restart policy, as Docker's update: upd holds UpdateConfig's fields, a
  * zero value meaning "unchanged" (the docker CLI sends them all); any
  * other field set is refused. config.json is written last, whole. */
-static int md_ctr_update(const char *id, const struct md_json *upd)
+static int md_ctr_update(const char *id, struct md_json *upd)
 {
 	for (struct md_json *f = upd ? upd->child : NULL; f; f = f->next) {
 		size_t k = 0;
@@ -20082,7 +20073,7 @@ static int md_ctr_update(const char *id, const struct md_json *upd)
 	memset(&lim, 0, sizeof lim);
 	int r = 0, cg = 0;
 	for (size_t k = 0; k < MD_ARRAY_LEN(md_update_fields); k++) {
-		struct md_json *v = md_json_get((struct md_json *)upd, md_update_fields[k]);
+		struct md_json *v = md_json_get(upd, md_update_fields[k]);
 		if (!v || md_json_zero(v))
 			continue;
 		cg |= k < 9;
@@ -20092,7 +20083,11 @@ static int md_ctr_update(const char *id, const struct md_json *upd)
 		switch (k) {
 		case 0: lim.memory = n > 0 ? n : -1; break;
 		case 1: lim.memory_swap = n > 0 ? n : -1; break;
-		case 2: lim.cpu_period = 100000, lim.cpu_quota = n / 10000; break;
+		case 2: /* NanoCpus and CpuPeriod/CpuQuota replace each other */
+			lim.cpu_period = 100000, lim.cpu_quota = n / 10000;
+			md_json_del(nhc, "CpuPeriod");
+			md_json_del(nhc, "CpuQuota");
+			break;
 		case 3: lim.cpu_shares = n; break;
 		case 4: lim.cpu_period = n; break;
 		case 5: lim.cpu_quota = n; break;
@@ -20102,18 +20097,10 @@ static int md_ctr_update(const char *id, const struct md_json *upd)
 		default: break;
 		}
 	}
-	/* NanoCpus and CpuPeriod/CpuQuota replace each other */
-	if (md_json_get((struct md_json *)upd, "NanoCpus") && !md_json_zero(md_json_get((struct md_json *)upd, "NanoCpus"))) {
-		md_json_del(nhc, "CpuPeriod");
-		md_json_del(nhc, "CpuQuota");
-	}
-	struct md_json *rp = md_json_get((struct md_json *)upd, "RestartPolicy");
+	/* the policy's name and counts are checked with the rest, by create's checks */
+	struct md_json *rp = md_json_get(upd, "RestartPolicy");
 	if (rp && !md_json_zero(rp) && md_json_is(md_json_get(hc, "AutoRemove"), MD_J_TRUE))
 		r = md_errk(MD_EK_INVALID, "Restart policy cannot be updated because AutoRemove is enabled for the container");
-	const char *rn = md_json_gets(rp, "Name");
-	if (r == 0 && rn && *rn && !md_streq(rn, "no") && !md_streq(rn, "always") && !md_streq(rn, "unless-stopped") &&
-	    !md_streq(rn, "on-failure"))
-		r = md_errk(MD_EK_INVALID, "invalid restart policy '%s'", rn);
 	if (r == 0)
 		r = md_hostconfig_validate(nhc);
 	int running = md_ctr_running(&c);
@@ -20606,16 +20593,24 @@ static void md_log_follow(const char *id, const char *log, off_t pos, ino_t ino,
 	md_err_clear();
 }
 
-/* Write a container's log to md_out, as o says (the CLI's logs and the
- * API's). */
 /* The logs of a container that keeps none: Docker's refusal. */
 static int md_ctr_logs_refused(void)
 {
 	return md_errk(MD_EK_NOTSUP, "configured logging driver does not support reading");
 }
 
+/* Write a container's log to md_out, as o says (the CLI's logs and the
+ * API's); refused for one that keeps none (the API checks that before
+ * it answers). */
 static int md_ctr_logs(const char *id, const struct md_logopt *o)
 {
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	int none = md_ctr_log_none(c.cfg);
+	md_ctr_free(&c);
+	if (none)
+		return md_ctr_logs_refused();
 	char *log = md_ctr_logpath(id);
 	struct md_strv files = {0};
 	md_log_files(log, &files);
@@ -20793,25 +20788,22 @@ static int md_exec_spec(const struct md_exec *e, struct md_ctr *c, struct md_spe
 /* The container's namespaces, opened before anything enters them (its
  * user namespace first: with --userns=remap root inside is not root
  * outside).  A user namespace that is the host's own is not entered. */
-static const struct { const char *n; int t; } md_exec_nss[] = {
-	{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
-	{"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
 
 static int md_exec_open_ns(pid_t target, int nsfd[7])
 {
 	for (size_t i = 0; i < 7; i++)
 		nsfd[i] = -1;
 	for (size_t i = 0; i < 7; i++) {
-		char *p = md_asprintf("/proc/%d/ns/%s", (int)target, md_exec_nss[i].n);
+		char *p = md_asprintf("/proc/%d/ns/%s", (int)target, md_nss[i].n);
 		nsfd[i] = open(p, O_RDONLY | O_CLOEXEC);
 		free(p);
 		struct stat a1, a2;
-		if (nsfd[i] >= 0 && md_exec_nss[i].t == CLONE_NEWUSER &&
+		if (nsfd[i] >= 0 && md_nss[i].t == CLONE_NEWUSER &&
 		    (stat("/proc/self/ns/user", &a1) < 0 || fstat(nsfd[i], &a2) < 0 || (a1.st_ino == a2.st_ino && a1.st_dev == a2.st_dev))) {
 			close(nsfd[i]); /* the host's own user namespace */
 			nsfd[i] = -1;
-		} else if (nsfd[i] < 0 && md_exec_nss[i].t != CLONE_NEWCGROUP && md_exec_nss[i].t != CLONE_NEWUSER) {
-			return md_errno("open the container's %s namespace", md_exec_nss[i].n);
+		} else if (nsfd[i] < 0 && md_nss[i].t != CLONE_NEWCGROUP && md_nss[i].t != CLONE_NEWUSER) {
+			return md_errno("open the container's %s namespace", md_nss[i].n);
 		}
 	}
 	return 0;
@@ -20899,8 +20891,8 @@ static MD_NORETURN void md_exec_helper(struct md_spec *sp, const struct md_exec 
 	if (md_cg_attach(md_cgroup_parent(), e->id, getpid()) < 0)
 		md_child_fail(sp, 126);
 	for (size_t i = 0; i < 7; i++)
-		if (nsfd[i] >= 0 && setns(nsfd[i], md_exec_nss[i].t) < 0 && md_exec_nss[i].t != CLONE_NEWCGROUP) {
-			md_errno("enter the container's %s namespace", md_exec_nss[i].n);
+		if (nsfd[i] >= 0 && setns(nsfd[i], md_nss[i].t) < 0 && md_nss[i].t != CLONE_NEWCGROUP) {
+			md_errno("enter the container's %s namespace", md_nss[i].n);
 			md_child_fail(sp, 126);
 		}
 	int pty = -1;
@@ -21180,21 +21172,34 @@ static void md_inspect_hostconfig(struct md_ctr *c, struct md_json *o)
 			md_json_set(ohc, bools[i], md_json_newbool(0));
 }
 
+/* The diff directories of a container's image layers, the top one first
+ * (none if the image is gone). */
+static void md_ctr_lower_dirs(struct md_ctr *c, struct md_strv *out)
+{
+	struct md_json *idx = md_index_read();
+	struct md_json *ls = idx ? md_image_layers(idx, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : NULL;
+	for (size_t i = ls ? ls->n : 0; i-- > 0;) {
+		char *lp = md_layer_path(md_json_str(md_json_at(ls, i)));
+		char *dp = md_asprintf("%s/diff", lp);
+		md_strv_push(out, dp);
+		free(dp);
+		free(lp);
+	}
+	md_json_free(idx);
+	md_err_clear();
+}
+
 /* inspect's GraphDriver: the overlay's layers, upper, work and merged dirs. */
 static void md_inspect_graphdriver(struct md_ctr *c, struct md_json *o)
 {
 	struct md_json *gd = md_json_set(o, "GraphDriver", md_json_new(MD_J_OBJ));
 	struct md_json *gdd = md_json_set(gd, "Data", md_json_new(MD_J_OBJ));
-	struct md_json *idx = md_index_read();
-	struct md_json *ls = idx ? md_image_layers(idx, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : NULL;
+	struct md_strv dirs = {0};
 	struct md_sb lower = {0};
-	for (size_t i = ls ? ls->n : 0; i-- > 0;) {
-		char *p = md_layer_path(md_json_str(md_json_at(ls, i)));
-		md_sb_printf(&lower, "%s%s/diff", lower.len ? ":" : "", p);
-		free(p);
-	}
-	md_json_free(idx);
-	md_err_clear();
+	md_ctr_lower_dirs(c, &dirs);
+	for (size_t i = 0; i < dirs.n; i++)
+		md_sb_printf(&lower, "%s%s", lower.len ? ":" : "", dirs.v[i]);
+	md_strv_free(&dirs);
 	md_json_sets(gdd, "LowerDir", md_sb_str(&lower));
 	md_sb_free(&lower);
 	char *p = md_ctr_rpath(c->id, "rootfs");
@@ -21640,18 +21645,8 @@ static struct md_json *md_ctr_changes(const char *id)
 	struct md_ctr c;
 	if (md_ctr_load(id, &c) < 0)
 		return NULL;
-	struct md_json *idx = md_index_read();
-	struct md_json *ls = idx ? md_image_layers(idx, md_json_gets(c.cfg, "Image") ? md_json_gets(c.cfg, "Image") : "") : NULL;
 	struct md_strv lowers = {0}, ch = {0};
-	for (size_t i = ls ? ls->n : 0; i-- > 0;) { /* the top layer first */
-		char *lp = md_layer_path(md_json_str(md_json_at(ls, i)));
-		char *dp = md_asprintf("%s/diff", lp);
-		md_strv_push(&lowers, dp);
-		free(dp);
-		free(lp);
-	}
-	md_json_free(idx);
-	md_err_clear();
+	md_ctr_lower_dirs(&c, &lowers);
 	char *upper = md_ctr_path(c.id, "upper");
 	md_diff_walk(upper, "/", &lowers, 0, &ch);
 	free(upper);
@@ -22001,10 +21996,7 @@ static int md_ctr_commit(const char *id, const char *tag, const char *comment, c
 	struct md_json *he = md_json_push(h, md_json_new(MD_J_OBJ));
 	md_json_sets(he, "created", now);
 	struct md_sb by = {0};
-	md_sb_puts(&by, md_json_gets(c.cfg, "Path") ? md_json_gets(c.cfg, "Path") : "");
-	struct md_json *args = md_json_get(c.cfg, "Args");
-	for (struct md_json *a = args ? args->child : NULL; a; a = a->next)
-		md_sb_printf(&by, " %s", md_json_str(a) ? a->s : "");
+	md_ctr_cmdline(&c, &by);
 	md_json_sets(he, "created_by", md_sb_str(&by));
 	md_sb_free(&by);
 	if (author && *author)
@@ -22626,6 +22618,53 @@ static void md_volume_list(struct md_strv *out)
 		qsort(out->v, out->n, sizeof *out->v, md_strcmp_p);
 }
 
+/* Does a label filter ("k" or "k=v") hold for labels (an object, or NULL)? */
+static int md_label_match(const struct md_json *labels, const char *f)
+{
+	size_t kl = strcspn(f, "=");
+	char *k = md_strndup(f, kl);
+	struct md_json *v = md_json_get((struct md_json *)labels, k);
+	free(k);
+	return v && (!f[kl] || md_streq(md_json_str(v), f + kl + 1));
+}
+
+/* Does volume name pass list filters, as Docker's: name= (a substring) and
+ * driver= are alternatives each, every label= must hold, dangling= (no
+ * container uses it) true or false? 1 or 0; -1 (error set) for a filter it
+ * does not know, also with name NULL, which checks the filters alone. */
+static int md_volume_filter(struct md_json *idx, const char *name, const struct md_strv *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const char *v = f->v[i] + strcspn(f->v[i], "=") + (strchr(f->v[i], '=') ? 1 : 0);
+		if (md_startswith(f->v[i], "dangling=") ? !(md_streq(v, "true") || md_streq(v, "1") || md_streq(v, "false") ||
+		                                            md_streq(v, "0"))
+		                                        : !md_startswith(f->v[i], "name=") && !md_startswith(f->v[i], "label=") &&
+		                                              !md_startswith(f->v[i], "driver="))
+			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: dangling=, driver=, label=, name=)", f->v[i]);
+	}
+	if (!name)
+		return 1;
+	int name_seen = 0, name_ok = 0, drv_seen = 0, drv_ok = 0, ok = 1;
+	struct md_json *vj = NULL;
+	for (size_t i = 0; i < f->n && ok; i++) {
+		const char *v = strchr(f->v[i], '=') + 1;
+		if (md_startswith(f->v[i], "name="))
+			name_seen = 1, name_ok |= strstr(name, v) != NULL;
+		else if (md_startswith(f->v[i], "driver="))
+			drv_seen = 1, drv_ok |= md_streq(v, "local");
+		else if (md_startswith(f->v[i], "dangling="))
+			ok = (md_streq(v, "true") || md_streq(v, "1")) == !(idx && md_volume_in_use(idx, name, NULL, 0));
+		else {
+			if (!vj)
+				vj = md_volume_inspect_json(name);
+			ok = md_label_match(md_json_get(vj, "Labels"), v);
+		}
+	}
+	md_json_free(vj);
+	md_err_clear();
+	return ok && (!name_seen || name_ok) && (!drv_seen || drv_ok);
+}
+
 /* Remove a volume no container uses (force: a missing one is no error). */
 static int md_volume_remove(const char *name, int force)
 {
@@ -22733,6 +22772,40 @@ struct md_network_spec {
 	const struct md_json *labels;
 	const char *driver;
 };
+
+/* Does a network pass list filters, as Docker's: name= (a substring), id=
+ * (a prefix), driver= and type= (builtin or custom) are alternatives each,
+ * every label= must hold? 1 or 0; -1 (error set) for a filter it does not
+ * know, also with name NULL, which checks the filters alone. */
+static int md_net_filter(const char *name, const char *id, const char *driver, const struct md_json *labels,
+                         const struct md_strv *f)
+{
+	static const char *const keys[] = {"name=", "id=", "driver=", "type=", "label="};
+	int seen[4] = {0}, hit[4] = {0}, ok = 1;
+	for (size_t i = 0; i < f->n; i++) {
+		size_t k = 0;
+		while (k < MD_ARRAY_LEN(keys) && !md_startswith(f->v[i], keys[k]))
+			k++;
+		if (k == MD_ARRAY_LEN(keys))
+			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: driver=, id=, label=, name=, type=)", f->v[i]);
+		if (!name)
+			continue;
+		const char *v = f->v[i] + strlen(keys[k]);
+		int builtin = md_streq(name, "bridge") || md_streq(name, "host") || md_streq(name, "none");
+		if (k == 4) {
+			ok &= md_label_match(labels, v);
+			continue;
+		}
+		seen[k] = 1;
+		hit[k] |= k == 0 ? strstr(name, v) != NULL
+		        : k == 1 ? *v && md_startswith(id ? id : "", v)
+		        : k == 2 ? md_streq(driver, v)
+		                 : md_streq(v, builtin ? "builtin" : "custom");
+	}
+	for (size_t k = 0; k < 4; k++)
+		ok &= !seen[k] || hit[k];
+	return ok;
+}
 
 static int md_network_create(const struct md_network_spec *ns, char id[65])
 {
@@ -25714,13 +25787,8 @@ static int md_cmd_logs(struct md_args *a)
 	struct md_logopt o = {md_flag(a, "timestamps"), md_flag(a, "follow"), 3, 0, 0, -1};
 	if (md_logopt_parse(&o, md_opt(a, "since"), md_opt(a, "until"), md_opt(a, "tail"), "--tail") < 0)
 		return md_fail(125);
-	struct md_ctr c;
-	if (md_ctr_find(a->pos.v[0], id) < 0 || md_ctr_load(id, &c) < 0)
+	if (md_ctr_find(a->pos.v[0], id) < 0)
 		return md_fail(1);
-	int none = md_ctr_log_none(c.cfg);
-	md_ctr_free(&c);
-	if (none)
-		return md_ctr_logs_refused(), md_fail(1);
 	return md_ctr_logs(id, &o) < 0 ? md_fail(1) : 0;
 }
 
@@ -26314,50 +26382,14 @@ static int md_cmd_volume_ls(struct md_args *a)
 	md_volume_list(&vs);
 	struct md_json *idx = md_index_read();
 	const struct md_strv *filters = md_optv(a, "filter");
-	int dangling = -1;
-	for (size_t i = 0; i < filters->n; i++) {
-		const char *f = filters->v[i];
-		if (md_startswith(f, "dangling=")) {
-			if (strcmp(f + 9, "true") && strcmp(f + 9, "1") && strcmp(f + 9, "false") && strcmp(f + 9, "0")) {
-				md_err("invalid filter 'dangling=%s'", f + 9);
-				goto bad;
-			}
-			dangling = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
-		} else if (!md_startswith(f, "name=") && !md_startswith(f, "label=") && !md_startswith(f, "driver=")) {
-			md_err("invalid filter '%s' (supported: dangling=, driver=, label=, name=)", f);
-			goto bad;
-		}
-	}
+	if (md_volume_filter(idx, NULL, filters) < 0)
+		goto bad;
 	const char *fmt = md_opt(a, "format");
 	struct md_table tab = {2, {0}};
 	if (!md_flag(a, "quiet") && !fmt)
 		md_table_add(&tab, (const char *[]){"DRIVER", "VOLUME NAME"});
 	for (size_t i = 0; i < vs.n; i++) {
-		if (dangling >= 0 && idx && md_volume_in_use(idx, vs.v[i], NULL, 0) == dangling)
-			continue;
-		/* name= (a substring) and driver= OR among themselves; every label= must match */
-		int name_seen = 0, name_ok = 0, drv_seen = 0, drv_ok = 0, label_ok = 1;
-		struct md_json *vj = NULL;
-		for (size_t k = 0; k < filters->n; k++) {
-			const char *f = filters->v[k];
-			if (md_startswith(f, "name=")) {
-				name_seen = 1;
-				name_ok |= strstr(vs.v[i], f + 5) != NULL;
-			} else if (md_startswith(f, "driver=")) {
-				drv_seen = 1;
-				drv_ok |= strcmp(f + 7, "local") == 0;
-			} else if (md_startswith(f, "label=")) {
-				if (!vj)
-					vj = md_volume_inspect_json(vs.v[i]);
-				const char *v = f + 6, *eq = strchr(v, '=');
-				char key[256];
-				snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
-				const char *lv = md_json_gets(md_json_get(vj, "Labels"), key);
-				label_ok &= lv && (!eq || strcmp(lv, eq + 1) == 0);
-			}
-		}
-		md_json_free(vj);
-		if ((name_seen && !name_ok) || (drv_seen && !drv_ok) || !label_ok)
+		if (md_volume_filter(idx, vs.v[i], filters) != 1)
 			continue;
 		if (md_flag(a, "quiet"))
 			puts(vs.v[i]);
@@ -26501,25 +26533,11 @@ static int md_cmd_network_ls(struct md_args *a)
 	int rc = 0;
 	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
 		md_json_set(all, n->key, md_json_clone(n));
-	for (struct md_json *n = all->child; n; n = n->next) {
-		int ok = 1;
-		for (size_t i = 0; i < filters->n; i++) {
-			const char *f = filters->v[i];
-			if (md_startswith(f, "name="))
-				ok &= strstr(n->key, f + 5) != NULL;
-			else if (md_startswith(f, "id="))
-				ok &= md_startswith(md_json_gets(n, "Id") ? md_json_gets(n, "Id") : "", f + 3);
-			else if (md_startswith(f, "driver="))
-				ok &= strcmp(f + 7, md_json_gets(n, "Id") ? "bridge" : n->key) == 0;
-			else {
-				md_err("invalid filter '%s' (supported: name, id, driver)", f);
-				rc = md_fail(125);
-				break;
-			}
-		}
-		if (rc)
-			break;
-		if (!ok)
+	if (md_net_filter(NULL, NULL, NULL, NULL, filters) < 0)
+		rc = md_fail(125);
+	for (struct md_json *n = all->child; n && !rc; n = n->next) {
+		const char *nid = md_json_gets(n, "Id");
+		if (!md_net_filter(n->key, nid, nid ? "bridge" : n->key, md_json_get(n, "Labels"), filters))
 			continue;
 		char id[16];
 		const char *fid = md_json_gets(n, "Id");
@@ -27714,8 +27732,7 @@ static const char *md_api_reason(int st)
 	}
 }
 
-/* Head of a response; len -1: the body runs to the end of the connection. */
-/* len: the body's length; -1 until the connection closes; -2 none (204,
+/* Head of a response; len: the body's length; -1 until the connection closes; -2 none (204,
  * 304); MD_API_CHUNKED in chunks, as Docker sends its JSON progress
  * streams (a client reading one JSON value per chunk needs them). */
 enum { MD_API_CHUNKED = -3 };
@@ -27749,20 +27766,13 @@ static int md_api_out(struct md_api_conn *c, const char *p, size_t n)
 		return md_write_all(c->fd, p, n);
 	if (!n)
 		return 0;
-	char h[24];
-	int hl = snprintf(h, sizeof h, "%zx\r\n", n);
-	struct iovec iov[3] = {{h, (size_t)hl}, {(void *)p, n}, {"\r\n", 2}};
-	size_t want = (size_t)hl + n + 2;
-	ssize_t w = writev(c->fd, iov, 3);
-	if (w == (ssize_t)want)
-		return 0;
-	/* a short write (a slow client): the rest one piece after another */
-	char *all = md_alloc(want);
-	memcpy(all, h, (size_t)hl);
-	memcpy(all + hl, p, n);
-	memcpy(all + hl + n, "\r\n", 2);
-	int r = w < 0 && errno != EINTR && errno != EAGAIN ? -1 : md_write_all(c->fd, all + (w > 0 ? w : 0), want - (size_t)(w > 0 ? w : 0));
-	free(all);
+	/* size line, data and CRLF in one write */
+	char *ch = md_alloc(n + 24);
+	int hl = snprintf(ch, 24, "%zx\r\n", n);
+	memcpy(ch + hl, p, n);
+	memcpy(ch + hl + n, "\r\n", 2);
+	int r = md_write_all(c->fd, ch, (size_t)hl + n + 2);
+	free(ch);
 	return r;
 }
 
@@ -27771,10 +27781,9 @@ static int md_api_out_json(struct md_api_conn *c, struct md_json *o)
 {
 	char *s = md_json_dump(o, 0);
 	md_json_free(o);
-	size_t n = strlen(s);
-	s = md_realloc(s, n + 3);
-	memcpy(s + n, "\r\n", 3);
-	int r = md_api_out(c, s, n + 2);
+	char *line = md_asprintf("%s\r\n", s);
+	int r = md_api_out(c, line, strlen(line));
+	free(line);
 	free(s);
 	return r;
 }
@@ -28064,16 +28073,6 @@ static int md_api_info(struct md_api_ctx *x)
 
 /* ---- images ---- */
 
-/* Does a label filter ("k" or "k=v") hold for labels (an object, or NULL)? */
-static int md_api_label_match(const struct md_json *labels, const char *f)
-{
-	size_t kl = strcspn(f, "=");
-	char *k = md_strndup(f, kl);
-	struct md_json *v = md_json_get((struct md_json *)labels, k);
-	free(k);
-	return v && (!f[kl] || md_streq(md_json_str(v), f + kl + 1));
-}
-
 /* GET /images/json; filters dangling, reference (a pattern on REPO or
  * REPO:TAG; the image lists the tags that match, as Docker's) and label. */
 static int md_api_images(struct md_api_ctx *x)
@@ -28128,7 +28127,7 @@ static int md_api_images(struct md_api_ctx *x)
 		struct md_json *cfg = skip ? NULL : md_blob_json(im->key);
 		struct md_json *lb = md_json_get(md_json_get(cfg, "config"), "Labels");
 		for (size_t k = 0; k < labels.n && !skip; k++)
-			skip = !md_api_label_match(lb, labels.v[k]);
+			skip = !md_label_match(lb, labels.v[k]);
 		if (skip) {
 			md_json_free(cfg);
 			md_strv_free(&tags);
@@ -29528,54 +29527,6 @@ static struct md_json *md_api_net_builtin(const char *name)
 	return NULL;
 }
 
-/* Does network o pass the filters (name: a substring, id: a prefix,
- * driver, type custom|builtin, label k or k=v)? Values of one key are
- * alternatives; keys must all match. -1 (and *bad) for an unknown key. */
-static int md_api_net_filter(const struct md_json *o, const struct md_strv *f, const char **bad)
-{
-	static const char *const keys[] = {"name", "id", "driver", "type", "label"};
-	struct md_json *on = (struct md_json *)o;
-	const char *name = md_json_gets(on, "Name"), *id = md_json_gets(on, "Id");
-	for (size_t i = 0; i < f->n; i++) {
-		size_t k = 0, kl = strcspn(f->v[i], "=");
-		while (k < MD_ARRAY_LEN(keys) && !(strlen(keys[k]) == kl && strncmp(f->v[i], keys[k], kl) == 0))
-			k++;
-		if (k == MD_ARRAY_LEN(keys)) {
-			*bad = f->v[i];
-			return -1;
-		}
-	}
-	for (size_t k = 0; k < MD_ARRAY_LEN(keys); k++) {
-		int seen = 0, hit = 0;
-		size_t kl = strlen(keys[k]);
-		for (size_t i = 0; i < f->n; i++) {
-			if (strncmp(f->v[i], keys[k], kl) != 0 || f->v[i][kl] != '=')
-				continue;
-			seen = 1;
-			const char *v = f->v[i] + kl + 1;
-			int builtin = md_streq(name, "bridge") || md_streq(name, "host") || md_streq(name, "none");
-			if (k == 0)
-				hit |= name && strstr(name, v) != NULL;
-			else if (k == 1)
-				hit |= id && *v && strncmp(id, v, strlen(v)) == 0;
-			else if (k == 2)
-				hit |= md_streq(md_json_gets(on, "Driver"), v);
-			else if (k == 3)
-				hit |= md_streq(v, builtin ? "builtin" : "custom");
-			else {
-				size_t ll = strcspn(v, "=");
-				char *lk = md_strndup(v, ll);
-				struct md_json *lv = md_json_get(md_json_get(on, "Labels"), lk);
-				hit |= lv && (!v[ll] || md_streq(md_json_str(lv), v + ll + 1));
-				free(lk);
-			}
-		}
-		if (seen && !hit)
-			return 0;
-	}
-	return 1;
-}
-
 static int md_api_networks(struct md_api_ctx *x)
 {
 	struct md_strv f = {0};
@@ -29589,24 +29540,22 @@ static int md_api_networks(struct md_api_ctx *x)
 	md_net_default(idx); /* "bridge" is always listed */
 	md_err_clear();
 	struct md_json *arr = md_json_new(MD_J_ARR);
-	const char *bad = NULL;
 	for (struct md_json *n = md_index_section(idx, "networks")->child; n; n = n->next)
 		md_json_push(arr, md_net_inspect_json(idx, n));
 	md_json_push(arr, md_api_net_builtin("host"));
 	md_json_push(arr, md_api_net_builtin("none"));
 	md_json_free(idx);
-	for (struct md_json *o = arr->child, *next; o; o = next) {
+	int bad = md_net_filter(NULL, NULL, NULL, NULL, &f) < 0;
+	for (struct md_json *o = arr->child, *next; o && !bad; o = next) {
 		next = o->next;
-		int m = md_api_net_filter(o, &f, &bad);
-		if (m < 0)
-			break;
-		if (!m)
+		if (!md_net_filter(md_json_gets(o, "Name"), md_json_gets(o, "Id"), md_json_gets(o, "Driver"),
+		                   md_json_get(o, "Labels"), &f))
 			md_json_del_item(arr, o);
 	}
 	md_strv_free(&f);
 	if (bad) {
 		md_json_free(arr);
-		return md_api_filter_refused(x, bad);
+		return md_api_err(x->c, 400, "%s", md_errmsg);
 	}
 	return md_api_json(x->c, 200, arr);
 }
@@ -29692,46 +29641,17 @@ static int md_api_volumes(struct md_api_ctx *x)
 	struct md_strv vs = {0}, f = {0};
 	if (md_api_filters(x, &f) < 0)
 		return 0;
-	static const char *const keys[] = {"name=", "driver=", "label=", "dangling="};
-	for (size_t i = 0; i < f.n; i++) {
-		size_t k = 0;
-		while (k < MD_ARRAY_LEN(keys) && !md_startswith(f.v[i], keys[k]))
-			k++;
-		if (k == MD_ARRAY_LEN(keys)) {
-			int r = md_api_filter_refused(x, f.v[i]);
-			md_strv_free(&f);
-			return r;
-		}
+	struct md_json *idx = f.n ? md_index_read() : NULL;
+	if (md_volume_filter(idx, NULL, &f) < 0) {
+		md_json_free(idx);
+		md_strv_free(&f);
+		return md_api_err(x->c, 400, "%s", md_errmsg);
 	}
 	md_volume_list(&vs);
-	struct md_json *idx = f.n ? md_index_read() : NULL;
 	struct md_json *o = md_json_new(MD_J_OBJ);
 	struct md_json *arr = md_json_set(o, "Volumes", md_json_new(MD_J_ARR));
 	for (size_t i = 0; i < vs.n; i++) {
-		struct md_json *v = md_volume_inspect_json(vs.v[i]);
-		/* keys must all hold; values of one key are alternatives */
-		for (size_t k = 0; v && k < MD_ARRAY_LEN(keys); k++) {
-			int seen = 0, hit = 0;
-			for (size_t j = 0; j < f.n; j++) {
-				if (!md_startswith(f.v[j], keys[k]))
-					continue;
-				const char *val = f.v[j] + strlen(keys[k]);
-				char by[80];
-				seen = 1;
-				if (k == 0)
-					hit |= strstr(vs.v[i], val) != NULL;
-				else if (k == 1)
-					hit |= md_streq(md_json_gets(v, "Driver"), val);
-				else if (k == 2)
-					hit |= md_api_label_match(md_json_get(v, "Labels"), val);
-				else
-					hit |= (md_streq(val, "true") || md_streq(val, "1")) == !(idx && md_volume_in_use(idx, vs.v[i], by, sizeof by));
-			}
-			if (seen && !hit) {
-				md_json_free(v);
-				v = NULL;
-			}
-		}
+		struct md_json *v = md_volume_filter(idx, vs.v[i], &f) == 1 ? md_volume_inspect_json(vs.v[i]) : NULL;
 		if (v)
 			md_json_push(arr, v);
 	}

@@ -676,6 +676,13 @@ test_api_sdk_endpoints() {
     assert_eq "$(jq -r '[.Volumes[].Name] | join(",")' <<<"${r#* }")" keepme "volumes, name keep"
     r=$(_req '/volumes?filters=%7B%22name%22%3A%5B%22foobar%22%5D%7D')
     assert_eq "$(jq -r '.Volumes | length' <<<"${r#* }")" 0 "volumes, name foobar"
+    # labels: each must hold (as the CLI's --filter and Docker's)
+    md_ok volume create --label a=1 labelled >/dev/null
+    r=$(_req '/volumes?filters=%7B%22label%22%3A%5B%22a%3D1%22%5D%7D')
+    assert_eq "$(jq -r '[.Volumes[].Name] | join(",")' <<<"${r#* }")" labelled "volumes, label a=1"
+    r=$(_req '/volumes?filters=%7B%22label%22%3A%5B%22a%3D1%22%2C%22b%22%5D%7D')
+    assert_eq "$(jq -r '.Volumes | length' <<<"${r#* }")" 0 "volumes, labels a=1 and b"
+    md_ok volume rm labelled >/dev/null
     r=$(_req -X POST /volumes/prune)
     assert_contains "$r" '"VolumesDeleted":null'
     r=$(_req -X POST '/volumes/prune?filters=%7B%22all%22%3A%5B%22true%22%5D%7D')
