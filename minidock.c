@@ -7,8 +7,8 @@
  *
  * Table of contents.  Each section may call only the sections above it
  * (its opening comment says which); calls never run up the file, but for
- * recursion.  The engine (19-20) is below the front ends: the CLI (21-25)
- * and the API (26) turn flags or HTTP into engine calls and the engine's
+ * recursion.  The engine (19-21) is below the front ends: the CLI (22-26)
+ * and the API (27) turn flags or HTTP into engine calls and the engine's
  * results and typed errors into text or JSON; neither runs the other.
  *
  *   01  configuration: the feature list (MD_FEATURES), MD_DEFAULT_* settings
@@ -34,13 +34,15 @@
  *   19  engine: containers (create, start, stop, kill, pause, rm, attach,
  *       wait, logs, exec, inspect, list, top, update, diff, commit)
  *   20  engine: images, volumes, networks, the system
- *   21  cli: option parsing and output
- *   22  cli: image commands (and registry commands)
- *   23  cli: container commands
- *   24  cli: volume, network and system commands
- *   25  cli: command table and dispatch
- *   26  api: `minidock serve`, the Docker Engine API [MD_FEATURE_API]
- *   27  main
+ *   21  engine: build: the Dockerfile, .dockerignore, the builder
+ *       [MD_FEATURE_BUILD]
+ *   22  cli: option parsing and output
+ *   23  cli: image commands (and registry commands)
+ *   24  cli: container commands
+ *   25  cli: volume, network and system commands
+ *   26  cli: command table and dispatch
+ *   27  api: `minidock serve`, the Docker Engine API [MD_FEATURE_API]
+ *   28  main
  *
  * Names: md_<subsystem>_<verb>, everything static.  The subsystems:
  *   err error records      sb  string builder     strv string vector
@@ -86,7 +88,8 @@
 	X(IPV6, ipv6, "IPv6 on container networks") \
 	X(ZSTD, zstd, "zstd-compressed layers") \
 	X(USERNS, userns, "--userns=remap") \
-	X(SIGN, sign, "signed images: sigstore signatures checked under a containers-policy.json")
+	X(SIGN, sign, "signed images: sigstore signatures checked under a containers-policy.json") \
+	X(BUILD, build, "`minidock build`: images from a Dockerfile")
 
 #ifndef MD_FEATURE_PULL
 #define MD_FEATURE_PULL 1
@@ -114,6 +117,9 @@
 #endif
 #ifndef MD_FEATURE_SIGN
 #define MD_FEATURE_SIGN MD_FEATURE_PULL /* FEATURES=-pull takes it along */
+#endif
+#ifndef MD_FEATURE_BUILD
+#define MD_FEATURE_BUILD 1
 #endif
 
 #if MD_FEATURE_TLS && !MD_FEATURE_PULL
@@ -5627,6 +5633,26 @@ static int md_image_in_use(struct md_json *idx, const char *id, const char **by)
  * Find an image by reference (name[:tag], name@digest), full ID
  * (sha256:HEX or HEX) or unique ID prefix.  out gets the ID.
  */
+/* Is id the parent of another image (a commit's or a build step's)? */
+static int md_image_has_child(struct md_json *idx, const char *id)
+{
+	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next)
+		if (md_streq(md_json_gets(im, "parent"), id))
+			return 1;
+	return 0;
+}
+
+/* An intermediate image: untagged, the parent of another (a build step's,
+ * which `images` lists only with -a, as Docker does). */
+static int md_image_intermediate(struct md_json *idx, const char *id)
+{
+	struct md_strv tags = {0};
+	md_image_tags(idx, id, &tags);
+	int n = (int)tags.n;
+	md_strv_free(&tags);
+	return !n && md_image_has_child(idx, id);
+}
+
 static int md_image_resolve(struct md_json *idx, const char *name, char out[MD_DIGEST_LEN + 1])
 {
 	struct md_json *images = md_json_get(idx, "images");
@@ -5773,6 +5799,7 @@ struct md_loadimg {
 	struct md_strv tags;
 	char *digname;                 /* pulled by digest: the repository, no tag */
 	char parent[MD_DIGEST_LEN + 1]; /* commit: the container's image (inspect's Parent) */
+	int built;                     /* a build step's: the build cache may take it */
 	char manifest[MD_DIGEST_LEN + 1];
 	struct md_json *sig;           /* what verified its signature, or NULL */
 };
@@ -6484,6 +6511,8 @@ static int md_load_commit(struct md_load *L, struct md_sb *report)
 			md_json_sets(rec, "loaded", now);
 			if (img->parent[0])
 				md_json_sets(rec, "parent", img->parent);
+			if (img->built)
+				md_json_set(rec, "built", md_json_newbool(1));
 		} else {
 			md_json_free(chains);
 		}
@@ -19143,7 +19172,7 @@ static int md_state_up(const char *state)
 /**** 19 engine: containers *************************************************/
 /*
  * The engine: what minidock does to containers, whoever asks.  The CLI
- * (sections 21-25) and the API (section 26) are front ends over it: they
+ * (sections 22-26) and the API (section 27) are front ends over it: they
  * turn flags or HTTP requests into these calls, and the calls' results or
  * errors into text or JSON.  An operation takes typed arguments (an ID, a
  * spec struct, a create request in Docker's {Config, HostConfig} shape)
@@ -19152,7 +19181,7 @@ static int md_state_up(const char *state)
  * write through md_out, which a front end points at a terminal or at an
  * API client's socket.
  *
- * May call: sections 01-18.  Called by: 21-27.
+ * May call: sections 01-18.  Called by: 22-28.
  */
 
 /* ---- create ---- */
@@ -21172,12 +21201,12 @@ static void md_inspect_hostconfig(struct md_ctr *c, struct md_json *o)
 			md_json_set(ohc, bools[i], md_json_newbool(0));
 }
 
-/* The diff directories of a container's image layers, the top one first
- * (none if the image is gone). */
-static void md_ctr_lower_dirs(struct md_ctr *c, struct md_strv *out)
+/* The diff directories of an image's layers, the top one first (none if
+ * the image is gone). */
+static void md_image_lower_dirs(const char *img, struct md_strv *out)
 {
 	struct md_json *idx = md_index_read();
-	struct md_json *ls = idx ? md_image_layers(idx, md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "") : NULL;
+	struct md_json *ls = idx ? md_image_layers(idx, img) : NULL;
 	for (size_t i = ls ? ls->n : 0; i-- > 0;) {
 		char *lp = md_layer_path(md_json_str(md_json_at(ls, i)));
 		char *dp = md_asprintf("%s/diff", lp);
@@ -21187,6 +21216,12 @@ static void md_ctr_lower_dirs(struct md_ctr *c, struct md_strv *out)
 	}
 	md_json_free(idx);
 	md_err_clear();
+}
+
+/* ... of a container's image. */
+static void md_ctr_lower_dirs(struct md_ctr *c, struct md_strv *out)
+{
+	md_image_lower_dirs(md_json_gets(c->cfg, "Image") ? md_json_gets(c->cfg, "Image") : "", out);
 }
 
 /* inspect's GraphDriver: the overlay's layers, upper, work and merged dirs. */
@@ -21638,20 +21673,12 @@ static size_t md_diff_walk(const char *upper, const char *rel, const struct md_s
 	return n;
 }
 
-/* A container's changes against its image, as Docker's diff answers:
- * [{"Path": "/a", "Kind": 0|1|2}, ...] by path; NULL with the error set. */
-static struct md_json *md_ctr_changes(const char *id)
+/* An overlay's upper directory's changes against its lower directories,
+ * as Docker's diff answers: [{"Path": "/a", "Kind": 0|1|2}, ...] by path. */
+static struct md_json *md_upper_changes(const char *upper, const struct md_strv *lowers)
 {
-	struct md_ctr c;
-	if (md_ctr_load(id, &c) < 0)
-		return NULL;
-	struct md_strv lowers = {0}, ch = {0};
-	md_ctr_lower_dirs(&c, &lowers);
-	char *upper = md_ctr_path(c.id, "upper");
-	md_diff_walk(upper, "/", &lowers, 0, &ch);
-	free(upper);
-	md_ctr_free(&c);
-	md_strv_free(&lowers);
+	struct md_strv ch = {0};
+	md_diff_walk(upper, "/", lowers, 0, &ch);
 	qsort(ch.v, ch.n, sizeof *ch.v, md_strcmp_p);
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (size_t i = 0; i < ch.n; i++) {
@@ -21662,6 +21689,22 @@ static struct md_json *md_ctr_changes(const char *id)
 		md_json_seti(o, "Kind", atoi(tab + 1));
 	}
 	md_strv_free(&ch);
+	return arr;
+}
+
+/* A container's changes against its image; NULL with the error set. */
+static struct md_json *md_ctr_changes(const char *id)
+{
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) < 0)
+		return NULL;
+	struct md_strv lowers = {0};
+	md_ctr_lower_dirs(&c, &lowers);
+	char *upper = md_ctr_path(c.id, "upper");
+	struct md_json *arr = md_upper_changes(upper, &lowers);
+	free(upper);
+	md_ctr_free(&c);
+	md_strv_free(&lowers);
 	return arr;
 }
 
@@ -21902,6 +21945,30 @@ static int md_commit_tar(const char *upper, const struct md_json *changes, int o
 	return r;
 }
 
+/* The changes chg of the overlay upper directory upper as a new layer,
+ * unpacked into m->ldir (m->li its digests and sizes). */
+static int md_commit_layer(const char *upper, const struct md_json *chg, struct md_member *m)
+{
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return md_errno("pipe");
+	fflush(NULL);
+	pid_t wp = fork();
+	if (wp == 0) {
+		close(pp[0]);
+		_exit(md_commit_tar(upper, chg, pp[1]) < 0 ? 1 : 0);
+	}
+	close(pp[1]);
+	int r = wp < 0 ? md_errno("fork") : md_layer_unpack(md_src_fd(pp[0]), m->ldir, &m->li);
+	close(pp[0]);
+	int st = 0;
+	if (wp > 0)
+		waitpid(wp, &st, 0);
+	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		r = md_err("cannot read the writable layer");
+	return r;
+}
+
 /* Make an image of container id: its image's layers and one more, its
  * writable layer (the container frozen meanwhile when it runs and pause is
  * set, as Docker does); its configuration (over: fields replacing it, the
@@ -21938,28 +22005,11 @@ static int md_ctr_commit(const char *id, const char *tag, const char *comment, c
 	 * midway leaves a container `unpause` thaws, not a hidden frozen one */
 	if (pause && md_ctr_running(&c) && !md_ctr_paused(&c))
 		frozen = md_ctr_pause(c.id, 1) == 0;
-	int pp[2];
-	if (pipe2(pp, O_CLOEXEC) < 0) {
-		md_errno("pipe");
-		goto out;
-	}
-	fflush(NULL);
-	pid_t wp = fork();
-	if (wp == 0) {
-		close(pp[0]);
-		char *up = md_ctr_path(c.id, "upper");
-		_exit(md_commit_tar(up, chg, pp[1]) < 0 ? 1 : 0);
-	}
-	close(pp[1]);
-	r = wp < 0 ? md_errno("fork") : md_layer_unpack(md_src_fd(pp[0]), m->ldir, &m->li);
-	close(pp[0]);
-	int st = 0;
-	if (wp > 0)
-		waitpid(wp, &st, 0);
+	char *up = md_ctr_path(c.id, "upper");
+	r = md_commit_layer(up, chg, m);
+	free(up);
 	if (frozen)
 		md_ctr_pause(c.id, 0);
-	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-		r = md_err("cannot read the container's writable layer");
 	if (r < 0)
 		goto out;
 	r = -1;
@@ -22086,7 +22136,7 @@ static int md_ctr_enter_fs(struct md_ctr *c, int writable)
  * check, the kernel's features).  As section 19: typed arguments, a
  * typed error, no printing (a report, where there is one, is returned).
  *
- * May call: sections 01-19.  Called by: 21-27.
+ * May call: sections 01-19.  Called by: 22-28.
  */
 
 /* ---- images ---- */
@@ -22334,6 +22384,10 @@ static int md_rmi_one(struct md_json *idx, const char *name, int force, struct m
 		if (tags.n > 1 || used)
 			goto out;
 	} else {
+		if (md_image_has_child(idx, id)) {
+			r = md_errk(MD_EK_CONFLICT, "conflict: unable to delete %s (cannot be forced) - image has dependent child images", sid);
+			goto out;
+		}
 		if (tags.n > 1 && !force) {
 			r = md_errk(MD_EK_CONFLICT, "conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", sid);
 			goto out;
@@ -22349,12 +22403,28 @@ static int md_rmi_one(struct md_json *idx, const char *name, int force, struct m
 		if (used)
 			goto out; /* kept, untagged, until its containers are gone */
 	}
-	size_t before = gone->n;
-	md_index_drop_image(idx, id, gone);
-	md_sb_printf(out, "Deleted: %s\n", id);
-	for (size_t i = before; i < gone->n; i++)
-		if (gone->v[i][0] != '/')
-			md_sb_printf(out, "Deleted: %s\n", gone->v[i]);
+	/* the image, then its build parents nothing else needs (untagged,
+	 * unused, no other child), as Docker's image delete does */
+	while (1) {
+		const char *par = md_json_gets(md_json_get(md_json_get(idx, "images"), id), "parent");
+		char next[MD_DIGEST_LEN + 1];
+		snprintf(next, sizeof next, "%s", par ? par : "");
+		size_t before = gone->n;
+		md_index_drop_image(idx, id, gone);
+		md_sb_printf(out, "Deleted: %s\n", id);
+		for (size_t i = before; i < gone->n; i++)
+			if (gone->v[i][0] != '/')
+				md_sb_printf(out, "Deleted: %s\n", gone->v[i]);
+		struct md_strv pt = {0};
+		if (next[0] && md_json_get(md_json_get(idx, "images"), next))
+			md_image_tags(idx, next, &pt);
+		int go = next[0] && md_json_get(md_json_get(idx, "images"), next) && !pt.n &&
+		         !md_image_in_use(idx, next, NULL) && !md_image_has_child(idx, next);
+		md_strv_free(&pt);
+		if (!go)
+			break;
+		snprintf(id, sizeof id, "%s", next);
+	}
 out:
 	md_strv_free(&tags);
 	return r;
@@ -22411,12 +22481,24 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 		return -1;
 	}
 	struct md_strv files = {0}, ids = {0}, report = {0};
-	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
-		struct md_strv tags = {0};
-		md_image_tags(idx, im->key, &tags);
-		if ((all || !tags.n) && !md_image_in_use(idx, im->key, NULL))
-			md_strv_push(&ids, im->key);
-		md_strv_free(&tags);
+	/* children before their parents: a parent goes once nothing it has
+	 * left needs it (a build's intermediate images with the last step) */
+	for (int more = 1; more;) {
+		more = 0;
+		for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
+			if (md_strv_has(&ids, im->key))
+				continue;
+			struct md_strv tags = {0};
+			md_image_tags(idx, im->key, &tags);
+			int child = 0;
+			for (struct md_json *k = md_json_get(idx, "images")->child; k && !child; k = k->next)
+				child = md_streq(md_json_gets(k, "parent"), im->key) && !md_strv_has(&ids, k->key);
+			if ((all || !tags.n) && !child && !md_image_in_use(idx, im->key, NULL)) {
+				md_strv_push(&ids, im->key);
+				more = 1;
+			}
+			md_strv_free(&tags);
+		}
 	}
 	/* the sizes of the layers as they were: dropping an image drops them */
 	struct md_json *layers = ids.n ? md_json_clone(md_json_get(idx, "layers")) : NULL;
@@ -23711,7 +23793,2253 @@ static const struct md_kcheck md_kchecks[] = {
 	{"NETFILTER_XT_MATCH_CONNTRACK", "hairpin NAT with iptables", 0, NULL},
 };
 
-/**** 21 cli: option parsing and output *************************************/
+/**** 21 engine: build [MD_FEATURE_BUILD] ************************************/
+/*
+ * `build`: an image from a Dockerfile and a context, as Docker's legacy
+ * builder makes it.  Each instruction is a step that makes an image (the
+ * previous one its parent); RUN runs a container of the stage's image and
+ * commits its writable layer, COPY, ADD and a new WORKDIR change a private
+ * overlay of the image's layers, the others change the configuration only
+ * (an "empty layer" in the history).  The cache is the store itself: a
+ * step whose parent has a child made by the same instruction (its history
+ * line, with the checksum of the files COPY and ADD take and the build
+ * arguments RUN sees) is not done again.  The Dockerfile, the context and
+ * .dockerignore are untrusted: parsed with limits, nothing read from
+ * outside the context.
+ *
+ * May call: sections 01-20.  Called by: 22-28.
+ */
+
+#if MD_FEATURE_BUILD
+
+/* ---- the Dockerfile ---- */
+
+#define MD_DF_MAX_BYTES (1 << 20)
+#define MD_DF_MAX_INS 4096
+
+struct md_df_ins {
+	char cmd[16];          /* upper case: "RUN" */
+	struct md_strv flags;  /* "--from=x", as written */
+	char *args;            /* the rest, continuation lines joined */
+	char *text;            /* "RUN echo hi", for the Step lines */
+	struct md_json *argv;  /* the JSON (exec) form's strings, or NULL */
+	int line;
+};
+
+struct md_df {
+	struct md_df_ins *v;
+	size_t n;
+	char esc; /* the escape character: '\\' or '`' */
+};
+
+static void md_df_free(struct md_df *df)
+{
+	for (size_t i = 0; i < df->n; i++) {
+		md_strv_free(&df->v[i].flags);
+		free(df->v[i].args);
+		free(df->v[i].text);
+		md_json_free(df->v[i].argv);
+	}
+	free(df->v);
+	memset(df, 0, sizeof *df);
+}
+
+static const char *const md_df_known[] = {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM",
+                                          "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL",
+                                          "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"};
+
+/* args as a JSON array of strings (the exec form), or NULL. */
+static struct md_json *md_df_json_form(const char *args)
+{
+	if (*args != '[')
+		return NULL;
+	struct md_json *j = md_json_parse(args, strlen(args));
+	int ok = md_json_is(j, MD_J_ARR);
+	for (struct md_json *x = ok ? j->child : NULL; x; x = x->next)
+		ok &= x->t == MD_J_STR;
+	if (!ok) {
+		md_json_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Does a shell-form argument start a here-document (<<WORD, <<-WORD)? */
+static int md_df_heredoc(const char *s)
+{
+	for (const char *p = s; (p = strstr(p, "<<")); p += 2) {
+		if ((p > s && !isspace((unsigned char)p[-1])) || p[2] == '<')
+			continue;
+		const char *w = p + 2 + (p[2] == '-');
+		if (*w == '"' || *w == '\'')
+			w++;
+		if (isalpha((unsigned char)*w) || *w == '_')
+			return 1;
+	}
+	return 0;
+}
+
+/* One logical line (continuations joined) as an instruction. */
+static int md_df_add(struct md_df *df, const char *line, int lineno)
+{
+	const char *p = line;
+	while (isspace((unsigned char)*p))
+		p++;
+	size_t cl = 0;
+	while (p[cl] && !isspace((unsigned char)p[cl]))
+		cl++;
+	char cmd[16];
+	if (cl >= sizeof cmd)
+		cl = sizeof cmd - 1;
+	for (size_t i = 0; i < cl; i++)
+		cmd[i] = (char)toupper((unsigned char)p[i]);
+	cmd[cl] = 0;
+	size_t k = 0;
+	while (k < MD_ARRAY_LEN(md_df_known) && strcmp(md_df_known[k], cmd))
+		k++;
+	if (k == MD_ARRAY_LEN(md_df_known))
+		return md_errk(MD_EK_INVALID, "Dockerfile parse error line %d: unknown instruction: %.*s", lineno,
+		               (int)strcspn(p, " \t"), p);
+	if (df->n == MD_DF_MAX_INS)
+		return md_errk(MD_EK_INVALID, "Dockerfile parse error line %d: more than %d instructions", lineno,
+		               MD_DF_MAX_INS);
+	if (df->n % 32 == 0)
+		df->v = md_realloc(df->v, (df->n + 32) * sizeof *df->v);
+	struct md_df_ins *in = &df->v[df->n];
+	memset(in, 0, sizeof *in);
+	memcpy(in->cmd, cmd, cl + 1);
+	in->line = lineno;
+	p += strcspn(p, " \t");
+	while (isspace((unsigned char)*p))
+		p++;
+	/* leading --name=value flags (ONBUILD's belong to its instruction) */
+	while (strcmp(cmd, "ONBUILD") && p[0] == '-' && p[1] == '-' && isalpha((unsigned char)p[2])) {
+		size_t n = strcspn(p, " \t");
+		char *f = md_asprintf("%.*s", (int)n, p);
+		md_strv_push(&in->flags, f);
+		free(f);
+		p += n;
+		while (isspace((unsigned char)*p))
+			p++;
+	}
+	in->args = md_strdup(p);
+	for (size_t e = strlen(in->args); e > 0 && isspace((unsigned char)in->args[e - 1]); e--)
+		in->args[e - 1] = 0;
+	df->n++;
+	struct md_sb t = {0};
+	md_sb_puts(&t, cmd);
+	for (size_t i = 0; i < in->flags.n; i++)
+		md_sb_printf(&t, " %s", in->flags.v[i]);
+	if (*in->args)
+		md_sb_printf(&t, " %s", in->args);
+	in->text = t.s ? t.s : md_strdup(cmd);
+	static const char *const jf[] = {"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(jf); i++)
+		if (!strcmp(cmd, jf[i]))
+			in->argv = md_df_json_form(in->args);
+	if (!*in->args && strcmp(cmd, "HEALTHCHECK"))
+		return md_errk(MD_EK_INVALID, "Dockerfile parse error line %d: %s requires at least one argument", lineno, cmd);
+	if (!strcmp(cmd, "SHELL") && (!in->argv || !in->argv->n))
+		return md_errk(MD_EK_INVALID, "Dockerfile parse error line %d: SHELL requires the arguments to be in JSON form",
+		               lineno);
+	if (!in->argv && (!strcmp(cmd, "RUN") || !strcmp(cmd, "COPY") || !strcmp(cmd, "ADD")) && md_df_heredoc(in->args))
+		return md_errk(MD_EK_INVALID, "Dockerfile parse error line %d: here-documents (<<) are not supported by "
+		               "minidock build (BuildKit syntax): write the file into the context and COPY it", lineno);
+	if (!strcmp(cmd, "ONBUILD")) {
+		size_t n = strcspn(in->args, " \t");
+		if ((n == 7 && !strncasecmp(in->args, "ONBUILD", 7)) || (n == 4 && !strncasecmp(in->args, "FROM", 4)) ||
+		    (n == 10 && !strncasecmp(in->args, "MAINTAINER", 10)))
+			return md_errk(MD_EK_INVALID, "Dockerfile parse error line %d: %.*s isn't allowed as an ONBUILD trigger",
+			               lineno, (int)n, in->args);
+	}
+	return 0;
+}
+
+/*
+ * Parse a Dockerfile as Docker's parser does: parser directives (escape=)
+ * on the first lines, comments, line continuations with the escape
+ * character (comment and empty lines inside one dropped), an instruction
+ * word, leading --flags, the rest.  Errors name the line.
+ */
+static int md_df_parse(const char *text, size_t len, struct md_df *df)
+{
+	memset(df, 0, sizeof *df);
+	df->esc = '\\';
+	if (len > MD_DF_MAX_BYTES)
+		return md_errk(MD_EK_INVALID, "Dockerfile larger than %d bytes", MD_DF_MAX_BYTES);
+	if (memchr(text, 0, len))
+		return md_errk(MD_EK_INVALID, "Dockerfile parse error: the file contains a NUL byte");
+	struct md_sb cur = {0};
+	int lineno = 0, start = 0, directives = 1, cont = 0, seen_esc = 0, r = 0;
+	const char *end = text + len;
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) /* a UTF-8 byte order mark */
+		text += 3;
+	for (const char *p = text; r == 0 && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char *ln = md_asprintf("%.*s", (int)n, p);
+		p += n + (nl != NULL);
+		lineno++;
+		if (n && ln[n - 1] == '\r')
+			ln[--n] = 0;
+		char *s = ln;
+		while (isspace((unsigned char)*s))
+			s++;
+		if (directives && !cont) {
+			/* "# key=value" with key a word */
+			char *q = s + 1, key[32];
+			size_t kl = 0;
+			while (*s == '#' && *q && isspace((unsigned char)*q))
+				q++;
+			while (*s == '#' && (isalnum((unsigned char)q[kl]) || q[kl] == '_') && kl < sizeof key - 1)
+				kl++;
+			char *eq = q + kl;
+			while (*s == '#' && isspace((unsigned char)*eq))
+				eq++;
+			if (*s == '#' && kl && *eq == '=') {
+				snprintf(key, sizeof key, "%.*s", (int)kl, q);
+				char *v = eq + 1;
+				while (isspace((unsigned char)*v))
+					v++;
+				for (size_t e = strlen(v); e && isspace((unsigned char)v[e - 1]); e--)
+					v[e - 1] = 0;
+				if (!strcasecmp(key, "escape")) {
+					if (seen_esc++)
+						r = md_errk(MD_EK_INVALID, "Dockerfile parse error line %d: only one escape parser directive can be used", lineno);
+					else if (strcmp(v, "\\") && strcmp(v, "`"))
+						r = md_errk(MD_EK_INVALID, "Dockerfile parse error line %d: invalid escape token '%s' does not match ` or \\", lineno, v);
+					else
+						df->esc = v[0];
+				}
+				free(ln);
+				continue;
+			}
+			directives = 0;
+		}
+		if (*s == '#' || !*s) { /* comments; blank lines, in a continuation too */
+			free(ln);
+			continue;
+		}
+		if (!cont)
+			start = lineno;
+		/* the escape character at the end (blanks after it allowed) continues */
+		char *e = (cont ? ln : s) + strlen(cont ? ln : s);
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		int more = e > s && e[-1] == df->esc;
+		if (more)
+			e--;
+		md_sb_printf(&cur, "%.*s", (int)(e - (cont ? ln : s)), cont ? ln : s);
+		free(ln);
+		cont = more;
+		if (!cont) {
+			r = md_df_add(df, md_sb_str(&cur), start);
+			cur.len = 0;
+		}
+	}
+	if (r == 0 && cont && cur.len)
+		r = md_df_add(df, md_sb_str(&cur), start);
+	md_sb_free(&cur);
+	if (r == 0 && df->n == 0)
+		r = md_errk(MD_EK_INVALID, "the Dockerfile (%s) cannot be empty", "no instructions");
+	if (r < 0)
+		md_df_free(df);
+	return r;
+}
+
+/* ---- words and variables ---- */
+
+/* The value of name in vars ("K=V" entries, the first match wins), or NULL. */
+static const char *md_df_var(const struct md_strv *vars, const char *name, size_t n)
+{
+	for (size_t i = 0; vars && i < vars->n; i++)
+		if (!strncmp(vars->v[i], name, n) && vars->v[i][n] == '=')
+			return vars->v[i] + n + 1;
+	return NULL;
+}
+
+static int md_df_word_in(const char **pp, char esc, const struct md_strv *vars, struct md_sb *out, int stop);
+
+/* $NAME, ${NAME}, ${NAME:-word}, ${NAME-word}, ${NAME:+word}, ${NAME+word},
+ * ${NAME:?message}, ${NAME?message}; *pp at the '$'. */
+static int md_df_dollar(const char **pp, char esc, const struct md_strv *vars, struct md_sb *out)
+{
+	const char *p = *pp + 1;
+	int brace = *p == '{';
+	p += brace;
+	const char *name = p;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	size_t n = (size_t)(p - name);
+	if (!n) {
+		if (brace)
+			return md_errk(MD_EK_INVALID, "bad substitution: \"%.40s\"", *pp);
+		md_sb_putc(out, '$');
+		*pp += 1;
+		return 0;
+	}
+	const char *v = md_df_var(vars, name, n);
+	if (!brace) {
+		md_sb_puts(out, v ? v : "");
+		*pp = p;
+		return 0;
+	}
+	if (*p == '}') {
+		md_sb_puts(out, v ? v : "");
+		*pp = p + 1;
+		return 0;
+	}
+	int colon = *p == ':';
+	char op = p[colon];
+	if (op != '-' && op != '+' && op != '?')
+		return md_errk(MD_EK_INVALID, "unsupported modifier (%c) in substitution: \"%.40s\"", op ? op : '}', *pp);
+	p += colon + 1;
+	struct md_sb w = {0};
+	if (md_df_word_in(&p, esc, vars, &w, '}') < 0) {
+		md_sb_free(&w);
+		return -1;
+	}
+	if (*p != '}') {
+		md_sb_free(&w);
+		return md_errk(MD_EK_INVALID, "missing '}' in substitution: \"%.40s\"", *pp);
+	}
+	int set = v && (!colon || *v);
+	if (op == '-')
+		md_sb_puts(out, set ? v : md_sb_str(&w));
+	else if (op == '+')
+		md_sb_puts(out, set ? md_sb_str(&w) : "");
+	else if (!set) {
+		md_errk(MD_EK_INVALID, "%.*s: %s", (int)n, name, w.len ? md_sb_str(&w) : "is not allowed to be unset");
+		md_sb_free(&w);
+		return -1;
+	} else {
+		md_sb_puts(out, v);
+	}
+	md_sb_free(&w);
+	*pp = p + 1;
+	return 0;
+}
+
+/* One word from *pp as Docker's shell lexer makes it: quotes removed,
+ * escapes applied, variables expanded (not inside single quotes); stops at
+ * unquoted whitespace (stop ' '), at stop, or at the end. */
+static int md_df_word_in(const char **pp, char esc, const struct md_strv *vars, struct md_sb *out, int stop)
+{
+	const char *p = *pp;
+	while (*p && !(stop == ' ' ? isspace((unsigned char)*p) : *p == stop)) {
+		if (*p == esc && stop != '}') {
+			if (p[1])
+				p++;
+			md_sb_putc(out, *p++);
+		} else if (*p == '\'') {
+			const char *q = strchr(p + 1, '\'');
+			if (!q)
+				return md_errk(MD_EK_INVALID, "unexpected end of statement while looking for matching single-quote");
+			md_sb_printf(out, "%.*s", (int)(q - p - 1), p + 1);
+			p = q + 1;
+		} else if (*p == '"') {
+			for (p++; *p && *p != '"';) {
+				if (*p == esc && (p[1] == '"' || p[1] == '$' || p[1] == esc)) {
+					md_sb_putc(out, p[1]);
+					p += 2;
+				} else if (*p == '$') {
+					if (md_df_dollar(&p, esc, vars, out) < 0)
+						return -1;
+				} else {
+					md_sb_putc(out, *p++);
+				}
+			}
+			if (*p != '"')
+				return md_errk(MD_EK_INVALID, "unexpected end of statement while looking for matching double-quote");
+			p++;
+		} else if (*p == '$') {
+			if (md_df_dollar(&p, esc, vars, out) < 0)
+				return -1;
+		} else {
+			md_sb_putc(out, *p++);
+		}
+	}
+	*pp = p;
+	return 0;
+}
+
+/* The whole of s as one word (ENV's value, WORKDIR, USER...). */
+static char *md_df_word(const char *s, char esc, const struct md_strv *vars)
+{
+	struct md_sb b = {0};
+	if (md_df_word_in(&s, esc, vars, &b, 0) < 0) {
+		md_sb_free(&b);
+		return NULL;
+	}
+	return b.s ? b.s : md_strdup("");
+}
+
+/* s split into words (each made as md_df_word_in does) appended to out. */
+static int md_df_words(const char *s, char esc, const struct md_strv *vars, struct md_strv *out)
+{
+	for (;;) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			return 0;
+		struct md_sb b = {0};
+		if (md_df_word_in(&s, esc, vars, &b, ' ') < 0) {
+			md_sb_free(&b);
+			return -1;
+		}
+		md_strv_push(out, md_sb_str(&b));
+		md_sb_free(&b);
+	}
+}
+
+/* ENV and LABEL: KEY=VALUE pairs (quotes kept until each is expanded), or
+ * the old "KEY value with spaces"; out gets "KEY=VALUE" each. */
+static int md_df_pairs(const char *s, char esc, const struct md_strv *vars, struct md_strv *out, const char *ins)
+{
+	const char *sp = s + strcspn(s, " \t"), *eq = strchr(s, '=');
+	if (!eq || eq > sp) { /* KEY value */
+		const char *v = sp;
+		while (isspace((unsigned char)*v))
+			v++;
+		if (!*v)
+			return md_errk(MD_EK_INVALID, "%s must have two arguments", ins);
+		char *val = md_df_word(v, esc, vars);
+		if (!val)
+			return -1;
+		char *kv = md_asprintf("%.*s=%s", (int)(sp - s), s, val);
+		md_strv_push(out, kv);
+		free(kv);
+		free(val);
+		return 0;
+	}
+	for (const char *p = s; *p;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		/* the raw word: up to unquoted whitespace */
+		const char *w = p;
+		char q = 0;
+		for (; *p && (q || !isspace((unsigned char)*p)); p++) {
+			if (*p == esc && p[1] && q != '\'')
+				p++;
+			else if (q && *p == q)
+				q = 0;
+			else if (!q && (*p == '"' || *p == '\''))
+				q = *p;
+		}
+		char *raw = md_asprintf("%.*s", (int)(p - w), w);
+		char *e = strchr(raw, '=');
+		char *val = e && e != raw ? md_df_word(e + 1, esc, vars) : NULL;
+		if (!val) {
+			int bad = !e || e == raw;
+			if (bad)
+				md_errk(MD_EK_INVALID, "%s names can not be blank: syntax error - can't find = in \"%s\". Must be of the form: name=value",
+				        ins, raw);
+			free(raw);
+			return -1;
+		}
+		*e = 0;
+		char *key = md_df_word(raw, esc, vars);
+		char *kv = md_asprintf("%s=%s", key ? key : raw, val);
+		md_strv_push(out, kv);
+		free(kv);
+		free(key);
+		free(val);
+		free(raw);
+	}
+	return 0;
+}
+
+/* A Go duration ("1m30s", "500ms") in nanoseconds, for HEALTHCHECK. */
+static int md_parse_goduration(const char *s, const char *what, int64_t *ns)
+{
+	static const struct { const char *u; int64_t mul; } units[] = {
+		{"ns", 1}, {"us", 1000}, {"µs", 1000}, {"ms", 1000000}, {"s", 1000000000LL},
+		{"m", 60000000000LL}, {"h", 3600000000000LL}};
+	const char *p = s;
+	double total = 0;
+	if (!*p)
+		return md_errk(MD_EK_INVALID, "invalid duration \"\" for %s", what);
+	if (!strcmp(p, "0")) {
+		*ns = 0;
+		return 0;
+	}
+	while (*p) {
+		char *e;
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s", s, what);
+		double v = md_strtod(p, &e);
+		if (e == p)
+			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s", s, what);
+		size_t best = MD_ARRAY_LEN(units), bl = 0;
+		for (size_t i = 0; i < MD_ARRAY_LEN(units); i++) {
+			size_t ul = strlen(units[i].u);
+			if (!strncmp(e, units[i].u, ul) && ul > bl)
+				best = i, bl = ul;
+		}
+		if (best == MD_ARRAY_LEN(units))
+			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s: missing unit", s, what);
+		total += v * (double)units[best].mul;
+		if (total > 9.2e18)
+			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s: too long", s, what);
+		p = e + bl;
+	}
+	*ns = (int64_t)total;
+	return 0;
+}
+
+/* ---- .dockerignore ---- */
+
+/* .dockerignore's text as patterns: blanks and comments dropped, each
+ * cleaned as Docker cleans it (a leading "/" and "./" gone), "!" kept in
+ * front of an exception. */
+static void md_ignore_parse(const char *text, struct md_strv *out)
+{
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		char *ln = md_asprintf("%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+		char *s = ln, *e = ln + strlen(ln);
+		while (isspace((unsigned char)*s))
+			s++;
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = 0;
+		int neg = *s == '!';
+		if (neg)
+			for (s++; isspace((unsigned char)*s);)
+				s++;
+		if (*s && *s != '#' && (!neg || *s)) {
+			/* clean: empty, "." and ".." components resolved lexically */
+			struct md_strv comps = {0};
+			for (char *c = s; *c;) {
+				size_t cn = strcspn(c, "/");
+				char *seg = md_asprintf("%.*s", (int)cn, c);
+				c += cn + (c[cn] == '/');
+				if (!*seg || !strcmp(seg, ".")) {
+				} else if (!strcmp(seg, "..")) {
+					if (comps.n)
+						free(comps.v[--comps.n]);
+				} else {
+					md_strv_push(&comps, seg);
+				}
+				free(seg);
+			}
+			struct md_sb b = {0};
+			md_sb_puts(&b, neg ? "!" : "");
+			for (size_t i = 0; i < comps.n; i++)
+				md_sb_printf(&b, "%s%s", i ? "/" : "", comps.v[i]);
+			if (comps.n)
+				md_strv_push(out, md_sb_str(&b));
+			md_sb_free(&b);
+			md_strv_free(&comps);
+		}
+		free(ln);
+	}
+}
+
+/* Does pattern pat match the path name ('/'-separated, relative)?  A "**"
+ * component matches any number of components, others as Go's
+ * filepath.Match.  1, 0, or -1 for a malformed pattern. */
+static int md_ignore_glob(const char *pat, const char *name)
+{
+	size_t pl = strcspn(pat, "/"), nl = strcspn(name, "/");
+	if (pl == 2 && pat[0] == '*' && pat[1] == '*') {
+		const char *rest = pat + 2 + (pat[2] == '/');
+		if (!*rest)
+			return 1;
+		for (const char *n = name;;) {
+			int r = md_ignore_glob(rest, n);
+			if (r)
+				return r;
+			const char *sl = strchr(n, '/');
+			if (!sl)
+				return 0;
+			n = sl + 1;
+		}
+	}
+	char ps[NAME_MAX * 2 + 2], ns[NAME_MAX + 1];
+	if (pl >= sizeof ps || nl >= sizeof ns)
+		return 0;
+	memcpy(ps, pat, pl);
+	ps[pl] = 0;
+	memcpy(ns, name, nl);
+	ns[nl] = 0;
+	int r = md_path_match(ps, ns);
+	if (r <= 0)
+		return r;
+	if (!pat[pl] || !name[nl])
+		return !pat[pl] && !name[nl];
+	return md_ignore_glob(pat + pl + 1, name + nl + 1);
+}
+
+/* Is rel (a path in the context) excluded?  The last pattern that matches
+ * it or one of its parent directories decides, as Docker's
+ * patternmatcher does. */
+static int md_ignore_match(const struct md_strv *pats, const char *rel)
+{
+	int out = 0;
+	for (size_t i = 0; pats && i < pats->n; i++) {
+		const char *p = pats->v[i];
+		int neg = *p == '!';
+		p += neg;
+		int m = md_ignore_glob(p, rel) == 1;
+		/* or a parent directory of rel */
+		for (const char *s = rel; !m && (s = strchr(s, '/')); s++) {
+			char *par = md_asprintf("%.*s", (int)(s - rel), rel);
+			m = md_ignore_glob(p, par) == 1;
+			free(par);
+		}
+		if (m)
+			out = !neg;
+	}
+	return out;
+}
+
+/* Do the patterns have an exception ("!")?  Then an excluded directory
+ * must still be walked. */
+static int md_ignore_has_exceptions(const struct md_strv *pats)
+{
+	for (size_t i = 0; pats && i < pats->n; i++)
+		if (pats->v[i][0] == '!')
+			return 1;
+	return 0;
+}
+
+/* Read .dockerignore's patterns from the context (a regular file only). */
+static void md_ignore_read(int ctxfd, struct md_strv *out)
+{
+	struct stat st;
+	if (fstatat(ctxfd, ".dockerignore", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return;
+	char *text = md_read_file_at(ctxfd, ".dockerignore", MD_DF_MAX_BYTES, NULL);
+	md_ignore_parse(text ? text : "", out);
+	free(text);
+	md_err_clear();
+}
+
+/* ---- the builder ---- */
+
+struct md_build_opts {
+	int ctxfd;                  /* the context directory */
+	const char *dockerfile;     /* its path in the context ("Dockerfile") */
+	const char *dftext;         /* or its text, given apart (-f outside the context) */
+	struct md_strv tags, buildargs, labels; /* "NAME:TAG"; "K=V" (or "K": unset) */
+	const char *target, *platform, *network;
+	struct md_strv cachefrom;   /* the cache only from these images (and parents) */
+	struct md_json *hostcfg;    /* HostConfig fields for RUN's containers (limits, ExtraHosts) */
+	int nocache, pull, quiet, keep, forcerm; /* keep: RUN's containers (--rm=false) */
+	int color_stderr;           /* RUN's stderr in red, as Docker streams it */
+	void (*out)(void *ctx, const char *s, size_t n); /* the build's output */
+	void (*built)(void *ctx, const char *id);        /* before "Successfully built" */
+	void *outctx;
+	int code;                   /* out: a failed RUN's exit code (else 0) */
+};
+
+struct md_bstage {
+	char *name;                   /* AS name (lower case), or NULL */
+	char id[MD_DIGEST_LEN + 1];   /* its image so far ("" on scratch before a step) */
+	struct md_json *cfg;          /* that image's configuration document */
+	struct md_strv args;          /* ARGs declared in the stage: "K=V" or "K" */
+	int cmd_set;                  /* a CMD in this stage (ENTRYPOINT then keeps it) */
+};
+
+struct md_build {
+	const struct md_build_opts *o;
+	struct md_df df;
+	struct md_strv gargs;   /* ARGs before the first FROM */
+	struct md_strv used;    /* build arguments some ARG took */
+	struct md_strv ign;     /* .dockerignore */
+	struct md_bstage *st;
+	size_t nst;
+	struct md_sess sess;    /* scratch: overlays of COPY and WORKDIR steps */
+	int step, nsteps;
+	int code;               /* a failed RUN's exit code */
+	int cache_limited;      /* --cache-from given: only cache_ok's images */
+	struct md_strv cache_ok;
+};
+
+static MD_PRINTF(2, 3) void md_build_say(struct md_build *b, const char *fmt, ...)
+{
+	if (b->o->quiet || !b->o->out)
+		return;
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (s)
+		b->o->out(b->o->outctx, s, strlen(s));
+	free(s);
+}
+
+static const char *const md_build_proxy_args[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+                                                  "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy",
+                                                  "ALL_PROXY", "all_proxy"};
+
+/* The --build-arg given for name: "K=V" -> V; NULL when none. */
+static const char *md_build_arg_given(struct md_build *b, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < b->o->buildargs.n; i++) {
+		const char *a = b->o->buildargs.v[i];
+		if (!strncmp(a, name, n) && a[n] == '=')
+			return a + n + 1;
+	}
+	return NULL;
+}
+
+/* The variables a stage's instructions see: its ENV first, then its ARGs
+ * with values. */
+static void md_build_vars(struct md_build *b, struct md_bstage *s, struct md_strv *out)
+{
+	struct md_json *env = md_json_get(md_json_get(s->cfg, "config"), "Env");
+	for (struct md_json *e = md_json_is(env, MD_J_ARR) ? env->child : NULL; e; e = e->next)
+		if (md_json_str(e) && strchr(e->s, '='))
+			md_strv_push(out, e->s);
+	for (size_t i = 0; i < s->args.n; i++)
+		if (strchr(s->args.v[i], '='))
+			md_strv_push(out, s->args.v[i]);
+	(void)b;
+}
+
+/* An empty image configuration (FROM scratch) for the platform built. */
+static struct md_json *md_build_scratch_cfg(void)
+{
+	struct md_json *cfg = md_json_new(MD_J_OBJ);
+	if (!md_want.os[0])
+		md_platform_host(&md_want);
+	md_json_sets(cfg, "architecture", md_want.arch);
+	if (md_want.variant[0])
+		md_json_sets(cfg, "variant", md_want.variant);
+	md_json_sets(cfg, "os", "linux");
+	struct md_json *c = md_json_set(cfg, "config", md_json_new(MD_J_OBJ));
+	md_json_set(c, "Env", md_json_new(MD_J_ARR));
+	struct md_json *rootfs = md_json_set(cfg, "rootfs", md_json_new(MD_J_OBJ));
+	md_json_sets(rootfs, "type", "layers");
+	md_json_set(rootfs, "diff_ids", md_json_new(MD_J_ARR));
+	md_json_set(cfg, "history", md_json_new(MD_J_ARR));
+	return cfg;
+}
+
+/* The cache: a child of parent (by its record's parent) whose last history
+ * line is created_by. */
+static int md_build_cache_find(struct md_build *b, const char *parent, const char *created_by, char out[MD_DIGEST_LEN + 1])
+{
+	struct md_json *idx = md_index_read();
+	int found = 0;
+	for (struct md_json *im = idx ? md_json_get(idx, "images")->child : NULL; im && !found; im = im->next) {
+		const char *p = md_json_gets(im, "parent");
+		if (!md_streq(p ? p : "", parent) || !md_json_get(im, "built") ||
+		    (b->cache_limited && !md_strv_has(&b->cache_ok, im->key)))
+			continue;
+		struct md_json *cfg = md_image_config(im->key);
+		struct md_json *h = md_json_get(cfg, "history");
+		struct md_json *last = md_json_is(h, MD_J_ARR) && h->n ? md_json_at(h, h->n - 1) : NULL;
+		if (md_streq(md_json_gets(last, "created_by"), created_by)) {
+			snprintf(out, MD_DIGEST_LEN + 1, "%s", im->key);
+			found = 1;
+		}
+		md_json_free(cfg);
+	}
+	md_json_free(idx);
+	md_err_clear();
+	return found;
+}
+
+/* Use the cache for the step: 1 (the stage moved to the cached image), 0
+ * (not there: do the step). */
+static int md_build_cached(struct md_build *b, struct md_bstage *s, const char *created_by)
+{
+	char id[MD_DIGEST_LEN + 1];
+	if (b->o->nocache || !md_build_cache_find(b, s->id, created_by, id))
+		return 0;
+	struct md_json *cfg = md_image_config(id);
+	if (!cfg) {
+		md_err_clear();
+		return 0;
+	}
+	md_json_free(s->cfg);
+	s->cfg = cfg;
+	snprintf(s->id, sizeof s->id, "%s", id);
+	md_build_say(b, " ---> Using cache\n ---> %.12s\n", id + 7);
+	return 1;
+}
+
+/* The stage's next image: its configuration as it is now, one more
+ * history line, and the layer made from upper (its changes against
+ * lowers), when there is one. */
+static int md_build_commit(struct md_build *b, struct md_bstage *s, const char *upper, const struct md_strv *lowers,
+                           const char *created_by)
+{
+	struct md_load L;
+	memset(&L, 0, sizeof L);
+	int r = -1;
+	if (md_sess_begin(&L.sess) < 0)
+		return -1;
+	struct md_json *cfg = md_json_clone(s->cfg);
+	struct md_json *rootfs = md_json_get(cfg, "rootfs");
+	if (!md_json_is(rootfs, MD_J_OBJ))
+		rootfs = md_json_set(cfg, "rootfs", md_json_new(MD_J_OBJ));
+	md_json_sets(rootfs, "type", "layers");
+	struct md_json *ids = md_json_get(rootfs, "diff_ids");
+	if (!md_json_is(ids, MD_J_ARR))
+		ids = md_json_set(rootfs, "diff_ids", md_json_new(MD_J_ARR));
+	size_t nl = ids->n;
+	L.nm = nl + (upper != NULL);
+	L.m = md_alloc((L.nm + 1) * sizeof *L.m);
+	memset(L.m, 0, (L.nm + 1) * sizeof *L.m);
+	for (size_t i = 0; i < nl; i++) {
+		snprintf(L.m[i].li.diff_id, sizeof L.m[i].li.diff_id, "%s", md_json_str(md_json_at(ids, i)) ? md_json_at(ids, i)->s : "");
+		L.m[i].name = md_asprintf("layer%zu", i);
+	}
+	if (upper) {
+		struct md_member *m = &L.m[nl];
+		m->name = md_strdup("step");
+		m->ldir = md_sess_path(&L.sess, "L");
+		struct md_json *chg = md_upper_changes(upper, lowers);
+		r = md_commit_layer(upper, chg, m);
+		md_json_free(chg);
+		if (r < 0)
+			goto out;
+		r = -1;
+		md_json_push(ids, md_json_newstr(m->li.diff_id));
+	}
+	char now[64];
+	md_time_now(now, sizeof now);
+	md_json_sets(cfg, "created", now);
+	struct md_json *h = md_json_get(cfg, "history");
+	if (!md_json_is(h, MD_J_ARR))
+		h = md_json_set(cfg, "history", md_json_new(MD_J_ARR));
+	struct md_json *he = md_json_push(h, md_json_new(MD_J_OBJ));
+	md_json_sets(he, "created", now);
+	md_json_sets(he, "created_by", created_by);
+	if (!upper)
+		md_json_set(he, "empty_layer", md_json_newbool(1));
+	struct md_loadimg *img = md_load_newimg(&L);
+	img->cfgdata = md_json_dump(cfg, 0);
+	img->cfg = cfg;
+	md_sha256_buf(img->cfgdata, strlen(img->cfgdata), img->id);
+	img->layers = md_alloc((L.nm + 1) * sizeof *img->layers);
+	for (size_t i = 0; i < L.nm; i++)
+		img->layers[i] = &L.m[i];
+	img->nlayers = L.nm;
+	snprintf(img->parent, sizeof img->parent, "%s", s->id);
+	img->built = 1;
+	if (md_load_commit(&L, NULL) < 0)
+		goto out;
+	snprintf(s->id, sizeof s->id, "%s", img->id);
+	md_json_free(s->cfg);
+	s->cfg = md_json_clone(cfg);
+	r = 0;
+out:
+	if (r < 0 && !L.nimg)
+		md_json_free(cfg);
+	md_load_free(&L);
+	(void)b;
+	return r;
+}
+
+/* ---- steps that change the file system: a private overlay ---- */
+
+/* Mount an overlay of image id's layers (the top first), over an empty
+ * directory, at mnt; with upper, writable.  In a private mount namespace. */
+static int md_build_mount_image(const char *id, const char *empty, const char *mnt, const char *upper, const char *work)
+{
+	struct md_json *idx = md_index_read();
+	struct md_json *ls = idx && *id ? md_json_clone(md_image_layers(idx, id)) : md_json_new(MD_J_ARR);
+	md_json_free(idx);
+	if (!ls)
+		return -1;
+	struct md_sb lower = {0};
+	for (size_t i = ls->n; i-- > 0;) {
+		char *l = md_layer_link(md_json_str(md_json_at(ls, i)));
+		md_sb_printf(&lower, "%s:", l ? l : "");
+		free(l);
+	}
+	md_sb_puts(&lower, empty);
+	md_json_free(ls);
+	int r = (mkdir(empty, 0755) < 0 && errno != EEXIST) || md_mkdir_p(mnt, 0755) < 0 ? md_errno("mkdir %s", empty) : 0;
+	/* (read-only, the image has a layer: two lower directories at least) */
+	char *opts = upper ? md_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", md_sb_str(&lower), upper, work)
+	                   : md_asprintf("lowerdir=%s", md_sb_str(&lower));
+	if (r == 0 && upper && (md_mkdir_p(upper, 0755) < 0 || md_mkdir_p(work, 0700) < 0))
+		r = -1;
+	if (r == 0 && chdir(md_store.root) < 0)
+		r = md_errno("chdir %s", md_store.root);
+	if (r == 0 && mount("overlay", mnt, "overlay", upper ? 0 : MS_RDONLY, opts) < 0)
+		r = md_errno("mount the image's layers for the build (overlayfs)");
+	free(opts);
+	md_sb_free(&lower);
+	return r;
+}
+
+/* Run fn in a child process whose "/" is a writable overlay of the stage's
+ * image (its upper directory upper); srcimg's layers, when given, are
+ * mounted read-only and their root passed as srcfd (else the context's).
+ * The child's error becomes ours. */
+static int md_build_fs(struct md_build *b, struct md_bstage *s, const char *srcimg, const char *upper,
+                       int (*fn)(struct md_build *b, struct md_bstage *s, int srcfd, void *arg), void *arg)
+{
+	char *work = md_sess_path(&b->sess, "w"), *mnt = md_sess_path(&b->sess, "m");
+	char *smnt = srcimg ? md_sess_path(&b->sess, "s") : NULL, *empty = md_sess_path(&b->sess, "e");
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		free(work);
+		free(mnt);
+		free(smnt);
+		free(empty);
+		return md_errno("pipe");
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(ep[0]);
+		int srcfd = b->o->ctxfd, r = 0;
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			r = md_errno("make a private mount namespace");
+		if (r == 0 && smnt && (r = md_build_mount_image(srcimg, empty, smnt, NULL, NULL)) == 0 &&
+		    (srcfd = open(smnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			r = md_errno("open %s", smnt);
+		if (r == 0)
+			r = md_build_mount_image(s->id, empty, mnt, upper, work);
+		if (r == 0 && (chdir(mnt) < 0 || chroot(".") < 0 || chdir("/") < 0))
+			r = md_errno("enter the image's file system");
+		if (r == 0)
+			r = fn(b, s, srcfd, arg);
+		if (r < 0)
+			md_write_all(ep[1], md_errmsg, strlen(md_errmsg));
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(ep[1]);
+	char msg[sizeof md_errmsg];
+	ssize_t n = pid < 0 ? -1 : md_read_full(ep[0], msg, sizeof msg - 1);
+	close(ep[0]);
+	int st = 0, r = 0;
+	if (pid < 0)
+		r = md_errno("fork");
+	else if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		msg[n > 0 ? n : 0] = 0;
+		r = md_errk(MD_EK_INVALID, "%s", n > 0 ? msg : "the build step failed");
+	}
+	free(work);
+	free(mnt);
+	free(smnt);
+	free(empty);
+	return r;
+}
+
+/* ---- COPY and ADD ---- */
+
+/* Resolve rel below rootfd following symlinks as if rootfd were "/" (the
+ * last component too when follow); ".." above the root is refused. out
+ * gets the relative result ("" the root). */
+static int md_build_resolve(int rootfd, const char *rel, int follow, char *out, size_t outsz)
+{
+	char cur[PATH_MAX] = "", rest[PATH_MAX];
+	int links = 0;
+	if ((size_t)snprintf(rest, sizeof rest, "%s", rel) >= sizeof rest)
+		return md_errk(MD_EK_INVALID, "path too long: %.80s", rel);
+	for (char *p = rest; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t n = strcspn(p, "/");
+		char comp[NAME_MAX + 1];
+		if (n > NAME_MAX)
+			return md_errk(MD_EK_INVALID, "path component too long in %.80s", rel);
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		p += n;
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) {
+			char *sl = strrchr(cur, '/');
+			if (!*cur)
+				return md_errk(MD_EK_INVALID, "forbidden path outside the build context: %s", rel);
+			if (sl)
+				*sl = 0;
+			else
+				cur[0] = 0;
+			continue;
+		}
+		char next[PATH_MAX];
+		if ((size_t)snprintf(next, sizeof next, "%s%s%s", cur, *cur ? "/" : "", comp) >= sizeof next)
+			return md_errk(MD_EK_INVALID, "path too long: %.80s", rel);
+		char target[PATH_MAX];
+		while (*p == '/')
+			p++;
+		ssize_t tl = (*p || follow) ? readlinkat(rootfd, next, target, sizeof target - 1) : -1;
+		if (tl < 0) {
+			memcpy(cur, next, strlen(next) + 1);
+			continue;
+		}
+		if (++links > 40)
+			return md_errk(MD_EK_INVALID, "too many levels of symbolic links in %.80s", rel);
+		target[tl] = 0;
+		char nrest[2 * PATH_MAX + 2];
+		snprintf(nrest, sizeof nrest, "%s/%s", target, p);
+		if (strlen(nrest) >= sizeof rest)
+			return md_errk(MD_EK_INVALID, "path too long: %.80s", rel);
+		if (target[0] == '/')
+			cur[0] = 0;
+		memcpy(rest, nrest, strlen(nrest) + 1);
+		p = rest;
+	}
+	if ((size_t)snprintf(out, outsz, "%s", cur) >= outsz)
+		return md_errk(MD_EK_INVALID, "path too long: %.80s", rel);
+	return 0;
+}
+
+/* The sources a COPY names: each resolved below rootfd, wildcards matched
+ * against what is there (and not ignored); out gets relative paths. */
+static int md_build_sources(int rootfd, const struct md_strv *srcs, const struct md_strv *ign, struct md_strv *out)
+{
+	for (size_t i = 0; i < srcs->n; i++) {
+		const char *src = srcs->v[i];
+		char res[PATH_MAX];
+		if (!strpbrk(src, "*?[")) {
+			if (md_build_resolve(rootfd, src, 1, res, sizeof res) < 0)
+				return -1;
+			struct stat st;
+			if (fstatat(rootfd, *res ? res : ".", &st, AT_SYMLINK_NOFOLLOW) < 0 || (*res && md_ignore_match(ign, res)))
+				return md_errk(MD_EK_NOTFOUND, "COPY failed: file not found in build context or excluded by "
+				               ".dockerignore: stat %s: file does not exist", src);
+			md_strv_push(out, res);
+			continue;
+		}
+		/* a pattern: expand one component at a time */
+		struct md_strv cand = {0}, next = {0};
+		md_strv_push(&cand, "");
+		for (const char *p = src; *p;) {
+			while (*p == '/')
+				p++;
+			size_t n = strcspn(p, "/");
+			if (!n)
+				break;
+			char *comp = md_asprintf("%.*s", (int)n, p);
+			p += n;
+			for (size_t c = 0; c < cand.n; c++) {
+				if (!strpbrk(comp, "*?[")) {
+					char *j = md_asprintf("%s%s%s", cand.v[c], *cand.v[c] ? "/" : "", comp);
+					md_strv_push(&next, j);
+					free(j);
+					continue;
+				}
+				int dfd = openat(rootfd, *cand.v[c] ? cand.v[c] : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+				if (!d && dfd >= 0)
+					close(dfd);
+				struct dirent *de;
+				while (d && (de = readdir(d)))
+					if (de->d_name[0] != '.' || (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")))
+						if (md_path_match(comp, de->d_name) == 1) {
+							char *j = md_asprintf("%s%s%s", cand.v[c], *cand.v[c] ? "/" : "", de->d_name);
+							md_strv_push(&next, j);
+							free(j);
+						}
+				if (d)
+					closedir(d);
+			}
+			free(comp);
+			md_strv_free(&cand);
+			cand = next;
+			memset(&next, 0, sizeof next);
+		}
+		size_t before = out->n;
+		if (cand.n > 1)
+			qsort(cand.v, cand.n, sizeof *cand.v, md_strcmp_p);
+		for (size_t c = 0; c < cand.n; c++) {
+			struct stat st;
+			if (md_ignore_match(ign, cand.v[c]) || fstatat(rootfd, cand.v[c], &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (md_build_resolve(rootfd, cand.v[c], 1, res, sizeof res) < 0) {
+				md_strv_free(&cand);
+				return -1;
+			}
+			md_strv_push(out, res);
+		}
+		md_strv_free(&cand);
+		if (out->n == before)
+			return md_errk(MD_EK_NOTFOUND, "COPY failed: no source files were specified (nothing matches %s)", src);
+	}
+	return 0;
+}
+
+/* How files are taken: into a hash (the cache key) or copied, with the
+ * owner and mode COPY gives them. */
+struct md_bcopy {
+	const struct md_strv *ign; /* the context's .dockerignore (NULL: --from) */
+	int exc;                   /* ign has exceptions */
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;               /* --chmod, or 0 */
+	br_sha256_context *h;      /* hashing: no copy */
+};
+
+static int md_bcopy_node(struct md_bcopy *o, int sdir, const char *name, int ddir, const char *dname, const char *rel, int top);
+
+/* Everything in directory sfd (rel its path in the source) into dfd. */
+static int md_bcopy_dir(struct md_bcopy *o, int sfd, int dfd, const char *rel)
+{
+	DIR *d = md_opendir_dup(sfd);
+	if (!d)
+		return md_errno("open %s", *rel ? rel : ".");
+	rewinddir(d);
+	struct md_strv kids = {0};
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			md_strv_push(&kids, de->d_name);
+	closedir(d);
+	if (kids.n > 1)
+		qsort(kids.v, kids.n, sizeof *kids.v, md_strcmp_p);
+	int r = 0;
+	for (size_t i = 0; i < kids.n && r == 0; i++) {
+		char *kr = md_asprintf("%s%s%s", rel, *rel ? "/" : "", kids.v[i]);
+		r = md_bcopy_node(o, sfd, kids.v[i], dfd, kids.v[i], kr, 0);
+		free(kr);
+	}
+	md_strv_free(&kids);
+	return r;
+}
+
+/* One entry: sdir/name (rel in the source) as ddir/dname.  top: the
+ * destination directory named by COPY, whose own metadata stays when it
+ * is there already. */
+static int md_bcopy_node(struct md_bcopy *o, int sdir, const char *name, int ddir, const char *dname, const char *rel, int top)
+{
+	struct stat st;
+	if (fstatat(sdir, *name ? name : ".", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return md_errno("stat %s", *rel ? rel : ".");
+	int ignored = *rel && md_ignore_match(o->ign, rel);
+	if (ignored && !(S_ISDIR(st.st_mode) && o->exc))
+		return 0;
+	if (S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return 0;
+	mode_t mode = o->mode ? o->mode : st.st_mode & 07777;
+	if (o->h) { /* the cache key: names, types, modes, contents */
+		char hd[PATH_MAX + 64];
+		int hn = snprintf(hd, sizeof hd, "%s%c%o %lld", rel, 0, (unsigned)(st.st_mode & S_IFMT) | mode, (long long)st.st_size);
+		md_sha_update(o->h, hd, (size_t)hn + 1);
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t tl = readlinkat(sdir, name, hd, sizeof hd - 1);
+			if (tl > 0)
+				md_sha_update(o->h, hd, (size_t)tl);
+		} else if (S_ISREG(st.st_mode)) {
+			int fd = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				return md_errno("open %s", rel);
+			char buf[65536];
+			ssize_t n;
+			while ((n = read(fd, buf, sizeof buf)) > 0)
+				md_sha_update(o->h, buf, (size_t)n);
+			close(fd);
+		} else if (S_ISDIR(st.st_mode)) {
+			int fd = openat(sdir, *name ? name : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int r = fd < 0 ? md_errno("open %s", rel) : md_bcopy_dir(o, fd, -1, rel);
+			if (fd >= 0)
+				close(fd);
+			return r;
+		}
+		return 0;
+	}
+	struct stat dt;
+	int have = fstatat(ddir, dname, &dt, AT_SYMLINK_NOFOLLOW) == 0;
+	if (have && !(S_ISDIR(st.st_mode) && S_ISDIR(dt.st_mode)) && md_rm_rf_at(ddir, dname) < 0)
+		return md_errno("replace %s", dname);
+	have = have && S_ISDIR(st.st_mode) && S_ISDIR(dt.st_mode);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	if (S_ISDIR(st.st_mode)) {
+		if (!have && mkdirat(ddir, dname, 0700) < 0)
+			return md_errno("mkdir %s", dname);
+		int s2 = openat(sdir, *name ? name : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int d2 = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int r = s2 < 0 || d2 < 0 ? md_errno("open %s", rel) : md_bcopy_dir(o, s2, d2, rel);
+		if (r == 0 && !(top && have)) {
+			if (fchown(d2, o->uid, o->gid) < 0 || fchmod(d2, mode) < 0)
+				r = md_errno("set the owner of %s", dname);
+			futimens(d2, ts);
+		}
+		if (r == 0 && ignored && !have) /* walked for its exceptions only */
+			unlinkat(ddir, dname, AT_REMOVEDIR);
+		if (s2 >= 0)
+			close(s2);
+		if (d2 >= 0)
+			close(d2);
+		return r;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char t[PATH_MAX];
+		ssize_t tl = readlinkat(sdir, name, t, sizeof t - 1);
+		if (tl < 0 || (t[tl] = 0, symlinkat(t, ddir, dname) < 0))
+			return md_errno("copy %s", rel);
+		fchownat(ddir, dname, o->uid, o->gid, AT_SYMLINK_NOFOLLOW);
+		utimensat(ddir, dname, ts, AT_SYMLINK_NOFOLLOW);
+		return 0;
+	}
+	if (S_ISFIFO(st.st_mode)) {
+		if (mkfifoat(ddir, dname, mode) < 0)
+			return md_errno("copy %s", rel);
+		fchownat(ddir, dname, o->uid, o->gid, AT_SYMLINK_NOFOLLOW);
+		return 0;
+	}
+	int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return md_errno("open %s", rel);
+	int out = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	char buf[65536];
+	ssize_t n = 0;
+	while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (md_write_all(out, buf, (size_t)n) < 0) {
+			n = -1;
+			break;
+		}
+	int r = out < 0 || n < 0 ? md_errno("copy %s", rel) : 0;
+	if (r == 0 && (fchown(out, o->uid, o->gid) < 0 || fchmod(out, mode) < 0))
+		r = md_errno("set the owner of %s", dname);
+	if (r == 0)
+		futimens(out, ts);
+	close(in);
+	if (out >= 0)
+		close(out);
+	return r;
+}
+
+/* mkdir -p path (absolute, in the build's root), new directories owned
+ * by uid:gid; the directory's descriptor. */
+static int md_build_mkdirs(const char *path, uid_t uid, gid_t gid)
+{
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (const char *p = path; fd >= 0 && *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (!n)
+			break;
+		char *comp = md_asprintf("%.*s", (int)n, p);
+		p += n;
+		int made = mkdirat(fd, comp, 0755) == 0;
+		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* a link in the image: followed, in the chroot */
+		if (nfd < 0)
+			md_errno("mkdir %s", path);
+		else if (made && fchown(nfd, uid, gid) < 0)
+			md_errno("chown %s", path);
+		free(comp);
+		close(fd);
+		fd = nfd;
+	}
+	if (fd < 0 && !md_errmsg[0])
+		md_errno("open /");
+	return fd;
+}
+
+struct md_bcopy_step {
+	struct md_strv srcs;   /* as written (expanded) */
+	const char *dest;      /* absolute */
+	const char *chown;     /* or NULL */
+	mode_t chmod;
+	int add;               /* ADD: local archives are extracted */
+};
+
+/* Is the file fd (at its start) a tar archive, maybe compressed? */
+static int md_build_is_archive(int fd)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	struct archive_entry *e;
+	int ok = archive_read_open_fd(a, fd, 16384) == ARCHIVE_OK && archive_read_next_header(a, &e) == ARCHIVE_OK;
+	archive_read_free(a);
+	lseek(fd, 0, SEEK_SET);
+	return ok;
+}
+
+/* COPY and ADD, in the build's root (md_build_fs). */
+static int md_build_copy_fn(struct md_build *b, struct md_bstage *s, int srcfd, void *arg)
+{
+	struct md_bcopy_step *cs = arg;
+	struct md_bcopy o = {srcfd == b->o->ctxfd ? &b->ign : NULL, 0, 0, 0, cs->chmod, NULL};
+	o.exc = md_ignore_has_exceptions(o.ign);
+	(void)s;
+	if (cs->chown) {
+		struct md_cred cr;
+		if (md_cred_resolve(cs->chown, &cr, NULL) < 0)
+			return md_err_wrap("--chown=%s", cs->chown);
+		o.uid = cr.uid;
+		o.gid = cr.gid;
+	}
+	struct md_strv res = {0};
+	if (md_build_sources(srcfd, &cs->srcs, o.ign, &res) < 0)
+		return -1;
+	size_t dl = strlen(cs->dest);
+	struct stat dst;
+	int dest_dir = cs->dest[dl - 1] == '/' || (dl >= 2 && !strcmp(cs->dest + dl - 2, "/.")) ||
+	               (stat(cs->dest, &dst) == 0 && S_ISDIR(dst.st_mode));
+	int r = 0;
+	if ((res.n > 1 || cs->srcs.n > 1) && !dest_dir)
+		r = md_errk(MD_EK_INVALID, "When using %s with more than one source file, the destination must be a "
+		            "directory and end with a /", cs->add ? "ADD" : "COPY");
+	for (size_t i = 0; i < res.n && r == 0; i++) {
+		const char *rel = res.v[i];
+		struct stat st;
+		if (fstatat(srcfd, *rel ? rel : ".", &st, 0) < 0) {
+			r = md_errno("stat %s", rel);
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			int dfd = md_build_mkdirs(cs->dest, o.uid, o.gid);
+			int sfd = dfd < 0 ? -1 : openat(srcfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = dfd < 0 ? -1 : sfd < 0 ? md_errno("open %s", rel) : md_bcopy_dir(&o, sfd, dfd, rel);
+			if (sfd >= 0)
+				close(sfd);
+			if (dfd >= 0)
+				close(dfd);
+			continue;
+		}
+		const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+		char *dpath = dest_dir ? md_asprintf("%s/%s", cs->dest, base) : md_strdup(cs->dest);
+		char *dir = md_dirname(dpath);
+		const char *dname = strrchr(dpath, '/') + 1;
+		int afd = cs->add && S_ISREG(st.st_mode) ? openat(srcfd, rel, O_RDONLY | O_CLOEXEC) : -1;
+		if (afd >= 0 && md_build_is_archive(afd)) {
+			/* a local archive: its contents into the destination */
+			int dfd = md_build_mkdirs(cs->dest, o.uid, o.gid);
+			r = dfd < 0 ? -1 : md_extract_plain(afd, dfd, NULL, NULL, 0);
+			if (dfd >= 0)
+				close(dfd);
+		} else {
+			int dfd = md_build_mkdirs(dir, o.uid, o.gid);
+			int sdir = -1;
+			char *sd = md_dirname(rel);
+			if (dfd >= 0)
+				sdir = openat(srcfd, strchr(rel, '/') ? sd : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = dfd < 0 ? -1 : sdir < 0 ? md_errno("open %s", rel) : md_bcopy_node(&o, sdir, base, dfd, dname, "", 0);
+			if (sdir >= 0)
+				close(sdir);
+			if (dfd >= 0)
+				close(dfd);
+			free(sd);
+		}
+		if (afd >= 0)
+			close(afd);
+		free(dpath);
+		free(dir);
+	}
+	md_strv_free(&res);
+	return r;
+}
+
+/* The flag --name=value of an instruction (NULL when absent); others than
+ * the allowed ones are refused. */
+static int md_build_flags(struct md_df_ins *in, const char *const *allowed, size_t na, const char **vals)
+{
+	for (size_t k = 0; k < na; k++)
+		vals[k] = NULL;
+	for (size_t i = 0; i < in->flags.n; i++) {
+		const char *f = in->flags.v[i] + 2, *eq = strchr(f, '=');
+		size_t fl = eq ? (size_t)(eq - f) : strlen(f);
+		size_t k = 0;
+		while (k < na && !(strlen(allowed[k]) == fl && !strncmp(allowed[k], f, fl)))
+			k++;
+		if (k == na)
+			return md_errk(MD_EK_INVALID, "Dockerfile line %d: unknown flag for %s: --%.*s%s", in->line, in->cmd, (int)fl, f,
+			               !strcmp(in->cmd, "RUN") ? " (BuildKit's RUN flags are not supported)" : "");
+		if (!eq)
+			return md_errk(MD_EK_INVALID, "Dockerfile line %d: --%s needs a value (--%s=VALUE)", in->line, allowed[k], allowed[k]);
+		vals[k] = eq + 1;
+	}
+	return 0;
+}
+
+/* The stage a name or an index names (before the current one), or NULL. */
+static struct md_bstage *md_build_stage_named(struct md_build *b, const char *name)
+{
+	for (size_t i = 0; i + 1 < b->nst; i++)
+		if (b->st[i].name && !strcasecmp(b->st[i].name, name))
+			return &b->st[i];
+	char *e;
+	long n = strtol(name, &e, 10);
+	if (*name && !*e && n >= 0 && (size_t)n + 1 < b->nst)
+		return &b->st[n];
+	return NULL;
+}
+
+/* An image for FROM or COPY --from, pulled when it is not in the store
+ * (or always, with --pull). */
+static int md_build_image(struct md_build *b, const char *name, int pull, char id[MD_DIGEST_LEN + 1])
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	int found = md_image_resolve(idx, name, id);
+	md_json_free(idx);
+	if (found == 0 && !pull)
+		return 0;
+#if MD_FEATURE_PULL
+	md_err_clear();
+	struct md_pulled pd;
+	md_build_say(b, "Pulling %s\n", name);
+	if (md_pull(name, NULL, &pd) < 0)
+		return found == 0 ? (md_err_clear(), 0) : md_err_wrap("pull %s", name);
+	snprintf(id, MD_DIGEST_LEN + 1, "%s", pd.id);
+	return 0;
+#else
+	(void)b;
+	return found == 0 ? 0 : md_errk(MD_EK_NOTFOUND, "image \"%s\" not found (load it first: this build cannot pull)", name);
+#endif
+}
+
+static int md_build_dispatch(struct md_build *b, struct md_bstage *s, struct md_df_ins *in);
+
+/* FROM image [AS name], FROM scratch, FROM an earlier stage. */
+static int md_build_from(struct md_build *b, struct md_df_ins *in)
+{
+	static const char *const fl[] = {"platform"};
+	const char *fv[1];
+	struct md_strv w = {0};
+	if (md_build_flags(in, fl, 1, fv) < 0 || md_df_words(in->args, b->df.esc, &b->gargs, &w) < 0)
+		return -1;
+	if (!(w.n == 1 || (w.n == 3 && !strcasecmp(w.v[1], "AS")))) {
+		md_strv_free(&w);
+		return md_errk(MD_EK_INVALID, "Dockerfile line %d: FROM requires either one or three arguments", in->line);
+	}
+	b->st = md_realloc(b->st, (b->nst + 1) * sizeof *b->st);
+	struct md_bstage *s = &b->st[b->nst++];
+	memset(s, 0, sizeof *s);
+	if (w.n == 3) {
+		for (char *p = w.v[2]; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		s->name = md_strdup(w.v[2]);
+	}
+	int r = 0;
+	if (fv[0]) {
+		char *pv = md_df_word(fv[0], b->df.esc, &b->gargs);
+		r = !pv || md_platform_parse(pv, &md_want) < 0 ? -1 : 0;
+		free(pv);
+	}
+	struct md_bstage *prev = r == 0 ? md_build_stage_named(b, w.v[0]) : NULL;
+	if (r < 0) {
+	} else if (prev && !strcasecmp(w.v[0], prev->name ? prev->name : "")) {
+		snprintf(s->id, sizeof s->id, "%s", prev->id);
+		s->cfg = md_json_clone(prev->cfg);
+	} else if (!strcasecmp(w.v[0], "scratch")) {
+		s->cfg = md_build_scratch_cfg();
+	} else if ((r = md_build_image(b, w.v[0], b->o->pull, s->id)) == 0 && !(s->cfg = md_image_config(s->id))) {
+		r = -1;
+	}
+	md_strv_free(&w);
+	if (r < 0)
+		return -1;
+	if (s->id[0])
+		md_build_say(b, " ---> %.12s\n", s->id + 7);
+	/* as Docker's builder: a PATH when the base image has none */
+	struct md_json *cc = md_json_get(s->cfg, "config");
+	if (!md_json_is(cc, MD_J_OBJ))
+		cc = md_json_set(s->cfg, "config", md_json_new(MD_J_OBJ));
+	struct md_json *env = md_json_get(cc, "Env");
+	if (!md_json_is(env, MD_J_ARR))
+		env = md_json_set(cc, "Env", md_json_new(MD_J_ARR));
+	int has_path = 0;
+	for (struct md_json *e = env->child; e; e = e->next)
+		has_path |= md_json_str(e) && md_startswith(e->s, "PATH=");
+	if (!has_path)
+		md_json_push(env, md_json_newstr("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+	/* the base image's ONBUILD triggers run now, then are gone */
+	struct md_json *ob = md_json_get(cc, "OnBuild");
+	if (md_json_is(ob, MD_J_ARR) && ob->n) {
+		struct md_sb t = {0};
+		for (struct md_json *x = ob->child; x; x = x->next)
+			if (md_json_str(x))
+				md_sb_printf(&t, "%s\n", x->s);
+		md_json_del(cc, "OnBuild");
+		struct md_df trig;
+		md_build_say(b, "# Executing %zu build trigger%s\n", ob->n, ob->n == 1 ? "" : "s");
+		int parsed = t.len && (r = md_df_parse(md_sb_str(&t), t.len, &trig)) == 0;
+		md_sb_free(&t);
+		for (size_t i = 0; r == 0 && parsed && i < trig.n; i++)
+			r = md_build_dispatch(b, s, &trig.v[i]);
+		if (parsed)
+			md_df_free(&trig);
+	}
+	return r;
+}
+
+/* A configuration-only step: its history line, then the image. */
+static int md_build_nop(struct md_build *b, struct md_bstage *s, const char *what)
+{
+	char *by = md_asprintf("/bin/sh -c #(nop) %s", what);
+	int cached = md_build_cached(b, s, by);
+	int r = cached ? 0 : md_build_commit(b, s, NULL, NULL, by);
+	if (r == 0 && !cached)
+		md_build_say(b, " ---> %.12s\n", s->id + 7);
+	free(by);
+	return r;
+}
+
+/* The shell form's command line: SHELL (or /bin/sh -c) and the text. */
+static struct md_json *md_build_shell(struct md_bstage *s, const char *text)
+{
+	struct md_json *sh = md_json_get(md_json_get(s->cfg, "config"), "Shell");
+	struct md_json *v = md_json_is(sh, MD_J_ARR) && sh->n ? md_json_clone(sh) : NULL;
+	if (!v) {
+		v = md_json_new(MD_J_ARR);
+		md_json_push(v, md_json_newstr("/bin/sh"));
+		md_json_push(v, md_json_newstr("-c"));
+	}
+	md_json_push(v, md_json_newstr(text));
+	return v;
+}
+
+/* RUN: a container of the stage's image runs the command; its writable
+ * layer is the step's. */
+static int md_build_run(struct md_build *b, struct md_bstage *s, struct md_df_ins *in)
+{
+	if (md_build_flags(in, NULL, 0, NULL) < 0)
+		return -1;
+	if (!s->id[0])
+		return md_errk(MD_EK_INVALID, "Dockerfile line %d: RUN on an empty file system (FROM scratch with nothing "
+		               "copied yet) has nothing to run", in->line);
+	struct md_json *argv = in->argv ? md_json_clone(in->argv) : md_build_shell(s, in->args);
+	/* the build arguments it sees: the stage's, and the proxies given */
+	struct md_strv benv = {0};
+	for (size_t i = 0; i < s->args.n; i++)
+		if (strchr(s->args.v[i], '='))
+			md_strv_push(&benv, s->args.v[i]);
+	struct md_sb by = {0}, line = {0};
+	for (struct md_json *x = argv->child; x; x = x->next)
+		md_sb_printf(&line, "%s%s", x == argv->child ? "" : " ", x->s);
+	if (benv.n)
+		md_sb_printf(&by, "|%zu ", benv.n);
+	for (size_t i = 0; i < benv.n; i++)
+		md_sb_printf(&by, "%s ", benv.v[i]);
+	md_sb_puts(&by, md_sb_str(&line));
+	for (size_t i = 0; i < MD_ARRAY_LEN(md_build_proxy_args); i++) {
+		const char *v = md_build_arg_given(b, md_build_proxy_args[i]);
+		if (v) {
+			char *kv = md_asprintf("%s=%s", md_build_proxy_args[i], v);
+			md_strv_push(&benv, kv);
+			free(kv);
+			md_strv_push(&b->used, md_build_proxy_args[i]);
+		}
+	}
+	int r = -1;
+	if (md_build_cached(b, s, md_sb_str(&by))) {
+		r = 0;
+		goto out;
+	}
+	struct md_json *req = md_json_new(MD_J_OBJ), *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
+	struct md_json *ic = md_json_get(s->cfg, "config");
+	md_json_sets(cc, "Image", s->id);
+	md_json_set(cc, "Cmd", argv);
+	argv = NULL;
+	md_json_set(cc, "Entrypoint", md_json_new(MD_J_ARR));
+	struct md_json *env = md_json_set(cc, "Env", md_json_new(MD_J_ARR));
+	for (size_t i = 0; i < benv.n; i++) { /* ENV wins over ARG */
+		size_t kl = strcspn(benv.v[i], "=");
+		int shadowed = 0;
+		for (struct md_json *e = md_json_get(ic, "Env") ? md_json_get(ic, "Env")->child : NULL; e; e = e->next)
+			shadowed |= md_json_str(e) && !strncmp(e->s, benv.v[i], kl) && e->s[kl] == '=';
+		if (!shadowed)
+			md_json_push(env, md_json_newstr(benv.v[i]));
+	}
+	md_json_set(cc, "AttachStdout", md_json_newbool(1));
+	md_json_set(cc, "AttachStderr", md_json_newbool(1));
+	struct md_json *hc = md_json_set(req, "HostConfig", b->o->hostcfg ? md_json_clone(b->o->hostcfg) : md_json_new(MD_J_OBJ));
+	if (b->o->network && *b->o->network && strcmp(b->o->network, "default"))
+		md_json_sets(hc, "NetworkMode", b->o->network);
+	char cid[65];
+	if (md_ctr_create(req, NULL, cid) < 0) {
+		md_json_free(req);
+		goto out;
+	}
+	md_json_free(req);
+	md_build_say(b, " ---> Running in %.12s\n", cid);
+	int fd = -1, code = 125;
+	if (md_ctr_start(cid, "out err", &fd, &code) == 0) {
+		char type, buf[65536 + 1];
+		size_t n;
+		code = -1;
+		while (md_frame_recv(fd, &type, buf, sizeof buf, &n) == 0) {
+			if (type == 'E' && b->o->color_stderr && !b->o->quiet && b->o->out) {
+				char *red = md_asprintf("\033[91m%.*s\033[0m", (int)n, buf);
+				b->o->out(b->o->outctx, red, strlen(red));
+				free(red);
+			} else if ((type == 'O' || type == 'E') && !b->o->quiet && b->o->out) {
+				b->o->out(b->o->outctx, buf, n);
+			}
+			else if (type == 'X') {
+				buf[n] = 0;
+				code = atoi(buf);
+				break;
+			}
+		}
+		close(fd);
+		if (code < 0)
+			md_err("lost the connection to the RUN container's monitor");
+		else if (code)
+			md_errk(MD_EK_INVALID, "The command '%s' returned a non-zero code: %d", md_sb_str(&line), b->code = code);
+	}
+	if (code == 0) {
+		struct md_strv lowers = {0};
+		md_image_lower_dirs(s->id, &lowers);
+		char *up = md_ctr_path(cid, "upper");
+		r = md_build_commit(b, s, up, &lowers, md_sb_str(&by));
+		free(up);
+		md_strv_free(&lowers);
+	}
+	/* as Docker: a failed RUN's container stays to be looked at, unless --force-rm */
+	if ((r == 0 && !b->o->keep) || b->o->forcerm) {
+		struct md_error keep = md_error;
+		md_build_say(b, "Removing intermediate container %.12s\n", cid);
+		md_ctr_rm(cid, 1, 1);
+		md_error = keep;
+	}
+	if (r == 0)
+		md_build_say(b, " ---> %.12s\n", s->id + 7);
+out:
+	md_json_free(argv);
+	md_strv_free(&benv);
+	md_sb_free(&by);
+	md_sb_free(&line);
+	return r;
+}
+
+/* COPY and ADD: the files (their checksum in the history line, the cache
+ * key), copied into a private overlay of the stage's image. */
+static int md_build_copy(struct md_build *b, struct md_bstage *s, struct md_df_ins *in, int add)
+{
+	static const char *const fl[] = {"from", "chown", "chmod"};
+	const char *fv[3];
+	struct md_strv vars = {0}, w = {0};
+	if (md_build_flags(in, fl, 3, fv) < 0)
+		return -1;
+	if (add && fv[0])
+		return md_errk(MD_EK_INVALID, "Dockerfile line %d: ADD does not take --from (use COPY --from)", in->line);
+	md_build_vars(b, s, &vars);
+	struct md_bcopy_step cs;
+	memset(&cs, 0, sizeof cs);
+	cs.add = add;
+	int r = -1;
+	char *chown = NULL, *from = NULL, *dest = NULL;
+	if (in->argv) {
+		for (struct md_json *x = in->argv->child; x; x = x->next) {
+			char *v = md_df_word(x->s, b->df.esc, &vars);
+			if (!v)
+				goto out;
+			md_strv_push(&w, v);
+			free(v);
+		}
+	} else if (md_df_words(in->args, b->df.esc, &vars, &w) < 0) {
+		goto out;
+	}
+	if (w.n < 2) {
+		md_errk(MD_EK_INVALID, "Dockerfile line %d: %s requires at least two arguments, but only one was provided. "
+		        "Destination could not be determined", in->line, in->cmd);
+		goto out;
+	}
+	if ((fv[1] && !(chown = md_df_word(fv[1], b->df.esc, &vars))) || (fv[0] && !(from = md_df_word(fv[0], b->df.esc, &vars))))
+		goto out;
+	if (fv[2]) {
+		char *e;
+		long m = strtol(fv[2], &e, 8);
+		if (!*fv[2] || *e || m < 0 || m > 07777) {
+			md_errk(MD_EK_INVALID, "Dockerfile line %d: invalid --chmod=%s (an octal mode)", in->line, fv[2]);
+			goto out;
+		}
+		cs.chmod = (mode_t)m;
+	}
+	for (size_t i = 0; i + 1 < w.n; i++) {
+		if (add && (strstr(w.v[i], "://") || md_startswith(w.v[i], "git@"))) {
+			md_errk(MD_EK_NOTSUP, "Dockerfile line %d: ADD %s: minidock build fetches nothing from the network "
+			        "(download it into the context and COPY it)", in->line, w.v[i]);
+			goto out;
+		}
+		md_strv_push(&cs.srcs, w.v[i]);
+	}
+	/* the destination: relative to WORKDIR */
+	const char *wd = md_json_gets(md_json_get(s->cfg, "config"), "WorkingDir");
+	const char *d0 = w.v[w.n - 1];
+	dest = d0[0] == '/' ? md_strdup(d0) : md_asprintf("%s/%s", wd && *wd ? wd : "", d0);
+	cs.dest = dest;
+	cs.chown = chown;
+	/* the source: the context, an earlier stage or an image */
+	char srcimg[MD_DIGEST_LEN + 1] = "";
+	if (from) {
+		struct md_bstage *fs = md_build_stage_named(b, from);
+		if (fs)
+			snprintf(srcimg, sizeof srcimg, "%s", fs->id);
+		else if (md_build_image(b, from, 0, srcimg) < 0)
+			goto out;
+		if (!srcimg[0]) {
+			md_errk(MD_EK_INVALID, "Dockerfile line %d: --from=%s: that stage has no files", in->line, from);
+			goto out;
+		}
+	}
+	struct md_sb by = {0};
+	md_sb_printf(&by, "/bin/sh -c #(nop) %s ", in->cmd);
+	if (chown)
+		md_sb_printf(&by, "--chown=%s ", chown);
+	if (fv[2])
+		md_sb_printf(&by, "--chmod=%s ", fv[2]);
+	if (from) {
+		md_sb_printf(&by, "--from=%s", srcimg);
+		for (size_t i = 0; i < cs.srcs.n; i++)
+			md_sb_printf(&by, " %s", cs.srcs.v[i]);
+	} else {
+		struct md_strv res = {0};
+		br_sha256_context h;
+		md_sha_init(&h);
+		struct md_bcopy o = {&b->ign, md_ignore_has_exceptions(&b->ign), 0, 0, cs.chmod, &h};
+		int hr = md_build_sources(b->o->ctxfd, &cs.srcs, &b->ign, &res);
+		for (size_t i = 0; hr == 0 && i < res.n; i++)
+			hr = md_bcopy_node(&o, b->o->ctxfd, *res.v[i] ? res.v[i] : ".", -1, NULL, res.v[i], 1);
+		struct stat st;
+		int dir = res.n == 1 && fstatat(b->o->ctxfd, *res.v[0] ? res.v[0] : ".", &st, 0) == 0 && S_ISDIR(st.st_mode);
+		md_strv_free(&res);
+		if (hr < 0) {
+			md_sb_free(&by);
+			goto out;
+		}
+		char hx[MD_DIGEST_LEN + 1];
+		md_sha_hex(&h, hx);
+		md_sb_printf(&by, "%s:%s", cs.srcs.n > 1 || strpbrk(cs.srcs.v[0], "*?[") ? "multi" : dir ? "dir" : "file", hx + 7);
+	}
+	md_sb_printf(&by, " in %s ", dest);
+	if (md_build_cached(b, s, md_sb_str(&by))) {
+		md_sb_free(&by);
+		r = 0;
+		goto out;
+	}
+	char *upper = md_sess_path(&b->sess, "u");
+	struct md_strv lowers = {0};
+	md_image_lower_dirs(s->id, &lowers);
+	r = md_build_fs(b, s, srcimg[0] ? srcimg : NULL, upper, md_build_copy_fn, &cs);
+	if (r == 0)
+		r = md_build_commit(b, s, upper, &lowers, md_sb_str(&by));
+	if (r == 0)
+		md_build_say(b, " ---> %.12s\n", s->id + 7);
+	md_rm_rf(upper);
+	free(upper);
+	md_strv_free(&lowers);
+	md_sb_free(&by);
+out:
+	md_strv_free(&vars);
+	md_strv_free(&w);
+	md_strv_free(&cs.srcs);
+	free(chown);
+	free(from);
+	free(dest);
+	return r;
+}
+
+/* WORKDIR's directory, made in the build's root. */
+static int md_build_workdir_fn(struct md_build *b, struct md_bstage *s, int srcfd, void *arg)
+{
+	(void)b, (void)s, (void)srcfd;
+	int fd = md_build_mkdirs(arg, 0, 0);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* Is path a directory in the stage's image (its layers, the top first)? */
+static int md_build_has_dir(const char *id, const char *path)
+{
+	struct md_strv lowers = {0};
+	md_image_lower_dirs(id, &lowers);
+	int r = 0;
+	for (size_t i = 0; i < lowers.n && !r; i++) {
+		char *p = md_asprintf("%s%s", lowers.v[i], path);
+		struct stat st;
+		if (lstat(p, &st) == 0)
+			r = S_ISDIR(st.st_mode) ? 1 : -1;
+		free(p);
+	}
+	md_strv_free(&lowers);
+	return r == 1;
+}
+
+/* HEALTHCHECK [flags] CMD ... | NONE */
+static int md_build_healthcheck(struct md_build *b, struct md_bstage *s, struct md_df_ins *in, struct md_json *cc)
+{
+	static const char *const fl[] = {"interval", "timeout", "start-period", "start-interval", "retries"};
+	static const char *const keys[] = {"Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+	const char *fv[5];
+	(void)b, (void)s;
+	if (md_build_flags(in, fl, 5, fv) < 0)
+		return -1;
+	struct md_json *hc = md_json_new(MD_J_OBJ), *test = md_json_set(hc, "Test", md_json_new(MD_J_ARR));
+	const char *a = in->args;
+	if (!strcasecmp(a, "NONE")) {
+		if (in->flags.n) {
+			md_json_free(hc);
+			return md_errk(MD_EK_INVALID, "Dockerfile line %d: HEALTHCHECK NONE takes no flags", in->line);
+		}
+		md_json_push(test, md_json_newstr("NONE"));
+		md_json_set(cc, "Healthcheck", hc);
+		return 0;
+	}
+	if (strncasecmp(a, "CMD", 3) || (a[3] && !isspace((unsigned char)a[3]))) {
+		md_json_free(hc);
+		return md_errk(MD_EK_INVALID, "Dockerfile line %d: HEALTHCHECK: unknown type (CMD or NONE)", in->line);
+	}
+	a += 3;
+	while (isspace((unsigned char)*a))
+		a++;
+	struct md_json *j = md_df_json_form(a);
+	if (!*a) {
+		md_json_free(hc);
+		return md_errk(MD_EK_INVALID, "Dockerfile line %d: HEALTHCHECK CMD needs a command", in->line);
+	}
+	if (j) {
+		md_json_push(test, md_json_newstr("CMD"));
+		for (struct md_json *x = j->child; x; x = x->next)
+			md_json_push(test, md_json_newstr(x->s));
+		md_json_free(j);
+	} else {
+		md_json_push(test, md_json_newstr("CMD-SHELL"));
+		md_json_push(test, md_json_newstr(a));
+	}
+	for (size_t k = 0; k < 5; k++) {
+		if (!fv[k])
+			continue;
+		if (k == 4) {
+			long long n;
+			if (md_parse_int(fv[k], &n, "--retries") < 0 || n < 0) {
+				md_json_free(hc);
+				return md_errk(MD_EK_INVALID, "Dockerfile line %d: --retries must be a non-negative integer", in->line);
+			}
+			md_json_seti(hc, keys[k], n);
+			continue;
+		}
+		int64_t ns = 0;
+		char what[32];
+		snprintf(what, sizeof what, "--%s", fl[k]);
+		if (md_parse_goduration(fv[k], what, &ns) < 0) {
+			md_json_free(hc);
+			return -1;
+		}
+		if (ns && ns < 1000000) {
+			md_json_free(hc);
+			return md_errk(MD_EK_INVALID, "Dockerfile line %d: %s cannot be less than 1ms", in->line, what);
+		}
+		md_json_seti(hc, keys[k], (long long)ns);
+	}
+	md_json_set(cc, "Healthcheck", hc);
+	return 0;
+}
+
+/* ARG name[=default]: the value given by --build-arg, else the default. */
+static int md_build_arg(struct md_build *b, struct md_strv *args, const struct md_strv *vars, struct md_df_ins *in,
+                        struct md_sb *what)
+{
+	struct md_strv w = {0};
+	if (md_df_words(in->args, b->df.esc, vars, &w) < 0)
+		return -1;
+	for (size_t i = 0; i < w.n; i++) {
+		char *eq = strchr(w.v[i], '=');
+		size_t kl = eq ? (size_t)(eq - w.v[i]) : strlen(w.v[i]);
+		char *name = md_asprintf("%.*s", (int)kl, w.v[i]);
+		const char *given = md_build_arg_given(b, name);
+		if (!kl) {
+			free(name);
+			md_strv_free(&w);
+			return md_errk(MD_EK_INVALID, "Dockerfile line %d: ARG names can not be blank", in->line);
+		}
+		if (given)
+			md_strv_push(&b->used, name);
+		/* a stage's ARG without a default takes a global one's value */
+		const char *global = !given && !eq && args != &b->gargs ? md_df_var(&b->gargs, name, kl) : NULL;
+		char *kv = given ? md_asprintf("%s=%s", name, given) : global ? md_asprintf("%s=%s", name, global) : md_strdup(w.v[i]);
+		for (size_t k = 0; k < args->n; k++) /* declared again: the new one */
+			if (!strncmp(args->v[k], name, kl) && (args->v[k][kl] == '=' || !args->v[k][kl])) {
+				free(args->v[k]);
+				args->v[k] = md_strdup(kv);
+				free(kv);
+				kv = NULL;
+				break;
+			}
+		if (kv) {
+			md_strv_push(args, kv);
+			free(kv);
+		}
+		md_sb_printf(what, " %s", w.v[i]);
+		free(name);
+	}
+	md_strv_free(&w);
+	return 0;
+}
+
+/* One instruction of a stage. */
+static int md_build_dispatch(struct md_build *b, struct md_bstage *s, struct md_df_ins *in)
+{
+	const char *c = in->cmd;
+	if (!strcmp(c, "RUN"))
+		return md_build_run(b, s, in);
+	if (!strcmp(c, "COPY") || !strcmp(c, "ADD"))
+		return md_build_copy(b, s, in, c[0] == 'A');
+	if (!strcmp(c, "FROM"))
+		return md_errk(MD_EK_INVALID, "Dockerfile line %d: FROM is not allowed here", in->line);
+	struct md_json *cc = md_json_get(s->cfg, "config");
+	if (!md_json_is(cc, MD_J_OBJ))
+		cc = md_json_set(s->cfg, "config", md_json_new(MD_J_OBJ));
+	if (!strcmp(c, "HEALTHCHECK") || !strcmp(c, "SHELL") || !strcmp(c, "CMD") || !strcmp(c, "ENTRYPOINT") ||
+	    !strcmp(c, "ONBUILD")) {
+		if (strcmp(c, "HEALTHCHECK") && md_build_flags(in, NULL, 0, NULL) < 0)
+			return -1;
+		if (!strcmp(c, "HEALTHCHECK") && md_build_healthcheck(b, s, in, cc) < 0)
+			return -1;
+		if (!strcmp(c, "SHELL"))
+			md_json_set(cc, "Shell", md_json_clone(in->argv));
+		if (!strcmp(c, "CMD") || !strcmp(c, "ENTRYPOINT")) {
+			md_json_set(cc, c[0] == 'C' ? "Cmd" : "Entrypoint", in->argv ? md_json_clone(in->argv) : md_build_shell(s, in->args));
+			/* as Docker: a new ENTRYPOINT drops the CMD the base image had */
+			if (c[0] == 'E' && !s->cmd_set)
+				md_json_set(cc, "Cmd", md_json_new(MD_J_NULL));
+		}
+		if (!strcmp(c, "ONBUILD")) {
+			struct md_json *ob = md_json_get(cc, "OnBuild");
+			if (!md_json_is(ob, MD_J_ARR))
+				ob = md_json_set(cc, "OnBuild", md_json_new(MD_J_ARR));
+			md_json_push(ob, md_json_newstr(in->args));
+		}
+		char *what = md_asprintf(" %s", in->text);
+		int r = md_build_nop(b, s, what);
+		free(what);
+		return r;
+	}
+	struct md_strv vars = {0}, kv = {0}, w = {0};
+	struct md_sb what = {0};
+	int r = md_build_flags(in, NULL, 0, NULL);
+	md_build_vars(b, s, &vars);
+	md_sb_printf(&what, " %s", c);
+	if (r < 0) {
+	} else if (!strcmp(c, "ENV") || !strcmp(c, "LABEL")) {
+		int env = c[0] == 'E';
+		r = md_df_pairs(in->args, b->df.esc, &vars, &kv, c);
+		struct md_json *l = md_json_get(cc, env ? "Env" : "Labels");
+		if (!md_json_is(l, env ? MD_J_ARR : MD_J_OBJ))
+			l = md_json_set(cc, env ? "Env" : "Labels", md_json_new(env ? MD_J_ARR : MD_J_OBJ));
+		for (size_t i = 0; r == 0 && i < kv.n; i++) {
+			size_t kl = strcspn(kv.v[i], "=");
+			if (!kl) {
+				r = md_errk(MD_EK_INVALID, "Dockerfile line %d: %s names can not be blank", in->line, c);
+				break;
+			}
+			if (env) {
+				md_env_put(l, kv.v[i]);
+			} else {
+				kv.v[i][kl] = 0;
+				md_json_sets(l, kv.v[i], kv.v[i] + kl + 1);
+				kv.v[i][kl] = '=';
+			}
+			/* quoted as Docker's history shows them */
+			md_sb_printf(&what, " %.*s=%s%s%s", (int)kl, kv.v[i], env ? "" : "\"", kv.v[i] + kl + 1, env ? "" : "\"");
+		}
+	} else if (!strcmp(c, "MAINTAINER")) {
+		char *v = md_df_word(in->args, b->df.esc, &vars);
+		r = v ? 0 : -1;
+		if (v) {
+			md_json_sets(s->cfg, "author", v);
+			md_sb_printf(&what, " %s", v);
+		}
+		free(v);
+	} else if (!strcmp(c, "ARG")) {
+		r = md_build_arg(b, &s->args, &vars, in, &what);
+	} else if (!strcmp(c, "EXPOSE") || !strcmp(c, "VOLUME")) {
+		int vol = c[0] == 'V';
+		if (in->argv && vol) {
+			for (struct md_json *x = in->argv->child; x; x = x->next)
+				md_strv_push(&w, x->s);
+		} else {
+			r = md_df_words(in->args, b->df.esc, &vars, &w);
+		}
+		struct md_json *o = md_json_get(cc, vol ? "Volumes" : "ExposedPorts");
+		if (!md_json_is(o, MD_J_OBJ))
+			o = md_json_set(cc, vol ? "Volumes" : "ExposedPorts", md_json_new(MD_J_OBJ));
+		for (size_t i = 0; r == 0 && i < w.n; i++) {
+			if (vol) {
+				if (!*w.v[i]) {
+					r = md_errk(MD_EK_INVALID, "Dockerfile line %d: VOLUME specified can not be an empty string", in->line);
+					break;
+				}
+				md_json_set(o, w.v[i], md_json_new(MD_J_OBJ));
+				md_sb_printf(&what, " %s", w.v[i]);
+				continue;
+			}
+			char proto[8] = "tcp";
+			const char *sl = strchr(w.v[i], '/');
+			if (sl && (strlen(sl + 1) >= sizeof proto || (strcasecmp(sl + 1, "tcp") && strcasecmp(sl + 1, "udp") && strcasecmp(sl + 1, "sctp")))) {
+				r = md_errk(MD_EK_INVALID, "Dockerfile line %d: invalid proto: %s", in->line, sl + 1);
+				break;
+			}
+			if (sl)
+				for (size_t k = 0; sl[k + 1]; k++)
+					proto[k] = (char)tolower((unsigned char)sl[k + 1]), proto[k + 1] = 0;
+			char *e;
+			long lo = strtol(w.v[i], &e, 10), hi = lo;
+			if (*e == '-')
+				hi = strtol(e + 1, &e, 10);
+			if (e == w.v[i] || (*e && *e != '/') || lo < 1 || hi > 65535 || hi < lo || hi - lo > 1024) {
+				r = md_errk(MD_EK_INVALID, "Dockerfile line %d: invalid containerPort: %s", in->line, w.v[i]);
+				break;
+			}
+			for (long p = lo; p <= hi; p++) {
+				char k[32];
+				snprintf(k, sizeof k, "%ld/%s", p, proto);
+				md_json_set(o, k, md_json_new(MD_J_OBJ));
+				md_sb_printf(&what, " %s", k);
+			}
+		}
+	} else if (!strcmp(c, "USER") || !strcmp(c, "STOPSIGNAL") || !strcmp(c, "WORKDIR")) {
+		char *v = md_df_word(in->args, b->df.esc, &vars);
+		r = v ? 0 : -1;
+		if (v && c[0] == 'W') {
+			const char *cur = md_json_gets(cc, "WorkingDir");
+			char *j = v[0] == '/' ? md_strdup(v) : md_asprintf("%s/%s", cur && *cur ? cur : "", v);
+			/* cleaned: no "." or ".." or doubled slashes */
+			char clean[PATH_MAX];
+			r = md_tar_clean_path(j + 1, clean, sizeof clean) < 0 ? md_errk(MD_EK_INVALID, "Dockerfile line %d: WORKDIR %s: %s", in->line, v, md_errmsg) : 0;
+			free(v);
+			v = md_asprintf("/%s", clean);
+			free(j);
+		}
+		if (r == 0 && c[0] == 'S' && md_parse_signal(v) <= 0)
+			r = md_errk(MD_EK_INVALID, "Dockerfile line %d: invalid signal: %s", in->line, v);
+		if (r == 0) {
+			md_json_sets(cc, c[0] == 'U' ? "User" : c[0] == 'S' ? "StopSignal" : "WorkingDir", v);
+			md_sb_printf(&what, " %s", v);
+		}
+		/* a WORKDIR that is not in the image is made (in a layer) */
+		if (r == 0 && c[0] == 'W' && strcmp(v, "/") && !md_build_has_dir(s->id, v)) {
+			char *by = md_asprintf("/bin/sh -c #(nop)%s", md_sb_str(&what));
+			if (!md_build_cached(b, s, by)) {
+				char *upper = md_sess_path(&b->sess, "u");
+				struct md_strv lowers = {0};
+				md_image_lower_dirs(s->id, &lowers);
+				r = md_build_fs(b, s, NULL, upper, md_build_workdir_fn, v);
+				if (r == 0)
+					r = md_build_commit(b, s, upper, &lowers, by);
+				if (r == 0)
+					md_build_say(b, " ---> %.12s\n", s->id + 7);
+				md_rm_rf(upper);
+				free(upper);
+				md_strv_free(&lowers);
+			}
+			free(by);
+			free(v);
+			goto out;
+		}
+		free(v);
+	} else {
+		r = md_errk(MD_EK_INVALID, "Dockerfile line %d: %s is not supported here", in->line, c);
+	}
+	if (r == 0)
+		r = md_build_nop(b, s, md_sb_str(&what));
+out:
+	md_sb_free(&what);
+	md_strv_free(&vars);
+	md_strv_free(&kv);
+	md_strv_free(&w);
+	return r;
+}
+
+/* The instruction index where the build stops: the end of the target
+ * stage (or of the file). */
+static int md_build_end(struct md_build *b, size_t *end)
+{
+	*end = b->df.n;
+	if (!b->o->target || !*b->o->target)
+		return 0;
+	int in_target = 0;
+	for (size_t i = 0; i < b->df.n; i++) {
+		struct md_df_ins *in = &b->df.v[i];
+		if (strcmp(in->cmd, "FROM"))
+			continue;
+		if (in_target) {
+			*end = i;
+			return 0;
+		}
+		/* "image AS name": the last word */
+		const char *as = in->args + strlen(in->args);
+		while (as > in->args && !isspace((unsigned char)as[-1]))
+			as--;
+		in_target = as > in->args && !strcasecmp(as, b->o->target);
+	}
+	return in_target ? 0 : md_errk(MD_EK_INVALID, "failed to reach build target %s in Dockerfile", b->o->target);
+}
+
+/*
+ * Build an image: the Dockerfile (o->dftext, or o->dockerfile in the
+ * context, or a tar of the context on tarfd when o->ctxfd is -1), its
+ * stages up to o->target, each step's output and Docker's step lines
+ * through o->out; tagged with o->tags.  id gets the image's ID.
+ */
+static int md_build(struct md_build_opts *o, int tarfd, char id[MD_DIGEST_LEN + 1])
+{
+	struct md_build b;
+	memset(&b, 0, sizeof b);
+	b.o = o;
+	b.sess.lockfd = -1;
+	int r = -1, own_ctx = 0;
+	char *text = NULL;
+	size_t tlen = 0, end;
+	if (md_store_ensure() < 0 || md_sess_begin(&b.sess) < 0)
+		return -1;
+	if (o->ctxfd < 0) {
+		/* the context as a tar: unpacked with the layer checks */
+		char *cd = md_sess_path(&b.sess, "ctx");
+		if (mkdir(cd, 0700) < 0 || (o->ctxfd = open(cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			md_errno("mkdir %s", cd);
+			free(cd);
+			goto out;
+		}
+		free(cd);
+		own_ctx = 1;
+		if (md_extract_plain(tarfd, o->ctxfd, NULL, NULL, 0) < 0) {
+			md_err_wrap("the build context");
+			goto out;
+		}
+	}
+	if (o->platform && *o->platform && md_platform_parse(o->platform, &md_want) < 0)
+		goto out;
+	if (o->dftext) {
+		text = md_strdup(o->dftext);
+		tlen = strlen(text);
+	} else {
+		char res[PATH_MAX];
+		const char *name = o->dockerfile && *o->dockerfile ? o->dockerfile : "Dockerfile";
+		struct stat st;
+		if (md_build_resolve(o->ctxfd, name, 1, res, sizeof res) < 0)
+			goto out;
+		if (fstatat(o->ctxfd, *res ? res : ".", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+			md_errk(MD_EK_NOTFOUND, "Cannot locate specified Dockerfile: %s", name);
+			goto out;
+		}
+		if (!(text = md_read_file_at(o->ctxfd, res, MD_DF_MAX_BYTES, &tlen)))
+			goto out;
+	}
+	if (md_df_parse(text, tlen, &b.df) < 0 || md_build_end(&b, &end) < 0)
+		goto out;
+	md_ignore_read(o->ctxfd, &b.ign);
+	/* --cache-from: those images and their parents, nothing else */
+	struct md_json *idx = o->cachefrom.n ? md_index_read() : NULL;
+	for (size_t i = 0; idx && i < o->cachefrom.n; i++) {
+		char cid[MD_DIGEST_LEN + 1];
+		for (int ok = md_image_resolve(idx, o->cachefrom.v[i], cid) == 0; ok && !md_strv_has(&b.cache_ok, cid);) {
+			md_strv_push(&b.cache_ok, cid);
+			const char *par = md_json_gets(md_json_get(md_json_get(idx, "images"), cid), "parent");
+			ok = par && md_json_get(md_json_get(idx, "images"), par);
+			if (ok)
+				snprintf(cid, sizeof cid, "%s", par);
+		}
+	}
+	b.cache_limited = o->cachefrom.n > 0;
+	md_json_free(idx);
+	md_err_clear();
+	for (size_t i = 0, seen_from = 0; i < end; i++)
+		if ((seen_from |= !strcmp(b.df.v[i].cmd, "FROM")))
+			b.nsteps++;
+	b.nsteps += o->labels.n > 0;
+	r = 0;
+	for (size_t i = 0; r == 0 && i < end; i++) {
+		struct md_df_ins *in = &b.df.v[i];
+		if (!b.nst && strcmp(in->cmd, "FROM")) {
+			if (strcmp(in->cmd, "ARG")) {
+				r = md_errk(MD_EK_INVALID, "Dockerfile line %d: %s before the first FROM (only ARG may come "
+				            "before it)", in->line, in->cmd);
+				break;
+			}
+			struct md_sb what = {0};
+			r = md_build_arg(&b, &b.gargs, &b.gargs, in, &what);
+			md_sb_free(&what);
+			continue;
+		}
+		md_build_say(&b, "Step %d/%d : %s\n", ++b.step, b.nsteps, in->text);
+		r = !strcmp(in->cmd, "FROM") ? md_build_from(&b, in) : md_build_dispatch(&b, &b.st[b.nst - 1], in);
+		if (r == 0 && !strcmp(in->cmd, "CMD"))
+			b.st[b.nst - 1].cmd_set = 1;
+	}
+	if (r == 0 && !b.nst)
+		r = md_errk(MD_EK_INVALID, "the Dockerfile has no FROM");
+	struct md_bstage *s = r == 0 ? &b.st[b.nst - 1] : NULL;
+	if (r == 0 && o->labels.n) {
+		struct md_sb t = {0};
+		md_sb_puts(&t, "LABEL");
+		for (size_t i = 0; i < o->labels.n; i++) {
+			size_t kl = strcspn(o->labels.v[i], "=");
+			md_sb_printf(&t, " %.*s=\"", (int)kl, o->labels.v[i]);
+			for (const char *p = o->labels.v[i] + kl + (o->labels.v[i][kl] == '='); *p; p++)
+				md_sb_printf(&t, "%s%c", *p == '"' || *p == '\\' || *p == '$' ? "\\" : "", *p);
+			md_sb_puts(&t, "\"");
+		}
+		struct md_df ldf;
+		md_build_say(&b, "Step %d/%d : %s\n", ++b.step, b.nsteps, md_sb_str(&t));
+		r = md_df_parse(md_sb_str(&t), t.len, &ldf);
+		if (r == 0) {
+			r = md_build_dispatch(&b, s, &ldf.v[0]);
+			md_df_free(&ldf);
+		}
+		md_sb_free(&t);
+	}
+	if (r == 0 && !s->id[0])
+		r = md_errk(MD_EK_INVALID, "No image was generated. Is your Dockerfile empty?");
+	for (size_t i = 0; r == 0 && i < o->tags.n; i++)
+		r = md_image_tag(s->id, o->tags.v[i]);
+	if (r < 0)
+		goto out;
+	struct md_sb unused = {0};
+	for (size_t i = 0; i < o->buildargs.n; i++) {
+		char *k = md_asprintf("%.*s", (int)strcspn(o->buildargs.v[i], "="), o->buildargs.v[i]);
+		int proxy = 0;
+		for (size_t p = 0; p < MD_ARRAY_LEN(md_build_proxy_args); p++)
+			proxy |= !strcmp(k, md_build_proxy_args[p]);
+		if (!proxy && !md_strv_has(&b.used, k))
+			md_sb_printf(&unused, "%s%s", unused.len ? " " : "", k);
+		free(k);
+	}
+	if (unused.len)
+		md_build_say(&b, "[Warning] One or more build-args [%s] were not consumed\n", md_sb_str(&unused));
+	md_sb_free(&unused);
+	if (o->built)
+		o->built(o->outctx, s->id);
+	md_build_say(&b, "Successfully built %.12s\n", s->id + 7);
+	for (size_t i = 0; i < o->tags.n; i++) {
+		char tag[800];
+		md_build_say(&b, "Successfully tagged %s\n", md_ref_normalize_tag(o->tags.v[i], tag, sizeof tag) == 0 ? tag : o->tags.v[i]);
+	}
+	snprintf(id, MD_DIGEST_LEN + 1, "%s", s->id);
+out:
+	for (size_t i = 0; i < b.nst; i++) {
+		free(b.st[i].name);
+		md_json_free(b.st[i].cfg);
+		md_strv_free(&b.st[i].args);
+	}
+	free(b.st);
+	if (own_ctx) {
+		close(o->ctxfd);
+		o->ctxfd = -1;
+	}
+	free(text);
+	md_df_free(&b.df);
+	md_strv_free(&b.gargs);
+	md_strv_free(&b.used);
+	md_strv_free(&b.ign);
+	md_strv_free(&b.cache_ok);
+	o->code = r < 0 ? b.code : 0;
+	struct md_error keep = md_error;
+	md_sess_end(&b.sess);
+	md_error = keep;
+	return r;
+}
+
+#endif /* MD_FEATURE_BUILD */
+
+/**** 22 cli: option parsing and output *************************************/
 /*
  * The command line, the first front end: Docker's flag syntax (-a -q or
  * -aq, -o FILE or -oFILE, --format X or --format=X, --rm=false, "--" ends
@@ -23722,7 +26050,7 @@ static const struct md_kcheck md_kchecks[] = {
  * the exit code: 125 for run and create and for usage errors, 1 for the
  * others, the command's own for run and exec.
  *
- * May call: sections 01-20.
+ * May call: sections 01-21.
  */
 
 struct md_optdef {
@@ -24072,8 +26400,8 @@ static int md_pull_cli(const char *ref, FILE *f, int quiet)
 }
 #endif
 
-/**** 22 cli: image commands ************************************************/
-/* May call: sections 01-21. */
+/**** 23 cli: image commands ************************************************/
+/* May call: sections 01-22. */
 
 struct md_imgrow {
 	const char *id;
@@ -24200,14 +26528,15 @@ static int md_images_wanted(const struct md_imgrow *r, const char *want, const c
 }
 
 /* The rows of images: one per tag (or one <none> row), sorted. */
-static size_t md_images_rows(struct md_json *idx, const char *want, int dangling, const char *refpat, struct md_imgrow **out)
+static size_t md_images_rows(struct md_json *idx, const char *want, int dangling, const char *refpat, int all,
+                             struct md_imgrow **out)
 {
 	struct md_imgrow *rows = NULL;
 	size_t nrows = 0;
 	for (struct md_json *im = md_json_get(idx, "images")->child; im; im = im->next) {
 		struct md_strv tags = {0};
 		md_image_tags(idx, im->key, &tags);
-		if ((dangling == 1 && tags.n) || (dangling == 0 && !tags.n)) {
+		if ((dangling == 1 && tags.n) || (dangling == 0 && !tags.n) || (!all && md_image_intermediate(idx, im->key))) {
 			md_strv_free(&tags);
 			continue;
 		}
@@ -24285,7 +26614,7 @@ static int md_cmd_images(struct md_args *a)
 		return md_fail(125);
 	}
 	struct md_imgrow *rows;
-	size_t nrows = md_images_rows(idx, a->pos.n ? a->pos.v[0] : NULL, dangling, refpat, &rows);
+	size_t nrows = md_images_rows(idx, a->pos.n ? a->pos.v[0] : NULL, dangling, refpat, md_flag(a, "all"), &rows);
 	struct md_table tab = {digests ? 6 : 5, {0}};
 	if (!quiet && !fmt) {
 		const char *hd[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
@@ -24607,6 +26936,85 @@ static int md_cmd_import(struct md_args *a)
 	return 0;
 }
 
+#if MD_FEATURE_BUILD
+static void md_build_print(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	md_out(1, s, n);
+}
+
+/* build [OPTIONS] PATH|-: the Dockerfile is read here (-f may name one
+ * outside the context, or "-" with the context a directory); the context
+ * is the directory, or a tar on stdin. */
+static int md_cmd_build(struct md_args *a)
+{
+	struct md_build_opts o;
+	memset(&o, 0, sizeof o);
+	const char *ctx = a->pos.v[0], *file = md_opt(a, "file");
+	o.target = md_opt(a, "target");
+	o.platform = md_opt(a, "platform");
+	o.network = md_opt(a, "network");
+	o.nocache = md_flag(a, "no-cache");
+	o.pull = md_flag(a, "pull");
+	o.quiet = md_flag(a, "quiet");
+	o.forcerm = md_flag(a, "force-rm");
+	o.keep = md_opt(a, "rm") && !md_flag(a, "rm");
+	o.out = md_build_print;
+	o.ctxfd = -1;
+	const struct md_strv *v = md_optv(a, "tag");
+	for (size_t i = 0; i < v->n; i++)
+		md_strv_push(&o.tags, v->v[i]);
+	v = md_optv(a, "label");
+	for (size_t i = 0; i < v->n; i++)
+		md_strv_push(&o.labels, v->v[i]);
+	v = md_optv(a, "build-arg");
+	for (size_t i = 0; i < v->n; i++) {
+		/* "K" alone takes K from the environment (and is dropped when unset) */
+		const char *env = strchr(v->v[i], '=') ? NULL : getenv(v->v[i]);
+		char *kv = env ? md_asprintf("%s=%s", v->v[i], env) : md_strdup(v->v[i]);
+		if (strchr(kv, '='))
+			md_strv_push(&o.buildargs, kv);
+		free(kv);
+	}
+	char *text = NULL;
+	int rc = 1;
+	if (strcmp(ctx, "-") && (o.ctxfd = open(ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		md_errno("unable to prepare context: path \"%s\" not found", ctx);
+		goto out;
+	}
+	if (file && !strcmp(file, "-")) {
+		if (!strcmp(ctx, "-")) {
+			md_errk(MD_EK_INVALID, "invalid argument: can't use stdin for both build context and dockerfile");
+			goto out;
+		}
+		text = md_read_file("/dev/stdin", MD_DF_MAX_BYTES, NULL);
+	} else if (file && o.ctxfd >= 0) {
+		text = md_read_file(file, MD_DF_MAX_BYTES, NULL);
+	} else if (file) {
+		o.dockerfile = file; /* a path in the tar */
+	}
+	if (file && !o.dockerfile && !text)
+		goto out;
+	o.dftext = text;
+	char id[MD_DIGEST_LEN + 1];
+	if (md_build(&o, 0, id) == 0) {
+		if (o.quiet)
+			puts(id);
+		rc = 0;
+	} else if (o.code > 0 && o.code < 256) {
+		rc = o.code; /* as Docker's CLI: a failed RUN's exit code */
+	}
+out:
+	if (o.ctxfd >= 0)
+		close(o.ctxfd);
+	free(text);
+	md_strv_free(&o.tags);
+	md_strv_free(&o.labels);
+	md_strv_free(&o.buildargs);
+	return rc ? md_fail(rc) : 0;
+}
+#endif
+
 static int md_cmd_save(struct md_args *a)
 {
 	const char *out = md_opt(a, "output"), *format = md_opt(a, "format");
@@ -24824,8 +27232,8 @@ static int md_cmd_logout(struct md_args *a)
 
 #endif
 
-/**** 23 cli: container commands ********************************************/
-/* May call: sections 01-22. */
+/**** 24 cli: container commands ********************************************/
+/* May call: sections 01-23. */
 
 /* ---- run and create: flags -> a Docker create request ---- */
 
@@ -26357,8 +28765,8 @@ static int md_cmd_port(struct md_args *a)
 
 #endif
 
-/**** 24 cli: volume, network and system commands ***************************/
-/* May call: sections 01-23. */
+/**** 25 cli: volume, network and system commands ***************************/
+/* May call: sections 01-24. */
 
 static int md_cmd_volume_create(struct md_args *a)
 {
@@ -26791,8 +29199,8 @@ static int md_cmd_boot(struct md_args *a)
 	return rc;
 }
 
-/**** 25 cli: command table and dispatch ************************************/
-/* May call: sections 01-24. */
+/**** 26 cli: command table and dispatch ************************************/
+/* May call: sections 01-25. */
 
 static const struct md_optdef md_opts_none[] = {{NULL, 0, NULL, NULL}};
 
@@ -26865,6 +29273,23 @@ static const struct md_optdef md_opts_import[] = {
 	{"message", 'm', "string", "Set commit message for imported image"},
 	{"platform", 0, "string", "Set the image's platform (OS/ARCH[/VARIANT]; default: this machine's)"},
 	{NULL, 0, NULL, NULL}};
+
+#if MD_FEATURE_BUILD
+static const struct md_optdef md_opts_build[] = {
+	{"build-arg", 0, "list", "Set build-time variables (KEY=VALUE, or KEY from the environment)"},
+	{"file", 'f', "string", "Name of the Dockerfile (default: PATH/Dockerfile; - for stdin)"},
+	{"force-rm", 0, NULL, "Always remove intermediate containers"},
+	{"label", 0, "list", "Set metadata for an image"},
+	{"network", 0, "string", "Set the networking mode for the RUN instructions during build (default \"default\")"},
+	{"no-cache", 0, NULL, "Do not use cache when building the image"},
+	{"platform", 0, "string", "Set platform if server is multi-platform capable"},
+	{"pull", 0, NULL, "Always attempt to pull a newer version of the image"},
+	{"quiet", 'q', NULL, "Suppress the build output and print image ID on success"},
+	{"rm", 0, NULL, "Remove intermediate containers after a successful build (default true)"},
+	{"tag", 't', "list", "Name and optionally a tag in the 'name:tag' format"},
+	{"target", 0, "string", "Set the target build stage to build."},
+	{NULL, 0, NULL, NULL}};
+#endif
 
 static const struct md_optdef md_opts_save[] = {
 	{"format", 0, "string", "Archive format: docker (default; docker-archive with an OCI layout) or oci"},
@@ -27006,6 +29431,9 @@ static const struct md_cmd md_cmds[] = {
 	{"export|container export", md_cmd_export, md_opts_export, "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", 1, 1, 0},
 	{"cp|container cp", md_cmd_cp, md_opts_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", 2, 2, 0},
 	{"diff|container diff", md_cmd_diff, md_opts_none, "CONTAINER", "Inspect changes to files or directories on a container's filesystem", 1, 1, 0},
+#if MD_FEATURE_BUILD
+	{"build|image build|builder build", md_cmd_build, md_opts_build, "[OPTIONS] PATH|-", "Build an image from a Dockerfile", 1, 1, 0},
+#endif
 	{"commit|container commit", md_cmd_commit, md_opts_commit, "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", 1, 2, 0},
 	{"update|container update", md_cmd_update, md_opts_update, "[OPTIONS] CONTAINER [CONTAINER...]", "Update the resources and restart policy of one or more containers", 1, -1, 0},
 	{"rename|container rename", md_cmd_rename, md_opts_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
@@ -27206,7 +29634,7 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
 	return r;
 }
 
-/**** 26 api: `minidock serve`, the Docker Engine API [MD_FEATURE_API] *****/
+/**** 27 api: `minidock serve`, the Docker Engine API [MD_FEATURE_API] *****/
 /*
  * The second front end, beside the CLI: each connection is served by a
  * process forked from the listener; a request's handler turns the query
@@ -27218,8 +29646,8 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
  * there is no terminal (md_out); long operations (pull) report through
  * md_report as Docker's JSON progress messages.
  *
- * May call: sections 01-20 (and md_cmd_serve, the `serve` command that
- * starts this front end, reads its flags with section 21's md_opt).
+ * May call: sections 01-21 (and md_cmd_serve, the `serve` command that
+ * starts this front end, reads its flags with section 22's md_opt).
  * The listener only accepts, admits or refuses, forks and reaps; between
  * connections it trims its resident pages like a monitor does, so it
  * idles small.
@@ -28122,7 +30550,8 @@ static int md_api_images(struct md_api_ctx *x)
 			if (hit)
 				md_strv_push(&tags, all.v[i]);
 		}
-		int skip = (refs.n && !tags.n) || (dangling == 1 && all.n) || (dangling == 0 && !all.n);
+		int skip = (refs.n && !tags.n) || (dangling == 1 && all.n) || (dangling == 0 && !all.n) ||
+		           (!md_api_qbool(x->r, "all", 0) && md_image_intermediate(idx, im->key));
 		md_strv_free(&all);
 		struct md_json *cfg = skip ? NULL : md_blob_json(im->key);
 		struct md_json *lb = md_json_get(md_json_get(cfg, "config"), "Labels");
@@ -29106,6 +31535,182 @@ static int md_api_ctr_archive_put(struct md_api_ctx *x)
 /* POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=;
  * a body, when there is one, is a container Config whose fields replace
  * the container's in the image. */
+#if MD_FEATURE_BUILD
+/* POST /build: the body a tar of the context (maybe compressed); Docker's
+ * legacy builder's stream ({"stream": ...}, {"aux": {"ID": ...}}, an error
+ * with errorDetail and a failed RUN's code).  An error before any output
+ * is the answer's status instead, as Docker's. */
+struct md_api_build {
+	struct md_api_conn *c;
+	int started, quiet;
+};
+
+static void md_api_build_start(struct md_api_build *ab)
+{
+	if (!ab->started++)
+		md_api_head(ab->c, 200, "application/json", MD_API_CHUNKED);
+}
+
+static void md_api_build_print(void *ctx, const char *s, size_t n)
+{
+	struct md_api_build *ab = ctx;
+	md_api_build_start(ab);
+	char *t = md_asprintf("%.*s", (int)n, s);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(o, "stream", t);
+	free(t);
+	md_api_out_json(ab->c, o);
+}
+
+static void md_api_build_built(void *ctx, const char *id)
+{
+	struct md_api_build *ab = ctx;
+	md_api_build_start(ab);
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_sets(md_json_set(o, "aux", md_json_new(MD_J_OBJ)), "ID", id);
+	md_api_out_json(ab->c, o);
+	if (ab->quiet) {
+		char *l = md_asprintf("%s\n", id);
+		o = md_json_new(MD_J_OBJ);
+		md_json_sets(o, "stream", l);
+		free(l);
+		md_api_out_json(ab->c, o);
+	}
+}
+
+/* A JSON object query value ({"K": "V"}) as "K=V" strings. */
+static int md_api_build_kv(struct md_api_ctx *x, const char *name, struct md_strv *out)
+{
+	const char *v = md_api_q(x->r, name);
+	if (!v || !*v)
+		return 0;
+	struct md_json *j = md_json_parse(v, strlen(v));
+	int r = md_json_is(j, MD_J_OBJ) ? 0 : -1;
+	for (struct md_json *e = r == 0 ? j->child : NULL; e; e = e->next) {
+		if (e->t == MD_J_NULL)
+			continue; /* an argument without a value: not set */
+		if (!md_json_str(e)) {
+			r = -1;
+			break;
+		}
+		char *kv = md_asprintf("%s=%s", e->key, e->s);
+		md_strv_push(out, kv);
+		free(kv);
+	}
+	md_json_free(j);
+	return r < 0 ? md_errk(MD_EK_INVALID, "%s: expected a JSON object of strings", name) : 0;
+}
+
+static int md_api_build(struct md_api_ctx *x)
+{
+	struct md_build_opts o;
+	memset(&o, 0, sizeof o);
+	struct md_api_build ab = {x->c, 0, md_api_qbool(x->r, "q", 0)};
+	char *df = NULL, *target = NULL, *plat = NULL, *net = NULL;
+	const char *v;
+	int r = 0;
+	if ((v = md_api_q(x->r, "remote")) && *v)
+		r = md_errk(MD_EK_INVALID, "remote build contexts are not supported by minidock: send the context as the body");
+	else if (md_api_qbool(x->r, "squash", 0))
+		r = md_errk(MD_EK_INVALID, "squash is not supported by minidock's builder");
+	else if ((v = md_api_q(x->r, "version")) && md_streq(v, "2"))
+		r = md_errk(MD_EK_INVALID, "BuildKit (version=2) is not supported: minidock builds as the legacy builder does");
+	if (r == 0 && md_api_build_kv(x, "buildargs", &o.buildargs) == 0 && md_api_build_kv(x, "labels", &o.labels) == 0) {
+		md_api_qall(x->r, "t", &o.tags);
+		df = (v = md_api_q(x->r, "dockerfile")) && *v ? md_strdup(v) : NULL;
+		target = (v = md_api_q(x->r, "target")) && *v ? md_strdup(v) : NULL;
+		plat = (v = md_api_q(x->r, "platform")) && *v ? md_strdup(v) : NULL;
+		net = (v = md_api_q(x->r, "networkmode")) && *v ? md_strdup(v) : NULL;
+		if ((v = md_api_q(x->r, "cachefrom")) && *v) {
+			struct md_json *j = md_json_parse(v, strlen(v));
+			for (struct md_json *e = md_json_is(j, MD_J_ARR) ? j->child : NULL; e; e = e->next)
+				if (md_json_str(e))
+					md_strv_push(&o.cachefrom, e->s);
+			md_json_free(j);
+		}
+		/* the RUN containers' limits and hosts */
+		o.hostcfg = md_json_new(MD_J_OBJ);
+		static const char *const lim[][2] = {{"memory", "Memory"}, {"memswap", "MemorySwap"}, {"cpushares", "CpuShares"},
+		                                     {"cpuperiod", "CpuPeriod"}, {"cpuquota", "CpuQuota"}, {"shmsize", "ShmSize"}};
+		for (size_t i = 0; r == 0 && i < MD_ARRAY_LEN(lim); i++) {
+			long long n;
+			if ((v = md_api_q(x->r, lim[i][0])) && *v && (r = md_parse_int(v, &n, lim[i][0])) == 0 && n)
+				md_json_seti(o.hostcfg, lim[i][1], n);
+		}
+		if (r == 0 && (v = md_api_q(x->r, "cpusetcpus")) && *v)
+			md_json_sets(o.hostcfg, "CpusetCpus", v);
+		struct md_strv eh = {0};
+		md_api_qall(x->r, "extrahosts", &eh);
+		struct md_json *ea = eh.n ? md_json_set(o.hostcfg, "ExtraHosts", md_json_new(MD_J_ARR)) : NULL;
+		for (size_t i = 0; i < eh.n; i++)
+			for (char *h = eh.v[i], *e; *h; h = *e ? e + 1 : e) { /* "a:1.2.3.4,b:..." too */
+				e = h + strcspn(h, ",");
+				char *one = md_asprintf("%.*s", (int)(e - h), h);
+				md_json_push(ea, md_json_newstr(one));
+				free(one);
+			}
+		md_strv_free(&eh);
+		if (r == 0 && md_hostconfig_validate(o.hostcfg) < 0)
+			r = -1;
+	} else {
+		r = -1;
+	}
+	if (r < 0) {
+		md_api_body_each(x->c, md_api_discard, NULL);
+		md_api_err(x->c, 400, "%s", md_errmsg);
+		goto out;
+	}
+	o.dockerfile = df;
+	o.target = target;
+	o.platform = plat;
+	o.network = net;
+	o.nocache = md_api_qbool(x->r, "nocache", 0);
+	o.pull = md_api_qbool(x->r, "pull", 0);
+	o.quiet = ab.quiet;
+	o.forcerm = md_api_qbool(x->r, "forcerm", 0);
+	o.keep = !md_api_qbool(x->r, "rm", 1);
+	o.color_stderr = 1;
+	o.out = md_api_build_print;
+	o.built = md_api_build_built;
+	o.outctx = &ab;
+	o.ctxfd = -1;
+	if (md_api_stream_claim(x->c) < 0)
+		goto out;
+	pid_t feeder;
+	int fd = md_api_body_pipe(x, &feeder);
+	if (fd < 0)
+		goto out;
+	char id[MD_DIGEST_LEN + 1];
+	r = md_build(&o, fd, id);
+	close(fd);
+	int st;
+	waitpid(feeder, &st, 0);
+	if (r < 0 && !ab.started) {
+		md_api_engine_err(x->c);
+	} else if (r < 0) {
+		struct md_json *e = md_json_new(MD_J_OBJ), *d = md_json_set(e, "errorDetail", md_json_new(MD_J_OBJ));
+		if (o.code)
+			md_json_seti(d, "code", o.code);
+		md_json_sets(d, "message", md_errmsg);
+		md_json_sets(e, "error", md_errmsg);
+		md_api_out_json(x->c, e);
+	}
+	if (ab.started)
+		md_api_out_end(x->c);
+out:
+	free(df);
+	free(target);
+	free(plat);
+	free(net);
+	md_strv_free(&o.tags);
+	md_strv_free(&o.buildargs);
+	md_strv_free(&o.labels);
+	md_strv_free(&o.cachefrom);
+	md_json_free(o.hostcfg);
+	return -1; /* the connection ends with the stream */
+}
+#endif
+
 static int md_api_commit(struct md_api_ctx *x)
 {
 	char id[65], ref[1024] = "", img[MD_DIGEST_LEN + 1];
@@ -29993,6 +32598,9 @@ static const struct md_api_route {
 	{"GET", "/containers/*/changes", md_api_ctr_changes, NULL},
 	{"POST", "/containers/*/update", md_api_ctr_update, NULL},
 	{"POST", "/commit", md_api_commit, NULL},
+#if MD_FEATURE_BUILD
+	{"POST", "/build", md_api_build, NULL},
+#endif
 	{"GET", "/containers/*/archive", md_api_ctr_archive_get, NULL},
 	{"HEAD", "/containers/*/archive", md_api_ctr_archive_get, NULL},
 	{"PUT", "/containers/*/archive", md_api_ctr_archive_put, NULL},
@@ -30446,7 +33054,7 @@ static int md_cmd_serve(struct md_args *a)
 
 #endif /* MD_FEATURE_API */
 
-/**** 27 main ***************************************************************/
+/**** 28 main ***************************************************************/
 /* May call: every section. */
 
 static char *md_abspath(const char *p)

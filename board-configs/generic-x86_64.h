@@ -36,6 +36,7 @@
  *   MD_FEATURE_IPV6      IPv6 on container networks (needs NET)
  *   MD_FEATURE_ZSTD      zstd-compressed layers
  *   MD_FEATURE_USERNS    --userns=remap
+ *   MD_FEATURE_BUILD     `minidock build`: images from a Dockerfile
  *   MD_FEATURE_SIGN      signed images: sigstore signatures under a
  *                        containers-policy.json (needs PULL; off with it)
  *

@@ -1699,6 +1699,204 @@ static void test_error_kinds(void)
 #include "unit-api.inc"
 #include "unit-sign.inc"
 
+/* ---- build: the Dockerfile, words, .dockerignore ---- */
+
+#if MD_FEATURE_BUILD
+static int t_df(const char *text, struct md_df *df)
+{
+	return md_df_parse(text, strlen(text), df);
+}
+
+static void test_dockerfile_parse(void)
+{
+	t_begin("Dockerfile: instructions, continuations, comments, flags, JSON form, directives");
+	struct md_df df;
+	CHECK(t_df("# escape=`\n# syntax=x\nFROM bb AS b\nrun echo a `\n  # a comment inside\n\n  b\nCOPY --from=b --chown=1:2 [\"a b\", \"/c\"]\n"
+	           "CMD [\"sh\", \"-c\"]\nENTRYPOINT [not json\n", &df) == 0);
+	CHECK(df.esc == '`');
+	CHECK(df.n == 5);
+	if (df.n == 5) {
+		CHECK_STR(df.v[0].cmd, "FROM");
+		CHECK_STR(df.v[0].args, "bb AS b");
+		CHECK_STR(df.v[1].cmd, "RUN");
+		CHECK_STR(df.v[1].args, "echo a   b");
+		CHECK(df.v[1].line == 4);
+		CHECK(df.v[1].argv == NULL);
+		CHECK(df.v[2].flags.n == 2);
+		CHECK_STR(df.v[2].flags.v[0], "--from=b");
+		CHECK(df.v[2].argv && df.v[2].argv->n == 2);
+		CHECK_STR(df.v[2].text, "COPY --from=b --chown=1:2 [\"a b\", \"/c\"]");
+		CHECK(df.v[3].argv && df.v[3].argv->n == 2);
+		CHECK(df.v[4].argv == NULL); /* not JSON: the shell form */
+	}
+	md_df_free(&df);
+	/* a directive after an instruction is a comment; CRLF lines */
+	CHECK(t_df("FROM a\r\n# escape=`\r\nRUN x \\\r\n y\r\n", &df) == 0 && df.esc == '\\' && df.n == 2);
+	if (df.n == 2)
+		CHECK_STR(df.v[1].args, "x  y");
+	md_df_free(&df);
+	t_end();
+
+	t_begin("Dockerfile: hostile and wrong input refused with the line");
+	static const char *const bad[] = {
+		"FROM a\nFOO bar\n",                /* unknown instruction */
+		"FROM a\nRUN\n",                    /* no argument */
+		"FROM a\nSHELL sh -c\n",            /* SHELL needs JSON */
+		"FROM a\nRUN <<EOF\nhi\nEOF\n",     /* here-documents */
+		"FROM a\nCOPY <<-'X' /f\n",
+		"# escape=x\nFROM a\n",             /* bad escape */
+		"# escape=`\n# escape=\\\nFROM a\n", /* two escapes */
+		"FROM a\nONBUILD FROM b\n",
+		"FROM a\nONBUILD ONBUILD RUN x\n",
+		"",                                 /* empty */
+		"# only a comment\n\n",
+		"FROM a\n\0RUN x\n",
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		size_t len = i == MD_ARRAY_LEN(bad) - 1 ? 12 : strlen(bad[i]);
+		md_err_clear();
+		int r = md_df_parse(bad[i], len, &df);
+		if (r == 0)
+			printf("#   accepted: %s\n", bad[i]);
+		CHECK(r < 0 && md_errmsg[0]);
+		CHECK(df.n == 0 && df.v == NULL);
+	}
+	CHECK(t_df("FROM a\nFOO bar\n", &df) < 0 && strstr(md_errmsg, "line 2") && strstr(md_errmsg, "unknown instruction: FOO"));
+	/* "<<" that is not a here-document: kept */
+	CHECK(t_df("FROM a\nRUN echo $((1<<2)) && cat a<<b\n", &df) == 0);
+	md_df_free(&df);
+	/* limits: a huge file, too many instructions */
+	size_t big = MD_DF_MAX_BYTES + 1;
+	char *huge = md_alloc(big + 1);
+	memset(huge, '#', big);
+	huge[big] = 0;
+	CHECK(md_df_parse(huge, big, &df) < 0);
+	struct md_sb many = {0};
+	md_sb_puts(&many, "FROM a\n");
+	for (int i = 0; i < MD_DF_MAX_INS + 1; i++)
+		md_sb_puts(&many, "ENV a=b\n");
+	CHECK(md_df_parse(many.s, many.len, &df) < 0 && strstr(md_errmsg, "more than"));
+	md_sb_free(&many);
+	/* a continuation at the end of the file, and a long line */
+	memset(huge, 'a', big - 10);
+	memcpy(huge, "RUN ", 4);
+	huge[big - 10] = 0;
+	CHECK(md_df_parse(huge, strlen(huge), &df) == 0 && df.n == 1);
+	md_df_free(&df);
+	free(huge);
+	CHECK(t_df("FROM a\nRUN x \\", &df) == 0 && df.n == 2);
+	md_df_free(&df);
+	t_end();
+}
+
+static void test_dockerfile_words(void)
+{
+	t_begin("Dockerfile words: quotes, escapes, $VAR, ${VAR:-x} and the others");
+	struct md_strv vars = {0};
+	md_strv_push(&vars, "A=1");
+	md_strv_push(&vars, "E=");
+	md_strv_push(&vars, "S=two words");
+	static const struct { const char *in, *out; } w[] = {
+		{"$A", "1"}, {"${A}", "1"}, {"x${A}y", "x1y"}, {"'$A'", "$A"}, {"\"$A\"", "1"},
+		{"\\$A", "$A"}, {"${N:-d}", "d"}, {"${E:-d}", "d"}, {"${E-d}", ""}, {"${A:+set}", "set"},
+		{"${N:+set}", ""}, {"${N-${A}}", "1"}, {"$N", ""}, {"$", "$"}, {"a$", "a$"}, {"$1", ""},
+		{"\"a \\\"b\\\" c\"", "a \"b\" c"}, {"\"x\\y\"", "x\\y"}, {"$S", "two words"}, {"a\\ b", "a b"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(w); i++) {
+		char *o = md_df_word(w[i].in, '\\', &vars);
+		CHECK_STR(o, w[i].out);
+		free(o);
+	}
+	/* the backtick escape */
+	char *o = md_df_word("`$A", '`', &vars);
+	CHECK_STR(o, "$A");
+	free(o);
+	/* broken ones fail */
+	static const char *const bad[] = {"'open", "\"open", "${A", "${A:*x}", "${}", "${N:?must be set}", "${N?}"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		md_err_clear();
+		o = md_df_word(bad[i], '\\', &vars);
+		CHECK(o == NULL && md_errmsg[0]);
+		free(o);
+	}
+	o = md_df_word("${A:?x}", '\\', &vars);
+	CHECK_STR(o, "1");
+	free(o);
+	struct md_strv out = {0};
+	CHECK(md_df_words("  a \"b c\" 'd e'  $S ", '\\', &vars, &out) == 0 && out.n == 4);
+	if (out.n == 4) {
+		CHECK_STR(out.v[1], "b c");
+		CHECK_STR(out.v[3], "two words");
+	}
+	md_strv_free(&out);
+	CHECK(md_df_pairs("K=\"v 1\" L=$A M='$A' N=a\\ b", '\\', &vars, &out, "ENV") == 0 && out.n == 4);
+	if (out.n == 4) {
+		CHECK_STR(out.v[0], "K=v 1");
+		CHECK_STR(out.v[1], "L=1");
+		CHECK_STR(out.v[2], "M=$A");
+		CHECK_STR(out.v[3], "N=a b");
+	}
+	md_strv_free(&out);
+	CHECK(md_df_pairs("OLD the rest $A", '\\', &vars, &out, "ENV") == 0 && out.n == 1);
+	if (out.n == 1)
+		CHECK_STR(out.v[0], "OLD=the rest 1");
+	md_strv_free(&out);
+	CHECK(md_df_pairs("=x", '\\', &vars, &out, "ENV") < 0);
+	CHECK(md_df_pairs("K=1 =x", '\\', &vars, &out, "LABEL") < 0);
+	CHECK(md_df_pairs("ONLY", '\\', &vars, &out, "ENV") < 0);
+	md_strv_free(&out);
+	md_strv_free(&vars);
+	int64_t ns;
+	CHECK(md_parse_goduration("1m30s", "x", &ns) == 0 && ns == 90000000000LL);
+	CHECK(md_parse_goduration("500ms", "x", &ns) == 0 && ns == 500000000LL);
+	CHECK(md_parse_goduration("1.5h", "x", &ns) == 0 && ns == 5400000000000LL);
+	CHECK(md_parse_goduration("0", "x", &ns) == 0 && ns == 0);
+	CHECK(md_parse_goduration("10", "x", &ns) < 0);
+	CHECK(md_parse_goduration("", "x", &ns) < 0);
+	CHECK(md_parse_goduration("1x", "x", &ns) < 0);
+	CHECK(md_parse_goduration("-1s", "x", &ns) < 0);
+	CHECK(md_parse_goduration("99999999999h", "x", &ns) < 0);
+	t_end();
+}
+
+static void test_dockerignore(void)
+{
+	t_begin(".dockerignore: Docker's pattern rules, exceptions, parents, **");
+	struct md_strv p = {0};
+	md_ignore_parse("# comment\n\n  *.log  \n/abs/x\n./rel//y/../z\ndir\n!dir/keep\n! spaced \n**/deep\na/**/b\n#*\n\t\n", &p);
+	static const char *const want[] = {"*.log", "abs/x", "rel/z", "dir", "!dir/keep", "!spaced", "**/deep", "a/**/b"};
+	CHECK(p.n == MD_ARRAY_LEN(want));
+	for (size_t i = 0; i < p.n && i < MD_ARRAY_LEN(want); i++)
+		CHECK_STR(p.v[i], want[i]);
+	static const struct { const char *path; int ex; } m[] = {
+		{"x.log", 1}, {"sub/x.log", 0}, {"abs/x", 1}, {"abs/x/in", 1}, {"rel/z", 1}, {"dir", 1},
+		{"dir/f", 1}, {"dir/keep", 0}, {"spaced", 0}, {"deep", 1}, {"a/deep", 1}, {"a/b/c/deep", 1},
+		{"a/b", 1}, {"a/x/y/b", 1}, {"a/x/y/bc", 0}, {"#file", 0}, {"other", 0}, {"dir2", 0},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(m); i++) {
+		int got = md_ignore_match(&p, m[i].path);
+		if (got != m[i].ex)
+			printf("#   %s: %d\n", m[i].path, got);
+		CHECK(got == m[i].ex);
+	}
+	CHECK(md_ignore_has_exceptions(&p));
+	md_strv_free(&p);
+	/* malformed patterns match nothing; hostile lengths stay bounded */
+	md_ignore_parse("[\nok\n", &p);
+	CHECK(md_ignore_match(&p, "[") == 0 && md_ignore_match(&p, "ok") == 1);
+	md_strv_free(&p);
+	struct md_sb b = {0};
+	for (int i = 0; i < 300; i++)
+		md_sb_puts(&b, "**/");
+	md_sb_puts(&b, "x");
+	md_strv_push(&p, b.s);
+	CHECK(md_ignore_match(&p, "a/b/c/x") == 1);
+	md_sb_free(&b);
+	md_strv_free(&p);
+	t_end();
+}
+#endif
+
 int main(void)
 {
 	test_json_valid();
@@ -1729,6 +1927,11 @@ int main(void)
 	test_run_flags();
 	test_frames_logs();
 	test_import_changes();
+#if MD_FEATURE_BUILD
+	test_dockerfile_parse();
+	test_dockerfile_words();
+	test_dockerignore();
+#endif
 	t_registry_all();
 	t_api_all();
 	t_sign_all();

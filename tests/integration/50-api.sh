@@ -817,6 +817,50 @@ test_api_docker_cli_commit_cp_update_df() {
     assert_clean
 }
 
+# `DOCKER_BUILDKIT=0 docker build` through serve: the context as the CLI
+# sends it (a tar, .dockerignore applied), a multi-stage Dockerfile, the
+# legacy builder's output, the cache on a second build, a failing RUN.
+test_api_docker_cli_build() {
+    _api_setup
+    bb_image
+    _serve
+    mkdir -p "$T/ctx/sub"
+    echo hello >"$T/ctx/a.txt"
+    echo skip >"$T/ctx/skip.log"
+    echo in >"$T/ctx/sub/in"
+    printf '*.log\n' >"$T/ctx/.dockerignore"
+    cat >"$T/ctx/Dockerfile" <<'DFEOF'
+FROM bb AS first
+ARG WHO=nobody
+RUN echo "built by $WHO" >/made
+FROM bb
+COPY --from=first /made /made
+COPY . /ctx/
+ENV GREETING=hi
+CMD ["sh", "-c", "cat /made; ls -A /ctx | sort | tr '\\n' ' '"]
+DFEOF
+    DOCKER_BUILDKIT=0 dk_ok build --network none --build-arg WHO=cli -t dcli/b:1 "$T/ctx" >"$T/b1.out"
+    assert_contains "$(cat "$T/b1.out")" "Step 8/8 : CMD"
+    assert_contains "$(cat "$T/b1.out")" "Successfully tagged dcli/b:1"
+    assert_eq "$(dk_ok run --rm --network none dcli/b:1)" "built by cli
+.dockerignore Dockerfile a.txt sub " "the built image"
+    assert_eq "$(dk_ok image inspect -f '{{json .Config.Env}}' dcli/b:1)" \
+        '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","GREETING=hi"]'
+    DOCKER_BUILDKIT=0 dk_ok build --network none --build-arg WHO=cli -t dcli/b:1 "$T/ctx" >"$T/b2.out"
+    assert_eq "$(grep -c 'Using cache' "$T/b2.out")" 6 "steps from the cache on the second build"
+    printf 'FROM bb\nRUN echo failing; exit 3\n' >"$T/ctx/Dockerfile.bad"
+    rc=0
+    DOCKER_BUILDKIT=0 docker -H "unix://$T/docker.sock" build --network none -f "$T/ctx/Dockerfile.bad" "$T/ctx" >"$T/b3.out" 2>&1 || rc=$?
+    assert_eq "$rc" 3 "docker build of a failing RUN: its exit code"
+    assert_contains "$(cat "$T/b3.out")" "returned a non-zero code: 3"
+    # as Docker's: the failed RUN's container stays to be looked at
+    assert_eq "$(md_ok ps -aq --filter status=exited | wc -l)" 1 "the failed RUN's container"
+    dk_ok rm "$(md_ok ps -aq)" >/dev/null
+    dk_ok rmi dcli/b:1 >/dev/null
+    _serve_stop
+    assert_clean
+}
+
 # timeout: 300
 test_api_network_create_and_run() {
     _api_setup
