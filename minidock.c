@@ -24524,8 +24524,10 @@ static struct md_json *md_build_scratch_cfg(void)
 }
 
 /* The cache: a child of parent (by its record's parent) whose last history
- * line is created_by. */
-static int md_build_cache_find(struct md_build *b, const char *parent, const char *created_by, char out[MD_DIGEST_LEN + 1])
+ * line is created_by, for the same platform (FROM scratch steps have no
+ * parent to tell it). */
+static int md_build_cache_find(struct md_build *b, const char *parent, const char *created_by, const char *arch,
+                               char out[MD_DIGEST_LEN + 1])
 {
 	struct md_json *idx = md_index_read();
 	int found = 0;
@@ -24537,7 +24539,7 @@ static int md_build_cache_find(struct md_build *b, const char *parent, const cha
 		struct md_json *cfg = md_image_config(im->key);
 		struct md_json *h = md_json_get(cfg, "history");
 		struct md_json *last = md_json_is(h, MD_J_ARR) && h->n ? md_json_at(h, h->n - 1) : NULL;
-		if (md_streq(md_json_gets(last, "created_by"), created_by)) {
+		if (md_streq(md_json_gets(last, "created_by"), created_by) && md_streq(md_json_gets(cfg, "architecture"), arch)) {
 			snprintf(out, MD_DIGEST_LEN + 1, "%s", im->key);
 			found = 1;
 		}
@@ -24553,7 +24555,8 @@ static int md_build_cache_find(struct md_build *b, const char *parent, const cha
 static int md_build_cached(struct md_build *b, struct md_bstage *s, const char *created_by)
 {
 	char id[MD_DIGEST_LEN + 1];
-	if (b->o->nocache || !md_build_cache_find(b, s->id, created_by, id))
+	const char *arch = md_json_gets(s->cfg, "architecture");
+	if (b->o->nocache || !md_build_cache_find(b, s->id, created_by, arch ? arch : "", id))
 		return 0;
 	struct md_json *cfg = md_image_config(id);
 	if (!cfg) {

@@ -268,8 +268,11 @@ PYEOF2
 
 # A RUN in an image for another architecture: the kernel runs its binaries
 # through qemu-user (a binfmt_misc entry this test makes and removes).
+# qemu-user-static comes with the boards' packages (as for 90-boards.sh).
+# timeout: 900
 test_build_cross_platform_run() {
     ctr_setup
+    command -v qemu-aarch64-static >/dev/null || bash "$MD_REPO/mk/setup.sh" boards >&2
     require_cmd qemu-aarch64-static
     # shellcheck disable=SC1091
     . "$MD_REPO/tests/boards/lib.sh"
