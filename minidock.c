@@ -24880,6 +24880,7 @@ struct md_bcopy {
 	gid_t gid;
 	mode_t mode;               /* --chmod, or 0 */
 	br_sha256_context *h;      /* hashing: no copy */
+	int keep_owner;            /* --from without --chown: the files' own owners, as Docker */
 };
 
 static int md_bcopy_node(struct md_bcopy *o, int sdir, const char *name, int ddir, const char *dname, const char *rel, int top);
@@ -24923,6 +24924,8 @@ static int md_bcopy_node(struct md_bcopy *o, int sdir, const char *name, int ddi
 	if (S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
 		return 0;
 	mode_t mode = o->mode ? o->mode : st.st_mode & 07777;
+	uid_t uid = o->keep_owner ? st.st_uid : o->uid;
+	gid_t gid = o->keep_owner ? st.st_gid : o->gid;
 	if (o->h) { /* the cache key: names, types, modes, contents */
 		char hd[PATH_MAX + 64];
 		int hn = snprintf(hd, sizeof hd, "%s%c%o %lld", rel, 0, (unsigned)(st.st_mode & S_IFMT) | mode, (long long)st.st_size);
@@ -24962,7 +24965,7 @@ static int md_bcopy_node(struct md_bcopy *o, int sdir, const char *name, int ddi
 		int d2 = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int r = s2 < 0 || d2 < 0 ? md_errno("open %s", rel) : md_bcopy_dir(o, s2, d2, rel);
 		if (r == 0 && !(top && have)) {
-			if (fchown(d2, o->uid, o->gid) < 0 || fchmod(d2, mode) < 0)
+			if (fchown(d2, uid, gid) < 0 || fchmod(d2, mode) < 0)
 				r = md_errno("set the owner of %s", dname);
 			futimens(d2, ts);
 		}
@@ -24979,14 +24982,14 @@ static int md_bcopy_node(struct md_bcopy *o, int sdir, const char *name, int ddi
 		ssize_t tl = readlinkat(sdir, name, t, sizeof t - 1);
 		if (tl < 0 || (t[tl] = 0, symlinkat(t, ddir, dname) < 0))
 			return md_errno("copy %s", rel);
-		fchownat(ddir, dname, o->uid, o->gid, AT_SYMLINK_NOFOLLOW);
+		fchownat(ddir, dname, uid, gid, AT_SYMLINK_NOFOLLOW);
 		utimensat(ddir, dname, ts, AT_SYMLINK_NOFOLLOW);
 		return 0;
 	}
 	if (S_ISFIFO(st.st_mode)) {
 		if (mkfifoat(ddir, dname, mode) < 0)
 			return md_errno("copy %s", rel);
-		fchownat(ddir, dname, o->uid, o->gid, AT_SYMLINK_NOFOLLOW);
+		fchownat(ddir, dname, uid, gid, AT_SYMLINK_NOFOLLOW);
 		return 0;
 	}
 	int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -25001,7 +25004,7 @@ static int md_bcopy_node(struct md_bcopy *o, int sdir, const char *name, int ddi
 			break;
 		}
 	int r = out < 0 || n < 0 ? md_errno("copy %s", rel) : 0;
-	if (r == 0 && (fchown(out, o->uid, o->gid) < 0 || fchmod(out, mode) < 0))
+	if (r == 0 && (fchown(out, uid, gid) < 0 || fchmod(out, mode) < 0))
 		r = md_errno("set the owner of %s", dname);
 	if (r == 0)
 		futimens(out, ts);
@@ -25064,7 +25067,7 @@ static int md_build_is_archive(int fd)
 static int md_build_copy_fn(struct md_build *b, struct md_bstage *s, int srcfd, void *arg)
 {
 	struct md_bcopy_step *cs = arg;
-	struct md_bcopy o = {srcfd == b->o->ctxfd ? &b->ign : NULL, 0, 0, 0, cs->chmod, NULL};
+	struct md_bcopy o = {srcfd == b->o->ctxfd ? &b->ign : NULL, 0, 0, 0, cs->chmod, NULL, srcfd != b->o->ctxfd && !cs->chown};
 	o.exc = md_ignore_has_exceptions(o.ign);
 	(void)s;
 	if (cs->chown) {
@@ -25495,7 +25498,7 @@ static int md_build_copy(struct md_build *b, struct md_bstage *s, struct md_df_i
 		struct md_strv res = {0};
 		br_sha256_context h;
 		md_sha_init(&h);
-		struct md_bcopy o = {&b->ign, md_ignore_has_exceptions(&b->ign), 0, 0, cs.chmod, &h};
+		struct md_bcopy o = {&b->ign, md_ignore_has_exceptions(&b->ign), 0, 0, cs.chmod, &h, 0};
 		int hr = md_build_sources(b->o->ctxfd, &cs.srcs, &b->ign, &res);
 		for (size_t i = 0; hr == 0 && i < res.n; i++)
 			hr = md_bcopy_node(&o, b->o->ctxfd, *res.v[i] ? res.v[i] : ".", -1, NULL, res.v[i], 1);

@@ -31,6 +31,12 @@
 #             `make OUT=... FEATURES=...` in a copy of the source tree taken at
 #             the start of the run (copies land in build/bench-sizes/;
 #             ./minidock and build/minidock.flags are not touched)
+#   8 build   `minidock build` against `podman build` of the same 5-step
+#             Dockerfile (FROM, COPY, RUN, ENV, CMD) on the same small
+#             context, cold (--no-cache) and with every step cached, and
+#             minidock's peak RSS (tests/bench/peakrss.c: the build and all
+#             its descendants); tests/bench/build-bench.sh, like net, pull,
+#             api and sign below, run after the rest
 #
 # Method: every timed benchmark runs its tools alternately (A B C A B C ...)
 # in one invocation, on the same input: one untimed warm-up round, then
@@ -64,7 +70,7 @@
 #   BENCH_RSS_N=3        runs per tool for peak RSS
 #   BENCH_RUN_N=25       timed rounds of the container start (after 1 warm-up)
 #   BENCH_RUN_GAP_MS=100 idle time between two container starts (untimed)
-#   BENCH_ONLY=unpack,save,rss,profile,run,monitor,size,net,pull,api,sign   which parts to run
+#   BENCH_ONLY=unpack,save,rss,profile,run,monitor,size,net,pull,api,sign,build   which parts to run
 #                        (in that order: run and monitor remove files, so
 #                        they come after the unpack and save timings)
 #                        (flash: tests/bench/flash-bench.sh, a VM, about 5 minutes: not in the default set)
@@ -96,7 +102,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tests/bench
 N=${BENCH_N:-7}
 RSS_N=${BENCH_RSS_N:-3}
-ONLY=${BENCH_ONLY:-unpack,save,rss,profile,run,monitor,size,net,pull,api,sign}
+ONLY=${BENCH_ONLY:-unpack,save,rss,profile,run,monitor,size,net,pull,api,sign,build}
 RUN_N=${BENCH_RUN_N:-25}
 RUN_GAP=${BENCH_RUN_GAP_MS:-100}
 PROFILE=${BENCH_PROFILE:-auto}
@@ -820,7 +826,7 @@ if want size; then
 fi
 # the standalone benchmarks, each in namespaces and temp dirs of its own;
 # they append their markdown sections to $BENCH_OUT
-for part in net pull api sign flash; do
+for part in net pull api sign build flash; do
     want "$part" || continue
     [ -f "$HERE/$part-bench.sh" ] || continue
     log "$part: tests/bench/$part-bench.sh"
