@@ -22153,6 +22153,82 @@ static int md_image_admit(const char *transport)
 #endif
 }
 
+/* The images of an image's history lines, as Docker's history shows them:
+ * out[i] is the image whose last history line is line i (the image itself
+ * and its parents in the store, a build's or a commit's), else "". */
+static void md_image_history_ids(struct md_json *idx, const char *id, size_t nlines, char (*out)[MD_DIGEST_LEN + 1])
+{
+	for (size_t i = 0; i < nlines; i++)
+		out[i][0] = 0;
+	char cur[MD_DIGEST_LEN + 1];
+	snprintf(cur, sizeof cur, "%s", id);
+	for (int hops = 0; cur[0] && hops < 4096; hops++) {
+		struct md_json *rec = md_json_get(md_json_get(idx, "images"), cur);
+		struct md_json *cfg = rec ? md_image_config(cur) : NULL;
+		struct md_json *h = md_json_get(cfg, "history");
+		size_t n = md_json_is(h, MD_J_ARR) ? h->n : 0;
+		if (n && n <= nlines && !out[n - 1][0])
+			snprintf(out[n - 1], sizeof out[n - 1], "%s", cur);
+		md_json_free(cfg);
+		const char *par = rec ? md_json_gets(rec, "parent") : NULL;
+		snprintf(cur, sizeof cur, "%s", par ? par : "");
+	}
+	md_err_clear();
+}
+
+/* Docker's image history: one object a history line, newest first: Id
+ * (the image whose last line it is, when the store has it, else
+ * "<missing>"), Created (seconds), CreatedBy, Tags, Size (its layer's, 0
+ * for an empty one), Comment. */
+static struct md_json *md_image_history(struct md_json *idx, const char *id)
+{
+	struct md_json *cfg = md_image_config(id);
+	if (!cfg)
+		return NULL;
+	struct md_json *hist = md_json_get(cfg, "history");
+	struct md_json *ls = md_image_layers(idx, id);
+	struct md_json *layers = md_json_get(idx, "layers");
+	/* one row per history line (per layer when there are none) */
+	size_t nh = md_json_is(hist, MD_J_ARR) ? hist->n : 0;
+	size_t nrow = nh ? nh : (ls ? ls->n : 0);
+	char (*hid)[MD_DIGEST_LEN + 1] = md_alloc((nrow + 1) * sizeof *hid);
+	md_image_history_ids(idx, id, nrow, hid);
+	if (nrow && !nh)
+		snprintf(hid[nrow - 1], sizeof hid[nrow - 1], "%s", id);
+	struct md_json **row = md_alloc((nrow + 1) * sizeof *row);
+	size_t li = 0;
+	for (size_t r = 0; r < nrow; r++) {
+		struct md_json *h = nh ? md_json_at(hist, r) : NULL;
+		uint64_t size = 0;
+		if (!nh || !md_json_is(md_json_get(h, "empty_layer"), MD_J_TRUE)) {
+			const char *chain = md_json_str(md_json_at(ls, li++));
+			size = (uint64_t)md_json_geti(md_json_get(layers, chain ? chain : ""), "size", 0);
+		}
+		struct md_json *o = md_json_new(MD_J_OBJ);
+		md_json_sets(o, "Id", hid[r][0] ? hid[r] : "<missing>");
+		time_t t = 0;
+		md_json_seti(o, "Created", md_time_parse(md_json_gets(h, "created"), &t) == 0 ? (long long)t : 0);
+		md_json_sets(o, "CreatedBy", md_json_gets(h, "created_by") ? md_json_gets(h, "created_by") : "");
+		struct md_strv tags = {0};
+		if (hid[r][0])
+			md_image_tags(idx, hid[r], &tags);
+		struct md_json *ta = md_json_set(o, "Tags", tags.n ? md_json_new(MD_J_ARR) : md_json_new(MD_J_NULL));
+		for (size_t k = 0; k < tags.n; k++)
+			md_json_push(ta, md_json_newstr(tags.v[k]));
+		md_strv_free(&tags);
+		md_json_seti(o, "Size", (long long)size);
+		md_json_sets(o, "Comment", md_json_gets(h, "comment") ? md_json_gets(h, "comment") : "");
+		row[r] = o;
+	}
+	struct md_json *rows = md_json_new(MD_J_ARR);
+	for (size_t r = nrow; r-- > 0;) /* newest first */
+		md_json_push(rows, row[r]);
+	free(row);
+	free(hid);
+	md_json_free(cfg);
+	return rows;
+}
+
 /* Docker's image inspect document. */
 static struct md_json *md_image_inspect_json(struct md_json *idx, const char *id)
 {
@@ -25680,6 +25756,84 @@ static int md_build_arg(struct md_build *b, struct md_strv *args, const struct m
 	return 0;
 }
 
+/* EXPOSE (ports, ranges, /tcp /udp /sctp) and VOLUME (words or JSON):
+ * into the config; what gets the history line's words. */
+static int md_build_ports_volumes(struct md_build *b, struct md_df_ins *in, struct md_json *cc, const struct md_strv *vars,
+                                  struct md_sb *what)
+{
+	const char *c = in->cmd;
+	struct md_strv w = {0};
+	int r = 0;
+	int vol = c[0] == 'V';
+	if (in->argv && vol) {
+		for (struct md_json *x = in->argv->child; x; x = x->next)
+			md_strv_push(&w, x->s);
+	} else {
+		r = md_df_words(in->args, b->df.esc, vars, &w);
+	}
+	struct md_json *o = md_json_get(cc, vol ? "Volumes" : "ExposedPorts");
+	if (!md_json_is(o, MD_J_OBJ))
+		o = md_json_set(cc, vol ? "Volumes" : "ExposedPorts", md_json_new(MD_J_OBJ));
+	for (size_t i = 0; r == 0 && i < w.n; i++) {
+		if (vol) {
+			if (!*w.v[i]) {
+				r = md_errk(MD_EK_INVALID, "Dockerfile line %d: VOLUME specified can not be an empty string", in->line);
+				break;
+			}
+			md_json_set(o, w.v[i], md_json_new(MD_J_OBJ));
+			md_sb_printf(what, " %s", w.v[i]);
+			continue;
+		}
+		char proto[8] = "tcp";
+		const char *sl = strchr(w.v[i], '/');
+		if (sl && (strlen(sl + 1) >= sizeof proto || (strcasecmp(sl + 1, "tcp") && strcasecmp(sl + 1, "udp") && strcasecmp(sl + 1, "sctp")))) {
+			r = md_errk(MD_EK_INVALID, "Dockerfile line %d: invalid proto: %s", in->line, sl + 1);
+			break;
+		}
+		if (sl)
+			for (size_t k = 0; sl[k + 1]; k++)
+				proto[k] = (char)tolower((unsigned char)sl[k + 1]), proto[k + 1] = 0;
+		char *e;
+		long lo = strtol(w.v[i], &e, 10), hi = lo;
+		if (*e == '-')
+			hi = strtol(e + 1, &e, 10);
+		if (e == w.v[i] || (*e && *e != '/') || lo < 1 || hi > 65535 || hi < lo || hi - lo > 1024) {
+			r = md_errk(MD_EK_INVALID, "Dockerfile line %d: invalid containerPort: %s", in->line, w.v[i]);
+			break;
+		}
+		for (long p = lo; p <= hi; p++) {
+			char k[32];
+			snprintf(k, sizeof k, "%ld/%s", p, proto);
+			md_json_set(o, k, md_json_new(MD_J_OBJ));
+			md_sb_printf(what, " %s", k);
+		}
+	}
+	md_strv_free(&w);
+	return r;
+}
+
+/* WORKDIR's step when the image has no such directory: made in a layer. */
+static int md_build_workdir(struct md_build *b, struct md_bstage *s, char *dir, const char *what)
+{
+	char *by = md_asprintf("/bin/sh -c #(nop)%s", what);
+	int r = 0;
+	if (!md_build_cached(b, s, by)) {
+		char *upper = md_sess_path(&b->sess, "u");
+		struct md_strv lowers = {0};
+		md_image_lower_dirs(s->id, &lowers);
+		r = md_build_fs(b, s, NULL, upper, md_build_workdir_fn, dir);
+		if (r == 0)
+			r = md_build_commit(b, s, upper, &lowers, by);
+		if (r == 0)
+			md_build_say(b, " ---> %.12s\n", s->id + 7);
+		md_rm_rf(upper);
+		free(upper);
+		md_strv_free(&lowers);
+	}
+	free(by);
+	return r;
+}
+
 /* One instruction of a stage. */
 static int md_build_dispatch(struct md_build *b, struct md_bstage *s, struct md_df_ins *in)
 {
@@ -25718,7 +25872,7 @@ static int md_build_dispatch(struct md_build *b, struct md_bstage *s, struct md_
 		free(what);
 		return r;
 	}
-	struct md_strv vars = {0}, kv = {0}, w = {0};
+	struct md_strv vars = {0}, kv = {0};
 	struct md_sb what = {0};
 	int r = md_build_flags(in, NULL, 0, NULL);
 	md_build_vars(b, s, &vars);
@@ -25757,50 +25911,7 @@ static int md_build_dispatch(struct md_build *b, struct md_bstage *s, struct md_
 	} else if (!strcmp(c, "ARG")) {
 		r = md_build_arg(b, &s->args, &vars, in, &what);
 	} else if (!strcmp(c, "EXPOSE") || !strcmp(c, "VOLUME")) {
-		int vol = c[0] == 'V';
-		if (in->argv && vol) {
-			for (struct md_json *x = in->argv->child; x; x = x->next)
-				md_strv_push(&w, x->s);
-		} else {
-			r = md_df_words(in->args, b->df.esc, &vars, &w);
-		}
-		struct md_json *o = md_json_get(cc, vol ? "Volumes" : "ExposedPorts");
-		if (!md_json_is(o, MD_J_OBJ))
-			o = md_json_set(cc, vol ? "Volumes" : "ExposedPorts", md_json_new(MD_J_OBJ));
-		for (size_t i = 0; r == 0 && i < w.n; i++) {
-			if (vol) {
-				if (!*w.v[i]) {
-					r = md_errk(MD_EK_INVALID, "Dockerfile line %d: VOLUME specified can not be an empty string", in->line);
-					break;
-				}
-				md_json_set(o, w.v[i], md_json_new(MD_J_OBJ));
-				md_sb_printf(&what, " %s", w.v[i]);
-				continue;
-			}
-			char proto[8] = "tcp";
-			const char *sl = strchr(w.v[i], '/');
-			if (sl && (strlen(sl + 1) >= sizeof proto || (strcasecmp(sl + 1, "tcp") && strcasecmp(sl + 1, "udp") && strcasecmp(sl + 1, "sctp")))) {
-				r = md_errk(MD_EK_INVALID, "Dockerfile line %d: invalid proto: %s", in->line, sl + 1);
-				break;
-			}
-			if (sl)
-				for (size_t k = 0; sl[k + 1]; k++)
-					proto[k] = (char)tolower((unsigned char)sl[k + 1]), proto[k + 1] = 0;
-			char *e;
-			long lo = strtol(w.v[i], &e, 10), hi = lo;
-			if (*e == '-')
-				hi = strtol(e + 1, &e, 10);
-			if (e == w.v[i] || (*e && *e != '/') || lo < 1 || hi > 65535 || hi < lo || hi - lo > 1024) {
-				r = md_errk(MD_EK_INVALID, "Dockerfile line %d: invalid containerPort: %s", in->line, w.v[i]);
-				break;
-			}
-			for (long p = lo; p <= hi; p++) {
-				char k[32];
-				snprintf(k, sizeof k, "%ld/%s", p, proto);
-				md_json_set(o, k, md_json_new(MD_J_OBJ));
-				md_sb_printf(&what, " %s", k);
-			}
-		}
+		r = md_build_ports_volumes(b, in, cc, &vars, &what);
 	} else if (!strcmp(c, "USER") || !strcmp(c, "STOPSIGNAL") || !strcmp(c, "WORKDIR")) {
 		char *v = md_df_word(in->args, b->df.esc, &vars);
 		r = v ? 0 : -1;
@@ -25822,21 +25933,7 @@ static int md_build_dispatch(struct md_build *b, struct md_bstage *s, struct md_
 		}
 		/* a WORKDIR that is not in the image is made (in a layer) */
 		if (r == 0 && c[0] == 'W' && strcmp(v, "/") && !md_build_has_dir(s->id, v)) {
-			char *by = md_asprintf("/bin/sh -c #(nop)%s", md_sb_str(&what));
-			if (!md_build_cached(b, s, by)) {
-				char *upper = md_sess_path(&b->sess, "u");
-				struct md_strv lowers = {0};
-				md_image_lower_dirs(s->id, &lowers);
-				r = md_build_fs(b, s, NULL, upper, md_build_workdir_fn, v);
-				if (r == 0)
-					r = md_build_commit(b, s, upper, &lowers, by);
-				if (r == 0)
-					md_build_say(b, " ---> %.12s\n", s->id + 7);
-				md_rm_rf(upper);
-				free(upper);
-				md_strv_free(&lowers);
-			}
-			free(by);
+			r = md_build_workdir(b, s, v, md_sb_str(&what));
 			free(v);
 			goto out;
 		}
@@ -25850,8 +25947,50 @@ out:
 	md_sb_free(&what);
 	md_strv_free(&vars);
 	md_strv_free(&kv);
-	md_strv_free(&w);
 	return r;
+}
+
+/* --label: one more LABEL step in the last stage, as Docker's builder. */
+static int md_build_labels(struct md_build *b, struct md_bstage *s)
+{
+	const struct md_build_opts *o = b->o;
+	int r;
+	struct md_sb t = {0};
+	md_sb_puts(&t, "LABEL");
+	for (size_t i = 0; i < o->labels.n; i++) {
+		size_t kl = strcspn(o->labels.v[i], "=");
+		md_sb_printf(&t, " %.*s=\"", (int)kl, o->labels.v[i]);
+		for (const char *p = o->labels.v[i] + kl + (o->labels.v[i][kl] == '='); *p; p++)
+			md_sb_printf(&t, "%s%c", *p == '"' || *p == '\\' || *p == '$' ? "\\" : "", *p);
+		md_sb_puts(&t, "\"");
+	}
+	struct md_df ldf;
+	md_build_say(b, "Step %d/%d : %s\n", ++b->step, b->nsteps, md_sb_str(&t));
+	r = md_df_parse(md_sb_str(&t), t.len, &ldf);
+	if (r == 0) {
+		r = md_build_dispatch(b, s, &ldf.v[0]);
+		md_df_free(&ldf);
+	}
+	md_sb_free(&t);
+	return r;
+}
+
+/* Docker's warning for the build arguments no ARG took. */
+static void md_build_unused_args(struct md_build *b)
+{
+	struct md_sb unused = {0};
+	for (size_t i = 0; i < b->o->buildargs.n; i++) {
+		char *k = md_asprintf("%.*s", (int)strcspn(b->o->buildargs.v[i], "="), b->o->buildargs.v[i]);
+		int proxy = 0;
+		for (size_t p = 0; p < MD_ARRAY_LEN(md_build_proxy_args); p++)
+			proxy |= !strcmp(k, md_build_proxy_args[p]);
+		if (!proxy && !md_strv_has(&b->used, k))
+			md_sb_printf(&unused, "%s%s", unused.len ? " " : "", k);
+		free(k);
+	}
+	if (unused.len)
+		md_build_say(b, "[Warning] One or more build-args [%s] were not consumed\n", md_sb_str(&unused));
+	md_sb_free(&unused);
 }
 
 /* The instruction index where the build stops: the end of the target
@@ -25973,44 +26112,15 @@ static int md_build(struct md_build_opts *o, int tarfd, char id[MD_DIGEST_LEN + 
 	if (r == 0 && !b.nst)
 		r = md_errk(MD_EK_INVALID, "the Dockerfile has no FROM");
 	struct md_bstage *s = r == 0 ? &b.st[b.nst - 1] : NULL;
-	if (r == 0 && o->labels.n) {
-		struct md_sb t = {0};
-		md_sb_puts(&t, "LABEL");
-		for (size_t i = 0; i < o->labels.n; i++) {
-			size_t kl = strcspn(o->labels.v[i], "=");
-			md_sb_printf(&t, " %.*s=\"", (int)kl, o->labels.v[i]);
-			for (const char *p = o->labels.v[i] + kl + (o->labels.v[i][kl] == '='); *p; p++)
-				md_sb_printf(&t, "%s%c", *p == '"' || *p == '\\' || *p == '$' ? "\\" : "", *p);
-			md_sb_puts(&t, "\"");
-		}
-		struct md_df ldf;
-		md_build_say(&b, "Step %d/%d : %s\n", ++b.step, b.nsteps, md_sb_str(&t));
-		r = md_df_parse(md_sb_str(&t), t.len, &ldf);
-		if (r == 0) {
-			r = md_build_dispatch(&b, s, &ldf.v[0]);
-			md_df_free(&ldf);
-		}
-		md_sb_free(&t);
-	}
+	if (r == 0 && o->labels.n)
+		r = md_build_labels(&b, s);
 	if (r == 0 && !s->id[0])
 		r = md_errk(MD_EK_INVALID, "No image was generated. Is your Dockerfile empty?");
 	for (size_t i = 0; r == 0 && i < o->tags.n; i++)
 		r = md_image_tag(s->id, o->tags.v[i]);
 	if (r < 0)
 		goto out;
-	struct md_sb unused = {0};
-	for (size_t i = 0; i < o->buildargs.n; i++) {
-		char *k = md_asprintf("%.*s", (int)strcspn(o->buildargs.v[i], "="), o->buildargs.v[i]);
-		int proxy = 0;
-		for (size_t p = 0; p < MD_ARRAY_LEN(md_build_proxy_args); p++)
-			proxy |= !strcmp(k, md_build_proxy_args[p]);
-		if (!proxy && !md_strv_has(&b.used, k))
-			md_sb_printf(&unused, "%s%s", unused.len ? " " : "", k);
-		free(k);
-	}
-	if (unused.len)
-		md_build_say(&b, "[Warning] One or more build-args [%s] were not consumed\n", md_sb_str(&unused));
-	md_sb_free(&unused);
+	md_build_unused_args(&b);
 	if (o->built)
 		o->built(o->outctx, s->id);
 	md_build_say(&b, "Successfully built %.12s\n", s->id + 7);
@@ -26690,83 +26800,62 @@ static int md_cmd_image_inspect(struct md_args *a)
 
 static int md_cmd_history(struct md_args *a)
 {
-	struct md_json *idx, *cfg = NULL;
+	struct md_json *idx, *hist = NULL;
 	char id[MD_DIGEST_LEN + 1];
-	if (md_index_or_fail(&idx) < 0 || md_image_resolve(idx, a->pos.v[0], id) < 0 || !(cfg = md_image_config(id))) {
+	if (md_index_or_fail(&idx) < 0 || md_image_resolve(idx, a->pos.v[0], id) < 0 || !(hist = md_image_history(idx, id))) {
 		md_json_free(idx);
 		return md_fail(1);
 	}
 	int notrunc = md_flag(a, "no-trunc"), quiet = md_flag(a, "quiet");
 	int human = !md_opt(a, "human") || md_flag(a, "human");
 	const char *fmt = md_opt(a, "format");
-	struct md_json *hist = md_json_get(cfg, "history");
-	struct md_json *ls = md_image_layers(idx, id);
-	struct md_json *layers = md_json_get(idx, "layers");
-	/* one row per history entry; sizes from the layers in order */
-	size_t nh = md_json_is(hist, MD_J_ARR) ? hist->n : 0;
-	size_t nrow = nh ? nh : (ls ? ls->n : 0);
 	struct md_table tab = {5, {0}};
 	if (!quiet && !fmt)
 		md_table_add(&tab, (const char *[]){"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"});
-	char **cells = md_alloc(nrow * 5 * sizeof *cells + 1);
-	size_t li = 0;
-	for (size_t r = 0; r < nrow; r++) {
-		struct md_json *h = nh ? md_json_at(hist, r) : NULL;
-		uint64_t size = 0;
-		if (!nh || !md_json_is(md_json_get(h, "empty_layer"), MD_J_TRUE)) {
-			const char *chain = md_json_str(md_json_at(ls, li++));
-			size = (uint64_t)md_json_geti(md_json_get(layers, chain ? chain : ""), "size", 0);
-		}
-		char ago[64] = "", sz[32];
-		time_t t = 0;
-		if (md_time_parse(md_json_gets(h, "created"), &t) == 0)
-			human ? md_time_ago(ago, sizeof ago, t) : (void)snprintf(ago, sizeof ago, "%s", md_json_gets(h, "created"));
-		if (human)
-			md_human_size(sz, sizeof sz, (double)size);
+	int rc = 0;
+	for (struct md_json *h = hist->child; h; h = h->next) { /* newest first */
+		const char *hid = md_json_gets(h, "Id");
+		char sid[MD_DIGEST_LEN + 1], ago[64] = "", sz[32], by[4096];
+		if (notrunc || !md_startswith(hid, "sha256:"))
+			snprintf(sid, sizeof sid, "%s", hid);
 		else
-			snprintf(sz, sizeof sz, "%" PRIu64, size);
-		char by[4096];
-		snprintf(by, sizeof by, "%s", md_json_gets(h, "created_by") ? md_json_gets(h, "created_by") : "");
+			md_short_id(hid, sid);
+		time_t t = (time_t)md_json_geti(h, "Created", 0);
+		if (human) {
+			if (t)
+				md_time_ago(ago, sizeof ago, t);
+			md_human_size(sz, sizeof sz, (double)md_json_geti(h, "Size", 0));
+		} else {
+			struct tm tm;
+			if (t && gmtime_r(&t, &tm))
+				strftime(ago, sizeof ago, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			snprintf(sz, sizeof sz, "%lld", md_json_geti(h, "Size", 0));
+		}
+		snprintf(by, sizeof by, "%s", md_json_gets(h, "CreatedBy"));
 		for (char *p = by; *p; p++)
 			if (*p == '\n' || *p == '\t')
 				*p = ' ';
 		if (!notrunc)
 			md_ellipsis(by, 45);
-		char sid[MD_DIGEST_LEN + 1];
-		if (notrunc)
-			snprintf(sid, sizeof sid, "%s", id);
-		else
-			md_short_id(id, sid);
-		cells[r * 5] = md_strdup(r + 1 == nrow ? sid : "<missing>");
-		cells[r * 5 + 1] = md_strdup(ago);
-		cells[r * 5 + 2] = md_strdup(by);
-		cells[r * 5 + 3] = md_strdup(sz);
-		cells[r * 5 + 4] = md_strdup(md_json_gets(h, "comment") ? md_json_gets(h, "comment") : "");
-	}
-	int rc = 0;
-	for (size_t r = nrow; r-- > 0;) { /* newest first */
-		if (quiet)
-			puts(cells[r * 5]);
-		else if (fmt) {
+		const char *cells[5] = {sid, ago, by, sz, md_json_gets(h, "Comment")};
+		if (quiet) {
+			puts(sid);
+		} else if (fmt) {
 			struct md_json *o = md_json_new(MD_J_OBJ);
-			md_json_sets(o, "ID", cells[r * 5]);
-			md_json_sets(o, "CreatedSince", cells[r * 5 + 1]);
-			md_json_sets(o, "CreatedBy", cells[r * 5 + 2]);
-			md_json_sets(o, "Size", cells[r * 5 + 3]);
-			md_json_sets(o, "Comment", cells[r * 5 + 4]);
+			static const char *const keys[] = {"ID", "CreatedSince", "CreatedBy", "Size", "Comment"};
+			for (size_t k = 0; k < 5; k++)
+				md_json_sets(o, keys[k], cells[k]);
 			if (!rc && md_format_print(fmt, o) < 0)
 				rc = md_fail(125);
 			md_json_free(o);
-		} else
-			md_table_add(&tab, (const char *const *)&cells[r * 5]);
+		} else {
+			md_table_add(&tab, cells);
+		}
 	}
 	if (!quiet && !fmt)
 		md_table_print(&tab, stdout);
-	for (size_t i = 0; i < nrow * 5; i++)
-		free(cells[i]);
-	free(cells);
 	md_strv_free(&tab.cells);
-	md_json_free(cfg);
+	md_json_free(hist);
 	md_json_free(idx);
 	return rc;
 }
@@ -30609,6 +30698,20 @@ static int md_api_image_inspect(struct md_api_ctx *x)
 	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c);
 }
 
+/* GET /images/{name}/history */
+static int md_api_image_history(struct md_api_ctx *x)
+{
+	struct md_json *idx = md_index_read();
+	char id[MD_DIGEST_LEN + 1];
+	if (!idx || md_image_resolve(idx, x->arg[0], id) < 0) {
+		md_json_free(idx);
+		return md_api_err(x->c, 404, "No such image: %s", x->arg[0]);
+	}
+	struct md_json *o = md_image_history(idx, id);
+	md_json_free(idx);
+	return o ? md_api_json(x->c, 200, o) : md_api_engine_err(x->c);
+}
+
 static int md_api_image_delete(struct md_api_ctx *x)
 {
 	struct md_sb out = {0};
@@ -32584,6 +32687,7 @@ static const struct md_api_route {
 	{"GET", "/images/get", md_api_image_get, NULL},
 	{"GET", "/images/**/get", md_api_image_get, NULL},
 	{"GET", "/images/**/json", md_api_image_inspect, NULL},
+	{"GET", "/images/**/history", md_api_image_history, NULL},
 	{"POST", "/images/**/tag", md_api_image_tag, NULL},
 	{"DELETE", "/images/**", md_api_image_delete, NULL},
 	{"GET", "/containers/json", md_api_ctr_list, NULL},

@@ -846,6 +846,9 @@ DFEOF
 .dockerignore Dockerfile a.txt sub " "the built image"
     assert_eq "$(dk_ok image inspect -f '{{json .Config.Env}}' dcli/b:1)" \
         '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","GREETING=hi"]'
+    # history: a line a step, each with the image it made (the cache's chain)
+    assert_eq "$(dk_ok history -q dcli/b:1 | head -n 1)" "$(md_ok images -q dcli/b:1)" "docker history"
+    assert_eq "$(dk_ok history -q dcli/b:1 | grep -vc missing)" 5 "steps of the last stage in docker history"
     DOCKER_BUILDKIT=0 dk_ok build --network none --build-arg WHO=cli -t dcli/b:1 "$T/ctx" >"$T/b2.out"
     assert_eq "$(grep -c 'Using cache' "$T/b2.out")" 6 "steps from the cache on the second build"
     printf 'FROM bb\nRUN echo failing; exit 3\n' >"$T/ctx/Dockerfile.bad"
