@@ -288,3 +288,41 @@ test_build_cross_platform_run() {
     assert_eq "$(md_ok run --rm --network none arm:1)" aarch64 "what RUN saw"
     md_ok rmi arm:1 >/dev/null
 }
+
+# A build killed (SIGKILL) at moments spread over its steps: the store
+# passes `system check` as it is, nothing stays mounted, and the build run
+# again completes (from the cache for what was committed).
+# timeout: 600
+test_build_killed() {
+    ctr_setup
+    bb_image
+    mkdir -p "$T/ctx/tree"
+    for i in $(seq 1 200); do head -c 4096 /dev/urandom >"$T/ctx/tree/f$i"; done
+    printf 'FROM bb\nCOPY tree /tree\nRUN cp -r /tree /tree2 && sleep 0.3\nWORKDIR /new/dir\nCOPY tree /tree3\nENV X=1\n' >"$T/ctx/Dockerfile"
+    for delay in 0.05 0.15 0.3 0.5 0.8 1.2; do
+        "$MINIDOCK" build --network none -t k:1 "$T/ctx" >/dev/null 2>&1 &
+        sleep "$delay"
+        kill -KILL $! 2>/dev/null || true
+        wait $! 2>/dev/null || true
+        # what it started (a RUN's container) finishes on its own
+        wait_until 30 "no build process left" _no_build_children
+        "$MINIDOCK" system check >"$T/check.out" 2>&1 ||
+            fail "system check after a build killed at ${delay}s: $(grep -v '^note' "$T/check.out" | head -n 3)"
+        ! grep -q "$MINIDOCK_ROOT" /proc/self/mountinfo || fail "mounts left after a kill at ${delay}s"
+    done
+    md_ok build --network none -t k:1 "$T/ctx" >/dev/null
+    assert_eq "$(md_ok run --rm --network none k:1 sh -c 'ls /tree2 | wc -l; ls /tree3 | wc -l; pwd')" "200
+200
+/new/dir"
+    # the killed RUNs' containers are kept, as after a failed RUN
+    for c in $(md_ok ps -aq); do md_ok rm -f "$c" >/dev/null; done
+    md_ok rmi k:1 >/dev/null
+    md_ok image prune -f >/dev/null
+    assert_eq "$(md_ok images -aq | wc -l)" 1 "only bb after the cleanup"
+}
+
+# _no_build_children: no process of this test's build runs (the overlay
+# child of a COPY, a RUN's monitor).
+_no_build_children() {
+    [ -z "$("$MINIDOCK" ps -q)" ] && ! pgrep -f "build --network none -t k:1 $T/ctx" >/dev/null
+}
