@@ -26052,6 +26052,13 @@ static int md_build(struct md_build_opts *o, int tarfd, char id[MD_DIGEST_LEN + 
 	}
 	if (o->platform && *o->platform && md_platform_parse(o->platform, &md_want) < 0)
 		goto out;
+	for (size_t i = 0; i < o->tags.n; i++) { /* a bad name before the work, as Docker */
+		char tag[800];
+		if (md_ref_normalize_tag(o->tags.v[i], tag, sizeof tag) < 0) {
+			md_err_wrap("invalid argument \"%s\" for \"-t, --tag\" flag", o->tags.v[i]);
+			goto out;
+		}
+	}
 	if (o->dftext) {
 		text = md_strdup(o->dftext);
 		tlen = strlen(text);

@@ -208,6 +208,11 @@ test_build_hostile() {
     printf 'FROM bb\nCOPY abs /x\n' >"$T/ctx/Dockerfile"
     md_fail 1 build --network none "$T/ctx"
     assert_contains "$(md_stderr)" "file not found in build context"
+    # a bad tag, before any work
+    printf 'FROM bb\nRUN touch /x\n' >"$T/ctx/Dockerfile"
+    md_fail 1 build --network none -t Bad:Name "$T/ctx"
+    assert_contains "$(md_stderr)" 'invalid argument "Bad:Name" for "-t, --tag" flag'
+    assert_eq "$(md_ok ps -aq)" "" "no RUN before the tag was checked"
     # Dockerfiles refused with the line
     printf 'FROM bb\nRUN <<EOF\necho hi\nEOF\n' >"$T/ctx/Dockerfile"
     md_fail 1 build --network none "$T/ctx"
