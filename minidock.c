@@ -24529,6 +24529,7 @@ struct md_build {
 	struct md_bstage *st;
 	size_t nst;
 	struct md_sess sess;    /* scratch: overlays of COPY and WORKDIR steps */
+	char *scratch;          /* a tmpfs for upper dirs when the store cannot hold one */
 	int step, nsteps;
 	int code;               /* a failed RUN's exit code */
 	int cache_limited;      /* --cache-from given: only cache_ok's images */
@@ -24722,6 +24723,52 @@ out:
 
 /* ---- steps that change the file system: a private overlay ---- */
 
+/* A new path for an overlay's upper or work directory: in the build's
+ * session, or in its tmpfs when the store cannot hold one. */
+static char *md_build_tmpdir(struct md_build *b, const char *prefix)
+{
+	return b->scratch ? md_asprintf("%s/%s%u", b->scratch, prefix, b->sess.seq++) : md_sess_path(&b->sess, prefix);
+}
+
+/* A store that cannot hold an overlay upper directory (OpenWrt's root is an
+ * overlay itself): the build moves to a mount namespace of its own with a
+ * tmpfs for the upper directories of its steps (RUN's containers too), as
+ * `run` falls back to one; the layers still go to the store. */
+static int md_build_scratch_setup(struct md_build *b)
+{
+	const char *bad = md_upper_unsupported(b->sess.dir);
+	if (!bad)
+		return 0;
+	const char *size = getenv("MINIDOCK_TMPFS_UPPER_SIZE");
+	char *opts = md_asprintf("mode=700,size=%s", size && *size ? size : MD_DEFAULT_TMPFS_UPPER_SIZE);
+	b->scratch = md_sess_path(&b->sess, "t");
+	int r = 0;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		r = md_errno("make a mount namespace for the build");
+	else if (mkdir(b->scratch, 0700) < 0 || mount("tmpfs", b->scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		r = md_errno("mount a tmpfs for the build's layers");
+	else
+		md_build_say(b, "the store is on %s, which cannot hold an overlay upper layer: the steps' changes are made in a "
+		             "tmpfs (%s)\n", bad, size && *size ? size : MD_DEFAULT_TMPFS_UPPER_SIZE);
+	free(opts);
+	return r;
+}
+
+/* A RUN container's upper and work directories in the build's tmpfs. */
+static int md_build_ctr_scratch(struct md_build *b, const char *cid)
+{
+	static const char *const d[] = {"upper", "work"};
+	int r = 0;
+	for (size_t i = 0; i < MD_ARRAY_LEN(d) && r == 0; i++) {
+		char *t = md_build_tmpdir(b, d[i]), *p = md_ctr_path(cid, d[i]);
+		if (mkdir(t, 0755) < 0 || rmdir(p) < 0 || symlink(t, p) < 0)
+			r = md_errno("move the RUN container's %s directory to the build's tmpfs", d[i]);
+		free(t);
+		free(p);
+	}
+	return r;
+}
+
 /* Mount an overlay of image id's layers (the top first), over an empty
  * directory, at mnt; with upper, writable.  In a private mount namespace. */
 static int md_build_mount_image(const char *id, const char *empty, const char *mnt, const char *upper, const char *work)
@@ -24761,7 +24808,7 @@ static int md_build_mount_image(const char *id, const char *empty, const char *m
 static int md_build_fs(struct md_build *b, struct md_bstage *s, const char *srcimg, const char *upper,
                        int (*fn)(struct md_build *b, struct md_bstage *s, int srcfd, void *arg), void *arg)
 {
-	char *work = md_sess_path(&b->sess, "w"), *mnt = md_sess_path(&b->sess, "m");
+	char *work = md_build_tmpdir(b, "w"), *mnt = md_sess_path(&b->sess, "m");
 	char *smnt = srcimg ? md_sess_path(&b->sess, "s") : NULL, *empty = md_sess_path(&b->sess, "e");
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) < 0) {
@@ -25440,7 +25487,8 @@ static int md_build_run(struct md_build *b, struct md_bstage *s, struct md_df_in
 	md_json_free(req);
 	md_build_say(b, " ---> Running in %.12s\n", cid);
 	int fd = -1, code = 125;
-	if (md_ctr_start(cid, "out err", &fd, &code) == 0) {
+	if (b->scratch && md_build_ctr_scratch(b, cid) < 0) {
+	} else if (md_ctr_start(cid, "out err", &fd, &code) == 0) {
 		char type, buf[65536 + 1];
 		size_t n;
 		code = -1;
@@ -25595,7 +25643,7 @@ static int md_build_copy(struct md_build *b, struct md_bstage *s, struct md_df_i
 		r = 0;
 		goto out;
 	}
-	char *upper = md_sess_path(&b->sess, "u");
+	char *upper = md_build_tmpdir(b, "u");
 	struct md_strv lowers = {0};
 	md_image_lower_dirs(s->id, &lowers);
 	r = md_build_fs(b, s, srcimg[0] ? srcimg : NULL, upper, md_build_copy_fn, &cs);
@@ -25818,7 +25866,7 @@ static int md_build_workdir(struct md_build *b, struct md_bstage *s, char *dir, 
 	char *by = md_asprintf("/bin/sh -c #(nop)%s", what);
 	int r = 0;
 	if (!md_build_cached(b, s, by)) {
-		char *upper = md_sess_path(&b->sess, "u");
+		char *upper = md_build_tmpdir(b, "u");
 		struct md_strv lowers = {0};
 		md_image_lower_dirs(s->id, &lowers);
 		r = md_build_fs(b, s, NULL, upper, md_build_workdir_fn, dir);
@@ -26035,6 +26083,8 @@ static int md_build(struct md_build_opts *o, int tarfd, char id[MD_DIGEST_LEN + 
 	size_t tlen = 0, end;
 	if (md_store_ensure() < 0 || md_sess_begin(&b.sess) < 0)
 		return -1;
+	if (md_build_scratch_setup(&b) < 0)
+		goto out;
 	if (o->ctxfd < 0) {
 		/* the context as a tar: unpacked with the layer checks */
 		char *cd = md_sess_path(&b.sess, "ctx");
@@ -26153,6 +26203,9 @@ out:
 	md_strv_free(&b.used);
 	md_strv_free(&b.ign);
 	md_strv_free(&b.cache_ok);
+	if (b.scratch)
+		umount2(b.scratch, MNT_DETACH);
+	free(b.scratch);
 	o->code = r < 0 ? b.code : 0;
 	struct md_error keep = md_error;
 	md_sess_end(&b.sess);

@@ -331,3 +331,29 @@ test_build_killed() {
 _no_build_children() {
     [ -z "$("$MINIDOCK" ps -q)" ] && ! pgrep -f "build --network none -t k:1 $T/ctx" >/dev/null
 }
+
+# The store on overlayfs (OpenWrt's root is one): the steps' upper
+# directories, RUN's too, go to a tmpfs of the build's own mount namespace;
+# the image is whole and nothing stays mounted.
+test_build_store_on_overlayfs() {
+    ctr_setup
+    fixtures
+    mkdir -p "$T/ovl/lower" "$T/ovl/upper" "$T/ovl/work" "$T/ovl/merged" "$T/ctx"
+    mount -t overlay overlay -o "lowerdir=$T/ovl/lower,upperdir=$T/ovl/upper,workdir=$T/ovl/work" "$T/ovl/merged" ||
+        skip "cannot mount an overlayfs here"
+    CLEAN_MOUNTS_OK="$T/ovl/merged"
+    export MINIDOCK_ROOT=$T/ovl/merged/root
+    md_ok import "$FIX/busybox-rootfs.tar" bb >/dev/null
+    echo hi >"$T/ctx/a"
+    # (no deletion: a layer's whiteouts cannot be stored on overlayfs, for
+    # pulled and loaded images alike; see the README)
+    printf 'FROM bb\nCOPY a /a\nWORKDIR /w\nRUN echo run >r && echo more >>/a\nCMD ["sh", "-c", "cat /a /w/r"]\n' >"$T/ctx/Dockerfile"
+    md_ok build --network none -t o:1 "$T/ctx" >"$T/out"
+    assert_contains "$(cat "$T/out")" "the steps' changes are made in a tmpfs"
+    assert_eq "$(md_ok run --rm --network none o:1 2>/dev/null)" "hi
+more
+run"
+    md_ok system check >/dev/null
+    assert_eq "$(grep -c "$T/ovl/merged/root" /proc/self/mountinfo)" 0 "mounts left"
+    md_ok rmi o:1 >/dev/null
+}
