@@ -49,8 +49,13 @@ _traced() {
         sleep 0.05
     done
     sleep 0.5
+    # strace detaches from the monitors on SIGINT; killed while it does, it
+    # can leave one stopped (seen on a loaded machine): give it 5 s
     kill -INT "$sp" 2>/dev/null || true
-    sleep 0.2
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$sp" 2>/dev/null || break
+        sleep 0.05
+    done
     kill -KILL "$sp" 2>/dev/null || true
     wait "$sp" 2>/dev/null || true
     grep -cE '^[0-9]+ +(fsync|fdatasync|syncfs|sync|sync_file_range|msync)\(' "$T/trace.$name" || true
