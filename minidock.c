@@ -27122,6 +27122,46 @@ static int md_cmd_build(struct md_args *a)
 	v = md_optv(a, "label");
 	for (size_t i = 0; i < v->n; i++)
 		md_strv_push(&o.labels, v->v[i]);
+	v = md_optv(a, "cache-from");
+	for (size_t i = 0; i < v->n; i++)
+		md_strv_push(&o.cachefrom, v->v[i]);
+	/* the RUN containers' limits and hosts, as the API's build takes them */
+	o.hostcfg = md_json_new(MD_J_OBJ);
+	static const char *const lim[][2] = {{"memory", "Memory"}, {"memory-swap", "MemorySwap"}, {"shm-size", "ShmSize"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(lim); i++) {
+		const char *lv = md_opt(a, lim[i][0]);
+		int64_t n = lv ? (md_streq(lv, "-1") ? -1 : md_parse_size(lv)) : 0;
+		if (lv && n < 0 && !md_streq(lv, "-1")) {
+			md_errk(MD_EK_INVALID, "invalid value \"%s\" for --%s", lv, lim[i][0]);
+			md_json_free(o.hostcfg);
+			return md_fail(125);
+		}
+		if (lv)
+			md_json_seti(o.hostcfg, lim[i][1], (long long)n);
+	}
+	static const char *const cpu[][2] = {{"cpu-shares", "CpuShares"}, {"cpu-period", "CpuPeriod"}, {"cpu-quota", "CpuQuota"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(cpu); i++) {
+		long long n;
+		const char *cv = md_opt(a, cpu[i][0]);
+		char what[32];
+		snprintf(what, sizeof what, "--%s", cpu[i][0]);
+		if (cv && md_parse_int(cv, &n, what) < 0) {
+			md_json_free(o.hostcfg);
+			return md_fail(125);
+		}
+		if (cv)
+			md_json_seti(o.hostcfg, cpu[i][1], n);
+	}
+	if (md_opt(a, "cpuset-cpus"))
+		md_json_sets(o.hostcfg, "CpusetCpus", md_opt(a, "cpuset-cpus"));
+	v = md_optv(a, "add-host");
+	struct md_json *eh = v->n ? md_json_set(o.hostcfg, "ExtraHosts", md_json_new(MD_J_ARR)) : NULL;
+	for (size_t i = 0; i < v->n; i++)
+		md_json_push(eh, md_json_newstr(v->v[i]));
+	if (md_hostconfig_validate(o.hostcfg) < 0) {
+		md_json_free(o.hostcfg);
+		return md_fail(125);
+	}
 	v = md_optv(a, "build-arg");
 	for (size_t i = 0; i < v->n; i++) {
 		/* "K" alone takes K from the environment (and is dropped when unset) */
@@ -27152,10 +27192,11 @@ static int md_cmd_build(struct md_args *a)
 		goto out;
 	o.dftext = text;
 	char id[MD_DIGEST_LEN + 1];
+	const char *iid = md_opt(a, "iidfile");
 	if (md_build(&o, 0, id) == 0) {
 		if (o.quiet)
 			puts(id);
-		rc = 0;
+		rc = iid && md_write_file_atomic(iid, id, strlen(id), 0644) < 0 ? 1 : 0;
 	} else if (o.code > 0 && o.code < 256) {
 		rc = o.code; /* as Docker's CLI: a failed RUN's exit code */
 	}
@@ -27166,6 +27207,8 @@ out:
 	md_strv_free(&o.tags);
 	md_strv_free(&o.labels);
 	md_strv_free(&o.buildargs);
+	md_strv_free(&o.cachefrom);
+	md_json_free(o.hostcfg);
 	return rc ? md_fail(rc) : 0;
 }
 #endif
@@ -29431,16 +29474,26 @@ static const struct md_optdef md_opts_import[] = {
 
 #if MD_FEATURE_BUILD
 static const struct md_optdef md_opts_build[] = {
+	{"add-host", 0, "list", "Add a custom host-to-IP mapping (host:ip) for RUN"},
 	{"build-arg", 0, "list", "Set build-time variables (KEY=VALUE, or KEY from the environment)"},
+	{"cache-from", 0, "list", "Images to consider as cache sources (only those, then)"},
+	{"cpu-period", 0, "string", "Limit the CPU CFS period of RUN"},
+	{"cpu-quota", 0, "string", "Limit the CPU CFS quota of RUN"},
+	{"cpu-shares", 'c', "string", "CPU shares (relative weight) of RUN"},
+	{"cpuset-cpus", 0, "string", "CPUs in which to allow RUN (0-3, 0,1)"},
 	{"file", 'f', "string", "Name of the Dockerfile (default: PATH/Dockerfile; - for stdin)"},
 	{"force-rm", 0, NULL, "Always remove intermediate containers"},
+	{"iidfile", 0, "string", "Write the image ID to the file"},
 	{"label", 0, "list", "Set metadata for an image"},
+	{"memory", 'm', "string", "Memory limit of RUN"},
+	{"memory-swap", 0, "string", "Swap limit of RUN equal to memory plus swap: -1 to enable unlimited swap"},
 	{"network", 0, "string", "Set the networking mode for the RUN instructions during build (default \"default\")"},
 	{"no-cache", 0, NULL, "Do not use cache when building the image"},
 	{"platform", 0, "string", "Set platform if server is multi-platform capable"},
 	{"pull", 0, NULL, "Always attempt to pull a newer version of the image"},
 	{"quiet", 'q', NULL, "Suppress the build output and print image ID on success"},
 	{"rm", 0, NULL, "Remove intermediate containers after a successful build (default true)"},
+	{"shm-size", 0, "string", "Size of /dev/shm of RUN"},
 	{"tag", 't', "list", "Name and optionally a tag in the 'name:tag' format"},
 	{"target", 0, "string", "Set the target build stage to build."},
 	{NULL, 0, NULL, NULL}};

@@ -139,6 +139,19 @@ test_build_cache_and_intermediates() {
     assert_eq "$(md_ok run --rm --network none v:2 cat /v)" 2
     md_ok build --network none -f "$T/ctx/Dockerfile.arg" --build-arg UNUSED=1 -t v:1 "$T/ctx" >"$T/out"
     assert_contains "$(cat "$T/out")" "[Warning] One or more build-args [UNUSED] were not consumed"
+    # --cache-from: only those images' chains are the cache (none here)
+    md_ok build --network none --cache-from nosuch:1 --iidfile "$T/iid" -t c:3 "$T/ctx" >"$T/out"
+    assert_eq "$(grep -c 'Using cache' "$T/out")" 0 "--cache-from an image that is not there"
+    assert_eq "$(cat "$T/iid")" "$(md_ok image inspect -f '{{.Id}}' c:3)" "--iidfile"
+    md_ok build --network none --cache-from c:3 -t c:3 "$T/ctx" >"$T/out"
+    assert_eq "$(grep -c 'Using cache' "$T/out")" 4 "--cache-from the image itself"
+    md_ok rmi c:3 >/dev/null
+    # RUN's hosts and limits
+    printf 'FROM bb\nRUN grep x.test /etc/hosts >/h\n' >"$T/ctx/Dockerfile.h"
+    md_ok build --network none -f "$T/ctx/Dockerfile.h" --add-host x.test:10.1.2.3 -m 64m --cpu-shares 512 -t h:1 "$T/ctx" >/dev/null
+    assert_match "$(md_ok run --rm --network none h:1 cat /h)" '^10\.1\.2\.3[[:space:]]+x\.test$'
+    md_fail 125 build --network none -m lots "$T/ctx"
+    md_ok rmi h:1 >/dev/null
     # intermediate images: only with -a; removed with the image they led to
     assert_eq "$(md_ok images --format '{{.Repository}}' | sort | tr '\n' ' ')" "<none> bb c c v v " "images"
     md_ok rmi c:1 c:2 v:1 v:2 >/dev/null
