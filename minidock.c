@@ -16223,6 +16223,7 @@ struct md_spec {
 	/* sync with the monitor */
 	int fds[3];            /* the child's stdin, stdout, stderr */
 	int netns_fd;          /* --network container:NAME: its namespace, or -1 */
+	int pidns_fd;          /* --pid container:NAME: its namespace, or -1 */
 	int sync;              /* the child's end of a socketpair */
 	int memfd;             /* a sealed copy of minidock for --init, or -1 */
 };
@@ -18054,7 +18055,7 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 {
 	struct md_json *cfg = c->cfg, *cc = md_json_get(cfg, "Config"), *hc = md_json_get(cfg, "HostConfig");
 	memset(sp, 0, sizeof *sp);
-	sp->sync = sp->memfd = sp->netns_fd = -1;
+	sp->sync = sp->memfd = sp->netns_fd = sp->pidns_fd = -1;
 	sp->fds[0] = sp->fds[1] = sp->fds[2] = -1;
 	snprintf(sp->id, sizeof sp->id, "%s", c->id);
 	*notice = NULL;
@@ -18183,13 +18184,14 @@ static int md_mon_stdio(struct md_spec *sp, int open_stdin, int p[6])
 	return 0;
 }
 
-/* --network container:NAME: open that running container's namespace. */
-static int md_mon_join_netns(struct md_spec *sp, const char *nm)
+/* --network or --pid container:NAME: open that running container's
+ * namespace ns ("net", "pid") into *fd. */
+static int md_mon_join_ns(const char *mode, const char *ns, const char *what, int *fd)
 {
 	struct md_json *idx = md_index_read();
 	char oid[65];
 	struct md_ctr o;
-	int ok = idx && md_ctr_resolve(idx, nm + 10, oid) == 0 && md_ctr_load(oid, &o) == 0;
+	int ok = idx && md_ctr_resolve(idx, mode + 10, oid) == 0 && md_ctr_load(oid, &o) == 0;
 	md_json_free(idx);
 	if (!ok)
 		return -1;
@@ -18197,11 +18199,11 @@ static int md_mon_join_netns(struct md_spec *sp, const char *nm)
 	int alive = md_ctr_monitor_alive(oid);
 	md_ctr_free(&o);
 	if (!alive || opid <= 0)
-		return md_errk(MD_EK_CONFLICT, "cannot join network of a non running container: %s", nm + 10);
-	char *np = md_asprintf("/proc/%lld/ns/net", opid);
-	sp->netns_fd = open(np, O_RDONLY | O_CLOEXEC);
+		return md_errk(MD_EK_CONFLICT, "cannot join %s of a non running container: %s", what, mode + 10);
+	char *np = md_asprintf("/proc/%lld/ns/%s", opid, ns);
+	*fd = open(np, O_RDONLY | O_CLOEXEC);
 	free(np);
-	return sp->netns_fd < 0 ? md_errno("open the network namespace of %s", nm + 10) : 0;
+	return *fd < 0 ? md_errno("open the %s namespace of %s", ns, mode + 10) : 0;
 }
 
 /* --userns=remap: the root is mounted here, in the monitor's own mount
@@ -18329,7 +18331,10 @@ static int md_mon_prepare(struct md_mon *m, int p[6])
 	m->out[0] = m->out[1] = -1;
 	if (md_mon_stdio(sp, md_json_is(md_json_get(cc, "OpenStdin"), MD_J_TRUE), p) < 0)
 		return -1;
-	if (sp->net == MD_NET_CONTAINER && md_mon_join_netns(sp, md_json_gets(hc, "NetworkMode")) < 0)
+	if (sp->net == MD_NET_CONTAINER && md_mon_join_ns(md_json_gets(hc, "NetworkMode"), "net", "network", &sp->netns_fd) < 0)
+		return -1;
+	const char *pm = md_json_gets(hc, "PidMode");
+	if (pm && md_startswith(pm, "container:") && md_mon_join_ns(pm, "pid", "PID namespace", &sp->pidns_fd) < 0)
 		return -1;
 	if (sp->init)
 		sp->memfd = md_exe_memfd();
@@ -18402,8 +18407,12 @@ static pid_t md_mon_fork_unshared(struct md_spec *sp, int flags)
 static pid_t md_mon_clone(struct md_mon *m, int sv[2], int *code)
 {
 	struct md_spec *sp = &m->sp;
-	int flags = CLONE_NEWNS | (sp->pid_host ? 0 : CLONE_NEWPID) | (sp->uts_host ? 0 : CLONE_NEWUTS) | CLONE_NEWIPC |
-	            SIGCHLD | (sp->userns ? CLONE_NEWUSER : 0);
+	int flags = CLONE_NEWNS | (sp->pid_host || sp->pidns_fd >= 0 ? 0 : CLONE_NEWPID) | (sp->uts_host ? 0 : CLONE_NEWUTS) |
+	            CLONE_NEWIPC | SIGCHLD | (sp->userns ? CLONE_NEWUSER : 0);
+	/* --pid container:NAME: the monitor's children are born in that
+	 * namespace (the monitor itself stays where it is) */
+	if (sp->pidns_fd >= 0 && setns(sp->pidns_fd, CLONE_NEWPID) < 0)
+		return md_errno("join the PID namespace of the container");
 	if (sp->net != MD_NET_HOST && sp->net != MD_NET_CONTAINER)
 		flags |= CLONE_NEWNET;
 	const size_t stacksz = 256 * 1024;
@@ -18475,11 +18484,11 @@ static int md_mon_start(struct md_mon *m, int *code)
 		r = -1;
 	if (r == 0)
 		md_mon_started(m, pid, p);
-	int fds[] = {sv[0], sv[1], p[0], p[1], p[2], p[3], p[4], p[5], sp->fds[0], sp->memfd, sp->netns_fd};
+	int fds[] = {sv[0], sv[1], p[0], p[1], p[2], p[3], p[4], p[5], sp->fds[0], sp->memfd, sp->netns_fd, sp->pidns_fd};
 	for (size_t i = 0; i < MD_ARRAY_LEN(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	sp->fds[0] = sp->memfd = sp->netns_fd = -1;
+	sp->fds[0] = sp->memfd = sp->netns_fd = sp->pidns_fd = -1;
 	if (r < 0) {
 		struct md_error keep = md_error;
 		md_cg_destroy(md_cgroup_parent(), m->c.id);
@@ -19381,8 +19390,8 @@ static int md_hostconfig_validate(struct md_json *hc)
 	const char *uts = md_json_gets(hc, "UTSMode"), *pid = md_json_gets(hc, "PidMode");
 	if (uts && *uts && !md_streq(uts, "host"))
 		return md_errk(MD_EK_INVALID, "invalid UTS mode: %s (supported: host, or the default, a namespace of its own)", uts);
-	if (pid && *pid && !md_streq(pid, "host"))
-		return md_errk(MD_EK_INVALID, "invalid PID mode: %s (supported: host, or the default, a namespace of its own)", pid);
+	if (pid && *pid && !md_streq(pid, "host") && !(md_startswith(pid, "container:") && pid[10]))
+		return md_errk(MD_EK_INVALID, "invalid PID mode: %s (supported: host, container:NAME, or the default, a namespace of its own)", pid);
 	struct md_json *sw = md_json_get(hc, "MemorySwappiness");
 	long long swv = 0;
 	if (sw && !md_json_is(sw, MD_J_NULL) && (md_json_int(sw, &swv) < 0 || swv < -1 || swv > 100))
@@ -20780,7 +20789,7 @@ static int md_exec_spec(const struct md_exec *e, struct md_ctr *c, struct md_spe
 	*target = (pid_t)md_json_geti(c->st, "Pid", 0);
 	struct md_json *cc = md_json_get(c->cfg, "Config"), *hc = md_json_get(c->cfg, "HostConfig");
 	memset(sp, 0, sizeof *sp);
-	sp->sync = sp->memfd = sp->netns_fd = -1;
+	sp->sync = sp->memfd = sp->netns_fd = sp->pidns_fd = -1;
 	struct md_json *env = md_json_clone(md_json_get(cc, "Env"));
 	if (env->t != MD_J_ARR) {
 		md_json_free(env);
@@ -27894,7 +27903,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("ulimit", 0, "ulimit", "Ulimit options", "HostConfig.Ulimits", md_runflag_ulimits) \
 	X("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])", "Config.User", md_runflag_str) \
 	X("uts", 0, "string", "UTS namespace to use (host)", "HostConfig.UTSMode", md_runflag_str) \
-	X("pid", 0, "string", "PID namespace to use (host)", "HostConfig.PidMode", md_runflag_str) \
+	X("pid", 0, "string", "PID namespace to use (host, container:NAME)", "HostConfig.PidMode", md_runflag_str) \
 	X("memory-swappiness", 0, "int", "Tune container memory swappiness (0 to 100; cgroup v1)", "HostConfig.MemorySwappiness", md_runflag_int) \
 	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_runflag_str) \
 	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_runflag_strs) \

@@ -73,8 +73,29 @@ test_isolation_pid_host() {
     md_ok stop -t 2 "$id" >/dev/null
     assert_eq "$(ctr_state "$id")" exited "state after stop"
     md_ok rm "$id" >/dev/null
-    md_fail 125 run --rm --network none --pid container:x bb true
-    assert_contains "$(md_stderr)" 'invalid PID mode: container:x'
+    md_fail 125 run --rm --network none --pid bogus bb true
+    assert_contains "$(md_stderr)" 'invalid PID mode: bogus'
+    assert_clean
+}
+
+# --pid container:NAME: the other container's PID namespace (its processes
+# seen, signals reach them); refused when that container does not run.
+test_isolation_pid_container() {
+    ctr_setup
+    bb_image
+    md_ok run -d --network none --name pidtarget bb sleep 300 >/dev/null
+    out=$(md_ok run --rm --network none --pid container:pidtarget bb sh -c 'readlink /proc/self/ns/pid; ps -o comm | grep -c sleep')
+    tpid=$(ctr_pid pidtarget)
+    assert_eq "$(sed -n 1p <<<"$out")" "$(readlink "/proc/$tpid/ns/pid")" "the PID namespace"
+    assert_eq "$(sed -n 2p <<<"$out")" 1 "the other container's sleep, seen"
+    id=$(md_ok run -d --network none --pid container:pidtarget bb sleep 301)
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.PidMode}}' "$id")" container:pidtarget
+    md_ok stop -t 2 "$id" >/dev/null
+    md_ok rm "$id" >/dev/null
+    md_ok stop -t 1 pidtarget >/dev/null
+    md_fail 125 run --rm --network none --pid container:pidtarget bb true
+    assert_contains "$(md_stderr)" "cannot join PID namespace of a non running container: pidtarget"
+    md_ok rm pidtarget >/dev/null
     assert_clean
 }
 
