@@ -22855,6 +22855,19 @@ struct md_network_spec {
 	const char *driver;
 };
 
+/* A network's name, as Docker takes them (spaces too): it is a key of the
+ * index and a word of the API's paths, never a file's or a link's name. */
+static int md_net_name_valid(const char *n)
+{
+	size_t l = strlen(n);
+	if (l == 0 || l > 127 || md_startswith(n, "container:") || n[0] == ' ' || n[l - 1] == ' ')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)n; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/')
+			return 0;
+	return 1;
+}
+
 /* Does a network pass list filters, as Docker's: name= (a substring), id=
  * (a prefix), driver= and type= (builtin or custom) are alternatives each,
  * every label= must hold? 1 or 0; -1 (error set) for a filter it does not
@@ -22894,9 +22907,9 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 	const char *name = ns->name;
 	if (md_driver_check("network", ns->driver, "bridge") < 0)
 		return -1;
-	if (!md_ctr_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
+	if (!md_net_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
 	    strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
-		return md_errk(MD_EK_INVALID, "invalid network name \"%s\"", name);
+		return md_errk(MD_EK_INVALID, "invalid network name \"%.127s\"", name);
 	if (md_store_lock() < 0)
 		return -1;
 	struct md_json *idx = md_index_read(), *n = NULL;
