@@ -14418,13 +14418,68 @@ static int md_net_subnet_free(struct md_json *idx, uint32_t net, int prefix, con
 	return 1;
 }
 
-/* Add a network to the index (the caller holds the store lock and writes it). */
+/* The pool of a network's subnet (net/prefix) that addresses are given
+ * from: its IPRange ("" or NULL: the whole subnet) checked, as first and
+ * last host (host order).  0, or -1 (MD_EK_INVALID). */
+static int md_net_pool(uint32_t net, int prefix, const char *range, uint32_t *first, uint32_t *last)
+{
+	uint32_t bcast = ntohl(net | ~md_mask(prefix)), rnet = net;
+	int rp = prefix;
+	if (range && *range) {
+		if (md_cidr_parse(range, &rnet, &rp) < 0)
+			return md_errk(MD_EK_INVALID, "invalid ip-range \"%s\": expected an IPv4 CIDR with a prefix of 8 to 30", range);
+		if (rp < prefix || (rnet & md_mask(prefix)) != net)
+			return md_errk(MD_EK_INVALID, "ip-range %s is not inside the subnet", range);
+	}
+	uint32_t lo = ntohl(rnet), hi = ntohl(rnet | ~md_mask(rp));
+	*first = lo == ntohl(net) ? lo + 1 : lo;
+	*last = hi == bcast ? hi - 1 : hi;
+	return 0;
+}
+
+/* AuxiliaryAddresses (NAME -> IP, each a host address of the subnet, never
+ * given to a container): checked, a copy for the index, or NULL (error
+ * set).  aux may be NULL. */
+static struct md_json *md_net_aux(uint32_t net, int prefix, const struct md_json *aux)
+{
+	if (aux && aux->t != MD_J_NULL && aux->t != MD_J_OBJ) {
+		md_errk(MD_EK_INVALID, "AuxiliaryAddresses must be an object of NAME: IP");
+		return NULL;
+	}
+	for (struct md_json *a = aux && aux->t == MD_J_OBJ ? aux->child : NULL; a; a = a->next) {
+		struct in_addr ia;
+		if (!md_json_str(a) || inet_pton(AF_INET, a->s, &ia) != 1 || (ia.s_addr & md_mask(prefix)) != net ||
+		    ia.s_addr == net || ia.s_addr == (net | ~md_mask(prefix))) {
+			md_errk(MD_EK_INVALID, "invalid auxiliary address %s=%s: a host address of the subnet expected", a->key,
+			        md_json_str(a) ? a->s : "");
+			return NULL;
+		}
+	}
+	return aux && aux->t == MD_J_OBJ ? md_json_clone(aux) : md_json_new(MD_J_OBJ);
+}
+
+/* Is ip (a string) one of the network's auxiliary addresses?  Its name, or NULL. */
+static const char *md_net_aux_name(const struct md_json *n, const char *ip)
+{
+	for (struct md_json *a = md_json_get(n, "AuxAddresses") ? md_json_get(n, "AuxAddresses")->child : NULL; a; a = a->next)
+		if (md_streq(md_json_str(a), ip))
+			return a->key;
+	return NULL;
+}
+
+/* Add a network to the index (the caller holds the store lock and writes
+ * it).  range (IPRange) and aux (AuxiliaryAddresses) may be NULL. */
 static struct md_json *md_net_add(struct md_json *idx, const char *name, const char *subnet, const char *gateway,
-                                  const char *bridge, int internal, const struct md_json *labels)
+                                  const char *bridge, int internal, const struct md_json *labels, const char *range,
+                                  const struct md_json *aux)
 {
 	uint32_t net, gw;
 	int prefix;
 	char why[128], sub[32], gws[32];
+	if (((range && *range) || (aux && !md_json_zero(aux))) && !subnet) {
+		md_errk(MD_EK_INVALID, "an ip-range or auxiliary addresses need a subnet");
+		return NULL;
+	}
 	if (subnet) {
 		if (md_cidr_parse(subnet, &net, &prefix) < 0)
 			return NULL;
@@ -14449,15 +14504,19 @@ static struct md_json *md_net_add(struct md_json *idx, const char *name, const c
 	}
 	md_ip_str(net, sub, sizeof sub);
 	snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "/%d", prefix);
+	uint32_t first, last;
+	struct md_json *auxc = NULL;
+	if (md_net_pool(net, prefix, range, &first, &last) < 0 || !(auxc = md_net_aux(net, prefix, aux)))
+		return NULL;
 	if (gateway) {
-		if (md_ip_parse(gateway, &gw) < 0)
-			return NULL;
-		if ((gw & md_mask(prefix)) != net || gw == net || gw == (net | ~md_mask(prefix))) {
-			md_err("gateway %s is not a host address of subnet %s", gateway, sub);
+		if (md_ip_parse(gateway, &gw) < 0 || (gw & md_mask(prefix)) != net || gw == net ||
+		    gw == (net | ~md_mask(prefix))) {
+			md_errk(MD_EK_INVALID, "gateway %s is not a host address of subnet %s", gateway, sub);
+			md_json_free(auxc);
 			return NULL;
 		}
 	} else {
-		gw = htonl(ntohl(net) + 1);
+		gw = htonl(first); /* as Docker's: the first address of the range */
 	}
 	md_ip_str(gw, gws, sizeof gws);
 	char id[65], now[64];
@@ -14475,6 +14534,12 @@ static struct md_json *md_net_add(struct md_json *idx, const char *name, const c
 	md_json_set(n, "Internal", md_json_newbool(internal));
 	md_json_sets(n, "Created", now);
 	md_json_set(n, "Labels", labels ? md_json_clone(labels) : md_json_new(MD_J_OBJ));
+	if (range && *range)
+		md_json_sets(n, "IPRange", range);
+	if (auxc->n)
+		md_json_set(n, "AuxAddresses", auxc);
+	else
+		md_json_free(auxc);
 	return n;
 }
 
@@ -14485,7 +14550,8 @@ static struct md_json *md_net_default(struct md_json *idx)
 	if (n)
 		return n;
 	const char *sub = getenv("MINIDOCK_DEFAULT_SUBNET"), *br = getenv("MINIDOCK_DEFAULT_BRIDGE");
-	n = md_net_add(idx, "bridge", sub && *sub ? sub : MD_DEFAULT_SUBNET, NULL, br && *br ? br : MD_DEFAULT_BRIDGE, 0, NULL);
+	n = md_net_add(idx, "bridge", sub && *sub ? sub : MD_DEFAULT_SUBNET, NULL, br && *br ? br : MD_DEFAULT_BRIDGE, 0, NULL,
+	               NULL, NULL);
 	if (!n)
 		md_err_wrap("the default network");
 	return n;
@@ -14516,26 +14582,34 @@ static int md_ipam_lease(struct md_json *idx, struct md_json *net, const char *c
 		if ((ip & md_mask(prefix)) != sub || ip == sub || ip == bcast || ip == gw)
 			return md_err("address %s is not usable on network %s (%s)", want, md_json_gets(net, "Name"),
 			              md_json_gets(net, "Subnet"));
-		const char *by = md_json_gets(leases, want);
+		const char *by = md_json_gets(leases, want), *aux = md_net_aux_name(net, want);
+		if (aux)
+			return md_errk(MD_EK_CONFLICT, "Address already in use: %s is reserved on network %s (auxiliary address %s)",
+			               want, md_json_gets(net, "Name"), aux);
 		if (by && strcmp(by, cid) != 0)
 			return md_errk(MD_EK_CONFLICT, "Address already in use: %s is used by container %.12s", want, by);
 		md_json_sets(leases, want, cid);
 		snprintf(out, 32, "%s", want);
 		return 0;
 	}
-	for (uint32_t h = ntohl(sub) + 1; h < ntohl(bcast); h++) {
+	/* from the IPRange only, past the gateway and the auxiliary addresses */
+	uint32_t first, last;
+	if (md_net_pool(sub, prefix, md_json_gets(net, "IPRange"), &first, &last) < 0)
+		return -1;
+	for (uint32_t h = first; h <= last; h++) {
 		uint32_t ip = htonl(h);
 		char s[32];
 		if (ip == gw)
 			continue;
 		md_ip_str(ip, s, sizeof s);
-		if (md_json_get(leases, s))
+		if (md_json_get(leases, s) || md_net_aux_name(net, s))
 			continue;
 		md_json_sets(leases, s, cid);
 		snprintf(out, 32, "%s", s);
 		return 0;
 	}
-	return md_err("no free address left on network %s (%s)", md_json_gets(net, "Name"), md_json_gets(net, "Subnet"));
+	return md_err("no free address left on network %s (%s)", md_json_gets(net, "Name"),
+	              md_json_gets(net, "IPRange") ? md_json_gets(net, "IPRange") : md_json_gets(net, "Subnet"));
 }
 
 /* Drop every lease of a container (or, with cid NULL, of containers whose monitor is gone). */
@@ -22825,7 +22899,11 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 	md_json_sets(ipam, "Driver", "default");
 	struct md_json *cf = md_json_push(md_json_set(ipam, "Config", md_json_new(MD_J_ARR)), md_json_new(MD_J_OBJ));
 	md_json_sets(cf, "Subnet", md_json_gets(n, "Subnet") ? md_json_gets(n, "Subnet") : "");
+	if (md_json_gets(n, "IPRange"))
+		md_json_sets(cf, "IPRange", md_json_gets(n, "IPRange"));
 	md_json_sets(cf, "Gateway", md_json_gets(n, "Gateway") ? md_json_gets(n, "Gateway") : "");
+	if (md_json_get(n, "AuxAddresses"))
+		md_json_set(cf, "AuxiliaryAddresses", md_json_clone(md_json_get(n, "AuxAddresses")));
 	md_json_set(o, "Internal", md_json_newbool(md_json_is(md_json_get(n, "Internal"), MD_J_TRUE)));
 	struct md_json *cs = md_json_set(o, "Containers", md_json_new(MD_J_OBJ));
 	struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), n->key);
@@ -22846,13 +22924,17 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 }
 
 /* A network to create: a bridge with its subnet (NULL: the next free /24
- * of the pool), gateway (NULL: the subnet's first address), labels; driver
- * NULL or "" is "bridge", the only one. */
+ * of the pool), gateway (NULL: the first address of the range), labels;
+ * driver NULL or "" is "bridge", the only one.  With a subnet: the range
+ * containers' addresses come from (IPRange, NULL: all of the subnet) and
+ * addresses never given to one (AuxiliaryAddresses, NAME -> IP, or NULL). */
 struct md_network_spec {
 	const char *name, *subnet, *gateway;
 	int internal;
 	const struct md_json *labels;
 	const char *driver;
+	const char *range;
+	const struct md_json *aux;
 };
 
 /* A network's name, as Docker takes them (spaces too): it is a key of the
@@ -22918,7 +23000,8 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 		/* the message is set */
 	} else if (md_json_get(md_index_section(idx, "networks"), name)) {
 		md_errk(MD_EK_CONFLICT, "network with name %s already exists", name);
-	} else if (md_net_default(idx) && (n = md_net_add(idx, name, ns->subnet, ns->gateway, NULL, ns->internal, ns->labels)) &&
+	} else if (md_net_default(idx) && (n = md_net_add(idx, name, ns->subnet, ns->gateway, NULL, ns->internal, ns->labels,
+	                                                          ns->range, ns->aux)) &&
 	           md_index_write(idx) == 0) {
 		snprintf(id, 65, "%s", md_json_gets(n, "Id"));
 		r = 0;
@@ -28889,8 +28972,10 @@ static int md_cmd_volume_prune(struct md_args *a)
 
 static const struct md_optdef md_opts_ncreate[] = {
 	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
+	{"aux-address", 0, "map", "Auxiliary IPv4 addresses used by Network driver (NAME=IP)"},
 	{"gateway", 0, "string", "IPv4 Gateway for the master subnet"},
 	{"internal", 0, NULL, "Restrict external access to the network"},
+	{"ip-range", 0, "string", "Allocate container ip from a sub-range"},
 	{"label", 0, "list", "Set metadata on a network"},
 	{"opt", 'o', "map", "Set driver specific options (accepted)"},
 	{"subnet", 0, "string", "Subnet in CIDR format that represents a network segment"},
@@ -28914,12 +28999,13 @@ static const struct md_optdef md_opts_ndisconnect[] = {
 
 static int md_cmd_network_create(struct md_args *a)
 {
-	struct md_json *labels = md_opt_labels(a, "label");
+	struct md_json *labels = md_opt_labels(a, "label"), *aux = md_opt_labels(a, "aux-address");
 	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels,
-	                             md_opt(a, "driver")};
+	                             md_opt(a, "driver"), md_opt(a, "ip-range"), aux};
 	char id[65];
 	int r = md_network_create(&ns, id);
 	md_json_free(labels);
+	md_json_free(aux);
 	if (r < 0)
 		return md_fail(1);
 	puts(id);
@@ -32208,9 +32294,14 @@ static int md_api_network_create(struct md_api_ctx *x)
 	struct md_json *cfg = md_json_get(md_json_get(b, "IPAM"), "Config");
 	struct md_json *c0 = md_json_is(cfg, MD_J_ARR) && cfg->child ? cfg->child : NULL;
 	struct md_json *lb = md_json_get(b, "Labels");
+	if (md_json_is(cfg, MD_J_ARR) && cfg->n > 1) {
+		md_json_free(b);
+		return md_api_err(x->c, 400, "a network has one IPAM config (one IPv4 subnet)");
+	}
 	struct md_network_spec ns = {md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "", md_json_gets(c0, "Subnet"),
 	                             md_json_gets(c0, "Gateway"), md_json_is(md_json_get(b, "Internal"), MD_J_TRUE),
-	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL, md_json_gets(b, "Driver")};
+	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL, md_json_gets(b, "Driver"),
+	                             md_json_gets(c0, "IPRange"), md_json_get(c0, "AuxiliaryAddresses")};
 	char id[65];
 	int r = md_network_create(&ns, id);
 	md_json_free(b);
