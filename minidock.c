@@ -15042,6 +15042,8 @@ static int md_fw_sync(struct md_json *idx)
 
 /* ---- a container on its networks ---- */
 
+#define MD_NET_MAX_LL 4 /* link-local addresses an endpoint may ask for */
+
 struct md_netif {
 	char net[128];       /* network name */
 	char bridge[IF_NAMESIZE];
@@ -15052,6 +15054,8 @@ struct md_netif {
 	unsigned char mac[6];
 	uint32_t mtu;
 	int internal;
+	uint32_t ll[MD_NET_MAX_LL]; /* link-local addresses (IPAMConfig.LinkLocalIPs) */
+	int nll;
 };
 
 /* Docker's MAC from the address: 02:42 then the four bytes of the IP. */
@@ -15077,6 +15081,139 @@ static int md_mac_parse(const char *s, unsigned char mac[6])
 	if (mac[0] & 1)
 		return md_errk(MD_EK_INVALID, "invalid MAC address \"%s\": a multicast address", s);
 	return 0;
+}
+
+/* ---- endpoint settings: what a container asks of one network ---- */
+
+/* A network-scoped name (an alias, a link's alias): peers find it in their
+ * /etc/hosts, so a host name's characters only. */
+static int md_net_alias_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+/* A link "NAME[:ALIAS]" (NAME may start with '/'): the container's name,
+ * and the name it is known by (NAME without an alias). */
+static int md_link_parse(const char *s, char name[256], char alias[256])
+{
+	char buf[512];
+	if (!s || strlen(s) >= sizeof buf)
+		return md_errk(MD_EK_INVALID, "invalid link \"%.64s\": expected NAME or NAME:ALIAS", s ? s : "");
+	snprintf(buf, sizeof buf, "%s", s[0] == '/' ? s + 1 : s);
+	char *c = strchr(buf, ':');
+	if (c)
+		*c++ = 0;
+	if (!md_ctr_name_valid(buf) || strlen(buf) > 255 || (c && (!md_net_alias_valid(c) || strlen(c) > 255)))
+		return md_errk(MD_EK_INVALID, "invalid link \"%s\": expected NAME or NAME:ALIAS (a container's name, a host name)", s);
+	snprintf(name, 256, "%.255s", buf);
+	snprintf(alias, 256, "%.255s", c ? c : buf);
+	return 0;
+}
+
+/* An array of strings, each passing check; copied into x[key] unless
+ * empty.  what and hint make the message about a bad one. */
+static int md_endpoint_strs(const struct md_json *arr, const char *what, const char *hint, int (*check)(const char *),
+                            struct md_json *x, const char *key)
+{
+	if (!arr || arr->t == MD_J_NULL)
+		return 0;
+	if (arr->t != MD_J_ARR)
+		return md_errk(MD_EK_INVALID, "%ss must be an array of strings", what);
+	for (struct md_json *s = arr->child; s; s = s->next)
+		if (!md_json_str(s) || !check(s->s))
+			return md_errk(MD_EK_INVALID, "invalid %s \"%.64s\": %s", what, md_json_str(s) ? s->s : "", hint);
+	if (arr->n)
+		md_json_set(x, key, md_json_clone(arr));
+	return 0;
+}
+
+static int md_link_check(const char *s)
+{
+	char n[256], a[256];
+	return md_link_parse(s, n, a) == 0;
+}
+
+/* A link-local address: IPv4, in 169.254.0.0/16 (Docker takes only
+ * link-local ones there). */
+static int md_ll_check(const char *s)
+{
+	struct in_addr a;
+	return inet_pton(AF_INET, s, &a) == 1 && (ntohl(a.s_addr) >> 16) == 0xa9fe;
+}
+
+/*
+ * An endpoint's settings as Docker's API has them (EndpointSettings:
+ * IPAMConfig {IPv4Address, LinkLocalIPs}, Aliases, Links, MacAddress,
+ * DriverOpts; the fields inspect adds are ignored, as Docker does) into x,
+ * the container record's entry of "Networks" (IPAddress, Aliases, Links,
+ * LinkLocalIPs, MacAddress, DriverOpts).  ec NULL or null asks nothing.
+ * user: a user-defined network (the default one takes no address, alias
+ * or link, as Docker's).  0, or -1 (MD_EK_INVALID).
+ */
+static int md_endpoint_parse(const struct md_json *ec, int user, struct md_json *x)
+{
+	if (!ec || ec->t == MD_J_NULL)
+		return 0;
+	struct md_json *ipam = md_json_get(ec, "IPAMConfig"), *al = md_json_get(ec, "Aliases"), *ln = md_json_get(ec, "Links");
+	struct md_json *ll = md_json_get(ipam, "LinkLocalIPs"), *mac = md_json_get(ec, "MacAddress");
+	struct md_json *dopts = md_json_get(ec, "DriverOpts");
+	if (ec->t != MD_J_OBJ || (ipam && ipam->t != MD_J_NULL && ipam->t != MD_J_OBJ))
+		return md_errk(MD_EK_INVALID, "invalid endpoint settings: an object expected");
+	const char *ip = md_json_gets(ipam, "IPv4Address");
+	struct in_addr ia;
+	if (ip && *ip && inet_pton(AF_INET, ip, &ia) != 1)
+		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", ip);
+	if (ip && *ip && !user)
+		return md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
+	if (md_json_is(al, MD_J_ARR) && al->n && !user)
+		return md_errk(MD_EK_INVALID, "network-scoped alias is supported only for containers in user defined networks");
+	if (md_json_is(ln, MD_J_ARR) && ln->n && !user)
+		return md_errk(MD_EK_INVALID, "links are only supported for user-defined networks");
+	if (md_json_is(ll, MD_J_ARR) && ll->n > MD_NET_MAX_LL)
+		return md_errk(MD_EK_INVALID, "at most %d link-local IP addresses per network", MD_NET_MAX_LL);
+	if (md_endpoint_strs(al, "network-scoped alias", "a host name expected", md_net_alias_valid, x, "Aliases") < 0 ||
+	    md_endpoint_strs(ln, "link", "expected NAME or NAME:ALIAS (a container's name, a host name)", md_link_check, x,
+	                     "Links") < 0 ||
+	    md_endpoint_strs(ll, "link-local IP address", "an IPv4 address in 169.254.0.0/16 expected", md_ll_check, x,
+	                     "LinkLocalIPs") < 0)
+		return -1;
+	if (mac && mac->t != MD_J_NULL && !md_json_str(mac))
+		return md_errk(MD_EK_INVALID, "invalid MAC address: a string expected");
+	if (md_json_str(mac) && *mac->s && md_mac_parse(mac->s, (unsigned char[6]){0}) < 0)
+		return -1;
+	if (dopts && dopts->t != MD_J_NULL) {
+		int ok = dopts->t == MD_J_OBJ;
+		for (struct md_json *o = ok ? dopts->child : NULL; o; o = o->next)
+			ok &= md_json_str(o) != NULL;
+		if (!ok)
+			return md_errk(MD_EK_INVALID, "DriverOpts must be an object of strings");
+		if (dopts->n)
+			md_json_set(x, "DriverOpts", md_json_clone(dopts));
+	}
+	if (ip && *ip)
+		md_json_sets(x, "IPAddress", ip);
+	if (md_json_str(mac) && *mac->s)
+		md_json_sets(x, "MacAddress", mac->s);
+	return 0;
+}
+
+/* The parts of an interface its endpoint settings (the record's entry of
+ * "Networks") choose: the MAC (else Docker's, from the address, which
+ * x->ip holds already) and the link-local addresses. */
+static void md_netif_endpoint(struct md_netif *x, const struct md_json *ep)
+{
+	const char *mac = md_json_gets(ep, "MacAddress");
+	if (!(mac && *mac && md_mac_parse(mac, x->mac) == 0))
+		md_mac_from_ip(x->ip, x->mac);
+	struct md_json *ll = md_json_get(ep, "LinkLocalIPs");
+	x->nll = 0;
+	for (struct md_json *a = md_json_is(ll, MD_J_ARR) ? ll->child : NULL; a && x->nll < MD_NET_MAX_LL; a = a->next)
+		if (md_json_str(a) && md_ip_parse(a->s, &x->ll[x->nll]) == 0)
+			x->nll++;
+	md_err_clear();
 }
 
 /* Make sure a network's bridge exists, has its gateway address and is up.
@@ -15177,6 +15314,10 @@ static int md_net_configure(const struct md_netif *ifs, int nifs)
 			r = md_err_wrap("configure %s", x->ifname);
 		else if (i == 0 && !x->internal && md_route_default(fd, idx, x->gw) < 0)
 			r = md_err_wrap("default route via %s", x->ifname);
+		/* link-local addresses: 169.254.0.0/16 is on-link (RFC 3927) */
+		for (int k = 0; k < x->nll && r == 0; k++)
+			if (md_addr_add(fd, idx, x->ll[k], 16) < 0)
+				r = md_err_wrap("link-local address %d on %s", k, x->ifname);
 	}
 	close(fd);
 	return r;
@@ -15215,6 +15356,14 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 			md_sb_printf(&b, "%s\t%s", l->key, md_json_gets(md_json_get(oc, "Config"), "Hostname") ? md_json_gets(md_json_get(oc, "Config"), "Hostname") : "");
 			if (oname && !self)
 				md_sb_printf(&b, " %s", oname[0] == '/' ? oname + 1 : oname);
+			/* a link of this container's endpoint to the peer: its alias */
+			struct md_json *ln = self || !oname ? NULL : md_json_get(n, "Links");
+			for (struct md_json *k = ln ? ln->child : NULL; k; k = k->next) {
+				char lname[256], lalias[256];
+				if (md_json_str(k) && md_link_parse(k->s, lname, lalias) == 0 &&
+				    md_streq(lname, oname[0] == '/' ? oname + 1 : oname) && strcmp(lalias, lname) != 0)
+					md_sb_printf(&b, " %s", lalias);
+			}
 			struct md_json *on = md_json_get(oc, "Networks");
 			for (struct md_json *x = on ? on->child : NULL; x; x = x->next)
 				if (md_streq(md_json_gets(x, "Name"), nn)) {
@@ -15499,9 +15648,7 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 		md_ip_parse(md_json_gets(net, "Gateway"), &x->gw);
 		x->mtu = mtu;
 		x->internal = md_json_is(md_json_get(net, "Internal"), MD_J_TRUE);
-		const char *mac = md_json_gets(w, "MacAddress");
-		if (!(mac && *mac && md_mac_parse(mac, x->mac) == 0))
-			md_mac_from_ip(x->ip, x->mac);
+		md_netif_endpoint(x, w);
 	}
 	int ok = !md_errmsg[0] || n == (int)want->n;
 	md_json_free(want);
@@ -19648,30 +19795,37 @@ static int md_create_network(const struct md_json *req, struct md_json *hc, stru
 		return wants_ports ? md_errk(MD_EK_INVALID, "published ports need a bridge network, not --network %s", nm) : 0;
 #if MD_FEATURE_NET
 	struct md_json *ix = md_index_read();
-	struct md_json *e = md_json_get(md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig"), nm);
-	const char *ip = md_json_gets(md_json_get(e, "IPAMConfig"), "IPv4Address"), *mac = md_json_gets(nc, "MacAddress");
-	struct md_json *al = md_json_get(e, "Aliases"), *net = ix ? md_net_get(ix, nm) : NULL;
+	struct md_json *eps = md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig");
+	struct md_json *net = ix ? md_net_get(ix, nm) : NULL, *e = NULL;
+	const char *mac = md_json_gets(nc, "MacAddress"), *other = NULL;
+	/* the endpoint of the network, by its name or ID; one of another
+	 * network is refused, as Docker did before API 1.44 (connect it) */
+	for (struct md_json *x = md_json_is(eps, MD_J_OBJ) ? eps->child : NULL; x; x = x->next) {
+		struct md_json *xn = ix ? md_net_get(ix, x->key) : NULL;
+		if (md_streq(x->key, nm) || (net && xn == net) || (md_streq(nm, "bridge") && md_streq(x->key, "default")))
+			e = x;
+		else
+			other = x->key;
+	}
 	int r = -1;
+	*nets = md_json_new(MD_J_ARR);
+	struct md_json *x = md_json_push(*nets, md_json_new(MD_J_OBJ));
+	md_json_sets(x, "Name", net ? net->key : nm);
 	if (!ix || (strcmp(nm, "bridge") && !net))
 		r = ix ? md_errk(MD_EK_NOTFOUND, "network %s not found", nm) : -1;
-	else if (ip && *ip && strcmp(nm, "bridge") == 0)
-		md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
-	else if (md_json_is(al, MD_J_ARR) && al->n && strcmp(nm, "bridge") == 0)
-		md_errk(MD_EK_INVALID, "network-scoped alias is supported only for containers in user defined networks");
-	else if (mac && *mac && md_mac_parse(mac, (unsigned char[6]){0}) < 0)
+	else if (other)
+		md_errk(MD_EK_INVALID, "a container is created on one network (%s): connect it to %s once created", nm, other);
+	else if (md_endpoint_parse(e, strcmp(nm, "bridge") != 0, x) < 0)
+		; /* the message is set */
+	else if (mac && *mac && !md_json_gets(x, "MacAddress") && md_mac_parse(mac, (unsigned char[6]){0}) < 0)
 		; /* the message is set */
 	else if ((*ports = md_ports_resolve(ix, nc, hc)))
 		r = 0;
-	if (r == 0) {
-		*nets = md_json_new(MD_J_ARR);
-		struct md_json *x = md_json_push(*nets, md_json_new(MD_J_OBJ));
-		md_json_sets(x, "Name", net ? net->key : nm);
-		if (ip && *ip)
-			md_json_sets(x, "IPAddress", ip);
-		if (md_json_is(al, MD_J_ARR) && al->n)
-			md_json_set(x, "Aliases", md_json_clone(al));
-		if (mac && *mac)
-			md_json_sets(x, "MacAddress", mac);
+	if (r == 0 && mac && *mac && !md_json_gets(x, "MacAddress"))
+		md_json_sets(x, "MacAddress", mac); /* Config.MacAddress, as before API 1.44 */
+	if (r < 0) {
+		md_json_free(*nets);
+		*nets = NULL;
 	}
 	md_json_free(ix);
 	return r;
@@ -21382,25 +21536,32 @@ static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
 		md_json_seti(e, "IPPrefixLen", *ip && sub && strchr(sub, '/') ? atoi(strchr(sub, '/') + 1) : 0);
 		md_json_sets(e, "Gateway", *ip && md_json_gets(net, "Gateway") ? md_json_gets(net, "Gateway") : "");
 		char mac[20] = "";
-		if (*ip) {
-			if (md_json_gets(x, "MacAddress"))
-				snprintf(mac, sizeof mac, "%s", md_json_gets(x, "MacAddress"));
-			else {
-				struct in_addr ia;
-				inet_pton(AF_INET, ip, &ia);
-				const unsigned char *bb = (const unsigned char *)&ia.s_addr;
-				snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", bb[0], bb[1], bb[2], bb[3]);
-			}
+		/* a MAC asked for is the endpoint's setting, shown before it runs too */
+		if (md_json_gets(x, "MacAddress")) {
+			snprintf(mac, sizeof mac, "%s", md_json_gets(x, "MacAddress"));
+		} else if (*ip) {
+			struct in_addr ia;
+			inet_pton(AF_INET, ip, &ia);
+			const unsigned char *bb = (const unsigned char *)&ia.s_addr;
+			snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", bb[0], bb[1], bb[2], bb[3]);
 		}
 		md_json_sets(e, "MacAddress", mac);
 		md_json_set(e, "Aliases", md_json_clone(md_json_get(x, "Aliases") ? md_json_get(x, "Aliases") : &(struct md_json){.t = MD_J_NULL}));
 		/* the address asked for at create or connect, as Docker echoes it */
 		const char *want = md_json_gets(x, "IPAddress");
-		if (want && *want)
-			md_json_sets(md_json_set(e, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", want);
-		else
+		struct md_json *ll = md_json_get(x, "LinkLocalIPs");
+		if ((want && *want) || ll) {
+			struct md_json *ic = md_json_set(e, "IPAMConfig", md_json_new(MD_J_OBJ));
+			if (want && *want)
+				md_json_sets(ic, "IPv4Address", want);
+			if (ll)
+				md_json_set(ic, "LinkLocalIPs", md_json_clone(ll));
+		} else {
 			md_json_set(e, "IPAMConfig", md_json_new(MD_J_NULL));
-		md_json_set(e, "Links", md_json_new(MD_J_NULL));
+		}
+		md_json_set(e, "Links", md_json_clone(md_json_get(x, "Links") ? md_json_get(x, "Links") : &(struct md_json){.t = MD_J_NULL}));
+		md_json_set(e, "DriverOpts",
+		            md_json_clone(md_json_get(x, "DriverOpts") ? md_json_get(x, "DriverOpts") : &(struct md_json){.t = MD_J_NULL}));
 		if (x == cnets->child) {
 			first_ip = md_json_gets(e, "IPAddress");
 			first_gw = md_json_gets(e, "Gateway");
@@ -23135,8 +23296,10 @@ static int md_net_save(struct md_json *idx, struct md_json *before, struct md_ct
 }
 
 /* Connect a container to a network (plugged in at once if it runs), with
- * an address of its own (ip, NULL: the next free) and aliases. */
-static int md_network_connect(const char *netname, const char *ctr, const char *want_ip, const struct md_strv *aliases)
+ * the endpoint settings ec (Docker's EndpointSettings, or NULL): its own
+ * address (else the next free), aliases, links, MAC, link-local
+ * addresses, driver options. */
+static int md_network_connect(const char *netname, const char *ctr, const struct md_json *ec)
 {
 	char id[65];
 	struct md_ctr c;
@@ -23177,10 +23340,9 @@ static int md_network_connect(const char *netname, const char *ctr, const char *
 		}
 	struct md_json *x = md_json_push(nets, md_json_new(MD_J_OBJ));
 	md_json_sets(x, "Name", net->key);
-	if (want_ip)
-		md_json_sets(x, "IPAddress", want_ip);
-	if (aliases && aliases->n)
-		md_json_set(x, "Aliases", md_jarr_strs(aliases));
+	if (md_endpoint_parse(ec, !md_streq(net->key, "bridge"), x) < 0)
+		goto out;
+	const char *want_ip = md_json_gets(x, "IPAddress");
 	if (md_ctr_running(&c)) {
 		/* plug it in now */
 		struct md_netif nif;
@@ -23202,7 +23364,7 @@ static int md_network_connect(const char *netname, const char *ctr, const char *
 		md_ip_parse(md_json_gets(net, "Gateway"), &nif.gw);
 		nif.mtu = md_uplink_mtu(fd);
 		nif.internal = 1; /* no second default route */
-		md_mac_from_ip(nif.ip, nif.mac);
+		md_netif_endpoint(&nif, x);
 		close(fd);
 		pid_t pid = (pid_t)md_json_geti(c.st, "Pid", 0);
 		struct md_netif tmp = nif;
@@ -28990,7 +29152,11 @@ static const struct md_optdef md_opts_nls[] = {
 
 static const struct md_optdef md_opts_nconnect[] = {
 	{"alias", 0, "list", "Add network-scoped alias for the container"},
+	{"driver-opt", 0, "list", "driver options for the network"},
 	{"ip", 0, "string", "IPv4 address (e.g., 10.89.0.10)"},
+	{"link", 0, "list", "Add link to another container"},
+	{"link-local-ip", 0, "list", "Add a link-local address for the container"},
+	{"mac-address", 0, "string", "MAC address of the container on this network"},
 	{NULL, 0, NULL, NULL}};
 
 static const struct md_optdef md_opts_ndisconnect[] = {
@@ -29133,9 +29299,21 @@ static int md_cmd_network_inspect(struct md_args *a)
 	return rc;
 }
 
+/* The flags as Docker's EndpointSettings, which the engine checks. */
 static int md_cmd_network_connect(struct md_args *a)
 {
-	return md_network_connect(a->pos.v[0], a->pos.v[1], md_opt(a, "ip"), md_optv(a, "alias")) < 0 ? md_fail(1) : 0;
+	struct md_json *ec = md_json_new(MD_J_OBJ), *ic = md_json_set(ec, "IPAMConfig", md_json_new(MD_J_OBJ));
+	if (md_opt(a, "ip"))
+		md_json_sets(ic, "IPv4Address", md_opt(a, "ip"));
+	md_json_set(ic, "LinkLocalIPs", md_jarr_strs(md_optv(a, "link-local-ip")));
+	md_json_set(ec, "Aliases", md_jarr_strs(md_optv(a, "alias")));
+	md_json_set(ec, "Links", md_jarr_strs(md_optv(a, "link")));
+	if (md_opt(a, "mac-address"))
+		md_json_sets(ec, "MacAddress", md_opt(a, "mac-address"));
+	md_json_set(ec, "DriverOpts", md_opt_labels(a, "driver-opt"));
+	int r = md_network_connect(a->pos.v[0], a->pos.v[1], ec);
+	md_json_free(ec);
+	return r < 0 ? md_fail(1) : 0;
 }
 
 static int md_cmd_network_disconnect(struct md_args *a)
@@ -32331,15 +32509,7 @@ static int md_api_network_connect(struct md_api_ctx *x)
 	if (md_streq(x->arg[1], "disconnect")) {
 		r = md_network_disconnect(x->arg[0], ctr);
 	} else {
-		struct md_json *ec = md_json_get(b, "EndpointConfig");
-		const char *ip = md_json_gets(md_json_get(ec, "IPAMConfig"), "IPv4Address");
-		struct md_json *al = md_json_get(ec, "Aliases");
-		struct md_strv aliases = {0};
-		for (struct md_json *a = md_json_is(al, MD_J_ARR) ? al->child : NULL; a; a = a->next)
-			if (md_json_str(a))
-				md_strv_push(&aliases, a->s);
-		r = md_network_connect(x->arg[0], ctr, ip && *ip ? ip : NULL, &aliases);
-		md_strv_free(&aliases);
+		r = md_network_connect(x->arg[0], ctr, md_json_get(b, "EndpointConfig"));
 	}
 	md_json_free(b);
 	return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 200, NULL, NULL, 0);
