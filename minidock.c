@@ -23150,9 +23150,11 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 	const char *name = ns->name;
 	if (md_driver_check("network", ns->driver, "bridge") < 0)
 		return -1;
-	if (!md_net_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
-	    strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
-		return md_errk(MD_EK_INVALID, "invalid network name \"%.127s\"", name);
+	if (!md_net_name_valid(name))
+		return md_errk(MD_EK_INVALID, "invalid network name \"%.127s\": 1 to 127 characters, no control characters, no '/', "
+		               "no space at either end, no container: prefix", strcspn(name, "\n\r\t\x1b") == strlen(name) ? name : "?");
+	if (strcmp(name, "host") == 0 || strcmp(name, "none") == 0 || strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
+		return md_errk(MD_EK_INVALID, "invalid network name \"%s\": a pre-defined network's", name);
 	if (md_store_lock() < 0)
 		return -1;
 	struct md_json *idx = md_index_read(), *n = NULL;
@@ -27830,22 +27832,26 @@ static int md_runflag_network(struct md_json *req, const char *to, const struct 
 	return 0;
 }
 
-/* --ip and --network-alias: the endpoint config of the container's network */
+/* --ip, --network-alias and --link-local-ip: the endpoint config of the
+ * container's network (the engine checks it) */
 static int md_runflag_endpoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *ip = md_opt(a, flag), *nm = md_opt(a, "network");
-	const struct md_strv *al = md_optv(a, "network-alias");
+	const struct md_strv *al = md_optv(a, "network-alias"), *ll = md_optv(a, "link-local-ip");
 	if (!nm)
 		nm = md_opt(a, "net");
-	if (!ip && !al->n)
+	if (!ip && !al->n && !ll->n)
 		return 0;
 	struct in_addr ia;
 	if (ip && inet_pton(AF_INET, ip, &ia) != 1)
 		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", ip);
 	struct md_json *eps = md_run_put(req, to, md_json_new(MD_J_OBJ));
 	struct md_json *ep = md_json_set(eps, !nm || !strcmp(nm, "default") ? "bridge" : nm, md_json_new(MD_J_OBJ));
+	struct md_json *ic = ip || ll->n ? md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)) : NULL;
 	if (ip)
-		md_json_sets(md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", ip);
+		md_json_sets(ic, "IPv4Address", ip);
+	if (ll->n)
+		md_json_set(ic, "LinkLocalIPs", md_jarr_strs(ll));
 	if (al->n)
 		md_json_set(ep, "Aliases", md_jarr_strs(al));
 	return 0;
@@ -27928,6 +27934,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_runflag_stdin) \
 	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_runflag_endpoint) \
 	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_runflag_labels) \
+	X("link-local-ip", 0, "list", "Container IPv4 link-local addresses", NULL, NULL) \
 	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_runflag_logdriver) \
 	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_runflag_logopts) \
 	X("mac-address", 0, "string", "Container MAC address", "Config.MacAddress", md_runflag_str) \
