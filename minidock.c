@@ -15147,7 +15147,8 @@ static int md_ll_check(const char *s)
 /*
  * An endpoint's settings as Docker's API has them (EndpointSettings:
  * IPAMConfig {IPv4Address, LinkLocalIPs}, Aliases, Links, MacAddress,
- * DriverOpts; the fields inspect adds are ignored, as Docker does) into x,
+ * DriverOpts; IPv6Address and GwPriority refused; the fields inspect adds
+ * are ignored, as Docker does) into x,
  * the container record's entry of "Networks" (IPAddress, Aliases, Links,
  * LinkLocalIPs, MacAddress, DriverOpts).  ec NULL or null asks nothing.
  * user: a user-defined network (the default one takes no address, alias
@@ -15168,6 +15169,11 @@ static int md_endpoint_parse(const struct md_json *ec, int user, struct md_json 
 		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", ip);
 	if (ip && *ip && !user)
 		return md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
+	const char *ip6 = md_json_gets(ipam, "IPv6Address");
+	if (ip6 && *ip6)
+		return md_errk(MD_EK_NOTSUP, "IPv6 address %s: container networks are IPv4 only", ip6);
+	if (md_json_geti(ec, "GwPriority", 0) != 0)
+		return md_errk(MD_EK_NOTSUP, "a gateway priority is not supported: the first network gives the default route");
 	if (md_json_is(al, MD_J_ARR) && al->n && !user)
 		return md_errk(MD_EK_INVALID, "network-scoped alias is supported only for containers in user defined networks");
 	if (md_json_is(ln, MD_J_ARR) && ln->n && !user)
