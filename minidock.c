@@ -15085,6 +15085,17 @@ static int md_mac_parse(const char *s, unsigned char mac[6])
 
 /* ---- endpoint settings: what a container asks of one network ---- */
 
+/* A value of a request as a message shows it: its first 64 bytes, control
+ * characters as '?' (a message is one line). */
+static const char *md_net_shown(const char *s, char out[68])
+{
+	size_t i = 0;
+	for (; s && s[i] && i < 64; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[i] = 0;
+	return out;
+}
+
 /* A network-scoped name (an alias, a link's alias): peers find it in their
  * /etc/hosts, so a host name's characters only. */
 static int md_net_alias_valid(const char *s)
@@ -15099,18 +15110,20 @@ static int md_net_alias_valid(const char *s)
  * and the name it is known by (NAME without an alias). */
 static int md_link_parse(const char *s, char name[256], char alias[256])
 {
-	char buf[512];
-	if (!s || strlen(s) >= sizeof buf)
-		return md_errk(MD_EK_INVALID, "invalid link \"%.64s\": expected NAME or NAME:ALIAS", s ? s : "");
-	snprintf(buf, sizeof buf, "%s", s[0] == '/' ? s + 1 : s);
-	char *c = strchr(buf, ':');
-	if (c)
-		*c++ = 0;
-	if (!md_ctr_name_valid(buf) || strlen(buf) > 255 || (c && (!md_net_alias_valid(c) || strlen(c) > 255)))
-		return md_errk(MD_EK_INVALID, "invalid link \"%s\": expected NAME or NAME:ALIAS (a container's name, a host name)", s);
-	snprintf(name, 256, "%.255s", buf);
-	snprintf(alias, 256, "%.255s", c ? c : buf);
-	return 0;
+	char buf[512], shown[68];
+	if (s && strlen(s) < sizeof buf) {
+		snprintf(buf, sizeof buf, "%s", s[0] == '/' ? s + 1 : s);
+		char *c = strchr(buf, ':');
+		if (c)
+			*c++ = 0;
+		if (md_ctr_name_valid(buf) && strlen(buf) <= 255 && (!c || (md_net_alias_valid(c) && strlen(c) <= 255))) {
+			snprintf(name, 256, "%.255s", buf);
+			snprintf(alias, 256, "%.255s", c ? c : buf);
+			return 0;
+		}
+	}
+	return md_errk(MD_EK_INVALID, "invalid link \"%s\": expected NAME or NAME:ALIAS (a container's name, a host name)",
+	               md_net_shown(s, shown));
 }
 
 /* An array of strings, each passing check; copied into x[key] unless
@@ -15122,9 +15135,10 @@ static int md_endpoint_strs(const struct md_json *arr, const char *what, const c
 		return 0;
 	if (arr->t != MD_J_ARR)
 		return md_errk(MD_EK_INVALID, "%ss must be an array of strings", what);
+	char shown[68];
 	for (struct md_json *s = arr->child; s; s = s->next)
 		if (!md_json_str(s) || !check(s->s))
-			return md_errk(MD_EK_INVALID, "invalid %s \"%.64s\": %s", what, md_json_str(s) ? s->s : "", hint);
+			return md_errk(MD_EK_INVALID, "invalid %s \"%s\": %s", what, md_net_shown(md_json_str(s), shown), hint);
 	if (arr->n)
 		md_json_set(x, key, md_json_clone(arr));
 	return 0;
@@ -15165,13 +15179,14 @@ static int md_endpoint_parse(const struct md_json *ec, int user, struct md_json 
 		return md_errk(MD_EK_INVALID, "invalid endpoint settings: an object expected");
 	const char *ip = md_json_gets(ipam, "IPv4Address");
 	struct in_addr ia;
+	char shown[68];
 	if (ip && *ip && inet_pton(AF_INET, ip, &ia) != 1)
-		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", ip);
+		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", md_net_shown(ip, shown));
 	if (ip && *ip && !user)
 		return md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
 	const char *ip6 = md_json_gets(ipam, "IPv6Address");
 	if (ip6 && *ip6)
-		return md_errk(MD_EK_NOTSUP, "IPv6 address %s: container networks are IPv4 only", ip6);
+		return md_errk(MD_EK_NOTSUP, "IPv6 address %s: container networks are IPv4 only", md_net_shown(ip6, shown));
 	if (md_json_geti(ec, "GwPriority", 0) != 0)
 		return md_errk(MD_EK_NOTSUP, "a gateway priority is not supported: the first network gives the default route");
 	if (md_json_is(al, MD_J_ARR) && al->n && !user)
@@ -23156,9 +23171,10 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 	const char *name = ns->name;
 	if (md_driver_check("network", ns->driver, "bridge") < 0)
 		return -1;
+	char shown[68];
 	if (!md_net_name_valid(name))
-		return md_errk(MD_EK_INVALID, "invalid network name \"%.127s\": 1 to 127 characters, no control characters, no '/', "
-		               "no space at either end, no container: prefix", strcspn(name, "\n\r\t\x1b") == strlen(name) ? name : "?");
+		return md_errk(MD_EK_INVALID, "invalid network name \"%s\": 1 to 127 characters, no control characters, no '/', "
+		               "no space at either end, no container: prefix", md_net_shown(name, shown));
 	if (strcmp(name, "host") == 0 || strcmp(name, "none") == 0 || strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
 		return md_errk(MD_EK_INVALID, "invalid network name \"%s\": a pre-defined network's", name);
 	if (md_store_lock() < 0)

@@ -631,7 +631,7 @@ static struct md_json *t_ep(const char *json, int user)
 
 static void test_net_endpoint(void)
 {
-	t_begin("net_endpoint");
+	t_begin("network: endpoint settings, links, aliases, names, IPRange and auxiliary addresses");
 	char n[256], a[256];
 	CHECK(md_link_parse("up:bar", n, a) == 0 && !strcmp(n, "up") && !strcmp(a, "bar"));
 	CHECK(md_link_parse("/up", n, a) == 0 && !strcmp(n, "up") && !strcmp(a, "up"));
@@ -675,6 +675,8 @@ static void test_net_endpoint(void)
 		CHECK(!x && (md_error.kind == MD_EK_INVALID || md_error.kind == MD_EK_NOTSUP));
 		md_json_free(x);
 	}
+	/* a message shows a bad value on one line */
+	CHECK(!t_ep("{\"Links\":[\"up:bar\\n1.2.3.4 evil\"]}", 1) && !strchr(md_errmsg, '\n') && strstr(md_errmsg, "up:bar?1.2.3.4"));
 	/* network names: spaces inside, nothing that could be a path or a line */
 	CHECK(md_net_name_valid("test 01") && md_net_name_valid("n") && !md_net_name_valid("") && !md_net_name_valid(" x"));
 	CHECK(!md_net_name_valid("a/b") && !md_net_name_valid("a\nb") && !md_net_name_valid("container:x"));
