@@ -32501,9 +32501,15 @@ static int md_api_network_create(struct md_api_ctx *x)
 	struct md_json *cfg = md_json_get(md_json_get(b, "IPAM"), "Config");
 	struct md_json *c0 = md_json_is(cfg, MD_J_ARR) && cfg->child ? cfg->child : NULL;
 	struct md_json *lb = md_json_get(b, "Labels");
-	if (md_json_is(cfg, MD_J_ARR) && cfg->n > 1) {
+	/* what minidock's one IPAM (IPv4, one subnet) cannot do is refused, not dropped */
+	struct md_json *iopts = md_json_get(md_json_get(b, "IPAM"), "Options");
+	const char *bad = md_json_is(cfg, MD_J_ARR) && cfg->n > 1 ? "a network has one IPAM config (one IPv4 subnet)"
+	                  : md_json_is(md_json_get(b, "EnableIPv6"), MD_J_TRUE) ? "IPv6 networks are not supported"
+	                  : iopts && !md_json_zero(iopts) ? "IPAM options are not supported"
+	                                                  : NULL;
+	if (bad || md_driver_check("IPAM", md_json_gets(md_json_get(b, "IPAM"), "Driver"), "default") < 0) {
 		md_json_free(b);
-		return md_api_err(x->c, 400, "a network has one IPAM config (one IPv4 subnet)");
+		return bad ? md_api_err(x->c, 400, "%s", bad) : md_api_engine_err(x->c);
 	}
 	struct md_network_spec ns = {md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "", md_json_gets(c0, "Subnet"),
 	                             md_json_gets(c0, "Gateway"), md_json_is(md_json_get(b, "Internal"), MD_J_TRUE),

@@ -907,7 +907,8 @@ test_api_network_create_and_run() {
 
 # The docker CLI's endpoint settings (run --link-local-ip,
 # connect --link/--driver-opt/--link-local-ip) and IPAM IPRange and
-# AuxiliaryAddresses through the API, kept, shown and honoured.
+# AuxiliaryAddresses through the API, kept, shown and honoured; what the
+# one IPv4 IPAM cannot do refused.
 test_api_network_endpoint_ipam() {
     _api_setup
     _api_netns
@@ -929,6 +930,11 @@ test_api_network_endpoint_ipam() {
     # refused, not dropped: IPv6 and a link-local address that is not one
     dk_fail 125 run --rm --network t2 --ip6 2001:db8::5 bb true
     dk_fail 125 run --rm --network "t net" --link-local-ip 10.0.0.1 bb true
+    dk_fail any network create --ipv6 v6
+    dk_fail any network create --ipam-driver nosuch ipd
+    assert_contains "$(cat "$T/dk.stderr")" 'plugin "nosuch" not found'
+    dk_fail any network create --ipam-opt k=v ipo
+    dk_fail any network create --subnet 10.233.0.0/24 --subnet 10.234.0.0/24 two
     dk_ok rm -f wb >/dev/null
     dk_ok network rm "t net" t2 >/dev/null
     _serve_stop
