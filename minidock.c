@@ -29162,8 +29162,8 @@ static int md_cmd_volume_prune(struct md_args *a)
 #if MD_FEATURE_NET
 
 static const struct md_optdef md_opts_ncreate[] = {
-	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
 	{"aux-address", 0, "map", "Auxiliary IPv4 addresses used by Network driver (NAME=IP)"},
+	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
 	{"gateway", 0, "string", "IPv4 Gateway for the master subnet"},
 	{"internal", 0, NULL, "Restrict external access to the network"},
 	{"ip-range", 0, "string", "Allocate container ip from a sub-range"},
