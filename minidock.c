@@ -14311,16 +14311,16 @@ static int md_cidr_parse(const char *s, uint32_t *net, int *prefix)
 	snprintf(buf, sizeof buf, "%s", s);
 	char *sl = strchr(buf, '/');
 	if (!sl)
-		return md_err("invalid subnet \"%s\": expected an IPv4 CIDR like 10.20.0.0/24", s);
+		return md_errk(MD_EK_INVALID, "invalid subnet \"%s\": expected an IPv4 CIDR like 10.20.0.0/24", s);
 	*sl = 0;
 	struct in_addr a;
 	char *e;
 	long p = strtol(sl + 1, &e, 10);
 	if (inet_pton(AF_INET, buf, &a) != 1 || *e || p < 8 || p > 30)
-		return md_err("invalid subnet \"%s\": expected an IPv4 CIDR with a prefix of 8 to 30", s);
+		return md_errk(MD_EK_INVALID, "invalid subnet \"%s\": expected an IPv4 CIDR with a prefix of 8 to 30", s);
 	uint32_t mask = htonl(0xffffffffu << (32 - p));
 	if ((a.s_addr & ~mask) != 0)
-		return md_err("invalid subnet \"%s\": the address has bits outside the prefix", s);
+		return md_errk(MD_EK_INVALID, "invalid subnet \"%s\": the address has bits outside the prefix", s);
 	*net = a.s_addr;
 	*prefix = (int)p;
 	return 0;
@@ -14348,7 +14348,7 @@ static int md_ip_parse(const char *s, uint32_t *ip)
 	struct in_addr a;
 	*ip = 0;
 	if (!s || inet_pton(AF_INET, s, &a) != 1)
-		return md_err("invalid IPv4 address \"%s\"", s ? s : "");
+		return md_errk(MD_EK_INVALID, "invalid IPv4 address \"%s\"", s ? s : "");
 	*ip = a.s_addr;
 	return 0;
 }
@@ -14484,7 +14484,7 @@ static struct md_json *md_net_add(struct md_json *idx, const char *name, const c
 		if (md_cidr_parse(subnet, &net, &prefix) < 0)
 			return NULL;
 		if (!md_net_subnet_free(idx, net, prefix, NULL, bridge, why, sizeof why)) {
-			md_err("subnet %s overlaps %s", subnet, why);
+			md_errk(MD_EK_FORBIDDEN, "subnet %s overlaps %s", subnet, why); /* Docker's pool overlap: 403 */
 			return NULL;
 		}
 	} else {
@@ -14580,8 +14580,8 @@ static int md_ipam_lease(struct md_json *idx, struct md_json *net, const char *c
 		if (md_ip_parse(want, &ip) < 0)
 			return -1;
 		if ((ip & md_mask(prefix)) != sub || ip == sub || ip == bcast || ip == gw)
-			return md_err("address %s is not usable on network %s (%s)", want, md_json_gets(net, "Name"),
-			              md_json_gets(net, "Subnet"));
+			return md_errk(MD_EK_INVALID, "address %s is not usable on network %s (%s)", want, md_json_gets(net, "Name"),
+			               md_json_gets(net, "Subnet"));
 		const char *by = md_json_gets(leases, want), *aux = md_net_aux_name(net, want);
 		if (aux)
 			return md_errk(MD_EK_CONFLICT, "Address already in use: %s is reserved on network %s (auxiliary address %s)",

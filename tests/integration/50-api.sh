@@ -930,6 +930,9 @@ test_api_network_endpoint_ipam() {
     # refused, not dropped: IPv6 and a link-local address that is not one
     dk_fail 125 run --rm --network t2 --ip6 2001:db8::5 bb true
     dk_fail 125 run --rm --network "t net" --link-local-ip 10.0.0.1 bb true
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"x1","IPAM":{"Config":[{"Subnet":"10.232.0.0/25"}]}}' /networks/create | cut -d' ' -f1)" 403 "an overlapping subnet (Docker's pool overlap)"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"x2","IPAM":{"Config":[{"Subnet":"10.235.0.0/24","IPRange":"nonsense"}]}}' /networks/create | cut -d' ' -f1)" 400 "a bad IPRange"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"x3","IPAM":{"Config":[{"Subnet":"10.235.0/24"}]}}' /networks/create | cut -d' ' -f1)" 400 "a bad subnet"
     dk_fail any network create --ipv6 v6
     dk_fail any network create --ipam-driver nosuch ipd
     assert_contains "$(cat "$T/dk.stderr")" 'plugin "nosuch" not found'
