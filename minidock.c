@@ -14311,16 +14311,16 @@ static int md_cidr_parse(const char *s, uint32_t *net, int *prefix)
 	snprintf(buf, sizeof buf, "%s", s);
 	char *sl = strchr(buf, '/');
 	if (!sl)
-		return md_err("invalid subnet \"%s\": expected an IPv4 CIDR like 10.20.0.0/24", s);
+		return md_errk(MD_EK_INVALID, "invalid subnet \"%s\": expected an IPv4 CIDR like 10.20.0.0/24", s);
 	*sl = 0;
 	struct in_addr a;
 	char *e;
 	long p = strtol(sl + 1, &e, 10);
 	if (inet_pton(AF_INET, buf, &a) != 1 || *e || p < 8 || p > 30)
-		return md_err("invalid subnet \"%s\": expected an IPv4 CIDR with a prefix of 8 to 30", s);
+		return md_errk(MD_EK_INVALID, "invalid subnet \"%s\": expected an IPv4 CIDR with a prefix of 8 to 30", s);
 	uint32_t mask = htonl(0xffffffffu << (32 - p));
 	if ((a.s_addr & ~mask) != 0)
-		return md_err("invalid subnet \"%s\": the address has bits outside the prefix", s);
+		return md_errk(MD_EK_INVALID, "invalid subnet \"%s\": the address has bits outside the prefix", s);
 	*net = a.s_addr;
 	*prefix = (int)p;
 	return 0;
@@ -14348,7 +14348,7 @@ static int md_ip_parse(const char *s, uint32_t *ip)
 	struct in_addr a;
 	*ip = 0;
 	if (!s || inet_pton(AF_INET, s, &a) != 1)
-		return md_err("invalid IPv4 address \"%s\"", s ? s : "");
+		return md_errk(MD_EK_INVALID, "invalid IPv4 address \"%s\"", s ? s : "");
 	*ip = a.s_addr;
 	return 0;
 }
@@ -14418,18 +14418,73 @@ static int md_net_subnet_free(struct md_json *idx, uint32_t net, int prefix, con
 	return 1;
 }
 
-/* Add a network to the index (the caller holds the store lock and writes it). */
+/* The pool of a network's subnet (net/prefix) that addresses are given
+ * from: its IPRange ("" or NULL: the whole subnet) checked, as first and
+ * last host (host order).  0, or -1 (MD_EK_INVALID). */
+static int md_net_pool(uint32_t net, int prefix, const char *range, uint32_t *first, uint32_t *last)
+{
+	uint32_t bcast = ntohl(net | ~md_mask(prefix)), rnet = net;
+	int rp = prefix;
+	if (range && *range) {
+		if (md_cidr_parse(range, &rnet, &rp) < 0)
+			return md_errk(MD_EK_INVALID, "invalid ip-range \"%s\": expected an IPv4 CIDR with a prefix of 8 to 30", range);
+		if (rp < prefix || (rnet & md_mask(prefix)) != net)
+			return md_errk(MD_EK_INVALID, "ip-range %s is not inside the subnet", range);
+	}
+	uint32_t lo = ntohl(rnet), hi = ntohl(rnet | ~md_mask(rp));
+	*first = lo == ntohl(net) ? lo + 1 : lo;
+	*last = hi == bcast ? hi - 1 : hi;
+	return 0;
+}
+
+/* AuxiliaryAddresses (NAME -> IP, each a host address of the subnet, never
+ * given to a container): checked, a copy for the index, or NULL (error
+ * set).  aux may be NULL. */
+static struct md_json *md_net_aux(uint32_t net, int prefix, const struct md_json *aux)
+{
+	if (aux && aux->t != MD_J_NULL && aux->t != MD_J_OBJ) {
+		md_errk(MD_EK_INVALID, "AuxiliaryAddresses must be an object of NAME: IP");
+		return NULL;
+	}
+	for (struct md_json *a = aux && aux->t == MD_J_OBJ ? aux->child : NULL; a; a = a->next) {
+		struct in_addr ia;
+		if (!md_json_str(a) || inet_pton(AF_INET, a->s, &ia) != 1 || (ia.s_addr & md_mask(prefix)) != net ||
+		    ia.s_addr == net || ia.s_addr == (net | ~md_mask(prefix))) {
+			md_errk(MD_EK_INVALID, "invalid auxiliary address %s=%s: a host address of the subnet expected", a->key,
+			        md_json_str(a) ? a->s : "");
+			return NULL;
+		}
+	}
+	return aux && aux->t == MD_J_OBJ ? md_json_clone(aux) : md_json_new(MD_J_OBJ);
+}
+
+/* Is ip (a string) one of the network's auxiliary addresses?  Its name, or NULL. */
+static const char *md_net_aux_name(const struct md_json *n, const char *ip)
+{
+	for (struct md_json *a = md_json_get(n, "AuxAddresses") ? md_json_get(n, "AuxAddresses")->child : NULL; a; a = a->next)
+		if (md_streq(md_json_str(a), ip))
+			return a->key;
+	return NULL;
+}
+
+/* Add a network to the index (the caller holds the store lock and writes
+ * it).  range (IPRange) and aux (AuxiliaryAddresses) may be NULL. */
 static struct md_json *md_net_add(struct md_json *idx, const char *name, const char *subnet, const char *gateway,
-                                  const char *bridge, int internal, const struct md_json *labels)
+                                  const char *bridge, int internal, const struct md_json *labels, const char *range,
+                                  const struct md_json *aux)
 {
 	uint32_t net, gw;
 	int prefix;
 	char why[128], sub[32], gws[32];
+	if (((range && *range) || (aux && !md_json_zero(aux))) && !subnet) {
+		md_errk(MD_EK_INVALID, "an ip-range or auxiliary addresses need a subnet");
+		return NULL;
+	}
 	if (subnet) {
 		if (md_cidr_parse(subnet, &net, &prefix) < 0)
 			return NULL;
 		if (!md_net_subnet_free(idx, net, prefix, NULL, bridge, why, sizeof why)) {
-			md_err("subnet %s overlaps %s", subnet, why);
+			md_errk(MD_EK_FORBIDDEN, "subnet %s overlaps %s", subnet, why); /* Docker's pool overlap: 403 */
 			return NULL;
 		}
 	} else {
@@ -14449,15 +14504,19 @@ static struct md_json *md_net_add(struct md_json *idx, const char *name, const c
 	}
 	md_ip_str(net, sub, sizeof sub);
 	snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "/%d", prefix);
+	uint32_t first, last;
+	struct md_json *auxc = NULL;
+	if (md_net_pool(net, prefix, range, &first, &last) < 0 || !(auxc = md_net_aux(net, prefix, aux)))
+		return NULL;
 	if (gateway) {
-		if (md_ip_parse(gateway, &gw) < 0)
-			return NULL;
-		if ((gw & md_mask(prefix)) != net || gw == net || gw == (net | ~md_mask(prefix))) {
-			md_err("gateway %s is not a host address of subnet %s", gateway, sub);
+		if (md_ip_parse(gateway, &gw) < 0 || (gw & md_mask(prefix)) != net || gw == net ||
+		    gw == (net | ~md_mask(prefix))) {
+			md_errk(MD_EK_INVALID, "gateway %s is not a host address of subnet %s", gateway, sub);
+			md_json_free(auxc);
 			return NULL;
 		}
 	} else {
-		gw = htonl(ntohl(net) + 1);
+		gw = htonl(first); /* as Docker's: the first address of the range */
 	}
 	md_ip_str(gw, gws, sizeof gws);
 	char id[65], now[64];
@@ -14475,6 +14534,12 @@ static struct md_json *md_net_add(struct md_json *idx, const char *name, const c
 	md_json_set(n, "Internal", md_json_newbool(internal));
 	md_json_sets(n, "Created", now);
 	md_json_set(n, "Labels", labels ? md_json_clone(labels) : md_json_new(MD_J_OBJ));
+	if (range && *range)
+		md_json_sets(n, "IPRange", range);
+	if (auxc->n)
+		md_json_set(n, "AuxAddresses", auxc);
+	else
+		md_json_free(auxc);
 	return n;
 }
 
@@ -14485,7 +14550,8 @@ static struct md_json *md_net_default(struct md_json *idx)
 	if (n)
 		return n;
 	const char *sub = getenv("MINIDOCK_DEFAULT_SUBNET"), *br = getenv("MINIDOCK_DEFAULT_BRIDGE");
-	n = md_net_add(idx, "bridge", sub && *sub ? sub : MD_DEFAULT_SUBNET, NULL, br && *br ? br : MD_DEFAULT_BRIDGE, 0, NULL);
+	n = md_net_add(idx, "bridge", sub && *sub ? sub : MD_DEFAULT_SUBNET, NULL, br && *br ? br : MD_DEFAULT_BRIDGE, 0, NULL,
+	               NULL, NULL);
 	if (!n)
 		md_err_wrap("the default network");
 	return n;
@@ -14514,28 +14580,36 @@ static int md_ipam_lease(struct md_json *idx, struct md_json *net, const char *c
 		if (md_ip_parse(want, &ip) < 0)
 			return -1;
 		if ((ip & md_mask(prefix)) != sub || ip == sub || ip == bcast || ip == gw)
-			return md_err("address %s is not usable on network %s (%s)", want, md_json_gets(net, "Name"),
-			              md_json_gets(net, "Subnet"));
-		const char *by = md_json_gets(leases, want);
+			return md_errk(MD_EK_INVALID, "address %s is not usable on network %s (%s)", want, md_json_gets(net, "Name"),
+			               md_json_gets(net, "Subnet"));
+		const char *by = md_json_gets(leases, want), *aux = md_net_aux_name(net, want);
+		if (aux)
+			return md_errk(MD_EK_CONFLICT, "Address already in use: %s is reserved on network %s (auxiliary address %s)",
+			               want, md_json_gets(net, "Name"), aux);
 		if (by && strcmp(by, cid) != 0)
 			return md_errk(MD_EK_CONFLICT, "Address already in use: %s is used by container %.12s", want, by);
 		md_json_sets(leases, want, cid);
 		snprintf(out, 32, "%s", want);
 		return 0;
 	}
-	for (uint32_t h = ntohl(sub) + 1; h < ntohl(bcast); h++) {
+	/* from the IPRange only, past the gateway and the auxiliary addresses */
+	uint32_t first, last;
+	if (md_net_pool(sub, prefix, md_json_gets(net, "IPRange"), &first, &last) < 0)
+		return -1;
+	for (uint32_t h = first; h <= last; h++) {
 		uint32_t ip = htonl(h);
 		char s[32];
 		if (ip == gw)
 			continue;
 		md_ip_str(ip, s, sizeof s);
-		if (md_json_get(leases, s))
+		if (md_json_get(leases, s) || md_net_aux_name(net, s))
 			continue;
 		md_json_sets(leases, s, cid);
 		snprintf(out, 32, "%s", s);
 		return 0;
 	}
-	return md_err("no free address left on network %s (%s)", md_json_gets(net, "Name"), md_json_gets(net, "Subnet"));
+	return md_err("no free address left on network %s (%s)", md_json_gets(net, "Name"),
+	              md_json_gets(net, "IPRange") ? md_json_gets(net, "IPRange") : md_json_gets(net, "Subnet"));
 }
 
 /* Drop every lease of a container (or, with cid NULL, of containers whose monitor is gone). */
@@ -14968,6 +15042,8 @@ static int md_fw_sync(struct md_json *idx)
 
 /* ---- a container on its networks ---- */
 
+#define MD_NET_MAX_LL 4 /* link-local addresses an endpoint may ask for */
+
 struct md_netif {
 	char net[128];       /* network name */
 	char bridge[IF_NAMESIZE];
@@ -14978,6 +15054,8 @@ struct md_netif {
 	unsigned char mac[6];
 	uint32_t mtu;
 	int internal;
+	uint32_t ll[MD_NET_MAX_LL]; /* link-local addresses (IPAMConfig.LinkLocalIPs) */
+	int nll;
 };
 
 /* Docker's MAC from the address: 02:42 then the four bytes of the IP. */
@@ -15003,6 +15081,160 @@ static int md_mac_parse(const char *s, unsigned char mac[6])
 	if (mac[0] & 1)
 		return md_errk(MD_EK_INVALID, "invalid MAC address \"%s\": a multicast address", s);
 	return 0;
+}
+
+/* ---- endpoint settings: what a container asks of one network ---- */
+
+/* A value of a request as a message shows it: its first 64 bytes, control
+ * characters as '?' (a message is one line). */
+static const char *md_net_shown(const char *s, char out[68])
+{
+	size_t i = 0;
+	for (; s && s[i] && i < 64; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[i] = 0;
+	return out;
+}
+
+/* A network-scoped name (an alias, a link's alias): peers find it in their
+ * /etc/hosts, so a host name's characters only. */
+static int md_net_alias_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+/* A link "NAME[:ALIAS]" (NAME may start with '/'): the container's name,
+ * and the name it is known by (NAME without an alias). */
+static int md_link_parse(const char *s, char name[256], char alias[256])
+{
+	char buf[512], shown[68];
+	if (s && strlen(s) < sizeof buf) {
+		snprintf(buf, sizeof buf, "%s", s[0] == '/' ? s + 1 : s);
+		char *c = strchr(buf, ':');
+		if (c)
+			*c++ = 0;
+		if (md_ctr_name_valid(buf) && strlen(buf) <= 255 && (!c || (md_net_alias_valid(c) && strlen(c) <= 255))) {
+			snprintf(name, 256, "%.255s", buf);
+			snprintf(alias, 256, "%.255s", c ? c : buf);
+			return 0;
+		}
+	}
+	return md_errk(MD_EK_INVALID, "invalid link \"%s\": expected NAME or NAME:ALIAS (a container's name, a host name)",
+	               md_net_shown(s, shown));
+}
+
+/* An array of strings, each passing check; copied into x[key] unless
+ * empty.  what and hint make the message about a bad one. */
+static int md_endpoint_strs(const struct md_json *arr, const char *what, const char *hint, int (*check)(const char *),
+                            struct md_json *x, const char *key)
+{
+	if (!arr || arr->t == MD_J_NULL)
+		return 0;
+	if (arr->t != MD_J_ARR)
+		return md_errk(MD_EK_INVALID, "%ss must be an array of strings", what);
+	char shown[68];
+	for (struct md_json *s = arr->child; s; s = s->next)
+		if (!md_json_str(s) || !check(s->s))
+			return md_errk(MD_EK_INVALID, "invalid %s \"%s\": %s", what, md_net_shown(md_json_str(s), shown), hint);
+	if (arr->n)
+		md_json_set(x, key, md_json_clone(arr));
+	return 0;
+}
+
+static int md_link_check(const char *s)
+{
+	char n[256], a[256];
+	return md_link_parse(s, n, a) == 0;
+}
+
+/* A link-local address: IPv4, in 169.254.0.0/16 (Docker takes only
+ * link-local ones there). */
+static int md_ll_check(const char *s)
+{
+	struct in_addr a;
+	return inet_pton(AF_INET, s, &a) == 1 && (ntohl(a.s_addr) >> 16) == 0xa9fe;
+}
+
+/*
+ * An endpoint's settings as Docker's API has them (EndpointSettings:
+ * IPAMConfig {IPv4Address, LinkLocalIPs}, Aliases, Links, MacAddress,
+ * DriverOpts; IPv6Address and GwPriority refused; the fields inspect adds
+ * are ignored, as Docker does) into x,
+ * the container record's entry of "Networks" (IPAddress, Aliases, Links,
+ * LinkLocalIPs, MacAddress, DriverOpts).  ec NULL or null asks nothing.
+ * user: a user-defined network (the default one takes no address, alias
+ * or link, as Docker's).  0, or -1 (MD_EK_INVALID).
+ */
+static int md_endpoint_parse(const struct md_json *ec, int user, struct md_json *x)
+{
+	if (!ec || ec->t == MD_J_NULL)
+		return 0;
+	struct md_json *ipam = md_json_get(ec, "IPAMConfig"), *al = md_json_get(ec, "Aliases"), *ln = md_json_get(ec, "Links");
+	struct md_json *ll = md_json_get(ipam, "LinkLocalIPs"), *mac = md_json_get(ec, "MacAddress");
+	struct md_json *dopts = md_json_get(ec, "DriverOpts");
+	if (ec->t != MD_J_OBJ || (ipam && ipam->t != MD_J_NULL && ipam->t != MD_J_OBJ))
+		return md_errk(MD_EK_INVALID, "invalid endpoint settings: an object expected");
+	const char *ip = md_json_gets(ipam, "IPv4Address");
+	struct in_addr ia;
+	char shown[68];
+	if (ip && *ip && inet_pton(AF_INET, ip, &ia) != 1)
+		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", md_net_shown(ip, shown));
+	if (ip && *ip && !user)
+		return md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
+	const char *ip6 = md_json_gets(ipam, "IPv6Address");
+	if (ip6 && *ip6)
+		return md_errk(MD_EK_NOTSUP, "IPv6 address %s: container networks are IPv4 only", md_net_shown(ip6, shown));
+	if (md_json_geti(ec, "GwPriority", 0) != 0)
+		return md_errk(MD_EK_NOTSUP, "a gateway priority is not supported: the first network gives the default route");
+	if (md_json_is(al, MD_J_ARR) && al->n && !user)
+		return md_errk(MD_EK_INVALID, "network-scoped alias is supported only for containers in user defined networks");
+	if (md_json_is(ln, MD_J_ARR) && ln->n && !user)
+		return md_errk(MD_EK_INVALID, "links are only supported for user-defined networks");
+	if (md_json_is(ll, MD_J_ARR) && ll->n > MD_NET_MAX_LL)
+		return md_errk(MD_EK_INVALID, "at most %d link-local IP addresses per network", MD_NET_MAX_LL);
+	if (md_endpoint_strs(al, "network-scoped alias", "a host name expected", md_net_alias_valid, x, "Aliases") < 0 ||
+	    md_endpoint_strs(ln, "link", "expected NAME or NAME:ALIAS (a container's name, a host name)", md_link_check, x,
+	                     "Links") < 0 ||
+	    md_endpoint_strs(ll, "link-local IP address", "an IPv4 address in 169.254.0.0/16 expected", md_ll_check, x,
+	                     "LinkLocalIPs") < 0)
+		return -1;
+	if (mac && mac->t != MD_J_NULL && !md_json_str(mac))
+		return md_errk(MD_EK_INVALID, "invalid MAC address: a string expected");
+	if (md_json_str(mac) && *mac->s && md_mac_parse(mac->s, (unsigned char[6]){0}) < 0)
+		return -1;
+	if (dopts && dopts->t != MD_J_NULL) {
+		int ok = dopts->t == MD_J_OBJ;
+		for (struct md_json *o = ok ? dopts->child : NULL; o; o = o->next)
+			ok &= md_json_str(o) != NULL;
+		if (!ok)
+			return md_errk(MD_EK_INVALID, "DriverOpts must be an object of strings");
+		if (dopts->n)
+			md_json_set(x, "DriverOpts", md_json_clone(dopts));
+	}
+	if (ip && *ip)
+		md_json_sets(x, "IPAddress", ip);
+	if (md_json_str(mac) && *mac->s)
+		md_json_sets(x, "MacAddress", mac->s);
+	return 0;
+}
+
+/* The parts of an interface its endpoint settings (the record's entry of
+ * "Networks") choose: the MAC (else Docker's, from the address, which
+ * x->ip holds already) and the link-local addresses. */
+static void md_netif_endpoint(struct md_netif *x, const struct md_json *ep)
+{
+	const char *mac = md_json_gets(ep, "MacAddress");
+	if (!(mac && *mac && md_mac_parse(mac, x->mac) == 0))
+		md_mac_from_ip(x->ip, x->mac);
+	struct md_json *ll = md_json_get(ep, "LinkLocalIPs");
+	x->nll = 0;
+	for (struct md_json *a = md_json_is(ll, MD_J_ARR) ? ll->child : NULL; a && x->nll < MD_NET_MAX_LL; a = a->next)
+		if (md_json_str(a) && md_ip_parse(a->s, &x->ll[x->nll]) == 0)
+			x->nll++;
+	md_err_clear();
 }
 
 /* Make sure a network's bridge exists, has its gateway address and is up.
@@ -15103,6 +15335,10 @@ static int md_net_configure(const struct md_netif *ifs, int nifs)
 			r = md_err_wrap("configure %s", x->ifname);
 		else if (i == 0 && !x->internal && md_route_default(fd, idx, x->gw) < 0)
 			r = md_err_wrap("default route via %s", x->ifname);
+		/* link-local addresses: 169.254.0.0/16 is on-link (RFC 3927) */
+		for (int k = 0; k < x->nll && r == 0; k++)
+			if (md_addr_add(fd, idx, x->ll[k], 16) < 0)
+				r = md_err_wrap("link-local address %d on %s", k, x->ifname);
 	}
 	close(fd);
 	return r;
@@ -15141,6 +15377,14 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 			md_sb_printf(&b, "%s\t%s", l->key, md_json_gets(md_json_get(oc, "Config"), "Hostname") ? md_json_gets(md_json_get(oc, "Config"), "Hostname") : "");
 			if (oname && !self)
 				md_sb_printf(&b, " %s", oname[0] == '/' ? oname + 1 : oname);
+			/* a link of this container's endpoint to the peer: its alias */
+			struct md_json *ln = self || !oname ? NULL : md_json_get(n, "Links");
+			for (struct md_json *k = ln ? ln->child : NULL; k; k = k->next) {
+				char lname[256], lalias[256];
+				if (md_json_str(k) && md_link_parse(k->s, lname, lalias) == 0 &&
+				    md_streq(lname, oname[0] == '/' ? oname + 1 : oname) && strcmp(lalias, lname) != 0)
+					md_sb_printf(&b, " %s", lalias);
+			}
 			struct md_json *on = md_json_get(oc, "Networks");
 			for (struct md_json *x = on ? on->child : NULL; x; x = x->next)
 				if (md_streq(md_json_gets(x, "Name"), nn)) {
@@ -15425,9 +15669,7 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 		md_ip_parse(md_json_gets(net, "Gateway"), &x->gw);
 		x->mtu = mtu;
 		x->internal = md_json_is(md_json_get(net, "Internal"), MD_J_TRUE);
-		const char *mac = md_json_gets(w, "MacAddress");
-		if (!(mac && *mac && md_mac_parse(mac, x->mac) == 0))
-			md_mac_from_ip(x->ip, x->mac);
+		md_netif_endpoint(x, w);
 	}
 	int ok = !md_errmsg[0] || n == (int)want->n;
 	md_json_free(want);
@@ -19583,30 +19825,37 @@ static int md_create_network(const struct md_json *req, struct md_json *hc, stru
 		return wants_ports ? md_errk(MD_EK_INVALID, "published ports need a bridge network, not --network %s", nm) : 0;
 #if MD_FEATURE_NET
 	struct md_json *ix = md_index_read();
-	struct md_json *e = md_json_get(md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig"), nm);
-	const char *ip = md_json_gets(md_json_get(e, "IPAMConfig"), "IPv4Address"), *mac = md_json_gets(nc, "MacAddress");
-	struct md_json *al = md_json_get(e, "Aliases"), *net = ix ? md_net_get(ix, nm) : NULL;
+	struct md_json *eps = md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig");
+	struct md_json *net = ix ? md_net_get(ix, nm) : NULL, *e = NULL;
+	const char *mac = md_json_gets(nc, "MacAddress"), *other = NULL;
+	/* the endpoint of the network, by its name or ID; one of another
+	 * network is refused, as Docker did before API 1.44 (connect it) */
+	for (struct md_json *x = md_json_is(eps, MD_J_OBJ) ? eps->child : NULL; x; x = x->next) {
+		struct md_json *xn = ix ? md_net_get(ix, x->key) : NULL;
+		if (md_streq(x->key, nm) || (net && xn == net) || (md_streq(nm, "bridge") && md_streq(x->key, "default")))
+			e = x;
+		else
+			other = x->key;
+	}
 	int r = -1;
+	*nets = md_json_new(MD_J_ARR);
+	struct md_json *x = md_json_push(*nets, md_json_new(MD_J_OBJ));
+	md_json_sets(x, "Name", net ? net->key : nm);
 	if (!ix || (strcmp(nm, "bridge") && !net))
 		r = ix ? md_errk(MD_EK_NOTFOUND, "network %s not found", nm) : -1;
-	else if (ip && *ip && strcmp(nm, "bridge") == 0)
-		md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
-	else if (md_json_is(al, MD_J_ARR) && al->n && strcmp(nm, "bridge") == 0)
-		md_errk(MD_EK_INVALID, "network-scoped alias is supported only for containers in user defined networks");
-	else if (mac && *mac && md_mac_parse(mac, (unsigned char[6]){0}) < 0)
+	else if (other)
+		md_errk(MD_EK_INVALID, "a container is created on one network (%s): connect it to %s once created", nm, other);
+	else if (md_endpoint_parse(e, strcmp(nm, "bridge") != 0, x) < 0)
+		; /* the message is set */
+	else if (mac && *mac && !md_json_gets(x, "MacAddress") && md_mac_parse(mac, (unsigned char[6]){0}) < 0)
 		; /* the message is set */
 	else if ((*ports = md_ports_resolve(ix, nc, hc)))
 		r = 0;
-	if (r == 0) {
-		*nets = md_json_new(MD_J_ARR);
-		struct md_json *x = md_json_push(*nets, md_json_new(MD_J_OBJ));
-		md_json_sets(x, "Name", net ? net->key : nm);
-		if (ip && *ip)
-			md_json_sets(x, "IPAddress", ip);
-		if (md_json_is(al, MD_J_ARR) && al->n)
-			md_json_set(x, "Aliases", md_json_clone(al));
-		if (mac && *mac)
-			md_json_sets(x, "MacAddress", mac);
+	if (r == 0 && mac && *mac && !md_json_gets(x, "MacAddress"))
+		md_json_sets(x, "MacAddress", mac); /* Config.MacAddress, as before API 1.44 */
+	if (r < 0) {
+		md_json_free(*nets);
+		*nets = NULL;
 	}
 	md_json_free(ix);
 	return r;
@@ -21317,25 +21566,32 @@ static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
 		md_json_seti(e, "IPPrefixLen", *ip && sub && strchr(sub, '/') ? atoi(strchr(sub, '/') + 1) : 0);
 		md_json_sets(e, "Gateway", *ip && md_json_gets(net, "Gateway") ? md_json_gets(net, "Gateway") : "");
 		char mac[20] = "";
-		if (*ip) {
-			if (md_json_gets(x, "MacAddress"))
-				snprintf(mac, sizeof mac, "%s", md_json_gets(x, "MacAddress"));
-			else {
-				struct in_addr ia;
-				inet_pton(AF_INET, ip, &ia);
-				const unsigned char *bb = (const unsigned char *)&ia.s_addr;
-				snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", bb[0], bb[1], bb[2], bb[3]);
-			}
+		/* a MAC asked for is the endpoint's setting, shown before it runs too */
+		if (md_json_gets(x, "MacAddress")) {
+			snprintf(mac, sizeof mac, "%s", md_json_gets(x, "MacAddress"));
+		} else if (*ip) {
+			struct in_addr ia;
+			inet_pton(AF_INET, ip, &ia);
+			const unsigned char *bb = (const unsigned char *)&ia.s_addr;
+			snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", bb[0], bb[1], bb[2], bb[3]);
 		}
 		md_json_sets(e, "MacAddress", mac);
 		md_json_set(e, "Aliases", md_json_clone(md_json_get(x, "Aliases") ? md_json_get(x, "Aliases") : &(struct md_json){.t = MD_J_NULL}));
 		/* the address asked for at create or connect, as Docker echoes it */
 		const char *want = md_json_gets(x, "IPAddress");
-		if (want && *want)
-			md_json_sets(md_json_set(e, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", want);
-		else
+		struct md_json *ll = md_json_get(x, "LinkLocalIPs");
+		if ((want && *want) || ll) {
+			struct md_json *ic = md_json_set(e, "IPAMConfig", md_json_new(MD_J_OBJ));
+			if (want && *want)
+				md_json_sets(ic, "IPv4Address", want);
+			if (ll)
+				md_json_set(ic, "LinkLocalIPs", md_json_clone(ll));
+		} else {
 			md_json_set(e, "IPAMConfig", md_json_new(MD_J_NULL));
-		md_json_set(e, "Links", md_json_new(MD_J_NULL));
+		}
+		md_json_set(e, "Links", md_json_clone(md_json_get(x, "Links") ? md_json_get(x, "Links") : &(struct md_json){.t = MD_J_NULL}));
+		md_json_set(e, "DriverOpts",
+		            md_json_clone(md_json_get(x, "DriverOpts") ? md_json_get(x, "DriverOpts") : &(struct md_json){.t = MD_J_NULL}));
 		if (x == cnets->child) {
 			first_ip = md_json_gets(e, "IPAddress");
 			first_gw = md_json_gets(e, "Gateway");
@@ -22910,7 +23166,11 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 	md_json_sets(ipam, "Driver", "default");
 	struct md_json *cf = md_json_push(md_json_set(ipam, "Config", md_json_new(MD_J_ARR)), md_json_new(MD_J_OBJ));
 	md_json_sets(cf, "Subnet", md_json_gets(n, "Subnet") ? md_json_gets(n, "Subnet") : "");
+	if (md_json_gets(n, "IPRange"))
+		md_json_sets(cf, "IPRange", md_json_gets(n, "IPRange"));
 	md_json_sets(cf, "Gateway", md_json_gets(n, "Gateway") ? md_json_gets(n, "Gateway") : "");
+	if (md_json_get(n, "AuxAddresses"))
+		md_json_set(cf, "AuxiliaryAddresses", md_json_clone(md_json_get(n, "AuxAddresses")));
 	md_json_set(o, "Internal", md_json_newbool(md_json_is(md_json_get(n, "Internal"), MD_J_TRUE)));
 	struct md_json *cs = md_json_set(o, "Containers", md_json_new(MD_J_OBJ));
 	struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), n->key);
@@ -22931,14 +23191,31 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 }
 
 /* A network to create: a bridge with its subnet (NULL: the next free /24
- * of the pool), gateway (NULL: the subnet's first address), labels; driver
- * NULL or "" is "bridge", the only one. */
+ * of the pool), gateway (NULL: the first address of the range), labels;
+ * driver NULL or "" is "bridge", the only one.  With a subnet: the range
+ * containers' addresses come from (IPRange, NULL: all of the subnet) and
+ * addresses never given to one (AuxiliaryAddresses, NAME -> IP, or NULL). */
 struct md_network_spec {
 	const char *name, *subnet, *gateway;
 	int internal;
 	const struct md_json *labels;
 	const char *driver;
+	const char *range;
+	const struct md_json *aux;
 };
+
+/* A network's name, as Docker takes them (spaces too): it is a key of the
+ * index and a word of the API's paths, never a file's or a link's name. */
+static int md_net_name_valid(const char *n)
+{
+	size_t l = strlen(n);
+	if (l == 0 || l > 127 || md_startswith(n, "container:") || n[0] == ' ' || n[l - 1] == ' ')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)n; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/')
+			return 0;
+	return 1;
+}
 
 /* Does a network pass list filters, as Docker's: name= (a substring), id=
  * (a prefix), driver= and type= (builtin or custom) are alternatives each,
@@ -22979,9 +23256,12 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 	const char *name = ns->name;
 	if (md_driver_check("network", ns->driver, "bridge") < 0)
 		return -1;
-	if (!md_ctr_name_valid(name) || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
-	    strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
-		return md_errk(MD_EK_INVALID, "invalid network name \"%s\"", name);
+	char shown[68];
+	if (!md_net_name_valid(name))
+		return md_errk(MD_EK_INVALID, "invalid network name \"%s\": 1 to 127 characters, no control characters, no '/', "
+		               "no space at either end, no container: prefix", md_net_shown(name, shown));
+	if (strcmp(name, "host") == 0 || strcmp(name, "none") == 0 || strcmp(name, "bridge") == 0 || strcmp(name, "default") == 0)
+		return md_errk(MD_EK_INVALID, "invalid network name \"%s\": a pre-defined network's", name);
 	if (md_store_lock() < 0)
 		return -1;
 	struct md_json *idx = md_index_read(), *n = NULL;
@@ -22990,7 +23270,8 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 		/* the message is set */
 	} else if (md_json_get(md_index_section(idx, "networks"), name)) {
 		md_errk(MD_EK_CONFLICT, "network with name %s already exists", name);
-	} else if (md_net_default(idx) && (n = md_net_add(idx, name, ns->subnet, ns->gateway, NULL, ns->internal, ns->labels)) &&
+	} else if (md_net_default(idx) && (n = md_net_add(idx, name, ns->subnet, ns->gateway, NULL, ns->internal, ns->labels,
+	                                                          ns->range, ns->aux)) &&
 	           md_index_write(idx) == 0) {
 		snprintf(id, 65, "%s", md_json_gets(n, "Id"));
 		r = 0;
@@ -23124,8 +23405,10 @@ static int md_net_save(struct md_json *idx, struct md_json *before, struct md_ct
 }
 
 /* Connect a container to a network (plugged in at once if it runs), with
- * an address of its own (ip, NULL: the next free) and aliases. */
-static int md_network_connect(const char *netname, const char *ctr, const char *want_ip, const struct md_strv *aliases)
+ * the endpoint settings ec (Docker's EndpointSettings, or NULL): its own
+ * address (else the next free), aliases, links, MAC, link-local
+ * addresses, driver options. */
+static int md_network_connect(const char *netname, const char *ctr, const struct md_json *ec)
 {
 	char id[65];
 	struct md_ctr c;
@@ -23166,10 +23449,9 @@ static int md_network_connect(const char *netname, const char *ctr, const char *
 		}
 	struct md_json *x = md_json_push(nets, md_json_new(MD_J_OBJ));
 	md_json_sets(x, "Name", net->key);
-	if (want_ip)
-		md_json_sets(x, "IPAddress", want_ip);
-	if (aliases && aliases->n)
-		md_json_set(x, "Aliases", md_jarr_strs(aliases));
+	if (md_endpoint_parse(ec, !md_streq(net->key, "bridge"), x) < 0)
+		goto out;
+	const char *want_ip = md_json_gets(x, "IPAddress");
 	if (md_ctr_running(&c)) {
 		/* plug it in now */
 		struct md_netif nif;
@@ -23191,7 +23473,7 @@ static int md_network_connect(const char *netname, const char *ctr, const char *
 		md_ip_parse(md_json_gets(net, "Gateway"), &nif.gw);
 		nif.mtu = md_uplink_mtu(fd);
 		nif.internal = 1; /* no second default route */
-		md_mac_from_ip(nif.ip, nif.mac);
+		md_netif_endpoint(&nif, x);
 		close(fd);
 		pid_t pid = (pid_t)md_json_geti(c.st, "Pid", 0);
 		struct md_netif tmp = nif;
@@ -27776,22 +28058,26 @@ static int md_runflag_network(struct md_json *req, const char *to, const struct 
 	return 0;
 }
 
-/* --ip and --network-alias: the endpoint config of the container's network */
+/* --ip, --network-alias and --link-local-ip: the endpoint config of the
+ * container's network (the engine checks it) */
 static int md_runflag_endpoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *ip = md_opt(a, flag), *nm = md_opt(a, "network");
-	const struct md_strv *al = md_optv(a, "network-alias");
+	const struct md_strv *al = md_optv(a, "network-alias"), *ll = md_optv(a, "link-local-ip");
 	if (!nm)
 		nm = md_opt(a, "net");
-	if (!ip && !al->n)
+	if (!ip && !al->n && !ll->n)
 		return 0;
 	struct in_addr ia;
 	if (ip && inet_pton(AF_INET, ip, &ia) != 1)
 		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", ip);
 	struct md_json *eps = md_run_put(req, to, md_json_new(MD_J_OBJ));
 	struct md_json *ep = md_json_set(eps, !nm || !strcmp(nm, "default") ? "bridge" : nm, md_json_new(MD_J_OBJ));
+	struct md_json *ic = ip || ll->n ? md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)) : NULL;
 	if (ip)
-		md_json_sets(md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", ip);
+		md_json_sets(ic, "IPv4Address", ip);
+	if (ll->n)
+		md_json_set(ic, "LinkLocalIPs", md_jarr_strs(ll));
 	if (al->n)
 		md_json_set(ep, "Aliases", md_jarr_strs(al));
 	return 0;
@@ -27874,6 +28160,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_runflag_stdin) \
 	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_runflag_endpoint) \
 	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_runflag_labels) \
+	X("link-local-ip", 0, "list", "Container IPv4 link-local addresses", NULL, NULL) \
 	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_runflag_logdriver) \
 	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_runflag_logopts) \
 	X("mac-address", 0, "string", "Container MAC address", "Config.MacAddress", md_runflag_str) \
@@ -29079,9 +29366,11 @@ static int md_cmd_volume_prune(struct md_args *a)
 #if MD_FEATURE_NET
 
 static const struct md_optdef md_opts_ncreate[] = {
+	{"aux-address", 0, "map", "Auxiliary IPv4 addresses used by Network driver (NAME=IP)"},
 	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
 	{"gateway", 0, "string", "IPv4 Gateway for the master subnet"},
 	{"internal", 0, NULL, "Restrict external access to the network"},
+	{"ip-range", 0, "string", "Allocate container ip from a sub-range"},
 	{"label", 0, "list", "Set metadata on a network"},
 	{"opt", 'o', "map", "Set driver specific options (accepted)"},
 	{"subnet", 0, "string", "Subnet in CIDR format that represents a network segment"},
@@ -29096,7 +29385,11 @@ static const struct md_optdef md_opts_nls[] = {
 
 static const struct md_optdef md_opts_nconnect[] = {
 	{"alias", 0, "list", "Add network-scoped alias for the container"},
+	{"driver-opt", 0, "list", "driver options for the network"},
 	{"ip", 0, "string", "IPv4 address (e.g., 10.89.0.10)"},
+	{"link", 0, "list", "Add link to another container"},
+	{"link-local-ip", 0, "list", "Add a link-local address for the container"},
+	{"mac-address", 0, "string", "MAC address of the container on this network"},
 	{NULL, 0, NULL, NULL}};
 
 static const struct md_optdef md_opts_ndisconnect[] = {
@@ -29105,12 +29398,13 @@ static const struct md_optdef md_opts_ndisconnect[] = {
 
 static int md_cmd_network_create(struct md_args *a)
 {
-	struct md_json *labels = md_opt_labels(a, "label");
+	struct md_json *labels = md_opt_labels(a, "label"), *aux = md_opt_labels(a, "aux-address");
 	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels,
-	                             md_opt(a, "driver")};
+	                             md_opt(a, "driver"), md_opt(a, "ip-range"), aux};
 	char id[65];
 	int r = md_network_create(&ns, id);
 	md_json_free(labels);
+	md_json_free(aux);
 	if (r < 0)
 		return md_fail(1);
 	puts(id);
@@ -29238,9 +29532,21 @@ static int md_cmd_network_inspect(struct md_args *a)
 	return rc;
 }
 
+/* The flags as Docker's EndpointSettings, which the engine checks. */
 static int md_cmd_network_connect(struct md_args *a)
 {
-	return md_network_connect(a->pos.v[0], a->pos.v[1], md_opt(a, "ip"), md_optv(a, "alias")) < 0 ? md_fail(1) : 0;
+	struct md_json *ec = md_json_new(MD_J_OBJ), *ic = md_json_set(ec, "IPAMConfig", md_json_new(MD_J_OBJ));
+	if (md_opt(a, "ip"))
+		md_json_sets(ic, "IPv4Address", md_opt(a, "ip"));
+	md_json_set(ic, "LinkLocalIPs", md_jarr_strs(md_optv(a, "link-local-ip")));
+	md_json_set(ec, "Aliases", md_jarr_strs(md_optv(a, "alias")));
+	md_json_set(ec, "Links", md_jarr_strs(md_optv(a, "link")));
+	if (md_opt(a, "mac-address"))
+		md_json_sets(ec, "MacAddress", md_opt(a, "mac-address"));
+	md_json_set(ec, "DriverOpts", md_opt_labels(a, "driver-opt"));
+	int r = md_network_connect(a->pos.v[0], a->pos.v[1], ec);
+	md_json_free(ec);
+	return r < 0 ? md_fail(1) : 0;
 }
 
 static int md_cmd_network_disconnect(struct md_args *a)
@@ -32423,9 +32729,20 @@ static int md_api_network_create(struct md_api_ctx *x)
 	struct md_json *cfg = md_json_get(md_json_get(b, "IPAM"), "Config");
 	struct md_json *c0 = md_json_is(cfg, MD_J_ARR) && cfg->child ? cfg->child : NULL;
 	struct md_json *lb = md_json_get(b, "Labels");
+	/* what minidock's one IPAM (IPv4, one subnet) cannot do is refused, not dropped */
+	struct md_json *iopts = md_json_get(md_json_get(b, "IPAM"), "Options");
+	const char *bad = md_json_is(cfg, MD_J_ARR) && cfg->n > 1 ? "a network has one IPAM config (one IPv4 subnet)"
+	                  : md_json_is(md_json_get(b, "EnableIPv6"), MD_J_TRUE) ? "IPv6 networks are not supported"
+	                  : iopts && !md_json_zero(iopts) ? "IPAM options are not supported"
+	                                                  : NULL;
+	if (bad || md_driver_check("IPAM", md_json_gets(md_json_get(b, "IPAM"), "Driver"), "default") < 0) {
+		md_json_free(b);
+		return bad ? md_api_err(x->c, 400, "%s", bad) : md_api_engine_err(x->c);
+	}
 	struct md_network_spec ns = {md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "", md_json_gets(c0, "Subnet"),
 	                             md_json_gets(c0, "Gateway"), md_json_is(md_json_get(b, "Internal"), MD_J_TRUE),
-	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL, md_json_gets(b, "Driver")};
+	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL, md_json_gets(b, "Driver"),
+	                             md_json_gets(c0, "IPRange"), md_json_get(c0, "AuxiliaryAddresses")};
 	char id[65];
 	int r = md_network_create(&ns, id);
 	md_json_free(b);
@@ -32455,15 +32772,7 @@ static int md_api_network_connect(struct md_api_ctx *x)
 	if (md_streq(x->arg[1], "disconnect")) {
 		r = md_network_disconnect(x->arg[0], ctr);
 	} else {
-		struct md_json *ec = md_json_get(b, "EndpointConfig");
-		const char *ip = md_json_gets(md_json_get(ec, "IPAMConfig"), "IPv4Address");
-		struct md_json *al = md_json_get(ec, "Aliases");
-		struct md_strv aliases = {0};
-		for (struct md_json *a = md_json_is(al, MD_J_ARR) ? al->child : NULL; a; a = a->next)
-			if (md_json_str(a))
-				md_strv_push(&aliases, a->s);
-		r = md_network_connect(x->arg[0], ctr, ip && *ip ? ip : NULL, &aliases);
-		md_strv_free(&aliases);
+		r = md_network_connect(x->arg[0], ctr, md_json_get(b, "EndpointConfig"));
 	}
 	md_json_free(b);
 	return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 200, NULL, NULL, 0);

@@ -614,6 +614,110 @@ static void test_scan_numbers(void)
 	t_end();
 }
 
+#if MD_FEATURE_NET
+/* A container's endpoint settings (create's EndpointsConfig, connect's
+ * EndpointConfig) and a network's pool: untrusted JSON and flags. */
+static struct md_json *t_ep(const char *json, int user)
+{
+	struct md_json *ec = md_json_parse(json, strlen(json)), *x = md_json_new(MD_J_OBJ);
+	md_errmsg[0] = 0;
+	if (!ec || md_endpoint_parse(ec, user, x) < 0) {
+		md_json_free(x);
+		x = NULL;
+	}
+	md_json_free(ec);
+	return x;
+}
+
+static void test_net_endpoint(void)
+{
+	t_begin("network: endpoint settings, links, aliases, names, IPRange and auxiliary addresses");
+	char n[256], a[256];
+	CHECK(md_link_parse("up:bar", n, a) == 0 && !strcmp(n, "up") && !strcmp(a, "bar"));
+	CHECK(md_link_parse("/up", n, a) == 0 && !strcmp(n, "up") && !strcmp(a, "up"));
+	CHECK(md_link_parse("up:", n, a) < 0 && md_link_parse(":bar", n, a) < 0 && md_link_parse("u p:bar", n, a) < 0);
+	CHECK(md_link_parse("up:b\nar", n, a) < 0 && md_link_parse("up:bar baz", n, a) < 0 && md_link_parse(NULL, n, a) < 0);
+	CHECK(md_net_alias_valid("db.local") && md_net_alias_valid("x") && !md_net_alias_valid("") &&
+	      !md_net_alias_valid("a b") && !md_net_alias_valid("a\tb") && !md_net_alias_valid("-x"));
+	struct md_json *x = t_ep("{\"Aliases\":[\"hello\"],\"DriverOpts\":{\"k\":\"v\"},\"Links\":[\"up:bar\"],"
+	                         "\"MacAddress\":\"02:42:ac:11:00:02\",\"IPAMConfig\":{\"IPv4Address\":\"10.9.0.5\","
+	                         "\"LinkLocalIPs\":[\"169.254.8.8\"]},\"NetworkID\":\"ignored\"}", 1);
+	CHECK(x != NULL);
+	CHECK_STR(md_json_gets(x, "IPAddress"), "10.9.0.5");
+	CHECK_STR(md_json_gets(x, "MacAddress"), "02:42:ac:11:00:02");
+	CHECK_STR(md_json_gets(md_json_get(x, "DriverOpts"), "k"), "v");
+	CHECK_STR(md_json_str(md_json_get(x, "Links")->child), "up:bar");
+	CHECK_STR(md_json_str(md_json_get(x, "LinkLocalIPs")->child), "169.254.8.8");
+	CHECK(!md_json_get(x, "NetworkID"));
+	md_json_free(x);
+	/* nothing asked: nothing kept (null, empty arrays and objects) */
+	x = t_ep("{\"Aliases\":null,\"Links\":[],\"DriverOpts\":{},\"IPAMConfig\":null}", 0);
+	CHECK(x && x->n == 0);
+	md_json_free(x);
+	CHECK((x = t_ep("null", 0)) && x->n == 0);
+	md_json_free(x);
+	/* the default network takes no address, alias or link */
+	static const char *const bad_default[] = {"{\"IPAMConfig\":{\"IPv4Address\":\"172.17.0.9\"}}", "{\"Aliases\":[\"a\"]}",
+	                                          "{\"Links\":[\"up:bar\"]}"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad_default); i++)
+		CHECK(!t_ep(bad_default[i], 0) && md_error.kind == MD_EK_INVALID);
+	static const char *const bad[] = {
+		"[]", "{\"IPAMConfig\":[]}", "{\"IPAMConfig\":{\"IPv4Address\":\"10.1.2\"}}", "{\"Aliases\":\"a\"}",
+		"{\"Aliases\":[\"a\\nb\"]}", "{\"Aliases\":[1]}", "{\"Links\":[\"a b\"]}", "{\"Links\":[\"up:bar\\n1.2.3.4 evil\"]}",
+		"{\"MacAddress\":\"03:42:ac:11:00:02\"}", "{\"MacAddress\":5}", "{\"DriverOpts\":{\"k\":1}}", "{\"DriverOpts\":[]}",
+		"{\"IPAMConfig\":{\"LinkLocalIPs\":[\"10.0.0.1\"]}}", "{\"IPAMConfig\":{\"LinkLocalIPs\":[\"fe80::1\"]}}",
+		"{\"IPAMConfig\":{\"IPv6Address\":\"2001:db8::1\"}}", "{\"GwPriority\":10}",
+		"{\"IPAMConfig\":{\"LinkLocalIPs\":[\"169.254.0.1\",\"169.254.0.2\",\"169.254.0.3\",\"169.254.0.4\",\"169.254.0.5\"]}}"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		x = t_ep(bad[i], 1);
+		if (x)
+			printf("#   accepted: %s\n", bad[i]);
+		CHECK(!x && (md_error.kind == MD_EK_INVALID || md_error.kind == MD_EK_NOTSUP));
+		md_json_free(x);
+	}
+	/* a message shows a bad value on one line */
+	CHECK(!t_ep("{\"Links\":[\"up:bar\\n1.2.3.4 evil\"]}", 1) && !strchr(md_errmsg, '\n') && strstr(md_errmsg, "up:bar?1.2.3.4"));
+	/* network names: spaces inside, nothing that could be a path or a line */
+	CHECK(md_net_name_valid("test 01") && md_net_name_valid("n") && !md_net_name_valid("") && !md_net_name_valid(" x"));
+	CHECK(!md_net_name_valid("a/b") && !md_net_name_valid("a\nb") && !md_net_name_valid("container:x"));
+	/* IPRange and AuxiliaryAddresses */
+	uint32_t net, first, last;
+	int prefix;
+	CHECK(md_cidr_parse("172.28.0.0/16", &net, &prefix) == 0);
+	CHECK(md_net_pool(net, prefix, "172.28.5.0/24", &first, &last) == 0 && first == 0xac1c0500 && last == 0xac1c05ff);
+	CHECK(md_net_pool(net, prefix, NULL, &first, &last) == 0 && first == 0xac1c0001 && last == 0xac1cfffe);
+	CHECK(md_net_pool(net, prefix, "172.29.5.0/24", &first, &last) < 0 && md_error.kind == MD_EK_INVALID);
+	CHECK(md_net_pool(net, prefix, "172.0.0.0/8", &first, &last) < 0 && md_net_pool(net, prefix, "172.28.5.1/24", &first, &last) < 0);
+	const char *aj = "{\"a\":\"172.28.1.5\"}";
+	struct md_json *aux = md_json_parse(aj, strlen(aj)), *ac = md_net_aux(net, prefix, aux);
+	CHECK(ac && ac->n == 1);
+	md_json_free(ac);
+	md_json_free(aux);
+	static const char *const bad_aux[] = {"{\"a\":\"172.29.1.5\"}", "{\"a\":\"172.28.0.0\"}", "{\"a\":\"172.28.255.255\"}",
+	                                      "{\"a\":5}", "[\"172.28.1.5\"]"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad_aux); i++) {
+		aux = md_json_parse(bad_aux[i], strlen(bad_aux[i]));
+		CHECK(!md_net_aux(net, prefix, aux) && md_error.kind == MD_EK_INVALID);
+		md_json_free(aux);
+	}
+	/* leases: from the range only, never an auxiliary address or the gateway */
+	const char *nj = "{\"Name\":\"n\",\"Subnet\":\"10.7.0.0/24\",\"Gateway\":\"10.7.0.8\",\"IPRange\":\"10.7.0.8/30\","
+	                 "\"AuxAddresses\":{\"r\":\"10.7.0.9\"}}";
+	struct md_json *idx = md_json_new(MD_J_OBJ), *nw = md_json_parse(nj, strlen(nj));
+	char ip[32];
+	CHECK(md_ipam_lease(idx, nw, "c1", NULL, ip) == 0);
+	CHECK_STR(ip, "10.7.0.10");
+	CHECK(md_ipam_lease(idx, nw, "c2", NULL, ip) == 0);
+	CHECK_STR(ip, "10.7.0.11");
+	CHECK(md_ipam_lease(idx, nw, "c3", NULL, ip) < 0);
+	CHECK(md_ipam_lease(idx, nw, "c3", "10.7.0.9", ip) < 0 && md_error.kind == MD_EK_CONFLICT);
+	CHECK(md_ipam_lease(idx, nw, "c3", "10.7.0.100", ip) == 0); /* a chosen address: anywhere in the subnet */
+	md_json_free(nw);
+	md_json_free(idx);
+	t_end();
+}
+#endif
+
 /* Go's path.Match table (bytes, not runes), as Docker's reference filter uses it. */
 static void test_path_match(void)
 {
@@ -1911,6 +2015,9 @@ int main(void)
 	test_time_size();
 	test_path_match();
 	test_scan_numbers();
+#if MD_FEATURE_NET
+	test_net_endpoint();
+#endif
 	test_kconfig_gunzip();
 	test_subid();
 	test_decompress();

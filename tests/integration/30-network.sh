@@ -619,6 +619,100 @@ test_connect_disconnect() {
     _net_clean
 }
 
+# Endpoint settings at connect (and run): a MAC, link-local addresses,
+# links (their alias a name of the linked container in /etc/hosts), driver
+# options, all shown by inspect; what Docker refuses is refused.
+test_connect_endpoint_settings() {
+    _net_setup
+    bb_image
+    md_ok network create ep1 >/dev/null
+    md_ok network create ep2 >/dev/null
+    md_ok run -d --name c1 --network ep1 --link-local-ip 169.254.7.7 bb sleep 120 >/dev/null
+    assert_contains "$(md_ok exec c1 ip -o -4 addr show dev eth0)" "inet 169.254.7.7/16"
+    assert_eq "$(md_ok inspect -f '{{json (index .NetworkSettings.Networks "ep1").IPAMConfig.LinkLocalIPs}}' c1)" '["169.254.7.7"]'
+    md_ok network connect --mac-address 02:42:0a:0b:0c:0d --link-local-ip 169.254.8.8 --link up:bar \
+        --driver-opt com.example.k=v --alias extra ep2 c1 >/dev/null
+    local n='(index .NetworkSettings.Networks "ep2")'
+    assert_contains "$(md_ok exec c1 ip link show dev eth1)" "link/ether 02:42:0a:0b:0c:0d"
+    assert_contains "$(md_ok exec c1 ip -o -4 addr show dev eth1)" "inet 169.254.8.8/16"
+    assert_eq "$(md_ok inspect -f "{{$n.MacAddress}}" c1)" 02:42:0a:0b:0c:0d
+    assert_eq "$(md_ok inspect -f "{{json $n.Links}}" c1)" '["up:bar"]'
+    assert_eq "$(md_ok inspect -f "{{json $n.DriverOpts}}" c1)" '{"com.example.k":"v"}'
+    assert_eq "$(md_ok inspect -f "{{json $n.IPAMConfig.LinkLocalIPs}}" c1)" '["169.254.8.8"]'
+    assert_eq "$(md_ok inspect -f '{{json (index .NetworkSettings.Networks "ep1").Links}}' c1)" null
+    # the linked container, started later, is "bar" to c1 on ep2 (and only to c1)
+    md_ok run -d --name up --network ep2 bb sleep 120 >/dev/null
+    assert_contains "$(md_ok exec c1 ping -c 1 -W 2 bar)" "PING bar ($(_ip up ep2))"
+    ! _hosts_has up bar || fail "the link's alias is in the linked container's own /etc/hosts"
+    # a container not running: the MAC asked for is shown, then used
+    md_ok create --name c2 --network ep1 bb sleep 120 >/dev/null
+    md_ok network connect --mac-address 02:42:0a:0b:0c:0e ep2 c2 >/dev/null
+    assert_eq "$(md_ok inspect -f "{{$n.MacAddress}}" c2)" 02:42:0a:0b:0c:0e
+    md_ok start c2 >/dev/null
+    assert_contains "$(md_ok exec c2 ip link show dev eth1)" "link/ether 02:42:0a:0b:0c:0e"
+    # refused, and nothing connected by a refused connect
+    md_ok create --name c3 --network ep1 bb true >/dev/null
+    local bad
+    for bad in "--link=a b:x" "--link=up:b;x" "--link-local-ip=10.1.2.3" "--mac-address=03:42:0a:0b:0c:0d" "--alias=a/b" \
+        "--alias=x"; do
+        md_fail any network connect "$bad" "$([ "$bad" = --alias=x ] && echo bridge || echo ep2)" c3
+        assert_one_line_error
+    done
+    md_fail any network connect --link up:bar bridge c3
+    assert_contains "$(md_stderr)" "user-defined networks"
+    md_fail any run --rm --link-local-ip 169.254.1.1 --link-local-ip nope --network ep1 bb true
+    assert_one_line_error
+    assert_eq "$(md_ok inspect -f '{{len .NetworkSettings.Networks}}' c3)" 1 "networks of c3 after refused connects"
+    md_ok rm -f c1 c2 c3 up >/dev/null
+    md_ok network rm ep1 ep2 >/dev/null
+    _net_clean
+}
+
+# IPAM's IPRange and AuxiliaryAddresses (network create --ip-range
+# --aux-address), honoured; a network's name may have spaces.
+test_network_ip_range_aux_addresses() {
+    _net_setup
+    bb_image
+    md_ok network create --subnet 10.124.0.0/24 --ip-range 10.124.0.64/30 --aux-address r1=10.124.0.65 \
+        --aux-address r2=10.124.0.200 "my net" >/dev/null
+    local cfg
+    cfg=$(md_ok network inspect -f '{{json (index .IPAM.Config 0)}}' "my net")
+    assert_eq "$(jq -c . <<<"$cfg")" \
+        '{"Subnet":"10.124.0.0/24","IPRange":"10.124.0.64/30","Gateway":"10.124.0.64","AuxiliaryAddresses":{"r1":"10.124.0.65","r2":"10.124.0.200"}}'
+    assert_contains "$(md_ok network ls --format '{{.Name}}')" "my net"
+    # 64 is the gateway, 65 reserved: 66 and 67 are all the range has
+    md_ok run -d --name a1 --network "my net" bb sleep 120 >/dev/null
+    md_ok run -d --name a2 --network "my net" bb sleep 120 >/dev/null
+    assert_eq "$(_ip a1 "my net") $(_ip a2 "my net")" "10.124.0.66 10.124.0.67"
+    md_fail any run --rm --network "my net" bb true
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "10.124.0.64/30"
+    # an auxiliary address asked for is in use; one outside the range is not
+    md_fail any run --rm --network "my net" --ip 10.124.0.200 bb true
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "r2"
+    md_ok run -d --name a3 --network "my net" --ip 10.124.0.150 bb sleep 120 >/dev/null
+    assert_contains "$(md_ok exec a1 ping -c 1 -W 2 a3)" "1 packets received"
+    # the bridge's name comes from the ID, never from the name
+    assert_match "$(md_ok network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' "my net")" '^md-[0-9a-f]{12}$'
+    md_ok rm -f a1 a2 a3 >/dev/null
+    md_ok network rm "my net" >/dev/null
+    # refused: a range or an address outside the subnet, a range without one, bad names
+    md_fail any network create --subnet 10.125.0.0/24 --ip-range 10.126.0.0/28 r1
+    assert_one_line_error
+    md_fail any network create --subnet 10.125.0.0/24 --aux-address x=10.126.0.1 r2
+    assert_one_line_error
+    md_fail any network create --ip-range 10.125.0.0/28 r3
+    assert_one_line_error
+    local bad
+    for bad in "a/b" " lead" $'new\nline' "container:x"; do
+        md_fail any network create "$bad"
+        assert_one_line_error
+    done
+    assert_eq "$(md_ok network ls --format '{{.Name}}' | sort | tr '\n' ' ')" "bridge host none " "networks"
+    _net_clean
+}
+
 # _net_prefix NET: the first three octets of a /24 network.
 _net_prefix() {
     local s

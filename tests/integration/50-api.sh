@@ -231,7 +231,7 @@ test_api_error_statuses_from_kinds() {
     assert_eq "$(_req -X POST /containers/k1/unpause | cut -d' ' -f1)" 204 "unpause"
     assert_eq "$(_req -X DELETE /images/bb | cut -d' ' -f1)" 409 "rmi of an image a container uses"
     assert_eq "$(_req '/containers/json?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D' | cut -d' ' -f1)" 400 "an unknown filter"
-    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"bad name!"}' /networks/create | cut -d' ' -f1)" 400 "a bad network name"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"bad/name"}' /networks/create | cut -d' ' -f1)" 400 "a bad network name"
     assert_eq "$(_req -X DELETE /networks/bridge | cut -d' ' -f1)" 403 "rm of the default network"
     assert_eq "$(_req -X DELETE /networks/nosuch | cut -d' ' -f1)" 404 "rm of no network"
     assert_eq "$(_req -X DELETE /volumes/nosuch | cut -d' ' -f1)" 404 "rm of no volume"
@@ -903,6 +903,47 @@ test_api_network_create_and_run() {
     # nothing left in the test's namespace but the default bridge (veths go
     # with their container's namespace, which the kernel ends a moment
     # later), nothing at all in the machine's
+    wait_until 10 "links left in the test's namespace: $(_ns_links)" _ns_links_clean
+    _api_host_untouched
+    assert_clean
+}
+
+# The docker CLI's endpoint settings (run --link-local-ip,
+# connect --link/--driver-opt/--link-local-ip) and IPAM IPRange and
+# AuxiliaryAddresses through the API, kept, shown and honoured; what the
+# one IPv4 IPAM cannot do refused.
+test_api_network_endpoint_ipam() {
+    _api_setup
+    _api_netns
+    require_cmd jq
+    bb_image
+    _serve
+    dk_ok network create --subnet 10.232.0.0/24 --ip-range 10.232.0.128/30 --aux-address r=10.232.0.129 "t net" >/dev/null
+    assert_eq "$(dk_ok network inspect -f '{{json .IPAM.Config}}' "t net" | jq -c .)" \
+        '[{"Subnet":"10.232.0.0/24","IPRange":"10.232.0.128/30","Gateway":"10.232.0.128","AuxiliaryAddresses":{"r":"10.232.0.129"}}]'
+    # (the CLI sends a MAC per network only to API 1.44 and later)
+    dk_ok run -d --name wb --network "t net" --link-local-ip 169.254.9.9 bb sleep 120 >/dev/null
+    local n='(index .NetworkSettings.Networks "t net")'
+    assert_eq "$(dk_ok inspect -f "{{$n.IPAddress}} {{json $n.IPAMConfig.LinkLocalIPs}}" wb)" '10.232.0.130 ["169.254.9.9"]'
+    assert_contains "$(dk_ok exec wb ip -o -4 addr show dev eth0)" "inet 169.254.9.9/16"
+    dk_ok network create t2 >/dev/null
+    dk_ok network connect --link wb:web --driver-opt com.example.k=v t2 wb
+    assert_eq "$(dk_ok inspect -f '{{json (index .NetworkSettings.Networks "t2").Links}} {{json (index .NetworkSettings.Networks "t2").DriverOpts}}' wb)" \
+        '["wb:web"] {"com.example.k":"v"}'
+    # refused, not dropped: IPv6 and a link-local address that is not one
+    dk_fail 125 run --rm --network t2 --ip6 2001:db8::5 bb true
+    dk_fail 125 run --rm --network "t net" --link-local-ip 10.0.0.1 bb true
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"x1","IPAM":{"Config":[{"Subnet":"10.232.0.0/25"}]}}' /networks/create | cut -d' ' -f1)" 403 "an overlapping subnet (Docker's pool overlap)"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"x2","IPAM":{"Config":[{"Subnet":"10.235.0.0/24","IPRange":"nonsense"}]}}' /networks/create | cut -d' ' -f1)" 400 "a bad IPRange"
+    assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"x3","IPAM":{"Config":[{"Subnet":"10.235.0/24"}]}}' /networks/create | cut -d' ' -f1)" 400 "a bad subnet"
+    dk_fail any network create --ipv6 v6
+    dk_fail any network create --ipam-driver nosuch ipd
+    assert_contains "$(cat "$T/dk.stderr")" 'plugin "nosuch" not found'
+    dk_fail any network create --ipam-opt k=v ipo
+    dk_fail any network create --subnet 10.233.0.0/24 --subnet 10.234.0.0/24 two
+    dk_ok rm -f wb >/dev/null
+    dk_ok network rm "t net" t2 >/dev/null
+    _serve_stop
     wait_until 10 "links left in the test's namespace: $(_ns_links)" _ns_links_clean
     _api_host_untouched
     assert_clean
