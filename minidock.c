@@ -24461,8 +24461,15 @@ static int md_df_dollar(const char **pp, char esc, const struct md_strv *vars, s
 	if (op != '-' && op != '+' && op != '?')
 		return md_errk(MD_EK_INVALID, "unsupported modifier (%c) in substitution: \"%.40s\"", op ? op : '}', *pp);
 	p += colon + 1;
+	/* a hostile file nests ${A:-${A:-...}} deep: the stack is bounded */
+	static int depth;
+	if (depth >= 32)
+		return md_errk(MD_EK_INVALID, "substitutions nested more than 32 deep");
 	struct md_sb w = {0};
-	if (md_df_word_in(&p, esc, vars, &w, '}') < 0) {
+	depth++;
+	int wr = md_df_word_in(&p, esc, vars, &w, '}');
+	depth--;
+	if (wr < 0) {
 		md_sb_free(&w);
 		return -1;
 	}
@@ -24694,9 +24701,14 @@ static void md_ignore_parse(const char *text, struct md_strv *out)
 			}
 			struct md_sb b = {0};
 			md_sb_puts(&b, neg ? "!" : "");
-			for (size_t i = 0; i < comps.n; i++)
+			size_t stars = 0;
+			for (size_t i = 0; i < comps.n; i++) {
 				md_sb_printf(&b, "%s%s", i ? "/" : "", comps.v[i]);
-			if (comps.n)
+				stars += md_streq(comps.v[i], "**");
+			}
+			/* (a hostile pattern: more than 16 "**" or longer than a path
+			 * can be matches nothing, and is dropped) */
+			if (comps.n && stars <= 16 && b.len < PATH_MAX)
 				md_strv_push(out, md_sb_str(&b));
 			md_sb_free(&b);
 			md_strv_free(&comps);
@@ -24707,37 +24719,42 @@ static void md_ignore_parse(const char *text, struct md_strv *out)
 
 /* Does pattern pat match the path name ('/'-separated, relative)?  A "**"
  * component matches any number of components, others as Go's
- * filepath.Match.  1, 0, or -1 for a malformed pattern. */
+ * filepath.Match.  1, 0, or -1 for a malformed pattern.  Components are
+ * matched in a loop; only "**" recurses (md_ignore_parse keeps at most 16
+ * of them in a pattern, so the stack stays small). */
 static int md_ignore_glob(const char *pat, const char *name)
 {
-	size_t pl = strcspn(pat, "/"), nl = strcspn(name, "/");
-	if (pl == 2 && pat[0] == '*' && pat[1] == '*') {
-		const char *rest = pat + 2 + (pat[2] == '/');
-		if (!*rest)
-			return 1;
-		for (const char *n = name;;) {
-			int r = md_ignore_glob(rest, n);
-			if (r)
-				return r;
-			const char *sl = strchr(n, '/');
-			if (!sl)
-				return 0;
-			n = sl + 1;
+	for (;;) {
+		size_t pl = strcspn(pat, "/"), nl = strcspn(name, "/");
+		if (pl == 2 && pat[0] == '*' && pat[1] == '*') {
+			const char *rest = pat + 2 + (pat[2] == '/');
+			if (!*rest)
+				return 1;
+			for (const char *n = name;;) {
+				int r = md_ignore_glob(rest, n);
+				if (r)
+					return r;
+				const char *sl = strchr(n, '/');
+				if (!sl)
+					return 0;
+				n = sl + 1;
+			}
 		}
+		char ps[NAME_MAX * 2 + 2], ns[NAME_MAX + 1];
+		if (pl >= sizeof ps || nl >= sizeof ns)
+			return 0;
+		memcpy(ps, pat, pl);
+		ps[pl] = 0;
+		memcpy(ns, name, nl);
+		ns[nl] = 0;
+		int r = md_path_match(ps, ns);
+		if (r <= 0)
+			return r;
+		if (!pat[pl] || !name[nl])
+			return !pat[pl] && !name[nl];
+		pat += pl + 1;
+		name += nl + 1;
 	}
-	char ps[NAME_MAX * 2 + 2], ns[NAME_MAX + 1];
-	if (pl >= sizeof ps || nl >= sizeof ns)
-		return 0;
-	memcpy(ps, pat, pl);
-	ps[pl] = 0;
-	memcpy(ns, name, nl);
-	ns[nl] = 0;
-	int r = md_path_match(ps, ns);
-	if (r <= 0)
-		return r;
-	if (!pat[pl] || !name[nl])
-		return !pat[pl] && !name[nl];
-	return md_ignore_glob(pat + pl + 1, name + nl + 1);
 }
 
 /* Is rel (a path in the context) excluded?  The last pattern that matches

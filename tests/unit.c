@@ -1926,6 +1926,17 @@ static void test_dockerfile_words(void)
 	o = md_df_word("${A:?x}", '\\', &vars);
 	CHECK_STR(o, "1");
 	free(o);
+	/* deep nesting: refused, not a stack overflow */
+	struct md_sb deep = {0};
+	for (int i = 0; i < 100000; i++)
+		md_sb_puts(&deep, "${A:-");
+	o = md_df_word(deep.s, '\\', &vars);
+	CHECK(o == NULL && strstr(md_errmsg, "nested"));
+	free(o);
+	md_sb_free(&deep);
+	o = md_df_word("${N:-${N:-${A}}}", '\\', &vars);
+	CHECK_STR(o, "1");
+	free(o);
 	struct md_strv out = {0};
 	CHECK(md_df_words("  a \"b c\" 'd e'  $S ", '\\', &vars, &out) == 0 && out.n == 4);
 	if (out.n == 4) {
@@ -1990,11 +2001,19 @@ static void test_dockerignore(void)
 	CHECK(md_ignore_match(&p, "[") == 0 && md_ignore_match(&p, "ok") == 1);
 	md_strv_free(&p);
 	struct md_sb b = {0};
-	for (int i = 0; i < 300; i++)
+	for (int i = 0; i < 16; i++)
 		md_sb_puts(&b, "**/");
-	md_sb_puts(&b, "x");
-	md_strv_push(&p, b.s);
+	md_sb_puts(&b, "x\n");
+	for (int i = 0; i < 17; i++)
+		md_sb_puts(&b, "**/");
+	md_sb_puts(&b, "y\n");
+	for (int i = 0; i < 100000; i++)
+		md_sb_puts(&b, "a/");
+	md_sb_puts(&b, "z\n");
+	md_ignore_parse(b.s, &p);
+	CHECK(p.n == 1); /* 17 "**" and a pattern longer than a path: dropped */
 	CHECK(md_ignore_match(&p, "a/b/c/x") == 1);
+	CHECK(md_ignore_match(&p, "a/b/c/y") == 0);
 	md_sb_free(&b);
 	md_strv_free(&p);
 	t_end();

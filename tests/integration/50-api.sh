@@ -637,6 +637,7 @@ test_api_volumes() {
 # timeout: 300
 test_api_sdk_endpoints() {
     _api_setup
+    _api_netns # it creates a network: in a namespace of its own
     bb_image
     _serve
     local r id
@@ -783,6 +784,7 @@ PYEOF
     assert_eq "$(_req /plugins)" "200 []"
     assert_contains "$(_req -X POST /build/prune)" '"SpaceReclaimed":0'
     _serve_stop
+    _api_host_untouched
     assert_clean
 }
 
