@@ -17479,9 +17479,9 @@ struct md_mon_health {
 	int timed_out;           /* killed at its Timeout */
 	int64_t next, deadline, begun; /* CLOCK_MONOTONIC ms */
 	char start[40];          /* when it began, RFC 3339 */
+	char *buf;               /* its output (MD_HEALTH_OUT), while it runs */
 	size_t len;
 	int trunc;
-	char buf[MD_HEALTH_OUT];
 };
 
 struct md_mon {
@@ -18381,6 +18381,7 @@ static void md_mon_health_probe(struct md_mon *m)
 		return;
 	}
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	h->buf = md_realloc(NULL, MD_HEALTH_OUT); /* not zeroed: what stays untouched costs nothing */
 	h->pid = pid;
 	h->out = p[0];
 	h->deadline = h->begun + h->timeout;
@@ -18400,8 +18401,9 @@ static void md_mon_health_read(struct md_mon *m)
 				return;
 			break;
 		}
-		size_t keep = MD_HEALTH_OUT - h->len < (size_t)n ? MD_HEALTH_OUT - h->len : (size_t)n;
-		memcpy(h->buf + h->len, buf, keep);
+		size_t keep = !h->buf ? 0 : MD_HEALTH_OUT - h->len < (size_t)n ? MD_HEALTH_OUT - h->len : (size_t)n;
+		if (keep)
+			memcpy(h->buf + h->len, buf, keep);
 		h->len += keep;
 		h->trunc |= keep < (size_t)n;
 	}
@@ -18448,6 +18450,8 @@ static void md_mon_health_reaped(struct md_mon *m, int status)
 	md_mon_health_read(m);
 	h->pid = 0;
 	if (h->timed_out) {
+		free(h->buf);
+		h->buf = NULL;
 		char d[48], msg[96];
 		md_fmt_goduration(h->timeout * 1000000, d, sizeof d);
 		snprintf(msg, sizeof msg, "Health check exceeded timeout (%s)", d);
@@ -18471,7 +18475,9 @@ static void md_mon_health_reaped(struct md_mon *m, int status)
 				n = k - 1;
 		}
 	}
-	char *out = md_asprintf("%.*s%s", (int)n, h->buf, h->trunc ? "..." : "");
+	char *out = md_asprintf("%.*s%s", (int)n, h->buf ? h->buf : "", h->trunc ? "..." : "");
+	free(h->buf);
+	h->buf = NULL;
 	md_mon_health_result(m, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out);
 	free(out);
 }
@@ -18522,6 +18528,8 @@ static void md_mon_health_end(struct md_mon *m)
 		close(h->out);
 	h->out = -1;
 	h->pid = 0; /* reaped, if ever, as a stranger */
+	free(h->buf);
+	h->buf = NULL;
 	if (!h->on)
 		return;
 	md_json_sets(h->st, "Status", "unhealthy");
