@@ -18285,7 +18285,7 @@ static void md_mon_health_init(struct md_mon *m)
 	struct md_json *test = md_json_get(hc, "Test");
 	const char *kind = md_json_str(md_json_at(test, 0));
 	struct md_mon_health *h = &m->h;
-	h->on = md_streq(kind, "CMD") || md_streq(kind, "CMD-SHELL");
+	h->on = (md_streq(kind, "CMD") || md_streq(kind, "CMD-SHELL")) && test->n > 1;
 	if (!h->on) {
 		md_json_del(m->c.st, "Health");
 		return;
