@@ -1593,33 +1593,35 @@ static int md_parse_goduration(const char *s, const char *what, int64_t *ns)
 	return 0;
 }
 
+/* ".5" for r = 5 of 10^digits, "" for 0: a fraction, its zeros trimmed. */
+static void md_fmt_frac(char *frac, size_t n, long long r, int digits)
+{
+	frac[0] = 0;
+	if (!r)
+		return;
+	snprintf(frac, n, ".%0*lld", digits, r);
+	for (size_t l = strlen(frac); frac[l - 1] == '0'; l--)
+		frac[l - 1] = 0;
+}
+
 /* A duration in nanoseconds as Go's time.Duration prints it ("1m30s",
  * "500ms", "1.5s"): the words of a healthcheck's timeout message. */
 static void md_fmt_goduration(int64_t ns, char *buf, size_t n)
 {
-	static const struct { const char *u; int64_t div; } small[] = {{"ns", 1}, {"µs", 1000}, {"ms", 1000000}};
-	char frac[12] = "";
+	static const struct { const char *u; int64_t div; int digits; } small[] = {{"ns", 1, 0}, {"µs", 1000, 3}, {"ms", 1000000, 6}};
+	char frac[12];
 	if (ns <= 0) {
 		snprintf(buf, n, "0s");
 		return;
 	}
 	if (ns < 1000000000) {
 		size_t i = ns < 1000 ? 0 : ns < 1000000 ? 1 : 2;
-		int64_t d = small[i].div, r = ns % d;
-		if (r) {
-			snprintf(frac, sizeof frac, ".%0*lld", i == 1 ? 3 : 6, (long long)r);
-			for (size_t l = strlen(frac); frac[l - 1] == '0'; l--)
-				frac[l - 1] = 0;
-		}
-		snprintf(buf, n, "%lld%s%s", (long long)(ns / d), frac, small[i].u);
+		md_fmt_frac(frac, sizeof frac, (long long)(ns % small[i].div), small[i].digits);
+		snprintf(buf, n, "%lld%s%s", (long long)(ns / small[i].div), frac, small[i].u);
 		return;
 	}
-	int64_t s = ns / 1000000000, r = ns % 1000000000;
-	if (r) {
-		snprintf(frac, sizeof frac, ".%09lld", (long long)r);
-		for (size_t l = strlen(frac); frac[l - 1] == '0'; l--)
-			frac[l - 1] = 0;
-	}
+	int64_t s = ns / 1000000000;
+	md_fmt_frac(frac, sizeof frac, (long long)(ns % 1000000000), 9);
 	if (s >= 3600)
 		snprintf(buf, n, "%lldh%lldm%lld%ss", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60), frac);
 	else if (s >= 60)
@@ -18348,7 +18350,6 @@ static MD_NORETURN void md_mon_health_exec(struct md_mon *m, int w)
 	md_json_set(j, "Env", md_json_new(MD_J_ARR));
 	char *js = md_json_dump(j, 0);
 	setenv("MINIDOCK_EXEC", js, 1);
-	setenv("MINIDOCK_SEALED", "1", 1);
 	char *argv[] = {"minidock", "--root", md_store.root, "--run-root", md_store.runroot, "__exec", NULL};
 	int mfd = md_exe_memfd();
 	if (mfd >= 0)
@@ -18450,6 +18451,7 @@ static void md_mon_health_reaped(struct md_mon *m, int status)
 	md_mon_health_read(m);
 	h->pid = 0;
 	if (h->timed_out) {
+		h->timed_out = 0;
 		free(h->buf);
 		h->buf = NULL;
 		char d[48], msg[96];
@@ -18485,8 +18487,8 @@ static void md_mon_health_reaped(struct md_mon *m, int status)
 /* The poll loop's timeout (ms, -1: none) with the probes' times in it. */
 static int md_mon_health_timeout(struct md_mon *m, int timeout)
 {
-	if (!m->h.on || m->pid <= 0 || m->stopping)
-		return timeout;
+	if (!m->h.on || m->pid <= 0 || m->stopping || m->h.timed_out)
+		return timeout; /* killed: its SIGCHLD wakes us */
 	int64_t left = (m->h.pid ? m->h.deadline : m->h.next) - md_mono_ms();
 	if (left < 0)
 		left = 0;
