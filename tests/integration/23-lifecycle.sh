@@ -824,18 +824,22 @@ test_healthcheck_start_period() {
     ctr_setup
     bb_image
     # failures in the start period do not count; StartInterval until it ends
-    md_ok run -d --name hsp --network none --health-cmd false --health-start-period 4s \
+    md_ok run -d --name hsp --network none --health-cmd false --health-start-period 1m \
         --health-start-interval 0.2s --health-interval 1h --health-retries 1 bb sleep 600 >/dev/null
-    wait_until 3 "two probes in the start period" _health_log_ge hsp 2
+    wait_until 5 "three probes in the start period" _health_log_ge hsp 3
     assert_eq "$(_hc hsp '"\(.Status) \(.FailingStreak) \(.Log[0].ExitCode)"')" "starting 0 1"
-    wait_until 10 "hsp unhealthy after its start period" _health_is hsp unhealthy
-    assert_eq "$(_hc hsp .FailingStreak)" 1
+    # after it, they do
+    md_ok run -d --name hsp2 --network none --health-cmd false --health-start-period 1s \
+        --health-start-interval 0.2s --health-interval 0.3s --health-retries 1 bb sleep 600 >/dev/null
+    wait_until 10 "hsp2 unhealthy after its start period" _health_is hsp2 unhealthy
+    assert_eq "$(_hc hsp2 .FailingStreak)" 1
+    _health_log_ge hsp2 2 || fail "no probe in hsp2's start period"
     # a pass ends the start period: the next failure counts
     md_ok run -d --name hpass --network none --health-cmd 'echo x >>/c; [ $(wc -l </c) -eq 2 ]' \
         --health-start-period 1m --health-start-interval 0.2s --health-interval 0.2s --health-retries 1 bb sleep 600 >/dev/null
     wait_until 10 "hpass healthy" _health_is hpass healthy
     wait_until 10 "hpass unhealthy in its start period" _health_is hpass unhealthy
-    md_ok rm -f hsp hpass >/dev/null
+    md_ok rm -f hsp hsp2 hpass >/dev/null
     assert_clean
 }
 
