@@ -27772,7 +27772,7 @@ static int md_runflag_count(struct md_json *req, const char *to, const struct md
 static int md_runflag_duration(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
-	int64_t ns;
+	int64_t ns = 0;
 	char what[32];
 	snprintf(what, sizeof what, "--%s", flag);
 	if (!v)
