@@ -28172,8 +28172,8 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("health-cmd", 0, "string", "Command to run to check health", "Config.Healthcheck.Test", md_runflag_healthcmd) \
 	X("health-interval", 0, "duration", "Time between running the check (ms|s|m|h) (default 30s)", "Config.Healthcheck.Interval", md_runflag_duration) \
 	X("health-retries", 0, "int", "Consecutive failures needed to report unhealthy (default 3)", "Config.Healthcheck.Retries", md_runflag_count) \
-	X("health-start-interval", 0, "duration", "Time between running the check during the start period (ms|s|m|h) (default 5s)", "Config.Healthcheck.StartInterval", md_runflag_duration) \
-	X("health-start-period", 0, "duration", "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", "Config.Healthcheck.StartPeriod", md_runflag_duration) \
+	X("health-start-interval", 0, "duration", "Time between checks during the start period (default 5s)", "Config.Healthcheck.StartInterval", md_runflag_duration) \
+	X("health-start-period", 0, "duration", "Time for the container to start before failures count (default 0s)", "Config.Healthcheck.StartPeriod", md_runflag_duration) \
 	X("health-timeout", 0, "duration", "Maximum time to allow one check to run (ms|s|m|h) (default 30s)", "Config.Healthcheck.Timeout", md_runflag_duration) \
 	X("hostname", 'h', "string", "Container host name", "Config.Hostname", md_runflag_str) \
 	X("init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes", "HostConfig.Init", md_runflag_bool) \
