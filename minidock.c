@@ -1554,6 +1554,82 @@ static int md_parse_int(const char *s, long long *out, const char *what)
 	return 0;
 }
 
+/* A Go duration ("1m30s", "500ms") in nanoseconds: HEALTHCHECK's flags, the
+ * --health-* flags. */
+static int md_parse_goduration(const char *s, const char *what, int64_t *ns)
+{
+	static const struct { const char *u; int64_t mul; } units[] = {
+		{"ns", 1}, {"us", 1000}, {"µs", 1000}, {"ms", 1000000}, {"s", 1000000000LL},
+		{"m", 60000000000LL}, {"h", 3600000000000LL}};
+	const char *p = s;
+	double total = 0;
+	if (!*p)
+		return md_errk(MD_EK_INVALID, "invalid duration \"\" for %s", what);
+	if (!strcmp(p, "0")) {
+		*ns = 0;
+		return 0;
+	}
+	while (*p) {
+		char *e;
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s", s, what);
+		double v = md_strtod(p, &e);
+		if (e == p)
+			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s", s, what);
+		size_t best = MD_ARRAY_LEN(units), bl = 0;
+		for (size_t i = 0; i < MD_ARRAY_LEN(units); i++) {
+			size_t ul = strlen(units[i].u);
+			if (!strncmp(e, units[i].u, ul) && ul > bl)
+				best = i, bl = ul;
+		}
+		if (best == MD_ARRAY_LEN(units))
+			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s: missing unit", s, what);
+		total += v * (double)units[best].mul;
+		if (total > 9.2e18)
+			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s: too long", s, what);
+		p = e + bl;
+	}
+	*ns = (int64_t)total;
+	return 0;
+}
+
+/* ".5" for r = 5 of 10^digits, "" for 0: a fraction, its zeros trimmed. */
+static void md_fmt_frac(char *frac, size_t n, long long r, int digits)
+{
+	frac[0] = 0;
+	if (!r)
+		return;
+	snprintf(frac, n, ".%0*lld", digits, r);
+	for (size_t l = strlen(frac); frac[l - 1] == '0'; l--)
+		frac[l - 1] = 0;
+}
+
+/* A duration in nanoseconds as Go's time.Duration prints it ("1m30s",
+ * "500ms", "1.5s"): the words of a healthcheck's timeout message. */
+static void md_fmt_goduration(int64_t ns, char *buf, size_t n)
+{
+	static const struct { const char *u; int64_t div; int digits; } small[] = {{"ns", 1, 0}, {"µs", 1000, 3}, {"ms", 1000000, 6}};
+	char frac[12];
+	if (ns <= 0) {
+		snprintf(buf, n, "0s");
+		return;
+	}
+	if (ns < 1000000000) {
+		size_t i = ns < 1000 ? 0 : ns < 1000000 ? 1 : 2;
+		md_fmt_frac(frac, sizeof frac, (long long)(ns % small[i].div), small[i].digits);
+		snprintf(buf, n, "%lld%s%s", (long long)(ns / small[i].div), frac, small[i].u);
+		return;
+	}
+	int64_t s = ns / 1000000000;
+	md_fmt_frac(frac, sizeof frac, (long long)(ns % 1000000000), 9);
+	if (s >= 3600)
+		snprintf(buf, n, "%lldh%lldm%lld%ss", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60), frac);
+	else if (s >= 60)
+		snprintf(buf, n, "%lldm%lld%ss", (long long)(s / 60), (long long)(s % 60), frac);
+	else
+		snprintf(buf, n, "%lld%ss", (long long)s, frac);
+}
+
 /* Parse "10m", "2h", "30s" (before now), RFC 3339, or a unix timestamp. */
 static int md_parse_since(const char *s, double *out)
 {
@@ -13433,7 +13509,7 @@ static int md_ctr_volatile(const char *id)
  * state and host files stay (and a volatile container's record). */
 static void md_ctr_rclean(const char *id)
 {
-	static const char *const run[] = {"rootfs", "paused", "attach.sock", "monitor.lock"};
+	static const char *const run[] = {"rootfs", "paused", "attach.sock", "monitor.lock", "health.json"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(run); i++) {
 		char *p = md_ctr_rpath(id, run[i]);
 		if (unlink(p) < 0 && (errno == EISDIR || errno == EPERM))
@@ -17627,6 +17703,32 @@ struct md_mon_client {
 	int wait;      /* wants the exit */
 };
 
+/*
+ * A healthcheck (Config.Healthcheck), run by the monitor: one probe at a
+ * time, a command run in the container as an exec is (the `__exec` entry,
+ * from a sealed copy), in a process group of its own so that a probe that
+ * outlives its Timeout goes with one kill.  Its times are the poll loop's
+ * timeout, no thread; State.Health is kept in the run root (health.json)
+ * and on the state when the container stops, so a probe every few seconds
+ * never writes the store.
+ */
+enum { MD_HEALTH_LOG = 5, MD_HEALTH_OUT = 4096 };
+
+struct md_mon_health {
+	int on;                  /* a probe to run: Test is CMD or CMD-SHELL */
+	int64_t interval, timeout, start_period, start_interval; /* ms */
+	long long retries;
+	struct md_json *st;      /* State.Health: Status, FailingStreak, Log */
+	pid_t pid;               /* the running probe (and its process group), or 0 */
+	int out;                 /* its stdout and stderr */
+	int timed_out;           /* killed at its Timeout */
+	int64_t next, deadline, begun; /* CLOCK_MONOTONIC ms */
+	char start[40];          /* when it began, RFC 3339 */
+	char *buf;               /* its output (MD_HEALTH_OUT), while it runs */
+	size_t len;
+	int trunc;
+};
+
 struct md_mon {
 	struct md_ctr c;
 	struct md_spec sp;
@@ -17648,6 +17750,7 @@ struct md_mon {
 	int oom;
 	struct timespec started;
 	int restart_count;
+	struct md_mon_health h;
 };
 
 static void md_mon_broadcast(struct md_mon *m, char type, const void *p, size_t n, int outonly)
@@ -18384,6 +18487,303 @@ static void md_cg_limits_from(const struct md_json *hc, struct md_cg_limits *lim
 	lim->ndevs = n;
 }
 
+/* ---- healthchecks ---- */
+
+static int64_t md_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A Healthcheck duration (ns) in ms, or dflt when it is 0 (unset). */
+static int64_t md_health_ms(const struct md_json *hc, const char *key, int64_t dflt)
+{
+	long long ns = md_json_geti(hc, key, 0);
+	return ns > 0 ? (ns + 999999) / 1000000 : dflt;
+}
+
+static void md_mon_health_save(struct md_mon *m)
+{
+	char *js = md_json_dump(m->h.st, 0), *p = md_ctr_rpath(m->c.id, "health.json");
+	md_write_file_atomic(p, js, strlen(js), 0600); /* the run root: RAM, no sync */
+	md_err_clear();
+	free(p);
+	free(js);
+}
+
+/* The wait before the next probe, as Docker: StartInterval while the
+ * start period lasts and no probe has passed, else Interval. */
+static int64_t md_mon_health_wait(struct md_mon *m)
+{
+	int64_t up = md_mono_ms() - ((int64_t)m->started.tv_sec * 1000 + m->started.tv_nsec / 1000000);
+	if (up < m->h.start_period && md_streq(md_json_gets(m->h.st, "Status"), "starting"))
+		return m->h.start_interval;
+	return m->h.interval;
+}
+
+/* A (re)start: the health is "starting" again, its log kept (from the
+ * state, where the last run left it); the first probe after a wait. */
+static void md_mon_health_init(struct md_mon *m)
+{
+	struct md_json *hc = md_json_get(md_json_get(m->c.cfg, "Config"), "Healthcheck");
+	struct md_json *test = md_json_get(hc, "Test");
+	const char *kind = md_json_str(md_json_at(test, 0));
+	struct md_mon_health *h = &m->h;
+	h->on = (md_streq(kind, "CMD") || md_streq(kind, "CMD-SHELL")) && test->n > 1;
+	if (!h->on) {
+		md_json_del(m->c.st, "Health");
+		return;
+	}
+	/* a probe killed at its timeout leaves its command to the nearest
+	 * subreaper: this monitor, which reaps it, rather than an init that
+	 * may not */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	h->interval = md_health_ms(hc, "Interval", 30000);
+	h->timeout = md_health_ms(hc, "Timeout", 30000);
+	h->start_period = md_health_ms(hc, "StartPeriod", 0);
+	h->start_interval = md_health_ms(hc, "StartInterval", 5000);
+	h->retries = md_json_geti(hc, "Retries", 0);
+	if (h->retries <= 0)
+		h->retries = 3;
+	if (!h->st) {
+		h->st = md_json_new(MD_J_OBJ);
+		md_json_sets(h->st, "Status", "starting"); /* Docker's order */
+		md_json_seti(h->st, "FailingStreak", 0);
+		struct md_json *old = md_json_get(md_json_get(m->c.st, "Health"), "Log");
+		md_json_set(h->st, "Log", md_json_is(old, MD_J_ARR) ? md_json_clone(old) : md_json_new(MD_J_ARR));
+	}
+	md_json_del(m->c.st, "Health");
+	md_json_sets(h->st, "Status", "starting");
+	md_json_seti(h->st, "FailingStreak", 0);
+	h->next = md_mono_ms() + md_mon_health_wait(m);
+	md_mon_health_save(m);
+}
+
+/* The probe's process: stdio to the monitor's pipe, a process group of
+ * its own, then `__exec` (a sealed copy, as md_exec runs it) with the
+ * test as the command: CMD's words, or CMD-SHELL's through the
+ * container's Shell (/bin/sh -c). */
+static MD_NORETURN void md_mon_health_exec(struct md_mon *m, int w)
+{
+	setsid();
+	int nul = open("/dev/null", O_RDWR);
+	dup2(nul, 0);
+	dup2(w, 1);
+	dup2(w, 2);
+	md_close_from(3, 0, -1, -1);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	struct md_json *cc = md_json_get(m->c.cfg, "Config"), *j = md_json_new(MD_J_OBJ);
+	struct md_json *test = md_json_get(md_json_get(cc, "Healthcheck"), "Test"), *sh = md_json_get(cc, "Shell");
+	struct md_json *cmd = md_json_set(j, "Cmd", md_json_new(MD_J_ARR));
+	if (md_streq(md_json_str(test->child), "CMD-SHELL")) {
+		if (md_json_is(sh, MD_J_ARR) && sh->n)
+			for (struct md_json *x = sh->child; x; x = x->next)
+				md_json_push(cmd, md_json_clone(x));
+		else {
+			md_json_push(cmd, md_json_newstr("/bin/sh"));
+			md_json_push(cmd, md_json_newstr("-c"));
+		}
+	}
+	for (struct md_json *x = test->child->next; x; x = x->next)
+		md_json_push(cmd, md_json_clone(x));
+	md_json_sets(j, "Id", m->c.id);
+	md_json_set(j, "Env", md_json_new(MD_J_ARR));
+	char *js = md_json_dump(j, 0);
+	setenv("MINIDOCK_EXEC", js, 1);
+	char *argv[] = {"minidock", "--root", md_store.root, "--run-root", md_store.runroot, "__exec", NULL};
+	int mfd = md_exe_memfd();
+	if (mfd >= 0)
+		fexecve(mfd, argv, environ);
+	execv("/proc/self/exe", argv); /* no sealed copy: non-dumpable is the guard */
+	dprintf(2, "cannot run the healthcheck: %s\n", strerror(errno));
+	_exit(126);
+}
+
+static void md_mon_health_probe(struct md_mon *m)
+{
+	struct md_mon_health *h = &m->h;
+	int p[2];
+	h->len = 0;
+	h->trunc = h->timed_out = 0;
+	h->begun = md_mono_ms();
+	md_time_now(h->start, sizeof h->start);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		h->next = h->begun + md_mon_health_wait(m);
+		return;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0)
+		md_mon_health_exec(m, p[1]);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		h->next = h->begun + md_mon_health_wait(m);
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	h->buf = md_realloc(NULL, MD_HEALTH_OUT); /* not zeroed: what stays untouched costs nothing */
+	h->pid = pid;
+	h->out = p[0];
+	h->deadline = h->begun + h->timeout;
+}
+
+/* Take what the probe wrote: the first 4 KiB are kept, as Docker. */
+static void md_mon_health_read(struct md_mon *m)
+{
+	struct md_mon_health *h = &m->h;
+	char buf[4096];
+	ssize_t n;
+	while (h->out >= 0 && (n = read(h->out, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			break;
+		}
+		size_t keep = !h->buf ? 0 : MD_HEALTH_OUT - h->len < (size_t)n ? MD_HEALTH_OUT - h->len : (size_t)n;
+		if (keep)
+			memcpy(h->buf + h->len, buf, keep);
+		h->len += keep;
+		h->trunc |= keep < (size_t)n;
+	}
+	if (h->out >= 0)
+		close(h->out);
+	h->out = -1;
+}
+
+/* A probe's result into State.Health: the last 5 kept; a pass makes it
+ * healthy, Retries failures in a row unhealthy; failures in the start
+ * period do not count while it is still starting. */
+static void md_mon_health_result(struct md_mon *m, int code, const char *out)
+{
+	struct md_mon_health *h = &m->h;
+	struct md_json *log = md_json_get(h->st, "Log"), *e = md_json_new(MD_J_OBJ);
+	char end[40];
+	md_time_now(end, sizeof end);
+	md_json_sets(e, "Start", h->start);
+	md_json_sets(e, "End", end);
+	md_json_seti(e, "ExitCode", code);
+	md_json_sets(e, "Output", out);
+	md_json_push(log, e);
+	while (log->n > MD_HEALTH_LOG)
+		md_json_del_item(log, log->child);
+	long long streak = md_json_geti(h->st, "FailingStreak", 0);
+	int64_t since = h->begun - ((int64_t)m->started.tv_sec * 1000 + m->started.tv_nsec / 1000000);
+	if (code == 0) {
+		streak = 0;
+		md_json_sets(h->st, "Status", "healthy");
+	} else if (!md_streq(md_json_gets(h->st, "Status"), "starting") || since >= h->start_period) {
+		if (++streak >= h->retries)
+			md_json_sets(h->st, "Status", "unhealthy");
+	}
+	md_json_seti(h->st, "FailingStreak", streak);
+	md_mon_health_save(m);
+	h->next = md_mono_ms() + md_mon_health_wait(m);
+}
+
+/* The probe ended (status from waitpid): its output, its exit code, or
+ * the timeout's words when it was killed for it. */
+static void md_mon_health_reaped(struct md_mon *m, int status)
+{
+	struct md_mon_health *h = &m->h;
+	md_mon_health_read(m);
+	h->pid = 0;
+	if (h->timed_out) {
+		h->timed_out = 0;
+		free(h->buf);
+		h->buf = NULL;
+		char d[48], msg[96];
+		md_fmt_goduration(h->timeout * 1000000, d, sizeof d);
+		snprintf(msg, sizeof msg, "Health check exceeded timeout (%s)", d);
+		md_mon_health_result(m, -1, msg);
+		return;
+	}
+	/* no NULs (JSON strings here cannot hold them); a character cut at
+	 * the 4 KiB mark goes */
+	size_t n = 0;
+	for (size_t i = 0; i < h->len; i++)
+		if (h->buf[i])
+			h->buf[n++] = h->buf[i];
+	if (h->trunc) {
+		size_t k = n;
+		while (k > 0 && n - k < 4 && ((unsigned char)h->buf[k - 1] & 0xc0) == 0x80)
+			k--;
+		if (k > 0 && (unsigned char)h->buf[k - 1] >= 0xc0) {
+			unsigned char c = (unsigned char)h->buf[k - 1];
+			size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			if (n - (k - 1) < need)
+				n = k - 1;
+		}
+	}
+	char *out = md_asprintf("%.*s%s", (int)n, h->buf ? h->buf : "", h->trunc ? "..." : "");
+	free(h->buf);
+	h->buf = NULL;
+	md_mon_health_result(m, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out);
+	free(out);
+}
+
+/* The poll loop's timeout (ms, -1: none) with the probes' times in it. */
+static int md_mon_health_timeout(struct md_mon *m, int timeout)
+{
+	if (!m->h.on || m->pid <= 0 || m->stopping || m->h.timed_out)
+		return timeout; /* killed: its SIGCHLD wakes us */
+	int64_t left = (m->h.pid ? m->h.deadline : m->h.next) - md_mono_ms();
+	if (left < 0)
+		left = 0;
+	return timeout < 0 || left < timeout ? (int)(left > INT_MAX ? INT_MAX : left) : timeout;
+}
+
+/* After each wake: a probe past its Timeout is killed (with whatever it
+ * started in the container), the next one starts when it is due (not
+ * while the container is paused: it could not answer). */
+static void md_mon_health_tick(struct md_mon *m)
+{
+	struct md_mon_health *h = &m->h;
+	if (!h->on || m->pid <= 0 || m->stopping)
+		return;
+	int64_t now = md_mono_ms();
+	if (h->pid > 0 && !h->timed_out && now >= h->deadline) {
+		kill(-h->pid, SIGKILL);
+		h->timed_out = 1;
+	}
+	if (h->pid || now < h->next)
+		return;
+	char *pp = md_ctr_rpath(m->c.id, "paused");
+	int paused = md_path_exists(pp);
+	free(pp);
+	if (paused)
+		h->next = now + md_mon_health_wait(m);
+	else
+		md_mon_health_probe(m);
+}
+
+/* The container stopped: its probe goes, and State.Health goes on the
+ * state as Docker leaves it, "unhealthy" (saved with the exit). */
+static void md_mon_health_end(struct md_mon *m)
+{
+	struct md_mon_health *h = &m->h;
+	if (h->pid > 0)
+		kill(-h->pid, SIGKILL);
+	if (h->out >= 0)
+		close(h->out);
+	h->out = -1;
+	h->pid = 0; /* reaped, if ever, as a stranger */
+	free(h->buf);
+	h->buf = NULL;
+	if (!h->on)
+		return;
+	md_json_sets(h->st, "Status", "unhealthy");
+	md_json_set(m->c.st, "Health", md_json_clone(h->st));
+	char *p = md_ctr_rpath(m->c.id, "health.json");
+	unlink(p);
+	free(p);
+}
+
 /* ---- starting, reaping, restarting ---- */
 
 static void md_state_set_time(struct md_json *st, const char *key)
@@ -18550,6 +18950,7 @@ static void md_mon_started(struct md_mon *m, pid_t pid, int p[6])
 	md_state_set_time(m->c.st, "StartedAt");
 	md_json_sets(m->c.st, "FinishedAt", "0001-01-01T00:00:00Z");
 	md_json_seti(m->c.st, "RestartCount", m->restart_count);
+	md_mon_health_init(m);
 	md_ctr_save_state(&m->c);
 }
 
@@ -18781,6 +19182,7 @@ static void md_mon_exited(struct md_mon *m, int status)
 	md_json_seti(m->c.st, "ExitCode", m->exit_code);
 	md_json_set(m->c.st, "OOMKilled", md_json_newbool(m->oom));
 	md_state_set_time(m->c.st, "FinishedAt");
+	md_mon_health_end(m);
 	/* saved by the caller, once it knows whether a restart follows: a
 	 * restart by the policy writes nothing to the store */
 }
@@ -18954,7 +19356,7 @@ static int md_mon_loop(struct md_mon *m)
 	long restart_in = -1;
 	struct timespec restart_at = {0, 0};
 	for (;;) {
-		struct pollfd pf[5 + MD_MON_CLIENTS];
+		struct pollfd pf[6 + MD_MON_CLIENTS];
 		int n = 0;
 		pf[n++] = (struct pollfd){m->sfd, POLLIN, 0};
 		pf[n++] = (struct pollfd){m->lsock, POLLIN, 0};
@@ -18966,6 +19368,7 @@ static int md_mon_loop(struct md_mon *m)
 		for (int i = 0; i < MD_MON_CLIENTS; i++)
 			pf[n++] = (struct pollfd){full && m->cl[i].in ? -1 : m->cl[i].fd, POLLIN, 0};
 		pf[n++] = (struct pollfd){m->inq.len ? m->in : -1, POLLOUT, 0};
+		pf[n++] = (struct pollfd){m->h.out, POLLIN, 0};
 		int timeout = -1;
 		if (m->pid > 0 && m->kill_at)
 			timeout = (int)((m->kill_at - time(NULL)) * 1000);
@@ -18977,6 +19380,7 @@ static int md_mon_loop(struct md_mon *m)
 		}
 		if (timeout < -1 || (restart_in >= 0 && m->stopping))
 			timeout = 0; /* a stop between two runs ends the wait for the next */
+		timeout = md_mon_health_timeout(m, timeout);
 		int pr = md_mon_sleep(pf, (nfds_t)n, timeout);
 		if (pr < 0 && errno != EINTR)
 			return -1;
@@ -18984,6 +19388,7 @@ static int md_mon_loop(struct md_mon *m)
 			kill(m->pid, SIGKILL);
 			m->kill_at = 0;
 		}
+		md_mon_health_tick(m);
 		if (restart_in >= 0) {
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -19018,6 +19423,8 @@ static int md_mon_loop(struct md_mon *m)
 					int status;
 					pid_t p;
 					while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+						if (p == m->h.pid)
+							md_mon_health_reaped(m, status);
 						if (p != m->pid)
 							continue;
 						md_mon_exited(m, status);
@@ -19072,6 +19479,8 @@ static int md_mon_loop(struct md_mon *m)
 				md_mon_client_frame(m, i);
 		if (pf[4 + MD_MON_CLIENTS].revents)
 			md_mon_feed(m);
+		if (pf[5 + MD_MON_CLIENTS].revents)
+			md_mon_health_read(m);
 	}
 }
 
@@ -19121,7 +19530,7 @@ static int md_monitor_main(const char *id, int first)
 	for (int i = 0; i < MD_MON_CLIENTS; i++)
 		m->cl[i].fd = -1;
 	m->lsock = m->sfd = m->pty = m->in = -1;
-	m->out[0] = m->out[1] = -1;
+	m->out[0] = m->out[1] = m->h.out = -1;
 	m->log.fd = -1;
 	int code = 125, lockfd = -1, r = -1, never_started = 0;
 	if (first >= 0) {
@@ -19710,9 +20119,51 @@ static int md_hostconfig_validate(struct md_json *hc)
 	return 0;
 }
 
+/* The request's Healthcheck, as Docker's daemon checks it: durations of
+ * 1ms or more (0: the default), retries not negative, a known test. */
+static int md_create_healthcheck_check(const struct md_json *cc)
+{
+	static const char *const durs[] = {"Interval", "Timeout", "StartPeriod", "StartInterval"};
+	struct md_json *hc = md_json_get(cc, "Healthcheck");
+	if (!md_json_is(hc, MD_J_OBJ))
+		return 0;
+	for (size_t i = 0; i < MD_ARRAY_LEN(durs); i++) {
+		long long v = md_json_geti(hc, durs[i], 0);
+		if (v < 0 || (v > 0 && v < 1000000))
+			return md_errk(MD_EK_INVALID, "%s in Healthcheck cannot be less than 1ms", durs[i]);
+	}
+	if (md_json_geti(hc, "Retries", 0) < 0)
+		return md_errk(MD_EK_INVALID, "Retries in Healthcheck cannot be negative");
+	struct md_json *test = md_json_get(hc, "Test");
+	const char *kind = md_json_str(md_json_at(test, 0));
+	if (md_json_is(test, MD_J_ARR) && test->n && !md_streq(kind, "CMD") && !md_streq(kind, "CMD-SHELL") && !md_streq(kind, "NONE"))
+		return md_errk(MD_EK_INVALID, "unknown Healthcheck test type \"%s\" (CMD, CMD-SHELL or NONE)", kind ? kind : "");
+	if ((md_streq(kind, "CMD") || md_streq(kind, "CMD-SHELL")) && test->n < 2)
+		return md_errk(MD_EK_INVALID, "Healthcheck test %s needs a command", kind);
+	return 0;
+}
+
+/* The Healthcheck: the request's, what it leaves unset (no test, zero
+ * durations and retries) the image's, as Docker merges them. */
+static void md_create_healthcheck(struct md_json *nc, const struct md_json *cc, const struct md_json *ic)
+{
+	static const char *const keys[] = {"Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+	struct md_json *chc = md_json_get(cc, "Healthcheck"), *ihc = md_json_get(ic, "Healthcheck");
+	if (!md_json_is(chc, MD_J_OBJ)) {
+		md_json_del(nc, "Healthcheck");
+		if (md_json_is(ihc, MD_J_OBJ))
+			md_json_set(nc, "Healthcheck", md_json_clone(ihc));
+		return;
+	}
+	struct md_json *hc = md_json_get(nc, "Healthcheck");
+	for (size_t i = 0; i < MD_ARRAY_LEN(keys) && md_json_is(ihc, MD_J_OBJ); i++)
+		if (md_json_zero(md_json_get(hc, keys[i])) && md_json_get(ihc, keys[i]))
+			md_json_set(hc, keys[i], md_json_clone(md_json_get(ihc, keys[i])));
+}
+
 /* The container's Config: the image's, then the request's on top (env by
  * key, entrypoint and command as Docker pairs them, working directory,
- * user, stop signal, labels, exposed ports and volumes). */
+ * user, stop signal, labels, exposed ports, volumes and healthcheck). */
 static struct md_json *md_create_config(const struct md_json *cc, const struct md_json *ic, const char *image, const char *id)
 {
 	struct md_json *nc = md_json_clone(cc);
@@ -19758,6 +20209,7 @@ static struct md_json *md_create_config(const struct md_json *cc, const struct m
 		md_json_set(nc, "ExposedPorts", md_json_clone(md_json_get(ic, "ExposedPorts")));
 	if (md_json_get(ic, "Volumes") && !md_json_get(cc, "Volumes"))
 		md_json_set(nc, "Volumes", md_json_clone(md_json_get(ic, "Volumes")));
+	md_create_healthcheck(nc, cc, ic);
 	md_json_sets(nc, "Image", image);
 	return nc;
 }
@@ -20026,7 +20478,7 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		name++;
 	if (!md_json_is(hc, MD_J_OBJ))
 		hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
-	if (md_hostconfig_validate(hc) < 0 || !(idx = md_index_read()))
+	if (md_hostconfig_validate(hc) < 0 || md_create_healthcheck_check(cc) < 0 || !(idx = md_index_read()))
 		return -1;
 	int found = md_image_resolve(idx, image, imgid);
 	md_json_free(idx);
@@ -21411,6 +21863,32 @@ static int md_exec(const struct md_exec *e, int *code)
 
 /* ---- inspect, list, top ---- */
 
+/* State.Health: the monitor's (health.json in the run root) while the
+ * container is up, else what its last run left on the state; NULL: it
+ * has no healthcheck (or never started). */
+static struct md_json *md_ctr_health(struct md_ctr *c, const char *state)
+{
+	struct md_json *h = NULL;
+	if (md_state_up(state)) {
+		char *p = md_ctr_rpath(c->id, "health.json");
+		h = md_path_exists(p) ? md_json_parse_file(p) : NULL;
+		free(p);
+		md_err_clear();
+	}
+	if (!h && md_json_is(md_json_get(c->st, "Health"), MD_J_OBJ))
+		h = md_json_clone(md_json_get(c->st, "Health"));
+	return h;
+}
+
+/* The health word ps filters on: starting, healthy, unhealthy, or none. */
+static const char *md_ctr_health_status(struct md_ctr *c, const char *state, char *buf, size_t n)
+{
+	struct md_json *h = md_ctr_health(c, state);
+	snprintf(buf, n, "%s", md_json_gets(h, "Status") ? md_json_gets(h, "Status") : "none");
+	md_json_free(h);
+	return buf;
+}
+
 /* inspect's State: what the container is doing, and how it last ended. */
 static void md_inspect_state(struct md_ctr *c, const char *state, struct md_json *o)
 {
@@ -21427,6 +21905,9 @@ static void md_inspect_state(struct md_ctr *c, const char *state, struct md_json
 	md_json_sets(st, "Error", md_json_gets(c->st, "Error") ? md_json_gets(c->st, "Error") : "");
 	md_json_sets(st, "StartedAt", md_json_gets(c->st, "StartedAt") ? md_json_gets(c->st, "StartedAt") : "0001-01-01T00:00:00Z");
 	md_json_sets(st, "FinishedAt", md_json_gets(c->st, "FinishedAt") ? md_json_gets(c->st, "FinishedAt") : "0001-01-01T00:00:00Z");
+	struct md_json *h = md_ctr_health(c, state);
+	if (h)
+		md_json_set(st, "Health", h);
 }
 
 /* inspect's HostConfig: the container's, with the fields every Docker
@@ -21648,7 +22129,13 @@ static void md_ctr_status_text(struct md_ctr *c, const char *state, char *out, s
 		md_time_parse(md_json_gets(c->st, "StartedAt"), &t);
 		md_time_ago(ago, sizeof ago, t);
 		ago[strlen(ago) > 4 ? strlen(ago) - 4 : 0] = 0; /* "5 seconds ago" -> "5 seconds" */
-		snprintf(out, n, "Up %s%s", ago, md_streq(state, "paused") ? " (Paused)" : "");
+		/* "Up 5 seconds (healthy)", "(health: starting)", as Docker */
+		char hs[16], tail[32] = "";
+		if (md_streq(state, "paused"))
+			snprintf(tail, sizeof tail, " (Paused)");
+		else if (!md_streq(md_ctr_health_status(c, state, hs, sizeof hs), "none"))
+			snprintf(tail, sizeof tail, " (%s%s)", md_streq(hs, "starting") ? "health: " : "", hs);
+		snprintf(out, n, "Up %s%s", ago, tail);
 	} else if (md_streq(state, "exited") || md_streq(state, "restarting")) {
 		md_time_parse(md_json_gets(c->st, "FinishedAt"), &t);
 		md_time_ago(ago, sizeof ago, t);
@@ -21660,7 +22147,7 @@ static void md_ctr_status_text(struct md_ctr *c, const char *state, char *out, s
 }
 
 /* The filters a container list takes, in md_ps_filter_ok's order. */
-static const char *const md_ps_filter_keys[] = {"status", "name", "label", "id", "exited", "ancestor"};
+static const char *const md_ps_filter_keys[] = {"status", "name", "label", "id", "exited", "ancestor", "health"};
 
 static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_strv *filters)
 {
@@ -21690,7 +22177,10 @@ static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_
 				ok |= md_startswith(c->id, v);
 			else if (k == 4)
 				ok |= md_streq(state, "exited") && md_json_geti(c->st, "ExitCode", -1) == atoll(v);
-			else {
+			else if (k == 6) {
+				char hs[16];
+				ok |= md_streq(md_ctr_health_status(c, state, hs, sizeof hs), v);
+			} else {
 				const char *img = md_json_gets(md_json_get(c->cfg, "Config"), "Image");
 				ok |= md_streq(img, v) || md_streq(md_json_gets(c->cfg, "Image"), v);
 			}
@@ -21701,8 +22191,8 @@ static int md_ps_filter_ok(struct md_ctr *c, const char *state, const struct md_
 	return 1;
 }
 
-/* Filters a list takes: "key=value" with status, name, label, id, exited
- * or ancestor as the key. */
+/* Filters a list takes: "key=value" with status, name, label, id, exited,
+ * ancestor or health as the key. */
 static int md_ctr_filters_check(const struct md_strv *filters)
 {
 	static const char *const states[] = {"created", "running", "paused", "restarting", "exited", "removing", "dead"};
@@ -21712,7 +22202,10 @@ static int md_ctr_filters_check(const struct md_strv *filters)
 		while (k < MD_ARRAY_LEN(md_ps_filter_keys) && (strlen(md_ps_filter_keys[k]) != kl || strncmp(f, md_ps_filter_keys[k], kl)))
 			k++;
 		if (!f[kl] || k == MD_ARRAY_LEN(md_ps_filter_keys))
-			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: status, name, label, id, exited, ancestor)", f);
+			return md_errk(MD_EK_INVALID, "invalid filter '%s' (supported: status, name, label, id, exited, ancestor, health)", f);
+		if (md_startswith(f, "health=") && strcmp(f + 7, "starting") && strcmp(f + 7, "healthy") && strcmp(f + 7, "unhealthy") &&
+		    strcmp(f + 7, "none"))
+			return md_errk(MD_EK_INVALID, "Unrecognised filter value for health: %s", f + 7);
 		int known = !md_startswith(f, "status=");
 		for (size_t k = 0; !known && k < MD_ARRAY_LEN(states); k++)
 			known = strcmp(f + 7, states[k]) == 0;
@@ -24622,44 +25115,6 @@ static int md_df_pairs(const char *s, char esc, const struct md_strv *vars, stru
 		free(val);
 		free(raw);
 	}
-	return 0;
-}
-
-/* A Go duration ("1m30s", "500ms") in nanoseconds, for HEALTHCHECK. */
-static int md_parse_goduration(const char *s, const char *what, int64_t *ns)
-{
-	static const struct { const char *u; int64_t mul; } units[] = {
-		{"ns", 1}, {"us", 1000}, {"µs", 1000}, {"ms", 1000000}, {"s", 1000000000LL},
-		{"m", 60000000000LL}, {"h", 3600000000000LL}};
-	const char *p = s;
-	double total = 0;
-	if (!*p)
-		return md_errk(MD_EK_INVALID, "invalid duration \"\" for %s", what);
-	if (!strcmp(p, "0")) {
-		*ns = 0;
-		return 0;
-	}
-	while (*p) {
-		char *e;
-		if (!isdigit((unsigned char)*p) && *p != '.')
-			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s", s, what);
-		double v = md_strtod(p, &e);
-		if (e == p)
-			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s", s, what);
-		size_t best = MD_ARRAY_LEN(units), bl = 0;
-		for (size_t i = 0; i < MD_ARRAY_LEN(units); i++) {
-			size_t ul = strlen(units[i].u);
-			if (!strncmp(e, units[i].u, ul) && ul > bl)
-				best = i, bl = ul;
-		}
-		if (best == MD_ARRAY_LEN(units))
-			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s: missing unit", s, what);
-		total += v * (double)units[best].mul;
-		if (total > 9.2e18)
-			return md_errk(MD_EK_INVALID, "invalid duration \"%s\" for %s: too long", s, what);
-		p = e + bl;
-	}
-	*ns = (int64_t)total;
 	return 0;
 }
 
@@ -27806,6 +28261,55 @@ static int md_runflag_int(struct md_json *req, const char *to, const struct md_a
 	return 0;
 }
 
+/* --health-retries: an integer, not negative. */
+static int md_runflag_count(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	if (md_runflag_int(req, to, a, flag) < 0)
+		return -1;
+	if (md_opt(a, flag) && atoll(md_opt(a, flag)) < 0)
+		return md_errk(MD_EK_INVALID, "--%s cannot be negative", flag);
+	return 0;
+}
+
+/* --health-interval and the like: a Go duration ("30s", "1m30s"), in ns. */
+static int md_runflag_duration(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	int64_t ns = 0;
+	char what[32];
+	snprintf(what, sizeof what, "--%s", flag);
+	if (!v)
+		return 0;
+	if (md_parse_goduration(v, what, &ns) < 0)
+		return -1;
+	md_run_put(req, to, md_json_newint(ns));
+	return 0;
+}
+
+/* --health-cmd CMD: a shell command, ["CMD-SHELL", CMD]. */
+static int md_runflag_healthcmd(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	const char *v = md_opt(a, flag);
+	if (v && *v) {
+		struct md_json *t = md_run_put(req, to, md_json_new(MD_J_ARR));
+		md_json_push(t, md_json_newstr("CMD-SHELL"));
+		md_json_push(t, md_json_newstr(v));
+	}
+	return 0;
+}
+
+/* --no-healthcheck: ["NONE"], the image's check off; after the --health-*
+ * flags in the table, which it conflicts with. */
+static int md_runflag_nohealth(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
+{
+	if (!md_flag(a, flag))
+		return 0;
+	if (md_json_get(md_json_get(req, "Config"), "Healthcheck"))
+		return md_errk(MD_EK_INVALID, "--no-healthcheck conflicts with --health-* options");
+	md_json_push(md_run_put(req, to, md_json_new(MD_J_ARR)), md_json_newstr("NONE"));
+	return 0;
+}
+
 static int md_runflag_size(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
 	const char *v = md_opt(a, flag);
@@ -28172,6 +28676,12 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("env-file", 0, "list", "Read in a file of environment variables", NULL, NULL) \
 	X("expose", 0, "list", "Expose a port or a range of ports", "Config.ExposedPorts", md_runflag_expose) \
 	X("group-add", 0, "list", "Add additional groups to join", "HostConfig.GroupAdd", md_runflag_strs) \
+	X("health-cmd", 0, "string", "Command to run to check health", "Config.Healthcheck.Test", md_runflag_healthcmd) \
+	X("health-interval", 0, "duration", "Time between running the check (ms|s|m|h) (default 30s)", "Config.Healthcheck.Interval", md_runflag_duration) \
+	X("health-retries", 0, "int", "Consecutive failures needed to report unhealthy (default 3)", "Config.Healthcheck.Retries", md_runflag_count) \
+	X("health-start-interval", 0, "duration", "Time between checks during the start period (default 5s)", "Config.Healthcheck.StartInterval", md_runflag_duration) \
+	X("health-start-period", 0, "duration", "Time for the container to start before failures count (default 0s)", "Config.Healthcheck.StartPeriod", md_runflag_duration) \
+	X("health-timeout", 0, "duration", "Maximum time to allow one check to run (ms|s|m|h) (default 30s)", "Config.Healthcheck.Timeout", md_runflag_duration) \
 	X("hostname", 'h', "string", "Container host name", "Config.Hostname", md_runflag_str) \
 	X("init", 0, NULL, "Run an init inside the container that forwards signals and reaps processes", "HostConfig.Init", md_runflag_bool) \
 	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_runflag_stdin) \
@@ -28188,6 +28698,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("net", 0, "network", "Connect a container to a network", NULL, NULL) \
 	X("network", 0, "network", "Connect a container to a network (bridge, host, none, container:NAME)", "HostConfig.NetworkMode", md_runflag_network) \
 	X("network-alias", 0, "list", "Add network-scoped alias for the container", NULL, NULL) \
+	X("no-healthcheck", 0, NULL, "Disable any container-specified HEALTHCHECK", "Config.Healthcheck.Test", md_runflag_nohealth) \
 	X("pids-limit", 0, "int", "Tune container pids limit (set -1 for unlimited)", "HostConfig.PidsLimit", md_runflag_int) \
 	X("platform", 0, "string", "Set platform if server is multi-platform capable", NULL, NULL) \
 	X("privileged", 0, NULL, "Give extended privileges to this container", "HostConfig.Privileged", md_runflag_bool) \
@@ -29863,7 +30374,7 @@ static const struct md_optdef md_opts_rm[] = {
 
 static const struct md_optdef md_opts_ps[] = {
 	{"all", 'a', NULL, "Show all containers (default shows just running)"},
-	{"filter", 'f', "filter", "Filter output: status=, name=, label=, id=, exited=, ancestor="},
+	{"filter", 'f', "filter", "Filter output: status=, name=, label=, id=, exited=, ancestor=, health="},
 	{"format", 0, "string", "Format output using a Go template"},
 	{"last", 'n', "int", "Show n last created containers (includes all states)"},
 	{"latest", 'l', NULL, "Show the latest created container (includes all states)"},

@@ -441,6 +441,29 @@ static void test_time_size(void)
 	CHECK_STR(buf, "1.5kB");
 	md_human_size(buf, sizeof buf, 4261000);
 	CHECK_STR(buf, "4.26MB");
+	/* Go durations: parsed (HEALTHCHECK, --health-*) and printed (a
+	 * probe's timeout message) as Go's time package does */
+	int64_t ns;
+	CHECK(md_parse_goduration("1m30s", "x", &ns) == 0 && ns == 90000000000LL);
+	CHECK(md_parse_goduration("500ms", "x", &ns) == 0 && ns == 500000000LL);
+	CHECK(md_parse_goduration("1.5h", "x", &ns) == 0 && ns == 5400000000000LL);
+	CHECK(md_parse_goduration("0.2s", "x", &ns) == 0 && ns == 200000000LL);
+	CHECK(md_parse_goduration("10us", "x", &ns) == 0 && ns == 10000);
+	CHECK(md_parse_goduration("0", "x", &ns) == 0 && ns == 0);
+	CHECK(md_parse_goduration("10", "x", &ns) < 0);
+	CHECK(md_parse_goduration("", "x", &ns) < 0);
+	CHECK(md_parse_goduration("1x", "x", &ns) < 0);
+	CHECK(md_parse_goduration("s", "x", &ns) < 0);
+	CHECK(md_parse_goduration("-1s", "x", &ns) < 0);
+	CHECK(md_parse_goduration("99999999999h", "x", &ns) < 0);
+	static const struct { int64_t ns; const char *s; } gd[] = {
+		{0, "0s"}, {1, "1ns"}, {1500, "1.5µs"}, {500000000, "500ms"}, {1500000, "1.5ms"},
+		{1000000000, "1s"}, {1500000000, "1.5s"}, {30000000000LL, "30s"}, {90000000000LL, "1m30s"},
+		{3600000000000LL, "1h0m0s"}, {3723000000000LL, "1h2m3s"}, {60000000001LL, "1m0.000000001s"}};
+	for (size_t i = 0; i < sizeof gd / sizeof gd[0]; i++) {
+		md_fmt_goduration(gd[i].ns, buf, sizeof buf);
+		CHECK_STR(buf, gd[i].s);
+	}
 	t_end();
 }
 
@@ -1322,6 +1345,87 @@ static struct md_json *t_run(int argc, char **argv)
 	return r;
 }
 
+static void test_health_flags(void)
+{
+	t_begin("healthchecks: --health-* flags, Docker's checks and merge with the image's");
+	char *ok[] = {"--health-cmd", "curl -f x || exit 1", "--health-interval", "1m30s", "--health-timeout", "500ms",
+	              "--health-start-period", "2s", "--health-start-interval", "0.2s", "--health-retries", "4", "img"};
+	struct md_json *r = t_run((int)MD_ARRAY_LEN(ok), ok);
+	struct md_json *hc = md_json_get(md_json_get(r, "Config"), "Healthcheck");
+	CHECK_STR(md_json_str(md_json_at(md_json_get(hc, "Test"), 0)), "CMD-SHELL");
+	CHECK_STR(md_json_str(md_json_at(md_json_get(hc, "Test"), 1)), "curl -f x || exit 1");
+	CHECK(md_json_geti(hc, "Interval", 0) == 90000000000LL);
+	CHECK(md_json_geti(hc, "Timeout", 0) == 500000000LL);
+	CHECK(md_json_geti(hc, "StartPeriod", 0) == 2000000000LL);
+	CHECK(md_json_geti(hc, "StartInterval", 0) == 200000000LL);
+	CHECK(md_json_geti(hc, "Retries", 0) == 4);
+	CHECK(md_create_healthcheck_check(md_json_get(r, "Config")) == 0);
+	md_json_free(r);
+	char *none[] = {"--no-healthcheck", "img"};
+	r = t_run(2, none);
+	char *js = r ? md_json_dump(md_json_get(md_json_get(r, "Config"), "Healthcheck"), 0) : NULL;
+	CHECK_STR(js ? js : "", "{\"Test\":[\"NONE\"]}");
+	free(js);
+	md_json_free(r);
+	static const char *const bad[][5] = {
+		{"--no-healthcheck", "--health-retries", "2", "conflicts with --health-*"},
+		{"--health-interval", "5", "", "missing unit"},
+		{"--health-timeout", "-1s", "", "invalid duration"},
+		{"--health-retries", "-1", "", "cannot be negative"},
+		{"--health-retries", "x", "", "not an integer"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		char *argv[4] = {(char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2], "img"};
+		int argc = 4;
+		if (!*bad[i][2])
+			argv[2] = "img", argc = 3;
+		md_errmsg[0] = 0;
+		r = t_run(argc, argv);
+		if (r || !strstr(md_errmsg, bad[i][3]))
+			printf("#   %s %s: \"%s\"\n", bad[i][0], bad[i][1], md_errmsg);
+		CHECK(r == NULL && strstr(md_errmsg, bad[i][3]));
+		md_json_free(r);
+	}
+	/* the daemon's checks of a request's Healthcheck */
+	static const char *const badcc[][2] = {
+		{"{\"Healthcheck\":{\"Interval\":999}}", "Interval in Healthcheck cannot be less than 1ms"},
+		{"{\"Healthcheck\":{\"StartPeriod\":-5}}", "StartPeriod in Healthcheck cannot be less than 1ms"},
+		{"{\"Healthcheck\":{\"Retries\":-1}}", "Retries in Healthcheck cannot be negative"},
+		{"{\"Healthcheck\":{\"Test\":[\"SHELL\",\"true\"]}}", "unknown Healthcheck test type"},
+		{"{\"Healthcheck\":{\"Test\":[\"CMD\"]}}", "needs a command"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(badcc); i++) {
+		struct md_json *cc = md_json_parse(badcc[i][0], strlen(badcc[i][0]));
+		md_errmsg[0] = 0;
+		CHECK(md_create_healthcheck_check(cc) < 0 && strstr(md_errmsg, badcc[i][1]));
+		md_json_free(cc);
+	}
+	/* merged as Docker: the image's check, what the request leaves unset */
+	static const char *const merge[][3] = {
+		{"{}", "{\"Healthcheck\":{\"Test\":[\"CMD\",\"a\"],\"Retries\":5}}", "{\"Test\":[\"CMD\",\"a\"],\"Retries\":5}"},
+		{"{\"Healthcheck\":{\"Interval\":1000000000}}", "{\"Healthcheck\":{\"Test\":[\"CMD\",\"a\"],\"Retries\":5}}",
+		 "{\"Interval\":1000000000,\"Test\":[\"CMD\",\"a\"],\"Retries\":5}"},
+		{"{\"Healthcheck\":{\"Test\":[\"NONE\"]}}", "{\"Healthcheck\":{\"Test\":[\"CMD\",\"a\"]}}", "{\"Test\":[\"NONE\"]}"},
+		{"{}", "{}", "null"},
+	};
+	for (size_t i = 0; i < MD_ARRAY_LEN(merge); i++) {
+		struct md_json *cc = md_json_parse(merge[i][0], strlen(merge[i][0]));
+		struct md_json *ic = md_json_parse(merge[i][1], strlen(merge[i][1]));
+		struct md_json *nc = md_json_clone(cc);
+		md_create_healthcheck(nc, cc, ic);
+		struct md_json *got = md_json_get(nc, "Healthcheck");
+		char *gs = got ? md_json_dump(got, 0) : md_strdup("null");
+		if (strcmp(gs, merge[i][2]))
+			printf("#   merge %zu: %s\n", i, gs);
+		CHECK_STR(gs, merge[i][2]);
+		free(gs);
+		md_json_free(nc);
+		md_json_free(cc);
+		md_json_free(ic);
+	}
+	t_end();
+}
+
 static void test_run_flags(void)
 {
 	t_begin("runtime: run flags become Docker's create request");
@@ -1961,16 +2065,6 @@ static void test_dockerfile_words(void)
 	CHECK(md_df_pairs("ONLY", '\\', &vars, &out, "ENV") < 0);
 	md_strv_free(&out);
 	md_strv_free(&vars);
-	int64_t ns;
-	CHECK(md_parse_goduration("1m30s", "x", &ns) == 0 && ns == 90000000000LL);
-	CHECK(md_parse_goduration("500ms", "x", &ns) == 0 && ns == 500000000LL);
-	CHECK(md_parse_goduration("1.5h", "x", &ns) == 0 && ns == 5400000000000LL);
-	CHECK(md_parse_goduration("0", "x", &ns) == 0 && ns == 0);
-	CHECK(md_parse_goduration("10", "x", &ns) < 0);
-	CHECK(md_parse_goduration("", "x", &ns) < 0);
-	CHECK(md_parse_goduration("1x", "x", &ns) < 0);
-	CHECK(md_parse_goduration("-1s", "x", &ns) < 0);
-	CHECK(md_parse_goduration("99999999999h", "x", &ns) < 0);
 	t_end();
 }
 
@@ -2051,6 +2145,7 @@ int main(void)
 	test_copy_errors();
 	test_error_kinds();
 	test_run_flags();
+	test_health_flags();
 	test_frames_logs();
 	test_import_changes();
 #if MD_FEATURE_BUILD

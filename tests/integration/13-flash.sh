@@ -151,3 +151,31 @@ test_flash_budget_bridge() {
     _budget 0 start-bridge start fe
     _budget 2 rm-bridge rm -f fe
 }
+
+# Healthchecks: probes every 0.2 s cost the store nothing (State.Health
+# lives in the run root): no sync call and no change under the store by
+# the monitor and its probes over 3 s.
+test_flash_healthcheck() {
+    require_root
+    require_cmd strace
+    ctr_setup
+    bb_image bb:1
+    local id mon sp w
+    id=$(md_ok run -d --name fh --network none --health-cmd 'echo ok' --health-interval 0.2s bb:1 sleep 1000)
+    mon=$(pgrep -f "__monitor $id" | head -n 1) || true
+    [ -n "$mon" ] || fail "no monitor for fh"
+    strace -f -qq -o "$T/trace.health" \
+        -e trace=fsync,fdatasync,syncfs,sync,sync_file_range,msync,open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,rmdir,truncate,ftruncate \
+        -p "$mon" &
+    sp=$!
+    sleep 3
+    kill -INT "$sp" 2>/dev/null || true
+    sleep 0.2
+    kill -KILL "$sp" 2>/dev/null || true
+    wait "$sp" 2>/dev/null || true
+    [ "$(md_ok inspect fh | jq '.[0].State.Health.Log | length')" -ge 3 ] || fail "fewer than 3 probes in 3 s"
+    assert_eq "$(grep -cE '^[0-9]+ +[a-z_]*sync' "$T/trace.health" || true)" 0 "sync calls of the monitor and its probes"
+    w=$(_store_writes health "$id")
+    [ -z "$w" ] || fail "probes changed the store: $w"
+    md_ok rm -f fh >/dev/null
+}

@@ -4,7 +4,8 @@
 # rm (-f), ps (-a -q -s -n -l --no-trunc --filter --format), logs (-f
 # --tail --since --until -t), exec (-i -t -d -e -u -w), wait, inspect,
 # rename, container prune; restart policies and `boot` after a simulated
-# reboot; the monitor or the foreground CLI killed with SIGKILL.
+# reboot; the monitor or the foreground CLI killed with SIGKILL;
+# healthchecks (--health-*, --no-healthcheck, an image's, ps's health).
 
 # _monitor_pid ID: the PID of the container's monitor (its command line
 # names the full ID), or nothing.
@@ -738,3 +739,159 @@ test_restart_loop_kill_stop() {
     assert_clean
 }
 _restarted_twice() { [ "$("$MINIDOCK" inspect -f '{{.RestartCount}}' "$1")" -ge 2 ]; }
+
+# ---- healthchecks ----
+
+# _hc NAME TEMPLATE: inspect's .State.Health, through jq (TEMPLATE a jq filter).
+_hc() { "$MINIDOCK" inspect "$1" | jq -r ".[0].State.Health | $2"; }
+_health_is() { [ "$(_hc "$1" .Status 2>/dev/null)" = "$2" ]; }
+_health_log_ge() { [ "$(_hc "$1" '.Log | length' 2>/dev/null)" -ge "$2" ]; }
+_health_streak_ge() { [ "$(_hc "$1" .FailingStreak 2>/dev/null)" -ge "$2" ]; }
+# _probes_left: the store's healthcheck probes still running (their __exec)
+_probes_left() { pgrep -f -- "--root $MINIDOCK_ROOT .*__exec" || true; }
+
+test_healthcheck_healthy() {
+    ctr_setup
+    bb_image
+    local id
+    # the flags become Config.Healthcheck, durations in nanoseconds
+    id=$(md_ok run -d --name hok --network none --health-cmd 'echo ok' --health-interval 0.2s --health-timeout 3s \
+        --health-retries 2 --health-start-period 1m --health-start-interval 0.3s bb sleep 600)
+    assert_eq "$(md_ok inspect hok | jq -cS '.[0].Config.Healthcheck')" \
+        '{"Interval":200000000,"Retries":2,"StartInterval":300000000,"StartPeriod":60000000000,"Test":["CMD-SHELL","echo ok"],"Timeout":3000000000}'
+    wait_until 10 "hok healthy" _health_is hok healthy
+    assert_eq "$(_hc hok '"\(.FailingStreak) \(.Log[-1].ExitCode) \(.Log[-1].Output | @json)"')" '0 0 "ok\n"'
+    assert_match "$(_hc hok '.Log[-1].Start')" "$_rfc3339"
+    assert_match "$(_hc hok '.Log[-1].End')" "$_rfc3339"
+    assert_match "$(md_ok ps --filter name=hok --format '{{.Status}}')" '^Up .* \(healthy\)$'
+    # a first probe an hour away: starting
+    md_ok run -d --name hstart --network none --health-cmd true --health-interval 1h bb sleep 600 >/dev/null
+    assert_eq "$(_hc hstart '"\(.Status) \(.FailingStreak) \(.Log | length)"')" "starting 0 0"
+    assert_match "$(md_ok ps --filter name=hstart --format '{{.Status}}')" '^Up .* \(health: starting\)$'
+    md_ok run -d --name hnone --network none bb sleep 600 >/dev/null
+    assert_match "$(md_ok ps --filter name=hnone --format '{{.Status}}')" '^Up [^(]*$'
+    assert_eq "$(md_ok inspect -f '{{json .State.Health}}' hnone)" null
+    # ps --filter health=
+    assert_eq "$(md_ok ps --filter health=healthy --format '{{.Names}}')" hok
+    assert_eq "$(md_ok ps --filter health=starting --format '{{.Names}}')" hstart
+    assert_eq "$(md_ok ps --filter health=none --format '{{.Names}}')" hnone
+    assert_eq "$(md_ok ps --filter health=unhealthy --format '{{.Names}}')" ""
+    md_fail 1 ps --filter health=fine
+    assert_one_line_error
+    # the probes never touch the store's state: health.json is in the run root
+    [ -f "$MINIDOCK_RUNROOT/containers/$id/health.json" ] || fail "no health.json in the run root"
+    # a stop ends the probes; the health stays, "unhealthy" as Docker shows it
+    md_ok stop -t 0 hok >/dev/null
+    assert_eq "$(_hc hok .Status)" unhealthy
+    [ ! -e "$MINIDOCK_RUNROOT/containers/$id/health.json" ] || fail "health.json left after the stop"
+    sleep 0.5
+    assert_eq "$(_probes_left)" "" "probes left after the stop"
+    # started again: starting, the log of the last run kept
+    md_ok start hok >/dev/null
+    assert_eq "$(_hc hok .Status)" starting
+    _health_log_ge hok 1 || fail "the log of the last run is gone"
+    wait_until 10 "hok healthy again" _health_is hok healthy
+    md_ok rm -f hok hstart hnone >/dev/null
+    assert_eq "$(_probes_left)" "" "probes left after rm -f"
+    assert_clean
+}
+
+test_healthcheck_unhealthy() {
+    ctr_setup
+    bb_image
+    md_ok run -d --name hbad --network none --health-cmd 'echo bad; exit 3' --health-interval 0.2s \
+        --health-retries 3 bb sleep 600 >/dev/null
+    wait_until 10 "hbad unhealthy" _health_is hbad unhealthy
+    # unhealthy only after Retries failures in a row
+    [ "$(_hc hbad .FailingStreak)" -ge 3 ] || fail "unhealthy after $(_hc hbad .FailingStreak) failures"
+    assert_eq "$(_hc hbad '"\(.Log[-1].ExitCode) \(.Log[-1].Output | @json)"')" '3 "bad\n"'
+    assert_match "$(md_ok ps --filter name=hbad --format '{{.Status}}')" '^Up .* \(unhealthy\)$'
+    assert_eq "$(md_ok ps --filter health=unhealthy --format '{{.Names}}')" hbad
+    # the last 5 results are kept
+    wait_until 10 "7 failures" _health_streak_ge hbad 7
+    assert_eq "$(_hc hbad '.Log | length')" 5
+    # output is cut at 4 KiB, as Docker's ("..." after it)
+    md_ok run -d --name hbig --network none --health-cmd 'head -c 5000 /dev/zero | tr "\0" x' \
+        --health-interval 1h --health-start-period 1h --health-start-interval 0.2s bb sleep 600 >/dev/null
+    wait_until 10 "hbig healthy" _health_is hbig healthy
+    assert_eq "$(_hc hbig '.Log[0].Output | length')" 4099
+    assert_match "$(_hc hbig '.Log[0].Output')" '^x+\.\.\.$'
+    md_ok rm -f hbad hbig >/dev/null
+    assert_clean
+}
+
+test_healthcheck_start_period() {
+    ctr_setup
+    bb_image
+    # failures in the start period do not count; StartInterval until it ends
+    md_ok run -d --name hsp --network none --health-cmd false --health-start-period 1m \
+        --health-start-interval 0.2s --health-interval 1h --health-retries 1 bb sleep 600 >/dev/null
+    wait_until 5 "three probes in the start period" _health_log_ge hsp 3
+    assert_eq "$(_hc hsp '"\(.Status) \(.FailingStreak) \(.Log[0].ExitCode)"')" "starting 0 1"
+    # after it, they do
+    md_ok run -d --name hsp2 --network none --health-cmd false --health-start-period 1s \
+        --health-start-interval 0.2s --health-interval 0.3s --health-retries 1 bb sleep 600 >/dev/null
+    wait_until 10 "hsp2 unhealthy after its start period" _health_is hsp2 unhealthy
+    assert_eq "$(_hc hsp2 .FailingStreak)" 1
+    _health_log_ge hsp2 2 || fail "no probe in hsp2's start period"
+    # a pass ends the start period: the next failure counts
+    md_ok run -d --name hpass --network none --health-cmd 'echo x >>/c; [ $(wc -l </c) -eq 2 ]' \
+        --health-start-period 1m --health-start-interval 0.2s --health-interval 0.2s --health-retries 1 bb sleep 600 >/dev/null
+    wait_until 10 "hpass healthy" _health_is hpass healthy
+    wait_until 10 "hpass unhealthy in its start period" _health_is hpass unhealthy
+    md_ok rm -f hsp hsp2 hpass >/dev/null
+    assert_clean
+}
+
+test_healthcheck_timeout() {
+    ctr_setup
+    bb_image
+    md_ok run -d --name hhang --network none --health-cmd 'sleep 100' --health-timeout 0.3s \
+        --health-interval 0.2s --health-retries 2 bb sleep 600 >/dev/null
+    wait_until 15 "hhang unhealthy" _health_is hhang unhealthy
+    assert_eq "$(_hc hhang '"\(.Log[-1].ExitCode) \(.Log[-1].Output)"')" "-1 Health check exceeded timeout (300ms)"
+    wait_until 10 "3 timeouts" _health_log_ge hhang 3
+    # each probe was killed at its timeout, with what it ran in the
+    # container (reaped: no zombie left)
+    local ps
+    ps=$(md_ok exec hhang ps -o pid,stat,args)
+    [ "$(grep -c 'sleep 100' <<<"$ps")" -le 1 ] || fail "hanging probes left: $ps"
+    md_ok stop -t 0 hhang >/dev/null
+    sleep 0.5
+    assert_eq "$(_probes_left)" "" "probes left after the stop"
+    md_ok rm hhang >/dev/null
+    assert_clean
+}
+
+test_healthcheck_image_none() {
+    ctr_setup
+    bb_image
+    # an image's healthcheck (commit keeps the container's)
+    md_ok create --name hsrc --network none --health-cmd 'exit 0' --health-interval 0.2s bb sleep 600 >/dev/null
+    md_ok commit hsrc hc:1 >/dev/null
+    md_ok run -d --name himg --network none hc:1 >/dev/null
+    wait_until 10 "himg healthy" _health_is himg healthy
+    # the request's fields over the image's, its test kept
+    md_ok create --name hmerge --network none --health-retries 7 hc:1 >/dev/null
+    assert_eq "$(md_ok inspect hmerge | jq -cS '.[0].Config.Healthcheck')" '{"Interval":200000000,"Retries":7,"Test":["CMD-SHELL","exit 0"]}'
+    # --no-healthcheck: NONE, no probe, no health
+    md_ok run -d --name hoff --network none --no-healthcheck hc:1 >/dev/null
+    assert_eq "$(md_ok inspect -f '{{json .Config.Healthcheck.Test}}' hoff)" '["NONE"]'
+    sleep 0.6
+    assert_eq "$(md_ok inspect -f '{{json .State.Health}}' hoff)" null
+    assert_match "$(md_ok ps --filter name=hoff --format '{{.Status}}')" '^Up [^(]*$'
+    assert_eq "$(md_ok ps --filter health=none --filter status=running --format '{{.Names}}')" hoff
+    # flags that cannot be
+    md_fail 125 create --no-healthcheck --health-cmd true bb true
+    assert_one_line_error
+    assert_match "$(md_stderr)" 'conflicts with --health-\* options'
+    md_fail 125 create --health-interval 10 bb true
+    assert_match "$(md_stderr)" 'invalid duration "10" for --health-interval'
+    md_fail 125 create --health-timeout 10us bb true
+    assert_match "$(md_stderr)" 'Timeout in Healthcheck cannot be less than 1ms'
+    md_fail 125 create --health-retries -1 bb true
+    assert_match "$(md_stderr)" 'health-retries cannot be negative'
+    md_ok rm -f hsrc himg hmerge hoff >/dev/null
+    md_ok rmi hc:1 >/dev/null
+    assert_clean
+}
