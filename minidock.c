@@ -11792,6 +11792,10 @@ struct md_cg_dev {
 	char access[4];       /* non-empty subset of "rwm" */
 };
 
+/* The most device rules a container has: the default ones, --device and
+ * --device-cgroup-rule (create checks the last two against it). */
+#define MD_CG_MAXDEVS 128
+
 struct md_cg_limits {
 	int64_t memory;                /* bytes, 0 = unlimited (-m); update: 0 unchanged, -1 unlimited */
 	int64_t memory_swap;           /* memory+swap as Docker's --memory-swap: -1 unlimited swap,
@@ -12655,6 +12659,40 @@ static void md_cg_dev_fmt(const struct md_cg_dev *d, char type, char *buf, size_
 	if (d->minor >= 0)
 		snprintf(mi, sizeof mi, "%" PRId64, d->minor);
 	snprintf(buf, n, "%c %s:%s %.3s", type, ma, mi, d->access);
+}
+
+/* One number of a device rule: "*" (-1) or digits up to max; the end in *end. */
+static int md_cg_rule_num(const char *s, const char **end, int64_t max, int64_t *out)
+{
+	if (*s == '*') {
+		*out = -1, *end = s + 1;
+		return 0;
+	}
+	int64_t v = 0;
+	const char *p = s;
+	for (; isdigit((unsigned char)*p); p++)
+		if ((v = v * 10 + (*p - '0')) > max)
+			return -1;
+	*out = v, *end = p;
+	return p > s ? 0 : -1;
+}
+
+/* --device-cgroup-rule "TYPE MAJOR:MINOR ACCESS" as Docker takes it: TYPE
+ * a, b or c, numbers or "*", ACCESS one to three of r, w, m.  Numbers
+ * above the kernel's (12-bit major, 20-bit minor) are refused. */
+static int md_cg_rule_parse(const char *s, struct md_cg_dev *d)
+{
+	const char *p = s + 2;
+	size_t al;
+	if ((s[0] != 'a' && s[0] != 'b' && s[0] != 'c') || s[1] != ' ' ||
+	    md_cg_rule_num(p, &p, 4095, &d->major) < 0 || *p++ != ':' ||
+	    md_cg_rule_num(p, &p, 1048575, &d->minor) < 0 || *p++ != ' ' ||
+	    (al = strspn(p, "rwm")) < 1 || al > 3 || p[al])
+		return md_errk(MD_EK_INVALID, "invalid device cgroup rule \"%.80s\": use \"a|b|c MAJOR:MINOR ACCESS\", "
+		               "each number or *, ACCESS of r, w, m (e.g. \"c 1:3 rwm\")", s);
+	d->type = s[0];
+	snprintf(d->access, sizeof d->access, "%s", p);
+	return 0;
 }
 
 static int md_cg_acc_bits(const char *a)
@@ -18137,6 +18175,12 @@ static void md_cg_limits_from(const struct md_json *hc, struct md_cg_limits *lim
 		snprintf(devs[n].access, sizeof devs[n].access, "%s", perm && *perm ? perm : "rwm");
 		n++;
 	}
+	/* --device-cgroup-rule: checked at create */
+	struct md_json *dr = md_json_get(hc, "DeviceCgroupRules");
+	for (struct md_json *x = md_json_is(dr, MD_J_ARR) ? dr->child : NULL; x && n < cap; x = x->next)
+		if (md_json_str(x) && md_cg_rule_parse(x->s, &devs[n]) == 0)
+			n++;
+	md_err_clear();
 	lim->devs = devs;
 	lim->ndevs = n;
 }
@@ -18318,7 +18362,7 @@ static int md_mon_prepare(struct md_mon *m, int p[6])
 	struct md_json *cc = md_json_get(m->c.cfg, "Config"), *hc = md_json_get(m->c.cfg, "HostConfig");
 	if (md_ensure_path(sp->rootfs, 1) < 0)
 		return -1;
-	struct md_cg_dev devs[64];
+	struct md_cg_dev devs[MD_CG_MAXDEVS];
 	struct md_cg_limits lim;
 	md_cg_limits_from(hc, &lim, devs, MD_ARRAY_LEN(devs));
 	md_cg_destroy(md_cgroup_parent(), m->c.id); /* leftovers of a crash */
@@ -19443,6 +19487,18 @@ static int md_hostconfig_validate(struct md_json *hc)
 		if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
 			return md_errk(MD_EK_INVALID, "error gathering device information while adding custom device \"%s\": not a device node", h);
 	}
+	struct md_json *dr = md_json_get(hc, "DeviceCgroupRules");
+	if (dr && !md_json_is(dr, MD_J_NULL) && !md_json_is(dr, MD_J_ARR))
+		return md_errk(MD_EK_INVALID, "DeviceCgroupRules must be a list of strings");
+	for (struct md_json *x = dr && md_json_is(dr, MD_J_ARR) ? dr->child : NULL; x; x = x->next) {
+		struct md_cg_dev cd;
+		if (!md_json_str(x))
+			return md_errk(MD_EK_INVALID, "DeviceCgroupRules must be a list of strings");
+		if (md_cg_rule_parse(x->s, &cd) < 0)
+			return -1;
+	}
+	if ((dv ? dv->n : 0) + (md_json_is(dr, MD_J_ARR) ? dr->n : 0) > MD_CG_MAXDEVS - 16)
+		return md_errk(MD_EK_INVALID, "too many devices and device cgroup rules (at most %d)", MD_CG_MAXDEVS - 16);
 	const char *nm = md_json_gets(hc, "NetworkMode");
 	if (nm && md_startswith(nm, "container:") && !nm[10])
 		return md_errk(MD_EK_INVALID, "invalid network mode \"container:\": name a container");
@@ -27657,6 +27713,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetMems", md_runflag_str) \
 	X("detach", 'd', NULL, "Run container in background and print container ID", NULL, NULL) \
 	X("device", 0, "list", "Add a host device to the container", "HostConfig.Devices", md_runflag_devices) \
+	X("device-cgroup-rule", 0, "list", "Add a rule to the cgroup allowed devices list (\"c 1:3 rwm\")", "HostConfig.DeviceCgroupRules", md_runflag_strs) \
 	X("dns", 0, "list", "Set custom DNS servers", "HostConfig.Dns", md_runflag_strs) \
 	X("dns-option", 0, "list", "Set DNS options", "HostConfig.DnsOptions", md_runflag_strs) \
 	X("dns-search", 0, "list", "Set custom DNS search domains", "HostConfig.DnsSearch", md_runflag_strs) \
@@ -30984,7 +31041,7 @@ static const char *const md_api_hc_known[] = {
 	"Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
 	"SecurityOpt", "Tmpfs", "UsernsMode", "ShmSize", "ConsoleSize", "CpuShares", "Memory", "NanoCpus", "CpuPeriod",
 	"CpuQuota", "CpusetCpus", "CpusetMems", "Devices", "MemorySwap", "PidsLimit", "Ulimits", "Init", "Mounts",
-	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", NULL};
+	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", "DeviceCgroupRules", NULL};
 
 
 static int md_api_hc_check(struct md_json *hc, char *bad, size_t n)

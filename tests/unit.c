@@ -1218,6 +1218,53 @@ static struct md_json *t_run(int argc, char **argv)
 	return r;
 }
 
+static void test_cg_rules(void)
+{
+	t_begin("cgroups: --device-cgroup-rule parser (hostile values refused)");
+	struct md_cg_dev d;
+	CHECK(md_cg_rule_parse("c 1:3 rwm", &d) == 0 && d.type == 'c' && d.major == 1 && d.minor == 3);
+	CHECK_STR(d.access, "rwm");
+	CHECK(md_cg_rule_parse("b *:* m", &d) == 0 && d.type == 'b' && d.major == -1 && d.minor == -1);
+	CHECK(md_cg_rule_parse("a 7:* rw", &d) == 0 && d.type == 'a' && d.major == 7 && d.minor == -1);
+	CHECK(md_cg_rule_parse("c 4095:1048575 r", &d) == 0 && d.major == 4095 && d.minor == 1048575);
+	char fmt[80];
+	CHECK(md_cg_rule_parse("c 7:128 rwm", &d) == 0);
+	md_cg_dev_fmt(&d, 'c', fmt, sizeof fmt);
+	CHECK_STR(fmt, "c 7:128 rwm");
+	static const char *const bad[] = {"", "c", "c 1:3", "c 1:3 ", "c 1:3 rwmx", "c 1:3 rwmr", "x 1:3 rwm",
+	                                  "C 1:3 rwm", "c  1:3 rwm", "c 1 :3 rwm", "c 1: 3 rwm", "c 1:3  rwm",
+	                                  "c -1:3 rwm", "c 1:-3 rwm", "c 4096:0 rwm", "c 0:1048576 r",
+	                                  "c 99999999999999999999999:1 r", "c 1:3 rwm\na", "c 1:3 rwm extra",
+	                                  "c 1:3 rwm ", "c :3 r", "c 1: r", "c 1:3 \tr", "a", "c *3:1 r", "c 0x1:1 r"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		md_err_clear();
+		if (md_cg_rule_parse(bad[i], &d) == 0 || md_error.kind != MD_EK_INVALID) {
+			printf("#   accepted \"%s\"\n", bad[i]);
+			t_bad++;
+		}
+	}
+	/* the v2 program takes the parsed rules (one rule: 8 + 8 instructions at most) */
+	struct md_bpf_insn ins[16];
+	CHECK(md_cg_rule_parse("c 7:128 rw", &d) == 0);
+	CHECK(md_cg_bpf_build(&d, 1, ins) <= 16);
+	/* create refuses a bad rule before anything is made */
+	struct md_json *hc = md_json_parse("{\"DeviceCgroupRules\":[\"c 1:3 rwm\",\"c 1:3 rw m\"]}", strlen("{\"DeviceCgroupRules\":[\"c 1:3 rwm\",\"c 1:3 rw m\"]}"));
+	CHECK(hc && md_hostconfig_validate(hc) < 0 && md_error.kind == MD_EK_INVALID);
+	md_json_free(hc);
+	hc = md_json_parse("{\"DeviceCgroupRules\":[3]}", strlen("{\"DeviceCgroupRules\":[3]}"));
+	CHECK(hc && md_hostconfig_validate(hc) < 0 && md_error.kind == MD_EK_INVALID);
+	md_json_free(hc);
+	hc = md_json_parse("{\"DeviceCgroupRules\":[\"c 7:128 rwm\",\"b *:* m\"]}", strlen("{\"DeviceCgroupRules\":[\"c 7:128 rwm\",\"b *:* m\"]}"));
+	CHECK(hc && md_hostconfig_validate(hc) == 0);
+	struct md_cg_dev devs[MD_CG_MAXDEVS];
+	struct md_cg_limits lim;
+	md_cg_limits_from(hc, &lim, devs, MD_ARRAY_LEN(devs));
+	CHECK(lim.ndevs == md_cg_default_devices(NULL, 0) + 2);
+	CHECK(lim.ndevs >= 2 && devs[lim.ndevs - 2].major == 7 && devs[lim.ndevs - 1].type == 'b');
+	md_json_free(hc);
+	t_end();
+}
+
 static void test_run_flags(void)
 {
 	t_begin("runtime: run flags become Docker's create request");
@@ -1924,6 +1971,7 @@ int main(void)
 	test_close_from();
 	test_copy_errors();
 	test_error_kinds();
+	test_cg_rules();
 	test_run_flags();
 	test_frames_logs();
 	test_import_changes();
