@@ -16207,6 +16207,9 @@ enum md_media_type { MD_M_BIND, MD_M_TMPFS, MD_M_VOLUME };
 struct md_mnt {
 	enum md_media_type type;
 	char *src, *dst, *opts;
+	char *subpath;       /* a volume's: what is mounted, below src */
+	unsigned long prop;  /* a bind's propagation (md_mount_propagation), 0 rprivate */
+	int tree;            /* a shared or slave bind: its clone (open_tree), taken before / goes private */
 	int ro;
 	int copyup;  /* a new volume: copy the image's files at dst into it first */
 };
@@ -16541,6 +16544,84 @@ static int md_volume_copyup(struct md_mnt *m, int fd)
 	return r;
 }
 
+/* Bind propagation as Docker names it ("rprivate", the default, ...): the
+ * mount flags, or 0 for an unknown name. */
+static unsigned long md_mount_propagation(const char *s)
+{
+	static const struct { const char *name; unsigned long fl; } props[] = {
+	        {"rprivate", MS_REC | MS_PRIVATE}, {"private", MS_PRIVATE}, {"rshared", MS_REC | MS_SHARED},
+	        {"shared", MS_SHARED},             {"rslave", MS_REC | MS_SLAVE}, {"slave", MS_SLAVE}};
+	for (size_t i = 0; s && i < MD_ARRAY_LEN(props); i++)
+		if (!strcmp(s, props[i].name))
+			return props[i].fl;
+	return 0;
+}
+
+/* Open a volume's subpath below it (m->src), following no symlink and
+ * climbing no "..": an O_PATH descriptor, or -1. */
+static int md_mount_subpath_open(const struct md_mnt *m)
+{
+	int vfd = open(m->src, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (vfd < 0)
+		return md_errno("open volume %s", m->src);
+	int fd = md_root_open(vfd, m->subpath, MD_MK_NONE, m->subpath), e = errno;
+	close(vfd);
+	if (fd < 0)
+		return md_errk(MD_EK_INVALID, "volume subpath \"%s\" for %s: %s", m->subpath, m->dst,
+		               e == ELOOP ? "a symbolic link on the way (refused: it could lead out of the volume)" : strerror(e));
+	return fd;
+}
+
+/* Attach a detached mount tree (open_tree) onto what fd holds. */
+static int md_mount_move_fd(int tree, int fd, const char *what)
+{
+#ifdef SYS_move_mount
+	if (syscall(SYS_move_mount, tree, "", fd, "", 0x4 /* F_EMPTY_PATH */ | 0x40 /* T_EMPTY_PATH */) == 0)
+		return 0;
+	return md_errno("attach the bind mount on %s", what);
+#else
+	(void)tree, (void)fd;
+	errno = ENOSYS;
+	return md_errno("attach the bind mount on %s", what);
+#endif
+}
+
+/* Set a bind's propagation (shared, slave; r: recursively) on the mount
+ * at rel below rootfd. */
+static int md_propagate_in(int rootfd, const char *rel, unsigned long prop, const char *what)
+{
+	int fd = md_root_open(rootfd, rel, MD_MK_NONE, what);
+	if (fd < 0)
+		return -1;
+	char t[32];
+	snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
+	int r = mount(NULL, t, NULL, prop, NULL) < 0 ? md_errno("set the propagation of %s", what) : 0;
+	close(fd);
+	return r;
+}
+
+/* Before the mount namespace goes private: a clone of each shared or slave
+ * bind's source, still in the host's peer group, so the bind propagates
+ * as asked (the kernel's open_tree, Linux 5.2). */
+static int md_child_prop_trees(struct md_spec *sp)
+{
+	for (size_t i = 0; i < sp->nmnts; i++) {
+		struct md_mnt *m = &sp->mnts[i];
+		if (!m->prop)
+			continue;
+		if (sp->userns)
+			return md_err("bind propagation of %s cannot reach the host from a --userns=remap container", m->dst);
+#ifdef SYS_open_tree
+		m->tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->src, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | AT_RECURSIVE);
+#else
+		errno = ENOSYS;
+#endif
+		if (m->tree < 0)
+			return md_errno("bind propagation of %s needs the kernel's open_tree (Linux 5.2); open_tree %s", m->dst, m->src);
+	}
+	return 0;
+}
+
 /* The container's binds and volumes (copied up from the image the first
  * time), its tmpfs mounts and /etc files; for cp into a stopped container
  * (for_cp), the binds and volumes alone. */
@@ -16554,24 +16635,42 @@ static int md_child_volumes(struct md_spec *sp, int rootfd, const char *rootfs, 
 			continue;
 		if (md_secure_join(rootfs, m->dst, p, sizeof p) < 0)
 			return -1;
+		/* a volume's subpath: opened below it following no symlink, and
+		 * mounted through that descriptor, so it cannot lead elsewhere */
+		char subsrc[32];
+		const char *src = m->src;
+		int subfd = m->subpath ? md_mount_subpath_open(m) : -1;
+		if (m->subpath && subfd < 0)
+			return -1;
+		if (subfd >= 0)
+			snprintf(subsrc, sizeof subsrc, "/proc/self/fd/%d", subfd), src = subsrc;
 		struct stat st;
-		int isdir = m->type == MD_M_TMPFS || stat(m->src, &st) < 0 || S_ISDIR(st.st_mode);
+		int isdir = m->type == MD_M_TMPFS || (subfd >= 0 ? fstat(subfd, &st) : stat(m->src, &st)) < 0 || S_ISDIR(st.st_mode);
 		/* one descriptor for the copy and the mount: both act on what was resolved */
 		int fd = md_root_open(rootfd, p + rl, MD_MK_NONE, m->dst), made = 0;
 		if (fd < 0 && errno == ENOENT) {
 			fd = md_root_open(rootfd, p + rl, isdir ? MD_MK_DIR : MD_MK_FILE, m->dst);
 			made = 1;
 		}
-		if (fd < 0)
+		if (fd < 0) {
+			if (subfd >= 0)
+				close(subfd);
 			return -1;
+		}
 		int r = m->copyup && isdir && !made ? md_volume_copyup(m, fd) : 0;
 		if (r == 0 && m->type == MD_M_TMPFS) {
 			unsigned long fl = MS_NOSUID | MS_NODEV | (m->ro ? MS_RDONLY : 0);
 			r = md_mount_fd("tmpfs", fd, "tmpfs", fl, m->opts && *m->opts ? m->opts : NULL, m->dst);
+		} else if (r == 0 && m->tree >= 0 && !for_cp) {
+			r = md_mount_move_fd(m->tree, fd, m->dst);
 		} else if (r == 0) {
-			r = md_mount_fd(m->src, fd, NULL, MS_BIND | MS_REC, NULL, m->dst);
+			r = md_mount_fd(src, fd, NULL, MS_BIND | MS_REC, NULL, m->dst);
 		}
 		close(fd);
+		if (subfd >= 0)
+			close(subfd);
+		if (r == 0 && m->prop && !for_cp)
+			r = md_propagate_in(rootfd, p + rl, m->prop, m->dst);
 		if (r == 0 && m->type != MD_M_TMPFS && m->ro)
 			r = md_remount_ro_in(rootfd, p + rl, m->dst);
 		if (r < 0)
@@ -16654,6 +16753,8 @@ static int md_rootfs_mount(struct md_spec *sp)
 
 static int md_child_rootfs(struct md_spec *sp)
 {
+	if (md_child_prop_trees(sp) < 0)
+		return -1;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return md_errno("make mounts private");
 	const char *rootfs = sp->rootfs;
@@ -17724,6 +17825,7 @@ static void md_spec_free(struct md_spec *sp)
 		free(sp->mnts[i].src);
 		free(sp->mnts[i].dst);
 		free(sp->mnts[i].opts);
+		free(sp->mnts[i].subpath);
 	}
 	free(sp->mnts);
 	for (size_t i = 0; i < sp->ndevs; i++) {
@@ -18053,7 +18155,14 @@ static void md_spec_mounts(struct md_spec *sp, const struct md_json *cfg)
 		x->dst = md_strdup(md_json_gets(m, "Destination") ? md_json_gets(m, "Destination") : "/");
 		x->opts = md_json_gets(m, "Options") ? md_strdup(md_json_gets(m, "Options")) : NULL;
 		x->ro = md_json_is(md_json_get(m, "RW"), MD_J_FALSE);
-		if (x->type == MD_M_VOLUME) {
+		x->tree = -1;
+		const char *sub = md_json_gets(m, "Subpath");
+		if (x->type == MD_M_VOLUME && sub && *sub)
+			x->subpath = md_strdup(sub); /* a part of a volume is not filled from the image */
+		unsigned long pr = md_mount_propagation(md_json_gets(m, "Propagation"));
+		if (x->type == MD_M_BIND && pr && !(pr & MS_PRIVATE))
+			x->prop = pr;
+		if (x->type == MD_M_VOLUME && !x->subpath) {
 			/* a volume is filled from the image the first time it is used */
 			char *mark = md_asprintf("%s/../.initialized", x->src);
 			if (!md_path_exists(mark)) {
@@ -19243,8 +19352,10 @@ static void md_env_put(struct md_json *env, const char *kv)
 	md_json_push(env, md_json_newstr(kv));
 }
 
-/* Add a mount record {Type, Name, Source, Destination, RW, Options} */
-static void md_mount_add(struct md_json *ms, const char *type, const char *name, const char *src, const char *dst,
+/* Add a mount record {Type, Name, Source, Destination, RW, Propagation,
+ * Options}; the caller may add Subpath (a volume's) and From (the
+ * container --volumes-from copied it from).  Returns it. */
+static struct md_json *md_mount_add(struct md_json *ms, const char *type, const char *name, const char *src, const char *dst,
                          int rw, const char *opts)
 {
 	/* a later mount at the same destination replaces an earlier one */
@@ -19271,9 +19382,30 @@ static void md_mount_add(struct md_json *ms, const char *type, const char *name,
 	md_json_sets(m, "Destination", dst);
 	md_json_sets(m, "Mode", rw ? "" : "ro");
 	md_json_set(m, "RW", md_json_newbool(rw));
-	md_json_sets(m, "Propagation", "rprivate");
+	md_json_sets(m, "Propagation", md_streq(type, "bind") ? "rprivate" : "");
 	if (opts)
 		md_json_sets(m, "Options", opts);
+	return m;
+}
+
+/* A volume's subpath (--mount volume-subpath=, VolumeOptions.Subpath): a
+ * relative path without "..", resolved at start below the volume without
+ * following any symlink (md_child_volumes). */
+static int md_mount_subpath_check(const char *sp)
+{
+	if (!*sp || sp[0] == '/' || strlen(sp) >= PATH_MAX)
+		return md_errk(MD_EK_INVALID, "invalid volume subpath \"%.80s\": must be a relative path inside the volume", sp);
+	for (const char *p = sp; *p;) {
+		size_t l = strcspn(p, "/");
+		if (l == 2 && p[0] == '.' && p[1] == '.')
+			return md_errk(MD_EK_INVALID, "invalid volume subpath \"%.80s\": \"..\" would leave the volume", sp);
+		p += l;
+		p += *p == '/';
+	}
+	for (const unsigned char *p = (const unsigned char *)sp; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return md_errk(MD_EK_INVALID, "invalid volume subpath: control characters");
+	return 0;
 }
 
 static int md_path_clean_abs(const char *p, const char *what)
@@ -19307,7 +19439,7 @@ static int md_mount_volume(struct md_json *ms, const char *name, const char *dst
 /* "--mount type=bind,source=/a,target=/b,readonly" etc. */
 static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *newvols)
 {
-	char type[16] = "volume", src[PATH_MAX] = "", dst[PATH_MAX] = "", opts[256] = "";
+	char type[16] = "volume", src[PATH_MAX] = "", dst[PATH_MAX] = "", opts[256] = "", prop[16] = "", sub[PATH_MAX] = "";
 	int ro = 0;
 	char *s = md_strdup(spec);
 	for (char *kv = strtok(s, ","); kv; kv = strtok(NULL, ",")) {
@@ -19332,7 +19464,20 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%ssize=%lld", *opts ? "," : "", (long long)b);
 		} else if (!strcmp(kv, "tmpfs-mode")) {
 			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%smode=%s", *opts ? "," : "", v);
-		} else if (!strcmp(kv, "bind-propagation") || !strcmp(kv, "volume-nocopy") || !strcmp(kv, "consistency")) {
+		} else if (!strcmp(kv, "bind-propagation")) {
+			if (!md_mount_propagation(v)) {
+				md_errk(MD_EK_INVALID, "invalid bind-propagation \"%s\" (rprivate, private, rshared, shared, rslave, slave)", v);
+				free(s);
+				return -1;
+			}
+			snprintf(prop, sizeof prop, "%s", v);
+		} else if (!strcmp(kv, "volume-subpath")) {
+			snprintf(sub, sizeof sub, "%s", v);
+			if (md_mount_subpath_check(sub) < 0) {
+				free(s);
+				return -1;
+			}
+		} else if (!strcmp(kv, "volume-nocopy") || !strcmp(kv, "consistency")) {
 			/* accepted */
 		} else {
 			md_errk(MD_EK_INVALID, "unexpected key \"%s\" in --mount %s", kv, spec);
@@ -19343,14 +19488,25 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 	free(s);
 	if (md_path_clean_abs(dst, "mount target") < 0)
 		return -1;
+	if (*prop && strcmp(type, "bind"))
+		return md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": bind-propagation is for binds", type);
+	if (*sub && strcmp(type, "volume"))
+		return md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": volume-subpath is for volumes", type);
 	if (!strcmp(type, "bind")) {
 		if (md_path_clean_abs(src, "bind source") < 0)
 			return -1;
 		if (!md_path_exists(src))
 			return md_errk(MD_EK_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s", src);
-		md_mount_add(ms, "bind", NULL, src, dst, !ro, NULL);
+		struct md_json *m = md_mount_add(ms, "bind", NULL, src, dst, !ro, NULL);
+		if (*prop)
+			md_json_sets(m, "Propagation", prop);
 	} else if (!strcmp(type, "volume")) {
-		return md_mount_volume(ms, src, dst, !ro, newvols);
+		if (*sub && !*src)
+			return md_errk(MD_EK_INVALID, "invalid mount config for type \"volume\": volume-subpath needs a named volume");
+		if (md_mount_volume(ms, src, dst, !ro, newvols) < 0)
+			return -1;
+		if (*sub)
+			md_json_sets(ms->last, "Subpath", sub);
 	} else if (!strcmp(type, "tmpfs")) {
 		if (*src)
 			return md_errk(MD_EK_INVALID, "invalid mount config for type \"tmpfs\": source must not be specified");
@@ -19369,14 +19525,14 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 	int n = 0;
 	for (char *p = s; n < 3;) {
 		parts[n++] = p;
-		char *c = strchr(p, ':');
+		char *c = n < 3 ? strchr(p, ':') : NULL; /* the mode keeps any more: "ro:x" is refused */
 		if (!c)
 			break;
 		*c = 0;
 		p = c + 1;
 	}
 	int r = 0, rw = 1;
-	const char *src = NULL, *dst = NULL, *mode = NULL;
+	const char *src = NULL, *dst = NULL, *mode = NULL, *prop = NULL;
 	if (n == 1)
 		dst = parts[0];
 	else {
@@ -19388,9 +19544,10 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 		for (char *o = strtok((char *)mode, ","); o; o = strtok(NULL, ",")) {
 			if (!strcmp(o, "ro"))
 				rw = 0;
-			else if (!strcmp(o, "rw") || !strcmp(o, "z") || !strcmp(o, "Z") || !strcmp(o, "rprivate") ||
-			         !strcmp(o, "private") || !strcmp(o, "nocopy"))
+			else if (!strcmp(o, "rw") || !strcmp(o, "z") || !strcmp(o, "Z") || !strcmp(o, "nocopy"))
 				;
+			else if (md_mount_propagation(o) && !prop)
+				prop = o;
 			else {
 				r = md_errk(MD_EK_INVALID, "invalid mode \"%s\" in volume spec \"%s\"", o, spec);
 				goto out;
@@ -19401,12 +19558,16 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 		r = -1;
 		goto out;
 	}
-	if (!src) {
+	if (prop && (!src || src[0] != '/')) {
+		r = md_errk(MD_EK_INVALID, "invalid volume spec \"%s\": propagation %s is for binds of a host path", spec, prop);
+	} else if (!src) {
 		r = md_mount_volume(ms, NULL, dst, rw, newvols);
 	} else if (src[0] == '/') {
 		/* as Docker, -v creates a missing host directory */
 		if (!md_path_exists(src) && md_mkdir_p(src, 0755) < 0)
 			r = -1;
+		else if (prop)
+			md_json_sets(md_mount_add(ms, "bind", NULL, src, dst, rw, NULL), "Propagation", prop);
 		else
 			md_mount_add(ms, "bind", NULL, src, dst, rw, NULL);
 	} else if (src[0] == '.' || strchr(src, '/')) {
@@ -19567,14 +19728,82 @@ static struct md_json *md_create_config(const struct md_json *cc, const struct m
 	return nc;
 }
 
-/* The mounts: -v, --mount (strings or the API's objects), --tmpfs, then the
+/* --volumes-from CTR[:ro|rw]: CTR's binds and volumes at the same places
+ * (read-only or read-write as the suffix says, else as CTR has them), each
+ * marked From: CTR's ID. */
+static int md_create_volumes_from(struct md_json *ms, const struct md_json *hc)
+{
+	struct md_json *vf = md_json_get(hc, "VolumesFrom");
+	if (!vf || md_json_is(vf, MD_J_NULL))
+		return 0;
+	if (!md_json_is(vf, MD_J_ARR))
+		return md_errk(MD_EK_INVALID, "VolumesFrom must be a list of \"CONTAINER[:ro|rw]\"");
+	struct md_json *idx = md_index_read();
+	int r = idx ? 0 : -1;
+	for (struct md_json *x = vf->child; x && r == 0; x = x->next) {
+		const char *spec = md_json_str(x) ? x->s : "";
+		char name[256], id[65];
+		const char *c = strrchr(spec, ':');
+		size_t nl = c ? (size_t)(c - spec) : strlen(spec);
+		int mode = !c ? -1 : !strcmp(c + 1, "ro") ? 0 : !strcmp(c + 1, "rw") ? 1 : -2;
+		if (!nl || nl >= sizeof name || mode == -2) {
+			r = md_errk(MD_EK_INVALID, "invalid --volumes-from \"%.80s\": use CONTAINER[:ro|rw]", spec);
+			break;
+		}
+		snprintf(name, sizeof name, "%.*s", (int)nl, spec);
+		if (md_ctr_resolve(idx, name, id) < 0) {
+			r = -1;
+			break;
+		}
+		char *p = md_ctr_path(id, "config.json");
+		struct md_json *ocfg = md_json_parse_file(p), *om = md_json_get(ocfg, "Mounts");
+		free(p);
+		if (!ocfg)
+			r = -1;
+		for (struct md_json *m = om ? om->child : NULL; m && r == 0; m = m->next) {
+			const char *t = md_json_gets(m, "Type");
+			if (!md_streq(t, "bind") && !md_streq(t, "volume"))
+				continue; /* a tmpfs is the container's own */
+			int rw = mode >= 0 ? mode : !md_json_is(md_json_get(m, "RW"), MD_J_FALSE);
+			struct md_json *n = md_mount_add(ms, t, md_json_gets(m, "Name"), md_json_gets(m, "Source") ? md_json_gets(m, "Source") : "",
+			                                 md_json_gets(m, "Destination") ? md_json_gets(m, "Destination") : "/", rw, NULL);
+			static const char *const keep[] = {"Propagation", "Subpath"};
+			for (size_t i = 0; i < MD_ARRAY_LEN(keep); i++)
+				if (md_json_gets(m, keep[i]))
+					md_json_sets(n, keep[i], md_json_gets(m, keep[i]));
+			md_json_sets(n, "From", id);
+		}
+		md_json_free(ocfg);
+	}
+	md_json_free(idx);
+	return r;
+}
+
+/* HostConfig.VolumeDriver (--volume-driver): the driver of the volumes the
+ * container makes or names.  minidock has "local" alone: another is
+ * refused when any volume needs it (those of --volumes-from are the other
+ * container's), and means nothing, as in Docker, when none does. */
+static int md_create_voldriver(const struct md_json *hc, const struct md_json *ms)
+{
+	const char *vd = md_json_gets((struct md_json *)hc, "VolumeDriver");
+	if (!vd || !*vd || md_streq(vd, "local"))
+		return 0;
+	for (struct md_json *m = ms->child; m; m = m->next)
+		if (md_streq(md_json_gets(m, "Type"), "volume") && !md_json_get(m, "From"))
+			return md_errk(MD_EK_INVALID, "volume driver \"%s\" for volume %s: minidock has only the \"local\" volume driver",
+			               vd, md_json_gets(m, "Name") ? md_json_gets(m, "Name") : "?");
+	return 0;
+}
+
+/* The mounts: --volumes-from, -v, --mount (strings or the API's objects),
+ * --tmpfs (each replacing an earlier one at its destination), then the
  * image's volumes that none of those covers.  Volumes made on the way are
  * added to newvols (to go again if the create fails). */
 static struct md_json *md_create_mounts(const struct md_json *hc, const struct md_json *nc, struct md_strv *newvols)
 {
 	struct md_json *ms = md_json_new(MD_J_ARR);
 	struct md_json *binds = md_json_get(hc, "Binds"), *mnts = md_json_get(hc, "Mounts"), *tfs = md_json_get(hc, "Tmpfs");
-	int r = 0;
+	int r = md_create_volumes_from(ms, hc);
 	for (struct md_json *b = binds ? binds->child : NULL; b && r == 0; b = b->next)
 		r = md_bind_parse(ms, md_json_str(b) ? b->s : "", newvols);
 	for (struct md_json *b = mnts ? mnts->child : NULL; b && r == 0; b = b->next) {
@@ -19583,9 +19812,17 @@ static struct md_json *md_create_mounts(const struct md_json *hc, const struct m
 			continue;
 		}
 		const char *t = md_json_gets(b, "Type"), *src = md_json_gets(b, "Source"), *d = md_json_gets(b, "Target");
-		char *spec = md_asprintf("type=%s,%s%s%starget=%s%s", t ? t : "volume", src && *src ? "source=" : "",
+		const char *pr = md_json_gets(md_json_get(b, "BindOptions"), "Propagation");
+		const char *sub = md_json_gets(md_json_get(b, "VolumeOptions"), "Subpath");
+		if ((pr && strchr(pr, ',')) || (sub && strchr(sub, ','))) {
+			r = md_errk(MD_EK_INVALID, "invalid mount: a propagation or subpath with a comma");
+			break;
+		}
+		char *spec = md_asprintf("type=%s,%s%s%starget=%s%s%s%s%s%s", t ? t : "volume", src && *src ? "source=" : "",
 		                         src && *src ? src : "", src && *src ? "," : "", d ? d : "",
-		                         md_json_is(md_json_get(b, "ReadOnly"), MD_J_TRUE) ? ",readonly" : "");
+		                         md_json_is(md_json_get(b, "ReadOnly"), MD_J_TRUE) ? ",readonly" : "",
+		                         pr && *pr ? ",bind-propagation=" : "", pr && *pr ? pr : "",
+		                         sub && *sub ? ",volume-subpath=" : "", sub && *sub ? sub : "");
 		r = md_mount_parse(ms, spec, newvols);
 		free(spec);
 	}
@@ -19600,6 +19837,8 @@ static struct md_json *md_create_mounts(const struct md_json *hc, const struct m
 		if (!covered)
 			r = md_mount_volume(ms, NULL, v->key, 1, newvols);
 	}
+	if (r == 0)
+		r = md_create_voldriver(hc, ms);
 	if (r < 0) {
 		md_json_free(ms);
 		return NULL;
@@ -21323,7 +21562,8 @@ static void md_inspect_mounts(struct md_ctr *c, struct md_json *o)
 			md_json_sets(x, "Driver", "local");
 		md_json_sets(x, "Mode", md_json_gets(m, "Mode") ? md_json_gets(m, "Mode") : "");
 		md_json_set(x, "RW", md_json_newbool(!md_json_is(md_json_get(m, "RW"), MD_J_FALSE)));
-		md_json_sets(x, "Propagation", md_streq(t, "bind") ? "rprivate" : "");
+		const char *pr = md_json_gets(m, "Propagation");
+		md_json_sets(x, "Propagation", !md_streq(t, "bind") ? "" : pr && *pr ? pr : "rprivate");
 	}
 }
 
@@ -27760,6 +28000,8 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("memory-swappiness", 0, "int", "Tune container memory swappiness (0 to 100; cgroup v1)", "HostConfig.MemorySwappiness", md_runflag_int) \
 	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_runflag_str) \
 	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_runflag_strs) \
+	X("volume-driver", 0, "string", "Optional volume driver for the container (only \"local\")", "HostConfig.VolumeDriver", md_runflag_str) \
+	X("volumes-from", 0, "list", "Mount volumes from the specified container(s)", "HostConfig.VolumesFrom", md_runflag_strs) \
 	X("workdir", 'w', "string", "Working directory inside the container", "Config.WorkingDir", md_runflag_workdir)
 
 #define MD_RUN_OPT(lng, shrt, arg, help, to, fn) {lng, shrt, arg, help},
@@ -31041,7 +31283,7 @@ static const char *const md_api_hc_known[] = {
 	"Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
 	"SecurityOpt", "Tmpfs", "UsernsMode", "ShmSize", "ConsoleSize", "CpuShares", "Memory", "NanoCpus", "CpuPeriod",
 	"CpuQuota", "CpusetCpus", "CpusetMems", "Devices", "MemorySwap", "PidsLimit", "Ulimits", "Init", "Mounts",
-	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", "DeviceCgroupRules", NULL};
+	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", "DeviceCgroupRules", "VolumesFrom", "VolumeDriver", NULL};
 
 
 static int md_api_hc_check(struct md_json *hc, char *bad, size_t n)

@@ -1265,6 +1265,47 @@ static void test_cg_rules(void)
 	t_end();
 }
 
+static void test_mount_specs(void)
+{
+	t_begin("mounts: bind propagation, volume subpaths (hostile values refused)");
+	CHECK(md_mount_propagation("rshared") == (MS_REC | MS_SHARED));
+	CHECK(md_mount_propagation("slave") == MS_SLAVE);
+	CHECK(md_mount_propagation("rprivate") == (MS_REC | MS_PRIVATE));
+	CHECK(md_mount_propagation("") == 0 && md_mount_propagation("RSHARED") == 0 && md_mount_propagation(NULL) == 0 &&
+	      md_mount_propagation("rshared ") == 0);
+	static const char *const good[] = {"sub", "a/b/c", "./a", "a/./b/", "..a", "a..", "a/...", ".hidden"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(good); i++)
+		CHECK(md_mount_subpath_check(good[i]) == 0);
+	static const char *const bad[] = {"", "/", "/etc", "..", "../x", "a/..", "a/../b", "a/../../b", "./..",
+	                                  "a//..", "x\ny", "x\x7f", "\tx"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		md_err_clear();
+		if (md_mount_subpath_check(bad[i]) == 0 || md_error.kind != MD_EK_INVALID) {
+			printf("#   accepted subpath \"%s\"\n", bad[i]);
+			t_bad++;
+		}
+	}
+	struct md_json *ms = md_json_new(MD_J_ARR);
+	struct md_strv nv = {0};
+	CHECK(md_bind_parse(ms, "/:/h:ro,rshared", &nv) == 0);
+	CHECK_STR(md_json_gets(ms->last, "Propagation"), "rshared");
+	CHECK(md_json_is(md_json_get(ms->last, "RW"), MD_J_FALSE));
+	CHECK(md_bind_parse(ms, "/:/h2", &nv) == 0);
+	CHECK_STR(md_json_gets(ms->last, "Propagation"), "rprivate");
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,bind-propagation=slave", &nv) == 0);
+	CHECK_STR(md_json_gets(ms->last, "Propagation"), "slave");
+	CHECK(md_bind_parse(ms, "/:/h:rshared,rslave", &nv) < 0);
+	CHECK(md_bind_parse(ms, "/:/h:shared:x", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,bind-propagation=rshared2", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=tmpfs,dst=/h3,bind-propagation=rshared", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,volume-subpath=a", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=volume,src=v,dst=/h3,volume-subpath=../a", &nv) < 0);
+	CHECK(ms->n == 3 && nv.n == 0);
+	md_json_free(ms);
+	md_strv_free(&nv);
+	t_end();
+}
+
 static void test_run_flags(void)
 {
 	t_begin("runtime: run flags become Docker's create request");
@@ -1972,6 +2013,7 @@ int main(void)
 	test_copy_errors();
 	test_error_kinds();
 	test_cg_rules();
+	test_mount_specs();
 	test_run_flags();
 	test_frames_logs();
 	test_import_changes();
