@@ -13811,6 +13811,28 @@ static int md_ctr_name_valid(const char *n)
 	return 1;
 }
 
+/* A link, as --link and HostConfig.Links (or an endpoint's Links) give
+ * it: "NAME[:ALIAS]" (NAME may start with "/"; ALIAS defaults to NAME).
+ * ALIAS goes into /etc/hosts and variable names: letters, digits, "_",
+ * "." and "-", a letter or digit first. */
+static int md_link_parse(const char *spec, char name[256], char alias[256])
+{
+	const char *s = spec && spec[0] == '/' ? spec + 1 : spec ? spec : "", *c = strchr(s, ':');
+	size_t nl = c ? (size_t)(c - s) : strlen(s);
+	const char *a = c ? c + 1 : s;
+	size_t al = strlen(a);
+	int ok = nl > 0 && nl < 256 && al > 0 && al < 256 && isalnum((unsigned char)a[0]);
+	for (size_t i = 0; ok && i < al; i++)
+		ok = isalnum((unsigned char)a[i]) || a[i] == '_' || a[i] == '.' || a[i] == '-';
+	if (!ok)
+		return md_errk(MD_EK_INVALID, "invalid link \"%.80s\": use NAME[:ALIAS], the alias of letters, digits, _ . -", spec ? spec : "");
+	snprintf(name, 256, "%.*s", (int)nl, s);
+	snprintf(alias, 256, "%s", a);
+	if (!md_ctr_name_valid(name) && !(nl == 1 && isalnum((unsigned char)name[0])))
+		return md_errk(MD_EK_INVALID, "invalid link \"%.80s\": no container can have the name %s", spec, name);
+	return 0;
+}
+
 /* ---- volumes: named and anonymous, in ROOT/volumes/NAME/ ---- */
 
 /* A volume or network driver other than the built-in one (NULL or "": that
@@ -15146,7 +15168,40 @@ static int md_net_configure(const struct md_netif *ifs, int nifs)
 	return r;
 }
 
-/* Rewrite a container's /etc/hosts: its own names plus its network peers'. */
+/* Legacy links (HostConfig.Links on the default bridge): "IP ALIAS NAME"
+ * for each linked container that has an address there. */
+static void md_net_hosts_links(struct md_sb *b, struct md_json *idx, const struct md_json *hc)
+{
+	struct md_json *ln = md_json_get((struct md_json *)hc, "Links");
+	struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), "bridge");
+	if (!md_streq(md_json_gets((struct md_json *)hc, "NetworkMode"), "bridge") || !md_json_is(ln, MD_J_ARR))
+		return;
+	for (struct md_json *x = ln->child; x; x = x->next) {
+		char name[256], alias[256], id[65];
+		if (md_link_parse(md_json_str(x), name, alias) < 0 || md_ctr_resolve(idx, name, id) < 0)
+			continue;
+		for (struct md_json *l = leases ? leases->child : NULL; l; l = l->next)
+			if (md_streq(md_json_str(l), id))
+				md_sb_printf(b, "%s\t%s%s%s\n", l->key, alias, strcmp(alias, name) ? " " : "", strcmp(alias, name) ? name : "");
+	}
+	md_err_clear();
+}
+
+/* A link of the endpoint ep (NetworkingConfig's Links on a user-defined
+ * network) to the container named oname: " ALIAS", the name it adds. */
+static void md_net_hosts_eplinks(struct md_sb *b, const struct md_json *ep, const char *oname)
+{
+	struct md_json *ln = md_json_get((struct md_json *)ep, "Links");
+	for (struct md_json *x = md_json_is(ln, MD_J_ARR) ? ln->child : NULL; x && oname; x = x->next) {
+		char name[256], alias[256];
+		if (md_link_parse(md_json_str(x), name, alias) == 0 && md_streq(name, oname) && strcmp(alias, name))
+			md_sb_printf(b, " %s", alias);
+	}
+	md_err_clear();
+}
+
+/* Rewrite a container's /etc/hosts: its own names plus its network peers'
+ * (and the names its links give them). */
 static void md_net_hosts(struct md_json *idx, const char *cid)
 {
 	char *p = md_ctr_path(cid, "config.json");
@@ -15159,6 +15214,7 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 	struct md_json *hc = md_json_get(cfg, "HostConfig");
 	struct md_sb b = {0};
 	md_hosts_base(&b, hc);
+	md_net_hosts_links(&b, idx, hc);
 	struct md_json *nets = md_json_get(cfg, "Networks");
 	for (struct md_json *n = nets ? nets->child : NULL; n; n = n->next) {
 		const char *nn = md_json_gets(n, "Name");
@@ -15179,6 +15235,8 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 			md_sb_printf(&b, "%s\t%s", l->key, md_json_gets(md_json_get(oc, "Config"), "Hostname") ? md_json_gets(md_json_get(oc, "Config"), "Hostname") : "");
 			if (oname && !self)
 				md_sb_printf(&b, " %s", oname[0] == '/' ? oname + 1 : oname);
+			if (oname && !self)
+				md_net_hosts_eplinks(&b, n, oname[0] == '/' ? oname + 1 : oname);
 			struct md_json *on = md_json_get(oc, "Networks");
 			for (struct md_json *x = on ? on->child : NULL; x; x = x->next)
 				if (md_streq(md_json_gets(x, "Name"), nn)) {
@@ -18099,14 +18157,119 @@ static int md_spec_layers(struct md_ctr *c, struct md_spec *sp, const char **not
 	return r;
 }
 
-/* The process environment: Docker adds HOSTNAME, and TERM with -t, unless
- * the configuration sets them. */
-static void md_spec_env(struct md_spec *sp, const struct md_json *cc)
+/* One legacy link's variables, as Docker's: ALIAS_NAME=/PARENT/ALIAS;
+ * for the linked container's exposed ports ALIAS_PORT (the lowest, tcp
+ * first) and ALIAS_PORT_N_PROTO[_ADDR|_PORT|_PROTO]; ALIAS_ENV_X for its
+ * environment (but HOME and PATH).  ALIAS upper-cased, "-" as "_". */
+static void md_spec_link_env(struct md_json *env, const char *parent, const char *alias, const char *ip,
+                             const struct md_json *occ)
 {
-	struct md_json *env = md_json_clone(md_json_get(cc, "Env"));
-	if (!md_json_is(env, MD_J_ARR)) {
-		md_json_free(env);
-		env = md_json_new(MD_J_ARR);
+	char A[256];
+	size_t i = 0;
+	for (; alias[i] && i < sizeof A - 1; i++)
+		A[i] = alias[i] == '-' ? '_' : (char)toupper((unsigned char)alias[i]);
+	A[i] = 0;
+	struct md_sb b = {0};
+	md_sb_printf(&b, "%s_NAME=/%s/%s", A, parent, alias);
+	md_json_push(env, md_json_newstr(md_sb_str(&b)));
+	struct md_json *ep = md_json_get((struct md_json *)occ, "ExposedPorts");
+	long best = 0;
+	const char *bestp = "tcp";
+	for (struct md_json *p = md_json_is(ep, MD_J_OBJ) ? ep->child : NULL; p; p = p->next) {
+		long n = atol(p->key);
+		const char *sl = strchr(p->key, '/'), *pr = sl ? sl + 1 : "tcp";
+		if (n < 1 || n > 65535 || (strcmp(pr, "tcp") && strcmp(pr, "udp") && strcmp(pr, "sctp")))
+			continue;
+		if (!best || n < best || (n == best && !strcmp(pr, "tcp")))
+			best = n, bestp = pr;
+		char P[8];
+		snprintf(P, sizeof P, "%s", pr);
+		for (char *q = P; *q; q++)
+			*q = (char)toupper((unsigned char)*q);
+		for (int k = 0; k < 4; k++) {
+			b.len = 0;
+			switch (k) {
+			case 0: md_sb_printf(&b, "%s_PORT_%ld_%s=%s://%s:%ld", A, n, P, pr, ip, n); break;
+			case 1: md_sb_printf(&b, "%s_PORT_%ld_%s_ADDR=%s", A, n, P, ip); break;
+			case 2: md_sb_printf(&b, "%s_PORT_%ld_%s_PORT=%ld", A, n, P, n); break;
+			default: md_sb_printf(&b, "%s_PORT_%ld_%s_PROTO=%s", A, n, P, pr); break;
+			}
+			md_json_push(env, md_json_newstr(md_sb_str(&b)));
+		}
+	}
+	if (best) {
+		b.len = 0;
+		md_sb_printf(&b, "%s_PORT=%s://%s:%ld", A, bestp, ip, best);
+		md_json_push(env, md_json_newstr(md_sb_str(&b)));
+	}
+	struct md_json *oe = md_json_get((struct md_json *)occ, "Env");
+	for (struct md_json *e = md_json_is(oe, MD_J_ARR) ? oe->child : NULL; e; e = e->next)
+		if (md_json_str(e) && strchr(e->s, '=') && !md_startswith(e->s, "HOME=") && !md_startswith(e->s, "PATH=")) {
+			b.len = 0;
+			md_sb_printf(&b, "%s_ENV_%s", A, e->s);
+			md_json_push(env, md_json_newstr(md_sb_str(&b)));
+		}
+	md_sb_free(&b);
+}
+
+/* The variables of a container's legacy links (HostConfig.Links on the
+ * default bridge), into env; each linked container must run there now
+ * (its address is in them), as Docker's start insists. */
+static int md_spec_links(struct md_ctr *c, struct md_json *env)
+{
+	struct md_json *hc = md_json_get(c->cfg, "HostConfig"), *ln = md_json_get(hc, "Links");
+	if (!md_streq(md_json_gets(hc, "NetworkMode"), "bridge") || !md_json_is(ln, MD_J_ARR) || !ln->n)
+		return 0;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), "bridge");
+	int r = 0;
+	for (struct md_json *x = ln->child; x && r == 0; x = x->next) {
+		char name[256], alias[256], id[65];
+		const char *ip = NULL;
+		if (md_link_parse(md_json_str(x), name, alias) < 0 || md_ctr_resolve(idx, name, id) < 0) {
+			r = md_errk(MD_EK_NOTFOUND, "could not get container for %s: No such container (linked as %s)", name, alias);
+			break;
+		}
+		for (struct md_json *l = leases ? leases->child : NULL; l && !ip; l = l->next)
+			if (md_streq(md_json_str(l), id))
+				ip = l->key;
+		char *p = md_ctr_path(id, "config.json");
+		struct md_json *ocfg = ip ? md_json_parse_file(p) : NULL;
+		free(p);
+		if (!ip)
+			r = md_errk(MD_EK_CONFLICT, "Cannot link to a non running container: /%s AS /%s/%s (or it is not on the default bridge network)",
+			            name, c->name, alias);
+		else if (!ocfg)
+			r = -1;
+		else
+			md_spec_link_env(env, c->name, alias, ip, md_json_get(ocfg, "Config"));
+		md_json_free(ocfg);
+	}
+	md_json_free(idx);
+	return r;
+}
+
+/* The process environment: Docker adds HOSTNAME, and TERM with -t, unless
+ * the configuration sets them; the links' variables (env, taken) come
+ * first, the configuration's replace them. */
+static void md_spec_env(struct md_spec *sp, const struct md_json *cc, struct md_json *env)
+{
+	struct md_json *ce = md_json_get(cc, "Env");
+	for (struct md_json *e = md_json_is(ce, MD_J_ARR) ? ce->child : NULL; e; e = e->next) {
+		if (!md_json_str(e))
+			continue;
+		size_t kl = strcspn(e->s, "=");
+		struct md_json *x = env->child;
+		while (x && !(strncmp(x->s, e->s, kl) == 0 && (x->s[kl] == '=' || !x->s[kl])))
+			x = x->next;
+		if (x) {
+			free(x->s);
+			x->s = md_strdup(e->s);
+		} else {
+			md_json_push(env, md_json_newstr(e->s));
+		}
 	}
 	int has_hn = 0, has_term = 0;
 	for (struct md_json *e = env->child; e; e = e->next) {
@@ -18196,8 +18359,9 @@ static int md_spec_devices(struct md_spec *sp, const struct md_json *hc)
 	return 0;
 }
 
-/* Build what the child needs from config.json and the image. */
-static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **notice)
+/* Build what the child needs from config.json and the image; starting:
+ * for the container's start (its links must run), else to reach its files. */
+static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **notice, int starting)
 {
 	struct md_json *cfg = c->cfg, *cc = md_json_get(cfg, "Config"), *hc = md_json_get(cfg, "HostConfig");
 	memset(sp, 0, sizeof *sp);
@@ -18216,7 +18380,12 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 	sp->uts_host = md_streq(md_json_gets(hc, "UTSMode"), "host");
 	sp->pid_host = md_streq(md_json_gets(hc, "PidMode"), "host");
 	sp->tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
-	md_spec_env(sp, cc);
+	struct md_json *env = md_json_new(MD_J_ARR);
+	if (starting && md_spec_links(c, env) < 0) {
+		md_json_free(env);
+		return -1;
+	}
+	md_spec_env(sp, cc, env);
 	sp->init = md_json_is(md_json_get(hc, "Init"), MD_J_TRUE);
 	sp->privileged = md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
 	sp->readonly = md_json_is(md_json_get(hc, "ReadonlyRootfs"), MD_J_TRUE);
@@ -18611,7 +18780,7 @@ static int md_mon_start(struct md_mon *m, int *code)
 	const char *notice = NULL;
 	*code = 125;
 	md_spec_free(&m->sp);
-	if (md_spec_build(&m->c, &m->sp, &notice) < 0)
+	if (md_spec_build(&m->c, &m->sp, &notice, 1) < 0)
 		return -1;
 	if (notice) {
 		md_mon_broadcast(m, 'N', notice, strlen(notice), 0);
@@ -19902,6 +20071,74 @@ static int md_create_network(const struct md_json *req, struct md_json *hc, stru
 #endif
 }
 
+/* A list of links ("NAME[:ALIAS]"), each checked, into out as
+ * "NAME:ALIAS"; with idx, each NAME must name a container (its own name
+ * in out). */
+static int md_create_linklist(const struct md_json *ln, struct md_json *idx, struct md_json *out)
+{
+	if (!ln || md_json_is(ln, MD_J_NULL))
+		return 0;
+	if (!md_json_is(ln, MD_J_ARR))
+		return md_errk(MD_EK_INVALID, "Links must be a list of \"NAME[:ALIAS]\"");
+	for (struct md_json *x = ln->child; x; x = x->next) {
+		char name[256], alias[256], id[65];
+		if (md_link_parse(md_json_str(x), name, alias) < 0)
+			return -1;
+		if (idx && md_ctr_resolve(idx, name, id) < 0)
+			return md_errk(MD_EK_NOTFOUND, "could not get container for %s: No such container: %s", name, name);
+		const char *cn = idx ? md_json_gets(md_json_get(md_json_get(idx, "containers"), id), "name") : NULL;
+		for (struct md_json *y = out->child; y; y = y->next) {
+			const char *c = strchr(y->s, ':');
+			if (c && !strcmp(c + 1, alias))
+				return md_errk(MD_EK_INVALID, "invalid links: the alias %s is given twice", alias);
+		}
+		char *v = md_asprintf("%s:%s", cn ? cn : name, alias);
+		md_json_push(out, md_json_newstr(v));
+		free(v);
+	}
+	return 0;
+}
+
+/* Links: HostConfig.Links (--link) on the default bridge are Docker's
+ * legacy links (each names a container now; /etc/hosts and variables at
+ * start); on a user-defined network they join the endpoint's Links
+ * (NetworkingConfig's, which may name a container yet to come): names in
+ * /etc/hosts for the container so named on that network.  Elsewhere they
+ * are refused, as Docker does. */
+static int md_create_links(const struct md_json *req, struct md_json *hc, struct md_json *nets)
+{
+	const char *nm = md_json_gets(hc, "NetworkMode");
+	struct md_json *ln = md_json_get(hc, "Links");
+	struct md_json *eln = md_json_get(md_json_get(md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig"), nm ? nm : ""), "Links");
+	int has = md_json_is(ln, MD_J_ARR) && ln->n, ehas = md_json_is(eln, MD_J_ARR) && eln->n;
+	if (!has && !ehas)
+		return 0;
+	if (md_streq(nm, "host"))
+		return md_errk(MD_EK_INVALID, "conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+	if (nm && md_startswith(nm, "container:"))
+		return md_errk(MD_EK_INVALID, "conflicting options: container type network can't be used with links. This would result in undefined behavior");
+	if (!nets || !nets->child)
+		return md_errk(MD_EK_INVALID, "links need a bridge network, not --network %s", nm ? nm : "none");
+	struct md_json *out = md_json_new(MD_J_ARR);
+	int r = 0;
+	if (md_streq(nm, "bridge")) {
+		struct md_json *idx = md_index_read();
+		if (ehas)
+			r = md_errk(MD_EK_INVALID, "links in EndpointsConfig are for user-defined networks; on the default bridge use HostConfig.Links");
+		else if (!idx || md_create_linklist(ln, idx, out) < 0)
+			r = -1;
+		else
+			md_json_set(hc, "Links", out), out = NULL;
+		md_json_free(idx);
+	} else if (md_create_linklist(eln, NULL, out) < 0 || md_create_linklist(ln, NULL, out) < 0) {
+		r = -1;
+	} else {
+		md_json_set(nets->child, "Links", out), out = NULL;
+	}
+	md_json_free(out);
+	return r;
+}
+
 /* The container's config.json: what create resolved, in Docker's inspect
  * shape.  Takes nc, ms, nets and ports; all (Entrypoint + Cmd) is read. */
 static struct md_json *md_create_record(const char *id, const char *imgid, struct md_json *nc, const struct md_json *hc,
@@ -20089,7 +20326,8 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		md_json_push(all, md_json_clone(x));
 	if (!all->n)
 		md_errk(MD_EK_INVALID, "no command specified");
-	else if ((ms = md_create_mounts(hc, nc, &newvols)) && md_create_network(req, hc, nc, &nets, &ports) == 0) {
+	else if ((ms = md_create_mounts(hc, nc, &newvols)) && md_create_network(req, hc, nc, &nets, &ports) == 0 &&
+	         md_create_links(req, hc, nets) == 0) {
 		cfg = md_create_record(id, imgid, nc, hc, all, ms, nets, ports);
 		nc = ms = nets = ports = NULL; /* cfg holds them */
 	}
@@ -20361,6 +20599,54 @@ static int md_ctr_rename(const char *name, const char *newname)
 		free(js);
 		free(p);
 		md_ctr_free(&c);
+	}
+	md_json_free(idx);
+	md_store_unlock();
+	return r;
+}
+
+/* Remove a legacy link: "PARENT/ALIAS" (as Docker's `rm --link`) goes
+ * from PARENT's HostConfig.Links (config.json rewritten whole) and, if it
+ * runs, from its /etc/hosts; its variables stay until it restarts. */
+static int md_ctr_unlink(const char *link)
+{
+	const char *l = link[0] == '/' ? link + 1 : link, *sl = strrchr(l, '/');
+	if (!sl || sl == l || !sl[1])
+		return md_errk(MD_EK_CONFLICT, "Conflict, cannot remove the default link name of the container");
+	char parent[256];
+	snprintf(parent, sizeof parent, "%.*s", (int)(sl - l < 255 ? sl - l : 255), l);
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	char id[65];
+	struct md_ctr c;
+	int r = -1, found = 0;
+	if (idx && md_ctr_resolve(idx, parent, id) == 0 && md_ctr_load(id, &c) == 0) {
+		struct md_json *ln = md_json_get(md_json_get(c.cfg, "HostConfig"), "Links");
+		struct md_json *keep = md_json_new(MD_J_ARR);
+		for (struct md_json *x = md_json_is(ln, MD_J_ARR) ? ln->child : NULL; x; x = x->next) {
+			char name[256], alias[256];
+			if (md_link_parse(md_json_str(x), name, alias) == 0 && !strcmp(alias, sl + 1))
+				found = 1;
+			else
+				md_json_push(keep, md_json_clone(x));
+		}
+		md_err_clear();
+		if (!found) {
+			md_json_free(keep);
+			md_errk(MD_EK_NOTFOUND, "No such link: /%s", l);
+		} else {
+			md_json_set(md_json_get(c.cfg, "HostConfig"), "Links", keep);
+			char *js = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
+			r = md_write_file_atomic(p, js, strlen(js), 0600);
+			free(js);
+			free(p);
+			if (r == 0)
+				md_net_hosts(idx, id); /* the file is there while it runs */
+		}
+		md_ctr_free(&c);
+	} else if (idx) {
+		md_errk(MD_EK_NOTFOUND, "No such container: /%s", l);
 	}
 	md_json_free(idx);
 	md_store_unlock();
@@ -21494,6 +21780,17 @@ static void md_inspect_hostconfig(struct md_ctr *c, struct md_json *o)
 	for (size_t i = 0; i < MD_ARRAY_LEN(bools); i++)
 		if (!md_json_get(ohc, bools[i]))
 			md_json_set(ohc, bools[i], md_json_newbool(0));
+	/* legacy links as Docker shows them: "/NAME:/THIS/ALIAS" */
+	struct md_json *ln = md_json_get(ohc, "Links");
+	for (struct md_json *x = md_streq(md_json_gets(ohc, "NetworkMode"), "bridge") && md_json_is(ln, MD_J_ARR) ? ln->child : NULL;
+	     x; x = x->next) {
+		char name[256], alias[256];
+		if (md_link_parse(md_json_str(x), name, alias) < 0)
+			continue;
+		free(x->s);
+		x->s = md_asprintf("/%s:/%s/%s", name, c->name, alias);
+	}
+	md_err_clear();
 }
 
 /* The diff directories of an image's layers, the top one first (none if
@@ -21622,7 +21919,8 @@ static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
 			md_json_sets(md_json_set(e, "IPAMConfig", md_json_new(MD_J_OBJ)), "IPv4Address", want);
 		else
 			md_json_set(e, "IPAMConfig", md_json_new(MD_J_NULL));
-		md_json_set(e, "Links", md_json_new(MD_J_NULL));
+		struct md_json *ln = md_json_get(x, "Links");
+		md_json_set(e, "Links", md_json_is(ln, MD_J_ARR) && ln->n ? md_json_clone(ln) : md_json_new(MD_J_NULL));
 		if (x == cnets->child) {
 			first_ip = md_json_gets(e, "IPAddress");
 			first_gw = md_json_gets(e, "Gateway");
@@ -22388,7 +22686,7 @@ static int md_ctr_enter_fs(struct md_ctr *c, int writable)
 		return md_errno("make a private mount namespace");
 	struct md_spec sp;
 	const char *notice;
-	if (md_spec_build(c, &sp, &notice) < 0)
+	if (md_spec_build(c, &sp, &notice, 0) < 0)
 		return -1;
 	free((char *)notice);
 	char *mnt = md_asprintf("%s.fs-%d", sp.rootfs, (int)getpid());
@@ -27967,6 +28265,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_runflag_stdin) \
 	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_runflag_endpoint) \
 	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_runflag_labels) \
+	X("link", 0, "list", "Add link to another container (NAME[:ALIAS])", "HostConfig.Links", md_runflag_strs) \
 	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_runflag_logdriver) \
 	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_runflag_logopts) \
 	X("mac-address", 0, "string", "Container MAC address", "Config.MacAddress", md_runflag_str) \
@@ -28261,7 +28560,8 @@ static int md_cmd_rm(struct md_args *a)
 	int rc = 0;
 	for (size_t i = 0; i < a->pos.n; i++) {
 		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_rm(id, md_flag(a, "force"), md_flag(a, "volumes")) < 0)
+		if (md_flag(a, "link") ? md_ctr_unlink(a->pos.v[i]) < 0
+		                       : md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_rm(id, md_flag(a, "force"), md_flag(a, "volumes")) < 0)
 			rc = md_fail(1);
 		else
 			puts(a->pos.v[i]);
@@ -29619,7 +29919,7 @@ static const struct md_optdef md_opts_kill[] = {
 
 static const struct md_optdef md_opts_rm[] = {
 	{"force", 'f', NULL, "Force the removal of a running container (uses SIGKILL)"},
-	{"link", 'l', NULL, "Remove the specified link (accepted, no effect)"},
+	{"link", 'l', NULL, "Remove the specified link (PARENT/ALIAS)"},
 	{"volumes", 'v', NULL, "Remove anonymous volumes associated with the container"},
 	{NULL, 0, NULL, NULL}};
 
@@ -31254,6 +31554,30 @@ static struct md_json *md_api_ctr_summary(struct md_ctr *c)
 	return o;
 }
 
+/* A linked container's Names have "/PARENT/ALIAS" too, as Docker's (for
+ * the parents in the list). */
+static void md_api_ctr_link_names(struct md_ctr *cs, size_t nc, struct md_json *arr)
+{
+	for (size_t i = 0; i < nc; i++) {
+		struct md_json *hc = md_json_get(cs[i].cfg, "HostConfig"), *ln = md_json_get(hc, "Links");
+		if (!md_streq(md_json_gets(hc, "NetworkMode"), "bridge") || !md_json_is(ln, MD_J_ARR))
+			continue;
+		for (struct md_json *x = ln->child; x; x = x->next) {
+			char name[256], alias[256];
+			if (md_link_parse(md_json_str(x), name, alias) < 0)
+				continue;
+			struct md_json *o = arr->child;
+			for (size_t j = 0; j < nc && o; j++, o = o->next)
+				if (md_streq(cs[j].name, name)) {
+					char *n = md_asprintf("/%s/%s", cs[i].name, alias);
+					md_json_push(md_json_get(o, "Names"), md_json_newstr(n));
+					free(n);
+				}
+		}
+	}
+	md_err_clear();
+}
+
 static int md_api_ctr_list(struct md_api_ctx *x)
 {
 	int all = md_api_qbool(x->r, "all", 0);
@@ -31272,6 +31596,7 @@ static int md_api_ctr_list(struct md_api_ctx *x)
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (size_t i = 0; i < nc; i++)
 		md_json_push(arr, md_api_ctr_summary(&cs[i]));
+	md_api_ctr_link_names(cs, nc, arr);
 	md_ctr_list_free(cs, nc);
 	return md_api_json(x->c, 200, arr);
 }
@@ -31283,7 +31608,7 @@ static const char *const md_api_hc_known[] = {
 	"Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
 	"SecurityOpt", "Tmpfs", "UsernsMode", "ShmSize", "ConsoleSize", "CpuShares", "Memory", "NanoCpus", "CpuPeriod",
 	"CpuQuota", "CpusetCpus", "CpusetMems", "Devices", "MemorySwap", "PidsLimit", "Ulimits", "Init", "Mounts",
-	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", "DeviceCgroupRules", "VolumesFrom", "VolumeDriver", NULL};
+	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", "DeviceCgroupRules", "VolumesFrom", "VolumeDriver", "Links", NULL};
 
 
 static int md_api_hc_check(struct md_json *hc, char *bad, size_t n)
@@ -31481,6 +31806,16 @@ static int md_api_ctr_pause(struct md_api_ctx *x)
 static int md_api_ctr_delete(struct md_api_ctx *x)
 {
 	char id[65];
+	if (md_api_qbool(x->r, "link", 0)) { /* DELETE /containers/PARENT/ALIAS?link=1 */
+		char *l = md_asprintf("%s/%s", x->arg[0], x->arg[1] ? x->arg[1] : "");
+		int r = md_ctr_unlink(l);
+		free(l);
+		return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 204, NULL, NULL, 0);
+	}
+	if (x->arg[1]) {
+		md_api_err(x->c, 404, "No such container: %s/%s", x->arg[0], x->arg[1]);
+		return 0;
+	}
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_rm(id, md_api_qbool(x->r, "force", 0), md_api_qbool(x->r, "v", 0)) < 0)
@@ -32908,6 +33243,7 @@ static const struct md_api_route {
 	{"PUT", "/containers/*/archive", md_api_ctr_archive_put, NULL},
 	{"GET", "/containers/*/stats", md_api_ctr_stats, NULL},
 	{"DELETE", "/containers/*", md_api_ctr_delete, NULL},
+	{"DELETE", "/containers/*/*", md_api_ctr_delete, NULL}, /* ?link=1: a link's name */
 	{"POST", "/containers/*/exec", md_api_exec_create, NULL},
 	{"POST", "/exec/*/start", md_api_exec_start, NULL},
 	{"GET", "/exec/*/json", md_api_exec_inspect, NULL},

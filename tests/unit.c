@@ -1306,6 +1306,52 @@ static void test_mount_specs(void)
 	t_end();
 }
 
+static void test_links(void)
+{
+	t_begin("links: NAME[:ALIAS] parser (hostile values refused), Docker's variables");
+	char n[256], a[256];
+	CHECK(md_link_parse("db:webdb", n, a) == 0);
+	CHECK_STR(n, "db");
+	CHECK_STR(a, "webdb");
+	CHECK(md_link_parse("/db", n, a) == 0);
+	CHECK_STR(n, "db");
+	CHECK_STR(a, "db");
+	CHECK(md_link_parse("my-db.1:a_b-c.d", n, a) == 0);
+	CHECK_STR(a, "a_b-c.d");
+	static const char *const bad[] = {"", ":", "db:", ":x", "db:a b", "db:a\nb", "db:a/b", "db:a:b", "db:-x",
+	                                  "db:.x", "d b:x", "db\n:x", "../db:x", "db:a\tb", "db:a=b", "db:$(x)", NULL};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		md_err_clear();
+		if (md_link_parse(bad[i], n, a) == 0 || md_error.kind != MD_EK_INVALID) {
+			printf("#   accepted link \"%s\"\n", bad[i] ? bad[i] : "(null)");
+			t_bad++;
+		}
+	}
+	char longname[400];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	CHECK(md_link_parse(longname, n, a) < 0);
+	struct md_json *env = md_json_new(MD_J_ARR);
+	const char *oj = "{\"Env\":[\"FOO=1\",\"PATH=/bin\",\"HOME=/r\",\"X=a=b\"],"
+	                 "\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{},\"53/tcp\":{},\"0/tcp\":{},\"x/tcp\":{}}}";
+	struct md_json *occ = md_json_parse(oj, strlen(oj));
+	CHECK(occ != NULL);
+	md_spec_link_env(env, "web", "my-db", "10.0.0.2", occ);
+	char *js = md_json_dump(env, 0);
+	CHECK(strstr(js, "\"MY_DB_NAME=/web/my-db\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT=tcp://10.0.0.2:53\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT_80_TCP=tcp://10.0.0.2:80\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT_53_UDP_ADDR=10.0.0.2\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT_80_TCP_PORT=80\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT_53_UDP_PROTO=udp\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_ENV_FOO=1\"") != NULL && strstr(js, "\"MY_DB_ENV_X=a=b\"") != NULL);
+	CHECK(strstr(js, "ENV_PATH") == NULL && strstr(js, "ENV_HOME") == NULL && strstr(js, "_0_") == NULL);
+	free(js);
+	md_json_free(env);
+	md_json_free(occ);
+	t_end();
+}
+
 static void test_run_flags(void)
 {
 	t_begin("runtime: run flags become Docker's create request");
@@ -2014,6 +2060,7 @@ int main(void)
 	test_error_kinds();
 	test_cg_rules();
 	test_mount_specs();
+	test_links();
 	test_run_flags();
 	test_frames_logs();
 	test_import_changes();
