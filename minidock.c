@@ -15168,8 +15168,9 @@ static int md_net_configure(const struct md_netif *ifs, int nifs)
 	return r;
 }
 
-/* Legacy links (HostConfig.Links on the default bridge): "IP ALIAS NAME"
- * for each linked container that has an address there. */
+/* Legacy links (HostConfig.Links on the default bridge, "ID:ALIAS" as
+ * create keeps them): "IP ALIAS NAME" for each linked container that has
+ * an address there. */
 static void md_net_hosts_links(struct md_sb *b, struct md_json *idx, const struct md_json *hc)
 {
 	struct md_json *ln = md_json_get((struct md_json *)hc, "Links");
@@ -15180,9 +15181,11 @@ static void md_net_hosts_links(struct md_sb *b, struct md_json *idx, const struc
 		char name[256], alias[256], id[65];
 		if (md_link_parse(md_json_str(x), name, alias) < 0 || md_ctr_resolve(idx, name, id) < 0)
 			continue;
+		const char *cn = md_json_gets(md_json_get(md_json_get(idx, "containers"), id), "name");
+		int same = md_streq(cn, alias);
 		for (struct md_json *l = leases ? leases->child : NULL; l; l = l->next)
 			if (md_streq(md_json_str(l), id))
-				md_sb_printf(b, "%s\t%s%s%s\n", l->key, alias, strcmp(alias, name) ? " " : "", strcmp(alias, name) ? name : "");
+				md_sb_printf(b, "%s\t%s%s%s\n", l->key, alias, same || !cn ? "" : " ", same || !cn ? "" : cn);
 	}
 	md_err_clear();
 }
@@ -18229,9 +18232,10 @@ static int md_spec_links(struct md_ctr *c, struct md_json *env)
 		char name[256], alias[256], id[65];
 		const char *ip = NULL;
 		if (md_link_parse(md_json_str(x), name, alias) < 0 || md_ctr_resolve(idx, name, id) < 0) {
-			r = md_errk(MD_EK_NOTFOUND, "could not get container for %s: No such container (linked as %s)", name, alias);
+			r = md_errk(MD_EK_NOTFOUND, "could not get container for %.12s: No such container (linked as %s)", name, alias);
 			break;
 		}
+		const char *cn = md_json_gets(md_json_get(md_json_get(idx, "containers"), id), "name");
 		for (struct md_json *l = leases ? leases->child : NULL; l && !ip; l = l->next)
 			if (md_streq(md_json_str(l), id))
 				ip = l->key;
@@ -18240,7 +18244,7 @@ static int md_spec_links(struct md_ctr *c, struct md_json *env)
 		free(p);
 		if (!ip)
 			r = md_errk(MD_EK_CONFLICT, "Cannot link to a non running container: /%s AS /%s/%s (or it is not on the default bridge network)",
-			            name, c->name, alias);
+			            cn ? cn : name, c->name, alias);
 		else if (!ocfg)
 			r = -1;
 		else
@@ -20072,8 +20076,8 @@ static int md_create_network(const struct md_json *req, struct md_json *hc, stru
 }
 
 /* A list of links ("NAME[:ALIAS]"), each checked, into out as
- * "NAME:ALIAS"; with idx, each NAME must name a container (its own name
- * in out). */
+ * "NAME:ALIAS"; with idx, each NAME must name a container, whose ID goes
+ * into out instead (the link follows it through a rename). */
 static int md_create_linklist(const struct md_json *ln, struct md_json *idx, struct md_json *out)
 {
 	if (!ln || md_json_is(ln, MD_J_NULL))
@@ -20086,13 +20090,12 @@ static int md_create_linklist(const struct md_json *ln, struct md_json *idx, str
 			return -1;
 		if (idx && md_ctr_resolve(idx, name, id) < 0)
 			return md_errk(MD_EK_NOTFOUND, "could not get container for %s: No such container: %s", name, name);
-		const char *cn = idx ? md_json_gets(md_json_get(md_json_get(idx, "containers"), id), "name") : NULL;
 		for (struct md_json *y = out->child; y; y = y->next) {
 			const char *c = strchr(y->s, ':');
 			if (c && !strcmp(c + 1, alias))
 				return md_errk(MD_EK_INVALID, "invalid links: the alias %s is given twice", alias);
 		}
-		char *v = md_asprintf("%s:%s", cn ? cn : name, alias);
+		char *v = md_asprintf("%s:%s", idx ? id : name, alias);
 		md_json_push(out, md_json_newstr(v));
 		free(v);
 	}
@@ -21780,15 +21783,20 @@ static void md_inspect_hostconfig(struct md_ctr *c, struct md_json *o)
 	for (size_t i = 0; i < MD_ARRAY_LEN(bools); i++)
 		if (!md_json_get(ohc, bools[i]))
 			md_json_set(ohc, bools[i], md_json_newbool(0));
-	/* legacy links as Docker shows them: "/NAME:/THIS/ALIAS" */
+	/* legacy links as Docker shows them: "/NAME:/THIS/ALIAS" (create kept
+	 * the linked container's ID; one gone keeps it) */
 	struct md_json *ln = md_json_get(ohc, "Links");
-	for (struct md_json *x = md_streq(md_json_gets(ohc, "NetworkMode"), "bridge") && md_json_is(ln, MD_J_ARR) ? ln->child : NULL;
-	     x; x = x->next) {
-		char name[256], alias[256];
-		if (md_link_parse(md_json_str(x), name, alias) < 0)
-			continue;
-		free(x->s);
-		x->s = md_asprintf("/%s:/%s/%s", name, c->name, alias);
+	if (md_streq(md_json_gets(ohc, "NetworkMode"), "bridge") && md_json_is(ln, MD_J_ARR) && ln->n) {
+		struct md_json *idx = md_index_read();
+		for (struct md_json *x = ln->child; x; x = x->next) {
+			char name[256], alias[256];
+			if (md_link_parse(md_json_str(x), name, alias) < 0)
+				continue;
+			const char *cn = md_json_gets(md_json_get(md_json_get(idx, "containers"), name), "name");
+			free(x->s);
+			x->s = md_asprintf("/%s:/%s/%s", cn ? cn : name, c->name, alias);
+		}
+		md_json_free(idx);
 	}
 	md_err_clear();
 }
@@ -31568,7 +31576,7 @@ static void md_api_ctr_link_names(struct md_ctr *cs, size_t nc, struct md_json *
 				continue;
 			struct md_json *o = arr->child;
 			for (size_t j = 0; j < nc && o; j++, o = o->next)
-				if (md_streq(cs[j].name, name)) {
+				if (md_streq(cs[j].id, name)) {
 					char *n = md_asprintf("/%s/%s", cs[i].name, alias);
 					md_json_push(md_json_get(o, "Names"), md_json_newstr(n));
 					free(n);
