@@ -18160,6 +18160,19 @@ static int md_spec_layers(struct md_ctr *c, struct md_spec *sp, const char **not
 	return r;
 }
 
+/* Push a printf-made string onto a JSON array. */
+static MD_PRINTF(2, 3) void md_env_pushf(struct md_json *env, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) >= 0) {
+		md_json_push(env, md_json_newstr(s));
+		free(s);
+	}
+	va_end(ap);
+}
+
 /* One legacy link's variables, as Docker's: ALIAS_NAME=/PARENT/ALIAS;
  * for the linked container's exposed ports ALIAS_PORT (the lowest, tcp
  * first) and ALIAS_PORT_N_PROTO[_ADDR|_PORT|_PROTO]; ALIAS_ENV_X for its
@@ -18172,47 +18185,29 @@ static void md_spec_link_env(struct md_json *env, const char *parent, const char
 	for (; alias[i] && i < sizeof A - 1; i++)
 		A[i] = alias[i] == '-' ? '_' : (char)toupper((unsigned char)alias[i]);
 	A[i] = 0;
-	struct md_sb b = {0};
-	md_sb_printf(&b, "%s_NAME=/%s/%s", A, parent, alias);
-	md_json_push(env, md_json_newstr(md_sb_str(&b)));
+	md_env_pushf(env, "%s_NAME=/%s/%s", A, parent, alias);
 	struct md_json *ep = md_json_get((struct md_json *)occ, "ExposedPorts");
 	long best = 0;
 	const char *bestp = "tcp";
 	for (struct md_json *p = md_json_is(ep, MD_J_OBJ) ? ep->child : NULL; p; p = p->next) {
 		long n = atol(p->key);
 		const char *sl = strchr(p->key, '/'), *pr = sl ? sl + 1 : "tcp";
-		if (n < 1 || n > 65535 || (strcmp(pr, "tcp") && strcmp(pr, "udp") && strcmp(pr, "sctp")))
+		const char *P = !strcmp(pr, "tcp") ? "TCP" : !strcmp(pr, "udp") ? "UDP" : !strcmp(pr, "sctp") ? "SCTP" : NULL;
+		if (n < 1 || n > 65535 || !P)
 			continue;
 		if (!best || n < best || (n == best && !strcmp(pr, "tcp")))
 			best = n, bestp = pr;
-		char P[8];
-		snprintf(P, sizeof P, "%s", pr);
-		for (char *q = P; *q; q++)
-			*q = (char)toupper((unsigned char)*q);
-		for (int k = 0; k < 4; k++) {
-			b.len = 0;
-			switch (k) {
-			case 0: md_sb_printf(&b, "%s_PORT_%ld_%s=%s://%s:%ld", A, n, P, pr, ip, n); break;
-			case 1: md_sb_printf(&b, "%s_PORT_%ld_%s_ADDR=%s", A, n, P, ip); break;
-			case 2: md_sb_printf(&b, "%s_PORT_%ld_%s_PORT=%ld", A, n, P, n); break;
-			default: md_sb_printf(&b, "%s_PORT_%ld_%s_PROTO=%s", A, n, P, pr); break;
-			}
-			md_json_push(env, md_json_newstr(md_sb_str(&b)));
-		}
+		md_env_pushf(env, "%s_PORT_%ld_%s=%s://%s:%ld", A, n, P, pr, ip, n);
+		md_env_pushf(env, "%s_PORT_%ld_%s_ADDR=%s", A, n, P, ip);
+		md_env_pushf(env, "%s_PORT_%ld_%s_PORT=%ld", A, n, P, n);
+		md_env_pushf(env, "%s_PORT_%ld_%s_PROTO=%s", A, n, P, pr);
 	}
-	if (best) {
-		b.len = 0;
-		md_sb_printf(&b, "%s_PORT=%s://%s:%ld", A, bestp, ip, best);
-		md_json_push(env, md_json_newstr(md_sb_str(&b)));
-	}
+	if (best)
+		md_env_pushf(env, "%s_PORT=%s://%s:%ld", A, bestp, ip, best);
 	struct md_json *oe = md_json_get((struct md_json *)occ, "Env");
 	for (struct md_json *e = md_json_is(oe, MD_J_ARR) ? oe->child : NULL; e; e = e->next)
-		if (md_json_str(e) && strchr(e->s, '=') && !md_startswith(e->s, "HOME=") && !md_startswith(e->s, "PATH=")) {
-			b.len = 0;
-			md_sb_printf(&b, "%s_ENV_%s", A, e->s);
-			md_json_push(env, md_json_newstr(md_sb_str(&b)));
-		}
-	md_sb_free(&b);
+		if (md_json_str(e) && strchr(e->s, '=') && !md_startswith(e->s, "HOME=") && !md_startswith(e->s, "PATH="))
+			md_env_pushf(env, "%s_ENV_%s", A, e->s);
 }
 
 /* The variables of a container's legacy links (HostConfig.Links on the
