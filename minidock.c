@@ -18321,10 +18321,11 @@ static void md_spec_mounts(struct md_spec *sp, const struct md_json *cfg)
 		const char *sub = md_json_gets(m, "Subpath");
 		if (x->type == MD_M_VOLUME && sub && *sub)
 			x->subpath = md_strdup(sub); /* a part of a volume is not filled from the image */
+		int nocopy = md_json_is(md_json_get(m, "NoCopy"), MD_J_TRUE); /* nor one mounted with volume-nocopy */
 		unsigned long pr = md_mount_propagation(md_json_gets(m, "Propagation"));
 		if (x->type == MD_M_BIND && pr && !(pr & MS_PRIVATE))
 			x->prop = pr;
-		if (x->type == MD_M_VOLUME && !x->subpath) {
+		if (x->type == MD_M_VOLUME && !x->subpath && !nocopy) {
 			/* a volume is filled from the image the first time it is used */
 			char *mark = md_asprintf("%s/../.initialized", x->src);
 			if (!md_path_exists(mark)) {
@@ -19583,8 +19584,10 @@ static int md_path_clean_abs(const char *p, const char *what)
 	return 0;
 }
 
-/* A volume mount of a named or new anonymous volume. */
-static int md_mount_volume(struct md_json *ms, const char *name, const char *dst, int rw, struct md_strv *newvols)
+/* A volume mount of a named or new anonymous volume (labels: those of a
+ * volume made here). */
+static int md_mount_volume(struct md_json *ms, const char *name, const char *dst, int rw, struct md_strv *newvols,
+                           const struct md_json *labels)
 {
 	char anon[65];
 	int anonymous = !name || !*name;
@@ -19593,7 +19596,7 @@ static int md_mount_volume(struct md_json *ms, const char *name, const char *dst
 		name = anon;
 	}
 	int created;
-	if (md_volume_create(name, NULL, NULL, anonymous, &created) < 0)
+	if (md_volume_create(name, NULL, labels, anonymous, &created) < 0)
 		return -1;
 	if (created)
 		md_strv_push(newvols, name);
@@ -19604,11 +19607,13 @@ static int md_mount_volume(struct md_json *ms, const char *name, const char *dst
 	return 0;
 }
 
-/* "--mount type=bind,source=/a,target=/b,readonly" etc. */
+/* "--mount type=bind,source=/a,target=/b,readonly" etc.: the keys of
+ * Docker's CLI that minidock applies; any other is refused. */
 static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *newvols)
 {
 	char type[16] = "volume", src[PATH_MAX] = "", dst[PATH_MAX] = "", opts[256] = "", prop[16] = "", sub[PATH_MAX] = "";
-	int ro = 0;
+	int ro = 0, nocopy = 0, r = -1;
+	struct md_json *labels = NULL; /* volume-label=K=V: a new volume's */
 	char *s = md_strdup(spec);
 	for (char *kv = strtok(s, ","); kv; kv = strtok(NULL, ",")) {
 		char *eq = strchr(kv, '=');
@@ -19626,63 +19631,92 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 		else if (!strcmp(kv, "tmpfs-size")) {
 			int64_t b = md_parse_size(v);
 			if (b < 0) {
-				free(s);
-				return md_errk(MD_EK_INVALID, "invalid tmpfs-size \"%s\"", v);
+				md_errk(MD_EK_INVALID, "invalid tmpfs-size \"%s\"", v);
+				goto out;
 			}
 			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%ssize=%lld", *opts ? "," : "", (long long)b);
 		} else if (!strcmp(kv, "tmpfs-mode")) {
+			if (!*v || strspn(v, "01234567") != strlen(v) || strlen(v) > 4) {
+				md_errk(MD_EK_INVALID, "invalid tmpfs-mode \"%s\": an octal mode", v);
+				goto out;
+			}
 			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%smode=%s", *opts ? "," : "", v);
 		} else if (!strcmp(kv, "bind-propagation")) {
 			if (!md_mount_propagation(v)) {
 				md_errk(MD_EK_INVALID, "invalid bind-propagation \"%s\" (rprivate, private, rshared, shared, rslave, slave)", v);
-				free(s);
-				return -1;
+				goto out;
 			}
 			snprintf(prop, sizeof prop, "%s", v);
 		} else if (!strcmp(kv, "volume-subpath")) {
 			snprintf(sub, sizeof sub, "%s", v);
-			if (md_mount_subpath_check(sub) < 0) {
-				free(s);
-				return -1;
-			}
-		} else if (!strcmp(kv, "volume-nocopy") || !strcmp(kv, "consistency")) {
-			/* accepted */
+			if (md_mount_subpath_check(sub) < 0)
+				goto out;
+		} else if (!strcmp(kv, "volume-nocopy")) {
+			nocopy = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
+		} else if (!strcmp(kv, "volume-label") && eq) {
+			char *le = strchr(v, '=');
+			if (!labels)
+				labels = md_json_new(MD_J_OBJ);
+			if (le)
+				*le = 0;
+			md_json_sets(labels, v, le ? le + 1 : "");
+		} else if (!strcmp(kv, "consistency")) {
+			/* macOS only, as in Docker on Linux */
 		} else {
 			md_errk(MD_EK_INVALID, "unexpected key \"%s\" in --mount %s", kv, spec);
-			free(s);
-			return -1;
+			goto out;
 		}
 	}
-	free(s);
 	if (md_path_clean_abs(dst, "mount target") < 0)
-		return -1;
-	if (*prop && strcmp(type, "bind"))
-		return md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": bind-propagation is for binds", type);
-	if (*sub && strcmp(type, "volume"))
-		return md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": volume-subpath is for volumes", type);
+		goto out;
+	if (*prop && strcmp(type, "bind")) {
+		md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": bind-propagation is for binds", type);
+		goto out;
+	}
+	if ((*sub || nocopy || labels) && strcmp(type, "volume")) {
+		md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": volume-subpath, volume-nocopy and volume-label are for volumes", type);
+		goto out;
+	}
+	if (*opts && strcmp(type, "tmpfs")) {
+		md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": tmpfs-size and tmpfs-mode are for tmpfs", type);
+		goto out;
+	}
 	if (!strcmp(type, "bind")) {
 		if (md_path_clean_abs(src, "bind source") < 0)
-			return -1;
-		if (!md_path_exists(src))
-			return md_errk(MD_EK_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s", src);
+			goto out;
+		if (!md_path_exists(src)) {
+			md_errk(MD_EK_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s", src);
+			goto out;
+		}
 		struct md_json *m = md_mount_add(ms, "bind", NULL, src, dst, !ro, NULL);
 		if (*prop)
 			md_json_sets(m, "Propagation", prop);
 	} else if (!strcmp(type, "volume")) {
-		if (*sub && !*src)
-			return md_errk(MD_EK_INVALID, "invalid mount config for type \"volume\": volume-subpath needs a named volume");
-		if (md_mount_volume(ms, src, dst, !ro, newvols) < 0)
-			return -1;
+		if (*sub && !*src) {
+			md_errk(MD_EK_INVALID, "invalid mount config for type \"volume\": volume-subpath needs a named volume");
+			goto out;
+		}
+		if (md_mount_volume(ms, src, dst, !ro, newvols, labels) < 0)
+			goto out;
 		if (*sub)
 			md_json_sets(ms->last, "Subpath", sub);
+		if (nocopy)
+			md_json_set(ms->last, "NoCopy", md_json_newbool(1));
 	} else if (!strcmp(type, "tmpfs")) {
-		if (*src)
-			return md_errk(MD_EK_INVALID, "invalid mount config for type \"tmpfs\": source must not be specified");
+		if (*src) {
+			md_errk(MD_EK_INVALID, "invalid mount config for type \"tmpfs\": source must not be specified");
+			goto out;
+		}
 		md_mount_add(ms, "tmpfs", NULL, "", dst, !ro, opts);
 	} else {
-		return md_errk(MD_EK_INVALID, "invalid mount type \"%s\" (supported: bind, volume, tmpfs)", type);
+		md_errk(MD_EK_INVALID, "invalid mount type \"%s\" (supported: bind, volume, tmpfs)", type);
+		goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	free(s);
+	md_json_free(labels);
+	return r;
 }
 
 /* "-v SRC:DST[:ro|rw]", "-v NAME:DST", "-v DST" (anonymous) */
@@ -19729,7 +19763,7 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 	if (prop && (!src || src[0] != '/')) {
 		r = md_errk(MD_EK_INVALID, "invalid volume spec \"%s\": propagation %s is for binds of a host path", spec, prop);
 	} else if (!src) {
-		r = md_mount_volume(ms, NULL, dst, rw, newvols);
+		r = md_mount_volume(ms, NULL, dst, rw, newvols, NULL);
 	} else if (src[0] == '/') {
 		/* as Docker, -v creates a missing host directory */
 		if (!md_path_exists(src) && md_mkdir_p(src, 0755) < 0)
@@ -19741,7 +19775,7 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 	} else if (src[0] == '.' || strchr(src, '/')) {
 		r = md_errk(MD_EK_INVALID, "invalid volume spec \"%s\": a bind source must be an absolute path", spec);
 	} else {
-		r = md_mount_volume(ms, src, dst, rw, newvols);
+		r = md_mount_volume(ms, src, dst, rw, newvols, NULL);
 	}
 out:
 	free(s);
@@ -19963,6 +19997,76 @@ static int md_create_voldriver(const struct md_json *hc, const struct md_json *m
 	return 0;
 }
 
+/* One of the API's HostConfig.Mounts objects as the --mount string it
+ * means (md_mount_parse takes it from there), or NULL when it holds what
+ * minidock does not apply (a field set to anything but its zero value) or
+ * what the string cannot carry (a comma). */
+static char *md_create_mount_spec(const struct md_json *b)
+{
+	static const char *const top[] = {"Type", "Source", "Target", "ReadOnly", "Consistency", "BindOptions",
+	                                  "VolumeOptions", "TmpfsOptions"};
+	static const char *const sub[][4] = {{"BindOptions", "Propagation"},
+	                                     {"VolumeOptions", "Subpath", "NoCopy", "Labels"},
+	                                     {"TmpfsOptions", "SizeBytes", "Mode"}};
+	for (const struct md_json *f = md_json_is(b, MD_J_OBJ) ? b->child : NULL; f; f = f->next) {
+		size_t k = 0;
+		while (k < MD_ARRAY_LEN(top) && strcmp(f->key, top[k]))
+			k++;
+		if (k == MD_ARRAY_LEN(top) && !md_json_zero(f))
+			return md_errk(MD_EK_INVALID, "Mounts: %s is not supported by minidock", f->key), NULL;
+		for (size_t i = 0; i < MD_ARRAY_LEN(sub); i++)
+			for (const struct md_json *o = strcmp(f->key, sub[i][0]) == 0 && md_json_is(f, MD_J_OBJ) ? f->child : NULL; o; o = o->next) {
+				size_t j = 1;
+				while (j < 4 && sub[i][j] && strcmp(o->key, sub[i][j]))
+					j++;
+				/* DriverConfig: the local driver, without options */
+				int local = !strcmp(o->key, "DriverConfig") && i == 1 &&
+				            (!md_json_gets((struct md_json *)o, "Name") || md_streq(md_json_gets((struct md_json *)o, "Name"), "local")) &&
+				            md_json_zero(md_json_get((struct md_json *)o, "Options"));
+				if ((j == 4 || !sub[i][j]) && !local && !md_json_zero(o))
+					return md_errk(MD_EK_INVALID, "Mounts: %s.%s is not supported by minidock", f->key, o->key), NULL;
+			}
+	}
+	const char *t = md_json_gets((struct md_json *)b, "Type"), *src = md_json_gets((struct md_json *)b, "Source");
+	const char *d = md_json_gets((struct md_json *)b, "Target");
+	struct md_json *bo = md_json_get((struct md_json *)b, "BindOptions"), *vo = md_json_get((struct md_json *)b, "VolumeOptions");
+	struct md_json *to = md_json_get((struct md_json *)b, "TmpfsOptions"), *lb = md_json_get(vo, "Labels");
+	const char *pr = md_json_gets(bo, "Propagation"), *sp = md_json_gets(vo, "Subpath");
+	long long sz = md_json_geti(to, "SizeBytes", 0), mode = md_json_geti(to, "Mode", 0);
+	/* the string has one field per comma: a value with one would be two */
+	const char *vals[] = {t, src, d, pr, sp};
+	for (size_t i = 0; i < MD_ARRAY_LEN(vals); i++)
+		if (vals[i] && strchr(vals[i], ','))
+			return md_errk(MD_EK_INVALID, "Mounts: \"%.80s\": a comma in a mount's value", vals[i]), NULL;
+	for (struct md_json *l = md_json_is(lb, MD_J_OBJ) ? lb->child : NULL; l; l = l->next)
+		if (strchr(l->key, ',') || strchr(l->key, '=') || !*l->key || !md_json_str(l) || strchr(l->s, ','))
+			return md_errk(MD_EK_INVALID, "Mounts: the volume label \"%.80s\" (a string; no comma, no = in its name)", l->key), NULL;
+	if (sz < 0 || mode < 0 || mode > 07777)
+		return md_errk(MD_EK_INVALID, "Mounts: TmpfsOptions: a negative size or a mode beyond 07777"), NULL;
+	struct md_sb sb = {0};
+	md_sb_printf(&sb, "type=%s", t && *t ? t : "volume");
+	if (src && *src)
+		md_sb_printf(&sb, ",source=%s", src);
+	md_sb_printf(&sb, ",target=%s", d ? d : "");
+	if (md_json_is(md_json_get((struct md_json *)b, "ReadOnly"), MD_J_TRUE))
+		md_sb_puts(&sb, ",readonly");
+	if (pr && *pr)
+		md_sb_printf(&sb, ",bind-propagation=%s", pr);
+	if (sp && *sp)
+		md_sb_printf(&sb, ",volume-subpath=%s", sp);
+	if (md_json_is(md_json_get(vo, "NoCopy"), MD_J_TRUE))
+		md_sb_puts(&sb, ",volume-nocopy");
+	for (struct md_json *l = md_json_is(lb, MD_J_OBJ) ? lb->child : NULL; l; l = l->next)
+		md_sb_printf(&sb, ",volume-label=%s=%s", l->key, l->s);
+	if (sz > 0)
+		md_sb_printf(&sb, ",tmpfs-size=%lld", sz);
+	if (mode > 0)
+		md_sb_printf(&sb, ",tmpfs-mode=%llo", mode);
+	char *spec = md_strdup(md_sb_str(&sb));
+	md_sb_free(&sb);
+	return spec;
+}
+
 /* The mounts: --volumes-from, -v, --mount (strings or the API's objects),
  * --tmpfs (each replacing an earlier one at its destination), then the
  * image's volumes that none of those covers.  Volumes made on the way are
@@ -19979,18 +20083,11 @@ static struct md_json *md_create_mounts(const struct md_json *hc, const struct m
 			r = md_mount_parse(ms, b->s, newvols);
 			continue;
 		}
-		const char *t = md_json_gets(b, "Type"), *src = md_json_gets(b, "Source"), *d = md_json_gets(b, "Target");
-		const char *pr = md_json_gets(md_json_get(b, "BindOptions"), "Propagation");
-		const char *sub = md_json_gets(md_json_get(b, "VolumeOptions"), "Subpath");
-		if ((pr && strchr(pr, ',')) || (sub && strchr(sub, ','))) {
-			r = md_errk(MD_EK_INVALID, "invalid mount: a propagation or subpath with a comma");
+		char *spec = md_create_mount_spec(b);
+		if (!spec) {
+			r = -1;
 			break;
 		}
-		char *spec = md_asprintf("type=%s,%s%s%starget=%s%s%s%s%s%s", t ? t : "volume", src && *src ? "source=" : "",
-		                         src && *src ? src : "", src && *src ? "," : "", d ? d : "",
-		                         md_json_is(md_json_get(b, "ReadOnly"), MD_J_TRUE) ? ",readonly" : "",
-		                         pr && *pr ? ",bind-propagation=" : "", pr && *pr ? pr : "",
-		                         sub && *sub ? ",volume-subpath=" : "", sub && *sub ? sub : "");
 		r = md_mount_parse(ms, spec, newvols);
 		free(spec);
 	}
@@ -20003,7 +20100,7 @@ static struct md_json *md_create_mounts(const struct md_json *hc, const struct m
 		for (struct md_json *m = ms->child; m; m = m->next)
 			covered |= md_streq(md_json_gets(m, "Destination"), v->key);
 		if (!covered)
-			r = md_mount_volume(ms, NULL, v->key, 1, newvols);
+			r = md_mount_volume(ms, NULL, v->key, 1, newvols, NULL);
 	}
 	if (r == 0)
 		r = md_create_voldriver(hc, ms);

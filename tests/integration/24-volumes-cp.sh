@@ -523,3 +523,25 @@ test_volumes_from_and_driver() {
     md_ok volume rm named1 >/dev/null
     assert_clean
 }
+
+# --mount's volume-nocopy (a new volume not filled from the image),
+# volume-label (a new volume's labels) and tmpfs-mode, and keys given to
+# the wrong type refused.
+test_mount_volume_options() {
+    ctr_setup
+    bb_image
+    assert_eq "$(md_ok run --rm --network none --mount type=volume,src=nc,dst=/usr,volume-nocopy bb ls -A /usr)" ""
+    assert_eq "$(md_ok run --rm --network none --mount type=volume,src=cp,dst=/usr bb ls /usr | tr '\n' ' ')" "bin sbin "
+    md_ok run --rm --network none --mount type=volume,src=lv,dst=/x,volume-label=color=red,volume-label=k bb true
+    assert_eq "$(md_ok volume inspect -f '{{json .Labels}}' lv)" '{"color":"red","k":""}'
+    assert_eq "$(md_ok run --rm --network none --mount type=tmpfs,dst=/t,tmpfs-mode=1770 bb stat -c %a /t)" 1770
+    local bad
+    for bad in "type=bind,src=$T,dst=/m,volume-nocopy" "type=tmpfs,dst=/m,volume-label=a=b" \
+        "type=volume,dst=/m,tmpfs-size=1m" "type=tmpfs,dst=/m,tmpfs-mode=rwx"; do
+        md_fail 125 create --network none --mount "$bad" bb true
+        assert_one_line_error
+    done
+    md_ok volume rm nc cp lv >/dev/null
+    [ -z "$(md_ok volume ls -q)" ] || fail "a refused create left a volume"
+    assert_clean
+}
