@@ -11868,6 +11868,10 @@ struct md_cg_dev {
 	char access[4];       /* non-empty subset of "rwm" */
 };
 
+/* The most device rules a container has: the default ones, --device and
+ * --device-cgroup-rule (create checks the last two against it). */
+#define MD_CG_MAXDEVS 128
+
 struct md_cg_limits {
 	int64_t memory;                /* bytes, 0 = unlimited (-m); update: 0 unchanged, -1 unlimited */
 	int64_t memory_swap;           /* memory+swap as Docker's --memory-swap: -1 unlimited swap,
@@ -12731,6 +12735,40 @@ static void md_cg_dev_fmt(const struct md_cg_dev *d, char type, char *buf, size_
 	if (d->minor >= 0)
 		snprintf(mi, sizeof mi, "%" PRId64, d->minor);
 	snprintf(buf, n, "%c %s:%s %.3s", type, ma, mi, d->access);
+}
+
+/* One number of a device rule: "*" (-1) or digits up to max; the end in *end. */
+static int md_cg_rule_num(const char *s, const char **end, int64_t max, int64_t *out)
+{
+	if (*s == '*') {
+		*out = -1, *end = s + 1;
+		return 0;
+	}
+	int64_t v = 0;
+	const char *p = s;
+	for (; isdigit((unsigned char)*p); p++)
+		if ((v = v * 10 + (*p - '0')) > max)
+			return -1;
+	*out = v, *end = p;
+	return p > s ? 0 : -1;
+}
+
+/* --device-cgroup-rule "TYPE MAJOR:MINOR ACCESS" as Docker takes it: TYPE
+ * a, b or c, numbers or "*", ACCESS one to three of r, w, m.  Numbers
+ * above the kernel's (12-bit major, 20-bit minor) are refused. */
+static int md_cg_rule_parse(const char *s, struct md_cg_dev *d)
+{
+	const char *p = s + 2;
+	size_t al;
+	if ((s[0] != 'a' && s[0] != 'b' && s[0] != 'c') || s[1] != ' ' ||
+	    md_cg_rule_num(p, &p, 4095, &d->major) < 0 || *p++ != ':' ||
+	    md_cg_rule_num(p, &p, 1048575, &d->minor) < 0 || *p++ != ' ' ||
+	    (al = strspn(p, "rwm")) < 1 || al > 3 || p[al])
+		return md_errk(MD_EK_INVALID, "invalid device cgroup rule \"%.80s\": use \"a|b|c MAJOR:MINOR ACCESS\", "
+		               "each number or *, ACCESS of r, w, m (e.g. \"c 1:3 rwm\")", s);
+	d->type = s[0];
+	snprintf(d->access, sizeof d->access, "%s", p);
+	return 0;
 }
 
 static int md_cg_acc_bits(const char *a)
@@ -13847,6 +13885,28 @@ static int md_ctr_name_valid(const char *n)
 		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
 			return 0;
 	return 1;
+}
+
+/* A link, as --link and HostConfig.Links (or an endpoint's Links) give
+ * it: "NAME[:ALIAS]" (NAME may start with "/"; ALIAS defaults to NAME).
+ * ALIAS goes into /etc/hosts and variable names: letters, digits, "_",
+ * "." and "-", a letter or digit first. */
+static int md_link_parse(const char *spec, char name[256], char alias[256])
+{
+	const char *s = spec && spec[0] == '/' ? spec + 1 : spec ? spec : "", *c = strchr(s, ':');
+	size_t nl = c ? (size_t)(c - s) : strlen(s);
+	const char *a = c ? c + 1 : s;
+	size_t al = strlen(a);
+	int ok = nl > 0 && nl < 256 && al > 0 && al < 256 && isalnum((unsigned char)a[0]);
+	for (size_t i = 0; ok && i < al; i++)
+		ok = isalnum((unsigned char)a[i]) || a[i] == '_' || a[i] == '.' || a[i] == '-';
+	if (!ok)
+		return md_errk(MD_EK_INVALID, "invalid link \"%.80s\": use NAME[:ALIAS], the alias of letters, digits, _ . -", spec ? spec : "");
+	snprintf(name, 256, "%.*s", (int)nl, s);
+	snprintf(alias, 256, "%s", a);
+	if (!md_ctr_name_valid(name) && !(nl == 1 && isalnum((unsigned char)name[0])))
+		return md_errk(MD_EK_INVALID, "invalid link \"%.80s\": no container can have the name %s", spec, name);
+	return 0;
 }
 
 /* ---- volumes: named and anonymous, in ROOT/volumes/NAME/ ---- */
@@ -15182,26 +15242,6 @@ static int md_net_alias_valid(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
-/* A link "NAME[:ALIAS]" (NAME may start with '/'): the container's name,
- * and the name it is known by (NAME without an alias). */
-static int md_link_parse(const char *s, char name[256], char alias[256])
-{
-	char buf[512], shown[68];
-	if (s && strlen(s) < sizeof buf) {
-		snprintf(buf, sizeof buf, "%s", s[0] == '/' ? s + 1 : s);
-		char *c = strchr(buf, ':');
-		if (c)
-			*c++ = 0;
-		if (md_ctr_name_valid(buf) && strlen(buf) <= 255 && (!c || (md_net_alias_valid(c) && strlen(c) <= 255))) {
-			snprintf(name, 256, "%.255s", buf);
-			snprintf(alias, 256, "%.255s", c ? c : buf);
-			return 0;
-		}
-	}
-	return md_errk(MD_EK_INVALID, "invalid link \"%s\": expected NAME or NAME:ALIAS (a container's name, a host name)",
-	               md_net_shown(s, shown));
-}
-
 /* An array of strings, each passing check; copied into x[key] unless
  * empty.  what and hint make the message about a bad one. */
 static int md_endpoint_strs(const struct md_json *arr, const char *what, const char *hint, int (*check)(const char *),
@@ -15420,7 +15460,43 @@ static int md_net_configure(const struct md_netif *ifs, int nifs)
 	return r;
 }
 
-/* Rewrite a container's /etc/hosts: its own names plus its network peers'. */
+/* Legacy links (HostConfig.Links on the default bridge, "ID:ALIAS" as
+ * create keeps them): "IP ALIAS NAME" for each linked container that has
+ * an address there. */
+static void md_net_hosts_links(struct md_sb *b, struct md_json *idx, const struct md_json *hc)
+{
+	struct md_json *ln = md_json_get((struct md_json *)hc, "Links");
+	struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), "bridge");
+	if (!md_streq(md_json_gets((struct md_json *)hc, "NetworkMode"), "bridge") || !md_json_is(ln, MD_J_ARR))
+		return;
+	for (struct md_json *x = ln->child; x; x = x->next) {
+		char name[256], alias[256], id[65];
+		if (md_link_parse(md_json_str(x), name, alias) < 0 || md_ctr_resolve(idx, name, id) < 0)
+			continue;
+		const char *cn = md_json_gets(md_json_get(md_json_get(idx, "containers"), id), "name");
+		int same = md_streq(cn, alias);
+		for (struct md_json *l = leases ? leases->child : NULL; l; l = l->next)
+			if (md_streq(md_json_str(l), id))
+				md_sb_printf(b, "%s\t%s%s%s\n", l->key, alias, same || !cn ? "" : " ", same || !cn ? "" : cn);
+	}
+	md_err_clear();
+}
+
+/* A link of the endpoint ep (NetworkingConfig's Links on a user-defined
+ * network) to the container named oname: " ALIAS", the name it adds. */
+static void md_net_hosts_eplinks(struct md_sb *b, const struct md_json *ep, const char *oname)
+{
+	struct md_json *ln = md_json_get((struct md_json *)ep, "Links");
+	for (struct md_json *x = md_json_is(ln, MD_J_ARR) ? ln->child : NULL; x && oname; x = x->next) {
+		char name[256], alias[256];
+		if (md_link_parse(md_json_str(x), name, alias) == 0 && md_streq(name, oname) && strcmp(alias, name))
+			md_sb_printf(b, " %s", alias);
+	}
+	md_err_clear();
+}
+
+/* Rewrite a container's /etc/hosts: its own names plus its network peers'
+ * (and the names its links give them). */
 static void md_net_hosts(struct md_json *idx, const char *cid)
 {
 	char *p = md_ctr_path(cid, "config.json");
@@ -15433,6 +15509,7 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 	struct md_json *hc = md_json_get(cfg, "HostConfig");
 	struct md_sb b = {0};
 	md_hosts_base(&b, hc);
+	md_net_hosts_links(&b, idx, hc);
 	struct md_json *nets = md_json_get(cfg, "Networks");
 	for (struct md_json *n = nets ? nets->child : NULL; n; n = n->next) {
 		const char *nn = md_json_gets(n, "Name");
@@ -15453,14 +15530,8 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 			md_sb_printf(&b, "%s\t%s", l->key, md_json_gets(md_json_get(oc, "Config"), "Hostname") ? md_json_gets(md_json_get(oc, "Config"), "Hostname") : "");
 			if (oname && !self)
 				md_sb_printf(&b, " %s", oname[0] == '/' ? oname + 1 : oname);
-			/* a link of this container's endpoint to the peer: its alias */
-			struct md_json *ln = self || !oname ? NULL : md_json_get(n, "Links");
-			for (struct md_json *k = ln ? ln->child : NULL; k; k = k->next) {
-				char lname[256], lalias[256];
-				if (md_json_str(k) && md_link_parse(k->s, lname, lalias) == 0 &&
-				    md_streq(lname, oname[0] == '/' ? oname + 1 : oname) && strcmp(lalias, lname) != 0)
-					md_sb_printf(&b, " %s", lalias);
-			}
+			if (oname && !self)
+				md_net_hosts_eplinks(&b, n, oname[0] == '/' ? oname + 1 : oname);
 			struct md_json *on = md_json_get(oc, "Networks");
 			for (struct md_json *x = on ? on->child : NULL; x; x = x->next)
 				if (md_streq(md_json_gets(x, "Name"), nn)) {
@@ -16487,6 +16558,9 @@ enum md_media_type { MD_M_BIND, MD_M_TMPFS, MD_M_VOLUME };
 struct md_mnt {
 	enum md_media_type type;
 	char *src, *dst, *opts;
+	char *subpath;       /* a volume's: what is mounted, below src */
+	unsigned long prop;  /* a bind's propagation (md_mount_propagation), 0 rprivate */
+	int tree;            /* a shared or slave bind: its clone (open_tree), taken before / goes private */
 	int ro;
 	int copyup;  /* a new volume: copy the image's files at dst into it first */
 };
@@ -16822,6 +16896,84 @@ static int md_volume_copyup(struct md_mnt *m, int fd)
 	return r;
 }
 
+/* Bind propagation as Docker names it ("rprivate", the default, ...): the
+ * mount flags, or 0 for an unknown name. */
+static unsigned long md_mount_propagation(const char *s)
+{
+	static const struct { const char *name; unsigned long fl; } props[] = {
+	        {"rprivate", MS_REC | MS_PRIVATE}, {"private", MS_PRIVATE}, {"rshared", MS_REC | MS_SHARED},
+	        {"shared", MS_SHARED},             {"rslave", MS_REC | MS_SLAVE}, {"slave", MS_SLAVE}};
+	for (size_t i = 0; s && i < MD_ARRAY_LEN(props); i++)
+		if (!strcmp(s, props[i].name))
+			return props[i].fl;
+	return 0;
+}
+
+/* Open a volume's subpath below it (m->src), following no symlink and
+ * climbing no "..": an O_PATH descriptor, or -1. */
+static int md_mount_subpath_open(const struct md_mnt *m)
+{
+	int vfd = open(m->src, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (vfd < 0)
+		return md_errno("open volume %s", m->src);
+	int fd = md_root_open(vfd, m->subpath, MD_MK_NONE, m->subpath), e = errno;
+	close(vfd);
+	if (fd < 0)
+		return md_errk(MD_EK_INVALID, "volume subpath \"%s\" for %s: %s", m->subpath, m->dst,
+		               e == ELOOP ? "a symbolic link on the way (refused: it could lead out of the volume)" : strerror(e));
+	return fd;
+}
+
+/* Attach a detached mount tree (open_tree) onto what fd holds. */
+static int md_mount_move_fd(int tree, int fd, const char *what)
+{
+#ifdef SYS_move_mount
+	if (syscall(SYS_move_mount, tree, "", fd, "", 0x4 /* F_EMPTY_PATH */ | 0x40 /* T_EMPTY_PATH */) == 0)
+		return 0;
+	return md_errno("attach the bind mount on %s", what);
+#else
+	(void)tree, (void)fd;
+	errno = ENOSYS;
+	return md_errno("attach the bind mount on %s", what);
+#endif
+}
+
+/* Set a bind's propagation (shared, slave; r: recursively) on the mount
+ * at rel below rootfd. */
+static int md_propagate_in(int rootfd, const char *rel, unsigned long prop, const char *what)
+{
+	int fd = md_root_open(rootfd, rel, MD_MK_NONE, what);
+	if (fd < 0)
+		return -1;
+	char t[32];
+	snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
+	int r = mount(NULL, t, NULL, prop, NULL) < 0 ? md_errno("set the propagation of %s", what) : 0;
+	close(fd);
+	return r;
+}
+
+/* Before the mount namespace goes private: a clone of each shared or slave
+ * bind's source, still in the host's peer group, so the bind propagates
+ * as asked (the kernel's open_tree, Linux 5.2). */
+static int md_child_prop_trees(struct md_spec *sp)
+{
+	for (size_t i = 0; i < sp->nmnts; i++) {
+		struct md_mnt *m = &sp->mnts[i];
+		if (!m->prop)
+			continue;
+		if (sp->userns)
+			return md_err("bind propagation of %s cannot reach the host from a --userns=remap container", m->dst);
+#ifdef SYS_open_tree
+		m->tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->src, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | AT_RECURSIVE);
+#else
+		errno = ENOSYS;
+#endif
+		if (m->tree < 0)
+			return md_errno("bind propagation of %s needs the kernel's open_tree (Linux 5.2); open_tree %s", m->dst, m->src);
+	}
+	return 0;
+}
+
 /* The container's binds and volumes (copied up from the image the first
  * time), its tmpfs mounts and /etc files; for cp into a stopped container
  * (for_cp), the binds and volumes alone. */
@@ -16835,24 +16987,42 @@ static int md_child_volumes(struct md_spec *sp, int rootfd, const char *rootfs, 
 			continue;
 		if (md_secure_join(rootfs, m->dst, p, sizeof p) < 0)
 			return -1;
+		/* a volume's subpath: opened below it following no symlink, and
+		 * mounted through that descriptor, so it cannot lead elsewhere */
+		char subsrc[32];
+		const char *src = m->src;
+		int subfd = m->subpath ? md_mount_subpath_open(m) : -1;
+		if (m->subpath && subfd < 0)
+			return -1;
+		if (subfd >= 0)
+			snprintf(subsrc, sizeof subsrc, "/proc/self/fd/%d", subfd), src = subsrc;
 		struct stat st;
-		int isdir = m->type == MD_M_TMPFS || stat(m->src, &st) < 0 || S_ISDIR(st.st_mode);
+		int isdir = m->type == MD_M_TMPFS || (subfd >= 0 ? fstat(subfd, &st) : stat(m->src, &st)) < 0 || S_ISDIR(st.st_mode);
 		/* one descriptor for the copy and the mount: both act on what was resolved */
 		int fd = md_root_open(rootfd, p + rl, MD_MK_NONE, m->dst), made = 0;
 		if (fd < 0 && errno == ENOENT) {
 			fd = md_root_open(rootfd, p + rl, isdir ? MD_MK_DIR : MD_MK_FILE, m->dst);
 			made = 1;
 		}
-		if (fd < 0)
+		if (fd < 0) {
+			if (subfd >= 0)
+				close(subfd);
 			return -1;
+		}
 		int r = m->copyup && isdir && !made ? md_volume_copyup(m, fd) : 0;
 		if (r == 0 && m->type == MD_M_TMPFS) {
 			unsigned long fl = MS_NOSUID | MS_NODEV | (m->ro ? MS_RDONLY : 0);
 			r = md_mount_fd("tmpfs", fd, "tmpfs", fl, m->opts && *m->opts ? m->opts : NULL, m->dst);
+		} else if (r == 0 && m->tree >= 0 && !for_cp) {
+			r = md_mount_move_fd(m->tree, fd, m->dst);
 		} else if (r == 0) {
-			r = md_mount_fd(m->src, fd, NULL, MS_BIND | MS_REC, NULL, m->dst);
+			r = md_mount_fd(src, fd, NULL, MS_BIND | MS_REC, NULL, m->dst);
 		}
 		close(fd);
+		if (subfd >= 0)
+			close(subfd);
+		if (r == 0 && m->prop && !for_cp)
+			r = md_propagate_in(rootfd, p + rl, m->prop, m->dst);
 		if (r == 0 && m->type != MD_M_TMPFS && m->ro)
 			r = md_remount_ro_in(rootfd, p + rl, m->dst);
 		if (r < 0)
@@ -16935,6 +17105,8 @@ static int md_rootfs_mount(struct md_spec *sp)
 
 static int md_child_rootfs(struct md_spec *sp)
 {
+	if (md_child_prop_trees(sp) < 0)
+		return -1;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return md_errno("make mounts private");
 	const char *rootfs = sp->rootfs;
@@ -18032,6 +18204,7 @@ static void md_spec_free(struct md_spec *sp)
 		free(sp->mnts[i].src);
 		free(sp->mnts[i].dst);
 		free(sp->mnts[i].opts);
+		free(sp->mnts[i].subpath);
 	}
 	free(sp->mnts);
 	for (size_t i = 0; i < sp->ndevs; i++) {
@@ -18305,14 +18478,115 @@ static int md_spec_layers(struct md_ctr *c, struct md_spec *sp, const char **not
 	return r;
 }
 
-/* The process environment: Docker adds HOSTNAME, and TERM with -t, unless
- * the configuration sets them. */
-static void md_spec_env(struct md_spec *sp, const struct md_json *cc)
+/* Push a printf-made string onto a JSON array. */
+static MD_PRINTF(2, 3) void md_env_pushf(struct md_json *env, const char *fmt, ...)
 {
-	struct md_json *env = md_json_clone(md_json_get(cc, "Env"));
-	if (!md_json_is(env, MD_J_ARR)) {
-		md_json_free(env);
-		env = md_json_new(MD_J_ARR);
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) >= 0) {
+		md_json_push(env, md_json_newstr(s));
+		free(s);
+	}
+	va_end(ap);
+}
+
+/* One legacy link's variables, as Docker's: ALIAS_NAME=/PARENT/ALIAS;
+ * for the linked container's exposed ports ALIAS_PORT (the lowest, tcp
+ * first) and ALIAS_PORT_N_PROTO[_ADDR|_PORT|_PROTO]; ALIAS_ENV_X for its
+ * environment (but HOME and PATH).  ALIAS upper-cased, "-" as "_". */
+static void md_spec_link_env(struct md_json *env, const char *parent, const char *alias, const char *ip,
+                             const struct md_json *occ)
+{
+	char A[256];
+	size_t i = 0;
+	for (; alias[i] && i < sizeof A - 1; i++)
+		A[i] = alias[i] == '-' ? '_' : (char)toupper((unsigned char)alias[i]);
+	A[i] = 0;
+	md_env_pushf(env, "%s_NAME=/%s/%s", A, parent, alias);
+	struct md_json *ep = md_json_get((struct md_json *)occ, "ExposedPorts");
+	long best = 0;
+	const char *bestp = "tcp";
+	for (struct md_json *p = md_json_is(ep, MD_J_OBJ) ? ep->child : NULL; p; p = p->next) {
+		long n = atol(p->key);
+		const char *sl = strchr(p->key, '/'), *pr = sl ? sl + 1 : "tcp";
+		const char *P = !strcmp(pr, "tcp") ? "TCP" : !strcmp(pr, "udp") ? "UDP" : !strcmp(pr, "sctp") ? "SCTP" : NULL;
+		if (n < 1 || n > 65535 || !P)
+			continue;
+		if (!best || n < best || (n == best && !strcmp(pr, "tcp")))
+			best = n, bestp = pr;
+		md_env_pushf(env, "%s_PORT_%ld_%s=%s://%s:%ld", A, n, P, pr, ip, n);
+		md_env_pushf(env, "%s_PORT_%ld_%s_ADDR=%s", A, n, P, ip);
+		md_env_pushf(env, "%s_PORT_%ld_%s_PORT=%ld", A, n, P, n);
+		md_env_pushf(env, "%s_PORT_%ld_%s_PROTO=%s", A, n, P, pr);
+	}
+	if (best)
+		md_env_pushf(env, "%s_PORT=%s://%s:%ld", A, bestp, ip, best);
+	struct md_json *oe = md_json_get((struct md_json *)occ, "Env");
+	for (struct md_json *e = md_json_is(oe, MD_J_ARR) ? oe->child : NULL; e; e = e->next)
+		if (md_json_str(e) && strchr(e->s, '=') && !md_startswith(e->s, "HOME=") && !md_startswith(e->s, "PATH="))
+			md_env_pushf(env, "%s_ENV_%s", A, e->s);
+}
+
+/* The variables of a container's legacy links (HostConfig.Links on the
+ * default bridge), into env; each linked container must run there now
+ * (its address is in them), as Docker's start insists. */
+static int md_spec_links(struct md_ctr *c, struct md_json *env)
+{
+	struct md_json *hc = md_json_get(c->cfg, "HostConfig"), *ln = md_json_get(hc, "Links");
+	if (!md_streq(md_json_gets(hc, "NetworkMode"), "bridge") || !md_json_is(ln, MD_J_ARR) || !ln->n)
+		return 0;
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), "bridge");
+	int r = 0;
+	for (struct md_json *x = ln->child; x && r == 0; x = x->next) {
+		char name[256], alias[256], id[65];
+		const char *ip = NULL;
+		if (md_link_parse(md_json_str(x), name, alias) < 0 || md_ctr_resolve(idx, name, id) < 0) {
+			r = md_errk(MD_EK_NOTFOUND, "could not get container for %.12s: No such container (linked as %s)", name, alias);
+			break;
+		}
+		const char *cn = md_json_gets(md_json_get(md_json_get(idx, "containers"), id), "name");
+		for (struct md_json *l = leases ? leases->child : NULL; l && !ip; l = l->next)
+			if (md_streq(md_json_str(l), id))
+				ip = l->key;
+		char *p = md_ctr_path(id, "config.json");
+		struct md_json *ocfg = ip ? md_json_parse_file(p) : NULL;
+		free(p);
+		if (!ip)
+			r = md_errk(MD_EK_CONFLICT, "Cannot link to a non running container: /%s AS /%s/%s (or it is not on the default bridge network)",
+			            cn ? cn : name, c->name, alias);
+		else if (!ocfg)
+			r = -1;
+		else
+			md_spec_link_env(env, c->name, alias, ip, md_json_get(ocfg, "Config"));
+		md_json_free(ocfg);
+	}
+	md_json_free(idx);
+	return r;
+}
+
+/* The process environment: Docker adds HOSTNAME, and TERM with -t, unless
+ * the configuration sets them; the links' variables (env, taken) come
+ * first, the configuration's replace them. */
+static void md_spec_env(struct md_spec *sp, const struct md_json *cc, struct md_json *env)
+{
+	struct md_json *ce = md_json_get(cc, "Env");
+	for (struct md_json *e = md_json_is(ce, MD_J_ARR) ? ce->child : NULL; e; e = e->next) {
+		if (!md_json_str(e))
+			continue;
+		size_t kl = strcspn(e->s, "=");
+		struct md_json *x = env->child;
+		while (x && !(strncmp(x->s, e->s, kl) == 0 && (x->s[kl] == '=' || !x->s[kl])))
+			x = x->next;
+		if (x) {
+			free(x->s);
+			x->s = md_strdup(e->s);
+		} else {
+			md_json_push(env, md_json_newstr(e->s));
+		}
 	}
 	int has_hn = 0, has_term = 0;
 	for (struct md_json *e = env->child; e; e = e->next) {
@@ -18361,7 +18635,15 @@ static void md_spec_mounts(struct md_spec *sp, const struct md_json *cfg)
 		x->dst = md_strdup(md_json_gets(m, "Destination") ? md_json_gets(m, "Destination") : "/");
 		x->opts = md_json_gets(m, "Options") ? md_strdup(md_json_gets(m, "Options")) : NULL;
 		x->ro = md_json_is(md_json_get(m, "RW"), MD_J_FALSE);
-		if (x->type == MD_M_VOLUME) {
+		x->tree = -1;
+		const char *sub = md_json_gets(m, "Subpath");
+		if (x->type == MD_M_VOLUME && sub && *sub)
+			x->subpath = md_strdup(sub); /* a part of a volume is not filled from the image */
+		int nocopy = md_json_is(md_json_get(m, "NoCopy"), MD_J_TRUE); /* nor one mounted with volume-nocopy */
+		unsigned long pr = md_mount_propagation(md_json_gets(m, "Propagation"));
+		if (x->type == MD_M_BIND && pr && !(pr & MS_PRIVATE))
+			x->prop = pr;
+		if (x->type == MD_M_VOLUME && !x->subpath && !nocopy) {
 			/* a volume is filled from the image the first time it is used */
 			char *mark = md_asprintf("%s/../.initialized", x->src);
 			if (!md_path_exists(mark)) {
@@ -18395,8 +18677,9 @@ static int md_spec_devices(struct md_spec *sp, const struct md_json *hc)
 	return 0;
 }
 
-/* Build what the child needs from config.json and the image. */
-static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **notice)
+/* Build what the child needs from config.json and the image; starting:
+ * for the container's start (its links must run), else to reach its files. */
+static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **notice, int starting)
 {
 	struct md_json *cfg = c->cfg, *cc = md_json_get(cfg, "Config"), *hc = md_json_get(cfg, "HostConfig");
 	memset(sp, 0, sizeof *sp);
@@ -18415,7 +18698,12 @@ static int md_spec_build(struct md_ctr *c, struct md_spec *sp, const char **noti
 	sp->uts_host = md_streq(md_json_gets(hc, "UTSMode"), "host");
 	sp->pid_host = md_streq(md_json_gets(hc, "PidMode"), "host");
 	sp->tty = md_json_is(md_json_get(cc, "Tty"), MD_J_TRUE);
-	md_spec_env(sp, cc);
+	struct md_json *env = md_json_new(MD_J_ARR);
+	if (starting && md_spec_links(c, env) < 0) {
+		md_json_free(env);
+		return -1;
+	}
+	md_spec_env(sp, cc, env);
 	sp->init = md_json_is(md_json_get(hc, "Init"), MD_J_TRUE);
 	sp->privileged = md_json_is(md_json_get(hc, "Privileged"), MD_J_TRUE);
 	sp->readonly = md_json_is(md_json_get(hc, "ReadonlyRootfs"), MD_J_TRUE);
@@ -18483,6 +18771,12 @@ static void md_cg_limits_from(const struct md_json *hc, struct md_cg_limits *lim
 		snprintf(devs[n].access, sizeof devs[n].access, "%s", perm && *perm ? perm : "rwm");
 		n++;
 	}
+	/* --device-cgroup-rule: checked at create */
+	struct md_json *dr = md_json_get(hc, "DeviceCgroupRules");
+	for (struct md_json *x = md_json_is(dr, MD_J_ARR) ? dr->child : NULL; x && n < cap; x = x->next)
+		if (md_json_str(x) && md_cg_rule_parse(x->s, &devs[n]) == 0)
+			n++;
+	md_err_clear();
 	lim->devs = devs;
 	lim->ndevs = n;
 }
@@ -18963,7 +19257,7 @@ static int md_mon_prepare(struct md_mon *m, int p[6])
 	struct md_json *cc = md_json_get(m->c.cfg, "Config"), *hc = md_json_get(m->c.cfg, "HostConfig");
 	if (md_ensure_path(sp->rootfs, 1) < 0)
 		return -1;
-	struct md_cg_dev devs[64];
+	struct md_cg_dev devs[MD_CG_MAXDEVS];
 	struct md_cg_limits lim;
 	md_cg_limits_from(hc, &lim, devs, MD_ARRAY_LEN(devs));
 	md_cg_destroy(md_cgroup_parent(), m->c.id); /* leftovers of a crash */
@@ -19110,7 +19404,7 @@ static int md_mon_start(struct md_mon *m, int *code)
 	const char *notice = NULL;
 	*code = 125;
 	md_spec_free(&m->sp);
-	if (md_spec_build(&m->c, &m->sp, &notice) < 0)
+	if (md_spec_build(&m->c, &m->sp, &notice, 1) < 0)
 		return -1;
 	if (notice) {
 		md_mon_broadcast(m, 'N', notice, strlen(notice), 0);
@@ -19859,8 +20153,10 @@ static void md_env_put(struct md_json *env, const char *kv)
 	md_json_push(env, md_json_newstr(kv));
 }
 
-/* Add a mount record {Type, Name, Source, Destination, RW, Options} */
-static void md_mount_add(struct md_json *ms, const char *type, const char *name, const char *src, const char *dst,
+/* Add a mount record {Type, Name, Source, Destination, RW, Propagation,
+ * Options}; the caller may add Subpath (a volume's) and From (the
+ * container --volumes-from copied it from).  Returns it. */
+static struct md_json *md_mount_add(struct md_json *ms, const char *type, const char *name, const char *src, const char *dst,
                          int rw, const char *opts)
 {
 	/* a later mount at the same destination replaces an earlier one */
@@ -19887,9 +20183,30 @@ static void md_mount_add(struct md_json *ms, const char *type, const char *name,
 	md_json_sets(m, "Destination", dst);
 	md_json_sets(m, "Mode", rw ? "" : "ro");
 	md_json_set(m, "RW", md_json_newbool(rw));
-	md_json_sets(m, "Propagation", "rprivate");
+	md_json_sets(m, "Propagation", md_streq(type, "bind") ? "rprivate" : "");
 	if (opts)
 		md_json_sets(m, "Options", opts);
+	return m;
+}
+
+/* A volume's subpath (--mount volume-subpath=, VolumeOptions.Subpath): a
+ * relative path without "..", resolved at start below the volume without
+ * following any symlink (md_child_volumes). */
+static int md_mount_subpath_check(const char *sp)
+{
+	if (!*sp || sp[0] == '/' || strlen(sp) >= PATH_MAX)
+		return md_errk(MD_EK_INVALID, "invalid volume subpath \"%.80s\": must be a relative path inside the volume", sp);
+	for (const char *p = sp; *p;) {
+		size_t l = strcspn(p, "/");
+		if (l == 2 && p[0] == '.' && p[1] == '.')
+			return md_errk(MD_EK_INVALID, "invalid volume subpath \"%.80s\": \"..\" would leave the volume", sp);
+		p += l;
+		p += *p == '/';
+	}
+	for (const unsigned char *p = (const unsigned char *)sp; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return md_errk(MD_EK_INVALID, "invalid volume subpath: control characters");
+	return 0;
 }
 
 static int md_path_clean_abs(const char *p, const char *what)
@@ -19899,8 +20216,10 @@ static int md_path_clean_abs(const char *p, const char *what)
 	return 0;
 }
 
-/* A volume mount of a named or new anonymous volume. */
-static int md_mount_volume(struct md_json *ms, const char *name, const char *dst, int rw, struct md_strv *newvols)
+/* A volume mount of a named or new anonymous volume (labels: those of a
+ * volume made here). */
+static int md_mount_volume(struct md_json *ms, const char *name, const char *dst, int rw, struct md_strv *newvols,
+                           const struct md_json *labels)
 {
 	char anon[65];
 	int anonymous = !name || !*name;
@@ -19909,7 +20228,7 @@ static int md_mount_volume(struct md_json *ms, const char *name, const char *dst
 		name = anon;
 	}
 	int created;
-	if (md_volume_create(name, NULL, NULL, anonymous, &created) < 0)
+	if (md_volume_create(name, NULL, labels, anonymous, &created) < 0)
 		return -1;
 	if (created)
 		md_strv_push(newvols, name);
@@ -19920,11 +20239,13 @@ static int md_mount_volume(struct md_json *ms, const char *name, const char *dst
 	return 0;
 }
 
-/* "--mount type=bind,source=/a,target=/b,readonly" etc. */
+/* "--mount type=bind,source=/a,target=/b,readonly" etc.: the keys of
+ * Docker's CLI that minidock applies; any other is refused. */
 static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *newvols)
 {
-	char type[16] = "volume", src[PATH_MAX] = "", dst[PATH_MAX] = "", opts[256] = "";
-	int ro = 0;
+	char type[16] = "volume", src[PATH_MAX] = "", dst[PATH_MAX] = "", opts[256] = "", prop[16] = "", sub[PATH_MAX] = "";
+	int ro = 0, nocopy = 0, r = -1;
+	struct md_json *labels = NULL; /* volume-label=K=V: a new volume's */
 	char *s = md_strdup(spec);
 	for (char *kv = strtok(s, ","); kv; kv = strtok(NULL, ",")) {
 		char *eq = strchr(kv, '=');
@@ -19942,39 +20263,92 @@ static int md_mount_parse(struct md_json *ms, const char *spec, struct md_strv *
 		else if (!strcmp(kv, "tmpfs-size")) {
 			int64_t b = md_parse_size(v);
 			if (b < 0) {
-				free(s);
-				return md_errk(MD_EK_INVALID, "invalid tmpfs-size \"%s\"", v);
+				md_errk(MD_EK_INVALID, "invalid tmpfs-size \"%s\"", v);
+				goto out;
 			}
 			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%ssize=%lld", *opts ? "," : "", (long long)b);
 		} else if (!strcmp(kv, "tmpfs-mode")) {
+			if (!*v || strspn(v, "01234567") != strlen(v) || strlen(v) > 4) {
+				md_errk(MD_EK_INVALID, "invalid tmpfs-mode \"%s\": an octal mode", v);
+				goto out;
+			}
 			snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%smode=%s", *opts ? "," : "", v);
-		} else if (!strcmp(kv, "bind-propagation") || !strcmp(kv, "volume-nocopy") || !strcmp(kv, "consistency")) {
-			/* accepted */
+		} else if (!strcmp(kv, "bind-propagation")) {
+			if (!md_mount_propagation(v)) {
+				md_errk(MD_EK_INVALID, "invalid bind-propagation \"%s\" (rprivate, private, rshared, shared, rslave, slave)", v);
+				goto out;
+			}
+			snprintf(prop, sizeof prop, "%s", v);
+		} else if (!strcmp(kv, "volume-subpath")) {
+			snprintf(sub, sizeof sub, "%s", v);
+			if (md_mount_subpath_check(sub) < 0)
+				goto out;
+		} else if (!strcmp(kv, "volume-nocopy")) {
+			nocopy = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
+		} else if (!strcmp(kv, "volume-label") && eq) {
+			char *le = strchr(v, '=');
+			if (!labels)
+				labels = md_json_new(MD_J_OBJ);
+			if (le)
+				*le = 0;
+			md_json_sets(labels, v, le ? le + 1 : "");
+		} else if (!strcmp(kv, "consistency")) {
+			/* macOS only, as in Docker on Linux */
 		} else {
 			md_errk(MD_EK_INVALID, "unexpected key \"%s\" in --mount %s", kv, spec);
-			free(s);
-			return -1;
+			goto out;
 		}
 	}
-	free(s);
 	if (md_path_clean_abs(dst, "mount target") < 0)
-		return -1;
+		goto out;
+	if (*prop && strcmp(type, "bind")) {
+		md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": bind-propagation is for binds", type);
+		goto out;
+	}
+	if ((*sub || nocopy || labels) && strcmp(type, "volume")) {
+		md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": volume-subpath, volume-nocopy and volume-label are for volumes", type);
+		goto out;
+	}
+	if (*opts && strcmp(type, "tmpfs")) {
+		md_errk(MD_EK_INVALID, "invalid mount config for type \"%s\": tmpfs-size and tmpfs-mode are for tmpfs", type);
+		goto out;
+	}
 	if (!strcmp(type, "bind")) {
 		if (md_path_clean_abs(src, "bind source") < 0)
-			return -1;
-		if (!md_path_exists(src))
-			return md_errk(MD_EK_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s", src);
-		md_mount_add(ms, "bind", NULL, src, dst, !ro, NULL);
+			goto out;
+		if (!md_path_exists(src)) {
+			md_errk(MD_EK_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s", src);
+			goto out;
+		}
+		struct md_json *m = md_mount_add(ms, "bind", NULL, src, dst, !ro, NULL);
+		if (*prop)
+			md_json_sets(m, "Propagation", prop);
 	} else if (!strcmp(type, "volume")) {
-		return md_mount_volume(ms, src, dst, !ro, newvols);
+		if (*sub && !*src) {
+			md_errk(MD_EK_INVALID, "invalid mount config for type \"volume\": volume-subpath needs a named volume");
+			goto out;
+		}
+		if (md_mount_volume(ms, src, dst, !ro, newvols, labels) < 0)
+			goto out;
+		if (*sub)
+			md_json_sets(ms->last, "Subpath", sub);
+		if (nocopy)
+			md_json_set(ms->last, "NoCopy", md_json_newbool(1));
 	} else if (!strcmp(type, "tmpfs")) {
-		if (*src)
-			return md_errk(MD_EK_INVALID, "invalid mount config for type \"tmpfs\": source must not be specified");
+		if (*src) {
+			md_errk(MD_EK_INVALID, "invalid mount config for type \"tmpfs\": source must not be specified");
+			goto out;
+		}
 		md_mount_add(ms, "tmpfs", NULL, "", dst, !ro, opts);
 	} else {
-		return md_errk(MD_EK_INVALID, "invalid mount type \"%s\" (supported: bind, volume, tmpfs)", type);
+		md_errk(MD_EK_INVALID, "invalid mount type \"%s\" (supported: bind, volume, tmpfs)", type);
+		goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	free(s);
+	md_json_free(labels);
+	return r;
 }
 
 /* "-v SRC:DST[:ro|rw]", "-v NAME:DST", "-v DST" (anonymous) */
@@ -19985,14 +20359,14 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 	int n = 0;
 	for (char *p = s; n < 3;) {
 		parts[n++] = p;
-		char *c = strchr(p, ':');
+		char *c = n < 3 ? strchr(p, ':') : NULL; /* the mode keeps any more: "ro:x" is refused */
 		if (!c)
 			break;
 		*c = 0;
 		p = c + 1;
 	}
 	int r = 0, rw = 1;
-	const char *src = NULL, *dst = NULL, *mode = NULL;
+	const char *src = NULL, *dst = NULL, *mode = NULL, *prop = NULL;
 	if (n == 1)
 		dst = parts[0];
 	else {
@@ -20004,9 +20378,10 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 		for (char *o = strtok((char *)mode, ","); o; o = strtok(NULL, ",")) {
 			if (!strcmp(o, "ro"))
 				rw = 0;
-			else if (!strcmp(o, "rw") || !strcmp(o, "z") || !strcmp(o, "Z") || !strcmp(o, "rprivate") ||
-			         !strcmp(o, "private") || !strcmp(o, "nocopy"))
+			else if (!strcmp(o, "rw") || !strcmp(o, "z") || !strcmp(o, "Z") || !strcmp(o, "nocopy"))
 				;
+			else if (md_mount_propagation(o) && !prop)
+				prop = o;
 			else {
 				r = md_errk(MD_EK_INVALID, "invalid mode \"%s\" in volume spec \"%s\"", o, spec);
 				goto out;
@@ -20017,18 +20392,22 @@ static int md_bind_parse(struct md_json *ms, const char *spec, struct md_strv *n
 		r = -1;
 		goto out;
 	}
-	if (!src) {
-		r = md_mount_volume(ms, NULL, dst, rw, newvols);
+	if (prop && (!src || src[0] != '/')) {
+		r = md_errk(MD_EK_INVALID, "invalid volume spec \"%s\": propagation %s is for binds of a host path", spec, prop);
+	} else if (!src) {
+		r = md_mount_volume(ms, NULL, dst, rw, newvols, NULL);
 	} else if (src[0] == '/') {
 		/* as Docker, -v creates a missing host directory */
 		if (!md_path_exists(src) && md_mkdir_p(src, 0755) < 0)
 			r = -1;
+		else if (prop)
+			md_json_sets(md_mount_add(ms, "bind", NULL, src, dst, rw, NULL), "Propagation", prop);
 		else
 			md_mount_add(ms, "bind", NULL, src, dst, rw, NULL);
 	} else if (src[0] == '.' || strchr(src, '/')) {
 		r = md_errk(MD_EK_INVALID, "invalid volume spec \"%s\": a bind source must be an absolute path", spec);
 	} else {
-		r = md_mount_volume(ms, src, dst, rw, newvols);
+		r = md_mount_volume(ms, src, dst, rw, newvols, NULL);
 	}
 out:
 	free(s);
@@ -20103,6 +20482,18 @@ static int md_hostconfig_validate(struct md_json *hc)
 		if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
 			return md_errk(MD_EK_INVALID, "error gathering device information while adding custom device \"%s\": not a device node", h);
 	}
+	struct md_json *dr = md_json_get(hc, "DeviceCgroupRules");
+	if (dr && !md_json_is(dr, MD_J_NULL) && !md_json_is(dr, MD_J_ARR))
+		return md_errk(MD_EK_INVALID, "DeviceCgroupRules must be a list of strings");
+	for (struct md_json *x = dr && md_json_is(dr, MD_J_ARR) ? dr->child : NULL; x; x = x->next) {
+		struct md_cg_dev cd;
+		if (!md_json_str(x))
+			return md_errk(MD_EK_INVALID, "DeviceCgroupRules must be a list of strings");
+		if (md_cg_rule_parse(x->s, &cd) < 0)
+			return -1;
+	}
+	if ((dv ? dv->n : 0) + (md_json_is(dr, MD_J_ARR) ? dr->n : 0) > MD_CG_MAXDEVS - 16)
+		return md_errk(MD_EK_INVALID, "too many devices and device cgroup rules (at most %d)", MD_CG_MAXDEVS - 16);
 	const char *nm = md_json_gets(hc, "NetworkMode");
 	if (nm && md_startswith(nm, "container:") && !nm[10])
 		return md_errk(MD_EK_INVALID, "invalid network mode \"container:\": name a container");
@@ -20214,14 +20605,152 @@ static struct md_json *md_create_config(const struct md_json *cc, const struct m
 	return nc;
 }
 
-/* The mounts: -v, --mount (strings or the API's objects), --tmpfs, then the
+/* --volumes-from CTR[:ro|rw]: CTR's binds and volumes at the same places
+ * (read-only or read-write as the suffix says, else as CTR has them), each
+ * marked From: CTR's ID. */
+static int md_create_volumes_from(struct md_json *ms, const struct md_json *hc)
+{
+	struct md_json *vf = md_json_get(hc, "VolumesFrom");
+	if (!vf || md_json_is(vf, MD_J_NULL))
+		return 0;
+	if (!md_json_is(vf, MD_J_ARR))
+		return md_errk(MD_EK_INVALID, "VolumesFrom must be a list of \"CONTAINER[:ro|rw]\"");
+	struct md_json *idx = md_index_read();
+	int r = idx ? 0 : -1;
+	for (struct md_json *x = vf->child; x && r == 0; x = x->next) {
+		const char *spec = md_json_str(x) ? x->s : "";
+		char name[256], id[65];
+		const char *c = strrchr(spec, ':');
+		size_t nl = c ? (size_t)(c - spec) : strlen(spec);
+		int mode = !c ? -1 : !strcmp(c + 1, "ro") ? 0 : !strcmp(c + 1, "rw") ? 1 : -2;
+		if (!nl || nl >= sizeof name || mode == -2) {
+			r = md_errk(MD_EK_INVALID, "invalid --volumes-from \"%.80s\": use CONTAINER[:ro|rw]", spec);
+			break;
+		}
+		snprintf(name, sizeof name, "%.*s", (int)nl, spec);
+		if (md_ctr_resolve(idx, name, id) < 0) {
+			r = -1;
+			break;
+		}
+		char *p = md_ctr_path(id, "config.json");
+		struct md_json *ocfg = md_json_parse_file(p), *om = md_json_get(ocfg, "Mounts");
+		free(p);
+		if (!ocfg)
+			r = -1;
+		for (struct md_json *m = om ? om->child : NULL; m && r == 0; m = m->next) {
+			const char *t = md_json_gets(m, "Type");
+			if (!md_streq(t, "bind") && !md_streq(t, "volume"))
+				continue; /* a tmpfs is the container's own */
+			int rw = mode >= 0 ? mode : !md_json_is(md_json_get(m, "RW"), MD_J_FALSE);
+			struct md_json *n = md_mount_add(ms, t, md_json_gets(m, "Name"), md_json_gets(m, "Source") ? md_json_gets(m, "Source") : "",
+			                                 md_json_gets(m, "Destination") ? md_json_gets(m, "Destination") : "/", rw, NULL);
+			static const char *const keep[] = {"Propagation", "Subpath"};
+			for (size_t i = 0; i < MD_ARRAY_LEN(keep); i++)
+				if (md_json_gets(m, keep[i]))
+					md_json_sets(n, keep[i], md_json_gets(m, keep[i]));
+			md_json_sets(n, "From", id);
+		}
+		md_json_free(ocfg);
+	}
+	md_json_free(idx);
+	return r;
+}
+
+/* HostConfig.VolumeDriver (--volume-driver): the driver of the volumes the
+ * container makes or names.  minidock has "local" alone: another is
+ * refused when any volume needs it (those of --volumes-from are the other
+ * container's), and means nothing, as in Docker, when none does. */
+static int md_create_voldriver(const struct md_json *hc, const struct md_json *ms)
+{
+	const char *vd = md_json_gets((struct md_json *)hc, "VolumeDriver");
+	if (!vd || !*vd || md_streq(vd, "local"))
+		return 0;
+	for (struct md_json *m = ms->child; m; m = m->next)
+		if (md_streq(md_json_gets(m, "Type"), "volume") && !md_json_get(m, "From"))
+			return md_errk(MD_EK_INVALID, "volume driver \"%s\" for volume %s: minidock has only the \"local\" volume driver",
+			               vd, md_json_gets(m, "Name") ? md_json_gets(m, "Name") : "?");
+	return 0;
+}
+
+/* One of the API's HostConfig.Mounts objects as the --mount string it
+ * means (md_mount_parse takes it from there), or NULL when it holds what
+ * minidock does not apply (a field set to anything but its zero value) or
+ * what the string cannot carry (a comma). */
+static char *md_create_mount_spec(const struct md_json *b)
+{
+	static const char *const top[] = {"Type", "Source", "Target", "ReadOnly", "Consistency", "BindOptions",
+	                                  "VolumeOptions", "TmpfsOptions"};
+	static const char *const sub[][4] = {{"BindOptions", "Propagation"},
+	                                     {"VolumeOptions", "Subpath", "NoCopy", "Labels"},
+	                                     {"TmpfsOptions", "SizeBytes", "Mode"}};
+	for (const struct md_json *f = md_json_is(b, MD_J_OBJ) ? b->child : NULL; f; f = f->next) {
+		size_t k = 0;
+		while (k < MD_ARRAY_LEN(top) && strcmp(f->key, top[k]))
+			k++;
+		if (k == MD_ARRAY_LEN(top) && !md_json_zero(f))
+			return md_errk(MD_EK_INVALID, "Mounts: %s is not supported by minidock", f->key), NULL;
+		for (size_t i = 0; i < MD_ARRAY_LEN(sub); i++)
+			for (const struct md_json *o = strcmp(f->key, sub[i][0]) == 0 && md_json_is(f, MD_J_OBJ) ? f->child : NULL; o; o = o->next) {
+				size_t j = 1;
+				while (j < 4 && sub[i][j] && strcmp(o->key, sub[i][j]))
+					j++;
+				/* DriverConfig: the local driver, without options */
+				int local = !strcmp(o->key, "DriverConfig") && i == 1 &&
+				            (!md_json_gets((struct md_json *)o, "Name") || md_streq(md_json_gets((struct md_json *)o, "Name"), "local")) &&
+				            md_json_zero(md_json_get((struct md_json *)o, "Options"));
+				if ((j == 4 || !sub[i][j]) && !local && !md_json_zero(o))
+					return md_errk(MD_EK_INVALID, "Mounts: %s.%s is not supported by minidock", f->key, o->key), NULL;
+			}
+	}
+	const char *t = md_json_gets((struct md_json *)b, "Type"), *src = md_json_gets((struct md_json *)b, "Source");
+	const char *d = md_json_gets((struct md_json *)b, "Target");
+	struct md_json *bo = md_json_get((struct md_json *)b, "BindOptions"), *vo = md_json_get((struct md_json *)b, "VolumeOptions");
+	struct md_json *to = md_json_get((struct md_json *)b, "TmpfsOptions"), *lb = md_json_get(vo, "Labels");
+	const char *pr = md_json_gets(bo, "Propagation"), *sp = md_json_gets(vo, "Subpath");
+	long long sz = md_json_geti(to, "SizeBytes", 0), mode = md_json_geti(to, "Mode", 0);
+	/* the string has one field per comma: a value with one would be two */
+	const char *vals[] = {t, src, d, pr, sp};
+	for (size_t i = 0; i < MD_ARRAY_LEN(vals); i++)
+		if (vals[i] && strchr(vals[i], ','))
+			return md_errk(MD_EK_INVALID, "Mounts: \"%.80s\": a comma in a mount's value", vals[i]), NULL;
+	for (struct md_json *l = md_json_is(lb, MD_J_OBJ) ? lb->child : NULL; l; l = l->next)
+		if (strchr(l->key, ',') || strchr(l->key, '=') || !*l->key || !md_json_str(l) || strchr(l->s, ','))
+			return md_errk(MD_EK_INVALID, "Mounts: the volume label \"%.80s\" (a string; no comma, no = in its name)", l->key), NULL;
+	if (sz < 0 || mode < 0 || mode > 07777)
+		return md_errk(MD_EK_INVALID, "Mounts: TmpfsOptions: a negative size or a mode beyond 07777"), NULL;
+	struct md_sb sb = {0};
+	md_sb_printf(&sb, "type=%s", t && *t ? t : "volume");
+	if (src && *src)
+		md_sb_printf(&sb, ",source=%s", src);
+	md_sb_printf(&sb, ",target=%s", d ? d : "");
+	if (md_json_is(md_json_get((struct md_json *)b, "ReadOnly"), MD_J_TRUE))
+		md_sb_puts(&sb, ",readonly");
+	if (pr && *pr)
+		md_sb_printf(&sb, ",bind-propagation=%s", pr);
+	if (sp && *sp)
+		md_sb_printf(&sb, ",volume-subpath=%s", sp);
+	if (md_json_is(md_json_get(vo, "NoCopy"), MD_J_TRUE))
+		md_sb_puts(&sb, ",volume-nocopy");
+	for (struct md_json *l = md_json_is(lb, MD_J_OBJ) ? lb->child : NULL; l; l = l->next)
+		md_sb_printf(&sb, ",volume-label=%s=%s", l->key, l->s);
+	if (sz > 0)
+		md_sb_printf(&sb, ",tmpfs-size=%lld", sz);
+	if (mode > 0)
+		md_sb_printf(&sb, ",tmpfs-mode=%llo", mode);
+	char *spec = md_strdup(md_sb_str(&sb));
+	md_sb_free(&sb);
+	return spec;
+}
+
+/* The mounts: --volumes-from, -v, --mount (strings or the API's objects),
+ * --tmpfs (each replacing an earlier one at its destination), then the
  * image's volumes that none of those covers.  Volumes made on the way are
  * added to newvols (to go again if the create fails). */
 static struct md_json *md_create_mounts(const struct md_json *hc, const struct md_json *nc, struct md_strv *newvols)
 {
 	struct md_json *ms = md_json_new(MD_J_ARR);
 	struct md_json *binds = md_json_get(hc, "Binds"), *mnts = md_json_get(hc, "Mounts"), *tfs = md_json_get(hc, "Tmpfs");
-	int r = 0;
+	int r = md_create_volumes_from(ms, hc);
 	for (struct md_json *b = binds ? binds->child : NULL; b && r == 0; b = b->next)
 		r = md_bind_parse(ms, md_json_str(b) ? b->s : "", newvols);
 	for (struct md_json *b = mnts ? mnts->child : NULL; b && r == 0; b = b->next) {
@@ -20229,10 +20758,11 @@ static struct md_json *md_create_mounts(const struct md_json *hc, const struct m
 			r = md_mount_parse(ms, b->s, newvols);
 			continue;
 		}
-		const char *t = md_json_gets(b, "Type"), *src = md_json_gets(b, "Source"), *d = md_json_gets(b, "Target");
-		char *spec = md_asprintf("type=%s,%s%s%starget=%s%s", t ? t : "volume", src && *src ? "source=" : "",
-		                         src && *src ? src : "", src && *src ? "," : "", d ? d : "",
-		                         md_json_is(md_json_get(b, "ReadOnly"), MD_J_TRUE) ? ",readonly" : "");
+		char *spec = md_create_mount_spec(b);
+		if (!spec) {
+			r = -1;
+			break;
+		}
 		r = md_mount_parse(ms, spec, newvols);
 		free(spec);
 	}
@@ -20245,8 +20775,10 @@ static struct md_json *md_create_mounts(const struct md_json *hc, const struct m
 		for (struct md_json *m = ms->child; m; m = m->next)
 			covered |= md_streq(md_json_gets(m, "Destination"), v->key);
 		if (!covered)
-			r = md_mount_volume(ms, NULL, v->key, 1, newvols);
+			r = md_mount_volume(ms, NULL, v->key, 1, newvols, NULL);
 	}
+	if (r == 0)
+		r = md_create_voldriver(hc, ms);
 	if (r < 0) {
 		md_json_free(ms);
 		return NULL;
@@ -20315,6 +20847,73 @@ static int md_create_network(const struct md_json *req, struct md_json *hc, stru
 	(void)req, (void)nc;
 	return md_errk(MD_EK_NOTSUP, "bridge networking is not supported by this build (feature net is off): use --network none or host");
 #endif
+}
+
+/* A list of links ("NAME[:ALIAS]"), each checked, into out as
+ * "NAME:ALIAS"; with idx, each NAME must name a container, whose ID goes
+ * into out instead (the link follows it through a rename). */
+static int md_create_linklist(const struct md_json *ln, struct md_json *idx, struct md_json *out)
+{
+	if (!ln || md_json_is(ln, MD_J_NULL))
+		return 0;
+	if (!md_json_is(ln, MD_J_ARR))
+		return md_errk(MD_EK_INVALID, "Links must be a list of \"NAME[:ALIAS]\"");
+	for (struct md_json *x = ln->child; x; x = x->next) {
+		char name[256], alias[256], id[65];
+		if (md_link_parse(md_json_str(x), name, alias) < 0)
+			return -1;
+		if (idx && md_ctr_resolve(idx, name, id) < 0)
+			return md_errk(MD_EK_NOTFOUND, "could not get container for %s: No such container: %s", name, name);
+		for (struct md_json *y = out->child; y; y = y->next) {
+			const char *c = strchr(y->s, ':');
+			if (c && !strcmp(c + 1, alias))
+				return md_errk(MD_EK_INVALID, "invalid links: the alias %s is given twice", alias);
+		}
+		char *v = md_asprintf("%s:%s", idx ? id : name, alias);
+		md_json_push(out, md_json_newstr(v));
+		free(v);
+	}
+	return 0;
+}
+
+/* Links: HostConfig.Links (--link) on the default bridge are Docker's
+ * legacy links (each names a container now; /etc/hosts and variables at
+ * start); on a user-defined network they join the endpoint's Links
+ * (NetworkingConfig's, which may name a container yet to come): names in
+ * /etc/hosts for the container so named on that network.  Elsewhere they
+ * are refused, as Docker does. */
+static int md_create_links(const struct md_json *req, struct md_json *hc, struct md_json *nets)
+{
+	const char *nm = md_json_gets(hc, "NetworkMode");
+	struct md_json *ln = md_json_get(hc, "Links");
+	struct md_json *eln = md_json_get(md_json_get(md_json_get(md_json_get(req, "NetworkingConfig"), "EndpointsConfig"), nm ? nm : ""), "Links");
+	int has = md_json_is(ln, MD_J_ARR) && ln->n, ehas = md_json_is(eln, MD_J_ARR) && eln->n;
+	if (!has && !ehas)
+		return 0;
+	if (md_streq(nm, "host"))
+		return md_errk(MD_EK_INVALID, "conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+	if (nm && md_startswith(nm, "container:"))
+		return md_errk(MD_EK_INVALID, "conflicting options: container type network can't be used with links. This would result in undefined behavior");
+	if (!nets || !nets->child)
+		return md_errk(MD_EK_INVALID, "links need a bridge network, not --network %s", nm ? nm : "none");
+	struct md_json *out = md_json_new(MD_J_ARR);
+	int r = 0;
+	if (md_streq(nm, "bridge")) {
+		struct md_json *idx = md_index_read();
+		if (ehas)
+			r = md_errk(MD_EK_INVALID, "links in EndpointsConfig are for user-defined networks; on the default bridge use HostConfig.Links");
+		else if (!idx || md_create_linklist(ln, idx, out) < 0)
+			r = -1;
+		else
+			md_json_set(hc, "Links", out), out = NULL;
+		md_json_free(idx);
+	} else if (md_create_linklist(eln, NULL, out) < 0 || md_create_linklist(ln, NULL, out) < 0) {
+		r = -1;
+	} else {
+		md_json_set(nets->child, "Links", out), out = NULL;
+	}
+	md_json_free(out);
+	return r;
 }
 
 /* The container's config.json: what create resolved, in Docker's inspect
@@ -20504,7 +21103,8 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		md_json_push(all, md_json_clone(x));
 	if (!all->n)
 		md_errk(MD_EK_INVALID, "no command specified");
-	else if ((ms = md_create_mounts(hc, nc, &newvols)) && md_create_network(req, hc, nc, &nets, &ports) == 0) {
+	else if ((ms = md_create_mounts(hc, nc, &newvols)) && md_create_network(req, hc, nc, &nets, &ports) == 0 &&
+	         md_create_links(req, hc, nets) == 0) {
 		cfg = md_create_record(id, imgid, nc, hc, all, ms, nets, ports);
 		nc = ms = nets = ports = NULL; /* cfg holds them */
 	}
@@ -20776,6 +21376,54 @@ static int md_ctr_rename(const char *name, const char *newname)
 		free(js);
 		free(p);
 		md_ctr_free(&c);
+	}
+	md_json_free(idx);
+	md_store_unlock();
+	return r;
+}
+
+/* Remove a legacy link: "PARENT/ALIAS" (as Docker's `rm --link`) goes
+ * from PARENT's HostConfig.Links (config.json rewritten whole) and, if it
+ * runs, from its /etc/hosts; its variables stay until it restarts. */
+static int md_ctr_unlink(const char *link)
+{
+	const char *l = link[0] == '/' ? link + 1 : link, *sl = strrchr(l, '/');
+	if (!sl || sl == l || !sl[1])
+		return md_errk(MD_EK_CONFLICT, "Conflict, cannot remove the default link name of the container");
+	char parent[256];
+	snprintf(parent, sizeof parent, "%.*s", (int)(sl - l < 255 ? sl - l : 255), l);
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	char id[65];
+	struct md_ctr c;
+	int r = -1, found = 0;
+	if (idx && md_ctr_resolve(idx, parent, id) == 0 && md_ctr_load(id, &c) == 0) {
+		struct md_json *ln = md_json_get(md_json_get(c.cfg, "HostConfig"), "Links");
+		struct md_json *keep = md_json_new(MD_J_ARR);
+		for (struct md_json *x = md_json_is(ln, MD_J_ARR) ? ln->child : NULL; x; x = x->next) {
+			char name[256], alias[256];
+			if (md_link_parse(md_json_str(x), name, alias) == 0 && !strcmp(alias, sl + 1))
+				found = 1;
+			else
+				md_json_push(keep, md_json_clone(x));
+		}
+		md_err_clear();
+		if (!found) {
+			md_json_free(keep);
+			md_errk(MD_EK_NOTFOUND, "No such link: /%s", l);
+		} else {
+			md_json_set(md_json_get(c.cfg, "HostConfig"), "Links", keep);
+			char *js = md_json_dump(c.cfg, 0), *p = md_ctr_path(id, "config.json");
+			r = md_write_file_atomic(p, js, strlen(js), 0600);
+			free(js);
+			free(p);
+			if (r == 0)
+				md_net_hosts(idx, id); /* the file is there while it runs */
+		}
+		md_ctr_free(&c);
+	} else if (idx) {
+		md_errk(MD_EK_NOTFOUND, "No such container: /%s", l);
 	}
 	md_json_free(idx);
 	md_store_unlock();
@@ -21938,6 +22586,22 @@ static void md_inspect_hostconfig(struct md_ctr *c, struct md_json *o)
 	for (size_t i = 0; i < MD_ARRAY_LEN(bools); i++)
 		if (!md_json_get(ohc, bools[i]))
 			md_json_set(ohc, bools[i], md_json_newbool(0));
+	/* legacy links as Docker shows them: "/NAME:/THIS/ALIAS" (create kept
+	 * the linked container's ID; one gone keeps it) */
+	struct md_json *ln = md_json_get(ohc, "Links");
+	if (md_streq(md_json_gets(ohc, "NetworkMode"), "bridge") && md_json_is(ln, MD_J_ARR) && ln->n) {
+		struct md_json *idx = md_index_read();
+		for (struct md_json *x = ln->child; x; x = x->next) {
+			char name[256], alias[256];
+			if (md_link_parse(md_json_str(x), name, alias) < 0)
+				continue;
+			const char *cn = md_json_gets(md_json_get(md_json_get(idx, "containers"), name), "name");
+			free(x->s);
+			x->s = md_asprintf("/%s:/%s/%s", cn ? cn : name, c->name, alias);
+		}
+		md_json_free(idx);
+	}
+	md_err_clear();
 }
 
 /* The diff directories of an image's layers, the top one first (none if
@@ -22006,7 +22670,8 @@ static void md_inspect_mounts(struct md_ctr *c, struct md_json *o)
 			md_json_sets(x, "Driver", "local");
 		md_json_sets(x, "Mode", md_json_gets(m, "Mode") ? md_json_gets(m, "Mode") : "");
 		md_json_set(x, "RW", md_json_newbool(!md_json_is(md_json_get(m, "RW"), MD_J_FALSE)));
-		md_json_sets(x, "Propagation", md_streq(t, "bind") ? "rprivate" : "");
+		const char *pr = md_json_gets(m, "Propagation");
+		md_json_sets(x, "Propagation", !md_streq(t, "bind") ? "" : pr && *pr ? pr : "rprivate");
 	}
 }
 
@@ -22070,7 +22735,8 @@ static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
 		} else {
 			md_json_set(e, "IPAMConfig", md_json_new(MD_J_NULL));
 		}
-		md_json_set(e, "Links", md_json_clone(md_json_get(x, "Links") ? md_json_get(x, "Links") : &(struct md_json){.t = MD_J_NULL}));
+		struct md_json *ln = md_json_get(x, "Links");
+		md_json_set(e, "Links", md_json_is(ln, MD_J_ARR) && ln->n ? md_json_clone(ln) : md_json_new(MD_J_NULL));
 		md_json_set(e, "DriverOpts",
 		            md_json_clone(md_json_get(x, "DriverOpts") ? md_json_get(x, "DriverOpts") : &(struct md_json){.t = MD_J_NULL}));
 		if (x == cnets->child) {
@@ -22850,7 +23516,7 @@ static int md_ctr_enter_fs(struct md_ctr *c, int writable)
 		return md_errno("make a private mount namespace");
 	struct md_spec sp;
 	const char *notice;
-	if (md_spec_build(c, &sp, &notice) < 0)
+	if (md_spec_build(c, &sp, &notice, 0) < 0)
 		return -1;
 	free((char *)notice);
 	char *mnt = md_asprintf("%s.fs-%d", sp.rootfs, (int)getpid());
@@ -28668,6 +29334,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("cpuset-mems", 0, "string", "MEMs in which to allow execution (0-3, 0,1)", "HostConfig.CpusetMems", md_runflag_str) \
 	X("detach", 'd', NULL, "Run container in background and print container ID", NULL, NULL) \
 	X("device", 0, "list", "Add a host device to the container", "HostConfig.Devices", md_runflag_devices) \
+	X("device-cgroup-rule", 0, "list", "Add a rule to the cgroup allowed devices list (\"c 1:3 rwm\")", "HostConfig.DeviceCgroupRules", md_runflag_strs) \
 	X("dns", 0, "list", "Set custom DNS servers", "HostConfig.Dns", md_runflag_strs) \
 	X("dns-option", 0, "list", "Set DNS options", "HostConfig.DnsOptions", md_runflag_strs) \
 	X("dns-search", 0, "list", "Set custom DNS search domains", "HostConfig.DnsSearch", md_runflag_strs) \
@@ -28687,6 +29354,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_runflag_stdin) \
 	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_runflag_endpoint) \
 	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_runflag_labels) \
+	X("link", 0, "list", "Add link to another container (NAME[:ALIAS])", "HostConfig.Links", md_runflag_strs) \
 	X("link-local-ip", 0, "list", "Container IPv4 link-local addresses", NULL, NULL) \
 	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_runflag_logdriver) \
 	X("log-opt", 0, "list", "Log driver options: max-size, max-file", "HostConfig.LogConfig.Config", md_runflag_logopts) \
@@ -28722,6 +29390,8 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("memory-swappiness", 0, "int", "Tune container memory swappiness (0 to 100; cgroup v1)", "HostConfig.MemorySwappiness", md_runflag_int) \
 	X("userns", 0, "string", "User namespace to use", "HostConfig.UsernsMode", md_runflag_str) \
 	X("volume", 'v', "list", "Bind mount a volume", "HostConfig.Binds", md_runflag_strs) \
+	X("volume-driver", 0, "string", "Optional volume driver for the container (only \"local\")", "HostConfig.VolumeDriver", md_runflag_str) \
+	X("volumes-from", 0, "list", "Mount volumes from the specified container(s)", "HostConfig.VolumesFrom", md_runflag_strs) \
 	X("workdir", 'w', "string", "Working directory inside the container", "Config.WorkingDir", md_runflag_workdir)
 
 #define MD_RUN_OPT(lng, shrt, arg, help, to, fn) {lng, shrt, arg, help},
@@ -28981,7 +29651,8 @@ static int md_cmd_rm(struct md_args *a)
 	int rc = 0;
 	for (size_t i = 0; i < a->pos.n; i++) {
 		char id[65];
-		if (md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_rm(id, md_flag(a, "force"), md_flag(a, "volumes")) < 0)
+		if (md_flag(a, "link") ? md_ctr_unlink(a->pos.v[i]) < 0
+		                       : md_ctr_find(a->pos.v[i], id) < 0 || md_ctr_rm(id, md_flag(a, "force"), md_flag(a, "volumes")) < 0)
 			rc = md_fail(1);
 		else
 			puts(a->pos.v[i]);
@@ -30368,7 +31039,7 @@ static const struct md_optdef md_opts_kill[] = {
 
 static const struct md_optdef md_opts_rm[] = {
 	{"force", 'f', NULL, "Force the removal of a running container (uses SIGKILL)"},
-	{"link", 'l', NULL, "Remove the specified link (accepted, no effect)"},
+	{"link", 'l', NULL, "Remove the specified link (PARENT/ALIAS)"},
 	{"volumes", 'v', NULL, "Remove anonymous volumes associated with the container"},
 	{NULL, 0, NULL, NULL}};
 
@@ -32017,6 +32688,30 @@ static struct md_json *md_api_ctr_summary(struct md_ctr *c)
 	return o;
 }
 
+/* A linked container's Names have "/PARENT/ALIAS" too, as Docker's (for
+ * the parents in the list). */
+static void md_api_ctr_link_names(struct md_ctr *cs, size_t nc, struct md_json *arr)
+{
+	for (size_t i = 0; i < nc; i++) {
+		struct md_json *hc = md_json_get(cs[i].cfg, "HostConfig"), *ln = md_json_get(hc, "Links");
+		if (!md_streq(md_json_gets(hc, "NetworkMode"), "bridge") || !md_json_is(ln, MD_J_ARR))
+			continue;
+		for (struct md_json *x = ln->child; x; x = x->next) {
+			char name[256], alias[256];
+			if (md_link_parse(md_json_str(x), name, alias) < 0)
+				continue;
+			struct md_json *o = arr->child;
+			for (size_t j = 0; j < nc && o; j++, o = o->next)
+				if (md_streq(cs[j].id, name)) {
+					char *n = md_asprintf("/%s/%s", cs[i].name, alias);
+					md_json_push(md_json_get(o, "Names"), md_json_newstr(n));
+					free(n);
+				}
+		}
+	}
+	md_err_clear();
+}
+
 static int md_api_ctr_list(struct md_api_ctx *x)
 {
 	int all = md_api_qbool(x->r, "all", 0);
@@ -32035,6 +32730,7 @@ static int md_api_ctr_list(struct md_api_ctx *x)
 	struct md_json *arr = md_json_new(MD_J_ARR);
 	for (size_t i = 0; i < nc; i++)
 		md_json_push(arr, md_api_ctr_summary(&cs[i]));
+	md_api_ctr_link_names(cs, nc, arr);
 	md_ctr_list_free(cs, nc);
 	return md_api_json(x->c, 200, arr);
 }
@@ -32046,7 +32742,7 @@ static const char *const md_api_hc_known[] = {
 	"Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
 	"SecurityOpt", "Tmpfs", "UsernsMode", "ShmSize", "ConsoleSize", "CpuShares", "Memory", "NanoCpus", "CpuPeriod",
 	"CpuQuota", "CpusetCpus", "CpusetMems", "Devices", "MemorySwap", "PidsLimit", "Ulimits", "Init", "Mounts",
-	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", NULL};
+	"Runtime", "UTSMode", "PidMode", "MemorySwappiness", "DeviceCgroupRules", "VolumesFrom", "VolumeDriver", "Links", NULL};
 
 
 static int md_api_hc_check(struct md_json *hc, char *bad, size_t n)
@@ -32244,6 +32940,16 @@ static int md_api_ctr_pause(struct md_api_ctx *x)
 static int md_api_ctr_delete(struct md_api_ctx *x)
 {
 	char id[65];
+	if (md_api_qbool(x->r, "link", 0)) { /* DELETE /containers/PARENT/ALIAS?link=1 */
+		char *l = md_asprintf("%s/%s", x->arg[0], x->arg[1] ? x->arg[1] : "");
+		int r = md_ctr_unlink(l);
+		free(l);
+		return r < 0 ? md_api_engine_err(x->c) : md_api_send(x->c, 204, NULL, NULL, 0);
+	}
+	if (x->arg[1]) {
+		md_api_err(x->c, 404, "No such container: %s/%s", x->arg[0], x->arg[1]);
+		return 0;
+	}
 	if (md_api_ctr(x, id) < 0)
 		return 0;
 	if (md_ctr_rm(id, md_api_qbool(x->r, "force", 0), md_api_qbool(x->r, "v", 0)) < 0)
@@ -33675,6 +34381,7 @@ static const struct md_api_route {
 	{"PUT", "/containers/*/archive", md_api_ctr_archive_put, NULL},
 	{"GET", "/containers/*/stats", md_api_ctr_stats, NULL},
 	{"DELETE", "/containers/*", md_api_ctr_delete, NULL},
+	{"DELETE", "/containers/*/*", md_api_ctr_delete, NULL}, /* ?link=1: a link's name */
 	{"POST", "/containers/*/exec", md_api_exec_create, NULL},
 	{"POST", "/exec/*/start", md_api_exec_start, NULL},
 	{"GET", "/exec/*/json", md_api_exec_inspect, NULL},

@@ -1426,6 +1426,187 @@ static void test_health_flags(void)
 	t_end();
 }
 
+static void test_cg_rules(void)
+{
+	t_begin("cgroups: --device-cgroup-rule parser (hostile values refused)");
+	struct md_cg_dev d;
+	CHECK(md_cg_rule_parse("c 1:3 rwm", &d) == 0 && d.type == 'c' && d.major == 1 && d.minor == 3);
+	CHECK_STR(d.access, "rwm");
+	CHECK(md_cg_rule_parse("b *:* m", &d) == 0 && d.type == 'b' && d.major == -1 && d.minor == -1);
+	CHECK(md_cg_rule_parse("a 7:* rw", &d) == 0 && d.type == 'a' && d.major == 7 && d.minor == -1);
+	CHECK(md_cg_rule_parse("c 4095:1048575 r", &d) == 0 && d.major == 4095 && d.minor == 1048575);
+	char fmt[80];
+	CHECK(md_cg_rule_parse("c 7:128 rwm", &d) == 0);
+	md_cg_dev_fmt(&d, 'c', fmt, sizeof fmt);
+	CHECK_STR(fmt, "c 7:128 rwm");
+	static const char *const bad[] = {"", "c", "c 1:3", "c 1:3 ", "c 1:3 rwmx", "c 1:3 rwmr", "x 1:3 rwm",
+	                                  "C 1:3 rwm", "c  1:3 rwm", "c 1 :3 rwm", "c 1: 3 rwm", "c 1:3  rwm",
+	                                  "c -1:3 rwm", "c 1:-3 rwm", "c 4096:0 rwm", "c 0:1048576 r",
+	                                  "c 99999999999999999999999:1 r", "c 1:3 rwm\na", "c 1:3 rwm extra",
+	                                  "c 1:3 rwm ", "c :3 r", "c 1: r", "c 1:3 \tr", "a", "c *3:1 r", "c 0x1:1 r"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		md_err_clear();
+		if (md_cg_rule_parse(bad[i], &d) == 0 || md_error.kind != MD_EK_INVALID) {
+			printf("#   accepted \"%s\"\n", bad[i]);
+			t_bad++;
+		}
+	}
+	/* the v2 program takes the parsed rules (one rule: 8 + 8 instructions at most) */
+	struct md_bpf_insn ins[16];
+	CHECK(md_cg_rule_parse("c 7:128 rw", &d) == 0);
+	CHECK(md_cg_bpf_build(&d, 1, ins) <= 16);
+	/* create refuses a bad rule before anything is made */
+	struct md_json *hc = md_json_parse("{\"DeviceCgroupRules\":[\"c 1:3 rwm\",\"c 1:3 rw m\"]}", strlen("{\"DeviceCgroupRules\":[\"c 1:3 rwm\",\"c 1:3 rw m\"]}"));
+	CHECK(hc && md_hostconfig_validate(hc) < 0 && md_error.kind == MD_EK_INVALID);
+	md_json_free(hc);
+	hc = md_json_parse("{\"DeviceCgroupRules\":[3]}", strlen("{\"DeviceCgroupRules\":[3]}"));
+	CHECK(hc && md_hostconfig_validate(hc) < 0 && md_error.kind == MD_EK_INVALID);
+	md_json_free(hc);
+	hc = md_json_parse("{\"DeviceCgroupRules\":[\"c 7:128 rwm\",\"b *:* m\"]}", strlen("{\"DeviceCgroupRules\":[\"c 7:128 rwm\",\"b *:* m\"]}"));
+	CHECK(hc && md_hostconfig_validate(hc) == 0);
+	struct md_cg_dev devs[MD_CG_MAXDEVS];
+	struct md_cg_limits lim;
+	md_cg_limits_from(hc, &lim, devs, MD_ARRAY_LEN(devs));
+	CHECK(lim.ndevs == md_cg_default_devices(NULL, 0) + 2);
+	CHECK(lim.ndevs >= 2 && devs[lim.ndevs - 2].major == 7 && devs[lim.ndevs - 1].type == 'b');
+	md_json_free(hc);
+	t_end();
+}
+
+static void test_mount_specs(void)
+{
+	t_begin("mounts: bind propagation, volume subpaths (hostile values refused)");
+	CHECK(md_mount_propagation("rshared") == (MS_REC | MS_SHARED));
+	CHECK(md_mount_propagation("slave") == MS_SLAVE);
+	CHECK(md_mount_propagation("rprivate") == (MS_REC | MS_PRIVATE));
+	CHECK(md_mount_propagation("") == 0 && md_mount_propagation("RSHARED") == 0 && md_mount_propagation(NULL) == 0 &&
+	      md_mount_propagation("rshared ") == 0);
+	static const char *const good[] = {"sub", "a/b/c", "./a", "a/./b/", "..a", "a..", "a/...", ".hidden"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(good); i++)
+		CHECK(md_mount_subpath_check(good[i]) == 0);
+	static const char *const bad[] = {"", "/", "/etc", "..", "../x", "a/..", "a/../b", "a/../../b", "./..",
+	                                  "a//..", "x\ny", "x\x7f", "\tx"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		md_err_clear();
+		if (md_mount_subpath_check(bad[i]) == 0 || md_error.kind != MD_EK_INVALID) {
+			printf("#   accepted subpath \"%s\"\n", bad[i]);
+			t_bad++;
+		}
+	}
+	struct md_json *ms = md_json_new(MD_J_ARR);
+	struct md_strv nv = {0};
+	CHECK(md_bind_parse(ms, "/:/h:ro,rshared", &nv) == 0);
+	CHECK_STR(md_json_gets(ms->last, "Propagation"), "rshared");
+	CHECK(md_json_is(md_json_get(ms->last, "RW"), MD_J_FALSE));
+	CHECK(md_bind_parse(ms, "/:/h2", &nv) == 0);
+	CHECK_STR(md_json_gets(ms->last, "Propagation"), "rprivate");
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,bind-propagation=slave", &nv) == 0);
+	CHECK_STR(md_json_gets(ms->last, "Propagation"), "slave");
+	CHECK(md_bind_parse(ms, "/:/h:rshared,rslave", &nv) < 0);
+	CHECK(md_bind_parse(ms, "/:/h:shared:x", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,bind-propagation=rshared2", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=tmpfs,dst=/h3,bind-propagation=rshared", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,volume-subpath=a", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=volume,src=v,dst=/h3,volume-subpath=../a", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=tmpfs,dst=/h3,tmpfs-mode=07,7", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=tmpfs,dst=/h3,tmpfs-mode=x", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,tmpfs-size=1m", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,volume-nocopy", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=bind,src=/,dst=/h3,volume-label=a=b", &nv) < 0);
+	CHECK(md_mount_parse(ms, "type=tmpfs,dst=/h4,tmpfs-mode=1777,tmpfs-size=1k", &nv) == 0);
+	CHECK_STR(md_json_gets(ms->last, "Options"), "mode=1777,size=1024");
+	CHECK(ms->n == 4 && nv.n == 0);
+	md_json_free(ms);
+	md_strv_free(&nv);
+	/* the API's Mounts objects: what minidock applies becomes --mount's words, the rest is refused */
+	static const char *const ok[][2] = {
+	        {"{\"Type\":\"tmpfs\",\"Target\":\"/t\",\"TmpfsOptions\":{\"SizeBytes\":1048576,\"Mode\":448}}",
+	         "type=tmpfs,target=/t,tmpfs-size=1048576,tmpfs-mode=700"},
+	        {"{\"Type\":\"volume\",\"Source\":\"v\",\"Target\":\"/v\",\"ReadOnly\":true,\"VolumeOptions\":{\"NoCopy\":true,"
+	         "\"Labels\":{\"a\":\"1\"},\"Subpath\":\"s\",\"DriverConfig\":{\"Name\":\"local\"}}}",
+	         "type=volume,source=v,target=/v,readonly,volume-subpath=s,volume-nocopy,volume-label=a=1"},
+	        {"{\"Type\":\"bind\",\"Source\":\"/a\",\"Target\":\"/b\",\"Consistency\":\"default\",\"BindOptions\":"
+	         "{\"Propagation\":\"rslave\",\"NonRecursive\":false},\"ClusterOptions\":{}}",
+	         "type=bind,source=/a,target=/b,bind-propagation=rslave"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(ok); i++) {
+		struct md_json *b = md_json_parse(ok[i][0], strlen(ok[i][0]));
+		char *sp = b ? md_create_mount_spec(b) : NULL;
+		CHECK_STR(sp, ok[i][1]);
+		free(sp);
+		md_json_free(b);
+	}
+	static const char *const no[] = {
+	        "{\"Type\":\"bind\",\"Source\":\"/a\",\"Target\":\"/b\",\"BindOptions\":{\"NonRecursive\":true}}",
+	        "{\"Type\":\"volume\",\"Target\":\"/b\",\"VolumeOptions\":{\"DriverConfig\":{\"Name\":\"nfs\"}}}",
+	        "{\"Type\":\"volume\",\"Target\":\"/b\",\"VolumeOptions\":{\"DriverConfig\":{\"Options\":{\"o\":\"x\"}}}}",
+	        "{\"Type\":\"tmpfs\",\"Target\":\"/b\",\"TmpfsOptions\":{\"Options\":[[\"noexec\"]]}}",
+	        "{\"Type\":\"tmpfs\",\"Target\":\"/b\",\"TmpfsOptions\":{\"Mode\":70000}}",
+	        "{\"Type\":\"bind\",\"Source\":\"/a,readonly=false\",\"Target\":\"/b\"}",
+	        "{\"Type\":\"volume\",\"Target\":\"/b\",\"VolumeOptions\":{\"Subpath\":\"a,b\"}}",
+	        "{\"Type\":\"volume\",\"Target\":\"/b\",\"VolumeOptions\":{\"Labels\":{\"a\":\"1,type=bind\"}}}",
+	        "{\"Type\":\"volume\",\"Target\":\"/b\",\"VolumeOptions\":{\"Labels\":{\"a=b\":\"1\"}}}",
+	        "{\"Type\":\"image\",\"Target\":\"/b\",\"ImageOptions\":{\"Subpath\":\"x\"}}",
+	        "{\"Type\":\"bind\",\"Target\":\"/b\",\"Frobnicate\":1}"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(no); i++) {
+		struct md_json *b = md_json_parse(no[i], strlen(no[i]));
+		md_err_clear();
+		char *sp = b ? md_create_mount_spec(b) : NULL;
+		if (!b || sp || md_error.kind != MD_EK_INVALID) {
+			printf("#   accepted %s as %s\n", no[i], sp ? sp : "?");
+			t_bad++;
+		}
+		free(sp);
+		md_json_free(b);
+	}
+	t_end();
+}
+
+static void test_links(void)
+{
+	t_begin("links: NAME[:ALIAS] parser (hostile values refused), Docker's variables");
+	char n[256], a[256];
+	CHECK(md_link_parse("db:webdb", n, a) == 0);
+	CHECK_STR(n, "db");
+	CHECK_STR(a, "webdb");
+	CHECK(md_link_parse("/db", n, a) == 0);
+	CHECK_STR(n, "db");
+	CHECK_STR(a, "db");
+	CHECK(md_link_parse("my-db.1:a_b-c.d", n, a) == 0);
+	CHECK_STR(a, "a_b-c.d");
+	static const char *const bad[] = {"", ":", "db:", ":x", "db:a b", "db:a\nb", "db:a/b", "db:a:b", "db:-x",
+	                                  "db:.x", "d b:x", "db\n:x", "../db:x", "db:a\tb", "db:a=b", "db:$(x)", NULL};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		md_err_clear();
+		if (md_link_parse(bad[i], n, a) == 0 || md_error.kind != MD_EK_INVALID) {
+			printf("#   accepted link \"%s\"\n", bad[i] ? bad[i] : "(null)");
+			t_bad++;
+		}
+	}
+	char longname[400];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	CHECK(md_link_parse(longname, n, a) < 0);
+	struct md_json *env = md_json_new(MD_J_ARR);
+	const char *oj = "{\"Env\":[\"FOO=1\",\"PATH=/bin\",\"HOME=/r\",\"X=a=b\"],"
+	                 "\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{},\"53/tcp\":{},\"0/tcp\":{},\"x/tcp\":{}}}";
+	struct md_json *occ = md_json_parse(oj, strlen(oj));
+	CHECK(occ != NULL);
+	md_spec_link_env(env, "web", "my-db", "10.0.0.2", occ);
+	char *js = md_json_dump(env, 0);
+	CHECK(strstr(js, "\"MY_DB_NAME=/web/my-db\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT=tcp://10.0.0.2:53\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT_80_TCP=tcp://10.0.0.2:80\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT_53_UDP_ADDR=10.0.0.2\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT_80_TCP_PORT=80\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_PORT_53_UDP_PROTO=udp\"") != NULL);
+	CHECK(strstr(js, "\"MY_DB_ENV_FOO=1\"") != NULL && strstr(js, "\"MY_DB_ENV_X=a=b\"") != NULL);
+	CHECK(strstr(js, "ENV_PATH") == NULL && strstr(js, "ENV_HOME") == NULL && strstr(js, "_0_") == NULL);
+	free(js);
+	md_json_free(env);
+	md_json_free(occ);
+	t_end();
+}
+
 static void test_run_flags(void)
 {
 	t_begin("runtime: run flags become Docker's create request");
@@ -2144,6 +2325,9 @@ int main(void)
 	test_close_from();
 	test_copy_errors();
 	test_error_kinds();
+	test_cg_rules();
+	test_mount_specs();
+	test_links();
 	test_run_flags();
 	test_health_flags();
 	test_frames_logs();

@@ -390,3 +390,158 @@ test_many_layers_long_store_path() {
     assert_match "$(md_stderr)" "needs 4[0-9]{3} bytes of options, more than a page \(4096\): a shorter store path"
     assert_clean
 }
+
+# Bind propagation (-v SRC:DST:rshared, --mount bind-propagation=, the
+# API's BindOptions.Propagation): on a shared host mount, rshared carries
+# mounts both ways, rslave from the host in only, the default (rprivate)
+# neither; inspect shows it. Propagation on a volume, or an unknown one,
+# is refused.
+test_bind_propagation() {
+    ctr_setup
+    bb_image
+    mkdir -p "$T/shared/in" "$T/shared/out"
+    mount --bind "$T/shared" "$T/shared"
+    mount --make-shared "$T/shared"
+    # rshared: the container's mount shows on the host
+    md_ok run --rm --privileged --network none -v "$T/shared:/s:rshared" bb sh -c \
+        'mount -t tmpfs ctr /s/out && echo from-ctr >/s/out/f'
+    assert_eq "$(cat "$T/shared/out/f")" from-ctr "a mount made in an rshared bind, seen from the host"
+    umount "$T/shared/out"
+    # rslave (--mount): the host's mount shows in the container, not the other way
+    id=$(md_ok run -d --privileged --network none --mount "type=bind,src=$T/shared,dst=/s,bind-propagation=rslave" bb sleep 30)
+    mount -t tmpfs host "$T/shared/in"
+    echo from-host >"$T/shared/in/f"
+    assert_eq "$(md_ok exec "$id" cat /s/in/f)" from-host "a host mount, seen in an rslave bind"
+    md_ok exec "$id" sh -c 'mount -t tmpfs ctr /s/out && touch /s/out/g'
+    assert_no_file "$T/shared/out/g"
+    assert_eq "$(md_ok inspect -f '{{range .Mounts}}{{.Propagation}}{{end}}' "$id")" rslave
+    md_ok rm -f "$id" >/dev/null
+    umount "$T/shared/in"
+    # the default: nothing goes either way
+    md_ok run --rm --privileged --network none -v "$T/shared:/s" bb sh -c 'mount -t tmpfs ctr /s/out && touch /s/out/h'
+    assert_no_file "$T/shared/out/h"
+    id=$(md_ok create --network none -v "$T/shared:/s:ro,rshared" -v "$T/shared/in:/p" bb true)
+    assert_eq "$(md_ok inspect -f '{{range .Mounts}}{{.Destination}}={{.Propagation}},{{.RW}} {{end}}' "$id")" \
+        "/s=rshared,false /p=rprivate,true "
+    md_ok rm "$id" >/dev/null
+    local bad
+    for bad in "-v $T/shared:/s:rshare" "-v $T/shared:/s:rshared,rslave" "-v vol:/s:rshared" \
+        "--mount type=bind,src=$T/shared,dst=/s,bind-propagation=up" "--mount type=volume,src=vol,dst=/s,bind-propagation=shared"; do
+        # shellcheck disable=SC2086
+        md_fail 125 create --network none $bad bb true
+        assert_one_line_error
+    done
+    [ -z "$(md_ok ps -aq)" ] || fail "a refused create left a container"
+    [ -z "$(md_ok volume ls -q)" ] || fail "a refused create left a volume"
+    umount "$T/shared"
+    assert_clean
+}
+
+# --mount volume-subpath= (the API's VolumeOptions.Subpath): a directory
+# (or file) of a volume mounted alone. One that would leave the volume
+# (.., an absolute path, a symlink anywhere on the way) or is missing is
+# refused: at create for what the words say, at start for what the
+# volume holds.
+test_volume_subpath() {
+    ctr_setup
+    bb_image
+    md_ok volume create sv >/dev/null
+    md_ok run --rm --network none -v sv:/v bb sh -c \
+        'mkdir -p /v/sub/deep && echo content >/v/sub/f && ln -s /etc /v/esc && ln -s sub /v/inlink && mkdir /v/d && ln -s /etc /v/d/l'
+    out=$(md_ok run --rm --network none --mount type=volume,src=sv,dst=/m,volume-subpath=sub,ro bb sh -c \
+        'ls /m; cat /m/f; (touch /m/x) 2>&1; true')
+    assert_eq "$out" "$(printf 'deep\nf\ncontent\ntouch: /m/x: Read-only file system')"
+    assert_eq "$(md_ok run --rm --network none --mount type=volume,src=sv,dst=/f,volume-subpath=sub/f bb cat /f)" content
+    assert_eq "$(md_ok run --rm --network none --mount type=volume,src=sv,dst=/m,volume-subpath=./sub/deep/ bb ls -a /m | wc -l)" 2
+    # at create: the words
+    local bad
+    for bad in ../x sub/../../x /etc .. "sub/.."; do
+        md_fail 125 create --network none --mount "type=volume,src=sv,dst=/m,volume-subpath=$bad" bb true
+        assert_one_line_error
+        assert_contains "$(md_stderr)" "invalid volume subpath"
+    done
+    md_fail 125 create --network none --mount "type=volume,dst=/m,volume-subpath=sub" bb true
+    md_fail 125 create --network none --mount "type=bind,src=$T,dst=/m,volume-subpath=sub" bb true
+    # at start: symlinks (out of the volume or not), a missing path; nothing is mounted
+    for bad in esc inlink d/l d/l/passwd nosuch; do
+        md_fail 125 run --rm --network none --mount "type=volume,src=sv,dst=/m,volume-subpath=$bad" bb cat /m/passwd
+        assert_one_line_error
+        assert_contains "$(md_stderr)" "volume subpath \"$bad\""
+    done
+    assert_contains "$(md_stderr)" "No such file or directory"
+    [ -z "$(md_ok ps -aq)" ] || fail "a refused run left a container"
+    md_ok volume rm sv >/dev/null
+    assert_clean
+}
+
+# --volumes-from CTR[:ro|rw] (HostConfig.VolumesFrom): CTR's binds and
+# volumes (not its tmpfs) at the same places, read-only or read-write as
+# the suffix says, else as CTR has them; a -v of the new container at the
+# same place wins; a volume so shared is in use. --volume-driver: "local"
+# (or nothing) is all minidock has; another is refused when a volume of
+# the container's own needs it, and means nothing otherwise, as in Docker.
+test_volumes_from_and_driver() {
+    ctr_setup
+    bb_image
+    mkdir "$T/h"
+    echo host >"$T/h/f"
+    md_ok create --name src1 --network none -v named1:/data -v "$T/h:/hostdir:ro" -v /anon --tmpfs /t bb true >/dev/null
+    md_ok run --rm --network none -v named1:/d bb sh -c 'echo vol >/d/f'
+    out=$(md_ok run --rm --network none --volumes-from src1 bb sh -c \
+        'cat /data/f /hostdir/f; echo anon >/anon/a; (touch /hostdir/x) 2>&1; grep -c " /t " /proc/self/mountinfo; true')
+    assert_eq "$out" "$(printf 'vol\nhost\ntouch: /hostdir/x: Read-only file system\n0')"
+    out=$(md_ok run --rm --network none --volumes-from src1:ro bb sh -c '(touch /data/x) 2>&1; cat /anon/a; true')
+    assert_eq "$out" "$(printf 'touch: /data/x: Read-only file system\nanon')"
+    md_ok run --rm --network none --volumes-from src1:rw bb touch /hostdir/rw
+    assert_file "$T/h/rw"
+    id=$(md_ok create --network none --volumes-from src1 -v "$T/h:/data" bb true)
+    assert_eq "$(md_ok inspect -f '{{json .HostConfig.VolumesFrom}}' "$id")" '["src1"]'
+    assert_eq "$(md_ok inspect -f '{{range .Mounts}}{{.Destination}}:{{.Type}} {{end}}' "$id")" \
+        "/hostdir:bind /anon:volume /data:bind "
+    # src1's anonymous volume is still used by $id: rm -v of src1 keeps it
+    anon=$(md_ok inspect -f '{{range .Mounts}}{{.Destination}} {{.Name}}{{println}}{{end}}' src1 | awk '$1 == "/anon" { print $2 }')
+    [ -n "$anon" ] || fail "no anonymous volume at /anon"
+    md_ok rm -v src1 >/dev/null
+    md_ok volume inspect "$anon" >/dev/null
+    md_ok rm -v "$id" >/dev/null
+    md_fail 1 volume inspect "$anon"
+    for bad in nosuch src1 "src1:xx" ":ro"; do
+        md_fail 125 create --network none --volumes-from "$bad" bb true
+        assert_one_line_error
+    done
+    # --volume-driver
+    assert_eq "$(md_ok run --rm --network none --volume-driver local -v named1:/x bb cat /x/f)" vol
+    id=$(md_ok create --network none --volume-driver foo bb true)
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.VolumeDriver}}' "$id")" foo
+    md_ok rm "$id" >/dev/null
+    md_fail 125 create --network none --volume-driver foo -v /anon2 bb true
+    assert_one_line_error
+    assert_contains "$(md_stderr)" 'only the "local" volume driver'
+    md_fail 125 create --network none --volume-driver foo -v named1:/x bb true
+    assert_eq "$(md_ok volume ls -q)" named1
+    [ -z "$(md_ok ps -aq)" ] || fail "a refused create left a container"
+    md_ok volume rm named1 >/dev/null
+    assert_clean
+}
+
+# --mount's volume-nocopy (a new volume not filled from the image),
+# volume-label (a new volume's labels) and tmpfs-mode, and keys given to
+# the wrong type refused.
+test_mount_volume_options() {
+    ctr_setup
+    bb_image
+    assert_eq "$(md_ok run --rm --network none --mount type=volume,src=nc,dst=/usr,volume-nocopy bb ls -A /usr)" ""
+    assert_eq "$(md_ok run --rm --network none --mount type=volume,src=cp,dst=/usr bb ls /usr | tr '\n' ' ')" "bin sbin "
+    md_ok run --rm --network none --mount type=volume,src=lv,dst=/x,volume-label=color=red,volume-label=k bb true
+    assert_eq "$(md_ok volume inspect -f '{{json .Labels}}' lv)" '{"color":"red","k":""}'
+    assert_eq "$(md_ok run --rm --network none --mount type=tmpfs,dst=/t,tmpfs-mode=1770 bb stat -c %a /t)" 1770
+    local bad
+    for bad in "type=bind,src=$T,dst=/m,volume-nocopy" "type=tmpfs,dst=/m,volume-label=a=b" \
+        "type=volume,dst=/m,tmpfs-size=1m" "type=tmpfs,dst=/m,tmpfs-mode=rwx"; do
+        md_fail 125 create --network none --mount "$bad" bb true
+        assert_one_line_error
+    done
+    md_ok volume rm nc cp lv >/dev/null
+    [ -z "$(md_ok volume ls -q)" ] || fail "a refused create left a volume"
+    assert_clean
+}

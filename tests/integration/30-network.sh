@@ -1074,3 +1074,82 @@ test_ip_forward_locked() {
         _ "$MINIDOCK")" ok
     _net_clean
 }
+
+# Legacy links (--link NAME[:ALIAS], HostConfig.Links) on the default
+# bridge, as Docker's: the linked container's address under the alias and
+# its name in /etc/hosts (kept current when it restarts), its variables
+# (ALIAS_NAME, ALIAS_PORT*, ALIAS_ENV_*; the container's own -e wins);
+# inspect's form; a start refused while the linked container is not
+# running; rm --link removes one. Refused where Docker refuses them.
+test_legacy_links() {
+    _net_setup
+    bb_image
+    md_ok run -d --name db -e FOO=1 -e PATH=/bin:/usr/bin --expose 5432 --expose 53/udp bb sleep 120 >/dev/null
+    local ip
+    ip=$(_ip db)
+    out=$(md_ok run --rm --link db:my-db --link db -e DB_ENV_FOO=mine bb sh -c 'env | sort; cat /etc/hosts')
+    assert_contains "$out" "MY_DB_NAME=/"
+    assert_contains "$out" "MY_DB_ENV_FOO=1"
+    assert_not_contains "$out" "MY_DB_ENV_PATH"
+    assert_contains "$out" "MY_DB_PORT=udp://$ip:53"
+    assert_contains "$out" "MY_DB_PORT_5432_TCP=tcp://$ip:5432"
+    assert_contains "$out" "MY_DB_PORT_5432_TCP_ADDR=$ip"
+    assert_contains "$out" "MY_DB_PORT_53_UDP_PROTO=udp"
+    assert_contains "$out" "DB_ENV_FOO=mine"
+    assert_contains "$out" "$(printf '%s\tmy-db db' "$ip")"
+    assert_contains "$out" "$(printf '%s\tdb' "$ip")"
+    md_ok run -d --name web --link db:webdb bb sleep 120 >/dev/null
+    assert_eq "$(md_ok inspect -f '{{json .HostConfig.Links}}' web)" '["/db:/web/webdb"]'
+    assert_contains "$(md_ok exec web ping -c 1 -W 2 webdb)" "PING webdb ($ip)"
+    # db comes back with another address: web's /etc/hosts follows
+    md_ok stop -t 0 db >/dev/null
+    md_ok run -d --name other bb sleep 120 >/dev/null
+    md_ok start db >/dev/null
+    local ip2
+    ip2=$(_ip db)
+    [ "$ip2" != "$ip" ] || fail "db got its old address back ($ip)"
+    assert_contains "$(md_ok exec web ping -c 1 -W 2 webdb)" "PING webdb ($ip2)"
+    # the link follows a rename
+    md_ok rename db db2
+    assert_eq "$(md_ok inspect -f '{{json .HostConfig.Links}}' web)" '["/db2:/web/webdb"]'
+    md_ok rename db2 db
+    # rm --link: gone from the config and /etc/hosts, both containers stay
+    assert_eq "$(md_ok rm --link web/webdb)" web/webdb
+    assert_eq "$(md_ok inspect -f '{{json .HostConfig.Links}}' web)" '[]'
+    ! _hosts_has web webdb || fail "a removed link is still in /etc/hosts"
+    md_fail 1 rm --link web/webdb
+    md_fail 1 rm --link web
+    assert_eq "$(md_ok ps -q | wc -l)" 3
+    # the linked container must run when the container starts
+    md_ok create --name late --link other:o bb true >/dev/null
+    md_ok stop -t 0 other >/dev/null
+    md_fail 1 start late
+    assert_contains "$(md_stderr)" "Cannot link to a non running container: /other AS /late/o"
+    # refused: no such container, a bad alias, host and container networks, none
+    local bad
+    for bad in "--link nosuch:x" "--link db:a/b" "--link db:x --link db:x" "--network host --link db" \
+        "--network container:db --link db" "--network none --link db"; do
+        # shellcheck disable=SC2086
+        md_fail 125 create $bad bb true
+        assert_one_line_error
+    done
+    md_ok rm -f db web other late >/dev/null
+    _net_clean
+}
+
+# Links on a user-defined network (--link there, or NetworkingConfig's
+# Links): the alias names the container so named on that network, which
+# may come later; inspect shows them on the network.
+test_user_network_links() {
+    _net_setup
+    bb_image
+    md_ok network create front >/dev/null
+    md_ok run -d --name c1 --network front --link upstream:bar bb sleep 120 >/dev/null
+    assert_eq "$(md_ok inspect -f '{{json (index .NetworkSettings.Networks "front").Links}}' c1)" '["upstream:bar"]'
+    md_fail any exec c1 ping -c 1 -W 1 bar
+    md_ok run -d --name upstream --network front bb sleep 120 >/dev/null
+    assert_contains "$(md_ok exec c1 ping -c 1 -W 2 bar)" "PING bar ($(_ip upstream front))"
+    md_ok rm -f c1 upstream >/dev/null
+    md_ok network rm front >/dev/null
+    _net_clean
+}

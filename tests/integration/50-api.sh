@@ -1676,3 +1676,66 @@ test_api_socket_activation() {
     assert_eq "$rc" 0 "exit status of the activated server after SIGTERM"
     assert_clean
 }
+
+# HostConfig's links, volumes-from, bind propagation, volume subpaths,
+# device cgroup rules and volume driver through the docker CLI, and what
+# is refused answered 400 (404 for what is not there), nothing made.
+test_api_links_volumes_from_devices() {
+    _api_setup
+    _api_netns
+    require_cmd jq
+    bb_image
+    _serve
+    local r ip
+    # links on the default bridge: variables and /etc/hosts; rm --link
+    dk_ok run -d --name db -e FOO=1 --expose 5432 bb sleep 300 >/dev/null
+    ip=$(dk_ok inspect -f '{{.NetworkSettings.IPAddress}}' db)
+    r=$(dk_ok run --rm --link db:mydb bb sh -c 'echo "$MYDB_NAME $MYDB_ENV_FOO $MYDB_PORT"; grep mydb /etc/hosts')
+    assert_match "$r" "^/[a-z_]+/mydb 1 tcp://$ip:5432"
+    assert_contains "$r" "$(printf '%s\tmydb db' "$ip")"
+    dk_ok run -d --name web --link db:webdb bb sleep 300 >/dev/null
+    assert_eq "$(dk_ok inspect -f '{{json .HostConfig.Links}}' web)" '["/db:/web/webdb"]'
+    r=$(_req '/containers/json')
+    assert_eq "$(jq -r '.[] | select(.Names[0] == "/db") | .Names | join(",")' <<<"${r#* }")" "/db,/web/webdb"
+    assert_eq "$(_req -X DELETE '/containers/web/nosuch?link=1' | cut -d' ' -f1)" 404 "rm a link that is not there"
+    assert_eq "$(_req -X DELETE '/containers/web/webdb' | cut -d' ' -f1)" 404 "a link's name without link=1"
+    dk_ok rm --link /web/webdb >/dev/null
+    assert_eq "$(dk_ok inspect -f '{{json .HostConfig.Links}}' web)" '[]'
+    assert_eq "$(md_ok ps -q | wc -l)" 2 "both containers stay"
+    dk_ok rm -f db web >/dev/null
+    # volumes-from, a volume's subpath, propagation
+    dk_ok run --name vsrc --network none -v vfrom:/data bb sh -c 'mkdir -p /data/sub && echo deep >/data/sub/f' >/dev/null
+    assert_eq "$(dk_ok run --rm --network none --volumes-from vsrc:ro bb cat /data/sub/f)" deep
+    assert_eq "$(dk_ok run --rm --network none --mount type=volume,src=vfrom,dst=/m,volume-subpath=sub bb cat /m/f)" deep
+    mkdir -p "$T/prop"
+    assert_eq "$(dk_ok create --network none --name pr -v "$T/prop:/p:rslave" bb true | wc -c)" 65
+    assert_eq "$(dk_ok inspect -f '{{range .Mounts}}{{.Propagation}}{{end}}' pr)" rslave
+    # device cgroup rules, the volume driver
+    dk_ok create --network none --name dr --device-cgroup-rule 'c 7:128 rwm' --volume-driver foo bb true >/dev/null
+    assert_eq "$(dk_ok inspect -f '{{json .HostConfig.DeviceCgroupRules}} {{.HostConfig.VolumeDriver}}' dr)" '["c 7:128 rwm"] foo'
+    dk_ok rm pr dr vsrc >/dev/null
+    # refused: 400, nothing made
+    local body
+    for body in '{"Image":"bb","Cmd":["true"],"HostConfig":{"DeviceCgroupRules":["c 7:128 rwmx"]}}' \
+        '{"Image":"bb","Cmd":["true"],"HostConfig":{"DeviceCgroupRules":"c 1:3 r"}}' \
+        '{"Image":"bb","Cmd":["true"],"HostConfig":{"VolumeDriver":"foo","Binds":["newvol:/x"]}}' \
+        '{"Image":"bb","Cmd":["true"],"HostConfig":{"Mounts":[{"Type":"volume","Source":"vfrom","Target":"/m","VolumeOptions":{"Subpath":"../x"}}]}}' \
+        '{"Image":"bb","Cmd":["true"],"HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/m","BindOptions":{"Propagation":"up"}}]}}' \
+        '{"Image":"bb","Cmd":["true"],"HostConfig":{"Binds":["/tmp:/m:rshared,rslave"]}}' \
+        '{"Image":"bb","Cmd":["true"],"HostConfig":{"VolumesFrom":["vsrc:xx"]}}' \
+        '{"Image":"bb","Cmd":["true"],"HostConfig":{"Links":["x y"]}}' \
+        '{"Image":"bb","Cmd":["true"],"HostConfig":{"NetworkMode":"host","Links":["vsrc"]}}'; do
+        r=$(_req -X POST -H 'Content-Type: application/json' -d "$body" /containers/create)
+        assert_eq "${r%% *}" 400 "create $body: $r"
+    done
+    for body in '{"Image":"bb","Cmd":["true"],"HostConfig":{"VolumesFrom":["nosuch"]}}' '{"Image":"bb","Cmd":["true"],"HostConfig":{"Links":["nosuch:x"]}}'; do
+        r=$(_req -X POST -H 'Content-Type: application/json' -d "$body" /containers/create)
+        assert_eq "${r%% *}" 404 "create $body: $r"
+    done
+    assert_eq "$(md_ok ps -aq)" "" "containers left by refused creates"
+    assert_eq "$(md_ok volume ls -q)" vfrom "volumes left by refused creates"
+    dk_ok volume rm vfrom >/dev/null
+    _serve_stop
+    _api_host_untouched
+    assert_clean
+}
