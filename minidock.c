@@ -107,7 +107,7 @@
 #define MD_FEATURE_SECCOMP 1
 #endif
 #ifndef MD_FEATURE_IPV6
-#define MD_FEATURE_IPV6 0
+#define MD_FEATURE_IPV6 MD_FEATURE_NET /* FEATURES=-net takes it along */
 #endif
 #ifndef MD_FEATURE_ZSTD
 #define MD_FEATURE_ZSTD 1
@@ -14679,6 +14679,161 @@ static struct md_json *md_net_add(struct md_json *idx, const char *name, const c
 	return n;
 }
 
+/* ---- IPv6 on a network (EnableIPv6): a subnet, a gateway, a range ---- */
+
+/* "2001:db8::/64" -> its network (host bits must be 0) and prefix
+ * (48..120: room for hosts, no more than a lease walk can cover). */
+static int md_cidr6_parse(const char *s, unsigned char net[16], int *prefix)
+{
+	char buf[80];
+	snprintf(buf, sizeof buf, "%s", s ? s : "");
+	char *sl = strchr(buf, '/'), *e = NULL;
+	long p = sl ? strtol(sl + 1, &e, 10) : -1;
+	if (sl)
+		*sl = 0;
+	if (!sl || *e || p < 48 || p > 120 || inet_pton(AF_INET6, buf, net) != 1)
+		return md_errk(MD_EK_INVALID, "invalid IPv6 subnet \"%.80s\": expected a CIDR like 2001:db8::/64 (prefix 48 to 120)", s ? s : "");
+	for (int b = (int)p; b < 128; b++)
+		if (net[b / 8] & (0x80 >> (b % 8)))
+			return md_errk(MD_EK_INVALID, "invalid IPv6 subnet \"%.80s\": the address has bits outside the prefix", s);
+	*prefix = (int)p;
+	return 0;
+}
+
+static int md_ip6_in(const unsigned char a[16], const unsigned char net[16], int prefix)
+{
+	for (int b = 0; b < prefix; b++)
+		if ((a[b / 8] ^ net[b / 8]) & (0x80 >> (b % 8)))
+			return 0;
+	return 1;
+}
+
+static void md_ip6_str(const unsigned char a[16], char *out, size_t n)
+{
+	if (!inet_ntop(AF_INET6, a, out, (socklen_t)n))
+		snprintf(out, n, "::");
+}
+
+/* Set the network's IPv6 subnet, gateway (default: the range's, else the
+ * subnet's, first address) and range, checked; no other network may
+ * overlap it. */
+static int md_net_add6(struct md_json *idx, struct md_json *n, const char *subnet, const char *gateway, const char *range)
+{
+	unsigned char net[16], rng[16], gw[16];
+	int prefix, rp = 0;
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (md_cidr6_parse(subnet, net, &prefix) < 0)
+		return -1;
+	if (range && *range && (md_cidr6_parse(range, rng, &rp) < 0 || rp < prefix || !md_ip6_in(rng, net, prefix)))
+		return md_errk(MD_EK_INVALID, "IPv6 range %.80s is not inside subnet %.80s", range, subnet);
+	for (struct md_json *o = md_index_section(idx, "networks")->child; o; o = o->next) {
+		unsigned char on[16];
+		int op;
+		if (o != n && md_json_gets(o, "IPv6Subnet") && md_cidr6_parse(md_json_gets(o, "IPv6Subnet"), on, &op) == 0 &&
+		    (md_ip6_in(on, net, prefix) || md_ip6_in(net, on, op)))
+			return md_errk(MD_EK_FORBIDDEN, "IPv6 subnet %.80s overlaps network %s (%s)", subnet, o->key, md_json_gets(o, "IPv6Subnet"));
+	}
+	md_err_clear();
+	if (gateway && *gateway) {
+		if (inet_pton(AF_INET6, gateway, gw) != 1 || !md_ip6_in(gw, net, prefix) || !memcmp(gw, net, 16))
+			return md_errk(MD_EK_INVALID, "IPv6 gateway %.80s is not a host address of subnet %.80s", gateway, subnet);
+	} else {
+		memcpy(gw, range && *range ? rng : net, 16);
+		gw[15] |= 1; /* the first address past the (zero) network's own */
+	}
+	md_ip6_str(net, buf, sizeof buf);
+	snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "/%d", prefix);
+	md_json_sets(n, "IPv6Subnet", buf);
+	md_ip6_str(gw, buf, sizeof buf);
+	md_json_sets(n, "IPv6Gateway", buf);
+	if (range && *range) {
+		md_ip6_str(rng, buf, sizeof buf);
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "/%d", rp);
+		md_json_sets(n, "IPv6Range", buf);
+	}
+	md_json_set(n, "EnableIPv6", md_json_newbool(1));
+	return 0;
+}
+
+/* Give the container an IPv6 address on the network (or the one it asked
+ * for): the same leases as IPv4's, keyed by the address. */
+static int md_ipam_lease6(struct md_json *idx, struct md_json *net, const char *cid, const char *want, char out[64])
+{
+	unsigned char sub[16], first[16], gw[16], a[16];
+	int prefix, rp = 0;
+	const char *rs = md_json_gets(net, "IPv6Range");
+	if (md_cidr6_parse(md_json_gets(net, "IPv6Subnet"), sub, &prefix) < 0 ||
+	    inet_pton(AF_INET6, md_json_gets(net, "IPv6Gateway") ? md_json_gets(net, "IPv6Gateway") : "", gw) != 1)
+		return md_err("network %s: its IPv6 configuration is damaged", md_json_gets(net, "Name"));
+	if (rs && md_cidr6_parse(rs, first, &rp) < 0)
+		return -1;
+	if (!rs) {
+		memcpy(first, sub, 16);
+		rp = prefix;
+	}
+	struct md_json *ipam = md_index_section(idx, "ipam");
+	struct md_json *leases = md_json_get(ipam, md_json_gets(net, "Name"));
+	if (!leases)
+		leases = md_json_set(ipam, md_json_gets(net, "Name"), md_json_new(MD_J_OBJ));
+	char s[INET6_ADDRSTRLEN];
+	for (struct md_json *l = leases->child; l; l = l->next) /* a restart's: the same */
+		if (strchr(l->key, ':') && md_streq(md_json_str(l), cid) && (!want || !strcmp(l->key, want))) {
+			snprintf(out, 64, "%s", l->key);
+			return 0;
+		}
+	if (want) {
+		if (inet_pton(AF_INET6, want, a) != 1 || !md_ip6_in(a, sub, prefix) || !memcmp(a, sub, 16) || !memcmp(a, gw, 16))
+			return md_errk(MD_EK_INVALID, "IPv6 address %.80s is not usable on network %s (%s)", want,
+			               md_json_gets(net, "Name"), md_json_gets(net, "IPv6Subnet"));
+		md_ip6_str(a, s, sizeof s);
+		const char *by = md_json_gets(leases, s);
+		if (by && strcmp(by, cid))
+			return md_errk(MD_EK_CONFLICT, "Address already in use: %s is used by container %.12s", s, by);
+		md_json_sets(leases, s, cid);
+		snprintf(out, 64, "%s", s);
+		return 0;
+	}
+	/* the range's addresses in order, past its network's own and the gateway */
+	memcpy(a, first, 16);
+	for (int tries = 0; tries < 65536; tries++) {
+		for (int i = 15; i >= 0 && ++a[i] == 0; i--)
+			;
+		if (!md_ip6_in(a, first, rp))
+			break;
+		if (!memcmp(a, gw, 16))
+			continue;
+		md_ip6_str(a, s, sizeof s);
+		if (md_json_get(leases, s))
+			continue;
+		md_json_sets(leases, s, cid);
+		snprintf(out, 64, "%s", s);
+		return 0;
+	}
+	return md_err("no free IPv6 address left on network %s", md_json_gets(net, "Name"));
+}
+
+static int md_addr6_add(int fd, int index, const unsigned char ip[16], int prefix)
+{
+	struct md_nlmsg m;
+	struct ifaddrmsg ifa = {.ifa_family = AF_INET6, .ifa_prefixlen = (unsigned char)prefix, .ifa_index = (unsigned)index,
+	                        .ifa_flags = IFA_F_NODAD};
+	md_nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa, sizeof ifa);
+	md_nl_attr_put(&m, IFA_LOCAL, ip, 16);
+	md_nl_attr_put(&m, IFA_ADDRESS, ip, 16);
+	return md_nl_talk(fd, &m, "add IPv6 address");
+}
+
+static int md_route6_default(int fd, int index, const unsigned char gw[16])
+{
+	struct md_nlmsg m;
+	struct rtmsg rt = {.rtm_family = AF_INET6, .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT,
+	                   .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST};
+	md_nl_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof rt);
+	md_nl_attr_put(&m, RTA_GATEWAY, gw, 16);
+	md_nl_attr_u32(&m, RTA_OIF, (uint32_t)index);
+	return md_nl_talk(fd, &m, "add IPv6 default route");
+}
+
 /* The default network, made from the board's defaults the first time. */
 static struct md_json *md_net_default(struct md_json *idx)
 {
@@ -14704,9 +14859,10 @@ static int md_ipam_lease(struct md_json *idx, struct md_json *net, const char *c
 	struct md_json *leases = md_json_get(ipam, md_json_gets(net, "Name"));
 	if (!leases)
 		leases = md_json_set(ipam, md_json_gets(net, "Name"), md_json_new(MD_J_OBJ));
-	/* already leased to this container (a restart, or a repeat) */
+	/* already leased to this container (a restart, or a repeat; its IPv6
+	 * leases, keyed by their addresses, are md_ipam_lease6's) */
 	for (struct md_json *l = leases->child; l; l = l->next)
-		if (md_streq(md_json_str(l), cid) && (!want || strcmp(l->key, want) == 0)) {
+		if (md_streq(md_json_str(l), cid) && !strchr(l->key, ':') && (!want || strcmp(l->key, want) == 0)) {
 			snprintf(out, 32, "%s", l->key);
 			return 0;
 		}
@@ -14958,7 +15114,7 @@ static size_t md_fw_ports(struct md_json *idx, struct md_published **out)
 		char ip[32] = "";
 		struct md_json *leases = netname ? md_json_get(md_index_section(idx, "ipam"), netname) : NULL;
 		for (struct md_json *l = leases ? leases->child : NULL; l; l = l->next)
-			if (md_streq(md_json_str(l), c->key))
+			if (md_streq(md_json_str(l), c->key) && !strchr(l->key, ':'))
 				snprintf(ip, sizeof ip, "%s", l->key);
 		for (struct md_json *x = ports ? ports->child : NULL; x && *ip; x = x->next) {
 			*out = md_realloc(*out, (n + 1) * sizeof **out);
@@ -15192,6 +15348,9 @@ struct md_netif {
 	int internal;
 	uint32_t ll[MD_NET_MAX_LL]; /* link-local addresses (IPAMConfig.LinkLocalIPs) */
 	int nll;
+	int has6;             /* an IPv6 network's: ip6, its prefix, the gateway */
+	unsigned char ip6[16], gw6[16];
+	int prefix6;
 };
 
 /* Docker's MAC from the address: 02:42 then the four bytes of the IP. */
@@ -15301,8 +15460,12 @@ static int md_endpoint_parse(const struct md_json *ec, int user, struct md_json 
 	if (ip && *ip && !user)
 		return md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
 	const char *ip6 = md_json_gets(ipam, "IPv6Address");
-	if (ip6 && *ip6)
-		return md_errk(MD_EK_NOTSUP, "IPv6 address %s: container networks are IPv4 only", md_net_shown(ip6, shown));
+	struct in6_addr ia6;
+	if (ip6 && *ip6 && (!MD_FEATURE_IPV6 || inet_pton(AF_INET6, ip6, &ia6) != 1))
+		return md_errk(MD_FEATURE_IPV6 ? MD_EK_INVALID : MD_EK_NOTSUP, MD_FEATURE_IPV6 ? "invalid IPv6 address: %s"
+		               : "IPv6 address %s: this build has no IPv6 (feature ipv6 is off)", md_net_shown(ip6, shown));
+	if (ip6 && *ip6 && !user)
+		return md_errk(MD_EK_INVALID, "user specified IP address is supported on user defined networks only");
 	if (md_json_geti(ec, "GwPriority", 0) != 0)
 		return md_errk(MD_EK_NOTSUP, "a gateway priority is not supported: the first network gives the default route");
 	if (md_json_is(al, MD_J_ARR) && al->n && !user)
@@ -15332,6 +15495,8 @@ static int md_endpoint_parse(const struct md_json *ec, int user, struct md_json 
 	}
 	if (ip && *ip)
 		md_json_sets(x, "IPAddress", ip);
+	if (ip6 && *ip6)
+		md_json_sets(x, "IPv6Address", ip6);
 	if (md_json_str(mac) && *mac->s)
 		md_json_sets(x, "MacAddress", mac->s);
 	return 0;
@@ -15351,6 +15516,35 @@ static void md_netif_endpoint(struct md_netif *x, const struct md_json *ep)
 		if (md_json_str(a) && md_ip_parse(a->s, &x->ll[x->nll]) == 0)
 			x->nll++;
 	md_err_clear();
+}
+
+/* The container's addresses on net (its IPv4 one, and its IPv6 one on an
+ * IPv6 network: those its endpoint ep asks for, else the next free),
+ * leased, and its interface ethK as they make it. */
+static int md_netif_lease(struct md_json *idx, struct md_json *net, const char *cid, const struct md_json *ep, int k,
+                          struct md_netif *x)
+{
+	char ip[32], ip6[64] = "";
+	const char *req = md_json_gets(ep, "IPAddress"), *req6 = md_json_gets(ep, "IPv6Address");
+	memset(x, 0, sizeof *x);
+	if (req6 && *req6 && !md_json_gets(net, "IPv6Subnet"))
+		return md_errk(MD_EK_INVALID, "IPv6 address %.80s: network %s has no IPv6 (EnableIPv6)", req6, md_json_gets(net, "Name"));
+	if (md_ipam_lease(idx, net, cid, req && *req ? req : NULL, ip) < 0 ||
+	    (md_json_gets(net, "IPv6Subnet") && md_ipam_lease6(idx, net, cid, req6 && *req6 ? req6 : NULL, ip6) < 0))
+		return -1;
+	snprintf(x->net, sizeof x->net, "%s", md_json_gets(net, "Name"));
+	snprintf(x->bridge, sizeof x->bridge, "%s", md_json_gets(net, "Bridge"));
+	snprintf(x->ifname, sizeof x->ifname, "eth%d", k);
+	uint32_t sub;
+	md_cidr_parse(md_json_gets(net, "Subnet"), &sub, &x->prefix);
+	md_ip_parse(ip, &x->ip);
+	md_ip_parse(md_json_gets(net, "Gateway"), &x->gw);
+	unsigned char sub6[16];
+	x->has6 = *ip6 && inet_pton(AF_INET6, ip6, x->ip6) == 1 &&
+	          inet_pton(AF_INET6, md_json_gets(net, "IPv6Gateway"), x->gw6) == 1 &&
+	          md_cidr6_parse(md_json_gets(net, "IPv6Subnet"), sub6, &x->prefix6) == 0;
+	md_netif_endpoint(x, ep);
+	return 0;
 }
 
 /* Make sure a network's bridge exists, has its gateway address and is up.
@@ -15377,7 +15571,12 @@ static int md_net_bridge_up(int fd, struct md_json *net, uint32_t mtu, int *made
 		if (md_link_set(fd, idx, 0, -1, mtu, NULL) < 0)
 			md_err_clear(); /* a bridge takes its ports' MTU anyway */
 	}
-	if ((md_addr_add(fd, idx, gw, prefix) < 0 && errno != EEXIST) || md_link_set(fd, idx, 1, -1, 0, NULL) < 0) {
+	unsigned char gw6[16], sub6[16];
+	int p6;
+	int v6 = md_json_gets(net, "IPv6Subnet") && md_cidr6_parse(md_json_gets(net, "IPv6Subnet"), sub6, &p6) == 0 &&
+	         inet_pton(AF_INET6, md_json_gets(net, "IPv6Gateway") ? md_json_gets(net, "IPv6Gateway") : "", gw6) == 1;
+	if ((md_addr_add(fd, idx, gw, prefix) < 0 && errno != EEXIST) || (v6 && md_addr6_add(fd, idx, gw6, p6) < 0 && errno != EEXIST) ||
+	    md_link_set(fd, idx, 1, -1, 0, NULL) < 0) {
 		md_err_wrap("bridge %s", br);
 		if (mine) {
 			struct md_error keep = md_error;
@@ -15451,6 +15650,10 @@ static int md_net_configure(const struct md_netif *ifs, int nifs)
 			r = md_err_wrap("configure %s", x->ifname);
 		else if (i == 0 && !x->internal && md_route_default(fd, idx, x->gw) < 0)
 			r = md_err_wrap("default route via %s", x->ifname);
+		if (r == 0 && x->has6 && md_addr6_add(fd, idx, x->ip6, x->prefix6) < 0)
+			r = md_err_wrap("IPv6 address on %s", x->ifname);
+		else if (r == 0 && x->has6 && i == 0 && !x->internal && md_route6_default(fd, idx, x->gw6) < 0)
+			r = md_err_wrap("IPv6 default route via %s", x->ifname);
 		/* link-local addresses: 169.254.0.0/16 is on-link (RFC 3927) */
 		for (int k = 0; k < x->nll && r == 0; k++)
 			if (md_addr_add(fd, idx, x->ll[k], 16) < 0)
@@ -15798,25 +16001,14 @@ static int md_net_prepare(const char *cid, struct md_json *cfg, struct md_netif 
 				md_err("network %s not found", name ? name : "?");
 			break;
 		}
-		char ip[32];
-		const char *req = md_json_gets(w, "IPAddress");
 		int mine = 0;
-		if (md_ipam_lease(idx, net, cid, req && *req ? req : NULL, ip) < 0 || md_net_bridge_up(fd, net, mtu, &mine) < 0)
+		struct md_netif *x = &ifs[n];
+		if (md_netif_lease(idx, net, cid, w, n, x) < 0 || md_net_bridge_up(fd, net, mtu, &mine) < 0)
 			break;
 		if (mine)
 			md_strv_push(&made, md_json_gets(net, "Bridge"));
-		struct md_netif *x = &ifs[n];
-		memset(x, 0, sizeof *x);
-		snprintf(x->net, sizeof x->net, "%s", md_json_gets(net, "Name"));
-		snprintf(x->bridge, sizeof x->bridge, "%s", md_json_gets(net, "Bridge"));
-		snprintf(x->ifname, sizeof x->ifname, "eth%d", n);
-		uint32_t sub;
-		md_cidr_parse(md_json_gets(net, "Subnet"), &sub, &x->prefix);
-		md_ip_parse(ip, &x->ip);
-		md_ip_parse(md_json_gets(net, "Gateway"), &x->gw);
 		x->mtu = mtu;
 		x->internal = md_json_is(md_json_get(net, "Internal"), MD_J_TRUE);
-		md_netif_endpoint(x, w);
 	}
 	int ok = !md_errmsg[0] || n == (int)want->n;
 	md_json_free(want);
@@ -22702,12 +22894,16 @@ static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
 		struct md_json *e = md_json_set(nnets, nn ? nn : "?", md_json_new(MD_J_OBJ));
 		struct md_json *leases = md_json_get(md_json_get(ix, "ipam"), nn ? nn : "");
 		struct md_json *net = md_json_get(md_json_get(ix, "networks"), nn ? nn : "");
-		const char *ip = "";
+		const char *ip = "", *ip6 = "";
 		for (struct md_json *l = leases && running ? leases->child : NULL; l; l = l->next)
 			if (md_streq(md_json_str(l), c->id))
-				ip = l->key;
+				*(strchr(l->key, ':') ? &ip6 : &ip) = l->key;
 		md_json_sets(e, "NetworkID", md_json_gets(net, "Id") ? md_json_gets(net, "Id") : "");
 		md_json_sets(e, "IPAddress", ip);
+		const char *sub6 = md_json_gets(net, "IPv6Subnet");
+		md_json_sets(e, "GlobalIPv6Address", ip6);
+		md_json_seti(e, "GlobalIPv6PrefixLen", *ip6 && sub6 && strchr(sub6, '/') ? atoi(strchr(sub6, '/') + 1) : 0);
+		md_json_sets(e, "IPv6Gateway", *ip6 && md_json_gets(net, "IPv6Gateway") ? md_json_gets(net, "IPv6Gateway") : "");
 		const char *sub = md_json_gets(net, "Subnet");
 		md_json_seti(e, "IPPrefixLen", *ip && sub && strchr(sub, '/') ? atoi(strchr(sub, '/') + 1) : 0);
 		md_json_sets(e, "Gateway", *ip && md_json_gets(net, "Gateway") ? md_json_gets(net, "Gateway") : "");
@@ -22724,12 +22920,14 @@ static void md_inspect_network(struct md_ctr *c, int running, struct md_json *o)
 		md_json_sets(e, "MacAddress", mac);
 		md_json_set(e, "Aliases", md_json_clone(md_json_get(x, "Aliases") ? md_json_get(x, "Aliases") : &(struct md_json){.t = MD_J_NULL}));
 		/* the address asked for at create or connect, as Docker echoes it */
-		const char *want = md_json_gets(x, "IPAddress");
+		const char *want = md_json_gets(x, "IPAddress"), *want6 = md_json_gets(x, "IPv6Address");
 		struct md_json *ll = md_json_get(x, "LinkLocalIPs");
-		if ((want && *want) || ll) {
+		if ((want && *want) || (want6 && *want6) || ll) {
 			struct md_json *ic = md_json_set(e, "IPAMConfig", md_json_new(MD_J_OBJ));
 			if (want && *want)
 				md_json_sets(ic, "IPv4Address", want);
+			if (want6 && *want6)
+				md_json_sets(ic, "IPv6Address", want6);
 			if (ll)
 				md_json_set(ic, "LinkLocalIPs", md_json_clone(ll));
 		} else {
@@ -24320,27 +24518,39 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 	md_json_sets(o, "Created", md_json_gets(n, "Created") ? md_json_gets(n, "Created") : "");
 	md_json_sets(o, "Scope", "local");
 	md_json_sets(o, "Driver", "bridge");
-	md_json_set(o, "EnableIPv6", md_json_newbool(0));
+	md_json_set(o, "EnableIPv6", md_json_newbool(md_json_gets(n, "IPv6Subnet") != NULL));
 	struct md_json *ipam = md_json_set(o, "IPAM", md_json_new(MD_J_OBJ));
 	md_json_sets(ipam, "Driver", "default");
-	struct md_json *cf = md_json_push(md_json_set(ipam, "Config", md_json_new(MD_J_ARR)), md_json_new(MD_J_OBJ));
+	struct md_json *cfs = md_json_set(ipam, "Config", md_json_new(MD_J_ARR));
+	struct md_json *cf = md_json_push(cfs, md_json_new(MD_J_OBJ));
 	md_json_sets(cf, "Subnet", md_json_gets(n, "Subnet") ? md_json_gets(n, "Subnet") : "");
 	if (md_json_gets(n, "IPRange"))
 		md_json_sets(cf, "IPRange", md_json_gets(n, "IPRange"));
 	md_json_sets(cf, "Gateway", md_json_gets(n, "Gateway") ? md_json_gets(n, "Gateway") : "");
 	if (md_json_get(n, "AuxAddresses"))
 		md_json_set(cf, "AuxiliaryAddresses", md_json_clone(md_json_get(n, "AuxAddresses")));
+	if (md_json_gets(n, "IPv6Subnet")) {
+		struct md_json *c6 = md_json_push(cfs, md_json_new(MD_J_OBJ));
+		md_json_sets(c6, "Subnet", md_json_gets(n, "IPv6Subnet"));
+		if (md_json_gets(n, "IPv6Range"))
+			md_json_sets(c6, "IPRange", md_json_gets(n, "IPv6Range"));
+		md_json_sets(c6, "Gateway", md_json_gets(n, "IPv6Gateway") ? md_json_gets(n, "IPv6Gateway") : "");
+	}
 	md_json_set(o, "Internal", md_json_newbool(md_json_is(md_json_get(n, "Internal"), MD_J_TRUE)));
 	struct md_json *cs = md_json_set(o, "Containers", md_json_new(MD_J_OBJ));
 	struct md_json *leases = md_json_get(md_index_section(idx, "ipam"), n->key);
 	for (struct md_json *l = leases ? leases->child : NULL; l; l = l->next) {
 		if (!md_json_str(l))
 			continue;
-		struct md_json *c = md_json_set(cs, l->s, md_json_new(MD_J_OBJ));
+		struct md_json *c = md_json_get(cs, l->s);
+		if (!c)
+			c = md_json_set(cs, l->s, md_json_new(MD_J_OBJ));
 		const char *nm = md_json_gets(md_json_get(md_json_get(idx, "containers"), l->s), "name");
 		md_json_sets(c, "Name", nm ? nm : "");
-		char *ip = md_asprintf("%s/%s", l->key, strchr(md_json_gets(n, "Subnet"), '/') + 1);
-		md_json_sets(c, "IPv4Address", ip);
+		int six = strchr(l->key, ':') != NULL;
+		const char *sub = md_json_gets(n, six ? "IPv6Subnet" : "Subnet");
+		char *ip = md_asprintf("%s/%s", l->key, sub && strchr(sub, '/') ? strchr(sub, '/') + 1 : "0");
+		md_json_sets(c, six ? "IPv6Address" : "IPv4Address", ip);
 		free(ip);
 	}
 	struct md_json *opts = md_json_set(o, "Options", md_json_new(MD_J_OBJ));
@@ -24361,6 +24571,8 @@ struct md_network_spec {
 	const char *driver;
 	const char *range;
 	const struct md_json *aux;
+	int ipv6;                               /* EnableIPv6 */
+	const char *subnet6, *gateway6, *range6; /* its subnet (needed), gateway, range */
 };
 
 /* A network's name, as Docker takes them (spaces too): it is a key of the
@@ -24429,9 +24641,15 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 		/* the message is set */
 	} else if (md_json_get(md_index_section(idx, "networks"), name)) {
 		md_errk(MD_EK_CONFLICT, "network with name %s already exists", name);
+	} else if (ns->ipv6 && !MD_FEATURE_IPV6) {
+		md_errk(MD_EK_NOTSUP, "IPv6 networks are not supported by this build (feature ipv6 is off)");
+	} else if (ns->ipv6 && !(ns->subnet6 && *ns->subnet6)) {
+		md_errk(MD_EK_INVALID, "an IPv6 network needs an IPv6 subnet (minidock has no IPv6 pool to take one from)");
+	} else if (!ns->ipv6 && ns->subnet6 && *ns->subnet6) {
+		md_errk(MD_EK_INVALID, "an IPv6 subnet needs IPv6 enabled on the network (--ipv6, EnableIPv6)");
 	} else if (md_net_default(idx) && (n = md_net_add(idx, name, ns->subnet, ns->gateway, NULL, ns->internal, ns->labels,
 	                                                          ns->range, ns->aux)) &&
-	           md_index_write(idx) == 0) {
+	           (!ns->ipv6 || md_net_add6(idx, n, ns->subnet6, ns->gateway6, ns->range6) == 0) && md_index_write(idx) == 0) {
 		snprintf(id, 65, "%s", md_json_gets(n, "Id"));
 		r = 0;
 	}
@@ -24610,29 +24828,18 @@ static int md_network_connect(const char *netname, const char *ctr, const struct
 	md_json_sets(x, "Name", net->key);
 	if (md_endpoint_parse(ec, !md_streq(net->key, "bridge"), x) < 0)
 		goto out;
-	const char *want_ip = md_json_gets(x, "IPAddress");
 	if (md_ctr_running(&c)) {
 		/* plug it in now */
 		struct md_netif nif;
-		char ip[32];
-		memset(&nif, 0, sizeof nif);
+		int k = (int)nets->n - 1;
 		int fd = md_nl_socket();
-		if (fd < 0 || md_ipam_lease(idx, net, id, want_ip, ip) < 0 || md_net_bridge_up(fd, net, md_uplink_mtu(fd), NULL) < 0) {
+		if (fd < 0 || md_netif_lease(idx, net, id, x, k, &nif) < 0 || md_net_bridge_up(fd, net, md_uplink_mtu(fd), NULL) < 0) {
 			if (fd >= 0)
 				close(fd);
 			goto out;
 		}
-		snprintf(nif.net, sizeof nif.net, "%s", net->key);
-		snprintf(nif.bridge, sizeof nif.bridge, "%s", md_json_gets(net, "Bridge"));
-		int k = (int)nets->n - 1;
-		snprintf(nif.ifname, sizeof nif.ifname, "eth%d", k);
-		uint32_t sub;
-		md_cidr_parse(md_json_gets(net, "Subnet"), &sub, &nif.prefix);
-		md_ip_parse(ip, &nif.ip);
-		md_ip_parse(md_json_gets(net, "Gateway"), &nif.gw);
 		nif.mtu = md_uplink_mtu(fd);
 		nif.internal = 1; /* no second default route */
-		md_netif_endpoint(&nif, x);
 		close(fd);
 		pid_t pid = (pid_t)md_json_geti(c.st, "Pid", 0);
 		struct md_netif tmp = nif;
@@ -29249,20 +29456,22 @@ static int md_runflag_network(struct md_json *req, const char *to, const struct 
  * container's network (the engine checks it) */
 static int md_runflag_endpoint(struct md_json *req, const char *to, const struct md_args *a, const char *flag)
 {
-	const char *ip = md_opt(a, flag), *nm = md_opt(a, "network");
+	const char *ip = md_opt(a, flag), *ip6 = md_opt(a, "ip6"), *nm = md_opt(a, "network");
 	const struct md_strv *al = md_optv(a, "network-alias"), *ll = md_optv(a, "link-local-ip");
 	if (!nm)
 		nm = md_opt(a, "net");
-	if (!ip && !al->n && !ll->n)
+	if (!ip && !ip6 && !al->n && !ll->n)
 		return 0;
 	struct in_addr ia;
 	if (ip && inet_pton(AF_INET, ip, &ia) != 1)
 		return md_errk(MD_EK_INVALID, "invalid IPv4 address: %s", ip);
 	struct md_json *eps = md_run_put(req, to, md_json_new(MD_J_OBJ));
 	struct md_json *ep = md_json_set(eps, !nm || !strcmp(nm, "default") ? "bridge" : nm, md_json_new(MD_J_OBJ));
-	struct md_json *ic = ip || ll->n ? md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)) : NULL;
+	struct md_json *ic = ip || ip6 || ll->n ? md_json_set(ep, "IPAMConfig", md_json_new(MD_J_OBJ)) : NULL;
 	if (ip)
 		md_json_sets(ic, "IPv4Address", ip);
+	if (ip6)
+		md_json_sets(ic, "IPv6Address", ip6);
 	if (ll->n)
 		md_json_set(ic, "LinkLocalIPs", md_jarr_strs(ll));
 	if (al->n)
@@ -29354,6 +29563,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("interactive", 'i', NULL, "Keep STDIN open even if not attached", "Config.OpenStdin", md_runflag_stdin) \
 	X("ip", 0, "string", "IPv4 address (e.g., 10.88.0.9)", "NetworkingConfig.EndpointsConfig", md_runflag_endpoint) \
 	X("label", 'l', "list", "Set meta data on a container", "Config.Labels", md_runflag_labels) \
+	X("ip6", 0, "string", "IPv6 address (e.g., 2001:db8::33)", NULL, NULL) \
 	X("link", 0, "list", "Add link to another container (NAME[:ALIAS])", "HostConfig.Links", md_runflag_strs) \
 	X("link-local-ip", 0, "list", "Container IPv4 link-local addresses", NULL, NULL) \
 	X("log-driver", 0, "string", "Logging driver for the container (only the built-in one)", "HostConfig.LogConfig.Type", md_runflag_logdriver) \
@@ -30567,12 +30777,13 @@ static int md_cmd_volume_prune(struct md_args *a)
 static const struct md_optdef md_opts_ncreate[] = {
 	{"aux-address", 0, "map", "Auxiliary IPv4 addresses used by Network driver (NAME=IP)"},
 	{"driver", 'd', "string", "Driver to manage the Network (bridge)"},
-	{"gateway", 0, "string", "IPv4 Gateway for the master subnet"},
+	{"gateway", 0, "list", "IPv4 or IPv6 Gateway for the master subnet (one of each)"},
 	{"internal", 0, NULL, "Restrict external access to the network"},
-	{"ip-range", 0, "string", "Allocate container ip from a sub-range"},
+	{"ip-range", 0, "list", "Allocate container ip from a sub-range (IPv4, IPv6)"},
+	{"ipv6", 0, NULL, "Enable IPv6 networking (with an IPv6 --subnet)"},
 	{"label", 0, "list", "Set metadata on a network"},
 	{"opt", 'o', "map", "Set driver specific options (accepted)"},
-	{"subnet", 0, "string", "Subnet in CIDR format that represents a network segment"},
+	{"subnet", 0, "list", "Subnet in CIDR format that represents a network segment (one IPv4, one IPv6)"},
 	{NULL, 0, NULL, NULL}};
 
 static const struct md_optdef md_opts_nls[] = {
@@ -30586,6 +30797,7 @@ static const struct md_optdef md_opts_nconnect[] = {
 	{"alias", 0, "list", "Add network-scoped alias for the container"},
 	{"driver-opt", 0, "list", "driver options for the network"},
 	{"ip", 0, "string", "IPv4 address (e.g., 10.89.0.10)"},
+	{"ip6", 0, "string", "IPv6 address (e.g., 2001:db8::33)"},
 	{"link", 0, "list", "Add link to another container"},
 	{"link-local-ip", 0, "list", "Add a link-local address for the container"},
 	{"mac-address", 0, "string", "MAC address of the container on this network"},
@@ -30598,8 +30810,24 @@ static const struct md_optdef md_opts_ndisconnect[] = {
 static int md_cmd_network_create(struct md_args *a)
 {
 	struct md_json *labels = md_opt_labels(a, "label"), *aux = md_opt_labels(a, "aux-address");
-	struct md_network_spec ns = {a->pos.v[0], md_opt(a, "subnet"), md_opt(a, "gateway"), md_flag(a, "internal"), labels,
-	                             md_opt(a, "driver"), md_opt(a, "ip-range"), aux};
+	/* --subnet, --gateway and --ip-range once per address family */
+	const char *v[3][2] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
+	static const char *const fl[] = {"subnet", "gateway", "ip-range"};
+	for (size_t k = 0; k < 3; k++) {
+		const struct md_strv *sv = md_optv(a, fl[k]);
+		for (size_t i = 0; i < sv->n; i++) {
+			const char **slot = &v[k][strchr(sv->v[i], ':') != NULL];
+			if (*slot) {
+				md_errk(MD_EK_INVALID, "--%s given twice for one address family", fl[k]);
+				md_json_free(labels);
+				md_json_free(aux);
+				return md_fail(1);
+			}
+			*slot = sv->v[i];
+		}
+	}
+	struct md_network_spec ns = {a->pos.v[0], v[0][0], v[1][0], md_flag(a, "internal"), labels,
+	                             md_opt(a, "driver"), v[2][0], aux, md_flag(a, "ipv6"), v[0][1], v[1][1], v[2][1]};
 	char id[65];
 	int r = md_network_create(&ns, id);
 	md_json_free(labels);
@@ -30737,6 +30965,8 @@ static int md_cmd_network_connect(struct md_args *a)
 	struct md_json *ec = md_json_new(MD_J_OBJ), *ic = md_json_set(ec, "IPAMConfig", md_json_new(MD_J_OBJ));
 	if (md_opt(a, "ip"))
 		md_json_sets(ic, "IPv4Address", md_opt(a, "ip"));
+	if (md_opt(a, "ip6"))
+		md_json_sets(ic, "IPv6Address", md_opt(a, "ip6"));
 	md_json_set(ic, "LinkLocalIPs", md_jarr_strs(md_optv(a, "link-local-ip")));
 	md_json_set(ec, "Aliases", md_jarr_strs(md_optv(a, "alias")));
 	md_json_set(ec, "Links", md_jarr_strs(md_optv(a, "link")));
@@ -33961,12 +34191,19 @@ static int md_api_network_create(struct md_api_ctx *x)
 	if (!b)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	struct md_json *cfg = md_json_get(md_json_get(b, "IPAM"), "Config");
-	struct md_json *c0 = md_json_is(cfg, MD_J_ARR) && cfg->child ? cfg->child : NULL;
+	/* one IPv4 config (or none: the pool's next subnet) and one IPv6 one */
+	struct md_json *c0 = NULL, *c6 = NULL;
+	int extra = 0;
+	for (struct md_json *c = md_json_is(cfg, MD_J_ARR) ? cfg->child : NULL; c; c = c->next) {
+		const char *sn = md_json_gets(c, "Subnet");
+		struct md_json **slot = sn && strchr(sn, ':') ? &c6 : &c0;
+		extra |= *slot != NULL;
+		*slot = c;
+	}
 	struct md_json *lb = md_json_get(b, "Labels");
-	/* what minidock's one IPAM (IPv4, one subnet) cannot do is refused, not dropped */
+	/* what minidock's IPAM cannot do is refused, not dropped */
 	struct md_json *iopts = md_json_get(md_json_get(b, "IPAM"), "Options");
-	const char *bad = md_json_is(cfg, MD_J_ARR) && cfg->n > 1 ? "a network has one IPAM config (one IPv4 subnet)"
-	                  : md_json_is(md_json_get(b, "EnableIPv6"), MD_J_TRUE) ? "IPv6 networks are not supported"
+	const char *bad = extra ? "a network has one IPAM config per address family (one IPv4 subnet, one IPv6)"
 	                  : iopts && !md_json_zero(iopts) ? "IPAM options are not supported"
 	                                                  : NULL;
 	if (bad || md_driver_check("IPAM", md_json_gets(md_json_get(b, "IPAM"), "Driver"), "default") < 0) {
@@ -33976,7 +34213,9 @@ static int md_api_network_create(struct md_api_ctx *x)
 	struct md_network_spec ns = {md_json_gets(b, "Name") ? md_json_gets(b, "Name") : "", md_json_gets(c0, "Subnet"),
 	                             md_json_gets(c0, "Gateway"), md_json_is(md_json_get(b, "Internal"), MD_J_TRUE),
 	                             md_json_is(lb, MD_J_OBJ) ? lb : NULL, md_json_gets(b, "Driver"),
-	                             md_json_gets(c0, "IPRange"), md_json_get(c0, "AuxiliaryAddresses")};
+	                             md_json_gets(c0, "IPRange"), md_json_get(c0, "AuxiliaryAddresses"),
+	                             md_json_is(md_json_get(b, "EnableIPv6"), MD_J_TRUE), md_json_gets(c6, "Subnet"),
+	                             md_json_gets(c6, "Gateway"), md_json_gets(c6, "IPRange")};
 	char id[65];
 	int r = md_network_create(&ns, id);
 	md_json_free(b);

@@ -689,7 +689,7 @@ static void test_net_endpoint(void)
 		"{\"Aliases\":[\"a\\nb\"]}", "{\"Aliases\":[1]}", "{\"Links\":[\"a b\"]}", "{\"Links\":[\"up:bar\\n1.2.3.4 evil\"]}",
 		"{\"MacAddress\":\"03:42:ac:11:00:02\"}", "{\"MacAddress\":5}", "{\"DriverOpts\":{\"k\":1}}", "{\"DriverOpts\":[]}",
 		"{\"IPAMConfig\":{\"LinkLocalIPs\":[\"10.0.0.1\"]}}", "{\"IPAMConfig\":{\"LinkLocalIPs\":[\"fe80::1\"]}}",
-		"{\"IPAMConfig\":{\"IPv6Address\":\"2001:db8::1\"}}", "{\"GwPriority\":10}",
+		"{\"IPAMConfig\":{\"IPv6Address\":\"2001:db8::zz\"}}", "{\"GwPriority\":10}",
 		"{\"IPAMConfig\":{\"LinkLocalIPs\":[\"169.254.0.1\",\"169.254.0.2\",\"169.254.0.3\",\"169.254.0.4\",\"169.254.0.5\"]}}"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
 		x = t_ep(bad[i], 1);

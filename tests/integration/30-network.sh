@@ -1153,3 +1153,48 @@ test_user_network_links() {
     md_ok network rm front >/dev/null
     _net_clean
 }
+
+# IPv6 on a user network (--ipv6, EnableIPv6): the bridge has the IPv6
+# gateway, containers an address from the range (or the one asked for) and
+# a default route through it, both families in inspect; connect --ip6;
+# refused: an address outside the subnet, the gateway, one in use, an IPv6
+# subnet without --ipv6, --ipv6 without one, an overlap.
+test_network_ipv6() {
+    _net_setup
+    bb_image
+    md_ok network create --ipv6 --subnet 10.127.0.0/24 --subnet fd00:db8:1::/64 --ip-range fd00:db8:1::/96 \
+        --gateway fd00:db8:1::ffff n6 >/dev/null
+    assert_eq "$(md_ok network inspect -f '{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}},{{.Gateway}} {{end}}' n6)" \
+        "true 10.127.0.0/24,10.127.0.1 fd00:db8:1::/64,fd00:db8:1::ffff "
+    md_ok run -d --name v1 --network n6 bb sleep 120 >/dev/null
+    md_ok run -d --name v2 --network n6 --ip6 fd00:db8:1::f00d bb sleep 120 >/dev/null
+    f='{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}'
+    assert_eq "$(md_ok inspect -f "$f" v1)" "fd00:db8:1::1/64 fd00:db8:1::ffff"
+    assert_eq "$(md_ok inspect -f '{{json .NetworkSettings.Networks.n6.IPAMConfig}}' v2)" '{"IPv6Address":"fd00:db8:1::f00d"}'
+    assert_contains "$(md_ok exec v2 ip -6 addr show dev eth0)" "inet6 fd00:db8:1::f00d/64 scope global"
+    assert_contains "$(md_ok exec v2 ip -6 route)" "default via fd00:db8:1::ffff dev eth0"
+    assert_contains "$(md_ok exec v1 ping6 -c 1 -W 2 fd00:db8:1::f00d)" "1 packets received"
+    assert_contains "$(md_ok exec v1 ping6 -c 1 -W 2 fd00:db8:1::ffff)" "1 packets received"
+    assert_eq "$(md_ok network inspect -f '{{range .Containers}}{{.IPv6Address}} {{end}}' n6 | tr ' ' '\n' | sort | tr '\n' ' ')" \
+        " fd00:db8:1::1/64 fd00:db8:1::f00d/64 "
+    # connect with an IPv6 address of its choice
+    md_ok network disconnect n6 v1 >/dev/null
+    md_ok network connect --ip6 fd00:db8:1::beef n6 v1 >/dev/null
+    assert_contains "$(md_ok exec v1 ip -6 addr show)" "inet6 fd00:db8:1::beef/64 scope global"
+    # refused, one line each
+    for bad in fd00:db8:2::1 fd00:db8:1::ffff fd00:db8:1::f00d not-an-address; do
+        md_fail any run --rm --network n6 --ip6 "$bad" bb true
+        assert_one_line_error
+    done
+    md_fail any network create --subnet fd00:db8:3::/64 nov6
+    assert_one_line_error
+    md_fail any network create --ipv6 nosub6
+    assert_one_line_error
+    md_fail any network create --ipv6 --subnet fd00:db8:1:0:1::/80 overlap6
+    assert_one_line_error
+    md_fail any run --rm --network bridge --ip6 fd00:db8:1::5 bb true
+    assert_one_line_error
+    md_ok rm -f v1 v2 >/dev/null
+    md_ok network rm n6 >/dev/null
+    _net_clean
+}

@@ -932,7 +932,8 @@ test_api_network_endpoint_ipam() {
     dk_ok network connect --link wb:web --driver-opt com.example.k=v t2 wb
     assert_eq "$(dk_ok inspect -f '{{json (index .NetworkSettings.Networks "t2").Links}} {{json (index .NetworkSettings.Networks "t2").DriverOpts}}' wb)" \
         '["wb:web"] {"com.example.k":"v"}'
-    # refused, not dropped: IPv6 and a link-local address that is not one
+    # refused, not dropped: an IPv6 address on a network without IPv6, a
+    # link-local address that is not one, IPv6 without an IPv6 subnet
     dk_fail 125 run --rm --network t2 --ip6 2001:db8::5 bb true
     dk_fail 125 run --rm --network "t net" --link-local-ip 10.0.0.1 bb true
     assert_eq "$(_req -X POST -H 'Content-Type: application/json' -d '{"Name":"x1","IPAM":{"Config":[{"Subnet":"10.232.0.0/25"}]}}' /networks/create | cut -d' ' -f1)" 403 "an overlapping subnet (Docker's pool overlap)"
