@@ -26556,8 +26556,11 @@ static int md_build_resolve(int rootfd, const char *rel, int follow, char *out, 
 }
 
 /* The sources a COPY names: each resolved below rootfd, wildcards matched
- * against what is there (and not ignored); out gets relative paths. */
-static int md_build_sources(int rootfd, const struct md_strv *srcs, const struct md_strv *ign, struct md_strv *out)
+ * against what is there (and not ignored); out gets relative paths, bases
+ * (when given) the names they are copied under: the source's own (a link
+ * is copied under its name, its target's contents). */
+static int md_build_sources(int rootfd, const struct md_strv *srcs, const struct md_strv *ign, struct md_strv *out,
+                            struct md_strv *bases)
 {
 	for (size_t i = 0; i < srcs->n; i++) {
 		const char *src = srcs->v[i];
@@ -26570,6 +26573,16 @@ static int md_build_sources(int rootfd, const struct md_strv *srcs, const struct
 				return md_errk(MD_EK_NOTFOUND, "COPY failed: file not found in build context or excluded by "
 				               ".dockerignore: stat %s: file does not exist", src);
 			md_strv_push(out, res);
+			if (bases) {
+				char *b = md_strdup(src);
+				for (size_t l = strlen(b); l > 1 && b[l - 1] == '/'; l--)
+					b[l - 1] = 0;
+				const char *sl = strrchr(b, '/');
+				const char *bn = sl ? sl + 1 : b;
+				const char *rs = strrchr(res, '/');
+				md_strv_push(bases, strcmp(bn, ".") && strcmp(bn, "..") && *bn ? bn : rs ? rs + 1 : res);
+				free(b);
+			}
 			continue;
 		}
 		/* a pattern: expand one component at a time */
@@ -26622,6 +26635,8 @@ static int md_build_sources(int rootfd, const struct md_strv *srcs, const struct
 				return -1;
 			}
 			md_strv_push(out, res);
+			if (bases)
+				md_strv_push(bases, strrchr(cand.v[c], '/') ? strrchr(cand.v[c], '/') + 1 : cand.v[c]);
 		}
 		md_strv_free(&cand);
 		if (out->n == before)
@@ -26836,9 +26851,12 @@ static int md_build_copy_fn(struct md_build *b, struct md_bstage *s, int srcfd, 
 		o.uid = cr.uid;
 		o.gid = cr.gid;
 	}
-	struct md_strv res = {0};
-	if (md_build_sources(srcfd, &cs->srcs, o.ign, &res) < 0)
+	struct md_strv res = {0}, bases = {0};
+	if (md_build_sources(srcfd, &cs->srcs, o.ign, &res, &bases) < 0) {
+		md_strv_free(&res);
+		md_strv_free(&bases);
 		return -1;
+	}
 	size_t dl = strlen(cs->dest);
 	struct stat dst;
 	int dest_dir = cs->dest[dl - 1] == '/' || (dl >= 2 && !strcmp(cs->dest + dl - 2, "/.")) ||
@@ -26865,7 +26883,7 @@ static int md_build_copy_fn(struct md_build *b, struct md_bstage *s, int srcfd, 
 			continue;
 		}
 		const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-		char *dpath = dest_dir ? md_asprintf("%s/%s", cs->dest, base) : md_strdup(cs->dest);
+		char *dpath = dest_dir ? md_asprintf("%s/%s", cs->dest, bases.v[i]) : md_strdup(cs->dest);
 		char *dir = md_dirname(dpath);
 		const char *dname = strrchr(dpath, '/') + 1;
 		int afd = cs->add && S_ISREG(st.st_mode) ? openat(srcfd, rel, O_RDONLY | O_CLOEXEC) : -1;
@@ -26894,6 +26912,7 @@ static int md_build_copy_fn(struct md_build *b, struct md_bstage *s, int srcfd, 
 		free(dir);
 	}
 	md_strv_free(&res);
+	md_strv_free(&bases);
 	return r;
 }
 
@@ -27259,7 +27278,7 @@ static int md_build_copy(struct md_build *b, struct md_bstage *s, struct md_df_i
 		br_sha256_context h;
 		md_sha_init(&h);
 		struct md_bcopy o = {&b->ign, md_ignore_has_exceptions(&b->ign), 0, 0, cs.chmod, &h, 0};
-		int hr = md_build_sources(b->o->ctxfd, &cs.srcs, &b->ign, &res);
+		int hr = md_build_sources(b->o->ctxfd, &cs.srcs, &b->ign, &res, NULL);
 		for (size_t i = 0; hr == 0 && i < res.n; i++)
 			hr = md_bcopy_node(&o, b->o->ctxfd, *res.v[i] ? res.v[i] : ".", -1, NULL, res.v[i], 1);
 		struct stat st;

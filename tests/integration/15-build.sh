@@ -146,6 +146,13 @@ test_build_cache_and_intermediates() {
     md_ok build --network none --cache-from c:3 -t c:3 "$T/ctx" >"$T/out"
     assert_eq "$(grep -c 'Using cache' "$T/out")" 4 "--cache-from the image itself"
     md_ok rmi c:3 >/dev/null
+    # a source that is a link: its target's contents, under the link's name
+    ln -s a.txt "$T/ctx/alink"
+    printf 'FROM bb\nCOPY alink /d/\n' >"$T/ctx/Dockerfile.l"
+    md_ok build --network none -f "$T/ctx/Dockerfile.l" -t l:1 "$T/ctx" >/dev/null
+    assert_eq "$(md_ok run --rm --network none l:1 sh -c 'test -L /d/alink || cat /d/alink')" changed
+    md_ok rmi l:1 >/dev/null
+    rm "$T/ctx/alink"
     # RUN's hosts and limits
     printf 'FROM bb\nRUN grep x.test /etc/hosts >/h\n' >"$T/ctx/Dockerfile.h"
     md_ok build --network none -f "$T/ctx/Dockerfile.h" --add-host x.test:10.1.2.3 -m 64m --cpu-shares 512 -t h:1 "$T/ctx" >/dev/null
