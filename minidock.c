@@ -26824,11 +26824,16 @@ struct md_bcopy_step {
 	int add;               /* ADD: local archives are extracted */
 };
 
-/* Is the file fd (at its start) a tar archive, maybe compressed? */
+/* Is the file fd (at its start) a tar archive, plain or compressed as a
+ * layer may be (gzip, zstd with the feature)?  (Only those filters: all of
+ * libarchive's would link every compressor it was built with.) */
 static int md_build_is_archive(int fd)
 {
 	struct archive *a = archive_read_new();
-	archive_read_support_filter_all(a);
+	archive_read_support_filter_gzip(a);
+#if MD_FEATURE_ZSTD
+	archive_read_support_filter_zstd(a);
+#endif
 	archive_read_support_format_tar(a);
 	struct archive_entry *e;
 	int ok = archive_read_open_fd(a, fd, 16384) == ARCHIVE_OK && archive_read_next_header(a, &e) == ARCHIVE_OK;
