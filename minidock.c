@@ -14775,9 +14775,11 @@ static int md_ipam_lease6(struct md_json *idx, struct md_json *net, const char *
 	struct md_json *leases = md_json_get(ipam, md_json_gets(net, "Name"));
 	if (!leases)
 		leases = md_json_set(ipam, md_json_gets(net, "Name"), md_json_new(MD_J_OBJ));
-	char s[INET6_ADDRSTRLEN];
+	char s[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN] = "";
+	if (want && inet_pton(AF_INET6, want, a) == 1) /* leases are keyed by the canonical form */
+		md_ip6_str(a, canon, sizeof canon);
 	for (struct md_json *l = leases->child; l; l = l->next) /* a restart's: the same */
-		if (strchr(l->key, ':') && md_streq(md_json_str(l), cid) && (!want || !strcmp(l->key, want))) {
+		if (strchr(l->key, ':') && md_streq(md_json_str(l), cid) && (!want || !strcmp(l->key, canon))) {
 			snprintf(out, 64, "%s", l->key);
 			return 0;
 		}

@@ -1177,6 +1177,12 @@ test_network_ipv6() {
     assert_contains "$(md_ok exec v1 ping6 -c 1 -W 2 fd00:db8:1::ffff)" "1 packets received"
     assert_eq "$(md_ok network inspect -f '{{range .Containers}}{{.IPv6Address}} {{end}}' n6 | tr ' ' '\n' | sort | tr '\n' ' ')" \
         " fd00:db8:1::1/64 fd00:db8:1::f00d/64 "
+    # a restart keeps its lease (an address asked for in another spelling too)
+    md_ok run -d --name v3 --network n6 --ip6 FD00:DB8:1::00AB bb sleep 120 >/dev/null
+    md_ok restart -t 1 v3 >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.NetworkSettings.Networks.n6.GlobalIPv6Address}}' v3)" fd00:db8:1::ab
+    assert_eq "$(md_ok network inspect -f '{{range .Containers}}{{.IPv6Address}} {{end}}' n6 | wc -w)" 3 "one IPv6 lease a container"
+    md_ok rm -f v3 >/dev/null
     # connect with an IPv6 address of its choice
     md_ok network disconnect n6 v1 >/dev/null
     md_ok network connect --ip6 fd00:db8:1::beef n6 v1 >/dev/null
