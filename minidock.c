@@ -54,6 +54,7 @@
  *   seccomp/bpf filters    cg  cgroups            ctr  containers
  *   net/nl/link/ipam/fw networking               spec/child/cred runtime
  *   mon/frame monitor      exec exec              image/volume/network engine
+ *   df Dockerfiles         ignore .dockerignore   build/bcopy the builder
  *   cmd/args/opt CLI       api the Engine API
  *
  * Errors: a function that fails records one error (md_errk/md_err: a kind,
@@ -15749,11 +15750,19 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 			md_json_free(ocfg);
 		}
 	}
-	/* rewrite in place: the file is bind-mounted into the container */
+	/* rewritten in place (the file is bind-mounted into the container), and
+	 * only when it changes: written over, then cut to length, so that a
+	 * reader in the container never finds it empty (a truncation first
+	 * left a window in which `grep name /etc/hosts` found nothing) */
 	p = md_ctr_path(cid, "hosts");
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	size_t ol = 0;
+	char *old = md_read_file(p, 1 << 20, &ol);
+	int same = old && ol == b.len && !memcmp(old, md_sb_str(&b), ol);
+	free(old);
+	int fd = same ? -1 : open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd >= 0) {
-		md_write_all(fd, md_sb_str(&b), b.len);
+		if (pwrite(fd, md_sb_str(&b), b.len, 0) == (ssize_t)b.len && ftruncate(fd, (off_t)b.len) < 0)
+			md_errno("truncate %s", p);
 		close(fd);
 	}
 	free(p);
