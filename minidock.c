@@ -954,6 +954,18 @@ static ssize_t md_read_full(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
+/* Copy from `from` to `to` until EOF: -1 (errno set, nothing recorded)
+ * when either fails. */
+static int md_fd_copy(int from, int to)
+{
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(from, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && md_write_all(to, buf, (size_t)n) < 0)
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
 /* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
 static char *md_read_file_at(int dirfd, const char *path, size_t max, size_t *lenp)
 {
@@ -1215,14 +1227,7 @@ static int md_copy_file(int sfd, int dfd, const char *name, const struct stat *s
 	if (in < 0)
 		return md_errno("copy %s", name);
 	int out = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	char buf[65536];
-	ssize_t n = 0;
-	while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-		if (md_write_all(out, buf, (size_t)n) < 0) {
-			n = -1;
-			break;
-		}
-	int r = out < 0 || n < 0 ? md_errno("copy %s", name) : 0;
+	int r = out < 0 || md_fd_copy(in, out) < 0 ? md_errno("copy %s", name) : 0;
 	if (out >= 0 && md_copy_meta(o, in, out, st, name) < 0)
 		r = -1;
 	close(in);
@@ -13709,8 +13714,52 @@ static void md_hosts_base(struct md_sb *b, const struct md_json *hc)
 	}
 }
 
-/* hostname, hosts and resolv.conf in dir (the container's run-root directory) */
-static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_json *hc)
+/* Whether a container gets the embedded DNS server (127.0.0.11, served
+ * by its monitor): it is on a user-defined network, as Docker's
+ * containers; the default bridge has none. */
+static int md_net_wants_dns(const struct md_json *cfg)
+{
+	struct md_json *nets = md_json_get((struct md_json *)cfg, "Networks");
+	for (struct md_json *n = MD_FEATURE_NET && nets ? nets->child : NULL; n; n = n->next)
+		if (md_json_gets(n, "Name") && strcmp(md_json_gets(n, "Name"), "bridge"))
+			return 1;
+	return 0;
+}
+
+/* The nameservers a container's lookups go to: --dns, else the host's
+ * /etc/resolv.conf's, its loopback ones only when `loopback` (they answer
+ * a container on the host's network, and the embedded DNS server, which
+ * asks from the host's namespace; elsewhere Docker drops them); Docker's
+ * defaults when none is left and `dflt`. */
+static void md_dns_servers(const struct md_json *hc, int loopback, int dflt, struct md_strv *out)
+{
+	struct md_json *dns = md_json_get((struct md_json *)hc, "Dns");
+	for (struct md_json *d = dns ? dns->child : NULL; d; d = d->next)
+		if (md_json_str(d))
+			md_strv_push(out, d->s);
+	char *host = dns && dns->n ? NULL : md_read_file("/etc/resolv.conf", 1 << 16, NULL);
+	md_err_clear();
+	char *save = NULL;
+	for (char *l = host ? strtok_r(host, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		l += strspn(l, " \t");
+		if (!md_startswith(l, "nameserver") || !strchr(" \t", l[10]) || !l[10])
+			continue;
+		char *a = l + 10 + strspn(l + 10, " \t");
+		a[strcspn(a, " \t\r")] = 0;
+		if (*a && (loopback || (!md_startswith(a, "127.") && strcmp(a, "::1"))))
+			md_strv_push(out, a);
+	}
+	free(host);
+	if (!out->n && dflt) /* Docker's defaults when the host has only loopback resolvers */
+		md_strv_push(out, "8.8.8.8"), md_strv_push(out, "8.8.4.4");
+}
+
+/* hostname, hosts and resolv.conf in dir (the container's run-root
+ * directory).  resolv.conf: the nameservers (or, with `embedded`, the
+ * embedded DNS server and Docker's "ndots:0"), then the host's other
+ * lines, search and options but where --dns-search and --dns-option
+ * replace them. */
+static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_json *hc, int embedded)
 {
 	const char *hn = md_json_gets(cc, "Hostname");
 	char *p = md_asprintf("%s/hostname", dir);
@@ -13727,34 +13776,27 @@ static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_jso
 	md_sb_free(&b);
 	if (r < 0)
 		return -1;
-	/* resolv.conf from the host, loopback nameservers dropped as Docker does
-	 * (with --network host they are reachable: kept) */
 	int hostnet = md_streq(md_json_gets(hc, "NetworkMode"), "host");
-	char *host = md_read_file("/etc/resolv.conf", 1 << 16, NULL);
+	struct md_strv ns = {0};
+	if (embedded)
+		md_strv_push(&ns, "127.0.0.11");
+	else
+		md_dns_servers(hc, hostnet, !hostnet, &ns);
+	for (size_t i = 0; i < ns.n; i++)
+		md_sb_printf(&b, "nameserver %s\n", ns.v[i]);
+	md_strv_free(&ns);
+	struct md_json *search = md_json_get(hc, "DnsSearch"), *dopt = md_json_get(hc, "DnsOptions");
+	char *host = md_read_file("/etc/resolv.conf", 1 << 16, NULL), *save = NULL;
 	md_err_clear();
-	struct md_json *dns = md_json_get(hc, "Dns"), *search = md_json_get(hc, "DnsSearch"),
-	               *dopt = md_json_get(hc, "DnsOptions");
-	int ns = 0;
-	for (char *l = host ? strtok(host, "\n") : NULL; l; l = strtok(NULL, "\n")) {
-		if (md_startswith(l, "nameserver")) {
-			if (dns && dns->n)
-				continue;
-			const char *a = l + 10;
-			while (isspace((unsigned char)*a))
-				a++;
-			if (!hostnet && (md_startswith(a, "127.") || strcmp(a, "::1") == 0))
-				continue;
-			ns++;
-		} else if ((md_startswith(l, "search") && search && search->n) || (md_startswith(l, "options") && dopt && dopt->n)) {
+	int ndots = 0;
+	for (char *l = host ? strtok_r(host, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		if (md_startswith(l, "nameserver") || (md_startswith(l, "search") && search && search->n) ||
+		    (md_startswith(l, "options") && dopt && dopt->n))
 			continue;
-		}
+		ndots |= md_startswith(l, "options") && strstr(l, "ndots:");
 		md_sb_printf(&b, "%s\n", l);
 	}
 	free(host);
-	for (struct md_json *d = dns ? dns->child : NULL; d; d = d->next, ns++)
-		md_sb_printf(&b, "nameserver %s\n", md_json_str(d) ? d->s : "");
-	if (!ns && !hostnet) /* Docker's defaults when the host has only loopback resolvers */
-		md_sb_puts(&b, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
 	if (search && search->n) {
 		md_sb_puts(&b, "search");
 		for (struct md_json *d = search->child; d; d = d->next)
@@ -13763,10 +13805,14 @@ static int md_write_hostfiles(const char *dir, struct md_json *cc, struct md_jso
 	}
 	if (dopt && dopt->n) {
 		md_sb_puts(&b, "options");
-		for (struct md_json *d = dopt->child; d; d = d->next)
+		for (struct md_json *d = dopt->child; d; d = d->next) {
 			md_sb_printf(&b, " %s", md_json_str(d) ? d->s : "");
+			ndots |= md_json_str(d) && md_startswith(d->s, "ndots:");
+		}
 		md_sb_putc(&b, '\n');
 	}
+	if (embedded && !ndots) /* single names go to the server as they are */
+		md_sb_puts(&b, "options ndots:0\n");
 	p = md_asprintf("%s/resolv.conf", dir);
 	r = md_write_file_atomic(p, md_sb_str(&b), b.len, 0644);
 	free(p);
@@ -13782,7 +13828,8 @@ static int md_ctr_hostfiles(struct md_ctr *c)
 	int r = 0;
 	if (!md_path_exists(hp) || !md_path_exists(rp))
 		r = md_mkdir_p(rdir, 0700) < 0 ? -1
-		                                : md_write_hostfiles(rdir, md_json_get(c->cfg, "Config"), md_json_get(c->cfg, "HostConfig"));
+		                                : md_write_hostfiles(rdir, md_json_get(c->cfg, "Config"), md_json_get(c->cfg, "HostConfig"),
+		                                                     md_net_wants_dns(c->cfg));
 	free(rdir);
 	free(hp);
 	free(rp);
@@ -15796,6 +15843,235 @@ static void md_net_hosts_peers(struct md_json *idx, const char *cid)
 	md_strv_free(&peers);
 }
 
+/* ---- the embedded DNS server: answers ----
+ * A container on a user-defined network asks 127.0.0.11 (its resolv.conf
+ * says so, as Docker's does).  Its monitor answers the names in the
+ * container's own /etc/hosts, which md_net_hosts keeps current: its
+ * network peers' names and aliases and the names its links give them; it
+ * forwards every other question to the upstream nameservers.  A query is
+ * untrusted: md_dns_answer reads it within its length and writes within
+ * the answer's. */
+
+#define MD_DNS_TTL 600 /* seconds, Docker's */
+#define MD_DNS_UDP 512 /* an answer without EDNS fits this */
+
+struct md_dns_q {
+	char name[256];  /* lower case, no trailing dot */
+	int plain;       /* only letters, digits, '-', '_': a name a hosts file can hold */
+	unsigned type;   /* QTYPE */
+	size_t end;      /* the question ends here */
+};
+
+/* The question of a standard query.  0, or the RCODE to answer with
+ * (1 FORMERR, 4 NOTIMP); -1 when it is no query at all (dropped). */
+static int md_dns_parse(const unsigned char *m, size_t n, struct md_dns_q *q)
+{
+	if (n < 12 || (m[2] & 0x80))
+		return -1;
+	if (((m[2] >> 3) & 15) != 0)
+		return 4;
+	if (m[4] != 0 || m[5] != 1 || m[6] || m[7] || m[8] || m[9])
+		return 1;
+	size_t i = 12, len = 0;
+	q->plain = 1;
+	for (;;) {
+		if (i >= n)
+			return 1;
+		unsigned l = m[i++];
+		if (l == 0)
+			break;
+		if (l > 63 || l > n - i || len + l + 1 > 254) /* a pointer (0xc0) is > 63: none in a question */
+			return 1;
+		if (len)
+			q->name[len++] = '.';
+		for (unsigned k = 0; k < l; k++) {
+			unsigned char c = m[i + k];
+			if (!isalnum(c) && c != '-' && c != '_')
+				q->plain = 0;
+			q->name[len++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		}
+		i += l;
+	}
+	q->name[len] = 0;
+	if (n - i < 4)
+		return 1;
+	q->type = (unsigned)m[i] << 8 | m[i + 1];
+	if (m[i + 2] != 0 || m[i + 3] != 1) /* class IN only: others are forwarded */
+		q->plain = 0;
+	q->end = i + 4;
+	return 0;
+}
+
+/* The next line of a hosts file's text at *p, without its comment, split
+ * at blanks into tok (at most max fields; a longer line is cut there, an
+ * overlong one is skipped): the count of fields, -1 after the last line. */
+static int md_hosts_next(const char **p, char line[1024], char *tok[], int max)
+{
+	if (!*p || !**p)
+		return -1;
+	const char *e = strchr(*p, '\n');
+	size_t ll = e ? (size_t)(e - *p) : strlen(*p);
+	int n = 0;
+	if (ll < 1024) {
+		memcpy(line, *p, ll);
+		line[ll] = 0;
+		line[strcspn(line, "#")] = 0;
+		char *save = NULL;
+		for (char *t = strtok_r(line, " \t\r", &save); t && n < max; t = strtok_r(NULL, " \t\r", &save))
+			tok[n++] = t;
+	}
+	*p = e ? e + 1 : NULL;
+	return n;
+}
+
+/* The addresses a hosts file's text gives `name` (a line's names compared
+ * without case): those of family af (4 or 16 bytes each, at most max,
+ * no repeats) in addr, their count in *na.  1 when the name is there at
+ * all, in either family. */
+static int md_dns_hosts_find(const char *hosts, const char *name, int af, unsigned char (*addr)[16], int max, int *na)
+{
+	int known = 0, nt;
+	char line[1024], *tok[64];
+	*na = 0;
+	for (const char *p = hosts; (nt = md_hosts_next(&p, line, tok, 64)) >= 0;) {
+		unsigned char a[16];
+		int fam = nt < 2 ? 0 : inet_pton(AF_INET, tok[0], a) == 1 ? AF_INET : inet_pton(AF_INET6, tok[0], a) == 1 ? AF_INET6 : 0;
+		int hit = 0;
+		for (int i = 1; fam && i < nt; i++)
+			hit |= strcasecmp(tok[i], name) == 0;
+		if (!hit)
+			continue;
+		known = 1;
+		size_t al = fam == AF_INET ? 4 : 16;
+		int dup = 0;
+		for (int k = 0; k < *na; k++)
+			dup |= !memcmp(addr[k], a, al);
+		if (fam == af && !dup && *na < max)
+			memcpy(addr[(*na)++], a, al);
+	}
+	return known;
+}
+
+/* The name a hosts line gives an IPv4 address, for a PTR question
+ * ("D.C.B.A.in-addr.arpa"): the line's second name when it has one (a
+ * peer's container name after its hostname), else its first. */
+static int md_dns_hosts_ptr(const char *hosts, const char *qname, char out[256])
+{
+	unsigned b[4];
+	const char *s = qname;
+	for (int k = 3; k >= 0; k--) {
+		size_t nd = strspn(s, "0123456789");
+		if (nd < 1 || nd > 3 || s[nd] != '.')
+			return 0;
+		b[k] = (unsigned)strtoul(s, NULL, 10);
+		if (b[k] > 255)
+			return 0;
+		s += nd + 1;
+	}
+	if (strcmp(s, "in-addr.arpa"))
+		return 0;
+	char want[16], line[1024], *tok[3];
+	snprintf(want, sizeof want, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	int nt;
+	for (const char *p = hosts; (nt = md_hosts_next(&p, line, tok, 3)) >= 0;) {
+		const char *nm = nt >= 2 && strcmp(tok[0], want) == 0 ? tok[nt - 1] : NULL;
+		if (nm && strlen(nm) < 254) {
+			strcpy(out, nm);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A resource record for the question's name (a pointer to offset 12) at
+ * o[at]: the offset after it, or 0 when it does not fit in cap. */
+static size_t md_dns_rr(unsigned char *o, size_t at, size_t cap, unsigned type, const unsigned char *rd, size_t rdlen)
+{
+	if (at == 0 || at + 12 + rdlen > cap)
+		return 0;
+	unsigned char h[12] = {0xc0, 12, (unsigned char)(type >> 8), (unsigned char)type, 0, 1,
+	                       (unsigned char)(MD_DNS_TTL >> 24), (unsigned char)(MD_DNS_TTL >> 16),
+	                       (unsigned char)(MD_DNS_TTL >> 8), (unsigned char)MD_DNS_TTL,
+	                       (unsigned char)(rdlen >> 8), (unsigned char)rdlen};
+	memcpy(o + at, h, 12);
+	memcpy(o + at + 12, rd, rdlen);
+	return at + 12 + rdlen;
+}
+
+/* A name in DNS's wire form; its length, or 0 when a label is empty or
+ * longer than 63. */
+static size_t md_dns_encode(const char *name, unsigned char out[256])
+{
+	size_t o = 0;
+	for (const char *p = name; *p;) {
+		const char *d = strchr(p, '.');
+		size_t l = d ? (size_t)(d - p) : strlen(p);
+		if (l == 0 || l > 63 || o + l + 2 > 256)
+			return 0;
+		out[o++] = (unsigned char)l;
+		memcpy(out + o, p, l);
+		o += l;
+		p += l + (d != NULL);
+	}
+	out[o++] = 0;
+	return o;
+}
+
+/*
+ * Answer the query m (n bytes) from a hosts file's text, into o (cap
+ * bytes, at least MD_DNS_UDP).  The answer's length; 0 when the question
+ * is not one the hosts file answers (forward it); -1 when m is no query
+ * (drop it).  A name the file knows is answered with its addresses of
+ * the asked family, or with none (NOERROR, as Docker's server answers an
+ * AAAA question for a container with no IPv6 address).
+ */
+static int md_dns_answer(const unsigned char *m, size_t n, const char *hosts, unsigned char *o, size_t cap)
+{
+	struct md_dns_q q;
+	int rc = md_dns_parse(m, n, &q);
+	if (rc < 0 || cap < MD_DNS_UDP)
+		return -1;
+	unsigned char addr[16][16], rd[256];
+	int na = 0, nb = 0;
+	size_t at = 12;
+	if (rc == 0) {
+		if (!q.plain || !*q.name)
+			return 0;
+		if (q.type == 12) {
+			char nm[256];
+			size_t rl = md_dns_hosts_ptr(hosts, q.name, nm) ? md_dns_encode(nm, rd) : 0;
+			if (!rl)
+				return 0;
+			memcpy(o + 12, m + 12, q.end - 12);
+			at = md_dns_rr(o, q.end, MD_DNS_UDP, 12, rd, rl);
+			na = 1;
+		} else {
+			int want4 = q.type == 1 || q.type == 255, want6 = q.type == 28 || q.type == 255;
+			int known = md_dns_hosts_find(hosts, q.name, AF_INET, addr, want4 ? 16 : 0, &na);
+			if (want6)
+				md_dns_hosts_find(hosts, q.name, AF_INET6, addr + na, 16 - na, &nb);
+			if (!known)
+				return 0;
+			memcpy(o + 12, m + 12, q.end - 12);
+			at = q.end;
+			int k = 0; /* as many as fit in a plain UDP answer */
+			for (size_t nx; k < na + nb && (nx = md_dns_rr(o, at, MD_DNS_UDP, k < na ? 1 : 28, addr[k], k < na ? 4 : 16)); k++)
+				at = nx;
+			na = k;
+		}
+		if (!at)
+			return 0;
+	}
+	o[0] = m[0];
+	o[1] = m[1];
+	o[2] = (unsigned char)(0x80 | (m[2] & 0x79)); /* QR, the opcode and RD as asked */
+	o[3] = (unsigned char)(0x80 | rc);            /* RA */
+	memset(o + 4, 0, 8);
+	o[5] = rc == 0;
+	o[7] = (unsigned char)na;
+	return (int)at;
+}
+
 /* ---- ports: "-p [IP:]HOST:CTR[/proto]", "-p CTR", "-P" ---- */
 
 static int md_port_num(const char *s, int *out)
@@ -16345,62 +16621,83 @@ static int md_caps_apply(uint64_t caps, int root)
 /* ---- paths inside a root, resolved as the container would see them ---- */
 
 /*
- * Join `path` below `root` resolving every symlink as if root were "/", so
- * a link in the image ("/data" -> "/etc") can never lead a mount outside
- * the container's root.  out gets root + the resolved path.
+ * Resolve `path` below the directory rootfd following every symlink as if
+ * rootfd were "/" (the last component too, unless nofollow), so a link
+ * in the image ("/data" -> "/etc") or a build context never leads outside
+ * it.  ".." above the root stays at the root, as the kernel's does, or
+ * with `escape` is refused with that message.  out gets the result
+ * relative to the root ("" the root itself).
  */
-static int md_secure_join(const char *root, const char *path, char *out, size_t outsz)
+static int md_root_resolve(int rootfd, const char *path, int nofollow, const char *escape, char *out, size_t outsz)
 {
 	char cur[PATH_MAX] = "", rest[PATH_MAX];
 	int links = 0;
-	snprintf(rest, sizeof rest, "%s", path);
-	char *p = rest;
-	while (*p) {
+	if ((size_t)snprintf(rest, sizeof rest, "%s", path) >= sizeof rest)
+		return md_errk(MD_EK_INVALID, "path too long: %.80s", path);
+	for (char *p = rest; *p;) {
 		while (*p == '/')
 			p++;
 		if (!*p)
 			break;
-		char *e = strchr(p, '/');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
+		size_t n = strcspn(p, "/");
 		char comp[NAME_MAX + 1];
 		if (n > NAME_MAX)
-			return md_err("path component too long in %s", path);
+			return md_errk(MD_EK_INVALID, "path component too long in %.80s", path);
 		memcpy(comp, p, n);
 		comp[n] = 0;
 		p += n;
-		if (strcmp(comp, ".") == 0)
+		if (!strcmp(comp, "."))
 			continue;
-		if (strcmp(comp, "..") == 0) {
-			char *s = strrchr(cur, '/');
-			if (s)
-				*s = 0;
+		if (!strcmp(comp, "..")) {
+			char *sl = strrchr(cur, '/');
+			if (!*cur && escape)
+				return md_errk(MD_EK_INVALID, "%s: %s", escape, path);
+			if (sl)
+				*sl = 0;
+			else
+				cur[0] = 0;
 			continue;
 		}
-		char full[2 * PATH_MAX + NAME_MAX + 2], target[PATH_MAX];
-		snprintf(full, sizeof full, "%s%s/%s", root, cur, comp);
-		ssize_t tl = readlink(full, target, sizeof target - 1);
+		char next[PATH_MAX];
+		if ((size_t)snprintf(next, sizeof next, "%s%s%s", cur, *cur ? "/" : "", comp) >= sizeof next)
+			return md_errk(MD_EK_INVALID, "path too long: %.80s", path);
+		char target[PATH_MAX];
+		while (*p == '/')
+			p++;
+		ssize_t tl = (*p || !nofollow) ? readlinkat(rootfd, next, target, sizeof target - 1) : -1;
 		if (tl < 0) {
-			if (strlen(cur) + n + 2 >= sizeof cur)
-				return md_err("path too long: %s", path);
-			strcat(cur, "/");
-			strcat(cur, comp);
+			memcpy(cur, next, strlen(next) + 1);
 			continue;
 		}
 		if (++links > 40)
-			return md_err("too many levels of symbolic links in %s", path);
+			return md_errk(MD_EK_INVALID, "too many levels of symbolic links in %.80s", path);
 		target[tl] = 0;
 		char nrest[2 * PATH_MAX + 2];
 		snprintf(nrest, sizeof nrest, "%s/%s", target, p);
 		if (strlen(nrest) >= sizeof rest)
-			return md_err("path too long: %s", path);
-		memcpy(rest, nrest, strlen(nrest) + 1);
-		p = rest;
+			return md_errk(MD_EK_INVALID, "path too long: %.80s", path);
 		if (target[0] == '/')
 			cur[0] = 0;
+		memcpy(rest, nrest, strlen(nrest) + 1);
+		p = rest;
 	}
-	if ((size_t)snprintf(out, outsz, "%s%s", root, cur) >= outsz)
-		return md_err("path too long: %s", path);
+	if ((size_t)snprintf(out, outsz, "%s", cur) >= outsz)
+		return md_errk(MD_EK_INVALID, "path too long: %.80s", path);
 	return 0;
+}
+
+/* Join `path` below `root` as md_root_resolve resolves it (a root that
+ * does not exist yet has no links): out gets root + the resolved path. */
+static int md_secure_join(const char *root, const char *path, char *out, size_t outsz)
+{
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char rel[PATH_MAX];
+	int r = md_root_resolve(fd, path, 0, NULL, rel, sizeof rel);
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && (size_t)snprintf(out, outsz, "%s%s%s", root, *rel ? "/" : "", rel) >= outsz)
+		r = md_errk(MD_EK_INVALID, "path too long: %.80s", path);
+	return r;
 }
 
 /* Make sure `path` exists as a directory (dir) or a file, creating parents. */
@@ -17735,13 +18032,7 @@ static int md_exe_memfd(void)
 		close(src);
 		return -1;
 	}
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(src, buf, sizeof buf)) > 0)
-		if (md_write_all(fd, buf, (size_t)n) < 0) {
-			n = -1;
-			break;
-		}
+	int n = md_fd_copy(src, fd);
 	close(src);
 	if (n < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
 		close(fd);
@@ -18104,6 +18395,29 @@ struct md_mon_health {
 	int trunc;
 };
 
+/* The embedded DNS server (see "the embedded DNS server" below). */
+#define MD_DNS_PENDING 8
+#define MD_DNS_UPSTREAMS 3
+
+struct md_dns_fwd {
+	int fd;                  /* connected to the upstream asked, or -1 */
+	int up;                  /* which one */
+	uint16_t id;             /* the ID it was asked with */
+	unsigned char cid[2];    /* the client's ID */
+	struct sockaddr_in from; /* the client */
+	int64_t deadline;        /* CLOCK_MONOTONIC ms */
+	unsigned char *q;        /* the question (NULL: a free slot) */
+	size_t n, qend;
+};
+
+struct md_mon_dns {
+	int srv;                 /* 127.0.0.11:53 in the container's namespace, or -1 */
+	char *hosts;             /* the container's hosts file */
+	int nup;
+	struct sockaddr_storage up[MD_DNS_UPSTREAMS];
+	struct md_dns_fwd f[MD_DNS_PENDING];
+};
+
 struct md_mon {
 	struct md_ctr c;
 	struct md_spec sp;
@@ -18126,6 +18440,7 @@ struct md_mon {
 	struct timespec started;
 	int restart_count;
 	struct md_mon_health h;
+	struct md_mon_dns dns;
 };
 
 static void md_mon_broadcast(struct md_mon *m, char type, const void *p, size_t n, int outonly)
@@ -18643,18 +18958,28 @@ static int md_spec_userns(const struct md_json *cfg, struct md_spec *sp)
 }
 
 /* The overlay's lowerdir, top layer first (shifted copies with a user namespace). */
+/* overlayfs's lowerdir for an image's layer chains (bottom first): the
+ * top layer's directory first, ":"-joined, onto out; with userns, each
+ * layer's copy with its owners shifted into base..base+count-1. */
+static int md_layers_lowerdir(const struct md_json *chains, int userns, uint32_t base, uint32_t count, struct md_sb *out)
+{
+	for (size_t i = chains->n; i-- > 0;) {
+		const char *chain = md_json_str(md_json_at((struct md_json *)chains, i));
+		char *l = userns ? md_userns_layer(chain, base, count) : md_layer_link(chain);
+		if (!l)
+			return md_err_wrap("%slayer %.19s", userns ? "user namespace copy of " : "", chain ? chain : "?");
+		md_sb_printf(out, "%s%s", out->len ? ":" : "", l);
+		free(l);
+	}
+	return 0;
+}
+
 static int md_spec_lower(struct md_spec *sp, struct md_json *chains)
 {
 	struct md_sb lower = {0};
-	for (size_t i = chains->n; i-- > 0;) {
-		const char *chain = md_json_str(md_json_at(chains, i));
-		char *l = sp->userns ? md_userns_layer(chain, sp->uid_base, sp->uid_count) : md_layer_link(chain);
-		if (!l) {
-			md_sb_free(&lower);
-			return md_err_wrap("user namespace copy of layer %.19s", chain);
-		}
-		md_sb_printf(&lower, "%s%s", lower.len ? ":" : "", l);
-		free(l);
+	if (md_layers_lowerdir(chains, sp->userns, sp->uid_base, sp->uid_count, &lower) < 0) {
+		md_sb_free(&lower);
+		return -1;
 	}
 	sp->lower = lower.s;
 	return 0;
@@ -19281,6 +19606,301 @@ static void md_mon_health_end(struct md_mon *m)
 	free(p);
 }
 
+/* ---- the embedded DNS server ----
+ * A container on a user-defined network (md_net_wants_dns: its
+ * resolv.conf names 127.0.0.11) has a DNS server at 127.0.0.11:53
+ * (UDP), served by its monitor from a socket
+ * bound in the container's network namespace; md_dns_answer answers what
+ * the container's hosts file knows.  Other questions go on to the
+ * upstream nameservers (--dns, else the host's: md_dns_servers) from the
+ * monitor's own namespace, as Docker's server does: to one at a time, the
+ * next after MD_DNS_WAIT ms without an answer (or at once when it
+ * refuses), asked with a fresh random ID on a socket connected to it (an
+ * answer must come from that server, to that socket, with that ID and
+ * the question asked); SERVFAIL when none answers.  At most
+ * MD_DNS_PENDING questions are in flight: one more is dropped, and the
+ * client asks again. */
+
+#if MD_FEATURE_NET
+#define MD_DNS_WAIT 2000
+
+static void md_mon_dns_free(struct md_dns_fwd *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	free(f->q);
+	f->q = NULL;
+}
+
+/* The socket at 127.0.0.11:53 in the namespace of the container's first
+ * process; -1 (errno set) when it cannot be made. */
+static int md_mon_dns_socket(pid_t pid)
+{
+	char p[40];
+	snprintf(p, sizeof p, "/proc/%d/ns/net", (int)pid);
+	int cns = open(p, O_RDONLY | O_CLOEXEC), self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int fd = -1, e = 0;
+	if (cns >= 0 && self >= 0 && setns(cns, CLONE_NEWNET) == 0) {
+		int one = 1;
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+		sa.sin_addr.s_addr = htonl(0x7f00000b);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		/* IP_FREEBIND: lo may not be up yet */
+		if (fd >= 0 && (setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) < 0 ||
+		                bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)) {
+			e = errno;
+			close(fd);
+			fd = -1;
+		} else if (fd < 0) {
+			e = errno;
+		}
+		if (setns(self, CLONE_NEWNET) < 0) /* never left in the container's namespace */
+			md_die(125, "cannot return to the monitor's network namespace: %s", strerror(errno));
+	} else {
+		e = errno;
+	}
+	if (cns >= 0)
+		close(cns);
+	if (self >= 0)
+		close(self);
+	errno = e;
+	return fd;
+}
+
+/* Started with the container's first process, before it runs its
+ * program (each run: each has its own namespace), when its resolv.conf
+ * names the server (written so at its
+ * first start after a boot, when it was on a user network: a network
+ * connected or disconnected since changes neither); a server that cannot
+ * be made is said, not fatal. */
+static void md_mon_dns_open(struct md_mon *m, pid_t pid)
+{
+	struct md_mon_dns *d = &m->dns;
+	char *rp = md_ctr_path(m->c.id, "resolv.conf"), *rc = md_read_file(rp, 1 << 16, NULL);
+	int wanted = rc && strstr(rc, "nameserver 127.0.0.11\n");
+	free(rp);
+	free(rc);
+	md_err_clear();
+	if (!wanted)
+		return;
+	d->srv = md_mon_dns_socket(pid);
+	if (d->srv < 0) {
+		char *w = md_asprintf("no DNS server at 127.0.0.11 in container %.12s: %s", m->c.id, strerror(errno));
+		md_mon_broadcast(m, 'N', w, strlen(w), 0);
+		free(w);
+		return;
+	}
+	struct md_strv ns = {0};
+	md_dns_servers(md_json_get(m->c.cfg, "HostConfig"), 1, 1, &ns);
+	d->nup = 0;
+	for (size_t i = 0; i < ns.n && d->nup < MD_DNS_UPSTREAMS; i++) {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&d->up[d->nup];
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&d->up[d->nup];
+		memset(&d->up[d->nup], 0, sizeof d->up[0]);
+		if (inet_pton(AF_INET, ns.v[i], &a4->sin_addr) == 1) {
+			a4->sin_family = AF_INET;
+			a4->sin_port = htons(53);
+			d->nup++;
+		} else if (inet_pton(AF_INET6, ns.v[i], &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons(53);
+			d->nup++;
+		}
+	}
+	md_strv_free(&ns);
+	if (!d->hosts)
+		d->hosts = md_ctr_path(m->c.id, "hosts");
+}
+
+/* The container stopped: its server and the questions in flight go (a
+ * socket would keep its namespace alive). */
+static void md_mon_dns_close(struct md_mon *m)
+{
+	struct md_mon_dns *d = &m->dns;
+	if (d->srv >= 0)
+		close(d->srv);
+	d->srv = -1;
+	for (int i = 0; i < MD_DNS_PENDING; i++)
+		md_mon_dns_free(&d->f[i]);
+}
+
+/* Ask f's question of upstream f->up; -1 when it cannot be sent. */
+static int md_mon_dns_ask(struct md_mon_dns *d, struct md_dns_fwd *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	const struct sockaddr_storage *u = &d->up[f->up];
+	socklen_t ul = u->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	char rnd[5];
+	md_random_hex(rnd, 2);
+	f->id = (uint16_t)strtoul(rnd, NULL, 16);
+	f->q[0] = (unsigned char)(f->id >> 8);
+	f->q[1] = (unsigned char)f->id;
+	f->fd = socket(u->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	f->deadline = md_mono_ms() + MD_DNS_WAIT;
+	if (f->fd < 0 || connect(f->fd, (const struct sockaddr *)u, ul) < 0 || send(f->fd, f->q, f->n, 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* Answer f's client with the answer a (n bytes, its ID put back) and
+ * end f. */
+static void md_mon_dns_reply(struct md_mon_dns *d, struct md_dns_fwd *f, unsigned char *a, size_t n)
+{
+	a[0] = f->cid[0];
+	a[1] = f->cid[1];
+	if (d->srv >= 0)
+		sendto(d->srv, a, n, MSG_DONTWAIT, (struct sockaddr *)&f->from, sizeof f->from);
+	md_mon_dns_free(f);
+}
+
+/* f's question went unanswered by every upstream: SERVFAIL. */
+static void md_mon_dns_fail(struct md_mon_dns *d, struct md_dns_fwd *f)
+{
+	unsigned char a[MD_DNS_UDP];
+	size_t n = f->qend < sizeof a ? f->qend : 12;
+	memcpy(a, f->q, n);
+	a[2] = (unsigned char)(0x80 | (f->q[2] & 0x79));
+	a[3] = 0x80 | 2;
+	memset(a + 4, 0, 8);
+	a[5] = n > 12;
+	md_mon_dns_reply(d, f, a, n);
+}
+
+/* Next upstream for f, or SERVFAIL when it was the last. */
+static void md_mon_dns_next(struct md_mon_dns *d, struct md_dns_fwd *f)
+{
+	while (++f->up < d->nup)
+		if (md_mon_dns_ask(d, f) == 0)
+			return;
+	md_mon_dns_fail(d, f);
+}
+
+/* A question at 127.0.0.11: answered, forwarded or dropped. */
+static void md_mon_dns_query(struct md_mon *m)
+{
+	struct md_mon_dns *d = &m->dns;
+	unsigned char q[4096], a[MD_DNS_UDP];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof from;
+	ssize_t n = recvfrom(d->srv, q, sizeof q, MSG_TRUNC, (struct sockaddr *)&from, &fl);
+	if (n < 12 || (size_t)n > sizeof q || fl != sizeof from)
+		return;
+	char *hosts = md_read_file(d->hosts, 1 << 20, NULL);
+	md_err_clear();
+	int r = md_dns_answer(q, (size_t)n, hosts ? hosts : "", a, sizeof a);
+	free(hosts);
+	if (r > 0)
+		sendto(d->srv, a, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&from, fl);
+	if (r != 0 || !d->nup)
+		return;
+	struct md_dns_q dq;
+	md_dns_parse(q, (size_t)n, &dq); /* parsed above: it is a query */
+	for (int i = 0; i < MD_DNS_PENDING; i++) {
+		struct md_dns_fwd *f = &d->f[i];
+		if (f->q)
+			continue;
+		f->q = md_alloc((size_t)n);
+		memcpy(f->q, q, (size_t)n);
+		f->n = (size_t)n;
+		f->qend = dq.end;
+		f->cid[0] = q[0];
+		f->cid[1] = q[1];
+		f->from = from;
+		f->up = 0;
+		if (md_mon_dns_ask(d, f) < 0)
+			md_mon_dns_next(d, f);
+		return;
+	}
+}
+
+/* An upstream's answer to f (or its refusal). */
+static void md_mon_dns_answered(struct md_mon_dns *d, struct md_dns_fwd *f)
+{
+	unsigned char a[4096];
+	ssize_t n = recv(f->fd, a, sizeof a, MSG_TRUNC);
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		md_mon_dns_next(d, f); /* ECONNREFUSED: nothing listens there */
+		return;
+	}
+	if (n < (ssize_t)f->qend || !(a[2] & 0x80) || a[0] != (unsigned char)(f->id >> 8) ||
+	    a[1] != (unsigned char)f->id || memcmp(a + 12, f->q + 12, f->qend - 12))
+		return; /* not the answer to this question: wait on */
+	if ((size_t)n > sizeof a) { /* more than we take: the question, marked truncated */
+		n = (ssize_t)f->qend;
+		a[2] |= 2;
+		memset(a + 6, 0, 6);
+	}
+	md_mon_dns_reply(d, f, a, (size_t)n);
+}
+
+/* The poll entries: the server, then each question in flight. */
+static int md_mon_dns_poll(struct md_mon *m, struct pollfd *pf)
+{
+	pf[0] = (struct pollfd){m->dns.srv, POLLIN, 0};
+	for (int i = 0; i < MD_DNS_PENDING; i++)
+		pf[1 + i] = (struct pollfd){m->dns.f[i].fd, POLLIN, 0};
+	return 1 + MD_DNS_PENDING;
+}
+
+static void md_mon_dns_events(struct md_mon *m, const struct pollfd *pf)
+{
+	if (m->dns.srv >= 0 && (pf[0].revents & POLLIN))
+		md_mon_dns_query(m);
+	for (int i = 0; i < MD_DNS_PENDING; i++)
+		if (m->dns.f[i].fd >= 0 && pf[1 + i].revents)
+			md_mon_dns_answered(&m->dns, &m->dns.f[i]);
+}
+
+/* After each wake: questions past their wait go to the next upstream;
+ * the poll timeout shortened to the next such deadline. */
+static int md_mon_dns_tick(struct md_mon *m, int timeout)
+{
+	int64_t now = md_mono_ms();
+	for (int i = 0; i < MD_DNS_PENDING; i++) {
+		struct md_dns_fwd *f = &m->dns.f[i];
+		if (f->q && now >= f->deadline)
+			md_mon_dns_next(&m->dns, f);
+		if (!f->q)
+			continue;
+		int64_t left = f->deadline - now;
+		if (left < 0)
+			left = 0;
+		if (timeout < 0 || left < timeout)
+			timeout = (int)left;
+	}
+	return timeout;
+}
+#else
+static void md_mon_dns_open(struct md_mon *m, pid_t pid)
+{
+	(void)m, (void)pid;
+}
+
+static void md_mon_dns_close(struct md_mon *m)
+{
+	(void)m;
+}
+
+static int md_mon_dns_poll(struct md_mon *m, struct pollfd *pf)
+{
+	(void)m, (void)pf;
+	return 0;
+}
+
+static void md_mon_dns_events(struct md_mon *m, const struct pollfd *pf)
+{
+	(void)m, (void)pf;
+}
+
+static int md_mon_dns_tick(struct md_mon *m, int timeout)
+{
+	(void)m;
+	return timeout;
+}
+#endif
+
 /* ---- starting, reaping, restarting ---- */
 
 static void md_state_set_time(struct md_json *st, const char *key)
@@ -19585,6 +20205,8 @@ static pid_t md_mon_clone(struct md_mon *m, int sv[2], int *code)
 		r = md_cg_attach(md_cgroup_parent(), m->c.id, pid);
 	if (r == 0 && sp->nnetifs)
 		r = md_net_plug(sp->netifs, sp->nnetifs, pid, m->c.id, 0);
+	if (r == 0 && sp->nnetifs)
+		md_mon_dns_open(m, pid);
 	if (r == 0 && write(sv[0], "c", 1) != 1)
 		r = md_errno("start the container");
 	/* a child that failed first (and so broke the pipe or left its cgroup
@@ -19631,6 +20253,7 @@ static int md_mon_start(struct md_mon *m, int *code)
 	sp->fds[0] = sp->memfd = sp->netns_fd = sp->pidns_fd = -1;
 	if (r < 0) {
 		struct md_error keep = md_error;
+		md_mon_dns_close(m);
 		md_cg_destroy(md_cgroup_parent(), m->c.id);
 		if (sp->nnetifs)
 			md_net_teardown(m->c.id, sp->nnetifs, 0);
@@ -19680,6 +20303,7 @@ static void md_mon_exited(struct md_mon *m, int status)
 	md_json_set(m->c.st, "OOMKilled", md_json_newbool(m->oom));
 	md_state_set_time(m->c.st, "FinishedAt");
 	md_mon_health_end(m);
+	md_mon_dns_close(m);
 	/* saved by the caller, once it knows whether a restart follows: a
 	 * restart by the policy writes nothing to the store */
 }
@@ -19853,7 +20477,7 @@ static int md_mon_loop(struct md_mon *m)
 	long restart_in = -1;
 	struct timespec restart_at = {0, 0};
 	for (;;) {
-		struct pollfd pf[6 + MD_MON_CLIENTS];
+		struct pollfd pf[7 + MD_MON_CLIENTS + MD_DNS_PENDING];
 		int n = 0;
 		pf[n++] = (struct pollfd){m->sfd, POLLIN, 0};
 		pf[n++] = (struct pollfd){m->lsock, POLLIN, 0};
@@ -19866,6 +20490,8 @@ static int md_mon_loop(struct md_mon *m)
 			pf[n++] = (struct pollfd){full && m->cl[i].in ? -1 : m->cl[i].fd, POLLIN, 0};
 		pf[n++] = (struct pollfd){m->inq.len ? m->in : -1, POLLOUT, 0};
 		pf[n++] = (struct pollfd){m->h.out, POLLIN, 0};
+		struct pollfd *dpf = pf + n;
+		n += md_mon_dns_poll(m, dpf);
 		int timeout = -1;
 		if (m->pid > 0 && m->kill_at)
 			timeout = (int)((m->kill_at - time(NULL)) * 1000);
@@ -19877,7 +20503,7 @@ static int md_mon_loop(struct md_mon *m)
 		}
 		if (timeout < -1 || (restart_in >= 0 && m->stopping))
 			timeout = 0; /* a stop between two runs ends the wait for the next */
-		timeout = md_mon_health_timeout(m, timeout);
+		timeout = md_mon_dns_tick(m, md_mon_health_timeout(m, timeout));
 		int pr = md_mon_sleep(pf, (nfds_t)n, timeout);
 		if (pr < 0 && errno != EINTR)
 			return -1;
@@ -19978,6 +20604,7 @@ static int md_mon_loop(struct md_mon *m)
 			md_mon_feed(m);
 		if (pf[5 + MD_MON_CLIENTS].revents)
 			md_mon_health_read(m);
+		md_mon_dns_events(m, dpf);
 	}
 }
 
@@ -20028,6 +20655,9 @@ static int md_monitor_main(const char *id, int first)
 		m->cl[i].fd = -1;
 	m->lsock = m->sfd = m->pty = m->in = -1;
 	m->out[0] = m->out[1] = m->h.out = -1;
+	m->dns.srv = -1;
+	for (int i = 0; i < MD_DNS_PENDING; i++)
+		m->dns.f[i].fd = -1;
 	m->log.fd = -1;
 	int code = 125, lockfd = -1, r = -1, never_started = 0;
 	if (first >= 0) {
@@ -22142,37 +22772,95 @@ static void md_log_files(const char *log, struct md_strv *files)
 	md_strv_push(files, log);
 }
 
-/* Follow the log from pos while the container runs (and across rotation). */
-static void md_log_follow(const char *id, const char *log, off_t pos, ino_t ino, const struct md_logopt *o, int *partial)
+/* The logs of a container that keeps none: Docker's refusal. */
+static int md_ctr_logs_refused(void)
+{
+	return md_errk(MD_EK_NOTSUP, "configured logging driver does not support reading");
+}
+
+/* A container's log, opened before anything is answered: a container
+ * removed (its log deleted) right after a client asked still gives
+ * everything it wrote (docker-py's run: logs, wait, remove, then read). */
+struct md_logrd {
+	char id[65];
+	char *log;            /* the current file's path */
+	FILE *f[10];          /* the rotated files, oldest first, then the current */
+	size_t n;
+};
+
+static void md_logrd_close(struct md_logrd *lr)
+{
+	for (size_t i = 0; i < lr->n; i++)
+		if (lr->f[i])
+			fclose(lr->f[i]);
+	lr->n = 0;
+	free(lr->log);
+	lr->log = NULL;
+}
+
+/* Open a container's log; refused for one that keeps none. */
+static int md_logrd_open(const char *id, struct md_logrd *lr)
 {
 	struct md_ctr c;
+	memset(lr, 0, sizeof *lr);
+	if (md_ctr_load(id, &c) < 0)
+		return -1;
+	int none = md_ctr_log_none(c.cfg);
+	md_ctr_free(&c);
+	if (none)
+		return md_ctr_logs_refused();
+	snprintf(lr->id, sizeof lr->id, "%s", id);
+	lr->log = md_ctr_logpath(id);
+	struct md_strv files = {0};
+	md_log_files(lr->log, &files);
+	for (size_t i = 0; i < files.n && lr->n < MD_ARRAY_LEN(lr->f); i++)
+		lr->f[lr->n++] = fopen(files.v[i], "re");
+	md_strv_free(&files);
+	return 0;
+}
+
+/* The whole lines f holds from where it is, emitted; a line still being
+ * written is left for the next read. */
+static void md_log_read_lines(FILE *f, const struct md_logopt *o, int *partial, long long *lineno, long long skip)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	off_t at = ftello(f);
+	ssize_t n;
+	clearerr(f);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') {
+			fseeko(f, at, SEEK_SET);
+			break;
+		}
+		if ((*lineno)++ >= skip)
+			md_log_emit(line, (size_t)n - 1, o, partial);
+		at += n;
+	}
+	free(line);
+}
+
+/* Follow the current log file f while the container runs: what it adds,
+ * and across a rotation the file that takes its name. */
+static void md_log_follow(struct md_logrd *lr, FILE *f, const struct md_logopt *o, int *partial)
+{
+	long long lineno = 0;
 	for (;;) {
-		int running = md_ctr_load(id, &c) == 0 && (md_ctr_reconcile(&c), md_ctr_running(&c));
+		struct md_ctr c;
+		int running = md_ctr_load(lr->id, &c) == 0 && (md_ctr_reconcile(&c), md_ctr_running(&c));
 		md_ctr_free(&c);
-		int fd = open(log, O_RDONLY | O_CLOEXEC);
-		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) == 0) {
-			if (st.st_ino != ino) {
-				pos = 0;
-				ino = st.st_ino;
-			}
-			if (st.st_size > pos) {
-				FILE *f = fdopen(fd, "re");
-				fd = -1;
-				fseeko(f, pos, SEEK_SET);
-				char *line = NULL;
-				size_t cap = 0;
-				ssize_t n;
-				while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
-					md_log_emit(line, (size_t)n - 1, o, partial);
-					pos += n;
-				}
-				free(line);
-				fclose(f);
+		if (f)
+			md_log_read_lines(f, o, partial, &lineno, 0);
+		struct stat a, b;
+		if (stat(lr->log, &a) == 0 && (!f || (fstat(fileno(f), &b) == 0 && a.st_ino != b.st_ino))) {
+			FILE *nf = fopen(lr->log, "re");
+			if (nf) { /* rotated: the rest of the old file was read above */
+				if (f)
+					fclose(f);
+				f = nf;
+				continue;
 			}
 		}
-		if (fd >= 0)
-			close(fd);
 		/* an API client that hung up ends the follow (and frees its
 		 * stream slot), output or not */
 		struct pollfd hp = {1, 0, 0};
@@ -22180,74 +22868,46 @@ static void md_log_follow(const char *id, const char *log, off_t pos, ino_t ino,
 			break;
 		usleep(100000);
 	}
+	if (f)
+		fclose(f);
 	md_err_clear();
 }
 
-/* The logs of a container that keeps none: Docker's refusal. */
-static int md_ctr_logs_refused(void)
+/* Write an opened log to md_out, as o says (the CLI's logs and the
+ * API's), and close it. */
+static void md_logrd_write(struct md_logrd *lr, const struct md_logopt *o)
 {
-	return md_errk(MD_EK_NOTSUP, "configured logging driver does not support reading");
-}
-
-/* Write a container's log to md_out, as o says (the CLI's logs and the
- * API's); refused for one that keeps none (the API checks that before
- * it answers). */
-static int md_ctr_logs(const char *id, const struct md_logopt *o)
-{
-	struct md_ctr c;
-	if (md_ctr_load(id, &c) < 0)
-		return -1;
-	int none = md_ctr_log_none(c.cfg);
-	md_ctr_free(&c);
-	if (none)
-		return md_ctr_logs_refused();
-	char *log = md_ctr_logpath(id);
-	struct md_strv files = {0};
-	md_log_files(log, &files);
 	/* count lines to skip for the tail */
 	long long total = 0, skip = 0;
 	if (o->tail >= 0) {
-		for (size_t i = 0; i < files.n; i++) {
-			FILE *f = fopen(files.v[i], "re");
+		for (size_t i = 0; i < lr->n; i++) {
 			int ch;
-			while (f && (ch = getc(f)) != EOF)
+			while (lr->f[i] && (ch = getc(lr->f[i])) != EOF)
 				total += ch == '\n';
-			if (f)
-				fclose(f);
+			if (lr->f[i])
+				rewind(lr->f[i]);
 		}
 		skip = total > o->tail ? total - o->tail : 0;
 	}
 	int partial = 0;
 	long long lineno = 0;
-	off_t pos = 0;
-	ino_t ino = 0;
-	for (size_t i = 0; i < files.n; i++) {
-		FILE *f = fopen(files.v[i], "re");
-		if (!f)
-			continue;
-		char *line = NULL;
-		size_t cap = 0;
-		ssize_t n;
-		while ((n = getline(&line, &cap, f)) > 0) {
-			if (line[n - 1] != '\n')
-				break; /* a line still being written */
-			if (lineno++ >= skip)
-				md_log_emit(line, (size_t)n - 1, o, &partial);
-			pos += n;
-		}
-		if (i + 1 == files.n) {
-			struct stat st;
-			if (fstat(fileno(f), &st) == 0)
-				ino = st.st_ino;
-			pos = n > 0 && line[n - 1] != '\n' ? ftello(f) - n : ftello(f);
-		}
-		free(line);
-		fclose(f);
+	for (size_t i = 0; i < lr->n; i++)
+		if (lr->f[i])
+			md_log_read_lines(lr->f[i], o, &partial, &lineno, skip);
+	if (o->follow && lr->n) {
+		FILE *cur = lr->f[lr->n - 1];
+		lr->f[lr->n - 1] = NULL; /* the follow's now */
+		md_log_follow(lr, cur, o, &partial);
 	}
-	md_strv_free(&files);
-	if (o->follow)
-		md_log_follow(id, log, pos, ino, o, &partial);
-	free(log);
+	md_logrd_close(lr);
+}
+
+static int md_ctr_logs(const char *id, const struct md_logopt *o)
+{
+	struct md_logrd lr;
+	if (md_logrd_open(id, &lr) < 0)
+		return -1;
+	md_logrd_write(&lr, o);
 	return 0;
 }
 
@@ -22256,12 +22916,7 @@ static int md_ctr_logs(const char *id, const struct md_logopt *o)
 /* Copy between two fds until EOF on `from`. */
 static int md_pump(int from, int to)
 {
-	char buf[32768];
-	ssize_t n;
-	while ((n = read(from, buf, sizeof buf)) > 0)
-		if (md_write_all(to, buf, (size_t)n) < 0)
-			return md_errno("write");
-	return n < 0 ? md_errno("read") : 0;
+	return md_fd_copy(from, to) < 0 ? md_errno("copy a stream") : 0;
 }
 
 /*
@@ -23232,18 +23887,25 @@ static int md_diff_own(const char *rel, int *is_mountpoint)
 	return md_streq(rel, "/etc");
 }
 
-/* Is rel ("/a/b") in one of the image's layers (dirs: their diff dirs)? */
-static int md_diff_in_lower(const struct md_strv *lowers, const char *rel)
+/* What the topmost of the lower directories (top first) that has rel
+ * holds there: 1 with st, 0 when none has it. */
+static int md_lower_stat(const struct md_strv *lowers, const char *rel, struct stat *st)
 {
 	for (size_t i = 0; i < lowers->n; i++) {
 		char *p = md_asprintf("%s%s", lowers->v[i], rel);
-		struct stat st;
-		int e = lstat(p, &st) == 0;
+		int e = lstat(p, st) == 0;
 		free(p);
 		if (e)
-			return !(S_ISCHR(st.st_mode) && st.st_rdev == 0); /* a whiteout there: gone */
+			return 1;
 	}
 	return 0;
+}
+
+/* Is rel ("/a/b") in one of the image's layers (dirs: their diff dirs)? */
+static int md_diff_in_lower(const struct md_strv *lowers, const char *rel)
+{
+	struct stat st;
+	return md_lower_stat(lowers, rel, &st) && !(S_ISCHR(st.st_mode) && st.st_rdev == 0); /* a whiteout: gone */
 }
 
 /* Is dfd/rel an overlay directory made opaque (trusted.overlay.opaque)? */
@@ -26426,14 +27088,11 @@ static int md_build_mount_image(const char *id, const char *empty, const char *m
 	if (!ls)
 		return -1;
 	struct md_sb lower = {0};
-	for (size_t i = ls->n; i-- > 0;) {
-		char *l = md_layer_link(md_json_str(md_json_at(ls, i)));
-		md_sb_printf(&lower, "%s:", l ? l : "");
-		free(l);
-	}
-	md_sb_puts(&lower, empty);
+	int r = md_layers_lowerdir(ls, 0, 0, 0, &lower);
+	md_sb_printf(&lower, "%s%s", lower.len ? ":" : "", empty);
 	md_json_free(ls);
-	int r = (mkdir(empty, 0755) < 0 && errno != EEXIST) || md_mkdir_p(mnt, 0755) < 0 ? md_errno("mkdir %s", empty) : 0;
+	if (r == 0 && ((mkdir(empty, 0755) < 0 && errno != EEXIST) || md_mkdir_p(mnt, 0755) < 0))
+		r = md_errno("mkdir %s", empty);
 	/* (read-only, the image has a layer: two lower directories at least) */
 	char *opts = upper ? md_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", md_sb_str(&lower), upper, work)
 	                   : md_asprintf("lowerdir=%s", md_sb_str(&lower));
@@ -26505,65 +27164,11 @@ static int md_build_fs(struct md_build *b, struct md_bstage *s, const char *srci
 
 /* ---- COPY and ADD ---- */
 
-/* Resolve rel below rootfd following symlinks as if rootfd were "/" (the
- * last component too when follow); ".." above the root is refused. out
- * gets the relative result ("" the root). */
+/* Resolve rel below the context (or stage) rootfd, the last component
+ * followed when follow; ".." above it is refused, as Docker's. */
 static int md_build_resolve(int rootfd, const char *rel, int follow, char *out, size_t outsz)
 {
-	char cur[PATH_MAX] = "", rest[PATH_MAX];
-	int links = 0;
-	if ((size_t)snprintf(rest, sizeof rest, "%s", rel) >= sizeof rest)
-		return md_errk(MD_EK_INVALID, "path too long: %.80s", rel);
-	for (char *p = rest; *p;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t n = strcspn(p, "/");
-		char comp[NAME_MAX + 1];
-		if (n > NAME_MAX)
-			return md_errk(MD_EK_INVALID, "path component too long in %.80s", rel);
-		memcpy(comp, p, n);
-		comp[n] = 0;
-		p += n;
-		if (!strcmp(comp, "."))
-			continue;
-		if (!strcmp(comp, "..")) {
-			char *sl = strrchr(cur, '/');
-			if (!*cur)
-				return md_errk(MD_EK_INVALID, "forbidden path outside the build context: %s", rel);
-			if (sl)
-				*sl = 0;
-			else
-				cur[0] = 0;
-			continue;
-		}
-		char next[PATH_MAX];
-		if ((size_t)snprintf(next, sizeof next, "%s%s%s", cur, *cur ? "/" : "", comp) >= sizeof next)
-			return md_errk(MD_EK_INVALID, "path too long: %.80s", rel);
-		char target[PATH_MAX];
-		while (*p == '/')
-			p++;
-		ssize_t tl = (*p || follow) ? readlinkat(rootfd, next, target, sizeof target - 1) : -1;
-		if (tl < 0) {
-			memcpy(cur, next, strlen(next) + 1);
-			continue;
-		}
-		if (++links > 40)
-			return md_errk(MD_EK_INVALID, "too many levels of symbolic links in %.80s", rel);
-		target[tl] = 0;
-		char nrest[2 * PATH_MAX + 2];
-		snprintf(nrest, sizeof nrest, "%s/%s", target, p);
-		if (strlen(nrest) >= sizeof rest)
-			return md_errk(MD_EK_INVALID, "path too long: %.80s", rel);
-		if (target[0] == '/')
-			cur[0] = 0;
-		memcpy(rest, nrest, strlen(nrest) + 1);
-		p = rest;
-	}
-	if ((size_t)snprintf(out, outsz, "%s", cur) >= outsz)
-		return md_errk(MD_EK_INVALID, "path too long: %.80s", rel);
-	return 0;
+	return md_root_resolve(rootfd, rel, !follow, "forbidden path outside the build context", out, outsz);
 }
 
 /* The sources a COPY names: each resolved below rootfd, wildcards matched
@@ -26781,14 +27386,7 @@ static int md_bcopy_node(struct md_bcopy *o, int sdir, const char *name, int ddi
 	if (in < 0)
 		return md_errno("open %s", rel);
 	int out = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	char buf[65536];
-	ssize_t n = 0;
-	while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-		if (md_write_all(out, buf, (size_t)n) < 0) {
-			n = -1;
-			break;
-		}
-	int r = out < 0 || n < 0 ? md_errno("copy %s", rel) : 0;
+	int r = out < 0 || md_fd_copy(in, out) < 0 ? md_errno("copy %s", rel) : 0;
 	if (r == 0 && (fchown(out, uid, gid) < 0 || fchmod(out, mode) < 0))
 		r = md_errno("set the owner of %s", dname);
 	if (r == 0)
@@ -27352,16 +27950,10 @@ static int md_build_has_dir(const char *id, const char *path)
 {
 	struct md_strv lowers = {0};
 	md_image_lower_dirs(id, &lowers);
-	int r = 0;
-	for (size_t i = 0; i < lowers.n && !r; i++) {
-		char *p = md_asprintf("%s%s", lowers.v[i], path);
-		struct stat st;
-		if (lstat(p, &st) == 0)
-			r = S_ISDIR(st.st_mode) ? 1 : -1;
-		free(p);
-	}
+	struct stat st;
+	int r = md_lower_stat(&lowers, path, &st) && S_ISDIR(st.st_mode);
 	md_strv_free(&lowers);
-	return r == 1;
+	return r;
 }
 
 /* HEALTHCHECK [flags] CMD ... | NONE */
@@ -32147,6 +32739,18 @@ static const char *md_api_reason(int st)
 	}
 }
 
+/* A head the body follows raw (a hijacked or a closed-at-end stream):
+ * wait, 1 s at most, until the client has read it (what the socket still
+ * holds for it, TIOCOUTQ, is nothing).  docker-py reads such a body from
+ * the raw socket, past http.client's buffer: bytes that arrived with the
+ * head are in that buffer and lost to it (an attach or exec answered
+ * b'' under load). */
+static void md_api_head_taken(struct md_api_conn *c)
+{
+	for (int i = 0, q; i < 200 && ioctl(c->fd, TIOCOUTQ, &q) == 0 && q > 0; i++)
+		usleep(5000);
+}
+
 /* Head of a response; len: the body's length; -1 until the connection closes; -2 none (204,
  * 304); MD_API_CHUNKED in chunks, as Docker sends its JSON progress
  * streams (a client reading one JSON value per chunk needs them). */
@@ -32171,6 +32775,8 @@ static int md_api_head(struct md_api_conn *c, int st, const char *ctype, long lo
 	md_sb_printf(&h, "Connection: %s\r\n\r\n", c->keep ? "keep-alive" : "close");
 	int r = md_write_all(c->fd, h.s, h.len);
 	md_sb_free(&h);
+	if (r == 0 && len == -1)
+		md_api_head_taken(c);
 	return r;
 }
 
@@ -32293,7 +32899,10 @@ static int md_api_hijack(struct md_api_conn *c, int tty)
 	                      : snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nApi-Version: " MD_API_VERSION
 	                                              "\r\n\r\n", ct);
 	c->keep = 0;
-	return md_write_all(c->fd, h, (size_t)n);
+	if (md_write_all(c->fd, h, (size_t)n) < 0)
+		return -1;
+	md_api_head_taken(c);
+	return 0;
 }
 
 /* Put the client's socket where a CLI relay expects its stdio, in the
@@ -33281,9 +33890,12 @@ static int md_api_ctr_logs(struct md_api_ctx *x)
 		return md_api_err(x->c, 400, "%s", md_errmsg);
 	if (lo.follow && md_api_stream_claim(x->c) < 0)
 		return -1;
+	struct md_logrd lr;
+	if (md_logrd_open(id, &lr) < 0)
+		return md_api_engine_err(x->c);
 	md_api_head(x->c, 200, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", -1);
 	md_api_stdio(x->c, !tty);
-	md_ctr_logs(id, &lo);
+	md_logrd_write(&lr, &lo);
 	fflush(NULL);
 	_exit(0);
 }

@@ -30,7 +30,7 @@ for group in "$@"; do
 	test)	want="$want $build_pkgs umoci skopeo podman crun runc python3 attr
 		      busybox-static jq e2fsprogs util-linux iproute2 nftables iptables
 		      clang $devlib_pkgs bats zstd libcap2-bin docker-registry
-		      apache2-utils openssl curl iperf3 bsdutils python3-docker
+		      apache2-utils openssl curl iperf3 bsdutils dnsmasq-base python3-docker
 		      python3-cryptography python3-pytest python3-pytest-timeout
 		      python3-requests python3-paramiko python3-websocket"
 		# the docker CLI for the API tests: this machine kind ships one;

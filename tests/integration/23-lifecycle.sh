@@ -267,6 +267,20 @@ test_logs_options() {
     md_ok run -d --network none --name fl bb sh -c 'echo a; sleep 1; echo b; sleep 0.5' >/dev/null
     out=$(timeout 10 "$MINIDOCK" logs -f fl) || fail "logs -f did not end with the container"
     assert_eq "$(tr '\n' ' ' <<<"$out")" "a b "
+    # a follower keeps the log it opened: a container removed before the
+    # follower read its last line (docker-py's run: logs, wait, rm, then
+    # read) loses nothing; the follower is held stopped meanwhile
+    local fp
+    md_ok run -d --network none --name fr bb sh -c 'echo a; sleep 1; echo b' >/dev/null
+    "$MINIDOCK" logs -f fr >"$T/fr.out" 2>&1 &
+    fp=$!
+    wait_until 5 "the follower's first line" grep -q a "$T/fr.out"
+    kill -STOP "$fp"
+    md_ok wait fr >/dev/null
+    md_ok rm fr >/dev/null
+    kill -CONT "$fp"
+    wait "$fp" || fail "logs -f of a removed container failed: $(cat "$T/fr.out")"
+    assert_eq "$(tr '\n' ' ' <"$T/fr.out")" "a b "
     md_ok rm -f lg fl >/dev/null
     assert_clean
 }

@@ -495,7 +495,9 @@ test_ip_mac_dns_add_host() {
     assert_eq "$(md_ok inspect -f '{{(index .NetworkSettings.Networks "fixed").MacAddress}}' st)" 02:11:22:33:44:55
     local rc
     rc=$(md_ok exec st cat /etc/resolv.conf)
-    assert_eq "$(grep '^nameserver' <<<"$rc")" "nameserver 192.0.2.53" "resolv.conf nameservers"
+    # on a user network the container asks the embedded server, which
+    # forwards to --dns (test_embedded_dns); its own ndots stays
+    assert_eq "$(grep '^nameserver' <<<"$rc")" "nameserver 127.0.0.11" "resolv.conf nameservers"
     assert_contains "$rc" "search example.test"
     assert_contains "$rc" "options ndots:2"
     assert_match "$(md_ok exec st cat /etc/hosts)" $'192\\.0\\.2\\.99[ \t]+db\\.test'
@@ -1150,6 +1152,76 @@ test_user_network_links() {
     md_ok run -d --name upstream --network front bb sleep 120 >/dev/null
     assert_contains "$(md_ok exec c1 ping -c 1 -W 2 bar)" "PING bar ($(_ip upstream front))"
     md_ok rm -f c1 upstream >/dev/null
+    md_ok network rm front >/dev/null
+    _net_clean
+}
+
+# The embedded DNS server: a container on a user network asks 127.0.0.11
+# (resolv.conf says so, with ndots:0), which answers its peers' names,
+# aliases and links (A, an empty AAAA, PTR) and forwards other names to
+# the --dns server (dnsmasq on the uplink), from the host's namespace, or
+# to the host's loopback resolver; a default-bridge container keeps the
+# nameservers; hostile datagrams leave
+# the server answering; a restart gets a new server in the new namespace.
+test_embedded_dns() {
+    _net_setup
+    bb_image
+    require_cmd dnsmasq
+    _bg inu dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address="$_UP_IP" \
+        --user=root --pid-file= --address=/up.test/192.0.2.77 --address=/up.test/2001:db8::77 --log-queries --log-facility="$T/dnsmasq.log"
+    wait_until 10 "dnsmasq on the uplink" grep -q started "$T/dnsmasq.log"
+    md_ok network create front >/dev/null
+    md_ok run -d --name d1 --network front --network-alias alpha --dns "$_UP_IP" --link up2:bar bb sleep 120 >/dev/null
+    md_ok run -d --name d2 --network front bb sleep 120 >/dev/null
+    md_ok run -d --name d3 bb sleep 120 >/dev/null
+    local rc ip1 ip2 out
+    ip1=$(_ip d1 front) ip2=$(_ip d2 front)
+    rc=$(md_ok exec d1 cat /etc/resolv.conf)
+    assert_eq "$(grep '^nameserver' <<<"$rc")" "nameserver 127.0.0.11" "resolv.conf on a user network"
+    assert_contains "$rc" "options ndots:0"
+    ! grep -q 127.0.0.11 <<<"$(md_ok exec d3 cat /etc/resolv.conf)" || fail "the default bridge got the embedded server"
+    # names, aliases, upper case, an empty AAAA, PTR
+    assert_contains "$(md_ok exec d1 nslookup d2)" "Address: $ip2"
+    assert_contains "$(md_ok exec d2 nslookup alpha)" "Address: $ip1"
+    assert_contains "$(md_ok exec d2 nslookup D1)" "Address: $ip1"
+    out=$(md_ok exec d2 nslookup -type=aaaa d1)
+    [[ "$out" != *"Address: "*:* ]] || fail "an AAAA answer for a container without IPv6: $out"
+    assert_contains "$(md_ok exec d1 nslookup "$ip2")" "name = d2"
+    # a link's alias once its target runs
+    md_fail any exec d1 nslookup bar
+    md_ok run -d --name up2 --network front bb sleep 120 >/dev/null
+    assert_contains "$(md_ok exec d1 nslookup bar)" "Address: $(_ip up2 front)"
+    # other names: forwarded to --dns from the host's namespace
+    assert_contains "$(md_ok exec d1 nslookup up.test)" "Address: 192.0.2.77"
+    grep -q "query\[A\] up.test from $_HOST_IP" "$T/dnsmasq.log" || fail "dnsmasq was not asked from the host: $(cat "$T/dnsmasq.log")"
+    md_fail any exec d1 nslookup nosuch.test
+    # hostile datagrams (a response, a truncated header, a pointer loop,
+    # garbage) change nothing
+    # (sent by the host's bash in the container's network namespace: the
+    # image's nc has no -u)
+    local pid
+    pid=$(md_ok inspect -f '{{.State.Pid}}' d1)
+    nsenter --net="/proc/$pid/ns/net" bash -c 'for m in "\x12\x34\x81\x80" "\x12" "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01\x00\x01" "garbage garbage"; do printf "$m" >/dev/udp/127.0.0.11/53; done'
+    md_ok inspect -f '{{.State.Running}}' d1 >/dev/null
+    assert_contains "$(md_ok exec d1 nslookup d2)" "Address: $ip2"
+    # a stopped peer is no longer answered; a restarted container has a server again
+    md_ok stop -t 1 d2 >/dev/null
+    md_fail any exec d1 nslookup d2
+    md_ok restart -t 1 d1 >/dev/null
+    md_ok start d2 >/dev/null
+    assert_contains "$(md_ok exec d1 nslookup d2)" "Address: $(_ip d2 front)"
+    # without --dns: the host's nameservers, a loopback one included (the
+    # server asks from the host's namespace; the host's file is replaced in
+    # a private mount namespace)
+    _bg inh dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.53 \
+        --user=root --pid-file= --address=/local.test/192.0.2.78 --address=/local.test/2001:db8::78 --log-facility="$T/dnsmasq-lo.log"
+    wait_until 10 "dnsmasq on the host's loopback" grep -q started "$T/dnsmasq-lo.log"
+    printf 'nameserver 127.0.0.53\n' >"$T/resolv.loop"
+    out=$(unshare -m --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" run --rm --network front bb nslookup local.test' \
+        _ "$T/resolv.loop" "$MINIDOCK")
+    assert_contains "$out" "Address: 192.0.2.78"
+    _bg_stop
+    md_ok rm -f d1 d2 d3 up2 >/dev/null
     md_ok network rm front >/dev/null
     _net_clean
 }

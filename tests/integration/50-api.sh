@@ -486,6 +486,44 @@ test_api_run_detached_logs_follow_wait() {
     assert_clean
 }
 
+# A body that follows its head raw (attach's 101, logs until close) is sent
+# only once the client has read the head: docker-py reads such bodies from
+# the raw socket past http.client's buffer, and a client slow to read the
+# head (here: 0.3 s asleep first) found the first bytes swallowed by that
+# buffer (docker-py's attach and exec answered b'' now and then).
+test_api_raw_body_after_head() {
+    _api_setup
+    bb_image
+    _serve
+    dk_ok run --network none --name rb bb echo hello >/dev/null
+    local out
+    out=$("$PY" - "$T/docker.sock" <<'PYEOF'
+import http.client, socket, sys, time
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(sys.argv[1])
+for path, hdr in (("/containers/rb/attach?logs=1&stream=0&stdout=1", {"Connection": "Upgrade", "Upgrade": "tcp"}),
+                  ("/containers/rb/logs?stdout=1&follow=1", {})):
+    c = C("localhost")
+    c.request("POST" if "attach" in path else "GET", path, headers=hdr)
+    time.sleep(0.3)
+    r = c.getresponse()
+    raw, data = r.fp.raw, b""  # what docker-py reads: the socket, past the buffer
+    while True:
+        b = raw.read(4096)
+        if not b:
+            break
+        data += b
+    print(r.status, data[8:].decode().strip())
+PYEOF
+)
+    assert_eq "$out" $'101 hello\n200 hello'
+    dk_ok rm rb >/dev/null
+    _serve_stop
+    assert_clean
+}
+
 test_api_exec() {
     _api_setup
     bb_image
