@@ -21,7 +21,8 @@
  *   07  templates (the Go-template subset of --format)
  *   08  byte sources and decompression (gzip, zstd, plain)
  *   09  layers: tar entry checks, unpack, tar-split, reconstruct
- *   10  store: layout, sweep, locks, graph index, blobs, layers, images
+ *   10  store: layout, sweep, locks, graph index, blobs, layers, images,
+ *       the events journal
  *   11  load, import, save
  *   12  registry client: HTTP/1.1 over BearSSL, auth, signatures (policy,
  *       sigstore) [MD_FEATURE_SIGN], pull, push [MD_FEATURE_PULL]
@@ -33,7 +34,7 @@
  *   18  monitor: supervision, logs, attach, restart; its clients; state
  *   19  engine: containers (create, start, stop, kill, pause, rm, attach,
  *       wait, logs, exec, inspect, list, top, update, diff, commit)
- *   20  engine: images, volumes, networks, the system
+ *   20  engine: images, volumes, networks, the system, reading events
  *   21  engine: build: the Dockerfile, .dockerignore, the builder
  *       [MD_FEATURE_BUILD]
  *   22  cli: option parsing and output
@@ -54,6 +55,7 @@
  *   seccomp/bpf filters    cg  cgroups            ctr  containers
  *   net/nl/link/ipam/fw networking               spec/child/cred runtime
  *   mon/frame monitor      exec exec              image/volume/network engine
+ *   ev events              dns the embedded DNS server
  *   df Dockerfiles         ignore .dockerignore   build/bcopy the builder
  *   cmd/args/opt CLI       api the Engine API
  *
@@ -199,6 +201,11 @@ MD_FEATURES(MD_FEATURE_CHECK)
 #endif
 #ifndef MD_DEFAULT_USERNS_USER
 #define MD_DEFAULT_USERNS_USER "minidock"
+#endif
+/* The events journal (RUNROOT/events.log, RAM): the size at which it is
+ * rotated to events.log.1, so it holds at most twice this. */
+#ifndef MD_DEFAULT_EVENTS_MAX
+#define MD_DEFAULT_EVENTS_MAX (256 * 1024)
 #endif
 
 /* Hard limits on untrusted input. */
@@ -5847,6 +5854,103 @@ static time_t md_image_created(const struct md_json *cfg)
 	return t;
 }
 
+/* ---- events: the journal ----
+ * What happened, as Docker's events say it (Type, Action, Actor, time):
+ * one JSON line per record, appended to RUNROOT/events.log (RAM: no
+ * flash wear) by whoever did it (the CLI, the API, a monitor), in one
+ * write(2) to an O_APPEND file, so records never interleave.  Bounded: the
+ * writer that finds it past MD_DEFAULT_EVENTS_MAX renames it to
+ * events.log.1 (under RUNROOT/events.lock, taken for that only) and
+ * starts a new one.  Readers take no lock and never block a writer: they
+ * follow the file they opened to its end, then the one that took its
+ * name (md_events_each).  An event that cannot be written is dropped: it
+ * is never the error of what made it. */
+
+static char *md_ev_path(const char *suffix)
+{
+	return md_asprintf("%s/events%s", md_store.runroot, suffix);
+}
+
+/* Rotate the journal fd (what stat found in st) if it is still the one
+ * at its path: the lock makes one writer do it. */
+static void md_ev_rotate(const struct stat *st)
+{
+	char *p = md_ev_path(".log"), *old = md_ev_path(".log.1"), *lp = md_ev_path(".lock");
+	int lk = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	struct stat now;
+	if (lk >= 0 && flock(lk, LOCK_EX) == 0 && stat(p, &now) == 0 && now.st_ino == st->st_ino)
+		rename(p, old);
+	if (lk >= 0)
+		close(lk);
+	free(p);
+	free(old);
+	free(lp);
+}
+
+/* Record an event: Type type, Action action, Actor {ID id, Attributes
+ * attrs (taken; NULL: none)}, and Docker's older fields for containers
+ * and images (status, id, from). */
+static void md_event(const char *type, const char *action, const char *id, struct md_json *attrs)
+{
+	struct md_error keep = md_error;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct md_json *e = md_json_new(MD_J_OBJ);
+	if (!attrs)
+		attrs = md_json_new(MD_J_OBJ);
+	if (!strcmp(type, "container") || !strcmp(type, "image")) {
+		md_json_sets(e, "status", action);
+		md_json_sets(e, "id", id);
+		if (md_json_gets(attrs, "image") && !strcmp(type, "container"))
+			md_json_sets(e, "from", md_json_gets(attrs, "image"));
+	}
+	md_json_sets(e, "Type", type);
+	md_json_sets(e, "Action", action);
+	struct md_json *actor = md_json_set(e, "Actor", md_json_new(MD_J_OBJ));
+	md_json_sets(actor, "ID", id);
+	md_json_set(actor, "Attributes", attrs);
+	md_json_sets(e, "scope", "local");
+	md_json_seti(e, "time", (long long)ts.tv_sec);
+	md_json_seti(e, "timeNano", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	char *js = md_json_dump(e, 0), *line = md_asprintf("%s\n", js);
+	md_json_free(e);
+	free(js);
+	char *p = md_ev_path(".log");
+	struct stat st;
+	size_t len = strlen(line);
+	int fd = md_mkdir_p(md_store.runroot, 0711) < 0 ? -1 : open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size + len > MD_DEFAULT_EVENTS_MAX) {
+		md_ev_rotate(&st);
+		close(fd);
+		fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	}
+	if (fd >= 0) {
+		if (write(fd, line, len) < 0) {
+			/* dropped: a full run root must not fail what made it */
+		}
+		close(fd);
+	}
+	free(p);
+	free(line);
+	md_error = keep;
+}
+
+/* An event with attributes from "k", "v" pairs (NULL-ended; a NULL value
+ * leaves its key out). */
+static void md_eventv(const char *type, const char *action, const char *id, ...)
+{
+	struct md_json *a = md_json_new(MD_J_OBJ);
+	va_list ap;
+	va_start(ap, id);
+	for (const char *k; (k = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		if (v)
+			md_json_sets(a, k, v);
+	}
+	va_end(ap);
+	md_event(type, action, id, a);
+}
+
 /**** 11 load, import, save *************************************************/
 /*
  * `load` reads a docker-archive (manifest.json) or an OCI image layout
@@ -6703,6 +6807,8 @@ static int md_load_fd(int fd, int (*admit)(const char *transport), struct md_sb 
 		r = admit(mf ? "docker-archive" : "oci-archive");
 	if (r == 0)
 		r = md_load_commit(&L, report);
+	for (size_t k = 0; r == 0 && k < L.nimg; k++)
+		md_eventv("image", "load", L.img[k].id, "name", L.img[k].tags.n ? L.img[k].tags.v[0] : L.img[k].id, NULL);
 out:
 	if (a)
 		archive_read_free(a);
@@ -6904,6 +7010,7 @@ static int md_import_fd(int fd, const char *tag, const char *message, const stru
 	if (md_load_commit(&L, NULL) < 0)
 		goto out;
 	snprintf(id, MD_DIGEST_LEN + 1, "%s", img->id);
+	md_eventv("image", "import", id, "name", tag ? tag : id, NULL);
 	r = 0;
 out:
 	md_load_free(&L);
@@ -10285,6 +10392,7 @@ static int md_pull(const char *refstr, struct md_report *rep, struct md_pulled *
 	if (md_pull_commit(&L, &ref, cd, &cfgraw, top, sigrec) < 0)
 		goto out;
 	snprintf(out->id, sizeof out->id, "%s", cd);
+	md_eventv("image", "pull", fam, "name", fam, NULL); /* Actor.ID the reference, as Docker's */
 	r = 0;
 out:
 	md_json_free(man);
@@ -10716,6 +10824,7 @@ static int md_push(const char *refstr, struct md_report *rep, struct md_pushed *
 		md_err_wrap("pushed as %s, but the store could not record it", out->digest);
 		goto out;
 	}
+	md_eventv("image", "push", refstr, "name", refstr, NULL);
 	r = 0;
 out:
 	free(cfg);
@@ -13590,6 +13699,30 @@ static void md_ctr_free(struct md_ctr *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* A container's event: Attributes image (as it was asked for), name and
+ * its labels, then "k", "v" pairs (NULL-ended; a NULL value left out). */
+static void md_ev_ctr(const char *id, const struct md_json *cfg, const char *action, ...)
+{
+	struct md_json *a = md_json_new(MD_J_OBJ), *cc = md_json_get((struct md_json *)cfg, "Config");
+	const char *img = md_json_gets(cc, "Image"), *nm = md_json_gets((struct md_json *)cfg, "Name");
+	md_json_sets(a, "image", img ? img : md_json_gets((struct md_json *)cfg, "Image") ? md_json_gets((struct md_json *)cfg, "Image") : "");
+	if (nm)
+		md_json_sets(a, "name", nm[0] == '/' ? nm + 1 : nm);
+	struct md_json *lb = md_json_get(cc, "Labels");
+	for (struct md_json *l = md_json_is(lb, MD_J_OBJ) ? lb->child : NULL; l; l = l->next)
+		if (md_json_str(l) && !md_json_get(a, l->key))
+			md_json_sets(a, l->key, l->s);
+	va_list ap;
+	va_start(ap, action);
+	for (const char *k; (k = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		if (v)
+			md_json_sets(a, k, v);
+	}
+	va_end(ap);
+	md_event("container", action, id, a);
+}
+
 /* Find a container by name ("/name" too), full ID or unique ID prefix. */
 static int md_ctr_resolve(struct md_json *idx, const char *name, char id[65])
 {
@@ -14017,8 +14150,11 @@ static int md_volume_create(const char *name, const char *driver, const struct m
 			r = -1;
 		else if (rename(tmp, vd) < 0 && errno != EEXIST && errno != ENOTEMPTY)
 			r = md_errno("create volume %s", name);
-		else if (created)
-			*created = 1;
+		else if (!md_path_exists(tmp)) { /* ours, not a racing create's */
+			if (created)
+				*created = 1;
+			md_eventv("volume", "create", name, "driver", "local", NULL);
+		}
 		if (r < 0 || md_path_exists(tmp))
 			md_rm_rf(tmp);
 		free(mp);
@@ -15818,6 +15954,23 @@ static void md_net_hosts(struct md_json *idx, const char *cid)
 	md_err_clear();
 }
 
+/* The network events of a container's start or stop: action (connect,
+ * disconnect) on each network its config names now, as Docker's. */
+static void md_net_events(struct md_json *idx, const char *cid, const char *action)
+{
+	char *p = md_ctr_path(cid, "config.json");
+	struct md_json *cfg = md_json_parse_file(p), *nets = md_json_get(cfg, "Networks");
+	free(p);
+	for (struct md_json *x = nets ? nets->child : NULL; x; x = x->next) {
+		const char *nn = md_json_gets(x, "Name");
+		struct md_json *net = !nn ? NULL : md_streq(nn, "bridge") ? md_net_default(idx) : md_net_get(idx, nn);
+		if (net)
+			md_eventv("network", action, md_json_gets(net, "Id"), "name", net->key, "type", "bridge", "container", cid, NULL);
+	}
+	md_json_free(cfg);
+	md_err_clear();
+}
+
 /* The containers that share a network with cid (cid included). */
 static void md_net_peers(struct md_json *idx, const char *cid, struct md_strv *out)
 {
@@ -16481,6 +16634,11 @@ static void md_net_hosts_peers(struct md_json *idx, const char *cid)
 static void md_net_hosts(struct md_json *idx, const char *cid)
 {
 	(void)idx, (void)cid;
+}
+
+static void md_net_events(struct md_json *idx, const char *cid, const char *action)
+{
+	(void)idx, (void)cid, (void)action;
 }
 
 static void md_ports_text(const struct md_json *ports, struct md_sb *b)
@@ -18443,6 +18601,18 @@ struct md_mon {
 	struct md_mon_dns dns;
 };
 
+/* A container event from its monitor: the config read again, for the
+ * name a rename gave it since the start (k, v: one attribute, or NULL). */
+static void md_mon_ev(struct md_mon *m, const char *action, const char *k, const char *v)
+{
+	char *p = md_ctr_path(m->c.id, "config.json");
+	struct md_json *cfg = md_json_parse_file(p);
+	free(p);
+	md_err_clear();
+	md_ev_ctr(m->c.id, cfg ? cfg : m->c.cfg, action, k, v, NULL);
+	md_json_free(cfg);
+}
+
 static void md_mon_broadcast(struct md_mon *m, char type, const void *p, size_t n, int outonly)
 {
 	for (int i = 0; i < MD_MON_CLIENTS; i++) {
@@ -18493,6 +18663,9 @@ static void md_mon_stop(struct md_mon *m, int secs)
 		secs = t < 0 ? 10 : (int)t;
 	}
 	kill(m->pid, sig);
+	char sb[16];
+	snprintf(sb, sizeof sb, "%d", secs == 0 ? SIGKILL : sig);
+	md_mon_ev(m, "kill", "signal", sb);
 	m->kill_at = time(NULL) + secs;
 	if (secs == 0)
 		kill(m->pid, SIGKILL);
@@ -18594,8 +18767,8 @@ static void md_mon_client_frame(struct md_mon *m, int i)
 	}
 	case 'K': /* `minidock kill` */
 		md_mon_stopped_by_hand(m);
-		if (m->pid > 0)
-			kill(m->pid, atoi(buf));
+		if (m->pid > 0 && kill(m->pid, atoi(buf)) == 0)
+			md_mon_ev(m, "kill", "signal", buf);
 		break;
 	case 'D': /* `rm -f`: if a power cut comes before the removal is
 		           * durable, the container is as it was, so nothing is recorded */
@@ -19495,6 +19668,8 @@ static void md_mon_health_result(struct md_mon *m, int code, const char *out)
 	while (log->n > MD_HEALTH_LOG)
 		md_json_del_item(log, log->child);
 	long long streak = md_json_geti(h->st, "FailingStreak", 0);
+	char was[16];
+	snprintf(was, sizeof was, "%s", md_json_gets(h->st, "Status") ? md_json_gets(h->st, "Status") : "");
 	int64_t since = h->begun - ((int64_t)m->started.tv_sec * 1000 + m->started.tv_nsec / 1000000);
 	if (code == 0) {
 		streak = 0;
@@ -19505,6 +19680,11 @@ static void md_mon_health_result(struct md_mon *m, int code, const char *out)
 	}
 	md_json_seti(h->st, "FailingStreak", streak);
 	md_mon_health_save(m);
+	if (strcmp(was, md_json_gets(h->st, "Status") ? md_json_gets(h->st, "Status") : "")) {
+		char *act = md_asprintf("health_status: %s", md_json_gets(h->st, "Status"));
+		md_mon_ev(m, act, NULL, NULL);
+		free(act);
+	}
 	h->next = md_mono_ms() + md_mon_health_wait(m);
 }
 
@@ -20069,6 +20249,7 @@ static void md_mon_started(struct md_mon *m, pid_t pid, int p[6])
 	md_json_seti(m->c.st, "RestartCount", m->restart_count);
 	md_mon_health_init(m);
 	md_ctr_save_state(&m->c);
+	md_mon_ev(m, "start", NULL, NULL);
 }
 
 /* What the child needs before it is cloned: its cgroup, stdio, the
@@ -20263,6 +20444,8 @@ static int md_mon_start(struct md_mon *m, int *code)
 		struct md_json *idx = md_index_read();
 		if (idx)
 			md_net_hosts_peers(idx, m->c.id);
+		if (idx)
+			md_net_events(idx, m->c.id, "connect");
 		md_json_free(idx);
 		md_err_clear();
 	}
@@ -20294,8 +20477,14 @@ static void md_mon_exited(struct md_mon *m, int status)
 	m->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	m->oom = md_cg_oom_killed(md_cgroup_parent(), m->c.id) > 0;
 	md_cg_destroy(md_cgroup_parent(), m->c.id);
-	if (m->sp.nnetifs)
+	if (m->sp.nnetifs) {
 		md_net_teardown(m->c.id, m->sp.nnetifs, 1);
+		struct md_json *idx = md_index_read();
+		if (idx)
+			md_net_events(idx, m->c.id, "disconnect");
+		md_json_free(idx);
+		md_err_clear();
+	}
 	m->pid = 0;
 	md_json_sets(m->c.st, "Status", "exited");
 	md_json_seti(m->c.st, "Pid", 0);
@@ -20304,6 +20493,11 @@ static void md_mon_exited(struct md_mon *m, int status)
 	md_state_set_time(m->c.st, "FinishedAt");
 	md_mon_health_end(m);
 	md_mon_dns_close(m);
+	char ec[16];
+	snprintf(ec, sizeof ec, "%d", m->exit_code);
+	if (m->oom)
+		md_mon_ev(m, "oom", NULL, NULL);
+	md_mon_ev(m, "die", "exitCode", ec);
 	/* saved by the caller, once it knows whether a restart follows: a
 	 * restart by the policy writes nothing to the store */
 }
@@ -21951,6 +22145,8 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		if (md_create_stage(tmp, vol) == 0 && md_create_commit(id, imgid, name, cfg, hc, tmp) == 0)
 			r = 0;
 	}
+	if (r == 0)
+		md_ev_ctr(id, cfg, "create", NULL);
 	free(rcdir);
 	free(cdir);
 	if (r < 0) {
@@ -22067,6 +22263,10 @@ static int md_ctr_stop_as(const char *id, int secs, char how)
 	/* the monitor may still be finishing: wait for its lock to go */
 	for (int i = 0; i < 500 && md_ctr_monitor_alive(id); i++)
 		usleep(10000);
+	if (how == 'T' && md_ctr_load(id, &c) == 0) {
+		md_ev_ctr(id, c.cfg, "stop", NULL);
+		md_ctr_free(&c);
+	}
 	return 0;
 }
 
@@ -22081,9 +22281,14 @@ static int md_ctr_stop(const char *id, int secs)
 static int md_ctr_restart(const char *id, int secs)
 {
 	int code;
-	if (md_ctr_stop(id, secs) < 0)
+	if (md_ctr_stop(id, secs) < 0 || md_ctr_start(id, "", NULL, &code) < 0)
 		return -1;
-	return md_ctr_start(id, "", NULL, &code) < 0 ? -1 : 0;
+	struct md_ctr c;
+	if (md_ctr_load(id, &c) == 0) {
+		md_ev_ctr(id, c.cfg, "restart", NULL);
+		md_ctr_free(&c);
+	}
+	return 0;
 }
 
 /* Send sig to a running container's first process (through its monitor). */
@@ -22133,6 +22338,10 @@ static int md_ctr_pause(const char *id, int on)
 		return md_errk(MD_EK_CONFLICT, "Container %s is not paused", id);
 	if (md_cg_freeze(md_cgroup_parent(), id, on) < 0)
 		return -1;
+	if (md_ctr_load(id, &c) == 0) {
+		md_ev_ctr(id, c.cfg, on ? "pause" : "unpause", NULL);
+		md_ctr_free(&c);
+	}
 	/* the mark lives in the run root: a reboot thaws everything */
 	char *pp = md_ctr_rpath(id, "paused");
 	int fd = on ? open(pp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
@@ -22163,6 +22372,8 @@ static int md_ctr_rm(const char *id, int force, int volumes)
 	int r = md_ctr_remove_files(&c, volumes);
 	if (lk >= 0)
 		close(lk);
+	if (r == 0)
+		md_ev_ctr(id, c.cfg, "destroy", NULL);
 	md_ctr_free(&c);
 	return r;
 }
@@ -22205,6 +22416,8 @@ static int md_ctr_rename(const char *name, const char *newname)
 			else
 				md_error = keep;
 		}
+		if (r == 0)
+			md_ev_ctr(id, c.cfg, "rename", "oldName", old, NULL);
 		free(old);
 		free(js);
 		free(p);
@@ -22929,6 +23142,7 @@ static int md_pump(int from, int to)
  */
 struct md_exec {
 	char id[65];           /* the container, resolved */
+	char xid[65];          /* the API's exec ID, for its events ("": none) */
 	struct md_json *cmd;   /* the command's argv */
 	struct md_json *env;   /* KEY=VALUE over the container's */
 	char *user, *workdir;  /* NULL: the container's */
@@ -22948,6 +23162,8 @@ static char *md_exec_dump(const struct md_exec *e)
 {
 	struct md_json *j = md_json_new(MD_J_OBJ);
 	md_json_sets(j, "Id", e->id);
+	if (*e->xid)
+		md_json_sets(j, "ExecID", e->xid);
 	md_json_set(j, "Cmd", md_json_clone(e->cmd));
 	md_json_set(j, "Env", e->env ? md_json_clone(e->env) : md_json_new(MD_J_ARR));
 	if (e->user)
@@ -22973,6 +23189,7 @@ static int md_exec_load(const char *js, struct md_exec *e)
 		return md_errk(MD_EK_INVALID, "bad exec spec");
 	}
 	snprintf(e->id, sizeof e->id, "%s", id);
+	snprintf(e->xid, sizeof e->xid, "%s", md_json_gets(j, "ExecID") ? md_json_gets(j, "ExecID") : "");
 	e->cmd = md_json_clone(md_json_get(j, "Cmd"));
 	e->env = md_json_clone(md_json_get(j, "Env"));
 	e->user = u ? md_strdup(u) : NULL;
@@ -23285,22 +23502,10 @@ static int md_exec_relay(const struct md_exec *e, pid_t pid, int pty, int io[6])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Run the exec here (already sealed, or no sealed copy possible).  The
- * command's exit status (0 when detached), or -1 with *code: 126 or 127
- * when the command could not start, 1 when the container cannot take it. */
-static int md_exec_run(const struct md_exec *e, int *code)
+/* md_exec_run once the spec is made: the helper, the relay, the events. */
+static int md_exec_run_spec(const struct md_exec *e, struct md_spec *sp0, pid_t target, const struct md_json *cfg, int *code)
 {
-	struct md_ctr c;
-	struct md_spec sp;
-	pid_t target = 0;
-	*code = 1;
-	if (md_ctr_load(e->id, &c) < 0)
-		return -1;
-	md_ctr_reconcile(&c);
-	int r = md_exec_spec(e, &c, &sp, &target);
-	md_ctr_free(&c);
-	if (r < 0)
-		return -1;
+	struct md_spec sp = *sp0;
 	*code = 126;
 	int nsfd[7], io[6] = {-1, -1, -1, -1, -1, -1}, sv[2], pty = -1;
 	if (md_exec_open_ns(target, nsfd) < 0)
@@ -23339,9 +23544,44 @@ static int md_exec_run(const struct md_exec *e, int *code)
 		return -1;
 	if (e->tty && pty < 0)
 		return md_err("the command did not start in the container");
+	struct md_sb cmd = {0};
+	for (struct md_json *a = e->cmd ? e->cmd->child : NULL; a; a = a->next)
+		md_sb_printf(&cmd, "%s%s", cmd.len ? " " : "exec_start: ", md_json_str(a) ? a->s : "");
+	md_ev_ctr(e->id, cfg, md_sb_str(&cmd), "execID", *e->xid ? e->xid : NULL, NULL);
+	md_sb_free(&cmd);
 	if (e->detach)
 		return 0;
-	return md_exec_relay(e, pid, pty, io);
+	int r = md_exec_relay(e, pid, pty, io); /* its exit status */
+	char ec[16];
+	snprintf(ec, sizeof ec, "%d", r);
+	if (r >= 0)
+		md_ev_ctr(e->id, cfg, "exec_die", "execID", *e->xid ? e->xid : NULL, "exitCode", ec, NULL);
+	return r;
+}
+
+/* Run the exec here (already sealed, or no sealed copy possible).  The
+ * command's exit status (0 when detached), or -1 with *code: 126 or 127
+ * when the command could not start, 1 when the container cannot take it. */
+static int md_exec_run(const struct md_exec *e, int *code)
+{
+	struct md_ctr c;
+	struct md_spec sp;
+	pid_t target = 0;
+	*code = 1;
+	if (md_ctr_load(e->id, &c) < 0)
+		return -1;
+	md_ctr_reconcile(&c);
+	int r = md_exec_spec(e, &c, &sp, &target);
+	struct md_json *cfg = c.cfg;
+	c.cfg = NULL; /* kept for the events */
+	md_ctr_free(&c);
+	if (r < 0) {
+		md_json_free(cfg);
+		return -1;
+	}
+	r = md_exec_run_spec(e, &sp, target, cfg, code);
+	md_json_free(cfg);
+	return r;
 }
 
 /* Run an exec from a sealed copy of minidock: this process becomes it
@@ -24595,6 +24835,8 @@ static int md_image_tag(const char *image, const char *target)
 		md_json_sets(md_json_get(idx, "tags"), tag, id);
 		md_json_sets(md_json_get(md_json_get(idx, "images"), id), "tagged", now);
 		r = md_index_write(idx);
+		if (r == 0)
+			md_eventv("image", "tag", id, "name", tag, NULL);
 	}
 	md_json_free(idx);
 	md_store_unlock();
@@ -24729,7 +24971,8 @@ out:
 #endif /* MD_FEATURE_SIGN */
 
 /* Remove one name; deletions are appended to gone for md_store_delete. */
-static int md_rmi_one(struct md_json *idx, const char *name, int force, struct md_strv *gone, struct md_sb *out)
+static int md_rmi_one(struct md_json *idx, const char *name, int force, struct md_strv *gone, struct md_sb *out,
+                      struct md_strv *evs)
 {
 	char id[MD_DIGEST_LEN + 1], fam[800];
 	if (md_image_resolve(idx, name, id) < 0)
@@ -24752,6 +24995,7 @@ static int md_rmi_one(struct md_json *idx, const char *name, int force, struct m
 		}
 		md_json_del(md_json_get(idx, "tags"), fam);
 		md_sb_printf(out, "Untagged: %s\n", fam);
+		md_strv_push(evs, "untag"), md_strv_push(evs, id), md_strv_push(evs, fam);
 		if (tags.n > 1 || used)
 			goto out;
 	} else {
@@ -24770,6 +25014,7 @@ static int md_rmi_one(struct md_json *idx, const char *name, int force, struct m
 		for (size_t i = 0; i < tags.n; i++) {
 			md_json_del(md_json_get(idx, "tags"), tags.v[i]);
 			md_sb_printf(out, "Untagged: %s\n", tags.v[i]);
+			md_strv_push(evs, "untag"), md_strv_push(evs, id), md_strv_push(evs, tags.v[i]);
 		}
 		if (used)
 			goto out; /* kept, untagged, until its containers are gone */
@@ -24783,6 +25028,7 @@ static int md_rmi_one(struct md_json *idx, const char *name, int force, struct m
 		size_t before = gone->n;
 		md_index_drop_image(idx, id, gone);
 		md_sb_printf(out, "Deleted: %s\n", id);
+		md_strv_push(evs, "delete"), md_strv_push(evs, id), md_strv_push(evs, id);
 		for (size_t i = before; i < gone->n; i++)
 			if (gone->v[i][0] != '/')
 				md_sb_printf(out, "Deleted: %s\n", gone->v[i]);
@@ -24812,11 +25058,11 @@ static int md_image_remove(char *const *names, size_t n, int force, struct md_sb
 		return -1;
 	struct md_json *idx = md_index_read();
 	int r = idx ? 0 : -1, changed = 0;
-	struct md_strv gone = {0};
+	struct md_strv gone = {0}, evs = {0};
 	struct md_sb did = {0};
 	struct md_error first = {0};
 	for (size_t i = 0; idx && i < n; i++) {
-		if (md_rmi_one(idx, names[i], force, &gone, &did) == 0)
+		if (md_rmi_one(idx, names[i], force, &gone, &did, &evs) == 0)
 			changed = 1;
 		else if (r == 0)
 			r = -1, first = md_error;
@@ -24827,12 +25073,16 @@ static int md_image_remove(char *const *names, size_t n, int force, struct md_sb
 		if (changed) {
 			md_store_delete(&gone);
 			md_sb_puts(out, md_sb_str(&did));
+			/* untag, delete: Actor.ID the image, its name the tag (or ID) */
+			for (size_t i = 0; i + 2 < evs.n; i += 3)
+				md_eventv("image", evs.v[i], evs.v[i + 1], "name", evs.v[i + 2], NULL);
 		}
 		if (r < 0)
 			md_error = first;
 	}
 	md_sb_free(&did);
 	md_strv_free(&gone);
+	md_strv_free(&evs);
 	md_json_free(idx);
 	md_store_unlock_change(&sess);
 	return r;
@@ -24901,6 +25151,8 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 		md_store_delete(&files);
 		for (size_t i = 0; i < report.n; i++)
 			md_strv_push(gone, report.v[i]);
+		for (size_t i = 0; i < ids.n; i++)
+			md_eventv("image", "delete", ids.v[i], "name", ids.v[i], NULL);
 	} else {
 		*reclaimed = 0;
 	}
@@ -25137,6 +25389,8 @@ static int md_volume_remove(const char *name, int force)
 		/* renamed away first: a crash leaves trash, never half a volume */
 		if (r == 0)
 			r = md_store_trash_rm(vd, name);
+		if (r == 0)
+			md_eventv("volume", "destroy", name, "driver", "local", NULL);
 	}
 	md_store_unlock();
 	free(meta);
@@ -25164,6 +25418,7 @@ static int md_volume_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 			if (md_store_trash_rm(vd, vs.v[i]) == 0) {
 				*reclaimed += size;
 				md_strv_push(gone, vs.v[i]);
+				md_eventv("volume", "destroy", vs.v[i], "driver", "local", NULL);
 			}
 		}
 		md_json_free(vj);
@@ -25261,6 +25516,15 @@ static int md_net_name_valid(const char *n)
 	return 1;
 }
 
+/* A network's event: Actor.ID its ID, Attributes name and type (and
+ * container, for connect and disconnect). */
+static void md_ev_net(struct md_json *idx, const char *name, const char *action, const char *ctr)
+{
+	struct md_json *n = md_net_get(idx, name);
+	md_eventv("network", action, n ? md_json_gets(n, "Id") : name, "name", n ? n->key : name, "type", "bridge",
+	          "container", ctr, NULL);
+}
+
 /* Does a network pass list filters, as Docker's: name= (a substring), id=
  * (a prefix), driver= and type= (builtin or custom) are alternatives each,
  * every label= must hold? 1 or 0; -1 (error set) for a filter it does not
@@ -25324,6 +25588,7 @@ static int md_network_create(const struct md_network_spec *ns, char id[65])
 	                                                          ns->range, ns->aux)) &&
 	           (!ns->ipv6 || md_net_add6(idx, n, ns->subnet6, ns->gateway6, ns->range6) == 0) && md_index_write(idx) == 0) {
 		snprintf(id, 65, "%s", md_json_gets(n, "Id"));
+		md_ev_net(idx, name, "create", NULL);
 		r = 0;
 	}
 	md_json_free(idx);
@@ -25379,8 +25644,12 @@ static int md_network_remove(const char *name)
 	if (md_store_lock() < 0)
 		return -1;
 	struct md_json *idx = md_index_read();
+	struct md_json *n = idx ? md_json_clone(md_net_get(idx, name)) : NULL;
 	/* a bridge left by a failed write is made again when needed */
 	int r = !idx || md_net_remove(idx, name) < 0 || md_index_write(idx) < 0 ? -1 : md_fw_sync(idx);
+	if (r == 0 && n)
+		md_eventv("network", "destroy", md_json_gets(n, "Id"), "name", md_json_gets(n, "Name"), "type", "bridge", NULL);
+	md_json_free(n);
 	md_json_free(idx);
 	md_store_unlock();
 	return r;
@@ -25391,6 +25660,7 @@ static int md_network_remove(const char *name)
  * could not be written).  -1 as well when the rules could not follow. */
 static int md_network_prune(struct md_strv *gone)
 {
+	struct md_strv ids = {0};
 	if (md_store_lock() < 0)
 		return -1;
 	struct md_json *idx = md_index_read();
@@ -25399,6 +25669,7 @@ static int md_network_prune(struct md_strv *gone)
 		char by[65];
 		if (strcmp(n->key, "bridge") != 0 && !md_net_in_use(idx, n->key, by)) {
 			md_strv_push(gone, n->key);
+			md_strv_push(&ids, md_json_gets(n, "Id") ? md_json_gets(n, "Id") : n->key);
 			md_net_remove(idx, n->key);
 		}
 	}
@@ -25408,7 +25679,10 @@ static int md_network_prune(struct md_strv *gone)
 		r = -1;
 	} else if (gone->n) {
 		r = md_fw_sync(idx);
+		for (size_t i = 0; i < gone->n && i < ids.n; i++)
+			md_eventv("network", "destroy", ids.v[i], "name", gone->v[i], "type", "bridge", NULL);
 	}
+	md_strv_free(&ids);
 	md_json_free(idx);
 	md_store_unlock();
 	return r;
@@ -25525,6 +25799,7 @@ static int md_network_connect(const char *netname, const char *ctr, const struct
 	/* the lease, then the config; should one fail, nothing stays connected */
 	if (md_net_save(idx, before, &c) < 0)
 		goto unplug;
+	md_ev_net(idx, netname, "connect", id);
 	rc = md_fw_sync(idx);
 	md_net_hosts_peers(idx, id);
 	goto out;
@@ -25591,6 +25866,7 @@ static int md_network_disconnect(const char *netname, const char *ctr)
 		md_link_del(fd, hostif);
 		close(fd);
 	}
+	md_ev_net(idx, netname, "disconnect", id);
 	rc = md_fw_sync(idx);
 	for (size_t j = 0; j < peers.n; j++)
 		md_net_hosts(idx, peers.v[j]);
@@ -26026,6 +26302,165 @@ static int md_store_check(int repair, int quick, struct md_report *rep)
 	md_json_free(idx);
 	md_store_unlock();
 	return r < 0 ? -1 : ck.problems;
+}
+
+/* ---- events: reading the journal ---- */
+
+/* What an events reader asks: since and until (Unix seconds; 0 unset),
+ * the filters ("type=container", ...). */
+struct md_evq {
+	double since, until;
+	const struct md_strv *filters;
+};
+
+/* The filter keys Docker's events take (those minidock has objects for). */
+static int md_ev_filters_check(const struct md_strv *f)
+{
+	static const char *const keys[] = {"type", "event", "container", "image", "label", "network", "volume", "scope"};
+	for (size_t i = 0; f && i < f->n; i++) {
+		size_t kl = strcspn(f->v[i], "=");
+		int ok = 0;
+		for (size_t k = 0; k < MD_ARRAY_LEN(keys); k++)
+			ok |= strlen(keys[k]) == kl && !strncmp(f->v[i], keys[k], kl);
+		if (!ok || !f->v[i][kl] || !f->v[i][kl + 1])
+			return md_errk(MD_EK_INVALID, "invalid filter '%s'", f->v[i]);
+	}
+	return 0;
+}
+
+/* Does one filter, key=val, take the event? */
+static int md_ev_match1(const struct md_json *ev, const char *key, const char *val)
+{
+	const char *type = md_json_gets((struct md_json *)ev, "Type"), *act = md_json_gets((struct md_json *)ev, "Action");
+	struct md_json *actor = md_json_get((struct md_json *)ev, "Actor"), *at = md_json_get(actor, "Attributes");
+	const char *id = md_json_gets(actor, "ID"), *name = md_json_gets(at, "name");
+	if (!strcmp(key, "type"))
+		return md_streq(type, val);
+	if (!strcmp(key, "scope"))
+		return !strcmp(val, "local");
+	if (!strcmp(key, "event")) /* as Docker's: these three match "exec_start: sh" and such */
+		return md_streq(act, val) || ((!strcmp(val, "health_status") || !strcmp(val, "exec_start") || !strcmp(val, "exec_create")) &&
+		                              act && md_startswith(act, val));
+	if (!strcmp(key, "label")) {
+		const char *eq = strchr(val, '=');
+		char *k = eq ? md_strndup(val, (size_t)(eq - val)) : md_strdup(val);
+		const char *v = md_json_gets(at, k);
+		free(k);
+		return v && (!eq || !strcmp(v, eq + 1));
+	}
+	if (!strcmp(key, "image")) {
+		const char *img = md_json_gets(at, "image");
+		size_t vl = strlen(val);
+		return (md_streq(type, "image") && (md_streq(id, val) || md_streq(name, val))) ||
+		       (img && (!strcmp(img, val) || (!strncmp(img, val, vl) && img[vl] == ':' && !strchr(val, ':'))));
+	}
+	const char *want = !strcmp(key, "container") ? "container" : !strcmp(key, "network") ? "network" : "volume";
+	return md_streq(type, want) && ((id && md_startswith(id, val)) || md_streq(name, val));
+}
+
+/* Docker's rule: the values of one key are alternatives, the keys all apply. */
+static int md_ev_match(const struct md_json *ev, const struct md_strv *f)
+{
+	for (size_t i = 0; f && i < f->n; i++) {
+		size_t kl = strcspn(f->v[i], "=");
+		int any = 0;
+		for (size_t j = 0; f && j < f->n && !any; j++)
+			if (!strncmp(f->v[j], f->v[i], kl + 1)) {
+				char *k = md_strndup(f->v[i], kl);
+				any = md_ev_match1(ev, k, f->v[j] + kl + 1);
+				free(k);
+			}
+		if (!any)
+			return 0;
+	}
+	return 1;
+}
+
+/* The whole records f holds from where it is: each that q takes to fn (a
+ * record past q's until ends the read: 1). */
+static int md_ev_read(FILE *f, const struct md_evq *q, int (*fn)(const struct md_json *ev, const char *line, void *arg),
+                      void *arg)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	off_t at = ftello(f);
+	ssize_t n;
+	int r = 0;
+	clearerr(f);
+	while (r == 0 && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') { /* still being written */
+			fseeko(f, at, SEEK_SET);
+			break;
+		}
+		at += n;
+		line[n - 1] = 0;
+		struct md_json *ev = md_json_parse(line, (size_t)n - 1);
+		double t = (double)md_json_geti(ev, "timeNano", 0) / 1e9;
+		if (!ev)
+			md_err_clear();
+		else if (q->until > 0 && t > q->until)
+			r = 1;
+		else if (t >= q->since && md_ev_match(ev, q->filters))
+			r = fn(ev, line, arg) < 0 ? -1 : 0;
+		md_json_free(ev);
+	}
+	free(line);
+	return r;
+}
+
+/*
+ * The events q asks for, to fn (with the record and its JSON line): with
+ * a since or an until, those the journal holds from then; then, unless
+ * until has passed, what comes, followed until until (fn(NULL) is called
+ * on each idle wake, every 200 ms: its -1 ends the follow, as does fn's
+ * -1 on a record).  Docker's: without since or until, only what comes.
+ */
+static int md_events_each(const struct md_evq *q, int (*fn)(const struct md_json *ev, const char *line, void *arg), void *arg)
+{
+	char *p = md_ev_path(".log"), *old = md_ev_path(".log.1");
+	FILE *f = NULL;
+	int r = 0;
+	if (q->since > 0 || q->until > 0) {
+		FILE *o = fopen(old, "re");
+		if (o) {
+			r = md_ev_read(o, q, fn, arg);
+			fclose(o);
+		}
+		if (r == 0 && (f = fopen(p, "re")))
+			r = md_ev_read(f, q, fn, arg);
+	} else if ((f = fopen(p, "re"))) {
+		fseeko(f, 0, SEEK_END);
+	}
+	while (r == 0) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (q->until > 0 && (double)now.tv_sec + now.tv_nsec / 1e9 > q->until)
+			break;
+		/* the journal rotated (or came to be): the rest of the old one, then the new */
+		struct stat a, b;
+		if (stat(p, &a) == 0 && (!f || (fstat(fileno(f), &b) == 0 && a.st_ino != b.st_ino))) {
+			FILE *nf = fopen(p, "re");
+			if (nf) {
+				if (f) {
+					r = md_ev_read(f, q, fn, arg);
+					fclose(f);
+				}
+				f = nf;
+				continue;
+			}
+		}
+		if (f && (r = md_ev_read(f, q, fn, arg)) != 0)
+			break;
+		if (fn(NULL, NULL, arg) < 0)
+			break;
+		usleep(200000);
+	}
+	if (f)
+		fclose(f);
+	free(p);
+	free(old);
+	md_err_clear();
+	return r < 0 ? -1 : 0;
 }
 
 /* ---- what this kernel and host offer (check-config, info) ---- */
@@ -29219,6 +29654,64 @@ static int md_cmd_image_prune(struct md_args *a)
 	return 0;
 }
 
+/* ---- events ---- */
+
+/* One event as `events` prints it: Docker's line (its time with nine
+ * digits, the attributes sorted), the record itself for {{json .}}, or
+ * a --format template (with Docker's field names besides the record's). */
+static int md_cli_event(const struct md_json *ev, const char *line, void *arg)
+{
+	const char *fmt = arg;
+	if (!ev)
+		return ferror(stdout) ? -1 : 0;
+	if (fmt && !strcmp(fmt, "{{json .}}")) {
+		puts(line);
+	} else if (fmt) {
+		struct md_json *v = md_json_clone(ev);
+		static const char *const alias[][2] = {{"Status", "status"}, {"ID", "id"}, {"From", "from"}, {"Scope", "scope"},
+		                                       {"Time", "time"}, {"TimeNano", "timeNano"}};
+		for (size_t i = 0; i < MD_ARRAY_LEN(alias); i++) {
+			struct md_json *x = md_json_get(v, alias[i][1]);
+			if (x)
+				md_json_set(v, alias[i][0], md_json_clone(x));
+		}
+		int r = md_format_print(fmt, v);
+		md_json_free(v);
+		if (r < 0)
+			return -1;
+	} else {
+		long long tn = md_json_geti((struct md_json *)ev, "timeNano", 0);
+		time_t s = (time_t)(tn / 1000000000LL);
+		struct tm tm;
+		gmtime_r(&s, &tm);
+		struct md_json *actor = md_json_get((struct md_json *)ev, "Actor"), *at = md_json_get(actor, "Attributes");
+		printf("%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ %s %s %s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		       tm.tm_min, tm.tm_sec, tn % 1000000000LL, md_json_gets((struct md_json *)ev, "Type"),
+		       md_json_gets((struct md_json *)ev, "Action"), md_json_gets(actor, "ID"));
+		struct md_strv keys = {0};
+		for (struct md_json *k = at ? at->child : NULL; k; k = k->next)
+			md_strv_push(&keys, k->key);
+		if (keys.n > 1)
+			qsort(keys.v, keys.n, sizeof *keys.v, md_strcmp_p);
+		for (size_t i = 0; i < keys.n; i++)
+			printf("%s%s=%s", i ? ", " : " (", keys.v[i], md_json_gets(at, keys.v[i]) ? md_json_gets(at, keys.v[i]) : "");
+		puts(keys.n ? ")" : "");
+		md_strv_free(&keys);
+	}
+	fflush(stdout);
+	return ferror(stdout) ? -1 : 0;
+}
+
+static int md_cmd_events(struct md_args *a)
+{
+	struct md_evq q = {0, 0, md_optv(a, "filter")};
+	const char *since = md_opt(a, "since"), *until = md_opt(a, "until");
+	if ((since && md_parse_since(since, &q.since) < 0) || (until && md_parse_since(until, &q.until) < 0) ||
+	    md_ev_filters_check(q.filters) < 0)
+		return md_fail(125);
+	return md_events_each(&q, md_cli_event, (void *)md_opt(a, "format")) < 0 ? md_fail(125) : 0;
+}
+
 static int md_cmd_system_df(struct md_args *a)
 {
 	(void)a;
@@ -31875,6 +32368,13 @@ static const struct md_optdef md_opts_save[] = {
 	{"output", 'o', "file", "Write to a file, instead of STDOUT"},
 	{NULL, 0, NULL, NULL}};
 
+static const struct md_optdef md_opts_events[] = {
+	{"filter", 'f', "filter", "Filter output: type=, event=, container=, image=, label=, network=, volume="},
+	{"format", 0, "string", "Format the output using the given Go template ({{json .}}: the records)"},
+	{"since", 0, "string", "Show all events created since timestamp (then follow)"},
+	{"until", 0, "string", "Stream events until this timestamp"},
+	{NULL, 0, NULL, NULL}};
+
 static const struct md_optdef md_opts_check[] = {
 	{"quick", 0, NULL, "Skip rebuilding every layer to verify its DiffID"},
 	{"repair", 0, NULL, "Fix what is found, without losing any complete image"},
@@ -32057,6 +32557,7 @@ static const struct md_cmd md_cmds[] = {
 	{"image inspect", md_cmd_image_inspect, md_opts_inspect, "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", 1, -1, 0},
 	{"image prune", md_cmd_image_prune, md_opts_prune, "[OPTIONS]", "Remove unused images", 0, 0, 0},
 	{"system df", md_cmd_system_df, md_opts_none, "", "Show disk usage", 0, 0, 0},
+	{"events|system events", md_cmd_events, md_opts_events, "[OPTIONS]", "Get real time events from the server", 0, 0, 0},
 	{"system check", md_cmd_system_check, md_opts_check, "[OPTIONS]", "Verify the store; --repair fixes it", 0, 0, 0},
 #if MD_FEATURE_API
 	{"serve", md_cmd_serve, md_opts_serve, "[OPTIONS]", "Serve the Docker Engine API on a unix socket", 0, 0, 0},
@@ -32450,7 +32951,12 @@ static int md_api_unescape(const char *s, size_t n, int plus, char *out, size_t 
  * site's copy), or NULL. */
 static char *md_api_q(const struct md_api_req *r, const char *name)
 {
-	static char val[4096];
+	/* four buffers in turn: a call's value outlives the next three (logs
+	 * passes since, until and tail at once; one buffer gave all three the
+	 * last one's value) */
+	static char vals[4][4096];
+	static unsigned turn;
+	char *val = vals[turn++ % 4];
 	size_t nl = strlen(name);
 	for (const char *p = r->query; *p;) {
 		const char *amp = strchr(p, '&'), *e = amp ? amp : p + strlen(p);
@@ -32460,7 +32966,7 @@ static char *md_api_q(const struct md_api_req *r, const char *name)
 		    memcmp(key, name, nl) == 0) {
 			if (!eq)
 				return (val[0] = 0, val);
-			if (md_api_unescape(eq + 1, (size_t)(e - eq - 1), 1, val, sizeof val) == 0)
+			if (md_api_unescape(eq + 1, (size_t)(e - eq - 1), 1, val, sizeof vals[0]) == 0)
 				return val;
 		}
 		p = amp ? amp + 1 : e;
@@ -33356,6 +33862,44 @@ static int md_api_image_create(struct md_api_ctx *x)
 	return -1; /* a stream's connection ends with it */
 }
 #endif
+
+/* events: the journal as Docker streams it, a record per chunk, until
+ * `until` or the client hangs up. */
+static int md_api_ev_out(const struct md_json *ev, const char *line, void *arg)
+{
+	struct md_api_conn *c = arg;
+	if (!ev) { /* a client that hung up (or sent anything) ends it */
+		struct pollfd p = {c->fd, POLLIN, 0};
+		return poll(&p, 1, 0) > 0 ? -1 : 0;
+	}
+	char *s = md_asprintf("%s\n", line);
+	int r = md_api_out(c, s, strlen(s));
+	free(s);
+	return r;
+}
+
+static int md_api_events(struct md_api_ctx *x)
+{
+	struct md_strv f = {0};
+	if (md_api_filters(x, &f) < 0)
+		return 0;
+	struct md_evq q = {0, 0, &f};
+	const char *since = md_api_q(x->r, "since"), *until = md_api_q(x->r, "until");
+	if ((since && *since && md_parse_since(since, &q.since) < 0) || (until && *until && md_parse_since(until, &q.until) < 0) ||
+	    md_ev_filters_check(&f) < 0) {
+		md_strv_free(&f);
+		return md_api_err(x->c, 400, "%s", md_errmsg);
+	}
+	if (md_api_stream_claim(x->c) < 0) {
+		md_strv_free(&f);
+		return -1;
+	}
+	md_api_head(x->c, 200, "application/json", MD_API_CHUNKED);
+	md_events_each(&q, md_api_ev_out, x->c);
+	md_api_out_end(x->c);
+	md_strv_free(&f);
+	return -1; /* a stream's connection ends with it */
+}
 
 /* images/load: the body (a tar, often chunked) is fed to the engine's
  * load (md_load_fd) through a pipe by a child. */
@@ -34649,6 +35193,7 @@ static int md_api_exec_start(struct md_api_ctx *x)
 	e.in = in;
 	e.detach = det;
 	e.privileged = md_json_is(md_json_get(cfg, "Privileged"), MD_J_TRUE);
+	snprintf(e.xid, sizeof e.xid, "%s", x->arg[0]);
 	md_json_free(body);
 	if (!det)
 		md_api_hijack(x->c, raw);
@@ -35226,6 +35771,7 @@ static const struct md_api_route {
 	{"POST", "/build/prune", md_api_build_prune, NULL},
 	{"GET", "/plugins", md_api_plugins, NULL},
 	{"GET", "/system/df", md_api_system_df, NULL},
+	{"GET", "/events", md_api_events, NULL},
 #if MD_FEATURE_PULL
 	{"GET", "/distribution/**/json", md_api_distribution, NULL},
 #endif

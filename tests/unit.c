@@ -2211,6 +2211,111 @@ static void test_error_kinds(void)
 	t_end();
 }
 
+/* The events journal: bounded by its rotation, read in order across the
+ * two files, filters as Docker's. */
+static int t_ev_collect(const struct md_json *ev, const char *line, void *arg)
+{
+	(void)line;
+	if (ev)
+		md_strv_push(arg, md_json_gets(md_json_get(md_json_get((struct md_json *)ev, "Actor"), "Attributes"), "n"));
+	return 0;
+}
+
+static void test_events_journal(void)
+{
+	t_begin("events: the journal's bound, its order across rotation, filters, hostile lines");
+	char tmpl[] = "/tmp/md-events-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	CHECK(dir != NULL);
+	char *orun = md_store.runroot;
+	md_store.runroot = md_asprintf("%s/run", dir);
+	const int total = 8000;
+	for (int i = 0; i < total; i++) {
+		char n[16];
+		snprintf(n, sizeof n, "%d", i);
+		md_eventv(i % 3 ? "container" : "volume", i % 2 ? "start" : "die", "x", "n", n, NULL);
+	}
+	char *p = md_asprintf("%s/events.log", md_store.runroot), *p1 = md_asprintf("%s/events.log.1", md_store.runroot);
+	struct stat a, b;
+	CHECK(stat(p, &a) == 0 && stat(p1, &b) == 0);
+	CHECK(a.st_size <= MD_DEFAULT_EVENTS_MAX && b.st_size <= MD_DEFAULT_EVENTS_MAX);
+	/* a torn line and garbage are skipped */
+	int fd = open(p, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, "{\"Type\":\n[[[\n", 13) == 13);
+	close(fd);
+	md_eventv("container", "start", "x", "n", "last", NULL);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct md_strv got = {0}, f = {0};
+	struct md_evq q = {1, (double)now.tv_sec + 1, NULL};
+	CHECK(md_events_each(&q, t_ev_collect, &got) == 0);
+	/* the newest ones, in order, each once, the last one last */
+	if (!(got.n > 100 && got.n < (size_t)total && !strcmp(got.v[got.n - 1], "last")))
+		printf("#   %zu records, the last %s\n", got.n, got.n ? got.v[got.n - 1] : "-");
+	CHECK(got.n > 100 && got.n < (size_t)total && !strcmp(got.v[got.n - 1], "last"));
+	int first = atoi(got.v[0]), inorder = 1;
+	for (size_t i = 1; i + 1 < got.n; i++)
+		inorder &= atoi(got.v[i]) == first + (int)i;
+	CHECK(inorder && atoi(got.v[got.n - 2]) == total - 1);
+	md_strv_free(&got);
+	/* keys AND, values of one key OR */
+	md_strv_push(&f, "type=container");
+	md_strv_push(&f, "event=start");
+	md_strv_push(&f, "event=die");
+	q.filters = &f;
+	CHECK(md_events_each(&q, t_ev_collect, &got) == 0);
+	int onlyctr = got.n > 0;
+	for (size_t i = 0; i + 1 < got.n; i++)
+		onlyctr &= atoi(got.v[i]) % 3 != 0;
+	CHECK(onlyctr);
+	md_strv_free(&got);
+	md_strv_free(&f);
+	md_strv_push(&f, "type=volume");
+	md_strv_push(&f, "event=start");
+	CHECK(md_events_each(&q, t_ev_collect, &got) == 0);
+	int vs = got.n > 0;
+	for (size_t i = 0; i < got.n; i++)
+		vs &= atoi(got.v[i]) % 3 == 0 && atoi(got.v[i]) % 2 == 1;
+	CHECK(vs);
+	md_strv_free(&got);
+	md_strv_free(&f);
+	/* unknown filter keys, empty values */
+	md_strv_push(&f, "colour=red");
+	CHECK(md_ev_filters_check(&f) < 0 && md_error.kind == MD_EK_INVALID);
+	md_strv_free(&f);
+	md_strv_push(&f, "type=");
+	CHECK(md_ev_filters_check(&f) < 0);
+	md_strv_free(&f);
+	/* exec_start and health_status match by prefix, as Docker's */
+	const char *evs = "{\"Type\":\"container\",\"Action\":\"exec_start: sh -c x\",\"Actor\":{\"ID\":\"abc\","
+	                  "\"Attributes\":{\"name\":\"web\",\"image\":\"bb:1\",\"app\":\"x\"}}}";
+	struct md_json *ev = md_json_parse(evs, strlen(evs));
+	CHECK(ev != NULL);
+	md_strv_push(&f, "event=exec_start");
+	CHECK(md_ev_match(ev, &f));
+	md_strv_free(&f);
+	static const char *const yes[] = {"container=web", "container=ab", "image=bb", "image=bb:1", "label=app", "label=app=x"};
+	static const char *const no[] = {"container=we", "image=b", "label=app=y", "network=web", "volume=abc", "event=exec"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(yes); i++) {
+		md_strv_push(&f, yes[i]);
+		CHECK(md_ev_match(ev, &f));
+		md_strv_free(&f);
+	}
+	for (size_t i = 0; i < MD_ARRAY_LEN(no); i++) {
+		md_strv_push(&f, no[i]);
+		CHECK(!md_ev_match(ev, &f));
+		md_strv_free(&f);
+	}
+	md_json_free(ev);
+	free(p);
+	free(p1);
+	md_rm_rf(dir);
+	free(md_store.runroot);
+	md_store.runroot = orun;
+	md_err_clear();
+	t_end();
+}
+
 #include "unit-registry.inc"
 #include "unit-api.inc"
 #include "unit-sign.inc"
@@ -2453,6 +2558,7 @@ int main(void)
 	test_close_from();
 	test_copy_errors();
 	test_error_kinds();
+	test_events_journal();
 	test_cg_rules();
 	test_mount_specs();
 	test_links();

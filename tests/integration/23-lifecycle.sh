@@ -285,6 +285,86 @@ test_logs_options() {
     assert_clean
 }
 
+# Events: what the CLI, the engine and the monitors did, from the journal
+# in the run root, in order, with Docker's attributes; filters; --format;
+# a follower (no --since) sees only what comes, and ends with its reader.
+test_events() {
+    ctr_setup
+    bb_image
+    local since fp out
+    since=$(date +%s.%N)
+    md_ok run --network none --name ev1 --label app=web bb true >/dev/null
+    md_ok run -d --network none --name ev2 bb sleep 60 >/dev/null
+    md_fail 3 exec ev2 sh -c 'exit 3'
+    md_ok pause ev2 >/dev/null
+    md_ok unpause ev2 >/dev/null
+    md_ok rename ev2 ev3 >/dev/null
+    md_ok kill -s USR1 ev3 >/dev/null
+    md_ok stop -t 0 ev3 >/dev/null
+    md_ok rm ev1 ev3 >/dev/null
+    md_ok tag bb bb:ev >/dev/null
+    md_ok rmi bb:ev >/dev/null
+    md_ok volume create evv >/dev/null
+    md_ok volume rm evv >/dev/null
+    out=$(md_ok events --since "$since" --until "$(date +%s.%N)" --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}')
+    assert_eq "$out" "container create ev1
+container start ev1
+container die ev1
+container create ev2
+container start ev2
+container exec_start: sh -c exit 3 ev2
+container exec_die ev2
+container pause ev2
+container unpause ev2
+container rename ev3
+container kill ev3
+container kill ev3
+container die ev3
+container stop ev3
+container destroy ev1
+container destroy ev3
+image tag bb:ev
+image untag bb:ev
+volume create <no value>
+volume destroy <no value>" "events, in order"
+    # attributes: the image, labels, exit codes, signals, the old name
+    out=$(md_ok events --since "$since" --until "$(date +%s.%N)" --filter event=die --filter event=kill --filter event=rename \
+        --format '{{.Action}} {{json .Actor.Attributes}}')
+    assert_eq "$out" 'die {"image":"bb","name":"ev1","app":"web","exitCode":"0"}
+rename {"image":"bb","name":"ev3","oldName":"ev2"}
+kill {"image":"bb","name":"ev3","signal":"10"}
+kill {"image":"bb","name":"ev3","signal":"9"}
+die {"image":"bb","name":"ev3","exitCode":"137"}'
+    assert_eq "$(md_ok events --since "$since" --until "$(date +%s.%N)" --filter label=app=web --format '{{.Action}}' | wc -l)" 4
+    assert_eq "$(md_ok events --since "$since" --until "$(date +%s.%N)" --filter type=volume --format '{{.Actor.ID}}' | sort -u)" evv
+    # Docker's default line
+    assert_match "$(md_ok events --since "$since" --until "$(date +%s.%N)" --filter event=exec_die)" \
+        '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z container exec_die [0-9a-f]{64} \(exitCode=3, image=bb, name=ev2\)$'
+    # {{json .}}: the records as the API streams them
+    md_ok events --since "$since" --until "$(date +%s.%N)" --filter type=image --format '{{json .}}' | jq -e -s \
+        'length == 2 and .[0].Type == "image" and .[0].Action == "tag" and (.[0].timeNano | type) == "number"' >/dev/null ||
+        fail "events --format '{{json .}}' is not Docker's records"
+    # refused: an unknown filter, a bad time
+    md_fail 125 events --filter colour=red --until 0s
+    assert_one_line_error
+    md_fail 125 events --since yesterday --until 0s
+    assert_one_line_error
+    # following: only what comes, until the reader goes
+    "$MINIDOCK" events --filter container=evf --format '{{.Action}}' >"$T/evf" 2>&1 &
+    fp=$!
+    sleep 0.5
+    md_ok run --network none --name evf bb true >/dev/null
+    wait_until 10 "the follower's die" grep -qx die "$T/evf"
+    kill "$fp"
+    wait "$fp" 2>/dev/null || true
+    assert_eq "$(tr '\n' ' ' <"$T/evf")" "create start die "
+    md_ok rm evf >/dev/null
+    # the journal is in the run root (RAM), never in the store
+    [ -f "$MINIDOCK_RUNROOT/events.log" ] || fail "no journal in the run root"
+    ! find "$MINIDOCK_ROOT" -name 'events*' | grep -q . || fail "events written to the store"
+    assert_clean
+}
+
 test_exec_options() {
     ctr_setup
     bb_user_image
@@ -778,6 +858,9 @@ test_healthcheck_healthy() {
     assert_match "$(_hc hok '.Log[-1].Start')" "$_rfc3339"
     assert_match "$(_hc hok '.Log[-1].End')" "$_rfc3339"
     assert_match "$(md_ok ps --filter name=hok --format '{{.Status}}')" '^Up .* \(healthy\)$'
+    # the change is an event (once, not each probe)
+    assert_eq "$(md_ok events --since 1h --until 0s --filter container=hok --filter event=health_status --format '{{.Action}}')" \
+        "health_status: healthy"
     # a first probe an hour away: starting
     md_ok run -d --name hstart --network none --health-cmd true --health-interval 1h bb sleep 600 >/dev/null
     assert_eq "$(_hc hstart '"\(.Status) \(.FailingStreak) \(.Log | length)"')" "starting 0 0"

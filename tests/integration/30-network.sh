@@ -584,6 +584,8 @@ test_network_none_host_container() {
 test_connect_disconnect() {
     _net_setup
     bb_image
+    local since
+    since=$(date +%s.%N)
     md_ok network create aa >/dev/null
     md_ok network create bbnet >/dev/null
     md_ok run -d --name c1 --network aa bb sleep 120 >/dev/null
@@ -618,6 +620,22 @@ test_connect_disconnect() {
     assert_eq "$(_leases | grep -c "^aa " || true)" 0 "leases on aa after disconnect"
     md_ok rm -f c1 c2 >/dev/null
     md_ok network rm aa bbnet >/dev/null
+    # the network events: ID, name, type and the container
+    # (a start connects, a stop disconnects, as Docker's)
+    local c1id c2id
+    c1id=$(md_ok events --since "$since" --until 0s --filter container=c1 --filter event=create --format '{{.Actor.ID}}')
+    c2id=$(md_ok events --since "$since" --until 0s --filter container=c2 --filter event=create --format '{{.Actor.ID}}')
+    assert_eq "$(md_ok events --since "$since" --until 0s --filter type=network --filter network=bbnet \
+        --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{.Actor.Attributes.container}}')" \
+        "create bbnet bridge <no value>
+connect bbnet bridge $c2id
+connect bbnet bridge $c1id
+disconnect bbnet bridge $c1id
+connect bbnet bridge $c1id
+disconnect bbnet bridge $c1id
+disconnect bbnet bridge $c2id
+destroy bbnet bridge <no value>"
+    assert_match "$(md_ok events --since "$since" --until 0s --filter network=aa --filter event=create --format '{{.Actor.ID}}')" '^[0-9a-f]{64}$'
     _net_clean
 }
 

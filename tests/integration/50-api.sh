@@ -524,6 +524,49 @@ PYEOF
     assert_clean
 }
 
+# GET /events: the journal as Docker streams it, to the docker CLI (with
+# --since/--until, filters, and following) and docker-py's events().
+test_api_events() {
+    _api_setup
+    bb_image
+    _serve
+    local since until fp out
+    sleep 1 # (the CLI sends whole seconds: the import is a second before)
+    since=$(date +%s)
+    dk_fail 2 run --network none --name ea --label tier=web bb sh -c 'exit 2'
+    dk_ok rm ea >/dev/null
+    dk_ok volume create eav >/dev/null
+    sleep 1
+    until=$(date +%s)
+    assert_eq "$(dk_ok events --since "$since" --until "$until" --format '{{.Type}} {{.Action}}' | tr '\n' ',')" \
+        "container create,container start,container die,container destroy,volume create,"
+    assert_eq "$(dk_ok events --since "$since" --until "$until" --filter event=die --format '{{.Actor.Attributes.exitCode}} {{.Actor.Attributes.tier}}')" \
+        "2 web"
+    out=$("$PY" - "$T/docker.sock" "$since" "$until" <<'PYEOF'
+import sys, docker
+c = docker.DockerClient(base_url="unix://" + sys.argv[1])
+ev = list(c.events(since=int(sys.argv[2]), until=int(sys.argv[3]), decode=True, filters={"type": "container"}))
+print(" ".join(e["Action"] for e in ev), ev[0]["Actor"]["Attributes"]["name"], type(ev[0]["timeNano"]).__name__)
+PYEOF
+)
+    assert_eq "$out" "create start die destroy ea int"
+    # an unknown filter: 400 with Docker's message
+    assert_eq "$(curl -s -o "$T/ev400" -w '%{http_code}' --unix-socket "$T/docker.sock" \
+        "http://x/events?until=$until&filters=%7B%22colour%22%3A%5B%22red%22%5D%7D")" 400
+    assert_contains "$(cat "$T/ev400")" "invalid filter 'colour=red'"
+    # following: docker events with no bounds gets what comes
+    docker events --filter type=volume --format '{{.Action}} {{.Actor.ID}}' >"$T/evf" 2>&1 &
+    fp=$!
+    sleep 1
+    dk_ok volume rm eav >/dev/null
+    wait_until 10 "the follower's destroy" grep -q "destroy eav" "$T/evf"
+    kill "$fp"
+    wait "$fp" 2>/dev/null || true
+    assert_eq "$(cat "$T/evf")" "destroy eav"
+    _serve_stop
+    assert_clean
+}
+
 test_api_exec() {
     _api_setup
     bb_image
