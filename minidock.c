@@ -16176,9 +16176,12 @@ static size_t md_dns_encode(const char *name, unsigned char out[256])
  * is not one the hosts file answers (forward it); -1 when m is no query
  * (drop it).  A name the file knows is answered with its addresses of
  * the asked family, or with none (NOERROR, as Docker's server answers an
- * AAAA question for a container with no IPv6 address).
+ * AAAA question for a container with no IPv6 address); so is NAME.NET
+ * for NAME, NET one of the suffixes (the container's networks, as
+ * Docker's server takes "web.front").
  */
-static int md_dns_answer(const unsigned char *m, size_t n, const char *hosts, unsigned char *o, size_t cap)
+static int md_dns_answer(const unsigned char *m, size_t n, const char *hosts, const struct md_strv *suffixes,
+                         unsigned char *o, size_t cap)
 {
 	struct md_dns_q q;
 	int rc = md_dns_parse(m, n, &q);
@@ -16200,9 +16203,21 @@ static int md_dns_answer(const unsigned char *m, size_t n, const char *hosts, un
 			na = 1;
 		} else {
 			int want4 = q.type == 1 || q.type == 255, want6 = q.type == 28 || q.type == 255;
-			int known = md_dns_hosts_find(hosts, q.name, AF_INET, addr, want4 ? 16 : 0, &na);
+			char *nm = q.name;
+			int known = md_dns_hosts_find(hosts, nm, AF_INET, addr, want4 ? 16 : 0, &na);
+			for (size_t i = 0; !known && suffixes && i < suffixes->n; i++) {
+				size_t ql = strlen(q.name), sl = strlen(suffixes->v[i]);
+				if (ql > sl + 1 && q.name[ql - sl - 1] == '.' && !strcasecmp(q.name + ql - sl, suffixes->v[i])) {
+					nm = md_strndup(q.name, ql - sl - 1);
+					known = md_dns_hosts_find(hosts, nm, AF_INET, addr, want4 ? 16 : 0, &na);
+					if (!known)
+						free(nm), nm = q.name;
+				}
+			}
 			if (want6)
-				md_dns_hosts_find(hosts, q.name, AF_INET6, addr + na, 16 - na, &nb);
+				md_dns_hosts_find(hosts, nm, AF_INET6, addr + na, 16 - na, &nb);
+			if (nm != q.name)
+				free(nm);
 			if (!known)
 				return 0;
 			memcpy(o + 12, m + 12, q.end - 12);
@@ -18571,6 +18586,7 @@ struct md_dns_fwd {
 struct md_mon_dns {
 	int srv;                 /* 127.0.0.11:53 in the container's namespace, or -1 */
 	char *hosts;             /* the container's hosts file */
+	struct md_strv nets;     /* its networks' names: NAME.NET is NAME */
 	int nup;
 	struct sockaddr_storage up[MD_DNS_UPSTREAMS];
 	struct md_dns_fwd f[MD_DNS_PENDING];
@@ -18592,6 +18608,7 @@ struct md_mon {
 	int in_eof;              /* close m->in once inq is drained */
 	int hold, go;            /* wait for a 'G' frame before starting (API attach) */
 	int stopping;            /* a stop was asked for */
+	int restart_now;         /* --health-on-failure restart: start again once it ends */
 	time_t kill_at;          /* when the stop timeout ends */
 	int exit_code;
 	int oom;
@@ -18649,11 +18666,10 @@ static void md_mon_stopped_by_hand(struct md_mon *m)
 	}
 }
 
-static void md_mon_stop(struct md_mon *m, int secs)
+/* Send the container its StopSignal, SIGKILL secs later (-1: its
+ * StopTimeout, else 10). */
+static void md_mon_signal_stop(struct md_mon *m, int secs)
 {
-	md_mon_stopped_by_hand(m);
-	if (m->pid <= 0)
-		return; /* between two runs (restarting) */
 	const char *ss = md_json_gets(md_json_get(m->c.cfg, "Config"), "StopSignal");
 	int sig = ss ? md_parse_signal(ss) : SIGTERM;
 	if (sig <= 0)
@@ -18669,6 +18685,13 @@ static void md_mon_stop(struct md_mon *m, int secs)
 	m->kill_at = time(NULL) + secs;
 	if (secs == 0)
 		kill(m->pid, SIGKILL);
+}
+
+static void md_mon_stop(struct md_mon *m, int secs)
+{
+	md_mon_stopped_by_hand(m);
+	if (m->pid > 0) /* (else between two runs: restarting) */
+		md_mon_signal_stop(m, secs);
 }
 
 /* Give the container what it takes of its queued stdin, without blocking;
@@ -19651,6 +19674,26 @@ static void md_mon_health_read(struct md_mon *m)
 	h->out = -1;
 }
 
+/* podman's --health-on-failure (Config.HealthcheckOnFailureAction), once
+ * the container turns unhealthy: none; kill (SIGKILL: its restart policy
+ * applies); restart (stopped as a stop does, then started again whatever
+ * its policy); stop (as `minidock stop`: the policy does not apply). */
+static void md_mon_health_act(struct md_mon *m)
+{
+	const char *a = md_json_gets(md_json_get(m->c.cfg, "Config"), "HealthcheckOnFailureAction");
+	if (!a || m->pid <= 0 || m->stopping)
+		return;
+	if (!strcmp(a, "stop")) {
+		md_mon_stop(m, -1);
+	} else if (!strcmp(a, "kill")) {
+		kill(m->pid, SIGKILL);
+		md_mon_ev(m, "kill", "signal", "9");
+	} else if (!strcmp(a, "restart")) {
+		m->restart_now = 1;
+		md_mon_signal_stop(m, -1);
+	}
+}
+
 /* A probe's result into State.Health: the last 5 kept; a pass makes it
  * healthy, Retries failures in a row unhealthy; failures in the start
  * period do not count while it is still starting. */
@@ -19684,6 +19727,8 @@ static void md_mon_health_result(struct md_mon *m, int code, const char *out)
 		char *act = md_asprintf("health_status: %s", md_json_gets(h->st, "Status"));
 		md_mon_ev(m, act, NULL, NULL);
 		free(act);
+		if (md_streq(md_json_gets(h->st, "Status"), "unhealthy"))
+			md_mon_health_act(m);
 	}
 	h->next = md_mono_ms() + md_mon_health_wait(m);
 }
@@ -19891,6 +19936,14 @@ static void md_mon_dns_open(struct md_mon *m, pid_t pid)
 	md_strv_free(&ns);
 	if (!d->hosts)
 		d->hosts = md_ctr_path(m->c.id, "hosts");
+	char *cp = md_ctr_path(m->c.id, "config.json");
+	struct md_json *cfg = md_json_parse_file(cp), *nets = md_json_get(cfg, "Networks");
+	free(cp);
+	md_err_clear();
+	for (struct md_json *x = nets ? nets->child : NULL; x; x = x->next)
+		if (md_json_gets(x, "Name") && !md_strv_has(&d->nets, md_json_gets(x, "Name")))
+			md_strv_push(&d->nets, md_json_gets(x, "Name"));
+	md_json_free(cfg);
 }
 
 /* The container stopped: its server and the questions in flight go (a
@@ -19901,6 +19954,7 @@ static void md_mon_dns_close(struct md_mon *m)
 	if (d->srv >= 0)
 		close(d->srv);
 	d->srv = -1;
+	md_strv_free(&d->nets);
 	for (int i = 0; i < MD_DNS_PENDING; i++)
 		md_mon_dns_free(&d->f[i]);
 }
@@ -19969,7 +20023,7 @@ static void md_mon_dns_query(struct md_mon *m)
 		return;
 	char *hosts = md_read_file(d->hosts, 1 << 20, NULL);
 	md_err_clear();
-	int r = md_dns_answer(q, (size_t)n, hosts ? hosts : "", a, sizeof a);
+	int r = md_dns_answer(q, (size_t)n, hosts ? hosts : "", &d->nets, a, sizeof a);
 	free(hosts);
 	if (r > 0)
 		sendto(d->srv, a, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&from, fl);
@@ -20515,7 +20569,13 @@ static long md_mon_restart_delay(struct md_mon *m)
 	struct md_json *rp = md_json_get(md_json_get(m->c.cfg, "HostConfig"), "RestartPolicy");
 	const char *name = md_json_gets(rp, "Name");
 	long long max = md_json_geti(rp, "MaximumRetryCount", 0);
-	if (m->stopping || !name || !*name || strcmp(name, "no") == 0)
+	if (m->stopping)
+		return -1;
+	if (m->restart_now) {
+		m->restart_now = 0;
+		return 0;
+	}
+	if (!name || !*name || strcmp(name, "no") == 0)
 		return -1;
 	if (strcmp(name, "on-failure") == 0 && (m->exit_code == 0 || (max > 0 && m->restart_count >= max)))
 		return -1;
@@ -21561,6 +21621,16 @@ static int md_create_healthcheck_check(const struct md_json *cc)
 	return 0;
 }
 
+/* podman's HealthcheckOnFailureAction: none, kill, restart or stop. */
+static int md_create_onfailure_check(const struct md_json *cc)
+{
+	struct md_json *a = md_json_get((struct md_json *)cc, "HealthcheckOnFailureAction");
+	const char *v = md_json_str(a);
+	if (!a || a->t == MD_J_NULL || md_streq(v, "none") || md_streq(v, "kill") || md_streq(v, "restart") || md_streq(v, "stop"))
+		return 0;
+	return md_errk(MD_EK_INVALID, "invalid health-on-failure action \"%s\": none, kill, restart or stop", v ? v : "(not a string)");
+}
+
 /* The Healthcheck: the request's, what it leaves unset (no test, zero
  * durations and retries) the image's, as Docker merges them. */
 static void md_create_healthcheck(struct md_json *nc, const struct md_json *cc, const struct md_json *ic)
@@ -22104,7 +22174,8 @@ static int md_ctr_create(struct md_json *req, const char *name, char id[65])
 		name++;
 	if (!md_json_is(hc, MD_J_OBJ))
 		hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ));
-	if (md_hostconfig_validate(hc) < 0 || md_create_healthcheck_check(cc) < 0 || !(idx = md_index_read()))
+	if (md_hostconfig_validate(hc) < 0 || md_create_healthcheck_check(cc) < 0 || md_create_onfailure_check(cc) < 0 ||
+	    !(idx = md_index_read()))
 		return -1;
 	int found = md_image_resolve(idx, image, imgid);
 	md_json_free(idx);
@@ -30674,6 +30745,7 @@ static int md_runflag_publish(struct md_json *req, const char *to, const struct 
 	X("group-add", 0, "list", "Add additional groups to join", "HostConfig.GroupAdd", md_runflag_strs) \
 	X("health-cmd", 0, "string", "Command to run to check health", "Config.Healthcheck.Test", md_runflag_healthcmd) \
 	X("health-interval", 0, "duration", "Time between running the check (ms|s|m|h) (default 30s)", "Config.Healthcheck.Interval", md_runflag_duration) \
+	X("health-on-failure", 0, "string", "Action when the container turns unhealthy: none, kill, restart, stop (podman's)", "Config.HealthcheckOnFailureAction", md_runflag_str) \
 	X("health-retries", 0, "int", "Consecutive failures needed to report unhealthy (default 3)", "Config.Healthcheck.Retries", md_runflag_count) \
 	X("health-start-interval", 0, "duration", "Time between checks during the start period (default 5s)", "Config.Healthcheck.StartInterval", md_runflag_duration) \
 	X("health-start-period", 0, "duration", "Time for the container to start before failures count (default 0s)", "Config.Healthcheck.StartPeriod", md_runflag_duration) \

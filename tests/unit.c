@@ -681,55 +681,68 @@ static void test_dns_answer(void)
 	                    "10.0.0.3\tdef db\nfd00::3\tdef db\n# 10.0.0.9 commented\n10.0.0.4 db # a second address\n";
 	unsigned char q[600], a[MD_DNS_UDP];
 	size_t n = t_dns_query(q, "web", 1);
-	int len = md_dns_answer(q, n, hosts, a, sizeof a);
+	int len = md_dns_answer(q, n, hosts, NULL, a, sizeof a);
 	CHECK(t_dns_count(a, len, 0) == 1 && len == (int)n + 16);
 	CHECK(!memcmp(a + 12, q + 12, n - 12)); /* the question, as asked */
 	CHECK(a[n] == 0xc0 && a[n + 1] == 12 && a[n + 3] == 1 && !memcmp(a + n + 12, "\x0a\x00\x00\x02", 4));
 	/* case, the trailing dot's absence, several addresses, both families */
 	n = t_dns_query(q, "DB", 1);
-	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, a, sizeof a), 0) == 2);
+	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, NULL, a, sizeof a), 0) == 2);
 	n = t_dns_query(q, "db", 28);
-	len = md_dns_answer(q, n, hosts, a, sizeof a);
+	len = md_dns_answer(q, n, hosts, NULL, a, sizeof a);
 	CHECK(t_dns_count(a, len, 0) == 1 && a[n + 11] == 16 && a[n + 12] == 0xfd);
 	n = t_dns_query(q, "db", 255);
-	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, a, sizeof a), 0) == 3);
+	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, NULL, a, sizeof a), 0) == 3);
 	/* a known name without the family asked: NOERROR, nothing (not forwarded) */
 	n = t_dns_query(q, "web", 28);
-	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, a, sizeof a), 0) == 0);
+	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, NULL, a, sizeof a), 0) == 0);
 	n = t_dns_query(q, "alias", 15);
-	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, a, sizeof a), 0) == 0);
+	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, NULL, a, sizeof a), 0) == 0);
 	/* unknown, commented out, a suffix or prefix of a name: forwarded */
 	static const char *const fwd[] = {"nosuch", "commented", "we", "webx", "web.front", "example.org", "second"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(fwd); i++) {
 		n = t_dns_query(q, fwd[i], 1);
-		CHECK(md_dns_answer(q, n, hosts, a, sizeof a) == 0);
+		CHECK(md_dns_answer(q, n, hosts, NULL, a, sizeof a) == 0);
 	}
+	/* NAME.NETWORK, for the container's networks only */
+	struct md_strv sfx = {0};
+	md_strv_push(&sfx, "front");
+	n = t_dns_query(q, "web.FRONT", 1);
+	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, &sfx, a, sizeof a), 0) == 1);
+	n = t_dns_query(q, "db.front", 28);
+	CHECK(t_dns_count(a, md_dns_answer(q, n, hosts, &sfx, a, sizeof a), 0) == 1);
+	static const char *const nosfx[] = {"web.back", "front", ".front", "nosuch.front", "web.front.front"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(nosfx); i++) {
+		n = md_dns_encode(nosfx[i], q + 12) ? t_dns_query(q, nosfx[i], 1) : 0;
+		CHECK(n == 0 || md_dns_answer(q, n, hosts, &sfx, a, sizeof a) == 0);
+	}
+	md_strv_free(&sfx);
 	/* PTR: a peer's container name (its line's second name) */
 	n = t_dns_query(q, "2.0.0.10.in-addr.arpa", 12);
-	len = md_dns_answer(q, n, hosts, a, sizeof a);
+	len = md_dns_answer(q, n, hosts, NULL, a, sizeof a);
 	CHECK(t_dns_count(a, len, 0) == 1 && len == (int)n + 12 + 5 && !memcmp(a + n + 12, "\3web\0", 5));
 	n = t_dns_query(q, "1.0.0.127.in-addr.arpa", 12);
-	len = md_dns_answer(q, n, hosts, a, sizeof a);
+	len = md_dns_answer(q, n, hosts, NULL, a, sizeof a);
 	CHECK(t_dns_count(a, len, 0) == 1 && !memcmp(a + n + 12, "\x09localhost\0", 11));
 	static const char *const noptr[] = {"9.0.0.10.in-addr.arpa", "2.0.0.10.in-addr.arpa.x", "2.0.0.300.in-addr.arpa",
 	                                    "2.0.10.in-addr.arpa", "x.2.0.0.10.in-addr.arpa", "3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"};
 	for (size_t i = 0; i < MD_ARRAY_LEN(noptr); i++) {
 		n = t_dns_query(q, noptr[i], 12);
-		CHECK(md_dns_answer(q, n, hosts, a, sizeof a) == 0);
+		CHECK(md_dns_answer(q, n, hosts, NULL, a, sizeof a) == 0);
 	}
 	/* many addresses: as many as fit in 512 bytes */
 	struct md_sb b = {0};
 	for (int i = 0; i < 40; i++)
 		md_sb_printf(&b, "fd00::%x many\n", i + 1);
 	n = t_dns_query(q, "many", 28);
-	len = md_dns_answer(q, n, b.s, a, sizeof a);
+	len = md_dns_answer(q, n, b.s, NULL, a, sizeof a);
 	CHECK(t_dns_count(a, len, 0) == 16 && len <= MD_DNS_UDP);
 	md_sb_free(&b);
 	/* hostile: no query at all (dropped) */
-	CHECK(md_dns_answer(q, 11, hosts, a, sizeof a) == -1);
+	CHECK(md_dns_answer(q, 11, hosts, NULL, a, sizeof a) == -1);
 	n = t_dns_query(q, "web", 1);
 	q[2] |= 0x80;
-	CHECK(md_dns_answer(q, n, hosts, a, sizeof a) == -1);
+	CHECK(md_dns_answer(q, n, hosts, NULL, a, sizeof a) == -1);
 	/* malformed: FORMERR, the header alone */
 	struct {
 		const char *m;
@@ -746,7 +759,7 @@ static void test_dns_answer(void)
 		{"\x12\x34\x11\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03web\x00\x00\x01\x00\x01", 21, 4},          /* opcode 2 */
 	};
 	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
-		len = md_dns_answer((const unsigned char *)bad[i].m, bad[i].n, hosts, a, sizeof a);
+		len = md_dns_answer((const unsigned char *)bad[i].m, bad[i].n, hosts, NULL, a, sizeof a);
 		CHECK(len == 12 && t_dns_count(a, len, bad[i].rcode) == 0 && a[5] == 0);
 	}
 	/* a name longer than 253, made of 63-byte labels */
@@ -758,7 +771,7 @@ static void test_dns_answer(void)
 		n += 63;
 	}
 	memcpy(q + n, "\0\0\1\0\1", 5);
-	len = md_dns_answer(q, n + 5, hosts, a, sizeof a);
+	len = md_dns_answer(q, n + 5, hosts, NULL, a, sizeof a);
 	CHECK(len == 12 && t_dns_count(a, len, 1) == 0);
 	/* bytes a hosts file cannot hold (NUL, dot or space in a label), another
 	 * class: forwarded, never matched by a prefix */
@@ -768,14 +781,14 @@ static void test_dns_answer(void)
 		size_t l = (size_t)odd[i][0] + 1;
 		memcpy(q + 12, odd[i], l);
 		memcpy(q + 12 + l, "\0\0\1\0\1", 5);
-		CHECK(md_dns_answer(q, 12 + l + 5, hosts, a, sizeof a) == 0);
+		CHECK(md_dns_answer(q, 12 + l + 5, hosts, NULL, a, sizeof a) == 0);
 	}
 	n = t_dns_query(q, "web", 1);
 	q[n - 1] = 3; /* CH */
-	CHECK(md_dns_answer(q, n, hosts, a, sizeof a) == 0);
+	CHECK(md_dns_answer(q, n, hosts, NULL, a, sizeof a) == 0);
 	/* an empty hosts file answers nothing */
 	n = t_dns_query(q, "web", 1);
-	CHECK(md_dns_answer(q, n, "", a, sizeof a) == 0);
+	CHECK(md_dns_answer(q, n, "", NULL, a, sizeof a) == 0);
 	t_end();
 }
 

@@ -13,7 +13,10 @@ static const char fuzz_dns_hosts[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-l
 static void fuzz_dns_one(const unsigned char *q, size_t n, const char *hosts)
 {
 	unsigned char a[MD_DNS_UDP];
-	int len = md_dns_answer(q, n, hosts, a, sizeof a);
+	struct md_strv sfx = {0};
+	md_strv_push(&sfx, "front");
+	int len = md_dns_answer(q, n, hosts, &sfx, a, sizeof a);
+	md_strv_free(&sfx);
 	if (len < -1 || len > MD_DNS_UDP || (len > 0 && len < 12))
 		__builtin_trap();
 	if (len > 0 && (a[0] != q[0] || a[1] != q[1] || !(a[2] & 0x80)))

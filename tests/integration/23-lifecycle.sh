@@ -844,6 +844,44 @@ _health_streak_ge() { [ "$(_hc "$1" .FailingStreak 2>/dev/null)" -ge "$2" ]; }
 # _probes_left: the store's healthcheck probes still running (their __exec)
 _probes_left() { pgrep -f -- "--root $MINIDOCK_ROOT .*__exec" || true; }
 
+# podman's --health-on-failure: what the monitor does once the container
+# turns unhealthy. The command ends on SIGTERM (a stop's signal).
+_TRAPPER=(sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done')
+_status() { "$MINIDOCK" inspect -f '{{.State.Status}}' "$1" 2>/dev/null; }
+_restarts_ge() { [ "$("$MINIDOCK" inspect -f '{{.RestartCount}}' "$1" 2>/dev/null)" -ge "$2" ]; }
+test_healthcheck_on_failure() {
+    ctr_setup
+    bb_image
+    local hf=(--network none --health-cmd false --health-interval 0.2s --health-retries 1)
+    md_ok run -d --name hstop "${hf[@]}" --health-on-failure stop bb "${_TRAPPER[@]}" >/dev/null
+    md_ok run -d --name hkill "${hf[@]}" --health-on-failure kill bb "${_TRAPPER[@]}" >/dev/null
+    md_ok run -d --name hre "${hf[@]}" --health-on-failure restart bb "${_TRAPPER[@]}" >/dev/null
+    md_ok run -d --name hnone "${hf[@]}" --health-on-failure none bb "${_TRAPPER[@]}" >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.Config.HealthcheckOnFailureAction}}' hre)" restart
+    wait_until 10 "hstop stopped" sh -c "[ \"\$('$MINIDOCK' inspect -f '{{.State.Status}}' hstop)\" = exited ]"
+    assert_eq "$(md_ok inspect -f '{{.State.ExitCode}}' hstop)" 0 "a stop's signal ended hstop"
+    wait_until 10 "hkill killed" sh -c "[ \"\$('$MINIDOCK' inspect -f '{{.State.Status}}' hkill)\" = exited ]"
+    assert_eq "$(md_ok inspect -f '{{.State.ExitCode}}' hkill)" 137
+    wait_until 15 "hre restarted twice" _restarts_ge hre 2
+    assert_eq "$(_status hre)" running
+    assert_eq "$(_status hnone)" running
+    _health_is hnone unhealthy || fail "hnone is not unhealthy: $(_hc hnone .Status)"
+    # the events say what happened
+    assert_eq "$(md_ok events --since 1h --until 0s --filter container=hkill --format '{{.Action}}' | tail -n 3 | tr '\n' ',')" \
+        "health_status: unhealthy,kill,die,"
+    # a stopped container is not started again by its policy
+    md_ok rm -f hre >/dev/null
+    md_ok run -d --name hpol --restart always "${hf[@]}" --health-on-failure stop bb "${_TRAPPER[@]}" >/dev/null
+    wait_until 10 "hpol stopped" sh -c "[ \"\$('$MINIDOCK' inspect -f '{{.State.Status}}' hpol)\" = exited ]"
+    sleep 1
+    assert_eq "$(_status hpol)" exited "hpol after a second"
+    md_fail 125 run --rm --network none --health-on-failure reboot bb true
+    assert_one_line_error
+    assert_contains "$(md_stderr)" 'invalid health-on-failure action "reboot"'
+    md_ok rm -f hstop hkill hnone hpol >/dev/null
+    assert_clean
+}
+
 test_healthcheck_healthy() {
     ctr_setup
     bb_image

@@ -1176,7 +1176,7 @@ test_user_network_links() {
 
 # The embedded DNS server: a container on a user network asks 127.0.0.11
 # (resolv.conf says so, with ndots:0), which answers its peers' names,
-# aliases and links (A, an empty AAAA, PTR) and forwards other names to
+# aliases and links (A, an empty AAAA, PTR, NAME.NETWORK) and forwards other names to
 # the --dns server (dnsmasq on the uplink), from the host's namespace, or
 # to the host's loopback resolver; a default-bridge container keeps the
 # nameservers; hostile datagrams leave
@@ -1202,6 +1202,7 @@ test_embedded_dns() {
     assert_contains "$(md_ok exec d1 nslookup d2)" "Address: $ip2"
     assert_contains "$(md_ok exec d2 nslookup alpha)" "Address: $ip1"
     assert_contains "$(md_ok exec d2 nslookup D1)" "Address: $ip1"
+    assert_contains "$(md_ok exec d1 nslookup d2.front)" "Address: $ip2"
     out=$(md_ok exec d2 nslookup -type=aaaa d1)
     [[ "$out" != *"Address: "*:* ]] || fail "an AAAA answer for a container without IPv6: $out"
     assert_contains "$(md_ok exec d1 nslookup "$ip2")" "name = d2"
