@@ -2,7 +2,7 @@
 #
 # Targets
 #   make                 ./minidock: static, stripped, against the bundled deps
-#                        (mk/deps.sh builds zlib, libzstd, BearSSL, libarchive
+#                        (mk/deps.sh builds zlib, libzstd, BearSSL, libarchive, libyaml
 #                        from Debian sources once, cached outside the clone)
 #   make minimal         build/minimal/minidock with FEATURES=none
 #   make unit            build/unit-tests from tests/unit.c (-DMD_TEST)
@@ -162,7 +162,7 @@ MD_LDFLAGS := -Wl,--gc-sections $(STRIP_LDFLAGS)
 # address anyway (2-3% smaller). A compiler from outside keeps its defaults.
 MD_PIE_FLAGS := $(if $(MD_OWN_CC),$(if $(filter bundled,$(DEPS)),-fno-pie -no-pie))
 MD_CFLAGS += $(MD_PIE_FLAGS)
-DEPS_LIBS_ORDER := -larchive -lzstd -lz -lbearssl
+DEPS_LIBS_ORDER := -larchive -lzstd -lz -lbearssl -lyaml
 
 ifeq ($(DEPS),bundled)
 DEPS_CFLAGS ?= $(if $(MD_CC_GIVEN),$(CFLAGS))
@@ -176,9 +176,10 @@ DEPS_LIBS := -L$(DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
 MD_LDFLAGS += -static
 else
 DEPS_STAMP :=
-DEPS_CPPFLAGS := $(shell $(PKG_CONFIG) --cflags libarchive libzstd zlib 2>/dev/null)
+DEPS_CPPFLAGS := $(shell $(PKG_CONFIG) --cflags libarchive libzstd zlib yaml-0.1 2>/dev/null)
 DEPS_LIBS := $(or $(shell $(PKG_CONFIG) --libs libarchive libzstd zlib 2>/dev/null),-larchive -lzstd -lz) \
-	$(or $(shell $(PKG_CONFIG) --libs bearssl 2>/dev/null),-lbearssl)
+	$(or $(shell $(PKG_CONFIG) --libs bearssl 2>/dev/null),-lbearssl) \
+	$(or $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null),-lyaml)
 endif
 
 # Unit tests always run here, so they use native musl deps (the same entry
@@ -197,7 +198,7 @@ UNIT_COMPILE = $(strip $(CC_NATIVE_MUSL) -DMD_TEST -g -O1 -std=gnu11 -fno-pie -n
 	-I. -isystem $(UNIT_DEPS_DIR)/kinclude -I$(UNIT_DEPS_DIR)/include -static)
 FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -DMD_TEST -DMD_FUZZ
-FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs libarchive libzstd zlib) -lbearssl
+FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs libarchive libzstd zlib yaml-0.1) -lbearssl
 
 # Stamps: a file holding the command line, rewritten only when it changes,
 # so a new FEATURES, BOARD, CC or flag set rebuilds what depends on it.
@@ -242,9 +243,9 @@ endif
 # ---- minidock -------------------------------------------------------------------
 $(OUT): minidock.c Makefile $(FLAGS_STAMP) $(DEPS_STAMP) $(BOARD_MK) $(BOARD_H)
 ifeq ($(DEPS),system)
-	@$(PKG_CONFIG) --exists libarchive libzstd zlib && \
+	@$(PKG_CONFIG) --exists libarchive libzstd zlib yaml-0.1 && \
 		echo '#include <bearssl.h>' | $(CC) $(CPPFLAGS) $(CFLAGS) -E -x c - >/dev/null 2>&1 || \
-		{ echo "minidock: DEPS=system needs libarchive-dev libbearssl-dev libzstd-dev zlib1g-dev (run: mk/setup.sh system)" >&2; exit 1; }
+		{ echo "minidock: DEPS=system needs libarchive-dev libbearssl-dev libzstd-dev zlib1g-dev libyaml-dev (run: mk/setup.sh system)" >&2; exit 1; }
 endif
 	@mkdir -p $(dir $@)
 	$(COMPILE) -o $@ minidock.c $(DEPS_LIBS) $(LDLIBS)

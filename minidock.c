@@ -92,7 +92,8 @@
 	X(ZSTD, zstd, "zstd-compressed layers") \
 	X(USERNS, userns, "--userns=remap") \
 	X(SIGN, sign, "signed images: sigstore signatures checked under a containers-policy.json") \
-	X(BUILD, build, "`minidock build`: images from a Dockerfile")
+	X(BUILD, build, "`minidock build`: images from a Dockerfile") \
+	X(COMPOSE, compose, "`minidock compose`: apps from compose files")
 
 #ifndef MD_FEATURE_PULL
 #define MD_FEATURE_PULL 1
@@ -123,6 +124,9 @@
 #endif
 #ifndef MD_FEATURE_BUILD
 #define MD_FEATURE_BUILD 1
+#endif
+#ifndef MD_FEATURE_COMPOSE
+#define MD_FEATURE_COMPOSE 1
 #endif
 
 #if MD_FEATURE_TLS && !MD_FEATURE_PULL
@@ -280,6 +284,9 @@ MD_FEATURES(MD_FEATURE_CHECK)
 #include <archive.h>
 #include <archive_entry.h>
 #include <bearssl.h>
+#if MD_FEATURE_COMPOSE
+#include <yaml.h>
+#endif
 #include <zlib.h>
 #if MD_FEATURE_ZSTD
 #include <zstd.h>
@@ -1726,6 +1733,7 @@ struct md_json {
 	char *s;     /* string value, or the text of a number */
 	struct md_json *child, *last, *next;
 	size_t n;    /* number of children */
+	unsigned line, col; /* where a YAML document had it (0: not from one) */
 };
 
 static struct md_json *md_json_new(enum md_jtype t)
@@ -2160,6 +2168,8 @@ static struct md_json *md_json_clone(const struct md_json *j)
 	if (!j)
 		return md_json_new(MD_J_NULL);
 	struct md_json *c = md_json_new(j->t);
+	c->line = j->line;
+	c->col = j->col;
 	if (j->s)
 		c->s = md_strdup(j->s);
 	for (struct md_json *k = j->child; k; k = k->next) {
@@ -2357,6 +2367,352 @@ static struct md_json *md_jarr_strs(const struct md_strv *v)
 		md_json_push(a, md_json_newstr(v->v[i]));
 	return a;
 }
+
+/* ---- YAML documents as JSON [MD_FEATURE_COMPOSE] ----
+ * A compose file is untrusted input: libyaml's parser gives its events,
+ * md_yaml_parse builds the md_json tree, each node with its line and
+ * column (for errors that name them).  Scalars are typed by YAML 1.2's
+ * core schema when plain (null, true/false, integers in decimal, 0o and
+ * 0x, floats, .inf, .nan), strings when quoted or block; the core tags
+ * (!!str, !!int, !!bool, !!float, !!null, !!map, !!seq) are honoured,
+ * others refused.  Anchors and aliases (an alias is a copy of its
+ * anchor's node, which must be complete: no cycle), and merge keys
+ * ("<<": a mapping, or a list of them, whose keys the mapping does not
+ * have itself; the first in a list wins).  Refused: a second document, a
+ * key that is not a scalar, a key given twice, a document over
+ * MD_YAML_MAX_DOC, nesting deeper than MD_YAML_MAX_DEPTH and more than
+ * MD_YAML_MAX_NODES nodes, aliases' copies included ("billion laughs"). */
+
+#if MD_FEATURE_COMPOSE
+#define MD_YAML_MAX_DOC (1u << 20)
+#define MD_YAML_MAX_DEPTH 64
+#define MD_YAML_MAX_NODES 100000
+
+struct md_yaml {
+	yaml_parser_t p;
+	const char *file;
+	struct { char *name; struct md_json *node; } *anchors;
+	size_t nanchors, nodes;
+	int depth;
+};
+
+static MD_PRINTF(3, 4) int md_yaml_err(struct md_yaml *y, const yaml_mark_t *m, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return md_errk(MD_EK_INVALID, "%s:%zu:%zu: %s", y->file, m->line + 1, m->column + 1, msg);
+}
+
+static size_t md_json_count(const struct md_json *j)
+{
+	size_t n = 1;
+	for (const struct md_json *k = j->child; k; k = k->next)
+		n += md_json_count(k);
+	return n;
+}
+
+/* The JSON of a plain scalar by the core schema (s: its text). */
+static struct md_json *md_yaml_plain(const char *s)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+	static const char *const trues[] = {"true", "True", "TRUE"}, *const falses[] = {"false", "False", "FALSE"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(nulls); i++)
+		if (!strcmp(s, nulls[i]))
+			return md_json_new(MD_J_NULL);
+	for (size_t i = 0; i < 3; i++)
+		if (!strcmp(s, trues[i]) || !strcmp(s, falses[i]))
+			return md_json_new(!strcmp(s, trues[i]) ? MD_J_TRUE : MD_J_FALSE);
+	const char *d = s + (*s == '-' || *s == '+');
+	char *e = NULL;
+	if ((d[0] == '0' && (d[1] == 'o' || d[1] == 'x')) && d[2] && d == s) {
+		errno = 0;
+		unsigned long long v = strtoull(d + 2, &e, d[1] == 'o' ? 8 : 16);
+		if (!*e && !errno && v <= (unsigned long long)LLONG_MAX)
+			return md_json_newint((long long)v);
+	} else if (*d >= '0' && *d <= '9' && strspn(d, "0123456789") == strlen(d)) {
+		errno = 0;
+		long long v = strtoll(s, &e, 10);
+		if (!*e && !errno)
+			return md_json_newint(v);
+	} else if (!strcmp(d, ".inf") || !strcmp(d, ".Inf") || !strcmp(d, ".INF") || !strcmp(s, ".nan") || !strcmp(s, ".NaN") ||
+	           !strcmp(s, ".NAN")) {
+		return md_json_newstr(s); /* JSON has no infinity: kept as written */
+	}
+	/* a float: [-+]? (\.[0-9]+ | [0-9]+(\.[0-9]*)?) ([eE][-+]?[0-9]+)? */
+	size_t ip = strspn(d, "0123456789"), fp = 0, i = ip;
+	if (d[i] == '.')
+		fp = strspn(d + i + 1, "0123456789"), i += 1 + fp;
+	if ((ip || fp) && (d[i] == 'e' || d[i] == 'E')) {
+		size_t k = i + 1 + (d[i + 1] == '-' || d[i + 1] == '+'), ex = strspn(d + k, "0123456789");
+		i = ex ? k + ex : 0;
+	}
+	double v = md_strtod(s, NULL);
+	if (!(ip || fp) || !i || d[i] || v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308)
+		return md_json_newstr(s); /* (out of range: kept as written, as .inf is) */
+	/* written as JSON writes numbers ("1." and ".5" are not JSON's) */
+	struct md_json *j = md_json_new(MD_J_NUM);
+	char b[64];
+	snprintf(b, sizeof b, "%.17g", v);
+	j->s = md_strdup(b);
+	return j;
+}
+
+/* A scalar event's node, as its tag and style say. */
+static struct md_json *md_yaml_scalar(struct md_yaml *y, const yaml_event_t *ev)
+{
+	const char *s = (const char *)ev->data.scalar.value, *tag = (const char *)ev->data.scalar.tag;
+	if (strlen(s) != ev->data.scalar.length) {
+		md_yaml_err(y, &ev->start_mark, "a NUL byte in a scalar");
+		return NULL;
+	}
+	if (tag && !strcmp(tag, "!"))
+		return md_json_newstr(s); /* the non-specific tag: a string */
+	if (!tag)
+		return ev->data.scalar.plain_implicit && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? md_yaml_plain(s)
+		                                                                                       : md_json_newstr(s);
+	static const char pre[] = "tag:yaml.org,2002:";
+	const char *t = md_startswith(tag, pre) ? tag + sizeof pre - 1 : NULL;
+	if (t && !strcmp(t, "str"))
+		return md_json_newstr(s);
+	struct md_json *j = t ? md_yaml_plain(s) : NULL;
+	int ok = j && ((!strcmp(t, "null") && j->t == MD_J_NULL) || (!strcmp(t, "bool") && (j->t == MD_J_TRUE || j->t == MD_J_FALSE)) ||
+	               ((!strcmp(t, "int") || !strcmp(t, "float")) && j->t == MD_J_NUM));
+	if (!ok) {
+		md_json_free(j);
+		if (t)
+			md_yaml_err(y, &ev->start_mark, "\"%.64s\" is not a valid !!%.16s", s, t);
+		else
+			md_yaml_err(y, &ev->start_mark, "unsupported YAML tag %.64s", tag);
+		return NULL;
+	}
+	return j;
+}
+
+static struct md_json *md_yaml_node(struct md_yaml *y, yaml_event_t *ev);
+
+/* The next event; -1 (recorded) on a syntax error. */
+static int md_yaml_next(struct md_yaml *y, yaml_event_t *ev)
+{
+	if (yaml_parser_parse(&y->p, ev))
+		return 0;
+	yaml_mark_t m = y->p.problem_mark;
+	return md_yaml_err(y, &m, "%s%s%s", y->p.problem ? y->p.problem : "invalid YAML", y->p.context ? " " : "",
+	                   y->p.context ? y->p.context : "");
+}
+
+/* The merge key's value v (at line) into map o: the keys o lacks. */
+static int md_yaml_merge(struct md_yaml *y, struct md_json *o, const struct md_json *v, const yaml_mark_t *m)
+{
+	const struct md_json *one[] = {v};
+	size_t n = v->t == MD_J_ARR ? v->n : 1;
+	const struct md_json *src = v->t == MD_J_ARR ? v->child : one[0];
+	for (size_t i = 0; i < n && src; i++, src = v->t == MD_J_ARR ? src->next : NULL) {
+		if (src->t != MD_J_OBJ)
+			return md_yaml_err(y, m, "the merge key's value must be a mapping or a list of mappings");
+		for (const struct md_json *k = src->child; k; k = k->next) {
+			if (md_json_get(o, k->key))
+				continue;
+			y->nodes += md_json_count(k);
+			if (y->nodes > MD_YAML_MAX_NODES)
+				return md_yaml_err(y, m, "more than %d nodes (aliases and merges count their copies)", MD_YAML_MAX_NODES);
+			md_json_set(o, k->key, md_json_clone(k));
+		}
+	}
+	return 0;
+}
+
+/* A mapping's entries until its end. */
+static int md_yaml_mapping(struct md_yaml *y, struct md_json *o)
+{
+	struct md_json *merges = md_json_new(MD_J_ARR);
+	yaml_mark_t mm = {0, 0, 0};
+	int r = 0;
+	for (;;) {
+		yaml_event_t kev;
+		if (md_yaml_next(y, &kev) < 0) {
+			r = -1;
+			break;
+		}
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			break;
+		}
+		yaml_mark_t km = kev.start_mark;
+		int merge = kev.type == YAML_SCALAR_EVENT && kev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		            !strcmp((const char *)kev.data.scalar.value, "<<") && !kev.data.scalar.tag;
+		struct md_json *k = md_yaml_node(y, &kev); /* (takes kev) */
+		if (!k) {
+			r = -1;
+			break;
+		}
+		if (k->t == MD_J_ARR || k->t == MD_J_OBJ) {
+			md_json_free(k);
+			r = md_yaml_err(y, &km, "a mapping key must be a scalar");
+			break;
+		}
+		char *key = md_strdup(k->t == MD_J_NULL ? "null" : k->t == MD_J_TRUE ? "true" : k->t == MD_J_FALSE ? "false" : k->s);
+		md_json_free(k);
+		yaml_event_t vev;
+		struct md_json *v = md_yaml_next(y, &vev) < 0 ? NULL : md_yaml_node(y, &vev);
+		const struct md_json *dup = merge ? NULL : md_json_get(o, key);
+		if (!v) {
+			r = -1;
+		} else if (merge) {
+			md_json_push(merges, v);
+			mm = km;
+		} else if (dup) {
+			md_json_free(v);
+			r = md_yaml_err(y, &km, "key \"%.128s\" already given at line %u", key, dup->line);
+		} else {
+			md_json_set(o, key, v);
+		}
+		free(key);
+		if (r < 0)
+			break;
+	}
+	for (struct md_json *m = merges->child; r == 0 && m; m = m->next)
+		r = md_yaml_merge(y, o, m, &mm);
+	md_json_free(merges);
+	return r;
+}
+
+/* The node that starts with ev (deleted here), its children parsed. */
+static struct md_json *md_yaml_node(struct md_yaml *y, yaml_event_t *ev)
+{
+	struct md_json *j = NULL;
+	const char *anchor = NULL;
+	yaml_mark_t m = ev->start_mark;
+	if (++y->nodes > MD_YAML_MAX_NODES) {
+		md_yaml_err(y, &m, "more than %d nodes (aliases and merges count their copies)", MD_YAML_MAX_NODES);
+		yaml_event_delete(ev);
+		return NULL;
+	}
+	if (ev->type == YAML_ALIAS_EVENT) {
+		const char *a = (const char *)ev->data.alias.anchor;
+		for (size_t i = y->nanchors; !j && i-- > 0;)
+			if (!strcmp(y->anchors[i].name, a)) {
+				y->nodes += md_json_count(y->anchors[i].node);
+				j = y->nodes > MD_YAML_MAX_NODES ? NULL : md_json_clone(y->anchors[i].node);
+				if (!j)
+					md_yaml_err(y, &m, "more than %d nodes (aliases and merges count their copies)", MD_YAML_MAX_NODES);
+				else
+					j->line = (unsigned)m.line + 1, j->col = (unsigned)m.column + 1;
+				yaml_event_delete(ev);
+				return j;
+			}
+		md_yaml_err(y, &m, "unknown anchor \"%.64s\" (an alias needs a complete node before it)", a);
+		yaml_event_delete(ev);
+		return NULL;
+	}
+	if (ev->type == YAML_SCALAR_EVENT) {
+		anchor = (const char *)ev->data.scalar.anchor;
+		j = md_yaml_scalar(y, ev);
+	} else if (ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) {
+		int seq = ev->type == YAML_SEQUENCE_START_EVENT;
+		const char *tag = (const char *)(seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag);
+		anchor = (const char *)(seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor);
+		if (tag && strcmp(tag, seq ? "tag:yaml.org,2002:seq" : "tag:yaml.org,2002:map")) {
+			md_yaml_err(y, &m, "unsupported YAML tag %.64s", tag);
+		} else if (++y->depth > MD_YAML_MAX_DEPTH) {
+			md_yaml_err(y, &m, "nested more than %d deep", MD_YAML_MAX_DEPTH);
+		} else {
+			j = md_json_new(seq ? MD_J_ARR : MD_J_OBJ);
+			int r = 0;
+			if (!seq) {
+				r = md_yaml_mapping(y, j);
+			} else {
+				for (;;) {
+					yaml_event_t e2;
+					struct md_json *c = NULL;
+					if (md_yaml_next(y, &e2) < 0) {
+						r = -1;
+						break;
+					}
+					if (e2.type == YAML_SEQUENCE_END_EVENT) {
+						yaml_event_delete(&e2);
+						break;
+					}
+					if (!(c = md_yaml_node(y, &e2))) {
+						r = -1;
+						break;
+					}
+					md_json_push(j, c);
+				}
+			}
+			if (r < 0) {
+				md_json_free(j);
+				j = NULL;
+			}
+		}
+		y->depth--;
+	} else {
+		md_yaml_err(y, &m, "unexpected YAML event");
+	}
+	if (j) {
+		j->line = (unsigned)m.line + 1;
+		j->col = (unsigned)m.column + 1;
+	}
+	if (j && anchor) { /* complete now: aliases after this copy it (a copy of
+	                    * its own: a key's or a merge's node does not stay) */
+		y->anchors = md_realloc(y->anchors, (y->nanchors + 1) * sizeof *y->anchors);
+		y->anchors[y->nanchors].name = md_strdup(anchor);
+		y->anchors[y->nanchors++].node = md_json_clone(j);
+	}
+	yaml_event_delete(ev);
+	return j;
+}
+
+/* Parse one YAML document (text, len bytes; file names it in errors).
+ * An empty document is null. */
+static MD_UNUSED struct md_json *md_yaml_parse(const char *text, size_t len, const char *file)
+{
+	struct md_yaml y;
+	memset(&y, 0, sizeof y);
+	y.file = file;
+	if (len > MD_YAML_MAX_DOC) {
+		md_errk(MD_EK_INVALID, "%s: larger than %u bytes", file, MD_YAML_MAX_DOC);
+		return NULL;
+	}
+	if (!yaml_parser_initialize(&y.p)) {
+		md_err("out of memory for the YAML parser");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&y.p, (const unsigned char *)text, len);
+	struct md_json *doc = NULL;
+	yaml_event_t ev;
+	int r = 0, docs = 0;
+	while (r == 0 && (r = md_yaml_next(&y, &ev)) == 0) {
+		yaml_event_type_t t = ev.type;
+		yaml_mark_t m = ev.start_mark;
+		if (t == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (t == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
+			yaml_event_delete(&ev);
+			r = md_yaml_err(&y, &m, "more than one YAML document");
+		} else if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_START_EVENT || t == YAML_DOCUMENT_END_EVENT) {
+			yaml_event_delete(&ev);
+		} else if (!(doc = md_yaml_node(&y, &ev))) {
+			r = -1;
+		}
+	}
+	for (size_t i = 0; i < y.nanchors; i++) {
+		free(y.anchors[i].name);
+		md_json_free(y.anchors[i].node);
+	}
+	free(y.anchors);
+	yaml_parser_delete(&y.p);
+	if (r < 0) {
+		md_json_free(doc);
+		return NULL;
+	}
+	return doc ? doc : md_json_new(MD_J_NULL);
+}
+#endif
 
 /**** 05 sha256 and digests *************************************************/
 /*

@@ -1,7 +1,7 @@
 /* mk/deps-probe.c -- proves that the static deps built by mk/deps.sh link and
  * work: libarchive (tar read with the zstd and gzip filters in-process, pax
  * SCHILY.xattr headers, pax and ustar write through gzip), BearSSL sha256,
- * zlib inflate and libzstd streaming decompression. Exits 0 when all is well,
+ * zlib inflate, libzstd streaming decompression and libyaml's parser. Exits 0 when all is well,
  * else prints what failed. */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include <bearssl.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <yaml.h>
 #include <linux/rtnetlink.h>
 #include <linux/seccomp.h>
 
@@ -147,10 +148,29 @@ int main(void)
 	inflateEnd(&zs);
 
 	CHECK(RTM_NEWLINK > 0 && SECCOMP_RET_ALLOW != 0, "kernel headers");
+
+	/* libyaml: parse a mapping with an anchor and an alias */
+	{
+		static const char y[] = "a: &x 1\nb: *x\n";
+		yaml_parser_t yp;
+		yaml_event_t ev;
+		int scalars = 0, aliases = 0, done = 0;
+		CHECK(yaml_parser_initialize(&yp), "yaml_parser_initialize");
+		yaml_parser_set_input_string(&yp, (const unsigned char *)y, sizeof y - 1);
+		while (!done && yaml_parser_parse(&yp, &ev)) {
+			scalars += ev.type == YAML_SCALAR_EVENT;
+			aliases += ev.type == YAML_ALIAS_EVENT;
+			done = ev.type == YAML_STREAM_END_EVENT;
+			yaml_event_delete(&ev);
+		}
+		CHECK(done && scalars == 3 && aliases == 1, "yaml: %d scalars, %d aliases", scalars, aliases);
+		yaml_parser_delete(&yp);
+	}
 	if (failures) {
 		fprintf(stderr, "probe: %d check(s) failed\n", failures);
 		return 1;
 	}
-	printf("probe: ok (%s, zlib %s, zstd %s)\n", archive_version_details(), zlibVersion(), ZSTD_versionString());
+	printf("probe: ok (%s, zlib %s, zstd %s, libyaml %s)\n", archive_version_details(), zlibVersion(), ZSTD_versionString(),
+	       yaml_get_version_string());
 	return 0;
 }

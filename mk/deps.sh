@@ -4,8 +4,9 @@
 #   mk/deps.sh [--cc CC] [--ar AR] [--ranlib RANLIB] [--host TRIPLET]
 #              [--arch ARCH] [--cflags "EXTRA"] [--out LINK] [--print-dir]
 #
-# Builds zlib, libzstd (decompression only), BearSSL and libarchive (tar,
-# pax, gzip and zstd; nothing else) with CC into a cache entry
+# Builds zlib, libzstd (decompression only), BearSSL, libarchive (tar,
+# pax, gzip and zstd; nothing else) and libyaml (for compose files) with CC
+# into a cache entry
 #
 #   $MD_DEPS_CACHE/<target, e.g. x86_64-linux-musl>-<16 hex of sha256(key)>/
 #       include/  lib/  kinclude/  key.txt  build.log
@@ -61,7 +62,7 @@ cache_root=${MD_DEPS_CACHE:-/var/cache/minidock-deps}
 # No unwind tables: C never unwinds, and they were 20-46 KiB of the binary.
 base_cflags="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
 cflags="$base_cflags${extra_cflags:+ $extra_cflags}"
-src_pkgs="zlib libzstd bearssl libarchive"
+src_pkgs="zlib libzstd bearssl libarchive libyaml"
 
 # ---- tools ---------------------------------------------------------------
 need_tools() {
@@ -260,14 +261,14 @@ finish_if_cached() {
 # the sources are fetched (or found in the store), falling back to older
 # versions the mirror serves, and the key is made from what was fetched.
 versions=$(newest_versions)
-if [ "$(wc -w <<<"$versions")" -eq 4 ]; then
+if [ "$(wc -w <<<"$versions")" -eq 5 ]; then
 	set_key
 	finish_if_cached
 fi
 # Leftover downloads of killed runs (a day old) go.
 find "$store" -maxdepth 1 -name '.tmp.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 versions=$(source_versions)
-if [ "$(wc -w <<<"$versions")" -ne 4 ]; then
+if [ "$(wc -w <<<"$versions")" -ne 5 ]; then
 	# No deb-src entries yet, or lists older than the mirror: (re)make them.
 	if [ -z "$(candidates zlib)" ]; then
 		enable_deb_src
@@ -275,7 +276,7 @@ if [ "$(wc -w <<<"$versions")" -ne 4 ]; then
 		apt-get update -q >/dev/null 2>&1 || true
 	fi
 	versions=$(source_versions)
-	[ "$(wc -w <<<"$versions")" -eq 4 ] ||
+	[ "$(wc -w <<<"$versions")" -eq 5 ] ||
 		die "apt-get source cannot fetch all of: $src_pkgs (found: ${versions:-none})"
 fi
 set_key
@@ -414,11 +415,28 @@ cp "$tmp/build-libarchive/libarchive/libarchive.a" "$prefix/lib/libarchive.a" 2>
 	cp "$tmp/build-libarchive/libarchive/libarchive_static.a" "$prefix/lib/libarchive.a"
 cp "$d/libarchive/archive.h" "$d/libarchive/archive_entry.h" "$prefix/include/"
 
+step="libyaml"
+d=$(srcdir libyaml)
+# Its sources compiled as they are (no autotools: one flag set for every
+# target); the parser is what minidock links, --gc-sections drops the rest.
+yv=${d##*-}   # the source dir is libyaml-MAJOR.MINOR.PATCH
+mkdir -p "$tmp/build-libyaml"
+for f in "$d"/src/*.c; do
+	# shellcheck disable=SC2086
+	run $cc $all_cflags -Os -ffunction-sections -fdata-sections -I"$d/include" -DYAML_DECLARE_STATIC \
+		-DYAML_VERSION_MAJOR="${yv%%.*}" -DYAML_VERSION_MINOR="$(echo "$yv" | cut -d. -f2)" \
+		-DYAML_VERSION_PATCH="${yv##*.}" -DYAML_VERSION_STRING="\"$yv\"" \
+		-c "$f" -o "$tmp/build-libyaml/$(basename "$f" .c).o"
+done
+run "$ar" rcs "$prefix/lib/libyaml.a" "$tmp"/build-libyaml/*.o
+run "$ranlib" "$prefix/lib/libyaml.a"
+cp "$d/include/yaml.h" "$prefix/include/"
+
 # ---- probe ---------------------------------------------------------------
 step="probe (compile and link $here/deps-probe.c)"
 # shellcheck disable=SC2086
 run $cc -static -std=gnu11 $all_cflags -Wl,--gc-sections -I"$prefix/include" \
-	-o "$tmp/probe" "$here/deps-probe.c" -L"$prefix/lib" -larchive -lzstd -lz -lbearssl
+	-o "$tmp/probe" "$here/deps-probe.c" -L"$prefix/lib" -larchive -lzstd -lz -lbearssl -lyaml
 if [ "$arch" = "$(uname -m)" ]; then
 	step="probe (run)"
 	run "$tmp/probe"

@@ -20,7 +20,7 @@ usage() { echo "usage: mk/setup.sh build|system|test|demo|fuzz|boards..." >&2; e
 [ $# -gt 0 ] || usage
 
 build_pkgs="musl-tools musl-dev cmake make gcc dpkg-dev ca-certificates pkg-config file"
-devlib_pkgs="libarchive-dev libbearssl-dev libzstd-dev zlib1g-dev"
+devlib_pkgs="libarchive-dev libbearssl-dev libzstd-dev zlib1g-dev libyaml-dev"
 
 want=""
 for group in "$@"; do

@@ -2329,6 +2329,86 @@ static void test_events_journal(void)
 	t_end();
 }
 
+#if MD_FEATURE_COMPOSE
+/* A YAML document's JSON (compact), or "ERR: message". */
+static char *t_yaml(const char *y)
+{
+	struct md_json *j = md_yaml_parse(y, strlen(y), "t.yaml");
+	char *s = j ? md_json_dump(j, 0) : md_asprintf("ERR: %s", md_errmsg);
+	md_json_free(j);
+	md_err_clear();
+	return s;
+}
+
+static void t_yaml_is(const char *y, const char *want)
+{
+	char *got = t_yaml(y);
+	if (strcmp(got, want) && !(md_startswith(want, "ERR: ") && md_startswith(got, "ERR: ") && strstr(got, want + 5)))
+		printf("#   yaml %s\n#     got  %s\n#     want %s\n", y, got, want);
+	CHECK(!strcmp(got, want) || (md_startswith(want, "ERR: ") && md_startswith(got, "ERR: ") && strstr(got, want + 5)));
+	free(got);
+}
+
+static void test_yaml(void)
+{
+	t_begin("yaml: the core schema, anchors, aliases, merge keys, lines; hostile documents refused");
+	t_yaml_is("a: 1\nb: [x, 'y', \"z\", '01', 007, -3, +4]\n", "{\"a\":1,\"b\":[\"x\",\"y\",\"z\",\"01\",7,-3,4]}");
+	t_yaml_is("t: true\nf: False\nn: ~\ne:\nnul: null\ns: yes\no: 0o17\nx: 0x1F\nfl: 1.5\nh: .5\ni: 1.\nex: 1e3\ninf: .inf\nv: 1.2.3\n",
+	          "{\"t\":true,\"f\":false,\"n\":null,\"e\":null,\"nul\":null,\"s\":\"yes\",\"o\":15,\"x\":31,\"fl\":1.5,\"h\":0.5,"
+	          "\"i\":1,\"ex\":1000,\"inf\":\".inf\",\"v\":\"1.2.3\"}");
+	t_yaml_is("s: !!str 80\ni: !!int \"80\"\nq: '80'\nb: |\n  two\n  lines\n", "{\"s\":\"80\",\"i\":80,\"q\":\"80\",\"b\":\"two\\nlines\\n\"}");
+	t_yaml_is("base: &b {x: 1, y: 2}\nsvc:\n  <<: *b\n  y: 3\nlist: [*b, *b]\n",
+	          "{\"base\":{\"x\":1,\"y\":2},\"svc\":{\"y\":3,\"x\":1},\"list\":[{\"x\":1,\"y\":2},{\"x\":1,\"y\":2}]}");
+	t_yaml_is("a: &a {k: a, p: 1}\nb: &b {k: b, q: 2}\nc: {<<: [*a, *b]}\n",
+	          "{\"a\":{\"k\":\"a\",\"p\":1},\"b\":{\"k\":\"b\",\"q\":2},\"c\":{\"k\":\"a\",\"p\":1,\"q\":2}}");
+	t_yaml_is("", "null");
+	t_yaml_is("# only a comment\n", "null");
+	t_yaml_is("80: http\ntrue: x\n", "{\"80\":\"http\",\"true\":\"x\"}");
+	/* lines and columns */
+	struct md_json *j = md_yaml_parse("services:\n  web:\n    image: bb\n", 30, "t.yaml");
+	struct md_json *web = md_json_get(md_json_get(j, "services"), "web");
+	CHECK(web && web->line == 3 && web->col == 5 && md_json_get(web, "image")->line == 3 && md_json_get(web, "image")->col == 12);
+	md_json_free(j);
+	/* hostile */
+	t_yaml_is("a: 1\nb: 2\na: 3\n", "ERR: t.yaml:3:1: key \"a\" already given at line 1");
+	t_yaml_is("a: [\n", "ERR: t.yaml:2:1:");
+	t_yaml_is("a: 1\n---\nb: 2\n", "ERR: more than one YAML document");
+	t_yaml_is("? [a]\n: 1\n", "ERR: a mapping key must be a scalar");
+	t_yaml_is("a: *nope\n", "ERR: unknown anchor \"nope\"");
+	t_yaml_is("a: &x [1, *x]\n", "ERR: unknown anchor \"x\"");
+	t_yaml_is("a: !!int abc\n", "ERR: \"abc\" is not a valid !!int");
+	t_yaml_is("a: !custom x\n", "ERR: unsupported YAML tag !custom");
+	t_yaml_is("a: \"x\\0y\"\n", "ERR: a NUL byte in a scalar");
+	t_yaml_is("a: {<<: 1}\n", "ERR: the merge key's value must be a mapping or a list of mappings");
+	/* a billion laughs stops at the node budget */
+	struct md_sb b = {0};
+	md_sb_puts(&b, "a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+	for (int i = 1; i < 9; i++)
+		md_sb_printf(&b, "%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]\n", 'a' + i, 'a' + i, 'a' + i - 1,
+		             'a' + i - 1, 'a' + i - 1, 'a' + i - 1, 'a' + i - 1, 'a' + i - 1, 'a' + i - 1, 'a' + i - 1,
+		             'a' + i - 1, 'a' + i - 1);
+	t_yaml_is(b.s, "ERR: more than 100000 nodes");
+	md_sb_free(&b);
+	/* deep nesting, flow and block */
+	for (int i = 0; i < 100; i++)
+		md_sb_putc(&b, '[');
+	for (int i = 0; i < 100; i++)
+		md_sb_putc(&b, ']');
+	t_yaml_is(b.s, "ERR: nested more than 64 deep");
+	md_sb_free(&b);
+	for (int i = 0; i < 80; i++)
+		md_sb_printf(&b, "%*sk:\n", i, "");
+	t_yaml_is(b.s, "ERR: nested more than 64 deep");
+	md_sb_free(&b);
+	/* too large */
+	char *big = md_alloc(MD_YAML_MAX_DOC + 2);
+	memset(big, '#', MD_YAML_MAX_DOC + 1);
+	t_yaml_is(big, "ERR: larger than");
+	free(big);
+	t_end();
+}
+#endif
+
 #include "unit-registry.inc"
 #include "unit-api.inc"
 #include "unit-sign.inc"
@@ -2571,6 +2651,9 @@ int main(void)
 	test_close_from();
 	test_copy_errors();
 	test_error_kinds();
+#if MD_FEATURE_COMPOSE
+	test_yaml();
+#endif
 	test_events_journal();
 	test_cg_rules();
 	test_mount_specs();
