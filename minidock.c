@@ -41,9 +41,10 @@
  *   23  cli: image commands (and registry commands)
  *   24  cli: container commands
  *   25  cli: volume, network and system commands
- *   26  cli: command table and dispatch
- *   27  api: `minidock serve`, the Docker Engine API [MD_FEATURE_API]
- *   28  main
+ *   26  compose: files, the model, projects [MD_FEATURE_COMPOSE]
+ *   27  cli: command table and dispatch
+ *   28  api: `minidock serve`, the Docker Engine API [MD_FEATURE_API]
+ *   29  main
  *
  * Names: md_<subsystem>_<verb>, everything static.  The subsystems:
  *   err error records      sb  string builder     strv string vector
@@ -32689,7 +32690,123 @@ static int md_cmd_boot(struct md_args *a)
 	return rc;
 }
 
-/**** 26 cli: command table and dispatch ************************************/
+/**** 26 compose: files, the model, projects [MD_FEATURE_COMPOSE] ************/
+
+/*
+ * A front end, as the CLI and the API are: compose files become the
+ * engine's create requests (the same JSON the API's create takes), and
+ * the project's containers, networks and volumes are found again by
+ * Docker Compose's labels.  Calls sections 01-25.
+ */
+
+#if MD_FEATURE_COMPOSE
+
+/* ---- variables: ${VAR}, ${VAR:-default} and the others ---- */
+
+/* The value of name from the environment the project sees (vars: "K=V"
+ * lines, the .env file's and --env-file's, under the process's own). */
+static const char *md_compose_var(const struct md_strv *vars, const char *name, size_t nl)
+{
+	char *k = md_strndup(name, nl);
+	const char *v = getenv(k);
+	for (size_t i = vars ? vars->n : 0; !v && i-- > 0;)
+		if (!strncmp(vars->v[i], k, nl) && vars->v[i][nl] == '=')
+			v = vars->v[i] + nl + 1;
+	free(k);
+	return v;
+}
+
+/*
+ * Interpolate s as the Compose Specification says: $VAR and ${VAR} (empty
+ * when unset), ${VAR:-d} (d when unset or empty), ${VAR-d} (when unset),
+ * ${VAR:?e} and ${VAR?e} (e is the error), ${VAR:+r} and ${VAR+r} (r when
+ * set), "$$" a literal "$"; d, e and r are interpolated too (nested up to
+ * 16 deep).  *out gets the result; -1 with the error for a malformed one.
+ */
+static int md_compose_interp_at(const char *s, const struct md_strv *vars, struct md_sb *out, int depth, const char **end,
+                                char stop)
+{
+	if (depth > 16)
+		return md_errk(MD_EK_INVALID, "variables nested more than 16 deep");
+	const char *p = s;
+	while (*p && !(stop && *p == stop)) {
+		if (*p != '$') {
+			md_sb_putc(out, *p++);
+			continue;
+		}
+		if (p[1] == '$') {
+			md_sb_putc(out, '$');
+			p += 2;
+			continue;
+		}
+		if (isalpha((unsigned char)p[1]) || p[1] == '_') {
+			size_t nl = 1;
+			while (isalnum((unsigned char)p[1 + nl]) || p[1 + nl] == '_')
+				nl++;
+			const char *v = md_compose_var(vars, p + 1, nl);
+			md_sb_puts(out, v ? v : "");
+			p += 1 + nl;
+			continue;
+		}
+		if (p[1] != '{')
+			return md_errk(MD_EK_INVALID, "invalid interpolation format: \"%.80s\" (use $$ for a literal $)", s);
+		const char *n = p + 2;
+		size_t nl = 0;
+		while (isalnum((unsigned char)n[nl]) || n[nl] == '_')
+			nl++;
+		if (!nl || isdigit((unsigned char)n[0]))
+			return md_errk(MD_EK_INVALID, "invalid interpolation format: \"%.80s\"", s);
+		const char *v = md_compose_var(vars, n, nl), *q = n + nl;
+		if (*q == '}') {
+			md_sb_puts(out, v ? v : "");
+			p = q + 1;
+			continue;
+		}
+		int colon = *q == ':';
+		char op = q[colon];
+		if (op != '-' && op != '?' && op != '+')
+			return md_errk(MD_EK_INVALID, "invalid interpolation format: \"%.80s\"", s);
+		struct md_sb arg = {0};
+		const char *ae = NULL;
+		if (md_compose_interp_at(q + colon + 1, vars, &arg, depth + 1, &ae, '}') < 0 || *ae != '}') {
+			md_sb_free(&arg);
+			return md_errmsg[0] ? -1 : md_errk(MD_EK_INVALID, "invalid interpolation format: \"%.80s\" (no closing })", s);
+		}
+		int set = v && (!colon || *v);
+		if (op == '-')
+			md_sb_puts(out, set ? v : md_sb_str(&arg));
+		else if (op == '+')
+			md_sb_puts(out, set ? md_sb_str(&arg) : "");
+		else if (!set) {
+			md_errk(MD_EK_INVALID, "required variable %.*s is missing a value: %s", (int)nl, n, md_sb_str(&arg));
+			md_sb_free(&arg);
+			return -1;
+		} else
+			md_sb_puts(out, v);
+		md_sb_free(&arg);
+		p = ae + 1;
+	}
+	if (end)
+		*end = p;
+	return 0;
+}
+
+static MD_UNUSED int md_compose_interp(const char *s, const struct md_strv *vars, char **out)
+{
+	struct md_sb b = {0};
+	md_err_clear();
+	if (md_compose_interp_at(s, vars, &b, 0, NULL, 0) < 0) {
+		md_sb_free(&b);
+		return -1;
+	}
+	*out = md_strdup(md_sb_str(&b));
+	md_sb_free(&b);
+	return 0;
+}
+
+#endif
+
+/**** 27 cli: command table and dispatch ************************************/
 /* May call: sections 01-25. */
 
 static const struct md_optdef md_opts_none[] = {{NULL, 0, NULL, NULL}};
@@ -33142,7 +33259,7 @@ static int md_run_cmd(const struct md_cmd *c, const char *as, int argc, char **a
 	return r;
 }
 
-/**** 27 api: `minidock serve`, the Docker Engine API [MD_FEATURE_API] *****/
+/**** 28 api: `minidock serve`, the Docker Engine API [MD_FEATURE_API] *****/
 /*
  * The second front end, beside the CLI: each connection is served by a
  * process forked from the listener; a request's handler turns the query
@@ -36690,7 +36807,7 @@ static int md_cmd_serve(struct md_args *a)
 
 #endif /* MD_FEATURE_API */
 
-/**** 28 main ***************************************************************/
+/**** 29 main ***************************************************************/
 /* May call: every section. */
 
 static char *md_abspath(const char *p)

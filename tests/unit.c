@@ -2407,6 +2407,61 @@ static void test_yaml(void)
 	free(big);
 	t_end();
 }
+/* Compose's variables: the forms, nesting, errors. */
+static void test_compose_interp(void)
+{
+	t_begin("compose: variable interpolation as the Compose Specification's");
+	struct md_strv vars = {0};
+	md_strv_push(&vars, "SET=v");
+	md_strv_push(&vars, "EMPTY=");
+	md_strv_push(&vars, "PORT=8080");
+	unsetenv("SET"), unsetenv("EMPTY"), unsetenv("UNSET"), unsetenv("PORT");
+	static const char *const ok[][2] = {
+		{"plain", "plain"}, {"$SET", "v"}, {"${SET}", "v"}, {"a${SET}b$SET.c", "avbv.c"}, {"$UNSET|${UNSET}", "|"},
+		{"${UNSET:-d}", "d"}, {"${EMPTY:-d}", "d"}, {"${EMPTY-d}", ""}, {"${UNSET-d}", "d"}, {"${SET:-d}", "v"},
+		{"${SET:+r}", "r"}, {"${EMPTY:+r}", ""}, {"${EMPTY+r}", "r"}, {"${UNSET+r}", ""}, {"${SET:?e}", "v"},
+		{"$$SET", "$SET"}, {"$${SET}", "${SET}"}, {"${UNSET:-${PORT}}", "8080"}, {"${UNSET:-a-${UNSET:-b}}", "a-b"},
+		{"${UNSET:-}", ""}, {"${UNSET:-a}b}", "ab}"}, {"0.0.0.0:${PORT:-80}:80", "0.0.0.0:8080:80"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(ok); i++) {
+		char *out = NULL;
+		int r = md_compose_interp(ok[i][0], &vars, &out);
+		if (r < 0 || strcmp(out, ok[i][1]))
+			printf("#   %s -> %s (want %s) %s\n", ok[i][0], out ? out : "-", ok[i][1], md_errmsg);
+		CHECK(r == 0 && !strcmp(out, ok[i][1]));
+		free(out);
+	}
+	/* the environment wins over the files */
+	setenv("SET", "env", 1);
+	char *o = NULL;
+	CHECK(md_compose_interp("$SET", &vars, &o) == 0 && !strcmp(o, "env"));
+	free(o);
+	unsetenv("SET");
+	static const char *const bad[][2] = {
+		{"${UNSET:?needs a value}", "required variable UNSET is missing a value: needs a value"},
+		{"${EMPTY:?x}", "required variable EMPTY"}, {"${UNSET?x}", "required variable UNSET"},
+		{"cost $5", "invalid interpolation format"}, {"a$", "invalid interpolation format"},
+		{"${}", "invalid interpolation format"}, {"${1A}", "invalid interpolation format"},
+		{"${A B}", "invalid interpolation format"}, {"${UNSET:-x", "no closing }"}, {"${A:x}", "invalid interpolation format"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bad); i++) {
+		char *out = NULL;
+		int r = md_compose_interp(bad[i][0], &vars, &out);
+		if (r == 0 || !strstr(md_errmsg, bad[i][1]))
+			printf("#   %s: %s\n", bad[i][0], r == 0 ? out : md_errmsg);
+		CHECK(r < 0 && strstr(md_errmsg, bad[i][1]) && md_error.kind == MD_EK_INVALID);
+		free(out);
+	}
+	/* nesting is bounded */
+	struct md_sb b = {0};
+	for (int i = 0; i < 40; i++)
+		md_sb_puts(&b, "${U:-");
+	for (int i = 0; i < 40; i++)
+		md_sb_putc(&b, '}');
+	CHECK(md_compose_interp(b.s, &vars, &o) < 0 && strstr(md_errmsg, "nested"));
+	md_sb_free(&b);
+	md_strv_free(&vars);
+	md_err_clear();
+	t_end();
+}
 #endif
 
 #include "unit-registry.inc"
@@ -2653,6 +2708,7 @@ int main(void)
 	test_error_kinds();
 #if MD_FEATURE_COMPOSE
 	test_yaml();
+	test_compose_interp();
 #endif
 	test_events_journal();
 	test_cg_rules();
