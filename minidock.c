@@ -2668,7 +2668,7 @@ static struct md_json *md_yaml_node(struct md_yaml *y, yaml_event_t *ev)
 
 /* Parse one YAML document (text, len bytes; file names it in errors).
  * An empty document is null. */
-static MD_UNUSED struct md_json *md_yaml_parse(const char *text, size_t len, const char *file)
+static struct md_json *md_yaml_parse(const char *text, size_t len, const char *file)
 {
 	struct md_yaml y;
 	memset(&y, 0, sizeof y);
@@ -32791,7 +32791,7 @@ static int md_compose_interp_at(const char *s, const struct md_strv *vars, struc
 	return 0;
 }
 
-static MD_UNUSED int md_compose_interp(const char *s, const struct md_strv *vars, char **out)
+static int md_compose_interp(const char *s, const struct md_strv *vars, char **out)
 {
 	struct md_sb b = {0};
 	md_err_clear();
@@ -32802,6 +32802,1947 @@ static MD_UNUSED int md_compose_interp(const char *s, const struct md_strv *vars
 	*out = md_strdup(md_sb_str(&b));
 	md_sb_free(&b);
 	return 0;
+}
+
+/* Every string of v (values, not keys) interpolated; an error names the
+ * file and line. */
+static int md_compose_interp_tree(struct md_json *v, const struct md_strv *vars, const char *file)
+{
+	if (v->t == MD_J_STR) {
+		char *out;
+		if (md_compose_interp(v->s, vars, &out) < 0)
+			return md_err_wrap("%s:%u", file, v->line);
+		free(v->s);
+		v->s = out;
+		return 0;
+	}
+	for (struct md_json *k = v->child; k; k = k->next)
+		if (md_compose_interp_tree(k, vars, file) < 0)
+			return -1;
+	return 0;
+}
+
+/* A .env file's variables (KEY=VALUE lines; "export " before, # comments,
+ * a value in single quotes as it is, in double quotes with \n and \"), as
+ * "KEY=VALUE" in vars.  A file that is not there is no error when
+ * optional. */
+static int md_compose_dotenv(const char *path, int optional, struct md_strv *vars)
+{
+	char *s = md_read_file(path, 1 << 20, NULL);
+	if (!s) {
+		if (optional && errno == ENOENT)
+			return md_err_clear(), 0;
+		return md_err_wrap("env file");
+	}
+	int ln = 0, r = 0;
+	for (char *l = s, *nl; l && r == 0; l = nl) {
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl++ = 0;
+		ln++;
+		l += strspn(l, " \t");
+		if (md_startswith(l, "export "))
+			l += 7 + strspn(l + 7, " \t");
+		if (!*l || *l == '#' || *l == '\r')
+			continue;
+		size_t kl = strcspn(l, "= \t");
+		char *eq = strchr(l, '=');
+		if (!kl || !eq || (!isalpha((unsigned char)*l) && *l != '_')) {
+			r = md_errk(MD_EK_INVALID, "%s:%d: not a KEY=VALUE line", path, ln);
+			break;
+		}
+		char *v = eq + 1;
+		v += strspn(v, " \t");
+		struct md_sb b = {0};
+		if (*v == '\'' || *v == '"') {
+			char q = *v++;
+			for (; *v && *v != q; v++) {
+				if (q == '"' && *v == '\\' && v[1])
+					v++, md_sb_putc(&b, *v == 'n' ? '\n' : *v);
+				else
+					md_sb_putc(&b, *v);
+			}
+			if (*v != q)
+				r = md_errk(MD_EK_INVALID, "%s:%d: unterminated quoted value", path, ln);
+		} else {
+			char *h = strstr(v, " #");
+			size_t vl = h ? (size_t)(h - v) : strlen(v);
+			while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r'))
+				vl--;
+			md_sb_printf(&b, "%.*s", (int)vl, v);
+		}
+		char *kv = md_asprintf("%.*s=%s", (int)kl, l, md_sb_str(&b));
+		md_strv_push(vars, kv);
+		free(kv);
+		md_sb_free(&b);
+	}
+	free(s);
+	return r;
+}
+
+/* ---- the model: files merged, keys checked ---- */
+
+/* What minidock compose takes of a service: every other key is refused
+ * with its file and line, never ignored. */
+static const char *const md_compose_svc_keys[] = {
+	"image", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes", "tmpfs", "restart",
+	"depends_on", "healthcheck", "networks", "network_mode", "hostname", "user", "working_dir", "labels", "devices",
+	"cap_add", "cap_drop", "privileged", "security_opt", "read_only", "init", "stop_signal", "stop_grace_period",
+	"extra_hosts", "dns", "ulimits", "mem_limit", "memswap_limit", "cpus", "cpu_shares", "pids_limit", "shm_size",
+	"logging", "deploy", "profiles", "platform", "pull_policy", "container_name", "stdin_open", "tty", "domainname",
+	"dns_search", "dns_opt", "sysctls", "group_add", "mac_address", "oom_score_adj", "ipc", "pid", "userns_mode"};
+
+static int md_compose_known(const char *const *keys, size_t n, const char *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(keys[i], k))
+			return 1;
+	return md_startswith(k, "x-");
+}
+
+/* A key minidock does not take, named with its place. */
+static int md_compose_refuse(const char *file, const struct md_json *k, const char *where)
+{
+	return md_errk(MD_EK_NOTSUP, "%s:%u: %s%s\"%s\" is not supported by minidock compose", file, k->line, where,
+	               *where ? ": " : "", k->key);
+}
+
+/* The keys of one file's model, checked (x- keys are anyone's). */
+static int md_compose_check(const struct md_json *m, const char *file)
+{
+	static const char *const top[] = {"version", "name", "services", "networks", "volumes"};
+	static const char *const net[] = {"driver", "external", "internal", "ipam", "labels", "name", "enable_ipv6",
+	                                  "driver_opts", "attachable"};
+	static const char *const vol[] = {"driver", "external", "labels", "name", "driver_opts"};
+	static const char *const dep[] = {"resources"};
+	if (m->t != MD_J_OBJ)
+		return md_errk(MD_EK_INVALID, "%s: a compose file is a mapping (of services, networks, volumes)", file);
+	for (const struct md_json *k = m->child; k; k = k->next)
+		if (!md_compose_known(top, MD_ARRAY_LEN(top), k->key))
+			return md_compose_refuse(file, k, "");
+	struct md_json *svcs = md_json_get((struct md_json *)m, "services");
+	if (svcs && svcs->t != MD_J_OBJ)
+		return md_errk(MD_EK_INVALID, "%s:%u: services must be a mapping", file, svcs->line);
+	for (const struct md_json *s = svcs ? svcs->child : NULL; s; s = s->next) {
+		char where[300];
+		snprintf(where, sizeof where, "service \"%.200s\"", s->key);
+		if (s->t != MD_J_OBJ)
+			return md_errk(MD_EK_INVALID, "%s:%u: %s must be a mapping", file, s->line, where);
+		for (const struct md_json *k = s->child; k; k = k->next) {
+			if (!md_compose_known(md_compose_svc_keys, MD_ARRAY_LEN(md_compose_svc_keys), k->key))
+				return md_compose_refuse(file, k, where);
+			if (!strcmp(k->key, "deploy")) {
+				for (const struct md_json *d = k->child; d; d = d->next)
+					if (!md_compose_known(dep, MD_ARRAY_LEN(dep), d->key))
+						return md_compose_refuse(file, d, "deploy (swarm only)");
+				struct md_json *res = md_json_get((struct md_json *)k, "resources");
+				for (const struct md_json *d = res ? res->child : NULL; d; d = d->next)
+					if (strcmp(d->key, "limits"))
+						return md_compose_refuse(file, d, "deploy.resources");
+			}
+		}
+	}
+	static const char *const kinds[] = {"networks", "volumes"};
+	for (size_t i = 0; i < 2; i++) {
+		struct md_json *x = md_json_get((struct md_json *)m, kinds[i]);
+		for (const struct md_json *n = x && x->t == MD_J_OBJ ? x->child : NULL; n; n = n->next)
+			for (const struct md_json *k = n->t == MD_J_OBJ ? n->child : NULL; k; k = k->next)
+				if (!md_compose_known(i ? vol : net, i ? MD_ARRAY_LEN(vol) : MD_ARRAY_LEN(net), k->key))
+					return md_compose_refuse(file, k, kinds[i]);
+	}
+	return 0;
+}
+
+/* Keys whose lists a later file adds to, rather than replaces (the
+ * Compose Specification's merge rules, for the keys minidock takes). */
+static int md_compose_appends(const char *k)
+{
+	static const char *const keys[] = {"ports", "expose", "volumes", "dns", "dns_search", "extra_hosts", "cap_add",
+	                                   "cap_drop", "devices", "env_file", "tmpfs", "security_opt", "group_add", "profiles"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(keys); i++)
+		if (!strcmp(keys[i], k))
+			return 1;
+	return 0;
+}
+
+/* over (a later -f file) onto base: mappings merged key by key, the lists
+ * of md_compose_appends's keys added to (a repeat dropped), anything else
+ * replaced. */
+static void md_compose_merge(struct md_json *base, const struct md_json *over)
+{
+	for (const struct md_json *k = over->child; k; k = k->next) {
+		struct md_json *b = md_json_get(base, k->key);
+		if (b && b->t == MD_J_OBJ && k->t == MD_J_OBJ) {
+			md_compose_merge(b, k);
+		} else if (b && b->t == MD_J_ARR && k->t == MD_J_ARR && md_compose_appends(k->key)) {
+			for (const struct md_json *x = k->child; x; x = x->next) {
+				char *xs = md_json_dump(x, 0);
+				int have = 0;
+				for (const struct md_json *y = b->child; y && !have; y = y->next) {
+					char *ys = md_json_dump(y, 0);
+					have = !strcmp(xs, ys);
+					free(ys);
+				}
+				free(xs);
+				if (!have)
+					md_json_push(b, md_json_clone(x));
+			}
+		} else {
+			md_json_set(base, k->key, md_json_clone(k));
+		}
+	}
+}
+
+
+/* ---- projects: their files, names, order ---- */
+
+#define MD_COMPOSE_LABEL "com.docker.compose."
+
+struct md_cproj {
+	char *name, *dir;
+	struct md_strv files, vars, profiles;
+	struct md_json *model; /* merged, interpolated, checked */
+};
+
+static void md_cproj_free(struct md_cproj *p)
+{
+	free(p->name);
+	free(p->dir);
+	md_strv_free(&p->files);
+	md_strv_free(&p->vars);
+	md_strv_free(&p->profiles);
+	md_json_free(p->model);
+	memset(p, 0, sizeof *p);
+}
+
+/* A project name as Compose makes one: lower case, [a-z0-9_-], what else
+ * there is dropped; "" when nothing is left. */
+static char *md_compose_name_norm(const char *s)
+{
+	struct md_sb b = {0};
+	for (; *s; s++) {
+		char c = (char)tolower((unsigned char)*s);
+		if (isalnum((unsigned char)c) || ((c == '_' || c == '-') && b.len))
+			md_sb_putc(&b, c);
+	}
+	return b.s ? b.s : md_strdup("");
+}
+
+/* Load a project: its files (given, else compose.yaml and its other
+ * names in the project directory), .env (or --env-file), interpolated,
+ * checked, merged in order; its name (-p, COMPOSE_PROJECT_NAME, name:,
+ * the directory's), its active profiles (--profile, COMPOSE_PROFILES). */
+static int md_cproj_load(struct md_cproj *p, const struct md_strv *files, const char *pname, const char *pdir,
+                         const struct md_strv *envfiles, const struct md_strv *profiles)
+{
+	static const char *const dflt[] = {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"};
+	memset(p, 0, sizeof *p);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		return md_errno("getcwd");
+	char *d = pdir ? md_strdup(pdir) : files && files->n && strchr(files->v[0], '/') ? md_dirname(files->v[0]) : md_strdup(cwd);
+	char rp[PATH_MAX];
+	if (!realpath(d, rp)) {
+		md_errno("project directory %s", d);
+		free(d);
+		return -1;
+	}
+	free(d);
+	p->dir = md_strdup(rp);
+	for (size_t i = 0; files && i < files->n; i++) {
+		char fr[PATH_MAX];
+		if (!realpath(files->v[i], fr))
+			return md_errno("compose file %s", files->v[i]);
+		md_strv_push(&p->files, fr);
+	}
+	for (size_t i = 0; !p->files.n && i < MD_ARRAY_LEN(dflt); i++) {
+		char *f = md_asprintf("%s/%s", p->dir, dflt[i]);
+		if (md_path_exists(f))
+			md_strv_push(&p->files, f);
+		free(f);
+	}
+	if (!p->files.n)
+		return md_errk(MD_EK_NOTFOUND, "no configuration file provided: not found (compose.yaml in %s)", p->dir);
+	if (envfiles && envfiles->n) {
+		for (size_t i = 0; i < envfiles->n; i++)
+			if (md_compose_dotenv(envfiles->v[i], 0, &p->vars) < 0)
+				return -1;
+	} else {
+		char *e = md_asprintf("%s/.env", p->dir);
+		int r = md_compose_dotenv(e, 1, &p->vars);
+		free(e);
+		if (r < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < p->files.n; i++) {
+		size_t len = 0;
+		char *text = md_read_file(p->files.v[i], MD_YAML_MAX_DOC + 1, &len);
+		if (!text)
+			return md_err_wrap("compose file");
+		struct md_json *m = md_yaml_parse(text, len, p->files.v[i]);
+		free(text);
+		if (m && m->t == MD_J_NULL) {
+			md_json_free(m);
+			return md_errk(MD_EK_INVALID, "%s: empty compose file", p->files.v[i]);
+		}
+		if (!m || md_compose_interp_tree(m, &p->vars, p->files.v[i]) < 0 || md_compose_check(m, p->files.v[i]) < 0) {
+			md_json_free(m);
+			return -1;
+		}
+		if (!p->model)
+			p->model = m;
+		else {
+			md_compose_merge(p->model, m);
+			md_json_free(m);
+		}
+	}
+	const char *n = pname ? pname : md_compose_var(&p->vars, "COMPOSE_PROJECT_NAME", 20);
+	if (!n || !*n)
+		n = md_json_gets(p->model, "name");
+	const char *base = strrchr(p->dir, '/');
+	p->name = md_compose_name_norm(n && *n ? n : base && base[1] ? base + 1 : p->dir);
+	if (!*p->name)
+		return md_errk(MD_EK_INVALID, "project name \"%s\" has no letter or digit (use -p NAME)", n ? n : p->dir);
+	const char *pe = md_compose_var(&p->vars, "COMPOSE_PROFILES", 16);
+	for (size_t i = 0; profiles && i < profiles->n; i++)
+		md_strv_push(&p->profiles, profiles->v[i]);
+	for (char *s = !p->profiles.n && pe ? md_strdup(pe) : NULL, *t = s, *tok; t && (tok = strsep(&t, ","));)
+		if (*tok)
+			md_strv_push(&p->profiles, tok);
+	if (!md_json_get(p->model, "services"))
+		md_json_set(p->model, "services", md_json_new(MD_J_OBJ));
+	return 0;
+}
+
+/* Is the service on (no profiles, or one of them active)? */
+static int md_cproj_active(const struct md_cproj *p, const struct md_json *svc)
+{
+	struct md_json *pr = md_json_get((struct md_json *)svc, "profiles");
+	if (!pr || !pr->n)
+		return 1;
+	for (struct md_json *x = pr->child; x; x = x->next)
+		if (md_json_str(x) && md_strv_has(&p->profiles, x->s))
+			return 1;
+	return 0;
+}
+
+/* A service's depends_on as a map: name -> condition. */
+static struct md_json *md_compose_deps(const struct md_json *svc)
+{
+	struct md_json *d = md_json_get((struct md_json *)svc, "depends_on"), *m = md_json_new(MD_J_OBJ);
+	for (struct md_json *x = d ? d->child : NULL; x; x = x->next) {
+		if (d->t == MD_J_ARR && md_json_str(x))
+			md_json_sets(m, x->s, "service_started");
+		else if (d->t == MD_J_OBJ)
+			md_json_sets(m, x->key, md_json_gets(x, "condition") ? md_json_gets(x, "condition") : "service_started");
+	}
+	return m;
+}
+
+/* The services to act on, dependencies first: the named ones (all active
+ * ones when none is named) and what they depend on. */
+static int md_cproj_order(const struct md_cproj *p, const struct md_strv *named, struct md_strv *out)
+{
+	struct md_json *svcs = md_json_get(p->model, "services");
+	struct md_strv want = {0}, visiting = {0};
+	for (size_t i = 0; named && i < named->n; i++) {
+		if (!md_json_get(svcs, named->v[i])) {
+			md_strv_free(&want);
+			return md_errk(MD_EK_NOTFOUND, "no such service: %s", named->v[i]);
+		}
+		md_strv_push(&want, named->v[i]);
+	}
+	for (struct md_json *s = svcs->child; s && !(named && named->n); s = s->next)
+		if (md_cproj_active(p, s))
+			md_strv_push(&want, s->key);
+	/* depth first, a dependency before its dependants; a cycle refused */
+	int r = 0;
+	for (size_t i = 0; i < want.n && r == 0; i++) {
+		struct md_strv stack = {0};
+		md_strv_push(&stack, want.v[i]);
+		while (stack.n && r == 0) {
+			const char *s = stack.v[stack.n - 1];
+			if (md_strv_has(out, s)) {
+				free(stack.v[--stack.n]);
+				continue;
+			}
+			struct md_json *deps = md_compose_deps(md_json_get(svcs, s));
+			const char *next = NULL;
+			for (struct md_json *d = deps->child; d && !next && r == 0; d = d->next) {
+				if (!md_json_get(svcs, d->key))
+					r = md_errk(MD_EK_INVALID, "service \"%s\" depends on undefined service \"%s\"", s, d->key);
+				else if (!md_strv_has(out, d->key))
+					next = d->key;
+			}
+			if (r == 0 && next && md_strv_has(&visiting, next))
+				r = md_errk(MD_EK_INVALID, "dependency cycle: %s and %s depend on each other", s, next);
+			if (r == 0 && next) {
+				md_strv_push(&visiting, s);
+				md_strv_push(&stack, next);
+			} else if (r == 0) {
+				md_strv_push(out, s);
+				free(stack.v[--stack.n]);
+			}
+			md_json_free(deps);
+		}
+		md_strv_free(&stack);
+		md_strv_free(&visiting);
+	}
+	md_strv_free(&want);
+	return r;
+}
+
+/* The engine's name of a project network or volume (key k of kind
+ * "networks" or "volumes"): its name:, as it is when external, else
+ * PROJECT_k. */
+static char *md_cproj_resname(const struct md_cproj *p, const char *kind, const char *k, int *external)
+{
+	struct md_json *x = md_json_get(md_json_get(p->model, kind), k);
+	struct md_json *ext = md_json_get(x, "external");
+	const char *nm = md_json_gets(x, "name");
+	*external = md_json_is(ext, MD_J_TRUE) || md_json_is(ext, MD_J_OBJ);
+	if (md_json_is(ext, MD_J_OBJ) && md_json_gets(ext, "name"))
+		nm = md_json_gets(ext, "name");
+	return nm ? md_strdup(nm) : *external ? md_strdup(k) : md_asprintf("%s_%s", p->name, k);
+}
+
+/* ---- a service as the engine's create request ---- */
+
+/* A command or entrypoint: a list as it is, a string split as a shell
+ * would (quotes, backslashes; no expansion). */
+static struct md_json *md_compose_argv(const struct md_json *v)
+{
+	struct md_json *a = md_json_new(MD_J_ARR);
+	if (v && v->t == MD_J_ARR) {
+		for (struct md_json *x = v->child; x; x = x->next)
+			md_json_push(a, md_json_newstr(md_json_str(x) ? x->s : x->s ? x->s : ""));
+		return a;
+	}
+	const char *s = md_json_str(v);
+	while (s && *s) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			break;
+		struct md_sb w = {0};
+		md_sb_puts(&w, "");
+		char q = 0;
+		for (; *s && (q || !isspace((unsigned char)*s)); s++) {
+			if (q == '\'' && *s == '\'')
+				q = 0;
+			else if (q != '\'' && *s == '\\' && s[1])
+				md_sb_putc(&w, *++s);
+			else if (q == '"' && *s == '"')
+				q = 0;
+			else if (!q && (*s == '\'' || *s == '"'))
+				q = *s;
+			else
+				md_sb_putc(&w, *s);
+		}
+		md_json_push(a, md_json_newstr(md_sb_str(&w)));
+		md_sb_free(&w);
+	}
+	return a;
+}
+
+/* A scalar as a string (numbers and booleans as written). */
+static const char *md_compose_str(const struct md_json *v)
+{
+	return !v ? NULL : v->t == MD_J_STR || v->t == MD_J_NUM ? v->s : v->t == MD_J_TRUE ? "true" : v->t == MD_J_FALSE ? "false" : NULL;
+}
+
+/* A list of strings, or a string alone. */
+static struct md_json *md_compose_strs(const struct md_json *v)
+{
+	struct md_json *a = md_json_new(MD_J_ARR);
+	if (v && v->t == MD_J_ARR) {
+		for (struct md_json *x = v->child; x; x = x->next)
+			if (md_compose_str(x))
+				md_json_push(a, md_json_newstr(md_compose_str(x)));
+	} else if (md_compose_str(v)) {
+		md_json_push(a, md_json_newstr(md_compose_str(v)));
+	}
+	return a;
+}
+
+/* A map or a list of "K=V" as {K: V} (a list's "K" alone: null). */
+static struct md_json *md_compose_kv(const struct md_json *v)
+{
+	struct md_json *m = md_json_new(MD_J_OBJ);
+	for (struct md_json *x = v ? v->child : NULL; x; x = x->next) {
+		if (v->t == MD_J_OBJ) {
+			const char *s = md_compose_str(x);
+			md_json_set(m, x->key, s ? md_json_newstr(s) : md_json_new(MD_J_NULL));
+		} else if (md_json_str(x)) {
+			const char *eq = strchr(x->s, '=');
+			char *k = eq ? md_strndup(x->s, (size_t)(eq - x->s)) : md_strdup(x->s);
+			md_json_set(m, k, eq ? md_json_newstr(eq + 1) : md_json_new(MD_J_NULL));
+			free(k);
+		}
+	}
+	return m;
+}
+
+/* A duration ("1m30s", or seconds as a number) in ns; what names it in errors. */
+static int md_compose_dur(const struct md_json *v, const char *what, int64_t *ns)
+{
+	if (v && v->t == MD_J_NUM) {
+		*ns = (int64_t)(md_strtod(v->s, NULL) * 1e9);
+		return 0;
+	}
+	return md_parse_goduration(md_compose_str(v) ? md_compose_str(v) : "", what, ns);
+}
+
+/* A byte size ("512m", or bytes as a number). */
+static int md_compose_bytes(const struct md_json *v, const char *what, int64_t *out)
+{
+	const char *s = md_compose_str(v);
+	*out = s ? md_parse_size(s) : -1;
+	return *out < 0 ? md_errk(MD_EK_INVALID, "invalid size for %s: %s", what, s ? s : "(not a scalar)") : 0;
+}
+
+/* ports, short ("8080:80", "127.0.0.1:8080:80/udp", "80") and long
+ * ({target, published, host_ip, protocol}) into PortBindings. */
+static int md_compose_ports(const struct md_json *ports, struct md_json *hc, const char *svc)
+{
+	struct md_json *pb = md_json_set(hc, "PortBindings", md_json_new(MD_J_OBJ));
+	for (struct md_json *x = ports ? ports->child : NULL; x; x = x->next) {
+		char *spec;
+		if (x->t == MD_J_OBJ) {
+			const char *t = md_compose_str(md_json_get(x, "target")), *pub = md_compose_str(md_json_get(x, "published"));
+			const char *ip = md_json_gets(x, "host_ip"), *proto = md_json_gets(x, "protocol");
+			if (!t)
+				return md_errk(MD_EK_INVALID, "service \"%s\": a port without a target (line %u)", svc, x->line);
+			spec = md_asprintf("%s%s%s%s%s/%s", ip ? ip : "", ip ? ":" : "", pub ? pub : "", pub || ip ? ":" : "", t,
+			                   proto ? proto : "tcp");
+		} else if (md_compose_str(x)) {
+			spec = md_strdup(md_compose_str(x));
+		} else {
+			return md_errk(MD_EK_INVALID, "service \"%s\": a port is a string or a mapping (line %u)", svc, x->line);
+		}
+#if MD_FEATURE_NET
+		int r = md_port_spec(pb, spec);
+#else
+		int r = md_errk(MD_EK_NOTSUP, "published ports need bridge networking, which this build lacks (feature net is off)");
+#endif
+		free(spec);
+		if (r < 0)
+			return md_err_wrap("service \"%s\" (line %u)", svc, x->line);
+	}
+	return 0;
+}
+
+/* volumes, short ("SRC:DST[:ro]", "DST" anonymous) and long ({type, source,
+ * target, read_only}): a bind's relative source from the project's
+ * directory, a named volume's name the project's. */
+static int md_compose_volumes(const struct md_cproj *p, const struct md_json *vols, struct md_json *hc, struct md_json *cc,
+                              const char *svc)
+{
+	struct md_json *binds = md_json_set(hc, "Binds", md_json_new(MD_J_ARR));
+	for (struct md_json *x = vols ? vols->child : NULL; x; x = x->next) {
+		char *src = NULL, *dst = NULL;
+		const char *mode = "";
+		int ro = 0;
+		if (x->t == MD_J_OBJ) {
+			const char *type = md_json_gets(x, "type"), *s = md_json_gets(x, "source"), *t = md_json_gets(x, "target");
+			if (!t || (type && strcmp(type, "bind") && strcmp(type, "volume") && strcmp(type, "tmpfs")))
+				return md_errk(MD_EK_INVALID, "service \"%s\": a volume needs a target, and a type bind, volume or tmpfs (line %u)",
+				               svc, x->line);
+			if (md_streq(type, "tmpfs")) {
+				struct md_json *tm = md_json_get(hc, "Tmpfs");
+				if (!tm)
+					tm = md_json_set(hc, "Tmpfs", md_json_new(MD_J_OBJ));
+				md_json_sets(tm, t, "");
+				continue;
+			}
+			src = s ? md_strdup(s) : NULL;
+			dst = md_strdup(t);
+			ro = md_json_is(md_json_get(x, "read_only"), MD_J_TRUE);
+		} else if (md_json_str(x)) {
+			char *c1 = strchr(x->s, ':');
+			if (!c1) {
+				dst = md_strdup(x->s);
+			} else {
+				src = md_strndup(x->s, (size_t)(c1 - x->s));
+				char *c2 = strchr(c1 + 1, ':');
+				dst = c2 ? md_strndup(c1 + 1, (size_t)(c2 - c1 - 1)) : md_strdup(c1 + 1);
+				mode = c2 ? c2 + 1 : "";
+			}
+		} else {
+			return md_errk(MD_EK_INVALID, "service \"%s\": a volume is a string or a mapping (line %u)", svc, x->line);
+		}
+		char *full = NULL;
+		if (!src) { /* anonymous: the image's volume made at create */
+			struct md_json *v = md_json_get(cc, "Volumes");
+			if (!v)
+				v = md_json_set(cc, "Volumes", md_json_new(MD_J_OBJ));
+			md_json_set(v, dst, md_json_new(MD_J_OBJ));
+		} else if (src[0] == '/' || src[0] == '.' || src[0] == '~') {
+			const char *home = getenv("HOME");
+			full = src[0] == '/' ? md_strdup(src) : src[0] == '~' ? md_asprintf("%s%s", home ? home : "", src + 1)
+			                                                       : md_asprintf("%s/%s", p->dir, src);
+		} else {
+			int ext;
+			if (!md_json_get(md_json_get(p->model, "volumes"), src)) {
+				md_errk(MD_EK_INVALID, "service \"%s\" refers to undefined volume %s (line %u)", svc, src, x->line);
+				free(src), free(dst);
+				return -1;
+			}
+			full = md_cproj_resname(p, "volumes", src, &ext);
+		}
+		if (full) {
+			char *b = md_asprintf("%s:%s%s%s", full, dst, ro || *mode ? ":" : "", ro ? "ro" : mode);
+			md_json_push(binds, md_json_newstr(b));
+			free(b);
+		}
+		free(full);
+		free(src);
+		free(dst);
+	}
+	return 0;
+}
+
+/* healthcheck: test (a string: CMD-SHELL; a list as it is), the durations,
+ * retries; disable: NONE. */
+static int md_compose_health(const struct md_json *h, struct md_json *cc, const char *svc)
+{
+	struct md_json *o = md_json_new(MD_J_OBJ);
+	md_json_set(cc, "Healthcheck", o);
+	if (md_json_is(md_json_get((struct md_json *)h, "disable"), MD_J_TRUE)) {
+		struct md_json *t = md_json_set(o, "Test", md_json_new(MD_J_ARR));
+		md_json_push(t, md_json_newstr("NONE"));
+		return 0;
+	}
+	struct md_json *test = md_json_get((struct md_json *)h, "test");
+	if (md_json_str(test)) {
+		struct md_json *t = md_json_set(o, "Test", md_json_new(MD_J_ARR));
+		md_json_push(t, md_json_newstr("CMD-SHELL"));
+		md_json_push(t, md_json_newstr(test->s));
+	} else if (test) {
+		md_json_set(o, "Test", md_compose_strs(test));
+	}
+	static const char *const keys[][2] = {{"interval", "Interval"}, {"timeout", "Timeout"}, {"start_period", "StartPeriod"},
+	                                      {"start_interval", "StartInterval"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(keys); i++) {
+		struct md_json *v = md_json_get((struct md_json *)h, keys[i][0]);
+		int64_t ns;
+		char what[80];
+		snprintf(what, sizeof what, "service \"%.40s\" healthcheck %s", svc, keys[i][0]);
+		if (v && md_compose_dur(v, what, &ns) < 0)
+			return -1;
+		if (v)
+			md_json_seti(o, keys[i][1], ns);
+	}
+	struct md_json *rt = md_json_get((struct md_json *)h, "retries");
+	if (rt)
+		md_json_seti(o, "Retries", (long long)md_strtod(md_compose_str(rt) ? md_compose_str(rt) : "0", NULL));
+	return 0;
+}
+
+/* The engine's name for a service's container. */
+static char *md_cproj_ctrname(const struct md_cproj *p, const char *svc, const struct md_json *s, int n)
+{
+	const char *cn = md_json_gets((struct md_json *)s, "container_name");
+	return cn ? md_strdup(cn) : md_asprintf("%s-%s-%d", p->name, svc, n);
+}
+
+/* The networks a service joins, in order, with their settings ({} for a
+ * list's): its networks:, else the project's default. */
+static struct md_json *md_compose_svc_nets(const struct md_json *s)
+{
+	struct md_json *n = md_json_get((struct md_json *)s, "networks"), *o = md_json_new(MD_J_OBJ);
+	for (struct md_json *x = n ? n->child : NULL; x; x = x->next) {
+		if (n->t == MD_J_ARR && md_json_str(x))
+			md_json_set(o, x->s, md_json_new(MD_J_OBJ));
+		else if (n->t == MD_J_OBJ)
+			md_json_set(o, x->key, x->t == MD_J_OBJ ? md_json_clone(x) : md_json_new(MD_J_OBJ));
+	}
+	if (!o->n && !md_json_get((struct md_json *)s, "network_mode"))
+		md_json_set(o, "default", md_json_new(MD_J_OBJ));
+	return o;
+}
+
+/* The create request (the API's create body) of service svc (s), its
+ * container number n; *more gets the networks to connect it to after
+ * the first (engine name -> EndpointConfig). */
+static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc, const struct md_json *s, int n,
+                                      const char *hash, struct md_json **more)
+{
+	struct md_json *req = md_json_new(MD_J_OBJ), *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
+	struct md_json *hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ)), *x;
+	*more = md_json_new(MD_J_OBJ);
+	const char *img = md_json_gets((struct md_json *)s, "image");
+	if (!img) {
+		md_errk(MD_EK_INVALID, "service \"%s\" has neither an image nor a build section (minidock compose needs image:)", svc);
+		goto bad;
+	}
+	md_json_sets(cc, "Image", img);
+	if ((x = md_json_get((struct md_json *)s, "command")))
+		md_json_set(cc, "Cmd", md_compose_argv(x));
+	if ((x = md_json_get((struct md_json *)s, "entrypoint")))
+		md_json_set(cc, "Entrypoint", md_compose_argv(x));
+	/* environment: env_file first, environment: over it; K alone from ours */
+	struct md_json *env = md_json_set(cc, "Env", md_json_new(MD_J_ARR));
+	struct md_json *ef = md_compose_strs(md_json_get((struct md_json *)s, "env_file"));
+	for (struct md_json *f = ef->child; f; f = f->next) {
+		char *path = f->s[0] == '/' ? md_strdup(f->s) : md_asprintf("%s/%s", p->dir, f->s);
+		struct md_strv vv = {0};
+		int r = md_compose_dotenv(path, 0, &vv);
+		free(path);
+		for (size_t i = 0; i < vv.n; i++)
+			md_json_push(env, md_json_newstr(vv.v[i]));
+		md_strv_free(&vv);
+		if (r < 0) {
+			md_json_free(ef);
+			md_err_wrap("service \"%s\"", svc);
+			goto bad;
+		}
+	}
+	md_json_free(ef);
+	struct md_json *kv = md_compose_kv(md_json_get((struct md_json *)s, "environment"));
+	for (struct md_json *e = kv->child; e; e = e->next) {
+		const char *v = md_json_str(e) ? e->s : md_compose_var(&p->vars, e->key, strlen(e->key));
+		if (!v)
+			continue;
+		char *s2 = md_asprintf("%s=%s", e->key, v);
+		md_env_put(env, s2);
+		free(s2);
+	}
+	md_json_free(kv);
+	/* labels: the file's, then Compose's own */
+	struct md_json *lb = md_json_set(cc, "Labels", md_compose_kv(md_json_get((struct md_json *)s, "labels")));
+	for (struct md_json *l = lb->child; l; l = l->next)
+		if (l->t == MD_J_NULL)
+			l->t = MD_J_STR, l->s = md_strdup("");
+	char num[16], *files = NULL;
+	snprintf(num, sizeof num, "%d", n);
+	struct md_sb fl = {0};
+	for (size_t i = 0; i < p->files.n; i++)
+		md_sb_printf(&fl, "%s%s", i ? "," : "", p->files.v[i]);
+	files = md_strdup(md_sb_str(&fl));
+	md_sb_free(&fl);
+	struct md_json *deps = md_compose_deps(s);
+	struct md_sb ds = {0};
+	for (struct md_json *d = deps->child; d; d = d->next)
+		md_sb_printf(&ds, "%s%s:%s:false", ds.len ? "," : "", d->key, d->s);
+	md_json_free(deps);
+	const char *lk[][2] = {{MD_COMPOSE_LABEL "project", p->name}, {MD_COMPOSE_LABEL "service", svc},
+	                       {MD_COMPOSE_LABEL "container-number", num}, {MD_COMPOSE_LABEL "oneoff", "False"},
+	                       {MD_COMPOSE_LABEL "config-hash", hash}, {MD_COMPOSE_LABEL "project.working_dir", p->dir},
+	                       {MD_COMPOSE_LABEL "project.config_files", files}, {MD_COMPOSE_LABEL "depends_on", md_sb_str(&ds)},
+	                       {MD_COMPOSE_LABEL "version", "minidock-" MD_VERSION}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(lk); i++)
+		md_json_sets(lb, lk[i][0], lk[i][1]);
+	md_sb_free(&ds);
+	free(files);
+	/* plain strings and flags */
+	static const char *const sk[][2] = {{"hostname", "C.Hostname"}, {"domainname", "C.Domainname"}, {"user", "C.User"},
+	                                    {"working_dir", "C.WorkingDir"}, {"stop_signal", "C.StopSignal"},
+	                                    {"mac_address", "C.MacAddress"}, {"ipc", "H.IpcMode"}, {"pid", "H.PidMode"},
+	                                    {"userns_mode", "H.UsernsMode"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(sk); i++)
+		if (md_compose_str(md_json_get((struct md_json *)s, sk[i][0])))
+			md_json_sets(sk[i][1][0] == 'C' ? cc : hc, sk[i][1] + 2, md_compose_str(md_json_get((struct md_json *)s, sk[i][0])));
+	static const char *const bk[][2] = {{"privileged", "H.Privileged"}, {"read_only", "H.ReadonlyRootfs"}, {"init", "H.Init"},
+	                                    {"stdin_open", "C.OpenStdin"}, {"tty", "C.Tty"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(bk); i++)
+		if ((x = md_json_get((struct md_json *)s, bk[i][0])))
+			md_json_set(bk[i][1][0] == 'C' ? cc : hc, bk[i][1] + 2, md_json_newbool(md_json_is(x, MD_J_TRUE)));
+	static const char *const lk2[][2] = {{"cap_add", "CapAdd"}, {"cap_drop", "CapDrop"}, {"security_opt", "SecurityOpt"},
+	                                     {"dns", "Dns"}, {"dns_search", "DnsSearch"}, {"dns_opt", "DnsOptions"},
+	                                     {"group_add", "GroupAdd"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(lk2); i++)
+		if ((x = md_json_get((struct md_json *)s, lk2[i][0])))
+			md_json_set(hc, lk2[i][1], md_compose_strs(x));
+	if ((x = md_json_get((struct md_json *)s, "extra_hosts"))) {
+		struct md_json *eh = md_json_set(hc, "ExtraHosts", md_json_new(MD_J_ARR)), *m = md_compose_kv(x);
+		for (struct md_json *e = x->t == MD_J_OBJ ? m->child : NULL; e; e = e->next) {
+			char *h = md_asprintf("%s:%s", e->key, md_json_str(e) ? e->s : "");
+			md_json_push(eh, md_json_newstr(h));
+			free(h);
+		}
+		for (struct md_json *e = x->t == MD_J_ARR ? x->child : NULL; e; e = e->next)
+			if (md_json_str(e)) {
+				char *h = md_strdup(e->s), *c = strchr(h, '=');
+				if (c)
+					*c = ':'; /* "host=ip", as Compose takes it too */
+				md_json_push(eh, md_json_newstr(h));
+				free(h);
+			}
+		md_json_free(m);
+	}
+	if ((x = md_json_get((struct md_json *)s, "devices"))) {
+		struct md_json *dv = md_json_set(hc, "Devices", md_json_new(MD_J_ARR));
+		for (struct md_json *e = x->child; e; e = e->next) {
+			const char *d = md_json_str(e);
+			char *a = d ? md_strdup(d) : NULL, *c1 = a ? strchr(a, ':') : NULL, *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+			if (!a)
+				continue;
+			if (c1)
+				*c1 = 0;
+			if (c2)
+				*c2 = 0;
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "PathOnHost", a);
+			md_json_sets(o, "PathInContainer", c1 ? c1 + 1 : a);
+			md_json_sets(o, "CgroupPermissions", c2 ? c2 + 1 : "rwm");
+			md_json_push(dv, o);
+			free(a);
+		}
+	}
+	if ((x = md_json_get((struct md_json *)s, "sysctls")))
+		md_json_set(hc, "Sysctls", md_compose_kv(x));
+	if ((x = md_json_get((struct md_json *)s, "tmpfs"))) {
+		struct md_json *tm = md_json_set(hc, "Tmpfs", md_json_new(MD_J_OBJ)), *l = md_compose_strs(x);
+		for (struct md_json *e = l->child; e; e = e->next) {
+			char *c = strchr(e->s, ':');
+			char *k = c ? md_strndup(e->s, (size_t)(c - e->s)) : md_strdup(e->s);
+			md_json_sets(tm, k, c ? c + 1 : "");
+			free(k);
+		}
+		md_json_free(l);
+	}
+	if ((x = md_json_get((struct md_json *)s, "restart"))) {
+		const char *r = md_compose_str(x);
+		struct md_json *rp = md_json_set(hc, "RestartPolicy", md_json_new(MD_J_OBJ));
+		const char *c = r ? strchr(r, ':') : NULL;
+		char *nm = c ? md_strndup(r, (size_t)(c - r)) : md_strdup(r ? r : "no");
+		if (strcmp(nm, "no") && strcmp(nm, "always") && strcmp(nm, "on-failure") && strcmp(nm, "unless-stopped")) {
+			md_errk(MD_EK_INVALID, "service \"%s\": invalid restart policy \"%s\" (line %u)", svc, r ? r : "", x->line);
+			free(nm);
+			goto bad;
+		}
+		md_json_sets(rp, "Name", nm);
+		md_json_seti(rp, "MaximumRetryCount", c ? atoi(c + 1) : 0);
+		free(nm);
+	}
+	if ((x = md_json_get((struct md_json *)s, "stop_grace_period"))) {
+		int64_t ns;
+		if (md_compose_dur(x, "stop_grace_period", &ns) < 0)
+			goto bad;
+		md_json_seti(cc, "StopTimeout", ns / 1000000000);
+	}
+	if ((x = md_json_get((struct md_json *)s, "healthcheck")) && md_compose_health(x, cc, svc) < 0)
+		goto bad;
+	/* resources: the service's keys, deploy.resources.limits over them */
+	struct md_json *lim = md_json_get(md_json_get(md_json_get((struct md_json *)s, "deploy"), "resources"), "limits");
+	static const char *const sz[][2] = {{"mem_limit", "Memory"}, {"memswap_limit", "MemorySwap"}, {"shm_size", "ShmSize"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(sz); i++) {
+		int64_t b;
+		if ((x = md_json_get((struct md_json *)s, sz[i][0])) && md_compose_bytes(x, sz[i][0], &b) < 0)
+			goto bad;
+		if (x)
+			md_json_seti(hc, sz[i][1], b);
+	}
+	if ((x = md_json_get(lim, "memory"))) {
+		int64_t b;
+		if (md_compose_bytes(x, "deploy.resources.limits.memory", &b) < 0)
+			goto bad;
+		md_json_seti(hc, "Memory", b);
+	}
+	struct md_json *cpus = md_json_get(lim, "cpus") ? md_json_get(lim, "cpus") : md_json_get((struct md_json *)s, "cpus");
+	if (cpus)
+		md_json_seti(hc, "NanoCpus", (long long)(md_strtod(md_compose_str(cpus) ? md_compose_str(cpus) : "0", NULL) * 1e9));
+	struct md_json *pids = md_json_get(lim, "pids") ? md_json_get(lim, "pids") : md_json_get((struct md_json *)s, "pids_limit");
+	if (pids)
+		md_json_seti(hc, "PidsLimit", atoll(md_compose_str(pids) ? md_compose_str(pids) : "0"));
+	if ((x = md_json_get((struct md_json *)s, "cpu_shares")))
+		md_json_seti(hc, "CpuShares", atoll(md_compose_str(x) ? md_compose_str(x) : "0"));
+	if ((x = md_json_get((struct md_json *)s, "oom_score_adj")))
+		md_json_seti(hc, "OomScoreAdj", atoll(md_compose_str(x) ? md_compose_str(x) : "0"));
+	if ((x = md_json_get((struct md_json *)s, "ulimits"))) {
+		struct md_json *ul = md_json_set(hc, "Ulimits", md_json_new(MD_J_ARR));
+		for (struct md_json *u = x->child; u; u = u->next) {
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "Name", u->key);
+			const char *soft = u->t == MD_J_OBJ ? md_compose_str(md_json_get(u, "soft")) : md_compose_str(u);
+			const char *hard = u->t == MD_J_OBJ ? md_compose_str(md_json_get(u, "hard")) : md_compose_str(u);
+			md_json_seti(o, "Soft", atoll(soft ? soft : "0"));
+			md_json_seti(o, "Hard", atoll(hard ? hard : "0"));
+			md_json_push(ul, o);
+		}
+	}
+	if ((x = md_json_get((struct md_json *)s, "logging"))) {
+		struct md_json *lc = md_json_set(hc, "LogConfig", md_json_new(MD_J_OBJ));
+		md_json_sets(lc, "Type", md_json_gets(x, "driver") ? md_json_gets(x, "driver") : "json-file");
+		md_json_set(lc, "Config", md_compose_kv(md_json_get(x, "options")));
+	}
+	if ((x = md_json_get((struct md_json *)s, "expose"))) {
+		struct md_json *ep = md_json_set(cc, "ExposedPorts", md_json_new(MD_J_OBJ)), *l = md_compose_strs(x);
+		for (struct md_json *e = l->child; e; e = e->next) {
+			char *k = strchr(e->s, '/') ? md_strdup(e->s) : md_asprintf("%s/tcp", e->s);
+			md_json_set(ep, k, md_json_new(MD_J_OBJ));
+			free(k);
+		}
+		md_json_free(l);
+	}
+	if (md_compose_ports(md_json_get((struct md_json *)s, "ports"), hc, svc) < 0 ||
+	    md_compose_volumes(p, md_json_get((struct md_json *)s, "volumes"), hc, cc, svc) < 0)
+		goto bad;
+	/* networks: the first at create, the others connected after */
+	const char *nm = md_json_gets((struct md_json *)s, "network_mode");
+	if (nm) {
+		char *mode = md_startswith(nm, "service:") ? md_asprintf("container:%s-%s-1", p->name, nm + 8) : md_strdup(nm);
+		md_json_sets(hc, "NetworkMode", mode);
+		free(mode);
+	}
+	struct md_json *nets = md_compose_svc_nets(s);
+	for (struct md_json *k = nm ? NULL : nets->child; k; k = k->next) {
+		int ext;
+		if (strcmp(k->key, "default") && !md_json_get(md_json_get(p->model, "networks"), k->key)) {
+			md_errk(MD_EK_INVALID, "service \"%s\" refers to undefined network %s", svc, k->key);
+			md_json_free(nets);
+			goto bad;
+		}
+		char *full = md_cproj_resname(p, "networks", k->key, &ext);
+		struct md_json *ec = md_json_new(MD_J_OBJ), *al = md_json_set(ec, "Aliases", md_json_new(MD_J_ARR));
+		md_json_push(al, md_json_newstr(svc));
+		struct md_json *aa = md_json_get(k, "aliases");
+		for (struct md_json *a = aa ? aa->child : NULL; a; a = a->next)
+			if (md_json_str(a))
+				md_json_push(al, md_json_newstr(a->s));
+		if (md_json_gets(k, "ipv4_address")) {
+			struct md_json *ip = md_json_set(ec, "IPAMConfig", md_json_new(MD_J_OBJ));
+			md_json_sets(ip, "IPv4Address", md_json_gets(k, "ipv4_address"));
+		}
+		if (k == nets->child) {
+			md_json_sets(hc, "NetworkMode", full);
+			struct md_json *nc = md_json_set(req, "NetworkingConfig", md_json_new(MD_J_OBJ));
+			md_json_set(md_json_set(nc, "EndpointsConfig", md_json_new(MD_J_OBJ)), full, ec);
+		} else {
+			md_json_set(*more, full, ec);
+		}
+		free(full);
+	}
+	md_json_free(nets);
+	return req;
+bad:
+	md_json_free(req);
+	md_json_free(*more);
+	*more = NULL;
+	return NULL;
+}
+
+/* The config hash label: the service's resolved model (after
+ * interpolation) with the project's name, as a digest. */
+static void md_compose_hash(const struct md_cproj *p, const char *svc, const struct md_json *s, char out[65])
+{
+	char *js = md_json_dump(s, 0), *all = md_asprintf("%s\n%s\n%s", p->name, svc, js);
+	char d[MD_DIGEST_LEN + 1];
+	md_sha256_buf(all, strlen(all), d);
+	snprintf(out, 65, "%s", d + 7);
+	free(js);
+	free(all);
+}
+
+/* ---- the project's objects in the engine ---- */
+
+/* The project's containers (all states; of service svc, or all when
+ * NULL), newest first. */
+static int md_cproj_ctrs(const char *project, const char *svc, struct md_ctr **cs, size_t *n)
+{
+	struct md_strv f = {0};
+	char *l1 = md_asprintf("label=" MD_COMPOSE_LABEL "project=%s", project);
+	md_strv_push(&f, l1);
+	free(l1);
+	if (svc) {
+		char *l2 = md_asprintf("label=" MD_COMPOSE_LABEL "service=%s", svc);
+		md_strv_push(&f, l2);
+		free(l2);
+	}
+	md_strv_push(&f, "label=" MD_COMPOSE_LABEL "oneoff=False");
+	struct md_ctr_query q = {&f, 1, -1};
+	int r = md_ctr_list(&q, cs, n);
+	md_strv_free(&f);
+	return r;
+}
+
+static const char *md_cctr_label(const struct md_ctr *c, const char *k)
+{
+	char key[128];
+	snprintf(key, sizeof key, MD_COMPOSE_LABEL "%s", k);
+	return md_json_gets(md_json_get(md_json_get(c->cfg, "Config"), "Labels"), key);
+}
+
+/* The project's networks and volumes: made when missing (external ones
+ * must be there), with Compose's labels. */
+static int md_cproj_resources(const struct md_cproj *p, const struct md_strv *order)
+{
+	struct md_json *idx = md_index_read();
+	if (!idx)
+		return -1;
+	struct md_strv nets = {0};
+	struct md_json *svcs = md_json_get(p->model, "services");
+	for (size_t i = 0; i < order->n; i++) {
+		struct md_json *sn = md_compose_svc_nets(md_json_get(svcs, order->v[i]));
+		for (struct md_json *k = sn->child; k; k = k->next)
+			if (!md_strv_has(&nets, k->key))
+				md_strv_push(&nets, k->key);
+		md_json_free(sn);
+	}
+	int r = 0;
+	for (size_t i = 0; i < nets.n && r == 0; i++) {
+		int ext;
+		char *full = md_cproj_resname(p, "networks", nets.v[i], &ext);
+		if (md_json_get(md_index_section(idx, "networks"), full)) {
+			/* there */
+		} else if (ext) {
+			r = md_errk(MD_EK_NOTFOUND, "network %s declared as external, but could not be found", full);
+		} else {
+#if MD_FEATURE_NET
+			struct md_json *def = md_json_get(md_json_get(p->model, "networks"), nets.v[i]);
+			struct md_json *lb = md_compose_kv(md_json_get(def, "labels"));
+			md_json_sets(lb, MD_COMPOSE_LABEL "network", nets.v[i]);
+			md_json_sets(lb, MD_COMPOSE_LABEL "project", p->name);
+			struct md_json *cfg0 = md_json_at(md_json_get(md_json_get(def, "ipam"), "config"), 0);
+			struct md_network_spec ns = {full, md_json_gets(cfg0, "subnet"), md_json_gets(cfg0, "gateway"),
+			                             md_json_is(md_json_get(def, "internal"), MD_J_TRUE), lb, md_json_gets(def, "driver"),
+			                             md_json_gets(cfg0, "ip_range"), NULL, 0, NULL, NULL, NULL};
+			char id[65];
+			printf(" Network %s  Creating\n", full);
+			r = md_network_create(&ns, id);
+			if (r == 0)
+				printf(" Network %s  Created\n", full);
+			md_json_free(lb);
+#else
+			r = md_errk(MD_EK_NOTSUP, "networks need bridge networking, which this build lacks (use network_mode: host or none)");
+#endif
+		}
+		free(full);
+	}
+	md_strv_free(&nets);
+	md_json_free(idx);
+	struct md_json *vols = md_json_get(p->model, "volumes");
+	for (struct md_json *v = vols ? vols->child : NULL; v && r == 0; v = v->next) {
+		int ext;
+		char *full = md_cproj_resname(p, "volumes", v->key, &ext);
+		char *vd = md_volume_dir(full), *meta = md_asprintf("%s/volume.json", vd);
+		if (!md_path_exists(meta) && ext) {
+			r = md_errk(MD_EK_NOTFOUND, "external volume \"%s\" not found", full);
+		} else if (!md_path_exists(meta)) {
+			struct md_json *lb = md_compose_kv(md_json_get(v, "labels"));
+			md_json_sets(lb, MD_COMPOSE_LABEL "volume", v->key);
+			md_json_sets(lb, MD_COMPOSE_LABEL "project", p->name);
+			r = md_volume_create(full, md_json_gets(v, "driver") ? md_json_gets(v, "driver") : "local", lb, 0, NULL);
+			if (r == 0)
+				printf(" Volume \"%s\"  Created\n", full);
+			md_json_free(lb);
+		}
+		free(meta);
+		free(vd);
+		free(full);
+	}
+	fflush(stdout);
+	return r;
+}
+
+/* Wait (timeout s) for what a depends_on condition asks of service dep. */
+static int md_cproj_wait_dep(const struct md_cproj *p, const char *svc, const char *dep, const char *cond, int timeout)
+{
+	int64_t end = md_mono_ms() + (int64_t)timeout * 1000;
+	for (;;) {
+		struct md_ctr *cs;
+		size_t n;
+		if (md_cproj_ctrs(p->name, dep, &cs, &n) < 0)
+			return -1;
+		int ok = n > 0, fail = 0;
+		char last[256] = "";
+		for (size_t i = 0; i < n; i++) {
+			const char *st = md_ctr_state(&cs[i]);
+			char hs[16];
+			if (!strcmp(cond, "service_healthy")) {
+				const char *h = md_ctr_health_status(&cs[i], st, hs, sizeof hs);
+				ok &= md_streq(h, "healthy");
+				fail |= md_streq(h, "none") || md_streq(h, "unhealthy") || md_streq(st, "exited");
+				struct md_json *lg = md_json_get(md_json_get(cs[i].st, "Health"), "Log");
+				char *hp = md_ctr_rpath(cs[i].id, "health.json");
+				struct md_json *hj = md_json_parse_file(hp);
+				free(hp);
+				md_err_clear();
+				struct md_json *l2 = md_json_get(hj, "Log");
+				struct md_json *le = l2 && l2->n ? l2->last : lg && lg->n ? lg->last : NULL;
+				if (le && md_json_gets(le, "Output"))
+					snprintf(last, sizeof last, "%s", md_json_gets(le, "Output"));
+				md_json_free(hj);
+			} else if (!strcmp(cond, "service_completed_successfully")) {
+				ok &= md_streq(st, "exited") && md_json_geti(cs[i].st, "ExitCode", -1) == 0;
+				fail |= md_streq(st, "exited") && md_json_geti(cs[i].st, "ExitCode", -1) != 0;
+			} else {
+				ok &= md_streq(st, "running") || md_streq(st, "exited");
+			}
+		}
+		md_ctr_list_free(cs, n);
+		last[strcspn(last, "\n")] = 0;
+		if (ok)
+			return 0;
+		if (fail && strcmp(cond, "service_healthy"))
+			return md_errk(MD_EK_CONFLICT, "service \"%s\" depends on \"%s\", which did not complete successfully", svc, dep);
+		if (fail)
+			return md_errk(MD_EK_CONFLICT, "service \"%s\" depends on \"%s\", which %s%s%s", svc, dep,
+			               *last ? "is unhealthy" : "has no healthcheck or is not running", *last ? "; its last check said: " : "",
+			               last);
+		if (md_mono_ms() > end)
+			return md_errk(MD_EK_CONFLICT, "service \"%s\": \"%s\" is not %s after %d s%s%s", svc, dep,
+			               !strcmp(cond, "service_healthy") ? "healthy" : "done", timeout, *last ? "; its last check said: " : "", last);
+		usleep(200000);
+	}
+}
+
+/* ---- up, down and the others ---- */
+
+struct md_copts {
+	int detach, nostart, force, norecreate, orphans, timeout, wait, quiet;
+	const char *pull; /* always, missing, never; NULL: each service's pull_policy */
+};
+
+/* The image a service names, there or pulled as its policy says. */
+static int md_cproj_image(const char *svc, const struct md_json *s, const struct md_copts *o)
+{
+	const char *img = md_json_gets((struct md_json *)s, "image");
+	const char *pol = o->pull ? o->pull : md_json_gets((struct md_json *)s, "pull_policy") ? md_json_gets((struct md_json *)s, "pull_policy") : "missing";
+	if (!img)
+		return md_errk(MD_EK_INVALID, "service \"%s\" has neither an image nor a build section (minidock compose needs image:)", svc);
+	if (!strcmp(pol, "if_not_present"))
+		pol = "missing";
+	if (strcmp(pol, "always") && strcmp(pol, "missing") && strcmp(pol, "never"))
+		return md_errk(MD_EK_NOTSUP, "service \"%s\": pull policy \"%s\" is not supported (always, missing, never)", svc, pol);
+	struct md_json *idx = md_index_read();
+	char id[MD_DIGEST_LEN + 1];
+	int have = idx && md_image_resolve(idx, img, id) == 0;
+	md_json_free(idx);
+	md_err_clear();
+	if (have && strcmp(pol, "always"))
+		return 0;
+	if (!strcmp(pol, "never"))
+		return md_errk(MD_EK_NOTFOUND, "service \"%s\": image \"%s\" not found and its pull policy is never", svc, img);
+#if MD_FEATURE_PULL
+	if (!o->quiet)
+		printf(" %s Pulling\n", svc);
+	fflush(stdout);
+	return md_pull_cli(img, stderr, 1) < 0 ? md_err_wrap("service \"%s\"", svc) : 0;
+#else
+	return md_errk(MD_EK_NOTFOUND, "service \"%s\": image \"%s\" not found (this build cannot pull: load it)", svc, img);
+#endif
+}
+
+/* Is c as the model wants it: the same config hash, the same image? */
+static int md_cctr_current(const struct md_ctr *c, const char *hash, const char *img)
+{
+	if (!md_streq(md_cctr_label(c, "config-hash"), hash))
+		return 0;
+	struct md_json *idx = md_index_read();
+	char id[MD_DIGEST_LEN + 1];
+	int same = idx && md_image_resolve(idx, img, id) == 0 && md_streq(md_json_gets(c->cfg, "Image"), id);
+	md_json_free(idx);
+	md_err_clear();
+	return same;
+}
+
+static void md_cproj_say(const struct md_copts *o, const char *what, const char *name, const char *state)
+{
+	if (!o->quiet)
+		printf(" %s %s  %s\n", what, name, state);
+	fflush(stdout);
+}
+
+/* One service up: its dependencies' conditions met first; its container
+ * kept when current, else made again (unless norecreate); started. */
+static int md_cproj_up_svc(const struct md_cproj *p, const char *svc, const struct md_copts *o)
+{
+	struct md_json *s = md_json_get(md_json_get(p->model, "services"), svc);
+	struct md_json *deps = md_compose_deps(s);
+	for (struct md_json *d = deps->child; d; d = d->next)
+		if (md_cproj_wait_dep(p, svc, d->key, d->s, o->timeout) < 0) {
+			md_json_free(deps);
+			return -1;
+		}
+	md_json_free(deps);
+	char hash[65], id[65] = "";
+	md_compose_hash(p, svc, s, hash);
+	struct md_ctr *cs;
+	size_t n;
+	if (md_cproj_ctrs(p->name, svc, &cs, &n) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		int cur = md_cctr_current(&cs[i], hash, md_json_gets(s, "image"));
+		if (!*id && (cur || o->norecreate) && !o->force) {
+			snprintf(id, sizeof id, "%s", cs[i].id);
+			md_cproj_say(o, "Container", cs[i].name, md_ctr_running(&cs[i]) ? "Running" : "Created");
+			continue;
+		}
+		md_cproj_say(o, "Container", cs[i].name, "Recreate");
+		r = md_ctr_rm(cs[i].id, 1, 0);
+	}
+	md_ctr_list_free(cs, n);
+	if (r == 0 && !*id) {
+		struct md_json *more = NULL, *req = md_compose_req(p, svc, s, 1, hash, &more);
+		char *name = md_cproj_ctrname(p, svc, s, 1);
+		if (!req) {
+			r = -1;
+		} else if ((r = md_ctr_create(req, name, id)) == 0) {
+			for (struct md_json *k = more->child; k && r == 0; k = k->next)
+#if MD_FEATURE_NET
+				r = md_network_connect(k->key, id, k);
+#else
+				r = md_errk(MD_EK_NOTSUP, "networks need bridge networking, which this build lacks");
+#endif
+			md_cproj_say(o, "Container", name, "Created");
+		}
+		free(name);
+		md_json_free(req);
+		md_json_free(more);
+	}
+	if (r == 0 && !o->nostart) {
+		int code;
+		struct md_ctr c;
+		int running = md_ctr_load(id, &c) == 0 && md_ctr_running(&c);
+		if (!running || md_ctr_paused(&c))
+			r = md_ctr_start(id, "", NULL, &code) < 0 ? -1 : 0;
+		if (r == 0 && !running)
+			md_cproj_say(o, "Container", c.name ? c.name : id, "Started");
+		md_ctr_free(&c);
+	}
+	return r < 0 ? md_err_wrap("service \"%s\"", svc) : 0;
+}
+
+/* Containers of the project whose service the model lacks. */
+static int md_cproj_orphans(const struct md_cproj *p, int remove, const struct md_copts *o)
+{
+	struct md_ctr *cs;
+	size_t n;
+	if (md_cproj_ctrs(p->name, NULL, &cs, &n) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *sv = md_cctr_label(&cs[i], "service");
+		if (sv && md_json_get(md_json_get(p->model, "services"), sv))
+			continue;
+		if (!remove) {
+			fprintf(stderr, "minidock: compose: found orphan container %s of service %s (--remove-orphans removes it)\n",
+			        cs[i].name, sv ? sv : "?");
+			continue;
+		}
+		md_cproj_say(o, "Container", cs[i].name, "Removed");
+		if (md_ctr_rm(cs[i].id, 1, 0) < 0)
+			r = -1;
+	}
+	md_ctr_list_free(cs, n);
+	return r;
+}
+
+static int md_cproj_up(const struct md_cproj *p, const struct md_strv *named, const struct md_copts *o)
+{
+	struct md_strv order = {0};
+	int r = md_cproj_order(p, named, &order);
+	struct md_json *svcs = md_json_get(p->model, "services");
+	for (size_t i = 0; r == 0 && i < order.n; i++)
+		r = md_cproj_image(order.v[i], md_json_get(svcs, order.v[i]), o);
+	if (r == 0)
+		r = md_cproj_resources(p, &order);
+	for (size_t i = 0; r == 0 && i < order.n; i++)
+		r = md_cproj_up_svc(p, order.v[i], o);
+	if (r == 0)
+		r = md_cproj_orphans(p, o->orphans, o);
+	/* --wait: every service running (and healthy, if it has a check) */
+	for (size_t i = 0; r == 0 && o->wait && i < order.n; i++) {
+		struct md_ctr *cs;
+		size_t n;
+		int hc = 0;
+		if (md_cproj_ctrs(p->name, order.v[i], &cs, &n) == 0) {
+			char hs[16];
+			for (size_t k = 0; k < n; k++)
+				hc |= strcmp(md_ctr_health_status(&cs[k], md_ctr_state(&cs[k]), hs, sizeof hs), "none") != 0;
+			md_ctr_list_free(cs, n);
+		}
+		r = md_cproj_wait_dep(p, "--wait", order.v[i], hc ? "service_healthy" : "service_started", o->timeout);
+	}
+	md_strv_free(&order);
+	return r;
+}
+
+/* The networks the project made (by its label), for down. */
+static void md_cproj_own(const char *project, const char *kind, struct md_strv *out)
+{
+	if (!strcmp(kind, "networks")) {
+		struct md_json *idx = md_index_read();
+		for (struct md_json *n = idx ? md_index_section(idx, "networks")->child : NULL; n; n = n->next)
+			if (md_streq(md_json_gets(md_json_get(n, "Labels"), MD_COMPOSE_LABEL "project"), project))
+				md_strv_push(out, n->key);
+		md_json_free(idx);
+		return;
+	}
+	struct md_strv vs = {0};
+	md_volume_list(&vs);
+	for (size_t i = 0; i < vs.n; i++) {
+		char *vd = md_volume_dir(vs.v[i]), *meta = md_asprintf("%s/volume.json", vd);
+		struct md_json *vj = md_json_parse_file(meta);
+		if (md_streq(md_json_gets(md_json_get(vj, "Labels"), MD_COMPOSE_LABEL "project"), project))
+			md_strv_push(out, vs.v[i]);
+		md_json_free(vj);
+		free(meta);
+		free(vd);
+	}
+	md_strv_free(&vs);
+	md_err_clear();
+}
+
+/* down: the project's containers (dependants first), then the networks
+ * it made, its volumes with -v, its services' images with rmi all. */
+static int md_cproj_down(const struct md_cproj *p, int volumes, const char *rmi, const struct md_copts *o)
+{
+	struct md_strv order = {0};
+	int r = md_cproj_order(p, NULL, &order);
+	for (size_t i = order.n; r == 0 && i-- > 0;) {
+		struct md_ctr *cs;
+		size_t n;
+		if (md_cproj_ctrs(p->name, order.v[i], &cs, &n) < 0) {
+			r = -1;
+			break;
+		}
+		for (size_t k = 0; k < n; k++) {
+			md_cproj_say(o, "Container", cs[k].name, "Stopping");
+			md_ctr_stop(cs[k].id, o->timeout);
+			if (md_ctr_rm(cs[k].id, 1, 0) < 0)
+				r = -1;
+			else
+				md_cproj_say(o, "Container", cs[k].name, "Removed");
+		}
+		md_ctr_list_free(cs, n);
+	}
+	if (r == 0)
+		r = md_cproj_orphans(p, o->orphans, o);
+	struct md_strv nets = {0}, vols = {0};
+	md_cproj_own(p->name, "networks", &nets);
+#if MD_FEATURE_NET
+	for (size_t i = 0; r == 0 && i < nets.n; i++) {
+		if (md_network_remove(nets.v[i]) < 0)
+			r = -1;
+		else
+			md_cproj_say(o, "Network", nets.v[i], "Removed");
+	}
+#endif
+	if (volumes)
+		md_cproj_own(p->name, "volumes", &vols);
+	for (size_t i = 0; r == 0 && i < vols.n; i++) {
+		if (md_volume_remove(vols.v[i], 0) < 0)
+			r = -1;
+		else
+			md_cproj_say(o, "Volume", vols.v[i], "Removed");
+	}
+	struct md_json *svcs = md_json_get(p->model, "services");
+	for (size_t i = 0; r == 0 && md_streq(rmi, "all") && i < order.n; i++) {
+		const char *img = md_json_gets(md_json_get(svcs, order.v[i]), "image");
+		struct md_sb out = {0};
+		char *names[] = {(char *)img};
+		if (img && md_image_remove(names, 1, 0, &out) == 0)
+			md_cproj_say(o, "Image", img, "Removed");
+		md_err_clear();
+		md_sb_free(&out);
+	}
+	md_strv_free(&nets);
+	md_strv_free(&vols);
+	md_strv_free(&order);
+	return r;
+}
+
+/* ---- output: YAML for config, logs with their names ---- */
+
+/* Can s be written plain in YAML and read back as the same string? */
+static int md_yaml_plain_ok(const char *s)
+{
+	if (!*s || strpbrk(s, ":#{}[],&*!|>'\"%@`\n\t\\") || isspace((unsigned char)s[0]) ||
+	    isspace((unsigned char)s[strlen(s) - 1]) || strchr("-?", s[0]))
+		return 0;
+	/* YAML 1.1's booleans too, which older readers take as such */
+	static const char *const y11[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"};
+	for (size_t i = 0; i < MD_ARRAY_LEN(y11); i++)
+		if (!strcmp(s, y11[i]))
+			return 0;
+	struct md_json *j = md_yaml_plain(s);
+	int str = j->t == MD_J_STR;
+	md_json_free(j);
+	return str;
+}
+
+static void md_yaml_scalar_out(struct md_sb *b, const struct md_json *v)
+{
+	if (v->t == MD_J_STR && !md_yaml_plain_ok(v->s)) {
+		char *q = md_json_dump(v, 0); /* JSON's quoting is YAML's double-quoted style */
+		md_sb_puts(b, q);
+		free(q);
+	} else if (v->t == MD_J_STR || v->t == MD_J_NUM) {
+		md_sb_puts(b, v->s);
+	} else {
+		md_sb_puts(b, v->t == MD_J_TRUE ? "true" : v->t == MD_J_FALSE ? "false" : "null");
+	}
+}
+
+/* v as block YAML at indent. */
+static void md_yaml_emit(struct md_sb *b, const struct md_json *v, int indent)
+{
+	for (const struct md_json *k = v->child; k; k = k->next) {
+		md_sb_printf(b, "%*s", indent, "");
+		if (v->t == MD_J_OBJ) {
+			struct md_json key = {.t = MD_J_STR, .s = k->key};
+			md_yaml_scalar_out(b, &key);
+			md_sb_putc(b, ':');
+		} else {
+			md_sb_putc(b, '-');
+		}
+		if ((k->t == MD_J_OBJ || k->t == MD_J_ARR) && k->n) {
+			md_sb_putc(b, '\n');
+			md_yaml_emit(b, k, indent + 2);
+		} else {
+			md_sb_putc(b, ' ');
+			if (k->t == MD_J_OBJ || k->t == MD_J_ARR)
+				md_sb_puts(b, k->t == MD_J_OBJ ? "{}" : "[]");
+			else
+				md_yaml_scalar_out(b, k);
+			md_sb_putc(b, '\n');
+		}
+	}
+}
+
+/* Logs of containers cs, each line after its name (padded to the longest,
+ * "name  | "), as they come (follow) or what they have: a child per
+ * container writes its log into a pipe, this process prefixes the lines. */
+static int md_cproj_logs(struct md_ctr *cs, size_t n, const struct md_logopt *lo, int noprefix)
+{
+	struct pollfd *pf = md_alloc((n + 1) * sizeof *pf);
+	struct md_sb *part = md_alloc((n + 1) * sizeof *part);
+	pid_t *kids = md_alloc((n + 1) * sizeof *kids);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		w = strlen(cs[i].name) > w ? strlen(cs[i].name) : w;
+	fflush(NULL);
+	for (size_t i = 0; i < n; i++) {
+		int pp[2];
+		pf[i] = (struct pollfd){-1, POLLIN, 0};
+		kids[i] = -1;
+		if (pipe2(pp, O_CLOEXEC) < 0)
+			continue;
+		if ((kids[i] = fork()) == 0) {
+			dup2(pp[1], 1);
+			dup2(pp[1], 2);
+			struct md_logrd lr;
+			if (md_logrd_open(cs[i].id, &lr) == 0)
+				md_logrd_write(&lr, lo);
+			fflush(NULL);
+			_exit(0);
+		}
+		close(pp[1]);
+		pf[i].fd = pp[0];
+	}
+	for (size_t open = n; open > 0;) {
+		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			char buf[8192];
+			ssize_t k = read(pf[i].fd, buf, sizeof buf);
+			if (k <= 0) {
+				if (part[i].len && noprefix)
+					printf("%s\n", md_sb_str(&part[i]));
+				else if (part[i].len)
+					printf("%-*s | %s\n", (int)w, cs[i].name, md_sb_str(&part[i]));
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open--;
+				continue;
+			}
+			for (ssize_t j = 0; j < k; j++) {
+				if (buf[j] != '\n') {
+					md_sb_putc(&part[i], buf[j]);
+					continue;
+				}
+				if (noprefix)
+					printf("%s\n", md_sb_str(&part[i]));
+				else
+					printf("%-*s | %s\n", (int)w, cs[i].name, md_sb_str(&part[i]));
+				part[i].len = 0;
+				if (part[i].s)
+					part[i].s[0] = 0;
+			}
+			fflush(stdout);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (kids[i] > 0)
+			waitpid(kids[i], NULL, 0);
+		md_sb_free(&part[i]);
+	}
+	free(pf);
+	free(part);
+	free(kids);
+	return 0;
+}
+
+/* ---- the command: minidock compose [global options] COMMAND ... ---- */
+
+static const struct md_optdef md_opts_cup[] = {
+	{"detach", 'd', NULL, "Detached mode: run containers in the background"},
+	{"force-recreate", 0, NULL, "Recreate containers even if their configuration and image have not changed"},
+	{"no-recreate", 0, NULL, "If containers already exist, don't recreate them"},
+	{"no-start", 0, NULL, "Don't start the services after creating them"},
+	{"pull", 0, "string", "Pull image before running (\"always\"|\"missing\"|\"never\")"},
+	{"quiet-pull", 0, NULL, "Pull without printing progress information"},
+	{"remove-orphans", 0, NULL, "Remove containers for services not defined in the Compose file"},
+	{"timeout", 't', "int", "Seconds to wait for a stop, and for a dependency (default 10 and 120)"},
+	{"wait", 0, NULL, "Wait for services to be running|healthy (implies detached mode)"},
+	{"wait-timeout", 0, "int", "Maximum duration to wait for the project to be running|healthy (default 120)"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_cdown[] = {
+	{"remove-orphans", 0, NULL, "Remove containers for services not defined in the Compose file"},
+	{"rmi", 0, "string", "Remove images used by services (\"local\"|\"all\")"},
+	{"timeout", 't', "int", "Specify a shutdown timeout in seconds"},
+	{"volumes", 'v', NULL, "Remove named volumes declared in the volumes section and anonymous volumes"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_cps[] = {
+	{"all", 'a', NULL, "Show all stopped containers"},
+	{"format", 0, "string", "Format the output: table, json, or a Go template"},
+	{"quiet", 'q', NULL, "Only display IDs"},
+	{"services", 0, NULL, "Display services"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_clogs[] = {
+	{"follow", 'f', NULL, "Follow log output"},
+	{"no-log-prefix", 0, NULL, "Don't print prefix in logs"},
+	{"tail", 'n', "string", "Number of lines to show from the end of the logs for each container"},
+	{"timestamps", 't', NULL, "Show timestamps"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_cconfig[] = {
+	{"format", 0, "string", "Format the output: yaml (default) or json"},
+	{"services", 0, NULL, "Print the service names, one per line"},
+	{"volumes", 0, NULL, "Print the volume names, one per line"},
+	{"quiet", 'q', NULL, "Only validate the configuration, don't print anything"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_cstop[] = {
+	{"timeout", 't', "int", "Specify a shutdown timeout in seconds"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_crm[] = {
+	{"force", 'f', NULL, "Don't ask to confirm removal"},
+	{"stop", 's', NULL, "Stop the containers, if required, before removing"},
+	{"volumes", 'v', NULL, "Remove any anonymous volumes attached to containers"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_cls[] = {
+	{"all", 'a', NULL, "Show all stopped Compose projects"},
+	{"format", 0, "string", "Format the output: table or json"},
+	{"quiet", 'q', NULL, "Only display project names"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_cexec[] = {
+	{"detach", 'd', NULL, "Detached mode: run command in the background"},
+	{"env", 'e', "list", "Set environment variables"},
+	{"index", 0, "int", "Index of the container if service has multiple replicas (only 1)"},
+	{"no-TTY", 'T', NULL, "Disable pseudo-TTY allocation"},
+	{"privileged", 0, NULL, "Give extended privileges to the process"},
+	{"user", 'u', "string", "Run the command as this user"},
+	{"workdir", 'w', "string", "Path to workdir directory for this command"},
+	{NULL, 0, NULL, NULL}};
+
+/* The project's containers of the named services (all when none), newest first. */
+static int md_cproj_sel(const struct md_cproj *p, const struct md_strv *svcs, struct md_ctr **cs, size_t *n)
+{
+	if (md_cproj_ctrs(p->name, NULL, cs, n) < 0)
+		return -1;
+	for (size_t i = 0; svcs && i < svcs->n; i++)
+		if (!md_json_get(md_json_get(p->model, "services"), svcs->v[i]))
+			return md_ctr_list_free(*cs, *n), md_errk(MD_EK_NOTFOUND, "no such service: %s", svcs->v[i]);
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		const char *sv = md_cctr_label(&(*cs)[i], "service");
+		if (!svcs || !svcs->n || (sv && md_strv_has(svcs, sv)))
+			(*cs)[k++] = (*cs)[i];
+		else
+			md_ctr_free(&(*cs)[i]);
+	}
+	*n = k;
+	return 0;
+}
+
+static int md_ccmd_config(struct md_cproj *p, struct md_args *a)
+{
+	if (md_flag(a, "quiet"))
+		return 0;
+	if (md_flag(a, "services") || md_flag(a, "volumes")) {
+		struct md_json *x = md_json_get(p->model, md_flag(a, "services") ? "services" : "volumes");
+		for (struct md_json *k = x ? x->child : NULL; k; k = k->next)
+			puts(k->key);
+		return 0;
+	}
+	struct md_json *m = md_json_clone(p->model);
+	md_json_set(m, "name", md_json_newstr(p->name));
+	md_json_del(m, "version");
+	static const char *const kinds[] = {"networks", "volumes"};
+	for (size_t i = 0; i < 2; i++) /* "data:" alone is {} */
+		for (struct md_json *x = md_json_get(m, kinds[i]) ? md_json_get(m, kinds[i])->child : NULL; x; x = x->next)
+			if (x->t == MD_J_NULL)
+				x->t = MD_J_OBJ;
+	const char *f = md_opt(a, "format");
+	struct md_sb b = {0};
+	if (f && !strcmp(f, "json")) {
+		char *s = md_json_dump(m, 2);
+		md_sb_printf(&b, "%s\n", s);
+		free(s);
+	} else if (!f || !strcmp(f, "yaml")) {
+		md_yaml_emit(&b, m, 0);
+	} else {
+		md_json_free(m);
+		return md_errk(MD_EK_INVALID, "unsupported format \"%s\" (yaml or json)", f);
+	}
+	fputs(md_sb_str(&b), stdout);
+	md_sb_free(&b);
+	md_json_free(m);
+	return 0;
+}
+
+static int md_ccmd_up(struct md_cproj *p, struct md_args *a)
+{
+	struct md_copts o = {0};
+	o.detach = md_flag(a, "detach") || md_flag(a, "wait");
+	o.nostart = md_flag(a, "no-start");
+	o.force = md_flag(a, "force-recreate");
+	o.norecreate = md_flag(a, "no-recreate");
+	o.orphans = md_flag(a, "remove-orphans");
+	o.wait = md_flag(a, "wait");
+	o.pull = md_opt(a, "pull");
+	o.timeout = md_opt(a, "wait-timeout") ? atoi(md_opt(a, "wait-timeout")) : 120;
+	if (o.force && o.norecreate)
+		return md_errk(MD_EK_INVALID, "--force-recreate and --no-recreate are incompatible");
+	if (md_cproj_up(p, &a->pos, &o) < 0)
+		return -1;
+	if (o.detach || o.nostart)
+		return 0;
+	/* attached: every container's output until they have all stopped */
+	struct md_ctr *cs;
+	size_t n;
+	struct md_logopt lo = {0, 1, 3, 0, 0, 0};
+	if (md_cproj_sel(p, &a->pos, &cs, &n) < 0)
+		return -1;
+	md_cproj_logs(cs, n, &lo, 0);
+	md_ctr_list_free(cs, n);
+	return 0;
+}
+
+static int md_ccmd_down(struct md_cproj *p, struct md_args *a)
+{
+	struct md_copts o = {0};
+	o.orphans = md_flag(a, "remove-orphans");
+	o.timeout = md_opt(a, "timeout") ? atoi(md_opt(a, "timeout")) : -1;
+	const char *rmi = md_opt(a, "rmi");
+	if (rmi && strcmp(rmi, "local") && strcmp(rmi, "all"))
+		return md_errk(MD_EK_INVALID, "invalid --rmi \"%s\" (local or all)", rmi);
+	return md_cproj_down(p, md_flag(a, "volumes"), rmi, &o);
+}
+
+static int md_ccmd_ps(struct md_cproj *p, struct md_args *a)
+{
+	struct md_ctr *cs;
+	size_t n;
+	if (md_cproj_sel(p, &a->pos, &cs, &n) < 0)
+		return -1;
+	const char *fmt = md_opt(a, "format");
+	struct md_table tab = {7, {0}};
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	if (!md_flag(a, "quiet") && !md_flag(a, "services") && (!fmt || !strcmp(fmt, "table")))
+		md_table_add(&tab, (const char *[]){"NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"});
+	for (size_t i = n; i-- > 0;) { /* oldest first */
+		const char *st = md_ctr_state(&cs[i]);
+		if (!md_flag(a, "all") && !md_streq(st, "running") && !md_streq(st, "paused") && !md_streq(st, "restarting"))
+			continue;
+		char status[128], created[64];
+		md_ctr_status_text(&cs[i], st, status, sizeof status);
+		time_t t = 0;
+		md_time_parse(md_json_gets(cs[i].cfg, "Created"), &t);
+		md_time_ago(created, sizeof created, t);
+		struct md_sb cmd = {0}, pt = {0};
+		md_sb_putc(&cmd, '"');
+		md_ctr_cmdline(&cs[i], &cmd);
+		md_sb_putc(&cmd, '"');
+		md_ports_text(md_json_get(cs[i].cfg, "Ports"), &pt);
+		const char *img = md_json_gets(md_json_get(cs[i].cfg, "Config"), "Image"), *sv = md_cctr_label(&cs[i], "service");
+		if (md_flag(a, "quiet"))
+			puts(cs[i].id);
+		else if (md_flag(a, "services"))
+			puts(sv ? sv : "");
+		else if (fmt && strcmp(fmt, "table")) {
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "ID", cs[i].id);
+			md_json_sets(o, "Name", cs[i].name);
+			md_json_sets(o, "Image", img ? img : "");
+			md_json_sets(o, "Command", md_sb_str(&cmd));
+			md_json_sets(o, "Project", p->name);
+			md_json_sets(o, "Service", sv ? sv : "");
+			md_json_sets(o, "State", st);
+			md_json_sets(o, "Status", status);
+			md_json_sets(o, "Ports", md_sb_str(&pt));
+			md_json_seti(o, "ExitCode", md_json_geti(cs[i].st, "ExitCode", 0));
+			if (!strcmp(fmt, "json"))
+				md_json_push(arr, o);
+			else {
+				md_format_print(fmt, o);
+				md_json_free(o);
+			}
+		} else {
+			md_table_add(&tab, (const char *[]){cs[i].name, img, md_sb_str(&cmd), sv, created, status, md_sb_str(&pt)});
+		}
+		md_sb_free(&cmd);
+		md_sb_free(&pt);
+	}
+	if (tab.cells.n)
+		md_table_print(&tab, stdout);
+	if (fmt && !strcmp(fmt, "json")) {
+		char *s = md_json_dump(arr, 0);
+		puts(s);
+		free(s);
+	}
+	md_json_free(arr);
+	md_strv_free(&tab.cells);
+	md_ctr_list_free(cs, n);
+	return 0;
+}
+
+static int md_ccmd_logs(struct md_cproj *p, struct md_args *a)
+{
+	struct md_logopt lo = {md_flag(a, "timestamps"), md_flag(a, "follow"), 3, 0, 0, -1};
+	if (md_logopt_parse(&lo, NULL, NULL, md_opt(a, "tail"), "--tail") < 0)
+		return -1;
+	struct md_ctr *cs;
+	size_t n;
+	if (md_cproj_sel(p, &a->pos, &cs, &n) < 0)
+		return -1;
+	md_cproj_logs(cs, n, &lo, md_flag(a, "no-log-prefix"));
+	md_ctr_list_free(cs, n);
+	return 0;
+}
+
+/* start, stop, restart, rm: each container of the named services. */
+static int md_ccmd_each(struct md_cproj *p, struct md_args *a, const char *what)
+{
+	struct md_ctr *cs;
+	size_t n;
+	struct md_strv order = {0};
+	if (md_cproj_sel(p, &a->pos, &cs, &n) < 0)
+		return -1;
+	int r = md_cproj_order(p, NULL, &order), t = md_opt(a, "timeout") ? atoi(md_opt(a, "timeout")) : -1;
+	int rev = strcmp(what, "start") != 0, code;
+	/* in dependency order to start, dependants first to stop */
+	for (size_t j = 0; r == 0 && j < order.n; j++) {
+		const char *svc = order.v[rev ? order.n - 1 - j : j];
+		for (size_t i = 0; i < n; i++) {
+			if (!md_streq(md_cctr_label(&cs[i], "service"), svc))
+				continue;
+			const char *st = md_ctr_state(&cs[i]);
+			int k = 0;
+			if (!strcmp(what, "start")) {
+				k = md_ctr_start(cs[i].id, "", NULL, &code) < 0 ? -1 : 0;
+				md_cproj_say(&(struct md_copts){0}, "Container", cs[i].name, "Started");
+			} else if (!strcmp(what, "stop")) {
+				k = md_ctr_stop(cs[i].id, t);
+				md_cproj_say(&(struct md_copts){0}, "Container", cs[i].name, "Stopped");
+			} else if (!strcmp(what, "restart")) {
+				k = md_ctr_restart(cs[i].id, t);
+				md_cproj_say(&(struct md_copts){0}, "Container", cs[i].name, "Started");
+			} else if (md_streq(st, "running") && !md_flag(a, "stop")) {
+				continue; /* rm: stopped ones, unless -s */
+			} else {
+				k = md_ctr_rm(cs[i].id, 1, md_flag(a, "volumes"));
+				md_cproj_say(&(struct md_copts){0}, "Container", cs[i].name, "Removed");
+			}
+			if (k < 0)
+				r = -1;
+		}
+	}
+	md_strv_free(&order);
+	md_ctr_list_free(cs, n);
+	return r;
+}
+
+/* ls: the projects the containers' labels name. */
+static int md_ccmd_ls(struct md_args *a)
+{
+	struct md_strv f = {0};
+	md_strv_push(&f, "label=" MD_COMPOSE_LABEL "project");
+	struct md_ctr_query q = {&f, 1, -1};
+	struct md_ctr *cs;
+	size_t n;
+	int r = md_ctr_list(&q, &cs, &n);
+	md_strv_free(&f);
+	if (r < 0)
+		return -1;
+	struct md_json *pj = md_json_new(MD_J_OBJ); /* name -> {running, exited, files} */
+	for (size_t i = 0; i < n; i++) {
+		const char *pn = md_cctr_label(&cs[i], "project");
+		if (!pn)
+			continue;
+		struct md_json *o = md_json_get(pj, pn);
+		if (!o) {
+			o = md_json_set(pj, pn, md_json_new(MD_J_OBJ));
+			md_json_sets(o, "files", md_cctr_label(&cs[i], "project.config_files") ? md_cctr_label(&cs[i], "project.config_files") : "");
+		}
+		const char *st = md_ctr_state(&cs[i]);
+		md_json_seti(o, st, md_json_geti(o, st, 0) + 1);
+	}
+	md_ctr_list_free(cs, n);
+	const char *fmt = md_opt(a, "format");
+	struct md_table tab = {3, {0}};
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	if (!md_flag(a, "quiet"))
+		md_table_add(&tab, (const char *[]){"NAME", "STATUS", "CONFIG FILES"});
+	for (struct md_json *o = pj->child; o; o = o->next) {
+		struct md_sb st = {0};
+		int running = md_json_geti(o, "running", 0) > 0;
+		struct md_strv ks = {0};
+		for (struct md_json *k = o->child; k; k = k->next)
+			if (strcmp(k->key, "files") && strcmp(k->key, "running"))
+				md_strv_push(&ks, k->key);
+		if (ks.n > 1)
+			qsort(ks.v, ks.n, sizeof *ks.v, md_strcmp_p);
+		if (running)
+			md_sb_printf(&st, "running(%s)", md_json_get(o, "running")->s);
+		for (size_t i = 0; i < ks.n; i++)
+			md_sb_printf(&st, "%s%s(%s)", st.len ? ", " : "", ks.v[i], md_json_get(o, ks.v[i])->s);
+		md_strv_free(&ks);
+		if (running || md_flag(a, "all")) {
+			if (md_flag(a, "quiet"))
+				puts(o->key);
+			else if (fmt && !strcmp(fmt, "json")) {
+				struct md_json *e = md_json_new(MD_J_OBJ);
+				md_json_sets(e, "Name", o->key);
+				md_json_sets(e, "Status", md_sb_str(&st));
+				md_json_sets(e, "ConfigFiles", md_json_gets(o, "files"));
+				md_json_push(arr, e);
+			} else
+				md_table_add(&tab, (const char *[]){o->key, md_sb_str(&st), md_json_gets(o, "files")});
+		}
+		md_sb_free(&st);
+	}
+	if (fmt && !strcmp(fmt, "json")) {
+		char *s = md_json_dump(arr, 0);
+		puts(s);
+		free(s);
+	} else if (!md_flag(a, "quiet")) {
+		md_table_print(&tab, stdout);
+	}
+	md_json_free(arr);
+	md_json_free(pj);
+	md_strv_free(&tab.cells);
+	return 0;
+}
+
+static int md_ccmd_exec(struct md_cproj *p, struct md_args *a)
+{
+	struct md_exec e;
+	memset(&e, 0, sizeof e);
+	struct md_ctr *cs;
+	size_t n;
+	struct md_strv one = {a->pos.v, 1, 0};
+	if (md_cproj_sel(p, &one, &cs, &n) < 0)
+		return -1;
+	if (!n) {
+		md_ctr_list_free(cs, n);
+		return md_errk(MD_EK_CONFLICT, "service \"%s\" is not running", a->pos.v[0]);
+	}
+	snprintf(e.id, sizeof e.id, "%s", cs[0].id);
+	md_ctr_list_free(cs, n);
+	e.env = md_json_new(MD_J_ARR);
+	const struct md_strv *ev = md_optv(a, "env");
+	for (size_t i = 0; i < ev->n; i++)
+		md_json_push(e.env, md_json_newstr(ev->v[i]));
+	e.cmd = md_jarr_strs(&(struct md_strv){a->pos.v + 1, a->pos.n - 1, 0});
+	e.user = md_opt(a, "user") ? md_strdup(md_opt(a, "user")) : NULL;
+	e.workdir = md_opt(a, "workdir") ? md_strdup(md_opt(a, "workdir")) : NULL;
+	e.tty = !md_flag(a, "no-TTY") && isatty(0) && isatty(1);
+	e.in = !md_flag(a, "detach");
+	e.detach = md_flag(a, "detach");
+	e.privileged = md_flag(a, "privileged");
+	int code, r = md_exec(&e, &code);
+	md_exec_free(&e);
+	return r < 0 ? md_fail(code) : r;
+}
+
+static const struct md_optdef md_opts_cnone[] = {{NULL, 0, NULL, NULL}};
+
+static const struct md_optdef md_opts_compose[] = {
+	{"env-file", 0, "list", "Specify an alternate environment file"},
+	{"file", 'f', "list", "Compose configuration files"},
+	{"profile", 0, "list", "Specify a profile to enable"},
+	{"project-directory", 0, "string", "Specify an alternate working directory (default: the first file's)"},
+	{"project-name", 'p', "string", "Project name"},
+	{NULL, 0, NULL, NULL}};
+
+static const struct {
+	const char *name;
+	const struct md_optdef *opts;
+	const char *usage, *summary;
+	int minpos, maxpos, noproj;
+} md_ccmds[] = {
+	{"up", md_opts_cup, "[OPTIONS] [SERVICE...]", "Create and start containers", 0, -1, 0},
+	{"down", md_opts_cdown, "[OPTIONS]", "Stop and remove containers, networks", 0, 0, 0},
+	{"ps", md_opts_cps, "[OPTIONS] [SERVICE...]", "List containers", 0, -1, 0},
+	{"logs", md_opts_clogs, "[OPTIONS] [SERVICE...]", "View output from containers", 0, -1, 0},
+	{"config", md_opts_cconfig, "[OPTIONS]", "Parse, resolve and render the compose file in canonical format", 0, 0, 0},
+	{"start", md_opts_cnone, "[SERVICE...]", "Start services", 0, -1, 0},
+	{"stop", md_opts_cstop, "[OPTIONS] [SERVICE...]", "Stop services", 0, -1, 0},
+	{"restart", md_opts_cstop, "[OPTIONS] [SERVICE...]", "Restart service containers", 0, -1, 0},
+	{"rm", md_opts_crm, "[OPTIONS] [SERVICE...]", "Removes stopped service containers", 0, -1, 0},
+	{"exec", md_opts_cexec, "[OPTIONS] SERVICE COMMAND [ARGS...]", "Execute a command in a running container", 2, -1, 0},
+	{"ls", md_opts_cls, "[OPTIONS]", "List running compose projects", 0, 0, 1},
+};
+
+/* `minidock compose [-f FILE]... [-p NAME] COMMAND ...` (and `docker
+ * compose` when the binary is called docker). */
+static int md_cmd_compose(struct md_args *a)
+{
+	if (!a->pos.n) {
+		fprintf(stderr, "Usage: minidock compose [OPTIONS] COMMAND\n\nCommands:\n");
+		for (size_t i = 0; i < MD_ARRAY_LEN(md_ccmds); i++)
+			fprintf(stderr, "  %-9s %s\n", md_ccmds[i].name, md_ccmds[i].summary);
+		return 1;
+	}
+	size_t k = 0;
+	while (k < MD_ARRAY_LEN(md_ccmds) && strcmp(md_ccmds[k].name, a->pos.v[0]))
+		k++;
+	if (k == MD_ARRAY_LEN(md_ccmds)) {
+		md_errk(MD_EK_INVALID, "unknown command \"%s\" (see minidock compose)", a->pos.v[0]);
+		return md_fail(1);
+	}
+	static char cmdname[32];
+	snprintf(cmdname, sizeof cmdname, "compose %s", md_ccmds[k].name);
+	md_cmdname = cmdname;
+	struct md_args s;
+	memset(&s, 0, sizeof s);
+	if (md_args_parse(&s, md_ccmds[k].opts, (int)a->pos.n - 1, a->pos.v + 1, !strcmp(md_ccmds[k].name, "exec")) < 0) {
+		md_args_free(&s);
+		return md_fail(125);
+	}
+	if ((int)s.pos.n < md_ccmds[k].minpos || (md_ccmds[k].maxpos >= 0 && (int)s.pos.n > md_ccmds[k].maxpos)) {
+		md_args_free(&s);
+		md_errk(MD_EK_INVALID, "\"compose %s\" takes %s (usage: minidock compose %s %s)", md_ccmds[k].name,
+		        md_ccmds[k].maxpos == 0 ? "no arguments" : "other arguments", md_ccmds[k].name, md_ccmds[k].usage);
+		return md_fail(125);
+	}
+	int rc;
+	if (md_ccmds[k].noproj) {
+		rc = md_ccmd_ls(&s);
+	} else {
+		struct md_cproj p;
+		const struct md_strv *ff = md_optv(a, "file");
+		if (md_cproj_load(&p, ff->n ? ff : NULL, md_opt(a, "project-name"), md_opt(a, "project-directory"),
+		                  md_optv(a, "env-file"), md_optv(a, "profile")) < 0) {
+			md_cproj_free(&p);
+			md_args_free(&s);
+			return md_fail(1);
+		}
+		const char *c = md_ccmds[k].name;
+		rc = !strcmp(c, "up") ? md_ccmd_up(&p, &s) : !strcmp(c, "down") ? md_ccmd_down(&p, &s)
+		   : !strcmp(c, "ps") ? md_ccmd_ps(&p, &s) : !strcmp(c, "logs") ? md_ccmd_logs(&p, &s)
+		   : !strcmp(c, "config") ? md_ccmd_config(&p, &s) : !strcmp(c, "exec") ? md_ccmd_exec(&p, &s)
+		   : md_ccmd_each(&p, &s, c);
+		md_cproj_free(&p);
+	}
+	md_args_free(&s);
+	return rc < 0 ? md_fail(1) : rc;
 }
 
 #endif
@@ -33103,6 +35044,9 @@ static const struct md_cmd md_cmds[] = {
 	{"image prune", md_cmd_image_prune, md_opts_prune, "[OPTIONS]", "Remove unused images", 0, 0, 0},
 	{"system df", md_cmd_system_df, md_opts_none, "", "Show disk usage", 0, 0, 0},
 	{"events|system events", md_cmd_events, md_opts_events, "[OPTIONS]", "Get real time events from the server", 0, 0, 0},
+#if MD_FEATURE_COMPOSE
+	{"compose", md_cmd_compose, md_opts_compose, "[OPTIONS] COMMAND", "Define and run multi-container applications (compose files)", 0, -1, MD_CMD_STOP_AT_POS},
+#endif
 	{"system check", md_cmd_system_check, md_opts_check, "[OPTIONS]", "Verify the store; --repair fixes it", 0, 0, 0},
 #if MD_FEATURE_API
 	{"serve", md_cmd_serve, md_opts_serve, "[OPTIONS]", "Serve the Docker Engine API on a unix socket", 0, 0, 0},

@@ -1,0 +1,287 @@
+# shellcheck shell=bash
+# Compose (issue 14): `minidock compose` on compose files: the model
+# (variables, .env, anchors and merge keys, several -f files, profiles,
+# refused keys with their file and line), the project's objects as Docker
+# Compose v2 names and labels them, depends_on's conditions, recreating
+# only what changed, orphans, down; hostile files.  Every test runs
+# minidock in a network namespace of its own (compose makes networks),
+# entered with `nsenter --net`; the machine's own namespace is untouched.
+
+_cp_setup() {
+    ctr_setup
+    require_cmd ip nsenter
+    CP_NS=mdc-$$
+    NET_NS=${NET_NS:-}" $CP_NS"
+    ip netns add "$CP_NS"
+    ip -n "$CP_NS" link set lo up
+    MD_REAL=${MD_REAL:-$MINIDOCK}
+    printf '#!/bin/sh\nexec /usr/bin/nsenter --net=/run/netns/%s %s "$@"\n' "$CP_NS" "$MD_REAL" >"$T/md-in-ns"
+    chmod 755 "$T/md-in-ns"
+    export MINIDOCK=$T/md-in-ns MD_REAL
+    trap '_cp_teardown' EXIT
+    P=$T/app
+    mkdir -p "$P"
+}
+
+_cp_teardown() {
+    ctr_teardown
+    [ -e "/run/netns/$CP_NS" ] && ip netns del "$CP_NS"
+    return 0
+}
+
+# mc ARGS: minidock compose in the project directory $P (md_ok's rules).
+mc() { md_ok compose --project-directory "$P" "$@"; }
+mc_fail() { local c=$1; shift; md_fail "$c" compose --project-directory "$P" "$@"; }
+
+_label() { md_ok inspect -f "{{index .Config.Labels \"com.docker.compose.$2\"}}" "$1"; }
+
+test_compose_config() {
+    _cp_setup
+    cat >"$P/compose.yaml" <<'YAML'
+x-base: &base
+  restart: unless-stopped
+  labels: {tier: demo}
+services:
+  web:
+    <<: *base
+    image: ${IMAGE:-bb}
+    ports: ["${PORT:?a port is needed}:80"]
+    environment:
+      GREETING: "hello $$USER"
+  job:
+    image: bb
+    profiles: [batch]
+YAML
+    printf 'PORT=8080\n# a comment\nexport IMAGE="bb:1"\n' >"$P/.env"
+    out=$(mc config --format json)
+    assert_eq "$(jq -r .name <<<"$out")" app
+    assert_eq "$(jq -r .services.web.image <<<"$out")" "bb:1"
+    assert_eq "$(jq -r '.services.web.ports[0]' <<<"$out")" "8080:80"
+    assert_eq "$(jq -r .services.web.environment.GREETING <<<"$out")" 'hello $USER'
+    assert_eq "$(jq -r .services.web.restart <<<"$out")" unless-stopped
+    assert_eq "$(jq -r .services.web.labels.tier <<<"$out")" demo
+    # the environment wins over .env; -p names the project
+    out=$(PORT=9090 mc -p Other.Name config --format json)
+    assert_eq "$(jq -r '.name + " " + .services.web.ports[0]' <<<"$out")" "othername 9090:80"
+    # YAML out, read back by python's yaml as the same model
+    assert_eq "$(mc config | "$PY" -c 'import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin), sort_keys=True, separators=(",", ":")))')" \
+        "$(mc config --format json | jq -cS .)"
+    assert_eq "$(mc config --services | tr '\n' ' ')" "web job "
+    # a second file overrides and adds
+    cat >"$P/override.yaml" <<'YAML'
+services:
+  web:
+    ports: ["8443:443"]
+    environment: {EXTRA: "1"}
+YAML
+    out=$(md_ok compose -f "$P/compose.yaml" -f "$P/override.yaml" config --format json)
+    assert_eq "$(jq -c '.services.web.ports' <<<"$out")" '["8080:80","8443:443"]'
+    assert_eq "$(jq -c '.services.web.environment' <<<"$out")" '{"GREETING":"hello $USER","EXTRA":"1"}'
+    # a required variable unset: its message, with the file and line
+    mv "$P/.env" "$P/env.off"
+    mc_fail 1 config
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "compose.yaml:8: required variable PORT is missing a value: a port is needed"
+    # a key minidock does not take: named, with its line
+    printf 'services:\n  web:\n    image: bb\n    build: .\n' >"$P/compose.yaml"
+    mc_fail 1 config
+    assert_one_line_error
+    assert_contains "$(md_stderr)" 'compose.yaml:4: service "web": "build" is not supported by minidock compose'
+    printf 'services: {}\nsecrets: {s: {file: x}}\n' >"$P/compose.yaml"
+    mc_fail 1 config
+    assert_contains "$(md_stderr)" 'compose.yaml:2: "secrets" is not supported'
+    printf 'services:\n  web:\n    image: bb\n    deploy: {replicas: 3}\n' >"$P/compose.yaml"
+    mc_fail 1 config
+    assert_contains "$(md_stderr)" '"replicas" is not supported'
+    # no file at all
+    rm -f "$P"/*.yaml
+    mc_fail 1 config
+    assert_contains "$(md_stderr)" "no configuration file provided"
+    assert_clean
+}
+
+test_compose_hostile_files() {
+    _cp_setup
+    # a billion laughs, a deep nest, a repeated key, a second document, a tag
+    {
+        echo 'a: &a [x, x, x, x, x, x, x, x, x, x]'
+        for l in b c d e f g h i; do
+            p=$(printf '%s' "$l" | tr 'b-i' 'a-h')
+            echo "$l: &$l [*$p, *$p, *$p, *$p, *$p, *$p, *$p, *$p, *$p, *$p]"
+        done
+        echo 'services: {}'
+    } >"$P/laughs.yaml"
+    md_fail 1 compose -f "$P/laughs.yaml" config
+    assert_one_line_error
+    assert_contains "$(md_stderr)" "more than 100000 nodes"
+    printf 'services: %s\n' "$(printf '[%.0s' $(seq 200))" >"$P/deep.yaml"
+    md_fail 1 compose -f "$P/deep.yaml" config
+    assert_contains "$(md_stderr)" "nested more than 64 deep"
+    printf 'services:\n  web: {image: bb}\n  web: {image: bb}\n' >"$P/dup.yaml"
+    md_fail 1 compose -f "$P/dup.yaml" config
+    assert_contains "$(md_stderr)" 'dup.yaml:3:3: key "web" already given at line 2'
+    printf 'services: {}\n---\nservices: {}\n' >"$P/two.yaml"
+    md_fail 1 compose -f "$P/two.yaml" config
+    assert_contains "$(md_stderr)" "more than one YAML document"
+    printf 'services: !!python/object {}\n' >"$P/tag.yaml"
+    md_fail 1 compose -f "$P/tag.yaml" config
+    assert_contains "$(md_stderr)" "unsupported YAML tag"
+    head -c 2000000 /dev/zero | tr '\0' '#' >"$P/big.yaml"
+    md_fail 1 compose -f "$P/big.yaml" config
+    assert_one_line_error
+    printf 'services:\n  web:\n    image: bb\n    depends_on: [db]\n  db:\n    image: bb\n    depends_on: [web]\n' >"$P/compose.yaml"
+    bb_image
+    mc_fail 1 up -d
+    assert_contains "$(md_stderr)" "dependency cycle"
+    assert_clean
+}
+
+test_compose_up_down() {
+    _cp_setup
+    bb_image
+    mkdir -p "$P/conf"
+    echo conf-ok >"$P/conf/x"
+    cat >"$P/compose.yaml" <<'YAML'
+services:
+  db:
+    image: bb
+    command: sh -c 'echo db ready; exec sleep 300'
+    healthcheck:
+      test: ["CMD-SHELL", "test -e /proc/1"]
+      interval: 0.3s
+      retries: 2
+  web:
+    image: bb
+    command: ["sh", "-c", "echo web sees $$DB; exec httpd -f -p 80 -h /conf"]
+    environment:
+      DB: db
+    depends_on:
+      db: {condition: service_healthy}
+    ports: ["8080:80"]
+    volumes:
+      - data:/data
+      - ./conf:/conf:ro
+    networks: [front, default]
+  once:
+    image: bb
+    command: sh -c 'echo once done'
+    restart: "no"
+networks:
+  front: {}
+volumes:
+  data: {}
+YAML
+    out=$(mc up -d)
+    assert_contains "$out" "Container app-web-1  Started"
+    # names and labels as Docker Compose v2's
+    assert_eq "$(md_ok ps -a --format '{{.Names}}' | sort | tr '\n' ' ')" "app-db-1 app-once-1 app-web-1 "
+    assert_eq "$(_label app-web-1 project) $(_label app-web-1 service) $(_label app-web-1 container-number) $(_label app-web-1 oneoff)" \
+        "app web 1 False"
+    assert_eq "$(_label app-web-1 project.working_dir)" "$P"
+    assert_eq "$(_label app-web-1 project.config_files)" "$P/compose.yaml"
+    assert_match "$(_label app-web-1 config-hash)" '^[0-9a-f]{64}$'
+    assert_eq "$(_label app-web-1 depends_on)" "db:service_healthy:false"
+    assert_eq "$(md_ok network ls --format '{{.Name}}' | grep app_ | sort | tr '\n' ' ')" "app_default app_front "
+    assert_eq "$(md_ok volume ls --format '{{.Name}}')" app_data
+    assert_eq "$(md_ok inspect -f '{{.State.Health.Status}}' app-db-1)" healthy "db healthy before web started"
+    # web reaches db by its service name, through the embedded DNS server
+    assert_contains "$(md_ok exec app-web-1 nslookup db)" "Address: "
+    assert_eq "$(md_ok exec app-web-1 cat /conf/x)" conf-ok
+    # ps and logs as Compose prints them
+    out=$(mc ps)
+    assert_match "$(sed -n 1p <<<"$out")" '^NAME +IMAGE +COMMAND +SERVICE +CREATED +STATUS +PORTS'
+    assert_contains "$out" "0.0.0.0:8080->80/tcp"
+    ! grep -q app-once-1 <<<"$out" || fail "ps shows an exited container without -a: $out"
+    assert_contains "$(mc ps -a)" app-once-1
+    assert_eq "$(mc ps -q | wc -l)" 2
+    assert_eq "$(mc ps --services | sort | tr '\n' ' ')" "db web "
+    wait_until 10 "web's first line" sh -c "'$MINIDOCK' compose --project-directory '$P' logs web | grep -q 'web sees db'"
+    assert_match "$(mc logs once)" '^app-once-1 \| once done$'
+    assert_eq "$(mc logs --no-log-prefix once)" "once done"
+    assert_eq "$(mc ls --format json | jq -r '.[0].Name + " " + .[0].Status')" "app running(2), exited(1)"
+    # up again: nothing changes; a change recreates that service only
+    local dbid webid
+    dbid=$(md_ok inspect -f '{{.Id}}' app-db-1) webid=$(md_ok inspect -f '{{.Id}}' app-web-1)
+    out=$(mc up -d)
+    assert_contains "$out" "Container app-web-1  Running"
+    assert_eq "$(md_ok inspect -f '{{.Id}}' app-web-1)" "$webid" "web recreated without a change"
+    sed -i 's/DB: db/DB: db-changed/' "$P/compose.yaml"
+    out=$(mc up -d)
+    assert_contains "$out" "Container app-web-1  Recreate"
+    assert_eq "$(md_ok inspect -f '{{.Id}}' app-db-1)" "$dbid" "db recreated though it did not change"
+    [ "$(md_ok inspect -f '{{.Id}}' app-web-1)" != "$webid" ] || fail "web was not recreated"
+    # --force-recreate; stop, start, restart
+    mc up -d --force-recreate db >/dev/null
+    [ "$(md_ok inspect -f '{{.Id}}' app-db-1)" != "$dbid" ] || fail "--force-recreate kept db"
+    mc stop -t 1 web >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.State.Status}}' app-web-1)" exited
+    mc start web >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.State.Status}}' app-web-1)" running
+    # an orphan: a service gone from the file is reported, then removed
+    sed -i '/^  once:/,/restart: "no"/d' "$P/compose.yaml"
+    out=$(mc up -d 2>&1)
+    assert_contains "$(md_stderr)" "orphan container app-once-1"
+    mc up -d --remove-orphans >/dev/null
+    md_fail any inspect app-once-1
+    # exec into a service
+    assert_eq "$(mc exec -T web cat /conf/x)" conf-ok
+    # down -v: containers, networks, volumes gone
+    out=$(mc down -v -t 1)
+    assert_contains "$out" "Network app_front  Removed"
+    assert_eq "$(md_ok network ls --format '{{.Name}}' | grep -c app_ || true)" 0
+    assert_eq "$(md_ok volume ls -q)" ""
+    assert_eq "$(_in_ns_links)" "" "links left in the namespace"
+    assert_clean
+}
+
+_in_ns_links() { nsenter --net="/run/netns/$CP_NS" ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -v -x -e lo -e md0 || true; }
+
+test_compose_depends_on_conditions() {
+    _cp_setup
+    bb_image
+    cat >"$P/compose.yaml" <<'YAML'
+services:
+  init:
+    image: bb
+    command: sh -c 'echo migrated > /shared/done'
+    volumes: [shared:/shared]
+  app:
+    image: bb
+    command: sh -c 'cat /shared/done; exec sleep 300'
+    volumes: [shared:/shared]
+    depends_on:
+      init: {condition: service_completed_successfully}
+volumes:
+  shared: {}
+YAML
+    mc up -d >/dev/null
+    assert_eq "$(md_ok exec app-app-1 cat /shared/done)" migrated
+    mc down -v -t 1 >/dev/null
+    # a dependency that fails its check: the error names both and the check's output
+    cat >"$P/compose.yaml" <<'YAML'
+services:
+  db:
+    image: bb
+    command: sleep 300
+    healthcheck:
+      test: ["CMD-SHELL", "echo not ready yet; exit 1"]
+      interval: 0.2s
+      retries: 1
+  web:
+    image: bb
+    command: sleep 300
+    depends_on:
+      db: {condition: service_healthy}
+YAML
+    mc_fail 1 up -d --wait-timeout 5
+    assert_one_line_error
+    assert_contains "$(md_stderr)" 'service "web" depends on "db", which is unhealthy; its last check said: not ready yet'
+    md_fail any inspect app-web-1
+    mc down -t 1 >/dev/null
+    # a dependency that exits non-zero
+    printf 'services:\n  a:\n    image: bb\n    command: "false"\n  b:\n    image: bb\n    command: "true"\n    depends_on:\n      a: {condition: service_completed_successfully}\n' >"$P/compose.yaml"
+    mc_fail 1 up -d
+    assert_contains "$(md_stderr)" 'service "b" depends on "a", which did not complete successfully'
+    mc down >/dev/null
+    assert_clean
+}
