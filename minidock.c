@@ -5215,6 +5215,7 @@ static int md_layer_rebuild(const char *layerdir, int outfd, struct archive *aw,
  *   layers/HEX/           one per chain ID: diff/ (the overlay lower dir),
  *                         tar-split, layer.json, shadow/ (rarely)
  *   tmp/                  staging sessions (s-*) and trash (trash-*)
+ *   compose/NAME.json     a compose project that up left up, for boot
  *
  * Crash safety: objects are made complete in tmp/, synced, then renamed
  * into place; the index is written last (temp, fsync, rename, fsync dir),
@@ -32664,6 +32665,16 @@ static int md_cmd_boot(struct md_args *a)
 		struct md_ctr c;
 		if (md_ctr_load(e->key, &c) < 0)
 			continue;
+		/* a compose project left up is brought up whole, in its order,
+		 * after this loop (md_cmd_boot_all) */
+		const char *proj = md_json_gets(md_json_get(md_json_get(c.cfg, "Config"), "Labels"), "com.docker.compose.project");
+		char *rec = proj ? md_store_path("compose/%s.json", proj) : NULL;
+		int skip = rec && md_path_exists(rec);
+		free(rec);
+		if (skip) {
+			md_ctr_free(&c);
+			continue;
+		}
 		/* what was running when the machine went down */
 		int was_running = md_streq(md_ctr_status_raw(&c), "running") || md_streq(md_ctr_status_raw(&c), "restarting");
 		md_ctr_reconcile(&c);
@@ -32889,7 +32900,7 @@ static const char *const md_compose_svc_keys[] = {
 	"depends_on", "healthcheck", "networks", "network_mode", "hostname", "user", "working_dir", "labels", "devices",
 	"cap_add", "cap_drop", "privileged", "security_opt", "read_only", "init", "stop_signal", "stop_grace_period",
 	"extra_hosts", "dns", "ulimits", "mem_limit", "memswap_limit", "cpus", "cpu_shares", "pids_limit", "shm_size",
-	"logging", "deploy", "profiles", "platform", "pull_policy", "container_name", "stdin_open", "tty", "domainname",
+	"logging", "deploy", "profiles", "pull_policy", "container_name", "stdin_open", "tty", "domainname",
 	"dns_search", "dns_opt", "sysctls", "group_add", "mac_address", "oom_score_adj", "ipc", "pid", "userns_mode"};
 
 static int md_compose_known(const char *const *keys, size_t n, const char *k)
@@ -32939,6 +32950,46 @@ static int md_compose_check(const struct md_json *m, const char *file)
 				for (const struct md_json *d = res ? res->child : NULL; d; d = d->next)
 					if (strcmp(d->key, "limits"))
 						return md_compose_refuse(file, d, "deploy.resources");
+			}
+			/* the keys of the maps inside a service, as strictly */
+			static const char *const sub[][12] = {
+				{"healthcheck", "test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"},
+				{"logging", "driver", "options"},
+				{"limits", "cpus", "memory", "pids"},
+			};
+			const struct md_json *m2 = !strcmp(k->key, "deploy")
+			                               ? md_json_get(md_json_get((struct md_json *)k, "resources"), "limits") : k;
+			const char *mk = !strcmp(k->key, "deploy") ? "limits" : k->key;
+			for (size_t i = 0; m2 && m2->t == MD_J_OBJ && i < MD_ARRAY_LEN(sub); i++) {
+				if (strcmp(sub[i][0], mk))
+					continue;
+				size_t nk = 1;
+				while (nk < 12 && sub[i][nk])
+					nk++;
+				for (const struct md_json *d = m2->child; d; d = d->next)
+					if (!md_compose_known(sub[i] + 1, nk - 1, d->key))
+						return md_compose_refuse(file, d, mk);
+			}
+			/* depends_on's and networks' entries */
+			/* the long forms of ports and volumes */
+			static const char *const portk[] = {"target", "published", "host_ip", "protocol"},
+			                         *const volk[] = {"type", "source", "target", "read_only"};
+			int isport = !strcmp(k->key, "ports"), isvol = !strcmp(k->key, "volumes");
+			for (const struct md_json *e = (isport || isvol) && k->t == MD_J_ARR ? k->child : NULL; e; e = e->next)
+				for (const struct md_json *d = e->t == MD_J_OBJ ? e->child : NULL; d; d = d->next)
+					if (!md_compose_known(isport ? portk : volk, isport ? MD_ARRAY_LEN(portk) : MD_ARRAY_LEN(volk), d->key))
+						return md_compose_refuse(file, d, k->key);
+			static const char *const depk[] = {"condition"}, *const netk[] = {"aliases", "ipv4_address"};
+			int isdep = !strcmp(k->key, "depends_on"), isnet = !strcmp(k->key, "networks");
+			for (const struct md_json *e = (isdep || isnet) && k->t == MD_J_OBJ ? k->child : NULL; e; e = e->next)
+				for (const struct md_json *d = e->t == MD_J_OBJ ? e->child : NULL; d; d = d->next)
+					if (!md_compose_known(isdep ? depk : netk, isdep ? MD_ARRAY_LEN(depk) : MD_ARRAY_LEN(netk), d->key))
+						return md_compose_refuse(file, d, k->key);
+			for (const struct md_json *e = isdep && k->t == MD_J_OBJ ? k->child : NULL; e; e = e->next) {
+				const char *c = md_json_gets((struct md_json *)e, "condition");
+				if (c && strcmp(c, "service_started") && strcmp(c, "service_healthy") && strcmp(c, "service_completed_successfully"))
+					return md_errk(MD_EK_INVALID, "%s:%u: %s: depends_on condition \"%s\" (service_started, service_healthy, "
+					               "service_completed_successfully)", file, e->line, where, c);
 			}
 		}
 	}
@@ -34281,6 +34332,8 @@ static int md_cproj_logs(struct md_ctr *cs, size_t n, const struct md_logopt *lo
 
 /* ---- the command: minidock compose [global options] COMMAND ... ---- */
 
+static const struct md_args *md_compose_global; /* the compose command's own options */
+
 static const struct md_optdef md_opts_cup[] = {
 	{"detach", 'd', NULL, "Detached mode: run containers in the background"},
 	{"force-recreate", 0, NULL, "Recreate containers even if their configuration and image have not changed"},
@@ -34396,6 +34449,26 @@ static int md_ccmd_config(struct md_cproj *p, struct md_args *a)
 	return 0;
 }
 
+/* The project as up left it, for `minidock boot`: STORE/compose/NAME.json
+ * (its directory, files, env files, profiles), written whole or not at all. */
+static int md_cproj_record(const struct md_cproj *p, const struct md_args *g)
+{
+	struct md_json *j = md_json_new(MD_J_OBJ);
+	md_json_sets(j, "name", p->name);
+	md_json_sets(j, "dir", p->dir);
+	md_json_set(j, "files", md_jarr_strs(&p->files));
+	const struct md_strv *ef = md_optv(g, "env-file"), *pr = md_optv(g, "profile");
+	md_json_set(j, "env_files", md_jarr_strs(ef));
+	md_json_set(j, "profiles", md_jarr_strs(pr));
+	char *s = md_json_dump(j, 0), *dir = md_store_path("compose"), *f = md_store_path("compose/%s.json", p->name);
+	int r = md_mkdir_p(dir, 0700) < 0 ? -1 : md_write_file_atomic(f, s, strlen(s), 0600);
+	free(s);
+	free(dir);
+	free(f);
+	md_json_free(j);
+	return r;
+}
+
 static int md_ccmd_up(struct md_cproj *p, struct md_args *a)
 {
 	struct md_copts o = {0};
@@ -34409,7 +34482,7 @@ static int md_ccmd_up(struct md_cproj *p, struct md_args *a)
 	o.timeout = md_opt(a, "wait-timeout") ? atoi(md_opt(a, "wait-timeout")) : 120;
 	if (o.force && o.norecreate)
 		return md_errk(MD_EK_INVALID, "--force-recreate and --no-recreate are incompatible");
-	if (md_cproj_up(p, &a->pos, &o) < 0)
+	if (md_cproj_up(p, &a->pos, &o) < 0 || (!o.nostart && md_cproj_record(p, md_compose_global) < 0))
 		return -1;
 	if (o.detach || o.nostart)
 		return 0;
@@ -34432,6 +34505,12 @@ static int md_ccmd_down(struct md_cproj *p, struct md_args *a)
 	const char *rmi = md_opt(a, "rmi");
 	if (rmi && strcmp(rmi, "local") && strcmp(rmi, "all"))
 		return md_errk(MD_EK_INVALID, "invalid --rmi \"%s\" (local or all)", rmi);
+	char *rec = md_store_path("compose/%s.json", p->name), *rd = md_store_path("compose");
+	/* first, durably: a power cut midway leaves nothing for boot to bring back */
+	if (unlink(rec) == 0)
+		md_fsync_dir(rd);
+	free(rec);
+	free(rd);
 	return md_cproj_down(p, md_flag(a, "volumes"), rmi, &o);
 }
 
@@ -34723,6 +34802,7 @@ static int md_cmd_compose(struct md_args *a)
 		return md_fail(125);
 	}
 	int rc;
+	md_compose_global = a;
 	if (md_ccmds[k].noproj) {
 		rc = md_ccmd_ls(&s);
 	} else {
@@ -34743,6 +34823,54 @@ static int md_cmd_compose(struct md_args *a)
 	}
 	md_args_free(&s);
 	return rc < 0 ? md_fail(1) : rc;
+}
+
+/* `minidock boot`: the containers whose restart policy says so, then each
+ * compose project that up left up (down forgets it), brought up whole in
+ * its order with its conditions. */
+static int md_cmd_boot_all(struct md_args *a)
+{
+	int rc = md_cmd_boot(a);
+	char *dir = md_store_path("compose");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || strcmp(de->d_name + l - 5, ".json") || de->d_name[0] == '.')
+			continue;
+		char *f = md_asprintf("%s/%s", dir, de->d_name);
+		struct md_json *j = md_json_parse_file(f);
+		free(f);
+		struct md_strv files = {0}, ef = {0}, pr = {0};
+		static const char *const k3[] = {"files", "env_files", "profiles"};
+		struct md_strv *v3[] = {&files, &ef, &pr};
+		for (int i = 0; i < 3; i++)
+			for (struct md_json *x = md_json_get(j, k3[i]) ? md_json_get(j, k3[i])->child : NULL; x; x = x->next)
+				if (md_json_str(x))
+					md_strv_push(v3[i], x->s);
+		struct md_cproj p;
+		struct md_copts o = {.detach = 1, .timeout = 120};
+		int r = !j ? -1 : md_cproj_load(&p, &files, md_json_gets(j, "name"), md_json_gets(j, "dir"), &ef, &pr);
+		if (r == 0)
+			r = md_cproj_up(&p, NULL, &o);
+		if (r < 0) {
+			fprintf(stderr, "minidock: boot: compose project %.*s: %s\n", (int)(l - 5), de->d_name, md_errmsg);
+			rc = 1;
+		} else {
+			printf("started compose project %s\n", p.name);
+		}
+		if (j)
+			md_cproj_free(&p);
+		md_json_free(j);
+		md_strv_free(&files);
+		md_strv_free(&ef);
+		md_strv_free(&pr);
+		md_err_clear();
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return rc;
 }
 
 #endif
@@ -35002,7 +35130,11 @@ static const struct md_cmd md_cmds[] = {
 	{"commit|container commit", md_cmd_commit, md_opts_commit, "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", 1, 2, 0},
 	{"update|container update", md_cmd_update, md_opts_update, "[OPTIONS] CONTAINER [CONTAINER...]", "Update the resources and restart policy of one or more containers", 1, -1, 0},
 	{"rename|container rename", md_cmd_rename, md_opts_none, "CONTAINER NEW_NAME", "Rename a container", 2, 2, 0},
+#if MD_FEATURE_COMPOSE
+	{"boot", md_cmd_boot_all, md_opts_none, "", "Start the containers whose restart policy says so, and compose projects left up", 0, 0, 0},
+#else
 	{"boot", md_cmd_boot, md_opts_none, "", "Start the containers whose restart policy says so (for init scripts)", 0, 0, 0},
+#endif
 	{"info|system info", md_cmd_info, md_opts_none, "", "Display system-wide information", 0, 0, 0},
 #if MD_FEATURE_PULL
 	{"pull|image pull", md_cmd_pull, md_opts_pull, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", 1, 1, 0},

@@ -93,6 +93,16 @@ YAML
     printf 'services:\n  web:\n    image: bb\n    deploy: {replicas: 3}\n' >"$P/compose.yaml"
     mc_fail 1 config
     assert_contains "$(md_stderr)" '"replicas" is not supported'
+    # inside a service too: nothing is taken and then ignored
+    printf 'services:\n  web:\n    image: bb\n    healthcheck: {test: "true", shell: sh}\n' >"$P/compose.yaml"
+    mc_fail 1 config
+    assert_contains "$(md_stderr)" 'compose.yaml:4: healthcheck: "shell" is not supported'
+    printf 'services:\n  web:\n    image: bb\n    volumes:\n      - {type: bind, source: /x, target: /y, bind: {propagation: rshared}}\n' >"$P/compose.yaml"
+    mc_fail 1 config
+    assert_contains "$(md_stderr)" 'volumes: "bind" is not supported'
+    printf 'services:\n  web:\n    image: bb\n    depends_on: {db: {condition: service_ready}}\n  db: {image: bb}\n' >"$P/compose.yaml"
+    mc_fail 1 config
+    assert_contains "$(md_stderr)" 'depends_on condition "service_ready"'
     # no file at all
     rm -f "$P"/*.yaml
     mc_fail 1 config
@@ -283,5 +293,61 @@ YAML
     mc_fail 1 up -d
     assert_contains "$(md_stderr)" 'service "b" depends on "a", which did not complete successfully'
     mc down >/dev/null
+    assert_clean
+}
+
+# _power_cut: every container's processes and monitors killed at once
+# (SIGKILL), the run root's mounts and files gone, as after a power cut.
+_power_cut() {
+    local d id
+    # (only this test's containers: others may be running on this machine)
+    for id in $(md_ok ps -aq); do
+        pkill -KILL -f "__monitor $id" || true
+    done
+    for d in $(cgroup_parent_dirs); do
+        find "$d" -mindepth 2 -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    done
+    sleep 0.5
+    awk -v r="$MINIDOCK_RUNROOT" 'index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo |
+        sort -r | while read -r m; do umount -l "$m"; done
+    for d in $(cgroup_parent_dirs); do
+        find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+    rm -rf "${MINIDOCK_RUNROOT:?}"/*
+}
+
+# A project left up comes back at boot, whole and in its order (db healthy
+# before web starts); one taken down does not.
+test_compose_boot() {
+    _cp_setup
+    bb_image
+    cat >"$P/compose.yaml" <<'YAML'
+services:
+  db:
+    image: bb
+    command: sleep 300
+    healthcheck: {test: ["CMD", "true"], interval: 0.3s}
+  web:
+    image: bb
+    command: sleep 300
+    depends_on: {db: {condition: service_healthy}}
+YAML
+    mc up -d >/dev/null
+    [ -f "$MINIDOCK_ROOT/compose/app.json" ] || fail "up left no record for boot"
+    _power_cut
+    assert_eq "$(md_ok ps -q | wc -l)" 0 "containers running after the power cut"
+    out=$(md_ok boot)
+    assert_contains "$out" "started compose project app"
+    assert_eq "$(md_ok ps --format '{{.Names}}' | sort | tr '\n' ' ')" "app-db-1 app-web-1 "
+    # web started once db was healthy
+    local dbh webs
+    dbh=$(md_ok events --since 1m --until 0s --filter container=app-db-1 --filter event=health_status --format '{{.TimeNano}}' | tail -n 1)
+    webs=$(md_ok events --since 1m --until 0s --filter container=app-web-1 --filter event=start --format '{{.TimeNano}}' | tail -n 1)
+    [ -n "$dbh" ] && [ -n "$webs" ] && [ "$webs" -gt "$dbh" ] || fail "web started before db was healthy ($webs, $dbh)"
+    mc down -t 1 >/dev/null
+    [ ! -e "$MINIDOCK_ROOT/compose/app.json" ] || fail "down left the boot record"
+    _power_cut
+    md_ok boot >/dev/null
+    assert_eq "$(md_ok ps -aq | wc -l)" 0 "boot brought back a project taken down"
     assert_clean
 }
