@@ -33334,11 +33334,28 @@ static struct md_json *md_compose_kv(const struct md_json *v)
 	return m;
 }
 
+/* A number (scalar, or a string of one) times scale, in [lo, hi]: what
+ * names it in the error.  (Checked before the conversion: a float out of
+ * range is not a long long.) */
+static int md_compose_num(const struct md_json *v, const char *what, double scale, double lo, double hi, long long *out)
+{
+	const char *s = md_compose_str(v);
+	char *e = NULL;
+	double d = s ? md_strtod(s, &e) * scale : 0;
+	if (!s || e == s || *e || !(d >= lo && d <= hi))
+		return md_errk(MD_EK_INVALID, "invalid value for %s: %s", what, s ? s : "(not a scalar)");
+	*out = (long long)d;
+	return 0;
+}
+
 /* A duration ("1m30s", or seconds as a number) in ns; what names it in errors. */
 static int md_compose_dur(const struct md_json *v, const char *what, int64_t *ns)
 {
 	if (v && v->t == MD_J_NUM) {
-		*ns = (int64_t)(md_strtod(v->s, NULL) * 1e9);
+		long long x;
+		if (md_compose_num(v, what, 1e9, 0, 9e18, &x) < 0)
+			return -1;
+		*ns = x;
 		return 0;
 	}
 	return md_parse_goduration(md_compose_str(v) ? md_compose_str(v) : "", what, ns);
@@ -33485,8 +33502,11 @@ static int md_compose_health(const struct md_json *h, struct md_json *cc, const 
 			md_json_seti(o, keys[i][1], ns);
 	}
 	struct md_json *rt = md_json_get((struct md_json *)h, "retries");
+	long long n;
+	if (rt && md_compose_num(rt, "healthcheck retries", 1, 0, 1e9, &n) < 0)
+		return -1;
 	if (rt)
-		md_json_seti(o, "Retries", (long long)md_strtod(md_compose_str(rt) ? md_compose_str(rt) : "0", NULL));
+		md_json_seti(o, "Retries", n);
 	return 0;
 }
 
@@ -33691,25 +33711,36 @@ static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc,
 			goto bad;
 		md_json_seti(hc, "Memory", b);
 	}
+	/* numbers: the engine's key, the range it takes */
 	struct md_json *cpus = md_json_get(lim, "cpus") ? md_json_get(lim, "cpus") : md_json_get((struct md_json *)s, "cpus");
-	if (cpus)
-		md_json_seti(hc, "NanoCpus", (long long)(md_strtod(md_compose_str(cpus) ? md_compose_str(cpus) : "0", NULL) * 1e9));
 	struct md_json *pids = md_json_get(lim, "pids") ? md_json_get(lim, "pids") : md_json_get((struct md_json *)s, "pids_limit");
-	if (pids)
-		md_json_seti(hc, "PidsLimit", atoll(md_compose_str(pids) ? md_compose_str(pids) : "0"));
-	if ((x = md_json_get((struct md_json *)s, "cpu_shares")))
-		md_json_seti(hc, "CpuShares", atoll(md_compose_str(x) ? md_compose_str(x) : "0"));
-	if ((x = md_json_get((struct md_json *)s, "oom_score_adj")))
-		md_json_seti(hc, "OomScoreAdj", atoll(md_compose_str(x) ? md_compose_str(x) : "0"));
+	const struct { struct md_json *v; const char *key, *what; double scale, lo, hi; } nums[] = {
+		{cpus, "NanoCpus", "cpus", 1e9, 0, 1e15},
+		{pids, "PidsLimit", "pids_limit", 1, -1, 4194304},
+		{md_json_get((struct md_json *)s, "cpu_shares"), "CpuShares", "cpu_shares", 1, 0, 262144},
+		{md_json_get((struct md_json *)s, "oom_score_adj"), "OomScoreAdj", "oom_score_adj", 1, -1000, 1000}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(nums); i++) {
+		long long v;
+		if (nums[i].v && md_compose_num(nums[i].v, nums[i].what, nums[i].scale, nums[i].lo, nums[i].hi, &v) < 0) {
+			md_err_wrap("service \"%s\"", svc);
+			goto bad;
+		}
+		if (nums[i].v)
+			md_json_seti(hc, nums[i].key, v);
+	}
 	if ((x = md_json_get((struct md_json *)s, "ulimits"))) {
 		struct md_json *ul = md_json_set(hc, "Ulimits", md_json_new(MD_J_ARR));
-		for (struct md_json *u = x->child; u; u = u->next) {
+		for (struct md_json *u = x->t == MD_J_OBJ ? x->child : NULL; u; u = u->next) {
+			long long sv, hv;
+			if (md_compose_num(u->t == MD_J_OBJ ? md_json_get(u, "soft") : u, "ulimits", 1, -1, 9e18, &sv) < 0 ||
+			    md_compose_num(u->t == MD_J_OBJ ? md_json_get(u, "hard") : u, "ulimits", 1, -1, 9e18, &hv) < 0) {
+				md_err_wrap("service \"%s\": ulimit %s", svc, u->key);
+				goto bad;
+			}
 			struct md_json *o = md_json_new(MD_J_OBJ);
 			md_json_sets(o, "Name", u->key);
-			const char *soft = u->t == MD_J_OBJ ? md_compose_str(md_json_get(u, "soft")) : md_compose_str(u);
-			const char *hard = u->t == MD_J_OBJ ? md_compose_str(md_json_get(u, "hard")) : md_compose_str(u);
-			md_json_seti(o, "Soft", atoll(soft ? soft : "0"));
-			md_json_seti(o, "Hard", atoll(hard ? hard : "0"));
+			md_json_seti(o, "Soft", sv);
+			md_json_seti(o, "Hard", hv);
 			md_json_push(ul, o);
 		}
 	}
