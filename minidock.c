@@ -33391,6 +33391,7 @@ static int md_compose_ports(const struct md_json *ports, struct md_json *hc, con
 #if MD_FEATURE_NET
 		int r = md_port_spec(pb, spec);
 #else
+		(void)pb;
 		int r = md_errk(MD_EK_NOTSUP, "published ports need bridge networking, which this build lacks (feature net is off)");
 #endif
 		free(spec);
@@ -33533,26 +33534,9 @@ static struct md_json *md_compose_svc_nets(const struct md_json *s)
 	return o;
 }
 
-/* The create request (the API's create body) of service svc (s), its
- * container number n; *more gets the networks to connect it to after
- * the first (engine name -> EndpointConfig). */
-static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc, const struct md_json *s, int n,
-                                      const char *hash, struct md_json **more)
+/* md_compose_req's environment: env_file first, environment: over it. */
+static int md_compose_req_env(const struct md_cproj *p, const char *svc, const struct md_json *s, struct md_json *cc)
 {
-	struct md_json *req = md_json_new(MD_J_OBJ), *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
-	struct md_json *hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ)), *x;
-	*more = md_json_new(MD_J_OBJ);
-	const char *img = md_json_gets((struct md_json *)s, "image");
-	if (!img) {
-		md_errk(MD_EK_INVALID, "service \"%s\" has neither an image nor a build section (minidock compose needs image:)", svc);
-		goto bad;
-	}
-	md_json_sets(cc, "Image", img);
-	if ((x = md_json_get((struct md_json *)s, "command")))
-		md_json_set(cc, "Cmd", md_compose_argv(x));
-	if ((x = md_json_get((struct md_json *)s, "entrypoint")))
-		md_json_set(cc, "Entrypoint", md_compose_argv(x));
-	/* environment: env_file first, environment: over it; K alone from ours */
 	struct md_json *env = md_json_set(cc, "Env", md_json_new(MD_J_ARR));
 	struct md_json *ef = md_compose_strs(md_json_get((struct md_json *)s, "env_file"));
 	for (struct md_json *f = ef->child; f; f = f->next) {
@@ -33565,8 +33549,7 @@ static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc,
 		md_strv_free(&vv);
 		if (r < 0) {
 			md_json_free(ef);
-			md_err_wrap("service \"%s\"", svc);
-			goto bad;
+			return md_err_wrap("service \"%s\"", svc);
 		}
 	}
 	md_json_free(ef);
@@ -33580,7 +33563,13 @@ static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc,
 		free(s2);
 	}
 	md_json_free(kv);
-	/* labels: the file's, then Compose's own */
+	return 0;
+}
+
+/* md_compose_req's labels: the file's, then Compose's own. */
+static void md_compose_req_labels(const struct md_cproj *p, const char *svc, const struct md_json *s, struct md_json *cc, int n,
+                                  const char *hash)
+{
 	struct md_json *lb = md_json_set(cc, "Labels", md_compose_kv(md_json_get((struct md_json *)s, "labels")));
 	for (struct md_json *l = lb->child; l; l = l->next)
 		if (l->t == MD_J_NULL)
@@ -33606,6 +33595,82 @@ static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc,
 		md_json_sets(lb, lk[i][0], lk[i][1]);
 	md_sb_free(&ds);
 	free(files);
+}
+
+/* md_compose_req's resources: the service's keys, deploy.resources.limits
+ * over them; ulimits, logging, expose. */
+static int md_compose_req_limits(const char *svc, const struct md_json *s, struct md_json *cc, struct md_json *hc)
+{
+	struct md_json *x;
+	struct md_json *lim = md_json_get(md_json_get(md_json_get((struct md_json *)s, "deploy"), "resources"), "limits");
+	static const char *const sz[][2] = {{"mem_limit", "Memory"}, {"memswap_limit", "MemorySwap"}, {"shm_size", "ShmSize"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(sz); i++) {
+		int64_t b;
+		if ((x = md_json_get((struct md_json *)s, sz[i][0])) && md_compose_bytes(x, sz[i][0], &b) < 0)
+			return -1;
+		if (x)
+			md_json_seti(hc, sz[i][1], b);
+	}
+	if ((x = md_json_get(lim, "memory"))) {
+		int64_t b;
+		if (md_compose_bytes(x, "deploy.resources.limits.memory", &b) < 0)
+			return -1;
+		md_json_seti(hc, "Memory", b);
+	}
+	/* numbers: the engine's key, the range it takes */
+	struct md_json *cpus = md_json_get(lim, "cpus") ? md_json_get(lim, "cpus") : md_json_get((struct md_json *)s, "cpus");
+	struct md_json *pids = md_json_get(lim, "pids") ? md_json_get(lim, "pids") : md_json_get((struct md_json *)s, "pids_limit");
+	const struct { struct md_json *v; const char *key, *what; double scale, lo, hi; } nums[] = {
+		{cpus, "NanoCpus", "cpus", 1e9, 0, 1e15},
+		{pids, "PidsLimit", "pids_limit", 1, -1, 4194304},
+		{md_json_get((struct md_json *)s, "cpu_shares"), "CpuShares", "cpu_shares", 1, 0, 262144},
+		{md_json_get((struct md_json *)s, "oom_score_adj"), "OomScoreAdj", "oom_score_adj", 1, -1000, 1000}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(nums); i++) {
+		long long v;
+		if (nums[i].v && md_compose_num(nums[i].v, nums[i].what, nums[i].scale, nums[i].lo, nums[i].hi, &v) < 0) {
+			md_err_wrap("service \"%s\"", svc);
+			return -1;
+		}
+		if (nums[i].v)
+			md_json_seti(hc, nums[i].key, v);
+	}
+	if ((x = md_json_get((struct md_json *)s, "ulimits"))) {
+		struct md_json *ul = md_json_set(hc, "Ulimits", md_json_new(MD_J_ARR));
+		for (struct md_json *u = x->t == MD_J_OBJ ? x->child : NULL; u; u = u->next) {
+			long long sv, hv;
+			if (md_compose_num(u->t == MD_J_OBJ ? md_json_get(u, "soft") : u, "ulimits", 1, -1, 9e18, &sv) < 0 ||
+			    md_compose_num(u->t == MD_J_OBJ ? md_json_get(u, "hard") : u, "ulimits", 1, -1, 9e18, &hv) < 0) {
+				md_err_wrap("service \"%s\": ulimit %s", svc, u->key);
+				return -1;
+			}
+			struct md_json *o = md_json_new(MD_J_OBJ);
+			md_json_sets(o, "Name", u->key);
+			md_json_seti(o, "Soft", sv);
+			md_json_seti(o, "Hard", hv);
+			md_json_push(ul, o);
+		}
+	}
+	if ((x = md_json_get((struct md_json *)s, "logging"))) {
+		struct md_json *lc = md_json_set(hc, "LogConfig", md_json_new(MD_J_OBJ));
+		md_json_sets(lc, "Type", md_json_gets(x, "driver") ? md_json_gets(x, "driver") : "json-file");
+		md_json_set(lc, "Config", md_compose_kv(md_json_get(x, "options")));
+	}
+	if ((x = md_json_get((struct md_json *)s, "expose"))) {
+		struct md_json *ep = md_json_set(cc, "ExposedPorts", md_json_new(MD_J_OBJ)), *l = md_compose_strs(x);
+		for (struct md_json *e = l->child; e; e = e->next) {
+			char *k = strchr(e->s, '/') ? md_strdup(e->s) : md_asprintf("%s/tcp", e->s);
+			md_json_set(ep, k, md_json_new(MD_J_OBJ));
+			free(k);
+		}
+		md_json_free(l);
+	}
+	return 0;
+}
+
+/* md_compose_req's settings of the container and the host. */
+static int md_compose_req_host(const char *svc, const struct md_json *s, struct md_json *cc, struct md_json *hc)
+{
+	struct md_json *x;
 	/* plain strings and flags */
 	static const char *const sk[][2] = {{"hostname", "C.Hostname"}, {"domainname", "C.Domainname"}, {"user", "C.User"},
 	                                    {"working_dir", "C.WorkingDir"}, {"stop_signal", "C.StopSignal"},
@@ -33681,7 +33746,7 @@ static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc,
 		if (strcmp(nm, "no") && strcmp(nm, "always") && strcmp(nm, "on-failure") && strcmp(nm, "unless-stopped")) {
 			md_errk(MD_EK_INVALID, "service \"%s\": invalid restart policy \"%s\" (line %u)", svc, r ? r : "", x->line);
 			free(nm);
-			goto bad;
+			return -1;
 		}
 		md_json_sets(rp, "Name", nm);
 		md_json_seti(rp, "MaximumRetryCount", c ? atoi(c + 1) : 0);
@@ -33690,78 +33755,19 @@ static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc,
 	if ((x = md_json_get((struct md_json *)s, "stop_grace_period"))) {
 		int64_t ns;
 		if (md_compose_dur(x, "stop_grace_period", &ns) < 0)
-			goto bad;
+			return -1;
 		md_json_seti(cc, "StopTimeout", ns / 1000000000);
 	}
 	if ((x = md_json_get((struct md_json *)s, "healthcheck")) && md_compose_health(x, cc, svc) < 0)
-		goto bad;
-	/* resources: the service's keys, deploy.resources.limits over them */
-	struct md_json *lim = md_json_get(md_json_get(md_json_get((struct md_json *)s, "deploy"), "resources"), "limits");
-	static const char *const sz[][2] = {{"mem_limit", "Memory"}, {"memswap_limit", "MemorySwap"}, {"shm_size", "ShmSize"}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(sz); i++) {
-		int64_t b;
-		if ((x = md_json_get((struct md_json *)s, sz[i][0])) && md_compose_bytes(x, sz[i][0], &b) < 0)
-			goto bad;
-		if (x)
-			md_json_seti(hc, sz[i][1], b);
-	}
-	if ((x = md_json_get(lim, "memory"))) {
-		int64_t b;
-		if (md_compose_bytes(x, "deploy.resources.limits.memory", &b) < 0)
-			goto bad;
-		md_json_seti(hc, "Memory", b);
-	}
-	/* numbers: the engine's key, the range it takes */
-	struct md_json *cpus = md_json_get(lim, "cpus") ? md_json_get(lim, "cpus") : md_json_get((struct md_json *)s, "cpus");
-	struct md_json *pids = md_json_get(lim, "pids") ? md_json_get(lim, "pids") : md_json_get((struct md_json *)s, "pids_limit");
-	const struct { struct md_json *v; const char *key, *what; double scale, lo, hi; } nums[] = {
-		{cpus, "NanoCpus", "cpus", 1e9, 0, 1e15},
-		{pids, "PidsLimit", "pids_limit", 1, -1, 4194304},
-		{md_json_get((struct md_json *)s, "cpu_shares"), "CpuShares", "cpu_shares", 1, 0, 262144},
-		{md_json_get((struct md_json *)s, "oom_score_adj"), "OomScoreAdj", "oom_score_adj", 1, -1000, 1000}};
-	for (size_t i = 0; i < MD_ARRAY_LEN(nums); i++) {
-		long long v;
-		if (nums[i].v && md_compose_num(nums[i].v, nums[i].what, nums[i].scale, nums[i].lo, nums[i].hi, &v) < 0) {
-			md_err_wrap("service \"%s\"", svc);
-			goto bad;
-		}
-		if (nums[i].v)
-			md_json_seti(hc, nums[i].key, v);
-	}
-	if ((x = md_json_get((struct md_json *)s, "ulimits"))) {
-		struct md_json *ul = md_json_set(hc, "Ulimits", md_json_new(MD_J_ARR));
-		for (struct md_json *u = x->t == MD_J_OBJ ? x->child : NULL; u; u = u->next) {
-			long long sv, hv;
-			if (md_compose_num(u->t == MD_J_OBJ ? md_json_get(u, "soft") : u, "ulimits", 1, -1, 9e18, &sv) < 0 ||
-			    md_compose_num(u->t == MD_J_OBJ ? md_json_get(u, "hard") : u, "ulimits", 1, -1, 9e18, &hv) < 0) {
-				md_err_wrap("service \"%s\": ulimit %s", svc, u->key);
-				goto bad;
-			}
-			struct md_json *o = md_json_new(MD_J_OBJ);
-			md_json_sets(o, "Name", u->key);
-			md_json_seti(o, "Soft", sv);
-			md_json_seti(o, "Hard", hv);
-			md_json_push(ul, o);
-		}
-	}
-	if ((x = md_json_get((struct md_json *)s, "logging"))) {
-		struct md_json *lc = md_json_set(hc, "LogConfig", md_json_new(MD_J_OBJ));
-		md_json_sets(lc, "Type", md_json_gets(x, "driver") ? md_json_gets(x, "driver") : "json-file");
-		md_json_set(lc, "Config", md_compose_kv(md_json_get(x, "options")));
-	}
-	if ((x = md_json_get((struct md_json *)s, "expose"))) {
-		struct md_json *ep = md_json_set(cc, "ExposedPorts", md_json_new(MD_J_OBJ)), *l = md_compose_strs(x);
-		for (struct md_json *e = l->child; e; e = e->next) {
-			char *k = strchr(e->s, '/') ? md_strdup(e->s) : md_asprintf("%s/tcp", e->s);
-			md_json_set(ep, k, md_json_new(MD_J_OBJ));
-			free(k);
-		}
-		md_json_free(l);
-	}
-	if (md_compose_ports(md_json_get((struct md_json *)s, "ports"), hc, svc) < 0 ||
-	    md_compose_volumes(p, md_json_get((struct md_json *)s, "volumes"), hc, cc, svc) < 0)
-		goto bad;
-	/* networks: the first at create, the others connected after */
+		return -1;
+	return md_compose_req_limits(svc, s, cc, hc);
+}
+
+/* md_compose_req's networks: the first at create, the others connected
+ * after (*more). */
+static int md_compose_req_nets(const struct md_cproj *p, const char *svc, const struct md_json *s, struct md_json *req,
+                               struct md_json *hc, struct md_json *more)
+{
 	const char *nm = md_json_gets((struct md_json *)s, "network_mode");
 	if (nm) {
 		char *mode = md_startswith(nm, "service:") ? md_asprintf("container:%s-%s-1", p->name, nm + 8) : md_strdup(nm);
@@ -33774,7 +33780,7 @@ static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc,
 		if (strcmp(k->key, "default") && !md_json_get(md_json_get(p->model, "networks"), k->key)) {
 			md_errk(MD_EK_INVALID, "service \"%s\" refers to undefined network %s", svc, k->key);
 			md_json_free(nets);
-			goto bad;
+			return -1;
 		}
 		char *full = md_cproj_resname(p, "networks", k->key, &ext);
 		struct md_json *ec = md_json_new(MD_J_OBJ), *al = md_json_set(ec, "Aliases", md_json_new(MD_J_ARR));
@@ -33792,11 +33798,43 @@ static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc,
 			struct md_json *nc = md_json_set(req, "NetworkingConfig", md_json_new(MD_J_OBJ));
 			md_json_set(md_json_set(nc, "EndpointsConfig", md_json_new(MD_J_OBJ)), full, ec);
 		} else {
-			md_json_set(*more, full, ec);
+			md_json_set(more, full, ec);
 		}
 		free(full);
 	}
 	md_json_free(nets);
+	return 0;
+}
+
+/* The create request (the API's create body) of service svc (s), its
+ * container number n; *more gets the networks to connect it to after
+ * the first (engine name -> EndpointConfig). */
+static struct md_json *md_compose_req(const struct md_cproj *p, const char *svc, const struct md_json *s, int n,
+                                      const char *hash, struct md_json **more)
+{
+	struct md_json *req = md_json_new(MD_J_OBJ), *cc = md_json_set(req, "Config", md_json_new(MD_J_OBJ));
+	struct md_json *hc = md_json_set(req, "HostConfig", md_json_new(MD_J_OBJ)), *x;
+	*more = md_json_new(MD_J_OBJ);
+	const char *img = md_json_gets((struct md_json *)s, "image");
+	if (!img) {
+		md_errk(MD_EK_INVALID, "service \"%s\" has neither an image nor a build section (minidock compose needs image:)", svc);
+		goto bad;
+	}
+	md_json_sets(cc, "Image", img);
+	if ((x = md_json_get((struct md_json *)s, "command")))
+		md_json_set(cc, "Cmd", md_compose_argv(x));
+	if ((x = md_json_get((struct md_json *)s, "entrypoint")))
+		md_json_set(cc, "Entrypoint", md_compose_argv(x));
+	if (md_compose_req_env(p, svc, s, cc) < 0)
+		goto bad;
+	md_compose_req_labels(p, svc, s, cc, n, hash);
+	if (md_compose_req_host(svc, s, cc, hc) < 0)
+		goto bad;
+	if (md_compose_ports(md_json_get((struct md_json *)s, "ports"), hc, svc) < 0 ||
+	    md_compose_volumes(p, md_json_get((struct md_json *)s, "volumes"), hc, cc, svc) < 0)
+		goto bad;
+	if (md_compose_req_nets(p, svc, s, req, hc, *more) < 0)
+		goto bad;
 	return req;
 bad:
 	md_json_free(req);

@@ -109,7 +109,7 @@ PROFILE=${BENCH_PROFILE:-auto}
 BASE=${BENCH_DIR:-/var/tmp/minidock-bench}
 CLEAN=${BENCH_CLEAN:-defer}
 SETTLE=${BENCH_SETTLE:-auto}
-FEATURE_SETS=${BENCH_FEATURE_SETS:-"-build;-ipv6;-sign;-zstd;-seccomp;-api;-pull -tls;-pull -tls -api -net -userns"}
+FEATURE_SETS=${BENCH_FEATURE_SETS:-"-compose;-build;-ipv6;-sign;-zstd;-seccomp;-api;-pull -tls;-pull -tls -api -net -userns"}
 OUTFILE=${BENCH_OUT:-}
 
 die() { echo "bench: $*" >&2; exit 1; }
