@@ -32918,6 +32918,22 @@ static int md_compose_refuse(const char *file, const struct md_json *k, const ch
 	               *where ? ": " : "", k->key);
 }
 
+/* The types a service key takes: S a scalar, L a list, M a map (a key
+ * not here is a scalar). */
+static const char *md_compose_svc_type(const char *k)
+{
+	static const char *const t[][2] = {
+		{"command", "SL"}, {"entrypoint", "SL"}, {"environment", "LM"}, {"env_file", "SL"}, {"ports", "L"},
+		{"expose", "L"}, {"volumes", "L"}, {"tmpfs", "SL"}, {"depends_on", "LM"}, {"healthcheck", "M"},
+		{"networks", "LM"}, {"labels", "LM"}, {"devices", "L"}, {"cap_add", "L"}, {"cap_drop", "L"},
+		{"security_opt", "L"}, {"extra_hosts", "LM"}, {"dns", "SL"}, {"dns_search", "SL"}, {"dns_opt", "L"},
+		{"ulimits", "M"}, {"logging", "M"}, {"deploy", "M"}, {"profiles", "L"}, {"sysctls", "LM"}, {"group_add", "L"}};
+	for (size_t i = 0; i < MD_ARRAY_LEN(t); i++)
+		if (!strcmp(t[i][0], k))
+			return t[i][1];
+	return "S";
+}
+
 /* The keys of one file's model, checked (x- keys are anyone's). */
 static int md_compose_check(const struct md_json *m, const char *file)
 {
@@ -32942,6 +32958,12 @@ static int md_compose_check(const struct md_json *m, const char *file)
 		for (const struct md_json *k = s->child; k; k = k->next) {
 			if (!md_compose_known(md_compose_svc_keys, MD_ARRAY_LEN(md_compose_svc_keys), k->key))
 				return md_compose_refuse(file, k, where);
+			const char *ty = md_compose_svc_type(k->key);
+			char have = k->t == MD_J_ARR ? 'L' : k->t == MD_J_OBJ ? 'M' : 'S';
+			if (!md_startswith(k->key, "x-") && !strchr(ty, have) && !(have == 'S' && k->t == MD_J_NULL))
+				return md_errk(MD_EK_INVALID, "%s:%u: %s: \"%s\" must be %s", file, k->line, where, k->key,
+				               !strcmp(ty, "L") ? "a list" : !strcmp(ty, "M") ? "a mapping" : !strcmp(ty, "SL") ? "a string or a list"
+				               : !strcmp(ty, "LM") ? "a list or a mapping" : "a single value");
 			if (!strcmp(k->key, "deploy")) {
 				for (const struct md_json *d = k->child; d; d = d->next)
 					if (!md_compose_known(dep, MD_ARRAY_LEN(dep), d->key))
@@ -34012,6 +34034,7 @@ static int md_cproj_wait_dep(const struct md_cproj *p, const char *svc, const ch
 
 struct md_copts {
 	int detach, nostart, force, norecreate, orphans, timeout, wait, quiet;
+	int stop_timeout; /* -t: a stop's before a container is made again (-1: its own) */
 	const char *pull; /* always, missing, never; NULL: each service's pull_policy */
 };
 
@@ -34092,6 +34115,7 @@ static int md_cproj_up_svc(const struct md_cproj *p, const char *svc, const stru
 			continue;
 		}
 		md_cproj_say(o, "Container", cs[i].name, "Recreate");
+		md_ctr_stop(cs[i].id, o->stop_timeout); /* as a stop does: its signal, then its time */
 		r = md_ctr_rm(cs[i].id, 1, 0);
 	}
 	md_ctr_list_free(cs, n);
@@ -34175,7 +34199,7 @@ static int md_cproj_up(const struct md_cproj *p, const struct md_strv *named, co
 				hc |= strcmp(md_ctr_health_status(&cs[k], md_ctr_state(&cs[k]), hs, sizeof hs), "none") != 0;
 			md_ctr_list_free(cs, n);
 		}
-		r = md_cproj_wait_dep(p, "--wait", order.v[i], hc ? "service_healthy" : "service_started", o->timeout);
+		r = md_cproj_wait_dep(p, "(up --wait)", order.v[i], hc ? "service_healthy" : "service_started", o->timeout);
 	}
 	md_strv_free(&order);
 	return r;
@@ -34324,6 +34348,14 @@ static void md_yaml_emit(struct md_sb *b, const struct md_json *v, int indent)
 	}
 }
 
+/* ^C or SIGTERM while `up` prints the containers' output. */
+static volatile sig_atomic_t md_compose_intr;
+static void md_compose_on_signal(int sig)
+{
+	(void)sig;
+	md_compose_intr = 1;
+}
+
 /* Logs of containers cs, each line after its name (padded to the longest,
  * "name  | "), as they come (follow) or what they have: a child per
  * container writes its log into a pipe, this process prefixes the lines. */
@@ -34354,7 +34386,7 @@ static int md_cproj_logs(struct md_ctr *cs, size_t n, const struct md_logopt *lo
 		close(pp[1]);
 		pf[i].fd = pp[0];
 	}
-	for (size_t open = n; open > 0;) {
+	for (size_t open = n; open > 0 && !md_compose_intr;) {
 		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
 			break;
 		for (size_t i = 0; i < n; i++) {
@@ -34389,8 +34421,12 @@ static int md_cproj_logs(struct md_ctr *cs, size_t n, const struct md_logopt *lo
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (kids[i] > 0 && md_compose_intr)
+			kill(kids[i], SIGKILL);
 		if (kids[i] > 0)
 			waitpid(kids[i], NULL, 0);
+		if (pf[i].fd >= 0)
+			close(pf[i].fd);
 		md_sb_free(&part[i]);
 	}
 	free(pf);
@@ -34411,7 +34447,7 @@ static const struct md_optdef md_opts_cup[] = {
 	{"pull", 0, "string", "Pull image before running (\"always\"|\"missing\"|\"never\")"},
 	{"quiet-pull", 0, NULL, "Pull without printing progress information"},
 	{"remove-orphans", 0, NULL, "Remove containers for services not defined in the Compose file"},
-	{"timeout", 't', "int", "Seconds to wait for a stop, and for a dependency (default 10 and 120)"},
+	{"timeout", 't', "int", "Seconds a container has to stop before it is made again (default: its own, 10)"},
 	{"wait", 0, NULL, "Wait for services to be running|healthy (implies detached mode)"},
 	{"wait-timeout", 0, "int", "Maximum duration to wait for the project to be running|healthy (default 120)"},
 	{NULL, 0, NULL, NULL}};
@@ -34549,21 +34585,36 @@ static int md_ccmd_up(struct md_cproj *p, struct md_args *a)
 	o.wait = md_flag(a, "wait");
 	o.pull = md_opt(a, "pull");
 	o.timeout = md_opt(a, "wait-timeout") ? atoi(md_opt(a, "wait-timeout")) : 120;
+	o.stop_timeout = md_opt(a, "timeout") ? atoi(md_opt(a, "timeout")) : -1;
 	if (o.force && o.norecreate)
 		return md_errk(MD_EK_INVALID, "--force-recreate and --no-recreate are incompatible");
 	if (md_cproj_up(p, &a->pos, &o) < 0 || (!o.nostart && md_cproj_record(p, md_compose_global) < 0))
 		return -1;
 	if (o.detach || o.nostart)
 		return 0;
-	/* attached: every container's output until they have all stopped */
+	/* attached: every container's output until they have all stopped, or
+	 * ^C, which stops them, as Compose does */
 	struct md_ctr *cs;
 	size_t n;
-	struct md_logopt lo = {0, 1, 3, 0, 0, 0};
+	struct md_logopt lo = {0, 1, 3, 0, 0, -1}; /* (tail -1: every line) */
 	if (md_cproj_sel(p, &a->pos, &cs, &n) < 0)
 		return -1;
+	struct sigaction sa = {0}, oint, oterm;
+	sa.sa_handler = md_compose_on_signal;
+	sigaction(SIGINT, &sa, &oint);
+	sigaction(SIGTERM, &sa, &oterm);
 	md_cproj_logs(cs, n, &lo, 0);
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGTERM, &oterm, NULL);
+	if (md_compose_intr) {
+		fprintf(stderr, "Gracefully stopping... (press Ctrl+C again to force)\n");
+		for (size_t i = 0; i < n; i++) {
+			md_ctr_stop(cs[i].id, o.stop_timeout);
+			md_cproj_say(&o, "Container", cs[i].name, "Stopped");
+		}
+	}
 	md_ctr_list_free(cs, n);
-	return 0;
+	return md_compose_intr ? 130 : 0;
 }
 
 static int md_ccmd_down(struct md_cproj *p, struct md_args *a)

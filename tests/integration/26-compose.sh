@@ -103,6 +103,10 @@ YAML
     printf 'services:\n  web:\n    image: bb\n    depends_on: {db: {condition: service_ready}}\n  db: {image: bb}\n' >"$P/compose.yaml"
     mc_fail 1 config
     assert_contains "$(md_stderr)" 'depends_on condition "service_ready"'
+    # a value of the wrong type: named, not ignored
+    printf 'services:\n  web:\n    image: bb\n    ports: 8080\n' >"$P/compose.yaml"
+    mc_fail 1 config
+    assert_contains "$(md_stderr)" 'compose.yaml:4: service "web": "ports" must be a list'
     # no file at all
     rm -f "$P"/*.yaml
     mc_fail 1 config
@@ -349,5 +353,28 @@ YAML
     _power_cut
     md_ok boot >/dev/null
     assert_eq "$(md_ok ps -aq | wc -l)" 0 "boot brought back a project taken down"
+    assert_clean
+}
+
+# up without -d prints the containers' output, name first, and ^C stops
+# them (exit 130), as Compose does.
+test_compose_up_attached() {
+    _cp_setup
+    bb_image
+    cat >"$P/compose.yaml" <<'YAML'
+services:
+  talk:
+    image: bb
+    command: sh -c 'trap "echo bye; exit 0" TERM; echo hello; while :; do sleep 0.1; done'
+YAML
+    "$MINIDOCK" compose --project-directory "$P" up >"$T/up.out" 2>&1 &
+    local up=$! rc=0
+    wait_until 20 "the container's first line" grep -q "app-talk-1 | hello" "$T/up.out"
+    kill -INT "$up"
+    wait "$up" || rc=$?
+    assert_eq "$rc" 130 "up's exit status after ^C ($(cat "$T/up.out"))"
+    assert_eq "$(md_ok inspect -f '{{.State.Status}} {{.State.ExitCode}}' app-talk-1)" "exited 0"
+    assert_contains "$(cat "$T/up.out")" "Gracefully stopping"
+    mc down >/dev/null
     assert_clean
 }
