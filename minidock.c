@@ -32668,8 +32668,8 @@ static int md_cmd_boot(struct md_args *a)
 		/* a compose project left up is brought up whole, in its order,
 		 * after this loop (md_cmd_boot_all) */
 		const char *proj = md_json_gets(md_json_get(md_json_get(c.cfg, "Config"), "Labels"), "com.docker.compose.project");
-		char *rec = proj ? md_store_path("compose/%s.json", proj) : NULL;
-		int skip = rec && md_path_exists(rec);
+		char *rec = MD_FEATURE_COMPOSE && proj ? md_store_path("compose/%s.json", proj) : NULL;
+		int skip = rec && md_path_exists(rec); /* (a build without compose starts them here) */
 		free(rec);
 		if (skip) {
 			md_ctr_free(&c);
