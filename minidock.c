@@ -34861,6 +34861,102 @@ static int md_ccmd_exec(struct md_cproj *p, struct md_args *a)
 }
 
 static const struct md_optdef md_opts_cnone[] = {{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_cpull[] = {
+	{"ignore-pull-failures", 0, NULL, "Pull what it can and ignores images with pull failures"},
+	{"quiet", 'q', NULL, "Pull without printing progress information"},
+	{NULL, 0, NULL, NULL}};
+
+/* pull: each service's image (and only those with one), in order. */
+static int md_ccmd_pull(struct md_cproj *p, struct md_args *a)
+{
+	struct md_strv order = {0};
+	int r = md_cproj_order(p, &a->pos, &order);
+	struct md_json *svcs = md_json_get(p->model, "services");
+	for (size_t i = 0; r == 0 && i < order.n; i++) {
+		struct md_copts o = {.pull = "always", .quiet = md_flag(a, "quiet")};
+		if (md_cproj_image(order.v[i], md_json_get(svcs, order.v[i]), &o) < 0) {
+			if (!md_flag(a, "ignore-pull-failures"))
+				r = -1;
+			else
+				fprintf(stderr, "minidock: compose pull: %s\n", md_errmsg), md_err_clear();
+		}
+	}
+	md_strv_free(&order);
+	return r;
+}
+
+/* images: the image of each of the project's containers. */
+static int md_ccmd_images(struct md_cproj *p, struct md_args *a)
+{
+	struct md_ctr *cs;
+	size_t n;
+	if (md_cproj_sel(p, &a->pos, &cs, &n) < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	struct md_table tab = {5, {0}};
+	md_table_add(&tab, (const char *[]){"CONTAINER", "REPOSITORY", "TAG", "IMAGE ID", "SIZE"});
+	for (size_t i = n; idx && i-- > 0;) {
+		const char *img = md_json_gets(md_json_get(cs[i].cfg, "Config"), "Image"), *id = md_json_gets(cs[i].cfg, "Image");
+		char repo[800] = "", tag[256] = "", sid[13] = "", sz[32] = "";
+		struct md_ref ref;
+		if (img && md_ref_parse(img, &ref) == 0) {
+			md_ref_familiar(&ref, repo, sizeof repo);
+			char *c = strrchr(repo, ':');
+			if (c && !strchr(c, '/')) {
+				snprintf(tag, sizeof tag, "%s", c + 1);
+				*c = 0;
+			}
+		}
+		md_err_clear();
+		if (id) {
+			md_short_id(id, sid);
+			md_human_size(sz, sizeof sz, (double)md_image_size(idx, id));
+		}
+		md_table_add(&tab, (const char *[]){cs[i].name, repo, tag, sid, sz});
+	}
+	md_table_print(&tab, stdout);
+	md_strv_free(&tab.cells);
+	md_json_free(idx);
+	md_ctr_list_free(cs, n);
+	return 0;
+}
+
+/* top: each running container's processes, after its name. */
+static int md_ccmd_top(struct md_cproj *p, struct md_args *a)
+{
+	struct md_ctr *cs;
+	size_t n;
+	if (md_cproj_sel(p, &a->pos, &cs, &n) < 0)
+		return -1;
+	for (size_t i = n; i-- > 0;) {
+		if (!md_streq(md_ctr_state(&cs[i]), "running"))
+			continue;
+		struct md_json *o = md_ctr_top(cs[i].id);
+		if (!o)
+			continue;
+		printf("%s\n", cs[i].name);
+		struct md_table tab = {8, {0}};
+		const struct md_json *rows[2] = {md_json_get(o, "Titles"), NULL};
+		for (int k = 0; k < 1; k++) {
+			const char *cells[8];
+			for (size_t c = 0; c < 8; c++)
+				cells[c] = md_json_str(md_json_at((struct md_json *)rows[k], c));
+			md_table_add(&tab, cells);
+		}
+		for (struct md_json *r = md_json_get(o, "Processes")->child; r; r = r->next) {
+			const char *cells[8];
+			for (size_t c = 0; c < 8; c++)
+				cells[c] = md_json_str(md_json_at(r, c));
+			md_table_add(&tab, cells);
+		}
+		md_table_print(&tab, stdout);
+		putchar('\n');
+		md_strv_free(&tab.cells);
+		md_json_free(o);
+	}
+	md_ctr_list_free(cs, n);
+	return 0;
+}
 
 static const struct md_optdef md_opts_compose[] = {
 	{"env-file", 0, "list", "Specify an alternate environment file"},
@@ -34887,6 +34983,9 @@ static const struct {
 	{"rm", md_opts_crm, "[OPTIONS] [SERVICE...]", "Removes stopped service containers", 0, -1, 0},
 	{"exec", md_opts_cexec, "[OPTIONS] SERVICE COMMAND [ARGS...]", "Execute a command in a running container", 2, -1, 0},
 	{"ls", md_opts_cls, "[OPTIONS]", "List running compose projects", 0, 0, 1},
+	{"pull", md_opts_cpull, "[OPTIONS] [SERVICE...]", "Pull service images", 0, -1, 0},
+	{"images", md_opts_cnone, "[SERVICE...]", "List images used by the created containers", 0, -1, 0},
+	{"top", md_opts_cnone, "[SERVICE...]", "Display the running processes", 0, -1, 0},
 };
 
 /* `minidock compose [-f FILE]... [-p NAME] COMMAND ...` (and `docker
@@ -34938,6 +35037,8 @@ static int md_cmd_compose(struct md_args *a)
 		rc = !strcmp(c, "up") ? md_ccmd_up(&p, &s) : !strcmp(c, "down") ? md_ccmd_down(&p, &s)
 		   : !strcmp(c, "ps") ? md_ccmd_ps(&p, &s) : !strcmp(c, "logs") ? md_ccmd_logs(&p, &s)
 		   : !strcmp(c, "config") ? md_ccmd_config(&p, &s) : !strcmp(c, "exec") ? md_ccmd_exec(&p, &s)
+		   : !strcmp(c, "pull") ? md_ccmd_pull(&p, &s) : !strcmp(c, "images") ? md_ccmd_images(&p, &s)
+		   : !strcmp(c, "top") ? md_ccmd_top(&p, &s)
 		   : md_ccmd_each(&p, &s, c);
 		md_cproj_free(&p);
 	}

@@ -213,6 +213,15 @@ YAML
     assert_match "$(mc logs once)" '^app-once-1 \| once done$'
     assert_eq "$(mc logs --no-log-prefix once)" "once done"
     assert_eq "$(mc ls --format json | jq -r '.[0].Name + " " + .[0].Status')" "app running(2), exited(1)"
+    assert_match "$(mc images web | sed -n 2p)" '^app-web-1 +bb +latest +[0-9a-f]{12} +[0-9.]+[kMG]?B$'
+    assert_contains "$(mc top web)" "httpd -f -p 80"
+    # pull: a registry that is not there (loopback, nothing listens) fails
+    # with the service named; --ignore-pull-failures goes on
+    printf 'services:\n  x:\n    image: 127.0.0.1:9/nothing:1\n' >"$T/pull.yaml"
+    md_fail 1 compose -f "$T/pull.yaml" pull -q
+    assert_one_line_error
+    assert_contains "$(md_stderr)" 'service "x"'
+    md_ok compose -f "$T/pull.yaml" pull -q --ignore-pull-failures >/dev/null
     # up again: nothing changes; a change recreates that service only
     local dbid webid
     dbid=$(md_ok inspect -f '{{.Id}}' app-db-1) webid=$(md_ok inspect -f '{{.Id}}' app-web-1)
