@@ -33941,10 +33941,10 @@ static int md_cproj_resources(const struct md_cproj *p, const struct md_strv *or
 			                             md_json_is(md_json_get(def, "internal"), MD_J_TRUE), lb, md_json_gets(def, "driver"),
 			                             md_json_gets(cfg0, "ip_range"), NULL, 0, NULL, NULL, NULL};
 			char id[65];
-			printf(" Network %s  Creating\n", full);
+			fprintf(stderr, " Network %s  Creating\n", full);
 			r = md_network_create(&ns, id);
 			if (r == 0)
-				printf(" Network %s  Created\n", full);
+				fprintf(stderr, " Network %s  Created\n", full);
 			md_json_free(lb);
 #else
 			r = md_errk(MD_EK_NOTSUP, "networks need bridge networking, which this build lacks (use network_mode: host or none)");
@@ -33967,7 +33967,7 @@ static int md_cproj_resources(const struct md_cproj *p, const struct md_strv *or
 			md_json_sets(lb, MD_COMPOSE_LABEL "project", p->name);
 			r = md_volume_create(full, md_json_gets(v, "driver") ? md_json_gets(v, "driver") : "local", lb, 0, NULL);
 			if (r == 0)
-				printf(" Volume \"%s\"  Created\n", full);
+				fprintf(stderr, " Volume \"%s\"  Created\n", full);
 			md_json_free(lb);
 		}
 		free(meta);
@@ -34060,8 +34060,7 @@ static int md_cproj_image(const char *svc, const struct md_json *s, const struct
 		return md_errk(MD_EK_NOTFOUND, "service \"%s\": image \"%s\" not found and its pull policy is never", svc, img);
 #if MD_FEATURE_PULL
 	if (!o->quiet)
-		printf(" %s Pulling\n", svc);
-	fflush(stdout);
+		fprintf(stderr, " %s Pulling\n", svc);
 	return md_pull_cli(img, stderr, 1) < 0 ? md_err_wrap("service \"%s\"", svc) : 0;
 #else
 	return md_errk(MD_EK_NOTFOUND, "service \"%s\": image \"%s\" not found (this build cannot pull: load it)", svc, img);
@@ -34081,11 +34080,12 @@ static int md_cctr_current(const struct md_ctr *c, const char *hash, const char 
 	return same;
 }
 
+/* Progress, on stderr as Compose writes it (stdout is the commands'
+ * output: run's, config's). */
 static void md_cproj_say(const struct md_copts *o, const char *what, const char *name, const char *state)
 {
 	if (!o->quiet)
-		printf(" %s %s  %s\n", what, name, state);
-	fflush(stdout);
+		fprintf(stderr, " %s %s  %s\n", what, name, state);
 }
 
 /* One service up: its dependencies' conditions met first; its container
@@ -34256,6 +34256,24 @@ static int md_cproj_down(const struct md_cproj *p, int volumes, const char *rmi,
 	}
 	if (r == 0)
 		r = md_cproj_orphans(p, o->orphans, o);
+	/* and what run left */
+	struct md_strv f1 = {0};
+	char *l1 = md_asprintf("label=" MD_COMPOSE_LABEL "project=%s", p->name);
+	md_strv_push(&f1, l1);
+	md_strv_push(&f1, "label=" MD_COMPOSE_LABEL "oneoff=True");
+	free(l1);
+	struct md_ctr_query q1 = {&f1, 1, -1};
+	struct md_ctr *oc;
+	size_t on;
+	if (r == 0 && md_ctr_list(&q1, &oc, &on) == 0) {
+		for (size_t k = 0; k < on; k++) {
+			md_ctr_stop(oc[k].id, o->timeout);
+			if (md_ctr_rm(oc[k].id, 1, 0) == 0)
+				md_cproj_say(o, "Container", oc[k].name, "Removed");
+		}
+		md_ctr_list_free(oc, on);
+	}
+	md_strv_free(&f1);
 	struct md_strv nets = {0}, vols = {0};
 	md_cproj_own(p->name, "networks", &nets);
 #if MD_FEATURE_NET
@@ -34866,6 +34884,97 @@ static const struct md_optdef md_opts_cpull[] = {
 	{"quiet", 'q', NULL, "Pull without printing progress information"},
 	{NULL, 0, NULL, NULL}};
 
+static const struct md_optdef md_opts_crun[] = {
+	{"detach", 'd', NULL, "Run container in background and print container ID"},
+	{"entrypoint", 0, "string", "Override the entrypoint of the image"},
+	{"env", 'e', "list", "Set environment variables"},
+	{"name", 0, "string", "Assign a name to the container"},
+	{"no-TTY", 'T', NULL, "Disable pseudo-TTY allocation (default: auto-detected)"},
+	{"no-deps", 0, NULL, "Don't start linked services"},
+	{"rm", 0, NULL, "Automatically remove the container when it exits"},
+	{"user", 'u', "string", "Run as specified username or uid"},
+	{"workdir", 'w', "string", "Working directory inside the container"},
+	{NULL, 0, NULL, NULL}};
+
+/* run SERVICE [CMD...]: a one-off container of the service (oneoff=True,
+ * PROJECT-SERVICE-run-HEX, no published ports), its dependencies up first;
+ * attached, its exit status is run's. */
+static int md_ccmd_run(struct md_cproj *p, struct md_args *a)
+{
+	const char *svc = a->pos.v[0];
+	struct md_json *s = md_json_get(md_json_get(p->model, "services"), svc);
+	if (!s)
+		return md_errk(MD_EK_NOTFOUND, "no such service: %s", svc);
+	struct md_copts o = {.detach = 1, .timeout = 120, .stop_timeout = -1};
+	struct md_json *deps = md_compose_deps(s);
+	struct md_strv dn = {0};
+	for (struct md_json *d = deps->child; d; d = d->next)
+		md_strv_push(&dn, d->key);
+	md_json_free(deps);
+	int r = dn.n && !md_flag(a, "no-deps") ? md_cproj_up(p, &dn, &o) : 0;
+	md_strv_free(&dn);
+	if (r < 0 || md_cproj_image(svc, s, &o) < 0)
+		return -1;
+	char hash[65], id[65], rnd[13];
+	md_compose_hash(p, svc, s, hash);
+	struct md_json *more = NULL, *req = md_compose_req(p, svc, s, 1, hash, &more);
+	if (!req)
+		return -1;
+	struct md_json *cc = md_json_get(req, "Config"), *hc = md_json_get(req, "HostConfig");
+	md_json_sets(md_json_get(cc, "Labels"), MD_COMPOSE_LABEL "oneoff", "True");
+	md_json_del(hc, "PortBindings");
+	if (a->pos.n > 1)
+		md_json_set(cc, "Cmd", md_jarr_strs(&(struct md_strv){a->pos.v + 1, a->pos.n - 1, 0}));
+	if (md_opt(a, "entrypoint")) {
+		struct md_json ep = {.t = MD_J_STR, .s = (char *)md_opt(a, "entrypoint")};
+		md_json_set(cc, "Entrypoint", md_compose_argv(&ep));
+	}
+	const struct md_strv *ev = md_optv(a, "env");
+	for (size_t i = 0; i < ev->n; i++)
+		md_env_put(md_json_get(cc, "Env"), ev->v[i]);
+	if (md_opt(a, "user"))
+		md_json_sets(cc, "User", md_opt(a, "user"));
+	if (md_opt(a, "workdir"))
+		md_json_sets(cc, "WorkingDir", md_opt(a, "workdir"));
+	int det = md_flag(a, "detach"), tty = !md_flag(a, "no-TTY") && !det && isatty(0) && isatty(1);
+	md_json_set(cc, "Tty", md_json_newbool(tty));
+	md_json_set(cc, "OpenStdin", md_json_newbool(!det));
+	md_json_set(cc, "StdinOnce", md_json_newbool(!det));
+	md_json_set(cc, "AttachStdin", md_json_newbool(!det));
+	md_json_set(cc, "AttachStdout", md_json_newbool(!det));
+	md_json_set(cc, "AttachStderr", md_json_newbool(!det));
+	md_json_set(hc, "AutoRemove", md_json_newbool(md_flag(a, "rm")));
+	md_random_hex(rnd, 6);
+	char *name = md_opt(a, "name") ? md_strdup(md_opt(a, "name")) : md_asprintf("%s-%s-run-%s", p->name, svc, rnd);
+	r = md_ctr_create(req, name, id);
+	for (struct md_json *k = more->child; k && r == 0; k = k->next)
+#if MD_FEATURE_NET
+		r = md_network_connect(k->key, id, k);
+#else
+		r = md_errk(MD_EK_NOTSUP, "networks need bridge networking, which this build lacks");
+#endif
+	md_json_free(req);
+	md_json_free(more);
+	int code = 125;
+	if (r == 0 && det) {
+		r = md_ctr_start(id, "", NULL, &code) < 0 ? -1 : 0;
+		if (r == 0)
+			puts(name);
+	} else if (r == 0) {
+		int fd = -1;
+		if (md_ctr_start(id, "in out err", &fd, &code) < 0) {
+			free(name);
+			return md_fail(code);
+		}
+		code = md_attach_relay(fd, tty, 1);
+		close(fd);
+		free(name);
+		return code < 0 ? 125 : code;
+	}
+	free(name);
+	return r;
+}
+
 /* pull: each service's image (and only those with one), in order. */
 static int md_ccmd_pull(struct md_cproj *p, struct md_args *a)
 {
@@ -34984,6 +35093,7 @@ static const struct {
 	{"exec", md_opts_cexec, "[OPTIONS] SERVICE COMMAND [ARGS...]", "Execute a command in a running container", 2, -1, 0},
 	{"ls", md_opts_cls, "[OPTIONS]", "List running compose projects", 0, 0, 1},
 	{"pull", md_opts_cpull, "[OPTIONS] [SERVICE...]", "Pull service images", 0, -1, 0},
+	{"run", md_opts_crun, "[OPTIONS] SERVICE [COMMAND] [ARGS...]", "Run a one-off command on a service", 1, -1, 0},
 	{"images", md_opts_cnone, "[SERVICE...]", "List images used by the created containers", 0, -1, 0},
 	{"top", md_opts_cnone, "[SERVICE...]", "Display the running processes", 0, -1, 0},
 };
@@ -35010,7 +35120,8 @@ static int md_cmd_compose(struct md_args *a)
 	md_cmdname = cmdname;
 	struct md_args s;
 	memset(&s, 0, sizeof s);
-	if (md_args_parse(&s, md_ccmds[k].opts, (int)a->pos.n - 1, a->pos.v + 1, !strcmp(md_ccmds[k].name, "exec")) < 0) {
+	int stop_at = !strcmp(md_ccmds[k].name, "exec") || !strcmp(md_ccmds[k].name, "run");
+	if (md_args_parse(&s, md_ccmds[k].opts, (int)a->pos.n - 1, a->pos.v + 1, stop_at) < 0) {
 		md_args_free(&s);
 		return md_fail(125);
 	}
@@ -35038,7 +35149,7 @@ static int md_cmd_compose(struct md_args *a)
 		   : !strcmp(c, "ps") ? md_ccmd_ps(&p, &s) : !strcmp(c, "logs") ? md_ccmd_logs(&p, &s)
 		   : !strcmp(c, "config") ? md_ccmd_config(&p, &s) : !strcmp(c, "exec") ? md_ccmd_exec(&p, &s)
 		   : !strcmp(c, "pull") ? md_ccmd_pull(&p, &s) : !strcmp(c, "images") ? md_ccmd_images(&p, &s)
-		   : !strcmp(c, "top") ? md_ccmd_top(&p, &s)
+		   : !strcmp(c, "top") ? md_ccmd_top(&p, &s) : !strcmp(c, "run") ? md_ccmd_run(&p, &s)
 		   : md_ccmd_each(&p, &s, c);
 		md_cproj_free(&p);
 	}

@@ -185,8 +185,8 @@ networks:
 volumes:
   data: {}
 YAML
-    out=$(mc up -d)
-    assert_contains "$out" "Container app-web-1  Started"
+    mc up -d >/dev/null
+    assert_contains "$(md_stderr)" "Container app-web-1  Started"
     # names and labels as Docker Compose v2's
     assert_eq "$(md_ok ps -a --format '{{.Names}}' | sort | tr '\n' ' ')" "app-db-1 app-once-1 app-web-1 "
     assert_eq "$(_label app-web-1 project) $(_label app-web-1 service) $(_label app-web-1 container-number) $(_label app-web-1 oneoff)" \
@@ -225,12 +225,12 @@ YAML
     # up again: nothing changes; a change recreates that service only
     local dbid webid
     dbid=$(md_ok inspect -f '{{.Id}}' app-db-1) webid=$(md_ok inspect -f '{{.Id}}' app-web-1)
-    out=$(mc up -d)
-    assert_contains "$out" "Container app-web-1  Running"
+    mc up -d >/dev/null
+    assert_contains "$(md_stderr)" "Container app-web-1  Running"
     assert_eq "$(md_ok inspect -f '{{.Id}}' app-web-1)" "$webid" "web recreated without a change"
     sed -i 's/DB: db/DB: db-changed/' "$P/compose.yaml"
-    out=$(mc up -d)
-    assert_contains "$out" "Container app-web-1  Recreate"
+    mc up -d >/dev/null
+    assert_contains "$(md_stderr)" "Container app-web-1  Recreate"
     assert_eq "$(md_ok inspect -f '{{.Id}}' app-db-1)" "$dbid" "db recreated though it did not change"
     [ "$(md_ok inspect -f '{{.Id}}' app-web-1)" != "$webid" ] || fail "web was not recreated"
     # --force-recreate; stop, start, restart
@@ -242,15 +242,15 @@ YAML
     assert_eq "$(md_ok inspect -f '{{.State.Status}}' app-web-1)" running
     # an orphan: a service gone from the file is reported, then removed
     sed -i '/^  once:/,/restart: "no"/d' "$P/compose.yaml"
-    out=$(mc up -d 2>&1)
+    mc up -d >/dev/null
     assert_contains "$(md_stderr)" "orphan container app-once-1"
     mc up -d --remove-orphans >/dev/null
     md_fail any inspect app-once-1
     # exec into a service
     assert_eq "$(mc exec -T web cat /conf/x)" conf-ok
     # down -v: containers, networks, volumes gone
-    out=$(mc down -v -t 1)
-    assert_contains "$out" "Network app_front  Removed"
+    mc down -v -t 1 >/dev/null
+    assert_contains "$(md_stderr)" "Network app_front  Removed"
     assert_eq "$(md_ok network ls --format '{{.Name}}' | grep -c app_ || true)" 0
     assert_eq "$(md_ok volume ls -q)" ""
     assert_eq "$(_in_ns_links)" "" "links left in the namespace"
@@ -279,7 +279,14 @@ volumes:
 YAML
     mc up -d >/dev/null
     assert_eq "$(md_ok exec app-app-1 cat /shared/done)" migrated
+    # run: a one-off container of the service, its exit status run's
+    assert_eq "$(mc run --rm -T app cat /shared/done)" migrated
+    md_fail 3 compose --project-directory "$P" run --rm -T --no-deps app sh -c 'exit 3'
+    assert_eq "$(mc run -T -e X=1 app sh -c 'echo $X')" 1
+    assert_eq "$(md_ok ps -a --filter label=com.docker.compose.oneoff=True -q | wc -l)" 1 "one-offs left (only the one without --rm)"
+    assert_eq "$(mc ps -aq | wc -l)" 2 "ps lists the services' containers only"
     mc down -v -t 1 >/dev/null
+    assert_eq "$(md_ok ps -aq | wc -l)" 0 "down left a one-off"
     # a dependency that fails its check: the error names both and the check's output
     cat >"$P/compose.yaml" <<'YAML'
 services:
@@ -297,8 +304,9 @@ services:
       db: {condition: service_healthy}
 YAML
     mc_fail 1 up -d --wait-timeout 5
-    assert_one_line_error
-    assert_contains "$(md_stderr)" 'service "web" depends on "db", which is unhealthy; its last check said: not ready yet'
+    # (progress lines on stderr, as Compose's; then the error, one line)
+    assert_eq "$(md_stderr | grep -c '^minidock: ')" 1
+    assert_eq "$(md_stderr | tail -n 1)" 'minidock: compose up: service "web" depends on "db", which is unhealthy; its last check said: not ready yet'
     md_fail any inspect app-web-1
     mc down -t 1 >/dev/null
     # a dependency that exits non-zero
