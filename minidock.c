@@ -33179,9 +33179,11 @@ static int md_cproj_load(struct md_cproj *p, const struct md_strv *files, const 
 	const char *pe = md_compose_var(&p->vars, "COMPOSE_PROFILES", 16);
 	for (size_t i = 0; profiles && i < profiles->n; i++)
 		md_strv_push(&p->profiles, profiles->v[i]);
-	for (char *s = !p->profiles.n && pe ? md_strdup(pe) : NULL, *t = s, *tok; t && (tok = strsep(&t, ","));)
+	char *pl = !p->profiles.n && pe ? md_strdup(pe) : NULL;
+	for (char *t = pl, *tok; t && (tok = strsep(&t, ","));)
 		if (*tok)
 			md_strv_push(&p->profiles, tok);
+	free(pl);
 	if (!md_json_get(p->model, "services"))
 		md_json_set(p->model, "services", md_json_new(MD_J_OBJ));
 	return 0;
