@@ -352,7 +352,16 @@ services:
     image: bb
     command: sleep 300
     depends_on: {db: {condition: service_healthy}}
+  debug:
+    image: bb
+    command: sleep 300
+    profiles: [debug]
 YAML
+    mc up -d >/dev/null
+    md_fail any inspect app-debug-1
+    mc --profile debug up -d >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.State.Status}}' app-debug-1)" running "a service of an active profile"
+    md_ok rm -f app-debug-1 >/dev/null
     mc up -d >/dev/null
     [ -f "$MINIDOCK_ROOT/compose/app.json" ] || fail "up left no record for boot"
     _power_cut
