@@ -25218,6 +25218,10 @@ static struct md_json *md_image_inspect_json(struct md_json *idx, const char *id
 	md_json_sets(o, "Author", md_json_gets(cfg, "author") ? md_json_gets(cfg, "author") : "");
 	struct md_json *c = md_json_get(cfg, "config");
 	md_json_set(o, "Config", c ? md_json_clone(c) : md_json_new(MD_J_OBJ));
+	/* the API's older field (clients before 1.44 read it: docker-compose
+	 * 1.29 its Volumes): the config's own, else the image's config */
+	struct md_json *ccfg = md_json_get(cfg, "container_config");
+	md_json_set(o, "ContainerConfig", md_json_clone(md_json_is(ccfg, MD_J_OBJ) ? ccfg : c ? c : &(struct md_json){.t = MD_J_OBJ}));
 	md_json_sets(o, "Architecture", md_json_gets(cfg, "architecture") ? md_json_gets(cfg, "architecture") : "");
 	if (md_json_gets(cfg, "variant"))
 		md_json_sets(o, "Variant", md_json_gets(cfg, "variant"));
@@ -25910,8 +25914,12 @@ static struct md_json *md_net_inspect_json(struct md_json *idx, struct md_json *
 		md_json_sets(c, six ? "IPv6Address" : "IPv4Address", ip);
 		free(ip);
 	}
+	/* the bridge's name only for the default network, as Docker shows it
+	 * (a user network's Options are its driver options: none; Compose
+	 * makes a network again when they differ from its file's) */
 	struct md_json *opts = md_json_set(o, "Options", md_json_new(MD_J_OBJ));
-	md_json_sets(opts, "com.docker.network.bridge.name", md_json_gets(n, "Bridge") ? md_json_gets(n, "Bridge") : "");
+	if (md_streq(n->key, "bridge"))
+		md_json_sets(opts, "com.docker.network.bridge.name", md_json_gets(n, "Bridge") ? md_json_gets(n, "Bridge") : "");
 	md_json_set(o, "Labels", md_json_clone(md_json_get(n, "Labels") ? md_json_get(n, "Labels") : &(struct md_json){.t = MD_J_OBJ}));
 	return o;
 }
@@ -33614,7 +33622,7 @@ static void md_compose_req_labels(const struct md_cproj *p, const char *svc, con
 	                       {MD_COMPOSE_LABEL "container-number", num}, {MD_COMPOSE_LABEL "oneoff", "False"},
 	                       {MD_COMPOSE_LABEL "config-hash", hash}, {MD_COMPOSE_LABEL "project.working_dir", p->dir},
 	                       {MD_COMPOSE_LABEL "project.config_files", files}, {MD_COMPOSE_LABEL "depends_on", md_sb_str(&ds)},
-	                       {MD_COMPOSE_LABEL "version", "minidock-" MD_VERSION}};
+	                       {MD_COMPOSE_LABEL "version", "2.0.0" /* the Compose whose names and labels these are (a version clients compare) */}};
 	for (size_t i = 0; i < MD_ARRAY_LEN(lk); i++)
 		md_json_sets(lb, lk[i][0], lk[i][1]);
 	md_sb_free(&ds);

@@ -32,7 +32,8 @@ for group in "$@"; do
 		      clang $devlib_pkgs bats zstd libcap2-bin docker-registry
 		      apache2-utils openssl curl iperf3 bsdutils dnsmasq-base python3-docker
 		      python3-cryptography python3-pytest python3-pytest-timeout
-		      python3-requests python3-paramiko python3-websocket python3-yaml"
+		      python3-requests python3-paramiko python3-websocket python3-yaml
+		      docker-compose"
 		# the docker CLI for the API tests: this machine kind ships one;
 		# else Debian's docker.io has it
 		command -v docker >/dev/null 2>&1 || want="$want docker.io" ;;

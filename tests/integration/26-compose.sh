@@ -404,3 +404,31 @@ YAML
     mc down >/dev/null
     assert_clean
 }
+
+# Debian's docker-compose 1.29 through `minidock serve`, on the same file:
+# it finds minidock compose's containers by their labels and takes them
+# down, and the other way round.
+# timeout: 240
+test_compose_docker_compose_interop() {
+    _cp_setup
+    require_cmd docker-compose curl
+    bb_image
+    printf 'services:\n  db:\n    image: bb\n    command: sleep 300\n  web:\n    image: bb\n    command: sleep 300\n    depends_on: [db]\n' >"$P/docker-compose.yml"
+    "$MINIDOCK" serve -H "unix://$T/dc.sock" >>"$T/serve.log" 2>&1 &
+    local sp=$!
+    wait_until 10 "serve answering" sh -c "[ \"\$(curl -s --unix-socket '$T/dc.sock' http://d/_ping)\" = OK ]"
+    local dc=(env DOCKER_HOST="unix://$T/dc.sock" docker-compose --project-directory "$P" -f "$P/docker-compose.yml")
+    mc up -d >/dev/null
+    out=$(timeout 60 "${dc[@]}" ps 2>&1) || fail "docker-compose ps failed: $out"
+    assert_match "$(grep -c ' Up' <<<"$out")" '^2$'
+    timeout 120 "${dc[@]}" down >"$T/dc.out" 2>&1 || fail "docker-compose down failed: $(cat "$T/dc.out")"
+    assert_eq "$(md_ok ps -aq | wc -l)" 0 "containers left by docker-compose down"
+    assert_eq "$(md_ok network ls --format '{{.Name}}' | grep -c app_ || true)" 0 "networks left by docker-compose down"
+    timeout 120 "${dc[@]}" up -d >"$T/dc.out" 2>&1 || fail "docker-compose up failed: $(cat "$T/dc.out")"
+    assert_eq "$(mc ps --services | sort | tr '\n' ' ')" "db web "
+    mc down -t 1 >/dev/null
+    assert_eq "$(md_ok ps -aq | wc -l)" 0 "containers left by minidock compose down"
+    kill "$sp"
+    wait "$sp" || true
+    assert_clean
+}
