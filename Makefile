@@ -176,10 +176,12 @@ DEPS_LIBS := -L$(DEPS_DIR)/lib $(DEPS_LIBS_ORDER)
 MD_LDFLAGS += -static
 else
 DEPS_STAMP :=
-DEPS_CPPFLAGS := $(shell $(PKG_CONFIG) --cflags libarchive libzstd zlib yaml-0.1 2>/dev/null)
+# libyaml only for compose: a system without it builds FEATURES=-compose
+MD_SYSTEM_YAML := $(if $(findstring MD_FEATURE_COMPOSE=0,$(FEATURE_DEFS)),,yaml-0.1)
+DEPS_CPPFLAGS := $(shell $(PKG_CONFIG) --cflags libarchive libzstd zlib $(MD_SYSTEM_YAML) 2>/dev/null)
 DEPS_LIBS := $(or $(shell $(PKG_CONFIG) --libs libarchive libzstd zlib 2>/dev/null),-larchive -lzstd -lz) \
 	$(or $(shell $(PKG_CONFIG) --libs bearssl 2>/dev/null),-lbearssl) \
-	$(or $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null),-lyaml)
+	$(if $(MD_SYSTEM_YAML),$(or $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null),-lyaml))
 endif
 
 # Unit tests always run here, so they use native musl deps (the same entry
@@ -243,9 +245,9 @@ endif
 # ---- minidock -------------------------------------------------------------------
 $(OUT): minidock.c Makefile $(FLAGS_STAMP) $(DEPS_STAMP) $(BOARD_MK) $(BOARD_H)
 ifeq ($(DEPS),system)
-	@$(PKG_CONFIG) --exists libarchive libzstd zlib yaml-0.1 && \
+	@$(PKG_CONFIG) --exists libarchive libzstd zlib $(MD_SYSTEM_YAML) && \
 		echo '#include <bearssl.h>' | $(CC) $(CPPFLAGS) $(CFLAGS) -E -x c - >/dev/null 2>&1 || \
-		{ echo "minidock: DEPS=system needs libarchive-dev libbearssl-dev libzstd-dev zlib1g-dev libyaml-dev (run: mk/setup.sh system)" >&2; exit 1; }
+		{ echo "minidock: DEPS=system needs libarchive-dev libbearssl-dev libzstd-dev zlib1g-dev$(if $(MD_SYSTEM_YAML), libyaml-dev (or FEATURES=-compose)) (run: mk/setup.sh system)" >&2; exit 1; }
 endif
 	@mkdir -p $(dir $@)
 	$(COMPILE) -o $@ minidock.c $(DEPS_LIBS) $(LDLIBS)

@@ -67,7 +67,7 @@ test_deps_system_cross_sysroot() {
     mkdir -p "$S/usr/include" "$S/usr/lib/pkgconfig"
     cp -a "$entry/include/." "$S/usr/include/"
     cp "$entry"/lib/*.a "$S/usr/lib/"
-    for pc in libarchive:archive zlib:z libzstd:zstd; do
+    for pc in libarchive:archive zlib:z libzstd:zstd yaml-0.1:yaml; do
         printf 'prefix=/usr\nlibdir=${prefix}/lib\nincludedir=${prefix}/include\nName: %s\nDescription: staged\nVersion: 1\nLibs: -L${libdir} -l%s\nCflags: -I${includedir}\n' \
             "${pc%%:*}" "${pc#*:}" >"$S/usr/lib/pkgconfig/${pc%%:*}.pc"
     done

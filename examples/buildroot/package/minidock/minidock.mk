@@ -10,7 +10,7 @@
 # Buildroot's package/ and set MINIDOCK_SITE to the checkout.)
 #
 # The build is minidock's own Makefile with DEPS=system: libarchive, zlib,
-# zstd and BearSSL from Buildroot's staging, found through pkg-config
+# zstd, libyaml (compose files) and BearSSL from Buildroot's staging, found through pkg-config
 # (Buildroot's pkgconf wrapper points at the staging sysroot; BearSSL has no
 # .pc, the Makefile then uses -lbearssl). A BR2_STATIC_LIBS build gives one
 # static binary.
@@ -20,7 +20,7 @@ MINIDOCK_SITE = $(BR2_EXTERNAL_MINIDOCK_PATH)/../..
 MINIDOCK_SITE_METHOD = local
 MINIDOCK_LICENSE = MIT
 MINIDOCK_LICENSE_FILES = LICENSE
-MINIDOCK_DEPENDENCIES = host-pkgconf libarchive bearssl zlib zstd
+MINIDOCK_DEPENDENCIES = host-pkgconf libarchive bearssl zlib zstd libyaml
 
 MINIDOCK_FEATURES = $(if $(BR2_PACKAGE_MINIDOCK_TLS),,-tls) \
 	$(if $(BR2_PACKAGE_MINIDOCK_API),+api,-api)
