@@ -32946,9 +32946,9 @@ static const char *md_compose_svc_type(const char *k)
 static int md_compose_check(const struct md_json *m, const char *file)
 {
 	static const char *const top[] = {"version", "name", "services", "networks", "volumes"};
-	static const char *const net[] = {"driver", "external", "internal", "ipam", "labels", "name", "enable_ipv6",
-	                                  "driver_opts", "attachable"};
-	static const char *const vol[] = {"driver", "external", "labels", "name", "driver_opts"};
+	static const char *const net[] = {"driver", "external", "internal", "ipam", "labels", "name"};
+	static const char *const vol[] = {"driver", "external", "labels", "name"};
+	static const char *const ipam[] = {"driver", "config"}, *const ipamc[] = {"subnet", "gateway", "ip_range"};
 	static const char *const dep[] = {"resources"};
 	if (m->t != MD_J_OBJ)
 		return md_errk(MD_EK_INVALID, "%s: a compose file is a mapping (of services, networks, volumes)", file);
@@ -33027,9 +33027,23 @@ static int md_compose_check(const struct md_json *m, const char *file)
 	for (size_t i = 0; i < 2; i++) {
 		struct md_json *x = md_json_get((struct md_json *)m, kinds[i]);
 		for (const struct md_json *n = x && x->t == MD_J_OBJ ? x->child : NULL; n; n = n->next)
-			for (const struct md_json *k = n->t == MD_J_OBJ ? n->child : NULL; k; k = k->next)
+			for (const struct md_json *k = n->t == MD_J_OBJ ? n->child : NULL; k; k = k->next) {
 				if (!md_compose_known(i ? vol : net, i ? MD_ARRAY_LEN(vol) : MD_ARRAY_LEN(net), k->key))
 					return md_compose_refuse(file, k, kinds[i]);
+				/* ipam: one config's subnet, gateway, range (the engine's) */
+				for (const struct md_json *d = !i && !strcmp(k->key, "ipam") && k->t == MD_J_OBJ ? k->child : NULL; d; d = d->next) {
+					if (!md_compose_known(ipam, MD_ARRAY_LEN(ipam), d->key))
+						return md_compose_refuse(file, d, "ipam");
+					if (!strcmp(d->key, "driver") && !md_streq(md_json_str(d), "default"))
+						return md_errk(MD_EK_NOTSUP, "%s:%u: ipam driver: only \"default\"", file, d->line);
+					if (!strcmp(d->key, "config") && (d->t != MD_J_ARR || d->n > 1))
+						return md_errk(MD_EK_NOTSUP, "%s:%u: ipam config: one subnet per network (a list of one)", file, d->line);
+					for (const struct md_json *c = !strcmp(d->key, "config") ? d->child : NULL; c; c = c->next)
+						for (const struct md_json *e = c->t == MD_J_OBJ ? c->child : NULL; e; e = e->next)
+							if (!md_compose_known(ipamc, MD_ARRAY_LEN(ipamc), e->key))
+								return md_compose_refuse(file, e, "ipam config");
+				}
+			}
 	}
 	return 0;
 }

@@ -103,6 +103,9 @@ YAML
     printf 'services:\n  web:\n    image: bb\n    depends_on: {db: {condition: service_ready}}\n  db: {image: bb}\n' >"$P/compose.yaml"
     mc_fail 1 config
     assert_contains "$(md_stderr)" 'depends_on condition "service_ready"'
+    printf 'services: {}\nnetworks:\n  n: {enable_ipv6: true}\n' >"$P/compose.yaml"
+    mc_fail 1 config
+    assert_contains "$(md_stderr)" 'compose.yaml:3: networks: "enable_ipv6" is not supported'
     # a value of the wrong type: named, not ignored
     printf 'services:\n  web:\n    image: bb\n    ports: 8080\n' >"$P/compose.yaml"
     mc_fail 1 config
