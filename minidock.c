@@ -981,14 +981,10 @@ static int md_fd_copy(int from, int to)
 	return n < 0 ? -1 : 0;
 }
 
-/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
-static char *md_read_file_at(int dirfd, const char *path, size_t max, size_t *lenp)
+/* Read what fd has to its end (at most max bytes; path names it in an
+ * error) into a NUL-terminated buffer; fd is left open. */
+static char *md_read_fd(int fd, const char *path, size_t max, size_t *lenp)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		md_errno("open %s", path);
-		return NULL;
-	}
 	struct md_sb b = {0};
 	char tmp[65536];
 	for (;;) {
@@ -1007,16 +1003,27 @@ static char *md_read_file_at(int dirfd, const char *path, size_t max, size_t *le
 		}
 		md_sb_putn(&b, tmp, (size_t)r);
 	}
-	close(fd);
 	if (lenp)
 		*lenp = b.len;
 	if (!b.s)
 		b.s = md_strdup("");
 	return b.s;
 fail:
-	close(fd);
 	md_sb_free(&b);
 	return NULL;
+}
+
+/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
+static char *md_read_file_at(int dirfd, const char *path, size_t max, size_t *lenp)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		md_errno("open %s", path);
+		return NULL;
+	}
+	char *r = md_read_fd(fd, path, max, lenp);
+	close(fd);
+	return r;
 }
 
 static char *md_read_file(const char *path, size_t max, size_t *lenp)
@@ -33097,6 +33104,7 @@ struct md_cproj {
 	char *name, *dir;
 	struct md_strv files, vars, profiles;
 	struct md_json *model; /* merged, interpolated, checked */
+	char *stdin_text;      /* the file "-" (-f -), as read */
 };
 
 static void md_cproj_free(struct md_cproj *p)
@@ -33107,6 +33115,7 @@ static void md_cproj_free(struct md_cproj *p)
 	md_strv_free(&p->vars);
 	md_strv_free(&p->profiles);
 	md_json_free(p->model);
+	free(p->stdin_text);
 	memset(p, 0, sizeof *p);
 }
 
@@ -33121,6 +33130,73 @@ static char *md_compose_name_norm(const char *s)
 			md_sb_putc(&b, c);
 	}
 	return b.s ? b.s : md_strdup("");
+}
+
+/* The project's containers (all states; of service svc, or all when
+ * NULL), newest first. */
+static int md_cproj_ctrs(const char *project, const char *svc, struct md_ctr **cs, size_t *n)
+{
+	struct md_strv f = {0};
+	char *l1 = md_asprintf("label=" MD_COMPOSE_LABEL "project=%s", project);
+	md_strv_push(&f, l1);
+	free(l1);
+	if (svc) {
+		char *l2 = md_asprintf("label=" MD_COMPOSE_LABEL "service=%s", svc);
+		md_strv_push(&f, l2);
+		free(l2);
+	}
+	md_strv_push(&f, "label=" MD_COMPOSE_LABEL "oneoff=False");
+	struct md_ctr_query q = {&f, 1, -1};
+	int r = md_ctr_list(&q, cs, n);
+	md_strv_free(&f);
+	return r;
+}
+
+static const char *md_cctr_label(const struct md_ctr *c, const char *k)
+{
+	char key[128];
+	snprintf(key, sizeof key, MD_COMPOSE_LABEL "%s", k);
+	return md_json_gets(md_json_get(md_json_get(c->cfg, "Config"), "Labels"), key);
+}
+
+/* -p NAME and no file: the project as its containers' labels tell it (each
+ * service's image and depends_on), as Compose does for down, ps, logs and
+ * the like; p->files stays empty, which up, config, run and pull refuse. */
+static int md_cproj_from_labels(struct md_cproj *p, const char *pname)
+{
+	struct md_ctr *cs;
+	size_t n;
+	p->name = md_compose_name_norm(pname);
+	if (!*p->name || md_cproj_ctrs(p->name, NULL, &cs, &n) < 0) {
+		md_err_clear();
+		return -1;
+	}
+	p->model = md_json_new(MD_J_OBJ);
+	struct md_json *svcs = md_json_set(p->model, "services", md_json_new(MD_J_OBJ));
+	for (size_t i = n; i-- > 0;) { /* oldest first */
+		const char *svc = md_cctr_label(&cs[i], "service"), *deps = md_cctr_label(&cs[i], "depends_on");
+		if (!svc || md_json_get(svcs, svc))
+			continue;
+		struct md_json *sv = md_json_set(svcs, svc, md_json_new(MD_J_OBJ));
+		md_json_sets(sv, "image", md_json_gets(md_json_get(cs[i].cfg, "Config"), "Image"));
+		struct md_json *dm = md_json_new(MD_J_OBJ);
+		char *dl = md_strdup(deps ? deps : "");
+		for (char *t = dl, *tok; (tok = strsep(&t, ","));) { /* NAME:CONDITION:RESTART */
+			char *c = strchr(tok, ':'), *e = c ? strchr(c + 1, ':') : NULL;
+			if (c && e)
+				*c = *e = 0, md_json_set(dm, tok, md_json_new(MD_J_OBJ)), md_json_sets(md_json_get(dm, tok), "condition", c + 1);
+		}
+		free(dl);
+		md_json_set(sv, "depends_on", dm);
+	}
+	md_ctr_list_free(cs, n);
+	for (struct md_json *s = svcs->child; s; s = s->next) /* a dependency gone with its containers */
+		for (struct md_json *d = md_json_get(s, "depends_on")->child, *nx; d; d = nx) {
+			nx = d->next;
+			if (!md_json_get(svcs, d->key))
+				md_json_del(md_json_get(s, "depends_on"), d->key);
+		}
+	return 0;
 }
 
 /* Load a project: its files (given, else compose.yaml and its other
@@ -33146,9 +33222,14 @@ static int md_cproj_load(struct md_cproj *p, const struct md_strv *files, const 
 	p->dir = md_strdup(rp);
 	for (size_t i = 0; files && i < files->n; i++) {
 		char fr[PATH_MAX];
-		if (!realpath(files->v[i], fr))
+		if (!strcmp(files->v[i], "-") && !md_strv_has(&p->files, "-"))
+			md_strv_push(&p->files, "-"); /* stdin, read below */
+		else if (!strcmp(files->v[i], "-"))
+			return md_errk(MD_EK_INVALID, "-f - (standard input) given twice");
+		else if (!realpath(files->v[i], fr))
 			return md_errno("compose file %s", files->v[i]);
-		md_strv_push(&p->files, fr);
+		else
+			md_strv_push(&p->files, fr);
 	}
 	for (size_t i = 0; !p->files.n && i < MD_ARRAY_LEN(dflt); i++) {
 		char *f = md_asprintf("%s/%s", p->dir, dflt[i]);
@@ -33156,6 +33237,8 @@ static int md_cproj_load(struct md_cproj *p, const struct md_strv *files, const 
 			md_strv_push(&p->files, f);
 		free(f);
 	}
+	if (!p->files.n && pname && md_cproj_from_labels(p, pname) == 0)
+		return 0;
 	if (!p->files.n)
 		return md_errk(MD_EK_NOTFOUND, "no configuration file provided: not found (compose.yaml in %s)", p->dir);
 	if (envfiles && envfiles->n) {
@@ -33171,16 +33254,21 @@ static int md_cproj_load(struct md_cproj *p, const struct md_strv *files, const 
 	}
 	for (size_t i = 0; i < p->files.n; i++) {
 		size_t len = 0;
-		char *text = md_read_file(p->files.v[i], MD_YAML_MAX_DOC + 1, &len);
+		int in = !strcmp(p->files.v[i], "-");
+		const char *fn = in ? "stdin" : p->files.v[i];
+		char *text = in ? md_read_fd(0, fn, MD_YAML_MAX_DOC + 1, &len) : md_read_file(fn, MD_YAML_MAX_DOC + 1, &len);
 		if (!text)
 			return md_err_wrap("compose file");
-		struct md_json *m = md_yaml_parse(text, len, p->files.v[i]);
-		free(text);
+		struct md_json *m = md_yaml_parse(text, len, fn);
+		if (in)
+			p->stdin_text = text;
+		else
+			free(text);
 		if (m && m->t == MD_J_NULL) {
 			md_json_free(m);
-			return md_errk(MD_EK_INVALID, "%s: empty compose file", p->files.v[i]);
+			return md_errk(MD_EK_INVALID, "%s: empty compose file", fn);
 		}
-		if (!m || md_compose_interp_tree(m, &p->vars, p->files.v[i]) < 0 || md_compose_check(m, p->files.v[i]) < 0) {
+		if (!m || md_compose_interp_tree(m, &p->vars, fn) < 0 || md_compose_check(m, fn) < 0) {
 			md_json_free(m);
 			return -1;
 		}
@@ -33236,6 +33324,44 @@ static struct md_json *md_compose_deps(const struct md_json *svc)
 	return m;
 }
 
+/* Sort a dependency-first list (each service after what it depends on) by
+ * how many services each depends on, directly or not, then by the file's
+ * order: still dependencies first (a dependant has more), and the order
+ * podman-compose starts them in. */
+static void md_cproj_order_sort(struct md_json *svcs, struct md_strv *l)
+{
+	struct md_strv *clo = md_alloc(l->n * sizeof *clo);
+	size_t *cnt = md_alloc(2 * l->n * sizeof *cnt); /* (dependencies, place in the file) */
+	for (size_t i = 0; i < l->n; i++) {
+		struct md_json *deps = md_compose_deps(md_json_get(svcs, l->v[i]));
+		for (struct md_json *d = deps->child; d; d = d->next)
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(l->v[j], d->key)) {
+					if (!md_strv_has(&clo[i], d->key))
+						md_strv_push(&clo[i], d->key);
+					for (size_t k = 0; k < clo[j].n; k++)
+						if (!md_strv_has(&clo[i], clo[j].v[k]))
+							md_strv_push(&clo[i], clo[j].v[k]);
+				}
+		md_json_free(deps);
+		size_t pos = 0;
+		for (struct md_json *x = svcs->child; x && strcmp(x->key, l->v[i]); x = x->next)
+			pos++;
+		cnt[2 * i] = clo[i].n, cnt[2 * i + 1] = pos;
+	}
+	for (size_t i = 1; i < l->n; i++) /* insertion sort: a few services */
+		for (size_t j = i; j > 0 && (cnt[2 * j - 2] > cnt[2 * j] || (cnt[2 * j - 2] == cnt[2 * j] && cnt[2 * j - 1] > cnt[2 * j + 1])); j--) {
+			char *t = l->v[j];
+			size_t c = cnt[2 * j], q = cnt[2 * j + 1];
+			l->v[j] = l->v[j - 1], cnt[2 * j] = cnt[2 * j - 2], cnt[2 * j + 1] = cnt[2 * j - 1];
+			l->v[j - 1] = t, cnt[2 * j - 2] = c, cnt[2 * j - 1] = q;
+		}
+	for (size_t i = 0; i < l->n; i++)
+		md_strv_free(&clo[i]);
+	free(clo);
+	free(cnt);
+}
+
 /* The services to act on, dependencies first: the named ones (all active
  * ones when none is named) and what they depend on. */
 static int md_cproj_order(const struct md_cproj *p, const struct md_strv *named, struct md_strv *out)
@@ -33286,6 +33412,8 @@ static int md_cproj_order(const struct md_cproj *p, const struct md_strv *named,
 		md_strv_free(&visiting);
 	}
 	md_strv_free(&want);
+	if (r == 0)
+		md_cproj_order_sort(svcs, out);
 	return r;
 }
 
@@ -33902,33 +34030,6 @@ static void md_compose_hash(const struct md_cproj *p, const char *svc, const str
 }
 
 /* ---- the project's objects in the engine ---- */
-
-/* The project's containers (all states; of service svc, or all when
- * NULL), newest first. */
-static int md_cproj_ctrs(const char *project, const char *svc, struct md_ctr **cs, size_t *n)
-{
-	struct md_strv f = {0};
-	char *l1 = md_asprintf("label=" MD_COMPOSE_LABEL "project=%s", project);
-	md_strv_push(&f, l1);
-	free(l1);
-	if (svc) {
-		char *l2 = md_asprintf("label=" MD_COMPOSE_LABEL "service=%s", svc);
-		md_strv_push(&f, l2);
-		free(l2);
-	}
-	md_strv_push(&f, "label=" MD_COMPOSE_LABEL "oneoff=False");
-	struct md_ctr_query q = {&f, 1, -1};
-	int r = md_ctr_list(&q, cs, n);
-	md_strv_free(&f);
-	return r;
-}
-
-static const char *md_cctr_label(const struct md_ctr *c, const char *k)
-{
-	char key[128];
-	snprintf(key, sizeof key, MD_COMPOSE_LABEL "%s", k);
-	return md_json_gets(md_json_get(md_json_get(c->cfg, "Config"), "Labels"), key);
-}
 
 /* The project's networks and volumes: made when missing (external ones
  * must be there), with Compose's labels. */
@@ -34564,13 +34665,20 @@ static int md_ccmd_config(struct md_cproj *p, struct md_args *a)
 {
 	if (md_flag(a, "quiet"))
 		return 0;
-	if (md_flag(a, "services") || md_flag(a, "volumes")) {
-		struct md_json *x = md_json_get(p->model, md_flag(a, "services") ? "services" : "volumes");
+	int svcs = md_flag(a, "services");
+	if (svcs || md_flag(a, "volumes")) { /* (services of the active profiles, as Compose's) */
+		struct md_json *x = md_json_get(p->model, svcs ? "services" : "volumes");
 		for (struct md_json *k = x ? x->child : NULL; k; k = k->next)
-			puts(k->key);
+			if (!svcs || md_cproj_active(p, k))
+				puts(k->key);
 		return 0;
 	}
-	struct md_json *m = md_json_clone(p->model);
+	struct md_json *m = md_json_clone(p->model), *ms = md_json_get(m, "services");
+	for (struct md_json *k = ms ? ms->child : NULL, *nx; k; k = nx) {
+		nx = k->next;
+		if (!md_cproj_active(p, k))
+			md_json_del(ms, k->key);
+	}
 	md_json_set(m, "name", md_json_newstr(p->name));
 	md_json_del(m, "version");
 	static const char *const kinds[] = {"networks", "volumes"};
@@ -34603,12 +34711,21 @@ static int md_cproj_record(const struct md_cproj *p, const struct md_args *g)
 	struct md_json *j = md_json_new(MD_J_OBJ);
 	md_json_sets(j, "name", p->name);
 	md_json_sets(j, "dir", p->dir);
-	md_json_set(j, "files", md_jarr_strs(&p->files));
+	char *dir = md_store_path("compose"), *sf = md_store_path("compose/%s.stdin.yaml", p->name);
+	struct md_json *fa = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < p->files.n; i++) /* -f -: what came in, kept beside the record for boot */
+		md_json_push(fa, md_json_newstr(strcmp(p->files.v[i], "-") ? p->files.v[i] : sf));
+	md_json_set(j, "files", fa);
 	const struct md_strv *ef = md_optv(g, "env-file"), *pr = md_optv(g, "profile");
 	md_json_set(j, "env_files", md_jarr_strs(ef));
 	md_json_set(j, "profiles", md_jarr_strs(pr));
-	char *s = md_json_dump(j, 0), *dir = md_store_path("compose"), *f = md_store_path("compose/%s.json", p->name);
-	int r = md_mkdir_p(dir, 0700) < 0 ? -1 : md_write_file_atomic(f, s, strlen(s), 0600);
+	char *s = md_json_dump(j, 0), *f = md_store_path("compose/%s.json", p->name);
+	int r = md_mkdir_p(dir, 0700);
+	if (r == 0 && p->stdin_text)
+		r = md_write_file_atomic(sf, p->stdin_text, strlen(p->stdin_text), 0600);
+	if (r == 0)
+		r = md_write_file_atomic(f, s, strlen(s), 0600);
+	free(sf);
 	free(s);
 	free(dir);
 	free(f);
@@ -34668,9 +34785,12 @@ static int md_ccmd_down(struct md_cproj *p, struct md_args *a)
 	if (rmi && strcmp(rmi, "local") && strcmp(rmi, "all"))
 		return md_errk(MD_EK_INVALID, "invalid --rmi \"%s\" (local or all)", rmi);
 	char *rec = md_store_path("compose/%s.json", p->name), *rd = md_store_path("compose");
+	char *sf = md_store_path("compose/%s.stdin.yaml", p->name);
 	/* first, durably: a power cut midway leaves nothing for boot to bring back */
 	if (unlink(rec) == 0)
 		md_fsync_dir(rd);
+	unlink(sf); /* (what -f - gave; no record names it now) */
+	free(sf);
 	free(rec);
 	free(rd);
 	return md_cproj_down(p, md_flag(a, "volumes"), rmi, &o);
@@ -35169,6 +35289,12 @@ static int md_cmd_compose(struct md_args *a)
 			return md_fail(1);
 		}
 		const char *c = md_ccmds[k].name;
+		if (!p.files.n && (!strcmp(c, "up") || !strcmp(c, "config") || !strcmp(c, "run") || !strcmp(c, "pull"))) {
+			md_errk(MD_EK_NOTFOUND, "no configuration file provided: not found (compose.yaml in %s)", p.dir);
+			md_cproj_free(&p);
+			md_args_free(&s);
+			return md_fail(1);
+		}
 		rc = !strcmp(c, "up") ? md_ccmd_up(&p, &s) : !strcmp(c, "down") ? md_ccmd_down(&p, &s)
 		   : !strcmp(c, "ps") ? md_ccmd_ps(&p, &s) : !strcmp(c, "logs") ? md_ccmd_logs(&p, &s)
 		   : !strcmp(c, "config") ? md_ccmd_config(&p, &s) : !strcmp(c, "exec") ? md_ccmd_exec(&p, &s)

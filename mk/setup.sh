@@ -33,7 +33,7 @@ for group in "$@"; do
 		      apache2-utils openssl curl iperf3 bsdutils dnsmasq-base python3-docker
 		      python3-cryptography python3-pytest python3-pytest-timeout
 		      python3-requests python3-paramiko python3-websocket python3-yaml
-		      docker-compose"
+		      docker-compose podman-compose"
 		# the docker CLI for the API tests: this machine kind ships one;
 		# else Debian's docker.io has it
 		command -v docker >/dev/null 2>&1 || want="$want docker.io" ;;

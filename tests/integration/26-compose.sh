@@ -66,7 +66,10 @@ YAML
     # YAML out, read back by python's yaml as the same model
     assert_eq "$(mc config | "$PY" -c 'import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin), sort_keys=True, separators=(",", ":")))')" \
         "$(mc config --format json | jq -cS .)"
-    assert_eq "$(mc config --services | tr '\n' ' ')" "web job "
+    # a service of a profile not active is not in the model (as Compose v2's)
+    assert_eq "$(mc config --services | tr '\n' ' ')" "web "
+    assert_eq "$(mc config --format json | jq -r '.services | keys | join(" ")')" "web"
+    assert_eq "$(mc --profile batch config --services | tr '\n' ' ')" "web job "
     # a second file overrides and adds
     cat >"$P/override.yaml" <<'YAML'
 services:
@@ -110,6 +113,14 @@ YAML
     printf 'services:\n  web:\n    image: bb\n    ports: 8080\n' >"$P/compose.yaml"
     mc_fail 1 config
     assert_contains "$(md_stderr)" 'compose.yaml:4: service "web": "ports" must be a list'
+    # -f -: the file from standard input, the project directory the current one
+    out=$(cd "$P" && printf 'services:\n  web: {image: "bb:${TAG:-2}"}\n' | "$MINIDOCK" compose -f - config --format json) ||
+        fail "compose -f - config failed"
+    assert_eq "$(jq -r '.name + " " + .services.web.image' <<<"$out")" "app bb:2"
+    printf 'services:\n  web:\n    image: bb\n    build: .\n' | md_fail 1 compose --project-directory "$P" -f - config
+    assert_contains "$(md_stderr)" 'stdin:4: service "web": "build" is not supported'
+    md_fail 1 compose --project-directory "$P" -f - -f - config </dev/null
+    assert_contains "$(md_stderr)" "standard input) given twice"
     # no file at all
     rm -f "$P"/*.yaml
     mc_fail 1 config
@@ -377,6 +388,14 @@ YAML
     dbh=$(md_ok events --since 1m --until 0s --filter container=app-db-1 --filter event=health_status --format '{{.TimeNano}}' | tail -n 1)
     webs=$(md_ok events --since 1m --until 0s --filter container=app-web-1 --filter event=start --format '{{.TimeNano}}' | tail -n 1)
     [ -n "$dbh" ] && [ -n "$webs" ] && [ "$webs" -gt "$dbh" ] || fail "web started before db was healthy ($webs, $dbh)"
+    # a project whose file came from standard input comes back too (up keeps the text)
+    printf 'services:\n  tool:\n    image: bb\n    command: sleep 300\n' | md_ok compose -p piped --project-directory "$P" -f - up -d >/dev/null
+    [ -f "$MINIDOCK_ROOT/compose/piped.stdin.yaml" ] || fail "up -f - kept no copy of its file for boot"
+    _power_cut
+    md_ok boot >/dev/null
+    assert_eq "$(md_ok ps --format '{{.Names}}' | sort | tr '\n' ' ')" "app-db-1 app-web-1 piped-tool-1 "
+    md_ok compose -p piped -f "$MINIDOCK_ROOT/compose/piped.stdin.yaml" down -t 1 >/dev/null
+    [ ! -e "$MINIDOCK_ROOT/compose/piped.stdin.yaml" ] || fail "down left -f -'s copy"
     mc down -t 1 >/dev/null
     [ ! -e "$MINIDOCK_ROOT/compose/app.json" ] || fail "down left the boot record"
     _power_cut
@@ -433,5 +452,109 @@ test_compose_docker_compose_interop() {
     assert_eq "$(md_ok ps -aq | wc -l)" 0 "containers left by minidock compose down"
     kill "$sp"
     wait "$sp" || true
+    assert_clean
+}
+
+# podman-compose (Debian's 1.0.3, which has no `config` command) as a peer
+# for the model and the order: its --dry-run prints the `podman run` it
+# would run for each service, in the order it starts them; minidock's
+# containers made from the same file (and .env, and environment) must have
+# the same command, environment and published ports, made in the same order.
+test_compose_podman_compose_peer() {
+    _cp_setup
+    require_cmd podman-compose
+    bb_image
+    cat >"$P/compose.yaml" <<'YAML'
+x-common: &common
+  image: ${IMG:-bb}
+  environment:
+    - A=${FOO:-deflt}
+    - B=$${LIT}
+    - C
+services:
+  zeta:
+    <<: *common
+    command: sh -c 'echo "a b"; sleep 300'
+    depends_on: [mid]
+  mid:
+    <<: *common
+    command: ["sleep", "300"]
+    depends_on:
+      base: {condition: service_started}
+  base:
+    image: bb
+    command: sleep 300
+    environment: {X: "1", Y: "${FOO}-y"}
+    ports: ["18080:80", "127.0.0.1:18081:81/udp"]
+  alone:
+    image: bb
+    command: sleep 300
+  other:
+    <<: *common
+    command: sleep 300
+    depends_on: [alone, base]
+YAML
+    printf 'FOO=fromenvfile\n' >"$P/.env"
+    (cd "$P" && C=cee timeout 60 podman-compose --dry-run -p app up -d) >"$T/pc.out" 2>&1 || fail "podman-compose --dry-run failed: $(tail -3 "$T/pc.out")"
+    # service: command | sorted environment | sorted ports, one line each, in podman-compose's order
+    "$PY" - "$T/pc.out" >"$T/pc.model" <<'PYEOF'
+import sys
+for line in open(sys.argv[1]):
+    if not line.startswith("podman run "):
+        continue
+    w = line.split()
+    svc, env, ports, i = None, [], [], 2
+    while i < len(w) and w[i].startswith("-"):
+        o = w[i]
+        if o.startswith("--name="):
+            svc = o.split("_")[1]; i += 1; continue
+        if o in ("-d",):
+            i += 1; continue
+        v = w[i + 1]; i += 2
+        if o == "-e":
+            env.append(v if "=" in v else v + "=cee")   # podman takes a bare name's value from its own environment
+        elif o == "-p":
+            ports.append(v)
+    print("%s|%s|%s|%s" % (svc, " ".join(w[i + 1:]), " ".join(sorted(env)), " ".join(sorted(ports))))
+PYEOF
+    [ "$(wc -l <"$T/pc.model")" = 5 ] || fail "podman-compose printed $(wc -l <"$T/pc.model") podman runs: $(cat "$T/pc.out")"
+    local t0
+    t0=$(date +%s)
+    C=cee mc up -d >/dev/null 2>&1
+    : >"$T/md.model"
+    for s in $(md_ok events --since "$t0" --until "$(($(date +%s) + 1))" --filter type=container --filter event=create --format '{{.Actor.Attributes.name}}' | sed 's/^app-//; s/-1$//'); do
+        md_ok inspect "app-$s-1" | jq -r --arg s "$s" '.[0] | [$s, (.Config.Cmd | join(" ")),
+            ([.Config.Env[] | select(test("^(A|B|C|X|Y)="))] | sort | join(" ")),
+            ([.HostConfig.PortBindings // {} | to_entries[] | .key as $k | .value[] |
+              ((if .HostIp != "" then .HostIp + ":" else "" end) + .HostPort + ":" + ($k | sub("/tcp$"; "")))] | sort | join(" "))] | join("|")' >>"$T/md.model"
+    done
+    assert_eq "$(cat "$T/md.model")" "$(cat "$T/pc.model")" "minidock compose's containers (service|command|env|ports, in creation order) against podman-compose's"
+    assert_eq "$(cut -d'|' -f1 "$T/md.model" | tr '\n' ' ')" "base alone mid zeta other "
+    mc down -t 1 >/dev/null 2>&1
+    assert_clean
+}
+
+# The example app of examples/compose (the one the OpenWrt and sysvinit
+# examples start at boot): the worker healthy, then web serving its page
+# from the named volume on the published port.
+test_compose_example_app() {
+    _cp_setup
+    require_cmd curl
+    bb_image busybox:latest
+    local f=$MD_REPO/examples/compose/compose.yaml
+    INTERVAL=1 md_ok compose -f "$f" up -d --wait --wait-timeout 60 >/dev/null
+    assert_eq "$(md_ok inspect -f '{{.State.Health.Status}}' hello-worker-1 hello-web-1 | tr '\n' ' ')" "healthy healthy "
+    assert_eq "$(md_ok volume ls -q | grep -c '^hello_site$')" 1 "the named volume"
+    out=$(nsenter --net="/run/netns/$CP_NS" curl -s --max-time 5 http://127.0.0.1:8080/) || fail "web did not answer on 8080"
+    assert_match "$out" '^<p>[^:]*: .*</p>$'
+    assert_eq "$(md_ok inspect -f '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.Memory}} {{.HostConfig.ReadonlyRootfs}}' hello-web-1)" "unless-stopped 16777216 true"
+    # -p and no file: the project from its containers' labels, as Compose's (not for up)
+    assert_eq "$(md_ok compose -p hello ps --services | sort | tr '\n' ' ')" "web worker "
+    md_fail 1 compose -p hello up -d
+    assert_contains "$(md_stderr)" "no configuration file provided"
+    md_ok compose -p hello down -v -t 1 2>"$T/down.err" >/dev/null
+    assert_match "$(tr '\n' ' ' <"$T/down.err")" 'hello-web-1 *Removed.*hello-worker-1 *Removed.*hello_default *Removed.*hello_site *Removed'
+    assert_eq "$(md_ok ps -aq | wc -l)" 0 "containers left by down"
+    assert_eq "$(md_ok volume ls -q | grep -c '^hello_site$' || true)" 0 "down -v left the volume"
     assert_clean
 }

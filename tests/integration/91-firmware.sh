@@ -39,6 +39,16 @@ config container 'off'
 
 config container 'plain'
 	option image "bb"
+
+config compose 'app'
+	option file '/etc/minidock/my app/compose.yaml'
+	option project 'hello'
+	list profile 'debug'
+	list env_file "/etc/minidock/it's.env"
+
+config compose 'offapp'
+	option enabled '0'
+	option file '/etc/minidock/off.yaml'
 EOF
 }
 
@@ -74,6 +84,11 @@ EOF
     minidock_args plain || fail "minidock_args plain"
     eval "set -- $MD_ARGS"
     assert_eq "$*" "run -d --name plain --restart unless-stopped bb" "defaults"
+    minidock_compose_args app || fail "minidock_compose_args app returned $?"
+    eval "set -- $MD_ARGS"
+    want=(compose -f "/etc/minidock/my app/compose.yaml" -p hello --profile debug --env-file "/etc/minidock/it's.env" up -d)
+    assert_eq "$(printf '[%s]' "$@")" "$(printf '[%s]' "${want[@]}")" "compose words for app"
+    ! minidock_compose_args offapp || fail "a disabled compose section made a command"
     # the whole start: globals, boot, then run for web, start for plain
     : >"$FAKE_LOG"
     minidock_up
@@ -83,6 +98,8 @@ EOF
     assert_contains "$calls" "[--root] [/tmp/unused-root] [run] [-d] [--name] [web]"
     assert_contains "$calls" "[--root] [/tmp/unused-root] [start] [plain]"
     assert_not_contains "$calls" "[off]"
+    assert_contains "$calls" "[--root] [/tmp/unused-root] [compose] [-f] [/etc/minidock/my app/compose.yaml] [-p] [hello]"
+    assert_not_contains "$calls" "[/etc/minidock/off.yaml]"
 }
 
 # The init script's start against the real minidock: a declared container
@@ -102,7 +119,11 @@ test_openwrt_init_with_minidock() {
     _uci
     sed -i "s|/tmp/unused-root|$MINIDOCK_ROOT|; s|list volume .*||; s|list port .*||" "$T/config/minidock"
     sed -i "s|list command '-f'|list command '-f'\n\tlist command '-h'\n\tlist command '/'|" "$T/config/minidock"
-    printf "\tlist command 'sleep'\n\tlist command '300'\n" >>"$T/config/minidock"
+    sed -i '/^config compose/,$d' "$T/config/minidock"
+    printf "\tlist command 'sleep'\n\tlist command '300'\n\n" >>"$T/config/minidock"
+    # a compose section: the example app, as the package installs it
+    printf "config compose 'hello'\n\toption file '%s'\n" "$MD_REPO/examples/compose/compose.yaml" >>"$T/config/minidock"
+    bb_image busybox:latest
     export MINIDOCK
     _source_init
     minidock_up
@@ -111,10 +132,12 @@ test_openwrt_init_with_minidock() {
     assert_contains "$(md_ok inspect -f '{{json .Config.Env}}' web)" '"GREETING=hello world"'
     assert_contains "$(md_ok inspect -f '{{json .Config.Env}}' web)" "\"QUOTE=it's\""
     assert_eq "$(md_ok ps -a --filter name=plain -q | wc -l)" 1 "plain created"
+    assert_eq "$(md_ok ps --filter label=com.docker.compose.project=hello --format '{{.Names}}' | sort | tr '\n' ' ')" \
+        "hello-web-1 hello-worker-1 " "the example compose app"
     md_ok stop -t 1 web >/dev/null
     minidock_up
     wait_until 10 "web running again" sh -c "[ \"\$('$MINIDOCK' inspect -f '{{.State.Status}}' web)\" = running ]"
-    assert_eq "$(md_ok ps -a -q | wc -l)" 2 "no duplicate containers"
+    assert_eq "$(md_ok ps -a -q | wc -l)" 4 "no duplicate containers"
     # stop_service (shutdown) and start_service (boot) bring web back
     stop_service
     assert_eq "$(md_ok ps -q)" "" "running after stop_service"
@@ -122,7 +145,9 @@ test_openwrt_init_with_minidock() {
     wait_until 10 "web running after start_service" \
         sh -c "[ \"\$('$MINIDOCK' inspect -f '{{.State.Status}}' web)\" = running ]"
     assert_no_file "$MINIDOCK_ROOT/stopped-at-shutdown"
+    assert_eq "$(md_ok ps --filter label=com.docker.compose.project=hello -q | wc -l)" 2 "the compose app after start_service"
     md_ok rm -f web plain >/dev/null
+    md_ok compose -p hello down -v -t 1 >/dev/null 2>&1
 }
 
 # sysvinit (and the systemd unit, which calls it): stop stops the running
@@ -141,6 +166,16 @@ test_sysvinit_stop_start() {
     assert_eq "$(ctr_state once)" exited "restart-no container after start"
     assert_no_file "$MINIDOCK_ROOT/stopped-at-shutdown"
     md_ok rm -f keep once >/dev/null
+    # COMPOSE_FILES: each brought up at start, and again after a stop
+    # (network_mode none: this test runs in the machine's own namespace)
+    printf 'name: cf\nservices:\n  job:\n    image: bb\n    command: sleep 300\n    network_mode: none\n    restart: unless-stopped\n' >"$T/c.yaml"
+    MINIDOCK=$MINIDOCK COMPOSE_FILES="$T/c.yaml" sh "$init" start >/dev/null || fail "init start with COMPOSE_FILES failed"
+    assert_eq "$(ctr_state cf-job-1)" running "COMPOSE_FILES' project after start"
+    MINIDOCK=$MINIDOCK STOP_TIMEOUT=1 sh "$init" stop >/dev/null || fail "init stop failed"
+    assert_eq "$(ctr_state cf-job-1)" exited "COMPOSE_FILES' project after stop"
+    MINIDOCK=$MINIDOCK sh "$init" start >/dev/null || fail "init start failed"
+    assert_eq "$(ctr_state cf-job-1)" running "COMPOSE_FILES' project after stop and start"
+    md_ok compose -p cf down -t 1 >/dev/null 2>&1
     # the systemd unit is the same script, and a oneshot
     local unit=$MD_REPO/examples/systemd/minidock.service
     grep -q '^ExecStart=/usr/libexec/minidock/minidock-init start$' "$unit" || fail "unit ExecStart"

@@ -36,9 +36,13 @@ define MINIDOCK_BUILD_CMDS
 	$(TARGET_MAKE_ENV) $(MAKE) -C $(@D) $(MINIDOCK_MAKE_OPTS) minidock
 endef
 
+# The example compose app goes to /etc/minidock/hello/compose.yaml; the init
+# script starts it when /etc/default/minidock says
+# COMPOSE_FILES=/etc/minidock/hello/compose.yaml.
 define MINIDOCK_INSTALL_TARGET_CMDS
 	$(INSTALL) -D -m 0755 $(@D)/minidock $(TARGET_DIR)/usr/bin/minidock
 	$(INSTALL) -d -m 0700 $(TARGET_DIR)/var/lib/minidock
+	$(INSTALL) -D -m 0644 $(@D)/examples/compose/compose.yaml $(TARGET_DIR)/etc/minidock/hello/compose.yaml
 endef
 
 # Images preloaded at build time: the build machine's minidock, the target's
