@@ -563,6 +563,18 @@ PYEOF
     kill "$fp"
     wait "$fp" 2>/dev/null || true
     assert_eq "$(cat "$T/evf")" "destroy eav"
+    # a healthcheck through the docker CLI: ps's health column and filter,
+    # inspect's State.Health, the health_status event
+    since=$(date +%s)
+    dk_ok run -d --network none --name ehc --health-cmd 'test -d /' --health-interval 1s bb sleep 300 >/dev/null
+    wait_until 15 "ehc healthy in docker ps" sh -c "docker ps --filter name=ehc | grep -q '(healthy)'"
+    assert_match "$(dk_ok ps --filter name=ehc --format '{{.Status}}')" '^Up .* \(healthy\)$'
+    assert_eq "$(dk_ok ps --filter health=healthy --format '{{.Names}}')" ehc
+    assert_eq "$(dk_ok ps --filter health=unhealthy --format '{{.Names}}')" ""
+    assert_eq "$(dk_ok inspect -f '{{.State.Health.Status}} {{(index .State.Health.Log 0).ExitCode}}' ehc)" "healthy 0"
+    assert_eq "$(dk_ok events --since "$since" --until "$(($(date +%s) + 1))" --filter event=health_status --format '{{.Action}}' | head -n 1)" \
+        "health_status: healthy"
+    dk_ok rm -f ehc >/dev/null
     _serve_stop
     assert_clean
 }
