@@ -9733,6 +9733,46 @@ static int md_pull_config(struct md_reg *rg, const char *cd, char **raw, struct 
 }
 
 /* The layers, each unless the store has it, in the session of L. */
+/* Is there room in the store's filesystem for the layers of an image it
+ * lacks (their compressed sizes from the manifest, MD_PULL_ROOM times for
+ * unpacking)? Checked before anything is fetched: a pull never fills the
+ * flash halfway and then fails. */
+#define MD_PULL_ROOM 3
+static int md_pull_room(const char *fam, struct md_json *layers, struct md_json *diffs)
+{
+	struct md_json *idx = md_index_read();
+	char parent[MD_DIGEST_LEN + 1] = "", chain[MD_DIGEST_LEN + 1];
+	unsigned long long want = 0;
+	size_t i = 0;
+	for (struct md_json *l = layers->child; l; l = l->next, i++) {
+		const char *diff = md_json_str(md_json_at(diffs, i));
+		if (md_digest_check(diff, "image config diff_id") < 0) {
+			md_json_free(idx);
+			return -1;
+		}
+		md_chain_id(parent, diff, chain);
+		strcpy(parent, chain);
+		char *ld = md_layer_path(chain), *meta = md_asprintf("%s/layer.json", ld);
+		free(ld);
+		if (!(idx && md_json_get(md_json_get(idx, "layers"), chain)) && !md_path_exists(meta))
+			want += (unsigned long long)(md_json_geti(l, "size", 0) > 0 ? md_json_geti(l, "size", 0) : 0);
+		free(meta);
+	}
+	md_json_free(idx);
+	struct statvfs sv;
+	if (!want || statvfs(md_store.root, &sv) < 0)
+		return 0;
+	unsigned long long need = want * MD_PULL_ROOM, avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	if (need <= avail)
+		return 0;
+	char a[32], b[32], c[32];
+	md_human_size(a, sizeof a, (double)want);
+	md_human_size(b, sizeof b, (double)need);
+	md_human_size(c, sizeof c, (double)avail);
+	return md_errk(MD_EK_CONFLICT, "no room for %s: its new layers are %s, about %s unpacked, and %s has %s free", fam, a, b,
+	               md_store.root, c);
+}
+
 static int md_pull_layers(struct md_reg *rg, struct md_load *L, struct md_json *layers, struct md_json *diffs,
                           struct md_report *rep)
 {
@@ -10747,7 +10787,7 @@ static int md_pull(const char *refstr, struct md_report *rep, struct md_pulled *
 		md_errk(MD_EK_INVALID, "image config %s lists %zu layers, the manifest %zu", cd, diffs ? diffs->n : 0, layers->n);
 		goto out;
 	}
-	if (md_sess_begin(&L.sess) < 0 || md_pull_layers(&rg, &L, layers, diffs, rep) < 0)
+	if (md_pull_room(fam, layers, diffs) < 0 || md_sess_begin(&L.sess) < 0 || md_pull_layers(&rg, &L, layers, diffs, rep) < 0)
 		goto out;
 	struct md_json *before = md_index_read();
 	out->had = before && md_json_get(md_json_get(before, "images"), cd) != NULL;
@@ -33105,6 +33145,7 @@ struct md_cproj {
 	struct md_strv files, vars, profiles;
 	struct md_json *model; /* merged, interpolated, checked */
 	char *stdin_text;      /* the file "-" (-f -), as read */
+	struct md_json *pins;  /* service -> image ID, for a revision brought back */
 };
 
 static void md_cproj_free(struct md_cproj *p)
@@ -33116,6 +33157,7 @@ static void md_cproj_free(struct md_cproj *p)
 	md_strv_free(&p->profiles);
 	md_json_free(p->model);
 	free(p->stdin_text);
+	md_json_free(p->pins);
 	memset(p, 0, sizeof *p);
 }
 
@@ -33132,9 +33174,15 @@ static char *md_compose_name_norm(const char *s)
 	return b.s ? b.s : md_strdup("");
 }
 
-/* The project's containers (all states; of service svc, or all when
- * NULL), newest first. */
-static int md_cproj_ctrs(const char *project, const char *svc, struct md_ctr **cs, size_t *n)
+/* A container an update keeps while it tries: named ID12_NAME. */
+static int md_cctr_kept(const struct md_ctr *c)
+{
+	return strlen(c->name) > 13 && c->name[12] == '_' && !strncmp(c->name, c->id, 12);
+}
+
+/* The project's containers (of service svc, or all when NULL), newest
+ * first: those of its services, or (kept) those an update keeps. */
+static int md_cproj_ctrs_k(const char *project, const char *svc, int kept, struct md_ctr **cs, size_t *n)
 {
 	struct md_strv f = {0};
 	char *l1 = md_asprintf("label=" MD_COMPOSE_LABEL "project=%s", project);
@@ -33149,7 +33197,22 @@ static int md_cproj_ctrs(const char *project, const char *svc, struct md_ctr **c
 	struct md_ctr_query q = {&f, 1, -1};
 	int r = md_ctr_list(&q, cs, n);
 	md_strv_free(&f);
+	size_t k = 0; /* not the ones an update keeps while it tries (ID12_NAME) */
+	for (size_t i = 0; r == 0 && i < *n; i++)
+		if (!kept == !md_cctr_kept(&(*cs)[i]))
+			(*cs)[k++] = (*cs)[i];
+		else
+			md_ctr_free(&(*cs)[i]);
+	if (r == 0)
+		*n = k;
 	return r;
+}
+
+/* The project's containers (all states; of service svc, or all when
+ * NULL), newest first. */
+static int md_cproj_ctrs(const char *project, const char *svc, struct md_ctr **cs, size_t *n)
+{
+	return md_cproj_ctrs_k(project, svc, 0, cs, n);
 }
 
 static const char *md_cctr_label(const struct md_ctr *c, const char *k)
@@ -34164,9 +34227,17 @@ struct md_copts {
 };
 
 /* The image a service names, there or pulled as its policy says. */
-static int md_cproj_image(const char *svc, const struct md_json *s, const struct md_copts *o)
+static int md_cproj_image(const char *svc, const struct md_json *s, const char *pin, const struct md_copts *o)
 {
 	const char *img = md_json_gets((struct md_json *)s, "image");
+	if (pin && *pin) { /* a revision brought back: its very image */
+		struct md_json *idx = md_index_read();
+		char id[MD_DIGEST_LEN + 1];
+		int have = idx && md_image_resolve(idx, pin, id) == 0;
+		md_json_free(idx);
+		md_err_clear();
+		return have ? 0 : md_errk(MD_EK_NOTFOUND, "service \"%s\": image %.19s (%s, as the revision had it) is no longer in the store", svc, pin, img ? img : "?");
+	}
 	const char *pol = o->pull ? o->pull : md_json_gets((struct md_json *)s, "pull_policy") ? md_json_gets((struct md_json *)s, "pull_policy") : "missing";
 	if (!img)
 		return md_errk(MD_EK_INVALID, "service \"%s\" has neither an image nor a build section (minidock compose needs image:)", svc);
@@ -34193,10 +34264,12 @@ static int md_cproj_image(const char *svc, const struct md_json *s, const struct
 }
 
 /* Is c as the model wants it: the same config hash, the same image? */
-static int md_cctr_current(const struct md_ctr *c, const char *hash, const char *img)
+static int md_cctr_current(const struct md_ctr *c, const char *hash, const char *img, const char *pin)
 {
 	if (!md_streq(md_cctr_label(c, "config-hash"), hash))
 		return 0;
+	if (pin && *pin)
+		return md_streq(md_json_gets(c->cfg, "Image"), pin);
 	struct md_json *idx = md_index_read();
 	char id[MD_DIGEST_LEN + 1];
 	int same = idx && md_image_resolve(idx, img, id) == 0 && md_streq(md_json_gets(c->cfg, "Image"), id);
@@ -34233,7 +34306,7 @@ static int md_cproj_up_svc(const struct md_cproj *p, const char *svc, const stru
 		return -1;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		int cur = md_cctr_current(&cs[i], hash, md_json_gets(s, "image"));
+		int cur = md_cctr_current(&cs[i], hash, md_json_gets(s, "image"), md_json_gets(p->pins, svc));
 		if (!*id && (cur || o->norecreate) && !o->force) {
 			snprintf(id, sizeof id, "%s", cs[i].id);
 			md_cproj_say(o, "Container", cs[i].name, md_ctr_running(&cs[i]) ? "Running" : "Created");
@@ -34245,7 +34318,11 @@ static int md_cproj_up_svc(const struct md_cproj *p, const char *svc, const stru
 	}
 	md_ctr_list_free(cs, n);
 	if (r == 0 && !*id) {
-		struct md_json *more = NULL, *req = md_compose_req(p, svc, s, 1, hash, &more);
+		struct md_json *more = NULL, *sp = md_json_clone(s), *req;
+		if (md_json_gets(p->pins, svc) && *md_json_gets(p->pins, svc)) /* (its hash stays the tag's) */
+			md_json_sets(sp, "image", md_json_gets(p->pins, svc));
+		req = md_compose_req(p, svc, sp, 1, hash, &more);
+		md_json_free(sp);
 		char *name = md_cproj_ctrname(p, svc, s, 1);
 		if (!req) {
 			r = -1;
@@ -34300,32 +34377,40 @@ static int md_cproj_orphans(const struct md_cproj *p, int remove, const struct m
 	return r;
 }
 
+/* --wait: every service running (and healthy, if it has a check). */
+static int md_cproj_wait_all(const struct md_cproj *p, const struct md_strv *order, const struct md_copts *o)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < order->n; i++) {
+		struct md_ctr *cs;
+		size_t n;
+		int hc = 0;
+		if (md_cproj_ctrs(p->name, order->v[i], &cs, &n) == 0) {
+			char hs[16];
+			for (size_t k = 0; k < n; k++)
+				hc |= strcmp(md_ctr_health_status(&cs[k], md_ctr_state(&cs[k]), hs, sizeof hs), "none") != 0;
+			md_ctr_list_free(cs, n);
+		}
+		r = md_cproj_wait_dep(p, "(up --wait)", order->v[i], hc ? "service_healthy" : "service_started", o->timeout);
+	}
+	return r;
+}
+
 static int md_cproj_up(const struct md_cproj *p, const struct md_strv *named, const struct md_copts *o)
 {
 	struct md_strv order = {0};
 	int r = md_cproj_order(p, named, &order);
 	struct md_json *svcs = md_json_get(p->model, "services");
 	for (size_t i = 0; r == 0 && i < order.n; i++)
-		r = md_cproj_image(order.v[i], md_json_get(svcs, order.v[i]), o);
+		r = md_cproj_image(order.v[i], md_json_get(svcs, order.v[i]), md_json_gets(p->pins, order.v[i]), o);
 	if (r == 0)
 		r = md_cproj_resources(p, &order);
 	for (size_t i = 0; r == 0 && i < order.n; i++)
 		r = md_cproj_up_svc(p, order.v[i], o);
 	if (r == 0)
 		r = md_cproj_orphans(p, o->orphans, o);
-	/* --wait: every service running (and healthy, if it has a check) */
-	for (size_t i = 0; r == 0 && o->wait && i < order.n; i++) {
-		struct md_ctr *cs;
-		size_t n;
-		int hc = 0;
-		if (md_cproj_ctrs(p->name, order.v[i], &cs, &n) == 0) {
-			char hs[16];
-			for (size_t k = 0; k < n; k++)
-				hc |= strcmp(md_ctr_health_status(&cs[k], md_ctr_state(&cs[k]), hs, sizeof hs), "none") != 0;
-			md_ctr_list_free(cs, n);
-		}
-		r = md_cproj_wait_dep(p, "(up --wait)", order.v[i], hc ? "service_healthy" : "service_started", o->timeout);
-	}
+	if (r == 0 && o->wait)
+		r = md_cproj_wait_all(p, &order, o);
 	md_strv_free(&order);
 	return r;
 }
@@ -34593,6 +34678,19 @@ static const struct md_optdef md_opts_cup[] = {
 	{"timeout", 't', "int", "Seconds a container has to stop before it is made again (default: its own, 10)"},
 	{"wait", 0, NULL, "Wait for services to be running|healthy (implies detached mode)"},
 	{"wait-timeout", 0, "int", "Maximum duration to wait for the project to be running|healthy (default 120)"},
+	{"commit-after", 0, "string", "An update commits once its services have been healthy this long (default 30s)"},
+	{"commit-timeout", 0, "string", "An update not healthy by then is rolled back (default 120s)"},
+	{"force", 0, NULL, "Try an update again that was rolled back"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_chistory[] = {
+	{"format", 0, "string", "Format the output: table or json"},
+	{"quiet", 'q', NULL, "Only display revision numbers"},
+	{NULL, 0, NULL, NULL}};
+static const struct md_optdef md_opts_crollback[] = {
+	{"commit-after", 0, "string", "The revision commits once its services have been healthy this long (default 30s)"},
+	{"commit-timeout", 0, "string", "Rolled back again when not healthy by then (default 120s)"},
+	{"force", 0, NULL, "Go back to a revision that was rolled back"},
+	{"timeout", 't', "int", "Seconds a container has to stop before it is replaced (default: its own, 10)"},
 	{NULL, 0, NULL, NULL}};
 static const struct md_optdef md_opts_cdown[] = {
 	{"remove-orphans", 0, NULL, "Remove containers for services not defined in the Compose file"},
@@ -34704,32 +34802,505 @@ static int md_ccmd_config(struct md_cproj *p, struct md_args *a)
 	return 0;
 }
 
-/* The project as up left it, for `minidock boot`: STORE/compose/NAME.json
- * (its directory, files, env files, profiles), written whole or not at all. */
-static int md_cproj_record(const struct md_cproj *p, const struct md_args *g)
+/* ---- revisions: updates that commit when healthy, roll back otherwise ---- */
+
+/*
+ * STORE/compose/NAME.json, the project's record: how up loaded it (its
+ * directory, files, env files, profiles) and its revisions, oldest first:
+ *   {"rev": N, "created": T, "state": "trying" | "committed" | "replaced" |
+ *    "rolled back", "model": the resolved model (active services only),
+ *    "hashes": {service: config hash}, "images": {service: image ID},
+ *    "changed": [services made again], "key": a digest of hashes and
+ *    images (the same update twice has the same key),
+ *    "kept": {service: {"id", "name"}}: the containers it replaces, stopped
+ *    and renamed ID12_NAME (as Compose names one it replaces) while it is
+ *    tried, "error": why it was rolled back}
+ * with "committed" (the revision that runs; 0: none) and "trying" (the
+ * update under way; 0: none). The record is written whole (temp, fsync,
+ * rename) before each step it makes possible, so that after SIGKILL or a
+ * power cut at any line `minidock boot` (or the next up) knows what to
+ * undo: remove what the revision made, give the kept containers their
+ * names back, bring the committed revision up. STORE/compose/NAME.lock
+ * (flock) keeps two updates of one project apart.
+ */
+
+#define MD_CREV_KEEP 10 /* revisions a record keeps (the committed one always) */
+
+/* The tests' SIGKILL at a named step of an update (MINIDOCK_CRASH_AT). */
+static void md_crash_at(const char *step)
 {
-	struct md_json *j = md_json_new(MD_J_OBJ);
-	md_json_sets(j, "name", p->name);
-	md_json_sets(j, "dir", p->dir);
-	char *dir = md_store_path("compose"), *sf = md_store_path("compose/%s.stdin.yaml", p->name);
-	struct md_json *fa = md_json_new(MD_J_ARR);
-	for (size_t i = 0; i < p->files.n; i++) /* -f -: what came in, kept beside the record for boot */
-		md_json_push(fa, md_json_newstr(strcmp(p->files.v[i], "-") ? p->files.v[i] : sf));
-	md_json_set(j, "files", fa);
-	const struct md_strv *ef = md_optv(g, "env-file"), *pr = md_optv(g, "profile");
-	md_json_set(j, "env_files", md_jarr_strs(ef));
-	md_json_set(j, "profiles", md_jarr_strs(pr));
-	char *s = md_json_dump(j, 0), *f = md_store_path("compose/%s.json", p->name);
-	int r = md_mkdir_p(dir, 0700);
-	if (r == 0 && p->stdin_text)
-		r = md_write_file_atomic(sf, p->stdin_text, strlen(p->stdin_text), 0600);
-	if (r == 0)
-		r = md_write_file_atomic(f, s, strlen(s), 0600);
-	free(sf);
-	free(s);
+	const char *e = getenv("MINIDOCK_CRASH_AT");
+	if (e && !strcmp(e, step)) {
+		fflush(NULL);
+		raise(SIGKILL);
+	}
+}
+
+static int md_cproj_lock(const char *name)
+{
+	char *dir = md_store_path("compose"), *f = md_store_path("compose/%s.lock", name);
+	int fd = md_mkdir_p(dir, 0700) < 0 ? -1 : open(f, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		md_errno("open %s", f);
+	while (fd >= 0 && flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			md_errno("lock %s", f);
+			close(fd);
+			fd = -1;
+		}
 	free(dir);
 	free(f);
-	md_json_free(j);
+	return fd;
+}
+
+/* The record (*out NULL when the project has none). */
+static int md_crec_read(const char *name, struct md_json **out)
+{
+	char *f = md_store_path("compose/%s.json", name);
+	*out = md_path_exists(f) ? md_json_parse_file(f) : NULL;
+	int bad = md_path_exists(f) && !*out;
+	free(f);
+	return bad ? md_err_wrap("compose project %s's record", name) : 0;
+}
+
+static int md_crec_write(const char *name, const struct md_json *rec)
+{
+	char *dir = md_store_path("compose"), *f = md_store_path("compose/%s.json", name), *s = md_json_dump(rec, 0);
+	int r = md_mkdir_p(dir, 0700) < 0 ? -1 : md_write_file_atomic(f, s, strlen(s), 0600);
+	free(s);
+	free(f);
+	free(dir);
+	return r;
+}
+
+static struct md_json *md_crec_rev(const struct md_json *rec, long long n)
+{
+	struct md_json *rs = md_json_get(rec, "revisions");
+	for (struct md_json *r = rs && n > 0 ? rs->child : NULL; r; r = r->next)
+		if (md_json_geti(r, "rev", 0) == n)
+			return r;
+	return NULL;
+}
+
+/* How p was loaded, for boot and the next up: STORE/compose/NAME.stdin.yaml
+ * holds what -f - gave. */
+static int md_crec_info(struct md_json *rec, const struct md_cproj *p, const struct md_args *g)
+{
+	char *sf = md_store_path("compose/%s.stdin.yaml", p->name), *dir = md_store_path("compose");
+	struct md_json *fa = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < p->files.n; i++)
+		md_json_push(fa, md_json_newstr(strcmp(p->files.v[i], "-") ? p->files.v[i] : sf));
+	md_json_sets(rec, "name", p->name);
+	md_json_sets(rec, "dir", p->dir);
+	md_json_set(rec, "files", fa);
+	md_json_set(rec, "env_files", md_jarr_strs(md_optv(g, "env-file")));
+	md_json_set(rec, "profiles", md_jarr_strs(md_optv(g, "profile")));
+	int r = 0;
+	if (p->stdin_text)
+		r = md_mkdir_p(dir, 0700) < 0 ? -1 : md_write_file_atomic(sf, p->stdin_text, strlen(p->stdin_text), 0600);
+	free(sf);
+	free(dir);
+	return r;
+}
+
+/* A new revision of p as it is to run: the model (active services), each
+ * service's config hash and image ID (pulled before), the key. */
+static struct md_json *md_crev_new(const struct md_cproj *p, const struct md_strv *order, long long n)
+{
+	struct md_json *rev = md_json_new(MD_J_OBJ), *m = md_json_clone(p->model), *svcs = md_json_get(m, "services");
+	for (struct md_json *k = svcs ? svcs->child : NULL, *nx; k; k = nx) {
+		nx = k->next;
+		if (!md_cproj_active(p, k))
+			md_json_del(svcs, k->key);
+	}
+	md_json_seti(rev, "rev", n);
+	md_json_seti(rev, "created", (long long)time(NULL));
+	md_json_sets(rev, "state", "trying");
+	md_json_set(rev, "model", m);
+	struct md_json *hs = md_json_set(rev, "hashes", md_json_new(MD_J_OBJ)), *im = md_json_set(rev, "images", md_json_new(MD_J_OBJ));
+	struct md_json *idx = md_index_read();
+	struct md_sb kb = {0};
+	for (size_t i = 0; i < order->n; i++) {
+		struct md_json *s = md_json_get(md_json_get(p->model, "services"), order->v[i]);
+		char h[65], id[MD_DIGEST_LEN + 1] = "";
+		md_compose_hash(p, order->v[i], s, h);
+		const char *pin = md_json_gets(p->pins, order->v[i]);
+		if (pin)
+			snprintf(id, sizeof id, "%s", pin);
+		else if (idx)
+			md_image_resolve(idx, md_json_gets(s, "image"), id);
+		md_err_clear();
+		md_json_sets(hs, order->v[i], h);
+		md_json_sets(im, order->v[i], id);
+		md_sb_printf(&kb, "%s %s %s\n", order->v[i], h, id);
+	}
+	char key[MD_DIGEST_LEN + 1];
+	md_sha256_buf(md_sb_str(&kb), kb.len, key);
+	md_json_sets(rev, "key", key);
+	md_sb_free(&kb);
+	md_json_free(idx);
+	return rev;
+}
+
+/* The project of revision rev of the record: its model, its images pinned
+ * to the revision's IDs (a tag an update pulled since must not move it). */
+static void md_cproj_of_rev(struct md_cproj *q, const struct md_json *rec, const struct md_json *rev)
+{
+	memset(q, 0, sizeof *q);
+	q->name = md_strdup(md_json_gets(rec, "name") ? md_json_gets(rec, "name") : "");
+	q->dir = md_strdup(md_json_gets(rec, "dir") ? md_json_gets(rec, "dir") : "/");
+	for (struct md_json *x = md_json_get(rec, "files") ? md_json_get(rec, "files")->child : NULL; x; x = x->next)
+		if (md_json_str(x))
+			md_strv_push(&q->files, x->s);
+	q->model = md_json_clone(md_json_get(rev, "model"));
+	q->pins = md_json_clone(md_json_get(rev, "images"));
+	if (!q->model)
+		q->model = md_json_new(MD_J_OBJ);
+	if (!md_json_get(q->model, "services"))
+		md_json_set(q->model, "services", md_json_new(MD_J_OBJ));
+}
+
+/* Keep svc's container while the revision is tried: written down first,
+ * then stopped, then renamed ID12_NAME. */
+static int md_crev_keep(const struct md_cproj *p, struct md_json *rec, struct md_json *rev, const char *svc, const struct md_copts *o)
+{
+	struct md_ctr *cs;
+	size_t n;
+	if (md_cproj_ctrs(p->name, svc, &cs, &n) < 0)
+		return -1;
+	int r = 0;
+	if (n) {
+		struct md_json *kept = md_json_get(rev, "kept") ? md_json_get(rev, "kept") : md_json_set(rev, "kept", md_json_new(MD_J_OBJ));
+		struct md_json *k = md_json_set(kept, svc, md_json_new(MD_J_OBJ));
+		md_json_sets(k, "id", cs[0].id);
+		md_json_sets(k, "name", cs[0].name);
+		char nn[300];
+		snprintf(nn, sizeof nn, "%.12s_%s", cs[0].id, cs[0].name);
+		if ((r = md_crec_write(p->name, rec)) == 0) {
+			md_cproj_say(o, "Container", cs[0].name, "Recreate");
+			md_ctr_stop(cs[0].id, o->stop_timeout);
+			r = md_ctr_rename(cs[0].id, nn);
+		}
+		md_crash_at("kept");
+	}
+	md_ctr_list_free(cs, n);
+	return r;
+}
+
+/* Has every changed service been healthy (or, with no healthcheck,
+ * running without a restart) for `after` seconds, within `limit`? Else
+ * the error names the service and what it last said. */
+static int md_crev_watch(const struct md_cproj *p, const struct md_json *changed, int after, int limit)
+{
+	int64_t start = md_mono_ms(), good_since = -1;
+	for (;;) {
+		int good = 1;
+		char why[512] = "";
+		for (struct md_json *x = changed ? changed->child : NULL; x && !*why; x = x->next) {
+			struct md_ctr *cs;
+			size_t n;
+			if (md_cproj_ctrs(p->name, x->s, &cs, &n) < 0)
+				return -1;
+			char hs[16];
+			for (size_t i = 0; i < n && !*why; i++) {
+				const char *st = md_ctr_state(&cs[i]), *h = md_ctr_health_status(&cs[i], st, hs, sizeof hs);
+				long long code = md_json_geti(cs[i].st, "ExitCode", -1), rc = md_json_geti(cs[i].st, "RestartCount", 0);
+				const char *pol = md_json_gets(md_json_get(md_json_get(cs[i].cfg, "HostConfig"), "RestartPolicy"), "Name");
+				if (md_streq(st, "exited") && code == 0 && (!pol || !*pol || !strcmp(pol, "no")))
+					continue; /* a job that ran to its end */
+				if (md_streq(st, "exited") || md_streq(st, "dead"))
+					snprintf(why, sizeof why, "service \"%s\" exited (code %lld)", x->s, code);
+				else if (md_streq(st, "restarting") || rc > 0)
+					snprintf(why, sizeof why, "service \"%s\" is restarting (it exited %lld times)", x->s, rc ? rc : 1);
+				else if (md_streq(h, "unhealthy")) {
+					struct md_json *lg = md_json_get(md_json_get(cs[i].st, "Health"), "Log");
+					char *hp = md_ctr_rpath(cs[i].id, "health.json");
+					struct md_json *hj = md_json_parse_file(hp), *l2 = md_json_get(hj, "Log");
+					struct md_json *le = l2 && l2->n ? l2->last : lg && lg->n ? lg->last : NULL;
+					const char *out = le ? md_json_gets(le, "Output") : NULL;
+					snprintf(why, sizeof why, "service \"%s\" is unhealthy%s%.*s", x->s, out && *out ? "; its last check said: " : "",
+					         out ? (int)strcspn(out, "\n") : 0, out ? out : "");
+					md_json_free(hj);
+					free(hp);
+					md_err_clear();
+				} else if (!md_streq(st, "running") || md_streq(h, "starting"))
+					good = 0;
+			}
+			if (!n)
+				snprintf(why, sizeof why, "service \"%s\" has no container", x->s);
+			md_ctr_list_free(cs, n);
+		}
+		if (*why)
+			return md_errk(MD_EK_CONFLICT, "%s", why);
+		int64_t now = md_mono_ms();
+		good_since = good ? (good_since < 0 ? now : good_since) : -1;
+		if (good && now - good_since >= (int64_t)after * 1000)
+			return 0;
+		if (now - start >= (int64_t)limit * 1000)
+			return md_errk(MD_EK_CONFLICT, "the changed services were not %s within %d s (--commit-timeout)",
+			               good ? "healthy long enough" : "healthy", limit);
+		usleep(200000);
+	}
+}
+
+/* Undo the revision being tried: its containers of the changed services
+ * removed (killed: the previous ones are to serve at once), the kept ones
+ * given their names back; the committed revision then brought up. Safe to
+ * run again from any point (boot after a power cut during an update or
+ * during this). */
+static int md_crev_rollback(struct md_json *rec, const char *why, const struct md_copts *o)
+{
+	struct md_json *rev = md_crec_rev(rec, md_json_geti(rec, "trying", 0));
+	const char *name = md_json_gets(rec, "name");
+	struct md_json *ch = md_json_get(rev, "changed"), *kept = md_json_get(rev, "kept");
+	int r = 0;
+	for (struct md_json *x = ch ? ch->child : NULL; x && r == 0; x = x->next) {
+		struct md_ctr *cs;
+		size_t n;
+		if (md_cproj_ctrs(name, x->s, &cs, &n) < 0)
+			return -1;
+		for (size_t i = 0; i < n && r == 0; i++)
+			if (!md_streq(cs[i].id, md_json_gets(md_json_get(kept, x->s), "id"))) {
+				md_cproj_say(o, "Container", cs[i].name, "Removed");
+				r = md_ctr_rm(cs[i].id, 1, 0);
+			}
+		md_ctr_list_free(cs, n);
+	}
+	for (struct md_json *k = kept ? kept->child : NULL; k && r == 0; k = k->next) {
+		struct md_ctr c;
+		if (md_ctr_load(md_json_gets(k, "id"), &c) < 0) {
+			md_err_clear(); /* gone (removed by hand): the committed revision's up makes it again */
+			continue;
+		}
+		if (!md_streq(c.name, md_json_gets(k, "name")))
+			r = md_ctr_rename(c.id, md_json_gets(k, "name"));
+		md_ctr_free(&c);
+	}
+	if (r < 0)
+		return -1;
+	if (rev) {
+		md_json_sets(rev, "state", "rolled back");
+		md_json_sets(rev, "error", why);
+		md_json_del(rev, "kept");
+	}
+	md_json_seti(rec, "trying", 0);
+	if (md_crec_write(name, rec) < 0)
+		return -1;
+	struct md_json *com = md_crec_rev(rec, md_json_geti(rec, "committed", 0));
+	if (!com)
+		return 0;
+	struct md_cproj q;
+	md_cproj_of_rev(&q, rec, com);
+	struct md_copts qo = *o;
+	qo.force = qo.norecreate = qo.nostart = 0;
+	qo.pull = "never";
+	r = md_cproj_up(&q, NULL, &qo);
+	md_cproj_free(&q);
+	return r;
+}
+
+/* After a commit: the containers it replaced removed, the record pruned
+ * to MD_CREV_KEEP revisions (never the committed one). */
+static int md_crev_settle(struct md_json *rec)
+{
+	const char *name = md_json_gets(rec, "name");
+	struct md_json *com = md_crec_rev(rec, md_json_geti(rec, "committed", 0)), *kept = md_json_get(com, "kept");
+	for (struct md_json *k = kept ? kept->child : NULL; k; k = k->next)
+		if (md_ctr_rm(md_json_gets(k, "id"), 1, 0) < 0)
+			md_err_clear(); /* (gone already) */
+	if (com)
+		md_json_del(com, "kept");
+	struct md_json *rs = md_json_get(rec, "revisions");
+	while (rs && rs->n > MD_CREV_KEEP) {
+		struct md_json *old = rs->child;
+		if (old == com)
+			old = old->next;
+		md_json_del_item(rs, old);
+	}
+	return md_crec_write(name, rec);
+}
+
+/* Commit rev (the one tried, or one made by a plain up): it runs now; the
+ * revision it replaces is kept in the history. */
+static int md_crev_commit(struct md_json *rec, struct md_json *rev)
+{
+	struct md_json *prev = md_crec_rev(rec, md_json_geti(rec, "committed", 0));
+	if (prev && prev != rev)
+		md_json_sets(prev, "state", "replaced");
+	md_json_sets(rev, "state", "committed");
+	md_json_seti(rec, "committed", md_json_geti(rev, "rev", 0));
+	md_json_seti(rec, "trying", 0);
+	if (md_crec_write(md_json_gets(rec, "name"), rec) < 0)
+		return -1;
+	return md_crev_settle(rec);
+}
+
+struct md_ctxopts {
+	int after, limit, force; /* --commit-after, --commit-timeout (s), --force */
+};
+
+/* A time in seconds: a number, or a duration as compose files write them. */
+static int md_ctx_secs(const char *v, const char *what, int *out)
+{
+	int64_t ns;
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (*v && !*end && n >= 0 && n <= 86400)
+		return *out = (int)n, 0;
+	if (md_parse_goduration(v, what, &ns) < 0)
+		return -1;
+	if (ns < 0 || ns > 86400LL * 1000000000LL)
+		return md_errk(MD_EK_INVALID, "%s: %s is out of range (0 to 24h)", what, v);
+	*out = (int)(ns / 1000000000LL);
+	return 0;
+}
+
+/* The update's times: 30 s healthy to commit, 120 s at most; the file's
+ * x-minidock: {commit-after, commit-timeout}, then the options. */
+static int md_ctxopts_get(const struct md_cproj *p, const struct md_args *a, struct md_ctxopts *t)
+{
+	t->after = 30, t->limit = 120, t->force = md_flag(a, "force");
+	struct md_json *x = md_json_get(p->model, "x-minidock");
+	static const char *const keys[] = {"commit-after", "commit-timeout"};
+	int *dst[] = {&t->after, &t->limit};
+	for (int i = 0; i < 2; i++) {
+		struct md_json *v = md_json_get(x, keys[i]);
+		const char *sv = v && (v->t == MD_J_STR || v->t == MD_J_NUM) ? v->s : NULL;
+		if (v && !sv)
+			return md_errk(MD_EK_INVALID, "x-minidock: %s must be a duration", keys[i]);
+		if (sv && md_ctx_secs(sv, keys[i], dst[i]) < 0)
+			return -1;
+		if (md_opt(a, keys[i]) && md_ctx_secs(md_opt(a, keys[i]), keys[i], dst[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The services rev changes from com (its hash or its image differs, or it
+ * is new), in rev's order. */
+static struct md_json *md_crev_changed(const struct md_json *com, const struct md_json *rev, const struct md_strv *order)
+{
+	struct md_json *ch = md_json_new(MD_J_ARR);
+	for (size_t i = 0; i < order->n; i++) {
+		const char *s = order->v[i];
+		if (!md_streq(md_json_gets(md_json_get(com, "hashes"), s), md_json_gets(md_json_get(rev, "hashes"), s)) ||
+		    !md_streq(md_json_gets(md_json_get(com, "images"), s), md_json_gets(md_json_get(rev, "images"), s)))
+			md_json_push(ch, md_json_newstr(s));
+	}
+	return ch;
+}
+
+/* up of a project; with -d (and no service named, and starting them) a
+ * transaction (see above): everything pulled first; with a committed
+ * revision and something changed, the changed services made again one by
+ * one in order, each previous container kept; committed when they have
+ * stayed healthy for t->after s, else rolled back. The first up, an up
+ * in the foreground, --force-recreate: what up makes is committed at
+ * once. g: the compose command's options, to record how p was loaded
+ * (NULL: p is a revision brought back, the record says). */
+static int md_crev_up(struct md_cproj *p, const struct md_strv *named, const struct md_copts *o, const struct md_ctxopts *t,
+                      const struct md_args *g)
+{
+	int some = named && named->n, tx = o->detach && !o->nostart && !some;
+	int lk = md_cproj_lock(p->name);
+	if (lk < 0)
+		return -1;
+	struct md_json *rec = NULL, *rev = NULL, *ch = NULL;
+	struct md_strv order = {0};
+	int r = md_crec_read(p->name, &rec);
+	if (r == 0 && !rec)
+		rec = md_json_new(MD_J_OBJ);
+	if (r == 0 && md_json_geti(rec, "trying", 0)) {
+		fprintf(stderr, "minidock: compose up: an update of project %s was interrupted (revision %lld): rolling it back first\n",
+		        p->name, md_json_geti(rec, "trying", 0));
+		r = md_crev_rollback(rec, "interrupted (killed or a power cut) before it was committed", o);
+	}
+	if (r == 0)
+		r = md_cproj_order(p, named, &order);
+	for (size_t i = 0; r == 0 && i < order.n; i++) /* everything pulled before anything is touched */
+		r = md_cproj_image(order.v[i], md_json_get(md_json_get(p->model, "services"), order.v[i]), md_json_gets(p->pins, order.v[i]), o);
+	if (r == 0)
+		md_crash_at("pulled");
+	struct md_copts po = *o;
+	po.pull = "never";
+	long long next = 1;
+	for (struct md_json *x = r == 0 && md_json_get(rec, "revisions") ? md_json_get(rec, "revisions")->child : NULL; x; x = x->next)
+		next = md_json_geti(x, "rev", 0) >= next ? md_json_geti(x, "rev", 0) + 1 : next;
+	struct md_json *com = r == 0 ? md_crec_rev(rec, md_json_geti(rec, "committed", 0)) : NULL;
+	if (r == 0) {
+		rev = md_crev_new(p, &order, next);
+		ch = com ? md_crev_changed(com, rev, &order) : NULL;
+	}
+	int gone = 0; /* services of the committed revision the file no longer has */
+	for (struct md_json *x = com && rev && md_json_get(com, "hashes") ? md_json_get(com, "hashes")->child : NULL; x; x = x->next)
+		gone += !md_json_get(md_json_get(rev, "hashes"), x->key);
+	if (r == 0 && (!com || !ch->n || o->force || o->norecreate || !tx)) {
+		/* as up always did; what it makes committed when it is the whole project */
+		int commit = !some && !o->nostart && !o->norecreate && (!com || ch->n || gone || o->force);
+		r = g && md_crec_info(rec, p, g) < 0 ? -1 : md_cproj_up(p, named, &po);
+		if (r == 0 && commit) {
+			md_json_push(md_json_get(rec, "revisions") ? md_json_get(rec, "revisions") : md_json_set(rec, "revisions", md_json_new(MD_J_ARR)), rev);
+			struct md_json *added = rev;
+			rev = NULL;
+			r = md_crev_commit(rec, added);
+		} else if (r == 0 && md_json_get(rec, "revisions")) {
+			r = md_crec_write(p->name, rec);
+		}
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	/* an update: refused when this very revision failed before */
+	for (struct md_json *x = md_json_get(rec, "revisions")->child; x && !t->force; x = x->next)
+		if (md_streq(md_json_gets(x, "state"), "rolled back") && md_streq(md_json_gets(x, "key"), md_json_gets(rev, "key"))) {
+			r = md_errk(MD_EK_CONFLICT, "this update is revision %lld again, which was rolled back: %s (up --force tries it again)",
+			            md_json_geti(x, "rev", 0), md_json_gets(x, "error") ? md_json_gets(x, "error") : "?");
+			goto out;
+		}
+	md_json_set(rev, "changed", md_json_clone(ch));
+	struct md_json *tr = md_json_push(md_json_get(rec, "revisions"), rev);
+	rev = NULL;
+	md_json_seti(rec, "trying", md_json_geti(tr, "rev", 0));
+	if ((g && md_crec_info(rec, p, g) < 0) || md_crec_write(p->name, rec) < 0 || md_cproj_resources(p, &order) < 0) {
+		r = -1;
+		goto undo;
+	}
+	for (size_t i = 0; r == 0 && i < order.n; i++) {
+		int changed = 0;
+		for (struct md_json *x = ch->child; x; x = x->next)
+			changed |= md_streq(x->s, order.v[i]);
+		if (changed && (r = md_crev_keep(p, rec, tr, order.v[i], o)) < 0)
+			break;
+		r = md_cproj_up_svc(p, order.v[i], &po);
+	}
+	if (r == 0)
+		md_crash_at("started");
+	if (r == 0)
+		r = md_crev_watch(p, ch, t->after, t->limit);
+	if (r == 0) {
+		md_crash_at("watched");
+		r = md_crev_commit(rec, tr);
+		if (r == 0)
+			r = md_cproj_orphans(p, o->orphans, o);
+		if (r == 0 && o->wait)
+			r = md_cproj_wait_all(p, &order, o);
+		goto out;
+	}
+undo:;
+	char why[1024];
+	snprintf(why, sizeof why, "%s", md_errmsg);
+	long long n = md_json_geti(rec, "trying", 0), back = md_json_geti(rec, "committed", 0);
+	md_err_clear();
+	if (md_crev_rollback(rec, why, o) < 0)
+		r = md_err_wrap("revision %lld failed (%s) and its rollback", n, why);
+	else
+		r = md_errk(MD_EK_CONFLICT, "revision %lld rolled back to %lld: %s", n, back, why);
+out:
+	md_json_free(rev);
+	md_json_free(ch);
+	md_json_free(rec);
+	md_strv_free(&order);
+	close(lk);
 	return r;
 }
 
@@ -34747,7 +35318,8 @@ static int md_ccmd_up(struct md_cproj *p, struct md_args *a)
 	o.stop_timeout = md_opt(a, "timeout") ? atoi(md_opt(a, "timeout")) : -1;
 	if (o.force && o.norecreate)
 		return md_errk(MD_EK_INVALID, "--force-recreate and --no-recreate are incompatible");
-	if (md_cproj_up(p, &a->pos, &o) < 0 || (!o.nostart && md_cproj_record(p, md_compose_global) < 0))
+	struct md_ctxopts t;
+	if (md_ctxopts_get(p, a, &t) < 0 || md_crev_up(p, &a->pos, &o, &t, md_compose_global) < 0)
 		return -1;
 	if (o.detach || o.nostart)
 		return 0;
@@ -34784,6 +35356,9 @@ static int md_ccmd_down(struct md_cproj *p, struct md_args *a)
 	const char *rmi = md_opt(a, "rmi");
 	if (rmi && strcmp(rmi, "local") && strcmp(rmi, "all"))
 		return md_errk(MD_EK_INVALID, "invalid --rmi \"%s\" (local or all)", rmi);
+	int lk = md_cproj_lock(p->name);
+	if (lk < 0)
+		return -1;
 	char *rec = md_store_path("compose/%s.json", p->name), *rd = md_store_path("compose");
 	char *sf = md_store_path("compose/%s.stdin.yaml", p->name);
 	/* first, durably: a power cut midway leaves nothing for boot to bring back */
@@ -34793,7 +35368,126 @@ static int md_ccmd_down(struct md_cproj *p, struct md_args *a)
 	free(sf);
 	free(rec);
 	free(rd);
-	return md_cproj_down(p, md_flag(a, "volumes"), rmi, &o);
+	struct md_ctr *kc; /* containers an interrupted update kept */
+	size_t kn;
+	if (md_cproj_ctrs_k(p->name, NULL, 1, &kc, &kn) == 0) {
+		for (size_t i = 0; i < kn; i++)
+			if (md_ctr_rm(kc[i].id, 1, 0) == 0)
+				md_cproj_say(&o, "Container", kc[i].name, "Removed");
+		md_ctr_list_free(kc, kn);
+	}
+	int r = md_cproj_down(p, md_flag(a, "volumes"), rmi, &o);
+	close(lk);
+	return r;
+}
+
+/* history: the project's revisions, newest first. */
+static int md_ccmd_history(struct md_cproj *p, struct md_args *a)
+{
+	struct md_json *rec;
+	if (md_crec_read(p->name, &rec) < 0)
+		return -1;
+	struct md_json *rs = md_json_get(rec, "revisions");
+	if (!rs) {
+		md_json_free(rec);
+		return md_errk(MD_EK_NOTFOUND, "project %s has no revisions (up -d records them)", p->name);
+	}
+	const char *fmt = md_opt(a, "format");
+	int json = md_streq(fmt, "json"), quiet = md_flag(a, "quiet");
+	if (fmt && !json && strcmp(fmt, "table")) {
+		md_json_free(rec);
+		return md_errk(MD_EK_INVALID, "unsupported format \"%s\" (table or json)", fmt);
+	}
+	struct md_table tab = {5, {0}};
+	struct md_json *arr = md_json_new(MD_J_ARR);
+	if (!json && !quiet)
+		md_table_add(&tab, (const char *[]){"REVISION", "CREATED", "STATE", "CHANGED", "ERROR"});
+	struct md_json **v = md_alloc(rs->n * sizeof *v);
+	size_t nv = 0;
+	for (struct md_json *x = rs->child; x; x = x->next)
+		v[nv++] = x;
+	while (nv-- > 0) { /* newest first */
+		struct md_json *x = v[nv];
+		char num[24], ago[64];
+		struct md_sb ch = {0};
+		snprintf(num, sizeof num, "%lld", md_json_geti(x, "rev", 0));
+		md_time_ago(ago, sizeof ago, (time_t)md_json_geti(x, "created", 0));
+		for (struct md_json *c = md_json_get(x, "changed") ? md_json_get(x, "changed")->child : NULL; c; c = c->next)
+			md_sb_printf(&ch, "%s%s", ch.len ? "," : "", md_json_str(c) ? c->s : "");
+		const char *st = md_json_gets(x, "state"), *err = md_json_gets(x, "error");
+		if (quiet) {
+			puts(num);
+		} else if (json) {
+			struct md_json *o = md_json_push(arr, md_json_new(MD_J_OBJ));
+			md_json_seti(o, "Revision", md_json_geti(x, "rev", 0));
+			md_json_seti(o, "Created", md_json_geti(x, "created", 0));
+			md_json_sets(o, "State", st ? st : "");
+			md_json_set(o, "Changed", md_json_get(x, "changed") ? md_json_clone(md_json_get(x, "changed")) : md_json_new(MD_J_ARR));
+			md_json_set(o, "Images", md_json_clone(md_json_get(x, "images")));
+			md_json_sets(o, "Error", err ? err : "");
+		} else {
+			md_table_add(&tab, (const char *[]){num, ago, st ? st : "", ch.len ? md_sb_str(&ch) : "-", err ? err : ""});
+		}
+		md_sb_free(&ch);
+	}
+	free(v);
+	if (json) {
+		char *o = md_json_dump(arr, 0);
+		puts(o);
+		free(o);
+	} else if (!quiet) {
+		md_table_print(&tab, stdout);
+	}
+	md_json_free(arr);
+	md_json_free(rec);
+	return 0;
+}
+
+/* rollback [REVISION]: back to a revision of the history (default: the
+ * one the committed revision replaced), as an update that commits when
+ * healthy. */
+static int md_ccmd_rollback(struct md_cproj *p, struct md_args *a)
+{
+	struct md_json *rec;
+	if (md_crec_read(p->name, &rec) < 0)
+		return -1;
+	long long com = md_json_geti(rec, "committed", 0), want = 0;
+	struct md_json *rs = md_json_get(rec, "revisions");
+	if (a->pos.n) {
+		char *end;
+		want = strtoll(a->pos.v[0], &end, 10);
+		if (*end || want <= 0)
+			want = -1;
+	} else {
+		for (struct md_json *x = rs ? rs->child : NULL; x; x = x->next)
+			if (md_streq(md_json_gets(x, "state"), "replaced"))
+				want = md_json_geti(x, "rev", 0);
+	}
+	struct md_json *rev = want > 0 ? md_crec_rev(rec, want) : NULL;
+	int r = 0;
+	if (!rec || !rs)
+		r = md_errk(MD_EK_NOTFOUND, "project %s has no revisions (up -d records them)", p->name);
+	else if (!rev && a->pos.n)
+		r = md_errk(MD_EK_NOTFOUND, "project %s has no revision %s (see: minidock compose history)", p->name, a->pos.v[0]);
+	else if (!rev)
+		r = md_errk(MD_EK_NOTFOUND, "project %s has no earlier committed revision to go back to", p->name);
+	else if (want == com)
+		r = md_errk(MD_EK_CONFLICT, "revision %lld is the one running", want);
+	if (r < 0) {
+		md_json_free(rec);
+		return -1;
+	}
+	struct md_cproj q;
+	md_cproj_of_rev(&q, rec, rev);
+	md_json_free(rec);
+	struct md_copts o = {.detach = 1, .timeout = 120};
+	o.stop_timeout = md_opt(a, "timeout") ? atoi(md_opt(a, "timeout")) : -1;
+	struct md_ctxopts t;
+	r = md_ctxopts_get(&q, a, &t) < 0 ? -1 : md_crev_up(&q, NULL, &o, &t, NULL);
+	if (r == 0)
+		printf("project %s: revision %lld brought back\n", p->name, want);
+	md_cproj_free(&q);
+	return r;
 }
 
 static int md_ccmd_ps(struct md_cproj *p, struct md_args *a)
@@ -35057,7 +35751,7 @@ static int md_ccmd_run(struct md_cproj *p, struct md_args *a)
 	md_json_free(deps);
 	int r = dn.n && !md_flag(a, "no-deps") ? md_cproj_up(p, &dn, &o) : 0;
 	md_strv_free(&dn);
-	if (r < 0 || md_cproj_image(svc, s, &o) < 0)
+	if (r < 0 || md_cproj_image(svc, s, md_json_gets(p->pins, svc), &o) < 0)
 		return -1;
 	char hash[65], id[65], rnd[13];
 	md_compose_hash(p, svc, s, hash);
@@ -35127,7 +35821,7 @@ static int md_ccmd_pull(struct md_cproj *p, struct md_args *a)
 	struct md_json *svcs = md_json_get(p->model, "services");
 	for (size_t i = 0; r == 0 && i < order.n; i++) {
 		struct md_copts o = {.pull = "always", .quiet = md_flag(a, "quiet")};
-		if (md_cproj_image(order.v[i], md_json_get(svcs, order.v[i]), &o) < 0) {
+		if (md_cproj_image(order.v[i], md_json_get(svcs, order.v[i]), NULL, &o) < 0) {
 			if (!md_flag(a, "ignore-pull-failures"))
 				r = -1;
 			else
@@ -35240,6 +35934,8 @@ static const struct {
 	{"run", md_opts_crun, "[OPTIONS] SERVICE [COMMAND] [ARGS...]", "Run a one-off command on a service", 1, -1, 0},
 	{"images", md_opts_cnone, "[SERVICE...]", "List images used by the created containers", 0, -1, 0},
 	{"top", md_opts_cnone, "[SERVICE...]", "Display the running processes", 0, -1, 0},
+	{"history", md_opts_chistory, "[OPTIONS]", "List the project's revisions (each up -d records one)", 0, 0, 0},
+	{"rollback", md_opts_crollback, "[OPTIONS] [REVISION]", "Go back to a revision (default: the one before the running one)", 0, 1, 0},
 };
 
 /* `minidock compose [-f FILE]... [-p NAME] COMMAND ...` (and `docker
@@ -35300,11 +35996,53 @@ static int md_cmd_compose(struct md_args *a)
 		   : !strcmp(c, "config") ? md_ccmd_config(&p, &s) : !strcmp(c, "exec") ? md_ccmd_exec(&p, &s)
 		   : !strcmp(c, "pull") ? md_ccmd_pull(&p, &s) : !strcmp(c, "images") ? md_ccmd_images(&p, &s)
 		   : !strcmp(c, "top") ? md_ccmd_top(&p, &s) : !strcmp(c, "run") ? md_ccmd_run(&p, &s)
+		   : !strcmp(c, "history") ? md_ccmd_history(&p, &s) : !strcmp(c, "rollback") ? md_ccmd_rollback(&p, &s)
 		   : md_ccmd_each(&p, &s, c);
 		md_cproj_free(&p);
 	}
 	md_args_free(&s);
 	return rc < 0 ? md_fail(1) : rc;
+}
+
+/* Boot a project that has revisions: an update a power cut interrupted
+ * rolled back, what a commit left removed, then its committed revision
+ * brought up (its model and images as committed, whatever its files say
+ * now). 1: the record has no revisions (boot loads its files). */
+static int md_compose_boot_rev(const char *name, int *rc)
+{
+	struct md_json *rec;
+	if (md_crec_read(name, &rec) < 0 || !rec || !md_json_get(rec, "revisions")) {
+		md_json_free(rec);
+		md_err_clear();
+		return 1;
+	}
+	md_json_free(rec);
+	int lk = md_cproj_lock(name), r = lk < 0 || md_crec_read(name, &rec) < 0 ? -1 : 0;
+	struct md_copts o = {.detach = 1, .timeout = 120, .quiet = 1, .pull = "never"};
+	if (r == 0 && rec && md_json_geti(rec, "trying", 0)) {
+		printf("compose project %s: revision %lld was not committed: rolled back\n", name, md_json_geti(rec, "trying", 0));
+		r = md_crev_rollback(rec, "interrupted (a power cut or a kill) before it was committed", &o);
+	} else if (r == 0 && rec) {
+		r = md_crev_settle(rec);
+	}
+	struct md_json *com = r == 0 ? md_crec_rev(rec, md_json_geti(rec, "committed", 0)) : NULL;
+	if (com) {
+		struct md_cproj q;
+		md_cproj_of_rev(&q, rec, com);
+		r = md_cproj_up(&q, NULL, &o);
+		md_cproj_free(&q);
+	}
+	if (r < 0) {
+		fprintf(stderr, "minidock: boot: compose project %s: %s\n", name, md_errmsg);
+		*rc = 1;
+	} else if (com) {
+		printf("started compose project %s (revision %lld)\n", name, md_json_geti(com, "rev", 0));
+	}
+	md_err_clear();
+	md_json_free(rec);
+	if (lk >= 0)
+		close(lk);
+	return 0;
 }
 
 /* `minidock boot`: the containers whose restart policy says so, then each
@@ -35320,6 +36058,12 @@ static int md_cmd_boot_all(struct md_args *a)
 		size_t l = strlen(de->d_name);
 		if (l < 6 || strcmp(de->d_name + l - 5, ".json") || de->d_name[0] == '.')
 			continue;
+		char *nm = md_strndup(de->d_name, l - 5);
+		if (md_compose_boot_rev(nm, &rc) == 0) { /* a project with revisions: its committed one */
+			free(nm);
+			continue;
+		}
+		free(nm);
 		char *f = md_asprintf("%s/%s", dir, de->d_name);
 		struct md_json *j = md_json_parse_file(f);
 		free(f);

@@ -170,6 +170,7 @@ test_compose_up_down() {
     mkdir -p "$P/conf"
     echo conf-ok >"$P/conf/x"
     cat >"$P/compose.yaml" <<'YAML'
+x-minidock: {commit-after: 0s}  # an update commits once its services run (27-compose-update.sh tests the wait)
 services:
   db:
     image: bb

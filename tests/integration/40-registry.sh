@@ -1009,3 +1009,50 @@ test_https_proxy_connect() {
     # a proxy that is not there: one line, nothing left
     HTTPS_PROXY=http://127.0.0.1:$(_free_port) _fails_clean 1 "proxy|connect" pull "$REG/test/bb:v1"
 }
+
+# A pull checks for room first: the new layers' compressed sizes (from the
+# manifest), times 3 for unpacking, against what the store's filesystem has
+# free; a pull that cannot fit is refused before any blob is fetched. A
+# compose update that needs it touches nothing (issue 15).
+test_pull_no_room() {
+    ctr_setup
+    _reg_start
+    _login "$REG"
+    _seed test/app:1
+    # a second tag with 3 MiB that gzip cannot shrink
+    local big=$T/big m
+    mkdir -p "$big/opt"
+    head -c 3145728 /dev/urandom >"$big/opt/blob"
+    tar -C "$big" --numeric-owner --owner=0 --group=0 --mtime=2020-01-01 -cf "$big.tar" ./opt ./opt/blob
+    _oci_bb "$T/oci" big
+    umoci --log error raw add-layer --image "$T/oci:big" --history.created 2020-01-03T00:00:00Z "$big.tar"
+    _sk_push "oci:$T/oci:big" test/app:2
+    # the store on a 8 MiB filesystem
+    mkdir -p "$T/small"
+    mount -t tmpfs -o size=8m mdsmall "$T/small"
+    export MINIDOCK_ROOT=$T/small/root
+    md_ok pull -q "$REG/test/app:1" >/dev/null
+    md_fail 1 pull -q "$REG/test/app:2"
+    assert_one_line_error
+    assert_match "$(md_stderr)" "no room for $REG/test/app:2: its new layers are 3\.[0-9]+MB, about [0-9.]+MB unpacked, and $T/small/root has [0-9.]+[kM]B free"
+    _pulls_empty
+    grep -q "GET /v2/test/app/blobs/$(jq -r '.layers[1].digest' "$(_oci_manifest "$T/oci" big)")" "$T"/reg-*/log &&
+        fail "a blob was fetched for a pull that could not fit"
+    # a compose update that would need it: refused before anything stops
+    mkdir -p "$T/app"
+    printf 'x-minidock: {commit-after: 0s}\nservices:\n  web:\n    image: %s/test/app:1\n    command: sleep 300\n    network_mode: none\n' "$REG" >"$T/app/compose.yaml"
+    md_ok compose --project-directory "$T/app" up -d >/dev/null 2>&1
+    local web
+    web=$(md_ok inspect -f '{{.Id}}' app-web-1)
+    sed -i 's|test/app:1|test/app:2|' "$T/app/compose.yaml"
+    md_fail 1 compose --project-directory "$T/app" up -d
+    assert_contains "$(md_stderr)" "no room for $REG/test/app:2"
+    assert_eq "$(md_ok inspect -f '{{.Id}} {{.State.Status}}' app-web-1)" "$web running" "web after a refused update"
+    assert_eq "$(md_ok compose --project-directory "$T/app" history -q | tr '\n' ' ')" "1 "
+    md_ok system check >/dev/null
+    md_ok compose --project-directory "$T/app" down -t 0 >/dev/null 2>&1
+    md_ok rmi "$REG/test/app:1" >/dev/null
+    umount "$T/small"
+    _reg_stop
+    assert_clean
+}
