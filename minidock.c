@@ -201,6 +201,12 @@ MD_FEATURES(MD_FEATURE_CHECK)
 #ifndef MD_DEFAULT_TMPFS_UPPER_SIZE
 #define MD_DEFAULT_TMPFS_UPPER_SIZE "64m"
 #endif
+#ifndef MD_DEFAULT_GC_HIGH
+#define MD_DEFAULT_GC_HIGH 85 /* % of the store's filesystem: the flash budget removes images past it... */
+#endif
+#ifndef MD_DEFAULT_GC_LOW
+#define MD_DEFAULT_GC_LOW 80 /* ...down to this */
+#endif
 #ifndef MD_DEFAULT_CGROUP_PARENT
 #define MD_DEFAULT_CGROUP_PARENT "minidock"
 #endif
@@ -22525,6 +22531,11 @@ static int md_create_commit(const char *id, const char *imgid, const char *name,
 	}
 	if (r == 0) {
 		struct md_json *rec = md_json_set(md_json_get(idx, "containers"), id, md_json_new(MD_J_OBJ));
+		struct md_json *irec = md_json_get(md_json_get(idx, "images"), imgid);
+		char now[64];
+		md_time_now(now, sizeof now);
+		if (irec && !vol) /* (when it was last wanted, for the flash budget; not for a volatile one: no store write) */
+			md_json_sets(irec, "used", now);
 		md_json_sets(rec, "image", imgid);
 		md_json_sets(rec, "name", nm);
 		if (vol)
@@ -25641,6 +25652,151 @@ static int md_image_prune(int all, struct md_strv *gone, uint64_t *reclaimed)
 	md_strv_free(&ids);
 	md_json_free(idx);
 	md_store_unlock_change(&sess);
+	return r;
+}
+
+/* ---- the flash budget: images nobody needs, removed as the store fills ---- */
+
+/*
+ * Past the high-water mark (MINIDOCK_GC_HIGH, default MD_DEFAULT_GC_HIGH:
+ * 85% of the store's filesystem in use, as df counts it) a pull, load or
+ * import, or a compose commit, removes images until the fill is back at
+ * the low one (MINIDOCK_GC_LOW, MD_DEFAULT_GC_LOW: 80%), least recently
+ * wanted first (made, loaded, tagged, or given a container). Never one a
+ * container uses, the parent of another image, or one with a hold: `image
+ * pin`, or a compose project's committed and previous revisions.
+ */
+
+static void md_budget_marks(int *hi, int *lo)
+{
+	const char *h = getenv("MINIDOCK_GC_HIGH"), *l = getenv("MINIDOCK_GC_LOW");
+	*hi = h && *h ? atoi(h) : MD_DEFAULT_GC_HIGH;
+	*lo = l && *l ? atoi(l) : MD_DEFAULT_GC_LOW;
+	if (*hi <= 0 || *hi > 100)
+		*hi = 100; /* (100: never) */
+	if (*lo < 0 || *lo >= *hi)
+		*lo = *hi > 5 ? *hi - 5 : 0;
+}
+
+/* The store's filesystem, percent in use as df shows it; -1: unknown. */
+static int md_budget_fill(void)
+{
+	struct statvfs sv;
+	if (statvfs(md_store.root, &sv) < 0 || !sv.f_blocks)
+		return -1;
+	unsigned long long used = sv.f_blocks - sv.f_bfree, tot = used + sv.f_bavail;
+	return tot ? (int)((used * 100 + tot - 1) / tot) : -1;
+}
+
+static const char *md_image_last(const struct md_json *rec)
+{
+	static const char *const k[] = {"used", "tagged", "loaded", "created"};
+	const char *best = "";
+	for (size_t i = 0; i < MD_ARRAY_LEN(k); i++)
+		if (md_json_gets(rec, k[i]) && strcmp(md_json_gets(rec, k[i]), best) > 0)
+			best = md_json_gets(rec, k[i]);
+	return best;
+}
+
+/* The images the budget may remove, least recently wanted first. */
+static void md_budget_candidates(struct md_json *idx, struct md_strv *out)
+{
+	struct md_json *ims = md_json_get(idx, "images");
+	for (struct md_json *im = ims ? ims->child : NULL; im; im = im->next) {
+		int keep = md_image_in_use(idx, im->key, NULL) || (md_json_get(im, "holds") && md_json_get(im, "holds")->n);
+		for (struct md_json *k = ims->child; k && !keep; k = k->next)
+			keep = md_streq(md_json_gets(k, "parent"), im->key);
+		if (!keep)
+			md_strv_push(out, im->key);
+	}
+	for (size_t i = 1; i < out->n; i++) /* insertion sort: a store holds few images */
+		for (size_t j = i; j > 0 && strcmp(md_image_last(md_json_get(ims, out->v[j - 1])), md_image_last(md_json_get(ims, out->v[j]))) > 0; j--) {
+			char *t = out->v[j];
+			out->v[j] = out->v[j - 1], out->v[j - 1] = t;
+		}
+}
+
+/* Past the high-water mark: candidates (not keep, an image just brought
+ * in) removed until the low one, each said on f. The number removed. */
+static int md_budget_run(FILE *f, const char *keep)
+{
+	int hi, lo, fill = md_budget_fill(), n = 0;
+	md_budget_marks(&hi, &lo);
+	if (fill < 0 || hi >= 100 || fill < hi)
+		return 0;
+	struct md_json *idx = md_index_read();
+	struct md_strv c = {0};
+	char kid[MD_DIGEST_LEN + 1] = "";
+	if (idx && keep && md_image_resolve(idx, keep, kid) < 0)
+		kid[0] = 0;
+	if (idx)
+		md_budget_candidates(idx, &c);
+	for (size_t i = 0; i < c.n; i++) /* (what was just brought in) */
+		if (!strcmp(c.v[i], kid))
+			free(c.v[i]), memmove(&c.v[i], &c.v[i + 1], (c.n - i - 1) * sizeof *c.v), c.n--;
+	for (size_t i = 0; i < c.n && (fill = md_budget_fill()) > lo; i++) {
+		struct md_sb out = {0};
+		char *nm[] = {c.v[i]};
+		if (md_image_remove(nm, 1, 1, &out) == 0) {
+			n++;
+			if (f)
+				fprintf(f, "minidock: the store was %d%% full (high-water mark %d%%): removed image %.19s, last wanted %s\n", fill, hi,
+				        c.v[i], md_image_last(md_json_get(md_json_get(idx, "images"), c.v[i])));
+		}
+		md_err_clear();
+		md_sb_free(&out);
+	}
+	md_strv_free(&c);
+	md_json_free(idx);
+	md_err_clear();
+	return n;
+}
+
+/* Set hold (on: add, off: remove) on the named images; with only, the
+ * hold is on exactly the images of ids and taken off every other. */
+static int md_image_holds(const char *hold, char *const *names, size_t n, int on, int only)
+{
+	if (md_store_lock() < 0)
+		return -1;
+	struct md_json *idx = md_index_read();
+	int r = idx ? 0 : -1;
+	struct md_strv ids = {0};
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char id[MD_DIGEST_LEN + 1];
+		if (md_image_resolve(idx, names[i], id) < 0) {
+			if (only) { /* (a revision's image gone: nothing to hold) */
+				md_err_clear();
+				continue;
+			}
+			r = -1;
+			break;
+		}
+		md_strv_push(&ids, id);
+	}
+	for (struct md_json *im = r == 0 ? md_json_get(idx, "images")->child : NULL; im; im = im->next) {
+		struct md_json *h = md_json_get(im, "holds");
+		int want = md_strv_has(&ids, im->key) ? on : only ? 0 : -1, has = 0;
+		for (struct md_json *x = h ? h->child : NULL; x; x = x->next)
+			has |= md_streq(md_json_str(x), hold);
+		if (want < 0 || want == has)
+			continue;
+		if (!h)
+			h = md_json_set(im, "holds", md_json_new(MD_J_ARR));
+		if (want)
+			md_json_push(h, md_json_newstr(hold));
+		for (struct md_json *x = h->child, *nx; x && !want; x = nx) {
+			nx = x->next;
+			if (md_streq(md_json_str(x), hold))
+				md_json_del_item(h, x);
+		}
+		if (!h->n)
+			md_json_del(im, "holds");
+	}
+	if (r == 0)
+		r = md_index_write(idx);
+	md_strv_free(&ids);
+	md_json_free(idx);
+	md_store_unlock();
 	return r;
 }
 
@@ -30250,6 +30406,28 @@ static int md_cmd_system_df(struct md_args *a)
 	md_table_add(&tab, (const char *[]){"Local Volumes", v1, v2, v3, vn[2] ? v4 : "0B"});
 	md_table_add(&tab, (const char *[]){"Build Cache", "0", "0", "0B", "0B"});
 	md_table_print(&tab, stdout);
+	/* the flash budget: what would go, in order */
+	int hi, lo, fill = md_budget_fill();
+	struct md_strv c = {0};
+	md_budget_marks(&hi, &lo);
+	md_budget_candidates(idx, &c);
+	if (hi >= 100)
+		printf("\nFlash budget: off (MINIDOCK_GC_HIGH=100); the store's filesystem is %d%% full\n", fill);
+	else
+		printf("\nFlash budget: the store's filesystem is %d%% full; past %d%% images go until %d%%, in this order:\n", fill, hi, lo);
+	for (size_t i = 0; i < c.n; i++) {
+		struct md_strv tags = {0};
+		struct md_sb tl = {0};
+		md_image_tags(idx, c.v[i], &tags);
+		for (size_t t = 0; t < tags.n; t++)
+			md_sb_printf(&tl, "%s%s", t ? "," : "", tags.v[t]);
+		printf("  %.19s  %s  last wanted %s\n", c.v[i], tags.n ? md_sb_str(&tl) : "<none>", md_image_last(md_json_get(md_json_get(idx, "images"), c.v[i])));
+		md_strv_free(&tags);
+		md_sb_free(&tl);
+	}
+	if (!c.n)
+		printf("  (none: every image is used by a container, held, or another's parent)\n");
+	md_strv_free(&c);
 	md_json_free(idx);
 	return 0;
 }
@@ -30328,6 +30506,18 @@ static int md_cmd_import(struct md_args *a)
 	if (r < 0)
 		return md_fail(1);
 	puts(id);
+	md_budget_run(stderr, id);
+	return 0;
+}
+
+/* image pin / unpin: a hold the flash budget respects. */
+static int md_cmd_image_pin(struct md_args *a)
+{
+	int on = !strcmp(md_cmdname, "image pin");
+	if (md_image_holds("pin", a->pos.v, a->pos.n, on, 0) < 0)
+		return md_fail(1);
+	for (size_t i = 0; i < a->pos.n; i++)
+		puts(a->pos.v[i]);
 	return 0;
 }
 
@@ -30517,8 +30707,12 @@ static int md_cmd_pull(struct md_args *a)
 {
 	if (md_opt(a, "platform") && md_platform_parse(md_opt(a, "platform"), &md_want) < 0)
 		return md_fail(125);
-	if (!md_flag(a, "all-tags"))
-		return md_pull_cli(a->pos.v[0], stdout, md_flag(a, "quiet")) < 0 ? md_fail(1) : 0;
+	if (!md_flag(a, "all-tags")) {
+		if (md_pull_cli(a->pos.v[0], stdout, md_flag(a, "quiet")) < 0)
+			return md_fail(1);
+		md_budget_run(stderr, a->pos.v[0]);
+		return 0;
+	}
 	struct md_ref ref;
 	if (md_ref_parse(a->pos.v[0], &ref) < 0)
 		return md_fail(1);
@@ -35120,6 +35314,29 @@ static int md_crev_settle(struct md_json *rec)
 	return md_crec_write(name, rec);
 }
 
+/* The images of the committed revision and of the one it replaced hold
+ * (compose:NAME) against the flash budget, which then runs. */
+static int md_crev_hold(const struct md_json *rec)
+{
+	struct md_strv ids = {0};
+	struct md_json *com = md_crec_rev(rec, md_json_geti(rec, "committed", 0)), *prev = NULL;
+	for (struct md_json *x = md_json_get(rec, "revisions") ? md_json_get(rec, "revisions")->child : NULL; x; x = x->next)
+		if (md_streq(md_json_gets(x, "state"), "replaced"))
+			prev = x;
+	struct md_json *two[] = {com, prev};
+	for (int i = 0; i < 2; i++)
+		for (struct md_json *im = md_json_get(two[i], "images") ? md_json_get(two[i], "images")->child : NULL; im; im = im->next)
+			if (md_json_str(im) && *im->s && !md_strv_has(&ids, im->s))
+				md_strv_push(&ids, im->s);
+	char *hold = md_asprintf("compose:%s", md_json_gets(rec, "name"));
+	int r = md_image_holds(hold, ids.v, ids.n, 1, 1);
+	free(hold);
+	md_strv_free(&ids);
+	if (r == 0)
+		md_budget_run(stderr, NULL);
+	return r;
+}
+
 /* Commit rev (the one tried, or one made by a plain up): it runs now; the
  * revision it replaces is kept in the history. */
 static int md_crev_commit(struct md_json *rec, struct md_json *rev)
@@ -35130,9 +35347,9 @@ static int md_crev_commit(struct md_json *rec, struct md_json *rev)
 	md_json_sets(rev, "state", "committed");
 	md_json_seti(rec, "committed", md_json_geti(rev, "rev", 0));
 	md_json_seti(rec, "trying", 0);
-	if (md_crec_write(md_json_gets(rec, "name"), rec) < 0)
+	if (md_crec_write(md_json_gets(rec, "name"), rec) < 0 || md_crev_settle(rec) < 0)
 		return -1;
-	return md_crev_settle(rec);
+	return md_crev_hold(rec);
 }
 
 struct md_ctxopts {
@@ -35377,6 +35594,10 @@ static int md_ccmd_down(struct md_cproj *p, struct md_args *a)
 		md_ctr_list_free(kc, kn);
 	}
 	int r = md_cproj_down(p, md_flag(a, "volumes"), rmi, &o);
+	char *hold = md_asprintf("compose:%s", p->name);
+	if (md_image_holds(hold, NULL, 0, 1, 1) < 0) /* (none held now) */
+		r = -1;
+	free(hold);
 	close(lk);
 	return r;
 }
@@ -36400,6 +36621,8 @@ static const struct md_cmd md_cmds[] = {
 	{"volume prune", md_cmd_volume_prune, md_opts_volume_prune, "[OPTIONS]", "Remove unused local volumes (anonymous ones; -a all)", 0, 0, 0},
 	{"image inspect", md_cmd_image_inspect, md_opts_inspect, "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", 1, -1, 0},
 	{"image prune", md_cmd_image_prune, md_opts_prune, "[OPTIONS]", "Remove unused images", 0, 0, 0},
+	{"image pin", md_cmd_image_pin, md_opts_none, "IMAGE [IMAGE...]", "Keep images from the flash budget's removals", 1, -1, 0},
+	{"image unpin", md_cmd_image_pin, md_opts_none, "IMAGE [IMAGE...]", "Let the flash budget remove images again", 1, -1, 0},
 	{"system df", md_cmd_system_df, md_opts_none, "", "Show disk usage", 0, 0, 0},
 	{"events|system events", md_cmd_events, md_opts_events, "[OPTIONS]", "Get real time events from the server", 0, 0, 0},
 #if MD_FEATURE_COMPOSE

@@ -24,6 +24,11 @@
  *   MD_DEFAULT_USERNS_USER "minidock"         /etc/subuid entry of --userns=remap
  *   MD_DEFAULT_POLICY    "/etc/minidock/policy.json"  signature policy, read
  *                                             when it exists
+ *   MD_DEFAULT_GC_HIGH 85  MD_DEFAULT_GC_LOW 80  the flash budget: past HIGH %
+ *                                             of the store's filesystem in
+ *                                             use, unused, unheld images go
+ *                                             until LOW % (100: never; at run
+ *                                             time MINIDOCK_GC_HIGH/_LOW)
  *
  *   Feature switches, each 0 or 1 (FEATURES= on the make command line passes
  *   the same -DMD_FEATURE_*=0|1 and wins over a board header's value only if

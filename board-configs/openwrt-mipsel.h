@@ -22,3 +22,7 @@
 #define MD_DEFAULT_SUBNET "10.177.0.0/24"
 #define MD_DEFAULT_POOL "10.178.0.0/16"
 #define MD_DEFAULT_FIREWALL "nftables"
+/* the flash budget: a router's flash is small and shared with its
+ * configuration; old images go earlier than on a disk */
+#define MD_DEFAULT_GC_HIGH 80
+#define MD_DEFAULT_GC_LOW 70

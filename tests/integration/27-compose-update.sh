@@ -204,3 +204,65 @@ test_compose_update_pins_images() {
     md_ok rmi app:tag bb:2 >/dev/null
     assert_clean
 }
+
+# The flash budget on a small loop-mounted ext4 store: past the high-water
+# mark an import removes images, least recently wanted first, down to the
+# low mark; never a pinned image, one a container uses, or one of a compose
+# project's committed and previous revisions. `system df` lists what would go.
+# timeout: 400
+test_compose_flash_budget_gc() {
+    _cp_setup
+    require_cmd mkfs.ext4
+    truncate -s 40M "$T/fs.img"
+    mkfs.ext4 -q -F "$T/fs.img"
+    mkdir -p "$T/small"
+    mount -o loop "$T/fs.img" "$T/small"
+    export MINIDOCK_ROOT=$T/small/root MINIDOCK_GC_HIGH=100
+    bb_image
+    local i
+    for i in 1 2 3 4 5 6; do # each: busybox and 3 MB of its own
+        md_ok run --network none --name "w$i" bb sh -c "head -c 3000000 /dev/urandom >/blob$i" >/dev/null
+        md_ok commit "w$i" "img$i:1" >/dev/null
+        md_ok rm "w$i" >/dev/null
+        sleep 0.01
+    done
+    md_ok image pin img1:1 >/dev/null
+    md_ok create --network none --name holder img2:1 true >/dev/null
+    printf 'x-minidock: {commit-after: 0s}\nservices:\n  web:\n    image: img3:1\n    command: sleep 300\n    network_mode: none\n' >"$P/compose.yaml"
+    mc up -d >/dev/null 2>&1
+    sed -i 's/img3:1/img4:1/' "$P/compose.yaml"
+    mc up -d >/dev/null 2>&1
+    assert_eq "$(mc history -q | tr '\n' ' ')" "2 1 "
+    out=$(md_ok system df)
+    assert_match "$(tr '\n' ' ' <<<"$out")" "Flash budget: off .* img5:1 .* img6:1 "
+    ! grep -qE 'img[1-4]:1|bb:latest' <<<"$(sed -n '/Flash budget/,$p' <<<"$out")" || fail "system df would remove a held or used image: $out"
+    local fill
+    fill=$(MINIDOCK_GC_HIGH=85 md_ok system df | sed -n 's/.*filesystem is \([0-9]*\)% full.*/\1/p')
+    [ "$fill" -ge 40 ] || fail "the store is only $fill% full"
+    # just past the high mark, a low mark a little under: one image goes, the oldest candidate
+    printf 'x' >"$T/tiny"
+    tar -C "$T" -cf "$T/tiny.tar" tiny
+    MINIDOCK_GC_HIGH=$((fill - 1)) MINIDOCK_GC_LOW=$((fill - 3)) md_ok import "$T/tiny.tar" tiny:1 >/dev/null
+    assert_contains "$(md_stderr)" "high-water mark $((fill - 1))%): removed image"
+    assert_eq "$(md_stderr | grep -c 'removed image')" 1
+    md_fail any image inspect img5:1
+    md_ok image inspect img6:1 >/dev/null
+    # low mark 1%: every candidate goes, nothing else
+    MINIDOCK_GC_HIGH=2 MINIDOCK_GC_LOW=1 md_ok import "$T/tiny.tar" tiny:2 >/dev/null
+    assert_eq "$(md_ok images --format '{{.Repository}}:{{.Tag}}' | sort | tr '\n' ' ')" \
+        "bb:latest img1:1 img2:1 img3:1 img4:1 tiny:2 "
+    md_ok system check >/dev/null
+    # unpinned, then free to go
+    md_ok image unpin img1:1 >/dev/null
+    MINIDOCK_GC_HIGH=2 MINIDOCK_GC_LOW=1 md_ok import "$T/tiny.tar" tiny:3 >/dev/null
+    md_fail any image inspect img1:1
+    # down: the project's holds go with it
+    mc down -t 0 >/dev/null 2>&1
+    MINIDOCK_GC_HIGH=2 MINIDOCK_GC_LOW=1 md_ok import "$T/tiny.tar" tiny:4 >/dev/null
+    md_fail any image inspect img3:1
+    md_fail any image inspect img4:1
+    md_ok image inspect img2:1 >/dev/null
+    md_ok rm holder >/dev/null
+    umount "$T/small"
+    assert_clean
+}

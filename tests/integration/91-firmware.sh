@@ -17,6 +17,8 @@ _uci() {
 config minidock 'globals'
 	option enabled '1'
 	option root '/tmp/unused-root'
+	option gc_high '75'
+	option gc_low '60'
 
 config container 'web'
 	option image 'bb:latest'
@@ -95,6 +97,7 @@ EOF
     local calls
     calls=$(tr '\n' ' ' <"$FAKE_LOG" | sed 's/--- /\n/g')
     assert_contains "$calls" "[--root] [/tmp/unused-root] [boot]"
+    assert_eq "${MINIDOCK_GC_HIGH:-} ${MINIDOCK_GC_LOW:-}" "75 60" "the flash budget's marks from the globals"
     assert_contains "$calls" "[--root] [/tmp/unused-root] [run] [-d] [--name] [web]"
     assert_contains "$calls" "[--root] [/tmp/unused-root] [start] [plain]"
     assert_not_contains "$calls" "[off]"
@@ -117,7 +120,7 @@ test_openwrt_init_with_minidock() {
     chmod 755 "$T/md-in-ns"
     MINIDOCK=$T/md-in-ns
     _uci
-    sed -i "s|/tmp/unused-root|$MINIDOCK_ROOT|; s|list volume .*||; s|list port .*||" "$T/config/minidock"
+    sed -i "s|/tmp/unused-root|$MINIDOCK_ROOT|; s|list volume .*||; s|list port .*||; /option gc_/d" "$T/config/minidock"
     sed -i "s|list command '-f'|list command '-f'\n\tlist command '-h'\n\tlist command '/'|" "$T/config/minidock"
     sed -i '/^config compose/,$d' "$T/config/minidock"
     printf "\tlist command 'sleep'\n\tlist command '300'\n\n" >>"$T/config/minidock"
