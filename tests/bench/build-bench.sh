@@ -52,6 +52,8 @@ BASE=${BENCH_DIR:-/var/tmp/minidock-bench}
 SETTLE=${BUILDBENCH_SETTLE:-${BENCH_SETTLE:-auto}}
 die() { echo "build-bench: $*" >&2; exit 1; }
 log() { echo "build-bench: $*" >&2; }
+# shellcheck source=tests/bench/lib.sh
+. "$HERE/lib.sh"
 [ "$(id -u)" = 0 ] || die "run as root"
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "BUILDBENCH_N must be a positive integer"
 for c in podman runc cc python3; do command -v "$c" >/dev/null || die "needs $c"; done
@@ -61,20 +63,13 @@ for c in podman runc cc python3; do command -v "$c" >/dev/null || die "needs $c"
 W=$(mktemp -d /var/tmp/build-bench.XXXXXX)
 CG=buildbench-$$
 cleanup() {
-    local d h
     # containers/storage keeps its overlay directory mounted: nothing of
     # this run may stay mounted under it (rm -rf would go through)
-    findmnt -rn -o TARGET | awk -v p="$W/" 'index($0, p) == 1' | sort -r | while read -r d; do
-        umount -l "$d" 2>/dev/null || log "cannot unmount $d"
-    done
-    for h in /sys/fs/cgroup /sys/fs/cgroup/*; do
-        for d in "$h/$CG" "$h/$CG"-pm; do
-            [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-        done
-    done
+    umount_under "$W"
+    cg_remove "$CG"   # and $CG-pm, podman's
     if [ -z "${BUILDBENCH_KEEP:-}" ]; then
         rm -rf "$W"
-        mkdir -p "$BASE" && date +%s >"$BASE/.last-removal"
+        mark_removal "$BASE"
     fi
     return 0
 }
@@ -89,13 +84,7 @@ pm() { TMPDIR=$W/pm/tmp "${PM[@]}" "$@"; }
 cc -O2 -Wall -o "$W/bin/peakrss" "$HERE/peakrss.c" || die "cannot build tests/bench/peakrss.c"
 
 # ---- the base image and the context
-[ -f "$FIX/busybox-rootfs.tar" ] || "$REPO/tests/tools/mkimages.sh" "$FIX" >"$W/fixtures.log" 2>&1 ||
-    { tail -n 5 "$W/fixtures.log" >&2; die "cannot make the fixtures (tests/tools/mkimages.sh)"; }
-{
-    "$MD" import "$FIX/busybox-rootfs.tar" bench/bb:latest
-    "$MD" save -o "$W/bb.tar" bench/bb:latest
-    pm load -q -i "$W/bb.tar"
-} >"$W/setup.log" 2>&1 || { tail -n 5 "$W/setup.log" >&2; die "cannot give the base image to both tools"; }
+bb_image "$MD" "$FIX" "$W" pm
 CTX=$W/ctx
 mkdir -p "$CTX/app"
 python3 - "$CTX/app" <<'PY'
@@ -115,19 +104,8 @@ EOF
 CTX_KIB=$(($(cat "$CTX"/app/* | wc -c) / 1024))
 
 # ---- settle: ext4 without a journal skips recently freed inodes one by one
-FSDEV=$(basename "$(readlink -f "$(findmnt -no SOURCE -T "$W" | sed -n 1p)")" 2>/dev/null || true)
-FSTYPE=$(findmnt -no FSTYPE -T "$W" | sed -n 1p || true)
-NOJOURNAL=no
-[ "$FSTYPE" = ext4 ] && [ "$(cat "/sys/fs/ext4/$FSDEV/journal_task" 2>/dev/null)" = "<none>" ] && NOJOURNAL=yes
-if [ "$SETTLE" = auto ]; then
-    if [ $NOJOURNAL = yes ]; then SETTLE=370; else SETTLE=0; fi
-fi
-[[ $SETTLE =~ ^[0-9]+$ ]] || die "BUILDBENCH_SETTLE must be auto or a number of seconds"
-wait_s=$(($(cat "$BASE/.last-removal" 2>/dev/null || echo 0) + SETTLE - $(date +%s)))
-if [ "$wait_s" -gt 0 ]; then
-    log "waiting ${wait_s}s: files were removed $((SETTLE - wait_s))s ago (ext4 without a journal; BUILDBENCH_SETTLE=0 skips this)"
-    sleep "$wait_s"
-fi
+settle_init BUILDBENCH_SETTLE "$SETTLE" "$W"
+settle_wait BUILDBENCH_SETTLE "$BASE"
 
 # ---- the builds
 # build_cmd TOOL MODE: CMD, the argv of one build
@@ -173,17 +151,7 @@ cmd=$("$MD" image inspect -f '{{json .Config.Cmd}}' bench/app:warm)
 size=$("$MD" run --rm --network none bench/app:warm 2>>"$W/cmd.log") || die "minidock cannot run its image"
 [ "$size" = $((32 * 3072)) ] || die "the RUN step wrote $size, not $((32 * 3072))"
 
-# ---- the report
-stats() {   # LIST: median min max
-    # shellcheck disable=SC2086
-    printf '%s\n' $1 | sort -n | awk '{ v[NR] = $1 } END {
-        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        printf "%d %d %d\n", m, v[1], v[NR] }'
-}
-ms() { awk -v u="$1" 'BEGIN { v = u / 1000; printf(v < 100 ? "%.1f ms" : "%.0f ms", v) }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
-spread() { awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { printf "±%.0f%%", m ? 50 * (hi - lo) / m : 0 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+# ---- the report (stats, ms, mib, spread, ratio, verdict: tests/bench/lib.sh)
 declare -A MED=()
 rows=""
 for mode in cold warm; do
@@ -200,9 +168,6 @@ for mode in cold warm; do
         rows="$rows| $what | \`$t build\` | $(ms "$m") | $(ms "$lo") – $(ms "$hi") | $(spread "$m" "$lo" "$hi") | $(mib "$rm") (max $(mib "$rhi")) | $rt |"$'\n'
     done
 done
-verdict() {   # RATIO GOAL
-    awk -v r="$1" -v g="$2" 'BEGIN { print (r <= g ? "met" : "NOT met") }'
-}
 rc=$(ratio "${MED[minidock cold]}" "${MED[podman cold]}")
 rw=$(ratio "${MED[minidock warm]}" "${MED[podman warm]}")
 rss_max=${MED[rssmax minidock cold]}

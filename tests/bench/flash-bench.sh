@@ -108,6 +108,8 @@ DISK_MB=512
 
 die() { echo "flash-bench: $*" >&2; exit 1; }
 log() { echo "flash-bench: $*" >&2; }
+# shellcheck source=tests/bench/lib.sh
+. "$HERE/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "needs root (the store and the bundle keep file ownership)"
 for v in N BN IOPS TIMEOUT; do
@@ -284,15 +286,7 @@ boot flash "$IOPS"
 C=$W/console-flash.txt
 
 # ---- the tables -------------------------------------------------------------
-stats() {   # LIST: median min max
-	# shellcheck disable=SC2086
-	printf '%s\n' $1 | sort -n | awk '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%d %d %d\n", m, v[1], v[NR] }'
-}
-ms() { awk -v u="$1" 'BEGIN { v = u / 1000; printf(v < 100 && v > -100 ? "%.1f ms" : "%.0f ms", v) }'; }
-spread() { awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { printf "±%.0f%%", m ? 50 * (hi - lo) / m : 0 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+# (stats, ms, spread, ratio: tests/bench/lib.sh)
 kib() { awk -v b="$1" 'BEGIN { printf(b < 10485760 ? "%.0f KiB" : "%.1f MiB", b < 10485760 ? b / 1024 : b / 1048576) }'; }
 emit() { printf '%s\n' "$@" | tee -a "$SECTION"; }
 phase_at() { awk -v p="$2" '$1 == "P" && $2 == p { print $3; exit }' "$W/console-$1.txt"; }

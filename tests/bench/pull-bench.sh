@@ -80,6 +80,8 @@ OUTFILE=${BENCH_OUT:-}
 
 die() { echo "pull-bench: $*" >&2; exit 1; }
 log() { echo "pull-bench: $*" >&2; }
+# shellcheck source=tests/bench/lib.sh
+. "$HERE/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "needs root"
 for v in N BIG_MB NLAYERS SMALL_MB RSS_N; do
@@ -110,7 +112,7 @@ cleanup() {
     umount -l /var/lib/containers/cache 2>/dev/null
     if [ -d "$W" ]; then
         rm -rf "$W"
-        mkdir -p "$BASE" && date +%s >"$BASE/.last-removal"
+        mark_removal "$BASE"
     fi
 }
 trap cleanup EXIT
@@ -278,20 +280,8 @@ TOOLS=(md sk)
 [ "$HAVE_PM" = 1 ] && TOOLS+=(pm)
 
 # ---- settle: ext4 without a journal skips recently freed inodes one by one
-FSDEV=$(basename "$(readlink -f "$(findmnt -no SOURCE -T "$W" | sed -n 1p)")")
-FSTYPE=$(findmnt -no FSTYPE -T "$W" | sed -n 1p)
-NOJOURNAL=no
-[ "$FSTYPE" = ext4 ] && [ "$(cat "/sys/fs/ext4/$FSDEV/journal_task" 2>/dev/null)" = "<none>" ] && NOJOURNAL=yes
-if [ "$SETTLE" = auto ]; then
-    if [ $NOJOURNAL = yes ]; then SETTLE=370; else SETTLE=0; fi
-fi
-[[ $SETTLE =~ ^[0-9]+$ ]] || die "PULLBENCH_SETTLE must be auto or a number of seconds"
-last=$(cat "$BASE/.last-removal" 2>/dev/null || echo 0)
-wait_s=$((last + SETTLE - $(date +%s)))
-if [ "$wait_s" -gt 0 ]; then
-    log "waiting ${wait_s}s: files were removed $((SETTLE - wait_s))s ago (ext4 without a journal; PULLBENCH_SETTLE=0 skips this)"
-    sleep "$wait_s"
-fi
+settle_init PULLBENCH_SETTLE "$SETTLE" "$W"
+settle_wait PULLBENCH_SETTLE "$BASE"
 
 # ---- 1. pull
 : >"$W/results"
@@ -308,7 +298,7 @@ done
 MINIDOCK_ROOT=$W/r/md-big-1/root MINIDOCK_RUNROOT=$W/r/md-big-1/run "$MD" images >"$W/md-images.txt" 2>&1
 grep -q "$REG/bench/big" "$W/md-images.txt" || die "minidock's store lacks the pulled image: $(cat "$W/md-images.txt")"
 
-# ---- helpers for the numbers
+# ---- helpers for the numbers (ms, mib, ratio, spread: tests/bench/lib.sh)
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 minmax() { tr ' ' '\n' | grep . | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo, hi }'; }
 vals() {   # KEY FIELD(3 usec, 4 KiB): timed rounds only
@@ -320,10 +310,6 @@ sk_vals() {   # IMAGE FIELD
         <(awk -v k="sk2-$1" '$1 == k && $2 > 0 { print $2, $3, $4 }' "$W/results" | sort) |
         awk -v f="$2" '{ if (f == 3) printf "%d ", $2 + $4; else printf "%d ", ($3 > $5 ? $3 : $5) }'
 }
-ms() { awk -v u="$1" 'BEGIN { if (u >= 1e6) printf "%.2f s", u / 1e6; else printf "%.0f ms", u / 1000 }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
-spread() { awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { printf "±%.0f%%", m ? 50 * (hi - lo) / m : 0 }'; }
 emit() { printf '%s\n' "$@" | tee -a "$SECTION"; }
 
 PM_SENT=""

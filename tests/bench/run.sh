@@ -37,6 +37,13 @@
 #             minidock's peak RSS (tests/bench/peakrss.c: the build and all
 #             its descendants); tests/bench/build-bench.sh, like net, pull,
 #             api and sign below, run after the rest
+#   9 compose `up -d` then `down` of the same 5-service project (bridge
+#             network, a published port, no healthchecks) by `minidock
+#             compose`, by Debian's docker-compose 1.29 driving `minidock
+#             serve` and by podman-compose driving podman, and the peak RSS
+#             of `minidock compose up -d` (GNU time's %M: the command, not
+#             the monitors it leaves); tests/bench/compose-bench.sh, in a
+#             network namespace of its own, after build
 #
 # Method: every timed benchmark runs its tools alternately (A B C A B C ...)
 # in one invocation, on the same input: one untimed warm-up round, then
@@ -70,7 +77,7 @@
 #   BENCH_RSS_N=3        runs per tool for peak RSS
 #   BENCH_RUN_N=25       timed rounds of the container start (after 1 warm-up)
 #   BENCH_RUN_GAP_MS=100 idle time between two container starts (untimed)
-#   BENCH_ONLY=unpack,save,rss,profile,run,monitor,size,net,pull,api,sign,build   which parts to run
+#   BENCH_ONLY=unpack,save,rss,profile,run,monitor,size,net,pull,api,sign,build,compose   which parts to run
 #                        (in that order: run and monitor remove files, so
 #                        they come after the unpack and save timings)
 #                        (flash: tests/bench/flash-bench.sh, a VM, about 5 minutes: not in the default set)
@@ -102,7 +109,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tests/bench
 N=${BENCH_N:-7}
 RSS_N=${BENCH_RSS_N:-3}
-ONLY=${BENCH_ONLY:-unpack,save,rss,profile,run,monitor,size,net,pull,api,sign,build}
+ONLY=${BENCH_ONLY:-unpack,save,rss,profile,run,monitor,size,net,pull,api,sign,build,compose}
 RUN_N=${BENCH_RUN_N:-25}
 RUN_GAP=${BENCH_RUN_GAP_MS:-100}
 PROFILE=${BENCH_PROFILE:-auto}
@@ -116,6 +123,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
 var() { local n=$1; echo "${!n:-}"; }   # the value of the variable named $1
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
+# shellcheck source=tests/bench/lib.sh
+. "$HERE/lib.sh"
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_N must be a positive integer"
 [[ $RSS_N =~ ^[1-9][0-9]*$ ]] || die "BENCH_RSS_N must be a positive integer"
 [[ $RUN_N =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUN_N must be a positive integer"
@@ -156,7 +165,6 @@ fi
 W=$BASE/run-$$
 rm -rf "$W"
 mkdir -p "$W/bin"
-mark_removal() { date +%s >"$BASE/.last-removal"; }
 # the container runtime parts (run, monitor) leave containers, cgroups, a
 # bridge and mounts behind if interrupted: rt_cleanup removes them (see
 # "container runtime" below)
@@ -166,7 +174,7 @@ RT_PM_RUN=""   # podman's --runroot when $W is too long a path for it
 RT_ID=mdbench-$$   # name of this run's cgroup parents and OCI container ids
 rt_cleanup() {
     [ -n "$RT" ] && [ -d "$RT" ] || return 0
-    local id h d t
+    local id t
     if [ -d "$RT/md-root" ]; then
         for id in $("$MD" --root "$RT/md-root" --run-root "$RT/md-run" ps -aq --no-trunc 2>/dev/null); do
             "$MD" --root "$RT/md-root" --run-root "$RT/md-run" rm -f "$id" >>"$W/cmd.log" 2>&1 ||
@@ -181,27 +189,11 @@ rt_cleanup() {
     done
     # the bridge of minidock's default network in this run, made by it
     [ -n "$RT_BRIDGE" ] && ip link show "$RT_BRIDGE" >/dev/null 2>&1 && ip link del "$RT_BRIDGE"
-    # the cgroups of this run, in every hierarchy: empty once the containers
-    # are gone, but cgroup2 keeps one busy until its exited processes are
-    # reaped, which this machine's init does lazily (podman's conmon)
-    local left
-    for _ in $(seq 50); do
-        left=""
-        for h in /sys/fs/cgroup /sys/fs/cgroup/*; do
-            for d in "$h/$RT_ID" "$h/$RT_ID"-*; do
-                [ -d "$d" ] || continue
-                find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || left="$left $d"
-            done
-        done
-        [ -n "$left" ] || break
-        sleep 0.1
-    done
-    [ -z "$left" ] || log "cannot remove the cgroups$left"
+    # the cgroups of this run, in every hierarchy ($RT_ID and $RT_ID-*)
+    cg_remove "$RT_ID"
     [ -z "$RT_PM_RUN" ] || rm -rf "$RT_PM_RUN"
     # nothing of this run may stay mounted under it (rm -rf would go through)
-    findmnt -rn -o TARGET | awk -v p="$RT/" 'index($0, p) == 1' | sort -r | while read -r d; do
-        umount -l "$d" 2>>"$W/cmd.log" || log "cannot unmount $d"
-    done
+    umount_under "$RT"
     RT=""
     return 0
 }
@@ -209,7 +201,7 @@ cleanup() {
     rt_cleanup
     if [ -d "$W" ]; then
         rm -rf "$W"
-        mark_removal
+        mark_removal "$BASE"
     fi
 }
 trap cleanup EXIT
@@ -234,27 +226,11 @@ fi
 # shellcheck disable=SC1091
 . "$IN/info.env"
 
-# ext4 without a journal checks every candidate inode for a recent deletion.
-FSDEV=$(basename "$(readlink -f "$(findmnt -no SOURCE -T "$W" 2>/dev/null | sed -n 1p)")" 2>/dev/null || true)
-FSTYPE=$(findmnt -no FSTYPE -T "$W" 2>/dev/null | sed -n 1p || true)
-NOJOURNAL=no
-if [ "$FSTYPE" = ext4 ] && [ "$(cat "/sys/fs/ext4/$FSDEV/journal_task" 2>/dev/null)" = "<none>" ]; then
-    NOJOURNAL=yes
-fi
-if [ "$SETTLE" = auto ]; then
-    if [ $NOJOURNAL = yes ]; then SETTLE=370; else SETTLE=0; fi
-fi
-settle() {
-    [ "$SETTLE" -gt 0 ] || return 0
-    local last now wait
-    last=$(cat "$BASE/.last-removal" 2>/dev/null || echo 0)
-    now=$(date +%s)
-    wait=$((last + SETTLE - now))
-    [ $wait -gt 0 ] || return 0
-    sync -f "$BASE"
-    log "waiting ${wait}s: a run of this script removed its files $((now - last))s ago (ext4 without a journal, see the header; BENCH_SETTLE=0 skips this)"
-    sleep "$wait"
-}
+# ext4 without a journal checks every candidate inode for a recent deletion:
+# FSTYPE, NOJOURNAL, SETTLE (auto: 370 s there, else 0), and settle, the wait
+# before each benchmark (tests/bench/lib.sh)
+settle_init BENCH_SETTLE "$SETTLE" "$W"
+settle() { settle_wait BENCH_SETTLE "$BASE"; }
 
 if [ $CLEAN = defer ]; then
     # a large round writes about 4 x the unpacked image; keep 2 GiB spare
@@ -283,15 +259,7 @@ timed() {
     printf '%s\t%s\t%s\n' "$key" "$round" "$((t1 - t0))" >>"$W/raw.tsv"
     return 0
 }
-# stats LIST: median min max (integers, same unit as LIST)
-stats() {
-    printf '%s\n' $1 | sort -n | awk '{ v[NR] = $1 } END {
-        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        printf "%d %d %d\n", m, v[1], v[NR] }'
-}
-ms() { awk -v u="$1" 'BEGIN { v = u / 1000; printf(v < 100 ? "%.1f ms" : "%.0f ms", v) }'; }
-spread() { awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { printf "±%.0f%%", m ? 50 * (hi - lo) / m : 0 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+# (stats, ms, spread, ratio: tests/bench/lib.sh)
 mbps() { awk -v b="$1" -v u="$2" 'BEGIN { printf "%.0f MB/s", u ? b / u : 0 }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
@@ -330,7 +298,7 @@ bench_unpack() {   # IMG (small|large)
             d=$W/unpack-$IMG/$t-$r
             mkdir -p "$d"
             timed "unpack-$IMG|$t" "$r" "u_$t" "$d"
-            if [ $CLEAN = each ]; then rm -rf "$d"; mark_removal; fi
+            if [ $CLEAN = each ]; then rm -rf "$d"; mark_removal "$BASE"; fi
         done
     done
     local m0 m lo hi
@@ -418,7 +386,7 @@ bench_rss() {
                     done
                     list="$list $max" ;;
                 esac
-                if [ $CLEAN = each ]; then rm -rf "$d"; mark_removal; fi
+                if [ $CLEAN = each ]; then rm -rf "$d"; mark_removal "$BASE"; fi
             done
             read -r m _ _ < <(stats "$list")
             row="$row $m KiB |"
@@ -778,7 +746,7 @@ if want profile; then
             tail -n 20 "$W/cmd.log" >&2
             log "profile.sh failed (see above); going on"
         fi
-        mark_removal   # profile.sh removes its work trees
+        mark_removal "$BASE"   # profile.sh removes its work trees
     fi
 fi
 if want run; then
@@ -815,7 +783,7 @@ if want monitor; then
 fi
 if want run || want monitor; then
     rt_cleanup
-    mark_removal   # minidock and podman removed their containers' files
+    mark_removal "$BASE"   # minidock and podman removed their containers' files
 fi
 if want size; then
     emit "### Binary size" ""
@@ -826,7 +794,7 @@ if want size; then
 fi
 # the standalone benchmarks, each in namespaces and temp dirs of its own;
 # they append their markdown sections to $BENCH_OUT
-for part in net pull api sign build flash; do
+for part in net pull api sign build compose flash; do
     want "$part" || continue
     [ -f "$HERE/$part-bench.sh" ] || continue
     log "$part: tests/bench/$part-bench.sh"
