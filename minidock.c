@@ -35181,6 +35181,19 @@ static int md_crev_keep(const struct md_cproj *p, struct md_json *rec, struct md
 	return r;
 }
 
+/* Does a service wait for svc to complete (service_completed_successfully)? */
+static int md_cproj_is_job(const struct md_cproj *p, const char *svc)
+{
+	int job = 0;
+	struct md_json *svcs = md_json_get(p->model, "services");
+	for (struct md_json *s = svcs ? svcs->child : NULL; s && !job; s = s->next) {
+		struct md_json *d = md_compose_deps(s);
+		job = md_streq(md_json_gets(d, svc), "service_completed_successfully");
+		md_json_free(d);
+	}
+	return job;
+}
+
 /* Has every changed service been healthy (or, with no healthcheck,
  * running without a restart) for `after` seconds, within `limit`? Else
  * the error names the service and what it last said. */
@@ -35200,8 +35213,8 @@ static int md_crev_watch(const struct md_cproj *p, const struct md_json *changed
 				const char *st = md_ctr_state(&cs[i]), *h = md_ctr_health_status(&cs[i], st, hs, sizeof hs);
 				long long code = md_json_geti(cs[i].st, "ExitCode", -1), rc = md_json_geti(cs[i].st, "RestartCount", 0);
 				const char *pol = md_json_gets(md_json_get(md_json_get(cs[i].cfg, "HostConfig"), "RestartPolicy"), "Name");
-				if (md_streq(st, "exited") && code == 0 && (!pol || !*pol || !strcmp(pol, "no")))
-					continue; /* a job that ran to its end */
+				if (md_streq(st, "exited") && code == 0 && (!pol || !*pol || !strcmp(pol, "no")) && md_cproj_is_job(p, x->s))
+					continue; /* a job that ran to its end, as a dependant waits for */
 				if (md_streq(st, "exited") || md_streq(st, "dead"))
 					snprintf(why, sizeof why, "service \"%s\" exited (code %lld)", x->s, code);
 				else if (md_streq(st, "restarting") || rc > 0)

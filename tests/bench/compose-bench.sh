@@ -136,7 +136,7 @@ CNI_MADE=""   # the parts of /var/lib/cni this run made (removed when empty)
 for d in /var/lib/cni /var/lib/cni/networks /var/lib/cni/results; do
     [ -e "$d" ] || CNI_MADE="$d $CNI_MADE"
 done
-[ -e "$CNI_DIR" ] && die "$CNI_DIR exists already (another run of this script?)"
+[ -e "$CNI_DIR" ] || [ -e /var/lib/cni/networks/pcu_default ] && die "$CNI_DIR or pcu_default's exists already (another run of this script?)"
 export MINIDOCK_ROOT=$W/md/root MINIDOCK_RUNROOT=$W/md/run MINIDOCK_CGROUP_PARENT=$CG
 mkdir -p "$W/pm/tmp" "$W/pm/net" "$W/app"
 PM=(podman --root "$W/pm/root" --runroot "$W/pm/run" --tmpdir "$W/pm/tmp" --storage-driver overlay
@@ -167,10 +167,10 @@ cleanup() {
     fi
     if [ -d "$W/pm/root" ]; then
         TMPDIR=$W/pm/tmp timeout -k 5 120 "${PM[@]}" rm -af -t 0 >>"$W/cmd.log" 2>&1 || log "podman rm -a failed"
-        TMPDIR=$W/pm/tmp timeout -k 5 60 "${PM[@]}" network rm -f "$PM_NET" >>"$W/cmd.log" 2>&1
+        TMPDIR=$W/pm/tmp timeout -k 5 60 "${PM[@]}" network rm -f "$PM_NET" pcu_default >>"$W/cmd.log" 2>&1
     fi
-    # the CNI plugins' leases of this run's podman network (host-local IPAM)
-    rm -rf "$CNI_DIR"
+    # the CNI plugins' leases of this run's podman networks (host-local IPAM)
+    rm -rf "$CNI_DIR" /var/lib/cni/networks/pcu_default
     for d in $CNI_MADE; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
     # the cgroups of this run, in every hierarchy (bounded: 5 s)
     cg_remove "$CG"   # and $CG-pm, podman's
@@ -398,5 +398,148 @@ podman-compose $PCV sleeps 1 s after each \`podman run\` of its \`up\` ($NSVC s 
 Targets: minidock at most 0.25x podman-compose's time (up + down): $(verdict "$r_pm" 0.25) ($r_pm; up $(ratio "${MED[minidock up]}" "${MED[podman-compose up]}"), down $(ratio "${MED[minidock down]}" "${MED[podman-compose down]}")); against docker-compose through \`minidock serve\`: $r_dc; the peak RSS of \`minidock compose up -d\` at most 2 MiB: $rss_ok ($(mib "$rss_up") at most).
 MD
 )
+# ---- updates (issue 15), COMPOSEBENCH_UPDATE=1: a 3-service project (db,
+# api, web) whose web image changes each round (bench/bb:latest and
+# bench/bb:2, the fixture plus a file), updated by `minidock compose up -d`
+# (a transaction: web's old container kept, the new one made and started,
+# committed at once, `x-minidock: {commit-after: 0s}`, the old one removed)
+# and by podman-compose, which cannot make one service again (1.0.3 has no
+# config hash: `up -d` on a running project only starts what exists), so
+# `up -d --force-recreate`, its way to apply a change (all 3 made again).
+# Time as above; bytes written: the sectors written (/proc/diskstats) of the
+# scratch directory's device from before the command to after a sync that
+# follows it (other writers on the machine count too: read the medians).
+# Then the rollback: a web service serving its version over a published
+# port, updated to one whose healthcheck fails at once (interval 0.2s,
+# retries 1): the time from the new container's health_status: unhealthy
+# event to the old container's start event, and to the first HTTP answer of
+# the old version (curl every 10 ms). Issue's goal: at most 2 s.
+if [ "${COMPOSEBENCH_UPDATE:-1}" = 1 ]; then
+    "$MD" run --network none --name mk2 bench/bb:latest sh -c 'echo 2 >/version' >>"$W/cmd.log" 2>&1 &&
+        "$MD" commit mk2 bench/bb:2 >>"$W/cmd.log" 2>&1 && "$MD" rm mk2 >>"$W/cmd.log" 2>&1 &&
+        "$MD" save -o "$W/bb2.tar" bench/bb:2 >>"$W/cmd.log" 2>&1 && pm load -q -i "$W/bb2.tar" >>"$W/cmd.log" 2>&1 ||
+        die "cannot make the second image (bench/bb:2)"
+    UF=$W/upd/compose.yaml
+    mkdir -p "$W/upd" "$W/rb"
+    upd_file() {   # TAG: web's image
+        cat >"$UF" <<YAML
+x-minidock: {commit-after: 0s}
+services:
+  db:
+    image: bench/bb:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+  api:
+    image: bench/bb:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    depends_on: [db]
+  web:
+    image: bench/bb:$1
+    command: ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 80 & wait"]
+    depends_on: [api]
+YAML
+    }
+    DEV=$(basename "$(readlink -f "$(findmnt -no SOURCE -T "$W" | sed -n 1p)")")
+    wsect() { awk -v d="$DEV" '$3 == d { print $10 }' /proc/diskstats; }
+    [ -n "$(wsect)" ] || die "no /proc/diskstats line for $DEV (the scratch directory's device)"
+    upd_cmd() {   # TOOL [first]: CMD, the update
+        case $1 in
+        minidock) CMD=("$MD" compose -f "$UF" -p mdu up -d) ;;
+        podman-compose) CMD=(env "TMPDIR=$W/pm/tmp" podman-compose -f "$UF" -p pcu --podman-args "${PM[*]:1}"
+            --podman-run-args "--cgroup-parent /$CG-pm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024" up -d)
+            [ "${2:-}" = first ] || CMD+=(--force-recreate) ;;
+        esac
+    }
+    declare -A UT=() UB=()
+    for t in minidock podman-compose; do   # the projects, untimed
+        upd_file latest
+        upd_cmd $t first
+        timeout -k 5 "$TMO" "${CMD[@]}" >>"$W/cmd.log" 2>&1 || { tail -n 20 "$W/cmd.log" >&2; die "$t: the update project's first up failed"; }
+    done
+    upd_once() {   # TOOL ROUND
+        local tag=latest s0 s1 t0 t1
+        (($2 % 2)) || tag=2
+        upd_file $tag
+        upd_cmd "$1"
+        sync -f "$W"
+        s0=$(wsect)
+        t0=${EPOCHREALTIME/./}
+        timeout -k 5 "$TMO" "${CMD[@]}" >>"$W/cmd.log" 2>&1 || { tail -n 20 "$W/cmd.log" >&2; die "$1: the update failed (round $2)"; }
+        t1=${EPOCHREALTIME/./}
+        sync -f "$W"
+        s1=$(wsect)
+        if [ "$1" = minidock ]; then
+            [ "$("$MD" inspect -f '{{.Config.Image}}' mdu-web-1 2>>"$W/cmd.log")" = "bench/bb:$tag" ] || die "minidock: web is not bench/bb:$tag after the update (round $2)"
+        fi
+        [ "$2" -gt 0 ] || return 0
+        UT[$1]="${UT[$1]:-} $((t1 - t0))"
+        UB[$1]="${UB[$1]:-} $(((s1 - s0) * 512 / 1024))"
+    }
+    log "updates: 1 warm-up + $N rounds, minidock and podman-compose alternately"
+    for ((r = 0; r <= N; r++)); do
+        if ((r % 2)); then upd_once podman-compose $r; upd_once minidock $r; else upd_once minidock $r; upd_once podman-compose $r; fi
+    done
+    timeout -k 5 60 "$MD" compose -f "$UF" -p mdu down -t 1 >>"$W/cmd.log" 2>&1
+    # the rollback
+    RF=$W/rb/compose.yaml
+    rb_file() {   # VERSION HEALTHCHECK
+        cat >"$RF" <<YAML
+x-minidock: {commit-after: 1s, commit-timeout: 30s}
+services:
+  web:
+    image: bench/bb:latest
+    command: ["sh", "-c", "mkdir -p /w; echo $1 >/w/index.html; trap 'exit 0' TERM; httpd -f -p 80 -h /w & wait"]
+    ports: ["18090:80"]
+    healthcheck: {test: ["CMD-SHELL", "$2"], interval: 0.2s, retries: 1}
+YAML
+    }
+    RB_START="" RB_SERVE=""
+    log "rollbacks: $N"
+    for ((r = 1; r <= N; r++)); do
+        rb_file "good-$r" true
+        timeout -k 5 "$TMO" "$MD" compose -f "$RF" -p mdr up -d >>"$W/cmd.log" 2>&1 || die "rollback round $r: the good revision did not commit"
+        old=$("$MD" inspect -f '{{.Id}}' mdr-web-1)
+        ( while :; do
+            curl -s --max-time 0.5 http://127.0.0.1:18090/ 2>/dev/null | grep -q "^good-$r\$" && echo "${EPOCHREALTIME/./}"
+            sleep 0.01
+        done ) >"$W/rb/poll" &
+        poller=$!
+        since=$(date +%s)
+        rb_file "bad-$r" 'exit 1'
+        timeout -k 5 "$TMO" "$MD" compose -f "$RF" -p mdr up -d >>"$W/cmd.log" 2>&1 && die "rollback round $r: the bad revision committed"
+        sleep 0.5
+        kill "$poller" 2>/dev/null
+        wait "$poller" 2>/dev/null || true
+        until=$(($(date +%s) + 1))
+        bad_ns=$("$MD" events --since "$since" --until "$until" --filter event=health_status --format '{{.TimeNano}} {{.Action}} {{.Actor.ID}}' |
+            awk -v old="$old" '$3 == "unhealthy" && $4 != old { print $1; exit }')
+        start_ns=$("$MD" events --since "$since" --until "$until" --filter event=start --filter "container=$old" --format '{{.TimeNano}}' | tail -n 1)
+        serve_us=$(awk -v b="${bad_ns:-0}" '$1 * 1000 > b { print $1; exit }' "$W/rb/poll")
+        [ -n "$bad_ns" ] && [ -n "$start_ns" ] && [ -n "$serve_us" ] || die "rollback round $r: no unhealthy event, start event or answer ($bad_ns, $start_ns, $serve_us)"
+        RB_START="$RB_START $(((start_ns - bad_ns) / 1000))"
+        RB_SERVE="$RB_SERVE $((serve_us - bad_ns / 1000))"
+    done
+    timeout -k 5 60 "$MD" compose -f "$RF" -p mdr down -t 1 >>"$W/cmd.log" 2>&1
+    read -r um ulo uhi < <(stats "${UT[minidock]}")
+    read -r pmm plo phi < <(stats "${UT[podman-compose]}")
+    read -r ubm _ _ < <(stats "${UB[minidock]}")
+    read -r pbm _ _ < <(stats "${UB[podman-compose]}")
+    read -r sm slo shi < <(stats "$RB_START")
+    read -r vm vlo vhi < <(stats "$RB_SERVE")
+    UPD=$(cat <<MD
+### Compose: an update of one service of three, and a rollback
+
+A 3-service project (db, api, web; \`depends_on\` in a chain; no healthchecks) whose web image changes each round (bench/bb:latest and bench/bb:2, the fixture plus a file), alternately by \`minidock compose up -d\` (a transaction: the old web container kept, the new one made and started, committed at once with \`x-minidock: {commit-after: 0s}\`, the old one removed) and by podman-compose $PCV, which cannot make one service again (no config hash: its \`up -d\` on a running project only starts what exists), so \`up -d --force-recreate\`, its way to apply a change (all 3 made again, with its 1 s sleep after each \`podman run\`); one warm-up round, $N rounds. Bytes: sectors written to the scratch directory's device ($DEV, /proc/diskstats) from before the command to after a sync that follows it (\`bash tests/bench/compose-bench.sh\`):
+
+| update | median | min – max | spread | written (median) | minidock/tool |
+|---|--:|--:|--:|--:|--:|
+| \`minidock compose up -d\` | $(ms "$um") | $(ms "$ulo") – $(ms "$uhi") | $(spread "$um" "$ulo" "$uhi") | $ubm KiB | — |
+| \`podman-compose up -d --force-recreate\` | $(ms "$pmm") | $(ms "$plo") – $(ms "$phi") | $(spread "$pmm" "$plo" "$phi") | $pbm KiB | $(ratio "$um" "$pmm") |
+
+Rollback ($N rounds): web serving its version on a published port, updated to a version whose healthcheck fails at once (interval 0.2s, retries 1); from the new container's \`health_status: unhealthy\` event to the old container's \`start\` event: $(ms "$sm") median ($(ms "$slo") – $(ms "$shi")); to the first HTTP answer of the old version (curl every 10 ms from the namespace's 127.0.0.1): $(ms "$vm") median ($(ms "$vlo") – $(ms "$vhi")). Target: at most 2 s to serving again: $([ "$vhi" -le 2000000 ] && echo met || echo "NOT met") ($(ms "$vhi") at most).
+MD
+)
+    out="$out"$'\n\n'"$UPD"
+fi
+
 echo "$out"
 [ -z "${BENCH_OUT:-}" ] || printf '%s\n\n' "$out" >>"$BENCH_OUT"

@@ -122,6 +122,11 @@ test_compose_update_rolls_back() {
     mc_fail 1 up -d
     assert_contains "$(md_stderr)" 'service "web" exited (code 3)'
     assert_eq "$(_id app-web-1)" "$web"
+    # exit 0 too, unless a dependant waits for it to complete (a job)
+    RESTART='"no"' _app 41 true 'sh -c "exit 0"'
+    mc_fail 1 up -d
+    assert_contains "$(md_stderr)" 'service "web" exited (code 0)'
+    assert_eq "$(_id app-web-1)" "$web"
     # keeps restarting: rolled back
     RESTART=always _app 5 true 'sh -c "exit 4"'
     mc_fail 1 up -d
@@ -135,7 +140,7 @@ test_compose_update_rolls_back() {
     assert_contains "$(md_stderr)" 'service "web"'
     assert_eq "$(_id app-web-1)" "$web"
     assert_eq "$(md_ok inspect -f '{{.State.Status}}' app-web-1)" running
-    assert_eq "$(mc history -q | head -n 1)" 5 "a revision recorded for a failed pull"
+    assert_eq "$(mc history -q | head -n 1)" 6 "a revision recorded for a failed pull"
     mc down -t 1 >/dev/null 2>&1
     assert_clean
 }
