@@ -232,6 +232,9 @@ settle_wait COMPOSEBENCH_SETTLE "$BASE"
 
 # ---- the rounds
 F=$W/app/compose.yaml
+# podman-compose with this run's podman store and limits: "${PC[@]}" -f FILE -p NAME "${PC_OPTS[@]}" COMMAND
+PC=(env "TMPDIR=$W/pm/tmp" podman-compose)
+PC_OPTS=(--podman-args "${PM[*]:1}" --podman-run-args "--cgroup-parent /$CG-pm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024")
 # compose_cmd TOOL PHASE: CMD, the argv of one up -d or down
 compose_cmd() {
     local a=(up -d)
@@ -239,10 +242,7 @@ compose_cmd() {
     case $1 in
     minidock) CMD=("$MD" compose -f "$F" -p "$PROJ_MD" "${a[@]}") ;;
     docker-compose) CMD=(env "DOCKER_HOST=unix://$SOCK" docker-compose -f "$F" -p "$PROJ_DC" "${a[@]}") ;;
-    podman-compose) CMD=(env "TMPDIR=$W/pm/tmp" podman-compose -f "$F" -p "$PROJ_PM"
-        --podman-args "${PM[*]:1}"
-        --podman-run-args "--cgroup-parent /$CG-pm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
-        "${a[@]}") ;;
+    podman-compose) CMD=("${PC[@]}" -f "$F" -p "$PROJ_PM" "${PC_OPTS[@]}" "${a[@]}") ;;
     esac
 }
 # running TOOL: how many of the project's containers run; all: of any state
@@ -444,8 +444,7 @@ YAML
     upd_cmd() {   # TOOL [first]: CMD, the update
         case $1 in
         minidock) CMD=("$MD" compose -f "$UF" -p mdu up -d) ;;
-        podman-compose) CMD=(env "TMPDIR=$W/pm/tmp" podman-compose -f "$UF" -p pcu --podman-args "${PM[*]:1}"
-            --podman-run-args "--cgroup-parent /$CG-pm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024" up -d)
+        podman-compose) CMD=("${PC[@]}" -f "$UF" -p pcu "${PC_OPTS[@]}" up -d)
             [ "${2:-}" = first ] || CMD+=(--force-recreate) ;;
         esac
     }
@@ -503,17 +502,21 @@ YAML
             sleep 0.01
         done ) >"$W/rb/poll" &
         poller=$!
-        since=$(date +%s)
+        since=$(date +%s) t_us=${EPOCHREALTIME/./}
         rb_file "bad-$r" 'exit 1'
         timeout -k 5 "$TMO" "$MD" compose -f "$RF" -p mdr up -d >>"$W/cmd.log" 2>&1 && die "rollback round $r: the bad revision committed"
-        sleep 0.5
-        kill "$poller" 2>/dev/null
-        wait "$poller" 2>/dev/null || true
         until=$(($(date +%s) + 1))
         bad_ns=$("$MD" events --since "$since" --until "$until" --filter event=health_status --format '{{.TimeNano}} {{.Action}} {{.Actor.ID}}' |
-            awk -v old="$old" '$3 == "unhealthy" && $4 != old { print $1; exit }')
+            awk -v old="$old" -v t="$t_us" '$3 == "unhealthy" && $4 != old && $1 > t * 1000 { print $1; exit }')
         start_ns=$("$MD" events --since "$since" --until "$until" --filter event=start --filter "container=$old" --format '{{.TimeNano}}' | tail -n 1)
-        serve_us=$(awk -v b="${bad_ns:-0}" '$1 * 1000 > b { print $1; exit }' "$W/rb/poll")
+        serve_us=""
+        for _ in $(seq 100); do # (the old version's first answer after the verdict: up to 5 s)
+            serve_us=$(awk -v b="${bad_ns:-0}" '$1 * 1000 > b { print $1; exit }' "$W/rb/poll")
+            [ -z "$serve_us" ] || break
+            sleep 0.05
+        done
+        kill "$poller" 2>/dev/null
+        wait "$poller" 2>/dev/null || true
         [ -n "$bad_ns" ] && [ -n "$start_ns" ] && [ -n "$serve_us" ] || die "rollback round $r: no unhealthy event, start event or answer ($bad_ns, $start_ns, $serve_us)"
         RB_START="$RB_START $(((start_ns - bad_ns) / 1000))"
         RB_SERVE="$RB_SERVE $((serve_us - bad_ns / 1000))"
