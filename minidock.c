@@ -482,6 +482,18 @@ static void md_features_print(FILE *f)
 #undef MD_FEATURE_PRINT
 }
 
+/* The tests' SIGKILL at a named step of a change (MINIDOCK_CRASH_AT=STEP:
+ * a compose update's pulled, kept, started, watched; rename's
+ * renamed-index), standing in for a power cut there. */
+static void md_crash_at(const char *step)
+{
+	const char *e = getenv("MINIDOCK_CRASH_AT");
+	if (e && !strcmp(e, step)) {
+		fflush(NULL);
+		raise(SIGKILL);
+	}
+}
+
 static void *md_alloc(size_t n)
 {
 	void *p = calloc(1, n ? n : 1);
@@ -5557,10 +5569,32 @@ static void md_sweep_blob(const char *name, const char *path, void *ctx)
 	md_sweep_note(w, "blobs/sha256/%s", name);
 }
 
+/* A rename a power cut stopped between the index (where names are unique,
+ * written first) and config.json: the config takes the index's name. */
+static void md_sweep_ctr_name(const struct md_json *rec, const char *path)
+{
+	char *cp = md_asprintf("%s/config.json", path);
+	struct md_json *cfg = md_json_parse_file(cp);
+	const char *in = md_json_gets(rec, "name"), *cn = md_json_gets(cfg, "Name");
+	if (cfg && in && (!cn || strcmp(cn + (cn[0] == '/'), in))) {
+		char *slash = md_asprintf("/%s", in);
+		md_json_sets(cfg, "Name", slash);
+		char *js = md_json_dump(cfg, 0);
+		md_write_file_atomic(cp, js, strlen(js), 0600);
+		free(js);
+		free(slash);
+	}
+	md_json_free(cfg);
+	free(cp);
+}
+
 static void md_sweep_ctr(const char *name, const char *path, void *ctx)
 {
 	struct md_sweep *w = ctx;
-	if (name[0] == '.' || md_json_get(md_json_get(w->idx, "containers"), name))
+	struct md_json *rec = md_json_get(md_json_get(w->idx, "containers"), name);
+	if (rec && name[0] != '.')
+		md_sweep_ctr_name(rec, path);
+	if (name[0] == '.' || rec)
 		return;
 	/* created or removed under the store lock: a command that died between
 	 * the directory and the index; one that cannot be moved goes in place */
@@ -22891,9 +22925,12 @@ static int md_ctr_rename(const char *name, const char *newname)
 		struct md_json *rec = md_json_get(md_json_get(idx, "containers"), id);
 		char *old = md_strdup(md_json_gets(rec, "name") ? md_json_gets(rec, "name") : c.name);
 		md_json_sets(rec, "name", nn);
-		if (md_index_write(idx) < 0) {
+		/* a power cut between the two writes: this file (a dead writer's
+		 * temp file) makes the next sweep give config.json the index's name */
+		char *ev = md_store_path("rename-%.12s.tmp-%d", id, (int)getpid());
+		if (md_write_file_atomic(ev, "", 0, 0600) < 0 || md_index_write(idx) < 0) {
 			/* nothing changed */
-		} else if (md_write_file_atomic(p, js, strlen(js), 0600) == 0) {
+		} else if (md_crash_at("renamed-index"), md_write_file_atomic(p, js, strlen(js), 0600) == 0) {
 			r = 0;
 		} else {
 			struct md_error keep = md_error;
@@ -22903,6 +22940,8 @@ static int md_ctr_rename(const char *name, const char *newname)
 			else
 				md_error = keep;
 		}
+		unlink(ev);
+		free(ev);
 		if (r == 0)
 			md_ev_ctr(id, c.cfg, "rename", "oldName", old, NULL);
 		free(old);
@@ -35019,16 +35058,6 @@ static int md_ccmd_config(struct md_cproj *p, struct md_args *a)
  */
 
 #define MD_CREV_KEEP 10 /* revisions a record keeps (the committed one always) */
-
-/* The tests' SIGKILL at a named step of an update (MINIDOCK_CRASH_AT). */
-static void md_crash_at(const char *step)
-{
-	const char *e = getenv("MINIDOCK_CRASH_AT");
-	if (e && !strcmp(e, step)) {
-		fflush(NULL);
-		raise(SIGKILL);
-	}
-}
 
 static int md_cproj_lock(const char *name)
 {

@@ -538,6 +538,18 @@ test_rename_and_prune() {
     assert_one_line_error
     md_fail any rename new 'bad name!'
     assert_one_line_error
+    # killed (a power cut) between the index and config.json: the sweep of
+    # the next command that locks the store (a change, boot, system check)
+    # gives config.json the index's name
+    local rc=0
+    MINIDOCK_CRASH_AT=renamed-index "$MINIDOCK" rename new newer 2>/dev/null || rc=$?
+    assert_eq "$rc" 137 "rename killed between its writes"
+    md_ok tag bb:latest bb:swept >/dev/null
+    md_ok rmi bb:swept >/dev/null
+    assert_eq "$(md_ok ps -a --filter name=newer --format '{{.Names}}')" newer
+    assert_eq "$(md_ok inspect -f '{{.Name}}' newer)" /newer
+    md_fail any inspect new
+    md_ok rename newer new
     # the old name is free again
     md_ok create --network none --name old bb true >/dev/null
     # prune: stopped and created containers go, running ones stay
