@@ -11,6 +11,8 @@
 #   make BOARD=NAME unit build/boards/NAME/unit-tests (run it under qemu-user)
 #   make check-boards    tests/boards/run.sh: every board built, its tests run
 #                        under qemu-user, and a VM of its Debian kernel booted
+#   make soak            the long runs: tests/boards/powercut.sh with 200 power
+#                        cuts (SOAK_CUTS) of the amd64 VM during compose updates
 #   make fuzz            build tests/fuzz/fuzz_*.c with libFuzzer (clang, system
 #                        libs) into build/fuzz/, run each FUZZ_SECONDS
 #   make fuzz-build      build the fuzzers only
@@ -218,7 +220,7 @@ ifdef MD_DEPS_CACHE
 export MD_DEPS_CACHE
 endif
 
-.PHONY: all minimal unit check check-boards fuzz fuzz-build bench demo install install-docker-link \
+.PHONY: all minimal unit check check-boards soak fuzz fuzz-build bench demo install install-docker-link \
 	clean distclean help deps FORCE
 
 all: $(OUT)
@@ -280,6 +282,12 @@ endif
 
 check-boards:
 	@bash tests/boards/run.sh
+
+# `make soak`: what `make check` runs short, run long (tests/boards/powercut.sh:
+# 20 cuts in `make check`, tests/integration/92-powercut.sh)
+SOAK_CUTS ?= 200
+soak:
+	@bash tests/boards/powercut.sh $(SOAK_CUTS)
 
 # ---- tests ------------------------------------------------------------------------
 check:

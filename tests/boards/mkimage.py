@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""mkimage.py OUT.tar REF PLATFORM=BUSYBOX [PLATFORM=BUSYBOX...]
+"""mkimage.py [--file PATH=TEXT]... OUT.tar REF PLATFORM=BUSYBOX [PLATFORM=BUSYBOX...]
 
 Write an OCI image layout archive holding one multi-platform image REF
 (e.g. test/bb:latest): index.json names a nested image index, which lists
 one manifest per PLATFORM (linux/arm64, linux/arm/v7, linux/mipsel, ...),
 each a single gzip layer with BUSYBOX (a static busybox of that platform)
-as /bin/busybox, a symlink per applet, /etc/passwd, /etc/group, /tmp, /root.
+as /bin/busybox, a symlink per applet, /etc/passwd, /etc/group, /tmp, /root,
+and for each --file a file PATH (relative, in one of the layer's directories:
+etc/app-version) holding TEXT and a newline, so that two images can differ
+(tests/boards/powercut.sh).
 The applet list is the build machine's `busybox --list-full` (Debian builds
 busybox-static with one configuration for every architecture).
 
@@ -30,7 +33,7 @@ def applets():
     return sorted(set(a for a in out.split() if a and not a.endswith("/busybox")))
 
 
-def layer(busybox):
+def layer(busybox, files=()):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
         def add(name, typ=tarfile.DIRTYPE, mode=0o755, data=b"", link=""):
@@ -57,6 +60,8 @@ def layer(busybox):
         add("etc/passwd", tarfile.REGTYPE, 0o644, b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
         add("etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\nnogroup:x:65534:\n")
         add("www/index.html", tarfile.REGTYPE, 0o644, b"hello from the container\n")
+        for name, text in files:
+            add(name, tarfile.REGTYPE, 0o644, text.encode() + b"\n")
     raw = buf.getvalue()
     gz = io.BytesIO()
     with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0) as g:
@@ -65,9 +70,13 @@ def layer(busybox):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args, files = sys.argv[1:], []
+    while len(args) >= 2 and args[0] == "--file" and "=" in args[1]:
+        files.append(tuple(args[1].split("=", 1)))
+        args = args[2:]
+    if len(args) < 3:
         sys.exit(__doc__)
-    out, ref = sys.argv[1], sys.argv[2]
+    out, ref = args[0], args[1]
     blobs = {}
 
     def blob(data):
@@ -76,13 +85,13 @@ def main():
         return d, len(data)
 
     manifests = []
-    for spec in sys.argv[3:]:
+    for spec in args[2:]:
         plat, bb = spec.split("=", 1)
         parts = plat.split("/")
         p = {"os": parts[0], "architecture": parts[1]}
         if len(parts) > 2:
             p["variant"] = parts[2]
-        raw, gz = layer(bb)
+        raw, gz = layer(bb, files)
         ld, ls = blob(gz)
         cfg = dict(p, created="2023-11-14T22:13:20Z",
                    config={"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"], "WorkingDir": "/"},

@@ -2,8 +2,9 @@
 # tests/boards/vm-init.sh -- /init of a board test VM (busybox sh, PID 1).
 #
 # tests/boards/vm.sh packs this with busybox, minidock, nft and its
-# libraries, the kernel modules of /modules.list and /images/bb.tar (a
-# multi-platform busybox image) into an initramfs. Results go to the console
+# libraries, /lib/vm-lib.sh (what it shares with powercut-init.sh), the
+# kernel modules of /modules.list and /images/bb.tar (a multi-platform
+# busybox image) into an initramfs. Results go to the console
 # as TAP lines ("ok N - name", "not ok N - name # why"), then "# vm-done";
 # the host side fails on a "not ok", a missing "# vm-done" or a timeout.
 #
@@ -18,14 +19,12 @@
 # what a cgroup v2 host looks like), md_arch=amd64|arm64|arm|mipsel.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 STAGE=${1:-1}
+# arg, mount_basics, mount_cgroups, load_modules, switch_to_tmpfs
+# shellcheck source=tests/boards/vm-lib.sh
+. /lib/vm-lib.sh
 N=0
 FAILED=0
 
-arg() {
-	for w in $(cat /proc/cmdline); do
-		case $w in "$1"=*) echo "${w#*=}" ;; esac
-	done
-}
 ok() { N=$((N + 1)); echo "ok $N - $*"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1${2:+ # $2}"; }
 # t NAME CMD...: run CMD (output to /tmp/t.out, shown on failure)
@@ -74,45 +73,13 @@ finish() {
 	echo o >/proc/sysrq-trigger
 }
 
-mount_basics() {
-	mkdir -p /proc /sys /dev /run /tmp
-	mount -t proc proc /proc
-	mount -t sysfs sysfs /sys
-	mount -t devtmpfs devtmpfs /dev 2>/dev/null || mount -t tmpfs -o mode=755 dev /dev
-	mkdir -p /dev/pts /dev/shm
-	mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
-	mount -t tmpfs -o mode=1777 shm /dev/shm
-	mount -t tmpfs -o mode=755 run /run
-	mount -t tmpfs -o mode=1777 tmp /tmp
-}
-
-mount_cgroups() {
-	if [ "$(arg md_cgroup)" = v2 ]; then
-		mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
-	else
-		mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
-		# one hierarchy per controller the kernel has, cpu+cpuacct together
-		for c in $(awk 'NR > 1 && $4 == 1 { print $1 }' /proc/cgroups); do
-			case $c in cpu | cpuacct) c=cpu,cpuacct ;; net_cls | net_prio) c=net_cls,net_prio ;; esac
-			[ -d "/sys/fs/cgroup/$c" ] && continue
-			mkdir -p "/sys/fs/cgroup/$c"
-			mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" || rmdir "/sys/fs/cgroup/$c"
-		done
-		[ -d /sys/fs/cgroup/cpu,cpuacct ] && ln -s cpu,cpuacct /sys/fs/cgroup/cpu && ln -s cpu,cpuacct /sys/fs/cgroup/cpuacct
-		[ -d /sys/fs/cgroup/net_cls,net_prio ] && ln -s net_cls,net_prio /sys/fs/cgroup/net_cls
-	fi
-}
-
 # ---- stage 1: the initramfs ------------------------------------------------
 if [ "$STAGE" = 1 ]; then
 	/bin/busybox --install -s /bin 2>/dev/null
 	mount_basics
 	echo "# minidock board VM: $(uname -srm), $(arg md_cgroup) cgroups"
 	echo "# $(minidock version | tr '\n' ' ')"
-	while read -r m; do
-		insmod "/lib/modules/$m" 2>/tmp/insmod.err ||
-			grep -q 'File exists' /tmp/insmod.err || echo "# insmod $m: $(cat /tmp/insmod.err)"
-	done </modules.list
+	load_modules
 	mount_cgroups
 	ip link set lo up
 	# pivot_root(2) refuses the initramfs: the no-pivot path (MS_MOVE + chroot)
@@ -123,22 +90,7 @@ if [ "$STAGE" = 1 ]; then
 	expect "stage 1: its root is the image" "overlay" minidock run --rm --network none test/bb cat /proc/mounts
 	unset MINIDOCK_ROOT MINIDOCK_RUNROOT
 	echo "# stage 1 done: $N tests, $FAILED failed"
-	# move to a tmpfs: switch_root deletes the initramfs' files
-	mkdir -p /newroot
-	mount -t tmpfs -o mode=755 root /newroot
-	for f in /*; do
-		case $f in /proc | /sys | /dev | /run | /tmp | /newroot | /md-nopivot) continue ;; esac
-		cp -a "$f" /newroot/
-	done
-	mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/run /newroot/tmp
-	echo "$N $FAILED" >/newroot/.stage1
-	# leave nothing mounted but what switch_root moves
-	for m in $(awk '{ print $2 }' /proc/mounts | sort -r); do
-		case $m in / | /newroot | /proc | /sys | /dev) ;; *) umount -l "$m" 2>/dev/null ;; esac
-	done
-	umount -l /sys /dev 2>/dev/null
-	umount -l /proc
-	exec switch_root /newroot /init 2
+	switch_to_tmpfs "$N $FAILED" /md-nopivot
 fi
 
 # ---- stage 2: a tmpfs root ---------------------------------------------------

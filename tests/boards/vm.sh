@@ -21,7 +21,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=tests/boards/lib.sh
+. "$HERE/lib.sh"
 BOARD=${1:?usage: tests/boards/vm.sh BOARD}
 CACHE=${MD_DEPS_CACHE:-/var/cache/minidock-deps}
 VMC=$CACHE/vm
@@ -34,18 +35,9 @@ mkvar() { sed -n "s/^$1 *:\?= *//p" "$REPO/board-configs/$BOARD.mk" | tail -n 1;
 debarch=$(mkvar BOARD_DEBARCH)
 [ -n "$debarch" ] || die "board-configs/$BOARD.mk sets no BOARD_DEBARCH"
 
-case $debarch in
-amd64) meta=linux-image-amd64 qemu=qemu-system-x86_64 plat=linux/amd64 arch=amd64 cg=v2
-	machine=(-M q35 -cpu max -m 512 -smp 2) console=ttyS0 ;;
-arm64) meta=linux-image-arm64 qemu=qemu-system-aarch64 plat=linux/arm64 arch=arm64 cg=v1
-	machine=(-M virt -cpu cortex-a57 -m 512 -smp 2) console=ttyAMA0 ;;
-armhf) meta=linux-image-armmp qemu=qemu-system-arm plat=linux/arm/v7 arch=arm cg=v1
-	machine=(-M virt,highmem=off -cpu cortex-a15 -m 512 -smp 2) console=ttyAMA0 ;;
-mipsel) meta=linux-image-4kc-malta qemu=qemu-system-mipsel plat=linux/mipsle arch=mipsle cg=v1
-	machine=(-M malta -cpu 24Kf -m 256) console=ttyS0 ;;
-*) die "no VM recipe for $debarch" ;;
-esac
-cg=${MD_VM_CGROUP:-$cg}
+vm_arch "$debarch" || exit 1
+qemu=$vm_qemu plat=$vm_plat arch=$vm_arch machine=("${vm_machine[@]}") console=$vm_console
+cg=${MD_VM_CGROUP:-$vm_cg}
 command -v "$qemu" >/dev/null || die "no $qemu (mk/setup.sh boards)"
 
 W=$REPO/build/boards/$BOARD/vm
@@ -56,12 +48,8 @@ mkdir -p "$W/root" "$VMC"
 make -s -C "$REPO" BOARD="$BOARD" >"$W/make.log" 2>&1 || { cat "$W/make.log" >&2; die "make BOARD=$BOARD failed"; }
 bin=$REPO/build/boards/$BOARD/minidock
 
-kpkg=$($CROSS depends "$debarch" "$meta" | grep -m 1 '^linux-image-') || die "no kernel behind $meta"
-kdir=$($CROSS fetch "$debarch" "$VMC/$kpkg" "$kpkg")
-kver=${kpkg#linux-image-}
-kernel=$kdir/boot/vmlinuz-$kver
-[ -f "$kernel" ] || kernel=$kdir/boot/vmlinux-$kver
-[ -f "$kernel" ] || die "no kernel image in $kdir/boot"
+vm_kernel "$debarch" "$vm_meta" "$VMC" || exit 1
+kpkg=$vm_kpkg kdir=$vm_kdir kver=$vm_kver kernel=$vm_kernel
 
 # busybox-static of every platform of the test image; nft and its libraries
 for a in amd64 arm64 armhf mipsel; do
@@ -78,61 +66,8 @@ if [ ! -f "$img" ] || [ "$HERE/mkimage.py" -nt "$img" ]; then
 fi
 
 # ---- modules: what minidock needs, with what they need, in load order --------
-mods=$kdir/lib/modules/$kver
-# modules.dep is depmod's work at install time: make it from each module's
-# .modinfo "depends=" (direct dependencies; add_mod follows them down)
-if [ ! -s "$mods/modules.dep" ]; then
-	python3 - "$mods" >"$mods/modules.dep.tmp" <<'PYEOF'
-import os, re, sys
-top = sys.argv[1]
-paths, deps = {}, {}
-for d, _, fs in os.walk(os.path.join(top, "kernel")):
-    for f in fs:
-        if not re.search(r"\.ko(\.xz|\.zst)?$", f):
-            continue
-        p = os.path.relpath(os.path.join(d, f), top)
-        data = open(os.path.join(top, p), "rb").read()
-        if p.endswith(".xz"):
-            import lzma; data = lzma.decompress(data)
-        name = re.sub(r"\.ko.*$", "", f).replace("-", "_")
-        m = re.search(rb"(?:^|\0)depends=([^\0]*)", data)
-        paths[name] = p
-        deps[p] = [x.replace("-", "_") for x in m.group(1).decode().split(",") if x] if m else []
-for p in sorted(deps):
-    print(p + ":" + "".join(" " + paths[n] for n in deps[p] if n in paths))
-PYEOF
-	mv "$mods/modules.dep.tmp" "$mods/modules.dep"
-fi
-want="crc32c_generic overlay dummy veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nft_ct nf_conntrack nf_nat"
-declare -A done_mod=()
-order=()
-add_mod() {   # PATH relative to $mods
-	local m=$1 deps d
-	[ -n "${done_mod[$m]:-}" ] && return 0
-	done_mod[$m]=1
-	deps=$(awk -v m="$m:" '$1 == m { $1 = ""; print }' "$mods/modules.dep")
-	for d in $deps; do add_mod "$d"; done
-	order+=("$m")
-}
-for n in $want; do
-	p=$(awk -v n="$n" '{ f = $1; sub(":$", "", f); b = f; sub(".*/", "", b); sub("\\.ko.*$", "", b);
-		gsub("-", "_", b); if (b == n) { print f; exit } }' "$mods/modules.dep")
-	if [ -n "$p" ]; then
-		add_mod "$p"
-	elif ! grep -q "/${n//_/[_-]}\.ko" "$mods/modules.builtin"; then
-		echo "vm: note: module $n is neither in modules.dep nor built in ($kver)" >&2
-	fi
-done
-: >"$W/root/modules.list"
-for m in "${order[@]}"; do
-	mkdir -p "$W/root/lib/modules/$(dirname "$m")"
-	case $m in
-	*.ko.xz) xz -dc "$mods/$m" >"$W/root/lib/modules/${m%.xz}"; m=${m%.xz} ;;
-	*.ko.zst) zstd -qdc "$mods/$m" >"$W/root/lib/modules/${m%.zst}"; m=${m%.zst} ;;
-	*) cp "$mods/$m" "$W/root/lib/modules/$m" ;;
-	esac
-	echo "$m" >>"$W/root/modules.list"
-done
+vm_modules "$kdir/lib/modules/$kver" "$W/root" crc32c_generic overlay dummy veth bridge nf_tables nft_chain_nat \
+	nft_nat nft_masq nft_fib_ipv4 nft_ct nf_conntrack nf_nat
 
 # ---- a store preloaded on the build machine for this VM's platform ------------
 native=${MD_VM_NATIVE:-}
@@ -147,12 +82,8 @@ rm -rf "$W/preload-run"
 
 # ---- the initramfs ------------------------------------------------------------
 R=$W/root
-mkdir -p "$R/bin" "$R/sbin" "$R/usr/bin" "$R/usr/sbin" "$R/etc" "$R/images" "$R/root" "$R/var/lib" "$R/sys/fs/cgroup"
-cp "$VMC/busybox-$debarch/bin/busybox" "$R/bin/busybox"
-ln -s busybox "$R/bin/sh"
-cp "$bin" "$R/bin/minidock"
-cp "$HERE/vm-init.sh" "$R/init"
-chmod 755 "$R/init"
+vm_root "$R" "$VMC/busybox-$debarch/bin/busybox" "$bin" "$HERE/vm-init.sh"
+mkdir -p "$R/images"
 cp "$img" "$R/images/bb.tar"
 cp "$kdir/boot/config-$kver" "$R/kernel.config"
 # nft: the binary, the dynamic loader and the libraries, nothing else
@@ -162,11 +93,7 @@ for d in lib lib64 usr/lib; do
 	(cd "$nftroot" && find "$d" \( -name '*.so*' -o -name 'ld*.so*' \) -not -path '*/gconv/*' -not -name 'libnss_*' -print0 |
 		cpio -0 -pdm --quiet "$R")
 done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
-printf 'root:x:0:\n' >"$R/etc/group"
-: >"$R/etc/resolv.conf"
-echo "127.0.0.1 localhost" >"$R/etc/hosts"
-(cd "$R" && find . -print0 | cpio -0 -o -H newc -R 0:0 --quiet) | gzip -1 >"$W/initrd.gz"
+vm_initramfs "$R" "$W/initrd.gz"
 
 # ---- boot ---------------------------------------------------------------------
 append="console=$console panic=-1 loglevel=4 md_cgroup=$cg md_arch=$arch"
