@@ -5671,11 +5671,26 @@ static void md_sweep_tmp(const char *name, const char *path, void *ctx)
 		md_strv_push(&w->dead, path);
 }
 
+/* Was path last written before this boot (its writer's PID may name
+ * another process now: a device's PIDs repeat from one boot to the next)? */
+static int md_before_boot(const char *path)
+{
+	static long long btime = -1;
+	if (btime < 0) {
+		char *st = md_read_file("/proc/stat", 1 << 20, NULL), *b = st ? strstr(st, "\nbtime ") : NULL;
+		btime = b ? atoll(b + 7) : 0;
+		free(st);
+		md_err_clear();
+	}
+	struct stat sb;
+	return btime > 0 && lstat(path, &sb) == 0 && (long long)sb.st_mtime < btime;
+}
+
 static void md_sweep_tmpfile(const char *name, const char *path, void *ctx)
 {
 	struct md_sweep *w = ctx;
 	const char *t = strstr(name, ".tmp-");
-	if (t && !md_pid_alive(t + 5))
+	if (t && (!md_pid_alive(t + 5) || md_before_boot(path)))
 		md_strv_push(&w->dead, path);
 }
 
@@ -22913,7 +22928,9 @@ static int md_ctr_rename(const char *name, const char *newname)
 	int r = -1;
 	if (!idx || md_ctr_resolve(idx, name, id) < 0) {
 		/* the message is set */
-	} else if (md_ctr_name_taken(idx, nn)) {
+	} else if (md_ctr_name_taken(idx, nn) && !md_streq(md_json_gets(md_json_get(md_json_get(idx, "containers"), id), "name"), nn)) {
+		/* (its own name in the index is no conflict: config.json then
+		 * follows the index, what a rename a power cut stopped needs) */
 		md_errk(MD_EK_CONFLICT, "Error when allocating new name: Conflict. The container name \"/%s\" is already in use", nn);
 	} else if (md_ctr_load(id, &c) == 0) {
 		char *slash = md_asprintf("/%s", nn);
@@ -35308,8 +35325,11 @@ static int md_crev_rollback(struct md_json *rec, const char *why, const struct m
 			md_err_clear(); /* gone (removed by hand): the committed revision's up makes it again */
 			continue;
 		}
-		if (!md_streq(c.name, md_json_gets(k, "name")))
+		struct md_json *idx = md_index_read(); /* (the index's name too: a cut in a rename leaves them apart) */
+		const char *in = md_json_gets(md_json_get(md_json_get(idx, "containers"), c.id), "name");
+		if (!md_streq(c.name, md_json_gets(k, "name")) || !md_streq(in, md_json_gets(k, "name")))
 			r = md_ctr_rename(c.id, md_json_gets(k, "name"));
+		md_json_free(idx);
 		md_ctr_free(&c);
 	}
 	if (r < 0)

@@ -62,6 +62,10 @@ RANDOM=$SEED
 T0=$(date +%s)
 
 W=$REPO/build/boards/powercut
+# one run a tree: a second one would empty the first one's work dir
+mkdir -p "$REPO/build/boards"
+exec 9>"$REPO/build/boards/powercut.lock"
+flock -n 9 || die "another tests/boards/powercut.sh runs in this tree (build/boards/powercut.lock)"
 QPID=''
 finish() {
 	[ -z "$QPID" ] || { kill -KILL "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; }
