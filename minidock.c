@@ -24178,6 +24178,16 @@ static const char *md_ctr_health_status(struct md_ctr *c, const char *state, cha
 	return buf;
 }
 
+/* The first line of the last probe's output ("" when there is none). */
+static MD_UNUSED const char *md_ctr_health_last(struct md_ctr *c, const char *state, char *buf, size_t n)
+{
+	struct md_json *h = md_ctr_health(c, state), *lg = md_json_get(h, "Log");
+	const char *o = lg && lg->n ? md_json_gets(lg->last, "Output") : NULL;
+	snprintf(buf, n, "%.*s", o ? (int)strcspn(o, "\n") : 0, o ? o : "");
+	md_json_free(h);
+	return buf;
+}
+
 /* inspect's State: what the container is doing, and how it last ended. */
 static void md_inspect_state(struct md_ctr *c, const char *state, struct md_json *o)
 {
@@ -34434,16 +34444,9 @@ static int md_cproj_wait_dep(const struct md_cproj *p, const char *svc, const ch
 				const char *h = md_ctr_health_status(&cs[i], st, hs, sizeof hs);
 				ok &= md_streq(h, "healthy");
 				fail |= md_streq(h, "none") || md_streq(h, "unhealthy") || md_streq(st, "exited");
-				struct md_json *lg = md_json_get(md_json_get(cs[i].st, "Health"), "Log");
-				char *hp = md_ctr_rpath(cs[i].id, "health.json");
-				struct md_json *hj = md_json_parse_file(hp);
-				free(hp);
-				md_err_clear();
-				struct md_json *l2 = md_json_get(hj, "Log");
-				struct md_json *le = l2 && l2->n ? l2->last : lg && lg->n ? lg->last : NULL;
-				if (le && md_json_gets(le, "Output"))
-					snprintf(last, sizeof last, "%s", md_json_gets(le, "Output"));
-				md_json_free(hj);
+				char l1[sizeof last];
+				if (*md_ctr_health_last(&cs[i], st, l1, sizeof l1))
+					snprintf(last, sizeof last, "%s", l1);
 			} else if (!strcmp(cond, "service_completed_successfully")) {
 				ok &= md_streq(st, "exited") && md_json_geti(cs[i].st, "ExitCode", -1) == 0;
 				fail |= md_streq(st, "exited") && md_json_geti(cs[i].st, "ExitCode", -1) != 0;
@@ -34452,7 +34455,6 @@ static int md_cproj_wait_dep(const struct md_cproj *p, const char *svc, const ch
 			}
 		}
 		md_ctr_list_free(cs, n);
-		last[strcspn(last, "\n")] = 0;
 		if (ok)
 			return 0;
 		if (fail && strcmp(cond, "service_healthy"))
@@ -35266,16 +35268,9 @@ static int md_crev_watch(const struct md_cproj *p, const struct md_json *changed
 				else if (md_streq(st, "restarting") || rc > 0)
 					snprintf(why, sizeof why, "service \"%s\" is restarting (it exited %lld times)", x->s, rc ? rc : 1);
 				else if (md_streq(h, "unhealthy")) {
-					struct md_json *lg = md_json_get(md_json_get(cs[i].st, "Health"), "Log");
-					char *hp = md_ctr_rpath(cs[i].id, "health.json");
-					struct md_json *hj = md_json_parse_file(hp), *l2 = md_json_get(hj, "Log");
-					struct md_json *le = l2 && l2->n ? l2->last : lg && lg->n ? lg->last : NULL;
-					const char *out = le ? md_json_gets(le, "Output") : NULL;
-					snprintf(why, sizeof why, "service \"%s\" is unhealthy%s%.*s", x->s, out && *out ? "; its last check said: " : "",
-					         out ? (int)strcspn(out, "\n") : 0, out ? out : "");
-					md_json_free(hj);
-					free(hp);
-					md_err_clear();
+					char out[256];
+					md_ctr_health_last(&cs[i], st, out, sizeof out);
+					snprintf(why, sizeof why, "service \"%s\" is unhealthy%s%s", x->s, *out ? "; its last check said: " : "", out);
 				} else if (!md_streq(st, "running") || md_streq(h, "starting"))
 					good = 0;
 			}
